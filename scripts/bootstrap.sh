@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that cidrotor's build and tests need (`bench` adds the
+# benchmark's), only those that are missing. Idempotent, and silent when everything is present.
+#   scripts/bootstrap.sh          build + test packages
+#   scripts/bootstrap.sh bench    the same plus wrk, nginx-light, curl and bc
+# Uses sudo when not run as root.
+set -euo pipefail
+
+# Everything CMakeLists.txt find_package()s, plus the compiler, generator and time-zone data.
+BUILD_PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libexpected-dev libhowardhinnant-date-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  tzdata
+)
+BENCH_PACKAGES=(wrk nginx-light curl bc)  # bench/run.sh drives wrk and nginx, polls with curl, divides with bc
+
+packages=("${BUILD_PACKAGES[@]}")
+for group in "$@"; do
+  case "$group" in
+    build | test) ;;
+    bench) packages+=("${BENCH_PACKAGES[@]}") ;;
+    *)
+      echo "usage: $0 [build|test|bench]..." >&2
+      exit 2
+      ;;
+  esac
+done
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$package")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+echo "bootstrap: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,305 @@
+#include "app/config.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+
+namespace cidrotor::app {
+namespace {
+
+using core::Error;
+using core::Fail;
+using core::Result;
+
+// Returns the problem with `text`, or nullopt when it was applied to `config`.
+using Apply = std::function<std::optional<std::string>(Config&, std::string_view)>;
+
+enum class Kind : std::uint8_t { kText, kBool };
+
+struct SettingDef {
+  SettingInfo info;
+  Kind kind = Kind::kText;
+  Apply apply;
+};
+
+std::optional<std::uint64_t> ParseWhole(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// A port; 0 ("pick one") only where `allow_zero`.
+Apply PortSetter(std::uint16_t Config::*field, bool allow_zero) {
+  return [field, allow_zero](Config& c, std::string_view text) -> std::optional<std::string> {
+    const auto value = ParseWhole(text);
+    if (!value || *value > 65535 || (*value == 0 && !allow_zero)) return "not a port number";
+    c.*field = static_cast<std::uint16_t>(*value);
+    return std::nullopt;
+  };
+}
+
+// A whole number in [min, max], stored through `store`.
+Apply CountSetter(std::uint64_t min, std::uint64_t max,
+                  std::function<void(Config&, std::uint64_t)> store) {
+  return [=](Config& c, std::string_view text) -> std::optional<std::string> {
+    const auto value = ParseWhole(text);
+    if (!value) return "not a whole number";
+    if (*value < min || *value > max) return fmt::format("must be between {} and {}", min, max);
+    store(c, *value);
+    return std::nullopt;
+  };
+}
+
+Apply TextSetter(std::string Config::*field) {
+  return [field](Config& c, std::string_view text) -> std::optional<std::string> {
+    c.*field = std::string(text);
+    return std::nullopt;
+  };
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return out;
+}
+
+Apply BoolSetter(bool Config::*field) {
+  return [field](Config& c, std::string_view text) -> std::optional<std::string> {
+    const std::string v = Lower(text);
+    if (v == "true" || v == "1" || v == "yes" || v == "on") {
+      c.*field = true;
+    } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+      c.*field = false;
+    } else {
+      return "not a boolean (true or false)";
+    }
+    return std::nullopt;
+  };
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+constexpr std::uint8_t kBoth = kScopeServe | kScopeStore;
+
+const std::vector<SettingDef>& Defs() {
+  static const std::vector<SettingDef> defs = {
+      {{"API_HOST", "api-host", "127.0.0.1",
+        "Address the HTTP API listens on; a non-loopback one needs ADMIN_TOKEN"},
+       Kind::kText,
+       TextSetter(&Config::api_host)},
+      {{"API_PORT", "api-port", "8000", "TCP port of the HTTP API (0 picks a free one)"},
+       Kind::kText,
+       PortSetter(&Config::api_port, true)},
+      {{"AGI_PORT", "agi-port", "4573", "TCP port of the FastAGI server (0 picks a free one)"},
+       Kind::kText,
+       PortSetter(&Config::agi_port, true)},
+      {{"HTTP_THREADS", "http-threads", "0", "I/O threads for HTTP; 0 = one per hardware thread"},
+       Kind::kText,
+       CountSetter(
+           0, 256,
+           [](Config& c, std::uint64_t v) { c.http_threads = static_cast<std::uint32_t>(v); })},
+      {{"DEBUG", "debug", "false", "Log at debug level (one line per request)", kBoth},
+       Kind::kBool,
+       BoolSetter(&Config::debug)},
+      {{"CIDROTOR_DATA_DIR", "data-dir", "./var",
+        "Directory of the embedded store (cidrotor.db), created when missing", kBoth},
+       Kind::kText,
+       TextSetter(&Config::data_dir)},
+      {{"TIMEZONE", "timezone", "UTC", "IANA time zone of the hourly and daily cap windows", kBoth},
+       Kind::kText,
+       TextSetter(&Config::timezone)},
+      {{"DATABASE_URL", "database-url", "",
+        "PostgreSQL URL; with Redis selects cluster mode (unset: embedded)", kBoth, true},
+       Kind::kText,
+       TextSetter(&Config::database_url)},
+      {{"POSTGRES_HOST", "postgres-host", "", "PostgreSQL host (alternative to DATABASE_URL)",
+        kBoth},
+       Kind::kText,
+       TextSetter(&Config::postgres_host)},
+      {{"POSTGRES_PORT", "postgres-port", "5432", "PostgreSQL port", kBoth},
+       Kind::kText,
+       PortSetter(&Config::postgres_port, false)},
+      {{"POSTGRES_USER", "postgres-user", "", "PostgreSQL user", kBoth},
+       Kind::kText,
+       TextSetter(&Config::postgres_user)},
+      {{"POSTGRES_PASSWORD", "postgres-password", "", "PostgreSQL password", kBoth, true},
+       Kind::kText,
+       TextSetter(&Config::postgres_password)},
+      {{"POSTGRES_DB", "postgres-db", "", "PostgreSQL database", kBoth},
+       Kind::kText,
+       TextSetter(&Config::postgres_db)},
+      {{"REDIS_URL", "redis-url", "", "Redis URL; with PostgreSQL selects cluster mode", kBoth},
+       Kind::kText,
+       TextSetter(&Config::redis_url)},
+      {{"REDIS_HOST", "redis-host", "", "Redis host (alternative to REDIS_URL)", kBoth},
+       Kind::kText,
+       TextSetter(&Config::redis_host)},
+      {{"REDIS_PORT", "redis-port", "6379", "Redis port", kBoth},
+       Kind::kText,
+       PortSetter(&Config::redis_port, false)},
+      {{"ADMIN_TOKEN", "admin-token", "",
+        "Bearer token of the admin endpoints (unset: admin endpoints refuse all)", kScopeServe,
+        true},
+       Kind::kText,
+       TextSetter(&Config::admin_token)},
+      {{"SECRET_KEY", "secret-key", "", "HS256 key of the JWTs issued by /auth/token", kScopeServe,
+        true},
+       Kind::kText,
+       TextSetter(&Config::secret_key)},
+      {{"DEFAULT_RESERVATION_TTL", "default-reservation-ttl", "300",
+        "Seconds a caller-ID stays reserved without a release (1..86400)"},
+       Kind::kText,
+       CountSetter(1, 86'400,
+                   [](Config& c, std::uint64_t v) {
+                     c.default_reservation_ttl = std::chrono::seconds(static_cast<long>(v));
+                   })},
+      {{"DEFAULT_RATE_LIMIT_PER_AGENT", "default-rate-limit-per-agent", "100",
+        "Allocations per agent per sliding minute; 0 = unlimited (agent auto never limited)"},
+       Kind::kText,
+       CountSetter(0, 1'000'000,
+                   [](Config& c, std::uint64_t v) {
+                     c.default_rate_limit_per_agent = static_cast<std::uint32_t>(v);
+                   })},
+      {{"DEFAULT_HOURLY_LIMIT", "default-hourly-limit", "100",
+        "Allocations per number per local hour, for numbers without their own cap"},
+       Kind::kText,
+       CountSetter(1, 65'535,
+                   [](Config& c, std::uint64_t v) {
+                     c.default_hourly_limit = static_cast<std::uint16_t>(v);
+                   })},
+      {{"DEFAULT_DAILY_LIMIT", "default-daily-limit", "500",
+        "Allocations per number per local day, for numbers without their own cap"},
+       Kind::kText,
+       CountSetter(1, 65'535,
+                   [](Config& c, std::uint64_t v) {
+                     c.default_daily_limit = static_cast<std::uint16_t>(v);
+                   })},
+  };
+  return defs;
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& Settings() {
+  static const std::vector<SettingInfo> infos = [] {
+    std::vector<SettingInfo> out;
+    for (const auto& def : Defs()) out.push_back(def.info);
+    return out;
+  }();
+  return infos;
+}
+
+Values ReadEnvironment() {
+  Values values;
+  for (const auto& def : Defs()) {
+    const std::string name(def.info.name);
+    if (const char* value = std::getenv(name.c_str())) values.emplace(name, value);
+  }
+  return values;
+}
+
+void AddConfigFlags(CLI::App& command, std::uint8_t scope, Values& flags) {
+  for (const auto& def : Defs()) {
+    const SettingInfo& s = def.info;
+    if ((s.scope & scope) == 0) continue;
+    std::string description = fmt::format("{} [env: {}", s.help, s.name);
+    if (!s.default_value.empty()) description += fmt::format(", default: {}", s.default_value);
+    description += "]";
+    const std::string name(s.name);
+    const std::string flag = fmt::format("--{}", s.flag);
+    if (def.kind == Kind::kBool) {
+      command.add_flag_callback(
+          flag, [&flags, name] { flags[name] = "true"; }, description);
+    } else {
+      command
+          .add_option_function<std::string>(
+              flag, [&flags, name](const std::string& value) { flags[name] = value; }, description)
+          ->type_name(s.secret ? "SECRET" : "VALUE");
+    }
+  }
+}
+
+Result<Config> ResolveConfig(const Values& dotenv, const Values& environment, const Values& flags) {
+  Config config;
+  for (const auto& def : Defs()) {
+    std::optional<std::string_view> value;
+    for (const Values* source : {&dotenv, &environment, &flags}) {
+      const auto it = source->find(def.info.name);
+      if (it != source->end() && !Trim(it->second).empty()) value = Trim(it->second);
+    }
+    if (!value) continue;
+    if (auto problem = def.apply(config, *value)) {
+      return Fail(Error::InvalidArgument(std::string(def.info.name), std::move(*problem)));
+    }
+  }
+  return config;
+}
+
+Result<DeploymentMode> SelectMode(const Config& config) {
+  const bool postgres = !config.database_url.empty() || !config.postgres_host.empty();
+  const bool redis = !config.redis_url.empty() || !config.redis_host.empty();
+  if (postgres && redis) return DeploymentMode::kCluster;
+  if (!postgres && !redis) return DeploymentMode::kEmbedded;
+  if (postgres) {
+    return Fail(Error::InvalidArgument(
+        "REDIS_URL",
+        "not set (nor REDIS_HOST), but PostgreSQL is (DATABASE_URL or POSTGRES_HOST): cluster "
+        "mode needs both; set REDIS_URL or REDIS_HOST, or unset the PostgreSQL settings to run "
+        "the embedded mode"));
+  }
+  return Fail(Error::InvalidArgument(
+      "DATABASE_URL",
+      "not set (nor POSTGRES_HOST), but Redis is (REDIS_URL or REDIS_HOST): cluster mode needs "
+      "both; set DATABASE_URL or POSTGRES_HOST, or unset the Redis settings to run the embedded "
+      "mode"));
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  std::string h(host);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string lower = Lower(h);
+  if (lower == "localhost" || lower == "ip6-localhost" || lower == "ip6-loopback") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+Result<void> ValidateForServe(const Config& config) {
+  if (!IsLoopbackHost(config.api_host) && config.admin_token.empty()) {
+    return Fail(Error::InvalidArgument(
+        "ADMIN_TOKEN",
+        fmt::format("required when API_HOST ({}) is not a loopback address: set ADMIN_TOKEN, or "
+                    "listen on API_HOST=127.0.0.1",
+                    config.api_host)));
+  }
+  return {};
+}
+
+std::string ConfigErrorMessage(const core::Error& error) {
+  if (error.field().empty()) return error.detail();
+  return fmt::format("{}: {}", error.field(), error.detail());
+}
+
+}  // namespace cidrotor::app

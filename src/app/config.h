@@ -1,0 +1,132 @@
+// The process configuration of `cidrotor`: every setting, where it comes from, and its checks.
+//
+// Sources, later ones winning: built-in defaults < a `.env` file in the working directory <
+// the process environment (a variable set there wins over the same name in `.env`) <
+// command-line flags. Every setting has one name, the environment variable of SPEC/the seed
+// (`API_PORT`), and one flag derived from it (`--api-port`); the table in config.cc is the only
+// list, so `--help`, `.env.example` and the README cannot drift apart silently (a unit test
+// compares them). An empty value counts as unset. Bad values are reported naming the variable:
+// `API_PORT: not a port number`.
+//
+// Plain values and pure functions; thread-compatible. ReadEnvironment() reads `environ`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/dotenv.h"
+#include "core/result.h"
+
+namespace CLI {
+class App;
+}
+
+namespace cidrotor::app {
+
+struct Config {
+  // API_HOST: address the HTTP API listens on. Default 127.0.0.1 (loopback only); a
+  // non-loopback address requires ADMIN_TOKEN.
+  std::string api_host = "127.0.0.1";
+  // API_PORT: TCP port of the HTTP API. Default 8000; 0 picks a free port (tests).
+  std::uint16_t api_port = 8000;
+  // AGI_PORT: TCP port of the FastAGI server. Default 4573; 0 picks a free port.
+  std::uint16_t agi_port = 4573;
+  // DEBUG: true/false. Default false; true logs at debug level (one line per request).
+  bool debug = false;
+  // HTTP_THREADS: I/O threads serving HTTP. Default 0 = one per hardware thread.
+  std::uint32_t http_threads = 0;
+
+  // CIDROTOR_DATA_DIR: directory of the embedded store (cidrotor.db). Default ./var.
+  std::string data_dir = "./var";
+  // TIMEZONE: IANA zone whose local hours and days the caps count in. Default UTC.
+  std::string timezone = "UTC";
+
+  // DATABASE_URL: PostgreSQL URL (postgresql://user:pass@host:port/db); selects cluster mode
+  // together with Redis. Default empty.
+  std::string database_url;
+  // POSTGRES_HOST / _PORT / _USER / _PASSWORD / _DB: the seed's split PostgreSQL settings;
+  // POSTGRES_HOST set means PostgreSQL is configured. Defaults: empty, 5432, empty, empty, empty.
+  std::string postgres_host;
+  std::uint16_t postgres_port = 5432;
+  std::string postgres_user;
+  std::string postgres_password;
+  std::string postgres_db;
+  // REDIS_URL: redis://host:port; selects cluster mode together with PostgreSQL. Default empty.
+  std::string redis_url;
+  // REDIS_HOST / REDIS_PORT: the seed's split Redis settings. Defaults: empty, 6379.
+  std::string redis_host;
+  std::uint16_t redis_port = 6379;
+
+  // ADMIN_TOKEN: bearer token of the admin endpoints. Default empty (admin endpoints refuse
+  // every request; a non-loopback API_HOST refuses to start).
+  std::string admin_token;
+  // SECRET_KEY: HS256 key of the JWTs issued by /auth/token. Default empty.
+  std::string secret_key;
+
+  // DEFAULT_RESERVATION_TTL: seconds a caller-ID stays reserved without a release. Default 300.
+  std::chrono::seconds default_reservation_ttl{300};
+  // DEFAULT_RATE_LIMIT_PER_AGENT: allocations per agent per sliding minute. Default 100;
+  // 0 = unlimited. Agent `auto` is never limited.
+  std::uint32_t default_rate_limit_per_agent = 100;
+  // DEFAULT_HOURLY_LIMIT: allocations per number per local hour, for numbers without their own
+  // cap. Default 100 (1..65535).
+  std::uint16_t default_hourly_limit = 100;
+  // DEFAULT_DAILY_LIMIT: allocations per number per local day, likewise. Default 500 (1..65535).
+  std::uint16_t default_daily_limit = 500;
+};
+
+// Which commands a setting belongs to (a bit set).
+enum SettingScope : std::uint8_t {
+  kScopeServe = 1,  // `serve`
+  kScopeStore = 2,  // every command that opens the store (`init-db`, later `import`, ...)
+};
+
+// One row of the settings table.
+struct SettingInfo {
+  std::string_view name;           // environment variable, e.g. "API_PORT"
+  std::string_view flag;           // long flag without dashes, e.g. "api-port"
+  std::string_view default_value;  // as shown in --help and .env.example; "" = unset
+  std::string_view help;           // one line
+  std::uint8_t scope = kScopeServe;
+  bool secret = false;  // never echoed (tokens, passwords)
+};
+
+// Every setting, in the order --help and .env.example list them.
+const std::vector<SettingInfo>& Settings();
+
+// The process environment's values of the known settings (unknown names are not read).
+Values ReadEnvironment();
+
+// Registers one `--flag VALUE` per setting of `scope` on `command`; values given on the command
+// line land in `flags` under the variable's name. Help text says which variable and default.
+// REQUIRES: `flags` outlives parsing.
+void AddConfigFlags(CLI::App& command, std::uint8_t scope, Values& flags);
+
+// Merges the sources (defaults < dotenv < environment < flags; empty values ignored) and checks
+// every value. Errors: kInvalidArgument with field = the variable, message "NAME: problem".
+[[nodiscard]] core::Result<Config> ResolveConfig(const Values& dotenv, const Values& environment,
+                                                 const Values& flags);
+
+enum class DeploymentMode : std::uint8_t { kEmbedded, kCluster };
+
+// SPEC's mode selection: neither PostgreSQL (DATABASE_URL or POSTGRES_HOST) nor Redis
+// (REDIS_URL or REDIS_HOST) configured -> embedded; both -> cluster. Errors: kInvalidArgument
+// naming the missing one when only one is configured.
+[[nodiscard]] core::Result<DeploymentMode> SelectMode(const Config& config);
+
+// Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
+bool IsLoopbackHost(std::string_view host);
+
+// Checks that only matter to `serve`: a non-loopback API_HOST needs an ADMIN_TOKEN.
+// Errors: kInvalidArgument naming ADMIN_TOKEN.
+[[nodiscard]] core::Result<void> ValidateForServe(const Config& config);
+
+// "NAME: detail" for a config error (the form main prints on stderr).
+std::string ConfigErrorMessage(const core::Error& error);
+
+}  // namespace cidrotor::app

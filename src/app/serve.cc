@@ -1,0 +1,191 @@
+#include "app/serve.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "app/tz_calendar.h"
+#include "cli/init_db.h"
+#include "http/server.h"
+#include "store/memory/indexed_store.h"
+
+namespace cidrotor::app {
+namespace {
+
+int ConfigError(const core::Error& error) {
+  std::cerr << "cidrotor serve: " << ConfigErrorMessage(error) << "\n";
+  return 2;
+}
+
+// A second SIGINT/SIGTERM while shutting down: the operator wants out now. Async-signal-safe.
+extern "C" void ExitNow(int /*signo*/) {
+  static constexpr char kMessage[] = "cidrotor: second signal, exiting now\n";
+  [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  ::_exit(1);
+}
+
+void InstallExitNowHandlers() {
+  struct sigaction action {};
+  action.sa_handler = ExitNow;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// Writes {"http_port":N} to `path` through a temporary file and a rename, so a reader never
+// sees a half-written file. Returns false (and logs) on failure.
+bool WriteReadyFile(const std::filesystem::path& path, std::uint16_t port) {
+  const auto tmp = std::filesystem::path(path.string() + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << fmt::format("{{\"http_port\":{}}}\n", port);
+    if (!out.flush()) {
+      spdlog::error("msg=\"cannot write ready file\" path={}", tmp.string());
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    spdlog::error("msg=\"cannot write ready file\" path={} error=\"{}\"", path.string(),
+                  ec.message());
+    return false;
+  }
+  return true;
+}
+
+// Calls store.Tick() once a second on its own thread (never on an I/O thread: a window
+// roll-over may return many numbers to the available order at once).
+class Housekeeping {
+ public:
+  explicit Housekeeping(store::Store& store)
+      : thread_([this, &store](std::stop_token stop) { Run(stop, store); }) {}
+  ~Housekeeping() { Stop(); }
+  Housekeeping(const Housekeeping&) = delete;
+  Housekeeping& operator=(const Housekeeping&) = delete;
+
+  void Stop() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run(std::stop_token stop, store::Store& store) {
+    std::unique_lock lock(mu_);
+    while (!stop.stop_requested()) {
+      cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      if (stop.stop_requested()) break;
+      lock.unlock();
+      store.Tick();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable_any cv_;  // waits on mu_; woken by the stop token
+  std::jthread thread_;             // last: starts after mu_ and cv_ exist
+};
+
+void RunIoThread(boost::asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      // Handlers are not supposed to throw; keep serving the other connections.
+      spdlog::error("msg=\"exception escaped an I/O handler\" error=\"{}\"", e.what());
+    }
+  }
+}
+
+}  // namespace
+
+int RunServe(const Config& config, const ServeOptions& options) {
+  auto mode = SelectMode(config);
+  if (!mode) return ConfigError(mode.error());
+  if (*mode == DeploymentMode::kCluster) {
+    std::cerr << "cidrotor serve: " << kClusterUnavailable << "\n";
+    return 2;
+  }
+  if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
+  auto calendar = TzCalendar::Open(config.timezone);
+  if (!calendar) return ConfigError(calendar.error());
+
+  const core::SystemClock clock;
+  const unsigned threads = config.http_threads > 0
+                               ? config.http_threads
+                               : std::max(1U, std::thread::hardware_concurrency());
+  // Declared before the store so that it outlives it: the store's journal threads post
+  // completions to it until the store is destroyed (and joins them).
+  boost::asio::io_context io(static_cast<int>(threads));
+  auto journal = cli::OpenDataDirJournal(config.data_dir);
+  if (!journal) {
+    spdlog::error("msg=\"cannot open the store\" error=\"{}\"", journal.error().detail());
+    return 1;
+  }
+  store::IndexedStoreOptions store_options;
+  store_options.index.default_hourly_cap = config.default_hourly_limit;
+  store_options.index.default_daily_cap = config.default_daily_limit;
+  store_options.index.default_ttl = config.default_reservation_ttl;
+  store_options.rate_limit_per_agent = config.default_rate_limit_per_agent;
+  auto store = store::IndexedStore::Open(clock, **calendar, store_options, std::move(*journal));
+  if (!store) {
+    spdlog::error("msg=\"cannot load the store\" data_dir={} error=\"{}\"", config.data_dir,
+                  store.error().ToString());
+    return 1;
+  }
+
+  http::ServerOptions server_options;
+  server_options.admin_token = config.admin_token;
+  server_options.version = CIDROTOR_VERSION;
+  http::HttpServer server(io, http::ServerContext{**store, clock, server_options});
+  // Signals are caught from here on: one that arrives before the I/O threads run is queued.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    spdlog::info("msg=\"stopping\" signal={}", signo);
+    signals.clear();  // Asio lets go of the signals, so a second one reaches ExitNow.
+    InstallExitNowHandlers();
+    server.Stop();
+  });
+
+  auto port = server.Listen(config.api_host, config.api_port);
+  if (!port) {
+    spdlog::error("msg=\"cannot listen\" address={}:{} error=\"{}\"", config.api_host,
+                  config.api_port, port.error().detail());
+    return 1;
+  }
+  server.Start();
+  spdlog::info(
+      "msg=\"listening\" address={}:{} mode=embedded data_dir={} timezone={} threads={} "
+      "admin_token={}",
+      config.api_host, *port, config.data_dir, config.timezone, threads,
+      config.admin_token.empty() ? "unset" : "set");
+  if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, *port)) return 1;
+
+  Housekeeping housekeeping(**store);
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { RunIoThread(io); });
+  RunIoThread(io);
+  for (auto& t : pool) t.join();
+
+  housekeeping.Stop();
+  (*store)->Flush();
+  spdlog::info("msg=\"stopped\"");
+  return 0;
+}
+
+}  // namespace cidrotor::app

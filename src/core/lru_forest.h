@@ -1,0 +1,214 @@
+// The least-recently-used order of a pool's available numbers, nested by tier.
+//
+// Why this shape (DESIGN-NOTES §2): tiers nest (exchange ⊂ area code ⊂ pool), so each number sits
+// in exactly one min-heap, that of its (pool, exchange) leaf group, keyed by (last_used, number).
+// Each group above keeps a min-heap of its non-empty child groups keyed by the child's head. The
+// least recently used number of any tier is found by walking heads down from that tier's group,
+// and linking or unlinking a number updates its leaf and the heads above it: O(log n) per level.
+// Heaps hold 32-bit ids and each element knows its heap position, so a number costs 8 bytes of
+// ordering state (its id in the heap plus its position), not a 24-32 byte tree hook.
+//
+// A later tier (state, between area code and pool) adds one level: Level is ordered so that the
+// parent chain of every leaf is leaf → area → ... → pool.
+//
+// Records is any type with `LruKey Key(std::uint32_t id) const` and
+// `std::uint32_t& HeapPos(std::uint32_t id)`. Not thread-safe; owned by NumberIndex.
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace cidrotor::core {
+
+inline constexpr std::uint32_t kUnlinked = 0xFFFF'FFFF;
+
+struct LruKey {
+  std::uint32_t last_used = 0;  // CompactTime; 0 = never used, sorts first
+  std::uint64_t digits = 0;     // ties by number
+  friend bool operator==(const LruKey&, const LruKey&) = default;
+  friend bool operator<(const LruKey& a, const LruKey& b) {
+    return a.last_used != b.last_used ? a.last_used < b.last_used : a.digits < b.digits;
+  }
+};
+
+enum class Level : std::uint8_t { kExchange = 0, kAreaCode = 1, kPool = 2 };
+
+// Min-heap operations on a vector of ids; `access` gives each id's key and stored position.
+template <class Access>
+class IndexedHeap {
+ public:
+  static void Push(std::vector<std::uint32_t>& heap, std::uint32_t id, Access& access) {
+    heap.push_back(id);
+    access.HeapPos(id) = static_cast<std::uint32_t>(heap.size() - 1);
+    SiftUp(heap, heap.size() - 1, access);
+  }
+
+  // REQUIRES: id is in heap.
+  static void Erase(std::vector<std::uint32_t>& heap, std::uint32_t id, Access& access) {
+    const std::size_t pos = access.HeapPos(id);
+    assert(pos < heap.size() && heap[pos] == id);
+    access.HeapPos(id) = kUnlinked;
+    const std::uint32_t last = heap.back();
+    heap.pop_back();
+    if (pos == heap.size()) return;
+    heap[pos] = last;
+    access.HeapPos(last) = static_cast<std::uint32_t>(pos);
+    SiftUp(heap, pos, access);
+    SiftDown(heap, access.HeapPos(last), access);
+  }
+
+ private:
+  static void Place(std::vector<std::uint32_t>& heap, std::size_t pos, std::uint32_t id,
+                    Access& access) {
+    heap[pos] = id;
+    access.HeapPos(id) = static_cast<std::uint32_t>(pos);
+  }
+
+  static void SiftUp(std::vector<std::uint32_t>& heap, std::size_t pos, Access& access) {
+    const std::uint32_t id = heap[pos];
+    const LruKey key = access.Key(id);
+    while (pos > 0) {
+      const std::size_t parent = (pos - 1) / 2;
+      if (!(key < access.Key(heap[parent]))) break;
+      Place(heap, pos, heap[parent], access);
+      pos = parent;
+    }
+    Place(heap, pos, id, access);
+  }
+
+  static void SiftDown(std::vector<std::uint32_t>& heap, std::size_t pos, Access& access) {
+    const std::uint32_t id = heap[pos];
+    const LruKey key = access.Key(id);
+    const std::size_t n = heap.size();
+    while (true) {
+      std::size_t child = 2 * pos + 1;
+      if (child >= n) break;
+      if (child + 1 < n && access.Key(heap[child + 1]) < access.Key(heap[child])) ++child;
+      if (!(access.Key(heap[child]) < key)) break;
+      Place(heap, pos, heap[child], access);
+      pos = child;
+    }
+    Place(heap, pos, id, access);
+  }
+};
+
+template <class Records>
+class LruForest {
+ public:
+  explicit LruForest(Records& records) : records_(records) {}
+
+  // The leaf group of (pool, exchange), created with its ancestors on first use.
+  std::uint32_t LeafFor(std::uint16_t pool, std::uint32_t exchange) {
+    if (auto found = Find(Level::kExchange, pool, exchange)) return *found;
+    const std::uint32_t area = GroupFor(Level::kAreaCode, pool, exchange / 1000,
+                                        GroupFor(Level::kPool, pool, 0, kUnlinked));
+    return GroupFor(Level::kExchange, pool, exchange, area);
+  }
+
+  std::optional<std::uint32_t> Find(Level level, std::uint16_t pool, std::uint32_t label) const {
+    auto it = ids_.find(GroupKey(level, pool, label));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // The least recently used number under `group`, if any is linked there.
+  std::optional<std::uint32_t> Oldest(std::uint32_t group) const {
+    const Group* g = &groups_[group];
+    while (!g->heap.empty()) {
+      if (g->level == Level::kExchange) return g->heap.front();
+      g = &groups_[g->heap.front()];
+    }
+    return std::nullopt;
+  }
+
+  // REQUIRES: record is unlinked; its key must not change until Unlink.
+  void Link(std::uint32_t record, std::uint32_t leaf) {
+    RecordHeap::Push(groups_[leaf].heap, record, records_);
+    Propagate(leaf);
+  }
+
+  // REQUIRES: record is linked in `leaf`.
+  void Unlink(std::uint32_t record, std::uint32_t leaf) {
+    RecordHeap::Erase(groups_[leaf].heap, record, records_);
+    Propagate(leaf);
+  }
+
+  std::uint16_t PoolOf(std::uint32_t group) const { return groups_[group].pool; }
+  std::uint32_t LabelOf(std::uint32_t group) const { return groups_[group].label; }
+  bool Empty(std::uint32_t group) const { return groups_[group].heap.empty(); }
+  std::size_t GroupCount() const { return groups_.size(); }
+
+ private:
+  struct Group {
+    std::vector<std::uint32_t> heap;  // record ids (leaf) or child group ids
+    LruKey head;                      // key of heap.front(), valid while linked in the parent
+    std::uint32_t parent = kUnlinked;
+    std::uint32_t heap_pos = kUnlinked;  // position in the parent's heap
+    std::uint32_t label = 0;             // exchange (NPA-NXX), area code (NPA), 0 for the pool
+    std::uint16_t pool = 0;
+    Level level = Level::kExchange;
+  };
+
+  // Heap access for child groups: keyed by their cached head.
+  struct GroupAccess {
+    std::vector<Group>& groups;
+    LruKey Key(std::uint32_t id) const { return groups[id].head; }
+    std::uint32_t& HeapPos(std::uint32_t id) { return groups[id].heap_pos; }
+  };
+  using RecordHeap = IndexedHeap<Records>;
+  using GroupHeap = IndexedHeap<GroupAccess>;
+
+  static std::uint64_t GroupKey(Level level, std::uint16_t pool, std::uint32_t label) {
+    return (std::uint64_t{static_cast<std::uint8_t>(level)} << 56) | (std::uint64_t{pool} << 32) |
+           label;
+  }
+
+  std::uint32_t GroupFor(Level level, std::uint16_t pool, std::uint32_t label,
+                         std::uint32_t parent) {
+    auto [it, inserted] =
+        ids_.try_emplace(GroupKey(level, pool, label), static_cast<std::uint32_t>(groups_.size()));
+    if (inserted) {
+      Group g;
+      g.parent = parent;
+      g.label = label;
+      g.pool = pool;
+      g.level = level;
+      groups_.push_back(std::move(g));
+    }
+    return it->second;
+  }
+
+  LruKey HeadOf(const Group& g) {
+    const std::uint32_t first = g.heap.front();
+    return g.level == Level::kExchange ? records_.Key(first) : groups_[first].head;
+  }
+
+  // After `group`'s heap changed: refresh its head in its parent, and so on up while heads move.
+  void Propagate(std::uint32_t group) {
+    GroupAccess access{groups_};
+    while (groups_[group].parent != kUnlinked) {
+      Group& g = groups_[group];
+      const bool non_empty = !g.heap.empty();
+      const bool linked = g.heap_pos != kUnlinked;
+      if (!non_empty && !linked) return;
+      const LruKey head = non_empty ? HeadOf(g) : LruKey{};
+      if (non_empty && linked && head == g.head) return;  // nothing above changes
+      auto& parent_heap = groups_[g.parent].heap;
+      if (linked) GroupHeap::Erase(parent_heap, group, access);
+      if (non_empty) {
+        groups_[group].head = head;
+        GroupHeap::Push(parent_heap, group, access);
+      }
+      group = groups_[group].parent;
+    }
+  }
+
+  Records& records_;
+  std::vector<Group> groups_;
+  std::unordered_map<std::uint64_t, std::uint32_t> ids_;
+};
+
+}  // namespace cidrotor::core

@@ -1,0 +1,456 @@
+#include "core/number_index.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <utility>
+
+namespace cidrotor::core {
+namespace {
+
+CompactTime CeilCompact(TimePoint t) {
+  const CompactTime floor = ToCompact(t);
+  return FromCompact(floor) < t ? floor + 1 : floor;
+}
+
+}  // namespace
+
+NumberIndex::NumberIndex(const Calendar& calendar, IndexOptions options)
+    : calendar_(calendar), options_(options) {
+  pools_.Intern(kDefaultPool);
+}
+
+// --- windows and caps ----------------------------------------------------------------------------
+
+const Windows& NumberIndex::WindowsAt(TimePoint now) {
+  if (!windows_.Contains(now)) windows_ = calendar_.WindowsAt(now);
+  return windows_;
+}
+
+std::uint16_t NumberIndex::HourlyCap(const Record& r) const {
+  return r.hourly_cap != 0 ? r.hourly_cap : options_.default_hourly_cap;
+}
+std::uint16_t NumberIndex::DailyCap(const Record& r) const {
+  return r.daily_cap != 0 ? r.daily_cap : options_.default_daily_cap;
+}
+std::uint16_t NumberIndex::HourlyUsedNow(const Record& r, const Windows& w) const {
+  return r.hour_start == ToCompact(w.hour_start) ? r.hourly_used : 0;
+}
+std::uint16_t NumberIndex::DailyUsedNow(const Record& r, const Windows& w) const {
+  return r.day_start == ToCompact(w.day_start) ? r.daily_used : 0;
+}
+
+// --- placement in the order ----------------------------------------------------------------------
+
+void NumberIndex::Detach(std::uint32_t id) {
+  Record& r = records_[id];
+  if (r.heap_pos != kUnlinked) forest_.Unlink(id, r.leaf);
+}
+
+void NumberIndex::Settle(std::uint32_t id, TimePoint now) {
+  Record& r = records_[id];
+  assert(r.heap_pos == kUnlinked);
+  if (!r.active || !r.in_use) return;  // comes back only through an admin change
+  if (r.reservation != 0) {
+    // The reservation's end must be seen on time (it ends the reservation even when a cap keeps
+    // the number out longer), so park until then; Advance settles it again at that point.
+    parked_.push(Parked{live_[r.reservation - 1].until_ceil, id});
+    return;
+  }
+  const Windows& w = WindowsAt(now);
+  CompactTime back_at = 0;  // 0: available now
+  if (r.rest_until > ToCompact(now)) back_at = std::max(back_at, r.rest_until);
+  if (HourlyUsedNow(r, w) >= HourlyCap(r)) back_at = std::max(back_at, ToCompact(w.next_hour));
+  if (DailyUsedNow(r, w) >= DailyCap(r)) back_at = std::max(back_at, ToCompact(w.next_day));
+  if (back_at == 0) {
+    forest_.Link(id, r.leaf);
+  } else {
+    parked_.push(Parked{back_at, id});
+  }
+}
+
+void NumberIndex::Advance(TimePoint now) {
+  const CompactTime now_compact = ToCompact(now);
+  while (!parked_.empty() && parked_.top().at <= now_compact) {
+    const std::uint32_t id = parked_.top().record;
+    parked_.pop();
+    Record& r = records_[id];
+    // Entries go stale when a number came back early (release, admin change): skip those.
+    if (!r.in_use || r.heap_pos != kUnlinked) continue;
+    if (r.reservation != 0) {
+      const LiveReservation& live = live_[r.reservation - 1];
+      // Still held: the entry parked with this reservation (at its rounded-up end) comes later.
+      if (live.reservation.reserved_until > now) continue;
+      EndReservation(id);  // expired: the TTL passed without a release
+    }
+    Settle(id, now);
+  }
+}
+
+// --- numbers -------------------------------------------------------------------------------------
+
+std::optional<std::uint32_t> NumberIndex::FindRecord(PhoneNumber caller_id) const {
+  return table_.Find(caller_id.digits());
+}
+
+std::uint32_t NumberIndex::NewRecord() {
+  if (!free_records_.empty()) {
+    const std::uint32_t id = free_records_.back();
+    free_records_.pop_back();
+    records_[id] = Record{};
+    return id;
+  }
+  records_.emplace_back();
+  return static_cast<std::uint32_t>(records_.size() - 1);
+}
+
+Result<std::uint16_t> NumberIndex::InternName(Interner& names, std::string_view name,
+                                              const char* field) {
+  auto id = names.Intern(name);
+  if (!id) return Fail(Error::InvalidArgument(field, "too many distinct values (65,536 max)"));
+  return *id;
+}
+
+// REQUIRES: the record is detached. Names are interned before anything changes, so a failure
+// leaves the record as it was.
+Result<void> NumberIndex::ApplySpec(std::uint32_t id, const NumberSpec& spec) {
+  auto pool = InternName(pools_, spec.pool.empty() ? kDefaultPool : spec.pool, "pool");
+  if (!pool) return Fail(pool.error());
+  auto carrier = InternName(carriers_, spec.carrier, "carrier");
+  if (!carrier) return Fail(carrier.error());
+  auto state = InternName(states_, spec.state, "state");
+  if (!state) return Fail(state.error());
+  Record& r = records_[id];
+  r.digits = spec.caller_id.digits();
+  r.leaf = forest_.LeafFor(*pool, spec.caller_id.exchange());
+  r.carrier = *carrier;
+  r.state = *state;
+  r.hourly_cap = spec.hourly_cap;
+  r.daily_cap = spec.daily_cap;
+  r.active = spec.active;
+  return {};
+}
+
+Result<NumberView> NumberIndex::Add(const NumberSpec& spec, const NumberUsage& usage,
+                                    TimePoint now) {
+  if (FindRecord(spec.caller_id)) {
+    return Fail(
+        Error::Conflict("caller_id " + spec.caller_id.ToString() + " already exists", "caller_id"));
+  }
+  return Put(spec, usage, now);
+}
+
+Result<NumberView> NumberIndex::Put(const NumberSpec& spec, const NumberUsage& usage,
+                                    TimePoint now) {
+  if (auto loaded = Load(spec, usage, now); !loaded) return Fail(loaded.error());
+  return View(*FindRecord(spec.caller_id), now);
+}
+
+Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now) {
+  const auto existing = FindRecord(spec.caller_id);
+  const std::uint32_t id = existing ? *existing : NewRecord();
+  if (existing) Detach(id);
+  if (auto applied = ApplySpec(id, spec); !applied) {
+    if (existing) {
+      Settle(id, now);
+    } else {
+      records_[id].in_use = false;
+      free_records_.push_back(id);
+    }
+    return Fail(applied.error());
+  }
+  Record& r = records_[id];
+  r.last_used = usage.last_used;
+  r.hour_start = usage.hour_start;
+  r.hourly_used = usage.hourly_used;
+  r.day_start = usage.day_start;
+  r.daily_used = usage.daily_used;
+  if (!existing) table_.Insert(id);
+  Settle(id, now);
+  return {};
+}
+
+Result<NumberView> NumberIndex::Update(PhoneNumber caller_id, const NumberPatch& patch,
+                                       TimePoint now) {
+  const auto id = FindRecord(caller_id);
+  if (!id) return Fail(Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id"));
+  NumberView current = View(*id, now);
+  NumberSpec spec = current.spec;
+  if (patch.carrier) spec.carrier = *patch.carrier;
+  if (patch.pool) spec.pool = *patch.pool;
+  if (patch.state) spec.state = *patch.state;
+  if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
+  if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
+  if (patch.active) spec.active = *patch.active;
+  return Put(spec, current.usage, now);
+}
+
+Result<std::optional<Reservation>> NumberIndex::Remove(PhoneNumber caller_id, TimePoint now) {
+  Advance(now);
+  const auto id = FindRecord(caller_id);
+  if (!id) return Fail(Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id"));
+  Detach(*id);
+  std::optional<Reservation> ended;
+  if (records_[*id].reservation != 0) {
+    ended = live_[records_[*id].reservation - 1].reservation;
+    EndReservation(*id);
+  }
+  table_.Erase(*id);
+  records_[*id].in_use = false;  // parked entries for it are skipped when they come due
+  free_records_.push_back(*id);
+  return ended;
+}
+
+std::optional<NumberView> NumberIndex::Find(PhoneNumber caller_id, TimePoint now) {
+  Advance(now);
+  const auto id = FindRecord(caller_id);
+  if (!id) return std::nullopt;
+  return View(*id, now);
+}
+
+NumberList NumberIndex::List(const NumberQuery& query, TimePoint now) {
+  Advance(now);
+  std::optional<std::uint16_t> pool;
+  if (query.pool) {
+    pool = pools_.Find(*query.pool);
+    if (!pool) return {};
+  }
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> matches;
+  for (std::uint32_t id = 0; id < records_.size(); ++id) {
+    const Record& r = records_[id];
+    if (!r.in_use) continue;
+    if (query.area_code && r.digits / 10'000'000 != *query.area_code) continue;
+    if (query.active && r.active != *query.active) continue;
+    if (pool && forest_.PoolOf(r.leaf) != *pool) continue;
+    matches.emplace_back(r.digits, id);
+  }
+  NumberList list;
+  list.total = matches.size();
+  if (query.offset >= matches.size()) return list;
+  const std::size_t end = std::min(matches.size(), query.offset + query.limit);
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(end),
+                    matches.end());
+  for (std::size_t i = query.offset; i < end; ++i)
+    list.numbers.push_back(View(matches[i].second, now));
+  return list;
+}
+
+// --- allocation ----------------------------------------------------------------------------------
+
+std::optional<std::uint32_t> NumberIndex::PickInTier(MatchTier tier, std::uint16_t pool,
+                                                     PhoneNumber destination) const {
+  std::optional<std::uint32_t> group;
+  switch (tier) {
+    case MatchTier::kExchange:
+      group = forest_.Find(Level::kExchange, pool, destination.exchange());
+      break;
+    case MatchTier::kAreaCode:
+      group = forest_.Find(Level::kAreaCode, pool, destination.area_code());
+      break;
+    case MatchTier::kAny:
+      group = forest_.Find(Level::kPool, pool, 0);
+      break;
+    case MatchTier::kSticky:  // TODO(#2): lead → number within STICKY_DAYS
+    case MatchTier::kState:   // TODO(#2): same state, from numbering-plan data
+      break;
+  }
+  if (!group) return std::nullopt;
+  return forest_.Oldest(*group);
+}
+
+Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimePoint now,
+                                         std::uint64_t reservation_id) {
+  Advance(now);
+  if (reservation_id == 0 || live_by_id_.contains(reservation_id)) {
+    return Fail(Error::Internal("reservation id " + std::to_string(reservation_id) + " reused"));
+  }
+  const std::string& pool_name = request.pool.empty() ? std::string(kDefaultPool) : request.pool;
+  const auto pool = pools_.Find(pool_name);
+  std::optional<std::uint32_t> picked;
+  MatchTier match = MatchTier::kAny;
+  if (pool) {
+    static constexpr MatchTier kGeographic[] = {MatchTier::kExchange, MatchTier::kAreaCode};
+    if (request.destination.IsGeographic()) {
+      for (MatchTier tier : kGeographic) {
+        if ((picked = PickInTier(tier, *pool, request.destination))) {
+          match = tier;
+          break;
+        }
+      }
+    }
+    if (!picked) picked = PickInTier(MatchTier::kAny, *pool, request.destination);
+  }
+  if (!picked) {
+    return Fail(Error::NoCallerIdAvailable("no caller-ID available in pool '" + pool_name +
+                                           "' for area code " +
+                                           std::to_string(request.destination.area_code())));
+  }
+
+  const std::uint32_t id = *picked;
+  Record& r = records_[id];
+  const Windows& w = WindowsAt(now);
+  if (r.reservation != 0 || HourlyUsedNow(r, w) >= HourlyCap(r) ||
+      DailyUsedNow(r, w) >= DailyCap(r) || !r.active) {
+    return Fail(Error::Internal("number " + PhoneNumber::FromValidDigits(r.digits).ToString() +
+                                " was in the available order but is not available"));
+  }
+  Detach(id);
+  r.hourly_used = static_cast<std::uint16_t>(HourlyUsedNow(r, w) + 1);
+  r.hour_start = ToCompact(w.hour_start);
+  r.daily_used = static_cast<std::uint16_t>(DailyUsedNow(r, w) + 1);
+  r.day_start = ToCompact(w.day_start);
+  r.last_used = std::max<CompactTime>(ToCompact(now), 1);
+
+  Reservation reservation;
+  reservation.id = reservation_id;
+  reservation.caller_id = PhoneNumber::FromValidDigits(r.digits);
+  reservation.destination = request.destination;
+  reservation.campaign = request.campaign;
+  reservation.agent = request.agent;
+  reservation.pool = pool_name;
+  reservation.lead_id = request.lead_id;
+  reservation.match = match;
+  reservation.reserved_at = now;
+  // Whole seconds, so the parking heap (second resolution) releases it exactly on time.
+  reservation.reserved_until =
+      FromCompact(CeilCompact(now + request.ttl.value_or(options_.default_ttl)));
+  if (auto restored = Restore(reservation, now); !restored) return Fail(restored.error());
+  return Allocation{std::move(reservation), carriers_.Name(r.carrier)};
+}
+
+Result<void> NumberIndex::Restore(const Reservation& reservation, TimePoint now) {
+  const auto id = FindRecord(reservation.caller_id);
+  if (!id) {
+    return Fail(Error::NotFound("no caller_id " + reservation.caller_id.ToString(), "caller_id"));
+  }
+  if (records_[*id].reservation != 0 || live_by_id_.contains(reservation.id)) {
+    return Fail(Error::Conflict("caller_id " + reservation.caller_id.ToString() +
+                                " already has a live reservation"));
+  }
+  Detach(*id);
+  std::uint32_t slot;
+  if (!free_live_.empty()) {
+    slot = free_live_.back();
+    free_live_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(live_.size());
+    live_.emplace_back();
+  }
+  live_[slot] = LiveReservation{reservation, *id, CeilCompact(reservation.reserved_until)};
+  live_by_id_.emplace(reservation.id, slot);
+  ++live_count_;
+  records_[*id].reservation = slot + 1;
+  Settle(*id, now);
+  return {};
+}
+
+void NumberIndex::EndReservation(std::uint32_t id) {
+  Record& r = records_[id];
+  const std::uint32_t slot = r.reservation - 1;
+  live_by_id_.erase(live_[slot].reservation.id);
+  live_[slot] = LiveReservation{};
+  free_live_.push_back(slot);
+  --live_count_;
+  r.reservation = 0;
+}
+
+Result<ReleaseResult> NumberIndex::Release(const ReleaseRequest& request, TimePoint now) {
+  if (!request.reservation_id && !request.caller_id) {
+    return Fail(Error::InvalidArgument("reservation_id", "give reservation_id or caller_id"));
+  }
+  Advance(now);  // a reservation whose TTL passed has ended: released=false
+  std::optional<std::uint32_t> id;
+  if (request.reservation_id) {
+    auto it = live_by_id_.find(*request.reservation_id);
+    if (it == live_by_id_.end()) return ReleaseResult{};
+    id = live_[it->second].record;
+    if (request.caller_id && records_[*id].digits != request.caller_id->digits()) {
+      return ReleaseResult{};  // the id names another number's reservation: nothing to end
+    }
+  } else {
+    id = FindRecord(*request.caller_id);
+    if (!id) {
+      return Fail(Error::NotFound("no caller_id " + request.caller_id->ToString(), "caller_id"));
+    }
+    if (records_[*id].reservation == 0) return ReleaseResult{};
+  }
+  ReleaseResult result;
+  result.released = true;
+  result.reservation = live_[records_[*id].reservation - 1].reservation;
+  EndReservation(*id);
+  Settle(*id, now);
+  return result;
+}
+
+// --- observation ---------------------------------------------------------------------------------
+
+NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
+  const Record& r = records_[id];
+  const Windows& w = WindowsAt(now);
+  NumberView view;
+  view.spec.caller_id = PhoneNumber::FromValidDigits(r.digits);
+  view.spec.carrier = carriers_.Name(r.carrier);
+  view.spec.pool = pools_.Name(forest_.PoolOf(r.leaf));
+  view.spec.state = states_.Name(r.state);
+  view.spec.hourly_cap = r.hourly_cap;
+  view.spec.daily_cap = r.daily_cap;
+  view.spec.active = r.active;
+  view.usage = NumberUsage{r.last_used, r.hour_start, r.day_start, r.hourly_used, r.daily_used};
+  view.effective_hourly_cap = HourlyCap(r);
+  view.effective_daily_cap = DailyCap(r);
+  view.hourly_used_now = HourlyUsedNow(r, w);
+  view.daily_used_now = DailyUsedNow(r, w);
+  view.reserved = r.reservation != 0;
+  view.available = r.heap_pos != kUnlinked;
+  return view;
+}
+
+std::optional<NumberUsage> NumberIndex::UsageOf(PhoneNumber caller_id) const {
+  const auto id = FindRecord(caller_id);
+  if (!id) return std::nullopt;
+  const Record& r = records_[*id];
+  return NumberUsage{r.last_used, r.hour_start, r.day_start, r.hourly_used, r.daily_used};
+}
+
+std::vector<Reservation> NumberIndex::LiveReservations() const {
+  std::vector<Reservation> out;
+  out.reserve(live_count_);
+  for (const LiveReservation& live : live_) {
+    if (live.reservation.id != 0) out.push_back(live.reservation);
+  }
+  return out;
+}
+
+IndexCounts NumberIndex::Counts(TimePoint now) {
+  Advance(now);
+  const Windows& w = WindowsAt(now);
+  IndexCounts counts;
+  std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
+  for (const Record& r : records_) {
+    if (!r.in_use) continue;
+    const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
+    AreaCodeCounts& area = by_area[npa];
+    area.area_code = npa;
+    ++counts.total;
+    ++area.total;
+    if (!r.active) continue;
+    ++counts.active;
+    ++area.active;
+    if (r.reservation != 0) {
+      ++counts.reserved;
+    } else if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
+      ++counts.capped;
+    }
+    if (r.heap_pos != kUnlinked) {
+      ++counts.available;
+      ++area.available;
+    }
+  }
+  for (auto& [npa, area] : by_area) counts.area_codes.push_back(area);
+  std::sort(
+      counts.area_codes.begin(), counts.area_codes.end(),
+      [](const AreaCodeCounts& a, const AreaCodeCounts& b) { return a.area_code < b.area_code; });
+  return counts;
+}
+
+}  // namespace cidrotor::core

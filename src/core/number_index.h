@@ -1,0 +1,205 @@
+// The in-memory pool: every number, its usage and reservation, and the tiered LRU order of the
+// available ones. Pure: no I/O, no threads, no clock of its own (every operation takes `now`).
+//
+// Eligibility: a number is available when it is active, not reserved, not resting and under its
+// hourly and daily caps (calendar windows from the injected Calendar). A number that stops being
+// available leaves the LRU order at once and is parked in one min-heap keyed by the instant it may
+// come back (reservation expiry, next hour, next day, end of rest); Advance() pops what is due and
+// re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers of an area code
+// are reserved or capped: every operation is O(log n) in the pool size.
+//
+// Memory: ~56 bytes of record, ~8 of lookup table and 8 of ordering state per number.
+// Not thread-safe: the owning store serializes all calls (one mutex held for microseconds).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/allocation.h"
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "core/interner.h"
+#include "core/lru_forest.h"
+#include "core/number.h"
+#include "core/number_table.h"
+#include "core/result.h"
+
+namespace cidrotor::core {
+
+struct IndexOptions {
+  std::uint16_t default_hourly_cap = 100;  // DEFAULT_HOURLY_LIMIT: allocations per local hour
+  std::uint16_t default_daily_cap = 500;   // DEFAULT_DAILY_LIMIT: allocations per local day
+  Seconds default_ttl{300};                // DEFAULT_RESERVATION_TTL
+};
+
+struct NumberQuery {
+  std::optional<std::uint32_t> area_code;
+  std::optional<std::string> pool;
+  std::optional<bool> active;
+  std::size_t offset = 0;
+  std::size_t limit = 100;
+};
+
+struct NumberList {
+  std::vector<NumberView> numbers;  // ordered by caller_id
+  std::size_t total = 0;            // all matches
+};
+
+struct AreaCodeCounts {
+  std::uint32_t area_code = 0;
+  std::uint32_t total = 0;
+  std::uint32_t active = 0;
+  std::uint32_t available = 0;
+};
+
+struct IndexCounts {
+  std::uint64_t total = 0;
+  std::uint64_t active = 0;
+  std::uint64_t reserved = 0;
+  std::uint64_t available = 0;
+  std::uint64_t capped = 0;                // active, not reserved, at a cap
+  std::vector<AreaCodeCounts> area_codes;  // ordered by area code
+};
+
+class NumberIndex {
+ public:
+  NumberIndex(const Calendar& calendar, IndexOptions options);
+  NumberIndex(const NumberIndex&) = delete;
+  NumberIndex& operator=(const NumberIndex&) = delete;
+
+  const IndexOptions& options() const { return options_; }
+
+  // --- numbers ---------------------------------------------------------------------------------
+  // Adds a new number. Errors: kConflict if it exists; kInvalidArgument if a name table is full.
+  [[nodiscard]] Result<NumberView> Add(const NumberSpec& spec, const NumberUsage& usage,
+                                       TimePoint now);
+  // Adds or replaces (spec and usage); a live reservation of the number is kept.
+  [[nodiscard]] Result<NumberView> Put(const NumberSpec& spec, const NumberUsage& usage,
+                                       TimePoint now);
+  // Put without building a view: the start-up path for a million numbers.
+  [[nodiscard]] Result<void> Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now);
+  // Changes the fields set in `patch`. Errors: kNotFound, kInvalidArgument.
+  [[nodiscard]] Result<NumberView> Update(PhoneNumber caller_id, const NumberPatch& patch,
+                                          TimePoint now);
+  // Removes a number; returns its live reservation, which ends with it. Errors: kNotFound.
+  [[nodiscard]] Result<std::optional<Reservation>> Remove(PhoneNumber caller_id, TimePoint now);
+  std::optional<NumberView> Find(PhoneNumber caller_id, TimePoint now);
+  NumberList List(const NumberQuery& query, TimePoint now);
+  std::size_t size() const { return table_.size(); }
+
+  // --- allocation ------------------------------------------------------------------------------
+  // Reserves the least recently used available number for the request, first tier that has one:
+  // exchange, area code, any (SPEC's ladder; sticky and state slot in as further tiers).
+  // Errors: kNoCallerIdAvailable; kInternal if an invariant broke (a bug: never over a cap, never
+  // two live reservations of one number).
+  [[nodiscard]] Result<Allocation> Allocate(const AllocationRequest& request, TimePoint now,
+                                            std::uint64_t reservation_id);
+  // Ends a live reservation early. Named by id, or else by caller_id. released=false when it had
+  // already ended. Errors: kInvalidArgument when neither is given; kNotFound for an unknown number.
+  [[nodiscard]] Result<ReleaseResult> Release(const ReleaseRequest& request, TimePoint now);
+  // Re-creates a reservation read back from the store at start-up. Errors: kNotFound (number
+  // gone), kConflict (already reserved).
+  [[nodiscard]] Result<void> Restore(const Reservation& reservation, TimePoint now);
+  // Makes every number whose park time has come available again (or parks it anew).
+  void Advance(TimePoint now);
+
+  // --- observation -----------------------------------------------------------------------------
+  std::optional<NumberUsage> UsageOf(PhoneNumber caller_id) const;
+  std::vector<Reservation> LiveReservations() const;
+  IndexCounts Counts(TimePoint now);
+  std::size_t parked() const { return parked_.size(); }
+
+ private:
+  struct Record {
+    std::uint64_t digits = 0;
+    CompactTime last_used = 0;
+    CompactTime hour_start = 0;
+    CompactTime day_start = 0;
+    CompactTime rest_until = 0;          // resting (spam-label protection) until; 0 = not resting
+    std::uint32_t reservation = 0;       // live reservation slot + 1; 0 = none
+    std::uint32_t leaf = 0;              // its (pool, exchange) group in the forest
+    std::uint32_t heap_pos = kUnlinked;  // position in the leaf's heap; kUnlinked = not available
+    std::uint16_t hourly_used = 0;
+    std::uint16_t daily_used = 0;
+    std::uint16_t hourly_cap = 0;  // 0 = default
+    std::uint16_t daily_cap = 0;   // 0 = default
+    std::uint16_t carrier = 0;     // interned
+    std::uint16_t state = 0;       // interned
+    bool active = true;
+    bool in_use = true;  // false for a freed slot awaiting reuse
+  };
+
+  // The forest's view of records: LRU key and heap position.
+  struct RecordAccess {
+    std::deque<Record>* records;
+    LruKey Key(std::uint32_t id) const {
+      const Record& r = (*records)[id];
+      return LruKey{r.last_used, r.digits};
+    }
+    std::uint32_t& HeapPos(std::uint32_t id) { return (*records)[id].heap_pos; }
+  };
+  struct DigitsOf {
+    const std::deque<Record>* records;
+    std::uint64_t operator()(std::uint32_t id) const { return (*records)[id].digits; }
+  };
+
+  struct LiveReservation {
+    Reservation reservation;
+    std::uint32_t record = 0;
+    CompactTime until_ceil = 0;  // reserved_until rounded up to a second, for parking
+  };
+
+  struct Parked {
+    CompactTime at = 0;
+    std::uint32_t record = 0;
+    friend bool operator>(const Parked& a, const Parked& b) { return a.at > b.at; }
+  };
+
+  const Windows& WindowsAt(TimePoint now);
+  std::uint16_t HourlyCap(const Record& r) const;
+  std::uint16_t DailyCap(const Record& r) const;
+  std::uint16_t HourlyUsedNow(const Record& r, const Windows& w) const;
+  std::uint16_t DailyUsedNow(const Record& r, const Windows& w) const;
+
+  std::optional<std::uint32_t> FindRecord(PhoneNumber caller_id) const;
+  Result<void> ApplySpec(std::uint32_t id, const NumberSpec& spec);
+  Result<std::uint16_t> InternName(Interner& names, std::string_view name, const char* field);
+  std::uint32_t NewRecord();
+
+  // Takes a record out of the available order if it is there. Every mutation of a record is
+  // Detach → change → Settle, so the order never holds a stale key.
+  void Detach(std::uint32_t id);
+  // Puts the record back where its state says: available order, parked until a time, or neither.
+  void Settle(std::uint32_t id, TimePoint now);
+  void EndReservation(std::uint32_t id);
+  std::optional<std::uint32_t> PickInTier(MatchTier tier, std::uint16_t pool,
+                                          PhoneNumber destination) const;
+
+  NumberView View(std::uint32_t id, TimePoint now);
+
+  const Calendar& calendar_;
+  IndexOptions options_;
+  std::deque<Record> records_;  // never moves records; ids are positions
+  std::vector<std::uint32_t> free_records_;
+  RecordAccess access_{&records_};
+  NumberTable<DigitsOf> table_{DigitsOf{&records_}};
+  LruForest<RecordAccess> forest_{access_};
+  Interner pools_;
+  Interner carriers_;
+  Interner states_;
+  std::priority_queue<Parked, std::vector<Parked>, std::greater<>> parked_;
+  std::vector<LiveReservation> live_;  // slots; a free slot has reservation.id == 0
+  std::vector<std::uint32_t> free_live_;
+  std::unordered_map<std::uint64_t, std::uint32_t> live_by_id_;
+  std::size_t live_count_ = 0;
+  Windows windows_{};  // cache of the windows containing the last `now`
+};
+
+}  // namespace cidrotor::core

@@ -1,0 +1,109 @@
+#include "core/phone_number.h"
+
+#include <array>
+
+namespace cidrotor::core {
+namespace {
+
+// Longer inputs are garbage, not numbers with a long dial prefix; the cap also bounds work.
+constexpr std::size_t kMaxDigits = 20;
+constexpr std::size_t kMaxTextLength = 64;
+
+bool IsValidCentralOfficeCode(std::uint32_t code) {  // NPA or NXX: [2-9]XX and not N11
+  return code >= 200 && code <= 999 && (code % 100) != 11;
+}
+
+// Collects the digits of `text`, skipping the separators people type. Returns the error to report,
+// or the digits.
+Result<std::string> ExtractDigits(std::string_view text, std::string_view field) {
+  if (text.empty()) return Fail(Error::InvalidArgument(std::string(field), "is required"));
+  if (text.size() > kMaxTextLength) {
+    return Fail(Error::InvalidArgument(std::string(field), "is too long for a phone number"));
+  }
+  std::string digits;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+    } else if (c == '+' && digits.empty()) {
+      continue;  // "+1 (310) ..."; only before the first digit
+    } else if (c == ' ' || c == '.' || c == '-' || c == '(' || c == ')') {
+      continue;
+    } else {
+      return Fail(Error::InvalidArgument(
+          std::string(field), "contains a character that is not part of a phone number"));
+    }
+  }
+  if (digits.size() > kMaxDigits) {
+    return Fail(Error::InvalidArgument(std::string(field), "has too many digits"));
+  }
+  return digits;
+}
+
+Result<PhoneNumber> CheckTenDigits(std::string_view ten, std::string_view field) {
+  std::uint64_t value = 0;
+  for (char c : ten) value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  const auto npa = static_cast<std::uint32_t>(value / 10'000'000);
+  const auto nxx = static_cast<std::uint32_t>((value / 10'000) % 1000);
+  if (!IsValidAreaCode(npa)) {
+    return Fail(Error::InvalidArgument(
+        std::string(field),
+        "area code " + std::to_string(npa) + " is not a valid NANP area code ([2-9]XX, not N11)"));
+  }
+  if (!IsValidCentralOfficeCode(nxx)) {
+    return Fail(Error::InvalidArgument(
+        std::string(field),
+        "exchange " + std::to_string(nxx) + " is not a valid NANP exchange ([2-9]XX, not N11)"));
+  }
+  return PhoneNumber::FromValidDigits(value);
+}
+
+}  // namespace
+
+bool IsValidAreaCode(std::uint32_t npa) { return IsValidCentralOfficeCode(npa); }
+
+bool PhoneNumber::IsGeographicAreaCode(std::uint32_t npa) {
+  const bool repeated = (npa / 10) % 10 == npa % 10;  // 8XX and 5XX codes like 833, 544
+  if (npa % 100 == 0) return false;                   // N00 easily recognizable codes: 800, 900
+  if (npa / 100 == 8 && repeated) return false;       // toll-free: 833, 844, 855, 866, 877, 888
+  if (npa / 100 == 5 && (repeated || (npa >= 521 && npa <= 533))) {
+    return false;  // personal communications services: 521-533, 544, 566, 577, 588
+  }
+  // 456 international inbound, 600/622/633 Canada non-geographic, 710 US government.
+  return npa != 456 && npa != 622 && npa != 633 && npa != 710;
+}
+
+Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::string_view field) {
+  auto digits = ExtractDigits(text, field);
+  if (!digits) return Fail(digits.error());
+  const std::string& d = *digits;
+  if (d.size() < 10) {
+    return Fail(Error::InvalidArgument(std::string(field), "needs 10 digits (NPA-NXX-XXXX)"));
+  }
+  // 10 digits, 1 + 10, or a dial prefix before them: the last 10 are the number.
+  return CheckTenDigits(std::string_view(d).substr(d.size() - 10), field);
+}
+
+Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::string_view field) {
+  auto digits = ExtractDigits(text, field);
+  if (!digits) return Fail(digits.error());
+  std::string_view d = *digits;
+  if (d.size() == 11 && d.front() == '1') d.remove_prefix(1);
+  if (d.size() != 10) {
+    return Fail(
+        Error::InvalidArgument(std::string(field), "must be 10 digits, or 11 starting with 1"));
+  }
+  return CheckTenDigits(d, field);
+}
+
+std::string PhoneNumber::ToString() const {
+  std::array<char, 10> out{};
+  std::uint64_t v = digits_;
+  for (int i = 9; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return std::string(out.data(), out.size());
+}
+
+}  // namespace cidrotor::core

@@ -1,0 +1,34 @@
+#include "core/result.h"
+
+namespace cidrotor::core {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kUnauthorized:
+      return "unauthorized";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kNoCallerIdAvailable:
+      return "no_caller_id_available";
+    case ErrorCode::kUnavailable:
+      return "store_unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+std::string Error::ToString() const {
+  std::string out(ErrorCodeName(code_));
+  if (!field_.empty()) out += " (" + field_ + ")";
+  if (!detail_.empty()) out += ": " + detail_;
+  return out;
+}
+
+}  // namespace cidrotor::core

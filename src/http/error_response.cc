@@ -1,0 +1,100 @@
+#include "http/error_response.h"
+
+#include <string>
+
+#include "http/json_text.h"
+
+namespace cidrotor::http {
+namespace {
+
+std::string ErrorBody(std::string_view code, std::string_view detail, std::string_view field) {
+  std::string body;
+  body.reserve(64 + detail.size() + field.size());
+  body.append(R"({"success":false,"error":)");
+  AppendJsonString(body, code);
+  body.append(R"(,"detail":)");
+  AppendJsonString(body, detail);
+  if (!field.empty()) {
+    body.append(R"(,"field":)");
+    AppendJsonString(body, field);
+  }
+  body.push_back('}');
+  return body;
+}
+
+void AddErrorHeaders(const core::Error& error, Response& response) {
+  if (error.code() == core::ErrorCode::kRateLimited) {
+    const std::uint32_t seconds =
+        error.retry_after_seconds() == 0 ? 1 : error.retry_after_seconds();
+    response.AddHeader("Retry-After", std::to_string(seconds));
+  } else if (error.code() == core::ErrorCode::kUnauthorized) {
+    response.AddHeader("WWW-Authenticate", "Bearer");
+  }
+}
+
+}  // namespace
+
+unsigned HttpStatusFor(core::ErrorCode code) {
+  switch (code) {
+    case core::ErrorCode::kInvalidArgument:
+      return 400;
+    case core::ErrorCode::kUnauthorized:
+      return 401;
+    case core::ErrorCode::kNotFound:
+      return 404;
+    case core::ErrorCode::kConflict:
+      return 409;
+    case core::ErrorCode::kRateLimited:
+      return 429;
+    case core::ErrorCode::kNoCallerIdAvailable:
+    case core::ErrorCode::kUnavailable:
+      return 503;
+    case core::ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+Response ErrorResponse(const core::Error& error) {
+  Response response;
+  response.status = HttpStatusFor(error.code());
+  response.body = ErrorBody(core::ErrorCodeName(error.code()), error.detail(), error.field());
+  AddErrorHeaders(error, response);
+  return response;
+}
+
+Response PlainErrorResponse(const core::Error& error) {
+  Response response;
+  response.status = HttpStatusFor(error.code());
+  response.content_type = kTextContentType;
+  AddErrorHeaders(error, response);
+  return response;
+}
+
+Response MethodNotAllowedResponse(std::string_view allow) {
+  Response response;
+  response.status = 405;
+  response.body =
+      ErrorBody("method_not_allowed", "method not allowed; allowed: " + std::string(allow), "");
+  response.AddHeader("Allow", allow);
+  return response;
+}
+
+Response PayloadTooLargeResponse(std::size_t body_limit) {
+  Response response;
+  response.status = 413;
+  response.body = ErrorBody("payload_too_large",
+                            "body exceeds " + std::to_string(body_limit) + " bytes", "body");
+  response.close = true;
+  return response;
+}
+
+Response MalformedRequestResponse(std::string_view detail) {
+  Response response;
+  response.status = 400;
+  response.body = ErrorBody(core::ErrorCodeName(core::ErrorCode::kInvalidArgument), detail, "");
+  response.close = true;
+  return response;
+}
+
+}  // namespace cidrotor::http

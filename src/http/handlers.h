@@ -1,0 +1,41 @@
+// The endpoint handlers the router's table points to, one small function each (~20 lines):
+// decode params -> service:: parse -> co_await the store (store_call.h) -> encode. Each fills
+// RequestContext's api_logs fields it knows. Admin authorization is done by Route() before.
+// Include only from .cc files of http/ and tests (Asio).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/message.h"
+#include "http/router.h"
+
+namespace cidrotor::http {
+
+using Handler = boost::asio::awaitable<Response> (*)(const Request&, RequestContext&);
+
+// handlers_health.cc: GET /health (open, never logged).
+boost::asio::awaitable<Response> HandleHealth(const Request& request, RequestContext& context);
+
+// handlers_calls.cc: the dialer's endpoints (open).
+boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleRelease(const Request& request, RequestContext& context);
+
+// handlers_numbers.cc: the pool (admin).
+boost::asio::awaitable<Response> HandleAddNumber(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleCreateNumber(const Request& request,
+                                                    RequestContext& context);
+boost::asio::awaitable<Response> HandleListNumbers(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleGetNumber(const Request& request, RequestContext& context);
+
+// handlers_number_changes.cc (admin).
+boost::asio::awaitable<Response> HandlePatchNumber(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleDeleteNumber(const Request& request,
+                                                    RequestContext& context);
+
+// handlers_history.cc (admin).
+boost::asio::awaitable<Response> HandleListReservations(const Request& request,
+                                                        RequestContext& context);
+boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleStats(const Request& request, RequestContext& context);
+
+}  // namespace cidrotor::http

@@ -1,0 +1,84 @@
+// GET /next-cid and POST /release: the dialer's two calls, on the benchmarked path.
+#include "core/allocation.h"
+#include "http/error_response.h"
+#include "http/handlers.h"
+#include "http/json_codec.h"
+#include "http/request_decoding.h"
+#include "http/store_call.h"
+#include "service/field_parsers.h"
+#include "service/requests.h"
+
+namespace cidrotor::http {
+namespace {
+
+// Agent and campaign for the api_logs row even when the request is refused; only valid names
+// (the log is shown on the dashboard).
+void NoteAgentAndCampaign(const service::Params& params, RequestContext& context) {
+  const auto agent = params.Get("agent");
+  const auto campaign = params.Get("campaign");
+  if (auto parsed = service::ParseAgentOrCampaign(agent.value_or(core::kAutoAgent), "agent")) {
+    context.agent = std::move(*parsed);
+  }
+  if (auto parsed =
+          service::ParseAgentOrCampaign(campaign.value_or(core::kDefaultCampaign), "campaign")) {
+    context.campaign = std::move(*parsed);
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestContext& context) {
+  auto params = DecodeParams(request, ParamSources::kQuery);
+  if (!params) co_return ErrorResponse(params.error());
+  const auto format = params->Get("format");
+  if (format && *format != "json" && *format != "plain") {
+    co_return ErrorResponse(core::Error::InvalidArgument("format", "must be json or plain"));
+  }
+  const bool plain = format == "plain";
+  auto refuse = [plain](const core::Error& error) {
+    return plain ? PlainErrorResponse(error) : ErrorResponse(error);
+  };
+  NoteAgentAndCampaign(*params, context);
+
+  auto allocation_request = service::ParseAllocateRequest(*params);
+  if (!allocation_request) co_return refuse(allocation_request.error());
+  auto allocation =
+      co_await CallStore<core::Allocation>([&](store::Callback<core::Allocation> done) {
+        context.services.store.Allocate(std::move(*allocation_request), std::move(done));
+      });
+  if (!allocation) co_return refuse(allocation.error());
+
+  context.caller_id = allocation->reservation.caller_id.ToString();
+  Response response;
+  if (plain) {
+    response.content_type = kTextContentType;
+    response.body = context.caller_id;  // exactly the 10 digits: `${CURL(...)}` is the caller-ID
+  } else {
+    response.body = NextCidBody(*allocation);
+  }
+  co_return response;
+}
+
+boost::asio::awaitable<Response> HandleRelease(const Request& request, RequestContext& context) {
+  auto params = DecodeParams(request, ParamSources::kQueryAndBody);
+  if (!params) co_return ErrorResponse(params.error());
+  auto release_request = service::ParseReleaseRequest(*params);
+  if (!release_request) co_return ErrorResponse(release_request.error());
+  if (release_request->caller_id) context.caller_id = release_request->caller_id->ToString();
+
+  auto released =
+      co_await CallStore<core::ReleaseResult>([&](store::Callback<core::ReleaseResult> done) {
+        context.services.store.Release(*release_request, std::move(done));
+      });
+  if (!released) co_return ErrorResponse(released.error());
+  if (released->reservation) {
+    context.caller_id = released->reservation->caller_id.ToString();
+    context.agent = released->reservation->agent;
+    context.campaign = released->reservation->campaign;
+  }
+  Response response;
+  response.body = ReleaseBody(*release_request, *released);
+  co_return response;
+}
+
+}  // namespace cidrotor::http

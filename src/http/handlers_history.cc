@@ -1,0 +1,56 @@
+// GET /api/reservations, GET /api/logs, GET /api/stats.
+#include <boost/json/array.hpp>
+
+#include "http/error_response.h"
+#include "http/handlers.h"
+#include "http/json_codec.h"
+#include "http/request_decoding.h"
+#include "http/store_call.h"
+#include "service/requests.h"
+
+namespace cidrotor::http {
+
+boost::asio::awaitable<Response> HandleListReservations(const Request& request,
+                                                        RequestContext& context) {
+  auto params = DecodeParams(request, ParamSources::kQuery);
+  if (!params) co_return ErrorResponse(params.error());
+  auto query = service::ParseReservationQuery(*params);
+  if (!query) co_return ErrorResponse(query.error());
+
+  using Records = std::vector<store::ReservationRecord>;
+  auto records = co_await CallStore<Records>([&](store::Callback<Records> done) {
+    context.services.store.ListReservations(*query, std::move(done));
+  });
+  if (!records) co_return ErrorResponse(records.error());
+  boost::json::array reservations;
+  reservations.reserve(records->size());
+  for (const auto& record : *records) reservations.emplace_back(ReservationJson(record));
+  co_return JsonResponse({{"success", true}, {"reservations", std::move(reservations)}});
+}
+
+boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context) {
+  auto params = DecodeParams(request, ParamSources::kQuery);
+  if (!params) co_return ErrorResponse(params.error());
+  auto query = service::ParseLogQuery(*params);
+  if (!query) co_return ErrorResponse(query.error());
+
+  using Logs = std::vector<store::StoredLog>;
+  auto rows = co_await CallStore<Logs>([&](store::Callback<Logs> done) {
+    context.services.store.ListLogs(*query, std::move(done));
+  });
+  if (!rows) co_return ErrorResponse(rows.error());
+  boost::json::array logs;
+  logs.reserve(rows->size());
+  for (const auto& row : *rows) logs.emplace_back(LogJson(row));
+  co_return JsonResponse({{"success", true}, {"logs", std::move(logs)}});
+}
+
+boost::asio::awaitable<Response> HandleStats(const Request& /*request*/, RequestContext& context) {
+  auto stats = co_await CallStore<store::StoreStats>([&](store::Callback<store::StoreStats> done) {
+    context.services.store.GetStats(std::move(done));
+  });
+  if (!stats) co_return ErrorResponse(stats.error());
+  co_return JsonResponse(StatsJson(*stats));
+}
+
+}  // namespace cidrotor::http

@@ -1,0 +1,44 @@
+// core/store types -> JSON response bodies. The hot endpoints' bodies (/next-cid, /release,
+// /health) are formatted directly as text; admin bodies are built with Boost.JSON.
+// Conventions: phone numbers, area codes, reservation ids and lead ids are JSON strings (ids can
+// exceed JavaScript's 2^53); instants are ISO-8601 UTC strings ("2026-01-02T03:04:05Z") or null.
+// Pure functions.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/allocation.h"
+#include "core/clock.h"
+#include "core/number.h"
+#include "http/message.h"
+#include "store/store.h"
+
+namespace cidrotor::http {
+
+// GET /next-cid: {"success":true,"caller_id":..,"area_code":..,"carrier":..,"reserved_for":S,
+// "destination":..,"agent":..,"campaign":..,"match":..,"reservation_id":"..","pool":..,
+// "reserved_until":".."}; reserved_for is the reservation's length in whole seconds (the TTL).
+std::string NextCidBody(const core::Allocation& allocation);
+
+// POST /release: {"success":true,"released":B,"caller_id":"..."|null,"reservation_id":"..."|null}
+// from the reservation that ended, else from the request.
+std::string ReleaseBody(const core::ReleaseRequest& request, const core::ReleaseResult& result);
+
+// GET /health: {"status":..,"timestamp":..,"database":..,"redis":{"status":..},"mode":..,
+// "version":..}. `status` is "healthy", "degraded" or "unhealthy".
+std::string HealthBody(std::string_view status, const store::StoreHealth& health,
+                       core::TimePoint now, std::string_view version);
+
+boost::json::object NumberJson(const core::NumberView& number);
+boost::json::object ReservationJson(const store::ReservationRecord& record);
+boost::json::object LogJson(const store::StoredLog& log);
+boost::json::object StatsJson(const store::StoreStats& stats);
+
+std::string AreaCodeText(std::uint32_t area_code);  // 212 -> "212"
+
+// A JSON response with `body` serialized.
+Response JsonResponse(const boost::json::object& body, unsigned status = 200);
+
+}  // namespace cidrotor::http

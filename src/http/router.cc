@@ -1,0 +1,84 @@
+#include "http/router.h"
+
+#include <array>
+
+#include "http/error_response.h"
+#include "http/handlers.h"
+
+namespace cidrotor::http {
+namespace {
+
+enum class Access : std::uint8_t { kOpen, kAdmin };
+enum class Logging : std::uint8_t { kApiLog, kNone };
+
+struct RouteEntry {
+  Method method;
+  std::string_view pattern;  // a path, or a prefix ending in one "{name}" segment
+  Handler handler;
+  Access access;
+  Logging logging;
+};
+
+constexpr std::array kRoutes{
+    RouteEntry{Method::kGet, "/health", HandleHealth, Access::kOpen, Logging::kNone},
+    RouteEntry{Method::kHead, "/health", HandleHealth, Access::kOpen, Logging::kNone},
+    RouteEntry{Method::kGet, "/next-cid", HandleNextCid, Access::kOpen, Logging::kApiLog},
+    RouteEntry{Method::kPost, "/release", HandleRelease, Access::kOpen, Logging::kApiLog},
+    RouteEntry{Method::kPost, "/add-number", HandleAddNumber, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/numbers", HandleListNumbers, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kPost, "/api/numbers", HandleCreateNumber, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/numbers/{caller_id}", HandleGetNumber, Access::kAdmin,
+               Logging::kApiLog},
+    RouteEntry{Method::kPatch, "/api/numbers/{caller_id}", HandlePatchNumber, Access::kAdmin,
+               Logging::kApiLog},
+    RouteEntry{Method::kDelete, "/api/numbers/{caller_id}", HandleDeleteNumber, Access::kAdmin,
+               Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/reservations", HandleListReservations, Access::kAdmin,
+               Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/logs", HandleListLogs, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/stats", HandleStats, Access::kAdmin, Logging::kApiLog},
+};
+
+constexpr std::size_t kMaxPathInDetail = 128;
+
+// Whether `path` matches `pattern`; a trailing "{name}" matches one non-empty segment, returned
+// in `param`.
+bool Matches(std::string_view pattern, std::string_view path, std::string_view& param) {
+  const auto brace = pattern.find('{');
+  if (brace == std::string_view::npos) return pattern == path;
+  const std::string_view prefix = pattern.substr(0, brace);
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  const std::string_view rest = path.substr(prefix.size());
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return false;
+  param = rest;
+  return true;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context) {
+  const std::string_view path = request.path();
+  std::string allow;  // methods of the path, for a 405
+  for (const RouteEntry& route : kRoutes) {
+    std::string_view param;
+    if (!Matches(route.pattern, path, param)) continue;
+    if (route.method != request.method) {
+      if (!allow.empty()) allow.append(", ");
+      allow.append(MethodName(route.method));
+      continue;
+    }
+    context.log_request = route.logging == Logging::kApiLog;
+    context.path_param = param;
+    if (route.access == Access::kAdmin) {
+      if (auto authorized = context.services.auth.Authorize(request.authorization); !authorized) {
+        co_return ErrorResponse(authorized.error());
+      }
+    }
+    co_return co_await route.handler(request, context);
+  }
+  if (!allow.empty()) co_return MethodNotAllowedResponse(allow);
+  co_return ErrorResponse(
+      core::Error::NotFound("no endpoint " + std::string(path.substr(0, kMaxPathInDetail))));
+}
+
+}  // namespace cidrotor::http

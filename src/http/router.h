@@ -1,0 +1,44 @@
+// The router: method + path -> handler, over a static table (router.cc). Route() authorizes admin
+// endpoints, answers 404 (unknown path) and 405 (known path, other method) itself, and otherwise
+// awaits the handler. Handlers are thin: decode params -> service parse -> co_await the store ->
+// encode (handlers.h). Neither Route nor the handlers touch sockets, so tests drive them with a
+// fake Store. Include only from .cc files of http/ and tests (Asio).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "http/auth.h"
+#include "http/message.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace cidrotor::http {
+
+// Shared by every request of a server; immutable, so safe on every I/O thread.
+struct Services {
+  store::Store& store;
+  const core::Clock& clock;
+  const ServerOptions& options;
+  const Authenticator& auth;
+};
+
+// One request's context: the services, the matched path parameter, and what the handler notes
+// for the request's api_logs row.
+struct RequestContext {
+  explicit RequestContext(const Services& s) : services(s) {}
+
+  const Services& services;
+  std::string_view path_param;  // raw (percent-encoded) `{caller_id}` of /api/numbers/{caller_id}
+  bool log_request = true;      // false for /health: never written to api_logs
+  std::string agent;            // for api_logs; empty when unknown
+  std::string campaign;
+  std::string caller_id;  // the allocated caller-ID, when one was
+};
+
+// Answers one request. Never throws for bad input (those are 4xx responses).
+boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context);
+
+}  // namespace cidrotor::http

@@ -1,0 +1,148 @@
+// HttpServer: listening, start and graceful stop; the shared ServerState.
+#include "http/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/server_state.h"
+
+namespace cidrotor::http {
+
+ServerState::ServerState(asio::io_context& io_context, ServerContext context)
+    : io(io_context),
+      store(context.store),
+      clock(context.clock),
+      options(std::move(context.options)),
+      services{store, clock, options, auth},
+      acceptor(asio::make_strand(io_context)),
+      sweep_timer(acceptor.get_executor()) {
+  auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));
+}
+
+bool ServerState::Register(SessionSlot* slot) {
+  std::lock_guard lock(mu);
+  // Checked under the lock: a session registered after ShutDownIdle() walked the set sees the
+  // flag, so none is missed.
+  if (stopping.load()) return false;
+  sessions.insert(slot);
+  return true;
+}
+
+void ServerState::Unregister(SessionSlot* slot) {
+  bool last_while_stopping = false;
+  {
+    std::lock_guard lock(mu);
+    sessions.erase(slot);
+    last_while_stopping = stopping.load() && sessions.empty();
+  }
+  if (last_while_stopping) {
+    // Wake the sweep so it ends now rather than at its next period: then io.run() can return.
+    asio::post(acceptor.get_executor(),
+               [self = shared_from_this()] { self->sweep_timer.cancel(); });
+  }
+}
+
+void ServerState::ShutDownExpired(SteadyClock::time_point now) {
+  const auto now_ticks = now.time_since_epoch().count();
+  std::lock_guard lock(mu);
+  for (SessionSlot* slot : sessions) {
+    const auto deadline = slot->deadline_ticks.load(std::memory_order_relaxed);
+    if (slot->shut_down || deadline == SessionSlot::kNoDeadline || deadline > now_ticks) continue;
+    ::shutdown(slot->fd, SHUT_RDWR);  // the pending read or write ends with an error
+    slot->shut_down = true;
+  }
+}
+
+void ServerState::ShutDownIdle() {
+  std::lock_guard lock(mu);
+  for (SessionSlot* slot : sessions) {
+    // SHUT_RD: a request whose bytes were read just now is still answered; the pending (or next)
+    // read ends at once with end-of-stream.
+    if (!slot->shut_down && slot->idle.load()) ::shutdown(slot->fd, SHUT_RD);
+  }
+}
+
+bool ServerState::HasSessions() {
+  std::lock_guard lock(mu);
+  return !sessions.empty();
+}
+
+void LogEscapedException(std::string_view what, std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} ended by an exception: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("http: {} ended by an unknown exception", what);
+  }
+}
+
+struct HttpServer::Impl {
+  std::shared_ptr<ServerState> state;
+};
+
+HttpServer::HttpServer(asio::io_context& io, ServerContext context)
+    : impl_(std::make_unique<Impl>(Impl{std::make_shared<ServerState>(io, std::move(context))})) {}
+
+HttpServer::~HttpServer() = default;
+
+core::Result<std::uint16_t> HttpServer::Listen(const std::string& host, std::uint16_t port) {
+  ServerState& state = *impl_->state;
+  auto fail = [&](const boost::system::error_code& ec) {
+    boost::system::error_code ignored;
+    state.acceptor.close(ignored);
+    return core::Fail(core::Error::Unavailable(
+        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message())));
+  };
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, port);
+  } else {
+    tcp::resolver resolver(state.io);  // a name such as "localhost": resolved once, at start-up
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec) return fail(ec);
+    if (results.empty()) return fail(asio::error::host_not_found);
+    endpoint = results.begin()->endpoint();
+  }
+  if (state.acceptor.open(endpoint.protocol(), ec); ec) return fail(ec);
+  if (state.acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return fail(ec);
+  if (state.acceptor.bind(endpoint, ec); ec) return fail(ec);
+  if (state.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return fail(ec);
+  const auto bound = state.acceptor.local_endpoint(ec);
+  if (ec) return fail(ec);
+  spdlog::info("http: listening on {}:{}", host, bound.port());
+  return bound.port();
+}
+
+void HttpServer::Start() {
+  auto state = impl_->state;
+  asio::co_spawn(state->acceptor.get_executor(), AcceptLoop(state),
+                 [](std::exception_ptr error) { LogEscapedException("accept loop", error); });
+  asio::co_spawn(state->acceptor.get_executor(), DeadlineSweep(state),
+                 [](std::exception_ptr error) { LogEscapedException("deadline sweep", error); });
+}
+
+void HttpServer::Stop() {
+  auto state = impl_->state;
+  if (state->stopping.exchange(true)) return;
+  spdlog::info("http: stopping: no new connections, finishing in-flight requests");
+  asio::post(state->acceptor.get_executor(), [state] {
+    boost::system::error_code ignored;
+    state->acceptor.close(ignored);  // the pending accept completes with operation_aborted
+    state->sweep_timer.cancel();     // the sweep ends once the last session has
+  });
+  state->ShutDownIdle();
+}
+
+}  // namespace cidrotor::http

@@ -1,0 +1,76 @@
+// The HTTP API server: Boost.Beast over C++20 coroutines, one coroutine per connection.
+//
+// Serves the SPEC's endpoints (GET /next-cid, POST /release, POST /add-number, /api/numbers...,
+// /api/reservations, /api/logs, /api/stats, GET /health) over HTTP/1.1 with keep-alive, on an
+// io_context the caller runs with one or more threads. Every request but /health is appended to
+// api_logs through Store::AppendLog.
+//
+// Thread-safety: Listen() and Start() are called once each, in that order, before or while the
+// io_context runs. Stop() may be called from any thread, any number of times.
+// Ownership: the server references `io`, the store and the clock, which must outlive it. The
+// server must outlive the io_context's run() (destroy it after run() returned or after Stop()
+// and every session ended).
+// This header is free of Beast/Asio includes on purpose (an Asio TU costs ~8 s to compile).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace cidrotor::http {
+
+struct ServerOptions {
+  // Bearer token for the admin endpoints; empty = admin endpoints always answer 401.
+  std::string admin_token;
+  // Reported by GET /health.
+  std::string version = "0.1.0";
+  // Largest request body accepted, in bytes; larger ones get 413.
+  std::size_t body_limit = 64 * 1024;
+  // Deadline for reading one request (header and body), and for writing its response.
+  std::chrono::seconds read_timeout{30};
+  // How long an idle keep-alive connection is kept open waiting for the next request.
+  std::chrono::seconds idle_timeout{75};
+};
+
+struct ServerContext {
+  store::Store& store;
+  const core::Clock& clock;
+  ServerOptions options;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, ServerContext context);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens on host:port (an IP address or a resolvable name); port 0 picks a free
+  // port. Returns the bound port, or kUnavailable naming host:port and the reason.
+  [[nodiscard]] core::Result<std::uint16_t> Listen(const std::string& host, std::uint16_t port);
+
+  // Spawns the accept loop on the io_context. REQUIRES: Listen() succeeded.
+  void Start();
+
+  // Graceful stop, callable from any thread (e.g. a signal handler's coroutine): stops
+  // accepting, lets in-flight requests finish and answers them with `Connection: close`, closes
+  // idle keep-alive connections. Once every session has ended the server holds no more work on
+  // the io_context, so io.run() returns (if nothing else keeps it busy). Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cidrotor::http

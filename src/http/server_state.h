@@ -1,0 +1,93 @@
+// State shared by the accept loop, the deadline sweep, the sessions and HttpServer (internal to
+// http/).
+//
+// Threads: the io_context may run on several threads. Each connection is one coroutine, so its
+// socket is only ever touched by that coroutine, one operation at a time: no strand per
+// connection (a strand costs a scheduler hop per completion, ~10 % of /health). What other
+// threads must do to a connection (close it at its deadline, or at Stop() when it is idle)
+// they do to the kernel socket with shutdown(2), which is thread-safe, under `mu`; a session
+// unregisters under `mu` before it closes its descriptor, so the number is never reused under
+// them. The acceptor and the sweep timer live on one strand (`acceptor`'s executor).
+// Owned by a shared_ptr that the accept loop, the sweep and every session also hold.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_set>
+
+#include "http/asio_types.h"
+#include "http/auth.h"
+#include "http/router.h"
+#include "http/server.h"
+
+namespace cidrotor::http {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// One live connection as the sweep and Stop() see it.
+struct SessionSlot {
+  explicit SessionSlot(int native_socket) : fd(native_socket) {}
+
+  // Sets the instant after which the sweep closes the connection; kNoDeadline while the request
+  // waits for the store (the store has its own timeouts).
+  void SetDeadline(SteadyClock::time_point deadline) {
+    deadline_ticks.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  void ClearDeadline() { deadline_ticks.store(kNoDeadline, std::memory_order_relaxed); }
+
+  static constexpr SteadyClock::rep kNoDeadline = 0;
+
+  const int fd;  // the socket, while registered
+  std::atomic<SteadyClock::rep> deadline_ticks{kNoDeadline};
+  std::atomic<bool> idle{false};  // waiting for the first byte of the next request
+  bool shut_down = false;         // guarded by ServerState::mu
+};
+
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  ServerState(asio::io_context& io_context, ServerContext context);
+
+  // Registers a new session; false when the server is stopping (the caller closes it).
+  bool Register(SessionSlot* slot);
+  // REQUIRES: called before the session closes its socket.
+  void Unregister(SessionSlot* slot);
+  // Closes (shutdown(2) both ways) every session whose deadline has passed.
+  void ShutDownExpired(SteadyClock::time_point now);
+  // Stops reading from every idle session, so its pending read ends; busy ones finish their
+  // request and close after the response.
+  void ShutDownIdle();
+  bool HasSessions();
+
+  asio::io_context& io;
+  store::Store& store;
+  const core::Clock& clock;
+  const ServerOptions options;
+  Authenticator auth;
+  Services services;
+  Acceptor acceptor;               // on its own strand
+  asio::steady_timer sweep_timer;  // on the acceptor's strand
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;
+  std::unordered_set<SessionSlot*> sessions;  // guarded by mu
+};
+
+// The accept loop and the deadline sweep (listener.cc), and one connection's loop (session.cc).
+asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> state);
+asio::awaitable<void> DeadlineSweep(std::shared_ptr<ServerState> state);
+asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state, Socket socket);
+
+// The sweep's period: deadlines are enforced within one period after they pass.
+inline constexpr std::chrono::seconds kSweepPeriod{1};
+
+// co_spawn completion handler: logs an exception that escaped a coroutine (only that coroutine's
+// connection is affected).
+void LogEscapedException(std::string_view what, std::exception_ptr error);
+
+}  // namespace cidrotor::http

@@ -1,0 +1,286 @@
+// One connection: read a request, route it, write the response, repeat while keep-alive.
+//
+// Differences from Beast 1.81's awaitable example, on purpose:
+// - every read error ends the session (the example spins after a client closes: end-of-stream
+//   is handled explicitly here);
+// - between requests the session first waits for one byte under the idle (keep-alive) deadline,
+//   then reads the request under the read deadline, so the two timeouts are distinct, and Stop()
+//   can tell an idle connection (closed at once) from a busy one (answered, then closed);
+// - responses are serialized into one reused string and written with one write;
+// - a request over the body limit gets 413, a malformed one 400, then the connection closes
+//   after a short lingering drain (so the client reads the answer instead of a reset);
+// - deadlines are not Beast timers: the session publishes its deadline in its SessionSlot and
+//   the server's sweep shuts the socket down when it passes (server_state.h).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <tuple>
+
+#include "http/error_response.h"
+#include "http/server_state.h"
+
+namespace cidrotor::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+constexpr std::size_t kHeaderLimit = 8 * 1024;
+constexpr std::size_t kFirstReadSize = 4 * 1024;
+constexpr std::size_t kMaxLogPath = 128;
+constexpr std::size_t kMaxDrainBytes = 256 * 1024;
+constexpr std::chrono::seconds kDrainTimeout{1};
+
+Method ToMethod(bhttp::verb verb) {
+  switch (verb) {
+    case bhttp::verb::get:
+      return Method::kGet;
+    case bhttp::verb::head:
+      return Method::kHead;
+    case bhttp::verb::post:
+      return Method::kPost;
+    case bhttp::verb::put:
+      return Method::kPut;
+    case bhttp::verb::patch:
+      return Method::kPatch;
+    case bhttp::verb::delete_:
+      return Method::kDelete;
+    case bhttp::verb::options:
+      return Method::kOptions;
+    default:
+      return Method::kOther;
+  }
+}
+
+std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
+
+Request ToRequest(const bhttp::request<bhttp::string_body>& message) {
+  Request request;
+  request.method = ToMethod(message.method());
+  request.target = View(message.target());
+  request.authorization = View(message[bhttp::field::authorization]);
+  request.content_type = View(message[bhttp::field::content_type]);
+  request.body = message.body();
+  request.version = message.version();
+  request.keep_alive = message.keep_alive();
+  return request;
+}
+
+// The path for logs and api_logs: bounded, printable ASCII only.
+std::string LoggablePath(std::string_view path) {
+  std::string out(path.substr(0, kMaxLogPath));
+  for (char& c : out) {
+    if (c < 0x21 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+class Session {
+ public:
+  Session(std::shared_ptr<ServerState> state, Socket& socket, SessionSlot& slot)
+      : state_(std::move(state)),
+        options_(state_->options),
+        socket_(socket),
+        slot_(slot),
+        buffer_(kHeaderLimit + options_.body_limit + kFirstReadSize) {}
+
+  asio::awaitable<void> Run() {
+    bool first = true;
+    for (;;) {
+      if (buffer_.size() == 0 &&
+          !co_await WaitForBytes(first ? options_.read_timeout : options_.idle_timeout)) {
+        break;
+      }
+      first = false;
+      bhttp::request_parser<bhttp::string_body> parser;  // fresh per request
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(options_.body_limit);
+      // Usually the whole request is already buffered: parse it in place, which saves the post
+      // that an async_read completing without I/O makes. Read only what is missing.
+      slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
+      boost::system::error_code ec = ParseBuffered(parser);
+      if (ec == bhttp::error::need_more) ec = co_await ReadRest(parser);
+      if (ec) {
+        co_await RefuseUnreadable(ec);
+        break;
+      }
+      if (!co_await Serve(ToRequest(parser.get()))) break;
+    }
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+ private:
+  // Waits for the first bytes of the next request. False: the connection is over (client closed,
+  // deadline passed, or the server is stopping).
+  asio::awaitable<bool> WaitForBytes(std::chrono::seconds timeout) {
+    slot_.SetDeadline(SteadyClock::now() + timeout);
+    // idle before stopping is read, Stop() sets stopping before it reads idle (both seq_cst):
+    // either this session sees the flag, or Stop() sees it idle and shuts its reading down.
+    slot_.idle.store(true);
+    if (state_->stopping.load()) co_return false;
+    auto [ec, bytes] = co_await socket_.async_read_some(buffer_.prepare(kFirstReadSize));
+    slot_.idle.store(false);
+    if (ec) co_return false;  // eof, timeout, reset, or cancelled by Stop(): nothing to answer
+    buffer_.commit(bytes);
+    co_return true;
+  }
+
+  // Feeds the buffered bytes to the parser. Returns success when a whole request was parsed,
+  // need_more when bytes are missing, or the parse error.
+  boost::system::error_code ParseBuffered(bhttp::request_parser<bhttp::string_body>& parser) {
+    boost::system::error_code ec;
+    parser.eager(true);
+    while (!parser.is_done()) {
+      if (buffer_.size() == 0) return bhttp::error::need_more;
+      const std::size_t used = parser.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec) return ec;
+    }
+    return ec;
+  }
+
+  // Reads what ParseBuffered() left missing. A client that sent `Expect: 100-continue` (curl
+  // does for bodies over 1 KiB) gets its interim response before the body is read; otherwise it
+  // would wait a second before sending the body.
+  asio::awaitable<boost::system::error_code> ReadRest(
+      bhttp::request_parser<bhttp::string_body>& parser) {
+    boost::system::error_code ec;
+    if (!parser.is_header_done()) {
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_header(socket_, buffer_, parser);
+      if (ec || parser.is_done()) co_return ec;
+    }
+    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()));
+      if (ec) co_return ec;
+    }
+    std::tie(ec, std::ignore) = co_await bhttp::async_read(socket_, buffer_, parser);
+    co_return ec;
+  }
+
+  // Answers one request. False: close the connection.
+  asio::awaitable<bool> Serve(const Request& request) {
+    const auto started = SteadyClock::now();
+    slot_.ClearDeadline();  // no deadline while the store works
+    RequestContext context(state_->services);
+    Response response = co_await RouteCatchingExceptions(request, context);
+    const auto finished = SteadyClock::now();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(finished - started);
+    const bool keep_alive = request.keep_alive && !response.close && !state_->stopping.load();
+    out_.clear();
+    SerializeResponse(response, request.version, keep_alive, request.method == Method::kHead, out_);
+    slot_.SetDeadline(finished + options_.read_timeout);
+    auto [ec, bytes] = co_await asio::async_write(socket_, asio::buffer(out_));
+    Record(request, response, context, elapsed);
+    co_return !ec && keep_alive;
+  }
+
+  asio::awaitable<Response> RouteCatchingExceptions(const Request& request,
+                                                    RequestContext& context) {
+    try {
+      co_return co_await Route(request, context);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {} failed: {}", MethodName(request.method),
+                    LoggablePath(request.path()), e.what());
+    }
+    Response response = ErrorResponse(core::Error::Internal("internal error"));
+    response.close = true;
+    co_return response;
+  }
+
+  // A read that failed: answer what deserves an answer (413, 431, 400), then close.
+  asio::awaitable<void> RefuseUnreadable(const boost::system::error_code& ec) {
+    Response response;
+    if (ec == bhttp::error::body_limit) {
+      response = PayloadTooLargeResponse(options_.body_limit);
+    } else if (ec == bhttp::error::header_limit) {
+      response = MalformedRequestResponse("request header is too large");
+      response.status = 431;
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      response = MalformedRequestResponse("malformed HTTP request: " + ec.message());
+    } else {
+      co_return;  // closed, reset or timed out: nobody to answer
+    }
+    spdlog::debug("http: refusing request: {}", ec.message());
+    out_.clear();
+    SerializeResponse(response, 11, false, false, out_);
+    slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
+    auto [write_ec, bytes] = co_await asio::async_write(socket_, asio::buffer(out_));
+    if (write_ec) co_return;
+    // Lingering close: stop sending, read what the client is still sending for a moment, so
+    // that closing with unread data does not reset the connection before it read the answer.
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    slot_.SetDeadline(SteadyClock::now() + kDrainTimeout);
+    std::array<char, 4096> scratch;
+    for (std::size_t drained = 0; drained < kMaxDrainBytes;) {
+      auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(scratch));
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+
+  // One spdlog line per request; the api_logs row for all but /health.
+  void Record(const Request& request, const Response& response, RequestContext& context,
+              std::chrono::microseconds elapsed) {
+    const auto level = response.status >= 500
+                           ? (response.status == 503 ? spdlog::level::warn : spdlog::level::err)
+                           : spdlog::level::debug;
+    const auto micros = static_cast<std::uint32_t>(
+        std::min<std::int64_t>(elapsed.count(), std::numeric_limits<std::uint32_t>::max()));
+    if (spdlog::should_log(level)) {
+      spdlog::log(level, "http: {} {} -> {} in {} us", MethodName(request.method),
+                  LoggablePath(request.path()), response.status, micros);
+    }
+    if (!context.log_request) return;
+    store::ApiLogEntry entry;
+    entry.timestamp = state_->clock.Now();
+    entry.endpoint = LoggablePath(request.path());
+    entry.method = std::string(MethodName(request.method));
+    entry.agent = std::move(context.agent);
+    entry.campaign = std::move(context.campaign);
+    entry.caller_id_allocated = std::move(context.caller_id);
+    entry.response_time_us = micros;
+    entry.status_code = static_cast<std::uint16_t>(response.status);
+    state_->store.AppendLog(std::move(entry));
+  }
+
+  std::shared_ptr<ServerState> state_;
+  const ServerOptions& options_;
+  Socket& socket_;
+  SessionSlot& slot_;
+  beast::flat_buffer buffer_;  // reused across requests; bounded, which caps pipelining
+  std::string out_;            // the serialized response; its capacity is reused
+};
+
+}  // namespace
+
+asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state, Socket socket) {
+  SessionSlot slot(socket.native_handle());
+  if (!state->Register(&slot)) co_return;  // stopping: the socket closes with this frame
+  // Unregisters before `socket` (a parameter, destroyed after the body's locals) closes the
+  // descriptor: the sweep and Stop() must never shut down a reused descriptor number.
+  struct Unregister {
+    ~Unregister() { state->Unregister(slot); }
+    ServerState* state;
+    SessionSlot* slot;
+  } unregister{state.get(), &slot};
+
+  Session session(state, socket, slot);
+  co_await session.Run();
+}
+
+}  // namespace cidrotor::http

@@ -1,0 +1,75 @@
+// ParseAllocateRequest and ParseReleaseRequest (service/requests.h).
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "core/phone_number.h"
+#include "service/field_parsers.h"
+#include "service/requests.h"
+
+namespace cidrotor::service {
+namespace {
+
+constexpr std::uint64_t kMaxDurationSeconds = 86'400;
+
+}  // namespace
+
+core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params) {
+  core::AllocationRequest request;
+
+  const auto to = params.Get("to");
+  if (!to) return core::Fail(core::Error::InvalidArgument("to", "is required"));
+  auto destination = core::PhoneNumber::ParseDestination(*to, "to");
+  if (!destination) return core::Fail(std::move(destination).error());
+  request.destination = *destination;
+
+  if (const auto campaign = params.Get("campaign")) {
+    auto parsed = ParseAgentOrCampaign(*campaign, "campaign");
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.campaign = std::move(*parsed);
+  }
+  if (const auto agent = params.Get("agent")) {
+    auto parsed = ParseAgentOrCampaign(*agent, "agent");
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.agent = std::move(*parsed);
+  }
+  if (const auto lead = params.Get("lead")) {
+    auto parsed = ParseLeadId(*lead, "lead");
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.lead_id = *parsed;
+  }
+  if (!request.lead_id) {
+    if (const auto cidname = params.Get("cidname")) request.lead_id = LeadIdFromCallCode(*cidname);
+  }
+  return request;
+}
+
+core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
+  core::ReleaseRequest request;
+
+  if (const auto id = params.Get("reservation_id")) {
+    auto parsed =
+        ParseWholeNumber(*id, "reservation_id", 1, std::numeric_limits<std::uint64_t>::max());
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.reservation_id = *parsed;
+  }
+  if (const auto caller_id = params.Get("caller_id")) {
+    auto parsed = core::PhoneNumber::ParsePoolNumber(*caller_id, "caller_id");
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.caller_id = *parsed;
+  }
+  if (!request.reservation_id && !request.caller_id) {
+    return core::Fail(
+        core::Error::InvalidArgument("reservation_id", "reservation_id or caller_id is required"));
+  }
+  if (const auto outcome = params.Get("outcome"))
+    request.outcome = core::ParseCallOutcome(*outcome);
+  if (const auto duration = params.Get("duration")) {
+    auto parsed = ParseWholeNumber(*duration, "duration", 0, kMaxDurationSeconds);
+    if (!parsed) return core::Fail(std::move(parsed).error());
+    request.duration_seconds = static_cast<std::uint32_t>(*parsed);
+  }
+  return request;
+}
+
+}  // namespace cidrotor::service

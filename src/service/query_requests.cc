@@ -1,0 +1,50 @@
+// ParseReservationQuery and ParseLogQuery (service/requests.h).
+#include <limits>
+#include <utility>
+
+#include "service/field_parsers.h"
+#include "service/requests.h"
+
+namespace cidrotor::service {
+namespace {
+
+constexpr std::uint64_t kMaxPageLimit = 1000;
+
+core::Result<std::size_t> ParseLimit(const Params& params, std::size_t default_limit) {
+  auto limit = ParseIfPresent(params, "limit", [](std::string_view t) {
+    return ParseWholeNumber(t, "limit", 1, kMaxPageLimit);
+  });
+  if (!limit) return core::Fail(std::move(limit).error());
+  return static_cast<std::size_t>(limit->value_or(default_limit));
+}
+
+}  // namespace
+
+core::Result<store::ReservationQuery> ParseReservationQuery(const Params& params) {
+  store::ReservationQuery query;
+  auto live =
+      ParseIfPresent(params, "live", [](std::string_view t) { return ParseBool(t, "live"); });
+  if (!live) return core::Fail(std::move(live).error());
+  query.live_only = live->value_or(true);
+
+  auto limit = ParseLimit(params, query.limit);
+  if (!limit) return core::Fail(std::move(limit).error());
+  query.limit = *limit;
+  return query;
+}
+
+core::Result<store::LogQuery> ParseLogQuery(const Params& params) {
+  store::LogQuery query;
+  auto limit = ParseLimit(params, query.limit);
+  if (!limit) return core::Fail(std::move(limit).error());
+  query.limit = *limit;
+
+  auto before_id = ParseIfPresent(params, "before_id", [](std::string_view t) {
+    return ParseWholeNumber(t, "before_id", 1, std::numeric_limits<std::uint64_t>::max());
+  });
+  if (!before_id) return core::Fail(std::move(before_id).error());
+  query.before_id = *before_id;
+  return query;
+}
+
+}  // namespace cidrotor::service

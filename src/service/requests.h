@@ -1,0 +1,54 @@
+// Typed requests parsed from Params: the validation of every public endpoint, shared by HTTP and
+// FastAGI so both accept exactly the same input (STYLE §3 "parse everything, report the first bad
+// field"). Each parser reads its fields in a fixed order and returns the typed request, or the
+// first bad field as kInvalidArgument with `field()` naming the parameter to fix. Unknown
+// parameters are ignored (seed-compatible clients send extra ones). Pure functions.
+//
+// Field rules (see field_parsers.h for each):
+//   to        destination, dial prefixes allowed (core::PhoneNumber::ParseDestination)
+//   caller_id pool number: 10 digits or 1 + 10, punctuation allowed, no prefix (ParsePoolNumber)
+//   campaign, agent  [A-Za-z0-9_.@:-]{1,64}; pool [A-Za-z0-9_.-]{1,64}
+//   hourly_limit, daily_limit  1..65,535;  limit 1..1000;  active/live  1/0/true/false/yes/no
+#pragma once
+
+#include "core/allocation.h"
+#include "core/number.h"
+#include "core/result.h"
+#include "service/params.h"
+#include "store/store.h"
+
+namespace cidrotor::service {
+
+// GET /next-cid, FastAGI next-cid.
+// `to` (required), `campaign` (default "default"), `agent` (default "auto"), `lead` (explicit lead
+// id), `cidname` (VICIdial call code; the lead id is read from it, a plain name is ignored; `lead`
+// wins). The reservation TTL is not a public parameter: ttl stays unset.
+[[nodiscard]] core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params);
+
+// POST /release. `reservation_id` (decimal, >= 1) and/or `caller_id`; at least one is required
+// (error field `reservation_id`). `outcome`: our names or Asterisk's DIALSTATUS, anything else is
+// kOther (never an error). `duration`: whole seconds 0..86,400.
+[[nodiscard]] core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params);
+
+// POST /add-number, POST /api/numbers. `caller_id` (required), `area_code` (optional; must be the
+// number's own: "area code contradicts the number"), `carrier`, `hourly_limit`, `daily_limit`
+// (absent = 0 = the configured default), `pool` (default "default"), `state` (upper-cased),
+// `active` (default true).
+[[nodiscard]] core::Result<core::NumberSpec> ParseNumberSpec(const Params& params);
+
+// PATCH /api/numbers/{caller_id}. Optional `carrier`, `pool`, `state`, `hourly_limit`,
+// `daily_limit`, `active` with the rules above; a cap of `0` or `default` resets it to the
+// configured default. At least one of them is required (error field `body`).
+[[nodiscard]] core::Result<core::NumberPatch> ParseNumberPatch(const Params& params);
+
+// GET /api/numbers. Optional `area_code`, `pool`, `active`; `offset` (default 0), `limit`
+// (1..1000, default 100).
+[[nodiscard]] core::Result<store::NumberFilter> ParseNumberFilter(const Params& params);
+
+// GET /api/reservations. `live` (default true: only live reservations), `limit` (1..1000, 100).
+[[nodiscard]] core::Result<store::ReservationQuery> ParseReservationQuery(const Params& params);
+
+// GET /api/logs. `limit` (1..1000, 100), `before_id` (>= 1: older rows than that id).
+[[nodiscard]] core::Result<store::LogQuery> ParseLogQuery(const Params& params);
+
+}  // namespace cidrotor::service

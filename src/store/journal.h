@@ -1,0 +1,93 @@
+// The embedded mode's system of record, as seen by the in-memory index: an ordered log of
+// changes (numbers, reservations, api_logs) that one writer makes durable in batches (group
+// commit), plus the queries that read history back. The SQLite implementation lives in
+// store/sqlite/; MemoryJournal (store/memory/) keeps everything in RAM for tests.
+//
+// Ordering: entries are applied in the order Append is called, so a release is never written
+// before the allocation it ends. Thread-safe: Append may be called from any thread; `on_durable`
+// runs on the writer's thread after the batch holding the entries committed (or failed).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "core/allocation.h"
+#include "core/number.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace cidrotor::store {
+
+// A number was created or changed (spec and usage are its complete new state).
+struct NumberUpserted {
+  core::NumberSpec spec;
+  core::NumberUsage usage;
+};
+
+struct NumberDeleted {
+  core::PhoneNumber caller_id;
+};
+
+// A reservation was made; `usage` is the number's usage after it (last_used, counters).
+struct ReservationMade {
+  core::Reservation reservation;
+  core::NumberUsage usage;
+};
+
+struct ReservationReleased {
+  std::uint64_t reservation_id = 0;
+  core::TimePoint released_at;
+  core::CallOutcome outcome = core::CallOutcome::kUnknown;
+  std::optional<std::uint32_t> duration_seconds;
+};
+
+using JournalEntry =
+    std::variant<NumberUpserted, NumberDeleted, ReservationMade, ReservationReleased, ApiLogEntry>;
+
+// Receives the stored state at start-up, numbers in caller_id order.
+class LoadSink {
+ public:
+  virtual ~LoadSink() = default;
+  virtual void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) = 0;
+  // Only reservations that were neither released nor expired at `now` of Load().
+  virtual void OnLiveReservation(const core::Reservation& reservation) = 0;
+};
+
+struct LoadSummary {
+  std::uint64_t numbers = 0;
+  std::uint64_t live_reservations = 0;
+  std::uint64_t max_reservation_id = 0;  // ids continue above it after a restart
+};
+
+class Journal {
+ public:
+  using Durable = std::function<void(core::Result<void>)>;
+
+  virtual ~Journal() = default;
+
+  // Creates or migrates the schema, then streams the stored state into `sink`.
+  // Errors: kUnavailable when the store cannot be opened or read.
+  [[nodiscard]] virtual core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) = 0;
+
+  // Queues entries; `on_durable` (may be empty) runs once they are committed or have failed.
+  // Never blocks on I/O. ApiLogEntry-only appends beyond the queue bound are dropped.
+  virtual void Append(std::vector<JournalEntry> entries, Durable on_durable) = 0;
+
+  // Reads run off the caller's thread; `done` runs on the journal's reader thread.
+  virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
+  virtual void ListReservations(ReservationQuery query, core::TimePoint now,
+                                Callback<std::vector<ReservationRecord>> done) = 0;
+
+  // Entries queued and not yet committed.
+  virtual std::size_t QueueDepth() const = 0;
+  // False after a failed commit until one succeeds again.
+  virtual bool Healthy() const = 0;
+
+  // Blocks until every entry appended before the call is committed.
+  virtual void Flush() = 0;
+};
+
+}  // namespace cidrotor::store

@@ -1,0 +1,286 @@
+#include "store/memory/indexed_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace cidrotor::store {
+namespace {
+
+// Streams the journal's state into the index at start-up.
+class IndexLoader final : public LoadSink {
+ public:
+  IndexLoader(core::NumberIndex& index, core::TimePoint now) : index_(index), now_(now) {}
+
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    if (auto loaded = index_.Load(spec, usage, now_); !loaded) {
+      spdlog::warn("load: skipped number {}: {}", spec.caller_id.ToString(),
+                   loaded.error().ToString());
+    }
+  }
+  void OnLiveReservation(const core::Reservation& reservation) override {
+    if (auto restored = index_.Restore(reservation, now_); !restored) {
+      spdlog::warn("load: skipped reservation {}: {}", reservation.id, restored.error().ToString());
+    }
+  }
+
+ private:
+  core::NumberIndex& index_;
+  core::TimePoint now_;
+};
+
+}  // namespace
+
+core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock& clock,
+                                                               const core::Calendar& calendar,
+                                                               IndexedStoreOptions options,
+                                                               std::unique_ptr<Journal> journal) {
+  std::unique_ptr<IndexedStore> store(
+      new IndexedStore(clock, calendar, options, std::move(journal)));
+  std::lock_guard lock(store->mu_);
+  IndexLoader loader(store->index_, clock.Now());
+  auto summary = store->journal_->Load(clock.Now(), loader);
+  if (!summary) return core::Fail(summary.error());
+  store->next_reservation_id_ = summary->max_reservation_id + 1;
+  spdlog::info("store loaded: numbers={} live_reservations={}", summary->numbers,
+               summary->live_reservations);
+  return store;
+}
+
+IndexedStore::IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
+                           IndexedStoreOptions options, std::unique_ptr<Journal> journal)
+    : clock_(clock),
+      journal_(std::move(journal)),
+      index_(calendar, options.index),
+      limiter_(options.rate_limit_per_agent) {}
+
+IndexedStore::~IndexedStore() { journal_->Flush(); }
+
+template <class T>
+void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
+                              std::function<void()> undo) {
+  std::vector<JournalEntry> entries;
+  entries.push_back(std::move(entry));
+  journal_->Append(std::move(entries), [value = std::move(value), done = std::move(done),
+                                        undo = std::move(undo)](core::Result<void> durable) {
+    if (durable) {
+      done(value);
+      return;
+    }
+    spdlog::error("store: change not durable, undone: {}", durable.error().ToString());
+    if (undo) undo();
+    done(core::Fail(durable.error()));
+  });
+}
+
+void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> done) {
+  const core::TimePoint now = clock_.Now();
+  std::unique_lock lock(mu_);
+  if (auto allowed = limiter_.Check(request.agent, now); !allowed) {
+    lock.unlock();
+    done(core::Fail(allowed.error()));
+    return;
+  }
+  auto allocation = index_.Allocate(request, now, next_reservation_id_);
+  if (!allocation) {
+    lock.unlock();
+    if (allocation.error().code() == core::ErrorCode::kNoCallerIdAvailable) ++no_caller_id_;
+    if (allocation.error().code() == core::ErrorCode::kInternal) {
+      spdlog::error("allocate: {}", allocation.error().ToString());
+    }
+    done(core::Fail(allocation.error()));
+    return;
+  }
+  ++next_reservation_id_;
+  limiter_.Record(request.agent, now);
+  ++allocations_;
+  const core::Reservation& reservation = allocation->reservation;
+  ReservationMade made{reservation, *index_.UsageOf(reservation.caller_id)};
+  const std::uint64_t id = reservation.id;
+  // Undo: the number goes back to the order; its counters stay advanced (never under-counts).
+  CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(done),
+                               [this, id, now] {
+                                 std::lock_guard undo_lock(mu_);
+                                 core::ReleaseRequest release;
+                                 release.reservation_id = id;
+                                 (void)index_.Release(release, now);
+                               });
+}
+
+void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) {
+  const core::TimePoint now = clock_.Now();
+  std::unique_lock lock(mu_);
+  auto result = index_.Release(request, now);
+  if (!result || !result->released) {
+    lock.unlock();
+    done(std::move(result));
+    return;
+  }
+  ++releases_;
+  ReservationReleased released{result->reservation->id, now, request.outcome,
+                               request.duration_seconds};
+  // Nothing to undo: an unrecorded release only means the reservation expires by its TTL.
+  CommitThen<core::ReleaseResult>(std::move(released), std::move(*result), std::move(done), {});
+}
+
+void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {
+  const core::TimePoint now = clock_.Now();
+  std::unique_lock lock(mu_);
+  auto view = index_.Add(spec, core::NumberUsage{}, now);
+  if (!view) {
+    lock.unlock();
+    done(core::Fail(view.error()));
+    return;
+  }
+  const core::PhoneNumber number = spec.caller_id;
+  CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
+                               [this, number, now] {
+                                 std::lock_guard undo_lock(mu_);
+                                 (void)index_.Remove(number, now);
+                               });
+}
+
+void IndexedStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                                Callback<core::NumberView> done) {
+  const core::TimePoint now = clock_.Now();
+  std::unique_lock lock(mu_);
+  auto before = index_.Find(caller_id, now);
+  auto view = index_.Update(caller_id, patch, now);
+  if (!view) {
+    lock.unlock();
+    done(core::Fail(view.error()));
+    return;
+  }
+  CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
+                               [this, previous = *before, now] {
+                                 std::lock_guard undo_lock(mu_);
+                                 (void)index_.Put(previous.spec, previous.usage, now);
+                               });
+}
+
+void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) {
+  const core::TimePoint now = clock_.Now();
+  std::unique_lock lock(mu_);
+  auto before = index_.Find(caller_id, now);
+  auto removed = index_.Remove(caller_id, now);
+  if (!removed) {
+    lock.unlock();
+    done(core::Fail(removed.error()));
+    return;
+  }
+  if (*removed) {  // its live reservation ended with it
+    std::vector<JournalEntry> entries;
+    entries.push_back(ReservationReleased{(*removed)->id, now, core::CallOutcome::kUnknown, {}});
+    journal_->Append(std::move(entries), {});
+  }
+  std::vector<JournalEntry> entries;
+  entries.push_back(NumberDeleted{caller_id});
+  journal_->Append(std::move(entries), [this, done = std::move(done), previous = *before,
+                                        now](core::Result<void> durable) {
+    if (!durable) {
+      spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
+      std::lock_guard undo_lock(mu_);
+      (void)index_.Put(previous.spec, previous.usage, now);
+    }
+    done(std::move(durable));
+  });
+}
+
+void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) {
+  std::unique_lock lock(mu_);
+  auto view = index_.Find(caller_id, clock_.Now());
+  lock.unlock();
+  if (!view) {
+    done(core::Fail(core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id")));
+    return;
+  }
+  done(std::move(*view));
+}
+
+void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
+  core::NumberQuery query{filter.area_code, filter.pool, filter.active, filter.offset,
+                          filter.limit};
+  std::unique_lock lock(mu_);
+  core::NumberList list = index_.List(query, clock_.Now());
+  lock.unlock();
+  done(NumberPage{std::move(list.numbers), list.total});
+}
+
+void IndexedStore::ListReservations(ReservationQuery query,
+                                    Callback<std::vector<ReservationRecord>> done) {
+  if (!query.live_only) {
+    journal_->ListReservations(query, clock_.Now(), std::move(done));
+    return;
+  }
+  std::unique_lock lock(mu_);
+  index_.Advance(clock_.Now());
+  std::vector<core::Reservation> live = index_.LiveReservations();
+  lock.unlock();
+  std::sort(live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
+    return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
+  });
+  if (live.size() > query.limit) live.resize(query.limit);
+  std::vector<ReservationRecord> records;
+  records.reserve(live.size());
+  for (core::Reservation& reservation : live) {
+    ReservationRecord record;
+    record.reservation = std::move(reservation);
+    record.live = true;
+    records.push_back(std::move(record));
+  }
+  done(std::move(records));
+}
+
+void IndexedStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
+  journal_->ListLogs(query, std::move(done));
+}
+
+void IndexedStore::GetStats(Callback<StoreStats> done) {
+  std::unique_lock lock(mu_);
+  core::IndexCounts counts = index_.Counts(clock_.Now());
+  lock.unlock();
+  StoreStats stats;
+  stats.total_numbers = counts.total;
+  stats.active_numbers = counts.active;
+  stats.reserved_numbers = counts.reserved;
+  stats.available_numbers = counts.available;
+  stats.capped_numbers = counts.capped;
+  stats.allocations_total = allocations_;
+  stats.releases_total = releases_;
+  stats.no_caller_id_total = no_caller_id_;
+  for (const core::AreaCodeCounts& area : counts.area_codes) {
+    stats.area_codes.push_back({area.area_code, area.total, area.active, area.available});
+  }
+  std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
+                   [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
+                     return a.available < b.available;
+                   });
+  stats.journal_queue_depth = journal_->QueueDepth();
+  done(std::move(stats));
+}
+
+void IndexedStore::AppendLog(ApiLogEntry entry) {
+  std::vector<JournalEntry> entries;
+  entries.push_back(std::move(entry));
+  journal_->Append(std::move(entries), {});
+}
+
+StoreHealth IndexedStore::Health() const {
+  StoreHealth health;
+  health.mode = "embedded";
+  health.can_allocate = journal_->Healthy();
+  health.database = health.can_allocate ? "healthy" : "unavailable: last commit failed";
+  return health;
+}
+
+void IndexedStore::Tick() {
+  const core::TimePoint now = clock_.Now();
+  std::lock_guard lock(mu_);
+  index_.Advance(now);
+  limiter_.Prune(now);
+}
+
+void IndexedStore::Flush() { journal_->Flush(); }
+
+}  // namespace cidrotor::store

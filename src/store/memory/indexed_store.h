@@ -1,0 +1,78 @@
+// The embedded mode's Store: allocation state lives in the in-memory core::NumberIndex, and every
+// change goes to a Journal (SQLite in production, memory in tests) that is the system of record.
+//
+// Write path (DESIGN-NOTES §4): under one mutex, held for microseconds, the index changes and the
+// change is appended to the journal queue (so the journal's order is the index's order); the
+// caller's callback runs only after the group commit holding the change, on the journal's writer
+// thread. If that commit fails the change is undone in memory and the caller gets kUnavailable:
+// an answer never claims what the store did not keep. Reads of current state are served from
+// memory; history (logs, past reservations) from the journal. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "core/number_index.h"
+#include "core/rate_limiter.h"
+#include "store/journal.h"
+#include "store/store.h"
+
+namespace cidrotor::store {
+
+struct IndexedStoreOptions {
+  core::IndexOptions index;
+  std::uint32_t rate_limit_per_agent = 100;  // DEFAULT_RATE_LIMIT_PER_AGENT; 0 = unlimited
+};
+
+class IndexedStore final : public Store {
+ public:
+  // Loads the journal's state (numbers, usage, live reservations) into memory.
+  // Errors: whatever Journal::Load reports (kUnavailable).
+  [[nodiscard]] static core::Result<std::unique_ptr<IndexedStore>> Open(
+      const core::Clock& clock, const core::Calendar& calendar, IndexedStoreOptions options,
+      std::unique_ptr<Journal> journal);
+
+  ~IndexedStore() override;
+
+  void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) override;
+  void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) override;
+  void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
+  void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                    Callback<core::NumberView> done) override;
+  void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) override;
+  void GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) override;
+  void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
+  void ListReservations(ReservationQuery query,
+                        Callback<std::vector<ReservationRecord>> done) override;
+  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void GetStats(Callback<StoreStats> done) override;
+  void AppendLog(ApiLogEntry entry) override;
+  StoreHealth Health() const override;
+  void Tick() override;
+  void Flush() override;
+
+ private:
+  IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
+               IndexedStoreOptions options, std::unique_ptr<Journal> journal);
+
+  // Appends `entry` (REQUIRES: mu_ held, so the journal's order is the index's) and completes
+  // `done` with `value` once durable, or runs `undo` and reports kUnavailable if the commit failed.
+  template <class T>
+  void CommitThen(JournalEntry entry, T value, Callback<T> done, std::function<void()> undo);
+
+  const core::Clock& clock_;
+  std::unique_ptr<Journal> journal_;
+  mutable std::mutex mu_;
+  core::NumberIndex index_;                // guarded by mu_
+  core::AgentRateLimiter limiter_;         // guarded by mu_
+  std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
+  std::atomic<std::uint64_t> allocations_{0};
+  std::atomic<std::uint64_t> releases_{0};
+  std::atomic<std::uint64_t> no_caller_id_{0};
+};
+
+}  // namespace cidrotor::store

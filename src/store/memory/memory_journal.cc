@@ -1,0 +1,213 @@
+#include "store/memory/memory_journal.h"
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <variant>
+
+namespace cidrotor::store {
+namespace {
+
+constexpr std::size_t kMaxLimit = 1000;
+
+core::Result<void> CheckLimit(std::size_t limit) {
+  if (limit < 1 || limit > kMaxLimit) {
+    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
+  }
+  return {};
+}
+
+bool IsLive(const ReservationRecord& r, core::TimePoint now) {
+  return !r.released_at.has_value() && r.reservation.reserved_until > now;
+}
+
+}  // namespace
+
+MemoryJournal::MemoryJournal(Completion completion) : completion_(completion) {
+  if (completion_ == Completion::kOwnThread) {
+    completion_thread_ = std::thread([this] { CompletionLoop(); });
+  }
+}
+
+MemoryJournal::~MemoryJournal() {
+  if (!completion_thread_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  completion_thread_.join();  // the loop drains completions_ before it stops
+}
+
+core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sink) {
+  std::lock_guard lock(mu_);
+  if (failure_) return core::Fail(*failure_);
+  LoadSummary summary;
+  for (const auto& [digits, number] : numbers_) {
+    sink.OnNumber(number.first, number.second);
+    ++summary.numbers;
+  }
+  for (const auto& [id, record] : reservations_) {
+    if (!IsLive(record, now) || !numbers_.contains(record.reservation.caller_id.digits())) continue;
+    sink.OnLiveReservation(record.reservation);
+    ++summary.live_reservations;
+  }
+  summary.max_reservation_id = reservations_.empty() ? 0 : reservations_.rbegin()->first;
+  return summary;
+}
+
+void MemoryJournal::Append(std::vector<JournalEntry> entries, Durable on_durable) {
+  core::Result<void> result;
+  {
+    std::lock_guard lock(mu_);
+    if (failure_) {
+      result = core::Fail(*failure_);
+    } else if (auto duplicate = FindDuplicateReservation(entries)) {
+      // The SQLite primary key refuses it and rolls the batch back: nothing of it is applied.
+      result = core::Fail(core::Error::Unavailable("memory journal: reservation id " +
+                                                   std::to_string(*duplicate) + " exists"));
+    } else {
+      for (const JournalEntry& entry : entries) {
+        std::visit([this](const auto& e) { Apply(e); }, entry);
+      }
+      entries_committed_ += entries.size();
+    }
+    if (completion_ == Completion::kOwnThread) {
+      pending_entries_ += entries.size();
+      ++queued_seq_;
+      completions_.push_back(Completed{std::move(on_durable), std::move(result), entries.size()});
+    }
+  }
+  if (completion_ == Completion::kOwnThread) {
+    work_cv_.notify_one();
+  } else if (on_durable) {
+    on_durable(std::move(result));
+  }
+}
+
+void MemoryJournal::CompletionLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [this] { return stop_ || !completions_.empty(); });
+    if (completions_.empty()) return;  // stop_, and every callback has run
+    Completed next = std::move(completions_.front());
+    completions_.pop_front();
+    lock.unlock();
+    if (next.on_durable) next.on_durable(std::move(next.result));
+    lock.lock();
+    pending_entries_ -= next.entries;
+    ++done_seq_;
+    done_cv_.notify_all();
+  }
+}
+
+void MemoryJournal::Flush() {
+  std::unique_lock lock(mu_);
+  const std::uint64_t target = queued_seq_;
+  done_cv_.wait(lock, [&] { return done_seq_ >= target; });
+}
+
+std::size_t MemoryJournal::QueueDepth() const {
+  std::lock_guard lock(mu_);
+  return pending_entries_;
+}
+
+void MemoryJournal::Apply(const NumberUpserted& e) {
+  numbers_[e.spec.caller_id.digits()] = {e.spec, e.usage};
+}
+
+void MemoryJournal::Apply(const NumberDeleted& e) { numbers_.erase(e.caller_id.digits()); }
+
+std::optional<std::uint64_t> MemoryJournal::FindDuplicateReservation(
+    const std::vector<JournalEntry>& entries) const {
+  std::vector<std::uint64_t> ids;
+  for (const JournalEntry& entry : entries) {
+    if (const auto* made = std::get_if<ReservationMade>(&entry)) {
+      const std::uint64_t id = made->reservation.id;
+      if (reservations_.contains(id) || std::find(ids.begin(), ids.end(), id) != ids.end()) {
+        return id;
+      }
+      ids.push_back(id);
+    }
+  }
+  return std::nullopt;
+}
+
+void MemoryJournal::Apply(const ReservationMade& e) {
+  ReservationRecord record;
+  record.reservation = e.reservation;
+  reservations_.try_emplace(e.reservation.id, std::move(record));
+  const auto it = numbers_.find(e.reservation.caller_id.digits());
+  if (it != numbers_.end()) it->second.second = e.usage;
+}
+
+void MemoryJournal::Apply(const ReservationReleased& e) {
+  const auto it = reservations_.find(e.reservation_id);
+  if (it == reservations_.end() || it->second.released_at.has_value()) return;  // idempotent
+  it->second.released_at = e.released_at;
+  it->second.outcome = e.outcome;
+  it->second.duration_seconds = e.duration_seconds;
+}
+
+void MemoryJournal::Apply(const ApiLogEntry& e) { logs_.push_back(StoredLog{next_log_id_++, e}); }
+
+void MemoryJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) {
+    done(core::Fail(ok.error()));
+    return;
+  }
+  std::vector<StoredLog> out;
+  {
+    std::lock_guard lock(mu_);
+    // logs_ is sorted by id: start below before_id and walk back.
+    auto end = logs_.end();
+    if (query.before_id.has_value()) {
+      end = std::lower_bound(logs_.begin(), logs_.end(), *query.before_id,
+                             [](const StoredLog& log, std::uint64_t id) { return log.id < id; });
+    }
+    const auto available = static_cast<std::size_t>(std::distance(logs_.begin(), end));
+    const std::size_t n = std::min(query.limit, available);
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(*--end);
+  }
+  done(std::move(out));
+}
+
+void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now,
+                                     Callback<std::vector<ReservationRecord>> done) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) {
+    done(core::Fail(ok.error()));
+    return;
+  }
+  std::vector<ReservationRecord> out;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = reservations_.rbegin(); it != reservations_.rend() && out.size() < query.limit;
+         ++it) {
+      const bool live = IsLive(it->second, now);
+      if (query.live_only && !live) continue;
+      ReservationRecord& record = out.emplace_back(it->second);
+      record.live = live;
+    }
+  }
+  done(std::move(out));
+}
+
+bool MemoryJournal::Healthy() const {
+  std::lock_guard lock(mu_);
+  return !failure_.has_value();
+}
+
+void MemoryJournal::SetFailure(std::optional<core::Error> error) {
+  std::lock_guard lock(mu_);
+  failure_ = std::move(error);
+}
+
+std::uint64_t MemoryJournal::EntriesCommitted() const {
+  std::lock_guard lock(mu_);
+  return entries_committed_;
+}
+
+}  // namespace cidrotor::store

@@ -1,0 +1,181 @@
+#include "store/sqlite/batch_writer.h"
+
+#include <string_view>
+#include <utility>
+
+#include "store/sqlite/row_codec.h"
+
+namespace cidrotor::store::sqlite {
+namespace {
+
+// created_at is set once, by the database clock, when the row is first inserted (compact
+// seconds like the other caller_ids times); an upsert of an existing number keeps it, and meta.
+constexpr std::string_view kUpsertNumber = R"sql(
+INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
+                       state, last_used, hour_start, hourly_used, day_start, daily_used, created_at)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+       MAX(CAST(strftime('%s', 'now') AS INTEGER) - 1577836800, 0))
+ON CONFLICT(caller_id) DO UPDATE SET
+  carrier = excluded.carrier, area_code = excluded.area_code,
+  hourly_limit = excluded.hourly_limit, daily_limit = excluded.daily_limit,
+  is_active = excluded.is_active, pool = excluded.pool, state = excluded.state,
+  last_used = excluded.last_used, hour_start = excluded.hour_start,
+  hourly_used = excluded.hourly_used, day_start = excluded.day_start,
+  daily_used = excluded.daily_used
+)sql";
+
+constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = ?1";
+
+constexpr std::string_view kInsertReservation = R"sql(
+INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
+                         pool, lead_id, match)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+)sql";
+
+constexpr std::string_view kUpdateUsage = R"sql(
+UPDATE caller_ids SET last_used = ?2, hour_start = ?3, hourly_used = ?4, day_start = ?5,
+                      daily_used = ?6
+WHERE caller_id = ?1
+)sql";
+
+constexpr std::string_view kReleaseReservation = R"sql(
+UPDATE reservations SET released_at = ?2, outcome = ?3, duration = ?4
+WHERE id = ?1 AND released_at IS NULL
+)sql";
+
+constexpr std::string_view kInsertLog = R"sql(
+INSERT INTO api_logs(timestamp, endpoint, method, agent, campaign, caller_id_allocated,
+                     response_time_ms, status_code)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+)sql";
+
+std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
+  if (cap == 0) return std::nullopt;  // no cap of its own: NULL, the configured default applies
+  return cap;
+}
+
+std::int64_t Digits(core::PhoneNumber number) { return static_cast<std::int64_t>(number.digits()); }
+
+}  // namespace
+
+core::Result<BatchWriter> BatchWriter::Create(Database& db) {
+  BatchWriter w;
+  struct Item {
+    Statement* target;
+    std::string_view sql;
+    std::string_view what;
+  };
+  const Item items[] = {
+      {&w.begin_, "BEGIN IMMEDIATE", "begin batch"},
+      {&w.commit_, "COMMIT", "commit batch"},
+      {&w.rollback_, "ROLLBACK", "roll back batch"},
+      {&w.upsert_number_, kUpsertNumber, "upsert caller_ids"},
+      {&w.delete_number_, kDeleteNumber, "delete caller_ids"},
+      {&w.insert_reservation_, kInsertReservation, "insert reservations"},
+      {&w.update_usage_, kUpdateUsage, "update caller_ids usage"},
+      {&w.release_reservation_, kReleaseReservation, "release reservations"},
+      {&w.insert_log_, kInsertLog, "insert api_logs"},
+  };
+  for (const Item& item : items) {
+    auto stmt = db.Prepare(item.sql, item.what);
+    if (!stmt) return core::Fail(stmt.error());
+    *item.target = std::move(*stmt);
+  }
+  return w;
+}
+
+core::Result<void> BatchWriter::WriteBatch(std::span<const JournalEntry* const> entries) {
+  auto ok = begin_.Run();
+  if (!ok) return ok;
+  for (const JournalEntry* entry : entries) {
+    ok = std::visit([this](const auto& e) { return Apply(e); }, *entry);
+    if (!ok) break;
+  }
+  if (ok) ok = commit_.Run();
+  if (!ok) {
+    // A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY); a failed statement
+    // inside it always does. ROLLBACK's own error (no transaction) is not the one to report.
+    (void)rollback_.Run();
+  }
+  return ok;
+}
+
+core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {
+  const core::NumberSpec& s = e.spec;
+  char area_code[3];
+  AreaCodeText(s.caller_id, area_code);
+  Statement& st = upsert_number_;
+  st.BindInt64(1, Digits(s.caller_id));
+  st.BindText(2, s.carrier);
+  st.BindText(3, std::string_view(area_code, sizeof area_code));
+  st.BindOptionalInt64(4, CapColumn(s.hourly_cap));
+  st.BindOptionalInt64(5, CapColumn(s.daily_cap));
+  st.BindInt64(6, s.active ? 1 : 0);
+  st.BindText(7, s.pool);
+  st.BindText(8, s.state);
+  st.BindInt64(9, e.usage.last_used);
+  st.BindInt64(10, e.usage.hour_start);
+  st.BindInt64(11, e.usage.hourly_used);
+  st.BindInt64(12, e.usage.day_start);
+  st.BindInt64(13, e.usage.daily_used);
+  return st.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const NumberDeleted& e) {
+  delete_number_.BindInt64(1, Digits(e.caller_id));
+  return delete_number_.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const ReservationMade& e) {
+  const core::Reservation& r = e.reservation;
+  Statement& st = insert_reservation_;
+  st.BindInt64(1, static_cast<std::int64_t>(r.id));
+  st.BindInt64(2, Digits(r.caller_id));
+  st.BindInt64(3, ToUnixMs(r.reserved_at));
+  st.BindInt64(4, ToUnixMs(r.reserved_until));
+  st.BindText(5, r.agent);
+  st.BindText(6, r.campaign);
+  st.BindText(7, r.destination.ToString());
+  st.BindText(8, r.pool);
+  st.BindOptionalInt64(9, r.lead_id.has_value()
+                              ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.lead_id))
+                              : std::nullopt);
+  st.BindText(10, core::MatchTierName(r.match));
+  auto ok = st.Run();
+  if (!ok) return ok;
+
+  Statement& u = update_usage_;
+  u.BindInt64(1, Digits(r.caller_id));
+  u.BindInt64(2, e.usage.last_used);
+  u.BindInt64(3, e.usage.hour_start);
+  u.BindInt64(4, e.usage.hourly_used);
+  u.BindInt64(5, e.usage.day_start);
+  u.BindInt64(6, e.usage.daily_used);
+  return u.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const ReservationReleased& e) {
+  Statement& st = release_reservation_;
+  st.BindInt64(1, static_cast<std::int64_t>(e.reservation_id));
+  st.BindInt64(2, ToUnixMs(e.released_at));
+  st.BindTextOrNull(3, core::CallOutcomeName(e.outcome));  // kUnknown's name is empty: NULL
+  st.BindOptionalInt64(4, e.duration_seconds.has_value()
+                              ? std::optional<std::int64_t>(*e.duration_seconds)
+                              : std::nullopt);
+  return st.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const ApiLogEntry& e) {
+  Statement& st = insert_log_;
+  st.BindInt64(1, ToUnixMs(e.timestamp));
+  st.BindText(2, e.endpoint);
+  st.BindText(3, e.method);
+  st.BindText(4, e.agent);
+  st.BindText(5, e.campaign);
+  st.BindText(6, e.caller_id_allocated);
+  st.BindDouble(7, static_cast<double>(e.response_time_us) / 1000.0);
+  st.BindInt64(8, e.status_code);
+  return st.Run();
+}
+
+}  // namespace cidrotor::store::sqlite

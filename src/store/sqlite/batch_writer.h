@@ -1,0 +1,52 @@
+// Applies journal entries to the SQLite schema (schema.h) with prepared statements, one
+// transaction per batch. The group-commit loop (sqlite_journal.cc) decides what goes into a batch;
+// this unit only knows how each entry kind becomes rows:
+//   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
+//   NumberDeleted       → DELETE FROM caller_ids
+//   ReservationMade     → INSERT INTO reservations + UPDATE of the number's usage columns
+//   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent)
+//   ApiLogEntry         → INSERT INTO api_logs
+//
+// Thread-safety: none; owned and used by the writer thread only. Ownership: keeps statements
+// prepared on `db`, which must outlive the BatchWriter.
+#pragma once
+
+#include <span>
+
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace cidrotor::store::sqlite {
+
+class BatchWriter {
+ public:
+  // Prepares every statement. Errors: kUnavailable (e.g. the schema is missing).
+  // REQUIRES: `db` is a read-write connection whose schema is at kSchemaVersion.
+  [[nodiscard]] static core::Result<BatchWriter> Create(Database& db);
+
+  // Writes `entries` in order inside one BEGIN IMMEDIATE … COMMIT. On any failure rolls the
+  // whole transaction back and returns the first error (kUnavailable); nothing of it is kept.
+  [[nodiscard]] core::Result<void> WriteBatch(std::span<const JournalEntry* const> entries);
+
+ private:
+  BatchWriter() = default;
+
+  [[nodiscard]] core::Result<void> Apply(const NumberUpserted& e);
+  [[nodiscard]] core::Result<void> Apply(const NumberDeleted& e);
+  [[nodiscard]] core::Result<void> Apply(const ReservationMade& e);
+  [[nodiscard]] core::Result<void> Apply(const ReservationReleased& e);
+  [[nodiscard]] core::Result<void> Apply(const ApiLogEntry& e);
+
+  Statement begin_;
+  Statement commit_;
+  Statement rollback_;
+  Statement upsert_number_;
+  Statement delete_number_;
+  Statement insert_reservation_;
+  Statement update_usage_;
+  Statement release_reservation_;
+  Statement insert_log_;
+};
+
+}  // namespace cidrotor::store::sqlite

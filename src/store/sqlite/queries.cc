@@ -1,0 +1,225 @@
+#include "store/sqlite/queries.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "store/sqlite/row_codec.h"
+
+namespace cidrotor::store::sqlite {
+namespace {
+
+constexpr std::size_t kMaxLimit = 1000;
+
+constexpr std::string_view kSelectNumbers = R"sql(
+SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,
+       last_used, hour_start, hourly_used, day_start, daily_used
+FROM caller_ids ORDER BY caller_id
+)sql";
+
+constexpr std::string_view kReservationColumns =
+    "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
+    "match, released_at, outcome, duration";
+
+// The live-reservation queries name the partial index: without statistics SQLite prefers to
+// walk the whole table in id order (to skip a sort), which at start-up means every reservation
+// ever made; through the index it reads only those not released and not yet expired (plus the
+// expired-unreleased ones' index entries, skipped by the range on reserved_until).
+constexpr std::string_view kLiveIndex = " INDEXED BY reservations_live";
+
+// Column indexes of kReservationColumns.
+enum ReservationColumn : int {
+  kId,
+  kCallerId,
+  kReservedAt,
+  kReservedUntil,
+  kAgent,
+  kCampaign,
+  kDestination,
+  kPool,
+  kLeadId,
+  kMatch,
+  kReleasedAt,
+  kOutcome,
+  kDuration,
+};
+
+core::Result<void> CheckLimit(std::size_t limit) {
+  if (limit < 1 || limit > kMaxLimit) {
+    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
+  }
+  return {};
+}
+
+// Fills `r` from the current row. False when the row's numbers are not valid NANP numbers.
+bool ReadReservation(const Statement& st, core::Reservation& r) {
+  const auto caller_id = PhoneFromStored(st.ColumnInt64(kCallerId));
+  const auto destination = PhoneFromStoredText(st.ColumnText(kDestination));
+  if (!caller_id || !destination) return false;
+  r.id = static_cast<std::uint64_t>(st.ColumnInt64(kId));
+  r.caller_id = *caller_id;
+  r.destination = *destination;
+  r.reserved_at = FromUnixMs(st.ColumnInt64(kReservedAt));
+  r.reserved_until = FromUnixMs(st.ColumnInt64(kReservedUntil));
+  r.agent.assign(st.ColumnText(kAgent));
+  r.campaign.assign(st.ColumnText(kCampaign));
+  r.pool.assign(st.ColumnText(kPool));
+  r.lead_id.reset();
+  if (!st.ColumnIsNull(kLeadId)) r.lead_id = static_cast<std::uint64_t>(st.ColumnInt64(kLeadId));
+  r.match = ParseMatchTier(st.ColumnText(kMatch));
+  return true;
+}
+
+}  // namespace
+
+core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink& sink) {
+  LoadSummary summary;
+  std::uint64_t skipped = 0;
+  {
+    auto st = db.Prepare(kSelectNumbers, "load caller_ids");
+    if (!st) return core::Fail(st.error());
+    core::NumberSpec spec;  // reused: assign() keeps the strings' capacity between rows
+    core::NumberUsage usage;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      const auto caller_id = PhoneFromStored(st->ColumnInt64(0));
+      if (!caller_id) {
+        if (skipped++ == 0) {
+          spdlog::warn("sqlite journal: skipping caller_ids row {}: not a valid NANP number",
+                       st->ColumnInt64(0));
+        }
+        continue;
+      }
+      spec.caller_id = *caller_id;
+      spec.carrier.assign(st->ColumnText(1));
+      if (st->ColumnIsNull(2)) {
+        spec.pool.assign(core::kDefaultPool);
+      } else {
+        spec.pool.assign(st->ColumnText(2));
+      }
+      spec.state.assign(st->ColumnText(3));
+      spec.hourly_cap = ClampTo<std::uint16_t>(st->ColumnInt64(4));  // NULL reads 0: default
+      spec.daily_cap = ClampTo<std::uint16_t>(st->ColumnInt64(5));
+      spec.active = st->ColumnIsNull(6) || st->ColumnInt64(6) != 0;
+      usage.last_used = ClampTo<core::CompactTime>(st->ColumnInt64(7));
+      usage.hour_start = ClampTo<core::CompactTime>(st->ColumnInt64(8));
+      usage.hourly_used = ClampTo<std::uint16_t>(st->ColumnInt64(9));
+      usage.day_start = ClampTo<core::CompactTime>(st->ColumnInt64(10));
+      usage.daily_used = ClampTo<std::uint16_t>(st->ColumnInt64(11));
+      sink.OnNumber(spec, usage);
+      ++summary.numbers;
+    }
+  }
+  if (skipped > 0) spdlog::warn("sqlite journal: skipped {} invalid caller_ids rows", skipped);
+
+  {
+    // Reservations of deleted numbers are not live: nothing could release them after a restart.
+    const std::string sql = "SELECT " + std::string(kReservationColumns) + " FROM reservations r" +
+                            std::string(kLiveIndex) +
+                            " WHERE released_at IS NULL AND reserved_until > ?1"
+                            " AND EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id ="
+                            " r.caller_id) ORDER BY id";
+    auto st = db.Prepare(sql, "load live reservations");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, ToUnixMs(now));
+    core::Reservation reservation;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      if (!ReadReservation(*st, reservation)) {
+        spdlog::warn("sqlite journal: skipping reservation {}: invalid caller_id or destination",
+                     st->ColumnInt64(kId));
+        continue;
+      }
+      sink.OnLiveReservation(reservation);
+      ++summary.live_reservations;
+    }
+  }
+
+  auto max_id = db.QueryInt64("SELECT MAX(id) FROM reservations", "read max reservation id");
+  if (!max_id) return core::Fail(max_id.error());
+  summary.max_reservation_id =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(max_id->value_or(0), 0));
+  return summary;
+}
+
+core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& query) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) return core::Fail(ok.error());
+  auto st = db.Prepare(
+      "SELECT id, timestamp, endpoint, method, agent, campaign, caller_id_allocated,"
+      " response_time_ms, status_code FROM api_logs WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+      "list api_logs");
+  if (!st) return core::Fail(st.error());
+  constexpr auto kNoBound = std::numeric_limits<std::int64_t>::max();
+  st->BindInt64(1, query.before_id.has_value()
+                       ? static_cast<std::int64_t>(std::min<std::uint64_t>(
+                             *query.before_id, static_cast<std::uint64_t>(kNoBound)))
+                       : kNoBound);
+  st->BindInt64(2, static_cast<std::int64_t>(query.limit));
+  std::vector<StoredLog> logs;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    StoredLog& log = logs.emplace_back();
+    log.id = static_cast<std::uint64_t>(st->ColumnInt64(0));
+    log.entry.timestamp = FromUnixMs(st->ColumnInt64(1));
+    log.entry.endpoint.assign(st->ColumnText(2));
+    log.entry.method.assign(st->ColumnText(3));
+    log.entry.agent.assign(st->ColumnText(4));
+    log.entry.campaign.assign(st->ColumnText(5));
+    log.entry.caller_id_allocated.assign(st->ColumnText(6));
+    // Fractional milliseconds back to whole microseconds; llround is exact for every value
+    // written from a uint32 (2^32 us is far inside a double's integer range).
+    const double ms = st->ColumnDouble(7);
+    log.entry.response_time_us =
+        std::isfinite(ms) ? ClampTo<std::uint32_t>(std::llround(std::clamp(ms, 0.0, 5e6) * 1000.0))
+                          : 0;
+    log.entry.status_code = ClampTo<std::uint16_t>(st->ColumnInt64(8));
+  }
+  return logs;
+}
+
+core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
+                                                               const ReservationQuery& query,
+                                                               core::TimePoint now) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) return core::Fail(ok.error());
+  const std::string sql =
+      "SELECT " + std::string(kReservationColumns) + " FROM reservations" +
+      (query.live_only
+           ? std::string(kLiveIndex) + " WHERE released_at IS NULL AND reserved_until > ?1"
+           : std::string()) +
+      " ORDER BY id DESC LIMIT ?2";
+  auto st = db.Prepare(sql, "list reservations");
+  if (!st) return core::Fail(st.error());
+  if (query.live_only) st->BindInt64(1, ToUnixMs(now));
+  st->BindInt64(2, static_cast<std::int64_t>(query.limit));
+  std::vector<ReservationRecord> records;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    ReservationRecord record;
+    if (!ReadReservation(*st, record.reservation)) continue;  // hand-edited row: not ours
+    if (!st->ColumnIsNull(kReleasedAt))
+      record.released_at = FromUnixMs(st->ColumnInt64(kReleasedAt));
+    record.outcome = core::ParseCallOutcome(st->ColumnText(kOutcome));
+    if (!st->ColumnIsNull(kDuration)) {
+      record.duration_seconds = ClampTo<std::uint32_t>(st->ColumnInt64(kDuration));
+    }
+    record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+}  // namespace cidrotor::store::sqlite

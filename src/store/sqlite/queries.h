@@ -1,0 +1,36 @@
+// The read side of the SQLite journal: the start-up scan and the history queries. Each function
+// runs on the connection it is given (a read-only one in SqliteJournal) and maps rows back into
+// core/store values with row_codec.h.
+//
+// Thread-safety: as the Database given (sqlite_db.h).
+#pragma once
+
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace cidrotor::store::sqlite {
+
+// Streams every valid caller_ids row in caller_id order into sink.OnNumber, then every live
+// reservation (not released, reserved_until > now, of a number that still exists) in id order
+// into sink.OnLiveReservation. Rows that do not hold a valid NANP number are skipped with a
+// warning (never trusted). One prepared statement per table; the NumberSpec strings are reused
+// between rows, so a million numbers cost no per-row allocation.
+// Errors: kUnavailable on SQLite failures.
+[[nodiscard]] core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now,
+                                                  LoadSink& sink);
+
+// api_logs newest first (by id), ids below query.before_id when set.
+// Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+[[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& query);
+
+// Reservations newest first (by id); live_only keeps those not released with reserved_until
+// after `now`. Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+[[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
+    Database& db, const ReservationQuery& query, core::TimePoint now);
+
+}  // namespace cidrotor::store::sqlite

@@ -1,0 +1,179 @@
+#include "store/sqlite/schema.h"
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace cidrotor::store::sqlite {
+namespace {
+
+// Migration N is kMigrations[N - 1]. Never edit a migration that has shipped: add one.
+//
+// Column conventions (DESIGN-NOTES §5):
+// - caller_ids: the seed's table had a surrogate `id` plus a unique text `caller_id`; here the
+//   10-digit number itself is the INTEGER PRIMARY KEY (the rowid), which makes the import and the
+//   start-up scan in key order about twice as fast. There is no separate `id` column: the
+//   caller_id IS the key. Times are compact seconds (core::CompactTime, seconds since
+//   2020-01-01 UTC; last_used 0 = never). A NULL hourly_limit/daily_limit means "use the
+//   configured default" (NumberSpec cap 0). hour_start/hourly_used and day_start/daily_used are
+//   the window counters the group-commit writer keeps current, so start-up never replays history.
+//   area_code is derived from caller_id (kept for the seed's readers); meta is the seed's JSON
+//   column, kept and never interpreted. The text columns and is_active accept NULL, as rows
+//   copied from the seed's database may carry it: NULL reads as empty, pool "default", active.
+// - reservations: id is the reservation id (ids grow, so id order is age order); times are Unix
+//   milliseconds; released_at/outcome/duration are NULL until an early release (expiry leaves
+//   them NULL); match is core::MatchTierName, outcome core::CallOutcomeName.
+// - api_logs: one row per API request; timestamp in Unix milliseconds; response_time_ms keeps
+//   the seed's name and unit (fractional milliseconds). Plain INTEGER PRIMARY KEY (no
+//   AUTOINCREMENT): pruning deletes the oldest rows, so ids are never reused.
+// - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE caller_ids (
+  caller_id    INTEGER PRIMARY KEY,
+  carrier      TEXT    DEFAULT '',
+  area_code    TEXT,
+  hourly_limit INTEGER,
+  daily_limit  INTEGER,
+  is_active    INTEGER DEFAULT 1,
+  pool         TEXT    DEFAULT 'default',
+  state        TEXT    DEFAULT '',
+  last_used    INTEGER NOT NULL DEFAULT 0,
+  hour_start   INTEGER NOT NULL DEFAULT 0,
+  hourly_used  INTEGER NOT NULL DEFAULT 0,
+  day_start    INTEGER NOT NULL DEFAULT 0,
+  daily_used   INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL DEFAULT 0,
+  meta         TEXT
+);
+CREATE INDEX caller_ids_area_code ON caller_ids(area_code);
+
+CREATE TABLE reservations (
+  id             INTEGER PRIMARY KEY,
+  caller_id      INTEGER NOT NULL,
+  reserved_at    INTEGER NOT NULL,
+  reserved_until INTEGER NOT NULL,
+  agent          TEXT    NOT NULL DEFAULT '',
+  campaign       TEXT    NOT NULL DEFAULT '',
+  destination    TEXT    NOT NULL DEFAULT '',
+  pool           TEXT    NOT NULL DEFAULT '',
+  lead_id        INTEGER,
+  match          TEXT    NOT NULL DEFAULT 'any',
+  released_at    INTEGER,
+  outcome        TEXT,
+  duration       INTEGER
+);
+CREATE INDEX reservations_live ON reservations(reserved_until) WHERE released_at IS NULL;
+CREATE INDEX reservations_caller_id ON reservations(caller_id);
+
+CREATE TABLE api_logs (
+  id                  INTEGER PRIMARY KEY,
+  timestamp           INTEGER NOT NULL,
+  endpoint            TEXT    NOT NULL DEFAULT '',
+  method              TEXT    NOT NULL DEFAULT '',
+  agent               TEXT    NOT NULL DEFAULT '',
+  campaign            TEXT    NOT NULL DEFAULT '',
+  caller_id_allocated TEXT    NOT NULL DEFAULT '',
+  response_time_ms    REAL    NOT NULL DEFAULT 0,
+  status_code         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX api_logs_timestamp ON api_logs(timestamp);
+
+CREATE TABLE campaign_pools (
+  campaign TEXT PRIMARY KEY,
+  pool     TEXT NOT NULL
+);
+)sql",
+};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "  version    INTEGER PRIMARY KEY,"
+    "  applied_at INTEGER NOT NULL)";
+
+core::Error TooNew(int found) {
+  return core::Error::Unavailable("database schema version " + std::to_string(found) +
+                                  " is newer than version " + std::to_string(kSchemaVersion) +
+                                  ", the newest this cidrotor knows: upgrade cidrotor");
+}
+
+}  // namespace
+
+core::Result<void> ConfigureConnection(Database& db, Database::Access access, Durability durability,
+                                       std::chrono::milliseconds busy_timeout) {
+  // busy_timeout first: switching to WAL takes a lock another process may hold.
+  auto ok =
+      db.Exec("PRAGMA busy_timeout = " + std::to_string(busy_timeout.count()), "set busy_timeout");
+  if (!ok) return ok;
+  if (access == Database::Access::kReadWrite) {
+    // WAL lets the reader connection read while the writer commits, and makes a commit one
+    // append + fsync. It is a property of the file: readers inherit it.
+    auto mode = db.QueryText("PRAGMA journal_mode = WAL", "set journal_mode");
+    if (!mode) return core::Fail(mode.error());
+    if (*mode != "wal") {
+      return core::Fail(
+          core::Error::Unavailable("sqlite: the database refused WAL mode (got '" + *mode + "')"));
+    }
+  }
+  ok = db.Exec(
+      durability == Durability::kFull ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+      "set synchronous");
+  if (!ok) return ok;
+  // wal_autocheckpoint stays at SQLite's default (1000 pages): the checkpoint then runs inside
+  // the commit that crosses it, so an occasional batch is slower (DESIGN-NOTES §4).
+  return db.Exec("PRAGMA foreign_keys = OFF", "set foreign_keys");
+}
+
+core::Result<int> ReadSchemaVersion(Database& db) {
+  auto exists = db.QueryInt64(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+      "find schema_migrations");
+  if (!exists) return core::Fail(exists.error());
+  if (!exists->has_value()) return 0;
+  auto version = db.QueryInt64("SELECT MAX(version) FROM schema_migrations", "read version");
+  if (!version) return core::Fail(version.error());
+  return static_cast<int>(version->value_or(0));
+}
+
+core::Result<int> Migrate(Database& db) {
+  // Cheap check first, so an up-to-date database (every start) takes no write lock.
+  auto before = ReadSchemaVersion(db);
+  if (!before) return before;
+  if (*before > kSchemaVersion) return core::Fail(TooNew(*before));
+  if (*before == kSchemaVersion) return before;
+
+  auto created = db.Exec(std::string(kCreateMigrationsTable), "create schema_migrations");
+  if (!created) return core::Fail(created.error());
+  while (true) {
+    // BEGIN IMMEDIATE takes the write lock before reading the version: another process migrating
+    // the same file at the same time waits (busy_timeout) and then finds the work done.
+    auto begun = db.Exec("BEGIN IMMEDIATE", "begin migration");
+    if (!begun) return core::Fail(begun.error());
+    auto current = ReadSchemaVersion(db);
+    core::Result<void> step;
+    if (!current) {
+      step = core::Fail(current.error());
+    } else if (*current > kSchemaVersion) {
+      step = core::Fail(TooNew(*current));
+    } else if (*current == kSchemaVersion) {
+      return db.Exec("COMMIT", "commit migration").and_then([&]() -> core::Result<int> {
+        return *before;
+      });
+    } else {
+      const int next = *current + 1;
+      step = db.Exec(std::string(kMigrations[static_cast<std::size_t>(next - 1)]),
+                     "apply migration " + std::to_string(next));
+      if (step) {
+        step = db.Exec("INSERT INTO schema_migrations(version, applied_at) VALUES(" +
+                           std::to_string(next) + ", CAST(strftime('%s', 'now') AS INTEGER))",
+                       "record migration");
+      }
+      if (step) step = db.Exec("COMMIT", "commit migration");
+      if (step) continue;
+    }
+    (void)db.Exec("ROLLBACK", "roll back migration");  // the first error is the one to report
+    return core::Fail(step.error());
+  }
+}
+
+}  // namespace cidrotor::store::sqlite

@@ -1,0 +1,40 @@
+// One thread that runs posted tasks in order, with a bounded queue: the SQLite journal's reader
+// (history queries run there on their own read-only connection, off the callers' threads).
+//
+// Thread-safety: Post may be called from any thread. The destructor runs every task already
+// accepted, then joins the thread. Ownership: tasks are owned by the worker until they run.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace cidrotor::store::sqlite {
+
+class SerialWorker {
+ public:
+  // REQUIRES: max_pending >= 1.
+  explicit SerialWorker(std::size_t max_pending);
+  SerialWorker(const SerialWorker&) = delete;
+  SerialWorker& operator=(const SerialWorker&) = delete;
+  ~SerialWorker();
+
+  // Queues `task`. Returns false, and drops it, when max_pending tasks already wait (the caller
+  // reports "busy") or the worker is shutting down.
+  [[nodiscard]] bool Post(std::function<void()> task);
+
+ private:
+  void Run();
+
+  const std::size_t max_pending_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  bool stop_ = false;                        // guarded by mu_
+  std::thread thread_;                       // last: starts after the fields above exist
+};
+
+}  // namespace cidrotor::store::sqlite

@@ -1,0 +1,245 @@
+#include "store/sqlite/sqlite_journal.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include "store/sqlite/queries.h"
+#include "store/sqlite/schema.h"
+
+namespace cidrotor::store {
+namespace {
+
+bool IsLogOnly(const std::vector<JournalEntry>& entries) {
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
+    return std::holds_alternative<ApiLogEntry>(e);
+  });
+}
+
+// Callbacks must not throw; one that does must not take the writer or the other waiters down.
+template <class F, class... Args>
+void CallSafely(const F& callback, Args&&... args) {
+  if (!callback) return;
+  try {
+    callback(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    spdlog::error("sqlite journal: a callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("sqlite journal: a callback threw a non-standard exception");
+  }
+}
+
+sqlite::Durability DurabilityOf(const SqliteOptions& options) {
+  return options.synchronous_full ? sqlite::Durability::kFull : sqlite::Durability::kNormal;
+}
+
+core::Result<sqlite::Database> OpenConnection(const SqliteOptions& options,
+                                              sqlite::Database::Access access) {
+  auto db = sqlite::Database::Open(options.path, access);
+  if (!db) return db;
+  auto ok = sqlite::ConfigureConnection(*db, access, DurabilityOf(options), options.busy_timeout);
+  if (!ok) return core::Fail(ok.error());
+  return db;
+}
+
+// Names the database file in an error, once: the operator must learn which file failed.
+core::Error WithPath(const core::Error& error, const std::string& path) {
+  if (error.detail().find(path) != std::string::npos) return error;
+  return core::Error::Unavailable("database " + path + ": " + error.detail());
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(SqliteOptions options) {
+  if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
+    return core::Fail(core::Error::InvalidArgument(
+        "path", "the SQLite journal needs a database file path, not '" + options.path + "'"));
+  }
+  auto write_db = OpenConnection(options, sqlite::Database::Access::kReadWrite);
+  if (!write_db) return core::Fail(WithPath(write_db.error(), options.path));
+  auto before = sqlite::Migrate(*write_db);
+  if (!before) return core::Fail(WithPath(before.error(), options.path));
+  if (*before != sqlite::kSchemaVersion) {
+    spdlog::info("sqlite journal: migrated {} from schema version {} to {}", options.path, *before,
+                 sqlite::kSchemaVersion);
+  }
+  auto writer = sqlite::BatchWriter::Create(*write_db);
+  if (!writer) return core::Fail(WithPath(writer.error(), options.path));
+  // Opened after the writer switched the file to WAL, so the read-only connection finds it so.
+  auto read_db = OpenConnection(options, sqlite::Database::Access::kReadOnly);
+  if (!read_db) return core::Fail(WithPath(read_db.error(), options.path));
+  return std::unique_ptr<SqliteJournal>(new SqliteJournal(std::move(options), std::move(*write_db),
+                                                          std::move(*writer), std::move(*read_db)));
+}
+
+SqliteJournal::SqliteJournal(SqliteOptions options, sqlite::Database write_db,
+                             sqlite::BatchWriter writer, sqlite::Database read_db)
+    : options_(std::move(options)),
+      write_db_(std::move(write_db)),
+      writer_(std::move(writer)),
+      read_db_(std::move(read_db)) {
+  reader_ =
+      std::make_unique<sqlite::SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteJournal::~SqliteJournal() {
+  Flush();
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  writer_thread_.join();
+  reader_.reset();  // runs the reads already accepted, then joins
+  // The members then go in reverse order: read_db_, the writer's statements, and write_db_ last,
+  // as the last connection to close checkpoints the WAL into the database file.
+}
+
+core::Result<LoadSummary> SqliteJournal::Load(core::TimePoint now, LoadSink& sink) {
+  auto db = OpenConnection(options_, sqlite::Database::Access::kReadOnly);
+  if (!db) return core::Fail(WithPath(db.error(), options_.path));
+  auto version = sqlite::ReadSchemaVersion(*db);
+  if (!version) return core::Fail(WithPath(version.error(), options_.path));
+  if (*version != sqlite::kSchemaVersion) {
+    return core::Fail(core::Error::Unavailable(
+        "database " + options_.path + ": schema version " + std::to_string(*version) +
+        " changed under this process (expected " + std::to_string(sqlite::kSchemaVersion) + ")"));
+  }
+  auto summary = sqlite::LoadState(*db, now, sink);
+  if (!summary) return core::Fail(WithPath(summary.error(), options_.path));
+  return summary;
+}
+
+void SqliteJournal::Append(std::vector<JournalEntry> entries, Durable on_durable) {
+  const bool log_only = IsLogOnly(entries);
+  const std::size_t count = entries.size();
+  bool dropped = false;
+  bool stopped = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) {
+      stopped = true;
+    } else if (log_only && pending_entries_ + count > options_.max_log_queue) {
+      dropped = true;
+    } else {
+      queue_.push_back(Pending{std::move(entries), std::move(on_durable), ++appended_seq_});
+      pending_entries_ += count;
+    }
+  }
+  if (stopped) {
+    CallSafely(on_durable, core::Fail(core::Error::Unavailable("sqlite journal: shutting down")));
+    return;
+  }
+  if (dropped) {
+    // Overload: log rows are the one thing allowed to go, so allocations never wait for them.
+    const std::uint64_t total = dropped_logs_.fetch_add(count) + count;
+    if (total == count || total / 10'000 != (total - count) / 10'000) {
+      spdlog::warn("sqlite journal: write queue full, {} api_logs rows dropped so far", total);
+    }
+    CallSafely(on_durable,
+               core::Fail(core::Error::Unavailable("sqlite journal: queue full, log row dropped")));
+    return;
+  }
+  work_cv_.notify_one();
+}
+
+void SqliteJournal::WriterLoop() {
+  std::vector<Pending> batch;
+  std::unique_lock lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stop_, and every append has been written
+    std::size_t entries = 0;
+    do {
+      entries += queue_.front().entries.size();
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    } while (!queue_.empty() &&
+             entries + queue_.front().entries.size() <= options_.max_batch_entries);
+    lock.unlock();
+
+    CommitBatch(batch);
+    const std::uint64_t last_seq = batch.back().seq;
+    batch.clear();
+
+    lock.lock();
+    pending_entries_ -= entries;
+    done_seq_ = last_seq;
+    done_cv_.notify_all();
+  }
+}
+
+void SqliteJournal::CommitBatch(std::vector<Pending>& batch) {
+  std::vector<const JournalEntry*> entries;
+  for (const Pending& p : batch) {
+    for (const JournalEntry& e : p.entries) entries.push_back(&e);
+  }
+  if (entries.empty()) {  // only empty appends (barriers): nothing to write
+    for (const Pending& p : batch) CallSafely(p.on_durable, core::Result<void>());
+    return;
+  }
+  core::Result<void> result = writer_.WriteBatch(entries);
+  if (result) {
+    batches_committed_.fetch_add(1);
+    entries_committed_.fetch_add(entries.size());
+    if (!healthy_.exchange(true)) spdlog::info("sqlite journal: commits succeed again");
+  } else {
+    batches_failed_.fetch_add(1);
+    healthy_.store(false);
+    spdlog::error("sqlite journal: commit of {} entries from {} appends failed, rolled back: {}",
+                  entries.size(), batch.size(), result.error().ToString());
+    result = core::Fail(WithPath(result.error(), options_.path));
+  }
+  for (const Pending& p : batch) CallSafely(p.on_durable, result);
+}
+
+void SqliteJournal::Flush() {
+  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+    spdlog::error("sqlite journal: Flush() called from an on_durable callback; not waiting");
+    return;
+  }
+  std::unique_lock lock(mu_);
+  const std::uint64_t target = appended_seq_;
+  done_cv_.wait(lock, [&] { return done_seq_ >= target; });
+}
+
+std::size_t SqliteJournal::QueueDepth() const {
+  std::lock_guard lock(mu_);
+  return pending_entries_;
+}
+
+bool SqliteJournal::Healthy() const { return healthy_.load(); }
+
+template <class T, class Query>
+void SqliteJournal::PostRead(Callback<T> done, Query query) {
+  // `done` is shared so that it is still ours to call when Post refuses the task.
+  auto shared_done = std::make_shared<Callback<T>>(std::move(done));
+  const bool posted = reader_->Post([this, shared_done, query = std::move(query)] {
+    core::Result<T> result = query(read_db_);
+    if (!result && result.error().code() == core::ErrorCode::kUnavailable) {
+      result = core::Fail(WithPath(result.error(), options_.path));
+    }
+    CallSafely(*shared_done, std::move(result));
+  });
+  if (!posted) {
+    CallSafely(*shared_done,
+               core::Fail(core::Error::Unavailable("sqlite journal: too many reads waiting")));
+  }
+}
+
+void SqliteJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
+  PostRead(std::move(done), [query](sqlite::Database& db) { return sqlite::QueryLogs(db, query); });
+}
+
+void SqliteJournal::ListReservations(ReservationQuery query, core::TimePoint now,
+                                     Callback<std::vector<ReservationRecord>> done) {
+  PostRead(std::move(done), [query, now](sqlite::Database& db) {
+    return sqlite::QueryReservations(db, query, now);
+  });
+}
+
+}  // namespace cidrotor::store

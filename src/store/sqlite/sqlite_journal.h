@@ -1,0 +1,159 @@
+// The embedded mode's system of record: a Journal (store/journal.h) on one SQLite file in WAL
+// mode, written by group commit (DESIGN-NOTES §4).
+//
+// Append() only queues. One writer thread owns the read-write connection: it takes everything
+// queued (up to max_batch_entries), applies it in append order inside one BEGIN IMMEDIATE …
+// COMMIT, then completes every waiter of the batch at once, so N concurrent allocations cost one
+// fsync, not N. If the commit fails, the batch is rolled back, every waiter gets kUnavailable,
+// Healthy() turns false until a later commit succeeds, and the writer goes on with the next batch.
+// History queries run on a second thread with its own read-only connection, which WAL lets read
+// while the writer writes. Load() reads on the caller's thread through a connection of its own.
+//
+// Example (app/ wiring):
+//   auto journal = SqliteJournal::Open({.path = data_dir + "/cidrotor.db"});
+//   if (!journal) return Exit(journal.error());
+//   auto summary = (*journal)->Load(clock.Now(), index_builder);
+//   (*journal)->Append({ReservationMade{...}}, [](core::Result<void> r) { /* hop back, answer */
+//   });
+//
+// SQLite's automatic WAL checkpoint (every 1,000 pages, left at its default) runs inside the
+// commit that crosses it, so an occasional batch takes longer; the last connection to close
+// checkpoints the rest.
+//
+// Thread-safety: every method may be called from any thread, except Flush() and the destructor
+// from inside an `on_durable` or read callback. Callbacks run on the journal's threads and must
+// not block. Ownership: the journal owns its threads and connections; the destructor flushes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/sqlite/batch_writer.h"
+#include "store/sqlite/serial_worker.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace cidrotor::store {
+
+struct SqliteOptions {
+  // File path of the database; created (with its schema) when missing. Its directory must exist.
+  // A file, not ":memory:": the writer, the reader and Load() use separate connections.
+  std::string path;
+  // true: synchronous=FULL, a commit survives power loss (one fsync per batch). false: NORMAL,
+  // which in WAL mode survives a process crash (kill -9) but may lose the last commits on power
+  // loss. Default true.
+  bool synchronous_full = true;
+  // Entries that may wait for the writer before log-only appends (ApiLogEntry only) are dropped.
+  // Appends that carry durable changes are never dropped. Default 100,000.
+  std::size_t max_log_queue = 100'000;
+  // Most entries written in one transaction (a single larger append still goes whole), so one
+  // commit never grows unbounded. Default 4,096.
+  std::size_t max_batch_entries = 4'096;
+  // How long a connection waits for a lock another process holds (e.g. `cidrotor import`)
+  // before its statement fails with "database is locked". Default 5,000 ms.
+  std::chrono::milliseconds busy_timeout{5'000};
+  // History queries that may wait for the reader thread before new ones fail with kUnavailable.
+  // Default 64.
+  std::size_t max_pending_reads = 64;
+};
+
+class SqliteJournal final : public Journal {
+ public:
+  // Opens (creating when missing) the database at options.path, applies the pragmas, migrates
+  // the schema to the newest version, prepares the writer's statements and starts the writer and
+  // reader threads.
+  // Errors: kInvalidArgument ("path") for an empty path or ":memory:"; kUnavailable naming the
+  // path when the file cannot be opened (e.g. its directory does not exist) or configured;
+  // kUnavailable naming both versions when the file's schema is newer than this binary's.
+  [[nodiscard]] static core::Result<std::unique_ptr<SqliteJournal>> Open(SqliteOptions options);
+
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+  // Flushes, stops the writer, runs the reads already accepted, closes the connections.
+  ~SqliteJournal() override;
+
+  // Checks that the schema is at the version Open() migrated to, then streams numbers in
+  // caller_id order and the live reservations (see sqlite/queries.h) into `sink`, on the
+  // caller's thread. Errors: kUnavailable.
+  [[nodiscard]] core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override;
+
+  // Queues `entries` and returns at once. `on_durable` (may be empty) runs exactly once on the
+  // writer thread: with success after the batch holding them committed, or kUnavailable when it
+  // failed. A log-only append that finds the queue over max_log_queue is dropped (counted in
+  // DroppedLogs()) and its `on_durable` gets kUnavailable at once, on the caller's thread.
+  void Append(std::vector<JournalEntry> entries, Durable on_durable) override;
+
+  // `done` runs on the reader thread; kInvalidArgument for a limit outside 1..1000, kUnavailable
+  // when the read failed or too many reads wait.
+  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void ListReservations(ReservationQuery query, core::TimePoint now,
+                        Callback<std::vector<ReservationRecord>> done) override;
+
+  // Entries queued or being written, not yet committed.
+  std::size_t QueueDepth() const override;
+  bool Healthy() const override;
+  // Returns once every append made before the call has been committed or has failed, and its
+  // `on_durable` has run. REQUIRES: not called from a journal callback (it would wait on itself;
+  // such a call returns at once and logs an error).
+  void Flush() override;
+
+  // Counters since Open(), for tests and metrics. A batch is one transaction.
+  std::uint64_t BatchesCommitted() const { return batches_committed_.load(); }
+  std::uint64_t EntriesCommitted() const { return entries_committed_.load(); }
+  std::uint64_t BatchesFailed() const { return batches_failed_.load(); }
+  std::uint64_t DroppedLogs() const { return dropped_logs_.load(); }
+
+ private:
+  struct Pending {
+    std::vector<JournalEntry> entries;
+    Durable on_durable;
+    std::uint64_t seq = 0;  // position in append order, 1-based
+  };
+
+  SqliteJournal(SqliteOptions options, sqlite::Database write_db, sqlite::BatchWriter writer,
+                sqlite::Database read_db);
+
+  void WriterLoop();
+  // Writes one batch, completes its waiters and publishes the outcome.
+  void CommitBatch(std::vector<Pending>& batch);
+  // Runs `query(read_db_)` on the reader thread and hands its result to `done`.
+  template <class T, class Query>
+  void PostRead(Callback<T> done, Query query);
+
+  const SqliteOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits for appends or stop_
+  std::condition_variable done_cv_;  // Flush waits for done_seq_
+  std::deque<Pending> queue_;        // guarded by mu_
+  std::size_t pending_entries_ = 0;  // guarded by mu_; queued plus in the batch being written
+  std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append
+  std::uint64_t done_seq_ = 0;       // guarded by mu_; every append up to it is completed
+  bool stop_ = false;                // guarded by mu_
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<std::uint64_t> batches_committed_{0};
+  std::atomic<std::uint64_t> entries_committed_{0};
+  std::atomic<std::uint64_t> batches_failed_{0};
+  std::atomic<std::uint64_t> dropped_logs_{0};
+
+  // Declaration order is destruction order reversed: the reader connection closes before the
+  // writer's, and the writer's statements are finalized before its connection closes.
+  sqlite::Database write_db_;   // writer thread only (after construction)
+  sqlite::BatchWriter writer_;  // writer thread only; statements on write_db_
+  sqlite::Database read_db_;    // reader thread only
+  std::thread writer_thread_;   // started last in the constructor
+  std::unique_ptr<sqlite::SerialWorker> reader_;
+};
+
+}  // namespace cidrotor::store

@@ -1,0 +1,147 @@
+// The one storage interface: everything the service layer asks of a deployment's state.
+//
+// Embedded mode implements it with the in-memory core index plus a SQLite journal
+// (store/memory/indexed_store.h); cluster mode with Redis scripts plus PostgreSQL. Every call that
+// may touch a disk or a network completes through a callback, possibly on another thread (the
+// group-commit writer's): callers hop back to their own executor. Allocation and release complete
+// only once their change is durable, so an acknowledged allocation survives `kill -9`.
+// Implementations are thread-safe; callbacks must not block.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/allocation.h"
+#include "core/clock.h"
+#include "core/number.h"
+#include "core/result.h"
+
+namespace cidrotor::store {
+
+template <class T>
+using Callback = std::function<void(core::Result<T>)>;
+
+// One row of api_logs: one request to the API, written through the group commit.
+struct ApiLogEntry {
+  core::TimePoint timestamp;
+  std::string endpoint;  // path without query, e.g. "/next-cid"
+  std::string method;    // "GET"
+  std::string agent;
+  std::string campaign;
+  std::string caller_id_allocated;  // empty when nothing was allocated
+  std::uint32_t response_time_us = 0;
+  std::uint16_t status_code = 0;
+};
+
+struct StoredLog {
+  std::uint64_t id = 0;
+  ApiLogEntry entry;
+};
+
+struct NumberFilter {
+  std::optional<std::uint32_t> area_code;
+  std::optional<std::string> pool;
+  std::optional<bool> active;
+  std::size_t offset = 0;
+  std::size_t limit = 100;  // REQUIRES: 1..1000
+};
+
+struct NumberPage {
+  std::vector<core::NumberView> numbers;  // ordered by caller_id
+  std::size_t total = 0;                  // matching numbers, all pages
+};
+
+// A reservation as the history keeps it: live ones have no released_at yet.
+struct ReservationRecord {
+  core::Reservation reservation;
+  std::optional<core::TimePoint> released_at;  // early release; expiry leaves it empty
+  core::CallOutcome outcome = core::CallOutcome::kUnknown;
+  std::optional<std::uint32_t> duration_seconds;
+  bool live = false;  // held right now (not released, not expired)
+};
+
+struct ReservationQuery {
+  bool live_only = true;
+  std::size_t limit = 100;  // REQUIRES: 1..1000
+};
+
+struct LogQuery {
+  std::size_t limit = 100;  // newest first; REQUIRES: 1..1000
+  std::optional<std::uint64_t> before_id;
+};
+
+struct AreaCodeAvailability {
+  std::uint32_t area_code = 0;
+  std::uint32_t total = 0;      // numbers of the area code
+  std::uint32_t active = 0;     // of those, active
+  std::uint32_t available = 0;  // of those, eligible right now
+};
+
+struct StoreStats {
+  std::uint64_t total_numbers = 0;
+  std::uint64_t active_numbers = 0;
+  std::uint64_t reserved_numbers = 0;   // live reservations
+  std::uint64_t available_numbers = 0;  // eligible right now
+  std::uint64_t capped_numbers = 0;     // active, not reserved, at a cap
+  std::uint64_t allocations_total = 0;  // since this process started
+  std::uint64_t releases_total = 0;
+  std::uint64_t no_caller_id_total = 0;
+  std::vector<AreaCodeAvailability> area_codes;  // fewest available first
+  std::size_t journal_queue_depth = 0;           // entries waiting for the group commit
+};
+
+struct StoreHealth {
+  bool can_allocate = false;  // false: /health answers 503 "unhealthy"
+  bool degraded = false;      // allocating without the system of record (cluster mode)
+  std::string database;       // "healthy" / "unavailable: ..."
+  std::string mode;           // "embedded" / "cluster"
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reserves the least recently used eligible caller-ID for the request (SPEC's tier ladder).
+  // Errors: kRateLimited (with retry-after), kNoCallerIdAvailable, kUnavailable when the change
+  // could not be made durable (nothing stays reserved then), kInternal.
+  virtual void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) = 0;
+
+  // Ends a reservation early (idempotent: released=false when it had already ended).
+  // Errors: kInvalidArgument when neither id nor caller_id is given, kUnavailable.
+  virtual void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) = 0;
+
+  // Creates a number. Errors: kConflict when it exists, kInvalidArgument, kUnavailable.
+  virtual void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) = 0;
+  // Changes a number. Errors: kNotFound, kInvalidArgument, kUnavailable.
+  virtual void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                            Callback<core::NumberView> done) = 0;
+  // Removes a number (its live reservation ends). Errors: kNotFound, kUnavailable.
+  virtual void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) = 0;
+  virtual void GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) = 0;
+  virtual void ListNumbers(NumberFilter filter, Callback<NumberPage> done) = 0;
+
+  virtual void ListReservations(ReservationQuery query,
+                                Callback<std::vector<ReservationRecord>> done) = 0;
+  virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
+  virtual void GetStats(Callback<StoreStats> done) = 0;
+
+  // Queues one api_logs row for the next group commit; never waits. Under overload rows are
+  // dropped (and counted) rather than slowing allocation.
+  virtual void AppendLog(ApiLogEntry entry) = 0;
+
+  // Cheap, non-blocking snapshot of the store's state.
+  virtual StoreHealth Health() const = 0;
+
+  // Housekeeping driven by a timer in app/: returns numbers whose reservation expired or whose
+  // window rolled over to the available order, so no request pays for a whole hour's worth.
+  virtual void Tick() = 0;
+
+  // Blocks until everything queued so far is durable. Called at shutdown, off the I/O threads.
+  virtual void Flush() = 0;
+};
+
+}  // namespace cidrotor::store

@@ -1,0 +1,251 @@
+// Configuration loading: .env syntax, the precedence defaults < .env < environment < flags, errors
+// that name the variable, mode selection and the loopback rule; plus a drift check that
+// .env.example and the README document every setting.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cidrotor::app {
+namespace {
+
+Config Resolve(const Values& dotenv, const Values& env = {}, const Values& flags = {}) {
+  auto config = ResolveConfig(dotenv, env, flags);
+  EXPECT_TRUE(config.has_value()) << (config ? "" : config.error().ToString());
+  return config.value_or(Config{});
+}
+
+std::string ResolveError(const Values& dotenv, const Values& env = {}, const Values& flags = {}) {
+  auto config = ResolveConfig(dotenv, env, flags);
+  if (config) return "(no error)";
+  return ConfigErrorMessage(config.error());
+}
+
+TEST(DotEnvTest, ParsesCommentsExportAndQuotes) {
+  const auto values = ParseDotEnv(
+      "# a comment\n"
+      "\n"
+      "API_PORT=9000\n"
+      "export ADMIN_TOKEN = abc123  # trailing comment\n"
+      "SECRET_KEY='literal # not a comment \\n'\n"
+      "TIMEZONE=\"America/New_York\"\n"
+      "POSTGRES_PASSWORD=\"a \\\"quoted\\\" pass\\tword\"\n"
+      "REDIS_HOST=host#1\n"
+      "EMPTY=\n"
+      "API_HOST=127.0.0.1\r\n",
+      ".env");
+  ASSERT_TRUE(values.has_value()) << values.error().ToString();
+  EXPECT_EQ(values->at("API_PORT"), "9000");
+  EXPECT_EQ(values->at("ADMIN_TOKEN"), "abc123");
+  EXPECT_EQ(values->at("SECRET_KEY"), "literal # not a comment \\n");
+  EXPECT_EQ(values->at("TIMEZONE"), "America/New_York");
+  EXPECT_EQ(values->at("POSTGRES_PASSWORD"), "a \"quoted\" pass\tword");
+  EXPECT_EQ(values->at("REDIS_HOST"), "host#1");
+  EXPECT_EQ(values->at("EMPTY"), "");
+  EXPECT_EQ(values->at("API_HOST"), "127.0.0.1");
+}
+
+TEST(DotEnvTest, LaterLinesWin) {
+  const auto values = ParseDotEnv("API_PORT=1\nAPI_PORT=2\n", ".env");
+  ASSERT_TRUE(values.has_value());
+  EXPECT_EQ(values->at("API_PORT"), "2");
+}
+
+TEST(DotEnvTest, ErrorsNameFileAndLine) {
+  auto missing_eq = ParseDotEnv("API_PORT=1\nthis is not an assignment\n", "my.env");
+  ASSERT_FALSE(missing_eq.has_value());
+  EXPECT_EQ(missing_eq.error().detail(), "my.env:2: expected NAME=VALUE");
+
+  auto bad_name = ParseDotEnv("1ABC=2\n", ".env");
+  ASSERT_FALSE(bad_name.has_value());
+  EXPECT_NE(bad_name.error().detail().find(".env:1: invalid variable name"), std::string::npos);
+
+  auto unterminated = ParseDotEnv("ADMIN_TOKEN=\"abc\n", ".env");
+  ASSERT_FALSE(unterminated.has_value());
+  EXPECT_NE(unterminated.error().detail().find("ADMIN_TOKEN: unterminated"), std::string::npos);
+}
+
+TEST(DotEnvTest, MissingFileIsEmpty) {
+  auto values = ReadDotEnvFile("/nonexistent/dir/.env");
+  ASSERT_TRUE(values.has_value());
+  EXPECT_TRUE(values->empty());
+}
+
+TEST(ConfigTest, DefaultsMatchSpec) {
+  const Config c = Resolve({});
+  EXPECT_EQ(c.api_host, "127.0.0.1");
+  EXPECT_EQ(c.api_port, 8000);
+  EXPECT_EQ(c.agi_port, 4573);
+  EXPECT_FALSE(c.debug);
+  EXPECT_EQ(c.data_dir, "./var");
+  EXPECT_EQ(c.timezone, "UTC");
+  EXPECT_EQ(c.default_reservation_ttl, std::chrono::seconds(300));
+  EXPECT_EQ(c.default_rate_limit_per_agent, 100U);
+  EXPECT_EQ(c.default_hourly_limit, 100);
+  EXPECT_EQ(c.default_daily_limit, 500);
+  EXPECT_EQ(c.postgres_port, 5432);
+  EXPECT_EQ(c.redis_port, 6379);
+  EXPECT_TRUE(c.admin_token.empty());
+}
+
+TEST(ConfigTest, EnvironmentWinsOverDotEnvAndFlagsWinOverBoth) {
+  const Values dotenv = {{"API_PORT", "9000"}, {"TIMEZONE", "America/Chicago"}, {"DEBUG", "true"}};
+  const Values env = {{"API_PORT", "9100"}, {"ADMIN_TOKEN", "from-env"}};
+  const Values flags = {{"ADMIN_TOKEN", "from-flag"}};
+  const Config c = Resolve(dotenv, env, flags);
+  EXPECT_EQ(c.api_port, 9100);               // env > .env
+  EXPECT_EQ(c.timezone, "America/Chicago");  // .env > default
+  EXPECT_TRUE(c.debug);
+  EXPECT_EQ(c.admin_token, "from-flag");  // flag > env
+}
+
+TEST(ConfigTest, EmptyValueCountsAsUnset) {
+  const Config c = Resolve({{"API_PORT", "9000"}}, {{"API_PORT", ""}});
+  EXPECT_EQ(c.api_port, 9000);
+}
+
+TEST(ConfigTest, BadValuesNameTheVariable) {
+  EXPECT_EQ(ResolveError({{"API_PORT", "abc"}}), "API_PORT: not a port number");
+  EXPECT_EQ(ResolveError({}, {{"API_PORT", "70000"}}), "API_PORT: not a port number");
+  EXPECT_EQ(ResolveError({}, {}, {{"REDIS_PORT", "0"}}), "REDIS_PORT: not a port number");
+  EXPECT_EQ(ResolveError({{"DEFAULT_HOURLY_LIMIT", "0"}}),
+            "DEFAULT_HOURLY_LIMIT: must be between 1 and 65535");
+  EXPECT_EQ(ResolveError({{"DEFAULT_DAILY_LIMIT", "70000"}}),
+            "DEFAULT_DAILY_LIMIT: must be between 1 and 65535");
+  EXPECT_EQ(ResolveError({{"DEFAULT_RESERVATION_TTL", "-5"}}),
+            "DEFAULT_RESERVATION_TTL: not a whole number");
+  EXPECT_EQ(ResolveError({{"DEBUG", "maybe"}}), "DEBUG: not a boolean (true or false)");
+  EXPECT_EQ(ResolveError({{"HTTP_THREADS", "lots"}}), "HTTP_THREADS: not a whole number");
+}
+
+TEST(ConfigTest, PortZeroPicksAFreePort) { EXPECT_EQ(Resolve({{"API_PORT", "0"}}).api_port, 0); }
+
+TEST(ConfigTest, BooleansAcceptCommonSpellings) {
+  EXPECT_TRUE(Resolve({{"DEBUG", "True"}}).debug);
+  EXPECT_TRUE(Resolve({{"DEBUG", "1"}}).debug);
+  EXPECT_FALSE(Resolve({{"DEBUG", "FALSE"}}).debug);
+  EXPECT_FALSE(Resolve({{"DEBUG", "no"}}).debug);
+}
+
+TEST(ConfigTest, ReadEnvironmentReadsKnownNamesOnly) {
+  ::setenv("TIMEZONE", "Asia/Kolkata", 1);
+  ::setenv("CIDROTOR_TEST_UNKNOWN", "x", 1);
+  const Values env = ReadEnvironment();
+  ::unsetenv("TIMEZONE");
+  ::unsetenv("CIDROTOR_TEST_UNKNOWN");
+  EXPECT_EQ(env.at("TIMEZONE"), "Asia/Kolkata");
+  EXPECT_EQ(env.count("CIDROTOR_TEST_UNKNOWN"), 0U);
+}
+
+TEST(ConfigFlagsTest, FlagsOverrideEnvironment) {
+  CLI::App app("test");
+  Values flags;
+  auto* serve = app.add_subcommand("serve");
+  AddConfigFlags(*serve, kScopeServe, flags);
+  app.parse("serve --api-port 9001 --timezone UTC --debug", false);
+  const Config c = Resolve({}, {{"API_PORT", "9000"}, {"TIMEZONE", "America/Denver"}}, flags);
+  EXPECT_EQ(c.api_port, 9001);
+  EXPECT_EQ(c.timezone, "UTC");
+  EXPECT_TRUE(c.debug);
+}
+
+TEST(ConfigFlagsTest, BadFlagValueNamesTheVariable) {
+  CLI::App app("test");
+  Values flags;
+  AddConfigFlags(*app.add_subcommand("serve"), kScopeServe, flags);
+  app.parse("serve --api-port abc", false);
+  EXPECT_EQ(ResolveError({}, {}, flags), "API_PORT: not a port number");
+}
+
+TEST(ConfigFlagsTest, HelpListsEveryVariable) {
+  CLI::App app("test");
+  Values flags;
+  auto* serve = app.add_subcommand("serve");
+  AddConfigFlags(*serve, kScopeServe, flags);
+  const std::string help = serve->help();
+  for (const auto& setting : Settings()) {
+    if ((setting.scope & kScopeServe) == 0) continue;
+    EXPECT_NE(help.find(std::string(setting.name)), std::string::npos) << setting.name;
+    EXPECT_NE(help.find("--" + std::string(setting.flag)), std::string::npos) << setting.flag;
+  }
+}
+
+TEST(ModeTest, NeitherDatabaseIsEmbeddedBothIsCluster) {
+  Config c;
+  EXPECT_EQ(SelectMode(c).value(), DeploymentMode::kEmbedded);
+  c.database_url = "postgresql://u:p@127.0.0.1/db";
+  c.redis_url = "redis://127.0.0.1:6379";
+  EXPECT_EQ(SelectMode(c).value(), DeploymentMode::kCluster);
+  Config split;
+  split.postgres_host = "db";
+  split.redis_host = "cache";
+  EXPECT_EQ(SelectMode(split).value(), DeploymentMode::kCluster);
+}
+
+TEST(ModeTest, OnlyOneDatabaseNamesTheMissingOne) {
+  Config postgres_only;
+  postgres_only.postgres_host = "db";
+  auto mode = SelectMode(postgres_only);
+  ASSERT_FALSE(mode.has_value());
+  EXPECT_EQ(mode.error().field(), "REDIS_URL");
+  EXPECT_NE(mode.error().detail().find("REDIS_HOST"), std::string::npos);
+
+  Config redis_only;
+  redis_only.redis_url = "redis://127.0.0.1";
+  mode = SelectMode(redis_only);
+  ASSERT_FALSE(mode.has_value());
+  EXPECT_EQ(mode.error().field(), "DATABASE_URL");
+  EXPECT_NE(mode.error().detail().find("POSTGRES_HOST"), std::string::npos);
+}
+
+TEST(LoopbackTest, RecognisesLoopbackAddresses) {
+  for (const char* host :
+       {"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "10.0.0.1", "::", "192.168.1.5", "example.com", ""}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
+}
+
+TEST(LoopbackTest, NonLoopbackHostNeedsAdminToken) {
+  Config c;
+  c.api_host = "0.0.0.0";
+  auto valid = ValidateForServe(c);
+  ASSERT_FALSE(valid.has_value());
+  EXPECT_EQ(valid.error().field(), "ADMIN_TOKEN");
+  c.admin_token = "secret";
+  EXPECT_TRUE(ValidateForServe(c).has_value());
+  EXPECT_TRUE(ValidateForServe(Config{}).has_value());
+}
+
+std::string ReadSourceFile(const std::string& relative) {
+  std::ifstream in(std::string(CIDROTOR_SOURCE_DIR) + "/" + relative);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ConfigDocsTest, EnvExampleAndReadmeDocumentEverySetting) {
+  const std::string example = ReadSourceFile(".env.example");
+  const std::string readme = ReadSourceFile("README.md");
+  ASSERT_FALSE(example.empty());
+  auto parsed = ParseDotEnv(example, ".env.example");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  for (const auto& setting : Settings()) {
+    const std::string name(setting.name);
+    EXPECT_NE(example.find(name + "="), std::string::npos) << name << " missing in .env.example";
+    EXPECT_NE(readme.find("`" + name + "`"), std::string::npos) << name << " missing in README";
+  }
+  // The example must itself be a valid configuration.
+  EXPECT_TRUE(ResolveConfig(*parsed, {}, {}).has_value());
+}
+
+}  // namespace
+}  // namespace cidrotor::app

@@ -1,0 +1,363 @@
+#include "core/number_index.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "support/matchers.h"
+
+namespace cidrotor::core {
+namespace {
+
+using std::chrono::hours;
+using testing::HasError;
+using testing::IsOk;
+
+// 2026-11-25T14:00:00Z, the start of a UTC hour.
+const TimePoint kStart = TimePoint(Seconds(1'795'615'200));
+
+class NumberIndexTest : public ::testing::Test {
+ protected:
+  NumberIndexTest() : index_(calendar_, IndexOptions{100, 500, Seconds(300)}) {}
+
+  void Add(const std::string& number, std::uint16_t hourly = 0, std::uint16_t daily = 0,
+           const std::string& pool = "default", NumberUsage usage = {}) {
+    NumberSpec spec;
+    spec.caller_id = *PhoneNumber::ParsePoolNumber(number);
+    spec.hourly_cap = hourly;
+    spec.daily_cap = daily;
+    spec.pool = pool;
+    ASSERT_THAT(index_.Add(spec, usage, now_), IsOk());
+  }
+
+  Result<Allocation> Allocate(const std::string& to, const std::string& pool = "") {
+    AllocationRequest request;
+    request.destination = *PhoneNumber::ParseDestination(to);
+    request.pool = pool;
+    return index_.Allocate(request, now_, next_id_++);
+  }
+
+  // The caller-ID allocated for `to`, or "" when allocation failed.
+  std::string Next(const std::string& to) {
+    auto allocation = Allocate(to);
+    return allocation ? allocation->reservation.caller_id.ToString() : "";
+  }
+
+  Result<ReleaseResult> ReleaseId(std::uint64_t id) {
+    ReleaseRequest request;
+    request.reservation_id = id;
+    return index_.Release(request, now_);
+  }
+
+  FixedOffsetCalendar calendar_;
+  NumberIndex index_;
+  TimePoint now_ = kStart;
+  std::uint64_t next_id_ = 1;
+};
+
+TEST_F(NumberIndexTest, NeverUsedFirstThenLeastRecentlyUsedTiesByNumber) {
+  Add("2125550003");
+  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 50, 0, 0, 0, 0});
+  Add("2125550002");
+  EXPECT_EQ(Next("2125559999"), "2125550002");  // never used, lowest number
+  EXPECT_EQ(Next("2125559999"), "2125550003");
+  EXPECT_EQ(Next("2125559999"), "2125550001");  // used before, comes last
+}
+
+TEST_F(NumberIndexTest, ReleasedNumberGoesToTheBackOfTheOrder) {
+  Add("2125550001");
+  Add("2125550002");
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  now_ += Seconds(1);
+  ASSERT_THAT(ReleaseId(first->reservation.id), IsOk());
+  EXPECT_EQ(Next("2125559999"), "2125550002");  // never used beats just released
+  now_ += Seconds(1);
+  EXPECT_EQ(Next("2125559999"), "2125550001");
+}
+
+TEST_F(NumberIndexTest, PrefersSameExchangeThenAreaCodeThenAny) {
+  Add("3105550001");  // same area code, other exchange
+  Add("3102220001");  // same exchange as the destination
+  Add("2125550001");  // other area code
+  auto exchange = Allocate("3102229876");
+  ASSERT_THAT(exchange, IsOk());
+  EXPECT_EQ(exchange->reservation.caller_id.ToString(), "3102220001");
+  EXPECT_EQ(exchange->reservation.match, MatchTier::kExchange);
+  auto area = Allocate("3102229876");
+  ASSERT_THAT(area, IsOk());
+  EXPECT_EQ(area->reservation.caller_id.ToString(), "3105550001");
+  EXPECT_EQ(area->reservation.match, MatchTier::kAreaCode);
+  auto any = Allocate("3102229876");
+  ASSERT_THAT(any, IsOk());
+  EXPECT_EQ(any->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(any->reservation.match, MatchTier::kAny);
+  EXPECT_THAT(Allocate("3102229876"), HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
+TEST_F(NumberIndexTest, AreaCodeTierTakesLeastRecentlyUsedAcrossExchanges) {
+  Add("3105550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 10, 0, 0, 0, 0});
+  Add("3102220001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 20, 0, 0, 0, 0});
+  Add("3107770001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0});
+  EXPECT_EQ(Next("3104449876"), "3102220001");
+  EXPECT_EQ(Next("3104449876"), "3105550001");
+  EXPECT_EQ(Next("3104449876"), "3107770001");
+}
+
+TEST_F(NumberIndexTest, TollFreeDestinationOnlyMatchesAny) {
+  Add("8005550001");
+  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0});
+  auto allocation = Allocate("8005559999");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.match, MatchTier::kAny);
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "8005550001");  // LRU, not "same NPA"
+}
+
+TEST_F(NumberIndexTest, PoolsAreIsolated) {
+  Add("2125550001", 0, 0, "sales");
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_THAT(Allocate("2125559999", "sales"), IsOk());
+  EXPECT_THAT(Allocate("2125559999", "nope"), HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
+TEST_F(NumberIndexTest, ReservationExpiresAfterTtl) {
+  Add("2125550001");
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.reserved_until, kStart + Seconds(300));
+  now_ += Seconds(299);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  now_ += Seconds(1);
+  auto second = Allocate("2125559999");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_NE(second->reservation.id, first->reservation.id);
+  // The first reservation has ended: releasing it now is a no-op.
+  auto late = ReleaseId(first->reservation.id);
+  ASSERT_THAT(late, IsOk());
+  EXPECT_FALSE(late->released);
+}
+
+TEST_F(NumberIndexTest, SubSecondRequestTimeRoundsReservationEndUp) {
+  Add("2125550001");
+  now_ += Milliseconds(400);
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.reserved_until, kStart + Seconds(301));
+  now_ = kStart + Seconds(300) + Milliseconds(999);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  now_ = kStart + Seconds(301);
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_F(NumberIndexTest, EarlyReleaseByIdOrCallerIdIsIdempotent) {
+  Add("2125550001");
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  auto released = ReleaseId(first->reservation.id);
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(released->released);
+  ASSERT_TRUE(released->reservation);
+  EXPECT_EQ(released->reservation->id, first->reservation.id);
+  EXPECT_FALSE(ReleaseId(first->reservation.id)->released);
+
+  auto second = Allocate("2125559999");
+  ASSERT_THAT(second, IsOk());
+  ReleaseRequest by_number;
+  by_number.caller_id = second->reservation.caller_id;
+  EXPECT_TRUE(index_.Release(by_number, now_)->released);
+  EXPECT_FALSE(index_.Release(by_number, now_)->released);
+}
+
+TEST_F(NumberIndexTest, ReleaseErrors) {
+  Add("2125550001");
+  EXPECT_THAT(index_.Release(ReleaseRequest{}, now_), HasError(ErrorCode::kInvalidArgument));
+  ReleaseRequest unknown;
+  unknown.caller_id = *PhoneNumber::ParsePoolNumber("3105550001");
+  EXPECT_THAT(index_.Release(unknown, now_), HasError(ErrorCode::kNotFound));
+  EXPECT_FALSE(ReleaseId(12345)->released);
+}
+
+TEST_F(NumberIndexTest, ReleaseByIdOfAnotherNumberEndsNothing) {
+  Add("2125550001");
+  Add("2125550002");
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  ReleaseRequest mismatched;
+  mismatched.reservation_id = first->reservation.id;
+  mismatched.caller_id = *PhoneNumber::ParsePoolNumber("2125550002");
+  EXPECT_FALSE(index_.Release(mismatched, now_)->released);
+  EXPECT_TRUE(index_.Find(first->reservation.caller_id, now_)->reserved);
+}
+
+TEST_F(NumberIndexTest, HourlyCapHoldsUntilTheNextHour) {
+  Add("2125550001", 2, 100);
+  for (int i = 0; i < 2; ++i) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_TRUE(ReleaseId(a->reservation.id)->released);
+    now_ += Seconds(1);
+  }
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto view = index_.Find(*PhoneNumber::ParsePoolNumber("2125550001"), now_);
+  EXPECT_EQ(view->hourly_used_now, 2);
+  EXPECT_FALSE(view->available);
+  now_ = kStart + hours(1) - Milliseconds(1);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  now_ = kStart + hours(1);
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+  EXPECT_EQ(index_.Find(*PhoneNumber::ParsePoolNumber("2125550001"), now_)->hourly_used_now, 1);
+}
+
+TEST_F(NumberIndexTest, DailyCapHoldsUntilTheNextDay) {
+  Add("2125550001", 100, 3);
+  for (int i = 0; i < 3; ++i) {
+    now_ = kStart + hours(i);  // different hours, same day
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_TRUE(ReleaseId(a->reservation.id)->released);
+  }
+  now_ = kStart + hours(5);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  now_ = kStart + hours(10);  // 2026-11-26T00:00Z: the next UTC day
+  auto next_day = Allocate("2125559999");
+  EXPECT_THAT(next_day, IsOk());
+  EXPECT_EQ(index_.Find(*PhoneNumber::ParsePoolNumber("2125550001"), now_)->daily_used_now, 1);
+}
+
+TEST_F(NumberIndexTest, DefaultCapsApplyToNumbersWithoutTheirOwn) {
+  NumberIndex strict(calendar_, IndexOptions{1, 1, Seconds(5)});
+  NumberSpec spec;
+  spec.caller_id = *PhoneNumber::ParsePoolNumber("2125550001");
+  ASSERT_THAT(strict.Add(spec, {}, now_), IsOk());
+  AllocationRequest request;
+  request.destination = *PhoneNumber::ParseDestination("2125559999");
+  auto first = strict.Allocate(request, now_, 1);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.reserved_until, now_ + Seconds(5));
+  EXPECT_THAT(strict.Allocate(request, now_ + Seconds(10), 2),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
+TEST_F(NumberIndexTest, DeactivatedNumberIsNotAllocatedUntilReactivated) {
+  Add("2125550001");
+  const PhoneNumber number = *PhoneNumber::ParsePoolNumber("2125550001");
+  NumberPatch off;
+  off.active = false;
+  ASSERT_THAT(index_.Update(number, off, now_), IsOk());
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  NumberPatch on;
+  on.active = true;
+  ASSERT_THAT(index_.Update(number, on, now_), IsOk());
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_F(NumberIndexTest, DeactivatingAReservedNumberKeepsItOutAfterExpiry) {
+  Add("2125550001");
+  ASSERT_THAT(Allocate("2125559999"), IsOk());
+  NumberPatch off;
+  off.active = false;
+  ASSERT_THAT(index_.Update(*PhoneNumber::ParsePoolNumber("2125550001"), off, now_), IsOk());
+  now_ += Seconds(600);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_TRUE(index_.LiveReservations().empty());
+}
+
+TEST_F(NumberIndexTest, MovingANumberToAnotherPool) {
+  Add("2125550001");
+  NumberPatch move;
+  move.pool = "sales";
+  ASSERT_THAT(index_.Update(*PhoneNumber::ParsePoolNumber("2125550001"), move, now_), IsOk());
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_THAT(Allocate("2125559999", "sales"), IsOk());
+}
+
+TEST_F(NumberIndexTest, AddExistingIsAConflictAndRemoveEndsTheReservation) {
+  Add("2125550001");
+  NumberSpec again;
+  again.caller_id = *PhoneNumber::ParsePoolNumber("2125550001");
+  EXPECT_THAT(index_.Add(again, {}, now_), HasError(ErrorCode::kConflict));
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  auto removed = index_.Remove(again.caller_id, now_);
+  ASSERT_THAT(removed, IsOk());
+  ASSERT_TRUE(removed->has_value());
+  EXPECT_EQ((*removed)->id, a->reservation.id);
+  EXPECT_FALSE(ReleaseId(a->reservation.id)->released);
+  EXPECT_THAT(index_.Remove(again.caller_id, now_), HasError(ErrorCode::kNotFound));
+  EXPECT_EQ(index_.size(), 0u);
+  now_ += Seconds(600);  // its parked entry comes due and must be skipped
+  index_.Advance(now_);
+  Add("2125550001");  // the slot is reused cleanly
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_F(NumberIndexTest, RestoredReservationHoldsTheNumberUntilItEnds) {
+  Add("2125550001");
+  Reservation restored;
+  restored.id = 77;
+  restored.caller_id = *PhoneNumber::ParsePoolNumber("2125550001");
+  restored.reserved_at = now_ - Seconds(10);
+  restored.reserved_until = now_ + Seconds(20);
+  ASSERT_THAT(index_.Restore(restored, now_), IsOk());
+  EXPECT_THAT(index_.Restore(restored, now_), HasError(ErrorCode::kConflict));
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_TRUE(ReleaseId(77)->released);
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_F(NumberIndexTest, ListFiltersPagesAndSortsByNumber) {
+  Add("3105550002");
+  Add("2125550001", 0, 0, "sales");
+  Add("3105550001");
+  NumberQuery all;
+  all.limit = 2;
+  NumberList page = index_.List(all, now_);
+  EXPECT_EQ(page.total, 3u);
+  ASSERT_EQ(page.numbers.size(), 2u);
+  EXPECT_EQ(page.numbers[0].spec.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(page.numbers[1].spec.caller_id.ToString(), "3105550001");
+  all.offset = 2;
+  EXPECT_EQ(index_.List(all, now_).numbers.at(0).spec.caller_id.ToString(), "3105550002");
+  NumberQuery area;
+  area.area_code = 310;
+  EXPECT_EQ(index_.List(area, now_).total, 2u);
+  NumberQuery pool;
+  pool.pool = "sales";
+  EXPECT_EQ(index_.List(pool, now_).total, 1u);
+}
+
+TEST_F(NumberIndexTest, CountsReportReservedCappedAndAvailable) {
+  Add("2125550001", 1, 10);
+  Add("2125550002");
+  Add("3105550001");
+  auto a = Allocate("2125559999");  // 2125550001: reserved and at its hourly cap
+  ASSERT_THAT(a, IsOk());
+  ASSERT_TRUE(ReleaseId(a->reservation.id)->released);  // now only capped
+  ASSERT_THAT(Allocate("2125559999"), IsOk());          // 2125550002 reserved
+  IndexCounts counts = index_.Counts(now_);
+  EXPECT_EQ(counts.total, 3u);
+  EXPECT_EQ(counts.reserved, 1u);
+  EXPECT_EQ(counts.capped, 1u);
+  EXPECT_EQ(counts.available, 1u);
+  ASSERT_EQ(counts.area_codes.size(), 2u);
+  EXPECT_EQ(counts.area_codes[0].area_code, 212u);
+  EXPECT_EQ(counts.area_codes[0].available, 0u);
+}
+
+// Most of an area code reserved: allocation still finds the few left without scanning, and the
+// parked heap holds only the reserved ones.
+TEST_F(NumberIndexTest, MostlyReservedAreaCodeStillAllocates) {
+  for (int i = 0; i < 1000; ++i) Add("21255" + std::to_string(50000 + i));
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_TRUE(seen.insert(a->reservation.caller_id.ToString()).second);
+  }
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_EQ(index_.parked(), 1000u);
+}
+
+}  // namespace
+}  // namespace cidrotor::core

@@ -1,0 +1,197 @@
+// The public API against the real binary: the seed's /next-cid fields, the plain format, every
+// error status of SPEC's table, admin authentication and release.
+#include <set>
+#include <string>
+
+#include "e2e/e2e_fixture.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+using test_support::BearerAuth;
+
+class ApiTest : public E2eTest {};
+
+void ExpectError(const HttpResponse& r, int status, const char* code, const char* field = "") {
+  EXPECT_EQ(r.status, status) << r.body;
+  const auto json = ParseJson(r.body);
+  EXPECT_EQ(Field(json, "success"), "false") << r.body;
+  EXPECT_EQ(Field(json, "error"), code) << r.body;
+  if (*field != '\0') {
+    EXPECT_EQ(Field(json, "field"), field) << r.body;
+  }
+}
+
+TEST_F(ApiTest, NextCidAnswersWithTheSeedFieldsPlusMatchAndReservation) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1, "area_code=212"));
+  const auto r = NextCid("to=2124449876&campaign=sales_campaign&agent=agent001");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.Header("content-type").find("application/json"), std::string::npos);
+  const auto json = ParseJson(r.body);
+  EXPECT_EQ(Field(json, "success"), "true");
+  EXPECT_EQ(Field(json, "caller_id"), "2125551001");
+  EXPECT_EQ(Field(json, "area_code"), "212");
+  EXPECT_EQ(Field(json, "carrier"), "AT&T");
+  EXPECT_TRUE(ReservedForIsTtl(json, 300)) << r.body;
+  EXPECT_EQ(Field(json, "destination"), "2124449876");
+  EXPECT_EQ(Field(json, "agent"), "agent001");
+  EXPECT_EQ(Field(json, "campaign"), "sales_campaign");
+  EXPECT_EQ(Field(json, "match"), "area_code");
+  EXPECT_FALSE(Field(json, "reservation_id").empty()) << r.body;
+}
+
+TEST_F(ApiTest, AcceptsEveryDestinationFormAndEmptyParameters) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 4));
+  // The seed's dialplan sends empty campaign and agent; they count as absent.
+  for (const char* to :
+       {"%2B1%20(212)%20555-9876", "12125559876", "212.555.9876", "912125559876"}) {
+    const auto r = NextCid(std::string("to=") + to + "&campaign=&agent=");
+    ASSERT_EQ(r.status, 200) << to << " " << r.body;
+    const auto json = ParseJson(r.body);
+    EXPECT_EQ(Field(json, "destination"), "2125559876") << to;
+    EXPECT_EQ(Field(json, "campaign"), "default");
+    EXPECT_EQ(Field(json, "agent"), "auto");
+  }
+}
+
+TEST_F(ApiTest, FallsBackToAnyNumberWhenTheAreaCodeHasNone) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  const auto r = NextCid("to=3105559876");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "match"), "any");
+}
+
+TEST_F(ApiTest, PlainFormatIsTheDigitsOnlyAndAnEmptyBodyOnError) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  const auto ok = NextCid("to=2125559876&format=plain");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "2125551001");  // no newline: ${CURL(...)} is the caller-ID
+
+  const auto exhausted = NextCid("to=2125559876&format=plain");
+  EXPECT_EQ(exhausted.status, 503);
+  EXPECT_EQ(exhausted.body, "");
+  const auto bad = NextCid("to=12&format=plain");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body, "");
+}
+
+TEST_F(ApiTest, BadDestinationIs400NamingToAndAllocatesNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  ExpectError(client().Get("/next-cid"), 400, "invalid_argument", "to");
+  ExpectError(NextCid("to="), 400, "invalid_argument", "to");
+  ExpectError(NextCid("to=abc"), 400, "invalid_argument", "to");
+  ExpectError(NextCid("to=1115559876"), 400, "invalid_argument", "to");  // area code 1XX
+  ExpectError(NextCid("to=2115559876"), 400, "invalid_argument", "to");  // N11 area code
+  ExpectError(NextCid("to=2121115555"), 400, "invalid_argument", "to");  // N11 exchange
+  ExpectError(NextCid("to=" + std::string(4000, '9')), 400, "invalid_argument", "to");
+  ExpectError(NextCid("to=2125559876&agent=" + std::string(4000, 'a')), 400, "invalid_argument",
+              "agent");
+  // None of that reserved the pool's only number.
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+}
+
+TEST_F(ApiTest, AdminEndpointsNeedTheToken) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string form = "caller_id=2125551001";
+  ExpectError(client().Post("/add-number", form), 401, "unauthorized");
+  ExpectError(client().Post("/add-number", form, "application/x-www-form-urlencoded",
+                            BearerAuth("wrong-token")),
+              401, "unauthorized");
+  ExpectError(client().Get("/api/numbers"), 401, "unauthorized");
+  ExpectError(client().Get("/api/numbers", BearerAuth("wrong-token")), 401, "unauthorized");
+  ExpectError(client().Get("/api/stats"), 401, "unauthorized");
+
+  const auto added = Admin("POST", "/add-number", form);
+  EXPECT_TRUE(added.status == 200 || added.status == 201) << added.body;
+  const auto listed = Admin("GET", "/api/numbers");
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  EXPECT_NE(listed.body.find("2125551001"), std::string::npos);
+  // Open endpoints need no token.
+  EXPECT_EQ(client().Get("/health").status, 200);
+}
+
+TEST_F(ApiTest, UnknownPathAndUnknownNumberAre404) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ExpectError(client().Get("/no-such-endpoint"), 404, "not_found");
+  ExpectError(Admin("GET", "/api/numbers/2125550000"), 404, "not_found");
+  ExpectError(Admin("DELETE", "/api/numbers/2125550000"), 404, "not_found");
+}
+
+TEST_F(ApiTest, AgentOverItsRateLimitGets429WithRetryAfter) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DEFAULT_RATE_LIMIT_PER_AGENT", "5"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 20));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(NextCid("to=2125559876&agent=agent007").status, 200) << i;
+  }
+  const auto limited = NextCid("to=2125559876&agent=agent007");
+  ExpectError(limited, 429, "rate_limited");
+  const std::string retry_after = limited.Header("retry-after");
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GE(std::stoi(retry_after), 1);
+  EXPECT_LE(std::stoi(retry_after), 60);
+  // Another agent is not affected, and agent `auto` (predictive dialing) is never limited.
+  EXPECT_EQ(NextCid("to=2125559876&agent=agent008").status, 200);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(NextCid("to=2125559876").status, 200) << i;
+}
+
+TEST_F(ApiTest, ExhaustedPoolGives503NoCallerIdAvailable) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+  ExpectError(NextCid("to=2125559876"), 503, "no_caller_id_available");
+}
+
+TEST_F(ApiTest, ReleasedNumberIsAllocatableAgainAndReleaseIsIdempotent) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  const auto allocate = [&] {
+    const auto r = NextCid("to=2125559876");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const auto json = ParseJson(r.body);
+    EXPECT_EQ(Field(json, "caller_id"), "2125551001");
+    return Field(json, "reservation_id");
+  };
+  const auto expect_released = [](const HttpResponse& r, const char* released) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(Field(ParseJson(r.body), "released"), released) << r.body;
+  };
+
+  const std::string first = allocate();
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);
+  // By reservation_id, as a query parameter.
+  expect_released(client().Post("/release?reservation_id=" + first), "true");
+  // As a form body (Asterisk's CURL() posts one), with a DIALSTATUS outcome.
+  const std::string second = allocate();
+  expect_released(
+      client().Post("/release", "reservation_id=" + second + "&outcome=ANSWER&duration=42"),
+      "true");
+  // As JSON.
+  const std::string third = allocate();
+  expect_released(
+      client().Post("/release", "{\"reservation_id\":\"" + third + "\",\"outcome\":\"busy\"}",
+                    "application/json"),
+      "true");
+  // By caller_id alone: ends that number's live reservation.
+  const std::string fourth = allocate();
+  expect_released(client().Post("/release", "caller_id=2125551001"), "true");
+  // Releasing again is fine and says so.
+  expect_released(client().Post("/release?reservation_id=" + fourth), "false");
+  expect_released(client().Post("/release?reservation_id=" + first), "false");
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+}
+
+TEST_F(ApiTest, ReleaseWithoutAnIdIs400) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto r = client().Post("/release");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Field(ParseJson(r.body), "error"), "invalid_argument");
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e

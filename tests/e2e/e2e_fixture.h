@@ -1,0 +1,66 @@
+// End-to-end test fixture: the real `cidrotor serve` binary over real sockets, each test with its
+// own temporary working and data directory and a port the server picked (API_PORT=0), so tests
+// can run in parallel (ctest -j2). Helpers keep test bodies short: AddNumbers, NextCid, Admin.
+// On failure the server's log is printed.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "support/http_client.h"
+#include "support/process.h"
+
+namespace cidrotor::e2e {
+
+using test_support::Env;
+using test_support::HttpClient;
+using test_support::HttpResponse;
+
+inline constexpr char kAdminToken[] = "e2e-admin-token-0123456789";
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void TearDown() override;
+
+  // Starts a server with ADMIN_TOKEN=kAdminToken plus `env`. Use with ASSERT_NO_FATAL_FAILURE.
+  void StartServer(Env env = {});
+  // Starts the server again on the same data directory and environment (after Kill/Terminate).
+  void RestartServer();
+
+  test_support::ServerProcess& server() { return *server_; }
+  std::uint16_t port() const { return server_->port(); }
+  HttpClient& client() { return *client_; }
+  const std::filesystem::path& work_dir() const { return dir_.path(); }
+
+  // An admin request with the right bearer token.
+  HttpResponse Admin(const std::string& method, const std::string& target,
+                     const std::string& body = "",
+                     const std::string& content_type = "application/x-www-form-urlencoded");
+  // Adds `count` numbers NPA-555-(first..), through POST /add-number with a form body and
+  // `extra_form` (e.g. "hourly_limit=2"). Fails the test when one is refused.
+  void AddNumbers(std::uint32_t npa, std::uint32_t first_line, int count,
+                  const std::string& extra_form = "");
+  // GET /next-cid?<query>.
+  HttpResponse NextCid(const std::string& query);
+
+ private:
+  test_support::TempDir dir_;
+  Env env_;
+  std::unique_ptr<test_support::ServerProcess> server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+// The body as JSON; a null value when it is not JSON.
+boost::json::value ParseJson(const std::string& body);
+// A member as text: strings as they are, numbers and booleans printed; "" when absent.
+std::string Field(const boost::json::value& json, const char* key);
+// Whether a /next-cid answer's reserved_for is exactly the configured TTL.
+bool ReservedForIsTtl(const boost::json::value& json, int ttl);
+// "2125551001" for (212, 1001).
+std::string Number(std::uint32_t npa, std::uint32_t line);
+
+}  // namespace cidrotor::e2e

@@ -1,0 +1,156 @@
+// The process's life: durability across kill -9, graceful SIGTERM, start on an empty data
+// directory, init-db and its sample data, --help, and configuration errors (exit 2, naming the
+// variable).
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "e2e/e2e_fixture.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+using test_support::RunCidrotor;
+
+class LifecycleTest : public E2eTest {};
+
+TEST_F(LifecycleTest, KillNineAfterAcknowledgedAllocationsLosesNone) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());  // TTL 300 s: reservations outlive the restart
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 30));
+  std::set<std::string> before;
+  for (int i = 0; i < 10; ++i) {
+    const auto r = NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << r.body;
+    before.insert(Field(ParseJson(r.body), "caller_id"));
+  }
+  ASSERT_EQ(before.size(), 10U);
+
+  server().Kill();  // right after the last 200: no flush, no goodbye
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+
+  for (int i = 0; i < 20; ++i) {
+    const auto r = NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << i << " " << r.body;
+    const std::string caller_id = Field(ParseJson(r.body), "caller_id");
+    EXPECT_EQ(before.count(caller_id), 0U) << caller_id << " was handed out twice";
+  }
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);  // the first 10 are still reserved
+}
+
+TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  ASSERT_EQ(NextCid("to=2125559876").status, 200);  // leaves an idle keep-alive connection open
+  EXPECT_EQ(server().Terminate(), 0);
+  EXPECT_NE(server().Log().find("stopped"), std::string::npos) << server().Log();
+  // What was acknowledged before the stop is still there.
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);
+}
+
+TEST_F(LifecycleTest, StartsOnAnEmptyDataDirectoryAndCreatesIt) {
+  const auto data_dir = work_dir() / "data";
+  ASSERT_FALSE(std::filesystem::exists(data_dir));
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  EXPECT_TRUE(std::filesystem::exists(data_dir / "cidrotor.db"));
+  const auto health = client().Get("/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(Field(ParseJson(health.body), "status"), "healthy") << health.body;
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);  // no numbers, and serve loads no samples
+}
+
+TEST_F(LifecycleTest, EnvironmentWinsOverDotEnv) {
+  std::ofstream(work_dir() / ".env") << "# written by the test\n"
+                                        "export DEFAULT_RESERVATION_TTL=77\n"
+                                        "DEFAULT_DAILY_LIMIT='400'\n";
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  EXPECT_TRUE(ReservedForIsTtl(ParseJson(NextCid("to=2125559876").body), 77));
+
+  std::ofstream(work_dir() / ".env") << "DEFAULT_RESERVATION_TTL=77\n";
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DEFAULT_RESERVATION_TTL", "88"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 2001, 1));
+  EXPECT_TRUE(ReservedForIsTtl(ParseJson(NextCid("to=2125559876").body), 88));
+}
+
+class CommandTest : public ::testing::Test {
+ protected:
+  test_support::CommandResult Run(const std::vector<std::string>& args, Env env = {}) {
+    env.try_emplace("CIDROTOR_DATA_DIR", (dir_.path() / "data").string());
+    return RunCidrotor(args, env, dir_.path());
+  }
+  test_support::TempDir dir_;
+};
+
+TEST_F(CommandTest, InitDbLoadsSampleDataOnceAndServeAllocatesFromIt) {
+  const auto first = Run({"init-db", "--sample-data"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("sample data loaded: 150 numbers"), std::string::npos) << first.out;
+  const auto second = Run({"init-db", "--sample-data"});
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_NE(second.out.find("skipped"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("150"), std::string::npos) << second.out;
+  const auto plain = Run({"init-db"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+
+  test_support::ServerProcess::Options options;
+  options.work_dir = dir_.path();
+  std::string error;
+  auto server = test_support::ServerProcess::Start(options, &error);
+  ASSERT_NE(server, nullptr) << error;
+  HttpClient client(server->port());
+  const auto r = client.Get("/next-cid?to=2124449876&campaign=test&agent=test_agent");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto json = ParseJson(r.body);
+  EXPECT_EQ(Field(json, "area_code"), "212");
+  EXPECT_EQ(Field(json, "match"), "area_code");
+}
+
+TEST_F(CommandTest, ServeHelpListsEveryVariable) {
+  const auto help = Run({"serve", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  for (const char* name : {"API_HOST", "API_PORT", "ADMIN_TOKEN", "TIMEZONE", "CIDROTOR_DATA_DIR",
+                           "DEFAULT_RESERVATION_TTL", "DEFAULT_RATE_LIMIT_PER_AGENT",
+                           "DEFAULT_HOURLY_LIMIT", "DEFAULT_DAILY_LIMIT", "DATABASE_URL",
+                           "REDIS_URL", "SECRET_KEY", "DEBUG", "--ready-file"}) {
+    EXPECT_NE(help.out.find(name), std::string::npos) << name << "\n" << help.out;
+  }
+  const auto init_help = Run({"init-db", "--help"});
+  EXPECT_EQ(init_help.exit_code, 0);
+  EXPECT_NE(init_help.out.find("--sample-data"), std::string::npos) << init_help.out;
+  const auto version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("cidrotor "), std::string::npos) << version.out;
+}
+
+TEST_F(CommandTest, UsageAndConfigErrorsExitTwoNamingTheProblem) {
+  const auto expect_exit_2 = [&](const std::vector<std::string>& args, const Env& env,
+                                 const char* message) {
+    const auto r = Run(args, env);
+    EXPECT_EQ(r.exit_code, 2) << message << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  };
+  expect_exit_2({"serve"}, {{"API_PORT", "abc"}}, "API_PORT: not a port number");
+  expect_exit_2({"serve", "--api-port", "99999"}, {}, "API_PORT: not a port number");
+  expect_exit_2({"serve"}, {{"DEFAULT_HOURLY_LIMIT", "0"}}, "DEFAULT_HOURLY_LIMIT");
+  expect_exit_2({"serve"}, {{"TIMEZONE", "Nowhere/Land"}}, "TIMEZONE");
+  expect_exit_2({"serve"}, {{"API_HOST", "0.0.0.0"}}, "ADMIN_TOKEN");
+  expect_exit_2({"serve"}, {{"DATABASE_URL", "postgresql://u@127.0.0.1/db"}}, "REDIS_HOST");
+  expect_exit_2({"serve"}, {{"REDIS_HOST", "127.0.0.1"}}, "POSTGRES_HOST");
+  expect_exit_2({"serve"},
+                {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "redis://127.0.0.1:6379"}},
+                "cluster mode (PostgreSQL + Redis) is not available in this build yet");
+  expect_exit_2({"serve", "--no-such-flag"}, {}, "--no-such-flag");
+  expect_exit_2({}, {}, "subcommand");
+  // A bad value in .env is reported the same way.
+  std::ofstream(dir_.path() / ".env") << "API_PORT=abc\n";
+  expect_exit_2({"serve"}, {}, "API_PORT: not a port number");
+  // ...unless the environment overrides it.
+  std::ofstream(dir_.path() / ".env") << "API_PORT=abc\nTIMEZONE=Nowhere/Land\n";
+  expect_exit_2({"serve"}, {{"API_PORT", "0"}}, "TIMEZONE");
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e

@@ -1,0 +1,223 @@
+// A scriptable store::Store for the http/ tests: canned results per operation, every request
+// recorded, and a choice of how callbacks complete (inline, from another thread like the SQLite
+// writer, or held until the test lets them go, to have a request in flight). Thread-safe: the
+// server calls it from its I/O threads while the test thread inspects it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "store/store.h"
+
+namespace cidrotor::http::testing {
+
+class FixedClock final : public core::Clock {
+ public:
+  explicit FixedClock(core::TimePoint now) : now_(now) {}
+  core::TimePoint Now() const override { return now_; }
+
+ private:
+  core::TimePoint now_;
+};
+
+// 2026-03-01T12:00:00Z
+inline constexpr core::TimePoint kTestNow{std::chrono::seconds(1'772'366'400)};
+
+enum class Completion {
+  kInline,       // the callback runs inside the call
+  kOtherThread,  // on a fresh thread, as the group-commit writer would
+  kHeld,         // parked until ReleaseHeld()
+};
+
+inline core::Allocation SampleAllocation(std::uint64_t id = 123) {
+  core::Allocation allocation;
+  core::Reservation& r = allocation.reservation;
+  r.id = id;
+  r.caller_id = core::PhoneNumber::FromValidDigits(2'125'551'234);
+  r.destination = core::PhoneNumber::FromValidDigits(2'125'559'876);
+  r.campaign = "sales_campaign";
+  r.agent = "agent001";
+  r.pool = "default";
+  r.match = core::MatchTier::kAreaCode;
+  r.reserved_at = kTestNow;
+  r.reserved_until = kTestNow + std::chrono::seconds(300);
+  allocation.carrier = "AT&T";
+  return allocation;
+}
+
+inline core::NumberView SampleNumber(std::uint64_t digits = 2'125'551'234) {
+  core::NumberView view;
+  view.spec.caller_id = core::PhoneNumber::FromValidDigits(digits);
+  view.spec.carrier = "Verizon";
+  view.spec.state = "NY";
+  view.effective_hourly_cap = 100;
+  view.effective_daily_cap = 500;
+  view.hourly_used_now = 3;
+  view.daily_used_now = 7;
+  view.available = true;
+  return view;
+}
+
+class FakeStore final : public store::Store {
+ public:
+  FakeStore() {
+    health.can_allocate = true;
+    health.database = "healthy";
+    health.mode = "embedded";
+  }
+  ~FakeStore() override {
+    ReleaseHeld();
+    JoinThreads();
+  }
+
+  // Joins the kOtherThread completion threads. Call before destroying the io_context they post
+  // to: a thread may still be inside post() after the coroutine it resumed has finished.
+  void JoinThreads() {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mu_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
+
+  // ---- script (set before the server runs, or under the test's own ordering) ----
+  Completion completion = Completion::kInline;
+  core::Result<core::Allocation> allocate_result = SampleAllocation();
+  core::Result<core::ReleaseResult> release_result = core::ReleaseResult{};
+  core::Result<core::NumberView> number_result = SampleNumber();
+  core::Result<void> delete_result = {};
+  core::Result<store::NumberPage> page_result = store::NumberPage{};
+  core::Result<std::vector<store::ReservationRecord>> reservations_result =
+      std::vector<store::ReservationRecord>{};
+  core::Result<std::vector<store::StoredLog>> logs_result = std::vector<store::StoredLog>{};
+  core::Result<store::StoreStats> stats_result = store::StoreStats{};
+  store::StoreHealth health;
+
+  // ---- what the server asked (read after the requests completed) ----
+  std::vector<core::AllocationRequest> allocations() const { return Locked(allocations_); }
+  std::vector<core::ReleaseRequest> releases() const { return Locked(releases_); }
+  std::vector<core::NumberSpec> added() const { return Locked(added_); }
+  std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates() const {
+    return Locked(updates_);
+  }
+  std::vector<store::NumberFilter> filters() const { return Locked(filters_); }
+  std::vector<store::ApiLogEntry> api_logs() const { return Locked(api_logs_); }
+
+  // Blocks until `count` callbacks are held (kHeld), or the timeout passes. Returns whether they
+  // are.
+  bool WaitForHeld(std::size_t count, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return held_.size() >= count; });
+  }
+
+  // Completes every held callback (on the calling thread).
+  void ReleaseHeld() {
+    std::vector<std::function<void()>> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& complete : held) complete();
+  }
+
+  // ---- store::Store ----
+  void Allocate(core::AllocationRequest request, store::Callback<core::Allocation> done) override {
+    Record(allocations_, request);
+    Complete(std::move(done), allocate_result);
+  }
+  void Release(core::ReleaseRequest request, store::Callback<core::ReleaseResult> done) override {
+    Record(releases_, request);
+    Complete(std::move(done), release_result);
+  }
+  void AddNumber(core::NumberSpec spec, store::Callback<core::NumberView> done) override {
+    Record(added_, spec);
+    auto result = number_result;
+    if (result) result->spec = spec;
+    Complete(std::move(done), result);
+  }
+  void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                    store::Callback<core::NumberView> done) override {
+    Record(updates_, std::make_pair(caller_id, patch));
+    Complete(std::move(done), number_result);
+  }
+  void DeleteNumber(core::PhoneNumber /*caller_id*/, store::Callback<void> done) override {
+    Complete(std::move(done), delete_result);
+  }
+  void GetNumber(core::PhoneNumber /*caller_id*/, store::Callback<core::NumberView> done) override {
+    Complete(std::move(done), number_result);
+  }
+  void ListNumbers(store::NumberFilter filter, store::Callback<store::NumberPage> done) override {
+    Record(filters_, filter);
+    Complete(std::move(done), page_result);
+  }
+  void ListReservations(store::ReservationQuery /*query*/,
+                        store::Callback<std::vector<store::ReservationRecord>> done) override {
+    Complete(std::move(done), reservations_result);
+  }
+  void ListLogs(store::LogQuery /*query*/,
+                store::Callback<std::vector<store::StoredLog>> done) override {
+    Complete(std::move(done), logs_result);
+  }
+  void GetStats(store::Callback<store::StoreStats> done) override {
+    Complete(std::move(done), stats_result);
+  }
+  void AppendLog(store::ApiLogEntry entry) override { Record(api_logs_, std::move(entry)); }
+  store::StoreHealth Health() const override { return health; }
+  void Tick() override {}
+  void Flush() override {}
+
+ private:
+  template <class T>
+  std::vector<T> Locked(const std::vector<T>& v) const {
+    std::lock_guard lock(mu_);
+    return v;
+  }
+  template <class T>
+  void Record(std::vector<T>& v, T value) {
+    std::lock_guard lock(mu_);
+    v.push_back(std::move(value));
+  }
+  template <class T>
+  void Complete(store::Callback<T> done, core::Result<T> result) {
+    switch (completion) {
+      case Completion::kInline:
+        done(std::move(result));
+        return;
+      case Completion::kOtherThread: {
+        std::lock_guard lock(mu_);
+        threads_.emplace_back([done = std::move(done), result = std::move(result)]() mutable {
+          done(std::move(result));
+        });
+        return;
+      }
+      case Completion::kHeld: {
+        std::lock_guard lock(mu_);
+        held_.push_back([done = std::move(done), result = std::move(result)]() mutable {
+          done(std::move(result));
+        });
+        cv_.notify_all();
+        return;
+      }
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<core::AllocationRequest> allocations_;                      // guarded by mu_
+  std::vector<core::ReleaseRequest> releases_;                            // guarded by mu_
+  std::vector<core::NumberSpec> added_;                                   // guarded by mu_
+  std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates_;  // guarded by mu_
+  std::vector<store::NumberFilter> filters_;                              // guarded by mu_
+  std::vector<store::ApiLogEntry> api_logs_;                              // guarded by mu_
+  std::vector<std::function<void()>> held_;                               // guarded by mu_
+  std::vector<std::thread> threads_;                                      // guarded by mu_
+};
+
+}  // namespace cidrotor::http::testing

@@ -1,0 +1,455 @@
+// Route() and the handlers over a FakeStore: every endpoint's success shape and its errors.
+#include "http/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+
+#include "fake_store.h"
+
+namespace cidrotor::http {
+namespace {
+
+using testing::Completion;
+using testing::FakeStore;
+using testing::FixedClock;
+using testing::kTestNow;
+
+constexpr std::string_view kAdmin = "Bearer s3cret";
+
+boost::asio::awaitable<void> RouteInto(const Request& request, RequestContext& context,
+                                       std::optional<Response>& out) {
+  out = co_await Route(request, context);
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() { auth_.AddVerifier(std::make_unique<StaticTokenVerifier>("s3cret")); }
+
+  Response Call(Method method, std::string_view target, std::string_view body = {},
+                std::string_view authorization = {}, std::string_view content_type = {}) {
+    Request request;
+    request.method = method;
+    request.target = target;
+    request.body = body;
+    request.authorization = authorization;
+    request.content_type = content_type;
+    context_.emplace(services_);
+    std::optional<Response> response;
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, RouteInto(request, *context_, response), boost::asio::detached);
+    io.run();  // returns once the route completed: a pending store call keeps it running
+    store_.JoinThreads();
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(Response{});
+  }
+
+  static boost::json::object Json(const Response& response) {
+    EXPECT_EQ(response.content_type, kJsonContentType);
+    return boost::json::parse(response.body).as_object();
+  }
+
+  static void ExpectError(const Response& response, unsigned status, std::string_view code,
+                          std::string_view field = {}) {
+    EXPECT_EQ(response.status, status) << response.body;
+    const auto body = Json(response);
+    EXPECT_EQ(body.at("success"), false);
+    EXPECT_EQ(body.at("error").as_string(), code) << response.body;
+    if (field.empty()) {
+      EXPECT_FALSE(body.contains("field")) << response.body;
+    } else {
+      EXPECT_EQ(body.at("field").as_string(), field) << response.body;
+    }
+  }
+
+  FakeStore store_;
+  FixedClock clock_{kTestNow};
+  ServerOptions options_{.admin_token = "s3cret", .version = "9.9.9"};
+  Authenticator auth_;
+  Services services_{store_, clock_, options_, auth_};
+  std::optional<RequestContext> context_;
+};
+
+// ---- /health ---------------------------------------------------------------------------------
+
+TEST_F(RouterTest, HealthIsSeedCompatibleAndNeverLogged) {
+  const Response response = Call(Method::kGet, "/health");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body,
+            R"({"status":"healthy","timestamp":"2026-03-01T12:00:00Z","database":"healthy",)"
+            R"("redis":{"status":"not_configured"},"mode":"embedded","version":"9.9.9"})");
+  EXPECT_FALSE(context_->log_request);
+}
+
+TEST_F(RouterTest, HealthReportsDegradedAndUnhealthy) {
+  store_.health.degraded = true;
+  EXPECT_EQ(Json(Call(Method::kGet, "/health")).at("status"), "degraded");
+  EXPECT_EQ(Call(Method::kGet, "/health").status, 200);
+
+  store_.health.can_allocate = false;
+  store_.health.database = "unavailable: disk I/O error";
+  const Response response = Call(Method::kGet, "/health");
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(Json(response).at("status"), "unhealthy");
+  EXPECT_EQ(Json(response).at("database"), "unavailable: disk I/O error");
+}
+
+// ---- /next-cid -------------------------------------------------------------------------------
+
+TEST_F(RouterTest, NextCidAnswersTheSeedShapePlusMatchAndReservation) {
+  const Response response =
+      Call(Method::kGet, "/next-cid?to=2125559876&campaign=sales_campaign&agent=agent001");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto body = Json(response);
+  EXPECT_EQ(body.at("success"), true);
+  EXPECT_EQ(body.at("caller_id"), "2125551234");
+  EXPECT_EQ(body.at("area_code"), "212");
+  EXPECT_EQ(body.at("carrier"), "AT&T");
+  EXPECT_EQ(body.at("reserved_for"), 300);
+  EXPECT_EQ(body.at("destination"), "2125559876");
+  EXPECT_EQ(body.at("agent"), "agent001");
+  EXPECT_EQ(body.at("campaign"), "sales_campaign");
+  EXPECT_EQ(body.at("match"), "area_code");
+  EXPECT_EQ(body.at("reservation_id"), "123");
+  EXPECT_EQ(body.at("pool"), "default");
+  EXPECT_EQ(body.at("reserved_until"), "2026-03-01T12:05:00Z");
+
+  ASSERT_EQ(store_.allocations().size(), 1u);
+  EXPECT_EQ(store_.allocations()[0].destination.digits(), 2125559876u);
+  EXPECT_EQ(context_->caller_id, "2125551234");
+  EXPECT_EQ(context_->agent, "agent001");
+  EXPECT_EQ(context_->campaign, "sales_campaign");
+  EXPECT_TRUE(context_->log_request);
+}
+
+TEST_F(RouterTest, NextCidCompletesFromTheStoresThread) {
+  store_.completion = Completion::kOtherThread;
+  const Response response = Call(Method::kGet, "/next-cid?to=2125559876");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(Json(response).at("caller_id"), "2125551234");
+}
+
+TEST_F(RouterTest, NextCidPlainIsJustTheDigits) {
+  const Response response = Call(Method::kGet, "/next-cid?to=2125559876&format=plain");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.content_type, kTextContentType);
+  EXPECT_EQ(response.body, "2125551234");
+}
+
+TEST_F(RouterTest, NextCidPlainErrorsHaveAnEmptyBody) {
+  const Response bad_input = Call(Method::kGet, "/next-cid?to=12&format=plain");
+  EXPECT_EQ(bad_input.status, 400);
+  EXPECT_EQ(bad_input.body, "");
+
+  store_.allocate_result = core::Fail(core::Error::RateLimited("agent over its limit", 7));
+  const Response limited = Call(Method::kGet, "/next-cid?to=2125559876&agent=a1&format=plain");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body, "");
+  EXPECT_EQ(limited.extra_headers, "Retry-After: 7\r\n");
+}
+
+TEST_F(RouterTest, NextCidErrors) {
+  ExpectError(Call(Method::kGet, "/next-cid"), 400, "invalid_argument", "to");
+  ExpectError(Call(Method::kGet, "/next-cid?to=2125559876&agent=bad%20agent"), 400,
+              "invalid_argument", "agent");
+  ExpectError(Call(Method::kGet, "/next-cid?to=2125559876&format=xml"), 400, "invalid_argument",
+              "format");
+  EXPECT_TRUE(store_.allocations().empty()) << "bad input must allocate nothing";
+
+  store_.allocate_result = core::Fail(core::Error::NoCallerIdAvailable("pool default is dry"));
+  ExpectError(Call(Method::kGet, "/next-cid?to=2125559876"), 503, "no_caller_id_available");
+
+  store_.allocate_result = core::Fail(core::Error::RateLimited("agent over its limit", 30));
+  const Response limited = Call(Method::kGet, "/next-cid?to=2125559876&agent=a1");
+  ExpectError(limited, 429, "rate_limited", "agent");
+  EXPECT_EQ(limited.extra_headers, "Retry-After: 30\r\n");
+
+  store_.allocate_result = core::Fail(core::Error::Unavailable("commit failed"));
+  ExpectError(Call(Method::kGet, "/next-cid?to=2125559876"), 503, "store_unavailable");
+}
+
+TEST_F(RouterTest, NextCidNotesValidAgentAndCampaignEvenWhenRefused) {
+  Call(Method::kGet, "/next-cid?to=bad&agent=agent7");
+  EXPECT_EQ(context_->agent, "agent7");
+  EXPECT_EQ(context_->campaign, "default");
+  EXPECT_EQ(context_->caller_id, "");
+
+  Call(Method::kGet, "/next-cid?to=bad&agent=%C3%28");  // invalid UTF-8: not for the dashboard
+  EXPECT_EQ(context_->agent, "");
+}
+
+// ---- /release --------------------------------------------------------------------------------
+
+TEST_F(RouterTest, ReleaseTakesQueryFormOrJson) {
+  core::ReleaseResult released;
+  released.released = true;
+  released.reservation = testing::SampleAllocation(77).reservation;
+  store_.release_result = released;
+
+  const Response by_form = Call(Method::kPost, "/release?outcome=BUSY", "reservation_id=77", {},
+                                "application/x-www-form-urlencoded");
+  ASSERT_EQ(by_form.status, 200) << by_form.body;
+  EXPECT_EQ(by_form.body,
+            R"({"success":true,"released":true,"caller_id":"2125551234","reservation_id":"77"})");
+  ASSERT_EQ(store_.releases().size(), 1u);
+  EXPECT_EQ(store_.releases()[0].reservation_id, 77u);
+  EXPECT_EQ(store_.releases()[0].outcome, core::CallOutcome::kBusy);
+
+  Call(Method::kPost, "/release", R"({"caller_id":"2125551234","duration":30})", {},
+       "application/json");
+  ASSERT_EQ(store_.releases().size(), 2u);
+  EXPECT_EQ(store_.releases()[1].caller_id->digits(), 2125551234u);
+  EXPECT_EQ(store_.releases()[1].duration_seconds, 30u);
+}
+
+TEST_F(RouterTest, ReleasingAnEndedReservationIsNotAnError) {
+  store_.release_result = core::ReleaseResult{};  // released = false
+  const Response response = Call(Method::kPost, "/release?caller_id=2125551234");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body,
+            R"({"success":true,"released":false,"caller_id":"2125551234","reservation_id":null})");
+}
+
+TEST_F(RouterTest, ReleaseErrors) {
+  ExpectError(Call(Method::kPost, "/release"), 400, "invalid_argument", "reservation_id");
+  ExpectError(Call(Method::kPost, "/release", "{\"caller_id\":", {}, "application/json"), 400,
+              "invalid_argument", "body");
+  ExpectError(Call(Method::kGet, "/release?reservation_id=1"), 405, "method_not_allowed");
+  EXPECT_TRUE(store_.releases().empty());
+}
+
+// ---- admin: authorization --------------------------------------------------------------------
+
+TEST_F(RouterTest, AdminEndpointsNeedTheToken) {
+  for (const auto& [method, target] :
+       {std::pair{Method::kPost, "/add-number?caller_id=2125551234"},
+        std::pair{Method::kGet, "/api/numbers"}, std::pair{Method::kPost, "/api/numbers"},
+        std::pair{Method::kGet, "/api/numbers/2125551234"},
+        std::pair{Method::kPatch, "/api/numbers/2125551234"},
+        std::pair{Method::kDelete, "/api/numbers/2125551234"},
+        std::pair{Method::kGet, "/api/reservations"}, std::pair{Method::kGet, "/api/logs"},
+        std::pair{Method::kGet, "/api/stats"}}) {
+    const Response missing = Call(method, target);
+    ExpectError(missing, 401, "unauthorized");
+    EXPECT_EQ(missing.extra_headers, "WWW-Authenticate: Bearer\r\n");
+    ExpectError(Call(method, target, {}, "Bearer wrong"), 401, "unauthorized");
+  }
+  EXPECT_TRUE(store_.added().empty());
+}
+
+TEST_F(RouterTest, EmptyAdminTokenLocksAdminEndpoints) {
+  Authenticator locked;
+  locked.AddVerifier(std::make_unique<StaticTokenVerifier>(""));
+  Services services{store_, clock_, options_, locked};
+  RequestContext context(services);
+  Request request;
+  request.method = Method::kGet;
+  request.target = "/api/stats";
+  request.authorization = "Bearer ";
+  std::optional<Response> response;
+  boost::asio::io_context io;
+  boost::asio::co_spawn(io, RouteInto(request, context, response), boost::asio::detached);
+  io.run();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 401);
+}
+
+// ---- routing ---------------------------------------------------------------------------------
+
+TEST_F(RouterTest, UnknownPathsAre404AndWrongMethods405) {
+  ExpectError(Call(Method::kGet, "/nope"), 404, "not_found");
+  ExpectError(Call(Method::kGet, "/health/"), 404, "not_found");
+  ExpectError(Call(Method::kGet, "/api/numbers/2125551234/extra", {}, kAdmin), 404, "not_found");
+
+  const Response wrong = Call(Method::kPost, "/health");
+  ExpectError(wrong, 405, "method_not_allowed");
+  EXPECT_EQ(wrong.extra_headers, "Allow: GET, HEAD\r\n");
+  EXPECT_EQ(Call(Method::kPut, "/api/numbers/2125551234", {}, kAdmin).extra_headers,
+            "Allow: GET, PATCH, DELETE\r\n");
+  EXPECT_EQ(Call(Method::kOther, "/next-cid").status, 405);
+}
+
+// ---- admin: numbers --------------------------------------------------------------------------
+
+TEST_F(RouterTest, AddNumberIsSeedCompatible) {
+  const Response response = Call(
+      Method::kPost,
+      "/add-number?caller_id=2125551234&carrier=AT%26T&area_code=212&hourly_limit=10", {}, kAdmin);
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto body = Json(response);
+  EXPECT_EQ(body.at("success"), true);
+  EXPECT_EQ(body.at("caller_id"), "2125551234");
+  const auto& number = body.at("number").as_object();
+  EXPECT_EQ(number.at("caller_id"), "2125551234");
+  EXPECT_EQ(number.at("carrier"), "AT&T");
+  EXPECT_EQ(number.at("area_code"), "212");
+  ASSERT_EQ(store_.added().size(), 1u);
+  EXPECT_EQ(store_.added()[0].hourly_cap, 10);
+  EXPECT_EQ(store_.added()[0].daily_cap, 0);
+}
+
+TEST_F(RouterTest, CreateNumberTakesJsonAndAnswers201) {
+  const Response response =
+      Call(Method::kPost, "/api/numbers",
+           R"({"caller_id":"3105552001","carrier":"T-Mobile","hourly_limit":150,"pool":"west",)"
+           R"("state":"ca","active":true})",
+           kAdmin, "application/json");
+  ASSERT_EQ(response.status, 201) << response.body;
+  const std::vector<core::NumberSpec> added = store_.added();
+  ASSERT_EQ(added.size(), 1u);
+  const core::NumberSpec& spec = added[0];
+  EXPECT_EQ(spec.caller_id.digits(), 3105552001u);
+  EXPECT_EQ(spec.carrier, "T-Mobile");
+  EXPECT_EQ(spec.hourly_cap, 150);
+  EXPECT_EQ(spec.pool, "west");
+  EXPECT_EQ(spec.state, "CA");
+}
+
+TEST_F(RouterTest, AddNumberErrors) {
+  ExpectError(Call(Method::kPost, "/add-number?caller_id=2125551234&area_code=310", {}, kAdmin),
+              400, "invalid_argument", "area_code");
+  ExpectError(Call(Method::kPost, "/api/numbers", R"({"carrier":"x"})", kAdmin, "application/json"),
+              400, "invalid_argument", "caller_id");
+  EXPECT_TRUE(store_.added().empty());
+
+  store_.number_result = core::Fail(core::Error::Conflict("2125551234 exists", "caller_id"));
+  ExpectError(Call(Method::kPost, "/add-number?caller_id=2125551234", {}, kAdmin), 409, "conflict",
+              "caller_id");
+}
+
+TEST_F(RouterTest, ListsNumbersPaged) {
+  store::NumberPage page;
+  page.total = 42;
+  page.numbers.push_back(testing::SampleNumber(2'125'551'234));
+  page.numbers.push_back(testing::SampleNumber(2'125'551'235));
+  page.numbers[1].usage.last_used = core::ToCompact(kTestNow);
+  page.numbers[1].spec.hourly_cap = 20;
+  page.numbers[1].spec.daily_cap = 80;
+  store_.page_result = page;
+
+  const Response response =
+      Call(Method::kGet, "/api/numbers?area_code=212&offset=10&limit=2", {}, kAdmin);
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto body = Json(response);
+  EXPECT_EQ(body.at("total"), 42);
+  EXPECT_EQ(body.at("offset"), 10);
+  EXPECT_EQ(body.at("limit"), 2);
+  const auto& numbers = body.at("numbers").as_array();
+  ASSERT_EQ(numbers.size(), 2u);
+  const auto& first = numbers[0].as_object();
+  EXPECT_EQ(first.at("caller_id"), "2125551234");
+  EXPECT_EQ(first.at("hourly_limit"), 100);
+  EXPECT_EQ(first.at("daily_limit"), 500);
+  EXPECT_EQ(first.at("uses_default_limits"), true);
+  EXPECT_EQ(first.at("hourly_used"), 3);
+  EXPECT_EQ(first.at("daily_used"), 7);
+  EXPECT_TRUE(first.at("last_used").is_null());
+  EXPECT_EQ(first.at("reserved"), false);
+  EXPECT_EQ(first.at("available"), true);
+  EXPECT_EQ(first.at("state"), "NY");
+  EXPECT_EQ(first.at("active"), true);
+  EXPECT_EQ(numbers[1].at("last_used"), "2026-03-01T12:00:00Z");
+  EXPECT_EQ(numbers[1].at("uses_default_limits"), false);
+
+  ASSERT_EQ(store_.filters().size(), 1u);
+  EXPECT_EQ(store_.filters()[0].area_code, 212u);
+
+  ExpectError(Call(Method::kGet, "/api/numbers?limit=5000", {}, kAdmin), 400, "invalid_argument",
+              "limit");
+}
+
+TEST_F(RouterTest, GetPatchDeleteOneNumber) {
+  const Response got = Call(Method::kGet, "/api/numbers/%2B1%20212%20555%201234", {}, kAdmin);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Json(got).at("number").at("caller_id"), "2125551234");
+
+  const Response patched =
+      Call(Method::kPatch, "/api/numbers/2125551234", R"({"active":false,"daily_limit":"default"})",
+           kAdmin, "application/json");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  ASSERT_EQ(store_.updates().size(), 1u);
+  EXPECT_EQ(store_.updates()[0].first.digits(), 2125551234u);
+  EXPECT_EQ(store_.updates()[0].second.active, false);
+  EXPECT_EQ(store_.updates()[0].second.daily_cap, 0);
+
+  const Response deleted = Call(Method::kDelete, "/api/numbers/2125551234", {}, kAdmin);
+  ASSERT_EQ(deleted.status, 200);
+  EXPECT_EQ(deleted.body, R"({"success":true,"deleted":true,"caller_id":"2125551234"})");
+}
+
+TEST_F(RouterTest, OneNumberErrors) {
+  ExpectError(Call(Method::kGet, "/api/numbers/12345", {}, kAdmin), 400, "invalid_argument",
+              "caller_id");
+  ExpectError(Call(Method::kPatch, "/api/numbers/2125551234", "{}", kAdmin, "application/json"),
+              400, "invalid_argument", "body");
+  // The path's number is checked before the body.
+  ExpectError(
+      Call(Method::kPatch, "/api/numbers/1", R"({"pool":"a b"})", kAdmin, "application/json"), 400,
+      "invalid_argument", "caller_id");
+  store_.number_result = core::Fail(core::Error::NotFound("no number 2125551234", "caller_id"));
+  ExpectError(Call(Method::kGet, "/api/numbers/2125551234", {}, kAdmin), 404, "not_found",
+              "caller_id");
+  store_.delete_result = core::Fail(core::Error::NotFound("no number 2125551234"));
+  ExpectError(Call(Method::kDelete, "/api/numbers/2125551234", {}, kAdmin), 404, "not_found");
+}
+
+// ---- admin: history and stats ----------------------------------------------------------------
+
+TEST_F(RouterTest, ListsReservationsLogsAndStats) {
+  store::ReservationRecord record;
+  record.reservation = testing::SampleAllocation(5).reservation;
+  record.reservation.lead_id = 12345;
+  record.released_at = kTestNow + std::chrono::seconds(40);
+  record.outcome = core::CallOutcome::kAnswered;
+  record.duration_seconds = 38;
+  store_.reservations_result = std::vector<store::ReservationRecord>{record};
+  const auto reservations =
+      Json(Call(Method::kGet, "/api/reservations?live=false&limit=10", {}, kAdmin));
+  const auto& r = reservations.at("reservations").as_array().at(0).as_object();
+  EXPECT_EQ(r.at("reservation_id"), "5");
+  EXPECT_EQ(r.at("lead_id"), "12345");
+  EXPECT_EQ(r.at("released_at"), "2026-03-01T12:00:40Z");
+  EXPECT_EQ(r.at("outcome"), "answered");
+  EXPECT_EQ(r.at("duration"), 38);
+  EXPECT_EQ(r.at("live"), false);
+
+  store::StoredLog log;
+  log.id = 9;
+  log.entry.timestamp = kTestNow;
+  log.entry.endpoint = "/next-cid";
+  log.entry.method = "GET";
+  log.entry.response_time_us = 1499;
+  log.entry.status_code = 200;
+  store_.logs_result = std::vector<store::StoredLog>{log};
+  const auto logs = Json(Call(Method::kGet, "/api/logs?before_id=10", {}, kAdmin));
+  const auto& l = logs.at("logs").as_array().at(0).as_object();
+  EXPECT_EQ(l.at("id"), 9);
+  EXPECT_EQ(l.at("endpoint"), "/next-cid");
+  EXPECT_EQ(l.at("response_time_us"), 1499);
+  EXPECT_EQ(l.at("response_time_ms"), 1);
+  EXPECT_EQ(l.at("status_code"), 200);
+
+  store::StoreStats stats;
+  stats.total_numbers = 20000;
+  stats.area_codes.push_back({212, 100, 90, 3});
+  store_.stats_result = stats;
+  const auto s = Json(Call(Method::kGet, "/api/stats", {}, kAdmin));
+  EXPECT_EQ(s.at("success"), true);
+  EXPECT_EQ(s.at("total_numbers"), 20000);
+  EXPECT_EQ(s.at("area_codes").as_array().at(0).at("area_code"), "212");
+  EXPECT_EQ(s.at("area_codes").as_array().at(0).at("available"), 3);
+
+  ExpectError(Call(Method::kGet, "/api/logs?before_id=0", {}, kAdmin), 400, "invalid_argument",
+              "before_id");
+  store_.stats_result = core::Fail(core::Error::Unavailable("reader down"));
+  ExpectError(Call(Method::kGet, "/api/stats", {}, kAdmin), 503, "store_unavailable");
+}
+
+}  // namespace
+}  // namespace cidrotor::http

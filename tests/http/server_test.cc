@@ -1,0 +1,315 @@
+// HttpServer over real loopback sockets: keep-alive, pipelining, limits, timeouts, graceful stop,
+// and many connections on two I/O threads with a store completing on its own threads.
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "fake_store.h"
+#include "raw_client.h"
+
+namespace cidrotor::http {
+namespace {
+
+using testing::Completion;
+using testing::FakeStore;
+using testing::FixedClock;
+using testing::HttpReply;
+using testing::kTestNow;
+using testing::RawClient;
+
+constexpr std::string_view kNextCidRequest =
+    "GET /next-cid?to=2125559876&agent=agent001 HTTP/1.1\r\nHost: test\r\n\r\n";
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  ~HttpServerTest() override {
+    if (!threads_.empty()) {
+      server_->Stop();
+      if (!RunReturns()) io_.stop();
+      for (auto& t : threads_) t.join();
+    }
+    store_.JoinThreads();  // before io_ is destroyed: they post to it
+  }
+
+  void Start(ServerOptions options = {}) {
+    options.admin_token = "s3cret";
+    server_.emplace(io_, ServerContext{store_, clock_, std::move(options)});
+    auto port = server_->Listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.has_value()) << port.error().ToString();
+    port_ = *port;
+    server_->Start();
+    for (int i = 0; i < 2; ++i) {  // the app runs one thread per core
+      threads_.emplace_back([this] {
+        io_.run();
+        if (++returned_ == 2) all_returned_.set_value();
+      });
+    }
+  }
+
+  // Whether every io.run() returned within the deadline (after Stop()).
+  bool RunReturns(std::chrono::seconds deadline = std::chrono::seconds(10)) {
+    return done_.wait_for(deadline) == std::future_status::ready;
+  }
+
+  // Stops, waits for io.run() to return on every thread, joins them.
+  void StopAndJoin() {
+    server_->Stop();
+    ASSERT_TRUE(RunReturns()) << "io.run() did not return after Stop()";
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  boost::asio::io_context io_;
+  FakeStore store_;
+  FixedClock clock_{kTestNow};
+  std::optional<HttpServer> server_;
+  std::uint16_t port_ = 0;
+  std::vector<std::thread> threads_;
+  std::atomic<int> returned_{0};
+  std::promise<void> all_returned_;
+  std::future<void> done_ = all_returned_.get_future();
+};
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.connected());
+  for (int i = 0; i < 3; ++i) {
+    auto reply = client.Get("/health");
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_EQ(reply->Header("Content-Type"), "application/json");
+    EXPECT_EQ(reply->Header("Connection"), "");
+    EXPECT_NE(reply->body.find(R"("status":"healthy")"), std::string::npos);
+  }
+  auto reply = client.Get("/next-cid?to=2125559876&format=plain");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->Header("Content-Type"), "text/plain");
+  EXPECT_EQ(reply->body, "2125551234");
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  RawClient client(port_);
+  std::string two(kNextCidRequest);
+  two += "GET /nope HTTP/1.1\r\nHost: test\r\n\r\n";
+  ASSERT_TRUE(client.Send(two));
+  auto first = client.Read();
+  auto second = client.Read();
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(second->status, 404);
+}
+
+TEST_F(HttpServerTest, HeadHealthHasHeadersOnly) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("HEAD /health HTTP/1.1\r\nHost: test\r\n\r\n"));
+  auto reply = client.Read(/*head_request=*/true);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_NE(reply->Header("Content-Length"), "0");
+  auto next = client.Get("/health");  // the connection is still in step
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->status, 200);
+}
+
+TEST_F(HttpServerTest, ClientConnectionCloseIsHonoured) {
+  Start();
+  RawClient client(port_);
+  auto reply = client.Get("/health", "Connection: close\r\n");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->Header("Connection"), "close");
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(HttpServerTest, Http10ClosesUnlessKeepAliveAsked) {
+  Start();
+  RawClient once(port_);
+  ASSERT_TRUE(once.Send("GET /health HTTP/1.0\r\n\r\n"));
+  ASSERT_TRUE(once.Read().has_value());
+  EXPECT_TRUE(once.WaitForClose());
+
+  RawClient kept(port_);
+  ASSERT_TRUE(kept.Send("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto reply = kept.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->Header("Connection"), "keep-alive");
+}
+
+TEST_F(HttpServerTest, LogsEveryRequestButHealthToApiLogs) {
+  Start();
+  {
+    RawClient client(port_);
+    ASSERT_TRUE(client.Get("/health").has_value());
+    ASSERT_TRUE(client.Get("/next-cid?to=2125559876&agent=agent001&campaign=c1").has_value());
+    ASSERT_TRUE(client.Get("/api/stats", "Authorization: Bearer wrong\r\n").has_value());
+  }
+  StopAndJoin();
+  const auto logs = store_.api_logs();
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0].endpoint, "/next-cid");
+  EXPECT_EQ(logs[0].method, "GET");
+  EXPECT_EQ(logs[0].agent, "agent001");
+  EXPECT_EQ(logs[0].campaign, "c1");
+  EXPECT_EQ(logs[0].caller_id_allocated, "2125551234");
+  EXPECT_EQ(logs[0].status_code, 200);
+  EXPECT_EQ(logs[0].timestamp, kTestNow);
+  EXPECT_EQ(logs[1].endpoint, "/api/stats");
+  EXPECT_EQ(logs[1].status_code, 401);
+}
+
+TEST_F(HttpServerTest, BodyOverTheLimitGets413AndClose) {
+  ServerOptions options;
+  options.body_limit = 1024;
+  Start(options);
+  RawClient client(port_);
+  const std::string body(5000, 'a');
+  ASSERT_TRUE(
+      client.Send("POST /release HTTP/1.1\r\nHost: test\r\nContent-Type: "
+                  "application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\n" +
+                  body));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 413);
+  EXPECT_EQ(reply->Header("Connection"), "close");
+  EXPECT_NE(reply->body.find(R"("field":"body")"), std::string::npos);
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_TRUE(store_.releases().empty());
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
+  Start();
+  RawClient client(port_);
+  const std::string body = "reservation_id=77";
+  ASSERT_TRUE(
+      client.Send("POST /release HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n"));
+  auto interim = client.Read();
+  ASSERT_TRUE(interim.has_value());
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client.Send(body));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  ASSERT_EQ(store_.releases().size(), 1u);
+  EXPECT_EQ(store_.releases()[0].reservation_id, 77u);
+}
+
+TEST_F(HttpServerTest, RequestSplitAcrossWritesIsReassembled) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("POST /release HTTP/1.1\r\nHost: te"));
+  ASSERT_TRUE(client.Send("st\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n"));
+  ASSERT_TRUE(client.Send(R"({"reservation_id":"5"})"));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200) << reply->body;
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("THIS IS NOT HTTP\r\n\r\n"));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(HttpServerTest, ReadTimeoutClosesAnIncompleteRequest) {
+  ServerOptions options;
+  options.read_timeout = std::chrono::seconds(1);
+  Start(options);
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("GET /health HTTP/1.1\r\nHost: te"));  // never finished
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  ServerOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  Start(options);
+  RawClient client(port_);
+  ASSERT_TRUE(client.Get("/health").has_value());
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequestsAndClosesIdleOnes) {
+  Start();
+  store_.completion = Completion::kHeld;
+  RawClient idle(port_);
+  ASSERT_TRUE(idle.Get("/health").has_value());  // then idle, between requests
+
+  RawClient busy(port_);
+  ASSERT_TRUE(busy.Send(kNextCidRequest));
+  ASSERT_TRUE(store_.WaitForHeld(1));  // the allocation is in flight
+
+  server_->Stop();
+  EXPECT_TRUE(idle.WaitForClose());
+  store_.ReleaseHeld();
+  auto reply = busy.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->Header("Connection"), "close");
+  EXPECT_TRUE(busy.WaitForClose());
+
+  ASSERT_TRUE(RunReturns()) << "io.run() did not return after Stop()";
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  RawClient late(port_);
+  EXPECT_FALSE(late.connected());
+}
+
+TEST_F(HttpServerTest, StopWithNoConnectionsLetsRunReturn) {
+  Start();
+  StopAndJoin();
+}
+
+TEST_F(HttpServerTest, ListenReportsAPortInUse) {
+  Start();
+  boost::asio::io_context other_io;
+  HttpServer other(other_io, ServerContext{store_, clock_, {}});
+  auto port = other.Listen("127.0.0.1", port_);
+  ASSERT_FALSE(port.has_value());
+  EXPECT_EQ(port.error().code(), core::ErrorCode::kUnavailable);
+  EXPECT_NE(port.error().detail().find("127.0.0.1:" + std::to_string(port_)), std::string::npos)
+      << port.error().detail();
+}
+
+TEST_F(HttpServerTest, ManyConnectionsOnTwoThreadsWithAStoreOnItsOwnThreads) {
+  Start();
+  store_.completion = Completion::kOtherThread;
+  constexpr int kClients = 8;
+  constexpr int kRequestsEach = 25;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      RawClient client(port_);
+      for (int i = 0; i < kRequestsEach; ++i) {
+        auto reply = client.Get("/next-cid?to=2125559876");
+        if (reply && reply->status == 200) ++ok;
+        auto release = client.Get("/health");
+        if (release && release->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients * kRequestsEach * 2);
+  StopAndJoin();
+  EXPECT_EQ(store_.api_logs().size(), static_cast<std::size_t>(kClients * kRequestsEach));
+}
+
+}  // namespace
+}  // namespace cidrotor::http

@@ -1,0 +1,421 @@
+#include "service/requests.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace cidrotor::service {
+namespace {
+
+using Pairs = std::initializer_list<std::pair<const char*, const char*>>;
+
+Params MakeParams(Pairs pairs) {
+  Params params;
+  for (const auto& [name, value] : pairs) {
+    EXPECT_TRUE(params.Add(name, value));
+  }
+  return params;
+}
+
+std::string Describe(Pairs pairs) {
+  std::string out;
+  for (const auto& [name, value] : pairs) {
+    if (!out.empty()) out += '&';
+    out += std::string(name) + "=" + value;
+  }
+  return out;
+}
+
+// A bad input: the parser must fail with kInvalidArgument naming `field`.
+struct BadCase {
+  Pairs params;
+  const char* field;
+};
+
+template <class Parse>
+void ExpectAllRejected(std::initializer_list<BadCase> cases, Parse parse) {
+  for (const auto& c : cases) {
+    auto result = parse(MakeParams(c.params));
+    ASSERT_FALSE(result.has_value()) << Describe(c.params);
+    EXPECT_EQ(result.error().code(), core::ErrorCode::kInvalidArgument) << Describe(c.params);
+    EXPECT_EQ(result.error().field(), c.field)
+        << Describe(c.params) << " -> " << result.error().ToString();
+  }
+}
+
+// ---- ParseAllocateRequest ------------------------------------------------------------------
+
+struct AllocateCase {
+  Pairs params;
+  std::uint64_t destination;
+  const char* campaign;
+  const char* agent;
+  std::optional<std::uint64_t> lead;
+};
+
+TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
+  const AllocateCase cases[] = {
+      {{{"to", "3105559876"}}, 3105559876, "default", "auto", std::nullopt},
+      {{{"to", "13105559876"}}, 3105559876, "default", "auto", std::nullopt},
+      {{{"to", "+1 (310) 555-9876"}}, 3105559876, "default", "auto", std::nullopt},
+      {{{"to", "310.555.9876"}}, 3105559876, "default", "auto", std::nullopt},
+      {{{"to", "913105559876"}}, 3105559876, "default", "auto", std::nullopt},  // dial prefix
+      {{{"to", "2125559876"}, {"campaign", "sales_campaign"}, {"agent", "agent001"}},
+       2125559876,
+       "sales_campaign",
+       "agent001",
+       std::nullopt},
+      // The seed's dialplan sends empty variables: they count as absent.
+      {{{"to", "2125559876"}, {"campaign", ""}, {"agent", ""}},
+       2125559876,
+       "default",
+       "auto",
+       std::nullopt},
+      {{{"to", "2125559876"}, {"agent", "jane.doe@center:1-x"}},
+       2125559876,
+       "default",
+       "jane.doe@center:1-x",
+       std::nullopt},
+      {{{"to", "2125559876"}, {"lead", "12345"}}, 2125559876, "default", "auto", 12345},
+      {{{"to", "2125559876"}, {"lead", "0"}}, 2125559876, "default", "auto", std::nullopt},
+      {{{"to", "2125559876"}, {"cidname", "V1251430120000012345"}},
+       2125559876,
+       "default",
+       "auto",
+       12345},
+      {{{"to", "2125559876"}, {"cidname", "M1251430120000000777"}},
+       2125559876,
+       "default",
+       "auto",
+       777},
+      // A cidname that is not a call code is a plain name, not an error.
+      {{{"to", "2125559876"}, {"cidname", "John Smith"}},
+       2125559876,
+       "default",
+       "auto",
+       std::nullopt},
+      // An explicit lead wins over the call code.
+      {{{"to", "2125559876"}, {"cidname", "V1251430120000012345"}, {"lead", "99"}},
+       2125559876,
+       "default",
+       "auto",
+       99},
+      // Unknown parameters are ignored.
+      {{{"to", "2125559876"}, {"format", "plain"}, {"ttl", "5"}},
+       2125559876,
+       "default",
+       "auto",
+       std::nullopt},
+  };
+  for (const auto& c : cases) {
+    auto request = ParseAllocateRequest(MakeParams(c.params));
+    ASSERT_TRUE(request.has_value()) << Describe(c.params) << " -> " << request.error().ToString();
+    EXPECT_EQ(request->destination.digits(), c.destination) << Describe(c.params);
+    EXPECT_EQ(request->campaign, c.campaign) << Describe(c.params);
+    EXPECT_EQ(request->agent, c.agent) << Describe(c.params);
+    EXPECT_EQ(request->lead_id, c.lead) << Describe(c.params);
+    EXPECT_FALSE(request->ttl.has_value()) << "ttl is not a public parameter";
+  }
+}
+
+TEST(ParseAllocateRequestTest, RejectsTheFirstBadField) {
+  const std::string long_name(65, 'a');
+  ExpectAllRejected(
+      {
+          {{}, "to"},
+          {{{"to", ""}}, "to"},
+          {{{"campaign", "x"}}, "to"},
+          {{{"to", "555-1234"}}, "to"},
+          {{{"to", "1115559876"}}, "to"},  // area code 111
+          {{{"to", "2121119876"}}, "to"},  // exchange N11
+          {{{"to", "212555987x"}}, "to"},
+          // `to` is checked before the other fields.
+          {{{"to", "12"}, {"agent", "bad agent"}}, "to"},
+          {{{"to", "2125559876"}, {"campaign", "sales campaign"}}, "campaign"},
+          {{{"to", "2125559876"}, {"campaign", "a/b"}}, "campaign"},
+          {{{"to", "2125559876"}, {"campaign", long_name.c_str()}}, "campaign"},
+          {{{"to", "2125559876"}, {"agent", "agent#1"}}, "agent"},
+          {{{"to", "2125559876"}, {"agent", "ägent"}}, "agent"},
+          {{{"to", "2125559876"}, {"agent", "a"}, {"lead", "12a"}}, "lead"},
+          {{{"to", "2125559876"}, {"lead", "-5"}}, "lead"},
+          {{{"to", "2125559876"}, {"lead", "12345678901234567890"}}, "lead"},  // 20 digits
+      },
+      ParseAllocateRequest);
+}
+
+// ---- ParseReleaseRequest ---------------------------------------------------------------------
+
+TEST(ParseReleaseRequestTest, AcceptsIdOrNumberWithOutcomeAndDuration) {
+  auto by_id = ParseReleaseRequest(MakeParams({{"reservation_id", "123"}}));
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(by_id->reservation_id, 123u);
+  EXPECT_FALSE(by_id->caller_id.has_value());
+  EXPECT_EQ(by_id->outcome, core::CallOutcome::kUnknown);
+  EXPECT_FALSE(by_id->duration_seconds.has_value());
+
+  auto by_number = ParseReleaseRequest(
+      MakeParams({{"caller_id", "+1 (212) 555-1234"}, {"outcome", "ANSWER"}, {"duration", "42"}}));
+  ASSERT_TRUE(by_number.has_value()) << by_number.error().ToString();
+  EXPECT_FALSE(by_number->reservation_id.has_value());
+  EXPECT_EQ(by_number->caller_id->digits(), 2125551234u);
+  EXPECT_EQ(by_number->outcome, core::CallOutcome::kAnswered);
+  EXPECT_EQ(by_number->duration_seconds, 42u);
+
+  auto both = ParseReleaseRequest(MakeParams({{"reservation_id", "7"},
+                                              {"caller_id", "2125551234"},
+                                              {"outcome", "CHANUNAVAIL"},
+                                              {"duration", "0"}}));
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->reservation_id, 7u);
+  EXPECT_EQ(both->outcome, core::CallOutcome::kFailed);
+  EXPECT_EQ(both->duration_seconds, 0u);
+
+  // An unknown outcome is stored as `other`, never a reason to keep the number.
+  auto unknown = ParseReleaseRequest(MakeParams({{"reservation_id", "7"}, {"outcome", "weird"}}));
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->outcome, core::CallOutcome::kOther);
+
+  auto max_duration =
+      ParseReleaseRequest(MakeParams({{"reservation_id", "7"}, {"duration", "86400"}}));
+  ASSERT_TRUE(max_duration.has_value());
+  EXPECT_EQ(max_duration->duration_seconds, 86400u);
+}
+
+TEST(ParseReleaseRequestTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{}, "reservation_id"},
+          {{{"reservation_id", ""}, {"caller_id", ""}}, "reservation_id"},
+          {{{"outcome", "answered"}}, "reservation_id"},
+          {{{"reservation_id", "abc"}}, "reservation_id"},
+          {{{"reservation_id", "0"}}, "reservation_id"},
+          {{{"reservation_id", "-1"}}, "reservation_id"},
+          {{{"reservation_id", "18446744073709551616"}}, "reservation_id"},
+          {{{"reservation_id", "x"}, {"caller_id", "bad"}}, "reservation_id"},
+          {{{"caller_id", "12"}}, "caller_id"},
+          {{{"caller_id", "912125551234"}}, "caller_id"},  // pool numbers take no dial prefix
+          {{{"reservation_id", "1"}, {"duration", "86401"}}, "duration"},
+          {{{"reservation_id", "1"}, {"duration", "1.5"}}, "duration"},
+          {{{"reservation_id", "1"}, {"duration", "-3"}}, "duration"},
+      },
+      ParseReleaseRequest);
+}
+
+// ---- ParseNumberSpec ---------------------------------------------------------------------
+
+TEST(ParseNumberSpecTest, AcceptsTheSeedFieldsAndDefaults) {
+  auto minimal = ParseNumberSpec(MakeParams({{"caller_id", "2125551234"}}));
+  ASSERT_TRUE(minimal.has_value()) << minimal.error().ToString();
+  EXPECT_EQ(minimal->caller_id.digits(), 2125551234u);
+  EXPECT_EQ(minimal->carrier, "");
+  EXPECT_EQ(minimal->pool, "default");
+  EXPECT_EQ(minimal->state, "");
+  EXPECT_EQ(minimal->hourly_cap, 0);  // the configured default applies
+  EXPECT_EQ(minimal->daily_cap, 0);
+  EXPECT_TRUE(minimal->active);
+
+  auto full = ParseNumberSpec(MakeParams({{"caller_id", "1-212-555-1234"},
+                                          {"carrier", "AT&T Télécom €"},
+                                          {"area_code", "212"},
+                                          {"hourly_limit", "100"},
+                                          {"daily_limit", "65535"},
+                                          {"pool", "east.coast-1"},
+                                          {"state", "ny"},
+                                          {"active", "no"}}));
+  ASSERT_TRUE(full.has_value()) << full.error().ToString();
+  EXPECT_EQ(full->caller_id.digits(), 2125551234u);
+  EXPECT_EQ(full->carrier, "AT&T Télécom €");
+  EXPECT_EQ(full->hourly_cap, 100);
+  EXPECT_EQ(full->daily_cap, 65535);
+  EXPECT_EQ(full->pool, "east.coast-1");
+  EXPECT_EQ(full->state, "NY");
+  EXPECT_FALSE(full->active);
+
+  // Empty caps (the seed's form sends them) mean "use the default".
+  auto empty_caps = ParseNumberSpec(
+      MakeParams({{"caller_id", "2125551234"}, {"hourly_limit", ""}, {"daily_limit", ""}}));
+  ASSERT_TRUE(empty_caps.has_value());
+  EXPECT_EQ(empty_caps->hourly_cap, 0);
+  EXPECT_EQ(empty_caps->daily_cap, 0);
+}
+
+TEST(ParseNumberSpecTest, RejectsTheFirstBadField) {
+  const std::string long_carrier(65, 'c');
+  ExpectAllRejected(
+      {
+          {{}, "caller_id"},
+          {{{"carrier", "AT&T"}}, "caller_id"},
+          {{{"caller_id", "555-1234"}}, "caller_id"},
+          {{{"caller_id", "912125551234"}}, "caller_id"},
+          {{{"caller_id", "1115551234"}}, "caller_id"},
+          {{{"caller_id", "2125551234"}, {"area_code", "310"}}, "area_code"},
+          {{{"caller_id", "2125551234"}, {"area_code", "21"}}, "area_code"},
+          {{{"caller_id", "2125551234"}, {"area_code", "abc"}}, "area_code"},
+          {{{"caller_id", "2125551234"}, {"carrier", long_carrier.c_str()}}, "carrier"},
+          {{{"caller_id", "2125551234"}, {"carrier", "bad\ncarrier"}}, "carrier"},
+          {{{"caller_id", "2125551234"}, {"carrier", "bad\xc3\x28"}}, "carrier"},  // not UTF-8
+          {{{"caller_id", "2125551234"}, {"carrier", "cut\xe2\x82"}}, "carrier"},
+          {{{"caller_id", "2125551234"}, {"carrier", "\xed\xa0\x80"}}, "carrier"},  // surrogate
+          {{{"caller_id", "2125551234"}, {"hourly_limit", "0"}}, "hourly_limit"},
+          {{{"caller_id", "2125551234"}, {"hourly_limit", "65536"}}, "hourly_limit"},
+          {{{"caller_id", "2125551234"}, {"hourly_limit", "ten"}}, "hourly_limit"},
+          {{{"caller_id", "2125551234"}, {"hourly_limit", "1.5"}}, "hourly_limit"},
+          {{{"caller_id", "2125551234"}, {"daily_limit", "-1"}}, "daily_limit"},
+          {{{"caller_id", "2125551234"}, {"hourly_limit", "x"}, {"daily_limit", "y"}},
+           "hourly_limit"},
+          {{{"caller_id", "2125551234"}, {"pool", "east coast"}}, "pool"},
+          {{{"caller_id", "2125551234"}, {"pool", "a@b"}}, "pool"},
+          {{{"caller_id", "2125551234"}, {"state", "NYC"}}, "state"},
+          {{{"caller_id", "2125551234"}, {"state", "N1"}}, "state"},
+          {{{"caller_id", "2125551234"}, {"active", "maybe"}}, "active"},
+      },
+      ParseNumberSpec);
+}
+
+TEST(ParseNumberSpecTest, ContradictingAreaCodeSaysSo) {
+  auto spec = ParseNumberSpec(MakeParams({{"caller_id", "2125551234"}, {"area_code", "310"}}));
+  ASSERT_FALSE(spec.has_value());
+  EXPECT_EQ(spec.error().detail(), "area code contradicts the number");
+}
+
+// ---- ParseNumberPatch ----------------------------------------------------------------------
+
+TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
+  auto deactivate = ParseNumberPatch(MakeParams({{"active", "false"}}));
+  ASSERT_TRUE(deactivate.has_value());
+  EXPECT_EQ(deactivate->active, false);
+  EXPECT_FALSE(deactivate->carrier.has_value());
+  EXPECT_FALSE(deactivate->pool.has_value());
+  EXPECT_FALSE(deactivate->state.has_value());
+  EXPECT_FALSE(deactivate->hourly_cap.has_value());
+  EXPECT_FALSE(deactivate->daily_cap.has_value());
+
+  auto caps = ParseNumberPatch(MakeParams({{"hourly_limit", "20"}, {"daily_limit", "default"}}));
+  ASSERT_TRUE(caps.has_value());
+  EXPECT_EQ(caps->hourly_cap, 20);
+  EXPECT_EQ(caps->daily_cap, 0);  // back to the configured default
+
+  auto everything = ParseNumberPatch(MakeParams({{"carrier", "Verizon"},
+                                                 {"pool", "west"},
+                                                 {"state", "ca"},
+                                                 {"hourly_limit", "0"},
+                                                 {"daily_limit", "500"},
+                                                 {"active", "1"}}));
+  ASSERT_TRUE(everything.has_value());
+  EXPECT_EQ(everything->carrier, "Verizon");
+  EXPECT_EQ(everything->pool, "west");
+  EXPECT_EQ(everything->state, "CA");
+  EXPECT_EQ(everything->hourly_cap, 0);
+  EXPECT_EQ(everything->daily_cap, 500);
+  EXPECT_EQ(everything->active, true);
+}
+
+TEST(ParseNumberPatchTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{}, "body"},
+          {{{"active", ""}}, "body"},
+          {{{"caller_id", "2125551234"}}, "body"},  // the number comes from the path
+          {{{"carrier", "bad\x01"}}, "carrier"},
+          {{{"hourly_limit", "65536"}}, "hourly_limit"},
+          {{{"daily_limit", "lots"}}, "daily_limit"},
+          {{{"pool", "a b"}}, "pool"},
+          {{{"state", "California"}}, "state"},
+          {{{"active", "sometimes"}}, "active"},
+      },
+      ParseNumberPatch);
+}
+
+// ---- ParseNumberFilter ---------------------------------------------------------------------
+
+TEST(ParseNumberFilterTest, DefaultsAndFilters) {
+  auto defaults = ParseNumberFilter(Params());
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_FALSE(defaults->area_code.has_value());
+  EXPECT_FALSE(defaults->pool.has_value());
+  EXPECT_FALSE(defaults->active.has_value());
+  EXPECT_EQ(defaults->offset, 0u);
+  EXPECT_EQ(defaults->limit, 100u);
+
+  auto all = ParseNumberFilter(MakeParams({{"area_code", "212"},
+                                           {"pool", "east"},
+                                           {"active", "true"},
+                                           {"offset", "200"},
+                                           {"limit", "1000"}}));
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->area_code, 212u);
+  EXPECT_EQ(all->pool, "east");
+  EXPECT_EQ(all->active, true);
+  EXPECT_EQ(all->offset, 200u);
+  EXPECT_EQ(all->limit, 1000u);
+}
+
+TEST(ParseNumberFilterTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{{"area_code", "111"}}, "area_code"},
+          {{{"area_code", "2125"}}, "area_code"},
+          {{{"pool", "a b"}}, "pool"},
+          {{{"active", "2"}}, "active"},
+          {{{"offset", "-1"}}, "offset"},
+          {{{"limit", "0"}}, "limit"},
+          {{{"limit", "1001"}}, "limit"},
+          {{{"limit", "many"}}, "limit"},
+          {{{"area_code", "1"}, {"limit", "0"}}, "area_code"},
+      },
+      ParseNumberFilter);
+}
+
+// ---- ParseReservationQuery / ParseLogQuery -------------------------------------------------
+
+TEST(ParseReservationQueryTest, DefaultsToLiveReservations) {
+  auto defaults = ParseReservationQuery(Params());
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_TRUE(defaults->live_only);
+  EXPECT_EQ(defaults->limit, 100u);
+
+  auto history = ParseReservationQuery(MakeParams({{"live", "false"}, {"limit", "5"}}));
+  ASSERT_TRUE(history.has_value());
+  EXPECT_FALSE(history->live_only);
+  EXPECT_EQ(history->limit, 5u);
+}
+
+TEST(ParseReservationQueryTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{{"live", "perhaps"}}, "live"},
+          {{{"limit", "0"}}, "limit"},
+          {{{"limit", "5000"}}, "limit"},
+          {{{"live", "x"}, {"limit", "0"}}, "live"},
+      },
+      ParseReservationQuery);
+}
+
+TEST(ParseLogQueryTest, PagesBackwardsFromAnId) {
+  auto defaults = ParseLogQuery(Params());
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->limit, 100u);
+  EXPECT_FALSE(defaults->before_id.has_value());
+
+  auto page = ParseLogQuery(MakeParams({{"limit", "50"}, {"before_id", "1234"}}));
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->limit, 50u);
+  EXPECT_EQ(page->before_id, 1234u);
+}
+
+TEST(ParseLogQueryTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{{"limit", "0"}}, "limit"},
+          {{{"limit", "x"}, {"before_id", "y"}}, "limit"},
+          {{{"before_id", "0"}}, "before_id"},
+          {{{"before_id", "abc"}}, "before_id"},
+      },
+      ParseLogQuery);
+}
+
+}  // namespace
+}  // namespace cidrotor::service

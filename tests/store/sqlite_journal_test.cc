@@ -1,0 +1,306 @@
+// What only the SQLite journal does: the schema and its migrations, durability across reopening,
+// group commit, failed commits, the log queue bound, and rows written by other tools. The shared
+// behaviour is in journal_contract_test.cc. Real files in a temporary directory; failures are
+// injected through a second connection (a trigger, a held write lock), never by sleeping.
+#include "store/sqlite/sqlite_journal.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "journal_test_util.h"
+#include "store/sqlite/schema.h"
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A second, plain connection to the journal's file: to look at the schema and to inject faults.
+class SideConnection {
+ public:
+  explicit SideConnection(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+  }
+  ~SideConnection() { sqlite3_close(db_); }
+
+  void Exec(const std::string& sql) {
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << sql << ": " << (error ? error : "");
+    sqlite3_free(error);
+  }
+
+  std::vector<std::string> Column(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteJournalTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteJournal> OpenJournal() { return OpenJournal({.path = path_}); }
+  std::unique_ptr<SqliteJournal> OpenJournal(SqliteOptions options) {
+    auto journal = SqliteJournal::Open(std::move(options));
+    EXPECT_THAT(journal, IsOk());
+    return journal ? std::move(*journal) : nullptr;
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.File("cidrotor.db");
+};
+
+TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
+  auto journal = OpenJournal();
+  SideConnection side(path_);
+  EXPECT_THAT(
+      side.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+      ElementsAre("api_logs", "caller_ids", "campaign_pools", "reservations", "schema_migrations"));
+  EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
+                          "NULL ORDER BY name"),
+              ElementsAre("api_logs_timestamp", "caller_ids_area_code", "reservations_caller_id",
+                          "reservations_live"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1"));
+  EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
+  EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
+              ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
+                          "is_active", "pool", "state", "last_used", "hour_start", "hourly_used",
+                          "day_start", "daily_used", "created_at", "meta"));
+}
+
+TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
+  {
+    auto journal = OpenJournal();
+    // No Flush: the destructor must write what was appended.
+    journal->Append({Upsert(Spec(3'105'550'100, 0, 300), Usage(kT0, 2, 5))}, nullptr);
+  }
+  auto journal = OpenJournal();
+  RecordingSink sink;
+  ASSERT_THAT(journal->Load(kT0, sink), IsOk());
+  ASSERT_EQ(sink.numbers.size(), 1u);
+  EXPECT_EQ(sink.numbers[0].first.daily_cap, 300u);
+  EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1"));
+}
+
+TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
+  OpenJournal().reset();
+  SideConnection(path_).Exec("INSERT INTO schema_migrations VALUES (2, 0)");
+
+  auto journal = SqliteJournal::Open({.path = path_});
+  ASSERT_THAT(journal, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(journal.error().detail(), HasSubstr("schema version 2"));
+  EXPECT_THAT(journal.error().detail(), HasSubstr("version 1"));
+  EXPECT_THAT(journal.error().detail(), HasSubstr(path_));
+}
+
+TEST_F(SqliteJournalTest, MigratesADatabaseAtAnOlderVersion) {
+  {
+    SideConnection side(path_);  // version 0: the bookkeeping table exists, no migration ran
+    side.Exec("CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER)");
+  }
+  auto journal = OpenJournal();
+  ASSERT_NE(journal, nullptr);
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
+              ElementsAre(std::to_string(sqlite::kSchemaVersion)));
+  EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("0"));
+}
+
+TEST_F(SqliteJournalTest, OpenRefusesAnInMemoryDatabase) {
+  EXPECT_THAT(SqliteJournal::Open({.path = ":memory:"}),
+              HasError(core::ErrorCode::kInvalidArgument));
+  EXPECT_THAT(SqliteJournal::Open({.path = ""}), HasError(core::ErrorCode::kInvalidArgument));
+}
+
+TEST_F(SqliteJournalTest, OpenFailsClearlyWhenTheDirectoryIsMissing) {
+  const std::string path = dir_.File("no-such-dir/cidrotor.db");
+  auto journal = SqliteJournal::Open({.path = path});
+  ASSERT_THAT(journal, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(journal.error().detail(), HasSubstr(path));
+  EXPECT_THAT(journal.error().detail(), HasSubstr("unable to open"));
+}
+
+TEST_F(SqliteJournalTest, FailedCommitFailsEveryWaiterRollsBackAndRecovers) {
+  auto journal = OpenJournal();
+  SideConnection side(path_);
+  side.Exec(
+      "CREATE TRIGGER fail_logs BEFORE INSERT ON api_logs BEGIN SELECT RAISE(ABORT, 'injected'); "
+      "END");
+
+  auto failed = AppendAndWait(*journal, {Upsert(Spec(3'105'550'100)), Log(1)});
+  ASSERT_THAT(failed, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(failed.error().detail(), HasSubstr("injected"));
+  EXPECT_FALSE(journal->Healthy());
+  EXPECT_EQ(journal->BatchesFailed(), 1u);
+  RecordingSink sink;
+  ASSERT_THAT(journal->Load(kT0, sink), IsOk());
+  EXPECT_TRUE(sink.numbers.empty());  // rolled back with the log row that failed
+
+  side.Exec("DROP TRIGGER fail_logs");
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100)), Log(2)}), IsOk());
+  EXPECT_TRUE(journal->Healthy());
+}
+
+TEST_F(SqliteJournalTest, CommitBlockedPastBusyTimeoutFailsAllItsWaiters) {
+  auto journal = OpenJournal({.path = path_, .busy_timeout = std::chrono::milliseconds(20)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");  // another process holds the write lock
+
+  std::vector<core::Result<void>> results(3);
+  std::atomic<int> remaining{3};
+  for (int i = 0; i < 3; ++i) {
+    journal->Append({Log(i)}, [&, i](core::Result<void> r) {
+      results[static_cast<std::size_t>(i)] = std::move(r);
+      remaining.fetch_sub(1);
+    });
+  }
+  journal->Flush();
+  EXPECT_EQ(remaining.load(), 0);
+  for (const auto& r : results) {
+    ASSERT_THAT(r, HasError(core::ErrorCode::kUnavailable));
+    EXPECT_THAT(r.error().detail(), HasSubstr("locked"));
+  }
+  EXPECT_FALSE(journal->Healthy());
+
+  side.Exec("COMMIT");
+  EXPECT_THAT(AppendAndWait(*journal, {Log(9)}), IsOk());
+  EXPECT_TRUE(journal->Healthy());
+}
+
+TEST_F(SqliteJournalTest, ConcurrentAppendsShareOneCommit) {
+  // The write lock held by a second connection keeps the writer waiting, so every append made
+  // meanwhile must wait for the same next commit.
+  auto journal = OpenJournal({.path = path_, .busy_timeout = std::chrono::minutes(5)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        journal->Append({Log(t * kPerThread + i)}, [&](core::Result<void> r) {
+          if (r) ok.fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(journal->QueueDepth(), static_cast<std::size_t>(kThreads * kPerThread));
+  EXPECT_EQ(journal->BatchesCommitted(), 0u);
+
+  side.Exec("COMMIT");
+  journal->Flush();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(journal->EntriesCommitted(), static_cast<std::uint64_t>(kThreads * kPerThread));
+  // The first append may have gone alone into the commit that was waiting; the rest share one.
+  EXPECT_LE(journal->BatchesCommitted(), 2u);
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+}
+
+TEST_F(SqliteJournalTest, BatchesAreCappedAtMaxBatchEntries) {
+  auto journal = OpenJournal(
+      {.path = path_, .max_batch_entries = 10, .busy_timeout = std::chrono::minutes(5)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < 41; ++i) journal->Append({Log(i)}, nullptr);
+  side.Exec("COMMIT");
+  journal->Flush();
+  EXPECT_EQ(journal->EntriesCommitted(), 41u);
+  EXPECT_GE(journal->BatchesCommitted(), 5u);  // at most 10 entries per commit
+}
+
+TEST_F(SqliteJournalTest, LogOnlyAppendsAreDroppedPastTheBoundChangesNeverAre) {
+  auto journal =
+      OpenJournal({.path = path_, .max_log_queue = 3, .busy_timeout = std::chrono::minutes(5)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < 3; ++i) journal->Append({Log(i)}, nullptr);
+
+  core::Result<void> dropped;
+  journal->Append({Log(3)}, [&](core::Result<void> r) { dropped = std::move(r); });
+  EXPECT_THAT(dropped, HasError(core::ErrorCode::kUnavailable));  // at once, on this thread
+  EXPECT_EQ(journal->DroppedLogs(), 1u);
+  journal->Append({Upsert(Spec(3'105'550'100))}, nullptr);          // a change: kept
+  journal->Append({Log(4), Upsert(Spec(3'105'550'101))}, nullptr);  // carries a change: kept
+  EXPECT_EQ(journal->QueueDepth(), 6u);
+
+  side.Exec("COMMIT");
+  journal->Flush();
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  auto logs = ListLogsSync(*journal, Logs(100));
+  ASSERT_THAT(logs, IsOk());
+  EXPECT_EQ(logs->size(), 4u);
+  RecordingSink sink;
+  ASSERT_THAT(journal->Load(kT0, sink), IsOk());
+  EXPECT_EQ(sink.numbers.size(), 2u);
+}
+
+TEST_F(SqliteJournalTest, LoadsRowsWrittenByOtherToolsAndSkipsInvalidNumbers) {
+  OpenJournal().reset();
+  SideConnection side(path_);
+  // A seed-style row: NULL caps (the defaults apply), NULL carrier and pool.
+  side.Exec(
+      "INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, pool)"
+      " VALUES (2125550100, NULL, '212', NULL, NULL, NULL),"
+      "        (1234567890, 'x', '123', 1, 1, 'default')");  // area code 123: not NANP
+  side.Exec(
+      "INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, destination, match,"
+      " outcome, released_at) VALUES (1, 2125550100, 0, 1, '3105559876', 'nonsense', 'weird', 1)");
+
+  auto journal = OpenJournal();
+  RecordingSink sink;
+  auto summary = journal->Load(kT0, sink);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->numbers, 1u);
+  ASSERT_EQ(sink.numbers.size(), 1u);
+  EXPECT_EQ(sink.numbers[0].first.caller_id, Phone(2'125'550'100));
+  EXPECT_EQ(sink.numbers[0].first.hourly_cap, 0u);
+  EXPECT_EQ(sink.numbers[0].first.daily_cap, 0u);
+  EXPECT_EQ(sink.numbers[0].first.carrier, "");
+  EXPECT_EQ(sink.numbers[0].first.pool, "default");
+  EXPECT_TRUE(sink.numbers[0].first.active);
+  EXPECT_EQ(summary->max_reservation_id, 1u);
+
+  auto all = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kOther);  // unknown outcome text
+  EXPECT_EQ((*all)[0].reservation.match, core::MatchTier::kAny);
+}
+
+TEST_F(SqliteJournalTest, StoresSeedCompatibleColumns) {
+  auto journal = OpenJournal();
+  ApiLogEntry log = Log(0);
+  log.response_time_us = 2'500;
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100, 0, 200)), log}), IsOk());
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT area_code || '|' || IFNULL(hourly_limit, 'NULL') || '|' ||"
+                          " daily_limit || '|' || is_active FROM caller_ids"),
+              ElementsAre("310|NULL|200|1"));
+  EXPECT_THAT(side.Column("SELECT response_time_ms FROM api_logs"), ElementsAre("2.5"));
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test
