@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages that cidrotor's build and tests need (`bench` adds the
 # benchmark's), only those that are missing. Idempotent, and silent when everything is present.
 #   scripts/bootstrap.sh          build + test packages
-#   scripts/bootstrap.sh bench    the same plus wrk, nginx-light, curl and bc
+#   scripts/bootstrap.sh bench    the same plus wrk, nginx-light, curl, bc and sqlite3
 # Uses sudo when not run as root.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   tzdata
 )
-BENCH_PACKAGES=(wrk nginx-light curl bc)  # bench/run.sh drives wrk and nginx, polls with curl, divides with bc
+BENCH_PACKAGES=(wrk nginx-light curl bc sqlite3)  # bench/run.sh: wrk, nginx, curl to poll, bc to divide, sqlite3 for the pools
 
 packages=("${BUILD_PACKAGES[@]}")
 for group in "$@"; do

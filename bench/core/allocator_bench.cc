@@ -95,10 +95,13 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      // With --benchmark_repetitions the median aggregate is what counts; else the single run.
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.error_occurred || !(median || run.run_type == Run::RT_Iteration)) continue;
       auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end())
-        throughput_[run.run_name.function_name][run.run_name.args] = it->second;
+      if (it == run.counters.end()) continue;
+      auto& slot = throughput_[run.run_name.function_name][run.run_name.args];
+      if (median || slot == 0) slot = it->second;
     }
   }
   void Finalize() override {

@@ -5,18 +5,25 @@
 // Each group above keeps a min-heap of its non-empty child groups keyed by the child's head. The
 // least recently used number of any tier is found by walking heads down from that tier's group,
 // and linking or unlinking a number updates its leaf and the heads above it: O(log n) per level.
-// Heaps hold 32-bit ids and each element knows its heap position, so a number costs 8 bytes of
-// ordering state (its id in the heap plus its position), not a 24-32 byte tree hook.
+// Leaf heaps hold 12-byte entries carrying their own key (last use and the number's last four
+// digits: a leaf is one exchange), so sifting never touches the records themselves: at a million
+// numbers, records are cache misses and heap entries are not. Removal from a leaf is lazy: a
+// number that leaves the order only clears its `linked` flag, and an entry whose generation no
+// longer matches its record is dropped when it reaches the top (the top is always valid). Almost
+// every removal is of the top anyway (allocation takes the least recently used). Group heaps
+// (few elements) are indexed heaps whose elements know their position.
 //
 // A later tier (state, between area code and pool) adds one level: Level is ordered so that the
 // parent chain of every leaf is leaf → area → ... → pool.
 //
 // Records is any type with `LruKey Key(std::uint32_t id) const` and
-// `std::uint32_t& HeapPos(std::uint32_t id)`. Not thread-safe; owned by NumberIndex.
+// `LinkState& Link(std::uint32_t id)`. Not thread-safe; owned by NumberIndex.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +42,24 @@ struct LruKey {
 };
 
 enum class Level : std::uint8_t { kExchange = 0, kAreaCode = 1, kPool = 2 };
+
+// Kept in each record: whether it is in the order, and which of its leaf entries is current.
+struct LinkState {
+  std::uint16_t generation = 0;
+  bool linked = false;
+};
+
+// One number in a leaf heap, with its key inline.
+struct LeafEntry {
+  std::uint32_t last_used;
+  std::uint16_t line;  // last four digits: within one exchange, ties by number
+  std::uint16_t generation;
+  std::uint32_t record;
+  // Heap order for std::push_heap & co (a max-heap of this relation is a min-heap of keys).
+  friend bool operator>(const LeafEntry& a, const LeafEntry& b) {
+    return a.last_used != b.last_used ? a.last_used > b.last_used : a.line > b.line;
+  }
+};
 
 // Min-heap operations on a vector of ids; `access` gives each id's key and stored position.
 template <class Access>
@@ -117,37 +142,57 @@ class LruForest {
   // The least recently used number under `group`, if any is linked there.
   std::optional<std::uint32_t> Oldest(std::uint32_t group) const {
     const Group* g = &groups_[group];
-    while (!g->heap.empty()) {
-      if (g->level == Level::kExchange) return g->heap.front();
+    while (g->level != Level::kExchange) {
+      if (g->heap.empty()) return std::nullopt;
       g = &groups_[g->heap.front()];
     }
-    return std::nullopt;
+    if (g->leaf.empty()) return std::nullopt;
+    return g->leaf.front().record;
   }
 
   // REQUIRES: record is unlinked; its key must not change until Unlink.
   void Link(std::uint32_t record, std::uint32_t leaf) {
-    RecordHeap::Push(groups_[leaf].heap, record, records_);
-    Propagate(leaf);
+    LinkState& state = records_.Link(record);
+    state.linked = true;
+    ++state.generation;
+    const LruKey key = records_.Key(record);
+    auto& entries = groups_[leaf].leaf;
+    entries.push_back(LeafEntry{key.last_used, static_cast<std::uint16_t>(key.digits % 10'000),
+                                state.generation, record});
+    std::push_heap(entries.begin(), entries.end(), std::greater<>{});
+    if (entries.front().record == record) Propagate(leaf);
   }
 
   // REQUIRES: record is linked in `leaf`.
   void Unlink(std::uint32_t record, std::uint32_t leaf) {
-    RecordHeap::Erase(groups_[leaf].heap, record, records_);
+    records_.Link(record).linked = false;
+    Group& g = groups_[leaf];
+    if (g.leaf.front().record != record) {  // its entry goes stale in place
+      ++g.stale;
+      return;
+    }
+    std::pop_heap(g.leaf.begin(), g.leaf.end(), std::greater<>{});
+    g.leaf.pop_back();
+    DropStaleTops(g);
     Propagate(leaf);
   }
 
+  // Heap entries of `leaf`, stale ones included (for memory accounting and tests).
+  std::size_t LeafEntries(std::uint32_t leaf) const { return groups_[leaf].leaf.size(); }
+
   std::uint16_t PoolOf(std::uint32_t group) const { return groups_[group].pool; }
   std::uint32_t LabelOf(std::uint32_t group) const { return groups_[group].label; }
-  bool Empty(std::uint32_t group) const { return groups_[group].heap.empty(); }
   std::size_t GroupCount() const { return groups_.size(); }
 
  private:
   struct Group {
-    std::vector<std::uint32_t> heap;  // record ids (leaf) or child group ids
+    std::vector<LeafEntry> leaf;      // a leaf's numbers (empty above the leaves)
+    std::vector<std::uint32_t> heap;  // child group ids (empty in a leaf)
     LruKey head;                      // key of heap.front(), valid while linked in the parent
     std::uint32_t parent = kUnlinked;
     std::uint32_t heap_pos = kUnlinked;  // position in the parent's heap
     std::uint32_t label = 0;             // exchange (NPA-NXX), area code (NPA), 0 for the pool
+    std::uint32_t stale = 0;             // leaf entries whose number has left the order
     std::uint16_t pool = 0;
     Level level = Level::kExchange;
   };
@@ -158,8 +203,21 @@ class LruForest {
     LruKey Key(std::uint32_t id) const { return groups[id].head; }
     std::uint32_t& HeapPos(std::uint32_t id) { return groups[id].heap_pos; }
   };
-  using RecordHeap = IndexedHeap<Records>;
   using GroupHeap = IndexedHeap<GroupAccess>;
+
+  // Pops entries off the top until the top is current (or the heap is empty). Checking costs a
+  // look at the record (a cache miss in a big pool), so leaves known to hold no stale entry skip
+  // it.
+  void DropStaleTops(Group& g) {
+    while (g.stale > 0 && !g.leaf.empty()) {
+      const LeafEntry& top = g.leaf.front();
+      const LinkState& state = records_.Link(top.record);
+      if (state.linked && state.generation == top.generation) return;
+      std::pop_heap(g.leaf.begin(), g.leaf.end(), std::greater<>{});
+      g.leaf.pop_back();
+      --g.stale;
+    }
+  }
 
   static std::uint64_t GroupKey(Level level, std::uint16_t pool, std::uint32_t label) {
     return (std::uint64_t{static_cast<std::uint8_t>(level)} << 56) | (std::uint64_t{pool} << 32) |
@@ -181,9 +239,13 @@ class LruForest {
     return it->second;
   }
 
-  LruKey HeadOf(const Group& g) {
-    const std::uint32_t first = g.heap.front();
-    return g.level == Level::kExchange ? records_.Key(first) : groups_[first].head;
+  LruKey HeadOf(const Group& g) const {
+    if (g.level != Level::kExchange) return groups_[g.heap.front()].head;
+    const LeafEntry& top = g.leaf.front();
+    return LruKey{top.last_used, std::uint64_t{g.label} * 10'000 + top.line};
+  }
+  static bool IsEmpty(const Group& g) {
+    return g.level == Level::kExchange ? g.leaf.empty() : g.heap.empty();
   }
 
   // After `group`'s heap changed: refresh its head in its parent, and so on up while heads move.
@@ -191,7 +253,7 @@ class LruForest {
     GroupAccess access{groups_};
     while (groups_[group].parent != kUnlinked) {
       Group& g = groups_[group];
-      const bool non_empty = !g.heap.empty();
+      const bool non_empty = !IsEmpty(g);
       const bool linked = g.heap_pos != kUnlinked;
       if (!non_empty && !linked) return;
       const LruKey head = non_empty ? HeadOf(g) : LruKey{};

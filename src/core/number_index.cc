@@ -44,19 +44,14 @@ std::uint16_t NumberIndex::DailyUsedNow(const Record& r, const Windows& w) const
 
 void NumberIndex::Detach(std::uint32_t id) {
   Record& r = records_[id];
-  if (r.heap_pos != kUnlinked) forest_.Unlink(id, r.leaf);
+  if (r.link.linked) forest_.Unlink(id, r.leaf);
 }
 
 void NumberIndex::Settle(std::uint32_t id, TimePoint now) {
   Record& r = records_[id];
-  assert(r.heap_pos == kUnlinked);
+  assert(!r.link.linked);
   if (!r.active || !r.in_use) return;  // comes back only through an admin change
-  if (r.reservation != 0) {
-    // The reservation's end must be seen on time (it ends the reservation even when a cap keeps
-    // the number out longer), so park until then; Advance settles it again at that point.
-    parked_.push(Parked{live_[r.reservation - 1].until_ceil, id});
-    return;
-  }
+  if (r.reservation != 0) return;      // its expiry (queued by Reserve) settles it again
   const Windows& w = WindowsAt(now);
   CompactTime back_at = 0;  // 0: available now
   if (r.rest_until > ToCompact(now)) back_at = std::max(back_at, r.rest_until);
@@ -69,20 +64,41 @@ void NumberIndex::Settle(std::uint32_t id, TimePoint now) {
   }
 }
 
+void NumberIndex::QueueExpiry(const LiveReservation& live, std::uint32_t slot) {
+  const Expiry expiry{live.until_ceil, slot, live.reservation.id};
+  if (expiries_.empty() || expiries_.back().at <= expiry.at) {
+    expiries_.push_back(expiry);  // the usual case: one TTL, so ends come in allocation order
+  } else {
+    late_expiries_.push(expiry);
+  }
+}
+
+void NumberIndex::Expire(const Expiry& expiry, TimePoint now) {
+  // Stale when that reservation was released early (the slot is free or holds a newer one).
+  if (live_[expiry.slot].reservation.id != expiry.reservation_id) return;
+  const std::uint32_t id = live_[expiry.slot].record;
+  EndReservation(id);  // the TTL passed without a release
+  Settle(id, now);
+}
+
 void NumberIndex::Advance(TimePoint now) {
   const CompactTime now_compact = ToCompact(now);
+  while (!expiries_.empty() && expiries_.front().at <= now_compact) {
+    const Expiry expiry = expiries_.front();
+    expiries_.pop_front();
+    Expire(expiry, now);
+  }
+  while (!late_expiries_.empty() && late_expiries_.top().at <= now_compact) {
+    const Expiry expiry = late_expiries_.top();
+    late_expiries_.pop();
+    Expire(expiry, now);
+  }
   while (!parked_.empty() && parked_.top().at <= now_compact) {
     const std::uint32_t id = parked_.top().record;
     parked_.pop();
-    Record& r = records_[id];
-    // Entries go stale when a number came back early (release, admin change): skip those.
-    if (!r.in_use || r.heap_pos != kUnlinked) continue;
-    if (r.reservation != 0) {
-      const LiveReservation& live = live_[r.reservation - 1];
-      // Still held: the entry parked with this reservation (at its rounded-up end) comes later.
-      if (live.reservation.reserved_until > now) continue;
-      EndReservation(id);  // expired: the TTL passed without a release
-    }
+    const Record& r = records_[id];
+    // Entries go stale when a number came back early (admin change) or was reserved since.
+    if (!r.in_use || r.link.linked || r.reservation != 0) continue;
     Settle(id, now);
   }
 }
@@ -97,7 +113,11 @@ std::uint32_t NumberIndex::NewRecord() {
   if (!free_records_.empty()) {
     const std::uint32_t id = free_records_.back();
     free_records_.pop_back();
+    // Keep the generation: leaf entries of the slot's previous number may still be queued, and
+    // must not look current for the new one.
+    const std::uint16_t generation = records_[id].link.generation;
     records_[id] = Record{};
+    records_[id].link.generation = generation;
     return id;
   }
   records_.emplace_back();
@@ -314,7 +334,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   // Whole seconds, so the parking heap (second resolution) releases it exactly on time.
   reservation.reserved_until =
       FromCompact(CeilCompact(now + request.ttl.value_or(options_.default_ttl)));
-  if (auto restored = Restore(reservation, now); !restored) return Fail(restored.error());
+  Reserve(id, reservation, now);
   return Allocation{std::move(reservation), carriers_.Name(r.carrier)};
 }
 
@@ -328,6 +348,11 @@ Result<void> NumberIndex::Restore(const Reservation& reservation, TimePoint now)
                                 " already has a live reservation"));
   }
   Detach(*id);
+  Reserve(*id, reservation, now);
+  return {};
+}
+
+void NumberIndex::Reserve(std::uint32_t id, const Reservation& reservation, TimePoint now) {
   std::uint32_t slot;
   if (!free_live_.empty()) {
     slot = free_live_.back();
@@ -336,12 +361,12 @@ Result<void> NumberIndex::Restore(const Reservation& reservation, TimePoint now)
     slot = static_cast<std::uint32_t>(live_.size());
     live_.emplace_back();
   }
-  live_[slot] = LiveReservation{reservation, *id, CeilCompact(reservation.reserved_until)};
+  live_[slot] = LiveReservation{reservation, id, CeilCompact(reservation.reserved_until)};
+  QueueExpiry(live_[slot], slot);
   live_by_id_.emplace(reservation.id, slot);
   ++live_count_;
-  records_[*id].reservation = slot + 1;
-  Settle(*id, now);
-  return {};
+  records_[id].reservation = slot + 1;
+  Settle(id, now);
 }
 
 void NumberIndex::EndReservation(std::uint32_t id) {
@@ -401,7 +426,7 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.hourly_used_now = HourlyUsedNow(r, w);
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
-  view.available = r.heap_pos != kUnlinked;
+  view.available = r.link.linked;
   return view;
 }
 
@@ -441,7 +466,7 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
     } else if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
       ++counts.capped;
     }
-    if (r.heap_pos != kUnlinked) {
+    if (r.link.linked) {
       ++counts.available;
       ++area.available;
     }

@@ -8,7 +8,7 @@
 // re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers of an area code
 // are reserved or capped: every operation is O(log n) in the pool size.
 //
-// Memory: ~56 bytes of record, ~8 of lookup table and 8 of ordering state per number.
+// Memory: 56 bytes of record, ~8 of lookup table and 12 of ordering state per number.
 // Not thread-safe: the owning store serializes all calls (one mutex held for microseconds).
 #pragma once
 
@@ -114,6 +114,7 @@ class NumberIndex {
   std::optional<NumberUsage> UsageOf(PhoneNumber caller_id) const;
   std::vector<Reservation> LiveReservations() const;
   IndexCounts Counts(TimePoint now);
+  // Numbers waiting for a window or a rest to end (not reservations: those wait in expiries).
   std::size_t parked() const { return parked_.size(); }
 
  private:
@@ -122,16 +123,16 @@ class NumberIndex {
     CompactTime last_used = 0;
     CompactTime hour_start = 0;
     CompactTime day_start = 0;
-    CompactTime rest_until = 0;          // resting (spam-label protection) until; 0 = not resting
-    std::uint32_t reservation = 0;       // live reservation slot + 1; 0 = none
-    std::uint32_t leaf = 0;              // its (pool, exchange) group in the forest
-    std::uint32_t heap_pos = kUnlinked;  // position in the leaf's heap; kUnlinked = not available
+    CompactTime rest_until = 0;     // resting (spam-label protection) until; 0 = not resting
+    std::uint32_t reservation = 0;  // live reservation slot + 1; 0 = none
+    std::uint32_t leaf = 0;         // its (pool, exchange) group in the forest
     std::uint16_t hourly_used = 0;
     std::uint16_t daily_used = 0;
     std::uint16_t hourly_cap = 0;  // 0 = default
     std::uint16_t daily_cap = 0;   // 0 = default
     std::uint16_t carrier = 0;     // interned
     std::uint16_t state = 0;       // interned
+    LinkState link;                // linked = in the available order
     bool active = true;
     bool in_use = true;  // false for a freed slot awaiting reuse
   };
@@ -143,7 +144,7 @@ class NumberIndex {
       const Record& r = (*records)[id];
       return LruKey{r.last_used, r.digits};
     }
-    std::uint32_t& HeapPos(std::uint32_t id) { return (*records)[id].heap_pos; }
+    LinkState& Link(std::uint32_t id) { return (*records)[id].link; }
   };
   struct DigitsOf {
     const std::deque<Record>* records;
@@ -154,6 +155,14 @@ class NumberIndex {
     Reservation reservation;
     std::uint32_t record = 0;
     CompactTime until_ceil = 0;  // reserved_until rounded up to a second, for parking
+  };
+
+  // When a reservation ends by its TTL. Stale once it was released (the slot's id differs).
+  struct Expiry {
+    CompactTime at = 0;  // reserved_until rounded up to a second
+    std::uint32_t slot = 0;
+    std::uint64_t reservation_id = 0;
+    friend bool operator>(const Expiry& a, const Expiry& b) { return a.at > b.at; }
   };
 
   struct Parked {
@@ -178,7 +187,11 @@ class NumberIndex {
   void Detach(std::uint32_t id);
   // Puts the record back where its state says: available order, parked until a time, or neither.
   void Settle(std::uint32_t id, TimePoint now);
+  // REQUIRES: the record is detached, active and has no live reservation.
+  void Reserve(std::uint32_t id, const Reservation& reservation, TimePoint now);
   void EndReservation(std::uint32_t id);
+  void QueueExpiry(const LiveReservation& live, std::uint32_t slot);
+  void Expire(const Expiry& expiry, TimePoint now);
   std::optional<std::uint32_t> PickInTier(MatchTier tier, std::uint16_t pool,
                                           PhoneNumber destination) const;
 
@@ -195,6 +208,10 @@ class NumberIndex {
   Interner carriers_;
   Interner states_;
   std::priority_queue<Parked, std::vector<Parked>, std::greater<>> parked_;
+  // Reservation ends: in allocation order (a FIFO, O(1)), and a heap for the few that arrive out
+  // of order (a shorter TTL than the one before, or reservations restored at start-up).
+  std::deque<Expiry> expiries_;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> late_expiries_;
   std::vector<LiveReservation> live_;  // slots; a free slot has reservation.id == 0
   std::vector<std::uint32_t> free_live_;
   std::unordered_map<std::uint64_t, std::uint32_t> live_by_id_;
