@@ -3,8 +3,9 @@
 // Embedded mode implements it with the in-memory core index plus a SQLite journal
 // (store/memory/indexed_store.h); cluster mode with Redis scripts plus PostgreSQL. Every call that
 // may touch a disk or a network completes through a callback, possibly on another thread (the
-// group-commit writer's): callers hop back to their own executor. Allocation and release complete
-// only once their change is durable, so an acknowledged allocation survives `kill -9`.
+// group-commit writer's): callers hop back to their own executor. Allocation and admin changes
+// complete only once their change is durable, so an acknowledged allocation survives `kill -9`;
+// a release completes at once (losing it only lets the reservation run to its TTL).
 // Implementations are thread-safe; callbacks must not block.
 #pragma once
 
@@ -110,7 +111,8 @@ class Store {
   // could not be made durable (nothing stays reserved then), kInternal.
   virtual void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) = 0;
 
-  // Ends a reservation early (idempotent: released=false when it had already ended).
+  // Ends a reservation early (idempotent: released=false when it had already ended). Completes
+  // without waiting for the commit: a release lost in a crash only means the TTL ends it.
   // Errors: kInvalidArgument when neither id nor caller_id is given, kUnavailable.
   virtual void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) = 0;
 

@@ -118,10 +118,17 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
     return;
   }
   ++releases_;
-  ReservationReleased released{result->reservation->id, now, request.outcome,
-                               request.duration_seconds};
-  // Nothing to undo: an unrecorded release only means the reservation expires by its TTL.
-  CommitThen<core::ReleaseResult>(std::move(released), std::move(*result), std::move(done), {});
+  std::vector<JournalEntry> entries;
+  entries.push_back(ReservationReleased{result->reservation->id, now, request.outcome,
+                                        request.duration_seconds});
+  // Answered without waiting for the commit: a release lost with the process only means the
+  // reservation ends by its TTL instead (the safe direction), and the journal's order still puts
+  // it before any later allocation of the number, so a restart never sees that one without it.
+  journal_->Append(std::move(entries), [](core::Result<void> durable) {
+    if (!durable) spdlog::warn("store: release not recorded: {}", durable.error().ToString());
+  });
+  lock.unlock();
+  done(std::move(*result));
 }
 
 void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {

@@ -25,11 +25,12 @@ constexpr std::string_view kReservationColumns =
     "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
     "match, released_at, outcome, duration";
 
-// The live-reservation queries name the partial index: without statistics SQLite prefers to
-// walk the whole table in id order (to skip a sort), which at start-up means every reservation
-// ever made; through the index it reads only those not released and not yet expired (plus the
-// expired-unreleased ones' index entries, skipped by the range on reserved_until).
-constexpr std::string_view kLiveIndex = " INDEXED BY reservations_live";
+// The live-reservation queries name the index on reserved_until: without statistics SQLite
+// prefers to walk the whole table in id order (to skip a sort), which at start-up means every
+// reservation ever made; through the index it reads only those not expired yet (released ones
+// among them are filtered out). A plain index rather than a partial one on released_at IS NULL:
+// a release then changes no index, which is one B-tree write less per call on the hot path.
+constexpr std::string_view kLiveIndex = " INDEXED BY reservations_until";
 
 // Column indexes of kReservationColumns.
 enum ReservationColumn : int {

@@ -23,9 +23,11 @@ namespace {
 // - reservations: id is the reservation id (ids grow, so id order is age order); times are Unix
 //   milliseconds; released_at/outcome/duration are NULL until an early release (expiry leaves
 //   them NULL); match is core::MatchTierName, outcome core::CallOutcomeName.
-// - api_logs: one row per API request; timestamp in Unix milliseconds; response_time_ms keeps
-//   the seed's name and unit (fractional milliseconds). Plain INTEGER PRIMARY KEY (no
-//   AUTOINCREMENT): pruning deletes the oldest rows, so ids are never reused.
+// - api_logs: one row per API request; timestamp in Unix milliseconds, with no index of its own
+//   (ids grow with time, so a time range is an id range, and an index is one more write per
+//   request); response_time_ms keeps the seed's name and unit (fractional milliseconds). Plain
+//   INTEGER PRIMARY KEY (no AUTOINCREMENT): pruning deletes the oldest rows, so ids are never
+//   reused.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
@@ -63,7 +65,7 @@ CREATE TABLE reservations (
   outcome        TEXT,
   duration       INTEGER
 );
-CREATE INDEX reservations_live ON reservations(reserved_until) WHERE released_at IS NULL;
+CREATE INDEX reservations_until ON reservations(reserved_until);
 CREATE INDEX reservations_caller_id ON reservations(caller_id);
 
 CREATE TABLE api_logs (
@@ -77,7 +79,6 @@ CREATE TABLE api_logs (
   response_time_ms    REAL    NOT NULL DEFAULT 0,
   status_code         INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX api_logs_timestamp ON api_logs(timestamp);
 
 CREATE TABLE campaign_pools (
   campaign TEXT PRIMARY KEY,
