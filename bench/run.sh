@@ -66,7 +66,7 @@ SQL
 }
 
 start_cidrotor() {  # dir port
-  (cd "$1" && API_PORT=$2 CIDROTOR_DATA_DIR="$1" DEFAULT_RATE_LIMIT_PER_AGENT=0 \
+  (cd "$1" && API_PORT=$2 AGI_PORT=0 CIDROTOR_DATA_DIR="$1" DEFAULT_RATE_LIMIT_PER_AGENT=0 \
      exec "$BIN" serve) > "$1/serve.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 300); do
@@ -121,3 +121,7 @@ printf 'allocate+release, 1M numbers   %7s req/s  %sx the 1k pool      (SPEC >= 
 printf 'allocate+release p50, 64 conns %7s us                          (SPEC < 1000 us)\n' "$(median "${P50[alloc_1k]}")"
 printf 'p99 at 8 conns: /health %s us, allocate+release %s us, nginx %s us (SPEC: within 2x nginx)\n' \
   "$(median "${P99_8[health]}")" "$(median "${P99_8[alloc_1k]}")" "$(median "${P99_8[nginx]}")"
+
+echo
+echo "== import and start-up with 1,000,000 numbers (bench/import/run.sh) =="
+CIDROTOR_BIN="$BIN" bench/import/run.sh "$RUNS"

@@ -22,6 +22,13 @@ if [[ -d src/service ]]; then
   check src/service 'boost/asio|boost/beast' "Boost.Asio or Boost.Beast"
 fi
 
+# HTTP and FastAGI share code only through service/ and store/ (STYLE §10: no copy-paste, no
+# dependency between the two protocol layers).
+if [[ -d src/agi ]]; then
+  check src/agi 'http/' "the HTTP layer"
+  check src/http 'agi/' "the FastAGI layer"
+fi
+
 if [[ $status -eq 0 ]]; then
   echo "layers ok: src/core and src/service include nothing they must not"
 fi

@@ -110,6 +110,13 @@ const std::vector<SettingDef>& Defs() {
       {{"AGI_PORT", "agi-port", "4573", "TCP port of the FastAGI server (0 picks a free one)"},
        Kind::kText,
        PortSetter(&Config::agi_port, true)},
+      {{"AGI_TIMEOUT_MS", "agi-timeout-ms", "250",
+        "Deadline of one FastAGI request in ms; past it CIDROTOR_STATUS=timeout"},
+       Kind::kText,
+       CountSetter(1, 10'000,
+                   [](Config& c, std::uint64_t v) {
+                     c.agi_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(v));
+                   })},
       {{"HTTP_THREADS", "http-threads", "0", "I/O threads for HTTP; 0 = one per hardware thread"},
        Kind::kText,
        CountSetter(

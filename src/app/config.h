@@ -36,6 +36,9 @@ struct Config {
   std::uint16_t api_port = 8000;
   // AGI_PORT: TCP port of the FastAGI server. Default 4573; 0 picks a free port.
   std::uint16_t agi_port = 4573;
+  // AGI_TIMEOUT_MS: deadline of one FastAGI request (from its environment block to its answer);
+  // past it CIDROTOR_STATUS=timeout and CALLERID(num) is left alone. Default 250 (1..10000).
+  std::chrono::milliseconds agi_timeout{250};
   // DEBUG: true/false. Default false; true logs at debug level (one line per request).
   bool debug = false;
   // HTTP_THREADS: I/O threads serving HTTP. Default 0 = one per hardware thread.

@@ -11,8 +11,13 @@
 #include "app/config.h"
 #include "app/logging.h"
 #include "app/serve.h"
+#include "app/tz_calendar.h"
+#include "cli/export.h"
+#include "cli/import.h"
 #include "cli/init_db.h"
+#include "cli/sample_csv.h"
 #include "core/clock.h"
+#include "service/number_rows.h"
 
 namespace {
 
@@ -46,10 +51,73 @@ int Main(int argc, char** argv) {
                     "no numbers yet; says so and skips otherwise");
   cidrotor::app::AddConfigFlags(*init_db, cidrotor::app::kScopeStore, flags);
 
+  // import / export / sample-csv (issue 3): cli/import.h, cli/export.h, cli/sample_csv.h.
+  auto* import = app.add_subcommand(
+      "import",
+      "Bulk-import a pool CSV into the store (exit 0 all imported, 1 some rejected, "
+      "2 usage error or nothing imported)");
+  cidrotor::cli::ImportOptions import_options;
+  std::string on_duplicate = "update";
+  bool progress = false;
+  bool no_progress = false;
+  import->add_option("FILE", import_options.input, "CSV file, or - for stdin")->required();
+  import
+      ->add_option("--on-duplicate", on_duplicate,
+                   "Numbers already in the store: update (default), skip, or fail (rejected "
+                   "as duplicates)")
+      ->check(CLI::IsMember({"update", "skip", "fail"}));
+  import->add_option("--rejects", import_options.rejects_path,
+                     "Write rejected rows here as CSV: line,reason, then the original columns");
+  import->add_flag("--dry-run", import_options.dry_run, "Validate and count; write nothing");
+  import
+      ->add_option("--batch-rows", import_options.batch_rows,
+                   "Rows per transaction (an interrupted import keeps whole batches)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000'000));
+  import->add_option("--via-api", import_options.via_api,
+                     "Import through a running server instead (http://HOST:PORT): use this while "
+                     "`serve` runs on the same data directory");
+  import->add_option("--token", import_options.token,
+                     "Admin token for --via-api (default: ADMIN_TOKEN)");
+  import->add_flag("--progress", progress, "Show the progress bar even when not on a terminal");
+  import->add_flag("--no-progress", no_progress, "Never show the progress bar");
+  cidrotor::app::AddConfigFlags(*import, cidrotor::app::kScopeStore, flags);
+
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write the pool with its usage columns as CSV (re-importable as is)");
+  cidrotor::cli::ExportOptions export_options;
+  export_cmd->add_option("FILE", export_options.output, "CSV file, or - for stdout")->required();
+  cidrotor::app::AddConfigFlags(*export_cmd, cidrotor::app::kScopeStore, flags);
+
+  auto* sample_csv =
+      app.add_subcommand("sample-csv", "Write a realistic sample pool CSV over real US area codes");
+  cidrotor::cli::SampleCsvOptions sample_options;
+  std::string area_codes;
+  sample_csv->add_option("FILE", sample_options.output, "CSV file, or - for stdout")->required();
+  sample_csv->add_option("--count", sample_options.count, "Numbers to write")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 50'000'000));
+  sample_csv->add_option("--area-codes", area_codes,
+                         "Comma-separated area codes, largest share first (default: 60 real US "
+                         "area codes)");
+  sample_csv->add_option("--seed", sample_options.seed, "Random seed")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // help and version print and exit 0
+  }
+
+  if (sample_csv->parsed()) {  // needs no configuration
+    if (!area_codes.empty()) {
+      auto list = cidrotor::cli::ParseAreaCodeList(area_codes);
+      if (!list) {
+        std::cerr << "cidrotor sample-csv: --area-codes: " << list.error().detail() << "\n";
+        return 2;
+      }
+      sample_options.area_codes = std::move(*list);
+    }
+    return cidrotor::cli::RunSampleCsv(sample_options, std::cout, std::cerr);
   }
 
   auto dotenv = cidrotor::app::ReadDotEnvFile(env_file);
@@ -69,17 +137,40 @@ int Main(int argc, char** argv) {
     serve_options.ready_file = ready_file;
     return cidrotor::app::RunServe(*config, serve_options);
   }
-  // init-db
+  const std::string command = import->parsed()       ? "import"
+                              : export_cmd->parsed() ? "export"
+                                                     : "init-db";
   auto mode = cidrotor::app::SelectMode(*config);
   if (!mode) {
-    std::cerr << "cidrotor init-db: " << ConfigErrorMessage(mode.error()) << "\n";
+    std::cerr << "cidrotor " << command << ": " << ConfigErrorMessage(mode.error()) << "\n";
     return 2;
   }
-  if (*mode == cidrotor::app::DeploymentMode::kCluster) {
-    std::cerr << "cidrotor init-db: " << cidrotor::app::kClusterUnavailable << "\n";
+  const bool via_api = import->parsed() && !import_options.via_api.empty();
+  if (*mode == cidrotor::app::DeploymentMode::kCluster && !via_api) {
+    std::cerr << "cidrotor " << command << ": " << cidrotor::app::kClusterUnavailable << "\n";
     return 2;
   }
   const cidrotor::core::SystemClock clock;
+  if (import->parsed()) {
+    import_options.data_dir = config->data_dir;
+    import_options.on_duplicate =
+        cidrotor::service::ParseOnDuplicate(on_duplicate, "on-duplicate").value();
+    if (import_options.token.empty()) import_options.token = config->admin_token;
+    import_options.progress = no_progress ? cidrotor::cli::ProgressMode::kNone
+                              : progress  ? cidrotor::cli::ProgressMode::kBar
+                                          : cidrotor::cli::ProgressMode::kAuto;
+    return cidrotor::cli::RunImport(import_options, std::cerr);
+  }
+  if (export_cmd->parsed()) {
+    auto calendar = cidrotor::app::TzCalendar::Open(config->timezone);
+    if (!calendar) {
+      std::cerr << "cidrotor export: " << ConfigErrorMessage(calendar.error()) << "\n";
+      return 2;
+    }
+    export_options.data_dir = config->data_dir;
+    return cidrotor::cli::RunExport(export_options, clock, **calendar, std::cout, std::cerr);
+  }
+  // init-db
   return cidrotor::cli::RunInitDb({config->data_dir, sample_data}, clock, std::cout, std::cerr);
 }
 

@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "agi/agi_server.h"
 #include "app/tz_calendar.h"
+#include "cli/data_dir_lock.h"
 #include "cli/init_db.h"
 #include "http/server.h"
 #include "store/memory/indexed_store.h"
@@ -45,13 +47,13 @@ void InstallExitNowHandlers() {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
-// Writes {"http_port":N} to `path` through a temporary file and a rename, so a reader never
-// sees a half-written file. Returns false (and logs) on failure.
-bool WriteReadyFile(const std::filesystem::path& path, std::uint16_t port) {
+// Writes {"http_port":N,"agi_port":M} to `path` through a temporary file and a rename, so a
+// reader never sees a half-written file. Returns false (and logs) on failure.
+bool WriteReadyFile(const std::filesystem::path& path, std::uint16_t port, std::uint16_t agi_port) {
   const auto tmp = std::filesystem::path(path.string() + ".tmp");
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << fmt::format("{{\"http_port\":{}}}\n", port);
+    out << fmt::format("{{\"http_port\":{},\"agi_port\":{}}}\n", port, agi_port);
     if (!out.flush()) {
       spdlog::error("msg=\"cannot write ready file\" path={}", tmp.string());
       return false;
@@ -131,6 +133,14 @@ int RunServe(const Config& config, const ServeOptions& options) {
   // Declared before the store so that it outlives it: the store's journal threads post
   // completions to it until the store is destroyed (and joins them).
   boost::asio::io_context io(static_cast<int>(threads));
+  // Held while serving: a direct `cidrotor import` on this data directory is refused (it would
+  // write rows this process's index never sees) and told to use --via-api (cli/data_dir_lock.h).
+  auto data_dir_lock = cli::DataDirLock::Acquire(config.data_dir, "serve");
+  if (!data_dir_lock) {
+    spdlog::error("msg=\"cannot lock the data directory\" error=\"{}\"",
+                  data_dir_lock.error().detail());
+    return 1;
+  }
   auto journal = cli::OpenDataDirJournal(config.data_dir);
   if (!journal) {
     spdlog::error("msg=\"cannot open the store\" error=\"{}\"", journal.error().detail());
@@ -152,6 +162,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
   server_options.admin_token = config.admin_token;
   server_options.version = CIDROTOR_VERSION;
   http::HttpServer server(io, http::ServerContext{**store, clock, server_options});
+  agi::AgiServer agi_server(io, agi::AgiContext{**store, clock, config.agi_timeout});
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -160,6 +171,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
     signals.clear();  // Asio lets go of the signals, so a second one reaches ExitNow.
     InstallExitNowHandlers();
     server.Stop();
+    agi_server.Stop();
   });
 
   auto port = server.Listen(config.api_host, config.api_port);
@@ -168,13 +180,22 @@ int RunServe(const Config& config, const ServeOptions& options) {
                   config.api_port, port.error().detail());
     return 1;
   }
+  auto agi_port = agi_server.Listen(config.api_host, config.agi_port);
+  if (!agi_port) {
+    spdlog::error("msg=\"cannot listen\" address={}:{} error=\"{}\"", config.api_host,
+                  config.agi_port, agi_port.error().detail());
+    return 1;
+  }
   server.Start();
+  agi_server.Start();
   spdlog::info(
-      "msg=\"listening\" address={}:{} mode=embedded data_dir={} timezone={} threads={} "
-      "admin_token={}",
-      config.api_host, *port, config.data_dir, config.timezone, threads,
+      "msg=\"listening\" address={}:{} agi_port={} mode=embedded data_dir={} timezone={} "
+      "threads={} admin_token={}",
+      config.api_host, *port, *agi_port, config.data_dir, config.timezone, threads,
       config.admin_token.empty() ? "unset" : "set");
-  if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, *port)) return 1;
+  if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, *port, *agi_port)) {
+    return 1;
+  }
 
   Housekeeping housekeeping(**store);
   std::vector<std::thread> pool;

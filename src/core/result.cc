@@ -24,6 +24,27 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "internal";
 }
 
+std::uint16_t StatusCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kRateLimited:
+      return 429;
+    case ErrorCode::kNoCallerIdAvailable:
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
 std::string Error::ToString() const {
   std::string out(ErrorCodeName(code_));
   if (!field_.empty()) out += " (" + field_ + ")";

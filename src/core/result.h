@@ -27,6 +27,9 @@ enum class ErrorCode : std::uint8_t {
 
 // The wire name of a code, as SPEC's error table spells it ("invalid_argument", ...).
 std::string_view ErrorCodeName(ErrorCode code);
+// The HTTP status SPEC's error table gives a code (400, 401, 404, 409, 429, 503, 500): what HTTP
+// answers, and what api_logs records for any protocol's request.
+std::uint16_t StatusCodeFor(ErrorCode code);
 
 class Error {
  public:

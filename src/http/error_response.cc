@@ -34,30 +34,9 @@ void AddErrorHeaders(const core::Error& error, Response& response) {
 
 }  // namespace
 
-unsigned HttpStatusFor(core::ErrorCode code) {
-  switch (code) {
-    case core::ErrorCode::kInvalidArgument:
-      return 400;
-    case core::ErrorCode::kUnauthorized:
-      return 401;
-    case core::ErrorCode::kNotFound:
-      return 404;
-    case core::ErrorCode::kConflict:
-      return 409;
-    case core::ErrorCode::kRateLimited:
-      return 429;
-    case core::ErrorCode::kNoCallerIdAvailable:
-    case core::ErrorCode::kUnavailable:
-      return 503;
-    case core::ErrorCode::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
 Response ErrorResponse(const core::Error& error) {
   Response response;
-  response.status = HttpStatusFor(error.code());
+  response.status = core::StatusCodeFor(error.code());
   response.body = ErrorBody(core::ErrorCodeName(error.code()), error.detail(), error.field());
   AddErrorHeaders(error, response);
   return response;
@@ -65,7 +44,7 @@ Response ErrorResponse(const core::Error& error) {
 
 Response PlainErrorResponse(const core::Error& error) {
   Response response;
-  response.status = HttpStatusFor(error.code());
+  response.status = core::StatusCodeFor(error.code());
   response.content_type = kTextContentType;
   AddErrorHeaders(error, response);
   return response;

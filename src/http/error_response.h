@@ -12,12 +12,8 @@
 
 namespace cidrotor::http {
 
-// invalid_argument 400, unauthorized 401, not_found 404, conflict 409, rate_limited 429,
-// no_caller_id_available 503, store_unavailable 503, internal 500.
-unsigned HttpStatusFor(core::ErrorCode code);
-
-// The JSON error response. 429 adds `Retry-After` (at least 1 s); 401 adds
-// `WWW-Authenticate: Bearer`.
+// The JSON error response, with the status core::StatusCodeFor gives the code. 429 adds
+// `Retry-After` (at least 1 s); 401 adds `WWW-Authenticate: Bearer`.
 Response ErrorResponse(const core::Error& error);
 
 // The same status and headers with an empty text/plain body (GET /next-cid?format=plain, so that

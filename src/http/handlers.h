@@ -27,6 +27,10 @@ boost::asio::awaitable<Response> HandleCreateNumber(const Request& request,
 boost::asio::awaitable<Response> HandleListNumbers(const Request& request, RequestContext& context);
 boost::asio::awaitable<Response> HandleGetNumber(const Request& request, RequestContext& context);
 
+// handlers_import.cc (admin): POST /api/numbers/import, a CSV body.
+boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
+                                                     RequestContext& context);
+
 // handlers_number_changes.cc (admin).
 boost::asio::awaitable<Response> HandlePatchNumber(const Request& request, RequestContext& context);
 boost::asio::awaitable<Response> HandleDeleteNumber(const Request& request,

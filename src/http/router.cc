@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <array>
 
 #include "http/error_response.h"
@@ -27,6 +28,8 @@ constexpr std::array kRoutes{
     RouteEntry{Method::kPost, "/add-number", HandleAddNumber, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/numbers", HandleListNumbers, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kPost, "/api/numbers", HandleCreateNumber, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kPost, "/api/numbers/import", HandleImportNumbers, Access::kAdmin,
+               Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/numbers/{caller_id}", HandleGetNumber, Access::kAdmin,
                Logging::kApiLog},
     RouteEntry{Method::kPatch, "/api/numbers/{caller_id}", HandlePatchNumber, Access::kAdmin,
@@ -55,6 +58,13 @@ bool Matches(std::string_view pattern, std::string_view path, std::string_view& 
 }
 
 }  // namespace
+
+std::size_t BodyLimitFor(std::string_view target, const ServerOptions& options) {
+  constexpr std::string_view kImportPath = "/api/numbers/import";
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == kImportPath ? std::max(options.body_limit, options.import_body_limit)
+                             : options.body_limit;
+}
 
 boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context) {
   const std::string_view path = request.path();

@@ -38,6 +38,10 @@ struct RequestContext {
   std::string caller_id;  // the allocated caller-ID, when one was
 };
 
+// The body limit of the request for `target` (origin-form, query allowed): options.body_limit,
+// or options.import_body_limit for POST /api/numbers/import.
+std::size_t BodyLimitFor(std::string_view target, const ServerOptions& options);
+
 // Answers one request. Never throws for bad input (those are 4xx responses).
 boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/server_state.h"
+#include "net/listen.h"
 
 namespace cidrotor::http {
 
@@ -97,32 +98,9 @@ HttpServer::~HttpServer() = default;
 
 core::Result<std::uint16_t> HttpServer::Listen(const std::string& host, std::uint16_t port) {
   ServerState& state = *impl_->state;
-  auto fail = [&](const boost::system::error_code& ec) {
-    boost::system::error_code ignored;
-    state.acceptor.close(ignored);
-    return core::Fail(core::Error::Unavailable(
-        fmt::format("cannot listen on {}:{}: {}", host, port, ec.message())));
-  };
-  boost::system::error_code ec;
-  tcp::endpoint endpoint;
-  const auto address = asio::ip::make_address(host, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, port);
-  } else {
-    tcp::resolver resolver(state.io);  // a name such as "localhost": resolved once, at start-up
-    const auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec) return fail(ec);
-    if (results.empty()) return fail(asio::error::host_not_found);
-    endpoint = results.begin()->endpoint();
-  }
-  if (state.acceptor.open(endpoint.protocol(), ec); ec) return fail(ec);
-  if (state.acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return fail(ec);
-  if (state.acceptor.bind(endpoint, ec); ec) return fail(ec);
-  if (state.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return fail(ec);
-  const auto bound = state.acceptor.local_endpoint(ec);
-  if (ec) return fail(ec);
-  spdlog::info("http: listening on {}:{}", host, bound.port());
-  return bound.port();
+  auto bound = net::Listen(state.io, state.acceptor, host, port, "HTTP");
+  if (bound) spdlog::info("http: listening on {}:{}", host, *bound);
+  return bound;
 }
 
 void HttpServer::Start() {

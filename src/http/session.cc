@@ -104,7 +104,9 @@ class Session {
       first = false;
       bhttp::request_parser<bhttp::string_body> parser;  // fresh per request
       parser.header_limit(kHeaderLimit);
-      parser.body_limit(options_.body_limit);
+      // Issue 3 (bulk import): the import route's larger limit until the header names the route;
+      // NarrowBodyLimit() then applies the route's own.
+      parser.body_limit(std::max(options_.body_limit, options_.import_body_limit));
       // Usually the whole request is already buffered: parse it in place, which saves the post
       // that an async_read completing without I/O makes. Read only what is missing.
       slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
@@ -143,11 +145,24 @@ class Session {
     parser.eager(true);
     while (!parser.is_done()) {
       if (buffer_.size() == 0) return bhttp::error::need_more;
+      const bool had_header = parser.is_header_done();
       const std::size_t used = parser.put(buffer_.data(), ec);
       buffer_.consume(used);
+      if (!ec && !had_header && parser.is_header_done()) ec = NarrowBodyLimit(parser);
       if (ec) return ec;
     }
     return ec;
+  }
+
+  // Issue 3: once the header is parsed, the route's body limit (router.h BodyLimitFor) replaces
+  // the import route's larger one the parser started with. Returns body_limit when the declared
+  // length is over it (the bytes already parsed are bounded by the connection's buffer).
+  boost::system::error_code NarrowBodyLimit(bhttp::request_parser<bhttp::string_body>& parser) {
+    const std::size_t limit = BodyLimitFor(View(parser.get().target()), options_);
+    const auto length = parser.content_length();
+    if (length && *length > limit) return bhttp::error::body_limit;
+    parser.body_limit(limit);
+    return {};
   }
 
   // Reads what ParseBuffered() left missing. A client that sent `Expect: 100-continue` (curl
@@ -158,6 +173,7 @@ class Session {
     boost::system::error_code ec;
     if (!parser.is_header_done()) {
       std::tie(ec, std::ignore) = co_await bhttp::async_read_header(socket_, buffer_, parser);
+      if (!ec) ec = NarrowBodyLimit(parser);  // issue 3
       if (ec || parser.is_done()) co_return ec;
     }
     if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {

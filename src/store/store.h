@@ -56,6 +56,25 @@ struct NumberPage {
   std::size_t total = 0;                  // matching numbers, all pages
 };
 
+// Bulk import (cidrotor import, POST /api/numbers/import): what to do with a number the store
+// already holds. kUpdate replaces its spec (usage counters stay), kSkip leaves it as it is, kFail
+// rejects the row as a duplicate.
+enum class OnDuplicate : std::uint8_t { kUpdate, kSkip, kFail };
+
+// One validated row to import (service/number_rows.h makes them).
+struct ImportItem {
+  core::NumberSpec spec;
+  std::optional<core::CompactTime> last_used;  // set: restores last use; unset: new = never used,
+                                               // existing = kept
+};
+
+struct ImportResult {
+  std::uint64_t imported = 0;           // new numbers
+  std::uint64_t updated = 0;            // existing numbers changed (kUpdate)
+  std::uint64_t skipped = 0;            // existing numbers left alone (kSkip)
+  std::vector<std::size_t> duplicates;  // kFail: positions in the input of existing numbers
+};
+
 // A reservation as the history keeps it: live ones have no released_at yet.
 struct ReservationRecord {
   core::Reservation reservation;
@@ -125,6 +144,11 @@ class Store {
   virtual void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) = 0;
   virtual void GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) = 0;
   virtual void ListNumbers(NumberFilter filter, Callback<NumberPage> done) = 0;
+  // Adds or changes many numbers at once; they are allocatable as soon as `done` runs.
+  // REQUIRES: no caller_id twice in `items`. Completes once every change is durable.
+  // Errors: kInvalidArgument (a name table is full), kUnavailable (nothing is kept then).
+  virtual void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
+                             Callback<ImportResult> done) = 0;
 
   virtual void ListReservations(ReservationQuery query,
                                 Callback<std::vector<ReservationRecord>> done) = 0;

@@ -28,7 +28,7 @@ TEST(ErrorResponseTest, MapsEveryCodeToItsStatusAndWireName) {
       {Error::Internal("bug"), 500, "internal"},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(HttpStatusFor(c.error.code()), c.status) << c.code;
+    EXPECT_EQ(core::StatusCodeFor(c.error.code()), c.status) << c.code;
     const Response response = ErrorResponse(c.error);
     EXPECT_EQ(response.status, c.status);
     EXPECT_EQ(response.content_type, kJsonContentType);

@@ -157,6 +157,12 @@ class FakeStore final : public store::Store {
     Record(filters_, filter);
     Complete(std::move(done), page_result);
   }
+  void ImportNumbers(std::vector<store::ImportItem> items, store::OnDuplicate /*on_duplicate*/,
+                     store::Callback<store::ImportResult> done) override {
+    store::ImportResult result;
+    result.imported = items.size();
+    Complete(std::move(done), core::Result<store::ImportResult>(result));
+  }
   void ListReservations(store::ReservationQuery /*query*/,
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     Complete(std::move(done), reservations_result);

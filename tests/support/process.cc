@@ -77,12 +77,14 @@ bool WaitUntil(pid_t pid, Clock::time_point deadline, int* status) {
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
-// The port in a ready file `{"http_port":N}`, 0 when not (yet) readable.
-std::uint16_t ReadyPort(const fs::path& path) {
+// The port named `key` ("http_port", "agi_port") in a ready file `{"http_port":N,...}`, 0 when
+// not (yet) readable.
+std::uint16_t ReadyPort(const fs::path& path, const std::string& key = "http_port") {
   const std::string text = ReadFile(path);
-  const auto key = text.find("\"http_port\":");
-  if (key == std::string::npos) return 0;
-  return static_cast<std::uint16_t>(std::strtoul(text.c_str() + key + 12, nullptr, 10));
+  const std::string quoted = "\"" + key + "\":";
+  const auto at = text.find(quoted);
+  if (at == std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::strtoul(text.c_str() + at + quoted.size(), nullptr, 10));
 }
 
 }  // namespace
@@ -130,6 +132,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options, std::string
   if (options.data_dir.empty()) options.data_dir = options.work_dir / "data";
   options.env.try_emplace("CIDROTOR_DATA_DIR", options.data_dir.string());
   options.env.try_emplace("API_PORT", "0");
+  options.env.try_emplace("AGI_PORT", "0");  // parallel tests must not share the default 4573
   const fs::path ready = options.work_dir / ("ready-" + tag + ".json");
   std::vector<std::string> args = {"serve", "--ready-file", ready.string()};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
@@ -151,6 +154,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options, std::string
       return nullptr;
     }
     if (server->port_ == 0) server->port_ = ReadyPort(ready);
+    if (server->agi_port_ == 0) server->agi_port_ = ReadyPort(ready, "agi_port");
     if (server->port_ != 0 && HttpClient(server->port_).Get("/health").status == 200) {
       return server;
     }

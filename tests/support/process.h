@@ -70,6 +70,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  std::uint16_t agi_port() const { return agi_port_; }  // the FastAGI port (AGI_PORT=0 default)
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
@@ -85,6 +86,7 @@ class ServerProcess {
   ServerProcess() = default;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t agi_port_ = 0;
   std::filesystem::path log_path_;
 };
 

@@ -119,8 +119,8 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
   }
   ++releases_;
   std::vector<JournalEntry> entries;
-  entries.push_back(ReservationReleased{result->reservation->id, now, request.outcome,
-                                        request.duration_seconds});
+  entries.push_back(
+      ReservationReleased{result->reservation->id, now, request.outcome, request.duration_seconds});
   // Answered without waiting for the commit: a release lost with the process only means the
   // reservation ends by its TTL instead (the safe direction), and the journal's order still puts
   // it before any later allocation of the number, so a restart never sees that one without it.

@@ -46,6 +46,10 @@ class IndexedStore final : public Store {
   void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) override;
   void GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) override;
   void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
+  // indexed_store_import.cc: index upserts in chunks, each chunk one journal append made under
+  // mu_ (so the journal's order stays the index's), completed when the last chunk is durable.
+  void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
+                     Callback<ImportResult> done) override;
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;

@@ -54,6 +54,11 @@ void Statement::BindText(int index, std::string_view value) {
       sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
+void Statement::BindTextNoCopy(int index, std::string_view value) {
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
+}
+
 void Statement::BindOptionalInt64(int index, std::optional<std::int64_t> value) {
   if (value.has_value()) {
     BindInt64(index, *value);

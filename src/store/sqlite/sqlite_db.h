@@ -42,6 +42,8 @@ class Statement {
   void BindNull(int index);
   // Copies the text (SQLITE_TRANSIENT), so `value` may die right after the call.
   void BindText(int index, std::string_view value);
+  // Binds without a copy (SQLITE_STATIC). REQUIRES: `value` outlives the next Step/Reset.
+  void BindTextNoCopy(int index, std::string_view value);
   void BindOptionalInt64(int index, std::optional<std::int64_t> value);
   // Empty text binds NULL.
   void BindTextOrNull(int index, std::string_view value);

@@ -1,0 +1,124 @@
+// AgiServer: listening, the accept loop, graceful stop.
+#include "agi/agi_server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agi/agi_state.h"
+#include "net/listen.h"
+
+namespace cidrotor::agi {
+namespace {
+
+void LogEscaped(std::string_view what, std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("agi: {} ended by an exception: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("agi: {} ended by an unknown exception", what);
+  }
+}
+
+asio::awaitable<void> AcceptLoop(std::shared_ptr<AgiState> state) {
+  for (;;) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(asio::make_strand(state->io),
+                                                              asio::as_tuple(asio::use_awaitable));
+    if (state->stopping.load()) break;
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) break;
+      spdlog::warn("agi: accept failed: {}", ec.message());
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto connection = std::make_shared<AgiConnection>(std::move(socket));
+    if (!state->Register(connection)) break;
+    asio::co_spawn(connection->socket.get_executor(), RunAgiSession(state, connection),
+                   [](std::exception_ptr error) { LogEscaped("session", error); });
+  }
+  spdlog::debug("agi: accept loop ended");
+}
+
+}  // namespace
+
+AgiState::AgiState(asio::io_context& io_context, const AgiContext& ctx)
+    : io(io_context),
+      store(ctx.store),
+      clock(ctx.clock),
+      context(ctx),
+      memo(ctx.memo_capacity, ctx.memo_ttl),
+      acceptor(asio::make_strand(io_context)) {}
+
+bool AgiState::Register(const std::shared_ptr<AgiConnection>& connection) {
+  std::lock_guard lock(mu);
+  if (stopping.load()) return false;
+  connections.insert(connection);
+  return true;
+}
+
+void AgiState::Unregister(const std::shared_ptr<AgiConnection>& connection) {
+  std::lock_guard lock(mu);
+  connections.erase(connection);
+}
+
+struct AgiServer::Impl {
+  std::shared_ptr<AgiState> state;
+};
+
+AgiServer::AgiServer(asio::io_context& io, AgiContext context)
+    : impl_(std::make_shared<Impl>(Impl{std::make_shared<AgiState>(io, context)})) {}
+
+AgiServer::~AgiServer() = default;
+
+core::Result<std::uint16_t> AgiServer::Listen(const std::string& host, std::uint16_t port) {
+  AgiState& state = *impl_->state;
+  auto bound = net::Listen(state.io, state.acceptor, host, port, "FastAGI");
+  if (bound) {
+    spdlog::info("agi: listening on {}:{} deadline_ms={}", host, *bound,
+                 state.context.deadline.count());
+  }
+  return bound;
+}
+
+void AgiServer::Start() {
+  auto state = impl_->state;
+  asio::co_spawn(state->acceptor.get_executor(), AcceptLoop(state),
+                 [](std::exception_ptr error) { LogEscaped("accept loop", error); });
+}
+
+void AgiServer::Stop() {
+  auto state = impl_->state;
+  if (state->stopping.exchange(true)) return;
+  spdlog::info("agi: stopping: no new connections, finishing requests under way");
+  asio::post(state->acceptor.get_executor(), [state] {
+    boost::system::error_code ignored;
+    state->acceptor.close(ignored);
+  });
+  std::vector<std::shared_ptr<AgiConnection>> connections;
+  {
+    std::lock_guard lock(state->mu);
+    connections.assign(state->connections.begin(), state->connections.end());
+  }
+  for (auto& connection : connections) {
+    asio::post(connection->socket.get_executor(), [connection] {
+      if (!connection->awaiting_environment || connection->finished) return;
+      boost::system::error_code ignored;
+      connection->socket.close(ignored);  // its pending read ends; nothing was asked yet
+    });
+  }
+}
+
+}  // namespace cidrotor::agi

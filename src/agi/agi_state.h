@@ -1,0 +1,69 @@
+// State shared by AgiServer, its accept loop and its sessions (internal to agi/; Asio).
+//
+// Threads: every connection runs on its own strand: the session coroutine, its watchdog and the
+// completions the store posts back all touch the connection there only. The acceptor lives on a
+// strand of its own. `connections` is guarded by `mu` (Stop() walks it from any thread).
+// Owned by a shared_ptr that the accept loop and every session also hold.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include "agi/agi_server.h"
+#include "agi/reservation_memo.h"
+
+namespace cidrotor::agi {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+// One FastAGI connection. Touched only on its strand (the socket's executor).
+struct AgiConnection {
+  explicit AgiConnection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
+
+  // Moves the instant at which the watchdog closes the socket; max() = no deadline.
+  void SetDeadline(SteadyClock::time_point at) {
+    deadline = at;
+    timed_out = false;
+    watchdog.cancel();  // the watchdog re-arms for the new instant
+  }
+
+  tcp::socket socket;
+  asio::steady_timer watchdog;
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  bool awaiting_environment = true;  // nothing asked yet: Stop() may close it
+  bool timed_out = false;            // the watchdog cancelled the pending operation
+  bool finished = false;             // the session ended; the watchdog ends too
+};
+
+struct AgiState : std::enable_shared_from_this<AgiState> {
+  AgiState(asio::io_context& io_context, const AgiContext& context);
+
+  bool Register(const std::shared_ptr<AgiConnection>& connection);  // false when stopping
+  void Unregister(const std::shared_ptr<AgiConnection>& connection);
+
+  asio::io_context& io;
+  store::Store& store;
+  const core::Clock& clock;
+  const AgiContext context;
+  ReservationMemo memo;
+  tcp::acceptor acceptor;  // on its own strand
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;
+  std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu
+};
+
+// One connection, from accept to close (agi_session.cc).
+asio::awaitable<void> RunAgiSession(std::shared_ptr<AgiState> state,
+                                    std::shared_ptr<AgiConnection> connection);
+
+}  // namespace cidrotor::agi

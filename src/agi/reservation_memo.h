@@ -1,0 +1,52 @@
+// Which reservation the AGI server made for which channel (agi_uniqueid), so that
+// `agi://host/release` from a hang-up handler, without a `reservation=` argument, ends the right
+// one (SPEC "VICIdial / Asterisk integration"). Bounded: at most `capacity` entries, each kept
+// for `ttl` after it was made; the oldest entry makes room for a new one. Only this process
+// remembers: a release reaching another instance needs `reservation=${CIDROTOR_RESERVATION}`.
+// Thread-safe (one mutex, held for a hash lookup); time is passed in, never read here.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/clock.h"
+
+namespace cidrotor::agi {
+
+class ReservationMemo {
+ public:
+  ReservationMemo(std::size_t capacity, std::chrono::seconds ttl);
+
+  // Remembers `reservation_id` for `uniqueid` (replacing an earlier one). Empty ids are ignored.
+  void Remember(std::string_view uniqueid, std::uint64_t reservation_id, core::TimePoint now);
+  // Returns and forgets the reservation made for `uniqueid`, or nullopt (none, or expired).
+  std::optional<std::uint64_t> Take(std::string_view uniqueid, core::TimePoint now);
+  // Forgets `uniqueid`'s entry when it names `reservation_id` (released by its id).
+  void Forget(std::string_view uniqueid, std::uint64_t reservation_id);
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::uint64_t reservation_id = 0;
+    core::TimePoint expires_at;
+    std::uint64_t sequence = 0;  // which order_ record is current
+  };
+  void EvictLocked(core::TimePoint now, std::size_t keep_at_most);
+
+  const std::size_t capacity_;
+  const std::chrono::seconds ttl_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  // Insertion order for expiry and eviction; stale records (replaced or taken) are skipped.
+  std::deque<std::pair<std::string, std::uint64_t>> order_;  // guarded by mu_
+  std::uint64_t next_sequence_ = 0;                          // guarded by mu_
+};
+
+}  // namespace cidrotor::agi

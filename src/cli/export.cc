@@ -1,0 +1,99 @@
+#include "cli/export.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <ostream>
+#include <string>
+
+#include "cli/init_db.h"
+#include "service/csv_reader.h"
+#include "service/number_rows.h"
+#include "store/sqlite/bulk_import.h"
+
+namespace cidrotor::cli {
+namespace {
+
+// Formats each number as one CSV line into a buffer flushed in large writes.
+class CsvSink final : public store::LoadSink {
+ public:
+  CsvSink(std::ostream& out, core::Windows windows) : out_(out), windows_(windows) {
+    for (const char* column : service::kExportColumns) {
+      if (!line_.empty()) line_ += ',';
+      line_ += column;
+    }
+    line_ += '\n';
+  }
+  ~CsvSink() override { Flush(); }
+
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    const core::CompactTime hour = core::ToCompact(windows_.hour_start);
+    const core::CompactTime day = core::ToCompact(windows_.day_start);
+    fmt::format_to(std::back_inserter(line_), "{},", spec.caller_id.digits());
+    service::AppendCsvField(line_, spec.carrier);
+    fmt::format_to(std::back_inserter(line_), ",{},", spec.caller_id.area_code());
+    if (spec.hourly_cap != 0) fmt::format_to(std::back_inserter(line_), "{}", spec.hourly_cap);
+    line_ += ',';
+    if (spec.daily_cap != 0) fmt::format_to(std::back_inserter(line_), "{}", spec.daily_cap);
+    line_ += ',';
+    service::AppendCsvField(line_, spec.pool);
+    line_ += ',';
+    service::AppendCsvField(line_, spec.state);
+    line_ += spec.active ? ",true," : ",false,";
+    line_ += service::FormatIsoUtc(usage.last_used);
+    fmt::format_to(std::back_inserter(line_), ",{},{}\n",
+                   usage.hour_start == hour ? usage.hourly_used : 0,
+                   usage.day_start == day ? usage.daily_used : 0);
+    if (line_.size() > (1 << 20)) Flush();
+  }
+  void OnLiveReservation(const core::Reservation&) override {}
+
+  void Flush() {
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    line_.clear();
+  }
+
+ private:
+  std::ostream& out_;
+  core::Windows windows_;
+  std::string line_;
+};
+
+}  // namespace
+
+int RunExport(const ExportOptions& options, const core::Clock& clock,
+              const core::Calendar& calendar, std::ostream& out, std::ostream& err) {
+  std::ofstream file;
+  std::ostream* target = &out;
+  if (options.output != "-") {
+    file.open(options.output, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      err << "cidrotor export: cannot write " << options.output << "\n";
+      return 2;
+    }
+    target = &file;
+  }
+  const core::TimePoint now = clock.Now();
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  core::Result<std::uint64_t> count = 0;
+  {
+    CsvSink sink(*target, calendar.WindowsAt(now));
+    count = store::sqlite::ScanNumbers((options.data_dir / kDatabaseFileName).string(), now, sink);
+  }
+  target->flush();
+  if (!count) {
+    err << "cidrotor export: " << count.error().detail() << "\n";
+    return 1;
+  }
+  if (!*target) {
+    err << "cidrotor export: writing " << options.output << " failed\n";
+    return 1;
+  }
+  if (options.output != "-") {
+    err << fmt::format("export: {} numbers written to {}\n", *count, options.output);
+  }
+  return 0;
+}
+
+}  // namespace cidrotor::cli

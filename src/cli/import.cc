@@ -1,0 +1,279 @@
+#include "cli/import.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <ostream>
+#include <variant>
+#include <vector>
+
+#include "cli/data_dir_lock.h"
+#include "cli/init_db.h"
+#include "service/csv_reader.h"
+#include "service/number_rows.h"
+#include "store/sqlite/bulk_import.h"
+
+namespace cidrotor::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kReadSize = 1 << 20;
+
+// The input file or stdin, read in large blocks.
+class Input {
+ public:
+  static core::Result<Input> Open(const std::string& name) {
+    if (name == "-") return Input(STDIN_FILENO, false, 0);
+    const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return core::Fail(core::Error::InvalidArgument(
+          "FILE", fmt::format("cannot open {}: {}", name, std::strerror(errno))));
+    }
+    struct stat st {};
+    const bool sized = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    return Input(fd, true, sized ? static_cast<std::uint64_t>(st.st_size) : 0);
+  }
+  Input(Input&& o) noexcept : fd_(o.fd_), owned_(o.owned_), size_(o.size_) { o.owned_ = false; }
+  ~Input() {
+    if (owned_) ::close(fd_);
+  }
+  // Bytes read into `buffer`; 0 at the end. Errors: kUnavailable.
+  core::Result<std::size_t> Read(std::vector<char>& buffer) {
+    for (;;) {
+      const auto n = ::read(fd_, buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno != EINTR) {
+        return core::Fail(core::Error::Unavailable(fmt::format("read: {}", std::strerror(errno))));
+      }
+    }
+  }
+  std::uint64_t size() const { return size_; }  // 0 when unknown (a pipe)
+
+ private:
+  Input(int fd, bool owned, std::uint64_t size) : fd_(fd), owned_(owned), size_(size) {}
+  int fd_;
+  bool owned_;
+  std::uint64_t size_;
+};
+
+// A one-line progress bar on stderr, redrawn at most 10 times a second.
+class Progress {
+ public:
+  Progress(std::ostream& err, bool enabled, std::uint64_t total_bytes)
+      : err_(err), enabled_(enabled), total_(total_bytes) {}
+  void Update(std::uint64_t rows, std::uint64_t bytes, bool force = false) {
+    if (!enabled_) return;
+    const auto now = Clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(rows) / seconds : 0;
+    std::string line = fmt::format("\r{:>10} rows  {:>9.0f} rows/s", rows, rate);
+    if (total_ > 0) {
+      const double done = std::min(1.0, static_cast<double>(bytes) / static_cast<double>(total_));
+      const int width = 30;
+      const int filled = static_cast<int>(done * width);
+      const double eta = done > 0 ? seconds * (1 - done) / done : 0;
+      line += fmt::format("  [{}{}] {:3.0f}%  ETA {:.1f} s", std::string(filled, '#'),
+                          std::string(width - filled, ' '), done * 100, eta);
+    }
+    err_ << line << std::flush;
+  }
+  void Done() {
+    if (enabled_) err_ << "\n";
+  }
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  std::ostream& err_;
+  bool enabled_;
+  std::uint64_t total_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_{};
+};
+
+// The --rejects file: line,reason, then the input's own columns.
+class RejectsFile {
+ public:
+  bool Open(const std::string& path) {
+    out_.open(path, std::ios::binary | std::ios::trunc);
+    return static_cast<bool>(out_);
+  }
+  bool is_open() const { return out_.is_open(); }
+  void Header(const std::vector<std::string>& columns) {
+    if (!out_.is_open()) return;
+    line_ = "line,reason";
+    for (const auto& c : columns) {
+      line_ += ',';
+      service::AppendCsvField(line_, c);
+    }
+    out_ << line_ << '\n';
+  }
+  void Write(const service::RowReject& reject) {
+    if (!out_.is_open()) return;
+    line_ = std::to_string(reject.line);
+    line_ += ',';
+    service::AppendCsvField(line_, reject.reason);
+    for (const auto& f : reject.fields) {
+      line_ += ',';
+      service::AppendCsvField(line_, f);
+    }
+    out_ << line_ << '\n';
+  }
+  bool Close() {
+    if (!out_.is_open()) return true;
+    out_.close();
+    return !out_.fail();
+  }
+
+ private:
+  std::ofstream out_;
+  std::string line_;
+};
+
+}  // namespace
+
+int ImportExitStatus(const ImportCounts& counts, bool stopped) {
+  const std::uint64_t handled = counts.imported + counts.updated + counts.skipped;
+  if (handled == 0) return 2;
+  return counts.rejected > 0 || stopped ? 1 : 0;
+}
+
+int RunImport(const ImportOptions& options, std::ostream& err) {
+  if (!options.via_api.empty()) return RunImportViaApi(options, err);
+  auto input = Input::Open(options.input);
+  if (!input) {
+    err << "cidrotor import: " << input.error().detail() << "\n";
+    return 2;
+  }
+  auto lock = DataDirLock::Acquire(options.data_dir, "import");
+  if (!lock) {
+    err << "cidrotor import: " << lock.error().detail()
+        << ": stop it first, or import through it with --via-api http://HOST:PORT --token "
+           "ADMIN_TOKEN\n";
+    return 2;
+  }
+  store::sqlite::BulkImportOptions bulk;
+  bulk.path = (options.data_dir / kDatabaseFileName).string();
+  bulk.on_duplicate = options.on_duplicate;
+  bulk.batch_rows = options.batch_rows;
+  auto importer = store::sqlite::BulkImporter::Open(bulk);
+  if (!importer) {
+    err << "cidrotor import: " << importer.error().detail() << "\n";
+    return 2;
+  }
+  RejectsFile rejects;
+  if (!options.rejects_path.empty() && !rejects.Open(options.rejects_path)) {
+    err << "cidrotor import: cannot write " << options.rejects_path << "\n";
+    return 2;
+  }
+  const bool bar = options.progress == ProgressMode::kBar ||
+                   (options.progress == ProgressMode::kAuto && ::isatty(STDERR_FILENO));
+  Progress progress(err, bar, input->size());
+
+  ImportCounts counts;
+  service::CsvReader reader;
+  service::NumberRowParser parser;
+  bool header_done = false;
+  std::optional<core::Error> stop;  // a header or store error ends the import
+  // Dry runs and `fail` look every row up; the data-dir lock keeps other writers out meanwhile.
+  const bool lookup = options.dry_run || options.on_duplicate == store::OnDuplicate::kFail;
+  const auto on_record = [&](const service::CsvRecord& record) {
+    if (stop) return;
+    if (!header_done) {
+      header_done = true;
+      if (auto ok = parser.SetHeader(record); !ok) {
+        stop = ok.error();
+        return;
+      }
+      for (const auto& warning : parser.warnings()) err << "cidrotor import: " << warning << "\n";
+      rejects.Header(parser.header());
+      return;
+    }
+    ++counts.rows;
+    auto parsed = parser.Parse(record);
+    if (auto* reject = std::get_if<service::RowReject>(&parsed)) {
+      ++counts.rejected;
+      rejects.Write(*reject);
+      return;
+    }
+    auto& row = std::get<service::NumberRow>(parsed);
+    if (lookup) {
+      auto exists = (*importer)->Exists(row.spec.caller_id);
+      if (!exists) {
+        stop = exists.error();
+        return;
+      }
+      if (*exists && options.on_duplicate == store::OnDuplicate::kFail) {
+        ++counts.rejected;
+        rejects.Write({row.line, "caller_id: already in the store", record.fields});
+        return;
+      }
+      if (options.dry_run) {
+        ++(!*exists                                            ? counts.imported
+           : options.on_duplicate == store::OnDuplicate::kSkip ? counts.skipped
+                                                               : counts.updated);
+        return;
+      }
+    }
+    if (auto added = (*importer)->Add({std::move(row.spec), row.last_used}); !added) {
+      stop = added.error();
+    }
+  };
+
+  std::vector<char> buffer(kReadSize);
+  std::uint64_t bytes = 0;
+  while (!stop) {
+    auto n = input->Read(buffer);
+    if (!n) {
+      stop = n.error();
+      break;
+    }
+    if (*n == 0) break;
+    bytes += *n;
+    reader.Feed(std::string_view(buffer.data(), *n), on_record);
+    progress.Update(counts.rows, bytes);
+  }
+  if (!stop) reader.Finish(on_record);
+  if (!stop && !header_done) stop = core::Error::InvalidArgument("header", "the file is empty");
+  if (!stop && !options.dry_run) {
+    if (auto finished = (*importer)->Finish(); !finished) stop = finished.error();
+  }
+  progress.Update(counts.rows, bytes, true);
+  progress.Done();
+  if (!options.dry_run) {
+    const store::ImportResult& written = (*importer)->result();
+    counts.imported = written.imported;
+    counts.updated = written.updated;
+    counts.skipped = written.skipped;
+  }
+  if (!rejects.Close()) err << "cidrotor import: writing " << options.rejects_path << " failed\n";
+
+  err << fmt::format(
+      "import{}: {} rows: {} imported, {} updated, {} skipped, {} rejected in {:.2f} s",
+      options.dry_run ? " (dry run, nothing written)" : "", counts.rows, counts.imported,
+      counts.updated, counts.skipped, counts.rejected, progress.Seconds());
+  if (counts.rejected > 0 && !options.rejects_path.empty()) {
+    err << " (rejects: " << options.rejects_path << ")";
+  }
+  err << "\n";
+  if (stop) {
+    err << "cidrotor import: stopped: "
+        << (stop->field().empty() ? stop->detail() : stop->field() + ": " + stop->detail());
+    if (counts.imported + counts.updated > 0) {
+      err << " (the batches committed before stay; rerun the same file to complete the import)";
+    }
+    err << "\n";
+    if (stop->field() == "header" || stop->field() == "FILE") return 2;
+  }
+  return ImportExitStatus(counts, stop.has_value());
+}
+
+}  // namespace cidrotor::cli

@@ -1,0 +1,182 @@
+#include "service/csv_reader.h"
+
+#include <utility>
+
+namespace cidrotor::service {
+namespace {
+
+constexpr char kBom[] = {'\xEF', '\xBB', '\xBF'};
+constexpr std::size_t kBomSize = sizeof kBom;
+
+}  // namespace
+
+CsvReader::CsvReader(CsvLimits limits) : limits_(limits) {}
+
+void CsvReader::MarkError(std::string message) {
+  if (record_.error.empty()) record_.error = std::move(message);
+}
+
+void CsvReader::Append(char c) {
+  if (!in_record_) {
+    in_record_ = true;
+    record_.line = line_;
+  }
+  if (++record_bytes_ > limits_.max_record_bytes) {
+    MarkError("record longer than " + std::to_string(limits_.max_record_bytes) + " bytes");
+    return;
+  }
+  if (field_.size() >= limits_.max_field_bytes) {
+    MarkError("field longer than " + std::to_string(limits_.max_field_bytes) + " bytes");
+    return;
+  }
+  field_.push_back(c);
+}
+
+void CsvReader::EndField() {
+  if (!in_record_) {
+    in_record_ = true;
+    record_.line = line_;
+  }
+  ++record_bytes_;  // the separator
+  if (field_count_ >= limits_.max_fields) {
+    MarkError("more than " + std::to_string(limits_.max_fields) + " fields");
+    field_.clear();
+    return;
+  }
+  if (record_.fields.size() <= field_count_) record_.fields.emplace_back();
+  record_.fields[field_count_].swap(field_);
+  ++field_count_;
+  field_.clear();
+}
+
+void CsvReader::EndRecord(const Sink& sink) {
+  if (!in_record_ && field_.empty() && !quoted_seen_) {  // blank line
+    state_ = State::kFieldStart;
+    return;
+  }
+  EndField();
+  record_.fields.resize(field_count_);
+  bool blank = !quoted_seen_ && record_.error.empty();
+  for (std::size_t i = 0; blank && i < field_count_; ++i) blank = record_.fields[i].empty();
+  if (!blank) sink(record_);
+  record_.error.clear();
+  field_count_ = 0;
+  record_bytes_ = 0;
+  quoted_seen_ = false;
+  in_record_ = false;
+  state_ = State::kFieldStart;
+}
+
+void CsvReader::Feed(std::string_view bytes, const Sink& sink) {
+  std::size_t i = 0;
+  // The BOM may arrive split across chunks: match it byte by byte, and replay a partial match
+  // that turned out to be data.
+  while (at_input_start_ && i < bytes.size()) {
+    if (bytes[i] == kBom[bom_matched_]) {
+      ++i;
+      if (++bom_matched_ == kBomSize) at_input_start_ = false;
+      continue;
+    }
+    at_input_start_ = false;
+    const std::size_t partial = bom_matched_;
+    bom_matched_ = 0;
+    if (partial > 0) Feed(std::string_view(kBom, partial), sink);
+  }
+  for (; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (c == '\n') continue;  // the LF of a CRLF already counted
+    }
+    switch (state_) {
+      case State::kFieldStart:
+        if (c == '"') {
+          if (!in_record_) {
+            in_record_ = true;
+            record_.line = line_;
+          }
+          ++record_bytes_;
+          quoted_seen_ = true;
+          state_ = State::kQuoted;
+          break;
+        }
+        state_ = State::kUnquoted;
+        [[fallthrough]];
+      case State::kUnquoted:
+        if (c == ',') {
+          EndField();
+          state_ = State::kFieldStart;
+        } else if (c == '\n' || c == '\r') {
+          EndRecord(sink);
+          ++line_;
+          pending_cr_ = c == '\r';
+        } else {
+          Append(c);
+        }
+        break;
+      case State::kQuoted:
+        if (c == '"') {
+          state_ = State::kQuoteInQuoted;
+          ++record_bytes_;
+        } else {
+          if (c == '\n') ++line_;
+          Append(c);
+        }
+        break;
+      case State::kQuoteInQuoted:
+        if (c == '"') {  // "" is one quote
+          Append('"');
+          state_ = State::kQuoted;
+        } else if (c == ',') {
+          EndField();
+          state_ = State::kFieldStart;
+        } else if (c == '\n' || c == '\r') {
+          EndRecord(sink);
+          ++line_;
+          pending_cr_ = c == '\r';
+        } else {  // text after the closing quote: kept as data
+          Append(c);
+          state_ = State::kUnquoted;
+        }
+        break;
+    }
+  }
+}
+
+void CsvReader::Finish(const Sink& sink) {
+  if (state_ == State::kQuoted) MarkError("unterminated quoted field");
+  if (in_record_ || !field_.empty() || quoted_seen_) EndRecord(sink);
+  state_ = State::kFieldStart;
+  record_ = CsvRecord{};
+  field_.clear();
+  field_count_ = 0;
+  record_bytes_ = 0;
+  line_ = 1;
+  bom_matched_ = 0;
+  at_input_start_ = true;
+  pending_cr_ = false;
+  quoted_seen_ = false;
+  in_record_ = false;
+}
+
+void AppendCsvField(std::string& out, std::string_view field) {
+  bool quote = !field.empty() && (field.front() == ' ' || field.back() == ' ');
+  for (const char c : field) {
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (const char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace cidrotor::service

@@ -1,0 +1,89 @@
+// An incremental RFC 4180 CSV reader, fed with chunks of any size (a file read in blocks, an HTTP
+// body as it arrives), that hands out one record at a time. Shared by `cidrotor import`,
+// `POST /api/numbers/import` and the tests, so every path reads CSV the same way.
+//
+// What it accepts:
+// - fields separated by ',', records by LF, CRLF or a lone CR;
+// - quoted fields ("..."), in which commas, CR/LF and doubled quotes ("") are data;
+// - a UTF-8 byte order mark at the very start of the input (skipped);
+// - blank lines, and lines of only commas (a spreadsheet's empty rows), are skipped.
+// Lenient where spreadsheets are sloppy: a quote inside an unquoted field, and text after a
+// closing quote, are kept as data. Errors are per record, never fatal: a record longer than
+// max_record_bytes, a field longer than max_field_bytes, more than max_fields fields or an
+// unterminated quote at the end of the input yields a record with `error` set (its fields hold
+// what was read up to the limit); reading goes on with the next record.
+//
+// Line numbers are the input's physical lines, 1-based (a header is line 1): a record's `line` is
+// where it starts, and a quoted field spanning lines moves the following records down.
+//
+// Example:
+//   CsvReader reader;
+//   reader.Feed(chunk, [&](const CsvRecord& r) { ... });  // as often as data arrives
+//   reader.Finish([&](const CsvRecord& r) { ... });       // end of input
+// Not thread-safe; one reader per input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cidrotor::service {
+
+struct CsvRecord {
+  std::uint64_t line = 0;           // physical line the record starts on (1-based)
+  std::vector<std::string> fields;  // at least one
+  std::string error;                // non-empty: the record is malformed (see above)
+};
+
+struct CsvLimits {
+  std::size_t max_field_bytes = 1024;        // longest field
+  std::size_t max_record_bytes = 16 * 1024;  // longest record (all its fields and separators)
+  std::size_t max_fields = 64;               // most fields in one record
+};
+
+class CsvReader {
+ public:
+  // Receives each complete record. The record is reused after the call returns: copy what you
+  // keep.
+  using Sink = std::function<void(const CsvRecord&)>;
+
+  explicit CsvReader(CsvLimits limits = {});
+
+  // Parses `bytes`, calling `sink` for every record completed by them.
+  void Feed(std::string_view bytes, const Sink& sink);
+  // End of input: emits the last record when it has no line break after it. Feed after Finish
+  // starts a new input (BOM and line numbers reset).
+  void Finish(const Sink& sink);
+
+  // Physical lines started so far (the line the next byte belongs to).
+  std::uint64_t line() const { return line_; }
+
+ private:
+  enum class State : std::uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
+
+  void EndField();
+  void EndRecord(const Sink& sink);
+  void Append(char c);
+  void MarkError(std::string message);
+
+  CsvLimits limits_;
+  State state_ = State::kFieldStart;
+  CsvRecord record_;
+  std::size_t field_count_ = 0;   // fields completed in record_
+  std::string field_;             // the field being read
+  std::size_t record_bytes_ = 0;  // bytes of the record so far
+  std::uint64_t line_ = 1;
+  std::size_t bom_matched_ = 0;  // bytes of the BOM seen at the start; 3 = done checking
+  bool at_input_start_ = true;
+  bool pending_cr_ = false;   // last byte was a CR ending a record: swallow a following LF
+  bool quoted_seen_ = false;  // the record had a quoted field (so it is not blank)
+  bool in_record_ = false;    // some byte of the current record was read
+};
+
+// Writes one CSV field, quoted when it holds a comma, quote, CR, LF or leading/trailing space.
+void AppendCsvField(std::string& out, std::string_view field);
+
+}  // namespace cidrotor::service

@@ -1,0 +1,237 @@
+#include "service/number_rows.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cctype>
+#include <chrono>
+#include <string_view>
+#include <utility>
+
+#include "core/phone_number.h"
+#include "service/field_parsers.h"
+
+namespace cidrotor::service {
+
+struct NumberRowParser::Seen {
+  boost::unordered_flat_map<std::uint64_t, std::uint64_t> line_of;  // digits -> first line
+};
+
+namespace {
+
+constexpr const char* kColumnNames[] = {"caller_id",    "carrier",     "area_code",
+                                        "hourly_limit", "daily_limit", "pool",
+                                        "state",        "active",      "last_used"};
+// Written by export, read back as nothing: usage counters belong to their windows (SPEC).
+constexpr std::string_view kIgnoredColumns[] = {"hourly_used", "daily_used"};
+
+std::string Normalized(std::string_view name) {
+  while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Reason(const core::Error& error) {
+  return error.field().empty() ? error.detail() : error.field() + ": " + error.detail();
+}
+
+bool Digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > text.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    out = out * 10 + (text[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+NumberRowParser::NumberRowParser() : seen_(std::make_unique<Seen>()) {
+  std::fill(std::begin(index_), std::end(index_), -1);
+}
+
+NumberRowParser::~NumberRowParser() = default;
+
+core::Result<void> NumberRowParser::SetHeader(const CsvRecord& header) {
+  if (!header.error.empty()) {
+    return core::Fail(core::Error::InvalidArgument("header", header.error));
+  }
+  header_ = header.fields;
+  for (std::size_t i = 0; i < header.fields.size(); ++i) {
+    const std::string name = Normalized(header.fields[i]);
+    const auto known = std::find_if(std::begin(kColumnNames), std::end(kColumnNames),
+                                    [&](const char* n) { return name == n; });
+    if (known != std::end(kColumnNames)) {
+      int& slot = index_[known - std::begin(kColumnNames)];
+      if (slot >= 0) {
+        return core::Fail(core::Error::InvalidArgument("header", "column " + name + " twice"));
+      }
+      slot = static_cast<int>(i);
+    } else if (std::find(std::begin(kIgnoredColumns), std::end(kIgnoredColumns), name) ==
+               std::end(kIgnoredColumns)) {
+      warnings_.push_back(fmt::format("unknown column '{}' ignored", header.fields[i]));
+    }
+  }
+  if (index_[kCallerId] < 0) {
+    return core::Fail(core::Error::InvalidArgument("header", "no caller_id column"));
+  }
+  return {};
+}
+
+core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) const {
+  const auto field = [&](Column column) -> std::string_view {
+    const int i = index_[column];
+    if (i < 0 || static_cast<std::size_t>(i) >= record.fields.size()) return {};
+    return record.fields[static_cast<std::size_t>(i)];
+  };
+  NumberRow row;
+  row.line = record.line;
+  core::NumberSpec& spec = row.spec;
+
+  const std::string_view caller_id = field(kCallerId);
+  if (caller_id.empty()) return core::Fail(core::Error::InvalidArgument("caller_id", "is empty"));
+  auto number = core::PhoneNumber::ParsePoolNumber(caller_id, "caller_id");
+  if (!number) return core::Fail(std::move(number).error());
+  spec.caller_id = *number;
+
+  if (const auto text = field(kAreaCode); !text.empty()) {
+    auto area_code = ParseAreaCode(text, "area_code");
+    if (!area_code) return core::Fail(std::move(area_code).error());
+    if (*area_code != spec.caller_id.area_code()) {
+      return core::Fail(
+          core::Error::InvalidArgument("area_code", "area code contradicts the number"));
+    }
+  }
+  if (const auto text = field(kCarrier); !text.empty()) {
+    auto carrier = ParseCarrier(text);
+    if (!carrier) return core::Fail(std::move(carrier).error());
+    spec.carrier = std::move(*carrier);
+  }
+  if (const auto text = field(kHourlyLimit); !text.empty()) {
+    auto cap = ParseCap(text, "hourly_limit");
+    if (!cap) return core::Fail(std::move(cap).error());
+    spec.hourly_cap = *cap;
+  }
+  if (const auto text = field(kDailyLimit); !text.empty()) {
+    auto cap = ParseCap(text, "daily_limit");
+    if (!cap) return core::Fail(std::move(cap).error());
+    spec.daily_cap = *cap;
+  }
+  if (const auto text = field(kPool); !text.empty()) {
+    auto pool = ParsePoolName(text);
+    if (!pool) return core::Fail(std::move(pool).error());
+    spec.pool = std::move(*pool);
+  }
+  if (const auto text = field(kState); !text.empty()) {
+    auto state = ParseStateCode(text);
+    if (!state) return core::Fail(std::move(state).error());
+    spec.state = std::move(*state);
+  }
+  if (const auto text = field(kActive); !text.empty()) {
+    auto active = ParseBool(text, "active");
+    if (!active) return core::Fail(std::move(active).error());
+    spec.active = *active;
+  }
+  if (const auto text = field(kLastUsed); !text.empty()) {
+    auto last_used = ParseIsoUtc(text, "last_used");
+    if (!last_used) return core::Fail(std::move(last_used).error());
+    row.last_used = *last_used;
+  }
+  return row;
+}
+
+std::variant<NumberRow, RowReject> NumberRowParser::Parse(const CsvRecord& record) {
+  auto row = record.error.empty()
+                 ? ParseFields(record)
+                 : core::Result<NumberRow>(core::Fail(core::Error::Internal(record.error)));
+  if (row) {
+    const auto [it, inserted] =
+        seen_->line_of.try_emplace(row->spec.caller_id.digits(), record.line);
+    if (inserted) return std::move(*row);
+    return RowReject{record.line, fmt::format("duplicate of line {}", it->second), record.fields};
+  }
+  return RowReject{record.line, Reason(row.error()), record.fields};
+}
+
+core::Result<store::OnDuplicate> ParseOnDuplicate(std::string_view text, std::string_view field) {
+  if (text == "update") return store::OnDuplicate::kUpdate;
+  if (text == "skip") return store::OnDuplicate::kSkip;
+  if (text == "fail") return store::OnDuplicate::kFail;
+  return core::Fail(
+      core::Error::InvalidArgument(std::string(field), "must be update, skip or fail"));
+}
+
+void CsvImportReader::OnRecord(const CsvRecord& record) {
+  if (error_) return;
+  if (!header_done_) {
+    header_done_ = true;
+    if (auto ok = parser_.SetHeader(record); !ok) error_ = ok.error();
+    return;
+  }
+  ++import_.rows;
+  auto parsed = parser_.Parse(record);
+  if (auto* row = std::get_if<NumberRow>(&parsed)) {
+    import_.items.push_back({std::move(row->spec), row->last_used});
+    import_.lines.push_back(row->line);
+  } else {
+    import_.rejects.push_back(std::move(std::get<RowReject>(parsed)));
+  }
+}
+
+void CsvImportReader::Feed(std::string_view bytes) {
+  reader_.Feed(bytes, [this](const CsvRecord& record) { OnRecord(record); });
+}
+
+core::Result<CsvImport> CsvImportReader::Finish() {
+  reader_.Finish([this](const CsvRecord& record) { OnRecord(record); });
+  if (!header_done_) error_ = core::Error::InvalidArgument("header", "no header line");
+  if (error_) return core::Fail(std::move(*error_));
+  import_.warnings = parser_.warnings();
+  return std::move(import_);
+}
+
+std::string FormatIsoUtc(core::CompactTime t) {
+  if (t == 0) return {};
+  using namespace std::chrono;
+  const auto tp = sys_seconds(seconds(core::kCompactEpochUnixSeconds + t));
+  const auto day = floor<days>(tp);
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(tp - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+}
+
+core::Result<core::CompactTime> ParseIsoUtc(std::string_view text, std::string_view field) {
+  using namespace std::chrono;
+  const auto bad = [&] {
+    return core::Fail(core::Error::InvalidArgument(
+        std::string(field), "must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z"));
+  };
+  if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) text.remove_suffix(1);
+  if (text.size() >= 6 && text.substr(text.size() - 6) == "+00:00") text.remove_suffix(6);
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (text.size() != 19 || !Digits(text, 0, 4, y) || text[4] != '-' || !Digits(text, 5, 2, mo) ||
+      text[7] != '-' || !Digits(text, 8, 2, d) || (text[10] != 'T' && text[10] != ' ') ||
+      !Digits(text, 11, 2, h) || text[13] != ':' || !Digits(text, 14, 2, mi) || text[16] != ':' ||
+      !Digits(text, 17, 2, s) || h > 23 || mi > 59 || s > 59) {
+    return bad();
+  }
+  const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)),
+                           day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return bad();
+  const auto unix_seconds =
+      (sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(s)).count();
+  const auto compact = unix_seconds - core::kCompactEpochUnixSeconds;
+  if (compact <= 0 || compact > 0xFFFF'FFFFLL) {
+    return core::Fail(
+        core::Error::InvalidArgument(std::string(field), "must be between 2020 and 2156"));
+  }
+  return static_cast<core::CompactTime>(compact);
+}
+
+}  // namespace cidrotor::service

@@ -1,0 +1,130 @@
+// The pool CSV format (SPEC "CSV format") read into numbers: the one validation shared by
+// `cidrotor import`, `POST /api/numbers/import` and both storage modes.
+//
+// Header: columns matched by name, case-insensitively, surrounding spaces ignored. `caller_id` is
+// required; `carrier`, `area_code`, `hourly_limit`, `daily_limit`, `pool`, `state`, `active`,
+// `last_used` are optional; `hourly_used`/`daily_used` (written by export) are known and ignored;
+// any other column is ignored with a warning.
+// Rows: every field goes through the single-field parsers of service/field_parsers.h. An empty
+// field counts as absent: empty caps are 0 (the configured DEFAULT_* apply), empty pool is
+// "default", empty active is true. `last_used` is ISO-8601 UTC ("2026-11-25T15:16:00Z"; the 'T'
+// may be a space, the 'Z' omitted) or empty (never used / keep the stored value).
+// A bad row becomes a RowReject {line, reason, original fields}; reasons are
+// "<column>: <detail>" (e.g. "area_code: area code contradicts the number") or
+// "duplicate of line N" for a number already seen earlier in the same input.
+//
+// Not thread-safe; one parser per input. Remembers every number seen (about 16 bytes each) to
+// find duplicates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/number.h"
+#include "core/result.h"
+#include "service/csv_reader.h"
+#include "store/store.h"
+
+namespace cidrotor::service {
+
+// One good row.
+struct NumberRow {
+  std::uint64_t line = 0;
+  core::NumberSpec spec;
+  std::optional<core::CompactTime> last_used;  // set when the row had a last_used value
+};
+
+// One bad row, with what it said, for the rejects file.
+struct RowReject {
+  std::uint64_t line = 0;
+  std::string reason;
+  std::vector<std::string> fields;  // the row's original fields
+};
+
+// The columns SPEC's export writes, in order (also the header `cidrotor export` writes).
+inline constexpr const char* kExportColumns[] = {
+    "caller_id", "carrier", "area_code", "hourly_limit", "daily_limit", "pool",
+    "state",     "active",  "last_used", "hourly_used",  "daily_used"};
+
+class NumberRowParser {
+ public:
+  NumberRowParser();
+  ~NumberRowParser();
+  NumberRowParser(const NumberRowParser&) = delete;
+  NumberRowParser& operator=(const NumberRowParser&) = delete;
+
+  // Reads the header record. Errors: kInvalidArgument (field "header") when the record is
+  // malformed, has no caller_id column or names a column twice. Warnings (unknown columns) are
+  // kept in warnings().
+  [[nodiscard]] core::Result<void> SetHeader(const CsvRecord& header);
+  const std::vector<std::string>& header() const { return header_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Validates one data record. REQUIRES: SetHeader succeeded.
+  std::variant<NumberRow, RowReject> Parse(const CsvRecord& record);
+
+ private:
+  struct Seen;
+  enum Column : std::uint8_t {
+    kCallerId,
+    kCarrier,
+    kAreaCode,
+    kHourlyLimit,
+    kDailyLimit,
+    kPool,
+    kState,
+    kActive,
+    kLastUsed,
+    kColumnCount
+  };
+
+  core::Result<NumberRow> ParseFields(const CsvRecord& record) const;
+
+  std::vector<std::string> header_;
+  std::vector<std::string> warnings_;
+  int index_[kColumnCount];  // field index of each known column, -1 when absent
+  std::unique_ptr<Seen> seen_;
+};
+
+// `update`, `skip` or `fail` (the --on-duplicate / on_duplicate values). Errors: kInvalidArgument
+// naming `field`.
+[[nodiscard]] core::Result<store::OnDuplicate> ParseOnDuplicate(std::string_view text,
+                                                                std::string_view field);
+
+// A whole CSV text read and validated at once (the HTTP import's body).
+struct CsvImport {
+  std::vector<store::ImportItem> items;  // good rows, in input order
+  std::vector<std::uint64_t> lines;      // line of each item
+  std::vector<RowReject> rejects;        // in input order
+  std::vector<std::string> warnings;     // unknown columns
+  std::uint64_t rows = 0;                // data rows read (good + rejected)
+};
+
+// Incrementally reads and validates CSV fed in chunks. Errors (from Finish() or the first
+// Feed() that completes the header): kInvalidArgument field "header" for a bad or missing header.
+class CsvImportReader {
+ public:
+  void Feed(std::string_view bytes);
+  [[nodiscard]] core::Result<CsvImport> Finish();
+
+ private:
+  void OnRecord(const CsvRecord& record);
+  CsvReader reader_;
+  NumberRowParser parser_;
+  CsvImport import_;
+  bool header_done_ = false;
+  std::optional<core::Error> error_;
+};
+
+// "2026-11-25T15:16:00Z" for a compact time; empty for 0 (never used).
+std::string FormatIsoUtc(core::CompactTime t);
+// The inverse: ISO-8601 UTC to whole seconds. Errors: kInvalidArgument naming `field`.
+[[nodiscard]] core::Result<core::CompactTime> ParseIsoUtc(std::string_view text,
+                                                          std::string_view field);
+
+}  // namespace cidrotor::service

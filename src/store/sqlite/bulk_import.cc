@@ -1,0 +1,231 @@
+#include "store/sqlite/bulk_import.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "store/sqlite/queries.h"
+#include "store/sqlite/row_codec.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_db.h"
+
+namespace cidrotor::store::sqlite {
+namespace {
+
+// created_at is bound once per batch (compact seconds, as batch_writer.cc sets it).
+constexpr std::string_view kInsert = R"sql(
+INSERT OR IGNORE INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit,
+                                 is_active, pool, state, last_used, created_at)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+)sql";
+
+constexpr std::string_view kUpdate = R"sql(
+UPDATE caller_ids SET carrier = ?2, area_code = ?3, hourly_limit = ?4, daily_limit = ?5,
+                      is_active = ?6, pool = ?7, state = ?8, last_used = COALESCE(?9, last_used)
+WHERE caller_id = ?1
+)sql";
+
+constexpr std::string_view kExists = "SELECT 1 FROM caller_ids WHERE caller_id = ?1";
+
+// The most distinct carrier/pool/state strings one batch holds; a batch that would need more is
+// written early.
+constexpr std::size_t kMaxNames = 65'535;
+
+// One buffered row: 24 bytes, names as indexes into the batch's name table, so that a batch of a
+// million rows costs 24 MB and sorting it moves small records, not specs with strings.
+struct CompactRow {
+  std::uint64_t digits = 0;
+  core::CompactTime last_used = 0;
+  std::uint16_t hourly_cap = 0;
+  std::uint16_t daily_cap = 0;
+  std::uint16_t carrier = 0;
+  std::uint16_t pool = 0;
+  std::uint16_t state = 0;
+  bool active = true;
+  bool has_last_used = false;
+};
+static_assert(sizeof(CompactRow) == 24);
+
+std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
+  if (cap == 0) return std::nullopt;  // NULL: the configured default applies
+  return cap;
+}
+
+}  // namespace
+
+struct BulkImporter::Impl {
+  BulkImportOptions options;
+  Database db;  // declared before the statements: destroyed after them
+  Statement begin, commit, rollback, insert, update, exists;
+  std::vector<CompactRow> batch;
+  std::vector<std::string> names;  // carrier, pool and state texts of the batch
+  std::unordered_map<std::string, std::uint16_t> name_ids;
+
+  std::uint16_t Intern(std::string& name) {
+    const auto [it, inserted] =
+        name_ids.try_emplace(name, static_cast<std::uint16_t>(names.size()));
+    if (inserted) names.push_back(std::move(name));
+    return it->second;
+  }
+
+  // Binds ?1..?9 of kInsert / kUpdate; `last_used` NULL keeps the stored value (kUpdate only).
+  void Bind(Statement& st, const CompactRow& row, std::optional<std::int64_t> last_used) const {
+    const auto number = core::PhoneNumber::FromValidDigits(row.digits);
+    char area_code[3];
+    AreaCodeText(number, area_code);
+    st.BindInt64(1, static_cast<std::int64_t>(row.digits));
+    st.BindTextNoCopy(2, names[row.carrier]);
+    st.BindText(3, std::string_view(area_code, sizeof area_code));
+    st.BindOptionalInt64(4, CapColumn(row.hourly_cap));
+    st.BindOptionalInt64(5, CapColumn(row.daily_cap));
+    st.BindInt64(6, row.active ? 1 : 0);
+    st.BindTextNoCopy(7, names[row.pool]);
+    st.BindTextNoCopy(8, names[row.state]);
+    st.BindOptionalInt64(9, last_used);
+  }
+};
+
+BulkImporter::BulkImporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BulkImporter::~BulkImporter() = default;
+
+core::Result<std::unique_ptr<BulkImporter>> BulkImporter::Open(BulkImportOptions options) {
+  auto impl = std::make_unique<Impl>();
+  auto db = Database::Open(options.path, Database::Access::kReadWrite);
+  if (!db) return core::Fail(db.error());
+  impl->db = std::move(*db);
+  auto ok = ConfigureConnection(impl->db, Database::Access::kReadWrite,
+                                options.synchronous_full ? Durability::kFull : Durability::kNormal,
+                                options.busy_timeout);
+  if (!ok) return core::Fail(ok.error());
+  if (auto migrated = Migrate(impl->db); !migrated) return core::Fail(migrated.error());
+  ok = impl->db.Exec("PRAGMA cache_size = -" + std::to_string(options.cache_kib), "set cache");
+  if (!ok) return core::Fail(ok.error());
+  struct Item {
+    Statement* target;
+    std::string_view sql;
+    std::string_view what;
+  };
+  const Item items[] = {
+      {&impl->begin, "BEGIN IMMEDIATE", "begin import batch"},
+      {&impl->commit, "COMMIT", "commit import batch"},
+      {&impl->rollback, "ROLLBACK", "roll back import batch"},
+      {&impl->insert, kInsert, "insert caller_ids"},
+      {&impl->update, kUpdate, "update caller_ids"},
+      {&impl->exists, kExists, "find caller_id"},
+  };
+  for (const Item& item : items) {
+    auto st = impl->db.Prepare(item.sql, item.what);
+    if (!st) return core::Fail(st.error());
+    *item.target = std::move(*st);
+  }
+  impl->batch.reserve(std::min<std::size_t>(options.batch_rows, 1'000'000));
+  impl->options = std::move(options);
+  return std::unique_ptr<BulkImporter>(new BulkImporter(std::move(impl)));
+}
+
+core::Result<bool> BulkImporter::Exists(core::PhoneNumber number) {
+  Statement& st = impl_->exists;
+  st.BindInt64(1, static_cast<std::int64_t>(number.digits()));
+  auto row = st.Step();
+  st.Reset();
+  return row;
+}
+
+core::Result<void> BulkImporter::Add(ImportItem item) {
+  Impl& m = *impl_;
+  if (m.names.size() + 3 > kMaxNames) {
+    if (auto written = WriteBatch(); !written) return written;
+  }
+  CompactRow row;
+  row.digits = item.spec.caller_id.digits();
+  row.last_used = item.last_used.value_or(0);
+  row.has_last_used = item.last_used.has_value();
+  row.hourly_cap = item.spec.hourly_cap;
+  row.daily_cap = item.spec.daily_cap;
+  row.active = item.spec.active;
+  row.carrier = m.Intern(item.spec.carrier);
+  row.pool = m.Intern(item.spec.pool);
+  row.state = m.Intern(item.spec.state);
+  m.batch.push_back(row);
+  if (m.batch.size() < std::max<std::size_t>(1, m.options.batch_rows)) return {};
+  return WriteBatch();
+}
+
+core::Result<void> BulkImporter::Finish() {
+  if (impl_->batch.empty()) return {};
+  return WriteBatch();
+}
+
+core::Result<void> BulkImporter::WriteBatch() {
+  Impl& m = *impl_;
+  std::sort(m.batch.begin(), m.batch.end(),
+            [](const CompactRow& a, const CompactRow& b) { return a.digits < b.digits; });
+  const std::int64_t created_at = core::ToCompact(
+      std::chrono::time_point_cast<core::Milliseconds>(std::chrono::system_clock::now()));
+  ImportResult batch_result;
+  auto ok = m.begin.Run();
+  for (std::size_t i = 0; ok && i < m.batch.size(); ++i) {
+    const CompactRow& row = m.batch[i];
+    m.Bind(m.insert, row, std::int64_t{row.last_used});
+    m.insert.BindInt64(10, created_at);
+    ok = m.insert.Run();
+    if (!ok) break;
+    if (sqlite3_changes(m.db.handle()) == 1) {
+      ++batch_result.imported;
+    } else if (m.options.on_duplicate == OnDuplicate::kUpdate) {
+      m.Bind(m.update, row,
+             row.has_last_used ? std::optional<std::int64_t>(row.last_used) : std::nullopt);
+      ok = m.update.Run();
+      ++batch_result.updated;
+    } else {
+      ++batch_result.skipped;  // kSkip; kFail rows were checked by the caller
+    }
+  }
+  if (ok) ok = m.commit.Run();
+  if (!ok) (void)m.rollback.Run();  // its own error (no transaction) is not the one to report
+  m.batch.clear();
+  m.names.clear();
+  m.name_ids.clear();
+  if (!ok) return ok;
+  result_.imported += batch_result.imported;
+  result_.updated += batch_result.updated;
+  result_.skipped += batch_result.skipped;
+  if (m.options.on_batch) m.options.on_batch(result_);
+  return {};
+}
+
+namespace {
+
+// Forwards numbers only.
+class NumbersOnly final : public LoadSink {
+ public:
+  explicit NumbersOnly(LoadSink& sink) : sink_(sink) {}
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    sink_.OnNumber(spec, usage);
+  }
+  void OnLiveReservation(const core::Reservation&) override {}
+
+ private:
+  LoadSink& sink_;
+};
+
+}  // namespace
+
+core::Result<std::uint64_t> ScanNumbers(const std::string& path, core::TimePoint now,
+                                        LoadSink& sink) {
+  auto db = Database::Open(path, Database::Access::kReadWrite);
+  if (!db) return core::Fail(db.error());
+  auto ok = ConfigureConnection(*db, Database::Access::kReadWrite, Durability::kNormal,
+                                std::chrono::milliseconds(5'000));
+  if (!ok) return core::Fail(ok.error());
+  if (auto migrated = Migrate(*db); !migrated) return core::Fail(migrated.error());
+  NumbersOnly numbers(sink);
+  auto summary = LoadState(*db, now, numbers);
+  if (!summary) return core::Fail(summary.error());
+  return summary->numbers;
+}
+
+}  // namespace cidrotor::store::sqlite

@@ -1,0 +1,130 @@
+#include "agi/agi_request.h"
+
+#include <gtest/gtest.h>
+
+#include "agi/agi_reply.h"
+#include "agi/asterisk_env.h"
+#include "agi/reservation_memo.h"
+#include "service/requests.h"
+
+namespace cidrotor::agi {
+namespace {
+
+using testing::AsteriskEnv;
+using testing::EnvFields;
+
+Environment Env(const EnvFields& fields) {
+  EnvironmentParser parser;
+  EXPECT_EQ(parser.Feed(AsteriskEnv(fields)).state, ParseState::kDone);
+  return parser.TakeEnvironment();
+}
+
+TEST(AgiRequestTest, NextCidTakesDestinationCallCodeAndQuery) {
+  auto request = ParseAgiRequest(Env({}));
+  ASSERT_TRUE(request.has_value()) << request.error().ToString();
+  EXPECT_EQ(request->script, AgiScript::kNextCid);
+  EXPECT_EQ(request->uniqueid, "1700000000.42");
+  EXPECT_EQ(request->channel, "SIP/carrier-0000001a");
+  auto allocation = service::ParseAllocateRequest(request->params);
+  ASSERT_TRUE(allocation.has_value()) << allocation.error().ToString();
+  EXPECT_EQ(allocation->destination.ToString(), "3105559876");  // dial prefix 9 dropped
+  EXPECT_EQ(allocation->campaign, "sales");
+  EXPECT_EQ(allocation->agent, "agent001");
+  EXPECT_EQ(allocation->lead_id, 12345U);
+}
+
+TEST(AgiRequestTest, FallsBackToTheDnidWhenTheExtensionIsNotANumber) {
+  EnvFields fields;
+  fields.extension = "s";
+  fields.dnid = "12125559876";
+  auto request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->params.Get("to"), "12125559876");
+}
+
+TEST(AgiRequestTest, WithoutADestinationTheServiceNamesTheField) {
+  EnvFields fields;
+  fields.extension = "h";
+  auto request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value());
+  auto allocation = service::ParseAllocateRequest(request->params);
+  ASSERT_FALSE(allocation.has_value());
+  EXPECT_EQ(allocation.error().field(), "to");
+}
+
+TEST(AgiRequestTest, ReadsTheScriptFromAgiRequestAndArgumentsFromAgiArgs) {
+  EnvironmentParser parser;
+  ASSERT_EQ(parser
+                .Feed("agi_request: agi://10.0.0.5:4573/release?outcome=ANSWER&reservation=77\n"
+                      "agi_uniqueid: 1.2\n"
+                      "agi_arg_1: duration=42\n"
+                      "agi_arg_2: positional\n"
+                      "agi_arg_3: campaign=a%20b\n\n")
+                .state,
+            ParseState::kDone);
+  auto request = ParseAgiRequest(parser.environment());
+  ASSERT_TRUE(request.has_value()) << request.error().ToString();
+  EXPECT_EQ(request->script, AgiScript::kRelease);
+  EXPECT_EQ(request->params.Get("campaign"), "a%20b");  // agi_arg values are taken as they are
+  auto release = service::ParseReleaseRequest(request->params);
+  ASSERT_TRUE(release.has_value()) << release.error().ToString();
+  EXPECT_EQ(release->reservation_id, 77U);
+  EXPECT_EQ(release->outcome, core::CallOutcome::kAnswered);
+  EXPECT_EQ(release->duration_seconds, 42U);
+}
+
+TEST(AgiRequestTest, PercentDecodesTheQuery) {
+  EnvFields fields;
+  fields.script = "/next-cid/?campaign=sales%5Fwest&agent=";
+  auto request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->params.Get("campaign"), "sales_west");
+  EXPECT_EQ(request->params.Get("agent"), std::nullopt);  // empty counts as absent
+  fields.script = "next-cid?campaign=%zz";
+  EXPECT_FALSE(ParseAgiRequest(Env(fields)).has_value());
+}
+
+TEST(AgiRequestTest, UnknownScriptIsNotFound) {
+  for (const char* script : {"hello", "", "next-cidx?campaign=a"}) {
+    EnvFields fields;
+    fields.script = script;
+    auto request = ParseAgiRequest(Env(fields));
+    ASSERT_FALSE(request.has_value()) << script;
+    EXPECT_EQ(StatusFor(request.error()), "not_found");
+  }
+}
+
+TEST(AgiReplyTest, SetVariableQuotesAndEscapes) {
+  EXPECT_EQ(SetVariableCommand("CALLERID(num)", "3105551234"),
+            "SET VARIABLE CALLERID(num) \"3105551234\"\n");
+  EXPECT_EQ(SetVariableCommand("X", "a\"b\\c\nd"), "SET VARIABLE X \"a\\\"b\\\\cd\"\n");
+}
+
+TEST(ReservationMemoTest, RemembersTakesAndExpires) {
+  const core::TimePoint t0{std::chrono::seconds(1'000'000)};
+  ReservationMemo memo(2, std::chrono::seconds(60));
+  memo.Remember("u1", 10, t0);
+  memo.Remember("", 11, t0);  // ignored
+  EXPECT_EQ(memo.Take("u1", t0), 10U);
+  EXPECT_EQ(memo.Take("u1", t0), std::nullopt);  // taken once
+  memo.Remember("u2", 20, t0);
+  EXPECT_EQ(memo.Take("u2", t0 + std::chrono::seconds(61)), std::nullopt);  // expired
+}
+
+TEST(ReservationMemoTest, IsBoundedOldestFirst) {
+  const core::TimePoint t0{std::chrono::seconds(1'000'000)};
+  ReservationMemo memo(2, std::chrono::seconds(60));
+  memo.Remember("a", 1, t0);
+  memo.Remember("b", 2, t0);
+  memo.Remember("c", 3, t0);
+  EXPECT_EQ(memo.size(), 2U);
+  EXPECT_EQ(memo.Take("a", t0), std::nullopt);
+  EXPECT_EQ(memo.Take("c", t0), 3U);
+  memo.Forget("b", 99);  // another reservation: kept
+  EXPECT_EQ(memo.Take("b", t0), 2U);
+  for (int i = 0; i < 1000; ++i) memo.Remember("same", static_cast<std::uint64_t>(i), t0);
+  EXPECT_EQ(memo.Take("same", t0), 999U);
+}
+
+}  // namespace
+}  // namespace cidrotor::agi

@@ -1,0 +1,241 @@
+// AgiServer over real loopback sockets (port 0), against a scripted store: the conformance test
+// of issue #5, playing Asterisk's side byte for byte.
+#include "agi/agi_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agi/asterisk_env.h"
+#include "agi/fake_asterisk.h"
+#include "http/fake_store.h"
+
+namespace cidrotor::agi {
+namespace {
+
+using http::testing::Completion;
+using http::testing::FakeStore;
+using http::testing::FixedClock;
+using http::testing::kTestNow;
+using testing::AsteriskEnv;
+using testing::EnvFields;
+using testing::FakeAsterisk;
+
+// SampleAllocation(): 2125551234, reservation 123, match area_code.
+const std::vector<std::string> kSuccessCommands = {
+    "SET VARIABLE CALLERID(num) \"2125551234\"", "SET VARIABLE CIDROTOR_CID \"2125551234\"",
+    "SET VARIABLE CIDROTOR_MATCH \"area_code\"", "SET VARIABLE CIDROTOR_RESERVATION \"123\"",
+    "SET VARIABLE CIDROTOR_STATUS \"ok\"",
+};
+
+class AgiServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(); }
+  void TearDown() override { StopServer(); }
+
+  void StartServer() {
+    AgiContext context{store_, clock_, std::chrono::milliseconds(100)};
+    context.read_timeout = std::chrono::milliseconds(300);
+    server_ = std::make_unique<AgiServer>(io_, context);
+    auto port = server_->Listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.has_value()) << port.error().ToString();
+    port_ = *port;
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void StopServer() {
+    if (!server_) return;
+    server_->Stop();
+    store_.ReleaseHeld();
+    thread_.join();  // io.run() returns once every connection ended
+    store_.JoinThreads();
+    server_.reset();
+  }
+
+  FakeStore store_;
+  FixedClock clock_{kTestNow};
+  boost::asio::io_context io_;
+  std::unique_ptr<AgiServer> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(AgiServerTest, NextCidSetsTheAllocatedNumberAndNeverTheName) {
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(AsteriskEnv());
+  EXPECT_EQ(commands, kSuccessCommands);
+  for (const auto& command : commands) {
+    EXPECT_EQ(command.find("CALLERID(name)"), std::string::npos);
+    EXPECT_NE(command.rfind("SET VARIABLE ", 0), std::string::npos);  // never SET CALLERID
+  }
+  const auto allocations = store_.allocations();
+  ASSERT_EQ(allocations.size(), 1U);
+  EXPECT_EQ(allocations[0].destination.ToString(), "3105559876");
+  EXPECT_EQ(allocations[0].campaign, "sales");
+  EXPECT_EQ(allocations[0].agent, "agent001");
+  EXPECT_EQ(allocations[0].lead_id, 12345U);
+  EXPECT_TRUE(store_.releases().empty());
+  const auto logs = store_.api_logs();
+  ASSERT_EQ(logs.size(), 1U);
+  EXPECT_EQ(logs[0].endpoint, "agi:next-cid");
+  EXPECT_EQ(logs[0].caller_id_allocated, "2125551234");
+  EXPECT_EQ(logs[0].status_code, 200);
+}
+
+TEST_F(AgiServerTest, EnvironmentBlockArrivingOneByteAtATime) {
+  FakeAsterisk asterisk(port_);
+  ASSERT_TRUE(asterisk.SendByteByByte(AsteriskEnv()));
+  std::vector<std::string> commands;
+  while (auto line = asterisk.ReadLine()) {
+    commands.push_back(*line);
+    ASSERT_TRUE(asterisk.SendByteByByte("200 result=1\n"));
+  }
+  EXPECT_EQ(commands, kSuccessCommands);
+}
+
+TEST_F(AgiServerTest, SlowStoreGetsTimeoutAndTheLateAllocationIsReleased) {
+  store_.completion = Completion::kHeld;
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(AsteriskEnv());
+  EXPECT_EQ(commands, std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"timeout\""});
+  ASSERT_TRUE(store_.WaitForHeld(1));
+  store_.ReleaseHeld();  // the allocation completes now, after the deadline
+  const auto releases = store_.releases();
+  ASSERT_EQ(releases.size(), 1U);
+  EXPECT_EQ(releases[0].reservation_id, 123U);
+  EXPECT_EQ(store_.api_logs().at(0).status_code, 504);
+}
+
+TEST_F(AgiServerTest, StoreErrorIsTheStatusAndTheNumberIsLeftAlone) {
+  store_.allocate_result = core::Fail(core::Error::NoCallerIdAvailable("pool empty"));
+  FakeAsterisk asterisk(port_);
+  EXPECT_EQ(asterisk.Exchange(AsteriskEnv()),
+            std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"no_caller_id_available\""});
+}
+
+TEST_F(AgiServerTest, HangupMidExchangeStopsSendingAndReleases) {
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(AsteriskEnv(), {"200 result=1\n", "HANGUP\n"});
+  EXPECT_EQ(commands.size(), 2U);  // nothing after HANGUP; the server closed
+  ASSERT_EQ(store_.releases().size(), 1U);
+  EXPECT_EQ(store_.releases()[0].reservation_id, 123U);
+}
+
+TEST_F(AgiServerTest, DeadChannel511StopsSendingAndReleases) {
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(
+      AsteriskEnv(), {"511 Command Not Permitted on a dead channel or intercept routine\n"});
+  EXPECT_EQ(commands.size(), 1U);
+  EXPECT_EQ(store_.releases().size(), 1U);
+}
+
+TEST_F(AgiServerTest, UsageErrorOnTheNumberReleasesIt) {
+  FakeAsterisk asterisk(port_);
+  const auto commands =
+      asterisk.Exchange(AsteriskEnv(), {"520-Invalid command syntax.  Proper usage follows:\n"
+                                        "Usage: SET VARIABLE <variablename> <value>\n"
+                                        "520 End of proper usage.\n"});
+  EXPECT_EQ(commands.size(), 1U);
+  EXPECT_EQ(store_.releases().size(), 1U);  // the channel never got the number
+}
+
+TEST_F(AgiServerTest, InvalidCommandAfterTheNumberWasSetKeepsTheReservation) {
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(
+      AsteriskEnv(), {"200 result=1\n", "200 result=1\n", "510 Invalid or unknown command\n"});
+  EXPECT_EQ(commands.size(), 3U);
+  EXPECT_TRUE(store_.releases().empty());  // the channel has the number; its hang-up releases
+}
+
+TEST_F(AgiServerTest, PeerThatStopsTalkingIsDisconnected) {
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(AsteriskEnv(), {""});  // never answers the first
+  EXPECT_EQ(commands.size(), 1U);
+  EXPECT_FALSE(asterisk.timed_out());  // the server closed it, within its read timeout
+  EXPECT_EQ(store_.releases().size(), 1U);
+}
+
+TEST_F(AgiServerTest, SilentPeerAndIncompleteBlockAreDisconnected) {
+  FakeAsterisk silent(port_);
+  EXPECT_TRUE(silent.ServerClosed());
+  FakeAsterisk half(port_);
+  ASSERT_TRUE(half.Send(AsteriskEnv().substr(0, 100)));
+  EXPECT_TRUE(half.ServerClosed());
+  EXPECT_TRUE(store_.allocations().empty());
+}
+
+TEST_F(AgiServerTest, GarbageAndOversizeLinesAreRefusedWithoutACommand) {
+  FakeAsterisk garbage(port_);
+  ASSERT_TRUE(garbage.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(garbage.ServerClosed());
+  FakeAsterisk oversize(port_);
+  ASSERT_TRUE(oversize.Send("agi_network: yes\nagi_callerid: " + std::string(5000, '1')));
+  EXPECT_TRUE(oversize.ServerClosed());
+  EXPECT_TRUE(store_.allocations().empty());
+}
+
+TEST_F(AgiServerTest, PeerClosingEarlyLeavesTheServerServing) {
+  {
+    FakeAsterisk early(port_);
+    ASSERT_TRUE(early.Send(AsteriskEnv()));
+  }  // closed before reading anything
+  FakeAsterisk next(port_);
+  EXPECT_EQ(next.Exchange(AsteriskEnv()), kSuccessCommands);
+}
+
+TEST_F(AgiServerTest, UnknownScriptGetsNotFound) {
+  EnvFields fields;
+  fields.script = "next-caller?campaign=x";
+  FakeAsterisk asterisk(port_);
+  EXPECT_EQ(asterisk.Exchange(AsteriskEnv(fields)),
+            std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"not_found\""});
+  EXPECT_TRUE(store_.allocations().empty());
+  EXPECT_EQ(store_.api_logs().at(0).status_code, 404);
+}
+
+TEST_F(AgiServerTest, ReleaseByUniqueidWithDialStatusAndDuration) {
+  FakeAsterisk call(port_);
+  ASSERT_EQ(call.Exchange(AsteriskEnv()), kSuccessCommands);
+  EnvFields hangup;
+  hangup.script = "release?outcome=ANSWER&duration=42";
+  hangup.extension = "h";
+  FakeAsterisk handler(port_);
+  EXPECT_EQ(handler.Exchange(AsteriskEnv(hangup)),
+            std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"ok\""});
+  const auto releases = store_.releases();
+  ASSERT_EQ(releases.size(), 1U);
+  EXPECT_EQ(releases[0].reservation_id, 123U);
+  EXPECT_EQ(releases[0].outcome, core::CallOutcome::kAnswered);
+  EXPECT_EQ(releases[0].duration_seconds, 42U);
+  // The memo entry was used up: a second release of that channel has nothing to end.
+  FakeAsterisk again(port_);
+  EXPECT_EQ(again.Exchange(AsteriskEnv(hangup)),
+            std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"not_found\""});
+}
+
+TEST_F(AgiServerTest, ReleaseByReservationArgument) {
+  EnvFields hangup;
+  hangup.script = "release?reservation=77&outcome=NOANSWER";
+  hangup.uniqueid = "other.1";
+  FakeAsterisk handler(port_);
+  EXPECT_EQ(handler.Exchange(AsteriskEnv(hangup), {"511 Command Not Permitted\n"}).size(), 1U);
+  const auto releases = store_.releases();
+  ASSERT_EQ(releases.size(), 1U);  // released even though the dead channel refused the status
+  EXPECT_EQ(releases[0].reservation_id, 77U);
+  EXPECT_EQ(releases[0].outcome, core::CallOutcome::kNoAnswer);
+}
+
+TEST_F(AgiServerTest, StopClosesConnectionsThatAskedNothingYet) {
+  FakeAsterisk waiting(port_);
+  ASSERT_TRUE(waiting.connected());
+  ASSERT_TRUE(waiting.Send("agi_network: yes\n"));
+  StopServer();  // returns only once io.run() did: no connection held it
+  EXPECT_TRUE(waiting.ServerClosed());
+}
+
+}  // namespace
+}  // namespace cidrotor::agi

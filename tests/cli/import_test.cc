@@ -1,0 +1,204 @@
+// `cidrotor import`, `export` and `sample-csv` as functions on a temporary data directory: exit
+// statuses, the rejects file, on_duplicate, the data-dir lock, a truncated import completed by a
+// rerun, and the export -> import -> export round trip.
+#include "cli/import.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli/data_dir_lock.h"
+#include "cli/export.h"
+#include "cli/sample_csv.h"
+#include "core/calendar.h"
+#include "service/number_rows.h"
+
+namespace cidrotor::cli {
+namespace {
+
+const core::TimePoint kNow = core::FromCompact(220'000'000);
+
+class FixedClock final : public core::Clock {
+ public:
+  core::TimePoint Now() const override { return kNow; }
+};
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class ImportCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "import-cmd-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const auto path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  int Import(const std::string& file, store::OnDuplicate d = store::OnDuplicate::kUpdate,
+             const std::string& data = "data", std::size_t batch_rows = 1'000'000) {
+    ImportOptions options;
+    options.data_dir = dir_ / data;
+    options.input = file;
+    options.on_duplicate = d;
+    options.rejects_path = (dir_ / "rejects.csv").string();
+    options.batch_rows = batch_rows;
+    options.progress = ProgressMode::kNone;
+    log_.str("");
+    return RunImport(options, log_);
+  }
+  std::string Export(const std::string& data = "data") {
+    ExportOptions options;
+    options.data_dir = dir_ / data;
+    options.output = (dir_ / (data + "-export.csv")).string();
+    std::ostringstream out, err;
+    EXPECT_EQ(RunExport(options, clock_, calendar_, out, err), 0) << err.str();
+    return ReadFile(options.output);
+  }
+
+  std::filesystem::path dir_;
+  std::ostringstream log_;
+  FixedClock clock_;
+  core::FixedOffsetCalendar calendar_;
+};
+
+TEST_F(ImportCommandTest, HostileFixtureImportsGoodRowsAndExplainsTheRest) {
+  EXPECT_EQ(Import(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv"), 1) << log_.str();
+  EXPECT_NE(log_.str().find("17 rows: 5 imported, 0 updated, 0 skipped, 12 rejected"),
+            std::string::npos)
+      << log_.str();
+  EXPECT_NE(log_.str().find("unknown column 'color' ignored"), std::string::npos);
+  const std::string rejects = ReadFile(dir_ / "rejects.csv");
+  EXPECT_EQ(rejects.substr(0, rejects.find('\n')),
+            "line,reason,Caller_ID,carrier,area_code,hourly_limit,daily_limit,pool,state,active,"
+            "last_used,color");
+  EXPECT_NE(rejects.find("\n5,duplicate of line 2,2125550100,dup,,,,,,,,\n"), std::string::npos);
+  EXPECT_NE(rejects.find("\n7,area_code: area code contradicts the number,3125550102,x,212,"),
+            std::string::npos);
+  EXPECT_EQ(std::count(rejects.begin(), rejects.end(), '\n'), 13);
+  const std::string exported = Export();
+  EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 6);  // header + 5
+  EXPECT_NE(exported.find("\n2125550100,AT&T,212,10,50,sales,NY,true,2026-11-25T15:16:00Z,0,0\n"),
+            std::string::npos)
+      << exported;
+}
+
+TEST_F(ImportCommandTest, ExitStatusFollowsSpec) {
+  EXPECT_EQ(Import(Write("ok.csv", "caller_id\n2125550100\n")), 0);
+  EXPECT_EQ(Import(Write("some.csv", "caller_id\n2125550101\nnope\n")), 1);
+  EXPECT_EQ(Import(Write("none.csv", "caller_id\nnope\n")), 2);
+  EXPECT_EQ(Import(Write("empty.csv", "caller_id\n")), 2);
+  EXPECT_EQ(Import(Write("nohdr.csv", "number\n2125550100\n")), 2);
+  EXPECT_NE(log_.str().find("no caller_id column"), std::string::npos);
+  EXPECT_EQ(Import((dir_ / "missing.csv").string()), 2);
+}
+
+TEST_F(ImportCommandTest, OnDuplicateAgainstTheStore) {
+  ASSERT_EQ(Import(Write("a.csv", "caller_id,carrier\n2125550100,A\n2125550101,A\n")), 0);
+  const auto b = Write("b.csv", "caller_id,carrier\n2125550100,B\n2125550102,B\n");
+  EXPECT_EQ(Import(b, store::OnDuplicate::kSkip), 0);
+  EXPECT_NE(log_.str().find("1 imported, 0 updated, 1 skipped"), std::string::npos) << log_.str();
+  EXPECT_NE(Export().find("2125550100,A,"), std::string::npos);
+
+  EXPECT_EQ(Import(Write("c.csv", "caller_id,carrier\n2125550100,C\n2125550103,C\n"),
+                   store::OnDuplicate::kFail),
+            1);
+  EXPECT_NE(ReadFile(dir_ / "rejects.csv").find("2,caller_id: already in the store,2125550100,C"),
+            std::string::npos);
+  EXPECT_NE(Export().find("2125550100,A,"), std::string::npos);
+
+  EXPECT_EQ(Import(b, store::OnDuplicate::kUpdate), 0);
+  EXPECT_NE(log_.str().find("0 imported, 2 updated"), std::string::npos) << log_.str();
+  EXPECT_NE(Export().find("2125550100,B,"), std::string::npos);
+}
+
+TEST_F(ImportCommandTest, DryRunWritesNothing) {
+  ImportOptions options;
+  options.data_dir = dir_ / "data";
+  options.input = Write("a.csv", "caller_id\n2125550100\n");
+  options.dry_run = true;
+  options.progress = ProgressMode::kNone;
+  EXPECT_EQ(RunImport(options, log_), 0);
+  EXPECT_NE(log_.str().find("1 imported"), std::string::npos);
+  const std::string exported = Export();
+  EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 1);  // the header only
+}
+
+TEST_F(ImportCommandTest, RefusedWhileTheDataDirectoryIsLocked) {
+  auto lock = DataDirLock::Acquire(dir_ / "data", "serve");
+  ASSERT_TRUE(lock.has_value());
+  EXPECT_EQ(Import(Write("a.csv", "caller_id\n2125550100\n")), 2);
+  EXPECT_NE(log_.str().find("--via-api"), std::string::npos) << log_.str();
+  EXPECT_NE(log_.str().find("in use by cidrotor serve"), std::string::npos) << log_.str();
+}
+
+TEST_F(ImportCommandTest, TruncatedImportCompletedByARerun) {
+  SampleCsvOptions sample;
+  sample.count = 3000;
+  const std::string csv = GenerateSampleCsv(sample).value();
+  const auto full = Write("full.csv", csv);
+  // Cut in the middle of a row, as a copy killed half-way would leave it.
+  const auto cut = Write("cut.csv", csv.substr(0, csv.size() / 2 + 7));
+  EXPECT_NE(Import(cut, store::OnDuplicate::kUpdate, "data", 500), 2);
+  EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "data", 500), 0) << log_.str();
+  EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "direct", 500), 0);
+  EXPECT_EQ(Export("data"), Export("direct"));
+}
+
+TEST_F(ImportCommandTest, ExportImportExportIsIdentical) {
+  ASSERT_EQ(Import(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv"), 1);
+  SampleCsvOptions sample;
+  sample.count = 2000;
+  ASSERT_EQ(Import(Write("s.csv", GenerateSampleCsv(sample).value())), 0);
+  const std::string first = Export("data");
+  ASSERT_EQ(Import((dir_ / "data-export.csv").string(), store::OnDuplicate::kUpdate, "copy"), 0);
+  EXPECT_EQ(Export("copy"), first);
+}
+
+TEST(SampleCsvTest, ValidUniqueSkewedAnd555First) {
+  SampleCsvOptions options;
+  options.count = 20'000;
+  const std::string csv = GenerateSampleCsv(options).value();
+  service::CsvImportReader reader;
+  reader.Feed(csv);
+  auto parsed = reader.Finish();
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->items.size(), 20'000u);
+  EXPECT_TRUE(parsed->rejects.empty());
+  std::map<std::uint32_t, int> per_area;
+  for (const auto& item : parsed->items) ++per_area[item.spec.caller_id.area_code()];
+  EXPECT_GT(per_area[212], 10 * per_area[307]);  // the first area code far larger than the last
+
+  SampleCsvOptions one;
+  one.count = 10'001;
+  one.area_codes = {415};
+  service::CsvImportReader reader2;
+  reader2.Feed(GenerateSampleCsv(one).value());
+  auto numbers = reader2.Finish().value();
+  std::map<std::uint32_t, int> per_exchange;
+  for (const auto& item : numbers.items) ++per_exchange[item.spec.caller_id.exchange()];
+  EXPECT_EQ(per_exchange[415555], 10'000);
+  EXPECT_EQ(per_exchange.size(), 2u);
+}
+
+TEST(SampleCsvTest, AreaCodeListIsChecked) {
+  EXPECT_EQ(ParseAreaCodeList("212,310").value(), (std::vector<std::uint32_t>{212, 310}));
+  EXPECT_FALSE(ParseAreaCodeList("212,911").has_value());
+  EXPECT_FALSE(ParseAreaCodeList("212,212").has_value());
+  EXPECT_FALSE(ParseAreaCodeList("21").has_value());
+}
+
+}  // namespace
+}  // namespace cidrotor::cli

@@ -1,0 +1,106 @@
+// FastAGI against the real binary, next to HTTP: a CURL-style client (GET /next-cid?format=plain,
+// POST /release as a form) and Asterisk's AGI() draw from the same pool, with SPEC's invariants;
+// AGI release frees the number, by reservation= and by the channel's uniqueid.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agi/asterisk_env.h"
+#include "agi/fake_asterisk.h"
+#include "e2e/e2e_fixture.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+using agi::testing::AsteriskEnv;
+using agi::testing::EnvFields;
+using agi::testing::FakeAsterisk;
+
+class AgiE2eTest : public E2eTest {
+ protected:
+  // The variables an AGI exchange set, by name (the last value of each), answering every
+  // command with `200 result=1`.
+  std::map<std::string, std::string> Agi(const EnvFields& fields) {
+    FakeAsterisk asterisk(server().agi_port());
+    EXPECT_TRUE(asterisk.connected());
+    std::map<std::string, std::string> vars;
+    for (const auto& command : asterisk.Exchange(AsteriskEnv(fields))) {
+      const std::string prefix = "SET VARIABLE ";
+      EXPECT_EQ(command.rfind(prefix, 0), 0U) << command;
+      const auto space = command.find(' ', prefix.size());
+      std::string value = command.substr(space + 1);
+      if (value.size() >= 2 && value.front() == '"') value = value.substr(1, value.size() - 2);
+      vars[command.substr(prefix.size(), space - prefix.size())] = value;
+    }
+    return vars;
+  }
+  std::map<std::string, std::string> AgiNextCid(const std::string& uniqueid) {
+    EnvFields fields;
+    fields.uniqueid = uniqueid;
+    return Agi(fields);
+  }
+  std::map<std::string, std::string> AgiRelease(const std::string& uniqueid,
+                                                const std::string& query) {
+    EnvFields fields;
+    fields.uniqueid = uniqueid;
+    fields.extension = "h";
+    fields.script = "release?" + query;
+    return Agi(fields);
+  }
+  HttpResponse CurlNextCid() { return NextCid("format=plain&to=3105559876&cidname=V1"); }
+};
+
+TEST_F(AgiE2eTest, CurlAndAgiShareThePoolAndNeverHoldANumberTwice) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 4));
+  std::set<std::string> held;
+  for (int i = 0; i < 2; ++i) {
+    const auto curl = CurlNextCid();
+    ASSERT_EQ(curl.status, 200) << curl.body;
+    EXPECT_TRUE(held.insert(curl.body).second) << curl.body;
+    auto vars = AgiNextCid("1700000000." + std::to_string(i));
+    ASSERT_EQ(vars["CIDROTOR_STATUS"], "ok");
+    EXPECT_EQ(vars["CALLERID(num)"], vars["CIDROTOR_CID"]);
+    EXPECT_EQ(vars["CIDROTOR_MATCH"], "exchange");  // 310-555 like the destination
+    EXPECT_EQ(vars.count("CALLERID(name)"), 0U);
+    EXPECT_TRUE(held.insert(vars["CALLERID(num)"]).second) << vars["CALLERID(num)"];
+  }
+  EXPECT_EQ(held.size(), 4U);
+  // The pool is exhausted for both ways alike; AGI reports it and leaves the number alone.
+  EXPECT_EQ(CurlNextCid().status, 503);
+  auto vars = AgiNextCid("1700000000.9");
+  EXPECT_EQ(vars["CIDROTOR_STATUS"], "no_caller_id_available");
+  EXPECT_EQ(vars.count("CALLERID(num)"), 0U);
+  // Every AGI request is in api_logs too.
+  const auto logs = Admin("GET", "/api/logs?limit=100");
+  ASSERT_EQ(logs.status, 200) << logs.body;
+  EXPECT_NE(logs.body.find("agi:next-cid"), std::string::npos) << logs.body;
+}
+
+TEST_F(AgiE2eTest, AgiReleaseFreesTheNumberByUniqueidAndByReservation) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1));
+  auto first = AgiNextCid("1700000001.1");
+  ASSERT_EQ(first["CIDROTOR_STATUS"], "ok");
+  EXPECT_EQ(CurlNextCid().status, 503);  // held by the AGI channel
+
+  // The hang-up handler without reservation=: the channel's uniqueid names it.
+  EXPECT_EQ(AgiRelease("1700000001.1", "outcome=ANSWER&duration=30")["CIDROTOR_STATUS"], "ok");
+  const auto curl = CurlNextCid();
+  ASSERT_EQ(curl.status, 200);
+  EXPECT_EQ(curl.body, first["CALLERID(num)"]);
+  ASSERT_EQ(client().Post("/release", "caller_id=" + curl.body + "&outcome=NOANSWER").status, 200);
+
+  auto second = AgiNextCid("1700000002.1");
+  ASSERT_EQ(second["CIDROTOR_STATUS"], "ok");
+  EXPECT_EQ(CurlNextCid().status, 503);
+  // From another channel, by the reservation id the dialplan passes on.
+  EXPECT_EQ(AgiRelease("other.1", "reservation=" + second["CIDROTOR_RESERVATION"] +
+                                      "&outcome=BUSY")["CIDROTOR_STATUS"],
+            "ok");
+  EXPECT_EQ(CurlNextCid().status, 200);
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e

@@ -1,0 +1,95 @@
+// Bulk import against the real binary: POST /api/numbers/import (numbers allocatable at once,
+// the same rejects as the CLI), `cidrotor import` refused beside a running server and done
+// through it with --via-api, and the direct import after the server stopped.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "e2e/e2e_fixture.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+std::string Fixture() {
+  std::ifstream in(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv", std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class ImportE2eTest : public E2eTest {
+ protected:
+  test_support::CommandResult Cli(std::vector<std::string> args) {
+    Env env{{"CIDROTOR_DATA_DIR", (work_dir() / "data").string()}, {"ADMIN_TOKEN", kAdminToken}};
+    return test_support::RunCidrotor(args, env, work_dir());
+  }
+};
+
+TEST_F(ImportE2eTest, ApiImportMakesNumbersAllocatableAndExplainsRejects) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto response =
+      Admin("POST", "/api/numbers/import?on_duplicate=update", Fixture(), "text/csv");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto json = ParseJson(response.body);
+  EXPECT_EQ(Field(json, "imported"), "5");
+  EXPECT_EQ(Field(json, "rejected"), "12");
+  const auto& rejects = json.as_object().at("rejects").as_array();
+  ASSERT_EQ(rejects.size(), 12u);
+  EXPECT_EQ(Field(rejects[0], "line"), "5");
+  EXPECT_EQ(Field(rejects[0], "reason"), "duplicate of line 2");
+
+  const auto allocated = NextCid("to=3125559876");
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  EXPECT_EQ(Field(ParseJson(allocated.body), "match"), "exchange");
+
+  const auto again = Admin("POST", "/api/numbers/import?on_duplicate=fail", Fixture(), "text/csv");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(Field(ParseJson(again.body), "imported"), "0");
+  EXPECT_EQ(Field(ParseJson(again.body), "rejected"), "17");
+  EXPECT_EQ(Admin("POST", "/api/numbers/import?on_duplicate=maybe", Fixture(), "text/csv").status,
+            400);
+  EXPECT_EQ(Admin("POST", "/api/numbers/import", "number\n2125550100\n", "text/csv").status, 400);
+}
+
+TEST_F(ImportE2eTest, OnlyTheImportRouteTakesLargeBodies) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string csv = "caller_id\n";
+  for (int i = 0; i < 20'000; ++i) csv += fmt::format("415555{:04}\n", i % 10'000);  // ~220 KB
+  const auto imported = Admin("POST", "/api/numbers/import", csv, "text/csv");
+  ASSERT_EQ(imported.status, 200) << imported.body;
+  EXPECT_EQ(Field(ParseJson(imported.body), "imported"), "10000");
+  EXPECT_EQ(Field(ParseJson(imported.body), "rejected"), "10000");
+  EXPECT_EQ(Admin("POST", "/api/numbers", csv, "text/csv").status, 413);
+}
+
+TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string file = (std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv");
+  const auto refused = Cli({"import", file});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--via-api"), std::string::npos) << refused.err;
+
+  const auto via = Cli({"import", file, "--via-api", fmt::format("http://127.0.0.1:{}", port()),
+                        "--rejects", (work_dir() / "rejects.csv").string()});
+  EXPECT_EQ(via.exit_code, 1) << via.err;
+  EXPECT_NE(via.err.find("5 imported"), std::string::npos) << via.err;
+  std::ifstream rejects(work_dir() / "rejects.csv");
+  std::string header, first;
+  std::getline(rejects, header);
+  std::getline(rejects, first);
+  EXPECT_EQ(first, "5,duplicate of line 2,2125550100,dup,,,,,,,,");
+  EXPECT_EQ(NextCid("to=3125559876").status, 200);
+
+  ASSERT_EQ(server().Terminate(), 0);
+  std::ofstream(work_dir() / "more.csv") << "caller_id,carrier\n7025550100,Lumen\n";
+  const auto direct = Cli({"import", (work_dir() / "more.csv").string()});
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  const auto allocated = NextCid("to=7025559876");
+  ASSERT_EQ(allocated.status, 200);
+  EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "7025550100");
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e

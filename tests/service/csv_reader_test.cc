@@ -1,0 +1,128 @@
+// CsvReader: RFC 4180 quoting, line ends, BOM, blank lines, limits, and the same records whatever
+// the chunking (every split point of a hostile fixture, and byte by byte).
+#include "service/csv_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cidrotor::service {
+namespace {
+
+struct Row {
+  std::uint64_t line;
+  std::vector<std::string> fields;
+  std::string error;
+  friend bool operator==(const Row&, const Row&) = default;
+};
+
+std::vector<Row> ReadChunks(const std::vector<std::string_view>& chunks, CsvLimits limits = {}) {
+  std::vector<Row> rows;
+  CsvReader reader(limits);
+  const auto sink = [&](const CsvRecord& r) { rows.push_back({r.line, r.fields, r.error}); };
+  for (auto chunk : chunks) reader.Feed(chunk, sink);
+  reader.Finish(sink);
+  return rows;
+}
+
+std::vector<Row> Read(std::string_view text, CsvLimits limits = {}) {
+  return ReadChunks({text}, limits);
+}
+
+std::string Fixture(const char* name) {
+  std::ifstream in(std::string(CIDROTOR_FIXTURES_DIR) + "/" + name, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(CsvReaderTest, SplitsFieldsAndRecords) {
+  EXPECT_EQ(Read("a,b\n1,2\n"), (std::vector<Row>{{1, {"a", "b"}, ""}, {2, {"1", "2"}, ""}}));
+}
+
+TEST(CsvReaderTest, QuotedFieldsHoldCommasQuotesAndNewlines) {
+  const auto rows = Read("\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\"\nnext\n");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].fields, (std::vector<std::string>{"x,y", "say \"hi\"", "two\nlines"}));
+  EXPECT_EQ(rows[1].line, 3u);  // the quoted newline moved it down a physical line
+}
+
+TEST(CsvReaderTest, AcceptsCrlfLoneCrAndNoFinalNewline) {
+  EXPECT_EQ(Read("a\r\nb\rc"), (std::vector<Row>{{1, {"a"}, ""}, {2, {"b"}, ""}, {3, {"c"}, ""}}));
+}
+
+TEST(CsvReaderTest, SkipsBomAndBlankLinesButCountsThem) {
+  EXPECT_EQ(Read("\xEF\xBB\xBF"
+                 "h\r\n\r\n,,\r\nx\r\n"),
+            (std::vector<Row>{{1, {"h"}, ""}, {4, {"x"}, ""}}));
+}
+
+TEST(CsvReaderTest, PartialBomIsData) {
+  EXPECT_EQ(Read("\xEF\xBBx\n"), (std::vector<Row>{{1, {"\xEF\xBBx"}, ""}}));
+}
+
+TEST(CsvReaderTest, EmptyQuotedFieldIsNotBlank) {
+  EXPECT_EQ(Read("\"\"\n"), (std::vector<Row>{{1, {""}, ""}}));
+}
+
+TEST(CsvReaderTest, OversizedFieldIsAnErrorRecordAndReadingGoesOn) {
+  CsvLimits limits;
+  limits.max_field_bytes = 4;
+  const auto rows = Read("12345,a\nok\n", limits);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].error, "field longer than 4 bytes");
+  EXPECT_EQ(rows[1], (Row{2, {"ok"}, ""}));
+}
+
+TEST(CsvReaderTest, OversizedRecordAndTooManyFieldsAreErrors) {
+  CsvLimits limits;
+  limits.max_record_bytes = 8;
+  limits.max_fields = 3;
+  const auto rows = Read("aaaa,bbbb,cc\na,b,c,d\nok\n", limits);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].error, "record longer than 8 bytes");
+  EXPECT_EQ(rows[1].error, "more than 3 fields");
+  EXPECT_TRUE(rows[2].error.empty());
+}
+
+TEST(CsvReaderTest, UnterminatedQuoteAtEndIsAnError) {
+  const auto rows = Read("a\n\"open,\nstill");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].line, 2u);
+  EXPECT_EQ(rows[1].error, "unterminated quoted field");
+}
+
+TEST(CsvReaderTest, LenientAboutStrayQuotes) {
+  EXPECT_EQ(Read("ab\"c,\"d\"e\n"), (std::vector<Row>{{1, {"ab\"c", "de"}, ""}}));
+}
+
+TEST(CsvReaderTest, SameRecordsAtEveryChunkBoundary) {
+  const std::string text = Fixture("hostile_pool.csv");
+  ASSERT_FALSE(text.empty());
+  const auto whole = Read(text);
+  ASSERT_GT(whole.size(), 10u);
+  const std::string_view view(text);
+  for (std::size_t split = 0; split <= text.size(); ++split) {
+    ASSERT_EQ(ReadChunks({view.substr(0, split), view.substr(split)}), whole) << "split " << split;
+  }
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < text.size(); ++i) bytes.push_back(view.substr(i, 1));
+  EXPECT_EQ(ReadChunks(bytes), whole);
+}
+
+TEST(CsvWriterTest, QuotesOnlyWhatNeedsIt) {
+  std::string out;
+  AppendCsvField(out, "plain");
+  out += ',';
+  AppendCsvField(out, "a,\"b\"");
+  out += ',';
+  AppendCsvField(out, "");
+  EXPECT_EQ(out, "plain,\"a,\"\"b\"\"\",");
+  EXPECT_EQ(Read(out + "\n")[0].fields, (std::vector<std::string>{"plain", "a,\"b\"", ""}));
+}
+
+}  // namespace
+}  // namespace cidrotor::service

@@ -1,0 +1,138 @@
+// NumberRowParser on the hostile fixture (every rejection reason, quoting, BOM, CRLF, in-file
+// duplicates), header rules and the ISO-8601 last_used codec.
+#include "service/number_rows.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cidrotor::service {
+namespace {
+
+struct Outcome {
+  std::vector<NumberRow> rows;
+  std::map<std::uint64_t, std::string> rejects;  // line -> reason
+  std::vector<std::string> warnings;
+};
+
+Outcome ParseAll(std::string_view text) {
+  Outcome out;
+  CsvReader reader;
+  NumberRowParser parser;
+  bool header = true;
+  const auto sink = [&](const CsvRecord& record) {
+    if (header) {
+      header = false;
+      EXPECT_TRUE(parser.SetHeader(record).has_value());
+      return;
+    }
+    auto parsed = parser.Parse(record);
+    if (auto* row = std::get_if<NumberRow>(&parsed)) {
+      out.rows.push_back(*row);
+    } else {
+      const auto& reject = std::get<RowReject>(parsed);
+      EXPECT_EQ(reject.fields, record.fields);
+      out.rejects[reject.line] = reject.reason;
+    }
+  };
+  reader.Feed(text, sink);
+  reader.Finish(sink);
+  out.warnings = parser.warnings();
+  return out;
+}
+
+std::string Fixture(const char* name) {
+  std::ifstream in(std::string(CIDROTOR_FIXTURES_DIR) + "/" + name, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST(NumberRowsTest, HostileFixtureRejectsEveryBadRowWithLineAndReason) {
+  const Outcome out = ParseAll(Fixture("hostile_pool.csv"));
+  const std::map<std::uint64_t, std::string> expected = {
+      {5, "duplicate of line 2"},
+      {6, "caller_id: not a 10-digit NANP number"},
+      {7, "area_code: area code contradicts the number"},
+      {8, "hourly_limit: must be a whole number from 1 to 65535"},
+      {9, "daily_limit: must be a whole number from 1 to 65535"},
+      {10, "hourly_limit: must be a whole number from 1 to 65535"},
+      {13, "pool: "},
+      {14, "active: must be true or false"},
+      {15, "last_used: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z"},
+      {17, "caller_id: is empty"},
+      {19, "duplicate of line 2"},
+      {20, "hourly_limit: must be a whole number from 1 to 65535"},
+  };
+  ASSERT_EQ(out.rejects.size(), expected.size());
+  for (const auto& [line, reason] : expected) {
+    ASSERT_TRUE(out.rejects.count(line)) << "line " << line;
+    // Messages of the shared field parsers may be reworded: the column and the gist are fixed.
+    EXPECT_EQ(out.rejects.at(line).substr(0, reason.find(':') + 1),
+              reason.substr(0, reason.find(':') + 1))
+        << "line " << line << ": " << out.rejects.at(line);
+  }
+  ASSERT_EQ(out.rows.size(), 5u);
+  EXPECT_EQ(out.rows[0].line, 2u);
+  EXPECT_EQ(out.rows[0].spec.caller_id.digits(), 2125550100u);
+  EXPECT_EQ(out.rows[0].spec.carrier, "AT&T");
+  EXPECT_EQ(out.rows[0].spec.hourly_cap, 10);
+  EXPECT_EQ(out.rows[0].spec.daily_cap, 50);
+  EXPECT_EQ(out.rows[0].spec.pool, "sales");
+  EXPECT_EQ(out.rows[0].spec.state, "NY");
+  EXPECT_EQ(out.rows[0].last_used, ParseIsoUtc("2026-11-25T15:16:00Z", "t").value());
+  EXPECT_EQ(out.rows[1].spec.caller_id.digits(), 3105550101u);
+  EXPECT_EQ(out.rows[1].spec.carrier, "Verizon, Inc.");
+  EXPECT_EQ(out.rows[1].spec.hourly_cap, 0);  // empty: the configured default
+  EXPECT_EQ(out.rows[1].spec.pool, "default");
+  EXPECT_FALSE(out.rows[1].last_used.has_value());
+  EXPECT_EQ(out.rows[2].line, 11u);
+  EXPECT_EQ(out.rows[2].spec.carrier, "Carrier \"Q\"");
+  EXPECT_EQ(out.rows[3].line, 18u);
+  EXPECT_EQ(out.rows[3].spec.caller_id.digits(), 3125550110u);
+  EXPECT_EQ(out.rows[3].spec.hourly_cap, 65535);
+  EXPECT_EQ(out.rows[3].spec.daily_cap, 1);
+  EXPECT_FALSE(out.rows[3].spec.active);
+  EXPECT_EQ(out.rows[4].line, 21u);
+  EXPECT_EQ(out.warnings, (std::vector<std::string>{"unknown column 'color' ignored"}));
+}
+
+TEST(NumberRowsTest, HeaderNeedsCallerIdAndNoColumnTwice) {
+  NumberRowParser parser;
+  EXPECT_FALSE(parser.SetHeader({1, {"carrier", "area_code"}, ""}).has_value());
+  NumberRowParser twice;
+  EXPECT_FALSE(twice.SetHeader({1, {"caller_id", "Caller_ID "}, ""}).has_value());
+  NumberRowParser ok;
+  EXPECT_TRUE(ok.SetHeader({1, {" caller_id ", "hourly_used", "daily_used"}, ""}).has_value());
+  EXPECT_TRUE(ok.warnings().empty());
+}
+
+TEST(NumberRowsTest, SeedHeaderWithShortRows) {
+  const Outcome out =
+      ParseAll("caller_id,carrier,area_code,hourly_limit,daily_limit\n2125550100\n");
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_TRUE(out.rejects.empty());
+}
+
+TEST(NumberRowsTest, MalformedRecordIsRejectedWithItsError) {
+  const Outcome out = ParseAll("caller_id\n\"2125550100");
+  EXPECT_EQ(out.rejects.at(2), "unterminated quoted field");
+}
+
+TEST(IsoUtcTest, RoundTripsAndRejectsNonsense) {
+  const auto t = ParseIsoUtc("2026-11-25T15:16:07Z", "last_used");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(FormatIsoUtc(*t), "2026-11-25T15:16:07Z");
+  EXPECT_EQ(ParseIsoUtc("2026-11-25 15:16:07", "x").value(), *t);
+  EXPECT_EQ(FormatIsoUtc(0), "");
+  EXPECT_FALSE(ParseIsoUtc("2026-02-30T00:00:00Z", "x").has_value());
+  EXPECT_FALSE(ParseIsoUtc("2019-12-31T23:59:59Z", "x").has_value());
+  EXPECT_FALSE(ParseIsoUtc("2026-11-25T24:00:00Z", "x").has_value());
+}
+
+}  // namespace
+}  // namespace cidrotor::service
