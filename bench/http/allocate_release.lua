@@ -20,6 +20,10 @@ end
 
 function response(status, headers, body)
   count_status(status)
-  local id = string.match(body, '"reservation_id":"(%d+)"')
-  if id then table.insert(pending, id) end
+  -- Only /next-cid answers carry "match"; a /release answer names its reservation too, and
+  -- must not queue it again.
+  if string.find(body, '"match":', 1, true) then
+    local id = string.match(body, '"reservation_id":"(%d+)"')
+    if id then table.insert(pending, id) end
+  end
 end

@@ -76,6 +76,16 @@ class Journal {
   // Never blocks on I/O. ApiLogEntry-only appends beyond the queue bound are dropped.
   virtual void Append(std::vector<JournalEntry> entries, Durable on_durable) = 0;
 
+  // Queues one api_logs row for a coming commit; never waits, never fails the caller (rows past
+  // the queue bound are dropped and counted). Rows are independent of every other entry, so a
+  // journal may keep them apart and write them with whatever batch commits next: the default
+  // appends them like any entry; the SQLite journal buffers them without a per-row allocation.
+  virtual void AppendLog(ApiLogEntry entry) {
+    std::vector<JournalEntry> entries;
+    entries.push_back(std::move(entry));
+    Append(std::move(entries), {});
+  }
+
   // Reads run off the caller's thread; `done` runs on the journal's reader thread.
   virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
   virtual void ListReservations(ReservationQuery query, core::TimePoint now,

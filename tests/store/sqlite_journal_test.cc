@@ -256,6 +256,29 @@ TEST_F(SqliteJournalTest, LogOnlyAppendsAreDroppedPastTheBoundChangesNeverAre) {
   EXPECT_EQ(sink.numbers.size(), 2u);
 }
 
+// AppendLog buffers rows apart from the change queue: they are written with the next batch (or
+// by Flush), dropped and counted past the same bound, and never delay a change.
+TEST_F(SqliteJournalTest, AppendLogRowsRideTheNextBatchAndAreBounded) {
+  auto journal =
+      OpenJournal({.path = path_, .max_log_queue = 3, .busy_timeout = std::chrono::minutes(5)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");  // holds the writer, so rows accumulate
+  journal->Append({Upsert(Spec(3'105'550'100))}, nullptr);
+  for (int i = 0; i < 4; ++i) journal->AppendLog(Log(i));
+  EXPECT_EQ(journal->DroppedLogs(), 2u);  // the change counts toward the bound too
+  EXPECT_EQ(journal->QueueDepth(), 3u);
+  side.Exec("COMMIT");
+  journal->Flush();
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  auto logs = ListLogsSync(*journal, Logs(100));
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 2u);
+  EXPECT_EQ(logs->at(0).entry.agent, Log(1).agent);  // newest first
+  journal->AppendLog(Log(9));
+  journal->Flush();  // a Flush alone writes buffered rows
+  EXPECT_EQ(ListLogsSync(*journal, Logs(100))->size(), 3u);
+}
+
 TEST_F(SqliteJournalTest, LoadsRowsWrittenByOtherToolsAndSkipsInvalidNumbers) {
   OpenJournal().reset();
   SideConnection side(path_);

@@ -267,11 +267,7 @@ void IndexedStore::GetStats(Callback<StoreStats> done) {
   done(std::move(stats));
 }
 
-void IndexedStore::AppendLog(ApiLogEntry entry) {
-  std::vector<JournalEntry> entries;
-  entries.push_back(std::move(entry));
-  journal_->Append(std::move(entries), {});
-}
+void IndexedStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(entry)); }
 
 StoreHealth IndexedStore::Health() const {
   StoreHealth health;

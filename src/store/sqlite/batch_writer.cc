@@ -84,13 +84,15 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
   return w;
 }
 
-core::Result<void> BatchWriter::WriteBatch(std::span<const JournalEntry* const> entries) {
+core::Result<void> BatchWriter::WriteBatch(std::span<const JournalEntry* const> entries,
+                                           std::span<const ApiLogEntry> logs) {
   auto ok = begin_.Run();
   if (!ok) return ok;
   for (const JournalEntry* entry : entries) {
     ok = std::visit([this](const auto& e) { return Apply(e); }, *entry);
     if (!ok) break;
   }
+  for (std::size_t i = 0; ok && i < logs.size(); ++i) ok = Apply(logs[i]);
   if (ok) ok = commit_.Run();
   if (!ok) {
     // A failed COMMIT may leave the transaction open (e.g. SQLITE_BUSY); a failed statement

@@ -27,7 +27,8 @@ class BatchWriter {
 
   // Writes `entries` in order inside one BEGIN IMMEDIATE … COMMIT. On any failure rolls the
   // whole transaction back and returns the first error (kUnavailable); nothing of it is kept.
-  [[nodiscard]] core::Result<void> WriteBatch(std::span<const JournalEntry* const> entries);
+  [[nodiscard]] core::Result<void> WriteBatch(std::span<const JournalEntry* const> entries,
+                                              std::span<const ApiLogEntry> logs = {});
 
  private:
   BatchWriter() = default;

@@ -123,7 +123,7 @@ void SqliteJournal::Append(std::vector<JournalEntry> entries, Durable on_durable
     std::lock_guard lock(mu_);
     if (stop_) {
       stopped = true;
-    } else if (log_only && pending_entries_ + count > options_.max_log_queue) {
+    } else if (log_only && QueuedLocked() + count > options_.max_log_queue) {
       dropped = true;
     } else {
       queue_.push_back(Pending{std::move(entries), std::move(on_durable), ++appended_seq_});
@@ -135,11 +135,7 @@ void SqliteJournal::Append(std::vector<JournalEntry> entries, Durable on_durable
     return;
   }
   if (dropped) {
-    // Overload: log rows are the one thing allowed to go, so allocations never wait for them.
-    const std::uint64_t total = dropped_logs_.fetch_add(count) + count;
-    if (total == count || total / 10'000 != (total - count) / 10'000) {
-      spdlog::warn("sqlite journal: write queue full, {} api_logs rows dropped so far", total);
-    }
+    CountDroppedLogs(count);
     CallSafely(on_durable,
                core::Fail(core::Error::Unavailable("sqlite journal: queue full, log row dropped")));
     return;
@@ -147,51 +143,80 @@ void SqliteJournal::Append(std::vector<JournalEntry> entries, Durable on_durable
   work_cv_.notify_one();
 }
 
+void SqliteJournal::CountDroppedLogs(std::size_t count) {
+  // Overload: log rows are the one thing allowed to go, so allocations never wait for them.
+  const std::uint64_t total = dropped_logs_.fetch_add(count) + count;
+  if (total == count || total / 10'000 != (total - count) / 10'000) {
+    spdlog::warn("sqlite journal: write queue full, {} api_logs rows dropped so far", total);
+  }
+}
+
+void SqliteJournal::AppendLog(ApiLogEntry entry) {
+  bool kept = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_ && QueuedLocked() < options_.max_log_queue) {
+      logs_.push_back(std::move(entry));
+      kept = true;
+    }
+  }
+  if (!kept) {
+    CountDroppedLogs(1);
+    return;
+  }
+  work_cv_.notify_one();
+}
+
 void SqliteJournal::WriterLoop() {
   std::vector<Pending> batch;
+  std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_, and every append has been written
+    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !logs_.empty(); });
+    if (queue_.empty() && logs_.empty()) return;  // stop_, and everything has been written
     std::size_t entries = 0;
-    do {
+    while (!queue_.empty() && (batch.empty() || entries + queue_.front().entries.size() <=
+                                                    options_.max_batch_entries)) {
       entries += queue_.front().entries.size();
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
-    } while (!queue_.empty() &&
-             entries + queue_.front().entries.size() <= options_.max_batch_entries);
+    }
+    logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
+    writing_logs_ = logs.size();
     lock.unlock();
 
-    CommitBatch(batch);
-    const std::uint64_t last_seq = batch.back().seq;
+    CommitBatch(batch, logs);
+    const std::uint64_t last_seq = batch.empty() ? 0 : batch.back().seq;
     batch.clear();
+    logs.clear();
 
     lock.lock();
     pending_entries_ -= entries;
-    done_seq_ = last_seq;
+    writing_logs_ = 0;
+    if (last_seq != 0) done_seq_ = last_seq;
     done_cv_.notify_all();
   }
 }
 
-void SqliteJournal::CommitBatch(std::vector<Pending>& batch) {
+void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs) {
   std::vector<const JournalEntry*> entries;
   for (const Pending& p : batch) {
     for (const JournalEntry& e : p.entries) entries.push_back(&e);
   }
-  if (entries.empty()) {  // only empty appends (barriers): nothing to write
+  if (entries.empty() && logs.empty()) {  // only empty appends (barriers): nothing to write
     for (const Pending& p : batch) CallSafely(p.on_durable, core::Result<void>());
     return;
   }
-  core::Result<void> result = writer_.WriteBatch(entries);
+  core::Result<void> result = writer_.WriteBatch(entries, logs);
   if (result) {
     batches_committed_.fetch_add(1);
-    entries_committed_.fetch_add(entries.size());
+    entries_committed_.fetch_add(entries.size() + logs.size());
     if (!healthy_.exchange(true)) spdlog::info("sqlite journal: commits succeed again");
   } else {
     batches_failed_.fetch_add(1);
     healthy_.store(false);
-    spdlog::error("sqlite journal: commit of {} entries from {} appends failed, rolled back: {}",
-                  entries.size(), batch.size(), result.error().ToString());
+    spdlog::error("sqlite journal: commit of {} entries and {} log rows failed, rolled back: {}",
+                  entries.size(), logs.size(), result.error().ToString());
     result = core::Fail(WithPath(result.error(), options_.path));
   }
   for (const Pending& p : batch) CallSafely(p.on_durable, result);
@@ -203,13 +228,22 @@ void SqliteJournal::Flush() {
     return;
   }
   std::unique_lock lock(mu_);
+  if (!stop_) {
+    // A barrier: the writer takes the log rows buffered so far together with it.
+    queue_.push_back(Pending{{}, {}, ++appended_seq_});
+    work_cv_.notify_one();
+  }
   const std::uint64_t target = appended_seq_;
   done_cv_.wait(lock, [&] { return done_seq_ >= target; });
 }
 
+std::size_t SqliteJournal::QueuedLocked() const {
+  return pending_entries_ + writing_logs_ + logs_.size();
+}
+
 std::size_t SqliteJournal::QueueDepth() const {
   std::lock_guard lock(mu_);
-  return pending_entries_;
+  return QueuedLocked();
 }
 
 bool SqliteJournal::Healthy() const { return healthy_.load(); }

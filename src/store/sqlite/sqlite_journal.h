@@ -91,6 +91,9 @@ class SqliteJournal final : public Journal {
   // writer thread: with success after the batch holding them committed, or kUnavailable when it
   // failed. A log-only append that finds the queue over max_log_queue is dropped (counted in
   // DroppedLogs()) and its `on_durable` gets kUnavailable at once, on the caller's thread.
+  // Buffers the row for the next batch (no allocation per row beyond its strings); dropped and
+  // counted past max_log_queue.
+  void AppendLog(ApiLogEntry entry) override;
   void Append(std::vector<JournalEntry> entries, Durable on_durable) override;
 
   // `done` runs on the reader thread; kInvalidArgument for a limit outside 1..1000, kUnavailable
@@ -125,7 +128,11 @@ class SqliteJournal final : public Journal {
 
   void WriterLoop();
   // Writes one batch, completes its waiters and publishes the outcome.
-  void CommitBatch(std::vector<Pending>& batch);
+  void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs);
+  // Entries and log rows queued or being written. REQUIRES: mu_ held.
+  std::size_t QueuedLocked() const;
+  // Logs a warning at the first and every 10,000th dropped log row.
+  void CountDroppedLogs(std::size_t count);
   // Runs `query(read_db_)` on the reader thread and hands its result to `done`.
   template <class T, class Query>
   void PostRead(Callback<T> done, Query query);
@@ -136,6 +143,8 @@ class SqliteJournal final : public Journal {
   std::condition_variable work_cv_;  // the writer waits for appends or stop_
   std::condition_variable done_cv_;  // Flush waits for done_seq_
   std::deque<Pending> queue_;        // guarded by mu_
+  std::vector<ApiLogEntry> logs_;    // guarded by mu_; api_logs rows for the next batch
+  std::size_t writing_logs_ = 0;     // guarded by mu_; rows in the batch being written
   std::size_t pending_entries_ = 0;  // guarded by mu_; queued plus in the batch being written
   std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append
   std::uint64_t done_seq_ = 0;       // guarded by mu_; every append up to it is completed
