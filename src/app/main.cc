@@ -12,6 +12,7 @@
 #include "app/logging.h"
 #include "app/serve.h"
 #include "app/tz_calendar.h"
+#include "cli/backup.h"
 #include "cli/export.h"
 #include "cli/import.h"
 #include "cli/init_db.h"
@@ -102,6 +103,15 @@ int Main(int argc, char** argv) {
                          "area codes)");
   sample_csv->add_option("--seed", sample_options.seed, "Random seed")->capture_default_str();
 
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Write a consistent online copy of the embedded store to FILE (safe while serve "
+      "runs)");
+  cidrotor::cli::BackupOptions backup_options;
+  backup->add_option("FILE", backup_options.output, "Where to write the copy (replaced)")
+      ->required();
+  cidrotor::app::AddConfigFlags(*backup, cidrotor::app::kScopeStore, flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,6 +149,7 @@ int Main(int argc, char** argv) {
   }
   const std::string command = import->parsed()       ? "import"
                               : export_cmd->parsed() ? "export"
+                              : backup->parsed()     ? "backup"
                                                      : "init-db";
   auto mode = cidrotor::app::SelectMode(*config);
   if (!mode) {
@@ -169,6 +180,10 @@ int Main(int argc, char** argv) {
     }
     export_options.data_dir = config->data_dir;
     return cidrotor::cli::RunExport(export_options, clock, **calendar, std::cout, std::cerr);
+  }
+  if (backup->parsed()) {
+    backup_options.data_dir = config->data_dir;
+    return cidrotor::cli::RunBackup(backup_options, std::cout, std::cerr);
   }
   // init-db
   return cidrotor::cli::RunInitDb({config->data_dir, sample_data}, clock, std::cout, std::cerr);
