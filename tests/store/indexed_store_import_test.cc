@@ -7,6 +7,7 @@
 #include "core/calendar.h"
 #include "store/memory/indexed_store.h"
 #include "store/memory/memory_journal.h"
+#include "support/await.h"
 #include "support/manual_clock.h"
 #include "support/matchers.h"
 
@@ -15,13 +16,7 @@ namespace {
 
 using testing::IsOk;
 
-template <class T, class Call>
-core::Result<T> Await(Call call) {
-  std::promise<core::Result<T>> promise;
-  auto future = promise.get_future();
-  call([&promise](core::Result<T> result) { promise.set_value(std::move(result)); });
-  return future.get();
-}
+using testing::Await;
 
 ImportItem Item(std::uint64_t digits, const std::string& carrier = "AT&T") {
   ImportItem item;

@@ -14,6 +14,7 @@
 #include "core/calendar.h"
 #include "store/memory/memory_journal.h"
 #include "store/sqlite/sqlite_journal.h"
+#include "support/await.h"
 #include "support/manual_clock.h"
 #include "support/matchers.h"
 
@@ -26,15 +27,7 @@ using testing::IsOk;
 
 const core::TimePoint kStart = core::TimePoint(core::Seconds(1'795'615'200));
 
-// Runs a callback-style store call and waits for its result (callbacks may come from the
-// journal's writer thread).
-template <class T, class Call>
-core::Result<T> Await(Call call) {
-  std::promise<core::Result<T>> promise;
-  auto future = promise.get_future();
-  call([&promise](core::Result<T> result) { promise.set_value(std::move(result)); });
-  return future.get();
-}
+using testing::Await;
 
 core::NumberSpec Spec(const std::string& number, std::uint16_t hourly = 0) {
   core::NumberSpec spec;
