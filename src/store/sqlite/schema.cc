@@ -22,7 +22,10 @@ namespace {
 //   copied from the seed's database may carry it: NULL reads as empty, pool "default", active.
 // - reservations: id is the reservation id (ids grow, so id order is age order); times are Unix
 //   milliseconds; released_at/outcome/duration are NULL until an early release (expiry leaves
-//   them NULL); match is core::MatchTierName, outcome core::CallOutcomeName.
+//   them NULL); match is core::MatchTierName, outcome core::CallOutcomeName. No index on
+//   caller_id: with a big pool each allocation would dirty a random index page in the group
+//   commit (measured: 13 % of allocate+release throughput); "who used this number last" will
+//   come from a column of caller_ids written in the same UPDATE as the usage counters.
 // - api_logs: one row per API request; timestamp in Unix milliseconds, with no index of its own
 //   (ids grow with time, so a time range is an id range, and an index is one more write per
 //   request); response_time_ms keeps the seed's name and unit (fractional milliseconds). Plain
@@ -66,7 +69,6 @@ CREATE TABLE reservations (
   duration       INTEGER
 );
 CREATE INDEX reservations_until ON reservations(reserved_until);
-CREATE INDEX reservations_caller_id ON reservations(caller_id);
 
 CREATE TABLE api_logs (
   id                  INTEGER PRIMARY KEY,
