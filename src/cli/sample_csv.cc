@@ -11,18 +11,14 @@
 #include <set>
 #include <string_view>
 
+#include "cli/sample_pool.h"
 #include "core/phone_number.h"
 
 namespace cidrotor::cli {
 namespace {
 
-struct AreaCode {
-  std::uint32_t npa;
-  const char* state;
-};
-
 // Real US area codes, roughly by how many numbers call centers hold in them (largest first).
-constexpr std::array<AreaCode, 60> kAreaCodes = {{
+constexpr std::array<SampleAreaCode, 60> kAreaCodes = {{
     {212, "NY"}, {310, "CA"}, {312, "IL"}, {713, "TX"}, {305, "FL"}, {404, "GA"}, {214, "TX"},
     {415, "CA"}, {617, "MA"}, {602, "AZ"}, {206, "WA"}, {702, "NV"}, {646, "NY"}, {213, "CA"},
     {718, "NY"}, {917, "NY"}, {323, "CA"}, {818, "CA"}, {619, "CA"}, {408, "CA"}, {512, "TX"},
@@ -34,26 +30,17 @@ constexpr std::array<AreaCode, 60> kAreaCodes = {{
     {405, "OK"}, {505, "NM"}, {208, "ID"}, {307, "WY"},
 }};
 
-struct Carrier {
-  const char* name;
-  int weight;
-};
-constexpr std::array<Carrier, 6> kCarriers = {{
-    {"AT&T", 28},
-    {"Verizon", 28},
-    {"T-Mobile", 18},
-    {"Bandwidth", 12},
-    {"Lumen", 8},
-    {"Twilio", 6},
-}};
-
 constexpr std::uint32_t kLinesPerExchange = 10'000;
 
 // Exchanges usable for pool numbers, 555 first.
 std::vector<std::uint32_t> Exchanges() {
   std::vector<std::uint32_t> out{555};
   for (std::uint32_t x = 200; x <= 999; ++x) {
-    if (x % 100 == 11 || x == 555 || x == 950 || x == 958 || x == 959 || x == 976) continue;
+    // 950, 958, 959 and 976 are reserved service codes in every area code.
+    if (!core::IsValidCentralOfficeCode(x) || x == 555 || x == 950 || x == 958 || x == 959 ||
+        x == 976) {
+      continue;
+    }
     out.push_back(x);
   }
   return out;
@@ -139,7 +126,7 @@ core::Result<std::string> GenerateSampleCsv(const SampleCsvOptions& options) {
   std::shuffle(numbers.begin(), numbers.end(), rng);
 
   std::vector<int> carrier_weights;
-  for (const auto& c : kCarriers) carrier_weights.push_back(c.weight);
+  for (const auto& c : SampleCarriers()) carrier_weights.push_back(c.weight);
   std::discrete_distribution<std::size_t> carrier(carrier_weights.begin(), carrier_weights.end());
   std::uniform_int_distribution<int> percent(0, 99);
 
@@ -151,7 +138,7 @@ core::Result<std::string> GenerateSampleCsv(const SampleCsvOptions& options) {
     // 90 % follow the defaults; 10 % carry caps of their own.
     const char* caps = p < 90 ? "," : p < 95 ? "50,300" : "20,100";
     fmt::format_to(std::back_inserter(out), "{},{},{},{},default,{}\n", n,
-                   kCarriers[carrier(rng)].name, npa, caps, StateOf(npa));
+                   SampleCarriers()[carrier(rng)].name, npa, caps, StateOf(npa));
   }
   return out;
 }

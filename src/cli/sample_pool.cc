@@ -4,6 +4,8 @@
 #include <cassert>
 #include <random>
 
+#include "core/phone_number.h"
+
 namespace cidrotor::cli {
 namespace {
 
@@ -25,29 +27,23 @@ constexpr std::array<SampleAreaCode, 15> kAreaCodes = {{
     {214, "TX"},
 }};
 
-// Carriers with rough market weights.
-struct Carrier {
-  const char* name;
-  int weight;
-};
-constexpr std::array<Carrier, 5> kCarriers = {{
-    {"AT&T", 30},
-    {"Verizon", 30},
-    {"T-Mobile", 20},
+constexpr std::array<SampleCarrier, 6> kCarriers = {{
+    {"AT&T", 28},
+    {"Verizon", 28},
+    {"T-Mobile", 18},
     {"Bandwidth", 12},
     {"Lumen", 8},
+    {"Twilio", 6},
 }};
 
 constexpr std::uint32_t kFirstLine = 100;                   // 555-0100
 constexpr std::uint32_t kLinesIn555 = 10'000 - kFirstLine;  // 555-0100 .. 555-9999
 
-bool IsN11(std::uint32_t three_digits) { return three_digits % 100 == 11; }
-
 // The k-th exchange after 555 with a full range of lines: [2-9]XX, not N11, not 555.
 std::uint32_t ExtraExchange(std::uint32_t k) {
   std::uint32_t exchange = 200;
   for (;; ++exchange) {
-    if (IsN11(exchange) || exchange == 555) continue;
+    if (!core::IsValidCentralOfficeCode(exchange) || exchange == 555) continue;
     if (k-- == 0) return exchange;
   }
 }
@@ -67,6 +63,8 @@ std::uint64_t NthNumber(std::uint32_t npa, std::uint32_t k) {
 }  // namespace
 
 std::span<const SampleAreaCode> SampleAreaCodes() { return kAreaCodes; }
+
+std::span<const SampleCarrier> SampleCarriers() { return kCarriers; }
 
 std::vector<core::NumberSpec> GenerateSamplePool(std::size_t count, std::uint64_t seed) {
   assert(count <= 10'000'000);

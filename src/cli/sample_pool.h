@@ -25,6 +25,14 @@ struct SampleAreaCode {
 // The area codes the sample pool uses (NY, CA, IL, FL, TX, GA, MA, WA, NV, AZ).
 std::span<const SampleAreaCode> SampleAreaCodes();
 
+struct SampleCarrier {
+  const char* name;  // "AT&T"
+  int weight;        // rough market share, for std::discrete_distribution
+};
+
+// The carriers sample numbers get (init-db's pool and `sample-csv` alike).
+std::span<const SampleCarrier> SampleCarriers();
+
 // `count` distinct, valid pool numbers. REQUIRES: count <= 10,000,000.
 std::vector<core::NumberSpec> GenerateSamplePool(std::size_t count, std::uint64_t seed = 1);
 

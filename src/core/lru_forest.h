@@ -177,12 +177,8 @@ class LruForest {
     Propagate(leaf);
   }
 
-  // Heap entries of `leaf`, stale ones included (for memory accounting and tests).
-  std::size_t LeafEntries(std::uint32_t leaf) const { return groups_[leaf].leaf.size(); }
-
   std::uint16_t PoolOf(std::uint32_t group) const { return groups_[group].pool; }
   std::uint32_t LabelOf(std::uint32_t group) const { return groups_[group].label; }
-  std::size_t GroupCount() const { return groups_.size(); }
 
  private:
   struct Group {

@@ -9,10 +9,6 @@ namespace {
 constexpr std::size_t kMaxDigits = 20;
 constexpr std::size_t kMaxTextLength = 64;
 
-bool IsValidCentralOfficeCode(std::uint32_t code) {  // NPA or NXX: [2-9]XX and not N11
-  return code >= 200 && code <= 999 && (code % 100) != 11;
-}
-
 // Collects the digits of `text`, skipping the separators people type. Returns the error to report,
 // or the digits.
 Result<std::string> ExtractDigits(std::string_view text, std::string_view field) {
@@ -59,6 +55,10 @@ Result<PhoneNumber> CheckTenDigits(std::string_view ten, std::string_view field)
 }
 
 }  // namespace
+
+bool IsValidCentralOfficeCode(std::uint32_t code) {
+  return code >= 200 && code <= 999 && (code % 100) != 11;
+}
 
 bool IsValidAreaCode(std::uint32_t npa) { return IsValidCentralOfficeCode(npa); }
 

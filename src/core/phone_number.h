@@ -47,7 +47,10 @@ class PhoneNumber {
   std::uint64_t digits_;
 };
 
-// Whether `npa` (a 3-digit integer) is a valid NANP area code: [2-9]XX and not N11.
+// Whether `code` (a 3-digit integer) is a valid NANP central-office code, the rule area codes
+// (NPA) and exchanges (NXX) share: [2-9]XX and not N11.
+bool IsValidCentralOfficeCode(std::uint32_t code);
+// Whether `npa` is a valid NANP area code (IsValidCentralOfficeCode).
 bool IsValidAreaCode(std::uint32_t npa);
 
 }  // namespace cidrotor::core
