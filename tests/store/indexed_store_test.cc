@@ -115,6 +115,24 @@ TEST_F(IndexedStoreTest, FailedAddLeavesNoNumber) {
               HasError(ErrorCode::kNotFound));
 }
 
+TEST_F(IndexedStoreTest, FailedUpdateAndDeleteAreUndone) {
+  OpenInMemory();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  const core::PhoneNumber number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  core::NumberPatch off;
+  off.active = false;
+  EXPECT_THAT(Await<core::NumberView>([&](auto done) { store_->UpdateNumber(number, off, done); }),
+              HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Await<void>([&](auto done) { store_->DeleteNumber(number, done); }),
+              HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  auto view = Await<core::NumberView>([&](auto done) { store_->GetNumber(number, done); });
+  ASSERT_THAT(view, IsOk());       // the delete was undone
+  EXPECT_TRUE(view->spec.active);  // and so was the deactivation
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
 TEST_F(IndexedStoreTest, AgentRateLimitCountsOnlyAllocations) {
   IndexedStoreOptions options;
   options.rate_limit_per_agent = 2;
