@@ -14,10 +14,14 @@ BUILD_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   tzdata
+  libpq-dev libhiredis-dev libjwt-dev
 )
+# Servers and tools the tests start or drive: cluster mode's PostgreSQL 15 and Redis 7, the
+# dashboard's headless Chromium (driven by playwright-core, installed from npm with Node.js).
+TEST_PACKAGES=(postgresql-15 redis-server chromium nodejs)
 BENCH_PACKAGES=(wrk nginx-light curl bc sqlite3)  # bench/run.sh: wrk, nginx, curl to poll, bc to divide, sqlite3 for the pools
 
-packages=("${BUILD_PACKAGES[@]}")
+packages=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
 for group in "$@"; do
   case "$group" in
     build | test) ;;
