@@ -1,27 +1,32 @@
 // RunImportViaApi (cli/import.h): `cidrotor import FILE --via-api URL --token T`.
 //
-// A small synchronous Beast client: reads the whole input (a server accepts at most its import
-// body limit anyway, 64 MiB by default), posts it to URL/api/numbers/import?on_duplicate=X as
-// text/csv with Content-Length and the bearer token, and prints the server's summary the way the
-// direct import does. The server's rejects (the first 1,000) go to --rejects with the original
-// columns, found by reading the same input locally. Timeouts: 10 s to connect, 5 min in all.
+// A small synchronous Beast client: streams the input in 1 MiB blocks, as HTTP chunks, to
+// URL/api/numbers/import?on_duplicate=X (text/csv, the bearer token), so neither side holds the
+// whole file, and prints the server's summary the way the direct import does. The server's
+// rejects (the first 1,000) go to --rejects with the original columns, found by reading the input
+// a second time (stdin is spooled to a temporary file for that). Socket timeouts: 10 s to
+// connect, 5 min for each send or receive (the server answers once the last batch is imported).
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
+#include <memory>
 #include <ostream>
-#include <sstream>
+#include <vector>
 
 #include "cli/import.h"
 #include "service/csv_reader.h"
@@ -32,6 +37,10 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+constexpr std::size_t kBlockSize = 1 << 20;
+constexpr std::chrono::seconds kConnectTimeout{10};
+constexpr int kSocketTimeoutSeconds = 300;
 
 std::string_view OnDuplicateName(store::OnDuplicate d) {
   switch (d) {
@@ -45,17 +54,110 @@ std::string_view OnDuplicateName(store::OnDuplicate d) {
   return "update";
 }
 
-bool ReadAll(const std::string& name, std::string& out) {
-  if (name == "-") {
-    out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return !std::cin.bad();
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// The input, read block by block; with `keep_copy`, stdin is also copied to a temporary file so
+// that Reopen() can read it again (a named file is simply opened again).
+class Input {
+ public:
+  static std::optional<Input> Open(const std::string& name, bool keep_copy) {
+    Input input;
+    input.name_ = name;
+    if (name == "-") {
+      input.file_.reset(fdopen(dup(fileno(stdin)), "rb"));
+      if (keep_copy) input.copy_.reset(std::tmpfile());
+      if (keep_copy && !input.copy_) return std::nullopt;
+    } else {
+      input.file_.reset(std::fopen(name.c_str(), "rb"));
+    }
+    if (!input.file_) return std::nullopt;
+    return input;
   }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  out = std::move(buffer).str();
-  return true;
+
+  // The next block; empty at the end. False on a read error.
+  bool Read(std::vector<char>& block) {
+    block.resize(kBlockSize);
+    const std::size_t n = std::fread(block.data(), 1, block.size(), file_.get());
+    block.resize(n);
+    if (copy_ && n > 0 && std::fwrite(block.data(), 1, n, copy_.get()) != n) return false;
+    return !std::ferror(file_.get());
+  }
+
+  // The same bytes again, from the start. Nullptr when they cannot be read again.
+  File Reopen() {
+    if (copy_) {
+      std::rewind(copy_.get());
+      return std::move(copy_);
+    }
+    if (name_ == "-") return nullptr;
+    return File(std::fopen(name_.c_str(), "rb"));
+  }
+
+ private:
+  std::string name_;
+  File file_;
+  File copy_;
+};
+
+void SetSocketTimeouts(asio::ip::tcp::socket& socket) {
+  timeval timeout{};
+  timeout.tv_sec = kSocketTimeoutSeconds;
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
+
+// Posts the input as a chunked body and reads the answer. The server may answer early (a bad
+// header, a wrong token) and close while the body is still being sent: the send then fails, and
+// its answer is read all the same. Throws beast/system errors of the connection.
+http::response<http::string_body> PostStreamed(const std::string& host, const std::string& port,
+                                               const std::string& target, const std::string& token,
+                                               Input& input, bool& read_failed) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.expires_after(kConnectTimeout);
+  stream.connect(resolver.resolve(host, port));
+  SetSocketTimeouts(stream.socket());
+
+  http::request<http::empty_body> request{http::verb::post, target, 11};
+  request.set(http::field::host, host);
+  request.set(http::field::content_type, "text/csv");
+  request.set(http::field::authorization, "Bearer " + token);
+  request.chunked(true);
+  http::request_serializer<http::empty_body> serializer{request};
+  http::write_header(stream.socket(), serializer);
+  beast::error_code send_error;
+  std::vector<char> block;
+  while (!send_error) {
+    // Bytes waiting to be read mean the server answered early: stop sending and read them.
+    if (stream.socket().available(send_error) > 0 || send_error) break;
+    if (!input.Read(block)) {
+      read_failed = true;
+      break;  // the server gets a truncated body and refuses it; the caller reports the read
+    }
+    if (block.empty()) {
+      asio::write(stream.socket(), http::make_chunk_last(), send_error);
+      break;
+    }
+    asio::write(stream.socket(), http::make_chunk(asio::buffer(block)), send_error);
+  }
+  if (read_failed) {
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    return {};
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(16 * 1024 * 1024);
+  beast::error_code read_error;
+  http::read(stream.socket(), buffer, parser, read_error);
+  if (read_error) throw beast::system_error(send_error ? send_error : read_error);
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return parser.release();
 }
 
 std::uint64_t Count(const boost::json::object& o, const char* key) {
@@ -78,8 +180,8 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
         << "'\n";
     return 2;
   }
-  std::string body;
-  if (!ReadAll(options.input, body)) {
+  auto input = Input::Open(options.input, !options.rejects_path.empty());
+  if (!input) {
     err << "cidrotor import: cannot read " << options.input << "\n";
     return 2;
   }
@@ -92,30 +194,15 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
 
   const auto started = std::chrono::steady_clock::now();
   http::response<http::string_body> response;
+  bool read_failed = false;
   try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::string_body> request{http::verb::post, target, 11};
-    request.set(http::field::host, host);
-    request.set(http::field::content_type, "text/csv");
-    request.set(http::field::authorization, "Bearer " + options.token);
-    request.body() = std::move(body);
-    request.prepare_payload();
-    stream.expires_after(std::chrono::minutes(5));
-    http::write(stream, request);
-    body = std::move(request.body());
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(16 * 1024 * 1024);
-    http::read(stream, buffer, parser);
-    response = parser.release();
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    response = PostStreamed(host, port, target, options.token, *input, read_failed);
   } catch (const std::exception& e) {
     err << "cidrotor import: " << options.via_api << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (read_failed) {
+    err << "cidrotor import: reading " << options.input << " failed; nothing was imported\n";
     return 2;
   }
   const double seconds =
@@ -163,8 +250,17 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
       out << text << '\n';
       header = false;
     };
-    reader.Feed(body, sink);
-    reader.Finish(sink);
+    File again = input->Reopen();
+    if (!again) {
+      err << "cidrotor import: cannot read " << options.input << " again for --rejects\n";
+    } else {
+      std::vector<char> block(kBlockSize);
+      std::size_t n;
+      while ((n = std::fread(block.data(), 1, block.size(), again.get())) > 0) {
+        reader.Feed(std::string_view(block.data(), n), sink);
+      }
+      reader.Finish(sink);
+    }
     if (!out) err << "cidrotor import: writing " << options.rejects_path << " failed\n";
   }
   err << fmt::format(

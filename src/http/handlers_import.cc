@@ -1,12 +1,14 @@
 // POST /api/numbers/import (admin): a pool CSV as the body (SPEC "CSV format", the same rules as
 // `cidrotor import`: service/number_rows.h), `on_duplicate=update|skip|fail` as a query parameter.
-// Good rows go to the store in one Store::ImportNumbers call, so they are allocatable as soon as
-// the answer is sent. Answer: {"success":true,"rows":N,"imported":N,"updated":N,"skipped":N,
-// "rejected":N,"warnings":[...],"rejects":[{"line":N,"reason":"..."}, ...first 1,000]}.
+// Answer: {"success":true,"rows":N,"imported":N,"updated":N,"skipped":N,"rejected":N,
+// "warnings":[...],"rejects":[{"line":N,"reason":"..."}, ...first 1,000 in line order]}.
 // A bad header is 400 (field "header"); bad rows never fail the request.
 //
-// The body arrives whole (the session reads up to ServerOptions::import_body_limit, 64 MiB by
-// default, for this route only) and is parsed on the I/O thread: about 0.3 s per million rows.
+// The body is streamed (Request::body_stream): each chunk is parsed on arrival and every
+// kBatchRows good rows go to the store in one Store::ImportNumbers call, so the server holds one
+// batch, not the file, and a million-row upload needs a few MB. Rows are allocatable as soon as
+// their batch completes. A batch the store cannot keep (503) ends the request: the batches before
+// it stay, and rerunning the same file completes the import (SPEC: imports are idempotent).
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <utility>
@@ -23,6 +25,100 @@ namespace cidrotor::http {
 namespace {
 
 constexpr std::size_t kMaxRejectsListed = 1000;
+constexpr std::size_t kBatchRows = 65'536;
+
+using LineReason = std::pair<std::uint64_t, std::string>;
+
+// What the answer reports. Rejects arrive in line order from two sources (bad rows, and rows
+// the store refused as duplicates); the first kMaxRejectsListed of each are enough to list the
+// first kMaxRejectsListed of both, so no more are kept.
+struct ImportTally {
+  std::uint64_t rows = 0;
+  std::uint64_t imported = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t rejected = 0;
+  std::vector<LineReason> bad_rows;
+  std::vector<LineReason> duplicates;
+
+  static void Keep(std::vector<LineReason>& list, std::uint64_t line, std::string reason) {
+    if (list.size() < kMaxRejectsListed) list.emplace_back(line, std::move(reason));
+  }
+};
+
+// Imports the rows read so far (all of `read`'s items, moved out) and counts the outcome.
+// (`read` by reference: g++ 12 can destroy a by-value temporary in a co_await expression twice.)
+boost::asio::awaitable<core::Result<void>> ImportBatch(store::Store& store,
+                                                       service::CsvImport& read,
+                                                       store::OnDuplicate on_duplicate,
+                                                       ImportTally& tally) {
+  tally.rows = read.rows;
+  tally.rejected += read.rejects.size();
+  for (auto& reject : read.rejects) {
+    ImportTally::Keep(tally.bad_rows, reject.line, std::move(reject.reason));
+  }
+  if (read.items.empty()) co_return core::Result<void>();
+  auto result =
+      co_await CallStore<store::ImportResult>([&](store::Callback<store::ImportResult> done) {
+        store.ImportNumbers(std::move(read.items), on_duplicate, std::move(done));
+      });
+  if (!result) co_return core::Fail(std::move(result.error()));
+  tally.imported += result->imported;
+  tally.updated += result->updated;
+  tally.skipped += result->skipped;
+  tally.rejected += result->duplicates.size();
+  std::sort(result->duplicates.begin(), result->duplicates.end());
+  for (const std::size_t i : result->duplicates) {
+    ImportTally::Keep(tally.duplicates, read.lines[i], "caller_id: already in the store");
+  }
+  co_return core::Result<void>();
+}
+
+// Feeds the whole body to `reader`, importing a batch whenever kBatchRows good rows are read.
+boost::asio::awaitable<core::Result<void>> ReadAndImport(const Request& request,
+                                                         service::CsvImportReader& reader,
+                                                         store::Store& store,
+                                                         store::OnDuplicate on_duplicate,
+                                                         ImportTally& tally) {
+  if (request.body_stream == nullptr) {
+    reader.Feed(request.body);
+    co_return core::Result<void>();
+  }
+  for (;;) {
+    auto chunk = co_await request.body_stream->Next();
+    if (!chunk) co_return core::Fail(std::move(chunk.error()));
+    if (chunk->empty()) co_return core::Result<void>();
+    reader.Feed(*chunk);
+    if (reader.header_error()) co_return core::Fail(*reader.header_error());
+    if (reader.pending_items() >= kBatchRows) {
+      service::CsvImport batch = reader.TakeRead();
+      auto imported = co_await ImportBatch(store, batch, on_duplicate, tally);
+      if (!imported) co_return imported;
+    }
+  }
+}
+
+Response SummaryResponse(ImportTally& tally, const std::vector<std::string>& warnings) {
+  std::vector<LineReason> rejects = std::move(tally.bad_rows);
+  rejects.insert(rejects.end(), std::make_move_iterator(tally.duplicates.begin()),
+                 std::make_move_iterator(tally.duplicates.end()));
+  std::sort(rejects.begin(), rejects.end());
+  boost::json::array listed;
+  for (std::size_t i = 0; i < rejects.size() && i < kMaxRejectsListed; ++i) {
+    listed.push_back(
+        boost::json::object{{"line", rejects[i].first}, {"reason", rejects[i].second}});
+  }
+  boost::json::array warning_list;
+  for (const auto& warning : warnings) warning_list.emplace_back(warning);
+  return JsonResponse({{"success", true},
+                       {"rows", tally.rows},
+                       {"imported", tally.imported},
+                       {"updated", tally.updated},
+                       {"skipped", tally.skipped},
+                       {"rejected", tally.rejected},
+                       {"warnings", std::move(warning_list)},
+                       {"rejects", std::move(listed)}});
+}
 
 }  // namespace
 
@@ -34,44 +130,19 @@ boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
     return service::ParseOnDuplicate(t, "on_duplicate");
   });
   if (!on_duplicate) co_return ErrorResponse(on_duplicate.error());
+  const auto policy = on_duplicate->value_or(store::OnDuplicate::kUpdate);
+  store::Store& store = context.services.store;
 
   service::CsvImportReader reader;
-  reader.Feed(request.body);
-  auto csv = reader.Finish();
-  if (!csv) co_return ErrorResponse(csv.error());
-
-  const std::vector<std::uint64_t> lines = std::move(csv->lines);
-  auto result =
-      co_await CallStore<store::ImportResult>([&](store::Callback<store::ImportResult> done) {
-        context.services.store.ImportNumbers(std::move(csv->items),
-                                             on_duplicate->value_or(store::OnDuplicate::kUpdate),
-                                             std::move(done));
-      });
-  if (!result) co_return ErrorResponse(result.error());
-
-  // Bad rows and rows already in the store (on_duplicate=fail), in line order.
-  std::vector<std::pair<std::uint64_t, std::string>> rejects;
-  rejects.reserve(csv->rejects.size() + result->duplicates.size());
-  for (auto& reject : csv->rejects) rejects.emplace_back(reject.line, std::move(reject.reason));
-  for (const std::size_t i : result->duplicates) {
-    rejects.emplace_back(lines[i], "caller_id: already in the store");
-  }
-  std::sort(rejects.begin(), rejects.end());
-  boost::json::array listed;
-  for (std::size_t i = 0; i < rejects.size() && i < kMaxRejectsListed; ++i) {
-    listed.push_back(
-        boost::json::object{{"line", rejects[i].first}, {"reason", rejects[i].second}});
-  }
-  boost::json::array warnings;
-  for (const auto& warning : csv->warnings) warnings.emplace_back(warning);
-  co_return JsonResponse({{"success", true},
-                          {"rows", csv->rows},
-                          {"imported", result->imported},
-                          {"updated", result->updated},
-                          {"skipped", result->skipped},
-                          {"rejected", rejects.size()},
-                          {"warnings", std::move(warnings)},
-                          {"rejects", std::move(listed)}});
+  ImportTally tally;
+  auto read = co_await ReadAndImport(request, reader, store, policy, tally);
+  if (!read) co_return ErrorResponse(read.error());
+  auto rest = reader.Finish();
+  if (!rest) co_return ErrorResponse(rest.error());
+  const std::vector<std::string> warnings = std::move(rest->warnings);
+  auto imported = co_await ImportBatch(store, *rest, policy, tally);
+  if (!imported) co_return ErrorResponse(imported.error());
+  co_return SummaryResponse(tally, warnings);
 }
 
 }  // namespace cidrotor::http

@@ -4,9 +4,12 @@
 // connection, one write). Thread-compatible values.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "core/result.h"
 
 namespace cidrotor::http {
 
@@ -17,14 +20,27 @@ std::string_view MethodName(Method method);  // "GET", ...; "OTHER" for kOther
 inline constexpr std::string_view kJsonContentType = "application/json";
 inline constexpr std::string_view kTextContentType = "text/plain";
 
+// A request body read as it arrives, for routes that take bodies too large to buffer (the CSV
+// import, router.h StreamsBody): the handler pulls the bytes chunk by chunk, so the server holds
+// one chunk of the body at a time whatever its size. Chunked transfer coding is already decoded.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // The next bytes of the body, valid until the next call; empty once the whole body was read.
+  // Errors: kInvalidArgument (field "body") for a body over the route's limit or malformed
+  // framing; kUnavailable when the connection failed or timed out.
+  virtual boost::asio::awaitable<core::Result<std::string_view>> Next() = 0;
+};
+
 // A parsed request. Views into the connection's parser, valid while the request is handled.
 struct Request {
   Method method = Method::kGet;
-  std::string_view target;         // origin-form "/path?query", as received
-  std::string_view authorization;  // the Authorization header, empty when absent. Never log it.
-  std::string_view content_type;   // the Content-Type header, empty when absent
-  std::string_view body;
-  unsigned version = 11;  // 10 or 11
+  std::string_view target;            // origin-form "/path?query", as received
+  std::string_view authorization;     // the Authorization header, empty when absent. Never log it.
+  std::string_view content_type;      // the Content-Type header, empty when absent
+  std::string_view body;              // the whole body; empty when body_stream is set
+  BodyStream* body_stream = nullptr;  // streaming routes only: the body, read on demand
+  unsigned version = 11;              // 10 or 11
   bool keep_alive = true;
 
   // The target without its query string, e.g. "/next-cid".

@@ -59,11 +59,13 @@ bool Matches(std::string_view pattern, std::string_view path, std::string_view& 
 
 }  // namespace
 
-std::size_t BodyLimitFor(std::string_view target, const ServerOptions& options) {
+BodyPolicy BodyPolicyFor(std::string_view target, const ServerOptions& options) {
   constexpr std::string_view kImportPath = "/api/numbers/import";
   const std::string_view path = target.substr(0, target.find('?'));
-  return path == kImportPath ? std::max(options.body_limit, options.import_body_limit)
-                             : options.body_limit;
+  if (path == kImportPath) {
+    return {.limit = std::max(options.body_limit, options.import_body_limit), .stream = true};
+  }
+  return {.limit = options.body_limit, .stream = false};
 }
 
 boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context) {

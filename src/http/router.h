@@ -38,9 +38,14 @@ struct RequestContext {
   std::string caller_id;  // the allocated caller-ID, when one was
 };
 
-// The body limit of the request for `target` (origin-form, query allowed): options.body_limit,
-// or options.import_body_limit for POST /api/numbers/import.
-std::size_t BodyLimitFor(std::string_view target, const ServerOptions& options);
+// How the session reads the body of a request for `target` (origin-form, query allowed).
+struct BodyPolicy {
+  std::size_t limit = 0;  // larger bodies are refused (413)
+  bool stream = false;    // handed to the handler as Request::body_stream instead of buffered
+};
+
+// options.body_limit, buffered; for /api/numbers/import, options.import_body_limit, streamed.
+BodyPolicy BodyPolicyFor(std::string_view target, const ServerOptions& options);
 
 // Answers one request. Never throws for bad input (those are 4xx responses).
 boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context);

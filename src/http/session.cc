@@ -9,6 +9,8 @@
 // - responses are serialized into one reused string and written with one write;
 // - a request over the body limit gets 413, a malformed one 400, then the connection closes
 //   after a short lingering drain (so the client reads the answer instead of a reset);
+// - the body of a streaming route (the CSV import, router.h BodyPolicyFor) is not read before
+//   routing: the handler pulls it through Request::body_stream (StreamedBody below);
 // - deadlines are not Beast timers: the session publishes its deadline in its SessionSlot and
 //   the server's sweep shuts the socket down when it passes (server_state.h).
 #include <spdlog/spdlog.h>
@@ -40,6 +42,8 @@ constexpr std::size_t kFirstReadSize = 4 * 1024;
 constexpr std::size_t kMaxLogPath = 128;
 constexpr std::size_t kMaxDrainBytes = 256 * 1024;
 constexpr std::chrono::seconds kDrainTimeout{1};
+
+using Parser = bhttp::request_parser<bhttp::string_body>;
 
 Method ToMethod(bhttp::verb verb) {
   switch (verb) {
@@ -102,11 +106,12 @@ class Session {
         break;
       }
       first = false;
-      bhttp::request_parser<bhttp::string_body> parser;  // fresh per request
+      Parser parser;  // fresh per request
+      policy_ = {};
       parser.header_limit(kHeaderLimit);
-      // Issue 3 (bulk import): the import route's larger limit until the header names the route;
-      // NarrowBodyLimit() then applies the route's own.
-      parser.body_limit(std::max(options_.body_limit, options_.import_body_limit));
+      // No limit until the header names the route (OnHeader sets the route's): Beast checks a
+      // declared Content-Length against the limit while parsing the header.
+      parser.body_limit(boost::none);
       // Usually the whole request is already buffered: parse it in place, which saves the post
       // that an async_read completing without I/O makes. Read only what is missing.
       slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
@@ -116,13 +121,69 @@ class Session {
         co_await RefuseUnreadable(ec);
         break;
       }
-      if (!co_await Serve(ToRequest(parser.get()))) break;
+      Request request = ToRequest(parser.get());
+      if (!policy_.stream) {
+        if (!co_await Serve(request)) break;
+        continue;
+      }
+      StreamedBody body(*this, parser);
+      request.body_stream = &body;
+      // A handler that answered without reading the whole body (a bad header, 401) leaves the
+      // rest of it on the wire: the connection cannot be reused.
+      if (!co_await Serve(request, &body)) break;
     }
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
  private:
+  // Request::body_stream of a streaming route: parses the bytes already buffered, then reads
+  // more from the socket under the read deadline, one chunk per Next().
+  class StreamedBody final : public BodyStream {
+   public:
+    StreamedBody(Session& session, Parser& parser) : session_(session), parser_(parser) {}
+
+    asio::awaitable<core::Result<std::string_view>> Next() override {
+      for (;;) {
+        std::string& parsed = parser_.get().body();
+        if (!parsed.empty()) {
+          chunk_.clear();
+          chunk_.swap(parsed);  // string_body appends at the body's end: it starts over empty
+          co_return std::string_view(chunk_);
+        }
+        if (parser_.is_done()) {
+          finished_ = true;
+          co_return std::string_view();
+        }
+        if (auto ec = co_await session_.ReadBodySome(parser_, continue_sent_)) {
+          co_return core::Fail(BodyError(ec));
+        }
+      }
+    }
+
+    bool finished() const { return finished_; }
+
+   private:
+    core::Error BodyError(const boost::system::error_code& ec) const {
+      if (ec == bhttp::error::body_limit) {
+        return core::Error::InvalidArgument("body",
+                                            "the body is larger than this route's limit of " +
+                                                std::to_string(session_.policy_.limit) + " bytes");
+      }
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        return core::Error::InvalidArgument("body", "malformed body: " + ec.message());
+      }
+      return core::Error::Unavailable("reading the request body failed: " + ec.message());
+    }
+
+    Session& session_;
+    Parser& parser_;
+    std::string chunk_;  // the chunk handed out last; its capacity is reused
+    bool continue_sent_ = false;
+    bool finished_ = false;
+  };
+
   // Waits for the first bytes of the next request. False: the connection is over (client closed,
   // deadline passed, or the server is stopping).
   asio::awaitable<bool> WaitForBytes(std::chrono::seconds timeout) {
@@ -140,58 +201,84 @@ class Session {
 
   // Feeds the buffered bytes to the parser. Returns success when a whole request was parsed,
   // need_more when bytes are missing, or the parse error.
-  boost::system::error_code ParseBuffered(bhttp::request_parser<bhttp::string_body>& parser) {
+  // (A streaming route stops after the header: success with the body left unparsed.)
+  boost::system::error_code ParseBuffered(Parser& parser) {
     boost::system::error_code ec;
+    parser.eager(false);  // stop after the header: its route decides how to read the body
+    while (!parser.is_header_done()) {
+      if (buffer_.size() == 0) return bhttp::error::need_more;
+      buffer_.consume(parser.put(buffer_.data(), ec));
+      if (ec) return ec;
+    }
+    if (ec = OnHeader(parser); ec || policy_.stream) return ec;
     parser.eager(true);
     while (!parser.is_done()) {
       if (buffer_.size() == 0) return bhttp::error::need_more;
-      const bool had_header = parser.is_header_done();
-      const std::size_t used = parser.put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (!ec && !had_header && parser.is_header_done()) ec = NarrowBodyLimit(parser);
+      buffer_.consume(parser.put(buffer_.data(), ec));
       if (ec) return ec;
     }
     return ec;
   }
 
-  // Issue 3: once the header is parsed, the route's body limit (router.h BodyLimitFor) replaces
-  // the import route's larger one the parser started with. Returns body_limit when the declared
-  // length is over it (the bytes already parsed are bounded by the connection's buffer).
-  boost::system::error_code NarrowBodyLimit(bhttp::request_parser<bhttp::string_body>& parser) {
-    const std::size_t limit = BodyLimitFor(View(parser.get().target()), options_);
+  // Once the header is parsed: the route's body policy (router.h BodyPolicyFor). Returns
+  // body_limit when the declared length is over the route's limit.
+  boost::system::error_code OnHeader(Parser& parser) {
+    policy_ = BodyPolicyFor(View(parser.get().target()), options_);
     const auto length = parser.content_length();
-    if (length && *length > limit) return bhttp::error::body_limit;
-    parser.body_limit(limit);
+    if (length && *length > policy_.limit) return bhttp::error::body_limit;
+    parser.body_limit(policy_.limit);
     return {};
   }
 
-  // Reads what ParseBuffered() left missing. A client that sent `Expect: 100-continue` (curl
-  // does for bodies over 1 KiB) gets its interim response before the body is read; otherwise it
-  // would wait a second before sending the body.
-  asio::awaitable<boost::system::error_code> ReadRest(
-      bhttp::request_parser<bhttp::string_body>& parser) {
+  // A client that sent `Expect: 100-continue` (curl does for bodies over 1 KiB) gets its interim
+  // response before the body is read, once; otherwise it would wait a second before sending it.
+  asio::awaitable<boost::system::error_code> SendContinueIfExpected(Parser& parser, bool& sent) {
+    if (sent || !beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      co_return boost::system::error_code();
+    }
+    sent = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, bytes] =
+        co_await asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()));
+    co_return ec;
+  }
+
+  // Streaming routes: parses buffered bytes or reads some more into the parser's body, under
+  // the read deadline (none while the handler works on what it got).
+  asio::awaitable<boost::system::error_code> ReadBodySome(Parser& parser, bool& continue_sent) {
+    slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
+    auto ec = co_await SendContinueIfExpected(parser, continue_sent);
+    if (!ec) {
+      parser.eager(true);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read_some(socket_, buffer_, parser);
+    }
+    slot_.ClearDeadline();
+    co_return ec;
+  }
+
+  // Reads what ParseBuffered() left missing: the header, then (unless the route streams) the
+  // body.
+  asio::awaitable<boost::system::error_code> ReadRest(Parser& parser) {
     boost::system::error_code ec;
     if (!parser.is_header_done()) {
       std::tie(ec, std::ignore) = co_await bhttp::async_read_header(socket_, buffer_, parser);
-      if (!ec) ec = NarrowBodyLimit(parser);  // issue 3
-      if (ec || parser.is_done()) co_return ec;
+      if (!ec) ec = OnHeader(parser);
+      if (ec || parser.is_done() || policy_.stream) co_return ec;
     }
-    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()));
-      if (ec) co_return ec;
-    }
+    bool continue_sent = false;
+    if ((ec = co_await SendContinueIfExpected(parser, continue_sent))) co_return ec;
+    parser.eager(true);
     std::tie(ec, std::ignore) = co_await bhttp::async_read(socket_, buffer_, parser);
     co_return ec;
   }
 
   // Answers one request. False: close the connection.
-  asio::awaitable<bool> Serve(const Request& request) {
+  asio::awaitable<bool> Serve(const Request& request, const StreamedBody* body = nullptr) {
     const auto started = SteadyClock::now();
     slot_.ClearDeadline();  // no deadline while the store works
     RequestContext context(state_->services);
     Response response = co_await RouteCatchingExceptions(request, context);
+    if (body != nullptr && !body->finished()) response.close = true;
     const auto finished = SteadyClock::now();
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(finished - started);
     const bool keep_alive = request.keep_alive && !response.close && !state_->stopping.load();
@@ -200,6 +287,7 @@ class Session {
     slot_.SetDeadline(finished + options_.read_timeout);
     auto [ec, bytes] = co_await asio::async_write(socket_, asio::buffer(out_));
     Record(request, response, context, elapsed);
+    if (!ec && body != nullptr && !body->finished()) co_await LingeringClose();
     co_return !ec && keep_alive;
   }
 
@@ -220,7 +308,7 @@ class Session {
   asio::awaitable<void> RefuseUnreadable(const boost::system::error_code& ec) {
     Response response;
     if (ec == bhttp::error::body_limit) {
-      response = PayloadTooLargeResponse(options_.body_limit);
+      response = PayloadTooLargeResponse(policy_.limit > 0 ? policy_.limit : options_.body_limit);
     } else if (ec == bhttp::error::header_limit) {
       response = MalformedRequestResponse("request header is too large");
       response.status = 431;
@@ -235,9 +323,13 @@ class Session {
     SerializeResponse(response, 11, false, false, out_);
     slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
     auto [write_ec, bytes] = co_await asio::async_write(socket_, asio::buffer(out_));
-    if (write_ec) co_return;
-    // Lingering close: stop sending, read what the client is still sending for a moment, so
-    // that closing with unread data does not reset the connection before it read the answer.
+    if (!write_ec) co_await LingeringClose();
+  }
+
+  // After answering a request whose body was not read whole: stop sending, then read what the
+  // client is still sending for a moment, so that closing with unread data does not reset the
+  // connection before the client read the answer.
+  asio::awaitable<void> LingeringClose() {
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     slot_.SetDeadline(SteadyClock::now() + kDrainTimeout);
@@ -279,6 +371,7 @@ class Session {
   Socket& socket_;
   SessionSlot& slot_;
   beast::flat_buffer buffer_;  // reused across requests; bounded, which caps pipelining
+  BodyPolicy policy_;          // of the request being read or served
   std::string out_;            // the serialized response; its capacity is reused
 };
 

@@ -186,6 +186,18 @@ void CsvImportReader::Feed(std::string_view bytes) {
   reader_.Feed(bytes, [this](const CsvRecord& record) { OnRecord(record); });
 }
 
+CsvImport CsvImportReader::TakeRead() {
+  CsvImport taken;
+  taken.items = std::move(import_.items);
+  taken.lines = std::move(import_.lines);
+  taken.rejects = std::move(import_.rejects);
+  taken.rows = import_.rows;
+  import_.items.clear();
+  import_.lines.clear();
+  import_.rejects.clear();
+  return taken;
+}
+
 core::Result<CsvImport> CsvImportReader::Finish() {
   reader_.Finish([this](const CsvRecord& record) { OnRecord(record); });
   if (!header_done_) error_ = core::Error::InvalidArgument("header", "no header line");

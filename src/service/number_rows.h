@@ -105,12 +105,23 @@ struct CsvImport {
   std::uint64_t rows = 0;                // data rows read (good + rejected)
 };
 
-// Incrementally reads and validates CSV fed in chunks. Errors (from Finish() or the first
-// Feed() that completes the header): kInvalidArgument field "header" for a bad or missing header.
+// Incrementally reads and validates CSV fed in chunks. Errors (from Finish(), and header_error()
+// as soon as the header was read): kInvalidArgument field "header" for a bad or missing header;
+// nothing after a bad header is read.
+// A caller that imports while reading (POST /api/numbers/import) hands rows on in batches with
+// TakeRead(), so memory stays bounded by the batch, not the input.
 class CsvImportReader {
  public:
   void Feed(std::string_view bytes);
+  // What is left since the last TakeRead() (everything, without one), with `rows` and
+  // `warnings` for the whole input.
   [[nodiscard]] core::Result<CsvImport> Finish();
+
+  // Hands over the good rows and rejects read since the last call (`rows`: the input's rows so
+  // far; `warnings` stay for Finish()).
+  CsvImport TakeRead();
+  std::size_t pending_items() const { return import_.items.size(); }
+  const std::optional<core::Error>& header_error() const { return error_; }
 
  private:
   void OnRecord(const CsvRecord& record);

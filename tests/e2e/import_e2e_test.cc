@@ -20,9 +20,10 @@ std::string Fixture() {
 
 class ImportE2eTest : public E2eTest {
  protected:
-  test_support::CommandResult Cli(std::vector<std::string> args) {
+  test_support::CommandResult Cli(std::vector<std::string> args,
+                                  const std::filesystem::path& stdin_path = "/dev/null") {
     Env env{{"CIDROTOR_DATA_DIR", (work_dir() / "data").string()}, {"ADMIN_TOKEN", kAdminToken}};
-    return test_support::RunCidrotor(args, env, work_dir());
+    return test_support::RunCidrotor(args, env, work_dir(), std::chrono::seconds(60), stdin_path);
   }
 };
 
@@ -89,6 +90,49 @@ TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {
   const auto allocated = NextCid("to=7025559876");
   ASSERT_EQ(allocated.status, 200);
   EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "7025550100");
+}
+
+// Larger than one batch of the server (65,536 rows) and one block of the client (1 MiB), from
+// stdin: streamed both ways, and the rejects file still gets the original columns.
+TEST_F(ImportE2eTest, ViaApiStreamsStdinInBatchesAndWritesRejects) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto csv_path = work_dir() / "big.csv";
+  {
+    std::ofstream csv(csv_path);
+    csv << "caller_id,carrier\n";
+    for (int i = 0; i < 150'000; ++i) {
+      csv << fmt::format("{},Lumen\n", 2'125'500'000 + i);
+    }
+    csv << "2125500007,dup\n";
+  }
+  const auto via = Cli({"import", "-", "--via-api", fmt::format("http://127.0.0.1:{}", port()),
+                        "--rejects", (work_dir() / "rejects.csv").string()},
+                       csv_path);
+  EXPECT_EQ(via.exit_code, 1) << via.err;
+  EXPECT_NE(via.err.find("150001 rows: 150000 imported"), std::string::npos) << via.err;
+  std::ifstream rejects(work_dir() / "rejects.csv");
+  std::string header, first;
+  std::getline(rejects, header);
+  std::getline(rejects, first);
+  EXPECT_EQ(header, "line,reason,caller_id,carrier");
+  EXPECT_EQ(first, "150002,duplicate of line 9,2125500007,dup");
+  const auto allocated = NextCid("to=2125649876");  // exchange 564: rows of the last batch
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  EXPECT_EQ(Field(ParseJson(allocated.body), "match"), "exchange");
+}
+
+TEST_F(ImportE2eTest, ViaApiReportsTheServersRefusal) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::ofstream(work_dir() / "bad.csv") << "number,carrier\n2125550100,x\n";
+  const std::string url = fmt::format("http://127.0.0.1:{}", port());
+  const auto bad_header = Cli({"import", (work_dir() / "bad.csv").string(), "--via-api", url});
+  EXPECT_EQ(bad_header.exit_code, 2);
+  EXPECT_NE(bad_header.err.find("answered 400"), std::string::npos) << bad_header.err;
+  EXPECT_NE(bad_header.err.find("caller_id"), std::string::npos) << bad_header.err;
+  const auto wrong_token =
+      Cli({"import", (work_dir() / "bad.csv").string(), "--via-api", url, "--token", "wrong"});
+  EXPECT_EQ(wrong_token.exit_code, 2);
+  EXPECT_NE(wrong_token.err.find("answered 401"), std::string::npos) << wrong_token.err;
 }
 
 }  // namespace

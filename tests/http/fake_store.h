@@ -109,6 +109,15 @@ class FakeStore final : public store::Store {
   }
   std::vector<store::NumberFilter> filters() const { return Locked(filters_); }
   std::vector<store::ApiLogEntry> api_logs() const { return Locked(api_logs_); }
+  // Sizes of the ImportNumbers batches, in call order.
+  std::vector<std::size_t> import_batches() const { return Locked(import_batches_); }
+
+  // Blocks until `count` ImportNumbers calls were made, or the timeout passes.
+  bool WaitForImportBatches(std::size_t count,
+                            std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return import_batches_.size() >= count; });
+  }
 
   // Blocks until `count` callbacks are held (kHeld), or the timeout passes. Returns whether they
   // are.
@@ -159,6 +168,11 @@ class FakeStore final : public store::Store {
   }
   void ImportNumbers(std::vector<store::ImportItem> items, store::OnDuplicate /*on_duplicate*/,
                      store::Callback<store::ImportResult> done) override {
+    {
+      std::lock_guard lock(mu_);
+      import_batches_.push_back(items.size());
+      cv_.notify_all();
+    }
     store::ImportResult result;
     result.imported = items.size();
     Complete(std::move(done), core::Result<store::ImportResult>(result));
@@ -222,6 +236,7 @@ class FakeStore final : public store::Store {
   std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates_;  // guarded by mu_
   std::vector<store::NumberFilter> filters_;                              // guarded by mu_
   std::vector<store::ApiLogEntry> api_logs_;                              // guarded by mu_
+  std::vector<std::size_t> import_batches_;                               // guarded by mu_
   std::vector<std::function<void()>> held_;                               // guarded by mu_
   std::vector<std::thread> threads_;                                      // guarded by mu_
 };

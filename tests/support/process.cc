@@ -32,7 +32,8 @@ std::string ReadFile(const fs::path& path) {
 // fork + execve of the binary under test. Everything the child needs is prepared before fork():
 // between fork and exec only async-signal-safe calls are allowed.
 pid_t Spawn(const std::vector<std::string>& args, const Env& env, const fs::path& cwd,
-            const fs::path& out_path, const fs::path& err_path) {
+            const fs::path& out_path, const fs::path& err_path,
+            const fs::path& in_path = "/dev/null") {
   const std::string binary = CidrotorBinary();
   std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -47,6 +48,7 @@ pid_t Spawn(const std::vector<std::string>& args, const Env& env, const fs::path
   const std::string cwd_str = cwd.string();
   const std::string out_str = out_path.string();
   const std::string err_str = err_path.string();
+  const std::string in_str = in_path.string();
   const pid_t parent = ::getpid();
 
   const pid_t pid = ::fork();
@@ -54,7 +56,7 @@ pid_t Spawn(const std::vector<std::string>& args, const Env& env, const fs::path
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);
   if (::chdir(cwd_str.c_str()) != 0) ::_exit(126);
-  const int in = ::open("/dev/null", O_RDONLY);
+  const int in = ::open(in_str.c_str(), O_RDONLY);
   const int out = ::open(out_str.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   const int err = ::open(err_str.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (in < 0 || out < 0 || err < 0) ::_exit(125);
@@ -105,13 +107,13 @@ TempDir::~TempDir() {
 std::string CidrotorBinary() { return CIDROTOR_BINARY; }
 
 CommandResult RunCidrotor(const std::vector<std::string>& args, const Env& env, const fs::path& cwd,
-                          std::chrono::seconds timeout) {
+                          std::chrono::seconds timeout, const fs::path& stdin_path) {
   static int counter = 0;
   const std::string tag = std::to_string(++counter);
   const fs::path out_path = cwd / ("command-" + tag + ".out");
   const fs::path err_path = cwd / ("command-" + tag + ".err");
   CommandResult result;
-  const pid_t pid = Spawn(args, env, cwd, out_path, err_path);
+  const pid_t pid = Spawn(args, env, cwd, out_path, err_path, stdin_path);
   if (pid < 0) return result;
   int status = 0;
   if (!WaitUntil(pid, Clock::now() + timeout, &status)) {

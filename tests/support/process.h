@@ -45,11 +45,12 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
-// Runs `cidrotor args...` in `cwd` with environment `env` (plus a PATH) and waits for it, at most
-// `timeout` (then SIGKILL, timed_out = true).
+// Runs `cidrotor args...` in `cwd` with environment `env` (plus a PATH) and stdin from
+// `stdin_path`, and waits for it, at most `timeout` (then SIGKILL, timed_out = true).
 CommandResult RunCidrotor(const std::vector<std::string>& args, const Env& env,
                           const std::filesystem::path& cwd,
-                          std::chrono::seconds timeout = std::chrono::seconds(60));
+                          std::chrono::seconds timeout = std::chrono::seconds(60),
+                          const std::filesystem::path& stdin_path = "/dev/null");
 
 class ServerProcess {
  public:
