@@ -1,17 +1,18 @@
 // The least-recently-used order of a pool's available numbers, nested by tier.
 //
 // Why this shape (DESIGN-NOTES §2): tiers nest (exchange ⊂ area code ⊂ pool), so each number sits
-// in exactly one min-heap, that of its (pool, exchange) leaf group, keyed by (last_used, number).
+// in exactly one order, that of its (pool, exchange) leaf group, keyed by (last_used, number).
 // Each group above keeps a min-heap of its non-empty child groups keyed by the child's head. The
 // least recently used number of any tier is found by walking heads down from that tier's group,
 // and linking or unlinking a number updates its leaf and the heads above it: O(log n) per level.
-// Leaf heaps hold 12-byte entries carrying their own key (last use and the number's last four
-// digits: a leaf is one exchange), so sifting never touches the records themselves: at a million
-// numbers, records are cache misses and heap entries are not. Removal from a leaf is lazy: a
+// Leaf orders (core/leaf_order.h: a FIFO ring for numbers that come back in the order they were
+// used, a heap for the rest) hold 12-byte entries carrying their own key (last use and the
+// number's last four digits: a leaf is one exchange), so ordering never touches the records
+// themselves: at a million numbers, records are cache misses. Removal from a leaf is lazy: a
 // number that leaves the order only clears its `linked` flag, and an entry whose generation no
-// longer matches its record is dropped when it reaches the top (the top is always valid). Almost
-// every removal is of the top anyway (allocation takes the least recently used). Group heaps
-// (few elements) are indexed heaps whose elements know their position.
+// longer matches its record is dropped when it reaches the front (the front is always valid).
+// Almost every removal is of the front anyway (allocation takes the least recently used). Group
+// heaps (few elements) are indexed heaps whose elements know their position.
 //
 // A later tier (state, between area code and pool) adds one level: Level is ordered so that the
 // parent chain of every leaf is leaf → area → ... → pool.
@@ -27,6 +28,8 @@
 #include <optional>
 #include <unordered_map>
 #include <vector>
+
+#include "core/leaf_order.h"
 
 namespace cidrotor::core {
 
@@ -47,18 +50,6 @@ enum class Level : std::uint8_t { kExchange = 0, kAreaCode = 1, kPool = 2 };
 struct LinkState {
   std::uint16_t generation = 0;
   bool linked = false;
-};
-
-// One number in a leaf heap, with its key inline.
-struct LeafEntry {
-  std::uint32_t last_used;
-  std::uint16_t line;  // last four digits: within one exchange, ties by number
-  std::uint16_t generation;
-  std::uint32_t record;
-  // Heap order for std::push_heap & co (a max-heap of this relation is a min-heap of keys).
-  friend bool operator>(const LeafEntry& a, const LeafEntry& b) {
-    return a.last_used != b.last_used ? a.last_used > b.last_used : a.line > b.line;
-  }
 };
 
 // Min-heap operations on a vector of ids; `access` gives each id's key and stored position.
@@ -156,10 +147,9 @@ class LruForest {
     state.linked = true;
     ++state.generation;
     const LruKey key = records_.Key(record);
-    auto& entries = groups_[leaf].leaf;
-    entries.push_back(LeafEntry{key.last_used, static_cast<std::uint16_t>(key.digits % 10'000),
-                                state.generation, record});
-    std::push_heap(entries.begin(), entries.end(), std::greater<>{});
+    LeafOrder& entries = groups_[leaf].leaf;
+    entries.push(LeafEntry{key.last_used, static_cast<std::uint16_t>(key.digits % 10'000),
+                           state.generation, record});
     if (entries.front().record == record) Propagate(leaf);
   }
 
@@ -171,8 +161,7 @@ class LruForest {
       ++g.stale;
       return;
     }
-    std::pop_heap(g.leaf.begin(), g.leaf.end(), std::greater<>{});
-    g.leaf.pop_back();
+    g.leaf.pop();
     DropStaleTops(g);
     Propagate(leaf);
   }
@@ -182,7 +171,7 @@ class LruForest {
 
  private:
   struct Group {
-    std::vector<LeafEntry> leaf;      // a leaf's numbers (empty above the leaves)
+    LeafOrder leaf;                   // a leaf's numbers (empty above the leaves)
     std::vector<std::uint32_t> heap;  // child group ids (empty in a leaf)
     LruKey head;                      // key of heap.front(), valid while linked in the parent
     std::uint32_t parent = kUnlinked;
@@ -209,8 +198,7 @@ class LruForest {
       const LeafEntry& top = g.leaf.front();
       const LinkState& state = records_.Link(top.record);
       if (state.linked && state.generation == top.generation) return;
-      std::pop_heap(g.leaf.begin(), g.leaf.end(), std::greater<>{});
-      g.leaf.pop_back();
+      g.leaf.pop();
       --g.stale;
     }
   }

@@ -451,7 +451,8 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
   const Windows& w = WindowsAt(now);
   IndexCounts counts;
   std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
-  for (const Record& r : records_) {
+  for (std::size_t id = 0; id < records_.size(); ++id) {
+    const Record& r = records_[id];
     if (!r.in_use) continue;
     const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
     AreaCodeCounts& area = by_area[npa];

@@ -24,6 +24,7 @@
 
 #include "core/allocation.h"
 #include "core/calendar.h"
+#include "core/chunked_vector.h"
 #include "core/clock.h"
 #include "core/interner.h"
 #include "core/lru_forest.h"
@@ -139,7 +140,7 @@ class NumberIndex {
 
   // The forest's view of records: LRU key and heap position.
   struct RecordAccess {
-    std::deque<Record>* records;
+    ChunkedVector<Record>* records;
     LruKey Key(std::uint32_t id) const {
       const Record& r = (*records)[id];
       return LruKey{r.last_used, r.digits};
@@ -147,7 +148,7 @@ class NumberIndex {
     LinkState& Link(std::uint32_t id) { return (*records)[id].link; }
   };
   struct DigitsOf {
-    const std::deque<Record>* records;
+    const ChunkedVector<Record>* records;
     std::uint64_t operator()(std::uint32_t id) const { return (*records)[id].digits; }
   };
 
@@ -199,7 +200,7 @@ class NumberIndex {
 
   const Calendar& calendar_;
   IndexOptions options_;
-  std::deque<Record> records_;  // never moves records; ids are positions
+  ChunkedVector<Record> records_;  // never moves records; ids are positions
   std::vector<std::uint32_t> free_records_;
   RecordAccess access_{&records_};
   NumberTable<DigitsOf> table_{DigitsOf{&records_}};

@@ -1,0 +1,92 @@
+// The order of one leaf group (one pool's numbers of one exchange): a min-queue of LeafEntry by
+// (last_used, line), as LruForest needs it: look at the oldest, remove it, add an entry.
+//
+// Why not just a binary heap: numbers mostly come back to the order in the order they were used
+// (reservations of one TTL expire in allocation order, calls released promptly), so most
+// additions are not older than the newest entry. Those go to a FIFO ring, where taking the oldest
+// and adding the newest touch one cache line each; a heap pop at a million numbers walks a dozen
+// lines. Entries older than the ring's newest (a call released early, a number reactivated, a
+// load in caller_id order) go to a binary heap. The oldest overall is the older of the two fronts.
+// Every operation is O(log n); both buffers shrink when mostly empty, so memory follows the
+// number of entries. Not thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace cidrotor::core {
+
+// One number in a leaf order, with its key inline.
+struct LeafEntry {
+  std::uint32_t last_used;
+  std::uint16_t line;  // last four digits: within one exchange, ties by number
+  std::uint16_t generation;
+  std::uint32_t record;
+  // Newer-than: the heap is a max-heap of this relation, i.e. a min-heap of keys.
+  friend bool operator>(const LeafEntry& a, const LeafEntry& b) {
+    return a.last_used != b.last_used ? a.last_used > b.last_used : a.line > b.line;
+  }
+};
+
+class LeafOrder {
+ public:
+  bool empty() const { return ring_size_ == 0 && heap_.empty(); }
+  std::size_t size() const { return ring_size_ + heap_.size(); }
+
+  // The oldest entry. REQUIRES: !empty().
+  const LeafEntry& front() const { return RingHasOldest() ? RingFront() : heap_.front(); }
+
+  void push(const LeafEntry& entry) {
+    if (ring_size_ == 0 || !(RingBack() > entry)) {
+      if (ring_size_ == ring_.size()) Regrow(std::max<std::size_t>(kMinRing, 2 * ring_.size()));
+      ring_[(head_ + ring_size_) & (ring_.size() - 1)] = entry;
+      ++ring_size_;
+      return;
+    }
+    heap_.push_back(entry);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  }
+
+  // Removes front(). REQUIRES: !empty().
+  void pop() {
+    if (RingHasOldest()) {
+      head_ = (head_ + 1) & (ring_.size() - 1);
+      --ring_size_;
+      if (ring_.size() > kMinRing && ring_size_ < ring_.size() / 4) Regrow(ring_.size() / 2);
+      return;
+    }
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    heap_.pop_back();
+    if (heap_.capacity() > kMinRing && heap_.size() < heap_.capacity() / 4) {
+      heap_.shrink_to_fit();
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMinRing = 4;  // ring capacity: 0 or a power of two >= this
+
+  const LeafEntry& RingFront() const { return ring_[head_]; }
+  const LeafEntry& RingBack() const { return ring_[(head_ + ring_size_ - 1) & (ring_.size() - 1)]; }
+  bool RingHasOldest() const {
+    return ring_size_ > 0 && (heap_.empty() || !(RingFront() > heap_.front()));
+  }
+
+  // Moves the ring's entries, oldest first, into a buffer of `capacity` (a power of two).
+  void Regrow(std::size_t capacity) {
+    std::vector<LeafEntry> grown(capacity);
+    for (std::uint32_t i = 0; i < ring_size_; ++i) {
+      grown[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+    }
+    ring_.swap(grown);
+    head_ = 0;
+  }
+
+  std::vector<LeafEntry> ring_;  // entries in key order from head_, ring_size_ of them
+  std::uint32_t head_ = 0;
+  std::uint32_t ring_size_ = 0;
+  std::vector<LeafEntry> heap_;  // min-heap (by std::greater) of the out-of-order entries
+};
+
+}  // namespace cidrotor::core
