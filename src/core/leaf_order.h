@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace cidrotor::core {
@@ -40,8 +41,8 @@ class LeafOrder {
 
   void push(const LeafEntry& entry) {
     if (ring_size_ == 0 || !(RingBack() > entry)) {
-      if (ring_size_ == ring_.size()) Regrow(std::max<std::size_t>(kMinRing, 2 * ring_.size()));
-      ring_[(head_ + ring_size_) & (ring_.size() - 1)] = entry;
+      if (ring_size_ == capacity_) Regrow(std::max<std::size_t>(kMinRing, 2 * capacity_));
+      ring_[(head_ + ring_size_) & (capacity_ - 1)] = entry;
       ++ring_size_;
       return;
     }
@@ -52,9 +53,9 @@ class LeafOrder {
   // Removes front(). REQUIRES: !empty().
   void pop() {
     if (RingHasOldest()) {
-      head_ = (head_ + 1) & (ring_.size() - 1);
+      head_ = (head_ + 1) & (capacity_ - 1);
       --ring_size_;
-      if (ring_.size() > kMinRing && ring_size_ < ring_.size() / 4) Regrow(ring_.size() / 2);
+      if (capacity_ > kMinRing && ring_size_ < capacity_ / 4) Regrow(capacity_ / 2);
       return;
     }
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
@@ -68,22 +69,27 @@ class LeafOrder {
   static constexpr std::size_t kMinRing = 4;  // ring capacity: 0 or a power of two >= this
 
   const LeafEntry& RingFront() const { return ring_[head_]; }
-  const LeafEntry& RingBack() const { return ring_[(head_ + ring_size_ - 1) & (ring_.size() - 1)]; }
+  const LeafEntry& RingBack() const { return ring_[(head_ + ring_size_ - 1) & (capacity_ - 1)]; }
   bool RingHasOldest() const {
     return ring_size_ > 0 && (heap_.empty() || !(RingFront() > heap_.front()));
   }
 
-  // Moves the ring's entries, oldest first, into a buffer of `capacity` (a power of two).
+  // Moves the ring's entries, oldest first, into a buffer of `capacity` (a power of two). The
+  // buffer is left uninitialized: pages of a large ring that no entry reached yet stay out of
+  // resident memory, as a std::vector's reserved capacity does.
   void Regrow(std::size_t capacity) {
-    std::vector<LeafEntry> grown(capacity);
+    auto grown = std::make_unique_for_overwrite<LeafEntry[]>(capacity);
     for (std::uint32_t i = 0; i < ring_size_; ++i) {
-      grown[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+      grown[i] = ring_[(head_ + i) & (capacity_ - 1)];
     }
-    ring_.swap(grown);
+    ring_ = std::move(grown);
+    capacity_ = static_cast<std::uint32_t>(capacity);
     head_ = 0;
   }
 
-  std::vector<LeafEntry> ring_;  // entries in key order from head_, ring_size_ of them
+  std::unique_ptr<LeafEntry[]>
+      ring_;  // capacity_ slots; ring_size_ entries in key order from head_
+  std::uint32_t capacity_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t ring_size_ = 0;
   std::vector<LeafEntry> heap_;  // min-heap (by std::greater) of the out-of-order entries
