@@ -1,6 +1,6 @@
 // `cidrotor import`'s PostgreSQL path on its own: ROWS generated numbers (realistic columns, a
-// shuffled order, as a CSV would bring them) through postgres::BulkImporter (COPY, batches of
-// 250,000) into an empty schema, timed from the first row to the last commit. The server comes
+// shuffled order, as a CSV would bring them) through postgres::BulkImporter (COPY, its default
+// batch size) into an empty schema, timed from the first row to the last commit. The server comes
 // from DATABASE_URL; bench/import/pg_run.sh starts a private one. Prints one line per run.
 //
 //   pg_import_bench ROWS [RUNS]
@@ -57,9 +57,8 @@ int main(int argc, char** argv) {
   for (int run = 1; run <= runs; ++run) {
     store::postgres::BulkImportOptions options;
     options.connection.url = url;
-    options.connection.statement_timeout = std::chrono::milliseconds(120'000);
     {
-      auto reset = store::postgres::Connection::Open(options.connection);
+      auto reset = store::postgres::Connection::Open(options.connection);  // 5 s statements
       if (!reset || !reset->Exec("DROP TABLE IF EXISTS caller_ids, reservations, api_logs, "
                                  "campaign_pools, schema_migrations",
                                  "reset")) {

@@ -15,6 +15,7 @@
 // Not thread-safe: one thread drives an importer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -31,10 +32,15 @@ namespace cidrotor::store::postgres {
 
 struct BulkImportOptions {
   ConnectionSettings connection;  // the server; the schema is migrated when needed
+  // Replaces connection.statement_timeout: one batch's INSERT of a million rows takes seconds,
+  // far beyond what the server's journal allows a statement. Default 600,000 ms (10 min).
+  std::chrono::milliseconds statement_timeout{600'000};
   OnDuplicate on_duplicate = OnDuplicate::kUpdate;
-  // Rows per transaction. Default 250,000 (about 18 MB of COPY text, plus the rows kept for
-  // on_rows_written when it is set).
-  std::size_t batch_rows = 250'000;
+  // Rows per transaction. Default 1,000,000: about 70 MB of COPY text (plus ~150 B a row kept
+  // for on_rows_written when it is set). Larger batches are much faster, as each batch's rows
+  // are inserted in key order: measured here, 1M shuffled rows in one batch took 3.3 s of
+  // INSERT, in four batches 8.2 s (every batch splits index pages across the whole key range).
+  std::size_t batch_rows = 1'000'000;
   // Called after each committed batch with the totals so far (progress bars, tests).
   std::function<void(const ImportResult&)> on_batch;
   // Called after each committed batch with the rows it wrote (new or updated), in input order.
