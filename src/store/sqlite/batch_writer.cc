@@ -3,7 +3,7 @@
 #include <string_view>
 #include <utility>
 
-#include "store/sqlite/row_codec.h"
+#include "store/row_codec.h"
 
 namespace cidrotor::store::sqlite {
 namespace {

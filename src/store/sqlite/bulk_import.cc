@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "store/sqlite/queries.h"
-#include "store/sqlite/row_codec.h"
+#include "store/row_codec.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_db.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/sqlite/row_codec.h"
+#include "store/row_codec.h"
 
 namespace cidrotor::store::sqlite {
 namespace {

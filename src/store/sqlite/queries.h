@@ -1,6 +1,6 @@
 // The read side of the SQLite journal: the start-up scan and the history queries. Each function
 // runs on the connection it is given (a read-only one in SqliteJournal) and maps rows back into
-// core/store values with row_codec.h.
+// core/store values with store/row_codec.h.
 //
 // Thread-safety: as the Database given (sqlite_db.h).
 #pragma once

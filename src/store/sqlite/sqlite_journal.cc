@@ -82,7 +82,7 @@ SqliteJournal::SqliteJournal(SqliteOptions options, sqlite::Database write_db,
       writer_(std::move(writer)),
       read_db_(std::move(read_db)) {
   reader_ =
-      std::make_unique<sqlite::SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+      std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
 }
 

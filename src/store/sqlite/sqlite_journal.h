@@ -40,7 +40,7 @@
 #include "core/result.h"
 #include "store/journal.h"
 #include "store/sqlite/batch_writer.h"
-#include "store/sqlite/serial_worker.h"
+#include "store/serial_worker.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::store {
@@ -162,7 +162,7 @@ class SqliteJournal final : public Journal {
   sqlite::BatchWriter writer_;  // writer thread only; statements on write_db_
   sqlite::Database read_db_;    // reader thread only
   std::thread writer_thread_;   // started last in the constructor
-  std::unique_ptr<sqlite::SerialWorker> reader_;
+  std::unique_ptr<SerialWorker> reader_;
 };
 
 }  // namespace cidrotor::store

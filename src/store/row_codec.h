@@ -1,6 +1,6 @@
-// How core values are spelled in the SQLite rows, shared by the writer (batch_writer.cc) and the
-// readers (queries.cc) so both sides agree: times, tier and outcome names, caps and counters.
-// Pure functions, thread-safe.
+// How core values are spelled in the stored rows of both systems of record (SQLite and
+// PostgreSQL share the column conventions), so every writer and reader agrees: times, tier and
+// outcome names, caps and counters. Pure functions, thread-safe.
 #pragma once
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/phone_number.h"
 
-namespace cidrotor::store::sqlite {
+namespace cidrotor::store {
 
 // reservations and api_logs times: Unix milliseconds.
 constexpr std::int64_t ToUnixMs(core::TimePoint t) { return t.time_since_epoch().count(); }
@@ -39,4 +39,4 @@ std::optional<core::PhoneNumber> PhoneFromStoredText(std::string_view digits);
 // The text of a 3-digit area code ("310"), for the caller_ids.area_code column.
 void AreaCodeText(core::PhoneNumber number, char (&out)[3]);
 
-}  // namespace cidrotor::store::sqlite
+}  // namespace cidrotor::store

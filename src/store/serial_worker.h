@@ -1,5 +1,6 @@
-// One thread that runs posted tasks in order, with a bounded queue: the SQLite journal's reader
-// (history queries run there on their own read-only connection, off the callers' threads).
+// One thread that runs posted tasks in order, with a bounded queue: the journals' reader (the
+// SQLite and PostgreSQL journals run history queries there on a connection of their own, off the
+// callers' threads).
 //
 // Thread-safety: Post may be called from any thread. The destructor runs every task already
 // accepted, then joins the thread. Ownership: tasks are owned by the worker until they run.
@@ -12,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-namespace cidrotor::store::sqlite {
+namespace cidrotor::store {
 
 class SerialWorker {
  public:
@@ -37,4 +38,4 @@ class SerialWorker {
   std::thread thread_;                       // last: starts after the fields above exist
 };
 
-}  // namespace cidrotor::store::sqlite
+}  // namespace cidrotor::store

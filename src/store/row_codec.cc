@@ -1,8 +1,8 @@
-#include "store/sqlite/row_codec.h"
+#include "store/row_codec.h"
 
 #include <array>
 
-namespace cidrotor::store::sqlite {
+namespace cidrotor::store {
 
 core::MatchTier ParseMatchTier(std::string_view name) {
   static constexpr std::array kTiers = {core::MatchTier::kSticky, core::MatchTier::kExchange,
@@ -40,4 +40,4 @@ void AreaCodeText(core::PhoneNumber number, char (&out)[3]) {
   out[2] = static_cast<char>('0' + npa % 10);
 }
 
-}  // namespace cidrotor::store::sqlite
+}  // namespace cidrotor::store

@@ -1,11 +1,11 @@
-#include "store/sqlite/serial_worker.h"
+#include "store/serial_worker.h"
 
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <utility>
 
-namespace cidrotor::store::sqlite {
+namespace cidrotor::store {
 
 SerialWorker::SerialWorker(std::size_t max_pending)
     : max_pending_(max_pending), thread_([this] { Run(); }) {}
@@ -48,4 +48,4 @@ void SerialWorker::Run() {
   }
 }
 
-}  // namespace cidrotor::store::sqlite
+}  // namespace cidrotor::store

@@ -1,0 +1,492 @@
+#include "store/postgres/postgres_journal.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include "store/postgres/queries.h"
+#include "store/postgres/schema.h"
+
+namespace cidrotor::store {
+namespace {
+
+bool IsLogOnly(const std::vector<JournalEntry>& entries) {
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
+    return std::holds_alternative<ApiLogEntry>(e);
+  });
+}
+
+// Callbacks must not throw; one that does must not take the writer or the other waiters down.
+template <class F, class... Args>
+void CallSafely(const F& callback, Args&&... args) {
+  if (!callback) return;
+  try {
+    callback(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    spdlog::error("postgres journal: a callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("postgres journal: a callback threw a non-standard exception");
+  }
+}
+
+core::Result<void> QueueFull() {
+  return core::Fail(core::Error::Unavailable(
+      "postgres journal: write queue full (PostgreSQL behind or unreachable)"));
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<PostgresJournal>> PostgresJournal::Open(PostgresOptions options) {
+  if (options.max_queue_entries == 0) {
+    return core::Fail(core::Error::InvalidArgument("max_queue_entries", "must be at least 1"));
+  }
+  if (options.max_batch_entries == 0) {
+    return core::Fail(core::Error::InvalidArgument("max_batch_entries", "must be at least 1"));
+  }
+  return std::unique_ptr<PostgresJournal>(new PostgresJournal(std::move(options)));
+}
+
+PostgresJournal::PostgresJournal(PostgresOptions options)
+    : options_(std::move(options)),
+      server_(postgres::DescribeServer(options_.connection)),
+      backoff_(options_.reconnect_min) {
+  reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+PostgresJournal::~PostgresJournal() {
+  Flush();
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  writer_thread_.join();
+  reader_.reset();  // runs the reads already accepted, then joins
+}
+
+core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& sink) {
+  auto conn = postgres::Connection::Open(options_.connection);
+  if (!conn) return core::Fail(conn.error());
+  auto before = postgres::Migrate(*conn);
+  if (!before) return core::Fail(before.error());
+  if (*before != postgres::kSchemaVersion) {
+    spdlog::info("postgres journal: migrated {} from schema version {} to {}", server_, *before,
+                 postgres::kSchemaVersion);
+  }
+  return postgres::LoadState(*conn, now, sink);
+}
+
+void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durable) {
+  const bool log_only = IsLogOnly(entries);
+  const std::size_t count = entries.size();
+  bool stopped = false;
+  bool dropped = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) {
+      stopped = true;
+    } else if (count > 0 && QueuedLocked() + count > options_.max_queue_entries) {
+      dropped = log_only;
+      if (!log_only) refused_appends_.fetch_add(1);
+      if (on_durable) refusals_.push_back(std::move(on_durable));
+    } else {
+      queue_.push_back(Pending{std::move(entries), std::move(on_durable), ++appended_seq_});
+      pending_entries_ += count;
+    }
+  }
+  if (stopped) {
+    CallSafely(on_durable, core::Fail(core::Error::Unavailable("postgres journal: shutting down")));
+    return;
+  }
+  if (dropped) CountDroppedLogs(count);
+  work_cv_.notify_one();
+}
+
+void PostgresJournal::AppendLog(ApiLogEntry entry) {
+  bool kept = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_ && QueuedLocked() < options_.max_queue_entries) {
+      logs_.push_back(std::move(entry));
+      kept = true;
+    }
+  }
+  if (!kept) {
+    CountDroppedLogs(1);
+    return;
+  }
+  work_cv_.notify_one();
+}
+
+void PostgresJournal::CountDroppedLogs(std::size_t count) {
+  // Overload: log rows are the one thing allowed to go, so allocations never wait for them.
+  const std::uint64_t total = dropped_logs_.fetch_add(count) + count;
+  if (total == count || total / 10'000 != (total - count) / 10'000) {
+    spdlog::warn("postgres journal: write queue full, {} api_logs rows dropped so far", total);
+  }
+}
+
+void PostgresJournal::WriterLoop() {
+  std::vector<Completion> completions;
+  std::vector<ApiLogEntry> logs;
+  std::unique_lock lock(mu_);
+  while (true) {
+    TakeRefusalsLocked(completions);
+    if (degraded_) TakeAcknowledgementsLocked(completions);
+    if (!completions.empty()) {
+      Complete(lock, completions);
+      continue;  // the state may have changed while the lock was released
+    }
+    if (logs_.empty()) CompleteLeadingEmptyLocked(completions);
+    if (!completions.empty()) {
+      Complete(lock, completions);
+      continue;
+    }
+    if (queue_.empty() && logs_.empty()) {
+      if (stop_) return;
+      work_cv_.wait(lock, [this] {
+        return stop_ || !queue_.empty() || !logs_.empty() || !refusals_.empty();
+      });
+      continue;
+    }
+    if (!write_conn_.is_open() || write_conn_.Lost()) {
+      lock.unlock();
+      const bool connected = ConnectWriter();
+      lock.lock();
+      if (!connected) {
+        if (stop_) {
+          AbandonBacklog(lock);
+          return;
+        }
+        // Wake early for new appends (to acknowledge them) or for the stop.
+        const std::uint64_t seen = appended_seq_;
+        work_cv_.wait_for(lock, backoff_,
+                          [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+        continue;
+      }
+      backoff_ = options_.reconnect_min;
+    }
+    std::size_t count = 0;
+    std::size_t entries = 0;
+    while (count < queue_.size() &&
+           (count == 0 || entries + queue_[count].entries.size() <= options_.max_batch_entries)) {
+      entries += queue_[count].entries.size();
+      ++count;
+    }
+    logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
+    writing_logs_ = logs.size();
+    WriteFront(lock, count, logs);
+    logs.clear();
+  }
+}
+
+bool PostgresJournal::ConnectWriter() {
+  write_conn_ = postgres::Connection();
+  auto conn =
+      postgres::Connection::Open(options_.connection, [this] { AcknowledgeWhileWaiting(); });
+  core::Result<void> ready;
+  if (!conn) {
+    ready = core::Fail(conn.error());
+  } else if (auto migrated = postgres::Migrate(*conn); !migrated) {
+    ready = core::Fail(migrated.error());
+  } else {
+    ready = postgres::BatchWriter::PrepareStatements(*conn);
+  }
+  if (!ready) {
+    std::lock_guard lock(mu_);
+    EnterDegradedLocked(ready.error());
+    return false;
+  }
+  write_conn_ = std::move(*conn);
+  return true;
+}
+
+bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t count,
+                                 std::vector<ApiLogEntry>& logs) {
+  std::vector<Pending*> batch;
+  batch.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) batch.push_back(&queue_[i]);
+  lock.unlock();
+
+  // Only this thread pops queue_ or touches on_durable of queued appends: no lock needed below.
+  std::vector<const JournalEntry*> entries;
+  for (const Pending* p : batch) {
+    for (const JournalEntry& e : p->entries) entries.push_back(&e);
+  }
+  std::vector<Completion> completions;
+  std::size_t handled = count;
+  bool logs_written = true;
+  core::Result<void> result;
+  if (!entries.empty() || !logs.empty()) {
+    result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
+  }
+  if (result) {
+    replay_ = postgres::Replay::kNo;
+    if (!entries.empty() || !logs.empty()) {
+      batches_committed_.fetch_add(1);
+      entries_committed_.fetch_add(entries.size() + logs.size());
+    }
+    for (Pending* p : batch) {
+      if (p->on_durable) completions.emplace_back(std::exchange(p->on_durable, nullptr), result);
+    }
+  } else {
+    batches_failed_.fetch_add(1);
+    if (write_conn_.Lost()) {
+      handled = 0;
+      logs_written = false;
+      replay_ = postgres::Replay::kYes;
+    } else {
+      spdlog::error(
+          "postgres journal: {} rejected a batch of {} entries and {} log rows ({}); "
+          "writing it one append at a time",
+          server_, entries.size(), logs.size(), result.error().ToString());
+      handled = WriteOneByOne(batch, logs, completions);
+      logs_written = handled == count && !write_conn_.Lost();
+    }
+  }
+  const bool lost = write_conn_.Lost();
+
+  lock.lock();
+  std::uint64_t last_seq = 0;
+  for (std::size_t i = 0; i < handled; ++i) {
+    last_seq = queue_.front().seq;
+    pending_entries_ -= queue_.front().entries.size();
+    queue_.pop_front();
+  }
+  acknowledged_ = acknowledged_ > handled ? acknowledged_ - handled : 0;
+  if (last_seq != 0) done_seq_ = last_seq;
+  if (!logs_written) {  // back in front of the rows that came meanwhile
+    logs_.insert(logs_.begin(), std::make_move_iterator(logs.begin()),
+                 std::make_move_iterator(logs.end()));
+  }
+  writing_logs_ = 0;
+  if (lost) {
+    EnterDegradedLocked(result ? core::Error::Unavailable("connection lost") : result.error());
+  } else if (degraded_) {
+    if (queue_.empty() && logs_.empty()) {
+      degraded_ = false;
+      degraded_flag_.store(false);
+      healthy_.store(true);
+      spdlog::info(
+          "postgres journal: {} is back and the backlog is written; waiting for commits "
+          "again",
+          server_);
+    }
+  } else if (result && !healthy_.exchange(true)) {
+    spdlog::info("postgres journal: commits succeed again");
+  } else if (!result) {
+    healthy_.store(false);
+  }
+  Complete(lock, completions);
+  done_cv_.notify_all();
+  return !lost;
+}
+
+std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
+                                           std::vector<ApiLogEntry>& logs,
+                                           std::vector<Completion>& completions) {
+  std::vector<const JournalEntry*> entries;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Pending& p = *batch[i];
+    entries.clear();
+    for (const JournalEntry& e : p.entries) entries.push_back(&e);
+    core::Result<void> result;
+    if (!entries.empty()) result = writer_.WriteBatch(write_conn_, entries, {}, replay_);
+    if (!result && write_conn_.Lost()) {
+      replay_ = postgres::Replay::kYes;
+      return i;
+    }
+    if (result) {
+      entries_committed_.fetch_add(entries.size());
+    } else {
+      spdlog::error("postgres journal: {} rejected an append of {} entries: {}", server_,
+                    entries.size(), result.error().ToString());
+      if (!p.on_durable) {  // acknowledged while degraded: it will never reach the tables
+        lost_entries_.fetch_add(entries.size());
+      }
+    }
+    if (p.on_durable) completions.emplace_back(std::exchange(p.on_durable, nullptr), result);
+  }
+  if (!logs.empty()) {
+    auto result = writer_.WriteBatch(write_conn_, {}, logs);
+    if (!result && write_conn_.Lost()) {
+      replay_ = postgres::Replay::kYes;
+      return batch.size();  // the caller requeues the rows
+    }
+    if (result) {
+      entries_committed_.fetch_add(logs.size());
+    } else {
+      spdlog::error("postgres journal: {} rejected {} api_logs rows: {}", server_, logs.size(),
+                    result.error().ToString());
+      CountDroppedLogs(logs.size());
+    }
+  }
+  return batch.size();
+}
+
+void PostgresJournal::EnterDegradedLocked(const core::Error& why) {
+  write_conn_ = postgres::Connection();
+  healthy_.store(false);
+  if (degraded_) return;
+  degraded_ = true;
+  degraded_flag_.store(true);
+  spdlog::warn(
+      "postgres journal: {} unavailable, degraded: appends are acknowledged at once and queued "
+      "({} queued, bound {}) until it is back: {}",
+      server_, QueuedLocked(), options_.max_queue_entries, why.detail());
+}
+
+void PostgresJournal::CompleteLeadingEmptyLocked(std::vector<Completion>& out) {
+  bool any = false;
+  while (!queue_.empty() && queue_.front().entries.empty()) {
+    Pending& p = queue_.front();
+    if (p.on_durable) out.emplace_back(std::exchange(p.on_durable, nullptr), core::Result<void>());
+    done_seq_ = p.seq;
+    queue_.pop_front();
+    if (acknowledged_ > 0) --acknowledged_;
+    any = true;
+  }
+  if (any) done_cv_.notify_all();
+}
+
+void PostgresJournal::AcknowledgeWhileWaiting() {
+  std::vector<Completion> completions;
+  {
+    std::lock_guard lock(mu_);
+    TakeRefusalsLocked(completions);
+    if (degraded_) TakeAcknowledgementsLocked(completions);
+  }
+  for (auto& [callback, result] : completions) CallSafely(callback, result);
+}
+
+void PostgresJournal::TakeRefusalsLocked(std::vector<Completion>& out) {
+  for (Durable& callback : refusals_) out.emplace_back(std::move(callback), QueueFull());
+  refusals_.clear();
+}
+
+void PostgresJournal::TakeAcknowledgementsLocked(std::vector<Completion>& out) {
+  for (std::size_t i = acknowledged_; i < queue_.size(); ++i) {
+    Pending& p = queue_[i];
+    if (p.on_durable) out.emplace_back(std::exchange(p.on_durable, nullptr), core::Result<void>());
+  }
+  acknowledged_ = queue_.size();
+}
+
+void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
+  const std::size_t entries = QueuedLocked();
+  if (entries > 0) {
+    lost_entries_.fetch_add(entries);
+    spdlog::error(
+        "postgres journal: shutting down while {} is unreachable: {} queued entries "
+        "were not written",
+        server_, entries);
+  }
+  // Appends not acknowledged yet learn that they were not written.
+  std::vector<Completion> completions;
+  for (std::size_t i = acknowledged_; i < queue_.size(); ++i) {
+    Pending& p = queue_[i];
+    if (p.on_durable) {
+      completions.emplace_back(
+          std::exchange(p.on_durable, nullptr),
+          core::Fail(core::Error::Unavailable("postgres journal: shut down before the commit")));
+    }
+  }
+  if (!queue_.empty()) done_seq_ = queue_.back().seq;
+  queue_.clear();
+  logs_.clear();
+  pending_entries_ = 0;
+  acknowledged_ = 0;
+  Complete(lock, completions);
+  done_cv_.notify_all();
+}
+
+void PostgresJournal::Complete(std::unique_lock<std::mutex>& lock,
+                               std::vector<Completion>& completions) {
+  if (completions.empty()) return;
+  lock.unlock();
+  for (auto& [callback, result] : completions) CallSafely(callback, result);
+  completions.clear();
+  lock.lock();
+}
+
+void PostgresJournal::Flush() {
+  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+    spdlog::error("postgres journal: Flush() called from an on_durable callback; not waiting");
+    return;
+  }
+  std::unique_lock lock(mu_);
+  if (!stop_) {
+    // A barrier: the writer takes the log rows buffered so far together with it.
+    queue_.push_back(Pending{{}, {}, ++appended_seq_});
+    work_cv_.notify_one();
+  }
+  const std::uint64_t target = appended_seq_;
+  const auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+  while (done_seq_ < target) {
+    if (!degraded_) {
+      // Bounded too: a commit gives up after statement_timeout, and then the journal degrades.
+      done_cv_.wait_for(lock, options_.reconnect_max);
+      continue;
+    }
+    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ < target) {
+      spdlog::warn("postgres journal: {} still unavailable after {} ms; {} entries stay queued",
+                   server_, options_.degraded_flush_wait.count(), QueuedLocked());
+      return;
+    }
+  }
+}
+
+std::size_t PostgresJournal::QueuedLocked() const {
+  return pending_entries_ + writing_logs_ + logs_.size();
+}
+
+std::size_t PostgresJournal::QueueDepth() const {
+  std::lock_guard lock(mu_);
+  return QueuedLocked();
+}
+
+bool PostgresJournal::Healthy() const { return healthy_.load(); }
+
+bool PostgresJournal::Degraded() const { return degraded_flag_.load(); }
+
+template <class T, class Query>
+void PostgresJournal::PostRead(Callback<T> done, Query query) {
+  // `done` is shared so that it is still ours to call when Post refuses the task.
+  auto shared_done = std::make_shared<Callback<T>>(std::move(done));
+  const bool posted = reader_->Post([this, shared_done, query = std::move(query)] {
+    if (!read_conn_.is_open() || read_conn_.Lost()) {
+      // Migrated as the writer's: history may be asked for before anything was written.
+      auto conn = postgres::Connection::Open(options_.connection);
+      auto migrated = conn ? postgres::Migrate(*conn) : core::Result<int>(core::Fail(conn.error()));
+      if (!migrated) {
+        CallSafely(*shared_done, core::Result<T>(core::Fail(migrated.error())));
+        return;
+      }
+      read_conn_ = std::move(*conn);
+    }
+    CallSafely(*shared_done, query(read_conn_));
+  });
+  if (!posted) {
+    CallSafely(*shared_done, core::Result<T>(core::Fail(core::Error::Unavailable(
+                                 "postgres journal: too many reads waiting"))));
+  }
+}
+
+void PostgresJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
+  PostRead(std::move(done),
+           [query](postgres::Connection& conn) { return postgres::QueryLogs(conn, query); });
+}
+
+void PostgresJournal::ListReservations(ReservationQuery query, core::TimePoint now,
+                                       Callback<std::vector<ReservationRecord>> done) {
+  PostRead(std::move(done), [query, now](postgres::Connection& conn) {
+    return postgres::QueryReservations(conn, query, now);
+  });
+}
+
+}  // namespace cidrotor::store

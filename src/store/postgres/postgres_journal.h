@@ -1,0 +1,221 @@
+// Cluster mode's system of record: a Journal (store/journal.h) on PostgreSQL, written by group
+// commit like the SQLite journal (DESIGN-NOTES §4, §7), and kept going while PostgreSQL is down.
+//
+// Append() only queues. One writer thread owns a connection: it takes everything queued (up to
+// max_batch_entries), sends it as one pipeline that commits as one transaction (batch_writer.h),
+// then completes every waiter of the batch at once.
+//
+// Two states:
+// - Connected ("wait for commit"): `on_durable` runs after the commit holding the entries. A batch
+//   that PostgreSQL rejects for its content (a constraint, a bad value) is retried one append per
+//   transaction, so only the faulty append's waiter gets kUnavailable; Healthy() turns false until
+//   a commit succeeds.
+// - Degraded: the connection was lost or could not be opened (server stopped, restarting,
+//   unreachable, statement timeout, too many connections). Nothing is lost and nothing waits:
+//   every queued append, and every new one, gets `on_durable` with success at once, and its
+//   entries stay in the queue, in append order. Healthy() is false, Degraded() true and
+//   QueueDepth() is the backlog. The writer reconnects with a backoff from reconnect_min to
+//   reconnect_max; once connected it writes the backlog in order, batch by batch, and returns to
+//   "wait for commit" when the queue is empty. A batch whose commit was cut off is sent again as
+//   a replay, which is harmless (batch_writer.h).
+// The bound: when max_queue_entries entries already wait (either state), an append that changes
+// numbers or reservations is refused, its `on_durable` gets kUnavailable (the store then refuses
+// the allocation); api_logs rows are dropped and counted instead (DroppedLogs()). Losing this
+// process while degraded loses the backlog: with Redis's data, that is the one loss SPEC accepts.
+//
+// Load() runs on the caller's thread with a connection of its own: connects (fast kUnavailable
+// when the server is unreachable), migrates the schema (schema.h; the writer migrates too when
+// it connects first), then streams the stored state (queries.h). History queries run on a reader
+// thread with a third connection, reopened when lost.
+//
+// Example (app/ wiring, with the Redis store as the caller):
+//   auto journal = PostgresJournal::Open({.connection = {.url = config.database_url}});
+//   auto summary = (*journal)->Load(clock.Now(), redis_rebuilder);
+//   (*journal)->Append({ReservationMade{...}}, [](core::Result<void> r) { /* answer */ });
+//   health.degraded = !(*journal)->Healthy();
+//
+// Thread-safety: every method may be called from any thread, except Flush() and the destructor
+// from inside a callback. `on_durable` runs on the writer thread (also refusals past the bound),
+// except after shutdown began, when it runs at once on the caller's thread; callbacks must not
+// block. Ownership: the journal owns its threads and connections; the destructor flushes (waiting
+// at most degraded_flush_wait for a server that is down, then logging what it leaves unwritten).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/postgres/batch_writer.h"
+#include "store/postgres/pg_connection.h"
+#include "store/serial_worker.h"
+
+namespace cidrotor::store {
+
+struct PostgresOptions {
+  // Where the server is and the connect/statement timeouts (pg_connection.h).
+  postgres::ConnectionSettings connection;
+  // Entries (changes and api_logs rows) that may wait for PostgreSQL, connected or degraded,
+  // before appends are refused (changes: kUnavailable) or dropped (log rows). At ~200 bytes an
+  // entry the default is ~200 MB of backlog, i.e. minutes of full traffic. Default 1,000,000.
+  std::size_t max_queue_entries = 1'000'000;
+  // Most entries written in one transaction (a single larger append still goes whole), so one
+  // commit never grows unbounded. Default 4,096.
+  std::size_t max_batch_entries = 4'096;
+  // Wait between reconnect attempts while degraded: starts at reconnect_min, doubles up to
+  // reconnect_max. Defaults 100 ms and 500 ms.
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{500};
+  // How long Flush() (and so the destructor) waits for entries while degraded before returning
+  // with them still queued. Default 5,000 ms.
+  std::chrono::milliseconds degraded_flush_wait{5'000};
+  // History queries that may wait for the reader thread before new ones fail with kUnavailable.
+  // Default 64.
+  std::size_t max_pending_reads = 64;
+};
+
+class PostgresJournal final : public Journal {
+ public:
+  // Starts the writer and reader threads; connects lazily (Load() or the first append).
+  // Errors: kInvalidArgument ("max_queue_entries" / "max_batch_entries") for a zero bound.
+  [[nodiscard]] static core::Result<std::unique_ptr<PostgresJournal>> Open(PostgresOptions options);
+
+  PostgresJournal(const PostgresJournal&) = delete;
+  PostgresJournal& operator=(const PostgresJournal&) = delete;
+  // Flushes (see degraded_flush_wait), stops the writer, runs the reads already accepted.
+  ~PostgresJournal() override;
+
+  // Connects, migrates the schema to kSchemaVersion, then streams numbers in caller_id order and
+  // the live reservations (postgres/queries.h) into `sink`, on the caller's thread.
+  // Errors: kUnavailable naming the server (unreachable within connect_timeout, a failed
+  // statement, a schema newer than this binary's).
+  [[nodiscard]] core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override;
+
+  // Queues `entries` and returns at once; `on_durable` (may be empty) runs exactly once, on the
+  // writer thread: success after the commit (connected) or at once (degraded); kUnavailable when
+  // the bound was reached or PostgreSQL rejected the entries' content.
+  void Append(std::vector<JournalEntry> entries, Durable on_durable) override;
+  // Buffers the row for the next batch; dropped and counted past max_queue_entries.
+  void AppendLog(ApiLogEntry entry) override;
+
+  // `done` runs on the reader thread; kInvalidArgument for a limit outside 1..1000, kUnavailable
+  // when PostgreSQL cannot answer or too many reads wait.
+  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void ListReservations(ReservationQuery query, core::TimePoint now,
+                        Callback<std::vector<ReservationRecord>> done) override;
+
+  // Entries queued or being written, not yet committed: the backlog while degraded.
+  std::size_t QueueDepth() const override;
+  // False while degraded and after a rejected batch, until a commit succeeds with nothing left
+  // to catch up.
+  bool Healthy() const override;
+  // True from a lost connection until the backlog is written again.
+  bool Degraded() const;
+  // Returns once every append made before the call has been committed and its `on_durable` has
+  // run; while degraded returns after at most degraded_flush_wait even if they are still queued.
+  // REQUIRES: not called from a journal callback (such a call returns at once and logs an error).
+  void Flush() override;
+
+  // Counters since Open(), for tests and metrics. A batch is one transaction.
+  std::uint64_t BatchesCommitted() const { return batches_committed_.load(); }
+  std::uint64_t EntriesCommitted() const { return entries_committed_.load(); }
+  std::uint64_t BatchesFailed() const { return batches_failed_.load(); }
+  std::uint64_t DroppedLogs() const { return dropped_logs_.load(); }
+  // Appends refused past the bound, and entries PostgreSQL rejected after they were
+  // acknowledged in degraded mode (logged; they are not in the tables).
+  std::uint64_t RefusedAppends() const { return refused_appends_.load(); }
+  std::uint64_t LostEntries() const { return lost_entries_.load(); }
+
+ private:
+  struct Pending {
+    std::vector<JournalEntry> entries;
+    Durable on_durable;     // emptied once called (degraded mode calls it before the commit)
+    std::uint64_t seq = 0;  // position in append order, 1-based
+    bool refused = false;   // over the bound: completes with kUnavailable, writes nothing
+  };
+  using Completion = std::pair<Durable, core::Result<void>>;
+
+  explicit PostgresJournal(PostgresOptions options);
+
+  void WriterLoop();
+  // Opens the writer's connection, migrates, prepares. False (and degraded) when it failed.
+  bool ConnectWriter();
+  // Writes the first `count` queued appends plus `logs`, completes them; returns false when the
+  // connection was lost (the batch stays queued). REQUIRES: lock held; releases it meanwhile.
+  bool WriteFront(std::unique_lock<std::mutex>& lock, std::size_t count,
+                  std::vector<ApiLogEntry>& logs);
+  // After a rejected batch: one transaction per append, so only faulty ones fail.
+  // Returns how many of `batch` were handled before the connection was lost (all when not).
+  std::size_t WriteOneByOne(const std::vector<Pending*>& batch, std::vector<ApiLogEntry>& logs,
+                            std::vector<Completion>& completions);
+  void EnterDegradedLocked(const core::Error& why);
+  // Completes the appends at the front that write nothing (empty appends, Flush barriers): they
+  // need no connection. REQUIRES: mu_ held and no log rows buffered (a barrier takes them along).
+  void CompleteLeadingEmptyLocked(std::vector<Completion>& out);
+  // Completes refusals and, when degraded, acknowledges queued appends: from the connect wait.
+  void AcknowledgeWhileWaiting();
+  // Refused appends' callbacks, with kUnavailable. REQUIRES: mu_ held.
+  void TakeRefusalsLocked(std::vector<Completion>& out);
+  // Gives up the backlog at shutdown while PostgreSQL is unreachable. REQUIRES: lock held.
+  void AbandonBacklog(std::unique_lock<std::mutex>& lock);
+  // Degraded: takes the callbacks of every queued append (success, or kUnavailable when
+  // refused). REQUIRES: mu_ held.
+  void TakeAcknowledgementsLocked(std::vector<Completion>& out);
+  // Runs completions with mu_ released. REQUIRES: lock held.
+  void Complete(std::unique_lock<std::mutex>& lock, std::vector<Completion>& completions);
+  // Entries and log rows queued or being written. REQUIRES: mu_ held.
+  std::size_t QueuedLocked() const;
+  void CountDroppedLogs(std::size_t count);
+  template <class T, class Query>
+  void PostRead(Callback<T> done, Query query);
+
+  const PostgresOptions options_;
+  const std::string server_;  // for logs and errors, without the password
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // the writer waits for appends or stop_
+  std::condition_variable done_cv_;  // Flush waits for done_seq_
+  std::deque<Pending> queue_;        // guarded by mu_; only the writer pops (element addresses
+                                     // stay valid across push_back, so it writes them unlocked)
+  std::vector<ApiLogEntry> logs_;    // guarded by mu_; api_logs rows for the next batch
+  std::size_t writing_logs_ = 0;     // guarded by mu_; rows in the batch being written
+  std::size_t pending_entries_ = 0;  // guarded by mu_; entries of queue_
+  std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append
+  std::uint64_t done_seq_ = 0;       // guarded by mu_; every append up to it is committed
+  std::size_t acknowledged_ = 0;     // guarded by mu_; leading queue_ appends already completed
+                                     // (degraded), so each is acknowledged once, in O(1)
+  std::vector<Durable> refusals_;    // guarded by mu_; appends refused past the bound, for the
+                                     // writer to complete
+  bool degraded_ = false;            // guarded by mu_
+  bool stop_ = false;                // guarded by mu_
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<bool> degraded_flag_{false};  // degraded_, readable without mu_
+  std::atomic<std::uint64_t> batches_committed_{0};
+  std::atomic<std::uint64_t> entries_committed_{0};
+  std::atomic<std::uint64_t> batches_failed_{0};
+  std::atomic<std::uint64_t> dropped_logs_{0};
+  std::atomic<std::uint64_t> refused_appends_{0};
+  std::atomic<std::uint64_t> lost_entries_{0};
+
+  postgres::Connection write_conn_;    // writer thread only
+  postgres::BatchWriter writer_;       // writer thread only
+  std::chrono::milliseconds backoff_;  // writer thread only
+  // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
+  // replay (batch_writer.h).
+  postgres::Replay replay_ = postgres::Replay::kNo;
+  postgres::Connection read_conn_;  // reader thread only
+  std::thread writer_thread_;       // started last in the constructor
+  std::unique_ptr<SerialWorker> reader_;
+};
+
+}  // namespace cidrotor::store

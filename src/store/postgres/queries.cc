@@ -1,0 +1,230 @@
+#include "store/postgres/queries.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "store/row_codec.h"
+
+namespace cidrotor::store::postgres {
+namespace {
+
+constexpr std::size_t kMaxLimit = 1000;
+// Rows per FETCH of the start-up scan: about 1 MB of text per page.
+constexpr int kPageRows = 20'000;
+
+constexpr std::string_view kSelectNumbers =
+    "SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,"
+    " last_used, hour_start, hourly_used, day_start, daily_used FROM caller_ids ORDER BY caller_id";
+
+constexpr std::string_view kReservationColumns =
+    "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
+    "match, released_at, outcome, duration";
+
+// Column indexes of kReservationColumns.
+enum ReservationColumn : int {
+  kId,
+  kCallerId,
+  kReservedAt,
+  kReservedUntil,
+  kAgent,
+  kCampaign,
+  kDestination,
+  kPool,
+  kLeadId,
+  kMatch,
+  kReleasedAt,
+  kOutcome,
+  kDuration,
+};
+
+core::Result<void> CheckLimit(std::size_t limit) {
+  if (limit < 1 || limit > kMaxLimit) {
+    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
+  }
+  return {};
+}
+
+// Fills `r` from row `i`. False when the row's numbers are not valid NANP numbers.
+bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
+  const auto caller_id = PhoneFromStored(rows.Int64(i, kCallerId));
+  const auto destination = PhoneFromStoredText(rows.Text(i, kDestination));
+  if (!caller_id || !destination) return false;
+  r.id = static_cast<std::uint64_t>(rows.Int64(i, kId));
+  r.caller_id = *caller_id;
+  r.destination = *destination;
+  r.reserved_at = FromUnixMs(rows.Int64(i, kReservedAt));
+  r.reserved_until = FromUnixMs(rows.Int64(i, kReservedUntil));
+  r.agent.assign(rows.Text(i, kAgent));
+  r.campaign.assign(rows.Text(i, kCampaign));
+  r.pool.assign(rows.Text(i, kPool));
+  r.lead_id.reset();
+  if (!rows.IsNull(i, kLeadId)) r.lead_id = static_cast<std::uint64_t>(rows.Int64(i, kLeadId));
+  r.match = ParseMatchTier(rows.Text(i, kMatch));
+  return true;
+}
+
+// Runs `select` through a cursor inside the open transaction, page by page; `on_row(rows, i)`.
+template <class OnRow>
+core::Result<void> ForEachRow(Connection& conn, std::string_view cursor, std::string_view select,
+                              std::string_view what, OnRow on_row) {
+  auto ok = conn.Exec(
+      "DECLARE " + std::string(cursor) + " NO SCROLL CURSOR FOR " + std::string(select), what);
+  if (!ok) return ok;
+  const std::string fetch = "FETCH " + std::to_string(kPageRows) + " FROM " + std::string(cursor);
+  for (int got = kPageRows; got == kPageRows;) {
+    got = 0;
+    ok = conn.Exec(fetch, what, [&](Rows rows) {
+      got = rows.size();
+      for (int i = 0; i < got; ++i) on_row(rows, i);
+    });
+    if (!ok) return ok;
+  }
+  return conn.Exec("CLOSE " + std::string(cursor), what);
+}
+
+core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, LoadSink& sink) {
+  LoadSummary summary;
+  std::uint64_t skipped = 0;
+  core::NumberSpec spec;  // reused: assign() keeps the strings' capacity between rows
+  core::NumberUsage usage;
+  auto ok = ForEachRow(conn, "numbers", kSelectNumbers, "load caller_ids", [&](Rows& rows, int i) {
+    const auto caller_id = PhoneFromStored(rows.Int64(i, 0));
+    if (!caller_id) {
+      if (skipped++ == 0) {
+        spdlog::warn("postgres journal: skipping caller_ids row {}: not a valid NANP number",
+                     rows.Text(i, 0));
+      }
+      return;
+    }
+    spec.caller_id = *caller_id;
+    spec.carrier.assign(rows.Text(i, 1));
+    if (rows.IsNull(i, 2)) {
+      spec.pool.assign(core::kDefaultPool);
+    } else {
+      spec.pool.assign(rows.Text(i, 2));
+    }
+    spec.state.assign(rows.Text(i, 3));
+    spec.hourly_cap = ClampTo<std::uint16_t>(rows.Int64(i, 4));  // NULL reads 0: the default
+    spec.daily_cap = ClampTo<std::uint16_t>(rows.Int64(i, 5));
+    spec.active = rows.IsNull(i, 6) || rows.Text(i, 6) == "t";
+    usage.last_used = ClampTo<core::CompactTime>(rows.Int64(i, 7));
+    usage.hour_start = ClampTo<core::CompactTime>(rows.Int64(i, 8));
+    usage.hourly_used = ClampTo<std::uint16_t>(rows.Int64(i, 9));
+    usage.day_start = ClampTo<core::CompactTime>(rows.Int64(i, 10));
+    usage.daily_used = ClampTo<std::uint16_t>(rows.Int64(i, 11));
+    sink.OnNumber(spec, usage);
+    ++summary.numbers;
+  });
+  if (!ok) return core::Fail(ok.error());
+  if (skipped > 0) spdlog::warn("postgres journal: skipped {} invalid caller_ids rows", skipped);
+
+  // Reservations of deleted numbers are not live: nothing could release them after a restart.
+  const std::string live = "SELECT " + std::string(kReservationColumns) +
+                           " FROM reservations r WHERE released_at IS NULL AND reserved_until > " +
+                           std::to_string(ToUnixMs(now)) +
+                           " AND EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id ="
+                           " r.caller_id) ORDER BY id";
+  core::Reservation reservation;
+  ok = ForEachRow(conn, "live", live, "load live reservations", [&](Rows& rows, int i) {
+    if (!ReadReservation(rows, i, reservation)) {
+      spdlog::warn("postgres journal: skipping reservation {}: invalid caller_id or destination",
+                   rows.Text(i, kId));
+      return;
+    }
+    sink.OnLiveReservation(reservation);
+    ++summary.live_reservations;
+  });
+  if (!ok) return core::Fail(ok.error());
+
+  ok = conn.Exec("SELECT COALESCE(MAX(id), 0) FROM reservations", "read max reservation id",
+                 [&](Rows rows) {
+                   if (rows.size() > 0) {
+                     summary.max_reservation_id =
+                         static_cast<std::uint64_t>(std::max<std::int64_t>(rows.Int64(0, 0), 0));
+                   }
+                 });
+  if (!ok) return core::Fail(ok.error());
+  return summary;
+}
+
+}  // namespace
+
+core::Result<LoadSummary> LoadState(Connection& conn, core::TimePoint now, LoadSink& sink) {
+  // One snapshot: a reservation committed between the two scans cannot refer to a number the
+  // first scan did not see.
+  auto ok = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin load");
+  if (!ok) return core::Fail(ok.error());
+  auto summary = LoadInSnapshot(conn, now, sink);
+  (void)conn.Exec(summary ? "COMMIT" : "ROLLBACK", "end load");
+  return summary;
+}
+
+core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery& query) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) return core::Fail(ok.error());
+  constexpr auto kNoBound = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  QueryBatch batch;
+  batch.Sql(
+      "SELECT id, timestamp, endpoint, method, agent, campaign, caller_id_allocated,"
+      " response_time_ms, status_code FROM api_logs WHERE id < $1 ORDER BY id DESC LIMIT $2");
+  batch.Int(static_cast<std::int64_t>(std::min(query.before_id.value_or(kNoBound), kNoBound)));
+  batch.Int(static_cast<std::int64_t>(query.limit));
+  std::vector<StoredLog> logs;
+  ok = conn.Run(batch, "list api_logs", [&](std::size_t, Rows rows) {
+    for (int i = 0; i < rows.size(); ++i) {
+      StoredLog& log = logs.emplace_back();
+      log.id = static_cast<std::uint64_t>(rows.Int64(i, 0));
+      log.entry.timestamp = FromUnixMs(rows.Int64(i, 1));
+      log.entry.endpoint.assign(rows.Text(i, 2));
+      log.entry.method.assign(rows.Text(i, 3));
+      log.entry.agent.assign(rows.Text(i, 4));
+      log.entry.campaign.assign(rows.Text(i, 5));
+      log.entry.caller_id_allocated.assign(rows.Text(i, 6));
+      // Fractional milliseconds back to whole microseconds, as the SQLite reader does.
+      const double ms = rows.Double(i, 7);
+      log.entry.response_time_us =
+          std::isfinite(ms)
+              ? ClampTo<std::uint32_t>(std::llround(std::clamp(ms, 0.0, 5e6) * 1000.0))
+              : 0;
+      log.entry.status_code = ClampTo<std::uint16_t>(rows.Int64(i, 8));
+    }
+  });
+  if (!ok) return core::Fail(ok.error());
+  return logs;
+}
+
+core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
+                                                               const ReservationQuery& query,
+                                                               core::TimePoint now) {
+  auto ok = CheckLimit(query.limit);
+  if (!ok) return core::Fail(ok.error());
+  QueryBatch batch;
+  batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +
+            (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2" : "") +
+            " ORDER BY id DESC LIMIT $1");
+  batch.Int(static_cast<std::int64_t>(query.limit));
+  if (query.live_only) batch.Int(ToUnixMs(now));
+  std::vector<ReservationRecord> records;
+  ok = conn.Run(batch, "list reservations", [&](std::size_t, Rows rows) {
+    for (int i = 0; i < rows.size(); ++i) {
+      ReservationRecord record;
+      if (!ReadReservation(rows, i, record.reservation)) continue;  // hand-edited row: not ours
+      if (!rows.IsNull(i, kReleasedAt)) record.released_at = FromUnixMs(rows.Int64(i, kReleasedAt));
+      record.outcome = core::ParseCallOutcome(rows.Text(i, kOutcome));
+      if (!rows.IsNull(i, kDuration)) {
+        record.duration_seconds = ClampTo<std::uint32_t>(rows.Int64(i, kDuration));
+      }
+      record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+      records.push_back(std::move(record));
+    }
+  });
+  if (!ok) return core::Fail(ok.error());
+  return records;
+}
+
+}  // namespace cidrotor::store::postgres

@@ -1,0 +1,37 @@
+// The read side of the PostgreSQL journal: the start-up scan (also the Redis rebuild's source)
+// and the history queries. Each function runs on the connection it is given and maps rows back
+// into core/store values with store/row_codec.h, exactly as the SQLite journal's reader does.
+//
+// Thread-safety: as the Connection given (pg_connection.h).
+#pragma once
+
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+
+namespace cidrotor::store::postgres {
+
+// In one REPEATABLE READ snapshot: streams every valid caller_ids row in caller_id order into
+// sink.OnNumber, then every live reservation (not released, reserved_until > now, of a number
+// that still exists) in id order into sink.OnLiveReservation, and reads the largest reservation
+// id. Rows are fetched through a cursor in pages, so a million numbers never sit in memory at
+// once. Rows that do not hold a valid NANP number are skipped with a warning.
+// Errors: kUnavailable.
+[[nodiscard]] core::Result<LoadSummary> LoadState(Connection& conn, core::TimePoint now,
+                                                  LoadSink& sink);
+
+// api_logs newest first (by id), ids below query.before_id when set.
+// Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+[[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn,
+                                                             const LogQuery& query);
+
+// Reservations newest first (by id); live_only keeps those not released with reserved_until
+// after `now`. Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+[[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
+    Connection& conn, const ReservationQuery& query, core::TimePoint now);
+
+}  // namespace cidrotor::store::postgres

@@ -1,0 +1,321 @@
+// The behaviour every Journal shares (store/journal.h): a type-parameterized suite, so a backend
+// gets the whole contract by instantiating it with a factory (a type with
+// `std::unique_ptr<Journal> Make()`, constructed per test): journal_contract_test.cc runs it on
+// the in-memory and SQLite journals, postgres/postgres_contract_test.cc on PostgreSQL.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "journal_test_util.h"
+
+namespace cidrotor::store::journal_test {
+
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+template <class Factory>
+class JournalContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    journal_ = factory_.Make();
+    ASSERT_NE(journal_, nullptr);
+  }
+
+  Journal& journal() { return *journal_; }
+
+  RecordingSink LoadAt(core::TimePoint now, LoadSummary* summary = nullptr) {
+    RecordingSink sink;
+    auto loaded = journal_->Load(now, sink);
+    EXPECT_THAT(loaded, IsOk());
+    if (summary != nullptr && loaded) *summary = *loaded;
+    return sink;
+  }
+
+  void MustAppend(std::vector<JournalEntry> entries) {
+    ASSERT_THAT(AppendAndWait(*journal_, std::move(entries)), IsOk());
+  }
+
+  Factory factory_;
+  std::unique_ptr<Journal> journal_;
+};
+
+TYPED_TEST_SUITE_P(JournalContractTest);
+
+MATCHER_P2(NumberIs, spec, usage, "") {
+  const auto& [s, u] = arg;
+  return s.caller_id == spec.caller_id && s.carrier == spec.carrier && s.pool == spec.pool &&
+         s.state == spec.state && s.hourly_cap == spec.hourly_cap &&
+         s.daily_cap == spec.daily_cap && s.active == spec.active &&
+         u.last_used == usage.last_used && u.hour_start == usage.hour_start &&
+         u.day_start == usage.day_start && u.hourly_used == usage.hourly_used &&
+         u.daily_used == usage.daily_used;
+}
+
+MATCHER_P(ReservationIs, expected, "") {
+  return arg.id == expected.id && arg.caller_id == expected.caller_id &&
+         arg.destination == expected.destination && arg.campaign == expected.campaign &&
+         arg.agent == expected.agent && arg.pool == expected.pool &&
+         arg.lead_id == expected.lead_id && arg.match == expected.match &&
+         arg.reserved_at == expected.reserved_at && arg.reserved_until == expected.reserved_until;
+}
+
+TYPED_TEST_P(JournalContractTest, EmptyJournalLoadsNothing) {
+  LoadSummary summary{1, 1, 1};
+  RecordingSink sink = this->LoadAt(kT0, &summary);
+  EXPECT_THAT(sink.numbers, IsEmpty());
+  EXPECT_THAT(sink.live, IsEmpty());
+  EXPECT_EQ(summary.numbers, 0u);
+  EXPECT_EQ(summary.live_reservations, 0u);
+  EXPECT_EQ(summary.max_reservation_id, 0u);
+}
+
+TYPED_TEST_P(JournalContractTest, NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero) {
+  core::NumberSpec capped = Spec(3'105'550'100, 20, 150);
+  core::NumberSpec defaults = Spec(2'125'550'100);  // caps 0: the configured defaults
+  core::NumberSpec inactive = Spec(9'175'550'100, 5, 0);
+  inactive.active = false;
+  inactive.carrier = "";
+  inactive.state = "";
+  inactive.pool = "outbound-east";
+  const core::NumberUsage used = Usage(kT0 - seconds(90), 3, 17);
+  this->MustAppend({Upsert(capped, used), Upsert(inactive), Upsert(defaults)});
+
+  LoadSummary summary;
+  RecordingSink sink = this->LoadAt(kT0, &summary);
+  EXPECT_THAT(sink.numbers,
+              ElementsAre(NumberIs(defaults, core::NumberUsage{}), NumberIs(capped, used),
+                          NumberIs(inactive, core::NumberUsage{})));
+  EXPECT_EQ(summary.numbers, 3u);
+}
+
+TYPED_TEST_P(JournalContractTest, UpsertReplacesANumberAndDeleteRemovesIt) {
+  this->MustAppend({Upsert(Spec(3'105'550'100, 10)), Upsert(Spec(3'105'550'101))});
+  core::NumberSpec changed = Spec(3'105'550'100, 0, 99);
+  changed.carrier = "Verizon";
+  this->MustAppend({Upsert(changed, Usage(kT0, 1, 1)), NumberDeleted{Phone(3'105'550'101)}});
+
+  RecordingSink sink = this->LoadAt(kT0);
+  EXPECT_THAT(sink.numbers, ElementsAre(NumberIs(changed, Usage(kT0, 1, 1))));
+}
+
+TYPED_TEST_P(JournalContractTest, ReservationIsLoadedLiveWithTheNumbersNewUsage) {
+  this->MustAppend({Upsert(Spec(3'105'550'100))});
+  const core::Reservation r = MakeReservation(7, 3'105'550'100, kT0, seconds(300));
+  const core::NumberUsage after = Usage(kT0, 1, 1);
+  this->MustAppend({Made(r, after)});
+
+  LoadSummary summary;
+  RecordingSink sink = this->LoadAt(kT0 + seconds(299), &summary);
+  EXPECT_THAT(sink.live, ElementsAre(ReservationIs(r)));
+  EXPECT_THAT(sink.numbers, ElementsAre(NumberIs(Spec(3'105'550'100), after)));
+  EXPECT_EQ(summary.live_reservations, 1u);
+  EXPECT_EQ(summary.max_reservation_id, 7u);
+}
+
+TYPED_TEST_P(JournalContractTest, ReleasedExpiredAndOrphanedReservationsAreNotLive) {
+  this->MustAppend({Upsert(Spec(3'105'550'100)), Upsert(Spec(3'105'550'101)),
+                    Upsert(Spec(3'105'550'102)), Upsert(Spec(3'105'550'103))});
+  const core::Reservation released = MakeReservation(1, 3'105'550'100, kT0, seconds(300));
+  const core::Reservation expired = MakeReservation(2, 3'105'550'101, kT0, seconds(60));
+  const core::Reservation live = MakeReservation(3, 3'105'550'102, kT0, seconds(300));
+  const core::Reservation orphan = MakeReservation(4, 3'105'550'103, kT0, seconds(300));
+  this->MustAppend({Made(released), Made(expired), Made(live), Made(orphan)});
+  this->MustAppend({Released(1, kT0 + seconds(30)), NumberDeleted{Phone(3'105'550'103)}});
+
+  LoadSummary summary;
+  RecordingSink sink = this->LoadAt(kT0 + seconds(60), &summary);  // `expired` ends exactly now
+  EXPECT_THAT(sink.live, ElementsAre(ReservationIs(live)));
+  EXPECT_EQ(summary.max_reservation_id, 4u);  // ids continue above every stored one
+}
+
+TYPED_TEST_P(JournalContractTest, ReleaseAppendedRightAfterTheAllocationLandsReleased) {
+  this->MustAppend({Upsert(Spec(3'105'550'100))});
+  // No waiting between the two appends: append order alone must put the release second.
+  this->journal().Append({Made(MakeReservation(5, 3'105'550'100, kT0, seconds(300)))}, nullptr);
+  this->journal().Append({Released(5, kT0 + seconds(20), core::CallOutcome::kBusy, 7)}, nullptr);
+  this->journal().Flush();
+
+  EXPECT_THAT(this->LoadAt(kT0 + seconds(21)).live, IsEmpty());
+  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(21));
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].released_at, kT0 + seconds(20));
+  EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kBusy);
+  EXPECT_EQ((*all)[0].duration_seconds, 7u);
+  EXPECT_FALSE((*all)[0].live);
+}
+
+TYPED_TEST_P(JournalContractTest, SecondReleaseKeepsTheFirstOutcome) {
+  this->MustAppend(
+      {Upsert(Spec(3'105'550'100)), Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300)))});
+  this->MustAppend({Released(1, kT0 + seconds(10), core::CallOutcome::kAnswered, 9)});
+  this->MustAppend({Released(1, kT0 + seconds(50), core::CallOutcome::kFailed, std::nullopt)});
+
+  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(60));
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].released_at, kT0 + seconds(10));
+  EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kAnswered);
+  EXPECT_EQ((*all)[0].duration_seconds, 9u);
+}
+
+TYPED_TEST_P(JournalContractTest, ReleaseWithoutOutcomeOrDurationReadsBackEmpty) {
+  this->MustAppend({Upsert(Spec(3'105'550'100)),
+                    Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300))),
+                    Released(1, kT0 + seconds(1), core::CallOutcome::kUnknown, std::nullopt)});
+  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(2));
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kUnknown);
+  EXPECT_EQ((*all)[0].duration_seconds, std::nullopt);
+  EXPECT_EQ((*all)[0].released_at, kT0 + seconds(1));
+}
+
+TYPED_TEST_P(JournalContractTest, ListReservationsNewestFirstLiveOnlyOrAll) {
+  std::vector<JournalEntry> entries;
+  for (std::uint64_t id = 1; id <= 6; ++id) {
+    entries.push_back(Upsert(Spec(3'105'550'100 + id)));
+    entries.push_back(Made(MakeReservation(id, 3'105'550'100 + id, kT0, seconds(100 * id))));
+  }
+  entries.push_back(Released(6, kT0 + seconds(5)));
+  this->MustAppend(std::move(entries));
+  const core::TimePoint now = kT0 + seconds(250);  // 1 and 2 expired, 6 released
+
+  auto live = ListReservationsSync(this->journal(), {.live_only = true, .limit = 100}, now);
+  ASSERT_THAT(live, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& r : *live) {
+    ids.push_back(r.reservation.id);
+    EXPECT_TRUE(r.live);
+  }
+  EXPECT_THAT(ids, ElementsAre(5, 4, 3));
+  EXPECT_THAT((*live)[0].reservation,
+              ReservationIs(MakeReservation(5, 3'105'550'105, kT0, seconds(500))));
+
+  auto all = ListReservationsSync(this->journal(), {.live_only = false, .limit = 4}, now);
+  ASSERT_THAT(all, IsOk());
+  ids.clear();
+  std::vector<bool> live_flags;
+  for (const auto& r : *all) {
+    ids.push_back(r.reservation.id);
+    live_flags.push_back(r.live);
+  }
+  EXPECT_THAT(ids, ElementsAre(6, 5, 4, 3));
+  EXPECT_THAT(live_flags, ElementsAre(false, true, true, true));
+}
+
+TYPED_TEST_P(JournalContractTest, ListLogsPagesNewestFirst) {
+  std::vector<JournalEntry> entries;
+  for (int i = 0; i < 25; ++i) entries.push_back(Log(i));
+  this->MustAppend(std::move(entries));
+
+  std::vector<int> agents;  // Log(i) has agent "agent<i>"
+  std::optional<std::uint64_t> before;
+  std::uint64_t previous_id = 0;
+  for (int page = 0; page < 4; ++page) {
+    auto logs = ListLogsSync(this->journal(), Logs(10, before));
+    ASSERT_THAT(logs, IsOk());
+    EXPECT_EQ(logs->size(), page < 2 ? 10u : page == 2 ? 5u : 0u);
+    for (const StoredLog& log : *logs) {
+      if (previous_id != 0) {
+        EXPECT_LT(log.id, previous_id);
+      }
+      previous_id = log.id;
+      agents.push_back(std::stoi(log.entry.agent.substr(5)));
+    }
+    if (!logs->empty()) before = logs->back().id;
+  }
+  ASSERT_EQ(agents.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(agents[static_cast<std::size_t>(i)], 24 - i);
+
+  auto newest = ListLogsSync(this->journal(), Logs(1));
+  ASSERT_THAT(newest, IsOk());
+  ASSERT_EQ(newest->size(), 1u);
+  const ApiLogEntry expected = Log(24);
+  const ApiLogEntry& got = (*newest)[0].entry;
+  EXPECT_EQ(got.timestamp, expected.timestamp);
+  EXPECT_EQ(got.endpoint, expected.endpoint);
+  EXPECT_EQ(got.method, expected.method);
+  EXPECT_EQ(got.campaign, expected.campaign);
+  EXPECT_EQ(got.caller_id_allocated, expected.caller_id_allocated);
+  EXPECT_EQ(got.response_time_us, expected.response_time_us);
+  EXPECT_EQ(got.status_code, expected.status_code);
+}
+
+TYPED_TEST_P(JournalContractTest, ListQueriesRefuseALimitOutside1To1000) {
+  EXPECT_THAT(ListLogsSync(this->journal(), Logs(0)), HasError(core::ErrorCode::kInvalidArgument));
+  EXPECT_THAT(ListLogsSync(this->journal(), Logs(1001)),
+              HasError(core::ErrorCode::kInvalidArgument));
+  EXPECT_THAT(ListReservationsSync(this->journal(), {.limit = 0}, kT0),
+              HasError(core::ErrorCode::kInvalidArgument));
+  EXPECT_THAT(ListLogsSync(this->journal(), Logs(1000)), IsOk());
+}
+
+TYPED_TEST_P(JournalContractTest, ConcurrentAppendersEachCompleteExactlyOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::vector<std::atomic<int>> completions(kThreads * kPerThread);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int n = t * kPerThread + i;
+        this->journal().Append(
+            {Upsert(Spec(3'105'550'000 + static_cast<std::uint64_t>(n))), Log(n)},
+            [&, n](core::Result<void> r) {
+              if (!r) failures.fetch_add(1);
+              completions[static_cast<std::size_t>(n)].fetch_add(1);
+            });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  this->journal().Flush();
+
+  for (std::size_t n = 0; n < completions.size(); ++n) {
+    ASSERT_EQ(completions[n].load(), 1) << "append " << n;
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(this->journal().QueueDepth(), 0u);
+  EXPECT_EQ(this->LoadAt(kT0).numbers.size(), static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TYPED_TEST_P(JournalContractTest, EmptyAppendCompletes) {
+  EXPECT_THAT(AppendAndWait(this->journal(), {}), IsOk());
+  this->journal().Append({}, nullptr);  // no callback: fine too
+  this->journal().Flush();
+}
+
+TYPED_TEST_P(JournalContractTest, RepeatedReservationIdFailsItsAppendAndChangesNothing) {
+  this->MustAppend(
+      {Upsert(Spec(3'105'550'100)), Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300)))});
+  EXPECT_THAT(
+      AppendAndWait(this->journal(), {Upsert(Spec(3'105'550'101)),
+                                      Made(MakeReservation(1, 3'105'550'101, kT0, seconds(300)))}),
+      HasError(core::ErrorCode::kUnavailable));
+  EXPECT_EQ(this->LoadAt(kT0).numbers.size(), 1u);  // the whole append was undone
+
+  this->MustAppend({Upsert(Spec(3'105'550'102))});  // and the journal goes on
+  EXPECT_TRUE(this->journal().Healthy());
+  EXPECT_EQ(this->LoadAt(kT0).numbers.size(), 2u);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    JournalContractTest, EmptyJournalLoadsNothing,
+    NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, UpsertReplacesANumberAndDeleteRemovesIt,
+    ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
+    ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
+    ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
+    ListLogsPagesNewestFirst, ListQueriesRefuseALimitOutside1To1000,
+    ConcurrentAppendersEachCompleteExactlyOnce, EmptyAppendCompletes,
+    RepeatedReservationIdFailsItsAppendAndChangesNothing);
+
+}  // namespace cidrotor::store::journal_test

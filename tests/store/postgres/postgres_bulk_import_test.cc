@@ -1,0 +1,152 @@
+// The COPY importer on a real PostgreSQL: new rows, on_duplicate update / skip / fail (the
+// caller's Exists() check, as cli/import.cc does), the rows handed on per committed batch, and
+// the numbers read back with their usage kept.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pg_test_database.h"
+#include "store/journal_test_util.h"
+#include "store/postgres/bulk_import.h"
+#include "store/postgres/postgres_journal.h"
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+using postgres_test::PgTestDatabase;
+
+class Collect final : public LoadSink {
+ public:
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    numbers[spec.caller_id.digits()] = {spec, usage};
+  }
+  void OnLiveReservation(const core::Reservation&) override {}
+  std::map<std::uint64_t, std::pair<core::NumberSpec, core::NumberUsage>> numbers;
+};
+
+ImportItem Item(std::uint64_t digits, const std::string& carrier,
+                std::optional<core::CompactTime> last_used = std::nullopt) {
+  ImportItem item;
+  item.spec = Spec(digits);
+  item.spec.carrier = carrier;
+  item.last_used = last_used;
+  return item;
+}
+
+class PostgresBulkImportTest : public ::testing::Test {
+ protected:
+  // Imports `items` in batches of 2; returns the totals and the rows handed on.
+  ImportResult Import(std::vector<ImportItem> items, OnDuplicate on_duplicate,
+                      std::vector<std::uint64_t>* written = nullptr) {
+    postgres::BulkImportOptions options;
+    options.connection = db_.settings();
+    options.on_duplicate = on_duplicate;
+    options.batch_rows = 2;
+    options.on_rows_written = [written](std::span<const ImportItem> rows) {
+      for (const ImportItem& row : rows) {
+        if (written != nullptr) written->push_back(row.spec.caller_id.digits());
+      }
+    };
+    auto importer = postgres::BulkImporter::Open(options);
+    EXPECT_THAT(importer, IsOk());
+    if (!importer) return {};
+    for (ImportItem& item : items) {
+      if (on_duplicate == OnDuplicate::kFail) {
+        auto exists = (*importer)->Exists(item.spec.caller_id);
+        EXPECT_THAT(exists, IsOk());
+        if (exists && *exists) continue;  // the CLI rejects the row
+      }
+      EXPECT_THAT((*importer)->Add(std::move(item)), IsOk());
+    }
+    EXPECT_THAT((*importer)->Finish(), IsOk());
+    return (*importer)->result();
+  }
+
+  Collect Scan() {
+    Collect sink;
+    EXPECT_THAT(postgres::ScanNumbers(db_.settings(), kT0, sink), IsOk());
+    return sink;
+  }
+
+  PgTestDatabase db_;
+};
+
+TEST_F(PostgresBulkImportTest, NewRowsAreCopiedWithTheirColumns) {
+  ImportItem capped = Item(3'105'550'100, "Tab\tand \\ back", 12'345);
+  capped.spec.hourly_cap = 7;
+  capped.spec.daily_cap = 70;
+  capped.spec.active = false;
+  capped.spec.pool = "east";
+  std::vector<std::uint64_t> written;
+  const ImportResult r = Import({capped, Item(2'125'550'100, "Verizon"), Item(4'155'550'100, "")},
+                                OnDuplicate::kUpdate, &written);
+  EXPECT_EQ(r.imported, 3u);
+  EXPECT_EQ(r.updated, 0u);
+  EXPECT_THAT(written, ::testing::ElementsAre(3'105'550'100u, 2'125'550'100u, 4'155'550'100u));
+
+  Collect sink = Scan();
+  ASSERT_EQ(sink.numbers.size(), 3u);
+  const auto& [spec, usage] = sink.numbers.at(3'105'550'100);
+  EXPECT_EQ(spec.carrier, "Tab\tand \\ back");
+  EXPECT_EQ(spec.hourly_cap, 7);
+  EXPECT_EQ(spec.daily_cap, 70);
+  EXPECT_FALSE(spec.active);
+  EXPECT_EQ(spec.pool, "east");
+  EXPECT_EQ(spec.state, "CA");
+  EXPECT_EQ(usage.last_used, 12'345u);
+  EXPECT_EQ(sink.numbers.at(2'125'550'100).first.hourly_cap, 0);  // NULL: the default
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE area_code = '310'"), 1);
+}
+
+TEST_F(PostgresBulkImportTest, DuplicatesAreUpdatedKeepingUsageOrSkippedOrRejected) {
+  // A number with usage counters, as the journal writes it.
+  {
+    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+    ASSERT_THAT(journal, IsOk());
+    RecordingSink ignored;
+    ASSERT_THAT((*journal)->Load(kT0, ignored), IsOk());
+    ASSERT_THAT(AppendAndWait(**journal, {Upsert(Spec(3'105'550'100), Usage(kT0, 3, 9))}), IsOk());
+  }
+  const core::CompactTime used = core::ToCompact(kT0);
+
+  std::vector<std::uint64_t> written;
+  ImportResult r = Import({Item(3'105'550'100, "Skipped"), Item(3'105'550'101, "New")},
+                          OnDuplicate::kSkip, &written);
+  EXPECT_EQ(r.imported, 1u);
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_THAT(written, ::testing::ElementsAre(3'105'550'101u));  // only what was written
+  EXPECT_EQ(Scan().numbers.at(3'105'550'100).first.carrier, "AT&T");
+
+  written.clear();
+  r = Import({Item(3'105'550'100, "Updated"), Item(3'105'550'102, "New")}, OnDuplicate::kUpdate,
+             &written);
+  EXPECT_EQ(r.imported, 1u);
+  EXPECT_EQ(r.updated, 1u);
+  EXPECT_THAT(written, ::testing::ElementsAre(3'105'550'100u, 3'105'550'102u));
+  Collect sink = Scan();
+  const auto& [spec, usage] = sink.numbers.at(3'105'550'100);
+  EXPECT_EQ(spec.carrier, "Updated");
+  EXPECT_EQ(usage.last_used, used);  // the row had no last_used: kept
+  EXPECT_EQ(usage.hourly_used, 3);   // counters are never imported over
+  EXPECT_EQ(usage.daily_used, 9);
+
+  r = Import({Item(3'105'550'100, "Rejected"), Item(3'105'550'103, "New")}, OnDuplicate::kFail);
+  EXPECT_EQ(r.imported, 1u);
+  EXPECT_EQ(r.updated + r.skipped, 0u);
+  sink = Scan();
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).first.carrier, "Updated");
+  EXPECT_EQ(sink.numbers.size(), 4u);
+}
+
+TEST_F(PostgresBulkImportTest, UnreachableServerFailsOpen) {
+  postgres::BulkImportOptions options;
+  options.connection = db_.settings();
+  options.connection.port = 1;  // nothing listens on a privileged port here
+  EXPECT_THAT(postgres::BulkImporter::Open(options), HasError(core::ErrorCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test

@@ -1,0 +1,241 @@
+// What only the PostgreSQL journal does: versioned migrations under an advisory lock, group commit
+// over a pipeline, `on_durable` after the commit, degraded mode while the server is down (bounded
+// backlog, flushed in order on its return), fast failure when the server is unreachable.
+#include "store/postgres/postgres_journal.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "pg_test_database.h"
+#include "store/journal_test_util.h"
+#include "store/postgres/schema.h"
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+using postgres_test::PgTestDatabase;
+using std::chrono::seconds;
+
+// A loopback port nothing listens on: bound, then closed.
+std::uint16_t ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class PostgresJournalTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<PostgresJournal> Open(PostgresOptions options = {}) {
+    options.connection = db_.settings();
+    auto journal = PostgresJournal::Open(std::move(options));
+    EXPECT_THAT(journal, IsOk());
+    if (!journal) return nullptr;
+    RecordingSink sink;
+    EXPECT_THAT((*journal)->Load(kT0, sink), IsOk());  // migrates
+    return std::move(*journal);
+  }
+
+  // A new number with an allocation on it: three rows in two tables.
+  static std::vector<JournalEntry> Allocation(std::uint64_t id) {
+    const std::uint64_t number = 3'105'550'000 + id;
+    return {Upsert(Spec(number)),
+            Made(MakeReservation(id, number, kT0, seconds(300)), Usage(kT0, 1, 1))};
+  }
+
+  std::int64_t Count(const std::string& table) {
+    return db_.QueryInt("SELECT count(*) FROM " + table);
+  }
+
+  PgTestDatabase db_;
+};
+
+TEST_F(PostgresJournalTest, MigrationIsVersionedAndIdempotent) {
+  auto conn = postgres::Connection::Open(db_.settings());
+  ASSERT_THAT(conn, IsOk());
+  ASSERT_THAT(postgres::ReadSchemaVersion(*conn), IsOk());
+  EXPECT_THAT(postgres::ReadSchemaVersion(*conn), ::testing::Optional(0));
+  EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(0));  // the version before
+  EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(postgres::kSchemaVersion));
+  EXPECT_THAT(postgres::ReadSchemaVersion(*conn), ::testing::Optional(postgres::kSchemaVersion));
+  EXPECT_EQ(Count("schema_migrations"), postgres::kSchemaVersion);
+  for (const char* table : {"caller_ids", "reservations", "api_logs", "campaign_pools"}) {
+    EXPECT_EQ(Count(table), 0) << table;
+  }
+}
+
+TEST_F(PostgresJournalTest, InstancesStartingAtOnceMigrateOnce) {
+  constexpr int kInstances = 4;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kInstances; ++i) {
+    threads.emplace_back([&] {
+      auto conn = postgres::Connection::Open(db_.settings());
+      if (conn && postgres::Migrate(*conn)) ok.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kInstances);
+  EXPECT_EQ(Count("schema_migrations"), postgres::kSchemaVersion);
+}
+
+TEST_F(PostgresJournalTest, NewerSchemaIsRefused) {
+  auto journal = Open();
+  journal.reset();
+  db_.Exec("INSERT INTO schema_migrations(version) VALUES(99)");
+  auto reopened = PostgresJournal::Open({.connection = db_.settings()});
+  ASSERT_THAT(reopened, IsOk());
+  RecordingSink sink;
+  auto loaded = (*reopened)->Load(kT0, sink);
+  ASSERT_THAT(loaded, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("newer"));
+}
+
+TEST_F(PostgresJournalTest, UnreachableServerFailsLoadFastWithUnavailable) {
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.port = ClosedPort();
+  options.connection.connect_timeout = std::chrono::milliseconds(10'000);
+  auto journal = PostgresJournal::Open(options);
+  ASSERT_THAT(journal, IsOk());
+  RecordingSink sink;
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = (*journal)->Load(kT0, sink);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_THAT(loaded, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("127.0.0.1"));
+  // Refused at once, not after the 10 s connect timeout.
+  EXPECT_LT(took, seconds(2));
+}
+
+TEST_F(PostgresJournalTest, OnDurableRunsAfterTheCommit) {
+  auto journal = Open();
+  std::promise<std::int64_t> seen;
+  journal->Append(Allocation(1), [&](core::Result<void> r) {
+    EXPECT_THAT(r, IsOk());
+    // Another connection sees the rows already: the commit came first.
+    seen.set_value(db_.QueryInt("SELECT count(*) FROM reservations WHERE id = 1"));
+  });
+  EXPECT_EQ(seen.get_future().get(), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = 3105550001"), 1);
+}
+
+TEST_F(PostgresJournalTest, ConcurrentAppendsShareFewTransactions) {
+  auto journal = Open();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 250;
+  std::atomic<int> done{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto id = static_cast<std::uint64_t>(t * kPerThread + i + 1);
+        journal->Append(Allocation(id), [&](core::Result<void> r) {
+          if (!r) failed.fetch_add(1);
+          done.fetch_add(1);
+        });
+        journal->AppendLog(Log(static_cast<int>(id)));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  journal->Flush();
+  EXPECT_EQ(done.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(Count("reservations"), kThreads * kPerThread);
+  EXPECT_EQ(Count("api_logs"), kThreads * kPerThread);
+  // 1,000 appends (3,000 rows with the logs) in a handful of commits, not one each.
+  EXPECT_LT(journal->BatchesCommitted(), 100u);
+  EXPECT_EQ(journal->EntriesCommitted(), 3u * kThreads * kPerThread);
+}
+
+TEST_F(PostgresJournalTest, ServerDownDegradesThenTheBacklogIsWrittenInOrder) {
+  auto journal = Open();
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  EXPECT_TRUE(journal->Healthy());
+
+  db_.Kill();
+  constexpr std::uint64_t kDuringOutage = 200;
+  for (std::uint64_t id = 2; id <= kDuringOutage + 1; ++id) {
+    // Acknowledged although PostgreSQL is down: allocation goes on.
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+    journal->AppendLog(Log(static_cast<int>(id)));
+  }
+  // A release queued behind its allocation lands after it.
+  ASSERT_THAT(AppendAndWait(*journal, {Released(2, kT0 + seconds(5))}), IsOk());
+  EXPECT_FALSE(journal->Healthy());
+  EXPECT_TRUE(journal->Degraded());
+  EXPECT_GE(journal->QueueDepth(), 3 * kDuringOutage);
+
+  db_.Restart();
+  journal->Flush();  // returns once the backlog is committed
+  EXPECT_TRUE(journal->Healthy());
+  EXPECT_FALSE(journal->Degraded());
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  EXPECT_EQ(Count("reservations"), static_cast<std::int64_t>(kDuringOutage + 1));
+  EXPECT_EQ(Count("caller_ids"), static_cast<std::int64_t>(kDuringOutage + 1));
+  EXPECT_EQ(Count("api_logs"), static_cast<std::int64_t>(kDuringOutage));
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM reservations WHERE released_at IS NOT NULL"), 1);
+  EXPECT_EQ(journal->LostEntries(), 0u);
+
+  // Back to "wait for commit".
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(500)), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM reservations WHERE id = 500"), 1);
+  RecordingSink sink;
+  auto loaded = journal->Load(kT0, sink);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(loaded->max_reservation_id, 500u);
+  EXPECT_EQ(loaded->live_reservations, kDuringOutage + 1);  // all but the released one, plus 500
+}
+
+TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
+  PostgresOptions options;
+  options.max_queue_entries = 10;
+  auto journal = Open(options);
+  db_.Kill();
+  for (std::uint64_t id = 1; id <= 5; ++id) {  // 2 entries each: exactly the bound
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+  }
+  EXPECT_EQ(journal->QueueDepth(), 10u);
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(6)), HasError(core::ErrorCode::kUnavailable));
+  journal->AppendLog(Log(1));
+  EXPECT_EQ(journal->RefusedAppends(), 1u);
+  EXPECT_EQ(journal->DroppedLogs(), 1u);
+  EXPECT_EQ(journal->QueueDepth(), 10u);
+
+  db_.Restart();
+  journal->Flush();
+  EXPECT_TRUE(journal->Healthy());
+  EXPECT_EQ(Count("reservations"), 5);
+  EXPECT_EQ(Count("api_logs"), 0);
+}
+
+TEST_F(PostgresJournalTest, HistoryReadsReconnectAfterAnOutage) {
+  auto journal = Open();
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  ASSERT_THAT(ListReservationsSync(*journal, {.live_only = false}, kT0), IsOk());
+  db_.Kill();
+  EXPECT_THAT(ListReservationsSync(*journal, {.live_only = false}, kT0),
+              HasError(core::ErrorCode::kUnavailable));
+  db_.Restart();
+  auto listed = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->size(), 1u);
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test
