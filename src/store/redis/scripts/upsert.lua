@@ -1,0 +1,53 @@
+-- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[11]: mode
+--   'add'    an existing number is refused ('dup')
+--   'update' an existing number gets the new spec (its usage and reservation stay)
+--   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
+-- ARGV[12]: '1' creates the pool's generation key when missing (the caller checked
+-- cid:generation). Then 12 fields per number from ARGV[13]: number, carrier, state, hourly cap,
+-- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
+-- hour_start, hourly_used, day_start, daily_used.
+-- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, ...} per
+-- number, status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} | {'GEN', g}.
+local bad = check_gen(ARGV[12] == '1')
+if bad then return bad end
+advance()
+
+local mode = ARGV[11]
+local out = {'OK'}
+for i = 13, #ARGV, 12 do
+  local d, usage = ARGV[i], ARGV[i + 6]
+  local k = nkey(d)
+  local old_act = redis.call('HGET', k, 'act')
+  local status = 'new'
+  if old_act then
+    if mode == 'add' or mode == 'fail' then status = 'dup'
+    elseif mode == 'skip' then status = 'skip'
+    else status = 'upd' end
+  end
+  if status == 'new' or status == 'upd' then
+    local act = ARGV[i + 5]
+    redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
+               'dc', ARGV[i + 4], 'act', act)
+    local npa = string.sub(d, 1, 3)
+    if status == 'new' then
+      redis.call('HSET', k, 'lu', 0, 'hs', 0, 'hu', 0, 'ds', 0, 'du', 0, 'rid', 0, 'ru', 0)
+      redis.call('ZADD', NUMBERS, 0, d)
+      redis.call('HINCRBY', AREAS, 't:' .. npa, 1)
+      if act ~= '1' then redis.call('HINCRBY', AREAS, 'i:' .. npa, 1) end
+    elseif old_act ~= act then
+      local delta = 1
+      if act == '1' then delta = -1 end
+      redis.call('HINCRBY', AREAS, 'i:' .. npa, delta)
+    end
+    if usage == 'lu' or usage == 'all' then redis.call('HSET', k, 'lu', ARGV[i + 7]) end
+    if usage == 'all' then
+      redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
+                 'du', ARGV[i + 11])
+    end
+    settle(d)
+  end
+  local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du')
+  table.insert(out, status)
+  for j = 1, 5 do table.insert(out, num(u[j])) end
+end
+return out
