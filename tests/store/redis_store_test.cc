@@ -200,6 +200,26 @@ TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservatio
       Await<core::ReleaseResult>([&](auto done) { store->Release(by_number, done); })->released);
 }
 
+TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  auto held = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  store->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  // Neither the number nor any pool is in Redis now; the store must not conclude "unknown".
+  auto view = GetOn(*store, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_TRUE(view->reserved);
+  core::ReleaseRequest release;
+  release.reservation_id = held->reservation.id;
+  auto released = Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); });
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(released->released);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), IsOk());
+}
+
 TEST_F(RedisStoreTest, StoreOpenedWhileRedisIsDownLoadsItWhenItComesBack) {
   ASSERT_THAT(AddOn(*OpenInstance(), "2125550001"), IsOk());
   redis_.Kill();

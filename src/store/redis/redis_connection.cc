@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/time.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace cidrotor::store::redis {
@@ -111,6 +112,18 @@ core::Result<RedisReply> RedisConnection::Run(const Command& command) {
 
 core::Result<std::vector<RedisReply>> RedisConnection::Pipeline(
     const std::vector<Command>& commands) {
+  const bool reused = context_ != nullptr;
+  auto replies = Exchange(commands);
+  if (replies || !reused || !stale_) return replies;
+  // The server closed this idle connection (Redis restarted, or an idle timeout): nothing was
+  // read, so the commands never ran on a live server. Reconnect at once and send them again.
+  failed_ = false;
+  return Exchange(commands);
+}
+
+core::Result<std::vector<RedisReply>> RedisConnection::Exchange(
+    const std::vector<Command>& commands) {
+  stale_ = false;
   if (auto connected = EnsureConnected(); !connected) return core::Fail(connected.error());
   for (const Command& command : commands) Append(context_, command);
   std::vector<RedisReply> replies;
@@ -118,6 +131,9 @@ core::Result<std::vector<RedisReply>> RedisConnection::Pipeline(
   for (std::size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      stale_ =
+          i == 0 && (context_->err == REDIS_ERR_EOF ||
+                     (context_->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE)));
       return core::Fail(Drop("command failed"));
     }
     auto* reply = static_cast<redisReply*>(raw);

@@ -4,7 +4,10 @@
 // Failure handling: any I/O error or timeout drops the context (a timed-out context may hold a
 // half-read reply, so it is never reused) and the connection reconnects on the next command,
 // but not before `retry_after` has passed since the failure: while Redis is down, commands fail
-// at once with kUnavailable instead of each waiting for a connect timeout.
+// at once with kUnavailable instead of each waiting for a connect timeout. One exception: a
+// pooled connection that the server had closed (EOF or reset before the first reply, as after a
+// Redis restart) is reconnected and the commands sent again at once, so a restart does not fail
+// one request per pooled connection.
 #pragma once
 
 #include <chrono>
@@ -50,12 +53,15 @@ class RedisConnection {
 
  private:
   core::Result<void> EnsureConnected();
+  // One send-all-then-read-all exchange; sets stale_ when the server had closed the connection.
+  core::Result<std::vector<RedisReply>> Exchange(const std::vector<Command>& commands);
   core::Error Drop(const std::string& what);  // frees the context, returns kUnavailable
 
   ConnectionOptions options_;
   redisContext* context_ = nullptr;
   std::chrono::steady_clock::time_point failed_at_{};
   bool failed_ = false;
+  bool stale_ = false;  // the last exchange found the connection closed before any reply
 };
 
 }  // namespace cidrotor::store::redis

@@ -216,20 +216,35 @@ core::Result<std::uint64_t> RedisStore::NextReservationId(RedisConnection& conne
 }
 
 core::Result<std::vector<std::string>> RedisStore::Pools(RedisConnection& connection) {
-  auto members = connection.Run({"SMEMBERS", redis::kPoolsKey});
-  if (!members) return core::Fail(members.error());
-  std::vector<std::string> pools;
-  for (const RedisReply& member : members->elements) pools.push_back(member.str);
-  std::sort(pools.begin(), pools.end());
-  return pools;
+  for (int attempt = 0;; ++attempt) {
+    auto members = connection.Run({"SMEMBERS", redis::kPoolsKey});
+    if (!members) return core::Fail(members.error());
+    std::vector<std::string> pools;
+    for (const RedisReply& member : members->elements) pools.push_back(member.str);
+    // No pool at all may mean a Redis that lost its data: check the generation (rebuilding if
+    // it is gone) before believing it.
+    if (!pools.empty() || attempt > 0) {
+      std::sort(pools.begin(), pools.end());
+      return pools;
+    }
+    auto current = ResolveGeneration(connection);
+    if (!current) return core::Fail(current.error());
+    if (*current) return pools;
+  }
 }
 
 core::Result<std::optional<std::string>> RedisStore::PoolOf(RedisConnection& connection,
                                                             core::PhoneNumber caller_id) {
-  auto pool = connection.Run({"HGET", redis::kPoolOfKey, caller_id.ToString()});
-  if (!pool) return core::Fail(pool.error());
-  if (pool->is_nil()) return std::optional<std::string>();
-  return std::optional<std::string>(pool->str);
+  for (int attempt = 0;; ++attempt) {
+    auto pool = connection.Run({"HGET", redis::kPoolOfKey, caller_id.ToString()});
+    if (!pool) return core::Fail(pool.error());
+    if (!pool->is_nil()) return std::optional<std::string>(pool->str);
+    if (attempt > 0) return std::optional<std::string>();
+    // Unknown number, or a Redis that lost its data: the generation tells (and rebuilds).
+    auto current = ResolveGeneration(connection);
+    if (!current) return core::Fail(current.error());
+    if (*current) return std::optional<std::string>();
+  }
 }
 
 // --- allocation ----------------------------------------------------------------------------------

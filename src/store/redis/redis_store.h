@@ -102,6 +102,8 @@ class RedisStore final : public Store {
   // new epoch or rebuilding. Errors: kUnavailable.
   core::Result<bool> ResolveGeneration(redis::RedisConnection& connection);
   core::Result<std::uint64_t> NextReservationId(redis::RedisConnection& connection);
+  // Every pool's name, sorted; the pool of a number (nullopt: no such number). Both check the
+  // generation before reporting nothing, so a Redis that lost its data is rebuilt first.
   core::Result<std::vector<std::string>> Pools(redis::RedisConnection& connection);
   core::Result<std::optional<std::string>> PoolOf(redis::RedisConnection& connection,
                                                   core::PhoneNumber caller_id);
