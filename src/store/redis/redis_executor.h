@@ -26,7 +26,7 @@ namespace cidrotor::store::redis {
 
 struct ExecutorOptions {
   ConnectionOptions connection;
-  std::size_t workers = 4;                        // connections, one per worker thread
+  std::size_t workers = 8;                        // connections, one per worker thread
   std::size_t max_queue = 10'000;                 // tasks waiting for a worker
   std::chrono::milliseconds queue_deadline{250};  // a task waiting longer fails unrun
 };

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -353,65 +354,84 @@ void RedisStore::Release(core::ReleaseRequest request, Callback<core::ReleaseRes
   }
   Submit<core::ReleaseResult>(
       std::move(on_done), [this, request](RedisConnection& connection, auto& done) {
-        const core::TimePoint now = clock_.Now();
-        std::vector<std::string> pools;
-        if (request.caller_id) {
-          auto pool = PoolOf(connection, *request.caller_id);
-          if (!pool) {
-            done(core::Fail(pool.error()));
-            return;
-          }
-          if (!*pool) {
-            if (request.reservation_id) {
-              done(core::ReleaseResult{});
-            } else {
-              done(core::Fail(core::Error::NotFound("no caller_id " + request.caller_id->ToString(),
-                                                    "caller_id")));
-            }
-            return;
-          }
-          pools.push_back(**pool);
-        } else {
-          auto all = Pools(connection);  // a reservation id names no pool: ask each (they are few)
-          if (!all) {
-            done(core::Fail(all.error()));
-            return;
-          }
-          pools = std::move(*all);
-        }
-        const std::vector<std::string> args = {
-            request.reservation_id ? std::to_string(*request.reservation_id) : std::string(),
-            request.caller_id ? request.caller_id->ToString() : std::string()};
-        for (const std::string& pool : pools) {
-          auto reply = RunPoolScript(connection, Script::kRelease, pool, now, args);
-          if (!reply) {
-            done(core::Fail(reply.error()));
-            return;
-          }
-          if (reply->Status() == "NOTFOUND") {
-            done(core::Fail(core::Error::NotFound("no caller_id " + request.caller_id->ToString(),
-                                                  "caller_id")));
-            return;
-          }
-          if (reply->Status() != "OK") continue;
-          core::ReleaseResult result;
-          result.released = true;
-          result.reservation = ReservationFromReply(*reply, 1, pool);
+        auto result = ReleaseOnWorker(connection, request, clock_.Now());
+        if (result && result->released) {
           ++releases_;
           std::vector<JournalEntry> entries;
-          entries.push_back(ReservationReleased{result.reservation->id, now, request.outcome,
-                                                request.duration_seconds});
+          entries.push_back(ReservationReleased{result->reservation->id, clock_.Now(),
+                                                request.outcome, request.duration_seconds});
           // Answered without waiting for the commit, as the embedded store does: a lost release
           // only lets the reservation run to its TTL.
           journal_->Append(std::move(entries), [](core::Result<void> durable) {
             if (!durable)
               spdlog::warn("store: release not recorded: {}", durable.error().ToString());
           });
-          done(std::move(result));
-          return;
         }
-        done(core::ReleaseResult{});
+        done(std::move(result));
       });
+}
+
+core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& connection,
+                                                              const core::ReleaseRequest& request,
+                                                              core::TimePoint now) {
+  const std::vector<std::string> args = {
+      request.reservation_id ? std::to_string(*request.reservation_id) : std::string(),
+      request.caller_id ? request.caller_id->ToString() : std::string()};
+  // Runs the release script on each of `pools` until one ends the reservation.
+  const auto try_pools = [&](const std::vector<std::string>& pools)
+      -> core::Result<std::optional<core::ReleaseResult>> {
+    for (const std::string& pool : pools) {
+      auto reply = RunPoolScript(connection, Script::kRelease, pool, now, args);
+      if (!reply) return core::Fail(reply.error());
+      if (reply->Status() == "NOTFOUND") {
+        return core::Fail(
+            core::Error::NotFound("no caller_id " + request.caller_id->ToString(), "caller_id"));
+      }
+      if (reply->Status() != "OK") continue;
+      core::ReleaseResult result;
+      result.released = true;
+      result.reservation = ReservationFromReply(*reply, 1, pool);
+      return std::optional<core::ReleaseResult>(std::move(result));
+    }
+    return std::optional<core::ReleaseResult>();
+  };
+
+  if (request.caller_id) {
+    auto pool = PoolOf(connection, *request.caller_id);
+    if (!pool) return core::Fail(pool.error());
+    if (!*pool) {
+      if (request.reservation_id) return core::ReleaseResult{};
+      return core::Fail(
+          core::Error::NotFound("no caller_id " + request.caller_id->ToString(), "caller_id"));
+    }
+    auto released = try_pools({**pool});
+    if (!released) return core::Fail(released.error());
+    return released->value_or(core::ReleaseResult{});
+  }
+  // A reservation id names no pool: try the pools this instance knows (saving a round trip),
+  // then any pool created since.
+  std::vector<std::string> known;
+  {
+    std::lock_guard lock(pools_mu_);
+    known = known_pools_;
+  }
+  if (!known.empty()) {
+    auto released = try_pools(known);
+    if (!released) return core::Fail(released.error());
+    if (*released) return std::move(**released);
+  }
+  auto all = Pools(connection);
+  if (!all) return core::Fail(all.error());
+  std::vector<std::string> fresh;
+  std::set_difference(all->begin(), all->end(), known.begin(), known.end(),
+                      std::back_inserter(fresh));
+  {
+    std::lock_guard lock(pools_mu_);
+    known_pools_ = *all;
+  }
+  auto released = try_pools(fresh);
+  if (!released) return core::Fail(released.error());
+  return released->value_or(core::ReleaseResult{});
 }
 
 // --- history, stats, health ----------------------------------------------------------------------

@@ -131,6 +131,10 @@ class RedisStore final : public Store {
         [shared, error](core::Error) { (*shared)(core::Fail(error)); });
   }
   void NoteRedis(const core::Result<void>& outcome);
+  // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.
+  core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
+                                                    const core::ReleaseRequest& request,
+                                                    core::TimePoint now);
   void UndoAllocation(const core::Reservation& reservation, core::Error error,
                       Callback<core::Allocation> done);
 
@@ -171,6 +175,9 @@ class RedisStore final : public Store {
   std::uint64_t next_id_ = 0;  // guarded by ids_mu_; next id of the block
   std::uint64_t end_id_ = 0;   // guarded by ids_mu_; end of the block (exclusive)
   std::string ids_epoch_;      // guarded by ids_mu_; generation the block was taken in
+
+  std::mutex pools_mu_;
+  std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
 
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};

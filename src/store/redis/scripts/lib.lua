@@ -66,36 +66,40 @@ local function caps(f_hc, f_dc)
   return hc, dc
 end
 
--- Puts a number where its state says (core::NumberIndex::Settle): parked until its reservation
+-- Puts a number where its fields say (core::NumberIndex::Settle): parked until its reservation
 -- ends (an expired one ends here), nowhere while inactive, parked until the next window while
 -- at a cap, else in the three available orders scored by last_used (ties: lexical = numeric).
-local function settle(d)
-  detach(d)
-  local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds', 'du')
-  if not f[1] then return 'gone' end
-  local rid = num(f[2])
-  if rid ~= 0 then
-    local ru = num(f[3])
-    if ru > NOW then
+-- REQUIRES: the number is in no order (new, or detached).
+local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
+  if num(rid) ~= 0 then
+    if num(ru) > NOW then
       redis.call('ZADD', PARKED, ru, d)
       return 'reserved'
     end
-    end_reservation(d, f[2])
+    end_reservation(d, rid)
   end
-  if f[1] ~= '1' then return 'inactive' end
-  local hc, dc = caps(f[5], f[6])
+  if act ~= '1' then return 'inactive' end
+  local hc, dc = caps(f_hc, f_dc)
   local back = 0
-  if used_now(f[7], f[8], HS) >= hc then back = NH end
-  if used_now(f[9], f[10], DS) >= dc then back = math.max(back, ND) end
+  if used_now(hs, hu, HS) >= hc then back = NH end
+  if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end
   if back > 0 then
     redis.call('ZADD', PARKED, back, d)
     return 'capped'
   end
-  local lu = num(f[4])
+  lu = num(lu)
   redis.call('ZADD', xkey(d), lu, d)
   redis.call('ZADD', akey(d), lu, d)
   redis.call('ZADD', ALL, lu, d)
   return 'available'
+end
+
+-- Re-reads a number and places it again (after any change to it).
+local function settle(d)
+  detach(d)
+  local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds', 'du')
+  if not f[1] then return 'gone' end
+  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])
 end
 
 -- Settles the parked numbers that are due (at most DUE_BATCH); returns how many.

@@ -24,30 +24,44 @@ for i = 13, #ARGV, 12 do
     elseif mode == 'skip' then status = 'skip'
     else status = 'upd' end
   end
-  if status == 'new' or status == 'upd' then
-    local act = ARGV[i + 5]
+  local act = ARGV[i + 5]
+  local npa = string.sub(d, 1, 3)
+  if status == 'new' then  -- written and placed from the arguments alone: the import fast path
+    local lu, hs, hu, ds, du = 0, 0, 0, 0, 0
+    if usage == 'lu' or usage == 'all' then lu = ARGV[i + 7] end
+    if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
     redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
-               'dc', ARGV[i + 4], 'act', act)
-    local npa = string.sub(d, 1, 3)
-    if status == 'new' then
-      redis.call('HSET', k, 'lu', 0, 'hs', 0, 'hu', 0, 'ds', 0, 'du', 0, 'rid', 0, 'ru', 0)
-      redis.call('ZADD', NUMBERS, 0, d)
-      redis.call('HINCRBY', AREAS, 't:' .. npa, 1)
-      if act ~= '1' then redis.call('HINCRBY', AREAS, 'i:' .. npa, 1) end
-    elseif old_act ~= act then
-      local delta = 1
-      if act == '1' then delta = -1 end
-      redis.call('HINCRBY', AREAS, 'i:' .. npa, delta)
+               'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'hs', hs, 'hu', hu, 'ds', ds, 'du', du,
+               'rid', 0, 'ru', 0)
+    redis.call('ZADD', NUMBERS, 0, d)
+    redis.call('HINCRBY', AREAS, 't:' .. npa, 1)
+    if act ~= '1' then redis.call('HINCRBY', AREAS, 'i:' .. npa, 1) end
+    place(d, act, 0, 0, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du)
+    table.insert(out, status)
+    table.insert(out, num(lu))
+    table.insert(out, num(hs))
+    table.insert(out, num(hu))
+    table.insert(out, num(ds))
+    table.insert(out, num(du))
+  else
+    if status == 'upd' then
+      redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
+                 'dc', ARGV[i + 4], 'act', act)
+      if old_act ~= act then
+        local delta = 1
+        if act == '1' then delta = -1 end
+        redis.call('HINCRBY', AREAS, 'i:' .. npa, delta)
+      end
+      if usage == 'lu' or usage == 'all' then redis.call('HSET', k, 'lu', ARGV[i + 7]) end
+      if usage == 'all' then
+        redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
+                   'du', ARGV[i + 11])
+      end
+      settle(d)
     end
-    if usage == 'lu' or usage == 'all' then redis.call('HSET', k, 'lu', ARGV[i + 7]) end
-    if usage == 'all' then
-      redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
-                 'du', ARGV[i + 11])
-    end
-    settle(d)
+    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du')
+    table.insert(out, status)
+    for j = 1, 5 do table.insert(out, num(u[j])) end
   end
-  local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du')
-  table.insert(out, status)
-  for j = 1, 5 do table.insert(out, num(u[j])) end
 end
 return out
