@@ -151,6 +151,37 @@ TEST_F(RedisStoreTest, RedisDownAnswersUnavailableFastAndRecoversOnItsOwn) {
   EXPECT_TRUE(store->Health().can_allocate);
 }
 
+TEST_F(RedisStoreTest, HungRedisAnswersUnavailableWithinTheDeadline) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  redis_.Pause();  // connections stay open, nothing is answered: only timeouts can help
+  std::vector<std::thread> callers;
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::duration> took;
+  std::vector<core::Result<core::Allocation>> results;
+  for (int t = 0; t < 16; ++t) {  // more callers than worker connections
+    callers.emplace_back([&] {
+      const auto started = std::chrono::steady_clock::now();
+      auto result = AllocateOn(*store, "2125559999");
+      std::lock_guard lock(mu);
+      took.push_back(std::chrono::steady_clock::now() - started);
+      results.push_back(std::move(result));
+    });
+  }
+  for (auto& c : callers) c.join();
+  redis_.Resume();
+  for (const auto& result : results) EXPECT_THAT(result, HasError(ErrorCode::kUnavailable));
+  for (const auto& d : took) EXPECT_LT(d, std::chrono::milliseconds(500));
+  // Answering again: the timed-out connections were dropped and are made anew.
+  core::Result<core::Allocation> back = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !back; ++attempt) {
+    back = AllocateOn(*store, "2125559999");
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(back, IsOk());
+}
+
 TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservation) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

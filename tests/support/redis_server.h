@@ -27,6 +27,9 @@ class RedisServer {
 
   // SIGKILL: every connection drops, every key is lost.
   void Kill();
+  // SIGSTOP / SIGCONT: the server keeps its connections but answers nothing (a hung node).
+  void Pause();
+  void Resume();
   // Starts again on the same port, empty. Returns running().
   bool Restart();
   // One command over a fresh connection; the raw RESP reply ("" on failure). For FLUSHALL, DEL...

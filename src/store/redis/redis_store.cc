@@ -17,6 +17,13 @@ namespace {
 
 constexpr std::uint64_t kIdBlock = 64;  // reservation ids taken from Redis at a time
 
+// Journal::Load's rows are not needed when Redis already holds them (Load is still run: it
+// creates or migrates the schema, and reports the highest reservation id).
+class IgnoreRows final : public LoadSink {
+  void OnNumber(const core::NumberSpec&, const core::NumberUsage&) override {}
+  void OnLiveReservation(const core::Reservation&) override {}
+};
+
 core::MatchTier TierFromWire(long long value) {
   switch (value) {
     case 0:
@@ -82,12 +89,8 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
   if (!generation) {
     spdlog::warn("redis store: redis unavailable at start ({}); loading it when it is back",
                  generation.error().ToString());
-    // The journal is read anyway: it creates or migrates the schema.
-    class Discard final : public LoadSink {
-      void OnNumber(const core::NumberSpec&, const core::NumberUsage&) override {}
-      void OnLiveReservation(const core::Reservation&) override {}
-    } discard;
-    auto summary = store->journal_->Load(clock.Now(), discard);
+    IgnoreRows ignore;
+    auto summary = store->journal_->Load(clock.Now(), ignore);
     if (!summary) return core::Fail(summary.error());
     return store;
   }
@@ -104,13 +107,10 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
     std::lock_guard lock(store->epoch_mu_);
     store->epoch_ = generation->str;
   }
-  // Redis already holds the state; the journal is read for its schema and its highest id, so a
-  // Redis restored from an older snapshot never hands out an id the journal already has.
-  class MaxId final : public LoadSink {
-    void OnNumber(const core::NumberSpec&, const core::NumberUsage&) override {}
-    void OnLiveReservation(const core::Reservation&) override {}
-  } sink;
-  auto summary = store->journal_->Load(clock.Now(), sink);
+  // Redis already holds the state; the journal's highest id still matters: a Redis restored from
+  // an older snapshot must never hand out an id the journal already has.
+  IgnoreRows ignore;
+  auto summary = store->journal_->Load(clock.Now(), ignore);
   if (!summary) return core::Fail(summary.error());
   if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + 1);
       !raised) {
@@ -202,17 +202,22 @@ core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, 
 
 core::Result<std::uint64_t> RedisStore::NextReservationId(RedisConnection& connection) {
   const std::string epoch = Epoch();
-  std::lock_guard lock(ids_mu_);
-  if (next_id_ == end_id_ || ids_epoch_ != epoch) {
-    auto block = connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kIdBlock)});
-    if (!block) return core::Fail(block.error());
-    if (block->type != RedisReply::Type::kInteger) {
-      return core::Fail(core::Error::Internal("INCRBY reservation id: " + block->str));
-    }
-    end_id_ = static_cast<std::uint64_t>(block->integer) + 1;
-    next_id_ = end_id_ - kIdBlock;
-    ids_epoch_ = epoch;
+  {
+    std::lock_guard lock(ids_mu_);
+    if (next_id_ != end_id_ && ids_epoch_ == epoch) return next_id_++;
   }
+  // A new block, fetched without holding ids_mu_: a slow Redis must not queue the other workers
+  // behind this one. When two workers refill at once, the later block wins; the other block's
+  // unused ids are skipped (ids are unique, not dense).
+  auto block = connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kIdBlock)});
+  if (!block) return core::Fail(block.error());
+  if (block->type != RedisReply::Type::kInteger) {
+    return core::Fail(core::Error::Internal("INCRBY reservation id: " + block->str));
+  }
+  std::lock_guard lock(ids_mu_);
+  end_id_ = static_cast<std::uint64_t>(block->integer) + 1;
+  next_id_ = end_id_ - kIdBlock;
+  ids_epoch_ = epoch;
   return next_id_++;
 }
 
