@@ -112,6 +112,27 @@ TEST_F(RedisStoreTest, TwoInstancesNeverHandOutTheSameNumber) {
   EXPECT_EQ(no_caller_id, 380);
 }
 
+TEST_F(RedisStoreTest, AgentRateLimitHoldsAcrossInstances) {
+  StoreConfig config;
+  config.rate_limit_per_agent = 2;
+  auto a = OpenInstance(config);
+  auto b = OpenInstance(config);
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(AddOn(*a, "212555000" + std::to_string(i)), IsOk());
+  const auto allocate_as = [](Store& store, const std::string& agent) {
+    return Await<core::Allocation>(
+        [&](auto done) { store.Allocate(To("2125559999", agent), done); });
+  };
+  ASSERT_THAT(allocate_as(*a, "agent7"), IsOk());
+  ASSERT_THAT(allocate_as(*b, "agent7"), IsOk());
+  auto limited = allocate_as(*a, "agent7");  // the window is Redis's, not one process's
+  ASSERT_THAT(limited, HasError(ErrorCode::kRateLimited));
+  EXPECT_EQ(limited.error().retry_after_seconds(), 60u);
+  EXPECT_THAT(allocate_as(*b, "agent7"), HasError(ErrorCode::kRateLimited));
+  clock_.Advance(core::Seconds(60));
+  EXPECT_THAT(allocate_as(*b, "agent7"), IsOk());
+}
+
 TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther) {
   auto a = OpenInstance();
   auto b = OpenInstance();

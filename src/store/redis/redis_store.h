@@ -14,7 +14,8 @@
 // one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
 // live reservations) before anything is allocated again, while the others answer kUnavailable.
 // Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys
-// share one slot); a restart from an older snapshot that kept the generation key is not detected.
+// share one slot); a restart from an older snapshot that kept the generation key is not detected;
+// moving a reserved number to another pool ends its reservation (the embedded store keeps it).
 //
 // Thread-safe. Callbacks run on a Redis worker or on the journal's writer thread.
 #pragma once
