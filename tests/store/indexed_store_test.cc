@@ -1,18 +1,13 @@
-// The embedded Store: the core index behind a mutex, with every change made durable in a journal
-// before the caller hears of it. MemoryJournal for behaviour and fault injection; the SQLite
-// journal for restarts.
+// The embedded Store over the SQLite journal: what survives a restart. The behaviours it shares
+// with RedisStore are in the contract suite (store_contract_test.cc).
 #include "store/memory/indexed_store.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <future>
-#include <set>
 #include <string>
-#include <thread>
 
 #include "core/calendar.h"
-#include "store/memory/memory_journal.h"
 #include "store/sqlite/sqlite_journal.h"
 #include "support/await.h"
 #include "support/manual_clock.h"
@@ -51,11 +46,6 @@ class IndexedStoreTest : public ::testing::Test {
     ASSERT_THAT(opened, IsOk());
     store_ = std::move(*opened);
   }
-  void OpenInMemory(IndexedStoreOptions options = {}) {
-    auto journal = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
-    journal_ = journal.get();
-    OpenWith(std::move(journal), options);
-  }
 
   core::Result<core::NumberView> Add(const std::string& number, std::uint16_t hourly = 0) {
     return Await<core::NumberView>(
@@ -74,140 +64,12 @@ class IndexedStoreTest : public ::testing::Test {
 
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
-  MemoryJournal* journal_ = nullptr;
   std::unique_ptr<IndexedStore> store_;
 };
 
-TEST_F(IndexedStoreTest, AllocationIsJournaledBeforeItIsAnswered) {
-  OpenInMemory();
-  ASSERT_THAT(Add("2125550001"), IsOk());
-  auto allocation = Allocate("2125559999");
-  ASSERT_THAT(allocation, IsOk());
-  EXPECT_EQ(allocation->carrier, "AT&T");
-  auto history = Await<std::vector<ReservationRecord>>([&](auto done) {
-    journal_->ListReservations(ReservationQuery{false, 10}, clock_.Now(), done);
-  });
-  ASSERT_THAT(history, IsOk());
-  ASSERT_EQ(history->size(), 1u);
-  EXPECT_EQ(history->at(0).reservation.id, allocation->reservation.id);
-  EXPECT_TRUE(history->at(0).live);
-}
-
-TEST_F(IndexedStoreTest, FailedCommitUndoesTheAllocation) {
-  OpenInMemory();
-  ASSERT_THAT(Add("2125550001"), IsOk());
-  journal_->SetFailure(core::Error::Unavailable("disk full"));
-  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kUnavailable));
-  EXPECT_FALSE(store_->Health().can_allocate);
-  journal_->SetFailure(std::nullopt);
-  EXPECT_THAT(Allocate("2125559999"), IsOk());  // the number was put back
-  EXPECT_TRUE(store_->Health().can_allocate);
-}
-
-TEST_F(IndexedStoreTest, FailedAddLeavesNoNumber) {
-  OpenInMemory();
-  journal_->SetFailure(core::Error::Unavailable("disk full"));
-  EXPECT_THAT(Add("2125550001"), HasError(ErrorCode::kUnavailable));
-  journal_->SetFailure(std::nullopt);
-  EXPECT_THAT(Await<core::NumberView>([&](auto done) {
-                store_->GetNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), done);
-              }),
-              HasError(ErrorCode::kNotFound));
-}
-
-TEST_F(IndexedStoreTest, FailedUpdateAndDeleteAreUndone) {
-  OpenInMemory();
-  ASSERT_THAT(Add("2125550001"), IsOk());
-  const core::PhoneNumber number = *core::PhoneNumber::ParsePoolNumber("2125550001");
-  journal_->SetFailure(core::Error::Unavailable("disk full"));
-  core::NumberPatch off;
-  off.active = false;
-  EXPECT_THAT(Await<core::NumberView>([&](auto done) { store_->UpdateNumber(number, off, done); }),
-              HasError(ErrorCode::kUnavailable));
-  EXPECT_THAT(Await<void>([&](auto done) { store_->DeleteNumber(number, done); }),
-              HasError(ErrorCode::kUnavailable));
-  journal_->SetFailure(std::nullopt);
-  auto view = Await<core::NumberView>([&](auto done) { store_->GetNumber(number, done); });
-  ASSERT_THAT(view, IsOk());       // the delete was undone
-  EXPECT_TRUE(view->spec.active);  // and so was the deactivation
-  EXPECT_THAT(Allocate("2125559999"), IsOk());
-}
-
-TEST_F(IndexedStoreTest, AgentRateLimitCountsOnlyAllocations) {
-  IndexedStoreOptions options;
-  options.rate_limit_per_agent = 2;
-  OpenInMemory(options);
-  for (int i = 0; i < 5; ++i) ASSERT_THAT(Add("212555000" + std::to_string(i)), IsOk());
-  ASSERT_THAT(Allocate("2125559999", "agent7"), IsOk());
-  ASSERT_THAT(Allocate("2125559999", "agent7"), IsOk());
-  auto limited = Allocate("2125559999", "agent7");
-  ASSERT_THAT(limited, HasError(ErrorCode::kRateLimited));
-  EXPECT_EQ(limited.error().retry_after_seconds(), 60u);
-  EXPECT_THAT(Allocate("2125559999", "agent8"), IsOk());
-  clock_.Advance(core::Seconds(60));
-  EXPECT_THAT(Allocate("2125559999", "agent7"), IsOk());
-}
-
-TEST_F(IndexedStoreTest, ReleaseIsJournaledWithItsOutcome) {
-  OpenInMemory();
-  ASSERT_THAT(Add("2125550001"), IsOk());
-  auto allocation = Allocate("2125559999");
-  ASSERT_THAT(allocation, IsOk());
-  auto released = Release(allocation->reservation.id);
-  ASSERT_THAT(released, IsOk());
-  EXPECT_TRUE(released->released);
-  EXPECT_FALSE(Release(allocation->reservation.id)->released);
-  auto history = Await<std::vector<ReservationRecord>>([&](auto done) {
-    store_->ListReservations(ReservationQuery{false, 10}, done);
-  });
-  ASSERT_EQ(history->size(), 1u);
-  EXPECT_EQ(history->at(0).outcome, core::CallOutcome::kAnswered);
-  EXPECT_TRUE(history->at(0).released_at.has_value());
-  auto live = Await<std::vector<ReservationRecord>>([&](auto done) {
-    store_->ListReservations(ReservationQuery{true, 10}, done);
-  });
-  EXPECT_TRUE(live->empty());
-}
-
-TEST_F(IndexedStoreTest, ConcurrentAllocationsNeverShareANumber) {
-  OpenInMemory();
-  for (int i = 0; i < 20; ++i) ASSERT_THAT(Add("21255500" + std::to_string(10 + i)), IsOk());
-  std::mutex mu;
-  std::multiset<std::string> allocated;
-  int unavailable = 0;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        auto result = Allocate("2125559999");
-        std::lock_guard lock(mu);
-        if (result) {
-          allocated.insert(result->reservation.caller_id.ToString());
-        } else if (result.error().code() == ErrorCode::kNoCallerIdAvailable) {
-          ++unavailable;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(allocated.size(), 20u);
-  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 20u);
-  EXPECT_EQ(unavailable, 380);
-}
-
-TEST_F(IndexedStoreTest, DeletingAReservedNumberEndsItsReservation) {
-  OpenInMemory();
-  ASSERT_THAT(Add("2125550001"), IsOk());
-  auto allocation = Allocate("2125559999");
-  ASSERT_THAT(allocation, IsOk());
-  auto deleted = Await<void>(
-      [&](auto done) { store_->DeleteNumber(allocation->reservation.caller_id, done); });
-  ASSERT_THAT(deleted, IsOk());
-  auto stats = Await<StoreStats>([&](auto done) { store_->GetStats(done); });
-  EXPECT_EQ(stats->total_numbers, 0u);
-  EXPECT_EQ(stats->allocations_total, 1u);
-  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
-}
+// The behaviours every Store shares (allocation, release, caps, rate limit, undo of a failed
+// commit, import) are in the contract suite (store_contract_test.cc), run against this store and
+// RedisStore alike. Here: what only the embedded store does, restarting from its SQLite file.
 
 class IndexedStoreRestartTest : public IndexedStoreTest {
  protected:

@@ -1,0 +1,15 @@
+# cmake -DOUT=header -DDIR=scripts_dir -DSCRIPTS=a,b -P embed_lua.cmake
+# Writes one `inline constexpr const char kLua<Name>[]` per script: lib.lua followed by the script.
+file(READ ${DIR}/lib.lua lib)
+set(text "// Generated from src/store/redis/scripts/*.lua by embed_lua.cmake. Do not edit.\n#pragma once\n\nnamespace cidrotor::store::lua {\n")
+string(REPLACE "," ";" SCRIPTS "${SCRIPTS}")
+foreach(script IN LISTS SCRIPTS)
+  file(READ ${DIR}/${script}.lua body)
+  string(SUBSTRING ${script} 0 1 first)
+  string(TOUPPER ${first} first)
+  string(SUBSTRING ${script} 1 -1 rest)
+  string(APPEND text "\ninline constexpr const char k${first}${rest}[] = R\"cidlua(${lib}\n-- ${script}.lua\n${body})cidlua\";\n")
+endforeach()
+string(APPEND text "\n}  // namespace cidrotor::store::lua\n")
+file(WRITE ${OUT}.tmp "${text}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,58 @@
+// The store's Lua scripts (scripts/*.lua, embedded at build time) and how they are run: loaded
+// with SCRIPT LOAD once, run with EVALSHA, and loaded again when Redis answers NOSCRIPT (a
+// restarted or failed-over server has an empty script cache). Thread-safe (the SHA cache is
+// shared by every connection: a script's SHA1 is the same on every server).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "store/redis/redis_connection.h"
+#include "store/redis/redis_reply.h"
+
+namespace cidrotor::store::redis {
+
+enum class Script : std::size_t {
+  kAllocate,
+  kRelease,
+  kUpsert,
+  kRestore,
+  kDelete,
+  kGet,
+  kList,
+  kStats,
+  kTick,
+  kLive,
+  kCount
+};
+
+// One script call: the script, its KEYS and its ARGV.
+struct ScriptCall {
+  Script script = Script::kTick;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+class ScriptRunner {
+ public:
+  // Runs one script. A script's own error reply (a Lua error) is returned as kInternal: the
+  // scripts only fail on a bug. Errors: kUnavailable (connection), kInternal.
+  [[nodiscard]] core::Result<RedisReply> Run(RedisConnection& connection, const ScriptCall& call);
+  // Runs the calls in one round trip; replies in call order. Calls refused with NOSCRIPT (which
+  // changed nothing) are loaded and re-run. Errors: as Run, for any call.
+  [[nodiscard]] core::Result<std::vector<RedisReply>> RunAll(RedisConnection& connection,
+                                                             const std::vector<ScriptCall>& calls);
+
+ private:
+  core::Result<std::string> Sha(RedisConnection& connection, Script script, bool reload);
+  Command EvalSha(const std::string& sha, const ScriptCall& call) const;
+
+  std::mutex mu_;
+  std::array<std::string, static_cast<std::size_t>(Script::kCount)> shas_;  // guarded by mu_
+};
+
+}  // namespace cidrotor::store::redis

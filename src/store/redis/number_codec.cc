@@ -1,0 +1,62 @@
+#include "store/redis/number_codec.h"
+
+namespace cidrotor::store::redis {
+
+void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
+                      const std::optional<core::NumberUsage>& usage,
+                      std::optional<core::CompactTime> last_used_only) {
+  const core::NumberUsage u = usage.value_or(core::NumberUsage{});
+  args.push_back(spec.caller_id.ToString());
+  args.push_back(spec.carrier);
+  args.push_back(spec.state);
+  args.push_back(std::to_string(spec.hourly_cap));
+  args.push_back(std::to_string(spec.daily_cap));
+  args.push_back(spec.active ? "1" : "0");
+  args.push_back(usage ? "all" : last_used_only ? "lu" : "keep");
+  args.push_back(std::to_string(last_used_only && !usage ? *last_used_only : u.last_used));
+  args.push_back(std::to_string(u.hour_start));
+  args.push_back(std::to_string(u.hourly_used));
+  args.push_back(std::to_string(u.day_start));
+  args.push_back(std::to_string(u.daily_used));
+}
+
+core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
+  const std::size_t at = 1 + index * 6;  // status, last_used, hour_start, hourly, day_start, daily
+  core::NumberUsage usage;
+  usage.last_used = static_cast<core::CompactTime>(reply.Int(at + 1));
+  usage.hour_start = static_cast<core::CompactTime>(reply.Int(at + 2));
+  usage.hourly_used = static_cast<std::uint16_t>(reply.Int(at + 3));
+  usage.day_start = static_cast<core::CompactTime>(reply.Int(at + 4));
+  usage.daily_used = static_cast<std::uint16_t>(reply.Int(at + 5));
+  return usage;
+}
+
+core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
+                               const core::Windows& windows, const core::IndexOptions& defaults) {
+  core::NumberView view;
+  view.spec.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(v.Int(0)));
+  view.spec.carrier = v.Text(1);
+  view.spec.state = v.Text(2);
+  view.spec.pool = pool;
+  view.spec.hourly_cap = static_cast<std::uint16_t>(v.Int(3));
+  view.spec.daily_cap = static_cast<std::uint16_t>(v.Int(4));
+  view.spec.active = v.Int(5) == 1;
+  view.usage.last_used = static_cast<core::CompactTime>(v.Int(6));
+  view.usage.hour_start = static_cast<core::CompactTime>(v.Int(7));
+  view.usage.hourly_used = static_cast<std::uint16_t>(v.Int(8));
+  view.usage.day_start = static_cast<core::CompactTime>(v.Int(9));
+  view.usage.daily_used = static_cast<std::uint16_t>(v.Int(10));
+  view.effective_hourly_cap =
+      view.spec.hourly_cap != 0 ? view.spec.hourly_cap : defaults.default_hourly_cap;
+  view.effective_daily_cap =
+      view.spec.daily_cap != 0 ? view.spec.daily_cap : defaults.default_daily_cap;
+  view.hourly_used_now =
+      view.usage.hour_start == core::ToCompact(windows.hour_start) ? view.usage.hourly_used : 0;
+  view.daily_used_now =
+      view.usage.day_start == core::ToCompact(windows.day_start) ? view.usage.daily_used : 0;
+  view.reserved = v.Int(11) != 0;
+  view.available = v.Int(12) == 1;
+  return view;
+}
+
+}  // namespace cidrotor::store::redis

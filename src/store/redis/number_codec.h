@@ -1,0 +1,37 @@
+// How numbers travel to and from the scripts: upsert.lua's 12 fields per number, lib.lua's
+// view() reply, upsert.lua's usage reply. Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/number.h"
+#include "core/number_index.h"
+#include "store/redis/redis_reply.h"
+
+namespace cidrotor::store::redis {
+
+// Appends one number's upsert.lua fields. Usage: `usage` set = all counters; else
+// `last_used_only` set = only last_used; else the number's usage is kept (zero when new).
+void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
+                      const std::optional<core::NumberUsage>& usage,
+                      std::optional<core::CompactTime> last_used_only = std::nullopt);
+
+// The usage upsert.lua reports for its `index`-th number.
+core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index);
+
+// A view() reply (number, carrier, state, hourly cap, daily cap, active, last_used, hour_start,
+// hourly_used, day_start, daily_used, reservation id, available) as the store reports it.
+core::NumberView ViewFromReply(const RedisReply& view, const std::string& pool,
+                               const core::Windows& windows, const core::IndexOptions& defaults);
+
+// What undoes one import chunk the journal refused: numbers to remove, numbers to restore.
+struct ImportUndo {
+  std::string pool;
+  std::vector<core::PhoneNumber> added;
+  std::vector<core::NumberView> changed;
+};
+
+}  // namespace cidrotor::store::redis

@@ -1,0 +1,193 @@
+// Cluster mode's Store: Redis is the single authority for allocation state (numbers, LRU order,
+// reservations, counters, agent windows), each change one atomic Lua script on one pool's keys
+// (scripts/*.lua, keys in docs/redis-keys.md); the Journal (PostgreSQL in production, memory in
+// tests) is the system of record, exactly as for the embedded IndexedStore.
+//
+// Write path: the script runs on a RedisExecutor worker (never on the caller's thread); then the
+// change is appended to the journal and the caller hears of it only once `on_durable` reports
+// it committed. If the journal refuses it (its bound is exceeded), the change is undone in Redis
+// and the caller gets kUnavailable. Releases answer at once, as in the embedded store.
+//
+// Redis faults: while Redis is unreachable every call fails with kUnavailable ("store
+// unavailable") within about half a second, and connections come back on their own. When Redis
+// lost its data (restart without persistence, failover), the scripts find no generation key;
+// one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
+// live reservations) before anything is allocated again, while the others answer kUnavailable.
+// Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys
+// share one slot); a restart from an older snapshot that kept the generation key is not detected;
+// moving a reserved number to another pool ends its reservation (the embedded store keeps it).
+//
+// Thread-safe. Callbacks run on a Redis worker or on the journal's writer thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "core/number_index.h"
+#include "store/journal.h"
+#include "store/redis/lua_scripts.h"
+#include "store/redis/number_codec.h"
+#include "store/redis/redis_executor.h"
+#include "store/redis/script_args.h"
+#include "store/store.h"
+
+namespace cidrotor::store {
+
+struct RedisStoreOptions {
+  core::IndexOptions index;                  // DEFAULT_* caps and the reservation TTL
+  std::uint32_t rate_limit_per_agent = 100;  // DEFAULT_RATE_LIMIT_PER_AGENT; 0 = unlimited
+  redis::ExecutorOptions redis;              // server, timeouts, worker connections
+  std::size_t import_chunk = 1000;           // numbers per upsert script call (bulk import)
+};
+
+class RedisStore final : public Store {
+ public:
+  // Connects, then makes sure Redis holds the journal's state (rebuilding it when its generation
+  // key is missing) and that reservation ids continue above the journal's. Redis being down is
+  // not an error: the store starts unable to allocate and loads Redis when it comes back.
+  // Errors: whatever Journal::Load reports (kUnavailable).
+  [[nodiscard]] static core::Result<std::unique_ptr<RedisStore>> Open(
+      const core::Clock& clock, const core::Calendar& calendar, RedisStoreOptions options,
+      std::unique_ptr<Journal> journal);
+
+  ~RedisStore() override;
+
+  void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) override;
+  void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) override;
+  // redis_store_numbers.cc: admin changes, reads of numbers, bulk import.
+  void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
+  void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                    Callback<core::NumberView> done) override;
+  void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) override;
+  void GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) override;
+  void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
+  void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
+                     Callback<ImportResult> done) override;
+  void ListReservations(ReservationQuery query,
+                        Callback<std::vector<ReservationRecord>> done) override;
+  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void GetStats(Callback<StoreStats> done) override;
+  void AppendLog(ApiLogEntry entry) override;
+  // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal
+  // (PostgreSQL) is not committing.
+  StoreHealth Health() const override;
+  // Queues (never blocks) the return of due parked numbers of every pool, and a liveness probe.
+  void Tick() override;
+  void Flush() override;
+
+ private:
+  RedisStore(const core::Clock& clock, const core::Calendar& calendar, RedisStoreOptions options,
+             std::unique_ptr<Journal> journal);
+
+  // --- running scripts (redis_store.cc) ---------------------------------------------------------
+  redis::ScriptContext Context(core::TimePoint now) const;
+  std::string Epoch() const;
+  // Runs `script` on `pool`. When the pool's generation is not the known one, resolves it
+  // (adopts a newer epoch, or rebuilds Redis when it lost its data) and runs it again. A pool
+  // that does not exist answers {'NOPOOL'}, unless `create` lets the script create it.
+  // Errors: kUnavailable (Redis down, or being rebuilt by another instance), kInternal.
+  core::Result<redis::RedisReply> RunPoolScript(redis::RedisConnection& connection,
+                                                redis::Script script, const std::string& pool,
+                                                core::TimePoint now,
+                                                const std::vector<std::string>& args,
+                                                redis::CreatePool create = redis::CreatePool::kNo);
+  // True when the pool truly does not exist (the generation is current); false after adopting a
+  // new epoch or rebuilding. Errors: kUnavailable.
+  core::Result<bool> ResolveGeneration(redis::RedisConnection& connection);
+  core::Result<std::uint64_t> NextReservationId(redis::RedisConnection& connection);
+  // Every pool's name, sorted; the pool of a number (nullopt: no such number). Both check the
+  // generation before reporting nothing, so a Redis that lost its data is rebuilt first.
+  core::Result<std::vector<std::string>> Pools(redis::RedisConnection& connection);
+  core::Result<std::optional<std::string>> PoolOf(redis::RedisConnection& connection,
+                                                  core::PhoneNumber caller_id);
+  // Runs `run` on a worker with `done`; `done` gets kUnavailable if it cannot run.
+  template <class T, class Run>
+  void Submit(Callback<T> done, Run run) {
+    auto shared = std::make_shared<Callback<T>>(std::move(done));
+    SubmitTask(
+        [shared, run = std::move(run)](redis::RedisConnection& c) mutable { run(c, *shared); },
+        [shared](core::Error error) { (*shared)(core::Fail(std::move(error))); });
+  }
+  void SubmitTask(std::function<void(redis::RedisConnection&)> run,
+                  std::function<void(core::Error)> fail);
+  // A change the journal refused: runs `undo` on a worker, then fails `done` with `error`, so a
+  // retry right after the answer already sees the state before the change.
+  template <class T>
+  void UndoThenFail(std::function<void(redis::RedisConnection&)> undo, core::Error error,
+                    Callback<T> done) {
+    auto shared = std::make_shared<Callback<T>>(std::move(done));
+    SubmitTask(
+        [shared, undo = std::move(undo), error](redis::RedisConnection& c) {
+          undo(c);
+          (*shared)(core::Fail(error));
+        },
+        [shared, error](core::Error) { (*shared)(core::Fail(error)); });
+  }
+  void NoteRedis(const core::Result<void>& outcome);
+  // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.
+  core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
+                                                    const core::ReleaseRequest& request,
+                                                    core::TimePoint now);
+  void UndoAllocation(const core::Reservation& reservation, core::Error error,
+                      Callback<core::Allocation> done);
+
+  // --- numbers (redis_store_numbers.cc) ---------------------------------------------------------
+  core::Result<core::NumberView> ReadNumber(redis::RedisConnection& connection,
+                                            const std::string& pool, core::PhoneNumber caller_id,
+                                            core::TimePoint now);
+  // Writes `spec` (and `usage` when given) into spec.pool, moving the number out of `from_pool`
+  // when it differs. Returns the reservation id that ended with a move (0 if none).
+  core::Result<std::uint64_t> PutNumber(redis::RedisConnection& connection,
+                                        const core::NumberSpec& spec,
+                                        const std::optional<core::NumberUsage>& usage,
+                                        const std::string& from_pool, core::TimePoint now);
+  core::Result<void> RemoveNumber(redis::RedisConnection& connection, const std::string& pool,
+                                  core::PhoneNumber caller_id, core::TimePoint now);
+  // redis_store_import.cc
+  void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
+                      OnDuplicate on_duplicate, Callback<ImportResult>& done);
+  void UndoImport(redis::RedisConnection& connection, const redis::ImportUndo& undo);
+
+  // --- rebuild (redis_store_rebuild.cc) ---------------------------------------------------------
+  // Loads the journal's state into an empty Redis under the rebuild lock, then publishes a new
+  // generation. Errors: kUnavailable (lock held elsewhere, Redis or journal down).
+  core::Result<void> Rebuild(redis::RedisConnection& connection);
+  // Raises cid:reservation_id to at least `floor`.
+  core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
+
+  const core::Clock& clock_;
+  const core::Calendar& calendar_;
+  RedisStoreOptions options_;
+  std::unique_ptr<Journal> journal_;
+  redis::ScriptRunner scripts_;
+
+  mutable std::mutex epoch_mu_;
+  std::string epoch_;  // guarded by epoch_mu_; the generation this instance has seen
+
+  std::mutex ids_mu_;
+  std::uint64_t next_id_ = 0;  // guarded by ids_mu_; next id of the block
+  std::uint64_t end_id_ = 0;   // guarded by ids_mu_; end of the block (exclusive)
+  std::string ids_epoch_;      // guarded by ids_mu_; generation the block was taken in
+
+  std::mutex pools_mu_;
+  std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
+
+  std::atomic<bool> redis_up_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> allocations_{0};
+  std::atomic<std::uint64_t> releases_{0};
+  std::atomic<std::uint64_t> no_caller_id_{0};
+
+  // Last member: destroyed (workers joined) before everything they use.
+  std::unique_ptr<redis::RedisExecutor> executor_;
+};
+
+}  // namespace cidrotor::store

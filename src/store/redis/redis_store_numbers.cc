@@ -1,0 +1,292 @@
+// RedisStore's admin side (store/redis/redis_store.h): add, update, delete, read and list numbers,
+// and the bulk import. Every change is a script on the number's pool, then a journal append; the
+// caller hears of it once the journal has it, and a change the journal refuses is undone in
+// Redis. `cid:pool_of` (number → pool) makes a caller-ID unique across pools: HSETNX claims it.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "store/redis/number_codec.h"
+#include "store/redis/redis_store.h"
+
+namespace cidrotor::store {
+
+using redis::AppendNumberArgs;
+using redis::RedisConnection;
+using redis::RedisReply;
+using redis::Script;
+using redis::ViewFromReply;
+
+namespace {
+
+core::Error NoNumber(core::PhoneNumber caller_id) {
+  return core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id");
+}
+
+}  // namespace
+
+core::Result<core::NumberView> RedisStore::ReadNumber(RedisConnection& connection,
+                                                      const std::string& pool,
+                                                      core::PhoneNumber caller_id,
+                                                      core::TimePoint now) {
+  auto reply = RunPoolScript(connection, Script::kGet, pool, now, {caller_id.ToString()});
+  if (!reply) return core::Fail(reply.error());
+  if (reply->Status() != "OK" || reply->elements.size() < 2 ||
+      reply->elements[1].type != RedisReply::Type::kArray) {
+    return core::Fail(NoNumber(caller_id));
+  }
+  return ViewFromReply(reply->elements[1], pool, calendar_.WindowsAt(now), options_.index);
+}
+
+core::Result<void> RedisStore::RemoveNumber(RedisConnection& connection, const std::string& pool,
+                                            core::PhoneNumber caller_id, core::TimePoint now) {
+  auto reply = RunPoolScript(connection, Script::kDelete, pool, now, {caller_id.ToString()});
+  if (!reply) return core::Fail(reply.error());
+  auto unmapped = connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
+  if (!unmapped) return core::Fail(unmapped.error());
+  return {};
+}
+
+core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
+                                                  const core::NumberSpec& spec,
+                                                  const std::optional<core::NumberUsage>& usage,
+                                                  const std::string& from_pool,
+                                                  core::TimePoint now) {
+  std::uint64_t ended = 0;
+  std::optional<core::NumberUsage> keep = usage;
+  if (from_pool != spec.pool) {  // a move: out of the old pool's keys, into the new one's
+    auto removed =
+        RunPoolScript(connection, Script::kDelete, from_pool, now, {spec.caller_id.ToString()});
+    if (!removed) return core::Fail(removed.error());
+    if (removed->Status() == "OK") {
+      const RedisReply& r = *removed;
+      if (!keep) {
+        keep = core::NumberUsage{
+            static_cast<core::CompactTime>(r.Int(7)), static_cast<core::CompactTime>(r.Int(8)),
+            static_cast<core::CompactTime>(r.Int(10)), static_cast<std::uint16_t>(r.Int(9)),
+            static_cast<std::uint16_t>(r.Int(11))};
+      }
+      ended = static_cast<std::uint64_t>(r.Int(14));
+    }
+  }
+  std::vector<std::string> args = {"update", "0"};
+  AppendNumberArgs(args, spec, keep);
+  auto put =
+      RunPoolScript(connection, Script::kUpsert, spec.pool, now, args, redis::CreatePool::kYes);
+  if (!put) return core::Fail(put.error());
+  auto mapped =
+      connection.Pipeline({{"HSET", redis::kPoolOfKey, spec.caller_id.ToString(), spec.pool},
+                           {"SADD", redis::kPoolsKey, spec.pool}});
+  if (!mapped) return core::Fail(mapped.error());
+  return ended;
+}
+
+void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_done) {
+  if (spec.pool.empty()) spec.pool = core::kDefaultPool;
+  Submit<core::NumberView>(
+      std::move(on_done), [this, spec](RedisConnection& connection, auto& done) {
+        const core::TimePoint now = clock_.Now();
+        const std::string number = spec.caller_id.ToString();
+        auto claimed = connection.Run({"HSETNX", redis::kPoolOfKey, number, spec.pool});
+        if (!claimed) {
+          done(core::Fail(claimed.error()));
+          return;
+        }
+        if (claimed->integer == 0) {
+          done(core::Fail(
+              core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
+          return;
+        }
+        auto added = PutNumber(connection, spec, std::nullopt, spec.pool, now);
+        auto view = added ? ReadNumber(connection, spec.pool, spec.caller_id, now)
+                          : core::Result<core::NumberView>(core::Fail(added.error()));
+        if (!view) {
+          (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+          done(core::Fail(view.error()));
+          return;
+        }
+        std::vector<JournalEntry> entries;
+        entries.push_back(NumberUpserted{view->spec, view->usage});
+        journal_->Append(std::move(entries), [this, view = *view, done = std::move(done)](
+                                                 core::Result<void> durable) mutable {
+          if (durable) {
+            done(std::move(view));
+            return;
+          }
+          spdlog::error("store: add not durable, undone: {}", durable.error().ToString());
+          UndoThenFail<core::NumberView>(
+              [this, view](RedisConnection& worker) {
+                (void)RemoveNumber(worker, view.spec.pool, view.spec.caller_id, clock_.Now());
+              },
+              durable.error(), std::move(done));
+        });
+      });
+}
+
+void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
+                              Callback<core::NumberView> on_done) {
+  Submit<core::NumberView>(std::move(on_done), [this, caller_id, patch](RedisConnection& connection,
+                                                                        auto& done) {
+    const core::TimePoint now = clock_.Now();
+    auto pool = PoolOf(connection, caller_id);
+    if (!pool || !*pool) {
+      done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
+      return;
+    }
+    auto before = ReadNumber(connection, **pool, caller_id, now);
+    if (!before) {
+      done(core::Fail(before.error()));
+      return;
+    }
+    core::NumberSpec spec = before->spec;
+    if (patch.carrier) spec.carrier = *patch.carrier;
+    if (patch.pool) spec.pool = patch.pool->empty() ? core::kDefaultPool : *patch.pool;
+    if (patch.state) spec.state = *patch.state;
+    if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
+    if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
+    if (patch.active) spec.active = *patch.active;
+    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now);
+    auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
+                      : core::Result<core::NumberView>(core::Fail(ended.error()));
+    if (!view) {
+      done(core::Fail(view.error()));
+      return;
+    }
+    std::vector<JournalEntry> entries;
+    if (*ended != 0)
+      entries.push_back(ReservationReleased{*ended, now, core::CallOutcome::kUnknown, {}});
+    entries.push_back(NumberUpserted{view->spec, view->usage});
+    journal_->Append(std::move(entries), [this, view = *view, previous = *before,
+                                          done =
+                                              std::move(done)](core::Result<void> durable) mutable {
+      if (durable) {
+        done(std::move(view));
+        return;
+      }
+      spdlog::error("store: update not durable, undone: {}", durable.error().ToString());
+      UndoThenFail<core::NumberView>(
+          [this, view, previous](RedisConnection& worker) {
+            (void)PutNumber(worker, previous.spec, previous.usage, view.spec.pool, clock_.Now());
+          },
+          durable.error(), std::move(done));
+    });
+  });
+}
+
+void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_done) {
+  Submit<void>(std::move(on_done), [this, caller_id](RedisConnection& connection, auto& done) {
+    const core::TimePoint now = clock_.Now();
+    auto pool = PoolOf(connection, caller_id);
+    if (!pool || !*pool) {
+      done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
+      return;
+    }
+    auto removed = RunPoolScript(connection, Script::kDelete, **pool, now, {caller_id.ToString()});
+    if (!removed) {
+      done(core::Fail(removed.error()));
+      return;
+    }
+    if (removed->Status() != "OK") {
+      done(core::Fail(NoNumber(caller_id)));
+      return;
+    }
+    (void)connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
+    const core::NumberView previous =
+        ViewFromReply(RedisReply{RedisReply::Type::kArray,
+                                 0,
+                                 {},
+                                 {removed->elements.begin() + 1, removed->elements.end() - 1}},
+                      **pool, calendar_.WindowsAt(now), options_.index);
+    if (const auto ended = static_cast<std::uint64_t>(removed->Int(14)); ended != 0) {
+      std::vector<JournalEntry> entries;
+      entries.push_back(ReservationReleased{ended, now, core::CallOutcome::kUnknown, {}});
+      journal_->Append(std::move(entries), {});
+    }
+    std::vector<JournalEntry> entries;
+    entries.push_back(NumberDeleted{caller_id});
+    journal_->Append(std::move(entries), [this, previous, done = std::move(done)](
+                                             core::Result<void> durable) mutable {
+      if (durable) {
+        done(std::move(durable));
+        return;
+      }
+      spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
+      UndoThenFail<void>(
+          [this, previous](RedisConnection& worker) {
+            (void)worker.Run({"HSET", redis::kPoolOfKey, previous.spec.caller_id.ToString(),
+                              previous.spec.pool});
+            (void)PutNumber(worker, previous.spec, previous.usage, previous.spec.pool,
+                            clock_.Now());
+          },
+          durable.error(), std::move(done));
+    });
+  });
+}
+
+void RedisStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> on_done) {
+  Submit<core::NumberView>(std::move(on_done),
+                           [this, caller_id](RedisConnection& connection, auto& done) {
+                             auto pool = PoolOf(connection, caller_id);
+                             if (!pool || !*pool) {
+                               done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
+                               return;
+                             }
+                             done(ReadNumber(connection, **pool, caller_id, clock_.Now()));
+                           });
+}
+
+void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) {
+  Submit<NumberPage>(std::move(on_done), [this, filter](RedisConnection& connection, auto& done) {
+    const core::TimePoint now = clock_.Now();
+    std::vector<std::string> pools;
+    if (filter.pool) {
+      pools.push_back(*filter.pool);
+    } else {
+      auto all = Pools(connection);
+      if (!all) {
+        done(core::Fail(all.error()));
+        return;
+      }
+      pools = std::move(*all);
+    }
+    const std::vector<std::string> args = {
+        filter.area_code ? std::to_string(*filter.area_code) : std::string(),
+        filter.active ? (*filter.active ? "1" : "0") : "",
+        std::to_string(filter.offset + filter.limit)};
+    NumberPage page;
+    std::vector<std::pair<std::string, std::string>> matches;  // number, pool
+    for (const std::string& pool : pools) {
+      auto reply = RunPoolScript(connection, Script::kList, pool, now, args);
+      if (!reply) {
+        done(core::Fail(reply.error()));
+        return;
+      }
+      if (reply->Status() != "OK") continue;
+      page.total += static_cast<std::size_t>(reply->Int(1));
+      for (std::size_t i = 2; i < reply->elements.size(); ++i) {
+        matches.emplace_back(reply->Text(i), pool);
+      }
+    }
+    std::sort(matches.begin(), matches.end());
+    const core::Windows windows = calendar_.WindowsAt(now);
+    for (std::size_t i = filter.offset; i < matches.size() && i < filter.offset + filter.limit;
+         ++i) {
+      auto reply =
+          RunPoolScript(connection, Script::kGet, matches[i].second, now, {matches[i].first});
+      if (!reply) {
+        done(core::Fail(reply.error()));
+        return;
+      }
+      if (reply->Status() == "OK" && reply->elements.size() > 1 &&
+          reply->elements[1].type == RedisReply::Type::kArray) {
+        page.numbers.push_back(
+            ViewFromReply(reply->elements[1], matches[i].second, windows, options_.index));
+      }
+    }
+    done(std::move(page));
+  });
+}
+
+}  // namespace cidrotor::store

@@ -1,0 +1,247 @@
+// RedisStore::Rebuild (store/redis/redis_store.h): Redis lost its data (restart without
+// persistence, failover to an empty replica), so it is loaded again from the system of record.
+//
+// Only one instance rebuilds: it takes cid:rebuild_lock (SET NX PX); the others answer
+// kUnavailable until cid:generation is back. The loader deletes whatever cid:* keys are left,
+// streams Journal::Load into Redis (numbers with their usage counters in pipelined upsert calls,
+// then the live reservations), raises the reservation-id counter above the journal's highest id,
+// and only then publishes the new generation: no instance allocates from a half-loaded Redis,
+// and no live reservation of the journal is handed out again.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <utility>
+
+#include "store/redis/number_codec.h"
+#include "store/redis/redis_store.h"
+
+namespace cidrotor::store {
+
+using redis::RedisConnection;
+using redis::RedisReply;
+using redis::Script;
+
+namespace {
+
+constexpr std::uint64_t kIdMargin = 1000;  // ids other instances may hand out before committing
+constexpr const char* kLockMillis = "120000";
+constexpr std::size_t kCallsPerRoundTrip = 8;
+
+std::string RandomToken() {
+  std::random_device device;
+  std::mt19937_64 engine((static_cast<std::uint64_t>(device()) << 32) ^ device());
+  return std::to_string(engine() | 1);
+}
+
+// Streams the journal into Redis for a new generation.
+class RedisLoader final : public LoadSink {
+ public:
+  RedisLoader(RedisConnection& connection, redis::ScriptRunner& scripts,
+              redis::ScriptContext context, std::size_t chunk)
+      : connection_(connection), scripts_(scripts), context_(std::move(context)), chunk_(chunk) {}
+
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    if (error_) return;
+    const std::string pool = spec.pool.empty() ? std::string(core::kDefaultPool) : spec.pool;
+    Pending& pending = numbers_[pool];
+    if (pending.args.empty()) pending.args = {"update", "1"};
+    redis::AppendNumberArgs(pending.args, spec, usage);
+    pending.map.push_back(spec.caller_id.ToString());
+    pending.map.push_back(pool);
+    if (++pending.count >= chunk_) full_.push_back(pool);
+    if (full_.size() >= kCallsPerRoundTrip) FlushNumbers(false);
+    ++loaded_;
+  }
+
+  void OnLiveReservation(const core::Reservation& r) override {
+    if (error_) return;
+    const std::string pool = r.pool.empty() ? std::string(core::kDefaultPool) : r.pool;
+    reservations_[pool].push_back(r);
+  }
+
+  // Writes what is still buffered, then the reservations. Errors: the first failure.
+  core::Result<std::uint64_t> Finish() {
+    FlushNumbers(true);
+    for (auto& [pool, list] : reservations_) {
+      for (std::size_t begin = 0; begin < list.size() && !error_; begin += chunk_) {
+        std::vector<std::string> args;
+        for (std::size_t i = begin; i < list.size() && i < begin + chunk_; ++i) {
+          const core::Reservation& r = list[i];
+          args.push_back(std::to_string(r.id));
+          args.push_back(r.caller_id.ToString());
+          args.push_back(r.destination.ToString());
+          args.push_back(r.campaign);
+          args.push_back(r.agent);
+          args.push_back(r.lead_id ? std::to_string(*r.lead_id) : std::string());
+          args.push_back(std::to_string(static_cast<int>(r.match)));
+          args.push_back(std::to_string(r.reserved_at.time_since_epoch().count()));
+          args.push_back(std::to_string(redis::CeilCompact(r.reserved_until)));
+        }
+        auto reply = scripts_.Run(
+            connection_, redis::PoolCall(Script::kRestore, pool, context_, std::move(args)));
+        if (!reply) {
+          error_ = reply.error();
+        } else if (reply->Status() != "OK") {
+          error_ = core::Error::Unavailable("rebuild: pool " + pool + " answered " +
+                                            std::string(reply->Status()));
+        } else if (reply->Int(2) != 0) {
+          spdlog::warn("rebuild: skipped {} reservations of pool {}", reply->Int(2), pool);
+        }
+      }
+    }
+    if (error_) return core::Fail(*error_);
+    return loaded_;
+  }
+
+ private:
+  struct Pending {
+    std::vector<std::string> args;
+    redis::Command map;  // number, pool pairs for cid:pool_of
+    std::size_t count = 0;
+  };
+
+  void FlushNumbers(bool all) {
+    std::vector<std::string> pools;
+    if (all) {
+      for (auto& [pool, pending] : numbers_) {
+        if (pending.count > 0) pools.push_back(pool);
+      }
+    } else {
+      pools.swap(full_);
+    }
+    full_.clear();
+    if (pools.empty() || error_) return;
+    std::vector<redis::ScriptCall> calls;
+    std::vector<redis::Command> globals;
+    for (const std::string& pool : pools) {
+      Pending& pending = numbers_[pool];
+      calls.push_back(redis::PoolCall(Script::kUpsert, pool, context_, std::move(pending.args)));
+      redis::Command map = {"HSET", redis::kPoolOfKey};
+      map.insert(map.end(), pending.map.begin(), pending.map.end());
+      globals.push_back(std::move(map));
+      globals.push_back({"SADD", redis::kPoolsKey, pool});
+      pending = Pending{};
+    }
+    auto replies = scripts_.RunAll(connection_, calls);
+    if (!replies) {
+      error_ = replies.error();
+      return;
+    }
+    for (const RedisReply& reply : *replies) {
+      if (reply.Status() != "OK") {
+        error_ =
+            core::Error::Unavailable("rebuild: upsert answered " + std::string(reply.Status()));
+        return;
+      }
+    }
+    if (auto mapped = connection_.Pipeline(globals); !mapped) error_ = mapped.error();
+  }
+
+  RedisConnection& connection_;
+  redis::ScriptRunner& scripts_;
+  redis::ScriptContext context_;
+  std::size_t chunk_;
+  std::map<std::string, Pending> numbers_;
+  std::vector<std::string> full_;  // pools whose buffer reached a chunk
+  std::map<std::string, std::vector<core::Reservation>> reservations_;
+  std::uint64_t loaded_ = 0;
+  std::optional<core::Error> error_;
+};
+
+// Deletes every cid:* key but the lock (SCAN, then UNLINK in batches).
+core::Result<void> DeleteStaleKeys(RedisConnection& connection) {
+  std::string cursor = "0";
+  do {
+    auto page = connection.Run({"SCAN", cursor, "MATCH", "cid:*", "COUNT", "1000"});
+    if (!page) return core::Fail(page.error());
+    if (page->type != RedisReply::Type::kArray || page->elements.size() != 2) {
+      return core::Fail(core::Error::Internal("unexpected SCAN reply"));
+    }
+    cursor = page->elements[0].str;
+    redis::Command unlink = {"UNLINK"};
+    for (const RedisReply& key : page->elements[1].elements) {
+      if (key.str != redis::kRebuildLockKey) unlink.push_back(key.str);
+    }
+    if (unlink.size() > 1) {
+      if (auto deleted = connection.Run(unlink); !deleted) return core::Fail(deleted.error());
+    }
+  } while (cursor != "0");
+  return {};
+}
+
+}  // namespace
+
+core::Result<void> RedisStore::RaiseReservationIds(RedisConnection& connection,
+                                                   std::uint64_t floor) {
+  static constexpr const char* kRaise =
+      "local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+      "if c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
+  auto raised =
+      connection.Run({"EVAL", kRaise, "1", redis::kReservationIdKey, std::to_string(floor)});
+  if (!raised) return core::Fail(raised.error());
+  if (raised->is_error()) return core::Fail(core::Error::Internal("raise ids: " + raised->str));
+  return {};
+}
+
+core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
+  const std::string token = RandomToken();
+  auto locked = connection.Run({"SET", redis::kRebuildLockKey, token, "NX", "PX", kLockMillis});
+  if (!locked) return core::Fail(locked.error());
+  if (locked->is_nil()) {
+    return core::Fail(core::Error::Unavailable("redis is being loaded by another instance"));
+  }
+  const auto unlock = [&connection, &token] {
+    static constexpr const char* kUnlock =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1";
+    (void)connection.Run({"EVAL", kUnlock, "1", redis::kRebuildLockKey, token});
+  };
+  auto generation = connection.Run({"GET", redis::kGenerationKey});
+  if (!generation) return core::Fail(generation.error());
+  if (!generation->is_nil()) {  // another instance finished it while we waited for the lock
+    std::lock_guard lock(epoch_mu_);
+    epoch_ = generation->str;
+    unlock();
+    return {};
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  const core::TimePoint now = clock_.Now();
+  redis::ScriptContext context = Context(now);
+  context.epoch = RandomToken();
+  auto summary = DeleteStaleKeys(connection).and_then([&]() -> core::Result<LoadSummary> {
+    RedisLoader loader(connection, scripts_, context, options_.import_chunk);
+    auto loaded = journal_->Load(now, loader);
+    if (!loaded) return core::Fail(loaded.error());
+    if (auto finished = loader.Finish(); !finished) return core::Fail(finished.error());
+    return *loaded;
+  });
+  if (summary) {
+    auto raised = RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
+    if (!raised) summary = core::Fail(raised.error());
+  }
+  if (summary) {
+    auto published = connection.Run({"SET", redis::kGenerationKey, context.epoch});
+    if (!published) summary = core::Fail(published.error());
+  }
+  if (!summary) {
+    spdlog::error("redis store: rebuild failed: {}", summary.error().ToString());
+    unlock();
+    return core::Fail(summary.error());
+  }
+  {
+    std::lock_guard lock(epoch_mu_);
+    epoch_ = context.epoch;
+  }
+  unlock();
+  spdlog::info(
+      "redis store: rebuilt from the journal generation={} numbers={} live_reservations={} ms={}",
+      context.epoch, summary->numbers, summary->live_reservations,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            started)
+          .count());
+  return {};
+}
+
+}  // namespace cidrotor::store

@@ -1,0 +1,46 @@
+// Key names (docs/redis-keys.md) and the common ARGV header every script reads (scripts/lib.lua):
+// the one place where C++ and Lua agree on the layout. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "store/redis/lua_scripts.h"
+
+namespace cidrotor::store::redis {
+
+// Keys outside any pool, each read or written by single-key commands only (never by a script),
+// so a pool's scripts never cross a cluster slot.
+inline constexpr const char* kGenerationKey = "cid:generation";         // epoch of the full load
+inline constexpr const char* kRebuildLockKey = "cid:rebuild_lock";      // SET NX PX while loading
+inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRBY id blocks
+inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names
+inline constexpr const char* kPoolOfKey = "cid:pool_of";                // hash: number → pool
+
+// "cid:{sales}:" for pool "sales": every key of a pool starts with it (one cluster slot).
+std::string PoolPrefix(std::string_view pool);
+
+// What the common header says; `now` and its windows are taken once per call.
+struct ScriptContext {
+  std::string epoch;  // the generation this instance knows
+  core::TimePoint now;
+  core::Windows windows;
+  std::uint16_t default_hourly_cap = 100;
+  std::uint16_t default_daily_cap = 500;
+};
+
+// Whether a script may create the pool's generation key (only after cid:generation was checked).
+enum class CreatePool : std::uint8_t { kNo, kYes };
+
+// The call of `script` on `pool` with the header followed by `args`.
+ScriptCall PoolCall(Script script, std::string_view pool, const ScriptContext& context,
+                    std::vector<std::string> args);
+
+// Whole seconds, rounded up (a reservation ends on a second boundary, as in core).
+core::CompactTime CeilCompact(core::TimePoint t);
+
+}  // namespace cidrotor::store::redis

@@ -1,0 +1,55 @@
+-- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
+-- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
+-- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none).
+-- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
+-- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
+local bad = check_gen(false)
+if bad then return bad end
+advance()
+
+local geographic, dst, id = ARGV[11] == '1', ARGV[12], ARGV[13]
+local until_s, agent, limit = tonumber(ARGV[14]), ARGV[15], tonumber(ARGV[16])
+local limited = agent ~= 'auto' and limit > 0
+local agent_key = P .. 'ag:' .. agent
+if limited then
+  redis.call('ZREMRANGEBYSCORE', agent_key, '-inf', NOW_MS - 60000)
+  if redis.call('ZCARD', agent_key) >= limit then
+    local oldest = redis.call('ZRANGE', agent_key, 0, 0, 'WITHSCORES')
+    local wait = math.ceil((tonumber(oldest[2]) + 60000 - NOW_MS) / 1000)
+    if wait < 1 then wait = 1 end
+    return {'RATE', wait}
+  end
+end
+
+-- Tiers (core::MatchTier): 1 exchange, 2 area code, 4 any. Toll-free destinations only any.
+local picked, match
+if geographic then
+  picked, match = redis.call('ZRANGE', P .. 'x:' .. string.sub(dst, 1, 6), 0, 0)[1], 1
+  if not picked then
+    picked, match = redis.call('ZRANGE', P .. 'a:' .. string.sub(dst, 1, 3), 0, 0)[1], 2
+  end
+end
+if not picked then picked, match = redis.call('ZRANGE', ALL, 0, 0)[1], 4 end
+if not picked then return {'NONE'} end
+
+local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car')
+local hc, dc = caps(f[3], f[4])
+local hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
+if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
+  settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
+  return {'BROKEN', picked}
+end
+
+detach(picked)
+local last_used = math.max(NOW, 1)
+redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS, 'hu', hourly + 1, 'ds', DS,
+           'du', daily + 1, 'rid', id, 'ru', until_s)
+redis.call('ZADD', PARKED, until_s, picked)
+redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[17], 'agt', agent,
+           'lead', ARGV[18], 'm', match, 'at', NOW_MS, 'ru', until_s)
+redis.call('ZADD', LIVE, NOW_MS, id)
+if limited then
+  redis.call('ZADD', agent_key, NOW_MS, id)
+  redis.call('PEXPIRE', agent_key, 61000)
+end
+return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1}

@@ -1,0 +1,24 @@
+-- Removes a number; its live reservation ends with it. ARGV[11]: the number.
+-- Reply: {'OK', view..., ended reservation id or 0} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
+local bad = check_gen(false)
+if bad then return bad end
+advance()
+local d = ARGV[11]
+local before = view(d)
+if not before then return {'NOTFOUND'} end
+local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act')
+local ended = 0
+if num(f[1]) ~= 0 then
+  if num(f[2]) > NOW then ended = num(f[1]) end
+  end_reservation(d, f[1])
+end
+detach(d)
+local npa = string.sub(d, 1, 3)
+redis.call('HINCRBY', AREAS, 't:' .. npa, -1)
+if f[3] ~= '1' then redis.call('HINCRBY', AREAS, 'i:' .. npa, -1) end
+redis.call('ZREM', NUMBERS, d)
+redis.call('DEL', nkey(d))
+local out = {'OK'}
+for _, v in ipairs(before) do table.insert(out, v) end
+table.insert(out, ended)
+return out

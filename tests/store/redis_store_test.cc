@@ -1,0 +1,317 @@
+// Cluster-only behaviours of RedisStore against a real redis-server on a private loopback port:
+// several instances on one Redis, Redis killed (fast kUnavailable, then recovery on its own),
+// Redis restarted empty (rebuilt from the journal, no live reservation handed out twice).
+#include "store/redis/redis_store.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "store_contract_test.h"
+
+namespace cidrotor::store::contract {
+namespace {
+
+using core::ErrorCode;
+using testing::Await;
+using testing::HasError;
+using testing::IsOk;
+
+// Lets two RedisStore instances share one journal, as two `serve` processes share PostgreSQL.
+class SharedJournal final : public Journal {
+ public:
+  explicit SharedJournal(std::shared_ptr<MemoryJournal> journal) : journal_(std::move(journal)) {}
+  core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override {
+    return journal_->Load(now, sink);
+  }
+  void Append(std::vector<JournalEntry> entries, Durable on_durable) override {
+    journal_->Append(std::move(entries), std::move(on_durable));
+  }
+  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override {
+    journal_->ListLogs(query, std::move(done));
+  }
+  void ListReservations(ReservationQuery query, core::TimePoint now,
+                        Callback<std::vector<ReservationRecord>> done) override {
+    journal_->ListReservations(query, now, std::move(done));
+  }
+  std::size_t QueueDepth() const override { return journal_->QueueDepth(); }
+  bool Healthy() const override { return journal_->Healthy(); }
+  void Flush() override { journal_->Flush(); }
+
+ private:
+  std::shared_ptr<MemoryJournal> journal_;
+};
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.running()) << redis_.error(); }
+
+  std::unique_ptr<RedisStore> OpenInstance(StoreConfig config = {}) {
+    RedisStoreOptions options;
+    options.index = config.index;
+    options.rate_limit_per_agent = config.rate_limit_per_agent;
+    options.redis.connection.port = redis_.port();
+    auto opened =
+        RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
+    EXPECT_THAT(opened, IsOk());
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  static core::Result<core::Allocation> AllocateOn(Store& store, const std::string& to) {
+    return Await<core::Allocation>([&](auto done) { store.Allocate(To(to), done); });
+  }
+  static core::Result<core::NumberView> AddOn(Store& store, const std::string& number,
+                                              std::uint16_t hourly = 0) {
+    return Await<core::NumberView>([&](auto done) { store.AddNumber(Spec(number, hourly), done); });
+  }
+  static core::Result<core::NumberView> GetOn(Store& store, const std::string& number) {
+    return Await<core::NumberView>(
+        [&](auto done) { store.GetNumber(*core::PhoneNumber::ParsePoolNumber(number), done); });
+  }
+
+  test_support::RedisServer redis_;  // this test's own server: the tests kill and restart it
+  testing::ManualClock clock_{kStart};
+  core::FixedOffsetCalendar calendar_;
+  std::shared_ptr<MemoryJournal> journal_ =
+      std::make_shared<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+};
+
+TEST_F(RedisStoreTest, TwoInstancesNeverHandOutTheSameNumber) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(AddOn(*a, "21255500" + std::to_string(10 + i)), IsOk());
+  std::mutex mu;
+  std::multiset<std::string> allocated;
+  std::set<std::uint64_t> ids;
+  int no_caller_id = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? static_cast<Store&>(*a) : *b;
+      for (int i = 0; i < 50; ++i) {
+        auto result = AllocateOn(store, "2125559999");
+        std::lock_guard lock(mu);
+        if (result) {
+          allocated.insert(result->reservation.caller_id.ToString());
+          ids.insert(result->reservation.id);
+        } else if (result.error().code() == ErrorCode::kNoCallerIdAvailable) {
+          ++no_caller_id;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allocated.size(), 20u);
+  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 20u);
+  EXPECT_EQ(ids.size(), 20u);  // reservation ids are unique across instances too
+  EXPECT_EQ(no_caller_id, 380);
+}
+
+TEST_F(RedisStoreTest, AgentRateLimitHoldsAcrossInstances) {
+  StoreConfig config;
+  config.rate_limit_per_agent = 2;
+  auto a = OpenInstance(config);
+  auto b = OpenInstance(config);
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(AddOn(*a, "212555000" + std::to_string(i)), IsOk());
+  const auto allocate_as = [](Store& store, const std::string& agent) {
+    return Await<core::Allocation>(
+        [&](auto done) { store.Allocate(To("2125559999", agent), done); });
+  };
+  ASSERT_THAT(allocate_as(*a, "agent7"), IsOk());
+  ASSERT_THAT(allocate_as(*b, "agent7"), IsOk());
+  auto limited = allocate_as(*a, "agent7");  // the window is Redis's, not one process's
+  ASSERT_THAT(limited, HasError(ErrorCode::kRateLimited));
+  EXPECT_EQ(limited.error().retry_after_seconds(), 60u);
+  EXPECT_THAT(allocate_as(*b, "agent7"), HasError(ErrorCode::kRateLimited));
+  clock_.Advance(core::Seconds(60));
+  EXPECT_THAT(allocate_as(*b, "agent7"), IsOk());
+}
+
+TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  ASSERT_THAT(AddOn(*a, "2125550001"), IsOk());
+  auto allocation = AllocateOn(*b, "2125559999");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_TRUE(GetOn(*a, "2125550001")->reserved);
+}
+
+TEST_F(RedisStoreTest, RedisDownAnswersUnavailableFastAndRecoversOnItsOwn) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  ASSERT_TRUE(store->Health().can_allocate);
+  redis_.Kill();
+  for (int i = 0; i < 3; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    auto down = AllocateOn(*store, "2125559999");
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_THAT(down, HasError(ErrorCode::kUnavailable));
+    EXPECT_LT(took, std::chrono::milliseconds(500));  // SPEC: a fast 503, never a hang
+  }
+  EXPECT_FALSE(store->Health().can_allocate);
+  EXPECT_EQ(store->Health().mode, "cluster");
+
+  // Back, but empty: the store reconnects by itself and reloads Redis from the journal.
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  core::Result<core::Allocation> back = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !back; ++attempt) {  // reconnect backoff is 100 ms
+    back = AllocateOn(*store, "2125559999");
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE(store->Health().can_allocate);
+}
+
+TEST_F(RedisStoreTest, HungRedisAnswersUnavailableWithinTheDeadline) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  redis_.Pause();  // connections stay open, nothing is answered: only timeouts can help
+  std::vector<std::thread> callers;
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::duration> took;
+  std::vector<core::Result<core::Allocation>> results;
+  for (int t = 0; t < 16; ++t) {  // more callers than worker connections
+    callers.emplace_back([&] {
+      const auto started = std::chrono::steady_clock::now();
+      auto result = AllocateOn(*store, "2125559999");
+      std::lock_guard lock(mu);
+      took.push_back(std::chrono::steady_clock::now() - started);
+      results.push_back(std::move(result));
+    });
+  }
+  for (auto& c : callers) c.join();
+  redis_.Resume();
+  for (const auto& result : results) EXPECT_THAT(result, HasError(ErrorCode::kUnavailable));
+  for (const auto& d : took) EXPECT_LT(d, std::chrono::milliseconds(500));
+  // Answering again: the timed-out connections were dropped and are made anew.
+  core::Result<core::Allocation> back = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !back; ++attempt) {
+    back = AllocateOn(*store, "2125559999");
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(back, IsOk());
+}
+
+TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservation) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001", 2), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550003"), IsOk());
+  auto held = AllocateOn(*store, "2125559999");  // 0001, stays reserved
+  ASSERT_THAT(held, IsOk());
+  auto used = AllocateOn(*store, "2125559999");  // 0002, released again
+  ASSERT_THAT(used, IsOk());
+  core::ReleaseRequest release;
+  release.reservation_id = used->reservation.id;
+  ASSERT_TRUE(
+      Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); })->released);
+  store->Flush();
+
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();  // every key is gone
+  auto other = OpenInstance();  // a second instance meets the empty Redis first, or adopts
+  ASSERT_TRUE(other);
+
+  std::set<std::string> handed_out;
+  for (Store* s : {static_cast<Store*>(store.get()), static_cast<Store*>(other.get())}) {
+    core::Result<core::Allocation> next = core::Fail(core::Error::Unavailable("not tried"));
+    for (int attempt = 0; attempt < 100 && !next; ++attempt) {
+      next = AllocateOn(*s, "2125559999");
+      if (!next && next.error().code() != ErrorCode::kUnavailable) break;
+      if (!next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_THAT(next, IsOk());
+    EXPECT_NE(next->reservation.caller_id, held->reservation.caller_id);
+    EXPECT_GT(next->reservation.id, used->reservation.id);  // ids continue above the journal's
+    handed_out.insert(next->reservation.caller_id.ToString());
+  }
+  // 0003 (never used) then 0002 (used before the restart): 0001 is still held.
+  EXPECT_EQ(handed_out, (std::set<std::string>{"2125550002", "2125550003"}));
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto view = GetOn(*store, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_TRUE(view->reserved);
+  EXPECT_EQ(view->hourly_used_now, 1);  // counters came back too
+
+  // The held reservation still ends by its TTL, after the rebuild.
+  clock_.Advance(core::Seconds(300));
+  core::ReleaseRequest by_number;
+  by_number.caller_id = held->reservation.caller_id;
+  EXPECT_FALSE(
+      Await<core::ReleaseResult>([&](auto done) { store->Release(by_number, done); })->released);
+}
+
+TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  auto held = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  store->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  // Neither the number nor any pool is in Redis now; the store must not conclude "unknown".
+  auto view = GetOn(*store, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_TRUE(view->reserved);
+  core::ReleaseRequest release;
+  release.reservation_id = held->reservation.id;
+  auto released = Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); });
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(released->released);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), IsOk());
+}
+
+TEST_F(RedisStoreTest, StoreOpenedWhileRedisIsDownLoadsItWhenItComesBack) {
+  ASSERT_THAT(AddOn(*OpenInstance(), "2125550001"), IsOk());
+  redis_.Kill();
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->Health().can_allocate);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kUnavailable));
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  core::Result<core::Allocation> back = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !back; ++attempt) {
+    back = AllocateOn(*store, "2125559999");
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->reservation.caller_id.ToString(), "2125550001");
+}
+
+TEST_F(RedisStoreTest, TickReturnsEveryDueNumberNotOnlyABatch) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  std::vector<ImportItem> items;
+  for (std::uint64_t d = 2125550000; d < 2125550600; ++d) {
+    ImportItem item;
+    item.spec.caller_id = core::PhoneNumber::FromValidDigits(d);
+    items.push_back(item);
+  }
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+              }),
+              IsOk());
+  for (int i = 0; i < 600; ++i) ASSERT_THAT(AllocateOn(*store, "2125559999"), IsOk());
+  clock_.Advance(core::Seconds(300));
+  store->Tick();
+  store->Flush();  // waits for the tick queued on the Redis workers
+  auto stats = Await<StoreStats>([&](auto done) { store->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  // A script call returns at most 256 due numbers; only the tick brings back all 600.
+  EXPECT_EQ(stats->available_numbers, 600u);
+  EXPECT_EQ(stats->reserved_numbers, 0u);
+}
+
+}  // namespace
+}  // namespace cidrotor::store::contract

@@ -1,0 +1,549 @@
+// The Store contract: the behaviours SPEC gives allocation, release and the admin changes, run
+// against the embedded IndexedStore and the cluster RedisStore alike (one suite, two stores).
+#include "store_contract_test.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace cidrotor::store::contract {
+namespace {
+
+using core::ErrorCode;
+using std::chrono::hours;
+using testing::Await;
+using testing::HasError;
+using testing::IsOk;
+
+ImportItem Item(std::uint64_t digits, const std::string& carrier = "AT&T") {
+  ImportItem item;
+  item.spec.caller_id = core::PhoneNumber::FromValidDigits(digits);
+  item.spec.carrier = carrier;
+  return item;
+}
+
+// --- allocation order ----------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, NeverUsedFirstThenLeastRecentlyUsedTiesByNumber) {
+  Open();
+  ASSERT_THAT(Add("2125550003"), IsOk());
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto first = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.caller_id.ToString(), "2125550001");
+  ASSERT_TRUE(Release(first->reservation.id)->released);
+  clock_.Advance(core::Seconds(5));
+  // 0002 and 0003 were never used: they come before 0001, in number order.
+  EXPECT_EQ(Next("2125559999"), "2125550002");
+  EXPECT_EQ(Next("2125559999"), "2125550003");
+  EXPECT_EQ(Next("2125559999"), "2125550001");
+  EXPECT_EQ(Next("2125559999"), "");  // all three reserved now
+}
+
+TEST_P(StoreContractTest, ReleasedNumberGoesToTheBackOfTheOrder) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  for (const char* expected : {"2125550001", "2125550002", "2125550001", "2125550002"}) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    EXPECT_EQ(a->reservation.caller_id.ToString(), expected);
+    ASSERT_TRUE(Release(a->reservation.id)->released);
+    clock_.Advance(core::Seconds(1));
+  }
+}
+
+TEST_P(StoreContractTest, PrefersSameExchangeThenAreaCodeThenAny) {
+  Open();
+  ASSERT_THAT(Add("3105550001"), IsOk());  // same exchange as the destination
+  ASSERT_THAT(Add("3104440001"), IsOk());  // same area code
+  ASSERT_THAT(Add("2125550001"), IsOk());  // elsewhere
+  auto exchange = Allocate("3105559876");
+  ASSERT_THAT(exchange, IsOk());
+  EXPECT_EQ(exchange->reservation.caller_id.ToString(), "3105550001");
+  EXPECT_EQ(exchange->reservation.match, core::MatchTier::kExchange);
+  auto area = Allocate("3105559876");
+  ASSERT_THAT(area, IsOk());
+  EXPECT_EQ(area->reservation.caller_id.ToString(), "3104440001");
+  EXPECT_EQ(area->reservation.match, core::MatchTier::kAreaCode);
+  auto any = Allocate("3105559876");
+  ASSERT_THAT(any, IsOk());
+  EXPECT_EQ(any->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(any->reservation.match, core::MatchTier::kAny);
+  EXPECT_THAT(Allocate("3105559876"), HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
+TEST_P(StoreContractTest, TollFreeNumbersOnlyServeTheAnyTier) {
+  Open();
+  ASSERT_THAT(Add("8005550001"), IsOk());
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto tollfree_destination = Allocate("8885551234");
+  ASSERT_THAT(tollfree_destination, IsOk());
+  EXPECT_EQ(tollfree_destination->reservation.match, core::MatchTier::kAny);
+  EXPECT_EQ(tollfree_destination->reservation.caller_id.ToString(), "2125550001");
+  auto local = Allocate("2125559999");  // only the toll-free number is left: tier any
+  ASSERT_THAT(local, IsOk());
+  EXPECT_EQ(local->reservation.caller_id.ToString(), "8005550001");
+  EXPECT_EQ(local->reservation.match, core::MatchTier::kAny);
+}
+
+TEST_P(StoreContractTest, PoolsAreIsolatedAndNumbersMoveBetweenThem) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 0, 0, "sales"), IsOk());
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_THAT(Allocate("2125559999", "auto", "nosuchpool"),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+  auto sales = Allocate("2125559999", "auto", "sales");
+  ASSERT_THAT(sales, IsOk());
+  EXPECT_EQ(sales->reservation.pool, "sales");
+  ASSERT_TRUE(Release(sales->reservation.id)->released);
+  core::NumberPatch move;
+  move.pool = "default";
+  auto moved = Update("2125550001", move);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_EQ(moved->spec.pool, "default");
+  EXPECT_EQ(moved->usage.hourly_used, 1);  // its usage moves with it
+  EXPECT_THAT(Allocate("2125559999", "auto", "sales"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+// --- reservations --------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, ReservationExpiresAfterItsTtl) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  EXPECT_EQ(a->reservation.reserved_until, kStart + core::Seconds(300));
+  clock_.Advance(core::Seconds(299));
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  clock_.Advance(core::Seconds(1));
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+  EXPECT_FALSE(Release(a->reservation.id)->released);  // it had ended by its TTL
+}
+
+TEST_P(StoreContractTest, TickReturnsExpiredReservationsToTheOrder) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Allocate("2125559999"), IsOk());
+  clock_.Advance(core::Seconds(301));
+  store_->Tick();
+  store_->Flush();
+  // Stats count what is available without running an allocation first.
+  auto stats = Stats();
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->available_numbers, 1u);
+  EXPECT_EQ(stats->reserved_numbers, 0u);
+}
+
+TEST_P(StoreContractTest, ReleaseByIdOrCallerIdIsIdempotent) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto a = Allocate("2125559999");
+  auto b = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  auto by_id = Release(a->reservation.id);
+  ASSERT_THAT(by_id, IsOk());
+  EXPECT_TRUE(by_id->released);
+  ASSERT_TRUE(by_id->reservation.has_value());
+  EXPECT_EQ(by_id->reservation->caller_id, a->reservation.caller_id);
+  EXPECT_FALSE(Release(a->reservation.id)->released);
+  auto by_number = ReleaseNumber(b->reservation.caller_id.ToString());
+  ASSERT_THAT(by_number, IsOk());
+  EXPECT_TRUE(by_number->released);
+  EXPECT_EQ(by_number->reservation->id, b->reservation.id);
+  EXPECT_FALSE(ReleaseNumber(b->reservation.caller_id.ToString())->released);
+  EXPECT_THAT(ReleaseNumber("2125550099"), HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(
+      Await<core::ReleaseResult>([&](auto done) { store_->Release(core::ReleaseRequest{}, done); }),
+      HasError(ErrorCode::kInvalidArgument));
+}
+
+TEST_P(StoreContractTest, ReleaseByIdOfAnotherNumberEndsNothing) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  core::ReleaseRequest request;
+  request.reservation_id = a->reservation.id;
+  request.caller_id = *core::PhoneNumber::ParsePoolNumber("2125550002");
+  auto released = Await<core::ReleaseResult>([&](auto done) { store_->Release(request, done); });
+  ASSERT_THAT(released, IsOk());
+  EXPECT_FALSE(released->released);
+  EXPECT_TRUE(Get("2125550001")->reserved);
+}
+
+TEST_P(StoreContractTest, ReleaseIsJournaledWithItsOutcome) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto allocation = Allocate("2125559999");
+  ASSERT_THAT(allocation, IsOk());
+  auto live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  ASSERT_THAT(live, IsOk());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ(live->at(0).reservation.id, allocation->reservation.id);
+  ASSERT_TRUE(Release(allocation->reservation.id)->released);
+  store_->Flush();
+  auto history = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{false, 10}, done);
+  });
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ(history->at(0).outcome, core::CallOutcome::kAnswered);
+  EXPECT_TRUE(history->at(0).released_at.has_value());
+  live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  EXPECT_TRUE(live->empty());
+}
+
+// --- caps and windows ----------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, HourlyCapHoldsUntilTheNextHour) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 2), IsOk());
+  for (int i = 0; i < 2; ++i) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_TRUE(Release(a->reservation.id)->released);
+  }
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto view = Get("2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->hourly_used_now, 2);
+  EXPECT_FALSE(view->available);
+  clock_.Advance(hours(1) - core::Seconds(1));
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  clock_.Advance(core::Seconds(1));  // the next hour starts: the counter rolls over
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+  EXPECT_EQ(Get("2125550001")->hourly_used_now, 1);
+}
+
+TEST_P(StoreContractTest, DailyCapHoldsUntilTheNextDay) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 0, 2), IsOk());
+  for (int i = 0; i < 2; ++i) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_TRUE(Release(a->reservation.id)->released);
+    clock_.Advance(hours(1));
+  }
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  clock_.Set(kStart + hours(10) - core::Seconds(1));  // 23:59:59 UTC
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  clock_.Set(kStart + hours(10));  // midnight
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_P(StoreContractTest, DefaultCapsApplyToNumbersWithoutTheirOwn) {
+  StoreConfig config;
+  config.index.default_hourly_cap = 1;
+  Open(config);
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_TRUE(Release(a->reservation.id)->released);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_EQ(Get("2125550001")->effective_hourly_cap, 1);
+}
+
+// --- agents --------------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AgentRateLimitCountsOnlyAllocations) {
+  StoreConfig config;
+  config.rate_limit_per_agent = 2;
+  Open(config);
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(Add("212555000" + std::to_string(i)), IsOk());
+  ASSERT_THAT(Allocate("2125559999", "agent7"), IsOk());
+  ASSERT_THAT(Allocate("2125559999", "agent7"), IsOk());
+  auto limited = Allocate("2125559999", "agent7");
+  ASSERT_THAT(limited, HasError(ErrorCode::kRateLimited));
+  EXPECT_EQ(limited.error().retry_after_seconds(), 60u);
+  EXPECT_THAT(Allocate("2125559999", "agent8"), IsOk());
+  EXPECT_THAT(Allocate("2125559999"), IsOk());  // agent auto is never limited
+  clock_.Advance(core::Seconds(60));
+  EXPECT_THAT(Allocate("2125559999", "agent7"), IsOk());
+}
+
+// --- numbers -------------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AddExistingIsAConflict) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  EXPECT_THAT(Add("2125550001"), HasError(ErrorCode::kConflict));
+  EXPECT_THAT(Add("2125550001", 0, 0, "sales"), HasError(ErrorCode::kConflict));
+}
+
+TEST_P(StoreContractTest, DeactivatedNumberIsNotAllocatedUntilReactivated) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  core::NumberPatch off;
+  off.active = false;
+  auto view = Update("2125550001", off);
+  ASSERT_THAT(view, IsOk());
+  EXPECT_FALSE(view->spec.active);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  core::NumberPatch on;
+  on.active = true;
+  on.carrier = "Verizon";
+  ASSERT_THAT(Update("2125550001", on), IsOk());
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  EXPECT_EQ(a->carrier, "Verizon");
+  EXPECT_THAT(Update("2125550099", on), HasError(ErrorCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, DeactivatingAReservedNumberKeepsItOutAfterExpiry) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Allocate("2125559999"), IsOk());
+  core::NumberPatch off;
+  off.active = false;
+  ASSERT_THAT(Update("2125550001", off), IsOk());
+  clock_.Advance(core::Seconds(600));
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  EXPECT_TRUE(live->empty());
+}
+
+TEST_P(StoreContractTest, DeletingAReservedNumberEndsItsReservation) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto allocation = Allocate("2125559999");
+  ASSERT_THAT(allocation, IsOk());
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  EXPECT_THAT(Delete("2125550001"), HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(Get("2125550001"), HasError(ErrorCode::kNotFound));
+  EXPECT_FALSE(Release(allocation->reservation.id)->released);
+  auto stats = Stats();
+  EXPECT_EQ(stats->total_numbers, 0u);
+  EXPECT_EQ(stats->allocations_total, 1u);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  ASSERT_THAT(Add("2125550001"), IsOk());  // and it can come back
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_P(StoreContractTest, ListFiltersPagesAndSortsByNumber) {
+  Open();
+  for (const char* n : {"3105550003", "2125550002", "3105550001", "2125550001"}) {
+    ASSERT_THAT(Add(n), IsOk());
+  }
+  ASSERT_THAT(Add("3105550002", 0, 0, "sales"), IsOk());
+  core::NumberPatch off;
+  off.active = false;
+  ASSERT_THAT(Update("3105550003", off), IsOk());
+  const auto list = [&](NumberFilter filter) {
+    return Await<NumberPage>([&](auto done) { store_->ListNumbers(filter, done); });
+  };
+  NumberFilter all;
+  all.limit = 2;
+  all.offset = 1;
+  auto page = list(all);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->total, 5u);
+  ASSERT_EQ(page->numbers.size(), 2u);
+  EXPECT_EQ(page->numbers[0].spec.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(page->numbers[1].spec.caller_id.ToString(), "3105550001");
+  NumberFilter area;
+  area.area_code = 310;
+  area.active = true;
+  page = list(area);
+  ASSERT_EQ(page->numbers.size(), 2u);
+  EXPECT_EQ(page->numbers[1].spec.caller_id.ToString(), "3105550002");
+  EXPECT_EQ(page->numbers[1].spec.pool, "sales");
+  NumberFilter sales;
+  sales.pool = "sales";
+  EXPECT_EQ(list(sales)->total, 1u);
+}
+
+TEST_P(StoreContractTest, StatsCountReservedCappedAndAvailableByAreaCode) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 1), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  ASSERT_THAT(Add("2125550003"), IsOk());
+  ASSERT_THAT(Add("3105550001"), IsOk());
+  core::NumberPatch off;
+  off.active = false;
+  ASSERT_THAT(Update("2125550003", off), IsOk());
+  auto capped = Allocate("2125559999");  // 0001: at its hourly cap once released
+  ASSERT_THAT(capped, IsOk());
+  ASSERT_TRUE(Release(capped->reservation.id)->released);
+  ASSERT_THAT(Allocate("2125559999"), IsOk());  // 0002: reserved
+  auto stats = Stats();
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 4u);
+  EXPECT_EQ(stats->active_numbers, 3u);
+  EXPECT_EQ(stats->reserved_numbers, 1u);
+  EXPECT_EQ(stats->capped_numbers, 1u);
+  EXPECT_EQ(stats->available_numbers, 1u);
+  EXPECT_EQ(stats->allocations_total, 2u);
+  EXPECT_EQ(stats->releases_total, 1u);
+  ASSERT_EQ(stats->area_codes.size(), 2u);
+  EXPECT_EQ(stats->area_codes[0].area_code, 212u);  // fewest available first
+  EXPECT_EQ(stats->area_codes[0].total, 3u);
+  EXPECT_EQ(stats->area_codes[0].active, 2u);
+  EXPECT_EQ(stats->area_codes[0].available, 0u);
+  EXPECT_EQ(stats->area_codes[1].available, 1u);
+}
+
+// --- durability ----------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, AllocationIsJournaledBeforeItIsAnswered) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto allocation = Allocate("2125559999");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->carrier, "AT&T");
+  auto history = Await<std::vector<ReservationRecord>>([&](auto done) {
+    journal_->ListReservations(ReservationQuery{false, 10}, clock_.Now(), done);
+  });
+  ASSERT_THAT(history, IsOk());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ(history->at(0).reservation.id, allocation->reservation.id);
+  EXPECT_TRUE(history->at(0).live);
+}
+
+TEST_P(StoreContractTest, FailedCommitUndoesTheAllocation) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kUnavailable));
+  const StoreHealth health = store_->Health();
+  // Embedded: the journal is the store, nothing can be allocated. Cluster: Redis still can,
+  // without the system of record ("degraded").
+  EXPECT_TRUE(GetParam() == Backend::kEmbedded ? !health.can_allocate : health.degraded);
+  journal_->SetFailure(std::nullopt);
+  auto again = Allocate("2125559999");  // the number was put back at once
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_TRUE(store_->Health().can_allocate);
+  EXPECT_FALSE(store_->Health().degraded);
+}
+
+TEST_P(StoreContractTest, FailedAddLeavesNoNumber) {
+  Open();
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  EXPECT_THAT(Add("2125550001"), HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  EXPECT_THAT(Get("2125550001"), HasError(ErrorCode::kNotFound));
+  EXPECT_THAT(Add("2125550001"), IsOk());
+}
+
+TEST_P(StoreContractTest, FailedUpdateAndDeleteAreUndone) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  core::NumberPatch off;
+  off.active = false;
+  EXPECT_THAT(Update("2125550001", off), HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Delete("2125550001"), HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  auto view = Get("2125550001");
+  ASSERT_THAT(view, IsOk());       // the delete was undone
+  EXPECT_TRUE(view->spec.active);  // and so was the deactivation
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+TEST_P(StoreContractTest, ConcurrentAllocationsNeverShareANumber) {
+  Open();
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(Add("21255500" + std::to_string(10 + i)), IsOk());
+  std::mutex mu;
+  std::multiset<std::string> allocated;
+  int unavailable = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto result = Allocate("2125559999");
+        std::lock_guard lock(mu);
+        if (result) {
+          allocated.insert(result->reservation.caller_id.ToString());
+        } else if (result.error().code() == ErrorCode::kNoCallerIdAvailable) {
+          ++unavailable;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allocated.size(), 20u);
+  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 20u);
+  EXPECT_EQ(unavailable, 380);
+}
+
+// --- bulk import ---------------------------------------------------------------------------------
+
+TEST_P(StoreContractTest, ImportedNumbersAreAllocatableAtOnce) {
+  Open();
+  std::vector<ImportItem> items;
+  for (std::uint64_t d = 3105550000; d < 3105560000; ++d) items.push_back(Item(d));
+  auto result = Import(std::move(items), OnDuplicate::kUpdate);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->imported, 10'000u);
+  store_->Flush();
+  EXPECT_EQ(journal_->EntriesCommitted(), 10'000u);
+  auto allocation = Allocate("3105559876");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.match, core::MatchTier::kExchange);
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "3105550000");
+  EXPECT_EQ(Stats()->total_numbers, 10'000u);
+}
+
+TEST_P(StoreContractTest, ImportUpdatesSkipsOrRefusesExistingNumbers) {
+  Open();
+  ASSERT_THAT(Import({Item(2125550100, "A")}, OnDuplicate::kUpdate), IsOk());
+  auto skip = Import({Item(2125550100, "B"), Item(2125550101, "B")}, OnDuplicate::kSkip);
+  ASSERT_THAT(skip, IsOk());
+  EXPECT_EQ(skip->skipped, 1u);
+  EXPECT_EQ(skip->imported, 1u);
+  EXPECT_EQ(Get("2125550100")->spec.carrier, "A");
+
+  auto fail = Import({Item(2125550102, "C"), Item(2125550100, "C")}, OnDuplicate::kFail);
+  ASSERT_THAT(fail, IsOk());
+  EXPECT_EQ(fail->duplicates, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(fail->imported, 1u);
+  EXPECT_EQ(Get("2125550100")->spec.carrier, "A");
+
+  ImportItem with_last_used = Item(2125550100, "D");
+  with_last_used.last_used = core::ToCompact(kStart) - 10;
+  auto update = Import({with_last_used}, OnDuplicate::kUpdate);
+  ASSERT_THAT(update, IsOk());
+  EXPECT_EQ(update->updated, 1u);
+  auto view = Get("2125550100");
+  EXPECT_EQ(view->spec.carrier, "D");
+  EXPECT_EQ(view->usage.last_used, core::ToCompact(kStart) - 10);
+  // 0101 and 0102 were never used: they come first; then 0100.
+  EXPECT_EQ(Next("2125559999"), "2125550101");
+  EXPECT_EQ(Next("2125559999"), "2125550102");
+  EXPECT_EQ(Next("2125559999"), "2125550100");
+}
+
+TEST_P(StoreContractTest, FailedImportCommitIsUndone) {
+  Open();
+  ASSERT_THAT(Import({Item(2125550100, "A")}, OnDuplicate::kUpdate), IsOk());
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  auto result = Import({Item(2125550100, "B"), Item(2125550101, "B")}, OnDuplicate::kUpdate);
+  EXPECT_THAT(result, HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  EXPECT_EQ(Get("2125550100")->spec.carrier, "A");
+  EXPECT_THAT(Get("2125550101"), HasError(ErrorCode::kNotFound));
+}
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kEmbedded ? "Embedded" : "Redis";
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest,
+                         ::testing::Values(Backend::kEmbedded, Backend::kRedis), BackendName);
+
+}  // namespace
+}  // namespace cidrotor::store::contract
