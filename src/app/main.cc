@@ -158,7 +158,11 @@ int Main(int argc, char** argv) {
   }
   const bool via_api = import->parsed() && !import_options.via_api.empty();
   if (*mode == cidrotor::app::DeploymentMode::kCluster && !via_api) {
-    std::cerr << "cidrotor " << command << ": " << cidrotor::app::kClusterUnavailable << "\n";
+    // TODO(#4): init-db, a COPY import, export and backup on PostgreSQL.
+    std::cerr << "cidrotor " << command
+              << ": not available in cluster mode yet (PostgreSQL + Redis are configured): "
+                 "`serve` migrates the schema itself, and `import --via-api URL` loads numbers "
+                 "through a running server\n";
     return 2;
   }
   const cidrotor::core::SystemClock clock;

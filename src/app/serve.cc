@@ -18,11 +18,9 @@
 #include <vector>
 
 #include "agi/agi_server.h"
+#include "app/store_factory.h"
 #include "app/tz_calendar.h"
-#include "cli/data_dir_lock.h"
-#include "cli/init_db.h"
 #include "http/server.h"
-#include "store/memory/indexed_store.h"
 
 namespace cidrotor::app {
 namespace {
@@ -116,12 +114,7 @@ void RunIoThread(boost::asio::io_context& io) {
 }  // namespace
 
 int RunServe(const Config& config, const ServeOptions& options) {
-  auto mode = SelectMode(config);
-  if (!mode) return ConfigError(mode.error());
-  if (*mode == DeploymentMode::kCluster) {
-    std::cerr << "cidrotor serve: " << kClusterUnavailable << "\n";
-    return 2;
-  }
+  if (auto mode = SelectMode(config); !mode) return ConfigError(mode.error());
   if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
   auto calendar = TzCalendar::Open(config.timezone);
   if (!calendar) return ConfigError(calendar.error());
@@ -133,36 +126,21 @@ int RunServe(const Config& config, const ServeOptions& options) {
   // Declared before the store so that it outlives it: the store's journal threads post
   // completions to it until the store is destroyed (and joins them).
   boost::asio::io_context io(static_cast<int>(threads));
-  // Held while serving: a direct `cidrotor import` on this data directory is refused (it would
-  // write rows this process's index never sees) and told to use --via-api (cli/data_dir_lock.h).
-  auto data_dir_lock = cli::DataDirLock::Acquire(config.data_dir, "serve");
-  if (!data_dir_lock) {
-    spdlog::error("msg=\"cannot lock the data directory\" error=\"{}\"",
-                  data_dir_lock.error().detail());
+  auto opened = OpenServeStore(config, clock, **calendar);
+  if (!opened) {
+    if (opened.error().code() == core::ErrorCode::kInvalidArgument) {
+      return ConfigError(opened.error());
+    }
+    spdlog::error("msg=\"cannot open the store\" error=\"{}\"", opened.error().ToString());
     return 1;
   }
-  auto journal = cli::OpenDataDirJournal(config.data_dir);
-  if (!journal) {
-    spdlog::error("msg=\"cannot open the store\" error=\"{}\"", journal.error().detail());
-    return 1;
-  }
-  store::IndexedStoreOptions store_options;
-  store_options.index.default_hourly_cap = config.default_hourly_limit;
-  store_options.index.default_daily_cap = config.default_daily_limit;
-  store_options.index.default_ttl = config.default_reservation_ttl;
-  store_options.rate_limit_per_agent = config.default_rate_limit_per_agent;
-  auto store = store::IndexedStore::Open(clock, **calendar, store_options, std::move(*journal));
-  if (!store) {
-    spdlog::error("msg=\"cannot load the store\" data_dir={} error=\"{}\"", config.data_dir,
-                  store.error().ToString());
-    return 1;
-  }
+  store::Store& store = *opened->store;
 
   http::ServerOptions server_options;
   server_options.admin_token = config.admin_token;
   server_options.version = CIDROTOR_VERSION;
-  http::HttpServer server(io, http::ServerContext{**store, clock, server_options});
-  agi::AgiServer agi_server(io, agi::AgiContext{**store, clock, config.agi_timeout});
+  http::HttpServer server(io, http::ServerContext{store, clock, server_options});
+  agi::AgiServer agi_server(io, agi::AgiContext{store, clock, config.agi_timeout});
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -189,22 +167,23 @@ int RunServe(const Config& config, const ServeOptions& options) {
   server.Start();
   agi_server.Start();
   spdlog::info(
-      "msg=\"listening\" address={}:{} agi_port={} mode=embedded data_dir={} timezone={} "
-      "threads={} admin_token={}",
-      config.api_host, *port, *agi_port, config.data_dir, config.timezone, threads,
-      config.admin_token.empty() ? "unset" : "set");
+      "msg=\"listening\" address={}:{} agi_port={} mode={} {} timezone={} threads={} "
+      "admin_token={}",
+      config.api_host, *port, *agi_port,
+      opened->mode == DeploymentMode::kCluster ? "cluster" : "embedded", opened->where,
+      config.timezone, threads, config.admin_token.empty() ? "unset" : "set");
   if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, *port, *agi_port)) {
     return 1;
   }
 
-  Housekeeping housekeeping(**store);
+  Housekeeping housekeeping(store);
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { RunIoThread(io); });
   RunIoThread(io);
   for (auto& t : pool) t.join();
 
   housekeeping.Stop();
-  (*store)->Flush();
+  store.Flush();
   spdlog::info("msg=\"stopped\"");
   return 0;
 }

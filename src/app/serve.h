@@ -1,5 +1,6 @@
-// `cidrotor serve`: the composition root of the running service. Chooses the deployment mode,
-// opens the store (embedded: SQLite journal in CIDROTOR_DATA_DIR + in-memory index), starts the
+// `cidrotor serve`: the composition root of the running service. Opens the store of the
+// deployment mode (app/store_factory.h: embedded, the SQLite journal in CIDROTOR_DATA_DIR under the
+// in-memory index; cluster, PostgreSQL under Redis), starts the
 // HTTP server on an Asio io_context run by HTTP_THREADS threads, drives the store's housekeeping
 // from its own thread, and shuts down gracefully on SIGINT/SIGTERM (stop accepting, finish
 // in-flight requests, flush the store, exit 0; a second signal exits at once).
@@ -22,10 +23,5 @@ struct ServeOptions {
 // stop, 1 when the store or the listener fails at start-up, 2 for configuration errors
 // (printed on stderr naming the variable).
 int RunServe(const Config& config, const ServeOptions& options);
-
-// The message for cluster mode, which this build cannot run yet (exit 2).
-inline constexpr const char* kClusterUnavailable =
-    "cluster mode (PostgreSQL + Redis) is not available in this build yet; unset DATABASE_URL/"
-    "POSTGRES_HOST and REDIS_URL/REDIS_HOST to run the embedded mode";
 
 }  // namespace cidrotor::app

@@ -1,21 +1,96 @@
 #include "e2e/e2e_fixture.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <string_view>
+
+#include "store/postgres/pg_connection.h"
 
 namespace cidrotor::e2e {
+namespace {
+
+// The PostgreSQL server of the CTest fixture (tests/support/pg_server.sh), database `postgres`.
+store::postgres::ConnectionSettings FixtureServer(std::uint16_t* port) {
+  std::ifstream port_file(std::string(CIDROTOR_E2E_PG_STATE_DIR) + "/port");
+  port_file >> *port;
+  store::postgres::ConnectionSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = *port;
+  settings.user = "postgres";
+  settings.dbname = "postgres";
+  return settings;
+}
+
+}  // namespace
+
+bool ClusterMode() {
+  const char* mode = std::getenv("CIDROTOR_E2E_MODE");
+  return mode != nullptr && std::string_view(mode) == "cluster";
+}
 
 void E2eTest::TearDown() {
   if (HasFailure() && server_ != nullptr) {
     std::cerr << "---- server log ----\n" << server_->Log() << "---- end of server log ----\n";
   }
+  if (server_ != nullptr && server_->running()) server_->Kill();  // before its database goes
+  DropDatabase();
 }
 
 void E2eTest::StartServer(Env env) {
   env_ = std::move(env);
   env_.try_emplace("ADMIN_TOKEN", kAdminToken);
+  if (ClusterMode()) ASSERT_NO_FATAL_FAILURE(AddClusterBackends());
   RestartServer();
+}
+
+void E2eTest::AddClusterBackends() {
+  if (redis_ == nullptr) {
+    redis_ = std::make_unique<test_support::RedisServer>();
+    ASSERT_TRUE(redis_->running()) << redis_->error();
+  }
+  std::uint16_t port = 0;
+  const auto server = FixtureServer(&port);
+  ASSERT_NE(port, 0) << "no PostgreSQL: run through ctest (the e2e_pg_server_start fixture)";
+  if (env_.contains("DATABASE_URL")) {  // the test brought its own server
+  } else if (database_.empty()) {
+    static std::atomic<int> counter{0};
+    database_ = fmt::format("e2e_{}_{}", ::getpid(), counter.fetch_add(1));
+    auto connection = store::postgres::Connection::Open(server);
+    ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
+    auto created = connection->Exec("CREATE DATABASE " + database_, "create test database");
+    ASSERT_TRUE(created.has_value()) << created.error().ToString();
+  }
+  env_.try_emplace("DATABASE_URL",
+                   fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port, database_));
+  env_["REDIS_URL"] = fmt::format("redis://127.0.0.1:{}", redis_->port());
+}
+
+void E2eTest::DropDatabase() {
+  if (database_.empty()) return;
+  std::uint16_t port = 0;
+  auto connection = store::postgres::Connection::Open(FixtureServer(&port));
+  if (connection) {
+    (void)connection->Exec("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)",
+                           "drop test database");
+  }
+  database_.clear();
+}
+
+std::unique_ptr<test_support::ServerProcess> E2eTest::StartAnotherInstance(
+    const std::string& name) {
+  test_support::ServerProcess::Options options;
+  options.env = env_;
+  options.work_dir = dir_.path() / name;
+  std::filesystem::create_directories(options.work_dir);
+  std::string error;
+  auto started = test_support::ServerProcess::Start(std::move(options), &error);
+  EXPECT_NE(started, nullptr) << error;
+  return started;
 }
 
 void E2eTest::RestartServer() {

@@ -2,6 +2,12 @@
 // own temporary working and data directory and a port the server picked (API_PORT=0), so tests
 // can run in parallel (ctest -j2). Helpers keep test bodies short: AddNumbers, NextCid, Admin.
 // On failure the server's log is printed.
+//
+// One suite, two deployment modes: CTest runs it once embedded and once (prefix "cluster.") with
+// CIDROTOR_E2E_MODE=cluster, where every test gets its own redis-server and a fresh PostgreSQL
+// database on the server the CTest fixture started (tests/support/pg_server.sh), and the server
+// runs in cluster mode on them. Tests of one mode only say so with SkipUnlessEmbedded() /
+// SkipUnlessCluster().
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +19,7 @@
 
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/redis_server.h"
 
 namespace cidrotor::e2e {
 
@@ -22,6 +29,15 @@ using test_support::HttpResponse;
 
 inline constexpr char kAdminToken[] = "e2e-admin-token-0123456789";
 
+// Whether the suite runs against cluster mode (CIDROTOR_E2E_MODE=cluster).
+bool ClusterMode();
+
+// Skips the test in the other mode, saying why.
+#define SKIP_UNLESS_EMBEDDED(why) \
+  if (::cidrotor::e2e::ClusterMode()) GTEST_SKIP() << "embedded mode only: " << (why)
+#define SKIP_UNLESS_CLUSTER(why) \
+  if (!::cidrotor::e2e::ClusterMode()) GTEST_SKIP() << "cluster mode only: " << (why)
+
 class E2eTest : public ::testing::Test {
  protected:
   void TearDown() override;
@@ -30,6 +46,11 @@ class E2eTest : public ::testing::Test {
   void StartServer(Env env = {});
   // Starts the server again on the same data directory and environment (after Kill/Terminate).
   void RestartServer();
+  // Cluster mode: another instance on the same PostgreSQL and Redis (its own work directory).
+  std::unique_ptr<test_support::ServerProcess> StartAnotherInstance(const std::string& name);
+  // Cluster mode: the test's Redis (kill it, restart it empty) and PostgreSQL database name.
+  test_support::RedisServer& redis() { return *redis_; }
+  const std::string& database() const { return database_; }
 
   test_support::ServerProcess& server() { return *server_; }
   std::uint16_t port() const { return server_->port(); }
@@ -48,8 +69,14 @@ class E2eTest : public ::testing::Test {
   HttpResponse NextCid(const std::string& query);
 
  private:
+  // Cluster mode: creates the test's Redis and database (once) and adds their URLs to env_.
+  void AddClusterBackends();
+  void DropDatabase();
+
   test_support::TempDir dir_;
   Env env_;
+  std::unique_ptr<test_support::RedisServer> redis_;
+  std::string database_;
   std::unique_ptr<test_support::ServerProcess> server_;
   std::unique_ptr<HttpClient> client_;
 };

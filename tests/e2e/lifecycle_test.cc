@@ -51,6 +51,7 @@ TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {
 }
 
 TEST_F(LifecycleTest, StartsOnAnEmptyDataDirectoryAndCreatesIt) {
+  SKIP_UNLESS_EMBEDDED("cluster mode keeps no data directory");
   const auto data_dir = work_dir() / "data";
   ASSERT_FALSE(std::filesystem::exists(data_dir));
   ASSERT_NO_FATAL_FAILURE(StartServer());
@@ -139,9 +140,11 @@ TEST_F(CommandTest, UsageAndConfigErrorsExitTwoNamingTheProblem) {
   expect_exit_2({"serve"}, {{"API_HOST", "0.0.0.0"}}, "ADMIN_TOKEN");
   expect_exit_2({"serve"}, {{"DATABASE_URL", "postgresql://u@127.0.0.1/db"}}, "REDIS_HOST");
   expect_exit_2({"serve"}, {{"REDIS_HOST", "127.0.0.1"}}, "POSTGRES_HOST");
-  expect_exit_2({"serve"},
+  expect_exit_2({"serve"}, {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "http://127.0.0.1"}},
+                "REDIS_URL: the scheme must be redis://");
+  expect_exit_2({"init-db"},
                 {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "redis://127.0.0.1:6379"}},
-                "cluster mode (PostgreSQL + Redis) is not available in this build yet");
+                "not available in cluster mode yet");
   expect_exit_2({"serve", "--no-such-flag"}, {}, "--no-such-flag");
   expect_exit_2({}, {}, "subcommand");
   // A bad value in .env is reported the same way.

@@ -1,0 +1,206 @@
+// Cluster mode only (issue 4), against real binaries, a real redis-server and real PostgreSQL:
+// two instances share one pool without ever handing a number out twice; Redis down gives a fast
+// 503 and Redis back without its data is rebuilt from PostgreSQL before anything is allocated;
+// PostgreSQL stopped and started under traffic loses no acknowledged allocation.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "e2e/e2e_fixture.h"
+#include "store/postgres/pg_connection.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class ClusterTest : public E2eTest {
+ protected:
+  void SetUp() override { SKIP_UNLESS_CLUSTER("PostgreSQL + Redis"); }
+
+  // Polls `next-cid` until it answers something else than 503 store_unavailable (at most 15 s).
+  HttpResponse NextCidOnceRecovered(const std::string& query) {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    for (;;) {
+      auto response = NextCid(query);
+      if (response.status != 503 ||
+          Field(ParseJson(response.body), "error") != "store_unavailable" ||
+          Clock::now() > deadline) {
+        return response;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+};
+
+TEST_F(ClusterTest, TwoInstancesSplitFourHundredRequestsOnTwentyNumbersGiveTwentyDistinct) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto second = StartAnotherInstance("second");
+  ASSERT_NE(second, nullptr);
+  // Added through the first instance, allocatable through the second at once.
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 20));
+  std::vector<test_support::HttpResponse> responses[2];
+  std::thread other([&] {
+    responses[1] =
+        test_support::FireConcurrently(second->port(), "GET", "/next-cid?to=2125559876", 200);
+  });
+  responses[0] = test_support::FireConcurrently(port(), "GET", "/next-cid?to=2125559876", 200);
+  other.join();
+  std::multiset<std::string> allocated;
+  int unavailable = 0;
+  for (const auto& list : responses) {
+    for (const auto& r : list) {
+      if (r.status == 200) {
+        allocated.insert(Field(ParseJson(r.body), "caller_id"));
+      } else if (r.status == 503 && Field(ParseJson(r.body), "error") == "no_caller_id_available") {
+        ++unavailable;
+      } else {
+        ADD_FAILURE() << "status " << r.status << " " << r.error << " " << r.body;
+      }
+    }
+  }
+  EXPECT_EQ(allocated.size(), 20U);
+  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 20U);
+  EXPECT_EQ(unavailable, 380);
+}
+
+TEST_F(ClusterTest, RedisDownIsAFast503AndRedisBackEmptyIsRebuiltWithoutReusingALiveReservation) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 5));
+  std::set<std::string> held;
+  for (int i = 0; i < 2; ++i) {
+    const auto r = NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << r.body;
+    held.insert(Field(ParseJson(r.body), "caller_id"));
+  }
+
+  redis().Kill();
+  const auto asked = Clock::now();
+  const auto down = NextCid("to=2125559876");
+  const auto waited = Clock::now() - asked;
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(Field(ParseJson(down.body), "error"), "store_unavailable") << down.body;
+  // SPEC: within 500 ms. Asserted with room for a loaded CI machine; the figure is in the log.
+  EXPECT_LT(waited, std::chrono::milliseconds(1500));
+  std::cerr << "503 with Redis down after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms\n";
+  EXPECT_EQ(client().Get("/health").status, 503);
+
+  ASSERT_TRUE(redis().Restart());  // empty: no persistence
+  // The three numbers not reserved come back; the two live reservations are not handed out.
+  std::set<std::string> after;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = i == 0 ? NextCidOnceRecovered("to=2125559876") : NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << r.body;
+    after.insert(Field(ParseJson(r.body), "caller_id"));
+  }
+  EXPECT_EQ(after.size(), 3U);
+  for (const auto& number : after) EXPECT_FALSE(held.contains(number)) << number;
+  const auto dry = NextCid("to=2125559876");
+  EXPECT_EQ(dry.status, 503) << dry.body;
+  EXPECT_EQ(Field(ParseJson(dry.body), "error"), "no_caller_id_available") << dry.body;
+}
+
+// A PostgreSQL server of the test's own (it is stopped and started), through pg_server.sh.
+class OwnPostgres {
+ public:
+  explicit OwnPostgres(std::filesystem::path state) : state_(std::move(state)) {
+    ok_ = Script("start");
+    std::ifstream(state_ / "port") >> port_;
+  }
+  ~OwnPostgres() { Script("stop"); }
+  bool ok() const { return ok_ && port_ != 0; }
+  std::string url() const {
+    return fmt::format("postgresql://postgres@127.0.0.1:{}/postgres", port_);
+  }
+  bool Kill() const { return Script("kill"); }
+  bool Restart() const { return Script("restart"); }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  bool Script(const char* command) const {
+    const std::string line = fmt::format("{}/tests/support/pg_server.sh {} {} > /dev/null",
+                                         CIDROTOR_SOURCE_DIR, command, state_.string());
+    return std::system(line.c_str()) == 0;
+  }
+
+  std::filesystem::path state_;
+  std::uint16_t port_ = 0;
+  bool ok_ = false;
+};
+
+TEST_F(ClusterTest, PostgresStoppedAndStartedUnderTrafficLosesNoAcknowledgedAllocation) {
+  OwnPostgres postgres(work_dir() / "pg");
+  ASSERT_TRUE(postgres.ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 50));
+
+  // Two callers allocate and release as fast as they can; every acknowledged reservation id is
+  // remembered.
+  std::mutex mu;
+  std::vector<std::string> acknowledged;  // guarded by mu
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 2; ++c) {
+    callers.emplace_back([&] {
+      HttpClient caller(port());
+      while (!stop.load()) {
+        const auto r = caller.Get("/next-cid?to=2125559876");
+        if (r.status != 200) {
+          ++failures;
+          continue;
+        }
+        const std::string id = Field(ParseJson(r.body), "reservation_id");
+        {
+          std::lock_guard lock(mu);
+          acknowledged.push_back(id);
+        }
+        caller.Request("POST", "/release", "reservation_id=" + id,
+                       {{"Content-Type", "application/x-www-form-urlencoded"}});
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(postgres.Kill());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto degraded = ParseJson(client().Get("/health").body);
+  ASSERT_TRUE(postgres.Restart());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop = true;
+  for (auto& t : callers) t.join();
+
+  EXPECT_EQ(Field(degraded, "status"), "degraded");  // allocation went on without PostgreSQL
+  EXPECT_EQ(failures.load(), 0);
+  // Once the backlog is written, every acknowledged allocation is a row of `reservations`.
+  const auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Field(ParseJson(client().Get("/health").body), "status") != "healthy" &&
+         Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::lock_guard lock(mu);
+  ASSERT_GT(acknowledged.size(), 100U);
+  store::postgres::ConnectionSettings settings;
+  settings.url = postgres.url();
+  auto connection = store::postgres::Connection::Open(settings);
+  ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
+  std::int64_t stored = -1;
+  std::string ids;
+  for (const auto& id : acknowledged) ids += (ids.empty() ? "" : ",") + id;
+  auto counted =
+      connection->Exec(fmt::format("SELECT count(*) FROM reservations WHERE id IN ({})", ids),
+                       "count", [&](store::postgres::Rows rows) { stored = rows.Int64(0, 0); });
+  ASSERT_TRUE(counted.has_value()) << counted.error().ToString();
+  EXPECT_EQ(stored, static_cast<std::int64_t>(acknowledged.size()));
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e
