@@ -125,3 +125,7 @@ printf 'p99 at 8 conns: /health %s us, allocate+release %s us, nginx %s us (SPEC
 echo
 echo "== import and start-up with 1,000,000 numbers (bench/import/run.sh) =="
 CIDROTOR_BIN="$BIN" bench/import/run.sh "$RUNS"
+
+echo
+echo "== cluster mode vs embedded (bench/cluster/run.sh) =="
+CIDROTOR_BIN="$BIN" bench/cluster/run.sh "$RUNS" "$DURATION"
