@@ -450,28 +450,42 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
   Advance(now);
   const Windows& w = WindowsAt(now);
   IndexCounts counts;
+  const CompactTime now_compact = ToCompact(now);
   std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
+  std::unordered_map<std::uint16_t, PoolCounts> by_pool;
   for (const Record& r : records_) {
     if (!r.in_use) continue;
     const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
     AreaCodeCounts& area = by_area[npa];
     area.area_code = npa;
+    PoolCounts& pool = by_pool[forest_.PoolOf(r.leaf)];
     ++counts.total;
     ++area.total;
+    ++pool.total;
     if (!r.active) continue;
     ++counts.active;
     ++area.active;
+    ++pool.active;
     if (r.reservation != 0) {
       ++counts.reserved;
     } else if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
       ++counts.capped;
+    } else if (r.rest_until > now_compact) {
+      ++counts.resting;
     }
     if (r.link.linked) {
       ++counts.available;
       ++area.available;
+      ++pool.available;
     }
   }
   for (auto& [npa, area] : by_area) counts.area_codes.push_back(area);
+  for (auto& [id, pool] : by_pool) {
+    pool.pool = pools_.Name(id);
+    counts.pools.push_back(std::move(pool));
+  }
+  std::sort(counts.pools.begin(), counts.pools.end(),
+            [](const PoolCounts& a, const PoolCounts& b) { return a.pool < b.pool; });
   std::sort(
       counts.area_codes.begin(), counts.area_codes.end(),
       [](const AreaCodeCounts& a, const AreaCodeCounts& b) { return a.area_code < b.area_code; });

@@ -27,11 +27,20 @@ namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
+namespace cidrotor::service {
+class AllocationTelemetry;
+}  // namespace cidrotor::service
+
 namespace cidrotor::http {
 
 struct ServerOptions {
   // Bearer token for the admin endpoints; empty = admin endpoints always answer 401.
   std::string admin_token;
+  // SECRET_KEY: the HS256 key of the JWTs POST /auth/token issues; empty = no JWT sessions
+  // (POST /auth/token answers 503, admin endpoints take the admin token only).
+  std::string jwt_secret;
+  // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
+  std::chrono::seconds jwt_ttl{15 * 60};
   // Reported by GET /health.
   std::string version = "0.1.0";
   // Largest request body accepted, in bytes; larger ones get 413.
@@ -49,6 +58,9 @@ struct ServerContext {
   store::Store& store;
   const core::Clock& clock;
   ServerOptions options;
+  // Allocation figures shown by GET /metrics and /api/stats (fed by a service::ObservedStore in
+  // front of `store`); null leaves them out. Must outlive the server.
+  const service::AllocationTelemetry* telemetry = nullptr;
 };
 
 class HttpServer {
