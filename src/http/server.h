@@ -36,11 +36,6 @@ namespace cidrotor::http {
 struct ServerOptions {
   // Bearer token for the admin endpoints; empty = admin endpoints always answer 401.
   std::string admin_token;
-  // SECRET_KEY: the HS256 key of the JWTs POST /auth/token issues; empty = no JWT sessions
-  // (POST /auth/token answers 503, admin endpoints take the admin token only).
-  std::string jwt_secret;
-  // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
-  std::chrono::seconds jwt_ttl{15 * 60};
   // Reported by GET /health.
   std::string version = "0.1.0";
   // Largest request body accepted, in bytes; larger ones get 413.
@@ -52,6 +47,11 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};
   // How long an idle keep-alive connection is kept open waiting for the next request.
   std::chrono::seconds idle_timeout{75};
+  // SECRET_KEY: the HS256 key of the JWTs POST /auth/token issues; empty = no JWT sessions
+  // (POST /auth/token answers 503, admin endpoints take the admin token only).
+  std::string jwt_secret{};
+  // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
+  std::chrono::seconds jwt_ttl{15 * 60};
 };
 
 struct ServerContext {
