@@ -148,7 +148,7 @@ function showChart(series) {
       height: 220,
       scales: { y: { range: (u, min, max) => [0, Math.max(5, max)] } },
       series: [{}, { label: 'allocations / min', stroke: '#2f6fd6', fill: 'rgba(47,111,214,0.12)', width: 1.5 }],
-      axes: [{}, { label: 'per minute' }],
+      axes: [{ space: 90 }, { label: 'per minute' }],
     }, data, $('chart'));
   } else {
     chart.setData(data);
@@ -170,14 +170,17 @@ function showStats(stats) {
   fill('agents', stats.agents_24h.slice(0, 50), (a) => [a.name, a.allocations, time(a.last_allocation)]);
 }
 
+// The page's own polling would fill the log: show the requests of everyone else.
+const isOwnPolling = (l) => l.method === 'GET' && (l.endpoint === '/api/stats' || l.endpoint === '/api/logs');
+
 function showLogs(logs) {
-  fill('logs', logs, (l) => [time(l.timestamp), l.method, l.endpoint, l.status_code, l.agent, l.campaign,
+  fill('logs', logs.filter((l) => !isOwnPolling(l)).slice(0, 25), (l) => [time(l.timestamp), l.method, l.endpoint, l.status_code, l.agent, l.campaign,
     l.caller_id_allocated, l.response_time_us]);
 }
 
 async function refresh() {
   try {
-    const [stats, logs] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=25')]);
+    const [stats, logs] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200')]);
     if (stats.success) showStats(stats);
     if (logs.success) showLogs(logs.logs);
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
