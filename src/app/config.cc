@@ -171,8 +171,8 @@ const std::vector<SettingDef>& Defs() {
        Kind::kText,
        TextSetter(&Config::secret_key)},
       {{"JWT_TTL", "jwt-ttl", "900",
-        "Seconds a JWT from /auth/token is valid (60..86400); the dashboard renews it",
-        kScopeServe, false},
+        "Seconds a JWT from /auth/token is valid (60..86400); the dashboard renews it", kScopeServe,
+        false},
        Kind::kText,
        CountSetter(60, 86'400,
                    [](Config& c, std::uint64_t v) {

@@ -178,7 +178,8 @@ int RunServe(const Config& config, const ServeOptions& options) {
   server_options.jwt_secret = config.secret_key.empty() ? RandomSecret() : config.secret_key;
   server_options.jwt_ttl = config.jwt_ttl;
   if (config.secret_key.empty()) {
-    spdlog::warn("msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
+    spdlog::warn(
+        "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
   http::HttpServer server(io,

@@ -1,6 +1,7 @@
 // Who may call the admin endpoints: `Authorization: Bearer <token>` checked by a list of token
 // verifiers: one compares against ADMIN_TOKEN in constant time, the other (jwt_sessions.h)
-// checks the HS256 JWTs that POST /auth/token issues. Tokens are never logged. Immutable after set-up, so thread-safe to share.
+// checks the HS256 JWTs that POST /auth/token issues. Tokens are never logged. Immutable after
+// set-up, so thread-safe to share.
 #pragma once
 
 #include <memory>

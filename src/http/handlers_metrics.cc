@@ -53,8 +53,7 @@ void WriteAllocations(const service::AllocationTelemetry& telemetry, PrometheusW
   const service::LatencySnapshot latency = telemetry.Latency();
   for (std::size_t i = 0; i < service::kLatencyBucketsMicros.size(); ++i) {
     const std::string le = fmt::format("{}", service::kLatencyBucketsMicros[i] / 1e6);
-    out.Sample("cidrotor_allocation_duration_seconds_bucket", {{"le", le}},
-               latency.cumulative[i]);
+    out.Sample("cidrotor_allocation_duration_seconds_bucket", {{"le", le}}, latency.cumulative[i]);
   }
   out.Sample("cidrotor_allocation_duration_seconds_bucket", {{"le", "+Inf"}},
              latency.cumulative.back());
@@ -66,9 +65,9 @@ void WriteAllocations(const service::AllocationTelemetry& telemetry, PrometheusW
 void WriteStats(const store::StoreStats& stats, PrometheusWriter& out) {
   out.Family("cidrotor_numbers", "gauge", "Numbers of the pool by state.");
   const std::pair<std::string_view, std::uint64_t> states[] = {
-      {"total", stats.total_numbers},         {"active", stats.active_numbers},
-      {"reserved", stats.reserved_numbers},   {"available", stats.available_numbers},
-      {"capped", stats.capped_numbers},       {"resting", stats.resting_numbers}};
+      {"total", stats.total_numbers},       {"active", stats.active_numbers},
+      {"reserved", stats.reserved_numbers}, {"available", stats.available_numbers},
+      {"capped", stats.capped_numbers},     {"resting", stats.resting_numbers}};
   for (const auto& [state, count] : states) {
     out.Sample("cidrotor_numbers", {{"state", state}}, count);
   }

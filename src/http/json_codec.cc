@@ -224,8 +224,9 @@ boost::json::object StatsJson(const store::StoreStats& stats) {
   return json;
 }
 
-void AddLiveViewJson(const service::AllocationTelemetry& telemetry, const store::StoreHealth& health,
-                     core::TimePoint now, boost::json::object& json) {
+void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
+                     const store::StoreHealth& health, core::TimePoint now,
+                     boost::json::object& json) {
   boost::json::array counts;
   const std::vector<std::uint32_t> minutes = telemetry.per_minute().Last(now);
   counts.reserve(minutes.size());
@@ -240,21 +241,21 @@ void AddLiveViewJson(const service::AllocationTelemetry& telemetry, const store:
     boost::json::array out;
     out.reserve(from.size());
     for (const auto& row : from) {
-      out.emplace_back(boost::json::object{{"name", row.name},
-                                           {"allocations", row.allocations},
-                                           {"last_allocation", FormatIsoTime(row.last_allocation)}});
+      out.emplace_back(
+          boost::json::object{{"name", row.name},
+                              {"allocations", row.allocations},
+                              {"last_allocation", FormatIsoTime(row.last_allocation)}});
     }
     return out;
   };
   json["campaigns_24h"] = rows(activity.campaigns);
   json["agents_24h"] = rows(activity.agents);
 
-  json["health"] = boost::json::object{
-      {"mode", health.mode},
-      {"can_allocate", health.can_allocate},
-      {"degraded", health.degraded},
-      {"database", health.database},
-      {"redis", RedisStatus(health)}};
+  json["health"] = boost::json::object{{"mode", health.mode},
+                                       {"can_allocate", health.can_allocate},
+                                       {"degraded", health.degraded},
+                                       {"database", health.database},
+                                       {"redis", RedisStatus(health)}};
 }
 
 }  // namespace cidrotor::http

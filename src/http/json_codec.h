@@ -44,8 +44,9 @@ boost::json::object StatsJson(const store::StoreStats& stats);
 // seconds of the first minute, "step_seconds":60, "counts":[360 counts, oldest first]}),
 // "campaigns_24h" and "agents_24h" ([{"name","allocations","last_allocation"}], busiest first),
 // and "health" ({"mode","can_allocate","degraded","database","redis"}).
-void AddLiveViewJson(const service::AllocationTelemetry& telemetry, const store::StoreHealth& health,
-                     core::TimePoint now, boost::json::object& json);
+void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
+                     const store::StoreHealth& health, core::TimePoint now,
+                     boost::json::object& json);
 
 std::string AreaCodeText(std::uint32_t area_code);  // 212 -> "212"
 

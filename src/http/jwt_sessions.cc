@@ -74,7 +74,8 @@ core::Result<JwtClaims> JwtSessions::Decode(std::string_view token) const {
     return core::Fail(Refused("invalid token"));
   }
   JwtPtr jwt(raw);
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return core::Fail(Refused("token alg must be HS256"));
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256)
+    return core::Fail(Refused("token alg must be HS256"));
   const char* subject = jwt_get_grant(jwt.get(), "sub");
   if (subject == nullptr || std::string_view(subject) != kSubject) {
     return core::Fail(Refused("token is not an admin session"));

@@ -27,8 +27,8 @@ class RequestMetrics {
         counts_(std::make_unique<std::atomic<std::uint64_t>[]>(endpoints * kStatuses.size())) {}
 
   void Record(std::size_t endpoint, unsigned status) {
-    counts_[endpoint * kStatuses.size() + StatusSlot(status)].fetch_add(
-        1, std::memory_order_relaxed);
+    counts_[endpoint * kStatuses.size() + StatusSlot(status)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
   }
 
   std::uint64_t Count(std::size_t endpoint, std::size_t status_slot) const {

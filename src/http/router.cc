@@ -53,8 +53,8 @@ constexpr std::array kRoutes{
 constexpr auto kRouteInfos = [] {
   std::array<RouteInfo, kRoutes.size()> infos{};
   for (std::size_t i = 0; i < kRoutes.size(); ++i) {
-    infos[i] = RouteInfo{kRoutes[i].method, kRoutes[i].pattern,
-                         kRoutes[i].access == Access::kAdmin};
+    infos[i] =
+        RouteInfo{kRoutes[i].method, kRoutes[i].pattern, kRoutes[i].access == Access::kAdmin};
   }
   return infos;
 }();

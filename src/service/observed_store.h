@@ -18,8 +18,7 @@ class ObservedStore final : public store::Store {
   ObservedStore(store::Store& inner, const core::Clock& clock, AllocationTelemetry& telemetry)
       : inner_(inner), clock_(clock), telemetry_(telemetry) {}
 
-  void Allocate(core::AllocationRequest request,
-                store::Callback<core::Allocation> done) override;
+  void Allocate(core::AllocationRequest request, store::Callback<core::Allocation> done) override;
 
   void Release(core::ReleaseRequest request, store::Callback<core::ReleaseResult> done) override {
     inner_.Release(std::move(request), std::move(done));

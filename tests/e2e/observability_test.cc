@@ -25,22 +25,25 @@ bool Parses(std::string_view text) {
 }
 
 TEST(PrometheusParserTest, AcceptsWellFormedTextAndRejectsWhatScrapersWould) {
-  EXPECT_TRUE(Parses("# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n"
-                     "a_total{x=\"q\\\"\\\\\\n\"} 0\n# TYPE g gauge\ng 1.5e-05\n"));
-  EXPECT_TRUE(Parses("# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
-                     "h_sum 0.3\nh_count 2\n"));
-  EXPECT_FALSE(Parses("a 1"));                                   // no final newline
-  EXPECT_FALSE(Parses("1a 1\n"));                                // bad name
-  EXPECT_FALSE(Parses("a{x=1} 1\n"));                            // unquoted label value
-  EXPECT_FALSE(Parses("a{x=\"\\t\"} 1\n"));                      // bad escape
-  EXPECT_FALSE(Parses("a one\n"));                               // bad value
-  EXPECT_FALSE(Parses("a 1\na 2\n"));                            // duplicate series
+  EXPECT_TRUE(
+      Parses("# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 3\n"
+             "a_total{x=\"q\\\"\\\\\\n\"} 0\n# TYPE g gauge\ng 1.5e-05\n"));
+  EXPECT_TRUE(
+      Parses("# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+             "h_sum 0.3\nh_count 2\n"));
+  EXPECT_FALSE(Parses("a 1"));                                    // no final newline
+  EXPECT_FALSE(Parses("1a 1\n"));                                 // bad name
+  EXPECT_FALSE(Parses("a{x=1} 1\n"));                             // unquoted label value
+  EXPECT_FALSE(Parses("a{x=\"\\t\"} 1\n"));                       // bad escape
+  EXPECT_FALSE(Parses("a one\n"));                                // bad value
+  EXPECT_FALSE(Parses("a 1\na 2\n"));                             // duplicate series
   EXPECT_FALSE(Parses("# TYPE a gauge\n# TYPE a gauge\na 1\n"));  // TYPE twice
-  EXPECT_FALSE(Parses("# TYPE a meter\na 1\n"));                 // unknown type
-  EXPECT_FALSE(Parses("a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n"));     // family not contiguous
-  EXPECT_FALSE(Parses("# TYPE c counter\nc -1\n"));              // negative counter
-  EXPECT_FALSE(Parses("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
-                      "h_count 1\n"));  // not cumulative
+  EXPECT_FALSE(Parses("# TYPE a meter\na 1\n"));                  // unknown type
+  EXPECT_FALSE(Parses("a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n"));      // family not contiguous
+  EXPECT_FALSE(Parses("# TYPE c counter\nc -1\n"));               // negative counter
+  EXPECT_FALSE(
+      Parses("# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
+             "h_count 1\n"));  // not cumulative
   EXPECT_FALSE(Parses("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 3\n"));
 }
 
@@ -76,7 +79,10 @@ TEST_F(ObservabilityTest, MetricsParseAndTheirCountersMoveWithRequests) {
   EXPECT_EQ(before.types.at("cidrotor_allocation_duration_seconds"), "histogram");
   EXPECT_EQ(before.Value(R"(cidrotor_store_up{backend="sqlite"})"), 1);
   EXPECT_EQ(before.Value(R"(cidrotor_numbers{state="available"})"), 2);
-  EXPECT_EQ(before.Value(R"(cidrotor_http_requests_total{endpoint="/add-number",method="POST",status="200"})"), 2);
+  EXPECT_EQ(
+      before.Value(
+          R"(cidrotor_http_requests_total{endpoint="/add-number",method="POST",status="200"})"),
+      2);
 
   EXPECT_EQ(NextCid("to=2125559876&campaign=sales&agent=a1").status, 200);
   EXPECT_EQ(NextCid("to=3105559876&campaign=sales&agent=a1").status, 200);
@@ -157,9 +163,8 @@ std::string Token(std::string_view key, long iat, long exp, jwt_alg_t alg = JWT_
 
 TEST_F(ObservabilityTest, JwtOpensTheAdminApiAndBadOnesAreRefused) {
   ASSERT_NO_FATAL_FAILURE(StartServer({{"SECRET_KEY", kSecretKey}}));
-  const HttpResponse login = client().Post("/auth/token", std::string(R"({"token":")") +
-                                                              kAdminToken + "\"}",
-                                           "application/json");
+  const HttpResponse login = client().Post(
+      "/auth/token", std::string(R"({"token":")") + kAdminToken + "\"}", "application/json");
   ASSERT_EQ(login.status, 200) << login.body;
   const auto answer = ParseJson(login.body);
   EXPECT_EQ(Field(answer, "token_type"), "bearer");
@@ -171,7 +176,7 @@ TEST_F(ObservabilityTest, JwtOpensTheAdminApiAndBadOnesAreRefused) {
   EXPECT_EQ(stats_with(jwt), 200);
 
   const long now = static_cast<long>(std::time(nullptr));
-  EXPECT_EQ(stats_with(Token(kSecretKey, now - 60, now + 600)), 200);  // the control
+  EXPECT_EQ(stats_with(Token(kSecretKey, now - 60, now + 600)), 200);    // the control
   EXPECT_EQ(stats_with(Token(kSecretKey, now - 1000, now - 100)), 401);  // expired
   EXPECT_EQ(stats_with(Token("another-key-0123456789abcdef012345", now - 60, now + 600)), 401);
   EXPECT_EQ(stats_with(Token("", now - 60, now + 600, JWT_ALG_NONE)), 401);

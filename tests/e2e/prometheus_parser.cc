@@ -66,8 +66,8 @@ double ParsedMetrics::Value(const std::string& key) const {
 
 bool ParsePrometheusText(std::string_view text, ParsedMetrics& out, std::string& error) {
   if (text.empty() || text.back() != '\n') return error = "text must end with a newline", false;
-  std::set<std::string> finished;  // families whose samples ended
-  std::string current;             // the family of the last sample or TYPE line
+  std::set<std::string> finished;               // families whose samples ended
+  std::string current;                          // the family of the last sample or TYPE line
   std::map<std::string, Histogram> histograms;  // by family + labels other than le
   std::size_t line_no = 0;
   auto fail = [&](const std::string& why, std::string_view line) {

@@ -74,8 +74,8 @@ std::string Signed(jwt_alg_t alg, std::string_view key, const Grants& grants) {
 class JwtSessionsTest : public ::testing::Test {
  protected:
   ManualClock clock_{kStart};
-  JwtSessions sessions_{clock_, JwtOptions{.secret = kSecret, .ttl = seconds(900),
-                                           .max_session = seconds(3600)}};
+  JwtSessions sessions_{
+      clock_, JwtOptions{.secret = kSecret, .ttl = seconds(900), .max_session = seconds(3600)}};
 };
 
 TEST_F(JwtSessionsTest, IssuedTokenIsValidUntilItsExpiry) {
@@ -105,7 +105,8 @@ TEST_F(JwtSessionsTest, TamperedPayloadOrSignatureIsRefused) {
   // A payload that claims a later expiry, with the original signature.
   const std::string forged_payload =
       Base64Url(R"({"auth_time":1772366400,"exp":1999999999,"iat":1772366400,"sub":"admin"})");
-  const std::string forged = token.substr(0, first_dot + 1) + forged_payload + token.substr(second_dot);
+  const std::string forged =
+      token.substr(0, first_dot + 1) + forged_payload + token.substr(second_dot);
   EXPECT_FALSE(sessions_.Verify(forged));
 
   // One character of the signature changed.
@@ -122,8 +123,8 @@ TEST_F(JwtSessionsTest, TamperedPayloadOrSignatureIsRefused) {
 TEST_F(JwtSessionsTest, AlgNoneIsRefused) {
   // By hand, as an attacker would send it: header alg "none", empty signature.
   const std::string header = Base64Url(R"({"alg":"none","typ":"JWT"})");
-  const std::string payload = Base64Url(
-      R"({"auth_time":1772366400,"exp":1772367300,"iat":1772366400,"sub":"admin"})");
+  const std::string payload =
+      Base64Url(R"({"auth_time":1772366400,"exp":1772367300,"iat":1772366400,"sub":"admin"})");
   EXPECT_FALSE(sessions_.Verify(header + "." + payload + "."));
   EXPECT_FALSE(sessions_.Verify(header + "." + payload));
   // And as libjwt writes it.
@@ -134,7 +135,8 @@ TEST_F(JwtSessionsTest, OtherAlgorithmOrKeyIsRefused) {
   EXPECT_TRUE(sessions_.Verify(Signed(JWT_ALG_HS256, kSecret, Grants{})));  // the control
   EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS512, kSecret, Grants{})));
   EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS384, kSecret, Grants{})));
-  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS256, "another-key-of-the-same-length!!", Grants{})));
+  EXPECT_FALSE(
+      sessions_.Verify(Signed(JWT_ALG_HS256, "another-key-of-the-same-length!!", Grants{})));
 }
 
 TEST_F(JwtSessionsTest, MissingExpFutureIatAndOtherSubjectsAreRefused) {

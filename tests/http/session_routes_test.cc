@@ -58,8 +58,8 @@ class SessionRoutesTest : public ::testing::Test {
 
   // POST /auth/token with a JSON body; the access token, or "" (and a test failure).
   std::string Login() {
-    const Response response = Call(Method::kPost, "/auth/token", R"({"token":"s3cret"})", {},
-                                   "application/json");
+    const Response response =
+        Call(Method::kPost, "/auth/token", R"({"token":"s3cret"})", {}, "application/json");
     EXPECT_EQ(response.status, 200) << response.body;
     if (response.status != 200) return {};
     return std::string(boost::json::parse(response.body).at("access_token").as_string());
@@ -94,10 +94,10 @@ TEST_F(SessionRoutesTest, AdminTokenInJsonBodyBuysAJwtThatOpensAdminEndpoints) {
 }
 
 TEST_F(SessionRoutesTest, AdminTokenAsFormOrBearerAlsoWorks) {
-  EXPECT_EQ(Call(Method::kPost, "/auth/token", "token=s3cret", {},
-                 "application/x-www-form-urlencoded")
-                .status,
-            200);
+  EXPECT_EQ(
+      Call(Method::kPost, "/auth/token", "token=s3cret", {}, "application/x-www-form-urlencoded")
+          .status,
+      200);
   EXPECT_EQ(Call(Method::kPost, "/auth/token", {}, "Bearer s3cret").status, 200);
 }
 
@@ -143,11 +143,15 @@ TEST_F(SessionRoutesTest, MetricsCountRequestsByEndpointAndStatus) {
   auto has = [&text](std::string_view line) {
     return text.find(std::string(line) + "\n") != std::string::npos;
   };
-  EXPECT_TRUE(has(R"(cidrotor_http_requests_total{endpoint="/next-cid",method="GET",status="200"} 2)"))
+  EXPECT_TRUE(
+      has(R"(cidrotor_http_requests_total{endpoint="/next-cid",method="GET",status="200"} 2)"))
       << text;
-  EXPECT_TRUE(has(R"(cidrotor_http_requests_total{endpoint="/next-cid",method="GET",status="400"} 1)"));
-  EXPECT_TRUE(has(R"(cidrotor_http_requests_total{endpoint="/api/stats",method="GET",status="401"} 1)"));
-  EXPECT_TRUE(has(R"(cidrotor_http_requests_total{endpoint="unmatched",method="any",status="404"} 1)"));
+  EXPECT_TRUE(
+      has(R"(cidrotor_http_requests_total{endpoint="/next-cid",method="GET",status="400"} 1)"));
+  EXPECT_TRUE(
+      has(R"(cidrotor_http_requests_total{endpoint="/api/stats",method="GET",status="401"} 1)"));
+  EXPECT_TRUE(
+      has(R"(cidrotor_http_requests_total{endpoint="unmatched",method="any",status="404"} 1)"));
   EXPECT_TRUE(has(R"(cidrotor_store_up{backend="sqlite"} 1)"));
   EXPECT_TRUE(has(R"(cidrotor_build_info{version="9.9.9",mode="embedded"} 1)"));
   EXPECT_TRUE(has("# TYPE cidrotor_allocation_duration_seconds histogram"));

@@ -36,8 +36,8 @@ TEST(MinuteSeriesTest, MinutesOlderThanSixHoursReadAsZeroAndTheirSlotsAreReused)
   MinuteSeries series;
   series.Add(kNoon, 7);
   EXPECT_EQ(series.Last(kNoon + hours(6) - minutes(1)).front(), 7U);  // still the oldest minute
-  EXPECT_EQ(series.Last(kNoon + hours(6)).front(), 0U);              // fell off
-  series.Add(kNoon + hours(6));                                      // same slot, new minute
+  EXPECT_EQ(series.Last(kNoon + hours(6)).front(), 0U);               // fell off
+  series.Add(kNoon + hours(6));                                       // same slot, new minute
   EXPECT_EQ(series.Last(kNoon + hours(6)).back(), 1U);
   EXPECT_EQ(series.Last(kNoon, 1).back(), 0U);  // the old minute is not resurrected
 }
