@@ -22,10 +22,11 @@ std::vector<ActivityRow> Sorted(std::unordered_map<std::string, ActivityRow>& ro
 }  // namespace
 
 void RecentActivity::Count(Tallies& tallies, std::string_view name, core::TimePoint now) {
-  auto it = tallies.find(std::string(name));
+  auto it = tallies.find(name);
   if (it == tallies.end()) {
     const std::string_view key = tallies.size() < kMaxNamesPerHour ? name : kOther;
-    it = tallies.try_emplace(std::string(key)).first;
+    it = tallies.find(key);
+    if (it == tallies.end()) it = tallies.try_emplace(std::string(key)).first;
   }
   ++it->second.allocations;
   it->second.last = std::max(it->second.last, now);

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -50,7 +51,15 @@ class RecentActivity {
     std::uint64_t allocations = 0;
     core::TimePoint last{};
   };
-  using Tallies = std::unordered_map<std::string, Tally>;
+  // Looked up by string_view without building a std::string (C++20 heterogeneous lookup): the
+  // hot path allocates only for a name new this hour.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+  using Tallies = std::unordered_map<std::string, Tally, NameHash, std::equal_to<>>;
   struct Bucket {
     std::int64_t hour = -1;  // hours since the Unix epoch; -1 = empty
     Tallies campaigns;

@@ -1,9 +1,10 @@
 // The dashboard end to end: the real `cidrotor serve` on a temporary data directory and a port
 // it picks, Debian's Chromium driven by playwright-core. Covers: a wrong token is refused and
 // shows no data; login with Enter; counts follow allocations made over HTTP; deactivating a
-// number in the page stops /next-cid from returning it; a CSV upload shows its summary and
-// rejected lines; the JWT is renewable, and expired or tampered JWTs are refused by the API;
-// logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
+// number in the page stops /next-cid from returning it; caps and pool are edited; a CSV upload
+// shows its summary and rejected lines; the JWT is renewable (by the API and by the page's
+// timer), expired or tampered JWTs are refused by the API, and a refused JWT ends the page's
+// session; logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
 //   CIDROTOR_BINARY=build/cidrotor CIDROTOR_ARTIFACTS=build/test-artifacts node dashboard_test.mjs
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -209,7 +210,26 @@ async function main() {
     assert.equal((await api('GET', '/api/stats', { headers: bearer(forged) })).status, 401, 'a tampered JWT is refused');
     assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt('some-other-key', now - 60, now + 600)) })).status, 401);
 
-    // ---- logout ----
+    // ---- the page renews its JWT before it expires (the renewal timer, brought forward) ----
+    const beforeRenewal = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    await page.evaluate(() => {
+      sessionStorage.setItem('cidrotor.jwt_expires_at', String(Date.now() + 61000));
+      scheduleRenewal(); // a global of app.js: due in a second now
+    });
+    await page.waitForFunction((old) => sessionStorage.getItem('cidrotor.jwt') !== old, beforeRenewal, { timeout: 5000 });
+    const pageRenewed = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(pageRenewed) })).status, 200);
+
+    // ---- a JWT the API refuses (expired) ends the session in the page: no more data ----
+    await page.evaluate((token) => sessionStorage.setItem('cidrotor.jwt', token), craftJwt(SECRET_KEY, now - 1000, now - 10));
+    await page.locator('#login-error').filter({ hasText: 'Your session ended' }).waitFor({ timeout: 8000 });
+    assert.equal(await page.isHidden('#app'), true);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+    // ---- log in again (the button this time), then log out ----
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.locator('#app').waitFor({ state: 'visible', timeout: 5000 });
     await page.click('#logout');
     await page.locator('#login-view').waitFor({ state: 'visible', timeout: 5000 });
     assert.equal(await page.isHidden('#app'), true);
