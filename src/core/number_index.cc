@@ -452,13 +452,15 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
   IndexCounts counts;
   const CompactTime now_compact = ToCompact(now);
   std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
-  std::unordered_map<std::uint16_t, PoolCounts> by_pool;
+  std::vector<PoolCounts> by_pool;  // by pool id (16 bits): an index, not a hash, per record
   for (const Record& r : records_) {
     if (!r.in_use) continue;
     const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
     AreaCodeCounts& area = by_area[npa];
     area.area_code = npa;
-    PoolCounts& pool = by_pool[forest_.PoolOf(r.leaf)];
+    const std::uint16_t pool_id = forest_.PoolOf(r.leaf);
+    if (pool_id >= by_pool.size()) by_pool.resize(pool_id + 1U);
+    PoolCounts& pool = by_pool[pool_id];
     ++counts.total;
     ++area.total;
     ++pool.total;
@@ -480,9 +482,10 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
     }
   }
   for (auto& [npa, area] : by_area) counts.area_codes.push_back(area);
-  for (auto& [id, pool] : by_pool) {
-    pool.pool = pools_.Name(id);
-    counts.pools.push_back(std::move(pool));
+  for (std::size_t id = 0; id < by_pool.size(); ++id) {
+    if (by_pool[id].total == 0) continue;  // a pool id no number uses (any more)
+    by_pool[id].pool = pools_.Name(static_cast<std::uint16_t>(id));
+    counts.pools.push_back(std::move(by_pool[id]));
   }
   std::sort(counts.pools.begin(), counts.pools.end(),
             [](const PoolCounts& a, const PoolCounts& b) { return a.pool < b.pool; });
