@@ -205,6 +205,34 @@ TEST_F(SessionRoutesTest, OpenApiDescribesEveryRegisteredRouteAndNothingElse) {
   EXPECT_EQ(operations, described) << "/openapi.json describes an operation the router lacks";
 }
 
+// Every "$ref" of `value` names an existing member of `doc` ("#/components/schemas/Error").
+void ExpectRefsResolve(const boost::json::value& value, const boost::json::object& doc) {
+  if (const auto* object = value.if_object()) {
+    if (const auto* ref = object->if_contains("$ref")) {
+      const std::string_view target = ref->as_string();
+      ASSERT_EQ(target.substr(0, 2), "#/") << target;
+      const boost::json::value* node = nullptr;
+      const boost::json::object* at = &doc;
+      std::string_view rest = target.substr(2);
+      while (!rest.empty()) {
+        const auto slash = rest.find('/');
+        node = at->if_contains(rest.substr(0, slash));
+        ASSERT_NE(node, nullptr) << "unresolved " << target;
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (!rest.empty()) at = &node->as_object();
+      }
+    }
+    for (const auto& [key, member] : *object) ExpectRefsResolve(member, doc);
+  } else if (const auto* array = value.if_array()) {
+    for (const auto& element : *array) ExpectRefsResolve(element, doc);
+  }
+}
+
+TEST_F(SessionRoutesTest, OpenApiReferencesAllResolve) {
+  const auto doc = boost::json::parse(Call(Method::kGet, "/openapi.json").body);
+  ExpectRefsResolve(doc, doc.as_object());
+}
+
 // ---- GET /dashboard ----------------------------------------------------------------------------
 
 TEST_F(SessionRoutesTest, DashboardIsServedFromEmbeddedFilesUnderACsp) {
