@@ -41,6 +41,11 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+# Debian's nodejs comes without npm (NodeSource's includes it, and conflicts with Debian's npm
+# package): ask for the package only when no npm command exists.
+if ! command -v npm > /dev/null; then
+  missing+=(npm)
+fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then
