@@ -10,11 +10,15 @@ RUN apt-get update \
       cmake ninja-build g++ pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
       libexpected-dev libhowardhinnant-date-dev libsqlite3-dev \
-      libspdlog-dev libfmt-dev libcli11-dev tzdata \
+      libspdlog-dev libfmt-dev libcli11-dev tzdata libjwt-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake ./cmake
+COPY scripts ./scripts
+COPY docs ./docs
+COPY web/package.json web/package-lock.json ./web/
+COPY web/src ./web/src
 COPY src ./src
 COPY tests ./tests
 COPY bench ./bench

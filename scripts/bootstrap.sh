@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that cidrotor's build and tests need (`bench` adds the
-# benchmark's), only those that are missing. Idempotent, and silent when everything is present.
+# benchmark's), only those that are missing, then web/'s npm packages (scripts/web-deps.sh).
+# Idempotent, and silent when everything is present.
 #   scripts/bootstrap.sh          build + test packages
 #   scripts/bootstrap.sh bench    the same plus wrk, nginx-light, curl, bc and sqlite3
 # Uses sudo when not run as root.
@@ -40,15 +41,22 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
+# Debian's nodejs comes without npm (NodeSource's includes it, and conflicts with Debian's npm
+# package): ask for the package only when no npm command exists.
+if ! command -v npm > /dev/null; then
+  missing+=(npm)
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo=(sudo)
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-  sudo=(sudo)
-fi
-echo "bootstrap: installing ${missing[*]}"
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${missing[@]}"
+# The dashboard's npm packages (uPlot; playwright-core for the browser test), when web/node_modules
+# is missing or older than web/package-lock.json. The build runs the same script.
+"$(dirname "$0")/web-deps.sh"

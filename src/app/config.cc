@@ -170,6 +170,14 @@ const std::vector<SettingDef>& Defs() {
         true},
        Kind::kText,
        TextSetter(&Config::secret_key)},
+      {{"JWT_TTL", "jwt-ttl", "900",
+        "Seconds a JWT from /auth/token is valid (60..86400); the dashboard renews it", kScopeServe,
+        false},
+       Kind::kText,
+       CountSetter(60, 86'400,
+                   [](Config& c, std::uint64_t v) {
+                     c.jwt_ttl = std::chrono::seconds(static_cast<long>(v));
+                   })},
       {{"DEFAULT_RESERVATION_TTL", "default-reservation-ttl", "300",
         "Seconds a caller-ID stays reserved without a release (1..86400)"},
        Kind::kText,

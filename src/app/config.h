@@ -68,8 +68,11 @@ struct Config {
   // ADMIN_TOKEN: bearer token of the admin endpoints. Default empty (admin endpoints refuse
   // every request; a non-loopback API_HOST refuses to start).
   std::string admin_token;
-  // SECRET_KEY: HS256 key of the JWTs issued by /auth/token. Default empty.
+  // SECRET_KEY: HS256 key of the JWTs issued by /auth/token. Default empty: `serve` then signs
+  // with a random key of its own, so JWTs do not survive a restart (nor work across instances).
   std::string secret_key;
+  // JWT_TTL: seconds a JWT is valid. Default 900 (15 minutes).
+  std::chrono::seconds jwt_ttl{900};
 
   // DEFAULT_RESERVATION_TTL: seconds a caller-ID stays reserved without a release. Default 300.
   std::chrono::seconds default_reservation_ttl{300};

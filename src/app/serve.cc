@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "app/store_factory.h"
 #include "app/tz_calendar.h"
 #include "http/server.h"
+#include "service/observed_store.h"
 
 namespace cidrotor::app {
 namespace {
@@ -99,6 +101,15 @@ class Housekeeping {
   std::jthread thread_;             // last: starts after mu_ and cv_ exist
 };
 
+// A key for the JWTs when SECRET_KEY is unset: 32 random bytes, hex. Sessions then end with the
+// process, which is acceptable for the embedded single instance; clusters must set SECRET_KEY.
+std::string RandomSecret() {
+  std::random_device device;  // /dev/urandom on Linux
+  std::string secret;
+  for (int i = 0; i < 8; ++i) secret += fmt::format("{:08x}", device());
+  return secret;
+}
+
 void RunIoThread(boost::asio::io_context& io) {
   for (;;) {
     try {
@@ -136,11 +147,22 @@ int RunServe(const Config& config, const ServeOptions& options) {
   }
   store::Store& store = *opened->store;
 
+  // Allocation figures for /metrics and the dashboard, whichever protocol allocates.
+  service::AllocationTelemetry telemetry;
+  service::ObservedStore observed_store(store, clock, telemetry);
+
   http::ServerOptions server_options;
   server_options.admin_token = config.admin_token;
+  server_options.jwt_secret = config.secret_key.empty() ? RandomSecret() : config.secret_key;
+  server_options.jwt_ttl = config.jwt_ttl;
+  if (config.secret_key.empty()) {
+    spdlog::warn(
+        "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
+  }
   server_options.version = CIDROTOR_VERSION;
-  http::HttpServer server(io, http::ServerContext{store, clock, server_options});
-  agi::AgiServer agi_server(io, agi::AgiContext{store, clock, config.agi_timeout});
+  http::HttpServer server(io,
+                          http::ServerContext{observed_store, clock, server_options, &telemetry});
+  agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

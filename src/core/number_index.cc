@@ -450,29 +450,46 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
   Advance(now);
   const Windows& w = WindowsAt(now);
   IndexCounts counts;
+  const CompactTime now_compact = ToCompact(now);
   std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
+  std::vector<PoolCounts> by_pool;  // by pool id (16 bits): an index, not a hash, per record
   for (std::size_t id = 0; id < records_.size(); ++id) {
     const Record& r = records_[id];
     if (!r.in_use) continue;
     const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
     AreaCodeCounts& area = by_area[npa];
     area.area_code = npa;
+    const std::uint16_t pool_id = forest_.PoolOf(r.leaf);
+    if (pool_id >= by_pool.size()) by_pool.resize(pool_id + 1U);
+    PoolCounts& pool = by_pool[pool_id];
     ++counts.total;
     ++area.total;
+    ++pool.total;
     if (!r.active) continue;
     ++counts.active;
     ++area.active;
+    ++pool.active;
     if (r.reservation != 0) {
       ++counts.reserved;
     } else if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
       ++counts.capped;
+    } else if (r.rest_until > now_compact) {
+      ++counts.resting;
     }
     if (r.link.linked) {
       ++counts.available;
       ++area.available;
+      ++pool.available;
     }
   }
   for (auto& [npa, area] : by_area) counts.area_codes.push_back(area);
+  for (std::size_t id = 0; id < by_pool.size(); ++id) {
+    if (by_pool[id].total == 0) continue;  // a pool id no number uses (any more)
+    by_pool[id].pool = pools_.Name(static_cast<std::uint16_t>(id));
+    counts.pools.push_back(std::move(by_pool[id]));
+  }
+  std::sort(counts.pools.begin(), counts.pools.end(),
+            [](const PoolCounts& a, const PoolCounts& b) { return a.pool < b.pool; });
   std::sort(
       counts.area_codes.begin(), counts.area_codes.end(),
       [](const AreaCodeCounts& a, const AreaCodeCounts& b) { return a.area_code < b.area_code; });

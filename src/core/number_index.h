@@ -60,13 +60,22 @@ struct AreaCodeCounts {
   std::uint32_t available = 0;
 };
 
+struct PoolCounts {
+  std::string pool;
+  std::uint32_t total = 0;
+  std::uint32_t active = 0;
+  std::uint32_t available = 0;
+};
+
 struct IndexCounts {
   std::uint64_t total = 0;
   std::uint64_t active = 0;
   std::uint64_t reserved = 0;
   std::uint64_t available = 0;
   std::uint64_t capped = 0;                // active, not reserved, at a cap
+  std::uint64_t resting = 0;               // active, not reserved, resting (spam-label guard)
   std::vector<AreaCodeCounts> area_codes;  // ordered by area code
+  std::vector<PoolCounts> pools;           // ordered by name
 };
 
 class NumberIndex {

@@ -1,7 +1,7 @@
 // Who may call the admin endpoints: `Authorization: Bearer <token>` checked by a list of token
-// verifiers. Today one verifier compares against ADMIN_TOKEN in constant time; the JWT verifier
-// (SPEC "POST /auth/token", HS256 with SECRET_KEY) slots in as a second TokenVerifier without
-// touching the router. Tokens are never logged. Immutable after set-up, so thread-safe to share.
+// verifiers: one compares against ADMIN_TOKEN in constant time, the other (jwt_sessions.h)
+// checks the HS256 JWTs that POST /auth/token issues. Tokens are never logged. Immutable after
+// set-up, so thread-safe to share.
 #pragma once
 
 #include <memory>
@@ -33,7 +33,9 @@ class StaticTokenVerifier final : public TokenVerifier {
 
 class Authenticator {
  public:
-  void AddVerifier(std::unique_ptr<TokenVerifier> verifier) {
+  // Shared, so that a verifier that does more (JwtSessions also issues tokens) can be held by
+  // its other users too.
+  void AddVerifier(std::shared_ptr<const TokenVerifier> verifier) {
     verifiers_.push_back(std::move(verifier));
   }
 
@@ -42,7 +44,7 @@ class Authenticator {
   [[nodiscard]] core::Result<void> Authorize(std::string_view authorization_header) const;
 
  private:
-  std::vector<std::unique_ptr<TokenVerifier>> verifiers_;
+  std::vector<std::shared_ptr<const TokenVerifier>> verifiers_;
 };
 
 // The token of a `Bearer <token>` header (scheme case-insensitive, surrounding spaces ignored),

@@ -42,4 +42,16 @@ boost::asio::awaitable<Response> HandleListReservations(const Request& request,
 boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context);
 boost::asio::awaitable<Response> HandleStats(const Request& request, RequestContext& context);
 
+// handlers_auth.cc (open): POST /auth/token, the admin token (or a valid JWT) for a JWT.
+boost::asio::awaitable<Response> HandleAuthToken(const Request& request, RequestContext& context);
+
+// handlers_metrics.cc (open): GET /metrics, Prometheus text format.
+boost::asio::awaitable<Response> HandleMetrics(const Request& request, RequestContext& context);
+
+// handlers_static.cc (open): files embedded at build time (web/, docs/openapi.json).
+boost::asio::awaitable<Response> HandleOpenApi(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleDashboard(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleDashboardAsset(const Request& request,
+                                                      RequestContext& context);
+
 }  // namespace cidrotor::http

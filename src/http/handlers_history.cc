@@ -50,7 +50,12 @@ boost::asio::awaitable<Response> HandleStats(const Request& /*request*/, Request
     context.services.store.GetStats(std::move(done));
   });
   if (!stats) co_return ErrorResponse(stats.error());
-  co_return JsonResponse(StatsJson(*stats));
+  boost::json::object json = StatsJson(*stats);
+  if (const auto* telemetry = context.services.telemetry) {  // issue 6: the dashboard's live view
+    AddLiveViewJson(*telemetry, context.services.store.Health(), context.services.clock.Now(),
+                    json);
+  }
+  co_return JsonResponse(json);
 }
 
 }  // namespace cidrotor::http

@@ -100,6 +100,13 @@ std::string ReleaseBody(const core::ReleaseRequest& request, const core::Release
   return body;
 }
 
+std::string_view RedisStatus(const store::StoreHealth& health) {
+  // Embedded mode has no Redis; cluster mode's Redis is the allocation authority, so it is as
+  // healthy as the store's ability to allocate.
+  if (health.mode != "cluster") return "not_configured";
+  return health.can_allocate ? "healthy" : "unavailable";
+}
+
 std::string HealthBody(std::string_view status, const store::StoreHealth& health,
                        core::TimePoint now, std::string_view version) {
   std::string body;
@@ -110,14 +117,8 @@ std::string HealthBody(std::string_view status, const store::StoreHealth& health
   AppendIsoTime(body, now);
   body.append(R"(","database":)");
   AppendJsonString(body, health.database);
-  // Embedded mode has no Redis; cluster mode's Redis is the allocation authority, so it is as
-  // healthy as the store's ability to allocate.
   body.append(R"(,"redis":{"status":")");
-  if (health.mode == "cluster") {
-    body.append(health.can_allocate ? "healthy" : "unavailable");
-  } else {
-    body.append("not_configured");
-  }
+  body.append(RedisStatus(health));
   body.append(R"("},"mode":)");
   AppendJsonString(body, health.mode);
   body.append(R"(,"version":)");
@@ -197,6 +198,7 @@ boost::json::object StatsJson(const store::StoreStats& stats) {
   json["reserved_numbers"] = stats.reserved_numbers;
   json["available_numbers"] = stats.available_numbers;
   json["capped_numbers"] = stats.capped_numbers;
+  json["resting_numbers"] = stats.resting_numbers;
   json["allocations_total"] = stats.allocations_total;
   json["releases_total"] = stats.releases_total;
   json["no_caller_id_total"] = stats.no_caller_id_total;
@@ -212,7 +214,48 @@ boost::json::object StatsJson(const store::StoreStats& stats) {
     area_codes.emplace_back(std::move(entry));
   }
   json["area_codes"] = std::move(area_codes);
+  boost::json::array pools;
+  pools.reserve(stats.pools.size());
+  for (const auto& p : stats.pools) {
+    pools.emplace_back(boost::json::object{
+        {"pool", p.pool}, {"total", p.total}, {"active", p.active}, {"available", p.available}});
+  }
+  json["pools"] = std::move(pools);
   return json;
+}
+
+void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
+                     const store::StoreHealth& health, core::TimePoint now,
+                     boost::json::object& json) {
+  boost::json::array counts;
+  const std::vector<std::uint32_t> minutes = telemetry.per_minute().Last(now);
+  counts.reserve(minutes.size());
+  for (const std::uint32_t count : minutes) counts.emplace_back(count);
+  const std::int64_t first_minute =
+      service::MinuteSeries::MinuteStart(now) - static_cast<std::int64_t>(minutes.size() - 1) * 60;
+  json["allocations_per_minute"] =
+      boost::json::object{{"start", first_minute}, {"step_seconds", 60}, {"counts", counts}};
+
+  const service::ActivitySnapshot activity = telemetry.activity().Last24Hours(now);
+  auto rows = [](const std::vector<service::ActivityRow>& from) {
+    boost::json::array out;
+    out.reserve(from.size());
+    for (const auto& row : from) {
+      out.emplace_back(
+          boost::json::object{{"name", row.name},
+                              {"allocations", row.allocations},
+                              {"last_allocation", FormatIsoTime(row.last_allocation)}});
+    }
+    return out;
+  };
+  json["campaigns_24h"] = rows(activity.campaigns);
+  json["agents_24h"] = rows(activity.agents);
+
+  json["health"] = boost::json::object{{"mode", health.mode},
+                                       {"can_allocate", health.can_allocate},
+                                       {"degraded", health.degraded},
+                                       {"database", health.database},
+                                       {"redis", RedisStatus(health)}};
 }
 
 }  // namespace cidrotor::http

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/number.h"
 #include "http/message.h"
+#include "service/allocation_telemetry.h"
 #include "store/store.h"
 
 namespace cidrotor::http {
@@ -28,6 +29,9 @@ std::string ReleaseBody(const core::ReleaseRequest& request, const core::Release
 
 // GET /health: {"status":..,"timestamp":..,"database":..,"redis":{"status":..},"mode":..,
 // "version":..}. `status` is "healthy", "degraded" or "unhealthy".
+// "healthy", "unavailable" (cluster mode), or "not_configured" (embedded mode has no Redis).
+std::string_view RedisStatus(const store::StoreHealth& health);
+
 std::string HealthBody(std::string_view status, const store::StoreHealth& health,
                        core::TimePoint now, std::string_view version);
 
@@ -35,6 +39,14 @@ boost::json::object NumberJson(const core::NumberView& number);
 boost::json::object ReservationJson(const store::ReservationRecord& record);
 boost::json::object LogJson(const store::StoredLog& log);
 boost::json::object StatsJson(const store::StoreStats& stats);
+
+// GET /api/stats's live-view members, added to `json`: "allocations_per_minute" ({"start": Unix
+// seconds of the first minute, "step_seconds":60, "counts":[360 counts, oldest first]}),
+// "campaigns_24h" and "agents_24h" ([{"name","allocations","last_allocation"}], busiest first),
+// and "health" ({"mode","can_allocate","degraded","database","redis"}).
+void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
+                     const store::StoreHealth& health, core::TimePoint now,
+                     boost::json::object& json);
 
 std::string AreaCodeText(std::uint32_t area_code);  // 212 -> "212"
 

@@ -5,6 +5,7 @@
 
 #include "http/error_response.h"
 #include "http/handlers.h"
+#include "http/request_metrics.h"
 
 namespace cidrotor::http {
 namespace {
@@ -40,7 +41,23 @@ constexpr std::array kRoutes{
                Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/logs", HandleListLogs, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/stats", HandleStats, Access::kAdmin, Logging::kApiLog},
+    // Issue 6: sessions, observability, the API description and the dashboard (all open: SPEC).
+    RouteEntry{Method::kPost, "/auth/token", HandleAuthToken, Access::kOpen, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/metrics", HandleMetrics, Access::kOpen, Logging::kNone},
+    RouteEntry{Method::kGet, "/openapi.json", HandleOpenApi, Access::kOpen, Logging::kNone},
+    RouteEntry{Method::kGet, "/dashboard", HandleDashboard, Access::kOpen, Logging::kNone},
+    RouteEntry{Method::kGet, "/dashboard/{asset}", HandleDashboardAsset, Access::kOpen,
+               Logging::kNone},
 };
+
+constexpr auto kRouteInfos = [] {
+  std::array<RouteInfo, kRoutes.size()> infos{};
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    infos[i] =
+        RouteInfo{kRoutes[i].method, kRoutes[i].pattern, kRoutes[i].access == Access::kAdmin};
+  }
+  return infos;
+}();
 
 constexpr std::size_t kMaxPathInDetail = 128;
 
@@ -57,7 +74,18 @@ bool Matches(std::string_view pattern, std::string_view path, std::string_view& 
   return true;
 }
 
+// Counts the response for GET /metrics; `endpoint` is the route's index, kRoutes.size() when no
+// route matched.
+Response Counted(Response response, std::size_t endpoint, const RequestContext& context) {
+  if (context.services.request_metrics != nullptr) {
+    context.services.request_metrics->Record(endpoint, response.status);
+  }
+  return response;
+}
+
 }  // namespace
+
+std::span<const RouteInfo> RegisteredRoutes() { return kRouteInfos; }
 
 BodyPolicy BodyPolicyFor(std::string_view target, const ServerOptions& options) {
   constexpr std::string_view kImportPath = "/api/numbers/import";
@@ -71,7 +99,8 @@ BodyPolicy BodyPolicyFor(std::string_view target, const ServerOptions& options) 
 boost::asio::awaitable<Response> Route(const Request& request, RequestContext& context) {
   const std::string_view path = request.path();
   std::string allow;  // methods of the path, for a 405
-  for (const RouteEntry& route : kRoutes) {
+  for (std::size_t index = 0; index < kRoutes.size(); ++index) {
+    const RouteEntry& route = kRoutes[index];
     std::string_view param;
     if (!Matches(route.pattern, path, param)) continue;
     if (route.method != request.method) {
@@ -83,14 +112,15 @@ boost::asio::awaitable<Response> Route(const Request& request, RequestContext& c
     context.path_param = param;
     if (route.access == Access::kAdmin) {
       if (auto authorized = context.services.auth.Authorize(request.authorization); !authorized) {
-        co_return ErrorResponse(authorized.error());
+        co_return Counted(ErrorResponse(authorized.error()), index, context);
       }
     }
-    co_return co_await route.handler(request, context);
+    co_return Counted(co_await route.handler(request, context), index, context);
   }
-  if (!allow.empty()) co_return MethodNotAllowedResponse(allow);
-  co_return ErrorResponse(
-      core::Error::NotFound("no endpoint " + std::string(path.substr(0, kMaxPathInDetail))));
+  if (!allow.empty()) co_return Counted(MethodNotAllowedResponse(allow), kRoutes.size(), context);
+  co_return Counted(ErrorResponse(core::Error::NotFound(
+                        "no endpoint " + std::string(path.substr(0, kMaxPathInDetail)))),
+                    kRoutes.size(), context);
 }
 
 }  // namespace cidrotor::http

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,16 +14,26 @@
 #include "http/auth.h"
 #include "http/message.h"
 #include "http/server.h"
+#include "service/allocation_telemetry.h"
 #include "store/store.h"
 
 namespace cidrotor::http {
 
-// Shared by every request of a server; immutable, so safe on every I/O thread.
+class JwtSessions;
+class RequestMetrics;
+
+// Shared by every request of a server; immutable or thread-safe, so safe on every I/O thread.
 struct Services {
   store::Store& store;
   const core::Clock& clock;
   const ServerOptions& options;
   const Authenticator& auth;
+  // Issues the JWTs of POST /auth/token; null when no SECRET_KEY is configured (503 there).
+  const JwtSessions* jwt = nullptr;
+  // Counted by Route() for GET /metrics; null: not counted.
+  RequestMetrics* request_metrics = nullptr;
+  // Allocation figures for /metrics and /api/stats; null: those parts are left out.
+  const service::AllocationTelemetry* telemetry = nullptr;
 };
 
 // One request's context: the services, the matched path parameter, and what the handler notes
@@ -37,6 +48,17 @@ struct RequestContext {
   std::string campaign;
   std::string caller_id;  // the allocated caller-ID, when one was
 };
+
+// One entry of the route table, as GET /openapi.json's test and GET /metrics see it.
+struct RouteInfo {
+  Method method;
+  std::string_view pattern;  // "/api/numbers/{caller_id}"
+  bool admin;                // needs the admin token or a JWT
+};
+
+// Every route the router serves, in table order; a route's position is its endpoint index in
+// RequestMetrics (whose last slot, RegisteredRoutes().size(), counts unmatched requests).
+std::span<const RouteInfo> RegisteredRoutes();
 
 // How the session reads the body of a request for `target` (origin-form, query allowed).
 struct BodyPolicy {

@@ -22,10 +22,16 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
       store(context.store),
       clock(context.clock),
       options(std::move(context.options)),
-      services{store, clock, options, auth},
+      jwt(options.jwt_secret.empty()
+              ? nullptr
+              : std::make_shared<const JwtSessions>(
+                    clock, JwtOptions{.secret = options.jwt_secret, .ttl = options.jwt_ttl})),
+      request_metrics(RegisteredRoutes().size() + 1),
+      services{store, clock, options, auth, jwt.get(), &request_metrics, context.telemetry},
       acceptor(asio::make_strand(io_context)),
       sweep_timer(acceptor.get_executor()) {
   auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));
+  if (jwt != nullptr) auth.AddVerifier(jwt);
 }
 
 bool ServerState::Register(SessionSlot* slot) {

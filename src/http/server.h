@@ -27,6 +27,10 @@ namespace boost::asio {
 class io_context;
 }  // namespace boost::asio
 
+namespace cidrotor::service {
+class AllocationTelemetry;
+}  // namespace cidrotor::service
+
 namespace cidrotor::http {
 
 struct ServerOptions {
@@ -44,12 +48,20 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};
   // How long an idle keep-alive connection is kept open waiting for the next request.
   std::chrono::seconds idle_timeout{75};
+  // SECRET_KEY: the HS256 key of the JWTs POST /auth/token issues; empty = no JWT sessions
+  // (POST /auth/token answers 503, admin endpoints take the admin token only).
+  std::string jwt_secret{};
+  // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
+  std::chrono::seconds jwt_ttl{15 * 60};
 };
 
 struct ServerContext {
   store::Store& store;
   const core::Clock& clock;
   ServerOptions options;
+  // Allocation figures shown by GET /metrics and /api/stats (fed by a service::ObservedStore in
+  // front of `store`); null leaves them out. Must outlive the server.
+  const service::AllocationTelemetry* telemetry = nullptr;
 };
 
 class HttpServer {

@@ -24,6 +24,8 @@
 
 #include "http/asio_types.h"
 #include "http/auth.h"
+#include "http/jwt_sessions.h"
+#include "http/request_metrics.h"
 #include "http/router.h"
 #include "http/server.h"
 
@@ -69,6 +71,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   const core::Clock& clock;
   const ServerOptions options;
   Authenticator auth;
+  std::shared_ptr<const JwtSessions> jwt;  // null without a SECRET_KEY
+  RequestMetrics request_metrics;
   Services services;
   Acceptor acceptor;               // on its own strand
   asio::steady_timer sweep_timer;  // on the acceptor's strand

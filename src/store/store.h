@@ -101,16 +101,25 @@ struct AreaCodeAvailability {
   std::uint32_t available = 0;  // of those, eligible right now
 };
 
+struct PoolAvailability {
+  std::string pool;
+  std::uint32_t total = 0;
+  std::uint32_t active = 0;
+  std::uint32_t available = 0;  // eligible right now
+};
+
 struct StoreStats {
   std::uint64_t total_numbers = 0;
   std::uint64_t active_numbers = 0;
   std::uint64_t reserved_numbers = 0;   // live reservations
   std::uint64_t available_numbers = 0;  // eligible right now
   std::uint64_t capped_numbers = 0;     // active, not reserved, at a cap
+  std::uint64_t resting_numbers = 0;    // active, not reserved, not capped, resting
   std::uint64_t allocations_total = 0;  // since this process started
   std::uint64_t releases_total = 0;
   std::uint64_t no_caller_id_total = 0;
   std::vector<AreaCodeAvailability> area_codes;  // fewest available first
+  std::vector<PoolAvailability> pools;           // by name
   std::size_t journal_queue_depth = 0;           // entries waiting for the group commit
 };
 

@@ -345,6 +345,29 @@ TEST_F(NumberIndexTest, CountsReportReservedCappedAndAvailable) {
   EXPECT_EQ(counts.area_codes[0].available, 0u);
 }
 
+TEST_F(NumberIndexTest, CountsReportEachPoolByNameAndNoResting) {
+  Add("2125550001", 0, 0, "sales");
+  Add("2125550002", 0, 0, "sales");
+  Add("3105550001", 0, 0, "north");
+  Add("3105550002");
+  ASSERT_THAT(Allocate("2125559999", "sales"), IsOk());
+  NumberPatch deactivate;
+  deactivate.active = false;
+  ASSERT_THAT(index_.Update(*PhoneNumber::ParsePoolNumber("3105550001"), deactivate, now_), IsOk());
+  const IndexCounts counts = index_.Counts(now_);
+  ASSERT_EQ(counts.pools.size(), 3u);
+  EXPECT_EQ(counts.pools[0].pool, "default");
+  EXPECT_EQ(counts.pools[0].available, 1u);
+  EXPECT_EQ(counts.pools[1].pool, "north");
+  EXPECT_EQ(counts.pools[1].total, 1u);
+  EXPECT_EQ(counts.pools[1].active, 0u);
+  EXPECT_EQ(counts.pools[1].available, 0u);
+  EXPECT_EQ(counts.pools[2].pool, "sales");
+  EXPECT_EQ(counts.pools[2].total, 2u);
+  EXPECT_EQ(counts.pools[2].available, 1u);
+  EXPECT_EQ(counts.resting, 0u);  // nothing rests until the spam-label guard rests numbers
+}
+
 // Most of an area code reserved: allocation still finds the few left without scanning; reserved
 // numbers wait in the expiry queue, not in the parked heap.
 TEST_F(NumberIndexTest, MostlyReservedAreaCodeStillAllocates) {

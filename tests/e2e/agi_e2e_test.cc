@@ -102,5 +102,17 @@ TEST_F(AgiE2eTest, AgiReleaseFreesTheNumberByUniqueidAndByReservation) {
   EXPECT_EQ(CurlNextCid().status, 200);
 }
 
+// Issue 6: /metrics and the dashboard count FastAGI allocations too (the store is observed,
+// not the HTTP handler).
+TEST_F(AgiE2eTest, AgiAllocationsAreCountedInMetrics) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1));
+  ASSERT_FALSE(AgiNextCid("1700000000.1")["CIDROTOR_CID"].empty());
+  const std::string metrics = client().Get("/metrics").body;
+  EXPECT_NE(metrics.find("cidrotor_allocation_duration_seconds_count 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("endpoint=\"/next-cid\""), std::string::npos);  // not over HTTP
+}
+
 }  // namespace
 }  // namespace cidrotor::e2e

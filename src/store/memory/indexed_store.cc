@@ -253,11 +253,15 @@ void IndexedStore::GetStats(Callback<StoreStats> done) {
   stats.reserved_numbers = counts.reserved;
   stats.available_numbers = counts.available;
   stats.capped_numbers = counts.capped;
+  stats.resting_numbers = counts.resting;
   stats.allocations_total = allocations_;
   stats.releases_total = releases_;
   stats.no_caller_id_total = no_caller_id_;
   for (const core::AreaCodeCounts& area : counts.area_codes) {
     stats.area_codes.push_back({area.area_code, area.total, area.active, area.available});
+  }
+  for (core::PoolCounts& pool : counts.pools) {
+    stats.pools.push_back({std::move(pool.pool), pool.total, pool.active, pool.available});
   }
   std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
                    [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {

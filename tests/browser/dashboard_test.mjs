@@ -1,0 +1,256 @@
+// The dashboard end to end: the real `cidrotor serve` on a temporary data directory and a port
+// it picks, Debian's Chromium driven by playwright-core. Covers: a wrong token is refused and
+// shows no data; login with Enter; counts follow allocations made over HTTP; deactivating a
+// number in the page stops /next-cid from returning it; caps and pool are edited; a CSV upload
+// shows its summary and rejected lines; the JWT is renewable (by the API and by the page's
+// timer), expired or tampered JWTs are refused by the API, and a refused JWT ends the page's
+// session; logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
+//   CIDROTOR_BINARY=build/cidrotor CIDROTOR_ARTIFACTS=build/test-artifacts node dashboard_test.mjs
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.resolve(here, '../../web/package.json'));
+const { chromium } = require('playwright-core');
+
+const BINARY = process.env.CIDROTOR_BINARY || path.resolve(here, '../../build/cidrotor');
+const ARTIFACTS = process.env.CIDROTOR_ARTIFACTS || path.resolve(here, '../../build/test-artifacts');
+const ADMIN_TOKEN = 'browser-admin-token-0123456789';
+const SECRET_KEY = 'browser-secret-key-0123456789abcdef';
+const NUMBERS = ['2125551001', '2125551002', '2125551003', '2125551004'];
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function startServer(dir) {
+  const ready = path.join(dir, 'ready.json');
+  const log = fs.openSync(path.join(dir, 'server.log'), 'w');
+  const child = spawn(BINARY, ['serve', '--ready-file', ready], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH, ADMIN_TOKEN, SECRET_KEY, API_HOST: '127.0.0.1', API_PORT: '0', AGI_PORT: '0',
+      CIDROTOR_DATA_DIR: path.join(dir, 'var'),
+    },
+    stdio: ['ignore', log, log],
+  });
+  for (let i = 0; i < 200; ++i) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${fs.readFileSync(path.join(dir, 'server.log'), 'utf8')}`);
+    if (fs.existsSync(ready)) {
+      const port = JSON.parse(fs.readFileSync(ready, 'utf8')).http_port;
+      return { child, base: `http://127.0.0.1:${port}` };
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error('server not ready within 10 s');
+}
+
+async function stopServer(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function base64url(text) {
+  return Buffer.from(text).toString('base64url');
+}
+
+// An HS256 JWT signed with `key`, as the server would make one, with the given times.
+function craftJwt(key, iat, exp) {
+  const head = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const body = base64url(JSON.stringify({ auth_time: iat, exp, iat, sub: 'admin' }));
+  const signature = createHmac('sha256', key).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${signature}`;
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cidrotor-browser-'));
+  let server = null;
+  let browser = null;
+  let failed = false;
+  try {
+    server = await startServer(dir);
+    const { base } = server;
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    const api = async (method, target, { headers = {}, body } = {}) => {
+      const response = await fetch(base + target, { method, headers, body });
+      const text = await response.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch { /* plain or empty */ }
+      return { status: response.status, text, json };
+    };
+    for (const number of NUMBERS) {
+      const added = await api('POST', '/add-number', {
+        headers: { ...admin, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `caller_id=${number}&carrier=Verizon`,
+      });
+      assert.equal(added.status, 200, added.text);
+    }
+
+    browser = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 1300 },
+    });
+    const page = browser.pages()[0] || await browser.newPage();
+    const consoleErrors = [];
+    page.on('console', (message) => {
+      // A refused login or request shows as a failed resource load in the console: expected.
+      if (message.type() === 'error' && !/status of 401/.test(message.text())) consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    page.on('requestfailed', (request) => consoleErrors.push(`request failed: ${request.url()}`));
+    const text = (selector) => page.locator(selector).textContent();
+
+    // ---- a wrong token is refused and shows no data ----
+    await page.goto(`${base}/dashboard`);
+    await page.fill('#token', 'not-the-token');
+    await page.press('#token', 'Enter');
+    await page.locator('#login-error').filter({ hasText: 'Wrong token' }).waitFor({ timeout: 5000 });
+    assert.equal(await page.isHidden('#app'), true, 'the app stays hidden after a wrong token');
+    assert.equal(await text('#count-total'), '–');
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+    // ---- login with Enter ----
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.press('#token', 'Enter');
+    await page.locator('#app').waitFor({ state: 'visible', timeout: 5000 });
+    await page.waitForFunction(() => document.getElementById('count-total').textContent === '4', null, { timeout: 8000 });
+    assert.equal(await text('#count-available'), '4');
+    assert.equal(await text('#count-reserved'), '0');
+    const jwt = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    assert.match(jwt, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    assert.match(await text('#health'), /embedded store: healthy/);
+
+    // ---- counts follow allocations made over HTTP (the page polls every 5 s) ----
+    const first = await api('GET', '/next-cid?to=2125559876&campaign=sales&agent=agent7');
+    const second = await api('GET', '/next-cid?to=2125559876&campaign=sales&agent=agent8');
+    assert.equal(first.status, 200, first.text);
+    assert.equal(second.status, 200, second.text);
+    await page.waitForFunction(() => document.getElementById('count-reserved').textContent === '2', null, { timeout: 8000 });
+    assert.equal(await text('#count-available'), '2');
+    await page.locator('#campaigns tbody tr').filter({ hasText: 'sales' }).waitFor({ timeout: 8000 });
+    await page.locator('#agents tbody tr').filter({ hasText: 'agent7' }).waitFor({ timeout: 8000 });
+    await page.locator('#logs tbody tr').filter({ hasText: '/next-cid' }).first().waitFor({ timeout: 8000 });
+    assert.equal(await page.locator('#chart canvas').count() > 0, true, 'the chart is drawn');
+
+    // ---- deactivate a free number in the page; /next-cid never returns it ----
+    const reserved = new Set([first.json.caller_id, second.json.caller_id]);
+    const victim = NUMBERS.find((n) => !reserved.has(n));
+    await page.fill('#find-number', `(${victim.slice(0, 3)}) ${victim.slice(3, 6)}-${victim.slice(6)}`);
+    await page.press('#find-number', 'Enter');
+    await page.locator('#number').waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await text('#number-details'), new RegExp(victim));
+    assert.equal(await text('#toggle-active'), 'Deactivate');
+    await page.click('#toggle-active');
+    await page.locator('#edit-status').filter({ hasText: 'Deactivated.' }).waitFor({ timeout: 5000 });
+    assert.equal((await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number.active, false);
+    const answers = [];
+    for (let i = 0; i < 3; ++i) answers.push(await api('GET', '/next-cid?to=2125559876&format=plain'));
+    assert.deepEqual(answers.map((a) => a.status), [200, 503, 503], 'one number left after deactivation');
+    assert.notEqual(answers[0].text, victim);
+    assert.equal(answers.some((a) => a.text === victim), false);
+
+    // ---- edit caps and pool ----
+    await page.fill('#edit-hourly', '7');
+    await page.fill('#edit-daily', '70');
+    await page.fill('#edit-pool', 'north');
+    await page.click('#edit button[type=submit]');
+    await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 5000 });
+    const edited = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
+    assert.deepEqual([edited.hourly_limit, edited.daily_limit, edited.pool], [7, 70, 'north']);
+
+    // ---- CSV upload shows the summary and the rejected lines ----
+    const csv = path.join(dir, 'pool.csv');
+    fs.writeFileSync(csv, [
+      'caller_id,carrier,area_code,hourly_limit,daily_limit',
+      '3105552001,AT&T,310,10,50',
+      '3105552002,AT&T,212,10,50', // area code contradicts the number
+      '3105552003,AT&T,310,10,50',
+      '12345,AT&T,,,', // not a number
+      '',
+    ].join('\n'));
+    await page.setInputFiles('#import-file', csv);
+    await page.click('#import button[type=submit]');
+    await page.locator('#import-summary').waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await text('#import-counts'), /^4 rows: 2 imported, 0 updated, 0 skipped, 2 rejected\./);
+    const rejects = await page.locator('#import-rejects tbody tr').allTextContents();
+    assert.equal(rejects.length, 2);
+    assert.match(rejects[0], /^3/);
+    assert.match(rejects[1], /^5/);
+    await page.waitForFunction(() => document.getElementById('count-total').textContent === '6', null, { timeout: 8000 });
+
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+    // ---- the JWT: accepted, renewable; expired or tampered ones refused by the API ----
+    const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(jwt) })).status, 200);
+    const renewed = await api('POST', '/auth/token', { headers: bearer(jwt) });
+    assert.equal(renewed.status, 200, renewed.text);
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(renewed.json.access_token) })).status, 200);
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(SECRET_KEY, now - 60, now + 600)) })).status, 200,
+      'control: a JWT crafted with the right key is accepted');
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(SECRET_KEY, now - 1000, now - 10)) })).status, 401,
+      'an expired JWT is refused');
+    const [head, body, signature] = jwt.split('.');
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+    const forged = `${head}.${base64url(JSON.stringify({ ...claims, exp: claims.exp + 86400 }))}.${signature}`;
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(forged) })).status, 401, 'a tampered JWT is refused');
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt('some-other-key', now - 60, now + 600)) })).status, 401);
+
+    // ---- the page renews its JWT before it expires (the renewal timer, brought forward) ----
+    const beforeRenewal = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    await page.evaluate(() => {
+      sessionStorage.setItem('cidrotor.jwt_expires_at', String(Date.now() + 61000));
+      scheduleRenewal(); // a global of app.js: due in a second now
+    });
+    await page.waitForFunction((old) => sessionStorage.getItem('cidrotor.jwt') !== old, beforeRenewal, { timeout: 5000 });
+    const pageRenewed = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(pageRenewed) })).status, 200);
+
+    // ---- a JWT the API refuses (expired) ends the session in the page: no more data ----
+    await page.evaluate((token) => sessionStorage.setItem('cidrotor.jwt', token), craftJwt(SECRET_KEY, now - 1000, now - 10));
+    await page.locator('#login-error').filter({ hasText: 'Your session ended' }).waitFor({ timeout: 8000 });
+    assert.equal(await page.isHidden('#app'), true);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+    // ---- log in again (the button this time), then log out ----
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#login button[type=submit]');
+    await page.locator('#app').waitFor({ state: 'visible', timeout: 5000 });
+    await page.click('#logout');
+    await page.locator('#login-view').waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal(await page.isHidden('#app'), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt')), null);
+
+    assert.deepEqual(consoleErrors, [], 'no console errors');
+    console.log(`browser.dashboard: ok (screenshot ${path.join(ARTIFACTS, 'dashboard.png')})`);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await stopServer(server.child);
+    if (failed && fs.existsSync(path.join(dir, 'server.log'))) {
+      console.error(`---- server log ----\n${fs.readFileSync(path.join(dir, 'server.log'), 'utf8')}`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

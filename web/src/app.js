@@ -1,0 +1,295 @@
+// cidrotor's dashboard: log in with the admin token (exchanged at POST /auth/token for a JWT kept
+// in sessionStorage and renewed before it expires), then poll GET /api/stats and GET /api/logs
+// every few seconds, and act on numbers through the admin API. Plain DOM, no framework; text is
+// always set with textContent, never parsed as HTML.
+'use strict';
+
+const REFRESH_MS = 5000;
+const RENEW_BEFORE_MS = 60 * 1000; // renew this long before the JWT expires
+const TOKEN_KEY = 'cidrotor.jwt';
+const EXPIRES_KEY = 'cidrotor.jwt_expires_at';
+
+const $ = (id) => document.getElementById(id);
+let refreshTimer = null;
+let renewTimer = null;
+let chart = null;
+let shownNumber = null; // the number of the "Find a number" panel
+
+// ---- session ----------------------------------------------------------------------------------
+
+function saveSession(answer) {
+  sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+  sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + answer.expires_in * 1000));
+  scheduleRenewal();
+}
+
+function jwt() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const expiresAt = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
+  return token && expiresAt > Date.now() ? token : null;
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  const expiresAt = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
+  const delay = Math.max(1000, expiresAt - Date.now() - RENEW_BEFORE_MS);
+  renewTimer = setTimeout(renew, delay);
+}
+
+async function renew() {
+  const token = jwt();
+  if (!token) return logout('Your session expired: log in again.');
+  const response = await fetch('/auth/token', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) return logout('Your session ended: log in again.');
+  saveSession(await response.json());
+}
+
+async function login(event) {
+  event.preventDefault();
+  $('login-error').textContent = '';
+  const response = await fetch('/auth/token', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: $('token').value }),
+  });
+  if (!response.ok) {
+    $('login-error').textContent = response.status === 401 ? 'Wrong token.' : `Login failed (${response.status}).`;
+    return;
+  }
+  $('token').value = '';
+  saveSession(await response.json());
+  showApp();
+}
+
+function logout(message) {
+  clearInterval(refreshTimer);
+  clearTimeout(renewTimer);
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(EXPIRES_KEY);
+  $('app').hidden = true;
+  $('logout').hidden = true;
+  $('login-view').hidden = false;
+  $('health').replaceChildren();
+  $('updated').textContent = '';
+  $('login-error').textContent = typeof message === 'string' ? message : '';
+  $('token').focus();
+}
+
+// An admin API call with the JWT. Resolves to the parsed JSON body (also for 4xx/5xx, whose
+// body is the API's error object), with `status` added; a 401 ends the session.
+async function api(method, path, body, contentType) {
+  const token = jwt();
+  if (!token) {
+    logout('Your session expired: log in again.');
+    throw new Error('not logged in');
+  }
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
+  const response = await fetch(path, { method, headers, body });
+  if (response.status === 401) {
+    logout('Your session ended: log in again.');
+    throw new Error('unauthorized');
+  }
+  const json = await response.json();
+  json.status = response.status;
+  return json;
+}
+
+// ---- live view --------------------------------------------------------------------------------
+
+function fill(tableId, rows, cells, rowClass) {
+  const tbody = $(tableId).tBodies[0];
+  tbody.replaceChildren(...rows.map((row) => {
+    const tr = document.createElement('tr');
+    if (rowClass) tr.className = rowClass(row);
+    for (const value of cells(row)) {
+      const td = document.createElement('td');
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+const time = (iso) => (iso ? new Date(iso).toLocaleTimeString() : '');
+const dateTime = (iso) => (iso ? new Date(iso).toLocaleString() : 'never');
+
+function badge(text, state) {
+  const span = document.createElement('span');
+  span.className = `badge ${state}`;
+  span.textContent = text;
+  return span;
+}
+
+function showHealth(health) {
+  const storeOk = health.can_allocate && !health.degraded;
+  const badges = [
+    badge(`${health.mode} store: ${health.degraded ? 'degraded' : health.database}`, storeOk ? 'ok' : 'bad'),
+    badge(`redis: ${health.redis.replace('_', ' ')}`,
+      health.redis === 'healthy' ? 'ok' : health.redis === 'not_configured' ? 'off' : 'bad'),
+  ];
+  $('health').replaceChildren(...badges);
+}
+
+// Area codes closest to running dry first: fewest available, then the smallest share of their
+// active numbers left.
+function byRisk(a, b) {
+  const share = (x) => (x.active ? x.available / x.active : 1);
+  return a.available - b.available || share(a) - share(b) || a.area_code.localeCompare(b.area_code);
+}
+
+function showChart(series) {
+  const xs = series.counts.map((_, i) => series.start + i * series.step_seconds);
+  const data = [xs, series.counts];
+  const width = Math.max(300, $('chart').clientWidth);
+  if (!chart) {
+    chart = new uPlot({
+      width,
+      height: 220,
+      scales: { y: { range: (u, min, max) => [0, Math.max(5, max)] } },
+      series: [{}, { label: 'allocations / min', stroke: '#2f6fd6', fill: 'rgba(47,111,214,0.12)', width: 1.5 }],
+      axes: [{ space: 90 }, { label: 'per minute' }],
+    }, data, $('chart'));
+  } else {
+    chart.setData(data);
+    if (chart.width !== width) chart.setSize({ width, height: 220 });
+  }
+}
+
+function showStats(stats) {
+  for (const key of ['total', 'active', 'available', 'reserved', 'resting', 'capped']) {
+    $(`count-${key}`).textContent = stats[`${key}_numbers`].toLocaleString();
+  }
+  showHealth(stats.health);
+  showChart(stats.allocations_per_minute);
+  const areas = [...stats.area_codes].sort(byRisk).slice(0, 50);
+  fill('area-codes', areas,
+    (a) => [a.area_code, a.available, a.active, a.total, a.active ? `${Math.round((100 * a.available) / a.active)} %` : '–'],
+    (a) => (a.available === 0 ? 'dry' : a.active && a.available / a.active < 0.2 ? 'low' : ''));
+  fill('campaigns', stats.campaigns_24h.slice(0, 50), (c) => [c.name, c.allocations, time(c.last_allocation)]);
+  fill('agents', stats.agents_24h.slice(0, 50), (a) => [a.name, a.allocations, time(a.last_allocation)]);
+}
+
+// The page's own polling would fill the log: show the requests of everyone else.
+const isOwnPolling = (l) => l.method === 'GET' && (l.endpoint === '/api/stats' || l.endpoint === '/api/logs');
+
+function showLogs(logs) {
+  fill('logs', logs.filter((l) => !isOwnPolling(l)).slice(0, 25), (l) => [time(l.timestamp), l.method, l.endpoint, l.status_code, l.agent, l.campaign,
+    l.caller_id_allocated, l.response_time_us]);
+}
+
+async function refresh() {
+  try {
+    const [stats, logs] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200')]);
+    if (stats.success) showStats(stats);
+    if (logs.success) showLogs(logs.logs);
+    $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    if (jwt()) $('updated').textContent = `refresh failed: ${error.message}`;
+  }
+}
+
+function showApp() {
+  $('login-view').hidden = true;
+  $('app').hidden = false;
+  $('logout').hidden = false;
+  refresh();
+  clearInterval(refreshTimer);
+  refreshTimer = setInterval(refresh, REFRESH_MS);
+}
+
+// ---- actions ----------------------------------------------------------------------------------
+
+function showNumber(number) {
+  shownNumber = number;
+  const fields = [
+    ['Number', number.caller_id], ['Carrier', number.carrier], ['Pool', number.pool], ['State', number.state],
+    ['Active', number.active ? 'yes' : 'no'], ['Reserved', number.reserved ? 'yes' : 'no'],
+    ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
+    ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
+  ];
+  $('number-details').replaceChildren(...fields.flatMap(([term, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    return [dt, dd];
+  }));
+  $('toggle-active').textContent = number.active ? 'Deactivate' : 'Activate';
+  $('edit-hourly').value = number.hourly_limit;
+  $('edit-daily').value = number.daily_limit;
+  $('edit-pool').value = number.pool;
+  $('number').hidden = false;
+}
+
+async function findNumber(event) {
+  event.preventDefault();
+  $('find-error').textContent = '';
+  $('edit-status').textContent = '';
+  const digits = $('find-number').value.replace(/\D/g, '');
+  const answer = await api('GET', `/api/numbers/${encodeURIComponent(digits)}`);
+  if (!answer.success) {
+    $('number').hidden = true;
+    $('find-error').textContent = answer.detail || answer.error;
+    return;
+  }
+  showNumber(answer.number);
+}
+
+async function patchNumber(changes, done) {
+  const answer = await api('PATCH', `/api/numbers/${shownNumber.caller_id}`, JSON.stringify(changes));
+  if (!answer.success) {
+    $('edit-status').textContent = `Not saved: ${answer.detail || answer.error}`;
+    return;
+  }
+  showNumber(answer.number);
+  $('edit-status').textContent = done;
+  refresh();
+}
+
+function toggleActive() {
+  const active = !shownNumber.active;
+  patchNumber({ active }, active ? 'Activated.' : 'Deactivated.');
+}
+
+function saveEdit(event) {
+  event.preventDefault();
+  patchNumber({ hourly_limit: $('edit-hourly').value, daily_limit: $('edit-daily').value, pool: $('edit-pool').value },
+    'Saved.');
+}
+
+async function importCsv(event) {
+  event.preventDefault();
+  $('import-error').textContent = '';
+  $('import-summary').hidden = true;
+  const file = $('import-file').files[0];
+  if (!file) return;
+  const onDuplicate = $('import-duplicates').value;
+  const answer = await api('POST', `/api/numbers/import?on_duplicate=${onDuplicate}`, await file.text(), 'text/csv');
+  if (!answer.success) {
+    $('import-error').textContent = `Import refused: ${answer.detail || answer.error}`;
+    return;
+  }
+  $('import-counts').textContent = `${answer.rows} rows: ${answer.imported} imported, ${answer.updated} updated, `
+    + `${answer.skipped} skipped, ${answer.rejected} rejected.`
+    + (answer.warnings.length ? ` Warnings: ${answer.warnings.join('; ')}` : '');
+  fill('import-rejects', answer.rejects, (r) => [r.line, r.reason]);
+  $('import-summary').hidden = false;
+  refresh();
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+$('login').addEventListener('submit', login);
+$('logout').addEventListener('click', () => logout());
+$('find').addEventListener('submit', findNumber);
+$('toggle-active').addEventListener('click', toggleActive);
+$('edit').addEventListener('submit', saveEdit);
+$('import').addEventListener('submit', importCsv);
+
+if (jwt()) {
+  scheduleRenewal();
+  showApp();
+} else {
+  logout();
+}
