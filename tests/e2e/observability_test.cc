@@ -77,7 +77,12 @@ TEST_F(ObservabilityTest, MetricsParseAndTheirCountersMoveWithRequests) {
   const ParsedMetrics before = Scrape();
   EXPECT_EQ(before.types.at("cidrotor_http_requests_total"), "counter");
   EXPECT_EQ(before.types.at("cidrotor_allocation_duration_seconds"), "histogram");
-  EXPECT_EQ(before.Value(R"(cidrotor_store_up{backend="sqlite"})"), 1);
+  if (ClusterMode()) {
+    EXPECT_EQ(before.Value(R"(cidrotor_store_up{backend="postgresql"})"), 1);
+    EXPECT_EQ(before.Value(R"(cidrotor_store_up{backend="redis"})"), 1);
+  } else {
+    EXPECT_EQ(before.Value(R"(cidrotor_store_up{backend="sqlite"})"), 1);
+  }
   EXPECT_EQ(before.Value(R"(cidrotor_numbers{state="available"})"), 2);
   EXPECT_EQ(
       before.Value(
@@ -126,7 +131,7 @@ TEST_F(ObservabilityTest, StatsCarryTheDashboardsLiveView) {
   EXPECT_EQ(campaigns[0].at("name"), "sales");
   EXPECT_EQ(campaigns[0].at("allocations"), 2);
   EXPECT_EQ(stats.at("agents_24h").as_array().size(), 2U);
-  EXPECT_EQ(stats.at("health").at("redis"), "not_configured");
+  EXPECT_EQ(stats.at("health").at("redis"), ClusterMode() ? "healthy" : "not_configured");
   EXPECT_EQ(stats.at("pools").as_array().at(0).at("available"), 1);
   EXPECT_EQ(stats.at("resting_numbers"), 0);
 }

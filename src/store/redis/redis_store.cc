@@ -507,10 +507,15 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
         return;
       }
       if (reply->Status() != "OK") continue;
-      stats.total_numbers += static_cast<std::uint64_t>(reply->Int(1));
-      stats.available_numbers += static_cast<std::uint64_t>(reply->Int(2));
+      PoolAvailability pool_counts;
+      pool_counts.pool = pool;
+      pool_counts.total = static_cast<std::uint32_t>(reply->Int(1));
+      pool_counts.available = static_cast<std::uint32_t>(reply->Int(2));
+      stats.total_numbers += pool_counts.total;
+      stats.available_numbers += pool_counts.available;
       stats.reserved_numbers += static_cast<std::uint64_t>(reply->Int(3));
       parked += static_cast<std::uint64_t>(reply->Int(4));
+      std::uint32_t pool_inactive = 0;
       for (std::size_t at = 5; at + 3 < reply->elements.size(); at += 4) {
         const auto npa = static_cast<std::uint32_t>(reply->Int(at));
         AreaCodeAvailability& area = areas[npa];
@@ -518,9 +523,14 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
         area.total += static_cast<std::uint32_t>(reply->Int(at + 1));
         area.active += static_cast<std::uint32_t>(reply->Int(at + 1) - reply->Int(at + 2));
         area.available += static_cast<std::uint32_t>(reply->Int(at + 3));
-        inactive += static_cast<std::uint64_t>(reply->Int(at + 2));
+        pool_inactive += static_cast<std::uint32_t>(reply->Int(at + 2));
       }
+      inactive += pool_inactive;
+      pool_counts.active = pool_counts.total - pool_inactive;
+      stats.pools.push_back(std::move(pool_counts));
     }
+    std::sort(stats.pools.begin(), stats.pools.end(),
+              [](const PoolAvailability& a, const PoolAvailability& b) { return a.pool < b.pool; });
     stats.active_numbers = stats.total_numbers - inactive;
     // Parked numbers are the reserved ones plus the capped ones.
     stats.capped_numbers = parked > stats.reserved_numbers ? parked - stats.reserved_numbers : 0;
