@@ -20,8 +20,19 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port nothing listens on, from the range the kernel does not hand out as ephemeral ports (so
+# no outgoing connection takes it meanwhile). Bash only: no python on a fresh machine.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "pg_server.sh: no free port found" >&2
+  return 1
 }
 
 start_server() {  # start_server PGDATA PORT
