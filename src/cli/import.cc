@@ -138,6 +138,43 @@ class RejectsFile {
   std::string line_;
 };
 
+// The embedded store's SQLite file, under the data-dir lock (a running `serve` holds it).
+class SqliteTarget final : public ImportTarget {
+ public:
+  static core::Result<std::unique_ptr<ImportTarget>> Open(const ImportOptions& options) {
+    auto lock = DataDirLock::Acquire(options.data_dir, "import");
+    if (!lock) {
+      return core::Fail(core::Error::Conflict(
+          lock.error().detail() +
+          ": stop it first, or import through it with --via-api http://HOST:PORT --token "
+          "ADMIN_TOKEN"));
+    }
+    store::sqlite::BulkImportOptions bulk;
+    bulk.path = (options.data_dir / kDatabaseFileName).string();
+    bulk.on_duplicate = options.on_duplicate;
+    bulk.batch_rows = options.batch_rows;
+    auto importer = store::sqlite::BulkImporter::Open(bulk);
+    if (!importer) return core::Fail(std::move(importer.error()));
+    return std::unique_ptr<ImportTarget>(new SqliteTarget(std::move(*lock), std::move(*importer)));
+  }
+
+  core::Result<bool> Exists(core::PhoneNumber number) override {
+    return importer_->Exists(number);
+  }
+  core::Result<void> Add(store::ImportItem item) override {
+    return importer_->Add(std::move(item));
+  }
+  core::Result<void> Finish() override { return importer_->Finish(); }
+  const store::ImportResult& result() const override { return importer_->result(); }
+
+ private:
+  SqliteTarget(DataDirLock lock, std::unique_ptr<store::sqlite::BulkImporter> importer)
+      : lock_(std::move(lock)), importer_(std::move(importer)) {}
+
+  DataDirLock lock_;
+  std::unique_ptr<store::sqlite::BulkImporter> importer_;
+};
+
 }  // namespace
 
 int ImportExitStatus(const ImportCounts& counts, bool stopped) {
@@ -153,18 +190,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     err << "cidrotor import: " << input.error().detail() << "\n";
     return 2;
   }
-  auto lock = DataDirLock::Acquire(options.data_dir, "import");
-  if (!lock) {
-    err << "cidrotor import: " << lock.error().detail()
-        << ": stop it first, or import through it with --via-api http://HOST:PORT --token "
-           "ADMIN_TOKEN\n";
-    return 2;
-  }
-  store::sqlite::BulkImportOptions bulk;
-  bulk.path = (options.data_dir / kDatabaseFileName).string();
-  bulk.on_duplicate = options.on_duplicate;
-  bulk.batch_rows = options.batch_rows;
-  auto importer = store::sqlite::BulkImporter::Open(bulk);
+  auto importer = options.open_target ? options.open_target(options) : SqliteTarget::Open(options);
   if (!importer) {
     err << "cidrotor import: " << importer.error().detail() << "\n";
     return 2;

@@ -22,13 +22,41 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "core/phone_number.h"
+#include "core/result.h"
 #include "store/store.h"
 
 namespace cidrotor::cli {
 
 enum class ProgressMode : std::uint8_t { kAuto, kBar, kNone };
+
+// Where a direct import writes: the embedded store's SQLite file (the default), or cluster mode's
+// PostgreSQL + Redis (app/cluster_import.h). The same shape as the bulk importers of
+// store/sqlite/bulk_import.h and store/postgres/bulk_import.h: rows go in whole batches, one
+// transaction each.
+class ImportTarget {
+ public:
+  virtual ~ImportTarget() = default;
+  // Whether the store already holds `number`. Errors: kUnavailable.
+  [[nodiscard]] virtual core::Result<bool> Exists(core::PhoneNumber number) = 0;
+  // Buffers a row, writing a batch when one is full. Errors: kUnavailable (that batch is lost,
+  // earlier ones stay).
+  [[nodiscard]] virtual core::Result<void> Add(store::ImportItem item) = 0;
+  // Writes the last batch. Errors as Add().
+  [[nodiscard]] virtual core::Result<void> Finish() = 0;
+  // Totals of the batches written.
+  virtual const store::ImportResult& result() const = 0;
+};
+
+struct ImportOptions;
+// Opens the target of a direct import. Errors: kConflict (someone else writes the store) or
+// kUnavailable, with a detail to print.
+using ImportTargetFactory =
+    std::function<core::Result<std::unique_ptr<ImportTarget>>(const ImportOptions&)>;
 
 struct ImportOptions {
   std::filesystem::path data_dir = "./var";  // CIDROTOR_DATA_DIR
@@ -40,6 +68,7 @@ struct ImportOptions {
   ProgressMode progress = ProgressMode::kAuto;  // kAuto: a bar when stderr is a terminal
   std::string via_api;                          // --via-api URL (http://host:port); empty = direct
   std::string token;                            // --token (or ADMIN_TOKEN)
+  ImportTargetFactory open_target;              // unset: the SQLite file in data_dir
 };
 
 struct ImportCounts {
