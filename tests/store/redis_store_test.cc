@@ -252,6 +252,49 @@ TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservatio
       Await<core::ReleaseResult>([&](auto done) { store->Release(by_number, done); })->released);
 }
 
+TEST_F(RedisStoreTest, InstancesRacingAfterDataLossNeverReuseAHeldNumber) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 6; ++i) ASSERT_THAT(AddOn(*a, "212555000" + std::to_string(i)), IsOk());
+  std::set<std::string> held;
+  for (int i = 0; i < 3; ++i) {
+    auto allocation = AllocateOn(i % 2 == 0 ? static_cast<Store&>(*a) : *b, "2125559999");
+    ASSERT_THAT(allocation, IsOk());
+    held.insert(allocation->reservation.caller_id.ToString());
+  }
+  a->Flush();
+  b->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+
+  // Both instances find Redis empty at once: one loads it under the lock, the other answers
+  // kUnavailable meanwhile (callers retry); no one allocates from a half-loaded Redis.
+  std::mutex mu;
+  std::multiset<std::string> allocated;
+  int other_errors = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? static_cast<Store&>(*a) : *b;
+      for (int i = 0; i < 30; ++i) {
+        auto result = AllocateOn(store, "2125559999");
+        std::lock_guard lock(mu);
+        if (result) {
+          allocated.insert(result->reservation.caller_id.ToString());
+        } else if (result.error().code() != ErrorCode::kUnavailable &&
+                   result.error().code() != ErrorCode::kNoCallerIdAvailable) {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other_errors, 0);
+  EXPECT_EQ(allocated.size(), 3u);  // exactly the three numbers nobody held
+  for (const std::string& number : allocated) EXPECT_FALSE(held.contains(number)) << number;
+  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 3u);
+}
+
 TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -160,7 +160,8 @@ void RedisStore::SubmitTask(std::function<void(RedisConnection&)> run,
   executor_->Submit(std::move(task));
 }
 
-core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection) {
+core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection,
+                                                 const std::string& seen) {
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) {
@@ -168,13 +169,15 @@ core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection) {
     if (auto rebuilt = Rebuild(connection); !rebuilt) return core::Fail(rebuilt.error());
     return false;
   }
+  if (generation->str == seen) return true;
+  // Compared with what the failed call used, not with epoch_: another worker may have adopted
+  // the new generation in between, and that is no reason to call the pool absent.
   std::lock_guard lock(epoch_mu_);
-  if (generation->str != epoch_) {
+  if (epoch_ != generation->str) {
     spdlog::info("redis store: adopting generation {}", generation->str);
     epoch_ = generation->str;
-    return false;
   }
-  return true;
+  return false;
 }
 
 core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, Script script,
@@ -185,17 +188,22 @@ core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, 
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::vector<std::string> call_args = args;
     if (script == Script::kUpsert && call_args.size() >= 2) call_args[1] = may_create ? "1" : "0";
-    auto reply = scripts_.Run(connection, redis::PoolCall(script, pool, Context(now), call_args));
+    const redis::ScriptContext context = Context(now);
+    auto reply = scripts_.Run(connection, redis::PoolCall(script, pool, context, call_args));
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
     if (!reply) return reply;
     const std::string_view status = reply->Status();
     if (status != "NOPOOL" && status != "GEN") return reply;
-    auto absent = ResolveGeneration(connection);
-    if (!absent) return core::Fail(absent.error());
-    if (*absent) {
-      if (create == redis::CreatePool::kNo) return reply;  // {'NOPOOL'}: the pool does not exist
-      may_create = true;
+    auto current = ResolveGeneration(connection, context.epoch);
+    if (!current) return core::Fail(current.error());
+    if (!*current) continue;  // adopted a newer generation, or rebuilt: run it again
+    if (status == "GEN") {
+      // The pool belongs to another generation than the published one: only a load in progress
+      // does that; never allocate from it.
+      return core::Fail(core::Error::Unavailable("redis pool '" + pool + "' is being reloaded"));
     }
+    if (create == redis::CreatePool::kNo) return reply;  // {'NOPOOL'}: the pool does not exist
+    may_create = true;
   }
   return core::Fail(core::Error::Unavailable("redis generation keeps changing"));
 }
@@ -233,7 +241,7 @@ core::Result<std::vector<std::string>> RedisStore::Pools(RedisConnection& connec
       std::sort(pools.begin(), pools.end());
       return pools;
     }
-    auto current = ResolveGeneration(connection);
+    auto current = ResolveGeneration(connection, Epoch());
     if (!current) return core::Fail(current.error());
     if (*current) return pools;
   }
@@ -247,7 +255,7 @@ core::Result<std::optional<std::string>> RedisStore::PoolOf(RedisConnection& con
     if (!pool->is_nil()) return std::optional<std::string>(pool->str);
     if (attempt > 0) return std::optional<std::string>();
     // Unknown number, or a Redis that lost its data: the generation tells (and rebuilds).
-    auto current = ResolveGeneration(connection);
+    auto current = ResolveGeneration(connection, Epoch());
     if (!current) return core::Fail(current.error());
     if (*current) return std::optional<std::string>();
   }

@@ -99,9 +99,10 @@ class RedisStore final : public Store {
                                                 core::TimePoint now,
                                                 const std::vector<std::string>& args,
                                                 redis::CreatePool create = redis::CreatePool::kNo);
-  // True when the pool truly does not exist (the generation is current); false after adopting a
-  // new epoch or rebuilding. Errors: kUnavailable.
-  core::Result<bool> ResolveGeneration(redis::RedisConnection& connection);
+  // Called when a script found no pool of generation `seen`. True when `seen` is the published
+  // generation (so the pool truly does not exist); false after adopting the published one or
+  // rebuilding Redis when none is published. Errors: kUnavailable.
+  core::Result<bool> ResolveGeneration(redis::RedisConnection& connection, const std::string& seen);
   core::Result<std::uint64_t> NextReservationId(redis::RedisConnection& connection);
   // Every pool's name, sorted; the pool of a number (nullopt: no such number). Both check the
   // generation before reporting nothing, so a Redis that lost its data is rebuilt first.
