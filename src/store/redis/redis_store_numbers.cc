@@ -99,11 +99,28 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
               core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
           return;
         }
-        auto added = PutNumber(connection, spec, std::nullopt, spec.pool, now);
+        std::vector<std::string> args = {"add", "0"};
+        AppendNumberArgs(args, spec, std::nullopt);
+        auto added = RunPoolScript(connection, Script::kUpsert, spec.pool, now, args,
+                                   redis::CreatePool::kYes);
+        if (added && added->Text(1) == "dup") {
+          // It exists after all (Redis was rebuilt from the journal meanwhile): the claim is its.
+          done(core::Fail(
+              core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
+          return;
+        }
+        if (added) {
+          auto listed = connection.Run({"SADD", redis::kPoolsKey, spec.pool});
+          if (!listed) added = core::Fail(listed.error());
+        }
         auto view = added ? ReadNumber(connection, spec.pool, spec.caller_id, now)
                           : core::Result<core::NumberView>(core::Fail(added.error()));
-        if (!view) {
-          (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+        if (!view) {  // leave nothing half-added (best effort: Redis may be what failed)
+          if (added) {
+            (void)RemoveNumber(connection, spec.pool, spec.caller_id, now);
+          } else {
+            (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+          }
           done(core::Fail(view.error()));
           return;
         }
