@@ -72,6 +72,11 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)) {}
 
 RedisStore::~RedisStore() {
+  {
+    std::lock_guard lock(rebuild_mu_);
+    closing_ = true;  // no new rebuild
+  }
+  if (rebuild_thread_.joinable()) rebuild_thread_.join();
   journal_->Flush();  // undo callbacks still find the executor
   stopping_ = true;
   executor_.reset();  // runs or fails what is queued, joins the workers
@@ -122,6 +127,21 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
 
 // --- plumbing ------------------------------------------------------------------------------------
 
+void RedisStore::StartRebuild() {
+  std::lock_guard lock(rebuild_mu_);
+  if (rebuilding_ || closing_) return;
+  if (rebuild_thread_.joinable()) rebuild_thread_.join();  // the previous one has finished
+  rebuilding_ = true;
+  spdlog::warn("redis store: generation key missing: redis lost its data, reloading it");
+  rebuild_thread_ = std::thread([this] {
+    RedisConnection connection(options_.redis.connection);
+    if (auto rebuilt = Rebuild(connection); !rebuilt) {
+      spdlog::warn("redis store: reload not done: {}", rebuilt.error().ToString());
+    }
+    rebuilding_ = false;
+  });
+}
+
 std::string RedisStore::Epoch() const {
   std::lock_guard lock(epoch_mu_);
   return epoch_;
@@ -165,9 +185,9 @@ core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection,
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) {
-    spdlog::warn("redis store: generation key missing: redis lost its data, rebuilding");
-    if (auto rebuilt = Rebuild(connection); !rebuilt) return core::Fail(rebuilt.error());
-    return false;
+    StartRebuild();
+    return core::Fail(
+        core::Error::Unavailable("redis lost its data: reloading it from the journal"));
   }
   if (generation->str == seen) return true;
   // Compared with what the failed call used, not with epoch_: another worker may have adopted

@@ -12,7 +12,8 @@
 // unavailable") within about half a second, and connections come back on their own. When Redis
 // lost its data (restart without persistence, failover), the scripts find no generation key;
 // one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
-// live reservations) before anything is allocated again, while the others answer kUnavailable.
+// live reservations) on a background thread before anything is allocated again; meanwhile
+// every instance answers kUnavailable.
 // Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys
 // share one slot); a restart from an older snapshot that kept the generation key is not detected;
 // moving a reserved number to another pool ends its reservation (the embedded store keeps it).
@@ -27,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/calendar.h"
@@ -100,8 +102,10 @@ class RedisStore final : public Store {
                                                 const std::vector<std::string>& args,
                                                 redis::CreatePool create = redis::CreatePool::kNo);
   // Called when a script found no pool of generation `seen`. True when `seen` is the published
-  // generation (so the pool truly does not exist); false after adopting the published one or
-  // rebuilding Redis when none is published. Errors: kUnavailable.
+  // generation (so the pool truly does not exist); false after adopting the published one.
+  // Errors: kUnavailable, also when none is published (Redis lost its data): the reload from the
+  // journal then starts on a thread of its own, and callers get kUnavailable until it is done,
+  // never a request waiting seconds for a million numbers to load.
   core::Result<bool> ResolveGeneration(redis::RedisConnection& connection, const std::string& seen);
   core::Result<std::uint64_t> NextReservationId(redis::RedisConnection& connection);
   // Every pool's name, sorted; the pool of a number (nullopt: no such number). Both check the
@@ -161,6 +165,8 @@ class RedisStore final : public Store {
   // Loads the journal's state into an empty Redis under the rebuild lock, then publishes a new
   // generation. Errors: kUnavailable (lock held elsewhere, Redis or journal down).
   core::Result<void> Rebuild(redis::RedisConnection& connection);
+  // Runs Rebuild on rebuild_thread_ unless one is running already.
+  void StartRebuild();
   // Raises cid:reservation_id to at least `floor`.
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
 
@@ -180,6 +186,11 @@ class RedisStore final : public Store {
 
   std::mutex pools_mu_;
   std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
+
+  std::mutex rebuild_mu_;
+  std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor
+  bool closing_ = false;        // guarded by rebuild_mu_; set by the destructor
+  std::atomic<bool> rebuilding_{false};
 
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};
