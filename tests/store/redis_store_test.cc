@@ -55,6 +55,8 @@ class RedisStoreTest : public ::testing::Test {
     options.index = config.index;
     options.rate_limit_per_agent = config.rate_limit_per_agent;
     options.redis.connection.port = redis_.port();
+    options.redis.connection.password = password_;
+    options.redis.connection.db = db_;
     auto opened =
         RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
     EXPECT_THAT(opened, IsOk());
@@ -74,6 +76,8 @@ class RedisStoreTest : public ::testing::Test {
   }
 
   test_support::RedisServer redis_;  // this test's own server: the tests kill and restart it
+  std::string password_;             // AUTH password of the instances opened next
+  int db_ = 0;                       // SELECTed database of the instances opened next
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
   std::shared_ptr<MemoryJournal> journal_ =
@@ -131,6 +135,21 @@ TEST_F(RedisStoreTest, AgentRateLimitHoldsAcrossInstances) {
   EXPECT_THAT(allocate_as(*b, "agent7"), HasError(ErrorCode::kRateLimited));
   clock_.Advance(core::Seconds(60));
   EXPECT_THAT(allocate_as(*b, "agent7"), IsOk());
+}
+
+TEST_F(RedisStoreTest, AuthenticatesAndSelectsItsDatabase) {
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");
+  password_ = "wrong";
+  auto refused = OpenInstance();
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(refused->Health().can_allocate);
+  EXPECT_THAT(AddOn(*refused, "2125550001"), HasError(ErrorCode::kUnavailable));
+  password_ = "s3cret";
+  db_ = 3;
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), IsOk());
 }
 
 TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther) {
