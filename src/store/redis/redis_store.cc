@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <map>
 #include <utility>
@@ -15,7 +16,8 @@ using redis::Script;
 
 namespace {
 
-constexpr std::uint64_t kIdBlock = 64;  // reservation ids taken from Redis at a time
+constexpr std::uint64_t kIdBlock = 64;                 // reservation ids taken from Redis at a time
+constexpr std::chrono::milliseconds kTickBudget{300};  // Redis work per Tick() (once a second)
 
 // Journal::Load's rows are not needed when Redis already holds them (Load is still run: it
 // creates or migrates the schema, and reports the highest reservation id).
@@ -587,8 +589,12 @@ void RedisStore::Tick() {
           done(core::Fail(pools.error()));
           return;
         }
+        // Each call settles at most 256 numbers (a few ms of Redis time, so allocations slip in
+        // between); calls repeat while a full batch came back, within a time budget per tick:
+        // an hour roll-over of a million capped numbers drains over a few ticks.
+        const auto deadline = std::chrono::steady_clock::now() + kTickBudget;
         for (const std::string& pool : *pools) {
-          for (int round = 0; round < 64; ++round) {  // bounded: 64 x 256 numbers per tick and pool
+          while (std::chrono::steady_clock::now() < deadline) {
             auto reply = RunPoolScript(connection, Script::kTick, pool, now, {});
             if (!reply) {
               done(core::Fail(reply.error()));
