@@ -16,8 +16,7 @@ using redis::Script;
 
 namespace {
 
-constexpr std::uint64_t kIdBlock = 64;                 // reservation ids taken from Redis at a time
-constexpr std::chrono::milliseconds kTickBudget{300};  // Redis work per Tick() (once a second)
+constexpr std::uint64_t kIdBlock = 64;  // reservation ids taken from Redis at a time
 
 // Journal::Load's rows are not needed when Redis already holds them (Load is still run: it
 // creates or migrates the schema, and reports the highest reservation id).
@@ -25,41 +24,6 @@ class IgnoreRows final : public LoadSink {
   void OnNumber(const core::NumberSpec&, const core::NumberUsage&) override {}
   void OnLiveReservation(const core::Reservation&) override {}
 };
-
-core::MatchTier TierFromWire(long long value) {
-  switch (value) {
-    case 0:
-      return core::MatchTier::kSticky;
-    case 1:
-      return core::MatchTier::kExchange;
-    case 2:
-      return core::MatchTier::kAreaCode;
-    case 3:
-      return core::MatchTier::kState;
-    default:
-      return core::MatchTier::kAny;
-  }
-}
-
-// A release/live reply's reservation fields from `at` on: id, number, destination, campaign,
-// agent, lead, match, reserved_at_ms, reserved_until (compact).
-core::Reservation ReservationFromReply(const RedisReply& reply, std::size_t at,
-                                       const std::string& pool) {
-  core::Reservation r;
-  r.id = static_cast<std::uint64_t>(reply.Int(at));
-  r.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 1)));
-  r.destination = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 2)));
-  r.campaign = reply.Text(at + 3);
-  r.agent = reply.Text(at + 4);
-  if (const std::string lead = reply.Text(at + 5); !lead.empty()) {
-    r.lead_id = static_cast<std::uint64_t>(reply.Int(at + 5));
-  }
-  r.match = TierFromWire(reply.Int(at + 6));
-  r.pool = pool;
-  r.reserved_at = core::TimePoint(core::Milliseconds(reply.Int(at + 7)));
-  r.reserved_until = core::FromCompact(static_cast<core::CompactTime>(reply.Int(at + 8)));
-  return r;
-}
 
 }  // namespace
 
@@ -338,7 +302,7 @@ void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Alloca
     r.agent = request.agent;
     r.pool = pool;
     r.lead_id = request.lead_id;
-    r.match = TierFromWire(reply->Int(2));
+    r.match = redis::TierFromWire(reply->Int(2));
     r.reserved_at = now;
     r.reserved_until = core::FromCompact(until);
     allocation.carrier = reply->Text(3);
@@ -425,7 +389,7 @@ core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& c
       if (reply->Status() != "OK") continue;
       core::ReleaseResult result;
       result.released = true;
-      result.reservation = ReservationFromReply(*reply, 1, pool);
+      result.reservation = redis::ReservationFromReply(*reply, 1, pool);
       return std::optional<core::ReleaseResult>(std::move(result));
     }
     return std::optional<core::ReleaseResult>();
@@ -467,144 +431,6 @@ core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& c
   auto released = try_pools(fresh);
   if (!released) return core::Fail(released.error());
   return released->value_or(core::ReleaseResult{});
-}
-
-// --- history, stats, health ----------------------------------------------------------------------
-
-void RedisStore::ListReservations(ReservationQuery query,
-                                  Callback<std::vector<ReservationRecord>> on_done) {
-  if (!query.live_only) {
-    journal_->ListReservations(query, clock_.Now(), std::move(on_done));
-    return;
-  }
-  Submit<std::vector<ReservationRecord>>(
-      std::move(on_done), [this, query](RedisConnection& connection, auto& done) {
-        const core::TimePoint now = clock_.Now();
-        auto pools = Pools(connection);
-        if (!pools) {
-          done(core::Fail(pools.error()));
-          return;
-        }
-        std::vector<core::Reservation> live;
-        for (const std::string& pool : *pools) {
-          auto reply =
-              RunPoolScript(connection, Script::kLive, pool, now, {std::to_string(query.limit)});
-          if (!reply) {
-            done(core::Fail(reply.error()));
-            return;
-          }
-          if (reply->Status() != "OK") continue;
-          for (std::size_t at = 1; at + 8 < reply->elements.size(); at += 9) {
-            live.push_back(ReservationFromReply(*reply, at, pool));
-          }
-        }
-        std::sort(
-            live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
-              return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
-            });
-        if (live.size() > query.limit) live.resize(query.limit);
-        std::vector<ReservationRecord> records;
-        for (core::Reservation& reservation : live) {
-          ReservationRecord record;
-          record.reservation = std::move(reservation);
-          record.live = true;
-          records.push_back(std::move(record));
-        }
-        done(std::move(records));
-      });
-}
-
-void RedisStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> on_done) {
-  journal_->ListLogs(query, std::move(on_done));
-}
-
-void RedisStore::GetStats(Callback<StoreStats> on_done) {
-  Submit<StoreStats>(std::move(on_done), [this](RedisConnection& connection, auto& done) {
-    const core::TimePoint now = clock_.Now();
-    auto pools = Pools(connection);
-    if (!pools) {
-      done(core::Fail(pools.error()));
-      return;
-    }
-    StoreStats stats;
-    std::map<std::uint32_t, AreaCodeAvailability> areas;
-    std::uint64_t parked = 0;
-    std::uint64_t inactive = 0;
-    for (const std::string& pool : *pools) {
-      auto reply = RunPoolScript(connection, Script::kStats, pool, now, {});
-      if (!reply) {
-        done(core::Fail(reply.error()));
-        return;
-      }
-      if (reply->Status() != "OK") continue;
-      stats.total_numbers += static_cast<std::uint64_t>(reply->Int(1));
-      stats.available_numbers += static_cast<std::uint64_t>(reply->Int(2));
-      stats.reserved_numbers += static_cast<std::uint64_t>(reply->Int(3));
-      parked += static_cast<std::uint64_t>(reply->Int(4));
-      for (std::size_t at = 5; at + 3 < reply->elements.size(); at += 4) {
-        const auto npa = static_cast<std::uint32_t>(reply->Int(at));
-        AreaCodeAvailability& area = areas[npa];
-        area.area_code = npa;
-        area.total += static_cast<std::uint32_t>(reply->Int(at + 1));
-        area.active += static_cast<std::uint32_t>(reply->Int(at + 1) - reply->Int(at + 2));
-        area.available += static_cast<std::uint32_t>(reply->Int(at + 3));
-        inactive += static_cast<std::uint64_t>(reply->Int(at + 2));
-      }
-    }
-    stats.active_numbers = stats.total_numbers - inactive;
-    // Parked numbers are the reserved ones plus the capped ones.
-    stats.capped_numbers = parked > stats.reserved_numbers ? parked - stats.reserved_numbers : 0;
-    stats.allocations_total = allocations_;
-    stats.releases_total = releases_;
-    stats.no_caller_id_total = no_caller_id_;
-    for (auto& [npa, area] : areas) stats.area_codes.push_back(area);
-    std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
-                     [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
-                       return a.available < b.available;
-                     });
-    stats.journal_queue_depth = journal_->QueueDepth();
-    done(std::move(stats));
-  });
-}
-
-void RedisStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(entry)); }
-
-StoreHealth RedisStore::Health() const {
-  StoreHealth health;
-  health.mode = "cluster";
-  health.can_allocate = redis_up_;
-  health.degraded = !journal_->Healthy();
-  health.database = health.degraded ? "unavailable: queueing changes until it is back" : "healthy";
-  return health;
-}
-
-void RedisStore::Tick() {
-  Submit<bool>(
-      [](core::Result<bool>) {},
-      [this](RedisConnection& connection, auto& done) {
-        const core::TimePoint now = clock_.Now();
-        auto pools = Pools(connection);
-        NoteRedis(pools ? core::Result<void>{} : core::Result<void>(core::Fail(pools.error())));
-        if (!pools) {
-          done(core::Fail(pools.error()));
-          return;
-        }
-        // Each call settles at most 256 numbers (a few ms of Redis time, so allocations slip in
-        // between); calls repeat while a full batch came back, within a time budget per tick:
-        // an hour roll-over of a million capped numbers drains over a few ticks.
-        const auto deadline = std::chrono::steady_clock::now() + kTickBudget;
-        for (const std::string& pool : *pools) {
-          while (std::chrono::steady_clock::now() < deadline) {
-            auto reply = RunPoolScript(connection, Script::kTick, pool, now, {});
-            if (!reply) {
-              done(core::Fail(reply.error()));
-              return;
-            }
-            if (reply->Status() != "OK" || reply->Int(1) < 256) break;
-          }
-        }
-        done(true);
-      });
 }
 
 void RedisStore::Flush() {

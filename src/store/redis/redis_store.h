@@ -64,7 +64,7 @@ class RedisStore final : public Store {
 
   void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) override;
   void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) override;
-  // redis_store_numbers.cc: admin changes, reads of numbers, bulk import.
+  // redis_store_numbers.cc: admin changes and reads of numbers; redis_store_import.cc.
   void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
   void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                     Callback<core::NumberView> done) override;
@@ -73,6 +73,7 @@ class RedisStore final : public Store {
   void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
+  // redis_store_queries.cc: live reservations, stats, health, tick; history from the journal.
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
