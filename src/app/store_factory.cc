@@ -2,13 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <boost/url/parse.hpp>
-#include <charconv>
-
 #include "cli/init_db.h"
 #include "store/memory/indexed_store.h"
 #include "store/postgres/postgres_journal.h"
 #include "store/redis/redis_store.h"
+#include "store/redis/redis_url.h"
 
 namespace cidrotor::app {
 namespace {
@@ -77,35 +75,10 @@ store::postgres::ConnectionSettings PostgresSettings(const Config& config) {
 }
 
 core::Result<store::redis::ConnectionOptions> RedisSettings(const Config& config) {
+  if (!config.redis_url.empty()) return store::redis::ParseRedisUrl(config.redis_url);
   store::redis::ConnectionOptions options;
-  if (config.redis_url.empty()) {
-    options.host = config.redis_host;
-    options.port = config.redis_port;
-    return options;
-  }
-  const auto bad = [](std::string_view why) {
-    return core::Fail(core::Error::InvalidArgument(
-        "REDIS_URL",
-        fmt::format("REDIS_URL: {} (expected redis://[:password@]host[:port][/db])", why)));
-  };
-  auto url = boost::urls::parse_uri(config.redis_url);
-  if (!url) return bad("not a URL");
-  if (url->scheme() != "redis") return bad("the scheme must be redis://");
-  if (url->host().empty()) return bad("no host");
-  options.host = std::string(url->host());
-  if (url->has_port()) {
-    if (url->port_number() == 0) return bad("not a port number");
-    options.port = url->port_number();
-  }
-  if (url->has_password()) options.password = std::string(url->password());
-  std::string_view path = url->encoded_path();
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  if (!path.empty()) {
-    const auto [end, ec] = std::from_chars(path.data(), path.data() + path.size(), options.db);
-    if (ec != std::errc() || end != path.data() + path.size() || options.db < 0) {
-      return bad("the path must be a database number");
-    }
-  }
+  options.host = config.redis_host;
+  options.port = config.redis_port;
   return options;
 }
 

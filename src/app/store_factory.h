@@ -37,7 +37,7 @@ struct ServeStore {
 // PostgreSQL's settings from DATABASE_URL or the split POSTGRES_* variables.
 store::postgres::ConnectionSettings PostgresSettings(const Config& config);
 
-// Redis's address from REDIS_URL (redis://[:password@]host[:port][/db]) or REDIS_HOST/REDIS_PORT.
+// Redis's address from REDIS_URL (store/redis/redis_url.h) or REDIS_HOST/REDIS_PORT.
 // Errors: kInvalidArgument field "REDIS_URL".
 [[nodiscard]] core::Result<store::redis::ConnectionOptions> RedisSettings(const Config& config);
 

@@ -158,9 +158,7 @@ class SqliteTarget final : public ImportTarget {
     return std::unique_ptr<ImportTarget>(new SqliteTarget(std::move(*lock), std::move(*importer)));
   }
 
-  core::Result<bool> Exists(core::PhoneNumber number) override {
-    return importer_->Exists(number);
-  }
+  core::Result<bool> Exists(core::PhoneNumber number) override { return importer_->Exists(number); }
   core::Result<void> Add(store::ImportItem item) override {
     return importer_->Add(std::move(item));
   }

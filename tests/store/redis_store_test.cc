@@ -55,6 +55,8 @@ class RedisStoreTest : public ::testing::Test {
     options.index = config.index;
     options.rate_limit_per_agent = config.rate_limit_per_agent;
     options.redis.connection.port = redis_.port();
+    options.redis.connection.password = password_;
+    options.redis.connection.db = db_;
     auto opened =
         RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
     EXPECT_THAT(opened, IsOk());
@@ -74,6 +76,8 @@ class RedisStoreTest : public ::testing::Test {
   }
 
   test_support::RedisServer redis_;  // this test's own server: the tests kill and restart it
+  std::string password_;             // AUTH password of the instances opened next
+  int db_ = 0;                       // SELECTed database of the instances opened next
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
   std::shared_ptr<MemoryJournal> journal_ =
@@ -131,6 +135,21 @@ TEST_F(RedisStoreTest, AgentRateLimitHoldsAcrossInstances) {
   EXPECT_THAT(allocate_as(*b, "agent7"), HasError(ErrorCode::kRateLimited));
   clock_.Advance(core::Seconds(60));
   EXPECT_THAT(allocate_as(*b, "agent7"), IsOk());
+}
+
+TEST_F(RedisStoreTest, AuthenticatesAndSelectsItsDatabase) {
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "requirepass", "s3cret"}), "+OK\r\n");
+  password_ = "wrong";
+  auto refused = OpenInstance();
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(refused->Health().can_allocate);
+  EXPECT_THAT(AddOn(*refused, "2125550001"), HasError(ErrorCode::kUnavailable));
+  password_ = "s3cret";
+  db_ = 3;
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), IsOk());
 }
 
 TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther) {
@@ -252,6 +271,49 @@ TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservatio
       Await<core::ReleaseResult>([&](auto done) { store->Release(by_number, done); })->released);
 }
 
+TEST_F(RedisStoreTest, InstancesRacingAfterDataLossNeverReuseAHeldNumber) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 6; ++i) ASSERT_THAT(AddOn(*a, "212555000" + std::to_string(i)), IsOk());
+  std::set<std::string> held;
+  for (int i = 0; i < 3; ++i) {
+    auto allocation = AllocateOn(i % 2 == 0 ? static_cast<Store&>(*a) : *b, "2125559999");
+    ASSERT_THAT(allocation, IsOk());
+    held.insert(allocation->reservation.caller_id.ToString());
+  }
+  a->Flush();
+  b->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+
+  // Both instances find Redis empty at once: one loads it under the lock, the other answers
+  // kUnavailable meanwhile (callers retry); no one allocates from a half-loaded Redis.
+  std::mutex mu;
+  std::multiset<std::string> allocated;
+  int other_errors = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? static_cast<Store&>(*a) : *b;
+      for (int i = 0; i < 30; ++i) {
+        auto result = AllocateOn(store, "2125559999");
+        std::lock_guard lock(mu);
+        if (result) {
+          allocated.insert(result->reservation.caller_id.ToString());
+        } else if (result.error().code() != ErrorCode::kUnavailable &&
+                   result.error().code() != ErrorCode::kNoCallerIdAvailable) {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other_errors, 0);
+  EXPECT_EQ(allocated.size(), 3u);  // exactly the three numbers nobody held
+  for (const std::string& number : allocated) EXPECT_FALSE(held.contains(number)) << number;
+  EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 3u);
+}
+
 TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);
@@ -260,8 +322,14 @@ TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
   ASSERT_THAT(held, IsOk());
   store->Flush();
   ASSERT_TRUE(redis_.Restart()) << redis_.error();
-  // Neither the number nor any pool is in Redis now; the store must not conclude "unknown".
-  auto view = GetOn(*store, "2125550001");
+  // Neither the number nor any pool is in Redis now; the store must not conclude "unknown": it
+  // answers kUnavailable while it reloads Redis, then the truth.
+  core::Result<core::NumberView> view = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !view; ++attempt) {
+    view = GetOn(*store, "2125550001");
+    if (!view && view.error().code() != ErrorCode::kUnavailable) break;
+    if (!view) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   ASSERT_THAT(view, IsOk());
   EXPECT_TRUE(view->reserved);
   core::ReleaseRequest release;

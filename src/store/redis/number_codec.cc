@@ -59,4 +59,39 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
   return view;
 }
 
+core::MatchTier TierFromWire(long long value) {
+  switch (value) {
+    case 0:
+      return core::MatchTier::kSticky;
+    case 1:
+      return core::MatchTier::kExchange;
+    case 2:
+      return core::MatchTier::kAreaCode;
+    case 3:
+      return core::MatchTier::kState;
+    default:
+      return core::MatchTier::kAny;
+  }
+}
+
+// A release/live reply's reservation fields from `at` on: id, number, destination, campaign,
+// agent, lead, match, reserved_at_ms, reserved_until (compact).
+core::Reservation ReservationFromReply(const RedisReply& reply, std::size_t at,
+                                       const std::string& pool) {
+  core::Reservation r;
+  r.id = static_cast<std::uint64_t>(reply.Int(at));
+  r.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 1)));
+  r.destination = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 2)));
+  r.campaign = reply.Text(at + 3);
+  r.agent = reply.Text(at + 4);
+  if (const std::string lead = reply.Text(at + 5); !lead.empty()) {
+    r.lead_id = static_cast<std::uint64_t>(reply.Int(at + 5));
+  }
+  r.match = TierFromWire(reply.Int(at + 6));
+  r.pool = pool;
+  r.reserved_at = core::TimePoint(core::Milliseconds(reply.Int(at + 7)));
+  r.reserved_until = core::FromCompact(static_cast<core::CompactTime>(reply.Int(at + 8)));
+  return r;
+}
+
 }  // namespace cidrotor::store::redis

@@ -1,11 +1,12 @@
-// How numbers travel to and from the scripts: upsert.lua's 12 fields per number, lib.lua's
-// view() reply, upsert.lua's usage reply. Pure functions, thread-safe.
+// How numbers and reservations travel to and from the scripts: upsert.lua's 12 fields per number,
+// lib.lua's view() reply, upsert.lua's usage reply, reservation replies. Pure functions.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/allocation.h"
 #include "core/calendar.h"
 #include "core/number.h"
 #include "core/number_index.h"
@@ -26,6 +27,14 @@ core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index);
 // hourly_used, day_start, daily_used, reservation id, available) as the store reports it.
 core::NumberView ViewFromReply(const RedisReply& view, const std::string& pool,
                                const core::Windows& windows, const core::IndexOptions& defaults);
+
+// The wire value of core::MatchTier (its enumerator's number) as the tier; kAny if unknown.
+core::MatchTier TierFromWire(long long value);
+
+// A reservation from `reply` at `at` on: id, number, destination, campaign, agent, lead, match,
+// reserved_at (Unix ms), reserved_until (compact), as release.lua and live.lua send them.
+core::Reservation ReservationFromReply(const RedisReply& reply, std::size_t at,
+                                       const std::string& pool);
 
 // What undoes one import chunk the journal refused: numbers to remove, numbers to restore.
 struct ImportUndo {

@@ -92,15 +92,20 @@ core::Result<void> RedisConnection::EnsureConnected() {
   std::vector<Command> setup;
   if (!options_.password.empty()) setup.push_back({"AUTH", options_.password});
   if (options_.db != 0) setup.push_back({"SELECT", std::to_string(options_.db)});
+  const bool recovering = failed_;
   failed_ = false;
   if (!setup.empty()) {
-    auto replies = Pipeline(setup);
+    auto replies = Exchange(setup);  // not Pipeline: its reconnect-and-resend would recurse
     if (!replies) return core::Fail(replies.error());
     for (const RedisReply& reply : *replies) {
       if (reply.is_error()) return core::Fail(Drop("setup refused: " + reply.str));
     }
   }
-  spdlog::debug("redis: connected host={} port={}", options_.host, options_.port);
+  if (recovering) {
+    spdlog::info("redis: reconnected host={} port={}", options_.host, options_.port);
+  } else {
+    spdlog::debug("redis: connected host={} port={}", options_.host, options_.port);
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <map>
 #include <utility>
@@ -24,41 +25,6 @@ class IgnoreRows final : public LoadSink {
   void OnLiveReservation(const core::Reservation&) override {}
 };
 
-core::MatchTier TierFromWire(long long value) {
-  switch (value) {
-    case 0:
-      return core::MatchTier::kSticky;
-    case 1:
-      return core::MatchTier::kExchange;
-    case 2:
-      return core::MatchTier::kAreaCode;
-    case 3:
-      return core::MatchTier::kState;
-    default:
-      return core::MatchTier::kAny;
-  }
-}
-
-// A release/live reply's reservation fields from `at` on: id, number, destination, campaign,
-// agent, lead, match, reserved_at_ms, reserved_until (compact).
-core::Reservation ReservationFromReply(const RedisReply& reply, std::size_t at,
-                                       const std::string& pool) {
-  core::Reservation r;
-  r.id = static_cast<std::uint64_t>(reply.Int(at));
-  r.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 1)));
-  r.destination = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(at + 2)));
-  r.campaign = reply.Text(at + 3);
-  r.agent = reply.Text(at + 4);
-  if (const std::string lead = reply.Text(at + 5); !lead.empty()) {
-    r.lead_id = static_cast<std::uint64_t>(reply.Int(at + 5));
-  }
-  r.match = TierFromWire(reply.Int(at + 6));
-  r.pool = pool;
-  r.reserved_at = core::TimePoint(core::Milliseconds(reply.Int(at + 7)));
-  r.reserved_until = core::FromCompact(static_cast<core::CompactTime>(reply.Int(at + 8)));
-  return r;
-}
-
 }  // namespace
 
 // --- life cycle ----------------------------------------------------------------------------------
@@ -72,6 +38,11 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)) {}
 
 RedisStore::~RedisStore() {
+  {
+    std::lock_guard lock(rebuild_mu_);
+    closing_ = true;  // no new rebuild
+  }
+  if (rebuild_thread_.joinable()) rebuild_thread_.join();
   journal_->Flush();  // undo callbacks still find the executor
   stopping_ = true;
   executor_.reset();  // runs or fails what is queued, joins the workers
@@ -122,6 +93,21 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
 
 // --- plumbing ------------------------------------------------------------------------------------
 
+void RedisStore::StartRebuild() {
+  std::lock_guard lock(rebuild_mu_);
+  if (rebuilding_ || closing_) return;
+  if (rebuild_thread_.joinable()) rebuild_thread_.join();  // the previous one has finished
+  rebuilding_ = true;
+  spdlog::warn("redis store: generation key missing: redis lost its data, reloading it");
+  rebuild_thread_ = std::thread([this] {
+    RedisConnection connection(options_.redis.connection);
+    if (auto rebuilt = Rebuild(connection); !rebuilt) {
+      spdlog::warn("redis store: reload not done: {}", rebuilt.error().ToString());
+    }
+    rebuilding_ = false;
+  });
+}
+
 std::string RedisStore::Epoch() const {
   std::lock_guard lock(epoch_mu_);
   return epoch_;
@@ -160,21 +146,24 @@ void RedisStore::SubmitTask(std::function<void(RedisConnection&)> run,
   executor_->Submit(std::move(task));
 }
 
-core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection) {
+core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection,
+                                                 const std::string& seen) {
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) {
-    spdlog::warn("redis store: generation key missing: redis lost its data, rebuilding");
-    if (auto rebuilt = Rebuild(connection); !rebuilt) return core::Fail(rebuilt.error());
-    return false;
+    StartRebuild();
+    return core::Fail(
+        core::Error::Unavailable("redis lost its data: reloading it from the journal"));
   }
+  if (generation->str == seen) return true;
+  // Compared with what the failed call used, not with epoch_: another worker may have adopted
+  // the new generation in between, and that is no reason to call the pool absent.
   std::lock_guard lock(epoch_mu_);
-  if (generation->str != epoch_) {
+  if (epoch_ != generation->str) {
     spdlog::info("redis store: adopting generation {}", generation->str);
     epoch_ = generation->str;
-    return false;
   }
-  return true;
+  return false;
 }
 
 core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, Script script,
@@ -185,17 +174,22 @@ core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, 
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::vector<std::string> call_args = args;
     if (script == Script::kUpsert && call_args.size() >= 2) call_args[1] = may_create ? "1" : "0";
-    auto reply = scripts_.Run(connection, redis::PoolCall(script, pool, Context(now), call_args));
+    const redis::ScriptContext context = Context(now);
+    auto reply = scripts_.Run(connection, redis::PoolCall(script, pool, context, call_args));
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
     if (!reply) return reply;
     const std::string_view status = reply->Status();
     if (status != "NOPOOL" && status != "GEN") return reply;
-    auto absent = ResolveGeneration(connection);
-    if (!absent) return core::Fail(absent.error());
-    if (*absent) {
-      if (create == redis::CreatePool::kNo) return reply;  // {'NOPOOL'}: the pool does not exist
-      may_create = true;
+    auto current = ResolveGeneration(connection, context.epoch);
+    if (!current) return core::Fail(current.error());
+    if (!*current) continue;  // adopted a newer generation, or rebuilt: run it again
+    if (status == "GEN") {
+      // The pool belongs to another generation than the published one: only a load in progress
+      // does that; never allocate from it.
+      return core::Fail(core::Error::Unavailable("redis pool '" + pool + "' is being reloaded"));
     }
+    if (create == redis::CreatePool::kNo) return reply;  // {'NOPOOL'}: the pool does not exist
+    may_create = true;
   }
   return core::Fail(core::Error::Unavailable("redis generation keeps changing"));
 }
@@ -233,7 +227,7 @@ core::Result<std::vector<std::string>> RedisStore::Pools(RedisConnection& connec
       std::sort(pools.begin(), pools.end());
       return pools;
     }
-    auto current = ResolveGeneration(connection);
+    auto current = ResolveGeneration(connection, Epoch());
     if (!current) return core::Fail(current.error());
     if (*current) return pools;
   }
@@ -247,7 +241,7 @@ core::Result<std::optional<std::string>> RedisStore::PoolOf(RedisConnection& con
     if (!pool->is_nil()) return std::optional<std::string>(pool->str);
     if (attempt > 0) return std::optional<std::string>();
     // Unknown number, or a Redis that lost its data: the generation tells (and rebuilds).
-    auto current = ResolveGeneration(connection);
+    auto current = ResolveGeneration(connection, Epoch());
     if (!current) return core::Fail(current.error());
     if (*current) return std::optional<std::string>();
   }
@@ -308,7 +302,7 @@ void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Alloca
     r.agent = request.agent;
     r.pool = pool;
     r.lead_id = request.lead_id;
-    r.match = TierFromWire(reply->Int(2));
+    r.match = redis::TierFromWire(reply->Int(2));
     r.reserved_at = now;
     r.reserved_until = core::FromCompact(until);
     allocation.carrier = reply->Text(3);
@@ -395,7 +389,7 @@ core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& c
       if (reply->Status() != "OK") continue;
       core::ReleaseResult result;
       result.released = true;
-      result.reservation = ReservationFromReply(*reply, 1, pool);
+      result.reservation = redis::ReservationFromReply(*reply, 1, pool);
       return std::optional<core::ReleaseResult>(std::move(result));
     }
     return std::optional<core::ReleaseResult>();
@@ -437,150 +431,6 @@ core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& c
   auto released = try_pools(fresh);
   if (!released) return core::Fail(released.error());
   return released->value_or(core::ReleaseResult{});
-}
-
-// --- history, stats, health ----------------------------------------------------------------------
-
-void RedisStore::ListReservations(ReservationQuery query,
-                                  Callback<std::vector<ReservationRecord>> on_done) {
-  if (!query.live_only) {
-    journal_->ListReservations(query, clock_.Now(), std::move(on_done));
-    return;
-  }
-  Submit<std::vector<ReservationRecord>>(
-      std::move(on_done), [this, query](RedisConnection& connection, auto& done) {
-        const core::TimePoint now = clock_.Now();
-        auto pools = Pools(connection);
-        if (!pools) {
-          done(core::Fail(pools.error()));
-          return;
-        }
-        std::vector<core::Reservation> live;
-        for (const std::string& pool : *pools) {
-          auto reply =
-              RunPoolScript(connection, Script::kLive, pool, now, {std::to_string(query.limit)});
-          if (!reply) {
-            done(core::Fail(reply.error()));
-            return;
-          }
-          if (reply->Status() != "OK") continue;
-          for (std::size_t at = 1; at + 8 < reply->elements.size(); at += 9) {
-            live.push_back(ReservationFromReply(*reply, at, pool));
-          }
-        }
-        std::sort(
-            live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
-              return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
-            });
-        if (live.size() > query.limit) live.resize(query.limit);
-        std::vector<ReservationRecord> records;
-        for (core::Reservation& reservation : live) {
-          ReservationRecord record;
-          record.reservation = std::move(reservation);
-          record.live = true;
-          records.push_back(std::move(record));
-        }
-        done(std::move(records));
-      });
-}
-
-void RedisStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> on_done) {
-  journal_->ListLogs(query, std::move(on_done));
-}
-
-void RedisStore::GetStats(Callback<StoreStats> on_done) {
-  Submit<StoreStats>(std::move(on_done), [this](RedisConnection& connection, auto& done) {
-    const core::TimePoint now = clock_.Now();
-    auto pools = Pools(connection);
-    if (!pools) {
-      done(core::Fail(pools.error()));
-      return;
-    }
-    StoreStats stats;
-    std::map<std::uint32_t, AreaCodeAvailability> areas;
-    std::uint64_t parked = 0;
-    std::uint64_t inactive = 0;
-    for (const std::string& pool : *pools) {
-      auto reply = RunPoolScript(connection, Script::kStats, pool, now, {});
-      if (!reply) {
-        done(core::Fail(reply.error()));
-        return;
-      }
-      if (reply->Status() != "OK") continue;
-      PoolAvailability pool_counts;
-      pool_counts.pool = pool;
-      pool_counts.total = static_cast<std::uint32_t>(reply->Int(1));
-      pool_counts.available = static_cast<std::uint32_t>(reply->Int(2));
-      stats.total_numbers += pool_counts.total;
-      stats.available_numbers += pool_counts.available;
-      stats.reserved_numbers += static_cast<std::uint64_t>(reply->Int(3));
-      parked += static_cast<std::uint64_t>(reply->Int(4));
-      std::uint32_t pool_inactive = 0;
-      for (std::size_t at = 5; at + 3 < reply->elements.size(); at += 4) {
-        const auto npa = static_cast<std::uint32_t>(reply->Int(at));
-        AreaCodeAvailability& area = areas[npa];
-        area.area_code = npa;
-        area.total += static_cast<std::uint32_t>(reply->Int(at + 1));
-        area.active += static_cast<std::uint32_t>(reply->Int(at + 1) - reply->Int(at + 2));
-        area.available += static_cast<std::uint32_t>(reply->Int(at + 3));
-        pool_inactive += static_cast<std::uint32_t>(reply->Int(at + 2));
-      }
-      inactive += pool_inactive;
-      pool_counts.active = pool_counts.total - pool_inactive;
-      stats.pools.push_back(std::move(pool_counts));
-    }
-    std::sort(stats.pools.begin(), stats.pools.end(),
-              [](const PoolAvailability& a, const PoolAvailability& b) { return a.pool < b.pool; });
-    stats.active_numbers = stats.total_numbers - inactive;
-    // Parked numbers are the reserved ones plus the capped ones.
-    stats.capped_numbers = parked > stats.reserved_numbers ? parked - stats.reserved_numbers : 0;
-    stats.allocations_total = allocations_;
-    stats.releases_total = releases_;
-    stats.no_caller_id_total = no_caller_id_;
-    for (auto& [npa, area] : areas) stats.area_codes.push_back(area);
-    std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
-                     [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
-                       return a.available < b.available;
-                     });
-    stats.journal_queue_depth = journal_->QueueDepth();
-    done(std::move(stats));
-  });
-}
-
-void RedisStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(entry)); }
-
-StoreHealth RedisStore::Health() const {
-  StoreHealth health;
-  health.mode = "cluster";
-  health.can_allocate = redis_up_;
-  health.degraded = !journal_->Healthy();
-  health.database = health.degraded ? "unavailable: queueing changes until it is back" : "healthy";
-  return health;
-}
-
-void RedisStore::Tick() {
-  Submit<bool>(
-      [](core::Result<bool>) {},
-      [this](RedisConnection& connection, auto& done) {
-        const core::TimePoint now = clock_.Now();
-        auto pools = Pools(connection);
-        NoteRedis(pools ? core::Result<void>{} : core::Result<void>(core::Fail(pools.error())));
-        if (!pools) {
-          done(core::Fail(pools.error()));
-          return;
-        }
-        for (const std::string& pool : *pools) {
-          for (int round = 0; round < 64; ++round) {  // bounded: 64 x 256 numbers per tick and pool
-            auto reply = RunPoolScript(connection, Script::kTick, pool, now, {});
-            if (!reply) {
-              done(core::Fail(reply.error()));
-              return;
-            }
-            if (reply->Status() != "OK" || reply->Int(1) < 256) break;
-          }
-        }
-        done(true);
-      });
 }
 
 void RedisStore::Flush() {

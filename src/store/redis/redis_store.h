@@ -12,7 +12,8 @@
 // unavailable") within about half a second, and connections come back on their own. When Redis
 // lost its data (restart without persistence, failover), the scripts find no generation key;
 // one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
-// live reservations) before anything is allocated again, while the others answer kUnavailable.
+// live reservations) on a background thread before anything is allocated again; meanwhile
+// every instance answers kUnavailable.
 // Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys
 // share one slot); a restart from an older snapshot that kept the generation key is not detected;
 // moving a reserved number to another pool ends its reservation (the embedded store keeps it).
@@ -27,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/calendar.h"
@@ -62,7 +64,7 @@ class RedisStore final : public Store {
 
   void Allocate(core::AllocationRequest request, Callback<core::Allocation> done) override;
   void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) override;
-  // redis_store_numbers.cc: admin changes, reads of numbers, bulk import.
+  // redis_store_numbers.cc: admin changes and reads of numbers; redis_store_import.cc.
   void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
   void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                     Callback<core::NumberView> done) override;
@@ -71,6 +73,7 @@ class RedisStore final : public Store {
   void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
+  // redis_store_queries.cc: live reservations, stats, health, tick; history from the journal.
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
@@ -99,9 +102,12 @@ class RedisStore final : public Store {
                                                 core::TimePoint now,
                                                 const std::vector<std::string>& args,
                                                 redis::CreatePool create = redis::CreatePool::kNo);
-  // True when the pool truly does not exist (the generation is current); false after adopting a
-  // new epoch or rebuilding. Errors: kUnavailable.
-  core::Result<bool> ResolveGeneration(redis::RedisConnection& connection);
+  // Called when a script found no pool of generation `seen`. True when `seen` is the published
+  // generation (so the pool truly does not exist); false after adopting the published one.
+  // Errors: kUnavailable, also when none is published (Redis lost its data): the reload from the
+  // journal then starts on a thread of its own, and callers get kUnavailable until it is done,
+  // never a request waiting seconds for a million numbers to load.
+  core::Result<bool> ResolveGeneration(redis::RedisConnection& connection, const std::string& seen);
   core::Result<std::uint64_t> NextReservationId(redis::RedisConnection& connection);
   // Every pool's name, sorted; the pool of a number (nullopt: no such number). Both check the
   // generation before reporting nothing, so a Redis that lost its data is rebuilt first.
@@ -160,6 +166,8 @@ class RedisStore final : public Store {
   // Loads the journal's state into an empty Redis under the rebuild lock, then publishes a new
   // generation. Errors: kUnavailable (lock held elsewhere, Redis or journal down).
   core::Result<void> Rebuild(redis::RedisConnection& connection);
+  // Runs Rebuild on rebuild_thread_ unless one is running already.
+  void StartRebuild();
   // Raises cid:reservation_id to at least `floor`.
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
 
@@ -179,6 +187,11 @@ class RedisStore final : public Store {
 
   std::mutex pools_mu_;
   std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
+
+  std::mutex rebuild_mu_;
+  std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor
+  bool closing_ = false;        // guarded by rebuild_mu_; set by the destructor
+  std::atomic<bool> rebuilding_{false};
 
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};

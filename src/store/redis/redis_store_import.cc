@@ -93,6 +93,11 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       progress->FinishOne();
       return;
     }
+    if (reply->elements.size() != end - begin) {
+      progress->Fail(core::Error::Internal("import: unexpected HMGET reply: " + reply->str));
+      progress->FinishOne();
+      return;
+    }
     for (std::size_t i = begin; i < end; ++i) {
       const RedisReply& e = reply->elements[i - begin];
       if (!e.is_nil()) existing[i] = e.str;

@@ -99,11 +99,28 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
               core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
           return;
         }
-        auto added = PutNumber(connection, spec, std::nullopt, spec.pool, now);
+        std::vector<std::string> args = {"add", "0"};
+        AppendNumberArgs(args, spec, std::nullopt);
+        auto added = RunPoolScript(connection, Script::kUpsert, spec.pool, now, args,
+                                   redis::CreatePool::kYes);
+        if (added && added->Text(1) == "dup") {
+          // It exists after all (Redis was rebuilt from the journal meanwhile): the claim is its.
+          done(core::Fail(
+              core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
+          return;
+        }
+        if (added) {
+          auto listed = connection.Run({"SADD", redis::kPoolsKey, spec.pool});
+          if (!listed) added = core::Fail(listed.error());
+        }
         auto view = added ? ReadNumber(connection, spec.pool, spec.caller_id, now)
                           : core::Result<core::NumberView>(core::Fail(added.error()));
-        if (!view) {
-          (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+        if (!view) {  // leave nothing half-added (best effort: Redis may be what failed)
+          if (added) {
+            (void)RemoveNumber(connection, spec.pool, spec.caller_id, now);
+          } else {
+            (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+          }
           done(core::Fail(view.error()));
           return;
         }
@@ -270,19 +287,29 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
       }
     }
     std::sort(matches.begin(), matches.end());
+    // The page's numbers, read with one get call per pool.
+    const std::size_t end = std::min(matches.size(), filter.offset + filter.limit);
+    std::map<std::string, std::vector<std::string>> by_pool;
+    for (std::size_t i = filter.offset; i < end; ++i) {
+      by_pool[matches[i].second].push_back(matches[i].first);
+    }
     const core::Windows windows = calendar_.WindowsAt(now);
-    for (std::size_t i = filter.offset; i < matches.size() && i < filter.offset + filter.limit;
-         ++i) {
-      auto reply =
-          RunPoolScript(connection, Script::kGet, matches[i].second, now, {matches[i].first});
+    std::map<std::string, core::NumberView> views;
+    for (auto& [pool, numbers] : by_pool) {
+      auto reply = RunPoolScript(connection, Script::kGet, pool, now, numbers);
       if (!reply) {
         done(core::Fail(reply.error()));
         return;
       }
-      if (reply->Status() == "OK" && reply->elements.size() > 1 &&
-          reply->elements[1].type == RedisReply::Type::kArray) {
-        page.numbers.push_back(
-            ViewFromReply(reply->elements[1], matches[i].second, windows, options_.index));
+      for (std::size_t k = 1; k < reply->elements.size(); ++k) {
+        if (reply->elements[k].type != RedisReply::Type::kArray) continue;  // deleted meanwhile
+        core::NumberView view = ViewFromReply(reply->elements[k], pool, windows, options_.index);
+        views.emplace(view.spec.caller_id.ToString(), std::move(view));
+      }
+    }
+    for (std::size_t i = filter.offset; i < end; ++i) {
+      if (auto it = views.find(matches[i].first); it != views.end()) {
+        page.numbers.push_back(std::move(it->second));
       }
     }
     done(std::move(page));

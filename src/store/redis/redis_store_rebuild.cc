@@ -9,6 +9,7 @@
 // and no live reservation of the journal is handed out again.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -56,15 +57,41 @@ class RedisLoader final : public LoadSink {
   }
 
   void OnLiveReservation(const core::Reservation& r) override {
-    if (error_) return;
-    const std::string pool = r.pool.empty() ? std::string(core::kDefaultPool) : r.pool;
-    reservations_[pool].push_back(r);
+    if (!error_) reservations_.push_back(r);
   }
 
-  // Writes what is still buffered, then the reservations. Errors: the first failure.
+  // Writes what is still buffered, then the reservations, each into the pool its number is in
+  // now (cid:pool_of; a reservation of a number that is gone is skipped). Errors: the first
+  // failure.
   core::Result<std::uint64_t> Finish() {
     FlushNumbers(true);
-    for (auto& [pool, list] : reservations_) {
+    std::map<std::string, std::vector<core::Reservation>> by_pool;
+    for (std::size_t begin = 0; begin < reservations_.size() && !error_; begin += chunk_) {
+      const std::size_t end = std::min(reservations_.size(), begin + chunk_);
+      redis::Command hmget = {"HMGET", redis::kPoolOfKey};
+      for (std::size_t i = begin; i < end; ++i) {
+        hmget.push_back(reservations_[i].caller_id.ToString());
+      }
+      auto pools = connection_.Run(hmget);
+      if (!pools) {
+        error_ = pools.error();
+        break;
+      }
+      if (pools->elements.size() != end - begin) {
+        error_ = core::Error::Internal("rebuild: unexpected HMGET reply: " + pools->str);
+        break;
+      }
+      for (std::size_t i = begin; i < end; ++i) {
+        const RedisReply& pool = pools->elements[i - begin];
+        if (pool.is_nil()) {
+          spdlog::warn("rebuild: reservation {} of a number that is gone, skipped",
+                       reservations_[i].id);
+          continue;
+        }
+        by_pool[pool.str].push_back(reservations_[i]);
+      }
+    }
+    for (auto& [pool, list] : by_pool) {
       for (std::size_t begin = 0; begin < list.size() && !error_; begin += chunk_) {
         std::vector<std::string> args;
         for (std::size_t i = begin; i < list.size() && i < begin + chunk_; ++i) {
@@ -145,7 +172,7 @@ class RedisLoader final : public LoadSink {
   std::size_t chunk_;
   std::map<std::string, Pending> numbers_;
   std::vector<std::string> full_;  // pools whose buffer reached a chunk
-  std::map<std::string, std::vector<core::Reservation>> reservations_;
+  std::vector<core::Reservation> reservations_;
   std::uint64_t loaded_ = 0;
   std::optional<core::Error> error_;
 };

@@ -1,0 +1,170 @@
+// RedisStore's reads of current state and its housekeeping (store/redis/redis_store.h): live
+// reservations, stats and area-code availability from every pool's scripts, history from the
+// journal, health, and Tick.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <utility>
+
+#include "store/redis/number_codec.h"
+#include "store/redis/redis_store.h"
+
+namespace cidrotor::store {
+
+using redis::RedisConnection;
+using redis::RedisReply;
+using redis::Script;
+
+namespace {
+
+constexpr std::chrono::milliseconds kTickBudget{300};  // Redis work per Tick() (once a second)
+
+}  // namespace
+
+void RedisStore::ListReservations(ReservationQuery query,
+                                  Callback<std::vector<ReservationRecord>> on_done) {
+  if (!query.live_only) {
+    journal_->ListReservations(query, clock_.Now(), std::move(on_done));
+    return;
+  }
+  Submit<std::vector<ReservationRecord>>(
+      std::move(on_done), [this, query](RedisConnection& connection, auto& done) {
+        const core::TimePoint now = clock_.Now();
+        auto pools = Pools(connection);
+        if (!pools) {
+          done(core::Fail(pools.error()));
+          return;
+        }
+        std::vector<core::Reservation> live;
+        for (const std::string& pool : *pools) {
+          auto reply =
+              RunPoolScript(connection, Script::kLive, pool, now, {std::to_string(query.limit)});
+          if (!reply) {
+            done(core::Fail(reply.error()));
+            return;
+          }
+          if (reply->Status() != "OK") continue;
+          for (std::size_t at = 1; at + 8 < reply->elements.size(); at += 9) {
+            live.push_back(redis::ReservationFromReply(*reply, at, pool));
+          }
+        }
+        std::sort(
+            live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
+              return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
+            });
+        if (live.size() > query.limit) live.resize(query.limit);
+        std::vector<ReservationRecord> records;
+        for (core::Reservation& reservation : live) {
+          ReservationRecord record;
+          record.reservation = std::move(reservation);
+          record.live = true;
+          records.push_back(std::move(record));
+        }
+        done(std::move(records));
+      });
+}
+
+void RedisStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> on_done) {
+  journal_->ListLogs(query, std::move(on_done));
+}
+
+void RedisStore::GetStats(Callback<StoreStats> on_done) {
+  Submit<StoreStats>(std::move(on_done), [this](RedisConnection& connection, auto& done) {
+    const core::TimePoint now = clock_.Now();
+    auto pools = Pools(connection);
+    if (!pools) {
+      done(core::Fail(pools.error()));
+      return;
+    }
+    StoreStats stats;
+    std::map<std::uint32_t, AreaCodeAvailability> areas;
+    std::uint64_t parked = 0;
+    std::uint64_t inactive = 0;
+    for (const std::string& pool : *pools) {
+      auto reply = RunPoolScript(connection, Script::kStats, pool, now, {});
+      if (!reply) {
+        done(core::Fail(reply.error()));
+        return;
+      }
+      if (reply->Status() != "OK") continue;
+      PoolAvailability pool_counts;
+      pool_counts.pool = pool;
+      pool_counts.total = static_cast<std::uint32_t>(reply->Int(1));
+      pool_counts.available = static_cast<std::uint32_t>(reply->Int(2));
+      stats.total_numbers += pool_counts.total;
+      stats.available_numbers += pool_counts.available;
+      stats.reserved_numbers += static_cast<std::uint64_t>(reply->Int(3));
+      parked += static_cast<std::uint64_t>(reply->Int(4));
+      std::uint32_t pool_inactive = 0;
+      for (std::size_t at = 5; at + 3 < reply->elements.size(); at += 4) {
+        const auto npa = static_cast<std::uint32_t>(reply->Int(at));
+        AreaCodeAvailability& area = areas[npa];
+        area.area_code = npa;
+        area.total += static_cast<std::uint32_t>(reply->Int(at + 1));
+        area.active += static_cast<std::uint32_t>(reply->Int(at + 1) - reply->Int(at + 2));
+        area.available += static_cast<std::uint32_t>(reply->Int(at + 3));
+        pool_inactive += static_cast<std::uint32_t>(reply->Int(at + 2));
+      }
+      inactive += pool_inactive;
+      pool_counts.active = pool_counts.total - pool_inactive;
+      stats.pools.push_back(std::move(pool_counts));  // Pools() lists them by name
+    }
+    stats.active_numbers = stats.total_numbers - inactive;
+    // Parked numbers are the reserved ones plus the capped ones.
+    stats.capped_numbers = parked > stats.reserved_numbers ? parked - stats.reserved_numbers : 0;
+    stats.allocations_total = allocations_;
+    stats.releases_total = releases_;
+    stats.no_caller_id_total = no_caller_id_;
+    for (auto& [npa, area] : areas) stats.area_codes.push_back(area);
+    std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
+                     [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
+                       return a.available < b.available;
+                     });
+    stats.journal_queue_depth = journal_->QueueDepth();
+    done(std::move(stats));
+  });
+}
+
+void RedisStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(entry)); }
+
+StoreHealth RedisStore::Health() const {
+  StoreHealth health;
+  health.mode = "cluster";
+  health.can_allocate = redis_up_;
+  health.degraded = !journal_->Healthy();
+  health.database = health.degraded ? "unavailable: queueing changes until it is back" : "healthy";
+  return health;
+}
+
+void RedisStore::Tick() {
+  Submit<bool>(
+      [](core::Result<bool>) {},
+      [this](RedisConnection& connection, auto& done) {
+        const core::TimePoint now = clock_.Now();
+        auto pools = Pools(connection);
+        NoteRedis(pools ? core::Result<void>{} : core::Result<void>(core::Fail(pools.error())));
+        if (!pools) {
+          done(core::Fail(pools.error()));
+          return;
+        }
+        // Each call settles at most 256 numbers (a few ms of Redis time, so allocations slip in
+        // between); calls repeat while a full batch came back, within a time budget per tick:
+        // an hour roll-over of a million capped numbers drains over a few ticks.
+        const auto deadline = std::chrono::steady_clock::now() + kTickBudget;
+        for (const std::string& pool : *pools) {
+          while (std::chrono::steady_clock::now() < deadline) {
+            auto reply = RunPoolScript(connection, Script::kTick, pool, now, {});
+            if (!reply) {
+              done(core::Fail(reply.error()));
+              return;
+            }
+            if (reply->Status() != "OK" || reply->Int(1) < 256) break;
+          }
+        }
+        done(true);
+      });
+}
+
+}  // namespace cidrotor::store

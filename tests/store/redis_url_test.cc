@@ -1,0 +1,46 @@
+// REDIS_URL parsing for cluster mode's connection options.
+#include "store/redis/redis_url.h"
+
+#include <gtest/gtest.h>
+
+#include "support/matchers.h"
+
+namespace cidrotor::store::redis {
+namespace {
+
+using testing::HasFieldError;
+using testing::IsOk;
+
+TEST(RedisUrlTest, HostPortPasswordAndDatabase) {
+  auto plain = ParseRedisUrl("redis://cache.internal");
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_EQ(plain->host, "cache.internal");
+  EXPECT_EQ(plain->port, 6379);
+  EXPECT_EQ(plain->password, "");
+  EXPECT_EQ(plain->db, 0);
+
+  auto full = ParseRedisUrl("redis://default:s3cr:et@10.0.0.5:6380/2");
+  ASSERT_THAT(full, IsOk());
+  EXPECT_EQ(full->host, "10.0.0.5");
+  EXPECT_EQ(full->port, 6380);
+  EXPECT_EQ(full->password, "s3cr:et");
+  EXPECT_EQ(full->db, 2);
+
+  auto v6 = ParseRedisUrl("redis://:pw@[::1]:7000");
+  ASSERT_THAT(v6, IsOk());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7000);
+  EXPECT_EQ(v6->password, "pw");
+}
+
+TEST(RedisUrlTest, RejectsWhatItCannotUse) {
+  for (const char* bad :
+       {"http://localhost:6379", "redis://", "redis://host:0", "redis://host:65536",
+        "redis://host:port", "redis://host/db", "redis://[::1"}) {
+    EXPECT_THAT(ParseRedisUrl(bad), HasFieldError(core::ErrorCode::kInvalidArgument, "REDIS_URL"))
+        << bad;
+  }
+}
+
+}  // namespace
+}  // namespace cidrotor::store::redis
