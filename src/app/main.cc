@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/cluster_import.h"
 #include "app/config.h"
 #include "app/logging.h"
 #include "app/serve.h"
@@ -156,17 +157,26 @@ int Main(int argc, char** argv) {
     std::cerr << "cidrotor " << command << ": " << ConfigErrorMessage(mode.error()) << "\n";
     return 2;
   }
-  const bool via_api = import->parsed() && !import_options.via_api.empty();
-  if (*mode == cidrotor::app::DeploymentMode::kCluster && !via_api) {
-    // TODO(#4): init-db, a COPY import, export and backup on PostgreSQL.
+  const bool cluster = *mode == cidrotor::app::DeploymentMode::kCluster;
+  if (cluster && !import->parsed()) {
+    // TODO(#4): init-db, export and backup on PostgreSQL.
     std::cerr << "cidrotor " << command
               << ": not available in cluster mode yet (PostgreSQL + Redis are configured): "
-                 "`serve` migrates the schema itself, and `import --via-api URL` loads numbers "
-                 "through a running server\n";
+                 "`serve` migrates the schema itself, and `import` loads numbers\n";
     return 2;
   }
   const cidrotor::core::SystemClock clock;
   if (import->parsed()) {
+    auto calendar = cidrotor::app::TzCalendar::Open(config->timezone);
+    if (!calendar) {
+      std::cerr << "cidrotor import: " << ConfigErrorMessage(calendar.error()) << "\n";
+      return 2;
+    }
+    if (cluster) {  // PostgreSQL with COPY, then Redis (app/cluster_import.h)
+      import_options.open_target = [&](const cidrotor::cli::ImportOptions& options) {
+        return cidrotor::app::OpenClusterImportTarget(*config, clock, **calendar, options);
+      };
+    }
     import_options.data_dir = config->data_dir;
     import_options.on_duplicate =
         cidrotor::service::ParseOnDuplicate(on_duplicate, "on-duplicate").value();

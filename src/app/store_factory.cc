@@ -11,14 +11,6 @@
 namespace cidrotor::app {
 namespace {
 
-core::IndexOptions IndexOptionsOf(const Config& config) {
-  core::IndexOptions index;
-  index.default_hourly_cap = config.default_hourly_limit;
-  index.default_daily_cap = config.default_daily_limit;
-  index.default_ttl = config.default_reservation_ttl;
-  return index;
-}
-
 core::Result<ServeStore> OpenEmbedded(const Config& config, const core::Clock& clock,
                                       const core::Calendar& calendar) {
   // Held while serving: a direct `cidrotor import` on this data directory is refused (it would
@@ -28,7 +20,7 @@ core::Result<ServeStore> OpenEmbedded(const Config& config, const core::Clock& c
   auto journal = cli::OpenDataDirJournal(config.data_dir);
   if (!journal) return core::Fail(std::move(journal.error()));
   store::IndexedStoreOptions options;
-  options.index = IndexOptionsOf(config);
+  options.index = IndexOptionsFor(config);
   options.rate_limit_per_agent = config.default_rate_limit_per_agent;
   auto store = store::IndexedStore::Open(clock, calendar, options, std::move(*journal));
   if (!store) return core::Fail(std::move(store.error()));
@@ -49,7 +41,7 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   auto journal = store::PostgresJournal::Open(postgres);
   if (!journal) return core::Fail(std::move(journal.error()));
   store::RedisStoreOptions options;
-  options.index = IndexOptionsOf(config);
+  options.index = IndexOptionsFor(config);
   options.rate_limit_per_agent = config.default_rate_limit_per_agent;
   options.redis.connection = *redis;
   auto store = store::RedisStore::Open(clock, calendar, options, std::move(*journal));
@@ -62,6 +54,14 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
 }
 
 }  // namespace
+
+core::IndexOptions IndexOptionsFor(const Config& config) {
+  core::IndexOptions index;
+  index.default_hourly_cap = config.default_hourly_limit;
+  index.default_daily_cap = config.default_daily_limit;
+  index.default_ttl = config.default_reservation_ttl;
+  return index;
+}
 
 store::postgres::ConnectionSettings PostgresSettings(const Config& config) {
   store::postgres::ConnectionSettings settings;

@@ -12,6 +12,7 @@
 #include "cli/data_dir_lock.h"
 #include "core/calendar.h"
 #include "core/clock.h"
+#include "core/number_index.h"
 #include "core/result.h"
 #include "store/postgres/pg_connection.h"
 #include "store/redis/redis_connection.h"
@@ -33,6 +34,9 @@ struct ServeStore {
 [[nodiscard]] core::Result<ServeStore> OpenServeStore(const Config& config,
                                                       const core::Clock& clock,
                                                       const core::Calendar& calendar);
+
+// The DEFAULT_* caps and reservation TTL, as both stores take them.
+core::IndexOptions IndexOptionsFor(const Config& config);
 
 // PostgreSQL's settings from DATABASE_URL or the split POSTGRES_* variables.
 store::postgres::ConnectionSettings PostgresSettings(const Config& config);

@@ -21,6 +21,9 @@ const { chromium } = require('playwright-core');
 
 const BINARY = process.env.CIDROTOR_BINARY || path.resolve(here, '../../build/cidrotor');
 const ARTIFACTS = process.env.CIDROTOR_ARTIFACTS || path.resolve(here, '../../build/test-artifacts');
+// How long to wait for the page to show something (it polls every 5 s). Generous on purpose: on a
+// loaded CI machine a poll, or Chromium itself, can take seconds longer; a pass never waits this long.
+const WAIT_MS = 20_000;
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const SECRET_KEY = 'browser-secret-key-0123456789abcdef';
 const NUMBERS = ['2125551001', '2125551002', '2125551003', '2125551004'];
@@ -116,7 +119,7 @@ async function main() {
     await page.goto(`${base}/dashboard`);
     await page.fill('#token', 'not-the-token');
     await page.press('#token', 'Enter');
-    await page.locator('#login-error').filter({ hasText: 'Wrong token' }).waitFor({ timeout: 5000 });
+    await page.locator('#login-error').filter({ hasText: 'Wrong token' }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.isHidden('#app'), true, 'the app stays hidden after a wrong token');
     assert.equal(await text('#count-total'), '–');
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
@@ -124,8 +127,8 @@ async function main() {
     // ---- login with Enter ----
     await page.fill('#token', ADMIN_TOKEN);
     await page.press('#token', 'Enter');
-    await page.locator('#app').waitFor({ state: 'visible', timeout: 5000 });
-    await page.waitForFunction(() => document.getElementById('count-total').textContent === '4', null, { timeout: 8000 });
+    await page.locator('#app').waitFor({ state: 'visible', timeout: WAIT_MS });
+    await page.waitForFunction(() => document.getElementById('count-total').textContent === '4', null, { timeout: WAIT_MS });
     assert.equal(await text('#count-available'), '4');
     assert.equal(await text('#count-reserved'), '0');
     const jwt = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
@@ -137,11 +140,11 @@ async function main() {
     const second = await api('GET', '/next-cid?to=2125559876&campaign=sales&agent=agent8');
     assert.equal(first.status, 200, first.text);
     assert.equal(second.status, 200, second.text);
-    await page.waitForFunction(() => document.getElementById('count-reserved').textContent === '2', null, { timeout: 8000 });
+    await page.waitForFunction(() => document.getElementById('count-reserved').textContent === '2', null, { timeout: WAIT_MS });
     assert.equal(await text('#count-available'), '2');
-    await page.locator('#campaigns tbody tr').filter({ hasText: 'sales' }).waitFor({ timeout: 8000 });
-    await page.locator('#agents tbody tr').filter({ hasText: 'agent7' }).waitFor({ timeout: 8000 });
-    await page.locator('#logs tbody tr').filter({ hasText: '/next-cid' }).first().waitFor({ timeout: 8000 });
+    await page.locator('#campaigns tbody tr').filter({ hasText: 'sales' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#agents tbody tr').filter({ hasText: 'agent7' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#logs tbody tr').filter({ hasText: '/next-cid' }).first().waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('#chart canvas').count() > 0, true, 'the chart is drawn');
 
     // ---- deactivate a free number in the page; /next-cid never returns it ----
@@ -149,11 +152,11 @@ async function main() {
     const victim = NUMBERS.find((n) => !reserved.has(n));
     await page.fill('#find-number', `(${victim.slice(0, 3)}) ${victim.slice(3, 6)}-${victim.slice(6)}`);
     await page.press('#find-number', 'Enter');
-    await page.locator('#number').waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('#number').waitFor({ state: 'visible', timeout: WAIT_MS });
     assert.match(await text('#number-details'), new RegExp(victim));
     assert.equal(await text('#toggle-active'), 'Deactivate');
     await page.click('#toggle-active');
-    await page.locator('#edit-status').filter({ hasText: 'Deactivated.' }).waitFor({ timeout: 5000 });
+    await page.locator('#edit-status').filter({ hasText: 'Deactivated.' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number.active, false);
     const answers = [];
     for (let i = 0; i < 3; ++i) answers.push(await api('GET', '/next-cid?to=2125559876&format=plain'));
@@ -166,7 +169,7 @@ async function main() {
     await page.fill('#edit-daily', '70');
     await page.fill('#edit-pool', 'north');
     await page.click('#edit button[type=submit]');
-    await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 5000 });
+    await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: WAIT_MS });
     const edited = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
     assert.deepEqual([edited.hourly_limit, edited.daily_limit, edited.pool], [7, 70, 'north']);
 
@@ -182,13 +185,13 @@ async function main() {
     ].join('\n'));
     await page.setInputFiles('#import-file', csv);
     await page.click('#import button[type=submit]');
-    await page.locator('#import-summary').waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('#import-summary').waitFor({ state: 'visible', timeout: WAIT_MS });
     assert.match(await text('#import-counts'), /^4 rows: 2 imported, 0 updated, 0 skipped, 2 rejected\./);
     const rejects = await page.locator('#import-rejects tbody tr').allTextContents();
     assert.equal(rejects.length, 2);
     assert.match(rejects[0], /^3/);
     assert.match(rejects[1], /^5/);
-    await page.waitForFunction(() => document.getElementById('count-total').textContent === '6', null, { timeout: 8000 });
+    await page.waitForFunction(() => document.getElementById('count-total').textContent === '6', null, { timeout: WAIT_MS });
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -216,22 +219,22 @@ async function main() {
       sessionStorage.setItem('cidrotor.jwt_expires_at', String(Date.now() + 61000));
       scheduleRenewal(); // a global of app.js: due in a second now
     });
-    await page.waitForFunction((old) => sessionStorage.getItem('cidrotor.jwt') !== old, beforeRenewal, { timeout: 5000 });
+    await page.waitForFunction((old) => sessionStorage.getItem('cidrotor.jwt') !== old, beforeRenewal, { timeout: WAIT_MS });
     const pageRenewed = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
     assert.equal((await api('GET', '/api/stats', { headers: bearer(pageRenewed) })).status, 200);
 
     // ---- a JWT the API refuses (expired) ends the session in the page: no more data ----
     await page.evaluate((token) => sessionStorage.setItem('cidrotor.jwt', token), craftJwt(SECRET_KEY, now - 1000, now - 10));
-    await page.locator('#login-error').filter({ hasText: 'Your session ended' }).waitFor({ timeout: 8000 });
+    await page.locator('#login-error').filter({ hasText: 'Your session ended' }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.isHidden('#app'), true);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 
     // ---- log in again (the button this time), then log out ----
     await page.fill('#token', ADMIN_TOKEN);
     await page.click('#login button[type=submit]');
-    await page.locator('#app').waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('#app').waitFor({ state: 'visible', timeout: WAIT_MS });
     await page.click('#logout');
-    await page.locator('#login-view').waitFor({ state: 'visible', timeout: 5000 });
+    await page.locator('#login-view').waitFor({ state: 'visible', timeout: WAIT_MS });
     assert.equal(await page.isHidden('#app'), true);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt')), null);
 

@@ -117,6 +117,37 @@ TEST_F(ClusterTest, RedisDownIsAFast503AndRedisBackEmptyIsRebuiltWithoutReusingA
   EXPECT_EQ(Field(ParseJson(dry.body), "error"), "no_caller_id_available") << dry.body;
 }
 
+TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto csv = work_dir() / "pool.csv";
+  std::ofstream(csv) << "caller_id,carrier,pool\n2125550101,A,\n2125550102,B,\nnot-a-number,C,\n"
+                        "3125550103,D,east\n";
+  const auto run = [&] {
+    return test_support::RunCidrotor({"import", csv.string()}, server_env(), work_dir());
+  };
+  const auto first = run();
+  EXPECT_EQ(first.exit_code, 1) << first.err;  // one row rejected
+  EXPECT_NE(first.err.find("4 rows: 3 imported, 0 updated"), std::string::npos) << first.err;
+  // The running instance allocates the new numbers at once (they are in Redis).
+  const auto allocated = NextCid("to=2125559876");
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "2125550101");
+  const auto east = client().Get("/api/numbers/3125550103", test_support::BearerAuth(kAdminToken));
+  EXPECT_EQ(Field(ParseJson(east.body).at("number"), "pool"), "east") << east.body;
+  // A rerun of the same file changes nothing and updates the rows.
+  const auto again = run();
+  EXPECT_NE(again.err.find("4 rows: 0 imported, 3 updated"), std::string::npos) << again.err;
+  // PostgreSQL, the system of record, holds them.
+  store::postgres::ConnectionSettings settings;
+  settings.url = server_env().at("DATABASE_URL");
+  auto connection = store::postgres::Connection::Open(settings);
+  ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
+  std::int64_t stored = -1;
+  ASSERT_TRUE(connection->Exec("SELECT count(*) FROM caller_ids", "count",
+                               [&](auto rows) { stored = rows.Int64(0, 0); }));
+  EXPECT_EQ(stored, 3);
+}
+
 // A PostgreSQL server of the test's own (it is stopped and started), through pg_server.sh.
 class OwnPostgres {
  public:

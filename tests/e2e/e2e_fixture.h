@@ -51,6 +51,8 @@ class E2eTest : public ::testing::Test {
   // Cluster mode: the test's Redis (kill it, restart it empty) and PostgreSQL database name.
   test_support::RedisServer& redis() { return *redis_; }
   const std::string& database() const { return database_; }
+  // The server's environment (ADMIN_TOKEN, and in cluster mode DATABASE_URL and REDIS_URL).
+  const Env& server_env() const { return env_; }
 
   test_support::ServerProcess& server() { return *server_; }
   std::uint16_t port() const { return server_->port(); }
