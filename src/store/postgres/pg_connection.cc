@@ -256,6 +256,9 @@ core::Error Connection::Failure(std::string_view what, const PGresult* result) {
     if (state != nullptr && IsAvailabilityState(state)) lost_ = true;
     message = Trimmed(PQresultErrorMessage(result));
   } else {
+    // No answer from the server to blame: the exchange broke half-way (a send that failed, a
+    // pipeline left open), so the connection cannot be trusted again.
+    lost_ = true;
     message = Trimmed(conn_ == nullptr ? nullptr : PQerrorMessage(conn_));
   }
   if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) lost_ = true;

@@ -154,6 +154,13 @@ void PostgresJournal::WriterLoop() {
       continue;
     }
     if (!write_conn_.is_open() || write_conn_.Lost()) {
+      if (!stop_ && std::chrono::steady_clock::now() < next_connect_) {
+        // Backing off; wake early for new appends (to acknowledge them) or for the stop.
+        const std::uint64_t seen = appended_seq_;
+        work_cv_.wait_until(lock, next_connect_,
+                            [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        continue;
+      }
       lock.unlock();
       const bool connected = ConnectWriter();
       lock.lock();
@@ -162,10 +169,7 @@ void PostgresJournal::WriterLoop() {
           AbandonBacklog(lock);
           return;
         }
-        // Wake early for new appends (to acknowledge them) or for the stop.
-        const std::uint64_t seen = appended_seq_;
-        work_cv_.wait_for(lock, backoff_,
-                          [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        next_connect_ = std::chrono::steady_clock::now() + backoff_;
         backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
         continue;
       }

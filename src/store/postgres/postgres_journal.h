@@ -207,9 +207,10 @@ class PostgresJournal final : public Journal {
   std::atomic<std::uint64_t> refused_appends_{0};
   std::atomic<std::uint64_t> lost_entries_{0};
 
-  postgres::Connection write_conn_;    // writer thread only
-  postgres::BatchWriter writer_;       // writer thread only
-  std::chrono::milliseconds backoff_;  // writer thread only
+  postgres::Connection write_conn_;                       // writer thread only
+  postgres::BatchWriter writer_;                          // writer thread only
+  std::chrono::milliseconds backoff_;                     // writer thread only
+  std::chrono::steady_clock::time_point next_connect_{};  // writer thread only
   // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;
