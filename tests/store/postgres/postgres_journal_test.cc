@@ -133,6 +133,39 @@ TEST_F(PostgresJournalTest, OnDurableRunsAfterTheCommit) {
   EXPECT_EQ(db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = 3105550001"), 1);
 }
 
+TEST_F(PostgresJournalTest, MultiRowStatementsKeepTheEffectOfAppendOrder) {
+  auto journal = Open();
+  constexpr std::uint64_t kNumber = 3'105'550'100;
+  // One append, so one batch: two allocations of one number, a release twice, a number change,
+  // then another allocation of the number, and one of a number deleted in between.
+  ASSERT_THAT(
+      AppendAndWait(*journal,
+                    {Upsert(Spec(kNumber)), Upsert(Spec(kNumber + 1)),
+                     Made(MakeReservation(1, kNumber, kT0, seconds(300)), Usage(kT0, 1, 1)),
+                     Made(MakeReservation(2, kNumber, kT0, seconds(300)), Usage(kT0, 2, 2)),
+                     Released(1, kT0 + seconds(1), core::CallOutcome::kAnswered, 7),
+                     Released(1, kT0 + seconds(2), core::CallOutcome::kBusy, 9),
+                     Upsert(Spec(kNumber, 40), Usage(kT0, 5, 5)),
+                     Made(MakeReservation(3, kNumber, kT0, seconds(300)), Usage(kT0, 6, 6)),
+                     NumberDeleted{Phone(kNumber + 1)},
+                     Made(MakeReservation(4, kNumber + 1, kT0, seconds(300)), Usage(kT0, 9, 9))}),
+      IsOk());
+  RecordingSink sink;
+  auto loaded = journal->Load(kT0, sink);
+  ASSERT_THAT(loaded, IsOk());
+  ASSERT_EQ(sink.numbers.size(), 1u);  // kNumber + 1 stays deleted
+  EXPECT_EQ(sink.numbers[0].first.hourly_cap, 40);
+  EXPECT_EQ(sink.numbers[0].second.hourly_used, 6);  // the last usage, after the upsert
+  EXPECT_EQ(loaded->max_reservation_id, 4u);
+  auto all = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 4u);
+  const ReservationRecord& first = all->back();  // newest first
+  ASSERT_EQ(first.reservation.id, 1u);
+  EXPECT_EQ(first.outcome, core::CallOutcome::kAnswered);  // the first release wins
+  EXPECT_EQ(first.duration_seconds, 7u);
+}
+
 TEST_F(PostgresJournalTest, ConcurrentAppendsShareFewTransactions) {
   auto journal = Open();
   constexpr int kThreads = 4;
