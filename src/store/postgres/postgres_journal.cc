@@ -430,14 +430,22 @@ void PostgresJournal::Flush() {
     work_cv_.notify_one();
   }
   const std::uint64_t target = appended_seq_;
-  const auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+  // While degraded, give up only when nothing is committed for degraded_flush_wait: a backlog
+  // that is being written is waited for, a server that stays away is not.
+  auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+  std::uint64_t progress = done_seq_;
   while (done_seq_ < target) {
+    if (done_seq_ != progress) {
+      progress = done_seq_;
+      give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+    }
     if (!degraded_) {
       // Bounded too: a commit gives up after statement_timeout, and then the journal degrades.
       done_cv_.wait_for(lock, options_.reconnect_max);
       continue;
     }
-    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ < target) {
+    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ == progress &&
+        done_seq_ < target) {
       spdlog::warn("postgres journal: {} still unavailable after {} ms; {} entries stay queued",
                    server_, options_.degraded_flush_wait.count(), QueuedLocked());
       return;

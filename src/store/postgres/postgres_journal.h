@@ -75,8 +75,8 @@ struct PostgresOptions {
   // reconnect_max. Defaults 100 ms and 500 ms.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{500};
-  // How long Flush() (and so the destructor) waits for entries while degraded before returning
-  // with them still queued. Default 5,000 ms.
+  // How long Flush() (and so the destructor) waits while degraded without any commit before
+  // returning with the entries still queued. Default 5,000 ms.
   std::chrono::milliseconds degraded_flush_wait{5'000};
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
@@ -121,7 +121,8 @@ class PostgresJournal final : public Journal {
   // True from a lost connection until the backlog is written again.
   bool Degraded() const;
   // Returns once every append made before the call has been committed and its `on_durable` has
-  // run; while degraded returns after at most degraded_flush_wait even if they are still queued.
+  // run; while degraded, also once nothing has been committed for degraded_flush_wait (the
+  // entries then stay queued).
   // REQUIRES: not called from a journal callback (such a call returns at once and logs an error).
   void Flush() override;
 
