@@ -87,13 +87,6 @@ double Rows::Double(int row, int column) const {
   return std::strtod(PQgetvalue(result_, row, column), nullptr);
 }
 
-std::uint64_t Rows::Changed() const {
-  const char* text = PQcmdTuples(const_cast<PGresult*>(result_));
-  std::uint64_t value = 0;
-  std::from_chars(text, text + std::char_traits<char>::length(text), value);
-  return value;
-}
-
 // ---- QueryBatch --------------------------------------------------------------------------------
 
 void QueryBatch::Prepared(const char* name) {
