@@ -291,6 +291,31 @@ TEST_F(PostgresJournalTest, EveryAcknowledgedAllocationSurvivesAStopAndStartDuri
   EXPECT_EQ(journal->LostEntries(), 0u);
 }
 
+TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) {
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.statement_timeout = std::chrono::milliseconds(200);
+  options.connection.connect_timeout = std::chrono::milliseconds(300);
+  auto journal = PostgresJournal::Open(options);
+  ASSERT_THAT(journal, IsOk());
+  RecordingSink sink;
+  ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());
+  ASSERT_THAT(AppendAndWait(**journal, Allocation(1)), IsOk());
+
+  db_.Freeze();
+  // The commit gets no answer: past its deadline (statement_timeout + 1 s) the journal gives the
+  // connection up, degrades and acknowledges; reconnecting finds no answer within 300 ms either.
+  const core::Result<void> during = AppendAndWait(**journal, Allocation(2));
+  const bool degraded = (*journal)->Degraded();
+  db_.Thaw();
+  EXPECT_THAT(during, IsOk());
+  EXPECT_TRUE(degraded);
+
+  (*journal)->Flush();
+  EXPECT_TRUE((*journal)->Healthy());
+  EXPECT_EQ(Count("reservations"), 2);
+}
+
 TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
   PostgresOptions options;
   options.max_queue_entries = 10;
