@@ -32,6 +32,15 @@ void CallSafely(const F& callback, Args&&... args) {
   }
 }
 
+// Names the server in an error, once: the operator must learn which database failed.
+core::Error WithServer(const core::Error& error, const std::string& server) {
+  if (error.code() != core::ErrorCode::kUnavailable ||
+      error.detail().find(server) != std::string::npos) {
+    return error;
+  }
+  return core::Error::Unavailable("PostgreSQL " + server + ": " + error.detail());
+}
+
 core::Result<void> QueueFull() {
   return core::Fail(core::Error::Unavailable(
       "postgres journal: write queue full (PostgreSQL behind or unreachable)"));
@@ -72,12 +81,14 @@ core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& s
   auto conn = postgres::Connection::Open(options_.connection);
   if (!conn) return core::Fail(conn.error());
   auto before = postgres::Migrate(*conn);
-  if (!before) return core::Fail(before.error());
+  if (!before) return core::Fail(WithServer(before.error(), server_));
   if (*before != postgres::kSchemaVersion) {
     spdlog::info("postgres journal: migrated {} from schema version {} to {}", server_, *before,
                  postgres::kSchemaVersion);
   }
-  return postgres::LoadState(*conn, now, sink);
+  auto summary = postgres::LoadState(*conn, now, sink);
+  if (!summary) return core::Fail(WithServer(summary.error(), server_));
+  return summary;
 }
 
 void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durable) {
@@ -135,17 +146,14 @@ void PostgresJournal::WriterLoop() {
   std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
+    // No `continue` after completing: under traffic every round of acknowledgements finds new
+    // appends, and looping back would never get to write the backlog. Everything below reads
+    // the state afresh after the lock was released.
     TakeRefusalsLocked(completions);
     if (degraded_) TakeAcknowledgementsLocked(completions);
-    if (!completions.empty()) {
-      Complete(lock, completions);
-      continue;  // the state may have changed while the lock was released
-    }
+    Complete(lock, completions);
     if (logs_.empty()) CompleteLeadingEmptyLocked(completions);
-    if (!completions.empty()) {
-      Complete(lock, completions);
-      continue;
-    }
+    Complete(lock, completions);
     if (queue_.empty() && logs_.empty()) {
       if (stop_) return;
       work_cv_.wait(lock, [this] {
@@ -476,12 +484,15 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
       auto conn = postgres::Connection::Open(options_.connection);
       auto migrated = conn ? postgres::Migrate(*conn) : core::Result<int>(core::Fail(conn.error()));
       if (!migrated) {
-        CallSafely(*shared_done, core::Result<T>(core::Fail(migrated.error())));
+        CallSafely(*shared_done,
+                   core::Result<T>(core::Fail(WithServer(migrated.error(), server_))));
         return;
       }
       read_conn_ = std::move(*conn);
     }
-    CallSafely(*shared_done, query(read_conn_));
+    core::Result<T> result = query(read_conn_);
+    if (!result) result = core::Fail(WithServer(result.error(), server_));
+    CallSafely(*shared_done, std::move(result));
   });
   if (!posted) {
     CallSafely(*shared_done, core::Result<T>(core::Fail(core::Error::Unavailable(
