@@ -16,8 +16,11 @@
 //   entries stay in the queue, in append order. Healthy() is false, Degraded() true and
 //   QueueDepth() is the backlog. The writer reconnects with a backoff from reconnect_min to
 //   reconnect_max; once connected it writes the backlog in order, batch by batch, and returns to
-//   "wait for commit" when the queue is empty. A batch whose commit was cut off is sent again as
-//   a replay, which is harmless (batch_writer.h).
+//   "wait for commit" when the queue is empty (appends that come meanwhile are acknowledged at
+//   once and queued behind, so under traffic faster than PostgreSQL takes it the journal stays
+//   degraded). A batch whose commit was cut off is sent again as a replay, which is harmless
+//   (batch_writer.h). "At once" is the writer's next round: between two batches it writes, or
+//   every 50 ms while it waits for a connection.
 // The bound: when max_queue_entries entries already wait (either state), an append that changes
 // numbers or reservations is refused, its `on_durable` gets kUnavailable (the store then refuses
 // the allocation); api_logs rows are dropped and counted instead (DroppedLogs()). Losing this
@@ -32,7 +35,7 @@
 //   auto journal = PostgresJournal::Open({.connection = {.url = config.database_url}});
 //   auto summary = (*journal)->Load(clock.Now(), redis_rebuilder);
 //   (*journal)->Append({ReservationMade{...}}, [](core::Result<void> r) { /* answer */ });
-//   health.degraded = !(*journal)->Healthy();
+//   health.degraded = !(*journal)->Healthy();  // or Degraded(), when the type is known
 //
 // Thread-safety: every method may be called from any thread, except Flush() and the destructor
 // from inside a callback. `on_durable` runs on the writer thread (also refusals past the bound),
