@@ -1,7 +1,8 @@
 // `cidrotor import`'s PostgreSQL path on its own: ROWS generated numbers (realistic columns, a
 // shuffled order, as a CSV would bring them) through postgres::BulkImporter (COPY, its default
-// batch size) into an empty schema, timed from the first row to the last commit. The server comes
-// from DATABASE_URL; bench/import/pg_run.sh starts a private one. Prints one line per run.
+// batch size) into an empty schema, timed from the first row to the last commit, then the time to
+// read them back (ScanNumbers, the start-up scan). The server comes from DATABASE_URL;
+// bench/import/pg_run.sh starts a private one. Prints one line per run.
 //
 //   pg_import_bench ROWS [RUNS]
 #include <algorithm>
@@ -42,6 +43,13 @@ std::vector<store::ImportItem> Rows(std::size_t count) {
   std::shuffle(rows.begin(), rows.end(), std::mt19937_64(42));
   return rows;
 }
+
+class CountNumbers final : public store::LoadSink {
+ public:
+  void OnNumber(const core::NumberSpec&, const core::NumberUsage&) override { ++numbers; }
+  void OnLiveReservation(const core::Reservation&) override {}
+  std::uint64_t numbers = 0;
+};
 
 }  // namespace
 
@@ -84,9 +92,22 @@ int main(int argc, char** argv) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("run %d: %zu rows imported into PostgreSQL in %.2f s (%.0f rows/s)\n", run,
-                static_cast<std::size_t>((*importer)->result().imported), seconds,
-                static_cast<double>(count) / seconds);
+    importer->reset();
+    // Reading them back, as a start-up or a Redis rebuild does (PostgresJournal::Load).
+    CountNumbers counter;
+    const auto scan_start = std::chrono::steady_clock::now();
+    auto scanned = store::postgres::ScanNumbers(options.connection, core::TimePoint{}, counter);
+    const double scan_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - scan_start).count();
+    if (!scanned) {
+      std::fprintf(stderr, "pg_import_bench: %s\n", scanned.error().ToString().c_str());
+      return 1;
+    }
+    std::printf(
+        "run %d: %zu rows imported into PostgreSQL in %.2f s (%.0f rows/s); "
+        "%llu read back in %.2f s\n",
+        run, count, seconds, static_cast<double>(count) / seconds,
+        static_cast<unsigned long long>(counter.numbers), scan_seconds);
   }
   return 0;
 }

@@ -6,6 +6,8 @@
 #   pg_server.sh stop STATE_DIR     stop it (immediate) and remove the cluster; safe to repeat
 #   pg_server.sh kill STATE_DIR     stop it as a crash would (pg_ctl stop -m immediate), keep data
 #   pg_server.sh restart STATE_DIR  start the killed server again on the same port
+#   pg_server.sh freeze STATE_DIR   SIGSTOP the server and its backends (a hung server: the port
+#                                   accepts, nothing answers); thaw sends SIGCONT
 #
 # PostgreSQL refuses to run as root, and CI runs as root: then every server command runs as the
 # `postgres` user (runuser), in a temp dir owned by it. Registered as a CTest fixture
@@ -13,8 +15,8 @@
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-cmd=${1:?usage: pg_server.sh start|stop|kill|restart STATE_DIR}
-state=${2:?usage: pg_server.sh start|stop|kill|restart STATE_DIR}
+cmd=${1:?usage: pg_server.sh start|stop|kill|restart|freeze|thaw STATE_DIR}
+state=${2:?usage: pg_server.sh start|stop|kill|restart|freeze|thaw STATE_DIR}
 
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -72,6 +74,12 @@ case "$cmd" in
     ;;
   restart)
     start_server "$(cat "$state/pgdata")" "$(cat "$state/port")"
+    ;;
+  freeze|thaw)
+    # Only this server's processes: the postmaster (first line of postmaster.pid) and its children.
+    postmaster=$(head -1 "$(cat "$state/pgdata")/postmaster.pid")
+    signal=$([ "$cmd" = freeze ] && echo STOP || echo CONT)
+    kill -"$signal" "$postmaster" $(ps -o pid= --ppid "$postmaster")
     ;;
   *)
     echo "pg_server.sh: unknown command $cmd" >&2

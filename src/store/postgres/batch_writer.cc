@@ -1,9 +1,9 @@
 #include "store/postgres/batch_writer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -31,22 +31,28 @@ ON CONFLICT(caller_id) DO UPDATE SET
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
 
-constexpr std::string_view kInsertReservation = R"sql(
+constexpr std::string_view kInsertReservations = R"sql(
 INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
                          pool, lead_id, match)
-VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
 )sql";
-constexpr std::string_view kReplayReservationSuffix = "ON CONFLICT(id) DO NOTHING";
+constexpr std::string_view kReplaySuffix = "ON CONFLICT(id) DO NOTHING";
 
-constexpr std::string_view kUpdateUsage = R"sql(
-UPDATE caller_ids SET last_used = $2, hour_start = $3, hourly_used = $4, day_start = $5,
-                      daily_used = $6
-WHERE caller_id = $1
+constexpr std::string_view kUpdateUsages = R"sql(
+UPDATE caller_ids c SET last_used = u.last_used, hour_start = u.hour_start,
+                        hourly_used = u.hourly_used, day_start = u.day_start,
+                        daily_used = u.daily_used
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::integer[])
+     AS u(caller_id, last_used, hour_start, hourly_used, day_start, daily_used)
+WHERE c.caller_id = u.caller_id
 )sql";
 
-constexpr std::string_view kReleaseReservation = R"sql(
-UPDATE reservations SET released_at = $2, outcome = $3, duration = $4
-WHERE id = $1 AND released_at IS NULL
+constexpr std::string_view kReleaseReservations = R"sql(
+UPDATE reservations r SET released_at = u.released_at, outcome = u.outcome, duration = u.duration
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[])
+     AS u(id, released_at, outcome, duration)
+WHERE r.id = u.id AND r.released_at IS NULL
 )sql";
 
 constexpr std::string_view kInsertLogs = R"sql(
@@ -59,10 +65,10 @@ SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
-constexpr const char* kInsertReservationName = "cidrotor_insert_reservation";
-constexpr const char* kReplayReservationName = "cidrotor_replay_reservation";
-constexpr const char* kUpdateUsageName = "cidrotor_update_usage";
-constexpr const char* kReleaseReservationName = "cidrotor_release_reservation";
+constexpr const char* kInsertReservationsName = "cidrotor_insert_reservations";
+constexpr const char* kReplayReservationsName = "cidrotor_replay_reservations";
+constexpr const char* kUpdateUsagesName = "cidrotor_update_usages";
+constexpr const char* kReleaseReservationsName = "cidrotor_release_reservations";
 constexpr const char* kInsertLogsName = "cidrotor_insert_logs";
 
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
@@ -72,19 +78,8 @@ std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
 
 std::int64_t Digits(core::PhoneNumber number) { return static_cast<std::int64_t>(number.digits()); }
 
-// Array literal elements ({"a","b"} / {1,2}); the caller adds the braces.
-void AppendArrayText(std::string& out, std::string_view value) {
-  out.push_back('"');
-  for (char c : value) {
-    if (c == '\0') continue;  // PostgreSQL text cannot hold NUL
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 template <class Number>
-void AppendArrayNumber(std::string& out, Number value) {
+void AppendNumber(std::string& out, Number value) {
   char digits[40];
   const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
   out.append(digits, end);
@@ -92,38 +87,96 @@ void AppendArrayNumber(std::string& out, Number value) {
 
 }  // namespace
 
+// ---- ArrayLiteral ------------------------------------------------------------------------------
+
+void ArrayLiteral::Clear() {
+  text_.clear();
+  text_.push_back('{');
+}
+
+void ArrayLiteral::Separate() {
+  if (text_.size() > 1) text_.push_back(',');
+}
+
+void ArrayLiteral::Int(std::int64_t value) {
+  Separate();
+  AppendNumber(text_, value);
+}
+
+void ArrayLiteral::Double(double value) {
+  Separate();
+  AppendNumber(text_, value);
+}
+
+void ArrayLiteral::Text(std::string_view value) {
+  Separate();
+  text_.push_back('"');
+  for (char c : value) {
+    if (c == '\0') continue;  // PostgreSQL text cannot hold NUL
+    if (c == '"' || c == '\\') text_.push_back('\\');
+    text_.push_back(c);
+  }
+  text_.push_back('"');
+}
+
+void ArrayLiteral::Null() {
+  Separate();
+  text_ += "NULL";
+}
+
+const std::string& ArrayLiteral::Close() {
+  text_.push_back('}');
+  return text_;
+}
+
+// ---- BatchWriter -------------------------------------------------------------------------------
+
 core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
+  const std::string replay = std::string(kInsertReservations) + std::string(kReplaySuffix);
   const std::pair<const char*, std::string_view> statements[] = {
       {kUpsertNumberName, kUpsertNumber},
       {kDeleteNumberName, kDeleteNumber},
-      {kInsertReservationName, kInsertReservation},
-      {kUpdateUsageName, kUpdateUsage},
-      {kReleaseReservationName, kReleaseReservation},
+      {kInsertReservationsName, kInsertReservations},
+      {kReplayReservationsName, replay},
+      {kUpdateUsagesName, kUpdateUsages},
+      {kReleaseReservationsName, kReleaseReservations},
       {kInsertLogsName, kInsertLogs},
   };
   for (const auto& [name, sql] : statements) {
     if (auto ok = conn.Prepare(name, sql); !ok) return ok;
   }
-  return conn.Prepare(kReplayReservationName,
-                      std::string(kInsertReservation) + std::string(kReplayReservationSuffix));
+  return {};
 }
 
 core::Result<void> BatchWriter::WriteBatch(Connection& conn,
                                            std::span<const JournalEntry* const> entries,
                                            std::span<const ApiLogEntry> logs, Replay replay) {
   batch_.Clear();
+  made_.clear();
+  released_.clear();
+  logs_.clear();
   for (const JournalEntry* entry : entries) {
-    std::visit(
-        [this, replay](const auto& e) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(e)>, ReservationMade>) {
-            Add(e, replay);
-          } else {
-            Add(e);
-          }
-        },
-        *entry);
+    if (const auto* made = std::get_if<ReservationMade>(entry)) {
+      made_.push_back(made);
+    } else if (const auto* released = std::get_if<ReservationReleased>(entry)) {
+      released_.push_back(released);
+    } else if (const auto* log = std::get_if<ApiLogEntry>(entry)) {
+      logs_.push_back(log);
+    } else {
+      AddGroup(replay);  // a number change ends the group: the order around it matters
+      std::visit(
+          [this](const auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, NumberUpserted> || std::is_same_v<T, NumberDeleted>) {
+              Add(e);
+            }
+          },
+          *entry);
+    }
   }
-  AddLogs(logs);
+  AddGroup(replay);
+  for (const ApiLogEntry& log : logs) logs_.push_back(&log);
+  AddLogs();
   return conn.Run(batch_, "commit batch");
 }
 
@@ -152,68 +205,109 @@ void BatchWriter::Add(const NumberDeleted& e) {
   batch_.Int(Digits(e.caller_id));
 }
 
-void BatchWriter::Add(const ReservationMade& e, Replay replay) {
-  const core::Reservation& r = e.reservation;
-  batch_.Prepared(replay == Replay::kYes ? kReplayReservationName : kInsertReservationName);
-  batch_.Int(static_cast<std::int64_t>(r.id));
-  batch_.Int(Digits(r.caller_id));
-  batch_.Int(ToUnixMs(r.reserved_at));
-  batch_.Int(ToUnixMs(r.reserved_until));
-  batch_.Text(r.agent);
-  batch_.Text(r.campaign);
-  batch_.Text(r.destination.ToString());
-  batch_.Text(r.pool);
-  batch_.OptionalInt(r.lead_id.has_value()
-                         ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.lead_id))
-                         : std::nullopt);
-  batch_.Text(core::MatchTierName(r.match));
-
-  batch_.Prepared(kUpdateUsageName);
-  batch_.Int(Digits(r.caller_id));
-  batch_.Int(e.usage.last_used);
-  batch_.Int(e.usage.hour_start);
-  batch_.Int(e.usage.hourly_used);
-  batch_.Int(e.usage.day_start);
-  batch_.Int(e.usage.daily_used);
-}
-
-void BatchWriter::Add(const ReservationReleased& e) {
-  batch_.Prepared(kReleaseReservationName);
-  batch_.Int(static_cast<std::int64_t>(e.reservation_id));
-  batch_.Int(ToUnixMs(e.released_at));
-  batch_.TextOrNull(core::CallOutcomeName(e.outcome));  // kUnknown's name is empty: NULL
-  batch_.OptionalInt(e.duration_seconds.has_value()
-                         ? std::optional<std::int64_t>(*e.duration_seconds)
-                         : std::nullopt);
-}
-
-void BatchWriter::Add(const ApiLogEntry& e) { AddLogs(std::span<const ApiLogEntry>(&e, 1)); }
-
-void BatchWriter::AddLogs(std::span<const ApiLogEntry> logs) {
-  if (logs.empty()) return;
-  for (std::string& column : arrays_) {
-    column.clear();
-    column.push_back('{');
+void BatchWriter::AddGroup(Replay replay) {
+  if (!made_.empty()) {
+    AddReservations(replay);
+    AddUsages();
   }
-  for (std::size_t i = 0; i < logs.size(); ++i) {
-    const ApiLogEntry& e = logs[i];
-    if (i > 0) {
-      for (std::string& column : arrays_) column.push_back(',');
+  if (!released_.empty()) AddReleases();
+  made_.clear();
+  released_.clear();
+}
+
+void BatchWriter::AddReservations(Replay replay) {
+  for (int i = 0; i < 10; ++i) columns_[i].Clear();
+  for (const ReservationMade* made : made_) {
+    const core::Reservation& r = made->reservation;
+    columns_[0].Int(static_cast<std::int64_t>(r.id));
+    columns_[1].Int(Digits(r.caller_id));
+    columns_[2].Int(ToUnixMs(r.reserved_at));
+    columns_[3].Int(ToUnixMs(r.reserved_until));
+    columns_[4].Text(r.agent);
+    columns_[5].Text(r.campaign);
+    columns_[6].Text(r.destination.ToString());
+    columns_[7].Text(r.pool);
+    if (r.lead_id.has_value()) {
+      columns_[8].Int(static_cast<std::int64_t>(*r.lead_id));
+    } else {
+      columns_[8].Null();
     }
-    AppendArrayNumber(arrays_[0], ToUnixMs(e.timestamp));
-    AppendArrayText(arrays_[1], e.endpoint);
-    AppendArrayText(arrays_[2], e.method);
-    AppendArrayText(arrays_[3], e.agent);
-    AppendArrayText(arrays_[4], e.campaign);
-    AppendArrayText(arrays_[5], e.caller_id_allocated);
-    AppendArrayNumber(arrays_[6], static_cast<double>(e.response_time_us) / 1000.0);
-    AppendArrayNumber(arrays_[7], e.status_code);
+    columns_[9].Text(core::MatchTierName(r.match));
+  }
+  batch_.Prepared(replay == Replay::kYes ? kReplayReservationsName : kInsertReservationsName);
+  for (int i = 0; i < 10; ++i) batch_.Text(columns_[i].Close());
+}
+
+void BatchWriter::AddUsages() {
+  // Each number's last usage in the group (an UPDATE … FROM joins one source row per target
+  // row), in caller_id order so concurrent instances lock rows in the same order.
+  order_.resize(made_.size());
+  for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+  std::stable_sort(order_.begin(), order_.end(), [this](std::size_t a, std::size_t b) {
+    return made_[a]->reservation.caller_id.digits() < made_[b]->reservation.caller_id.digits();
+  });
+  for (int i = 0; i < 6; ++i) columns_[i].Clear();
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    const bool last_of_number =
+        k + 1 == order_.size() ||
+        made_[order_[k + 1]]->reservation.caller_id != made_[order_[k]]->reservation.caller_id;
+    if (!last_of_number) continue;  // stable sort: the later append comes later
+    const ReservationMade& made = *made_[order_[k]];
+    columns_[0].Int(Digits(made.reservation.caller_id));
+    columns_[1].Int(made.usage.last_used);
+    columns_[2].Int(made.usage.hour_start);
+    columns_[3].Int(made.usage.hourly_used);
+    columns_[4].Int(made.usage.day_start);
+    columns_[5].Int(made.usage.daily_used);
+  }
+  batch_.Prepared(kUpdateUsagesName);
+  for (int i = 0; i < 6; ++i) batch_.Text(columns_[i].Close());
+}
+
+void BatchWriter::AddReleases() {
+  // The first release of each id: a later one would find released_at set and change nothing.
+  order_.resize(released_.size());
+  for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+  std::stable_sort(order_.begin(), order_.end(), [this](std::size_t a, std::size_t b) {
+    return released_[a]->reservation_id < released_[b]->reservation_id;
+  });
+  for (int i = 0; i < 4; ++i) columns_[i].Clear();
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    const ReservationReleased& e = *released_[order_[k]];
+    if (k > 0 && released_[order_[k - 1]]->reservation_id == e.reservation_id) continue;
+    columns_[0].Int(static_cast<std::int64_t>(e.reservation_id));
+    columns_[1].Int(ToUnixMs(e.released_at));
+    const std::string_view outcome = core::CallOutcomeName(e.outcome);  // kUnknown's is empty
+    if (outcome.empty()) {
+      columns_[2].Null();
+    } else {
+      columns_[2].Text(outcome);
+    }
+    if (e.duration_seconds.has_value()) {
+      columns_[3].Int(*e.duration_seconds);
+    } else {
+      columns_[3].Null();
+    }
+  }
+  batch_.Prepared(kReleaseReservationsName);
+  for (int i = 0; i < 4; ++i) batch_.Text(columns_[i].Close());
+}
+
+void BatchWriter::AddLogs() {
+  if (logs_.empty()) return;
+  for (int i = 0; i < 8; ++i) columns_[i].Clear();
+  for (const ApiLogEntry* e : logs_) {
+    columns_[0].Int(ToUnixMs(e->timestamp));
+    columns_[1].Text(e->endpoint);
+    columns_[2].Text(e->method);
+    columns_[3].Text(e->agent);
+    columns_[4].Text(e->campaign);
+    columns_[5].Text(e->caller_id_allocated);
+    columns_[6].Double(static_cast<double>(e->response_time_us) / 1000.0);
+    columns_[7].Int(e->status_code);
   }
   batch_.Prepared(kInsertLogsName);
-  for (std::string& column : arrays_) {
-    column.push_back('}');
-    batch_.Text(column);
-  }
+  for (int i = 0; i < 8; ++i) batch_.Text(columns_[i].Close());
 }
 
 }  // namespace cidrotor::store::postgres

@@ -1,12 +1,21 @@
-// Applies journal entries to the PostgreSQL schema (schema.h) as ONE pipeline per batch: every
-// entry becomes one or two executions of a statement prepared on the connection, and all api_logs
-// rows of the batch become one multi-row INSERT (unnest of arrays), then a single Sync commits
-// the lot (one implicit transaction, one round trip, one WAL flush):
+// Applies journal entries to the PostgreSQL schema (schema.h) as ONE pipeline per batch, which a
+// single Sync commits (one implicit transaction, one round trip, one WAL flush). The hot path's
+// entries are written as multi-row statements (unnest of array parameters), a few per batch
+// whatever its size:
+//   ReservationMade     → rows of one INSERT INTO reservations, and of one UPDATE … FROM of the
+//                         numbers' usage columns (the last usage of each number in the group)
+//   ReservationReleased → rows of one UPDATE reservations … FROM (only while released_at IS
+//                         NULL; the first release of each id in the group)
+//   ApiLogEntry         → rows of one INSERT INTO api_logs
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
-//   ReservationMade     → INSERT INTO reservations + UPDATE of the number's usage columns
-//   ReservationReleased → UPDATE reservations (only while released_at IS NULL)
-//   ApiLogEntry         → rows of the one INSERT INTO api_logs … SELECT FROM unnest(…)
+// Order: the result equals applying the entries one by one in append order. Allocations and
+// releases between two number changes form a group; within it all reservations are inserted
+// before any is released (a release always follows its allocation in append order), the usage
+// written is each number's last, and a second release of an id changes nothing, as it would
+// sequentially. A NumberUpserted/NumberDeleted ends the group, so a number change and the usage
+// updates around it keep their order. api_logs rows are independent of everything else.
+//
 // A repeated reservation id fails the batch, as in SQLite (the journal contract). But when a
 // connection was lost after the batch was sent, its commit may have happened: that batch is
 // written again as a Replay::kYes, where a reservation already stored is skipped (ON CONFLICT
@@ -19,6 +28,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "store/journal.h"
@@ -31,15 +41,33 @@ enum class Replay : std::uint8_t {
   kYes,  // the batch may have been committed before: skip reservations already stored
 };
 
+// One array parameter ({1,2,NULL} / {"a","b"}) built element by element. Reused: no allocation
+// once grown.
+class ArrayLiteral {
+ public:
+  void Clear();
+  void Int(std::int64_t value);
+  void Double(double value);
+  void Text(std::string_view value);
+  void Null();
+  // The literal, closed with '}'. Call once per use.
+  const std::string& Close();
+
+ private:
+  void Separate();
+  std::string text_ = "{";
+};
+
 class BatchWriter {
  public:
   // Prepares the writer's statements on a newly opened connection. Errors: kUnavailable (e.g.
   // the schema is missing).
   [[nodiscard]] static core::Result<void> PrepareStatements(Connection& conn);
 
-  // Writes `entries` in order, then `logs`, in one transaction. On any failure the server rolls
-  // all of it back and the first error is returned (kUnavailable; conn.Lost() tells whether the
-  // connection or the statement failed). REQUIRES: PrepareStatements(conn) succeeded.
+  // Writes `entries` (with the same effect as in append order), then `logs`, in one transaction.
+  // On any failure the server rolls all of it back and the first error is returned (kUnavailable;
+  // conn.Lost() tells whether the connection or the statement failed).
+  // REQUIRES: PrepareStatements(conn) succeeded.
   [[nodiscard]] core::Result<void> WriteBatch(Connection& conn,
                                               std::span<const JournalEntry* const> entries,
                                               std::span<const ApiLogEntry> logs = {},
@@ -48,13 +76,19 @@ class BatchWriter {
  private:
   void Add(const NumberUpserted& e);
   void Add(const NumberDeleted& e);
-  void Add(const ReservationMade& e, Replay replay);
-  void Add(const ReservationReleased& e);
-  void Add(const ApiLogEntry& e);
-  void AddLogs(std::span<const ApiLogEntry> logs);
+  // Writes the group of allocations and releases gathered so far.
+  void AddGroup(Replay replay);
+  void AddReservations(Replay replay);
+  void AddUsages();
+  void AddReleases();
+  void AddLogs();
 
-  QueryBatch batch_;       // reused between batches: no allocation once grown
-  std::string arrays_[8];  // the api_logs columns as array literals
+  QueryBatch batch_;  // reused between batches: no allocation once grown
+  ArrayLiteral columns_[10];
+  std::vector<const ReservationMade*> made_;          // the current group
+  std::vector<const ReservationReleased*> released_;  // the current group
+  std::vector<const ApiLogEntry*> logs_;              // the whole batch's rows
+  std::vector<std::size_t> order_;                    // scratch for de-duplication
 };
 
 }  // namespace cidrotor::store::postgres

@@ -87,13 +87,6 @@ double Rows::Double(int row, int column) const {
   return std::strtod(PQgetvalue(result_, row, column), nullptr);
 }
 
-std::uint64_t Rows::Changed() const {
-  const char* text = PQcmdTuples(const_cast<PGresult*>(result_));
-  std::uint64_t value = 0;
-  std::from_chars(text, text + std::char_traits<char>::length(text), value);
-  return value;
-}
-
 // ---- QueryBatch --------------------------------------------------------------------------------
 
 void QueryBatch::Prepared(const char* name) {
@@ -256,6 +249,9 @@ core::Error Connection::Failure(std::string_view what, const PGresult* result) {
     if (state != nullptr && IsAvailabilityState(state)) lost_ = true;
     message = Trimmed(PQresultErrorMessage(result));
   } else {
+    // No answer from the server to blame: the exchange broke half-way (a send that failed, a
+    // pipeline left open), so the connection cannot be trusted again.
+    lost_ = true;
     message = Trimmed(conn_ == nullptr ? nullptr : PQerrorMessage(conn_));
   }
   if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) lost_ = true;

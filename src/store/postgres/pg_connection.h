@@ -61,8 +61,6 @@ class Rows {
   std::string_view Text(int row, int column) const;  // NULL reads as empty
   std::int64_t Int64(int row, int column) const;     // NULL or not a number reads as 0
   double Double(int row, int column) const;          // NULL or not a number reads as 0
-  // The number of rows a statement changed (INSERT/UPDATE/DELETE), 0 for others.
-  std::uint64_t Changed() const;
 
  private:
   const PGresult* result_;

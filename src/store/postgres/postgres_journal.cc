@@ -32,6 +32,15 @@ void CallSafely(const F& callback, Args&&... args) {
   }
 }
 
+// Names the server in an error, once: the operator must learn which database failed.
+core::Error WithServer(const core::Error& error, const std::string& server) {
+  if (error.code() != core::ErrorCode::kUnavailable ||
+      error.detail().find(server) != std::string::npos) {
+    return error;
+  }
+  return core::Error::Unavailable("PostgreSQL " + server + ": " + error.detail());
+}
+
 core::Result<void> QueueFull() {
   return core::Fail(core::Error::Unavailable(
       "postgres journal: write queue full (PostgreSQL behind or unreachable)"));
@@ -72,12 +81,14 @@ core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& s
   auto conn = postgres::Connection::Open(options_.connection);
   if (!conn) return core::Fail(conn.error());
   auto before = postgres::Migrate(*conn);
-  if (!before) return core::Fail(before.error());
+  if (!before) return core::Fail(WithServer(before.error(), server_));
   if (*before != postgres::kSchemaVersion) {
     spdlog::info("postgres journal: migrated {} from schema version {} to {}", server_, *before,
                  postgres::kSchemaVersion);
   }
-  return postgres::LoadState(*conn, now, sink);
+  auto summary = postgres::LoadState(*conn, now, sink);
+  if (!summary) return core::Fail(WithServer(summary.error(), server_));
+  return summary;
 }
 
 void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durable) {
@@ -135,17 +146,14 @@ void PostgresJournal::WriterLoop() {
   std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
+    // No `continue` after completing: under traffic every round of acknowledgements finds new
+    // appends, and looping back would never get to write the backlog. Everything below reads
+    // the state afresh after the lock was released.
     TakeRefusalsLocked(completions);
     if (degraded_) TakeAcknowledgementsLocked(completions);
-    if (!completions.empty()) {
-      Complete(lock, completions);
-      continue;  // the state may have changed while the lock was released
-    }
+    Complete(lock, completions);
     if (logs_.empty()) CompleteLeadingEmptyLocked(completions);
-    if (!completions.empty()) {
-      Complete(lock, completions);
-      continue;
-    }
+    Complete(lock, completions);
     if (queue_.empty() && logs_.empty()) {
       if (stop_) return;
       work_cv_.wait(lock, [this] {
@@ -154,6 +162,13 @@ void PostgresJournal::WriterLoop() {
       continue;
     }
     if (!write_conn_.is_open() || write_conn_.Lost()) {
+      if (!stop_ && std::chrono::steady_clock::now() < next_connect_) {
+        // Backing off; wake early for new appends (to acknowledge them) or for the stop.
+        const std::uint64_t seen = appended_seq_;
+        work_cv_.wait_until(lock, next_connect_,
+                            [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        continue;
+      }
       lock.unlock();
       const bool connected = ConnectWriter();
       lock.lock();
@@ -162,10 +177,7 @@ void PostgresJournal::WriterLoop() {
           AbandonBacklog(lock);
           return;
         }
-        // Wake early for new appends (to acknowledge them) or for the stop.
-        const std::uint64_t seen = appended_seq_;
-        work_cv_.wait_for(lock, backoff_,
-                          [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        next_connect_ = std::chrono::steady_clock::now() + backoff_;
         backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
         continue;
       }
@@ -426,14 +438,22 @@ void PostgresJournal::Flush() {
     work_cv_.notify_one();
   }
   const std::uint64_t target = appended_seq_;
-  const auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+  // While degraded, give up only when nothing is committed for degraded_flush_wait: a backlog
+  // that is being written is waited for, a server that stays away is not.
+  auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+  std::uint64_t progress = done_seq_;
   while (done_seq_ < target) {
+    if (done_seq_ != progress) {
+      progress = done_seq_;
+      give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
+    }
     if (!degraded_) {
       // Bounded too: a commit gives up after statement_timeout, and then the journal degrades.
       done_cv_.wait_for(lock, options_.reconnect_max);
       continue;
     }
-    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ < target) {
+    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ == progress &&
+        done_seq_ < target) {
       spdlog::warn("postgres journal: {} still unavailable after {} ms; {} entries stay queued",
                    server_, options_.degraded_flush_wait.count(), QueuedLocked());
       return;
@@ -464,12 +484,15 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
       auto conn = postgres::Connection::Open(options_.connection);
       auto migrated = conn ? postgres::Migrate(*conn) : core::Result<int>(core::Fail(conn.error()));
       if (!migrated) {
-        CallSafely(*shared_done, core::Result<T>(core::Fail(migrated.error())));
+        CallSafely(*shared_done,
+                   core::Result<T>(core::Fail(WithServer(migrated.error(), server_))));
         return;
       }
       read_conn_ = std::move(*conn);
     }
-    CallSafely(*shared_done, query(read_conn_));
+    core::Result<T> result = query(read_conn_);
+    if (!result) result = core::Fail(WithServer(result.error(), server_));
+    CallSafely(*shared_done, std::move(result));
   });
   if (!posted) {
     CallSafely(*shared_done, core::Result<T>(core::Fail(core::Error::Unavailable(

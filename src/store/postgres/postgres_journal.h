@@ -16,8 +16,11 @@
 //   entries stay in the queue, in append order. Healthy() is false, Degraded() true and
 //   QueueDepth() is the backlog. The writer reconnects with a backoff from reconnect_min to
 //   reconnect_max; once connected it writes the backlog in order, batch by batch, and returns to
-//   "wait for commit" when the queue is empty. A batch whose commit was cut off is sent again as
-//   a replay, which is harmless (batch_writer.h).
+//   "wait for commit" when the queue is empty (appends that come meanwhile are acknowledged at
+//   once and queued behind, so under traffic faster than PostgreSQL takes it the journal stays
+//   degraded). A batch whose commit was cut off is sent again as a replay, which is harmless
+//   (batch_writer.h). "At once" is the writer's next round: between two batches it writes, or
+//   every 50 ms while it waits for a connection.
 // The bound: when max_queue_entries entries already wait (either state), an append that changes
 // numbers or reservations is refused, its `on_durable` gets kUnavailable (the store then refuses
 // the allocation); api_logs rows are dropped and counted instead (DroppedLogs()). Losing this
@@ -32,7 +35,7 @@
 //   auto journal = PostgresJournal::Open({.connection = {.url = config.database_url}});
 //   auto summary = (*journal)->Load(clock.Now(), redis_rebuilder);
 //   (*journal)->Append({ReservationMade{...}}, [](core::Result<void> r) { /* answer */ });
-//   health.degraded = !(*journal)->Healthy();
+//   health.degraded = !(*journal)->Healthy();  // or Degraded(), when the type is known
 //
 // Thread-safety: every method may be called from any thread, except Flush() and the destructor
 // from inside a callback. `on_durable` runs on the writer thread (also refusals past the bound),
@@ -75,8 +78,8 @@ struct PostgresOptions {
   // reconnect_max. Defaults 100 ms and 500 ms.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{500};
-  // How long Flush() (and so the destructor) waits for entries while degraded before returning
-  // with them still queued. Default 5,000 ms.
+  // How long Flush() (and so the destructor) waits while degraded without any commit before
+  // returning with the entries still queued. Default 5,000 ms.
   std::chrono::milliseconds degraded_flush_wait{5'000};
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
@@ -121,7 +124,8 @@ class PostgresJournal final : public Journal {
   // True from a lost connection until the backlog is written again.
   bool Degraded() const;
   // Returns once every append made before the call has been committed and its `on_durable` has
-  // run; while degraded returns after at most degraded_flush_wait even if they are still queued.
+  // run; while degraded, also once nothing has been committed for degraded_flush_wait (the
+  // entries then stay queued).
   // REQUIRES: not called from a journal callback (such a call returns at once and logs an error).
   void Flush() override;
 
@@ -207,9 +211,10 @@ class PostgresJournal final : public Journal {
   std::atomic<std::uint64_t> refused_appends_{0};
   std::atomic<std::uint64_t> lost_entries_{0};
 
-  postgres::Connection write_conn_;    // writer thread only
-  postgres::BatchWriter writer_;       // writer thread only
-  std::chrono::milliseconds backoff_;  // writer thread only
+  postgres::Connection write_conn_;                       // writer thread only
+  postgres::BatchWriter writer_;                          // writer thread only
+  std::chrono::milliseconds backoff_;                     // writer thread only
+  std::chrono::steady_clock::time_point next_connect_{};  // writer thread only
   // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;

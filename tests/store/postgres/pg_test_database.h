@@ -1,8 +1,9 @@
 // The PostgreSQL tests' database: the server the CTest fixture started (tests/support/
 // pg_server.sh, its state directory in CIDROTOR_PG_STATE_DIR), and a fresh schema per test, so
 // tests share one server (initdb once per run) but never each other's rows. Kill() and Restart()
-// stop the server as a crash would and start it again, for the degraded-mode tests (which hold
-// the fixture's RESOURCE_LOCK, so no other test runs meanwhile).
+// stop the server as a crash would and start it again, Freeze() and Thaw() make it hang and
+// resume, for the degraded-mode tests (every test holds the fixture's RESOURCE_LOCK, so no other
+// test runs meanwhile).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -72,6 +73,9 @@ class PgTestDatabase {
   // Stops the server as a crash would (pg_ctl stop -m immediate) / starts it again.
   void Kill() const { Script("kill"); }
   void Restart() const { Script("restart"); }
+  // Stops / continues the server's processes (SIGSTOP/SIGCONT): a server that hangs.
+  void Freeze() const { Script("freeze"); }
+  void Thaw() const { Script("thaw"); }
 
  private:
   void Admin(const std::string& sql) const {

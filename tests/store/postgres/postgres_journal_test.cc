@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -133,6 +135,39 @@ TEST_F(PostgresJournalTest, OnDurableRunsAfterTheCommit) {
   EXPECT_EQ(db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = 3105550001"), 1);
 }
 
+TEST_F(PostgresJournalTest, MultiRowStatementsKeepTheEffectOfAppendOrder) {
+  auto journal = Open();
+  constexpr std::uint64_t kNumber = 3'105'550'100;
+  // One append, so one batch: two allocations of one number, a release twice, a number change,
+  // then another allocation of the number, and one of a number deleted in between.
+  ASSERT_THAT(
+      AppendAndWait(*journal,
+                    {Upsert(Spec(kNumber)), Upsert(Spec(kNumber + 1)),
+                     Made(MakeReservation(1, kNumber, kT0, seconds(300)), Usage(kT0, 1, 1)),
+                     Made(MakeReservation(2, kNumber, kT0, seconds(300)), Usage(kT0, 2, 2)),
+                     Released(1, kT0 + seconds(1), core::CallOutcome::kAnswered, 7),
+                     Released(1, kT0 + seconds(2), core::CallOutcome::kBusy, 9),
+                     Upsert(Spec(kNumber, 40), Usage(kT0, 5, 5)),
+                     Made(MakeReservation(3, kNumber, kT0, seconds(300)), Usage(kT0, 6, 6)),
+                     NumberDeleted{Phone(kNumber + 1)},
+                     Made(MakeReservation(4, kNumber + 1, kT0, seconds(300)), Usage(kT0, 9, 9))}),
+      IsOk());
+  RecordingSink sink;
+  auto loaded = journal->Load(kT0, sink);
+  ASSERT_THAT(loaded, IsOk());
+  ASSERT_EQ(sink.numbers.size(), 1u);  // kNumber + 1 stays deleted
+  EXPECT_EQ(sink.numbers[0].first.hourly_cap, 40);
+  EXPECT_EQ(sink.numbers[0].second.hourly_used, 6);  // the last usage, after the upsert
+  EXPECT_EQ(loaded->max_reservation_id, 4u);
+  auto all = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 4u);
+  const ReservationRecord& first = all->back();  // newest first
+  ASSERT_EQ(first.reservation.id, 1u);
+  EXPECT_EQ(first.outcome, core::CallOutcome::kAnswered);  // the first release wins
+  EXPECT_EQ(first.duration_seconds, 7u);
+}
+
 TEST_F(PostgresJournalTest, ConcurrentAppendsShareFewTransactions) {
   auto journal = Open();
   constexpr int kThreads = 4;
@@ -200,6 +235,85 @@ TEST_F(PostgresJournalTest, ServerDownDegradesThenTheBacklogIsWrittenInOrder) {
   ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ(loaded->max_reservation_id, 500u);
   EXPECT_EQ(loaded->live_reservations, kDuringOutage + 1);  // all but the released one, plus 500
+}
+
+TEST_F(PostgresJournalTest, EveryAcknowledgedAllocationSurvivesAStopAndStartDuringTraffic) {
+  auto journal = Open();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::uint64_t acknowledged = 0;  // guarded by mu
+  std::uint64_t failed = 0;        // guarded by mu
+  bool paused = false;             // guarded by mu
+  std::atomic<bool> running{true};
+  std::atomic<std::uint64_t> next_id{1};
+  // Four "request" threads, each allocating and waiting for its acknowledgement in turn. Degraded
+  // acknowledgements are instant, so they pause while the server restarts: the backlog stays a
+  // few hundred entries and the test fast.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (running.load()) {
+        const core::Result<void> r = AppendAndWait(*journal, Allocation(next_id.fetch_add(1)));
+        std::unique_lock lock(mu);
+        (r ? acknowledged : failed) += 1;
+        cv.notify_all();
+        cv.wait(lock, [&] { return !paused; });
+      }
+    });
+  }
+  const auto pause = [&](bool on) {
+    std::lock_guard lock(mu);
+    paused = on;
+    cv.notify_all();
+  };
+  const auto wait_for_more = [&](std::uint64_t more) {
+    std::unique_lock lock(mu);
+    const std::uint64_t target = acknowledged + more;
+    cv.wait(lock, [&] { return acknowledged >= target; });
+  };
+  wait_for_more(200);
+  db_.Kill();
+  wait_for_more(200);  // acknowledged while PostgreSQL is down
+  EXPECT_TRUE(journal->Degraded());
+  pause(true);
+  db_.Restart();
+  pause(false);
+  wait_for_more(200);
+  running.store(false);
+  for (auto& t : threads) t.join();
+  journal->Flush();
+
+  std::lock_guard lock(mu);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_TRUE(journal->Healthy());
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  EXPECT_EQ(Count("reservations"), static_cast<std::int64_t>(acknowledged));
+  EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) {
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.statement_timeout = std::chrono::milliseconds(200);
+  options.connection.connect_timeout = std::chrono::milliseconds(300);
+  auto journal = PostgresJournal::Open(options);
+  ASSERT_THAT(journal, IsOk());
+  RecordingSink sink;
+  ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());
+  ASSERT_THAT(AppendAndWait(**journal, Allocation(1)), IsOk());
+
+  db_.Freeze();
+  // The commit gets no answer: past its deadline (statement_timeout + 1 s) the journal gives the
+  // connection up, degrades and acknowledges; reconnecting finds no answer within 300 ms either.
+  const core::Result<void> during = AppendAndWait(**journal, Allocation(2));
+  const bool degraded = (*journal)->Degraded();
+  db_.Thaw();
+  EXPECT_THAT(during, IsOk());
+  EXPECT_TRUE(degraded);
+
+  (*journal)->Flush();
+  EXPECT_TRUE((*journal)->Healthy());
+  EXPECT_EQ(Count("reservations"), 2);
 }
 
 TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
