@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/cluster_import.h"
+#include "app/cluster_init_db.h"
 #include "app/config.h"
 #include "app/logging.h"
 #include "app/serve.h"
@@ -158,14 +159,23 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const bool cluster = *mode == cidrotor::app::DeploymentMode::kCluster;
-  if (cluster && !import->parsed()) {
-    // TODO(#4): init-db, export and backup on PostgreSQL.
+  if (cluster && (export_cmd->parsed() || backup->parsed())) {
+    // TODO(#4): export from PostgreSQL; backup is pg_dump's (docs/DEPLOYMENT.md).
     std::cerr << "cidrotor " << command
-              << ": not available in cluster mode yet (PostgreSQL + Redis are configured): "
-                 "`serve` migrates the schema itself, and `import` loads numbers\n";
+              << ": not available in cluster mode yet (PostgreSQL + Redis are configured); "
+                 "back up PostgreSQL with pg_dump\n";
     return 2;
   }
   const cidrotor::core::SystemClock clock;
+  if (cluster && !import->parsed()) {  // init-db
+    auto calendar = cidrotor::app::TzCalendar::Open(config->timezone);
+    if (!calendar) {
+      std::cerr << "cidrotor init-db: " << ConfigErrorMessage(calendar.error()) << "\n";
+      return 2;
+    }
+    return cidrotor::app::RunClusterInitDb(*config, clock, **calendar, sample_data, std::cout,
+                                           std::cerr);
+  }
   if (import->parsed()) {
     auto calendar = cidrotor::app::TzCalendar::Open(config->timezone);
     if (!calendar) {

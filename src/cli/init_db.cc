@@ -56,6 +56,15 @@ core::Result<InitDbReport> InitDb(store::Journal& journal, core::TimePoint now, 
   return report;
 }
 
+std::string SampleLoadedLine(std::uint64_t added) {
+  std::set<std::uint32_t> area_codes;
+  for (const auto& area : SampleAreaCodes()) area_codes.insert(area.npa);
+  std::string list;
+  for (const auto npa : area_codes) list += fmt::format("{}{}", list.empty() ? "" : " ", npa);
+  return fmt::format("sample data loaded: {} numbers over {} area codes ({})", added,
+                     area_codes.size(), list);
+}
+
 core::Result<std::unique_ptr<store::Journal>> OpenDataDirJournal(
     const std::filesystem::path& data_dir) {
   std::error_code ec;
@@ -89,12 +98,7 @@ int RunInitDb(const InitDbOptions& options, const core::Clock& clock, std::ostre
     out << fmt::format("sample data skipped: the store already has {} numbers\n",
                        report->numbers_before);
   } else if (report->sample_added > 0) {
-    std::set<std::uint32_t> area_codes;
-    for (const auto& area : SampleAreaCodes()) area_codes.insert(area.npa);
-    std::string list;
-    for (const auto npa : area_codes) list += fmt::format("{}{}", list.empty() ? "" : " ", npa);
-    out << fmt::format("sample data loaded: {} numbers over {} area codes ({})\n",
-                       report->sample_added, area_codes.size(), list);
+    out << SampleLoadedLine(report->sample_added) << "\n";
   }
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <string>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -40,6 +41,9 @@ struct InitDbReport {
 // Errors: kUnavailable naming the path.
 [[nodiscard]] core::Result<std::unique_ptr<store::Journal>> OpenDataDirJournal(
     const std::filesystem::path& data_dir);
+
+// "sample data loaded: 150 numbers over 15 area codes (201 212 ...)", the line both modes print.
+std::string SampleLoadedLine(std::uint64_t added);
 
 struct InitDbOptions {
   std::filesystem::path data_dir = "./var";  // CIDROTOR_DATA_DIR

@@ -148,6 +148,25 @@ TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce)
   EXPECT_EQ(stored, 3);
 }
 
+TEST_F(ClusterTest, InitDbLoadsTheSamplePoolOnceIntoPostgresAndRedis) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto init = [&] {
+    return test_support::RunCidrotor({"init-db", "--sample-data"}, server_env(), work_dir());
+  };
+  const auto first = init();
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("sample data loaded: 150 numbers"), std::string::npos) << first.out;
+  // The running instance allocates from it at once.
+  const auto allocated = NextCid("to=2125559876");
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  EXPECT_EQ(Field(ParseJson(allocated.body), "area_code"), "212");
+  const auto again = init();
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("sample data skipped: the store already has 150 numbers"),
+            std::string::npos)
+      << again.out;
+}
+
 // A PostgreSQL server of the test's own (it is stopped and started), through pg_server.sh.
 class OwnPostgres {
  public:

@@ -142,7 +142,7 @@ TEST_F(CommandTest, UsageAndConfigErrorsExitTwoNamingTheProblem) {
   expect_exit_2({"serve"}, {{"REDIS_HOST", "127.0.0.1"}}, "POSTGRES_HOST");
   expect_exit_2({"serve"}, {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "http://127.0.0.1"}},
                 "must start with redis://");
-  expect_exit_2({"init-db"},
+  expect_exit_2({"export", "-"},
                 {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "redis://127.0.0.1:6379"}},
                 "not available in cluster mode yet");
   expect_exit_2({"serve", "--no-such-flag"}, {}, "--no-such-flag");
