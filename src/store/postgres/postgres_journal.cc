@@ -163,10 +163,11 @@ void PostgresJournal::WriterLoop() {
     }
     if (!write_conn_.is_open() || write_conn_.Lost()) {
       if (!stop_ && std::chrono::steady_clock::now() < next_connect_) {
-        // Backing off; wake early for new appends (to acknowledge them) or for the stop.
-        const std::uint64_t seen = appended_seq_;
-        work_cv_.wait_until(lock, next_connect_,
-                            [&] { return stop_ || appended_seq_ != seen || !refusals_.empty(); });
+        // Backing off; wake early for appends to acknowledge (a state, not an event: one that
+        // came while the lock was released must not wait for the backoff) or for the stop.
+        work_cv_.wait_until(lock, next_connect_, [&] {
+          return stop_ || !refusals_.empty() || (degraded_ && acknowledged_ < queue_.size());
+        });
         continue;
       }
       lock.unlock();
@@ -344,7 +345,10 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
 void PostgresJournal::EnterDegradedLocked(const core::Error& why) {
   write_conn_ = postgres::Connection();
   healthy_.store(false);
-  if (degraded_) return;
+  if (degraded_) {
+    spdlog::debug("postgres journal: still degraded ({} queued): {}", QueuedLocked(), why.detail());
+    return;
+  }
   degraded_ = true;
   degraded_flag_.store(true);
   spdlog::warn(
