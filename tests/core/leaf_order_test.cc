@@ -49,10 +49,10 @@ TEST(LeafOrderTest, MatchesASortedReferenceUnderRandomUse) {
     // Phases of growth and of draining, so both buffers grow and shrink.
     const bool growing = (step / 5'000) % 2 == 0;
     if (reference.empty() || rng() % 100 < (growing ? 70u : 30u)) {
-      clock += rng() % 3;
+      clock += static_cast<std::uint32_t>(rng() % 3);
       // Mostly "now" (in order), sometimes a key from the past.
       const std::uint32_t last_used =
-          rng() % 4 == 0 ? clock - std::min<std::uint32_t>(clock, rng() % 500) : clock;
+          rng() % 4 == 0 ? clock - std::min(clock, static_cast<std::uint32_t>(rng() % 500)) : clock;
       const LeafEntry entry{last_used, static_cast<std::uint16_t>(rng() % 10'000), 0, step};
       order.push(entry);
       reference.insert(KeyOf(entry));

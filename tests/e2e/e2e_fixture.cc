@@ -44,7 +44,9 @@ void E2eTest::TearDown() {
 void E2eTest::StartServer(Env env) {
   env_ = std::move(env);
   env_.try_emplace("ADMIN_TOKEN", kAdminToken);
-  if (ClusterMode()) ASSERT_NO_FATAL_FAILURE(AddClusterBackends());
+  if (ClusterMode()) {
+    ASSERT_NO_FATAL_FAILURE(AddClusterBackends());
+  }
   RestartServer();
 }
 
