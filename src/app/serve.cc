@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <stop_token>
@@ -134,9 +136,20 @@ int RunServe(const Config& config, const ServeOptions& options) {
   const unsigned threads = config.http_threads > 0
                                ? config.http_threads
                                : std::max(1U, std::thread::hardware_concurrency());
-  // Declared before the store so that it outlives it: the store's journal threads post
-  // completions to it until the store is destroyed (and joins them).
-  boost::asio::io_context io(static_cast<int>(threads));
+  // One io_context per I/O thread (http/server.h, session_contexts): `io` runs the acceptors,
+  // the signals, the FastAGI server and a share of the HTTP connections; the others only
+  // connections. Declared before the store so that they outlive it: the store's threads post
+  // completions to them until the store is destroyed (and joins them).
+  boost::asio::io_context io(1);
+  std::vector<std::unique_ptr<boost::asio::io_context>> more_io;
+  std::vector<boost::asio::io_context*> session_contexts = {&io};
+  for (unsigned i = 1; i < threads; ++i) {
+    more_io.push_back(std::make_unique<boost::asio::io_context>(1));
+    session_contexts.push_back(more_io.back().get());
+  }
+  // Keeps the other contexts running while they have no connection, until the stop.
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> idle_guards;
+  for (auto& context : more_io) idle_guards.push_back(boost::asio::make_work_guard(*context));
   auto opened = OpenServeStore(config, clock, **calendar);
   if (!opened) {
     if (opened.error().code() == core::ErrorCode::kInvalidArgument) {
@@ -160,8 +173,8 @@ int RunServe(const Config& config, const ServeOptions& options) {
         "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
-  http::HttpServer server(io,
-                          http::ServerContext{observed_store, clock, server_options, &telemetry});
+  http::HttpServer server(
+      io, http::ServerContext{observed_store, clock, server_options, &telemetry, session_contexts});
   agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -172,6 +185,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
     InstallExitNowHandlers();
     server.Stop();
     agi_server.Stop();
+    for (auto& guard : idle_guards) guard.reset();  // their run() returns once drained
   });
 
   auto port = server.Listen(config.api_host, config.api_port);
@@ -200,7 +214,9 @@ int RunServe(const Config& config, const ServeOptions& options) {
 
   Housekeeping housekeeping(store);
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { RunIoThread(io); });
+  for (auto& context : more_io) {
+    pool.emplace_back([context = context.get()] { RunIoThread(*context); });
+  }
   RunIoThread(io);
   for (auto& t : pool) t.join();
 

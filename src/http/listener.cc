@@ -12,7 +12,8 @@ namespace cidrotor::http {
 
 asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> state) {
   for (;;) {
-    auto [ec, socket] = co_await state->acceptor.async_accept(state->io.get_executor());
+    asio::io_context& context = state->NextSessionContext();
+    auto [ec, socket] = co_await state->acceptor.async_accept(context.get_executor());
     if (state->stopping.load()) break;  // the socket, if any, closes as it goes out of scope
     if (ec) {
       if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) break;
@@ -24,7 +25,7 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> state) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(state->io.get_executor(), RunSession(state, Socket(std::move(socket))),
+    asio::co_spawn(context.get_executor(), RunSession(state, Socket(std::move(socket))),
                    [](std::exception_ptr error) { LogEscapedException("session", error); });
   }
   spdlog::debug("http: accept loop ended");

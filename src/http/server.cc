@@ -19,6 +19,7 @@ namespace cidrotor::http {
 
 ServerState::ServerState(asio::io_context& io_context, ServerContext context)
     : io(io_context),
+      session_contexts(std::move(context.session_contexts)),
       store(context.store),
       clock(context.clock),
       options(std::move(context.options)),
@@ -32,6 +33,13 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
       sweep_timer(acceptor.get_executor()) {
   auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));
   if (jwt != nullptr) auth.AddVerifier(jwt);
+}
+
+asio::io_context& ServerState::NextSessionContext() {
+  if (session_contexts.empty()) return io;
+  asio::io_context& next = *session_contexts[next_session_context];
+  next_session_context = (next_session_context + 1) % session_contexts.size();
+  return next;
 }
 
 bool ServerState::Register(SessionSlot* slot) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -62,6 +63,11 @@ struct ServerContext {
   // Allocation figures shown by GET /metrics and /api/stats (fed by a service::ObservedStore in
   // front of `store`); null leaves them out. Must outlive the server.
   const service::AllocationTelemetry* telemetry = nullptr;
+  // The io_contexts that run the connections, new ones round-robin; each should be run by one
+  // thread, so a connection stays on its thread and the contexts share no queue or lock (a
+  // shared multi-threaded io_context hands completions between threads, which shows in the tail
+  // latency). Empty: connections run on the server's own io_context. Must outlive the server.
+  std::vector<boost::asio::io_context*> session_contexts{};
 };
 
 class HttpServer {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "http/asio_types.h"
 #include "http/auth.h"
@@ -66,7 +67,13 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   void ShutDownIdle();
   bool HasSessions();
 
+  // The io_context for a new connection: session_contexts round-robin, else `io`. Called by the
+  // accept loop only.
+  asio::io_context& NextSessionContext();
+
   asio::io_context& io;
+  const std::vector<asio::io_context*> session_contexts;
+  std::size_t next_session_context = 0;  // the accept loop's (one coroutine on its strand)
   store::Store& store;
   const core::Clock& clock;
   const ServerOptions options;
