@@ -7,30 +7,14 @@
 #include <utility>
 #include <variant>
 
+#include "store/journal_support.h"
 #include "store/postgres/queries.h"
 #include "store/postgres/schema.h"
 
 namespace cidrotor::store {
 namespace {
 
-bool IsLogOnly(const std::vector<JournalEntry>& entries) {
-  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
-    return std::holds_alternative<ApiLogEntry>(e);
-  });
-}
-
-// Callbacks must not throw; one that does must not take the writer or the other waiters down.
-template <class F, class... Args>
-void CallSafely(const F& callback, Args&&... args) {
-  if (!callback) return;
-  try {
-    callback(std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    spdlog::error("postgres journal: a callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("postgres journal: a callback threw a non-standard exception");
-  }
-}
+constexpr std::string_view kWho = "postgres journal";
 
 // Names the server in an error, once: the operator must learn which database failed.
 core::Error WithServer(const core::Error& error, const std::string& server) {
@@ -110,7 +94,8 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
     }
   }
   if (stopped) {
-    CallSafely(on_durable, core::Fail(core::Error::Unavailable("postgres journal: shutting down")));
+    CallSafely(kWho, on_durable,
+               core::Fail(core::Error::Unavailable("postgres journal: shutting down")));
     return;
   }
   if (dropped) CountDroppedLogs(count);
@@ -377,7 +362,7 @@ void PostgresJournal::AcknowledgeWhileWaiting() {
     TakeRefusalsLocked(completions);
     if (degraded_) TakeAcknowledgementsLocked(completions);
   }
-  for (auto& [callback, result] : completions) CallSafely(callback, result);
+  for (auto& [callback, result] : completions) CallSafely(kWho, callback, result);
 }
 
 void PostgresJournal::TakeRefusalsLocked(std::vector<Completion>& out) {
@@ -425,7 +410,7 @@ void PostgresJournal::Complete(std::unique_lock<std::mutex>& lock,
                                std::vector<Completion>& completions) {
   if (completions.empty()) return;
   lock.unlock();
-  for (auto& [callback, result] : completions) CallSafely(callback, result);
+  for (auto& [callback, result] : completions) CallSafely(kWho, callback, result);
   completions.clear();
   lock.lock();
 }
@@ -488,7 +473,7 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
       auto conn = postgres::Connection::Open(options_.connection);
       auto migrated = conn ? postgres::Migrate(*conn) : core::Result<int>(core::Fail(conn.error()));
       if (!migrated) {
-        CallSafely(*shared_done,
+        CallSafely(kWho, *shared_done,
                    core::Result<T>(core::Fail(WithServer(migrated.error(), server_))));
         return;
       }
@@ -496,11 +481,12 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
     }
     core::Result<T> result = query(read_conn_);
     if (!result) result = core::Fail(WithServer(result.error(), server_));
-    CallSafely(*shared_done, std::move(result));
+    CallSafely(kWho, *shared_done, std::move(result));
   });
   if (!posted) {
-    CallSafely(*shared_done, core::Result<T>(core::Fail(core::Error::Unavailable(
-                                 "postgres journal: too many reads waiting"))));
+    CallSafely(kWho, *shared_done,
+               core::Result<T>(core::Fail(
+                   core::Error::Unavailable("postgres journal: too many reads waiting"))));
   }
 }
 

@@ -7,30 +7,14 @@
 #include <utility>
 #include <variant>
 
+#include "store/journal_support.h"
 #include "store/sqlite/queries.h"
 #include "store/sqlite/schema.h"
 
 namespace cidrotor::store {
 namespace {
 
-bool IsLogOnly(const std::vector<JournalEntry>& entries) {
-  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
-    return std::holds_alternative<ApiLogEntry>(e);
-  });
-}
-
-// Callbacks must not throw; one that does must not take the writer or the other waiters down.
-template <class F, class... Args>
-void CallSafely(const F& callback, Args&&... args) {
-  if (!callback) return;
-  try {
-    callback(std::forward<Args>(args)...);
-  } catch (const std::exception& e) {
-    spdlog::error("sqlite journal: a callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("sqlite journal: a callback threw a non-standard exception");
-  }
-}
+constexpr std::string_view kWho = "sqlite journal";
 
 sqlite::Durability DurabilityOf(const SqliteOptions& options) {
   return options.synchronous_full ? sqlite::Durability::kFull : sqlite::Durability::kNormal;
@@ -81,8 +65,7 @@ SqliteJournal::SqliteJournal(SqliteOptions options, sqlite::Database write_db,
       write_db_(std::move(write_db)),
       writer_(std::move(writer)),
       read_db_(std::move(read_db)) {
-  reader_ =
-      std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+  reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -131,12 +114,13 @@ void SqliteJournal::Append(std::vector<JournalEntry> entries, Durable on_durable
     }
   }
   if (stopped) {
-    CallSafely(on_durable, core::Fail(core::Error::Unavailable("sqlite journal: shutting down")));
+    CallSafely(kWho, on_durable,
+               core::Fail(core::Error::Unavailable("sqlite journal: shutting down")));
     return;
   }
   if (dropped) {
     CountDroppedLogs(count);
-    CallSafely(on_durable,
+    CallSafely(kWho, on_durable,
                core::Fail(core::Error::Unavailable("sqlite journal: queue full, log row dropped")));
     return;
   }
@@ -204,7 +188,7 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
     for (const JournalEntry& e : p.entries) entries.push_back(&e);
   }
   if (entries.empty() && logs.empty()) {  // only empty appends (barriers): nothing to write
-    for (const Pending& p : batch) CallSafely(p.on_durable, core::Result<void>());
+    for (const Pending& p : batch) CallSafely(kWho, p.on_durable, core::Result<void>());
     return;
   }
   core::Result<void> result = writer_.WriteBatch(entries, logs);
@@ -219,7 +203,7 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
                   entries.size(), logs.size(), result.error().ToString());
     result = core::Fail(WithPath(result.error(), options_.path));
   }
-  for (const Pending& p : batch) CallSafely(p.on_durable, result);
+  for (const Pending& p : batch) CallSafely(kWho, p.on_durable, result);
 }
 
 void SqliteJournal::Flush() {
@@ -257,10 +241,10 @@ void SqliteJournal::PostRead(Callback<T> done, Query query) {
     if (!result && result.error().code() == core::ErrorCode::kUnavailable) {
       result = core::Fail(WithPath(result.error(), options_.path));
     }
-    CallSafely(*shared_done, std::move(result));
+    CallSafely(kWho, *shared_done, std::move(result));
   });
   if (!posted) {
-    CallSafely(*shared_done,
+    CallSafely(kWho, *shared_done,
                core::Fail(core::Error::Unavailable("sqlite journal: too many reads waiting")));
   }
 }

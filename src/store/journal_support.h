@@ -1,0 +1,40 @@
+// Helpers the journals of both systems of record share (store/sqlite/sqlite_journal.cc,
+// store/postgres/postgres_journal.cc).
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "store/journal.h"
+
+namespace cidrotor::store {
+
+// Whether an append holds api_logs rows only (such appends are dropped, not refused, past a
+// journal's bound).
+inline bool IsLogOnly(const std::vector<JournalEntry>& entries) {
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
+    return std::holds_alternative<ApiLogEntry>(e);
+  });
+}
+
+// Runs a caller's callback. Callbacks must not throw; one that does must not take the journal's
+// thread or the other waiters down, so it is logged (as `who`, e.g. "sqlite journal") and dropped.
+template <class F, class... Args>
+void CallSafely(std::string_view who, const F& callback, Args&&... args) {
+  if (!callback) return;
+  try {
+    callback(std::forward<Args>(args)...);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: a callback threw: {}", who, e.what());
+  } catch (...) {
+    spdlog::error("{}: a callback threw a non-standard exception", who);
+  }
+}
+
+}  // namespace cidrotor::store
