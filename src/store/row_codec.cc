@@ -40,4 +40,11 @@ void AreaCodeText(core::PhoneNumber number, char (&out)[3]) {
   out[2] = static_cast<char>('0' + npa % 10);
 }
 
+core::Result<void> CheckHistoryLimit(std::size_t limit) {
+  if (limit < 1 || limit > kMaxHistoryRows) {
+    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
+  }
+  return {};
+}
+
 }  // namespace cidrotor::store

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -12,8 +13,35 @@
 #include "core/allocation.h"
 #include "core/clock.h"
 #include "core/phone_number.h"
+#include "core/result.h"
 
 namespace cidrotor::store {
+
+// The reservations columns that history reads select, in this order, and their indexes.
+inline constexpr std::string_view kReservationColumns =
+    "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
+    "match, released_at, outcome, duration";
+enum ReservationColumn : int {
+  kId,
+  kCallerId,
+  kReservedAt,
+  kReservedUntil,
+  kAgent,
+  kCampaign,
+  kDestination,
+  kPool,
+  kLeadId,
+  kMatch,
+  kReleasedAt,
+  kOutcome,
+  kDuration,
+};
+
+// The most rows one history query returns (GET /api/logs, /api/reservations: `limit`).
+inline constexpr std::size_t kMaxHistoryRows = 1000;
+
+// Checks a history query's `limit`. Errors: kInvalidArgument naming "limit".
+core::Result<void> CheckHistoryLimit(std::size_t limit);
 
 // reservations and api_logs times: Unix milliseconds.
 constexpr std::int64_t ToUnixMs(core::TimePoint t) { return t.time_since_epoch().count(); }

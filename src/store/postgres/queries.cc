@@ -13,41 +13,12 @@
 namespace cidrotor::store::postgres {
 namespace {
 
-constexpr std::size_t kMaxLimit = 1000;
 // Rows per FETCH of the start-up scan: about 1 MB of text per page.
 constexpr int kPageRows = 20'000;
 
 constexpr std::string_view kSelectNumbers =
     "SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,"
     " last_used, hour_start, hourly_used, day_start, daily_used FROM caller_ids ORDER BY caller_id";
-
-constexpr std::string_view kReservationColumns =
-    "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
-    "match, released_at, outcome, duration";
-
-// Column indexes of kReservationColumns.
-enum ReservationColumn : int {
-  kId,
-  kCallerId,
-  kReservedAt,
-  kReservedUntil,
-  kAgent,
-  kCampaign,
-  kDestination,
-  kPool,
-  kLeadId,
-  kMatch,
-  kReleasedAt,
-  kOutcome,
-  kDuration,
-};
-
-core::Result<void> CheckLimit(std::size_t limit) {
-  if (limit < 1 || limit > kMaxLimit) {
-    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
-  }
-  return {};
-}
 
 // Fills `r` from row `i`. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
@@ -165,7 +136,7 @@ core::Result<LoadSummary> LoadState(Connection& conn, core::TimePoint now, LoadS
 }
 
 core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery& query) {
-  auto ok = CheckLimit(query.limit);
+  auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
   constexpr auto kNoBound = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   QueryBatch batch;
@@ -201,7 +172,7 @@ core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery&
 core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
                                                                const ReservationQuery& query,
                                                                core::TimePoint now) {
-  auto ok = CheckLimit(query.limit);
+  auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
   QueryBatch batch;
   batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +

@@ -13,17 +13,11 @@
 namespace cidrotor::store::sqlite {
 namespace {
 
-constexpr std::size_t kMaxLimit = 1000;
-
 constexpr std::string_view kSelectNumbers = R"sql(
 SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,
        last_used, hour_start, hourly_used, day_start, daily_used
 FROM caller_ids ORDER BY caller_id
 )sql";
-
-constexpr std::string_view kReservationColumns =
-    "id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id, "
-    "match, released_at, outcome, duration";
 
 // The live-reservation queries name the index on reserved_until: without statistics SQLite
 // prefers to walk the whole table in id order (to skip a sort), which at start-up means every
@@ -31,30 +25,6 @@ constexpr std::string_view kReservationColumns =
 // among them are filtered out). A plain index rather than a partial one on released_at IS NULL:
 // a release then changes no index, which is one B-tree write less per call on the hot path.
 constexpr std::string_view kLiveIndex = " INDEXED BY reservations_until";
-
-// Column indexes of kReservationColumns.
-enum ReservationColumn : int {
-  kId,
-  kCallerId,
-  kReservedAt,
-  kReservedUntil,
-  kAgent,
-  kCampaign,
-  kDestination,
-  kPool,
-  kLeadId,
-  kMatch,
-  kReleasedAt,
-  kOutcome,
-  kDuration,
-};
-
-core::Result<void> CheckLimit(std::size_t limit) {
-  if (limit < 1 || limit > kMaxLimit) {
-    return core::Fail(core::Error::InvalidArgument("limit", "must be between 1 and 1000"));
-  }
-  return {};
-}
 
 // Fills `r` from the current row. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Statement& st, core::Reservation& r) {
@@ -152,7 +122,7 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
 }
 
 core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& query) {
-  auto ok = CheckLimit(query.limit);
+  auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
   auto st = db.Prepare(
       "SELECT id, timestamp, endpoint, method, agent, campaign, caller_id_allocated,"
@@ -192,7 +162,7 @@ core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& que
 core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
                                                                const ReservationQuery& query,
                                                                core::TimePoint now) {
-  auto ok = CheckLimit(query.limit);
+  auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
   const std::string sql =
       "SELECT " + std::string(kReservationColumns) + " FROM reservations" +
