@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "store/live_reservations.h"
+
 namespace cidrotor::store {
 namespace {
 
@@ -224,19 +226,7 @@ void IndexedStore::ListReservations(ReservationQuery query,
   index_.Advance(clock_.Now());
   std::vector<core::Reservation> live = index_.LiveReservations();
   lock.unlock();
-  std::sort(live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
-    return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
-  });
-  if (live.size() > query.limit) live.resize(query.limit);
-  std::vector<ReservationRecord> records;
-  records.reserve(live.size());
-  for (core::Reservation& reservation : live) {
-    ReservationRecord record;
-    record.reservation = std::move(reservation);
-    record.live = true;
-    records.push_back(std::move(record));
-  }
-  done(std::move(records));
+  done(NewestLiveRecords(std::move(live), query.limit));
 }
 
 void IndexedStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "store/live_reservations.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
 
@@ -50,19 +51,7 @@ void RedisStore::ListReservations(ReservationQuery query,
             live.push_back(redis::ReservationFromReply(*reply, at, pool));
           }
         }
-        std::sort(
-            live.begin(), live.end(), [](const core::Reservation& a, const core::Reservation& b) {
-              return a.reserved_at != b.reserved_at ? a.reserved_at > b.reserved_at : a.id > b.id;
-            });
-        if (live.size() > query.limit) live.resize(query.limit);
-        std::vector<ReservationRecord> records;
-        for (core::Reservation& reservation : live) {
-          ReservationRecord record;
-          record.reservation = std::move(reservation);
-          record.live = true;
-          records.push_back(std::move(record));
-        }
-        done(std::move(records));
+        done(NewestLiveRecords(std::move(live), query.limit));
       });
 }
 
