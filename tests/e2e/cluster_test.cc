@@ -148,6 +148,22 @@ TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce)
   EXPECT_EQ(stored, 3);
 }
 
+TEST_F(ClusterTest, DirectImportWithRedisDownKeepsPostgresAndRedisGetsTheRowsOnItsRebuild) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  redis().Kill();
+  const auto csv = work_dir() / "pool.csv";
+  std::ofstream(csv) << "caller_id,carrier\n4155550101,A\n";
+  const auto imported =
+      test_support::RunCidrotor({"import", csv.string()}, server_env(), work_dir());
+  EXPECT_EQ(imported.exit_code, 1) << imported.err;  // stopped after a committed batch
+  EXPECT_NE(imported.err.find("Redis did not take it"), std::string::npos) << imported.err;
+  // Redis comes back empty and is rebuilt from PostgreSQL, which has the row.
+  ASSERT_TRUE(redis().Restart());
+  const auto allocated = NextCidOnceRecovered("to=4155559876");
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "4155550101");
+}
+
 TEST_F(ClusterTest, InitDbLoadsTheSamplePoolOnceIntoPostgresAndRedis) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const auto init = [&] {
