@@ -305,6 +305,11 @@ core::Result<void> Connection::Exec(std::string_view sql, std::string_view what,
   const auto deadline = NextDeadline();
   if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) return core::Fail(Failure(what));
   if (auto ok = FlushOutput(deadline, what); !ok) return ok;
+  return DrainResults(deadline, what, on_rows);
+}
+
+core::Result<void> Connection::DrainResults(Deadline deadline, std::string_view what,
+                                            const std::function<void(Rows)>& on_rows) {
   std::optional<core::Error> first_error;
   while (true) {
     auto result = NextResult(deadline, what);
@@ -331,18 +336,7 @@ core::Result<void> Connection::Prepare(const char* name, std::string_view sql) {
     return core::Fail(Failure(what));
   }
   if (auto ok = FlushOutput(deadline, what); !ok) return ok;
-  std::optional<core::Error> first_error;
-  while (true) {
-    auto result = NextResult(deadline, what);
-    if (!result) return core::Fail(result.error());
-    if (*result == nullptr) break;
-    if (PQresultStatus(*result) != PGRES_COMMAND_OK && !first_error) {
-      first_error = Failure(what, *result);
-    }
-    PQclear(*result);
-  }
-  if (first_error) return core::Fail(*first_error);
-  return {};
+  return DrainResults(deadline, what);
 }
 
 core::Result<void> Connection::Run(const QueryBatch& batch, std::string_view what,
@@ -438,18 +432,7 @@ core::Result<void> Connection::CopyIn(std::string_view copy_sql, std::string_vie
     if (auto ok = FlushOutput(deadline, what); !ok) return ok;
   }
   if (auto ok = FlushOutput(deadline, what); !ok) return ok;
-  std::optional<core::Error> first_error;
-  while (true) {
-    auto result = NextResult(deadline, what);
-    if (!result) return core::Fail(result.error());
-    if (*result == nullptr) break;
-    if (PQresultStatus(*result) != PGRES_COMMAND_OK && !first_error) {
-      first_error = Failure(what, *result);
-    }
-    PQclear(*result);
-  }
-  if (first_error) return core::Fail(*first_error);
-  return {};
+  return DrainResults(deadline, what);
 }
 
 void Connection::AppendCopyText(std::string& out, std::string_view value) {

@@ -156,6 +156,10 @@ class Connection {
   [[nodiscard]] core::Result<void> FlushOutput(Deadline deadline, std::string_view what);
   // The next result (nullptr at the end of a statement's results), waiting for input as needed.
   [[nodiscard]] core::Result<PGresult*> NextResult(Deadline deadline, std::string_view what);
+  // Reads every result of the statement sent last: rows go to `on_rows`; the first result that
+  // is neither rows nor a completed command is the error (the rest are still read).
+  [[nodiscard]] core::Result<void> DrainResults(Deadline deadline, std::string_view what,
+                                                const std::function<void(Rows)>& on_rows = {});
   // A kUnavailable error for `what` with libpq's message; classifies it for Lost().
   core::Error Failure(std::string_view what, const PGresult* result = nullptr);
   core::Error TimedOut(std::string_view what);
