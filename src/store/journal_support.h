@@ -1,4 +1,4 @@
-// Helpers the journals of both systems of record share (store/sqlite/sqlite_journal.cc,
+// Helpers both systems of record share (store/sqlite/sqlite_journal.cc,
 // store/postgres/postgres_journal.cc).
 #pragma once
 
@@ -36,5 +36,18 @@ void CallSafely(std::string_view who, const F& callback, Args&&... args) {
     spdlog::error("{}: a callback threw a non-standard exception", who);
   }
 }
+
+// A LoadSink that forwards numbers only, dropping live reservations (ScanNumbers: export, fills).
+class NumbersOnly final : public LoadSink {
+ public:
+  explicit NumbersOnly(LoadSink& sink) : sink_(sink) {}
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+    sink_.OnNumber(spec, usage);
+  }
+  void OnLiveReservation(const core::Reservation& /*reservation*/) override {}
+
+ private:
+  LoadSink& sink_;
+};
 
 }  // namespace cidrotor::store

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/journal_support.h"
 #include "store/postgres/queries.h"
 #include "store/postgres/schema.h"
 #include "store/row_codec.h"
@@ -93,19 +94,6 @@ struct RowRef {
   std::uint32_t offset = 0;  // into the batch's text
   std::uint32_t length = 0;
   std::int64_t last_used = -1;  // -1: none in the input
-};
-
-// Forwards numbers only.
-class NumbersOnly final : public LoadSink {
- public:
-  explicit NumbersOnly(LoadSink& sink) : sink_(sink) {}
-  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
-    sink_.OnNumber(spec, usage);
-  }
-  void OnLiveReservation(const core::Reservation&) override {}
-
- private:
-  LoadSink& sink_;
 };
 
 }  // namespace

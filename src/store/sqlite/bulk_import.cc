@@ -7,8 +7,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include "store/sqlite/queries.h"
+#include "store/journal_support.h"
 #include "store/row_codec.h"
+#include "store/sqlite/queries.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/sqlite_db.h"
 
@@ -196,23 +197,6 @@ core::Result<void> BulkImporter::WriteBatch() {
   if (m.options.on_batch) m.options.on_batch(result_);
   return {};
 }
-
-namespace {
-
-// Forwards numbers only.
-class NumbersOnly final : public LoadSink {
- public:
-  explicit NumbersOnly(LoadSink& sink) : sink_(sink) {}
-  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
-    sink_.OnNumber(spec, usage);
-  }
-  void OnLiveReservation(const core::Reservation&) override {}
-
- private:
-  LoadSink& sink_;
-};
-
-}  // namespace
 
 core::Result<std::uint64_t> ScanNumbers(const std::string& path, core::TimePoint now,
                                         LoadSink& sink) {
