@@ -80,6 +80,7 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
   const std::size_t count = entries.size();
   bool stopped = false;
   bool dropped = false;
+  bool wake = true;
   {
     std::lock_guard lock(mu_);
     if (stop_) {
@@ -92,6 +93,7 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
       queue_.push_back(Pending{std::move(entries), std::move(on_durable), ++appended_seq_});
       pending_entries_ += count;
     }
+    wake = !gathering_ || BatchFullLocked();
   }
   if (stopped) {
     CallSafely(kWho, on_durable,
@@ -99,23 +101,25 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
     return;
   }
   if (dropped) CountDroppedLogs(count);
-  work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
 }
 
 void PostgresJournal::AppendLog(ApiLogEntry entry) {
   bool kept = false;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (!stop_ && QueuedLocked() < options_.max_queue_entries) {
       logs_.push_back(std::move(entry));
       kept = true;
+      wake = !gathering_ || BatchFullLocked();
     }
   }
   if (!kept) {
     CountDroppedLogs(1);
     return;
   }
-  work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
 }
 
 void PostgresJournal::CountDroppedLogs(std::size_t count) {
@@ -169,6 +173,7 @@ void PostgresJournal::WriterLoop() {
       }
       backoff_ = options_.reconnect_min;
     }
+    GatherLocked(lock);
     std::size_t count = 0;
     std::size_t entries = 0;
     while (count < queue_.size() &&
@@ -181,6 +186,22 @@ void PostgresJournal::WriterLoop() {
     WriteFront(lock, count, logs);
     logs.clear();
   }
+}
+
+bool PostgresJournal::BatchFullLocked() const {
+  return pending_entries_ + logs_.size() >= options_.max_batch_entries;
+}
+
+void PostgresJournal::GatherLocked(std::unique_lock<std::mutex>& lock) {
+  const auto now = std::chrono::steady_clock::now();
+  if (options_.gather_window.count() == 0 || degraded_ || stop_ ||
+      appends_around_commit_ < kGatherMinAppends || now - last_commit_ >= options_.gather_window) {
+    return;
+  }
+  gathering_ = true;
+  work_cv_.wait_until(lock, now + options_.gather_window,
+                      [this] { return stop_ || BatchFullLocked(); });
+  gathering_ = false;
 }
 
 bool PostgresJournal::ConnectWriter() {
@@ -248,6 +269,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
     }
   }
   const bool lost = write_conn_.Lost();
+  last_commit_ = std::chrono::steady_clock::now();
 
   lock.lock();
   std::uint64_t last_seq = 0;
@@ -258,6 +280,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   }
   acknowledged_ = acknowledged_ > handled ? acknowledged_ - handled : 0;
   if (last_seq != 0) done_seq_ = last_seq;
+  appends_around_commit_ = handled + queue_.size();
   if (!logs_written) {  // back in front of the rows that came meanwhile
     logs_.insert(logs_.begin(), std::make_move_iterator(logs.begin()),
                  std::make_move_iterator(logs.end()));
