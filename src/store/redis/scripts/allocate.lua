@@ -40,7 +40,10 @@ if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
   return {'BROKEN', picked}
 end
 
-detach(picked)
+-- An available number is in its three orders and nowhere else (place): out of them, parked.
+redis.call('ZREM', xkey(picked), picked)
+redis.call('ZREM', akey(picked), picked)
+redis.call('ZREM', ALL, picked)
 local last_used = math.max(NOW, 1)
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS, 'hu', hourly + 1, 'ds', DS,
            'du', daily + 1, 'rid', id, 'ru', until_s)

@@ -2,25 +2,31 @@
 -- or ''. With both, ends nothing when the id names another number's reservation.
 -- Replies: {'OK', id, number, destination, campaign, agent, lead, match, reserved_at_ms,
 -- reserved_until} | {'NO'} (already ended) | {'NOTFOUND'} (unknown number) | {'NOPOOL'} | {'GEN', g}.
+-- On the hot path with allocate.lua: each field is read once (parked numbers that are due come
+-- back with the next allocation or tick, not here).
 local bad = check_gen(false)
 if bad then return bad end
-advance()
 
+local R_FIELDS = {'cid', 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru'}
 local id, d = ARGV[11], ARGV[12]
+local r
 if id ~= '' then
-  local owner = redis.call('HGET', rkey(id), 'cid')
-  if not owner or (d ~= '' and d ~= owner) then return {'NO'} end
-  d = owner
-else
-  if redis.call('EXISTS', nkey(d)) == 0 then return {'NOTFOUND'} end
-  id = redis.call('HGET', nkey(d), 'rid')
-  if num(id) == 0 then return {'NO'} end
+  r = redis.call('HMGET', rkey(id), unpack(R_FIELDS))
+  if not r[1] or (d ~= '' and d ~= r[1]) then return {'NO'} end
+  d = r[1]
 end
-if num(redis.call('HGET', nkey(d), 'ru')) <= NOW then  -- its TTL has passed: it ended then
+local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds', 'du')
+if not f[1] then return {'NOTFOUND'} end  -- every number has 'act'
+if id == '' then
+  id = f[2]
+  if num(id) == 0 then return {'NO'} end
+  r = redis.call('HMGET', rkey(id), unpack(R_FIELDS))
+end
+if num(f[3]) <= NOW then  -- its TTL has passed: it ended then
   settle(d)
   return {'NO'}
 end
-local r = redis.call('HMGET', rkey(id), 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru')
 end_reservation(d, id)
-settle(d)
-return {'OK', id, d, r[1], r[2], r[3], r[4], r[5], r[6], r[7]}
+redis.call('ZREM', PARKED, d)  -- a reserved number is parked and in no other order (place)
+place(d, f[1], 0, 0, f[4], f[5], f[6], f[7], f[8], f[9], f[10])
+return {'OK', id, d, r[2], r[3], r[4], r[5], r[6], r[7], r[8]}
