@@ -289,15 +289,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   if (lost) {
     EnterDegradedLocked(result ? core::Error::Unavailable("connection lost") : result.error());
   } else if (degraded_) {
-    if (queue_.empty() && logs_.empty()) {
-      degraded_ = false;
-      degraded_flag_.store(false);
-      healthy_.store(true);
-      spdlog::info(
-          "postgres journal: {} is back and the backlog is written; waiting for commits "
-          "again",
-          server_);
-    }
+    LeaveDegradedIfDrainedLocked();
   } else if (result && !healthy_.exchange(true)) {
     spdlog::info("postgres journal: commits succeed again");
   } else if (!result) {
@@ -375,7 +367,23 @@ void PostgresJournal::CompleteLeadingEmptyLocked(std::vector<Completion>& out) {
     if (acknowledged_ > 0) --acknowledged_;
     any = true;
   }
-  if (any) done_cv_.notify_all();
+  if (!any) return;
+  // A Flush barrier that came while the backlog was being written is completed here, after that
+  // write: degraded mode must end with it, before Flush returns.
+  LeaveDegradedIfDrainedLocked();
+  done_cv_.notify_all();
+}
+
+void PostgresJournal::LeaveDegradedIfDrainedLocked() {
+  if (!degraded_ || !queue_.empty() || !logs_.empty() || !write_conn_.is_open() ||
+      write_conn_.Lost()) {
+    return;
+  }
+  degraded_ = false;
+  degraded_flag_.store(false);
+  healthy_.store(true);
+  spdlog::info("postgres journal: {} is back and the backlog is written; waiting for commits again",
+               server_);
 }
 
 void PostgresJournal::AcknowledgeWhileWaiting() {

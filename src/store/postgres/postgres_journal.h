@@ -189,6 +189,8 @@ class PostgresJournal final : public Journal {
   std::size_t QueuedLocked() const;
   void CountDroppedLogs(std::size_t count);
   bool BatchFullLocked() const;
+  // Ends degraded mode once the backlog is written and the connection is up. Writer thread.
+  void LeaveDegradedIfDrainedLocked();
   void GatherLocked(std::unique_lock<std::mutex>& lock);
   template <class T, class Query>
   void PostRead(Callback<T> done, Query query);
