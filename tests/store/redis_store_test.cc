@@ -222,6 +222,38 @@ TEST_F(RedisStoreTest, HungRedisAnswersUnavailableWithinTheDeadline) {
   EXPECT_THAT(back, IsOk());
 }
 
+// Once an allocation has loaded the scripts and fetched an id block, allocations and releases
+// by id go through the pipeline (redis_store_calls.cc): its deadline holds as the workers' does.
+TEST_F(RedisStoreTest, HungRedisAnswersUnavailableWithinTheDeadlineOnThePipelineToo) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  auto first = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(first, IsOk());
+  core::ReleaseRequest release;
+  release.reservation_id = first->reservation.id;
+  ASSERT_THAT(Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); }),
+              IsOk());  // the pool is known now: releases by id take the pipeline
+  auto held = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  redis_.Pause();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kUnavailable));
+  release.reservation_id = held->reservation.id;
+  EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); }),
+              HasError(ErrorCode::kUnavailable));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+  redis_.Resume();
+  core::Result<core::ReleaseResult> back = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !back; ++attempt) {
+    back = Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); });
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE(back->released);
+}
+
 TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservation) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

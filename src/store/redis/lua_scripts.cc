@@ -35,10 +35,6 @@ const char* Source(Script script) {
   return "";
 }
 
-bool IsNoScript(const RedisReply& reply) {
-  return reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0;
-}
-
 // Errors of a server that cannot serve right now (loading a dataset, a replica after failover,
 // a script running too long): the store is unavailable, the script is not at fault.
 bool IsTransient(const RedisReply& reply) {
@@ -49,6 +45,28 @@ bool IsTransient(const RedisReply& reply) {
 }
 
 }  // namespace
+
+bool ScriptRunner::IsNoScript(const RedisReply& reply) {
+  return reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0;
+}
+
+core::Result<RedisReply> ScriptRunner::Checked(RedisReply reply) {
+  if (reply.is_error() && IsTransient(reply)) {
+    return core::Fail(core::Error::Unavailable("redis not ready: " + reply.str));
+  }
+  if (reply.is_error()) {
+    spdlog::error("redis: script failed: {}", reply.str);
+    return core::Fail(core::Error::Internal("redis script failed: " + reply.str));
+  }
+  return reply;
+}
+
+std::optional<Command> ScriptRunner::LoadedCall(const ScriptCall& call) {
+  std::lock_guard lock(mu_);
+  const std::string& sha = shas_[static_cast<std::size_t>(call.script)];
+  if (sha.empty()) return std::nullopt;
+  return EvalSha(sha, call);
+}
 
 core::Result<std::string> ScriptRunner::Sha(RedisConnection& connection, Script script,
                                             bool reload) {
@@ -113,14 +131,10 @@ core::Result<std::vector<RedisReply>> ScriptRunner::RunAll(RedisConnection& conn
   if (!pending.empty()) {
     return core::Fail(core::Error::Unavailable("redis keeps answering NOSCRIPT"));
   }
-  for (const RedisReply& reply : replies) {
-    if (reply.is_error() && IsTransient(reply)) {
-      return core::Fail(core::Error::Unavailable("redis not ready: " + reply.str));
-    }
-    if (reply.is_error()) {
-      spdlog::error("redis: script failed: {}", reply.str);
-      return core::Fail(core::Error::Internal("redis script failed: " + reply.str));
-    }
+  for (RedisReply& reply : replies) {
+    auto checked = Checked(std::move(reply));
+    if (!checked) return core::Fail(checked.error());
+    reply = std::move(*checked);
   }
   return replies;
 }

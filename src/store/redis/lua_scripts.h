@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,15 @@ class ScriptRunner {
   // changed nothing) are loaded and re-run. Errors: as Run, for any call.
   [[nodiscard]] core::Result<std::vector<RedisReply>> RunAll(RedisConnection& connection,
                                                              const std::vector<ScriptCall>& calls);
+
+  // For a caller that sends its own commands (RedisPipeline): the EVALSHA of `call`, or nothing
+  // while the script's SHA is not known yet (Run loads it).
+  [[nodiscard]] std::optional<Command> LoadedCall(const ScriptCall& call);
+  // Whether Redis refused an EVALSHA for not having the script (it changed nothing).
+  static bool IsNoScript(const RedisReply& reply);
+  // A script's reply as Run returns it: an error reply becomes kUnavailable (a server that
+  // cannot serve now) or kInternal (a Lua error).
+  [[nodiscard]] static core::Result<RedisReply> Checked(RedisReply reply);
 
  private:
   core::Result<std::string> Sha(RedisConnection& connection, Script script, bool reload);

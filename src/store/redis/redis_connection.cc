@@ -17,37 +17,9 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-RedisReply Convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-  }
-  return out;
-}
+}  // namespace
 
-void Append(redisContext* c, const Command& command) {
+std::string FormatCommand(const Command& command) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   argv.reserve(command.size());
@@ -56,10 +28,14 @@ void Append(redisContext* c, const Command& command) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data());
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(),
+                                            lengths.data());
+  std::string out;
+  if (length > 0) out.assign(formatted, static_cast<std::size_t>(length));
+  redisFreeCommand(formatted);
+  return out;
 }
-
-}  // namespace
 
 RedisConnection::RedisConnection(ConnectionOptions options) : options_(std::move(options)) {}
 
@@ -130,7 +106,10 @@ core::Result<std::vector<RedisReply>> RedisConnection::Exchange(
     const std::vector<Command>& commands) {
   stale_ = false;
   if (auto connected = EnsureConnected(); !connected) return core::Fail(connected.error());
-  for (const Command& command : commands) Append(context_, command);
+  for (const Command& command : commands) {
+    const std::string formatted = FormatCommand(command);
+    redisAppendFormattedCommand(context_, formatted.data(), formatted.size());
+  }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
@@ -142,7 +121,7 @@ core::Result<std::vector<RedisReply>> RedisConnection::Exchange(
       return core::Fail(Drop("command failed"));
     }
     auto* reply = static_cast<redisReply*>(raw);
-    replies.push_back(Convert(reply));
+    replies.push_back(FromHiredis(*reply));
     freeReplyObject(reply);
   }
   return replies;

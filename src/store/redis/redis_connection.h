@@ -35,6 +35,9 @@ struct ConnectionOptions {
 
 using Command = std::vector<std::string>;
 
+// `command` in the Redis protocol (RESP), as hiredis writes it.
+std::string FormatCommand(const Command& command);
+
 class RedisConnection {
  public:
   explicit RedisConnection(ConnectionOptions options);

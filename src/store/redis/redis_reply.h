@@ -1,5 +1,5 @@
 // A Redis reply as an owned value, copied out of hiredis's redisReply so that no hiredis type
-// leaves redis_connection.cc. Plain value, thread-compatible.
+// leaves the connection code. Plain value, thread-compatible.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct redisReply;  // hiredis
 
 namespace cidrotor::store::redis {
 
@@ -27,5 +29,8 @@ struct RedisReply {
   // The first element of an array reply (a script's status word), or "".
   std::string_view Status() const;
 };
+
+// A deep copy of hiredis's reply (RedisConnection and RedisPipeline read with hiredis).
+RedisReply FromHiredis(const redisReply& reply);
 
 }  // namespace cidrotor::store::redis

@@ -38,6 +38,7 @@
 #include "store/redis/lua_scripts.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_executor.h"
+#include "store/redis/redis_pipeline.h"
 #include "store/redis/script_args.h"
 #include "store/store.h"
 
@@ -139,6 +140,21 @@ class RedisStore final : public Store {
   }
   void NoteRedis(const core::Result<void>& outcome);
   // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.
+  // The hot path (redis_store_calls.cc): the pipeline when it can, else the worker way.
+  std::vector<std::string> AllocateArgs(const core::AllocationRequest& request, std::uint64_t id,
+                                        core::CompactTime until) const;
+  void AllocateOnWorker(core::AllocationRequest request, Callback<core::Allocation> done);
+  // Answers from the allocate script's reply; an allocation made is journaled first.
+  void FinishAllocation(const redis::RedisReply& reply, const core::AllocationRequest& request,
+                        const std::string& pool, std::uint64_t id, core::TimePoint now,
+                        core::CompactTime until, Callback<core::Allocation> done);
+  static std::vector<std::string> ReleaseArgs(const core::ReleaseRequest& request);
+  void ReleaseViaWorker(core::ReleaseRequest request, Callback<core::ReleaseResult> done);
+  // Journals a release made (without waiting for the commit) and returns `result`.
+  core::Result<core::ReleaseResult> FinishRelease(core::ReleaseResult result,
+                                                  const core::ReleaseRequest& request);
+  // The next id of the block already fetched in the current generation, if any is left.
+  std::optional<std::uint64_t> TakeBlockId();
   core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
                                                     const core::ReleaseRequest& request,
                                                     core::TimePoint now);
@@ -201,6 +217,7 @@ class RedisStore final : public Store {
 
   // Last member: destroyed (workers joined) before everything they use.
   std::unique_ptr<redis::RedisExecutor> executor_;
+  std::unique_ptr<redis::RedisPipeline> pipeline_;  // reset before executor_: falls back to it
 };
 
 }  // namespace cidrotor::store

@@ -1,0 +1,323 @@
+// RedisStore::Allocate and RedisStore::Release (store/redis/redis_store.h): the hot path.
+//
+// Each goes the fast way when it can: one EVALSHA through the pipeline (redis_pipeline.h), no
+// worker thread. That needs a reservation id left in the block already fetched and the script
+// already loaded, and, for a release by id, a single known pool. Everything else goes the worker
+// way (RedisExecutor, RunPoolScript), which handles every case: an id block to fetch, a script
+// to load (NOSCRIPT), a generation to resolve (NOPOOL, GEN), a reservation in another pool. A
+// fast call whose reply asks for one of those changed nothing in Redis, so it is simply run
+// again the worker way.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "store/redis/redis_store.h"
+
+namespace cidrotor::store {
+
+using redis::RedisConnection;
+using redis::RedisReply;
+using redis::Script;
+using redis::ScriptRunner;
+
+namespace {
+
+std::string PoolName(const std::string& pool) {
+  return pool.empty() ? std::string(core::kDefaultPool) : pool;
+}
+
+// The statuses after which the worker way must run the call (nothing was changed).
+bool NeedsWorker(const RedisReply& reply) {
+  if (ScriptRunner::IsNoScript(reply)) return true;
+  const std::string_view status = reply.Status();
+  return status == "NOPOOL" || status == "GEN";
+}
+
+}  // namespace
+
+// --- allocation ----------------------------------------------------------------------------------
+
+std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest& request,
+                                                  std::uint64_t id, core::CompactTime until) const {
+  return {request.destination.IsGeographic() ? "1" : "0",
+          request.destination.ToString(),
+          std::to_string(id),
+          std::to_string(until),
+          request.agent,
+          std::to_string(options_.rate_limit_per_agent),
+          request.campaign,
+          request.lead_id ? std::to_string(*request.lead_id) : std::string()};
+}
+
+void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {
+  const core::TimePoint now = clock_.Now();
+  const std::string pool = PoolName(request.pool);
+  const std::optional<std::uint64_t> id = TakeBlockId();
+  const core::CompactTime until =
+      redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
+  std::optional<redis::Command> call;
+  if (id) {
+    call = scripts_.LoadedCall(
+        redis::PoolCall(Script::kAllocate, pool, Context(now), AllocateArgs(request, *id, until)));
+  }
+  if (!call) {
+    AllocateOnWorker(std::move(request), std::move(on_done));
+    return;
+  }
+  pipeline_->Run(*call, [this, request = std::move(request), on_done = std::move(on_done), pool,
+                         id = *id, now, until](core::Result<RedisReply> reply) mutable {
+    if (reply && NeedsWorker(*reply)) {
+      AllocateOnWorker(std::move(request), std::move(on_done));  // with a new id: this one is
+      return;                                                    // skipped (ids are not dense)
+    }
+    auto checked = reply ? ScriptRunner::Checked(std::move(*reply))
+                         : core::Result<RedisReply>(core::Fail(reply.error()));
+    NoteRedis(checked ? core::Result<void>{} : core::Result<void>(core::Fail(checked.error())));
+    if (!checked) {
+      on_done(core::Fail(checked.error()));
+      return;
+    }
+    FinishAllocation(*checked, request, pool, id, now, until, std::move(on_done));
+  });
+}
+
+void RedisStore::AllocateOnWorker(core::AllocationRequest request,
+                                  Callback<core::Allocation> on_done) {
+  Submit<core::Allocation>(std::move(on_done), [this, request = std::move(request)](
+                                                   RedisConnection& connection, auto& done) {
+    const core::TimePoint now = clock_.Now();
+    const std::string pool = PoolName(request.pool);
+    auto id = NextReservationId(connection);
+    if (!id) {
+      NoteRedis(core::Fail(id.error()));
+      done(core::Fail(id.error()));
+      return;
+    }
+    const core::CompactTime until =
+        redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
+    auto reply =
+        RunPoolScript(connection, Script::kAllocate, pool, now, AllocateArgs(request, *id, until));
+    if (!reply) {
+      done(core::Fail(reply.error()));
+      return;
+    }
+    FinishAllocation(*reply, request, pool, *id, now, until, std::move(done));
+  });
+}
+
+void RedisStore::FinishAllocation(const RedisReply& reply, const core::AllocationRequest& request,
+                                  const std::string& pool, std::uint64_t id, core::TimePoint now,
+                                  core::CompactTime until, Callback<core::Allocation> done) {
+  const std::string_view status = reply.Status();
+  if (status == "NONE" || status == "NOPOOL") {
+    ++no_caller_id_;
+    done(core::Fail(core::Error::NoCallerIdAvailable(
+        "no caller-ID available in pool '" + pool + "' for area code " +
+        std::to_string(request.destination.area_code()))));
+    return;
+  }
+  if (status == "RATE") {
+    done(core::Fail(core::Error::RateLimited("agent " + request.agent + " exceeded " +
+                                                 std::to_string(options_.rate_limit_per_agent) +
+                                                 " allocations per minute",
+                                             static_cast<std::uint32_t>(reply.Int(1)))));
+    return;
+  }
+  if (status != "OK") {
+    spdlog::error("allocate: redis script answered {} {}", status, reply.Text(1));
+    done(core::Fail(core::Error::Internal("number " + reply.Text(1) +
+                                          " was in the available order but is not available")));
+    return;
+  }
+  core::Allocation allocation;
+  core::Reservation& r = allocation.reservation;
+  r.id = id;
+  r.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(reply.Int(1)));
+  r.destination = request.destination;
+  r.campaign = request.campaign;
+  r.agent = request.agent;
+  r.pool = pool;
+  r.lead_id = request.lead_id;
+  r.match = redis::TierFromWire(reply.Int(2));
+  r.reserved_at = now;
+  r.reserved_until = core::FromCompact(until);
+  allocation.carrier = reply.Text(3);
+  core::NumberUsage usage;
+  usage.last_used = static_cast<core::CompactTime>(reply.Int(4));
+  usage.hour_start = static_cast<core::CompactTime>(reply.Int(5));
+  usage.day_start = static_cast<core::CompactTime>(reply.Int(6));
+  usage.hourly_used = static_cast<std::uint16_t>(reply.Int(7));
+  usage.daily_used = static_cast<std::uint16_t>(reply.Int(8));
+  ++allocations_;
+  std::vector<JournalEntry> entries;
+  entries.push_back(ReservationMade{r, usage});
+  journal_->Append(
+      std::move(entries), [this, allocation = std::move(allocation),
+                           done = std::move(done)](core::Result<void> durable) mutable {
+        if (durable) {
+          done(std::move(allocation));
+          return;
+        }
+        spdlog::error("store: allocation not durable, undone: {}", durable.error().ToString());
+        UndoAllocation(allocation.reservation, durable.error(), std::move(done));
+      });
+}
+
+// Ends the reservation in Redis (no journal entry: the journal never had it), then answers
+// kUnavailable, so an immediate retry finds the number available again.
+void RedisStore::UndoAllocation(const core::Reservation& reservation, core::Error error,
+                                Callback<core::Allocation> on_done) {
+  UndoThenFail<core::Allocation>(
+      [this, reservation](RedisConnection& worker) {
+        auto undone =
+            RunPoolScript(worker, Script::kRelease, reservation.pool, clock_.Now(),
+                          {std::to_string(reservation.id), reservation.caller_id.ToString()});
+        if (!undone) {
+          spdlog::error("store: undo of reservation {} failed ({}); it ends by its TTL",
+                        reservation.id, undone.error().ToString());
+        }
+      },
+      core::Error::Unavailable("allocation not recorded: " + error.detail()), std::move(on_done));
+}
+
+// --- release -------------------------------------------------------------------------------------
+
+std::vector<std::string> RedisStore::ReleaseArgs(const core::ReleaseRequest& request) {
+  return {request.reservation_id ? std::to_string(*request.reservation_id) : std::string(),
+          request.caller_id ? request.caller_id->ToString() : std::string()};
+}
+
+void RedisStore::Release(core::ReleaseRequest request, Callback<core::ReleaseResult> on_done) {
+  if (!request.reservation_id && !request.caller_id) {
+    on_done(core::Fail(
+        core::Error::InvalidArgument("reservation_id", "give reservation_id or caller_id")));
+    return;
+  }
+  std::optional<std::string> pool;
+  if (request.reservation_id && !request.caller_id) {
+    std::lock_guard lock(pools_mu_);
+    if (known_pools_.size() == 1) pool = known_pools_.front();
+  }
+  std::optional<redis::Command> call;
+  if (pool) {
+    call = scripts_.LoadedCall(
+        redis::PoolCall(Script::kRelease, *pool, Context(clock_.Now()), ReleaseArgs(request)));
+  }
+  if (!call) {
+    ReleaseViaWorker(std::move(request), std::move(on_done));
+    return;
+  }
+  pipeline_->Run(*call, [this, request = std::move(request), on_done = std::move(on_done),
+                         pool = *pool](core::Result<RedisReply> reply) mutable {
+    // Anything but a release done (already ended, or maybe in a pool created since) is decided
+    // the worker way, which also looks at the other pools.
+    if (reply && (NeedsWorker(*reply) || (!reply->is_error() && reply->Status() != "OK"))) {
+      ReleaseViaWorker(std::move(request), std::move(on_done));
+      return;
+    }
+    auto checked = reply ? ScriptRunner::Checked(std::move(*reply))
+                         : core::Result<RedisReply>(core::Fail(reply.error()));
+    NoteRedis(checked ? core::Result<void>{} : core::Result<void>(core::Fail(checked.error())));
+    if (!checked) {
+      on_done(core::Fail(checked.error()));
+      return;
+    }
+    core::ReleaseResult result;
+    result.released = true;
+    result.reservation = redis::ReservationFromReply(*checked, 1, pool);
+    on_done(FinishRelease(std::move(result), request));
+  });
+}
+
+void RedisStore::ReleaseViaWorker(core::ReleaseRequest request,
+                                  Callback<core::ReleaseResult> on_done) {
+  Submit<core::ReleaseResult>(std::move(on_done),
+                              [this, request](RedisConnection& connection, auto& done) {
+                                auto result = ReleaseOnWorker(connection, request, clock_.Now());
+                                if (!result) {
+                                  done(std::move(result));
+                                  return;
+                                }
+                                done(FinishRelease(std::move(*result), request));
+                              });
+}
+
+core::Result<core::ReleaseResult> RedisStore::FinishRelease(core::ReleaseResult result,
+                                                            const core::ReleaseRequest& request) {
+  if (!result.released) return result;
+  ++releases_;
+  std::vector<JournalEntry> entries;
+  entries.push_back(ReservationReleased{result.reservation->id, clock_.Now(), request.outcome,
+                                        request.duration_seconds});
+  // Answered without waiting for the commit, as the embedded store does: a lost release only
+  // lets the reservation run to its TTL.
+  journal_->Append(std::move(entries), [](core::Result<void> durable) {
+    if (!durable) spdlog::warn("store: release not recorded: {}", durable.error().ToString());
+  });
+  return result;
+}
+
+core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& connection,
+                                                              const core::ReleaseRequest& request,
+                                                              core::TimePoint now) {
+  const std::vector<std::string> args = ReleaseArgs(request);
+  // Runs the release script on each of `pools` until one ends the reservation.
+  const auto try_pools = [&](const std::vector<std::string>& pools)
+      -> core::Result<std::optional<core::ReleaseResult>> {
+    for (const std::string& pool : pools) {
+      auto reply = RunPoolScript(connection, Script::kRelease, pool, now, args);
+      if (!reply) return core::Fail(reply.error());
+      if (reply->Status() == "NOTFOUND") {
+        return core::Fail(
+            core::Error::NotFound("no caller_id " + request.caller_id->ToString(), "caller_id"));
+      }
+      if (reply->Status() != "OK") continue;
+      core::ReleaseResult result;
+      result.released = true;
+      result.reservation = redis::ReservationFromReply(*reply, 1, pool);
+      return std::optional<core::ReleaseResult>(std::move(result));
+    }
+    return std::optional<core::ReleaseResult>();
+  };
+
+  if (request.caller_id) {
+    auto pool = PoolOf(connection, *request.caller_id);
+    if (!pool) return core::Fail(pool.error());
+    if (!*pool) {
+      if (request.reservation_id) return core::ReleaseResult{};
+      return core::Fail(
+          core::Error::NotFound("no caller_id " + request.caller_id->ToString(), "caller_id"));
+    }
+    auto released = try_pools({**pool});
+    if (!released) return core::Fail(released.error());
+    return released->value_or(core::ReleaseResult{});
+  }
+  // A reservation id names no pool: try the pools this instance knows (saving a round trip),
+  // then any pool created since.
+  std::vector<std::string> known;
+  {
+    std::lock_guard lock(pools_mu_);
+    known = known_pools_;
+  }
+  if (!known.empty()) {
+    auto released = try_pools(known);
+    if (!released) return core::Fail(released.error());
+    if (*released) return std::move(**released);
+  }
+  auto all = Pools(connection);
+  if (!all) return core::Fail(all.error());
+  std::vector<std::string> fresh;
+  std::set_difference(all->begin(), all->end(), known.begin(), known.end(),
+                      std::back_inserter(fresh));
+  {
+    std::lock_guard lock(pools_mu_);
+    known_pools_ = *all;
+  }
+  auto released = try_pools(fresh);
+  if (!released) return core::Fail(released.error());
+  return released->value_or(core::ReleaseResult{});
+}
+
+}  // namespace cidrotor::store
