@@ -447,21 +447,27 @@ std::vector<Reservation> NumberIndex::LiveReservations() const {
 }
 
 IndexCounts NumberIndex::Counts(TimePoint now) {
+  PartialCounts partial;
+  while (!CountSlice(partial, records_.size(), now)) {
+  }
+  return FinishCounts(std::move(partial));
+}
+
+bool NumberIndex::CountSlice(PartialCounts& partial, std::size_t max_records, TimePoint now) {
   Advance(now);
   const Windows& w = WindowsAt(now);
-  IndexCounts counts;
   const CompactTime now_compact = ToCompact(now);
-  std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
-  std::vector<PoolCounts> by_pool;  // by pool id (16 bits): an index, not a hash, per record
-  for (std::size_t id = 0; id < records_.size(); ++id) {
+  IndexCounts& counts = partial.counts;
+  const std::size_t end = std::min(records_.size(), partial.next + max_records);
+  for (std::size_t id = partial.next; id < end; ++id) {
     const Record& r = records_[id];
     if (!r.in_use) continue;
     const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
-    AreaCodeCounts& area = by_area[npa];
+    AreaCodeCounts& area = partial.by_area[npa];
     area.area_code = npa;
     const std::uint16_t pool_id = forest_.PoolOf(r.leaf);
-    if (pool_id >= by_pool.size()) by_pool.resize(pool_id + 1U);
-    PoolCounts& pool = by_pool[pool_id];
+    if (pool_id >= partial.by_pool.size()) partial.by_pool.resize(pool_id + 1U);
+    PoolCounts& pool = partial.by_pool[pool_id];
     ++counts.total;
     ++area.total;
     ++pool.total;
@@ -482,11 +488,17 @@ IndexCounts NumberIndex::Counts(TimePoint now) {
       ++pool.available;
     }
   }
-  for (auto& [npa, area] : by_area) counts.area_codes.push_back(area);
-  for (std::size_t id = 0; id < by_pool.size(); ++id) {
-    if (by_pool[id].total == 0) continue;  // a pool id no number uses (any more)
-    by_pool[id].pool = pools_.Name(static_cast<std::uint16_t>(id));
-    counts.pools.push_back(std::move(by_pool[id]));
+  partial.next = end;
+  return end == records_.size();
+}
+
+IndexCounts NumberIndex::FinishCounts(PartialCounts partial) const {
+  IndexCounts counts = std::move(partial.counts);
+  for (auto& [npa, area] : partial.by_area) counts.area_codes.push_back(area);
+  for (std::size_t id = 0; id < partial.by_pool.size(); ++id) {
+    if (partial.by_pool[id].total == 0) continue;  // a pool id no number uses (any more)
+    partial.by_pool[id].pool = pools_.Name(static_cast<std::uint16_t>(id));
+    counts.pools.push_back(std::move(partial.by_pool[id]));
   }
   std::sort(counts.pools.begin(), counts.pools.end(),
             [](const PoolCounts& a, const PoolCounts& b) { return a.pool < b.pool; });

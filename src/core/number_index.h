@@ -78,6 +78,14 @@ struct IndexCounts {
   std::vector<PoolCounts> pools;           // ordered by name
 };
 
+// Counts being gathered slice by slice (NumberIndex::CountSlice).
+struct PartialCounts {
+  IndexCounts counts;  // the totals; area_codes and pools stay empty until FinishCounts
+  std::unordered_map<std::uint32_t, AreaCodeCounts> by_area;
+  std::vector<PoolCounts> by_pool;  // by pool id (16 bits): an index, not a hash, per record
+  std::size_t next = 0;             // the next record slot to count
+};
+
 class NumberIndex {
  public:
   NumberIndex(const Calendar& calendar, IndexOptions options);
@@ -124,6 +132,13 @@ class NumberIndex {
   std::optional<NumberUsage> UsageOf(PhoneNumber caller_id) const;
   std::vector<Reservation> LiveReservations() const;
   IndexCounts Counts(TimePoint now);
+  // The same in slices of at most `max_records` record slots, so that a caller holding a lock
+  // around the index can release it in between: counting a million numbers takes milliseconds,
+  // and allocations must not wait that long. Returns true once every slot is counted; then
+  // FinishCounts names the pools. Between slices the numbers may change: the counts are those of
+  // a moving pool, as any dashboard's are.
+  bool CountSlice(PartialCounts& partial, std::size_t max_records, TimePoint now);
+  IndexCounts FinishCounts(PartialCounts partial) const;
   // Numbers waiting for a window or a rest to end (not reservations: those wait in expiries).
   std::size_t parked() const { return parked_.size(); }
 

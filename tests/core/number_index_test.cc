@@ -368,6 +368,41 @@ TEST_F(NumberIndexTest, CountsReportEachPoolByNameAndNoResting) {
   EXPECT_EQ(counts.resting, 0u);  // nothing rests until the spam-label guard rests numbers
 }
 
+// GetStats counts in slices (the store's lock released in between): one slot at a time gives
+// what one pass gives.
+TEST_F(NumberIndexTest, CountsInSlicesAddUpToTheWholeCount) {
+  Add("2125550001", 0, 0, "sales");
+  Add("2125550002", 1, 10);
+  Add("3105550001", 0, 0, "north");
+  Add("3105550002");
+  ASSERT_THAT(index_.Remove(*PhoneNumber::ParsePoolNumber("3105550002"), now_), IsOk());  // a gap
+  Add("4155550001");
+  ASSERT_THAT(Allocate("2125559999"), IsOk());
+  const IndexCounts whole = index_.Counts(now_);
+  PartialCounts partial;
+  int slices = 1;
+  while (!index_.CountSlice(partial, 1, now_)) ++slices;
+  const IndexCounts sliced = index_.FinishCounts(std::move(partial));
+  EXPECT_GE(slices, 4);  // a slot per slice
+  EXPECT_EQ(sliced.total, whole.total);
+  EXPECT_EQ(sliced.total, 4u);
+  EXPECT_EQ(sliced.active, whole.active);
+  EXPECT_EQ(sliced.reserved, whole.reserved);
+  EXPECT_EQ(sliced.available, whole.available);
+  EXPECT_EQ(sliced.capped, whole.capped);
+  ASSERT_EQ(sliced.area_codes.size(), whole.area_codes.size());
+  for (std::size_t i = 0; i < whole.area_codes.size(); ++i) {
+    EXPECT_EQ(sliced.area_codes[i].area_code, whole.area_codes[i].area_code);
+    EXPECT_EQ(sliced.area_codes[i].available, whole.area_codes[i].available);
+  }
+  ASSERT_EQ(sliced.pools.size(), whole.pools.size());
+  for (std::size_t i = 0; i < whole.pools.size(); ++i) {
+    EXPECT_EQ(sliced.pools[i].pool, whole.pools[i].pool);
+    EXPECT_EQ(sliced.pools[i].total, whole.pools[i].total);
+    EXPECT_EQ(sliced.pools[i].available, whole.pools[i].available);
+  }
+}
+
 // Most of an area code reserved: allocation still finds the few left without scanning; reserved
 // numbers wait in the expiry queue, not in the parked heap.
 TEST_F(NumberIndexTest, MostlyReservedAreaCodeStillAllocates) {
