@@ -139,15 +139,16 @@ class RedisStore final : public Store {
         [shared, error](core::Error) { (*shared)(core::Fail(error)); });
   }
   void NoteRedis(const core::Result<void>& outcome);
-  // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.
   // The hot path (redis_store_calls.cc): the pipeline when it can, else the worker way.
   std::vector<std::string> AllocateArgs(const core::AllocationRequest& request, std::uint64_t id,
                                         core::CompactTime until) const;
-  void AllocateOnWorker(core::AllocationRequest request, Callback<core::Allocation> done);
+  void AllocateViaWorker(core::AllocationRequest request, Callback<core::Allocation> done);
   // Answers from the allocate script's reply; an allocation made is journaled first.
   void FinishAllocation(const redis::RedisReply& reply, const core::AllocationRequest& request,
                         const std::string& pool, std::uint64_t id, core::TimePoint now,
                         core::CompactTime until, Callback<core::Allocation> done);
+  // A script's reply from the pipeline as RunPoolScript gives one; Redis's health noted.
+  core::Result<redis::RedisReply> CheckPipelined(core::Result<redis::RedisReply> reply);
   static std::vector<std::string> ReleaseArgs(const core::ReleaseRequest& request);
   void ReleaseViaWorker(core::ReleaseRequest request, Callback<core::ReleaseResult> done);
   // Journals a release made (without waiting for the commit) and returns `result`.
@@ -155,6 +156,7 @@ class RedisStore final : public Store {
                                                   const core::ReleaseRequest& request);
   // The next id of the block already fetched in the current generation, if any is left.
   std::optional<std::uint64_t> TakeBlockId();
+  // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.
   core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
                                                     const core::ReleaseRequest& request,
                                                     core::TimePoint now);
@@ -215,9 +217,10 @@ class RedisStore final : public Store {
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};
 
-  // Last member: destroyed (workers joined) before everything they use.
+  // Last members: destroyed (threads joined) before everything they use; the pipeline first, as
+  // its calls fall back to the executor.
   std::unique_ptr<redis::RedisExecutor> executor_;
-  std::unique_ptr<redis::RedisPipeline> pipeline_;  // reset before executor_: falls back to it
+  std::unique_ptr<redis::RedisPipeline> pipeline_;
 };
 
 }  // namespace cidrotor::store

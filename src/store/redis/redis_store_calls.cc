@@ -37,6 +37,13 @@ bool NeedsWorker(const RedisReply& reply) {
 
 }  // namespace
 
+core::Result<RedisReply> RedisStore::CheckPipelined(core::Result<RedisReply> reply) {
+  auto checked = reply ? ScriptRunner::Checked(std::move(*reply))
+                       : core::Result<RedisReply>(core::Fail(reply.error()));
+  NoteRedis(checked ? core::Result<void>{} : core::Result<void>(core::Fail(checked.error())));
+  return checked;
+}
+
 // --- allocation ----------------------------------------------------------------------------------
 
 std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest& request,
@@ -63,18 +70,16 @@ void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Alloca
         redis::PoolCall(Script::kAllocate, pool, Context(now), AllocateArgs(request, *id, until)));
   }
   if (!call) {
-    AllocateOnWorker(std::move(request), std::move(on_done));
+    AllocateViaWorker(std::move(request), std::move(on_done));
     return;
   }
   pipeline_->Run(*call, [this, request = std::move(request), on_done = std::move(on_done), pool,
                          id = *id, now, until](core::Result<RedisReply> reply) mutable {
     if (reply && NeedsWorker(*reply)) {
-      AllocateOnWorker(std::move(request), std::move(on_done));  // with a new id: this one is
-      return;                                                    // skipped (ids are not dense)
+      AllocateViaWorker(std::move(request), std::move(on_done));  // with a new id: this one is
+      return;                                                     // skipped (ids are not dense)
     }
-    auto checked = reply ? ScriptRunner::Checked(std::move(*reply))
-                         : core::Result<RedisReply>(core::Fail(reply.error()));
-    NoteRedis(checked ? core::Result<void>{} : core::Result<void>(core::Fail(checked.error())));
+    auto checked = CheckPipelined(std::move(reply));
     if (!checked) {
       on_done(core::Fail(checked.error()));
       return;
@@ -83,8 +88,8 @@ void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Alloca
   });
 }
 
-void RedisStore::AllocateOnWorker(core::AllocationRequest request,
-                                  Callback<core::Allocation> on_done) {
+void RedisStore::AllocateViaWorker(core::AllocationRequest request,
+                                   Callback<core::Allocation> on_done) {
   Submit<core::Allocation>(std::move(on_done), [this, request = std::move(request)](
                                                    RedisConnection& connection, auto& done) {
     const core::TimePoint now = clock_.Now();
@@ -217,9 +222,7 @@ void RedisStore::Release(core::ReleaseRequest request, Callback<core::ReleaseRes
       ReleaseViaWorker(std::move(request), std::move(on_done));
       return;
     }
-    auto checked = reply ? ScriptRunner::Checked(std::move(*reply))
-                         : core::Result<RedisReply>(core::Fail(reply.error()));
-    NoteRedis(checked ? core::Result<void>{} : core::Result<void>(core::Fail(checked.error())));
+    auto checked = CheckPipelined(std::move(reply));
     if (!checked) {
       on_done(core::Fail(checked.error()));
       return;
