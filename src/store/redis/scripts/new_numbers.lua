@@ -1,4 +1,4 @@
--- Shared by the scripts that add numbers (upsert.lua), after lib.lua: a new number's
+-- Shared by the scripts that add numbers (upsert.lua, insert.lua), after lib.lua: a new number's
 -- sorted-set entries and area counters are batched and written in a few calls at the end of the
 -- script (one ZADD per key, one HINCRBY per area code), so adding a number costs one HSET.
 -- Values go to Redis as the strings the caller sent: a Lua number is formatted with printf on
