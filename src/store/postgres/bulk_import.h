@@ -5,10 +5,12 @@
 // batches of `batch_rows`; each batch is ONE transaction: COPY into a temporary table, then (for
 // kUpdate) one UPDATE … FROM of the numbers that exist (their spec columns; last_used only when
 // the row has one; usage counters kept) and one INSERT … SELECT … ON CONFLICT DO NOTHING of the
-// new ones, in caller_id order. An import killed half-way leaves whole batches; rerunning the same
-// file completes it with the same outcome. kFail is the caller's to check first with Exists(), as
-// with SQLite (cli/import.cc). Every committed batch's rows that were written (new or updated;
-// not skipped) go to `on_rows_written`, which is how cluster mode hands them on to Redis.
+// new ones, in caller_id order. A batch whose rows are all new (the first into an empty store;
+// tried after a batch that met no stored number) is copied straight into the table instead. An
+// import killed half-way leaves whole batches; rerunning the same file completes it with the same
+// outcome. kFail is the caller's to check first with Exists(), as with SQLite (cli/import.cc).
+// Every committed batch's rows that were written (new or updated; not skipped) go to
+// `on_rows_written`, which is how cluster mode hands them on to Redis.
 //
 // ScanNumbers: every stored number in caller_id order, with its usage (export, Redis fill).
 //
