@@ -106,6 +106,7 @@ struct BulkImporter::Impl {
   std::string sorted;               // the COPY data sent, in caller_id order
   std::vector<ImportItem> items;    // the batch's rows, only when on_rows_written is set
   bool last_batch_all_new = false;  // the previous batch met no stored number
+  std::size_t batches_written = 0;
 
   // The batch as COPY lines in caller_id order. `direct`: lines for caller_ids itself
   // (last_used 0 when absent, then created_at); otherwise for import_rows (last_used NULL).
@@ -166,9 +167,12 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
                           static_cast<std::uint32_t>(m.text.size() - offset),
                           item.last_used.has_value() ? std::int64_t{*item.last_used} : -1});
   if (m.options.on_rows_written) m.items.push_back(std::move(item));
+  std::size_t limit = m.options.batch_rows;
+  if (m.batches_written == 0 && m.options.first_batch_rows > 0) {
+    limit = std::min(limit, m.options.first_batch_rows);
+  }
   // Offsets are 32-bit: a batch is also written when its text nears 4 GB.
-  if (m.rows.size() < std::max<std::size_t>(1, m.options.batch_rows) &&
-      m.text.size() < (std::size_t{1} << 31)) {
+  if (m.rows.size() < std::max<std::size_t>(1, limit) && m.text.size() < (std::size_t{1} << 31)) {
     return {};
   }
   return WriteBatch();
@@ -247,6 +251,7 @@ core::Result<void> BulkImporter::WriteBatch() {
   m.sorted.clear();
   m.last_batch_all_new = ok && existing == 0;
   if (!ok) return ok;
+  ++m.batches_written;
 
   // No caller_id twice in the input (REQUIRES), so every row was new or already there.
   result_.imported += rows - existing;

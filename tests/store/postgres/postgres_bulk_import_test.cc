@@ -163,6 +163,25 @@ TEST_F(PostgresBulkImportTest, BatchMeetingAStoredNumberAfterNewOnesIsMerged) {
   EXPECT_EQ(sink.numbers.at(3'105'550'105).first.carrier, "New");
 }
 
+TEST_F(PostgresBulkImportTest, FirstBatchMayBeSmaller) {
+  postgres::BulkImportOptions options;
+  options.connection = db_.settings();
+  options.batch_rows = 3;
+  options.first_batch_rows = 1;
+  std::vector<std::size_t> batches;
+  options.on_rows_written = [&](std::span<const ImportItem> rows) {
+    batches.push_back(rows.size());
+  };
+  auto importer = postgres::BulkImporter::Open(options);
+  ASSERT_THAT(importer, IsOk());
+  for (std::uint64_t d = 0; d < 5; ++d) {
+    ASSERT_THAT((*importer)->Add(Item(3'105'550'100 + d, "New")), IsOk());
+  }
+  ASSERT_THAT((*importer)->Finish(), IsOk());
+  EXPECT_THAT(batches, ::testing::ElementsAre(1u, 3u, 1u));
+  EXPECT_EQ((*importer)->result().imported, 5u);
+}
+
 TEST_F(PostgresBulkImportTest, UnreachableServerFailsOpen) {
   postgres::BulkImportOptions options;
   options.connection = db_.settings();
