@@ -24,8 +24,9 @@ constexpr std::size_t kClusterBatchRows = 250'000;
 constexpr std::size_t kClusterFirstBatchRows = 100'000;
 
 // The serving store's 200 ms reply timeout is sized for SPEC's 503 within 500 ms; an import's
-// round of pipelined 1,000-number script calls takes ~100 ms, several times that on a loaded
-// machine, and nobody waits on an answer meanwhile.
+// round of pipelined 1,000-number script calls takes ~40 ms and may wait behind the other lane's
+// (redis_store_import.cc), several times that on a loaded machine, and nobody waits on an answer
+// meanwhile.
 constexpr std::chrono::milliseconds kImportCommandTimeout{10'000};
 
 // The Redis store's journal during an import: loads (a Redis rebuild) and history come from
