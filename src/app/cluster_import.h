@@ -1,9 +1,11 @@
 // `cidrotor import FILE` in cluster mode: the rows go to PostgreSQL, the system of record, with
 // COPY in whole batches (store/postgres/bulk_import.h), and each committed batch's written rows
 // (new or updated, not skipped) are then upserted into Redis through the Redis store's pipelined
-// import, so running instances allocate them at once. Redis's copy of the rows is not journaled
-// again: COPY already wrote them (ImportedRowsJournal in the .cc). Redis down during an import:
-// the batches already in PostgreSQL stay, and Redis gets them at its next rebuild.
+// import, so running instances allocate them at once. Redis takes a batch while the next one is
+// read and copied (batches of at most 250,000 rows for that); only committed rows ever reach it.
+// Redis's copy of the rows is not journaled again: COPY already wrote them (ImportedRowsJournal in
+// the .cc). Redis down during an import: the batches already in PostgreSQL stay, and Redis gets
+// them at its next rebuild.
 #pragma once
 
 #include <memory>

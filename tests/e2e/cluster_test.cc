@@ -148,6 +148,25 @@ TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce)
   EXPECT_EQ(stored, 3);
 }
 
+// Redis takes each batch while the next one is copied: every batch reaches it, the last included.
+TEST_F(ClusterTest, DirectImportInSeveralBatchesPutsEveryBatchIntoRedis) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto csv = work_dir() / "pool.csv";
+  std::ofstream out(csv);
+  out << "caller_id,carrier\n";
+  for (int i = 0; i < 7; ++i) out << 2125550110 + i << ",A\n";
+  out.close();
+  const auto imported = test_support::RunCidrotor({"import", csv.string(), "--batch-rows", "2"},
+                                                  server_env(), work_dir());
+  EXPECT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.err.find("7 rows: 7 imported"), std::string::npos) << imported.err;
+  for (int i = 0; i < 7; ++i) {
+    const std::string number = std::to_string(2125550110 + i);
+    const auto got = client().Get("/api/numbers/" + number, test_support::BearerAuth(kAdminToken));
+    EXPECT_EQ(got.status, 200) << number << ": " << got.body;
+  }
+}
+
 TEST_F(ClusterTest, DirectImportWithRedisDownKeepsPostgresAndRedisGetsTheRowsOnItsRebuild) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   redis().Kill();

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "store/redis/redis_connection.h"
+#include "store/redis/script_args.h"
 #include "store_contract_test.h"
 
 namespace cidrotor::store::contract {
@@ -411,6 +413,41 @@ TEST_F(RedisStoreTest, TickReturnsEveryDueNumberNotOnlyABatch) {
   // A script call returns at most 256 due numbers; only the tick brings back all 600.
   EXPECT_EQ(stats->available_numbers, 600u);
   EXPECT_EQ(stats->reserved_numbers, 0u);
+}
+
+// The import writes numbers that cid:pool_of places in no pool with insert.lua, which refuses a
+// whole chunk when one of them exists after all (another writer added it after the lookup). The
+// chunk is then upserted: the number is updated, not added twice.
+TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550100"), IsOk());
+  // As if the lookup ran before the other writer's claim: the number is in the pool, unmapped.
+  redis::ConnectionOptions connection;
+  connection.port = redis_.port();
+  redis::RedisConnection raw(connection);
+  ASSERT_THAT(raw.Run({"HDEL", redis::kPoolOfKey, "2125550100"}), IsOk());
+
+  std::vector<ImportItem> items;
+  for (std::uint64_t d : {2125550100, 2125550101}) {
+    ImportItem item;
+    item.spec.caller_id = core::PhoneNumber::FromValidDigits(d);
+    item.spec.carrier = "Imported";
+    items.push_back(item);
+  }
+  auto result = Await<ImportResult>([&](Callback<ImportResult> done) {
+    store->ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+  });
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->imported, 1u);
+  EXPECT_EQ(result->updated, 1u);
+  auto stats = Await<StoreStats>([&](auto done) { store->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 2u);
+  EXPECT_EQ(stats->available_numbers, 2u);
+  auto added = GetOn(*store, "2125550101");
+  ASSERT_THAT(added, IsOk());
+  EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
 }  // namespace

@@ -101,10 +101,12 @@ struct RowRef {
 struct BulkImporter::Impl {
   BulkImportOptions options;
   Connection conn;
-  std::string text;               // the batch's rows' columns as COPY text, in input order
-  std::vector<RowRef> rows;       // where each row is in `text`
-  std::string sorted;             // the COPY data sent, in caller_id order
-  std::vector<ImportItem> items;  // the batch's rows, only when on_rows_written is set
+  std::string text;                 // the batch's rows' columns as COPY text, in input order
+  std::vector<RowRef> rows;         // where each row is in `text`
+  std::string sorted;               // the COPY data sent, in caller_id order
+  std::vector<ImportItem> items;    // the batch's rows, only when on_rows_written is set
+  bool last_batch_all_new = false;  // the previous batch met no stored number
+  std::size_t batches_written = 0;
 
   // The batch as COPY lines in caller_id order. `direct`: lines for caller_ids itself
   // (last_used 0 when absent, then created_at); otherwise for import_rows (last_used NULL).
@@ -165,9 +167,12 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
                           static_cast<std::uint32_t>(m.text.size() - offset),
                           item.last_used.has_value() ? std::int64_t{*item.last_used} : -1});
   if (m.options.on_rows_written) m.items.push_back(std::move(item));
+  std::size_t limit = m.options.batch_rows;
+  if (m.batches_written == 0 && m.options.first_batch_rows > 0) {
+    limit = std::min(limit, m.options.first_batch_rows);
+  }
   // Offsets are 32-bit: a batch is also written when its text nears 4 GB.
-  if (m.rows.size() < std::max<std::size_t>(1, m.options.batch_rows) &&
-      m.text.size() < (std::size_t{1} << 31)) {
+  if (m.rows.size() < std::max<std::size_t>(1, limit) && m.text.size() < (std::size_t{1} << 31)) {
     return {};
   }
   return WriteBatch();
@@ -193,16 +198,29 @@ core::Result<void> BulkImporter::WriteBatch() {
     ok = m.conn.Exec("SELECT NOT EXISTS (SELECT 1 FROM caller_ids)", "look at caller_ids",
                      [&](Rows rows) { empty = rows.size() > 0 && rows.Text(0, 0) == "t"; });
   }
-  if (ok && empty) {
-    // The first import into an empty store: every row is new, so COPY straight into the table,
-    // in key order (about twice as fast as through the staging table). Another writer adding a
-    // number meanwhile makes the COPY fail on the duplicate: rerunning then takes the merge path.
+  // COPY straight into the table, in key order (about twice as fast as through the staging table),
+  // when every row is new: surely in the first batch into an empty store, likely after a batch of
+  // this import that met no stored number (a large first import in several batches, as cluster
+  // mode's). Then a stored number makes the COPY fail: rolled back to a savepoint, the batch takes
+  // the staging path. Into an empty store, another writer adding a number meanwhile makes the COPY
+  // fail on the duplicate: rerunning then takes the staging path.
+  bool direct = ok && empty;
+  if (ok && !empty && m.last_batch_all_new) {
+    ok = m.conn.Exec("SAVEPOINT direct_copy", "savepoint before copying numbers");
+    direct = ok.has_value();
+  }
+  if (direct) {
     m.BuildSorted(/*direct=*/true, created_at);
     ok = m.conn.CopyIn(kCopyDirect, m.sorted, "copy numbers");
-    if (want_new_ids) {
+    if (!ok && !empty && !m.conn.Lost()) {
+      ok = m.conn.Exec("ROLLBACK TO SAVEPOINT direct_copy", "roll back the copy of numbers");
+      direct = false;
+    }
+    if (ok && direct && want_new_ids) {
       for (const RowRef& row : m.rows) inserted.insert(static_cast<std::int64_t>(row.digits));
     }
-  } else if (ok) {
+  }
+  if (ok && !direct) {
     m.BuildSorted(/*direct=*/false, created_at);
     ok = m.conn.CopyIn(kCopy, m.sorted, "copy import rows");
     // Statistics for the joins below: without them the planner guesses a tiny table.
@@ -231,7 +249,9 @@ core::Result<void> BulkImporter::WriteBatch() {
   m.text.clear();
   m.rows.clear();
   m.sorted.clear();
+  m.last_batch_all_new = ok && existing == 0;
   if (!ok) return ok;
+  ++m.batches_written;
 
   // No caller_id twice in the input (REQUIRES), so every row was new or already there.
   result_.imported += rows - existing;

@@ -1,14 +1,22 @@
-# cmake -DOUT=header -DDIR=scripts_dir -DSCRIPTS=a,b -P embed_lua.cmake
-# Writes one `inline constexpr const char kLua<Name>[]` per script: lib.lua followed by the script.
+# cmake -DOUT=header -DDIR=scripts_dir -DSCRIPTS=a,b -DADDING=b -P embed_lua.cmake
+# Writes one `inline constexpr const char kLua<Name>[]` per script: lib.lua followed by the script;
+# the scripts listed in ADDING (those that add numbers) get new_numbers.lua between the two.
 file(READ ${DIR}/lib.lua lib)
+file(READ ${DIR}/new_numbers.lua new_numbers)
+string(REPLACE "," ";" ADDING "${ADDING}")
 set(text "// Generated from src/store/redis/scripts/*.lua by embed_lua.cmake. Do not edit.\n#pragma once\n\nnamespace cidrotor::store::lua {\n")
 string(REPLACE "," ";" SCRIPTS "${SCRIPTS}")
 foreach(script IN LISTS SCRIPTS)
   file(READ ${DIR}/${script}.lua body)
+  set(prelude "")
+  list(FIND ADDING ${script} adding)
+  if(adding GREATER -1)
+    set(prelude "\n-- new_numbers.lua\n${new_numbers}")
+  endif()
   string(SUBSTRING ${script} 0 1 first)
   string(TOUPPER ${first} first)
   string(SUBSTRING ${script} 1 -1 rest)
-  string(APPEND text "\ninline constexpr const char k${first}${rest}[] = R\"cidlua(${lib}\n-- ${script}.lua\n${body})cidlua\";\n")
+  string(APPEND text "\ninline constexpr const char k${first}${rest}[] = R\"cidlua(${lib}${prelude}\n-- ${script}.lua\n${body})cidlua\";\n")
 endforeach()
 string(APPEND text "\n}  // namespace cidrotor::store::lua\n")
 file(WRITE ${OUT}.tmp "${text}")

@@ -15,6 +15,8 @@ const char* Source(Script script) {
       return lua::kRelease;
     case Script::kUpsert:
       return lua::kUpsert;
+    case Script::kInsert:
+      return lua::kInsert;
     case Script::kRestore:
       return lua::kRestore;
     case Script::kDelete:

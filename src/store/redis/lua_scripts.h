@@ -21,6 +21,7 @@ enum class Script : std::size_t {
   kAllocate,
   kRelease,
   kUpsert,
+  kInsert,
   kRestore,
   kDelete,
   kGet,

@@ -1,6 +1,6 @@
 // The COPY importer on a real PostgreSQL: new rows, on_duplicate update / skip / fail (the
-// caller's Exists() check, as cli/import.cc does), the rows handed on per committed batch, and
-// the numbers read back with their usage kept.
+// caller's Exists() check, as cli/import.cc does), the rows handed on per committed batch, batches
+// copied straight into the table or merged, and the numbers read back with their usage kept.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -139,6 +139,47 @@ TEST_F(PostgresBulkImportTest, DuplicatesAreUpdatedKeepingUsageOrSkippedOrReject
   sink = Scan();
   EXPECT_EQ(sink.numbers.at(3'105'550'100).first.carrier, "Updated");
   EXPECT_EQ(sink.numbers.size(), 4u);
+}
+
+// After a batch of new rows the next one is copied straight into the table; when it meets a stored
+// number that COPY fails, and the batch is merged through the staging table instead.
+TEST_F(PostgresBulkImportTest, BatchMeetingAStoredNumberAfterNewOnesIsMerged) {
+  Import({Item(3'105'550'200, "First")}, OnDuplicate::kUpdate);
+  std::vector<ImportItem> items;
+  // Batches of 2: merged (the store is not empty), copied but merged after all (it meets 200),
+  // merged, copied.
+  for (std::uint64_t d : {100, 101, 102, 200, 103, 104, 105}) {
+    items.push_back(Item(3'105'550'000 + d, d == 200 ? "Skipped" : "New"));
+  }
+  std::vector<std::uint64_t> written;
+  const ImportResult r = Import(items, OnDuplicate::kSkip, &written);
+  EXPECT_EQ(r.imported, 6u);
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_THAT(written, ::testing::ElementsAre(3'105'550'100u, 3'105'550'101u, 3'105'550'102u,
+                                              3'105'550'103u, 3'105'550'104u, 3'105'550'105u));
+  Collect sink = Scan();
+  EXPECT_EQ(sink.numbers.size(), 7u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'200).first.carrier, "First");
+  EXPECT_EQ(sink.numbers.at(3'105'550'105).first.carrier, "New");
+}
+
+TEST_F(PostgresBulkImportTest, FirstBatchMayBeSmaller) {
+  postgres::BulkImportOptions options;
+  options.connection = db_.settings();
+  options.batch_rows = 3;
+  options.first_batch_rows = 1;
+  std::vector<std::size_t> batches;
+  options.on_rows_written = [&](std::span<const ImportItem> rows) {
+    batches.push_back(rows.size());
+  };
+  auto importer = postgres::BulkImporter::Open(options);
+  ASSERT_THAT(importer, IsOk());
+  for (std::uint64_t d = 0; d < 5; ++d) {
+    ASSERT_THAT((*importer)->Add(Item(3'105'550'100 + d, "New")), IsOk());
+  }
+  ASSERT_THAT((*importer)->Finish(), IsOk());
+  EXPECT_THAT(batches, ::testing::ElementsAre(1u, 3u, 1u));
+  EXPECT_EQ((*importer)->result().imported, 5u);
 }
 
 TEST_F(PostgresBulkImportTest, UnreachableServerFailsOpen) {

@@ -15,38 +15,6 @@ advance()
 local mode = ARGV[11]
 local out = {'OK'}
 
--- New numbers' sorted-set entries and area counters are written in a few batched calls at the
--- end (one ZADD per key, one HINCRBY per area code): a bulk import pays two calls per number.
-local batch, batch_keys = {}, {}
-local function later(key, score, member)
-  local b = batch[key]
-  if not b then
-    b = {}
-    batch[key] = b
-    table.insert(batch_keys, key)
-  end
-  b[#b + 1] = score
-  b[#b + 1] = member
-end
-local totals, inactive = {}, {}
-
--- core::NumberIndex::Settle for a new number (no reservation), into the batches.
-local function place_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
-  if act ~= '1' then return end
-  local hc, dc = caps(f_hc, f_dc)
-  local back = 0
-  if used_now(hs, hu, HS) >= hc then back = NH end
-  if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end
-  if back > 0 then
-    later(PARKED, back, d)
-    return
-  end
-  lu = num(lu)
-  later(xkey(d), lu, d)
-  later(akey(d), lu, d)
-  later(ALL, lu, d)
-end
-
 for i = 13, #ARGV, 12 do
   local d, usage = ARGV[i], ARGV[i + 6]
   local k = nkey(d)
@@ -60,16 +28,13 @@ for i = 13, #ARGV, 12 do
   local act = ARGV[i + 5]
   local npa = string.sub(d, 1, 3)
   if status == 'new' then
-    local lu, hs, hu, ds, du = 0, 0, 0, 0, 0
+    local lu, hs, hu, ds, du = '0', '0', '0', '0', '0'
     if usage == 'lu' or usage == 'all' then lu = ARGV[i + 7] end
     if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
     redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
                'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'hs', hs, 'hu', hu, 'ds', ds, 'du', du,
-               'rid', 0, 'ru', 0)
-    later(NUMBERS, 0, d)
-    totals[npa] = (totals[npa] or 0) + 1
-    if act ~= '1' then inactive[npa] = (inactive[npa] or 0) + 1 end
-    place_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du)
+               'rid', '0', 'ru', '0')
+    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du)
     table.insert(out, status)
     table.insert(out, num(lu))
     table.insert(out, num(hs))
@@ -98,12 +63,5 @@ for i = 13, #ARGV, 12 do
   end
 end
 
-for _, key in ipairs(batch_keys) do
-  local b = batch[key]
-  for first = 1, #b, 4000 do  -- unpack stays far below Lua's C stack limit
-    redis.call('ZADD', key, unpack(b, first, math.min(#b, first + 3999)))
-  end
-end
-for npa, n in pairs(totals) do redis.call('HINCRBY', AREAS, 't:' .. npa, n) end
-for npa, n in pairs(inactive) do redis.call('HINCRBY', AREAS, 'i:' .. npa, n) end
+flush_new()
 return out

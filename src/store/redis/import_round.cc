@@ -1,0 +1,191 @@
+#include "store/redis/import_round.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace cidrotor::store::redis {
+namespace {
+
+// insert.lua's 7 fields of one number.
+void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item) {
+  const core::NumberSpec& spec = item.spec;
+  args.push_back(spec.caller_id.ToString());
+  args.push_back(spec.carrier);
+  args.push_back(spec.state);
+  args.push_back(std::to_string(spec.hourly_cap));
+  args.push_back(std::to_string(spec.daily_cap));
+  args.push_back(spec.active ? "1" : "0");
+  args.push_back(std::to_string(item.last_used.value_or(0)));
+}
+
+// The script call that writes `chunk`.
+ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& items,
+                     const ScriptContext& context) {
+  std::vector<std::string> args;
+  if (chunk.path == ChunkPath::kInsert) {
+    args.reserve(chunk.items.size() * 7);
+    for (std::size_t i : chunk.items) AppendInsertArgs(args, items[i]);
+    return PoolCall(Script::kInsert, chunk.pool, context, std::move(args));
+  }
+  args.reserve(2 + chunk.items.size() * 12);
+  args.push_back("update");
+  args.push_back("0");
+  for (std::size_t i : chunk.items) {
+    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used);
+  }
+  return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
+}
+
+// A number the chunk added: the undo removes it, and cid:pool_of (the HSET `pool_of`) maps it.
+void NoteAdded(core::PhoneNumber number, const std::string& pool, ChunkOutcome& outcome,
+               Command& pool_of) {
+  outcome.undo->added.push_back(number);
+  pool_of.push_back(number.ToString());
+  pool_of.push_back(pool);
+}
+
+// The Take* functions read a written chunk's reply into `outcome`, its counts into `result` and
+// its new numbers into `pool_of`.
+// insert.lua answered OK: every number of the chunk is new, with no usage but its last_used.
+void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
+                  ChunkOutcome& outcome, Command& pool_of, ImportResult& result) {
+  outcome.entries.reserve(chunk.items.size());
+  for (std::size_t i : chunk.items) {
+    const ImportItem& item = items[i];
+    NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
+    core::NumberUsage usage;
+    usage.last_used = item.last_used.value_or(0);
+    outcome.entries.emplace_back(NumberUpserted{item.spec, usage});
+  }
+  result.imported += chunk.items.size();
+}
+
+// upsert.lua answered `reply` (a status and the usage per number); `before` is get.lua's reply.
+void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
+                  const RedisReply& before, const RedisReply& reply, const ScriptContext& context,
+                  const core::IndexOptions& index, ChunkOutcome& outcome, Command& pool_of,
+                  ImportResult& result) {
+  for (std::size_t k = 1; k < before.elements.size(); ++k) {
+    if (before.elements[k].type != RedisReply::Type::kArray) continue;
+    outcome.undo->changed.push_back(
+        ViewFromReply(before.elements[k], chunk.pool, context.windows, index));
+  }
+  outcome.entries.reserve(chunk.items.size());
+  for (std::size_t k = 0; k < chunk.items.size(); ++k) {
+    const ImportItem& item = items[chunk.items[k]];
+    const std::string status = reply.Text(1 + k * 6);
+    if (status == "new") {
+      ++result.imported;
+      NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
+    } else if (status == "upd") {
+      ++result.updated;
+    } else {
+      continue;
+    }
+    outcome.entries.emplace_back(NumberUpserted{item.spec, UsageFromUpsert(reply, k)});
+  }
+}
+
+}  // namespace
+
+core::Result<std::vector<std::optional<std::string>>> LookUpPools(
+    RedisConnection& connection, const std::vector<ImportItem>& items, std::size_t chunk) {
+  std::vector<std::optional<std::string>> pools(items.size());
+  const std::size_t per_round = chunk * kImportCallsPerRoundTrip;
+  for (std::size_t first = 0; first < items.size(); first += per_round) {
+    const std::size_t last = std::min(items.size(), first + per_round);
+    std::vector<Command> lookups;
+    for (std::size_t begin = first; begin < last; begin += chunk) {
+      Command hmget = {"HMGET", kPoolOfKey};
+      for (std::size_t i = begin; i < std::min(last, begin + chunk); ++i) {
+        hmget.push_back(items[i].spec.caller_id.ToString());
+      }
+      lookups.push_back(std::move(hmget));
+    }
+    auto replies = connection.Pipeline(lookups);
+    if (!replies) return core::Fail(replies.error());
+    std::size_t i = first;
+    for (const RedisReply& reply : *replies) {
+      if (reply.type != RedisReply::Type::kArray) {
+        return core::Fail(core::Error::Internal("import: unexpected HMGET reply: " + reply.str));
+      }
+      for (const RedisReply& pool : reply.elements) {
+        if (i < last && !pool.is_nil()) pools[i] = pool.str;
+        ++i;
+      }
+    }
+    if (i != last) return core::Fail(core::Error::Internal("import: short HMGET reply"));
+  }
+  return pools;
+}
+
+void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
+                  const std::vector<std::size_t>& positions, ChunkPath path, std::size_t size) {
+  for (std::size_t begin = 0; begin < positions.size(); begin += size) {
+    const auto from = positions.begin() + static_cast<std::ptrdiff_t>(begin);
+    const auto to =
+        positions.begin() + static_cast<std::ptrdiff_t>(std::min(positions.size(), begin + size));
+    chunks.push_back(ImportChunk{pool, std::vector<std::size_t>(from, to), path});
+  }
+}
+
+RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
+                            const ScriptContext& context, const core::IndexOptions& index,
+                            const std::vector<ImportItem>& items,
+                            std::span<const ImportChunk> round) {
+  RoundOutcome outcome;
+  // Previous state of the numbers upserts may change, for the undo.
+  std::vector<ScriptCall> reads;
+  std::vector<ScriptCall> writes;
+  for (const ImportChunk& chunk : round) {
+    if (chunk.path == ChunkPath::kUpsert) {
+      std::vector<std::string> numbers;
+      for (std::size_t i : chunk.items) numbers.push_back(items[i].spec.caller_id.ToString());
+      reads.push_back(PoolCall(Script::kGet, chunk.pool, context, std::move(numbers)));
+    }
+    writes.push_back(WriteCall(chunk, items, context));
+  }
+  auto read =
+      reads.empty() ? core::Result<std::vector<RedisReply>>() : scripts.RunAll(connection, reads);
+  auto written = read ? scripts.RunAll(connection, writes)
+                      : core::Result<std::vector<RedisReply>>(core::Fail(read.error()));
+  if (!written) {
+    outcome.error = written.error();
+    return outcome;
+  }
+  Command pool_of = {"HSET", kPoolOfKey};
+  std::vector<Command> globals;
+  std::size_t next_read = 0;
+  for (std::size_t c = 0; c < round.size(); ++c) {
+    const ImportChunk& chunk = round[c];
+    const RedisReply& reply = (*written)[c];
+    const RedisReply* before = chunk.path == ChunkPath::kUpsert ? &(*read)[next_read++] : nullptr;
+    if (chunk.path == ChunkPath::kInsert && reply.Status() == "EXISTS") {
+      outcome.refused.push_back(ImportChunk{chunk.pool, chunk.items, ChunkPath::kUpsert});
+      continue;
+    }
+    if (reply.Status() != "OK" || (before != nullptr && before->Status() != "OK")) {
+      if (!outcome.error) {
+        outcome.error = core::Error::Unavailable("redis generation changed during the import");
+      }
+      continue;
+    }
+    ChunkOutcome& taken = outcome.written.emplace_back();
+    taken.undo->pool = chunk.pool;
+    if (before == nullptr) {
+      TakeInserted(chunk, items, taken, pool_of, outcome.counts);
+    } else {
+      TakeUpserted(chunk, items, *before, reply, context, index, taken, pool_of, outcome.counts);
+    }
+    globals.push_back({"SADD", kPoolsKey, chunk.pool});
+  }
+  if (pool_of.size() > 2) globals.push_back(std::move(pool_of));
+  if (!globals.empty()) {
+    if (auto mapped = connection.Pipeline(globals); !mapped && !outcome.error) {
+      outcome.error = mapped.error();
+    }
+  }
+  return outcome;
+}
+
+}  // namespace cidrotor::store::redis

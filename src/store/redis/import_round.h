@@ -1,0 +1,74 @@
+// The Redis side of one bulk import (RedisStore::ImportNumbers, redis_store_import.cc), in pieces
+// that need no store: where numbers are (cid:pool_of), the rows cut into chunks of one script call
+// each, and one round: a few chunks written in one round trip, with what journals and undoes them.
+// Free functions over a caller's connection; thread-compatible (RunImportRound may run on several
+// connections at once for one import: it changes nothing it is given).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/number_index.h"
+#include "core/result.h"
+#include "store/journal.h"
+#include "store/redis/lua_scripts.h"
+#include "store/redis/number_codec.h"
+#include "store/redis/redis_connection.h"
+#include "store/redis/script_args.h"
+#include "store/store.h"
+
+namespace cidrotor::store::redis {
+
+// Script calls per round trip (pipelined), and HMGETs per round trip of the lookups.
+inline constexpr std::size_t kImportCallsPerRoundTrip = 4;
+
+// Which script writes a chunk.
+enum class ChunkPath : std::uint8_t {
+  kInsert,  // numbers in no pool when looked up: insert.lua
+  kUpsert,  // numbers that may exist: get.lua (for the undo), then upsert.lua
+};
+
+// One script call's rows (positions in the input), all of one pool.
+struct ImportChunk {
+  std::string pool;
+  std::vector<std::size_t> items;
+  ChunkPath path = ChunkPath::kUpsert;
+};
+
+// The pool each item's number is in now (cid:pool_of), nullopt when in none; HMGETs of `chunk`
+// numbers. Errors: kUnavailable, kInternal (a malformed reply).
+[[nodiscard]] core::Result<std::vector<std::optional<std::string>>> LookUpPools(
+    RedisConnection& connection, const std::vector<ImportItem>& items, std::size_t chunk);
+
+// Appends `positions` (sorted by number) to `chunks` as chunks of at most `size` rows.
+void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
+                  const std::vector<std::size_t>& positions, ChunkPath path, std::size_t size);
+
+// One written chunk's journal entries, and what undoes it should the journal refuse them.
+struct ChunkOutcome {
+  std::vector<JournalEntry> entries;
+  std::shared_ptr<ImportUndo> undo = std::make_shared<ImportUndo>();
+};
+
+// What a round did. Chunks written are in `written` even when `error` is set (they are in Redis,
+// and must be journaled or undone like the others).
+struct RoundOutcome {
+  std::vector<ChunkOutcome> written;
+  ImportResult counts;               // imported / updated of the chunks written
+  std::vector<ImportChunk> refused;  // insert.lua found a number that appeared: upsert these
+  std::optional<core::Error> error;  // the first failure: kUnavailable, kInternal
+};
+
+// Writes `round` (at most kImportCallsPerRoundTrip chunks): get.lua for the undo of its upserts,
+// then its script calls, then cid:pool_of and cid:pools for what it added, one round trip each.
+RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
+                            const ScriptContext& context, const core::IndexOptions& index,
+                            const std::vector<ImportItem>& items,
+                            std::span<const ImportChunk> round);
+
+}  // namespace cidrotor::store::redis
