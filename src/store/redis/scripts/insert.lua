@@ -20,9 +20,10 @@ end
 for n, k in ipairs(keys) do
   local i = 4 + 7 * n  -- this number's first field
   local d, act, lu = ARGV[i], ARGV[i + 5], ARGV[i + 6]
+  -- The counters and reserved_until are left out (read as 0 everywhere, lib.lua num): a hash
+  -- of 8 fields instead of 13 costs Redis markedly less to build, a million times over.
   redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
-             'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'hs', '0', 'hu', '0', 'ds', '0', 'du', '0',
-             'rid', '0', 'ru', '0')
+             'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'rid', '0')
   add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], '0', '0', '0', '0')
 end
 flush_new()
