@@ -8,13 +8,7 @@ namespace {
 
 // insert.lua's 7 fields of one number.
 void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item) {
-  const core::NumberSpec& spec = item.spec;
-  args.push_back(spec.caller_id.ToString());
-  args.push_back(spec.carrier);
-  args.push_back(spec.state);
-  args.push_back(std::to_string(spec.hourly_cap));
-  args.push_back(std::to_string(spec.daily_cap));
-  args.push_back(spec.active ? "1" : "0");
+  AppendSpecArgs(args, item.spec);
   args.push_back(std::to_string(item.last_used.value_or(0)));
 }
 

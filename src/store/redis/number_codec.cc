@@ -2,16 +2,20 @@
 
 namespace cidrotor::store::redis {
 
-void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
-                      const std::optional<core::NumberUsage>& usage,
-                      std::optional<core::CompactTime> last_used_only) {
-  const core::NumberUsage u = usage.value_or(core::NumberUsage{});
+void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec) {
   args.push_back(spec.caller_id.ToString());
   args.push_back(spec.carrier);
   args.push_back(spec.state);
   args.push_back(std::to_string(spec.hourly_cap));
   args.push_back(std::to_string(spec.daily_cap));
   args.push_back(spec.active ? "1" : "0");
+}
+
+void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
+                      const std::optional<core::NumberUsage>& usage,
+                      std::optional<core::CompactTime> last_used_only) {
+  const core::NumberUsage u = usage.value_or(core::NumberUsage{});
+  AppendSpecArgs(args, spec);
   args.push_back(usage ? "all" : last_used_only ? "lu" : "keep");
   args.push_back(std::to_string(last_used_only && !usage ? *last_used_only : u.last_used));
   args.push_back(std::to_string(u.hour_start));

@@ -14,6 +14,10 @@
 
 namespace cidrotor::store::redis {
 
+// Appends a number's spec fields, the first six of upsert.lua's and insert.lua's: number,
+// carrier, state, hourly cap, daily cap, active '1'/'0'.
+void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec);
+
 // Appends one number's upsert.lua fields. Usage: `usage` set = all counters; else
 // `last_used_only` set = only last_used; else the number's usage is kept (zero when new).
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
