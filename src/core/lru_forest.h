@@ -166,6 +166,13 @@ class LruForest {
     Propagate(leaf);
   }
 
+  // The record at the front of a leaf, if any: the one its next allocation takes.
+  std::optional<std::uint32_t> LeafFront(std::uint32_t leaf) const {
+    const LeafOrder& entries = groups_[leaf].leaf;
+    if (entries.empty()) return std::nullopt;
+    return entries.front().record;
+  }
+
   std::uint16_t PoolOf(std::uint32_t group) const { return groups_[group].pool; }
   std::uint32_t LabelOf(std::uint32_t group) const { return groups_[group].label; }
 

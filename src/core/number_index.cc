@@ -315,6 +315,11 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
                                 " was in the available order but is not available"));
   }
   Detach(id);
+  // The leaf's next allocation takes its new front. Start loading that record now: in a big pool
+  // the picked record is the allocation's one sure cache miss (a million records are 40 MB), and
+  // the line is usually still cached when that allocation comes (measured at 1M numbers:
+  // 0.42 -> 0.33 us per allocate+release in bench/core).
+  if (auto next = forest_.LeafFront(r.leaf)) __builtin_prefetch(&records_[*next]);
   r.hourly_used = static_cast<std::uint16_t>(HourlyUsedNow(r, w) + 1);
   r.hour_start = ToCompact(w.hour_start);
   r.daily_used = static_cast<std::uint16_t>(DailyUsedNow(r, w) + 1);
