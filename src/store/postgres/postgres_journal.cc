@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -48,6 +49,7 @@ PostgresJournal::PostgresJournal(PostgresOptions options)
       backoff_(options_.reconnect_min) {
   reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
+  if (options_.commit_wait.count() > 0) watchdog_thread_ = std::thread([this] { WatchCommits(); });
 }
 
 PostgresJournal::~PostgresJournal() {
@@ -57,7 +59,9 @@ PostgresJournal::~PostgresJournal() {
     stop_ = true;
   }
   work_cv_.notify_one();
+  watch_cv_.notify_one();
   writer_thread_.join();
+  if (watchdog_thread_.joinable()) watchdog_thread_.join();
   reader_.reset();  // runs the reads already accepted, then joins
 }
 
@@ -81,8 +85,10 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
   bool stopped = false;
   bool dropped = false;
   bool wake = true;
+  bool wake_watchdog = false;
   {
     std::lock_guard lock(mu_);
+    wake_watchdog = overdue_;  // the writer is stuck: the watchdog acknowledges (or refuses)
     if (stop_) {
       stopped = true;
     } else if (count > 0 && QueuedLocked() + count > options_.max_queue_entries) {
@@ -102,6 +108,7 @@ void PostgresJournal::Append(std::vector<JournalEntry> entries, Durable on_durab
   }
   if (dropped) CountDroppedLogs(count);
   if (wake) work_cv_.notify_one();
+  if (wake_watchdog) watch_cv_.notify_one();
 }
 
 void PostgresJournal::AppendLog(ApiLogEntry entry) {
@@ -230,14 +237,16 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   std::vector<Pending*> batch;
   batch.reserve(count);
   for (std::size_t i = 0; i < count; ++i) batch.push_back(&queue_[i]);
+  writing_since_ = std::chrono::steady_clock::now();
   lock.unlock();
 
-  // Only this thread pops queue_ or touches on_durable of queued appends: no lock needed below.
+  // Only this thread pops queue_: the appends stay where they are. Their callbacks are another
+  // matter (the watchdog may take them), so they are taken below, under the lock.
   std::vector<const JournalEntry*> entries;
   for (const Pending* p : batch) {
     for (const JournalEntry& e : p->entries) entries.push_back(&e);
   }
-  std::vector<Completion> completions;
+  std::vector<core::Result<void>> results;  // one per handled append, when written one by one
   std::size_t handled = count;
   bool logs_written = true;
   core::Result<void> result;
@@ -250,9 +259,6 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       batches_committed_.fetch_add(1);
       entries_committed_.fetch_add(entries.size() + logs.size());
     }
-    for (Pending* p : batch) {
-      if (p->on_durable) completions.emplace_back(std::exchange(p->on_durable, nullptr), result);
-    }
   } else {
     batches_failed_.fetch_add(1);
     if (write_conn_.Lost()) {
@@ -264,7 +270,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
           "postgres journal: {} rejected a batch of {} entries and {} log rows ({}); "
           "writing it one append at a time",
           server_, entries.size(), logs.size(), result.error().ToString());
-      handled = WriteOneByOne(batch, logs, completions);
+      handled = WriteOneByOne(batch, logs, results);
       logs_written = handled == count && !write_conn_.Lost();
     }
   }
@@ -272,6 +278,18 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   last_commit_ = std::chrono::steady_clock::now();
 
   lock.lock();
+  writing_since_.reset();
+  overdue_ = false;
+  std::vector<Completion> completions;
+  for (std::size_t i = 0; i < handled; ++i) {
+    Pending& p = *batch[i];
+    const core::Result<void>& outcome = results.empty() ? result : results[i];
+    if (p.on_durable) {
+      completions.emplace_back(std::exchange(p.on_durable, nullptr), outcome);
+    } else if (!outcome) {  // acknowledged while degraded: it will never reach the tables
+      lost_entries_.fetch_add(p.entries.size());
+    }
+  }
   std::uint64_t last_seq = 0;
   for (std::size_t i = 0; i < handled; ++i) {
     last_seq = queue_.front().seq;
@@ -302,7 +320,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
 
 std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
                                            std::vector<ApiLogEntry>& logs,
-                                           std::vector<Completion>& completions) {
+                                           std::vector<core::Result<void>>& results) {
   std::vector<const JournalEntry*> entries;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Pending& p = *batch[i];
@@ -319,11 +337,8 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
     } else {
       spdlog::error("postgres journal: {} rejected an append of {} entries: {}", server_,
                     entries.size(), result.error().ToString());
-      if (!p.on_durable) {  // acknowledged while degraded: it will never reach the tables
-        lost_entries_.fetch_add(entries.size());
-      }
     }
-    if (p.on_durable) completions.emplace_back(std::exchange(p.on_durable, nullptr), result);
+    results.push_back(std::move(result));
   }
   if (!logs.empty()) {
     auto result = writer_.WriteBatch(write_conn_, {}, logs);
@@ -344,6 +359,10 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
 
 void PostgresJournal::EnterDegradedLocked(const core::Error& why) {
   write_conn_ = postgres::Connection();
+  MarkDegradedLocked(why);
+}
+
+void PostgresJournal::MarkDegradedLocked(const core::Error& why) {
   healthy_.store(false);
   if (degraded_) {
     spdlog::debug("postgres journal: still degraded ({} queued): {}", QueuedLocked(), why.detail());
@@ -355,6 +374,32 @@ void PostgresJournal::EnterDegradedLocked(const core::Error& why) {
       "postgres journal: {} unavailable, degraded: appends are acknowledged at once and queued "
       "({} queued, bound {}) until it is back: {}",
       server_, QueuedLocked(), options_.max_queue_entries, why.detail());
+}
+
+void PostgresJournal::WatchCommits() {
+  // Polls rather than being told of each batch: a wake-up per commit would cost the hot path.
+  const auto period = std::max(options_.commit_wait / 4, std::chrono::milliseconds(1));
+  std::vector<Completion> completions;
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (!overdue_ && writing_since_ &&
+        std::chrono::steady_clock::now() - *writing_since_ >= options_.commit_wait) {
+      overdue_ = true;
+      MarkDegradedLocked(core::Error::Unavailable(
+          "no answer to a commit for " + std::to_string(options_.commit_wait.count()) + " ms"));
+    }
+    if (overdue_) {  // the writer is stuck in that commit: answer for it
+      TakeRefusalsLocked(completions);
+      TakeAcknowledgementsLocked(completions);
+      Complete(lock, completions);
+      // Appends wake it (Append), so they are acknowledged at once, as by the writer.
+      watch_cv_.wait_for(lock, std::chrono::milliseconds(50), [this] {
+        return stop_ || !overdue_ || !refusals_.empty() || acknowledged_ < queue_.size();
+      });
+      continue;
+    }
+    watch_cv_.wait_for(lock, period);
+  }
 }
 
 void PostgresJournal::CompleteLeadingEmptyLocked(std::vector<Completion>& out) {
@@ -447,7 +492,8 @@ void PostgresJournal::Complete(std::unique_lock<std::mutex>& lock,
 }
 
 void PostgresJournal::Flush() {
-  if (std::this_thread::get_id() == writer_thread_.get_id()) {
+  if (std::this_thread::get_id() == writer_thread_.get_id() ||
+      std::this_thread::get_id() == watchdog_thread_.get_id()) {
     spdlog::error("postgres journal: Flush() called from an on_durable callback; not waiting");
     return;
   }

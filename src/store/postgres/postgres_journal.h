@@ -11,7 +11,9 @@
 //   transaction, so only the faulty append's waiter gets kUnavailable; Healthy() turns false until
 //   a commit succeeds.
 // - Degraded: the connection was lost or could not be opened (server stopped, restarting,
-//   unreachable, statement timeout, too many connections). Nothing is lost and nothing waits:
+//   unreachable, statement timeout, too many connections), or a commit got no answer within
+//   commit_wait (a hung server: the writer goes on waiting for that answer up to the statement
+//   deadline, but the appends do not). Nothing is lost and nothing waits:
 //   every queued append, and every new one, gets `on_durable` with success at once, and its
 //   entries stay in the queue, in append order. Healthy() is false, Degraded() true and
 //   QueueDepth() is the backlog. The writer reconnects with a backoff from reconnect_min to
@@ -39,8 +41,8 @@
 //
 // Thread-safety: every method may be called from any thread, except Flush() and the destructor
 // from inside a callback. `on_durable` runs on the writer thread (also refusals past the bound),
-// except after shutdown began, when it runs at once on the caller's thread; callbacks must not
-// block. Ownership: the journal owns its threads and connections; the destructor flushes (waiting
+// or on the commit watchdog's while a commit is overdue, except after shutdown began, when it
+// runs at once on the caller's thread; callbacks must not block. Ownership: the journal owns its threads and connections; the destructor flushes (waiting
 // at most degraded_flush_wait for a server that is down, then logging what it leaves unwritten).
 #pragma once
 
@@ -52,6 +54,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +91,13 @@ struct PostgresOptions {
   // commit_siblings, on our side of the socket). An idle writer, or one serving a single
   // sequential caller, writes at once. 0 turns it off. Default 1 ms.
   std::chrono::microseconds gather_window{1'000};
+  // Longest an append waits for a commit that gets no answer. Past it a watchdog thread degrades
+  // the journal, as if the server were down: the batch's appends and every later one are
+  // acknowledged and stay queued, while the writer goes on waiting for the answer up to the
+  // statement deadline (connection.statement_timeout + 1 s). Without it a hung server would hold
+  // every allocation for that whole deadline. Checked every quarter of it, so an overdue commit
+  // is noticed within 1.25x. 0 turns the watchdog off. Default 1,000 ms.
+  std::chrono::milliseconds commit_wait{1'000};
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
   std::size_t max_pending_reads = 64;
@@ -113,7 +123,8 @@ class PostgresJournal final : public Journal {
   [[nodiscard]] core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override;
 
   // Queues `entries` and returns at once; `on_durable` (may be empty) runs exactly once, on the
-  // writer thread: success after the commit (connected) or at once (degraded); kUnavailable when
+  // writer thread (or the commit watchdog's): success after the commit (connected) or at once
+  // (degraded); kUnavailable when
   // the bound was reached or PostgreSQL rejected the entries' content.
   void Append(std::vector<JournalEntry> entries, Durable on_durable) override;
   // Buffers the row for the next batch; dropped and counted past max_queue_entries.
@@ -168,9 +179,16 @@ class PostgresJournal final : public Journal {
                   std::vector<ApiLogEntry>& logs);
   // After a rejected batch: one transaction per append, so only faulty ones fail.
   // Returns how many of `batch` were handled before the connection was lost (all when not).
+  // Each written append's result goes to `results` (the callbacks are taken under the lock, as
+  // the commit watchdog may take them meanwhile).
   std::size_t WriteOneByOne(const std::vector<Pending*>& batch, std::vector<ApiLogEntry>& logs,
-                            std::vector<Completion>& completions);
+                            std::vector<core::Result<void>>& results);
+  // Drops the writer's connection and degrades. Writer thread.
   void EnterDegradedLocked(const core::Error& why);
+  // Degrades without touching the connection (the watchdog's way). REQUIRES: mu_ held.
+  void MarkDegradedLocked(const core::Error& why);
+  // The commit watchdog (PostgresOptions::commit_wait), on a thread of its own.
+  void WatchCommits();
   // Completes the appends at the front that write nothing (empty appends, Flush barriers): they
   // need no connection. REQUIRES: mu_ held and no log rows buffered (a barrier takes them along).
   void CompleteLeadingEmptyLocked(std::vector<Completion>& out);
@@ -216,6 +234,10 @@ class PostgresJournal final : public Journal {
   bool stop_ = false;                // guarded by mu_
   bool gathering_ = false;           // guarded by mu_; the writer waits out gather_window: an
                                      // append wakes it only when a batch is full
+  // Guarded by mu_: when the batch being written was sent; unset between batches.
+  std::optional<std::chrono::steady_clock::time_point> writing_since_;
+  bool overdue_ = false;             // guarded by mu_; the watchdog found that batch overdue
+  std::condition_variable watch_cv_;  // the watchdog waits for its next check or stop_
 
   std::atomic<bool> healthy_{true};
   std::atomic<bool> degraded_flag_{false};  // degraded_, readable without mu_
@@ -236,7 +258,8 @@ class PostgresJournal final : public Journal {
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;
   postgres::Connection read_conn_;  // reader thread only
-  std::thread writer_thread_;       // started last in the constructor
+  std::thread writer_thread_;       // started last in the constructor, with the watchdog
+  std::thread watchdog_thread_;     // only when commit_wait > 0
   std::unique_ptr<SerialWorker> reader_;
 };
 

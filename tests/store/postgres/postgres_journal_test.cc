@@ -371,6 +371,45 @@ TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) 
   EXPECT_EQ(Count("reservations"), 2);
 }
 
+TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementDeadline) {
+  PostgresOptions options;
+  options.connection = db_.settings();  // statement_timeout 5 s: the writer waits up to 6 s
+  options.commit_wait = std::chrono::milliseconds(300);
+  auto journal = PostgresJournal::Open(options);
+  ASSERT_THAT(journal, IsOk());
+  RecordingSink sink;
+  ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());
+  ASSERT_THAT(AppendAndWait(**journal, Allocation(1)), IsOk());
+
+  db_.Freeze();
+  // The watchdog answers for the stuck commit within 1.25 x commit_wait, and then for each append
+  // that comes while the writer is still waiting; without it each would wait the 6 s deadline.
+  // Bounds far above what the watchdog takes and far below the deadline, for a loaded machine.
+  auto timed_append = [&](std::uint64_t id) {
+    const auto start = std::chrono::steady_clock::now();
+    const core::Result<void> result = AppendAndWait(**journal, Allocation(id));
+    return std::make_pair(result, std::chrono::steady_clock::now() - start);
+  };
+  const auto [stuck, stuck_took] = timed_append(2);
+  const auto [behind, behind_took] = timed_append(3);
+  const bool degraded = (*journal)->Degraded();
+  db_.Thaw();
+  EXPECT_THAT(stuck, IsOk());
+  EXPECT_THAT(behind, IsOk());
+  EXPECT_LT(stuck_took, seconds(3));
+  EXPECT_LT(behind_took, seconds(1));
+  EXPECT_TRUE(degraded);
+
+  // Nothing acknowledged is lost: the stuck commit is answered or replayed after the thaw.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    (*journal)->Flush();
+  } while (!(*journal)->Healthy() && std::chrono::steady_clock::now() < deadline);
+  EXPECT_TRUE((*journal)->Healthy());
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ((*journal)->LostEntries(), 0u);
+}
+
 TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
   PostgresOptions options;
   options.max_queue_entries = 10;
