@@ -17,14 +17,24 @@ for first = 1, #keys, 4000 do  -- unpack stays far below Lua's C stack limit
   end
 end
 
+-- A new number's hash holds 'act' (which marks that the number exists) and only the fields that
+-- differ from their default: every reader takes an absent field as 0 or '' (lib.lua num, view).
+-- Usually 3 fields instead of 7: a hash that costs Redis markedly less to build, a million times
+-- over. `h` is reused: the HSET arguments of one number.
+local h = {}
 for n, k in ipairs(keys) do
   local i = 4 + 7 * n  -- this number's first field
-  local d, act, lu = ARGV[i], ARGV[i + 5], ARGV[i + 6]
-  -- The counters and reserved_until are left out (read as 0 everywhere, lib.lua num): a hash
-  -- of 8 fields instead of 13 costs Redis markedly less to build, a million times over.
-  redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
-             'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'rid', '0')
-  add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], '0', '0', '0', '0')
+  local d, car, st, hc, dc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local act, lu = ARGV[i + 5], ARGV[i + 6]
+  h[1], h[2], h[3] = k, 'act', act
+  local m = 3
+  if car ~= '' then h[m + 1], h[m + 2], m = 'car', car, m + 2 end
+  if st ~= '' then h[m + 1], h[m + 2], m = 'st', st, m + 2 end
+  if hc ~= '0' then h[m + 1], h[m + 2], m = 'hc', hc, m + 2 end
+  if dc ~= '0' then h[m + 1], h[m + 2], m = 'dc', dc, m + 2 end
+  if lu ~= '0' then h[m + 1], h[m + 2], m = 'lu', lu, m + 2 end
+  redis.call('HSET', unpack(h, 1, m))
+  add_new(d, act, lu, hc, dc, '0', '0', '0', '0')
 end
 flush_new()
 return {'OK'}

@@ -7,8 +7,8 @@ if bad then return bad end
 local restored, skipped = 0, 0
 for i = 11, #ARGV, 9 do
   local id, d = ARGV[i], ARGV[i + 1]
-  local rid = redis.call('HGET', nkey(d), 'rid')
-  if not rid or num(rid) ~= 0 then
+  local f = redis.call('HMGET', nkey(d), 'act', 'rid')  -- every number has 'act'; 'rid' may be absent
+  if not f[1] or num(f[2]) ~= 0 then
     skipped = skipped + 1
   else
     redis.call('HSET', nkey(d), 'rid', id, 'ru', ARGV[i + 8])
