@@ -144,7 +144,9 @@ class ClusterTarget final : public cli::ImportTarget {
     if (!filled) {
       return core::Fail(core::Error::Unavailable(
           "a batch is in PostgreSQL but Redis did not take it (" + filled.error().detail() +
-          "); Redis gets it, and any batch after it, at its next rebuild"));
+          "); rerun the same file once Redis is back (with --on-duplicate update, the default) "
+          "to give Redis this batch and the ones after it; a Redis that lost its data gets them "
+          "at its rebuild from PostgreSQL"));
     }
     return {};
   }

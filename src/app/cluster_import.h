@@ -4,8 +4,9 @@
 // import, so running instances allocate them at once. Redis takes a batch while the next one is
 // read and copied (batches of at most 250,000 rows for that); only committed rows ever reach it.
 // Redis's copy of the rows is not journaled again: COPY already wrote them (ImportedRowsJournal in
-// the .cc). Redis down during an import: the batches already in PostgreSQL stay, and Redis gets
-// them at its next rebuild.
+// the .cc). Redis down during an import: the batches already in PostgreSQL stay; a Redis that
+// lost its data gets them at its rebuild, one that kept it (it was only unreachable) from a
+// rerun of the file, as the error says.
 #pragma once
 
 #include <memory>
