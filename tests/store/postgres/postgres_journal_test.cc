@@ -43,6 +43,10 @@ class PostgresJournalTest : public ::testing::Test {
  protected:
   std::unique_ptr<PostgresJournal> Open(PostgresOptions options = {}) {
     options.connection = db_.settings();
+    return OpenAsIs(std::move(options));
+  }
+  // For options whose connection the test set itself (from db_.settings(), with its timeouts).
+  std::unique_ptr<PostgresJournal> OpenAsIs(PostgresOptions options) {
     auto journal = PostgresJournal::Open(std::move(options));
     EXPECT_THAT(journal, IsOk());
     if (!journal) return nullptr;
@@ -62,6 +66,16 @@ class PostgresJournalTest : public ::testing::Test {
     PostgresOptions options;
     options.gather_window = window;
     return options;
+  }
+
+  // Flushes until the journal is healthy again after the server came back: a frozen session's
+  // statement must time out on the server first, which on a loaded machine can outlast one Flush
+  // (it waits at most degraded_flush_wait).
+  static void CatchUp(PostgresJournal& journal) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+      journal.Flush();
+    } while (!journal.Healthy() && std::chrono::steady_clock::now() < deadline);
   }
 
   std::int64_t Count(const std::string& table) {
@@ -346,28 +360,22 @@ TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) 
   options.connection = db_.settings();
   options.connection.statement_timeout = std::chrono::milliseconds(200);
   options.connection.connect_timeout = std::chrono::milliseconds(300);
-  auto journal = PostgresJournal::Open(options);
-  ASSERT_THAT(journal, IsOk());
-  RecordingSink sink;
-  ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());
-  ASSERT_THAT(AppendAndWait(**journal, Allocation(1)), IsOk());
+  options.commit_wait = {};  // the statement deadline alone
+  auto journal = OpenAsIs(options);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
 
   db_.Freeze();
   // The commit gets no answer: past its deadline (statement_timeout + 1 s) the journal gives the
   // connection up, degrades and acknowledges; reconnecting finds no answer within 300 ms either.
-  const core::Result<void> during = AppendAndWait(**journal, Allocation(2));
-  const bool degraded = (*journal)->Degraded();
+  const core::Result<void> during = AppendAndWait(*journal, Allocation(2));
+  const bool degraded = journal->Degraded();
   db_.Thaw();
   EXPECT_THAT(during, IsOk());
   EXPECT_TRUE(degraded);
 
-  // Catching up after the thaw: the frozen session's statement must time out on the server first,
-  // which on a loaded machine can outlast one Flush (it waits at most degraded_flush_wait).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  do {
-    (*journal)->Flush();
-  } while (!(*journal)->Healthy() && std::chrono::steady_clock::now() < deadline);
-  EXPECT_TRUE((*journal)->Healthy());
+  CatchUp(*journal);
+  EXPECT_TRUE(journal->Healthy());
   EXPECT_EQ(Count("reservations"), 2);
 }
 
@@ -375,11 +383,9 @@ TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementD
   PostgresOptions options;
   options.connection = db_.settings();  // statement_timeout 5 s: the writer waits up to 6 s
   options.commit_wait = std::chrono::milliseconds(300);
-  auto journal = PostgresJournal::Open(options);
-  ASSERT_THAT(journal, IsOk());
-  RecordingSink sink;
-  ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());
-  ASSERT_THAT(AppendAndWait(**journal, Allocation(1)), IsOk());
+  auto journal = OpenAsIs(options);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
 
   db_.Freeze();
   // The watchdog answers for the stuck commit within 1.25 x commit_wait, and then for each append
@@ -387,12 +393,12 @@ TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementD
   // Bounds far above what the watchdog takes and far below the deadline, for a loaded machine.
   auto timed_append = [&](std::uint64_t id) {
     const auto start = std::chrono::steady_clock::now();
-    const core::Result<void> result = AppendAndWait(**journal, Allocation(id));
+    const core::Result<void> result = AppendAndWait(*journal, Allocation(id));
     return std::make_pair(result, std::chrono::steady_clock::now() - start);
   };
   const auto [stuck, stuck_took] = timed_append(2);
   const auto [behind, behind_took] = timed_append(3);
-  const bool degraded = (*journal)->Degraded();
+  const bool degraded = journal->Degraded();
   db_.Thaw();
   EXPECT_THAT(stuck, IsOk());
   EXPECT_THAT(behind, IsOk());
@@ -401,13 +407,10 @@ TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementD
   EXPECT_TRUE(degraded);
 
   // Nothing acknowledged is lost: the stuck commit is answered or replayed after the thaw.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  do {
-    (*journal)->Flush();
-  } while (!(*journal)->Healthy() && std::chrono::steady_clock::now() < deadline);
-  EXPECT_TRUE((*journal)->Healthy());
+  CatchUp(*journal);
+  EXPECT_TRUE(journal->Healthy());
   EXPECT_EQ(Count("reservations"), 3);
-  EXPECT_EQ((*journal)->LostEntries(), 0u);
+  EXPECT_EQ(journal->LostEntries(), 0u);
 }
 
 TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
