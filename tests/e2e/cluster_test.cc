@@ -26,6 +26,15 @@ class ClusterTest : public E2eTest {
  protected:
   void SetUp() override { SKIP_UNLESS_CLUSTER("PostgreSQL + Redis"); }
 
+  // Polls /health until it says "healthy" (a degraded journal has written its backlog), or 15 s.
+  void WaitUntilHealthy() {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    while (Field(ParseJson(client().Get("/health").body), "status") != "healthy" &&
+           Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
   // Polls `next-cid` until it answers something else than 503 store_unavailable (at most 15 s).
   HttpResponse NextCidOnceRecovered(const std::string& query) {
     const auto deadline = Clock::now() + std::chrono::seconds(15);
@@ -216,6 +225,26 @@ class OwnPostgres {
   }
   bool Kill() const { return Script("kill"); }
   bool Restart() const { return Script("restart"); }
+  // SIGSTOP / SIGCONT of the server and its backends: a hung server, connections open.
+  bool Freeze() const { return Script("freeze"); }
+  bool Thaw() const { return Script("thaw"); }
+
+  // How many of `ids` are rows of `reservations`; -1 when PostgreSQL could not be asked.
+  std::int64_t StoredReservations(const std::vector<std::string>& ids) const {
+    store::postgres::ConnectionSettings settings;
+    settings.url = url();
+    auto connection = store::postgres::Connection::Open(settings);
+    EXPECT_TRUE(connection.has_value()) << connection.error().ToString();
+    if (!connection) return -1;
+    std::string list;
+    for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
+    std::int64_t stored = -1;
+    auto counted =
+        connection->Exec(fmt::format("SELECT count(*) FROM reservations WHERE id IN ({})", list),
+                         "count", [&](store::postgres::Rows rows) { stored = rows.Int64(0, 0); });
+    EXPECT_TRUE(counted.has_value()) << counted.error().ToString();
+    return stored;
+  }
   std::uint16_t port() const { return port_; }
 
  private:
@@ -279,25 +308,47 @@ TEST_F(ClusterTest, PostgresStoppedAndStartedUnderTrafficLosesNoAcknowledgedAllo
   EXPECT_EQ(Field(degraded, "status"), "degraded");  // allocation went on without PostgreSQL
   EXPECT_EQ(failures.load(), 0) << first_failure;
   // Once the backlog is written, every acknowledged allocation is a row of `reservations`.
-  const auto deadline = Clock::now() + std::chrono::seconds(15);
-  while (Field(ParseJson(client().Get("/health").body), "status") != "healthy" &&
-         Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntilHealthy();
   std::lock_guard lock(mu);
   ASSERT_GT(acknowledged.size(), 100U);
-  store::postgres::ConnectionSettings settings;
-  settings.url = postgres.url();
-  auto connection = store::postgres::Connection::Open(settings);
-  ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
-  std::int64_t stored = -1;
-  std::string ids;
-  for (const auto& id : acknowledged) ids += (ids.empty() ? "" : ",") + id;
-  auto counted =
-      connection->Exec(fmt::format("SELECT count(*) FROM reservations WHERE id IN ({})", ids),
-                       "count", [&](store::postgres::Rows rows) { stored = rows.Int64(0, 0); });
-  ASSERT_TRUE(counted.has_value()) << counted.error().ToString();
-  EXPECT_EQ(stored, static_cast<std::int64_t>(acknowledged.size()));
+  EXPECT_EQ(postgres.StoredReservations(acknowledged),
+            static_cast<std::int64_t>(acknowledged.size()));
+}
+
+// A hung PostgreSQL (stopped with its connections open) holds an allocation about commit_wait
+// (1 s), not the writer's statement deadline (6 s): the instance degrades and answers, and the
+// allocations it acknowledged meanwhile reach `reservations` once the server answers again.
+TEST_F(ClusterTest, PostgresHungAllocationIsAnsweredWithinSecondsAndRecordedAfterwards) {
+  OwnPostgres postgres(work_dir() / "pg");
+  ASSERT_TRUE(postgres.ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 5));
+  std::vector<std::string> acknowledged;
+  const auto allocate = [&] {
+    const auto asked = Clock::now();
+    const auto r = NextCid("to=2125559876");
+    const auto waited = Clock::now() - asked;
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status == 200) acknowledged.push_back(Field(ParseJson(r.body), "reservation_id"));
+    std::cerr << "allocation answered after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms\n";
+    return waited;
+  };
+  allocate();  // PostgreSQL answering
+
+  ASSERT_TRUE(postgres.Freeze());
+  // Bounds with room for a loaded CI machine, and far below the 6 s deadline.
+  const auto stuck = allocate();
+  const auto behind = allocate();
+  const auto health = ParseJson(client().Get("/health").body);
+  ASSERT_TRUE(postgres.Thaw());
+  EXPECT_LT(stuck, std::chrono::seconds(3));
+  EXPECT_LT(behind, std::chrono::seconds(1));
+  EXPECT_EQ(Field(health, "status"), "degraded");
+
+  WaitUntilHealthy();
+  ASSERT_EQ(acknowledged.size(), 3U);
+  EXPECT_EQ(postgres.StoredReservations(acknowledged), 3);
 }
 
 }  // namespace
