@@ -383,6 +383,7 @@ TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementD
   PostgresOptions options;
   options.connection = db_.settings();  // statement_timeout 5 s: the writer waits up to 6 s
   options.commit_wait = std::chrono::milliseconds(300);
+  options.max_queue_entries = 6;  // three allocations of two entries
   auto journal = OpenAsIs(options);
   ASSERT_NE(journal, nullptr);
   ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
@@ -398,18 +399,24 @@ TEST_F(PostgresJournalTest, HungServerIsAnsweredWithinCommitWaitNotTheStatementD
   };
   const auto [stuck, stuck_took] = timed_append(2);
   const auto [behind, behind_took] = timed_append(3);
+  const auto [last, last_took] = timed_append(4);  // the bound: 6 entries wait
+  const auto [over, over_took] = timed_append(5);  // past it: refused, by the watchdog too
   const bool degraded = journal->Degraded();
   db_.Thaw();
   EXPECT_THAT(stuck, IsOk());
   EXPECT_THAT(behind, IsOk());
+  EXPECT_THAT(last, IsOk());
+  EXPECT_THAT(over, HasError(core::ErrorCode::kUnavailable));
   EXPECT_LT(stuck_took, seconds(3));
   EXPECT_LT(behind_took, seconds(1));
+  EXPECT_LT(last_took, seconds(1));
+  EXPECT_LT(over_took, seconds(1));
   EXPECT_TRUE(degraded);
 
   // Nothing acknowledged is lost: the stuck commit is answered or replayed after the thaw.
   CatchUp(*journal);
   EXPECT_TRUE(journal->Healthy());
-  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(Count("reservations"), 4);
   EXPECT_EQ(journal->LostEntries(), 0u);
 }
 
