@@ -42,8 +42,9 @@
 // Thread-safety: every method may be called from any thread, except Flush() and the destructor
 // from inside a callback. `on_durable` runs on the writer thread (also refusals past the bound),
 // or on the commit watchdog's while a commit is overdue, except after shutdown began, when it
-// runs at once on the caller's thread; callbacks must not block. Ownership: the journal owns its threads and connections; the destructor flushes (waiting
-// at most degraded_flush_wait for a server that is down, then logging what it leaves unwritten).
+// runs at once on the caller's thread; callbacks must not block. Ownership: the journal owns its
+// threads and connections; the destructor flushes (waiting at most degraded_flush_wait for a
+// server that is down, then logging what it leaves unwritten).
 #pragma once
 
 #include <atomic>
@@ -124,8 +125,8 @@ class PostgresJournal final : public Journal {
 
   // Queues `entries` and returns at once; `on_durable` (may be empty) runs exactly once, on the
   // writer thread (or the commit watchdog's): success after the commit (connected) or at once
-  // (degraded); kUnavailable when
-  // the bound was reached or PostgreSQL rejected the entries' content.
+  // (degraded); kUnavailable when the bound was reached or PostgreSQL rejected the entries'
+  // content.
   void Append(std::vector<JournalEntry> entries, Durable on_durable) override;
   // Buffers the row for the next batch; dropped and counted past max_queue_entries.
   void AppendLog(ApiLogEntry entry) override;
