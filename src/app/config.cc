@@ -152,6 +152,15 @@ const std::vector<SettingDef>& Defs() {
       {{"POSTGRES_DB", "postgres-db", "", "PostgreSQL database", kBoth},
        Kind::kText,
        TextSetter(&Config::postgres_db)},
+      {{"POSTGRES_COMMIT_WAIT_MS", "postgres-commit-wait-ms", "1000",
+        "Cluster mode: longest an allocation waits for a PostgreSQL commit that gets no answer "
+        "before the instance goes on without it (degraded); 0 = the 6 s statement deadline"},
+       Kind::kText,
+       CountSetter(0, 60'000,
+                   [](Config& c, std::uint64_t v) {
+                     c.postgres_commit_wait =
+                         std::chrono::milliseconds(static_cast<std::int64_t>(v));
+                   })},
       {{"REDIS_URL", "redis-url", "", "Redis URL; with PostgreSQL selects cluster mode", kBoth},
        Kind::kText,
        TextSetter(&Config::redis_url)},

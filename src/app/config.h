@@ -59,6 +59,10 @@ struct Config {
   std::string postgres_user;
   std::string postgres_password;
   std::string postgres_db;
+  // POSTGRES_COMMIT_WAIT_MS: longest an allocation waits for a commit PostgreSQL does not answer
+  // (a hung server) before the journal degrades (store::PostgresOptions::commit_wait); 0 = the
+  // statement deadline. Default 1,000 ms.
+  std::chrono::milliseconds postgres_commit_wait{1'000};
   // REDIS_URL: redis://host:port; selects cluster mode together with PostgreSQL. Default empty.
   std::string redis_url;
   // REDIS_HOST / REDIS_PORT: the seed's split Redis settings. Defaults: empty, 6379.

@@ -38,6 +38,7 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   if (!redis) return core::Fail(std::move(redis.error()));
   store::PostgresOptions postgres;
   postgres.connection = PostgresSettings(config);
+  postgres.commit_wait = config.postgres_commit_wait;
   auto journal = store::PostgresJournal::Open(postgres);
   if (!journal) return core::Fail(std::move(journal.error()));
   store::RedisStoreOptions options;

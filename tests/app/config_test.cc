@@ -90,6 +90,7 @@ TEST(ConfigTest, DefaultsMatchSpec) {
   EXPECT_EQ(c.default_hourly_limit, 100);
   EXPECT_EQ(c.default_daily_limit, 500);
   EXPECT_EQ(c.postgres_port, 5432);
+  EXPECT_EQ(c.postgres_commit_wait, std::chrono::milliseconds(1'000));
   EXPECT_EQ(c.redis_port, 6379);
   EXPECT_TRUE(c.admin_token.empty());
 }
@@ -122,6 +123,8 @@ TEST(ConfigTest, BadValuesNameTheVariable) {
             "DEFAULT_RESERVATION_TTL: not a whole number");
   EXPECT_EQ(ResolveError({{"DEBUG", "maybe"}}), "DEBUG: not a boolean (true or false)");
   EXPECT_EQ(ResolveError({{"HTTP_THREADS", "lots"}}), "HTTP_THREADS: not a whole number");
+  EXPECT_EQ(ResolveError({{"POSTGRES_COMMIT_WAIT_MS", "90000"}}),
+            "POSTGRES_COMMIT_WAIT_MS: must be between 0 and 60000");
 }
 
 TEST(ConfigTest, PortZeroPicksAFreePort) { EXPECT_EQ(Resolve({{"API_PORT", "0"}}).api_port, 0); }

@@ -315,13 +315,15 @@ TEST_F(ClusterTest, PostgresStoppedAndStartedUnderTrafficLosesNoAcknowledgedAllo
             static_cast<std::int64_t>(acknowledged.size()));
 }
 
-// A hung PostgreSQL (stopped with its connections open) holds an allocation about commit_wait
-// (1 s), not the writer's statement deadline (6 s): the instance degrades and answers, and the
-// allocations it acknowledged meanwhile reach `reservations` once the server answers again.
+// A hung PostgreSQL (stopped with its connections open) holds an allocation about
+// POSTGRES_COMMIT_WAIT_MS (here 300 ms, default 1 s), not the writer's statement deadline (6 s):
+// the instance degrades and answers, and the allocations it acknowledged meanwhile reach
+// `reservations` once the server answers again.
 TEST_F(ClusterTest, PostgresHungAllocationIsAnsweredWithinSecondsAndRecordedAfterwards) {
   OwnPostgres postgres(work_dir() / "pg");
   ASSERT_TRUE(postgres.ok());
-  ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
+  ASSERT_NO_FATAL_FAILURE(StartServer(
+      {{"DATABASE_URL", postgres.url()}, {"POSTGRES_COMMIT_WAIT_MS", "300"}}));
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 5));
   std::vector<std::string> acknowledged;
   const auto allocate = [&] {
@@ -337,13 +339,14 @@ TEST_F(ClusterTest, PostgresHungAllocationIsAnsweredWithinSecondsAndRecordedAfte
   allocate();  // PostgreSQL answering
 
   ASSERT_TRUE(postgres.Freeze());
-  // Bounds with room for a loaded CI machine, and far below the 6 s deadline.
+  // Bounds with room for a loaded CI machine, and below the default 1 s wait and far below the
+  // 6 s deadline.
   const auto stuck = allocate();
   const auto behind = allocate();
   const auto health = ParseJson(client().Get("/health").body);
   ASSERT_TRUE(postgres.Thaw());
-  EXPECT_LT(stuck, std::chrono::seconds(3));
-  EXPECT_LT(behind, std::chrono::seconds(1));
+  EXPECT_LT(stuck, std::chrono::milliseconds(1000));
+  EXPECT_LT(behind, std::chrono::milliseconds(1000));
   EXPECT_EQ(Field(health, "status"), "degraded");
 
   WaitUntilHealthy();
