@@ -327,7 +327,15 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
     entries.clear();
     for (const JournalEntry& e : p.entries) entries.push_back(&e);
     core::Result<void> result;
-    if (!entries.empty()) result = writer_.WriteBatch(write_conn_, entries, {}, replay_);
+    if (!entries.empty()) {
+      {
+        // Each transaction answered shows the server alive: the commit watchdog times the next
+        // one on its own, not the whole retry of the batch.
+        std::lock_guard lock(mu_);
+        writing_since_ = std::chrono::steady_clock::now();
+      }
+      result = writer_.WriteBatch(write_conn_, entries, {}, replay_);
+    }
     if (!result && write_conn_.Lost()) {
       replay_ = postgres::Replay::kYes;
       return i;
