@@ -476,16 +476,19 @@ bool NumberIndex::CountSlice(PartialCounts& partial, std::size_t max_records, Ti
     ++counts.total;
     ++area.total;
     ++pool.total;
+    // A live reservation counts while it lasts, also when its number was deactivated meanwhile
+    // (the call holds the number until release or TTL; the cluster store counts it the same).
+    if (r.reservation != 0) ++counts.reserved;
     if (!r.active) continue;
     ++counts.active;
     ++area.active;
     ++pool.active;
-    if (r.reservation != 0) {
-      ++counts.reserved;
-    } else if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
-      ++counts.capped;
-    } else if (r.rest_until > now_compact) {
-      ++counts.resting;
+    if (r.reservation == 0) {
+      if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
+        ++counts.capped;
+      } else if (r.rest_until > now_compact) {
+        ++counts.resting;
+      }
     }
     if (r.link.linked) {
       ++counts.available;

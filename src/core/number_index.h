@@ -70,7 +70,7 @@ struct PoolCounts {
 struct IndexCounts {
   std::uint64_t total = 0;
   std::uint64_t active = 0;
-  std::uint64_t reserved = 0;
+  std::uint64_t reserved = 0;              // live reservations, of active numbers or not
   std::uint64_t available = 0;
   std::uint64_t capped = 0;                // active, not reserved, at a cap
   std::uint64_t resting = 0;               // active, not reserved, resting (spam-label guard)

@@ -1,0 +1,264 @@
+// The Redis store against the embedded one, over a seeded random walk of allocations, releases,
+// admin changes and time (hours and days included): both must pick the same numbers in the same
+// tiers, refuse the same requests and count the same availability. The embedded store is itself
+// checked against a reference model (core/number_index_model_test.cc); this catches what the
+// contract suite's hand-made cases may not, in the Lua scripts' order keeping.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "store_contract_test.h"
+
+namespace cidrotor::store::contract {
+namespace {
+
+using testing::Await;
+using testing::IsOk;
+
+// Pool numbers: 3 area codes x 2 exchanges x 3 lines, and two toll-free numbers.
+std::vector<std::string> Universe() {
+  std::vector<std::string> numbers;
+  for (const char* exchange : {"212555", "212444", "310555", "310444", "415555", "415444"}) {
+    for (const char* line : {"0001", "0002", "0003"}) numbers.push_back(std::string(exchange) + line);
+  }
+  numbers.push_back("8005550001");
+  numbers.push_back("8885550002");
+  return numbers;
+}
+
+// Destinations: same exchange, same area code only, an area code without numbers, toll-free.
+const std::vector<std::string> kDestinations = {"2125559999", "2124449999", "2127779999",
+                                                "3105559999", "4154449999", "6465559999",
+                                                "8005551234"};
+
+class Walk {
+ public:
+  explicit Walk(std::uint32_t seed) : random_(seed) {}
+
+  void Open() {
+    reference_ = OpenOne(Backend::kEmbedded);
+    redis_ = OpenOne(Backend::kRedis);
+  }
+
+  // One random step; `step` names it in failure messages.
+  void Step(int step) {
+    const int dice = Pick(100);
+    if (dice < 40) return Allocate(step);
+    if (dice < 60) return ReleaseById(step);
+    if (dice < 64) return ReleaseByNumber(step);
+    if (dice < 78) return AdvanceClock();
+    if (dice < 86) return Update(step);
+    if (dice < 92) return AddOrDelete(step);
+    if (dice < 96) return Tick();
+    return CompareStats(step);
+  }
+
+  void CompareStats(int step) {
+    auto expected = Stats(*reference_);
+    auto actual = Stats(*redis_);
+    ASSERT_THAT(expected, IsOk());
+    ASSERT_THAT(actual, IsOk());
+    EXPECT_EQ(actual->total_numbers, expected->total_numbers) << "step " << step;
+    EXPECT_EQ(actual->active_numbers, expected->active_numbers) << "step " << step;
+    EXPECT_EQ(actual->reserved_numbers, expected->reserved_numbers) << "step " << step;
+    EXPECT_EQ(actual->available_numbers, expected->available_numbers) << "step " << step;
+    EXPECT_EQ(actual->capped_numbers, expected->capped_numbers) << "step " << step;
+    EXPECT_EQ(AvailableByArea(*actual), AvailableByArea(*expected)) << "step " << step;
+  }
+
+  // The last steps, for a failure's message.
+  std::string History() const {
+    std::string text;
+    for (const auto& line : history_) text += line + "\n";
+    return text;
+  }
+
+  int allocations = 0;  // successful ones, to check that the walk did allocate
+  int refusals = 0;
+
+ private:
+  using Pair = std::pair<std::uint64_t, std::uint64_t>;  // reservation ids: embedded, Redis
+
+  std::unique_ptr<Store> OpenOne(Backend backend) {
+    StoreConfig config;
+    config.index.default_hourly_cap = 4;
+    config.index.default_daily_cap = 9;
+    config.rate_limit_per_agent = 0;
+    auto opened = OpenStore(backend, clock_, calendar_, config,
+                            std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline),
+                            SharedRedis().port());
+    EXPECT_THAT(opened, IsOk());
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  void Note(std::string line) {
+    history_.push_back(std::move(line));
+    if (history_.size() > 40) history_.pop_front();
+  }
+
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(random_); }
+  const std::string& Number() { return universe_[Pick(static_cast<int>(universe_.size()))]; }
+
+  void Allocate(int step) {
+    auto request = To(kDestinations[Pick(static_cast<int>(kDestinations.size()))]);
+    auto expected = Await<core::Allocation>([&](auto done) { reference_->Allocate(request, done); });
+    auto actual = Await<core::Allocation>([&](auto done) { redis_->Allocate(request, done); });
+    Note(std::to_string(step) + " allocate to " + request.destination.ToString() + ": " +
+         (expected ? expected->reservation.caller_id.ToString() + " id " +
+                         std::to_string(expected->reservation.id)
+                   : "refused"));
+    ASSERT_EQ(actual.has_value(), expected.has_value())
+        << "step " << step << ": to " << request.destination.ToString();
+    if (!expected) {
+      EXPECT_EQ(actual.error().code(), expected.error().code()) << "step " << step;
+      ++refusals;
+      return;
+    }
+    const auto& want = expected->reservation;
+    const auto& got = actual->reservation;
+    EXPECT_EQ(got.caller_id.ToString(), want.caller_id.ToString())
+        << "step " << step << ": to " << request.destination.ToString();
+    EXPECT_EQ(got.match, want.match) << "step " << step;
+    live_.push_back({want.id, got.id});
+    ++allocations;
+  }
+
+  void ReleaseById(int step) {
+    if (live_.empty()) return;
+    const std::size_t at = static_cast<std::size_t>(Pick(static_cast<int>(live_.size())));
+    const Pair ids = live_[at];
+    live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(at));
+    core::ReleaseRequest request;
+    request.reservation_id = ids.first;
+    auto expected = Release(*reference_, request);
+    request.reservation_id = ids.second;
+    auto actual = Release(*redis_, request);
+    ASSERT_THAT(expected, IsOk());
+    ASSERT_THAT(actual, IsOk());
+    Note(std::to_string(step) + " release id " + std::to_string(ids.first) + ": " +
+         (expected->released ? "released" : "not released"));
+    EXPECT_EQ(actual->released, expected->released) << "step " << step;
+  }
+
+  void ReleaseByNumber(int step) {
+    core::ReleaseRequest request;
+    request.caller_id = *core::PhoneNumber::ParsePoolNumber(Number());
+    auto expected = Release(*reference_, request);
+    auto actual = Release(*redis_, request);
+    Note(std::to_string(step) + " release number " + request.caller_id->ToString() + ": " +
+         (!expected ? "error" : expected->released ? "released" : "not released"));
+    ASSERT_EQ(actual.has_value(), expected.has_value()) << "step " << step;
+    if (expected) {
+      EXPECT_EQ(actual->released, expected->released) << "step " << step;
+    }
+  }
+
+  void AdvanceClock() {
+    const int dice = Pick(20);
+    std::int64_t seconds = 1 + Pick(120);  // within a reservation's 300 s
+    if (dice == 0) {
+      seconds = 3600;  // the next hour
+    } else if (dice == 1) {
+      seconds = 86'400;  // the next day
+    } else if (dice < 6) {
+      seconds = 200 + Pick(200);  // around the TTL
+    }
+    clock_.Advance(core::Seconds(seconds));
+    Note("advance " + std::to_string(seconds) + " s");
+  }
+
+  void Update(int step) {
+    core::NumberPatch patch;
+    const int dice = Pick(3);
+    if (dice == 0) {
+      patch.active = Pick(3) != 0;
+    } else if (dice == 1) {
+      patch.hourly_cap = static_cast<std::uint16_t>(Pick(4));
+    } else {
+      patch.daily_cap = static_cast<std::uint16_t>(Pick(6));
+    }
+    const auto caller_id = *core::PhoneNumber::ParsePoolNumber(Number());
+    auto expected = Await<core::NumberView>(
+        [&](auto done) { reference_->UpdateNumber(caller_id, patch, done); });
+    auto actual =
+        Await<core::NumberView>([&](auto done) { redis_->UpdateNumber(caller_id, patch, done); });
+    Note(std::to_string(step) + " update " + caller_id.ToString() + " active " +
+         (patch.active ? std::to_string(*patch.active) : "-") + " hourly " +
+         (patch.hourly_cap ? std::to_string(*patch.hourly_cap) : "-") + " daily " +
+         (patch.daily_cap ? std::to_string(*patch.daily_cap) : "-") + (expected ? "" : ": error"));
+    ASSERT_EQ(actual.has_value(), expected.has_value()) << "step " << step;
+    if (!expected) return;
+    EXPECT_EQ(actual->available, expected->available) << "step " << step;
+    EXPECT_EQ(actual->reserved, expected->reserved) << "step " << step;
+    EXPECT_EQ(actual->hourly_used_now, expected->hourly_used_now) << "step " << step;
+    EXPECT_EQ(actual->daily_used_now, expected->daily_used_now) << "step " << step;
+  }
+
+  void AddOrDelete(int step) {
+    const std::string& number = Number();
+    auto added = Await<core::NumberView>(
+        [&](auto done) { reference_->AddNumber(Spec(number, static_cast<std::uint16_t>(Pick(2) * 2), 0), done); });
+    if (added) {
+      auto twin = Await<core::NumberView>(
+          [&](auto done) { redis_->AddNumber(Spec(number, added->spec.hourly_cap, 0), done); });
+      Note(std::to_string(step) + " add " + number);
+      ASSERT_THAT(twin, IsOk()) << "step " << step;
+      return;
+    }
+    const auto caller_id = *core::PhoneNumber::ParsePoolNumber(number);
+    auto expected = Await<void>([&](auto done) { reference_->DeleteNumber(caller_id, done); });
+    auto actual = Await<void>([&](auto done) { redis_->DeleteNumber(caller_id, done); });
+    Note(std::to_string(step) + " delete " + number + (expected ? "" : ": error"));
+    ASSERT_EQ(actual.has_value(), expected.has_value()) << "step " << step;
+  }
+
+  void Tick() {
+    Note("tick");
+    reference_->Tick();
+    redis_->Tick();
+  }
+
+  static core::Result<core::ReleaseResult> Release(Store& store, core::ReleaseRequest request) {
+    return Await<core::ReleaseResult>([&](auto done) { store.Release(request, done); });
+  }
+  static core::Result<StoreStats> Stats(Store& store) {
+    return Await<StoreStats>([&](auto done) { store.GetStats(done); });
+  }
+  static std::map<std::uint32_t, std::uint32_t> AvailableByArea(const StoreStats& stats) {
+    std::map<std::uint32_t, std::uint32_t> available;
+    for (const auto& area : stats.area_codes) available[area.area_code] = area.available;
+    return available;
+  }
+
+  std::mt19937 random_;
+  ::cidrotor::testing::ManualClock clock_{kStart};
+  core::FixedOffsetCalendar calendar_;
+  std::vector<std::string> universe_ = Universe();
+  std::unique_ptr<Store> reference_;
+  std::unique_ptr<Store> redis_;
+  std::vector<Pair> live_;
+  std::deque<std::string> history_;
+};
+
+TEST(RedisStoreDifferentialTest, RandomWalkMatchesTheEmbeddedStore) {
+  ASSERT_TRUE(SharedRedis().running()) << SharedRedis().error();
+  for (std::uint32_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ASSERT_EQ(SharedRedis().Command({"FLUSHALL"}), "+OK\r\n");
+    Walk walk(seed);
+    ASSERT_NO_FATAL_FAILURE(walk.Open());
+    for (int step = 0; step < 4000 && !HasFailure(); ++step) walk.Step(step);
+    walk.CompareStats(-1);
+    ASSERT_FALSE(HasFailure()) << "the last steps:\n" << walk.History();
+    EXPECT_GT(walk.allocations, 500);  // the walk did exercise the orders...
+    EXPECT_GT(walk.refusals, 50);      // ...and ran them dry
+  }
+}
+
+}  // namespace
+}  // namespace cidrotor::store::contract
