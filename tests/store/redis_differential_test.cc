@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,8 @@ class Walk {
     if (dice < 64) return ReleaseByNumber(step);
     if (dice < 78) return AdvanceClock();
     if (dice < 86) return Update(step);
-    if (dice < 92) return AddOrDelete(step);
+    if (dice < 90) return AddOrDelete(step);
+    if (dice < 92) return Import(step);
     if (dice < 96) return Tick();
     return CompareStats(step);
   }
@@ -215,6 +217,33 @@ class Walk {
     auto actual = Await<void>([&](auto done) { redis_->DeleteNumber(caller_id, done); });
     Note(std::to_string(step) + " delete " + number + (expected ? "" : ": error"));
     ASSERT_EQ(actual.has_value(), expected.has_value()) << "step " << step;
+  }
+
+  // A few numbers at once, new or not, sometimes with a last use to restore.
+  void Import(int step) {
+    std::vector<ImportItem> items;
+    std::set<std::string> chosen;
+    for (int n = 1 + Pick(4); n > 0; --n) chosen.insert(Number());
+    for (const std::string& number : chosen) {
+      ImportItem item;
+      item.spec = Spec(number, static_cast<std::uint16_t>(Pick(3)), 0);
+      if (Pick(2) == 0) {
+        item.last_used = core::ToCompact(clock_.Now()) - static_cast<core::CompactTime>(Pick(600));
+      }
+      items.push_back(std::move(item));
+    }
+    const OnDuplicate mode = Pick(2) == 0 ? OnDuplicate::kUpdate : OnDuplicate::kSkip;
+    auto expected = Await<ImportResult>(
+        [&](Callback<ImportResult> done) { reference_->ImportNumbers(items, mode, done); });
+    auto actual = Await<ImportResult>(
+        [&](Callback<ImportResult> done) { redis_->ImportNumbers(items, mode, done); });
+    Note(std::to_string(step) + " import " + std::to_string(items.size()) + " numbers, " +
+         (mode == OnDuplicate::kUpdate ? "update" : "skip"));
+    ASSERT_THAT(expected, IsOk());
+    ASSERT_THAT(actual, IsOk());
+    EXPECT_EQ(actual->imported, expected->imported) << "step " << step;
+    EXPECT_EQ(actual->updated, expected->updated) << "step " << step;
+    EXPECT_EQ(actual->skipped, expected->skipped) << "step " << step;
   }
 
   void Tick() {

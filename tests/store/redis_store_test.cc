@@ -348,6 +348,27 @@ TEST_F(RedisStoreTest, InstancesRacingAfterDataLossNeverReuseAHeldNumber) {
   EXPECT_EQ(std::set<std::string>(allocated.begin(), allocated.end()).size(), 3u);
 }
 
+TEST_F(RedisStoreTest, RedisWrittenWithAnotherKeyLayoutIsRebuilt) {
+  {
+    auto before = OpenInstance();
+    ASSERT_TRUE(before);
+    ASSERT_THAT(AddOn(*before, "2125550001"), IsOk());
+    ASSERT_THAT(AddOn(*before, "2125550002"), IsOk());
+    ASSERT_THAT(AllocateOn(*before, "2125559999"), IsOk());  // 0001 stays reserved
+  }
+  // What the first key layout left: its generation key, and numbers in the pool's `all` set.
+  ASSERT_EQ(redis_.Command({"DEL", redis::kGenerationKey}), ":1\r\n");
+  ASSERT_EQ(redis_.Command({"SET", "cid:generation", "12345"}), "+OK\r\n");
+  ASSERT_EQ(redis_.Command({"ZADD", "cid:{default}:all", "0", "2125550001"}), ":1\r\n");
+  auto after = OpenInstance();
+  ASSERT_TRUE(after);
+  auto allocated = AllocateOn(*after, "2125559999");
+  ASSERT_THAT(allocated, IsOk());
+  EXPECT_EQ(allocated->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_THAT(AllocateOn(*after, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation"}), ":0\r\n");
+}
+
 TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -15,7 +15,10 @@ namespace cidrotor::store::redis {
 
 // Keys outside any pool, each read or written by single-key commands only (never by a script),
 // so a pool's scripts never cross a cluster slot.
-inline constexpr const char* kGenerationKey = "cid:generation";         // epoch of the full load
+// Epoch of the full load. The name carries the version of the key layout (2: the available
+// order as heads, docs/redis-keys.md): a Redis written with another layout lacks this key, so
+// the first instance rebuilds it from the journal, deleting the old layout's keys.
+inline constexpr const char* kGenerationKey = "cid:generation:v2";
 inline constexpr const char* kRebuildLockKey = "cid:rebuild_lock";      // SET NX PX while loading
 inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRBY id blocks
 inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names

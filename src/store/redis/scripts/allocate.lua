@@ -22,14 +22,20 @@ if limited then
 end
 
 -- Tiers (core::MatchTier): 1 exchange, 2 area code, 4 any. Toll-free destinations only any.
-local picked, match
+local picked, match, xs, as
 if geographic then
-  picked, match = redis.call('ZRANGE', P .. 'x:' .. string.sub(dst, 1, 6), 0, 0)[1], 1
+  xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
+  picked, match = xs[1], 1
   if not picked then
-    picked, match = redis.call('ZRANGE', P .. 'a:' .. string.sub(dst, 1, 3), 0, 0)[1], 2
+    picked, xs, as = first_of_area(string.sub(dst, 1, 3))
+    match = 2
   end
 end
-if not picked then picked, match = redis.call('ZRANGE', ALL, 0, 0)[1], 4 end
+if not picked then
+  local npa = first(ALL)
+  if npa then picked, xs, as = first_of_area(npa) end
+  match = 4
+end
 if not picked then return {'NONE'} end
 
 local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car')
@@ -40,10 +46,8 @@ if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
   return {'BROKEN', picked}
 end
 
--- An available number is in its three orders and nowhere else (place): out of them, parked.
-redis.call('ZREM', xkey(picked), picked)
-redis.call('ZREM', akey(picked), picked)
-redis.call('ZREM', ALL, picked)
+-- An available number is in the available order and nowhere else (place): out of it, parked.
+take_first(picked, xs, as)
 local last_used = math.max(NOW, 1)
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS, 'hu', hourly + 1, 'ds', DS,
            'du', daily + 1, 'rid', id, 'ru', until_s)

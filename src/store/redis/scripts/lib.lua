@@ -13,7 +13,7 @@ local DS, ND = tonumber(ARGV[7]), tonumber(ARGV[8])  -- day start, next day
 local DEF_HC, DEF_DC = tonumber(ARGV[9]), tonumber(ARGV[10])
 local DUE_BATCH = 256  -- parked numbers returned per call; Tick() drains the rest
 
-local ALL = P .. 'all'          -- zset: available numbers of the pool, by last_used
+local ALL = P .. 'all'          -- zset: area codes with an available number (see lift)
 local PARKED = P .. 'parked'    -- zset: numbers out of the order, by when to look again
 local LIVE = P .. 'live'        -- zset: live reservation ids, by reserved_at (ms)
 local NUMBERS = P .. 'numbers'  -- zset: every number of the pool, score 0 (lexical order)
@@ -22,7 +22,6 @@ local AREAS = P .. 'areas'      -- hash: t:<npa> numbers, i:<npa> inactive numbe
 local function nkey(d) return P .. 'n:' .. d end
 local function rkey(id) return P .. 'r:' .. id end
 local function xkey(d) return P .. 'x:' .. string.sub(d, 1, 6) end
-local function akey(d) return P .. 'a:' .. string.sub(d, 1, 3) end
 local function num(v) return tonumber(v) or 0 end
 
 -- Usage counted in the current window: a counter of an older window reads as 0.
@@ -45,11 +44,94 @@ local function check_gen(create)
   return {'GEN', g}
 end
 
+-- The available order has three levels of sorted sets, all scored by last_used:
+--   x:NPANXX  the exchange's available numbers;
+--   a:NPA     the area code's exchanges that have one, each scored as its first number;
+--   all       the pool's area codes that have one, each scored as its first exchange.
+-- Ties sort by member, and a member is the prefix of every number below it, so following the
+-- first entries down leads to the least recently used number, ties by number (as the embedded
+-- index), for the exchange, area-code and any tiers alike. A number is one sorted-set entry, not
+-- one per tier: a million-number import writes a million entries fewer, twice.
+
+-- The first member of a sorted set, or nil.
+local function first(key) return redis.call('ZRANGE', key, 0, 0)[1] end
+
+-- The first two entries of a sorted set: {member, score, member, score}, shorter when it is.
+local function first_two(key) return redis.call('ZRANGE', key, 0, 1, 'WITHSCORES') end
+
+-- The least recently used available number of area code `npa` (nil: none), with the first two
+-- entries of its exchange's and of the area code's sets, for take_first.
+local function first_of_area(npa)
+  local as = first_two(P .. 'a:' .. npa)
+  if not as[1] then return nil end
+  local xs = first_two(P .. 'x:' .. as[1])
+  return xs[1], xs, as
+end
+
+-- Re-scores `member` in `upper` as the first entry of `lower` (out of it when `lower` is empty).
+local function rescore(upper, lower, member)
+  local head = redis.call('ZRANGE', lower, 0, 0, 'WITHSCORES')
+  if head[1] then
+    redis.call('ZADD', upper, head[2], member)
+  else
+    redis.call('ZREM', upper, member)
+  end
+end
+
+-- Carries a change of exchange `nxx`'s first number up to its area code and the pool.
+local function lift(nxx)
+  local npa = string.sub(nxx, 1, 3)
+  rescore(P .. 'a:' .. npa, P .. 'x:' .. nxx, nxx)
+  rescore(ALL, P .. 'a:' .. npa, npa)
+end
+
+-- Puts an available number into the order. An entry that joins a set can only lower its first
+-- score, so the levels above take the lower of their score and the number's ('LT': no read).
+local function add_available(d, lu)
+  redis.call('ZADD', xkey(d), lu, d)
+  redis.call('ZADD', P .. 'a:' .. string.sub(d, 1, 3), 'LT', lu, string.sub(d, 1, 6))
+  redis.call('ZADD', ALL, 'LT', lu, string.sub(d, 1, 3))
+end
+
+-- Takes a number out of the available order (nothing when it is not in it).
+local function remove_available(d)
+  if redis.call('ZREM', xkey(d), d) == 1 then lift(string.sub(d, 1, 6)) end
+end
+
+-- remove_available for the allocation's pick `d`, the first of its exchange, in fewer calls:
+-- `xs` are the first two entries of the exchange's set, `as` those of the area code's (nil: read
+-- here), both read before. The exchange's score can only grow (its next number, or it leaves),
+-- so the area code's first entry changes only when it was this exchange, to the lower of the
+-- exchange's new entry and the area code's second: known without reading the sets again.
+local function take_first(d, xs, as)
+  local nxx, npa = string.sub(d, 1, 6), string.sub(d, 1, 3)
+  local a = P .. 'a:' .. npa
+  as = as or first_two(a)
+  redis.call('ZREM', P .. 'x:' .. nxx, d)
+  local score, member
+  if xs[3] then
+    score, member = tonumber(xs[4]), nxx
+    if xs[4] ~= xs[2] then redis.call('ZADD', a, xs[4], nxx) end  -- a tie keeps the score
+  else
+    redis.call('ZREM', a, nxx)
+  end
+  if as[1] ~= nxx then return end
+  if as[3] then
+    local second = tonumber(as[4])
+    if not score or second < score or (second == score and as[3] < member) then
+      score = second
+    end
+  end
+  if not score then
+    redis.call('ZREM', ALL, npa)
+  elseif score ~= tonumber(as[2]) then
+    redis.call('ZADD', ALL, score, npa)
+  end
+end
+
 -- Takes a number out of every order it may be in.
 local function detach(d)
-  redis.call('ZREM', xkey(d), d)
-  redis.call('ZREM', akey(d), d)
-  redis.call('ZREM', ALL, d)
+  remove_available(d)
   redis.call('ZREM', PARKED, d)
 end
 
@@ -68,7 +150,7 @@ end
 
 -- Puts a number where its fields say (core::NumberIndex::Settle): parked until its reservation
 -- ends (an expired one ends here), nowhere while inactive, parked until the next window while
--- at a cap, else in the three available orders scored by last_used (ties: lexical = numeric).
+-- at a cap, else in the available order by last_used (ties: lexical = numeric).
 -- REQUIRES: the number is in no order (new, or detached).
 local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
   if num(rid) ~= 0 then
@@ -87,10 +169,7 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
     redis.call('ZADD', PARKED, back, d)
     return 'capped'
   end
-  lu = num(lu)
-  redis.call('ZADD', xkey(d), lu, d)
-  redis.call('ZADD', akey(d), lu, d)
-  redis.call('ZADD', ALL, lu, d)
+  add_available(d, num(lu))
   return 'available'
 end
 
@@ -115,7 +194,7 @@ local function view(d)
                        'du', 'rid')
   if not f[5] then return false end
   local available = 0
-  if redis.call('ZSCORE', ALL, d) then available = 1 end
+  if redis.call('ZSCORE', xkey(d), d) then available = 1 end
   return {d, f[1] or '', f[2] or '', num(f[3]), num(f[4]), num(f[5]), num(f[6]), num(f[7]),
           num(f[8]), num(f[9]), num(f[10]), num(f[11]), available}
 end

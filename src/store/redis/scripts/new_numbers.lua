@@ -5,6 +5,7 @@
 -- its way to Redis (~7 % of Redis's CPU in a million-row import).
 local batch, batch_keys = {}, {}
 local totals, inactive = {}, {}
+local exchanges = {}  -- the exchanges given available numbers, each once, for lift
 
 -- The pending ZADD arguments (score, member, ...) of `key`.
 local function batch_of(key)
@@ -22,18 +23,20 @@ local function later(b, score, member)
   b[#b + 1] = member
 end
 
--- The exchange of the previous number and its batches: numbers come sorted, so a run of them
+-- The exchange of the previous number and its batch: numbers come sorted, so a run of them
 -- shares these, looked up once (~5 % of a million-row import's Redis CPU otherwise).
-local run_nxx, run_npa, run_x, run_a
+local run_nxx, run_npa, run_x
 
 -- Indexes a number whose hash was just created (lib.lua place for a number without a
 -- reservation): counted in its area code, in the pool's list, and parked while at a cap, else
--- in the three available orders by last_used. Fields are the hash's values (strings).
+-- in the available order by last_used. Fields are the hash's values (strings).
 local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
   local nxx = string.sub(d, 1, 6)
   if nxx ~= run_nxx then
     run_nxx, run_npa = nxx, string.sub(d, 1, 3)
-    run_x, run_a = batch_of(P .. 'x:' .. nxx), batch_of(P .. 'a:' .. run_npa)
+    local key = P .. 'x:' .. nxx
+    if not batch[key] then exchanges[#exchanges + 1] = nxx end
+    run_x = batch_of(key)
   end
   local npa = run_npa
   later(batch_of(NUMBERS), '0', d)
@@ -51,8 +54,6 @@ local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
     return
   end
   later(run_x, lu, d)
-  later(run_a, lu, d)
-  later(batch_of(ALL), lu, d)
 end
 
 -- Writes the batches. Call once, after the last add_new.
@@ -63,6 +64,14 @@ local function flush_new()
       redis.call('ZADD', key, unpack(b, first, math.min(#b, first + 3999)))
     end
   end
+  -- The levels above the exchanges (lib.lua lift), each exchange and area code once.
+  local areas = {}
+  for _, nxx in ipairs(exchanges) do
+    local npa = string.sub(nxx, 1, 3)
+    rescore(P .. 'a:' .. npa, P .. 'x:' .. nxx, nxx)
+    areas[npa] = true
+  end
+  for npa in pairs(areas) do rescore(ALL, P .. 'a:' .. npa, npa) end
   for npa, n in pairs(totals) do redis.call('HINCRBY', AREAS, 't:' .. npa, n) end
   for npa, n in pairs(inactive) do redis.call('HINCRBY', AREAS, 'i:' .. npa, n) end
 end
