@@ -305,6 +305,48 @@ TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservatio
       Await<core::ReleaseResult>([&](auto done) { store->Release(by_number, done); })->released);
 }
 
+// Allocates on `store` until it answers something else than kUnavailable (a rebuild running).
+core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::string& to) {
+  core::Result<core::Allocation> next = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    next = Await<core::Allocation>([&](auto done) { store.Allocate(To(to), done); });
+    if (next || next.error().code() != ErrorCode::kUnavailable) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return next;
+}
+
+TEST_F(RedisStoreTest, RedisBackWithOlderDataIsRebuiltWithoutReusingALiveReservation) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  for (const char* number : {"2125550001", "2125550002", "2125550003"}) {
+    ASSERT_THAT(AddOn(*store, number), IsOk());
+  }
+  auto kept = AllocateOn(*store, "2125559999");  // 0001: in the snapshot
+  ASSERT_THAT(kept, IsOk());
+  ASSERT_TRUE(redis_.SaveSnapshot());
+  auto lost = AllocateOn(*store, "2125559999");  // 0002: acknowledged after it
+  ASSERT_THAT(lost, IsOk());
+  ASSERT_EQ(lost->reservation.caller_id.ToString(), "2125550002");
+  store->Flush();
+
+  // Redis comes back as it was at the snapshot, generation key and all: without the check, 0002
+  // would be free there, and handed out again while its call still holds it.
+  ASSERT_TRUE(redis_.RestartFromSnapshot()) << redis_.error();
+  auto next = AllocateOnceLoaded(*store, "2125559999");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550003");
+  EXPECT_GT(next->reservation.id, lost->reservation.id);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+
+  // An instance started on such a Redis checks it too (it loads the scripts without NOSCRIPT).
+  ASSERT_TRUE(redis_.RestartFromSnapshot()) << redis_.error();
+  auto other = OpenInstance();
+  ASSERT_TRUE(other);
+  EXPECT_THAT(AllocateOnceLoaded(*other, "2125559999"),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
 TEST_F(RedisStoreTest, InstancesRacingAfterDataLossNeverReuseAHeldNumber) {
   auto a = OpenInstance();
   auto b = OpenInstance();

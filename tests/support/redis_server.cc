@@ -57,13 +57,23 @@ RedisServer::RedisServer() : port_(FreePort()) {
   Start();
 }
 
-RedisServer::~RedisServer() { Kill(); }
+RedisServer::~RedisServer() {
+  Kill();
+  ::unlink(("/tmp/" + SnapshotName()).c_str());
+}
 
-bool RedisServer::Start() {
+std::string RedisServer::SnapshotName() const {
+  return "cidrotor-test-redis-" + std::to_string(port_) + ".rdb";
+}
+
+bool RedisServer::Start(bool from_snapshot) {
   const std::string port = std::to_string(port_);
+  // The server loads its snapshot file at start, if there is one: SAVE writes only there.
+  if (!from_snapshot) ::unlink(("/tmp/" + SnapshotName()).c_str());
   std::vector<std::string> args = {
-      "/usr/bin/redis-server", "--port", port,         "--bind",  "127.0.0.1", "--save", "",
-      "--appendonly",          "no",     "--loglevel", "warning", "--dir",     "/tmp"};
+      "/usr/bin/redis-server", "--port",       port,          "--bind",     "127.0.0.1",
+      "--save",                "",             "--appendonly", "no",         "--loglevel",
+      "warning",               "--dir",        "/tmp",         "--dbfilename", SnapshotName()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -119,6 +129,13 @@ void RedisServer::Resume() {
 bool RedisServer::Restart() {
   Kill();
   return Start();
+}
+
+bool RedisServer::SaveSnapshot() { return Command({"SAVE"}) == "+OK\r\n"; }
+
+bool RedisServer::RestartFromSnapshot() {
+  Kill();
+  return Start(/*from_snapshot=*/true);
 }
 
 std::string RedisServer::Command(const std::vector<std::string>& args) const {

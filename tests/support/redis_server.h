@@ -1,7 +1,7 @@
 // Test support: a private redis-server on a loopback port, started by the test itself
 // (`redis-server --port P --bind 127.0.0.1 --save '' --appendonly no`: nothing on disk, so a
-// restart comes back empty, like a cache node that lost its data) and killed when the object
-// goes. The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG), so a crash or a ctest
+// restart comes back empty, like a cache node that lost its data, unless a test restarts it from
+// a snapshot it saved) and killed when the object goes. The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG), so a crash or a ctest
 // timeout never leaves a server behind. Not thread-safe: one test thread drives it.
 #pragma once
 
@@ -32,11 +32,18 @@ class RedisServer {
   void Resume();
   // Starts again on the same port, empty. Returns running().
   bool Restart();
+  // Writes the keys to this server's own snapshot file (SAVE). Returns whether it did.
+  bool SaveSnapshot();
+  // Starts again on the same port from the last SaveSnapshot(): the keys as they were then, as
+  // after a restore from an older snapshot or a failover to a replica that lagged behind.
+  // Returns running().
+  bool RestartFromSnapshot();
   // One command over a fresh connection; the raw RESP reply ("" on failure). For FLUSHALL, DEL...
   std::string Command(const std::vector<std::string>& args) const;
 
  private:
-  bool Start();
+  bool Start(bool from_snapshot = false);
+  std::string SnapshotName() const;  // in /tmp, one per port
 
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;

@@ -129,6 +129,9 @@ core::Result<std::vector<RedisReply>> ScriptRunner::RunAll(RedisConnection& conn
       }
     }
     pending.swap(again);
+    if (attempt == 0 && !pending.empty() && reload_check_) {
+      if (auto checked = reload_check_(connection); !checked) return core::Fail(checked.error());
+    }
   }
   if (!pending.empty()) {
     return core::Fail(core::Error::Unavailable("redis keeps answering NOSCRIPT"));

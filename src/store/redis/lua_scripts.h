@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,6 +42,13 @@ struct ScriptCall {
 
 class ScriptRunner {
  public:
+  // Runs before the scripts are loaded again after NOSCRIPT: the server's script cache was
+  // emptied, so it is another server than before (restarted, or a replica promoted), and its
+  // data may be older than what the callers saw. An error fails the calls instead of reloading.
+  using ReloadCheck = std::function<core::Result<void>(RedisConnection&)>;
+  // REQUIRES: called before any Run.
+  void SetReloadCheck(ReloadCheck check) { reload_check_ = std::move(check); }
+
   // Runs one script. A script's own error reply (a Lua error) is returned as kInternal: the
   // scripts only fail on a bug. Errors: kUnavailable (connection), kInternal.
   [[nodiscard]] core::Result<RedisReply> Run(RedisConnection& connection, const ScriptCall& call);
@@ -62,6 +70,7 @@ class ScriptRunner {
   core::Result<std::string> Sha(RedisConnection& connection, Script script, bool reload);
   Command EvalSha(const std::string& sha, const ScriptCall& call) const;
 
+  ReloadCheck reload_check_;
   std::mutex mu_;
   std::array<std::string, static_cast<std::size_t>(Script::kCount)> shas_;  // guarded by mu_
 };

@@ -36,7 +36,9 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       options_(std::move(options)),
       journal_(std::move(journal)),
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)),
-      pipeline_(std::make_unique<redis::RedisPipeline>(options_.redis.connection)) {}
+      pipeline_(std::make_unique<redis::RedisPipeline>(options_.redis.connection)) {
+  scripts_.SetReloadCheck([this](RedisConnection& c) { return CheckAgainstJournal(c); });
+}
 
 RedisStore::~RedisStore() {
   {
@@ -89,6 +91,11 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
   if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + 1);
       !raised) {
     spdlog::warn("redis store: {}", raised.error().ToString());
+  }
+  // The same check as after NOSCRIPT: this instance's first script loads raise none.
+  if (auto checked = store->CheckAgainstJournal(connection); !checked) {
+    spdlog::warn("redis store: {}", checked.error().ToString());
+    return store;
   }
   spdlog::info("redis store: attached generation={}", generation->str);
   return store;

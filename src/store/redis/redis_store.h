@@ -186,6 +186,11 @@ class RedisStore final : public Store {
   core::Result<void> Rebuild(redis::RedisConnection& connection);
   // Runs Rebuild on rebuild_thread_ unless one is running already.
   void StartRebuild();
+  // redis_store_check.cc: ScriptRunner's reload check. Looks the journal's newest live
+  // reservations up in Redis; when Redis lacks one (older data than it had), drops the
+  // generation and starts the rebuild. Skipped (ok) when Redis lost everything or the journal
+  // cannot answer. Errors: kUnavailable (Redis down, or rebuilding).
+  core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
   // Raises cid:reservation_id to at least `floor`.
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
 
