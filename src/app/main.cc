@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "app/cluster_export.h"
 #include "app/cluster_import.h"
 #include "app/cluster_init_db.h"
 #include "app/config.h"
@@ -159,15 +160,13 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const bool cluster = *mode == cidrotor::app::DeploymentMode::kCluster;
-  if (cluster && (export_cmd->parsed() || backup->parsed())) {
-    // TODO(#4): export from PostgreSQL; backup is pg_dump's (docs/DEPLOYMENT.md).
-    std::cerr << "cidrotor " << command
-              << ": not available in cluster mode yet (PostgreSQL + Redis are configured); "
-                 "back up PostgreSQL with pg_dump\n";
+  if (cluster && backup->parsed()) {
+    std::cerr << "cidrotor backup: copies the embedded SQLite store; in cluster mode (PostgreSQL "
+                 "+ Redis are configured) back up PostgreSQL with pg_dump (docs/DEPLOYMENT.md)\n";
     return 2;
   }
   const cidrotor::core::SystemClock clock;
-  if (cluster && !import->parsed()) {  // init-db
+  if (cluster && init_db->parsed()) {
     auto calendar = cidrotor::app::TzCalendar::Open(config->timezone);
     if (!calendar) {
       std::cerr << "cidrotor init-db: " << ConfigErrorMessage(calendar.error()) << "\n";
@@ -203,6 +202,7 @@ int Main(int argc, char** argv) {
       return 2;
     }
     export_options.data_dir = config->data_dir;
+    if (cluster) export_options.scan = cidrotor::app::ClusterNumberScan(*config);
     return cidrotor::cli::RunExport(export_options, clock, **calendar, std::cout, std::cerr);
   }
   if (backup->parsed()) {

@@ -74,12 +74,19 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
     target = &file;
   }
   const core::TimePoint now = clock.Now();
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
+  NumberScan scan = options.scan;
+  if (!scan) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.data_dir, ec);
+    scan = [path = (options.data_dir / kDatabaseFileName).string()](core::TimePoint at,
+                                                                    store::LoadSink& sink) {
+      return store::sqlite::ScanNumbers(path, at, sink);
+    };
+  }
   core::Result<std::uint64_t> count = 0;
   {
     CsvSink sink(*target, calendar.WindowsAt(now));
-    count = store::sqlite::ScanNumbers((options.data_dir / kDatabaseFileName).string(), now, sink);
+    count = scan(now, sink);
   }
   target->flush();
   if (!count) {

@@ -4,22 +4,33 @@
 // last_used is ISO-8601 UTC or empty (never used); active is true/false; the usage counters are
 // those of the current hour/day window of `calendar` (0 when the stored window has passed).
 // Re-importable as is: `import` reads every column but the two counters back, so
-// export -> import -> export is identical (counters aside). Reads through SQLite's WAL, so it may
-// run while `serve` runs (it sees what has been committed). Not thread-safe.
+// export -> import -> export is identical (counters aside). Embedded, it reads through SQLite's
+// WAL; in cluster mode app/ gives a scan of PostgreSQL (ExportOptions::scan). Either way it may
+// run while `serve` runs, and sees what has been committed. Not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
 #include "core/calendar.h"
 #include "core/clock.h"
+#include "core/result.h"
+#include "store/journal.h"
 
 namespace cidrotor::cli {
+
+// Streams every stored number, in caller_id order, into `sink`; returns how many.
+// Errors: the store's (the message is printed as is).
+using NumberScan =
+    std::function<core::Result<std::uint64_t>(core::TimePoint now, store::LoadSink& sink)>;
 
 struct ExportOptions {
   std::filesystem::path data_dir = "./var";  // CIDROTOR_DATA_DIR
   std::string output = "-";                  // FILE.csv, or "-" for stdout
+  NumberScan scan;                           // empty: the SQLite store in data_dir
 };
 
 // The command. Returns the exit status: 0 written, 1 the store or the file failed, 2 usage.

@@ -64,6 +64,31 @@ TEST_F(ImportE2eTest, OnlyTheImportRouteTakesLargeBodies) {
   EXPECT_EQ(Admin("POST", "/api/numbers", csv, "text/csv").status, 413);
 }
 
+TEST_F(ImportE2eTest, ExportWhileServingShowsEveryNumberWithItsUsage) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2, "hourly_limit=7"));
+  const auto allocated = NextCid("to=2125559876");
+  ASSERT_EQ(allocated.status, 200) << allocated.body;
+  ASSERT_EQ(Field(ParseJson(allocated.body), "caller_id"), "2125551001");
+  // The server's own configuration: its data directory, or its PostgreSQL in cluster mode.
+  Env env = server_env();
+  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const auto exported = test_support::RunCidrotor({"export", "-"}, env, work_dir());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::istringstream lines(exported.out);
+  std::string header, used, unused, end;
+  std::getline(lines, header);
+  std::getline(lines, used);
+  std::getline(lines, unused);
+  EXPECT_FALSE(std::getline(lines, end)) << exported.out;
+  EXPECT_EQ(header,
+            "caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active,last_used,"
+            "hourly_used,daily_used");
+  EXPECT_EQ(used.substr(0, 39), "2125551001,AT&T,212,7,,default,,true,20") << used;
+  EXPECT_NE(used.find("Z,1,1"), std::string::npos) << used;  // last_used set, counted once
+  EXPECT_EQ(unused, "2125551002,AT&T,212,7,,default,,true,,0,0");
+}
+
 TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {
   SKIP_UNLESS_EMBEDDED("the direct import writes the data directory's SQLite file");
   ASSERT_NO_FATAL_FAILURE(StartServer());

@@ -142,9 +142,9 @@ TEST_F(CommandTest, UsageAndConfigErrorsExitTwoNamingTheProblem) {
   expect_exit_2({"serve"}, {{"REDIS_HOST", "127.0.0.1"}}, "POSTGRES_HOST");
   expect_exit_2({"serve"}, {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "http://127.0.0.1"}},
                 "must start with redis://");
-  expect_exit_2({"export", "-"},
+  expect_exit_2({"backup", "b.db"},
                 {{"POSTGRES_HOST", "127.0.0.1"}, {"REDIS_URL", "redis://127.0.0.1:6379"}},
-                "not available in cluster mode yet");
+                "back up PostgreSQL with pg_dump");
   expect_exit_2({"serve", "--no-such-flag"}, {}, "--no-such-flag");
   expect_exit_2({}, {}, "subcommand");
   // A bad value in .env is reported the same way.
