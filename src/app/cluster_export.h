@@ -1,5 +1,6 @@
 // `cidrotor export` in cluster mode: the numbers as PostgreSQL, the system of record, holds them
-// (Redis is rebuilt from it; its counters are at most one group commit ahead). One read-only
+// (Redis is rebuilt from it; its counters are at most one group commit ahead, or the degraded
+// mode's queue while PostgreSQL was down). One read-only
 // REPEATABLE READ snapshot through a cursor, so a million numbers never sit in memory at once.
 #pragma once
 

@@ -1,5 +1,6 @@
 // REDIS_URL parsing for cluster mode's connection options.
 #include "store/redis/redis_url.h"
+#include "store/redis/redis_reply.h"
 
 #include <gtest/gtest.h>
 
@@ -40,6 +41,13 @@ TEST(RedisUrlTest, RejectsWhatItCannotUse) {
     EXPECT_THAT(ParseRedisUrl(bad), HasFieldError(core::ErrorCode::kInvalidArgument, "REDIS_URL"))
         << bad;
   }
+}
+
+TEST(RedisUrlTest, ServerMajorVersionFromInfo) {
+  EXPECT_EQ(ServerMajorVersion("# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:0\r\n"), 7);
+  EXPECT_EQ(ServerMajorVersion("redis_version:6.2.6\r\n"), 6);
+  EXPECT_EQ(ServerMajorVersion("# Server\r\nredis_mode:standalone\r\n"), std::nullopt);
+  EXPECT_EQ(ServerMajorVersion("redis_version:\r\n"), std::nullopt);
 }
 
 }  // namespace

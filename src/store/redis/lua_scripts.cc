@@ -77,6 +77,7 @@ core::Result<std::string> ScriptRunner::Sha(RedisConnection& connection, Script 
     std::lock_guard lock(mu_);
     if (!shas_[index].empty()) return shas_[index];
   }
+  if (auto checked = CheckBeforeLoad(connection); !checked) return core::Fail(checked.error());
   auto loaded = connection.Run({"SCRIPT", "LOAD", Source(script)});
   if (!loaded) return core::Fail(loaded.error());
   if (loaded->type != RedisReply::Type::kString) {
@@ -86,6 +87,15 @@ core::Result<std::string> ScriptRunner::Sha(RedisConnection& connection, Script 
   std::lock_guard lock(mu_);
   shas_[index] = loaded->str;
   return loaded->str;
+}
+
+core::Result<void> ScriptRunner::CheckBeforeLoad(RedisConnection& connection) {
+  if (!load_check_ || checked_) return {};
+  std::lock_guard lock(check_mu_);
+  if (checked_) return {};  // another worker checked meanwhile
+  auto checked = load_check_(connection);
+  if (checked) checked_ = true;
+  return checked;
 }
 
 Command ScriptRunner::EvalSha(const std::string& sha, const ScriptCall& call) const {
@@ -129,9 +139,7 @@ core::Result<std::vector<RedisReply>> ScriptRunner::RunAll(RedisConnection& conn
       }
     }
     pending.swap(again);
-    if (attempt == 0 && !pending.empty() && reload_check_) {
-      if (auto checked = reload_check_(connection); !checked) return core::Fail(checked.error());
-    }
+    if (!pending.empty()) checked_ = false;  // another server: check it before loading
   }
   if (!pending.empty()) {
     return core::Fail(core::Error::Unavailable("redis keeps answering NOSCRIPT"));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -42,12 +43,13 @@ struct ScriptCall {
 
 class ScriptRunner {
  public:
-  // Runs before the scripts are loaded again after NOSCRIPT: the server's script cache was
-  // emptied, so it is another server than before (restarted, or a replica promoted), and its
-  // data may be older than what the callers saw. An error fails the calls instead of reloading.
-  using ReloadCheck = std::function<core::Result<void>(RedisConnection&)>;
+  // Runs before this runner first loads a script into Redis, and again after NOSCRIPT: a
+  // server whose script cache is empty is another server than before (restarted, or a replica
+  // promoted), and its data may be older than what the callers saw. One check at a time; an
+  // error fails the calls instead of loading, and the next load checks again.
+  using LoadCheck = std::function<core::Result<void>(RedisConnection&)>;
   // REQUIRES: called before any Run.
-  void SetReloadCheck(ReloadCheck check) { reload_check_ = std::move(check); }
+  void SetLoadCheck(LoadCheck check) { load_check_ = std::move(check); }
 
   // Runs one script. A script's own error reply (a Lua error) is returned as kInternal: the
   // scripts only fail on a bug. Errors: kUnavailable (connection), kInternal.
@@ -70,7 +72,12 @@ class ScriptRunner {
   core::Result<std::string> Sha(RedisConnection& connection, Script script, bool reload);
   Command EvalSha(const std::string& sha, const ScriptCall& call) const;
 
-  ReloadCheck reload_check_;
+  // load_check_ unless it passed since the last NOSCRIPT.
+  core::Result<void> CheckBeforeLoad(RedisConnection& connection);
+
+  LoadCheck load_check_;
+  std::mutex check_mu_;               // one check at a time
+  std::atomic<bool> checked_{false};  // load_check_ passed, no NOSCRIPT since
   std::mutex mu_;
   std::array<std::string, static_cast<std::size_t>(Script::kCount)> shas_;  // guarded by mu_
 };

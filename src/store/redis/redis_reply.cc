@@ -57,4 +57,15 @@ std::string_view RedisReply::Status() const {
   return elements[0].str;
 }
 
+std::optional<int> ServerMajorVersion(std::string_view info) {
+  constexpr std::string_view kKey = "redis_version:";
+  const std::size_t at = info.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  int major = 0;
+  const char* first = info.data() + at + kKey.size();
+  const auto [end, error] = std::from_chars(first, info.data() + info.size(), major);
+  if (error != std::errc() || end == first) return std::nullopt;
+  return major;
+}
+
 }  // namespace cidrotor::store::redis

@@ -33,4 +33,7 @@ struct RedisReply {
 // A deep copy of hiredis's reply (RedisConnection and RedisPipeline read with hiredis).
 RedisReply FromHiredis(const redisReply& reply);
 
+// The major version in the text of `INFO server` ("redis_version:7.0.15"), or nullopt.
+std::optional<int> ServerMajorVersion(std::string_view info);
+
 }  // namespace cidrotor::store::redis

@@ -37,7 +37,7 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       journal_(std::move(journal)),
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)),
       pipeline_(std::make_unique<redis::RedisPipeline>(options_.redis.connection)) {
-  scripts_.SetReloadCheck([this](RedisConnection& c) { return CheckAgainstJournal(c); });
+  scripts_.SetLoadCheck([this](RedisConnection& c) { return CheckAgainstJournal(c); });
 }
 
 RedisStore::~RedisStore() {
@@ -71,6 +71,15 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
     return store;
   }
   store->redis_up_ = true;
+  // The scripts use ZADD LT (6.2), and the older-data check relies on a script cache that a
+  // restart or failover leaves empty (7.0: SCRIPT LOAD is neither persisted nor replicated).
+  auto info = connection.Run({"INFO", "server"});
+  if (!info) return core::Fail(info.error());
+  const auto major = redis::ServerMajorVersion(info->str);
+  if (major && *major < 7) {
+    return core::Fail(core::Error::InvalidArgument(
+        "REDIS_URL", "redis " + std::to_string(*major) + ".x is too old: cidrotor needs Redis 7"));
+  }
   if (generation->is_nil()) {
     if (auto rebuilt = store->Rebuild(connection); !rebuilt) {
       if (rebuilt.error().code() != core::ErrorCode::kUnavailable)
@@ -91,11 +100,6 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
   if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + 1);
       !raised) {
     spdlog::warn("redis store: {}", raised.error().ToString());
-  }
-  // The same check as after NOSCRIPT: this instance's first script loads raise none.
-  if (auto checked = store->CheckAgainstJournal(connection); !checked) {
-    spdlog::warn("redis store: {}", checked.error().ToString());
-    return store;
   }
   spdlog::info("redis store: attached generation={}", generation->str);
   return store;

@@ -186,13 +186,25 @@ class RedisStore final : public Store {
   core::Result<void> Rebuild(redis::RedisConnection& connection);
   // Runs Rebuild on rebuild_thread_ unless one is running already.
   void StartRebuild();
-  // redis_store_check.cc: ScriptRunner's reload check. Looks the journal's newest live
+  // redis_store_check.cc: ScriptRunner's load check. Looks the journal's newest live
   // reservations up in Redis; when Redis lacks one (older data than it had), drops the
-  // generation and starts the rebuild. Skipped (ok) when Redis lost everything or the journal
-  // cannot answer. Errors: kUnavailable (Redis down, or rebuilding).
+  // generation and starts the rebuild. Otherwise raises the reservation-id counter above the
+  // journal's highest id. Skipped (ok) when Redis lost everything (the generation check rebuilds
+  // it) or the journal is down (degraded: allocation goes on without it).
+  // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
+  // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
+  // The journal's reservations for `query`, waited for at most 2 s. Errors: kUnavailable.
+  core::Result<std::vector<ReservationRecord>> AwaitJournal(ReservationQuery query);
+  // Deletes the generation key and every pool's, if the generation is still `checked`.
+  // Errors: kUnavailable (Redis down, or the generation changed: a rebuild is under way).
+  core::Result<void> DropGeneration(redis::RedisConnection& connection, const std::string& checked);
   // Raises cid:reservation_id to at least `floor`.
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
+
+  // Above the journal's highest reservation id, the counter starts this much higher after a
+  // rebuild or a check: ids other instances may have handed out before committing them.
+  static constexpr std::uint64_t kIdMargin = 1000;
 
   const core::Clock& clock_;
   const core::Calendar& calendar_;

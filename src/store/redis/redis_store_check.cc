@@ -2,9 +2,10 @@
 // data than it had (restored from an older snapshot, or a replica that lagged and was promoted)
 // still holds the generation key, so the generation check cannot see it; yet it lacks the latest
 // allocations, and would hand their numbers out again while the calls still hold them. Such a
-// server has an empty script cache, so the first script call after the switch answers NOSCRIPT:
-// before the scripts are loaded again, the journal's newest live reservations are looked up in
-// Redis, and one that Redis never saw makes it rebuild from the journal.
+// server has an empty script cache (Redis 7 neither persists nor replicates SCRIPT LOAD), so
+// ScriptRunner runs this check before loading scripts into it: at this instance's first load and
+// after any NOSCRIPT. The journal's newest live reservations are looked up in Redis, and one that
+// Redis never saw makes it rebuild from the journal.
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -24,80 +25,122 @@ using redis::RedisReply;
 
 namespace {
 
-// The journal's answer is awaited this long; then the check is skipped (the journal is down or
-// hung: allocation goes on without it, as in degraded mode).
+// The journal's answer is awaited this long; then the check fails (kUnavailable) and the next
+// script load runs it again. Loading the scripts unchecked would let every instance skip it.
 constexpr std::chrono::seconds kJournalWait{2};
 
-// Whether Redis lacks `r`, judged from its replies to EXISTS of the reservation's hash and HGET
-// of the number's last use. A reservation ended since (released, expired) is gone from Redis too,
-// but its allocation set the number's last use: older than the reservation, Redis never saw it.
-// A number missing from Redis (deleted, or moved to another pool) says nothing either way.
-bool Lacks(const core::Reservation& r, const RedisReply& exists, const RedisReply& last_used) {
+// A field as an integer: absent (nil) reads 0, as in the scripts (lib.lua num).
+long long FieldValue(const RedisReply& field) {
+  long long value = 0;
+  if (field.type != RedisReply::Type::kString) return 0;
+  const char* end = field.str.data() + field.str.size();
+  std::from_chars(field.str.data(), end, value);
+  return value;
+}
+
+// Whether Redis lacks `r`, judged from its replies to EXISTS of the reservation's hash and HMGET
+// of the number's `act` and `lu`. A reservation ended since (released, expired) is gone from
+// Redis too, but its allocation set the number's last use: older than the reservation (never
+// used reads 0), Redis never saw it. A number missing from Redis (no `act`: deleted, or moved to
+// another pool) says nothing either way.
+bool Lacks(const core::Reservation& r, const RedisReply& exists, const RedisReply& number) {
   if (exists.type != RedisReply::Type::kInteger || exists.integer != 0) return false;
-  if (last_used.type != RedisReply::Type::kString) return false;
-  long long lu = 0;
-  const char* end = last_used.str.data() + last_used.str.size();
-  if (std::from_chars(last_used.str.data(), end, lu).ptr != end) return false;
-  return lu < static_cast<long long>(core::ToCompact(r.reserved_at));
+  if (number.type != RedisReply::Type::kArray || number.elements.size() != 2) return false;
+  if (number.elements[0].type != RedisReply::Type::kString) return false;
+  return FieldValue(number.elements[1]) < static_cast<long long>(core::ToCompact(r.reserved_at));
 }
 
 }  // namespace
+
+core::Result<std::vector<ReservationRecord>> RedisStore::AwaitJournal(ReservationQuery query) {
+  auto promise = std::make_shared<std::promise<core::Result<std::vector<ReservationRecord>>>>();
+  auto future = promise->get_future();
+  journal_->ListReservations(query, clock_.Now(), [promise](auto records) {
+    promise->set_value(std::move(records));
+  });
+  if (future.wait_for(kJournalWait) != std::future_status::ready) {
+    return core::Fail(core::Error::Unavailable(
+        "redis changed servers and the journal did not answer in time to check it"));
+  }
+  return future.get();
+}
 
 core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) {
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) return {};  // lost everything: the generation check rebuilds it
   if (!journal_->Healthy()) {
-    spdlog::warn("redis store: redis changed servers while the journal is down: not checked");
+    spdlog::warn("redis store: loading scripts into redis unchecked: the journal is down");
     return {};
   }
-  auto promise = std::make_shared<std::promise<core::Result<std::vector<ReservationRecord>>>>();
-  auto future = promise->get_future();
-  ReservationQuery query;
-  query.live_only = true;
-  query.limit = 1000;  // the newest: a server that lags lacks those first
-  journal_->ListReservations(query, clock_.Now(), [promise](auto records) {
-    promise->set_value(std::move(records));
-  });
-  if (future.wait_for(kJournalWait) != std::future_status::ready) {
-    spdlog::warn("redis store: redis changed servers; the journal did not answer: not checked");
-    return {};
-  }
-  auto live = future.get();
-  if (!live) {
-    spdlog::warn("redis store: redis changed servers; not checked: {}", live.error().ToString());
-    return {};
-  }
-  std::vector<redis::Command> commands;
-  commands.reserve(live->size() * 2);
-  for (const ReservationRecord& record : *live) {
-    const core::Reservation& r = record.reservation;
-    const std::string prefix = redis::PoolPrefix(r.pool);
-    commands.push_back({"EXISTS", prefix + "r:" + std::to_string(r.id)});
-    commands.push_back({"HGET", prefix + "n:" + r.caller_id.ToString(), "lu"});
-  }
-  if (commands.empty()) return {};
-  auto replies = connection.Pipeline(commands);
-  if (!replies) return core::Fail(replies.error());
+  ReservationQuery newest;
+  newest.live_only = false;
+  newest.limit = 1;
+  auto highest = AwaitJournal(newest);
+  if (!highest) return core::Fail(highest.error());
+  ReservationQuery live_query;
+  live_query.live_only = true;
+  live_query.limit = 1000;  // the newest: a server that lags lacks those first
+  auto live = AwaitJournal(live_query);
+  if (!live) return core::Fail(live.error());
+
   std::size_t lacking = 0;
-  for (std::size_t i = 0; i < live->size(); ++i) {
-    if (Lacks((*live)[i].reservation, (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
+  if (!live->empty()) {
+    std::vector<redis::Command> commands;
+    commands.reserve(live->size() * 2);
+    for (const ReservationRecord& record : *live) {
+      const core::Reservation& r = record.reservation;
+      const std::string prefix = redis::PoolPrefix(r.pool);
+      commands.push_back({"EXISTS", prefix + "r:" + std::to_string(r.id)});
+      commands.push_back({"HMGET", prefix + "n:" + r.caller_id.ToString(), "act", "lu"});
+    }
+    auto replies = connection.Pipeline(commands);
+    if (!replies) return core::Fail(replies.error());
+    for (std::size_t i = 0; i < live->size(); ++i) {
+      if (Lacks((*live)[i].reservation, (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
+    }
   }
-  if (lacking == 0) return {};
+  if (lacking == 0) {
+    // An older snapshot can hold an older id counter: blocks taken from it would repeat ids.
+    const std::uint64_t top = highest->empty() ? 0 : highest->front().reservation.id;
+    return RaiseReservationIds(connection, top + kIdMargin);
+  }
   spdlog::error(
       "redis store: redis lacks {} of the journal's {} newest live reservations (restored from "
       "an older snapshot, or a lagging replica promoted): reloading it from the journal",
       lacking, live->size());
-  // The generation key and every pool's, in one command: a script that checks its pool's key
-  // against the generation it knows never runs on the old data again, on any instance.
-  auto pools = connection.Run({"SMEMBERS", redis::kPoolsKey});
-  if (!pools) return core::Fail(pools.error());
-  redis::Command drop = {"DEL", redis::kGenerationKey};
-  for (const RedisReply& pool : pools->elements) drop.push_back(redis::PoolPrefix(pool.str) + "gen");
-  if (auto dropped = connection.Run(drop); !dropped) return core::Fail(dropped.error());
+  if (auto dropped = DropGeneration(connection, generation->str); !dropped) return dropped;
   StartRebuild();
   return core::Fail(core::Error::Unavailable(
       "redis came back with older data than the journal's: reloading it from the journal"));
+}
+
+core::Result<void> RedisStore::DropGeneration(RedisConnection& connection,
+                                              const std::string& checked) {
+  // Only the generation that was checked: another instance may have started (or finished) the
+  // rebuild meanwhile, and its keys must stay. WATCH makes the read and the DEL one step.
+  const auto busy = [] {
+    return core::Error::Unavailable("redis is being reloaded from the journal");
+  };
+  if (auto watched = connection.Run({"WATCH", redis::kGenerationKey}); !watched) {
+    return core::Fail(watched.error());
+  }
+  auto now = connection.Run({"GET", redis::kGenerationKey});
+  if (!now) return core::Fail(now.error());
+  if (now->is_nil() || now->str != checked) {
+    (void)connection.Run({"UNWATCH"});
+    return core::Fail(busy());
+  }
+  auto pools = connection.Run({"SMEMBERS", redis::kPoolsKey});
+  if (!pools) return core::Fail(pools.error());
+  // The generation key and every pool's, at once: a script that checks its pool's key against
+  // the generation it knows never runs on the old data again, on any instance.
+  redis::Command drop = {"DEL", redis::kGenerationKey};
+  for (const RedisReply& pool : pools->elements) drop.push_back(redis::PoolPrefix(pool.str) + "gen");
+  auto done = connection.Pipeline({{"MULTI"}, drop, {"EXEC"}});
+  if (!done) return core::Fail(done.error());
+  if (done->back().is_nil()) return core::Fail(busy());  // the generation changed meanwhile
+  return {};
 }
 
 }  // namespace cidrotor::store

@@ -26,7 +26,6 @@ using redis::Script;
 
 namespace {
 
-constexpr std::uint64_t kIdMargin = 1000;  // ids other instances may hand out before committing
 constexpr const char* kLockMillis = "120000";
 constexpr std::size_t kCallsPerRoundTrip = 8;
 
