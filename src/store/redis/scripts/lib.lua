@@ -17,7 +17,7 @@ local ALL = P .. 'all'          -- zset: area codes with an available number (se
 local PARKED = P .. 'parked'    -- zset: numbers out of the order, by when to look again
 local LIVE = P .. 'live'        -- zset: live reservation ids, by reserved_at (ms)
 local NUMBERS = P .. 'numbers'  -- zset: every number of the pool, score 0 (lexical order)
-local AREAS = P .. 'areas'      -- hash: t:<npa> numbers, i:<npa> inactive numbers
+local AREAS = P .. 'areas'      -- hash per area code: t:<npa> numbers, i:<npa> inactive, v:<npa> available
 
 local function nkey(d) return P .. 'n:' .. d end
 local function rkey(id) return P .. 'r:' .. id end
@@ -88,14 +88,19 @@ end
 -- Puts an available number into the order. An entry that joins a set can only lower its first
 -- score, so the levels above take the lower of their score and the number's ('LT': no read).
 local function add_available(d, lu)
+  local npa = string.sub(d, 1, 3)
   redis.call('ZADD', xkey(d), lu, d)
-  redis.call('ZADD', P .. 'a:' .. string.sub(d, 1, 3), 'LT', lu, string.sub(d, 1, 6))
-  redis.call('ZADD', ALL, 'LT', lu, string.sub(d, 1, 3))
+  redis.call('ZADD', P .. 'a:' .. npa, 'LT', lu, string.sub(d, 1, 6))
+  redis.call('ZADD', ALL, 'LT', lu, npa)
+  redis.call('HINCRBY', AREAS, 'v:' .. npa, 1)
 end
 
 -- Takes a number out of the available order (nothing when it is not in it).
 local function remove_available(d)
-  if redis.call('ZREM', xkey(d), d) == 1 then lift(string.sub(d, 1, 6)) end
+  if redis.call('ZREM', xkey(d), d) == 1 then
+    lift(string.sub(d, 1, 6))
+    redis.call('HINCRBY', AREAS, 'v:' .. string.sub(d, 1, 3), -1)
+  end
 end
 
 -- remove_available for the allocation's pick `d`, the first of its exchange, in fewer calls:
@@ -108,6 +113,7 @@ local function take_first(d, xs, as)
   local a = P .. 'a:' .. npa
   as = as or first_two(a)
   redis.call('ZREM', P .. 'x:' .. nxx, d)
+  redis.call('HINCRBY', AREAS, 'v:' .. npa, -1)
   local score, member
   if xs[3] then
     score, member = tonumber(xs[4]), nxx

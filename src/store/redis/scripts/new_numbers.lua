@@ -4,7 +4,7 @@
 -- Values go to Redis as the strings the caller sent: a Lua number is formatted with printf on
 -- its way to Redis (~7 % of Redis's CPU in a million-row import).
 local batch, batch_keys = {}, {}
-local totals, inactive = {}, {}
+local totals, inactive, available = {}, {}, {}
 local exchanges = {}  -- the exchanges given available numbers, each once, for lift
 
 -- The pending ZADD arguments (score, member, ...) of `key`.
@@ -54,6 +54,7 @@ local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
     return
   end
   later(run_x, lu, d)
+  available[npa] = (available[npa] or 0) + 1
 end
 
 -- Writes the batches. Call once, after the last add_new.
@@ -74,4 +75,5 @@ local function flush_new()
   for npa in pairs(areas) do rescore(ALL, P .. 'a:' .. npa, npa) end
   for npa, n in pairs(totals) do redis.call('HINCRBY', AREAS, 't:' .. npa, n) end
   for npa, n in pairs(inactive) do redis.call('HINCRBY', AREAS, 'i:' .. npa, n) end
+  for npa, n in pairs(available) do redis.call('HINCRBY', AREAS, 'v:' .. npa, n) end
 end
