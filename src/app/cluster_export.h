@@ -10,7 +10,7 @@
 namespace cidrotor::app {
 
 // The scan for cli::ExportOptions::scan. Its errors: kUnavailable (PostgreSQL cannot be reached,
-// or the schema is missing: run `cidrotor init-db` first).
+// or has no schema yet: the message says to run `cidrotor init-db`).
 cli::NumberScan ClusterNumberScan(const Config& config);
 
 }  // namespace cidrotor::app
