@@ -114,9 +114,9 @@ local function take_first(d, xs, as)
   as = as or first_two(a)
   redis.call('ZREM', P .. 'x:' .. nxx, d)
   redis.call('HINCRBY', AREAS, 'v:' .. npa, -1)
-  local score, member
+  local score  -- the exchange's new score in the area code's set; nil: it left
   if xs[3] then
-    score, member = tonumber(xs[4]), nxx
+    score = tonumber(xs[4])
     if xs[4] ~= xs[2] then redis.call('ZADD', a, xs[4], nxx) end  -- a tie keeps the score
   else
     redis.call('ZREM', a, nxx)
@@ -124,7 +124,7 @@ local function take_first(d, xs, as)
   if as[1] ~= nxx then return end
   if as[3] then
     local second = tonumber(as[4])
-    if not score or second < score or (second == score and as[3] < member) then
+    if not score or second < score or (second == score and as[3] < nxx) then
       score = second
     end
   end
