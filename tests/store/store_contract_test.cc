@@ -111,6 +111,23 @@ TEST_P(StoreContractTest, PoolsAreIsolatedAndNumbersMoveBetweenThem) {
   EXPECT_THAT(Allocate("2125559999"), IsOk());
 }
 
+TEST_P(StoreContractTest, AMovedNumberKeepsItsLiveReservation) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 0, 0, "sales"), IsOk());
+  auto held = Allocate("2125559999", "auto", "sales");
+  ASSERT_THAT(held, IsOk());
+  core::NumberPatch move;
+  move.pool = "default";
+  auto moved = Update("2125550001", move);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_TRUE(moved->reserved);  // the call still holds it: not free in its new pool
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto released = Release(held->reservation.id);
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(released->released);
+  EXPECT_EQ(Next("2125559999"), "2125550001");
+}
+
 // --- reservations --------------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, ReservationExpiresAfterItsTtl) {

@@ -168,7 +168,8 @@ class RedisStore final : public Store {
                                             const std::string& pool, core::PhoneNumber caller_id,
                                             core::TimePoint now);
   // Writes `spec` (and `usage` when given) into spec.pool, moving the number out of `from_pool`
-  // when it differs. Returns the reservation id that ended with a move (0 if none).
+  // when it differs; a live reservation moves with the number. Returns the id of a reservation
+  // that ended with the move instead (0 if none; only when it could not be carried).
   core::Result<std::uint64_t> PutNumber(redis::RedisConnection& connection,
                                         const core::NumberSpec& spec,
                                         const std::optional<core::NumberUsage>& usage,

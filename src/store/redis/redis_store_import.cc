@@ -118,7 +118,14 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     } else if (pool && *pool != items[i].spec.pool) {
       // A move between pools: one number at a time, journaled like an update.
       auto before = ReadNumber(connection, *pool, items[i].spec.caller_id, now);
-      auto moved = PutNumber(connection, items[i].spec, std::nullopt, *pool, now);
+      if (!before) {
+        progress->Fail(before.error());
+        continue;
+      }
+      // Its usage moves with it; a last_used column sets that one field, as for any update.
+      core::NumberUsage usage = before->usage;
+      if (items[i].last_used) usage.last_used = *items[i].last_used;
+      auto moved = PutNumber(connection, items[i].spec, usage, *pool, now);
       auto after = moved ? ReadNumber(connection, items[i].spec.pool, items[i].spec.caller_id, now)
                          : core::Result<core::NumberView>(core::Fail(moved.error()));
       if (!after) {

@@ -1,5 +1,7 @@
--- Removes a number; its live reservation ends with it. ARGV[11]: the number.
--- Reply: {'OK', view..., ended reservation id or 0} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
+-- Removes a number; its live reservation ends with it (here: a move carries it on, restore.lua
+-- in the new pool). ARGV[11]: the number.
+-- Reply: {'OK', view..., ended reservation id or 0, then when not 0 the reservation's dst, cmp,
+-- agt, lead, m, at, ru} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
@@ -7,9 +9,12 @@ local d = ARGV[11]
 local before = view(d)
 if not before then return {'NOTFOUND'} end
 local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act')
-local ended = 0
+local ended, held = 0, {}
 if num(f[1]) ~= 0 then
-  if num(f[2]) > NOW then ended = num(f[1]) end
+  if num(f[2]) > NOW then
+    ended = num(f[1])
+    held = redis.call('HMGET', rkey(f[1]), 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru')
+  end
   end_reservation(d, f[1])
 end
 detach(d)
@@ -21,4 +26,5 @@ redis.call('DEL', nkey(d))
 local out = {'OK'}
 for _, v in ipairs(before) do table.insert(out, v) end
 table.insert(out, ended)
+for i = 1, #held do table.insert(out, held[i] or '') end
 return out
