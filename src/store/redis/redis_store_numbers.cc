@@ -86,7 +86,9 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
                            {"SADD", redis::kPoolsKey, spec.pool}});
   if (!mapped) return core::Fail(mapped.error());
   // The call holding the number goes on: its reservation moves too (as in the embedded index),
-  // or the number would be free in the new pool while still on the line.
+  // or the number would be free in the new pool while still on the line. Between the upsert and
+  // this restore (one round trip) an allocation in the new pool could still take it; one script
+  // doing both would close that window.
   if (!carried.empty()) {
     auto restored = RunPoolScript(connection, Script::kRestore, spec.pool, now, carried);
     if (!restored) return core::Fail(restored.error());
