@@ -55,7 +55,7 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
                                                   const std::string& from_pool,
                                                   core::TimePoint now) {
   std::uint64_t ended = 0;
-  std::vector<std::string> carried;  // restore.lua's fields of a live reservation that moves
+  std::vector<std::string> carried;  // lib.lua hold's fields of a live reservation that moves
   std::optional<core::NumberUsage> keep = usage;
   if (from_pool != spec.pool) {  // a move: out of the old pool's keys, into the new one's
     auto removed =
@@ -71,13 +71,17 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
       }
       ended = static_cast<std::uint64_t>(r.Int(14));
       if (ended != 0 && r.elements.size() == 22) {
-        carried = {r.Text(14), spec.caller_id.ToString()};
-        for (std::size_t i = 15; i < 22; ++i) carried.push_back(r.Text(i));
+        for (std::size_t i = 14; i < 22; ++i) carried.push_back(r.Text(i));
       }
     }
   }
-  std::vector<std::string> args = {"update", "0"};
+  // The call holding the number goes on: its reservation moves too, held in the same script
+  // that puts the number into its new pool (as in the embedded index), or the number would be
+  // free there while still on the line.
+  std::vector<std::string> args = {carried.empty() ? "update" : "move", "0"};
   AppendNumberArgs(args, spec, keep);
+  args.insert(args.end(), carried.begin(), carried.end());
+  if (!carried.empty()) ended = 0;
   auto put =
       RunPoolScript(connection, Script::kUpsert, spec.pool, now, args, redis::CreatePool::kYes);
   if (!put) return core::Fail(put.error());
@@ -85,15 +89,6 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
       connection.Pipeline({{"HSET", redis::kPoolOfKey, spec.caller_id.ToString(), spec.pool},
                            {"SADD", redis::kPoolsKey, spec.pool}});
   if (!mapped) return core::Fail(mapped.error());
-  // The call holding the number goes on: its reservation moves too (as in the embedded index),
-  // or the number would be free in the new pool while still on the line. Between the upsert and
-  // this restore (one round trip) an allocation in the new pool could still take it; one script
-  // doing both would close that window.
-  if (!carried.empty()) {
-    auto restored = RunPoolScript(connection, Script::kRestore, spec.pool, now, carried);
-    if (!restored) return core::Fail(restored.error());
-    if (restored->Int(1) == 1) ended = 0;
-  }
   return ended;
 }
 

@@ -187,6 +187,20 @@ local function settle(d)
   return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])
 end
 
+-- Makes number `d` held by a live reservation read back from elsewhere (the journal at a
+-- rebuild, the old pool at a move): `r` = {id, destination, campaign, agent, lead, match,
+-- reserved_at_ms, reserved_until}. False (nothing done) when the number is gone or reserved.
+local function hold(d, r)
+  local f = redis.call('HMGET', nkey(d), 'act', 'rid')  -- every number has 'act'; 'rid' may be absent
+  if not f[1] or num(f[2]) ~= 0 then return false end
+  redis.call('HSET', nkey(d), 'rid', r[1], 'ru', r[8])
+  redis.call('HSET', rkey(r[1]), 'cid', d, 'dst', r[2], 'cmp', r[3], 'agt', r[4], 'lead', r[5],
+             'm', r[6], 'at', r[7], 'ru', r[8])
+  redis.call('ZADD', LIVE, r[7], r[1])
+  settle(d)
+  return true
+end
+
 -- Settles the parked numbers that are due (at most DUE_BATCH); returns how many.
 local function advance()
   local due = redis.call('ZRANGEBYSCORE', PARKED, '-inf', NOW, 'LIMIT', 0, DUE_BATCH)

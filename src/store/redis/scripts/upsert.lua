@@ -2,6 +2,9 @@
 --   'add'    an existing number is refused ('dup')
 --   'update' an existing number gets the new spec (its usage and reservation stay)
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
+--   'move'   as 'update', for one number coming from another pool with its live reservation:
+--            the 12 fields are followed by the reservation's 8 (lib.lua hold), and the number
+--            is held in this same script, never available in its new pool meanwhile
 -- ARGV[12]: '1' creates the pool's generation key when missing (the caller checked
 -- cid:generation). Then 12 fields per number from ARGV[13]: number, carrier, state, hourly cap,
 -- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
@@ -14,8 +17,10 @@ advance()
 
 local mode = ARGV[11]
 local out = {'OK'}
+local last = #ARGV
+if mode == 'move' then last = 13 end  -- one number, then its reservation
 
-for i = 13, #ARGV, 12 do
+for i = 13, last, 12 do
   local d, usage = ARGV[i], ARGV[i + 6]
   local k = nkey(d)
   local old_act = redis.call('HGET', k, 'act')
@@ -64,4 +69,7 @@ for i = 13, #ARGV, 12 do
 end
 
 flush_new()
+if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
+  hold(ARGV[13], {ARGV[25], ARGV[26], ARGV[27], ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32]})
+end
 return out
