@@ -8,7 +8,7 @@ if bad then return bad end
 advance()
 
 local geographic, dst, id = ARGV[11] == '1', ARGV[12], ARGV[13]
-local until_s, agent, limit = tonumber(ARGV[14]), ARGV[15], tonumber(ARGV[16])
+local until_s, agent, limit = ARGV[14], ARGV[15], tonumber(ARGV[16])
 local limited = agent ~= 'auto' and limit > 0
 local agent_key = P .. 'ag:' .. agent
 if limited then
@@ -21,20 +21,20 @@ if limited then
   end
 end
 
--- Tiers (core::MatchTier): 1 exchange, 2 area code, 4 any. Toll-free destinations only any.
+-- Tiers (core::MatchTier): '1' exchange, '2' area code, '4' any. Toll-free destinations only any.
 local picked, match, xs, as
 if geographic then
   xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
-  picked, match = xs[1], 1
+  picked, match = xs[1], '1'
   if not picked then
     picked, xs, as = first_of_area(string.sub(dst, 1, 3))
-    match = 2
+    match = '2'
   end
 end
 if not picked then
   local npa = first(ALL)
   if npa then picked, xs, as = first_of_area(npa) end
-  match = 4
+  match = '4'
 end
 if not picked then return {'NONE'} end
 
@@ -48,15 +48,16 @@ end
 
 -- An available number is in the available order and nowhere else (place): out of it, parked.
 take_first(picked, xs, as)
-local last_used = math.max(NOW, 1)
-redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS, 'hu', hourly + 1, 'ds', DS,
+local last_used = NOW_S  -- never 0: a number used at the epoch itself would read as never used
+if NOW < 1 then last_used = '1' end
+redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
            'du', daily + 1, 'rid', id, 'ru', until_s)
 redis.call('ZADD', PARKED, until_s, picked)
 redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[17], 'agt', agent,
-           'lead', ARGV[18], 'm', match, 'at', NOW_MS, 'ru', until_s)
-redis.call('ZADD', LIVE, NOW_MS, id)
+           'lead', ARGV[18], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
+redis.call('ZADD', LIVE, NOW_MS_S, id)
 if limited then
-  redis.call('ZADD', agent_key, NOW_MS, id)
-  redis.call('PEXPIRE', agent_key, 61000)
+  redis.call('ZADD', agent_key, NOW_MS_S, id)
+  redis.call('PEXPIRE', agent_key, '61000')
 end
 return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1}

@@ -11,7 +11,11 @@ local NOW_MS = tonumber(ARGV[4])
 local HS, NH = tonumber(ARGV[5]), tonumber(ARGV[6])  -- hour start, next hour
 local DS, ND = tonumber(ARGV[7]), tonumber(ARGV[8])  -- day start, next day
 local DEF_HC, DEF_DC = tonumber(ARGV[9]), tonumber(ARGV[10])
-local DUE_BATCH = 256  -- parked numbers returned per call; Tick() drains the rest
+-- What goes back to Redis goes as strings: a Lua number handed to redis.call is formatted with
+-- printf("%.17g") on its way, which was a tenth of Redis's CPU in allocate+release. So the
+-- header's times also stay as the strings they came as, and constants are string literals.
+local NOW_S, NOW_MS_S, HS_S, NH_S, DS_S, ND_S = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local DUE_BATCH = '256'  -- parked numbers returned per call; Tick() drains the rest
 
 local ALL = P .. 'all'          -- zset: area codes with an available number (see lift)
 local PARKED = P .. 'parked'    -- zset: numbers out of the order, by when to look again
@@ -54,10 +58,10 @@ end
 -- one per tier: a million-number import writes a million entries fewer, twice.
 
 -- The first member of a sorted set, or nil.
-local function first(key) return redis.call('ZRANGE', key, 0, 0)[1] end
+local function first(key) return redis.call('ZRANGE', key, '0', '0')[1] end
 
 -- The first two entries of a sorted set: {member, score, member, score}, shorter when it is.
-local function first_two(key) return redis.call('ZRANGE', key, 0, 1, 'WITHSCORES') end
+local function first_two(key) return redis.call('ZRANGE', key, '0', '1', 'WITHSCORES') end
 
 -- The least recently used available number of area code `npa` (nil: none), with the first two
 -- entries of its exchange's and of the area code's sets, for take_first.
@@ -70,7 +74,7 @@ end
 
 -- Re-scores `member` in `upper` as the first entry of `lower` (out of it when `lower` is empty).
 local function rescore(upper, lower, member)
-  local head = redis.call('ZRANGE', lower, 0, 0, 'WITHSCORES')
+  local head = redis.call('ZRANGE', lower, '0', '0', 'WITHSCORES')
   if head[1] then
     redis.call('ZADD', upper, head[2], member)
   else
@@ -85,21 +89,22 @@ local function lift(nxx)
   rescore(ALL, P .. 'a:' .. npa, npa)
 end
 
--- Puts an available number into the order. An entry that joins a set can only lower its first
--- score, so the levels above take the lower of their score and the number's ('LT': no read).
+-- Puts an available number into the order, `lu` its last use as a string. An entry that joins a
+-- set can only lower its first score, so the levels above take the lower of their score and the
+-- number's ('LT': no read).
 local function add_available(d, lu)
   local npa = string.sub(d, 1, 3)
   redis.call('ZADD', xkey(d), lu, d)
   redis.call('ZADD', P .. 'a:' .. npa, 'LT', lu, string.sub(d, 1, 6))
   redis.call('ZADD', ALL, 'LT', lu, npa)
-  redis.call('HINCRBY', AREAS, 'v:' .. npa, 1)
+  redis.call('HINCRBY', AREAS, 'v:' .. npa, '1')
 end
 
 -- Takes a number out of the available order (nothing when it is not in it).
 local function remove_available(d)
   if redis.call('ZREM', xkey(d), d) == 1 then
     lift(string.sub(d, 1, 6))
-    redis.call('HINCRBY', AREAS, 'v:' .. string.sub(d, 1, 3), -1)
+    redis.call('HINCRBY', AREAS, 'v:' .. string.sub(d, 1, 3), '-1')
   end
 end
 
@@ -113,10 +118,10 @@ local function take_first(d, xs, as)
   local a = P .. 'a:' .. npa
   as = as or first_two(a)
   redis.call('ZREM', P .. 'x:' .. nxx, d)
-  redis.call('HINCRBY', AREAS, 'v:' .. npa, -1)
-  local score  -- the exchange's new score in the area code's set; nil: it left
+  redis.call('HINCRBY', AREAS, 'v:' .. npa, '-1')
+  local score, score_s  -- the exchange's new score in the area code's set; nil: it left
   if xs[3] then
-    score = tonumber(xs[4])
+    score, score_s = tonumber(xs[4]), xs[4]
     if xs[4] ~= xs[2] then redis.call('ZADD', a, xs[4], nxx) end  -- a tie keeps the score
   else
     redis.call('ZREM', a, nxx)
@@ -125,13 +130,13 @@ local function take_first(d, xs, as)
   if as[3] then
     local second = tonumber(as[4])
     if not score or second < score or (second == score and as[3] < nxx) then
-      score = second
+      score, score_s = second, as[4]
     end
   end
   if not score then
     redis.call('ZREM', ALL, npa)
   elseif score ~= tonumber(as[2]) then
-    redis.call('ZADD', ALL, score, npa)
+    redis.call('ZADD', ALL, score_s, npa)
   end
 end
 
@@ -144,7 +149,7 @@ end
 local function end_reservation(d, id)
   redis.call('DEL', rkey(id))
   redis.call('ZREM', LIVE, id)
-  redis.call('HSET', nkey(d), 'rid', 0, 'ru', 0)
+  redis.call('HSET', nkey(d), 'rid', '0', 'ru', '0')
 end
 
 local function caps(f_hc, f_dc)
@@ -168,14 +173,14 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
   end
   if act ~= '1' then return 'inactive' end
   local hc, dc = caps(f_hc, f_dc)
-  local back = 0
-  if used_now(hs, hu, HS) >= hc then back = NH end
-  if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end
-  if back > 0 then
+  local back  -- when to look again, as a string: the next hour or day, the later one if both
+  if used_now(hs, hu, HS) >= hc then back = NH_S end
+  if used_now(ds, du, DS) >= dc and (not back or ND > NH) then back = ND_S end
+  if back then
     redis.call('ZADD', PARKED, back, d)
     return 'capped'
   end
-  add_available(d, num(lu))
+  add_available(d, lu or '0')
   return 'available'
 end
 
@@ -203,7 +208,7 @@ end
 
 -- Settles the parked numbers that are due (at most DUE_BATCH); returns how many.
 local function advance()
-  local due = redis.call('ZRANGEBYSCORE', PARKED, '-inf', NOW, 'LIMIT', 0, DUE_BATCH)
+  local due = redis.call('ZRANGEBYSCORE', PARKED, '-inf', NOW_S, 'LIMIT', '0', DUE_BATCH)
   for _, d in ipairs(due) do settle(d) end
   return #due
 end
