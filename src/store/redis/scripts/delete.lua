@@ -1,5 +1,5 @@
--- Removes a number; its live reservation ends with it (here: a move carries it on, restore.lua
--- in the new pool). ARGV[11]: the number.
+-- Removes a number; its live reservation ends with it (here: a move carries it on, upsert.lua
+-- mode 'move' in the new pool). ARGV[11]: the number.
 -- Reply: {'OK', view..., ended reservation id or 0, then when not 0 the reservation's dst, cmp,
 -- agt, lead, m, at, ru} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
