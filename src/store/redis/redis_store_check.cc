@@ -8,7 +8,6 @@
 // Redis never saw makes it rebuild from the journal.
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -29,15 +28,6 @@ namespace {
 // script load runs it again. Loading the scripts unchecked would let every instance skip it.
 constexpr std::chrono::seconds kJournalWait{2};
 
-// A field as an integer: absent (nil) reads 0, as in the scripts (lib.lua num).
-long long FieldValue(const RedisReply& field) {
-  long long value = 0;
-  if (field.type != RedisReply::Type::kString) return 0;
-  const char* end = field.str.data() + field.str.size();
-  std::from_chars(field.str.data(), end, value);
-  return value;
-}
-
 // Whether Redis lacks `r`, judged from its replies to EXISTS of the reservation's hash and HMGET
 // of the number's `act` and `lu`. A reservation ended since (released, expired) is gone from
 // Redis too, but its allocation set the number's last use: older than the reservation (never
@@ -45,9 +35,8 @@ long long FieldValue(const RedisReply& field) {
 // another pool) says nothing either way.
 bool Lacks(const core::Reservation& r, const RedisReply& exists, const RedisReply& number) {
   if (exists.type != RedisReply::Type::kInteger || exists.integer != 0) return false;
-  if (number.type != RedisReply::Type::kArray || number.elements.size() != 2) return false;
-  if (number.elements[0].type != RedisReply::Type::kString) return false;
-  return FieldValue(number.elements[1]) < static_cast<long long>(core::ToCompact(r.reserved_at));
+  if (number.Text(0).empty()) return false;  // no `act`: the number is not in this pool
+  return number.Int(1) < static_cast<long long>(core::ToCompact(r.reserved_at));  // nil lu: 0
 }
 
 }  // namespace
