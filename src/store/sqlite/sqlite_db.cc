@@ -118,7 +118,25 @@ bool Statement::ColumnIsNull(int index) const {
 
 // --- Database ----------------------------------------------------------------------------------
 
+namespace {
+
+// Library-wide settings, applied before the first connection opens (sqlite3_config refuses them
+// once SQLite is initialized). Memory statistics off: with them on, every SQLite allocation takes
+// a process-wide mutex to keep counts nobody here reads (no soft heap limit is set). A/B of
+// allocate+release, where the group-commit writer allocates per row: +11 % req/s and half the p99
+// (README, performance).
+void ConfigureLibraryOnce() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
+
 core::Result<Database> Database::Open(const std::string& path, Access access) {
+  ConfigureLibraryOnce();
   const int flags = (access == Access::kReadWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                                   : SQLITE_OPEN_READONLY) |
                     SQLITE_OPEN_NOMUTEX;
