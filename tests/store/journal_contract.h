@@ -211,6 +211,27 @@ TYPED_TEST_P(JournalContractTest, ListReservationsNewestFirstLiveOnlyOrAll) {
   EXPECT_THAT(live_flags, ElementsAre(false, true, true, true));
 }
 
+// Ids are not in time order across instances (each takes a block of them): live ones come newest
+// reserved first, ties by id, and the limit keeps the newest in time.
+TYPED_TEST_P(JournalContractTest, LiveReservationsComeNewestReservedFirst) {
+  std::vector<JournalEntry> entries;
+  const std::vector<std::pair<std::uint64_t, int>> id_and_second = {
+      {1, 30}, {2, 40}, {1025, 10}, {1026, 20}, {1027, 40}};
+  for (const auto& [id, second] : id_and_second) {
+    const std::uint64_t number = 3'105'550'000 + id;
+    entries.push_back(Upsert(Spec(number)));
+    entries.push_back(Made(MakeReservation(id, number, kT0 + seconds(second), seconds(300))));
+  }
+  this->MustAppend(std::move(entries));
+
+  auto live =
+      ListReservationsSync(this->journal(), {.live_only = true, .limit = 4}, kT0 + seconds(50));
+  ASSERT_THAT(live, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& r : *live) ids.push_back(r.reservation.id);
+  EXPECT_THAT(ids, ElementsAre(1027, 2, 1, 1026));
+}
+
 TYPED_TEST_P(JournalContractTest, ListLogsPagesNewestFirst) {
   std::vector<JournalEntry> entries;
   for (int i = 0; i < 25; ++i) entries.push_back(Log(i));
@@ -314,7 +335,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
     ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
-    ListLogsPagesNewestFirst, ListQueriesRefuseALimitOutside1To1000,
+    LiveReservationsComeNewestReservedFirst, ListLogsPagesNewestFirst,
+    ListQueriesRefuseALimitOutside1To1000,
     ConcurrentAppendersEachCompleteExactlyOnce, EmptyAppendCompletes,
     RepeatedReservationIdFailsItsAppendAndChangesNothing);
 

@@ -353,6 +353,39 @@ TEST_F(RedisStoreTest, RedisBackWithOlderDataIsRebuiltWithoutReusingALiveReserva
               HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+// Each instance takes reservation ids in blocks of 1,024, so the newest reservations by id can
+// all be another instance's older ones: the check must look at the newest by time.
+TEST_F(RedisStoreTest, RedisBackWithOlderDataIsSeenWhenAnotherInstanceHoldsHigherIds) {
+  auto low = OpenInstance();
+  auto high = OpenInstance();
+  ASSERT_TRUE(low && high);
+  std::vector<ImportItem> items(1002);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    items[i].spec = Spec(std::to_string(2125550000 + i));
+  }
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                low->ImportNumbers(items, OnDuplicate::kFail, std::move(done));
+              }),
+              IsOk());
+  auto first = AllocateOn(*low, "2125559999");  // takes the first block of ids
+  ASSERT_THAT(first, IsOk());
+  for (int i = 0; i < 1000; ++i) {  // the next block: 1,000 live reservations, all newer ids
+    auto a = AllocateOn(*high, "2125559999");
+    ASSERT_THAT(a, IsOk());
+    ASSERT_GT(a->reservation.id, first->reservation.id);
+  }
+  ASSERT_TRUE(redis_.SaveSnapshot());
+  clock_.Advance(core::Seconds(1));
+  auto lost = AllocateOn(*low, "2125559999");  // the last free number, acknowledged after it
+  ASSERT_THAT(lost, IsOk());
+  ASSERT_LT(lost->reservation.id, first->reservation.id + 1024);
+  low->Flush();
+
+  ASSERT_TRUE(redis_.RestartFromSnapshot()) << redis_.error();
+  // Rebuilt from the journal: every number is held, the lost allocation's included.
+  EXPECT_THAT(AllocateOnceLoaded(*low, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
 TEST_F(RedisStoreTest, RedisBackWithOlderDataKeepsReservationIdsAboveTheJournals) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -184,13 +184,20 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
   std::vector<ReservationRecord> out;
   {
     std::lock_guard lock(mu_);
-    for (auto it = reservations_.rbegin(); it != reservations_.rend() && out.size() < query.limit;
-         ++it) {
+    // Newest id first; live ones are all taken, then put in time order (ReservationQuery).
+    for (auto it = reservations_.rbegin();
+         it != reservations_.rend() && (query.live_only || out.size() < query.limit); ++it) {
       const bool live = IsLive(it->second, now);
       if (query.live_only && !live) continue;
       ReservationRecord& record = out.emplace_back(it->second);
       record.live = live;
     }
+  }
+  if (query.live_only) {
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.reservation.reserved_at > b.reservation.reserved_at;
+    });
+    if (out.size() > query.limit) out.resize(query.limit);
   }
   done(std::move(out));
 }

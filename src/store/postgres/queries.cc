@@ -176,8 +176,9 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   if (!ok) return core::Fail(ok.error());
   QueryBatch batch;
   batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +
-            (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2" : "") +
-            " ORDER BY id DESC LIMIT $1");
+            (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2"
+                              " ORDER BY reserved_at DESC, id DESC LIMIT $1"
+                            : " ORDER BY id DESC LIMIT $1"));
   batch.Int(static_cast<std::int64_t>(query.limit));
   if (query.live_only) batch.Int(ToUnixMs(now));
   std::vector<ReservationRecord> records;

@@ -69,7 +69,7 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   if (!highest) return core::Fail(highest.error());
   ReservationQuery live_query;
   live_query.live_only = true;
-  live_query.limit = 1000;  // the newest: a server that lags lacks those first
+  live_query.limit = 1000;  // the newest in time: a server that lags lacks those first
   auto live = AwaitJournal(live_query);
   if (!live) return core::Fail(live.error());
 

@@ -166,10 +166,10 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
   if (!ok) return core::Fail(ok.error());
   const std::string sql =
       "SELECT " + std::string(kReservationColumns) + " FROM reservations" +
-      (query.live_only
-           ? std::string(kLiveIndex) + " WHERE released_at IS NULL AND reserved_until > ?1"
-           : std::string()) +
-      " ORDER BY id DESC LIMIT ?2";
+      (query.live_only ? std::string(kLiveIndex) +
+                             " WHERE released_at IS NULL AND reserved_until > ?1"
+                             " ORDER BY reserved_at DESC, id DESC LIMIT ?2"
+                       : std::string(" ORDER BY id DESC LIMIT ?2"));
   auto st = db.Prepare(sql, "list reservations");
   if (!st) return core::Fail(st.error());
   if (query.live_only) st->BindInt64(1, ToUnixMs(now));
