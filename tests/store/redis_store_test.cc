@@ -1,10 +1,16 @@
 // Cluster-only behaviours of RedisStore against a real redis-server on a private loopback port:
 // several instances on one Redis, Redis killed (fast kUnavailable, then recovery on its own),
-// Redis restarted empty (rebuilt from the journal, no live reservation handed out twice).
+// Redis restarted empty (rebuilt from the journal, no live reservation handed out twice), a
+// Redis older than 7 refused at start (a fake server that answers as 6.2 does).
 #include "store/redis/redis_store.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -585,6 +591,96 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   auto added = GetOn(*store, "2125550101");
   ASSERT_THAT(added, IsOk());
   EXPECT_EQ(added->spec.carrier, "Imported");
+}
+
+// A server that speaks just enough RESP to pass for Redis 6: GET answers nil, INFO server names
+// version 6.2.6, anything else +OK. One connection at a time, commands as RESP arrays.
+class FakeRedis6 {
+ public:
+  FakeRedis6() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        listen(listener_, 4) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeRedis6() {
+    stop_ = true;
+    shutdown(listener_, SHUT_RDWR);
+    close(listener_);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      const int client = accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      std::string in;
+      char buffer[4096];
+      for (ssize_t n; (n = read(client, buffer, sizeof buffer)) > 0;) {
+        in.append(buffer, static_cast<std::size_t>(n));
+        while (auto name = TakeCommand(in)) {
+          std::string reply = "+OK\r\n";
+          if (*name == "GET") reply = "$-1\r\n";
+          if (*name == "INFO") {
+            const std::string info = "# Server\r\nredis_version:6.2.6\r\n";
+            reply = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
+          }
+          if (write(client, reply.data(), reply.size()) < 0) break;
+        }
+      }
+      close(client);
+    }
+  }
+  // The first word of the first complete command in `in`, upper-cased, which is then removed.
+  static std::optional<std::string> TakeCommand(std::string& in) {
+    std::size_t at = in.find("\r\n");
+    if (in.empty() || in[0] != '*' || at == std::string::npos) return std::nullopt;
+    const int parts = std::stoi(in.substr(1, at - 1));
+    std::size_t pos = at + 2;
+    std::string first;
+    for (int i = 0; i < parts; ++i) {
+      const std::size_t end = in.find("\r\n", pos);
+      if (end == std::string::npos) return std::nullopt;
+      const std::size_t size = std::stoul(in.substr(pos + 1, end - pos - 1));
+      if (in.size() < end + 2 + size + 2) return std::nullopt;
+      if (i == 0) first = in.substr(end + 2, size);
+      pos = end + 2 + size + 2;
+    }
+    in.erase(0, pos);
+    for (char& c : first) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return first;
+  }
+
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
+  FakeRedis6 redis6;
+  ASSERT_NE(redis6.port(), 0);
+  testing::ManualClock clock{kStart};
+  core::FixedOffsetCalendar calendar;
+  RedisStoreOptions options;
+  options.redis.connection.port = redis6.port();
+  auto opened = RedisStore::Open(
+      clock, calendar, options,
+      std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
+  ASSERT_THAT(opened, HasError(ErrorCode::kInvalidArgument));
+  EXPECT_EQ(opened.error().field(), "REDIS_URL");
+  EXPECT_NE(opened.error().detail().find("redis 6.x is too old"), std::string::npos)
+      << opened.error().detail();
 }
 
 }  // namespace
