@@ -593,57 +593,69 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
-// A server that speaks just enough RESP to pass for Redis 6: GET answers nil, INFO server names
-// version 6.2.6, anything else +OK. One connection at a time, commands as RESP arrays.
+// A server that speaks just enough RESP to pass for Redis 6.2.6 (INFO server): GET answers
+// `generation` (nil when empty), INCRBY 1024, EVALSHA NOSCRIPT, anything else +OK. Commands come
+// as RESP arrays; each connection has a thread. On `port`, or a free one.
 class FakeRedis6 {
  public:
-  FakeRedis6() {
+  explicit FakeRedis6(std::string generation = "", std::uint16_t port = 0)
+      : generation_(std::move(generation)) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    const int on = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
     socklen_t size = sizeof(address);
     if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-        listen(listener_, 4) != 0 ||
+        listen(listener_, 16) != 0 ||
         getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
       return;
     }
     port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] { Serve(); });
+    acceptor_ = std::thread([this] { Accept(); });
   }
   ~FakeRedis6() {
-    stop_ = true;
     shutdown(listener_, SHUT_RDWR);
+    if (acceptor_.joinable()) acceptor_.join();
     close(listener_);
-    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    for (const int client : clients_) shutdown(client, SHUT_RDWR);
+    for (std::thread& t : answering_) t.join();
+    for (const int client : clients_) close(client);
   }
   std::uint16_t port() const { return port_; }
 
  private:
-  void Serve() {
-    while (!stop_) {
-      const int client = accept(listener_, nullptr, nullptr);
-      if (client < 0) return;
-      std::string in;
-      char buffer[4096];
-      for (ssize_t n; (n = read(client, buffer, sizeof buffer)) > 0;) {
-        in.append(buffer, static_cast<std::size_t>(n));
-        while (auto name = TakeCommand(in)) {
-          std::string reply = "+OK\r\n";
-          if (*name == "GET") reply = "$-1\r\n";
-          if (*name == "INFO") {
-            const std::string info = "# Server\r\nredis_version:6.2.6\r\n";
-            reply = "$" + std::to_string(info.size()) + "\r\n" + info + "\r\n";
-          }
-          if (write(client, reply.data(), reply.size()) < 0) break;
-        }
-      }
-      close(client);
+  void Accept() {
+    for (int client; (client = accept(listener_, nullptr, nullptr)) >= 0;) {
+      std::lock_guard lock(mu_);
+      clients_.push_back(client);
+      answering_.emplace_back([this, client] { Answer(client); });
     }
+  }
+  void Answer(int client) const {
+    std::string in;
+    char buffer[4096];
+    for (ssize_t n; (n = read(client, buffer, sizeof buffer)) > 0;) {
+      in.append(buffer, static_cast<std::size_t>(n));
+      while (auto name = TakeCommand(in)) {
+        std::string reply = "+OK\r\n";
+        if (*name == "GET") reply = generation_.empty() ? "$-1\r\n" : Bulk(generation_);
+        if (*name == "INCRBY") reply = ":1024\r\n";
+        if (*name == "EVALSHA") reply = "-NOSCRIPT No matching script.\r\n";
+        if (*name == "INFO") reply = Bulk("# Server\r\nredis_version:6.2.6\r\n");
+        if (write(client, reply.data(), reply.size()) < 0) return;
+      }
+    }
+  }
+  static std::string Bulk(const std::string& text) {
+    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
   }
   // The first word of the first complete command in `in`, upper-cased, which is then removed.
   static std::optional<std::string> TakeCommand(std::string& in) {
-    std::size_t at = in.find("\r\n");
+    const std::size_t at = in.find("\r\n");
     if (in.empty() || in[0] != '*' || at == std::string::npos) return std::nullopt;
     const int parts = std::stoi(in.substr(1, at - 1));
     std::size_t pos = at + 2;
@@ -661,10 +673,13 @@ class FakeRedis6 {
     return first;
   }
 
+  const std::string generation_;
   int listener_ = -1;
   std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> clients_;             // guarded by mu_
+  std::vector<std::thread> answering_;  // guarded by mu_
 };
 
 TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
@@ -681,6 +696,33 @@ TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
   EXPECT_EQ(opened.error().field(), "REDIS_URL");
   EXPECT_NE(opened.error().detail().find("redis 6.x is too old"), std::string::npos)
       << opened.error().detail();
+}
+
+// One that was down at the start and comes back as Redis 6: allocation is refused, never run on
+// it (store_unavailable, which the log explains).
+TEST(RedisStoreOpenTest, RefusesARedisOlderThan7ThatComesUpLater) {
+  std::uint16_t port = 0;
+  {
+    FakeRedis6 probe;  // a free port, closed again
+    port = probe.port();
+  }
+  ASSERT_NE(port, 0);
+  testing::ManualClock clock{kStart};
+  core::FixedOffsetCalendar calendar;
+  RedisStoreOptions options;
+  options.redis.connection.port = port;
+  auto opened = RedisStore::Open(
+      clock, calendar, options,
+      std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
+  ASSERT_THAT(opened, IsOk());
+  FakeRedis6 redis6("1", port);
+  ASSERT_EQ(redis6.port(), port);
+  auto allocation = Await<core::Allocation>(
+      [&](auto done) { (*opened)->Allocate(To("2125559999"), done); });
+  ASSERT_THAT(allocation, HasError(ErrorCode::kUnavailable));
+  EXPECT_NE(allocation.error().detail().find("redis 6.x is too old"), std::string::npos)
+      << allocation.error().detail();
+  opened->reset();  // before the fake server goes
 }
 
 }  // namespace

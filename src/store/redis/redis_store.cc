@@ -71,15 +71,7 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
     return store;
   }
   store->redis_up_ = true;
-  // The scripts use ZADD LT (6.2), and the older-data check relies on a script cache that a
-  // restart or failover leaves empty (7.0: SCRIPT LOAD is neither persisted nor replicated).
-  auto info = connection.Run({"INFO", "server"});
-  if (!info) return core::Fail(info.error());
-  const auto major = redis::ServerMajorVersion(info->str);
-  if (major && *major < 7) {
-    return core::Fail(core::Error::InvalidArgument(
-        "REDIS_URL", "redis " + std::to_string(*major) + ".x is too old: cidrotor needs Redis 7"));
-  }
+  if (auto recent = RequireRedis7(connection); !recent) return core::Fail(recent.error());
   if (generation->is_nil()) {
     if (auto rebuilt = store->Rebuild(connection); !rebuilt) {
       if (rebuilt.error().code() != core::ErrorCode::kUnavailable)

@@ -187,8 +187,12 @@ class RedisStore final : public Store {
   core::Result<void> Rebuild(redis::RedisConnection& connection);
   // Runs Rebuild on rebuild_thread_ unless one is running already.
   void StartRebuild();
-  // redis_store_check.cc: ScriptRunner's load check. Looks the journal's newest live
-  // reservations up in Redis; when Redis lacks one (older data than it had), drops the
+  // redis_store_check.cc: the scripts use ZADD LT (6.2), and the older-data check relies on a
+  // script cache that a restart or failover leaves empty (7.0: SCRIPT LOAD is neither persisted
+  // nor replicated). Errors: kInvalidArgument (field REDIS_URL: older than 7), kUnavailable.
+  static core::Result<void> RequireRedis7(redis::RedisConnection& connection);
+  // redis_store_check.cc: ScriptRunner's load check. Refuses a Redis older than 7 (one started
+  // while this instance ran). Looks the journal's newest live reservations up in Redis; when Redis lacks one (older data than it had), drops the
   // generation and starts the rebuild. Otherwise raises the reservation-id counter above the
   // journal's highest id. Skipped (ok) when Redis lost everything (the generation check rebuilds
   // it) or the journal is down (degraded: allocation goes on without it).

@@ -54,7 +54,23 @@ core::Result<std::vector<ReservationRecord>> RedisStore::AwaitJournal(Reservatio
   return future.get();
 }
 
+core::Result<void> RedisStore::RequireRedis7(RedisConnection& connection) {
+  auto info = connection.Run({"INFO", "server"});
+  if (!info) return core::Fail(info.error());
+  const auto major = redis::ServerMajorVersion(info->str);
+  if (major && *major < 7) {
+    return core::Fail(core::Error::InvalidArgument(
+        "REDIS_URL", "redis " + std::to_string(*major) + ".x is too old: cidrotor needs Redis 7"));
+  }
+  return {};
+}
+
 core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) {
+  if (auto recent = RequireRedis7(connection); !recent) {
+    if (recent.error().code() != core::ErrorCode::kInvalidArgument) return recent;
+    spdlog::error("redis store: {}", recent.error().detail());  // a server switched since Open
+    return core::Fail(core::Error::Unavailable(recent.error().detail()));
+  }
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) return {};  // lost everything: the generation check rebuilds it
