@@ -30,7 +30,8 @@ namespace cidrotor::store::postgres {
                                                              const LogQuery& query);
 
 // Reservations newest first: by id, or, with live_only (those not released with reserved_until
-// after `now`), by reserved_at then id (ReservationQuery). Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+// after `now`), by reserved_at then id (ReservationQuery).
+// Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
