@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -29,6 +31,14 @@ core::Error WithServer(const core::Error& error, const std::string& server) {
 core::Result<void> QueueFull() {
   return core::Fail(core::Error::Unavailable(
       "postgres journal: write queue full (PostgreSQL behind or unreachable)"));
+}
+
+// The first reservation `entries` insert, if any.
+std::optional<std::uint64_t> FirstReservationId(const std::vector<const JournalEntry*>& entries) {
+  for (const JournalEntry* e : entries) {
+    if (const auto* made = std::get_if<ReservationMade>(e)) return made->reservation.id;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -180,6 +190,7 @@ void PostgresJournal::WriterLoop() {
       }
       backoff_ = options_.reconnect_min;
     }
+    if (unconfirmed_ && !ResolveUnconfirmed(lock, logs)) continue;
     GatherLocked(lock);
     std::size_t count = 0;
     std::size_t entries = 0;
@@ -232,8 +243,42 @@ bool PostgresJournal::ConnectWriter() {
   return true;
 }
 
+bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
+                                         std::vector<ApiLogEntry>& logs) {
+  const UnconfirmedBatch batch = *unconfirmed_;
+  writing_since_ = std::chrono::steady_clock::now();  // a hung lookup is the watchdog's, too
+  lock.unlock();
+  auto stored = postgres::ReservationStored(write_conn_, batch.reservation_id);
+  lock.lock();
+  writing_since_.reset();
+  overdue_ = false;
+  if (!stored) {
+    if (write_conn_.Lost()) return false;  // looked up again on the next connection
+    spdlog::warn("postgres journal: {}: cannot tell whether a cut-off batch was committed ({}); "
+                 "writing it again",
+                 server_, stored.error().ToString());
+    unconfirmed_.reset();
+    return true;
+  }
+  unconfirmed_.reset();
+  // Not stored: written again, still as a replay: the old connection's server process may not
+  // have seen the loss yet and commit it late, and a replay tolerates that.
+  if (!*stored) return true;
+  spdlog::info("postgres journal: {}: the batch cut off with the connection was committed",
+               server_);
+  const std::size_t rows = std::min(batch.logs, logs_.size());
+  logs.assign(std::make_move_iterator(logs_.begin()),
+              std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
+  logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
+  writing_logs_ = logs.size();
+  WriteFront(lock, std::min(batch.appends, queue_.size()), logs, /*committed=*/true);
+  logs.clear();
+  replay_ = postgres::Replay::kNo;
+  return false;  // the queue may have emptied: round the loop again
+}
+
 bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t count,
-                                 std::vector<ApiLogEntry>& logs) {
+                                 std::vector<ApiLogEntry>& logs, bool committed) {
   std::vector<Pending*> batch;
   batch.reserve(count);
   for (std::size_t i = 0; i < count; ++i) batch.push_back(&queue_[i]);
@@ -250,7 +295,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   std::size_t handled = count;
   bool logs_written = true;
   core::Result<void> result;
-  if (!entries.empty() || !logs.empty()) {
+  if (!committed && (!entries.empty() || !logs.empty())) {
     result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
   }
   if (result) {
@@ -265,6 +310,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       handled = 0;
       logs_written = false;
       replay_ = postgres::Replay::kYes;
+      if (auto id = FirstReservationId(entries)) unconfirmed_ = {count, logs.size(), *id};
     } else {
       spdlog::error(
           "postgres journal: {} rejected a batch of {} entries and {} log rows ({}); "
@@ -338,6 +384,7 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
     }
     if (!result && write_conn_.Lost()) {
       replay_ = postgres::Replay::kYes;
+      if (auto id = FirstReservationId(entries)) unconfirmed_ = {1, 0, *id};
       return i;
     }
     if (result) {

@@ -165,7 +165,6 @@ class PostgresJournal final : public Journal {
     std::vector<JournalEntry> entries;
     Durable on_durable;     // emptied once called (degraded mode calls it before the commit)
     std::uint64_t seq = 0;  // position in append order, 1-based
-    bool refused = false;   // over the bound: completes with kUnavailable, writes nothing
   };
   using Completion = std::pair<Durable, core::Result<void>>;
 
@@ -176,8 +175,16 @@ class PostgresJournal final : public Journal {
   bool ConnectWriter();
   // Writes the first `count` queued appends plus `logs`, completes them; returns false when the
   // connection was lost (the batch stays queued). REQUIRES: lock held; releases it meanwhile.
+  // `committed`: the batch is known to be committed already (ResolveUnconfirmed); it is only
+  // completed.
   bool WriteFront(std::unique_lock<std::mutex>& lock, std::size_t count,
-                  std::vector<ApiLogEntry>& logs);
+                  std::vector<ApiLogEntry>& logs, bool committed = false);
+  // For unconfirmed_: looks its reservation up on the new connection. Stored: completes its
+  // appends and log rows without writing them again, and returns false (round the loop again).
+  // Not stored, or the lookup failed: returns true, and the batch is replayed. The lookup losing
+  // the connection returns false, to reconnect and look again. Writer thread. REQUIRES: lock
+  // held; releases it meanwhile.
+  bool ResolveUnconfirmed(std::unique_lock<std::mutex>& lock, std::vector<ApiLogEntry>& logs);
   // After a rejected batch: one transaction per append, so only faulty ones fail.
   // Returns how many of `batch` were handled before the connection was lost (all when not).
   // Each written append's result goes to `results` (the callbacks are taken under the lock, as
@@ -258,6 +265,15 @@ class PostgresJournal final : public Journal {
   // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;
+  // Writer thread only: such a batch that inserted a reservation, which tells whether it was
+  // committed: a replay would otherwise write its api_logs rows twice. Its appends and log rows
+  // are still the first of queue_ and logs_ (only the writer removes any).
+  struct UnconfirmedBatch {
+    std::size_t appends = 0;
+    std::size_t logs = 0;
+    std::uint64_t reservation_id = 0;
+  };
+  std::optional<UnconfirmedBatch> unconfirmed_;
   postgres::Connection read_conn_;  // reader thread only
   std::thread writer_thread_;       // started last in the constructor, with the watchdog
   std::thread watchdog_thread_;     // only when commit_wait > 0

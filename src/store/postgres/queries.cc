@@ -199,4 +199,15 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   return records;
 }
 
+core::Result<bool> ReservationStored(Connection& conn, std::uint64_t id) {
+  QueryBatch batch;
+  batch.Sql("SELECT 1 FROM reservations WHERE id = $1");
+  batch.Int(static_cast<std::int64_t>(id));
+  bool stored = false;
+  auto ok = conn.Run(batch, "look a reservation up",
+                     [&](std::size_t, Rows rows) { stored = rows.size() > 0; });
+  if (!ok) return core::Fail(ok.error());
+  return stored;
+}
+
 }  // namespace cidrotor::store::postgres

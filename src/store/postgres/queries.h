@@ -35,4 +35,7 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
+// Whether reservation `id` is stored. Errors: kUnavailable.
+[[nodiscard]] core::Result<bool> ReservationStored(Connection& conn, std::uint64_t id);
+
 }  // namespace cidrotor::store::postgres

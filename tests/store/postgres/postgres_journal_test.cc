@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +39,103 @@ std::uint16_t ClosedPort() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+// Relays TCP from a loopback port to PostgreSQL's. Armed, it relays the next bytes a client sends
+// (CutAfterNextRequest) or drops them (CutBeforeNextRequest), holds back whatever the server
+// answers and, `hold` later (a relayed commit has happened by then), closes both sides: either
+// way the client cannot tell whether its commit happened.
+class CuttingProxy {
+ public:
+  explicit CuttingProxy(std::uint16_t server_port, std::chrono::milliseconds hold)
+      : server_port_(server_port), hold_(hold) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    socklen_t len = sizeof addr;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+        ::listen(listener_, 8) == 0 &&
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+      acceptor_ = std::thread([this] { Accept(); });
+    }
+  }
+  ~CuttingProxy() {
+    stop_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    if (acceptor_.joinable()) acceptor_.join();
+    ::close(listener_);
+    for (std::thread& t : relays_) t.join();  // each ends within its poll period
+  }
+  std::uint16_t port() const { return port_; }
+  void CutAfterNextRequest() { armed_ = Cut::kAfter; }
+  void CutBeforeNextRequest() { armed_ = Cut::kBefore; }
+  int cuts() const { return cuts_.load(); }
+
+ private:
+  enum class Cut { kNone, kAfter, kBefore };
+
+  static sockaddr_in Loopback(std::uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    return addr;
+  }
+  static bool WriteAll(int fd, const char* data, ssize_t size) {
+    for (ssize_t sent = 0, n = 0; sent < size; sent += n) {
+      if ((n = ::write(fd, data + sent, static_cast<std::size_t>(size - sent))) <= 0) return false;
+    }
+    return true;
+  }
+  void Accept() {
+    for (int client; (client = ::accept(listener_, nullptr, nullptr)) >= 0;) {
+      relays_.emplace_back([this, client] { Relay(client); });
+    }
+  }
+  void Relay(int client) {
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(server_port_);
+    if (::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(server);
+      ::close(client);
+      return;
+    }
+    std::optional<std::chrono::steady_clock::time_point> cut_at;
+    char buffer[16384];
+    while (!stop_) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+      ::poll(fds, 2, 20);
+      if (cut_at && std::chrono::steady_clock::now() >= *cut_at) {
+        ++cuts_;
+        break;
+      }
+      if (fds[0].revents != 0) {
+        const ssize_t n = ::read(client, buffer, sizeof buffer);
+        if (n <= 0) break;
+        if (!cut_at) {  // once cut, nothing more goes through
+          const Cut cut = armed_.exchange(Cut::kNone);
+          if (cut != Cut::kBefore && !WriteAll(server, buffer, n)) break;
+          if (cut != Cut::kNone) cut_at = std::chrono::steady_clock::now() + hold_;
+        }
+      }
+      if (fds[1].revents != 0) {
+        const ssize_t n = ::read(server, buffer, sizeof buffer);
+        if (n <= 0 || (!cut_at && !WriteAll(client, buffer, n))) break;
+      }
+    }
+    ::close(server);
+    ::close(client);
+  }
+
+  const std::uint16_t server_port_;
+  const std::chrono::milliseconds hold_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<Cut> armed_{Cut::kNone};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> cuts_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> relays_;  // the acceptor's until it ends
+};
 
 class PostgresJournalTest : public ::testing::Test {
  protected:
@@ -352,6 +450,63 @@ TEST_F(PostgresJournalTest, EveryAcknowledgedAllocationSurvivesAStopAndStartDuri
   EXPECT_TRUE(journal->Healthy());
   EXPECT_EQ(journal->QueueDepth(), 0u);
   EXPECT_EQ(Count("reservations"), static_cast<std::int64_t>(acknowledged));
+  EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+// A batch whose connection is lost after its commit and before the answer: the journal looks its
+// reservation up on the next connection and completes it as it is, rather than replaying it (a
+// replay would write its api_logs rows twice).
+TEST_F(PostgresJournalTest, ABatchCommittedAsItsConnectionWasLostIsNotWrittenTwice) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
+  ASSERT_NE(proxy.port(), 0);
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.port = proxy.port();
+  auto journal = OpenAsIs(options);
+  ASSERT_NE(journal, nullptr);
+  const auto with_log = [](std::uint64_t id) {
+    std::vector<JournalEntry> entries = Allocation(id);
+    entries.push_back(Log(static_cast<int>(id)));
+    return entries;
+  };
+  ASSERT_THAT(AppendAndWait(*journal, with_log(1)), IsOk());
+
+  proxy.CutAfterNextRequest();
+  EXPECT_THAT(AppendAndWait(*journal, with_log(2)), IsOk());  // acknowledged, degraded
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_EQ(Count("reservations"), 2);
+  EXPECT_EQ(Count("api_logs"), 2);
+  EXPECT_EQ(journal->LostEntries(), 0u);
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+
+  // The next batch is an ordinary one.
+  ASSERT_THAT(AppendAndWait(*journal, with_log(3)), IsOk());
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(Count("api_logs"), 3);
+}
+
+// The same, when the batch never reached the server: it is written on the next connection.
+TEST_F(PostgresJournalTest, ABatchLostBeforeItsCommitIsWrittenOnTheNextConnection) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(100));
+  ASSERT_NE(proxy.port(), 0);
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.port = proxy.port();
+  auto journal = OpenAsIs(options);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  std::vector<JournalEntry> entries = Allocation(2);
+  entries.push_back(Log(2));
+
+  proxy.CutBeforeNextRequest();
+  EXPECT_THAT(AppendAndWait(*journal, std::move(entries)), IsOk());  // acknowledged, degraded
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_EQ(Count("reservations"), 2);
+  EXPECT_EQ(Count("api_logs"), 1);
   EXPECT_EQ(journal->LostEntries(), 0u);
 }
 
