@@ -270,8 +270,8 @@ std::optional<std::uint32_t> NumberIndex::PickInTier(MatchTier tier, std::uint16
     case MatchTier::kAny:
       group = forest_.Find(Level::kPool, pool, 0);
       break;
-    case MatchTier::kSticky:  // TODO(#2): lead → number within STICKY_DAYS
-    case MatchTier::kState:   // TODO(#2): same state, from numbering-plan data
+    case MatchTier::kSticky:  // not built yet (SPEC): lead → number within STICKY_DAYS
+    case MatchTier::kState:   // not built yet (SPEC): same state, from numbering-plan data
       break;
   }
   if (!group) return std::nullopt;
