@@ -211,9 +211,9 @@ TYPED_TEST_P(JournalContractTest, ListReservationsNewestFirstLiveOnlyOrAll) {
   EXPECT_THAT(live_flags, ElementsAre(false, true, true, true));
 }
 
-// Ids are not in time order across instances (each takes a block of them): live ones come newest
-// reserved first, ties by id, and the limit keeps the newest in time.
-TYPED_TEST_P(JournalContractTest, LiveReservationsComeNewestReservedFirst) {
+// Ids are not in time order across instances (each takes a block of them): live ones come by the
+// time they end, latest first (the newest, TTLs being equal), ties by id; the limit keeps those.
+TYPED_TEST_P(JournalContractTest, LiveReservationsComeLatestEndingFirst) {
   std::vector<JournalEntry> entries;
   const std::vector<std::pair<std::uint64_t, int>> id_and_second = {
       {1, 30}, {2, 40}, {1025, 10}, {1026, 20}, {1027, 40}};
@@ -335,7 +335,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
     ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
-    LiveReservationsComeNewestReservedFirst, ListLogsPagesNewestFirst,
+    LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,
     ListQueriesRefuseALimitOutside1To1000,
     ConcurrentAppendersEachCompleteExactlyOnce, EmptyAppendCompletes,
     RepeatedReservationIdFailsItsAppendAndChangesNothing);

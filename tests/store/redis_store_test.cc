@@ -595,18 +595,16 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
 
 // A server that speaks just enough RESP to pass for Redis 6.2.6 (INFO server): GET answers
 // `generation` (nil when empty), INCRBY 1024, EVALSHA NOSCRIPT, anything else +OK. Commands come
-// as RESP arrays; each connection has a thread. On `port`, or a free one.
+// as RESP arrays; each connection has a thread. Until Start() it closes every connection at once
+// (a server that is down).
 class FakeRedis6 {
  public:
-  explicit FakeRedis6(std::string generation = "", std::uint16_t port = 0)
-      : generation_(std::move(generation)) {
+  explicit FakeRedis6(std::string generation = "", bool started = true)
+      : generation_(std::move(generation)), up_(started) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    const int on = 1;
-    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
     socklen_t size = sizeof(address);
     if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
         listen(listener_, 16) != 0 ||
@@ -626,6 +624,7 @@ class FakeRedis6 {
     for (const int client : clients_) close(client);
   }
   std::uint16_t port() const { return port_; }
+  void Start() { up_ = true; }
 
  private:
   void Accept() {
@@ -636,6 +635,10 @@ class FakeRedis6 {
     }
   }
   void Answer(int client) const {
+    if (!up_) {
+      shutdown(client, SHUT_RDWR);  // refused; the descriptor is the destructor's to close
+      return;
+    }
     std::string in;
     char buffer[4096];
     for (ssize_t n; (n = read(client, buffer, sizeof buffer)) > 0;) {
@@ -646,7 +649,7 @@ class FakeRedis6 {
         if (*name == "INCRBY") reply = ":1024\r\n";
         if (*name == "EVALSHA") reply = "-NOSCRIPT No matching script.\r\n";
         if (*name == "INFO") reply = Bulk("# Server\r\nredis_version:6.2.6\r\n");
-        if (write(client, reply.data(), reply.size()) < 0) return;
+        if (send(client, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) return;
       }
     }
   }
@@ -674,6 +677,7 @@ class FakeRedis6 {
   }
 
   const std::string generation_;
+  std::atomic<bool> up_;
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::thread acceptor_;
@@ -701,28 +705,22 @@ TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
 // One that was down at the start and comes back as Redis 6: allocation is refused, never run on
 // it (store_unavailable, which the log explains).
 TEST(RedisStoreOpenTest, RefusesARedisOlderThan7ThatComesUpLater) {
-  std::uint16_t port = 0;
-  {
-    FakeRedis6 probe;  // a free port, closed again
-    port = probe.port();
-  }
-  ASSERT_NE(port, 0);
+  FakeRedis6 redis6("1", /*started=*/false);
+  ASSERT_NE(redis6.port(), 0);
   testing::ManualClock clock{kStart};
   core::FixedOffsetCalendar calendar;
   RedisStoreOptions options;
-  options.redis.connection.port = port;
+  options.redis.connection.port = redis6.port();
   auto opened = RedisStore::Open(
       clock, calendar, options,
       std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
-  ASSERT_THAT(opened, IsOk());
-  FakeRedis6 redis6("1", port);
-  ASSERT_EQ(redis6.port(), port);
+  ASSERT_THAT(opened, IsOk());  // "redis unavailable at start"
+  redis6.Start();
   auto allocation = Await<core::Allocation>(
       [&](auto done) { (*opened)->Allocate(To("2125559999"), done); });
   ASSERT_THAT(allocation, HasError(ErrorCode::kUnavailable));
   EXPECT_NE(allocation.error().detail().find("redis 6.x is too old"), std::string::npos)
       << allocation.error().detail();
-  opened->reset();  // before the fake server goes
 }
 
 }  // namespace

@@ -195,7 +195,7 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
   }
   if (query.live_only) {
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return a.reservation.reserved_at > b.reservation.reserved_at;
+      return a.reservation.reserved_until > b.reservation.reserved_until;
     });
     if (out.size() > query.limit) out.resize(query.limit);
   }

@@ -34,11 +34,11 @@ core::Result<void> QueueFull() {
 }
 
 // The first reservation `entries` insert, if any.
-std::optional<std::uint64_t> FirstReservationId(const std::vector<const JournalEntry*>& entries) {
+const core::Reservation* FirstReservation(const std::vector<const JournalEntry*>& entries) {
   for (const JournalEntry* e : entries) {
-    if (const auto* made = std::get_if<ReservationMade>(e)) return made->reservation.id;
+    if (const auto* made = std::get_if<ReservationMade>(e)) return &made->reservation;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 }  // namespace
@@ -248,7 +248,7 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
   const UnconfirmedBatch batch = *unconfirmed_;
   writing_since_ = std::chrono::steady_clock::now();  // a hung lookup is the watchdog's, too
   lock.unlock();
-  auto stored = postgres::ReservationStored(write_conn_, batch.reservation_id);
+  auto stored = postgres::ReservationStored(write_conn_, batch.reservation);
   lock.lock();
   writing_since_.reset();
   overdue_ = false;
@@ -271,7 +271,9 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
               std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
   logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
   writing_logs_ = logs.size();
-  WriteFront(lock, std::min(batch.appends, queue_.size()), logs, /*committed=*/true);
+  std::size_t appends = 0;
+  while (appends < queue_.size() && queue_[appends].seq <= batch.last_seq) ++appends;
+  WriteFront(lock, appends, logs, /*committed=*/true);
   logs.clear();
   replay_ = postgres::Replay::kNo;
   return false;  // the queue may have emptied: round the loop again
@@ -295,6 +297,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   std::size_t handled = count;
   bool logs_written = true;
   core::Result<void> result;
+  const bool first_attempt = replay_ == postgres::Replay::kNo;
   if (!committed && (!entries.empty() || !logs.empty())) {
     result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
   }
@@ -310,7 +313,8 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       handled = 0;
       logs_written = false;
       replay_ = postgres::Replay::kYes;
-      if (auto id = FirstReservationId(entries)) unconfirmed_ = {count, logs.size(), *id};
+      const core::Reservation* r = FirstReservation(entries);
+      if (first_attempt && r != nullptr) unconfirmed_ = {batch.back()->seq, logs.size(), *r};
     } else {
       spdlog::error(
           "postgres journal: {} rejected a batch of {} entries and {} log rows ({}); "
@@ -383,8 +387,9 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
       result = writer_.WriteBatch(write_conn_, entries, {}, replay_);
     }
     if (!result && write_conn_.Lost()) {
+      const core::Reservation* r = FirstReservation(entries);
+      if (replay_ == postgres::Replay::kNo && r != nullptr) unconfirmed_ = {p.seq, 0, *r};
       replay_ = postgres::Replay::kYes;
-      if (auto id = FirstReservationId(entries)) unconfirmed_ = {1, 0, *id};
       return i;
     }
     if (result) {

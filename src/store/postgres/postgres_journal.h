@@ -206,8 +206,7 @@ class PostgresJournal final : public Journal {
   void TakeRefusalsLocked(std::vector<Completion>& out);
   // Gives up the backlog at shutdown while PostgreSQL is unreachable. REQUIRES: lock held.
   void AbandonBacklog(std::unique_lock<std::mutex>& lock);
-  // Degraded: takes the callbacks of every queued append (success, or kUnavailable when
-  // refused). REQUIRES: mu_ held.
+  // Degraded: takes the callbacks of every queued append (success). REQUIRES: mu_ held.
   void TakeAcknowledgementsLocked(std::vector<Completion>& out);
   // Runs completions with mu_ released. REQUIRES: lock held.
   void Complete(std::unique_lock<std::mutex>& lock, std::vector<Completion>& completions);
@@ -265,13 +264,16 @@ class PostgresJournal final : public Journal {
   // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;
-  // Writer thread only: such a batch that inserted a reservation, which tells whether it was
-  // committed: a replay would otherwise write its api_logs rows twice. Its appends and log rows
-  // are still the first of queue_ and logs_ (only the writer removes any).
+  // Writer thread only: such a batch, sent for the first time (a replay may follow an earlier
+  // attempt that commits late, so its own lookup would prove nothing), that inserted a
+  // reservation, which tells whether it was committed: a replay would otherwise write its
+  // api_logs rows twice. Its appends are those of queue_ up to seq `last_seq` (empty ones ahead
+  // of them may have been completed meanwhile), its log rows the first `logs` of logs_ (put back
+  // in front; only the writer takes rows out).
   struct UnconfirmedBatch {
-    std::size_t appends = 0;
+    std::uint64_t last_seq = 0;
     std::size_t logs = 0;
-    std::uint64_t reservation_id = 0;
+    core::Reservation reservation;
   };
   std::optional<UnconfirmedBatch> unconfirmed_;
   postgres::Connection read_conn_;  // reader thread only

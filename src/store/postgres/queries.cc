@@ -177,7 +177,7 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   QueryBatch batch;
   batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +
             (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2"
-                              " ORDER BY reserved_at DESC, id DESC LIMIT $1"
+                              " ORDER BY reserved_until DESC, id DESC LIMIT $1"
                             : " ORDER BY id DESC LIMIT $1"));
   batch.Int(static_cast<std::int64_t>(query.limit));
   if (query.live_only) batch.Int(ToUnixMs(now));
@@ -199,10 +199,12 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   return records;
 }
 
-core::Result<bool> ReservationStored(Connection& conn, std::uint64_t id) {
+core::Result<bool> ReservationStored(Connection& conn, const core::Reservation& r) {
   QueryBatch batch;
-  batch.Sql("SELECT 1 FROM reservations WHERE id = $1");
-  batch.Int(static_cast<std::int64_t>(id));
+  batch.Sql("SELECT 1 FROM reservations WHERE id = $1 AND caller_id = $2 AND reserved_at = $3");
+  batch.Int(static_cast<std::int64_t>(r.id));
+  batch.Int(static_cast<std::int64_t>(r.caller_id.digits()));
+  batch.Int(ToUnixMs(r.reserved_at));
   bool stored = false;
   auto ok = conn.Run(batch, "look a reservation up",
                      [&](std::size_t, Rows rows) { stored = rows.size() > 0; });

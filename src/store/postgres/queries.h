@@ -30,12 +30,13 @@ namespace cidrotor::store::postgres {
                                                              const LogQuery& query);
 
 // Reservations newest first: by id, or, with live_only (those not released with reserved_until
-// after `now`), by reserved_at then id (ReservationQuery).
+// after `now`), by reserved_until then id (ReservationQuery).
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
-// Whether reservation `id` is stored. Errors: kUnavailable.
-[[nodiscard]] core::Result<bool> ReservationStored(Connection& conn, std::uint64_t id);
+// Whether `r` is stored: its id, with its number and reservation time (a row of another
+// reservation under the same id does not count). Errors: kUnavailable.
+[[nodiscard]] core::Result<bool> ReservationStored(Connection& conn, const core::Reservation& r);
 
 }  // namespace cidrotor::store::postgres

@@ -194,8 +194,9 @@ class RedisStore final : public Store {
   // redis_store_check.cc: ScriptRunner's load check. Refuses a Redis older than 7 (one started
   // while this instance ran). Looks the journal's newest live reservations up in Redis; when
   // Redis lacks one (older data than it had), drops the generation and starts the rebuild.
-  // Otherwise raises the reservation-id counter above the journal's highest id. Skipped (ok) when Redis lost everything (the generation check rebuilds
-  // it) or the journal is down (degraded: allocation goes on without it).
+  // Otherwise raises the reservation-id counter above the journal's highest id. Skipped (ok)
+  // when Redis lost everything (the generation check rebuilds it) or the journal is down
+  // (degraded: allocation goes on without it).
   // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);

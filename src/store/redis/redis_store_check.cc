@@ -8,7 +8,9 @@
 // Redis never saw makes it rebuild from the journal.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <string>
@@ -68,7 +70,15 @@ core::Result<void> RedisStore::RequireRedis7(RedisConnection& connection) {
 core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) {
   if (auto recent = RequireRedis7(connection); !recent) {
     if (recent.error().code() != core::ErrorCode::kInvalidArgument) return recent;
-    spdlog::error("redis store: {}", recent.error().detail());  // a server switched since Open
+    // A server switched since Open. Every allocation checks again: logged once a minute.
+    static std::atomic<std::int64_t> next_log_s{0};
+    const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count();
+    std::int64_t due = next_log_s.load();
+    if (now_s >= due && next_log_s.compare_exchange_strong(due, now_s + 60)) {
+      spdlog::error("redis store: {}", recent.error().detail());
+    }
     return core::Fail(core::Error::Unavailable(recent.error().detail()));
   }
   auto generation = connection.Run({"GET", redis::kGenerationKey});
@@ -141,7 +151,9 @@ core::Result<void> RedisStore::DropGeneration(RedisConnection& connection,
   // The generation key and every pool's, at once: a script that checks its pool's key against
   // the generation it knows never runs on the old data again, on any instance.
   redis::Command drop = {"DEL", redis::kGenerationKey};
-  for (const RedisReply& pool : pools->elements) drop.push_back(redis::PoolPrefix(pool.str) + "gen");
+  for (const RedisReply& pool : pools->elements) {
+    drop.push_back(redis::PoolPrefix(pool.str) + "gen");
+  }
   auto done = connection.Pipeline({{"MULTI"}, drop, {"EXEC"}});
   if (!done) return core::Fail(done.error());
   if (done->back().is_nil()) return core::Fail(busy());  // the generation changed meanwhile

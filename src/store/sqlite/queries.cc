@@ -168,7 +168,7 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
       "SELECT " + std::string(kReservationColumns) + " FROM reservations" +
       (query.live_only ? std::string(kLiveIndex) +
                              " WHERE released_at IS NULL AND reserved_until > ?1"
-                             " ORDER BY reserved_at DESC, id DESC LIMIT ?2"
+                             " ORDER BY reserved_until DESC, id DESC LIMIT ?2"
                        : std::string(" ORDER BY id DESC LIMIT ?2"));
   auto st = db.Prepare(sql, "list reservations");
   if (!st) return core::Fail(st.error());

@@ -29,7 +29,7 @@ namespace cidrotor::store::sqlite {
 [[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& query);
 
 // Reservations newest first: by id, or, with live_only (those not released with reserved_until
-// after `now`), by reserved_at then id (ReservationQuery).
+// after `now`), by reserved_until then id (ReservationQuery).
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Database& db, const ReservationQuery& query, core::TimePoint now);

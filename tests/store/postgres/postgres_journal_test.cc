@@ -13,7 +13,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <future>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -40,13 +45,22 @@ std::uint16_t ClosedPort() {
   return ntohs(addr.sin_port);
 }
 
-// Relays TCP from a loopback port to PostgreSQL's. Armed, it relays the next bytes a client sends
-// (CutAfterNextRequest) or drops them (CutBeforeNextRequest), holds back whatever the server
-// answers and, `hold` later (a relayed commit has happened by then), closes both sides: either
-// way the client cannot tell whether its commit happened.
+// Relays TCP from a loopback port to PostgreSQL's, and breaks a connection the way a network
+// failure would, at a chosen moment. Arm() queues a rule; a rule applies to the first chunk a
+// client sends afterwards that contains `match` (any chunk when empty) and not `unless`. `hold`
+// is the proxy's, or the rule's own.
 class CuttingProxy {
  public:
-  explicit CuttingProxy(std::uint16_t server_port, std::chrono::milliseconds hold)
+  enum class Cut {
+    kAfter,   // the chunk reaches the server, its answer is held back, both sides close `hold` on
+    kBefore,  // the chunk is dropped; both sides close `hold` later
+    kLate,    // the client side closes `hold` later, and only 3 x `hold` later does the chunk reach
+              // the server (whose process then commits what the client gave up on); the server
+              // side closes 5 x `hold` after that
+    kDelay,   // no cut: the chunk reaches the server, its answer reaches the client `hold` later
+  };
+
+  CuttingProxy(std::uint16_t server_port, std::chrono::milliseconds hold)
       : server_port_(server_port), hold_(hold) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr = Loopback(0);
@@ -66,12 +80,25 @@ class CuttingProxy {
     for (std::thread& t : relays_) t.join();  // each ends within its poll period
   }
   std::uint16_t port() const { return port_; }
-  void CutAfterNextRequest() { armed_ = Cut::kAfter; }
-  void CutBeforeNextRequest() { armed_ = Cut::kBefore; }
-  int cuts() const { return cuts_.load(); }
+  void Arm(Cut cut, std::string match = {}, std::string unless = {},
+           std::optional<std::chrono::milliseconds> hold = std::nullopt) {
+    std::lock_guard lock(mu_);
+    rules_.push_back(Rule{cut, std::move(match), std::move(unless), hold.value_or(hold_)});
+  }
+  int fired() const { return fired_.load(); }  // rules applied so far
+  int cuts() const { return cuts_.load(); }    // connections whose client side a rule closed
+  // Chunks the server sent that a kAfter or kBefore rule held back while the client was still
+  // connected: with kAfter, proof that the server answered (committed) before the cut.
+  int answers_held() const { return answers_held_.load(); }
 
  private:
-  enum class Cut { kNone, kAfter, kBefore };
+  struct Rule {
+    Cut cut;
+    std::string match;
+    std::string unless;
+    std::chrono::milliseconds hold;
+  };
+  using Clock = std::chrono::steady_clock;
 
   static sockaddr_in Loopback(std::uint16_t port) {
     sockaddr_in addr{};
@@ -80,11 +107,25 @@ class CuttingProxy {
     addr.sin_port = htons(port);
     return addr;
   }
-  static bool WriteAll(int fd, const char* data, ssize_t size) {
-    for (ssize_t sent = 0, n = 0; sent < size; sent += n) {
-      if ((n = ::write(fd, data + sent, static_cast<std::size_t>(size - sent))) <= 0) return false;
+  static bool WriteAll(int fd, std::string_view data) {
+    for (std::size_t sent = 0; sent < data.size();) {
+      const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
     }
     return true;
+  }
+  std::optional<Rule> TakeRule(std::string_view chunk) {
+    std::lock_guard lock(mu_);
+    if (rules_.empty()) return std::nullopt;
+    const Rule rule = rules_.front();
+    if (chunk.find(rule.match) == std::string_view::npos ||
+        (!rule.unless.empty() && chunk.find(rule.unless) != std::string_view::npos)) {
+      return std::nullopt;
+    }
+    rules_.pop_front();
+    ++fired_;
+    return rule;
   }
   void Accept() {
     for (int client; (client = ::accept(listener_, nullptr, nullptr)) >= 0;) {
@@ -99,27 +140,69 @@ class CuttingProxy {
       ::close(client);
       return;
     }
-    std::optional<std::chrono::steady_clock::time_point> cut_at;
+    bool client_open = true;
+    bool server_open = true;
+    constexpr Clock::time_point kNever = Clock::time_point::max();
+    Clock::time_point close_client_at = kNever, forward_at = kNever, close_server_at = kNever,
+                      answer_at = kNever;
+    std::string held_request;
+    std::string held_answer;
     char buffer[16384];
-    while (!stop_) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
-      ::poll(fds, 2, 20);
-      if (cut_at && std::chrono::steady_clock::now() >= *cut_at) {
+    while (!stop_ && (client_open || server_open)) {
+      pollfd fds[2] = {{client_open ? client : -1, POLLIN, 0},
+                       {server_open ? server : -1, POLLIN, 0}};
+      ::poll(fds, 2, 10);
+      const auto now = Clock::now();
+      if (client_open && now >= close_client_at) {
+        ::shutdown(client, SHUT_RDWR);
+        client_open = false;
         ++cuts_;
-        break;
       }
-      if (fds[0].revents != 0) {
+      if (now >= forward_at) {
+        forward_at = kNever;
+        if (!WriteAll(server, held_request)) break;
+      }
+      if (server_open && now >= close_server_at) {
+        ::shutdown(server, SHUT_RDWR);
+        server_open = false;
+      }
+      if (now >= answer_at) {
+        answer_at = kNever;
+        if (!WriteAll(client, held_answer)) break;
+        held_answer.clear();
+      }
+      if (client_open && fds[0].revents != 0) {
         const ssize_t n = ::read(client, buffer, sizeof buffer);
         if (n <= 0) break;
-        if (!cut_at) {  // once cut, nothing more goes through
-          const Cut cut = armed_.exchange(Cut::kNone);
-          if (cut != Cut::kBefore && !WriteAll(server, buffer, n)) break;
-          if (cut != Cut::kNone) cut_at = std::chrono::steady_clock::now() + hold_;
+        const std::string_view chunk(buffer, static_cast<std::size_t>(n));
+        if (close_client_at != kNever) continue;  // being cut: nothing more goes through
+        const std::optional<Rule> rule = TakeRule(chunk);
+        const std::optional<Cut> cut = rule ? std::optional(rule->cut) : std::nullopt;
+        const auto hold = rule ? rule->hold : hold_;
+        if (cut == Cut::kLate) {
+          held_request.assign(chunk);
+          close_client_at = now + hold;
+          forward_at = now + 3 * hold;
+          close_server_at = now + 8 * hold;
+          continue;
         }
+        if (cut != Cut::kBefore && !WriteAll(server, chunk)) break;
+        if (cut == Cut::kAfter || cut == Cut::kBefore) {
+          close_client_at = close_server_at = now + hold;
+        }
+        if (cut == Cut::kDelay) answer_at = now + hold;
       }
-      if (fds[1].revents != 0) {
+      if (server_open && fds[1].revents != 0) {
         const ssize_t n = ::read(server, buffer, sizeof buffer);
-        if (n <= 0 || (!cut_at && !WriteAll(client, buffer, n))) break;
+        if (n <= 0) break;
+        const std::string_view chunk(buffer, static_cast<std::size_t>(n));
+        if (close_client_at != kNever || !client_open) {
+          if (client_open) ++answers_held_;
+        } else if (answer_at != kNever) {
+          held_answer.append(chunk);
+        } else if (!WriteAll(client, chunk)) {
+          break;
+        }
       }
     }
     ::close(server);
@@ -130,9 +213,12 @@ class CuttingProxy {
   const std::chrono::milliseconds hold_;
   int listener_ = -1;
   std::uint16_t port_ = 0;
-  std::atomic<Cut> armed_{Cut::kNone};
-  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::deque<Rule> rules_;  // guarded by mu_
+  std::atomic<int> fired_{0};
   std::atomic<int> cuts_{0};
+  std::atomic<int> answers_held_{0};
+  std::atomic<bool> stop_{false};
   std::thread acceptor_;
   std::vector<std::thread> relays_;  // the acceptor's until it ends
 };
@@ -141,6 +227,13 @@ class PostgresJournalTest : public ::testing::Test {
  protected:
   std::unique_ptr<PostgresJournal> Open(PostgresOptions options = {}) {
     options.connection = db_.settings();
+    return OpenAsIs(std::move(options));
+  }
+  // A journal whose connection goes through `proxy`.
+  std::unique_ptr<PostgresJournal> OpenThrough(const CuttingProxy& proxy) {
+    PostgresOptions options;
+    options.connection = db_.settings();
+    options.connection.port = proxy.port();
     return OpenAsIs(std::move(options));
   }
   // For options whose connection the test set itself (from db_.settings(), with its timeouts).
@@ -459,10 +552,7 @@ TEST_F(PostgresJournalTest, EveryAcknowledgedAllocationSurvivesAStopAndStartDuri
 TEST_F(PostgresJournalTest, ABatchCommittedAsItsConnectionWasLostIsNotWrittenTwice) {
   CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
   ASSERT_NE(proxy.port(), 0);
-  PostgresOptions options;
-  options.connection = db_.settings();
-  options.connection.port = proxy.port();
-  auto journal = OpenAsIs(options);
+  auto journal = OpenThrough(proxy);
   ASSERT_NE(journal, nullptr);
   const auto with_log = [](std::uint64_t id) {
     std::vector<JournalEntry> entries = Allocation(id);
@@ -471,11 +561,12 @@ TEST_F(PostgresJournalTest, ABatchCommittedAsItsConnectionWasLostIsNotWrittenTwi
   };
   ASSERT_THAT(AppendAndWait(*journal, with_log(1)), IsOk());
 
-  proxy.CutAfterNextRequest();
+  proxy.Arm(CuttingProxy::Cut::kAfter);
   EXPECT_THAT(AppendAndWait(*journal, with_log(2)), IsOk());  // acknowledged, degraded
   CatchUp(*journal);
   ASSERT_TRUE(journal->Healthy());
   EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_GE(proxy.answers_held(), 1) << "the server answered (committed) before the cut";
   EXPECT_EQ(Count("reservations"), 2);
   EXPECT_EQ(Count("api_logs"), 2);
   EXPECT_EQ(journal->LostEntries(), 0u);
@@ -491,16 +582,13 @@ TEST_F(PostgresJournalTest, ABatchCommittedAsItsConnectionWasLostIsNotWrittenTwi
 TEST_F(PostgresJournalTest, ABatchLostBeforeItsCommitIsWrittenOnTheNextConnection) {
   CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(100));
   ASSERT_NE(proxy.port(), 0);
-  PostgresOptions options;
-  options.connection = db_.settings();
-  options.connection.port = proxy.port();
-  auto journal = OpenAsIs(options);
+  auto journal = OpenThrough(proxy);
   ASSERT_NE(journal, nullptr);
   ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
   std::vector<JournalEntry> entries = Allocation(2);
   entries.push_back(Log(2));
 
-  proxy.CutBeforeNextRequest();
+  proxy.Arm(CuttingProxy::Cut::kBefore);
   EXPECT_THAT(AppendAndWait(*journal, std::move(entries)), IsOk());  // acknowledged, degraded
   CatchUp(*journal);
   ASSERT_TRUE(journal->Healthy());
@@ -508,6 +596,118 @@ TEST_F(PostgresJournalTest, ABatchLostBeforeItsCommitIsWrittenOnTheNextConnectio
   EXPECT_EQ(Count("reservations"), 2);
   EXPECT_EQ(Count("api_logs"), 1);
   EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+// Log rows appended on their own (AppendLog) ride in the cut-off batch with the allocation, and
+// are not written twice either. The batch before it is held back, so that both queue behind it.
+TEST_F(PostgresJournalTest, ACommittedCutOffBatchKeepsItsSeparateLogRowsOnce) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
+  ASSERT_NE(proxy.port(), 0);
+  auto journal = OpenThrough(proxy);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+
+  proxy.Arm(CuttingProxy::Cut::kDelay);  // the next batch's answer comes 300 ms late
+  proxy.Arm(CuttingProxy::Cut::kAfter);  // the one after it is cut off after its commit
+  std::promise<core::Result<void>> first;
+  journal->Append(Allocation(2), [&](core::Result<void> r) { first.set_value(r); });
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (proxy.fired() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(proxy.fired(), 1);
+  journal->AppendLog(Log(1));
+  journal->AppendLog(Log(2));
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(3)), IsOk());
+  EXPECT_THAT(first.get_future().get(), IsOk());
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.fired(), 2);
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_GE(proxy.answers_held(), 1);
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(Count("api_logs"), 2);
+  EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+// The first attempt of a batch reaches its server process only after the client gave it up, and
+// commits after the lookup said "not there"; the replay, with an allocation more, is cut off
+// before it reaches the server. The replay's own lookup would find the first attempt's row and
+// take the extra allocation for written: a replay is never looked up, only sent again.
+TEST_F(PostgresJournalTest, AReplayCutOffIsSentAgainEvenWhenTheFirstAttemptCommittedLate) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(100));
+  ASSERT_NE(proxy.port(), 0);
+  auto journal = OpenThrough(proxy);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+
+  // Bind messages name the prepared statement; its Parse also carries the SQL. The first attempt
+  // reaches the server 300 ms after it was sent; the replay (sent at once after the lookup) is
+  // cut 500 ms after it was sent, so after that late commit.
+  proxy.Arm(CuttingProxy::Cut::kLate, "cidrotor_insert_reservations", "INSERT INTO");
+  proxy.Arm(CuttingProxy::Cut::kBefore, "cidrotor_replay_reservations", "INSERT INTO",
+            std::chrono::milliseconds(500));
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged, degraded
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(3)), IsOk());  // queued behind it
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.fired(), 2);
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+// Empty appends (Flush barriers) ahead of a cut-off batch may be completed before the lookup:
+// the batch is known by its appends' sequence numbers, not by how many come first.
+TEST_F(PostgresJournalTest, AnEmptyAppendAheadOfACutOffBatchDoesNotShiftIt) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
+  ASSERT_NE(proxy.port(), 0);
+  auto journal = OpenThrough(proxy);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+
+  std::promise<void> acknowledged;
+  PostgresJournal* j = journal.get();
+  proxy.Arm(CuttingProxy::Cut::kAfter);
+  j->Append({}, [&, j](core::Result<void>) {
+    // On the writer thread, as it completes leading empty appends: these go into one batch.
+    j->Append({}, nullptr);
+    j->Append(Allocation(2), [&, j](core::Result<void>) {
+      // Acknowledged (degraded) before the lookup: one more append queues behind the batch.
+      j->Append(Allocation(3), [&](core::Result<void>) { acknowledged.set_value(); });
+    });
+  });
+  ASSERT_EQ(acknowledged.get_future().wait_for(seconds(10)), std::future_status::ready);
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(journal->LostEntries(), 0u);
+}
+
+// A batch whose first reservation repeats a stored id (PostgreSQL refuses it) and whose answer
+// is cut off: the lookup finds that id, but another reservation's row, so the batch is sent
+// again rather than taken for committed.
+TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
+  ASSERT_NE(proxy.port(), 0);
+  auto journal = OpenThrough(proxy);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+
+  std::promise<void> acknowledged;
+  PostgresJournal* j = journal.get();
+  proxy.Arm(CuttingProxy::Cut::kAfter);
+  j->Append({}, [&, j](core::Result<void>) {  // on the writer thread: the next two are one batch
+    const std::uint64_t number = 3'105'550'099;
+    j->Append({Upsert(Spec(number)), Made(MakeReservation(1, number, kT0, seconds(300)))},
+              nullptr);
+    j->Append(Allocation(5), [&](core::Result<void>) { acknowledged.set_value(); });
+  });
+  ASSERT_EQ(acknowledged.get_future().wait_for(seconds(10)), std::future_status::ready);
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(proxy.cuts(), 1);
+  EXPECT_EQ(Count("reservations"), 2) << "allocation 5 must be written";
 }
 
 TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) {
