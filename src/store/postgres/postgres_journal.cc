@@ -33,12 +33,10 @@ core::Result<void> QueueFull() {
       "postgres journal: write queue full (PostgreSQL behind or unreachable)"));
 }
 
-// The first reservation `entries` insert, if any.
-const core::Reservation* FirstReservation(const std::vector<const JournalEntry*>& entries) {
-  for (const JournalEntry* e : entries) {
-    if (const auto* made = std::get_if<ReservationMade>(e)) return &made->reservation;
-  }
-  return nullptr;
+bool InsertsAReservation(const std::vector<const JournalEntry*>& entries) {
+  return std::any_of(entries.begin(), entries.end(), [](const JournalEntry* e) {
+    return std::holds_alternative<ReservationMade>(*e);
+  });
 }
 
 }  // namespace
@@ -246,9 +244,23 @@ bool PostgresJournal::ConnectWriter() {
 bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
                                          std::vector<ApiLogEntry>& logs) {
   const UnconfirmedBatch batch = *unconfirmed_;
+  std::size_t appends = 0;
+  std::vector<const core::Reservation*> reservations;
+  for (; appends < queue_.size() && queue_[appends].seq <= batch.last_seq; ++appends) {
+    for (const JournalEntry& e : queue_[appends].entries) {
+      if (const auto* made = std::get_if<ReservationMade>(&e)) {
+        reservations.push_back(&made->reservation);
+      }
+    }
+  }
+  if (reservations.empty()) {  // not expected: it was remembered for having some
+    unconfirmed_.reset();
+    return true;
+  }
   writing_since_ = std::chrono::steady_clock::now();  // a hung lookup is the watchdog's, too
   lock.unlock();
-  auto stored = postgres::ReservationStored(write_conn_, batch.reservation);
+  // Only this thread removes appends from queue_: the reservations stay where they are.
+  auto stored = postgres::LookUpReservations(write_conn_, reservations);
   lock.lock();
   writing_since_.reset();
   overdue_ = false;
@@ -261,9 +273,13 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
     return true;
   }
   unconfirmed_.reset();
-  // Not stored: written again, still as a replay: the old connection's server process may not
-  // have seen the loss yet and commit it late, and a replay tolerates that.
-  if (!*stored) return true;
+  if (*stored == postgres::StoredReservations::kOtherRows) {
+    replay_ = postgres::Replay::kNo;  // it repeats a stored id: it never committed, nor will
+    return true;
+  }
+  // None: written again, still as a replay: the old connection's server process may not have
+  // seen the loss yet and commit it late, and a replay tolerates that.
+  if (*stored == postgres::StoredReservations::kNone) return true;
   spdlog::info("postgres journal: {}: the batch cut off with the connection was committed",
                server_);
   const std::size_t rows = std::min(batch.logs, logs_.size());
@@ -271,8 +287,6 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
               std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
   logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
   writing_logs_ = logs.size();
-  std::size_t appends = 0;
-  while (appends < queue_.size() && queue_[appends].seq <= batch.last_seq) ++appends;
   WriteFront(lock, appends, logs, /*committed=*/true);
   logs.clear();
   replay_ = postgres::Replay::kNo;
@@ -313,8 +327,9 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       handled = 0;
       logs_written = false;
       replay_ = postgres::Replay::kYes;
-      const core::Reservation* r = FirstReservation(entries);
-      if (first_attempt && r != nullptr) unconfirmed_ = {batch.back()->seq, logs.size(), *r};
+      if (first_attempt && InsertsAReservation(entries)) {
+        unconfirmed_ = {batch.back()->seq, logs.size()};
+      }
     } else {
       spdlog::error(
           "postgres journal: {} rejected a batch of {} entries and {} log rows ({}); "
@@ -387,8 +402,9 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
       result = writer_.WriteBatch(write_conn_, entries, {}, replay_);
     }
     if (!result && write_conn_.Lost()) {
-      const core::Reservation* r = FirstReservation(entries);
-      if (replay_ == postgres::Replay::kNo && r != nullptr) unconfirmed_ = {p.seq, 0, *r};
+      if (replay_ == postgres::Replay::kNo && InsertsAReservation(entries)) {
+        unconfirmed_ = {p.seq, 0};
+      }
       replay_ = postgres::Replay::kYes;
       return i;
     }

@@ -179,11 +179,13 @@ class PostgresJournal final : public Journal {
   // completed.
   bool WriteFront(std::unique_lock<std::mutex>& lock, std::size_t count,
                   std::vector<ApiLogEntry>& logs, bool committed = false);
-  // For unconfirmed_: looks its reservation up on the new connection. Stored: completes its
+  // For unconfirmed_: looks its reservations up on the new connection. Stored: completes its
   // appends and log rows without writing them again, and returns false (round the loop again).
-  // Not stored, or the lookup failed: returns true, and the batch is replayed. The lookup losing
-  // the connection returns false, to reconnect and look again. Writer thread. REQUIRES: lock
-  // held; releases it meanwhile.
+  // Another reservation's row under one of their ids: the batch could never commit, and is sent
+  // again as a new batch (so the append that repeats the id fails alone). None, or the lookup
+  // failed: returns true, and the batch is replayed. The lookup losing the connection returns
+  // false, to reconnect and look again. Writer thread. REQUIRES: lock held; releases it
+  // meanwhile.
   bool ResolveUnconfirmed(std::unique_lock<std::mutex>& lock, std::vector<ApiLogEntry>& logs);
   // After a rejected batch: one transaction per append, so only faulty ones fail.
   // Returns how many of `batch` were handled before the connection was lost (all when not).
@@ -265,15 +267,14 @@ class PostgresJournal final : public Journal {
   // replay (batch_writer.h).
   postgres::Replay replay_ = postgres::Replay::kNo;
   // Writer thread only: such a batch, sent for the first time (a replay may follow an earlier
-  // attempt that commits late, so its own lookup would prove nothing), that inserted a
-  // reservation, which tells whether it was committed: a replay would otherwise write its
+  // attempt that commits late, so its own lookup would prove nothing), that inserted
+  // reservations, which tell whether it was committed: a replay would otherwise write its
   // api_logs rows twice. Its appends are those of queue_ up to seq `last_seq` (empty ones ahead
   // of them may have been completed meanwhile), its log rows the first `logs` of logs_ (put back
   // in front; only the writer takes rows out).
   struct UnconfirmedBatch {
     std::uint64_t last_seq = 0;
     std::size_t logs = 0;
-    core::Reservation reservation;
   };
   std::optional<UnconfirmedBatch> unconfirmed_;
   postgres::Connection read_conn_;  // reader thread only

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/postgres/batch_writer.h"
 #include "store/row_codec.h"
 
 namespace cidrotor::store::postgres {
@@ -199,17 +200,30 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   return records;
 }
 
-core::Result<bool> ReservationStored(Connection& conn, const core::Reservation& r) {
+core::Result<StoredReservations> LookUpReservations(
+    Connection& conn, const std::vector<const core::Reservation*>& reservations) {
+  ArrayLiteral ids, numbers, times;
+  for (const core::Reservation* r : reservations) {
+    ids.Int(static_cast<std::int64_t>(r->id));
+    numbers.Int(static_cast<std::int64_t>(r->caller_id.digits()));
+    times.Int(ToUnixMs(r->reserved_at));
+  }
   QueryBatch batch;
-  batch.Sql("SELECT 1 FROM reservations WHERE id = $1 AND caller_id = $2 AND reserved_at = $3");
-  batch.Int(static_cast<std::int64_t>(r.id));
-  batch.Int(static_cast<std::int64_t>(r.caller_id.digits()));
-  batch.Int(ToUnixMs(r.reserved_at));
-  bool stored = false;
-  auto ok = conn.Run(batch, "look a reservation up",
-                     [&](std::size_t, Rows rows) { stored = rows.size() > 0; });
+  batch.Sql(
+      "SELECT count(*), coalesce(bool_or(r.caller_id = b.caller_id AND "
+      "r.reserved_at = b.reserved_at), false) FROM reservations r "
+      "JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS b(id, caller_id, reserved_at) "
+      "ON r.id = b.id");
+  batch.Text(ids.Close());
+  batch.Text(numbers.Close());
+  batch.Text(times.Close());
+  StoredReservations found = StoredReservations::kNone;
+  auto ok = conn.Run(batch, "look reservations up", [&](std::size_t, Rows rows) {
+    if (rows.size() == 0 || rows.Int64(0, 0) == 0) return;
+    found = rows.Text(0, 1) == "t" ? StoredReservations::kStored : StoredReservations::kOtherRows;
+  });
   if (!ok) return core::Fail(ok.error());
-  return stored;
+  return found;
 }
 
 }  // namespace cidrotor::store::postgres

@@ -35,8 +35,15 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
-// Whether `r` is stored: its id, with its number and reservation time (a row of another
-// reservation under the same id does not count). Errors: kUnavailable.
-[[nodiscard]] core::Result<bool> ReservationStored(Connection& conn, const core::Reservation& r);
+// What the reservations table holds of `reservations` (those of one transaction).
+enum class StoredReservations : std::uint8_t {
+  kStored,      // one of them, id, number and time alike: the transaction was committed
+  kOtherRows,   // none of them, but another reservation's row under one of their ids: the
+                // transaction could never commit (it would repeat that id)
+  kNone,        // no row under any of their ids
+};
+// Looks `reservations` up by id. REQUIRES: not empty. Errors: kUnavailable.
+[[nodiscard]] core::Result<StoredReservations> LookUpReservations(
+    Connection& conn, const std::vector<const core::Reservation*>& reservations);
 
 }  // namespace cidrotor::store::postgres

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -54,10 +55,10 @@ class CuttingProxy {
   enum class Cut {
     kAfter,   // the chunk reaches the server, its answer is held back, both sides close `hold` on
     kBefore,  // the chunk is dropped; both sides close `hold` later
-    kLate,    // the client side closes `hold` later, and only 3 x `hold` later does the chunk reach
-              // the server (whose process then commits what the client gave up on); the server
-              // side closes 5 x `hold` after that
-    kDelay,   // no cut: the chunk reaches the server, its answer reaches the client `hold` later
+    kLate,    // the client side closes `hold` later; the chunk reaches the server only once a
+              // kReleaseLate chunk was answered (its process then commits what the client gave
+              // up on), and the server side closes 5 x `hold` after that
+    kReleaseLate,  // no cut: once the server answered the chunk, kLate's chunk goes on
   };
 
   CuttingProxy(std::uint16_t server_port, std::chrono::milliseconds hold)
@@ -128,8 +129,13 @@ class CuttingProxy {
     return rule;
   }
   void Accept() {
-    for (int client; (client = ::accept(listener_, nullptr, nullptr)) >= 0;) {
-      relays_.emplace_back([this, client] { Relay(client); });
+    while (!stop_) {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client >= 0) {
+        relays_.emplace_back([this, client] { Relay(client); });
+      } else if (errno != EINTR && errno != ECONNABORTED) {
+        return;  // the listener was shut down
+      }
     }
   }
   void Relay(int client) {
@@ -142,11 +148,11 @@ class CuttingProxy {
     }
     bool client_open = true;
     bool server_open = true;
+    bool release_when_answered = false;  // a kReleaseLate chunk went to the server
     constexpr Clock::time_point kNever = Clock::time_point::max();
-    Clock::time_point close_client_at = kNever, forward_at = kNever, close_server_at = kNever,
-                      answer_at = kNever;
-    std::string held_request;
-    std::string held_answer;
+    Clock::time_point close_client_at = kNever, close_server_at = kNever;
+    std::optional<std::string> late_request;  // kLate's chunk, until released
+    std::chrono::milliseconds late_hold{0};
     char buffer[16384];
     while (!stop_ && (client_open || server_open)) {
       pollfd fds[2] = {{client_open ? client : -1, POLLIN, 0},
@@ -158,18 +164,14 @@ class CuttingProxy {
         client_open = false;
         ++cuts_;
       }
-      if (now >= forward_at) {
-        forward_at = kNever;
-        if (!WriteAll(server, held_request)) break;
+      if (late_request && late_released_.load()) {
+        if (!WriteAll(server, *late_request)) break;
+        late_request.reset();
+        close_server_at = now + 5 * late_hold;
       }
       if (server_open && now >= close_server_at) {
         ::shutdown(server, SHUT_RDWR);
         server_open = false;
-      }
-      if (now >= answer_at) {
-        answer_at = kNever;
-        if (!WriteAll(client, held_answer)) break;
-        held_answer.clear();
       }
       if (client_open && fds[0].revents != 0) {
         const ssize_t n = ::read(client, buffer, sizeof buffer);
@@ -178,19 +180,17 @@ class CuttingProxy {
         if (close_client_at != kNever) continue;  // being cut: nothing more goes through
         const std::optional<Rule> rule = TakeRule(chunk);
         const std::optional<Cut> cut = rule ? std::optional(rule->cut) : std::nullopt;
-        const auto hold = rule ? rule->hold : hold_;
         if (cut == Cut::kLate) {
-          held_request.assign(chunk);
-          close_client_at = now + hold;
-          forward_at = now + 3 * hold;
-          close_server_at = now + 8 * hold;
+          late_request.emplace(chunk);
+          late_hold = rule->hold;
+          close_client_at = now + rule->hold;
           continue;
         }
         if (cut != Cut::kBefore && !WriteAll(server, chunk)) break;
         if (cut == Cut::kAfter || cut == Cut::kBefore) {
-          close_client_at = close_server_at = now + hold;
+          close_client_at = close_server_at = now + rule->hold;
         }
-        if (cut == Cut::kDelay) answer_at = now + hold;
+        if (cut == Cut::kReleaseLate) release_when_answered = true;
       }
       if (server_open && fds[1].revents != 0) {
         const ssize_t n = ::read(server, buffer, sizeof buffer);
@@ -198,10 +198,11 @@ class CuttingProxy {
         const std::string_view chunk(buffer, static_cast<std::size_t>(n));
         if (close_client_at != kNever || !client_open) {
           if (client_open) ++answers_held_;
-        } else if (answer_at != kNever) {
-          held_answer.append(chunk);
         } else if (!WriteAll(client, chunk)) {
           break;
+        } else if (release_when_answered) {
+          release_when_answered = false;
+          late_released_ = true;
         }
       }
     }
@@ -218,6 +219,7 @@ class CuttingProxy {
   std::atomic<int> fired_{0};
   std::atomic<int> cuts_{0};
   std::atomic<int> answers_held_{0};
+  std::atomic<bool> late_released_{false};
   std::atomic<bool> stop_{false};
   std::thread acceptor_;
   std::vector<std::thread> relays_;  // the acceptor's until it ends
@@ -599,33 +601,27 @@ TEST_F(PostgresJournalTest, ABatchLostBeforeItsCommitIsWrittenOnTheNextConnectio
 }
 
 // Log rows appended on their own (AppendLog) ride in the cut-off batch with the allocation, and
-// are not written twice either. The batch before it is held back, so that both queue behind it.
+// are not written twice either. They are appended from a completion, on the writer thread, so
+// that they and the allocation are one batch.
 TEST_F(PostgresJournalTest, ACommittedCutOffBatchKeepsItsSeparateLogRowsOnce) {
   CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
   ASSERT_NE(proxy.port(), 0);
   auto journal = OpenThrough(proxy);
   ASSERT_NE(journal, nullptr);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-
-  proxy.Arm(CuttingProxy::Cut::kDelay);  // the next batch's answer comes 300 ms late
-  proxy.Arm(CuttingProxy::Cut::kAfter);  // the one after it is cut off after its commit
-  std::promise<core::Result<void>> first;
-  journal->Append(Allocation(2), [&](core::Result<void> r) { first.set_value(r); });
-  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-  while (proxy.fired() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ASSERT_EQ(proxy.fired(), 1);
-  journal->AppendLog(Log(1));
-  journal->AppendLog(Log(2));
-  EXPECT_THAT(AppendAndWait(*journal, Allocation(3)), IsOk());
-  EXPECT_THAT(first.get_future().get(), IsOk());
+  std::promise<void> acknowledged;
+  PostgresJournal* j = journal.get();
+  j->Append(Allocation(1), [&, j](core::Result<void>) {
+    proxy.Arm(CuttingProxy::Cut::kAfter);
+    j->AppendLog(Log(1));
+    j->AppendLog(Log(2));
+    j->Append(Allocation(2), [&](core::Result<void>) { acknowledged.set_value(); });
+  });
+  ASSERT_EQ(acknowledged.get_future().wait_for(seconds(10)), std::future_status::ready);
   CatchUp(*journal);
   ASSERT_TRUE(journal->Healthy());
-  EXPECT_EQ(proxy.fired(), 2);
   EXPECT_EQ(proxy.cuts(), 1);
   EXPECT_GE(proxy.answers_held(), 1);
-  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(Count("reservations"), 2);
   EXPECT_EQ(Count("api_logs"), 2);
   EXPECT_EQ(journal->LostEntries(), 0u);
 }
@@ -642,16 +638,22 @@ TEST_F(PostgresJournalTest, AReplayCutOffIsSentAgainEvenWhenTheFirstAttemptCommi
   ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
 
   // Bind messages name the prepared statement; its Parse also carries the SQL. The first attempt
-  // reaches the server 300 ms after it was sent; the replay (sent at once after the lookup) is
-  // cut 500 ms after it was sent, so after that late commit.
+  // reaches the server once the lookup was answered; the replay, sent right after, is cut 500 ms
+  // later, after that late commit.
   proxy.Arm(CuttingProxy::Cut::kLate, "cidrotor_insert_reservations", "INSERT INTO");
+  proxy.Arm(CuttingProxy::Cut::kReleaseLate, "bool_or(");
   proxy.Arm(CuttingProxy::Cut::kBefore, "cidrotor_replay_reservations", "INSERT INTO",
             std::chrono::milliseconds(500));
-  EXPECT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged, degraded
-  EXPECT_THAT(AppendAndWait(*journal, Allocation(3)), IsOk());  // queued behind it
+  std::promise<void> acknowledged;
+  PostgresJournal* j = journal.get();
+  j->Append(Allocation(2), [&, j](core::Result<void>) {
+    // Acknowledged (degraded) on the writer thread, before the lookup: in the replay too.
+    j->Append(Allocation(3), [&](core::Result<void>) { acknowledged.set_value(); });
+  });
+  ASSERT_EQ(acknowledged.get_future().wait_for(seconds(10)), std::future_status::ready);
   CatchUp(*journal);
   ASSERT_TRUE(journal->Healthy());
-  EXPECT_EQ(proxy.fired(), 2);
+  EXPECT_EQ(proxy.fired(), 3);
   EXPECT_EQ(Count("reservations"), 3);
   EXPECT_EQ(journal->LostEntries(), 0u);
 }
@@ -685,8 +687,9 @@ TEST_F(PostgresJournalTest, AnEmptyAppendAheadOfACutOffBatchDoesNotShiftIt) {
 }
 
 // A batch whose first reservation repeats a stored id (PostgreSQL refuses it) and whose answer
-// is cut off: the lookup finds that id, but another reservation's row, so the batch is sent
-// again rather than taken for committed.
+// is cut off: the lookup finds another reservation's row under that id, so the batch never
+// committed; it is sent again as a new batch, where that append fails alone, as the journal's
+// contract says (RepeatedReservationIdFailsItsAppendAndChangesNothing).
 TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
   CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(300));
   ASSERT_NE(proxy.port(), 0);
@@ -696,9 +699,9 @@ TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
 
   std::promise<void> acknowledged;
   PostgresJournal* j = journal.get();
+  const std::uint64_t number = 3'105'550'099;
   proxy.Arm(CuttingProxy::Cut::kAfter);
   j->Append({}, [&, j](core::Result<void>) {  // on the writer thread: the next two are one batch
-    const std::uint64_t number = 3'105'550'099;
     j->Append({Upsert(Spec(number)), Made(MakeReservation(1, number, kT0, seconds(300)))},
               nullptr);
     j->Append(Allocation(5), [&](core::Result<void>) { acknowledged.set_value(); });
@@ -708,6 +711,11 @@ TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
   ASSERT_TRUE(journal->Healthy());
   EXPECT_EQ(proxy.cuts(), 1);
   EXPECT_EQ(Count("reservations"), 2) << "allocation 5 must be written";
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
+                         std::to_string(number)),
+            0)
+      << "the append that repeats an id changes nothing";
+  EXPECT_EQ(journal->LostEntries(), 2u);  // acknowledged while degraded, then refused
 }
 
 TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) {
