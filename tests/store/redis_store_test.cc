@@ -686,16 +686,23 @@ class FakeRedis6 {
   std::vector<std::thread> answering_;  // guarded by mu_
 };
 
-TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
+class RedisStoreOpenTest : public ::testing::Test {
+ protected:
+  core::Result<std::unique_ptr<RedisStore>> OpenOn(const FakeRedis6& redis) {
+    RedisStoreOptions options;
+    options.redis.connection.port = redis.port();
+    return RedisStore::Open(clock_, calendar_, options,
+                            std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
+  }
+
+  testing::ManualClock clock_{kStart};
+  core::FixedOffsetCalendar calendar_;
+};
+
+TEST_F(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
   FakeRedis6 redis6;
   ASSERT_NE(redis6.port(), 0);
-  testing::ManualClock clock{kStart};
-  core::FixedOffsetCalendar calendar;
-  RedisStoreOptions options;
-  options.redis.connection.port = redis6.port();
-  auto opened = RedisStore::Open(
-      clock, calendar, options,
-      std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
+  auto opened = OpenOn(redis6);
   ASSERT_THAT(opened, HasError(ErrorCode::kInvalidArgument));
   EXPECT_EQ(opened.error().field(), "REDIS_URL");
   EXPECT_NE(opened.error().detail().find("redis 6.x is too old"), std::string::npos)
@@ -704,16 +711,10 @@ TEST(RedisStoreOpenTest, RefusesARedisOlderThan7NamingIt) {
 
 // One that was down at the start and comes back as Redis 6: allocation is refused, never run on
 // it (store_unavailable, which the log explains).
-TEST(RedisStoreOpenTest, RefusesARedisOlderThan7ThatComesUpLater) {
+TEST_F(RedisStoreOpenTest, RefusesARedisOlderThan7ThatComesUpLater) {
   FakeRedis6 redis6("1", /*started=*/false);
   ASSERT_NE(redis6.port(), 0);
-  testing::ManualClock clock{kStart};
-  core::FixedOffsetCalendar calendar;
-  RedisStoreOptions options;
-  options.redis.connection.port = redis6.port();
-  auto opened = RedisStore::Open(
-      clock, calendar, options,
-      std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread));
+  auto opened = OpenOn(redis6);
   ASSERT_THAT(opened, IsOk());  // "redis unavailable at start"
   redis6.Start();
   auto allocation = Await<core::Allocation>(
