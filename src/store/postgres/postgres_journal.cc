@@ -227,10 +227,16 @@ bool PostgresJournal::ConnectWriter() {
   core::Result<void> ready;
   if (!conn) {
     ready = core::Fail(conn.error());
-  } else if (auto migrated = postgres::Migrate(*conn); !migrated) {
-    ready = core::Fail(migrated.error());
   } else {
-    ready = postgres::BatchWriter::PrepareStatements(*conn);
+    // A server that hangs now is the commit watchdog's, as a hung commit is: appends waiting
+    // meanwhile are answered after commit_wait, not after the statement deadline.
+    SetWritingSince(std::chrono::steady_clock::now());
+    if (auto migrated = postgres::Migrate(*conn); !migrated) {
+      ready = core::Fail(migrated.error());
+    } else {
+      ready = postgres::BatchWriter::PrepareStatements(*conn);
+    }
+    SetWritingSince(std::nullopt);
   }
   if (!ready) {
     std::lock_guard lock(mu_);
@@ -239,6 +245,13 @@ bool PostgresJournal::ConnectWriter() {
   }
   write_conn_ = std::move(*conn);
   return true;
+}
+
+void PostgresJournal::SetWritingSince(
+    std::optional<std::chrono::steady_clock::time_point> since) {
+  std::lock_guard lock(mu_);
+  writing_since_ = since;
+  if (!since) overdue_ = false;
 }
 
 bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,

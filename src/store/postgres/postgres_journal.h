@@ -173,6 +173,8 @@ class PostgresJournal final : public Journal {
   void WriterLoop();
   // Opens the writer's connection, migrates, prepares. False (and degraded) when it failed.
   bool ConnectWriter();
+  // Starts (a time) or ends (nullopt) a wait the commit watchdog watches. REQUIRES: mu_ not held.
+  void SetWritingSince(std::optional<std::chrono::steady_clock::time_point> since);
   // Writes the first `count` queued appends plus `logs`, completes them; returns false when the
   // connection was lost (the batch stays queued). REQUIRES: lock held; releases it meanwhile.
   // `committed`: the batch is known to be committed already (ResolveUnconfirmed); it is only

@@ -59,6 +59,8 @@ class CuttingProxy {
               // kReleaseLate chunk was answered (its process then commits what the client gave
               // up on), and the server side closes 5 x `hold` after that
     kReleaseLate,  // no cut: once the server answered the chunk, kLate's chunk goes on
+    kSwallow,      // the chunk and all that follow on its connection are dropped, nothing closes:
+                   // a server that hangs
   };
 
   CuttingProxy(std::uint16_t server_port, std::chrono::milliseconds hold)
@@ -149,6 +151,7 @@ class CuttingProxy {
     bool client_open = true;
     bool server_open = true;
     bool release_when_answered = false;  // a kReleaseLate chunk went to the server
+    bool swallowing = false;             // a kSwallow chunk came
     constexpr Clock::time_point kNever = Clock::time_point::max();
     Clock::time_point close_client_at = kNever, close_server_at = kNever;
     std::optional<std::string> late_request;  // kLate's chunk, until released
@@ -177,9 +180,13 @@ class CuttingProxy {
         const ssize_t n = ::read(client, buffer, sizeof buffer);
         if (n <= 0) break;
         const std::string_view chunk(buffer, static_cast<std::size_t>(n));
-        if (close_client_at != kNever) continue;  // being cut: nothing more goes through
+        if (close_client_at != kNever || swallowing) continue;  // nothing more goes through
         const std::optional<Rule> rule = TakeRule(chunk);
         const std::optional<Cut> cut = rule ? std::optional(rule->cut) : std::nullopt;
+        if (cut == Cut::kSwallow) {
+          swallowing = true;
+          continue;
+        }
         if (cut == Cut::kLate) {
           late_request.emplace(chunk);
           late_hold = rule->hold;
@@ -232,9 +239,9 @@ class PostgresJournalTest : public ::testing::Test {
     return OpenAsIs(std::move(options));
   }
   // A journal whose connection goes through `proxy`, up: it has written allocation 1.
-  std::unique_ptr<PostgresJournal> OpenThrough(const CuttingProxy& proxy) {
+  std::unique_ptr<PostgresJournal> OpenThrough(const CuttingProxy& proxy,
+                                               PostgresOptions options = {}) {
     EXPECT_NE(proxy.port(), 0);
-    PostgresOptions options;
     options.connection = db_.settings();
     options.connection.port = proxy.port();
     auto journal = OpenAsIs(std::move(options));
@@ -708,6 +715,35 @@ TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
             0)
       << "the append that repeats an id changes nothing";
   EXPECT_EQ(journal->LostEntries(), 2u);  // acknowledged while degraded, then refused
+}
+
+// A server that hangs right after the writer reconnected (in the schema check before any
+// batch): appends are answered after commit_wait by the watchdog, not after the statement
+// deadline.
+TEST_F(PostgresJournalTest, AServerHungRightAfterAReconnectIsAnsweredForWithinCommitWait) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(100));
+  PostgresOptions options;
+  options.commit_wait = std::chrono::milliseconds(300);
+  options.connection.statement_timeout = std::chrono::milliseconds(2'000);  // deadline 3 s
+  auto journal = OpenThrough(proxy, options);
+  ASSERT_NE(journal, nullptr);
+  proxy.Arm(CuttingProxy::Cut::kBefore);                 // the next batch: connection lost
+  proxy.Arm(CuttingProxy::Cut::kSwallow, "to_regclass(");  // the reconnect hangs in its check
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged, degraded
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (proxy.fired() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(proxy.fired(), 2);
+
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(3)), IsOk());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1'500))
+      << "answered by the watchdog (300 ms, checked every 75), not the 3 s deadline";
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  EXPECT_EQ(Count("reservations"), 3);
+  EXPECT_EQ(journal->LostEntries(), 0u);
 }
 
 TEST_F(PostgresJournalTest, HungServerDegradesAfterTheDeadlineInsteadOfHanging) {
