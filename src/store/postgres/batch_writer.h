@@ -20,8 +20,8 @@
 // connection was lost after the batch was sent, its commit may have happened: that batch is
 // written again as a Replay::kYes, where a reservation already stored is skipped (ON CONFLICT
 // DO NOTHING). Every other statement is idempotent already, so a replay leaves the same rows
-// (api_logs rows may then appear twice; the journal avoids most replays: it first looks up a
-// reservation of the batch, postgres_journal.h).
+// (api_logs rows may then appear twice; the journal avoids most replays: it first looks the
+// batch's reservations up, postgres_journal.h).
 //
 // Thread-safety: none; owned and used by the journal's writer thread only.
 #pragma once
