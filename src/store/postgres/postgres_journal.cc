@@ -192,8 +192,11 @@ void PostgresJournal::WriterLoop() {
     GatherLocked(lock);
     std::size_t count = 0;
     std::size_t entries = 0;
+    // A replay carries what the cut-off batch carried, no append sent for the first time.
+    const bool replaying = replay_ == postgres::Replay::kYes;
     while (count < queue_.size() &&
-           (count == 0 || entries + queue_[count].entries.size() <= options_.max_batch_entries)) {
+           (count == 0 || entries + queue_[count].entries.size() <= options_.max_batch_entries) &&
+           !(replaying && queue_[count].seq > replay_through_seq_)) {
       entries += queue_[count].entries.size();
       ++count;
     }
@@ -270,6 +273,14 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
     unconfirmed_.reset();
     return true;
   }
+  std::vector<std::uint64_t> ids;
+  for (const core::Reservation* r : reservations) ids.push_back(r->id);
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    unconfirmed_.reset();  // it repeats an id of its own: it never committed, nor will
+    replay_ = postgres::Replay::kNo;
+    return true;
+  }
   writing_since_ = std::chrono::steady_clock::now();  // a hung lookup is the watchdog's, too
   lock.unlock();
   // Only this thread removes appends from queue_: the reservations stay where they are.
@@ -290,9 +301,14 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
     replay_ = postgres::Replay::kNo;  // it repeats a stored id: it never committed, nor will
     return true;
   }
+  if (*stored == postgres::StoredReservations::kSome) {
+    spdlog::warn("postgres journal: {}: a cut-off batch's reservations are stored in part; "
+                 "writing it again",
+                 server_);
+  }
   // None: written again, still as a replay: the old connection's server process may not have
   // seen the loss yet and commit it late, and a replay tolerates that.
-  if (*stored == postgres::StoredReservations::kNone) return true;
+  if (*stored != postgres::StoredReservations::kStored) return true;
   spdlog::info("postgres journal: {}: the batch cut off with the connection was committed",
                server_);
   const std::size_t rows = std::min(batch.logs, logs_.size());
@@ -340,6 +356,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       handled = 0;
       logs_written = false;
       replay_ = postgres::Replay::kYes;
+      if (count > 0) replay_through_seq_ = std::max(replay_through_seq_, batch.back()->seq);
       if (first_attempt && InsertsAReservation(entries)) {
         unconfirmed_ = {batch.back()->seq, logs.size()};
       }
@@ -419,6 +436,7 @@ std::size_t PostgresJournal::WriteOneByOne(const std::vector<Pending*>& batch,
         unconfirmed_ = {p.seq, 0};
       }
       replay_ = postgres::Replay::kYes;
+      replay_through_seq_ = std::max(replay_through_seq_, p.seq);
       return i;
     }
     if (result) {
@@ -475,7 +493,8 @@ void PostgresJournal::WatchCommits() {
         std::chrono::steady_clock::now() - *writing_since_ >= options_.commit_wait) {
       overdue_ = true;
       MarkDegradedLocked(core::Error::Unavailable(
-          "no answer to a commit for " + std::to_string(options_.commit_wait.count()) + " ms"));
+          "no answer from the server for " + std::to_string(options_.commit_wait.count()) +
+          " ms"));
     }
     if (overdue_) {  // the writer is stuck in that commit: answer for it
       TakeRefusalsLocked(completions);

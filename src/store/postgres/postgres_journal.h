@@ -266,8 +266,10 @@ class PostgresJournal final : public Journal {
   std::chrono::steady_clock::time_point last_commit_{};   // writer thread only
   std::size_t appends_around_commit_ = 0;  // writer thread only; written + queued at its end
   // Writer thread only: a batch was cut off with its commit unconfirmed, so the next commit is a
-  // replay (batch_writer.h).
+  // replay (batch_writer.h), of the appends up to seq replay_through_seq_ (the later ones go in a
+  // batch of their own: a replay skips a repeated reservation id instead of failing its append).
   postgres::Replay replay_ = postgres::Replay::kNo;
+  std::uint64_t replay_through_seq_ = 0;
   // Writer thread only: such a batch, sent for the first time (a replay may follow an earlier
   // attempt that commits late, so its own lookup would prove nothing), that inserted
   // reservations, which tell whether it was committed: a replay would otherwise write its

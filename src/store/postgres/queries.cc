@@ -210,20 +210,25 @@ core::Result<StoredReservations> LookUpReservations(
   }
   QueryBatch batch;
   batch.Sql(
-      "SELECT count(*), coalesce(bool_or(r.caller_id = b.caller_id AND "
-      "r.reserved_at = b.reserved_at), false) FROM reservations r "
+      "SELECT count(*), count(*) FILTER (WHERE r.caller_id = b.caller_id AND "
+      "r.reserved_at = b.reserved_at) FROM reservations r "
       "JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS b(id, caller_id, reserved_at) "
       "ON r.id = b.id");
   batch.Text(ids.Close());
   batch.Text(numbers.Close());
   batch.Text(times.Close());
-  StoredReservations found = StoredReservations::kNone;
+  std::int64_t rows_found = 0;
+  std::int64_t matching = 0;
   auto ok = conn.Run(batch, "look reservations up", [&](std::size_t, Rows rows) {
-    if (rows.size() == 0 || rows.Int64(0, 0) == 0) return;
-    found = rows.Text(0, 1) == "t" ? StoredReservations::kStored : StoredReservations::kOtherRows;
+    if (rows.size() == 0) return;
+    rows_found = rows.Int64(0, 0);
+    matching = rows.Int64(0, 1);
   });
   if (!ok) return core::Fail(ok.error());
-  return found;
+  if (rows_found == 0) return StoredReservations::kNone;
+  if (matching < rows_found) return StoredReservations::kOtherRows;
+  return matching == static_cast<std::int64_t>(reservations.size()) ? StoredReservations::kStored
+                                                                     : StoredReservations::kSome;
 }
 
 }  // namespace cidrotor::store::postgres

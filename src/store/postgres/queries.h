@@ -35,12 +35,13 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
-// What the reservations table holds of `reservations` (those of one transaction).
+// What the reservations table holds of `reservations` (those of one transaction, ids distinct).
 enum class StoredReservations : std::uint8_t {
-  kStored,      // one of them, id, number and time alike: the transaction was committed
-  kOtherRows,   // none of them, but another reservation's row under one of their ids: the
-                // transaction could never commit (it would repeat that id)
-  kNone,        // no row under any of their ids
+  kStored,     // all of them, id, number and time alike: the transaction was committed
+  kOtherRows,  // another reservation's row under one of their ids: the transaction could never
+               // commit (it would repeat that id)
+  kNone,       // no row under any of their ids
+  kSome,       // some of them and no other row: no transaction leaves that (none deletes)
 };
 // Looks `reservations` up by id. REQUIRES: not empty. Errors: kUnavailable.
 [[nodiscard]] core::Result<StoredReservations> LookUpReservations(
