@@ -257,6 +257,19 @@ class PostgresJournalTest : public ::testing::Test {
     }
     return journal;
   }
+  // An append that puts kOtherNumber in a reservation under `id`: where `id` is taken already,
+  // the append must fail alone and change nothing (ExpectRepeatedIdRefused).
+  static constexpr std::uint64_t kOtherNumber = 3'105'550'099;
+  static std::vector<JournalEntry> RepeatingId(std::uint64_t id) {
+    return {Upsert(Spec(kOtherNumber)), Made(MakeReservation(id, kOtherNumber, kT0, seconds(300)))};
+  }
+  void ExpectRepeatedIdRefused(const PostgresJournal& journal) {
+    EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
+                           std::to_string(kOtherNumber)),
+              0)
+        << "the append that repeats an id changes nothing";
+    EXPECT_EQ(journal.LostEntries(), 2u) << "acknowledged while degraded, then refused";
+  }
   // Waits (10 s at most) for `acknowledged`, then until `journal` is healthy again after a cut.
   static bool CatchUpAfter(std::promise<void>& acknowledged, PostgresJournal& journal) {
     if (acknowledged.get_future().wait_for(seconds(10)) != std::future_status::ready) return false;
@@ -684,22 +697,16 @@ TEST_F(PostgresJournalTest, AnAppendAfterACutGoesInANewBatchNotTheReplay) {
 
   std::promise<void> acknowledged;
   PostgresJournal* j = journal.get();
-  const std::uint64_t number = 3'105'550'099;
   proxy.Arm(CuttingProxy::Cut::kBefore);  // the first attempt never arrives: it is replayed
   j->Append(Allocation(2), [&, j](core::Result<void>) {
     // Acknowledged (degraded) on the writer thread, after the cut, before the replay.
-    j->Append({Upsert(Spec(number)), Made(MakeReservation(1, number, kT0, seconds(300)))},
-              nullptr);
+    j->Append(RepeatingId(1), nullptr);
     j->Append(Allocation(3), [&](core::Result<void>) { acknowledged.set_value(); });
   });
   ASSERT_TRUE(CatchUpAfter(acknowledged, *journal));
   EXPECT_EQ(proxy.cuts(), 1);
   EXPECT_EQ(Count("reservations"), 3);
-  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
-                         std::to_string(number)),
-            0)
-      << "the append that repeats an id changes nothing";
-  EXPECT_EQ(journal->LostEntries(), 2u);  // acknowledged while degraded, then refused
+  ExpectRepeatedIdRefused(*journal);
 }
 
 // Empty appends (Flush barriers) ahead of a cut-off batch may be completed before the lookup:
@@ -737,21 +744,15 @@ TEST_F(PostgresJournalTest, ALookupMatchesTheReservationNotOnlyItsId) {
 
   std::promise<void> acknowledged;
   PostgresJournal* j = journal.get();
-  const std::uint64_t number = 3'105'550'099;
   proxy.Arm(CuttingProxy::Cut::kAfter);
   j->Append({}, [&, j](core::Result<void>) {  // on the writer thread: the next two are one batch
-    j->Append({Upsert(Spec(number)), Made(MakeReservation(1, number, kT0, seconds(300)))},
-              nullptr);
+    j->Append(RepeatingId(1), nullptr);
     j->Append(Allocation(5), [&](core::Result<void>) { acknowledged.set_value(); });
   });
   ASSERT_TRUE(CatchUpAfter(acknowledged, *journal));
   EXPECT_EQ(proxy.cuts(), 1);
   EXPECT_EQ(Count("reservations"), 2) << "allocation 5 must be written";
-  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
-                         std::to_string(number)),
-            0)
-      << "the append that repeats an id changes nothing";
-  EXPECT_EQ(journal->LostEntries(), 2u);  // acknowledged while degraded, then refused
+  ExpectRepeatedIdRefused(*journal);
 }
 
 // A cut-off batch that holds one id twice could never commit: it is sent again as a new batch,
@@ -763,21 +764,16 @@ TEST_F(PostgresJournalTest, ACutOffBatchThatRepeatsAnIdOfItsOwnIsNotReplayed) {
 
   std::promise<void> acknowledged;
   PostgresJournal* j = journal.get();
-  const std::uint64_t number = 3'105'550'099;
   proxy.Arm(CuttingProxy::Cut::kBefore);
   j->Append({}, [&, j](core::Result<void>) {  // on the writer thread: the next three are a batch
     j->Append(Allocation(5), nullptr);
-    j->Append({Upsert(Spec(number)), Made(MakeReservation(5, number, kT0, seconds(300)))},
-              nullptr);
+    j->Append(RepeatingId(5), nullptr);
     j->Append(Allocation(6), [&](core::Result<void>) { acknowledged.set_value(); });
   });
   ASSERT_TRUE(CatchUpAfter(acknowledged, *journal));
   EXPECT_EQ(proxy.cuts(), 1);
   EXPECT_EQ(Count("reservations"), 3);  // 1, 5 and 6
-  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
-                         std::to_string(number)),
-            0);
-  EXPECT_EQ(journal->LostEntries(), 2u);
+  ExpectRepeatedIdRefused(*journal);
 }
 
 // A cut-off batch is taken for committed only when all its reservations are stored as it has
