@@ -36,6 +36,14 @@ boost::asio::awaitable<Response> HandlePatchNumber(const Request& request, Reque
 boost::asio::awaitable<Response> HandleDeleteNumber(const Request& request,
                                                     RequestContext& context);
 
+// handlers_campaigns.cc (admin): campaigns → pools.
+boost::asio::awaitable<Response> HandleListCampaigns(const Request& request,
+                                                     RequestContext& context);
+boost::asio::awaitable<Response> HandleGetCampaign(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandlePutCampaign(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandleDeleteCampaign(const Request& request,
+                                                      RequestContext& context);
+
 // handlers_history.cc (admin).
 boost::asio::awaitable<Response> HandleListReservations(const Request& request,
                                                         RequestContext& context);

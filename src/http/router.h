@@ -42,7 +42,7 @@ struct RequestContext {
   explicit RequestContext(const Services& s) : services(s) {}
 
   const Services& services;
-  std::string_view path_param;  // raw (percent-encoded) `{caller_id}` of /api/numbers/{caller_id}
+  std::string_view path_param;  // raw (percent-encoded) trailing `{name}` segment of the route
   bool log_request = true;      // false for /health: never written to api_logs
   std::string agent;            // for api_logs; empty when unknown
   std::string campaign;

@@ -43,6 +43,16 @@ class ObservedStore final : public store::Store {
                      store::Callback<store::ImportResult> done) override {
     inner_.ImportNumbers(std::move(items), on_duplicate, std::move(done));
   }
+  void ListCampaignPools(store::Callback<std::vector<store::CampaignPool>> done) override {
+    inner_.ListCampaignPools(std::move(done));
+  }
+  void SetCampaignPool(store::CampaignPool mapping,
+                       store::Callback<store::CampaignPool> done) override {
+    inner_.SetCampaignPool(std::move(mapping), std::move(done));
+  }
+  void RemoveCampaignPool(std::string campaign, store::Callback<void> done) override {
+    inner_.RemoveCampaignPool(std::move(campaign), std::move(done));
+  }
   void ListReservations(store::ReservationQuery query,
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     inner_.ListReservations(query, std::move(done));

@@ -45,6 +45,14 @@ namespace cidrotor::service {
 // (1..1000, default 100).
 [[nodiscard]] core::Result<store::NumberFilter> ParseNumberFilter(const Params& params);
 
+// /api/campaigns/{campaign}: the campaign named by the path (decoded), with the agent/campaign
+// rules (error field `campaign`).
+[[nodiscard]] core::Result<std::string> ParseCampaignName(std::string_view campaign);
+
+// PUT /api/campaigns/{campaign}: the campaign as above and `pool` (required, pool name rules).
+[[nodiscard]] core::Result<store::CampaignPool> ParseCampaignPool(std::string_view campaign,
+                                                                  const Params& params);
+
 // GET /api/reservations. `live` (default true: only live reservations), `limit` (1..1000, 100).
 [[nodiscard]] core::Result<store::ReservationQuery> ParseReservationQuery(const Params& params);
 

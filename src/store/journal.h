@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -44,8 +45,14 @@ struct ReservationReleased {
   std::optional<std::uint32_t> duration_seconds;
 };
 
-using JournalEntry =
-    std::variant<NumberUpserted, NumberDeleted, ReservationMade, ReservationReleased, ApiLogEntry>;
+// A campaign was mapped to a pool (`pool` set) or unmapped (`pool` empty: pool "default" again).
+struct CampaignPoolChanged {
+  std::string campaign;
+  std::optional<std::string> pool;
+};
+
+using JournalEntry = std::variant<NumberUpserted, NumberDeleted, ReservationMade,
+                                  ReservationReleased, ApiLogEntry, CampaignPoolChanged>;
 
 // Receives the stored state at start-up, numbers in caller_id order.
 class LoadSink {
@@ -54,10 +61,13 @@ class LoadSink {
   virtual void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) = 0;
   // Only reservations that were neither released nor expired at `now` of Load().
   virtual void OnLiveReservation(const core::Reservation& reservation) = 0;
+  // Every campaign → pool mapping, after the numbers and reservations. Sinks that only want numbers ignore them.
+  virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}
 };
 
 struct LoadSummary {
   std::uint64_t numbers = 0;
+  std::uint64_t campaign_pools = 0;
   std::uint64_t live_reservations = 0;
   std::uint64_t max_reservation_id = 0;  // ids continue above it after a restart
 };

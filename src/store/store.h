@@ -127,6 +127,14 @@ struct StoreStats {
   std::size_t journal_queue_depth = 0;           // entries waiting for the group commit
 };
 
+// Which pool serves a campaign (SPEC: campaigns map to pools; an unmapped campaign allocates from
+// pool "default").
+struct CampaignPool {
+  std::string campaign;
+  std::string pool;
+  friend bool operator==(const CampaignPool&, const CampaignPool&) = default;
+};
+
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"
   bool degraded = false;      // allocating without the system of record (cluster mode)
@@ -162,6 +170,17 @@ class Store {
   // Errors: kInvalidArgument (a name table is full), kUnavailable (nothing is kept then).
   virtual void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                              Callback<ImportResult> done) = 0;
+
+  // Campaigns → pools: Allocate serves a request from its campaign's pool. Every mapping, by
+  // campaign name; unmapped campaigns are not listed.
+  virtual void ListCampaignPools(Callback<std::vector<CampaignPool>> done) = 0;
+  // Maps a campaign to a pool (replacing its mapping); allocations of the campaign use the pool
+  // once `done` ran (cluster mode: on every other instance within about a second, at its next
+  // tick). The pool need not hold numbers yet. Errors: kUnavailable (nothing changed then).
+  virtual void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) = 0;
+  // Unmaps a campaign: it allocates from pool "default" again. Errors: kNotFound when it was not
+  // mapped, kUnavailable.
+  virtual void RemoveCampaignPool(std::string campaign, Callback<void> done) = 0;
 
   virtual void ListReservations(ReservationQuery query,
                                 Callback<std::vector<ReservationRecord>> done) = 0;

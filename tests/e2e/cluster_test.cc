@@ -126,6 +126,58 @@ TEST_F(ClusterTest, RedisDownIsAFast503AndRedisBackEmptyIsRebuiltWithoutReusingA
   EXPECT_EQ(Field(ParseJson(dry.body), "error"), "no_caller_id_available") << dry.body;
 }
 
+// Campaigns → pools: each instance keeps a copy of the table and reads it again every second.
+TEST_F(ClusterTest, ACampaignMappedThroughOneInstanceAllocatesFromItsPoolThroughAnother) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto second = StartAnotherInstance("second");
+  ASSERT_NE(second, nullptr);
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 2001, 1, "pool=east"));
+  HttpClient other(second->port());
+  const auto next_on_second = [&] {
+    return ParseJson(other.Get("/next-cid?to=2125559876&campaign=sales").body);
+  };
+  // The second instance has read the table (empty) before the change.
+  const auto before = next_on_second();
+  ASSERT_EQ(Field(before, "pool"), "default") << before;
+  ASSERT_EQ(other.Post("/release", "caller_id=" + Field(before, "caller_id")).status, 200);
+
+  ASSERT_EQ(Admin("PUT", "/api/campaigns/sales", "pool=east").status, 200);
+  const auto changed = Clock::now();
+  std::string pool;
+  while (Clock::now() - changed < std::chrono::seconds(5)) {
+    const auto r = next_on_second();
+    pool = Field(r, "pool");
+    if (pool == "east") break;
+    ASSERT_EQ(other.Post("/release", "caller_id=" + Field(r, "caller_id")).status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(pool, "east");
+  std::cerr << "the second instance allocated from the new pool after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - changed).count()
+            << " ms\n";
+}
+
+TEST_F(ClusterTest, RedisBackEmptyGetsTheCampaignTableBackFromPostgres) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 2001, 1, "pool=east"));
+  ASSERT_EQ(Admin("PUT", "/api/campaigns/sales", "pool=east").status, 200);
+  redis().Kill();
+  ASSERT_TRUE(redis().Restart());  // empty: no persistence
+  const auto first = NextCidOnceRecovered("to=2125559876&campaign=support");  // the rebuild
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Field(ParseJson(first.body), "pool"), "default");
+
+  // A new instance knows the table only from the rebuilt Redis.
+  auto second = StartAnotherInstance("second");
+  ASSERT_NE(second, nullptr);
+  const auto sales = HttpClient(second->port()).Get("/next-cid?to=2125559876&campaign=sales");
+  ASSERT_EQ(sales.status, 200) << sales.body;
+  EXPECT_EQ(Field(ParseJson(sales.body), "pool"), "east") << sales.body;
+  EXPECT_NE(Admin("GET", "/api/campaigns").body.find(R"("campaign":"sales")"), std::string::npos);
+}
+
 TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const auto csv = work_dir() / "pool.csv";

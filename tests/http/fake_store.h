@@ -98,6 +98,9 @@ class FakeStore final : public store::Store {
       std::vector<store::ReservationRecord>{};
   core::Result<std::vector<store::StoredLog>> logs_result = std::vector<store::StoredLog>{};
   core::Result<store::StoreStats> stats_result = store::StoreStats{};
+  core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
+      std::vector<store::CampaignPool>{};
+  core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
   store::StoreHealth health;
 
   // ---- what the server asked (read after the requests completed) ----
@@ -109,6 +112,8 @@ class FakeStore final : public store::Store {
   }
   std::vector<store::NumberFilter> filters() const { return Locked(filters_); }
   std::vector<store::ApiLogEntry> api_logs() const { return Locked(api_logs_); }
+  // SetCampaignPool calls; RemoveCampaignPool ones as {campaign, ""}.
+  std::vector<store::CampaignPool> campaign_changes() const { return Locked(campaign_changes_); }
   // Sizes of the ImportNumbers batches, in call order.
   std::vector<std::size_t> import_batches() const { return Locked(import_batches_); }
 
@@ -177,6 +182,21 @@ class FakeStore final : public store::Store {
     result.imported = items.size();
     Complete(std::move(done), core::Result<store::ImportResult>(result));
   }
+  void ListCampaignPools(store::Callback<std::vector<store::CampaignPool>> done) override {
+    Complete(std::move(done), campaign_pools_result);
+  }
+  void SetCampaignPool(store::CampaignPool mapping,
+                       store::Callback<store::CampaignPool> done) override {
+    Record(campaign_changes_, mapping);
+    Complete(std::move(done), campaign_change_result
+                                  ? core::Result<store::CampaignPool>(mapping)
+                                  : core::Result<store::CampaignPool>(
+                                        core::Fail(campaign_change_result.error())));
+  }
+  void RemoveCampaignPool(std::string campaign, store::Callback<void> done) override {
+    Record(campaign_changes_, store::CampaignPool{std::move(campaign), ""});
+    Complete(std::move(done), campaign_change_result);
+  }
   void ListReservations(store::ReservationQuery /*query*/,
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     Complete(std::move(done), reservations_result);
@@ -236,6 +256,7 @@ class FakeStore final : public store::Store {
   std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates_;  // guarded by mu_
   std::vector<store::NumberFilter> filters_;                              // guarded by mu_
   std::vector<store::ApiLogEntry> api_logs_;                              // guarded by mu_
+  std::vector<store::CampaignPool> campaign_changes_;                     // guarded by mu_
   std::vector<std::size_t> import_batches_;                               // guarded by mu_
   std::vector<std::function<void()>> held_;                               // guarded by mu_
   std::vector<std::thread> threads_;                                      // guarded by mu_

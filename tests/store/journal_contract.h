@@ -329,8 +329,24 @@ TYPED_TEST_P(JournalContractTest, RepeatedReservationIdFailsItsAppendAndChangesN
   EXPECT_EQ(this->LoadAt(kT0).numbers.size(), 2u);
 }
 
+TYPED_TEST_P(JournalContractTest, CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder) {
+  this->MustAppend({CampaignPoolChanged{"sales", "east"}, CampaignPoolChanged{"support", "west"},
+                    CampaignPoolChanged{"retention", "east"}});
+  this->MustAppend({CampaignPoolChanged{"sales", "west"},  // replaces
+                    CampaignPoolChanged{"support", std::nullopt},
+                    CampaignPoolChanged{"never-mapped", std::nullopt},  // unmapping nothing is fine
+                    CampaignPoolChanged{"retention", std::nullopt},
+                    CampaignPoolChanged{"retention", "north"}});  // the later entry wins
+
+  LoadSummary summary;
+  RecordingSink sink = this->LoadAt(kT0, &summary);
+  EXPECT_THAT(sink.campaign_pools,
+              ElementsAre(CampaignPool{"retention", "north"}, CampaignPool{"sales", "west"}));
+  EXPECT_EQ(summary.campaign_pools, 2u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
-    JournalContractTest, EmptyJournalLoadsNothing,
+    JournalContractTest, EmptyJournalLoadsNothing, CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
     NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, UpsertReplacesANumberAndDeleteRemovesIt,
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,

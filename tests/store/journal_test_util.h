@@ -105,8 +105,10 @@ class RecordingSink final : public LoadSink {
   void OnLiveReservation(const core::Reservation& reservation) override {
     live.push_back(reservation);
   }
+  void OnCampaignPool(const CampaignPool& mapping) override { campaign_pools.push_back(mapping); }
   std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
   std::vector<core::Reservation> live;
+  std::vector<CampaignPool> campaign_pools;
 };
 
 // Appends and waits for `on_durable`, whatever thread it runs on.

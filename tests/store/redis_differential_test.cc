@@ -48,6 +48,8 @@ class Walk {
   void Open() {
     reference_ = OpenOne(Backend::kEmbedded);
     redis_ = OpenOne(Backend::kRedis);
+    ASSERT_THAT(MapCampaignOf(*reference_, "b"), IsOk());
+    ASSERT_THAT(MapCampaignOf(*redis_, "b"), IsOk());
   }
 
   // One random step; `step` names it in failure messages.
@@ -123,7 +125,7 @@ class Walk {
     auto expected = Await<core::Allocation>([&](auto done) { reference_->Allocate(request, done); });
     auto actual = Await<core::Allocation>([&](auto done) { redis_->Allocate(request, done); });
     Note(std::to_string(step) + " allocate to " + request.destination.ToString() + " in " +
-         (request.pool.empty() ? "default" : request.pool) + " by " + request.agent + ": " +
+         request.campaign + " by " + request.agent + ": " +
          (expected ? expected->reservation.caller_id.ToString() + " id " +
                          std::to_string(expected->reservation.id)
                    : "refused"));

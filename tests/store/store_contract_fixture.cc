@@ -44,13 +44,28 @@ core::NumberSpec Spec(const std::string& number, std::uint16_t hourly, std::uint
   return spec;
 }
 
+namespace {
+
+std::string CampaignOf(const std::string& pool) {
+  return pool.empty() ? "default" : "campaign-of-" + pool;
+}
+
+}  // namespace
+
 core::AllocationRequest To(const std::string& destination, const std::string& agent,
                            const std::string& pool) {
   core::AllocationRequest request;
   request.destination = *core::PhoneNumber::ParseDestination(destination);
   request.agent = agent;
-  request.pool = pool;
+  request.campaign = CampaignOf(pool);
   return request;
+}
+
+core::Result<void> MapCampaignOf(Store& store, const std::string& pool) {
+  auto mapped = Await<CampaignPool>(
+      [&](auto done) { store.SetCampaignPool({CampaignOf(pool), pool}, done); });
+  if (!mapped) return core::Fail(mapped.error());
+  return {};
 }
 
 void StoreContractTest::SetUp() {
@@ -64,6 +79,7 @@ void StoreContractTest::TearDown() { store_.reset(); }
 
 void StoreContractTest::Open(StoreConfig config) {
   store_.reset();
+  mapped_pools_.clear();
   auto journal = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
   journal_ = journal.get();
   auto opened =
@@ -82,6 +98,10 @@ core::Result<core::NumberView> StoreContractTest::Add(const std::string& number,
 core::Result<core::Allocation> StoreContractTest::Allocate(const std::string& to,
                                                            const std::string& agent,
                                                            const std::string& pool) {
+  if (!pool.empty() && !mapped_pools_.contains(pool)) {
+    if (auto mapped = MapCampaignOf(*store_, pool); !mapped) return core::Fail(mapped.error());
+    mapped_pools_.insert(pool);
+  }
   return Await<core::Allocation>([&](auto done) { store_->Allocate(To(to, agent, pool), done); });
 }
 

@@ -128,6 +128,103 @@ TEST_P(StoreContractTest, AMovedNumberKeepsItsLiveReservation) {
   EXPECT_EQ(Next("2125559999"), "2125550001");
 }
 
+// --- campaigns → pools ----------------------------------------------------------------------------
+
+core::AllocationRequest ForCampaign(const std::string& to, const std::string& campaign) {
+  core::AllocationRequest request = To(to);
+  request.campaign = campaign;
+  return request;
+}
+
+TEST_P(StoreContractTest, CampaignsAllocateFromTheirPoolAndUnmappedOnesFromDefault) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002", 0, 0, "east"), IsOk());
+  auto mapped =
+      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); });
+  ASSERT_THAT(mapped, IsOk());
+  EXPECT_EQ(*mapped, (CampaignPool{"sales", "east"}));
+
+  auto sales = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); });
+  ASSERT_THAT(sales, IsOk());
+  EXPECT_EQ(sales->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(sales->reservation.pool, "east");
+  EXPECT_EQ(sales->reservation.campaign, "sales");
+  // The pool's one number is taken: the campaign gets nothing, not a number of another pool.
+  EXPECT_THAT(Await<core::Allocation>(
+                  [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); }),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+  auto other = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "support"), done); });
+  ASSERT_THAT(other, IsOk());
+  EXPECT_EQ(other->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(other->reservation.pool, "default");
+
+  auto list = Await<std::vector<CampaignPool>>(
+      [&](auto done) { store_->ListCampaignPools(done); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(*list, ::testing::ElementsAre(CampaignPool{"sales", "east"}));
+
+  ASSERT_THAT(Release(other->reservation.id), IsOk());
+  ASSERT_THAT(Await<void>([&](auto done) { store_->RemoveCampaignPool("sales", done); }), IsOk());
+  auto unmapped = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); });
+  ASSERT_THAT(unmapped, IsOk());
+  EXPECT_EQ(unmapped->reservation.pool, "default");
+  EXPECT_THAT(Await<void>([&](auto done) { store_->RemoveCampaignPool("sales", done); }),
+              HasError(ErrorCode::kNotFound));
+  list = Await<std::vector<CampaignPool>>([&](auto done) { store_->ListCampaignPools(done); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(*list, ::testing::IsEmpty());
+}
+
+TEST_P(StoreContractTest, AMappingChangesWhichPoolTheNextAllocationUses) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 0, 0, "east"), IsOk());
+  ASSERT_THAT(Add("2125550002", 0, 0, "west"), IsOk());
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); }),
+              IsOk());
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "west"}, done); }),
+              IsOk());
+  auto sales = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); });
+  ASSERT_THAT(sales, IsOk());
+  EXPECT_EQ(sales->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(sales->reservation.pool, "west");
+}
+
+TEST_P(StoreContractTest, FailedCampaignChangesAreUndone) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002", 0, 0, "east"), IsOk());
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); }),
+              IsOk());
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  EXPECT_THAT(
+      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "west"}, done); }),
+      HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(
+      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"support", "east"}, done); }),
+      HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Await<void>([&](auto done) { store_->RemoveCampaignPool("sales", done); }),
+              HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+
+  auto list = Await<std::vector<CampaignPool>>(
+      [&](auto done) { store_->ListCampaignPools(done); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(*list, ::testing::ElementsAre(CampaignPool{"sales", "east"}));
+  auto support = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "support"), done); });
+  ASSERT_THAT(support, IsOk());
+  EXPECT_EQ(support->reservation.pool, "default");
+  auto sales = Await<core::Allocation>(
+      [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); });
+  ASSERT_THAT(sales, IsOk());
+  EXPECT_EQ(sales->reservation.pool, "east");
+}
+
 // --- reservations --------------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, ReservationExpiresAfterItsTtl) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,12 @@ core::Result<std::unique_ptr<Store>> OpenStore(Backend backend, const core::Cloc
 
 core::NumberSpec Spec(const std::string& number, std::uint16_t hourly = 0, std::uint16_t daily = 0,
                       const std::string& pool = "default");
+// A request to `destination` by `agent` from `pool` ("" = default): its campaign is the one
+// MapCampaignOf(pool) maps to the pool (campaigns → pools), "default" for the default pool.
 core::AllocationRequest To(const std::string& destination, const std::string& agent = "auto",
                            const std::string& pool = "");
+// Maps the campaign To() uses for `pool` to it. Errors: what SetCampaignPool reports.
+core::Result<void> MapCampaignOf(Store& store, const std::string& pool);
 
 class StoreContractTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -55,6 +60,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
 
   core::Result<core::NumberView> Add(const std::string& number, std::uint16_t hourly = 0,
                                      std::uint16_t daily = 0, const std::string& pool = "default");
+  // From `pool` through its campaign (To()), mapped on first use.
   core::Result<core::Allocation> Allocate(const std::string& to, const std::string& agent = "auto",
                                           const std::string& pool = "");
   // The caller-ID allocated for `to`, or "" when allocation failed.
@@ -71,6 +77,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
   core::FixedOffsetCalendar calendar_;
   MemoryJournal* journal_ = nullptr;  // owned by store_
   std::unique_ptr<Store> store_;
+  std::set<std::string> mapped_pools_;  // MapCampaignOf done on store_
 };
 
 }  // namespace cidrotor::store::contract

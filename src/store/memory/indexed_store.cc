@@ -17,7 +17,8 @@ constexpr std::size_t kStatsSlice = 16'384;
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
-  IndexLoader(core::NumberIndex& index, core::TimePoint now) : index_(index), now_(now) {}
+  IndexLoader(core::NumberIndex& index, CampaignPools& campaign_pools, core::TimePoint now)
+      : index_(index), campaign_pools_(campaign_pools), now_(now) {}
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
     if (auto loaded = index_.Load(spec, usage, now_); !loaded) {
@@ -30,9 +31,13 @@ class IndexLoader final : public LoadSink {
       spdlog::warn("load: skipped reservation {}: {}", reservation.id, restored.error().ToString());
     }
   }
+  void OnCampaignPool(const CampaignPool& mapping) override {
+    campaign_pools_.Set(mapping.campaign, mapping.pool);
+  }
 
  private:
   core::NumberIndex& index_;
+  CampaignPools& campaign_pools_;
   core::TimePoint now_;
 };
 
@@ -45,12 +50,12 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   std::unique_ptr<IndexedStore> store(
       new IndexedStore(clock, calendar, options, std::move(journal)));
   std::lock_guard lock(store->mu_);
-  IndexLoader loader(store->index_, clock.Now());
+  IndexLoader loader(store->index_, store->campaign_pools_, clock.Now());
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;
-  spdlog::info("store loaded: numbers={} live_reservations={}", summary->numbers,
-               summary->live_reservations);
+  spdlog::info("store loaded: numbers={} live_reservations={} campaign_pools={}", summary->numbers,
+               summary->live_reservations, summary->campaign_pools);
   return store;
 }
 
@@ -83,6 +88,7 @@ void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
 void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> done) {
   const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  request.pool = campaign_pools_.PoolFor(request.campaign);
   if (auto allowed = limiter_.Check(request.agent, now); !allowed) {
     lock.unlock();
     done(core::Fail(allowed.error()));

@@ -12,12 +12,16 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "core/calendar.h"
 #include "core/clock.h"
 #include "core/number_index.h"
 #include "core/rate_limiter.h"
+#include "store/campaign_pools.h"
 #include "store/journal.h"
 #include "store/store.h"
 
@@ -50,6 +54,10 @@ class IndexedStore final : public Store {
   // mu_ (so the journal's order stays the index's), completed when the last chunk is durable.
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
+  // indexed_store_campaigns.cc: the table in memory, each change one journal append under mu_.
+  void ListCampaignPools(Callback<std::vector<CampaignPool>> done) override;
+  void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) override;
+  void RemoveCampaignPool(std::string campaign, Callback<void> done) override;
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
@@ -68,11 +76,18 @@ class IndexedStore final : public Store {
   template <class T>
   void CommitThen(JournalEntry entry, T value, Callback<T> done, std::function<void()> undo);
 
+  // Appends the change of `campaign` to `pool` (REQUIRES: mu_ held, the table already changed)
+  // and runs `done` once durable; if the commit failed, puts `previous` back first.
+  void CommitCampaignChange(const std::string& campaign, std::optional<std::string> pool,
+                            std::optional<std::string> previous,
+                            std::function<void(core::Result<void>)> done);
+
   const core::Clock& clock_;
   std::unique_ptr<Journal> journal_;
   mutable std::mutex mu_;
   core::NumberIndex index_;                // guarded by mu_
   core::AgentRateLimiter limiter_;         // guarded by mu_
+  CampaignPools campaign_pools_;           // changed under mu_ (the journal's order is its order)
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};

@@ -52,6 +52,10 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
     sink.OnLiveReservation(record.reservation);
     ++summary.live_reservations;
   }
+  for (const auto& [campaign, pool] : campaign_pools_) {
+    sink.OnCampaignPool(CampaignPool{campaign, pool});
+    ++summary.campaign_pools;
+  }
   summary.max_reservation_id = reservations_.empty() ? 0 : reservations_.rbegin()->first;
   return summary;
 }
@@ -150,6 +154,14 @@ void MemoryJournal::Apply(const ReservationReleased& e) {
 }
 
 void MemoryJournal::Apply(const ApiLogEntry& e) { logs_.push_back(StoredLog{next_log_id_++, e}); }
+
+void MemoryJournal::Apply(const CampaignPoolChanged& e) {
+  if (e.pool) {
+    campaign_pools_[e.campaign] = *e.pool;
+  } else {
+    campaign_pools_.erase(e.campaign);
+  }
+}
 
 void MemoryJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
   auto ok = CheckLimit(query.limit);

@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -95,6 +96,7 @@ class MemoryJournal final : public Journal {
   void Apply(const ReservationMade& e);
   void Apply(const ReservationReleased& e);
   void Apply(const ApiLogEntry& e);
+  void Apply(const CampaignPoolChanged& e);
   void CompletionLoop();
 
   const Completion completion_;
@@ -107,6 +109,7 @@ class MemoryJournal final : public Journal {
       numbers_;                                              // guarded by mu_
   std::map<std::uint64_t, ReservationRecord> reservations_;  // guarded by mu_; by id
   std::vector<StoredLog> logs_;                              // guarded by mu_; ids ascending
+  std::map<std::string, std::string> campaign_pools_;        // guarded by mu_
   std::uint64_t next_log_id_ = 1;                            // guarded by mu_
   std::uint64_t entries_committed_ = 0;                      // guarded by mu_
   std::optional<core::Error> failure_;                       // guarded by mu_

@@ -62,6 +62,13 @@ SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[
                      $7::float8[], $8::integer[])
 )sql";
 
+constexpr std::string_view kUpsertCampaignPool = R"sql(
+INSERT INTO campaign_pools(campaign, pool) VALUES($1, $2)
+ON CONFLICT(campaign) DO UPDATE SET pool = excluded.pool
+)sql";
+
+constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHERE campaign = $1";
+
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
@@ -70,6 +77,8 @@ constexpr const char* kReplayReservationsName = "cidrotor_replay_reservations";
 constexpr const char* kUpdateUsagesName = "cidrotor_update_usages";
 constexpr const char* kReleaseReservationsName = "cidrotor_release_reservations";
 constexpr const char* kInsertLogsName = "cidrotor_insert_logs";
+constexpr const char* kUpsertCampaignPoolName = "cidrotor_upsert_campaign_pool";
+constexpr const char* kDeleteCampaignPoolName = "cidrotor_delete_campaign_pool";
 
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
   if (cap == 0) return std::nullopt;  // no cap of its own: NULL, the configured default applies
@@ -153,6 +162,8 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
       {kUpdateUsagesName, kUpdateUsages},
       {kReleaseReservationsName, kReleaseReservations},
       {kInsertLogsName, kInsertLogs},
+      {kUpsertCampaignPoolName, kUpsertCampaignPool},
+      {kDeleteCampaignPoolName, kDeleteCampaignPool},
   };
   for (const auto& [name, sql] : statements) {
     if (auto ok = conn.Prepare(name, sql); !ok) return ok;
@@ -175,11 +186,12 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
     } else if (const auto* log = std::get_if<ApiLogEntry>(entry)) {
       logs_.push_back(log);
     } else {
-      AddGroup(replay);  // a number change ends the group: the order around it matters
+      AddGroup(replay);  // a number or mapping change ends the group: the order around it matters
       std::visit(
           [this](const auto& e) {
             using T = std::decay_t<decltype(e)>;
-            if constexpr (std::is_same_v<T, NumberUpserted> || std::is_same_v<T, NumberDeleted>) {
+            if constexpr (std::is_same_v<T, NumberUpserted> || std::is_same_v<T, NumberDeleted> ||
+                          std::is_same_v<T, CampaignPoolChanged>) {
               Add(e);
             }
           },
@@ -215,6 +227,17 @@ void BatchWriter::Add(const NumberUpserted& e) {
 void BatchWriter::Add(const NumberDeleted& e) {
   batch_.Prepared(kDeleteNumberName);
   batch_.Int(Digits(e.caller_id));
+}
+
+void BatchWriter::Add(const CampaignPoolChanged& e) {
+  if (!e.pool) {
+    batch_.Prepared(kDeleteCampaignPoolName);
+    batch_.Text(e.campaign);
+    return;
+  }
+  batch_.Prepared(kUpsertCampaignPoolName);
+  batch_.Text(e.campaign);
+  batch_.Text(*e.pool);
 }
 
 void BatchWriter::AddGroup(Replay replay) {

@@ -9,6 +9,7 @@
 //   ApiLogEntry         → rows of one INSERT INTO api_logs
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
+//   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
 // Order: the result equals applying the entries one by one in append order. Allocations and
 // releases between two number changes form a group; within it all reservations are inserted
 // before any is released (a release always follows its allocation in append order), the usage
@@ -77,6 +78,7 @@ class BatchWriter {
  private:
   void Add(const NumberUpserted& e);
   void Add(const NumberDeleted& e);
+  void Add(const CampaignPoolChanged& e);
   // Writes the group of allocations and releases gathered so far.
   void AddGroup(Replay replay);
   void AddReservations(Replay replay);

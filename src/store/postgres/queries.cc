@@ -113,6 +113,16 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   });
   if (!ok) return core::Fail(ok.error());
 
+  CampaignPool mapping;
+  ok = ForEachRow(conn, "campaigns", "SELECT campaign, pool FROM campaign_pools ORDER BY campaign",
+                  "load campaign_pools", [&](Rows& rows, int i) {
+                    mapping.campaign.assign(rows.Text(i, 0));
+                    mapping.pool.assign(rows.Text(i, 1));
+                    sink.OnCampaignPool(mapping);
+                    ++summary.campaign_pools;
+                  });
+  if (!ok) return core::Fail(ok.error());
+
   ok = conn.Exec("SELECT COALESCE(MAX(id), 0) FROM reservations", "read max reservation id",
                  [&](Rows rows) {
                    if (rows.size() > 0) {

@@ -28,12 +28,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "core/calendar.h"
 #include "core/clock.h"
 #include "core/number_index.h"
+#include "store/campaign_pools.h"
 #include "store/journal.h"
 #include "store/redis/lua_scripts.h"
 #include "store/redis/number_codec.h"
@@ -74,6 +76,11 @@ class RedisStore final : public Store {
   void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
+  // redis_store_campaigns.cc: campaigns → pools, kept in cid:campaign_pools and cached here (see
+  // campaign_pools_).
+  void ListCampaignPools(Callback<std::vector<CampaignPool>> done) override;
+  void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) override;
+  void RemoveCampaignPool(std::string campaign, Callback<void> done) override;
   // redis_store_queries.cc: live reservations, stats, health, tick; history from the journal.
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
@@ -83,7 +90,8 @@ class RedisStore final : public Store {
   // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal
   // (PostgreSQL) is not committing.
   StoreHealth Health() const override;
-  // Queues (never blocks) the return of due parked numbers of every pool, and a liveness probe.
+  // Queues (never blocks) the return of due parked numbers of every pool, a liveness probe, and a
+  // new read of the campaigns → pools table.
   void Tick() override;
   void Flush() override;
 
@@ -177,6 +185,11 @@ class RedisStore final : public Store {
   core::Result<void> RemoveNumber(redis::RedisConnection& connection, const std::string& pool,
                                   core::PhoneNumber caller_id, core::TimePoint now);
   // redis_store_import.cc
+  // redis_store_campaigns.cc: reads cid:campaign_pools into campaign_pools_ (an empty hash is
+  // believed only once the generation is checked, as Pools() does). Errors: kUnavailable.
+  core::Result<void> LoadCampaignPools(redis::RedisConnection& connection);
+  // The pool that serves `campaign` (PoolName applied).
+  std::string PoolOfCampaign(std::string_view campaign) const;
   void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
                       OnDuplicate on_duplicate, Callback<ImportResult>& done);
   void UndoImport(redis::RedisConnection& connection, const redis::ImportUndo& undo);
@@ -228,6 +241,12 @@ class RedisStore final : public Store {
 
   std::mutex pools_mu_;
   std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
+
+  // The campaigns → pools table every allocation reads, without a Redis round trip: loaded before
+  // the first allocation, read again at every Tick (another instance's change shows within about
+  // a second), changed at once by this instance's own changes.
+  CampaignPools campaign_pools_;
+  std::atomic<bool> campaign_pools_loaded_{false};
 
   std::mutex rebuild_mu_;
   std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor

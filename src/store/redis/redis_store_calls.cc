@@ -24,10 +24,6 @@ using redis::ScriptRunner;
 
 namespace {
 
-std::string PoolName(const std::string& pool) {
-  return pool.empty() ? std::string(core::kDefaultPool) : pool;
-}
-
 // The statuses after which the worker way must run the call (nothing was changed).
 bool NeedsWorker(const RedisReply& reply) {
   if (ScriptRunner::IsNoScript(reply)) return true;
@@ -59,8 +55,12 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
 }
 
 void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {
+  if (!campaign_pools_loaded_.load()) {  // the worker reads the table first
+    AllocateViaWorker(std::move(request), std::move(on_done));
+    return;
+  }
   const core::TimePoint now = clock_.Now();
-  const std::string pool = PoolName(request.pool);
+  const std::string pool = PoolOfCampaign(request.campaign);
   const std::optional<std::uint64_t> id = TakeBlockId();
   const core::CompactTime until =
       redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
@@ -92,8 +92,15 @@ void RedisStore::AllocateViaWorker(core::AllocationRequest request,
                                    Callback<core::Allocation> on_done) {
   Submit<core::Allocation>(std::move(on_done), [this, request = std::move(request)](
                                                    RedisConnection& connection, auto& done) {
+    if (!campaign_pools_loaded_.load()) {
+      if (auto loaded = LoadCampaignPools(connection); !loaded) {
+        NoteRedis(core::Fail(loaded.error()));
+        done(core::Fail(loaded.error()));
+        return;
+      }
+    }
     const core::TimePoint now = clock_.Now();
-    const std::string pool = PoolName(request.pool);
+    const std::string pool = PoolOfCampaign(request.campaign);
     auto id = NextReservationId(connection);
     if (!id) {
       NoteRedis(core::Fail(id.error()));

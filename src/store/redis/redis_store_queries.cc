@@ -152,6 +152,11 @@ void RedisStore::Tick() {
             if (reply->Status() != "OK" || reply->Int(1) < 256) break;
           }
         }
+        // Another instance's campaign changes: here within a tick.
+        if (auto loaded = LoadCampaignPools(connection); !loaded) {
+          done(core::Fail(loaded.error()));
+          return;
+        }
         done(true);
       });
 }

@@ -4,9 +4,9 @@
 // Only one instance rebuilds: it takes cid:rebuild_lock (SET NX PX); the others answer
 // kUnavailable until cid:generation is back. The loader deletes whatever cid:* keys are left,
 // streams Journal::Load into Redis (numbers with their usage counters in pipelined upsert calls,
-// then the live reservations), raises the reservation-id counter above the journal's highest id,
-// and only then publishes the new generation: no instance allocates from a half-loaded Redis,
-// and no live reservation of the journal is handed out again.
+// then the live reservations and the campaigns → pools table), raises the reservation-id counter
+// above the journal's highest id, and only then publishes the new generation: no instance
+// allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -57,6 +57,11 @@ class RedisLoader final : public LoadSink {
 
   void OnLiveReservation(const core::Reservation& r) override {
     if (!error_) reservations_.push_back(r);
+  }
+
+  void OnCampaignPool(const CampaignPool& mapping) override {
+    campaign_pools_.push_back(mapping.campaign);
+    campaign_pools_.push_back(mapping.pool);
   }
 
   // Writes what is still buffered, then the reservations, each into the pool its number is in
@@ -117,6 +122,13 @@ class RedisLoader final : public LoadSink {
         }
       }
     }
+    for (std::size_t begin = 0; begin < campaign_pools_.size() && !error_; begin += 2 * chunk_) {
+      const std::size_t end = std::min(campaign_pools_.size(), begin + 2 * chunk_);
+      redis::Command hset = {"HSET", redis::kCampaignPoolsKey};
+      hset.insert(hset.end(), campaign_pools_.begin() + static_cast<std::ptrdiff_t>(begin),
+                  campaign_pools_.begin() + static_cast<std::ptrdiff_t>(end));
+      if (auto set = connection_.Run(hset); !set) error_ = set.error();
+    }
     if (error_) return core::Fail(*error_);
     return loaded_;
   }
@@ -172,6 +184,7 @@ class RedisLoader final : public LoadSink {
   std::map<std::string, Pending> numbers_;
   std::vector<std::string> full_;  // pools whose buffer reached a chunk
   std::vector<core::Reservation> reservations_;
+  std::vector<std::string> campaign_pools_;  // campaign, pool, campaign, pool, …
   std::uint64_t loaded_ = 0;
   std::optional<core::Error> error_;
 };

@@ -23,6 +23,7 @@ inline constexpr const char* kRebuildLockKey = "cid:rebuild_lock";      // SET N
 inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRBY id blocks
 inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names
 inline constexpr const char* kPoolOfKey = "cid:pool_of";                // hash: number → pool
+inline constexpr const char* kCampaignPoolsKey = "cid:campaign_pools";  // hash: campaign → pool
 
 // "cid:{sales}:" for pool "sales": every key of a pool starts with it (one cluster slot).
 std::string PoolPrefix(std::string_view pool);

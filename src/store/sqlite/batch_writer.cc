@@ -49,6 +49,13 @@ INSERT INTO api_logs(timestamp, endpoint, method, agent, campaign, caller_id_all
 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 )sql";
 
+constexpr std::string_view kUpsertCampaignPool = R"sql(
+INSERT INTO campaign_pools(campaign, pool) VALUES(?1, ?2)
+ON CONFLICT(campaign) DO UPDATE SET pool = excluded.pool
+)sql";
+
+constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHERE campaign = ?1";
+
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
   if (cap == 0) return std::nullopt;  // no cap of its own: NULL, the configured default applies
   return cap;
@@ -75,6 +82,8 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
       {&w.update_usage_, kUpdateUsage, "update caller_ids usage"},
       {&w.release_reservation_, kReleaseReservation, "release reservations"},
       {&w.insert_log_, kInsertLog, "insert api_logs"},
+      {&w.upsert_campaign_pool_, kUpsertCampaignPool, "upsert campaign_pools"},
+      {&w.delete_campaign_pool_, kDeleteCampaignPool, "delete campaign_pools"},
   };
   for (const Item& item : items) {
     auto stmt = db.Prepare(item.sql, item.what);
@@ -178,6 +187,16 @@ core::Result<void> BatchWriter::Apply(const ApiLogEntry& e) {
   st.BindDouble(7, static_cast<double>(e.response_time_us) / 1000.0);
   st.BindInt64(8, e.status_code);
   return st.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const CampaignPoolChanged& e) {
+  if (!e.pool) {
+    delete_campaign_pool_.BindText(1, e.campaign);
+    return delete_campaign_pool_.Run();
+  }
+  upsert_campaign_pool_.BindText(1, e.campaign);
+  upsert_campaign_pool_.BindText(2, *e.pool);
+  return upsert_campaign_pool_.Run();
 }
 
 }  // namespace cidrotor::store::sqlite

@@ -6,6 +6,7 @@
 //   ReservationMade     → INSERT INTO reservations + UPDATE of the number's usage columns
 //   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent)
 //   ApiLogEntry         → INSERT INTO api_logs
+//   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
 //
 // Thread-safety: none; owned and used by the writer thread only. Ownership: keeps statements
 // prepared on `db`, which must outlive the BatchWriter.
@@ -38,6 +39,7 @@ class BatchWriter {
   [[nodiscard]] core::Result<void> Apply(const ReservationMade& e);
   [[nodiscard]] core::Result<void> Apply(const ReservationReleased& e);
   [[nodiscard]] core::Result<void> Apply(const ApiLogEntry& e);
+  [[nodiscard]] core::Result<void> Apply(const CampaignPoolChanged& e);
 
   Statement begin_;
   Statement commit_;
@@ -48,6 +50,8 @@ class BatchWriter {
   Statement update_usage_;
   Statement release_reservation_;
   Statement insert_log_;
+  Statement upsert_campaign_pool_;
+  Statement delete_campaign_pool_;
 };
 
 }  // namespace cidrotor::store::sqlite

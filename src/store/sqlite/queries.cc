@@ -114,6 +114,22 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
     }
   }
 
+  {
+    auto st = db.Prepare("SELECT campaign, pool FROM campaign_pools ORDER BY campaign",
+                         "load campaign_pools");
+    if (!st) return core::Fail(st.error());
+    CampaignPool mapping;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      mapping.campaign.assign(st->ColumnText(0));
+      mapping.pool.assign(st->ColumnText(1));
+      sink.OnCampaignPool(mapping);
+      ++summary.campaign_pools;
+    }
+  }
+
   auto max_id = db.QueryInt64("SELECT MAX(id) FROM reservations", "read max reservation id");
   if (!max_id) return core::Fail(max_id.error());
   summary.max_reservation_id =
