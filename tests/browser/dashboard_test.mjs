@@ -1,7 +1,8 @@
 // The dashboard end to end: the real `cidrotor serve` on a temporary data directory and a port
 // it picks, Debian's Chromium driven by playwright-core. Covers: a wrong token is refused and
 // shows no data; login with Enter; counts follow allocations made over HTTP; deactivating a
-// number in the page stops /next-cid from returning it; caps and pool are edited; a CSV upload
+// number in the page stops /next-cid from returning it; caps and pool are edited; a campaign is
+// mapped to that pool and unmapped in the page, and /next-cid follows; a CSV upload
 // shows its summary and rejected lines; the JWT is renewable (by the API and by the page's
 // timer), expired or tampered JWTs are refused by the API, and a refused JWT ends the page's
 // session; logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
@@ -172,6 +173,32 @@ async function main() {
     await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: WAIT_MS });
     const edited = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
     assert.deepEqual([edited.hourly_limit, edited.daily_limit, edited.pool], [7, 70, 'north']);
+
+    // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
+    await page.fill('#map-campaign-name', 'north_sales');
+    await page.fill('#map-pool', 'north');
+    await page.click('#map-campaign button[type=submit]');
+    await page.locator('#campaign-status').filter({ hasText: 'north_sales allocates from pool north.' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#campaign-pools tbody tr').filter({ hasText: 'north_sales' }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await api('GET', '/api/campaigns/north_sales', { headers: admin })).json.pool, 'north');
+    await page.locator('#pools tbody tr').filter({ hasText: 'north' }).waitFor({ timeout: WAIT_MS });
+    await page.click('#toggle-active'); // the edited number, alone in pool north, active again
+    await page.locator('#edit-status').filter({ hasText: 'Activated.' }).waitFor({ timeout: WAIT_MS });
+    const fromNorth = await api('GET', '/next-cid?to=2125559876&campaign=north_sales');
+    assert.equal(fromNorth.status, 200, fromNorth.text);
+    assert.deepEqual([fromNorth.json.caller_id, fromNorth.json.pool], [victim, 'north']);
+    assert.equal((await api('GET', '/next-cid?to=2125559876')).status, 503, 'pool default has nothing free');
+    await page.fill('#map-campaign-name', 'north sales');
+    await page.click('#map-campaign button[type=submit]');
+    await page.locator('#campaign-status.error').filter({ hasText: 'Refused' }).waitFor({ timeout: WAIT_MS });
+    // The refused request shows in the console as a failed load: that one is expected.
+    const refusedLoad = consoleErrors.findIndex((message) => /status of 400/.test(message));
+    assert.notEqual(refusedLoad, -1, 'the refused mapping is a 400');
+    consoleErrors.splice(refusedLoad, 1);
+    await page.locator('#campaign-pools tbody tr').filter({ hasText: 'north_sales' }).locator('button').click();
+    await page.locator('#campaign-status').filter({ hasText: 'north_sales allocates from pool default again.' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#campaign-pools tbody tr').filter({ hasText: 'north_sales' }).waitFor({ state: 'detached', timeout: WAIT_MS });
+    assert.equal((await api('GET', '/api/campaigns/north_sales', { headers: admin })).json.mapped, false);
 
     // ---- CSV upload shows the summary and the rejected lines ----
     const csv = path.join(dir, 'pool.csv');

@@ -1,6 +1,6 @@
 // cidrotor's dashboard: log in with the admin token (exchanged at POST /auth/token for a JWT kept
-// in sessionStorage and renewed before it expires), then poll GET /api/stats and GET /api/logs
-// every few seconds, and act on numbers through the admin API. Plain DOM, no framework; text is
+// in sessionStorage and renewed before it expires), then poll GET /api/stats, GET /api/logs and
+// GET /api/campaigns every few seconds, and act on numbers and campaigns through the admin API. Plain DOM, no framework; text is
 // always set with textContent, never parsed as HTML.
 'use strict';
 
@@ -168,10 +168,51 @@ function showStats(stats) {
     (a) => (a.available === 0 ? 'dry' : a.active && a.available / a.active < 0.2 ? 'low' : ''));
   fill('campaigns', stats.campaigns_24h.slice(0, 50), (c) => [c.name, c.allocations, time(c.last_allocation)]);
   fill('agents', stats.agents_24h.slice(0, 50), (a) => [a.name, a.allocations, time(a.last_allocation)]);
+  fill('pools', stats.pools, (p) => [p.pool, p.available, p.active, p.total]);
+}
+
+// ---- campaigns → pools ------------------------------------------------------------------------
+
+function showCampaignPools(campaigns) {
+  fill('campaign-pools', campaigns, (c) => [c.campaign, c.pool, '']);
+  // The last cell of each row: an Unmap button for its campaign.
+  $('campaign-pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Unmap';
+    button.addEventListener('click', () => unmapCampaign(campaigns[i].campaign));
+    tr.lastElementChild.append(button);
+  });
+}
+
+async function loadCampaignPools() {
+  const answer = await api('GET', '/api/campaigns');
+  if (answer.success) showCampaignPools(answer.campaigns);
+}
+
+function reportCampaign(answer, done) {
+  $('campaign-status').textContent = answer.success ? done : `Refused: ${answer.detail || answer.error}`;
+  $('campaign-status').className = answer.success ? 'muted' : 'error';
+}
+
+async function mapCampaign(event) {
+  event.preventDefault();
+  const campaign = $('map-campaign-name').value.trim();
+  const pool = $('map-pool').value.trim();
+  const answer = await api('PUT', `/api/campaigns/${encodeURIComponent(campaign)}`, JSON.stringify({ pool }));
+  reportCampaign(answer, `${campaign} allocates from pool ${pool}.`);
+  loadCampaignPools();
+}
+
+async function unmapCampaign(campaign) {
+  const answer = await api('DELETE', `/api/campaigns/${encodeURIComponent(campaign)}`);
+  reportCampaign(answer, `${campaign} allocates from pool default again.`);
+  loadCampaignPools();
 }
 
 // The page's own polling would fill the log: show the requests of everyone else.
-const isOwnPolling = (l) => l.method === 'GET' && (l.endpoint === '/api/stats' || l.endpoint === '/api/logs');
+const POLLED = ['/api/stats', '/api/logs', '/api/campaigns'];
+const isOwnPolling = (l) => l.method === 'GET' && POLLED.includes(l.endpoint);
 
 function showLogs(logs) {
   fill('logs', logs.filter((l) => !isOwnPolling(l)).slice(0, 25), (l) => [time(l.timestamp), l.method, l.endpoint, l.status_code, l.agent, l.campaign,
@@ -180,9 +221,11 @@ function showLogs(logs) {
 
 async function refresh() {
   try {
-    const [stats, logs] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200')]);
+    const [stats, logs, campaigns] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200'),
+      api('GET', '/api/campaigns')]);
     if (stats.success) showStats(stats);
     if (logs.success) showLogs(logs.logs);
+    if (campaigns.success) showCampaignPools(campaigns.campaigns);
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (jwt()) $('updated').textContent = `refresh failed: ${error.message}`;
@@ -286,6 +329,7 @@ $('find').addEventListener('submit', findNumber);
 $('toggle-active').addEventListener('click', toggleActive);
 $('edit').addEventListener('submit', saveEdit);
 $('import').addEventListener('submit', importCsv);
+$('map-campaign').addEventListener('submit', mapCampaign);
 
 if (jwt()) {
   scheduleRenewal();
