@@ -52,6 +52,10 @@ class ImportedRowsJournal final : public store::Journal {
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     postgres_->ListReservations(query, now, std::move(done));
   }
+  void PruneHistory(store::PruneCutoffs cutoffs,
+                    store::Callback<store::PruneResult> done) override {
+    postgres_->PruneHistory(cutoffs, std::move(done));
+  }
   std::size_t QueueDepth() const override { return 0; }
   bool Healthy() const override { return true; }
   void Flush() override {}

@@ -215,6 +215,20 @@ const std::vector<SettingDef>& Defs() {
                    [](Config& c, std::uint64_t v) {
                      c.default_daily_limit = static_cast<std::uint16_t>(v);
                    })},
+      {{"API_LOG_RETENTION_DAYS", "api-log-retention-days", "30",
+        "Days api_logs rows are kept (0..36500); 0 = forever"},
+       Kind::kText,
+       CountSetter(0, 36'500,
+                   [](Config& c, std::uint64_t v) {
+                     c.api_log_retention_days = static_cast<std::uint32_t>(v);
+                   })},
+      {{"RESERVATION_RETENTION_DAYS", "reservation-retention-days", "90",
+        "Days ended reservations (the call history) are kept (0..36500); 0 = forever"},
+       Kind::kText,
+       CountSetter(0, 36'500,
+                   [](Config& c, std::uint64_t v) {
+                     c.reservation_retention_days = static_cast<std::uint32_t>(v);
+                   })},
   };
   return defs;
 }

@@ -88,6 +88,12 @@ struct Config {
   std::uint16_t default_hourly_limit = 100;
   // DEFAULT_DAILY_LIMIT: allocations per number per local day, likewise. Default 500 (1..65535).
   std::uint16_t default_daily_limit = 500;
+
+  // API_LOG_RETENTION_DAYS: days api_logs rows are kept. Default 30; 0 = forever.
+  std::uint32_t api_log_retention_days = 30;
+  // RESERVATION_RETENTION_DAYS: days ended reservations are kept (the call history). Default 90;
+  // 0 = forever.
+  std::uint32_t reservation_retention_days = 90;
 };
 
 // Which commands a setting belongs to (a bit set).

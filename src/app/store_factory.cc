@@ -22,6 +22,7 @@ core::Result<ServeStore> OpenEmbedded(const Config& config, const core::Clock& c
   store::IndexedStoreOptions options;
   options.index = IndexOptionsFor(config);
   options.rate_limit_per_agent = config.default_rate_limit_per_agent;
+  options.retention = RetentionFor(config);
   auto store = store::IndexedStore::Open(clock, calendar, options, std::move(*journal));
   if (!store) return core::Fail(std::move(store.error()));
   ServeStore opened;
@@ -44,6 +45,7 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   store::RedisStoreOptions options;
   options.index = IndexOptionsFor(config);
   options.rate_limit_per_agent = config.default_rate_limit_per_agent;
+  options.retention = RetentionFor(config);
   options.redis.connection = *redis;
   auto store = store::RedisStore::Open(clock, calendar, options, std::move(*journal));
   if (!store) return core::Fail(std::move(store.error()));
@@ -62,6 +64,11 @@ core::IndexOptions IndexOptionsFor(const Config& config) {
   index.default_daily_cap = config.default_daily_limit;
   index.default_ttl = config.default_reservation_ttl;
   return index;
+}
+
+store::HistoryRetention RetentionFor(const Config& config) {
+  constexpr std::chrono::seconds kDay{86'400};
+  return {config.api_log_retention_days * kDay, config.reservation_retention_days * kDay};
 }
 
 store::postgres::ConnectionSettings PostgresSettings(const Config& config) {

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/number_index.h"
 #include "core/result.h"
+#include "store/history_pruner.h"
 #include "store/postgres/pg_connection.h"
 #include "store/redis/redis_connection.h"
 #include "store/store.h"
@@ -37,6 +38,8 @@ struct ServeStore {
 
 // The DEFAULT_* caps and reservation TTL, as both stores take them.
 core::IndexOptions IndexOptionsFor(const Config& config);
+// API_LOG_RETENTION_DAYS and RESERVATION_RETENTION_DAYS.
+store::HistoryRetention RetentionFor(const Config& config);
 
 // PostgreSQL's settings from DATABASE_URL or the split POSTGRES_* variables.
 store::postgres::ConnectionSettings PostgresSettings(const Config& config);

@@ -65,6 +65,18 @@ class LoadSink {
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}
 };
 
+// What PruneHistory deletes: api_logs rows with a timestamp before `api_logs_before`, and
+// reservations that ended (reserved_until) before `reservations_before`. Unset: kept.
+struct PruneCutoffs {
+  std::optional<core::TimePoint> api_logs_before;
+  std::optional<core::TimePoint> reservations_before;
+};
+
+struct PruneResult {
+  std::uint64_t api_logs = 0;      // rows deleted
+  std::uint64_t reservations = 0;  // rows deleted
+};
+
 struct LoadSummary {
   std::uint64_t numbers = 0;
   std::uint64_t campaign_pools = 0;
@@ -100,6 +112,15 @@ class Journal {
   virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
   virtual void ListReservations(ReservationQuery query, core::TimePoint now,
                                 Callback<std::vector<ReservationRecord>> done) = 0;
+
+  // Deletes the history older than `cutoffs` (retention), in small transactions off the caller's
+  // thread with appends going on between them: api_logs from the lowest id up while the rows are
+  // older (a pass stops at the first younger row it meets, so a row stamped by a clock running
+  // behind may stay until the rows around it are old too), reservations by reserved_until, never
+  // the one with the highest id (it carries the id sequence over a restart). `done` gets the
+  // rows deleted once nothing older is left, or the first error (kUnavailable). A call made while
+  // a pass runs is refused with kUnavailable ("already pruning").
+  virtual void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) = 0;
 
   // Entries queued and not yet committed.
   virtual std::size_t QueueDepth() const = 0;

@@ -195,7 +195,8 @@ class Store {
   virtual StoreHealth Health() const = 0;
 
   // Housekeeping driven by a timer in app/: returns numbers whose reservation expired or whose
-  // window rolled over to the available order, so no request pays for a whole hour's worth.
+  // window rolled over to the available order, so no request pays for a whole hour's worth, and
+  // starts deleting history past its retention (store/history_pruner.h).
   virtual void Tick() = 0;
 
   // Blocks until everything queued so far is durable. Called at shutdown, off the I/O threads.

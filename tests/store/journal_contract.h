@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "journal_test_util.h"
+#include "support/await.h"
 
 namespace cidrotor::store::journal_test {
 
@@ -345,6 +346,66 @@ TYPED_TEST_P(JournalContractTest, CampaignPoolsAreSetReplacedAndUnmappedInAppend
   EXPECT_EQ(summary.campaign_pools, 2u);
 }
 
+// Retention: PruneHistory's chunks (1,000 rows per table) are crossed on purpose.
+TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId) {
+  using std::chrono::hours;
+  const core::TimePoint long_ago = kT0 - hours(24 * 100);
+  const core::TimePoint weeks_ago = kT0 - hours(24 * 40);
+  this->MustAppend({Upsert(Spec(3'105'550'100)), Upsert(Spec(3'105'550'101))});
+  std::vector<JournalEntry> old_history;
+  for (int i = 0; i < 2'500; ++i) {
+    ApiLogEntry log = Log(i);
+    log.timestamp = weeks_ago + std::chrono::milliseconds(i);
+    old_history.push_back(std::move(log));
+  }
+  for (std::uint64_t id = 1; id <= 1'200; ++id) {  // ended 100 days ago
+    old_history.push_back(Made(MakeReservation(id, 3'105'550'100, long_ago, seconds(300)),
+                               Usage(long_ago, 1, 1)));
+  }
+  this->MustAppend(std::move(old_history));
+  this->MustAppend({Log(1), Log(2),  // recent rows
+                    Made(MakeReservation(1'201, 3'105'550'101, kT0, seconds(300)), Usage(kT0, 1, 1)),
+                    // the highest id, though it ended long ago
+                    Made(MakeReservation(1'202, 3'105'550'100, long_ago, seconds(300)),
+                         Usage(long_ago, 2, 2))});
+
+  PruneCutoffs cutoffs;
+  cutoffs.api_logs_before = kT0 - hours(24 * 30);
+  cutoffs.reservations_before = kT0 - hours(24 * 90);
+  auto pruned = testing::Await<PruneResult>(
+      [&](auto done) { this->journal().PruneHistory(cutoffs, done); });
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->api_logs, 2'500u);
+  EXPECT_EQ(pruned->reservations, 1'200u);
+
+  auto logs = ListLogsSync(this->journal(), Logs(1000));
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 2u);
+  EXPECT_EQ(logs->at(0).entry.timestamp, Log(2).timestamp);
+  auto reservations =
+      ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
+  ASSERT_THAT(reservations, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& r : *reservations) ids.push_back(r.reservation.id);
+  EXPECT_THAT(ids, ElementsAre(1'202u, 1'201u));
+  LoadSummary summary;
+  RecordingSink sink = this->LoadAt(kT0, &summary);
+  EXPECT_EQ(summary.max_reservation_id, 1'202u);  // ids go on above it after a restart
+  EXPECT_EQ(sink.live.size(), 1u);
+
+  // Nothing older is left: a second pass deletes nothing; an unset cutoff keeps everything.
+  pruned = testing::Await<PruneResult>(
+      [&](auto done) { this->journal().PruneHistory(cutoffs, done); });
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->api_logs, 0u);
+  EXPECT_EQ(pruned->reservations, 0u);
+  pruned = testing::Await<PruneResult>(
+      [&](auto done) { this->journal().PruneHistory(PruneCutoffs{}, done); });
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->api_logs + pruned->reservations, 0u);
+  this->MustAppend({Log(3)});  // and the journal goes on
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing, CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
     NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, UpsertReplacesANumberAndDeleteRemovesIt,
@@ -354,6 +415,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,
     ListQueriesRefuseALimitOutside1To1000,
     ConcurrentAppendersEachCompleteExactlyOnce, EmptyAppendCompletes,
-    RepeatedReservationIdFailsItsAppendAndChangesNothing);
+    RepeatedReservationIdFailsItsAppendAndChangesNothing,
+    PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId);
 
 }  // namespace cidrotor::store::journal_test

@@ -46,6 +46,9 @@ class SharedJournal final : public Journal {
                         Callback<std::vector<ReservationRecord>> done) override {
     journal_->ListReservations(query, now, std::move(done));
   }
+  void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override {
+    journal_->PruneHistory(cutoffs, std::move(done));
+  }
   std::size_t QueueDepth() const override { return journal_->QueueDepth(); }
   bool Healthy() const override { return journal_->Healthy(); }
   void Flush() override { journal_->Flush(); }

@@ -64,7 +64,8 @@ IndexedStore::IndexedStore(const core::Clock& clock, const core::Calendar& calen
     : clock_(clock),
       journal_(std::move(journal)),
       index_(calendar, options.index),
-      limiter_(options.rate_limit_per_agent) {}
+      limiter_(options.rate_limit_per_agent),
+      pruner_(*journal_, options.retention) {}
 
 IndexedStore::~IndexedStore() { journal_->Flush(); }
 
@@ -292,9 +293,12 @@ StoreHealth IndexedStore::Health() const {
 
 void IndexedStore::Tick() {
   const core::TimePoint now = clock_.Now();
-  std::lock_guard lock(mu_);
-  index_.Advance(now);
-  limiter_.Prune(now);
+  {
+    std::lock_guard lock(mu_);
+    index_.Advance(now);
+    limiter_.Prune(now);
+  }
+  pruner_.Tick(now);
 }
 
 void IndexedStore::Flush() { journal_->Flush(); }

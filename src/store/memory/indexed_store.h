@@ -22,6 +22,7 @@
 #include "core/number_index.h"
 #include "core/rate_limiter.h"
 #include "store/campaign_pools.h"
+#include "store/history_pruner.h"
 #include "store/journal.h"
 #include "store/store.h"
 
@@ -30,6 +31,7 @@ namespace cidrotor::store {
 struct IndexedStoreOptions {
   core::IndexOptions index;
   std::uint32_t rate_limit_per_agent = 100;  // DEFAULT_RATE_LIMIT_PER_AGENT; 0 = unlimited
+  HistoryRetention retention;                // pruned from Tick
 };
 
 class IndexedStore final : public Store {
@@ -89,6 +91,7 @@ class IndexedStore final : public Store {
   core::AgentRateLimiter limiter_;         // guarded by mu_
   CampaignPools campaign_pools_;           // changed under mu_ (the journal's order is its order)
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
+  HistoryPruner pruner_;  // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};

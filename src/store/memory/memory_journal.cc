@@ -155,6 +155,32 @@ void MemoryJournal::Apply(const ReservationReleased& e) {
 
 void MemoryJournal::Apply(const ApiLogEntry& e) { logs_.push_back(StoredLog{next_log_id_++, e}); }
 
+void MemoryJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) {
+  PruneResult pruned;
+  std::optional<core::Error> failure;
+  {
+    std::lock_guard lock(mu_);
+    failure = failure_;
+    if (!failure && cutoffs.api_logs_before) {
+      pruned.api_logs = std::erase_if(logs_, [&](const StoredLog& log) {
+        return log.entry.timestamp < *cutoffs.api_logs_before;
+      });
+    }
+    if (!failure && cutoffs.reservations_before && !reservations_.empty()) {
+      const std::uint64_t highest = reservations_.rbegin()->first;
+      pruned.reservations = std::erase_if(reservations_, [&](const auto& item) {
+        return item.first != highest &&
+               item.second.reservation.reserved_until < *cutoffs.reservations_before;
+      });
+    }
+  }
+  if (failure) {
+    done(core::Fail(std::move(*failure)));
+    return;
+  }
+  done(pruned);
+}
+
 void MemoryJournal::Apply(const CampaignPoolChanged& e) {
   if (e.pool) {
     campaign_pools_[e.campaign] = *e.pool;

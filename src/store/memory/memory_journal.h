@@ -77,6 +77,10 @@ class MemoryJournal final : public Journal {
   // While `error` is set, Append and Load fail with it and change nothing; nullopt heals.
   void SetFailure(std::optional<core::Error> error);
 
+  // Inline, in one go (no chunks): every api_logs row and every reservation but the highest id
+  // older than the cutoffs.
+  void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
+
   // Entries applied since construction.
   std::uint64_t EntriesCommitted() const;
 

@@ -675,6 +675,36 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
   }
 }
 
+void PostgresJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) {
+  if (pruning_.exchange(true)) {
+    CallSafely(kWho, done,
+               core::Result<PruneResult>(
+                   core::Fail(core::Error::Unavailable("postgres journal: already pruning"))));
+    return;
+  }
+  PruneNext(cutoffs, {}, std::make_shared<Callback<PruneResult>>(std::move(done)));
+}
+
+void PostgresJournal::PruneNext(PruneCutoffs cutoffs, PruneResult so_far,
+                                std::shared_ptr<Callback<PruneResult>> done) {
+  PostRead<PruneResult>(
+      [this, cutoffs, so_far, done](core::Result<PruneResult> chunk) mutable {
+        if (chunk) {
+          so_far.api_logs += chunk->api_logs;
+          so_far.reservations += chunk->reservations;
+          if (chunk->api_logs == kPruneChunkRows || chunk->reservations == kPruneChunkRows) {
+            PruneNext(cutoffs, so_far, done);
+            return;
+          }
+        }
+        pruning_.store(false);
+        CallSafely(kWho, *done, chunk ? core::Result<PruneResult>(so_far) : std::move(chunk));
+      },
+      [cutoffs](postgres::Connection& conn) {
+        return postgres::PruneChunk(conn, cutoffs, kPruneChunkRows);
+      });
+}
+
 void PostgresJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
   PostRead(std::move(done),
            [query](postgres::Connection& conn) { return postgres::QueryLogs(conn, query); });

@@ -137,6 +137,11 @@ class PostgresJournal final : public Journal {
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 
+  // On the reader thread and its connection (the writer's batches go on meanwhile): one chunk of
+  // kPruneChunkRows per table per task, posted again until nothing older is left. Several
+  // instances may prune at once: they delete the same old rows, whoever comes first.
+  void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
+
   // Entries queued or being written, not yet committed: the backlog while degraded.
   std::size_t QueueDepth() const override;
   // False while degraded and after a rejected batch, until a commit succeeds with nothing left
@@ -223,6 +228,11 @@ class PostgresJournal final : public Journal {
   void GatherLocked(std::unique_lock<std::mutex>& lock);
   template <class T, class Query>
   void PostRead(Callback<T> done, Query query);
+  // Posts the next chunk of a prune pass that has deleted `so_far`.
+  void PruneNext(PruneCutoffs cutoffs, PruneResult so_far,
+                 std::shared_ptr<Callback<PruneResult>> done);
+
+  static constexpr std::size_t kPruneChunkRows = 1'000;
 
   const PostgresOptions options_;
   const std::string server_;  // for logs and errors, without the password
@@ -251,6 +261,7 @@ class PostgresJournal final : public Journal {
   std::condition_variable watch_cv_;  // the watchdog waits for its next check or stop_
 
   std::atomic<bool> healthy_{true};
+  std::atomic<bool> pruning_{false};  // a PruneHistory pass is under way
   std::atomic<bool> degraded_flag_{false};  // degraded_, readable without mu_
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};

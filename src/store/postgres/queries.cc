@@ -146,6 +146,40 @@ core::Result<LoadSummary> LoadState(Connection& conn, core::TimePoint now, LoadS
   return summary;
 }
 
+core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutoffs,
+                                     std::size_t limit) {
+  // As the SQLite journal's: api_logs from the lowest ids (the primary key bounds the read where
+  // a WHERE on timestamp alone would scan the table), reservations by reserved_until (indexed),
+  // never the highest id.
+  QueryBatch batch;
+  std::uint64_t* counts[2] = {nullptr, nullptr};
+  PruneResult pruned;
+  std::size_t statements = 0;
+  if (cutoffs.api_logs_before) {
+    batch.Sql(
+        "WITH d AS (DELETE FROM api_logs WHERE id IN (SELECT id FROM api_logs ORDER BY id"
+        " LIMIT $2) AND timestamp < $1 RETURNING 1) SELECT count(*) FROM d");
+    batch.Int(ToUnixMs(*cutoffs.api_logs_before));
+    batch.Int(static_cast<std::int64_t>(limit));
+    counts[statements++] = &pruned.api_logs;
+  }
+  if (cutoffs.reservations_before) {
+    batch.Sql(
+        "WITH d AS (DELETE FROM reservations WHERE id IN (SELECT id FROM reservations"
+        " WHERE reserved_until < $1 ORDER BY reserved_until LIMIT $2)"
+        " AND id < (SELECT MAX(id) FROM reservations) RETURNING 1) SELECT count(*) FROM d");
+    batch.Int(ToUnixMs(*cutoffs.reservations_before));
+    batch.Int(static_cast<std::int64_t>(limit));
+    counts[statements++] = &pruned.reservations;
+  }
+  if (statements == 0) return pruned;
+  auto ok = conn.Run(batch, "prune history", [&](std::size_t i, Rows rows) {
+    if (i < statements && rows.size() > 0) *counts[i] = static_cast<std::uint64_t>(rows.Int64(0, 0));
+  });
+  if (!ok) return core::Fail(ok.error());
+  return pruned;
+}
+
 core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery& query) {
   auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());

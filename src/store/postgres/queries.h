@@ -24,6 +24,12 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<LoadSummary> LoadState(Connection& conn, core::TimePoint now,
                                                   LoadSink& sink);
 
+// One chunk of Journal::PruneHistory, in one transaction: deletes up to `limit` api_logs rows and
+// up to `limit` reservations older than `cutoffs`; fewer than `limit` of both: nothing older is
+// left. Errors: kUnavailable.
+[[nodiscard]] core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutoffs,
+                                                   std::size_t limit);
+
 // api_logs newest first (by id), ids below query.before_id when set.
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 [[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn,

@@ -35,6 +35,7 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       calendar_(calendar),
       options_(std::move(options)),
       journal_(std::move(journal)),
+      pruner_(*journal_, options_.retention),
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)),
       pipeline_(std::make_unique<redis::RedisPipeline>(options_.redis.connection)) {
   scripts_.SetLoadCheck([this](RedisConnection& c) { return CheckAgainstJournal(c); });

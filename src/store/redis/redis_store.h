@@ -14,9 +14,10 @@
 // one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
 // live reservations) on a background thread before anything is allocated again; meanwhile
 // every instance answers kUnavailable.
+// A Redis back with older data than it had (a snapshot, a lagging replica) is found by the load
+// check (redis_store_check.cc) when it lacks one of the journal's newest live reservations.
 // Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys
-// share one slot); a restart from an older snapshot that kept the generation key is not detected;
-// moving a reserved number to another pool ends its reservation (the embedded store keeps it).
+// share one slot).
 //
 // Thread-safe. Callbacks run on a Redis worker or on the journal's writer thread.
 #pragma once
@@ -36,6 +37,7 @@
 #include "core/clock.h"
 #include "core/number_index.h"
 #include "store/campaign_pools.h"
+#include "store/history_pruner.h"
 #include "store/journal.h"
 #include "store/redis/lua_scripts.h"
 #include "store/redis/number_codec.h"
@@ -51,6 +53,7 @@ struct RedisStoreOptions {
   std::uint32_t rate_limit_per_agent = 100;  // DEFAULT_RATE_LIMIT_PER_AGENT; 0 = unlimited
   redis::ExecutorOptions redis;              // server, timeouts, worker connections
   std::size_t import_chunk = 1000;           // numbers per upsert script call (bulk import)
+  HistoryRetention retention;                // the journal's history, pruned from Tick
 };
 
 class RedisStore final : public Store {
@@ -91,7 +94,7 @@ class RedisStore final : public Store {
   // (PostgreSQL) is not committing.
   StoreHealth Health() const override;
   // Queues (never blocks) the return of due parked numbers of every pool, a liveness probe, and a
-  // new read of the campaigns → pools table.
+  // new read of the campaigns → pools table; starts pruning old history (HistoryPruner).
   void Tick() override;
   void Flush() override;
 
@@ -229,6 +232,7 @@ class RedisStore final : public Store {
   const core::Calendar& calendar_;
   RedisStoreOptions options_;
   std::unique_ptr<Journal> journal_;
+  HistoryPruner pruner_;  // after journal_: uses it
   redis::ScriptRunner scripts_;
 
   mutable std::mutex epoch_mu_;

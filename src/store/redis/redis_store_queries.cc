@@ -128,6 +128,7 @@ StoreHealth RedisStore::Health() const {
 }
 
 void RedisStore::Tick() {
+  pruner_.Tick(clock_.Now());
   Submit<bool>(
       [](core::Result<bool>) {},
       [this](RedisConnection& connection, auto& done) {

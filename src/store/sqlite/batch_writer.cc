@@ -1,5 +1,7 @@
 #include "store/sqlite/batch_writer.h"
 
+#include <sqlite3.h>
+
 #include <string_view>
 #include <utility>
 
@@ -56,6 +58,19 @@ ON CONFLICT(campaign) DO UPDATE SET pool = excluded.pool
 
 constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHERE campaign = ?1";
 
+// The lowest ids first, deleting those that are old: the primary key bounds the read to `limit`
+// rows, where a WHERE on timestamp alone (no index) would scan the whole table when nothing is old.
+constexpr std::string_view kPruneLogs = R"sql(
+DELETE FROM api_logs WHERE id IN (SELECT id FROM api_logs ORDER BY id LIMIT ?2) AND timestamp < ?1
+)sql";
+
+// By reserved_until (indexed); the highest id stays: Load() continues the ids above it.
+constexpr std::string_view kPruneReservations = R"sql(
+DELETE FROM reservations
+WHERE id IN (SELECT id FROM reservations WHERE reserved_until < ?1 ORDER BY reserved_until LIMIT ?2)
+  AND id < (SELECT MAX(id) FROM reservations)
+)sql";
+
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
   if (cap == 0) return std::nullopt;  // no cap of its own: NULL, the configured default applies
   return cap;
@@ -84,12 +99,15 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
       {&w.insert_log_, kInsertLog, "insert api_logs"},
       {&w.upsert_campaign_pool_, kUpsertCampaignPool, "upsert campaign_pools"},
       {&w.delete_campaign_pool_, kDeleteCampaignPool, "delete campaign_pools"},
+      {&w.prune_logs_, kPruneLogs, "prune api_logs"},
+      {&w.prune_reservations_, kPruneReservations, "prune reservations"},
   };
   for (const Item& item : items) {
     auto stmt = db.Prepare(item.sql, item.what);
     if (!stmt) return core::Fail(stmt.error());
     *item.target = std::move(*stmt);
   }
+  w.connection_ = db.handle();
   return w;
 }
 
@@ -109,6 +127,30 @@ core::Result<void> BatchWriter::WriteBatch(std::span<const JournalEntry* const> 
     (void)rollback_.Run();
   }
   return ok;
+}
+
+core::Result<PruneResult> BatchWriter::PruneChunk(const PruneCutoffs& cutoffs,
+                                                  std::size_t limit) {
+  PruneResult pruned;
+  auto ok = begin_.Run();
+  if (!ok) return core::Fail(ok.error());
+  const auto prune = [&](Statement& st, const std::optional<core::TimePoint>& before,
+                         std::uint64_t& count) -> core::Result<void> {
+    if (!before) return {};
+    st.BindInt64(1, ToUnixMs(*before));
+    st.BindInt64(2, static_cast<std::int64_t>(limit));
+    auto run = st.Run();
+    if (run) count = static_cast<std::uint64_t>(sqlite3_changes64(connection_));
+    return run;
+  };
+  ok = prune(prune_logs_, cutoffs.api_logs_before, pruned.api_logs);
+  if (ok) ok = prune(prune_reservations_, cutoffs.reservations_before, pruned.reservations);
+  if (ok) ok = commit_.Run();
+  if (!ok) {
+    (void)rollback_.Run();
+    return core::Fail(ok.error());
+  }
+  return pruned;
 }
 
 core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {

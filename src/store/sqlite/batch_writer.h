@@ -7,6 +7,7 @@
 //   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent)
 //   ApiLogEntry         → INSERT INTO api_logs
 //   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
+// and, apart from the batches, deletes one chunk of old history (PruneChunk).
 //
 // Thread-safety: none; owned and used by the writer thread only. Ownership: keeps statements
 // prepared on `db`, which must outlive the BatchWriter.
@@ -31,6 +32,12 @@ class BatchWriter {
   [[nodiscard]] core::Result<void> WriteBatch(std::span<const JournalEntry* const> entries,
                                               std::span<const ApiLogEntry> logs = {});
 
+  // In one transaction, deletes up to `limit` api_logs rows and up to `limit` reservations older
+  // than `cutoffs` (Journal::PruneHistory says which). Returns how many of each went: fewer than
+  // `limit` means nothing older is left. Errors: kUnavailable (rolled back).
+  [[nodiscard]] core::Result<PruneResult> PruneChunk(const PruneCutoffs& cutoffs,
+                                                     std::size_t limit);
+
  private:
   BatchWriter() = default;
 
@@ -52,6 +59,9 @@ class BatchWriter {
   Statement insert_log_;
   Statement upsert_campaign_pool_;
   Statement delete_campaign_pool_;
+  Statement prune_logs_;
+  Statement prune_reservations_;
+  sqlite3* connection_ = nullptr;  // the statements' (survives moves of its Database): changes
 };
 
 }  // namespace cidrotor::store::sqlite

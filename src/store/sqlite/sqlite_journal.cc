@@ -156,8 +156,22 @@ void SqliteJournal::WriterLoop() {
   std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !logs_.empty(); });
-    if (queue_.empty() && logs_.empty()) return;  // stop_, and everything has been written
+    work_cv_.wait(lock,
+                  [this] { return stop_ || !queue_.empty() || !logs_.empty() || prune_; });
+    if (queue_.empty() && logs_.empty()) {
+      if (!stop_) {  // only a prune is due
+        PruneStep(lock);
+        continue;
+      }
+      if (prune_) {  // everything has been written; a pass under way ends here
+        prune_.reset();
+        auto done = std::move(prune_done_);
+        lock.unlock();
+        CallSafely(kWho, done,
+                   core::Fail(core::Error::Unavailable("sqlite journal: shutting down")));
+      }
+      return;
+    }
     std::size_t entries = 0;
     while (!queue_.empty() && (batch.empty() || entries + queue_.front().entries.size() <=
                                                     options_.max_batch_entries)) {
@@ -179,7 +193,45 @@ void SqliteJournal::WriterLoop() {
     writing_logs_ = 0;
     if (last_seq != 0) done_seq_ = last_seq;
     done_cv_.notify_all();
+    if (prune_) PruneStep(lock);  // one chunk between batches
   }
+}
+
+void SqliteJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) {
+  std::unique_lock lock(mu_);
+  if (stop_ || prune_) {
+    lock.unlock();
+    CallSafely(kWho, done,
+               core::Fail(core::Error::Unavailable(stop_ ? "sqlite journal: shutting down"
+                                                         : "sqlite journal: already pruning")));
+    return;
+  }
+  prune_ = cutoffs;
+  prune_done_ = std::move(done);
+  pruned_ = {};
+  lock.unlock();
+  work_cv_.notify_one();
+}
+
+void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
+  const PruneCutoffs cutoffs = *prune_;
+  lock.unlock();
+  auto chunk = writer_.PruneChunk(cutoffs, kPruneChunkRows);
+  lock.lock();
+  core::Result<PruneResult> outcome = pruned_;
+  if (!chunk) {
+    outcome = core::Fail(WithPath(chunk.error(), options_.path));
+  } else {
+    pruned_.api_logs += chunk->api_logs;
+    pruned_.reservations += chunk->reservations;
+    if (chunk->api_logs == kPruneChunkRows || chunk->reservations == kPruneChunkRows) return;
+    outcome = pruned_;
+  }
+  prune_.reset();
+  auto done = std::move(prune_done_);
+  lock.unlock();
+  CallSafely(kWho, done, std::move(outcome));
+  lock.lock();
 }
 
 void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs) {

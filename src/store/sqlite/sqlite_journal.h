@@ -33,6 +33,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +103,10 @@ class SqliteJournal final : public Journal {
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 
+  // On the writer thread: one chunk of kPruneChunkRows per table between batches (or while
+  // idle), each its own short transaction, until nothing older is left; `done` runs there.
+  void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
+
   // Entries queued or being written, not yet committed.
   std::size_t QueueDepth() const override;
   bool Healthy() const override;
@@ -126,7 +131,14 @@ class SqliteJournal final : public Journal {
   SqliteJournal(SqliteOptions options, sqlite::Database write_db, sqlite::BatchWriter writer,
                 sqlite::Database read_db);
 
+  // Rows of each table deleted per prune transaction: about a millisecond of the writer's time,
+  // so a pass slows the batches around it by no more than that.
+  static constexpr std::size_t kPruneChunkRows = 1'000;
+
   void WriterLoop();
+  // Deletes one chunk of the pending prune; completes it when nothing older is left or on an
+  // error. REQUIRES: `lock` holds mu_ and prune_ is set; released while writing.
+  void PruneStep(std::unique_lock<std::mutex>& lock);
   // Writes one batch, completes its waiters and publishes the outcome.
   void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs);
   // Entries and log rows queued or being written. REQUIRES: mu_ held.
@@ -149,6 +161,9 @@ class SqliteJournal final : public Journal {
   std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append
   std::uint64_t done_seq_ = 0;       // guarded by mu_; every append up to it is completed
   bool stop_ = false;                // guarded by mu_
+  std::optional<PruneCutoffs> prune_;  // guarded by mu_; the pass under way
+  Callback<PruneResult> prune_done_;   // guarded by mu_
+  PruneResult pruned_;                 // guarded by mu_; rows deleted by the pass so far
 
   std::atomic<bool> healthy_{true};
   std::atomic<std::uint64_t> batches_committed_{0};
