@@ -76,9 +76,10 @@ boost::asio::awaitable<Response> HandlePutCampaign(const Request& request,
   if (!mapping) co_return ErrorResponse(mapping.error());
   context.campaign = mapping->campaign;
 
-  auto set = co_await CallStore<store::CampaignPool>([&](store::Callback<store::CampaignPool> done) {
-    context.services.store.SetCampaignPool(std::move(*mapping), std::move(done));
-  });
+  auto set =
+      co_await CallStore<store::CampaignPool>([&](store::Callback<store::CampaignPool> done) {
+        context.services.store.SetCampaignPool(std::move(*mapping), std::move(done));
+      });
   if (!set) co_return ErrorResponse(set.error());
   co_return CampaignResponse(set->campaign, set->pool, true);
 }

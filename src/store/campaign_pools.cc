@@ -23,9 +23,9 @@ std::optional<std::string> CampaignPools::Set(const std::string& campaign,
 
 std::optional<std::string> CampaignPools::Remove(const std::string& campaign) {
   std::lock_guard lock(mu_);
-  ++version_;
   const auto it = pools_.find(campaign);
-  if (it == pools_.end()) return std::nullopt;
+  if (it == pools_.end()) return std::nullopt;  // nothing changed: the version stays
+  ++version_;
   std::string pool = std::move(it->second);
   pools_.erase(it);
   return pool;

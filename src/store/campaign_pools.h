@@ -37,7 +37,7 @@ class CampaignPools {
   // since Version() returned `version`: a copy read before a local change must not undo it.
   // Returns whether it replaced.
   bool ReplaceIfUnchanged(const std::vector<CampaignPool>& mappings, std::uint64_t version);
-  // Counts Set, Remove, Apply and replacements.
+  // Counts the changes: Set, Remove of a mapped campaign, Apply, replacements.
   [[nodiscard]] std::uint64_t Version() const;
   // Every mapping, by campaign name.
   [[nodiscard]] std::vector<CampaignPool> List() const;

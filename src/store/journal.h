@@ -61,7 +61,8 @@ class LoadSink {
   virtual void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) = 0;
   // Only reservations that were neither released nor expired at `now` of Load().
   virtual void OnLiveReservation(const core::Reservation& reservation) = 0;
-  // Every campaign → pool mapping, after the numbers and reservations. Sinks that only want numbers ignore them.
+  // Every campaign → pool mapping, after the numbers and reservations (sinks that only want the
+  // numbers ignore them).
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}
 };
 
@@ -114,12 +115,12 @@ class Journal {
                                 Callback<std::vector<ReservationRecord>> done) = 0;
 
   // Deletes the history older than `cutoffs` (retention), in small transactions off the caller's
-  // thread with appends going on between them: api_logs from the lowest id up while the rows are
-  // older (a pass stops at the first younger row it meets, so a row stamped by a clock running
-  // behind may stay until the rows around it are old too), reservations by reserved_until, never
-  // the one with the highest id (it carries the id sequence over a restart). `done` gets the
-  // rows deleted once nothing older is left, or the first error (kUnavailable). A call made while
-  // a pass runs is refused with kUnavailable ("already pruning").
+  // thread with appends going on between them: api_logs from the lowest id up, for as long as
+  // the lowest ids hold older rows (a row a clock running behind stamped later stays until its
+  // neighbours are old too), and reservations by reserved_until. The highest id of each table
+  // stays (it carries the id sequence over a restart). `done` gets the rows deleted once nothing
+  // older is left, or the first error (kUnavailable). A call made while a pass runs is refused
+  // with kUnavailable ("already pruning").
   virtual void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) = 0;
 
   // Entries queued and not yet committed.

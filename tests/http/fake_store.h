@@ -188,10 +188,10 @@ class FakeStore final : public store::Store {
   void SetCampaignPool(store::CampaignPool mapping,
                        store::Callback<store::CampaignPool> done) override {
     Record(campaign_changes_, mapping);
-    Complete(std::move(done), campaign_change_result
-                                  ? core::Result<store::CampaignPool>(mapping)
-                                  : core::Result<store::CampaignPool>(
-                                        core::Fail(campaign_change_result.error())));
+    Complete(std::move(done),
+             campaign_change_result
+                 ? core::Result<store::CampaignPool>(mapping)
+                 : core::Result<store::CampaignPool>(core::Fail(campaign_change_result.error())));
   }
   void RemoveCampaignPool(std::string campaign, store::Callback<void> done) override {
     Record(campaign_changes_, store::CampaignPool{std::move(campaign), ""});

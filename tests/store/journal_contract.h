@@ -359,21 +359,21 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
     old_history.push_back(std::move(log));
   }
   for (std::uint64_t id = 1; id <= 1'200; ++id) {  // ended 100 days ago
-    old_history.push_back(Made(MakeReservation(id, 3'105'550'100, long_ago, seconds(300)),
-                               Usage(long_ago, 1, 1)));
+    old_history.push_back(
+        Made(MakeReservation(id, 3'105'550'100, long_ago, seconds(300)), Usage(long_ago, 1, 1)));
   }
   this->MustAppend(std::move(old_history));
-  this->MustAppend({Log(1), Log(2),  // recent rows
-                    Made(MakeReservation(1'201, 3'105'550'101, kT0, seconds(300)), Usage(kT0, 1, 1)),
-                    // the highest id, though it ended long ago
-                    Made(MakeReservation(1'202, 3'105'550'100, long_ago, seconds(300)),
-                         Usage(long_ago, 2, 2))});
+  this->MustAppend(
+      {Log(1), Log(2),  // recent rows
+       Made(MakeReservation(1'201, 3'105'550'101, kT0, seconds(300)), Usage(kT0, 1, 1)),
+       // the highest id, though it ended long ago
+       Made(MakeReservation(1'202, 3'105'550'100, long_ago, seconds(300)), Usage(long_ago, 2, 2))});
 
   PruneCutoffs cutoffs;
   cutoffs.api_logs_before = kT0 - hours(24 * 30);
   cutoffs.reservations_before = kT0 - hours(24 * 90);
-  auto pruned = testing::Await<PruneResult>(
-      [&](auto done) { this->journal().PruneHistory(cutoffs, done); });
+  auto pruned =
+      testing::Await<PruneResult>([&](auto done) { this->journal().PruneHistory(cutoffs, done); });
   ASSERT_THAT(pruned, IsOk());
   EXPECT_EQ(pruned->api_logs, 2'500u);
   EXPECT_EQ(pruned->reservations, 1'200u);
@@ -382,8 +382,7 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
   ASSERT_THAT(logs, IsOk());
   ASSERT_EQ(logs->size(), 2u);
   EXPECT_EQ(logs->at(0).entry.timestamp, Log(2).timestamp);
-  auto reservations =
-      ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
+  auto reservations = ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
   ASSERT_THAT(reservations, IsOk());
   std::vector<std::uint64_t> ids;
   for (const auto& r : *reservations) ids.push_back(r.reservation.id);
@@ -394,8 +393,8 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
   EXPECT_EQ(sink.live.size(), 1u);
 
   // Nothing older is left: a second pass deletes nothing; an unset cutoff keeps everything.
-  pruned = testing::Await<PruneResult>(
-      [&](auto done) { this->journal().PruneHistory(cutoffs, done); });
+  pruned =
+      testing::Await<PruneResult>([&](auto done) { this->journal().PruneHistory(cutoffs, done); });
   ASSERT_THAT(pruned, IsOk());
   EXPECT_EQ(pruned->api_logs, 0u);
   EXPECT_EQ(pruned->reservations, 0u);
@@ -404,18 +403,37 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
   ASSERT_THAT(pruned, IsOk());
   EXPECT_EQ(pruned->api_logs + pruned->reservations, 0u);
   this->MustAppend({Log(3)});  // and the journal goes on
+
+  // Everything old: the newest row of each table stays, so ids go on above it.
+  PruneCutoffs everything;
+  everything.api_logs_before = kT0 + hours(1);
+  everything.reservations_before = kT0 + hours(1);
+  pruned = testing::Await<PruneResult>(
+      [&](auto done) { this->journal().PruneHistory(everything, done); });
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->api_logs, 2u);
+  EXPECT_EQ(pruned->reservations, 1u);
+  logs = ListLogsSync(this->journal(), Logs(1000));
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 1u);
+  const std::uint64_t kept = logs->at(0).id;
+  this->MustAppend({Log(4)});
+  logs = ListLogsSync(this->journal(), Logs(1000));
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 2u);
+  EXPECT_GT(logs->at(0).id, kept);  // never an id again
 }
 
 REGISTER_TYPED_TEST_SUITE_P(
-    JournalContractTest, EmptyJournalLoadsNothing, CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
+    JournalContractTest, EmptyJournalLoadsNothing,
+    CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
     NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, UpsertReplacesANumberAndDeleteRemovesIt,
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
     ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
     LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,
-    ListQueriesRefuseALimitOutside1To1000,
-    ConcurrentAppendersEachCompleteExactlyOnce, EmptyAppendCompletes,
-    RepeatedReservationIdFailsItsAppendAndChangesNothing,
+    ListQueriesRefuseALimitOutside1To1000, ConcurrentAppendersEachCompleteExactlyOnce,
+    EmptyAppendCompletes, RepeatedReservationIdFailsItsAppendAndChangesNothing,
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId);
 
 }  // namespace cidrotor::store::journal_test

@@ -62,8 +62,9 @@ core::AllocationRequest To(const std::string& destination, const std::string& ag
 }
 
 core::Result<void> MapCampaignOf(Store& store, const std::string& pool) {
-  auto mapped = Await<CampaignPool>(
-      [&](auto done) { store.SetCampaignPool({CampaignOf(pool), pool}, done); });
+  auto mapped = Await<CampaignPool>([&](auto done) {
+    store.SetCampaignPool({CampaignOf(pool), pool}, done);
+  });
   if (!mapped) return core::Fail(mapped.error());
   return {};
 }

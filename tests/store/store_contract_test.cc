@@ -128,7 +128,8 @@ TEST_P(StoreContractTest, AMovedNumberKeepsItsLiveReservation) {
   EXPECT_EQ(Next("2125559999"), "2125550001");
 }
 
-// --- campaigns → pools ----------------------------------------------------------------------------
+// --- campaigns → pools
+// ----------------------------------------------------------------------------
 
 core::AllocationRequest ForCampaign(const std::string& to, const std::string& campaign) {
   core::AllocationRequest request = To(to);
@@ -140,8 +141,9 @@ TEST_P(StoreContractTest, CampaignsAllocateFromTheirPoolAndUnmappedOnesFromDefau
   Open();
   ASSERT_THAT(Add("2125550001"), IsOk());
   ASSERT_THAT(Add("2125550002", 0, 0, "east"), IsOk());
-  auto mapped =
-      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); });
+  auto mapped = Await<CampaignPool>([&](auto done) {
+    store_->SetCampaignPool({"sales", "east"}, done);
+  });
   ASSERT_THAT(mapped, IsOk());
   EXPECT_EQ(*mapped, (CampaignPool{"sales", "east"}));
 
@@ -161,8 +163,7 @@ TEST_P(StoreContractTest, CampaignsAllocateFromTheirPoolAndUnmappedOnesFromDefau
   EXPECT_EQ(other->reservation.caller_id.ToString(), "2125550001");
   EXPECT_EQ(other->reservation.pool, "default");
 
-  auto list = Await<std::vector<CampaignPool>>(
-      [&](auto done) { store_->ListCampaignPools(done); });
+  auto list = Await<std::vector<CampaignPool>>([&](auto done) { store_->ListCampaignPools(done); });
   ASSERT_THAT(list, IsOk());
   EXPECT_THAT(*list, ::testing::ElementsAre(CampaignPool{"sales", "east"}));
 
@@ -183,9 +184,13 @@ TEST_P(StoreContractTest, AMappingChangesWhichPoolTheNextAllocationUses) {
   Open();
   ASSERT_THAT(Add("2125550001", 0, 0, "east"), IsOk());
   ASSERT_THAT(Add("2125550002", 0, 0, "west"), IsOk());
-  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); }),
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) {
+                store_->SetCampaignPool({"sales", "east"}, done);
+              }),
               IsOk());
-  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "west"}, done); }),
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) {
+                store_->SetCampaignPool({"sales", "west"}, done);
+              }),
               IsOk());
   auto sales = Await<core::Allocation>(
       [&](auto done) { store_->Allocate(ForCampaign("2125559999", "sales"), done); });
@@ -198,21 +203,24 @@ TEST_P(StoreContractTest, FailedCampaignChangesAreUndone) {
   Open();
   ASSERT_THAT(Add("2125550001"), IsOk());
   ASSERT_THAT(Add("2125550002", 0, 0, "east"), IsOk());
-  ASSERT_THAT(Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "east"}, done); }),
+  ASSERT_THAT(Await<CampaignPool>([&](auto done) {
+                store_->SetCampaignPool({"sales", "east"}, done);
+              }),
               IsOk());
   journal_->SetFailure(core::Error::Unavailable("disk full"));
-  EXPECT_THAT(
-      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"sales", "west"}, done); }),
-      HasError(ErrorCode::kUnavailable));
-  EXPECT_THAT(
-      Await<CampaignPool>([&](auto done) { store_->SetCampaignPool({"support", "east"}, done); }),
-      HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Await<CampaignPool>([&](auto done) {
+                store_->SetCampaignPool({"sales", "west"}, done);
+              }),
+              HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Await<CampaignPool>([&](auto done) {
+                store_->SetCampaignPool({"support", "east"}, done);
+              }),
+              HasError(ErrorCode::kUnavailable));
   EXPECT_THAT(Await<void>([&](auto done) { store_->RemoveCampaignPool("sales", done); }),
               HasError(ErrorCode::kUnavailable));
   journal_->SetFailure(std::nullopt);
 
-  auto list = Await<std::vector<CampaignPool>>(
-      [&](auto done) { store_->ListCampaignPools(done); });
+  auto list = Await<std::vector<CampaignPool>>([&](auto done) { store_->ListCampaignPools(done); });
   ASSERT_THAT(list, IsOk());
   EXPECT_THAT(*list, ::testing::ElementsAre(CampaignPool{"sales", "east"}));
   auto support = Await<core::Allocation>(

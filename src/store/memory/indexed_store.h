@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,7 +56,7 @@ class IndexedStore final : public Store {
   // mu_ (so the journal's order stays the index's), completed when the last chunk is durable.
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
-  // indexed_store_campaigns.cc: the table in memory, each change one journal append under mu_.
+  // indexed_store_campaigns.cc: the table in memory, each change applied once durable.
   void ListCampaignPools(Callback<std::vector<CampaignPool>> done) override;
   void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) override;
   void RemoveCampaignPool(std::string campaign, Callback<void> done) override;
@@ -78,10 +78,9 @@ class IndexedStore final : public Store {
   template <class T>
   void CommitThen(JournalEntry entry, T value, Callback<T> done, std::function<void()> undo);
 
-  // Appends the change of `campaign` to `pool` (REQUIRES: mu_ held, the table already changed)
-  // and runs `done` once durable; if the commit failed, puts `previous` back first.
-  void CommitCampaignChange(const std::string& campaign, std::optional<std::string> pool,
-                            std::optional<std::string> previous,
+  // Appends the change of `campaign` to `pool` (nullopt: unmapped) and applies it to
+  // campaign_pools_ once durable, then runs `done`.
+  void CommitCampaignChange(std::string campaign, std::optional<std::string> pool,
                             std::function<void(core::Result<void>)> done);
 
   const core::Clock& clock_;
@@ -89,9 +88,9 @@ class IndexedStore final : public Store {
   mutable std::mutex mu_;
   core::NumberIndex index_;                // guarded by mu_
   core::AgentRateLimiter limiter_;         // guarded by mu_
-  CampaignPools campaign_pools_;           // changed under mu_ (the journal's order is its order)
+  CampaignPools campaign_pools_;           // thread-safe; changed by the journal's completions
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
-  HistoryPruner pruner_;  // after journal_: uses it
+  HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};

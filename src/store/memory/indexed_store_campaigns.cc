@@ -1,7 +1,8 @@
 // IndexedStore's campaigns → pools (store/memory/indexed_store.h): the table lives in memory
-// (CampaignPools, read by every Allocate) and each change is one journal entry appended under
-// mu_, so the journal holds the changes in the order the table took them. A change the journal
-// refuses is undone in memory before the caller hears of it.
+// (CampaignPools, read by every Allocate) and follows the journal: a change is appended, and
+// applied to the table once its batch committed, in the writer's completion order (the
+// journal's). So a change the journal refuses never shows, and two changes of one campaign
+// land in memory in the order the journal keeps them.
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -15,46 +16,43 @@ void IndexedStore::ListCampaignPools(Callback<std::vector<CampaignPool>> done) {
 }
 
 void IndexedStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) {
-  std::lock_guard lock(mu_);
-  std::optional<std::string> previous = campaign_pools_.Set(mapping.campaign, mapping.pool);
-  CommitCampaignChange(mapping.campaign, mapping.pool, std::move(previous),
-                       [mapping, done = std::move(done)](core::Result<void> durable) {
-                         if (!durable) {
-                           done(core::Fail(durable.error()));
-                           return;
-                         }
-                         done(mapping);
-                       });
+  std::string campaign = mapping.campaign;
+  std::string pool = mapping.pool;
+  CommitCampaignChange(
+      std::move(campaign), std::move(pool),
+      [mapping = std::move(mapping), done = std::move(done)](core::Result<void> durable) {
+        if (!durable) {
+          done(core::Fail(durable.error()));
+          return;
+        }
+        done(mapping);
+      });
 }
 
 void IndexedStore::RemoveCampaignPool(std::string campaign, Callback<void> done) {
-  std::unique_lock lock(mu_);
-  std::optional<std::string> previous = campaign_pools_.Remove(campaign);
-  if (!previous) {
-    lock.unlock();
+  if (campaign_pools_.PoolFor(campaign).empty()) {
     done(core::Fail(
         core::Error::NotFound("campaign " + campaign + " is not mapped to a pool", "campaign")));
     return;
   }
-  CommitCampaignChange(campaign, std::nullopt, std::move(previous), std::move(done));
+  CommitCampaignChange(std::move(campaign), std::nullopt, std::move(done));
 }
 
-void IndexedStore::CommitCampaignChange(const std::string& campaign,
-                                        std::optional<std::string> pool,
-                                        std::optional<std::string> previous,
+void IndexedStore::CommitCampaignChange(std::string campaign, std::optional<std::string> pool,
                                         std::function<void(core::Result<void>)> done) {
   std::vector<JournalEntry> entries;
-  entries.push_back(CampaignPoolChanged{campaign, std::move(pool)});
-  journal_->Append(std::move(entries), [this, campaign, previous = std::move(previous),
-                                        done = std::move(done)](core::Result<void> durable) {
-    if (!durable) {
-      spdlog::error("store: campaign {} change not durable, undone: {}", campaign,
-                    durable.error().ToString());
-      std::lock_guard undo_lock(mu_);
-      campaign_pools_.Apply(campaign, previous);
-    }
-    done(std::move(durable));
-  });
+  entries.push_back(CampaignPoolChanged{campaign, pool});
+  journal_->Append(std::move(entries),
+                   [this, campaign = std::move(campaign), pool = std::move(pool),
+                    done = std::move(done)](core::Result<void> durable) {
+                     if (durable) {
+                       campaign_pools_.Apply(campaign, pool);  // completions come in append order
+                     } else {
+                       spdlog::error("store: campaign {} change not durable, not made: {}",
+                                     campaign, durable.error().ToString());
+                     }
+                     done(std::move(durable));
+                   });
 }
 
 }  // namespace cidrotor::store

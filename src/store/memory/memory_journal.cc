@@ -161,9 +161,10 @@ void MemoryJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> don
   {
     std::lock_guard lock(mu_);
     failure = failure_;
-    if (!failure && cutoffs.api_logs_before) {
+    if (!failure && cutoffs.api_logs_before && !logs_.empty()) {
+      const std::uint64_t highest = logs_.back().id;
       pruned.api_logs = std::erase_if(logs_, [&](const StoredLog& log) {
-        return log.entry.timestamp < *cutoffs.api_logs_before;
+        return log.id != highest && log.entry.timestamp < *cutoffs.api_logs_before;
       });
     }
     if (!failure && cutoffs.reservations_before && !reservations_.empty()) {

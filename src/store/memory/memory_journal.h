@@ -77,8 +77,8 @@ class MemoryJournal final : public Journal {
   // While `error` is set, Append and Load fail with it and change nothing; nullopt heals.
   void SetFailure(std::optional<core::Error> error);
 
-  // Inline, in one go (no chunks): every api_logs row and every reservation but the highest id
-  // older than the cutoffs.
+  // Inline, in one go (no chunks): every api_logs row and every reservation older than the
+  // cutoffs, but the highest id of each.
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
 
   // Entries applied since construction.

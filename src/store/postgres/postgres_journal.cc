@@ -70,6 +70,9 @@ PostgresJournal::~PostgresJournal() {
   watch_cv_.notify_one();
   writer_thread_.join();
   if (watchdog_thread_.joinable()) watchdog_thread_.join();
+  // A prune pass must not post its next chunk to the worker being destroyed (reset() nulls
+  // reader_ before the worker runs the tasks it accepted).
+  reader_closing_.store(true);
   reader_.reset();  // runs the reads already accepted, then joins
 }
 
@@ -692,9 +695,15 @@ void PostgresJournal::PruneNext(PruneCutoffs cutoffs, PruneResult so_far,
         if (chunk) {
           so_far.api_logs += chunk->api_logs;
           so_far.reservations += chunk->reservations;
-          if (chunk->api_logs == kPruneChunkRows || chunk->reservations == kPruneChunkRows) {
+          // api_logs: on while a chunk found any (a younger row among the lowest ids only
+          // thins a chunk); reservations come by reserved_until, so a short chunk is the end.
+          const bool more = chunk->api_logs > 0 || chunk->reservations == kPruneChunkRows;
+          if (more && !reader_closing_.load()) {
             PruneNext(cutoffs, so_far, done);
             return;
+          }
+          if (more) {
+            chunk = core::Fail(core::Error::Unavailable("postgres journal: shutting down"));
           }
         }
         pruning_.store(false);

@@ -150,7 +150,7 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
                                      std::size_t limit) {
   // As the SQLite journal's: api_logs from the lowest ids (the primary key bounds the read where
   // a WHERE on timestamp alone would scan the table), reservations by reserved_until (indexed),
-  // never the highest id.
+  // never the highest id of either table.
   QueryBatch batch;
   std::uint64_t* counts[2] = {nullptr, nullptr};
   PruneResult pruned;
@@ -158,7 +158,8 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
   if (cutoffs.api_logs_before) {
     batch.Sql(
         "WITH d AS (DELETE FROM api_logs WHERE id IN (SELECT id FROM api_logs ORDER BY id"
-        " LIMIT $2) AND timestamp < $1 RETURNING 1) SELECT count(*) FROM d");
+        " LIMIT $2) AND timestamp < $1 AND id < (SELECT MAX(id) FROM api_logs) RETURNING 1)"
+        " SELECT count(*) FROM d");
     batch.Int(ToUnixMs(*cutoffs.api_logs_before));
     batch.Int(static_cast<std::int64_t>(limit));
     counts[statements++] = &pruned.api_logs;
@@ -174,7 +175,8 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
   }
   if (statements == 0) return pruned;
   auto ok = conn.Run(batch, "prune history", [&](std::size_t i, Rows rows) {
-    if (i < statements && rows.size() > 0) *counts[i] = static_cast<std::uint64_t>(rows.Int64(0, 0));
+    if (i < statements && rows.size() > 0)
+      *counts[i] = static_cast<std::uint64_t>(rows.Int64(0, 0));
   });
   if (!ok) return core::Fail(ok.error());
   return pruned;

@@ -193,6 +193,12 @@ class RedisStore final : public Store {
   core::Result<void> LoadCampaignPools(redis::RedisConnection& connection);
   // The pool that serves `campaign` (PoolName applied).
   std::string PoolOfCampaign(std::string_view campaign) const;
+  // Sets (`pool`) or deletes a campaign's entry in Redis, then appends the change to the
+  // journal; `done` gets the entry's previous pool (nullopt: none; then nothing was appended
+  // when deleting) once durable. A change the journal refuses is undone in Redis unless the
+  // entry changed again meanwhile.
+  void ChangeCampaign(const std::string& campaign, std::optional<std::string> pool,
+                      Callback<std::optional<std::string>> done);
   void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
                       OnDuplicate on_duplicate, Callback<ImportResult>& done);
   void UndoImport(redis::RedisConnection& connection, const redis::ImportUndo& undo);
@@ -251,6 +257,7 @@ class RedisStore final : public Store {
   // a second), changed at once by this instance's own changes.
   CampaignPools campaign_pools_;
   std::atomic<bool> campaign_pools_loaded_{false};
+  std::mutex campaign_changes_mu_;  // from a change's Redis write to its journal append
 
   std::mutex rebuild_mu_;
   std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor

@@ -13,24 +13,32 @@
 namespace cidrotor::store {
 
 using redis::RedisConnection;
-using redis::RedisReply;
 
 namespace {
 
-// Restores `campaign`'s entry of the hash to `pool` (nullopt: no entry).
-void PutBack(RedisConnection& connection, const std::string& campaign,
-             const std::optional<std::string>& pool) {
-  if (pool) {
-    (void)connection.Run({"HSET", redis::kCampaignPoolsKey, campaign, *pool});
-  } else {
-    (void)connection.Run({"HDEL", redis::kCampaignPoolsKey, campaign});
-  }
-}
+// Sets (ARGV[2] not empty) or deletes a campaign's entry and returns what it was (nil: none), in
+// one step: the undo must know exactly what this change replaced.
+constexpr const char* kSwapScript = R"lua(
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return old
+)lua";
+
+// The undo: puts back ARGV[3] ('' = no entry) only while the entry is still ARGV[2], what the
+// refused change wrote, so a change made meanwhile (through another instance) is never undone.
+constexpr const char* kUndoScript = R"lua(
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if cur ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1
+)lua";
 
 }  // namespace
 
 core::Result<void> RedisStore::LoadCampaignPools(RedisConnection& connection) {
-  const std::uint64_t version = campaign_pools_.Version();
+  std::uint64_t version = campaign_pools_.Version();
   for (int attempt = 0;; ++attempt) {
     auto hash = connection.Run({"HGETALL", redis::kCampaignPoolsKey});
     if (!hash) return core::Fail(hash.error());
@@ -40,16 +48,25 @@ core::Result<void> RedisStore::LoadCampaignPools(RedisConnection& connection) {
     }
     // No mapping at all may mean a Redis that lost its data: believe it once the generation
     // is the published one (ResolveGeneration starts the rebuild when it is gone).
-    if (mappings.empty() && attempt == 0) {
+    if (mappings.empty() && attempt == 0) {  // once: a second empty read is believed
       auto current = ResolveGeneration(connection, Epoch());
       if (!current) return core::Fail(current.error());
       if (!*current) continue;
     }
-    // A copy read before one of this instance's own changes completed must not undo it: the
-    // next read has it.
-    (void)campaign_pools_.ReplaceIfUnchanged(mappings, version);
-    campaign_pools_loaded_.store(true);
-    return {};
+    // A copy read before one of this instance's own changes completed must not undo it: read
+    // again (the change is in Redis by then). Only a copy that replaced the table counts as
+    // loaded, else the first allocations would go by a table that holds that one change only.
+    if (campaign_pools_.ReplaceIfUnchanged(mappings, version)) {
+      campaign_pools_loaded_.store(true);
+      return {};
+    }
+    // Refused: a change of this instance, or another worker's load, came in between. Once
+    // some load has succeeded the table is whole, and this read is simply one too late.
+    if (campaign_pools_loaded_.load()) return {};
+    if (attempt >= 10) {
+      return core::Fail(core::Error::Unavailable("redis store: campaigns changing, try again"));
+    }
+    version = campaign_pools_.Version();
   }
 }
 
@@ -71,85 +88,83 @@ void RedisStore::ListCampaignPools(Callback<std::vector<CampaignPool>> on_done) 
 }
 
 void RedisStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> on_done) {
-  Submit<CampaignPool>(std::move(on_done), [this, mapping = std::move(mapping)](
-                                               RedisConnection& connection, auto& done) {
-    // Not into a Redis that lost its data: the rebuild would drop the entry.
-    if (auto current = ResolveGeneration(connection, Epoch()); !current) {
-      done(core::Fail(current.error()));
-      return;
-    }
-    auto before = connection.Run({"HGET", redis::kCampaignPoolsKey, mapping.campaign});
-    if (!before) {
-      done(core::Fail(before.error()));
-      return;
-    }
-    std::optional<std::string> previous;
-    if (!before->is_nil()) previous = before->str;
-    if (auto set = connection.Run({"HSET", redis::kCampaignPoolsKey, mapping.campaign,
-                                   mapping.pool});
-        !set) {
-      done(core::Fail(set.error()));
-      return;
-    }
-    std::vector<JournalEntry> entries;
-    entries.push_back(CampaignPoolChanged{mapping.campaign, mapping.pool});
-    journal_->Append(std::move(entries), [this, mapping, previous, done = std::move(done)](
-                                             core::Result<void> durable) mutable {
-      if (durable) {
-        campaign_pools_.Set(mapping.campaign, mapping.pool);
-        done(mapping);
-        return;
-      }
-      spdlog::error("store: campaign {} change not durable, undone: {}", mapping.campaign,
-                    durable.error().ToString());
-      UndoThenFail<CampaignPool>(
-          [campaign = mapping.campaign, previous](RedisConnection& worker) {
-            PutBack(worker, campaign, previous);
-          },
-          durable.error(), std::move(done));
-    });
-  });
+  const std::string campaign = mapping.campaign;
+  const std::string pool = mapping.pool;
+  ChangeCampaign(campaign, pool,
+                 [mapping = std::move(mapping),
+                  on_done = std::move(on_done)](core::Result<std::optional<std::string>> changed) {
+                   if (!changed) {
+                     on_done(core::Fail(changed.error()));
+                     return;
+                   }
+                   on_done(mapping);
+                 });
 }
 
 void RedisStore::RemoveCampaignPool(std::string campaign, Callback<void> on_done) {
-  Submit<void>(std::move(on_done), [this, campaign = std::move(campaign)](
-                                       RedisConnection& connection, auto& done) {
-    if (auto current = ResolveGeneration(connection, Epoch()); !current) {
-      done(core::Fail(current.error()));
-      return;
-    }
-    auto before = connection.Run({"HGET", redis::kCampaignPoolsKey, campaign});
-    if (!before) {
-      done(core::Fail(before.error()));
-      return;
-    }
-    if (before->is_nil()) {
-      campaign_pools_.Remove(campaign);  // another instance unmapped it: the copy follows
-      done(core::Fail(core::Error::NotFound("campaign " + campaign + " is not mapped to a pool",
-                                            "campaign")));
-      return;
-    }
-    std::string previous = before->str;
-    if (auto deleted = connection.Run({"HDEL", redis::kCampaignPoolsKey, campaign}); !deleted) {
-      done(core::Fail(deleted.error()));
-      return;
-    }
-    std::vector<JournalEntry> entries;
-    entries.push_back(CampaignPoolChanged{campaign, std::nullopt});
-    journal_->Append(std::move(entries), [this, campaign, previous, done = std::move(done)](
-                                             core::Result<void> durable) mutable {
-      if (durable) {
-        campaign_pools_.Remove(campaign);
-        done(std::move(durable));
-        return;
-      }
-      spdlog::error("store: campaign {} change not durable, undone: {}", campaign,
-                    durable.error().ToString());
-      UndoThenFail<void>(
-          [campaign, previous](RedisConnection& worker) { PutBack(worker, campaign, previous); },
-          durable.error(), std::move(done));
-    });
-  });
+  ChangeCampaign(
+      campaign, std::nullopt,
+      [campaign, on_done = std::move(on_done)](core::Result<std::optional<std::string>> changed) {
+        if (!changed) {
+          on_done(core::Fail(changed.error()));
+          return;
+        }
+        if (!*changed) {
+          on_done(core::Fail(core::Error::NotFound(
+              "campaign " + campaign + " is not mapped to a pool", "campaign")));
+          return;
+        }
+        on_done({});
+      });
+}
+
+void RedisStore::ChangeCampaign(const std::string& campaign, std::optional<std::string> pool,
+                                Callback<std::optional<std::string>> on_done) {
+  Submit<std::optional<std::string>>(
+      std::move(on_done),
+      [this, campaign, pool = std::move(pool)](RedisConnection& connection, auto& done) {
+        // Not into a Redis that lost its data: the rebuild would drop the entry.
+        if (auto current = ResolveGeneration(connection, Epoch()); !current) {
+          done(core::Fail(current.error()));
+          return;
+        }
+        const std::string written = pool.value_or("");
+        // This instance's changes reach Redis and the journal in the same order.
+        std::unique_lock order(campaign_changes_mu_);
+        auto swapped =
+            connection.Run({"EVAL", kSwapScript, "1", redis::kCampaignPoolsKey, campaign, written});
+        if (!swapped) {
+          done(core::Fail(swapped.error()));
+          return;
+        }
+        std::optional<std::string> previous;
+        if (!swapped->is_nil()) previous = swapped->str;
+        if (!pool && !previous) {  // unmapping a campaign that was not mapped: nothing to record
+          order.unlock();
+          campaign_pools_.Remove(campaign);  // another instance unmapped it: the copy follows
+          done(std::optional<std::string>());
+          return;
+        }
+        std::vector<JournalEntry> entries;
+        entries.push_back(CampaignPoolChanged{campaign, pool});
+        journal_->Append(
+            std::move(entries), [this, campaign, pool, written, previous,
+                                 done = std::move(done)](core::Result<void> durable) mutable {
+              if (durable) {
+                campaign_pools_.Apply(campaign, pool);
+                done(previous);
+                return;
+              }
+              spdlog::error("store: campaign {} change not durable, undone: {}", campaign,
+                            durable.error().ToString());
+              UndoThenFail<std::optional<std::string>>(
+                  [campaign, written, previous](RedisConnection& worker) {
+                    (void)worker.Run({"EVAL", kUndoScript, "1", redis::kCampaignPoolsKey, campaign,
+                                      written, previous.value_or("")});
+                  },
+                  durable.error(), std::move(done));
+            });
+      });
 }
 
 }  // namespace cidrotor::store

@@ -139,6 +139,10 @@ void RedisStore::Tick() {
           done(core::Fail(pools.error()));
           return;
         }
+        // Another instance's campaign changes: here within a tick, whatever the pools do.
+        if (auto loaded = LoadCampaignPools(connection); !loaded) {
+          spdlog::debug("redis store: campaigns not read this tick: {}", loaded.error().ToString());
+        }
         // Each call settles at most 256 numbers (a few ms of Redis time, so allocations slip in
         // between); calls repeat while a full batch came back, within a time budget per tick:
         // an hour roll-over of a million capped numbers drains over a few ticks.
@@ -152,11 +156,6 @@ void RedisStore::Tick() {
             }
             if (reply->Status() != "OK" || reply->Int(1) < 256) break;
           }
-        }
-        // Another instance's campaign changes: here within a tick.
-        if (auto loaded = LoadCampaignPools(connection); !loaded) {
-          done(core::Fail(loaded.error()));
-          return;
         }
         done(true);
       });

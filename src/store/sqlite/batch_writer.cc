@@ -60,8 +60,11 @@ constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHE
 
 // The lowest ids first, deleting those that are old: the primary key bounds the read to `limit`
 // rows, where a WHERE on timestamp alone (no index) would scan the whole table when nothing is old.
+// The highest id stays: an emptied INTEGER PRIMARY KEY table would hand out its ids again.
 constexpr std::string_view kPruneLogs = R"sql(
-DELETE FROM api_logs WHERE id IN (SELECT id FROM api_logs ORDER BY id LIMIT ?2) AND timestamp < ?1
+DELETE FROM api_logs
+WHERE id IN (SELECT id FROM api_logs ORDER BY id LIMIT ?2) AND timestamp < ?1
+  AND id < (SELECT MAX(id) FROM api_logs)
 )sql";
 
 // By reserved_until (indexed); the highest id stays: Load() continues the ids above it.
@@ -129,8 +132,7 @@ core::Result<void> BatchWriter::WriteBatch(std::span<const JournalEntry* const> 
   return ok;
 }
 
-core::Result<PruneResult> BatchWriter::PruneChunk(const PruneCutoffs& cutoffs,
-                                                  std::size_t limit) {
+core::Result<PruneResult> BatchWriter::PruneChunk(const PruneCutoffs& cutoffs, std::size_t limit) {
   PruneResult pruned;
   auto ok = begin_.Run();
   if (!ok) return core::Fail(ok.error());

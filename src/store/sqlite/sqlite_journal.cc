@@ -156,8 +156,7 @@ void SqliteJournal::WriterLoop() {
   std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock,
-                  [this] { return stop_ || !queue_.empty() || !logs_.empty() || prune_; });
+    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !logs_.empty() || prune_; });
     if (queue_.empty() && logs_.empty()) {
       if (!stop_) {  // only a prune is due
         PruneStep(lock);
@@ -193,7 +192,12 @@ void SqliteJournal::WriterLoop() {
     writing_logs_ = 0;
     if (last_seq != 0) done_seq_ = last_seq;
     done_cv_.notify_all();
-    if (prune_) PruneStep(lock);  // one chunk between batches
+    // Under load, a chunk every kPruneEvery at most: its commit (and fsync) is not added to
+    // every batch's. While idle the loop above prunes without a pause.
+    if (prune_ && std::chrono::steady_clock::now() >= next_prune_chunk_) {
+      next_prune_chunk_ = std::chrono::steady_clock::now() + kPruneEvery;
+      PruneStep(lock);
+    }
   }
 }
 
@@ -224,7 +228,9 @@ void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
   } else {
     pruned_.api_logs += chunk->api_logs;
     pruned_.reservations += chunk->reservations;
-    if (chunk->api_logs == kPruneChunkRows || chunk->reservations == kPruneChunkRows) return;
+    // api_logs: on while a chunk found any (a younger row among the lowest ids only thins a
+    // chunk); reservations come by reserved_until, so a short chunk is the end.
+    if (chunk->api_logs > 0 || chunk->reservations == kPruneChunkRows) return;
     outcome = pruned_;
   }
   prune_.reset();

@@ -40,8 +40,8 @@
 
 #include "core/result.h"
 #include "store/journal.h"
-#include "store/sqlite/batch_writer.h"
 #include "store/serial_worker.h"
+#include "store/sqlite/batch_writer.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::store {
@@ -103,8 +103,9 @@ class SqliteJournal final : public Journal {
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 
-  // On the writer thread: one chunk of kPruneChunkRows per table between batches (or while
-  // idle), each its own short transaction, until nothing older is left; `done` runs there.
+  // On the writer thread: chunks of kPruneChunkRows per table, each its own short transaction,
+  // back to back while no append waits, else one between two batches at most every kPruneEvery,
+  // until nothing older is left; `done` runs there.
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
 
   // Entries queued or being written, not yet committed.
@@ -134,6 +135,8 @@ class SqliteJournal final : public Journal {
   // Rows of each table deleted per prune transaction: about a millisecond of the writer's time,
   // so a pass slows the batches around it by no more than that.
   static constexpr std::size_t kPruneChunkRows = 1'000;
+  // Under load, the least time between two prune chunks.
+  static constexpr std::chrono::milliseconds kPruneEvery{100};
 
   void WriterLoop();
   // Deletes one chunk of the pending prune; completes it when nothing older is left or on an
@@ -164,6 +167,7 @@ class SqliteJournal final : public Journal {
   std::optional<PruneCutoffs> prune_;  // guarded by mu_; the pass under way
   Callback<PruneResult> prune_done_;   // guarded by mu_
   PruneResult pruned_;                 // guarded by mu_; rows deleted by the pass so far
+  std::chrono::steady_clock::time_point next_prune_chunk_{};  // writer thread only
 
   std::atomic<bool> healthy_{true};
   std::atomic<std::uint64_t> batches_committed_{0};

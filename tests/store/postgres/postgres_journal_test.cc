@@ -927,3 +927,33 @@ TEST_F(PostgresJournalTest, HistoryReadsReconnectAfterAnOutage) {
 
 }  // namespace
 }  // namespace cidrotor::store::journal_test
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+// A pass still under way when the journal closes: its next chunk is not posted to the worker
+// being destroyed (that dereferenced a null pointer), and its callback hears of the stop.
+TEST_F(PostgresJournalTest, AJournalClosedDuringAPrunePassEndsThePassCleanly) {
+  std::promise<core::Result<PruneResult>> finished;
+  {
+    auto journal = Open();  // migrates the schema
+    db_.Exec(
+        "INSERT INTO api_logs(timestamp, endpoint, method) "
+        "SELECT 0, '/next-cid', 'GET' FROM generate_series(1, 20000)");
+    PruneCutoffs cutoffs;
+    cutoffs.api_logs_before = kT0;
+    journal->PruneHistory(cutoffs,
+                          [&](core::Result<PruneResult> r) { finished.set_value(std::move(r)); });
+  }  // closed at once, with about 20 chunks to go
+  auto result = finished.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const auto pruned = result.get();
+  if (pruned) {  // the pass may have been quick enough to end on its own
+    EXPECT_EQ(pruned->api_logs, 19'999u);
+  } else {
+    EXPECT_THAT(pruned.error().detail(), ::testing::HasSubstr("shutting down"));
+  }
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test
