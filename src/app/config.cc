@@ -229,6 +229,32 @@ const std::vector<SettingDef>& Defs() {
                    [](Config& c, std::uint64_t v) {
                      c.reservation_retention_days = static_cast<std::uint32_t>(v);
                    })},
+      {{"WEBHOOK_URLS", "webhook-urls", "",
+        "Comma-separated http(s) URLs POSTed when an area code or pool runs low, dry, or recovers"},
+       Kind::kText,
+       TextSetter(&Config::webhook_urls)},
+      {{"WEBHOOK_SECRET", "webhook-secret", "",
+        "Key of each webhook body's X-Cidrotor-Signature (HMAC-SHA256)", kScopeServe, true},
+       Kind::kText,
+       TextSetter(&Config::webhook_secret)},
+      {{"WEBHOOK_CA_FILE", "webhook-ca-file", "",
+        "PEM CA certificates for https webhook receivers (default: the system's)"},
+       Kind::kText,
+       TextSetter(&Config::webhook_ca_file)},
+      {{"WEBHOOK_LOW_AVAILABLE", "webhook-low-available", "5",
+        "An area code or pool with fewer available numbers than this is low (1..65535)"},
+       Kind::kText,
+       CountSetter(1, 65'535,
+                   [](Config& c, std::uint64_t v) {
+                     c.webhook_low_available = static_cast<std::uint32_t>(v);
+                   })},
+      {{"WEBHOOK_CHECK_SECONDS", "webhook-check-seconds", "10",
+        "Seconds between two availability checks for the webhooks (1..3600)"},
+       Kind::kText,
+       CountSetter(1, 3'600,
+                   [](Config& c, std::uint64_t v) {
+                     c.webhook_check_interval = std::chrono::seconds(static_cast<long>(v));
+                   })},
   };
   return defs;
 }

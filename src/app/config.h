@@ -94,6 +94,18 @@ struct Config {
   // RESERVATION_RETENTION_DAYS: days ended reservations are kept (the call history). Default 90;
   // 0 = forever.
   std::uint32_t reservation_retention_days = 90;
+
+  // WEBHOOK_URLS: comma-separated http(s) URLs that get a POST when an area code's or a pool's
+  // available count drops below WEBHOOK_LOW_AVAILABLE, runs dry, or recovers. Default empty: off.
+  std::string webhook_urls;
+  // WEBHOOK_SECRET: key of the X-Cidrotor-Signature HMAC-SHA256 of each body. Default empty.
+  std::string webhook_secret;
+  // WEBHOOK_CA_FILE: PEM CAs for https receivers instead of the system's. Default empty.
+  std::string webhook_ca_file;
+  // WEBHOOK_LOW_AVAILABLE: fewer available numbers than this is "low". Default 5 (1..65535).
+  std::uint32_t webhook_low_available = 5;
+  // WEBHOOK_CHECK_SECONDS: how often availability is compared. Default 10 (1..3600).
+  std::chrono::seconds webhook_check_interval{10};
 };
 
 // Which commands a setting belongs to (a bit set).

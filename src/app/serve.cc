@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agi/agi_server.h"
+#include "app/availability_alerts.h"
 #include "app/store_factory.h"
 #include "app/tz_calendar.h"
 #include "http/server.h"
@@ -72,11 +73,14 @@ bool WriteReadyFile(const std::filesystem::path& path, std::uint16_t port, std::
 }
 
 // Calls store.Tick() once a second on its own thread (never on an I/O thread: a window
-// roll-over may return many numbers to the available order at once).
+// roll-over may return many numbers to the available order at once), and the webhooks' check
+// every `alerts->interval()` when they are configured.
 class Housekeeping {
  public:
-  explicit Housekeeping(store::Store& store)
-      : thread_([this, &store](std::stop_token stop) { Run(stop, store); }) {}
+  Housekeeping(store::Store& store, const core::Clock& clock, AvailabilityAlerts* alerts)
+      : thread_([this, &store, &clock, alerts](std::stop_token stop) {
+          Run(stop, store, clock, alerts);
+        }) {}
   ~Housekeeping() { Stop(); }
   Housekeeping(const Housekeeping&) = delete;
   Housekeeping& operator=(const Housekeeping&) = delete;
@@ -87,13 +91,19 @@ class Housekeeping {
   }
 
  private:
-  void Run(std::stop_token stop, store::Store& store) {
+  void Run(std::stop_token stop, store::Store& store, const core::Clock& clock,
+           AvailabilityAlerts* alerts) {
     std::unique_lock lock(mu_);
+    std::int64_t ticks = 0;
     while (!stop.stop_requested()) {
       cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
       if (stop.stop_requested()) break;
       lock.unlock();
       store.Tick();
+      // The first check right away sets the levels the later ones compare with.
+      if (alerts != nullptr && ticks++ % alerts->interval().count() == 0) {
+        alerts->Check(store, clock.Now());
+      }
       lock.lock();
     }
   }
@@ -131,6 +141,9 @@ int RunServe(const Config& config, const ServeOptions& options) {
   if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
   auto calendar = TzCalendar::Open(config.timezone);
   if (!calendar) return ConfigError(calendar.error());
+  // Before the store: a stats completion may still run on a store thread until it closes.
+  auto alerts = AvailabilityAlerts::Create(config);
+  if (!alerts) return ConfigError(alerts.error());
 
   const core::SystemClock clock;
   const unsigned threads = config.http_threads > 0
@@ -212,7 +225,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
     return 1;
   }
 
-  Housekeeping housekeeping(store);
+  Housekeeping housekeeping(store, clock, alerts->get());
   std::vector<std::thread> pool;
   for (auto& context : more_io) {
     pool.emplace_back([context = context.get()] { RunIoThread(*context); });

@@ -1,0 +1,150 @@
+#include "notify/http_post.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <exception>
+
+namespace cidrotor::notify {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+core::Error Failed(const WebhookUrl& url, std::string_view what, const std::string& why) {
+  return core::Error::Unavailable("webhook " + url.text + ": " + std::string(what) + ": " + why);
+}
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// Writes the request and reads the answer on a connected (and, for https, handshaken) stream.
+template <class Stream>
+asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUrl& url,
+                                                 std::string_view json, const Headers& headers) {
+  http::request<http::string_body> request{http::verb::post, url.target, 11};
+  request.set(http::field::host, url.host);
+  request.set(http::field::user_agent, "cidrotor-webhook");
+  request.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = std::string(json);
+  request.prepare_payload();
+  auto [write_error, written] = co_await http::async_write(stream, request, kNoThrow);
+  if (write_error) co_return core::Fail(Failed(url, "send", write_error.message()));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  auto [read_error, read] = co_await http::async_read(stream, buffer, response, kNoThrow);
+  if (read_error) co_return core::Fail(Failed(url, "read the answer", read_error.message()));
+  co_return response.result_int();
+}
+
+asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_view json,
+                                             const Headers& headers,
+                                             std::chrono::milliseconds timeout,
+                                             const std::string& ca_file) {
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  // One timer for everything: the stream's expiry covers connect, handshake, write and read;
+  // resolving comes first and is short (an IP, or the system's resolver).
+  auto [resolve_error, endpoints] =
+      co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
+  if (resolve_error) co_return core::Fail(Failed(url, "resolve", resolve_error.message()));
+  if (!url.tls) {
+    beast::tcp_stream stream(executor);
+    stream.expires_after(timeout);
+    auto [connect_error, connected] = co_await stream.async_connect(endpoints, kNoThrow);
+    if (connect_error) co_return core::Fail(Failed(url, "connect", connect_error.message()));
+    auto status = co_await Exchange(stream, url, json, headers);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return status;
+  }
+  ssl::context context(ssl::context::tls_client);
+  beast::error_code ec;
+  if (ca_file.empty()) {
+    context.set_default_verify_paths(ec);
+  } else {
+    context.load_verify_file(ca_file, ec);
+  }
+  if (ec) co_return core::Fail(Failed(url, "load CA certificates", ec.message()));
+  context.set_verify_mode(ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(executor, context);
+  stream.set_verify_callback(ssl::host_name_verification(url.host));
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    co_return core::Fail(Failed(url, "TLS", "cannot set the server name"));
+  }
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [connect_error, connected] =
+      co_await beast::get_lowest_layer(stream).async_connect(endpoints, kNoThrow);
+  if (connect_error) co_return core::Fail(Failed(url, "connect", connect_error.message()));
+  auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client, kNoThrow);
+  if (handshake_error) {
+    co_return core::Fail(Failed(url, "TLS handshake", handshake_error.message()));
+  }
+  auto status = co_await Exchange(stream, url, json, headers);
+  // A TLS close_notify both ways, bounded by what is left of the timer; a peer that just closes
+  // does not make the delivery fail.
+  auto [shutdown_error] = co_await stream.async_shutdown(kNoThrow);
+  (void)shutdown_error;
+  co_return status;
+}
+
+}  // namespace
+
+core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view field) {
+  const auto invalid = [&](const std::string& why) {
+    return core::Fail(
+        core::Error::InvalidArgument(std::string(field), "'" + std::string(text) + "': " + why));
+  };
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) return invalid("not a URL");
+  WebhookUrl url;
+  url.text = std::string(text);
+  const std::string scheme(parsed->scheme());
+  if (scheme != "http" && scheme != "https") return invalid("must start with http:// or https://");
+  url.tls = scheme == "https";
+  url.host = std::string(parsed->host_address());
+  if (url.host.empty()) return invalid("has no host");
+  url.port = url.tls ? 443 : 80;
+  if (parsed->has_port()) {
+    const std::string_view port = parsed->port();
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return invalid("bad port");
+    }
+    url.port = static_cast<std::uint16_t>(value);
+  }
+  url.target = std::string(parsed->encoded_path());
+  if (url.target.empty()) url.target = "/";
+  if (parsed->has_query()) url.target += "?" + std::string(parsed->encoded_query());
+  return url;
+}
+
+core::Result<unsigned> PostJson(const WebhookUrl& url, std::string_view json,
+                                const Headers& headers, std::chrono::milliseconds timeout,
+                                const std::string& ca_file) {
+  asio::io_context io;
+  core::Result<unsigned> result = core::Fail(Failed(url, "post", "did not run"));
+  asio::co_spawn(io, Post(url, json, headers, timeout, ca_file),
+                 [&](std::exception_ptr error, core::Result<unsigned> status) {
+                   result = error ? core::Result<unsigned>(
+                                        core::Fail(Failed(url, "post", "unexpected exception")))
+                                  : std::move(status);
+                 });
+  io.run();
+  return result;
+}
+
+}  // namespace cidrotor::notify

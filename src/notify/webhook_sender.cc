@@ -1,0 +1,131 @@
+#include "notify/webhook_sender.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+namespace cidrotor::notify {
+namespace {
+
+std::string HexHmacSha256(const std::string& key, const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(WebhookOptions options) {
+  std::vector<WebhookUrl> urls;
+  for (const std::string& text : options.urls) {
+    auto url = ParseWebhookUrl(text);
+    if (!url) return core::Fail(url.error());
+    urls.push_back(std::move(*url));
+  }
+  return std::unique_ptr<WebhookSender>(new WebhookSender(std::move(options), std::move(urls)));
+}
+
+WebhookSender::WebhookSender(WebhookOptions options, std::vector<WebhookUrl> urls)
+    : options_(std::move(options)) {
+  for (WebhookUrl& url : urls) {
+    auto target = std::make_unique<Target>();
+    target->url = std::move(url);
+    targets_.push_back(std::move(target));
+  }
+  for (auto& target : targets_) target->thread = std::thread([this, t = target.get()] { Run(*t); });
+}
+
+WebhookSender::~WebhookSender() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& target : targets_) target->thread.join();
+}
+
+void WebhookSender::Send(const std::string& event, const std::string& json) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& target : targets_) {
+      if (stop_ || target->queue.size() >= options_.max_queue) {
+        if (dropped_.fetch_add(1) % 1'000 == 0) {
+          spdlog::warn("webhook {}: queue full, event {} dropped", target->url.text, event);
+        }
+        continue;
+      }
+      target->queue.push_back(Pending{event, json});
+    }
+  }
+  cv_.notify_all();
+}
+
+void WebhookSender::Run(Target& target) {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || !target.queue.empty(); });
+    if (stop_) {
+      if (!target.queue.empty()) {
+        spdlog::warn("webhook {}: stopping, {} events not sent", target.url.text,
+                     target.queue.size());
+        dropped_.fetch_add(target.queue.size());
+      }
+      return;
+    }
+    Pending pending = std::move(target.queue.front());
+    target.queue.pop_front();
+    lock.unlock();
+    Deliver(target, pending);
+    lock.lock();
+  }
+}
+
+Headers WebhookSender::HeadersFor(const Pending& pending) const {
+  Headers headers = {{"X-Cidrotor-Event", pending.event}};
+  if (!options_.secret.empty()) {
+    headers.emplace_back("X-Cidrotor-Signature",
+                         "sha256=" + HexHmacSha256(options_.secret, pending.json));
+  }
+  return headers;
+}
+
+void WebhookSender::Deliver(const Target& target, const Pending& pending) {
+  const Headers headers = HeadersFor(pending);
+  auto wait = options_.first_retry;
+  for (int attempt = 1;; ++attempt) {
+    auto status = PostJson(target.url, pending.json, headers, options_.timeout, options_.ca_file);
+    if (status && *status >= 200 && *status < 300) {
+      delivered_.fetch_add(1);
+      return;
+    }
+    const std::string why =
+        status ? "answered " + std::to_string(*status) : status.error().detail();
+    if (attempt >= options_.max_attempts) {
+      abandoned_.fetch_add(1);
+      spdlog::warn("webhook {}: event {} abandoned after {} attempts: {}", target.url.text,
+                   pending.event, attempt, why);
+      return;
+    }
+    spdlog::info("webhook {}: event {} not delivered ({}), trying again in {} ms", target.url.text,
+                 pending.event, why, wait.count());
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, wait, [this] { return stop_; })) {
+      dropped_.fetch_add(1);
+      return;
+    }
+    wait *= 2;
+  }
+}
+
+}  // namespace cidrotor::notify

@@ -1,0 +1,91 @@
+// Delivers webhook events (JSON texts) to the configured URLs off every request path: Send()
+// only queues. One thread per URL posts its queue in order; a delivery that fails (no
+// connection, timeout, or a status other than 2xx) is tried again after 1, 2, 4, … seconds, up
+// to max_attempts, then dropped with a warning, so a dead receiver never holds the process up
+// and never grows its memory (each queue is bounded; events beyond it are dropped and counted).
+//
+// Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
+// `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver
+// can check the sender.
+//
+// Example (app/):
+//   WebhookOptions options;
+//   options.urls = {"https://hooks.example.com/cid"};
+//   auto sender = WebhookSender::Create(options);
+//   (*sender)->Send("pool_dry", R"({"event":"pool_dry",...})");
+//
+// Thread-safety: Send may be called from any thread. The destructor stops the threads: a delivery
+// in flight ends within its timeout; what is still queued is dropped (and logged).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "notify/http_post.h"
+
+namespace cidrotor::notify {
+
+struct WebhookOptions {
+  std::vector<std::string> urls;  // http:// or https://
+  std::string secret;             // signs each body when not empty
+  std::string ca_file;            // PEM CAs for https instead of the system's; empty: the system's
+  std::chrono::milliseconds timeout{5'000};      // per delivery attempt, everything included
+  std::chrono::milliseconds first_retry{1'000};  // doubled after each failed attempt
+  int max_attempts = 6;                          // ~1 minute of retries with the defaults
+  std::size_t max_queue = 1'000;                 // events waiting per URL
+};
+
+class WebhookSender {
+ public:
+  // Checks every URL. Errors: kInvalidArgument (field WEBHOOK_URLS) for a bad one.
+  [[nodiscard]] static core::Result<std::unique_ptr<WebhookSender>> Create(WebhookOptions options);
+  WebhookSender(const WebhookSender&) = delete;
+  WebhookSender& operator=(const WebhookSender&) = delete;
+  ~WebhookSender();
+
+  // Queues `json` for every URL; never blocks. `event` names it (the X-Cidrotor-Event header).
+  void Send(const std::string& event, const std::string& json);
+
+  // Counters since Create, over all URLs.
+  std::uint64_t Delivered() const { return delivered_.load(); }
+  std::uint64_t Abandoned() const { return abandoned_.load(); }  // failed max_attempts times
+  std::uint64_t Dropped() const { return dropped_.load(); }      // queue full, or stopping
+
+ private:
+  struct Pending {
+    std::string event;
+    std::string json;
+  };
+  struct Target {
+    WebhookUrl url;
+    std::deque<Pending> queue;  // guarded by mu_
+    std::thread thread;
+  };
+
+  WebhookSender(WebhookOptions options, std::vector<WebhookUrl> urls);
+  void Run(Target& target);
+  // Posts one event until it is delivered, abandoned, or the sender stops.
+  void Deliver(const Target& target, const Pending& pending);
+  Headers HeadersFor(const Pending& pending) const;
+
+  const WebhookOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;  // work for a target, or stop_
+  bool stop_ = false;           // guarded by mu_
+  std::vector<std::unique_ptr<Target>> targets_;
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> abandoned_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace cidrotor::notify

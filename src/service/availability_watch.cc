@@ -1,0 +1,112 @@
+#include "service/availability_watch.h"
+
+#include <fmt/format.h>
+
+#include "service/number_rows.h"
+
+namespace cidrotor::service {
+namespace {
+
+// Pool names are [A-Za-z0-9_.-] (ParsePoolName); escaped anyway, as JSON text must be.
+void AppendEscaped(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+std::string EventName(const AvailabilityEvent& event) {
+  const std::string_view subject = event.area_code != 0 ? "area_code" : "pool";
+  switch (event.kind) {
+    case AvailabilityEventKind::kLow:
+      return fmt::format("{}_low", subject);
+    case AvailabilityEventKind::kDry:
+      return fmt::format("{}_dry", subject);
+    case AvailabilityEventKind::kRecovered:
+      return fmt::format("{}_recovered", subject);
+  }
+  return std::string(subject);
+}
+
+std::string EventJson(const AvailabilityEvent& event) {
+  std::string out = fmt::format(R"({{"event":"{}",)", EventName(event));
+  if (event.area_code != 0) {
+    out += fmt::format(R"("area_code":"{:03}",)", event.area_code);
+  } else {
+    out += R"("pool":")";
+    AppendEscaped(out, event.pool);
+    out += R"(",)";
+  }
+  out += fmt::format(R"("available":{},"active":{},"threshold":{},"at":"{}"}})", event.available,
+                     event.active, event.threshold, FormatIsoUtc(core::ToCompact(event.at)));
+  return out;
+}
+
+AvailabilityWatch::Level AvailabilityWatch::LevelOf(std::uint32_t available) const {
+  if (available == 0) return Level::kDry;
+  return available < threshold_ ? Level::kLow : Level::kOk;
+}
+
+template <class Key>
+void AvailabilityWatch::Compare(std::map<Key, Level>& levels, const Key& key,
+                                std::uint32_t available, AvailabilityEvent event,
+                                std::vector<AvailabilityEvent>& out) {
+  const Level now = LevelOf(available);
+  const auto [it, inserted] = levels.try_emplace(key, now);
+  const Level before = inserted ? Level::kOk : it->second;  // a new key starts from ok
+  it->second = now;
+  if (first_ || now == before) return;
+  if (now == Level::kOk) {
+    event.kind = AvailabilityEventKind::kRecovered;
+  } else if (now == Level::kDry) {
+    event.kind = AvailabilityEventKind::kDry;
+  } else if (before == Level::kOk) {
+    event.kind = AvailabilityEventKind::kLow;
+  } else {
+    return;  // dry → low: still short, nothing new to say
+  }
+  out.push_back(std::move(event));
+}
+
+std::vector<AvailabilityEvent> AvailabilityWatch::Update(const store::StoreStats& stats,
+                                                         core::TimePoint now) {
+  std::vector<AvailabilityEvent> events;
+  std::map<std::uint32_t, Level> area_codes;
+  for (const store::AreaCodeAvailability& a : stats.area_codes) {
+    if (auto old = area_codes_.find(a.area_code); old != area_codes_.end()) {
+      area_codes.emplace(a.area_code, old->second);
+    }
+    AvailabilityEvent event;
+    event.area_code = a.area_code;
+    event.available = a.available;
+    event.active = a.active;
+    event.threshold = threshold_;
+    event.at = now;
+    Compare(area_codes, a.area_code, a.available, std::move(event), events);
+  }
+  std::map<std::string, Level> pools;
+  for (const store::PoolAvailability& p : stats.pools) {
+    if (auto old = pools_.find(p.pool); old != pools_.end()) pools.emplace(p.pool, old->second);
+    AvailabilityEvent event;
+    event.pool = p.pool;
+    event.available = p.available;
+    event.active = p.active;
+    event.threshold = threshold_;
+    event.at = now;
+    Compare(pools, p.pool, p.available, std::move(event), events);
+  }
+  area_codes_.swap(area_codes);  // keys no longer in the stats are forgotten
+  pools_.swap(pools);
+  first_ = false;
+  return events;
+}
+
+}  // namespace cidrotor::service

@@ -1,0 +1,73 @@
+// When to warn that numbers run out (SPEC "Webhooks": an area code's or a pool's available
+// count drops below a threshold, or runs dry): compares each store::StoreStats snapshot with the
+// previous one and reports the area codes and pools whose level changed. Pure: the caller reads
+// the stats and sends what comes back (app/ to notify::WebhookSender).
+//
+// Levels: dry (no number available), low (fewer than `threshold`), ok. A key that gets worse
+// (ok → low, ok/low → dry) gives `*_low` or `*_dry`; one that is back at ok gives `*_recovered`;
+// dry → low says nothing (still short). The first snapshot only sets the levels: a restart does
+// not warn again about what it finds, only about drops it sees. Keys that disappear (no number
+// left in them) are forgotten silently; a key that appears later starts from ok.
+//
+// Example:
+//   AvailabilityWatch watch(5);
+//   for (const AvailabilityEvent& e : watch.Update(stats, clock.Now())) sender.Send(ToJson(e));
+//
+// Thread-compatible (one caller at a time).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "store/store.h"
+
+namespace cidrotor::service {
+
+enum class AvailabilityEventKind : std::uint8_t { kLow, kDry, kRecovered };
+
+struct AvailabilityEvent {
+  AvailabilityEventKind kind = AvailabilityEventKind::kLow;
+  std::string pool;             // set for a pool's event
+  std::uint32_t area_code = 0;  // set (non-zero) for an area code's event
+  std::uint32_t available = 0;
+  std::uint32_t active = 0;
+  std::uint32_t threshold = 0;
+  core::TimePoint at;
+};
+
+// "area_code_low", "pool_dry", "area_code_recovered", ...
+std::string EventName(const AvailabilityEvent& event);
+
+// The event as the JSON object a webhook receives: {"event":"area_code_low","area_code":"212",
+// "available":3,"active":40,"threshold":5,"at":"2026-11-26T02:00:00Z"} ("pool" for a pool's).
+std::string EventJson(const AvailabilityEvent& event);
+
+class AvailabilityWatch {
+ public:
+  // REQUIRES: threshold >= 1.
+  explicit AvailabilityWatch(std::uint32_t threshold) : threshold_(threshold) {}
+
+  // The changes since the last snapshot: the area codes' (in the order of stats.area_codes), then
+  // the pools'.
+  std::vector<AvailabilityEvent> Update(const store::StoreStats& stats, core::TimePoint now);
+
+ private:
+  enum class Level : std::uint8_t { kOk, kLow, kDry };
+  Level LevelOf(std::uint32_t available) const;
+  // Compares `key`'s new level with its old one (none: the first snapshot) and appends the event
+  // the change gives, if any; `levels` then holds the new level.
+  template <class Key>
+  void Compare(std::map<Key, Level>& levels, const Key& key, std::uint32_t available,
+               AvailabilityEvent event, std::vector<AvailabilityEvent>& out);
+
+  const std::uint32_t threshold_;
+  bool first_ = true;
+  std::map<std::uint32_t, Level> area_codes_;
+  std::map<std::string, Level> pools_;
+};
+
+}  // namespace cidrotor::service

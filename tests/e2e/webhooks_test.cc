@@ -1,0 +1,87 @@
+// Webhooks against the real binary, in both modes: a receiver on a loopback port gets the
+// area code's and the pool's low, dry and recovered events as numbers are allocated and released
+// through the API, signed with WEBHOOK_SECRET.
+#include <gmock/gmock.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "e2e/e2e_fixture.h"
+#include "support/webhook_receiver.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+class WebhooksTest : public E2eTest {
+ protected:
+  // The hooks' "event available" pairs, in arrival order, once one starts with `wanted` (or 20 s
+  // passed).
+  std::vector<std::string> EventsUntil(test_support::WebhookReceiver& receiver,
+                                       const std::string& wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      std::vector<std::string> events;
+      for (const auto& hook : receiver.WaitFor(0)) {
+        const auto json = ParseJson(hook.body);
+        events.push_back(Field(json, "event") + " " + Field(json, "available"));
+      }
+      const bool found = std::any_of(events.begin(), events.end(),
+                                     [&](const std::string& e) { return e.rfind(wanted, 0) == 0; });
+      if (found || std::chrono::steady_clock::now() > deadline) {
+        return events;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+};
+
+TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
+  test_support::WebhookReceiver receiver;
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"WEBHOOK_URLS", receiver.Url("/cid")},
+                                       {"WEBHOOK_SECRET", "hook-secret"},
+                                       {"WEBHOOK_LOW_AVAILABLE", "2"},
+                                       {"WEBHOOK_CHECK_SECONDS", "1"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3, "pool=east"));
+  ASSERT_EQ(Admin("PUT", "/api/campaigns/east_sales", "pool=east").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));  // a check sees 3 available
+  EXPECT_EQ(receiver.count(), 0u);                                // nothing is short yet
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {  // 1 left is low, none is dry
+    const auto r = NextCid("to=2125559876&campaign=east_sales");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ids.push_back(Field(ParseJson(r.body), "reservation_id"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1'600));  // a check between each
+  }
+  auto events = EventsUntil(receiver, "pool_dry 0");
+  EXPECT_THAT(events, ::testing::ElementsAre("area_code_low 1", "pool_low 1", "area_code_dry 0",
+                                             "pool_dry 0"));
+
+  for (const auto& id : ids) {
+    ASSERT_EQ(client().Post("/release", "reservation_id=" + id).status, 200);
+  }
+  events = EventsUntil(receiver, "pool_recovered");
+  ASSERT_EQ(events.size(), 6u);
+  // 3 available, or 2 when a check fell between the releases (1 left is still short).
+  EXPECT_THAT(events[4], ::testing::StartsWith("area_code_recovered "));
+  EXPECT_THAT(events[5], ::testing::StartsWith("pool_recovered "));
+  const auto hooks = receiver.WaitFor(1);
+  EXPECT_EQ(hooks[0].target, "/cid");
+  EXPECT_EQ(hooks[0].headers.at("x-cidrotor-signature").substr(0, 7), "sha256=");
+  EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "area_code_low");
+}
+
+TEST_F(WebhooksTest, ABadUrlIsAStartUpErrorNamingTheVariable) {
+  test_support::ServerProcess::Options options;
+  options.env = {{"WEBHOOK_URLS", "ftp://example.com/x"}, {"ADMIN_TOKEN", kAdminToken}};
+  options.work_dir = work_dir();
+  std::string error;
+  auto started = test_support::ServerProcess::Start(std::move(options), &error);
+  EXPECT_EQ(started, nullptr);
+  EXPECT_NE(error.find("WEBHOOK_URLS"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e

@@ -1,0 +1,175 @@
+// WebhookSender and PostJson against a real receiver on a loopback socket: delivery with the
+// event and signature headers, retries after failures, giving up, bounded queues, https with
+// certificate checks, and URL validation.
+#include "notify/webhook_sender.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <chrono>
+#include <thread>
+
+#include "notify/http_post.h"
+#include "support/webhook_receiver.h"
+
+namespace cidrotor::notify {
+namespace {
+
+using std::chrono::milliseconds;
+using test_support::WebhookReceiver;
+
+std::string HexHmac(const std::string& key, const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+WebhookReceiver::Options Answering(std::vector<unsigned> statuses) {
+  WebhookReceiver::Options options;
+  options.statuses = std::move(statuses);
+  return options;
+}
+
+WebhookOptions Fast(std::vector<std::string> urls) {
+  WebhookOptions options;
+  options.urls = std::move(urls);
+  options.timeout = milliseconds(2'000);
+  options.first_retry = milliseconds(20);
+  options.max_attempts = 4;
+  return options;
+}
+
+TEST(WebhookSenderTest, DeliversTheBodyWithTheEventAndItsSignature) {
+  WebhookReceiver receiver;
+  WebhookOptions options = Fast({receiver.Url("/hooks/cid?team=ops")});
+  options.secret = "s3cret";
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value()) << sender.error().ToString();
+  const std::string body = R"({"event":"pool_dry","pool":"default"})";
+  (*sender)->Send("pool_dry", body);
+  const auto got = receiver.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].target, "/hooks/cid?team=ops");
+  EXPECT_EQ(got[0].body, body);
+  EXPECT_EQ(got[0].headers.at("content-type"), "application/json");
+  EXPECT_EQ(got[0].headers.at("x-cidrotor-event"), "pool_dry");
+  EXPECT_EQ(got[0].headers.at("x-cidrotor-signature"), "sha256=" + HexHmac("s3cret", body));
+}
+
+TEST(WebhookSenderTest, FailedDeliveriesAreTriedAgainInOrder) {
+  WebhookReceiver receiver(Answering({503, 500}));
+  auto sender = WebhookSender::Create(Fast({receiver.Url()}));
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", R"({"n":1})");
+  (*sender)->Send("b", R"({"n":2})");
+  const auto got = receiver.WaitFor(4);
+  ASSERT_EQ(got.size(), 4u);
+  // The first event until it is through, then the second: order kept.
+  EXPECT_EQ(got[0].body, R"({"n":1})");
+  EXPECT_EQ(got[1].body, R"({"n":1})");
+  EXPECT_EQ(got[2].body, R"({"n":1})");
+  EXPECT_EQ(got[3].body, R"({"n":2})");
+  for (int i = 0; i < 100 && (*sender)->Delivered() < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ((*sender)->Delivered(), 2u);
+  EXPECT_EQ((*sender)->Abandoned(), 0u);
+}
+
+TEST(WebhookSenderTest, AnEventIsAbandonedAfterMaxAttemptsAndTheNextGoesOn) {
+  WebhookReceiver receiver(Answering({500, 500, 500, 500}));
+  auto sender = WebhookSender::Create(Fast({receiver.Url()}));
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", "{}");
+  (*sender)->Send("b", R"({"next":true})");
+  const auto got = receiver.WaitFor(5);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[4].body, R"({"next":true})");
+  for (int i = 0; i < 100 && (*sender)->Delivered() < 1; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ((*sender)->Abandoned(), 1u);
+  EXPECT_EQ((*sender)->Delivered(), 1u);
+}
+
+TEST(WebhookSenderTest, ANoOneListeningReceiverNeverBlocksSendAndTheQueueIsBounded) {
+  std::string dead_url;
+  {
+    WebhookReceiver gone;  // a port nobody listens on once it is destroyed
+    dead_url = gone.Url();
+  }
+  WebhookOptions options = Fast({dead_url});
+  options.first_retry = milliseconds(60'000);  // the first event waits in its back-off
+  options.max_queue = 3;
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) (*sender)->Send("e", "{}");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(500));
+  EXPECT_GE((*sender)->Dropped(), 46u);  // 50 sent, 1 in delivery, at most 3 queued
+  const auto stopping = std::chrono::steady_clock::now();
+  sender->reset();  // stops within the back-off, not after it
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, milliseconds(5'000));
+}
+
+TEST(WebhookSenderTest, HttpsChecksTheCertificate) {
+  WebhookReceiver::Options tls;
+  tls.tls = true;
+  WebhookReceiver receiver(tls);
+  const auto url = ParseWebhookUrl(receiver.Url());
+  ASSERT_TRUE(url.has_value());
+  // Trusted through the fixture CA: delivered.
+  auto status = PostJson(*url, "{}", {}, milliseconds(5'000), test_support::WebhookTestCaFile());
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  EXPECT_EQ(*status, 200u);
+  // Against the system's CAs the self-signed certificate is refused.
+  status = PostJson(*url, "{}", {}, milliseconds(5'000));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_THAT(status.error().detail(), ::testing::HasSubstr("TLS handshake"));
+  EXPECT_EQ(receiver.count(), 1u);  // the refused one never sent its body
+}
+
+TEST(WebhookSenderTest, ASlowReceiverTimesOut) {
+  WebhookReceiver::Options slow;
+  slow.delay = milliseconds(1'500);
+  WebhookReceiver receiver(slow);
+  const auto url = ParseWebhookUrl(receiver.Url());
+  ASSERT_TRUE(url.has_value());
+  const auto started = std::chrono::steady_clock::now();
+  const auto status = PostJson(*url, "{}", {}, milliseconds(300));
+  EXPECT_FALSE(status.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1'200));
+}
+
+TEST(WebhookUrlTest, OnlyHttpAndHttpsUrlsWithAHost) {
+  const auto https = ParseWebhookUrl("https://hooks.example.com/a/b?c=d");
+  ASSERT_TRUE(https.has_value());
+  EXPECT_TRUE(https->tls);
+  EXPECT_EQ(https->host, "hooks.example.com");
+  EXPECT_EQ(https->port, 443);
+  EXPECT_EQ(https->target, "/a/b?c=d");
+  const auto http = ParseWebhookUrl("http://10.0.0.5:8080");
+  ASSERT_TRUE(http.has_value());
+  EXPECT_EQ(http->port, 8080);
+  EXPECT_EQ(http->target, "/");
+  for (const char* bad :
+       {"ftp://x/", "hooks.example.com/x", "http://", "http://h:0/", "http://h:99999/", ""}) {
+    const auto parsed = ParseWebhookUrl(bad);
+    ASSERT_FALSE(parsed.has_value()) << bad;
+    EXPECT_EQ(parsed.error().field(), "WEBHOOK_URLS");
+  }
+  EXPECT_FALSE(WebhookSender::Create(Fast({"http://ok/", "nope"})).has_value());
+}
+
+}  // namespace
+}  // namespace cidrotor::notify

@@ -1,0 +1,80 @@
+// AvailabilityWatch (service/availability_watch.h): which changes of the available counts give a
+// webhook event, and the event's JSON.
+#include "service/availability_watch.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace cidrotor::service {
+namespace {
+
+const core::TimePoint kNow = core::TimePoint(core::Seconds(1'795'615'200));  // 2026-11-25T14:00Z
+
+store::StoreStats Stats(std::uint32_t available_212, std::uint32_t available_pool) {
+  store::StoreStats stats;
+  stats.area_codes.push_back({212, 40, 40, available_212});
+  stats.pools.push_back({"east", 50, 50, available_pool});
+  return stats;
+}
+
+std::vector<std::string> Names(const std::vector<AvailabilityEvent>& events) {
+  std::vector<std::string> names;
+  for (const auto& e : events) names.push_back(EventName(e));
+  return names;
+}
+
+TEST(AvailabilityWatchTest, TheFirstSnapshotOnlySetsTheLevels) {
+  AvailabilityWatch watch(5);
+  EXPECT_THAT(watch.Update(Stats(0, 2), kNow), ::testing::IsEmpty());  // already dry and low
+  EXPECT_THAT(watch.Update(Stats(0, 2), kNow), ::testing::IsEmpty());  // unchanged
+}
+
+TEST(AvailabilityWatchTest, DropsGiveLowThenDryAndTheWayBackGivesRecovered) {
+  AvailabilityWatch watch(5);
+  (void)watch.Update(Stats(10, 10), kNow);
+  EXPECT_THAT(Names(watch.Update(Stats(4, 10), kNow)), ::testing::ElementsAre("area_code_low"));
+  EXPECT_THAT(watch.Update(Stats(3, 10), kNow), ::testing::IsEmpty());  // still low
+  EXPECT_THAT(Names(watch.Update(Stats(0, 4), kNow)),
+              ::testing::ElementsAre("area_code_dry", "pool_low"));
+  EXPECT_THAT(watch.Update(Stats(1, 4), kNow), ::testing::IsEmpty());  // dry → low: still short
+  EXPECT_THAT(Names(watch.Update(Stats(5, 0), kNow)),
+              ::testing::ElementsAre("area_code_recovered", "pool_dry"));
+  EXPECT_THAT(Names(watch.Update(Stats(5, 7), kNow)), ::testing::ElementsAre("pool_recovered"));
+}
+
+TEST(AvailabilityWatchTest, ANewKeyStartsFromOkAndAGoneOneIsForgotten) {
+  AvailabilityWatch watch(5);
+  (void)watch.Update(Stats(10, 10), kNow);
+  store::StoreStats stats = Stats(10, 10);
+  stats.area_codes.push_back({310, 2, 2, 2});  // numbers added to a new area code: few
+  const auto events = watch.Update(stats, kNow);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].area_code, 310u);
+  EXPECT_EQ(EventName(events[0]), "area_code_low");
+  EXPECT_THAT(watch.Update(Stats(10, 10), kNow), ::testing::IsEmpty());  // 310 gone: silent
+  EXPECT_THAT(Names(watch.Update(stats, kNow)), ::testing::ElementsAre("area_code_low"));
+}
+
+TEST(AvailabilityWatchTest, EventJsonCarriesTheCountsAndTheTime) {
+  AvailabilityEvent area;
+  area.kind = AvailabilityEventKind::kDry;
+  area.area_code = 212;
+  area.active = 40;
+  area.threshold = 5;
+  area.at = kNow;
+  EXPECT_EQ(EventJson(area),
+            R"({"event":"area_code_dry","area_code":"212","available":0,"active":40,)"
+            R"("threshold":5,"at":"2026-11-25T14:00:00Z"})");
+  AvailabilityEvent pool;
+  pool.kind = AvailabilityEventKind::kRecovered;
+  pool.pool = "east";
+  pool.available = 9;
+  pool.active = 9;
+  pool.threshold = 5;
+  pool.at = kNow;
+  EXPECT_EQ(EventJson(pool), R"({"event":"pool_recovered","pool":"east","available":9,"active":9,)"
+                             R"("threshold":5,"at":"2026-11-25T14:00:00Z"})");
+}
+
+}  // namespace
+}  // namespace cidrotor::service
