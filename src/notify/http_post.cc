@@ -29,12 +29,25 @@ core::Error Failed(const WebhookUrl& url, std::string_view what, const std::stri
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
+bool IsIpAddress(const std::string& host) {
+  beast::error_code ec;
+  (void)asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// host[:port] as RFC 9110 wants it: the port only when not the scheme's, IPv6 in brackets.
+std::string HostHeader(const WebhookUrl& url) {
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls ? 443 : 80)) host += ":" + std::to_string(url.port);
+  return host;
+}
+
 // Writes the request and reads the answer on a connected (and, for https, handshaken) stream.
 template <class Stream>
 asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUrl& url,
                                                  std::string_view json, const Headers& headers) {
   http::request<http::string_body> request{http::verb::post, url.target, 11};
-  request.set(http::field::host, url.host);
+  request.set(http::field::host, HostHeader(url));
   request.set(http::field::user_agent, "cidrotor-webhook");
   request.set(http::field::content_type, "application/json");
   for (const auto& [name, value] : headers) request.set(name, value);
@@ -81,7 +94,8 @@ asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_
   context.set_verify_mode(ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> stream(executor, context);
   stream.set_verify_callback(ssl::host_name_verification(url.host));
-  if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+  // SNI carries host names only (RFC 6066); the certificate check covers IP addresses too.
+  if (!IsIpAddress(url.host) && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
     co_return core::Fail(Failed(url, "TLS", "cannot set the server name"));
   }
   beast::get_lowest_layer(stream).expires_after(timeout);
@@ -114,7 +128,7 @@ core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view
   const std::string scheme(parsed->scheme());
   if (scheme != "http" && scheme != "https") return invalid("must start with http:// or https://");
   url.tls = scheme == "https";
-  url.host = std::string(parsed->host_address());
+  url.host = std::string(parsed->host_address());  // IPv6 without its brackets
   if (url.host.empty()) return invalid("has no host");
   url.port = url.tls ? 443 : 80;
   if (parsed->has_port()) {

@@ -62,6 +62,7 @@ TEST(WebhookSenderTest, DeliversTheBodyWithTheEventAndItsSignature) {
   EXPECT_EQ(got[0].target, "/hooks/cid?team=ops");
   EXPECT_EQ(got[0].body, body);
   EXPECT_EQ(got[0].headers.at("content-type"), "application/json");
+  EXPECT_EQ(got[0].headers.at("host"), "127.0.0.1:" + std::to_string(receiver.port()));
   EXPECT_EQ(got[0].headers.at("x-cidrotor-event"), "pool_dry");
   EXPECT_EQ(got[0].headers.at("x-cidrotor-signature"), "sha256=" + HexHmac("s3cret", body));
 }
@@ -158,6 +159,9 @@ TEST(WebhookUrlTest, OnlyHttpAndHttpsUrlsWithAHost) {
   EXPECT_EQ(https->host, "hooks.example.com");
   EXPECT_EQ(https->port, 443);
   EXPECT_EQ(https->target, "/a/b?c=d");
+  const auto ipv6 = ParseWebhookUrl("http://[::1]:8080/x");
+  ASSERT_TRUE(ipv6.has_value());
+  EXPECT_EQ(ipv6->host, "::1");  // as the resolver wants it
   const auto http = ParseWebhookUrl("http://10.0.0.5:8080");
   ASSERT_TRUE(http.has_value());
   EXPECT_EQ(http->port, 8080);
