@@ -230,7 +230,8 @@ const std::vector<SettingDef>& Defs() {
                      c.reservation_retention_days = static_cast<std::uint32_t>(v);
                    })},
       {{"WEBHOOK_URLS", "webhook-urls", "",
-        "Comma-separated http(s) URLs POSTed when an area code or pool runs low, dry, or recovers"},
+        "Comma-separated http(s) URLs POSTed when an area code or pool runs low, dry, or recovers",
+        kScopeServe, true},
        Kind::kText,
        TextSetter(&Config::webhook_urls)},
       {{"WEBHOOK_SECRET", "webhook-secret", "",

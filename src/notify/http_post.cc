@@ -24,10 +24,17 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 core::Error Failed(const WebhookUrl& url, std::string_view what, const std::string& why) {
-  return core::Error::Unavailable("webhook " + url.text + ": " + std::string(what) + ": " + why);
+  return core::Error::Unavailable("webhook " + url.shown + ": " + std::string(what) + ": " + why);
 }
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// The URL up to its host and port: what a log may show (a path or query may carry a token).
+std::string_view UpToHost(std::string_view text) {
+  const auto authority = text.find("://");
+  const auto start = authority == std::string_view::npos ? 0 : authority + 3;
+  return text.substr(0, text.find_first_of("/?#", start));
+}
 
 bool IsIpAddress(const std::string& host) {
   beast::error_code ec;
@@ -50,6 +57,7 @@ asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUr
   request.set(http::field::host, HostHeader(url));
   request.set(http::field::user_agent, "cidrotor-webhook");
   request.set(http::field::content_type, "application/json");
+  request.keep_alive(false);  // one request per connection: the answer ends the exchange
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = std::string(json);
   request.prepare_payload();
@@ -107,10 +115,10 @@ asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_
     co_return core::Fail(Failed(url, "TLS handshake", handshake_error.message()));
   }
   auto status = co_await Exchange(stream, url, json, headers);
-  // A TLS close_notify both ways, bounded by what is left of the timer; a peer that just closes
-  // does not make the delivery fail.
-  auto [shutdown_error] = co_await stream.async_shutdown(kNoThrow);
-  (void)shutdown_error;
+  // No TLS close_notify exchange: the whole answer is read (Content-Length or the close), and a
+  // receiver that never answers a close_notify would hold the sender for the rest of the timeout.
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return status;
 }
 
@@ -118,13 +126,13 @@ asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_
 
 core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view field) {
   const auto invalid = [&](const std::string& why) {
-    return core::Fail(
-        core::Error::InvalidArgument(std::string(field), "'" + std::string(text) + "': " + why));
+    return core::Fail(core::Error::InvalidArgument(
+        std::string(field), "'" + std::string(UpToHost(text)) + "…': " + why));
   };
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return invalid("not a URL");
   WebhookUrl url;
-  url.text = std::string(text);
+
   const std::string scheme(parsed->scheme());
   if (scheme != "http" && scheme != "https") return invalid("must start with http:// or https://");
   url.tls = scheme == "https";
@@ -140,6 +148,7 @@ core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view
     }
     url.port = static_cast<std::uint16_t>(value);
   }
+  url.shown = scheme + "://" + std::string(parsed->encoded_host_and_port());
   url.target = std::string(parsed->encoded_path());
   if (url.target.empty()) url.target = "/";
   if (parsed->has_query()) url.target += "?" + std::string(parsed->encoded_query());

@@ -27,7 +27,7 @@ struct WebhookUrl {
   std::string host;
   std::uint16_t port = 0;
   std::string target;  // path and query, "/" at least
-  std::string text;    // as configured, for logs
+  std::string shown;   // scheme://host[:port], for logs: a path or query may carry a token
 };
 
 // http:// or https:// with a host; the port defaults to 80/443. Errors: kInvalidArgument naming

@@ -61,7 +61,7 @@ void WebhookSender::Send(const std::string& event, const std::string& json) {
     for (auto& target : targets_) {
       if (stop_ || target->queue.size() >= options_.max_queue) {
         if (dropped_.fetch_add(1) % 1'000 == 0) {
-          spdlog::warn("webhook {}: queue full, event {} dropped", target->url.text, event);
+          spdlog::warn("webhook {}: queue full, event {} dropped", target->url.shown, event);
         }
         continue;
       }
@@ -77,7 +77,7 @@ void WebhookSender::Run(Target& target) {
     cv_.wait(lock, [&] { return stop_ || !target.queue.empty(); });
     if (stop_) {
       if (!target.queue.empty()) {
-        spdlog::warn("webhook {}: stopping, {} events not sent", target.url.text,
+        spdlog::warn("webhook {}: stopping, {} events not sent", target.url.shown,
                      target.queue.size());
         dropped_.fetch_add(target.queue.size());
       }
@@ -111,13 +111,17 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
     }
     const std::string why =
         status ? "answered " + std::to_string(*status) : status.error().detail();
-    if (attempt >= options_.max_attempts) {
+    // A 4xx other than 408 and 429 says the request itself is wrong (a revoked URL, a bad
+    // path): sending it again would hold the queue up for nothing.
+    const bool hopeless =
+        status && *status >= 400 && *status < 500 && *status != 408 && *status != 429;
+    if (attempt >= options_.max_attempts || hopeless) {
       abandoned_.fetch_add(1);
-      spdlog::warn("webhook {}: event {} abandoned after {} attempts: {}", target.url.text,
+      spdlog::warn("webhook {}: event {} abandoned after {} attempts: {}", target.url.shown,
                    pending.event, attempt, why);
       return;
     }
-    spdlog::info("webhook {}: event {} not delivered ({}), trying again in {} ms", target.url.text,
+    spdlog::info("webhook {}: event {} not delivered ({}), trying again in {} ms", target.url.shown,
                  pending.event, why, wait.count());
     std::unique_lock lock(mu_);
     if (cv_.wait_for(lock, wait, [this] { return stop_; })) {

@@ -1,8 +1,9 @@
 // Delivers webhook events (JSON texts) to the configured URLs off every request path: Send()
 // only queues. One thread per URL posts its queue in order; a delivery that fails (no
-// connection, timeout, or a status other than 2xx) is tried again after 1, 2, 4, … seconds, up
-// to max_attempts, then dropped with a warning, so a dead receiver never holds the process up
-// and never grows its memory (each queue is bounded; events beyond it are dropped and counted).
+// connection, timeout, a 5xx, 408 or 429) is tried again after 1, 2, 4, … seconds, up to
+// max_attempts, then dropped with a warning (another 4xx: dropped at once), so a dead receiver
+// never holds the process up and never grows its memory (each queue is bounded; events beyond it
+// are dropped and counted).
 //
 // Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
 // `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver

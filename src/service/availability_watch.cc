@@ -50,28 +50,30 @@ std::string EventJson(const AvailabilityEvent& event) {
   return out;
 }
 
-AvailabilityWatch::Level AvailabilityWatch::LevelOf(std::uint32_t available) const {
+std::uint32_t AvailabilityWatch::RecoverAt() const { return threshold_ + (threshold_ + 1) / 2; }
+
+AvailabilityWatch::Level AvailabilityWatch::Next(Level before, std::uint32_t available) const {
   if (available == 0) return Level::kDry;
-  return available < threshold_ ? Level::kLow : Level::kOk;
+  if (available >= RecoverAt()) return Level::kOk;
+  if (before == Level::kOk) return available < threshold_ ? Level::kLow : Level::kOk;
+  return before;  // low stays low and dry stays dry until the count is back at RecoverAt()
 }
 
 template <class Key>
 void AvailabilityWatch::Compare(std::map<Key, Level>& levels, const Key& key,
                                 std::uint32_t available, AvailabilityEvent event,
                                 std::vector<AvailabilityEvent>& out) {
-  const Level now = LevelOf(available);
-  const auto [it, inserted] = levels.try_emplace(key, now);
-  const Level before = inserted ? Level::kOk : it->second;  // a new key starts from ok
+  const auto [it, inserted] = levels.try_emplace(key, Level::kOk);  // a new key starts from ok
+  const Level before = it->second;
+  const Level now = Next(before, available);
   it->second = now;
   if (first_ || now == before) return;
   if (now == Level::kOk) {
     event.kind = AvailabilityEventKind::kRecovered;
   } else if (now == Level::kDry) {
     event.kind = AvailabilityEventKind::kDry;
-  } else if (before == Level::kOk) {
-    event.kind = AvailabilityEventKind::kLow;
   } else {
-    return;  // dry → low: still short, nothing new to say
+    event.kind = AvailabilityEventKind::kLow;  // ok → low: the only way into low
   }
   out.push_back(std::move(event));
 }

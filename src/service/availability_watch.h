@@ -3,11 +3,13 @@
 // previous one and reports the area codes and pools whose level changed. Pure: the caller reads
 // the stats and sends what comes back (app/ to notify::WebhookSender).
 //
-// Levels: dry (no number available), low (fewer than `threshold`), ok. A key that gets worse
-// (ok → low, ok/low → dry) gives `*_low` or `*_dry`; one that is back at ok gives `*_recovered`;
-// dry → low says nothing (still short). The first snapshot only sets the levels: a restart does
-// not warn again about what it finds, only about drops it sees. Keys that disappear (no number
-// left in them) are forgotten silently; a key that appears later starts from ok.
+// Levels: ok, low (fewer than `threshold` available), dry (none). ok → low gives `*_low`, any
+// level → dry gives `*_dry`, and low or dry → ok gives `*_recovered`, but only once the count
+// is back at threshold + threshold/2 (rounded up), and a dry key stays dry until then: a count
+// that hovers around the threshold, or between 0 and 1, does not page anyone at every check.
+// The first snapshot only sets the levels: a restart does not warn again about what it finds,
+// only about drops it sees. Keys that disappear (no number left in them) are forgotten
+// silently; a key that appears later starts from ok.
 //
 // Example:
 //   AvailabilityWatch watch(5);
@@ -57,7 +59,9 @@ class AvailabilityWatch {
 
  private:
   enum class Level : std::uint8_t { kOk, kLow, kDry };
-  Level LevelOf(std::uint32_t available) const;
+  // The count at which a low or dry key is ok again.
+  std::uint32_t RecoverAt() const;
+  Level Next(Level before, std::uint32_t available) const;
   // Compares `key`'s new level with its old one (none: the first snapshot) and appends the event
   // the change gives, if any; `levels` then holds the new level.
   template <class Key>

@@ -10,13 +10,15 @@ namespace cidrotor::store {
 SerialWorker::SerialWorker(std::size_t max_pending)
     : max_pending_(max_pending), thread_([this] { Run(); }) {}
 
-SerialWorker::~SerialWorker() {
+SerialWorker::~SerialWorker() { Stop(); }
+
+void SerialWorker::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 bool SerialWorker::Post(std::function<void()> task) {

@@ -2,8 +2,8 @@
 // SQLite and PostgreSQL journals run history queries there on a connection of their own, off the
 // callers' threads).
 //
-// Thread-safety: Post may be called from any thread. The destructor runs every task already
-// accepted, then joins the thread. Ownership: tasks are owned by the worker until they run.
+// Thread-safety: Post may be called from any thread. Stop (and the destructor) runs every task
+// already accepted, then joins the thread. Ownership: tasks are owned by the worker until they run.
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +26,11 @@ class SerialWorker {
   // Queues `task`. Returns false, and drops it, when max_pending tasks already wait (the caller
   // reports "busy") or the worker is shutting down.
   [[nodiscard]] bool Post(std::function<void()> task);
+
+  // Refuses new tasks, runs the ones accepted, and joins the thread. Tasks may still call Post
+  // (it returns false), as the worker object stays whole until it is destroyed. Idempotent.
+  // REQUIRES: not called from a task.
+  void Stop();
 
  private:
   void Run();

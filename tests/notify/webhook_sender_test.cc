@@ -80,7 +80,7 @@ TEST(WebhookSenderTest, FailedDeliveriesAreTriedAgainInOrder) {
   EXPECT_EQ(got[1].body, R"({"n":1})");
   EXPECT_EQ(got[2].body, R"({"n":1})");
   EXPECT_EQ(got[3].body, R"({"n":2})");
-  for (int i = 0; i < 100 && (*sender)->Delivered() < 2; ++i) {
+  for (int i = 0; i < 1'000 && (*sender)->Delivered() < 2; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_EQ((*sender)->Delivered(), 2u);
@@ -96,7 +96,7 @@ TEST(WebhookSenderTest, AnEventIsAbandonedAfterMaxAttemptsAndTheNextGoesOn) {
   const auto got = receiver.WaitFor(5);
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[4].body, R"({"next":true})");
-  for (int i = 0; i < 100 && (*sender)->Delivered() < 1; ++i) {
+  for (int i = 0; i < 1'000 && (*sender)->Delivered() < 1; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_EQ((*sender)->Abandoned(), 1u);
@@ -121,6 +121,39 @@ TEST(WebhookSenderTest, ANoOneListeningReceiverNeverBlocksSendAndTheQueueIsBound
   const auto stopping = std::chrono::steady_clock::now();
   sender->reset();  // stops within the back-off, not after it
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, milliseconds(5'000));
+}
+
+TEST(WebhookSenderTest, AClientErrorIsNotTriedAgain) {
+  WebhookReceiver receiver(Answering({404, 429}));
+  auto sender = WebhookSender::Create(Fast({receiver.Url()}));
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", R"({"n":1})");  // 404: dropped at once
+  (*sender)->Send("b", R"({"n":2})");  // 429: tried again, then 200
+  const auto got = receiver.WaitFor(3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].body, R"({"n":1})");
+  EXPECT_EQ(got[1].body, R"({"n":2})");
+  EXPECT_EQ(got[2].body, R"({"n":2})");
+  for (int i = 0; i < 1'000 && (*sender)->Delivered() < 1; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ((*sender)->Abandoned(), 1u);
+  EXPECT_EQ((*sender)->Delivered(), 1u);
+}
+
+TEST(WebhookSenderTest, ErrorsShowTheHostButNotThePathOrQuery) {
+  std::string dead_url;
+  {
+    WebhookReceiver gone;
+    dead_url = gone.Url("/services/T000/B000/secret-token?key=abc");
+  }
+  const auto url = ParseWebhookUrl(dead_url);
+  ASSERT_TRUE(url.has_value());
+  const auto status = PostJson(*url, "{}", {}, milliseconds(2'000));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_THAT(status.error().detail(), ::testing::HasSubstr("http://127.0.0.1:"));
+  EXPECT_THAT(status.error().detail(), ::testing::Not(::testing::HasSubstr("secret-token")));
+  EXPECT_THAT(status.error().detail(), ::testing::Not(::testing::HasSubstr("key=abc")));
 }
 
 TEST(WebhookSenderTest, HttpsChecksTheCertificate) {

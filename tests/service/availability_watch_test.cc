@@ -30,16 +30,32 @@ TEST(AvailabilityWatchTest, TheFirstSnapshotOnlySetsTheLevels) {
 }
 
 TEST(AvailabilityWatchTest, DropsGiveLowThenDryAndTheWayBackGivesRecovered) {
-  AvailabilityWatch watch(5);
+  AvailabilityWatch watch(5);  // recovered at 5 + 3 = 8
   (void)watch.Update(Stats(10, 10), kNow);
   EXPECT_THAT(Names(watch.Update(Stats(4, 10), kNow)), ::testing::ElementsAre("area_code_low"));
   EXPECT_THAT(watch.Update(Stats(3, 10), kNow), ::testing::IsEmpty());  // still low
   EXPECT_THAT(Names(watch.Update(Stats(0, 4), kNow)),
               ::testing::ElementsAre("area_code_dry", "pool_low"));
-  EXPECT_THAT(watch.Update(Stats(1, 4), kNow), ::testing::IsEmpty());  // dry → low: still short
-  EXPECT_THAT(Names(watch.Update(Stats(5, 0), kNow)),
-              ::testing::ElementsAre("area_code_recovered", "pool_dry"));
-  EXPECT_THAT(Names(watch.Update(Stats(5, 7), kNow)), ::testing::ElementsAre("pool_recovered"));
+  EXPECT_THAT(watch.Update(Stats(1, 4), kNow), ::testing::IsEmpty());  // dry until recovered
+  EXPECT_THAT(watch.Update(Stats(0, 4), kNow), ::testing::IsEmpty());  // so no second dry
+  EXPECT_THAT(Names(watch.Update(Stats(5, 0), kNow)), ::testing::ElementsAre("pool_dry"));
+  EXPECT_THAT(watch.Update(Stats(7, 7), kNow), ::testing::IsEmpty());  // not yet back at 8
+  EXPECT_THAT(Names(watch.Update(Stats(8, 9), kNow)),
+              ::testing::ElementsAre("area_code_recovered", "pool_recovered"));
+}
+
+TEST(AvailabilityWatchTest, ACountHoveringAroundTheThresholdWarnsOnce) {
+  AvailabilityWatch watch(5);
+  (void)watch.Update(Stats(10, 10), kNow);
+  EXPECT_THAT(Names(watch.Update(Stats(4, 10), kNow)), ::testing::ElementsAre("area_code_low"));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(watch.Update(Stats(5, 10), kNow), ::testing::IsEmpty());
+    EXPECT_THAT(watch.Update(Stats(4, 10), kNow), ::testing::IsEmpty());
+  }
+  EXPECT_THAT(Names(watch.Update(Stats(8, 10), kNow)),
+              ::testing::ElementsAre("area_code_recovered"));
+  // ok at 5..7 after a recovery: low again only below the threshold.
+  EXPECT_THAT(watch.Update(Stats(5, 10), kNow), ::testing::IsEmpty());
 }
 
 TEST(AvailabilityWatchTest, ANewKeyStartsFromOkAndAGoneOneIsForgotten) {

@@ -70,10 +70,10 @@ PostgresJournal::~PostgresJournal() {
   watch_cv_.notify_one();
   writer_thread_.join();
   if (watchdog_thread_.joinable()) watchdog_thread_.join();
-  // A prune pass must not post its next chunk to the worker being destroyed (reset() nulls
-  // reader_ before the worker runs the tasks it accepted).
-  reader_closing_.store(true);
-  reader_.reset();  // runs the reads already accepted, then joins
+  // Stopped before it is destroyed: a task it runs meanwhile (a prune pass's chunk) may post the
+  // next one, which is refused, not sent to a worker being destroyed (reset() nulls reader_ first).
+  reader_->Stop();  // runs the reads already accepted, then joins
+  reader_.reset();
 }
 
 core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& sink) {
@@ -673,8 +673,8 @@ void PostgresJournal::PostRead(Callback<T> done, Query query) {
   });
   if (!posted) {
     CallSafely(kWho, *shared_done,
-               core::Result<T>(core::Fail(
-                   core::Error::Unavailable("postgres journal: too many reads waiting"))));
+               core::Result<T>(core::Fail(core::Error::Unavailable(
+                   "postgres journal: too many reads waiting, or shutting down"))));
   }
 }
 
@@ -697,13 +697,9 @@ void PostgresJournal::PruneNext(PruneCutoffs cutoffs, PruneResult so_far,
           so_far.reservations += chunk->reservations;
           // api_logs: on while a chunk found any (a younger row among the lowest ids only
           // thins a chunk); reservations come by reserved_until, so a short chunk is the end.
-          const bool more = chunk->api_logs > 0 || chunk->reservations == kPruneChunkRows;
-          if (more && !reader_closing_.load()) {
-            PruneNext(cutoffs, so_far, done);
+          if (chunk->api_logs > 0 || chunk->reservations == kPruneChunkRows) {
+            PruneNext(cutoffs, so_far, done);  // refused (and reported) once the reader stops
             return;
-          }
-          if (more) {
-            chunk = core::Fail(core::Error::Unavailable("postgres journal: shutting down"));
           }
         }
         pruning_.store(false);

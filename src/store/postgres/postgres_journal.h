@@ -261,8 +261,7 @@ class PostgresJournal final : public Journal {
   std::condition_variable watch_cv_;  // the watchdog waits for its next check or stop_
 
   std::atomic<bool> healthy_{true};
-  std::atomic<bool> pruning_{false};         // a PruneHistory pass is under way
-  std::atomic<bool> reader_closing_{false};  // the destructor is draining reader_
+  std::atomic<bool> pruning_{false};        // a PruneHistory pass is under way
   std::atomic<bool> degraded_flag_{false};  // degraded_, readable without mu_
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};

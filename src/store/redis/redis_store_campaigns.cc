@@ -133,8 +133,9 @@ void RedisStore::ChangeCampaign(const std::string& campaign, std::optional<std::
         std::unique_lock order(campaign_changes_mu_);
         auto swapped =
             connection.Run({"EVAL", kSwapScript, "1", redis::kCampaignPoolsKey, campaign, written});
-        if (!swapped) {
-          done(core::Fail(swapped.error()));
+        if (!swapped || swapped->type == redis::RedisReply::Type::kError) {  // READONLY, OOM
+          done(core::Fail(swapped ? core::Error::Unavailable("redis: " + swapped->str)
+                                  : swapped.error()));
           return;
         }
         std::optional<std::string> previous;
@@ -159,8 +160,12 @@ void RedisStore::ChangeCampaign(const std::string& campaign, std::optional<std::
                             durable.error().ToString());
               UndoThenFail<std::optional<std::string>>(
                   [campaign, written, previous](RedisConnection& worker) {
-                    (void)worker.Run({"EVAL", kUndoScript, "1", redis::kCampaignPoolsKey, campaign,
-                                      written, previous.value_or("")});
+                    auto undone = worker.Run({"EVAL", kUndoScript, "1", redis::kCampaignPoolsKey,
+                                              campaign, written, previous.value_or("")});
+                    if (!undone || undone->type == redis::RedisReply::Type::kError) {
+                      spdlog::error("store: campaign {} could not be undone in Redis: {}", campaign,
+                                    undone ? undone->str : undone.error().ToString());
+                    }
                   },
                   durable.error(), std::move(done));
             });
