@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -54,7 +55,7 @@ class PgTestDatabase {
   // The first column of the first row of `sql`, run in the test's schema (e.g. a count).
   std::int64_t QueryInt(const std::string& sql) const {
     std::int64_t value = -1;
-    auto conn = postgres::Connection::Open(settings());
+    auto conn = postgres::Connection::Open(HelperSettings());
     EXPECT_TRUE(conn.has_value()) << (conn ? "" : conn.error().ToString());
     if (!conn) return value;
     auto ok = conn->Exec(sql, "test query", [&](postgres::Rows rows) {
@@ -64,7 +65,7 @@ class PgTestDatabase {
     return value;
   }
   void Exec(const std::string& sql) const {
-    auto conn = postgres::Connection::Open(settings());
+    auto conn = postgres::Connection::Open(HelperSettings());
     ASSERT_TRUE(conn.has_value()) << conn.error().ToString();
     auto ok = conn->Exec(sql, "test statement");
     ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
@@ -78,8 +79,16 @@ class PgTestDatabase {
   void Thaw() const { Script("thaw"); }
 
  private:
-  void Admin(const std::string& sql) const {
+  // The test's own connections (checks, set-up, clean-up) wait longer than the code under test:
+  // right after Thaw() a loaded machine (CI, a traced run) may take seconds to accept one.
+  postgres::ConnectionSettings HelperSettings() const {
     postgres::ConnectionSettings s = settings();
+    s.connect_timeout = std::chrono::seconds(15);
+    s.statement_timeout = std::chrono::seconds(30);
+    return s;
+  }
+  void Admin(const std::string& sql) const {
+    postgres::ConnectionSettings s = HelperSettings();
     s.search_path.clear();
     auto conn = postgres::Connection::Open(s);
     ASSERT_TRUE(conn.has_value()) << conn.error().ToString();
