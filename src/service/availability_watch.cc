@@ -60,13 +60,13 @@ AvailabilityWatch::Level AvailabilityWatch::Next(Level before, std::uint32_t ava
 }
 
 template <class Key>
-void AvailabilityWatch::Compare(std::map<Key, Level>& levels, const Key& key,
-                                std::uint32_t available, AvailabilityEvent event,
-                                std::vector<AvailabilityEvent>& out) {
-  const auto [it, inserted] = levels.try_emplace(key, Level::kOk);  // a new key starts from ok
-  const Level before = it->second;
-  const Level now = Next(before, available);
-  it->second = now;
+void AvailabilityWatch::Compare(const std::map<Key, Level>& old_levels,
+                                std::map<Key, Level>& levels, const Key& key,
+                                AvailabilityEvent event, std::vector<AvailabilityEvent>& out) {
+  const auto old = old_levels.find(key);
+  const Level before = old == old_levels.end() ? Level::kOk : old->second;  // new keys: ok
+  const Level now = Next(before, event.available);
+  levels[key] = now;
   if (first_ || now == before) return;
   if (now == Level::kOk) {
     event.kind = AvailabilityEventKind::kRecovered;
@@ -80,32 +80,28 @@ void AvailabilityWatch::Compare(std::map<Key, Level>& levels, const Key& key,
 
 std::vector<AvailabilityEvent> AvailabilityWatch::Update(const store::StoreStats& stats,
                                                          core::TimePoint now) {
+  const auto event = [&](std::uint32_t area_code, const std::string& pool, std::uint32_t available,
+                         std::uint32_t active) {
+    AvailabilityEvent e;
+    e.area_code = area_code;
+    e.pool = pool;
+    e.available = available;
+    e.active = active;
+    e.threshold = threshold_;
+    e.at = now;
+    return e;
+  };
   std::vector<AvailabilityEvent> events;
-  std::map<std::uint32_t, Level> area_codes;
+  std::map<std::uint32_t, Level> area_codes;  // only the keys of this snapshot: gone ones go
   for (const store::AreaCodeAvailability& a : stats.area_codes) {
-    if (auto old = area_codes_.find(a.area_code); old != area_codes_.end()) {
-      area_codes.emplace(a.area_code, old->second);
-    }
-    AvailabilityEvent event;
-    event.area_code = a.area_code;
-    event.available = a.available;
-    event.active = a.active;
-    event.threshold = threshold_;
-    event.at = now;
-    Compare(area_codes, a.area_code, a.available, std::move(event), events);
+    Compare(area_codes_, area_codes, a.area_code, event(a.area_code, {}, a.available, a.active),
+            events);
   }
   std::map<std::string, Level> pools;
   for (const store::PoolAvailability& p : stats.pools) {
-    if (auto old = pools_.find(p.pool); old != pools_.end()) pools.emplace(p.pool, old->second);
-    AvailabilityEvent event;
-    event.pool = p.pool;
-    event.available = p.available;
-    event.active = p.active;
-    event.threshold = threshold_;
-    event.at = now;
-    Compare(pools, p.pool, p.available, std::move(event), events);
+    Compare(pools_, pools, p.pool, event(0, p.pool, p.available, p.active), events);
   }
-  area_codes_.swap(area_codes);  // keys no longer in the stats are forgotten
+  area_codes_.swap(area_codes);
   pools_.swap(pools);
   first_ = false;
   return events;

@@ -62,10 +62,11 @@ class AvailabilityWatch {
   // The count at which a low or dry key is ok again.
   std::uint32_t RecoverAt() const;
   Level Next(Level before, std::uint32_t available) const;
-  // Compares `key`'s new level with its old one (none: the first snapshot) and appends the event
-  // the change gives, if any; `levels` then holds the new level.
+  // Compares `key`'s level in `old_levels` (none: ok) with the one `event.available` gives,
+  // stores the new one in `levels`, and appends `event` with its kind when the change deserves
+  // one (never on the first snapshot).
   template <class Key>
-  void Compare(std::map<Key, Level>& levels, const Key& key, std::uint32_t available,
+  void Compare(const std::map<Key, Level>& old_levels, std::map<Key, Level>& levels, const Key& key,
                AvailabilityEvent event, std::vector<AvailabilityEvent>& out);
 
   const std::uint32_t threshold_;

@@ -1,5 +1,6 @@
 #include "store/postgres/queries.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -155,28 +156,31 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
   std::uint64_t* counts[2] = {nullptr, nullptr};
   PruneResult pruned;
   std::size_t statements = 0;
-  if (cutoffs.api_logs_before) {
+  // Deletes the first `limit` rows of `table` in the order `inner` picks them, those that pass
+  // `outer` too, never the highest id; counts them.
+  const auto add = [&](const char* table, const char* inner, const char* outer,
+                       core::TimePoint before, std::uint64_t* count) {
     batch.Sql(
-        "WITH d AS (DELETE FROM api_logs WHERE id IN (SELECT id FROM api_logs ORDER BY id"
-        " LIMIT $2) AND timestamp < $1 AND id < (SELECT MAX(id) FROM api_logs) RETURNING 1)"
-        " SELECT count(*) FROM d");
-    batch.Int(ToUnixMs(*cutoffs.api_logs_before));
+        fmt::format("WITH d AS (DELETE FROM {0} WHERE id IN (SELECT id FROM {0} {1} LIMIT $2){2}"
+                    " AND id < (SELECT MAX(id) FROM {0}) RETURNING 1) SELECT count(*) FROM d",
+                    table, inner, outer));
+    batch.Int(ToUnixMs(before));
     batch.Int(static_cast<std::int64_t>(limit));
-    counts[statements++] = &pruned.api_logs;
+    counts[statements++] = count;
+  };
+  if (cutoffs.api_logs_before) {
+    add("api_logs", "ORDER BY id", " AND timestamp < $1", *cutoffs.api_logs_before,
+        &pruned.api_logs);
   }
   if (cutoffs.reservations_before) {
-    batch.Sql(
-        "WITH d AS (DELETE FROM reservations WHERE id IN (SELECT id FROM reservations"
-        " WHERE reserved_until < $1 ORDER BY reserved_until LIMIT $2)"
-        " AND id < (SELECT MAX(id) FROM reservations) RETURNING 1) SELECT count(*) FROM d");
-    batch.Int(ToUnixMs(*cutoffs.reservations_before));
-    batch.Int(static_cast<std::int64_t>(limit));
-    counts[statements++] = &pruned.reservations;
+    add("reservations", "WHERE reserved_until < $1 ORDER BY reserved_until", "",
+        *cutoffs.reservations_before, &pruned.reservations);
   }
   if (statements == 0) return pruned;
   auto ok = conn.Run(batch, "prune history", [&](std::size_t i, Rows rows) {
-    if (i < statements && rows.size() > 0)
+    if (i < statements && rows.size() > 0) {
       *counts[i] = static_cast<std::uint64_t>(rows.Int64(0, 0));
+    }
   });
   if (!ok) return core::Fail(ok.error());
   return pruned;
