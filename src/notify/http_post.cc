@@ -1,5 +1,6 @@
 #include "notify/http_post.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -29,11 +30,15 @@ core::Error Failed(const WebhookUrl& url, std::string_view what, const std::stri
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// The URL up to its host and port: what a log may show (a path or query may carry a token).
-std::string_view UpToHost(std::string_view text) {
+// The URL's scheme, host and port: what a log may show (user:password@, a path or a query may
+// carry a secret).
+std::string UpToHost(std::string_view text) {
   const auto authority = text.find("://");
   const auto start = authority == std::string_view::npos ? 0 : authority + 3;
-  return text.substr(0, text.find_first_of("/?#", start));
+  const auto end = std::min(text.find_first_of("/?#", start), text.size());
+  std::string_view host = text.substr(start, end - start);
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  return std::string(text.substr(0, start)) + std::string(host);
 }
 
 bool IsIpAddress(const std::string& host) {
@@ -126,8 +131,8 @@ asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_
 
 core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view field) {
   const auto invalid = [&](const std::string& why) {
-    return core::Fail(core::Error::InvalidArgument(
-        std::string(field), "'" + std::string(UpToHost(text)) + "…': " + why));
+    return core::Fail(
+        core::Error::InvalidArgument(std::string(field), "'" + UpToHost(text) + "…': " + why));
   };
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return invalid("not a URL");

@@ -6,8 +6,8 @@
 namespace cidrotor::store {
 
 std::string CampaignPools::PoolFor(std::string_view campaign) const {
+  if (empty_.load(std::memory_order_acquire)) return {};  // the usual case: no lock, no hashing
   std::lock_guard lock(mu_);
-  if (pools_.empty()) return {};  // the usual case: no campaign mapped, no hashing
   const auto it = pools_.find(campaign);
   return it == pools_.end() ? std::string() : it->second;
 }
@@ -17,6 +17,7 @@ std::optional<std::string> CampaignPools::Set(const std::string& campaign,
   std::lock_guard lock(mu_);
   ++version_;
   auto [it, inserted] = pools_.try_emplace(campaign, pool);
+  empty_.store(false, std::memory_order_release);
   if (inserted) return std::nullopt;
   return std::exchange(it->second, pool);
 }
@@ -28,6 +29,7 @@ std::optional<std::string> CampaignPools::Remove(const std::string& campaign) {
   ++version_;
   std::string pool = std::move(it->second);
   pools_.erase(it);
+  empty_.store(pools_.empty(), std::memory_order_release);
   return pool;
 }
 
@@ -47,6 +49,7 @@ bool CampaignPools::ReplaceIfUnchanged(const std::vector<CampaignPool>& mappings
   if (version_ != version) return false;
   ++version_;
   pools_.swap(pools);
+  empty_.store(pools_.empty(), std::memory_order_release);
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The campaigns → pools table both Stores keep in memory (SPEC: campaigns map to pools; an unmapped
-// campaign allocates from pool "default"). Allocation reads it for every request, so a lookup is
-// one hash probe under a mutex held for nanoseconds; changes are rare admin operations.
+// campaign allocates from pool "default"). Allocation reads it for every request: with nothing
+// mapped that is one atomic load, else one hash probe under a mutex held for nanoseconds; changes
+// are rare admin operations.
 //
 // Example:
 //   CampaignPools pools;
@@ -10,6 +11,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -51,6 +53,7 @@ class CampaignPools {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::string, Hash, std::equal_to<>> pools_;  // guarded by mu_
   std::uint64_t version_ = 0;                                                  // guarded by mu_
+  std::atomic<bool> empty_{true};  // pools_.empty(), written under mu_, read without it
 };
 
 }  // namespace cidrotor::store

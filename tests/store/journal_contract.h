@@ -424,6 +424,34 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
   EXPECT_GT(logs->at(0).id, kept);  // never an id again
 }
 
+// The highest id is kept out before a chunk's limit: when it ended first of all, a pass still
+// takes every other old reservation, not one chunk short of 1,000 and then a stop.
+TYPED_TEST_P(JournalContractTest, PruneHistoryGoesOnWhenTheNewestReservationEndedFirst) {
+  using std::chrono::hours;
+  const core::TimePoint long_ago = kT0 - hours(24 * 100);
+  this->MustAppend({Upsert(Spec(3'105'550'100))});
+  std::vector<JournalEntry> old_history;
+  for (std::uint64_t id = 1; id <= 1'500; ++id) {
+    old_history.push_back(
+        Made(MakeReservation(id, 3'105'550'100, long_ago, seconds(300)), Usage(long_ago, 1, 1)));
+  }
+  // The highest id, a minute earlier than all the others: first by reserved_until.
+  old_history.push_back(
+      Made(MakeReservation(1'501, 3'105'550'100, long_ago - seconds(60), seconds(10)),
+           Usage(long_ago, 1, 1)));
+  this->MustAppend(std::move(old_history));
+  PruneCutoffs cutoffs;
+  cutoffs.reservations_before = kT0 - hours(24 * 90);
+  auto pruned =
+      testing::Await<PruneResult>([&](auto done) { this->journal().PruneHistory(cutoffs, done); });
+  ASSERT_THAT(pruned, IsOk());
+  EXPECT_EQ(pruned->reservations, 1'500u);
+  auto left = ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
+  ASSERT_THAT(left, IsOk());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->at(0).reservation.id, 1'501u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing,
     CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
@@ -434,6 +462,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,
     ListQueriesRefuseALimitOutside1To1000, ConcurrentAppendersEachCompleteExactlyOnce,
     EmptyAppendCompletes, RepeatedReservationIdFailsItsAppendAndChangesNothing,
-    PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId);
+    PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
+    PruneHistoryGoesOnWhenTheNewestReservationEndedFirst);
 
 }  // namespace cidrotor::store::journal_test

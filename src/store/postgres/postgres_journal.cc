@@ -177,6 +177,13 @@ void PostgresJournal::WriterLoop() {
         });
         continue;
       }
+      if (stop_ && reconnects_after_stop_++ >= kReconnectsAfterStop) {
+        // A server that takes connections but loses every batch would hold the stop forever:
+        // a few more tries, then the backlog is given up (and logged), as for a server that is
+        // down.
+        AbandonBacklog(lock);
+        return;
+      }
       lock.unlock();
       const bool connected = ConnectWriter();
       lock.lock();

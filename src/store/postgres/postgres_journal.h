@@ -106,6 +106,11 @@ struct PostgresOptions {
 
 class PostgresJournal final : public Journal {
  public:
+  // Connections the writer still tries once the journal is stopping (after its flush), before
+  // it gives the backlog up: a server that takes connections but loses every batch would
+  // otherwise hold the stop forever.
+  static constexpr int kReconnectsAfterStop = 3;
+
   static constexpr std::size_t kGatherMinAppends = 4;  // see PostgresOptions::gather_window
 
   // Starts the writer and reader threads; connects lazily (Load() or the first append).
@@ -293,6 +298,7 @@ class PostgresJournal final : public Journal {
   };
   std::optional<UnconfirmedBatch> unconfirmed_;
   postgres::Connection read_conn_;  // reader thread only
+  int reconnects_after_stop_ = 0;   // writer thread only
   std::thread writer_thread_;       // started last in the constructor, with the watchdog
   std::thread watchdog_thread_;     // only when commit_wait > 0
   std::unique_ptr<SerialWorker> reader_;

@@ -156,25 +156,28 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
   std::uint64_t* counts[2] = {nullptr, nullptr};
   PruneResult pruned;
   std::size_t statements = 0;
-  // Deletes the first `limit` rows of `table` in the order `inner` picks them, those that pass
-  // `outer` too, never the highest id; counts them.
+  // Deletes the first `limit` rows of `table` that `inner` picks, in its order, those that pass
+  // `outer` too; counts them.
   const auto add = [&](const char* table, const char* inner, const char* outer,
                        core::TimePoint before, std::uint64_t* count) {
     batch.Sql(
         fmt::format("WITH d AS (DELETE FROM {0} WHERE id IN (SELECT id FROM {0} {1} LIMIT $2){2}"
-                    " AND id < (SELECT MAX(id) FROM {0}) RETURNING 1) SELECT count(*) FROM d",
+                    " RETURNING 1) SELECT count(*) FROM d",
                     table, inner, outer));
     batch.Int(ToUnixMs(before));
     batch.Int(static_cast<std::int64_t>(limit));
     counts[statements++] = count;
   };
   if (cutoffs.api_logs_before) {
-    add("api_logs", "ORDER BY id", " AND timestamp < $1", *cutoffs.api_logs_before,
-        &pruned.api_logs);
+    add("api_logs", "ORDER BY id", " AND timestamp < $1 AND id < (SELECT MAX(id) FROM api_logs)",
+        *cutoffs.api_logs_before, &pruned.api_logs);
   }
   if (cutoffs.reservations_before) {
-    add("reservations", "WHERE reserved_until < $1 ORDER BY reserved_until", "",
-        *cutoffs.reservations_before, &pruned.reservations);
+    // The highest id left out before the LIMIT: a full chunk still means "maybe more".
+    add("reservations",
+        "WHERE reserved_until < $1 AND id < (SELECT MAX(id) FROM reservations)"
+        " ORDER BY reserved_until",
+        "", *cutoffs.reservations_before, &pruned.reservations);
   }
   if (statements == 0) return pruned;
   auto ok = conn.Run(batch, "prune history", [&](std::size_t i, Rows rows) {

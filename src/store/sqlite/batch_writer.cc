@@ -67,11 +67,13 @@ WHERE id IN (SELECT id FROM api_logs ORDER BY id LIMIT ?2) AND timestamp < ?1
   AND id < (SELECT MAX(id) FROM api_logs)
 )sql";
 
-// By reserved_until (indexed); the highest id stays: Load() continues the ids above it.
+// By reserved_until (indexed); the highest id stays: Load() continues the ids above it. It is
+// left out before the LIMIT, so a full chunk still means "maybe more".
 constexpr std::string_view kPruneReservations = R"sql(
 DELETE FROM reservations
-WHERE id IN (SELECT id FROM reservations WHERE reserved_until < ?1 ORDER BY reserved_until LIMIT ?2)
-  AND id < (SELECT MAX(id) FROM reservations)
+WHERE id IN (SELECT id FROM reservations
+             WHERE reserved_until < ?1 AND id < (SELECT MAX(id) FROM reservations)
+             ORDER BY reserved_until LIMIT ?2)
 )sql";
 
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {

@@ -957,3 +957,35 @@ TEST_F(PostgresJournalTest, AJournalClosedDuringAPrunePassEndsThePassCleanly) {
 
 }  // namespace
 }  // namespace cidrotor::store::journal_test
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+// A server that takes every connection but loses every batch (each is cut before it arrives):
+// once stopping, the writer tries a few more connections and then gives the backlog up, instead
+// of reconnecting without a pause for as long as the server plays along.
+TEST_F(PostgresJournalTest, AtShutdownAServerLosingEveryBatchIsTriedAFewTimesThenGivenUp) {
+  CuttingProxy proxy(db_.settings().port, std::chrono::milliseconds(100));
+  PostgresOptions options;
+  options.degraded_flush_wait = std::chrono::milliseconds(300);
+  auto journal = OpenThrough(proxy, options);
+  ASSERT_NE(journal, nullptr);
+  // Batches only, first attempts and replays alike: their Binds name a *_reservations statement;
+  // a preparation (Parse) or a lookup carries its SQL, which has "unnest", too.
+  for (int i = 0; i < 100; ++i) {
+    proxy.Arm(CuttingProxy::Cut::kBefore, "_reservations", "unnest");
+  }
+  EXPECT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged, degraded
+  const int fired_before_stop = proxy.fired();
+  const auto stopping = std::chrono::steady_clock::now();
+  journal.reset();
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  // A few during the flush's wait (the writer backs off from 100 ms), then the stop's tries; with
+  // no limit it would go through all 100 rules.
+  EXPECT_LE(proxy.fired() - fired_before_stop, 5 + PostgresJournal::kReconnectsAfterStop);
+  EXPECT_LT(took, std::chrono::seconds(5));
+  EXPECT_EQ(Count("reservations"), 1);  // the backlog was given up, as the log says
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test
