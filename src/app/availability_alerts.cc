@@ -42,12 +42,21 @@ core::Result<std::unique_ptr<AvailabilityAlerts>> AvailabilityAlerts::Create(con
 }
 
 void AvailabilityAlerts::Check(store::Store& store, core::TimePoint now) {
-  store.GetStats([shared = shared_, now](core::Result<store::StoreStats> stats) {
+  std::uint64_t check = 0;
+  {
+    std::lock_guard lock(shared_->mu);
+    check = ++shared_->checks;
+  }
+  store.GetStats([shared = shared_, now, check](core::Result<store::StoreStats> stats) {
     if (!stats) {
       spdlog::debug("webhooks: no stats this time: {}", stats.error().ToString());
       return;  // the next check compares with the last stats that came
     }
     std::lock_guard lock(shared->mu);
+    // Cluster stats come from any Redis worker: one that answers after a newer check's must
+    // not take the levels back in time.
+    if (check < shared->applied) return;
+    shared->applied = check;
     for (const service::AvailabilityEvent& event : shared->watch.Update(*stats, now)) {
       const std::string name = service::EventName(event);
       spdlog::info("webhooks: {} {}", name,

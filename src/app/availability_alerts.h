@@ -37,6 +37,8 @@ class AvailabilityAlerts {
   struct Shared {
     std::mutex mu;
     service::AvailabilityWatch watch;  // guarded by mu
+    std::uint64_t checks = 0;          // guarded by mu; Check calls so far
+    std::uint64_t applied = 0;         // guarded by mu; the newest check whose stats were used
     std::unique_ptr<notify::WebhookSender> sender;
     explicit Shared(std::uint32_t threshold) : watch(threshold) {}
   };

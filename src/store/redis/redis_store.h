@@ -258,6 +258,9 @@ class RedisStore final : public Store {
   CampaignPools campaign_pools_;
   std::atomic<bool> campaign_pools_loaded_{false};
   std::mutex campaign_changes_mu_;  // from a change's Redis write to its journal append
+  // Changes written to Redis whose journal append has not completed: a tick's read meanwhile
+  // would put a change into the copy that may yet be undone, so the copy is not replaced then.
+  std::atomic<int> campaign_changes_pending_{0};
 
   std::mutex rebuild_mu_;
   std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor

@@ -56,6 +56,9 @@ core::Result<void> RedisStore::LoadCampaignPools(RedisConnection& connection) {
     // A copy read before one of this instance's own changes completed must not undo it: read
     // again (the change is in Redis by then). Only a copy that replaced the table counts as
     // loaded, else the first allocations would go by a table that holds that one change only.
+    // A change of this instance on its way to the journal: keep the copy as it is (the next
+    // tick reads again), unless it is the first load.
+    if (campaign_changes_pending_.load() > 0 && campaign_pools_loaded_.load()) return {};
     if (campaign_pools_.ReplaceIfUnchanged(mappings, version)) {
       campaign_pools_loaded_.store(true);
       return {};
@@ -148,11 +151,13 @@ void RedisStore::ChangeCampaign(const std::string& campaign, std::optional<std::
         }
         std::vector<JournalEntry> entries;
         entries.push_back(CampaignPoolChanged{campaign, pool});
+        campaign_changes_pending_.fetch_add(1);  // until applied, or undone in Redis
         journal_->Append(
             std::move(entries), [this, campaign, pool, written, previous,
                                  done = std::move(done)](core::Result<void> durable) mutable {
               if (durable) {
                 campaign_pools_.Apply(campaign, pool);
+                campaign_changes_pending_.fetch_sub(1);
                 done(previous);
                 return;
               }
@@ -167,7 +172,11 @@ void RedisStore::ChangeCampaign(const std::string& campaign, std::optional<std::
                                     undone ? undone->str : undone.error().ToString());
                     }
                   },
-                  durable.error(), std::move(done));
+                  durable.error(),
+                  [this, done = std::move(done)](core::Result<std::optional<std::string>> r) {
+                    campaign_changes_pending_.fetch_sub(1);  // the undo has run (or could not)
+                    done(std::move(r));
+                  });
             });
       });
 }
