@@ -27,6 +27,9 @@ struct AllocationRequest {
   std::optional<std::uint64_t> lead_id;  // from `lead` or VICIdial's call code
   std::optional<Seconds> ttl;            // reservation length; the configured default if unset
   std::string pool;  // resolved from the campaign by the store (campaigns → pools); "" = default
+  // False when the pool's fallback is `none` (set by the store): no `any` tier, so a
+  // destination with no local number gets no caller-ID rather than a far one.
+  bool any_tier = true;
 };
 
 struct Reservation {

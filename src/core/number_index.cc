@@ -298,7 +298,9 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
         }
       }
     }
-    if (!picked) picked = PickInTier(MatchTier::kAny, *pool, request.destination);
+    if (!picked && request.any_tier) {
+      picked = PickInTier(MatchTier::kAny, *pool, request.destination);
+    }
   }
   if (!picked) {
     return Fail(Error::NoCallerIdAvailable("no caller-ID available in pool '" + pool_name +

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/allocation.h"
@@ -134,6 +135,15 @@ struct CampaignPool {
   std::string pool;
   friend bool operator==(const CampaignPool&, const CampaignPool&) = default;
 };
+
+// (campaign, pool) pairs, as a NameTable lists them, as CampaignPool values.
+inline std::vector<CampaignPool> ToCampaignPools(
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::vector<CampaignPool> list;
+  list.reserve(entries.size());
+  for (const auto& [campaign, pool] : entries) list.push_back({campaign, pool});
+  return list;
+}
 
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"

@@ -17,7 +17,7 @@ constexpr std::size_t kStatsSlice = 16'384;
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
-  IndexLoader(core::NumberIndex& index, CampaignPools& campaign_pools, core::TimePoint now)
+  IndexLoader(core::NumberIndex& index, NameTable& campaign_pools, core::TimePoint now)
       : index_(index), campaign_pools_(campaign_pools), now_(now) {}
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
@@ -37,7 +37,7 @@ class IndexLoader final : public LoadSink {
 
  private:
   core::NumberIndex& index_;
-  CampaignPools& campaign_pools_;
+  NameTable& campaign_pools_;
   core::TimePoint now_;
 };
 
@@ -89,7 +89,7 @@ void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
 void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> done) {
   const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
-  request.pool = campaign_pools_.PoolFor(request.campaign);
+  request.pool = campaign_pools_.Lookup(request.campaign);
   if (auto allowed = limiter_.Check(request.agent, now); !allowed) {
     lock.unlock();
     done(core::Fail(allowed.error()));

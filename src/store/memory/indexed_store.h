@@ -21,9 +21,9 @@
 #include "core/clock.h"
 #include "core/number_index.h"
 #include "core/rate_limiter.h"
-#include "store/campaign_pools.h"
 #include "store/history_pruner.h"
 #include "store/journal.h"
+#include "store/name_table.h"
 #include "store/store.h"
 
 namespace cidrotor::store {
@@ -88,7 +88,7 @@ class IndexedStore final : public Store {
   mutable std::mutex mu_;
   core::NumberIndex index_;                // guarded by mu_
   core::AgentRateLimiter limiter_;         // guarded by mu_
-  CampaignPools campaign_pools_;           // thread-safe; changed by the journal's completions
+  NameTable campaign_pools_;               // thread-safe; changed by the journal's completions
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};

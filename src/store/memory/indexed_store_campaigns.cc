@@ -1,5 +1,5 @@
 // IndexedStore's campaigns → pools (store/memory/indexed_store.h): the table lives in memory
-// (CampaignPools, read by every Allocate) and follows the journal: a change is appended, and
+// (a NameTable, read by every Allocate) and follows the journal: a change is appended, and
 // applied to the table once its batch committed, in the writer's completion order (the
 // journal's). So a change the journal refuses never shows, and two changes of one campaign
 // land in memory in the order the journal keeps them.
@@ -12,7 +12,7 @@
 namespace cidrotor::store {
 
 void IndexedStore::ListCampaignPools(Callback<std::vector<CampaignPool>> done) {
-  done(campaign_pools_.List());
+  done(ToCampaignPools(campaign_pools_.List()));
 }
 
 void IndexedStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) {
@@ -30,7 +30,7 @@ void IndexedStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> 
 }
 
 void IndexedStore::RemoveCampaignPool(std::string campaign, Callback<void> done) {
-  if (campaign_pools_.PoolFor(campaign).empty()) {
+  if (campaign_pools_.Lookup(campaign).empty()) {
     done(core::Fail(
         core::Error::NotFound("campaign " + campaign + " is not mapped to a pool", "campaign")));
     return;

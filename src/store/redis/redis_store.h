@@ -36,9 +36,9 @@
 #include "core/calendar.h"
 #include "core/clock.h"
 #include "core/number_index.h"
-#include "store/campaign_pools.h"
 #include "store/history_pruner.h"
 #include "store/journal.h"
+#include "store/name_table.h"
 #include "store/redis/lua_scripts.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_executor.h"
@@ -255,7 +255,7 @@ class RedisStore final : public Store {
   // The campaigns → pools table every allocation reads, without a Redis round trip: loaded before
   // the first allocation, read again at every Tick (another instance's change shows within about
   // a second), changed at once by this instance's own changes.
-  CampaignPools campaign_pools_;
+  NameTable campaign_pools_;
   std::atomic<bool> campaign_pools_loaded_{false};
   std::mutex campaign_changes_mu_;  // from a change's Redis write to its journal append
   // Changes written to Redis whose journal append has not completed: a tick's read meanwhile

@@ -51,7 +51,8 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
           request.agent,
           std::to_string(options_.rate_limit_per_agent),
           request.campaign,
-          request.lead_id ? std::to_string(*request.lead_id) : std::string()};
+          request.lead_id ? std::to_string(*request.lead_id) : std::string(),
+          request.any_tier ? "1" : "0"};
 }
 
 void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {

@@ -42,9 +42,9 @@ core::Result<void> RedisStore::LoadCampaignPools(RedisConnection& connection) {
   for (int attempt = 0;; ++attempt) {
     auto hash = connection.Run({"HGETALL", redis::kCampaignPoolsKey});
     if (!hash) return core::Fail(hash.error());
-    std::vector<CampaignPool> mappings;
+    std::vector<NameTable::Entry> mappings;
     for (std::size_t i = 0; i + 1 < hash->elements.size(); i += 2) {
-      mappings.push_back({hash->elements[i].str, hash->elements[i + 1].str});
+      mappings.emplace_back(hash->elements[i].str, hash->elements[i + 1].str);
     }
     // No mapping at all may mean a Redis that lost its data: believe it once the generation
     // is the published one (ResolveGeneration starts the rebuild when it is gone).
@@ -74,7 +74,7 @@ core::Result<void> RedisStore::LoadCampaignPools(RedisConnection& connection) {
 }
 
 std::string RedisStore::PoolOfCampaign(std::string_view campaign) const {
-  std::string pool = campaign_pools_.PoolFor(campaign);
+  std::string pool = campaign_pools_.Lookup(campaign);
   if (pool.empty()) pool = core::kDefaultPool;
   return pool;
 }
@@ -86,7 +86,7 @@ void RedisStore::ListCampaignPools(Callback<std::vector<CampaignPool>> on_done) 
                                         done(core::Fail(loaded.error()));
                                         return;
                                       }
-                                      done(campaign_pools_.List());
+                                      done(ToCampaignPools(campaign_pools_.List()));
                                     });
 }
 

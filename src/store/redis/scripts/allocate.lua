@@ -1,6 +1,7 @@
 -- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
 -- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
--- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none).
+-- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
+-- the any tier '1' (the pool's fallback) or '0' (fallback none).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
 local bad = check_gen(false)
@@ -31,7 +32,7 @@ if geographic then
     match = '2'
   end
 end
-if not picked then
+if not picked and ARGV[19] ~= '0' then
   local npa = first(ALL)
   if npa then picked, xs, as = first_of_area(npa) end
   match = '4'
