@@ -44,6 +44,10 @@ boost::asio::awaitable<Response> HandlePutCampaign(const Request& request, Reque
 boost::asio::awaitable<Response> HandleDeleteCampaign(const Request& request,
                                                       RequestContext& context);
 
+// handlers_pools.cc (admin): the pools and their fallback.
+boost::asio::awaitable<Response> HandleListPools(const Request& request, RequestContext& context);
+boost::asio::awaitable<Response> HandlePutPool(const Request& request, RequestContext& context);
+
 // handlers_history.cc (admin).
 boost::asio::awaitable<Response> HandleListReservations(const Request& request,
                                                         RequestContext& context);

@@ -45,6 +45,8 @@ constexpr std::array kRoutes{
                Logging::kApiLog},
     RouteEntry{Method::kDelete, "/api/campaigns/{campaign}", HandleDeleteCampaign, Access::kAdmin,
                Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/pools", HandleListPools, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kPut, "/api/pools/{pool}", HandlePutPool, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/reservations", HandleListReservations, Access::kAdmin,
                Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/logs", HandleListLogs, Access::kAdmin, Logging::kApiLog},

@@ -53,6 +53,13 @@ class ObservedStore final : public store::Store {
   void RemoveCampaignPool(std::string campaign, store::Callback<void> done) override {
     inner_.RemoveCampaignPool(std::move(campaign), std::move(done));
   }
+  void ListPoolSettings(store::Callback<std::vector<store::PoolSettings>> done) override {
+    inner_.ListPoolSettings(std::move(done));
+  }
+  void SetPoolSettings(store::PoolSettings settings,
+                       store::Callback<store::PoolSettings> done) override {
+    inner_.SetPoolSettings(std::move(settings), std::move(done));
+  }
   void ListReservations(store::ReservationQuery query,
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     inner_.ListReservations(query, std::move(done));

@@ -53,6 +53,11 @@ namespace cidrotor::service {
 [[nodiscard]] core::Result<store::CampaignPool> ParseCampaignPool(std::string_view campaign,
                                                                   const Params& params);
 
+// PUT /api/pools/{pool}: the pool named by the path (decoded; pool name rules, error field
+// `pool`) and `fallback` (required): `any` or `none`.
+[[nodiscard]] core::Result<store::PoolSettings> ParsePoolSettings(std::string_view pool,
+                                                                  const Params& params);
+
 // GET /api/reservations. `live` (default true: only live reservations), `limit` (1..1000, 100).
 [[nodiscard]] core::Result<store::ReservationQuery> ParseReservationQuery(const Params& params);
 

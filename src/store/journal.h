@@ -51,8 +51,14 @@ struct CampaignPoolChanged {
   std::optional<std::string> pool;
 };
 
-using JournalEntry = std::variant<NumberUpserted, NumberDeleted, ReservationMade,
-                                  ReservationReleased, ApiLogEntry, CampaignPoolChanged>;
+// A pool's settings were set (the whole row).
+struct PoolSettingsChanged {
+  PoolSettings settings;
+};
+
+using JournalEntry =
+    std::variant<NumberUpserted, NumberDeleted, ReservationMade, ReservationReleased, ApiLogEntry,
+                 CampaignPoolChanged, PoolSettingsChanged>;
 
 // Receives the stored state at start-up, numbers in caller_id order.
 class LoadSink {
@@ -64,6 +70,8 @@ class LoadSink {
   // Every campaign → pool mapping, after the numbers and reservations (sinks that only want the
   // numbers ignore them).
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}
+  // Every pool's settings row, last.
+  virtual void OnPoolSettings(const PoolSettings& /*settings*/) {}
 };
 
 // What PruneHistory deletes: api_logs rows with a timestamp before `api_logs_before`, and

@@ -145,6 +145,17 @@ inline std::vector<CampaignPool> ToCampaignPools(
   return list;
 }
 
+// A pool's own settings. fallback_any false is SPEC's fallback `none`: the pool has no `any`
+// tier, so a destination with no number of its exchange or area code gets 503, not a far number.
+struct PoolSettings {
+  std::string pool;
+  bool fallback_any = true;
+  friend bool operator==(const PoolSettings&, const PoolSettings&) = default;
+};
+
+// The fallback as stored and shown: "any" or "none".
+inline const char* FallbackName(bool fallback_any) { return fallback_any ? "any" : "none"; }
+
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"
   bool degraded = false;      // allocating without the system of record (cluster mode)
@@ -191,6 +202,12 @@ class Store {
   // Unmaps a campaign: it allocates from pool "default" again. Errors: kNotFound when it was not
   // mapped, kUnavailable.
   virtual void RemoveCampaignPool(std::string campaign, Callback<void> done) = 0;
+
+  // Pools' own settings: every pool that has some, by name (any other pool: the defaults).
+  virtual void ListPoolSettings(Callback<std::vector<PoolSettings>> done) = 0;
+  // Sets a pool's settings (the pool need not hold numbers yet); allocations use them once `done`
+  // ran (cluster mode: on the other instances within about a second). Errors: kUnavailable.
+  virtual void SetPoolSettings(PoolSettings settings, Callback<PoolSettings> done) = 0;
 
   virtual void ListReservations(ReservationQuery query,
                                 Callback<std::vector<ReservationRecord>> done) = 0;

@@ -2,7 +2,8 @@
 // it picks, Debian's Chromium driven by playwright-core. Covers: a wrong token is refused and
 // shows no data; login with Enter; counts follow allocations made over HTTP; deactivating a
 // number in the page stops /next-cid from returning it; caps and pool are edited; a campaign is
-// mapped to that pool and unmapped in the page, and /next-cid follows; a CSV upload
+// mapped to that pool and unmapped in the page, and /next-cid follows; a pool's fallback is
+// switched to none and back; a CSV upload
 // shows its summary and rejected lines; the JWT is renewable (by the API and by the page's
 // timer), expired or tampered JWTs are refused by the API, and a refused JWT ends the page's
 // session; logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
@@ -199,6 +200,16 @@ async function main() {
     await page.locator('#campaign-status').filter({ hasText: 'north_sales allocates from pool default again.' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#campaign-pools tbody tr').filter({ hasText: 'north_sales' }).waitFor({ state: 'detached', timeout: WAIT_MS });
     assert.equal((await api('GET', '/api/campaigns/north_sales', { headers: admin })).json.mapped, false);
+
+    // ---- a pool's fallback: "Local only" takes the any tier away, "Allow any" gives it back ----
+    const poolRow = page.locator('#pools tbody tr').filter({ hasText: 'default' });
+    await poolRow.locator('button', { hasText: 'Local only' }).click();
+    await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback none.' }).waitFor({ timeout: WAIT_MS });
+    const poolsNow = (await api('GET', '/api/pools', { headers: admin })).json.pools;
+    assert.equal(poolsNow.find((p) => p.pool === 'default').fallback, 'none');
+    await poolRow.locator('button', { hasText: 'Allow any' }).click();
+    await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback any.' }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await api('GET', '/api/pools', { headers: admin })).json.pools.find((p) => p.pool === 'default').fallback, 'any');
 
     // ---- CSV upload shows the summary and the rejected lines ----
     const csv = path.join(dir, 'pool.csv');

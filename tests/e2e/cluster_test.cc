@@ -158,11 +158,12 @@ TEST_F(ClusterTest, ACampaignMappedThroughOneInstanceAllocatesFromItsPoolThrough
             << " ms\n";
 }
 
-TEST_F(ClusterTest, RedisBackEmptyGetsTheCampaignTableBackFromPostgres) {
+TEST_F(ClusterTest, RedisBackEmptyGetsTheSettingsTablesBackFromPostgres) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 2001, 1, "pool=east"));
   ASSERT_EQ(Admin("PUT", "/api/campaigns/sales", "pool=east").status, 200);
+  ASSERT_EQ(Admin("PUT", "/api/pools/east", "fallback=none").status, 200);
   redis().Kill();
   ASSERT_TRUE(redis().Restart());  // empty: no persistence
   const auto first = NextCidOnceRecovered("to=2125559876&campaign=support");  // the rebuild
@@ -176,6 +177,12 @@ TEST_F(ClusterTest, RedisBackEmptyGetsTheCampaignTableBackFromPostgres) {
   ASSERT_EQ(sales.status, 200) << sales.body;
   EXPECT_EQ(Field(ParseJson(sales.body), "pool"), "east") << sales.body;
   EXPECT_NE(Admin("GET", "/api/campaigns").body.find(R"("campaign":"sales")"), std::string::npos);
+  // And the pool's fallback: no any tier for a destination east holds no number for, though
+  // east's number is free again.
+  HttpClient other(second->port());
+  ASSERT_EQ(other.Post("/release", "caller_id=2125552001").status, 200);
+  const auto far = other.Get("/next-cid?to=3105559876&campaign=sales");
+  EXPECT_EQ(far.status, 503) << far.body;
 }
 
 TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce) {

@@ -197,6 +197,14 @@ class FakeStore final : public store::Store {
     Record(campaign_changes_, store::CampaignPool{std::move(campaign), ""});
     Complete(std::move(done), campaign_change_result);
   }
+  void ListPoolSettings(store::Callback<std::vector<store::PoolSettings>> done) override {
+    Complete(std::move(done),
+             core::Result<std::vector<store::PoolSettings>>(std::vector<store::PoolSettings>{}));
+  }
+  void SetPoolSettings(store::PoolSettings settings,
+                       store::Callback<store::PoolSettings> done) override {
+    Complete(std::move(done), core::Result<store::PoolSettings>(std::move(settings)));
+  }
   void ListReservations(store::ReservationQuery /*query*/,
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     Complete(std::move(done), reservations_result);

@@ -346,6 +346,14 @@ TYPED_TEST_P(JournalContractTest, CampaignPoolsAreSetReplacedAndUnmappedInAppend
   EXPECT_EQ(summary.campaign_pools, 2u);
 }
 
+TYPED_TEST_P(JournalContractTest, PoolSettingsAreKeptAndReplaced) {
+  this->MustAppend({PoolSettingsChanged{{"west", false}}, PoolSettingsChanged{{"east", false}}});
+  this->MustAppend({PoolSettingsChanged{{"west", true}}});  // replaces
+  RecordingSink sink = this->LoadAt(kT0);
+  EXPECT_THAT(sink.pool_settings,
+              ElementsAre(PoolSettings{"east", false}, PoolSettings{"west", true}));
+}
+
 // Retention: PruneHistory's chunks (1,000 rows per table) are crossed on purpose.
 TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId) {
   using std::chrono::hours;
@@ -454,7 +462,7 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryGoesOnWhenTheNewestReservationEnde
 
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing,
-    CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder,
+    CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder, PoolSettingsAreKeptAndReplaced,
     NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, UpsertReplacesANumberAndDeleteRemovesIt,
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,

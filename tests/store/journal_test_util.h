@@ -106,9 +106,11 @@ class RecordingSink final : public LoadSink {
     live.push_back(reservation);
   }
   void OnCampaignPool(const CampaignPool& mapping) override { campaign_pools.push_back(mapping); }
+  void OnPoolSettings(const PoolSettings& settings) override { pool_settings.push_back(settings); }
   std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
   std::vector<core::Reservation> live;
   std::vector<CampaignPool> campaign_pools;
+  std::vector<PoolSettings> pool_settings;
 };
 
 // Appends and waits for `on_durable`, whatever thread it runs on.

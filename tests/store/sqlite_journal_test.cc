@@ -70,13 +70,13 @@ class SqliteJournalTest : public ::testing::Test {
 TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
   auto journal = OpenJournal();
   SideConnection side(path_);
-  EXPECT_THAT(
-      side.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-      ElementsAre("api_logs", "caller_ids", "campaign_pools", "reservations", "schema_migrations"));
+  EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+              ElementsAre("api_logs", "caller_ids", "campaign_pools", "pool_settings",
+                          "reservations", "schema_migrations"));
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
                           "NULL ORDER BY name"),
               ElementsAre("caller_ids_area_code", "reservations_until"));
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
@@ -97,17 +97,20 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].first.daily_cap, 300u);
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
   OpenJournal().reset();
-  SideConnection(path_).Exec("INSERT INTO schema_migrations VALUES (2, 0)");
+  const int newer = sqlite::kSchemaVersion + 1;
+  SideConnection(path_).Exec("INSERT INTO schema_migrations VALUES (" + std::to_string(newer) +
+                             ", 0)");
 
   auto journal = SqliteJournal::Open({.path = path_});
   ASSERT_THAT(journal, HasError(core::ErrorCode::kUnavailable));
-  EXPECT_THAT(journal.error().detail(), HasSubstr("schema version 2"));
-  EXPECT_THAT(journal.error().detail(), HasSubstr("version 1"));
+  EXPECT_THAT(journal.error().detail(), HasSubstr("schema version " + std::to_string(newer)));
+  EXPECT_THAT(journal.error().detail(),
+              HasSubstr("version " + std::to_string(sqlite::kSchemaVersion)));
   EXPECT_THAT(journal.error().detail(), HasSubstr(path_));
 }
 
@@ -119,9 +122,32 @@ TEST_F(SqliteJournalTest, MigratesADatabaseAtAnOlderVersion) {
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
+  EXPECT_THAT(side.Column("SELECT max(version) FROM schema_migrations"),
               ElementsAre(std::to_string(sqlite::kSchemaVersion)));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("0"));
+  EXPECT_THAT(side.Column("SELECT count(*) FROM pool_settings"), ElementsAre("0"));
+}
+
+// A store made by the first release (schema 1) gains the pool_settings table and keeps its rows.
+TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
+  {
+    auto journal = OpenJournal();
+    ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100))}), IsOk());
+  }
+  {
+    SideConnection side(path_);
+    side.Exec("DROP TABLE pool_settings");
+    side.Exec("DELETE FROM schema_migrations WHERE version > 1");
+  }
+  auto journal = OpenJournal();
+  ASSERT_NE(journal, nullptr);
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
+              ElementsAre("1", "2"));
+  EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
+  ASSERT_THAT(AppendAndWait(*journal, {PoolSettingsChanged{PoolSettings{"east", false}}}), IsOk());
+  EXPECT_THAT(side.Column("SELECT fallback FROM pool_settings WHERE pool = 'east'"),
+              ElementsAre("none"));
 }
 
 TEST_F(SqliteJournalTest, OpenRefusesAnInMemoryDatabase) {

@@ -233,6 +233,48 @@ TEST_P(StoreContractTest, FailedCampaignChangesAreUndone) {
   EXPECT_EQ(sales->reservation.pool, "east");
 }
 
+TEST_P(StoreContractTest, APoolWithFallbackNoneHasNoAnyTier) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  // Any tier: a destination in another area code gets the 212 number.
+  auto far = Allocate("3105559999");
+  ASSERT_THAT(far, IsOk());
+  EXPECT_EQ(far->reservation.match, core::MatchTier::kAny);
+  ASSERT_THAT(Release(far->reservation.id), IsOk());
+
+  auto set = Await<PoolSettings>([&](auto done) {
+    store_->SetPoolSettings(PoolSettings{"default", false}, done);
+  });
+  ASSERT_THAT(set, IsOk());
+  EXPECT_THAT(Allocate("3105559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_THAT(Allocate("8005551234"), HasError(ErrorCode::kNoCallerIdAvailable));  // toll-free
+  auto local = Allocate("2125559999");  // the local tiers still serve
+  ASSERT_THAT(local, IsOk());
+  EXPECT_EQ(local->reservation.match, core::MatchTier::kExchange);
+  ASSERT_THAT(Release(local->reservation.id), IsOk());
+  auto list = Await<std::vector<PoolSettings>>([&](auto done) { store_->ListPoolSettings(done); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_THAT(*list, ::testing::ElementsAre(PoolSettings{"default", false}));
+
+  ASSERT_THAT(Await<PoolSettings>([&](auto done) {
+                store_->SetPoolSettings(PoolSettings{"default", true}, done);
+              }),
+              IsOk());
+  EXPECT_THAT(Allocate("3105559999"), IsOk());
+}
+
+TEST_P(StoreContractTest, AFailedPoolSettingIsNotMade) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  EXPECT_THAT(Await<PoolSettings>([&](auto done) {
+                store_->SetPoolSettings(PoolSettings{"default", false}, done);
+              }),
+              HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  EXPECT_THAT(Allocate("3105559999"), IsOk());  // still the any tier
+}
+
 // --- reservations --------------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, ReservationExpiresAfterItsTtl) {

@@ -1,6 +1,7 @@
 // cidrotor's dashboard: log in with the admin token (exchanged at POST /auth/token for a JWT kept
-// in sessionStorage and renewed before it expires), then poll GET /api/stats, GET /api/logs and
-// GET /api/campaigns every few seconds, and act on numbers and campaigns through the admin API. Plain DOM, no framework; text is
+// in sessionStorage and renewed before it expires), then poll GET /api/stats, /api/logs,
+// /api/campaigns and /api/pools every few seconds, and act on numbers, campaigns and pools
+// through the admin API. Plain DOM, no framework; text is
 // always set with textContent, never parsed as HTML.
 'use strict';
 
@@ -168,7 +169,33 @@ function showStats(stats) {
     (a) => (a.available === 0 ? 'dry' : a.active && a.available / a.active < 0.2 ? 'low' : ''));
   fill('campaigns', stats.campaigns_24h.slice(0, 50), (c) => [c.name, c.allocations, time(c.last_allocation)]);
   fill('agents', stats.agents_24h.slice(0, 50), (a) => [a.name, a.allocations, time(a.last_allocation)]);
-  fill('pools', stats.pools, (p) => [p.pool, p.available, p.active, p.total]);
+}
+
+// ---- pools ------------------------------------------------------------------------------------
+
+function showPools(pools) {
+  fill('pools', pools, (p) => [p.pool, p.available, p.active, p.total, p.fallback, '']);
+  // The last cell of each row: a button that switches the pool's fallback.
+  $('pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
+    const pool = pools[i];
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = pool.fallback === 'none' ? 'Allow any' : 'Local only';
+    button.addEventListener('click', () => setFallback(pool.pool, pool.fallback === 'none' ? 'any' : 'none'));
+    tr.lastElementChild.append(button);
+  });
+}
+
+async function loadPools() {
+  const answer = await api('GET', '/api/pools');
+  if (answer.success) showPools(answer.pools);
+}
+
+async function setFallback(pool, fallback) {
+  const answer = await api('PUT', `/api/pools/${encodeURIComponent(pool)}`, JSON.stringify({ fallback }));
+  $('pool-status').textContent = answer.success ? `Pool ${pool}: fallback ${fallback}.` : `Refused: ${answer.detail || answer.error}`;
+  $('pool-status').className = answer.success ? 'muted' : 'error';
+  loadPools();
 }
 
 // ---- campaigns → pools ------------------------------------------------------------------------
@@ -211,7 +238,7 @@ async function unmapCampaign(campaign) {
 }
 
 // The page's own polling would fill the log: show the requests of everyone else.
-const POLLED = ['/api/stats', '/api/logs', '/api/campaigns'];
+const POLLED = ['/api/stats', '/api/logs', '/api/campaigns', '/api/pools'];
 const isOwnPolling = (l) => l.method === 'GET' && POLLED.includes(l.endpoint);
 
 function showLogs(logs) {
@@ -221,11 +248,12 @@ function showLogs(logs) {
 
 async function refresh() {
   try {
-    const [stats, logs, campaigns] = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200'),
-      api('GET', '/api/campaigns')]);
+    const [stats, logs, campaigns, pools] = await Promise.all([api('GET', '/api/stats'),
+      api('GET', '/api/logs?limit=200'), api('GET', '/api/campaigns'), api('GET', '/api/pools')]);
     if (stats.success) showStats(stats);
     if (logs.success) showLogs(logs.logs);
     if (campaigns.success) showCampaignPools(campaigns.campaigns);
+    if (pools.success) showPools(pools.pools);
     $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (jwt()) $('updated').textContent = `refresh failed: ${error.message}`;

@@ -17,8 +17,12 @@ constexpr std::size_t kStatsSlice = 16'384;
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
-  IndexLoader(core::NumberIndex& index, NameTable& campaign_pools, core::TimePoint now)
-      : index_(index), campaign_pools_(campaign_pools), now_(now) {}
+  IndexLoader(core::NumberIndex& index, NameTable& campaign_pools, NameTable& pool_fallbacks,
+              core::TimePoint now)
+      : index_(index),
+        campaign_pools_(campaign_pools),
+        pool_fallbacks_(pool_fallbacks),
+        now_(now) {}
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
     if (auto loaded = index_.Load(spec, usage, now_); !loaded) {
@@ -34,10 +38,14 @@ class IndexLoader final : public LoadSink {
   void OnCampaignPool(const CampaignPool& mapping) override {
     campaign_pools_.Set(mapping.campaign, mapping.pool);
   }
+  void OnPoolSettings(const PoolSettings& settings) override {
+    pool_fallbacks_.Set(settings.pool, FallbackName(settings.fallback_any));
+  }
 
  private:
   core::NumberIndex& index_;
   NameTable& campaign_pools_;
+  NameTable& pool_fallbacks_;
   core::TimePoint now_;
 };
 
@@ -50,7 +58,7 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   std::unique_ptr<IndexedStore> store(
       new IndexedStore(clock, calendar, options, std::move(journal)));
   std::lock_guard lock(store->mu_);
-  IndexLoader loader(store->index_, store->campaign_pools_, clock.Now());
+  IndexLoader loader(store->index_, store->campaign_pools_, store->pool_fallbacks_, clock.Now());
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;
@@ -90,6 +98,8 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
   request.pool = campaign_pools_.Lookup(request.campaign);
+  request.any_tier =
+      pool_fallbacks_.Lookup(request.pool.empty() ? core::kDefaultPool : request.pool) != "none";
   if (auto allowed = limiter_.Check(request.agent, now); !allowed) {
     lock.unlock();
     done(core::Fail(allowed.error()));

@@ -56,10 +56,12 @@ class IndexedStore final : public Store {
   // mu_ (so the journal's order stays the index's), completed when the last chunk is durable.
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
-  // indexed_store_campaigns.cc: the table in memory, each change applied once durable.
+  // indexed_store_settings.cc: the settings tables in memory, each change applied once durable.
   void ListCampaignPools(Callback<std::vector<CampaignPool>> done) override;
   void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) override;
   void RemoveCampaignPool(std::string campaign, Callback<void> done) override;
+  void ListPoolSettings(Callback<std::vector<PoolSettings>> done) override;
+  void SetPoolSettings(PoolSettings settings, Callback<PoolSettings> done) override;
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
@@ -89,6 +91,7 @@ class IndexedStore final : public Store {
   core::NumberIndex index_;                // guarded by mu_
   core::AgentRateLimiter limiter_;         // guarded by mu_
   NameTable campaign_pools_;               // thread-safe; changed by the journal's completions
+  NameTable pool_fallbacks_;               // pool → "any"/"none"; as campaign_pools_
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};

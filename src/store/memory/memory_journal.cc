@@ -56,6 +56,7 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
     sink.OnCampaignPool(CampaignPool{campaign, pool});
     ++summary.campaign_pools;
   }
+  for (const auto& [pool, settings] : pool_settings_) sink.OnPoolSettings(settings);
   summary.max_reservation_id = reservations_.empty() ? 0 : reservations_.rbegin()->first;
   return summary;
 }
@@ -180,6 +181,10 @@ void MemoryJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> don
     return;
   }
   done(pruned);
+}
+
+void MemoryJournal::Apply(const PoolSettingsChanged& e) {
+  pool_settings_[e.settings.pool] = e.settings;
 }
 
 void MemoryJournal::Apply(const CampaignPoolChanged& e) {

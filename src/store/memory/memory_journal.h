@@ -101,6 +101,7 @@ class MemoryJournal final : public Journal {
   void Apply(const ReservationReleased& e);
   void Apply(const ApiLogEntry& e);
   void Apply(const CampaignPoolChanged& e);
+  void Apply(const PoolSettingsChanged& e);
   void CompletionLoop();
 
   const Completion completion_;
@@ -114,6 +115,7 @@ class MemoryJournal final : public Journal {
   std::map<std::uint64_t, ReservationRecord> reservations_;  // guarded by mu_; by id
   std::vector<StoredLog> logs_;                              // guarded by mu_; ids ascending
   std::map<std::string, std::string> campaign_pools_;        // guarded by mu_
+  std::map<std::string, PoolSettings> pool_settings_;        // guarded by mu_
   std::uint64_t next_log_id_ = 1;                            // guarded by mu_
   std::uint64_t entries_committed_ = 0;                      // guarded by mu_
   std::optional<core::Error> failure_;                       // guarded by mu_

@@ -69,6 +69,11 @@ ON CONFLICT(campaign) DO UPDATE SET pool = excluded.pool
 
 constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHERE campaign = $1";
 
+constexpr std::string_view kUpsertPoolSettings = R"sql(
+INSERT INTO pool_settings(pool, fallback) VALUES($1, $2)
+ON CONFLICT(pool) DO UPDATE SET fallback = excluded.fallback
+)sql";
+
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
@@ -79,6 +84,7 @@ constexpr const char* kReleaseReservationsName = "cidrotor_release_reservations"
 constexpr const char* kInsertLogsName = "cidrotor_insert_logs";
 constexpr const char* kUpsertCampaignPoolName = "cidrotor_upsert_campaign_pool";
 constexpr const char* kDeleteCampaignPoolName = "cidrotor_delete_campaign_pool";
+constexpr const char* kUpsertPoolSettingsName = "cidrotor_upsert_pool_settings";
 
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
   if (cap == 0) return std::nullopt;  // no cap of its own: NULL, the configured default applies
@@ -164,6 +170,7 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
       {kInsertLogsName, kInsertLogs},
       {kUpsertCampaignPoolName, kUpsertCampaignPool},
       {kDeleteCampaignPoolName, kDeleteCampaignPool},
+      {kUpsertPoolSettingsName, kUpsertPoolSettings},
   };
   for (const auto& [name, sql] : statements) {
     if (auto ok = conn.Prepare(name, sql); !ok) return ok;
@@ -191,7 +198,8 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
           [this](const auto& e) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, NumberUpserted> || std::is_same_v<T, NumberDeleted> ||
-                          std::is_same_v<T, CampaignPoolChanged>) {
+                          std::is_same_v<T, CampaignPoolChanged> ||
+                          std::is_same_v<T, PoolSettingsChanged>) {
               Add(e);
             }
           },
@@ -238,6 +246,12 @@ void BatchWriter::Add(const CampaignPoolChanged& e) {
   batch_.Prepared(kUpsertCampaignPoolName);
   batch_.Text(e.campaign);
   batch_.Text(*e.pool);
+}
+
+void BatchWriter::Add(const PoolSettingsChanged& e) {
+  batch_.Prepared(kUpsertPoolSettingsName);
+  batch_.Text(e.settings.pool);
+  batch_.Text(FallbackName(e.settings.fallback_any));
 }
 
 void BatchWriter::AddGroup(Replay replay) {

@@ -10,6 +10,7 @@
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
 //   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
+//   PoolSettingsChanged → INSERT … ON CONFLICT(pool) DO UPDATE of pool_settings
 // Order: the result equals applying the entries one by one in append order. Allocations and
 // releases between two number changes form a group; within it all reservations are inserted
 // before any is released (a release always follows its allocation in append order), the usage
@@ -79,6 +80,7 @@ class BatchWriter {
   void Add(const NumberUpserted& e);
   void Add(const NumberDeleted& e);
   void Add(const CampaignPoolChanged& e);
+  void Add(const PoolSettingsChanged& e);
   // Writes the group of allocations and releases gathered so far.
   void AddGroup(Replay replay);
   void AddReservations(Replay replay);

@@ -124,6 +124,15 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
                   });
   if (!ok) return core::Fail(ok.error());
 
+  PoolSettings settings;
+  ok = ForEachRow(conn, "pool_settings", "SELECT pool, fallback FROM pool_settings ORDER BY pool",
+                  "load pool_settings", [&](Rows& rows, int i) {
+                    settings.pool.assign(rows.Text(i, 0));
+                    settings.fallback_any = rows.Text(i, 1) != "none";
+                    sink.OnPoolSettings(settings);
+                  });
+  if (!ok) return core::Fail(ok.error());
+
   ok = conn.Exec("SELECT COALESCE(MAX(id), 0) FROM reservations", "read max reservation id",
                  [&](Rows rows) {
                    if (rows.size() > 0) {

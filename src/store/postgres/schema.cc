@@ -76,6 +76,13 @@ CREATE TABLE campaign_pools (
   pool     TEXT NOT NULL
 );
 )sql",
+    // 2: the pools' own settings (SPEC: a pool whose fallback is `none` has no `any` tier).
+    R"sql(
+CREATE TABLE pool_settings (
+  pool     TEXT PRIMARY KEY,
+  fallback TEXT NOT NULL DEFAULT 'any'
+);
+)sql",
 };
 
 // One key for every cidrotor instance migrating this database (pg_advisory_lock's bigint).

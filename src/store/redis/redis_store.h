@@ -79,11 +79,13 @@ class RedisStore final : public Store {
   void ListNumbers(NumberFilter filter, Callback<NumberPage> done) override;
   void ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
                      Callback<ImportResult> done) override;
-  // redis_store_campaigns.cc: campaigns → pools, kept in cid:campaign_pools and cached here (see
-  // campaign_pools_).
+  // redis_store_settings.cc: campaigns → pools and the pools' fallback, kept in Redis hashes and
+  // cached here (see campaign_pools_).
   void ListCampaignPools(Callback<std::vector<CampaignPool>> done) override;
   void SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> done) override;
   void RemoveCampaignPool(std::string campaign, Callback<void> done) override;
+  void ListPoolSettings(Callback<std::vector<PoolSettings>> done) override;
+  void SetPoolSettings(PoolSettings settings, Callback<PoolSettings> done) override;
   // redis_store_queries.cc: live reservations, stats, health, tick; history from the journal.
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
@@ -188,17 +190,22 @@ class RedisStore final : public Store {
   core::Result<void> RemoveNumber(redis::RedisConnection& connection, const std::string& pool,
                                   core::PhoneNumber caller_id, core::TimePoint now);
   // redis_store_import.cc
-  // redis_store_campaigns.cc: reads cid:campaign_pools into campaign_pools_ (an empty hash is
-  // believed only once the generation is checked, as Pools() does). Errors: kUnavailable.
-  core::Result<void> LoadCampaignPools(redis::RedisConnection& connection);
+  // redis_store_settings.cc: a hash's fields and values. Errors: kUnavailable.
+  core::Result<std::vector<NameTable::Entry>> ReadHash(redis::RedisConnection& connection,
+                                                       const char* key);
+  // Reads cid:campaign_pools and cid:pool_settings into campaign_pools_ and pool_fallbacks_
+  // (empty hashes are believed only once the generation is checked, as Pools() does).
+  // Errors: kUnavailable.
+  core::Result<void> LoadSettings(redis::RedisConnection& connection);
   // The pool that serves `campaign` (PoolName applied).
   std::string PoolOfCampaign(std::string_view campaign) const;
-  // Sets (`pool`) or deletes a campaign's entry in Redis, then appends the change to the
-  // journal; `done` gets the entry's previous pool (nullopt: none; then nothing was appended
-  // when deleting) once durable. A change the journal refuses is undone in Redis unless the
-  // entry changed again meanwhile.
-  void ChangeCampaign(const std::string& campaign, std::optional<std::string> pool,
-                      Callback<std::optional<std::string>> done);
+  // Sets (`value`) or deletes `field` of the settings hash `key`, then appends `entry` to the
+  // journal; `done` gets the field's previous value (nullopt: none; then nothing was appended
+  // when deleting) once durable, and `table` (this instance's copy) has the change. A change the
+  // journal refuses is undone in Redis unless the field changed again meanwhile.
+  void ChangeSetting(const char* key, NameTable& table, const std::string& field,
+                     std::optional<std::string> value, JournalEntry entry,
+                     Callback<std::optional<std::string>> done);
   void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
                       OnDuplicate on_duplicate, Callback<ImportResult>& done);
   void UndoImport(redis::RedisConnection& connection, const redis::ImportUndo& undo);
@@ -252,15 +259,16 @@ class RedisStore final : public Store {
   std::mutex pools_mu_;
   std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
 
-  // The campaigns → pools table every allocation reads, without a Redis round trip: loaded before
-  // the first allocation, read again at every Tick (another instance's change shows within about
-  // a second), changed at once by this instance's own changes.
-  NameTable campaign_pools_;
-  std::atomic<bool> campaign_pools_loaded_{false};
-  std::mutex campaign_changes_mu_;  // from a change's Redis write to its journal append
+  // The settings tables every allocation reads, without a Redis round trip: loaded before the
+  // first allocation, read again at every Tick (another instance's change shows within about a
+  // second), changed at once by this instance's own changes once durable.
+  NameTable campaign_pools_;  // campaign → pool
+  NameTable pool_fallbacks_;  // pool → "any"/"none"
+  std::atomic<bool> settings_loaded_{false};
+  std::mutex setting_changes_mu_;  // from a change's Redis write to its journal append
   // Changes written to Redis whose journal append has not completed: a tick's read meanwhile
   // would put a change into the copy that may yet be undone, so the copy is not replaced then.
-  std::atomic<int> campaign_changes_pending_{0};
+  std::atomic<int> setting_changes_pending_{0};
 
   std::mutex rebuild_mu_;
   std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor

@@ -56,12 +56,13 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
 }
 
 void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {
-  if (!campaign_pools_loaded_.load()) {  // the worker reads the table first
+  if (!settings_loaded_.load()) {  // the worker reads the table first
     AllocateViaWorker(std::move(request), std::move(on_done));
     return;
   }
   const core::TimePoint now = clock_.Now();
   const std::string pool = PoolOfCampaign(request.campaign);
+  request.any_tier = pool_fallbacks_.Lookup(pool) != "none";
   const std::optional<std::uint64_t> id = TakeBlockId();
   const core::CompactTime until =
       redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
@@ -93,8 +94,8 @@ void RedisStore::AllocateViaWorker(core::AllocationRequest request,
                                    Callback<core::Allocation> on_done) {
   Submit<core::Allocation>(std::move(on_done), [this, request = std::move(request)](
                                                    RedisConnection& connection, auto& done) {
-    if (!campaign_pools_loaded_.load()) {
-      if (auto loaded = LoadCampaignPools(connection); !loaded) {
+    if (!settings_loaded_.load()) {
+      if (auto loaded = LoadSettings(connection); !loaded) {
         NoteRedis(core::Fail(loaded.error()));
         done(core::Fail(loaded.error()));
         return;
@@ -102,6 +103,8 @@ void RedisStore::AllocateViaWorker(core::AllocationRequest request,
     }
     const core::TimePoint now = clock_.Now();
     const std::string pool = PoolOfCampaign(request.campaign);
+    core::AllocationRequest with_fallback = request;
+    with_fallback.any_tier = pool_fallbacks_.Lookup(pool) != "none";
     auto id = NextReservationId(connection);
     if (!id) {
       NoteRedis(core::Fail(id.error()));
@@ -110,8 +113,8 @@ void RedisStore::AllocateViaWorker(core::AllocationRequest request,
     }
     const core::CompactTime until =
         redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
-    auto reply =
-        RunPoolScript(connection, Script::kAllocate, pool, now, AllocateArgs(request, *id, until));
+    auto reply = RunPoolScript(connection, Script::kAllocate, pool, now,
+                               AllocateArgs(with_fallback, *id, until));
     if (!reply) {
       done(core::Fail(reply.error()));
       return;

@@ -139,9 +139,9 @@ void RedisStore::Tick() {
           done(core::Fail(pools.error()));
           return;
         }
-        // Another instance's campaign changes: here within a tick, whatever the pools do.
-        if (auto loaded = LoadCampaignPools(connection); !loaded) {
-          spdlog::debug("redis store: campaigns not read this tick: {}", loaded.error().ToString());
+        // Another instance's settings changes: here within a tick, whatever the pools do.
+        if (auto loaded = LoadSettings(connection); !loaded) {
+          spdlog::debug("redis store: settings not read this tick: {}", loaded.error().ToString());
         }
         // Each call settles at most 256 numbers (a few ms of Redis time, so allocations slip in
         // between); calls repeat while a full batch came back, within a time budget per tick:

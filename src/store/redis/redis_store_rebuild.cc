@@ -4,7 +4,7 @@
 // Only one instance rebuilds: it takes cid:rebuild_lock (SET NX PX); the others answer
 // kUnavailable until cid:generation is back. The loader deletes whatever cid:* keys are left,
 // streams Journal::Load into Redis (numbers with their usage counters in pipelined upsert calls,
-// then the live reservations and the campaigns → pools table), raises the reservation-id counter
+// then the live reservations and the settings tables), raises the reservation-id counter
 // above the journal's highest id, and only then publishes the new generation: no instance
 // allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.
 #include <spdlog/spdlog.h>
@@ -62,6 +62,11 @@ class RedisLoader final : public LoadSink {
   void OnCampaignPool(const CampaignPool& mapping) override {
     campaign_pools_.push_back(mapping.campaign);
     campaign_pools_.push_back(mapping.pool);
+  }
+
+  void OnPoolSettings(const PoolSettings& settings) override {
+    pool_settings_.push_back(settings.pool);
+    pool_settings_.push_back(FallbackName(settings.fallback_any));
   }
 
   // Writes what is still buffered, then the reservations, each into the pool its number is in
@@ -122,13 +127,8 @@ class RedisLoader final : public LoadSink {
         }
       }
     }
-    for (std::size_t begin = 0; begin < campaign_pools_.size() && !error_; begin += 2 * chunk_) {
-      const std::size_t end = std::min(campaign_pools_.size(), begin + 2 * chunk_);
-      redis::Command hset = {"HSET", redis::kCampaignPoolsKey};
-      hset.insert(hset.end(), campaign_pools_.begin() + static_cast<std::ptrdiff_t>(begin),
-                  campaign_pools_.begin() + static_cast<std::ptrdiff_t>(end));
-      if (auto set = connection_.Run(hset); !set) error_ = set.error();
-    }
+    WriteHash(redis::kCampaignPoolsKey, campaign_pools_);
+    WriteHash(redis::kPoolSettingsKey, pool_settings_);
     if (error_) return core::Fail(*error_);
     return loaded_;
   }
@@ -139,6 +139,17 @@ class RedisLoader final : public LoadSink {
     redis::Command map;  // number, pool pairs for cid:pool_of
     std::size_t count = 0;
   };
+
+  // HSETs `fields` (field, value, field, value, …) into `key`, a chunk of pairs per call.
+  void WriteHash(const char* key, const std::vector<std::string>& fields) {
+    for (std::size_t begin = 0; begin < fields.size() && !error_; begin += 2 * chunk_) {
+      const std::size_t end = std::min(fields.size(), begin + 2 * chunk_);
+      redis::Command hset = {"HSET", key};
+      hset.insert(hset.end(), fields.begin() + static_cast<std::ptrdiff_t>(begin),
+                  fields.begin() + static_cast<std::ptrdiff_t>(end));
+      if (auto set = connection_.Run(hset); !set) error_ = set.error();
+    }
+  }
 
   void FlushNumbers(bool all) {
     std::vector<std::string> pools;
@@ -185,6 +196,7 @@ class RedisLoader final : public LoadSink {
   std::vector<std::string> full_;  // pools whose buffer reached a chunk
   std::vector<core::Reservation> reservations_;
   std::vector<std::string> campaign_pools_;  // campaign, pool, campaign, pool, …
+  std::vector<std::string> pool_settings_;   // pool, fallback, …
   std::uint64_t loaded_ = 0;
   std::optional<core::Error> error_;
 };

@@ -24,6 +24,7 @@ inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRB
 inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names
 inline constexpr const char* kPoolOfKey = "cid:pool_of";                // hash: number → pool
 inline constexpr const char* kCampaignPoolsKey = "cid:campaign_pools";  // hash: campaign → pool
+inline constexpr const char* kPoolSettingsKey = "cid:pool_settings";    // hash: pool → fallback
 
 // "cid:{sales}:" for pool "sales": every key of a pool starts with it (one cluster slot).
 std::string PoolPrefix(std::string_view pool);

@@ -58,6 +58,11 @@ ON CONFLICT(campaign) DO UPDATE SET pool = excluded.pool
 
 constexpr std::string_view kDeleteCampaignPool = "DELETE FROM campaign_pools WHERE campaign = ?1";
 
+constexpr std::string_view kUpsertPoolSettings = R"sql(
+INSERT INTO pool_settings(pool, fallback) VALUES(?1, ?2)
+ON CONFLICT(pool) DO UPDATE SET fallback = excluded.fallback
+)sql";
+
 // The lowest ids first, deleting those that are old: the primary key bounds the read to `limit`
 // rows, where a WHERE on timestamp alone (no index) would scan the whole table when nothing is old.
 // The highest id stays: an emptied INTEGER PRIMARY KEY table would hand out its ids again.
@@ -104,6 +109,7 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
       {&w.insert_log_, kInsertLog, "insert api_logs"},
       {&w.upsert_campaign_pool_, kUpsertCampaignPool, "upsert campaign_pools"},
       {&w.delete_campaign_pool_, kDeleteCampaignPool, "delete campaign_pools"},
+      {&w.upsert_pool_settings_, kUpsertPoolSettings, "upsert pool_settings"},
       {&w.prune_logs_, kPruneLogs, "prune api_logs"},
       {&w.prune_reservations_, kPruneReservations, "prune reservations"},
   };
@@ -233,6 +239,12 @@ core::Result<void> BatchWriter::Apply(const ApiLogEntry& e) {
   st.BindDouble(7, static_cast<double>(e.response_time_us) / 1000.0);
   st.BindInt64(8, e.status_code);
   return st.Run();
+}
+
+core::Result<void> BatchWriter::Apply(const PoolSettingsChanged& e) {
+  upsert_pool_settings_.BindText(1, e.settings.pool);
+  upsert_pool_settings_.BindText(2, FallbackName(e.settings.fallback_any));
+  return upsert_pool_settings_.Run();
 }
 
 core::Result<void> BatchWriter::Apply(const CampaignPoolChanged& e) {

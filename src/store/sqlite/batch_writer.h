@@ -7,6 +7,7 @@
 //   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent)
 //   ApiLogEntry         → INSERT INTO api_logs
 //   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
+//   PoolSettingsChanged → INSERT … ON CONFLICT(pool) DO UPDATE of pool_settings
 // and, apart from the batches, deletes one chunk of old history (PruneChunk).
 //
 // Thread-safety: none; owned and used by the writer thread only. Ownership: keeps statements
@@ -47,6 +48,7 @@ class BatchWriter {
   [[nodiscard]] core::Result<void> Apply(const ReservationReleased& e);
   [[nodiscard]] core::Result<void> Apply(const ApiLogEntry& e);
   [[nodiscard]] core::Result<void> Apply(const CampaignPoolChanged& e);
+  [[nodiscard]] core::Result<void> Apply(const PoolSettingsChanged& e);
 
   Statement begin_;
   Statement commit_;
@@ -59,6 +61,7 @@ class BatchWriter {
   Statement insert_log_;
   Statement upsert_campaign_pool_;
   Statement delete_campaign_pool_;
+  Statement upsert_pool_settings_;
   Statement prune_logs_;
   Statement prune_reservations_;
   sqlite3* connection_ = nullptr;  // the statements' (survives moves of its Database): changes

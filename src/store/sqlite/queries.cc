@@ -129,6 +129,20 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       ++summary.campaign_pools;
     }
   }
+  {
+    auto st =
+        db.Prepare("SELECT pool, fallback FROM pool_settings ORDER BY pool", "load pool_settings");
+    if (!st) return core::Fail(st.error());
+    PoolSettings settings;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      settings.pool.assign(st->ColumnText(0));
+      settings.fallback_any = st->ColumnText(1) != "none";
+      sink.OnPoolSettings(settings);
+    }
+  }
 
   auto max_id = db.QueryInt64("SELECT MAX(id) FROM reservations", "read max reservation id");
   if (!max_id) return core::Fail(max_id.error());

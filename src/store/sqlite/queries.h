@@ -17,7 +17,8 @@ namespace cidrotor::store::sqlite {
 
 // Streams every valid caller_ids row in caller_id order into sink.OnNumber, then every live
 // reservation (not released, reserved_until > now, of a number that still exists) in id order
-// into sink.OnLiveReservation, then the campaign_pools rows into sink.OnCampaignPool. Rows that
+// into sink.OnLiveReservation, then the campaign_pools rows into sink.OnCampaignPool and the
+// pool_settings rows into sink.OnPoolSettings. Rows that
 // do not hold a valid NANP number are skipped with a warning (never trusted). One prepared
 // statement per table; the NumberSpec strings are reused between rows, so a million numbers cost
 // no per-row allocation.

@@ -32,6 +32,8 @@ namespace {
 //   INTEGER PRIMARY KEY (no AUTOINCREMENT): pruning deletes the oldest rows, so ids are never
 //   reused.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
+// - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
+//   no row) or 'none' (no `any` tier).
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE caller_ids (
@@ -85,6 +87,13 @@ CREATE TABLE api_logs (
 CREATE TABLE campaign_pools (
   campaign TEXT PRIMARY KEY,
   pool     TEXT NOT NULL
+);
+)sql",
+    // 2: the pools' own settings (SPEC: a pool whose fallback is `none` has no `any` tier).
+    R"sql(
+CREATE TABLE pool_settings (
+  pool     TEXT PRIMARY KEY,
+  fallback TEXT NOT NULL DEFAULT 'any'
 );
 )sql",
 };

@@ -1,4 +1,5 @@
-// ParseCampaignName and ParseCampaignPool (service/requests.h).
+// ParseCampaignName, ParseCampaignPool and ParsePoolSettings (service/requests.h): the settings
+// tables' requests.
 #include <string>
 #include <utility>
 
@@ -20,6 +21,17 @@ core::Result<store::CampaignPool> ParseCampaignPool(std::string_view campaign,
   auto pool = ParsePoolName(*pool_text);
   if (!pool) return core::Fail(std::move(pool).error());
   return store::CampaignPool{std::move(*name), std::move(*pool)};
+}
+
+core::Result<store::PoolSettings> ParsePoolSettings(std::string_view pool, const Params& params) {
+  auto name = ParsePoolName(pool);
+  if (!name) return core::Fail(std::move(name).error());
+  const auto fallback = params.Get("fallback");
+  if (!fallback) return core::Fail(core::Error::InvalidArgument("fallback", "is required"));
+  if (*fallback != "any" && *fallback != "none") {
+    return core::Fail(core::Error::InvalidArgument("fallback", "must be any or none"));
+  }
+  return store::PoolSettings{std::move(*name), *fallback == "any"};
 }
 
 }  // namespace cidrotor::service

@@ -1,8 +1,8 @@
-// IndexedStore's campaigns → pools (store/memory/indexed_store.h): the table lives in memory
-// (a NameTable, read by every Allocate) and follows the journal: a change is appended, and
-// applied to the table once its batch committed, in the writer's completion order (the
-// journal's). So a change the journal refuses never shows, and two changes of one campaign
-// land in memory in the order the journal keeps them.
+// IndexedStore's settings tables (store/memory/indexed_store.h): campaigns → pools and the pools'
+// fallback live in memory (NameTables, read by every Allocate) and follow the journal: a change
+// is appended, and applied to its table once its batch committed, in the writer's completion
+// order (the journal's). So a change the journal refuses never shows, and two changes of one
+// key land in memory in the order the journal keeps them.
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -36,6 +36,30 @@ void IndexedStore::RemoveCampaignPool(std::string campaign, Callback<void> done)
     return;
   }
   CommitCampaignChange(std::move(campaign), std::nullopt, std::move(done));
+}
+
+void IndexedStore::ListPoolSettings(Callback<std::vector<PoolSettings>> done) {
+  std::vector<PoolSettings> list;
+  for (const auto& [pool, fallback] : pool_fallbacks_.List()) {
+    list.push_back(PoolSettings{pool, fallback != "none"});
+  }
+  done(std::move(list));
+}
+
+void IndexedStore::SetPoolSettings(PoolSettings settings, Callback<PoolSettings> done) {
+  std::vector<JournalEntry> entries;
+  entries.push_back(PoolSettingsChanged{settings});
+  journal_->Append(std::move(entries), [this, settings = std::move(settings),
+                                        done = std::move(done)](core::Result<void> durable) {
+    if (!durable) {
+      spdlog::error("store: pool {} settings not durable, not made: {}", settings.pool,
+                    durable.error().ToString());
+      done(core::Fail(durable.error()));
+      return;
+    }
+    pool_fallbacks_.Set(settings.pool, FallbackName(settings.fallback_any));
+    done(settings);
+  });
 }
 
 void IndexedStore::CommitCampaignChange(std::string campaign, std::optional<std::string> pool,
