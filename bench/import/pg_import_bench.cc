@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     {
       auto reset = store::postgres::Connection::Open(options.connection);  // 5 s statements
       if (!reset || !reset->Exec("DROP TABLE IF EXISTS caller_ids, reservations, api_logs, "
-                                 "campaign_pools, schema_migrations",
+                                 "campaign_pools, pool_settings, schema_migrations",
                                  "reset")) {
         std::fprintf(stderr, "pg_import_bench: cannot reach %s\n", url);
         return 1;

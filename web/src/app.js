@@ -192,7 +192,12 @@ async function loadPools() {
 }
 
 async function setFallback(pool, fallback) {
-  const answer = await api('PUT', `/api/pools/${encodeURIComponent(pool)}`, JSON.stringify({ fallback }));
+  let answer;
+  try {
+    answer = await api('PUT', `/api/pools/${encodeURIComponent(pool)}`, JSON.stringify({ fallback }));
+  } catch (error) {
+    return; // the session ended (api() logged out) or the network failed: nothing to show here
+  }
   $('pool-status').textContent = answer.success ? `Pool ${pool}: fallback ${fallback}.` : `Refused: ${answer.detail || answer.error}`;
   $('pool-status').className = answer.success ? 'muted' : 'error';
   loadPools();
@@ -226,13 +231,23 @@ async function mapCampaign(event) {
   event.preventDefault();
   const campaign = $('map-campaign-name').value.trim();
   const pool = $('map-pool').value.trim();
-  const answer = await api('PUT', `/api/campaigns/${encodeURIComponent(campaign)}`, JSON.stringify({ pool }));
+  let answer;
+  try {
+    answer = await api('PUT', `/api/campaigns/${encodeURIComponent(campaign)}`, JSON.stringify({ pool }));
+  } catch (error) {
+    return; // as in setFallback
+  }
   reportCampaign(answer, `${campaign} allocates from pool ${pool}.`);
   loadCampaignPools();
 }
 
 async function unmapCampaign(campaign) {
-  const answer = await api('DELETE', `/api/campaigns/${encodeURIComponent(campaign)}`);
+  let answer;
+  try {
+    answer = await api('DELETE', `/api/campaigns/${encodeURIComponent(campaign)}`);
+  } catch (error) {
+    return; // as in setFallback
+  }
   reportCampaign(answer, `${campaign} allocates from pool default again.`);
   loadCampaignPools();
 }

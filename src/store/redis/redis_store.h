@@ -193,9 +193,9 @@ class RedisStore final : public Store {
   // redis_store_settings.cc: a hash's fields and values. Errors: kUnavailable.
   core::Result<std::vector<NameTable::Entry>> ReadHash(redis::RedisConnection& connection,
                                                        const char* key);
-  // Reads cid:campaign_pools and cid:pool_settings into campaign_pools_ and pool_fallbacks_
-  // (empty hashes are believed only once the generation is checked, as Pools() does).
-  // Errors: kUnavailable.
+  // Reads cid:campaign_pools and cid:pool_settings into campaign_pools_ and pool_fallbacks_, and
+  // keeps them only when the generation after the reads is the one known before (never from a
+  // Redis that lost its data or is half rebuilt). Errors: kUnavailable.
   core::Result<void> LoadSettings(redis::RedisConnection& connection);
   // The pool that serves `campaign` (PoolName applied).
   std::string PoolOfCampaign(std::string_view campaign) const;

@@ -54,19 +54,20 @@ core::Result<std::vector<NameTable::Entry>> RedisStore::ReadHash(RedisConnection
 
 core::Result<void> RedisStore::LoadSettings(RedisConnection& connection) {
   for (int attempt = 0;; ++attempt) {
+    const std::string epoch = Epoch();
     const std::uint64_t campaigns_version = campaign_pools_.Version();
     const std::uint64_t pools_version = pool_fallbacks_.Version();
     auto campaigns = ReadHash(connection, redis::kCampaignPoolsKey);
     if (!campaigns) return core::Fail(campaigns.error());
     auto pools = ReadHash(connection, redis::kPoolSettingsKey);
     if (!pools) return core::Fail(pools.error());
-    // Nothing at all may mean a Redis that lost its data: believe it once the generation is the
-    // published one (ResolveGeneration starts the rebuild when it is gone).
-    if (campaigns->empty() && pools->empty() && attempt == 0) {  // once: a second is believed
-      auto current = ResolveGeneration(connection, Epoch());
-      if (!current) return core::Fail(current.error());
-      if (!*current) continue;
-    }
+    // The generation after the reads: still the one known before them, so the hashes were not
+    // read from a Redis that lost its data or is half rebuilt (a rebuild publishes its
+    // generation only after both hashes). Gone: ResolveGeneration starts the rebuild and fails;
+    // newer: adopted, read again.
+    auto current = ResolveGeneration(connection, epoch);
+    if (!current) return core::Fail(current.error());
+    if (!*current) continue;
     // A change of this instance on its way to the journal: keep the copies as they are (the
     // next tick reads again), unless this is the first load.
     if (setting_changes_pending_.load() > 0 && settings_loaded_.load()) return {};
