@@ -1,6 +1,7 @@
 // Route() and the handlers over a FakeStore: every endpoint's success shape and its errors.
 #include "http/router.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -449,6 +450,34 @@ TEST_F(RouterTest, ListsReservationsLogsAndStats) {
               "before_id");
   store_.stats_result = core::Fail(core::Error::Unavailable("reader down"));
   ExpectError(Call(Method::kGet, "/api/stats", {}, kAdmin), 503, "store_unavailable");
+}
+
+// ---- campaigns → pools
+// ---------------------------------------------------------------------------
+
+TEST_F(RouterTest, CampaignChangesReachTheStoreAndItsErrorsComeBack) {
+  const Response put = Call(Method::kPut, "/api/campaigns/sales%2Ewest", R"({"pool":"east"})",
+                            kAdmin, "application/json");
+  EXPECT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(Json(put).at("campaign"), "sales.west");  // the path segment, decoded
+  EXPECT_EQ(Json(put).at("mapped"), true);
+  EXPECT_EQ(Call(Method::kDelete, "/api/campaigns/sales", {}, kAdmin).status, 200);
+  EXPECT_THAT(store_.campaign_changes(),
+              ::testing::ElementsAre(store::CampaignPool{"sales.west", "east"},
+                                     store::CampaignPool{"sales", ""}));
+
+  store_.campaign_change_result = core::Fail(core::Error::Unavailable("disk full"));
+  ExpectError(Call(Method::kPut, "/api/campaigns/sales", "pool=east", kAdmin,
+                   "application/x-www-form-urlencoded"),
+              503, "store_unavailable");
+  store_.campaign_change_result = core::Fail(core::Error::NotFound("not mapped", "campaign"));
+  ExpectError(Call(Method::kDelete, "/api/campaigns/sales", {}, kAdmin), 404, "not_found",
+              "campaign");
+  store_.campaign_pools_result = std::vector<store::CampaignPool>{{"a", "x"}, {"b", "y"}};
+  const auto list = Json(Call(Method::kGet, "/api/campaigns", {}, kAdmin));
+  EXPECT_EQ(list.at("campaigns").as_array().size(), 2u);
+  EXPECT_EQ(Json(Call(Method::kGet, "/api/campaigns/b", {}, kAdmin)).at("pool"), "y");
+  EXPECT_EQ(Json(Call(Method::kGet, "/api/campaigns/c", {}, kAdmin)).at("mapped"), false);
 }
 
 }  // namespace
