@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -153,8 +154,10 @@ struct PoolSettings {
   friend bool operator==(const PoolSettings&, const PoolSettings&) = default;
 };
 
-// The fallback as stored and shown: "any" or "none".
+// The fallback as stored and shown: "any" or "none"; and back (anything but "none", an absent
+// setting included, is any).
 inline const char* FallbackName(bool fallback_any) { return fallback_any ? "any" : "none"; }
+inline bool FallbackIsAny(std::string_view name) { return name != "none"; }
 
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"

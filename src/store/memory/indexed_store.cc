@@ -98,8 +98,8 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
   request.pool = campaign_pools_.Lookup(request.campaign);
-  request.any_tier =
-      pool_fallbacks_.Lookup(request.pool.empty() ? core::kDefaultPool : request.pool) != "none";
+  request.any_tier = FallbackIsAny(
+      pool_fallbacks_.Lookup(request.pool.empty() ? core::kDefaultPool : request.pool));
   if (auto allowed = limiter_.Check(request.agent, now); !allowed) {
     lock.unlock();
     done(core::Fail(allowed.error()));

@@ -41,7 +41,7 @@ void IndexedStore::RemoveCampaignPool(std::string campaign, Callback<void> done)
 void IndexedStore::ListPoolSettings(Callback<std::vector<PoolSettings>> done) {
   std::vector<PoolSettings> list;
   for (const auto& [pool, fallback] : pool_fallbacks_.List()) {
-    list.push_back(PoolSettings{pool, fallback != "none"});
+    list.push_back(PoolSettings{pool, FallbackIsAny(fallback)});
   }
   done(std::move(list));
 }

@@ -128,7 +128,7 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   ok = ForEachRow(conn, "pool_settings", "SELECT pool, fallback FROM pool_settings ORDER BY pool",
                   "load pool_settings", [&](Rows& rows, int i) {
                     settings.pool.assign(rows.Text(i, 0));
-                    settings.fallback_any = rows.Text(i, 1) != "none";
+                    settings.fallback_any = FallbackIsAny(rows.Text(i, 1));
                     sink.OnPoolSettings(settings);
                   });
   if (!ok) return core::Fail(ok.error());

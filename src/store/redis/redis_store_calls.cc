@@ -62,7 +62,7 @@ void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Alloca
   }
   const core::TimePoint now = clock_.Now();
   const std::string pool = PoolOfCampaign(request.campaign);
-  request.any_tier = pool_fallbacks_.Lookup(pool) != "none";
+  request.any_tier = FallbackIsAny(pool_fallbacks_.Lookup(pool));
   const std::optional<std::uint64_t> id = TakeBlockId();
   const core::CompactTime until =
       redis::CeilCompact(now + request.ttl.value_or(options_.index.default_ttl));
@@ -104,7 +104,7 @@ void RedisStore::AllocateViaWorker(core::AllocationRequest request,
     const core::TimePoint now = clock_.Now();
     const std::string pool = PoolOfCampaign(request.campaign);
     core::AllocationRequest with_fallback = request;
-    with_fallback.any_tier = pool_fallbacks_.Lookup(pool) != "none";
+    with_fallback.any_tier = FallbackIsAny(pool_fallbacks_.Lookup(pool));
     auto id = NextReservationId(connection);
     if (!id) {
       NoteRedis(core::Fail(id.error()));

@@ -149,7 +149,7 @@ void RedisStore::ListPoolSettings(Callback<std::vector<PoolSettings>> on_done) {
                                       }
                                       std::vector<PoolSettings> list;
                                       for (const auto& [pool, fallback] : pool_fallbacks_.List()) {
-                                        list.push_back(PoolSettings{pool, fallback != "none"});
+                                        list.push_back(PoolSettings{pool, FallbackIsAny(fallback)});
                                       }
                                       done(std::move(list));
                                     });

@@ -139,7 +139,7 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       if (!row) return core::Fail(row.error());
       if (!*row) break;
       settings.pool.assign(st->ColumnText(0));
-      settings.fallback_any = st->ColumnText(1) != "none";
+      settings.fallback_any = FallbackIsAny(st->ColumnText(1));
       sink.OnPoolSettings(settings);
     }
   }
