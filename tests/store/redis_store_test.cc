@@ -127,6 +127,31 @@ TEST_F(RedisStoreTest, TwoInstancesNeverHandOutTheSameNumber) {
   EXPECT_EQ(no_caller_id, 380);
 }
 
+// A Redis that answers the settings script with an error (here OOM: maxmemory reached; a replica
+// promoted away answers READONLY alike) refuses the change: nothing is journaled, nothing cached.
+TEST_F(RedisStoreTest, ASettingsChangeRedisRefusesFailsAndChangesNothing) {
+  auto store = OpenInstance();
+  ASSERT_NE(store, nullptr);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  const std::uint64_t journaled = journal_->EntriesCommitted();
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "maxmemory", "1"}), "+OK\r\n");
+  EXPECT_THAT(Await<CampaignPool>([&](auto done) {
+                store->SetCampaignPool(CampaignPool{"sales", "east"}, done);
+              }),
+              HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(Await<PoolSettings>([&](auto done) {
+                store->SetPoolSettings(PoolSettings{"default", false}, done);
+              }),
+              HasError(ErrorCode::kUnavailable));
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "maxmemory", "0"}), "+OK\r\n");
+  EXPECT_EQ(journal_->EntriesCommitted(), journaled);
+  EXPECT_EQ(redis_.Command({"EXISTS", redis::kCampaignPoolsKey, redis::kPoolSettingsKey}),
+            ":0\r\n");
+  auto any = AllocateOn(*store, "3105559999");  // the any tier: no fallback none was cached
+  ASSERT_THAT(any, IsOk());
+  EXPECT_EQ(any->reservation.pool, "default");
+}
+
 TEST_F(RedisStoreTest, AgentRateLimitHoldsAcrossInstances) {
   StoreConfig config;
   config.rate_limit_per_agent = 2;
