@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   tzdata
   libpq-dev libhiredis-dev libjwt-dev libssl-dev
+  python3-phonenumbers
 )
 # Servers and tools the tests start or drive: cluster mode's PostgreSQL 15 and Redis 7, the
 # dashboard's headless Chromium (driven by playwright-core, installed from npm with Node.js).

@@ -14,8 +14,8 @@
 // Almost every removal is of the front anyway (allocation takes the least recently used). Group
 // heaps (few elements) are indexed heaps whose elements know their position.
 //
-// A later tier (state, between area code and pool) adds one level: Level is ordered so that the
-// parent chain of every leaf is leaf → area → ... → pool.
+// The state tier keeps no level of its own (NumberIndex compares the heads of a state's area
+// codes, a few dozen at most), so allocations in the other tiers do not pay for it.
 //
 // Records is any type with `LruKey Key(std::uint32_t id) const` and
 // `LinkState& Link(std::uint32_t id)`. Not thread-safe; owned by NumberIndex.
@@ -139,6 +139,14 @@ class LruForest {
     }
     if (g->leaf.empty()) return std::nullopt;
     return g->leaf.front().record;
+  }
+
+  // The key of the least recently used number under `group`, if any is linked there. Reads no
+  // record: heads are kept in the groups.
+  std::optional<LruKey> Head(std::uint32_t group) const {
+    const Group& g = groups_[group];
+    if (IsEmpty(g)) return std::nullopt;
+    return HeadOf(g);
   }
 
   // REQUIRES: record is unlinked; its key must not change until Unlink.

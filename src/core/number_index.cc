@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include "core/area_code_states.h"
+
 namespace cidrotor::core {
 namespace {
 
@@ -267,15 +269,37 @@ std::optional<std::uint32_t> NumberIndex::PickInTier(MatchTier tier, std::uint16
     case MatchTier::kAreaCode:
       group = forest_.Find(Level::kAreaCode, pool, destination.area_code());
       break;
+    case MatchTier::kState:
+      return OldestInState(pool, destination.area_code());
     case MatchTier::kAny:
       group = forest_.Find(Level::kPool, pool, 0);
       break;
     case MatchTier::kSticky:  // not built yet (SPEC): lead → number within STICKY_DAYS
-    case MatchTier::kState:   // not built yet (SPEC): same state, from numbering-plan data
       break;
   }
   if (!group) return std::nullopt;
   return forest_.Oldest(*group);
+}
+
+// The least recently used number of the other area codes of `npa`'s state (its own has none
+// left when this tier runs). A state has a few dozen area codes at most (California 36), so
+// comparing their heads, kept in the forest, is a bounded number of O(1) looks.
+std::optional<std::uint32_t> NumberIndex::OldestInState(std::uint16_t pool,
+                                                        std::uint32_t npa) const {
+  std::optional<std::uint32_t> best_group;
+  LruKey best;
+  for (const std::uint16_t other : AreaCodesOfState(npa)) {
+    if (other == npa) continue;
+    const auto group = forest_.Find(Level::kAreaCode, pool, other);
+    if (!group) continue;
+    const auto head = forest_.Head(*group);
+    if (head && (!best_group || *head < best)) {
+      best_group = group;
+      best = *head;
+    }
+  }
+  if (!best_group) return std::nullopt;
+  return forest_.Oldest(*best_group);
 }
 
 Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimePoint now,
@@ -289,7 +313,8 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   std::optional<std::uint32_t> picked;
   MatchTier match = MatchTier::kAny;
   if (pool) {
-    static constexpr MatchTier kGeographic[] = {MatchTier::kExchange, MatchTier::kAreaCode};
+    static constexpr MatchTier kGeographic[] = {MatchTier::kExchange, MatchTier::kAreaCode,
+                                                MatchTier::kState};
     if (request.destination.IsGeographic()) {
       for (MatchTier tier : kGeographic) {
         if ((picked = PickInTier(tier, *pool, request.destination))) {

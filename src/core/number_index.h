@@ -114,7 +114,7 @@ class NumberIndex {
 
   // --- allocation ------------------------------------------------------------------------------
   // Reserves the least recently used available number for the request, first tier that has one:
-  // exchange, area code, any (SPEC's ladder; sticky and state slot in as further tiers).
+  // exchange, area code, state, any (SPEC's ladder; sticky slots in before them).
   // Errors: kNoCallerIdAvailable; kInternal if an invariant broke (a bug: never over a cap, never
   // two live reservations of one number).
   [[nodiscard]] Result<Allocation> Allocate(const AllocationRequest& request, TimePoint now,
@@ -219,6 +219,7 @@ class NumberIndex {
   void Expire(const Expiry& expiry, TimePoint now);
   std::optional<std::uint32_t> PickInTier(MatchTier tier, std::uint16_t pool,
                                           PhoneNumber destination) const;
+  std::optional<std::uint32_t> OldestInState(std::uint16_t pool, std::uint32_t npa) const;
 
   NumberView View(std::uint32_t id, TimePoint now);
 

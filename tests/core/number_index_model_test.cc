@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/area_code_states.h"
 #include "core/number_index.h"
 
 namespace cidrotor::core {
@@ -78,6 +80,13 @@ class Model {
                     return n.digits / 10'000'000 == to.area_code();
                   }))) {
         tier = MatchTier::kAreaCode;
+      } else if ((chosen = pick([&](const ModelNumber& n) {
+                    const auto state = StateOfAreaCode(to.area_code());
+                    return !state.empty() &&
+                           StateOfAreaCode(static_cast<std::uint32_t>(n.digits / 10'000'000)) ==
+                               state;
+                  }))) {
+        tier = MatchTier::kState;
       }
     }
     if (!chosen) chosen = pick([](const ModelNumber&) { return true; });
@@ -124,8 +133,11 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
   TimePoint now = TimePoint(Seconds(1'795'615'200));
   std::uint64_t next_id = 1;
   std::vector<std::uint64_t> issued;
+  std::array<int, 5> matches{};  // allocations per MatchTier: every tier of the ladder is exercised
 
-  const std::vector<std::uint32_t> exchanges = {212555, 212556, 310555, 310777, 415555, 800555};
+  // 212 and 646 are New York's, 310 and 415 California's: the state tier between area code and any.
+  const std::vector<std::uint32_t> exchanges = {212555, 212556, 646555, 310555,
+                                                310777, 415555, 800555};
   const std::vector<std::string> pools = {"default", "default", "default", "sales"};
   auto random_number = [&] {
     return std::uint64_t{exchanges[rng() % exchanges.size()]} * 10'000 + rng() % 12;
@@ -171,6 +183,7 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
         ASSERT_EQ(got->reservation.match, expected->second);
         ASSERT_EQ(got->reservation.reserved_until, model.numbers[expected->first].reserved_until);
         issued.push_back(id);
+        ++matches[static_cast<std::size_t>(got->reservation.match)];
       } else {
         ASSERT_EQ(got.error().code(), ErrorCode::kNoCallerIdAvailable);
       }
@@ -198,6 +211,10 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
       }
       ASSERT_EQ(index.size(), model.numbers.size());
     }
+  }
+  for (MatchTier tier :
+       {MatchTier::kExchange, MatchTier::kAreaCode, MatchTier::kState, MatchTier::kAny}) {
+    EXPECT_GT(matches[static_cast<std::size_t>(tier)], 100) << MatchTierName(tier);
   }
 }
 

@@ -96,6 +96,36 @@ TEST_F(NumberIndexTest, PrefersSameExchangeThenAreaCodeThenAny) {
   EXPECT_THAT(Allocate("3102229876"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+TEST_F(NumberIndexTest, PrefersSameAreaCodeThenSameStateThenAny) {
+  Add("2125550001");  // New York: another state than the destination's
+  Add("4155550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0});  // California
+  Add("2135550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 9, 0, 0, 0, 0});  // California
+  Add("3105550001");
+  auto area = Allocate("3104449876");
+  ASSERT_THAT(area, IsOk());
+  EXPECT_EQ(area->reservation.caller_id.ToString(), "3105550001");
+  EXPECT_EQ(area->reservation.match, MatchTier::kAreaCode);
+  // Los Angeles' 310 has no number left: California's others, least recently used first.
+  auto state = Allocate("3104449876");
+  ASSERT_THAT(state, IsOk());
+  EXPECT_EQ(state->reservation.caller_id.ToString(), "2135550001");
+  EXPECT_EQ(state->reservation.match, MatchTier::kState);
+  EXPECT_EQ(Next("3104449876"), "4155550001");
+  auto any = Allocate("3104449876");
+  ASSERT_THAT(any, IsOk());
+  EXPECT_EQ(any->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(any->reservation.match, MatchTier::kAny);
+}
+
+TEST_F(NumberIndexTest, StateTierTakesNoNumberOfAnotherPool) {
+  Add("2135550001", 0, 0, "sales");
+  Add("2125550001");
+  auto allocation = Allocate("3104449876");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(allocation->reservation.match, MatchTier::kAny);
+}
+
 TEST_F(NumberIndexTest, AreaCodeTierTakesLeastRecentlyUsedAcrossExchanges) {
   Add("3105550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 10, 0, 0, 0, 0});
   Add("3102220001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 20, 0, 0, 0, 0});

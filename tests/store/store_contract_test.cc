@@ -77,6 +77,27 @@ TEST_P(StoreContractTest, PrefersSameExchangeThenAreaCodeThenAny) {
   EXPECT_THAT(Allocate("3105559876"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+TEST_P(StoreContractTest, AfterTheAreaCodeTheSameStateLeastRecentlyUsedFirst) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());  // New York
+  ASSERT_THAT(Add("4155550001"), IsOk());  // California, as the destination
+  ASSERT_THAT(Add("2135550001"), IsOk());  // California
+  auto used = Allocate("2135559999");      // 213's number becomes the more recently used
+  ASSERT_THAT(used, IsOk());
+  ASSERT_TRUE(Release(used->reservation.id)->released);
+  clock_.Advance(core::Seconds(5));
+  for (const char* expected : {"4155550001", "2135550001"}) {
+    auto state = Allocate("3105559876");
+    ASSERT_THAT(state, IsOk());
+    EXPECT_EQ(state->reservation.caller_id.ToString(), expected);
+    EXPECT_EQ(state->reservation.match, core::MatchTier::kState);
+  }
+  auto any = Allocate("3105559876");
+  ASSERT_THAT(any, IsOk());
+  EXPECT_EQ(any->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(any->reservation.match, core::MatchTier::kAny);
+}
+
 TEST_P(StoreContractTest, TollFreeNumbersOnlyServeTheAnyTier) {
   Open();
   ASSERT_THAT(Add("8005550001"), IsOk());

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <utility>
 
+#include "core/area_code_states.h"
 #include "store/redis/redis_store.h"
 
 namespace cidrotor::store {
@@ -44,15 +45,24 @@ core::Result<RedisReply> RedisStore::CheckPipelined(core::Result<RedisReply> rep
 
 std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest& request,
                                                   std::uint64_t id, core::CompactTime until) const {
-  return {request.destination.IsGeographic() ? "1" : "0",
-          request.destination.ToString(),
-          std::to_string(id),
-          std::to_string(until),
-          request.agent,
-          std::to_string(options_.rate_limit_per_agent),
-          request.campaign,
-          request.lead_id ? std::to_string(*request.lead_id) : std::string(),
-          request.any_tier ? "1" : "0"};
+  std::vector<std::string> args = {request.destination.IsGeographic() ? "1" : "0",
+                                   request.destination.ToString(),
+                                   std::to_string(id),
+                                   std::to_string(until),
+                                   request.agent,
+                                   std::to_string(options_.rate_limit_per_agent),
+                                   request.campaign,
+                                   request.lead_id ? std::to_string(*request.lead_id) : "",
+                                   request.any_tier ? "1" : "0",
+                                   "0"};
+  // The state tier's area codes (allocate.lua compares their first numbers' last use).
+  const std::uint32_t npa = request.destination.area_code();
+  if (request.destination.IsGeographic()) {
+    for (const std::uint16_t other : core::AreaCodesOfState(npa)) {
+      if (other != npa) args.push_back(std::to_string(other));
+    }
+  }
+  return args;
 }
 
 void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {

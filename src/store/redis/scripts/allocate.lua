@@ -1,7 +1,8 @@
 -- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
 -- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
 -- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
--- the any tier '1' (the pool's fallback) or '0' (fallback none).
+-- the any tier '1' (the pool's fallback) or '0' (fallback none), '0' (reserved: the sticky tier),
+-- then the other area codes of the destination's state (core/area_code_states.h), ascending.
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
 local bad = check_gen(false)
@@ -22,7 +23,8 @@ if limited then
   end
 end
 
--- Tiers (core::MatchTier): '1' exchange, '2' area code, '4' any. Toll-free destinations only any.
+-- Tiers (core::MatchTier): '1' exchange, '2' area code, '3' state, '4' any. Toll-free
+-- destinations only any.
 local picked, match, xs, as
 if geographic then
   xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
@@ -30,6 +32,19 @@ if geographic then
   if not picked then
     picked, xs, as = first_of_area(string.sub(dst, 1, 3))
     match = '2'
+  end
+  if not picked and ARGV[21] then
+    -- The state's area code whose first number is least recently used (ties: lower code).
+    local scores = redis.call('ZMSCORE', ALL, unpack(ARGV, 21))
+    local best, best_score
+    for i = 1, #scores do
+      local score = scores[i] and tonumber(scores[i])
+      if score and (not best or score < best_score) then best, best_score = ARGV[20 + i], score end
+    end
+    if best then
+      picked, xs, as = first_of_area(best)
+      match = '3'
+    end
   end
 end
 if not picked and ARGV[19] ~= '0' then

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Writes the NANP area code -> state table of core/area_code_states.cc (the `state` tier).
+
+Run at build time (src/core/CMakeLists.txt) on libphonenumber's geocoding data as Debian packages
+it (python3-phonenumbers, the same data release as libphonenumber8), so the table follows the
+numbering plan of the installed data rather than a list kept by hand.
+
+The geocoder describes number prefixes ("1310" -> "California", "1310393" -> "Santa Monica, CA"):
+each description that names a US state, DC or a Canadian province or territory votes for that
+region, and an area code takes the region most of its prefixes name (a few NPAs straddle a
+border: 902 is Nova Scotia and Prince Edward Island). An area code of the rest of the NANP (Puerto
+Rico, the Caribbean, the Pacific territories) is its own "state": its ISO region code. Area codes
+the data does not place (toll-free, unassigned) get none, so the tier skips them.
+
+Usage: area_code_states.py OUT.inc. Output: C++ initializers `{"ST", NPA},`, ordered by state
+then area code.
+"""
+import re
+import sys
+
+import phonenumbers
+from phonenumbers.geodata import GEOCODE_DATA
+
+# What the descriptions call regions, by the codes used for them.
+REGIONS = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "Washington D.C.",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "AB": "Alberta", "BC": "British Columbia", "MB": "Manitoba", "NB": "New Brunswick",
+    "NL": "Newfoundland and Labrador", "NS": "Nova Scotia", "ON": "Ontario",
+    "PE": "Prince Edward Island", "QC": "Quebec", "SK": "Saskatchewan",
+    "NT": "Northwest Territories", "NU": "Nunavut", "YT": "Yukon",
+}
+BY_NAME = {name: code for code, name in REGIONS.items()}
+BY_NAME["Washington State"] = "WA"
+CITY_AND_REGION = re.compile(r", ([A-Z]{2})$")  # "Santa Monica, CA"
+
+
+def region_of(description):
+    match = CITY_AND_REGION.search(description)
+    if match and match.group(1) in REGIONS:
+        return match.group(1)
+    return BY_NAME.get(description)
+
+
+def main():
+    votes = {}  # npa -> {region: prefixes naming it}
+    for prefix, descriptions in GEOCODE_DATA.items():
+        if not prefix.startswith("1") or len(prefix) < 4:
+            continue
+        region = region_of(descriptions.get("en", ""))
+        if region:
+            counts = votes.setdefault(int(prefix[1:4]), {})
+            counts[region] = counts.get(region, 0) + 1
+    table = []
+    for npa in range(200, 1000):
+        if npa in votes:
+            counts = votes[npa]
+            table.append((max(sorted(counts), key=counts.get), npa))
+            continue
+        country = phonenumbers.region_code_for_number(phonenumbers.parse(f"+1{npa}2000000"))
+        if country and country not in ("US", "CA", "ZZ"):
+            table.append((country, npa))
+    if len(table) < 300:  # the data went missing or changed shape: fail the build, loudly
+        sys.exit(f"area_code_states.py: only {len(table)} area codes placed")
+    with open(sys.argv[1], "w", encoding="ascii") as out:
+        for state, npa in sorted(table):
+            out.write(f'{{"{state}", {npa}}},\n')
+
+
+if __name__ == "__main__":
+    main()
