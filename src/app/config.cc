@@ -215,6 +215,12 @@ const std::vector<SettingDef>& Defs() {
                    [](Config& c, std::uint64_t v) {
                      c.default_daily_limit = static_cast<std::uint16_t>(v);
                    })},
+      {{"STICKY_DAYS", "sticky-days", "7",
+        "Days a lead keeps the caller-ID it was given, when that number is free (0..365); 0 = off"},
+       Kind::kText,
+       CountSetter(
+           0, 365,
+           [](Config& c, std::uint64_t v) { c.sticky_days = static_cast<std::uint32_t>(v); })},
       {{"API_LOG_RETENTION_DAYS", "api-log-retention-days", "30",
         "Days api_logs rows are kept (0..36500); 0 = forever"},
        Kind::kText,

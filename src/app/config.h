@@ -89,6 +89,10 @@ struct Config {
   // DEFAULT_DAILY_LIMIT: allocations per number per local day, likewise. Default 500 (1..65535).
   std::uint16_t default_daily_limit = 500;
 
+  // STICKY_DAYS: days a lead (`lead`, or VICIdial's call code) keeps the caller-ID it was last
+  // given, when that number is eligible (the sticky tier). Default 7; 0 = no sticky tier.
+  std::uint32_t sticky_days = 7;
+
   // API_LOG_RETENTION_DAYS: days api_logs rows are kept. Default 30; 0 = forever.
   std::uint32_t api_log_retention_days = 30;
   // RESERVATION_RETENTION_DAYS: days ended reservations are kept (the call history). Default 90;

@@ -63,6 +63,7 @@ core::IndexOptions IndexOptionsFor(const Config& config) {
   index.default_hourly_cap = config.default_hourly_limit;
   index.default_daily_cap = config.default_daily_limit;
   index.default_ttl = config.default_reservation_ttl;
+  index.sticky = std::chrono::seconds(std::int64_t{config.sticky_days} * 86'400);
   return index;
 }
 

@@ -95,6 +95,7 @@ void NumberIndex::Advance(TimePoint now) {
     late_expiries_.pop();
     Expire(expiry, now);
   }
+  ForgetOldLeads(now_compact);
   while (!parked_.empty() && parked_.top().at <= now_compact) {
     const std::uint32_t id = parked_.top().record;
     parked_.pop();
@@ -312,7 +313,10 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   const auto pool = pools_.Find(pool_name);
   std::optional<std::uint32_t> picked;
   MatchTier match = MatchTier::kAny;
-  if (pool) {
+  if (pool && request.lead_id && StickyOn()) {
+    if ((picked = StickyNumber(*pool, *request.lead_id, now))) match = MatchTier::kSticky;
+  }
+  if (pool && !picked) {
     static constexpr MatchTier kGeographic[] = {MatchTier::kExchange, MatchTier::kAreaCode,
                                                 MatchTier::kState};
     if (request.destination.IsGeographic()) {
@@ -367,7 +371,52 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   reservation.reserved_until =
       FromCompact(CeilCompact(now + request.ttl.value_or(options_.default_ttl)));
   Reserve(id, reservation, now);
+  if (request.lead_id && StickyOn()) RememberLead({*request.lead_id, *pool}, r.digits, r.last_used);
   return Allocation{std::move(reservation), carriers_.Name(r.carrier)};
+}
+
+// --- the sticky tier
+// ------------------------------------------------------------------------------
+
+std::optional<std::uint32_t> NumberIndex::StickyNumber(std::uint16_t pool, std::uint64_t lead,
+                                                       TimePoint now) const {
+  const auto it = leads_.find(LeadKey{lead, pool});
+  if (it == leads_.end()) return std::nullopt;
+  // Advance() forgets expired leads, but only to the second: check the window exactly.
+  if (FromCompact(it->second.at) + options_.sticky <= now) return std::nullopt;
+  const auto id = FindRecord(PhoneNumber::FromValidDigits(it->second.digits));
+  if (!id) return std::nullopt;  // deleted since
+  const Record& r = records_[*id];
+  if (!r.link.linked || forest_.PoolOf(r.leaf) != pool) return std::nullopt;  // not available
+  return id;
+}
+
+void NumberIndex::RememberLead(LeadKey key, std::uint64_t digits, CompactTime at) {
+  leads_[key] = LeadNumber{digits, at};
+  lead_times_.emplace_back(at, key);
+}
+
+void NumberIndex::ForgetOldLeads(CompactTime now) {
+  const auto window = static_cast<CompactTime>(options_.sticky.count());
+  while (!lead_times_.empty() && lead_times_.front().first + window <= now) {
+    const auto [at, key] = lead_times_.front();
+    lead_times_.pop_front();
+    const auto it = leads_.find(key);
+    // A lead given a number again since has a later entry: keep it.
+    if (it != leads_.end() && it->second.at == at) leads_.erase(it);
+  }
+}
+
+void NumberIndex::RestoreLead(std::string_view pool_name, std::uint64_t lead, PhoneNumber caller_id,
+                              TimePoint at, TimePoint now) {
+  if (!StickyOn() || at + options_.sticky <= now) return;
+  const auto pool = pools_.Find(pool_name.empty() ? kDefaultPool : pool_name);
+  if (!pool) return;
+  const LeadKey key{lead, *pool};
+  const auto it = leads_.find(key);
+  const CompactTime at_compact = std::max<CompactTime>(ToCompact(at), 1);
+  if (it != leads_.end() && it->second.at > at_compact) return;  // a later one is known
+  RememberLead(key, caller_id.digits(), at_compact);
 }
 
 Result<void> NumberIndex::Restore(const Reservation& reservation, TimePoint now) {

@@ -8,6 +8,11 @@
 // re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers of an area code
 // are reserved or capped: every operation is O(log n) in the pool size.
 //
+// Sticky tier: the number each (pool, lead) was last given, while that is more recent than
+// IndexOptions::sticky, in a hash map forgotten oldest first (a FIFO of allocation times). It
+// costs memory per lead called in the window (~90 bytes), nothing per number, and nothing to an
+// allocation without a lead.
+//
 // Memory: 56 bytes of record, ~8 of lookup table and 12 of ordering state per number.
 // Not thread-safe: the owning store serializes all calls (one mutex held for microseconds).
 #pragma once
@@ -38,6 +43,8 @@ struct IndexOptions {
   std::uint16_t default_hourly_cap = 100;  // DEFAULT_HOURLY_LIMIT: allocations per local hour
   std::uint16_t default_daily_cap = 500;   // DEFAULT_DAILY_LIMIT: allocations per local day
   Seconds default_ttl{300};                // DEFAULT_RESERVATION_TTL
+  // STICKY_DAYS: how long a lead keeps the number it was given (the sticky tier); 0 = no tier.
+  Seconds sticky{0};
 };
 
 struct NumberQuery {
@@ -113,8 +120,9 @@ class NumberIndex {
   std::size_t size() const { return table_.size(); }
 
   // --- allocation ------------------------------------------------------------------------------
-  // Reserves the least recently used available number for the request, first tier that has one:
-  // exchange, area code, state, any (SPEC's ladder; sticky slots in before them).
+  // Reserves a number for the request from the first tier that has one: sticky (the number the
+  // request's lead was last given in this pool, when it is available), then the least recently
+  // used available number of the exchange, area code, state, any (SPEC's ladder).
   // Errors: kNoCallerIdAvailable; kInternal if an invariant broke (a bug: never over a cap, never
   // two live reservations of one number).
   [[nodiscard]] Result<Allocation> Allocate(const AllocationRequest& request, TimePoint now,
@@ -125,7 +133,13 @@ class NumberIndex {
   // Re-creates a reservation read back from the store at start-up. Errors: kNotFound (number
   // gone), kConflict (already reserved).
   [[nodiscard]] Result<void> Restore(const Reservation& reservation, TimePoint now);
-  // Makes every number whose park time has come available again (or parks it anew).
+  // Remembers that `lead` was given `caller_id` in `pool` at `at`: start-up reads the recent
+  // allocations of leads back from the store, oldest first. Ignored when the sticky tier is off,
+  // `at` is outside its window, or the pool has no number.
+  void RestoreLead(std::string_view pool, std::uint64_t lead, PhoneNumber caller_id, TimePoint at,
+                   TimePoint now);
+  // Makes every number whose park time has come available again (or parks it anew), and forgets
+  // leads whose sticky window has passed.
   void Advance(TimePoint now);
 
   // --- observation -----------------------------------------------------------------------------
@@ -141,6 +155,8 @@ class NumberIndex {
   IndexCounts FinishCounts(PartialCounts partial) const;
   // Numbers waiting for a window or a rest to end (not reservations: those wait in expiries).
   std::size_t parked() const { return parked_.size(); }
+  // Leads the sticky tier remembers.
+  std::size_t sticky_leads() const { return leads_.size(); }
 
  private:
   struct Record {
@@ -196,6 +212,22 @@ class NumberIndex {
     friend bool operator>(const Parked& a, const Parked& b) { return a.at > b.at; }
   };
 
+  // The sticky tier's key: a lead keeps one number per pool.
+  struct LeadKey {
+    std::uint64_t lead = 0;
+    std::uint16_t pool = 0;
+    friend bool operator==(const LeadKey&, const LeadKey&) = default;
+  };
+  struct LeadKeyHash {
+    std::size_t operator()(const LeadKey& k) const {
+      return std::hash<std::uint64_t>{}(k.lead ^ (std::uint64_t{k.pool} << 48));
+    }
+  };
+  struct LeadNumber {
+    std::uint64_t digits = 0;  // the number, not its record: a record slot is reused
+    CompactTime at = 0;        // when the lead was given it
+  };
+
   const Windows& WindowsAt(TimePoint now);
   std::uint16_t HourlyCap(const Record& r) const;
   std::uint16_t DailyCap(const Record& r) const;
@@ -220,6 +252,12 @@ class NumberIndex {
   std::optional<std::uint32_t> PickInTier(MatchTier tier, std::uint16_t pool,
                                           PhoneNumber destination) const;
   std::optional<std::uint32_t> OldestInState(std::uint16_t pool, std::uint32_t npa) const;
+  bool StickyOn() const { return options_.sticky.count() > 0; }
+  // The lead's number in the pool when it is still sticky and available now.
+  std::optional<std::uint32_t> StickyNumber(std::uint16_t pool, std::uint64_t lead,
+                                            TimePoint now) const;
+  void RememberLead(LeadKey key, std::uint64_t digits, CompactTime at);
+  void ForgetOldLeads(CompactTime now);
 
   NumberView View(std::uint32_t id, TimePoint now);
 
@@ -243,6 +281,8 @@ class NumberIndex {
   std::unordered_map<std::uint64_t, std::uint32_t> live_by_id_;
   std::size_t live_count_ = 0;
   Windows windows_{};  // cache of the windows containing the last `now`
+  std::unordered_map<LeadKey, LeadNumber, LeadKeyHash> leads_;
+  std::deque<std::pair<CompactTime, LeadKey>> lead_times_;  // when each was remembered, in order
 };
 
 }  // namespace cidrotor::core

@@ -60,6 +60,15 @@ using JournalEntry =
     std::variant<NumberUpserted, NumberDeleted, ReservationMade, ReservationReleased, ApiLogEntry,
                  CampaignPoolChanged, PoolSettingsChanged>;
 
+// An allocation made for a lead (the sticky tier's memory): the lead was given `caller_id` in
+// `pool` at `at`.
+struct LeadAllocation {
+  std::string pool;
+  std::uint64_t lead_id = 0;
+  core::PhoneNumber caller_id = core::PhoneNumber::FromValidDigits(2'015'550'100);
+  core::TimePoint at;
+};
+
 // Receives the stored state at start-up, numbers in caller_id order.
 class LoadSink {
  public:
@@ -67,6 +76,11 @@ class LoadSink {
   virtual void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) = 0;
   // Only reservations that were neither released nor expired at `now` of Load().
   virtual void OnLiveReservation(const core::Reservation& reservation) = 0;
+  // How far back the sink wants the allocations made for leads (STICKY_DAYS); 0: none.
+  virtual core::Seconds LeadWindow() const { return core::Seconds(0); }
+  // Every allocation with a lead made after `now - LeadWindow()`, oldest first, after the live
+  // reservations (also of numbers deleted since: the sink checks).
+  virtual void OnLeadAllocation(const LeadAllocation& /*allocation*/) {}
   // Every campaign → pool mapping, after the numbers and reservations (sinks that only want the
   // numbers ignore them).
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}

@@ -38,6 +38,8 @@ class Model {
   Model(const Calendar& calendar, IndexOptions options) : calendar_(calendar), options_(options) {}
 
   std::map<std::uint64_t, ModelNumber> numbers;
+  // (pool, lead) -> the number last given to the lead, and when.
+  std::map<std::pair<std::string, std::uint64_t>, std::pair<std::uint64_t, CompactTime>> leads;
 
   void Expire(TimePoint now) {
     for (auto& [digits, n] : numbers) {
@@ -57,6 +59,7 @@ class Model {
   // Returns (number, tier) or nullopt.
   std::optional<std::pair<std::uint64_t, MatchTier>> Allocate(PhoneNumber to,
                                                               const std::string& pool,
+                                                              std::optional<std::uint64_t> lead,
                                                               TimePoint now, std::uint64_t id,
                                                               Seconds ttl) {
     Expire(now);
@@ -72,7 +75,18 @@ class Model {
     };
     ModelNumber* chosen = nullptr;
     MatchTier tier = MatchTier::kAny;
-    if (to.IsGeographic()) {
+    if (lead && options_.sticky.count() > 0) {
+      auto it = leads.find({pool, *lead});
+      if (it != leads.end() && FromCompact(it->second.second) + options_.sticky > now) {
+        auto number = numbers.find(it->second.first);
+        if (number != numbers.end() && number->second.pool == pool &&
+            Available(number->second, now)) {
+          chosen = &number->second;
+          tier = MatchTier::kSticky;
+        }
+      }
+    }
+    if (!chosen && to.IsGeographic()) {
       if ((chosen =
                pick([&](const ModelNumber& n) { return n.digits / 10'000 == to.exchange(); }))) {
         tier = MatchTier::kExchange;
@@ -99,6 +113,8 @@ class Model {
     ++chosen->hourly_used;
     ++chosen->daily_used;
     chosen->last_used = ToCompact(now);
+    if (lead && options_.sticky.count() > 0)
+      leads[{pool, *lead}] = {chosen->digits, ToCompact(now)};
     chosen->reservation = id;
     const TimePoint end = now + ttl;
     const CompactTime end_floor = ToCompact(end);
@@ -127,7 +143,7 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("replay with --gtest_random_seed=" + std::to_string(seed));
   FixedOffsetCalendar calendar(std::chrono::minutes(-300));
-  const IndexOptions options{4, 12, Seconds(90)};
+  const IndexOptions options{4, 12, Seconds(90), Seconds(7200)};  // leads sticky for 2 hours
   NumberIndex index(calendar, options);
   Model model(calendar, options);
   TimePoint now = TimePoint(Seconds(1'795'615'200));
@@ -172,9 +188,10 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
       AllocationRequest request;
       request.destination = to;
       request.pool = pool;
+      if (rng() % 2 == 0) request.lead_id = 1 + rng() % 30;
       const std::uint64_t id = next_id++;
       auto got = index.Allocate(request, now, id);
-      auto expected = model.Allocate(to, pool, now, id, options.default_ttl);
+      auto expected = model.Allocate(to, pool, request.lead_id, now, id, options.default_ttl);
       ASSERT_EQ(got.has_value(), expected.has_value())
           << (got ? "index allocated " + got->reservation.caller_id.ToString()
                   : "index failed: " + got.error().ToString());
@@ -212,8 +229,8 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
       ASSERT_EQ(index.size(), model.numbers.size());
     }
   }
-  for (MatchTier tier :
-       {MatchTier::kExchange, MatchTier::kAreaCode, MatchTier::kState, MatchTier::kAny}) {
+  for (MatchTier tier : {MatchTier::kSticky, MatchTier::kExchange, MatchTier::kAreaCode,
+                         MatchTier::kState, MatchTier::kAny}) {
     EXPECT_GT(matches[static_cast<std::size_t>(tier)], 100) << MatchTierName(tier);
   }
 }

@@ -126,6 +126,143 @@ TEST_F(NumberIndexTest, StateTierTakesNoNumberOfAnotherPool) {
   EXPECT_EQ(allocation->reservation.match, MatchTier::kAny);
 }
 
+// The sticky tier: an index whose leads keep their number for a day.
+class StickyIndexTest : public NumberIndexTest {
+ protected:
+  StickyIndexTest() : sticky_(calendar_, IndexOptions{100, 500, Seconds(300), hours(24)}) {}
+
+  void Add(const std::string& number, const std::string& pool = "default") {
+    NumberSpec spec;
+    spec.caller_id = *PhoneNumber::ParsePoolNumber(number);
+    spec.pool = pool;
+    ASSERT_THAT(sticky_.Add(spec, {}, now_), IsOk());
+  }
+
+  Result<Allocation> ForLead(std::uint64_t lead, const std::string& pool = "") {
+    AllocationRequest request;
+    request.destination = *PhoneNumber::ParseDestination("2125559876");
+    request.pool = pool;
+    request.lead_id = lead;
+    return sticky_.Allocate(request, now_, next_id_++);
+  }
+
+  void End(const Result<Allocation>& allocation) {
+    ASSERT_THAT(allocation, IsOk());
+    ReleaseRequest request;
+    request.reservation_id = allocation->reservation.id;
+    ASSERT_TRUE(sticky_.Release(request, now_)->released);
+    now_ += Seconds(10);
+  }
+
+  NumberIndex sticky_;
+};
+
+TEST_F(StickyIndexTest, ALeadGetsTheNumberItWasGivenBefore) {
+  Add("2125550001");
+  Add("2125550002");
+  auto first = ForLead(42);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(first->reservation.match, MatchTier::kExchange);
+  End(first);
+  // 0002 was never used, so the ladder would take it: the lead's own number comes first.
+  auto again = ForLead(42);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(again->reservation.match, MatchTier::kSticky);
+  EXPECT_EQ(sticky_.sticky_leads(), 1U);
+}
+
+TEST_F(StickyIndexTest, AnUnavailableStickyNumberFallsBackToTheLadderAndIsReplaced) {
+  Add("2125550001");
+  Add("2125550002");
+  auto first = ForLead(42);
+  ASSERT_THAT(first, IsOk());  // 0001 stays reserved
+  auto second = ForLead(42);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(second->reservation.match, MatchTier::kExchange);
+  End(first);
+  End(second);
+  auto third = ForLead(42);  // the lead's number is now the one it was given last
+  ASSERT_THAT(third, IsOk());
+  EXPECT_EQ(third->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(third->reservation.match, MatchTier::kSticky);
+}
+
+TEST_F(StickyIndexTest, ALeadIsForgottenAfterTheWindow) {
+  Add("2125550001");
+  Add("2125550002");
+  End(ForLead(42));
+  now_ += hours(24);
+  auto later = ForLead(42);
+  ASSERT_THAT(later, IsOk());
+  EXPECT_EQ(later->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(later->reservation.match, MatchTier::kExchange);
+  EXPECT_EQ(sticky_.sticky_leads(), 1U);  // the first entry went; the new one is remembered
+}
+
+TEST_F(StickyIndexTest, ALeadKeepsANumberPerPool) {
+  Add("2125550001");
+  Add("2125550002", "sales");
+  Add("2125550003", "sales");
+  End(ForLead(42));
+  auto sales = ForLead(42, "sales");
+  ASSERT_THAT(sales, IsOk());
+  EXPECT_EQ(sales->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(sales->reservation.match, MatchTier::kExchange);
+  End(sales);
+  auto back = ForLead(42);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(back->reservation.match, MatchTier::kSticky);
+}
+
+TEST_F(StickyIndexTest, RestoredLeadsAreStickyAndOldOnesAreIgnored) {
+  Add("2125550001");
+  Add("2125550002");
+  Add("2125550003");
+  const auto number = [](const char* digits) { return *PhoneNumber::ParsePoolNumber(digits); };
+  sticky_.RestoreLead("default", 42, number("2125550003"), now_ - hours(2), now_);
+  sticky_.RestoreLead("default", 7, number("2125550002"), now_ - hours(25), now_);
+  sticky_.RestoreLead("nosuchpool", 9, number("2125550002"), now_ - hours(1), now_);
+  EXPECT_EQ(sticky_.sticky_leads(), 1U);
+  auto restored = ForLead(42);
+  ASSERT_THAT(restored, IsOk());
+  EXPECT_EQ(restored->reservation.caller_id.ToString(), "2125550003");
+  EXPECT_EQ(restored->reservation.match, MatchTier::kSticky);
+  auto expired = ForLead(7);
+  ASSERT_THAT(expired, IsOk());
+  EXPECT_EQ(expired->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_EQ(expired->reservation.match, MatchTier::kExchange);
+}
+
+TEST_F(StickyIndexTest, ADeletedStickyNumberIsNotGivenAgain) {
+  Add("2125550001");
+  Add("2125550002");
+  End(ForLead(42));
+  ASSERT_THAT(sticky_.Remove(*PhoneNumber::ParsePoolNumber("2125550001"), now_), IsOk());
+  auto next = ForLead(42);
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(next->reservation.match, MatchTier::kExchange);
+}
+
+TEST_F(NumberIndexTest, WithoutAStickyWindowLeadsTakeTheLadder) {
+  Add("2125550001");
+  Add("2125550002");
+  AllocationRequest request;
+  request.destination = *PhoneNumber::ParseDestination("2125559876");
+  request.lead_id = 42;
+  auto first = index_.Allocate(request, now_, next_id_++);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(ReleaseId(first->reservation.id), IsOk());
+  auto second = index_.Allocate(request, now_ + Seconds(5), next_id_++);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(index_.sticky_leads(), 0U);
+}
+
 TEST_F(NumberIndexTest, AreaCodeTierTakesLeastRecentlyUsedAcrossExchanges) {
   Add("3105550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 10, 0, 0, 0, 0});
   Add("3102220001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 20, 0, 0, 0, 0});

@@ -185,6 +185,21 @@ TEST_F(ClusterTest, RedisBackEmptyGetsTheSettingsTablesBackFromPostgres) {
   EXPECT_EQ(far.status, 503) << far.body;
 }
 
+TEST_F(ClusterTest, RedisBackEmptyGetsTheLeadsNumbersBackFromPostgres) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  const auto first = NextCid("to=2125559876&lead=42");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Field(ParseJson(first.body), "caller_id"), "2125551001");
+  ASSERT_EQ(client().Post("/release", "caller_id=2125551001").status, 200);
+  redis().Kill();
+  ASSERT_TRUE(redis().Restart());                                    // empty: no persistence
+  const auto again = NextCidOnceRecovered("to=2125559876&lead=42");  // the rebuild
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Field(ParseJson(again.body), "caller_id"), "2125551001") << again.body;
+  EXPECT_EQ(Field(ParseJson(again.body), "match"), "sticky") << again.body;
+}
+
 TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const auto csv = work_dir() / "pool.csv";

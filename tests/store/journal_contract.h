@@ -355,6 +355,35 @@ TYPED_TEST_P(JournalContractTest, PoolSettingsAreKeptAndReplaced) {
 }
 
 // Retention: PruneHistory's chunks (1,000 rows per table) are crossed on purpose.
+TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsOfLeadsInTheWindowOldestFirst) {
+  using std::chrono::hours;
+  this->MustAppend({Upsert(Spec(3'105'550'100)), Upsert(Spec(3'105'550'101))});
+  const core::Reservation too_old = MakeReservation(1, 3'105'550'100, kT0 - hours(30), seconds(60));
+  core::Reservation later = MakeReservation(3, 3'105'550'100, kT0 - hours(2), seconds(60));
+  later.pool = "east";
+  // A higher id but an earlier time (ids are not times: reservation ids of a cluster are not
+  // handed out in time order across instances).
+  const core::Reservation earlier = MakeReservation(4, 3'105'550'101, kT0 - hours(5), seconds(60));
+  core::Reservation no_lead = MakeReservation(5, 3'105'550'101, kT0 - hours(1), seconds(60));
+  no_lead.lead_id.reset();
+  this->MustAppend({Made(too_old), Made(later), Made(earlier), Made(no_lead)});
+  this->MustAppend({Released(3, kT0 - hours(2) + seconds(30))});  // released ones count too
+
+  RecordingSink sink;
+  sink.lead_window = hours(24);
+  ASSERT_THAT(this->journal().Load(kT0, sink), IsOk());
+  ASSERT_EQ(sink.leads.size(), 2u);
+  EXPECT_EQ(sink.leads[0].lead_id, 1'004u);
+  EXPECT_EQ(sink.leads[0].pool, "default");
+  EXPECT_EQ(sink.leads[0].caller_id, Phone(3'105'550'101));
+  EXPECT_EQ(sink.leads[0].at, kT0 - hours(5));
+  EXPECT_EQ(sink.leads[1].lead_id, 1'003u);
+  EXPECT_EQ(sink.leads[1].pool, "east");
+  EXPECT_EQ(sink.leads[1].caller_id, Phone(3'105'550'100));
+  EXPECT_EQ(sink.leads[1].at, kT0 - hours(2));
+  EXPECT_THAT(this->LoadAt(kT0).leads, IsEmpty());  // a sink that asks for none gets none
+}
+
 TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId) {
   using std::chrono::hours;
   const core::TimePoint long_ago = kT0 - hours(24 * 100);
@@ -471,6 +500,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ListQueriesRefuseALimitOutside1To1000, ConcurrentAppendersEachCompleteExactlyOnce,
     EmptyAppendCompletes, RepeatedReservationIdFailsItsAppendAndChangesNothing,
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
-    PruneHistoryGoesOnWhenTheNewestReservationEndedFirst);
+    PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
+    LoadsTheAllocationsOfLeadsInTheWindowOldestFirst);
 
 }  // namespace cidrotor::store::journal_test

@@ -107,6 +107,10 @@ class RecordingSink final : public LoadSink {
   }
   void OnCampaignPool(const CampaignPool& mapping) override { campaign_pools.push_back(mapping); }
   void OnPoolSettings(const PoolSettings& settings) override { pool_settings.push_back(settings); }
+  core::Seconds LeadWindow() const override { return lead_window; }
+  void OnLeadAllocation(const LeadAllocation& lead) override { leads.push_back(lead); }
+  core::Seconds lead_window{0};  // the allocations of leads wanted: none unless set
+  std::vector<LeadAllocation> leads;
   std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
   std::vector<core::Reservation> live;
   std::vector<CampaignPool> campaign_pools;

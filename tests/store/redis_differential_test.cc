@@ -89,6 +89,7 @@ class Walk {
 
   int allocations = 0;  // successful ones, to check that the walk did allocate
   int refusals = 0;
+  int sticky = 0;  // allocations a lead got its own number back in
   int rate_limited = 0;
   int data_losses = 0;
 
@@ -100,6 +101,7 @@ class Walk {
     config.index.default_hourly_cap = 4;
     config.index.default_daily_cap = 9;
     config.rate_limit_per_agent = 2;  // per minute: the walk's agents reach it
+    config.index.sticky = std::chrono::hours(3);  // the walk's hours and days cross it
     auto opened = OpenStore(backend, clock_, calendar_, config,
                             std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline),
                             SharedRedis().port());
@@ -122,6 +124,7 @@ class Walk {
     const int agent = in_b ? 0 : Pick(4);
     auto request = To(kDestinations[Pick(static_cast<int>(kDestinations.size()))],
                       agent == 0 ? "auto" : "agent" + std::to_string(agent), in_b ? "b" : "");
+    if (Pick(3) != 0) request.lead_id = 1 + Pick(8);  // a few leads, called again and again
     auto expected = Await<core::Allocation>([&](auto done) { reference_->Allocate(request, done); });
     auto actual = Await<core::Allocation>([&](auto done) { redis_->Allocate(request, done); });
     Note(std::to_string(step) + " allocate to " + request.destination.ToString() + " in " +
@@ -141,6 +144,8 @@ class Walk {
     const auto& got = actual->reservation;
     EXPECT_EQ(got.caller_id.ToString(), want.caller_id.ToString())
         << "step " << step << ": to " << request.destination.ToString();
+    EXPECT_EQ(got.match, want.match) << "step " << step;
+    if (want.match == core::MatchTier::kSticky) ++sticky;
     live_.push_back({want.id, got.id});
     ++allocations;
   }
@@ -329,6 +334,7 @@ TEST(RedisStoreDifferentialTest, RandomWalkMatchesTheEmbeddedStore) {
     EXPECT_GT(walk.allocations, 500);  // the walk did exercise the orders...
     EXPECT_GT(walk.refusals, 50);      // ...and ran them dry
     EXPECT_GT(walk.rate_limited, 0);
+    EXPECT_GT(walk.sticky, 20);
     EXPECT_GT(walk.data_losses, 0);
   }
 }

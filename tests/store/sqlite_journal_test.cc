@@ -75,8 +75,8 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
                           "reservations", "schema_migrations"));
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
                           "NULL ORDER BY name"),
-              ElementsAre("caller_ids_area_code", "reservations_until"));
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2"));
+              ElementsAre("caller_ids_area_code", "reservations_lead", "reservations_until"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2", "3"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
@@ -97,7 +97,7 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].first.daily_cap, 300u);
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2", "3"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -128,7 +128,8 @@ TEST_F(SqliteJournalTest, MigratesADatabaseAtAnOlderVersion) {
   EXPECT_THAT(side.Column("SELECT count(*) FROM pool_settings"), ElementsAre("0"));
 }
 
-// A store made by the first release (schema 1) gains the pool_settings table and keeps its rows.
+// A store made by the first release (schema 1) gains the pool_settings table and the leads' index,
+// and keeps its rows.
 TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   {
     auto journal = OpenJournal();
@@ -137,13 +138,14 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   {
     SideConnection side(path_);
     side.Exec("DROP TABLE pool_settings");
+    side.Exec("DROP INDEX reservations_lead");
     side.Exec("DELETE FROM schema_migrations WHERE version > 1");
   }
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2"));
+              ElementsAre("1", "2", "3"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
   ASSERT_THAT(AppendAndWait(*journal, {PoolSettingsChanged{PoolSettings{"east", false}}}), IsOk());
   EXPECT_THAT(side.Column("SELECT fallback FROM pool_settings WHERE pool = 'east'"),

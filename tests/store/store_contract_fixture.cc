@@ -98,12 +98,15 @@ core::Result<core::NumberView> StoreContractTest::Add(const std::string& number,
 
 core::Result<core::Allocation> StoreContractTest::Allocate(const std::string& to,
                                                            const std::string& agent,
-                                                           const std::string& pool) {
+                                                           const std::string& pool,
+                                                           std::optional<std::uint64_t> lead) {
   if (!pool.empty() && !mapped_pools_.contains(pool)) {
     if (auto mapped = MapCampaignOf(*store_, pool); !mapped) return core::Fail(mapped.error());
     mapped_pools_.insert(pool);
   }
-  return Await<core::Allocation>([&](auto done) { store_->Allocate(To(to, agent, pool), done); });
+  core::AllocationRequest request = To(to, agent, pool);
+  request.lead_id = lead;
+  return Await<core::Allocation>([&](auto done) { store_->Allocate(std::move(request), done); });
 }
 
 std::string StoreContractTest::Next(const std::string& to) {

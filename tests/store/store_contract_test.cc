@@ -98,6 +98,49 @@ TEST_P(StoreContractTest, AfterTheAreaCodeTheSameStateLeastRecentlyUsedFirst) {
   EXPECT_EQ(any->reservation.match, core::MatchTier::kAny);
 }
 
+TEST_P(StoreContractTest, ALeadGetsItsNumberBackWhileItIsFreeAndRecent) {
+  StoreConfig config;
+  config.index.sticky = hours(24);
+  Open(config);
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  const auto for_lead = [this](const char* expected, core::MatchTier match) {
+    auto allocation = Allocate("2125559876", "auto", "", 42);
+    EXPECT_THAT(allocation, IsOk());
+    if (!allocation) return std::uint64_t{0};
+    EXPECT_EQ(allocation->reservation.caller_id.ToString(), expected);
+    EXPECT_EQ(allocation->reservation.match, match);
+    EXPECT_EQ(allocation->reservation.lead_id, std::optional<std::uint64_t>(42));
+    return allocation->reservation.id;
+  };
+  ASSERT_TRUE(Release(for_lead("2125550001", core::MatchTier::kExchange))->released);
+  clock_.Advance(core::Seconds(5));
+  // 0002 was never used, so the ladder would take it; the lead's own number comes first.
+  const std::uint64_t held = for_lead("2125550001", core::MatchTier::kSticky);
+  // While its number is held, the lead takes the ladder's, which becomes its number.
+  const std::uint64_t other = for_lead("2125550002", core::MatchTier::kExchange);
+  ASSERT_TRUE(Release(held)->released);
+  ASSERT_TRUE(Release(other)->released);
+  clock_.Advance(core::Seconds(5));
+  ASSERT_TRUE(Release(for_lead("2125550002", core::MatchTier::kSticky))->released);
+  clock_.Advance(hours(24));  // the window has passed: least recently used again
+  for_lead("2125550001", core::MatchTier::kExchange);
+}
+
+TEST_P(StoreContractTest, WithoutAStickyWindowALeadTakesTheLadder) {
+  Open();  // sticky 0
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto first = Allocate("2125559876", "auto", "", 42);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(Release(first->reservation.id)->released);
+  clock_.Advance(core::Seconds(5));
+  auto second = Allocate("2125559876", "auto", "", 42);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_EQ(second->reservation.match, core::MatchTier::kExchange);
+}
+
 TEST_P(StoreContractTest, TollFreeNumbersOnlyServeTheAnyTier) {
   Open();
   ASSERT_THAT(Add("8005550001"), IsOk());

@@ -60,9 +60,10 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
 
   core::Result<core::NumberView> Add(const std::string& number, std::uint16_t hourly = 0,
                                      std::uint16_t daily = 0, const std::string& pool = "default");
-  // From `pool` through its campaign (To()), mapped on first use.
+  // From `pool` through its campaign (To()), mapped on first use; for `lead` when given.
   core::Result<core::Allocation> Allocate(const std::string& to, const std::string& agent = "auto",
-                                          const std::string& pool = "");
+                                          const std::string& pool = "",
+                                          std::optional<std::uint64_t> lead = std::nullopt);
   // The caller-ID allocated for `to`, or "" when allocation failed.
   std::string Next(const std::string& to);
   core::Result<core::ReleaseResult> Release(std::uint64_t id);

@@ -35,6 +35,10 @@ class IndexLoader final : public LoadSink {
       spdlog::warn("load: skipped reservation {}: {}", reservation.id, restored.error().ToString());
     }
   }
+  core::Seconds LeadWindow() const override { return index_.options().sticky; }
+  void OnLeadAllocation(const LeadAllocation& lead) override {
+    index_.RestoreLead(lead.pool, lead.lead_id, lead.caller_id, lead.at, now_);
+  }
   void OnCampaignPool(const CampaignPool& mapping) override {
     campaign_pools_.Set(mapping.campaign, mapping.pool);
   }

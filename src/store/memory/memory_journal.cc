@@ -52,6 +52,17 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
     sink.OnLiveReservation(record.reservation);
     ++summary.live_reservations;
   }
+  if (const core::Seconds window = sink.LeadWindow(); window.count() > 0) {
+    std::vector<LeadAllocation> leads;  // reservation ids grow, but not with time across restarts
+    for (const auto& [id, record] : reservations_) {
+      const core::Reservation& r = record.reservation;
+      if (!r.lead_id || r.reserved_at < now - window) continue;
+      leads.push_back(LeadAllocation{r.pool, *r.lead_id, r.caller_id, r.reserved_at});
+    }
+    std::stable_sort(leads.begin(), leads.end(),
+                     [](const auto& a, const auto& b) { return a.at < b.at; });
+    for (const LeadAllocation& lead : leads) sink.OnLeadAllocation(lead);
+  }
   for (const auto& [campaign, pool] : campaign_pools_) {
     sink.OnCampaignPool(CampaignPool{campaign, pool});
     ++summary.campaign_pools;

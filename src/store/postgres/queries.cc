@@ -114,6 +114,25 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   });
   if (!ok) return core::Fail(ok.error());
 
+  if (const core::Seconds window = sink.LeadWindow(); window.count() > 0) {
+    // The sticky tier's memory, through the partial index reservations_lead (migration 3).
+    const std::string leads =
+        "SELECT pool, lead_id, caller_id, reserved_at FROM reservations"
+        " WHERE lead_id IS NOT NULL AND reserved_at >= " +
+        std::to_string(ToUnixMs(now - window)) + " ORDER BY reserved_at";
+    LeadAllocation lead;
+    ok = ForEachRow(conn, "leads", leads, "load lead allocations", [&](Rows& rows, int i) {
+      const auto caller_id = PhoneFromStored(rows.Int64(i, 2));
+      if (!caller_id) return;
+      lead.pool.assign(rows.Text(i, 0));
+      lead.lead_id = static_cast<std::uint64_t>(rows.Int64(i, 1));
+      lead.caller_id = *caller_id;
+      lead.at = FromUnixMs(rows.Int64(i, 3));
+      sink.OnLeadAllocation(lead);
+    });
+    if (!ok) return core::Fail(ok.error());
+  }
+
   CampaignPool mapping;
   ok = ForEachRow(conn, "campaigns", "SELECT campaign, pool FROM campaign_pools ORDER BY campaign",
                   "load campaign_pools", [&](Rows& rows, int i) {

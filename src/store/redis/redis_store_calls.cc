@@ -54,7 +54,7 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
                                    request.campaign,
                                    request.lead_id ? std::to_string(*request.lead_id) : "",
                                    request.any_tier ? "1" : "0",
-                                   "0"};
+                                   std::to_string(options_.index.sticky.count())};
   // The state tier's area codes (allocate.lua compares their first numbers' last use).
   const std::uint32_t npa = request.destination.area_code();
   if (request.destination.IsGeographic()) {

@@ -39,8 +39,12 @@ std::string RandomToken() {
 class RedisLoader final : public LoadSink {
  public:
   RedisLoader(RedisConnection& connection, redis::ScriptRunner& scripts,
-              redis::ScriptContext context, std::size_t chunk)
-      : connection_(connection), scripts_(scripts), context_(std::move(context)), chunk_(chunk) {}
+              redis::ScriptContext context, std::size_t chunk, core::Seconds lead_window)
+      : connection_(connection),
+        scripts_(scripts),
+        context_(std::move(context)),
+        chunk_(chunk),
+        lead_window_(lead_window) {}
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
     if (error_) return;
@@ -57,6 +61,12 @@ class RedisLoader final : public LoadSink {
 
   void OnLiveReservation(const core::Reservation& r) override {
     if (!error_) reservations_.push_back(r);
+  }
+
+  core::Seconds LeadWindow() const override { return lead_window_; }
+  void OnLeadAllocation(const LeadAllocation& lead) override {
+    // Oldest first: the last one of a (pool, lead) is the number the lead keeps.
+    leads_.insert_or_assign({lead.pool, lead.lead_id}, std::pair{lead.caller_id, lead.at});
   }
 
   void OnCampaignPool(const CampaignPool& mapping) override {
@@ -127,6 +137,7 @@ class RedisLoader final : public LoadSink {
         }
       }
     }
+    WriteLeads();
     WriteHash(redis::kCampaignPoolsKey, campaign_pools_);
     WriteHash(redis::kPoolSettingsKey, pool_settings_);
     if (error_) return core::Fail(*error_);
@@ -139,6 +150,30 @@ class RedisLoader final : public LoadSink {
     redis::Command map;  // number, pool pairs for cid:pool_of
     std::size_t count = 0;
   };
+
+  // The sticky tier's keys (docs/redis-keys.md: cid:{P}:lead:LEAD), each expiring when its
+  // window ends, as allocate.lua writes them.
+  void WriteLeads() {
+    std::vector<redis::Command> sets;
+    for (const auto& [key, number] : leads_) {
+      const auto left =
+          std::chrono::ceil<core::Seconds>(number.second + lead_window_ - context_.now);
+      if (left.count() <= 0) continue;
+      const core::CompactTime at = std::max<core::CompactTime>(core::ToCompact(number.second), 1);
+      sets.push_back({"SET", redis::PoolPrefix(key.first) + "lead:" + std::to_string(key.second),
+                      number.first.ToString() + " " + std::to_string(at), "EX",
+                      std::to_string(left.count())});
+      if (sets.size() >= chunk_) FlushCommands(sets);
+    }
+    FlushCommands(sets);
+  }
+
+  void FlushCommands(std::vector<redis::Command>& commands) {
+    if (!commands.empty() && !error_) {
+      if (auto sent = connection_.Pipeline(commands); !sent) error_ = sent.error();
+    }
+    commands.clear();
+  }
 
   // HSETs `fields` (field, value, field, value, …) into `key`, a chunk of pairs per call.
   void WriteHash(const char* key, const std::vector<std::string>& fields) {
@@ -195,6 +230,10 @@ class RedisLoader final : public LoadSink {
   std::map<std::string, Pending> numbers_;
   std::vector<std::string> full_;  // pools whose buffer reached a chunk
   std::vector<core::Reservation> reservations_;
+  core::Seconds lead_window_;
+  // (pool, lead) -> the number the lead was last given and when.
+  std::map<std::pair<std::string, std::uint64_t>, std::pair<core::PhoneNumber, core::TimePoint>>
+      leads_;
   std::vector<std::string> campaign_pools_;  // campaign, pool, campaign, pool, …
   std::vector<std::string> pool_settings_;   // pool, fallback, …
   std::uint64_t loaded_ = 0;
@@ -262,7 +301,7 @@ core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
   redis::ScriptContext context = Context(now);
   context.epoch = RandomToken();
   auto summary = DeleteStaleKeys(connection).and_then([&]() -> core::Result<LoadSummary> {
-    RedisLoader loader(connection, scripts_, context, options_.import_chunk);
+    RedisLoader loader(connection, scripts_, context, options_.import_chunk, options_.index.sticky);
     auto loaded = journal_->Load(now, loader);
     if (!loaded) return core::Fail(loaded.error());
     if (auto finished = loader.Finish(); !finished) return core::Fail(finished.error());

@@ -26,6 +26,13 @@ FROM caller_ids ORDER BY caller_id
 // a release then changes no index, which is one B-tree write less per call on the hot path.
 constexpr std::string_view kLiveIndex = " INDEXED BY reservations_until";
 
+// The sticky tier's memory: the allocations made for leads since ?1, oldest first, through the
+// partial index that holds exactly those rows (schema migration 3).
+constexpr std::string_view kSelectLeadAllocations = R"sql(
+SELECT pool, lead_id, caller_id, reserved_at FROM reservations INDEXED BY reservations_lead
+WHERE lead_id IS NOT NULL AND reserved_at >= ?1 ORDER BY reserved_at
+)sql";
+
 // Fills `r` from the current row. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Statement& st, core::Reservation& r) {
   const auto caller_id = PhoneFromStored(st.ColumnInt64(kCallerId));
@@ -111,6 +118,25 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       }
       sink.OnLiveReservation(reservation);
       ++summary.live_reservations;
+    }
+  }
+
+  if (const core::Seconds window = sink.LeadWindow(); window.count() > 0) {
+    auto st = db.Prepare(kSelectLeadAllocations, "load lead allocations");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, ToUnixMs(now - window));
+    LeadAllocation lead;
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      const auto caller_id = PhoneFromStored(st->ColumnInt64(2));
+      if (!caller_id) continue;  // not a number: the reservations loop above warned already
+      lead.pool.assign(st->ColumnText(0));
+      lead.lead_id = static_cast<std::uint64_t>(st->ColumnInt64(1));
+      lead.caller_id = *caller_id;
+      lead.at = FromUnixMs(st->ColumnInt64(3));
+      sink.OnLeadAllocation(lead);
     }
   }
 

@@ -1,8 +1,9 @@
 -- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
 -- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
 -- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
--- the any tier '1' (the pool's fallback) or '0' (fallback none), '0' (reserved: the sticky tier),
--- then the other area codes of the destination's state (core/area_code_states.h), ascending.
+-- the any tier '1' (the pool's fallback) or '0' (fallback none), the sticky window in seconds
+-- ('0': no sticky tier), then the other area codes of the destination's state
+-- (core/area_code_states.h), ascending.
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
 local bad = check_gen(false)
@@ -23,10 +24,23 @@ if limited then
   end
 end
 
--- Tiers (core::MatchTier): '1' exchange, '2' area code, '3' state, '4' any. Toll-free
--- destinations only any.
+-- Tiers (core::MatchTier): '0' sticky, '1' exchange, '2' area code, '3' state, '4' any.
+-- Toll-free destinations skip the geographic ones.
 local picked, match, xs, as
-if geographic then
+local lead, sticky = ARGV[18], ARGV[20]
+local lead_key  -- cid:{P}:lead:LEAD = 'number last_used' while the lead's window lasts
+if lead ~= '' and sticky ~= '0' then
+  lead_key = P .. 'lead:' .. lead
+  local held = redis.call('GET', lead_key)
+  if held then
+    local d, at = string.match(held, '^(%d+) (%d+)$')
+    -- The key's own expiry follows Redis's clock; the window is checked on the caller's.
+    if d and tonumber(at) + tonumber(sticky) > NOW and redis.call('ZSCORE', xkey(d), d) then
+      picked, match = d, '0'
+    end
+  end
+end
+if not picked and geographic then
   xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
   picked, match = xs[1], '1'
   if not picked then
@@ -63,7 +77,11 @@ if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
 end
 
 -- An available number is in the available order and nowhere else (place): out of it, parked.
-take_first(picked, xs, as)
+if match == '0' then
+  remove_available(picked)  -- anywhere in its exchange's order, not necessarily first
+else
+  take_first(picked, xs, as)
+end
 local last_used = NOW_S  -- never 0: a number used at the epoch itself would read as never used
 if NOW < 1 then last_used = '1' end
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
@@ -72,6 +90,7 @@ redis.call('ZADD', PARKED, until_s, picked)
 redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[17], 'agt', agent,
            'lead', ARGV[18], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
 redis.call('ZADD', LIVE, NOW_MS_S, id)
+if lead_key then redis.call('SET', lead_key, picked .. ' ' .. last_used, 'EX', sticky) end
 if limited then
   redis.call('ZADD', agent_key, NOW_MS_S, id)
   redis.call('PEXPIRE', agent_key, '61000')
