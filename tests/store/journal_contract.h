@@ -144,7 +144,7 @@ TYPED_TEST_P(JournalContractTest, ReleaseAppendedRightAfterTheAllocationLandsRel
   this->journal().Flush();
 
   EXPECT_THAT(this->LoadAt(kT0 + seconds(21)).live, IsEmpty());
-  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(21));
+  auto all = ListReservationsSync(this->journal(), AllReservations(), kT0 + seconds(21));
   ASSERT_THAT(all, IsOk());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].released_at, kT0 + seconds(20));
@@ -159,7 +159,7 @@ TYPED_TEST_P(JournalContractTest, SecondReleaseKeepsTheFirstOutcome) {
   this->MustAppend({Released(1, kT0 + seconds(10), core::CallOutcome::kAnswered, 9)});
   this->MustAppend({Released(1, kT0 + seconds(50), core::CallOutcome::kFailed, std::nullopt)});
 
-  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(60));
+  auto all = ListReservationsSync(this->journal(), AllReservations(), kT0 + seconds(60));
   ASSERT_THAT(all, IsOk());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].released_at, kT0 + seconds(10));
@@ -171,7 +171,7 @@ TYPED_TEST_P(JournalContractTest, ReleaseWithoutOutcomeOrDurationReadsBackEmpty)
   this->MustAppend({Upsert(Spec(3'105'550'100)),
                     Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300))),
                     Released(1, kT0 + seconds(1), core::CallOutcome::kUnknown, std::nullopt)});
-  auto all = ListReservationsSync(this->journal(), {.live_only = false}, kT0 + seconds(2));
+  auto all = ListReservationsSync(this->journal(), AllReservations(), kT0 + seconds(2));
   ASSERT_THAT(all, IsOk());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kUnknown);
@@ -189,7 +189,7 @@ TYPED_TEST_P(JournalContractTest, ListReservationsNewestFirstLiveOnlyOrAll) {
   this->MustAppend(std::move(entries));
   const core::TimePoint now = kT0 + seconds(250);  // 1 and 2 expired, 6 released
 
-  auto live = ListReservationsSync(this->journal(), {.live_only = true, .limit = 100}, now);
+  auto live = ListReservationsSync(this->journal(), LiveReservations(100), now);
   ASSERT_THAT(live, IsOk());
   std::vector<std::uint64_t> ids;
   for (const auto& r : *live) {
@@ -200,7 +200,7 @@ TYPED_TEST_P(JournalContractTest, ListReservationsNewestFirstLiveOnlyOrAll) {
   EXPECT_THAT((*live)[0].reservation,
               ReservationIs(MakeReservation(5, 3'105'550'105, kT0, seconds(500))));
 
-  auto all = ListReservationsSync(this->journal(), {.live_only = false, .limit = 4}, now);
+  auto all = ListReservationsSync(this->journal(), AllReservations(4), now);
   ASSERT_THAT(all, IsOk());
   ids.clear();
   std::vector<bool> live_flags;
@@ -225,8 +225,7 @@ TYPED_TEST_P(JournalContractTest, LiveReservationsComeLatestEndingFirst) {
   }
   this->MustAppend(std::move(entries));
 
-  auto live =
-      ListReservationsSync(this->journal(), {.live_only = true, .limit = 4}, kT0 + seconds(50));
+  auto live = ListReservationsSync(this->journal(), LiveReservations(4), kT0 + seconds(50));
   ASSERT_THAT(live, IsOk());
   std::vector<std::uint64_t> ids;
   for (const auto& r : *live) ids.push_back(r.reservation.id);
@@ -275,7 +274,7 @@ TYPED_TEST_P(JournalContractTest, ListQueriesRefuseALimitOutside1To1000) {
   EXPECT_THAT(ListLogsSync(this->journal(), Logs(0)), HasError(core::ErrorCode::kInvalidArgument));
   EXPECT_THAT(ListLogsSync(this->journal(), Logs(1001)),
               HasError(core::ErrorCode::kInvalidArgument));
-  EXPECT_THAT(ListReservationsSync(this->journal(), {.limit = 0}, kT0),
+  EXPECT_THAT(ListReservationsSync(this->journal(), LiveReservations(0), kT0),
               HasError(core::ErrorCode::kInvalidArgument));
   EXPECT_THAT(ListLogsSync(this->journal(), Logs(1000)), IsOk());
 }
@@ -419,7 +418,7 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHig
   ASSERT_THAT(logs, IsOk());
   ASSERT_EQ(logs->size(), 2u);
   EXPECT_EQ(logs->at(0).entry.timestamp, Log(2).timestamp);
-  auto reservations = ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
+  auto reservations = ListReservationsSync(this->journal(), AllReservations(1000), kT0);
   ASSERT_THAT(reservations, IsOk());
   std::vector<std::uint64_t> ids;
   for (const auto& r : *reservations) ids.push_back(r.reservation.id);
@@ -483,7 +482,7 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryGoesOnWhenTheNewestReservationEnde
       testing::Await<PruneResult>([&](auto done) { this->journal().PruneHistory(cutoffs, done); });
   ASSERT_THAT(pruned, IsOk());
   EXPECT_EQ(pruned->reservations, 1'500u);
-  auto left = ListReservationsSync(this->journal(), ReservationQuery{false, 1000}, kT0);
+  auto left = ListReservationsSync(this->journal(), AllReservations(1000), kT0);
   ASSERT_THAT(left, IsOk());
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ(left->at(0).reservation.id, 1'501u);

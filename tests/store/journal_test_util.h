@@ -141,6 +141,19 @@ inline core::Result<std::vector<StoredLog>> ListLogsSync(Journal& journal, LogQu
   return future.get();
 }
 
+// Queries of the whole history (`live_only` false) and of the live reservations.
+inline ReservationQuery AllReservations(std::size_t limit = 100) {
+  ReservationQuery query;
+  query.live_only = false;
+  query.limit = limit;
+  return query;
+}
+inline ReservationQuery LiveReservations(std::size_t limit = 100) {
+  ReservationQuery query;
+  query.limit = limit;
+  return query;
+}
+
 inline core::Result<std::vector<ReservationRecord>> ListReservationsSync(Journal& journal,
                                                                          ReservationQuery query,
                                                                          core::TimePoint now) {

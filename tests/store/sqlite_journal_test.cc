@@ -333,7 +333,7 @@ TEST_F(SqliteJournalTest, LoadsRowsWrittenByOtherToolsAndSkipsInvalidNumbers) {
   EXPECT_TRUE(sink.numbers[0].first.active);
   EXPECT_EQ(summary->max_reservation_id, 1u);
 
-  auto all = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  auto all = ListReservationsSync(*journal, AllReservations(), kT0);
   ASSERT_THAT(all, IsOk());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].outcome, core::CallOutcome::kOther);  // unknown outcome text

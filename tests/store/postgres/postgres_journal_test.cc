@@ -410,7 +410,7 @@ TEST_F(PostgresJournalTest, MultiRowStatementsKeepTheEffectOfAppendOrder) {
   EXPECT_EQ(sink.numbers[0].first.hourly_cap, 40);
   EXPECT_EQ(sink.numbers[0].second.hourly_used, 6);  // the last usage, after the upsert
   EXPECT_EQ(loaded->max_reservation_id, 4u);
-  auto all = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  auto all = ListReservationsSync(*journal, AllReservations(), kT0);
   ASSERT_THAT(all, IsOk());
   ASSERT_EQ(all->size(), 4u);
   const ReservationRecord& first = all->back();  // newest first
@@ -915,12 +915,12 @@ TEST_F(PostgresJournalTest, PastTheBoundChangesAreRefusedAndLogRowsDropped) {
 TEST_F(PostgresJournalTest, HistoryReadsReconnectAfterAnOutage) {
   auto journal = Open();
   ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  ASSERT_THAT(ListReservationsSync(*journal, {.live_only = false}, kT0), IsOk());
+  ASSERT_THAT(ListReservationsSync(*journal, AllReservations(), kT0), IsOk());
   db_.Kill();
-  EXPECT_THAT(ListReservationsSync(*journal, {.live_only = false}, kT0),
+  EXPECT_THAT(ListReservationsSync(*journal, AllReservations(), kT0),
               HasError(core::ErrorCode::kUnavailable));
   db_.Restart();
-  auto listed = ListReservationsSync(*journal, {.live_only = false}, kT0);
+  auto listed = ListReservationsSync(*journal, AllReservations(), kT0);
   ASSERT_THAT(listed, IsOk());
   EXPECT_EQ(listed->size(), 1u);
 }
