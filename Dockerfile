@@ -11,6 +11,7 @@ RUN apt-get update \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
       libexpected-dev libhowardhinnant-date-dev libsqlite3-dev \
       libspdlog-dev libfmt-dev libcli11-dev tzdata libjwt-dev nodejs npm \
+      libpq-dev libhiredis-dev libssl-dev python3-phonenumbers \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

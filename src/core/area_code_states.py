@@ -44,11 +44,17 @@ BY_NAME["Washington State"] = "WA"
 CITY_AND_REGION = re.compile(r", ([A-Z]{2})$")  # "Santa Monica, CA"
 
 
-def region_of(description):
-    match = CITY_AND_REGION.search(description)
-    if match and match.group(1) in REGIONS:
-        return match.group(1)
-    return BY_NAME.get(description)
+def regions_of(description):
+    """The regions a description names: "Santa Monica, CA", "Ontario", or several joined by a
+    slash ("Nova Scotia/Prince Edward Island")."""
+    found = []
+    for part in description.split("/"):
+        match = CITY_AND_REGION.search(part)
+        if match and match.group(1) in REGIONS:
+            found.append(match.group(1))
+        elif part.strip() in BY_NAME:
+            found.append(BY_NAME[part.strip()])
+    return found
 
 
 def main():
@@ -56,8 +62,7 @@ def main():
     for prefix, descriptions in GEOCODE_DATA.items():
         if not prefix.startswith("1") or len(prefix) < 4:
             continue
-        region = region_of(descriptions.get("en", ""))
-        if region:
+        for region in regions_of(descriptions.get("en", "")):
             counts = votes.setdefault(int(prefix[1:4]), {})
             counts[region] = counts.get(region, 0) + 1
     table = []

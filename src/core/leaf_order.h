@@ -50,6 +50,25 @@ class LeafOrder {
     std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
   }
 
+  // Removes every entry `stale(entry)` is true for; keeps the rest in order. O(n log n): for
+  // compacting a leaf whose stale entries (numbers taken out of the middle) outgrew its live ones.
+  template <class Stale>
+  void EraseIf(Stale stale) {
+    std::vector<LeafEntry> kept;
+    kept.reserve(size());
+    for (std::uint32_t i = 0; i < ring_size_; ++i) {
+      const LeafEntry& entry = ring_[(head_ + i) & (capacity_ - 1)];
+      if (!stale(entry)) kept.push_back(entry);
+    }
+    for (const LeafEntry& entry : heap_) {
+      if (!stale(entry)) kept.push_back(entry);
+    }
+    std::sort(kept.begin(), kept.end(),
+              [](const LeafEntry& a, const LeafEntry& b) { return b > a; });
+    *this = LeafOrder();
+    for (const LeafEntry& entry : kept) push(entry);  // in key order: all into the ring
+  }
+
   // Removes front(). REQUIRES: !empty().
   void pop() {
     if (RingHasOldest()) {

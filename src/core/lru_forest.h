@@ -166,7 +166,11 @@ class LruForest {
     records_.Link(record).linked = false;
     Group& g = groups_[leaf];
     if (g.leaf.front().record != record) {  // its entry goes stale in place
-      ++g.stale;
+      // Numbers taken from the middle (the sticky tier, admin changes) leave entries that only
+      // go when they reach the front, which they may never do while the front stays: once they
+      // outnumber the live ones, drop them all (amortized O(log n) per removal, and memory
+      // stays within twice the leaf's numbers).
+      if (++g.stale > kMinCompaction && g.stale > g.leaf.size() / 2) Compact(g);
       return;
     }
     g.leaf.pop();
@@ -179,6 +183,13 @@ class LruForest {
     const LeafOrder& entries = groups_[leaf].leaf;
     if (entries.empty()) return std::nullopt;
     return entries.front().record;
+  }
+
+  // Leaf entries of every group, stale ones included. O(groups).
+  std::size_t Entries() const {
+    std::size_t entries = 0;
+    for (const Group& g : groups_) entries += g.leaf.size();
+    return entries;
   }
 
   std::uint16_t PoolOf(std::uint32_t group) const { return groups_[group].pool; }
@@ -205,17 +216,31 @@ class LruForest {
   };
   using GroupHeap = IndexedHeap<GroupAccess>;
 
+  static constexpr std::uint32_t kMinCompaction = 16;  // stale entries a leaf may always keep
+
+  // Whether `entry` is its record's current one: linked, of the same generation and key (the
+  // key too, so that a generation that wrapped around can never revive an old entry).
+  bool IsCurrent(const LeafEntry& entry) {
+    const LinkState& state = records_.Link(entry.record);
+    return state.linked && state.generation == entry.generation &&
+           records_.Key(entry.record).last_used == entry.last_used;
+  }
+
   // Pops entries off the top until the top is current (or the heap is empty). Checking costs a
   // look at the record (a cache miss in a big pool), so leaves known to hold no stale entry skip
   // it.
   void DropStaleTops(Group& g) {
     while (g.stale > 0 && !g.leaf.empty()) {
-      const LeafEntry& top = g.leaf.front();
-      const LinkState& state = records_.Link(top.record);
-      if (state.linked && state.generation == top.generation) return;
+      if (IsCurrent(g.leaf.front())) return;
       g.leaf.pop();
       --g.stale;
     }
+  }
+
+  // Drops every stale entry of a leaf. Its front is current, so it stays: no head changes.
+  void Compact(Group& g) {
+    g.leaf.EraseIf([this](const LeafEntry& entry) { return !IsCurrent(entry); });
+    g.stale = 0;
   }
 
   static std::uint64_t GroupKey(Level level, std::uint16_t pool, std::uint32_t label) {

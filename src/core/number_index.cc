@@ -314,7 +314,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   std::optional<std::uint32_t> picked;
   MatchTier match = MatchTier::kAny;
   if (pool && request.lead_id && StickyOn()) {
-    if ((picked = StickyNumber(*pool, *request.lead_id, now))) match = MatchTier::kSticky;
+    if ((picked = StickyNumber(*pool, request, now))) match = MatchTier::kSticky;
   }
   if (pool && !picked) {
     static constexpr MatchTier kGeographic[] = {MatchTier::kExchange, MatchTier::kAreaCode,
@@ -378,9 +378,10 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
 // --- the sticky tier
 // ------------------------------------------------------------------------------
 
-std::optional<std::uint32_t> NumberIndex::StickyNumber(std::uint16_t pool, std::uint64_t lead,
+std::optional<std::uint32_t> NumberIndex::StickyNumber(std::uint16_t pool,
+                                                       const AllocationRequest& request,
                                                        TimePoint now) const {
-  const auto it = leads_.find(LeadKey{lead, pool});
+  const auto it = leads_.find(LeadKey{*request.lead_id, pool});
   if (it == leads_.end()) return std::nullopt;
   // Advance() forgets expired leads, but only to the second: check the window exactly.
   if (FromCompact(it->second.at) + options_.sticky <= now) return std::nullopt;
@@ -388,22 +389,39 @@ std::optional<std::uint32_t> NumberIndex::StickyNumber(std::uint16_t pool, std::
   if (!id) return std::nullopt;  // deleted since
   const Record& r = records_[*id];
   if (!r.link.linked || forest_.PoolOf(r.leaf) != pool) return std::nullopt;  // not available
+  if (!request.any_tier) {
+    const auto npa = static_cast<std::uint32_t>(r.digits / 10'000'000);
+    const PhoneNumber& to = request.destination;
+    const bool local =
+        to.IsGeographic() &&
+        (npa == to.area_code() || (!StateOfAreaCode(npa).empty() &&
+                                   StateOfAreaCode(npa) == StateOfAreaCode(to.area_code())));
+    if (!local) return std::nullopt;
+  }
   return id;
 }
 
+// One FIFO entry per remembered lead, queued when it is first remembered: a lead called again
+// only updates its map entry, so memory follows the leads, not the calls.
 void NumberIndex::RememberLead(LeadKey key, std::uint64_t digits, CompactTime at) {
-  leads_[key] = LeadNumber{digits, at};
-  lead_times_.emplace_back(at, key);
+  const auto [it, inserted] = leads_.insert_or_assign(key, LeadNumber{digits, at});
+  if (inserted) lead_times_.emplace_back(at, key);
 }
 
 void NumberIndex::ForgetOldLeads(CompactTime now) {
   const auto window = static_cast<CompactTime>(options_.sticky.count());
   while (!lead_times_.empty() && lead_times_.front().first + window <= now) {
-    const auto [at, key] = lead_times_.front();
+    const LeadKey key = lead_times_.front().second;
     lead_times_.pop_front();
     const auto it = leads_.find(key);
-    // A lead given a number again since has a later entry: keep it.
-    if (it != leads_.end() && it->second.at == at) leads_.erase(it);
+    if (it == leads_.end()) continue;
+    if (it->second.at + window <= now) {
+      leads_.erase(it);
+    } else {
+      // Given a number again since: queued anew at that time. The queue may then be out of
+      // order, which only delays forgetting (StickyNumber checks the window itself).
+      lead_times_.emplace_back(it->second.at, key);
+    }
   }
 }
 

@@ -9,9 +9,9 @@
 // are reserved or capped: every operation is O(log n) in the pool size.
 //
 // Sticky tier: the number each (pool, lead) was last given, while that is more recent than
-// IndexOptions::sticky, in a hash map forgotten oldest first (a FIFO of allocation times). It
-// costs memory per lead called in the window (~90 bytes), nothing per number, and nothing to an
-// allocation without a lead.
+// IndexOptions::sticky, in a hash map forgotten oldest first (a FIFO, one entry per lead). It
+// costs memory per distinct lead called in the window (~100 bytes), nothing per number, and
+// nothing to an allocation without a lead.
 //
 // Memory: 56 bytes of record, ~8 of lookup table and 12 of ordering state per number.
 // Not thread-safe: the owning store serializes all calls (one mutex held for microseconds).
@@ -155,8 +155,12 @@ class NumberIndex {
   IndexCounts FinishCounts(PartialCounts partial) const;
   // Numbers waiting for a window or a rest to end (not reservations: those wait in expiries).
   std::size_t parked() const { return parked_.size(); }
-  // Leads the sticky tier remembers.
+  // Leads the sticky tier remembers, and the entries of its queue for forgetting them (at most
+  // one per lead).
   std::size_t sticky_leads() const { return leads_.size(); }
+  std::size_t sticky_queued() const { return lead_times_.size(); }
+  // Entries in the available order, stale ones included (for tests: an O(groups) walk).
+  std::size_t order_entries() const { return forest_.Entries(); }
 
  private:
   struct Record {
@@ -253,8 +257,10 @@ class NumberIndex {
                                           PhoneNumber destination) const;
   std::optional<std::uint32_t> OldestInState(std::uint16_t pool, std::uint32_t npa) const;
   bool StickyOn() const { return options_.sticky.count() > 0; }
-  // The lead's number in the pool when it is still sticky and available now.
-  std::optional<std::uint32_t> StickyNumber(std::uint16_t pool, std::uint64_t lead,
+  // The request's lead's number in `pool` when it is still sticky, available now, and one the
+  // ladder could give this call (with the pool's fallback `none`: of the destination's area
+  // code or state).
+  std::optional<std::uint32_t> StickyNumber(std::uint16_t pool, const AllocationRequest& request,
                                             TimePoint now) const;
   void RememberLead(LeadKey key, std::uint64_t digits, CompactTime at);
   void ForgetOldLeads(CompactTime now);

@@ -129,7 +129,7 @@ TEST_F(NumberIndexTest, StateTierTakesNoNumberOfAnotherPool) {
 // The sticky tier: an index whose leads keep their number for a day.
 class StickyIndexTest : public NumberIndexTest {
  protected:
-  StickyIndexTest() : sticky_(calendar_, IndexOptions{100, 500, Seconds(300), hours(24)}) {}
+  StickyIndexTest() : sticky_(calendar_, IndexOptions{65535, 65535, Seconds(300), hours(24)}) {}
 
   void Add(const std::string& number, const std::string& pool = "default") {
     NumberSpec spec;
@@ -246,6 +246,50 @@ TEST_F(StickyIndexTest, ADeletedStickyNumberIsNotGivenAgain) {
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550002");
   EXPECT_EQ(next->reservation.match, MatchTier::kExchange);
+}
+
+TEST_F(StickyIndexTest, ALeadIsQueuedOnceHoweverOftenItIsCalledAndForgottenAfterItsWindow) {
+  Add("2125550001");
+  Add("2125550002");
+  Add("2125550003");
+  for (int i = 0; i < 1000; ++i) End(ForLead(42));
+  End(ForLead(7));
+  EXPECT_EQ(sticky_.sticky_leads(), 2U);
+  EXPECT_EQ(sticky_.sticky_queued(), 2U);
+  now_ += hours(12);
+  End(ForLead(42));  // 42's window starts again; 7's does not
+  now_ += hours(13);
+  auto seven = ForLead(7);
+  ASSERT_THAT(seven, IsOk());
+  EXPECT_NE(seven->reservation.match, MatchTier::kSticky);
+  End(seven);
+  auto forty_two = ForLead(42);
+  ASSERT_THAT(forty_two, IsOk());
+  EXPECT_EQ(forty_two->reservation.match, MatchTier::kSticky);
+  EXPECT_EQ(sticky_.sticky_leads(), 2U);  // 7 again, with its new number
+}
+
+// A sticky number is taken from the middle of its exchange's order, over and over, while the
+// order's front stays: the entries it leaves behind are dropped, and the order stays right.
+TEST_F(StickyIndexTest, TakingTheSameNumberOverAndOverKeepsTheOrderSmallAndRight) {
+  Add("2125550001");
+  Add("2125550002");
+  End(ForLead(42));  // 0001: the lead's number, more recently used than 0002 from now on
+  for (int i = 0; i < 70'000; ++i) {  // past the 16-bit generation of its order entries
+    auto again = ForLead(42);
+    ASSERT_THAT(again, IsOk());
+    ASSERT_EQ(again->reservation.match, MatchTier::kSticky);
+    End(again);
+  }
+  EXPECT_LE(sticky_.order_entries(), 2U + 17U);
+  auto other = ForLead(7);
+  ASSERT_THAT(other, IsOk());
+  EXPECT_EQ(other->reservation.caller_id.ToString(), "2125550002");  // never used: first
+  auto last = ForLead(8);
+  ASSERT_THAT(last, IsOk());
+  EXPECT_EQ(last->reservation.caller_id.ToString(), "2125550001");
+  auto none = ForLead(9);
+  EXPECT_FALSE(none.has_value());
 }
 
 TEST_F(NumberIndexTest, WithoutAStickyWindowLeadsTakeTheLadder) {

@@ -127,6 +127,35 @@ TEST_P(StoreContractTest, ALeadGetsItsNumberBackWhileItIsFreeAndRecent) {
   for_lead("2125550001", core::MatchTier::kExchange);
 }
 
+TEST_P(StoreContractTest, WithFallbackNoneALeadKeepsOnlyANumberTheLadderCouldGive) {
+  StoreConfig config;
+  config.index.sticky = hours(24);
+  Open(config);
+  ASSERT_THAT(Add("2125550001"), IsOk());  // New York
+  ASSERT_THAT(Add("3105550001"), IsOk());  // California
+  const auto for_lead = [this](const char* to) {
+    auto allocation = Allocate(to, "auto", "", 42);
+    EXPECT_THAT(allocation, IsOk());
+    if (!allocation) return std::pair<std::string, core::MatchTier>{};
+    EXPECT_TRUE(Release(allocation->reservation.id)->released);
+    clock_.Advance(core::Seconds(5));
+    return std::pair{allocation->reservation.caller_id.ToString(), allocation->reservation.match};
+  };
+  const auto set_fallback = [this](bool any) {
+    ASSERT_THAT(Await<PoolSettings>([&](auto done) {
+                  store_->SetPoolSettings(PoolSettings{"default", any}, done);
+                }),
+                IsOk());
+  };
+  using Pick = std::pair<std::string, core::MatchTier>;
+  EXPECT_EQ(for_lead("2125559876"), (Pick{"2125550001", core::MatchTier::kExchange}));
+  set_fallback(false);  // New York's number is not one a call to California may get now
+  EXPECT_EQ(for_lead("3105559876"), (Pick{"3105550001", core::MatchTier::kExchange}));
+  EXPECT_EQ(for_lead("3105559876"), (Pick{"3105550001", core::MatchTier::kSticky}));
+  set_fallback(true);  // with the any tier back, any number of the pool is the lead's to keep
+  EXPECT_EQ(for_lead("2125559876"), (Pick{"3105550001", core::MatchTier::kSticky}));
+}
+
 TEST_P(StoreContractTest, WithoutAStickyWindowALeadTakesTheLadder) {
   Open();  // sticky 0
   ASSERT_THAT(Add("2125550001"), IsOk());

@@ -55,13 +55,17 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
                                    request.lead_id ? std::to_string(*request.lead_id) : "",
                                    request.any_tier ? "1" : "0",
                                    std::to_string(options_.index.sticky.count())};
-  // The state tier's area codes (allocate.lua compares their first numbers' last use).
+  // The state tier's area codes, as one argument: every request pays for one, not for dozens.
+  std::string state;
   const std::uint32_t npa = request.destination.area_code();
   if (request.destination.IsGeographic()) {
     for (const std::uint16_t other : core::AreaCodesOfState(npa)) {
-      if (other != npa) args.push_back(std::to_string(other));
+      if (other == npa) continue;
+      if (!state.empty()) state += ',';
+      state += std::to_string(other);
     }
   }
+  args.push_back(std::move(state));
   return args;
 }
 

@@ -66,7 +66,8 @@ class RedisLoader final : public LoadSink {
   core::Seconds LeadWindow() const override { return lead_window_; }
   void OnLeadAllocation(const LeadAllocation& lead) override {
     // Oldest first: the last one of a (pool, lead) is the number the lead keeps.
-    leads_.insert_or_assign({lead.pool, lead.lead_id}, std::pair{lead.caller_id, lead.at});
+    const std::string pool = lead.pool.empty() ? std::string(core::kDefaultPool) : lead.pool;
+    leads_.insert_or_assign({pool, lead.lead_id}, std::pair{lead.caller_id, lead.at});
   }
 
   void OnCampaignPool(const CampaignPool& mapping) override {

@@ -2,8 +2,9 @@
 -- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
 -- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
 -- the any tier '1' (the pool's fallback) or '0' (fallback none), the sticky window in seconds
--- ('0': no sticky tier), then the other area codes of the destination's state
--- (core/area_code_states.h), ascending.
+-- ('0': no sticky tier), the other area codes of the destination's state
+-- (core/area_code_states.h), ascending and comma-separated ('' when none: one argument, split
+-- only when a tier needs it).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
 local bad = check_gen(false)
@@ -27,7 +28,28 @@ end
 -- Tiers (core::MatchTier): '0' sticky, '1' exchange, '2' area code, '3' state, '4' any.
 -- Toll-free destinations skip the geographic ones.
 local picked, match, xs, as
-local lead, sticky = ARGV[18], ARGV[20]
+local any_tier, lead, sticky = ARGV[19] ~= '0', ARGV[18], ARGV[20]
+local state_npas  -- the other area codes of the destination's state, split on first use
+local function state()
+  if not state_npas then
+    state_npas = {}
+    for npa in string.gmatch(ARGV[21], '%d+') do state_npas[#state_npas + 1] = npa end
+  end
+  return state_npas
+end
+-- Whether the ladder could give this call number `d`: always with the any tier, else only one
+-- of the destination's area code or state (core::NumberIndex::StickyNumber).
+local function reachable(d)
+  if any_tier then return true end
+  if not geographic then return false end
+  local npa = string.sub(d, 1, 3)
+  if npa == string.sub(dst, 1, 3) then return true end
+  for _, other in ipairs(state()) do
+    if other == npa then return true end
+  end
+  return false
+end
+
 local lead_key  -- cid:{P}:lead:LEAD = 'number last_used' while the lead's window lasts
 if lead ~= '' and sticky ~= '0' then
   lead_key = P .. 'lead:' .. lead
@@ -35,7 +57,8 @@ if lead ~= '' and sticky ~= '0' then
   if held then
     local d, at = string.match(held, '^(%d+) (%d+)$')
     -- The key's own expiry follows Redis's clock; the window is checked on the caller's.
-    if d and tonumber(at) + tonumber(sticky) > NOW and redis.call('ZSCORE', xkey(d), d) then
+    if d and tonumber(at) + tonumber(sticky) > NOW and redis.call('ZSCORE', xkey(d), d) and
+        reachable(d) then
       picked, match = d, '0'
     end
   end
@@ -47,13 +70,14 @@ if not picked and geographic then
     picked, xs, as = first_of_area(string.sub(dst, 1, 3))
     match = '2'
   end
-  if not picked and ARGV[21] then
+  if not picked and ARGV[21] ~= '' then
     -- The state's area code whose first number is least recently used (ties: lower code).
-    local scores = redis.call('ZMSCORE', ALL, unpack(ARGV, 21))
+    local npas = state()
+    local scores = redis.call('ZMSCORE', ALL, unpack(npas))
     local best, best_score
     for i = 1, #scores do
       local score = scores[i] and tonumber(scores[i])
-      if score and (not best or score < best_score) then best, best_score = ARGV[20 + i], score end
+      if score and (not best or score < best_score) then best, best_score = npas[i], score end
     end
     if best then
       picked, xs, as = first_of_area(best)
@@ -61,7 +85,7 @@ if not picked and geographic then
     end
   end
 end
-if not picked and ARGV[19] ~= '0' then
+if not picked and any_tier then
   local npa = first(ALL)
   if npa then picked, xs, as = first_of_area(npa) end
   match = '4'
