@@ -88,9 +88,22 @@ int Main(int argc, char** argv) {
   cidrotor::app::AddConfigFlags(*import, cidrotor::app::kScopeStore, flags);
 
   auto* export_cmd = app.add_subcommand(
-      "export", "Write the pool with its usage columns as CSV (re-importable as is)");
+      "export",
+      "Write the pool with its usage columns as CSV (re-importable as is), or as VICIdial DIDs");
   cidrotor::cli::ExportOptions export_options;
-  export_cmd->add_option("FILE", export_options.output, "CSV file, or - for stdout")->required();
+  export_cmd->add_option("FILE", export_options.output, "Output file, or - for stdout")->required();
+  std::string export_format = "csv";
+  export_cmd
+      ->add_option("--format", export_format,
+                   "csv (default), or vicidial-dids: SQL rows for VICIdial's vicidial_inbound_dids")
+      ->check(CLI::IsMember({"csv", "vicidial-dids"}));
+  std::string export_pool;
+  export_cmd->add_option("--pool", export_pool, "vicidial-dids: only this pool's numbers");
+  export_cmd->add_option("--in-group", export_options.dids.in_group,
+                         "vicidial-dids: route the DIDs to this in-group (default: VICIdial's "
+                         "default DID extension)");
+  export_cmd->add_option("--did-prefix", export_options.dids.did_prefix,
+                         "vicidial-dids: digits before each 10-digit number, e.g. 1");
   cidrotor::app::AddConfigFlags(*export_cmd, cidrotor::app::kScopeStore, flags);
 
   auto* sample_csv =
@@ -202,6 +215,17 @@ int Main(int argc, char** argv) {
       return 2;
     }
     export_options.data_dir = config->data_dir;
+    if (export_format == "vicidial-dids") {
+      export_options.format = cidrotor::cli::ExportFormat::kVicidialDids;
+    }
+    if (!export_pool.empty()) export_options.dids.pool = export_pool;
+    if (export_options.format == cidrotor::cli::ExportFormat::kCsv &&
+        (!export_pool.empty() || !export_options.dids.in_group.empty() ||
+         !export_options.dids.did_prefix.empty())) {
+      std::cerr << "cidrotor export: --pool, --in-group and --did-prefix need --format "
+                   "vicidial-dids\n";
+      return 2;
+    }
     if (cluster) export_options.scan = cidrotor::app::ClusterNumberScan(*config);
     return cidrotor::cli::RunExport(export_options, clock, **calendar, std::cout, std::cerr);
   }

@@ -63,6 +63,13 @@ class CsvSink final : public store::LoadSink {
 
 int RunExport(const ExportOptions& options, const core::Clock& clock,
               const core::Calendar& calendar, std::ostream& out, std::ostream& err) {
+  if (options.format == ExportFormat::kVicidialDids) {
+    if (auto checked = CheckVicidialDidOptions(options.dids); !checked) {
+      err << "cidrotor export: " << checked.error().field() << " " << checked.error().detail()
+          << "\n";
+      return 2;
+    }
+  }
   std::ofstream file;
   std::ostream* target = &out;
   if (options.output != "-") {
@@ -84,7 +91,11 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
     };
   }
   core::Result<std::uint64_t> count = 0;
-  {
+  if (options.format == ExportFormat::kVicidialDids) {
+    VicidialDidSink sink(*target, options.dids);
+    count = scan(now, sink);
+    if (count) count = sink.written();  // those of the pool asked for
+  } else {
     CsvSink sink(*target, calendar.WindowsAt(now));
     count = scan(now, sink);
   }

@@ -1,4 +1,5 @@
-// `cidrotor export FILE.csv` (`-` = stdout): the pool as CSV with SPEC's columns
+// `cidrotor export [--format vicidial-dids] FILE` (`-` = stdout). The default format is CSV: the
+// pool with SPEC's columns
 // caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active,last_used,hourly_used,
 // daily_used, in caller_id order. Caps are empty when the number follows the configured defaults;
 // last_used is ISO-8601 UTC or empty (never used); active is true/false; the usage counters are
@@ -15,6 +16,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "cli/vicidial_dids.h"
 #include "core/calendar.h"
 #include "core/clock.h"
 #include "core/result.h"
@@ -27,10 +29,17 @@ namespace cidrotor::cli {
 using NumberScan =
     std::function<core::Result<std::uint64_t>(core::TimePoint now, store::LoadSink& sink)>;
 
+enum class ExportFormat : std::uint8_t {
+  kCsv,           // the pool with its usage (above)
+  kVicidialDids,  // VICIdial inbound-DID rows (cli/vicidial_dids.h)
+};
+
 struct ExportOptions {
   std::filesystem::path data_dir = "./var";  // CIDROTOR_DATA_DIR
   std::string output = "-";                  // FILE.csv, or "-" for stdout
   NumberScan scan;                           // empty: the SQLite store in data_dir
+  ExportFormat format = ExportFormat::kCsv;
+  VicidialDidOptions dids;  // for kVicidialDids
 };
 
 // The command. Returns the exit status: 0 written, 1 the store or the file failed, 2 usage.

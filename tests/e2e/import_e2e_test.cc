@@ -64,6 +64,31 @@ TEST_F(ImportE2eTest, OnlyTheImportRouteTakesLargeBodies) {
   EXPECT_EQ(Admin("POST", "/api/numbers", csv, "text/csv").status, 413);
 }
 
+TEST_F(ImportE2eTest, ExportAsVicidialDidsWritesOneRowPerNumberOfThePool) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1, "pool=west"));
+  ASSERT_EQ(
+      Admin("PATCH", "/api/numbers/2125551002", R"({"active":false})", "application/json").status,
+      200);
+  Env env = server_env();
+  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const auto exported = test_support::RunCidrotor(
+      {"export", "--format", "vicidial-dids", "--pool", "default", "--in-group", "CALLBACKS", "-"},
+      env, work_dir());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(exported.out.find("INSERT IGNORE INTO vicidial_inbound_dids (did_pattern, "
+                              "did_description, did_active, did_route, extension, exten_context, "
+                              "group_id) VALUES\n"
+                              "('2125551001','cidrotor default AT&T','Y','IN_GROUP','9998811112',"
+                              "'default','CALLBACKS'),\n"
+                              "('2125551002','cidrotor default AT&T','N','IN_GROUP','9998811112',"
+                              "'default','CALLBACKS');\n"),
+            std::string::npos)
+      << exported.out;
+  EXPECT_EQ(exported.out.find("3105551001"), std::string::npos) << exported.out;  // pool west
+}
+
 TEST_F(ImportE2eTest, ExportWhileServingShowsEveryNumberWithItsUsage) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2, "hourly_limit=7"));
