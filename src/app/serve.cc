@@ -186,6 +186,8 @@ int RunServe(const Config& config, const ServeOptions& options) {
         "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
+  server_options.default_hourly_cap = config.default_hourly_limit;
+  server_options.default_daily_cap = config.default_daily_limit;
   http::HttpServer server(
       io, http::ServerContext{observed_store, clock, server_options, &telemetry, session_contexts});
   agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});

@@ -49,6 +49,8 @@ boost::asio::awaitable<Response> HandleListPools(const Request& request, Request
 boost::asio::awaitable<Response> HandlePutPool(const Request& request, RequestContext& context);
 
 // handlers_history.cc (admin).
+// GET /api/coverage: service/coverage.h's report.
+boost::asio::awaitable<Response> HandleCoverage(const Request& request, RequestContext& context);
 boost::asio::awaitable<Response> HandleListReservations(const Request& request,
                                                         RequestContext& context);
 boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context);

@@ -1,4 +1,4 @@
-// GET /api/reservations, GET /api/logs, GET /api/stats.
+// GET /api/reservations, GET /api/logs, GET /api/stats, GET /api/coverage.
 #include <boost/json/array.hpp>
 
 #include "http/error_response.h"
@@ -6,6 +6,7 @@
 #include "http/json_codec.h"
 #include "http/request_decoding.h"
 #include "http/store_call.h"
+#include "service/coverage.h"
 #include "service/requests.h"
 
 namespace cidrotor::http {
@@ -26,6 +27,25 @@ boost::asio::awaitable<Response> HandleListReservations(const Request& request,
   reservations.reserve(records->size());
   for (const auto& record : *records) reservations.emplace_back(ReservationJson(record));
   co_return JsonResponse({{"success", true}, {"reservations", std::move(reservations)}});
+}
+
+boost::asio::awaitable<Response> HandleCoverage(const Request& /*request*/,
+                                                RequestContext& context) {
+  const core::TimePoint now = context.services.clock.Now();
+  const ServerOptions& options = context.services.options;
+  const store::CoverageQuery query =
+      service::CoverageQueryAt(now, options.default_hourly_cap, options.default_daily_cap);
+  auto data =
+      co_await CallStore<store::CoverageData>([&](store::Callback<store::CoverageData> done) {
+        context.services.store.GetCoverage(query, std::move(done));
+      });
+  if (!data) co_return ErrorResponse(data.error());
+  boost::json::array area_codes;
+  for (const auto& a : service::BuildCoverage(*data, query, now)) {
+    area_codes.emplace_back(CoverageJson(a));
+  }
+  co_return JsonResponse(
+      {{"success", true}, {"days", service::kCoverageDays}, {"area_codes", std::move(area_codes)}});
 }
 
 boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context) {

@@ -174,6 +174,23 @@ boost::json::object ReservationJson(const store::ReservationRecord& record) {
   return json;
 }
 
+boost::json::object CoverageJson(const service::AreaCodeCoverage& a) {
+  boost::json::object json;
+  json["area_code"] = std::to_string(a.area_code);
+  json["state"] = a.state;
+  json["numbers"] = a.numbers;
+  json["active"] = a.active;
+  json["calls_24h"] = a.calls_24h;
+  json["calls_7d"] = a.calls_7d;
+  json["busiest_hour"] = a.busiest_hour;
+  json["busiest_day"] = a.busiest_day;
+  json["hourly_capacity"] = a.hourly_capacity;
+  json["daily_capacity"] = a.daily_capacity;
+  json["numbers_needed"] = a.numbers_needed;
+  json["more_numbers_needed"] = a.more_numbers_needed;
+  return json;
+}
+
 boost::json::object LogJson(const store::StoredLog& log) {
   const store::ApiLogEntry& e = log.entry;
   boost::json::object json;

@@ -14,6 +14,7 @@
 #include "core/number.h"
 #include "http/message.h"
 #include "service/allocation_telemetry.h"
+#include "service/coverage.h"
 #include "store/store.h"
 
 namespace cidrotor::http {
@@ -38,6 +39,8 @@ std::string HealthBody(std::string_view status, const store::StoreHealth& health
 boost::json::object NumberJson(const core::NumberView& number);
 boost::json::object ReservationJson(const store::ReservationRecord& record);
 boost::json::object LogJson(const store::StoredLog& log);
+// One area code of GET /api/coverage.
+boost::json::object CoverageJson(const service::AreaCodeCoverage& coverage);
 boost::json::object StatsJson(const store::StoreStats& stats);
 
 // GET /api/stats's live-view members, added to `json`: "allocations_per_minute" ({"start": Unix

@@ -50,6 +50,7 @@ constexpr std::array kRoutes{
     RouteEntry{Method::kGet, "/api/reservations", HandleListReservations, Access::kAdmin,
                Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/logs", HandleListLogs, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/coverage", HandleCoverage, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/stats", HandleStats, Access::kAdmin, Logging::kApiLog},
     // Issue 6: sessions, observability, the API description and the dashboard (all open: SPEC).
     RouteEntry{Method::kPost, "/auth/token", HandleAuthToken, Access::kOpen, Logging::kApiLog},

@@ -54,6 +54,10 @@ struct ServerOptions {
   std::string jwt_secret{};
   // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
   std::chrono::seconds jwt_ttl{15 * 60};
+  // DEFAULT_HOURLY_LIMIT / DEFAULT_DAILY_LIMIT: the coverage report's caps for numbers without
+  // their own.
+  std::uint16_t default_hourly_cap = 100;
+  std::uint16_t default_daily_cap = 500;
 };
 
 struct ServerContext {

@@ -64,6 +64,9 @@ class ObservedStore final : public store::Store {
                         store::Callback<std::vector<store::ReservationRecord>> done) override {
     inner_.ListReservations(query, std::move(done));
   }
+  void GetCoverage(store::CoverageQuery query, store::Callback<store::CoverageData> done) override {
+    inner_.GetCoverage(query, std::move(done));
+  }
   void ListLogs(store::LogQuery query,
                 store::Callback<std::vector<store::StoredLog>> done) override {
     inner_.ListLogs(query, std::move(done));

@@ -135,6 +135,11 @@ class Journal {
   virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
   virtual void ListReservations(ReservationQuery query, core::TimePoint now,
                                 Callback<std::vector<ReservationRecord>> done) = 0;
+  // Store::GetCoverage's data. The default: kUnavailable (journals that keep no history).
+  virtual void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this journal keeps no coverage data")));
+  }
 
   // Deletes the history older than `cutoffs` (retention), in small transactions off the caller's
   // thread with appends going on between them: api_logs from the lowest id up, for as long as

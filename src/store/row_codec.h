@@ -52,7 +52,11 @@ constexpr core::TimePoint FromUnixMs(std::int64_t ms) {
 // A stored integer squeezed into [0, max], so a hand-edited row can never wrap around.
 template <class T>
 constexpr T ClampTo(std::int64_t value) {
-  constexpr auto kMax = static_cast<std::int64_t>(std::numeric_limits<T>::max());
+  // A type as wide as int64's positive range or wider (uint64) clamps at int64's maximum.
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<T>::max()) >
+                                static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                            ? std::numeric_limits<std::int64_t>::max()
+                            : static_cast<std::int64_t>(std::numeric_limits<T>::max());
   return static_cast<T>(std::clamp<std::int64_t>(value, 0, kMax));
 }
 

@@ -159,6 +159,33 @@ struct PoolSettings {
 inline const char* FallbackName(bool fallback_any) { return fallback_any ? "any" : "none"; }
 inline bool FallbackIsAny(std::string_view name) { return name != "none"; }
 
+// The coverage report's inputs (GET /api/coverage), read from the system of record: each area
+// code's numbers with the sum of their caps, and the calls made to each area code, by hour.
+struct AreaCodeCapacity {
+  std::uint32_t area_code = 0;
+  std::uint64_t numbers = 0;          // every number of the area code
+  std::uint64_t active = 0;           // of those, active
+  std::uint64_t hourly_capacity = 0;  // the active ones' hourly caps added up (defaults included)
+  std::uint64_t daily_capacity = 0;   // likewise, daily
+};
+
+struct AreaCodeHourCalls {
+  std::uint32_t area_code = 0;  // the destination's
+  std::int64_t hour = 0;        // Unix hours (UTC) of the allocations
+  std::uint64_t calls = 0;      // allocations to it in that hour
+};
+
+struct CoverageQuery {
+  core::TimePoint since;  // the calls made at or after this
+  std::uint16_t default_hourly_cap = 100;
+  std::uint16_t default_daily_cap = 500;
+};
+
+struct CoverageData {
+  std::vector<AreaCodeCapacity> capacity;  // by area code
+  std::vector<AreaCodeHourCalls> calls;    // by area code, then hour
+};
+
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"
   bool degraded = false;      // allocating without the system of record (cluster mode)
@@ -216,6 +243,13 @@ class Store {
                                 Callback<std::vector<ReservationRecord>> done) = 0;
   virtual void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) = 0;
   virtual void GetStats(Callback<StoreStats> done) = 0;
+  // The coverage report's inputs, from the system of record (a scan of the numbers and of the
+  // reservations since `query.since`: seconds at a million of each, off the caller's thread).
+  // Errors: kUnavailable.
+  virtual void GetCoverage(CoverageQuery query, Callback<CoverageData> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this store keeps no coverage data")));
+  }
 
   // Queues one api_logs row for the next group commit; never waits. Under overload rows are
   // dropped (and counted) rather than slowing allocation.

@@ -148,6 +148,9 @@ async function main() {
     await page.locator('#agents tbody tr').filter({ hasText: 'agent7' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#logs tbody tr').filter({ hasText: '/next-cid' }).first().waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('#chart canvas').count() > 0, true, 'the chart is drawn');
+    // The coverage report loads with the page and on demand: the two calls to 212 are in it.
+    await page.click('#coverage-refresh');
+    await page.locator('#coverage tbody tr').filter({ hasText: '212' }).filter({ hasText: 'NY' }).waitFor({ timeout: WAIT_MS });
 
     // ---- deactivate a free number in the page; /next-cid never returns it ----
     const reserved = new Set([first.json.caller_id, second.json.caller_id]);

@@ -383,6 +383,51 @@ TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsOfLeadsInTheWindowOldestFir
   EXPECT_THAT(this->LoadAt(kT0).leads, IsEmpty());  // a sink that asks for none gets none
 }
 
+TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndHour) {
+  using std::chrono::hours;
+  core::NumberSpec inactive = Spec(2'125'550'102, 7, 70);
+  inactive.active = false;
+  this->MustAppend({Upsert(Spec(2'125'550'100, 10, 0)), Upsert(Spec(2'125'550'101)),
+                    Upsert(inactive), Upsert(Spec(3'105'550'100, 0, 80))});
+  // Calls to 310 (MakeReservation's destination), and one to 212; one before `since`.
+  const core::TimePoint since = kT0 - hours(5);
+  core::Reservation to_212 = MakeReservation(4, 2'125'550'100, kT0, seconds(60));
+  to_212.destination = Phone(2'125'559'876);
+  this->MustAppend({Made(MakeReservation(1, 2'125'550'100, kT0 - hours(6), seconds(60))),
+                    Made(MakeReservation(2, 2'125'550'101, kT0 - hours(2), seconds(60))),
+                    Made(MakeReservation(3, 3'105'550'100, kT0 - hours(2), seconds(60))),
+                    Made(to_212)});
+  this->MustAppend({Released(2, kT0 - hours(2) + seconds(5))});  // ended calls count too
+
+  CoverageQuery query;
+  query.since = since;
+  query.default_hourly_cap = 100;
+  query.default_daily_cap = 500;
+  auto data =
+      testing::Await<CoverageData>([&](auto done) { this->journal().QueryCoverage(query, done); });
+  ASSERT_THAT(data, IsOk());
+  ASSERT_EQ(data->capacity.size(), 2u);
+  const AreaCodeCapacity& ny = data->capacity[0];
+  EXPECT_EQ(ny.area_code, 212u);
+  EXPECT_EQ(ny.numbers, 3u);
+  EXPECT_EQ(ny.active, 2u);
+  EXPECT_EQ(ny.hourly_capacity, 110u);  // 10 + the default 100; the inactive one not at all
+  EXPECT_EQ(ny.daily_capacity, 1000u);  // two defaults
+  EXPECT_EQ(data->capacity[1].area_code, 310u);
+  EXPECT_EQ(data->capacity[1].daily_capacity, 80u);
+
+  const auto hour = [](core::TimePoint t) {
+    return std::chrono::floor<hours>(t.time_since_epoch()).count();
+  };
+  ASSERT_EQ(data->calls.size(), 2u);
+  EXPECT_EQ(data->calls[0].area_code, 212u);
+  EXPECT_EQ(data->calls[0].hour, hour(kT0));
+  EXPECT_EQ(data->calls[0].calls, 1u);
+  EXPECT_EQ(data->calls[1].area_code, 310u);
+  EXPECT_EQ(data->calls[1].hour, hour(kT0 - hours(2)));
+  EXPECT_EQ(data->calls[1].calls, 2u);
+}
+
 TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId) {
   using std::chrono::hours;
   const core::TimePoint long_ago = kT0 - hours(24 * 100);
@@ -500,6 +545,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     EmptyAppendCompletes, RepeatedReservationIdFailsItsAppendAndChangesNothing,
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
     PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
-    LoadsTheAllocationsOfLeadsInTheWindowOldestFirst);
+    LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
+    CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndHour);
 
 }  // namespace cidrotor::store::journal_test

@@ -12,6 +12,7 @@ const EXPIRES_KEY = 'cidrotor.jwt_expires_at';
 
 const $ = (id) => document.getElementById(id);
 let refreshTimer = null;
+let coverageTimer = null; // the coverage report's own, slower timer
 let renewTimer = null;
 let chart = null;
 let shownNumber = null; // the number of the "Find a number" panel
@@ -64,6 +65,7 @@ async function login(event) {
 
 function logout(message) {
   clearInterval(refreshTimer);
+  clearInterval(coverageTimer);
   clearTimeout(renewTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(EXPIRES_KEY);
@@ -252,8 +254,30 @@ async function unmapCampaign(campaign) {
   loadCampaignPools();
 }
 
+// ---- coverage -----------------------------------------------------------------------------------
+
+// The report reads a week of calls: loaded once a minute (and on demand), not with every refresh.
+const COVERAGE_MS = 60 * 1000;
+
+async function loadCoverage() {
+  let answer;
+  try {
+    answer = await api('GET', '/api/coverage');
+  } catch (error) {
+    return; // as in setFallback
+  }
+  if (!answer.success) {
+    $('coverage-status').textContent = `Coverage unavailable: ${answer.detail || answer.error}`;
+    return;
+  }
+  fill('coverage', answer.area_codes.slice(0, 25), (a) => [a.area_code, a.state, a.calls_24h, a.calls_7d,
+    a.busiest_hour, a.busiest_day, a.active, a.numbers_needed, a.more_numbers_needed],
+  (a) => (a.more_numbers_needed > 0 ? 'low' : ''));
+  $('coverage-status').textContent = `${answer.area_codes.length} area codes, as of ${new Date().toLocaleTimeString()}`;
+}
+
 // The page's own polling would fill the log: show the requests of everyone else.
-const POLLED = ['/api/stats', '/api/logs', '/api/campaigns', '/api/pools'];
+const POLLED = ['/api/stats', '/api/logs', '/api/campaigns', '/api/pools', '/api/coverage'];
 const isOwnPolling = (l) => l.method === 'GET' && POLLED.includes(l.endpoint);
 
 function showLogs(logs) {
@@ -282,6 +306,9 @@ function showApp() {
   refresh();
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refresh, REFRESH_MS);
+  loadCoverage();
+  clearInterval(coverageTimer);
+  coverageTimer = setInterval(loadCoverage, COVERAGE_MS);
 }
 
 // ---- actions ----------------------------------------------------------------------------------
@@ -373,6 +400,7 @@ $('toggle-active').addEventListener('click', toggleActive);
 $('edit').addEventListener('submit', saveEdit);
 $('import').addEventListener('submit', importCsv);
 $('map-campaign').addEventListener('submit', mapCampaign);
+$('coverage-refresh').addEventListener('click', loadCoverage);
 
 if (jwt()) {
   scheduleRenewal();

@@ -1,7 +1,9 @@
 #include "store/memory/memory_journal.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
+#include <map>
 #include <string>
 #include <variant>
 
@@ -204,6 +206,36 @@ void MemoryJournal::Apply(const CampaignPoolChanged& e) {
   } else {
     campaign_pools_.erase(e.campaign);
   }
+}
+
+void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
+  std::map<std::uint32_t, AreaCodeCapacity> capacity;
+  std::map<std::pair<std::uint32_t, std::int64_t>, std::uint64_t> calls;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [digits, number] : numbers_) {
+      const core::NumberSpec& spec = number.first;
+      AreaCodeCapacity& c = capacity[spec.caller_id.area_code()];
+      c.area_code = spec.caller_id.area_code();
+      ++c.numbers;
+      if (!spec.active) continue;
+      ++c.active;
+      c.hourly_capacity += spec.hourly_cap != 0 ? spec.hourly_cap : query.default_hourly_cap;
+      c.daily_capacity += spec.daily_cap != 0 ? spec.daily_cap : query.default_daily_cap;
+    }
+    for (const auto& [id, record] : reservations_) {
+      const core::Reservation& r = record.reservation;
+      if (r.reserved_at < query.since) continue;
+      const auto hour = std::chrono::floor<std::chrono::hours>(r.reserved_at.time_since_epoch());
+      ++calls[{r.destination.area_code(), hour.count()}];
+    }
+  }
+  CoverageData data;
+  for (const auto& [npa, c] : capacity) data.capacity.push_back(c);
+  for (const auto& [key, count] : calls) {
+    data.calls.push_back(AreaCodeHourCalls{key.first, key.second, count});
+  }
+  done(std::move(data));
 }
 
 void MemoryJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {

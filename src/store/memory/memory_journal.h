@@ -63,6 +63,7 @@ class MemoryJournal final : public Journal {
   // Same results as the SQLite journal: newest first by id, kInvalidArgument ("limit") unless
   // 1 <= limit <= 1000. `done` runs before the call returns.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 

@@ -722,6 +722,11 @@ void PostgresJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> 
            [query](postgres::Connection& conn) { return postgres::QueryLogs(conn, query); });
 }
 
+void PostgresJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
+  PostRead(std::move(done),
+           [query](postgres::Connection& conn) { return postgres::QueryCoverage(conn, query); });
+}
+
 void PostgresJournal::ListReservations(ReservationQuery query, core::TimePoint now,
                                        Callback<std::vector<ReservationRecord>> done) {
   PostRead(std::move(done), [query, now](postgres::Connection& conn) {

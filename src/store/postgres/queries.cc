@@ -217,6 +217,45 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
   return pruned;
 }
 
+core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& query) {
+  QueryBatch batch;
+  batch.Sql(
+      "SELECT caller_id / 10000000, count(*), count(*) FILTER (WHERE COALESCE(is_active, TRUE)),"
+      " COALESCE(sum(COALESCE(NULLIF(hourly_limit, 0), $1))"
+      "   FILTER (WHERE COALESCE(is_active, TRUE)), 0),"
+      " COALESCE(sum(COALESCE(NULLIF(daily_limit, 0), $2))"
+      "   FILTER (WHERE COALESCE(is_active, TRUE)), 0)"
+      " FROM caller_ids GROUP BY 1 ORDER BY 1");
+  batch.Int(query.default_hourly_cap);
+  batch.Int(query.default_daily_cap);
+  // Destinations are stored as the 10 digits; any other text (a hand-edited row) is left out.
+  batch.Sql(
+      "SELECT substr(destination, 1, 3)::int, reserved_at / 3600000, count(*)"
+      " FROM reservations WHERE reserved_until >= $1 AND reserved_at >= $1"
+      " AND destination ~ '^[0-9]{10}$' GROUP BY 1, 2 ORDER BY 1, 2");
+  batch.Int(ToUnixMs(query.since));
+  CoverageData data;
+  auto ok = conn.Run(batch, "coverage", [&](std::size_t statement, Rows rows) {
+    for (int i = 0; i < rows.size(); ++i) {
+      if (statement == 0) {
+        AreaCodeCapacity& c = data.capacity.emplace_back();
+        c.area_code = ClampTo<std::uint32_t>(rows.Int64(i, 0));
+        c.numbers = ClampTo<std::uint64_t>(rows.Int64(i, 1));
+        c.active = ClampTo<std::uint64_t>(rows.Int64(i, 2));
+        c.hourly_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 3));
+        c.daily_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 4));
+      } else {
+        AreaCodeHourCalls& c = data.calls.emplace_back();
+        c.area_code = ClampTo<std::uint32_t>(rows.Int64(i, 0));
+        c.hour = rows.Int64(i, 1);
+        c.calls = ClampTo<std::uint64_t>(rows.Int64(i, 2));
+      }
+    }
+  });
+  if (!ok) return core::Fail(ok.error());
+  return data;
+}
+
 core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery& query) {
   auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());

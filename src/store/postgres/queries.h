@@ -32,6 +32,10 @@ namespace cidrotor::store::postgres {
 
 // api_logs newest first (by id), ids below query.before_id when set.
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
+// Store::GetCoverage, as sqlite::QueryCoverage.
+[[nodiscard]] core::Result<CoverageData> QueryCoverage(Connection& conn,
+                                                       const CoverageQuery& query);
+
 [[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn,
                                                              const LogQuery& query);
 

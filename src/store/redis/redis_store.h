@@ -90,6 +90,9 @@ class RedisStore final : public Store {
   void ListReservations(ReservationQuery query,
                         Callback<std::vector<ReservationRecord>> done) override;
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void GetCoverage(CoverageQuery query, Callback<CoverageData> done) override {
+    journal_->QueryCoverage(query, std::move(done));  // the system of record's
+  }
   void GetStats(Callback<StoreStats> done) override;
   void AppendLog(ApiLogEntry entry) override;
   // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal

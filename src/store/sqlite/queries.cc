@@ -215,6 +215,57 @@ core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& que
   return logs;
 }
 
+core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query) {
+  CoverageData data;
+  {
+    // area_code is derived from caller_id, and the number is the key: grouping by it reads the
+    // table in key order, area code by area code.
+    auto st = db.Prepare(
+        "SELECT caller_id / 10000000, count(*), sum(COALESCE(is_active, 1) != 0),"
+        " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(hourly_limit, 0), ?1)"
+        " ELSE 0 END),"
+        " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(daily_limit, 0), ?2)"
+        " ELSE 0 END)"
+        " FROM caller_ids GROUP BY 1 ORDER BY 1",
+        "coverage: capacity");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, query.default_hourly_cap);
+    st->BindInt64(2, query.default_daily_cap);
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      AreaCodeCapacity& c = data.capacity.emplace_back();
+      c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
+      c.numbers = ClampTo<std::uint64_t>(st->ColumnInt64(1));
+      c.active = ClampTo<std::uint64_t>(st->ColumnInt64(2));
+      c.hourly_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(3));
+      c.daily_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(4));
+    }
+  }
+  {
+    // reserved_until >= reserved_at: the index's range holds every call made since ?1.
+    auto st = db.Prepare(
+        "SELECT CAST(substr(destination, 1, 3) AS INTEGER), reserved_at / 3600000, count(*)"
+        " FROM reservations" +
+            std::string(kLiveIndex) +
+            " WHERE reserved_until >= ?1 AND reserved_at >= ?1 GROUP BY 1, 2 ORDER BY 1, 2",
+        "coverage: calls");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, ToUnixMs(query.since));
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      AreaCodeHourCalls& c = data.calls.emplace_back();
+      c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
+      c.hour = st->ColumnInt64(1);
+      c.calls = ClampTo<std::uint64_t>(st->ColumnInt64(2));
+    }
+  }
+  return data;
+}
+
 core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
                                                                const ReservationQuery& query,
                                                                core::TimePoint now) {

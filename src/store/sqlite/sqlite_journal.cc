@@ -311,6 +311,11 @@ void SqliteJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> do
   PostRead(std::move(done), [query](sqlite::Database& db) { return sqlite::QueryLogs(db, query); });
 }
 
+void SqliteJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
+  PostRead(std::move(done),
+           [query](sqlite::Database& db) { return sqlite::QueryCoverage(db, query); });
+}
+
 void SqliteJournal::ListReservations(ReservationQuery query, core::TimePoint now,
                                      Callback<std::vector<ReservationRecord>> done) {
   PostRead(std::move(done), [query, now](sqlite::Database& db) {

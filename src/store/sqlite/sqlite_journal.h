@@ -100,6 +100,7 @@ class SqliteJournal final : public Journal {
   // `done` runs on the reader thread; kInvalidArgument for a limit outside 1..1000, kUnavailable
   // when the read failed or too many reads wait.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
+  void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 
