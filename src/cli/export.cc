@@ -111,6 +111,9 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
   if (options.output != "-") {
     err << fmt::format("export: {} numbers written to {}\n", *count, options.output);
   }
+  if (*count == 0 && options.dids.pool) {
+    err << "cidrotor export: pool " << *options.dids.pool << " has no numbers\n";
+  }
   return 0;
 }
 

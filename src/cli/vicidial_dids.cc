@@ -4,15 +4,19 @@
 #include <cstdint>
 #include <string_view>
 
+#include "service/field_parsers.h"
+
 namespace cidrotor::cli {
 namespace {
 
 constexpr std::size_t kRowsPerStatement = 1000;
 constexpr std::size_t kDescriptionLimit = 50;  // vicidial_inbound_dids.did_description
 
+// The session's sql_mode must not hold NO_BACKSLASH_ESCAPES: strings escape backslashes.
 constexpr std::string_view kHeader =
     "-- cidrotor export --format vicidial-dids: the pool as VICIdial inbound DIDs.\n"
-    "-- Load into VICIdial's database: mysql asterisk < FILE. DIDs already there are kept.\n";
+    "-- Load into VICIdial's database: mysql asterisk < FILE. DIDs already there are kept.\n"
+    "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '');\n";
 
 constexpr std::string_view kInsert =
     "INSERT IGNORE INTO vicidial_inbound_dids (did_pattern, did_description, did_active, "
@@ -26,13 +30,14 @@ std::string_view Truncated(std::string_view text, std::size_t limit) {
   return text.substr(0, end);
 }
 
-// A MySQL string literal (quotes, backslashes and control characters escaped).
+// A MySQL string literal: quotes doubled (valid in every sql_mode), backslashes and control
+// characters escaped (kHeader turns NO_BACKSLASH_ESCAPES off).
 void AppendSqlString(std::string& out, std::string_view text) {
   out += '\'';
   for (const char c : text) {
     switch (c) {
       case '\'':
-        out += "\\'";
+        out += "''";
         break;
       case '\\':
         out += "\\\\";
@@ -67,10 +72,18 @@ core::Result<void> CheckVicidialDidOptions(const VicidialDidOptions& options) {
     return core::Fail(core::Error::InvalidArgument(
         "--in-group", "must be a VICIdial in-group id: 2 to 20 of A-Z a-z 0-9 _ -"));
   }
-  const std::string& prefix = options.did_prefix;
-  if (prefix.size() > 4 ||
-      !std::all_of(prefix.begin(), prefix.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return core::Fail(core::Error::InvalidArgument("--did-prefix", "must be 0 to 4 digits"));
+  // Digits, after an optional '+' (carriers that deliver E.164: "+1").
+  const std::string_view prefix = options.did_prefix;
+  const std::string_view digits = prefix.starts_with('+') ? prefix.substr(1) : prefix;
+  if (digits.size() > 4 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return core::Fail(
+        core::Error::InvalidArgument("--did-prefix", "must be 0 to 4 digits, after an optional +"));
+  }
+  if (options.pool) {
+    if (auto pool = service::ParsePoolName(*options.pool, "--pool"); !pool) {
+      return core::Fail(pool.error());
+    }
   }
   return {};
 }
@@ -98,7 +111,9 @@ void VicidialDidSink::OnNumber(const core::NumberSpec& spec, const core::NumberU
   AppendSqlString(text_, options_.did_prefix + spec.caller_id.ToString());
   text_ += ',';
   AppendSqlString(text_, Truncated(description, kDescriptionLimit));
-  text_ += spec.active ? ",'Y'," : ",'N',";
+  // Active in VICIdial whatever it is here: a number taken out of rotation still belongs to the
+  // center, and people still call it back.
+  text_ += ",'Y',";
   text_ += options_.in_group.empty() ? "'EXTEN'" : "'IN_GROUP'";
   text_ += ",'9998811112','default',";
   AppendSqlString(text_, options_.in_group);

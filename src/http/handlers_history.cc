@@ -31,19 +31,29 @@ boost::asio::awaitable<Response> HandleListReservations(const Request& request,
 
 boost::asio::awaitable<Response> HandleCoverage(const Request& /*request*/,
                                                 RequestContext& context) {
-  const core::TimePoint now = context.services.clock.Now();
-  const ServerOptions& options = context.services.options;
-  const store::CoverageQuery query =
-      service::CoverageQueryAt(now, options.default_hourly_cap, options.default_daily_cap);
-  auto data =
-      co_await CallStore<store::CoverageData>([&](store::Callback<store::CoverageData> done) {
-        context.services.store.GetCoverage(query, std::move(done));
-      });
-  if (!data) co_return ErrorResponse(data.error());
-  boost::json::array area_codes;
-  for (const auto& a : service::BuildCoverage(*data, query, now)) {
-    area_codes.emplace_back(CoverageJson(a));
+  const Services& services = context.services;
+  const core::TimePoint now = services.clock.Now();
+  std::optional<std::vector<service::AreaCodeCoverage>> report;
+  if (services.coverage_cache != nullptr) report = services.coverage_cache->Fresh(now);
+  if (!report) {
+    static const core::FixedOffsetCalendar kUtc;
+    const core::Calendar& calendar =
+        services.options.calendar != nullptr ? *services.options.calendar : kUtc;
+    const store::CoverageQuery query = service::CoverageQueryAt(
+        now, calendar, services.options.default_hourly_cap, services.options.default_daily_cap);
+    auto data =
+        co_await CallStore<store::CoverageData>([&](store::Callback<store::CoverageData> done) {
+          services.store.GetCoverage(query, std::move(done));
+        });
+    if (!data) co_return ErrorResponse(data.error());
+    auto stats = co_await CallStore<store::StoreStats>(
+        [&](store::Callback<store::StoreStats> done) { services.store.GetStats(std::move(done)); });
+    if (!stats) co_return ErrorResponse(stats.error());
+    report = service::BuildCoverage(*data, query, now, calendar, stats->area_codes);
+    if (services.coverage_cache != nullptr) services.coverage_cache->Put(now, *report);
   }
+  boost::json::array area_codes;
+  for (const auto& a : *report) area_codes.emplace_back(CoverageJson(a));
   co_return JsonResponse(
       {{"success", true}, {"days", service::kCoverageDays}, {"area_codes", std::move(area_codes)}});
 }

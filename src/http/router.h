@@ -15,6 +15,7 @@
 #include "http/message.h"
 #include "http/server.h"
 #include "service/allocation_telemetry.h"
+#include "service/coverage.h"
 #include "store/store.h"
 
 namespace cidrotor::http {
@@ -34,6 +35,8 @@ struct Services {
   RequestMetrics* request_metrics = nullptr;
   // Allocation figures for /metrics and /api/stats; null: those parts are left out.
   const service::AllocationTelemetry* telemetry = nullptr;
+  // GET /api/coverage's last report; null: every request reads the store.
+  service::CoverageCache* coverage_cache = nullptr;
 };
 
 // One request's context: the services, the matched path parameter, and what the handler notes

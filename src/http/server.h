@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/calendar.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "store/store.h"
@@ -58,6 +59,9 @@ struct ServerOptions {
   // their own.
   std::uint16_t default_hourly_cap = 100;
   std::uint16_t default_daily_cap = 500;
+  // TIMEZONE's hours and days, in which the coverage report counts as the caps do; null: UTC.
+  // Must outlive the server.
+  const core::Calendar* calendar = nullptr;
 };
 
 struct ServerContext {

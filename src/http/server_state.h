@@ -80,6 +80,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   Authenticator auth;
   std::shared_ptr<const JwtSessions> jwt;  // null without a SECRET_KEY
   RequestMetrics request_metrics;
+  service::CoverageCache coverage_cache;
   Services services;
   Acceptor acceptor;               // on its own strand
   asio::steady_timer sweep_timer;  // on the acceptor's strand

@@ -1,9 +1,8 @@
 #include "service/coverage.h"
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <map>
+#include <utility>
 
 #include "core/area_code_states.h"
 #include "core/phone_number.h"
@@ -11,36 +10,69 @@
 namespace cidrotor::service {
 namespace {
 
-using Hours = std::chrono::hours;
+using Quarters = std::chrono::duration<std::int64_t, std::ratio<900>>;
 
-std::int64_t HourOf(core::TimePoint t) {
-  return std::chrono::floor<Hours>(t.time_since_epoch()).count();
-}
-
-// ceil(demand / (capacity / numbers)): the numbers that take `demand` at the average cap. With
+// ceil(demand / (capacity / numbers)): the numbers that take `demand` at their average cap. With
 // no numbers, at `default_cap`.
 std::uint64_t NumbersFor(std::uint64_t demand, std::uint64_t capacity, std::uint64_t numbers,
                          std::uint64_t default_cap) {
   if (demand == 0) return 0;
-  if (numbers == 0 || capacity == 0)
-    return (demand + default_cap - 1) / std::max<std::uint64_t>(default_cap, 1);
+  if (numbers == 0 || capacity == 0) {
+    const std::uint64_t cap = std::max<std::uint64_t>(default_cap, 1);
+    return (demand + cap - 1) / cap;
+  }
   return (demand * numbers + capacity - 1) / capacity;
+}
+
+// The local hour and day a quarter hour is in, looked up once per quarter (the area codes share
+// them).
+class LocalWindows {
+ public:
+  explicit LocalWindows(const core::Calendar& calendar) : calendar_(calendar) {}
+  const core::Windows& Of(std::int64_t quarter) {
+    auto it = cache_.find(quarter);
+    if (it == cache_.end()) {
+      it = cache_.emplace(quarter, calendar_.WindowsAt(core::TimePoint(Quarters(quarter)))).first;
+    }
+    return it->second;
+  }
+
+ private:
+  const core::Calendar& calendar_;
+  std::map<std::int64_t, core::Windows> cache_;
+};
+
+struct Tally {
+  std::map<core::TimePoint, std::uint64_t> hours;  // by local hour start
+  std::map<core::TimePoint, std::uint64_t> days;   // by local day start
+};
+
+template <class Map>
+std::uint64_t Largest(const Map& counts) {
+  std::uint64_t largest = 0;
+  for (const auto& [key, count] : counts) largest = std::max(largest, count);
+  return largest;
 }
 
 }  // namespace
 
-store::CoverageQuery CoverageQueryAt(core::TimePoint now, std::uint16_t default_hourly_cap,
+store::CoverageQuery CoverageQueryAt(core::TimePoint now, const core::Calendar& calendar,
+                                     std::uint16_t default_hourly_cap,
                                      std::uint16_t default_daily_cap) {
+  core::TimePoint since = calendar.WindowsAt(now).day_start;
+  for (int day = 1; day < kCoverageDays; ++day) {
+    since = calendar.WindowsAt(since - std::chrono::seconds(1)).day_start;  // 23-25 hours back
+  }
   store::CoverageQuery query;
-  query.since = core::TimePoint(Hours(HourOf(now) - (24 * kCoverageDays - 1)));
+  query.since = since;
   query.default_hourly_cap = default_hourly_cap;
   query.default_daily_cap = default_daily_cap;
   return query;
 }
 
-std::vector<AreaCodeCoverage> BuildCoverage(const store::CoverageData& data,
-                                            const store::CoverageQuery& query,
-                                            core::TimePoint now) {
+std::vector<AreaCodeCoverage> BuildCoverage(
+    const store::CoverageData& data, const store::CoverageQuery& query, core::TimePoint now,
+    const core::Calendar& calendar, const std::vector<store::AreaCodeAvailability>& availability) {
   std::map<std::uint32_t, AreaCodeCoverage> by_area;
   for (const store::AreaCodeCapacity& c : data.capacity) {
     AreaCodeCoverage& a = by_area[c.area_code];
@@ -49,28 +81,37 @@ std::vector<AreaCodeCoverage> BuildCoverage(const store::CoverageData& data,
     a.hourly_capacity += c.hourly_capacity;
     a.daily_capacity += c.daily_capacity;
   }
-  // Per area code, the calls of each of the 7 trailing 24-hour spans: span 0 ends with the
-  // current hour.
-  const std::int64_t current = HourOf(now);
-  std::map<std::uint32_t, std::array<std::uint64_t, kCoverageDays>> days;
-  for (const store::AreaCodeHourCalls& c : data.calls) {
+  for (const store::AreaCodeAvailability& live : availability) {
+    if (auto it = by_area.find(live.area_code); it != by_area.end()) {
+      it->second.available = live.available;
+    }
+  }
+  LocalWindows windows(calendar);
+  std::map<std::uint32_t, Tally> tallies;
+  const core::TimePoint day_ago = now - std::chrono::hours(24);
+  for (const store::AreaCodeCalls& c : data.calls) {
     if (!core::PhoneNumber::IsGeographicAreaCode(c.area_code)) continue;
-    const std::int64_t age = current - c.hour;  // in hours
-    if (age < 0 || age >= 24 * kCoverageDays) continue;
+    const core::TimePoint at{Quarters(c.quarter)};
+    if (at < query.since || at > now) continue;
     AreaCodeCoverage& a = by_area[c.area_code];
     a.calls_7d += c.calls;
-    a.busiest_hour = std::max(a.busiest_hour, c.calls);
-    days[c.area_code][static_cast<std::size_t>(age / 24)] += c.calls;
+    if (at >= day_ago) a.calls_24h += c.calls;
+    const core::Windows& local = windows.Of(c.quarter);
+    Tally& tally = tallies[c.area_code];
+    tally.hours[local.hour_start] += c.calls;
+    tally.days[local.day_start] += c.calls;
   }
   std::vector<AreaCodeCoverage> report;
   report.reserve(by_area.size());
   for (auto& [npa, a] : by_area) {
     a.area_code = npa;
     a.state = core::StateOfAreaCode(npa);
-    if (auto it = days.find(npa); it != days.end()) {
-      a.calls_24h = it->second[0];
-      a.busiest_day = *std::max_element(it->second.begin(), it->second.end());
+    if (auto it = tallies.find(npa); it != tallies.end()) {
+      a.busiest_hour = Largest(it->second.hours);
+      a.busiest_day = Largest(it->second.days);
     }
+    a.saturated = a.active > 0 && ((a.busiest_hour > 0 && a.busiest_hour >= a.hourly_capacity) ||
+                                   (a.busiest_day > 0 && a.busiest_day >= a.daily_capacity));
     a.numbers_needed =
         std::max(NumbersFor(a.busiest_hour, a.hourly_capacity, a.active, query.default_hourly_cap),
                  NumbersFor(a.busiest_day, a.daily_capacity, a.active, query.default_daily_cap));
@@ -81,10 +122,23 @@ std::vector<AreaCodeCoverage> BuildCoverage(const store::CoverageData& data,
     if (x.more_numbers_needed != y.more_numbers_needed) {
       return x.more_numbers_needed > y.more_numbers_needed;
     }
+    if (x.saturated != y.saturated) return x.saturated;
     if (x.calls_7d != y.calls_7d) return x.calls_7d > y.calls_7d;
     return x.area_code < y.area_code;
   });
   return report;
+}
+
+std::optional<std::vector<AreaCodeCoverage>> CoverageCache::Fresh(core::TimePoint now) const {
+  std::lock_guard lock(mu_);
+  if (!made_at_ || now < *made_at_ || now - *made_at_ >= kMaxAge) return std::nullopt;
+  return report_;
+}
+
+void CoverageCache::Put(core::TimePoint now, std::vector<AreaCodeCoverage> report) {
+  std::lock_guard lock(mu_);
+  made_at_ = now;
+  report_ = std::move(report);
 }
 
 }  // namespace cidrotor::service

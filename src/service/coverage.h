@@ -3,18 +3,24 @@
 // under its caps.
 //
 // What "needs" means here: cidrotor spreads an area code's calls over its numbers (least recently
-// used first), so it can take, at most, the sum of its active numbers' hourly caps in an hour and
-// of their daily caps in a day. The report sizes each area code for its busiest hour and its
-// busiest 24 hours of the last 7 days, at the average caps of its numbers (the configured
-// defaults when it has none). Calls another area code's numbers served (the state and any tiers)
-// are counted where they were made to: the report is about local presence. Toll-free and other
-// non-geographic destinations are left out (only the `any` tier serves them).
+// used first), so it can take at most the sum of its active numbers' hourly caps in a local hour
+// and of their daily caps in a local day (TIMEZONE's, as the caps count). The report sizes each
+// area code for its busiest local hour and local day of the last 7 days, at the average caps of
+// its numbers (the configured defaults when it has none). Only calls made are counted: a request
+// refused for want of a number made none, so an area code that served its whole capacity in an
+// hour or a day is marked `saturated` (its real demand may be higher). Calls another area code's
+// numbers served (the state and any tiers) count where they were made to: the report is about
+// local presence. Toll-free and other non-geographic destinations are left out.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
+#include "core/calendar.h"
 #include "core/clock.h"
 #include "store/store.h"
 
@@ -27,23 +33,42 @@ struct AreaCodeCoverage {
   std::string_view state;  // core::StateOfAreaCode; "" when the numbering plan places it nowhere
   std::uint64_t numbers = 0;
   std::uint64_t active = 0;
-  std::uint64_t calls_24h = 0;
-  std::uint64_t calls_7d = 0;
-  std::uint64_t busiest_hour = 0;  // most calls in one clock hour (UTC) of the 7 days
-  std::uint64_t busiest_day = 0;   // most calls in one of the 7 trailing 24-hour spans
+  std::uint64_t available = 0;     // eligible right now (the store's live count)
+  std::uint64_t calls_24h = 0;     // the last 24 hours
+  std::uint64_t calls_7d = 0;      // today and the 6 local days before
+  std::uint64_t busiest_hour = 0;  // most calls in one local hour of those days
+  std::uint64_t busiest_day = 0;   // most calls in one local day of those days
   std::uint64_t hourly_capacity = 0;
   std::uint64_t daily_capacity = 0;
+  bool saturated = false;                 // the busiest hour or day took the whole capacity
   std::uint64_t numbers_needed = 0;       // active numbers the busiest hour and day need
   std::uint64_t more_numbers_needed = 0;  // numbers_needed beyond `active`
 };
 
-// The query for the store: calls since the start of the clock hour 7 days before `now`'s.
-store::CoverageQuery CoverageQueryAt(core::TimePoint now, std::uint16_t default_hourly_cap,
+// The query for the store: calls since local midnight 6 days before `now`'s.
+store::CoverageQuery CoverageQueryAt(core::TimePoint now, const core::Calendar& calendar,
+                                     std::uint16_t default_hourly_cap,
                                      std::uint16_t default_daily_cap);
 
 // Every area code with numbers or with calls, those needing the most numbers first, then by calls
-// in the 7 days, then by area code.
-std::vector<AreaCodeCoverage> BuildCoverage(const store::CoverageData& data,
-                                            const store::CoverageQuery& query, core::TimePoint now);
+// in the 7 days, then by area code. `availability`: the store's live counts (GetStats).
+std::vector<AreaCodeCoverage> BuildCoverage(
+    const store::CoverageData& data, const store::CoverageQuery& query, core::TimePoint now,
+    const core::Calendar& calendar, const std::vector<store::AreaCodeAvailability>& availability);
+
+// The last report, for a minute: it reads a week of calls, and every open dashboard asks for it.
+// Thread-safe.
+class CoverageCache {
+ public:
+  static constexpr std::chrono::seconds kMaxAge{60};
+
+  std::optional<std::vector<AreaCodeCoverage>> Fresh(core::TimePoint now) const;
+  void Put(core::TimePoint now, std::vector<AreaCodeCoverage> report);
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<core::TimePoint> made_at_;  // guarded by mu_
+  std::vector<AreaCodeCoverage> report_;    // guarded by mu_
+};
 
 }  // namespace cidrotor::service

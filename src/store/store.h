@@ -169,10 +169,11 @@ struct AreaCodeCapacity {
   std::uint64_t daily_capacity = 0;   // likewise, daily
 };
 
-struct AreaCodeHourCalls {
+struct AreaCodeCalls {
   std::uint32_t area_code = 0;  // the destination's
-  std::int64_t hour = 0;        // Unix hours (UTC) of the allocations
-  std::uint64_t calls = 0;      // allocations to it in that hour
+  std::int64_t quarter = 0;     // Unix quarter hours of the allocations (15 minutes: every time
+                                // zone's local hours start on one)
+  std::uint64_t calls = 0;      // allocations to it in that quarter hour
 };
 
 struct CoverageQuery {
@@ -183,7 +184,7 @@ struct CoverageQuery {
 
 struct CoverageData {
   std::vector<AreaCodeCapacity> capacity;  // by area code
-  std::vector<AreaCodeHourCalls> calls;    // by area code, then hour
+  std::vector<AreaCodeCalls> calls;        // by area code, then quarter hour
 };
 
 struct StoreHealth {

@@ -49,16 +49,19 @@ TEST(VicidialDidsTest, ANumberIsARowRoutedToTheDefaultExtensionOrAnInGroup) {
   VicidialDidOptions in_group;
   in_group.in_group = "CALLBACKS";
   in_group.did_prefix = "1";
+  // Active in VICIdial also when out of rotation here: it is still called back.
   EXPECT_EQ(Rows(Write(in_group, {Number(2'125'551'001, "", "east", false)})),
             std::vector<std::string>{
-                "('12125551001','cidrotor east','N','IN_GROUP','9998811112','default',"
+                "('12125551001','cidrotor east','Y','IN_GROUP','9998811112','default',"
                 "'CALLBACKS')"});
 }
 
 TEST(VicidialDidsTest, TextIsEscapedAndTheDescriptionFitsVicidialsColumn) {
   const auto rows = Rows(Write({}, {Number(2'125'551'001, "O'Brien \\ Sons\nLtd")}));
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_NE(rows[0].find(R"('cidrotor default O\'Brien \\ Sons\nLtd')"), std::string::npos)
+  // A quote doubled (right in every sql_mode); the backslash escaped, which the file's first
+  // statement makes right too (it turns NO_BACKSLASH_ESCAPES off).
+  EXPECT_NE(rows[0].find(R"('cidrotor default O''Brien \\ Sons\nLtd')"), std::string::npos)
       << rows[0];
   // 50 bytes at most, never cutting a UTF-8 character: "cidrotor default " is 17 bytes, 32 x
   // make 49, and the next "é" (two bytes) would end at byte 51: it is left out whole.
@@ -82,7 +85,7 @@ TEST(VicidialDidsTest, StatementsHoldAThousandRowsAndEachEnds) {
     ++inserts;
   }
   EXPECT_EQ(inserts, 2u);
-  EXPECT_EQ(std::count(sql.begin(), sql.end(), ';'), 2);
+  EXPECT_EQ(std::count(sql.begin(), sql.end(), ';'), 3);  // SET sql_mode, then two INSERTs
   EXPECT_EQ(sql.substr(sql.size() - 3), ");\n");
 }
 
@@ -98,7 +101,7 @@ TEST(VicidialDidsTest, OnlyThePoolAskedForAndNoStatementWhenNothingMatches) {
   VicidialDidOptions none;
   none.pool = "nosuchpool";
   const std::string empty = Write(none, {Number(2'125'551'001)});
-  EXPECT_EQ(empty.find("INSERT"), std::string::npos) << empty;  // comments only: valid SQL
+  EXPECT_EQ(empty.find("INSERT"), std::string::npos) << empty;  // no statement left open
 }
 
 TEST(VicidialDidsTest, OptionsAreChecked) {
@@ -110,10 +113,15 @@ TEST(VicidialDidsTest, OptionsAreChecked) {
   EXPECT_EQ(CheckVicidialDidOptions(options).error().field(), "--in-group");
   options.in_group = "SALES_CB-2";
   EXPECT_TRUE(CheckVicidialDidOptions(options).has_value());
-  options.did_prefix = "+1";
+  options.did_prefix = "+1";  // E.164
+  EXPECT_TRUE(CheckVicidialDidOptions(options).has_value());
+  options.did_prefix = "1+";
   EXPECT_EQ(CheckVicidialDidOptions(options).error().field(), "--did-prefix");
   options.did_prefix = "12345";
   EXPECT_EQ(CheckVicidialDidOptions(options).error().field(), "--did-prefix");
+  options.did_prefix = "1";
+  options.pool = "bad pool";
+  EXPECT_EQ(CheckVicidialDidOptions(options).error().field(), "--pool");
 }
 
 }  // namespace

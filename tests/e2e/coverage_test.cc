@@ -38,6 +38,9 @@ TEST_F(CoverageE2eTest, ReportsCallsNumbersAndTheNumbersNeeded) {
   EXPECT_EQ(Field(area_codes[1], "area_code"), "212");
   EXPECT_EQ(Field(area_codes[1], "calls_7d"), "3");
   EXPECT_EQ(Field(area_codes[1], "active"), "2");
+  // One number took two calls (its cap for the hour), the other holds the call to 617.
+  EXPECT_EQ(Field(area_codes[1], "available"), "0");
+  EXPECT_EQ(Field(area_codes[1], "saturated"), "false");
   EXPECT_EQ(Field(area_codes[1], "hourly_capacity"), "4");
   // Three calls in the busiest hour (fewer when the test ran across an hour's end) at 2 an hour
   // each: one number per two calls.

@@ -68,6 +68,7 @@ TEST_F(ImportE2eTest, ExportAsVicidialDidsWritesOneRowPerNumberOfThePool) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
   ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1, "pool=west"));
+  // Out of rotation here, still a DID there: people call it back.
   ASSERT_EQ(
       Admin("PATCH", "/api/numbers/2125551002", R"({"active":false})", "application/json").status,
       200);
@@ -82,7 +83,7 @@ TEST_F(ImportE2eTest, ExportAsVicidialDidsWritesOneRowPerNumberOfThePool) {
                               "group_id) VALUES\n"
                               "('2125551001','cidrotor default AT&T','Y','IN_GROUP','9998811112',"
                               "'default','CALLBACKS'),\n"
-                              "('2125551002','cidrotor default AT&T','N','IN_GROUP','9998811112',"
+                              "('2125551002','cidrotor default AT&T','Y','IN_GROUP','9998811112',"
                               "'default','CALLBACKS');\n"),
             std::string::npos)
       << exported.out;

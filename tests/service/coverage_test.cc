@@ -8,12 +8,14 @@ namespace cidrotor::service {
 namespace {
 
 using std::chrono::hours;
+using std::chrono::minutes;
 
-// 2026-11-25T14:30:00Z: mid-hour.
+// 2026-11-25T14:30:00Z: mid-hour, a Wednesday.
 const core::TimePoint kNow = core::TimePoint(core::Seconds(1'795'617'000));
 
-std::int64_t HoursAgo(int n) {
-  return std::chrono::floor<hours>(kNow.time_since_epoch()).count() - n;
+// The quarter hour of kNow - `ago`.
+std::int64_t QuarterAgo(minutes ago) {
+  return std::chrono::floor<minutes>((kNow - ago).time_since_epoch()).count() / 15;
 }
 
 store::AreaCodeCapacity Capacity(std::uint32_t npa, std::uint64_t active, std::uint64_t hourly,
@@ -30,48 +32,92 @@ const AreaCodeCoverage& Find(const std::vector<AreaCodeCoverage>& report, std::u
   return kMissing;
 }
 
-TEST(CoverageTest, QueryStartsAtTheHourSevenDaysBack) {
-  const store::CoverageQuery query = CoverageQueryAt(kNow, 10, 50);
-  EXPECT_EQ(query.since, core::TimePoint(hours(HoursAgo(167))));
+class CoverageTest : public ::testing::Test {
+ protected:
+  std::vector<AreaCodeCoverage> Build(const store::CoverageData& data,
+                                      const core::Calendar& calendar,
+                                      std::vector<store::AreaCodeAvailability> live = {}) {
+    return BuildCoverage(data, CoverageQueryAt(kNow, calendar, 100, 500), kNow, calendar, live);
+  }
+  core::FixedOffsetCalendar utc_;
+};
+
+TEST_F(CoverageTest, QueryStartsAtLocalMidnightSixDaysBack) {
+  const store::CoverageQuery query = CoverageQueryAt(kNow, utc_, 10, 50);
+  EXPECT_EQ(query.since, core::TimePoint(hours(24 * (1'795'617'000 / 86'400 - 6))));
   EXPECT_EQ(query.default_hourly_cap, 10);
   EXPECT_EQ(query.default_daily_cap, 50);
+  const core::FixedOffsetCalendar new_york(minutes(-300));  // local midnight is 05:00 UTC
+  EXPECT_EQ(CoverageQueryAt(kNow, new_york, 10, 50).since, query.since + hours(5));
 }
 
-TEST(CoverageTest, CountsTheLastDayTheWeekAndTheBusiestHourAndDay) {
+TEST_F(CoverageTest, CountsTheLastDayTheWeekAndTheBusiestLocalHourAndDay) {
   store::CoverageData data;
   data.capacity.push_back(Capacity(212, 4, 40, 400));
-  data.calls = {{212, HoursAgo(0), 5},   {212, HoursAgo(23), 7},  {212, HoursAgo(24), 30},
-                {212, HoursAgo(30), 20}, {212, HoursAgo(167), 1}, {212, HoursAgo(168), 99}};
-  const auto report = BuildCoverage(data, CoverageQueryAt(kNow, 100, 500), kNow);
+  data.calls = {{212, QuarterAgo(minutes(0)), 5},
+                {212, QuarterAgo(hours(23)), 7},
+                {212, QuarterAgo(hours(24) + minutes(30)), 30},
+                {212, QuarterAgo(hours(30)), 20},
+                {212, QuarterAgo(hours(24 * 6)), 1},
+                {212, QuarterAgo(hours(24 * 8)), 99}};
+  const auto report = Build(data, utc_, {{212, 5, 4, 3}});
   const AreaCodeCoverage& a = Find(report, 212);
   EXPECT_EQ(a.state, "NY");
-  EXPECT_EQ(a.calls_24h, 12u);  // the current hour and the 23 before it
-  EXPECT_EQ(a.calls_7d, 63u);   // 168 hours: the one before them is out
+  EXPECT_EQ(a.calls_24h, 12u);  // the last 24 hours
+  EXPECT_EQ(a.calls_7d, 63u);   // 8 days ago is out of the window
   EXPECT_EQ(a.busiest_hour, 30u);
-  EXPECT_EQ(a.busiest_day, 50u);  // 30 + 20, the second 24 hours
+  EXPECT_EQ(a.busiest_day, 57u);  // yesterday (UTC): 7 + 30 + 20
   EXPECT_EQ(a.numbers, 5u);
   EXPECT_EQ(a.active, 4u);
+  EXPECT_EQ(a.available, 3u);
+  EXPECT_FALSE(a.saturated);
 }
 
-TEST(CoverageTest, NumbersNeededForTheBusiestHourAndDayAtTheAverageCaps) {
+// A working day in New York spans two UTC days: counted as one local day, as the caps count it.
+TEST_F(CoverageTest, DaysAreTheTimeZonesDaysAsTheCapsCountThem) {
+  const core::FixedOffsetCalendar new_york(minutes(-300));
+  store::CoverageData data;
+  data.capacity.push_back(Capacity(212, 4, 4000, 1000));  // 250 a day each
+  // Yesterday 14:00-21:59 New York time = 19:00-02:59 UTC: 8 hours of 250 calls.
+  const core::TimePoint yesterday_1400_utc =
+      core::TimePoint(hours(24 * (1'795'617'000 / 86'400 - 1) + 14));
+  for (int h = 0; h < 8; ++h) {
+    const auto quarter =
+        std::chrono::floor<minutes>((yesterday_1400_utc + hours(5 + h)).time_since_epoch())
+            .count() /
+        15;
+    data.calls.push_back({212, quarter, 250});
+  }
+  const auto local = Build(data, new_york);
+  EXPECT_EQ(Find(local, 212).busiest_day, 2000u);
+  EXPECT_EQ(Find(local, 212).numbers_needed, 8u);  // 2,000 a day at 250 each
+  EXPECT_EQ(Find(local, 212).more_numbers_needed, 4u);
+  // More calls than its numbers could take in a day (other tiers served the rest): saturated.
+  EXPECT_TRUE(Find(local, 212).saturated);
+  EXPECT_LT(Find(Build(data, utc_), 212).busiest_day, 2000u);  // split by UTC midnight
+}
+
+TEST_F(CoverageTest, NumbersNeededForTheBusiestHourAndDayAtTheAverageCaps) {
   store::CoverageData data;
   data.capacity.push_back(Capacity(212, 4, 40, 1000));  // 10 an hour, 250 a day each
-  data.calls = {{212, HoursAgo(1), 61}};                // 61 in an hour: 7 numbers
+  data.calls = {{212, QuarterAgo(hours(1)), 61}};       // 61 in an hour: 7 numbers
   data.capacity.push_back(Capacity(310, 2, 200, 200));  // 100 an hour, 100 a day each
-  data.calls.push_back({310, HoursAgo(2), 90});
-  data.calls.push_back({310, HoursAgo(3), 90});  // 180 a day: 2 numbers, enough
-  const auto report = BuildCoverage(data, CoverageQueryAt(kNow, 100, 500), kNow);
+  data.calls.push_back({310, QuarterAgo(hours(2)), 90});
+  data.calls.push_back({310, QuarterAgo(hours(3)), 90});  // 180 a day: 2 numbers, enough
+  const auto report = Build(data, utc_);
   EXPECT_EQ(Find(report, 212).numbers_needed, 7u);
   EXPECT_EQ(Find(report, 212).more_numbers_needed, 3u);
+  EXPECT_TRUE(Find(report, 212).saturated);
   EXPECT_EQ(Find(report, 310).numbers_needed, 2u);
   EXPECT_EQ(Find(report, 310).more_numbers_needed, 0u);
+  EXPECT_FALSE(Find(report, 310).saturated);
   EXPECT_EQ(report.front().area_code, 212u);  // the most numbers short first
 }
 
-TEST(CoverageTest, AnAreaCodeWithCallsButNoNumbersIsSizedAtTheDefaultCaps) {
+TEST_F(CoverageTest, AnAreaCodeWithCallsButNoNumbersIsSizedAtTheDefaultCaps) {
   store::CoverageData data;
-  data.calls = {{617, HoursAgo(5), 250}};
-  const auto report = BuildCoverage(data, CoverageQueryAt(kNow, 100, 500), kNow);
+  data.calls = {{617, QuarterAgo(hours(5)), 250}};
+  const auto report = Build(data, utc_);
   const AreaCodeCoverage& a = Find(report, 617);
   EXPECT_EQ(a.state, "MA");
   EXPECT_EQ(a.active, 0u);
@@ -79,17 +125,29 @@ TEST(CoverageTest, AnAreaCodeWithCallsButNoNumbersIsSizedAtTheDefaultCaps) {
   EXPECT_EQ(a.more_numbers_needed, 3u);
 }
 
-TEST(CoverageTest, TollFreeCallsAreLeftOutAndQuietAreaCodesNeedNothing) {
+TEST_F(CoverageTest, TollFreeCallsAreLeftOutAndQuietAreaCodesNeedNothing) {
   store::CoverageData data;
   data.capacity.push_back(Capacity(800, 3, 300, 1500));
   data.capacity.push_back(Capacity(415, 1, 100, 500));
-  data.calls = {{800, HoursAgo(1), 1000}};
-  const auto report = BuildCoverage(data, CoverageQueryAt(kNow, 100, 500), kNow);
+  data.calls = {{800, QuarterAgo(hours(1)), 1000}};
+  const auto report = Build(data, utc_);
   ASSERT_EQ(report.size(), 2u);
   EXPECT_EQ(Find(report, 800).calls_7d, 0u);
   EXPECT_EQ(Find(report, 800).state, "");
   EXPECT_EQ(Find(report, 415).numbers_needed, 0u);
   EXPECT_EQ(report[0].area_code, 415u);  // no need, no calls: by area code
+}
+
+TEST(CoverageCacheTest, KeepsTheReportForAMinute) {
+  CoverageCache cache;
+  EXPECT_FALSE(cache.Fresh(kNow).has_value());
+  AreaCodeCoverage ny;
+  ny.area_code = 212;
+  cache.Put(kNow, {ny});
+  ASSERT_TRUE(cache.Fresh(kNow + std::chrono::seconds(59)).has_value());
+  EXPECT_EQ(cache.Fresh(kNow + std::chrono::seconds(59))->front().area_code, 212u);
+  EXPECT_FALSE(cache.Fresh(kNow + std::chrono::seconds(60)).has_value());
+  EXPECT_FALSE(cache.Fresh(kNow - std::chrono::seconds(1)).has_value());  // the clock went back
 }
 
 }  // namespace

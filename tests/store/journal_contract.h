@@ -383,7 +383,7 @@ TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsOfLeadsInTheWindowOldestFir
   EXPECT_THAT(this->LoadAt(kT0).leads, IsEmpty());  // a sink that asks for none gets none
 }
 
-TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndHour) {
+TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour) {
   using std::chrono::hours;
   core::NumberSpec inactive = Spec(2'125'550'102, 7, 70);
   inactive.active = false;
@@ -416,15 +416,15 @@ TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCode
   EXPECT_EQ(data->capacity[1].area_code, 310u);
   EXPECT_EQ(data->capacity[1].daily_capacity, 80u);
 
-  const auto hour = [](core::TimePoint t) {
-    return std::chrono::floor<hours>(t.time_since_epoch()).count();
+  const auto quarter = [](core::TimePoint t) {
+    return std::chrono::floor<std::chrono::minutes>(t.time_since_epoch()).count() / 15;
   };
   ASSERT_EQ(data->calls.size(), 2u);
   EXPECT_EQ(data->calls[0].area_code, 212u);
-  EXPECT_EQ(data->calls[0].hour, hour(kT0));
+  EXPECT_EQ(data->calls[0].quarter, quarter(kT0));
   EXPECT_EQ(data->calls[0].calls, 1u);
   EXPECT_EQ(data->calls[1].area_code, 310u);
-  EXPECT_EQ(data->calls[1].hour, hour(kT0 - hours(2)));
+  EXPECT_EQ(data->calls[1].quarter, quarter(kT0 - hours(2)));
   EXPECT_EQ(data->calls[1].calls, 2u);
 }
 
@@ -546,6 +546,6 @@ REGISTER_TYPED_TEST_SUITE_P(
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
     PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
-    CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndHour);
+    CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour);
 
 }  // namespace cidrotor::store::journal_test

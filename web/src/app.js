@@ -259,21 +259,31 @@ async function unmapCampaign(campaign) {
 // The report reads a week of calls: loaded once a minute (and on demand), not with every refresh.
 const COVERAGE_MS = 60 * 1000;
 
+let coverageLoading = false;
+
 async function loadCoverage() {
-  let answer;
+  if (coverageLoading) return; // one load at a time: each reads a week of calls
+  coverageLoading = true;
+  $('coverage-refresh').disabled = true;
   try {
-    answer = await api('GET', '/api/coverage');
+    const answer = await api('GET', '/api/coverage');
+    if (!answer.success) throw new Error(answer.detail || answer.error);
+    const shown = answer.area_codes.slice(0, 25);
+    fill('coverage', shown, (a) => [a.area_code, a.state, a.calls_24h, a.calls_7d, a.busiest_hour,
+      a.busiest_day, a.active, a.available, a.numbers_needed,
+      a.saturated ? `${a.more_numbers_needed} (saturated)` : a.more_numbers_needed],
+    (a) => (a.more_numbers_needed > 0 || a.saturated ? 'low' : ''));
+    $('coverage-status').textContent = `top ${shown.length} of ${answer.area_codes.length} area codes, as of ${new Date().toLocaleTimeString()}`;
+    $('coverage-status').className = '';
   } catch (error) {
-    return; // as in setFallback
+    if (jwt()) {
+      $('coverage-status').textContent = `coverage not updated: ${error.message}`;
+      $('coverage-status').className = 'error';
+    }
+  } finally {
+    coverageLoading = false;
+    $('coverage-refresh').disabled = false;
   }
-  if (!answer.success) {
-    $('coverage-status').textContent = `Coverage unavailable: ${answer.detail || answer.error}`;
-    return;
-  }
-  fill('coverage', answer.area_codes.slice(0, 25), (a) => [a.area_code, a.state, a.calls_24h, a.calls_7d,
-    a.busiest_hour, a.busiest_day, a.active, a.numbers_needed, a.more_numbers_needed],
-  (a) => (a.more_numbers_needed > 0 ? 'low' : ''));
-  $('coverage-status').textContent = `${answer.area_codes.length} area codes, as of ${new Date().toLocaleTimeString()}`;
 }
 
 // The page's own polling would fill the log: show the requests of everyone else.

@@ -226,14 +226,15 @@ void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
     for (const auto& [id, record] : reservations_) {
       const core::Reservation& r = record.reservation;
       if (r.reserved_at < query.since) continue;
-      const auto hour = std::chrono::floor<std::chrono::hours>(r.reserved_at.time_since_epoch());
-      ++calls[{r.destination.area_code(), hour.count()}];
+      const auto quarter =
+          std::chrono::floor<std::chrono::minutes>(r.reserved_at.time_since_epoch()).count() / 15;
+      ++calls[{r.destination.area_code(), quarter}];
     }
   }
   CoverageData data;
   for (const auto& [npa, c] : capacity) data.capacity.push_back(c);
   for (const auto& [key, count] : calls) {
-    data.calls.push_back(AreaCodeHourCalls{key.first, key.second, count});
+    data.calls.push_back(AreaCodeCalls{key.first, key.second, count});
   }
   done(std::move(data));
 }

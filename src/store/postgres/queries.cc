@@ -230,7 +230,7 @@ core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& 
   batch.Int(query.default_daily_cap);
   // Destinations are stored as the 10 digits; any other text (a hand-edited row) is left out.
   batch.Sql(
-      "SELECT substr(destination, 1, 3)::int, reserved_at / 3600000, count(*)"
+      "SELECT substr(destination, 1, 3)::int, reserved_at / 900000, count(*)"
       " FROM reservations WHERE reserved_until >= $1 AND reserved_at >= $1"
       " AND destination ~ '^[0-9]{10}$' GROUP BY 1, 2 ORDER BY 1, 2");
   batch.Int(ToUnixMs(query.since));
@@ -245,9 +245,9 @@ core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& 
         c.hourly_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 3));
         c.daily_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 4));
       } else {
-        AreaCodeHourCalls& c = data.calls.emplace_back();
+        AreaCodeCalls& c = data.calls.emplace_back();
         c.area_code = ClampTo<std::uint32_t>(rows.Int64(i, 0));
-        c.hour = rows.Int64(i, 1);
+        c.quarter = rows.Int64(i, 1);
         c.calls = ClampTo<std::uint64_t>(rows.Int64(i, 2));
       }
     }

@@ -246,7 +246,7 @@ core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& quer
   {
     // reserved_until >= reserved_at: the index's range holds every call made since ?1.
     auto st = db.Prepare(
-        "SELECT CAST(substr(destination, 1, 3) AS INTEGER), reserved_at / 3600000, count(*)"
+        "SELECT CAST(substr(destination, 1, 3) AS INTEGER), reserved_at / 900000, count(*)"
         " FROM reservations" +
             std::string(kLiveIndex) +
             " WHERE reserved_until >= ?1 AND reserved_at >= ?1 GROUP BY 1, 2 ORDER BY 1, 2",
@@ -257,9 +257,9 @@ core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& quer
       auto row = st->Step();
       if (!row) return core::Fail(row.error());
       if (!*row) break;
-      AreaCodeHourCalls& c = data.calls.emplace_back();
+      AreaCodeCalls& c = data.calls.emplace_back();
       c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
-      c.hour = st->ColumnInt64(1);
+      c.quarter = st->ColumnInt64(1);
       c.calls = ClampTo<std::uint64_t>(st->ColumnInt64(2));
     }
   }

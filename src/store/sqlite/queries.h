@@ -31,7 +31,8 @@ namespace cidrotor::store::sqlite {
 [[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& query);
 
 // Store::GetCoverage: the numbers' capacity by area code (a scan of caller_ids) and the calls by
-// destination area code and hour since query.since (through the index on reserved_until).
+// destination area code and quarter hour since query.since (through the index on
+// reserved_until).
 [[nodiscard]] core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query);
 
 // Reservations newest first: by id, or, with live_only (those not released with reserved_until
