@@ -275,7 +275,7 @@ std::optional<std::uint32_t> NumberIndex::PickInTier(MatchTier tier, std::uint16
     case MatchTier::kAny:
       group = forest_.Find(Level::kPool, pool, 0);
       break;
-    case MatchTier::kSticky:  // not built yet (SPEC): lead → number within STICKY_DAYS
+    case MatchTier::kSticky:  // no order of its own: Allocate asks StickyNumber first
       break;
   }
   if (!group) return std::nullopt;
@@ -375,8 +375,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   return Allocation{std::move(reservation), carriers_.Name(r.carrier)};
 }
 
-// --- the sticky tier
-// ------------------------------------------------------------------------------
+// --- the sticky tier -----------------------------------------------------------------------------
 
 std::optional<std::uint32_t> NumberIndex::StickyNumber(std::uint16_t pool,
                                                        const AllocationRequest& request,
