@@ -98,6 +98,7 @@ class FakeStore final : public store::Store {
       std::vector<store::ReservationRecord>{};
   core::Result<std::vector<store::StoredLog>> logs_result = std::vector<store::StoredLog>{};
   core::Result<store::StoreStats> stats_result = store::StoreStats{};
+  core::Result<store::CoverageData> coverage_result = store::CoverageData{};
   core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
       std::vector<store::CampaignPool>{};
   core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
@@ -216,6 +217,17 @@ class FakeStore final : public store::Store {
   void GetStats(store::Callback<store::StoreStats> done) override {
     Complete(std::move(done), stats_result);
   }
+  void GetCoverage(store::CoverageQuery query, store::Callback<store::CoverageData> done) override {
+    {
+      std::lock_guard lock(mu_);
+      last_coverage_query_ = query;
+    }
+    Complete(std::move(done), coverage_result);
+  }
+  std::optional<store::CoverageQuery> last_coverage_query() const {
+    std::lock_guard lock(mu_);
+    return last_coverage_query_;
+  }
   void AppendLog(store::ApiLogEntry entry) override { Record(api_logs_, std::move(entry)); }
   store::StoreHealth Health() const override { return health; }
   void Tick() override {}
@@ -264,6 +276,7 @@ class FakeStore final : public store::Store {
   std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates_;  // guarded by mu_
   std::vector<store::NumberFilter> filters_;                              // guarded by mu_
   std::vector<store::ApiLogEntry> api_logs_;                              // guarded by mu_
+  std::optional<store::CoverageQuery> last_coverage_query_;               // guarded by mu_
   std::vector<store::CampaignPool> campaign_changes_;                     // guarded by mu_
   std::vector<std::size_t> import_batches_;                               // guarded by mu_
   std::vector<std::function<void()>> held_;                               // guarded by mu_

@@ -452,8 +452,37 @@ TEST_F(RouterTest, ListsReservationsLogsAndStats) {
   ExpectError(Call(Method::kGet, "/api/stats", {}, kAdmin), 503, "store_unavailable");
 }
 
-// ---- campaigns → pools
-// ---------------------------------------------------------------------------
+TEST_F(RouterTest, CoverageReportsTheStoresDataAndItsErrors) {
+  store::CoverageData data;
+  data.capacity.push_back({212, 3, 2, 20, 1000});  // 2 active numbers, 10 an hour each
+  const auto now_quarter =
+      std::chrono::floor<std::chrono::minutes>(kTestNow.time_since_epoch()).count() / 15;
+  data.calls.push_back({212, now_quarter, 25});  // 25 in this hour: 3 numbers
+  store_.coverage_result = data;
+  store::StoreStats stats;
+  stats.area_codes.push_back({212, 3, 2, 1});
+  store_.stats_result = stats;
+  const auto report = Json(Call(Method::kGet, "/api/coverage", {}, kAdmin));
+  EXPECT_EQ(report.at("days"), 7);
+  const auto& ny = report.at("area_codes").as_array().at(0);
+  EXPECT_EQ(ny.at("area_code"), "212");
+  EXPECT_EQ(ny.at("state"), "NY");
+  EXPECT_EQ(ny.at("calls_24h"), 25);
+  EXPECT_EQ(ny.at("available"), 1);
+  EXPECT_EQ(ny.at("saturated"), true);
+  EXPECT_EQ(ny.at("numbers_needed"), 3);
+  EXPECT_EQ(ny.at("more_numbers_needed"), 1);
+  ASSERT_TRUE(store_.last_coverage_query().has_value());
+  EXPECT_EQ(store_.last_coverage_query()->default_hourly_cap, options_.default_hourly_cap);
+
+  EXPECT_EQ(Call(Method::kGet, "/api/coverage").status, 401);
+  store_.stats_result = core::Fail(core::Error::Unavailable("index busy"));
+  ExpectError(Call(Method::kGet, "/api/coverage", {}, kAdmin), 503, "store_unavailable");
+  store_.coverage_result = core::Fail(core::Error::Unavailable("reader down"));
+  ExpectError(Call(Method::kGet, "/api/coverage", {}, kAdmin), 503, "store_unavailable");
+}
+
+// ---- campaigns → pools -------------------------------------------------------------------------
 
 TEST_F(RouterTest, CampaignChangesReachTheStoreAndItsErrorsComeBack) {
   const Response put = Call(Method::kPut, "/api/campaigns/sales%2Ewest", R"({"pool":"east"})",

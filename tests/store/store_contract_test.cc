@@ -221,8 +221,7 @@ TEST_P(StoreContractTest, AMovedNumberKeepsItsLiveReservation) {
   EXPECT_EQ(Next("2125559999"), "2125550001");
 }
 
-// --- campaigns → pools
-// ----------------------------------------------------------------------------
+// --- campaigns → pools --------------------------------------------------------------------------
 
 core::AllocationRequest ForCampaign(const std::string& to, const std::string& campaign) {
   core::AllocationRequest request = To(to);
