@@ -13,6 +13,8 @@ namespace cidrotor::agi {
 // CIDROTOR_STATUS when the allocation did not complete within the AGI deadline.
 inline constexpr std::string_view kTimeoutStatus = "timeout";
 inline constexpr std::string_view kOkStatus = "ok";
+// CIDROTOR_STATUS of a lookup that found no call to the inbound caller.
+inline constexpr std::string_view kNoMatchStatus = "no_match";
 
 // `SET VARIABLE name "value"\n`. Inside the quotes `"` and `\` are escaped with a backslash;
 // control characters (a newline would end the command) are dropped. REQUIRES: `name` has no

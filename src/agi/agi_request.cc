@@ -84,7 +84,15 @@ bool IsDialledNumber(std::string_view text) {
 }  // namespace
 
 std::string_view AgiScriptName(AgiScript script) {
-  return script == AgiScript::kNextCid ? "next-cid" : "release";
+  switch (script) {
+    case AgiScript::kNextCid:
+      return "next-cid";
+    case AgiScript::kRelease:
+      return "release";
+    case AgiScript::kLookup:
+      return "lookup";
+  }
+  return "unknown";
 }
 
 core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
@@ -104,18 +112,27 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
     request.script = AgiScript::kNextCid;
   } else if (script == "release") {
     request.script = AgiScript::kRelease;
+  } else if (script == "lookup") {
+    request.script = AgiScript::kLookup;
   } else {
     return core::Fail(core::Error::NotFound(
-        fmt::format("unknown AGI script `{}` (expected next-cid or release)", script.substr(0, 64)),
+        fmt::format("unknown AGI script `{}` (expected next-cid, release or lookup)",
+                    script.substr(0, 64)),
         "script"));
   }
 
   service::Params& params = request.params;
   core::Result<void> added;
+  // Outbound, the dialled number is the destination; inbound (lookup), it is one of ours.
+  const bool inbound = request.script == AgiScript::kLookup;
   for (const char* name : {"agi_dnid", "agi_extension"}) {
     if (auto value = env.Get(name); value && IsDialledNumber(*value)) {
-      if (added = params.Add("to", std::string(*value)); !added) return core::Fail(added.error());
+      added = params.Add(inbound ? "caller_id" : "to", std::string(*value));
+      if (!added) return core::Fail(added.error());
     }
+  }
+  if (auto party = env.Get("agi_callerid"); inbound && party && IsDialledNumber(*party)) {
+    if (added = params.Add("from", std::string(*party)); !added) return core::Fail(added.error());
   }
   if (auto name = env.Get("agi_calleridname"); name && *name != "unknown") {
     if (added = params.Add("cidname", std::string(*name)); !added) {

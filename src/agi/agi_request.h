@@ -1,10 +1,12 @@
-// What a FastAGI request asks for, read from its environment block: which script (`next-cid` or
-// `release`) and the named parameters for the shared request parsers in service/requests.h, so
-// FastAGI and HTTP validate exactly the same input. Pure functions, no I/O.
+// What a FastAGI request asks for, read from its environment block: which script (`next-cid`,
+// `release` or `lookup`) and the named parameters for the shared request parsers in
+// service/requests.h, so FastAGI and HTTP validate exactly the same input. Pure functions, no I/O.
 //
 // Where each parameter comes from, weakest first (service::Params: the last non-empty wins):
 //   to        agi_dnid, then agi_extension when it is a dialled number (not `s`, `h`, ...)
 //   cidname   agi_calleridname (VICIdial's call code; service reads the lead id from it)
+//   lookup (an inbound call to one of the pool's numbers): caller_id from agi_dnid/agi_extension
+//             as `to` above (the number the party dialled), from from agi_callerid (the party)
 //   the script's query string  agi://host:4573/next-cid?campaign=X&agent=Y (percent-decoded),
 //             from agi_network_script, else from the path of agi_request
 //   agi_arg_1..N  `key=value` each, as in AGI(agi://host/next-cid,campaign=X); others ignored
@@ -20,9 +22,9 @@
 
 namespace cidrotor::agi {
 
-enum class AgiScript { kNextCid, kRelease };
+enum class AgiScript { kNextCid, kRelease, kLookup };
 
-std::string_view AgiScriptName(AgiScript script);  // "next-cid", "release"
+std::string_view AgiScriptName(AgiScript script);  // "next-cid", "release", "lookup"
 
 struct AgiRequest {
   AgiScript script = AgiScript::kNextCid;

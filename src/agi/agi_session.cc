@@ -1,5 +1,5 @@
-// One FastAGI connection: read the environment block, run `next-cid` or `release` against the
-// store within the AGI deadline, answer with SET VARIABLE commands (each waiting for Asterisk's
+// One FastAGI connection: read the environment block, run `next-cid`, `release` or `lookup` against
+// the store within the AGI deadline, answer with SET VARIABLE commands (each waiting for Asterisk's
 // `200 result=1`), close. A watchdog coroutine on the same strand closes the socket when the
 // current read deadline passes, so a silent peer never holds a connection.
 #include <fmt/format.h>
@@ -111,6 +111,23 @@ std::vector<std::string> SuccessCommands(const core::Reservation& reservation) {
   return commands;
 }
 
+// The call that reached an inbound caller, as channel variables; every one is set (empty when
+// no call reached them), so none is left over from earlier in the dialplan. CIDROTOR_STATUS:
+// ok, or no_match (the number never called this party, or the caller's number is unknown).
+std::vector<std::string> LookupCommands(const std::optional<store::ReservationRecord>& called) {
+  std::vector<std::string> commands;
+  const core::Reservation* r = called ? &called->reservation : nullptr;
+  commands.push_back(SetVariableCommand("CIDROTOR_CAMPAIGN", r ? r->campaign : ""));
+  commands.push_back(SetVariableCommand("CIDROTOR_AGENT", r ? r->agent : ""));
+  commands.push_back(SetVariableCommand(
+      "CIDROTOR_LEAD", r && r->lead_id ? std::to_string(*r->lead_id) : std::string()));
+  commands.push_back(SetVariableCommand("CIDROTOR_POOL", r ? r->pool : ""));
+  commands.push_back(
+      SetVariableCommand("CIDROTOR_RESERVATION", r ? std::to_string(r->id) : std::string()));
+  commands.push_back(SetVariableCommand("CIDROTOR_STATUS", r ? kOkStatus : kNoMatchStatus));
+  return commands;
+}
+
 class Session {
  public:
   Session(std::shared_ptr<AgiState> state, std::shared_ptr<AgiConnection> connection)
@@ -130,10 +147,16 @@ class Session {
       co_await SendStatus(StatusFor(request.error()));
       co_return;
     }
-    if (request->script == AgiScript::kNextCid) {
-      co_await NextCid(*request);
-    } else {
-      co_await Release(*request);
+    switch (request->script) {
+      case AgiScript::kNextCid:
+        co_await NextCid(*request);
+        break;
+      case AgiScript::kRelease:
+        co_await Release(*request);
+        break;
+      case AgiScript::kLookup:
+        co_await Lookup(*request);
+        break;
     }
   }
 
@@ -212,6 +235,36 @@ class Session {
     }
     Log(log_.endpoint, 200);
     co_await SendStatus(kOkStatus);
+  }
+
+  // An inbound call to one of the pool's numbers: which of its calls reached the caller, so the
+  // dialplan routes the callback to that campaign or agent (GET /api/lookup's `called`).
+  asio::awaitable<void> Lookup(const AgiRequest& request) {
+    log_.endpoint = "agi:lookup";
+    auto parsed = service::ParseLookupQuery(request.params);
+    if (!parsed) co_return co_await Fail(parsed.error());
+    log_.caller_id_allocated = parsed->caller_id.ToString();
+    store::Store& store = state_->store;
+    const auto start = [&](store::Callback<store::LookupData> done) {
+      store.Lookup(*parsed, std::move(done));
+    };
+    const auto on_late = [](core::Result<store::LookupData>) {};  // a read: nothing to undo
+    auto found =
+        co_await CallStoreWithin<store::LookupData>(state_->context.deadline, start, on_late);
+    if (!found) co_return co_await TimedOut("lookup");
+    if (!*found) co_return co_await Fail(found->error());
+    if (!(*found)->known) {
+      co_return co_await Fail(core::Error::NotFound(
+          "caller_id " + parsed->caller_id.ToString() + " is not in the pool", "caller_id"));
+    }
+    const std::optional<store::ReservationRecord>& called = (*found)->called;
+    if (called) {
+      log_.agent = called->reservation.agent;
+      log_.campaign = called->reservation.campaign;
+    }
+    Log(log_.endpoint, 200);
+    const std::vector<std::string> commands = LookupCommands(called);
+    co_await Send(commands);
   }
 
   static void ReleaseNow(store::Store& store, std::uint64_t reservation_id) {

@@ -51,6 +51,9 @@ boost::asio::awaitable<Response> HandlePutPool(const Request& request, RequestCo
 // handlers_history.cc (admin).
 // GET /api/coverage: service/coverage.h's report.
 boost::asio::awaitable<Response> HandleCoverage(const Request& request, RequestContext& context);
+// GET /api/lookup: who used a number last, and which of its calls reached `from` (404: not in
+// the pool; "called" only with `from`).
+boost::asio::awaitable<Response> HandleLookup(const Request& request, RequestContext& context);
 boost::asio::awaitable<Response> HandleListReservations(const Request& request,
                                                         RequestContext& context);
 boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestContext& context);

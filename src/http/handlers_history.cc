@@ -1,4 +1,4 @@
-// GET /api/reservations, GET /api/logs, GET /api/stats, GET /api/coverage.
+// GET /api/reservations, GET /api/logs, GET /api/stats, GET /api/coverage, GET /api/lookup.
 #include <boost/json/array.hpp>
 
 #include "http/error_response.h"
@@ -73,6 +73,33 @@ boost::asio::awaitable<Response> HandleListLogs(const Request& request, RequestC
   logs.reserve(rows->size());
   for (const auto& row : *rows) logs.emplace_back(LogJson(row));
   co_return JsonResponse({{"success", true}, {"logs", std::move(logs)}});
+}
+
+boost::asio::awaitable<Response> HandleLookup(const Request& request, RequestContext& context) {
+  auto params = DecodeParams(request, ParamSources::kQuery);
+  if (!params) co_return ErrorResponse(params.error());
+  auto query = service::ParseLookupQuery(*params);
+  if (!query) co_return ErrorResponse(query.error());
+
+  auto found = co_await CallStore<store::LookupData>([&](store::Callback<store::LookupData> done) {
+    context.services.store.Lookup(*query, std::move(done));
+  });
+  if (!found) co_return ErrorResponse(found.error());
+  if (!found->known) {
+    co_return ErrorResponse(core::Error::NotFound(
+        "caller_id " + query->caller_id.ToString() + " is not in the pool", "caller_id"));
+  }
+  const auto record_or_null = [](const std::optional<store::ReservationRecord>& record) {
+    return record ? boost::json::value(ReservationJson(*record)) : boost::json::value(nullptr);
+  };
+  boost::json::object json{{"success", true},
+                           {"caller_id", query->caller_id.ToString()},
+                           {"last", record_or_null(found->last)}};
+  if (query->from) {
+    json["from"] = query->from->ToString();
+    json["called"] = record_or_null(found->called);
+  }
+  co_return JsonResponse(json);
 }
 
 boost::asio::awaitable<Response> HandleStats(const Request& /*request*/, RequestContext& context) {

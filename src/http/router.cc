@@ -51,6 +51,7 @@ constexpr std::array kRoutes{
                Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/logs", HandleListLogs, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/coverage", HandleCoverage, Access::kAdmin, Logging::kApiLog},
+    RouteEntry{Method::kGet, "/api/lookup", HandleLookup, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/stats", HandleStats, Access::kAdmin, Logging::kApiLog},
     // Issue 6: sessions, observability, the API description and the dashboard (all open: SPEC).
     RouteEntry{Method::kPost, "/auth/token", HandleAuthToken, Access::kOpen, Logging::kApiLog},

@@ -67,6 +67,9 @@ class ObservedStore final : public store::Store {
   void GetCoverage(store::CoverageQuery query, store::Callback<store::CoverageData> done) override {
     inner_.GetCoverage(query, std::move(done));
   }
+  void Lookup(store::LookupQuery query, store::Callback<store::LookupData> done) override {
+    inner_.Lookup(query, std::move(done));
+  }
   void ListLogs(store::LogQuery query,
                 store::Callback<std::vector<store::StoredLog>> done) override {
     inner_.ListLogs(query, std::move(done));

@@ -1,4 +1,4 @@
-// ParseReservationQuery and ParseLogQuery (service/requests.h).
+// ParseReservationQuery, ParseLogQuery and ParseLookupQuery (service/requests.h).
 #include <limits>
 #include <utility>
 
@@ -44,6 +44,21 @@ core::Result<store::LogQuery> ParseLogQuery(const Params& params) {
   });
   if (!before_id) return core::Fail(std::move(before_id).error());
   query.before_id = *before_id;
+  return query;
+}
+
+core::Result<store::LookupQuery> ParseLookupQuery(const Params& params) {
+  store::LookupQuery query;
+  const auto caller_id = params.Get("caller_id");
+  if (!caller_id) return core::Fail(core::Error::InvalidArgument("caller_id", "is required"));
+  auto number = core::PhoneNumber::ParsePoolNumber(*caller_id, "caller_id");
+  if (!number) return core::Fail(std::move(number).error());
+  query.caller_id = *number;
+  if (const auto from = params.Get("from")) {
+    auto party = core::PhoneNumber::ParseDestination(*from, "from");
+    if (!party) return core::Fail(std::move(party).error());
+    query.from = *party;
+  }
   return query;
 }
 

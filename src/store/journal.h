@@ -33,9 +33,14 @@ struct NumberDeleted {
 };
 
 // A reservation was made; `usage` is the number's usage after it (last_used, counters).
+// `previous_id` is the number's reservation before this one, which the history links to (the
+// lookup walks a number's reservations through these links): 0 lets the journal take it from
+// the number's row, exact where one writer sees every reservation in order (embedded); the
+// cluster passes Redis's, since two instances' batches may commit in either order.
 struct ReservationMade {
   core::Reservation reservation;
   core::NumberUsage usage;
+  std::uint64_t previous_id = 0;
 };
 
 struct ReservationReleased {
@@ -139,6 +144,13 @@ class Journal {
   virtual void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
     (void)query;
     done(core::Fail(core::Error::Unavailable("this journal keeps no coverage data")));
+  }
+
+  // Store::Lookup's data. The default: kUnavailable (journals that keep no history).
+  virtual void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) {
+    (void)query;
+    (void)now;
+    done(core::Fail(core::Error::Unavailable("this journal keeps no history to look up")));
   }
 
   // Deletes the history older than `cutoffs` (retention), in small transactions off the caller's

@@ -187,6 +187,26 @@ struct CoverageData {
   std::vector<AreaCodeCalls> calls;        // by area code, then quarter hour
 };
 
+// GET /api/lookup: who used a number last and, given the party calling it back, which of its
+// allocations called that party, so an inbound callback reaches the campaign or agent behind it.
+// A number's reservations are linked newest to oldest (ReservationMade::previous_id), so the
+// search reads the number's own reservations only, never the table.
+inline constexpr std::size_t kLookupMaxDepth = 10'000;
+
+struct LookupQuery {
+  core::PhoneNumber caller_id = core::PhoneNumber::FromValidDigits(2'015'550'100);
+  std::optional<core::PhoneNumber> from;  // the party calling back
+  // How many of the number's reservations, newest first, are searched for `from` (one a day at
+  // a daily cap of 500 is 20 days; older history is pruned by retention anyway).
+  std::size_t max_depth = kLookupMaxDepth;
+};
+
+struct LookupData {
+  bool known = false;                       // the number is in the pool (kNotFound otherwise)
+  std::optional<ReservationRecord> last;    // its newest reservation; none: never used (or pruned)
+  std::optional<ReservationRecord> called;  // its newest reservation to `from`
+};
+
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"
   bool degraded = false;      // allocating without the system of record (cluster mode)
@@ -250,6 +270,13 @@ class Store {
   virtual void GetCoverage(CoverageQuery query, Callback<CoverageData> done) {
     (void)query;
     done(core::Fail(core::Error::Unavailable("this store keeps no coverage data")));
+  }
+
+  // Who used a number last, and which of its allocations called `query.from` (LookupQuery), from
+  // the system of record. Errors: kNotFound (the number is not in the pool), kUnavailable.
+  virtual void Lookup(LookupQuery query, Callback<LookupData> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this store keeps no history to look up")));
   }
 
   // Queues one api_logs row for the next group commit; never waits. Under overload rows are

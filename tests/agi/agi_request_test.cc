@@ -84,6 +84,36 @@ TEST(AgiRequestTest, PercentDecodesTheQuery) {
   EXPECT_FALSE(ParseAgiRequest(Env(fields)).has_value());
 }
 
+TEST(AgiRequestTest, LookupTakesTheDialledNumberAsOursAndTheCallerAsTheParty) {
+  EnvFields fields;
+  fields.script = "lookup";
+  fields.extension = "+12125550100";  // an inbound DID as the carrier sends it
+  fields.callerid = "13105559876";
+  auto request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value()) << request.error().ToString();
+  EXPECT_EQ(request->script, AgiScript::kLookup);
+  EXPECT_FALSE(request->params.Has("to"));
+  auto query = service::ParseLookupQuery(request->params);
+  ASSERT_TRUE(query.has_value()) << query.error().ToString();
+  EXPECT_EQ(query->caller_id.ToString(), "2125550100");
+  ASSERT_TRUE(query->from.has_value());
+  EXPECT_EQ(query->from->ToString(), "3105559876");
+
+  fields.callerid = "anonymous";  // a withheld number: no party to search for
+  request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value());
+  EXPECT_FALSE(request->params.Has("from"));
+  // The dialplan may name both (e.g. from ${CALLERID(num)} after its own normalisation).
+  fields.script = "lookup?caller_id=2125550101&from=4155550001";
+  request = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(request.has_value());
+  query = service::ParseLookupQuery(request->params);
+  ASSERT_TRUE(query.has_value());
+  EXPECT_EQ(query->caller_id.ToString(), "2125550101");
+  EXPECT_EQ(query->from->ToString(), "4155550001");
+  EXPECT_EQ(AgiScriptName(AgiScript::kLookup), "lookup");
+}
+
 TEST(AgiRequestTest, UnknownScriptIsNotFound) {
   for (const char* script : {"hello", "", "next-cidx?campaign=a"}) {
     EnvFields fields;

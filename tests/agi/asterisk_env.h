@@ -10,6 +10,7 @@ struct EnvFields {
   std::string script = "next-cid?campaign=sales&agent=agent001";
   std::string extension = "913105559876";
   std::string dnid = "unknown";
+  std::string callerid = "0000000000";
   std::string calleridname = "V1251430120000012345";  // VICIdial call code, lead 12345
   std::string uniqueid = "1700000000.42";
   std::string channel = "SIP/carrier-0000001a";
@@ -33,7 +34,9 @@ inline std::string AsteriskEnv(const EnvFields& f = {}) {
          f.uniqueid +
          "\n"
          "agi_version: 20.5.0\n"
-         "agi_callerid: 0000000000\n"
+         "agi_callerid: " +
+         f.callerid +
+         "\n"
          "agi_calleridname: " +
          f.calleridname +
          "\n"

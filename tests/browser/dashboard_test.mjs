@@ -152,6 +152,14 @@ async function main() {
     await page.click('#coverage-refresh');
     await page.locator('#coverage tbody tr').filter({ hasText: '212' }).filter({ hasText: 'NY' }).waitFor({ timeout: WAIT_MS });
 
+    // ---- a number's history: its last call, and the call that reached a party calling back ----
+    await page.fill('#find-number', first.json.caller_id);
+    await page.fill('#find-from', '+1 (212) 555-9876');
+    await page.press('#find-number', 'Enter');
+    await page.locator('#number-history').filter({ hasText: /Call to 2125559876.*agent agent7.*in progress/ }).waitFor({ timeout: WAIT_MS });
+    assert.match(await text('#number-history'), /Last call.*campaign sales, agent agent7/);
+    await page.fill('#find-from', '');
+
     // ---- deactivate a free number in the page; /next-cid never returns it ----
     const reserved = new Set([first.json.caller_id, second.json.caller_id]);
     const victim = NUMBERS.find((n) => !reserved.has(n));

@@ -102,6 +102,42 @@ TEST_F(AgiE2eTest, AgiReleaseFreesTheNumberByUniqueidAndByReservation) {
   EXPECT_EQ(CurlNextCid().status, 200);
 }
 
+// An inbound call to a rotated number: `lookup` names the campaign, agent and lead whose call
+// reached the caller, for the dialplan to route the callback; every variable is set each time.
+TEST_F(AgiE2eTest, AgiLookupRoutesACallbackToTheCallThatReachedTheCaller) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1));
+  const auto call = NextCid("to=4155550001&campaign=sales&agent=a7&lead=99&format=plain");
+  ASSERT_EQ(call.status, 200) << call.body;
+  ASSERT_EQ(client().Post("/release", "caller_id=" + call.body + "&outcome=NOANSWER").status, 200);
+  const auto other = NextCid("to=7025550002&campaign=retention&agent=a8&format=plain");
+  ASSERT_EQ(other.status, 200) << other.body;
+
+  EnvFields inbound;
+  inbound.script = "lookup";
+  inbound.extension = "1" + call.body;  // the DID the party dialled back
+  inbound.callerid = "+14155550001";
+  inbound.calleridname = "CALLER NAME";
+  auto vars = Agi(inbound);
+  EXPECT_EQ(vars["CIDROTOR_STATUS"], "ok");
+  EXPECT_EQ(vars["CIDROTOR_CAMPAIGN"], "sales");
+  EXPECT_EQ(vars["CIDROTOR_AGENT"], "a7");
+  EXPECT_EQ(vars["CIDROTOR_LEAD"], "99");
+  EXPECT_EQ(vars["CIDROTOR_POOL"], "default");
+  EXPECT_FALSE(vars["CIDROTOR_RESERVATION"].empty());
+  EXPECT_EQ(vars.count("CALLERID(num)"), 0U);  // an inbound call's caller-ID is left alone
+
+  inbound.callerid = "2065550003";  // a party the number never called
+  vars = Agi(inbound);
+  EXPECT_EQ(vars["CIDROTOR_STATUS"], "no_match");
+  ASSERT_EQ(vars.count("CIDROTOR_CAMPAIGN"), 1U);
+  EXPECT_EQ(vars["CIDROTOR_CAMPAIGN"], "");
+  inbound.extension = "2125559999";  // not one of ours
+  EXPECT_EQ(Agi(inbound)["CIDROTOR_STATUS"], "not_found");
+  const auto logs = Admin("GET", "/api/logs?limit=100");
+  EXPECT_NE(logs.body.find("agi:lookup"), std::string::npos) << logs.body;
+}
+
 // Issue 6: /metrics and the dashboard count FastAGI allocations too (the store is observed,
 // not the HTTP handler).
 TEST_F(AgiE2eTest, AgiAllocationsAreCountedInMetrics) {

@@ -99,6 +99,7 @@ class FakeStore final : public store::Store {
   core::Result<std::vector<store::StoredLog>> logs_result = std::vector<store::StoredLog>{};
   core::Result<store::StoreStats> stats_result = store::StoreStats{};
   core::Result<store::CoverageData> coverage_result = store::CoverageData{};
+  core::Result<store::LookupData> lookup_result = store::LookupData{};
   core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
       std::vector<store::CampaignPool>{};
   core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
@@ -228,6 +229,17 @@ class FakeStore final : public store::Store {
     std::lock_guard lock(mu_);
     return last_coverage_query_;
   }
+  void Lookup(store::LookupQuery query, store::Callback<store::LookupData> done) override {
+    {
+      std::lock_guard lock(mu_);
+      last_lookup_query_ = query;
+    }
+    Complete(std::move(done), lookup_result);
+  }
+  std::optional<store::LookupQuery> last_lookup_query() const {
+    std::lock_guard lock(mu_);
+    return last_lookup_query_;
+  }
   void AppendLog(store::ApiLogEntry entry) override { Record(api_logs_, std::move(entry)); }
   store::StoreHealth Health() const override { return health; }
   void Tick() override {}
@@ -276,7 +288,8 @@ class FakeStore final : public store::Store {
   std::vector<std::pair<core::PhoneNumber, core::NumberPatch>> updates_;  // guarded by mu_
   std::vector<store::NumberFilter> filters_;                              // guarded by mu_
   std::vector<store::ApiLogEntry> api_logs_;                              // guarded by mu_
-  std::optional<store::CoverageQuery> last_coverage_query_;               // guarded by mu_
+  std::optional<store::CoverageQuery> last_coverage_query_;
+  std::optional<store::LookupQuery> last_lookup_query_;                   // guarded by mu_
   std::vector<store::CampaignPool> campaign_changes_;                     // guarded by mu_
   std::vector<std::size_t> import_batches_;                               // guarded by mu_
   std::vector<std::function<void()>> held_;                               // guarded by mu_

@@ -482,6 +482,46 @@ TEST_F(RouterTest, CoverageReportsTheStoresDataAndItsErrors) {
   ExpectError(Call(Method::kGet, "/api/coverage", {}, kAdmin), 503, "store_unavailable");
 }
 
+TEST_F(RouterTest, LookupAnswersTheStoresRecordsAndNotFoundForAnUnknownNumber) {
+  store::LookupData data;
+  data.known = true;
+  store::ReservationRecord last;
+  last.reservation.id = 9;
+  last.reservation.caller_id = core::PhoneNumber::FromValidDigits(2'125'550'100);
+  last.reservation.destination = core::PhoneNumber::FromValidDigits(4'155'550'001);
+  last.reservation.agent = "a2";
+  last.live = true;
+  data.last = last;
+  store_.lookup_result = data;
+
+  const auto found = Json(
+      Call(Method::kGet, "/api/lookup?caller_id=1-212-555-0100&from=913105559876", {}, kAdmin));
+  EXPECT_EQ(found.at("caller_id"), "2125550100");
+  EXPECT_EQ(found.at("last").at("reservation_id"), "9");
+  EXPECT_EQ(found.at("last").at("agent"), "a2");
+  EXPECT_EQ(found.at("last").at("live"), true);
+  EXPECT_EQ(found.at("from"), "3105559876");  // the dial prefix read as in `to`
+  EXPECT_TRUE(found.at("called").is_null());
+  ASSERT_TRUE(store_.last_lookup_query().has_value());
+  EXPECT_EQ(store_.last_lookup_query()->caller_id.digits(), 2'125'550'100u);
+  ASSERT_TRUE(store_.last_lookup_query()->from.has_value());
+  EXPECT_EQ(store_.last_lookup_query()->max_depth, store::kLookupMaxDepth);
+  const auto no_from = Json(Call(Method::kGet, "/api/lookup?caller_id=2125550100", {}, kAdmin));
+  EXPECT_FALSE(no_from.contains("called"));
+  EXPECT_FALSE(store_.last_lookup_query()->from.has_value());
+
+  EXPECT_EQ(Call(Method::kGet, "/api/lookup?caller_id=2125550100").status, 401);
+  ExpectError(Call(Method::kGet, "/api/lookup", {}, kAdmin), 400, "invalid_argument", "caller_id");
+  ExpectError(Call(Method::kGet, "/api/lookup?caller_id=2125550100&from=12", {}, kAdmin), 400,
+              "invalid_argument", "from");
+  store_.lookup_result = store::LookupData{};  // known = false
+  ExpectError(Call(Method::kGet, "/api/lookup?caller_id=2125550100", {}, kAdmin), 404, "not_found",
+              "caller_id");
+  store_.lookup_result = core::Fail(core::Error::Unavailable("reader down"));
+  ExpectError(Call(Method::kGet, "/api/lookup?caller_id=2125550100", {}, kAdmin), 503,
+              "store_unavailable");
+}
+
 // ---- campaigns → pools -------------------------------------------------------------------------
 
 TEST_F(RouterTest, CampaignChangesReachTheStoreAndItsErrorsComeBack) {

@@ -417,5 +417,39 @@ TEST(ParseLogQueryTest, RejectsTheFirstBadField) {
       ParseLogQuery);
 }
 
+// ---- ParseLookupQuery --------------------------------------------------------------------------
+
+TEST(ParseLookupQueryTest, ReadsThePoolNumberAndThePartyAsDialed) {
+  auto plain = ParseLookupQuery(MakeParams({{"caller_id", "(212) 555-0100"}}));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->caller_id.digits(), 2'125'550'100u);
+  EXPECT_FALSE(plain->from.has_value());
+  EXPECT_EQ(plain->max_depth, store::kLookupMaxDepth);
+
+  for (const char* from : {"3105559876", "+1 (310) 555-9876", "13105559876", "913105559876"}) {
+    auto party = ParseLookupQuery(MakeParams({{"caller_id", "2125550100"}, {"from", from}}));
+    ASSERT_TRUE(party.has_value()) << from;
+    ASSERT_TRUE(party->from.has_value()) << from;
+    EXPECT_EQ(party->from->digits(), 3'105'559'876u) << from;
+  }
+  auto empty_from = ParseLookupQuery(MakeParams({{"caller_id", "2125550100"}, {"from", ""}}));
+  ASSERT_TRUE(empty_from.has_value());  // an empty parameter counts as absent
+  EXPECT_FALSE(empty_from->from.has_value());
+}
+
+TEST(ParseLookupQueryTest, RejectsTheFirstBadField) {
+  ExpectAllRejected(
+      {
+          {{}, "caller_id"},
+          {{{"from", "3105559876"}}, "caller_id"},
+          {{{"caller_id", "912125550100"}}, "caller_id"},  // pool numbers take no prefix
+          {{{"caller_id", "1125550100"}}, "caller_id"},
+          {{{"caller_id", "2125550100"}, {"from", "911"}}, "from"},
+          {{{"caller_id", "2125550100"}, {"from", "2121115555"}}, "from"},
+          {{{"caller_id", "x"}, {"from", "y"}}, "caller_id"},
+      },
+      ParseLookupQuery);
+}
+
 }  // namespace
 }  // namespace cidrotor::service

@@ -533,6 +533,109 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryGoesOnWhenTheNewestReservationEnde
   EXPECT_EQ(left->at(0).reservation.id, 1'501u);
 }
 
+// Store::Lookup's data: a number's reservations linked newest to oldest.
+inline LookupData LookupSync(Journal& journal, std::uint64_t caller_id,
+                             std::optional<std::uint64_t> from,
+                             std::size_t max_depth = kLookupMaxDepth) {
+  LookupQuery query;
+  query.caller_id = Phone(caller_id);
+  if (from) query.from = Phone(*from);
+  query.max_depth = max_depth;
+  auto data = testing::Await<LookupData>(
+      [&](auto done) { journal.QueryLookup(query, kT0 + seconds(30), done); });
+  EXPECT_THAT(data, IsOk());
+  return data ? *data : LookupData{};
+}
+
+TYPED_TEST_P(JournalContractTest, LookupFindsTheNewestReservationAndTheOneThatCalledAParty) {
+  constexpr std::uint64_t kA = 2'125'550'100;
+  constexpr std::uint64_t kB = 2'125'550'101;
+  this->MustAppend({Upsert(Spec(kA)), Upsert(Spec(kB)), Upsert(Spec(2'125'550'102))});
+  auto to = [](core::Reservation r, std::uint64_t destination) {
+    r.destination = Phone(destination);
+    return r;
+  };
+  // A called 310 (1), then 212 (3, released), then 415 (4, live); B in between (2). Two batches,
+  // and two of A's in one: the links hold within a batch and across batches.
+  this->MustAppend({Made(MakeReservation(1, kA, kT0 - seconds(300), seconds(60))),
+                    Made(MakeReservation(2, kB, kT0 - seconds(200), seconds(60)))});
+  this->MustAppend(
+      {Made(to(MakeReservation(3, kA, kT0 - seconds(100), seconds(60)), 2'125'559'876)),
+       Released(3, kT0 - seconds(90)),
+       Made(to(MakeReservation(4, kA, kT0, seconds(60)), 4'155'550'001))});
+
+  LookupData a = LookupSync(this->journal(), kA, std::nullopt);
+  EXPECT_TRUE(a.known);
+  ASSERT_TRUE(a.last.has_value());
+  EXPECT_THAT(a.last->reservation,
+              ReservationIs(to(MakeReservation(4, kA, kT0, seconds(60)), 4'155'550'001)));
+  EXPECT_TRUE(a.last->live);
+  EXPECT_FALSE(a.called.has_value());  // no `from`, no search
+
+  LookupData first = LookupSync(this->journal(), kA, 3'105'559'876);
+  ASSERT_TRUE(first.called.has_value());
+  EXPECT_EQ(first.called->reservation.id, 1u);  // past 4 and 3, never B's 2 to the same party
+  EXPECT_FALSE(first.called->live);             // expired
+  LookupData released = LookupSync(this->journal(), kA, 2'125'559'876);
+  ASSERT_TRUE(released.called.has_value());
+  EXPECT_EQ(released.called->reservation.id, 3u);
+  EXPECT_EQ(released.called->outcome, core::CallOutcome::kAnswered);
+  ASSERT_TRUE(released.called->released_at.has_value());
+  EXPECT_EQ(*released.called->released_at, kT0 - seconds(90));
+  LookupData newest = LookupSync(this->journal(), kA, 4'155'550'001);
+  ASSERT_TRUE(newest.called.has_value());
+  EXPECT_EQ(newest.called->reservation.id, 4u);
+
+  EXPECT_FALSE(LookupSync(this->journal(), kA, 7'025'550'000).called.has_value());  // never called
+  // The search stops after max_depth of A's reservations: 4 and 3 do not reach 1.
+  EXPECT_FALSE(LookupSync(this->journal(), kA, 3'105'559'876, 2).called.has_value());
+  EXPECT_TRUE(LookupSync(this->journal(), kA, 3'105'559'876, 3).called.has_value());
+
+  LookupData b = LookupSync(this->journal(), kB, 3'105'559'876);
+  ASSERT_TRUE(b.last.has_value());
+  EXPECT_EQ(b.last->reservation.id, 2u);
+  ASSERT_TRUE(b.called.has_value());
+  EXPECT_EQ(b.called->reservation.id, 2u);
+
+  LookupData unused = LookupSync(this->journal(), 2'125'550'102, 3'105'559'876);
+  EXPECT_TRUE(unused.known);
+  EXPECT_FALSE(unused.last.has_value());
+  EXPECT_FALSE(unused.called.has_value());
+  EXPECT_FALSE(LookupSync(this->journal(), 2'125'550'199, std::nullopt).known);
+}
+
+TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithItsNumber) {
+  constexpr std::uint64_t kA = 2'125'550'100;
+  this->MustAppend({Upsert(Spec(kA))});
+  // 7's link names 5 (as Redis orders a cluster's reservations), so 6 is not on A's chain.
+  ReservationMade linked = Made(MakeReservation(7, kA, kT0 - seconds(100), seconds(60)));
+  linked.previous_id = 5;
+  core::Reservation off_chain = MakeReservation(6, kA, kT0 - seconds(200), seconds(60));
+  off_chain.destination = Phone(2'125'559'876);
+  this->MustAppend(
+      {Made(MakeReservation(5, kA, kT0 - seconds(300), seconds(60))), Made(off_chain), linked});
+  LookupData a = LookupSync(this->journal(), kA, 2'125'559'876);
+  ASSERT_TRUE(a.last.has_value());
+  EXPECT_EQ(a.last->reservation.id, 7u);
+  EXPECT_FALSE(a.called.has_value());  // 7, then 5: 6 skipped
+  // A derived link (previous_id 0) continues from the newest: 8 → 7 → 5.
+  core::Reservation newest = MakeReservation(8, kA, kT0, seconds(60));
+  newest.destination = Phone(4'155'550'001);
+  this->MustAppend({Made(newest)});
+  LookupData chained = LookupSync(this->journal(), kA, 3'105'559'876, 3);
+  ASSERT_TRUE(chained.called.has_value());
+  EXPECT_EQ(chained.called->reservation.id, 7u);
+
+  // A deleted number's history is out of reach; the number added again starts afresh.
+  this->MustAppend({NumberDeleted{Phone(kA)}});
+  EXPECT_FALSE(LookupSync(this->journal(), kA, 3'105'559'876).known);
+  this->MustAppend({Upsert(Spec(kA))});
+  LookupData again = LookupSync(this->journal(), kA, 3'105'559'876);
+  EXPECT_TRUE(again.known);
+  EXPECT_FALSE(again.last.has_value());
+  EXPECT_FALSE(again.called.has_value());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing,
     CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder, PoolSettingsAreKeptAndReplaced,
@@ -546,6 +649,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
     PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
-    CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour);
+    CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
+    LookupFindsTheNewestReservationAndTheOneThatCalledAParty,
+    LookupFollowsTheGivenPreviousIdsAndEndsWithItsNumber);
 
 }  // namespace cidrotor::store::journal_test

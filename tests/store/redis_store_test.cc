@@ -46,6 +46,9 @@ class SharedJournal final : public Journal {
                         Callback<std::vector<ReservationRecord>> done) override {
     journal_->ListReservations(query, now, std::move(done));
   }
+  void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override {
+    journal_->QueryLookup(query, now, std::move(done));
+  }
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override {
     journal_->PruneHistory(cutoffs, std::move(done));
   }
@@ -84,6 +87,25 @@ class RedisStoreTest : public ::testing::Test {
   static core::Result<core::NumberView> GetOn(Store& store, const std::string& number) {
     return Await<core::NumberView>(
         [&](auto done) { store.GetNumber(*core::PhoneNumber::ParsePoolNumber(number), done); });
+  }
+  // Allocates for a call to `to` from `pool`, then releases it; returns its reservation id.
+  static std::uint64_t CallOn(Store& store, const std::string& to, const std::string& pool = "") {
+    auto allocated =
+        Await<core::Allocation>([&](auto done) { store.Allocate(To(to, "auto", pool), done); });
+    EXPECT_THAT(allocated, IsOk());
+    if (!allocated) return 0;
+    core::ReleaseRequest release;
+    release.reservation_id = allocated->reservation.id;
+    EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); }),
+                IsOk());
+    return allocated->reservation.id;
+  }
+  static core::Result<LookupData> LookUpOn(Store& store, const std::string& number,
+                                           const std::string& from) {
+    LookupQuery query;
+    query.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
+    query.from = *core::PhoneNumber::ParseDestination(from);
+    return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
   }
 
   test_support::RedisServer redis_;  // this test's own server: the tests kill and restart it
@@ -197,6 +219,52 @@ TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther
   ASSERT_THAT(allocation, IsOk());
   EXPECT_EQ(allocation->reservation.caller_id.ToString(), "2125550001");
   EXPECT_TRUE(GetOn(*a, "2125550001")->reserved);
+}
+
+// The journal refused an allocation, so it was undone in Redis: the number's next allocation links
+// to the one before it (which the journal has), not to the undone one (which it never had).
+TEST_F(RedisStoreTest, AnAllocationTheJournalRefusedIsNotLinkedTo) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  const std::uint64_t first = CallOn(*store, "2125559901");
+  journal_->SetFailure(core::Error::Unavailable("disk full"));
+  EXPECT_THAT(AllocateOn(*store, "2125559902"), HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  const std::uint64_t third = CallOn(*store, "2125559903");
+  store->Flush();
+  auto found = LookUpOn(*store, "2125550001", "2125559901");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->last && found->called);
+  EXPECT_EQ(found->last->reservation.id, third);
+  EXPECT_EQ(found->called->reservation.id, first);
+}
+
+// A number moved to another pool takes its newest reservation along (allocate.lua's link for its
+// next allocation there), in Redis, not only through the journal.
+TEST_F(RedisStoreTest, AMovedNumberKeepsItsNewestReservation) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  const std::uint64_t first = CallOn(*store, "2125559901");
+  core::NumberPatch patch;
+  patch.pool = "east";
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) {
+                store->UpdateNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), patch, done);
+              }),
+              IsOk());
+  const std::string newest = std::to_string(first);
+  EXPECT_EQ(redis_.Command({"HGET", redis::PoolPrefix("east") + "n:2125550001", "lr"}),
+            "$" + std::to_string(newest.size()) + "\r\n" + newest + "\r\n");
+  ASSERT_THAT(MapCampaignOf(*store, "east"), IsOk());
+  const std::uint64_t second = CallOn(*store, "2125559902", "east");
+  store->Flush();
+  auto found = LookUpOn(*store, "2125550001", "2125559901");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->last && found->called);
+  EXPECT_EQ(found->last->reservation.id, second);
+  EXPECT_EQ(found->last->reservation.pool, "east");
+  EXPECT_EQ(found->called->reservation.id, first);
 }
 
 TEST_F(RedisStoreTest, RedisDownAnswersUnavailableFastAndRecoversOnItsOwn) {

@@ -15,6 +15,7 @@
 
 #include "journal_test_util.h"
 #include "store/sqlite/schema.h"
+#include "support/await.h"
 
 namespace cidrotor::store::journal_test {
 namespace {
@@ -76,12 +77,13 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
                           "NULL ORDER BY name"),
               ElementsAre("caller_ids_area_code", "reservations_lead", "reservations_until"));
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2", "3"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
+              ElementsAre("1", "2", "3", "4"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
                           "is_active", "pool", "state", "last_used", "hour_start", "hourly_used",
-                          "day_start", "daily_used", "created_at", "meta"));
+                          "day_start", "daily_used", "created_at", "meta", "last_reservation_id"));
 }
 
 TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
@@ -97,7 +99,8 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].first.daily_cap, 300u);
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
-  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"), ElementsAre("1", "2", "3"));
+  EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
+              ElementsAre("1", "2", "3", "4"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -139,17 +142,65 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
     SideConnection side(path_);
     side.Exec("DROP TABLE pool_settings");
     side.Exec("DROP INDEX reservations_lead");
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
+    side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
     side.Exec("DELETE FROM schema_migrations WHERE version > 1");
   }
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2", "3"));
+              ElementsAre("1", "2", "3", "4"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
   ASSERT_THAT(AppendAndWait(*journal, {PoolSettingsChanged{PoolSettings{"east", false}}}), IsOk());
   EXPECT_THAT(side.Column("SELECT fallback FROM pool_settings WHERE pool = 'east'"),
               ElementsAre("none"));
+}
+
+// A store of schema 3 has history without the lookup's links: migration 4 links it, so the
+// lookup reaches the calls made before the upgrade.
+TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
+  {
+    auto journal = OpenJournal();
+    ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'100)), Upsert(Spec(2'125'550'101)),
+                                         Upsert(Spec(2'125'550'102))}),
+                IsOk());
+    core::Reservation second = MakeReservation(3, 2'125'550'100, kT0 - seconds(100), seconds(60));
+    second.destination = Phone(2'125'559'876);
+    ASSERT_THAT(
+        AppendAndWait(
+            *journal,
+            {Made(MakeReservation(1, 2'125'550'100, kT0 - seconds(300), seconds(60))),
+             Made(MakeReservation(2, 2'125'550'101, kT0 - seconds(200), seconds(60))), Made(second),
+             Made(MakeReservation(4, 2'125'550'100, kT0 - seconds(50), seconds(60)))}),
+        IsOk());
+  }
+  {
+    SideConnection side(path_);
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
+    side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
+    side.Exec("DELETE FROM schema_migrations WHERE version > 3");
+  }
+  auto journal = OpenJournal();
+  ASSERT_NE(journal, nullptr);
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT previous_id FROM reservations ORDER BY id"),
+              ElementsAre("NULL", "NULL", "1", "3"));
+  EXPECT_THAT(side.Column("SELECT last_reservation_id FROM caller_ids ORDER BY caller_id"),
+              ElementsAre("4", "2", "NULL"));
+  LookupQuery query;
+  query.caller_id = Phone(2'125'550'100);
+  query.from = Phone(3'105'559'876);
+  auto found =
+      testing::Await<LookupData>([&](auto done) { journal->QueryLookup(query, kT0, done); });
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->called.has_value());
+  EXPECT_EQ(found->called->reservation.id, 4u);  // the newest of the two calls to 310-555-9876
+  query.from = Phone(2'125'559'876);
+  found = testing::Await<LookupData>([&](auto done) { journal->QueryLookup(query, kT0, done); });
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->called.has_value());
+  EXPECT_EQ(found->called->reservation.id, 3u);
 }
 
 TEST_F(SqliteJournalTest, OpenRefusesAnInMemoryDatabase) {

@@ -461,6 +461,38 @@ TEST_P(StoreContractTest, ReleaseIsJournaledWithItsOutcome) {
   EXPECT_TRUE(live->empty());
 }
 
+// GET /api/lookup's data through the store: the system of record's links, as the store wrote them.
+TEST_P(StoreContractTest, LookupFindsTheLastUseAndTheCallThatReachedAParty) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto first = Allocate("3105559876", "agent1");
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(Release(first->reservation.id)->released);
+  clock_.Advance(std::chrono::seconds(5));
+  auto second = Allocate("4155550001", "agent2");
+  ASSERT_THAT(second, IsOk());
+  store_->Flush();
+
+  LookupQuery query;
+  query.caller_id = core::PhoneNumber::FromValidDigits(2'125'550'001);
+  query.from = core::PhoneNumber::FromValidDigits(3'105'559'876);
+  auto found = Await<LookupData>([&](auto done) { store_->Lookup(query, done); });
+  ASSERT_THAT(found, IsOk());
+  EXPECT_TRUE(found->known);
+  ASSERT_TRUE(found->last.has_value());
+  EXPECT_EQ(found->last->reservation.id, second->reservation.id);
+  EXPECT_TRUE(found->last->live);
+  ASSERT_TRUE(found->called.has_value());
+  EXPECT_EQ(found->called->reservation.id, first->reservation.id);
+  EXPECT_EQ(found->called->reservation.agent, "agent1");
+  EXPECT_EQ(found->called->outcome, core::CallOutcome::kAnswered);
+
+  query.caller_id = core::PhoneNumber::FromValidDigits(2'125'550'002);
+  found = Await<LookupData>([&](auto done) { store_->Lookup(query, done); });
+  ASSERT_THAT(found, IsOk());
+  EXPECT_FALSE(found->known);
+}
+
 // --- caps and windows ----------------------------------------------------------------------------
 
 TEST_P(StoreContractTest, HourlyCapHoldsUntilTheNextHour) {

@@ -323,6 +323,17 @@ function showApp() {
 
 // ---- actions ----------------------------------------------------------------------------------
 
+// Term/value pairs as the children of a <dl>.
+function fillTerms(id, pairs) {
+  $(id).replaceChildren(...pairs.flatMap(([term, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    return [dt, dd];
+  }));
+}
+
 function showNumber(number) {
   shownNumber = number;
   const fields = [
@@ -331,13 +342,7 @@ function showNumber(number) {
     ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
     ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
   ];
-  $('number-details').replaceChildren(...fields.flatMap(([term, value]) => {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    return [dt, dd];
-  }));
+  fillTerms('number-details', fields);
   $('toggle-active').textContent = number.active ? 'Deactivate' : 'Activate';
   $('edit-hourly').value = number.hourly_limit;
   $('edit-daily').value = number.daily_limit;
@@ -357,6 +362,27 @@ async function findNumber(event) {
     return;
   }
   showNumber(answer.number);
+  showHistory(digits, $('find-from').value.trim());
+}
+
+// One call of GET /api/lookup's answer, in a line.
+function describeCall(call) {
+  const state = call.live ? 'in progress' : call.outcome || 'ended';
+  return `${dateTime(call.reserved_at)} to ${call.destination}: campaign ${call.campaign}, agent ${call.agent}`
+    + (call.lead_id ? `, lead ${call.lead_id}` : '') + ` (${state})`;
+}
+
+// Who used the number last and, for a party calling back, which call reached them (GET /api/lookup).
+async function showHistory(digits, from) {
+  const query = `caller_id=${encodeURIComponent(digits)}` + (from ? `&from=${encodeURIComponent(from)}` : '');
+  const answer = await api('GET', `/api/lookup?${query}`);
+  if (!answer.success) {
+    fillTerms('number-history', [['History', `not available: ${answer.detail || answer.error}`]]);
+    return;
+  }
+  const pairs = [['Last call', answer.last ? describeCall(answer.last) : 'none']];
+  if (from) pairs.push([`Call to ${answer.from}`, answer.called ? describeCall(answer.called) : 'none found']);
+  fillTerms('number-history', pairs);
 }
 
 async function patchNumber(changes, done) {

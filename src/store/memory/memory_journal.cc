@@ -134,7 +134,10 @@ void MemoryJournal::Apply(const NumberUpserted& e) {
   numbers_[e.spec.caller_id.digits()] = {e.spec, e.usage};
 }
 
-void MemoryJournal::Apply(const NumberDeleted& e) { numbers_.erase(e.caller_id.digits()); }
+void MemoryJournal::Apply(const NumberDeleted& e) {
+  numbers_.erase(e.caller_id.digits());
+  newest_reservation_.erase(e.caller_id.digits());  // as the row's column goes with the row
+}
 
 std::optional<std::uint64_t> MemoryJournal::FindDuplicateReservation(
     const std::vector<JournalEntry>& entries) const {
@@ -155,8 +158,18 @@ void MemoryJournal::Apply(const ReservationMade& e) {
   ReservationRecord record;
   record.reservation = e.reservation;
   reservations_.try_emplace(e.reservation.id, std::move(record));
-  const auto it = numbers_.find(e.reservation.caller_id.digits());
-  if (it != numbers_.end()) it->second.second = e.usage;
+  const std::uint64_t digits = e.reservation.caller_id.digits();
+  const auto it = numbers_.find(digits);
+  std::uint64_t previous = e.previous_id;
+  if (previous == 0 && it != numbers_.end()) {
+    const auto newest = newest_reservation_.find(digits);
+    if (newest != newest_reservation_.end()) previous = newest->second;
+  }
+  if (previous != 0) previous_ids_[e.reservation.id] = previous;
+  if (it != numbers_.end()) {
+    it->second.second = e.usage;
+    newest_reservation_[digits] = e.reservation.id;
+  }
 }
 
 void MemoryJournal::Apply(const ReservationReleased& e) {
@@ -260,6 +273,33 @@ void MemoryJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> do
     for (std::size_t i = 0; i < n; ++i) out.push_back(*--end);
   }
   done(std::move(out));
+}
+
+void MemoryJournal::QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) {
+  LookupData data;
+  {
+    std::lock_guard lock(mu_);
+    const std::uint64_t digits = query.caller_id.digits();
+    data.known = numbers_.contains(digits);
+    const auto newest = newest_reservation_.find(digits);
+    std::uint64_t id = data.known && newest != newest_reservation_.end() ? newest->second : 0;
+    // Back through the links, as the SQLite journal's query walks them; a pruned one ends it.
+    for (std::size_t depth = 0; id != 0; ++depth) {
+      const auto it = reservations_.find(id);
+      if (it == reservations_.end()) break;
+      ReservationRecord record = it->second;
+      record.live = IsLive(record, now);
+      if (depth == 0) data.last = record;
+      if (!query.from || depth >= query.max_depth) break;
+      if (record.reservation.destination == *query.from) {
+        data.called = std::move(record);
+        break;
+      }
+      const auto previous = previous_ids_.find(id);
+      id = previous != previous_ids_.end() ? previous->second : 0;
+    }
+  }
+  done(std::move(data));
 }
 
 void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now,

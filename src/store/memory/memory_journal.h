@@ -64,6 +64,8 @@ class MemoryJournal final : public Journal {
   // 1 <= limit <= 1000. `done` runs before the call returns.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
+  // Follows the links as the SQLite journal does (a number's newest, its previous ones).
+  void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override;
   void ListReservations(ReservationQuery query, core::TimePoint now,
                         Callback<std::vector<ReservationRecord>> done) override;
 
@@ -114,6 +116,10 @@ class MemoryJournal final : public Journal {
   std::map<std::uint64_t, std::pair<core::NumberSpec, core::NumberUsage>>
       numbers_;                                              // guarded by mu_
   std::map<std::uint64_t, ReservationRecord> reservations_;  // guarded by mu_; by id
+  // The lookup's links (store/journal.h ReservationMade::previous_id): a number's newest
+  // reservation (caller_id digits → id), and a reservation's previous one (id → id).
+  std::map<std::uint64_t, std::uint64_t> newest_reservation_;  // guarded by mu_
+  std::map<std::uint64_t, std::uint64_t> previous_ids_;        // guarded by mu_
   std::vector<StoredLog> logs_;                              // guarded by mu_; ids ascending
   std::map<std::string, std::string> campaign_pools_;        // guarded by mu_
   std::map<std::string, PoolSettings> pool_settings_;        // guarded by mu_

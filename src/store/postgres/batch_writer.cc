@@ -31,21 +31,55 @@ ON CONFLICT(caller_id) DO UPDATE SET
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
 
+// previous_id (the lookup's link, schema.cc): the one the caller gave (Redis's, exact across
+// instances) or the number's reservation before it in this group (AddReservations); only where
+// neither is known (u.previous_id NULL), the number's newest as this transaction sees it. COALESCE
+// evaluates the subquery for those rows only, so a batch whose links are all known reads nothing
+// more than before: in cluster mode that is every allocation but a number's first after Redis was
+// rebuilt or the number moved pools. The newest is taken only when it is not the later one of the
+// two (the same test as the usage UPDATE's, below): another instance's batch with a later
+// reservation that links to this one may have committed first, and linking back to it would make
+// a cycle. $11..$13 (this reservation's usage) are sent only when some row needs them, else
+// empty: unnest pads them with NULL, and then nothing reads them.
 constexpr std::string_view kInsertReservations = R"sql(
 INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
-                         pool, lead_id, match)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
-                     $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+                         pool, lead_id, match, previous_id)
+SELECT u.id, u.caller_id, u.reserved_at, u.reserved_until, u.agent, u.campaign, u.destination,
+       u.pool, u.lead_id, u.match,
+       COALESCE(u.previous_id,
+                (SELECT c.last_reservation_id FROM caller_ids c
+                 WHERE c.caller_id = u.caller_id
+                   AND NOT (c.last_used >= u.last_used
+                            AND (c.day_start, c.daily_used) > (u.day_start, u.daily_used))))
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[],
+            $13::bigint[], $14::integer[])
+     AS u(id, caller_id, reserved_at, reserved_until, agent, campaign, destination, pool, lead_id,
+          match, previous_id, last_used, day_start, daily_used)
 )sql";
 constexpr std::string_view kReplaySuffix = "ON CONFLICT(id) DO NOTHING";
 
+// Each number's newest reservation of the group and its usage after it. Two instances' batches
+// commit in either order (each has its own writer), so the row only moves forward: a batch whose
+// allocation is older than the one the row holds (another instance's, committed first) leaves it
+// alone, or last_reservation_id would name an older reservation than the newest, and the
+// counters would lose the other's allocation, until the number's next allocation. Older: by
+// both of last_used and (day_start, daily_used), which Redis's allocations raise at each one of
+// a number (daily_used by one within a day), so each also covers where the other fails: a clock
+// behind another instance's (last_used alone), a last_used imported from the future, a change of
+// TIMEZONE (the day windows alone). Equal (a replay of the batch that wrote the row) writes the
+// same values again. The test reads only the row the UPDATE locks anyway.
 constexpr std::string_view kUpdateUsages = R"sql(
 UPDATE caller_ids c SET last_used = u.last_used, hour_start = u.hour_start,
                         hourly_used = u.hourly_used, day_start = u.day_start,
-                        daily_used = u.daily_used
-FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::integer[])
-     AS u(caller_id, last_used, hour_start, hourly_used, day_start, daily_used)
+                        daily_used = u.daily_used, last_reservation_id = u.last_reservation_id
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::integer[],
+            $7::bigint[])
+     AS u(caller_id, last_used, hour_start, hourly_used, day_start, daily_used,
+          last_reservation_id)
 WHERE c.caller_id = u.caller_id
+  AND NOT (c.last_used >= u.last_used
+           AND (c.day_start, c.daily_used) > (u.day_start, u.daily_used))
 )sql";
 
 constexpr std::string_view kReleaseReservations = R"sql(
@@ -256,6 +290,12 @@ void BatchWriter::Add(const PoolSettingsChanged& e) {
 
 void BatchWriter::AddGroup(Replay replay) {
   if (!made_.empty()) {
+    // By number, in append order within each (stable): for the links and the usage.
+    order_.resize(made_.size());
+    for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::stable_sort(order_.begin(), order_.end(), [this](std::size_t a, std::size_t b) {
+      return made_[a]->reservation.caller_id.digits() < made_[b]->reservation.caller_id.digits();
+    });
     AddReservations(replay);
     AddUsages();
   }
@@ -265,9 +305,25 @@ void BatchWriter::AddGroup(Replay replay) {
 }
 
 void BatchWriter::AddReservations(Replay replay) {
-  for (int i = 0; i < 10; ++i) columns_[i].Clear();
-  for (const ReservationMade* made : made_) {
-    const core::Reservation& r = made->reservation;
+  // Each reservation's link: the caller's, else the number's reservation before it in this group
+  // (a number change ends the group, so a number deleted and added again starts afresh, as its
+  // row does), else 0: the statement takes the number's newest (kInsertReservations).
+  links_.assign(made_.size(), 0);
+  for (std::size_t k = 1; k < order_.size(); ++k) {
+    const ReservationMade& before = *made_[order_[k - 1]];
+    if (before.reservation.caller_id == made_[order_[k]]->reservation.caller_id) {
+      links_[order_[k]] = before.reservation.id;
+    }
+  }
+  bool unlinked = false;
+  for (std::size_t i = 0; i < made_.size(); ++i) {
+    if (made_[i]->previous_id != 0) links_[i] = made_[i]->previous_id;
+    if (links_[i] == 0) unlinked = true;
+  }
+  for (ArrayLiteral& column : columns_) column.Clear();
+  for (std::size_t i = 0; i < made_.size(); ++i) {
+    const ReservationMade& made = *made_[i];
+    const core::Reservation& r = made.reservation;
     columns_[0].Int(static_cast<std::int64_t>(r.id));
     columns_[1].Int(Digits(r.caller_id));
     columns_[2].Int(ToUnixMs(r.reserved_at));
@@ -282,20 +338,26 @@ void BatchWriter::AddReservations(Replay replay) {
       columns_[8].Null();
     }
     columns_[9].Text(core::MatchTierName(r.match));
+    if (links_[i] != 0) {
+      columns_[10].Int(static_cast<std::int64_t>(links_[i]));
+    } else {
+      columns_[10].Null();
+    }
+    if (unlinked) {  // else left empty: nothing reads them
+      columns_[11].Int(made.usage.last_used);
+      columns_[12].Int(made.usage.day_start);
+      columns_[13].Int(made.usage.daily_used);
+    }
   }
   batch_.Prepared(replay == Replay::kYes ? kReplayReservationsName : kInsertReservationsName);
-  for (int i = 0; i < 10; ++i) batch_.Text(columns_[i].Close());
+  for (int i = 0; i < 14; ++i) batch_.Text(columns_[i].Close());
 }
 
 void BatchWriter::AddUsages() {
   // Each number's last usage in the group (an UPDATE … FROM joins one source row per target
-  // row), in caller_id order so concurrent instances lock rows in the same order.
-  order_.resize(made_.size());
-  for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
-  std::stable_sort(order_.begin(), order_.end(), [this](std::size_t a, std::size_t b) {
-    return made_[a]->reservation.caller_id.digits() < made_[b]->reservation.caller_id.digits();
-  });
-  for (int i = 0; i < 6; ++i) columns_[i].Clear();
+  // row), with its reservation as the number's newest, in caller_id order (order_) so
+  // concurrent instances lock rows in the same order.
+  for (int i = 0; i < 7; ++i) columns_[i].Clear();
   for (std::size_t k = 0; k < order_.size(); ++k) {
     const bool last_of_number =
         k + 1 == order_.size() ||
@@ -308,9 +370,10 @@ void BatchWriter::AddUsages() {
     columns_[3].Int(made.usage.hourly_used);
     columns_[4].Int(made.usage.day_start);
     columns_[5].Int(made.usage.daily_used);
+    columns_[6].Int(static_cast<std::int64_t>(made.reservation.id));
   }
   batch_.Prepared(kUpdateUsagesName);
-  for (int i = 0; i < 6; ++i) batch_.Text(columns_[i].Close());
+  for (int i = 0; i < 7; ++i) batch_.Text(columns_[i].Close());
 }
 
 void BatchWriter::AddReleases() {

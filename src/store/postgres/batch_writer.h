@@ -2,8 +2,10 @@
 // single Sync commits (one implicit transaction, one round trip, one WAL flush). The hot path's
 // entries are written as multi-row statements (unnest of array parameters), a few per batch
 // whatever its size:
-//   ReservationMade     → rows of one INSERT INTO reservations, and of one UPDATE … FROM of the
-//                         numbers' usage columns (the last usage of each number in the group)
+//   ReservationMade     → rows of one INSERT INTO reservations (with its previous_id link), and
+//                         of one UPDATE … FROM of the numbers' usage columns and newest
+//                         reservation (the last of each number in the group; only forward, see
+//                         below)
 //   ReservationReleased → rows of one UPDATE reservations … FROM (only while released_at IS
 //                         NULL; the first release of each id in the group)
 //   ApiLogEntry         → rows of one INSERT INTO api_logs
@@ -17,6 +19,16 @@
 // written is each number's last, and a second release of an id changes nothing, as it would
 // sequentially. A NumberUpserted/NumberDeleted ends the group, so a number change and the usage
 // updates around it keep their order. api_logs rows are independent of everything else.
+//
+// The lookup's links (schema.cc): a reservation's previous_id is ReservationMade::previous_id
+// when given (the cluster gives Redis's, which orders a number's reservations across instances),
+// else the number's reservation before it in the group, else the number's newest
+// (caller_ids.last_reservation_id) as the transaction finds it. Several instances write one
+// database, each in its own order, so the usage UPDATE moves a number's row (counters and newest
+// reservation) forward only: a batch committed after another instance's with a later allocation
+// of the number leaves the row as that one wrote it (kUpdateUsages says how "later" is decided;
+// one instance's later allocation of a number always carries a later usage, so within one
+// journal the effect is still that of append order).
 //
 // A repeated reservation id fails the batch, as in SQLite (the journal contract). But when a
 // connection was lost after the batch was sent, its commit may have happened: that batch is
@@ -89,11 +101,12 @@ class BatchWriter {
   void AddLogs();
 
   QueryBatch batch_;  // reused between batches: no allocation once grown
-  ArrayLiteral columns_[10];
+  ArrayLiteral columns_[14];
   std::vector<const ReservationMade*> made_;          // the current group
   std::vector<const ReservationReleased*> released_;  // the current group
   std::vector<const ApiLogEntry*> logs_;              // the whole batch's rows
-  std::vector<std::size_t> order_;                    // scratch for de-duplication
+  std::vector<std::size_t> order_;                    // scratch: made_ by number, de-duplication
+  std::vector<std::uint64_t> links_;                  // scratch: made_'s previous ids, 0: unknown
 };
 
 }  // namespace cidrotor::store::postgres

@@ -308,6 +308,22 @@ core::Result<void> Connection::Exec(std::string_view sql, std::string_view what,
   return DrainResults(deadline, what, on_rows);
 }
 
+core::Result<void> Connection::ExecLong(std::string_view sql, std::string_view what,
+                                        milliseconds timeout) {
+  if (conn_ == nullptr || lost_) {
+    return core::Fail(
+        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
+  }
+  // SET LOCAL lasts as long as the message's implicit transaction: the session's own timeout is
+  // back for the next statement.
+  const std::string text =
+      "SET LOCAL statement_timeout = " + std::to_string(timeout.count()) + ";\n" + std::string(sql);
+  const auto deadline = SteadyClock::now() + timeout + kAnswerSlack;
+  if (PQsendQuery(conn_, text.c_str()) == 0) return core::Fail(Failure(what));
+  if (auto ok = FlushOutput(deadline, what); !ok) return ok;
+  return DrainResults(deadline, what);
+}
+
 core::Result<void> Connection::DrainResults(Deadline deadline, std::string_view what,
                                             const std::function<void(Rows)>& on_rows) {
   std::optional<core::Error> first_error;

@@ -129,6 +129,14 @@ class Connection {
   [[nodiscard]] core::Result<void> Exec(std::string_view sql, std::string_view what,
                                         const std::function<void(Rows)>& on_rows = {});
 
+  // As Exec (without rows), with `timeout` instead of statement_timeout on both sides: the
+  // statements of `sql` run as one implicit transaction in which the server's statement_timeout
+  // is `timeout` (SET LOCAL), and the answer is waited for that long (plus a second). For what
+  // may legitimately run for minutes, such as a migration that rewrites a table.
+  // Errors: kUnavailable.
+  [[nodiscard]] core::Result<void> ExecLong(std::string_view sql, std::string_view what,
+                                            std::chrono::milliseconds timeout);
+
   // Sends every statement of `batch` as one pipeline ending in a Sync (one implicit transaction)
   // and reads every answer. `on_rows(i, rows)` gets the result of statement i. On a failure the
   // server rolls the whole batch back; the first error is returned. Errors: kUnavailable.

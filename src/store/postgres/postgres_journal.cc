@@ -727,6 +727,13 @@ void PostgresJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> 
            [query](postgres::Connection& conn) { return postgres::QueryCoverage(conn, query); });
 }
 
+void PostgresJournal::QueryLookup(LookupQuery query, core::TimePoint now,
+                                  Callback<LookupData> done) {
+  PostRead(std::move(done), [query, now](postgres::Connection& conn) {
+    return postgres::QueryLookup(conn, query, now);
+  });
+}
+
 void PostgresJournal::ListReservations(ReservationQuery query, core::TimePoint now,
                                        Callback<std::vector<ReservationRecord>> done) {
   PostRead(std::move(done), [query, now](postgres::Connection& conn) {

@@ -41,6 +41,39 @@ bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
   return true;
 }
 
+// Fills `record` from row `i` (kReservationColumns first), live as of `now`. False for a row that
+// is not ours (hand-edited: not a valid NANP number).
+bool ReadRecord(const Rows& rows, int i, core::TimePoint now, ReservationRecord& record) {
+  if (!ReadReservation(rows, i, record.reservation)) return false;
+  if (!rows.IsNull(i, kReleasedAt)) record.released_at = FromUnixMs(rows.Int64(i, kReleasedAt));
+  record.outcome = core::ParseCallOutcome(rows.Text(i, kOutcome));
+  if (!rows.IsNull(i, kDuration)) {
+    record.duration_seconds = ClampTo<std::uint32_t>(rows.Int64(i, kDuration));
+  }
+  record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+  return true;
+}
+
+// Store::Lookup in one statement. The walk starts at the number's newest reservation and follows
+// previous_id, one primary-key read per step, through at most $3 reservations, and stops after
+// the first to destination $2 (with $2 NULL: after the newest); whole rows travel along, so
+// nothing is joined afterwards. QueryLookup's SELECT answers the newest and that first match
+// (one row when they are the same), or a row of NULL reservation columns when the walk found
+// neither, each with its depth (1: the newest) and whether the number exists.
+// A link to a pruned reservation ends the walk; a cycle (none is written, see batch_writer.h)
+// would end at $3.
+constexpr std::string_view kLookupWalk = R"sql(
+WITH RECURSIVE chain AS (
+  SELECT r.*, 1 AS depth
+  FROM caller_ids c JOIN reservations r ON r.id = c.last_reservation_id
+  WHERE c.caller_id = $1
+  UNION ALL
+  SELECT r.*, chain.depth + 1
+  FROM chain JOIN reservations r ON r.id = chain.previous_id
+  WHERE chain.destination <> $2 AND chain.depth < $3
+)
+)sql";
+
 // Runs `select` through a cursor inside the open transaction, page by page; `on_row(rows, i)`.
 template <class OnRow>
 core::Result<void> ForEachRow(Connection& conn, std::string_view cursor, std::string_view select,
@@ -306,18 +339,50 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   ok = conn.Run(batch, "list reservations", [&](std::size_t, Rows rows) {
     for (int i = 0; i < rows.size(); ++i) {
       ReservationRecord record;
-      if (!ReadReservation(rows, i, record.reservation)) continue;  // hand-edited row: not ours
-      if (!rows.IsNull(i, kReleasedAt)) record.released_at = FromUnixMs(rows.Int64(i, kReleasedAt));
-      record.outcome = core::ParseCallOutcome(rows.Text(i, kOutcome));
-      if (!rows.IsNull(i, kDuration)) {
-        record.duration_seconds = ClampTo<std::uint32_t>(rows.Int64(i, kDuration));
-      }
-      record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+      if (!ReadRecord(rows, i, now, record)) continue;  // hand-edited row: not ours
       records.push_back(std::move(record));
     }
   });
   if (!ok) return core::Fail(ok.error());
   return records;
+}
+
+core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
+                                     core::TimePoint now) {
+  constexpr int kDepth = kDuration + 1;  // after kReservationColumns: the walk's depth,
+  constexpr int kKnown = kDepth + 1;     // then whether the number exists
+  QueryBatch batch;
+  batch.Sql(std::string(kLookupWalk) +
+            "SELECT found.*, number.known FROM (SELECT count(*) AS known" +
+            " FROM caller_ids WHERE caller_id = $1) AS number LEFT JOIN (SELECT " +
+            std::string(kReservationColumns) +
+            ", depth FROM chain WHERE depth = 1 OR destination = $2) AS found ON TRUE" +
+            " ORDER BY found.depth");
+  batch.Int(static_cast<std::int64_t>(query.caller_id.digits()));
+  if (query.from) {
+    batch.Text(query.from->ToString());
+  } else {
+    batch.Null();
+  }
+  batch.Int(static_cast<std::int64_t>(
+      std::min<std::size_t>(query.max_depth, std::numeric_limits<std::int32_t>::max())));
+  LookupData data;
+  auto ok = conn.Run(batch, "look a number up", [&](std::size_t, Rows rows) {
+    for (int i = 0; i < rows.size(); ++i) {
+      data.known = rows.Int64(i, kKnown) > 0;
+      if (rows.IsNull(i, kId)) continue;  // never used, or its newest was pruned
+      ReservationRecord record;
+      if (!ReadRecord(rows, i, now, record)) continue;  // hand-edited row: not ours
+      const std::int64_t depth = rows.Int64(i, kDepth);
+      if (query.from && record.reservation.destination == *query.from &&
+          static_cast<std::uint64_t>(depth) <= query.max_depth && !data.called) {
+        data.called = record;
+      }
+      if (depth == 1) data.last = std::move(record);
+    }
+  });
+  if (!ok) return core::Fail(ok.error());
+  return data;
 }
 
 core::Result<StoredReservations> LookUpReservations(

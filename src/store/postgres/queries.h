@@ -45,6 +45,15 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<std::vector<ReservationRecord>> QueryReservations(
     Connection& conn, const ReservationQuery& query, core::TimePoint now);
 
+// Store::Lookup (as sqlite::QueryLookup): `known` when the number's caller_ids row exists; `last`
+// its newest reservation (caller_ids.last_reservation_id; none when it has none or it was
+// pruned); `called`, when query.from is set, the first of the reservations reached from `last`
+// through previous_id, newest first, at most query.max_depth of them, whose destination is
+// query.from. Records are filled as QueryReservations fills them (live as of `now`). One round
+// trip. Errors: kUnavailable.
+[[nodiscard]] core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
+                                                   core::TimePoint now);
+
 // What the reservations table holds of `reservations` (those of one transaction, ids distinct).
 enum class StoredReservations : std::uint8_t {
   kStored,     // all of them, id, number and time alike: the transaction was committed

@@ -18,10 +18,12 @@
 namespace cidrotor::store::postgres {
 
 // The newest schema version this binary knows (the number of migrations).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Brings the schema (in the connection's search_path) to kSchemaVersion. Returns the version
-// found before migrating (0 for an empty database).
+// found before migrating (0 for an empty database). A migration (and the wait for another
+// instance's) may take longer than the connection's statement timeout: it gets up to an hour
+// (a backfill of a long history; schema.cc).
 // Errors: kUnavailable on server failures, or when the database's version is newer than
 // kSchemaVersion (the detail names both versions).
 [[nodiscard]] core::Result<int> Migrate(Connection& conn);

@@ -93,6 +93,10 @@ class RedisStore final : public Store {
   void GetCoverage(CoverageQuery query, Callback<CoverageData> done) override {
     journal_->QueryCoverage(query, std::move(done));  // the system of record's
   }
+  // The system of record's links, which allocate.lua's previous ids keep exact across instances.
+  void Lookup(LookupQuery query, Callback<LookupData> done) override {
+    journal_->QueryLookup(query, clock_.Now(), std::move(done));
+  }
   void GetStats(Callback<StoreStats> done) override;
   void AppendLog(ApiLogEntry entry) override;
   // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal
@@ -176,8 +180,8 @@ class RedisStore final : public Store {
   core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
                                                     const core::ReleaseRequest& request,
                                                     core::TimePoint now);
-  void UndoAllocation(const core::Reservation& reservation, core::Error error,
-                      Callback<core::Allocation> done);
+  void UndoAllocation(const core::Reservation& reservation, std::uint64_t previous_id,
+                      core::Error error, Callback<core::Allocation> done);
 
   // --- numbers (redis_store_numbers.cc) ---------------------------------------------------------
   core::Result<core::NumberView> ReadNumber(redis::RedisConnection& connection,

@@ -180,30 +180,36 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
   usage.day_start = static_cast<core::CompactTime>(reply.Int(6));
   usage.hourly_used = static_cast<std::uint16_t>(reply.Int(7));
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(8));
+  // The number's reservation before this one, in Redis's order of every instance's allocations
+  // (0: none known, e.g. its first since a rebuild: the journal then takes the number's newest).
+  const auto previous_id = static_cast<std::uint64_t>(reply.Int(9));
   ++allocations_;
   std::vector<JournalEntry> entries;
-  entries.push_back(ReservationMade{r, usage});
+  entries.push_back(ReservationMade{r, usage, previous_id});
   journal_->Append(
-      std::move(entries), [this, allocation = std::move(allocation),
+      std::move(entries), [this, allocation = std::move(allocation), previous_id,
                            done = std::move(done)](core::Result<void> durable) mutable {
         if (durable) {
           done(std::move(allocation));
           return;
         }
         spdlog::error("store: allocation not durable, undone: {}", durable.error().ToString());
-        UndoAllocation(allocation.reservation, durable.error(), std::move(done));
+        UndoAllocation(allocation.reservation, previous_id, durable.error(), std::move(done));
       });
 }
 
-// Ends the reservation in Redis (no journal entry: the journal never had it), then answers
-// kUnavailable, so an immediate retry finds the number available again.
-void RedisStore::UndoAllocation(const core::Reservation& reservation, core::Error error,
-                                Callback<core::Allocation> on_done) {
+// Ends the reservation in Redis (no journal entry: the journal never had it), and makes
+// `previous_id` the number's newest reservation again (release.lua), so the next one does not
+// link to a reservation the journal never had; then answers kUnavailable, so an immediate retry
+// finds the number available again.
+void RedisStore::UndoAllocation(const core::Reservation& reservation, std::uint64_t previous_id,
+                                core::Error error, Callback<core::Allocation> on_done) {
   UndoThenFail<core::Allocation>(
-      [this, reservation](RedisConnection& worker) {
+      [this, reservation, previous_id](RedisConnection& worker) {
         auto undone =
             RunPoolScript(worker, Script::kRelease, reservation.pool, clock_.Now(),
-                          {std::to_string(reservation.id), reservation.caller_id.ToString()});
+                          {std::to_string(reservation.id), reservation.caller_id.ToString(),
+                           std::to_string(previous_id)});
         if (!undone) {
           spdlog::error("store: undo of reservation {} failed ({}); it ends by its TTL",
                         reservation.id, undone.error().ToString());

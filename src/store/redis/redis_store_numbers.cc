@@ -25,6 +25,18 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
   return core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id");
 }
 
+// delete.lua's reply: 'OK', the number's view (13 fields), its newest reservation ('lr'), the
+// live reservation it ended (0: none), then when one, that reservation's other 7 fields.
+constexpr std::size_t kDeletedNewest = 14;
+constexpr std::size_t kDeletedEnded = 15;
+constexpr std::size_t kDeletedWithHeld = 23;
+
+// Sets a moved number's newest reservation in its new pool, unless an allocation there set one
+// already, or the number is gone again.
+constexpr const char* kCarryNewest =
+    "if redis.call('HEXISTS', KEYS[1], 'act') == 1 then "
+    "redis.call('HSETNX', KEYS[1], 'lr', ARGV[1]) end return 1";
+
 }  // namespace
 
 core::Result<core::NumberView> RedisStore::ReadNumber(RedisConnection& connection,
@@ -57,6 +69,7 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   std::uint64_t ended = 0;
   std::vector<std::string> carried;  // lib.lua hold's fields of a live reservation that moves
   std::optional<core::NumberUsage> keep = usage;
+  std::string newest = "0";      // the number's newest reservation ('lr'), which moves too
   if (from_pool != spec.pool) {  // a move: out of the old pool's keys, into the new one's
     auto removed =
         RunPoolScript(connection, Script::kDelete, from_pool, now, {spec.caller_id.ToString()});
@@ -69,9 +82,10 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
             static_cast<core::CompactTime>(r.Int(10)), static_cast<std::uint16_t>(r.Int(9)),
             static_cast<std::uint16_t>(r.Int(11))};
       }
-      ended = static_cast<std::uint64_t>(r.Int(14));
-      if (ended != 0 && r.elements.size() == 22) {
-        for (std::size_t i = 14; i < 22; ++i) carried.push_back(r.Text(i));
+      newest = r.Text(kDeletedNewest);
+      ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));
+      if (ended != 0 && r.elements.size() == kDeletedWithHeld) {
+        for (std::size_t i = kDeletedEnded; i < kDeletedWithHeld; ++i) carried.push_back(r.Text(i));
       }
     }
   }
@@ -85,9 +99,16 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   auto put =
       RunPoolScript(connection, Script::kUpsert, spec.pool, now, args, redis::CreatePool::kYes);
   if (!put) return core::Fail(put.error());
-  auto mapped =
-      connection.Pipeline({{"HSET", redis::kPoolOfKey, spec.caller_id.ToString(), spec.pool},
-                           {"SADD", redis::kPoolsKey, spec.pool}});
+  std::vector<redis::Command> globals = {
+      {"HSET", redis::kPoolOfKey, spec.caller_id.ToString(), spec.pool},
+      {"SADD", redis::kPoolsKey, spec.pool}};
+  if (!newest.empty() && newest != "0") {
+    // Its next allocation links to it, not only (through the journal's row) to whatever the
+    // journal has committed by then.
+    globals.push_back({"EVAL", kCarryNewest, "1",
+                       redis::PoolPrefix(spec.pool) + "n:" + spec.caller_id.ToString(), newest});
+  }
+  auto mapped = connection.Pipeline(globals);
   if (!mapped) return core::Fail(mapped.error());
   return ended;
 }
@@ -219,13 +240,13 @@ void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_don
       return;
     }
     (void)connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
-    const core::NumberView previous =
-        ViewFromReply(RedisReply{RedisReply::Type::kArray,
-                                 0,
-                                 {},
-                                 {removed->elements.begin() + 1, removed->elements.end() - 1}},
-                      **pool, calendar_.WindowsAt(now), options_.index);
-    if (const auto ended = static_cast<std::uint64_t>(removed->Int(14)); ended != 0) {
+    const core::NumberView previous = ViewFromReply(
+        RedisReply{RedisReply::Type::kArray,
+                   0,
+                   {},
+                   {removed->elements.begin() + 1, removed->elements.begin() + kDeletedNewest}},
+        **pool, calendar_.WindowsAt(now), options_.index);
+    if (const auto ended = static_cast<std::uint64_t>(removed->Int(kDeletedEnded)); ended != 0) {
       std::vector<JournalEntry> entries;
       entries.push_back(ReservationReleased{ended, now, core::CallOutcome::kUnknown, {}});
       journal_->Append(std::move(entries), {});

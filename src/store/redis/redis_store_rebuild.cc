@@ -7,6 +7,9 @@
 // then the live reservations and the settings tables), raises the reservation-id counter
 // above the journal's highest id, and only then publishes the new generation: no instance
 // allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.
+// Numbers come back without 'lr' (their newest reservation, the lookup's link): LoadSink has no
+// place for it. Each number's first allocation afterwards passes previous_id 0, and the
+// PostgreSQL writer links it to caller_ids.last_reservation_id instead (docs/redis-keys.md).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

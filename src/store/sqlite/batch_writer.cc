@@ -28,15 +28,18 @@ ON CONFLICT(caller_id) DO UPDATE SET
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = ?1";
 
+// previous_id: the one given, else the number's newest so far (this writer applies every
+// reservation in order, so that is exact); a page the usage UPDATE below reads anyway.
 constexpr std::string_view kInsertReservation = R"sql(
 INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
-                         pool, lead_id, match)
-VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         pool, lead_id, match, previous_id)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+       COALESCE(?11, (SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?2)))
 )sql";
 
 constexpr std::string_view kUpdateUsage = R"sql(
 UPDATE caller_ids SET last_used = ?2, hour_start = ?3, hourly_used = ?4, day_start = ?5,
-                      daily_used = ?6
+                      daily_used = ?6, last_reservation_id = ?7
 WHERE caller_id = ?1
 )sql";
 
@@ -204,6 +207,9 @@ core::Result<void> BatchWriter::Apply(const ReservationMade& e) {
                               ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.lead_id))
                               : std::nullopt);
   st.BindText(10, core::MatchTierName(r.match));
+  st.BindOptionalInt64(
+      11, e.previous_id != 0 ? std::optional<std::int64_t>(static_cast<std::int64_t>(e.previous_id))
+                             : std::nullopt);
   auto ok = st.Run();
   if (!ok) return ok;
 
@@ -214,6 +220,7 @@ core::Result<void> BatchWriter::Apply(const ReservationMade& e) {
   u.BindInt64(4, e.usage.hourly_used);
   u.BindInt64(5, e.usage.day_start);
   u.BindInt64(6, e.usage.daily_used);
+  u.BindInt64(7, static_cast<std::int64_t>(r.id));
   return u.Run();
 }
 

@@ -52,6 +52,31 @@ bool ReadReservation(const Statement& st, core::Reservation& r) {
   return true;
 }
 
+// Fills `record` from the current row (kReservationColumns). False for a row that is not ours.
+bool ReadRecord(const Statement& st, core::TimePoint now, ReservationRecord& record) {
+  if (!ReadReservation(st, record.reservation)) return false;
+  if (!st.ColumnIsNull(kReleasedAt)) record.released_at = FromUnixMs(st.ColumnInt64(kReleasedAt));
+  record.outcome = core::ParseCallOutcome(st.ColumnText(kOutcome));
+  if (!st.ColumnIsNull(kDuration)) {
+    record.duration_seconds = ClampTo<std::uint32_t>(st.ColumnInt64(kDuration));
+  }
+  record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+  return true;
+}
+
+// The lookup's search: from reservation ?1 back through previous_id, at most ?3 of them, up to
+// and including the first to destination ?2; that one, if any. One primary-key read per step.
+constexpr std::string_view kLookupCalledSuffix = R"sql(
+FROM reservations WHERE destination = ?2 AND id IN (
+  WITH RECURSIVE chain(id, depth) AS (
+    VALUES(?1, 1)
+    UNION ALL
+    SELECT r.previous_id, chain.depth + 1 FROM chain JOIN reservations r ON r.id = chain.id
+    WHERE r.destination <> ?2 AND chain.depth < ?3
+  )
+  SELECT id FROM chain)
+)sql";
+
 }  // namespace
 
 core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink& sink) {
@@ -287,17 +312,50 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
     if (!row) return core::Fail(row.error());
     if (!*row) break;
     ReservationRecord record;
-    if (!ReadReservation(*st, record.reservation)) continue;  // hand-edited row: not ours
-    if (!st->ColumnIsNull(kReleasedAt))
-      record.released_at = FromUnixMs(st->ColumnInt64(kReleasedAt));
-    record.outcome = core::ParseCallOutcome(st->ColumnText(kOutcome));
-    if (!st->ColumnIsNull(kDuration)) {
-      record.duration_seconds = ClampTo<std::uint32_t>(st->ColumnInt64(kDuration));
-    }
-    record.live = !record.released_at.has_value() && record.reservation.reserved_until > now;
+    if (!ReadRecord(*st, now, record)) continue;  // hand-edited row: not ours
     records.push_back(std::move(record));
   }
   return records;
+}
+
+core::Result<LookupData> QueryLookup(Database& db, const LookupQuery& query, core::TimePoint now) {
+  LookupData data;
+  std::int64_t newest = 0;
+  {
+    auto st = db.Prepare("SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?1",
+                         "lookup: number");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, static_cast<std::int64_t>(query.caller_id.digits()));
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) return data;
+    data.known = true;
+    if (st->ColumnIsNull(0)) return data;  // never used (since schema 4 began linking)
+    newest = st->ColumnInt64(0);
+  }
+  // Reads one reservation into `out` (left empty when pruned or not ours).
+  auto read_one = [&](std::string_view sql, const char* what, bool search,
+                      std::optional<ReservationRecord>& out) -> core::Result<void> {
+    auto st =
+        db.Prepare("SELECT " + std::string(kReservationColumns) + " " + std::string(sql), what);
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, newest);
+    if (search) {
+      st->BindText(2, query.from->ToString());
+      st->BindInt64(3, static_cast<std::int64_t>(query.max_depth));
+    }
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (*row && !ReadRecord(*st, now, out.emplace())) out.reset();
+    return {};
+  };
+  auto ok = read_one("FROM reservations WHERE id = ?1", "lookup: last", false, data.last);
+  if (!ok) return core::Fail(ok.error());
+  if (query.from && query.max_depth > 0) {
+    ok = read_one(kLookupCalledSuffix, "lookup: called", true, data.called);
+    if (!ok) return core::Fail(ok.error());
+  }
+  return data;
 }
 
 }  // namespace cidrotor::store::sqlite

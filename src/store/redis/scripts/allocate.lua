@@ -6,7 +6,10 @@
 -- (core/area_code_states.h), ascending and comma-separated ('' when none: one argument, split
 -- only when a tier needs it).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
--- daily_used} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} | {'BROKEN', d}.
+-- daily_used, previous} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} |
+-- {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr' until now;
+-- '0': none known), which the journal links this one to: Redis sees every instance's
+-- allocations of a number in their order, PostgreSQL's batches may commit in another.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
@@ -92,7 +95,8 @@ if not picked and any_tier then
 end
 if not picked then return {'NONE'} end
 
-local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car')
+local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car',
+                     'lr')
 local hc, dc = caps(f[3], f[4])
 local hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
 if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
@@ -109,7 +113,7 @@ end
 local last_used = NOW_S  -- never 0: a number used at the epoch itself would read as never used
 if NOW < 1 then last_used = '1' end
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
-           'du', daily + 1, 'rid', id, 'ru', until_s)
+           'du', daily + 1, 'rid', id, 'ru', until_s, 'lr', id)
 redis.call('ZADD', PARKED, until_s, picked)
 redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[17], 'agt', agent,
            'lead', ARGV[18], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
@@ -119,4 +123,4 @@ if limited then
   redis.call('ZADD', agent_key, NOW_MS_S, id)
   redis.call('PEXPIRE', agent_key, '61000')
 end
-return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1}
+return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1, f[10] or '0'}

@@ -1,14 +1,15 @@
 -- Removes a number; its live reservation ends with it (here: a move carries it on, upsert.lua
 -- mode 'move' in the new pool). ARGV[11]: the number.
--- Reply: {'OK', view..., ended reservation id or 0, then when not 0 the reservation's dst, cmp,
--- agt, lead, m, at, ru} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
+-- Reply: {'OK', view..., its newest reservation id ('lr', '0' when none: a move carries it too),
+-- ended reservation id or 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru} |
+-- {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
 local d = ARGV[11]
 local before = view(d)
 if not before then return {'NOTFOUND'} end
-local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act')
+local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act', 'lr')
 local ended, held = 0, {}
 if num(f[1]) ~= 0 then
   if num(f[2]) > NOW then
@@ -25,6 +26,7 @@ redis.call('ZREM', NUMBERS, d)
 redis.call('DEL', nkey(d))
 local out = {'OK'}
 for _, v in ipairs(before) do table.insert(out, v) end
+table.insert(out, f[4] or '0')
 table.insert(out, ended)
 for i = 1, #held do table.insert(out, held[i] or '') end
 return out

@@ -4,11 +4,18 @@
 -- reserved_until} | {'NO'} (already ended) | {'NOTFOUND'} (unknown number) | {'NOPOOL'} | {'GEN', g}.
 -- On the hot path with allocate.lua: each field is read once (parked numbers that are due come
 -- back with the next allocation or tick, not here).
+-- ARGV[13], only when an allocation the journal refused is undone (RedisStore::UndoAllocation,
+-- with both id and number): the number's reservation before it (allocate.lua's `previous`),
+-- which is its newest ('lr') again, unless another allocation came since. Even when the
+-- reservation has ended meanwhile: the journal never had it, so nothing may link to it.
 local bad = check_gen(false)
 if bad then return bad end
 
 local R_FIELDS = {'cid', 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru'}
 local id, d = ARGV[11], ARGV[12]
+if ARGV[13] and d ~= '' and redis.call('HGET', nkey(d), 'lr') == id then
+  redis.call('HSET', nkey(d), 'lr', ARGV[13])
+end
 local r
 if id ~= '' then
   r = redis.call('HMGET', rkey(id), unpack(R_FIELDS))

@@ -1,0 +1,159 @@
+// Cluster mode's lookup end to end: RedisStore instances on one redis-server (started by the
+// test) and one PostgreSQL schema, each instance with its own PostgresJournal, as two `serve`
+// processes. allocate.lua gives every allocation the number's reservation before it, whichever
+// instance made either, and the journal links them (previous_id), so a number's history reads
+// back as one chain; a Redis rebuilt from PostgreSQL goes on from where the journal is.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/calendar.h"
+#include "pg_test_database.h"
+#include "store/postgres/postgres_journal.h"
+#include "store/redis/redis_store.h"
+#include "support/await.h"
+#include "support/manual_clock.h"
+#include "support/matchers.h"
+#include "support/redis_server.h"
+
+namespace cidrotor::store::postgres_test {
+namespace {
+
+using core::ErrorCode;
+using testing::Await;
+using testing::IsOk;
+
+// 2026-11-25T14:00:00Z.
+const core::TimePoint kStart = core::TimePoint(core::Seconds(1'795'615'200));
+constexpr const char* kNumber = "2125550001";
+
+// The destination of the i-th call: 212-555-99ii.
+std::string Destination(int i) { return "21255599" + std::to_string(10 + i); }
+
+class RedisOnPostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.running()) << redis_.error(); }
+
+  std::unique_ptr<RedisStore> OpenInstance() {
+    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+    EXPECT_THAT(journal, IsOk());
+    if (!journal) return nullptr;
+    RedisStoreOptions options;
+    options.redis.connection.port = redis_.port();
+    auto opened = RedisStore::Open(clock_, calendar_, options, std::move(*journal));
+    EXPECT_THAT(opened, IsOk());
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
+  // Returns its reservation id (0 when it failed).
+  std::uint64_t Call(Store& store, const std::string& destination) {
+    core::AllocationRequest request;
+    request.destination = *core::PhoneNumber::ParseDestination(destination);
+    core::Result<core::Allocation> allocated = core::Fail(core::Error::Unavailable("not tried"));
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      allocated = Await<core::Allocation>([&](auto done) { store.Allocate(request, done); });
+      if (allocated || allocated.error().code() != ErrorCode::kUnavailable) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_THAT(allocated, IsOk());
+    if (!allocated) return 0;
+    EXPECT_EQ(allocated->reservation.caller_id.ToString(), kNumber);
+    core::ReleaseRequest release;
+    release.reservation_id = allocated->reservation.id;
+    auto released = Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); });
+    EXPECT_THAT(released, IsOk());
+    return allocated->reservation.id;
+  }
+
+  core::Result<LookupData> LookUp(Store& store, const std::string& from) {
+    LookupQuery query;
+    query.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+    query.from = *core::PhoneNumber::ParseDestination(from);
+    return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
+  }
+
+  std::int64_t Previous(std::uint64_t id) {
+    return db_.QueryInt("SELECT COALESCE(previous_id, 0) FROM reservations WHERE id = " +
+                        std::to_string(id));
+  }
+
+  PgTestDatabase db_;
+  test_support::RedisServer redis_;
+  testing::ManualClock clock_{kStart};
+  core::FixedOffsetCalendar calendar_;
+};
+
+TEST_F(RedisOnPostgresTest, AlternatingInstancesLinkEveryReservationInOrder) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  core::NumberSpec spec;
+  spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+  spec.pool = "default";
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(spec, done); }), IsOk());
+
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    // The journal's own idea of the number's newest is wiped before each call: every link must
+    // come from Redis.
+    db_.Exec("UPDATE caller_ids SET last_reservation_id = NULL");
+    ids.push_back(Call(i % 2 == 0 ? *a : *b, Destination(i)));
+    ASSERT_NE(ids.back(), 0u);
+  }
+  a->Flush();
+  b->Flush();
+
+  EXPECT_EQ(Previous(ids[0]), 0);
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    EXPECT_EQ(Previous(ids[i]), static_cast<std::int64_t>(ids[i - 1])) << "call " << i;
+  }
+  for (int i = 0; i < 6; ++i) {
+    auto found = LookUp(i % 2 == 0 ? *b : *a, Destination(i));
+    ASSERT_THAT(found, IsOk());
+    EXPECT_TRUE(found->known);
+    ASSERT_TRUE(found->last.has_value());
+    EXPECT_EQ(found->last->reservation.id, ids.back());
+    EXPECT_FALSE(found->last->live);  // released
+    ASSERT_TRUE(found->called.has_value()) << "call " << i;
+    EXPECT_EQ(found->called->reservation.id, ids[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(found->called->reservation.destination.ToString(), Destination(i));
+  }
+}
+
+TEST_F(RedisOnPostgresTest, ARebuildFromPostgresKeepsTheChainGoing) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  core::NumberSpec spec;
+  spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+  spec.pool = "default";
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(spec, done); }), IsOk());
+  std::vector<std::uint64_t> ids = {Call(*a, Destination(0)), Call(*b, Destination(1))};
+  a->Flush();
+  b->Flush();
+
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();  // every key is gone: rebuilt from PostgreSQL
+  ids.push_back(Call(*b, Destination(2)));
+  ids.push_back(Call(*a, Destination(3)));
+  a->Flush();
+  b->Flush();
+
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    ASSERT_NE(ids[i], 0u);
+    EXPECT_EQ(Previous(ids[i]), static_cast<std::int64_t>(ids[i - 1])) << "call " << i;
+  }
+  auto found = LookUp(*a, Destination(0));
+  ASSERT_THAT(found, IsOk());
+  ASSERT_TRUE(found->last && found->called);
+  EXPECT_EQ(found->last->reservation.id, ids.back());
+  EXPECT_EQ(found->called->reservation.id, ids.front());
+}
+
+}  // namespace
+}  // namespace cidrotor::store::postgres_test
