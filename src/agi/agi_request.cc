@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "core/phone_number.h"
+
 namespace cidrotor::agi {
 namespace {
 
@@ -131,7 +133,10 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
       if (!added) return core::Fail(added.error());
     }
   }
-  if (auto party = env.Get("agi_callerid"); inbound && party && IsDialledNumber(*party)) {
+  // A caller ID that is no NANP number (withheld, international, an extension) is no party
+  // to search for: the lookup answers no_match rather than an error.
+  if (auto party = env.Get("agi_callerid");
+      inbound && party && core::PhoneNumber::ParsePoolNumber(*party, "from")) {
     if (added = params.Add("from", std::string(*party)); !added) return core::Fail(added.error());
   }
   if (auto name = env.Get("agi_calleridname"); name && *name != "unknown") {

@@ -7,6 +7,7 @@
 //   cidname   agi_calleridname (VICIdial's call code; service reads the lead id from it)
 //   lookup (an inbound call to one of the pool's numbers): caller_id from agi_dnid/agi_extension
 //             as `to` above (the number the party dialled), from from agi_callerid (the party)
+//             when it is a NANP number (not `anonymous`, an international or internal number)
 //   the script's query string  agi://host:4573/next-cid?campaign=X&agent=Y (percent-decoded),
 //             from agi_network_script, else from the path of agi_request
 //   agi_arg_1..N  `key=value` each, as in AGI(agi://host/next-cid,campaign=X); others ignored

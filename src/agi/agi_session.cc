@@ -111,10 +111,11 @@ std::vector<std::string> SuccessCommands(const core::Reservation& reservation) {
   return commands;
 }
 
-// The call that reached an inbound caller, as channel variables; every one is set (empty when
-// no call reached them), so none is left over from earlier in the dialplan. CIDROTOR_STATUS:
-// ok, or no_match (the number never called this party, or the caller's number is unknown).
-std::vector<std::string> LookupCommands(const std::optional<store::ReservationRecord>& called) {
+// The call that reached an inbound caller (`called`, or none), as channel variables, and
+// CIDROTOR_STATUS: `status`. Every variable is set (empty without a call), also on errors, so
+// none is left over from an earlier lookup on the channel.
+std::vector<std::string> LookupCommands(const store::ReservationRecord* called,
+                                        std::string_view status) {
   std::vector<std::string> commands;
   const core::Reservation* r = called ? &called->reservation : nullptr;
   commands.push_back(SetVariableCommand("CIDROTOR_CAMPAIGN", r ? r->campaign : ""));
@@ -124,9 +125,13 @@ std::vector<std::string> LookupCommands(const std::optional<store::ReservationRe
   commands.push_back(SetVariableCommand("CIDROTOR_POOL", r ? r->pool : ""));
   commands.push_back(
       SetVariableCommand("CIDROTOR_RESERVATION", r ? std::to_string(r->id) : std::string()));
-  commands.push_back(SetVariableCommand("CIDROTOR_STATUS", r ? kOkStatus : kNoMatchStatus));
+  commands.push_back(SetVariableCommand("CIDROTOR_STATUS", status));
   return commands;
 }
+
+// A lookup over FastAGI searches at most this many of the number's reservations: a search
+// that finds nothing walks them all, which must fit the AGI deadline (DESIGN-NOTES §8).
+constexpr std::size_t kAgiLookupMaxDepth = 1'000;
 
 class Session {
  public:
@@ -241,8 +246,11 @@ class Session {
   // dialplan routes the callback to that campaign or agent (GET /api/lookup's `called`).
   asio::awaitable<void> Lookup(const AgiRequest& request) {
     log_.endpoint = "agi:lookup";
+    answers_lookup_ = true;  // errors clear the lookup's variables too (SendStatus)
     auto parsed = service::ParseLookupQuery(request.params);
     if (!parsed) co_return co_await Fail(parsed.error());
+    // Within the AGI deadline even when nothing matches and the pages are cold (store.h).
+    parsed->max_depth = std::min(parsed->max_depth, kAgiLookupMaxDepth);
     log_.caller_id_allocated = parsed->caller_id.ToString();
     store::Store& store = state_->store;
     const auto start = [&](store::Callback<store::LookupData> done) {
@@ -263,7 +271,8 @@ class Session {
       log_.campaign = called->reservation.campaign;
     }
     Log(log_.endpoint, 200);
-    const std::vector<std::string> commands = LookupCommands(called);
+    const std::vector<std::string> commands =
+        LookupCommands(called ? &*called : nullptr, called ? kOkStatus : kNoMatchStatus);
     co_await Send(commands);
   }
 
@@ -305,9 +314,12 @@ class Session {
     state_->store.AppendLog(log_);
   }
 
-  // SET VARIABLE CIDROTOR_STATUS "status". REQUIRES: `status` outlives the call.
+  // SET VARIABLE CIDROTOR_STATUS "status" (a lookup's: with its variables emptied). REQUIRES:
+  // `status` outlives the call.
   asio::awaitable<Answer> SendStatus(std::string_view status) {
-    const std::vector<std::string> commands = Single(SetVariableCommand("CIDROTOR_STATUS", status));
+    const std::vector<std::string> commands =
+        answers_lookup_ ? LookupCommands(nullptr, status)
+                        : Single(SetVariableCommand("CIDROTOR_STATUS", status));
     co_return co_await Send(commands);
   }
 
@@ -399,6 +411,7 @@ class Session {
   SteadyClock::time_point started_ = SteadyClock::now();
   store::ApiLogEntry log_;
   bool logged_ = false;
+  bool answers_lookup_ = false;  // the script is `lookup`
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 // ParseReservationQuery, ParseLogQuery and ParseLookupQuery (service/requests.h).
+#include <chrono>
 #include <limits>
 #include <utility>
 
@@ -9,6 +10,7 @@ namespace cidrotor::service {
 namespace {
 
 constexpr std::uint64_t kMaxPageLimit = 1000;
+constexpr std::uint64_t kMaxLookupDays = 365;
 
 core::Result<std::size_t> ParseLimit(const Params& params, std::size_t default_limit) {
   auto limit = ParseIfPresent(params, "limit", [](std::string_view t) {
@@ -55,10 +57,17 @@ core::Result<store::LookupQuery> ParseLookupQuery(const Params& params) {
   if (!number) return core::Fail(std::move(number).error());
   query.caller_id = *number;
   if (const auto from = params.Get("from")) {
-    auto party = core::PhoneNumber::ParseDestination(*from, "from");
+    // As a caller ID reads, not as a dialled string: no dial prefix to drop, so an international
+    // caller (+44 20 ...) is refused rather than read as its last 10 digits.
+    auto party = core::PhoneNumber::ParsePoolNumber(*from, "from");
     if (!party) return core::Fail(std::move(party).error());
     query.from = *party;
   }
+  auto days = ParseIfPresent(params, "days", [](std::string_view t) {
+    return ParseWholeNumber(t, "days", 1, kMaxLookupDays);
+  });
+  if (!days) return core::Fail(std::move(days).error());
+  if (*days) query.window = std::chrono::hours(24 * static_cast<std::int64_t>(**days));
   return query;
 }
 

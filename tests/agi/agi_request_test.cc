@@ -99,10 +99,13 @@ TEST(AgiRequestTest, LookupTakesTheDialledNumberAsOursAndTheCallerAsTheParty) {
   ASSERT_TRUE(query->from.has_value());
   EXPECT_EQ(query->from->ToString(), "3105559876");
 
-  fields.callerid = "anonymous";  // a withheld number: no party to search for
-  request = ParseAgiRequest(Env(fields));
-  ASSERT_TRUE(request.has_value());
-  EXPECT_FALSE(request->params.Has("from"));
+  // No party to search for: withheld, international (not its last 10 digits), internal.
+  for (const char* caller : {"anonymous", "+442072345678", "100", ""}) {
+    fields.callerid = caller;
+    request = ParseAgiRequest(Env(fields));
+    ASSERT_TRUE(request.has_value()) << caller;
+    EXPECT_FALSE(request->params.Has("from")) << caller;
+  }
   // The dialplan may name both (e.g. from ${CALLERID(num)} after its own normalisation).
   fields.script = "lookup?caller_id=2125550101&from=4155550001";
   request = ParseAgiRequest(Env(fields));

@@ -158,6 +158,13 @@ async function main() {
     await page.press('#find-number', 'Enter');
     await page.locator('#number-history').filter({ hasText: /Call to 2125559876.*agent agent7.*in progress/ }).waitFor({ timeout: WAIT_MS });
     assert.match(await text('#number-history'), /Last call.*campaign sales, agent agent7/);
+    // A caller ID that is no NANP number is refused, and the panel says so.
+    await page.fill('#find-from', '+44 20 7234 5678');
+    await page.press('#find-number', 'Enter');
+    await page.locator('#number-history').filter({ hasText: /not available: .*11 starting with 1/ }).waitFor({ timeout: WAIT_MS });
+    const refusedLookup = consoleErrors.findIndex((message) => /status of 400/.test(message));
+    assert.notEqual(refusedLookup, -1, 'the refused lookup is a 400');
+    consoleErrors.splice(refusedLookup, 1);
     await page.fill('#find-from', '');
 
     // ---- deactivate a free number in the page; /next-cid never returns it ----
@@ -165,8 +172,8 @@ async function main() {
     const victim = NUMBERS.find((n) => !reserved.has(n));
     await page.fill('#find-number', `(${victim.slice(0, 3)}) ${victim.slice(3, 6)}-${victim.slice(6)}`);
     await page.press('#find-number', 'Enter');
-    await page.locator('#number').waitFor({ state: 'visible', timeout: WAIT_MS });
-    assert.match(await text('#number-details'), new RegExp(victim));
+    // The panel is still open from the lookup above: wait for this number's details.
+    await page.locator('#number-details').filter({ hasText: victim }).waitFor({ timeout: WAIT_MS });
     assert.equal(await text('#toggle-active'), 'Deactivate');
     await page.click('#toggle-active');
     await page.locator('#edit-status').filter({ hasText: 'Deactivated.' }).waitFor({ timeout: WAIT_MS });

@@ -494,18 +494,20 @@ TEST_F(RouterTest, LookupAnswersTheStoresRecordsAndNotFoundForAnUnknownNumber) {
   data.last = last;
   store_.lookup_result = data;
 
-  const auto found = Json(
-      Call(Method::kGet, "/api/lookup?caller_id=1-212-555-0100&from=913105559876", {}, kAdmin));
+  const auto found =
+      Json(Call(Method::kGet, "/api/lookup?caller_id=1-212-555-0100&from=%2B1%20310%20555%209876",
+                {}, kAdmin));
   EXPECT_EQ(found.at("caller_id"), "2125550100");
   EXPECT_EQ(found.at("last").at("reservation_id"), "9");
   EXPECT_EQ(found.at("last").at("agent"), "a2");
   EXPECT_EQ(found.at("last").at("live"), true);
-  EXPECT_EQ(found.at("from"), "3105559876");  // the dial prefix read as in `to`
+  EXPECT_EQ(found.at("from"), "3105559876");
   EXPECT_TRUE(found.at("called").is_null());
   ASSERT_TRUE(store_.last_lookup_query().has_value());
   EXPECT_EQ(store_.last_lookup_query()->caller_id.digits(), 2'125'550'100u);
   ASSERT_TRUE(store_.last_lookup_query()->from.has_value());
   EXPECT_EQ(store_.last_lookup_query()->max_depth, store::kLookupMaxDepth);
+  EXPECT_EQ(store_.last_lookup_query()->window, store::kLookupDefaultWindow);
   const auto no_from = Json(Call(Method::kGet, "/api/lookup?caller_id=2125550100", {}, kAdmin));
   EXPECT_FALSE(no_from.contains("called"));
   EXPECT_FALSE(store_.last_lookup_query()->from.has_value());

@@ -426,7 +426,12 @@ TEST(ParseLookupQueryTest, ReadsThePoolNumberAndThePartyAsDialed) {
   EXPECT_FALSE(plain->from.has_value());
   EXPECT_EQ(plain->max_depth, store::kLookupMaxDepth);
 
-  for (const char* from : {"3105559876", "+1 (310) 555-9876", "13105559876", "913105559876"}) {
+  EXPECT_EQ(plain->window, store::kLookupDefaultWindow);
+  auto week = ParseLookupQuery(MakeParams({{"caller_id", "2125550100"}, {"days", "7"}}));
+  ASSERT_TRUE(week.has_value());
+  EXPECT_EQ(week->window, std::chrono::hours(24 * 7));
+
+  for (const char* from : {"3105559876", "+1 (310) 555-9876", "13105559876", "310.555.9876"}) {
     auto party = ParseLookupQuery(MakeParams({{"caller_id", "2125550100"}, {"from", from}}));
     ASSERT_TRUE(party.has_value()) << from;
     ASSERT_TRUE(party->from.has_value()) << from;
@@ -446,6 +451,12 @@ TEST(ParseLookupQueryTest, RejectsTheFirstBadField) {
           {{{"caller_id", "1125550100"}}, "caller_id"},
           {{{"caller_id", "2125550100"}, {"from", "911"}}, "from"},
           {{{"caller_id", "2125550100"}, {"from", "2121115555"}}, "from"},
+          // A caller ID, not a dialled string: an international number is not its last 10
+          // digits (+44 20 7234 5678 is no call to 207-234-5678), and carries no dial prefix.
+          {{{"caller_id", "2125550100"}, {"from", "+442072345678"}}, "from"},
+          {{{"caller_id", "2125550100"}, {"from", "913105559876"}}, "from"},
+          {{{"caller_id", "2125550100"}, {"days", "0"}}, "days"},
+          {{{"caller_id", "2125550100"}, {"days", "366"}}, "days"},
           {{{"caller_id", "x"}, {"from", "y"}}, "caller_id"},
       },
       ParseLookupQuery);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -383,6 +384,54 @@ TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsOfLeadsInTheWindowOldestFir
   EXPECT_THAT(this->LoadAt(kT0).leads, IsEmpty());  // a sink that asks for none gets none
 }
 
+// Records what Load reports of the numbers, in order: "N:digits" for OnNumber,
+// "newest:digits:id" for OnNumberNewest.
+class NewestSink final : public LoadSink {
+ public:
+  explicit NewestSink(bool wants) : wants_(wants) {}
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& /*usage*/) override {
+    events.push_back("N:" + spec.caller_id.ToString());
+  }
+  bool WantsNewest() const override { return wants_; }
+  void OnNumberNewest(core::PhoneNumber caller_id, std::uint64_t reservation_id) override {
+    events.push_back("newest:" + caller_id.ToString() + ":" + std::to_string(reservation_id));
+  }
+  void OnLiveReservation(const core::Reservation& /*reservation*/) override {}
+  std::vector<std::string> events;
+
+ private:
+  bool wants_;
+};
+
+// The lookup's link a Redis rebuild needs (each number's 'lr'): a number's newest reservation,
+// right after the number, only to a sink that asks, and not for a number never allocated or
+// deleted and added again since.
+TYPED_TEST_P(JournalContractTest, LoadReportsEachNumbersNewestReservationToASinkThatAsks) {
+  constexpr std::uint64_t kA = 2'125'550'100, kB = 3'105'550'100, kC = 4'155'550'100,
+                          kD = 9'175'550'100;
+  this->MustAppend({Upsert(Spec(kA)), Upsert(Spec(kB)), Upsert(Spec(kC)), Upsert(Spec(kD))});
+  this->MustAppend({Made(MakeReservation(5, kA, kT0 - seconds(300), seconds(60)),
+                         Usage(kT0 - seconds(300), 1, 1)),
+                    Made(MakeReservation(9, kB, kT0 - seconds(250), seconds(60)),
+                         Usage(kT0 - seconds(250), 1, 1)),
+                    Made(MakeReservation(8, kD, kT0 - seconds(200), seconds(60)))});
+  // A later batch, a lower id (ids are not times in a cluster), and one still live.
+  this->MustAppend({Made(MakeReservation(3, kA, kT0 - seconds(100), seconds(600)),
+                         Usage(kT0 - seconds(100), 2, 2)),
+                    Released(9, kT0 - seconds(240))});
+  this->MustAppend({NumberDeleted{Phone(kD)}});
+  this->MustAppend({Upsert(Spec(kD))});
+
+  NewestSink asks(true);
+  ASSERT_THAT(this->journal().Load(kT0, asks), IsOk());
+  EXPECT_THAT(asks.events, ElementsAre("N:2125550100", "newest:2125550100:3", "N:3105550100",
+                                       "newest:3105550100:9", "N:4155550100", "N:9175550100"));
+  NewestSink does_not(false);
+  ASSERT_THAT(this->journal().Load(kT0, does_not), IsOk());
+  EXPECT_THAT(does_not.events,
+              ElementsAre("N:2125550100", "N:3105550100", "N:4155550100", "N:9175550100"));
+}
+
 TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour) {
   using std::chrono::hours;
   core::NumberSpec inactive = Spec(2'125'550'102, 7, 70);
@@ -536,11 +585,13 @@ TYPED_TEST_P(JournalContractTest, PruneHistoryGoesOnWhenTheNewestReservationEnde
 // Store::Lookup's data: a number's reservations linked newest to oldest.
 inline LookupData LookupSync(Journal& journal, std::uint64_t caller_id,
                              std::optional<std::uint64_t> from,
-                             std::size_t max_depth = kLookupMaxDepth) {
+                             std::size_t max_depth = kLookupMaxDepth,
+                             std::chrono::seconds window = kLookupDefaultWindow) {
   LookupQuery query;
   query.caller_id = Phone(caller_id);
   if (from) query.from = Phone(*from);
   query.max_depth = max_depth;
+  query.window = window;
   auto data = testing::Await<LookupData>(
       [&](auto done) { journal.QueryLookup(query, kT0 + seconds(30), done); });
   EXPECT_THAT(data, IsOk());
@@ -636,6 +687,29 @@ TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithIts
   EXPECT_FALSE(again.called.has_value());
 }
 
+TYPED_TEST_P(JournalContractTest, LookupSearchesItsWindowAndKeepsTheLinksThroughUpserts) {
+  using std::chrono::hours;
+  constexpr std::uint64_t kA = 2'125'550'100;
+  this->MustAppend({Upsert(Spec(kA))});
+  core::Reservation recent = MakeReservation(2, kA, kT0 - hours(24), seconds(60));
+  recent.destination = Phone(4'155'550'001);
+  this->MustAppend({Made(MakeReservation(1, kA, kT0 - hours(24 * 40), seconds(60))), Made(recent)});
+  // A change of the number (caps, pool, an import of its row) keeps its history linked.
+  this->MustAppend({Upsert(Spec(kA, 7, 70))});
+
+  LookupData found = LookupSync(this->journal(), kA, 3'105'559'876);
+  ASSERT_TRUE(found.last.has_value());
+  EXPECT_EQ(found.last->reservation.id, 2u);
+  EXPECT_FALSE(found.called.has_value());  // 40 days ago: outside the default 30
+  found = LookupSync(this->journal(), kA, 3'105'559'876, kLookupMaxDepth, hours(24 * 60));
+  ASSERT_TRUE(found.called.has_value());
+  EXPECT_EQ(found.called->reservation.id, 1u);
+  // The window applies to the newest too: nothing of the last hour called 415-555-0001.
+  EXPECT_FALSE(
+      LookupSync(this->journal(), kA, 4'155'550'001, kLookupMaxDepth, hours(1)).called.has_value());
+  EXPECT_TRUE(LookupSync(this->journal(), kA, 4'155'550'001).called.has_value());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing,
     CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder, PoolSettingsAreKeptAndReplaced,
@@ -649,8 +723,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
     PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
+    LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
     LookupFindsTheNewestReservationAndTheOneThatCalledAParty,
-    LookupFollowsTheGivenPreviousIdsAndEndsWithItsNumber);
+    LookupFollowsTheGivenPreviousIdsAndEndsWithItsNumber,
+    LookupSearchesItsWindowAndKeepsTheLinksThroughUpserts);
 
 }  // namespace cidrotor::store::journal_test

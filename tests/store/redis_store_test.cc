@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -71,6 +72,7 @@ class RedisStoreTest : public ::testing::Test {
     options.redis.connection.port = redis_.port();
     options.redis.connection.password = password_;
     options.redis.connection.db = db_;
+    options.import_chunk = import_chunk_;
     auto opened =
         RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
     EXPECT_THAT(opened, IsOk());
@@ -111,6 +113,7 @@ class RedisStoreTest : public ::testing::Test {
   test_support::RedisServer redis_;  // this test's own server: the tests kill and restart it
   std::string password_;             // AUTH password of the instances opened next
   int db_ = 0;                       // SELECTed database of the instances opened next
+  std::size_t import_chunk_ = 1000;  // numbers per upsert call (imports, rebuilds) of those
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
   std::shared_ptr<MemoryJournal> journal_ =
@@ -585,6 +588,46 @@ TEST_F(RedisStoreTest, RedisWrittenWithAnotherKeyLayoutIsRebuilt) {
   EXPECT_EQ(allocated->reservation.caller_id.ToString(), "2125550002");
   EXPECT_THAT(AllocateOn(*after, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation"}), ":0\r\n");
+}
+
+// A rebuild writes each number's newest reservation back into its hash ('lr', the lookup's link
+// the next allocation answers), in whatever pool and chunk the number lands: pools interleave in
+// caller_id order, and chunks of 4 make many upsert calls per round trip.
+TEST_F(RedisStoreTest, ARebuildGivesEveryNumberItsNewestReservationBack) {
+  const std::vector<std::string> pools = {"default", "east", "west"};
+  std::vector<JournalEntry> entries;
+  std::map<std::string, std::uint64_t> newest;  // number → its newest reservation id
+  for (int i = 0; i < 60; ++i) {
+    const std::string number = std::to_string(2'125'550'100 + i);
+    entries.push_back(NumberUpserted{Spec(number, 0, 0, pools[i % 3]), {}});
+    for (int call = 0; call < i % 4; ++call) {  // every fourth number never allocated
+      ReservationMade made;
+      made.reservation.id = static_cast<std::uint64_t>(1'000 + 100 * call + i);
+      made.reservation.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
+      made.reservation.pool = pools[i % 3];
+      made.reservation.reserved_at = kStart - std::chrono::hours(2) + std::chrono::minutes(call);
+      made.reservation.reserved_until = made.reservation.reserved_at + std::chrono::minutes(1);
+      newest[number] = made.reservation.id;
+      entries.push_back(std::move(made));
+    }
+  }
+  ASSERT_THAT(Await<void>([&](auto done) { journal_->Append(std::move(entries), done); }), IsOk());
+  import_chunk_ = 4;
+  auto store = OpenInstance();  // an empty Redis: rebuilt from the journal
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 60; ++i) {
+    const std::string number = std::to_string(2'125'550'100 + i);
+    const std::string key = redis::PoolPrefix(pools[i % 3]) + "n:" + number;
+    EXPECT_EQ(redis_.Command({"HGET", key, "act"}), "$1\r\n1\r\n") << number;
+    const auto it = newest.find(number);
+    const std::string id = it == newest.end() ? "" : std::to_string(it->second);
+    EXPECT_EQ(redis_.Command({"HGET", key, "lr"}),
+              id.empty() ? "$-1\r\n" : "$" + std::to_string(id.size()) + "\r\n" + id + "\r\n")
+        << number;
+  }
+  auto view = GetOn(*store, "2125550159");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.pool, "west");
 }
 
 TEST_F(RedisStoreTest, LookupsAfterRedisLostItsDataRebuildItFirst) {

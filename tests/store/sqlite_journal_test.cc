@@ -172,7 +172,9 @@ TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
             *journal,
             {Made(MakeReservation(1, 2'125'550'100, kT0 - seconds(300), seconds(60))),
              Made(MakeReservation(2, 2'125'550'101, kT0 - seconds(200), seconds(60))), Made(second),
-             Made(MakeReservation(4, 2'125'550'100, kT0 - seconds(50), seconds(60)))}),
+             Made(MakeReservation(4, 2'125'550'100, kT0 - seconds(50), seconds(60))),
+             // The same millisecond as 2: id order breaks the tie.
+             Made(MakeReservation(5, 2'125'550'101, kT0 - seconds(200), seconds(60)))}),
         IsOk());
   }
   {
@@ -185,9 +187,9 @@ TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT previous_id FROM reservations ORDER BY id"),
-              ElementsAre("NULL", "NULL", "1", "3"));
+              ElementsAre("NULL", "NULL", "1", "3", "2"));
   EXPECT_THAT(side.Column("SELECT last_reservation_id FROM caller_ids ORDER BY caller_id"),
-              ElementsAre("4", "2", "NULL"));
+              ElementsAre("4", "5", "NULL"));
   LookupQuery query;
   query.caller_id = Phone(2'125'550'100);
   query.from = Phone(3'105'559'876);

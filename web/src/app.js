@@ -362,7 +362,7 @@ async function findNumber(event) {
     return;
   }
   showNumber(answer.number);
-  showHistory(digits, $('find-from').value.trim());
+  await showHistory(answer.number.caller_id, $('find-from').value.trim());
 }
 
 // One call of GET /api/lookup's answer, in a line.
@@ -373,9 +373,17 @@ function describeCall(call) {
 }
 
 // Who used the number last and, for a party calling back, which call reached them (GET /api/lookup).
-async function showHistory(digits, from) {
-  const query = `caller_id=${encodeURIComponent(digits)}` + (from ? `&from=${encodeURIComponent(from)}` : '');
-  const answer = await api('GET', `/api/lookup?${query}`);
+// An answer that comes back after another number was shown is dropped.
+async function showHistory(number, from) {
+  fillTerms('number-history', [['History', 'loading…']]);
+  const query = `caller_id=${encodeURIComponent(number)}` + (from ? `&from=${encodeURIComponent(from)}` : '');
+  let answer;
+  try {
+    answer = await api('GET', `/api/lookup?${query}`);
+  } catch (error) {
+    answer = { success: false, detail: error.message };
+  }
+  if (!shownNumber || shownNumber.caller_id !== number) return;
   if (!answer.success) {
     fillTerms('number-history', [['History', `not available: ${answer.detail || answer.error}`]]);
     return;

@@ -45,8 +45,14 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
   std::lock_guard lock(mu_);
   if (failure_) return core::Fail(*failure_);
   LoadSummary summary;
+  const bool newest = sink.WantsNewest();
   for (const auto& [digits, number] : numbers_) {
     sink.OnNumber(number.first, number.second);
+    if (newest) {
+      if (const auto it = newest_reservation_.find(digits); it != newest_reservation_.end()) {
+        sink.OnNumberNewest(number.first.caller_id, it->second);
+      }
+    }
     ++summary.numbers;
   }
   for (const auto& [id, record] : reservations_) {
@@ -200,6 +206,10 @@ void MemoryJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> don
         return item.first != highest &&
                item.second.reservation.reserved_until < *cutoffs.reservations_before;
       });
+      // A link from a pruned reservation goes with it (a number's newest may name one: then
+      // the lookup finds nothing, as in SQL).
+      std::erase_if(previous_ids_,
+                    [&](const auto& link) { return !reservations_.contains(link.first); });
     }
   }
   if (failure) {
@@ -291,6 +301,7 @@ void MemoryJournal::QueryLookup(LookupQuery query, core::TimePoint now, Callback
       record.live = IsLive(record, now);
       if (depth == 0) data.last = record;
       if (!query.from || depth >= query.max_depth) break;
+      if (record.reservation.reserved_at < now - query.window) break;
       if (record.reservation.destination == *query.from) {
         data.called = std::move(record);
         break;

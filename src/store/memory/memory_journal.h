@@ -50,7 +50,8 @@ class MemoryJournal final : public Journal {
   // Runs the callbacks still queued (kOwnThread), then joins the completion thread.
   ~MemoryJournal() override;
 
-  // Streams the numbers in caller_id order, then the reservations live at `now` (not released,
+  // Streams the numbers in caller_id order (each with its newest reservation when the sink
+  // WantsNewest and it has one), then the reservations live at `now` (not released,
   // reserved_until > now, of a number that still exists) in id order. Never fails (unless a
   // failure is set with SetFailure, which it returns).
   [[nodiscard]] core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override;

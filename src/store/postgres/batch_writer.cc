@@ -35,12 +35,13 @@ constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_
 // instances) or the number's reservation before it in this group (AddReservations); only where
 // neither is known (u.previous_id NULL), the number's newest as this transaction sees it. COALESCE
 // evaluates the subquery for those rows only, so a batch whose links are all known reads nothing
-// more than before: in cluster mode that is every allocation but a number's first after Redis was
-// rebuilt or the number moved pools. The newest is taken only when it is not the later one of the
-// two (the same test as the usage UPDATE's, below): another instance's batch with a later
-// reservation that links to this one may have committed first, and linking back to it would make
-// a cycle. $11..$13 (this reservation's usage) are sent only when some row needs them, else
-// empty: unnest pads them with NULL, and then nothing reads them.
+// more than before: in cluster mode that is every allocation but a number's first (or its first
+// since Redis was loaded by a binary older than schema 4: a rebuild loads each number's newest
+// into Redis). The newest is taken only when it is not the later one of the two (the same test
+// as the usage UPDATE's, below): another instance's batch with a later reservation that links to
+// this one may have committed first, and linking back to it would make a cycle. $11..$13 (this
+// reservation's usage) are sent only when some row needs them, else empty: unnest pads them with
+// NULL, and then nothing reads them.
 constexpr std::string_view kInsertReservations = R"sql(
 INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
                          pool, lead_id, match, previous_id)

@@ -18,9 +18,13 @@ namespace {
 // Rows per FETCH of the start-up scan: about 1 MB of text per page.
 constexpr int kPageRows = 20'000;
 
-constexpr std::string_view kSelectNumbers =
+// The start-up scan's columns; the number's newest reservation (kNewestColumn) only for sinks
+// that want it (LoadSink::WantsNewest), so only they pay for it (1M numbers: 1.08 s against
+// 1.01 s here).
+constexpr std::string_view kNumberColumns =
     "SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,"
-    " last_used, hour_start, hourly_used, day_start, daily_used FROM caller_ids ORDER BY caller_id";
+    " last_used, hour_start, hourly_used, day_start, daily_used";
+constexpr int kNewestColumn = 12;
 
 // Fills `r` from row `i`. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
@@ -55,8 +59,9 @@ bool ReadRecord(const Rows& rows, int i, core::TimePoint now, ReservationRecord&
 }
 
 // Store::Lookup in one statement. The walk starts at the number's newest reservation and follows
-// previous_id, one primary-key read per step, through at most $3 reservations, and stops after
-// the first to destination $2 (with $2 NULL: after the newest); whole rows travel along, so
+// previous_id, one primary-key read per step, through at most $3 reservations made at or after
+// $4 (the newest whatever its age), and stops after the first to destination $2 (with $2 NULL:
+// after the newest); whole rows travel along, so
 // nothing is joined afterwards. QueryLookup's SELECT answers the newest and that first match
 // (one row when they are the same), or a row of NULL reservation columns when the walk found
 // neither, each with its depth (1: the newest) and whether the number exists.
@@ -70,7 +75,7 @@ WITH RECURSIVE chain AS (
   UNION ALL
   SELECT r.*, chain.depth + 1
   FROM chain JOIN reservations r ON r.id = chain.previous_id
-  WHERE chain.destination <> $2 AND chain.depth < $3
+  WHERE chain.destination <> $2 AND chain.depth < $3 AND r.reserved_at >= $4
 )
 )sql";
 
@@ -98,7 +103,11 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   std::uint64_t skipped = 0;
   core::NumberSpec spec;  // reused: assign() keeps the strings' capacity between rows
   core::NumberUsage usage;
-  auto ok = ForEachRow(conn, "numbers", kSelectNumbers, "load caller_ids", [&](Rows& rows, int i) {
+  const bool newest = sink.WantsNewest();
+  const std::string numbers = std::string(kNumberColumns) +
+                              (newest ? ", last_reservation_id" : "") +
+                              " FROM caller_ids ORDER BY caller_id";
+  auto ok = ForEachRow(conn, "numbers", numbers, "load caller_ids", [&](Rows& rows, int i) {
     const auto caller_id = PhoneFromStored(rows.Int64(i, 0));
     if (!caller_id) {
       if (skipped++ == 0) {
@@ -124,6 +133,9 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     usage.day_start = ClampTo<core::CompactTime>(rows.Int64(i, 10));
     usage.daily_used = ClampTo<std::uint16_t>(rows.Int64(i, 11));
     sink.OnNumber(spec, usage);
+    if (newest && !rows.IsNull(i, kNewestColumn)) {
+      sink.OnNumberNewest(spec.caller_id, static_cast<std::uint64_t>(rows.Int64(i, kNewestColumn)));
+    }
     ++summary.numbers;
   });
   if (!ok) return core::Fail(ok.error());
@@ -366,6 +378,8 @@ core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
   }
   batch.Int(static_cast<std::int64_t>(
       std::min<std::size_t>(query.max_depth, std::numeric_limits<std::int32_t>::max())));
+  const core::TimePoint since = now - query.window;  // `called` is searched back to here
+  batch.Int(ToUnixMs(since));
   LookupData data;
   auto ok = conn.Run(batch, "look a number up", [&](std::size_t, Rows rows) {
     for (int i = 0; i < rows.size(); ++i) {
@@ -375,7 +389,8 @@ core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
       if (!ReadRecord(rows, i, now, record)) continue;  // hand-edited row: not ours
       const std::int64_t depth = rows.Int64(i, kDepth);
       if (query.from && record.reservation.destination == *query.from &&
-          static_cast<std::uint64_t>(depth) <= query.max_depth && !data.called) {
+          static_cast<std::uint64_t>(depth) <= query.max_depth &&
+          record.reservation.reserved_at >= since && !data.called) {
         data.called = record;
       }
       if (depth == 1) data.last = std::move(record);

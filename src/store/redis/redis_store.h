@@ -12,8 +12,8 @@
 // unavailable") within about half a second, and connections come back on their own. When Redis
 // lost its data (restart without persistence, failover), the scripts find no generation key;
 // one instance (SET NX lock) then rebuilds Redis from Journal::Load (numbers, usage counters,
-// live reservations) on a background thread before anything is allocated again; meanwhile
-// every instance answers kUnavailable.
+// each number's newest reservation, live reservations) on a background thread before anything
+// is allocated again; meanwhile every instance answers kUnavailable.
 // A Redis back with older data than it had (a snapshot, a lagging replica) is found by the load
 // check (redis_store_check.cc) when it lacks one of the journal's newest live reservations.
 // Limits: one Redis server (hiredis 0.14 speaks no Cluster protocol, although every pool's keys

@@ -181,7 +181,7 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
   usage.hourly_used = static_cast<std::uint16_t>(reply.Int(7));
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(8));
   // The number's reservation before this one, in Redis's order of every instance's allocations
-  // (0: none known, e.g. its first since a rebuild: the journal then takes the number's newest).
+  // (0: none known, e.g. the number's first: the journal then takes the number's newest).
   const auto previous_id = static_cast<std::uint64_t>(reply.Int(9));
   ++allocations_;
   std::vector<JournalEntry> entries;

@@ -7,13 +7,15 @@
 // then the live reservations and the settings tables), raises the reservation-id counter
 // above the journal's highest id, and only then publishes the new generation: no instance
 // allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.
-// Numbers come back without 'lr' (their newest reservation, the lookup's link): LoadSink has no
-// place for it. Each number's first allocation afterwards passes previous_id 0, and the
-// PostgreSQL writer links it to caller_ids.last_reservation_id instead (docs/redis-keys.md).
+// Each number comes back with its 'lr' (its newest reservation, the lookup's link: the loader
+// WantsNewest, so the journal reports caller_ids.last_reservation_id), one HSET per number
+// pipelined after the upsert call that created its hash: the first allocation after the rebuild
+// links to it as every other one does (docs/redis-keys.md).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <random>
 #include <utility>
@@ -51,15 +53,28 @@ class RedisLoader final : public LoadSink {
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
     if (error_) return;
+    // The previous number's chunk is closed only now, after its OnNumberNewest: its HSET of
+    // 'lr' goes out with the upsert call that creates its hash.
+    if (last_.pool != nullptr && numbers_[*last_.pool].count >= chunk_) Close(*last_.pool);
+    if (ready_.size() >= kCallsPerRoundTrip) FlushNumbers();
     const std::string pool = spec.pool.empty() ? std::string(core::kDefaultPool) : spec.pool;
-    Pending& pending = numbers_[pool];
+    auto it = numbers_.try_emplace(pool).first;
+    Pending& pending = it->second;
     if (pending.args.empty()) pending.args = {"update", "1"};
     redis::AppendNumberArgs(pending.args, spec, usage);
     pending.map.push_back(spec.caller_id.ToString());
     pending.map.push_back(pool);
-    if (++pending.count >= chunk_) full_.push_back(pool);
-    if (full_.size() >= kCallsPerRoundTrip) FlushNumbers(false);
+    ++pending.count;
+    last_ = {spec.caller_id, &it->first};
     ++loaded_;
+  }
+
+  bool WantsNewest() const override { return true; }
+  void OnNumberNewest(core::PhoneNumber caller_id, std::uint64_t reservation_id) override {
+    if (error_ || last_.pool == nullptr || last_.caller_id != caller_id) return;
+    const std::string& pool = *last_.pool;
+    numbers_[pool].newest.push_back({"HSET", redis::PoolPrefix(pool) + "n:" + caller_id.ToString(),
+                                     "lr", std::to_string(reservation_id)});
   }
 
   void OnLiveReservation(const core::Reservation& r) override {
@@ -87,7 +102,10 @@ class RedisLoader final : public LoadSink {
   // now (cid:pool_of; a reservation of a number that is gone is skipped). Errors: the first
   // failure.
   core::Result<std::uint64_t> Finish() {
-    FlushNumbers(true);
+    for (auto& [pool, pending] : numbers_) {
+      if (pending.count > 0) Close(pool);
+    }
+    FlushNumbers();
     std::map<std::string, std::vector<core::Reservation>> by_pool;
     for (std::size_t begin = 0; begin < reservations_.size() && !error_; begin += chunk_) {
       const std::size_t end = std::min(reservations_.size(), begin + chunk_);
@@ -151,8 +169,15 @@ class RedisLoader final : public LoadSink {
  private:
   struct Pending {
     std::vector<std::string> args;
-    redis::Command map;  // number, pool pairs for cid:pool_of
+    redis::Command map;                  // number, pool pairs for cid:pool_of
+    std::vector<redis::Command> newest;  // HSET n:NUMBER lr ID, after the upsert call
     std::size_t count = 0;
+  };
+
+  // The number OnNumber buffered last (its pool: a key of numbers_, which never moves).
+  struct LastNumber {
+    core::PhoneNumber caller_id = core::PhoneNumber::FromValidDigits(2'015'550'100);
+    const std::string* pool = nullptr;
   };
 
   // The sticky tier's keys (docs/redis-keys.md: cid:{P}:lead:LEAD), each expiring when its
@@ -190,27 +215,28 @@ class RedisLoader final : public LoadSink {
     }
   }
 
-  void FlushNumbers(bool all) {
-    std::vector<std::string> pools;
-    if (all) {
-      for (auto& [pool, pending] : numbers_) {
-        if (pending.count > 0) pools.push_back(pool);
-      }
-    } else {
-      pools.swap(full_);
-    }
-    full_.clear();
-    if (pools.empty() || error_) return;
+  // Moves `pool`'s buffered numbers into a chunk ready to be sent.
+  void Close(const std::string& pool) {
+    Pending& pending = numbers_[pool];
+    ready_.push_back({pool, std::move(pending)});
+    pending = Pending{};
+  }
+
+  // Sends the ready chunks: their upsert calls in one round trip, then in another their numbers'
+  // cid:pool_of fields, their pools and their numbers' 'lr'.
+  void FlushNumbers() {
+    std::vector<std::pair<std::string, Pending>> chunks;
+    chunks.swap(ready_);
+    if (chunks.empty() || error_) return;
     std::vector<redis::ScriptCall> calls;
-    std::vector<redis::Command> globals;
-    for (const std::string& pool : pools) {
-      Pending& pending = numbers_[pool];
-      calls.push_back(redis::PoolCall(Script::kUpsert, pool, context_, std::move(pending.args)));
+    std::vector<redis::Command> after;
+    for (auto& [pool, chunk] : chunks) {
+      calls.push_back(redis::PoolCall(Script::kUpsert, pool, context_, std::move(chunk.args)));
       redis::Command map = {"HSET", redis::kPoolOfKey};
-      map.insert(map.end(), pending.map.begin(), pending.map.end());
-      globals.push_back(std::move(map));
-      globals.push_back({"SADD", redis::kPoolsKey, pool});
-      pending = Pending{};
+      map.insert(map.end(), chunk.map.begin(), chunk.map.end());
+      after.push_back(std::move(map));
+      after.push_back({"SADD", redis::kPoolsKey, pool});
+      std::move(chunk.newest.begin(), chunk.newest.end(), std::back_inserter(after));
     }
     auto replies = scripts_.RunAll(connection_, calls);
     if (!replies) {
@@ -224,7 +250,17 @@ class RedisLoader final : public LoadSink {
         return;
       }
     }
-    if (auto mapped = connection_.Pipeline(globals); !mapped) error_ = mapped.error();
+    auto written = connection_.Pipeline(after);
+    if (!written) {
+      error_ = written.error();
+      return;
+    }
+    for (const RedisReply& reply : *written) {
+      if (reply.is_error()) {
+        error_ = core::Error::Unavailable("rebuild: redis answered " + reply.str);
+        return;
+      }
+    }
   }
 
   RedisConnection& connection_;
@@ -232,7 +268,8 @@ class RedisLoader final : public LoadSink {
   redis::ScriptContext context_;
   std::size_t chunk_;
   std::map<std::string, Pending> numbers_;
-  std::vector<std::string> full_;  // pools whose buffer reached a chunk
+  std::vector<std::pair<std::string, Pending>> ready_;  // closed chunks (pool, numbers)
+  LastNumber last_;
   std::vector<core::Reservation> reservations_;
   core::Seconds lead_window_;
   // (pool, lead) -> the number the lead was last given and when.

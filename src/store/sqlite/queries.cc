@@ -13,11 +13,12 @@
 namespace cidrotor::store::sqlite {
 namespace {
 
-constexpr std::string_view kSelectNumbers = R"sql(
+// The start-up scan's columns; the number's newest reservation (kNewestColumn) only for sinks
+// that want it (LoadSink::WantsNewest), never for the embedded index, whose scan stays as it was.
+constexpr std::string_view kNumberColumns = R"sql(
 SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,
-       last_used, hour_start, hourly_used, day_start, daily_used
-FROM caller_ids ORDER BY caller_id
-)sql";
+       last_used, hour_start, hourly_used, day_start, daily_used)sql";
+constexpr int kNewestColumn = 12;
 
 // The live-reservation queries name the index on reserved_until: without statistics SQLite
 // prefers to walk the whole table in id order (to skip a sort), which at start-up means every
@@ -64,17 +65,19 @@ bool ReadRecord(const Statement& st, core::TimePoint now, ReservationRecord& rec
   return true;
 }
 
-// The lookup's search: from reservation ?1 back through previous_id, at most ?3 of them, up to
-// and including the first to destination ?2; that one, if any. One primary-key read per step.
+// The lookup's search: from reservation ?1 back through previous_id, at most ?3 of them made at
+// or after ?4, up to the first to destination ?2; that one, if any. One primary-key read per
+// step, each row read once (the chain carries what the search tests).
 constexpr std::string_view kLookupCalledSuffix = R"sql(
-FROM reservations WHERE destination = ?2 AND id IN (
-  WITH RECURSIVE chain(id, depth) AS (
-    VALUES(?1, 1)
+FROM reservations WHERE id = (
+  WITH RECURSIVE chain(id, previous_id, destination, depth) AS (
+    SELECT id, previous_id, destination, 1 FROM reservations WHERE id = ?1 AND reserved_at >= ?4
     UNION ALL
-    SELECT r.previous_id, chain.depth + 1 FROM chain JOIN reservations r ON r.id = chain.id
-    WHERE r.destination <> ?2 AND chain.depth < ?3
+    SELECT r.id, r.previous_id, r.destination, chain.depth + 1
+    FROM chain JOIN reservations r ON r.id = chain.previous_id
+    WHERE chain.destination <> ?2 AND chain.depth < ?3 AND r.reserved_at >= ?4
   )
-  SELECT id FROM chain)
+  SELECT id FROM chain WHERE destination = ?2 LIMIT 1)
 )sql";
 
 }  // namespace
@@ -83,7 +86,10 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
   LoadSummary summary;
   std::uint64_t skipped = 0;
   {
-    auto st = db.Prepare(kSelectNumbers, "load caller_ids");
+    const bool newest = sink.WantsNewest();
+    const std::string sql = std::string(kNumberColumns) + (newest ? ", last_reservation_id" : "") +
+                            " FROM caller_ids ORDER BY caller_id";
+    auto st = db.Prepare(sql, "load caller_ids");
     if (!st) return core::Fail(st.error());
     core::NumberSpec spec;  // reused: assign() keeps the strings' capacity between rows
     core::NumberUsage usage;
@@ -116,6 +122,10 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       usage.day_start = ClampTo<core::CompactTime>(st->ColumnInt64(10));
       usage.daily_used = ClampTo<std::uint16_t>(st->ColumnInt64(11));
       sink.OnNumber(spec, usage);
+      if (newest && !st->ColumnIsNull(kNewestColumn)) {
+        sink.OnNumberNewest(spec.caller_id,
+                            static_cast<std::uint64_t>(st->ColumnInt64(kNewestColumn)));
+      }
       ++summary.numbers;
     }
   }
@@ -343,6 +353,7 @@ core::Result<LookupData> QueryLookup(Database& db, const LookupQuery& query, cor
     if (search) {
       st->BindText(2, query.from->ToString());
       st->BindInt64(3, static_cast<std::int64_t>(query.max_depth));
+      st->BindInt64(4, ToUnixMs(now - query.window));
     }
     auto row = st->Step();
     if (!row) return core::Fail(row.error());

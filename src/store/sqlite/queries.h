@@ -42,7 +42,8 @@ namespace cidrotor::store::sqlite {
     Database& db, const ReservationQuery& query, core::TimePoint now);
 
 // Store::Lookup: the number's newest reservation, and its newest to query.from, walking the
-// reservations' previous_id links (at most query.max_depth). known false: no such number.
+// reservations' previous_id links (at most query.max_depth, made at or after now - window).
+// known false: no such number.
 // Errors: kUnavailable.
 [[nodiscard]] core::Result<LookupData> QueryLookup(Database& db, const LookupQuery& query,
                                                    core::TimePoint now);

@@ -1,5 +1,7 @@
 #include "store/sqlite/schema.h"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -197,6 +199,10 @@ core::Result<int> Migrate(Database& db) {
       });
     } else {
       const int next = *current + 1;
+      if (*before > 0) {  // an existing store: the history may be big, say why start-up waits
+        spdlog::info("sqlite: migrating the schema to version {}{}", next,
+                     next == 4 ? " (links every reservation kept: about 20 s per million)" : "");
+      }
       step = db.Exec(std::string(kMigrations[static_cast<std::size_t>(next - 1)]),
                      "apply migration " + std::to_string(next));
       if (step) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pg_test_database.h"
@@ -29,15 +30,19 @@ using journal_test::Spec;
 using journal_test::Upsert;
 using journal_test::Usage;
 using std::chrono::seconds;
+using ::testing::ElementsAre;
 using testing::IsOk;
+using ::testing::Pair;
 
 constexpr std::uint64_t kNumber = 3'105'550'100;
 
 core::Result<LookupData> LookUp(Journal& journal, std::uint64_t caller_id,
-                                std::optional<std::uint64_t> from = std::nullopt) {
+                                std::optional<std::uint64_t> from = std::nullopt,
+                                std::chrono::seconds window = kLookupDefaultWindow) {
   LookupQuery query;
   query.caller_id = Phone(caller_id);
   if (from) query.from = Phone(*from);
+  query.window = window;
   std::promise<core::Result<LookupData>> promise;
   auto future = promise.get_future();
   journal.QueryLookup(query, kT0, [&](core::Result<LookupData> r) { promise.set_value(r); });
@@ -49,6 +54,22 @@ core::Reservation Call(std::uint64_t id, std::uint64_t destination, int second =
   core::Reservation r = MakeReservation(id, kNumber, kT0 + seconds(second), seconds(300));
   r.destination = Phone(destination);
   return r;
+}
+
+// What Load reports to a sink that WantsNewest: (number, its newest reservation) pairs.
+std::vector<std::pair<std::uint64_t, std::uint64_t>> LoadNewest(Journal& journal) {
+  class Sink final : public LoadSink {
+   public:
+    void OnNumber(const core::NumberSpec& /*spec*/, const core::NumberUsage& /*usage*/) override {}
+    void OnLiveReservation(const core::Reservation& /*reservation*/) override {}
+    bool WantsNewest() const override { return true; }
+    void OnNumberNewest(core::PhoneNumber caller_id, std::uint64_t reservation_id) override {
+      newest.emplace_back(caller_id.digits(), reservation_id);
+    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> newest;
+  } sink;
+  EXPECT_THAT(journal.Load(kT0, sink), IsOk());
+  return sink.newest;
 }
 
 class PostgresLookupTest : public ::testing::Test {
@@ -109,10 +130,14 @@ TEST_F(PostgresLookupTest, Schema4LinksTheHistoryOfASchema3Database) {
                          "last_reservation_id IS NULL"),
             1);
 
-  // The lookup walks what the migration linked, and the writer goes on from it.
+  // The lookup walks what the migration linked, and the writer goes on from it; a Redis rebuilt
+  // now gets each number's newest (its 'lr') from the migrated column.
   auto journal = Open();
   ASSERT_NE(journal, nullptr);
-  auto found = LookUp(*journal, kNumber, 2'125'550'001);
+  EXPECT_THAT(LoadNewest(*journal), ElementsAre(Pair(kNumber, 2050u), Pair(kNumber + 1, 6u)));
+  // Back to these rows' 1970 times: the whole history.
+  const auto all_of_it = std::chrono::duration_cast<std::chrono::seconds>(kT0.time_since_epoch());
+  auto found = LookUp(*journal, kNumber, 2'125'550'001, all_of_it);
   ASSERT_THAT(found, IsOk());
   EXPECT_TRUE(found->known);
   ASSERT_TRUE(found->last && found->called);
@@ -142,6 +167,7 @@ TEST_F(PostgresLookupTest, BatchesCommittedOutOfOrderLeaveTheNewestReservationLa
   ASSERT_THAT(AppendAndWait(*a, {second}), IsOk());
 
   EXPECT_EQ(Newest(kNumber), 3);
+  EXPECT_THAT(LoadNewest(*b), ElementsAre(Pair(kNumber, 3u)));  // what a rebuild puts in 'lr'
   EXPECT_EQ(db_.QueryInt("SELECT daily_used FROM caller_ids WHERE caller_id = 3105550100"), 3)
       << "the older batch leaves the counters too";
   EXPECT_EQ(Previous(3), 2);

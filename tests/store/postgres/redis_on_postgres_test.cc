@@ -2,7 +2,8 @@
 // test) and one PostgreSQL schema, each instance with its own PostgresJournal, as two `serve`
 // processes. allocate.lua gives every allocation the number's reservation before it, whichever
 // instance made either, and the journal links them (previous_id), so a number's history reads
-// back as one chain; a Redis rebuilt from PostgreSQL goes on from where the journal is.
+// back as one chain; a Redis rebuilt from PostgreSQL goes on from where the journal is (each
+// number's newest reservation is loaded back into Redis).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -139,10 +140,21 @@ TEST_F(RedisOnPostgresTest, ARebuildFromPostgresKeepsTheChainGoing) {
   b->Flush();
 
   ASSERT_TRUE(redis_.Restart()) << redis_.error();  // every key is gone: rebuilt from PostgreSQL
+  // A third instance's start rebuilds Redis at once; the number comes back with its newest
+  // reservation ('lr').
+  auto c = OpenInstance();
+  ASSERT_TRUE(c);
+  const std::string newest = std::to_string(ids[1]);
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{default}:n:" + std::string(kNumber), "lr"}),
+            "$" + std::to_string(newest.size()) + "\r\n" + newest + "\r\n");
+  // So the first allocation after the rebuild gets its previous one from Redis too, like every
+  // other: the journal's own idea of the number's newest is wiped before each call.
+  db_.Exec("UPDATE caller_ids SET last_reservation_id = NULL");
   ids.push_back(Call(*b, Destination(2)));
+  b->Flush();
+  db_.Exec("UPDATE caller_ids SET last_reservation_id = NULL");
   ids.push_back(Call(*a, Destination(3)));
   a->Flush();
-  b->Flush();
 
   for (std::size_t i = 1; i < ids.size(); ++i) {
     ASSERT_NE(ids[i], 0u);
