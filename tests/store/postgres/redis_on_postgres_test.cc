@@ -53,6 +53,14 @@ class RedisOnPostgresTest : public ::testing::Test {
 
   // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
   // Returns its reservation id (0 when it failed).
+  // Adds kNumber to pool default through `store`.
+  void AddTheNumber(Store& store) {
+    core::NumberSpec spec;
+    spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+    spec.pool = "default";
+    ASSERT_THAT(Await<core::NumberView>([&](auto done) { store.AddNumber(spec, done); }), IsOk());
+  }
+
   std::uint64_t Call(Store& store, const std::string& destination) {
     core::AllocationRequest request;
     request.destination = *core::PhoneNumber::ParseDestination(destination);
@@ -94,10 +102,7 @@ TEST_F(RedisOnPostgresTest, AlternatingInstancesLinkEveryReservationInOrder) {
   auto a = OpenInstance();
   auto b = OpenInstance();
   ASSERT_TRUE(a && b);
-  core::NumberSpec spec;
-  spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
-  spec.pool = "default";
-  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(spec, done); }), IsOk());
+  ASSERT_NO_FATAL_FAILURE(AddTheNumber(*a));
 
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < 6; ++i) {
@@ -131,10 +136,7 @@ TEST_F(RedisOnPostgresTest, ARebuildFromPostgresKeepsTheChainGoing) {
   auto a = OpenInstance();
   auto b = OpenInstance();
   ASSERT_TRUE(a && b);
-  core::NumberSpec spec;
-  spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
-  spec.pool = "default";
-  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(spec, done); }), IsOk());
+  ASSERT_NO_FATAL_FAILURE(AddTheNumber(*a));
   std::vector<std::uint64_t> ids = {Call(*a, Destination(0)), Call(*b, Destination(1))};
   a->Flush();
   b->Flush();
