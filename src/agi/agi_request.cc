@@ -73,6 +73,30 @@ std::string_view ScriptWithQuery(const Environment& env) {
   return request;
 }
 
+struct ScriptParts {
+  std::string_view name;   // "next-cid"
+  std::string_view query;  // "campaign=X&agent=Y", undecoded
+};
+
+ScriptParts SplitScript(const Environment& env) {
+  std::string_view script = ScriptWithQuery(env);
+  std::string_view query;
+  if (const auto mark = script.find('?'); mark != std::string_view::npos) {
+    query = script.substr(mark + 1);
+    script = script.substr(0, mark);
+  }
+  while (!script.empty() && script.front() == '/') script.remove_prefix(1);
+  while (!script.empty() && script.back() == '/') script.remove_suffix(1);
+  return {script, query};
+}
+
+std::optional<AgiScript> ScriptNamed(std::string_view name) {
+  if (name == "next-cid") return AgiScript::kNextCid;
+  if (name == "release") return AgiScript::kRelease;
+  if (name == "lookup") return AgiScript::kLookup;
+  return std::nullopt;
+}
+
 // A dialled number: digits with an optional leading `+` (not `s`, `h`, `i`, `t`, `failed`...).
 bool IsDialledNumber(std::string_view text) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
@@ -84,6 +108,10 @@ bool IsDialledNumber(std::string_view text) {
 }
 
 }  // namespace
+
+std::optional<AgiScript> AgiScriptOf(const Environment& env) {
+  return ScriptNamed(SplitScript(env).name);
+}
 
 std::string_view AgiScriptName(AgiScript script) {
   switch (script) {
@@ -102,26 +130,16 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
   request.channel = std::string(env.Get("agi_channel").value_or(""));
   request.uniqueid = std::string(env.Get("agi_uniqueid").value_or(""));
 
-  std::string_view script = ScriptWithQuery(env);
-  std::string_view query;
-  if (const auto mark = script.find('?'); mark != std::string_view::npos) {
-    query = script.substr(mark + 1);
-    script = script.substr(0, mark);
-  }
-  while (!script.empty() && script.front() == '/') script.remove_prefix(1);
-  while (!script.empty() && script.back() == '/') script.remove_suffix(1);
-  if (script == "next-cid") {
-    request.script = AgiScript::kNextCid;
-  } else if (script == "release") {
-    request.script = AgiScript::kRelease;
-  } else if (script == "lookup") {
-    request.script = AgiScript::kLookup;
-  } else {
+  const ScriptParts parts = SplitScript(env);
+  std::string_view query = parts.query;
+  const auto script = ScriptNamed(parts.name);
+  if (!script) {
     return core::Fail(core::Error::NotFound(
         fmt::format("unknown AGI script `{}` (expected next-cid, release or lookup)",
-                    script.substr(0, 64)),
+                    parts.name.substr(0, 64)),
         "script"));
   }
+  request.script = *script;
 
   service::Params& params = request.params;
   core::Result<void> added;
@@ -136,7 +154,7 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
   // A caller ID that is no NANP number (withheld, international, an extension) is no party
   // to search for: the lookup answers no_match rather than an error.
   if (auto party = env.Get("agi_callerid");
-      inbound && party && core::PhoneNumber::ParsePoolNumber(*party, "from")) {
+      inbound && party && core::PhoneNumber::ParseCallerId(*party, "from")) {
     if (added = params.Add("from", std::string(*party)); !added) return core::Fail(added.error());
   }
   if (auto name = env.Get("agi_calleridname"); name && *name != "unknown") {

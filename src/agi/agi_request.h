@@ -14,6 +14,7 @@
 // `reservation=` is accepted as a short name of `reservation_id` (both work).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,9 @@ struct AgiRequest {
 // kInvalidArgument when the query string is malformed (bad percent escape) or carries more or
 // longer parameters than service::Params holds.
 [[nodiscard]] core::Result<AgiRequest> ParseAgiRequest(const Environment& env);
+
+// The script an environment names, even when its parameters are refused; nullopt: unknown.
+std::optional<AgiScript> AgiScriptOf(const Environment& env);
 
 // The channel and uniqueid of an environment, for log lines even when ParseAgiRequest failed:
 // "SIP/carrier-0000001a uniqueid=1700000000.42", or "unknown channel".

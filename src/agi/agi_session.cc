@@ -146,6 +146,8 @@ class Session {
     started_ = SteadyClock::now();
     who_ = DescribeChannel(env_);
     auto request = ParseAgiRequest(env_);
+    // A refused lookup answers with its variables emptied too (SendStatus).
+    answers_lookup_ = AgiScriptOf(env_) == AgiScript::kLookup;
     if (!request) {
       spdlog::warn("agi: {} refused: {}", who_, request.error().ToString());
       Log("agi:unknown", core::StatusCodeFor(request.error().code()));
@@ -246,7 +248,6 @@ class Session {
   // dialplan routes the callback to that campaign or agent (GET /api/lookup's `called`).
   asio::awaitable<void> Lookup(const AgiRequest& request) {
     log_.endpoint = "agi:lookup";
-    answers_lookup_ = true;  // errors clear the lookup's variables too (SendStatus)
     auto parsed = service::ParseLookupQuery(request.params);
     if (!parsed) co_return co_await Fail(parsed.error());
     // Within the AGI deadline even when nothing matches and the pages are cold (store.h).

@@ -96,6 +96,19 @@ Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::str
   return CheckTenDigits(d, field);
 }
 
+Result<PhoneNumber> PhoneNumber::ParseCallerId(std::string_view text, std::string_view field) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first != std::string_view::npos && text[first] == '+') {
+    auto digits = ExtractDigits(text, field);
+    if (!digits) return Fail(digits.error());
+    if (digits->size() != 11 || digits->front() != '1') {
+      return Fail(Error::InvalidArgument(
+          std::string(field), "an international number (+ and a country code other than 1)"));
+    }
+  }
+  return ParsePoolNumber(text, field);
+}
+
 std::string PhoneNumber::ToString() const {
   std::array<char, 10> out{};
   std::uint64_t v = digits_;

@@ -29,6 +29,12 @@ class PhoneNumber {
   [[nodiscard]] static Result<PhoneNumber> ParsePoolNumber(std::string_view text,
                                                            std::string_view field = "caller_id");
 
+  // A calling party's number as the network presents it (an inbound caller ID): the forms of a
+  // pool number, but a leading `+` must be followed by country code 1, since `+4532123456` is a
+  // Danish number, not 453-212-3456. Errors name `field`.
+  [[nodiscard]] static Result<PhoneNumber> ParseCallerId(std::string_view text,
+                                                         std::string_view field = "from");
+
   std::uint64_t digits() const { return digits_; }
   std::uint32_t area_code() const { return static_cast<std::uint32_t>(digits_ / 10'000'000); }
   // NPA-NXX as one integer, e.g. 310555 for 310-555-9876.

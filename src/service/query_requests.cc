@@ -58,8 +58,8 @@ core::Result<store::LookupQuery> ParseLookupQuery(const Params& params) {
   query.caller_id = *number;
   if (const auto from = params.Get("from")) {
     // As a caller ID reads, not as a dialled string: no dial prefix to drop, so an international
-    // caller (+44 20 ...) is refused rather than read as its last 10 digits.
-    auto party = core::PhoneNumber::ParsePoolNumber(*from, "from");
+    // caller (+44 20 ..., +45 ...) is refused rather than read as NANP digits.
+    auto party = core::PhoneNumber::ParseCallerId(*from, "from");
     if (!party) return core::Fail(std::move(party).error());
     query.from = *party;
   }

@@ -64,8 +64,8 @@ namespace cidrotor::service {
 // GET /api/logs. `limit` (1..1000, 100), `before_id` (>= 1: older rows than that id).
 [[nodiscard]] core::Result<store::LogQuery> ParseLogQuery(const Params& params);
 
-// GET /api/lookup. `caller_id` (required) and `from` (optional: the party calling it back), both
-// pool number rules (10 digits, or 1 + 10, punctuation and a leading + allowed, no prefix);
+// GET /api/lookup. `caller_id` (required, pool number rules) and `from` (optional: the party
+// calling it back, core::PhoneNumber::ParseCallerId: 10 digits, 1 + 10 or +1 + 10, no prefix);
 // `days` (1..365, default 30): how far back `from` is searched.
 [[nodiscard]] core::Result<store::LookupQuery> ParseLookupQuery(const Params& params);
 

@@ -100,7 +100,7 @@ TEST(AgiRequestTest, LookupTakesTheDialledNumberAsOursAndTheCallerAsTheParty) {
   EXPECT_EQ(query->from->ToString(), "3105559876");
 
   // No party to search for: withheld, international (not its last 10 digits), internal.
-  for (const char* caller : {"anonymous", "+442072345678", "100", ""}) {
+  for (const char* caller : {"anonymous", "+442072345678", "+4532123456", "100", ""}) {
     fields.callerid = caller;
     request = ParseAgiRequest(Env(fields));
     ASSERT_TRUE(request.has_value()) << caller;

@@ -75,6 +75,23 @@ INSTANTIATE_TEST_SUITE_P(Forms, PoolFormTest,
                                 PoolCase{"22125551234", nullptr},   // 11 digits not starting 1
                                 PoolCase{"9115551234", nullptr}));
 
+// An inbound caller ID: a pool number's forms, but a `+` must carry country code 1.
+TEST(PhoneNumberTest, CallerIdsWithAnotherCountryCodeAreNotNanp) {
+  for (const char* nanp : {"3105559876", "13105559876", "+13105559876", " +1 (310) 555-9876"}) {
+    auto parsed = PhoneNumber::ParseCallerId(nanp);
+    ASSERT_TRUE(parsed.has_value()) << nanp << ": " << parsed.error().ToString();
+    EXPECT_EQ(parsed->ToString(), "3105559876") << nanp;
+  }
+  // Denmark and Norway have 10 digits with their country code: never a US number.
+  for (const char* foreign : {"+4532123456", "+4722123456", "+442072345678", "+3105559876"}) {
+    EXPECT_THAT(PhoneNumber::ParseCallerId(foreign),
+                HasFieldError(ErrorCode::kInvalidArgument, "from"))
+        << foreign;
+  }
+  EXPECT_THAT(PhoneNumber::ParseCallerId("913105559876"),
+              HasFieldError(ErrorCode::kInvalidArgument, "from"));  // no dial prefix
+}
+
 TEST(PhoneNumberTest, SplitsAreaCodeAndExchange) {
   auto n = PhoneNumber::ParseDestination("310-555-9876");
   ASSERT_TRUE(n);

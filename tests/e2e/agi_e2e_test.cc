@@ -146,6 +146,10 @@ TEST_F(AgiE2eTest, AgiLookupRoutesACallbackToTheCallThatReachedTheCaller) {
   vars = Agi(inbound);
   EXPECT_EQ(vars["CIDROTOR_STATUS"], "not_found");
   EXPECT_TRUE(all_empty_but_status(vars));
+  inbound.script = "lookup?caller_id=%ZZ";  // refused before the lookup starts
+  vars = Agi(inbound);
+  EXPECT_EQ(vars["CIDROTOR_STATUS"], "invalid_argument");
+  EXPECT_TRUE(all_empty_but_status(vars));
   const auto logs = Admin("GET", "/api/logs?limit=100");
   EXPECT_NE(logs.body.find("agi:lookup"), std::string::npos) << logs.body;
 }

@@ -454,6 +454,7 @@ TEST(ParseLookupQueryTest, RejectsTheFirstBadField) {
           // A caller ID, not a dialled string: an international number is not its last 10
           // digits (+44 20 7234 5678 is no call to 207-234-5678), and carries no dial prefix.
           {{{"caller_id", "2125550100"}, {"from", "+442072345678"}}, "from"},
+          {{{"caller_id", "2125550100"}, {"from", "+4532123456"}}, "from"},  // Denmark
           {{{"caller_id", "2125550100"}, {"from", "913105559876"}}, "from"},
           {{{"caller_id", "2125550100"}, {"days", "0"}}, "days"},
           {{{"caller_id", "2125550100"}, {"days", "366"}}, "days"},

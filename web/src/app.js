@@ -350,19 +350,24 @@ function showNumber(number) {
   $('number').hidden = false;
 }
 
+let findSeq = 0; // the newest search: answers of older ones are dropped
+
 async function findNumber(event) {
   event.preventDefault();
+  const seq = ++findSeq;
   $('find-error').textContent = '';
   $('edit-status').textContent = '';
   const digits = $('find-number').value.replace(/\D/g, '');
+  const from = $('find-from').value.trim();
   const answer = await api('GET', `/api/numbers/${encodeURIComponent(digits)}`);
+  if (seq !== findSeq) return;
   if (!answer.success) {
     $('number').hidden = true;
     $('find-error').textContent = answer.detail || answer.error;
     return;
   }
   showNumber(answer.number);
-  await showHistory(answer.number.caller_id, $('find-from').value.trim());
+  await showHistory(seq, answer.number.caller_id, from);
 }
 
 // One call of GET /api/lookup's answer, in a line.
@@ -372,9 +377,9 @@ function describeCall(call) {
     + (call.lead_id ? `, lead ${call.lead_id}` : '') + ` (${state})`;
 }
 
-// Who used the number last and, for a party calling back, which call reached them (GET /api/lookup).
-// An answer that comes back after another number was shown is dropped.
-async function showHistory(number, from) {
+// Who used the number last and, for a party calling back, which call reached them (GET /api/lookup),
+// for search `seq`: an answer that comes back after a newer search is dropped.
+async function showHistory(seq, number, from) {
   fillTerms('number-history', [['History', 'loading…']]);
   const query = `caller_id=${encodeURIComponent(number)}` + (from ? `&from=${encodeURIComponent(from)}` : '');
   let answer;
@@ -383,7 +388,7 @@ async function showHistory(number, from) {
   } catch (error) {
     answer = { success: false, detail: error.message };
   }
-  if (!shownNumber || shownNumber.caller_id !== number) return;
+  if (seq !== findSeq) return;
   if (!answer.success) {
     fillTerms('number-history', [['History', `not available: ${answer.detail || answer.error}`]]);
     return;

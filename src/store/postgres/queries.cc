@@ -75,7 +75,8 @@ WITH RECURSIVE chain AS (
   UNION ALL
   SELECT r.*, chain.depth + 1
   FROM chain JOIN reservations r ON r.id = chain.previous_id
-  WHERE chain.destination <> $2 AND chain.depth < $3 AND r.reserved_at >= $4
+  WHERE chain.destination <> $2 AND chain.depth < $3 AND chain.reserved_at >= $4
+    AND r.reserved_at >= $4
 )
 )sql";
 

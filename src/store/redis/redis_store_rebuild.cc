@@ -199,7 +199,7 @@ class RedisLoader final : public LoadSink {
 
   void FlushCommands(std::vector<redis::Command>& commands) {
     if (!commands.empty() && !error_) {
-      if (auto sent = connection_.Pipeline(commands); !sent) error_ = sent.error();
+      Sent(connection_.Pipeline(commands));
     }
     commands.clear();
   }
@@ -211,7 +211,9 @@ class RedisLoader final : public LoadSink {
       redis::Command hset = {"HSET", key};
       hset.insert(hset.end(), fields.begin() + static_cast<std::ptrdiff_t>(begin),
                   fields.begin() + static_cast<std::ptrdiff_t>(end));
-      if (auto set = connection_.Run(hset); !set) error_ = set.error();
+      std::vector<redis::Command> one;
+      one.push_back(std::move(hset));
+      Sent(connection_.Pipeline(one));
     }
   }
 
@@ -246,16 +248,22 @@ class RedisLoader final : public LoadSink {
     for (const RedisReply& reply : *replies) {
       if (reply.Status() != "OK") {
         error_ =
-            core::Error::Unavailable("rebuild: upsert answered " + std::string(reply.Status()));
+            core::Error::Unavailable("rebuild: upsert answered " +
+                                     (reply.is_error() ? reply.str : std::string(reply.Status())));
         return;
       }
     }
-    auto written = connection_.Pipeline(after);
-    if (!written) {
-      error_ = written.error();
+    Sent(connection_.Pipeline(after));
+  }
+
+  // Records the first failure of a pipeline in error_: its own, or an error reply (e.g. OOM
+  // under maxmemory), which a reply list carries without failing.
+  void Sent(const core::Result<std::vector<RedisReply>>& replies) {
+    if (!replies) {
+      error_ = replies.error();
       return;
     }
-    for (const RedisReply& reply : *written) {
+    for (const RedisReply& reply : *replies) {
       if (reply.is_error()) {
         error_ = core::Error::Unavailable("rebuild: redis answered " + reply.str);
         return;

@@ -51,8 +51,6 @@ class RedisOnPostgresTest : public ::testing::Test {
     return opened ? std::move(*opened) : nullptr;
   }
 
-  // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
-  // Returns its reservation id (0 when it failed).
   // Adds kNumber to pool default through `store`.
   void AddTheNumber(Store& store) {
     core::NumberSpec spec;
@@ -61,6 +59,8 @@ class RedisOnPostgresTest : public ::testing::Test {
     ASSERT_THAT(Await<core::NumberView>([&](auto done) { store.AddNumber(spec, done); }), IsOk());
   }
 
+  // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
+  // Returns its reservation id (0 when it failed).
   std::uint64_t Call(Store& store, const std::string& destination) {
     core::AllocationRequest request;
     request.destination = *core::PhoneNumber::ParseDestination(destination);
