@@ -12,6 +12,8 @@
 #include <functional>
 #include <optional>
 
+#include "core/warm_up.h"
+
 namespace cidrotor::app {
 namespace {
 
@@ -221,6 +223,12 @@ const std::vector<SettingDef>& Defs() {
        CountSetter(
            0, 365,
            [](Config& c, std::uint64_t v) { c.sticky_days = static_cast<std::uint32_t>(v); })},
+      {{"WARMUP_DAYS", "warmup-days", "0",
+        "Days a new number's daily cap ramps up to its full cap (0..365); 0 = off"},
+       Kind::kText,
+       CountSetter(
+           0, core::kMaxWarmupDays,
+           [](Config& c, std::uint64_t v) { c.warmup_days = static_cast<std::uint16_t>(v); })},
       {{"API_LOG_RETENTION_DAYS", "api-log-retention-days", "30",
         "Days api_logs rows are kept (0..36500); 0 = forever"},
        Kind::kText,

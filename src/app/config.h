@@ -92,6 +92,7 @@ struct Config {
   // STICKY_DAYS: days a lead (`lead`, or VICIdial's call code) keeps the caller-ID it was last
   // given, when that number is eligible (the sticky tier). Default 7; 0 = no sticky tier.
   std::uint32_t sticky_days = 7;
+  std::uint16_t warmup_days = 0;  // WARMUP_DAYS: 0 = new numbers do not warm up
 
   // API_LOG_RETENTION_DAYS: days api_logs rows are kept. Default 30; 0 = forever.
   std::uint32_t api_log_retention_days = 30;

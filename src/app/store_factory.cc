@@ -64,6 +64,7 @@ core::IndexOptions IndexOptionsFor(const Config& config) {
   index.default_daily_cap = config.default_daily_limit;
   index.default_ttl = config.default_reservation_ttl;
   index.sticky = std::chrono::seconds(std::int64_t{config.sticky_days} * 86'400);
+  index.warmup_days = config.warmup_days;
   return index;
 }
 

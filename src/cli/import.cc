@@ -153,6 +153,7 @@ class SqliteTarget final : public ImportTarget {
     bulk.path = (options.data_dir / kDatabaseFileName).string();
     bulk.on_duplicate = options.on_duplicate;
     bulk.batch_rows = options.batch_rows;
+    bulk.warm_from_today = options.warm_from_today;
     auto importer = store::sqlite::BulkImporter::Open(bulk);
     if (!importer) return core::Fail(std::move(importer.error()));
     return std::unique_ptr<ImportTarget>(new SqliteTarget(std::move(*lock), std::move(*importer)));

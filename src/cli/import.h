@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/phone_number.h"
 #include "core/result.h"
 #include "store/store.h"
@@ -69,6 +70,9 @@ struct ImportOptions {
   std::string via_api;                          // --via-api URL (http://host:port); empty = direct
   std::string token;                            // --token (or ADMIN_TOKEN)
   ImportTargetFactory open_target;              // unset: the SQLite file in data_dir
+  // Local midnight (TIMEZONE) of the import's day, compact: new numbers without last_used warm
+  // up from it (core/warm_up.h); 0 leaves them established.
+  core::CompactTime warm_from_today = 0;
 };
 
 struct ImportCounts {

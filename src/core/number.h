@@ -43,6 +43,9 @@ struct NumberUsage {
   CompactTime day_start = 0;   // window that daily_used counts in
   std::uint16_t hourly_used = 0;
   std::uint16_t daily_used = 0;
+  // Local midnight of the day the number entered the pool without a usage history: its daily cap
+  // ramps from then (core/warm_up.h). 0 = established, no ramp.
+  CompactTime warm_from = 0;
 };
 
 struct NumberView {
@@ -50,6 +53,8 @@ struct NumberView {
   NumberUsage usage;
   std::uint16_t effective_hourly_cap = 0;  // spec's cap, or the default when it has none
   std::uint16_t effective_daily_cap = 0;
+  std::uint16_t daily_cap_today = 0;  // effective_daily_cap, or the warm-up's share of it
+  std::uint16_t warmup_day = 0;       // 1.. while warming up (the day it is on); 0 = not
   std::uint16_t hourly_used_now = 0;  // usage counted in the current window (0 after roll-over)
   std::uint16_t daily_used_now = 0;
   bool reserved = false;

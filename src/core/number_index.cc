@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/area_code_states.h"
+#include "core/warm_up.h"
 
 namespace cidrotor::core {
 namespace {
@@ -32,8 +33,14 @@ const Windows& NumberIndex::WindowsAt(TimePoint now) {
 std::uint16_t NumberIndex::HourlyCap(const Record& r) const {
   return r.hourly_cap != 0 ? r.hourly_cap : options_.default_hourly_cap;
 }
-std::uint16_t NumberIndex::DailyCap(const Record& r) const {
+std::uint16_t NumberIndex::WarmupDay(const Record& r, const Windows& w) const {
+  return core::WarmupDay(r.warm_from, ToCompact(w.day_start), options_.warmup_days);
+}
+std::uint16_t NumberIndex::FullDailyCap(const Record& r) const {
   return r.daily_cap != 0 ? r.daily_cap : options_.default_daily_cap;
+}
+std::uint16_t NumberIndex::DailyCap(const Record& r, const Windows& w) const {
+  return WarmDailyCap(FullDailyCap(r), WarmupDay(r, w), options_.warmup_days);
 }
 std::uint16_t NumberIndex::HourlyUsedNow(const Record& r, const Windows& w) const {
   return r.hour_start == ToCompact(w.hour_start) ? r.hourly_used : 0;
@@ -58,7 +65,7 @@ void NumberIndex::Settle(std::uint32_t id, TimePoint now) {
   CompactTime back_at = 0;  // 0: available now
   if (r.rest_until > ToCompact(now)) back_at = std::max(back_at, r.rest_until);
   if (HourlyUsedNow(r, w) >= HourlyCap(r)) back_at = std::max(back_at, ToCompact(w.next_hour));
-  if (DailyUsedNow(r, w) >= DailyCap(r)) back_at = std::max(back_at, ToCompact(w.next_day));
+  if (DailyUsedNow(r, w) >= DailyCap(r, w)) back_at = std::max(back_at, ToCompact(w.next_day));
   if (back_at == 0) {
     forest_.Link(id, r.leaf);
   } else {
@@ -160,7 +167,11 @@ Result<NumberView> NumberIndex::Add(const NumberSpec& spec, const NumberUsage& u
     return Fail(
         Error::Conflict("caller_id " + spec.caller_id.ToString() + " already exists", "caller_id"));
   }
-  return Put(spec, usage, now);
+  return Put(spec, ArrivingUsage(usage, now), now);
+}
+
+NumberUsage NumberIndex::ArrivingUsage(const NumberUsage& usage, TimePoint now) {
+  return core::ArrivingUsage(usage, ToCompact(WindowsAt(now).day_start));
 }
 
 Result<NumberView> NumberIndex::Put(const NumberSpec& spec, const NumberUsage& usage,
@@ -188,6 +199,7 @@ Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage,
   r.hourly_used = usage.hourly_used;
   r.day_start = usage.day_start;
   r.daily_used = usage.daily_used;
+  r.warm_from = usage.warm_from;
   if (!existing) table_.Insert(id);
   Settle(id, now);
   return {};
@@ -341,7 +353,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   Record& r = records_[id];
   const Windows& w = WindowsAt(now);
   if (r.reservation != 0 || HourlyUsedNow(r, w) >= HourlyCap(r) ||
-      DailyUsedNow(r, w) >= DailyCap(r) || !r.active) {
+      DailyUsedNow(r, w) >= DailyCap(r, w) || !r.active) {
     return Fail(Error::Internal("number " + PhoneNumber::FromValidDigits(r.digits).ToString() +
                                 " was in the available order but is not available"));
   }
@@ -518,9 +530,11 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.spec.hourly_cap = r.hourly_cap;
   view.spec.daily_cap = r.daily_cap;
   view.spec.active = r.active;
-  view.usage = NumberUsage{r.last_used, r.hour_start, r.day_start, r.hourly_used, r.daily_used};
+  view.usage = UsageOf(r);
   view.effective_hourly_cap = HourlyCap(r);
-  view.effective_daily_cap = DailyCap(r);
+  view.effective_daily_cap = FullDailyCap(r);
+  view.daily_cap_today = DailyCap(r, w);
+  view.warmup_day = WarmupDay(r, w);
   view.hourly_used_now = HourlyUsedNow(r, w);
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
@@ -531,8 +545,12 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
 std::optional<NumberUsage> NumberIndex::UsageOf(PhoneNumber caller_id) const {
   const auto id = FindRecord(caller_id);
   if (!id) return std::nullopt;
-  const Record& r = records_[*id];
-  return NumberUsage{r.last_used, r.hour_start, r.day_start, r.hourly_used, r.daily_used};
+  return UsageOf(records_[*id]);
+}
+
+NumberUsage NumberIndex::UsageOf(const Record& r) const {
+  return NumberUsage{r.last_used,   r.hour_start, r.day_start,
+                     r.hourly_used, r.daily_used, r.warm_from};
 }
 
 std::vector<Reservation> NumberIndex::LiveReservations() const {
@@ -577,7 +595,7 @@ bool NumberIndex::CountSlice(PartialCounts& partial, std::size_t max_records, Ti
     ++area.active;
     ++pool.active;
     if (r.reservation == 0) {
-      if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r)) {
+      if (HourlyUsedNow(r, w) >= HourlyCap(r) || DailyUsedNow(r, w) >= DailyCap(r, w)) {
         ++counts.capped;
       } else if (r.rest_until > now_compact) {
         ++counts.resting;

@@ -45,6 +45,8 @@ struct IndexOptions {
   Seconds default_ttl{300};                // DEFAULT_RESERVATION_TTL
   // STICKY_DAYS: how long a lead keeps the number it was given (the sticky tier); 0 = no tier.
   Seconds sticky{0};
+  // WARMUP_DAYS: how many days a new number's daily cap ramps up (core/warm_up.h); 0 = off.
+  std::uint16_t warmup_days = 0;
 };
 
 struct NumberQuery {
@@ -102,7 +104,8 @@ class NumberIndex {
   const IndexOptions& options() const { return options_; }
 
   // --- numbers ---------------------------------------------------------------------------------
-  // Adds a new number. Errors: kConflict if it exists; kInvalidArgument if a name table is full.
+  // Adds a new number; without a usage history it starts warming up today (ArrivingUsage).
+  // Errors: kConflict if it exists; kInvalidArgument if a name table is full.
   [[nodiscard]] Result<NumberView> Add(const NumberSpec& spec, const NumberUsage& usage,
                                        TimePoint now);
   // Adds or replaces (spec and usage); a live reservation of the number is kept.
@@ -110,6 +113,9 @@ class NumberIndex {
                                        TimePoint now);
   // Put without building a view: the start-up path for a million numbers.
   [[nodiscard]] Result<void> Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now);
+  // Put and Load take the usage as given, warm-up start included: a number entering the pool
+  // through them (an import) takes this first (core::ArrivingUsage with today's local midnight).
+  NumberUsage ArrivingUsage(const NumberUsage& usage, TimePoint now);
   // Changes the fields set in `patch`. Errors: kNotFound, kInvalidArgument.
   [[nodiscard]] Result<NumberView> Update(PhoneNumber caller_id, const NumberPatch& patch,
                                           TimePoint now);
@@ -180,7 +186,9 @@ class NumberIndex {
     LinkState link;                // linked = in the available order
     bool active = true;
     bool in_use = true;  // false for a freed slot awaiting reuse
+    CompactTime warm_from = 0;  // NumberUsage::warm_from (in what was padding)
   };
+  static_assert(sizeof(Record) == 56, "a record's size is the memory per number (SPEC < 100 B)");
 
   // The forest's view of records: LRU key and heap position.
   struct RecordAccess {
@@ -234,7 +242,11 @@ class NumberIndex {
 
   const Windows& WindowsAt(TimePoint now);
   std::uint16_t HourlyCap(const Record& r) const;
-  std::uint16_t DailyCap(const Record& r) const;
+  std::uint16_t FullDailyCap(const Record& r) const;
+  // Today's: the warm-up's share of the full cap while the number warms up.
+  std::uint16_t DailyCap(const Record& r, const Windows& w) const;
+  std::uint16_t WarmupDay(const Record& r, const Windows& w) const;
+  NumberUsage UsageOf(const Record& r) const;
   std::uint16_t HourlyUsedNow(const Record& r, const Windows& w) const;
   std::uint16_t DailyUsedNow(const Record& r, const Windows& w) const;
 

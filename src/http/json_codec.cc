@@ -138,6 +138,11 @@ boost::json::object NumberJson(const core::NumberView& number) {
   json["active"] = spec.active;
   json["hourly_limit"] = number.effective_hourly_cap;
   json["daily_limit"] = number.effective_daily_cap;
+  // While a new number warms up (WARMUP_DAYS), the day of its warm-up and today's share of its
+  // daily cap; daily_limit stays the full cap, the one a PATCH sets.
+  json["warmup_day"] =
+      number.warmup_day == 0 ? boost::json::value(nullptr) : boost::json::value(number.warmup_day);
+  json["daily_limit_today"] = number.daily_cap_today;
   // True when either cap follows DEFAULT_HOURLY_LIMIT / DEFAULT_DAILY_LIMIT (has no own value).
   json["uses_default_limits"] = spec.hourly_cap == 0 || spec.daily_cap == 0;
   json["hourly_used"] = number.hourly_used_now;

@@ -40,6 +40,7 @@ async function startServer(dir) {
     env: {
       PATH: process.env.PATH, ADMIN_TOKEN, SECRET_KEY, API_HOST: '127.0.0.1', API_PORT: '0', AGI_PORT: '0',
       CIDROTOR_DATA_DIR: path.join(dir, 'var'),
+      WARMUP_DAYS: '5',  // the numbers this test adds warm up: the panel shows it
     },
     stdio: ['ignore', log, log],
   });
@@ -192,6 +193,10 @@ async function main() {
     await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: WAIT_MS });
     const edited = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
     assert.deepEqual([edited.hourly_limit, edited.daily_limit, edited.pool], [7, 70, 'north']);
+    // Added today, the number is on day 1 of its warm-up: 70/6 rounded up today. The form keeps
+    // the full cap (saving it again must not write today's share as the cap).
+    await page.locator('#number-details').filter({ hasText: /Warming up\s*day 1: 12 calls today/ }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.inputValue('#edit-daily'), '70');
 
     // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
     await page.fill('#map-campaign-name', 'north_sales');

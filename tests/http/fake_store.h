@@ -58,6 +58,7 @@ inline core::NumberView SampleNumber(std::uint64_t digits = 2'125'551'234) {
   view.spec.state = "NY";
   view.effective_hourly_cap = 100;
   view.effective_daily_cap = 500;
+  view.daily_cap_today = 500;
   view.hourly_used_now = 3;
   view.daily_used_now = 7;
   view.available = true;

@@ -332,6 +332,9 @@ TEST_F(RouterTest, ListsNumbersPaged) {
   page.numbers[1].usage.last_used = core::ToCompact(kTestNow);
   page.numbers[1].spec.hourly_cap = 20;
   page.numbers[1].spec.daily_cap = 80;
+  page.numbers[1].effective_daily_cap = 80;
+  page.numbers[1].daily_cap_today = 32;  // day 2 of a 4-day warm-up
+  page.numbers[1].warmup_day = 2;
   store_.page_result = page;
 
   const Response response =
@@ -357,6 +360,11 @@ TEST_F(RouterTest, ListsNumbersPaged) {
   EXPECT_EQ(first.at("active"), true);
   EXPECT_EQ(numbers[1].at("last_used"), "2026-03-01T12:00:00Z");
   EXPECT_EQ(numbers[1].at("uses_default_limits"), false);
+  EXPECT_TRUE(first.at("warmup_day").is_null());
+  EXPECT_EQ(first.at("daily_limit_today"), 500);
+  EXPECT_EQ(numbers[1].at("daily_limit"), 80);
+  EXPECT_EQ(numbers[1].at("daily_limit_today"), 32);
+  EXPECT_EQ(numbers[1].at("warmup_day"), 2);
 
   ASSERT_EQ(store_.filters().size(), 1u);
   EXPECT_EQ(store_.filters()[0].area_code, 212u);

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "core/warm_up.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/script_args.h"
 #include "store_contract_test.h"
@@ -730,6 +731,150 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   auto added = GetOn(*store, "2125550101");
   ASSERT_THAT(added, IsOk());
   EXPECT_EQ(added->spec.carrier, "Imported");
+}
+
+// --- warm-up (docs/redis-keys.md, `wf`) ----------------------------------------------------------
+
+// The number hash's `wf` as Redis holds it ("" when absent).
+std::string WarmFromField(test_support::RedisServer& redis, const std::string& pool,
+                          const std::string& number) {
+  const std::string reply = redis.Command({"HGET", redis::PoolPrefix(pool) + "n:" + number, "wf"});
+  if (reply == "$-1\r\n") return "";
+  const std::size_t body = reply.find("\r\n") + 2;
+  return reply.substr(body, reply.size() - body - 2);
+}
+
+// A new number's hash gets `wf` (today's local midnight), an imported one with a history none; a
+// PATCH, a re-import, a move to another pool and a rebuild from the journal all keep it, and the
+// ramp goes on from the same day.
+TEST_F(RedisStoreTest, TheWarmUpStartLivesInTheHashThroughMovesAndRebuilds) {
+  StoreConfig config;
+  config.index.warmup_days = 3;
+  auto store = OpenInstance(config);
+  ASSERT_TRUE(store);
+  const std::string today =
+      std::to_string(core::ToCompact(calendar_.WindowsAt(clock_.Now()).day_start));
+  ASSERT_THAT(
+      Await<core::NumberView>([&](auto done) { store->AddNumber(Spec("2125550001", 0, 8), done); }),
+      IsOk());
+  std::vector<ImportItem> items(3);
+  items[0].spec = Spec("2125550002");
+  items[0].last_used = core::ToCompact(kStart) - 600;  // established
+  items[1].spec = Spec("2125550003");                  // new: warms up (insert.lua)
+  items[2].spec = Spec("2125550004");
+  items[2].last_used = 0;  // a last_used of 0 is no history: warms up too
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(items, OnDuplicate::kUpdate, std::move(done));
+              }),
+              IsOk());
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550001"), today);
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550002"), "");  // only when not 0
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550003"), today);
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550004"), today);
+  // Imported again (upsert.lua: the numbers exist now), with and without a history: kept.
+  items[1].last_used = core::ToCompact(kStart) - 60;
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(items, OnDuplicate::kUpdate, std::move(done));
+              }),
+              IsOk());
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550002"), "");
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550003"), today);
+
+  // A move to pool east carries it; the number then takes its warm cap there: ceil(8 / 4) = 2.
+  ASSERT_THAT(MapCampaignOf(*store, "east"), IsOk());
+  core::NumberPatch patch;
+  patch.pool = "east";
+  auto moved = Await<core::NumberView>([&](auto done) {
+    store->UpdateNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), patch, done);
+  });
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_EQ(WarmFromField(redis_, "east", "2125550001"), today);
+  EXPECT_EQ(moved->warmup_day, 1);
+  EXPECT_EQ(moved->effective_daily_cap, 8);
+  EXPECT_EQ(moved->daily_cap_today, 2);
+  for (int call = 0; call < 2; ++call) EXPECT_NE(CallOn(*store, "2125559999", "east"), 0u);
+  EXPECT_THAT(Await<core::Allocation>(
+                  [&](auto done) { store->Allocate(To("2125559999", "auto", "east"), done); }),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+  store->Flush();
+
+  // Redis loses its data: the rebuild writes `wf` back from the journal, and the cap reached
+  // today holds.
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  auto rebuilt = OpenInstance(config);
+  ASSERT_TRUE(rebuilt);
+  auto view = GetOn(*rebuilt, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(std::to_string(view->usage.warm_from), today);
+  EXPECT_EQ(view->daily_used_now, 2);
+  EXPECT_EQ(view->daily_cap_today, 2);
+  EXPECT_FALSE(view->available);
+  EXPECT_EQ(WarmFromField(redis_, "east", "2125550001"), today);
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550002"), "");
+  EXPECT_EQ(WarmFromField(redis_, "default", "2125550003"), today);
+
+  // The next day: day 2 of 3, ceil(8 * 2 / 4) = 4.
+  clock_.Advance(std::chrono::hours(24));
+  EXPECT_EQ(GetOn(*rebuilt, "2125550001")->daily_cap_today, 4);
+  for (int call = 0; call < 4; ++call) EXPECT_NE(CallOn(*rebuilt, "2125559999", "east"), 0u);
+  EXPECT_THAT(Await<core::Allocation>(
+                  [&](auto done) { rebuilt->Allocate(To("2125559999", "auto", "east"), done); }),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+}
+
+// lib.lua's caps() computes the warm cap in Lua; core/warm_up.h is the rule. On every day of
+// ramps of several lengths, numbers of several caps take exactly core's cap in calls (each alone
+// in a pool, so the pool runs dry exactly at its cap) and report it.
+TEST_F(RedisStoreTest, TheWarmUpRampInLuaIsCoresOnEveryDay) {
+  const std::vector<std::uint16_t> caps = {1, 2, 5, 10, 11};
+  for (const std::uint16_t days : std::vector<std::uint16_t>{1, 3, 7}) {
+    SCOPED_TRACE("warm-up days " + std::to_string(days));
+    ASSERT_EQ(redis_.Command({"FLUSHALL"}), "+OK\r\n");
+    journal_ = std::make_shared<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+    clock_.Set(kStart);
+    StoreConfig config;
+    config.index.warmup_days = days;
+    auto store = OpenInstance(config);
+    ASSERT_TRUE(store);
+    const core::CompactTime from = core::ToCompact(calendar_.WindowsAt(clock_.Now()).day_start);
+    for (std::size_t i = 0; i < caps.size(); ++i) {
+      const std::string pool = "p" + std::to_string(i);
+      ASSERT_THAT(MapCampaignOf(*store, pool), IsOk());
+      ASSERT_THAT(Await<core::NumberView>([&](auto done) {
+                    store->AddNumber(Spec(std::to_string(2'125'550'100 + i), 0, caps[i], pool),
+                                     done);
+                  }),
+                  IsOk());
+    }
+    for (int day = 0; day <= days; ++day) {
+      const core::CompactTime today = core::ToCompact(calendar_.WindowsAt(clock_.Now()).day_start);
+      const std::uint16_t warmup_day = core::WarmupDay(from, today, days);
+      for (std::size_t i = 0; i < caps.size(); ++i) {
+        const std::string pool = "p" + std::to_string(i);
+        const std::uint16_t want = core::WarmDailyCap(caps[i], warmup_day, days);
+        int calls = 0;
+        for (; calls <= caps[i]; ++calls) {
+          auto allocated = Await<core::Allocation>(
+              [&](auto done) { store->Allocate(To("2125559999", "auto", pool), done); });
+          if (!allocated) {
+            EXPECT_THAT(allocated, HasError(ErrorCode::kNoCallerIdAvailable));
+            break;
+          }
+          core::ReleaseRequest release;
+          release.reservation_id = allocated->reservation.id;
+          ASSERT_THAT(Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); }),
+                      IsOk());
+        }
+        EXPECT_EQ(calls, want) << "day " << day + 1 << ", cap " << caps[i];
+        auto view = GetOn(*store, std::to_string(2'125'550'100 + i));
+        ASSERT_THAT(view, IsOk());
+        EXPECT_EQ(view->warmup_day, warmup_day) << "day " << day + 1;
+        EXPECT_EQ(view->daily_cap_today, want) << "day " << day + 1 << ", cap " << caps[i];
+      }
+      clock_.Advance(std::chrono::hours(24));
+    }
+    store->Flush();
+  }
 }
 
 // A server that speaks just enough RESP to pass for Redis 6.2.6 (INFO server): GET answers

@@ -78,12 +78,13 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
                           "NULL ORDER BY name"),
               ElementsAre("caller_ids_area_code", "reservations_lead", "reservations_until"));
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4"));
+              ElementsAre("1", "2", "3", "4", "5"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
-  EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
-              ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
-                          "is_active", "pool", "state", "last_used", "hour_start", "hourly_used",
-                          "day_start", "daily_used", "created_at", "meta", "last_reservation_id"));
+  EXPECT_THAT(
+      side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
+      ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit", "is_active",
+                  "pool", "state", "last_used", "hour_start", "hourly_used", "day_start",
+                  "daily_used", "created_at", "meta", "last_reservation_id", "warm_from"));
 }
 
 TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
@@ -100,7 +101,7 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4"));
+              ElementsAre("1", "2", "3", "4", "5"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -144,14 +145,17 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
     side.Exec("DROP INDEX reservations_lead");
     side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
     side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
     side.Exec("DELETE FROM schema_migrations WHERE version > 1");
   }
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2", "3", "4"));
+              ElementsAre("1", "2", "3", "4", "5"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
+  // Numbers added before warm-up existed are established (migration 5).
+  EXPECT_THAT(side.Column("SELECT warm_from FROM caller_ids"), ElementsAre("0"));
   ASSERT_THAT(AppendAndWait(*journal, {PoolSettingsChanged{PoolSettings{"east", false}}}), IsOk());
   EXPECT_THAT(side.Column("SELECT fallback FROM pool_settings WHERE pool = 'east'"),
               ElementsAre("none"));
@@ -181,6 +185,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
     SideConnection side(path_);
     side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
     side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
     side.Exec("DELETE FROM schema_migrations WHERE version > 3");
   }
   auto journal = OpenJournal();

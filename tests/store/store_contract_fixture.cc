@@ -114,6 +114,19 @@ std::string StoreContractTest::Next(const std::string& to) {
   return allocation ? allocation->reservation.caller_id.ToString() : "";
 }
 
+int StoreContractTest::CallsUntilDry(const std::string& to) {
+  int calls = 0;
+  for (; calls < 100; ++calls) {
+    auto allocation = Allocate(to);
+    if (!allocation) {
+      EXPECT_THAT(allocation, testing::HasError(core::ErrorCode::kNoCallerIdAvailable));
+      break;
+    }
+    EXPECT_THAT(Release(allocation->reservation.id), testing::IsOk());
+  }
+  return calls;
+}
+
 core::Result<core::ReleaseResult> StoreContractTest::Release(std::uint64_t id) {
   core::ReleaseRequest request;
   request.reservation_id = id;

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "journal_test_util.h"
+
 namespace cidrotor::store::contract {
 namespace {
 
@@ -529,6 +531,69 @@ TEST_P(StoreContractTest, DailyCapHoldsUntilTheNextDay) {
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   clock_.Set(kStart + hours(10));  // midnight
   EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+// --- warm-up -------------------------------------------------------------------------------------
+
+StoreConfig Warming(std::uint16_t days) {
+  StoreConfig config;
+  config.index.warmup_days = days;
+  return config;
+}
+
+TEST_P(StoreContractTest, ANewNumbersDailyCapRampsOverItsWarmUpDays) {
+  Open(Warming(2));
+  auto added = Add("2125550001", 0, 9);
+  ASSERT_THAT(added, IsOk());
+  EXPECT_EQ(added->warmup_day, 1);
+  EXPECT_EQ(added->daily_cap_today, 3);  // ceil(9 * 1/3)
+  EXPECT_NE(added->usage.warm_from, 0u);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 3);
+  clock_.Set(kStart + hours(10));  // midnight UTC: day 2
+  EXPECT_EQ(Get("2125550001")->warmup_day, 2);
+  EXPECT_EQ(Get("2125550001")->daily_cap_today, 6);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 6);
+  clock_.Set(kStart + hours(34));  // day 3: warmed up
+  EXPECT_EQ(Get("2125550001")->warmup_day, 0);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 9);
+}
+
+TEST_P(StoreContractTest, AChangeKeepsTheWarmUpAndAnImportedHistoryHasNone) {
+  Open(Warming(4));
+  ASSERT_THAT(Add("2125550001", 0, 10), IsOk());
+  core::NumberPatch patch;
+  patch.daily_cap = 20;
+  auto changed = Update("2125550001", patch);
+  ASSERT_THAT(changed, IsOk());
+  EXPECT_EQ(changed->warmup_day, 1);
+  EXPECT_EQ(changed->daily_cap_today, 4);  // 20 / 5
+
+  ImportItem established = Item(3105550001);
+  established.last_used = core::ToCompact(kStart) - 600;
+  ASSERT_THAT(Import({established, Item(3105550002)}, OnDuplicate::kUpdate), IsOk());
+  EXPECT_EQ(Get("3105550001")->warmup_day, 0);
+  EXPECT_EQ(Get("3105550001")->usage.warm_from, 0u);
+  EXPECT_EQ(Get("3105550001")->daily_cap_today, 500);
+  EXPECT_EQ(Get("3105550002")->warmup_day, 1);
+  EXPECT_EQ(Get("3105550002")->daily_cap_today, 100);
+  // Re-importing a warming number changes its fields, not its warm-up.
+  ASSERT_THAT(Import({Item(3105550002, "Other")}, OnDuplicate::kUpdate), IsOk());
+  EXPECT_EQ(Get("3105550002")->warmup_day, 1);
+  store_->Flush();
+  // What the journal holds is what the store decided (a restart resumes the same ramp).
+  journal_test::RecordingSink sink;
+  ASSERT_THAT(journal_->Load(clock_.Now(), sink), IsOk());
+  ASSERT_EQ(sink.numbers.size(), 3u);
+  EXPECT_EQ(sink.numbers[1].second.warm_from, 0u);  // 3105550001
+  EXPECT_EQ(sink.numbers[2].second.warm_from, Get("3105550002")->usage.warm_from);
+}
+
+TEST_P(StoreContractTest, WithoutWarmUpDaysNewNumbersTakeTheirFullCap) {
+  Open();
+  auto added = Add("2125550001", 0, 9);
+  ASSERT_THAT(added, IsOk());
+  EXPECT_EQ(added->warmup_day, 0);
+  EXPECT_EQ(added->daily_cap_today, 9);
 }
 
 TEST_P(StoreContractTest, DefaultCapsApplyToNumbersWithoutTheirOwn) {

@@ -66,6 +66,9 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
                                           std::optional<std::uint64_t> lead = std::nullopt);
   // The caller-ID allocated for `to`, or "" when allocation failed.
   std::string Next(const std::string& to);
+  // Allocates for `to` and releases until the pool has nothing for it; how many calls it made
+  // (at most 100).
+  int CallsUntilDry(const std::string& to);
   core::Result<core::ReleaseResult> Release(std::uint64_t id);
   core::Result<core::ReleaseResult> ReleaseNumber(const std::string& number);
   core::Result<core::NumberView> Get(const std::string& number);

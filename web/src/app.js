@@ -340,6 +340,7 @@ function showNumber(number) {
     ['Number', number.caller_id], ['Carrier', number.carrier], ['Pool', number.pool], ['State', number.state],
     ['Active', number.active ? 'yes' : 'no'], ['Reserved', number.reserved ? 'yes' : 'no'],
     ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
+    ...(number.warmup_day ? [['Warming up', `day ${number.warmup_day}: ${number.daily_limit_today} calls today`]] : []),
     ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
   ];
   fillTerms('number-details', fields);

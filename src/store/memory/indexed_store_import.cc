@@ -92,6 +92,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
         usage = *existing;
       }
       if (item.last_used) usage.last_used = *item.last_used;
+      if (!before) usage = index_.ArrivingUsage(usage, now);
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
         std::lock_guard progress_lock(progress->mu);
         if (!progress->error) progress->error = loaded.error();

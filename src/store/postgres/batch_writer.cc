@@ -14,11 +14,13 @@ namespace {
 
 // created_at is set once, by the database clock, when the row is first inserted (compact seconds
 // since 2020-01-01 like the other caller_ids times); an upsert of an existing number keeps it,
-// and meta.
+// and meta. warm_from is written as given, on insert and update alike: the store decided it
+// (a PATCH hands back the number's own).
 constexpr std::string_view kUpsertNumber = R"sql(
 INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
-                       state, last_used, hour_start, hourly_used, day_start, daily_used, created_at)
-VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                       state, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
+                       created_at)
+VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
        GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0))
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
@@ -26,7 +28,7 @@ ON CONFLICT(caller_id) DO UPDATE SET
   is_active = excluded.is_active, pool = excluded.pool, state = excluded.state,
   last_used = excluded.last_used, hour_start = excluded.hour_start,
   hourly_used = excluded.hourly_used, day_start = excluded.day_start,
-  daily_used = excluded.daily_used
+  daily_used = excluded.daily_used, warm_from = excluded.warm_from
 )sql";
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
@@ -265,6 +267,7 @@ void BatchWriter::Add(const NumberUpserted& e) {
   batch_.Int(e.usage.hourly_used);
   batch_.Int(e.usage.day_start);
   batch_.Int(e.usage.daily_used);
+  batch_.Int(e.usage.warm_from);
 }
 
 void BatchWriter::Add(const NumberDeleted& e) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/warm_up.h"
 #include "store/journal_support.h"
 #include "store/postgres/queries.h"
 #include "store/postgres/schema.h"
@@ -18,16 +19,18 @@ namespace cidrotor::store::postgres {
 namespace {
 
 // Lives for the session; ON COMMIT DELETE ROWS empties it after every batch.
+// warm_from is the value the row gets if it is new (BuildSorted); the UPDATE of existing rows
+// ignores it.
 constexpr std::string_view kCreateStaging = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS import_rows (
   caller_id BIGINT, carrier TEXT, area_code TEXT, hourly_limit INTEGER, daily_limit INTEGER,
-  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT
+  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT
 ) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr std::string_view kCopy =
     "COPY import_rows(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used) FROM STDIN";
+    " state, last_used, warm_from) FROM STDIN";
 
 constexpr std::string_view kUpdateExisting = R"sql(
 UPDATE caller_ids c SET carrier = r.carrier, area_code = r.area_code,
@@ -41,16 +44,17 @@ FROM import_rows r WHERE c.caller_id = r.caller_id
 // journal's writer sets it.
 constexpr std::string_view kInsertNew = R"sql(
 INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
-                       state, last_used, created_at)
+                       state, last_used, warm_from, created_at)
 SELECT caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool, state,
-       COALESCE(last_used, 0), GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0)
+       COALESCE(last_used, 0), warm_from,
+       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0)
 FROM import_rows
 ON CONFLICT(caller_id) DO NOTHING
 )sql";
 
 constexpr std::string_view kCopyDirect =
     "COPY caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used, created_at) FROM STDIN";
+    " state, last_used, warm_from, created_at) FROM STDIN";
 
 void AppendNumber(std::string& out, std::uint64_t value) {
   char digits[24];
@@ -108,13 +112,22 @@ struct BulkImporter::Impl {
   bool last_batch_all_new = false;  // the previous batch met no stored number
   std::size_t batches_written = 0;
 
+  // The warm_from of `row` if it is new: warm_from_today without a last_used (absent or 0), else
+  // 0 (core::ArrivingUsage).
+  std::uint64_t WarmFrom(const RowRef& row) const {
+    core::NumberUsage arriving;
+    arriving.last_used = static_cast<core::CompactTime>(std::max<std::int64_t>(row.last_used, 0));
+    return core::ArrivingUsage(arriving, options.warm_from_today).warm_from;
+  }
+
   // The batch as COPY lines in caller_id order. `direct`: lines for caller_ids itself
-  // (last_used 0 when absent, then created_at); otherwise for import_rows (last_used NULL).
+  // (last_used 0 when absent, then warm_from (WarmFrom), then created_at); otherwise for
+  // import_rows (last_used NULL when absent, then warm_from).
   void BuildSorted(bool direct, std::int64_t created_at) {
     std::sort(rows.begin(), rows.end(),
               [](const RowRef& a, const RowRef& b) { return a.digits < b.digits; });
     sorted.clear();
-    sorted.reserve(text.size() + rows.size() * 16);
+    sorted.reserve(text.size() + rows.size() * 28);
     for (const RowRef& row : rows) {
       sorted.append(text, row.offset, row.length);
       if (row.last_used >= 0) {
@@ -122,6 +135,8 @@ struct BulkImporter::Impl {
       } else {
         sorted += direct ? "0" : "\\N";
       }
+      sorted.push_back('\t');
+      AppendNumber(sorted, WarmFrom(row));
       if (direct) {
         sorted.push_back('\t');
         AppendNumber(sorted, static_cast<std::uint64_t>(created_at));

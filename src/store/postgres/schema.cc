@@ -30,6 +30,11 @@ namespace {
 //   none, or unknown: made before schema 4, or its number's row was gone). A link may name a
 //   reservation pruned since: the walk ends there. Neither column is indexed: the walk reads one
 //   row per step by the primary key (batch_writer.h says how the cluster keeps them exact).
+// - caller_ids.warm_from (5): the local midnight (compact seconds) of the day a number entered the
+//   pool without a usage history, from which its daily cap ramps up (core/warm_up.h); 0 =
+//   established. Written as Redis decided it (NumberUpserted, insert and update alike) or, by
+//   `cidrotor import`, for a new row without last_used (bulk_import.h); allocations never touch
+//   it. A rebuild hands it back to Redis (the number hash's `wf`).
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE caller_ids (
@@ -115,6 +120,11 @@ FROM (SELECT caller_id, id, ROW_NUMBER() OVER (PARTITION BY caller_id
                                                 ORDER BY reserved_at DESC, id DESC) AS age
       FROM reservations) AS newest
 WHERE newest.caller_id = caller_ids.caller_id AND newest.age = 1;
+)sql",
+    // 5: warm-up (see caller_ids above). Numbers added before it are established. A NOT NULL
+    // column with a constant default is catalog-only since PostgreSQL 11: no table rewrite.
+    R"sql(
+ALTER TABLE caller_ids ADD COLUMN warm_from BIGINT NOT NULL DEFAULT 0;
 )sql",
 };
 

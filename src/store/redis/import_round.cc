@@ -3,13 +3,27 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/warm_up.h"
+
 namespace cidrotor::store::redis {
 namespace {
 
-// insert.lua's 7 fields of one number.
-void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item) {
+// The usage a number in no pool starts with: its last_used if the row has one, and its warm-up
+// start (core::ArrivingUsage: today's local midnight unless it comes with a last_used).
+core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context) {
+  core::NumberUsage usage;
+  usage.last_used = item.last_used.value_or(0);
+  return core::ArrivingUsage(usage, core::ToCompact(context.windows.day_start));
+}
+
+// insert.lua's 8 fields of one number: the warm-up start is sent as decided here, so the journal
+// gets the very value Redis holds.
+void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item,
+                      const ScriptContext& context) {
+  const core::NumberUsage usage = InsertedUsage(item, context);
   AppendSpecArgs(args, item.spec);
-  args.push_back(std::to_string(item.last_used.value_or(0)));
+  args.push_back(std::to_string(usage.last_used));
+  args.push_back(std::to_string(usage.warm_from));
 }
 
 // The script call that writes `chunk`.
@@ -17,11 +31,11 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
                      const ScriptContext& context) {
   std::vector<std::string> args;
   if (chunk.path == ChunkPath::kInsert) {
-    args.reserve(chunk.items.size() * 7);
-    for (std::size_t i : chunk.items) AppendInsertArgs(args, items[i]);
+    args.reserve(chunk.items.size() * 8);
+    for (std::size_t i : chunk.items) AppendInsertArgs(args, items[i], context);
     return PoolCall(Script::kInsert, chunk.pool, context, std::move(args));
   }
-  args.reserve(2 + chunk.items.size() * 12);
+  args.reserve(2 + chunk.items.size() * 13);
   args.push_back("update");
   args.push_back("0");
   for (std::size_t i : chunk.items) {
@@ -40,16 +54,16 @@ void NoteAdded(core::PhoneNumber number, const std::string& pool, ChunkOutcome& 
 
 // The Take* functions read a written chunk's reply into `outcome`, its counts into `result` and
 // its new numbers into `pool_of`.
-// insert.lua answered OK: every number of the chunk is new, with no usage but its last_used.
+// insert.lua answered OK: every number of the chunk is new, with no usage but its last_used and
+// its warm-up start (InsertedUsage).
 void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
-                  ChunkOutcome& outcome, Command& pool_of, ImportResult& result) {
+                  const ScriptContext& context, ChunkOutcome& outcome, Command& pool_of,
+                  ImportResult& result) {
   outcome.entries.reserve(chunk.items.size());
   for (std::size_t i : chunk.items) {
     const ImportItem& item = items[i];
     NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
-    core::NumberUsage usage;
-    usage.last_used = item.last_used.value_or(0);
-    outcome.entries.emplace_back(NumberUpserted{item.spec, usage});
+    outcome.entries.emplace_back(NumberUpserted{item.spec, InsertedUsage(item, context)});
   }
   result.imported += chunk.items.size();
 }
@@ -67,7 +81,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
   outcome.entries.reserve(chunk.items.size());
   for (std::size_t k = 0; k < chunk.items.size(); ++k) {
     const ImportItem& item = items[chunk.items[k]];
-    const std::string status = reply.Text(1 + k * 6);
+    const std::string status = reply.Text(1 + k * kUpsertReplyFields);
     if (status == "new") {
       ++result.imported;
       NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
@@ -167,7 +181,7 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
     ChunkOutcome& taken = outcome.written.emplace_back();
     taken.undo->pool = chunk.pool;
     if (before == nullptr) {
-      TakeInserted(chunk, items, taken, pool_of, outcome.counts);
+      TakeInserted(chunk, items, context, taken, pool_of, outcome.counts);
     } else {
       TakeUpserted(chunk, items, *before, reply, context, index, taken, pool_of, outcome.counts);
     }

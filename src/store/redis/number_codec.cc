@@ -1,5 +1,7 @@
 #include "store/redis/number_codec.h"
 
+#include "core/warm_up.h"
+
 namespace cidrotor::store::redis {
 
 void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec) {
@@ -22,16 +24,19 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
   args.push_back(std::to_string(u.hourly_used));
   args.push_back(std::to_string(u.day_start));
   args.push_back(std::to_string(u.daily_used));
+  args.push_back(usage ? std::to_string(u.warm_from) : std::string());
 }
 
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
-  const std::size_t at = 1 + index * 6;  // status, last_used, hour_start, hourly, day_start, daily
+  // status, last_used, hour_start, hourly, day_start, daily, warm_from
+  const std::size_t at = 1 + index * kUpsertReplyFields;
   core::NumberUsage usage;
   usage.last_used = static_cast<core::CompactTime>(reply.Int(at + 1));
   usage.hour_start = static_cast<core::CompactTime>(reply.Int(at + 2));
   usage.hourly_used = static_cast<std::uint16_t>(reply.Int(at + 3));
   usage.day_start = static_cast<core::CompactTime>(reply.Int(at + 4));
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(at + 5));
+  usage.warm_from = static_cast<core::CompactTime>(reply.Int(at + 6));
   return usage;
 }
 
@@ -50,10 +55,15 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
   view.usage.hourly_used = static_cast<std::uint16_t>(v.Int(8));
   view.usage.day_start = static_cast<core::CompactTime>(v.Int(9));
   view.usage.daily_used = static_cast<std::uint16_t>(v.Int(10));
+  view.usage.warm_from = static_cast<core::CompactTime>(v.Int(13));
   view.effective_hourly_cap =
       view.spec.hourly_cap != 0 ? view.spec.hourly_cap : defaults.default_hourly_cap;
   view.effective_daily_cap =
       view.spec.daily_cap != 0 ? view.spec.daily_cap : defaults.default_daily_cap;
+  view.warmup_day = core::WarmupDay(view.usage.warm_from, core::ToCompact(windows.day_start),
+                                    defaults.warmup_days);
+  view.daily_cap_today =
+      core::WarmDailyCap(view.effective_daily_cap, view.warmup_day, defaults.warmup_days);
   view.hourly_used_now =
       view.usage.hour_start == core::ToCompact(windows.hour_start) ? view.usage.hourly_used : 0;
   view.daily_used_now =

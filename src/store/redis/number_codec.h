@@ -1,7 +1,8 @@
-// How numbers and reservations travel to and from the scripts: upsert.lua's 12 fields per number,
+// How numbers and reservations travel to and from the scripts: upsert.lua's 13 fields per number,
 // lib.lua's view() reply, upsert.lua's usage reply, reservation replies. Pure functions.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,17 +19,25 @@ namespace cidrotor::store::redis {
 // carrier, state, hourly cap, daily cap, active '1'/'0'.
 void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec);
 
-// Appends one number's upsert.lua fields. Usage: `usage` set = all counters; else
-// `last_used_only` set = only last_used; else the number's usage is kept (zero when new).
+// Appends one number's upsert.lua fields. Usage: `usage` set = all counters and its warm_from;
+// else `last_used_only` set = only last_used; else the number's usage is kept (zero when new).
+// Without `usage` the warm-up start is the script's to decide: a new number warms up from today
+// unless it has a last_used, an existing one keeps its own.
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
                       const std::optional<core::NumberUsage>& usage,
                       std::optional<core::CompactTime> last_used_only = std::nullopt);
 
-// The usage upsert.lua reports for its `index`-th number.
+// upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
+// daily_used, warm_from.
+inline constexpr std::size_t kUpsertReplyFields = 7;
+
+// The usage upsert.lua reports for its `index`-th number (warm_from included).
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index);
 
 // A view() reply (number, carrier, state, hourly cap, daily cap, active, last_used, hour_start,
-// hourly_used, day_start, daily_used, reservation id, available) as the store reports it.
+// hourly_used, day_start, daily_used, reservation id, available, warm_from) as the store reports
+// it at `windows`: the warm-up's day and today's daily cap (daily_cap_today) from warm_from,
+// defaults.warmup_days and the day start (core/warm_up.h, the rule lib.lua caps() applies).
 core::NumberView ViewFromReply(const RedisReply& view, const std::string& pool,
                                const core::Windows& windows, const core::IndexOptions& defaults);
 

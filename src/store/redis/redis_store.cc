@@ -127,6 +127,7 @@ redis::ScriptContext RedisStore::Context(core::TimePoint now) const {
   context.windows = calendar_.WindowsAt(now);
   context.default_hourly_cap = options_.index.default_hourly_cap;
   context.default_daily_cap = options_.index.default_daily_cap;
+  context.warmup_days = options_.index.warmup_days;
   return context;
 }
 

@@ -25,11 +25,12 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
   return core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id");
 }
 
-// delete.lua's reply: 'OK', the number's view (13 fields), its newest reservation ('lr'), the
-// live reservation it ended (0: none), then when one, that reservation's other 7 fields.
-constexpr std::size_t kDeletedNewest = 14;
-constexpr std::size_t kDeletedEnded = 15;
-constexpr std::size_t kDeletedWithHeld = 23;
+// delete.lua's reply: 'OK', the number's view (14 fields, lib.lua view), its newest reservation
+// ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 7
+// fields.
+constexpr std::size_t kDeletedNewest = 15;
+constexpr std::size_t kDeletedEnded = 16;
+constexpr std::size_t kDeletedWithHeld = 24;
 
 // Sets a moved number's newest reservation in its new pool, unless an allocation there set one
 // already, or the number is gone again.
@@ -77,10 +78,12 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
     if (removed->Status() == "OK") {
       const RedisReply& r = *removed;
       if (!keep) {
-        keep = core::NumberUsage{
-            static_cast<core::CompactTime>(r.Int(7)), static_cast<core::CompactTime>(r.Int(8)),
-            static_cast<core::CompactTime>(r.Int(10)), static_cast<std::uint16_t>(r.Int(9)),
-            static_cast<std::uint16_t>(r.Int(11))};
+        keep = core::NumberUsage{.last_used = static_cast<core::CompactTime>(r.Int(7)),
+                                 .hour_start = static_cast<core::CompactTime>(r.Int(8)),
+                                 .day_start = static_cast<core::CompactTime>(r.Int(10)),
+                                 .hourly_used = static_cast<std::uint16_t>(r.Int(9)),
+                                 .daily_used = static_cast<std::uint16_t>(r.Int(11)),
+                                 .warm_from = static_cast<core::CompactTime>(r.Int(14))};
       }
       newest = r.Text(kDeletedNewest);
       ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));

@@ -3,7 +3,8 @@
 //
 // Only one instance rebuilds: it takes cid:rebuild_lock (SET NX PX); the others answer
 // kUnavailable until cid:generation is back. The loader deletes whatever cid:* keys are left,
-// streams Journal::Load into Redis (numbers with their usage counters in pipelined upsert calls,
+// streams Journal::Load into Redis (numbers with their usage counters and warm-up start, 'wf', in
+// pipelined upsert calls that pass it explicitly, so an established number never starts warming,
 // then the live reservations and the settings tables), raises the reservation-id counter
 // above the journal's highest id, and only then publishes the new generation: no instance
 // allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.

@@ -36,12 +36,15 @@ struct ScriptContext {
   core::Windows windows;
   std::uint16_t default_hourly_cap = 100;
   std::uint16_t default_daily_cap = 500;
+  std::uint16_t warmup_days = 0;  // WARMUP_DAYS (ARGV[11]): 0 = new numbers do not warm up
 };
 
 // Whether a script may create the pool's generation key (only after cid:generation was checked).
 enum class CreatePool : std::uint8_t { kNo, kYes };
 
-// The call of `script` on `pool` with the header followed by `args`.
+// The call of `script` on `pool` with the header (ARGV[1..11]: prefix, epoch, now, now in ms,
+// hour start, next hour, day start, next day, default hourly cap, default daily cap, warm-up
+// days) followed by `args` (from ARGV[12]).
 ScriptCall PoolCall(Script script, std::string_view pool, const ScriptContext& context,
                     std::vector<std::string> args);
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/warm_up.h"
 #include "store/journal_support.h"
 #include "store/row_codec.h"
 #include "store/sqlite/queries.h"
@@ -16,11 +17,13 @@
 namespace cidrotor::store::sqlite {
 namespace {
 
-// created_at is bound once per batch (compact seconds, as batch_writer.cc sets it).
+// created_at is bound once per batch (compact seconds, as batch_writer.cc sets it). A new row
+// starts its warm-up today unless it comes with a last_used (core::ArrivingUsage); an update
+// keeps the number's warm-up as it was.
 constexpr std::string_view kInsert = R"sql(
 INSERT OR IGNORE INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit,
-                                 is_active, pool, state, last_used, created_at)
-VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                 is_active, pool, state, last_used, created_at, warm_from)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 )sql";
 
 constexpr std::string_view kUpdate = R"sql(
@@ -172,6 +175,9 @@ core::Result<void> BulkImporter::WriteBatch() {
     const CompactRow& row = m.batch[i];
     m.Bind(m.insert, row, std::int64_t{row.last_used});
     m.insert.BindInt64(10, created_at);
+    core::NumberUsage arriving;
+    arriving.last_used = row.last_used;
+    m.insert.BindInt64(11, core::ArrivingUsage(arriving, m.options.warm_from_today).warm_from);
     ok = m.insert.Run();
     if (!ok) break;
     if (sqlite3_changes(m.db.handle()) == 1) {

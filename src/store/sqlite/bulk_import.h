@@ -44,6 +44,9 @@ struct BulkImportOptions {
   std::chrono::milliseconds busy_timeout{5'000};  // wait for another connection's lock
   // Called after each committed batch with the totals so far (progress bars, tests).
   std::function<void(const ImportResult&)> on_batch;
+  // Local midnight (compact) of the import's day: a new number without last_used warms up from
+  // it (core/warm_up.h); 0 leaves new numbers established.
+  core::CompactTime warm_from_today = 0;
 };
 
 class BulkImporter {

@@ -36,6 +36,10 @@ namespace {
 //   request); response_time_ms keeps the seed's name and unit (fractional milliseconds). Plain
 //   INTEGER PRIMARY KEY (no AUTOINCREMENT): pruning deletes the oldest rows, so ids are never
 //   reused.
+// - caller_ids.warm_from (5): the local midnight (compact seconds) of the day a number entered the
+//   pool without a usage history, from which its daily cap ramps up (core/warm_up.h); 0 =
+//   established. Written by the index's choice (NumberUpserted) or, by `cidrotor import`, for a
+//   new row without last_used.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 // - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
 //   no row) or 'none' (no `any` tier).
@@ -121,6 +125,10 @@ FROM (SELECT caller_id, id, ROW_NUMBER() OVER (PARTITION BY caller_id
                                                 ORDER BY reserved_at DESC, id DESC) AS age
       FROM reservations) AS newest
 WHERE newest.caller_id = caller_ids.caller_id AND newest.age = 1;
+)sql",
+    // 5: warm-up (see caller_ids above). Numbers added before it are established.
+    R"sql(
+ALTER TABLE caller_ids ADD COLUMN warm_from INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -1,6 +1,7 @@
 // The COPY importer on a real PostgreSQL: new rows, on_duplicate update / skip / fail (the
 // caller's Exists() check, as cli/import.cc does), the rows handed on per committed batch, batches
-// copied straight into the table or merged, and the numbers read back with their usage kept.
+// copied straight into the table or merged, the numbers read back with their usage kept, and the
+// warm-up start of new rows (core::ArrivingUsage) while existing ones keep theirs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -40,11 +41,13 @@ class PostgresBulkImportTest : public ::testing::Test {
  protected:
   // Imports `items` in batches of 2; returns the totals and the rows handed on.
   ImportResult Import(std::vector<ImportItem> items, OnDuplicate on_duplicate,
-                      std::vector<std::uint64_t>* written = nullptr) {
+                      std::vector<std::uint64_t>* written = nullptr,
+                      core::CompactTime warm_from_today = 0) {
     postgres::BulkImportOptions options;
     options.connection = db_.settings();
     options.on_duplicate = on_duplicate;
     options.batch_rows = 2;
+    options.warm_from_today = warm_from_today;
     options.on_rows_written = [written](std::span<const ImportItem> rows) {
       for (const ImportItem& row : rows) {
         if (written != nullptr) written->push_back(row.spec.caller_id.digits());
@@ -161,6 +164,43 @@ TEST_F(PostgresBulkImportTest, BatchMeetingAStoredNumberAfterNewOnesIsMerged) {
   EXPECT_EQ(sink.numbers.size(), 7u);
   EXPECT_EQ(sink.numbers.at(3'105'550'200).first.carrier, "First");
   EXPECT_EQ(sink.numbers.at(3'105'550'105).first.carrier, "New");
+}
+
+// A new row without a last_used (absent or 0) warms up from the import's day, one with a
+// last_used is established; an existing number keeps its warm_from, whatever the row says. Both
+// paths: straight into the empty table, then merged through the staging table.
+TEST_F(PostgresBulkImportTest, NewRowsWithoutAHistoryWarmUpAndExistingOnesKeepTheirs) {
+  constexpr core::CompactTime kToday = 220'000'000;
+  const auto warm_from = [this](std::uint64_t digits) {
+    return db_.QueryInt("SELECT warm_from FROM caller_ids WHERE caller_id = " +
+                        std::to_string(digits));
+  };
+  ImportResult r = Import({Item(3'105'550'100, "New"), Item(3'105'550'101, "Used", 12'345),
+                           Item(3'105'550'102, "Zero", 0)},
+                          OnDuplicate::kUpdate, nullptr, kToday);
+  EXPECT_EQ(r.imported, 3u);
+  EXPECT_EQ(warm_from(3'105'550'100), kToday);
+  EXPECT_EQ(warm_from(3'105'550'101), 0);
+  EXPECT_EQ(warm_from(3'105'550'102), kToday);
+
+  // A day later: the existing rows (one re-imported with a last_used now) keep theirs.
+  r = Import({Item(3'105'550'100, "Again", 23'456), Item(3'105'550'101, "Again"),
+              Item(3'105'550'103, "New"), Item(3'105'550'104, "Used", 12'345)},
+             OnDuplicate::kUpdate, nullptr, kToday + 86'400);
+  EXPECT_EQ(r.imported, 2u);
+  EXPECT_EQ(r.updated, 2u);
+  Collect sink = Scan();
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).first.carrier, "Again");
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).second.last_used, 23'456u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).second.warm_from, kToday);
+  EXPECT_EQ(sink.numbers.at(3'105'550'101).second.warm_from, 0u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'102).second.warm_from, kToday);
+  EXPECT_EQ(sink.numbers.at(3'105'550'103).second.warm_from, kToday + 86'400);
+  EXPECT_EQ(sink.numbers.at(3'105'550'104).second.warm_from, 0u);
+
+  // Without a day given, new numbers are established.
+  Import({Item(3'105'550'105, "New")}, OnDuplicate::kUpdate);
+  EXPECT_EQ(warm_from(3'105'550'105), 0);
 }
 
 TEST_F(PostgresBulkImportTest, FirstBatchMayBeSmaller) {

@@ -3,7 +3,7 @@
 // processes. allocate.lua gives every allocation the number's reservation before it, whichever
 // instance made either, and the journal links them (previous_id), so a number's history reads
 // back as one chain; a Redis rebuilt from PostgreSQL goes on from where the journal is (each
-// number's newest reservation is loaded back into Redis).
+// number's newest reservation is loaded back into Redis, and each number's warm-up start).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -40,11 +40,12 @@ class RedisOnPostgresTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.running()) << redis_.error(); }
 
-  std::unique_ptr<RedisStore> OpenInstance() {
+  std::unique_ptr<RedisStore> OpenInstance(std::uint16_t warmup_days = 0) {
     auto journal = PostgresJournal::Open({.connection = db_.settings()});
     EXPECT_THAT(journal, IsOk());
     if (!journal) return nullptr;
     RedisStoreOptions options;
+    options.index.warmup_days = warmup_days;
     options.redis.connection.port = redis_.port();
     auto opened = RedisStore::Open(clock_, calendar_, options, std::move(*journal));
     EXPECT_THAT(opened, IsOk());
@@ -85,6 +86,10 @@ class RedisOnPostgresTest : public ::testing::Test {
     query.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
     query.from = *core::PhoneNumber::ParseDestination(from);
     return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
+  }
+
+  std::int64_t WarmFrom(const std::string& number) {
+    return db_.QueryInt("SELECT warm_from FROM caller_ids WHERE caller_id = " + number);
   }
 
   std::int64_t Previous(std::uint64_t id) {
@@ -167,6 +172,48 @@ TEST_F(RedisOnPostgresTest, ARebuildFromPostgresKeepsTheChainGoing) {
   ASSERT_TRUE(found->last && found->called);
   EXPECT_EQ(found->last->reservation.id, ids.back());
   EXPECT_EQ(found->called->reservation.id, ids.front());
+}
+
+// PostgreSQL holds the warm-up start Redis decided (added, imported without a history: today;
+// imported with one: none), allocations leave it, and a rebuild hands it back to Redis (`wf`),
+// where the ramp goes on: the number used its one call of day 1 before, and stays capped.
+TEST_F(RedisOnPostgresTest, AWarmingNumberComesBackFromPostgresWithItsWarmUp) {
+  auto a = OpenInstance(/*warmup_days=*/3);
+  ASSERT_TRUE(a);
+  core::NumberSpec spec;
+  spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+  spec.daily_cap = 4;  // day 1 of 3: ceil(4 / 4) = 1
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(spec, done); }), IsOk());
+  std::vector<ImportItem> items(2);
+  items[0].spec.caller_id = *core::PhoneNumber::ParsePoolNumber("2125550002");
+  items[0].last_used = core::ToCompact(kStart) - 600;
+  items[1].spec.caller_id = *core::PhoneNumber::ParsePoolNumber("2125550003");
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                a->ImportNumbers(items, OnDuplicate::kUpdate, std::move(done));
+              }),
+              IsOk());
+  ASSERT_NE(Call(*a, Destination(0)), 0u);  // kNumber: never used, lowest
+  a->Flush();
+  const core::CompactTime today = core::ToCompact(calendar_.WindowsAt(clock_.Now()).day_start);
+  EXPECT_EQ(WarmFrom(kNumber), today);
+  EXPECT_EQ(WarmFrom("2125550002"), 0);
+  EXPECT_EQ(WarmFrom("2125550003"), today);
+
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();  // rebuilt from PostgreSQL by the next start
+  auto b = OpenInstance(/*warmup_days=*/3);
+  ASSERT_TRUE(b);
+  const std::string wf = std::to_string(today);
+  const std::string field = "$" + std::to_string(wf.size()) + "\r\n" + wf + "\r\n";
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{default}:n:" + std::string(kNumber), "wf"}), field);
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{default}:n:2125550002", "wf"}), "$-1\r\n");
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{default}:n:2125550003", "wf"}), field);
+  auto view = Await<core::NumberView>(
+      [&](auto done) { b->GetNumber(*core::PhoneNumber::ParsePoolNumber(kNumber), done); });
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->warmup_day, 1);
+  EXPECT_EQ(view->daily_cap_today, 1);
+  EXPECT_EQ(view->daily_used_now, 1);
+  EXPECT_FALSE(view->available);
 }
 
 }  // namespace

@@ -1,21 +1,22 @@
 -- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
--- counters. ARGV[11..]: geographic '1'/'0', destination, reservation id, reserved_until
+-- counters. ARGV[12..]: geographic '1'/'0', destination, reservation id, reserved_until
 -- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
 -- the any tier '1' (the pool's fallback) or '0' (fallback none), the sticky window in seconds
 -- ('0': no sticky tier), the other area codes of the destination's state
 -- (core/area_code_states.h), ascending and comma-separated ('' when none: one argument, split
 -- only when a tier needs it).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
--- daily_used, previous} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} | {'GEN', g} |
--- {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr' until now;
--- '0': none known), which the journal links this one to: Redis sees every instance's
+-- daily_used, previous, warm_from} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
+-- {'GEN', g} | {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr'
+-- until now; '0': none known), which the journal links this one to: Redis sees every instance's
 -- allocations of a number in their order, PostgreSQL's batches may commit in another.
+-- `warm_from` is its 'wf' ('0': none), unchanged, so the usage journaled is the whole usage.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
 
-local geographic, dst, id = ARGV[11] == '1', ARGV[12], ARGV[13]
-local until_s, agent, limit = ARGV[14], ARGV[15], tonumber(ARGV[16])
+local geographic, dst, id = ARGV[12] == '1', ARGV[13], ARGV[14]
+local until_s, agent, limit = ARGV[15], ARGV[16], tonumber(ARGV[17])
 local limited = agent ~= 'auto' and limit > 0
 local agent_key = P .. 'ag:' .. agent
 if limited then
@@ -31,12 +32,12 @@ end
 -- Tiers (core::MatchTier): '0' sticky, '1' exchange, '2' area code, '3' state, '4' any.
 -- Toll-free destinations skip the geographic ones.
 local picked, match, xs, as
-local any_tier, lead, sticky = ARGV[19] ~= '0', ARGV[18], ARGV[20]
+local any_tier, lead, sticky = ARGV[20] ~= '0', ARGV[19], ARGV[21]
 local state_npas  -- the other area codes of the destination's state, split on first use
 local function state()
   if not state_npas then
     state_npas = {}
-    for npa in string.gmatch(ARGV[21], '%d+') do state_npas[#state_npas + 1] = npa end
+    for npa in string.gmatch(ARGV[22], '%d+') do state_npas[#state_npas + 1] = npa end
   end
   return state_npas
 end
@@ -73,7 +74,7 @@ if not picked and geographic then
     picked, xs, as = first_of_area(string.sub(dst, 1, 3))
     match = '2'
   end
-  if not picked and ARGV[21] ~= '' then
+  if not picked and ARGV[22] ~= '' then
     -- The state's area code whose first number is least recently used (ties: lower code).
     local npas = state()
     local scores = redis.call('ZMSCORE', ALL, unpack(npas))
@@ -96,8 +97,8 @@ end
 if not picked then return {'NONE'} end
 
 local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car',
-                     'lr')
-local hc, dc = caps(f[3], f[4])
+                     'lr', 'wf')
+local hc, dc = caps(f[3], f[4], f[11])
 local hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
 if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
   settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
@@ -115,12 +116,13 @@ if NOW < 1 then last_used = '1' end
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
            'du', daily + 1, 'rid', id, 'ru', until_s, 'lr', id)
 redis.call('ZADD', PARKED, until_s, picked)
-redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[17], 'agt', agent,
-           'lead', ARGV[18], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
+redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[18], 'agt', agent,
+           'lead', ARGV[19], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
 redis.call('ZADD', LIVE, NOW_MS_S, id)
 if lead_key then redis.call('SET', lead_key, picked .. ' ' .. last_used, 'EX', sticky) end
 if limited then
   redis.call('ZADD', agent_key, NOW_MS_S, id)
   redis.call('PEXPIRE', agent_key, '61000')
 end
-return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1, f[10] or '0'}
+return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1, f[10] or '0',
+        f[11] or '0'}

@@ -1,7 +1,7 @@
 -- Shared prelude of every cidrotor script (prepended at build time; docs/redis-keys.md).
 -- Every script runs on ONE pool: KEYS[1] is the pool's generation key `cid:{pool}:gen`, and every
 -- other key it touches carries the same `{pool}` tag, so the pool lives in one cluster slot.
--- ARGV[1..10] is the common header (store/redis/script_args.cc); script arguments start at 11.
+-- ARGV[1..11] is the common header (store/redis/script_args.cc); script arguments start at 12.
 -- Times are compact seconds (since 2020-01-01 UTC) except *_MS (Unix milliseconds). Lua has no
 -- time zones: the hour/day windows of TIMEZONE come from core::Calendar in C++.
 local P = ARGV[1]
@@ -11,6 +11,7 @@ local NOW_MS = tonumber(ARGV[4])
 local HS, NH = tonumber(ARGV[5]), tonumber(ARGV[6])  -- hour start, next hour
 local DS, ND = tonumber(ARGV[7]), tonumber(ARGV[8])  -- day start, next day
 local DEF_HC, DEF_DC = tonumber(ARGV[9]), tonumber(ARGV[10])
+local WARM = tonumber(ARGV[11])  -- WARMUP_DAYS: days a new number's daily cap ramps up; 0 = off
 -- What goes back to Redis goes as strings: a Lua number handed to redis.call is formatted with
 -- printf("%.17g") on its way, which was a tenth of Redis's CPU in allocate+release. So the
 -- header's times also stay as the strings they came as, and constants are string literals.
@@ -152,10 +153,27 @@ local function end_reservation(d, id)
   redis.call('HSET', nkey(d), 'rid', '0', 'ru', '0')
 end
 
-local function caps(f_hc, f_dc)
+-- A number's hourly and daily caps today from its fields 'hc', 'dc' (0/absent: the defaults) and
+-- 'wf' (its warm-up start, a local midnight; 0/absent: established). While it warms up, the
+-- daily cap is core/warm_up.h's share, computed as there (core::WarmupDay, WarmDailyCap): the
+-- distance in days rounded to the nearest (a DST day is 23 or 25 hours), day k = distance + 1,
+-- cap ceil(dc * k / (WARM + 1)), at least 1. Integers throughout: every value is far below 2^53,
+-- so Lua's float division is exact enough for math.floor.
+local function caps(f_hc, f_dc, f_wf)
   local hc, dc = num(f_hc), num(f_dc)
   if hc == 0 then hc = DEF_HC end
   if dc == 0 then dc = DEF_DC end
+  if WARM > 0 then
+    local wf = num(f_wf)
+    if wf > 0 then
+      local days = 0  -- a start after today (a clock set back) is the first day
+      if DS > wf then days = math.floor((DS - wf + 43200) / 86400) end
+      if days < WARM then
+        dc = math.floor((dc * (days + 1) + WARM) / (WARM + 1))
+        if dc < 1 then dc = 1 end
+      end
+    end
+  end
   return hc, dc
 end
 
@@ -163,7 +181,7 @@ end
 -- ends (an expired one ends here), nowhere while inactive, parked until the next window while
 -- at a cap, else in the available order by last_used (ties: lexical = numeric).
 -- REQUIRES: the number is in no order (new, or detached).
-local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
+local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf)
   if num(rid) ~= 0 then
     if num(ru) > NOW then
       redis.call('ZADD', PARKED, ru, d)
@@ -172,7 +190,7 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du)
     end_reservation(d, rid)
   end
   if act ~= '1' then return 'inactive' end
-  local hc, dc = caps(f_hc, f_dc)
+  local hc, dc = caps(f_hc, f_dc, wf)
   local back  -- when to look again, as a string: the next hour or day, the later one if both
   if used_now(hs, hu, HS) >= hc then back = NH_S end
   if used_now(ds, du, DS) >= dc and (not back or ND > NH) then back = ND_S end
@@ -187,9 +205,10 @@ end
 -- Re-reads a number and places it again (after any change to it).
 local function settle(d)
   detach(d)
-  local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds', 'du')
+  local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds',
+                       'du', 'wf')
   if not f[1] then return 'gone' end
-  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10])
+  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11])
 end
 
 -- Makes number `d` held by a live reservation read back from elsewhere (the journal at a
@@ -213,13 +232,15 @@ local function advance()
   return #due
 end
 
--- A number's full state as a flat list (store/redis/number_codec.cc reads it).
+-- A number's full state as a flat list (store/redis/number_codec.cc reads it): number, carrier,
+-- state, hc, dc, act, lu, hs, hu, ds, du, rid, available 1/0, wf. The warm-up's day and today's
+-- cap are computed from wf in C++ (core/warm_up.h), not here.
 local function view(d)
   local f = redis.call('HMGET', nkey(d), 'car', 'st', 'hc', 'dc', 'act', 'lu', 'hs', 'hu', 'ds',
-                       'du', 'rid')
+                       'du', 'rid', 'wf')
   if not f[5] then return false end
   local available = 0
   if redis.call('ZSCORE', xkey(d), d) then available = 1 end
   return {d, f[1] or '', f[2] or '', num(f[3]), num(f[4]), num(f[5]), num(f[6]), num(f[7]),
-          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available}
+          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available, num(f[12])}
 end

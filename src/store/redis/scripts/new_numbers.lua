@@ -23,6 +23,15 @@ local function later(b, score, member)
   b[#b + 1] = member
 end
 
+-- The warm-up start ('wf') of a number being created: `wf` when the caller gave one ('0':
+-- established), else today's local midnight for a number without a last use, else none ('0'):
+-- core::ArrivingUsage's rule.
+local function arriving_wf(lu, wf)
+  if wf and wf ~= '' then return wf end
+  if num(lu) ~= 0 then return '0' end
+  return DS_S
+end
+
 -- The exchange of the previous number and its batch: numbers come sorted, so a run of them
 -- shares these, looked up once (~5 % of a million-row import's Redis CPU otherwise).
 local run_nxx, run_npa, run_x
@@ -30,7 +39,7 @@ local run_nxx, run_npa, run_x
 -- Indexes a number whose hash was just created (lib.lua place for a number without a
 -- reservation): counted in its area code, in the pool's list, and parked while at a cap, else
 -- in the available order by last_used. Fields are the hash's values (strings).
-local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
+local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du, wf)
   local nxx = string.sub(d, 1, 6)
   if nxx ~= run_nxx then
     run_nxx, run_npa = nxx, string.sub(d, 1, 3)
@@ -45,7 +54,7 @@ local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du)
     inactive[npa] = (inactive[npa] or 0) + 1
     return
   end
-  local hc, dc = caps(f_hc, f_dc)
+  local hc, dc = caps(f_hc, f_dc, wf)
   local back = 0
   if used_now(hs, hu, HS) >= hc then back = NH end
   if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end

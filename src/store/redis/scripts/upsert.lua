@@ -1,27 +1,30 @@
--- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[11]: mode
+-- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[12]: mode
 --   'add'    an existing number is refused ('dup')
 --   'update' an existing number gets the new spec (its usage and reservation stay)
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
 --   'move'   as 'update', for one number coming from another pool with its live reservation:
---            the 12 fields are followed by the reservation's 8 (lib.lua hold), and the number
+--            the 13 fields are followed by the reservation's 8 (lib.lua hold), and the number
 --            is held in this same script, never available in its new pool meanwhile
--- ARGV[12]: '1' creates the pool's generation key when missing (the caller checked
--- cid:generation). Then 12 fields per number from ARGV[13]: number, carrier, state, hourly cap,
+-- ARGV[13]: '1' creates the pool's generation key when missing (the caller checked
+-- cid:generation). Then 13 fields per number from ARGV[14]: number, carrier, state, hourly cap,
 -- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
--- hour_start, hourly_used, day_start, daily_used.
--- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, ...} per
--- number, status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} | {'GEN', g}.
-local bad = check_gen(ARGV[12] == '1')
+-- hour_start, hourly_used, day_start, daily_used, warm-up start. The warm-up start ('wf') is ''
+-- when the caller leaves it to this script: a new number warms up from today unless it has a
+-- last_used (new_numbers.lua arriving_wf), an existing one keeps its own (a PATCH). Otherwise it
+-- is set as given, '0' = established: the rebuild, a move and an undo pass the number's own.
+-- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
+-- ...} (7 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} | {'GEN', g}.
+local bad = check_gen(ARGV[13] == '1')
 if bad then return bad end
 advance()
 
-local mode = ARGV[11]
+local mode = ARGV[12]
 local out = {'OK'}
 local last = #ARGV
-if mode == 'move' then last = 13 end  -- one number, then its reservation
+if mode == 'move' then last = 14 end  -- one number, then its reservation
 
-for i = 13, last, 12 do
-  local d, usage = ARGV[i], ARGV[i + 6]
+for i = 14, last, 13 do
+  local d, usage, wf = ARGV[i], ARGV[i + 6], ARGV[i + 12]
   local k = nkey(d)
   local old_act = redis.call('HGET', k, 'act')
   local status = 'new'
@@ -36,16 +39,22 @@ for i = 13, last, 12 do
     local lu, hs, hu, ds, du = '0', '0', '0', '0', '0'
     if usage == 'lu' or usage == 'all' then lu = ARGV[i + 7] end
     if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
-    redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
-               'dc', ARGV[i + 4], 'act', act, 'lu', lu, 'hs', hs, 'hu', hu, 'ds', ds, 'du', du,
-               'rid', '0', 'ru', '0')
-    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du)
+    wf = arriving_wf(lu, wf)
+    local h = {k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3], 'dc', ARGV[i + 4],
+               'act', act, 'lu', lu, 'hs', hs, 'hu', hu, 'ds', ds, 'du', du, 'rid', '0', 'ru', '0'}
+    if wf ~= '0' then  -- absent means 0 (the hash holds it only when it is not)
+      local n = #h
+      h[n + 1], h[n + 2] = 'wf', wf
+    end
+    redis.call('HSET', unpack(h))
+    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du, wf)
     table.insert(out, status)
     table.insert(out, num(lu))
     table.insert(out, num(hs))
     table.insert(out, num(hu))
     table.insert(out, num(ds))
     table.insert(out, num(du))
+    table.insert(out, num(wf))
   else
     if status == 'upd' then
       redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
@@ -60,16 +69,23 @@ for i = 13, last, 12 do
         redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
                    'du', ARGV[i + 11])
       end
+      if wf ~= '' then
+        if num(wf) ~= 0 then
+          redis.call('HSET', k, 'wf', wf)
+        else
+          redis.call('HDEL', k, 'wf')
+        end
+      end
       settle(d)
     end
-    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du')
+    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du', 'wf')
     table.insert(out, status)
-    for j = 1, 5 do table.insert(out, num(u[j])) end
+    for j = 1, 6 do table.insert(out, num(u[j])) end
   end
 end
 
 flush_new()
 if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
-  hold(ARGV[13], {ARGV[25], ARGV[26], ARGV[27], ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32]})
+  hold(ARGV[14], {ARGV[27], ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34]})
 end
 return out
