@@ -178,13 +178,16 @@ core::Result<std::unique_ptr<cli::ImportTarget>> OpenClusterImportTarget(
   bulk.on_duplicate = options.on_duplicate;
   bulk.batch_rows = std::min(options.batch_rows, kClusterBatchRows);
   bulk.first_batch_rows = kClusterFirstBatchRows;
-  // New numbers without a last_used warm up from today (local midnight in TIMEZONE), as Redis
-  // decides for them with the same calendar when it takes the batch. Recorded whatever
-  // WARMUP_DAYS says, as every store records it (core::ArrivingUsage): the setting is applied
-  // when caps are checked.
+  // New numbers without a last_used warm up from today (local midnight in TIMEZONE), and Redis
+  // is given the same day for them (ImportItem::warm_from_day), also when the import runs past
+  // midnight. Recorded whatever WARMUP_DAYS says, as every store records it
+  // (core::ArrivingUsage): the setting is applied when caps are checked.
   bulk.warm_from_today = core::ToCompact(calendar.WindowsAt(clock.Now()).day_start);
-  bulk.on_rows_written = [written](std::span<const store::ImportItem> rows) {
+  bulk.on_rows_written = [written,
+                          day = bulk.warm_from_today](std::span<const store::ImportItem> rows) {
+    const std::size_t first = written->size();
     written->insert(written->end(), rows.begin(), rows.end());
+    for (std::size_t i = first; i < written->size(); ++i) (*written)[i].warm_from_day = day;
   };
   auto importer = store::postgres::BulkImporter::Open(bulk);
   if (!importer) return core::Fail(std::move(importer.error()));

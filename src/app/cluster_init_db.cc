@@ -44,9 +44,11 @@ int RunClusterInitDb(const Config& config, const core::Clock& clock, const core:
                        stats->total_numbers);
     return 0;
   }
+  // The sample pool is established (warm-up day 0), as the embedded init-db writes it: a demo
+  // at full caps whatever WARMUP_DAYS says.
   std::vector<store::ImportItem> items;
   for (auto& spec : cli::GenerateSamplePool(cli::kSamplePoolSize)) {
-    items.push_back({std::move(spec), std::nullopt});
+    items.push_back({std::move(spec), std::nullopt, core::CompactTime{0}});
   }
   auto imported = Wait<store::ImportResult>([&](auto done) {
     store.ImportNumbers(std::move(items), store::OnDuplicate::kSkip, std::move(done));

@@ -248,7 +248,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
     }
-    if (auto added = (*importer)->Add({std::move(row.spec), row.last_used}); !added) {
+    if (auto added = (*importer)->Add({std::move(row.spec), row.last_used, std::nullopt}); !added) {
       stop = added.error();
     }
   };

@@ -41,6 +41,8 @@ core::Result<InitDbReport> InitDb(store::Journal& journal, core::TimePoint now, 
     return report;
   }
 
+  // Established numbers (NumberUsage::warm_from 0): the sample is a demo at full caps, whatever
+  // WARMUP_DAYS says (cluster_init_db.cc likewise).
   std::vector<store::JournalEntry> entries;
   for (auto& spec : GenerateSamplePool(kSamplePoolSize)) {
     entries.emplace_back(store::NumberUpserted{std::move(spec), core::NumberUsage{}});

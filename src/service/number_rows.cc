@@ -175,7 +175,7 @@ void CsvImportReader::OnRecord(const CsvRecord& record) {
   ++import_.rows;
   auto parsed = parser_.Parse(record);
   if (auto* row = std::get_if<NumberRow>(&parsed)) {
-    import_.items.push_back({std::move(row->spec), row->last_used});
+    import_.items.push_back({std::move(row->spec), row->last_used, std::nullopt});
     import_.lines.push_back(row->line);
   } else {
     import_.rejects.push_back(std::move(std::get<RowReject>(parsed)));

@@ -69,6 +69,10 @@ struct ImportItem {
   core::NumberSpec spec;
   std::optional<core::CompactTime> last_used;  // set: restores last use; unset: new = never used,
                                                // existing = kept
+  // The local midnight a NEW number without last_used warms up from (core::ArrivingUsage);
+  // unset: today's. Cluster import sets the day PostgreSQL stamped, so Redis agrees with it also
+  // when the import runs past midnight. An existing number keeps its own.
+  std::optional<core::CompactTime> warm_from_day;
 };
 
 struct ImportResult {

@@ -55,6 +55,7 @@ class BulkImportTest : public ::testing::Test {
     options.batch_rows = batch_rows;
     options.busy_timeout = std::chrono::milliseconds(20);
     options.synchronous_full = false;
+    options.warm_from_today = warm_from_today_;
     options.on_batch = [this](const ImportResult& r) {
       if (on_batch_) on_batch_(r);
     };
@@ -71,6 +72,7 @@ class BulkImportTest : public ::testing::Test {
   std::string dir_;
   std::string path_;
   std::function<void(const ImportResult&)> on_batch_;
+  core::CompactTime warm_from_today_ = 0;
 };
 
 TEST_F(BulkImportTest, UpdateReplacesSpecAndKeepsLastUsedUnlessGiven) {
@@ -96,6 +98,30 @@ TEST_F(BulkImportTest, UpdateReplacesSpecAndKeepsLastUsedUnlessGiven) {
   EXPECT_EQ(stored.at(2125550100).second.last_used, 2000u);
   EXPECT_EQ(stored.at(2125550101).second.last_used, 1000u);  // no last_used given: kept
   EXPECT_EQ(stored.at(2125550102).second.last_used, 0u);
+}
+
+TEST_F(BulkImportTest, NewRowsWithoutAHistoryWarmUpAndExistingOnesKeepTheirs) {
+  warm_from_today_ = 200'000;
+  auto first = Open(OnDuplicate::kUpdate);
+  ASSERT_THAT(first->Add(Item(2125550100, "A")), IsOk());        // new, no history: warms
+  ASSERT_THAT(first->Add(Item(2125550101, "A", 1000)), IsOk());  // with a last use: established
+  ASSERT_THAT(first->Add(Item(2125550102, "A", 0)), IsOk());     // last_used 0 is no history
+  ASSERT_THAT(first->Finish(), IsOk());
+  first.reset();
+
+  warm_from_today_ = 300'000;  // a later import
+  auto second = Open(OnDuplicate::kUpdate);
+  ASSERT_THAT(second->Add(Item(2125550100, "B", 2000)), IsOk());
+  ASSERT_THAT(second->Add(Item(2125550101, "B")), IsOk());
+  ASSERT_THAT(second->Add(Item(2125550103, "B")), IsOk());
+  ASSERT_THAT(second->Finish(), IsOk());
+  second.reset();
+
+  const auto stored = Stored();
+  EXPECT_EQ(stored.at(2125550100).second.warm_from, 200'000u);  // kept through the update
+  EXPECT_EQ(stored.at(2125550101).second.warm_from, 0u);
+  EXPECT_EQ(stored.at(2125550102).second.warm_from, 200'000u);
+  EXPECT_EQ(stored.at(2125550103).second.warm_from, 300'000u);
 }
 
 TEST_F(BulkImportTest, SkipLeavesExistingNumbersAlone) {

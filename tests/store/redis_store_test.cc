@@ -747,6 +747,33 @@ std::string WarmFromField(test_support::RedisServer& redis, const std::string& p
 // A new number's hash gets `wf` (today's local midnight), an imported one with a history none; a
 // PATCH, a re-import, a move to another pool and a rebuild from the journal all keep it, and the
 // ramp goes on from the same day.
+// Redis keeps its available order across restarts: an instance restarted with lower caps
+// (WARMUP_DAYS newly set, a lower DEFAULT_DAILY_LIMIT) finds numbers in the order that are over
+// their caps now. It parks them and takes the next, never answering an error for them.
+TEST_F(RedisStoreTest, NumbersOverCapsLoweredByARestartAreParkedNotHandedOut) {
+  {
+    auto before = OpenInstance();
+    ASSERT_TRUE(before);
+    for (const char* number : {"2125550001", "2125550002", "2125550003"}) {
+      ASSERT_THAT(AddOn(*before, number), IsOk());
+    }
+    // 0001 and 0002 make two calls each today, 0003 one: all stay in the order (cap 500).
+    for (int i = 0; i < 5; ++i) {
+      CallOn(*before, "2125559999");
+      clock_.Advance(std::chrono::seconds(1));  // distinct last uses: a strict LRU order
+    }
+  }
+  StoreConfig lowered;
+  lowered.index.default_daily_cap = 2;
+  auto after = OpenInstance(lowered);
+  ASSERT_TRUE(after);
+  auto allocation = AllocateOn(*after, "2125559999");
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "2125550003");
+  EXPECT_THAT(AllocateOn(*after, "2125559999"), HasError(core::ErrorCode::kNoCallerIdAvailable));
+  EXPECT_FALSE(GetOn(*after, "2125550001")->available);
+}
+
 TEST_F(RedisStoreTest, TheWarmUpStartLivesInTheHashThroughMovesAndRebuilds) {
   StoreConfig config;
   config.index.warmup_days = 3;

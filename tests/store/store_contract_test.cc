@@ -588,6 +588,24 @@ TEST_P(StoreContractTest, AChangeKeepsTheWarmUpAndAnImportedHistoryHasNone) {
   EXPECT_EQ(sink.numbers[2].second.warm_from, Get("3105550002")->usage.warm_from);
 }
 
+TEST_P(StoreContractTest, AnImportNamesTheDayItsNewNumbersWarmFrom) {
+  Open(Warming(4));
+  const core::CompactTime yesterday = core::ToCompact(kStart - hours(38));  // local midnight
+  ImportItem dated = Item(2125550001);
+  dated.warm_from_day = yesterday;
+  ImportItem established = Item(2125550002);
+  established.warm_from_day = 0;
+  ImportItem existing = Item(2125550003);
+  ASSERT_THAT(Import({existing}, OnDuplicate::kUpdate), IsOk());
+  const core::CompactTime kept = Get("2125550003")->usage.warm_from;
+  existing.warm_from_day = yesterday;
+  ASSERT_THAT(Import({dated, established, existing}, OnDuplicate::kUpdate), IsOk());
+  EXPECT_EQ(Get("2125550001")->usage.warm_from, yesterday);
+  EXPECT_EQ(Get("2125550001")->warmup_day, 2);
+  EXPECT_EQ(Get("2125550002")->usage.warm_from, 0u);
+  EXPECT_EQ(Get("2125550003")->usage.warm_from, kept);  // only a new number takes it
+}
+
 TEST_P(StoreContractTest, WithoutWarmUpDaysNewNumbersTakeTheirFullCap) {
   Open();
   auto added = Add("2125550001", 0, 9);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/warm_up.h"
 #include "store/memory/indexed_store.h"
 
 namespace cidrotor::store {
@@ -92,7 +93,10 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
         usage = *existing;
       }
       if (item.last_used) usage.last_used = *item.last_used;
-      if (!before) usage = index_.ArrivingUsage(usage, now);
+      if (!before) {
+        usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
+                                   : index_.ArrivingUsage(usage, now);
+      }
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
         std::lock_guard progress_lock(progress->mu);
         if (!progress->error) progress->error = loaded.error();

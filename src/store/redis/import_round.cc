@@ -13,7 +13,8 @@ namespace {
 core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context) {
   core::NumberUsage usage;
   usage.last_used = item.last_used.value_or(0);
-  return core::ArrivingUsage(usage, core::ToCompact(context.windows.day_start));
+  return core::ArrivingUsage(
+      usage, item.warm_from_day.value_or(core::ToCompact(context.windows.day_start)));
 }
 
 // insert.lua's 8 fields of one number: the warm-up start is sent as decided here, so the journal

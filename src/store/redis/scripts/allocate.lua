@@ -54,56 +54,75 @@ local function reachable(d)
   return false
 end
 
-local lead_key  -- cid:{P}:lead:LEAD = 'number last_used' while the lead's window lasts
+local lead_key, held  -- cid:{P}:lead:LEAD = 'number last_used' while the lead's window lasts
 if lead ~= '' and sticky ~= '0' then
   lead_key = P .. 'lead:' .. lead
-  local held = redis.call('GET', lead_key)
+  held = redis.call('GET', lead_key)
+end
+
+-- The ladder's pick: number, tier, and the first entries take_first needs (nil: none).
+local function pick()
   if held then
     local d, at = string.match(held, '^(%d+) (%d+)$')
     -- The key's own expiry follows Redis's clock; the window is checked on the caller's.
     if d and tonumber(at) + tonumber(sticky) > NOW and redis.call('ZSCORE', xkey(d), d) and
         reachable(d) then
-      picked, match = d, '0'
+      return d, '0'
     end
   end
+  local d, xs, as
+  if geographic then
+    xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
+    if xs[1] then return xs[1], '1', xs end
+    d, xs, as = first_of_area(string.sub(dst, 1, 3))
+    if d then return d, '2', xs, as end
+    if ARGV[22] ~= '' then
+      -- The state's area code whose first number is least recently used (ties: lower code).
+      local npas = state()
+      local scores = redis.call('ZMSCORE', ALL, unpack(npas))
+      local best, best_score
+      for i = 1, #scores do
+        local score = scores[i] and tonumber(scores[i])
+        if score and (not best or score < best_score) then best, best_score = npas[i], score end
+      end
+      if best then
+        d, xs, as = first_of_area(best)
+        if d then return d, '3', xs, as end
+      end
+    end
+  end
+  if any_tier then
+    local npa = first(ALL)
+    if npa then
+      d, xs, as = first_of_area(npa)
+      if d then return d, '4', xs, as end
+    end
+  end
+  return nil
 end
-if not picked and geographic then
-  xs = first_two(P .. 'x:' .. string.sub(dst, 1, 6))
-  picked, match = xs[1], '1'
-  if not picked then
-    picked, xs, as = first_of_area(string.sub(dst, 1, 3))
-    match = '2'
+
+-- A number in the available order is under its caps, unless the caps fell since it was placed
+-- there: an instance restarted with a lower DEFAULT_* or a WARMUP_DAYS newly set (Redis keeps
+-- its order across restarts; the embedded index is rebuilt at start-up). Such a number is parked
+-- where its caps now say and the ladder asked again, a bounded number of times per call: each
+-- pass leaves one number fewer in the wrong place.
+local f, hc, dc, hourly, daily
+for _ = 1, 16 do
+  picked, match, xs, as = pick()
+  if not picked then return {'NONE'} end
+  f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car',
+                 'lr', 'wf')
+  if f[1] ~= '1' or num(f[2]) ~= 0 then
+    settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
+    return {'BROKEN', picked}
   end
-  if not picked and ARGV[22] ~= '' then
-    -- The state's area code whose first number is least recently used (ties: lower code).
-    local npas = state()
-    local scores = redis.call('ZMSCORE', ALL, unpack(npas))
-    local best, best_score
-    for i = 1, #scores do
-      local score = scores[i] and tonumber(scores[i])
-      if score and (not best or score < best_score) then best, best_score = npas[i], score end
-    end
-    if best then
-      picked, xs, as = first_of_area(best)
-      match = '3'
-    end
-  end
-end
-if not picked and any_tier then
-  local npa = first(ALL)
-  if npa then picked, xs, as = first_of_area(npa) end
-  match = '4'
+  hc, dc = caps(f[3], f[4], f[11])
+  hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
+  if hourly < hc and daily < dc then break end
+  settle(picked)
+  picked = nil
 end
 if not picked then return {'NONE'} end
-
-local f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car',
-                     'lr', 'wf')
-local hc, dc = caps(f[3], f[4], f[11])
-local hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
-if f[1] ~= '1' or num(f[2]) ~= 0 or hourly >= hc or daily >= dc then
-  settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
-  return {'BROKEN', picked}
-end
 
 -- An available number is in the available order and nowhere else (place): out of it, parked.
 if match == '0' then
