@@ -1,7 +1,9 @@
 // Warm-up of new numbers against the real binary, in both modes: a number added with
 // WARMUP_DAYS set takes today's share of its daily cap, keeps its warm-up over a kill -9 and a
 // restart, and a number imported with a last_used is established.
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "e2e/e2e_fixture.h"
 
@@ -10,6 +12,18 @@ namespace {
 
 class WarmUpE2eTest : public E2eTest {
  protected:
+  // These tests run on the real clock in UTC (TIMEZONE's default): a local midnight in the middle
+  // would move the warm-up to its next day. Each takes a second or two, so one starting within
+  // a minute of midnight waits until it has passed.
+  void SetUp() override {
+    E2eTest::SetUp();
+    using std::chrono::seconds;
+    const auto now = std::chrono::system_clock::now();
+    const auto into_day = now - std::chrono::floor<std::chrono::days>(now);
+    const auto to_midnight = std::chrono::days(1) - into_day;
+    if (to_midnight < seconds(60)) std::this_thread::sleep_for(to_midnight + seconds(1));
+  }
+
   // Allocations for 212 made and released until a 503; how many (at most 20).
   int CallsUntilDry() {
     int calls = 0;
