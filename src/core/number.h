@@ -34,6 +34,9 @@ struct NumberPatch {
   std::optional<std::uint16_t> hourly_cap;  // 0 resets to the default
   std::optional<std::uint16_t> daily_cap;   // 0 resets to the default
   std::optional<bool> active;
+  // Rests the number until then (an admin's "rest": out of rotation, back on its own at that
+  // time); 0 ends a rest now.
+  std::optional<CompactTime> rest_until;
 };
 
 // The usage state the store persists with a number so that a restart resumes the same windows.
@@ -46,6 +49,8 @@ struct NumberUsage {
   // Local midnight of the day the number entered the pool without a usage history: its daily cap
   // ramps from then (core/warm_up.h). 0 = established, no ramp.
   CompactTime warm_from = 0;
+  // Resting (out of rotation, spam-label guard) until then; 0 or past = not resting.
+  CompactTime rest_until = 0;
 };
 
 struct NumberView {
@@ -58,6 +63,7 @@ struct NumberView {
   std::uint16_t hourly_used_now = 0;  // usage counted in the current window (0 after roll-over)
   std::uint16_t daily_used_now = 0;
   bool reserved = false;
+  bool resting = false;    // usage.rest_until is still ahead
   bool available = false;  // eligible for allocation right now
 };
 

@@ -200,6 +200,7 @@ Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage,
   r.day_start = usage.day_start;
   r.daily_used = usage.daily_used;
   r.warm_from = usage.warm_from;
+  r.rest_until = usage.rest_until;
   if (!existing) table_.Insert(id);
   Settle(id, now);
   return {};
@@ -217,6 +218,7 @@ Result<NumberView> NumberIndex::Update(PhoneNumber caller_id, const NumberPatch&
   if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
   if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
   if (patch.active) spec.active = *patch.active;
+  if (patch.rest_until) current.usage.rest_until = *patch.rest_until;
   return Put(spec, current.usage, now);
 }
 
@@ -538,6 +540,7 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.hourly_used_now = HourlyUsedNow(r, w);
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
+  view.resting = r.rest_until > ToCompact(now);
   view.available = r.link.linked;
   return view;
 }
@@ -549,8 +552,8 @@ std::optional<NumberUsage> NumberIndex::UsageOf(PhoneNumber caller_id) const {
 }
 
 NumberUsage NumberIndex::UsageOf(const Record& r) const {
-  return NumberUsage{r.last_used,   r.hour_start, r.day_start,
-                     r.hourly_used, r.daily_used, r.warm_from};
+  return NumberUsage{r.last_used,  r.hour_start, r.day_start, r.hourly_used,
+                     r.daily_used, r.warm_from,  r.rest_until};
 }
 
 std::vector<Reservation> NumberIndex::LiveReservations() const {

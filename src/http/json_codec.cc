@@ -152,6 +152,10 @@ boost::json::object NumberJson(const core::NumberView& number) {
           ? boost::json::value(nullptr)
           : boost::json::value(FormatIsoTime(core::FromCompact(number.usage.last_used)));
   json["reserved"] = number.reserved;
+  // An admin's rest (PATCH rest_until): until when; null when not resting.
+  json["resting_until"] =
+      number.resting ? boost::json::value(FormatIsoTime(core::FromCompact(number.usage.rest_until)))
+                     : boost::json::value(nullptr);
   json["available"] = number.available;
   return json;
 }

@@ -4,6 +4,7 @@
 
 #include "core/phone_number.h"
 #include "service/field_parsers.h"
+#include "service/number_rows.h"
 #include "service/requests.h"
 
 namespace cidrotor::service {
@@ -100,11 +101,20 @@ core::Result<core::NumberPatch> ParseNumberPatch(const Params& params) {
   if (!active) return core::Fail(std::move(active).error());
   patch.active = *active;
 
+  // An admin's rest: out of rotation until then (ISO-8601 UTC, as last_used in CSV), back on its
+  // own; "none" ends a rest now.
+  auto rest = ParseIfPresent(params, "rest_until", [](std::string_view t) {
+    return t == "none" ? core::Result<core::CompactTime>(0) : ParseIsoUtc(t, "rest_until");
+  });
+  if (!rest) return core::Fail(std::move(rest).error());
+  patch.rest_until = *rest;
+
   if (!patch.carrier && !patch.hourly_cap && !patch.daily_cap && !patch.pool && !patch.state &&
-      !patch.active) {
+      !patch.active && !patch.rest_until) {
     return core::Fail(core::Error::InvalidArgument(
         "body",
-        "names no field to change (carrier, hourly_limit, daily_limit, pool, state, active)"));
+        "names no field to change (carrier, hourly_limit, daily_limit, pool, state, "
+        "active, rest_until)"));
   }
   return patch;
 }

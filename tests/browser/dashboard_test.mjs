@@ -198,6 +198,18 @@ async function main() {
     await page.locator('#number-details').filter({ hasText: /Warming up\s*day 1: 12 calls today/ }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.inputValue('#edit-daily'), '70');
 
+    // ---- rest the number for a day, then end the rest ----
+    await page.click('#toggle-rest');
+    await page.locator('#edit-status').filter({ hasText: 'Resting for 24 hours.' }).waitFor({ timeout: WAIT_MS });
+    const rested = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
+    const hoursAhead = (Date.parse(rested.resting_until) - Date.now()) / 3600e3;
+    assert.ok(hoursAhead > 23 && hoursAhead <= 24, `resting until ${rested.resting_until}`);
+    assert.match(await text('#number-details'), /Resting until/);
+    assert.equal(await text('#toggle-rest'), 'End rest');
+    await page.click('#toggle-rest');
+    await page.locator('#edit-status').filter({ hasText: 'Rest ended.' }).waitFor({ timeout: WAIT_MS });
+    assert.equal((await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number.resting_until, null);
+
     // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
     await page.fill('#map-campaign-name', 'north_sales');
     await page.fill('#map-pool', 'north');

@@ -58,7 +58,7 @@ class NumberIndexTest : public ::testing::Test {
 
 TEST_F(NumberIndexTest, NeverUsedFirstThenLeastRecentlyUsedTiesByNumber) {
   Add("2125550003");
-  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 50, 0, 0, 0, 0, 0});
+  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 50, 0, 0, 0, 0, 0, 0});
   Add("2125550002");
   EXPECT_EQ(Next("2125559999"), "2125550002");  // never used, lowest number
   EXPECT_EQ(Next("2125559999"), "2125550003");
@@ -99,9 +99,9 @@ TEST_F(NumberIndexTest, PrefersSameExchangeThenAreaCodeThenAny) {
 TEST_F(NumberIndexTest, PrefersSameAreaCodeThenSameStateThenAny) {
   Add("2125550001");  // New York: another state than the destination's
   Add("4155550001", 0, 0, "default",
-      NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0});  // California
+      NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0, 0});  // California
   Add("2135550001", 0, 0, "default",
-      NumberUsage{ToCompact(kStart) - 9, 0, 0, 0, 0, 0});  // California
+      NumberUsage{ToCompact(kStart) - 9, 0, 0, 0, 0, 0, 0});  // California
   Add("3105550001");
   auto area = Allocate("3104449876");
   ASSERT_THAT(area, IsOk());
@@ -310,9 +310,9 @@ TEST_F(NumberIndexTest, WithoutAStickyWindowLeadsTakeTheLadder) {
 }
 
 TEST_F(NumberIndexTest, AreaCodeTierTakesLeastRecentlyUsedAcrossExchanges) {
-  Add("3105550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 10, 0, 0, 0, 0, 0});
-  Add("3102220001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 20, 0, 0, 0, 0, 0});
-  Add("3107770001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0});
+  Add("3105550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 10, 0, 0, 0, 0, 0, 0});
+  Add("3102220001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 20, 0, 0, 0, 0, 0, 0});
+  Add("3107770001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0, 0});
   EXPECT_EQ(Next("3104449876"), "3102220001");
   EXPECT_EQ(Next("3104449876"), "3105550001");
   EXPECT_EQ(Next("3104449876"), "3107770001");
@@ -320,7 +320,7 @@ TEST_F(NumberIndexTest, AreaCodeTierTakesLeastRecentlyUsedAcrossExchanges) {
 
 TEST_F(NumberIndexTest, TollFreeDestinationOnlyMatchesAny) {
   Add("8005550001");
-  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0});
+  Add("2125550001", 0, 0, "default", NumberUsage{ToCompact(kStart) - 5, 0, 0, 0, 0, 0, 0});
   auto allocation = Allocate("8005559999");
   ASSERT_THAT(allocation, IsOk());
   EXPECT_EQ(allocation->reservation.match, MatchTier::kAny);

@@ -313,6 +313,19 @@ TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
   EXPECT_EQ(everything->active, true);
 }
 
+TEST(ParseNumberPatchTest, RestsUntilAnIsoTimeOrEndsARest) {
+  auto rest = ParseNumberPatch(MakeParams({{"rest_until", "2026-11-28T09:00:00Z"}}));
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(rest->rest_until, 1'795'856'400 - 1'577'836'800);
+  EXPECT_FALSE(rest->active.has_value());
+  auto end = ParseNumberPatch(MakeParams({{"rest_until", "none"}}));
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->rest_until, 0u);
+  auto bad = ParseNumberPatch(MakeParams({{"rest_until", "2026-11-28"}}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field(), "rest_until");
+}
+
 TEST(ParseNumberPatchTest, RejectsTheFirstBadField) {
   ExpectAllRejected(
       {

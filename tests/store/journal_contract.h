@@ -57,7 +57,8 @@ MATCHER_P2(NumberIs, spec, usage, "") {
          s.daily_cap == spec.daily_cap && s.active == spec.active &&
          u.last_used == usage.last_used && u.hour_start == usage.hour_start &&
          u.day_start == usage.day_start && u.hourly_used == usage.hourly_used &&
-         u.daily_used == usage.daily_used && u.warm_from == usage.warm_from;
+         u.daily_used == usage.daily_used && u.warm_from == usage.warm_from &&
+         u.rest_until == usage.rest_until;
 }
 
 MATCHER_P(ReservationIs, expected, "") {
@@ -97,12 +98,13 @@ TYPED_TEST_P(JournalContractTest, NumbersRoundTripInCallerIdOrderWithDefaultCaps
   EXPECT_EQ(summary.numbers, 3u);
 }
 
-TYPED_TEST_P(JournalContractTest, AnUpsertKeepsTheWarmUpStartItIsGiven) {
+TYPED_TEST_P(JournalContractTest, AnUpsertKeepsTheWarmUpStartAndRestItIsGiven) {
   const core::NumberSpec warming = Spec(3'105'550'100);
   core::NumberUsage fresh;
   fresh.warm_from = core::ToCompact(kT0 - std::chrono::hours(30));
   core::NumberUsage used = Usage(kT0 - seconds(90), 1, 2);
   used.warm_from = fresh.warm_from;
+  used.rest_until = core::ToCompact(kT0 + std::chrono::hours(48));  // an admin's rest
   core::NumberUsage established = Usage(kT0 - seconds(50), 1, 1);
   this->MustAppend({Upsert(warming, fresh), Upsert(Spec(2'125'550'100), established)});
   this->MustAppend({Upsert(warming, used)});
@@ -728,9 +730,9 @@ TYPED_TEST_P(JournalContractTest, LookupSearchesItsWindowAndKeepsTheLinksThrough
 REGISTER_TYPED_TEST_SUITE_P(
     JournalContractTest, EmptyJournalLoadsNothing,
     CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder, PoolSettingsAreKeptAndReplaced,
-    NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero, AnUpsertKeepsTheWarmUpStartItIsGiven,
-    UpsertReplacesANumberAndDeleteRemovesIt, ReservationIsLoadedLiveWithTheNumbersNewUsage,
-    ReleasedExpiredAndOrphanedReservationsAreNotLive,
+    NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero,
+    AnUpsertKeepsTheWarmUpStartAndRestItIsGiven, UpsertReplacesANumberAndDeleteRemovesIt,
+    ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
     ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
     LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,

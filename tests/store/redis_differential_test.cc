@@ -1,9 +1,10 @@
 // The Redis store against the embedded one, over a seeded random walk of allocations (two pools,
 // agents with a per-minute limit), releases, admin changes (caps, deactivation, moves between
-// pools, imports with last_used), time (hours and days included) and Redis losing its data (the
-// rebuild from the journal), with new numbers warming up on odd seeds (WARMUP_DAYS 3: their daily
-// cap ramps 3, 5, 7, then 9): both must pick the same numbers in the same tiers, refuse the same
-// requests, count the same availability and report the same numbers (usage, warm-up, caps). The
+// pools, rests set and ended, imports with last_used), time (hours and days included) and Redis
+// losing its data (the rebuild from the journal), with new numbers warming up on odd seeds
+// (WARMUP_DAYS 3: their daily cap ramps 3, 5, 7, then 9): both must pick the same numbers in the
+// same tiers, refuse the same requests, count the same availability (capped and resting numbers
+// included) and report the same numbers (usage, warm-up, rest, caps). The
 // embedded store is itself checked against a reference model (core/number_index_model_test.cc);
 // this catches what the contract suite's hand-made cases may not, in the Lua scripts' order
 // keeping.
@@ -80,6 +81,8 @@ class Walk {
     EXPECT_EQ(actual->reserved_numbers, expected->reserved_numbers) << "step " << step;
     EXPECT_EQ(actual->available_numbers, expected->available_numbers) << "step " << step;
     EXPECT_EQ(actual->capped_numbers, expected->capped_numbers) << "step " << step;
+    EXPECT_EQ(actual->resting_numbers, expected->resting_numbers) << "step " << step;
+    if (expected->resting_numbers != 0) ++resting_seen;
     EXPECT_EQ(AvailableByArea(*actual), AvailableByArea(*expected)) << "step " << step;
     CompareNumbers(step);
   }
@@ -104,6 +107,8 @@ class Walk {
         "step " + std::to_string(step) + ": " + expected.spec.caller_id.ToString();
     EXPECT_EQ(actual.spec.pool, expected.spec.pool) << at;
     EXPECT_EQ(actual.usage.warm_from, expected.usage.warm_from) << at;
+    EXPECT_EQ(actual.usage.rest_until, expected.usage.rest_until) << at;
+    EXPECT_EQ(actual.resting, expected.resting) << at;
     EXPECT_EQ(actual.warmup_day, expected.warmup_day) << at;
     EXPECT_EQ(actual.effective_daily_cap, expected.effective_daily_cap) << at;
     EXPECT_EQ(actual.daily_cap_today, expected.daily_cap_today) << at;
@@ -126,6 +131,7 @@ class Walk {
   int rate_limited = 0;
   int data_losses = 0;
   int warming_seen = 0;  // numbers CompareNumbers found warming up
+  int resting_seen = 0;  // stats CompareStats found numbers resting in
 
  private:
   using Pair = std::pair<std::uint64_t, std::uint64_t>;  // reservation ids: embedded, Redis
@@ -231,15 +237,23 @@ class Walk {
 
   void Update(int step) {
     core::NumberPatch patch;
-    const int dice = Pick(4);
+    const int dice = Pick(5);
     if (dice == 0) {
       patch.active = Pick(3) != 0;
     } else if (dice == 1) {
       patch.hourly_cap = static_cast<std::uint16_t>(Pick(4));
     } else if (dice == 2) {
       patch.daily_cap = static_cast<std::uint16_t>(Pick(6));
-    } else {
+    } else if (dice == 3) {
       patch.pool = Pick(2) == 0 ? "b" : "default";  // a move ends a live reservation
+    } else {
+      // A rest: ended now (0), already past, or ahead by minutes to a few hours (so it crosses
+      // hours, caps and the walk's other changes).
+      const int kind = Pick(6);
+      const core::CompactTime now = core::ToCompact(clock_.Now());
+      patch.rest_until = kind == 0   ? 0
+                         : kind == 1 ? now - static_cast<core::CompactTime>(Pick(600))
+                                     : now + 1 + static_cast<core::CompactTime>(Pick(4 * 3600));
     }
     const auto caller_id = *core::PhoneNumber::ParsePoolNumber(Number());
     auto expected = Await<core::NumberView>(
@@ -250,7 +264,9 @@ class Walk {
          (patch.active ? std::to_string(*patch.active) : "-") + " hourly " +
          (patch.hourly_cap ? std::to_string(*patch.hourly_cap) : "-") + " daily " +
          (patch.daily_cap ? std::to_string(*patch.daily_cap) : "-") + " pool " +
-         patch.pool.value_or("-") + (expected ? "" : ": error"));
+         patch.pool.value_or("-") + " rest " +
+         (patch.rest_until ? std::to_string(*patch.rest_until) : "-") +
+         (expected ? "" : ": error"));
     ASSERT_EQ(actual.has_value(), expected.has_value()) << "step " << step;
     if (!expected) return;
     ExpectSameView(*actual, *expected, step);
@@ -372,6 +388,7 @@ TEST(RedisStoreDifferentialTest, RandomWalkMatchesTheEmbeddedStore) {
     if (seed % 2 == 1) {
       EXPECT_GT(walk.warming_seen, 0);
     }
+    EXPECT_GT(walk.resting_seen, 0);
   }
 }
 

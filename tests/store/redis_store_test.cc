@@ -735,13 +735,19 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
 
 // --- warm-up (docs/redis-keys.md, `wf`) ----------------------------------------------------------
 
-// The number hash's `wf` as Redis holds it ("" when absent).
-std::string WarmFromField(test_support::RedisServer& redis, const std::string& pool,
-                          const std::string& number) {
-  const std::string reply = redis.Command({"HGET", redis::PoolPrefix(pool) + "n:" + number, "wf"});
+// A field of a number's hash as Redis holds it ("" when absent).
+std::string NumberField(test_support::RedisServer& redis, const std::string& pool,
+                        const std::string& number, const std::string& field) {
+  const std::string reply = redis.Command({"HGET", redis::PoolPrefix(pool) + "n:" + number, field});
   if (reply == "$-1\r\n") return "";
   const std::size_t body = reply.find("\r\n") + 2;
   return reply.substr(body, reply.size() - body - 2);
+}
+
+// The number hash's `wf` as Redis holds it ("" when absent).
+std::string WarmFromField(test_support::RedisServer& redis, const std::string& pool,
+                          const std::string& number) {
+  return NumberField(redis, pool, number, "wf");
 }
 
 // A new number's hash gets `wf` (today's local midnight), an imported one with a history none; a
@@ -902,6 +908,173 @@ TEST_F(RedisStoreTest, TheWarmUpRampInLuaIsCoresOnEveryDay) {
     }
     store->Flush();
   }
+}
+
+// --- rests (docs/redis-keys.md, `rs` and `cid:{P}:rest`) ---------------------------------------
+
+// A RESP bulk string, as RedisServer::Command answers one.
+std::string Bulk(const std::string& text) {
+  return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+}
+
+core::Result<core::NumberView> PatchOn(Store& store, const std::string& number,
+                                       const core::NumberPatch& patch) {
+  return Await<core::NumberView>([&](auto done) {
+    store.UpdateNumber(*core::PhoneNumber::ParsePoolNumber(number), patch, done);
+  });
+}
+
+core::NumberPatch RestUntil(core::CompactTime until) {
+  core::NumberPatch patch;
+  patch.rest_until = until;
+  return patch;
+}
+
+core::Result<StoreStats> StatsOf(Store& store) {
+  return Await<StoreStats>([&](auto done) { store.GetStats(done); });
+}
+
+// A PATCH rests a number: `rs` in its hash, parked until then and in the pool's `rest` set, never
+// allocated meanwhile, counted as resting. A PATCH of another field, an import of the number, a
+// move to another pool (delete.lua hands it on) and a rebuild from the journal all keep it; it
+// comes back by itself at the time (the past `rs` stays, as the embedded index keeps it), and a
+// PATCH of 0 ends a rest at once (the field and the `rest` entry go).
+TEST_F(RedisStoreTest, ARestLivesInTheHashThroughPatchesMovesAndRebuilds) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  const core::CompactTime until = core::ToCompact(clock_.Now()) + 7200;
+  const std::string until_text = std::to_string(until);
+  auto rested = PatchOn(*store, "2125550001", RestUntil(until));
+  ASSERT_THAT(rested, IsOk());
+  EXPECT_TRUE(rested->resting);
+  EXPECT_FALSE(rested->available);
+  EXPECT_EQ(rested->usage.rest_until, until);
+  EXPECT_EQ(NumberField(redis_, "default", "2125550001", "rs"), until_text);
+  EXPECT_EQ(NumberField(redis_, "default", "2125550002", "rs"), "");  // only when not 0
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{default}:rest", "2125550001"}), Bulk(until_text));
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{default}:parked", "2125550001"}), Bulk(until_text));
+  auto stats = StatsOf(*store);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->resting_numbers, 1u);
+  EXPECT_EQ(stats->capped_numbers, 0u);
+  EXPECT_EQ(stats->available_numbers, 1u);
+
+  // Only the other number is handed out, once.
+  auto first = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->reservation.caller_id.ToString(), "2125550002");
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+
+  // A PATCH of its carrier and an import of it (with a last use) keep the rest.
+  core::NumberPatch carrier;
+  carrier.carrier = "Other";
+  auto patched = PatchOn(*store, "2125550001", carrier);
+  ASSERT_THAT(patched, IsOk());
+  EXPECT_TRUE(patched->resting);
+  EXPECT_EQ(patched->usage.rest_until, until);
+  std::vector<ImportItem> items(1);
+  items[0].spec = Spec("2125550001");
+  items[0].last_used = core::ToCompact(kStart) - 600;
+  ASSERT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(items, OnDuplicate::kUpdate, std::move(done));
+              }),
+              IsOk());
+  EXPECT_EQ(NumberField(redis_, "default", "2125550001", "rs"), until_text);
+  EXPECT_TRUE(GetOn(*store, "2125550001")->resting);
+
+  // A move to pool east carries it; nothing is left of it in the old pool's sets.
+  ASSERT_THAT(MapCampaignOf(*store, "east"), IsOk());
+  core::NumberPatch move;
+  move.pool = "east";
+  auto moved = PatchOn(*store, "2125550001", move);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_TRUE(moved->resting);
+  EXPECT_EQ(moved->usage.rest_until, until);
+  EXPECT_EQ(NumberField(redis_, "east", "2125550001", "rs"), until_text);
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{east}:rest", "2125550001"}), Bulk(until_text));
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{default}:rest"}), ":0\r\n");
+  EXPECT_THAT(Await<core::Allocation>(
+                  [&](auto done) { store->Allocate(To("2125559999", "auto", "east"), done); }),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+  store->Flush();
+
+  // Redis loses its data: the rebuild writes `rs` back from the journal, still resting.
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  auto rebuilt = OpenInstance();
+  ASSERT_TRUE(rebuilt);
+  auto view = GetOn(*rebuilt, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.pool, "east");
+  EXPECT_TRUE(view->resting);
+  EXPECT_EQ(view->usage.rest_until, until);
+  EXPECT_EQ(NumberField(redis_, "east", "2125550001", "rs"), until_text);
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{east}:rest", "2125550001"}), Bulk(until_text));
+  EXPECT_THAT(Await<core::Allocation>(
+                  [&](auto done) { rebuilt->Allocate(To("2125559999", "auto", "east"), done); }),
+              HasError(ErrorCode::kNoCallerIdAvailable));
+  stats = StatsOf(*rebuilt);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->resting_numbers, 1u);
+
+  // Back by itself at the time.
+  clock_.Set(core::FromCompact(until));
+  EXPECT_NE(CallOn(*rebuilt, "2125559999", "east"), 0u);
+  view = GetOn(*rebuilt, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_FALSE(view->resting);
+  EXPECT_EQ(view->usage.rest_until, until);
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{east}:rest"}), ":0\r\n");
+  stats = StatsOf(*rebuilt);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->resting_numbers, 0u);
+
+  // Rested again, then ended early by a PATCH of 0: the field and the set entry go.
+  ASSERT_THAT(PatchOn(*rebuilt, "2125550001", RestUntil(until + 3600)), IsOk());
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{east}:rest"}), ":1\r\n");
+  auto ended = PatchOn(*rebuilt, "2125550001", RestUntil(0));
+  ASSERT_THAT(ended, IsOk());
+  EXPECT_FALSE(ended->resting);
+  EXPECT_TRUE(ended->available);
+  EXPECT_EQ(ended->usage.rest_until, 0u);
+  EXPECT_EQ(NumberField(redis_, "east", "2125550001", "rs"), "");
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{east}:rest"}), ":0\r\n");
+  EXPECT_NE(CallOn(*rebuilt, "2125559999", "east"), 0u);
+}
+
+// A resting number at its cap counts as capped while it is, then as resting (as the embedded
+// index counts: capped first): lib.lua place() parks it until the window, then until the rest
+// ends. Deleting a resting number leaves nothing in `rest`.
+TEST_F(RedisStoreTest, ARestingNumberAtItsCapCountsAsCappedUntilItsWindow) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001", /*hourly=*/1), IsOk());
+  ASSERT_NE(CallOn(*store, "2125559999"), 0u);
+  const core::CompactTime until = core::ToCompact(clock_.Now()) + 3 * 3600;
+  ASSERT_THAT(PatchOn(*store, "2125550001", RestUntil(until)), IsOk());
+  auto stats = StatsOf(*store);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->capped_numbers, 1u);
+  EXPECT_EQ(stats->resting_numbers, 0u);
+  EXPECT_TRUE(GetOn(*store, "2125550001")->resting);
+
+  clock_.Set(calendar_.WindowsAt(clock_.Now()).next_hour);  // the cap's window is over
+  stats = StatsOf(*store);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->capped_numbers, 0u);
+  EXPECT_EQ(stats->resting_numbers, 1u);
+  EXPECT_EQ(stats->available_numbers, 0u);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{default}:rest", "2125550001"}),
+            Bulk(std::to_string(until)));
+
+  ASSERT_THAT(Await<void>([&](auto done) {
+                store->DeleteNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), done);
+              }),
+              IsOk());
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{default}:rest"}), ":0\r\n");
+  EXPECT_EQ(redis_.Command({"ZCARD", "cid:{default}:parked"}), ":0\r\n");
 }
 
 // A server that speaks just enough RESP to pass for Redis 6.2.6 (INFO server): GET answers

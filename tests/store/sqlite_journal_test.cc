@@ -80,11 +80,11 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
               ElementsAre("1", "2", "3", "4", "5"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
-  EXPECT_THAT(
-      side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
-      ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit", "is_active",
-                  "pool", "state", "last_used", "hour_start", "hourly_used", "day_start",
-                  "daily_used", "created_at", "meta", "last_reservation_id", "warm_from"));
+  EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
+              ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
+                          "is_active", "pool", "state", "last_used", "hour_start", "hourly_used",
+                          "day_start", "daily_used", "created_at", "meta", "last_reservation_id",
+                          "warm_from", "rest_until"));
 }
 
 TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
@@ -146,6 +146,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
     side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
     side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
     side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN rest_until");
     side.Exec("DELETE FROM schema_migrations WHERE version > 1");
   }
   auto journal = OpenJournal();
@@ -186,6 +187,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
     side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
     side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
     side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
+    side.Exec("ALTER TABLE caller_ids DROP COLUMN rest_until");
     side.Exec("DELETE FROM schema_migrations WHERE version > 3");
   }
   auto journal = OpenJournal();

@@ -533,6 +533,61 @@ TEST_P(StoreContractTest, DailyCapHoldsUntilTheNextDay) {
   EXPECT_THAT(Allocate("2125559999"), IsOk());
 }
 
+// --- rests ---------------------------------------------------------------------------------------
+
+core::NumberPatch RestUntil(core::TimePoint until) {
+  core::NumberPatch patch;
+  patch.rest_until = core::ToCompact(until);
+  return patch;
+}
+
+TEST_P(StoreContractTest, ARestedNumberIsOutOfRotationUntilItsRestEnds) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto rested = Update("2125550001", RestUntil(kStart + hours(2)));
+  ASSERT_THAT(rested, IsOk());
+  EXPECT_TRUE(rested->resting);
+  EXPECT_FALSE(rested->available);
+  EXPECT_EQ(rested->usage.rest_until, core::ToCompact(kStart + hours(2)));
+  EXPECT_EQ(Stats()->resting_numbers, 1u);
+  for (int i = 0; i < 3; ++i) {
+    auto a = Allocate("2125559999");
+    ASSERT_THAT(a, IsOk());
+    EXPECT_EQ(a->reservation.caller_id.ToString(), "2125550002");
+    ASSERT_TRUE(Release(a->reservation.id)->released);
+    clock_.Advance(core::Seconds(1));
+  }
+  // Another change keeps the rest.
+  core::NumberPatch carrier;
+  carrier.carrier = "Other";
+  EXPECT_TRUE(Update("2125550001", carrier)->resting);
+  clock_.Set(kStart + hours(2));
+  EXPECT_EQ(Next("2125559999"), "2125550001");  // back on its own, never used: first
+  EXPECT_FALSE(Get("2125550001")->resting);
+  EXPECT_EQ(Stats()->resting_numbers, 0u);
+}
+
+TEST_P(StoreContractTest, ARestEndsEarlyAndAMoveKeepsIt) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + hours(48))), IsOk());
+  ASSERT_THAT(MapCampaignOf(*store_, "east"), IsOk());
+  core::NumberPatch move;
+  move.pool = "east";
+  auto moved = Update("2125550001", move);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_TRUE(moved->resting);
+  EXPECT_THAT(Allocate("2125559999", "auto", "east"), HasError(ErrorCode::kNoCallerIdAvailable));
+  core::NumberPatch end;
+  end.rest_until = 0;
+  auto ended = Update("2125550001", end);
+  ASSERT_THAT(ended, IsOk());
+  EXPECT_FALSE(ended->resting);
+  EXPECT_TRUE(ended->available);
+  EXPECT_THAT(Allocate("2125559999", "auto", "east"), IsOk());
+}
+
 // --- warm-up -------------------------------------------------------------------------------------
 
 StoreConfig Warming(std::uint16_t days) {

@@ -341,10 +341,12 @@ function showNumber(number) {
     ['Active', number.active ? 'yes' : 'no'], ['Reserved', number.reserved ? 'yes' : 'no'],
     ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
     ...(number.warmup_day ? [['Warming up', `day ${number.warmup_day}: ${number.daily_limit_today} calls today`]] : []),
+    ...(number.resting_until ? [['Resting until', dateTime(number.resting_until)]] : []),
     ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
   ];
   fillTerms('number-details', fields);
   $('toggle-active').textContent = number.active ? 'Deactivate' : 'Activate';
+  $('toggle-rest').textContent = number.resting_until ? 'End rest' : 'Rest for 24 hours';
   $('edit-hourly').value = number.hourly_limit;
   $('edit-daily').value = number.daily_limit;
   $('edit-pool').value = number.pool;
@@ -415,6 +417,13 @@ function toggleActive() {
   patchNumber({ active }, active ? 'Activated.' : 'Deactivated.');
 }
 
+// A rest takes the number out of rotation; it comes back by itself when the rest ends.
+function toggleRest() {
+  const resting = Boolean(shownNumber.resting_until);
+  const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  patchNumber({ rest_until: resting ? 'none' : until }, resting ? 'Rest ended.' : 'Resting for 24 hours.');
+}
+
 function saveEdit(event) {
   event.preventDefault();
   patchNumber({ hourly_limit: $('edit-hourly').value, daily_limit: $('edit-daily').value, pool: $('edit-pool').value },
@@ -447,6 +456,7 @@ $('login').addEventListener('submit', login);
 $('logout').addEventListener('click', () => logout());
 $('find').addEventListener('submit', findNumber);
 $('toggle-active').addEventListener('click', toggleActive);
+$('toggle-rest').addEventListener('click', toggleRest);
 $('edit').addEventListener('submit', saveEdit);
 $('import').addEventListener('submit', importCsv);
 $('map-campaign').addEventListener('submit', mapCampaign);

@@ -14,13 +14,13 @@ namespace {
 
 // created_at is set once, by the database clock, when the row is first inserted (compact seconds
 // since 2020-01-01 like the other caller_ids times); an upsert of an existing number keeps it,
-// and meta. warm_from is written as given, on insert and update alike: the store decided it
-// (a PATCH hands back the number's own).
+// and meta. warm_from and rest_until are written as given, on insert and update alike: the store
+// decided them (a PATCH hands back the number's own warm_from, and its rest as patched).
 constexpr std::string_view kUpsertNumber = R"sql(
 INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
                        state, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
-                       created_at)
-VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                       rest_until, created_at)
+VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
        GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0))
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
@@ -28,7 +28,8 @@ ON CONFLICT(caller_id) DO UPDATE SET
   is_active = excluded.is_active, pool = excluded.pool, state = excluded.state,
   last_used = excluded.last_used, hour_start = excluded.hour_start,
   hourly_used = excluded.hourly_used, day_start = excluded.day_start,
-  daily_used = excluded.daily_used, warm_from = excluded.warm_from
+  daily_used = excluded.daily_used, warm_from = excluded.warm_from,
+  rest_until = excluded.rest_until
 )sql";
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
@@ -268,6 +269,7 @@ void BatchWriter::Add(const NumberUpserted& e) {
   batch_.Int(e.usage.day_start);
   batch_.Int(e.usage.daily_used);
   batch_.Int(e.usage.warm_from);
+  batch_.Int(e.usage.rest_until);
 }
 
 void BatchWriter::Add(const NumberDeleted& e) {

@@ -4,15 +4,15 @@
 // BulkImporter: rows are buffered as COPY text (about 70 bytes a row, no per-row objects) into
 // batches of `batch_rows`; each batch is ONE transaction: COPY into a temporary table, then (for
 // kUpdate) one UPDATE … FROM of the numbers that exist (their spec columns; last_used only when
-// the row has one; usage counters and warm-up start kept) and one INSERT … SELECT … ON CONFLICT
-// DO NOTHING of the new ones, in caller_id order. A new row without a last_used (absent or 0)
-// warms up from warm_from_today (core::ArrivingUsage), one with a last_used is established. A batch
-// whose rows are all new (the first into an empty store; tried after a batch that met no stored
-// number) is copied straight into the table instead. An import killed half-way leaves whole
-// batches; rerunning the same file completes it with the same outcome. kFail is the caller's to
-// check first with Exists(), as with SQLite (cli/import.cc). Every committed batch's rows that were
-// written (new or updated; not skipped) go to `on_rows_written`, which is how cluster mode hands
-// them on to Redis.
+// the row has one; usage counters, warm-up start and rest_until kept) and one INSERT … SELECT …
+// ON CONFLICT DO NOTHING of the new ones (rest_until 0: not resting), in caller_id order. A new
+// row without a last_used (absent or 0) warms up from warm_from_today (core::ArrivingUsage), one
+// with a last_used is established. A batch whose rows are all new (the first into an empty store;
+// tried after a batch that met no stored number) is copied straight into the table instead. An
+// import killed half-way leaves whole batches; rerunning the same file completes it with the same
+// outcome. kFail is the caller's to check first with Exists(), as with SQLite (cli/import.cc).
+// Every committed batch's rows that were written (new or updated; not skipped) go to
+// `on_rows_written`, which is how cluster mode hands them on to Redis.
 //
 // ScanNumbers: every stored number in caller_id order, with its usage (export, Redis fill).
 //

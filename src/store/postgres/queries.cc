@@ -23,8 +23,8 @@ constexpr int kPageRows = 20'000;
 // 1.01 s here).
 constexpr std::string_view kNumberColumns =
     "SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,"
-    " last_used, hour_start, hourly_used, day_start, daily_used, warm_from";
-constexpr int kNewestColumn = 13;
+    " last_used, hour_start, hourly_used, day_start, daily_used, warm_from, rest_until";
+constexpr int kNewestColumn = 14;
 
 // Fills `r` from row `i`. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
@@ -134,6 +134,7 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     usage.day_start = ClampTo<core::CompactTime>(rows.Int64(i, 10));
     usage.daily_used = ClampTo<std::uint16_t>(rows.Int64(i, 11));
     usage.warm_from = ClampTo<core::CompactTime>(rows.Int64(i, 12));
+    usage.rest_until = ClampTo<core::CompactTime>(rows.Int64(i, 13));
     sink.OnNumber(spec, usage);
     if (newest && !rows.IsNull(i, kNewestColumn)) {
       sink.OnNumberNewest(spec.caller_id, static_cast<std::uint64_t>(rows.Int64(i, kNewestColumn)));

@@ -36,7 +36,7 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
     for (std::size_t i : chunk.items) AppendInsertArgs(args, items[i], context);
     return PoolCall(Script::kInsert, chunk.pool, context, std::move(args));
   }
-  args.reserve(2 + chunk.items.size() * 13);
+  args.reserve(2 + chunk.items.size() * 14);
   args.push_back("update");
   args.push_back("0");
   for (std::size_t i : chunk.items) {
@@ -77,7 +77,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
   for (std::size_t k = 1; k < before.elements.size(); ++k) {
     if (before.elements[k].type != RedisReply::Type::kArray) continue;
     outcome.undo->changed.push_back(
-        ViewFromReply(before.elements[k], chunk.pool, context.windows, index));
+        ViewFromReply(before.elements[k], chunk.pool, context.now, context.windows, index));
   }
   outcome.entries.reserve(chunk.items.size());
   for (std::size_t k = 0; k < chunk.items.size(); ++k) {

@@ -15,7 +15,8 @@ void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec
 
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
                       const std::optional<core::NumberUsage>& usage,
-                      std::optional<core::CompactTime> last_used_only) {
+                      std::optional<core::CompactTime> last_used_only,
+                      std::optional<core::CompactTime> rest_until) {
   const core::NumberUsage u = usage.value_or(core::NumberUsage{});
   AppendSpecArgs(args, spec);
   args.push_back(usage ? "all" : last_used_only ? "lu" : "keep");
@@ -25,10 +26,15 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
   args.push_back(std::to_string(u.day_start));
   args.push_back(std::to_string(u.daily_used));
   args.push_back(usage ? std::to_string(u.warm_from) : std::string());
+  if (rest_until) {
+    args.push_back(std::to_string(*rest_until));
+  } else {
+    args.push_back(usage ? std::to_string(u.rest_until) : std::string());
+  }
 }
 
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
-  // status, last_used, hour_start, hourly, day_start, daily, warm_from
+  // status, last_used, hour_start, hourly, day_start, daily, warm_from, rest_until
   const std::size_t at = 1 + index * kUpsertReplyFields;
   core::NumberUsage usage;
   usage.last_used = static_cast<core::CompactTime>(reply.Int(at + 1));
@@ -37,10 +43,11 @@ core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
   usage.day_start = static_cast<core::CompactTime>(reply.Int(at + 4));
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(at + 5));
   usage.warm_from = static_cast<core::CompactTime>(reply.Int(at + 6));
+  usage.rest_until = static_cast<core::CompactTime>(reply.Int(at + 7));
   return usage;
 }
 
-core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
+core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool, core::TimePoint now,
                                const core::Windows& windows, const core::IndexOptions& defaults) {
   core::NumberView view;
   view.spec.caller_id = core::PhoneNumber::FromValidDigits(static_cast<std::uint64_t>(v.Int(0)));
@@ -56,6 +63,7 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
   view.usage.day_start = static_cast<core::CompactTime>(v.Int(9));
   view.usage.daily_used = static_cast<std::uint16_t>(v.Int(10));
   view.usage.warm_from = static_cast<core::CompactTime>(v.Int(13));
+  view.usage.rest_until = static_cast<core::CompactTime>(v.Int(14));
   view.effective_hourly_cap =
       view.spec.hourly_cap != 0 ? view.spec.hourly_cap : defaults.default_hourly_cap;
   view.effective_daily_cap =
@@ -69,6 +77,7 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool,
   view.daily_used_now =
       view.usage.day_start == core::ToCompact(windows.day_start) ? view.usage.daily_used : 0;
   view.reserved = v.Int(11) != 0;
+  view.resting = view.usage.rest_until > core::ToCompact(now);
   view.available = v.Int(12) == 1;
   return view;
 }

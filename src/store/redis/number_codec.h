@@ -1,4 +1,4 @@
-// How numbers and reservations travel to and from the scripts: upsert.lua's 13 fields per number,
+// How numbers and reservations travel to and from the scripts: upsert.lua's 14 fields per number,
 // lib.lua's view() reply, upsert.lua's usage reply, reservation replies. Pure functions.
 #pragma once
 
@@ -19,26 +19,30 @@ namespace cidrotor::store::redis {
 // carrier, state, hourly cap, daily cap, active '1'/'0'.
 void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec);
 
-// Appends one number's upsert.lua fields. Usage: `usage` set = all counters and its warm_from;
-// else `last_used_only` set = only last_used; else the number's usage is kept (zero when new).
-// Without `usage` the warm-up start is the script's to decide: a new number warms up from today
-// unless it has a last_used, an existing one keeps its own.
+// Appends one number's upsert.lua fields. Usage: `usage` set = all counters, its warm_from and
+// its rest_until; else `last_used_only` set = only last_used; else the number's usage is kept
+// (zero when new). Without `usage` the warm-up start is the script's to decide: a new number
+// warms up from today unless it has a last_used, an existing one keeps its own; and so is the
+// rest: kept (none when new). `rest_until` set = the rest end to write instead (0 ends a rest:
+// a PATCH of it).
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
                       const std::optional<core::NumberUsage>& usage,
-                      std::optional<core::CompactTime> last_used_only = std::nullopt);
+                      std::optional<core::CompactTime> last_used_only = std::nullopt,
+                      std::optional<core::CompactTime> rest_until = std::nullopt);
 
 // upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
-// daily_used, warm_from.
-inline constexpr std::size_t kUpsertReplyFields = 7;
+// daily_used, warm_from, rest_until.
+inline constexpr std::size_t kUpsertReplyFields = 8;
 
-// The usage upsert.lua reports for its `index`-th number (warm_from included).
+// The usage upsert.lua reports for its `index`-th number (warm_from and rest_until included).
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index);
 
 // A view() reply (number, carrier, state, hourly cap, daily cap, active, last_used, hour_start,
-// hourly_used, day_start, daily_used, reservation id, available, warm_from) as the store reports
-// it at `windows`: the warm-up's day and today's daily cap (daily_cap_today) from warm_from,
-// defaults.warmup_days and the day start (core/warm_up.h, the rule lib.lua caps() applies).
-core::NumberView ViewFromReply(const RedisReply& view, const std::string& pool,
+// hourly_used, day_start, daily_used, reservation id, available, warm_from, rest_until) as the
+// store reports it at `now` (`windows` = its windows): the warm-up's day and today's daily cap
+// (daily_cap_today) from warm_from, defaults.warmup_days and the day start (core/warm_up.h, the
+// rule lib.lua caps() applies), and whether it rests (rest_until after now, as lib.lua place).
+core::NumberView ViewFromReply(const RedisReply& view, const std::string& pool, core::TimePoint now,
                                const core::Windows& windows, const core::IndexOptions& defaults);
 
 // The wire value of core::MatchTier (its enumerator's number) as the tier; kAny if unknown.

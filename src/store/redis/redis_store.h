@@ -188,12 +188,15 @@ class RedisStore final : public Store {
                                             const std::string& pool, core::PhoneNumber caller_id,
                                             core::TimePoint now);
   // Writes `spec` (and `usage` when given) into spec.pool, moving the number out of `from_pool`
-  // when it differs; a live reservation moves with the number. Returns the id of a reservation
-  // that ended with the move instead (0 if none; only when it could not be carried).
+  // when it differs; a live reservation moves with the number, and so do its usage, warm-up start
+  // and rest when `usage` is not given. `rest_until` set: the rest end written instead of the one
+  // kept or given (0 ends a rest; a PATCH). Returns the id of a reservation that ended with the
+  // move instead (0 if none; only when it could not be carried).
   core::Result<std::uint64_t> PutNumber(redis::RedisConnection& connection,
                                         const core::NumberSpec& spec,
                                         const std::optional<core::NumberUsage>& usage,
-                                        const std::string& from_pool, core::TimePoint now);
+                                        const std::string& from_pool, core::TimePoint now,
+                                        std::optional<core::CompactTime> rest_until = std::nullopt);
   core::Result<void> RemoveNumber(redis::RedisConnection& connection, const std::string& pool,
                                   core::PhoneNumber caller_id, core::TimePoint now);
   // redis_store_import.cc

@@ -180,7 +180,8 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
   usage.day_start = static_cast<core::CompactTime>(reply.Int(6));
   usage.hourly_used = static_cast<std::uint16_t>(reply.Int(7));
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(8));
-  usage.warm_from = static_cast<core::CompactTime>(reply.Int(10));  // unchanged, for the journal
+  usage.warm_from = static_cast<core::CompactTime>(reply.Int(10));   // unchanged, for the journal
+  usage.rest_until = static_cast<core::CompactTime>(reply.Int(11));  // likewise
   // The number's reservation before this one, in Redis's order of every instance's allocations
   // (0: none known, e.g. the number's first: the journal then takes the number's newest).
   const auto previous_id = static_cast<std::uint64_t>(reply.Int(9));

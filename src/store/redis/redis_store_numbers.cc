@@ -25,12 +25,12 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
   return core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id");
 }
 
-// delete.lua's reply: 'OK', the number's view (14 fields, lib.lua view), its newest reservation
+// delete.lua's reply: 'OK', the number's view (15 fields, lib.lua view), its newest reservation
 // ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 7
 // fields.
-constexpr std::size_t kDeletedNewest = 15;
-constexpr std::size_t kDeletedEnded = 16;
-constexpr std::size_t kDeletedWithHeld = 24;
+constexpr std::size_t kDeletedNewest = 16;
+constexpr std::size_t kDeletedEnded = 17;
+constexpr std::size_t kDeletedWithHeld = 25;
 
 // Sets a moved number's newest reservation in its new pool, unless an allocation there set one
 // already, or the number is gone again.
@@ -50,7 +50,7 @@ core::Result<core::NumberView> RedisStore::ReadNumber(RedisConnection& connectio
       reply->elements[1].type != RedisReply::Type::kArray) {
     return core::Fail(NoNumber(caller_id));
   }
-  return ViewFromReply(reply->elements[1], pool, calendar_.WindowsAt(now), options_.index);
+  return ViewFromReply(reply->elements[1], pool, now, calendar_.WindowsAt(now), options_.index);
 }
 
 core::Result<void> RedisStore::RemoveNumber(RedisConnection& connection, const std::string& pool,
@@ -65,8 +65,8 @@ core::Result<void> RedisStore::RemoveNumber(RedisConnection& connection, const s
 core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
                                                   const core::NumberSpec& spec,
                                                   const std::optional<core::NumberUsage>& usage,
-                                                  const std::string& from_pool,
-                                                  core::TimePoint now) {
+                                                  const std::string& from_pool, core::TimePoint now,
+                                                  std::optional<core::CompactTime> rest_until) {
   std::uint64_t ended = 0;
   std::vector<std::string> carried;  // lib.lua hold's fields of a live reservation that moves
   std::optional<core::NumberUsage> keep = usage;
@@ -83,7 +83,8 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
                                  .day_start = static_cast<core::CompactTime>(r.Int(10)),
                                  .hourly_used = static_cast<std::uint16_t>(r.Int(9)),
                                  .daily_used = static_cast<std::uint16_t>(r.Int(11)),
-                                 .warm_from = static_cast<core::CompactTime>(r.Int(14))};
+                                 .warm_from = static_cast<core::CompactTime>(r.Int(14)),
+                                 .rest_until = static_cast<core::CompactTime>(r.Int(15))};
       }
       newest = r.Text(kDeletedNewest);
       ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));
@@ -96,7 +97,7 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   // that puts the number into its new pool (as in the embedded index), or the number would be
   // free there while still on the line.
   std::vector<std::string> args = {carried.empty() ? "update" : "move", "0"};
-  AppendNumberArgs(args, spec, keep);
+  AppendNumberArgs(args, spec, keep, std::nullopt, rest_until);
   args.insert(args.end(), carried.begin(), carried.end());
   if (!carried.empty()) ended = 0;
   auto put =
@@ -197,7 +198,9 @@ void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch pat
     if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
     if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
     if (patch.active) spec.active = *patch.active;
-    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now);
+    // The rest as patched (0 ends it), else the number's own, kept by upsert.lua (or carried
+    // by a move).
+    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, patch.rest_until);
     auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
                       : core::Result<core::NumberView>(core::Fail(ended.error()));
     if (!view) {
@@ -248,7 +251,7 @@ void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_don
                    0,
                    {},
                    {removed->elements.begin() + 1, removed->elements.begin() + kDeletedNewest}},
-        **pool, calendar_.WindowsAt(now), options_.index);
+        **pool, now, calendar_.WindowsAt(now), options_.index);
     if (const auto ended = static_cast<std::uint64_t>(removed->Int(kDeletedEnded)); ended != 0) {
       std::vector<JournalEntry> entries;
       entries.push_back(ReservationReleased{ended, now, core::CallOutcome::kUnknown, {}});
@@ -336,7 +339,8 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
       }
       for (std::size_t k = 1; k < reply->elements.size(); ++k) {
         if (reply->elements[k].type != RedisReply::Type::kArray) continue;  // deleted meanwhile
-        core::NumberView view = ViewFromReply(reply->elements[k], pool, windows, options_.index);
+        core::NumberView view =
+            ViewFromReply(reply->elements[k], pool, now, windows, options_.index);
         views.emplace(view.spec.caller_id.ToString(), std::move(view));
       }
     }

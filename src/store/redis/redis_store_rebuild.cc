@@ -3,11 +3,12 @@
 //
 // Only one instance rebuilds: it takes cid:rebuild_lock (SET NX PX); the others answer
 // kUnavailable until cid:generation is back. The loader deletes whatever cid:* keys are left,
-// streams Journal::Load into Redis (numbers with their usage counters and warm-up start, 'wf', in
-// pipelined upsert calls that pass it explicitly, so an established number never starts warming,
-// then the live reservations and the settings tables), raises the reservation-id counter
-// above the journal's highest id, and only then publishes the new generation: no instance
-// allocates from a half-loaded Redis, and no live reservation of the journal is handed out again.
+// streams Journal::Load into Redis (numbers with their usage counters, warm-up start 'wf' and rest
+// end 'rs', in pipelined upsert calls that pass them explicitly, so an established number never
+// starts warming and a resting one stays parked until its rest ends; then the live reservations
+// and the settings tables), raises the reservation-id counter above the journal's highest id, and
+// only then publishes the new generation: no instance allocates from a half-loaded Redis, and no
+// live reservation of the journal is handed out again.
 // Each number comes back with its 'lr' (its newest reservation, the lookup's link: the loader
 // WantsNewest, so the journal reports caller_ids.last_reservation_id), one HSET per number
 // pipelined after the upsert call that created its hash: the first allocation after the rebuild

@@ -15,8 +15,8 @@ namespace {
 constexpr std::string_view kUpsertNumber = R"sql(
 INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
                        state, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
-                       created_at)
-VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                       rest_until, created_at)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
        MAX(CAST(strftime('%s', 'now') AS INTEGER) - 1577836800, 0))
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
@@ -24,7 +24,8 @@ ON CONFLICT(caller_id) DO UPDATE SET
   is_active = excluded.is_active, pool = excluded.pool, state = excluded.state,
   last_used = excluded.last_used, hour_start = excluded.hour_start,
   hourly_used = excluded.hourly_used, day_start = excluded.day_start,
-  daily_used = excluded.daily_used, warm_from = excluded.warm_from
+  daily_used = excluded.daily_used, warm_from = excluded.warm_from,
+  rest_until = excluded.rest_until
 )sql";
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = ?1";
@@ -186,6 +187,7 @@ core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {
   st.BindInt64(12, e.usage.day_start);
   st.BindInt64(13, e.usage.daily_used);
   st.BindInt64(14, e.usage.warm_from);
+  st.BindInt64(15, e.usage.rest_until);
   return st.Run();
 }
 

@@ -17,8 +17,8 @@ namespace {
 // that want it (LoadSink::WantsNewest), never for the embedded index, whose scan stays as it was.
 constexpr std::string_view kNumberColumns = R"sql(
 SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,
-       last_used, hour_start, hourly_used, day_start, daily_used, warm_from)sql";
-constexpr int kNewestColumn = 13;
+       last_used, hour_start, hourly_used, day_start, daily_used, warm_from, rest_until)sql";
+constexpr int kNewestColumn = 14;
 
 // The live-reservation queries name the index on reserved_until: without statistics SQLite
 // prefers to walk the whole table in id order (to skip a sort), which at start-up means every
@@ -122,6 +122,7 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       usage.day_start = ClampTo<core::CompactTime>(st->ColumnInt64(10));
       usage.daily_used = ClampTo<std::uint16_t>(st->ColumnInt64(11));
       usage.warm_from = ClampTo<core::CompactTime>(st->ColumnInt64(12));
+      usage.rest_until = ClampTo<core::CompactTime>(st->ColumnInt64(13));
       sink.OnNumber(spec, usage);
       if (newest && !st->ColumnIsNull(kNewestColumn)) {
         sink.OnNumberNewest(spec.caller_id,

@@ -1,7 +1,8 @@
 // The COPY importer on a real PostgreSQL: new rows, on_duplicate update / skip / fail (the
 // caller's Exists() check, as cli/import.cc does), the rows handed on per committed batch, batches
-// copied straight into the table or merged, the numbers read back with their usage kept, and the
-// warm-up start of new rows (core::ArrivingUsage) while existing ones keep theirs.
+// copied straight into the table or merged, the numbers read back with their usage kept, the
+// warm-up start of new rows (core::ArrivingUsage) while existing ones keep theirs, and rests
+// (never written by an import).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -201,6 +202,24 @@ TEST_F(PostgresBulkImportTest, NewRowsWithoutAHistoryWarmUpAndExistingOnesKeepTh
   // Without a day given, new numbers are established.
   Import({Item(3'105'550'105, "New")}, OnDuplicate::kUpdate);
   EXPECT_EQ(warm_from(3'105'550'105), 0);
+}
+
+// An import never writes rest_until: new rows (copied straight in or merged) are not resting, an
+// existing number keeps its rest (an admin's PATCH) whatever the import, and the scan reads it.
+TEST_F(PostgresBulkImportTest, ImportsLeaveRestsAsTheyAre) {
+  Import({Item(3'105'550'100, "New"), Item(3'105'550'101, "New")}, OnDuplicate::kUpdate);
+  db_.Exec("UPDATE caller_ids SET rest_until = 220000000 WHERE caller_id = 3105550100");
+  ImportResult r = Import({Item(3'105'550'100, "Again", 23'456), Item(3'105'550'101, "Again"),
+                           Item(3'105'550'102, "New")},
+                          OnDuplicate::kUpdate);
+  EXPECT_EQ(r.imported, 1u);
+  EXPECT_EQ(r.updated, 2u);
+  Collect sink = Scan();
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).first.carrier, "Again");
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).second.last_used, 23'456u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'100).second.rest_until, 220'000'000u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'101).second.rest_until, 0u);
+  EXPECT_EQ(sink.numbers.at(3'105'550'102).second.rest_until, 0u);
 }
 
 TEST_F(PostgresBulkImportTest, FirstBatchMayBeSmaller) {

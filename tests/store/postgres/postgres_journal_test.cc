@@ -357,26 +357,30 @@ TEST_F(PostgresJournalTest, NewerSchemaIsRefused) {
   EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("newer"));
 }
 
-// Schema 5 (warm-up): the numbers of a schema-4 database are established (warm_from 0); from
-// then on the writer stores the store's warm_from on insert and on update alike, and allocations
-// (the usage UPDATE) leave it alone.
-TEST_F(PostgresJournalTest, Schema5AddsWarmFromWithEveryNumberBeforeItEstablished) {
+// Schema 5 (warm-up and rests): the numbers of a schema-4 database are established (warm_from 0)
+// and not resting (rest_until 0); from then on the writer stores the store's warm_from and
+// rest_until on insert and on update alike (0 ends a rest), and allocations (the usage UPDATE)
+// leave both alone.
+TEST_F(PostgresJournalTest, Schema5AddsWarmFromAndRestUntilWithEveryNumberBeforeItEstablished) {
   Open().reset();
   db_.Exec(
-      "ALTER TABLE caller_ids DROP COLUMN warm_from;"
+      "ALTER TABLE caller_ids DROP COLUMN warm_from, DROP COLUMN rest_until;"
       "DELETE FROM schema_migrations WHERE version = 5;"
       "INSERT INTO caller_ids(caller_id, area_code) VALUES (3105550100, '310')");
   auto conn = postgres::Connection::Open(db_.settings());
   ASSERT_THAT(conn, IsOk());
   EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(4));
   EXPECT_EQ(db_.QueryInt("SELECT warm_from FROM caller_ids WHERE caller_id = 3105550100"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = 3105550100"), 0);
 
   auto journal = Open();
   ASSERT_NE(journal, nullptr);
   core::NumberUsage warming;
   warming.warm_from = 220'000'000;
+  warming.rest_until = 220'050'000;
   ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'101), warming)}), IsOk());
   warming.warm_from = 220'086'400;
+  warming.rest_until = 220'090'000;
   ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100), warming)}), IsOk());
   ASSERT_THAT(AppendAndWait(*journal, {Made(MakeReservation(1, 3'105'550'101, kT0, seconds(300)),
                                             Usage(kT0, 1, 1))}),
@@ -385,8 +389,17 @@ TEST_F(PostgresJournalTest, Schema5AddsWarmFromWithEveryNumberBeforeItEstablishe
   ASSERT_THAT(journal->Load(kT0, sink), IsOk());
   ASSERT_EQ(sink.numbers.size(), 2u);
   EXPECT_EQ(sink.numbers[0].second.warm_from, 220'086'400u);  // 3105550100: updated
+  EXPECT_EQ(sink.numbers[0].second.rest_until, 220'090'000u);
   EXPECT_EQ(sink.numbers[1].second.warm_from, 220'000'000u);  // 3105550101: allocated since
+  EXPECT_EQ(sink.numbers[1].second.rest_until, 220'050'000u);
   EXPECT_EQ(sink.numbers[1].second.daily_used, 1);
+
+  // A rest ended (0) on conflict; the other number's stays.
+  warming.rest_until = 0;
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100), warming)}), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = 3105550100"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = 3105550101"),
+            220'050'000);
 }
 
 TEST_F(PostgresJournalTest, UnreachableServerFailsLoadFastWithUnavailable) {

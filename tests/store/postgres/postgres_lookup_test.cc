@@ -102,7 +102,7 @@ TEST_F(PostgresLookupTest, Schema4LinksTheHistoryOfASchema3Database) {
   db_.Exec(
       "ALTER TABLE caller_ids DROP COLUMN last_reservation_id;"
       "ALTER TABLE reservations DROP COLUMN previous_id;"
-      "ALTER TABLE caller_ids DROP COLUMN warm_from;"
+      "ALTER TABLE caller_ids DROP COLUMN warm_from, DROP COLUMN rest_until;"
       "DELETE FROM schema_migrations WHERE version >= 4");
   // kNumber: four calls, ids not in time order (instances take id blocks), two at the same
   // millisecond (the lower id first); kNumber + 1: one call; kNumber + 2: none; a reservation

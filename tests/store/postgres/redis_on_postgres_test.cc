@@ -3,7 +3,8 @@
 // processes. allocate.lua gives every allocation the number's reservation before it, whichever
 // instance made either, and the journal links them (previous_id), so a number's history reads
 // back as one chain; a Redis rebuilt from PostgreSQL goes on from where the journal is (each
-// number's newest reservation is loaded back into Redis, and each number's warm-up start).
+// number's newest reservation is loaded back into Redis, and each number's warm-up start and
+// rest).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -214,6 +215,81 @@ TEST_F(RedisOnPostgresTest, AWarmingNumberComesBackFromPostgresWithItsWarmUp) {
   EXPECT_EQ(view->daily_cap_today, 1);
   EXPECT_EQ(view->daily_used_now, 1);
   EXPECT_FALSE(view->available);
+}
+
+// PostgreSQL holds a rest as Redis has it (caller_ids.rest_until, written by the PATCH and kept
+// through a move to another pool), and a rebuild hands it back to Redis (`rs`, the pool's `rest`
+// set): the number stays out of rotation until the time, then comes back by itself.
+TEST_F(RedisOnPostgresTest, ARestingNumberComesBackFromPostgresStillResting) {
+  auto a = OpenInstance();
+  ASSERT_TRUE(a);
+  ASSERT_NO_FATAL_FAILURE(AddTheNumber(*a));
+  core::NumberSpec other;
+  other.caller_id = *core::PhoneNumber::ParsePoolNumber("2125550002");
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) { a->AddNumber(other, done); }), IsOk());
+  const auto number = *core::PhoneNumber::ParsePoolNumber(kNumber);
+  const core::CompactTime until = core::ToCompact(clock_.Now()) + 7200;
+  const auto patch_on = [&](Store& store, const core::NumberPatch& patch) {
+    return Await<core::NumberView>([&](auto done) { store.UpdateNumber(number, patch, done); });
+  };
+  // The number a call from pool default gets (waiting out a rebuild), released at once; "" none.
+  const auto call = [&](Store& store) -> std::string {
+    core::AllocationRequest request;
+    request.destination = *core::PhoneNumber::ParseDestination(Destination(0));
+    core::Result<core::Allocation> allocated = core::Fail(core::Error::Unavailable("not tried"));
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      allocated = Await<core::Allocation>([&](auto done) { store.Allocate(request, done); });
+      if (allocated || allocated.error().code() != ErrorCode::kUnavailable) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!allocated) return "";
+    core::ReleaseRequest release;
+    release.reservation_id = allocated->reservation.id;
+    EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); }),
+                IsOk());
+    return allocated->reservation.caller_id.ToString();
+  };
+
+  core::NumberPatch rest;
+  rest.rest_until = until;
+  auto rested = patch_on(*a, rest);
+  ASSERT_THAT(rested, IsOk());
+  EXPECT_TRUE(rested->resting);
+  EXPECT_EQ(call(*a), "2125550002");
+  core::NumberPatch move;
+  move.pool = "east";
+  auto moved = patch_on(*a, move);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_TRUE(moved->resting);
+  a->Flush();
+  EXPECT_EQ(
+      db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = " + std::string(kNumber)),
+      static_cast<std::int64_t>(until));
+
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();  // rebuilt from PostgreSQL by the next start
+  auto b = OpenInstance();
+  ASSERT_TRUE(b);
+  const std::string rs = std::to_string(until);
+  const std::string field = "$" + std::to_string(rs.size()) + "\r\n" + rs + "\r\n";
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{east}:n:" + std::string(kNumber), "rs"}), field);
+  EXPECT_EQ(redis_.Command({"ZSCORE", "cid:{east}:rest", kNumber}), field);
+  EXPECT_EQ(redis_.Command({"HGET", "cid:{default}:n:2125550002", "rs"}), "$-1\r\n");
+  auto view = Await<core::NumberView>([&](auto done) { b->GetNumber(number, done); });
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.pool, "east");
+  EXPECT_TRUE(view->resting);
+  EXPECT_EQ(view->usage.rest_until, until);
+
+  // Back in pool default, still resting: the other number takes the calls until the time.
+  move.pool = "default";
+  ASSERT_THAT(patch_on(*b, move), IsOk());
+  EXPECT_EQ(call(*b), "2125550002");
+  clock_.Set(core::FromCompact(until));
+  EXPECT_EQ(call(*b), kNumber);  // never used: least recently used
+  b->Flush();
+  EXPECT_EQ(
+      db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = " + std::string(kNumber)),
+      static_cast<std::int64_t>(until));  // kept; past now
 }
 
 }  // namespace

@@ -6,11 +6,12 @@
 -- (core/area_code_states.h), ascending and comma-separated ('' when none: one argument, split
 -- only when a tier needs it).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
--- daily_used, previous, warm_from} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
+-- daily_used, previous, warm_from, rest_until} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
 -- {'GEN', g} | {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr'
 -- until now; '0': none known), which the journal links this one to: Redis sees every instance's
 -- allocations of a number in their order, PostgreSQL's batches may commit in another.
--- `warm_from` is its 'wf' ('0': none), unchanged, so the usage journaled is the whole usage.
+-- `warm_from` and `rest_until` are its 'wf' and 'rs' ('0': none), unchanged, so the usage
+-- journaled is the whole usage.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
@@ -105,20 +106,22 @@ end
 -- there: an instance restarted with a lower DEFAULT_* or a WARMUP_DAYS newly set (Redis keeps
 -- its order across restarts; the embedded index is rebuilt at start-up). Such a number is parked
 -- where its caps now say and the ladder asked again, a bounded number of times per call: each
--- pass leaves one number fewer in the wrong place.
+-- pass leaves one number fewer in the wrong place. Likewise a resting one ('rs' ahead), which
+-- only an instance of a release before rests (whose place() ignores 'rs') can have put there
+-- while the two run side by side.
 local f, hc, dc, hourly, daily
 for _ = 1, 16 do
   picked, match, xs, as = pick()
   if not picked then return {'NONE'} end
   f = redis.call('HMGET', nkey(picked), 'act', 'rid', 'hc', 'dc', 'hs', 'hu', 'ds', 'du', 'car',
-                 'lr', 'wf')
+                 'lr', 'wf', 'rs')
   if f[1] ~= '1' or num(f[2]) ~= 0 then
     settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
     return {'BROKEN', picked}
   end
   hc, dc = caps(f[3], f[4], f[11])
   hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
-  if hourly < hc and daily < dc then break end
+  if hourly < hc and daily < dc and num(f[12]) <= NOW then break end
   settle(picked)
   picked = nil
 end
@@ -144,4 +147,4 @@ if limited then
   redis.call('PEXPIRE', agent_key, '61000')
 end
 return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1, f[10] or '0',
-        f[11] or '0'}
+        f[11] or '0', f[12] or '0'}

@@ -1,15 +1,16 @@
 -- Removes a number; its live reservation ends with it (here: a move carries it on, upsert.lua
 -- mode 'move' in the new pool). ARGV[12]: the number.
--- Reply: {'OK', view (14 fields, lib.lua view)..., its newest reservation id ('lr', '0' when
--- none: a move carries it too), ended reservation id or 0, then when not 0 the reservation's dst,
--- cmp, agt, lead, m, at, ru} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
+-- Reply: {'OK', view (15 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
+-- its newest reservation id ('lr', '0' when none: a move carries it too), ended reservation id or
+-- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru} | {'NOTFOUND'} |
+-- {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
 local d = ARGV[12]
 local before = view(d)
 if not before then return {'NOTFOUND'} end
-local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act', 'lr')
+local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act', 'lr', 'rs')
 local ended, held = 0, {}
 if num(f[1]) ~= 0 then
   if num(f[2]) > NOW then
@@ -18,7 +19,7 @@ if num(f[1]) ~= 0 then
   end
   end_reservation(d, f[1])
 end
-detach(d)
+detach(d, f[5])
 local npa = string.sub(d, 1, 3)
 redis.call('HINCRBY', AREAS, 't:' .. npa, -1)
 if f[3] ~= '1' then redis.call('HINCRBY', AREAS, 'i:' .. npa, -1) end

@@ -20,6 +20,7 @@ local DUE_BATCH = '256'  -- parked numbers returned per call; Tick() drains the 
 
 local ALL = P .. 'all'          -- zset: area codes with an available number (see lift)
 local PARKED = P .. 'parked'    -- zset: numbers out of the order, by when to look again
+local REST = P .. 'rest'        -- zset: the parked numbers that wait for their rest to end, by 'rs'
 local LIVE = P .. 'live'        -- zset: live reservation ids, by reserved_at (ms)
 local NUMBERS = P .. 'numbers'  -- zset: every number of the pool, score 0 (lexical order)
 local AREAS = P .. 'areas'      -- hash per area code: t:<npa> numbers, i:<npa> inactive, v:<npa> available
@@ -141,10 +142,13 @@ local function take_first(d, xs, as)
   end
 end
 
--- Takes a number out of every order it may be in.
-local function detach(d)
+-- Takes a number out of every order it may be in. `rs` is its 'rs' field: a number is in REST
+-- only while its hash has one (place adds it there only then; whoever changes or removes the
+-- field takes it out of REST first), so a number without one (nil) costs no ZREM of REST.
+local function detach(d, rs)
   remove_available(d)
   redis.call('ZREM', PARKED, d)
+  if rs then redis.call('ZREM', REST, d) end
 end
 
 local function end_reservation(d, id)
@@ -179,9 +183,13 @@ end
 
 -- Puts a number where its fields say (core::NumberIndex::Settle): parked until its reservation
 -- ends (an expired one ends here), nowhere while inactive, parked until the next window while
--- at a cap, else in the available order by last_used (ties: lexical = numeric).
+-- at a cap, parked until its rest ends ('rs', an admin's rest; also in REST, which the stats
+-- count) while resting, else in the available order by last_used (ties: lexical = numeric).
+-- A capped number that also rests waits for the window first, then for the rest: it counts as
+-- capped while it is, as in the embedded index's stats. A rest that has ended leaves 'rs' as it
+-- is (the store reports it, as the embedded index does).
 -- REQUIRES: the number is in no order (new, or detached).
-local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf)
+local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
   if num(rid) ~= 0 then
     if num(ru) > NOW then
       redis.call('ZADD', PARKED, ru, d)
@@ -198,17 +206,22 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf)
     redis.call('ZADD', PARKED, back, d)
     return 'capped'
   end
+  if num(rs) > NOW then
+    redis.call('ZADD', PARKED, rs, d)
+    redis.call('ZADD', REST, rs, d)
+    return 'resting'
+  end
   add_available(d, lu or '0')
   return 'available'
 end
 
 -- Re-reads a number and places it again (after any change to it).
 local function settle(d)
-  detach(d)
   local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds',
-                       'du', 'wf')
+                       'du', 'wf', 'rs')
+  detach(d, f[12])
   if not f[1] then return 'gone' end
-  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11])
+  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12])
 end
 
 -- Makes number `d` held by a live reservation read back from elsewhere (the journal at a
@@ -233,14 +246,15 @@ local function advance()
 end
 
 -- A number's full state as a flat list (store/redis/number_codec.cc reads it): number, carrier,
--- state, hc, dc, act, lu, hs, hu, ds, du, rid, available 1/0, wf. The warm-up's day and today's
--- cap are computed from wf in C++ (core/warm_up.h), not here.
+-- state, hc, dc, act, lu, hs, hu, ds, du, rid, available 1/0, wf, rs. The warm-up's day and
+-- today's cap are computed from wf in C++ (core/warm_up.h), not here, and whether it rests from
+-- rs.
 local function view(d)
   local f = redis.call('HMGET', nkey(d), 'car', 'st', 'hc', 'dc', 'act', 'lu', 'hs', 'hu', 'ds',
-                       'du', 'rid', 'wf')
+                       'du', 'rid', 'wf', 'rs')
   if not f[5] then return false end
   local available = 0
   if redis.call('ZSCORE', xkey(d), d) then available = 1 end
   return {d, f[1] or '', f[2] or '', num(f[3]), num(f[4]), num(f[5]), num(f[6]), num(f[7]),
-          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available, num(f[12])}
+          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available, num(f[12]), num(f[13])}
 end

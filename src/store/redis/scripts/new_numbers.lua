@@ -38,8 +38,9 @@ local run_nxx, run_npa, run_x
 
 -- Indexes a number whose hash was just created (lib.lua place for a number without a
 -- reservation): counted in its area code, in the pool's list, and parked while at a cap, else
--- in the available order by last_used. Fields are the hash's values (strings).
-local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du, wf)
+-- parked (and in REST) while resting, else in the available order by last_used. Fields are the
+-- hash's values (strings; `rs` nil or '0': not resting).
+local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
   local nxx = string.sub(d, 1, 6)
   if nxx ~= run_nxx then
     run_nxx, run_npa = nxx, string.sub(d, 1, 3)
@@ -60,6 +61,11 @@ local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du, wf)
   if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end
   if back > 0 then
     later(batch_of(PARKED), back, d)
+    return
+  end
+  if num(rs) > NOW then
+    later(batch_of(PARKED), rs, d)
+    later(batch_of(REST), rs, d)
     return
   end
   later(run_x, lu, d)

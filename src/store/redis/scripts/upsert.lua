@@ -3,17 +3,21 @@
 --   'update' an existing number gets the new spec (its usage and reservation stay)
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
 --   'move'   as 'update', for one number coming from another pool with its live reservation:
---            the 13 fields are followed by the reservation's 8 (lib.lua hold), and the number
+--            the 14 fields are followed by the reservation's 8 (lib.lua hold), and the number
 --            is held in this same script, never available in its new pool meanwhile
 -- ARGV[13]: '1' creates the pool's generation key when missing (the caller checked
--- cid:generation). Then 13 fields per number from ARGV[14]: number, carrier, state, hourly cap,
+-- cid:generation). Then 14 fields per number from ARGV[14]: number, carrier, state, hourly cap,
 -- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
--- hour_start, hourly_used, day_start, daily_used, warm-up start. The warm-up start ('wf') is ''
--- when the caller leaves it to this script: a new number warms up from today unless it has a
--- last_used (new_numbers.lua arriving_wf), an existing one keeps its own (a PATCH). Otherwise it
--- is set as given, '0' = established: the rebuild, a move and an undo pass the number's own.
+-- hour_start, hourly_used, day_start, daily_used, warm-up start, rest end. The warm-up start
+-- ('wf') is '' when the caller leaves it to this script: a new number warms up from today unless
+-- it has a last_used (new_numbers.lua arriving_wf), an existing one keeps its own (a PATCH).
+-- Otherwise it is set as given, '0' = established: the rebuild, a move and an undo pass the
+-- number's own. The rest end ('rs', resting until then) is '' to keep an existing number's (an
+-- import, a PATCH of other fields; a new number: none), else set as given, '0' = none (ends a
+-- rest now): a PATCH of the rest, the rebuild, a move and an undo.
 -- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
--- ...} (7 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} | {'GEN', g}.
+-- rest_until, ...} (8 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} |
+-- {'GEN', g}.
 local bad = check_gen(ARGV[13] == '1')
 if bad then return bad end
 advance()
@@ -23,8 +27,8 @@ local out = {'OK'}
 local last = #ARGV
 if mode == 'move' then last = 14 end  -- one number, then its reservation
 
-for i = 14, last, 13 do
-  local d, usage, wf = ARGV[i], ARGV[i + 6], ARGV[i + 12]
+for i = 14, last, 14 do
+  local d, usage, wf, rs = ARGV[i], ARGV[i + 6], ARGV[i + 12], ARGV[i + 13]
   local k = nkey(d)
   local old_act = redis.call('HGET', k, 'act')
   local status = 'new'
@@ -40,14 +44,19 @@ for i = 14, last, 13 do
     if usage == 'lu' or usage == 'all' then lu = ARGV[i + 7] end
     if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
     wf = arriving_wf(lu, wf)
+    if num(rs) == 0 then rs = '0' end
     local h = {k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3], 'dc', ARGV[i + 4],
                'act', act, 'lu', lu, 'hs', hs, 'hu', hu, 'ds', ds, 'du', du, 'rid', '0', 'ru', '0'}
     if wf ~= '0' then  -- absent means 0 (the hash holds it only when it is not)
       local n = #h
       h[n + 1], h[n + 2] = 'wf', wf
     end
+    if rs ~= '0' then  -- likewise
+      local n = #h
+      h[n + 1], h[n + 2] = 'rs', rs
+    end
     redis.call('HSET', unpack(h))
-    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du, wf)
+    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du, wf, rs)
     table.insert(out, status)
     table.insert(out, num(lu))
     table.insert(out, num(hs))
@@ -55,6 +64,7 @@ for i = 14, last, 13 do
     table.insert(out, num(ds))
     table.insert(out, num(du))
     table.insert(out, num(wf))
+    table.insert(out, num(rs))
   else
     if status == 'upd' then
       redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
@@ -76,16 +86,24 @@ for i = 14, last, 13 do
           redis.call('HDEL', k, 'wf')
         end
       end
+      if rs ~= '' then
+        redis.call('ZREM', REST, d)  -- placed by the old value (lib.lua detach)
+        if num(rs) ~= 0 then
+          redis.call('HSET', k, 'rs', rs)
+        else
+          redis.call('HDEL', k, 'rs')
+        end
+      end
       settle(d)
     end
-    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du', 'wf')
+    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du', 'wf', 'rs')
     table.insert(out, status)
-    for j = 1, 6 do table.insert(out, num(u[j])) end
+    for j = 1, 7 do table.insert(out, num(u[j])) end
   end
 end
 
 flush_new()
 if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
-  hold(ARGV[14], {ARGV[27], ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34]})
+  hold(ARGV[14], {ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35]})
 end
 return out

@@ -1,0 +1,85 @@
+// An admin's rest against the real binary, in both modes: PATCH rest_until takes a number out of
+// rotation, over a kill -9 and a restart, until the rest ends by itself or is ended.
+#include <time.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "e2e/e2e_fixture.h"
+
+namespace cidrotor::e2e {
+namespace {
+
+// "2026-11-26T09:00:00Z" for now + `ahead`.
+std::string IsoIn(std::chrono::seconds ahead) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) +
+                        static_cast<std::time_t>(ahead.count());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+class RestTest : public E2eTest {
+ protected:
+  // The caller-IDs of `count` allocations for 212, each released at once.
+  std::vector<std::string> Calls(int count) {
+    std::vector<std::string> got;
+    for (int i = 0; i < count; ++i) {
+      const auto response = NextCid("to=2125559876");
+      EXPECT_EQ(response.status, 200) << response.body;
+      if (response.status != 200) break;
+      got.push_back(Field(ParseJson(response.body), "caller_id"));
+      EXPECT_EQ(client().Post("/release", "caller_id=" + got.back()).status, 200);
+    }
+    return got;
+  }
+  HttpResponse Rest(const std::string& number, const std::string& until) {
+    return Admin("PATCH", "/api/numbers/" + number, R"({"rest_until":")" + until + R"("})",
+                 "application/json");
+  }
+};
+
+TEST_F(RestTest, ARestedNumberStaysOutOfRotationOverAKillUntilItsRestEnds) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  const auto rested = Rest("2125551001", IsoIn(std::chrono::hours(1)));
+  ASSERT_EQ(rested.status, 200) << rested.body;
+  EXPECT_FALSE(ParseJson(rested.body).at("number").at("resting_until").is_null());
+  EXPECT_EQ(Calls(2), (std::vector<std::string>{"2125551002", "2125551002"}));
+
+  // A release is answered before its commit: a change answered after its commit, later in the
+  // journal, makes the releases before it durable (tiers_test.cc).
+  ASSERT_EQ(
+      Admin("PATCH", "/api/numbers/2125551002", R"({"carrier":"x"})", "application/json").status,
+      200);
+  server().Kill();
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  EXPECT_EQ(Calls(1), (std::vector<std::string>{"2125551002"}));
+  const auto ended = Rest("2125551001", "none");
+  ASSERT_EQ(ended.status, 200) << ended.body;
+  EXPECT_TRUE(ParseJson(ended.body).at("number").at("resting_until").is_null());
+  EXPECT_EQ(Calls(1), (std::vector<std::string>{"2125551001"}));  // never used: first
+}
+
+TEST_F(RestTest, ARestEndsByItselfAndABadTimeIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  ASSERT_EQ(Rest("2125551001", IsoIn(std::chrono::seconds(2))).status, 200);
+  EXPECT_EQ(Calls(1), (std::vector<std::string>{"2125551002"}));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(Calls(1), (std::vector<std::string>{"2125551001"}));
+
+  const auto bad = Rest("2125551002", "tomorrow");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Field(ParseJson(bad.body), "field"), "rest_until");
+  EXPECT_TRUE(ParseJson(Admin("GET", "/api/numbers/2125551002").body)
+                  .at("number")
+                  .at("resting_until")
+                  .is_null());
+}
+
+}  // namespace
+}  // namespace cidrotor::e2e
