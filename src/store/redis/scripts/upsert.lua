@@ -22,6 +22,15 @@ local bad = check_gen(ARGV[13] == '1')
 if bad then return bad end
 advance()
 
+-- Sets field `f` of hash `k` to `v`, or removes it for '0': hashes hold only non-default fields.
+local function put_field(k, f, v)
+  if num(v) ~= 0 then
+    redis.call('HSET', k, f, v)
+  else
+    redis.call('HDEL', k, f)
+  end
+end
+
 local mode = ARGV[12]
 local out = {'OK'}
 local last = #ARGV
@@ -79,20 +88,10 @@ for i = 14, last, 14 do
         redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
                    'du', ARGV[i + 11])
       end
-      if wf ~= '' then
-        if num(wf) ~= 0 then
-          redis.call('HSET', k, 'wf', wf)
-        else
-          redis.call('HDEL', k, 'wf')
-        end
-      end
+      if wf ~= '' then put_field(k, 'wf', wf) end
       if rs ~= '' then
         redis.call('ZREM', REST, d)  -- placed by the old value (lib.lua detach)
-        if num(rs) ~= 0 then
-          redis.call('HSET', k, 'rs', rs)
-        else
-          redis.call('HDEL', k, 'rs')
-        end
+        put_field(k, 'rs', rs)
       end
       settle(d)
     end
