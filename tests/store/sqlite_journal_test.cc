@@ -78,7 +78,7 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
                           "NULL ORDER BY name"),
               ElementsAre("caller_ids_area_code", "reservations_lead", "reservations_until"));
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5"));
+              ElementsAre("1", "2", "3", "4", "5", "6"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
@@ -101,7 +101,7 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5"));
+              ElementsAre("1", "2", "3", "4", "5", "6"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -153,7 +153,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2", "3", "4", "5"));
+              ElementsAre("1", "2", "3", "4", "5", "6"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
   // Numbers added before warm-up existed are established (migration 5).
   EXPECT_THAT(side.Column("SELECT warm_from FROM caller_ids"), ElementsAre("0"));

@@ -568,6 +568,27 @@ TEST_P(StoreContractTest, ARestedNumberIsOutOfRotationUntilItsRestEnds) {
   EXPECT_EQ(Stats()->resting_numbers, 0u);
 }
 
+TEST_P(StoreContractTest, ANumberRestedWhileReservedStaysOutAfterItsCallEnds) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto a = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + hours(1))), IsOk());
+  ASSERT_TRUE(Release(a->reservation.id)->released);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  EXPECT_EQ(Stats()->resting_numbers, 1u);
+  // Reserved again the moment it is back, then rested: its TTL ends the call, not the rest.
+  clock_.Set(kStart + hours(1));
+  auto b = Allocate("2125559999");
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + hours(3))), IsOk());
+  clock_.Set(kStart + hours(1) + core::Seconds(301));  // past the 300 s TTL
+  store_->Tick();
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  clock_.Set(kStart + hours(3));
+  EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
 TEST_P(StoreContractTest, ARestEndsEarlyAndAMoveKeepsIt) {
   Open();
   ASSERT_THAT(Add("2125550001"), IsOk());

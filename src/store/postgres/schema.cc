@@ -35,7 +35,7 @@ namespace {
 //   established. Written as Redis decided it (NumberUpserted, insert and update alike) or, by
 //   `cidrotor import`, for a new row without last_used (bulk_import.h); allocations never touch
 //   it. A rebuild hands it back to Redis (the number hash's `wf`).
-// - caller_ids.rest_until (5): resting (out of rotation) until then, compact seconds; 0 (or a
+// - caller_ids.rest_until (6): resting (out of rotation) until then, compact seconds; 0 (or a
 //   time past) = not resting. An admin's rest (a PATCH); the number comes back by itself. Written
 //   as the store holds it (NumberUpserted, insert and update alike); allocations and bulk imports
 //   never write it (a new row gets 0, an existing one keeps its own). A rebuild hands it back to
@@ -126,12 +126,14 @@ FROM (SELECT caller_id, id, ROW_NUMBER() OVER (PARTITION BY caller_id
       FROM reservations) AS newest
 WHERE newest.caller_id = caller_ids.caller_id AND newest.age = 1;
 )sql",
-    // 5: warm-up and rests (see caller_ids above). Numbers added before it are established and
-    // not resting. A NOT NULL column with a constant default is catalog-only since PostgreSQL 11:
-    // no table rewrite.
+    // 5: warm-up (see caller_ids above). Numbers added before it are established. A NOT NULL
+    // column with a constant default is catalog-only since PostgreSQL 11: no table rewrite.
     R"sql(
-ALTER TABLE caller_ids ADD COLUMN warm_from BIGINT NOT NULL DEFAULT 0,
-                       ADD COLUMN rest_until BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE caller_ids ADD COLUMN warm_from BIGINT NOT NULL DEFAULT 0;
+)sql",
+    // 6: an admin's rest (see caller_ids above). Numbers added before it are not resting.
+    R"sql(
+ALTER TABLE caller_ids ADD COLUMN rest_until BIGINT NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -69,8 +69,6 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
     }
     StoreStats stats;
     std::map<std::uint32_t, AreaCodeAvailability> areas;
-    std::uint64_t parked = 0;
-    std::uint64_t parked_for_rest = 0;
     std::uint64_t inactive = 0;
     for (const std::string& pool : *pools) {
       auto reply = RunPoolScript(connection, Script::kStats, pool, now, {});
@@ -85,9 +83,14 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
       pool_counts.available = static_cast<std::uint32_t>(reply->Int(2));
       stats.total_numbers += pool_counts.total;
       stats.available_numbers += pool_counts.available;
-      stats.reserved_numbers += static_cast<std::uint64_t>(reply->Int(3));
-      parked += static_cast<std::uint64_t>(reply->Int(4));
-      parked_for_rest += static_cast<std::uint64_t>(reply->Int(5));
+      const auto pool_reserved = static_cast<std::uint64_t>(reply->Int(3));
+      const auto pool_parked = static_cast<std::uint64_t>(reply->Int(4));
+      const auto pool_not_capped = pool_reserved + static_cast<std::uint64_t>(reply->Int(5));
+      stats.reserved_numbers += pool_reserved;
+      // Parked numbers are the reserved ones, the capped ones and those parked for a rest
+      // (stats.lua: a capped number that also rests counts as capped until its window comes, as
+      // embedded). Per pool, so that one pool's stray entry cannot hide another's capped ones.
+      stats.capped_numbers += pool_parked > pool_not_capped ? pool_parked - pool_not_capped : 0;
       stats.resting_numbers += static_cast<std::uint64_t>(reply->Int(6));
       std::uint32_t pool_inactive = 0;
       for (std::size_t at = 7; at + 3 < reply->elements.size(); at += 4) {
@@ -104,10 +107,6 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
       stats.pools.push_back(std::move(pool_counts));  // Pools() lists them by name
     }
     stats.active_numbers = stats.total_numbers - inactive;
-    // Parked numbers are the reserved ones, the capped ones and those parked for a rest (stats.lua:
-    // a capped number that also rests counts as capped until its window comes, as embedded).
-    const std::uint64_t not_capped = stats.reserved_numbers + parked_for_rest;
-    stats.capped_numbers = parked > not_capped ? parked - not_capped : 0;
     stats.allocations_total = allocations_;
     stats.releases_total = releases_;
     stats.no_caller_id_total = no_caller_id_;

@@ -40,7 +40,7 @@ namespace {
 //   pool without a usage history, from which its daily cap ramps up (core/warm_up.h); 0 =
 //   established. Written by the index's choice (NumberUpserted) or, by `cidrotor import`, for a
 //   new row without last_used.
-// - caller_ids.rest_until (5): resting (out of rotation) until then, compact seconds; 0 = not.
+// - caller_ids.rest_until (6): resting (out of rotation) until then, compact seconds; 0 = not.
 //   An admin's rest (PATCH); the number comes back by itself.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 // - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
@@ -128,10 +128,12 @@ FROM (SELECT caller_id, id, ROW_NUMBER() OVER (PARTITION BY caller_id
       FROM reservations) AS newest
 WHERE newest.caller_id = caller_ids.caller_id AND newest.age = 1;
 )sql",
-    // 5: warm-up and rests (see caller_ids above). Numbers added before it are established and
-    // not resting.
+    // 5: warm-up (see caller_ids above). Numbers added before it are established.
     R"sql(
 ALTER TABLE caller_ids ADD COLUMN warm_from INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6: an admin's rest (see caller_ids above). Numbers added before it are not resting.
+    R"sql(
 ALTER TABLE caller_ids ADD COLUMN rest_until INTEGER NOT NULL DEFAULT 0;
 )sql",
 };

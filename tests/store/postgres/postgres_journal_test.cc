@@ -357,19 +357,19 @@ TEST_F(PostgresJournalTest, NewerSchemaIsRefused) {
   EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("newer"));
 }
 
-// Schema 5 (warm-up and rests): the numbers of a schema-4 database are established (warm_from 0)
-// and not resting (rest_until 0); from then on the writer stores the store's warm_from and
+// Schemas 5 and 6 (warm-up, rests): the numbers of a schema-4 database are established (warm_from
+// 0) and not resting (rest_until 0); from then on the writer stores the store's warm_from and
 // rest_until on insert and on update alike (0 ends a rest), and allocations (the usage UPDATE)
 // leave both alone.
-TEST_F(PostgresJournalTest, Schema5AddsWarmFromAndRestUntilWithEveryNumberBeforeItEstablished) {
+TEST_F(PostgresJournalTest, Schemas5And6AddWarmFromAndRestUntilWithEveryNumberBeforeEstablished) {
   Open().reset();
   db_.Exec(
       "ALTER TABLE caller_ids DROP COLUMN warm_from, DROP COLUMN rest_until;"
-      "DELETE FROM schema_migrations WHERE version = 5;"
+      "DELETE FROM schema_migrations WHERE version >= 5;"
       "INSERT INTO caller_ids(caller_id, area_code) VALUES (3105550100, '310')");
   auto conn = postgres::Connection::Open(db_.settings());
   ASSERT_THAT(conn, IsOk());
-  EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(4));
+  EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(4));  // from version 4
   EXPECT_EQ(db_.QueryInt("SELECT warm_from FROM caller_ids WHERE caller_id = 3105550100"), 0);
   EXPECT_EQ(db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = 3105550100"), 0);
 
