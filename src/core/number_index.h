@@ -1,8 +1,9 @@
 // The in-memory pool: every number, its usage and reservation, and the tiered LRU order of the
 // available ones. Pure: no I/O, no threads, no clock of its own (every operation takes `now`).
 //
-// Eligibility: a number is available when it is active, not reserved, not resting and under its
-// hourly and daily caps (calendar windows from the injected Calendar). A number that stops being
+// Eligibility: a number is available when it is active, not reserved, not resting (an admin's
+// rest, until rest_until) and under its hourly and daily caps (calendar windows from the injected
+// Calendar; a new number's daily cap is its warm-up's share of it, core/warm_up.h). A number that stops being
 // available leaves the LRU order at once and is parked in one min-heap keyed by the instant it may
 // come back (reservation expiry, next hour, next day, end of rest); Advance() pops what is due and
 // re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers of an area code
