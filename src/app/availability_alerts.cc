@@ -66,4 +66,9 @@ void AvailabilityAlerts::Check(store::Store& store, core::TimePoint now) {
   });
 }
 
+void AvailabilityAlerts::Send(std::string_view event, std::string json) {
+  spdlog::info("webhooks: {}", event);
+  shared_->sender->Send(std::string(event), json);
+}
+
 }  // namespace cidrotor::app

@@ -31,6 +31,9 @@ class AvailabilityAlerts {
   // Compares the stats of `store` at `now` with the last ones and queues the events.
   void Check(store::Store& store, core::TimePoint now);
 
+  // Queues another event (an admin's rest) for the same URLs; never blocks.
+  void Send(std::string_view event, std::string json);
+
   std::chrono::seconds interval() const { return interval_; }
 
  private:

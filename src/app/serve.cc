@@ -189,6 +189,11 @@ int RunServe(const Config& config, const ServeOptions& options) {
   server_options.default_hourly_cap = config.default_hourly_limit;
   server_options.default_daily_cap = config.default_daily_limit;
   server_options.calendar = &**calendar;
+  if (*alerts) {
+    server_options.send_event = [sender = alerts->get()](std::string_view event, std::string json) {
+      sender->Send(event, std::move(json));
+    };
+  }
   http::HttpServer server(
       io, http::ServerContext{observed_store, clock, server_options, &telemetry, session_contexts});
   agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});

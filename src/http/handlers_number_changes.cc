@@ -5,6 +5,7 @@
 #include "http/json_codec.h"
 #include "http/request_decoding.h"
 #include "http/store_call.h"
+#include "service/number_events.h"
 #include "service/requests.h"
 
 namespace cidrotor::http {
@@ -27,11 +28,17 @@ boost::asio::awaitable<Response> HandlePatchNumber(const Request& request,
   auto patch = service::ParseNumberPatch(*params);
   if (!patch) co_return ErrorResponse(patch.error());
   context.caller_id = caller_id->ToString();
+  const bool rests = patch->rest_until.value_or(0) != 0;
 
   auto updated = co_await CallStore<core::NumberView>([&](store::Callback<core::NumberView> done) {
     context.services.store.UpdateNumber(*caller_id, std::move(*patch), std::move(done));
   });
   if (!updated) co_return ErrorResponse(updated.error());
+  const auto& send_event = context.services.options.send_event;
+  if (rests && updated->resting && send_event) {
+    send_event(service::kNumberRestedEvent,
+               service::NumberRestedJson(*updated, "admin", context.services.clock.Now()));
+  }
   co_return JsonResponse({{"success", true}, {"number", NumberJson(*updated)}});
 }
 

@@ -16,8 +16,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/calendar.h"
@@ -62,6 +64,9 @@ struct ServerOptions {
   // TIMEZONE's hours and days, in which the coverage report counts as the caps do; null: UTC.
   // Must outlive the server.
   const core::Calendar* calendar = nullptr;
+  // Queues a webhook event (name, JSON text) for WEBHOOK_URLS, never blocking: an admin's rest
+  // sends "number_rested". Null when no webhook is configured.
+  std::function<void(std::string_view event, std::string json)> send_event{};
 };
 
 struct ServerContext {

@@ -2,26 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "service/number_events.h"
 #include "service/number_rows.h"
 
 namespace cidrotor::service {
-namespace {
-
-// Pool names are [A-Za-z0-9_.-] (ParsePoolName); escaped anyway, as JSON text must be.
-void AppendEscaped(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-}
-
-}  // namespace
 
 std::string EventName(const AvailabilityEvent& event) {
   const std::string_view subject = event.area_code != 0 ? "area_code" : "pool";
@@ -42,7 +26,7 @@ std::string EventJson(const AvailabilityEvent& event) {
     out += fmt::format(R"("area_code":"{:03}",)", event.area_code);
   } else {
     out += R"("pool":")";
-    AppendEscaped(out, event.pool);
+    AppendJsonEscaped(out, event.pool);  // names are [A-Za-z0-9_.-]; escaped as JSON must be
     out += R"(",)";
   }
   out += fmt::format(R"("available":{},"active":{},"threshold":{},"at":"{}"}})", event.available,

@@ -74,6 +74,24 @@ TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
   EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "area_code_low");
 }
 
+TEST_F(WebhooksTest, AnAdminsRestSendsNumberRested) {
+  test_support::WebhookReceiver receiver;
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"WEBHOOK_URLS", receiver.Url("/cid")},
+                                       {"WEBHOOK_LOW_AVAILABLE", "1"},
+                                       {"WEBHOOK_CHECK_SECONDS", "3600"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  const auto rested = Admin("PATCH", "/api/numbers/2125551001",
+                            R"({"rest_until":"2099-01-01T00:00:00Z"})", "application/json");
+  ASSERT_EQ(rested.status, 200) << rested.body;
+  const auto hooks = receiver.WaitFor(1);
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "number_rested");
+  const auto event = ParseJson(hooks[0].body);
+  EXPECT_EQ(Field(event, "caller_id"), "2125551001");
+  EXPECT_EQ(Field(event, "pool"), "default");
+  EXPECT_EQ(Field(event, "rest_until"), "2099-01-01T00:00:00Z");
+}
+
 TEST_F(WebhooksTest, ABadUrlIsAStartUpErrorNamingTheVariable) {
   test_support::ServerProcess::Options options;
   options.env = {{"WEBHOOK_URLS", "ftp://example.com/x"}, {"ADMIN_TOKEN", kAdminToken}};

@@ -392,6 +392,41 @@ TEST_F(RouterTest, GetPatchDeleteOneNumber) {
   EXPECT_EQ(deleted.body, R"({"success":true,"deleted":true,"caller_id":"2125551234"})");
 }
 
+TEST_F(RouterTest, ARestSendsTheNumberRestedWebhookOnce) {
+  std::vector<std::pair<std::string, std::string>> sent;
+  options_.send_event = [&sent](std::string_view event, std::string json) {
+    sent.emplace_back(event, std::move(json));
+  };
+  core::NumberView rested = testing::SampleNumber(2'125'551'234);
+  rested.usage.rest_until = core::ToCompact(kTestNow) + 86'400;
+  rested.resting = true;
+  store_.number_result = rested;
+  const Response response =
+      Call(Method::kPatch, "/api/numbers/2125551234", R"({"rest_until":"2030-01-01T00:00:00Z"})",
+           kAdmin, "application/json");
+  ASSERT_EQ(response.status, 200) << response.body;
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, "number_rested");
+  const auto event = boost::json::parse(sent[0].second).as_object();
+  EXPECT_EQ(event.at("event"), "number_rested");
+  EXPECT_EQ(event.at("caller_id"), "2125551234");
+  EXPECT_EQ(event.at("area_code"), "212");
+  EXPECT_EQ(event.at("by"), "admin");
+  EXPECT_EQ(event.at("rest_until"), Json(response).at("number").at("resting_until"));
+
+  // Other changes, and ending a rest, send nothing.
+  ASSERT_EQ(Call(Method::kPatch, "/api/numbers/2125551234", R"({"carrier":"x"})", kAdmin,
+                 "application/json")
+                .status,
+            200);
+  store_.number_result = testing::SampleNumber(2'125'551'234);
+  ASSERT_EQ(Call(Method::kPatch, "/api/numbers/2125551234", R"({"rest_until":"none"})", kAdmin,
+                 "application/json")
+                .status,
+            200);
+  EXPECT_EQ(sent.size(), 1u);
+}
+
 TEST_F(RouterTest, OneNumberErrors) {
   ExpectError(Call(Method::kGet, "/api/numbers/12345", {}, kAdmin), 400, "invalid_argument",
               "caller_id");

@@ -1,0 +1,25 @@
+// Webhook events about one number (SPEC "Administration": a webhook "when a number is rested").
+// The availability events are service/availability_watch.h's; both are JSON texts for
+// notify::WebhookSender, built here without I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/number.h"
+
+namespace cidrotor::service {
+
+inline constexpr std::string_view kNumberRestedEvent = "number_rested";
+
+// {"event":"number_rested","caller_id":"2125551001","area_code":"212","pool":"east",
+//  "rest_until":"2026-11-28T09:00:00Z","by":"admin","at":"2026-11-26T09:30:00Z"}: `number` has
+// just been rested (its usage.rest_until is ahead) by `by` at `at`.
+std::string NumberRestedJson(const core::NumberView& number, std::string_view by,
+                             core::TimePoint at);
+
+// Appends `text` as the inside of a JSON string: `"` and `\` escaped, control characters as \u.
+void AppendJsonEscaped(std::string& out, std::string_view text);
+
+}  // namespace cidrotor::service
