@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,23 @@ class SideConnection {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// Takes a migrated store back to schema `version` (>= 1): drops what each later migration added
+// and its bookkeeping row, so a test can check the upgrade from there.
+void DowngradeTo(SideConnection& side, int version) {
+  static const char* const kUndo[] = {
+      /* 2 */ "DROP TABLE pool_settings",
+      /* 3 */ "DROP INDEX reservations_lead",
+      /* 4 */
+      "ALTER TABLE caller_ids DROP COLUMN last_reservation_id;"
+      "ALTER TABLE reservations DROP COLUMN previous_id",
+      /* 5 */ "ALTER TABLE caller_ids DROP COLUMN warm_from",
+      /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until",
+  };
+  static_assert(std::size(kUndo) == sqlite::kSchemaVersion - 1, "a migration without its undo");
+  for (int v = sqlite::kSchemaVersion; v > version; --v) side.Exec(kUndo[v - 2]);
+  side.Exec("DELETE FROM schema_migrations WHERE version > " + std::to_string(version));
+}
 
 class SqliteJournalTest : public ::testing::Test {
  protected:
@@ -141,13 +159,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   }
   {
     SideConnection side(path_);
-    side.Exec("DROP TABLE pool_settings");
-    side.Exec("DROP INDEX reservations_lead");
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
-    side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN rest_until");
-    side.Exec("DELETE FROM schema_migrations WHERE version > 1");
+    DowngradeTo(side, 1);
   }
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);
@@ -184,11 +196,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionThreeStoreAndLinksItsHistory) {
   }
   {
     SideConnection side(path_);
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN last_reservation_id");
-    side.Exec("ALTER TABLE reservations DROP COLUMN previous_id");
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN warm_from");
-    side.Exec("ALTER TABLE caller_ids DROP COLUMN rest_until");
-    side.Exec("DELETE FROM schema_migrations WHERE version > 3");
+    DowngradeTo(side, 3);
   }
   auto journal = OpenJournal();
   ASSERT_NE(journal, nullptr);

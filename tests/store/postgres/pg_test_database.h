@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "store/postgres/pg_connection.h"
+#include "store/postgres/schema.h"
 #include "support/matchers.h"
 
 namespace cidrotor::store::postgres_test {
@@ -69,6 +71,22 @@ class PgTestDatabase {
     ASSERT_TRUE(conn.has_value()) << conn.error().ToString();
     auto ok = conn->Exec(sql, "test statement");
     ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  }
+  // Takes a migrated database back to schema `version` (>= 3): drops what each later migration
+  // added (a dropped column is gone for every statement, as if never added) and its bookkeeping
+  // row, so a test can check the upgrade from there. One entry per migration since 4.
+  void DowngradeTo(int version) const {
+    static const char* const kUndo[] = {
+        /* 4 */
+        "ALTER TABLE caller_ids DROP COLUMN last_reservation_id;"
+        "ALTER TABLE reservations DROP COLUMN previous_id;",
+        /* 5 */ "ALTER TABLE caller_ids DROP COLUMN warm_from;",
+        /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until;",
+    };
+    static_assert(std::size(kUndo) == postgres::kSchemaVersion - 3, "a migration without its undo");
+    std::string sql;
+    for (int v = postgres::kSchemaVersion; v > version; --v) sql += kUndo[v - 4];
+    Exec(sql + "DELETE FROM schema_migrations WHERE version > " + std::to_string(version));
   }
 
   // Stops the server as a crash would (pg_ctl stop -m immediate) / starts it again.

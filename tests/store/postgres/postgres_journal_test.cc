@@ -363,10 +363,8 @@ TEST_F(PostgresJournalTest, NewerSchemaIsRefused) {
 // leave both alone.
 TEST_F(PostgresJournalTest, Schemas5And6AddWarmFromAndRestUntilWithEveryNumberBeforeEstablished) {
   Open().reset();
-  db_.Exec(
-      "ALTER TABLE caller_ids DROP COLUMN warm_from, DROP COLUMN rest_until;"
-      "DELETE FROM schema_migrations WHERE version >= 5;"
-      "INSERT INTO caller_ids(caller_id, area_code) VALUES (3105550100, '310')");
+  db_.DowngradeTo(4);
+  db_.Exec("INSERT INTO caller_ids(caller_id, area_code) VALUES (3105550100, '310')");
   auto conn = postgres::Connection::Open(db_.settings());
   ASSERT_THAT(conn, IsOk());
   EXPECT_THAT(postgres::Migrate(*conn), ::testing::Optional(4));  // from version 4
