@@ -220,35 +220,26 @@ class FakeStore final : public store::Store {
     Complete(std::move(done), stats_result);
   }
   void GetCoverage(store::CoverageQuery query, store::Callback<store::CoverageData> done) override {
-    {
-      std::lock_guard lock(mu_);
-      last_coverage_query_ = query;
-    }
+    Remember(last_coverage_query_, std::move(query));
     Complete(std::move(done), coverage_result);
   }
   std::optional<store::CoverageQuery> last_coverage_query() const {
-    std::lock_guard lock(mu_);
-    return last_coverage_query_;
+    return Locked(last_coverage_query_);
   }
   void Lookup(store::LookupQuery query, store::Callback<store::LookupData> done) override {
-    {
-      std::lock_guard lock(mu_);
-      last_lookup_query_ = query;
-    }
+    Remember(last_lookup_query_, std::move(query));
     Complete(std::move(done), lookup_result);
   }
-  std::optional<store::LookupQuery> last_lookup_query() const {
-    std::lock_guard lock(mu_);
-    return last_lookup_query_;
-  }
+  std::optional<store::LookupQuery> last_lookup_query() const { return Locked(last_lookup_query_); }
   void AppendLog(store::ApiLogEntry entry) override { Record(api_logs_, std::move(entry)); }
   store::StoreHealth Health() const override { return health; }
   void Tick() override {}
   void Flush() override {}
 
  private:
+  // A copy of `v`, a member guarded by mu_.
   template <class T>
-  std::vector<T> Locked(const std::vector<T>& v) const {
+  T Locked(const T& v) const {
     std::lock_guard lock(mu_);
     return v;
   }
@@ -256,6 +247,11 @@ class FakeStore final : public store::Store {
   void Record(std::vector<T>& v, T value) {
     std::lock_guard lock(mu_);
     v.push_back(std::move(value));
+  }
+  template <class T>
+  void Remember(std::optional<T>& last, T value) {
+    std::lock_guard lock(mu_);
+    last = std::move(value);
   }
   template <class T>
   void Complete(store::Callback<T> done, core::Result<T> result) {
