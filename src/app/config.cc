@@ -229,6 +229,62 @@ const std::vector<SettingDef>& Defs() {
        CountSetter(
            0, core::kMaxWarmupDays,
            [](Config& c, std::uint64_t v) { c.warmup_days = static_cast<std::uint16_t>(v); })},
+      {{"AUTO_REST_MAX_SHARE", "auto-rest-max-share", "10",
+        "Percent of a pool's active numbers that may rest at once (0..100); 0 = no automatic "
+        "rests"},
+       Kind::kText,
+       CountSetter(0, 100,
+                   [](Config& c, std::uint64_t v) {
+                     c.auto_rest_max_share = static_cast<std::uint32_t>(v);
+                   })},
+      {{"AUTO_REST_MIN_CALLS", "auto-rest-min-calls", "30",
+        "Answered or unanswered calls in the window before a number's answer rate counts "
+        "(1..1000000)"},
+       Kind::kText,
+       CountSetter(1, 1'000'000,
+                   [](Config& c, std::uint64_t v) {
+                     c.auto_rest_min_calls = static_cast<std::uint32_t>(v);
+                   })},
+      {{"AUTO_REST_THRESHOLD", "auto-rest-threshold", "40",
+        "Rest a number whose answer rate is below this percent of its area code's and pool's "
+        "(1..99)"},
+       Kind::kText,
+       CountSetter(1, 99,
+                   [](Config& c, std::uint64_t v) {
+                     c.auto_rest_threshold = static_cast<std::uint32_t>(v);
+                   })},
+      {{"AUTO_REST_WINDOW_HOURS", "auto-rest-window-hours", "24",
+        "Hours of calls an answer rate is counted over (1..720)"},
+       Kind::kText,
+       CountSetter(1, 720,
+                   [](Config& c, std::uint64_t v) {
+                     c.auto_rest_window_hours = static_cast<std::uint32_t>(v);
+                   })},
+      {{"AUTO_REST_HOURS", "auto-rest-hours", "48", "Hours an automatic rest lasts (1..8760)"},
+       Kind::kText,
+       CountSetter(
+           1, 8'760,
+           [](Config& c, std::uint64_t v) { c.auto_rest_hours = static_cast<std::uint32_t>(v); })},
+      {{"AUTO_REST_CHECK_SECONDS", "auto-rest-check-seconds", "300",
+        "How often answer rates are judged (1..86400)"},
+       Kind::kText,
+       CountSetter(1, 86'400,
+                   [](Config& c, std::uint64_t v) {
+                     c.auto_rest_check_interval = std::chrono::seconds(v);
+                   })},
+      {{"PROBATION_HOURS", "probation-hours", "48",
+        "Hours after a rest a number's daily cap is PROBATION_DAILY_LIMIT (0..8760); 0 = none"},
+       Kind::kText,
+       CountSetter(
+           0, 8'760,
+           [](Config& c, std::uint64_t v) { c.probation_hours = static_cast<std::uint32_t>(v); })},
+      {{"PROBATION_DAILY_LIMIT", "probation-daily-limit", "20",
+        "Daily cap of a number on probation after a rest (1..65535)"},
+       Kind::kText,
+       CountSetter(1, 65'535,
+                   [](Config& c, std::uint64_t v) {
+                     c.probation_daily_limit = static_cast<std::uint16_t>(v);
+                   })},
       {{"API_LOG_RETENTION_DAYS", "api-log-retention-days", "30",
         "Days api_logs rows are kept (0..36500); 0 = forever"},
        Kind::kText,

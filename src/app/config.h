@@ -94,6 +94,29 @@ struct Config {
   std::uint32_t sticky_days = 7;
   std::uint16_t warmup_days = 0;  // WARMUP_DAYS: 0 = new numbers do not warm up
 
+  // Automatic resting by answer rate (core/answer_rate.h, service/auto_rest.h) and the probation
+  // after every rest (core/probation.h).
+  // AUTO_REST_MAX_SHARE: percent of a pool's active numbers that may rest at once. Default 10;
+  // 0 = no automatic rests.
+  std::uint32_t auto_rest_max_share = 10;
+  // AUTO_REST_MIN_CALLS: judged calls (answered or not picked up) in the window before a number's
+  // answer rate counts. Default 30.
+  std::uint32_t auto_rest_min_calls = 30;
+  // AUTO_REST_THRESHOLD: a number is rested when its answer rate is below this percent of its
+  // area code's and pool's. Default 40.
+  std::uint32_t auto_rest_threshold = 40;
+  // AUTO_REST_WINDOW_HOURS: the rolling window the answer rates are counted in. Default 24.
+  std::uint32_t auto_rest_window_hours = 24;
+  // AUTO_REST_HOURS: how long an automatic rest lasts. Default 48.
+  std::uint32_t auto_rest_hours = 48;
+  // AUTO_REST_CHECK_SECONDS: how often the answer rates are judged. Default 300.
+  std::chrono::seconds auto_rest_check_interval{300};
+  // PROBATION_HOURS: after any rest ends, how long the number's daily cap is at most
+  // PROBATION_DAILY_LIMIT (for every local day that starts before then). Default 48; 0 = none.
+  std::uint32_t probation_hours = 48;
+  // PROBATION_DAILY_LIMIT: the daily cap of a number on probation. Default 20.
+  std::uint16_t probation_daily_limit = 20;
+
   // API_LOG_RETENTION_DAYS: days api_logs rows are kept. Default 30; 0 = forever.
   std::uint32_t api_log_retention_days = 30;
   // RESERVATION_RETENTION_DAYS: days ended reservations are kept (the call history). Default 90;

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "app/store_factory.h"
 #include "app/tz_calendar.h"
 #include "http/server.h"
+#include "service/auto_rest.h"
 #include "service/observed_store.h"
 
 namespace cidrotor::app {
@@ -72,14 +74,20 @@ bool WriteReadyFile(const std::filesystem::path& path, std::uint16_t port, std::
   return true;
 }
 
+// A check the housekeeping thread runs every `interval` (the first one right away).
+struct PeriodicJob {
+  std::chrono::seconds interval;
+  std::function<void(core::TimePoint now)> run;
+};
+
 // Calls store.Tick() once a second on its own thread (never on an I/O thread: a window
-// roll-over may return many numbers to the available order at once), and the webhooks' check
-// every `alerts->interval()` when they are configured.
+// roll-over may return many numbers to the available order at once), and the periodic jobs
+// (the webhooks' check, the automatic rests) each at its interval.
 class Housekeeping {
  public:
-  Housekeeping(store::Store& store, const core::Clock& clock, AvailabilityAlerts* alerts)
-      : thread_([this, &store, &clock, alerts](std::stop_token stop) {
-          Run(stop, store, clock, alerts);
+  Housekeeping(store::Store& store, const core::Clock& clock, std::vector<PeriodicJob> jobs)
+      : thread_([this, &store, &clock, jobs = std::move(jobs)](std::stop_token stop) {
+          Run(stop, store, clock, jobs);
         }) {}
   ~Housekeeping() { Stop(); }
   Housekeeping(const Housekeeping&) = delete;
@@ -92,7 +100,7 @@ class Housekeeping {
 
  private:
   void Run(std::stop_token stop, store::Store& store, const core::Clock& clock,
-           AvailabilityAlerts* alerts) {
+           const std::vector<PeriodicJob>& jobs) {
     std::unique_lock lock(mu_);
     std::int64_t ticks = 0;
     while (!stop.stop_requested()) {
@@ -100,10 +108,10 @@ class Housekeeping {
       if (stop.stop_requested()) break;
       lock.unlock();
       store.Tick();
-      // The first check right away sets the levels the later ones compare with.
-      if (alerts != nullptr && ticks++ % alerts->interval().count() == 0) {
-        alerts->Check(store, clock.Now());
+      for (const PeriodicJob& job : jobs) {
+        if (ticks % job.interval.count() == 0) job.run(clock.Now());
       }
+      ++ticks;
       lock.lock();
     }
   }
@@ -112,6 +120,17 @@ class Housekeeping {
   std::condition_variable_any cv_;  // waits on mu_; woken by the stop token
   std::jthread thread_;             // last: starts after mu_ and cv_ exist
 };
+
+service::AutoRestOptions AutoRestOptionsFor(const Config& config) {
+  service::AutoRestOptions options;
+  options.rules.min_calls = config.auto_rest_min_calls;
+  options.rules.threshold_percent = config.auto_rest_threshold;
+  options.rules.max_share_percent = config.auto_rest_max_share;
+  options.window = std::chrono::hours(config.auto_rest_window_hours);
+  options.rest = std::chrono::hours(config.auto_rest_hours);
+  options.interval = config.auto_rest_check_interval;
+  return options;
+}
 
 // A key for the JWTs when SECRET_KEY is unset: 32 random bytes, hex. Sessions then end with the
 // process, which is acceptable for the embedded single instance; clusters must set SECRET_KEY.
@@ -233,7 +252,19 @@ int RunServe(const Config& config, const ServeOptions& options) {
     return 1;
   }
 
-  Housekeeping housekeeping(store, clock, alerts->get());
+  std::vector<PeriodicJob> jobs;
+  if (*alerts) {
+    // The first check right away sets the levels the later ones compare with.
+    jobs.push_back(
+        {alerts->get()->interval(),
+         [&store, alerts = alerts->get()](core::TimePoint now) { alerts->Check(store, now); }});
+  }
+  service::AutoRest auto_rest(store, AutoRestOptionsFor(config), server_options.send_event);
+  if (auto_rest.enabled()) {
+    jobs.push_back(
+        {auto_rest.interval(), [&auto_rest](core::TimePoint now) { auto_rest.Check(now); }});
+  }
+  Housekeeping housekeeping(store, clock, std::move(jobs));
   std::vector<std::thread> pool;
   for (auto& context : more_io) {
     pool.emplace_back([context = context.get()] { RunIoThread(*context); });

@@ -65,6 +65,8 @@ core::IndexOptions IndexOptionsFor(const Config& config) {
   index.default_ttl = config.default_reservation_ttl;
   index.sticky = std::chrono::seconds(std::int64_t{config.sticky_days} * 86'400);
   index.warmup_days = config.warmup_days;
+  index.probation = std::chrono::hours(config.probation_hours);
+  index.probation_daily_cap = config.probation_daily_limit;
   return index;
 }
 

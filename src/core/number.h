@@ -35,7 +35,7 @@ struct NumberPatch {
   std::optional<std::uint16_t> daily_cap;   // 0 resets to the default
   std::optional<bool> active;
   // Rests the number until then (an admin's "rest": out of rotation, back on its own at that
-  // time); 0 ends a rest now.
+  // time); 0 ends a rest now (core::PatchedRestUntil).
   std::optional<CompactTime> rest_until;
 };
 
@@ -64,6 +64,9 @@ struct NumberView {
   std::uint16_t daily_used_now = 0;
   bool reserved = false;
   bool resting = false;    // usage.rest_until is still ahead
+  // On probation after a rest (core/probation.h) until then: its daily cap is the probation's
+  // budget on each local day that starts before it. 0 = not on probation (or still resting).
+  CompactTime probation_until = 0;
   bool available = false;  // eligible for allocation right now
 };
 

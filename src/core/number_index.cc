@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/area_code_states.h"
+#include "core/probation.h"
 #include "core/warm_up.h"
 
 namespace cidrotor::core {
@@ -17,6 +18,14 @@ CompactTime CeilCompact(TimePoint t) {
 }
 
 }  // namespace
+
+std::uint16_t DailyCapOn(CompactTime day_start, std::uint16_t full_cap, const NumberUsage& usage,
+                         const IndexOptions& options) {
+  const std::uint16_t warm_cap = WarmDailyCap(
+      full_cap, WarmupDay(usage.warm_from, day_start, options.warmup_days), options.warmup_days);
+  if (!OnProbation(usage.rest_until, day_start, options.probation)) return warm_cap;
+  return std::min(warm_cap, options.probation_daily_cap);
+}
 
 NumberIndex::NumberIndex(const Calendar& calendar, IndexOptions options)
     : calendar_(calendar), options_(options) {
@@ -40,7 +49,10 @@ std::uint16_t NumberIndex::FullDailyCap(const Record& r) const {
   return r.daily_cap != 0 ? r.daily_cap : options_.default_daily_cap;
 }
 std::uint16_t NumberIndex::DailyCap(const Record& r, const Windows& w) const {
-  return WarmDailyCap(FullDailyCap(r), WarmupDay(r, w), options_.warmup_days);
+  NumberUsage usage;
+  usage.warm_from = r.warm_from;
+  usage.rest_until = r.rest_until;
+  return DailyCapOn(ToCompact(w.day_start), FullDailyCap(r), usage, options_);
 }
 std::uint16_t NumberIndex::HourlyUsedNow(const Record& r, const Windows& w) const {
   return r.hour_start == ToCompact(w.hour_start) ? r.hourly_used : 0;
@@ -218,7 +230,10 @@ Result<NumberView> NumberIndex::Update(PhoneNumber caller_id, const NumberPatch&
   if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
   if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
   if (patch.active) spec.active = *patch.active;
-  if (patch.rest_until) current.usage.rest_until = *patch.rest_until;
+  if (patch.rest_until) {
+    current.usage.rest_until =
+        PatchedRestUntil(current.usage.rest_until, *patch.rest_until, ToCompact(now));
+  }
   return Put(spec, current.usage, now);
 }
 
@@ -541,6 +556,9 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
   view.resting = r.rest_until > ToCompact(now);
+  if (!view.resting && OnProbation(r.rest_until, ToCompact(w.day_start), options_.probation)) {
+    view.probation_until = ProbationEnd(r.rest_until, options_.probation);
+  }
   view.available = r.link.linked;
   return view;
 }

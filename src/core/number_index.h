@@ -48,7 +48,18 @@ struct IndexOptions {
   Seconds sticky{0};
   // WARMUP_DAYS: how many days a new number's daily cap ramps up (core/warm_up.h); 0 = off.
   std::uint16_t warmup_days = 0;
+  // PROBATION_HOURS and PROBATION_DAILY_LIMIT: after a rest ends, the number's daily cap is at
+  // most `probation_daily_cap` for this long (core/probation.h); 0 = no probation.
+  Seconds probation{0};
+  std::uint16_t probation_daily_cap = 20;
 };
+
+// A number's daily cap on the local day that starts at `day_start`: its full cap (its own or the
+// default), the warm-up's share of it while it warms up (core/warm_up.h), and at most the
+// probation's budget after a rest (core/probation.h). The index and the Redis store's views
+// both read it from here.
+std::uint16_t DailyCapOn(CompactTime day_start, std::uint16_t full_cap, const NumberUsage& usage,
+                         const IndexOptions& options);
 
 struct NumberQuery {
   std::optional<std::uint32_t> area_code;

@@ -152,10 +152,15 @@ boost::json::object NumberJson(const core::NumberView& number) {
           ? boost::json::value(nullptr)
           : boost::json::value(FormatIsoTime(core::FromCompact(number.usage.last_used)));
   json["reserved"] = number.reserved;
-  // An admin's rest (PATCH rest_until): until when; null when not resting.
+  // A rest (an admin's PATCH rest_until, or automatic): until when; null when not resting.
   json["resting_until"] =
       number.resting ? boost::json::value(FormatIsoTime(core::FromCompact(number.usage.rest_until)))
                      : boost::json::value(nullptr);
+  // After a rest: until when its daily cap is the probation's budget; null when not on probation.
+  json["probation_until"] =
+      number.probation_until != 0
+          ? boost::json::value(FormatIsoTime(core::FromCompact(number.probation_until)))
+          : boost::json::value(nullptr);
   json["available"] = number.available;
   return json;
 }

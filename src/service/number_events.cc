@@ -19,8 +19,17 @@ void AppendJsonEscaped(std::string& out, std::string_view text) {
   }
 }
 
+namespace {
+
+// A share as JSON: 4 decimals (0.0512), or null for a baseline the number did not have.
+std::string ShareJson(double share) {
+  return share < 0 ? std::string("null") : fmt::format("{:.4f}", share);
+}
+
+}  // namespace
+
 std::string NumberRestedJson(const core::NumberView& number, std::string_view by,
-                             core::TimePoint at) {
+                             core::TimePoint at, const core::AnswerRateDrop* drop) {
   const core::PhoneNumber caller_id = number.spec.caller_id;
   std::string out = fmt::format(R"({{"event":"{}","caller_id":"{}","area_code":"{:03}","pool":")",
                                 kNumberRestedEvent, caller_id.ToString(), caller_id.area_code());
@@ -29,7 +38,14 @@ std::string NumberRestedJson(const core::NumberView& number, std::string_view by
   out += FormatIsoUtc(number.usage.rest_until);
   out += R"(","by":")";
   AppendJsonEscaped(out, by);
-  out += fmt::format(R"(","at":"{}"}})", FormatIsoUtc(core::ToCompact(at)));
+  out += fmt::format(R"(","at":"{}")", FormatIsoUtc(core::ToCompact(at)));
+  if (drop != nullptr) {
+    out += fmt::format(R"(,"calls":{},"answered":{},"answer_rate":{},"area_code_answer_rate":{},)"
+                       R"("pool_answer_rate":{})",
+                       drop->calls, drop->answered, ShareJson(drop->rate),
+                       ShareJson(drop->area_code_baseline), ShareJson(drop->pool_baseline));
+  }
+  out += '}';
   return out;
 }
 

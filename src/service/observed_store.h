@@ -70,6 +70,15 @@ class ObservedStore final : public store::Store {
   void Lookup(store::LookupQuery query, store::Callback<store::LookupData> done) override {
     inner_.Lookup(query, std::move(done));
   }
+  void GetAnswerStats(store::AnswerStatsQuery query,
+                      store::Callback<store::AnswerStats> done) override {
+    inner_.GetAnswerStats(query, std::move(done));
+  }
+  // Forwarded too: Store's default (true) would let every cluster instance take every turn.
+  void ClaimTurn(std::string job, std::chrono::milliseconds period,
+                 store::Callback<bool> done) override {
+    inner_.ClaimTurn(std::move(job), period, std::move(done));
+  }
   void ListLogs(store::LogQuery query,
                 store::Callback<std::vector<store::StoredLog>> done) override {
     inner_.ListLogs(query, std::move(done));

@@ -155,6 +155,12 @@ class Journal {
     done(core::Fail(core::Error::Unavailable("this journal keeps no coverage data")));
   }
 
+  // Store::GetAnswerStats's data. The default: kUnavailable (journals that keep no history).
+  virtual void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this journal keeps no answer statistics")));
+  }
+
   // Store::Lookup's data. The default: kUnavailable (journals that keep no history).
   virtual void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) {
     (void)query;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/allocation.h"
+#include "core/answer_rate.h"
 #include "core/clock.h"
 #include "core/number.h"
 #include "core/result.h"
@@ -216,6 +217,25 @@ struct LookupData {
   std::optional<ReservationRecord> called;  // its newest reservation to `from`
 };
 
+// Automatic resting's inputs (service/auto_rest.h), read from the system of record. A number's
+// calls are judged by their outcome: answered, or not picked up (no_answer, busy, voicemail);
+// failed, other and unknown outcomes (no person was asked) are left out. Each number's calls are
+// counted from `since` or from the end of its last rest (caller_ids.rest_until), whichever is
+// later, so the calls that got it rested never count against it again.
+struct AnswerStatsQuery {
+  core::TimePoint since;  // the rolling window's start
+  core::TimePoint now;    // for the pools' resting counts
+};
+
+// A number's judged calls and a pool's rest counts, as core/answer_rate.h judges them.
+using NumberAnswers = core::NumberAnswers;
+using PoolRestCounts = core::PoolRestCounts;
+
+struct AnswerStats {
+  std::vector<NumberAnswers> numbers;  // numbers with at least one judged call, by caller_id
+  std::vector<PoolRestCounts> pools;   // every pool that holds numbers, by name
+};
+
 struct StoreHealth {
   bool can_allocate = false;  // false: /health answers 503 "unhealthy"
   bool degraded = false;      // allocating without the system of record (cluster mode)
@@ -286,6 +306,23 @@ class Store {
   virtual void Lookup(LookupQuery query, Callback<LookupData> done) {
     (void)query;
     done(core::Fail(core::Error::Unavailable("this store keeps no history to look up")));
+  }
+
+  // Automatic resting's inputs (AnswerStatsQuery), from the system of record (a scan of the
+  // reservations since `query.since`, off the caller's thread). Errors: kUnavailable.
+  virtual void GetAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this store keeps no answer statistics")));
+  }
+
+  // Cluster mode: whether this instance takes this turn of a periodic job that one instance at a
+  // time should run (`job` names it): true for the first instance asking within `period`, false
+  // for the others. A store serving one process (embedded) always answers true.
+  // Errors: kUnavailable.
+  virtual void ClaimTurn(std::string job, std::chrono::milliseconds period, Callback<bool> done) {
+    (void)job;
+    (void)period;
+    done(true);
   }
 
   // Queues one api_logs row for the next group commit; never waits. Under overload rows are

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
 #include "core/calendar.h"
+#include "store/memory/memory_journal.h"
 #include "store/sqlite/sqlite_journal.h"
 #include "support/await.h"
 #include "support/manual_clock.h"
@@ -132,6 +134,41 @@ TEST_F(IndexedStoreRestartTest, HourlyCountSurvivesARestart) {
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   clock_.Advance(std::chrono::hours(1));
   EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+// One process serves the embedded store: every turn of a periodic job is its own.
+TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
+  OpenWith(std::make_unique<MemoryJournal>());
+  for (int i = 0; i < 2; ++i) {
+    auto claimed = Await<bool>(
+        [&](auto done) { store_->ClaimTurn("auto-rest", std::chrono::milliseconds(200), done); });
+    ASSERT_THAT(claimed, IsOk());
+    EXPECT_TRUE(*claimed);
+  }
+}
+
+// The answer statistics come from the SQLite file (the queries are the journal contract's).
+TEST_F(IndexedStoreRestartTest, AnswerStatsComeFromTheJournal) {
+  OpenSqlite();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto call = Allocate("2125559999");
+  ASSERT_THAT(call, IsOk());
+  ASSERT_THAT(Release(call->reservation.id), IsOk());  // answered
+  store_->Flush();
+
+  AnswerStatsQuery query;
+  query.since = kStart - std::chrono::hours(1);
+  query.now = kStart;
+  auto stats = Await<AnswerStats>([&](auto done) { store_->GetAnswerStats(query, done); });
+  ASSERT_THAT(stats, IsOk());
+  ASSERT_EQ(stats->numbers.size(), 1u);
+  EXPECT_EQ(stats->numbers[0].caller_id, call->reservation.caller_id);
+  EXPECT_EQ(stats->numbers[0].calls, 1u);
+  EXPECT_EQ(stats->numbers[0].answered, 1u);
+  ASSERT_EQ(stats->pools.size(), 1u);
+  EXPECT_EQ(stats->pools[0].pool, "default");
+  EXPECT_EQ(stats->pools[0].active, 1u);
+  EXPECT_EQ(stats->pools[0].resting, 0u);
 }
 
 }  // namespace

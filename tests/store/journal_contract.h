@@ -9,12 +9,27 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "journal_test_util.h"
 #include "support/await.h"
+
+namespace cidrotor::store {
+
+// Failures print the answer statistics' rows by field, not as bytes.
+inline void PrintTo(const NumberAnswers& a, std::ostream* os) {
+  *os << "{" << a.caller_id.ToString() << ", pool \"" << a.pool << "\", active " << a.active
+      << ", rest_until " << a.rest_until << ", calls " << a.calls << ", answered " << a.answered
+      << "}";
+}
+inline void PrintTo(const PoolRestCounts& p, std::ostream* os) {
+  *os << "{pool \"" << p.pool << "\", active " << p.active << ", resting " << p.resting << "}";
+}
+
+}  // namespace cidrotor::store
 
 namespace cidrotor::store::journal_test {
 
@@ -44,11 +59,53 @@ class JournalContractTest : public ::testing::Test {
     ASSERT_THAT(AppendAndWait(*journal_, std::move(entries)), IsOk());
   }
 
+  // QueryAnswerStats's answer; an empty one (with a failure) when it fails.
+  AnswerStats AnswerStatsAt(core::TimePoint since, core::TimePoint now) {
+    AnswerStatsQuery query;
+    query.since = since;
+    query.now = now;
+    auto stats =
+        testing::Await<AnswerStats>([&](auto done) { journal_->QueryAnswerStats(query, done); });
+    EXPECT_THAT(stats, IsOk());
+    return stats ? std::move(*stats) : AnswerStats{};
+  }
+
   Factory factory_;
   std::unique_ptr<Journal> journal_;
 };
 
 TYPED_TEST_SUITE_P(JournalContractTest);
+
+// A call of `number` made at `at` (id `id`), released a minute later with `outcome` (kUnknown: a
+// release that reported none).
+inline std::vector<JournalEntry> EndedCall(std::uint64_t id, std::uint64_t number,
+                                           core::TimePoint at, core::CallOutcome outcome) {
+  return {Made(MakeReservation(id, number, at, seconds(300))),
+          Released(id, at + seconds(60), outcome)};
+}
+
+// A number of `pool`, resting until `rest_until` (0: never rested).
+inline NumberUpserted RestedNumber(std::uint64_t digits, const std::string& pool,
+                                   core::CompactTime rest_until = 0, bool active = true) {
+  core::NumberSpec spec = Spec(digits);
+  spec.pool = pool;
+  spec.active = active;
+  core::NumberUsage usage;
+  usage.rest_until = rest_until;
+  return Upsert(spec, usage);
+}
+
+MATCHER_P6(AnswersAre, caller_id, pool, active, rest_until, calls, answered, "") {
+  return arg.caller_id == Phone(caller_id) && arg.pool == pool && arg.active == active &&
+         arg.rest_until == static_cast<core::CompactTime>(rest_until) &&
+         arg.calls == static_cast<std::uint32_t>(calls) &&
+         arg.answered == static_cast<std::uint32_t>(answered);
+}
+
+MATCHER_P3(PoolRestsAre, pool, active, resting, "") {
+  return arg.pool == pool && arg.active == static_cast<std::uint32_t>(active) &&
+         arg.resting == static_cast<std::uint32_t>(resting);
+}
 
 MATCHER_P2(NumberIs, spec, usage, "") {
   const auto& [s, u] = arg;
@@ -494,6 +551,110 @@ TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCode
   EXPECT_EQ(data->calls[1].calls, 2u);
 }
 
+TYPED_TEST_P(JournalContractTest, AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder) {
+  using core::CallOutcome;
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  constexpr std::uint64_t kA = 3'105'550'100, kB = 2'125'550'100, kInactive = 2'125'550'101;
+  constexpr std::uint64_t kUnjudged = 4'155'550'100, kDeleted = 9'175'550'100;
+  this->MustAppend({RestedNumber(kA, "east"), RestedNumber(kB, "default"),
+                    RestedNumber(kInactive, "default", 0, false), RestedNumber(kUnjudged, "east"),
+                    RestedNumber(kDeleted, "east")});
+  const core::TimePoint t = kT0 - hours(2);
+  std::vector<JournalEntry> calls;
+  const auto call = [&](std::uint64_t id, std::uint64_t number, CallOutcome outcome) {
+    for (JournalEntry& e : EndedCall(id, number, t + minutes(id), outcome)) {
+      calls.push_back(std::move(e));
+    }
+  };
+  call(1, kA, CallOutcome::kAnswered);
+  call(2, kA, CallOutcome::kNoAnswer);
+  call(3, kA, CallOutcome::kBusy);
+  call(4, kA, CallOutcome::kVoicemail);
+  call(5, kA, CallOutcome::kAnswered);
+  call(6, kA, CallOutcome::kFailed);   // no person was asked: left out
+  call(7, kA, CallOutcome::kOther);    // left out
+  call(8, kA, CallOutcome::kUnknown);  // released without an outcome: left out
+  call(9, kB, CallOutcome::kNoAnswer);
+  call(10, kInactive, CallOutcome::kBusy);
+  call(11, kUnjudged, CallOutcome::kFailed);
+  call(12, kUnjudged, CallOutcome::kUnknown);
+  call(13, kDeleted, CallOutcome::kAnswered);
+  calls.push_back(Made(MakeReservation(14, kUnjudged, t, seconds(60))));  // never released
+  this->MustAppend(std::move(calls));
+  this->MustAppend({NumberDeleted{Phone(kDeleted)}});
+
+  const AnswerStats stats = this->AnswerStatsAt(kT0 - hours(24), kT0);
+  // kUnjudged had no judged call, kDeleted's number is gone: neither is listed.
+  EXPECT_THAT(stats.numbers, ElementsAre(AnswersAre(kB, "default", true, 0, 1, 0),
+                                         AnswersAre(kInactive, "default", false, 0, 1, 0),
+                                         AnswersAre(kA, "east", true, 0, 5, 2)));
+}
+
+TYPED_TEST_P(JournalContractTest, AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater) {
+  using core::CallOutcome;
+  using std::chrono::hours;
+  constexpr std::uint64_t kNeverRested = 2'125'550'100, kRestedBefore = 2'125'550'101;
+  constexpr std::uint64_t kRestedWithin = 2'125'550'102, kResting = 2'125'550'103;
+  const core::TimePoint since = kT0 - hours(24);
+  // Rest ends on whole seconds, as stored (compact seconds).
+  const core::CompactTime before_window = core::ToCompact(since - hours(48));
+  const core::CompactTime within_window = core::ToCompact(kT0 - hours(6));
+  const core::CompactTime ahead = core::ToCompact(kT0 + hours(24));
+  this->MustAppend({RestedNumber(kNeverRested, "default"), RestedNumber(kRestedBefore, "default"),
+                    RestedNumber(kRestedWithin, "default"), RestedNumber(kResting, "default")});
+  std::vector<std::vector<JournalEntry>> calls = {
+      EndedCall(1, kNeverRested, since - hours(1), CallOutcome::kAnswered),  // before the window
+      EndedCall(2, kNeverRested, since, CallOutcome::kNoAnswer),             // its first instant
+      EndedCall(3, kRestedBefore, since + hours(1), CallOutcome::kBusy),
+      EndedCall(4, kRestedWithin, since + hours(1), CallOutcome::kNoAnswer),  // got it rested
+      EndedCall(5, kRestedWithin, core::FromCompact(within_window), CallOutcome::kAnswered),
+      EndedCall(6, kRestedWithin, kT0 - hours(1), CallOutcome::kVoicemail),
+      EndedCall(7, kResting, kT0 - hours(2), CallOutcome::kNoAnswer),  // before its rest ends
+  };
+  // Made before the window and still held into it (reserved_until after `since`): not counted.
+  calls.push_back({Made(MakeReservation(8, kNeverRested, since - seconds(30), seconds(300))),
+                   Released(8, since + seconds(10), CallOutcome::kAnswered)});
+  for (auto& entries : calls) this->MustAppend(std::move(entries));
+  // The rests, as set after the calls (an allocation's usage would carry them on).
+  this->MustAppend({RestedNumber(kRestedBefore, "default", before_window),
+                    RestedNumber(kRestedWithin, "default", within_window),
+                    RestedNumber(kResting, "default", ahead)});
+
+  const AnswerStats stats = this->AnswerStatsAt(since, kT0);
+  EXPECT_THAT(stats.numbers,
+              ElementsAre(AnswersAre(kNeverRested, "default", true, 0, 1, 0),
+                          AnswersAre(kRestedBefore, "default", true, before_window, 1, 0),
+                          AnswersAre(kRestedWithin, "default", true, within_window, 2, 1)));
+  // A wider window takes the older call in; the rest ends still cut.
+  EXPECT_THAT(this->AnswerStatsAt(since - hours(2), kT0).numbers,
+              ElementsAre(AnswersAre(kNeverRested, "default", true, 0, 3, 2),
+                          AnswersAre(kRestedBefore, "default", true, before_window, 1, 0),
+                          AnswersAre(kRestedWithin, "default", true, within_window, 2, 1)));
+}
+
+TYPED_TEST_P(JournalContractTest, AnswerStatsCountEachPoolsActiveAndRestingNumbersByName) {
+  using std::chrono::hours;
+  const core::CompactTime ended = core::ToCompact(kT0 - hours(1));
+  const core::CompactTime ahead = core::ToCompact(kT0 + hours(1));
+  this->MustAppend({
+      RestedNumber(2'125'550'100, "default"), RestedNumber(2'125'550'101, "default", ahead),
+      RestedNumber(2'125'550'102, "default", ahead, false),  // inactive: in neither count
+      RestedNumber(2'125'550'103, "default", 0, false), RestedNumber(3'105'550'100, "east", ended),
+      RestedNumber(3'105'550'101, "East", ahead),     // names in byte order: "East" first
+      RestedNumber(4'155'550'100, "idle", 0, false),  // a pool of inactive numbers only
+  });
+
+  const AnswerStats stats = this->AnswerStatsAt(kT0 - hours(24), kT0);
+  EXPECT_THAT(stats.numbers, IsEmpty());  // no calls at all
+  EXPECT_THAT(stats.pools, ElementsAre(PoolRestsAre("East", 1, 1), PoolRestsAre("default", 2, 1),
+                                       PoolRestsAre("east", 1, 0), PoolRestsAre("idle", 0, 0)));
+  // Once the rests have ended, nothing rests.
+  EXPECT_THAT(this->AnswerStatsAt(kT0 - hours(24), core::FromCompact(ahead)).pools,
+              ElementsAre(PoolRestsAre("East", 1, 0), PoolRestsAre("default", 2, 0),
+                          PoolRestsAre("east", 1, 0), PoolRestsAre("idle", 0, 0)));
+}
+
 TYPED_TEST_P(JournalContractTest, PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId) {
   using std::chrono::hours;
   const core::TimePoint long_ago = kT0 - hours(24 * 100);
@@ -743,6 +904,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
     LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
+    AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder,
+    AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater,
+    AnswerStatsCountEachPoolsActiveAndRestingNumbersByName,
     LookupFindsTheNewestReservationAndTheOneThatCalledAParty,
     LookupFollowsTheGivenPreviousIdsAndEndsWithItsNumber,
     LookupSearchesItsWindowAndKeepsTheLinksThroughUpserts);

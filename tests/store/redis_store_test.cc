@@ -51,6 +51,9 @@ class SharedJournal final : public Journal {
   void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override {
     journal_->QueryLookup(query, now, std::move(done));
   }
+  void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override {
+    journal_->QueryAnswerStats(query, std::move(done));
+  }
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override {
     journal_->PruneHistory(cutoffs, std::move(done));
   }
@@ -733,6 +736,104 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
+// --- turns of periodic jobs (redis_store_turns.cc, docs/redis-keys.md `cid:turn:JOB`) ----------
+
+core::Result<bool> ClaimOn(Store& store, const std::string& job, std::chrono::milliseconds period) {
+  return Await<bool>([&](auto done) { store.ClaimTurn(job, period, done); });
+}
+
+// Whether `key` is gone from Redis (expired), waiting up to 5 s for Redis's own clock: the key's
+// expiry cannot follow the test's ManualClock.
+bool GoneWithin5s(const test_support::RedisServer& redis, const std::string& key) {
+  for (int attempt = 0; attempt < 250; ++attempt) {
+    if (redis.Command({"EXISTS", key}) == ":0\r\n") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(RedisStoreTest, OneInstanceTakesATurnUntilItsPeriodHasPassed) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  constexpr std::chrono::milliseconds kPeriod{200};
+  auto first = ClaimOn(*a, "auto-rest", kPeriod);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_TRUE(*first);
+  auto other = ClaimOn(*b, "auto-rest", kPeriod);
+  ASSERT_THAT(other, IsOk());
+  EXPECT_FALSE(*other);  // a holds this turn
+  auto again = ClaimOn(*a, "auto-rest", kPeriod);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_FALSE(*again);  // one turn per period, for the holder too
+  auto another_job = ClaimOn(*b, "digest", kPeriod);
+  ASSERT_THAT(another_job, IsOk());
+  EXPECT_TRUE(*another_job);  // each job has turns of its own
+
+  // The key documented, set to expire within the period.
+  const std::string ttl = redis_.Command({"PTTL", "cid:turn:auto-rest"});
+  ASSERT_EQ(ttl.front(), ':') << ttl;
+  const long long left_ms = std::stoll(ttl.substr(1));
+  EXPECT_GT(left_ms, 0);
+  EXPECT_LE(left_ms, kPeriod.count());
+
+  // Once the period has passed, the next turn goes to whoever asks first.
+  ASSERT_TRUE(GoneWithin5s(redis_, "cid:turn:auto-rest"));
+  auto next_turn = ClaimOn(*b, "auto-rest", kPeriod);
+  ASSERT_THAT(next_turn, IsOk());
+  EXPECT_TRUE(*next_turn);
+  auto late = ClaimOn(*a, "auto-rest", kPeriod);
+  ASSERT_THAT(late, IsOk());
+  EXPECT_FALSE(*late);
+}
+
+TEST_F(RedisStoreTest, ATurnRedisCannotGiveIsUnavailableNotTaken) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  // An error reply: a full Redis refuses writes (OOM).
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "maxmemory", "1"}), "+OK\r\n");
+  EXPECT_THAT(ClaimOn(*store, "auto-rest", std::chrono::seconds(60)),
+              HasError(ErrorCode::kUnavailable));
+  ASSERT_EQ(redis_.Command({"CONFIG", "SET", "maxmemory", "0"}), "+OK\r\n");
+  redis_.Kill();
+  EXPECT_THAT(ClaimOn(*store, "auto-rest", std::chrono::seconds(60)),
+              HasError(ErrorCode::kUnavailable));
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  redis_.Pause();  // a hung server: the command timeout answers, never a hang
+  EXPECT_THAT(ClaimOn(*store, "auto-rest", std::chrono::seconds(60)),
+              HasError(ErrorCode::kUnavailable));
+  redis_.Resume();
+}
+
+// The answer statistics come from the journal, the system of record (the queries are the journal
+// contract's); the store hands them on.
+TEST_F(RedisStoreTest, AnswerStatsComeFromTheJournal) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  auto allocated = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(allocated, IsOk());
+  core::ReleaseRequest release;
+  release.reservation_id = allocated->reservation.id;
+  release.outcome = core::CallOutcome::kAnswered;
+  ASSERT_THAT(Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); }),
+              IsOk());
+  store->Flush();
+
+  AnswerStatsQuery query;
+  query.since = kStart - std::chrono::hours(1);
+  query.now = kStart;
+  auto stats = Await<AnswerStats>([&](auto done) { store->GetAnswerStats(query, done); });
+  ASSERT_THAT(stats, IsOk());
+  ASSERT_EQ(stats->numbers.size(), 1u);
+  EXPECT_EQ(stats->numbers[0].caller_id.ToString(), "2125550001");
+  EXPECT_EQ(stats->numbers[0].calls, 1u);
+  EXPECT_EQ(stats->numbers[0].answered, 1u);
+  ASSERT_EQ(stats->pools.size(), 1u);
+  EXPECT_EQ(stats->pools[0].pool, "default");
+  EXPECT_EQ(stats->pools[0].active, 1u);
+}
+
 // --- warm-up (docs/redis-keys.md, `wf`) ----------------------------------------------------------
 
 // A field of a number's hash as Redis holds it ("" when absent).
@@ -1030,15 +1131,17 @@ TEST_F(RedisStoreTest, ARestLivesInTheHashThroughPatchesMovesAndRebuilds) {
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->resting_numbers, 0u);
 
-  // Rested again, then ended early by a PATCH of 0: the field and the set entry go.
+  // Rested again, then ended early by a PATCH of 0: the rest ends now (core::PatchedRestUntil:
+  // `rs` says when) and the set entry goes.
   ASSERT_THAT(PatchOn(*rebuilt, "2125550001", RestUntil(until + 3600)), IsOk());
   EXPECT_EQ(redis_.Command({"ZCARD", "cid:{east}:rest"}), ":1\r\n");
   auto ended = PatchOn(*rebuilt, "2125550001", RestUntil(0));
   ASSERT_THAT(ended, IsOk());
   EXPECT_FALSE(ended->resting);
   EXPECT_TRUE(ended->available);
-  EXPECT_EQ(ended->usage.rest_until, 0u);
-  EXPECT_EQ(NumberField(redis_, "east", "2125550001", "rs"), "");
+  const core::CompactTime ended_at = core::ToCompact(clock_.Now());
+  EXPECT_EQ(ended->usage.rest_until, ended_at);
+  EXPECT_EQ(NumberField(redis_, "east", "2125550001", "rs"), std::to_string(ended_at));
   EXPECT_EQ(redis_.Command({"ZCARD", "cid:{east}:rest"}), ":0\r\n");
   EXPECT_NE(CallOn(*rebuilt, "2125559999", "east"), 0u);
 }

@@ -541,6 +541,12 @@ core::NumberPatch RestUntil(core::TimePoint until) {
   return patch;
 }
 
+core::NumberPatch EndRest() {
+  core::NumberPatch patch;
+  patch.rest_until = 0;
+  return patch;
+}
+
 TEST_P(StoreContractTest, ARestedNumberIsOutOfRotationUntilItsRestEnds) {
   Open();
   ASSERT_THAT(Add("2125550001"), IsOk());
@@ -600,9 +606,7 @@ TEST_P(StoreContractTest, ARestEndsEarlyAndAMoveKeepsIt) {
   ASSERT_THAT(moved, IsOk());
   EXPECT_TRUE(moved->resting);
   EXPECT_THAT(Allocate("2125559999", "auto", "east"), HasError(ErrorCode::kNoCallerIdAvailable));
-  core::NumberPatch end;
-  end.rest_until = 0;
-  auto ended = Update("2125550001", end);
+  auto ended = Update("2125550001", EndRest());
   ASSERT_THAT(ended, IsOk());
   EXPECT_FALSE(ended->resting);
   EXPECT_TRUE(ended->available);
@@ -700,6 +704,61 @@ TEST_P(StoreContractTest, DefaultCapsApplyToNumbersWithoutTheirOwn) {
   ASSERT_TRUE(Release(a->reservation.id)->released);
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   EXPECT_EQ(Get("2125550001")->effective_hourly_cap, 1);
+}
+
+// --- probation -----------------------------------------------------------------------------------
+
+StoreConfig WithProbation(std::chrono::hours probation, std::uint16_t budget) {
+  StoreConfig config;
+  config.index.probation = probation;
+  config.index.probation_daily_cap = budget;
+  return config;
+}
+
+// kStart is 14:00 UTC; days start at midnight UTC (kStart + 10 h, + 34 h).
+TEST_P(StoreContractTest, ARestedNumberComesBackOnABudgetUntilTheDayItsProbationEnds) {
+  Open(WithProbation(std::chrono::hours(30), 2));
+  auto added = Add("2125550001", 0, 9);
+  ASSERT_THAT(added, IsOk());
+  EXPECT_EQ(added->probation_until, 0u);
+  EXPECT_EQ(added->daily_cap_today, 9);  // never rested: no probation
+  auto rested = Update("2125550001", RestUntil(kStart + hours(2)));
+  ASSERT_THAT(rested, IsOk());
+  EXPECT_EQ(rested->probation_until, 0u);  // resting first
+  EXPECT_EQ(rested->daily_cap_today, 2);
+  clock_.Set(kStart + hours(2));
+  auto back = Get("2125550001");
+  ASSERT_THAT(back, IsOk());
+  EXPECT_NE(back->probation_until, 0u);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 2);
+  clock_.Set(kStart + hours(10));  // day 2: the probation ends at its 22:00, so still 2
+  EXPECT_NE(Get("2125550001")->probation_until, 0u);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 2);
+  clock_.Set(kStart + hours(34));  // day 3: the full cap
+  EXPECT_EQ(Get("2125550001")->probation_until, 0u);
+  EXPECT_EQ(Get("2125550001")->daily_cap_today, 9);
+  EXPECT_EQ(CallsUntilDry("2125559999"), 9);
+}
+
+// An admin ending a rest early: the rest ends now and its probation follows, as after any rest;
+// ending the rest of a number that does not rest leaves it as it was.
+TEST_P(StoreContractTest, EndingARestEarlyStartsItsProbationAndEndingNoRestChangesNothing) {
+  Open(WithProbation(std::chrono::hours(24), 1));
+  ASSERT_THAT(Add("2125550001", 0, 9), IsOk());
+  ASSERT_THAT(Add("2125550002", 0, 9), IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + hours(48))), IsOk());
+  clock_.Set(kStart + hours(1));
+  auto ended = Update("2125550001", EndRest());
+  ASSERT_THAT(ended, IsOk());
+  EXPECT_FALSE(ended->resting);
+  EXPECT_NE(ended->probation_until, 0u);
+  EXPECT_EQ(ended->usage.rest_until, core::ToCompact(kStart + hours(1)));
+  EXPECT_EQ(ended->daily_cap_today, 1);
+  auto untouched = Update("2125550002", EndRest());
+  ASSERT_THAT(untouched, IsOk());
+  EXPECT_EQ(untouched->usage.rest_until, 0u);
+  EXPECT_EQ(untouched->probation_until, 0u);
+  EXPECT_EQ(untouched->daily_cap_today, 9);
 }
 
 // --- agents --------------------------------------------------------------------------------------

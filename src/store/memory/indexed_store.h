@@ -71,6 +71,9 @@ class IndexedStore final : public Store {
   void Lookup(LookupQuery query, Callback<LookupData> done) override {
     journal_->QueryLookup(query, clock_.Now(), std::move(done));  // the system of record's
   }
+  void GetAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override {
+    journal_->QueryAnswerStats(query, std::move(done));  // the system of record's
+  }
   void GetStats(Callback<StoreStats> done) override;
   void AppendLog(ApiLogEntry entry) override;
   StoreHealth Health() const override;

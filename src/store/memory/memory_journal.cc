@@ -262,6 +262,56 @@ void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
   done(std::move(data));
 }
 
+void MemoryJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
+  AnswerStats stats;
+  {
+    std::lock_guard lock(mu_);
+    stats.numbers = AnswersLocked(query);
+    stats.pools = PoolRestsLocked(query.now);
+  }
+  done(std::move(stats));
+}
+
+std::vector<NumberAnswers> MemoryJournal::AnswersLocked(const AnswerStatsQuery& query) const {
+  std::map<std::uint64_t, NumberAnswers> answers;  // by caller_id digits: the order wanted
+  for (const auto& [id, record] : reservations_) {
+    if (!core::IsJudgedOutcome(record.outcome)) continue;
+    const core::Reservation& r = record.reservation;
+    const auto number = numbers_.find(r.caller_id.digits());
+    if (number == numbers_.end()) continue;  // deleted since: nothing left to rest
+    const auto& [spec, usage] = number->second;
+    // The calls that got the number rested never count again (FromCompact(0) is 2020).
+    if (r.reserved_at < std::max(query.since, core::FromCompact(usage.rest_until))) continue;
+    NumberAnswers& counts = answers[r.caller_id.digits()];
+    counts.caller_id = spec.caller_id;
+    counts.pool = spec.pool;
+    counts.active = spec.active;
+    counts.rest_until = usage.rest_until;
+    ++counts.calls;
+    if (record.outcome == core::CallOutcome::kAnswered) ++counts.answered;
+  }
+  std::vector<NumberAnswers> list;
+  list.reserve(answers.size());
+  for (auto& [digits, counts] : answers) list.push_back(std::move(counts));
+  return list;
+}
+
+std::vector<PoolRestCounts> MemoryJournal::PoolRestsLocked(core::TimePoint now) const {
+  std::map<std::string, PoolRestCounts> pools;  // by name: the order wanted
+  for (const auto& [digits, number] : numbers_) {
+    const auto& [spec, usage] = number;
+    PoolRestCounts& counts = pools[spec.pool];
+    counts.pool = spec.pool;
+    if (!spec.active) continue;
+    ++counts.active;
+    if (usage.rest_until > core::ToCompact(now)) ++counts.resting;
+  }
+  std::vector<PoolRestCounts> list;
+  list.reserve(pools.size());
+  for (auto& [name, counts] : pools) list.push_back(std::move(counts));
+  return list;
+}
+
 void MemoryJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) {
   auto ok = CheckLimit(query.limit);
   if (!ok) {

@@ -65,6 +65,9 @@ class MemoryJournal final : public Journal {
   // 1 <= limit <= 1000. `done` runs before the call returns.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
+  // Counts over every reservation kept (a scan: this journal serves tests), with the per-number
+  // cutoff of store.h's AnswerStatsQuery, as the SQL journals do.
+  void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override;
   // Follows the links as the SQLite journal does (a number's newest, its previous ones).
   void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override;
   void ListReservations(ReservationQuery query, core::TimePoint now,
@@ -107,6 +110,10 @@ class MemoryJournal final : public Journal {
   void Apply(const CampaignPoolChanged& e);
   void Apply(const PoolSettingsChanged& e);
   void CompletionLoop();
+  // QueryAnswerStats's two halves: the judged calls of the numbers that exist, by caller_id, and
+  // every pool's active and resting numbers, by name. REQUIRES: mu_ held.
+  std::vector<NumberAnswers> AnswersLocked(const AnswerStatsQuery& query) const;
+  std::vector<PoolRestCounts> PoolRestsLocked(core::TimePoint now) const;
 
   const Completion completion_;
   mutable std::mutex mu_;

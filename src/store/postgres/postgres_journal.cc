@@ -727,6 +727,11 @@ void PostgresJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> 
            [query](postgres::Connection& conn) { return postgres::QueryCoverage(conn, query); });
 }
 
+void PostgresJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
+  PostRead(std::move(done),
+           [query](postgres::Connection& conn) { return postgres::QueryAnswerStats(conn, query); });
+}
+
 void PostgresJournal::QueryLookup(LookupQuery query, core::TimePoint now,
                                   Callback<LookupData> done) {
   PostRead(std::move(done), [query, now](postgres::Connection& conn) {

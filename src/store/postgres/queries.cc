@@ -80,6 +80,45 @@ WITH RECURSIVE chain AS (
 )
 )sql";
 
+// Automatic resting's per-number counts (store.h AnswerStatsQuery), as the SQLite journal's: the
+// calls since $1 through the index on reserved_until (reserved_until >= reserved_at), each
+// joined to its number by the primary key for its rest end, pool and active flag. The outcomes
+// judged are core::CallOutcomeName's answered, no_answer, busy and voicemail; a number's calls
+// count from the end of its rest ($2: the compact epoch, Unix seconds), if that is later than $1.
+// $3: the pool of a row whose pool is NULL. Grouped by the key of caller_ids, so its columns may
+// be selected.
+constexpr std::string_view kSelectAnswers = R"sql(
+SELECT c.caller_id, COALESCE(c.pool, $3), COALESCE(c.is_active, TRUE), c.rest_until, count(*),
+       count(*) FILTER (WHERE r.outcome = 'answered')
+FROM reservations r JOIN caller_ids c ON c.caller_id = r.caller_id
+WHERE r.reserved_until >= $1 AND r.reserved_at >= $1
+  AND r.outcome IN ('answered', 'no_answer', 'busy', 'voicemail')
+  AND r.reserved_at >= (c.rest_until + $2) * 1000
+GROUP BY c.caller_id ORDER BY c.caller_id
+)sql";
+
+// Every pool's active numbers and, of those, the ones resting at $2 (compact seconds); $1: the
+// pool of a row whose pool is NULL. Names in byte order (COLLATE "C"), as SQLite and std::string
+// sort them, whatever the database's collation.
+constexpr std::string_view kSelectPoolRests = R"sql(
+SELECT COALESCE(pool, $1), count(*) FILTER (WHERE COALESCE(is_active, TRUE)),
+       count(*) FILTER (WHERE COALESCE(is_active, TRUE) AND rest_until > $2)
+FROM caller_ids GROUP BY 1 ORDER BY COALESCE(pool, $1) COLLATE "C"
+)sql";
+
+// Fills `counts` from row `i` of kSelectAnswers. False when the row is not a valid NANP number.
+bool ReadNumberAnswers(const Rows& rows, int i, NumberAnswers& counts) {
+  const auto caller_id = PhoneFromStored(rows.Int64(i, 0));
+  if (!caller_id) return false;
+  counts.caller_id = *caller_id;
+  counts.pool.assign(rows.Text(i, 1));
+  counts.active = rows.Text(i, 2) == "t";
+  counts.rest_until = ClampTo<core::CompactTime>(rows.Int64(i, 3));
+  counts.calls = ClampTo<std::uint32_t>(rows.Int64(i, 4));
+  counts.answered = ClampTo<std::uint32_t>(rows.Int64(i, 5));
+  return true;
+}
+
 // Runs `select` through a cursor inside the open transaction, page by page; `on_row(rows, i)`.
 template <class OnRow>
 core::Result<void> ForEachRow(Connection& conn, std::string_view cursor, std::string_view select,
@@ -302,6 +341,33 @@ core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& 
   });
   if (!ok) return core::Fail(ok.error());
   return data;
+}
+
+core::Result<AnswerStats> QueryAnswerStats(Connection& conn, const AnswerStatsQuery& query) {
+  QueryBatch batch;
+  batch.Sql(std::string(kSelectAnswers));
+  batch.Int(ToUnixMs(query.since));
+  batch.Int(core::kCompactEpochUnixSeconds);
+  batch.Text(core::kDefaultPool);
+  batch.Sql(std::string(kSelectPoolRests));
+  batch.Text(core::kDefaultPool);
+  batch.Int(core::ToCompact(query.now));
+  AnswerStats stats;
+  auto ok = conn.Run(batch, "answer stats", [&](std::size_t statement, Rows rows) {
+    for (int i = 0; i < rows.size(); ++i) {
+      if (statement == 0) {
+        NumberAnswers counts;
+        if (ReadNumberAnswers(rows, i, counts)) stats.numbers.push_back(std::move(counts));
+      } else {
+        PoolRestCounts& counts = stats.pools.emplace_back();
+        counts.pool.assign(rows.Text(i, 0));
+        counts.active = ClampTo<std::uint32_t>(rows.Int64(i, 1));
+        counts.resting = ClampTo<std::uint32_t>(rows.Int64(i, 2));
+      }
+    }
+  });
+  if (!ok) return core::Fail(ok.error());
+  return stats;
 }
 
 core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn, const LogQuery& query) {

@@ -32,12 +32,17 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutoffs,
                                                    std::size_t limit);
 
-// api_logs newest first (by id), ids below query.before_id when set.
-// Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 // Store::GetCoverage, as sqlite::QueryCoverage.
 [[nodiscard]] core::Result<CoverageData> QueryCoverage(Connection& conn,
                                                        const CoverageQuery& query);
 
+// Store::GetAnswerStats, as sqlite::QueryAnswerStats, in one round trip (two statements of one
+// QueryBatch). Errors: kUnavailable.
+[[nodiscard]] core::Result<AnswerStats> QueryAnswerStats(Connection& conn,
+                                                         const AnswerStatsQuery& query);
+
+// api_logs newest first (by id), ids below query.before_id when set.
+// Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.
 [[nodiscard]] core::Result<std::vector<StoredLog>> QueryLogs(Connection& conn,
                                                              const LogQuery& query);
 

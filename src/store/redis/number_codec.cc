@@ -1,5 +1,6 @@
 #include "store/redis/number_codec.h"
 
+#include "core/probation.h"
 #include "core/warm_up.h"
 
 namespace cidrotor::store::redis {
@@ -70,14 +71,18 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool, cor
       view.spec.daily_cap != 0 ? view.spec.daily_cap : defaults.default_daily_cap;
   view.warmup_day = core::WarmupDay(view.usage.warm_from, core::ToCompact(windows.day_start),
                                     defaults.warmup_days);
-  view.daily_cap_today =
-      core::WarmDailyCap(view.effective_daily_cap, view.warmup_day, defaults.warmup_days);
+  view.daily_cap_today = core::DailyCapOn(core::ToCompact(windows.day_start),
+                                          view.effective_daily_cap, view.usage, defaults);
   view.hourly_used_now =
       view.usage.hour_start == core::ToCompact(windows.hour_start) ? view.usage.hourly_used : 0;
   view.daily_used_now =
       view.usage.day_start == core::ToCompact(windows.day_start) ? view.usage.daily_used : 0;
   view.reserved = v.Int(11) != 0;
   view.resting = view.usage.rest_until > core::ToCompact(now);
+  if (!view.resting && core::OnProbation(view.usage.rest_until, core::ToCompact(windows.day_start),
+                                         defaults.probation)) {
+    view.probation_until = core::ProbationEnd(view.usage.rest_until, defaults.probation);
+  }
   view.available = v.Int(12) == 1;
   return view;
 }

@@ -128,6 +128,8 @@ redis::ScriptContext RedisStore::Context(core::TimePoint now) const {
   context.default_hourly_cap = options_.index.default_hourly_cap;
   context.default_daily_cap = options_.index.default_daily_cap;
   context.warmup_days = options_.index.warmup_days;
+  context.probation = options_.index.probation;
+  context.probation_daily_cap = options_.index.probation_daily_cap;
   return context;
 }
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,6 +98,13 @@ class RedisStore final : public Store {
   void Lookup(LookupQuery query, Callback<LookupData> done) override {
     journal_->QueryLookup(query, clock_.Now(), std::move(done));
   }
+  void GetAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override {
+    journal_->QueryAnswerStats(query, std::move(done));  // the system of record's
+  }
+  // redis_store_turns.cc: SET cid:turn:<job> NX PX <period> (docs/redis-keys.md), on a worker
+  // with the store's timeouts; true when this instance set the key. Errors: kUnavailable (Redis
+  // down or answering an error).
+  void ClaimTurn(std::string job, std::chrono::milliseconds period, Callback<bool> done) override;
   void GetStats(Callback<StoreStats> done) override;
   void AppendLog(ApiLogEntry entry) override;
   // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal

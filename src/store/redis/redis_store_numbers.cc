@@ -8,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "core/probation.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
 
@@ -198,9 +199,14 @@ void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch pat
     if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
     if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
     if (patch.active) spec.active = *patch.active;
-    // The rest as patched (0 ends it), else the number's own, kept by upsert.lua (or carried
-    // by a move).
-    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, patch.rest_until);
+    // The rest as patched (core::PatchedRestUntil), else the number's own, kept by upsert.lua
+    // (or carried by a move).
+    std::optional<core::CompactTime> rest_until;
+    if (patch.rest_until) {
+      rest_until =
+          core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until, core::ToCompact(now));
+    }
+    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
     auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
                       : core::Result<core::NumberView>(core::Fail(ended.error()));
     if (!view) {

@@ -17,7 +17,7 @@ ScriptCall PoolCall(Script script, std::string_view pool, const ScriptContext& c
   ScriptCall call;
   call.script = script;
   call.keys.push_back(prefix + "gen");
-  call.args.reserve(11 + args.size());
+  call.args.reserve(13 + args.size());
   call.args.push_back(prefix);
   call.args.push_back(context.epoch);
   call.args.push_back(std::to_string(core::ToCompact(context.now)));
@@ -29,6 +29,8 @@ ScriptCall PoolCall(Script script, std::string_view pool, const ScriptContext& c
   call.args.push_back(std::to_string(context.default_hourly_cap));
   call.args.push_back(std::to_string(context.default_daily_cap));
   call.args.push_back(std::to_string(context.warmup_days));
+  call.args.push_back(std::to_string(context.probation.count()));
+  call.args.push_back(std::to_string(context.probation_daily_cap));
   for (std::string& arg : args) call.args.push_back(std::move(arg));
   return call;
 }

@@ -37,14 +37,16 @@ struct ScriptContext {
   std::uint16_t default_hourly_cap = 100;
   std::uint16_t default_daily_cap = 500;
   std::uint16_t warmup_days = 0;  // WARMUP_DAYS (ARGV[11]): 0 = new numbers do not warm up
+  core::Seconds probation{0};     // PROBATION_HOURS (ARGV[12], in seconds): 0 = no probation
+  std::uint16_t probation_daily_cap = 20;  // PROBATION_DAILY_LIMIT (ARGV[13])
 };
 
 // Whether a script may create the pool's generation key (only after cid:generation was checked).
 enum class CreatePool : std::uint8_t { kNo, kYes };
 
-// The call of `script` on `pool` with the header (ARGV[1..11]: prefix, epoch, now, now in ms,
+// The call of `script` on `pool` with the header (ARGV[1..13]: prefix, epoch, now, now in ms,
 // hour start, next hour, day start, next day, default hourly cap, default daily cap, warm-up
-// days) followed by `args` (from ARGV[12]).
+// days, probation seconds, probation daily cap) followed by `args` (from ARGV[14]).
 ScriptCall PoolCall(Script script, std::string_view pool, const ScriptContext& context,
                     std::vector<std::string> args);
 

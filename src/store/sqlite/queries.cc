@@ -80,6 +80,78 @@ FROM reservations WHERE id = (
   SELECT id FROM chain WHERE destination = ?2 LIMIT 1)
 )sql";
 
+// Automatic resting's per-number counts (store.h AnswerStatsQuery). The calls since ?1 come
+// through the index on reserved_until, as the coverage's do (reserved_until >= reserved_at); CROSS
+// JOIN keeps them the outer loop, so each one costs a primary-key read of its number (rest end,
+// pool, active) and caller_ids is never scanned for them. The outcomes judged are
+// core::CallOutcomeName's answered, no_answer, busy and voicemail; a number's calls count from
+// the end of its rest (?2: the compact epoch, Unix seconds), if that is later than ?1. ?3: the
+// pool of a row whose pool is NULL.
+constexpr std::string_view kAnswersSelect = R"sql(
+SELECT c.caller_id, COALESCE(c.pool, ?3), COALESCE(c.is_active, 1) != 0, c.rest_until, count(*),
+       sum(r.outcome = 'answered')
+FROM reservations r)sql";
+constexpr std::string_view kAnswersJoinAndFilter = R"sql(
+CROSS JOIN caller_ids c ON c.caller_id = r.caller_id
+WHERE r.reserved_until >= ?1 AND r.reserved_at >= ?1
+  AND r.outcome IN ('answered', 'no_answer', 'busy', 'voicemail')
+  AND r.reserved_at >= (c.rest_until + ?2) * 1000
+GROUP BY c.caller_id ORDER BY c.caller_id
+)sql";
+
+// Every pool's active numbers and, of those, the ones resting at ?2 (compact seconds); ?1: the
+// pool of a row whose pool is NULL. BINARY collation: by name in byte order, as std::string sorts.
+constexpr std::string_view kPoolRestsSelect = R"sql(
+SELECT COALESCE(pool, ?1), sum(COALESCE(is_active, 1) != 0),
+       sum(COALESCE(is_active, 1) != 0 AND rest_until > ?2)
+FROM caller_ids GROUP BY 1 ORDER BY 1
+)sql";
+
+core::Result<std::vector<NumberAnswers>> QueryNumberAnswers(Database& db,
+                                                            const AnswerStatsQuery& query) {
+  auto st = db.Prepare(
+      std::string(kAnswersSelect) + std::string(kLiveIndex) + std::string(kAnswersJoinAndFilter),
+      "answer stats: numbers");
+  if (!st) return core::Fail(st.error());
+  st->BindInt64(1, ToUnixMs(query.since));
+  st->BindInt64(2, core::kCompactEpochUnixSeconds);
+  st->BindText(3, core::kDefaultPool);
+  std::vector<NumberAnswers> numbers;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    const auto caller_id = PhoneFromStored(st->ColumnInt64(0));
+    if (!caller_id) continue;  // a hand-edited row: not ours (LoadState warns about it)
+    NumberAnswers& counts = numbers.emplace_back();
+    counts.caller_id = *caller_id;
+    counts.pool.assign(st->ColumnText(1));
+    counts.active = st->ColumnInt64(2) != 0;
+    counts.rest_until = ClampTo<core::CompactTime>(st->ColumnInt64(3));
+    counts.calls = ClampTo<std::uint32_t>(st->ColumnInt64(4));
+    counts.answered = ClampTo<std::uint32_t>(st->ColumnInt64(5));
+  }
+  return numbers;
+}
+
+core::Result<std::vector<PoolRestCounts>> QueryPoolRests(Database& db, core::TimePoint now) {
+  auto st = db.Prepare(kPoolRestsSelect, "answer stats: pools");
+  if (!st) return core::Fail(st.error());
+  st->BindText(1, core::kDefaultPool);
+  st->BindInt64(2, core::ToCompact(now));
+  std::vector<PoolRestCounts> pools;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    PoolRestCounts& counts = pools.emplace_back();
+    counts.pool.assign(st->ColumnText(0));
+    counts.active = ClampTo<std::uint32_t>(st->ColumnInt64(1));
+    counts.resting = ClampTo<std::uint32_t>(st->ColumnInt64(2));
+  }
+  return pools;
+}
+
 }  // namespace
 
 core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink& sink) {
@@ -301,6 +373,14 @@ core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& quer
     }
   }
   return data;
+}
+
+core::Result<AnswerStats> QueryAnswerStats(Database& db, const AnswerStatsQuery& query) {
+  auto numbers = QueryNumberAnswers(db, query);
+  if (!numbers) return core::Fail(numbers.error());
+  auto pools = QueryPoolRests(db, query.now);
+  if (!pools) return core::Fail(pools.error());
+  return AnswerStats{std::move(*numbers), std::move(*pools)};
 }
 
 core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,

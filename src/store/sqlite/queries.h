@@ -35,6 +35,14 @@ namespace cidrotor::store::sqlite {
 // reserved_until).
 [[nodiscard]] core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query);
 
+// Store::GetAnswerStats: each number's judged calls (answered, no_answer, busy, voicemail) made
+// at or after query.since and after its rest ended (caller_ids.rest_until), through the index on
+// reserved_until and one primary-key read of caller_ids per call; then every pool's active and
+// resting (at query.now) numbers, from a scan of caller_ids. Numbers by caller_id, pools by name.
+// Errors: kUnavailable.
+[[nodiscard]] core::Result<AnswerStats> QueryAnswerStats(Database& db,
+                                                         const AnswerStatsQuery& query);
+
 // Reservations newest first: by id, or, with live_only (those not released with reserved_until
 // after `now`), by reserved_until then id (ReservationQuery).
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.

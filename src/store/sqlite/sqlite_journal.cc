@@ -316,6 +316,11 @@ void SqliteJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
            [query](sqlite::Database& db) { return sqlite::QueryCoverage(db, query); });
 }
 
+void SqliteJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
+  PostRead(std::move(done),
+           [query](sqlite::Database& db) { return sqlite::QueryAnswerStats(db, query); });
+}
+
 void SqliteJournal::QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) {
   PostRead(std::move(done),
            [query, now](sqlite::Database& db) { return sqlite::QueryLookup(db, query, now); });

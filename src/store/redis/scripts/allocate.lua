@@ -1,5 +1,5 @@
 -- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
--- counters. ARGV[12..]: geographic '1'/'0', destination, reservation id, reserved_until
+-- counters. ARGV[14..]: geographic '1'/'0', destination, reservation id, reserved_until
 -- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
 -- the any tier '1' (the pool's fallback) or '0' (fallback none), the sticky window in seconds
 -- ('0': no sticky tier), the other area codes of the destination's state
@@ -16,8 +16,8 @@ local bad = check_gen(false)
 if bad then return bad end
 advance()
 
-local geographic, dst, id = ARGV[12] == '1', ARGV[13], ARGV[14]
-local until_s, agent, limit = ARGV[15], ARGV[16], tonumber(ARGV[17])
+local geographic, dst, id = ARGV[14] == '1', ARGV[15], ARGV[16]
+local until_s, agent, limit = ARGV[17], ARGV[18], tonumber(ARGV[19])
 local limited = agent ~= 'auto' and limit > 0
 local agent_key = P .. 'ag:' .. agent
 if limited then
@@ -33,12 +33,12 @@ end
 -- Tiers (core::MatchTier): '0' sticky, '1' exchange, '2' area code, '3' state, '4' any.
 -- Toll-free destinations skip the geographic ones.
 local picked, match, xs, as
-local any_tier, lead, sticky = ARGV[20] ~= '0', ARGV[19], ARGV[21]
+local any_tier, lead, sticky = ARGV[22] ~= '0', ARGV[21], ARGV[23]
 local state_npas  -- the other area codes of the destination's state, split on first use
 local function state()
   if not state_npas then
     state_npas = {}
-    for npa in string.gmatch(ARGV[22], '%d+') do state_npas[#state_npas + 1] = npa end
+    for npa in string.gmatch(ARGV[24], '%d+') do state_npas[#state_npas + 1] = npa end
   end
   return state_npas
 end
@@ -77,7 +77,7 @@ local function pick()
     if xs[1] then return xs[1], '1', xs end
     d, xs, as = first_of_area(string.sub(dst, 1, 3))
     if d then return d, '2', xs, as end
-    if ARGV[22] ~= '' then
+    if ARGV[24] ~= '' then
       -- The state's area code whose first number is least recently used (ties: lower code).
       local npas = state()
       local scores = redis.call('ZMSCORE', ALL, unpack(npas))
@@ -119,7 +119,7 @@ for _ = 1, 16 do
     settle(picked)  -- a bug put it in the order; never hand it out (the caller logs kInternal)
     return {'BROKEN', picked}
   end
-  hc, dc = caps(f[3], f[4], f[11])
+  hc, dc = caps(f[3], f[4], f[11], f[12])
   hourly, daily = used_now(f[5], f[6], HS), used_now(f[7], f[8], DS)
   if hourly < hc and daily < dc and num(f[12]) <= NOW then break end
   settle(picked)
@@ -138,8 +138,8 @@ if NOW < 1 then last_used = '1' end
 redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
            'du', daily + 1, 'rid', id, 'ru', until_s, 'lr', id)
 redis.call('ZADD', PARKED, until_s, picked)
-redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[18], 'agt', agent,
-           'lead', ARGV[19], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
+redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[20], 'agt', agent,
+           'lead', ARGV[21], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
 redis.call('ZADD', LIVE, NOW_MS_S, id)
 if lead_key then redis.call('SET', lead_key, picked .. ' ' .. last_used, 'EX', sticky) end
 if limited then

@@ -1,5 +1,5 @@
 -- Removes a number; its live reservation ends with it (here: a move carries it on, upsert.lua
--- mode 'move' in the new pool). ARGV[12]: the number.
+-- mode 'move' in the new pool). ARGV[14]: the number.
 -- Reply: {'OK', view (15 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
 -- its newest reservation id ('lr', '0' when none: a move carries it too), ended reservation id or
 -- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru} | {'NOTFOUND'} |
@@ -7,7 +7,7 @@
 local bad = check_gen(false)
 if bad then return bad end
 advance()
-local d = ARGV[12]
+local d = ARGV[14]
 local before = view(d)
 if not before then return {'NOTFOUND'} end
 local f = redis.call('HMGET', nkey(d), 'rid', 'ru', 'act', 'lr', 'rs')

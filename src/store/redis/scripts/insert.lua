@@ -2,7 +2,7 @@
 -- placed in no pool (upsert.lua reads each number first and answers its usage; this script does
 -- neither). All or nothing: when any of them exists in the pool already (another writer added it
 -- since), nothing is written and the reply is {'EXISTS'}; the caller then upserts them.
--- 8 fields per number from ARGV[12]: number, carrier, state, hourly cap, daily cap, active
+-- 8 fields per number from ARGV[14]: number, carrier, state, hourly cap, daily cap, active
 -- '1'/'0', last_used, warm-up start ('' = new_numbers.lua arriving_wf decides: today without a
 -- last_used; the store sends the value it journals, core::ArrivingUsage). A new number starts
 -- with no usage and no reservation.
@@ -12,7 +12,7 @@ if bad then return bad end
 advance()
 
 local keys = {}
-for i = 12, #ARGV, 8 do keys[#keys + 1] = nkey(ARGV[i]) end
+for i = 14, #ARGV, 8 do keys[#keys + 1] = nkey(ARGV[i]) end
 for first = 1, #keys, 4000 do  -- unpack stays far below Lua's C stack limit
   if redis.call('EXISTS', unpack(keys, first, math.min(#keys, first + 3999))) > 0 then
     return {'EXISTS'}
@@ -25,7 +25,7 @@ end
 -- over. `h` is reused: the HSET arguments of one number.
 local h = {}
 for n, k in ipairs(keys) do
-  local i = 4 + 8 * n  -- this number's first field
+  local i = 6 + 8 * n  -- this number's first field
   local d, car, st, hc, dc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local act, lu = ARGV[i + 5], ARGV[i + 6]
   local wf = arriving_wf(lu, ARGV[i + 7])

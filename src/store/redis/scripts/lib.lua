@@ -1,7 +1,7 @@
 -- Shared prelude of every cidrotor script (prepended at build time; docs/redis-keys.md).
 -- Every script runs on ONE pool: KEYS[1] is the pool's generation key `cid:{pool}:gen`, and every
 -- other key it touches carries the same `{pool}` tag, so the pool lives in one cluster slot.
--- ARGV[1..11] is the common header (store/redis/script_args.cc); script arguments start at 12.
+-- ARGV[1..13] is the common header (store/redis/script_args.cc); script arguments start at 14.
 -- Times are compact seconds (since 2020-01-01 UTC) except *_MS (Unix milliseconds). Lua has no
 -- time zones: the hour/day windows of TIMEZONE come from core::Calendar in C++.
 local P = ARGV[1]
@@ -12,6 +12,8 @@ local HS, NH = tonumber(ARGV[5]), tonumber(ARGV[6])  -- hour start, next hour
 local DS, ND = tonumber(ARGV[7]), tonumber(ARGV[8])  -- day start, next day
 local DEF_HC, DEF_DC = tonumber(ARGV[9]), tonumber(ARGV[10])
 local WARM = tonumber(ARGV[11])  -- WARMUP_DAYS: days a new number's daily cap ramps up; 0 = off
+-- PROBATION_HOURS (in seconds; 0 = off) and PROBATION_DAILY_LIMIT: core/probation.h.
+local PROBATION, PROBATION_DC = tonumber(ARGV[12]), tonumber(ARGV[13])
 -- What goes back to Redis goes as strings: a Lua number handed to redis.call is formatted with
 -- printf("%.17g") on its way, which was a tenth of Redis's CPU in allocate+release. So the
 -- header's times also stay as the strings they came as, and constants are string literals.
@@ -162,8 +164,10 @@ end
 -- daily cap is core/warm_up.h's share, computed as there (core::WarmupDay, WarmDailyCap): the
 -- distance in days rounded to the nearest (a DST day is 23 or 25 hours), day k = distance + 1,
 -- cap ceil(dc * k / (WARM + 1)), at least 1. Integers throughout: every value is far below 2^53,
--- so Lua's float division is exact enough for math.floor.
-local function caps(f_hc, f_dc, f_wf)
+-- so Lua's float division is exact enough for math.floor. After a rest ('rs', 0/absent: never
+-- rested) the daily cap is at most the probation's budget on every day that starts before the
+-- probation ends (core/probation.h OnProbation), the rest itself included.
+local function caps(f_hc, f_dc, f_wf, f_rs)
   local hc, dc = num(f_hc), num(f_dc)
   if hc == 0 then hc = DEF_HC end
   if dc == 0 then dc = DEF_DC end
@@ -177,6 +181,10 @@ local function caps(f_hc, f_dc, f_wf)
         if dc < 1 then dc = 1 end
       end
     end
+  end
+  if PROBATION > 0 and dc > PROBATION_DC then
+    local rs = num(f_rs)
+    if rs > 0 and rs + PROBATION > DS then dc = PROBATION_DC end
   end
   return hc, dc
 end
@@ -198,7 +206,7 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
     end_reservation(d, rid)
   end
   if act ~= '1' then return 'inactive' end
-  local hc, dc = caps(f_hc, f_dc, wf)
+  local hc, dc = caps(f_hc, f_dc, wf, rs)
   local back  -- when to look again, as a string: the next hour or day, the later one if both
   if used_now(hs, hu, HS) >= hc then back = NH_S end
   if used_now(ds, du, DS) >= dc and (not back or ND > NH) then back = ND_S end

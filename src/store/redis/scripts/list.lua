@@ -1,9 +1,9 @@
--- Numbers of the pool in caller-ID order. ARGV[12]: area code or '', ARGV[13]: active filter
--- '1' | '0' | '', ARGV[14]: how many of the first matches to return (offset + limit).
+-- Numbers of the pool in caller-ID order. ARGV[14]: area code or '', ARGV[15]: active filter
+-- '1' | '0' | '', ARGV[16]: how many of the first matches to return (offset + limit).
 -- Reply: {'OK', total matches, number, ...} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
-local npa, active, want = ARGV[12], ARGV[13], tonumber(ARGV[14])
+local npa, active, want = ARGV[14], ARGV[15], tonumber(ARGV[16])
 local lo, hi = '-', '+'
 if npa ~= '' then lo, hi = '[' .. npa .. '0000000', '[' .. npa .. '9999999' end
 if active == '' then

@@ -1,11 +1,11 @@
--- Live reservations of the pool, newest first. ARGV[12]: at most how many.
+-- Live reservations of the pool, newest first. ARGV[14]: at most how many.
 -- Reply: {'OK', id, number, destination, campaign, agent, lead, match, reserved_at_ms,
 -- reserved_until, ...} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
 local out = {'OK'}
-for _, id in ipairs(redis.call('ZREVRANGE', LIVE, 0, tonumber(ARGV[12]) - 1)) do
+for _, id in ipairs(redis.call('ZREVRANGE', LIVE, 0, tonumber(ARGV[14]) - 1)) do
   local r = redis.call('HMGET', rkey(id), 'cid', 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru')
   table.insert(out, id)
   for j = 1, 8 do table.insert(out, r[j] or '') end

@@ -55,7 +55,7 @@ local function add_new(d, act, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
     inactive[npa] = (inactive[npa] or 0) + 1
     return
   end
-  local hc, dc = caps(f_hc, f_dc, wf)
+  local hc, dc = caps(f_hc, f_dc, wf, rs)
   local back = 0
   if used_now(hs, hu, HS) >= hc then back = NH end
   if used_now(ds, du, DS) >= dc then back = math.max(back, ND) end

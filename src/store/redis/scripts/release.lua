@@ -1,10 +1,10 @@
--- Ends a live reservation early (idempotent). ARGV[12]: reservation id or '', ARGV[13]: caller-ID
+-- Ends a live reservation early (idempotent). ARGV[14]: reservation id or '', ARGV[15]: caller-ID
 -- or ''. With both, ends nothing when the id names another number's reservation.
 -- Replies: {'OK', id, number, destination, campaign, agent, lead, match, reserved_at_ms,
 -- reserved_until} | {'NO'} (already ended) | {'NOTFOUND'} (unknown number) | {'NOPOOL'} | {'GEN', g}.
 -- On the hot path with allocate.lua: each field is read once (parked numbers that are due come
 -- back with the next allocation or tick, not here).
--- ARGV[14], only when an allocation the journal refused is undone (RedisStore::UndoAllocation,
+-- ARGV[16], only when an allocation the journal refused is undone (RedisStore::UndoAllocation,
 -- with both id and number): the number's reservation before it (allocate.lua's `previous`),
 -- which is its newest ('lr') again, unless another allocation came since. Even when the
 -- reservation has ended meanwhile: the journal never had it, so nothing may link to it.
@@ -12,9 +12,9 @@ local bad = check_gen(false)
 if bad then return bad end
 
 local R_FIELDS = {'cid', 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru'}
-local id, d = ARGV[12], ARGV[13]
-if ARGV[14] and d ~= '' and redis.call('HGET', nkey(d), 'lr') == id then
-  redis.call('HSET', nkey(d), 'lr', ARGV[14])
+local id, d = ARGV[14], ARGV[15]
+if ARGV[16] and d ~= '' and redis.call('HGET', nkey(d), 'lr') == id then
+  redis.call('HSET', nkey(d), 'lr', ARGV[16])
 end
 local r
 if id ~= '' then

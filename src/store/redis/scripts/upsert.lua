@@ -1,12 +1,12 @@
--- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[12]: mode
+-- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[14]: mode
 --   'add'    an existing number is refused ('dup')
 --   'update' an existing number gets the new spec (its usage and reservation stay)
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
 --   'move'   as 'update', for one number coming from another pool with its live reservation:
 --            the 14 fields are followed by the reservation's 8 (lib.lua hold), and the number
 --            is held in this same script, never available in its new pool meanwhile
--- ARGV[13]: '1' creates the pool's generation key when missing (the caller checked
--- cid:generation). Then 14 fields per number from ARGV[14]: number, carrier, state, hourly cap,
+-- ARGV[15]: '1' creates the pool's generation key when missing (the caller checked
+-- cid:generation). Then 14 fields per number from ARGV[16]: number, carrier, state, hourly cap,
 -- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
 -- hour_start, hourly_used, day_start, daily_used, warm-up start, rest end. The warm-up start
 -- ('wf') is '' when the caller leaves it to this script: a new number warms up from today unless
@@ -18,7 +18,7 @@
 -- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
 -- rest_until, ...} (8 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} |
 -- {'GEN', g}.
-local bad = check_gen(ARGV[13] == '1')
+local bad = check_gen(ARGV[15] == '1')
 if bad then return bad end
 advance()
 
@@ -31,12 +31,12 @@ local function put_field(k, f, v)
   end
 end
 
-local mode = ARGV[12]
+local mode = ARGV[14]
 local out = {'OK'}
 local last = #ARGV
-if mode == 'move' then last = 14 end  -- one number, then its reservation
+if mode == 'move' then last = 16 end  -- one number, then its reservation
 
-for i = 14, last, 14 do
+for i = 16, last, 14 do
   local d, usage, wf, rs = ARGV[i], ARGV[i + 6], ARGV[i + 12], ARGV[i + 13]
   local k = nkey(d)
   local old_act = redis.call('HGET', k, 'act')
@@ -103,6 +103,6 @@ end
 
 flush_new()
 if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
-  hold(ARGV[14], {ARGV[28], ARGV[29], ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35]})
+  hold(ARGV[16], {ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35], ARGV[36], ARGV[37]})
 end
 return out

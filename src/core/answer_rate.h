@@ -1,0 +1,73 @@
+// Automatic resting by answer rate (SPEC: "a number whose answer rate collapses against its area
+// code's and pool's baseline (the signature of a 'spam likely' label) is rested automatically
+// ... never resting more than a configured share of a pool at once"). Pure: the counts come from
+// the system of record (store::Store::GetAnswerStats), the rests are set by
+// service/auto_rest.h, and probation follows every rest (core/probation.h).
+//
+// A number is judged on its calls whose outcome says whether a person picked up (answered, or
+// no_answer, busy, voicemail) in a rolling window, once it has at least `min_calls` of them. Its
+// baselines are the answer rates of the OTHER numbers of its pool in its area code, and of the
+// other numbers of its pool, each used only when those numbers have `min_calls` judged calls
+// together. It has collapsed when its rate is below `threshold_percent` % of every baseline it
+// has (at least one): a label hits one number, while an area code that answers less than the
+// rest of the pool lowers its own baseline too, so its numbers are not rested for their region.
+// A pool rests at most `max_share_percent` % of its active numbers at once, counting the rests
+// already going on (an admin's too); the furthest below their baselines go first.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/allocation.h"
+#include "core/clock.h"
+#include "core/phone_number.h"
+
+namespace cidrotor::core {
+
+// Whether a call's outcome says how the called party took it: answered, or not picked up
+// (no_answer, busy, voicemail). Failed, other and unknown outcomes asked nobody. The SQL journals
+// list the same names (core::CallOutcomeName) in their queries; the journal contract checks them.
+bool IsJudgedOutcome(CallOutcome outcome);
+
+struct AutoRestRules {
+  std::uint32_t min_calls = 30;          // AUTO_REST_MIN_CALLS
+  std::uint32_t threshold_percent = 40;  // AUTO_REST_THRESHOLD
+  std::uint32_t max_share_percent = 10;  // AUTO_REST_MAX_SHARE; 0 = no automatic rests
+};
+
+// One number's judged calls in the window (counted from the end of its last rest, if later).
+struct NumberAnswers {
+  PhoneNumber caller_id = PhoneNumber::FromValidDigits(2'015'550'100);
+  std::string pool;
+  bool active = true;
+  CompactTime rest_until = 0;  // as stored; 0 = never rested
+  std::uint32_t calls = 0;     // judged calls
+  std::uint32_t answered = 0;  // of those, answered
+};
+
+// A pool's active numbers and, of those, how many rest now.
+struct PoolRestCounts {
+  std::string pool;
+  std::uint32_t active = 0;
+  std::uint32_t resting = 0;
+};
+
+// A number to rest, with the figures that condemned it (for the webhook and the log).
+struct AnswerRateDrop {
+  PhoneNumber caller_id = PhoneNumber::FromValidDigits(2'015'550'100);
+  std::string pool;
+  std::uint32_t calls = 0;
+  std::uint32_t answered = 0;
+  double rate = 0;                 // answered / calls
+  double area_code_baseline = -1;  // the other numbers of its pool and area code; < 0: none
+  double pool_baseline = -1;       // the other numbers of its pool; < 0: none
+};
+
+// The numbers to rest now: active, not resting at `now`, collapsed, within their pools' shares;
+// by pool, then furthest below their baseline first. `numbers` need not be sorted.
+std::vector<AnswerRateDrop> ChooseNumbersToRest(const std::vector<NumberAnswers>& numbers,
+                                                const std::vector<PoolRestCounts>& pools,
+                                                const AutoRestRules& rules, CompactTime now);
+
+}  // namespace cidrotor::core

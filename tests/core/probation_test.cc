@@ -1,0 +1,60 @@
+#include "core/probation.h"
+
+#include <gtest/gtest.h>
+
+#include "core/number_index.h"
+
+namespace cidrotor::core {
+namespace {
+
+using std::chrono::hours;
+
+constexpr CompactTime kDay = 86'400;
+// A local midnight (compact): 2026-11-25T00:00:00Z.
+constexpr CompactTime kMidnight = 1'795'564'800 - 1'577'836'800;
+
+TEST(ProbationTest, CoversEachDayThatStartsBeforeItEnds) {
+  const CompactTime rest_end = kMidnight + 15 * 3600;  // 15:00 on day 1
+  // 30 hours: ends at 21:00 on day 2, so days 1 and 2 are on probation, day 3 is not.
+  EXPECT_TRUE(OnProbation(rest_end, kMidnight, hours(30)));
+  EXPECT_TRUE(OnProbation(rest_end, kMidnight + kDay, hours(30)));
+  EXPECT_FALSE(OnProbation(rest_end, kMidnight + 2 * kDay, hours(30)));
+  EXPECT_EQ(ProbationEnd(rest_end, hours(30)), rest_end + 30 * 3600);
+}
+
+TEST(ProbationTest, NeverRestedOrProbationOffIsNoProbation) {
+  EXPECT_FALSE(OnProbation(0, kMidnight, hours(48)));
+  EXPECT_FALSE(OnProbation(kMidnight + 3600, kMidnight, hours(0)));
+}
+
+TEST(ProbationTest, AFarRestPlusALongProbationDoesNotWrapAround) {
+  EXPECT_EQ(ProbationEnd(UINT32_MAX - 10, hours(1)), UINT32_MAX);
+  EXPECT_TRUE(OnProbation(UINT32_MAX - 10, kMidnight, hours(1)));
+}
+
+TEST(ProbationTest, APatchSetsARestOrEndsOneGoingOnAndLeavesOthers) {
+  const CompactTime now = kMidnight + 3600;
+  EXPECT_EQ(PatchedRestUntil(0, now + 600, now), now + 600);            // rests
+  EXPECT_EQ(PatchedRestUntil(now + 600, now + 9000, now), now + 9000);  // moves a rest
+  EXPECT_EQ(PatchedRestUntil(now + 600, 0, now), now);                  // ends it now
+  EXPECT_EQ(PatchedRestUntil(now - 600, 0, now), now - 600);            // nothing to end
+  EXPECT_EQ(PatchedRestUntil(0, 0, now), 0u);
+}
+
+TEST(ProbationTest, TheDailyCapIsTheSmallestOfFullWarmAndProbation) {
+  IndexOptions options;
+  options.warmup_days = 4;
+  options.probation = hours(24);
+  options.probation_daily_cap = 20;
+  NumberUsage usage;
+  EXPECT_EQ(DailyCapOn(kMidnight, 500, usage, options), 500);  // established, never rested
+  usage.warm_from = kMidnight;
+  EXPECT_EQ(DailyCapOn(kMidnight, 500, usage, options), 100);  // warm-up day 1
+  usage.rest_until = kMidnight + 3600;
+  EXPECT_EQ(DailyCapOn(kMidnight, 500, usage, options), 20);              // and on probation
+  EXPECT_EQ(DailyCapOn(kMidnight, 10, usage, options), 2);                // 10/5: below the budget
+  EXPECT_EQ(DailyCapOn(kMidnight + 2 * kDay, 500, usage, options), 300);  // probation over
+}
+
+}  // namespace
+}  // namespace cidrotor::core
