@@ -19,11 +19,17 @@ CompactTime CeilCompact(TimePoint t) {
 
 }  // namespace
 
-std::uint16_t DailyCapOn(CompactTime day_start, std::uint16_t full_cap, const NumberUsage& usage,
+bool OnProbationOn(const Windows& windows, const NumberUsage& usage, const IndexOptions& options) {
+  return OnProbation(usage.rest_until, ToCompact(windows.day_start), ToCompact(windows.next_day),
+                     options.probation);
+}
+
+std::uint16_t DailyCapOn(const Windows& windows, std::uint16_t full_cap, const NumberUsage& usage,
                          const IndexOptions& options) {
   const std::uint16_t warm_cap = WarmDailyCap(
-      full_cap, WarmupDay(usage.warm_from, day_start, options.warmup_days), options.warmup_days);
-  if (!OnProbation(usage.rest_until, day_start, options.probation)) return warm_cap;
+      full_cap, WarmupDay(usage.warm_from, ToCompact(windows.day_start), options.warmup_days),
+      options.warmup_days);
+  if (!OnProbationOn(windows, usage, options)) return warm_cap;
   return std::min(warm_cap, options.probation_daily_cap);
 }
 
@@ -52,7 +58,7 @@ std::uint16_t NumberIndex::DailyCap(const Record& r, const Windows& w) const {
   NumberUsage usage;
   usage.warm_from = r.warm_from;
   usage.rest_until = r.rest_until;
-  return DailyCapOn(ToCompact(w.day_start), FullDailyCap(r), usage, options_);
+  return DailyCapOn(w, FullDailyCap(r), usage, options_);
 }
 std::uint16_t NumberIndex::HourlyUsedNow(const Record& r, const Windows& w) const {
   return r.hour_start == ToCompact(w.hour_start) ? r.hourly_used : 0;
@@ -556,7 +562,7 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
   view.resting = r.rest_until > ToCompact(now);
-  if (!view.resting && OnProbation(r.rest_until, ToCompact(w.day_start), options_.probation)) {
+  if (!view.resting && OnProbationOn(w, view.usage, options_)) {
     view.probation_until = ProbationEnd(r.rest_until, options_.probation);
   }
   view.available = r.link.linked;

@@ -54,12 +54,13 @@ struct IndexOptions {
   std::uint16_t probation_daily_cap = 20;
 };
 
-// A number's daily cap on the local day that starts at `day_start`: its full cap (its own or the
-// default), the warm-up's share of it while it warms up (core/warm_up.h), and at most the
-// probation's budget after a rest (core/probation.h). The index and the Redis store's views
-// both read it from here.
-std::uint16_t DailyCapOn(CompactTime day_start, std::uint16_t full_cap, const NumberUsage& usage,
+// A number's daily cap on the local day of `windows`: its full cap (its own or the default), the
+// warm-up's share of it while it warms up (core/warm_up.h), and at most the probation's budget
+// after a rest (core/probation.h). The index and the Redis store's views both read it from here.
+std::uint16_t DailyCapOn(const Windows& windows, std::uint16_t full_cap, const NumberUsage& usage,
                          const IndexOptions& options);
+// Whether a number is on probation on the local day of `windows` (core::OnProbation).
+bool OnProbationOn(const Windows& windows, const NumberUsage& usage, const IndexOptions& options);
 
 struct NumberQuery {
   std::optional<std::uint32_t> area_code;

@@ -2,8 +2,9 @@
 
 namespace cidrotor::core {
 
-bool OnProbation(CompactTime rest_until, CompactTime day_start, Seconds probation) {
-  if (rest_until == 0 || probation.count() <= 0) return false;
+bool OnProbation(CompactTime rest_until, CompactTime day_start, CompactTime next_day,
+                 Seconds probation) {
+  if (rest_until == 0 || probation.count() <= 0 || rest_until >= next_day) return false;
   return ProbationEnd(rest_until, probation) > day_start;
 }
 

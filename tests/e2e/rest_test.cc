@@ -1,12 +1,15 @@
-// An admin's rest against the real binary, in both modes: PATCH rest_until takes a number out of
-// rotation, over a kill -9 and a restart, until the rest ends by itself or is ended.
+// Rests against the real binary, in both modes: PATCH rest_until takes a number out of rotation,
+// over a kill -9 and a restart, until the rest ends by itself or is ended; a number nobody answers
+// is rested automatically, reported by webhook, and comes back on probation.
 #include <time.h>
 
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "e2e/e2e_fixture.h"
+#include "support/webhook_receiver.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -84,6 +87,72 @@ TEST_F(RestTest, ARestEndsByItselfAndABadTimeIsRefused) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(Field(ParseJson(bad.body), "field"), "rest_until");
   EXPECT_TRUE(ParseJson(Admin("GET", "/api/numbers/2125551002").body)
+                  .at("number")
+                  .at("resting_until")
+                  .is_null());
+}
+
+// Ten numbers; 2125551004 is never answered, the others every other call (Asterisk's DIALSTATUS
+// names, as a dialplan sends them). Checks every second judge from 5 calls on: the silent number
+// rests, the webhook says why, and an admin ending the rest puts it on probation.
+TEST_F(RestTest, ANumberNobodyAnswersRestsByItselfThenComesBackOnProbation) {
+  test_support::WebhookReceiver receiver;
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"WEBHOOK_URLS", receiver.Url("/cid")},
+                                       {"WEBHOOK_CHECK_SECONDS", "3600"},
+                                       {"AUTO_REST_CHECK_SECONDS", "1"},
+                                       {"AUTO_REST_MIN_CALLS", "5"},
+                                       {"AUTO_REST_MAX_SHARE", "50"},
+                                       {"PROBATION_DAILY_LIMIT", "2"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 10));
+  // Rounds of ten calls held at once, so each number makes one call per round (released at once,
+  // the same second's last use would send the next call to the same number).
+  for (int round = 0; round < 8; ++round) {
+    std::vector<std::string> held;
+    for (int i = 0; i < 10; ++i) {
+      const auto response = NextCid("to=2125559876");
+      ASSERT_EQ(response.status, 200) << response.body;
+      held.push_back(Field(ParseJson(response.body), "caller_id"));
+    }
+    for (const std::string& number : held) {
+      const bool answered = number != "2125551004" && round % 2 == 0;
+      ASSERT_EQ(client()
+                    .Post("/release",
+                          "caller_id=" + number + "&outcome=" + (answered ? "ANSWER" : "NOANSWER"))
+                    .status,
+                200);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  boost::json::value number;
+  do {
+    number = ParseJson(Admin("GET", "/api/numbers/2125551004").body).at("number");
+    if (!number.at("resting_until").is_null()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_FALSE(number.at("resting_until").is_null()) << number;
+  EXPECT_EQ(ParseJson(Admin("GET", "/api/stats").body).at("resting_numbers").as_int64(), 1);
+
+  const auto hooks = receiver.WaitFor(1);
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "number_rested");
+  const auto event = ParseJson(hooks[0].body);
+  EXPECT_EQ(Field(event, "caller_id"), "2125551004");
+  EXPECT_EQ(Field(event, "by"), "auto");
+  EXPECT_EQ(event.at("answered").as_int64(), 0);
+  EXPECT_GE(event.at("calls").as_int64(), 5);
+  EXPECT_EQ(event.at("answer_rate").as_double(), 0.0);
+  EXPECT_NEAR(event.at("pool_answer_rate").as_double(), 0.5, 0.1);
+
+  const auto ended = Rest("2125551004", "none");
+  ASSERT_EQ(ended.status, 200) << ended.body;
+  const auto back = ParseJson(ended.body).at("number");
+  EXPECT_TRUE(back.at("resting_until").is_null());
+  EXPECT_FALSE(back.at("probation_until").is_null());
+  EXPECT_EQ(back.at("daily_limit_today").as_int64(), 2);
+  EXPECT_EQ(back.at("daily_limit").as_int64(), 500);
+  // The calls before the rest never count again: it is not rested anew.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+  EXPECT_TRUE(ParseJson(Admin("GET", "/api/numbers/2125551004").body)
                   .at("number")
                   .at("resting_until")
                   .is_null());

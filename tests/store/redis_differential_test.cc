@@ -47,7 +47,9 @@ const std::vector<std::string> kDestinations = {"2125559999", "2124449999", "212
 class Walk {
  public:
   explicit Walk(std::uint32_t seed)
-      : random_(seed), warmup_days_(static_cast<std::uint16_t>(seed % 2 == 1 ? 3 : 0)) {}
+      : random_(seed),
+        warmup_days_(static_cast<std::uint16_t>(seed % 2 == 1 ? 3 : 0)),
+        probation_(seed % 3 != 0 ? std::chrono::hours(30) : std::chrono::hours(0)) {}
 
   void Open() {
     reference_ = OpenOne(Backend::kEmbedded);
@@ -98,6 +100,7 @@ class Walk {
       if (!expected) continue;
       ExpectSameView(*actual, *expected, step);
       if (expected->warmup_day != 0) ++warming_seen;
+      if (expected->probation_until != 0) ++probation_seen;
     }
   }
 
@@ -110,6 +113,7 @@ class Walk {
     EXPECT_EQ(actual.usage.rest_until, expected.usage.rest_until) << at;
     EXPECT_EQ(actual.resting, expected.resting) << at;
     EXPECT_EQ(actual.warmup_day, expected.warmup_day) << at;
+    EXPECT_EQ(actual.probation_until, expected.probation_until) << at;
     EXPECT_EQ(actual.effective_daily_cap, expected.effective_daily_cap) << at;
     EXPECT_EQ(actual.daily_cap_today, expected.daily_cap_today) << at;
     EXPECT_EQ(actual.available, expected.available) << at;
@@ -130,7 +134,8 @@ class Walk {
   int sticky = 0;  // allocations a lead got its own number back in
   int rate_limited = 0;
   int data_losses = 0;
-  int warming_seen = 0;  // numbers CompareNumbers found warming up
+  int warming_seen = 0;    // numbers CompareNumbers found warming up
+  int probation_seen = 0;  // ... and on probation
   int resting_seen = 0;  // stats CompareStats found numbers resting in
 
  private:
@@ -143,6 +148,8 @@ class Walk {
     config.rate_limit_per_agent = 2;  // per minute: the walk's agents reach it
     config.index.sticky = std::chrono::hours(3);  // the walk's hours and days cross it
     config.index.warmup_days = warmup_days_;
+    config.index.probation = probation_;  // after the walk's random rests
+    config.index.probation_daily_cap = 2;
     auto opened = OpenStore(backend, clock_, calendar_, config,
                             std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline),
                             SharedRedis().port());
@@ -361,6 +368,7 @@ class Walk {
 
   std::mt19937 random_;
   std::uint16_t warmup_days_;
+  std::chrono::hours probation_;
   ::cidrotor::testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
   std::vector<std::string> universe_ = Universe();
@@ -389,6 +397,9 @@ TEST(RedisStoreDifferentialTest, RandomWalkMatchesTheEmbeddedStore) {
       EXPECT_GT(walk.warming_seen, 0);
     }
     EXPECT_GT(walk.resting_seen, 0);
+    if (seed % 3 != 0) {
+      EXPECT_GT(walk.probation_seen, 0);
+    }
   }
 }
 

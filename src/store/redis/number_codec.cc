@@ -71,16 +71,14 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool, cor
       view.spec.daily_cap != 0 ? view.spec.daily_cap : defaults.default_daily_cap;
   view.warmup_day = core::WarmupDay(view.usage.warm_from, core::ToCompact(windows.day_start),
                                     defaults.warmup_days);
-  view.daily_cap_today = core::DailyCapOn(core::ToCompact(windows.day_start),
-                                          view.effective_daily_cap, view.usage, defaults);
+  view.daily_cap_today = core::DailyCapOn(windows, view.effective_daily_cap, view.usage, defaults);
   view.hourly_used_now =
       view.usage.hour_start == core::ToCompact(windows.hour_start) ? view.usage.hourly_used : 0;
   view.daily_used_now =
       view.usage.day_start == core::ToCompact(windows.day_start) ? view.usage.daily_used : 0;
   view.reserved = v.Int(11) != 0;
   view.resting = view.usage.rest_until > core::ToCompact(now);
-  if (!view.resting && core::OnProbation(view.usage.rest_until, core::ToCompact(windows.day_start),
-                                         defaults.probation)) {
+  if (!view.resting && core::OnProbationOn(windows, view.usage, defaults)) {
     view.probation_until = core::ProbationEnd(view.usage.rest_until, defaults.probation);
   }
   view.available = v.Int(12) == 1;

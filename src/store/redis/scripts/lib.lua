@@ -165,8 +165,8 @@ end
 -- distance in days rounded to the nearest (a DST day is 23 or 25 hours), day k = distance + 1,
 -- cap ceil(dc * k / (WARM + 1)), at least 1. Integers throughout: every value is far below 2^53,
 -- so Lua's float division is exact enough for math.floor. After a rest ('rs', 0/absent: never
--- rested) the daily cap is at most the probation's budget on every day that starts before the
--- probation ends (core/probation.h OnProbation), the rest itself included.
+-- rested) the daily cap is at most the probation's budget on the day the rest ends and every day
+-- that starts before the probation ends (core/probation.h OnProbation).
 local function caps(f_hc, f_dc, f_wf, f_rs)
   local hc, dc = num(f_hc), num(f_dc)
   if hc == 0 then hc = DEF_HC end
@@ -184,7 +184,7 @@ local function caps(f_hc, f_dc, f_wf, f_rs)
   end
   if PROBATION > 0 and dc > PROBATION_DC then
     local rs = num(f_rs)
-    if rs > 0 and rs + PROBATION > DS then dc = PROBATION_DC end
+    if rs > 0 and rs < ND and rs + PROBATION > DS then dc = PROBATION_DC end
   end
   return hc, dc
 end
