@@ -208,7 +208,11 @@ async function main() {
     assert.equal(await text('#toggle-rest'), 'End rest');
     await page.click('#toggle-rest');
     await page.locator('#edit-status').filter({ hasText: 'Rest ended.' }).waitFor({ timeout: WAIT_MS });
-    assert.equal((await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number.resting_until, null);
+    const ended = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
+    assert.equal(ended.resting_until, null);
+    // Back on probation (PROBATION_HOURS, default 48): its budget of 20 is above today's warm 12.
+    assert.ok(ended.probation_until, JSON.stringify(ended));
+    await page.locator('#number-details').filter({ hasText: /On probation\s*until .*: 12 calls a day/ }).waitFor({ timeout: WAIT_MS });
 
     // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
     await page.fill('#map-campaign-name', 'north_sales');

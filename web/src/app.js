@@ -342,6 +342,8 @@ function showNumber(number) {
     ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
     ...(number.warmup_day ? [['Warming up', `day ${number.warmup_day}: ${number.daily_limit_today} calls today`]] : []),
     ...(number.resting_until ? [['Resting until', dateTime(number.resting_until)]] : []),
+    ...(number.probation_until
+      ? [['On probation', `until ${dateTime(number.probation_until)}: ${number.daily_limit_today} calls a day`]] : []),
     ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
   ];
   fillTerms('number-details', fields);
