@@ -278,7 +278,7 @@ const std::vector<SettingDef>& Defs() {
        CountSetter(
            0, 8'760,
            [](Config& c, std::uint64_t v) { c.probation_hours = static_cast<std::uint32_t>(v); })},
-      {{"PROBATION_DAILY_LIMIT", "probation-daily-limit", "20",
+      {{"PROBATION_DAILY_LIMIT", "probation-daily-limit", "30",
         "Daily cap of a number on probation after a rest (1..65535)"},
        Kind::kText,
        CountSetter(1, 65'535,

@@ -114,8 +114,8 @@ struct Config {
   // PROBATION_HOURS: after any rest ends, how long the number's daily cap is at most
   // PROBATION_DAILY_LIMIT (for every local day that starts before then). Default 48; 0 = none.
   std::uint32_t probation_hours = 48;
-  // PROBATION_DAILY_LIMIT: the daily cap of a number on probation. Default 20.
-  std::uint16_t probation_daily_limit = 20;
+  // PROBATION_DAILY_LIMIT: the daily cap of a number on probation. Default 30.
+  std::uint16_t probation_daily_limit = 30;
 
   // API_LOG_RETENTION_DAYS: days api_logs rows are kept. Default 30; 0 = forever.
   std::uint32_t api_log_retention_days = 30;

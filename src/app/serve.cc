@@ -273,6 +273,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
   for (auto& t : pool) t.join();
 
   housekeeping.Stop();
+  auto_rest.Stop();  // its completions call the store: done before the store closes
   store.Flush();
   spdlog::info("msg=\"stopped\"");
   return 0;

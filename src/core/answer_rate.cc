@@ -1,6 +1,7 @@
 #include "core/answer_rate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -31,16 +32,34 @@ double Severity(const AnswerRateDrop& drop) {
 
 bool Collapsed(const AnswerRateDrop& drop, std::uint32_t threshold_percent) {
   const double share = threshold_percent / 100.0;
-  bool judged = false;
+  double lowest = 2;  // the lower baseline: the one that is hardest to be significantly below
   for (const double baseline : {drop.area_code_baseline, drop.pool_baseline}) {
     if (baseline < 0) continue;
     if (!(drop.rate < share * baseline)) return false;
-    judged = true;
+    lowest = std::min(lowest, baseline);
   }
-  return judged;
+  return lowest <= 1 && BinomialLowerTail(drop.answered, drop.calls, lowest) < kRestSignificance;
 }
 
 }  // namespace
+
+double BinomialLowerTail(std::uint32_t k, std::uint32_t n, double p) {
+  if (k >= n || p <= 0) return 1;
+  if (p >= 1) return 0;
+  // In logarithms (a term like 0.7^5000 underflows a double): term(i) = C(n, i) p^i (1-p)^(n-i),
+  // term(i+1) = term(i) * (n-i)/(i+1) * p/(1-p). Below the mean (k < np, the only case asked)
+  // the terms grow with i, so the sum is taken relative to the last, the largest.
+  const double log_ratio = std::log(p) - std::log1p(-p);
+  std::vector<double> logs(k + 1U);
+  logs[0] = n * std::log1p(-p);
+  for (std::uint32_t i = 0; i < k; ++i) {
+    logs[i + 1] = logs[i] + std::log(static_cast<double>(n - i) / (i + 1)) + log_ratio;
+  }
+  const double top = *std::max_element(logs.begin(), logs.end());
+  double sum = 0;
+  for (const double l : logs) sum += std::exp(l - top);
+  return std::min(1.0, std::exp(top + std::log(sum)));
+}
 
 bool IsJudgedOutcome(CallOutcome outcome) {
   switch (outcome) {  // every enumerator: a new one is a compiler warning here
@@ -63,7 +82,7 @@ std::vector<AnswerRateDrop> ChooseNumbersToRest(const std::vector<NumberAnswers>
   std::vector<AnswerRateDrop> chosen;
   if (rules.max_share_percent == 0) return chosen;
 
-  // Every number with calls feeds its baselines, resting or not: they are the pool's experience.
+  // Every number with calls feeds its baselines, inactive ones too: they are the pool's experience.
   std::map<std::string, Tally> by_pool;
   std::map<std::pair<std::string, std::uint32_t>, Tally> by_area_code;
   for (const NumberAnswers& n : numbers) {
@@ -73,7 +92,7 @@ std::vector<AnswerRateDrop> ChooseNumbersToRest(const std::vector<NumberAnswers>
 
   std::map<std::string, std::vector<AnswerRateDrop>> collapsed;
   for (const NumberAnswers& n : numbers) {
-    if (!n.active || n.rest_until > now || n.calls == 0 || n.calls < rules.min_calls) continue;
+    if (!n.active || n.rest_until > now || n.calls < rules.min_calls) continue;
     AnswerRateDrop drop{n.caller_id, n.pool, n.calls, n.answered,
                         static_cast<double>(n.answered) / static_cast<double>(n.calls)};
     drop.area_code_baseline =

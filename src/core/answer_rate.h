@@ -11,6 +11,11 @@
 // together. It has collapsed when its rate is below `threshold_percent` % of every baseline it
 // has (at least one): a label hits one number, while an area code that answers less than the
 // rest of the pool lowers its own baseline too, so its numbers are not rested for their region.
+// And the shortfall must not be chance: a number answering like the lower baseline would answer
+// this few of its calls with a probability below kRestSignificance (a one-sided binomial test).
+// Checked every few minutes over a rolling window, a healthy number would otherwise meet a bad
+// run sooner or later: at 30 calls and a 25 % baseline, 2 answers or fewer happen 1 % of the
+// time, 0 answers 0.02 %.
 // A pool rests at most `max_share_percent` % of its active numbers at once, counting the rests
 // already going on (an admin's too); the furthest below their baselines go first.
 #pragma once
@@ -29,6 +34,12 @@ namespace cidrotor::core {
 // (no_answer, busy, voicemail). Failed, other and unknown outcomes asked nobody. The SQL journals
 // list the same names (core::CallOutcomeName) in their queries; the journal contract checks them.
 bool IsJudgedOutcome(CallOutcome outcome);
+
+inline constexpr double kRestSignificance = 0.001;
+
+// P(X <= k) for X binomial with n trials of probability p: how likely a number answering at rate
+// p is to answer k or fewer of n calls.
+double BinomialLowerTail(std::uint32_t k, std::uint32_t n, double p);
 
 struct AutoRestRules {
   std::uint32_t min_calls = 30;          // AUTO_REST_MIN_CALLS

@@ -37,6 +37,9 @@ struct NumberPatch {
   // Rests the number until then (an admin's "rest": out of rotation, back on its own at that
   // time); 0 ends a rest now (core::PatchedRestUntil).
   std::optional<CompactTime> rest_until;
+  // With rest_until: only for a number that does not rest already (an automatic rest never
+  // shortens or moves a rest an admin set meanwhile).
+  bool rest_unless_resting = false;
 };
 
 // The usage state the store persists with a number so that a restart resumes the same windows.

@@ -51,7 +51,7 @@ struct IndexOptions {
   // PROBATION_HOURS and PROBATION_DAILY_LIMIT: after a rest ends, the number's daily cap is at
   // most `probation_daily_cap` for this long (core/probation.h); 0 = no probation.
   Seconds probation{0};
-  std::uint16_t probation_daily_cap = 20;
+  std::uint16_t probation_daily_cap = 30;
 };
 
 // A number's daily cap on the local day of `windows`: its full cap (its own or the default), the

@@ -14,7 +14,9 @@ CompactTime ProbationEnd(CompactTime rest_until, Seconds probation) {
   return end > UINT32_MAX ? UINT32_MAX : static_cast<CompactTime>(end);
 }
 
-CompactTime PatchedRestUntil(CompactTime current, CompactTime patched, CompactTime now) {
+CompactTime PatchedRestUntil(CompactTime current, CompactTime patched, CompactTime now,
+                             bool unless_resting) {
+  if (unless_resting && current > now) return current;
   if (patched != 0) return patched;
   return current > now ? now : current;
 }

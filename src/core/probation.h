@@ -31,7 +31,9 @@ CompactTime ProbationEnd(CompactTime rest_until, Seconds probation);
 // A number's rest_until after a PATCH of it to `patched` (NumberPatch::rest_until) at `now`: a
 // time sets the rest; 0 ends a rest that is going on at `now` (the rest ends now, and its
 // probation follows as after any rest; the judging of its answer rate starts afresh from then,
-// service/auto_rest.h) and leaves a number that does not rest as it was.
-CompactTime PatchedRestUntil(CompactTime current, CompactTime patched, CompactTime now);
+// service/auto_rest.h) and leaves a number that does not rest as it was. With
+// `unless_resting`, a number that rests at `now` keeps its rest whatever is patched.
+CompactTime PatchedRestUntil(CompactTime current, CompactTime patched, CompactTime now,
+                             bool unless_resting = false);
 
 }  // namespace cidrotor::core

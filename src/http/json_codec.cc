@@ -156,7 +156,8 @@ boost::json::object NumberJson(const core::NumberView& number) {
   json["resting_until"] =
       number.resting ? boost::json::value(FormatIsoTime(core::FromCompact(number.usage.rest_until)))
                      : boost::json::value(nullptr);
-  // After a rest: until when its daily cap is the probation's budget; null when not on probation.
+  // After a rest: when its probation ends (the budget applies through that local day); null when
+  // not on probation.
   json["probation_until"] =
       number.probation_until != 0
           ? boost::json::value(FormatIsoTime(core::FromCompact(number.probation_until)))

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <mutex>
+#include <optional>
 #include <utility>
 
 #include "service/number_events.h"
@@ -15,15 +15,26 @@ namespace cidrotor::service {
 struct AutoRest::Pass {
   store::Store& store;
   SendEvent send_event;
-  std::shared_ptr<std::atomic<bool>> running;
-  std::function<void(core::Result<std::vector<core::NumberView>>)> done;
+  std::shared_ptr<State> state;
+  std::uint64_t check = 0;  // its number in State::checks
+  std::function<void(RestedNumbers)> done;
   core::TimePoint now;
   std::mutex mu;
   std::size_t pending = 0;               // guarded by mu: rests not yet answered
   std::vector<core::NumberView> rested;  // guarded by mu
 
-  void Finish(core::Result<std::vector<core::NumberView>> result) {
-    running->store(false);
+  // Whether Stop was called: nothing more is asked of the store then.
+  bool Stopping() {
+    std::lock_guard lock(state->mu);
+    return state->stopping;
+  }
+
+  void Finish(RestedNumbers result) {
+    {
+      std::lock_guard lock(state->mu);
+      if (state->running == check) state->running = 0;  // not when a newer check took over
+    }
+    state->finished.notify_all();
     if (done) done(std::move(result));
   }
 };
@@ -35,41 +46,71 @@ std::string Percent(double share) {
   return share < 0 ? std::string("none") : fmt::format("{:.1f} %", share * 100);
 }
 
+core::Error Stopped() { return core::Error::Unavailable("automatic rests are stopping"); }
+
 }  // namespace
 
 AutoRest::AutoRest(store::Store& store, AutoRestOptions options, SendEvent send_event)
     : store_(store), options_(options), send_event_(std::move(send_event)) {}
 
-void AutoRest::Check(core::TimePoint now,
-                     std::function<void(core::Result<std::vector<core::NumberView>>)> done) {
-  if (running_->exchange(true)) {
-    if (done) done(core::Fail(core::Error::Unavailable("the previous check still runs")));
+void AutoRest::Check(core::TimePoint now, std::function<void(RestedNumbers)> done) {
+  std::uint64_t check = 0;
+  std::optional<core::Error> refused;
+  {
+    std::lock_guard lock(state_->mu);
+    const auto age = std::chrono::steady_clock::now() - state_->started;
+    if (state_->stopping) {
+      refused = Stopped();
+    } else if (state_->running != 0 && age < 3 * options_.interval) {
+      spdlog::warn("auto-rest: the previous check still runs; this one is skipped");
+      refused = core::Error::Unavailable("the previous check still runs");
+    } else {
+      if (state_->running != 0) {
+        spdlog::error("auto-rest: check {} never finished; starting another", state_->running);
+      }
+      check = state_->running = ++state_->checks;
+      state_->started = std::chrono::steady_clock::now();
+    }
+  }
+  if (refused) {
+    if (done) done(core::Fail(*refused));
     return;
   }
-  auto pass = std::make_shared<Pass>(store_, send_event_, running_, std::move(done), now);
+  auto pass = std::make_shared<Pass>(store_, send_event_, state_, check, std::move(done), now);
   // The claim lasts a little less than the interval, so the next check can take it again.
   const auto claim =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.interval) * 9 / 10;
   store_.ClaimTurn("auto-rest", claim, [options = options_, pass](core::Result<bool> mine) {
+    if (!mine) spdlog::warn("auto-rest: no turn this time: {}", mine.error().ToString());
     if (!mine || !*mine) {
-      if (!mine) spdlog::warn("auto-rest: no turn this time: {}", mine.error().ToString());
-      pass->Finish(
-          mine ? core::Result<std::vector<core::NumberView>>(std::vector<core::NumberView>{})
-               : core::Fail(mine.error()));
+      pass->Finish(mine ? RestedNumbers(std::vector<core::NumberView>{})
+                        : RestedNumbers(core::Fail(mine.error())));
       return;
     }
-    const store::AnswerStatsQuery query{pass->now - options.window, pass->now};
-    pass->store.GetAnswerStats(query, [options, pass](core::Result<store::AnswerStats> stats) {
-      if (!stats) {
-        spdlog::warn("auto-rest: no answer rates this time: {}", stats.error().ToString());
-        pass->Finish(core::Fail(stats.error()));
-        return;
-      }
-      RestAll(pass,
-              core::ChooseNumbersToRest(stats->numbers, stats->pools, options.rules,
-                                        core::ToCompact(pass->now)),
-              core::ToCompact(pass->now + options.rest));
-    });
+    Judge(pass, options);
+  });
+}
+
+void AutoRest::Judge(std::shared_ptr<Pass> pass, const AutoRestOptions& options) {
+  if (pass->Stopping()) {
+    pass->Finish(core::Fail(Stopped()));
+    return;
+  }
+  const store::AnswerStatsQuery query{pass->now - options.window, pass->now};
+  pass->store.GetAnswerStats(query, [options, pass](core::Result<store::AnswerStats> stats) {
+    if (!stats) {
+      spdlog::warn("auto-rest: no answer rates this time: {}", stats.error().ToString());
+      pass->Finish(core::Fail(stats.error()));
+      return;
+    }
+    if (pass->Stopping()) {  // the store may be closing: ask nothing more of it
+      pass->Finish(core::Fail(Stopped()));
+      return;
+    }
+    RestAll(pass,
+            core::ChooseNumbersToRest(stats->numbers, stats->pools, options.rules,
+                                      core::ToCompact(pass->now)),
+            core::ToCompact(pass->now + options.rest));
   });
 }
 
@@ -84,15 +125,18 @@ void AutoRest::RestAll(std::shared_ptr<Pass> pass, std::vector<core::AnswerRateD
   pass->pending = drops.size();
   core::NumberPatch patch;
   patch.rest_until = rest_until;
+  patch.rest_unless_resting = true;  // an admin's rest set since the stats were read stays
   for (core::AnswerRateDrop& drop : drops) {
     const core::PhoneNumber caller_id = drop.caller_id;
     pass->store.UpdateNumber(
-        caller_id, patch, [pass, drop = std::move(drop)](core::Result<core::NumberView> view) {
+        caller_id, patch,
+        [pass, drop = std::move(drop), rest_until](core::Result<core::NumberView> view) {
+          const bool rested = view && view->usage.rest_until == rest_until;
           if (!view) {
             // Deleted since, or the store is down: the next check judges it again.
             spdlog::warn("auto-rest: {} not rested: {}", drop.caller_id.ToString(),
                          view.error().ToString());
-          } else {
+          } else if (rested) {
             spdlog::warn(
                 "auto-rest: {} (pool {}) rested until {}: answered {} of {} calls ({}), its area "
                 "code {}, its pool {}",
@@ -105,12 +149,20 @@ void AutoRest::RestAll(std::shared_ptr<Pass> pass, std::vector<core::AnswerRateD
             }
           }
           std::unique_lock lock(pass->mu);
-          if (view) pass->rested.push_back(*view);
+          if (rested) pass->rested.push_back(*view);
           if (--pass->pending != 0) return;
-          std::vector<core::NumberView> rested = std::move(pass->rested);
+          std::vector<core::NumberView> all = std::move(pass->rested);
           lock.unlock();
-          pass->Finish(std::move(rested));
+          pass->Finish(std::move(all));
         });
+  }
+}
+
+void AutoRest::Stop(std::chrono::seconds wait) {
+  std::unique_lock lock(state_->mu);
+  state_->stopping = true;
+  if (!state_->finished.wait_for(lock, wait, [this] { return state_->running == 0; })) {
+    spdlog::error("auto-rest: check {} still runs at shutdown", state_->running);
   }
 }
 

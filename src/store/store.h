@@ -309,15 +309,16 @@ class Store {
   }
 
   // Automatic resting's inputs (AnswerStatsQuery), from the system of record (a scan of the
-  // reservations since `query.since`, off the caller's thread). Errors: kUnavailable.
+  // reservations since `query.since`; `done` may run on another thread). Errors: kUnavailable.
   virtual void GetAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
     (void)query;
     done(core::Fail(core::Error::Unavailable("this store keeps no answer statistics")));
   }
 
   // Cluster mode: whether this instance takes this turn of a periodic job that one instance at a
-  // time should run (`job` names it): true for the first instance asking within `period`, false
-  // for the others. A store serving one process (embedded) always answers true.
+  // time should run (`job` names it): true for the first ask within `period`, false for every
+  // other ask within it (the holder's own included). A store serving one process (embedded)
+  // always answers true.
   // Errors: kUnavailable.
   virtual void ClaimTurn(std::string job, std::chrono::milliseconds period, Callback<bool> done) {
     (void)job;

@@ -207,12 +207,12 @@ async function main() {
     assert.match(await text('#number-details'), /Resting until/);
     assert.equal(await text('#toggle-rest'), 'End rest');
     await page.click('#toggle-rest');
-    await page.locator('#edit-status').filter({ hasText: 'Rest ended.' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#edit-status').filter({ hasText: 'Rest ended. On probation now.' }).waitFor({ timeout: WAIT_MS });
     const ended = (await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number;
     assert.equal(ended.resting_until, null);
-    // Back on probation (PROBATION_HOURS, default 48): its budget of 20 is above today's warm 12.
+    // Back on probation (PROBATION_HOURS, default 48): its budget of 30 is above today's warm 12.
     assert.ok(ended.probation_until, JSON.stringify(ended));
-    await page.locator('#number-details').filter({ hasText: /On probation\s*until .*: 12 calls a day/ }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#number-details').filter({ hasText: /On probation\s*12 calls a day through the day of / }).waitFor({ timeout: WAIT_MS });
 
     // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
     await page.fill('#map-campaign-name', 'north_sales');

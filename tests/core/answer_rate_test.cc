@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,30 @@ TEST(AnswerRateTest, ANumberFarBelowItsBaselinesIsRestedWithItsFigures) {
   EXPECT_DOUBLE_EQ(drops[0].rate, 0.05);
   EXPECT_DOUBLE_EQ(drops[0].area_code_baseline, 0.30);  // the others only
   EXPECT_DOUBLE_EQ(drops[0].pool_baseline, 0.30);
+}
+
+TEST(AnswerRateTest, TheBinomialTailIsExactForSmallCountsAndSafeForLargeOnes) {
+  EXPECT_NEAR(BinomialLowerTail(0, 30, 0.25), std::pow(0.75, 30), 1e-12);
+  // P(X <= 2) = .75^30 + 30 * .25 * .75^29 + 435 * .25^2 * .75^28
+  const double two =
+      std::pow(0.75, 30) + 30 * 0.25 * std::pow(0.75, 29) + 435 * 0.0625 * std::pow(0.75, 28);
+  EXPECT_NEAR(BinomialLowerTail(2, 30, 0.25), two, 1e-12);
+  EXPECT_DOUBLE_EQ(BinomialLowerTail(30, 30, 0.25), 1.0);
+  EXPECT_DOUBLE_EQ(BinomialLowerTail(0, 30, 0.0), 1.0);
+  // 0.7^5000 underflows a double; the tail just below the mean of 1,500 must not read as 0.
+  EXPECT_GT(BinomialLowerTail(1'490, 5'000, 0.3), 0.3);
+  EXPECT_LT(BinomialLowerTail(1'300, 5'000, 0.3), 1e-9);
+}
+
+// 2 of 30 answered (6.7 %) is below 40 % of the others' 30 %, but a number answering 30 % does
+// that 0.2 % of the time: chance, checked every few minutes, not a label. 0 of 30 is not.
+TEST(AnswerRateTest, AShortBadRunIsChanceNotALabel) {
+  auto numbers = HealthyNumbers(19);
+  numbers.push_back(Number(2'125'559'999, 30, 2));
+  EXPECT_TRUE(ChooseNumbersToRest(numbers, Pool(20), AutoRestRules{}, kNow).empty());
+  numbers.back().answered = 0;
+  EXPECT_THAT(CallerIds(ChooseNumbersToRest(numbers, Pool(20), AutoRestRules{}, kNow)),
+              testing::ElementsAre("2125559999"));
 }
 
 TEST(AnswerRateTest, AnAreaCodeThatAnswersLessKeepsItsNumbers) {

@@ -46,6 +46,9 @@ TEST(ProbationTest, APatchSetsARestOrEndsOneGoingOnAndLeavesOthers) {
   EXPECT_EQ(PatchedRestUntil(now + 600, 0, now), now);                  // ends it now
   EXPECT_EQ(PatchedRestUntil(now - 600, 0, now), now - 600);            // nothing to end
   EXPECT_EQ(PatchedRestUntil(0, 0, now), 0u);
+  // An automatic rest never shortens, moves or ends a rest going on; else it rests as asked.
+  EXPECT_EQ(PatchedRestUntil(now + 600, now + 9000, now, true), now + 600);
+  EXPECT_EQ(PatchedRestUntil(now - 600, now + 9000, now, true), now + 9000);
 }
 
 TEST(ProbationTest, TheDailyCapIsTheSmallestOfFullWarmAndProbation) {

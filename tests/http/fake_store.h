@@ -101,6 +101,8 @@ class FakeStore final : public store::Store {
   core::Result<store::StoreStats> stats_result = store::StoreStats{};
   core::Result<store::CoverageData> coverage_result = store::CoverageData{};
   core::Result<store::LookupData> lookup_result = store::LookupData{};
+  core::Result<store::AnswerStats> answer_stats_result = store::AnswerStats{};
+  core::Result<bool> claim_result = true;
   core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
       std::vector<store::CampaignPool>{};
   core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
@@ -215,6 +217,14 @@ class FakeStore final : public store::Store {
   void ListLogs(store::LogQuery /*query*/,
                 store::Callback<std::vector<store::StoredLog>> done) override {
     Complete(std::move(done), logs_result);
+  }
+  void GetAnswerStats(store::AnswerStatsQuery /*query*/,
+                      store::Callback<store::AnswerStats> done) override {
+    Complete(std::move(done), answer_stats_result);
+  }
+  void ClaimTurn(std::string /*job*/, std::chrono::milliseconds /*period*/,
+                 store::Callback<bool> done) override {
+    Complete(std::move(done), claim_result);
   }
   void GetStats(store::Callback<store::StoreStats> done) override {
     Complete(std::move(done), stats_result);

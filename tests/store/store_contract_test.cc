@@ -740,6 +740,22 @@ TEST_P(StoreContractTest, ARestedNumberComesBackOnABudgetUntilTheDayItsProbation
   EXPECT_EQ(CallsUntilDry("2125559999"), 9);
 }
 
+// An automatic rest (rest_unless_resting) leaves a rest set meanwhile as it is.
+TEST_P(StoreContractTest, AnAutomaticRestNeverChangesARestGoingOn) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + hours(168))), IsOk());
+  core::NumberPatch automatic = RestUntil(kStart + hours(48));
+  automatic.rest_unless_resting = true;
+  auto kept = Update("2125550001", automatic);
+  ASSERT_THAT(kept, IsOk());
+  EXPECT_EQ(kept->usage.rest_until, core::ToCompact(kStart + hours(168)));
+  auto rested = Update("2125550002", automatic);
+  ASSERT_THAT(rested, IsOk());
+  EXPECT_EQ(rested->usage.rest_until, core::ToCompact(kStart + hours(48)));
+}
+
 // An admin ending a rest early: the rest ends now and its probation follows, as after any rest;
 // ending the rest of a number that does not rest leaves it as it was.
 TEST_P(StoreContractTest, EndingARestEarlyStartsItsProbationAndEndingNoRestChangesNothing) {

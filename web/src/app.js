@@ -343,7 +343,7 @@ function showNumber(number) {
     ...(number.warmup_day ? [['Warming up', `day ${number.warmup_day}: ${number.daily_limit_today} calls today`]] : []),
     ...(number.resting_until ? [['Resting until', dateTime(number.resting_until)]] : []),
     ...(number.probation_until
-      ? [['On probation', `until ${dateTime(number.probation_until)}: ${number.daily_limit_today} calls a day`]] : []),
+      ? [['On probation', `${number.daily_limit_today} calls a day through the day of ${dateTime(number.probation_until)}`]] : []),
     ['Used (hour / day)', `${number.hourly_used} / ${number.daily_used}`], ['Last used', dateTime(number.last_used)],
   ];
   fillTerms('number-details', fields);
@@ -410,7 +410,7 @@ async function patchNumber(changes, done) {
     return;
   }
   showNumber(answer.number);
-  $('edit-status').textContent = done;
+  $('edit-status').textContent = typeof done === 'function' ? done(answer.number) : done;
   refresh();
 }
 
@@ -423,7 +423,9 @@ function toggleActive() {
 function toggleRest() {
   const resting = Boolean(shownNumber.resting_until);
   const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-  patchNumber({ rest_until: resting ? 'none' : until }, resting ? 'Rest ended.' : 'Resting for 24 hours.');
+  // Ending a rest starts the number's probation (PROBATION_HOURS): say so, it is not back at full.
+  const ended = (number) => (number.probation_until ? 'Rest ended. On probation now.' : 'Rest ended.');
+  patchNumber({ rest_until: resting ? 'none' : until }, resting ? ended : 'Resting for 24 hours.');
 }
 
 function saveEdit(event) {

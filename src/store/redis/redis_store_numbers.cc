@@ -203,8 +203,8 @@ void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch pat
     // (or carried by a move).
     std::optional<core::CompactTime> rest_until;
     if (patch.rest_until) {
-      rest_until =
-          core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until, core::ToCompact(now));
+      rest_until = core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until,
+                                          core::ToCompact(now), patch.rest_unless_resting);
     }
     auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
     auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)

@@ -38,7 +38,7 @@ struct ScriptContext {
   std::uint16_t default_daily_cap = 500;
   std::uint16_t warmup_days = 0;  // WARMUP_DAYS (ARGV[11]): 0 = new numbers do not warm up
   core::Seconds probation{0};     // PROBATION_HOURS (ARGV[12], in seconds): 0 = no probation
-  std::uint16_t probation_daily_cap = 20;  // PROBATION_DAILY_LIMIT (ARGV[13])
+  std::uint16_t probation_daily_cap = 30;  // PROBATION_DAILY_LIMIT (ARGV[13])
 };
 
 // Whether a script may create the pool's generation key (only after cid:generation was checked).

@@ -55,17 +55,23 @@ core::Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(SqliteOptions o
   // Opened after the writer switched the file to WAL, so the read-only connection finds it so.
   auto read_db = OpenConnection(options, sqlite::Database::Access::kReadOnly);
   if (!read_db) return core::Fail(WithPath(read_db.error(), options.path));
+  auto scan_db = OpenConnection(options, sqlite::Database::Access::kReadOnly);
+  if (!scan_db) return core::Fail(WithPath(scan_db.error(), options.path));
   return std::unique_ptr<SqliteJournal>(new SqliteJournal(std::move(options), std::move(*write_db),
-                                                          std::move(*writer), std::move(*read_db)));
+                                                          std::move(*writer), std::move(*read_db),
+                                                          std::move(*scan_db)));
 }
 
 SqliteJournal::SqliteJournal(SqliteOptions options, sqlite::Database write_db,
-                             sqlite::BatchWriter writer, sqlite::Database read_db)
+                             sqlite::BatchWriter writer, sqlite::Database read_db,
+                             sqlite::Database scan_db)
     : options_(std::move(options)),
       write_db_(std::move(write_db)),
       writer_(std::move(writer)),
-      read_db_(std::move(read_db)) {
+      read_db_(std::move(read_db)),
+      scan_db_(std::move(scan_db)) {
   reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+  scanner_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -78,6 +84,7 @@ SqliteJournal::~SqliteJournal() {
   work_cv_.notify_one();
   writer_thread_.join();
   reader_.reset();  // runs the reads already accepted, then joins
+  scanner_.reset();
   // The members then go in reverse order: read_db_, the writer's statements, and write_db_ last,
   // as the last connection to close checkpoints the WAL into the database file.
 }
@@ -291,11 +298,13 @@ std::size_t SqliteJournal::QueueDepth() const {
 bool SqliteJournal::Healthy() const { return healthy_.load(); }
 
 template <class T, class Query>
-void SqliteJournal::PostRead(Callback<T> done, Query query) {
+void SqliteJournal::PostRead(Callback<T> done, Query query, ReadKind kind) {
   // `done` is shared so that it is still ours to call when Post refuses the task.
   auto shared_done = std::make_shared<Callback<T>>(std::move(done));
-  const bool posted = reader_->Post([this, shared_done, query = std::move(query)] {
-    core::Result<T> result = query(read_db_);
+  SerialWorker& worker = kind == ReadKind::kScan ? *scanner_ : *reader_;
+  sqlite::Database& db = kind == ReadKind::kScan ? scan_db_ : read_db_;
+  const bool posted = worker.Post([this, &db, shared_done, query = std::move(query)] {
+    core::Result<T> result = query(db);
     if (!result && result.error().code() == core::ErrorCode::kUnavailable) {
       result = core::Fail(WithPath(result.error(), options_.path));
     }
@@ -312,13 +321,16 @@ void SqliteJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> do
 }
 
 void SqliteJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
-  PostRead(std::move(done),
-           [query](sqlite::Database& db) { return sqlite::QueryCoverage(db, query); });
+  PostRead(
+      std::move(done), [query](sqlite::Database& db) { return sqlite::QueryCoverage(db, query); },
+      ReadKind::kScan);
 }
 
 void SqliteJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
-  PostRead(std::move(done),
-           [query](sqlite::Database& db) { return sqlite::QueryAnswerStats(db, query); });
+  PostRead(
+      std::move(done),
+      [query](sqlite::Database& db) { return sqlite::QueryAnswerStats(db, query); },
+      ReadKind::kScan);
 }
 
 void SqliteJournal::QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) {

@@ -133,7 +133,7 @@ class SqliteJournal final : public Journal {
   };
 
   SqliteJournal(SqliteOptions options, sqlite::Database write_db, sqlite::BatchWriter writer,
-                sqlite::Database read_db);
+                sqlite::Database read_db, sqlite::Database scan_db);
 
   // Rows of each table deleted per prune transaction: about a millisecond of the writer's time,
   // so a pass slows the batches around it by no more than that.
@@ -151,9 +151,15 @@ class SqliteJournal final : public Journal {
   std::size_t QueuedLocked() const;
   // Logs a warning at the first and every 10,000th dropped log row.
   void CountDroppedLogs(std::size_t count);
-  // Runs `query(read_db_)` on the reader thread and hands its result to `done`.
+  // Which reader a query runs on. Scans of a window of every call (the coverage report, the
+  // automatic rests' answer rates) take up to a second at millions of calls: they have a
+  // connection and a thread of their own, so a lookup (an inbound callback over FastAGI, 250 ms)
+  // or a history page never waits behind one.
+  enum class ReadKind : std::uint8_t { kPoint, kScan };
+  // Runs `query` on the reader's (or the scanner's) thread and connection and hands its result to
+  // `done`.
   template <class T, class Query>
-  void PostRead(Callback<T> done, Query query);
+  void PostRead(Callback<T> done, Query query, ReadKind kind = ReadKind::kPoint);
 
   const SqliteOptions options_;
 
@@ -183,8 +189,10 @@ class SqliteJournal final : public Journal {
   sqlite::Database write_db_;   // writer thread only (after construction)
   sqlite::BatchWriter writer_;  // writer thread only; statements on write_db_
   sqlite::Database read_db_;    // reader thread only
+  sqlite::Database scan_db_;    // scanner thread only
   std::thread writer_thread_;   // started last in the constructor
   std::unique_ptr<SerialWorker> reader_;
+  std::unique_ptr<SerialWorker> scanner_;
 };
 
 }  // namespace cidrotor::store
