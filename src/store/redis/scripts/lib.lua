@@ -182,7 +182,7 @@ local function caps(f_hc, f_dc, f_wf, f_rs)
       end
     end
   end
-  if PROBATION > 0 and dc > PROBATION_DC then
+  if f_rs and PROBATION > 0 and dc > PROBATION_DC then  -- most numbers never rested: no 'rs'
     local rs = num(f_rs)
     if rs > 0 and rs < ND and rs + PROBATION > DS then dc = PROBATION_DC end
   end
