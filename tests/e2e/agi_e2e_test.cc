@@ -1,9 +1,11 @@
 // FastAGI against the real binary, next to HTTP: a CURL-style client (GET /next-cid?format=plain,
 // POST /release as a form) and Asterisk's AGI() draw from the same pool, with SPEC's invariants;
 // AGI release frees the number, by reservation= and by the channel's uniqueid.
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agi/asterisk_env.h"
@@ -150,7 +152,15 @@ TEST_F(AgiE2eTest, AgiLookupRoutesACallbackToTheCallThatReachedTheCaller) {
   vars = Agi(inbound);
   EXPECT_EQ(vars["CIDROTOR_STATUS"], "invalid_argument");
   EXPECT_TRUE(all_empty_but_status(vars));
-  const auto logs = Admin("GET", "/api/logs?limit=100");
+  // api_logs rows are written by the next commit, never waited for: on a loaded host the read
+  // can come first (a fresh-clone run on CI's two cores did), so wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  HttpResponse logs = Admin("GET", "/api/logs?limit=100");
+  while (logs.body.find("agi:lookup") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    logs = Admin("GET", "/api/logs?limit=100");
+  }
   EXPECT_NE(logs.body.find("agi:lookup"), std::string::npos) << logs.body;
 }
 

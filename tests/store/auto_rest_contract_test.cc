@@ -143,12 +143,8 @@ TEST_P(AutoRestTest, AShareOfZeroOrTooFewCallsRestNothing) {
   EXPECT_TRUE(events_.empty());
 }
 
-std::string BackendOf(const ::testing::TestParamInfo<Backend>& param) {
-  return param.param == Backend::kEmbedded ? "Embedded" : "Redis";
-}
-
 INSTANTIATE_TEST_SUITE_P(Stores, AutoRestTest,
-                         ::testing::Values(Backend::kEmbedded, Backend::kRedis), BackendOf);
+                         ::testing::Values(Backend::kEmbedded, Backend::kRedis), BackendName);
 
 }  // namespace
 }  // namespace cidrotor::store::contract

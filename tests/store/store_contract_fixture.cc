@@ -52,6 +52,10 @@ std::string CampaignOf(const std::string& pool) {
 
 }  // namespace
 
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kEmbedded ? "Embedded" : "Redis";
+}
+
 core::AllocationRequest To(const std::string& destination, const std::string& agent,
                            const std::string& pool) {
   core::AllocationRequest request;

@@ -1060,10 +1060,6 @@ TEST_P(StoreContractTest, FailedImportCommitIsUndone) {
   EXPECT_THAT(Get("2125550101"), HasError(ErrorCode::kNotFound));
 }
 
-std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::kEmbedded ? "Embedded" : "Redis";
-}
-
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest,
                          ::testing::Values(Backend::kEmbedded, Backend::kRedis), BackendName);
 

@@ -52,6 +52,9 @@ core::AllocationRequest To(const std::string& destination, const std::string& ag
 // Maps the campaign To() uses for `pool` to it. Errors: what SetCampaignPool reports.
 core::Result<void> MapCampaignOf(Store& store, const std::string& pool);
 
+// "Embedded" / "Redis": the suites' parameter names (Stores/Suite.Test/Embedded).
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
+
 class StoreContractTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override;
