@@ -26,6 +26,12 @@ bool OnProbationOn(const Windows& windows, const NumberUsage& usage, const Index
                      options.probation);
 }
 
+CompactTime ProbationUntilOn(const Windows& windows, const NumberUsage& usage,
+                             const IndexOptions& options) {
+  return OnProbationOn(windows, usage, options) ? ProbationEnd(usage.rest_until, options.probation)
+                                                : 0;
+}
+
 std::uint16_t DailyCapOn(const Windows& windows, std::uint16_t full_cap, const NumberUsage& usage,
                          const IndexOptions& options) {
   const std::uint16_t warm_cap = WarmDailyCap(
@@ -567,9 +573,7 @@ NumberView NumberIndex::View(std::uint32_t id, TimePoint now) {
   view.daily_used_now = DailyUsedNow(r, w);
   view.reserved = r.reservation != 0;
   view.resting = r.rest_until > ToCompact(now);
-  if (!view.resting && OnProbationOn(w, view.usage, options_)) {
-    view.probation_until = ProbationEnd(r.rest_until, options_.probation);
-  }
+  if (!view.resting) view.probation_until = ProbationUntilOn(w, view.usage, options_);
   view.available = r.link.linked;
   return view;
 }

@@ -61,6 +61,10 @@ std::uint16_t DailyCapOn(const Windows& windows, std::uint16_t full_cap, const N
                          const IndexOptions& options);
 // Whether a number is on probation on the local day of `windows` (core::OnProbation).
 bool OnProbationOn(const Windows& windows, const NumberUsage& usage, const IndexOptions& options);
+// NumberView::probation_until of a number that does not rest: when its probation ends
+// (core::ProbationEnd) if it is on probation on the local day of `windows`; else 0.
+CompactTime ProbationUntilOn(const Windows& windows, const NumberUsage& usage,
+                             const IndexOptions& options);
 
 struct NumberQuery {
   std::optional<std::uint32_t> area_code;

@@ -107,10 +107,17 @@ TEST_F(RestTest, ANumberNobodyAnswersRestsByItselfThenComesBackOnProbation) {
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 10));
   // Rounds of ten calls held at once, so each number makes one call per round (released at once,
   // the same second's last use would send the next call to the same number).
-  for (int round = 0; round < 12; ++round) {
+  // A check may come between rounds and rest the silent number once it has 10 calls: a round
+  // then finds nine numbers (503 for the tenth call), and the calls are over.
+  bool rested_early = false;
+  for (int round = 0; round < 12 && !rested_early; ++round) {
     std::vector<std::string> held;
     for (int i = 0; i < 10; ++i) {
       const auto response = NextCid("to=2125559876");
+      if (response.status == 503 && round >= 10) {
+        rested_early = true;
+        break;
+      }
       ASSERT_EQ(response.status, 200) << response.body;
       held.push_back(Field(ParseJson(response.body), "caller_id"));
     }

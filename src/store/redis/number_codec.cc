@@ -1,6 +1,5 @@
 #include "store/redis/number_codec.h"
 
-#include "core/probation.h"
 #include "core/warm_up.h"
 
 namespace cidrotor::store::redis {
@@ -78,9 +77,7 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool, cor
       view.usage.day_start == core::ToCompact(windows.day_start) ? view.usage.daily_used : 0;
   view.reserved = v.Int(11) != 0;
   view.resting = view.usage.rest_until > core::ToCompact(now);
-  if (!view.resting && core::OnProbationOn(windows, view.usage, defaults)) {
-    view.probation_until = core::ProbationEnd(view.usage.rest_until, defaults.probation);
-  }
+  if (!view.resting) view.probation_until = core::ProbationUntilOn(windows, view.usage, defaults);
   view.available = v.Int(12) == 1;
   return view;
 }
