@@ -213,8 +213,10 @@ int RunServe(const Config& config, const ServeOptions& options) {
       sender->Send(event, std::move(json));
     };
   }
-  http::HttpServer server(
-      io, http::ServerContext{observed_store, clock, server_options, &telemetry, session_contexts});
+  // Judged on the housekeeping thread (below); its counters are in /metrics.
+  service::AutoRest auto_rest(store, AutoRestOptionsFor(config), server_options.send_event);
+  http::HttpServer server(io, http::ServerContext{observed_store, clock, server_options, &telemetry,
+                                                  &auto_rest.counters(), session_contexts});
   agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -259,7 +261,6 @@ int RunServe(const Config& config, const ServeOptions& options) {
         {alerts->get()->interval(),
          [&store, alerts = alerts->get()](core::TimePoint now) { alerts->Check(store, now); }});
   }
-  service::AutoRest auto_rest(store, AutoRestOptionsFor(config), server_options.send_event);
   if (auto_rest.enabled()) {
     jobs.push_back(
         {auto_rest.interval(), [&auto_rest](core::TimePoint now) { auto_rest.Check(now); }});

@@ -9,6 +9,7 @@
 #include "http/prometheus_text.h"
 #include "http/request_metrics.h"
 #include "http/store_call.h"
+#include "service/auto_rest.h"
 
 namespace cidrotor::http {
 namespace {
@@ -60,6 +61,18 @@ void WriteAllocations(const service::AllocationTelemetry& telemetry, PrometheusW
   out.Sample("cidrotor_allocation_duration_seconds_sum", {},
              static_cast<double>(latency.sum_micros) / 1e6);
   out.Sample("cidrotor_allocation_duration_seconds_count", {}, latency.count);
+}
+
+void WriteAutoRest(const service::AutoRestCounters& counters, PrometheusWriter& out) {
+  out.Family("cidrotor_auto_rest_checks_total", "counter",
+             "Checks of the answer rates (automatic rests), by result: judged, skipped (another "
+             "instance's turn, or the previous check still runs), failed (a store error).");
+  out.Sample("cidrotor_auto_rest_checks_total", {{"result", "judged"}}, counters.judged.load());
+  out.Sample("cidrotor_auto_rest_checks_total", {{"result", "skipped"}}, counters.skipped.load());
+  out.Sample("cidrotor_auto_rest_checks_total", {{"result", "failed"}}, counters.failed.load());
+  out.Family("cidrotor_auto_rests_total", "counter",
+             "Numbers rested automatically for a collapsed answer rate.");
+  out.Sample("cidrotor_auto_rests_total", {}, counters.rested.load());
 }
 
 void WriteStats(const store::StoreStats& stats, PrometheusWriter& out) {
@@ -118,6 +131,7 @@ boost::asio::awaitable<Response> HandleMetrics(const Request& /*request*/,
   if (stats) WriteStats(*stats, out);  // the counters are still worth a scrape without them
   if (services.request_metrics != nullptr) WriteRequests(*services.request_metrics, out);
   if (services.telemetry != nullptr) WriteAllocations(*services.telemetry, out);
+  if (services.auto_rest != nullptr) WriteAutoRest(*services.auto_rest, out);
 
   Response response;
   response.content_type = kPrometheusContentType;

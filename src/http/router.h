@@ -37,6 +37,8 @@ struct Services {
   const service::AllocationTelemetry* telemetry = nullptr;
   // GET /api/coverage's last report; null: every request reads the store.
   service::CoverageCache* coverage_cache = nullptr;
+  // The automatic rests' checks, for /metrics; null: left out.
+  const service::AutoRestCounters* auto_rest = nullptr;
 };
 
 // One request's context: the services, the matched path parameter, and what the handler notes

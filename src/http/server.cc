@@ -28,8 +28,15 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
               : std::make_shared<const JwtSessions>(
                     clock, JwtOptions{.secret = options.jwt_secret, .ttl = options.jwt_ttl})),
       request_metrics(RegisteredRoutes().size() + 1),
-      services{store,          clock, options, auth, jwt.get(), &request_metrics, context.telemetry,
-               &coverage_cache},
+      services{store,
+               clock,
+               options,
+               auth,
+               jwt.get(),
+               &request_metrics,
+               context.telemetry,
+               &coverage_cache,
+               context.auto_rest},
       acceptor(asio::make_strand(io_context)),
       sweep_timer(acceptor.get_executor()) {
   auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));

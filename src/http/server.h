@@ -33,6 +33,7 @@ class io_context;
 
 namespace cidrotor::service {
 class AllocationTelemetry;
+struct AutoRestCounters;
 }  // namespace cidrotor::service
 
 namespace cidrotor::http {
@@ -76,6 +77,9 @@ struct ServerContext {
   // Allocation figures shown by GET /metrics and /api/stats (fed by a service::ObservedStore in
   // front of `store`); null leaves them out. Must outlive the server.
   const service::AllocationTelemetry* telemetry = nullptr;
+  // What the automatic rests' checks did, for GET /metrics; null leaves it out. Must outlive the
+  // server.
+  const service::AutoRestCounters* auto_rest = nullptr;
   // The io_contexts that run the connections, new ones round-robin; each should be run by one
   // thread, so a connection stays on its thread and the contexts share no queue or lock (a
   // shared multi-threaded io_context hands completions between threads, which shows in the tail

@@ -29,7 +29,17 @@ struct AutoRest::Pass {
     return state->stopping;
   }
 
-  void Finish(RestedNumbers result) {
+  // Ends the check; `judged`: it read the answer rates (else another instance's turn).
+  void Finish(RestedNumbers result, bool judged = true) {
+    AutoRestCounters& counters = state->counters;
+    if (!result) {
+      ++counters.failed;
+    } else if (!judged) {
+      ++counters.skipped;
+    } else {
+      ++counters.judged;
+      counters.rested += result->size();
+    }
     {
       std::lock_guard lock(state->mu);
       if (state->running == check) state->running = 0;  // not when a newer check took over
@@ -56,10 +66,12 @@ AutoRest::AutoRest(store::Store& store, AutoRestOptions options, SendEvent send_
 void AutoRest::Check(core::TimePoint now, std::function<void(RestedNumbers)> done) {
   std::uint64_t check = 0;
   std::optional<core::Error> refused;
+  bool stopped = false;
   {
     std::lock_guard lock(state_->mu);
     const auto age = std::chrono::steady_clock::now() - state_->started;
     if (state_->stopping) {
+      stopped = true;
       refused = Stopped();
     } else if (state_->running != 0 && age < 3 * options_.interval) {
       spdlog::warn("auto-rest: the previous check still runs; this one is skipped");
@@ -73,6 +85,7 @@ void AutoRest::Check(core::TimePoint now, std::function<void(RestedNumbers)> don
     }
   }
   if (refused) {
+    ++(stopped ? state_->counters.failed : state_->counters.skipped);
     if (done) done(core::Fail(*refused));
     return;
   }
@@ -84,7 +97,8 @@ void AutoRest::Check(core::TimePoint now, std::function<void(RestedNumbers)> don
     if (!mine) spdlog::warn("auto-rest: no turn this time: {}", mine.error().ToString());
     if (!mine || !*mine) {
       pass->Finish(mine ? RestedNumbers(std::vector<core::NumberView>{})
-                        : RestedNumbers(core::Fail(mine.error())));
+                        : RestedNumbers(core::Fail(mine.error())),
+                   /*judged=*/false);
       return;
     }
     Judge(pass, options);

@@ -18,6 +18,7 @@
 // three intervals: a completion that never came must not stop the automatic rests for good).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -48,6 +49,14 @@ using SendEvent = std::function<void(std::string_view event, std::string json)>;
 
 using RestedNumbers = core::Result<std::vector<core::NumberView>>;
 
+// What the checks did, for GET /metrics (an operator's sign that the rests are being judged).
+struct AutoRestCounters {
+  std::atomic<std::uint64_t> judged{0};   // checks that read the answer rates and decided
+  std::atomic<std::uint64_t> skipped{0};  // another instance's turn, or the previous check runs
+  std::atomic<std::uint64_t> failed{0};   // a store error, or stopping
+  std::atomic<std::uint64_t> rested{0};   // numbers rested
+};
+
 class AutoRest {
  public:
   AutoRest(store::Store& store, AutoRestOptions options, SendEvent send_event);
@@ -64,6 +73,7 @@ class AutoRest {
   void Stop(std::chrono::seconds wait = std::chrono::seconds(10));
 
   std::chrono::seconds interval() const { return options_.interval; }
+  const AutoRestCounters& counters() const { return state_->counters; }
   bool enabled() const { return options_.rules.max_share_percent != 0; }
 
  private:
@@ -75,6 +85,7 @@ class AutoRest {
     std::uint64_t running = 0;  // guarded by mu: the check in flight (its number); 0 = none
     std::chrono::steady_clock::time_point started;  // guarded by mu: when it started
     bool stopping = false;                          // guarded by mu
+    AutoRestCounters counters;
   };
   struct Pass;
   static void Judge(std::shared_ptr<Pass> pass, const AutoRestOptions& options);

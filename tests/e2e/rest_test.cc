@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "e2e/e2e_fixture.h"
+#include "e2e/prometheus_parser.h"
 #include "support/webhook_receiver.h"
 
 namespace cidrotor::e2e {
@@ -38,6 +39,13 @@ class RestTest : public E2eTest {
       EXPECT_EQ(client().Post("/release", "caller_id=" + got.back()).status, 200);
     }
     return got;
+  }
+  // cidrotor_auto_rest_checks_total{result="judged"} of GET /metrics.
+  double JudgedChecks() {
+    ParsedMetrics metrics;
+    std::string error;
+    EXPECT_TRUE(ParsePrometheusText(client().Get("/metrics").body, metrics, error)) << error;
+    return metrics.Value(R"(cidrotor_auto_rest_checks_total{result="judged"})");
   }
   HttpResponse Rest(const std::string& number, const std::string& until) {
     return Admin("PATCH", "/api/numbers/" + number, R"({"rest_until":")" + until + R"("})",
@@ -158,8 +166,14 @@ TEST_F(RestTest, ANumberNobodyAnswersRestsByItselfThenComesBackOnProbation) {
   EXPECT_FALSE(back.at("probation_until").is_null());
   EXPECT_EQ(back.at("daily_limit_today").as_int64(), 2);
   EXPECT_EQ(back.at("daily_limit").as_int64(), 500);
-  // The calls before the rest never count again: it is not rested anew.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+  // The calls before the rest never count again: a check that judged after the end of the rest
+  // leaves the number alone.
+  const double judged = JudgedChecks();
+  const auto judged_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (JudgedChecks() < judged + 2 && std::chrono::steady_clock::now() < judged_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GE(JudgedChecks(), judged + 2);
   EXPECT_TRUE(ParseJson(Admin("GET", "/api/numbers/2125551004").body)
                   .at("number")
                   .at("resting_until")

@@ -71,6 +71,8 @@ TEST(AutoRestTest, RestsTheChosenNumberUnlessARestWasSetMeanwhile) {
   auto_rest.Check(kTestNow, second.Done());
   ASSERT_TRUE(second.result && *second.result);
   EXPECT_TRUE((*second.result)->empty());
+  EXPECT_EQ(auto_rest.counters().judged.load(), 2u);
+  EXPECT_EQ(auto_rest.counters().rested.load(), 1u);
 }
 
 TEST(AutoRestTest, AnOverlappingCheckIsSkippedAndTheNextRuns) {
@@ -92,6 +94,8 @@ TEST(AutoRestTest, AnOverlappingCheckIsSkippedAndTheNextRuns) {
   Outcome next;
   auto_rest.Check(kTestNow, next.Done());
   EXPECT_TRUE(next.result && *next.result);
+  EXPECT_EQ(auto_rest.counters().skipped.load(), 1u);
+  EXPECT_EQ(auto_rest.counters().judged.load(), 2u);
 }
 
 TEST(AutoRestTest, AStoreThatFailsSkipsThisCheckOnly) {
@@ -115,6 +119,9 @@ TEST(AutoRestTest, AStoreThatFailsSkipsThisCheckOnly) {
   ASSERT_TRUE(other.result && *other.result);
   EXPECT_TRUE((*other.result)->empty());
   EXPECT_TRUE(store.updates().empty());
+  EXPECT_EQ(auto_rest.counters().failed.load(), 2u);
+  EXPECT_EQ(auto_rest.counters().skipped.load(), 1u);
+  EXPECT_EQ(auto_rest.counters().judged.load(), 0u);
 }
 
 // Shutdown: once stopped, a check in flight asks the store nothing more, and none starts.
