@@ -376,10 +376,16 @@ core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& quer
 }
 
 core::Result<AnswerStats> QueryAnswerStats(Database& db, const AnswerStatsQuery& query) {
+  // One read transaction: both statements see the same snapshot (a commit between them could
+  // otherwise count a rest in one and not the other).
+  auto begun = db.Exec("BEGIN", "answer stats: begin");
+  if (!begun) return core::Fail(begun.error());
   auto numbers = QueryNumberAnswers(db, query);
-  if (!numbers) return core::Fail(numbers.error());
-  auto pools = QueryPoolRests(db, query.now);
+  auto pools = numbers ? QueryPoolRests(db, query.now)
+                       : core::Result<std::vector<PoolRestCounts>>(core::Fail(numbers.error()));
+  auto ended = db.Exec("COMMIT", "answer stats: end");  // a read: nothing to lose either way
   if (!pools) return core::Fail(pools.error());
+  if (!ended) return core::Fail(ended.error());
   return AnswerStats{std::move(*numbers), std::move(*pools)};
 }
 
