@@ -62,6 +62,13 @@ Apply CountSetter(std::uint64_t min, std::uint64_t max,
   };
 }
 
+// A whole number in [min, max] stored as is in an integer `field` (the range fits its type).
+template <class Int>
+Apply CountField(std::uint64_t min, std::uint64_t max, Int Config::*field) {
+  return CountSetter(min, max,
+                     [field](Config& c, std::uint64_t v) { c.*field = static_cast<Int>(v); });
+}
+
 Apply TextSetter(std::string Config::*field) {
   return [field](Config& c, std::string_view text) -> std::optional<std::string> {
     c.*field = std::string(text);
@@ -121,9 +128,7 @@ const std::vector<SettingDef>& Defs() {
                    })},
       {{"HTTP_THREADS", "http-threads", "0", "I/O threads for HTTP; 0 = one per hardware thread"},
        Kind::kText,
-       CountSetter(
-           0, 256,
-           [](Config& c, std::uint64_t v) { c.http_threads = static_cast<std::uint32_t>(v); })},
+       CountField(0, 256, &Config::http_threads)},
       {{"DEBUG", "debug", "false", "Log at debug level (one line per request)", kBoth},
        Kind::kBool,
        BoolSetter(&Config::debug)},
@@ -199,72 +204,45 @@ const std::vector<SettingDef>& Defs() {
       {{"DEFAULT_RATE_LIMIT_PER_AGENT", "default-rate-limit-per-agent", "100",
         "Allocations per agent per sliding minute; 0 = unlimited (agent auto never limited)"},
        Kind::kText,
-       CountSetter(0, 1'000'000,
-                   [](Config& c, std::uint64_t v) {
-                     c.default_rate_limit_per_agent = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(0, 1'000'000, &Config::default_rate_limit_per_agent)},
       {{"DEFAULT_HOURLY_LIMIT", "default-hourly-limit", "100",
         "Allocations per number per local hour, for numbers without their own cap"},
        Kind::kText,
-       CountSetter(1, 65'535,
-                   [](Config& c, std::uint64_t v) {
-                     c.default_hourly_limit = static_cast<std::uint16_t>(v);
-                   })},
+       CountField(1, 65'535, &Config::default_hourly_limit)},
       {{"DEFAULT_DAILY_LIMIT", "default-daily-limit", "500",
         "Allocations per number per local day, for numbers without their own cap"},
        Kind::kText,
-       CountSetter(1, 65'535,
-                   [](Config& c, std::uint64_t v) {
-                     c.default_daily_limit = static_cast<std::uint16_t>(v);
-                   })},
+       CountField(1, 65'535, &Config::default_daily_limit)},
       {{"STICKY_DAYS", "sticky-days", "7",
         "Days a lead keeps the caller-ID it was given, when that number is free (0..365); 0 = off"},
        Kind::kText,
-       CountSetter(
-           0, 365,
-           [](Config& c, std::uint64_t v) { c.sticky_days = static_cast<std::uint32_t>(v); })},
+       CountField(0, 365, &Config::sticky_days)},
       {{"WARMUP_DAYS", "warmup-days", "0",
         "Days a new number's daily cap ramps up to its full cap (0..365); 0 = off"},
        Kind::kText,
-       CountSetter(
-           0, core::kMaxWarmupDays,
-           [](Config& c, std::uint64_t v) { c.warmup_days = static_cast<std::uint16_t>(v); })},
+       CountField(0, core::kMaxWarmupDays, &Config::warmup_days)},
       {{"AUTO_REST_MAX_SHARE", "auto-rest-max-share", "10",
         "Percent of a pool's active numbers that may rest at once (0..100); 0 = no automatic "
         "rests"},
        Kind::kText,
-       CountSetter(0, 100,
-                   [](Config& c, std::uint64_t v) {
-                     c.auto_rest_max_share = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(0, 100, &Config::auto_rest_max_share)},
       {{"AUTO_REST_MIN_CALLS", "auto-rest-min-calls", "30",
         "Answered or unanswered calls in the window before a number's answer rate counts "
         "(1..1000000)"},
        Kind::kText,
-       CountSetter(1, 1'000'000,
-                   [](Config& c, std::uint64_t v) {
-                     c.auto_rest_min_calls = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(1, 1'000'000, &Config::auto_rest_min_calls)},
       {{"AUTO_REST_THRESHOLD", "auto-rest-threshold", "40",
         "Rest a number whose answer rate is below this percent of its area code's and pool's "
         "(1..99)"},
        Kind::kText,
-       CountSetter(1, 99,
-                   [](Config& c, std::uint64_t v) {
-                     c.auto_rest_threshold = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(1, 99, &Config::auto_rest_threshold)},
       {{"AUTO_REST_WINDOW_HOURS", "auto-rest-window-hours", "24",
         "Hours of calls an answer rate is counted over (1..720)"},
        Kind::kText,
-       CountSetter(1, 720,
-                   [](Config& c, std::uint64_t v) {
-                     c.auto_rest_window_hours = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(1, 720, &Config::auto_rest_window_hours)},
       {{"AUTO_REST_HOURS", "auto-rest-hours", "48", "Hours an automatic rest lasts (1..8760)"},
        Kind::kText,
-       CountSetter(
-           1, 8'760,
-           [](Config& c, std::uint64_t v) { c.auto_rest_hours = static_cast<std::uint32_t>(v); })},
+       CountField(1, 8'760, &Config::auto_rest_hours)},
       {{"AUTO_REST_CHECK_SECONDS", "auto-rest-check-seconds", "300",
         "How often answer rates are judged (1..86400)"},
        Kind::kText,
@@ -275,30 +253,19 @@ const std::vector<SettingDef>& Defs() {
       {{"PROBATION_HOURS", "probation-hours", "48",
         "Hours after a rest a number's daily cap is PROBATION_DAILY_LIMIT (0..8760); 0 = none"},
        Kind::kText,
-       CountSetter(
-           0, 8'760,
-           [](Config& c, std::uint64_t v) { c.probation_hours = static_cast<std::uint32_t>(v); })},
+       CountField(0, 8'760, &Config::probation_hours)},
       {{"PROBATION_DAILY_LIMIT", "probation-daily-limit", "30",
         "Daily cap of a number on probation after a rest (1..65535)"},
        Kind::kText,
-       CountSetter(1, 65'535,
-                   [](Config& c, std::uint64_t v) {
-                     c.probation_daily_limit = static_cast<std::uint16_t>(v);
-                   })},
+       CountField(1, 65'535, &Config::probation_daily_limit)},
       {{"API_LOG_RETENTION_DAYS", "api-log-retention-days", "30",
         "Days api_logs rows are kept (0..36500); 0 = forever"},
        Kind::kText,
-       CountSetter(0, 36'500,
-                   [](Config& c, std::uint64_t v) {
-                     c.api_log_retention_days = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(0, 36'500, &Config::api_log_retention_days)},
       {{"RESERVATION_RETENTION_DAYS", "reservation-retention-days", "90",
         "Days ended reservations (the call history) are kept (0..36500); 0 = forever"},
        Kind::kText,
-       CountSetter(0, 36'500,
-                   [](Config& c, std::uint64_t v) {
-                     c.reservation_retention_days = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(0, 36'500, &Config::reservation_retention_days)},
       {{"WEBHOOK_URLS", "webhook-urls", "",
         "Comma-separated http(s) URLs POSTed when an area code or pool runs low, dry, or recovers",
         kScopeServe, true},
@@ -315,10 +282,7 @@ const std::vector<SettingDef>& Defs() {
       {{"WEBHOOK_LOW_AVAILABLE", "webhook-low-available", "5",
         "An area code or pool with fewer available numbers than this is low (1..65535)"},
        Kind::kText,
-       CountSetter(1, 65'535,
-                   [](Config& c, std::uint64_t v) {
-                     c.webhook_low_available = static_cast<std::uint32_t>(v);
-                   })},
+       CountField(1, 65'535, &Config::webhook_low_available)},
       {{"WEBHOOK_CHECK_SECONDS", "webhook-check-seconds", "10",
         "Seconds between two availability checks for the webhooks (1..3600)"},
        Kind::kText,

@@ -125,6 +125,35 @@ TEST(ConfigTest, BadValuesNameTheVariable) {
   EXPECT_EQ(ResolveError({{"HTTP_THREADS", "lots"}}), "HTTP_THREADS: not a whole number");
   EXPECT_EQ(ResolveError({{"POSTGRES_COMMIT_WAIT_MS", "90000"}}),
             "POSTGRES_COMMIT_WAIT_MS: must be between 0 and 60000");
+  EXPECT_EQ(ResolveError({{"AUTO_REST_THRESHOLD", "100"}}),
+            "AUTO_REST_THRESHOLD: must be between 1 and 99");
+  EXPECT_EQ(ResolveError({{"AUTO_REST_MAX_SHARE", "101"}}),
+            "AUTO_REST_MAX_SHARE: must be between 0 and 100");
+  EXPECT_EQ(ResolveError({{"PROBATION_DAILY_LIMIT", "0"}}),
+            "PROBATION_DAILY_LIMIT: must be between 1 and 65535");
+}
+
+// The automatic rests and probation: defaults on, each setting reaching its field.
+TEST(ConfigTest, AutomaticRestsAndProbationHaveDefaultsAndTakeTheirValues) {
+  const Config defaults = Resolve({});
+  EXPECT_EQ(defaults.auto_rest_max_share, 10u);
+  EXPECT_EQ(defaults.probation_daily_limit, 30u);
+  const Config c = Resolve({{"AUTO_REST_MAX_SHARE", "0"},
+                            {"AUTO_REST_MIN_CALLS", "12"},
+                            {"AUTO_REST_THRESHOLD", "25"},
+                            {"AUTO_REST_WINDOW_HOURS", "72"},
+                            {"AUTO_REST_HOURS", "96"},
+                            {"AUTO_REST_CHECK_SECONDS", "60"},
+                            {"PROBATION_HOURS", "0"},
+                            {"PROBATION_DAILY_LIMIT", "5"}});
+  EXPECT_EQ(c.auto_rest_max_share, 0u);
+  EXPECT_EQ(c.auto_rest_min_calls, 12u);
+  EXPECT_EQ(c.auto_rest_threshold, 25u);
+  EXPECT_EQ(c.auto_rest_window_hours, 72u);
+  EXPECT_EQ(c.auto_rest_hours, 96u);
+  EXPECT_EQ(c.auto_rest_check_interval, std::chrono::seconds(60));
+  EXPECT_EQ(c.probation_hours, 0u);
+  EXPECT_EQ(c.probation_daily_limit, 5u);
 }
 
 TEST(ConfigTest, PortZeroPicksAFreePort) { EXPECT_EQ(Resolve({{"API_PORT", "0"}}).api_port, 0); }
