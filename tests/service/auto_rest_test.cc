@@ -98,6 +98,30 @@ TEST(AutoRestTest, AnOverlappingCheckIsSkippedAndTheNextRuns) {
   EXPECT_EQ(auto_rest.counters().judged.load(), 2u);
 }
 
+// A check whose completion never comes must not stop the rests for good: one older than three
+// intervals (here 0 s) no longer blocks the next, and its late end leaves the newer one running.
+TEST(AutoRestTest, AStaleCheckNoLongerBlocksTheNext) {
+  FakeStore store;
+  store.completion = Completion::kHeld;
+  AutoRestOptions options;
+  options.interval = std::chrono::seconds(0);
+  AutoRest auto_rest(store, options, {});
+  Outcome stale;
+  Outcome next;
+  auto_rest.Check(kTestNow, stale.Done());
+  ASSERT_TRUE(store.WaitForHeld(1));
+  auto_rest.Check(kTestNow, next.Done());
+  EXPECT_FALSE(next.result);  // started, not skipped
+  ASSERT_TRUE(store.WaitForHeld(2));
+  while (!stale.result || !next.result) {  // claims, then stats: each held once
+    store.ReleaseHeld();
+  }
+  EXPECT_TRUE(*stale.result);
+  EXPECT_TRUE(*next.result);
+  EXPECT_EQ(auto_rest.counters().skipped.load(), 0u);
+  EXPECT_EQ(auto_rest.counters().judged.load(), 2u);
+}
+
 TEST(AutoRestTest, AStoreThatFailsSkipsThisCheckOnly) {
   FakeStore store;
   store.claim_result = core::Fail(core::Error::Unavailable("redis: connection refused"));
