@@ -56,6 +56,7 @@ PostgresJournal::PostgresJournal(PostgresOptions options)
       server_(postgres::DescribeServer(options_.connection)),
       backoff_(options_.reconnect_min) {
   reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
+  scanner_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
   if (options_.commit_wait.count() > 0) watchdog_thread_ = std::thread([this] { WatchCommits(); });
 }
@@ -74,6 +75,7 @@ PostgresJournal::~PostgresJournal() {
   // next one, which is refused, not sent to a worker being destroyed (reset() nulls reader_ first).
   reader_->Stop();  // runs the reads already accepted, then joins
   reader_.reset();
+  scanner_.reset();  // runs the scans already accepted, then joins
 }
 
 core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& sink) {
@@ -659,22 +661,28 @@ bool PostgresJournal::Healthy() const { return healthy_.load(); }
 bool PostgresJournal::Degraded() const { return degraded_flag_.load(); }
 
 template <class T, class Query>
-void PostgresJournal::PostRead(Callback<T> done, Query query) {
+void PostgresJournal::PostRead(Callback<T> done, Query query, ReadKind kind) {
   // `done` is shared so that it is still ours to call when Post refuses the task.
   auto shared_done = std::make_shared<Callback<T>>(std::move(done));
-  const bool posted = reader_->Post([this, shared_done, query = std::move(query)] {
-    if (!read_conn_.is_open() || read_conn_.Lost()) {
+  SerialWorker& worker = kind == ReadKind::kScan ? *scanner_ : *reader_;
+  postgres::Connection& conn = kind == ReadKind::kScan ? scan_conn_ : read_conn_;
+  postgres::ConnectionSettings settings = options_.connection;
+  if (kind == ReadKind::kScan) settings.statement_timeout = options_.scan_statement_timeout;
+  const bool posted = worker.Post([this, &conn, settings = std::move(settings), shared_done,
+                                   query = std::move(query)] {
+    if (!conn.is_open() || conn.Lost()) {
       // Migrated as the writer's: history may be asked for before anything was written.
-      auto conn = postgres::Connection::Open(options_.connection);
-      auto migrated = conn ? postgres::Migrate(*conn) : core::Result<int>(core::Fail(conn.error()));
+      auto opened = postgres::Connection::Open(settings);
+      auto migrated =
+          opened ? postgres::Migrate(*opened) : core::Result<int>(core::Fail(opened.error()));
       if (!migrated) {
         CallSafely(kWho, *shared_done,
                    core::Result<T>(core::Fail(WithServer(migrated.error(), server_))));
         return;
       }
-      read_conn_ = std::move(*conn);
+      conn = std::move(*opened);
     }
-    core::Result<T> result = query(read_conn_);
+    core::Result<T> result = query(conn);
     if (!result) result = core::Fail(WithServer(result.error(), server_));
     CallSafely(kWho, *shared_done, std::move(result));
   });
@@ -723,13 +731,17 @@ void PostgresJournal::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> 
 }
 
 void PostgresJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
-  PostRead(std::move(done),
-           [query](postgres::Connection& conn) { return postgres::QueryCoverage(conn, query); });
+  PostRead(
+      std::move(done),
+      [query](postgres::Connection& conn) { return postgres::QueryCoverage(conn, query); },
+      ReadKind::kScan);
 }
 
 void PostgresJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
-  PostRead(std::move(done),
-           [query](postgres::Connection& conn) { return postgres::QueryAnswerStats(conn, query); });
+  PostRead(
+      std::move(done),
+      [query](postgres::Connection& conn) { return postgres::QueryAnswerStats(conn, query); },
+      ReadKind::kScan);
 }
 
 void PostgresJournal::QueryLookup(LookupQuery query, core::TimePoint now,

@@ -31,7 +31,8 @@
 // Load() runs on the caller's thread with a connection of its own: connects (fast kUnavailable
 // when the server is unreachable), migrates the schema (schema.h; the writer migrates too when
 // it connects first), then streams the stored state (queries.h). History queries run on a reader
-// thread with a third connection, reopened when lost.
+// thread with a third connection, reopened when lost; the scans of every call of a window on a
+// scanner thread with a fourth, whose statements may run for scan_statement_timeout.
 //
 // Example (app/ wiring, with the Redis store as the caller):
 //   auto journal = PostgresJournal::Open({.connection = {.url = config.database_url}});
@@ -64,6 +65,7 @@
 #include "store/journal.h"
 #include "store/postgres/batch_writer.h"
 #include "store/postgres/pg_connection.h"
+#include "store/read_kind.h"
 #include "store/serial_worker.h"
 
 namespace cidrotor::store {
@@ -102,6 +104,11 @@ struct PostgresOptions {
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
   std::size_t max_pending_reads = 64;
+  // Longest a scan of a window of every call (the coverage report, the automatic rests' answer
+  // rates) may run, in place of connection.statement_timeout: at millions of calls a day they
+  // legitimately take seconds. They run on a connection and thread of their own (read_kind.h).
+  // Default 60,000 ms.
+  std::chrono::milliseconds scan_statement_timeout{60'000};
 };
 
 class PostgresJournal final : public Journal {
@@ -136,8 +143,9 @@ class PostgresJournal final : public Journal {
   // Buffers the row for the next batch; dropped and counted past max_queue_entries.
   void AppendLog(ApiLogEntry entry) override;
 
-  // `done` runs on the reader thread; kInvalidArgument for a limit outside 1..1000, kUnavailable
-  // when PostgreSQL cannot answer or too many reads wait.
+  // `done` runs on the reader thread (the coverage and answer-rate scans': the scanner's);
+  // kInvalidArgument for a limit outside 1..1000, kUnavailable when PostgreSQL cannot answer or
+  // too many reads wait.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
   void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override;
@@ -235,8 +243,10 @@ class PostgresJournal final : public Journal {
   // Ends degraded mode once the backlog is written and the connection is up. Writer thread.
   void LeaveDegradedIfDrainedLocked();
   void GatherLocked(std::unique_lock<std::mutex>& lock);
+  // Runs `query` on the reader's (or the scanner's) thread and connection, opening (and
+  // migrating) the connection when it is closed or lost, and hands its result to `done`.
   template <class T, class Query>
-  void PostRead(Callback<T> done, Query query);
+  void PostRead(Callback<T> done, Query query, ReadKind kind = ReadKind::kPoint);
   // Posts the next chunk of a prune pass that has deleted `so_far`.
   void PruneNext(PruneCutoffs cutoffs, PruneResult so_far,
                  std::shared_ptr<Callback<PruneResult>> done);
@@ -302,10 +312,12 @@ class PostgresJournal final : public Journal {
   };
   std::optional<UnconfirmedBatch> unconfirmed_;
   postgres::Connection read_conn_;  // reader thread only
+  postgres::Connection scan_conn_;  // scanner thread only
   int reconnects_after_stop_ = 0;   // writer thread only
   std::thread writer_thread_;       // started last in the constructor, with the watchdog
   std::thread watchdog_thread_;     // only when commit_wait > 0
   std::unique_ptr<SerialWorker> reader_;
+  std::unique_ptr<SerialWorker> scanner_;
 };
 
 }  // namespace cidrotor::store

@@ -40,6 +40,7 @@
 
 #include "core/result.h"
 #include "store/journal.h"
+#include "store/read_kind.h"
 #include "store/serial_worker.h"
 #include "store/sqlite/batch_writer.h"
 #include "store/sqlite/sqlite_db.h"
@@ -151,11 +152,6 @@ class SqliteJournal final : public Journal {
   std::size_t QueuedLocked() const;
   // Logs a warning at the first and every 10,000th dropped log row.
   void CountDroppedLogs(std::size_t count);
-  // Which reader a query runs on. Scans of a window of every call (the coverage report, the
-  // automatic rests' answer rates) take up to a second at millions of calls: they have a
-  // connection and a thread of their own, so a lookup (an inbound callback over FastAGI, 250 ms)
-  // or a history page never waits behind one.
-  enum class ReadKind : std::uint8_t { kPoint, kScan };
   // Runs `query` on the reader's (or the scanner's) thread and connection and hands its result to
   // `done`.
   template <class T, class Query>

@@ -1032,3 +1032,48 @@ TEST_F(PostgresJournalTest, AtShutdownAServerLosingEveryBatchIsTriedAFewTimesThe
 
 }  // namespace
 }  // namespace cidrotor::store::journal_test
+
+namespace cidrotor::store::journal_test {
+namespace {
+
+// A scan of every call of a window (here the answer rates, held up by a lock on reservations)
+// runs on a connection of its own: a history page is answered meanwhile, and the scan may run
+// past the statement timeout of the point reads (at millions of calls a day it takes seconds).
+TEST_F(PostgresJournalTest, AScanNeitherHoldsUpPointReadsNorEndsAtTheirTimeout) {
+  PostgresOptions options;
+  options.connection = db_.settings();
+  options.connection.statement_timeout = std::chrono::milliseconds(300);
+  options.scan_statement_timeout = std::chrono::milliseconds(20'000);
+  auto journal = OpenAsIs(options);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+
+  auto locker = postgres::Connection::Open(db_.settings());
+  ASSERT_THAT(locker, IsOk());
+  ASSERT_THAT(locker->Exec("BEGIN; LOCK TABLE reservations IN ACCESS EXCLUSIVE MODE", "lock"),
+              IsOk());
+  std::promise<core::Result<AnswerStats>> scanned;
+  auto scan = scanned.get_future();
+  journal->QueryAnswerStats({.since = kT0 - std::chrono::hours(24), .now = kT0},
+                            [&](core::Result<AnswerStats> r) { scanned.set_value(std::move(r)); });
+  std::promise<core::Result<std::vector<StoredLog>>> listed;
+  auto page = listed.get_future();
+  journal->ListLogs(
+      Logs(10), [&](core::Result<std::vector<StoredLog>> r) { listed.set_value(std::move(r)); });
+  const bool page_came = page.wait_for(seconds(10)) == std::future_status::ready;
+  const bool scan_waited = scan.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  // Held past the point reads' 300 ms timeout (and their 1 s of slack on the client's side).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'800));
+  const bool scan_still_waited =
+      scan.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  ASSERT_THAT(locker->Exec("COMMIT", "unlock"), IsOk());
+
+  ASSERT_TRUE(page_came) << "the history page waited behind the scan";
+  EXPECT_THAT(page.get(), IsOk());
+  EXPECT_TRUE(scan_waited && scan_still_waited) << "the lock did not hold the scan up";
+  ASSERT_EQ(scan.wait_for(seconds(20)), std::future_status::ready);
+  EXPECT_THAT(scan.get(), IsOk()) << "the scan ended at the point reads' timeout";
+}
+
+}  // namespace
+}  // namespace cidrotor::store::journal_test
