@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/warm_up.h"
+#include "store/journal_test_util.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/script_args.h"
 #include "store_contract_test.h"
@@ -736,7 +737,7 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
-// --- turns of periodic jobs (redis_store_turns.cc, docs/redis-keys.md `cid:turn:JOB`) ----------
+// --- turns of periodic jobs (redis_store_leases.cc, docs/redis-keys.md `cid:turn:JOB`) ----------
 
 core::Result<bool> ClaimOn(Store& store, const std::string& job, std::chrono::milliseconds period) {
   return Await<bool>([&](auto done) { store.ClaimTurn(job, period, done); });
@@ -803,6 +804,87 @@ TEST_F(RedisStoreTest, ATurnRedisCannotGiveIsUnavailableNotTaken) {
   EXPECT_THAT(ClaimOn(*store, "auto-rest", std::chrono::seconds(60)),
               HasError(ErrorCode::kUnavailable));
   redis_.Resume();
+}
+
+// --- changes of one number from two instances at once (docs/redis-keys.md `cid:edit:N`) ---------
+
+core::Result<core::NumberView> PatchOn(Store& store, const std::string& number,
+                                       const core::NumberPatch& patch) {
+  return Await<core::NumberView>([&](auto done) {
+    store.UpdateNumber(*core::PhoneNumber::ParsePoolNumber(number), patch, done);
+  });
+}
+
+// Each change reads the number, patches it and writes it back: two at once through two instances
+// must not write back what the other replaced (a lost update), and the system of record must end
+// with what Redis has (its appends in the order of Redis's writes).
+TEST_F(RedisStoreTest, ChangesOfOneNumberFromTwoInstancesAtOnceAreNeverLost) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  ASSERT_THAT(AddOn(*a, "2125550001"), IsOk());
+  for (int round = 1; round <= 30; ++round) {
+    const std::string carrier = "carrier " + std::to_string(round);
+    const auto cap = static_cast<std::uint16_t>(round);
+    std::atomic<int> ready{0};
+    auto start_together = [&ready] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+    };
+    core::NumberPatch new_cap;
+    new_cap.hourly_cap = cap;
+    core::NumberPatch new_carrier;
+    new_carrier.carrier = carrier;
+    std::thread through_b([&] {
+      start_together();
+      EXPECT_THAT(PatchOn(*b, "2125550001", new_cap), IsOk());
+    });
+    start_together();
+    EXPECT_THAT(PatchOn(*a, "2125550001", new_carrier), IsOk());
+    through_b.join();
+
+    auto view = GetOn(*a, "2125550001");
+    ASSERT_THAT(view, IsOk());
+    ASSERT_EQ(view->spec.carrier, carrier) << "round " << round << ": b wrote back the old carrier";
+    ASSERT_EQ(view->spec.hourly_cap, cap) << "round " << round << ": a wrote back the old cap";
+    journal_test::RecordingSink recorded;
+    ASSERT_THAT(journal_->Load(clock_.Now(), recorded), IsOk());
+    ASSERT_EQ(recorded.numbers.size(), 1u);
+    EXPECT_EQ(recorded.numbers[0].first.carrier, carrier) << "round " << round;
+    EXPECT_EQ(recorded.numbers[0].first.hourly_cap, cap) << "round " << round;
+  }
+}
+
+// An instance that died while changing a number leaves its lock: the next change waits for it
+// to expire, or gives up after RedisStore::kEditWait and changes nothing. A change done deletes
+// its own lock.
+TEST_F(RedisStoreTest, ALockLeftByAnotherInstanceDelaysOrRefusesTheChange) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  const std::string key = "cid:edit:2125550001";
+  core::NumberPatch patch;
+  patch.carrier = "Changed";
+
+  ASSERT_EQ(redis_.Command({"SET", key, "dead-instance", "PX", "300"}), "+OK\r\n");
+  auto waited = PatchOn(*store, "2125550001", patch);
+  ASSERT_THAT(waited, IsOk());
+  EXPECT_EQ(waited->spec.carrier, "Changed");
+  EXPECT_EQ(redis_.Command({"EXISTS", key}), ":0\r\n") << "the change deletes its own lock";
+
+  ASSERT_EQ(redis_.Command({"SET", key, "dead-instance", "PX", "60000"}), "+OK\r\n");
+  patch.carrier = "Refused";
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_THAT(PatchOn(*store, "2125550001", patch), HasError(ErrorCode::kUnavailable));
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, RedisStore::kEditWait);
+  EXPECT_THAT(Await<void>([&](auto done) {
+                store->DeleteNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), done);
+              }),
+              HasError(ErrorCode::kUnavailable));
+  EXPECT_EQ(redis_.Command({"GET", key}), "$13\r\ndead-instance\r\n") << "not another's lock";
+  auto unchanged = GetOn(*store, "2125550001");
+  ASSERT_THAT(unchanged, IsOk());
+  EXPECT_EQ(unchanged->spec.carrier, "Changed");
 }
 
 // The answer statistics come from the journal, the system of record (the queries are the journal
@@ -1016,13 +1098,6 @@ TEST_F(RedisStoreTest, TheWarmUpRampInLuaIsCoresOnEveryDay) {
 // A RESP bulk string, as RedisServer::Command answers one.
 std::string Bulk(const std::string& text) {
   return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
-}
-
-core::Result<core::NumberView> PatchOn(Store& store, const std::string& number,
-                                       const core::NumberPatch& patch) {
-  return Await<core::NumberView>([&](auto done) {
-    store.UpdateNumber(*core::PhoneNumber::ParsePoolNumber(number), patch, done);
-  });
 }
 
 core::NumberPatch RestUntil(core::CompactTime until) {

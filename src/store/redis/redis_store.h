@@ -73,6 +73,13 @@ class RedisStore final : public Store {
   void Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) override;
   // redis_store_numbers.cc: admin changes and reads of numbers; redis_store_import.cc.
   void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
+  // Both read the number, change it and write it back while holding its edit lock (SubmitEdit):
+  // one change of a number at a time, through every instance.
+  // A change takes milliseconds (Redis, then PostgreSQL's commit, which the journal stops waiting
+  // for after its commit_wait). The lease outlives any of them, so only an instance that died
+  // while holding a lock makes the next change wait for it to expire; after kEditWait it gives up.
+  static constexpr std::chrono::milliseconds kEditLease{10'000};
+  static constexpr std::chrono::milliseconds kEditWait{2'000};
   void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                     Callback<core::NumberView> done) override;
   void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) override;
@@ -101,7 +108,7 @@ class RedisStore final : public Store {
   void GetAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override {
     journal_->QueryAnswerStats(query, std::move(done));  // the system of record's
   }
-  // redis_store_turns.cc: SET cid:turn:<job> NX PX <period> (docs/redis-keys.md), on a worker
+  // redis_store_leases.cc: SET cid:turn:<job> NX PX <period> (docs/redis-keys.md), on a worker
   // with the store's timeouts; true when this instance set the key. Errors: kUnavailable (Redis
   // down or answering an error).
   void ClaimTurn(std::string job, std::chrono::milliseconds period, Callback<bool> done) override;
@@ -153,6 +160,38 @@ class RedisStore final : public Store {
   }
   void SubmitTask(std::function<void(redis::RedisConnection&)> run,
                   std::function<void(core::Error)> fail);
+  // As Submit, holding the number's edit lock (`cid:edit:<caller_id>`, redis_store_leases.cc)
+  // from before `run` starts until its `done` was called: after the journal's commit, or the undo
+  // of a change it refused. So the changes of one number, through any instance, read what the one
+  // before wrote, and reach the journal in the order they reached Redis. A lock held elsewhere
+  // for longer than kEditWait: kUnavailable, nothing changed.
+  template <class T, class Run>
+  void SubmitEdit(core::PhoneNumber caller_id, Callback<T> on_done, Run run) {
+    Submit<T>(std::move(on_done),
+              [this, caller_id, run = std::move(run)](redis::RedisConnection& connection,
+                                                      Callback<T>& done) mutable {
+                auto token = LockNumber(connection, caller_id);
+                if (!token) {
+                  done(core::Fail(token.error()));
+                  return;
+                }
+                Callback<T> unlock_then_done = [this, caller_id, token = *token,
+                                                done = std::move(done)](core::Result<T> result) {
+                  UnlockNumberThen(caller_id, token, [done, result = std::move(result)]() mutable {
+                    done(std::move(result));
+                  });
+                };
+                run(connection, unlock_then_done);
+              });
+  }
+  // Takes `caller_id`'s edit lock (SET NX PX kEditLease), trying again for up to kEditWait; the
+  // token it set. Errors: kUnavailable (Redis, or the lock held elsewhere all that time).
+  core::Result<std::string> LockNumber(redis::RedisConnection& connection,
+                                       core::PhoneNumber caller_id);
+  // Deletes the lock if it still holds `token` (on a worker), then runs `then`; `then` runs also
+  // when that cannot be done (the lock then expires after kEditLease).
+  void UnlockNumberThen(core::PhoneNumber caller_id, std::string token, std::function<void()> then);
+
   // A change the journal refused: runs `undo` on a worker, then fails `done` with `error`, so a
   // retry right after the answer already sees the state before the change.
   template <class T>

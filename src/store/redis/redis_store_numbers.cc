@@ -179,109 +179,114 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
 
 void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                               Callback<core::NumberView> on_done) {
-  Submit<core::NumberView>(std::move(on_done), [this, caller_id, patch](RedisConnection& connection,
-                                                                        auto& done) {
-    const core::TimePoint now = clock_.Now();
-    auto pool = PoolOf(connection, caller_id);
-    if (!pool || !*pool) {
-      done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
-      return;
-    }
-    auto before = ReadNumber(connection, **pool, caller_id, now);
-    if (!before) {
-      done(core::Fail(before.error()));
-      return;
-    }
-    core::NumberSpec spec = before->spec;
-    if (patch.carrier) spec.carrier = *patch.carrier;
-    if (patch.pool) spec.pool = patch.pool->empty() ? core::kDefaultPool : *patch.pool;
-    if (patch.state) spec.state = *patch.state;
-    if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
-    if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
-    if (patch.active) spec.active = *patch.active;
-    // The rest as patched (core::PatchedRestUntil), else the number's own, kept by upsert.lua
-    // (or carried by a move).
-    std::optional<core::CompactTime> rest_until;
-    if (patch.rest_until) {
-      rest_until = core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until,
-                                          core::ToCompact(now), patch.rest_unless_resting);
-    }
-    auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
-    auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
-                      : core::Result<core::NumberView>(core::Fail(ended.error()));
-    if (!view) {
-      done(core::Fail(view.error()));
-      return;
-    }
-    std::vector<JournalEntry> entries;
-    if (*ended != 0)
-      entries.push_back(ReservationReleased{*ended, now, core::CallOutcome::kUnknown, {}});
-    entries.push_back(NumberUpserted{view->spec, view->usage});
-    journal_->Append(std::move(entries), [this, view = *view, previous = *before,
-                                          done =
-                                              std::move(done)](core::Result<void> durable) mutable {
-      if (durable) {
-        done(std::move(view));
-        return;
-      }
-      spdlog::error("store: update not durable, undone: {}", durable.error().ToString());
-      UndoThenFail<core::NumberView>(
-          [this, view, previous](RedisConnection& worker) {
-            (void)PutNumber(worker, previous.spec, previous.usage, view.spec.pool, clock_.Now());
-          },
-          durable.error(), std::move(done));
-    });
-  });
+  SubmitEdit<core::NumberView>(
+      caller_id, std::move(on_done),
+      [this, caller_id, patch](RedisConnection& connection, auto& done) {
+        const core::TimePoint now = clock_.Now();
+        auto pool = PoolOf(connection, caller_id);
+        if (!pool || !*pool) {
+          done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
+          return;
+        }
+        auto before = ReadNumber(connection, **pool, caller_id, now);
+        if (!before) {
+          done(core::Fail(before.error()));
+          return;
+        }
+        core::NumberSpec spec = before->spec;
+        if (patch.carrier) spec.carrier = *patch.carrier;
+        if (patch.pool) spec.pool = patch.pool->empty() ? core::kDefaultPool : *patch.pool;
+        if (patch.state) spec.state = *patch.state;
+        if (patch.hourly_cap) spec.hourly_cap = *patch.hourly_cap;
+        if (patch.daily_cap) spec.daily_cap = *patch.daily_cap;
+        if (patch.active) spec.active = *patch.active;
+        // The rest as patched (core::PatchedRestUntil), else the number's own, kept by upsert.lua
+        // (or carried by a move).
+        std::optional<core::CompactTime> rest_until;
+        if (patch.rest_until) {
+          rest_until = core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until,
+                                              core::ToCompact(now), patch.rest_unless_resting);
+        }
+        auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
+        auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
+                          : core::Result<core::NumberView>(core::Fail(ended.error()));
+        if (!view) {
+          done(core::Fail(view.error()));
+          return;
+        }
+        std::vector<JournalEntry> entries;
+        if (*ended != 0)
+          entries.push_back(ReservationReleased{*ended, now, core::CallOutcome::kUnknown, {}});
+        entries.push_back(NumberUpserted{view->spec, view->usage});
+        journal_->Append(
+            std::move(entries), [this, view = *view, previous = *before,
+                                 done = std::move(done)](core::Result<void> durable) mutable {
+              if (durable) {
+                done(std::move(view));
+                return;
+              }
+              spdlog::error("store: update not durable, undone: {}", durable.error().ToString());
+              UndoThenFail<core::NumberView>(
+                  [this, view, previous](RedisConnection& worker) {
+                    (void)PutNumber(worker, previous.spec, previous.usage, view.spec.pool,
+                                    clock_.Now());
+                  },
+                  durable.error(), std::move(done));
+            });
+      });
 }
 
 void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_done) {
-  Submit<void>(std::move(on_done), [this, caller_id](RedisConnection& connection, auto& done) {
-    const core::TimePoint now = clock_.Now();
-    auto pool = PoolOf(connection, caller_id);
-    if (!pool || !*pool) {
-      done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
-      return;
-    }
-    auto removed = RunPoolScript(connection, Script::kDelete, **pool, now, {caller_id.ToString()});
-    if (!removed) {
-      done(core::Fail(removed.error()));
-      return;
-    }
-    if (removed->Status() != "OK") {
-      done(core::Fail(NoNumber(caller_id)));
-      return;
-    }
-    (void)connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
-    const core::NumberView previous = ViewFromReply(
-        RedisReply{RedisReply::Type::kArray,
-                   0,
-                   {},
-                   {removed->elements.begin() + 1, removed->elements.begin() + kDeletedNewest}},
-        **pool, now, calendar_.WindowsAt(now), options_.index);
-    if (const auto ended = static_cast<std::uint64_t>(removed->Int(kDeletedEnded)); ended != 0) {
-      std::vector<JournalEntry> entries;
-      entries.push_back(ReservationReleased{ended, now, core::CallOutcome::kUnknown, {}});
-      journal_->Append(std::move(entries), {});
-    }
-    std::vector<JournalEntry> entries;
-    entries.push_back(NumberDeleted{caller_id});
-    journal_->Append(std::move(entries), [this, previous, done = std::move(done)](
-                                             core::Result<void> durable) mutable {
-      if (durable) {
-        done(std::move(durable));
-        return;
-      }
-      spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
-      UndoThenFail<void>(
-          [this, previous](RedisConnection& worker) {
-            (void)worker.Run({"HSET", redis::kPoolOfKey, previous.spec.caller_id.ToString(),
-                              previous.spec.pool});
-            (void)PutNumber(worker, previous.spec, previous.usage, previous.spec.pool,
-                            clock_.Now());
-          },
-          durable.error(), std::move(done));
-    });
-  });
+  SubmitEdit<void>(
+      caller_id, std::move(on_done), [this, caller_id](RedisConnection& connection, auto& done) {
+        const core::TimePoint now = clock_.Now();
+        auto pool = PoolOf(connection, caller_id);
+        if (!pool || !*pool) {
+          done(core::Fail(pool ? NoNumber(caller_id) : pool.error()));
+          return;
+        }
+        auto removed =
+            RunPoolScript(connection, Script::kDelete, **pool, now, {caller_id.ToString()});
+        if (!removed) {
+          done(core::Fail(removed.error()));
+          return;
+        }
+        if (removed->Status() != "OK") {
+          done(core::Fail(NoNumber(caller_id)));
+          return;
+        }
+        (void)connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
+        const core::NumberView previous = ViewFromReply(
+            RedisReply{RedisReply::Type::kArray,
+                       0,
+                       {},
+                       {removed->elements.begin() + 1, removed->elements.begin() + kDeletedNewest}},
+            **pool, now, calendar_.WindowsAt(now), options_.index);
+        if (const auto ended = static_cast<std::uint64_t>(removed->Int(kDeletedEnded));
+            ended != 0) {
+          std::vector<JournalEntry> entries;
+          entries.push_back(ReservationReleased{ended, now, core::CallOutcome::kUnknown, {}});
+          journal_->Append(std::move(entries), {});
+        }
+        std::vector<JournalEntry> entries;
+        entries.push_back(NumberDeleted{caller_id});
+        journal_->Append(std::move(entries), [this, previous, done = std::move(done)](
+                                                 core::Result<void> durable) mutable {
+          if (durable) {
+            done(std::move(durable));
+            return;
+          }
+          spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
+          UndoThenFail<void>(
+              [this, previous](RedisConnection& worker) {
+                (void)worker.Run({"HSET", redis::kPoolOfKey, previous.spec.caller_id.ToString(),
+                                  previous.spec.pool});
+                (void)PutNumber(worker, previous.spec, previous.usage, previous.spec.pool,
+                                clock_.Now());
+              },
+              durable.error(), std::move(done));
+        });
+      });
 }
 
 void RedisStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> on_done) {

@@ -1,0 +1,132 @@
+// Keys only one holder sets at a time (docs/redis-keys.md).
+//
+// RedisStore::ClaimTurn (store/redis/redis_store.h): of the instances sharing one Redis, one at a
+// time takes a turn of a periodic job (automatic resting reads a window of every number's calls:
+// one instance doing it per period is enough). The first to ask within a period sets
+// `cid:turn:<job>` with SET NX PX <period>; the others find the key and skip that turn. The key is
+// never deleted, only left to expire: an instance that dies during its turn holds it to the end
+// of the period, and the next turn goes to whoever asks first after that.
+//
+// RedisStore::LockNumber / UnlockNumberThen (SubmitEdit): `cid:edit:<caller_id>` while a change
+// of that number reads, writes and journals it. Taken with SET NX PX and a token of its own,
+// deleted by a script only while it still holds that token (a lock that expired and was taken by
+// another change is not deleted by the first).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "store/redis/redis_store.h"
+
+namespace cidrotor::store {
+
+using redis::RedisConnection;
+
+namespace {
+
+constexpr std::string_view kTurnKeyPrefix = "cid:turn:";
+constexpr std::string_view kEditKeyPrefix = "cid:edit:";
+// Deletes the lock only while it holds this change's token.
+constexpr std::string_view kUnlockScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+// Between two tries of a lock held elsewhere: a change holds it for milliseconds.
+constexpr std::chrono::milliseconds kEditRetry{2};
+
+// The value a claim writes: which instance holds the turn (host:pid:random, so a GET names it).
+// One per process, as one `serve` process is one instance; the claim itself does not read it
+// (NX only asks whether the key exists).
+const std::string& InstanceToken() {
+  static const std::string token = [] {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    std::random_device device;
+    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(device());
+  }();
+  return token;
+}
+
+// A token of one edit lock: the instance's, and a count no other lock of this process repeats.
+std::string EditToken() {
+  static std::atomic<std::uint64_t> edits{0};
+  return InstanceToken() + ":" + std::to_string(edits.fetch_add(1) + 1);
+}
+
+// The claim's answer: true when the SET was made ("OK"), false when the key was there (nil).
+// Errors: kUnavailable for a Redis error reply (e.g. out of memory, a read-only replica).
+core::Result<bool> ReadClaim(const redis::RedisReply& reply) {
+  if (reply.is_error()) return core::Fail(core::Error::Unavailable("redis: " + reply.str));
+  return !reply.is_nil();
+}
+
+}  // namespace
+
+void RedisStore::ClaimTurn(std::string job, std::chrono::milliseconds period,
+                           Callback<bool> on_done) {
+  // PX needs a positive time; a period under a millisecond still claims one turn.
+  const std::string millis = std::to_string(std::max<std::int64_t>(period.count(), 1));
+  redis::Command claim = {"SET", std::string(kTurnKeyPrefix) + job, InstanceToken(), "NX", "PX",
+                          millis};
+  auto run = [this, claim = std::move(claim)](RedisConnection& connection, Callback<bool>& done) {
+    auto reply = connection.Run(claim);
+    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
+    if (!reply) {
+      done(core::Fail(reply.error()));
+      return;
+    }
+    done(ReadClaim(*reply));
+  };
+  // On a worker, bounded by its queue deadline and command timeout: kUnavailable, never a hang.
+  Submit<bool>(std::move(on_done), std::move(run));
+}
+
+core::Result<std::string> RedisStore::LockNumber(RedisConnection& connection,
+                                                 core::PhoneNumber caller_id) {
+  const std::string key = std::string(kEditKeyPrefix) + caller_id.ToString();
+  const std::string token = EditToken();
+  const redis::Command lock = {"SET", key, token, "NX", "PX", std::to_string(kEditLease.count())};
+  const auto give_up = std::chrono::steady_clock::now() + kEditWait;
+  while (true) {
+    auto reply = connection.Run(lock);
+    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
+    if (!reply) return core::Fail(reply.error());
+    auto taken = ReadClaim(*reply);
+    if (!taken) return core::Fail(taken.error());
+    if (*taken) return token;
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return core::Fail(
+          core::Error::Unavailable("redis: caller_id " + caller_id.ToString() +
+                                   " is being changed by another request; try again"));
+    }
+    std::this_thread::sleep_for(kEditRetry);
+  }
+}
+
+void RedisStore::UnlockNumberThen(core::PhoneNumber caller_id, std::string token,
+                                  std::function<void()> then) {
+  auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
+  SubmitTask(
+      [caller_id, token = std::move(token), shared_then](RedisConnection& connection) {
+        auto unlocked = connection.Run({"EVAL", std::string(kUnlockScript), "1",
+                                        std::string(kEditKeyPrefix) + caller_id.ToString(), token});
+        if (!unlocked || unlocked->is_error()) {
+          spdlog::warn("redis: the edit lock of {} stays until it expires: {}",
+                       caller_id.ToString(),
+                       unlocked ? unlocked->str : unlocked.error().ToString());
+        }
+        (*shared_then)();
+      },
+      [shared_then](const core::Error&) { (*shared_then)(); });
+}
+
+}  // namespace cidrotor::store
