@@ -41,9 +41,11 @@ class CsvSink final : public store::LoadSink {
     service::AppendCsvField(line_, spec.state);
     line_ += spec.active ? ",true," : ",false,";
     line_ += service::FormatIsoUtc(usage.last_used);
-    fmt::format_to(std::back_inserter(line_), ",{},{}\n",
+    fmt::format_to(std::back_inserter(line_), ",{},{},",
                    usage.hour_start == hour ? usage.hourly_used : 0,
                    usage.day_start == day ? usage.daily_used : 0);
+    line_ += service::FormatIsoUtc(usage.rest_until);
+    line_ += '\n';
     if (line_.size() > (1 << 20)) Flush();
   }
   void OnLiveReservation(const core::Reservation&) override {}

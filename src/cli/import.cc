@@ -248,7 +248,9 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
     }
-    if (auto added = (*importer)->Add({std::move(row.spec), row.last_used, std::nullopt}); !added) {
+    if (auto added =
+            (*importer)->Add({std::move(row.spec), row.last_used, std::nullopt, row.rest_until});
+        !added) {
       stop = added.error();
     }
   };

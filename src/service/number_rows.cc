@@ -20,9 +20,9 @@ struct NumberRowParser::Seen {
 
 namespace {
 
-constexpr const char* kColumnNames[] = {"caller_id",    "carrier",     "area_code",
-                                        "hourly_limit", "daily_limit", "pool",
-                                        "state",        "active",      "last_used"};
+constexpr const char* kColumnNames[] = {"caller_id",   "carrier",   "area_code", "hourly_limit",
+                                        "daily_limit", "pool",      "state",     "active",
+                                        "last_used",   "rest_until"};
 // Written by export, read back as nothing: usage counters belong to their windows (SPEC).
 constexpr std::string_view kIgnoredColumns[] = {"hourly_used", "daily_used"};
 
@@ -141,6 +141,11 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
     if (!last_used) return core::Fail(std::move(last_used).error());
     row.last_used = *last_used;
   }
+  if (const auto text = field(kRestUntil); !text.empty()) {
+    auto rest_until = ParseIsoUtc(text, "rest_until");
+    if (!rest_until) return core::Fail(std::move(rest_until).error());
+    row.rest_until = *rest_until;
+  }
   return row;
 }
 
@@ -175,7 +180,7 @@ void CsvImportReader::OnRecord(const CsvRecord& record) {
   ++import_.rows;
   auto parsed = parser_.Parse(record);
   if (auto* row = std::get_if<NumberRow>(&parsed)) {
-    import_.items.push_back({std::move(row->spec), row->last_used, std::nullopt});
+    import_.items.push_back({std::move(row->spec), row->last_used, std::nullopt, row->rest_until});
     import_.lines.push_back(row->line);
   } else {
     import_.rejects.push_back(std::move(std::get<RowReject>(parsed)));

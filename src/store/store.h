@@ -74,6 +74,10 @@ struct ImportItem {
   // unset: today's. Cluster import sets the day PostgreSQL stamped, so Redis agrees with it also
   // when the import runs past midnight. An existing number keeps its own.
   std::optional<core::CompactTime> warm_from_day;
+  // Set: the number rests until then (an export being restored; a past time still carries the
+  // probation and the answer-rate judging's cutoff after it). Unset: new = not resting,
+  // existing = kept.
+  std::optional<core::CompactTime> rest_until;
 };
 
 struct ImportResult {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <string_view>
@@ -154,6 +155,16 @@ bool ReservedForIsTtl(const boost::json::value& json, int ttl) {
 
 std::string Number(std::uint32_t npa, std::uint32_t line) {
   return fmt::format("{}555{:04}", npa, line);
+}
+
+std::string IsoIn(std::chrono::seconds ahead) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) +
+                        static_cast<std::time_t>(ahead.count());
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace cidrotor::e2e

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,5 +92,7 @@ std::string Field(const boost::json::value& json, const char* key);
 bool ReservedForIsTtl(const boost::json::value& json, int ttl);
 // "2125551001" for (212, 1001).
 std::string Number(std::uint32_t npa, std::uint32_t line);
+// The wall-clock time `ahead` from now as the API writes times ("2026-11-25T15:16:00Z").
+std::string IsoIn(std::chrono::seconds ahead);
 
 }  // namespace cidrotor::e2e

@@ -109,10 +109,74 @@ TEST_F(ImportE2eTest, ExportWhileServingShowsEveryNumberWithItsUsage) {
   EXPECT_FALSE(std::getline(lines, end)) << exported.out;
   EXPECT_EQ(header,
             "caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active,last_used,"
-            "hourly_used,daily_used");
+            "hourly_used,daily_used,rest_until");
   EXPECT_EQ(used.substr(0, 39), "2125551001,AT&T,212,7,,default,,true,20") << used;
-  EXPECT_NE(used.find("Z,1,1"), std::string::npos) << used;  // last_used set, counted once
-  EXPECT_EQ(unused, "2125551002,AT&T,212,7,,default,,true,,0,0");
+  EXPECT_NE(used.find("Z,1,1,"), std::string::npos) << used;  // last_used set, counted once
+  EXPECT_EQ(unused, "2125551002,AT&T,212,7,,default,,true,,0,0,");
+}
+
+// A rest goes out with the export and comes back through every import (SPEC: importing an export
+// restores everything but the usage counters): the API's, for a number deleted since (new) and
+// for one whose rest was ended (an update), and the direct one (cluster: beside the running
+// instance; embedded: with the server stopped).
+TEST_F(ImportE2eTest, AnExportedRestComesBackThroughEveryImport) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  const std::string until = IsoIn(std::chrono::hours(24));
+  const std::string patch_path = "/api/numbers/2125551002";
+  const auto rest = [&](const std::string& value) {
+    return Admin("PATCH", patch_path, R"({"rest_until":")" + value + R"("})", "application/json");
+  };
+  const auto resting_until = [&] {
+    const auto number = ParseJson(Admin("GET", patch_path).body).at("number").at("resting_until");
+    return number.is_null() ? std::string("none") : std::string(number.as_string());
+  };
+  ASSERT_EQ(rest(until).status, 200);
+  Env env = server_env();
+  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const std::string file = (work_dir() / "pool.csv").string();
+  const auto exported = test_support::RunCidrotor({"export", file}, env, work_dir());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string csv = text.str();
+  EXPECT_NE(csv.find("\n2125551002,AT&T,212,,,default,,true,,0,0," + until + "\n"),
+            std::string::npos)
+      << csv;
+
+  ASSERT_EQ(Admin("DELETE", patch_path).status, 200);
+  const auto as_new = Admin("POST", "/api/numbers/import", csv, "text/csv");
+  ASSERT_EQ(as_new.status, 200) << as_new.body;
+  EXPECT_EQ(Field(ParseJson(as_new.body), "imported"), "1");
+  EXPECT_EQ(resting_until(), until);
+  ASSERT_EQ(rest("none").status, 200);
+  EXPECT_EQ(resting_until(), "none");
+  const auto as_update = Admin("POST", "/api/numbers/import", csv, "text/csv");
+  ASSERT_EQ(as_update.status, 200) << as_update.body;
+  EXPECT_EQ(Field(ParseJson(as_update.body), "updated"), "2");
+  EXPECT_EQ(resting_until(), until);
+
+  ASSERT_EQ(rest("none").status, 200);
+  if (!ClusterMode()) {
+    ASSERT_EQ(server().Terminate(), 0);
+  }
+  const auto direct = test_support::RunCidrotor({"import", file}, env, work_dir());
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  if (!ClusterMode()) {
+    ASSERT_NO_FATAL_FAILURE(RestartServer());
+  }
+  EXPECT_EQ(resting_until(), until);
+  // In the system of record too (cluster mode: PostgreSQL, which an export reads).
+  const auto again = test_support::RunCidrotor({"export", "-"}, env, work_dir());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, csv);
+  for (int call = 0; call < 2; ++call) {  // the other number takes every call
+    const auto allocated = NextCid("to=2125559876");
+    ASSERT_EQ(allocated.status, 200) << allocated.body;
+    EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "2125551001");
+    ASSERT_EQ(client().Post("/release", "caller_id=2125551001").status, 200);
+  }
 }
 
 TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {

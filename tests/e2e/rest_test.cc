@@ -15,17 +15,6 @@
 namespace cidrotor::e2e {
 namespace {
 
-// "2026-11-26T09:00:00Z" for now + `ahead`.
-std::string IsoIn(std::chrono::seconds ahead) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) +
-                        static_cast<std::time_t>(ahead.count());
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 class RestTest : public E2eTest {
  protected:
   // The caller-IDs of `count` allocations for 212, each released at once.

@@ -97,6 +97,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
         usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
                                    : index_.ArrivingUsage(usage, now);
       }
+      if (item.rest_until) usage.rest_until = *item.rest_until;
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
         std::lock_guard progress_lock(progress->mu);
         if (!progress->error) progress->error = loaded.error();

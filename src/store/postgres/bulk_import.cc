@@ -20,22 +20,24 @@ namespace {
 
 // Lives for the session; ON COMMIT DELETE ROWS empties it after every batch.
 // warm_from is the value the row gets if it is new (BuildSorted); the UPDATE of existing rows
-// ignores it.
+// ignores it. last_used and rest_until NULL: none in the input (0 for a new row, the stored value
+// kept by an update).
 constexpr std::string_view kCreateStaging = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS import_rows (
   caller_id BIGINT, carrier TEXT, area_code TEXT, hourly_limit INTEGER, daily_limit INTEGER,
-  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT
+  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT, rest_until BIGINT
 ) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr std::string_view kCopy =
     "COPY import_rows(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used, warm_from) FROM STDIN";
+    " state, last_used, warm_from, rest_until) FROM STDIN";
 
 constexpr std::string_view kUpdateExisting = R"sql(
 UPDATE caller_ids c SET carrier = r.carrier, area_code = r.area_code,
   hourly_limit = r.hourly_limit, daily_limit = r.daily_limit, is_active = r.is_active,
-  pool = r.pool, state = r.state, last_used = COALESCE(r.last_used, c.last_used)
+  pool = r.pool, state = r.state, last_used = COALESCE(r.last_used, c.last_used),
+  rest_until = COALESCE(r.rest_until, c.rest_until)
 FROM import_rows r WHERE c.caller_id = r.caller_id
 )sql";
 
@@ -44,17 +46,17 @@ FROM import_rows r WHERE c.caller_id = r.caller_id
 // journal's writer sets it.
 constexpr std::string_view kInsertNew = R"sql(
 INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
-                       state, last_used, warm_from, created_at)
+                       state, last_used, warm_from, created_at, rest_until)
 SELECT caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool, state,
        COALESCE(last_used, 0), warm_from,
-       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0)
+       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0), COALESCE(rest_until, 0)
 FROM import_rows
 ON CONFLICT(caller_id) DO NOTHING
 )sql";
 
 constexpr std::string_view kCopyDirect =
     "COPY caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used, warm_from, created_at) FROM STDIN";
+    " state, last_used, warm_from, created_at, rest_until) FROM STDIN";
 
 void AppendNumber(std::string& out, std::uint64_t value) {
   char digits[24];
@@ -97,7 +99,8 @@ struct RowRef {
   std::uint64_t digits = 0;
   std::uint32_t offset = 0;  // into the batch's text
   std::uint32_t length = 0;
-  std::int64_t last_used = -1;  // -1: none in the input
+  std::int64_t last_used = -1;   // -1: none in the input
+  std::int64_t rest_until = -1;  // -1: none in the input
 };
 
 }  // namespace
@@ -120,27 +123,35 @@ struct BulkImporter::Impl {
     return core::ArrivingUsage(arriving, options.warm_from_today).warm_from;
   }
 
+  // A time of the input, or for none (-1) 0 (`direct`) or NULL.
+  void AppendOptional(std::int64_t value, bool direct) {
+    if (value >= 0) {
+      AppendNumber(sorted, static_cast<std::uint64_t>(value));
+    } else {
+      sorted += direct ? "0" : "\\N";
+    }
+  }
+
   // The batch as COPY lines in caller_id order. `direct`: lines for caller_ids itself
-  // (last_used 0 when absent, then warm_from (WarmFrom), then created_at); otherwise for
-  // import_rows (last_used NULL when absent, then warm_from).
+  // (last_used 0 when absent, then warm_from (WarmFrom), created_at and rest_until, 0 when
+  // absent); otherwise for import_rows (last_used NULL when absent, then warm_from, and rest_until
+  // NULL when absent).
   void BuildSorted(bool direct, std::int64_t created_at) {
     std::sort(rows.begin(), rows.end(),
               [](const RowRef& a, const RowRef& b) { return a.digits < b.digits; });
     sorted.clear();
-    sorted.reserve(text.size() + rows.size() * 28);
+    sorted.reserve(text.size() + rows.size() * 40);
     for (const RowRef& row : rows) {
       sorted.append(text, row.offset, row.length);
-      if (row.last_used >= 0) {
-        AppendNumber(sorted, static_cast<std::uint64_t>(row.last_used));
-      } else {
-        sorted += direct ? "0" : "\\N";
-      }
+      AppendOptional(row.last_used, direct);
       sorted.push_back('\t');
       AppendNumber(sorted, WarmFrom(row));
       if (direct) {
         sorted.push_back('\t');
         AppendNumber(sorted, static_cast<std::uint64_t>(created_at));
       }
+      sorted.push_back('\t');
+      AppendOptional(row.rest_until, direct);
       sorted.push_back('\n');
     }
   }
@@ -180,7 +191,8 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
   AppendCopyColumns(m.text, item);
   m.rows.push_back(RowRef{item.spec.caller_id.digits(), static_cast<std::uint32_t>(offset),
                           static_cast<std::uint32_t>(m.text.size() - offset),
-                          item.last_used.has_value() ? std::int64_t{*item.last_used} : -1});
+                          item.last_used.has_value() ? std::int64_t{*item.last_used} : -1,
+                          item.rest_until.has_value() ? std::int64_t{*item.rest_until} : -1});
   if (m.options.on_rows_written) m.items.push_back(std::move(item));
   std::size_t limit = m.options.batch_rows;
   if (m.batches_written == 0 && m.options.first_batch_rows > 0) {

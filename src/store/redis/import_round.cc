@@ -8,16 +8,18 @@
 namespace cidrotor::store::redis {
 namespace {
 
-// The usage a number in no pool starts with: its last_used if the row has one, and its warm-up
-// start (core::ArrivingUsage: today's local midnight unless it comes with a last_used).
+// The usage a number in no pool starts with: its last_used and rest end if the row has them, and
+// its warm-up start (core::ArrivingUsage: today's local midnight unless it comes with a
+// last_used).
 core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context) {
   core::NumberUsage usage;
   usage.last_used = item.last_used.value_or(0);
+  usage.rest_until = item.rest_until.value_or(0);
   return core::ArrivingUsage(
       usage, item.warm_from_day.value_or(core::ToCompact(context.windows.day_start)));
 }
 
-// insert.lua's 8 fields of one number: the warm-up start is sent as decided here, so the journal
+// insert.lua's 9 fields of one number: the warm-up start is sent as decided here, so the journal
 // gets the very value Redis holds.
 void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item,
                       const ScriptContext& context) {
@@ -25,6 +27,7 @@ void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item,
   AppendSpecArgs(args, item.spec);
   args.push_back(std::to_string(usage.last_used));
   args.push_back(std::to_string(usage.warm_from));
+  args.push_back(std::to_string(usage.rest_until));
 }
 
 // The script call that writes `chunk`.
@@ -32,7 +35,7 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
                      const ScriptContext& context) {
   std::vector<std::string> args;
   if (chunk.path == ChunkPath::kInsert) {
-    args.reserve(chunk.items.size() * 8);
+    args.reserve(chunk.items.size() * 9);
     for (std::size_t i : chunk.items) AppendInsertArgs(args, items[i], context);
     return PoolCall(Script::kInsert, chunk.pool, context, std::move(args));
   }
@@ -40,7 +43,7 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
   args.push_back("update");
   args.push_back("0");
   for (std::size_t i : chunk.items) {
-    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used);
+    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used, items[i].rest_until);
   }
   return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
 }
