@@ -48,7 +48,8 @@ int RunClusterInitDb(const Config& config, const core::Clock& clock, const core:
   // at full caps whatever WARMUP_DAYS says.
   std::vector<store::ImportItem> items;
   for (auto& spec : cli::GenerateSamplePool(cli::kSamplePoolSize)) {
-    items.push_back({std::move(spec), std::nullopt, core::CompactTime{0}, std::nullopt});
+    items.push_back(
+        {std::move(spec), std::nullopt, core::CompactTime{0}, std::nullopt, std::nullopt});
   }
   auto imported = Wait<store::ImportResult>([&](auto done) {
     store.ImportNumbers(std::move(items), store::OnDuplicate::kSkip, std::move(done));

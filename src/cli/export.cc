@@ -45,6 +45,8 @@ class CsvSink final : public store::LoadSink {
                    usage.hour_start == hour ? usage.hourly_used : 0,
                    usage.day_start == day ? usage.daily_used : 0);
     line_ += service::FormatIsoUtc(usage.rest_until);
+    line_ += ',';
+    line_ += service::FormatIsoUtc(usage.warm_from);
     line_ += '\n';
     if (line_.size() > (1 << 20)) Flush();
   }

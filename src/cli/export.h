@@ -1,15 +1,16 @@
 // `cidrotor export [--format vicidial-dids] FILE` (`-` = stdout). The default format is CSV: the
 // pool with SPEC's columns
 // caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active,last_used,hourly_used,
-// daily_used, and cidrotor's rest_until, in caller_id order. Caps are empty when the number follows
-// the configured defaults; last_used is ISO-8601 UTC or empty (never used), rest_until likewise
-// (the end of the number's last rest, also a past one: probation and the answer-rate judging follow
-// from it; empty: never rested); active is true/false; the usage counters are those of the current
-// hour/day window of `calendar` (0 when the stored window has passed). Re-importable as is:
-// `import` reads every column but the two counters back, so export -> import -> export is identical
-// (counters aside). Embedded, it reads through SQLite's WAL; in cluster mode app/ gives a scan of
-// PostgreSQL (ExportOptions::scan). Either way it may run while `serve` runs, and sees what has
-// been committed. Not thread-safe.
+// daily_used, and cidrotor's rest_until and warm_from, in caller_id order. Caps are empty when the
+// number follows the configured defaults; last_used is ISO-8601 UTC or empty (never used),
+// rest_until likewise (the end of the number's last rest, also a past one: probation and the
+// answer-rate judging follow from it; empty: never rested), warm_from likewise (the local midnight
+// its warm-up started; empty: established); active is true/false; the usage counters are those of
+// the current hour/day window of `calendar` (0 when the stored window has passed). Re-importable
+// as is: `import` reads every column but the two counters back, so export -> import -> export is
+// identical (counters aside). Embedded, it reads through SQLite's WAL; in cluster mode app/ gives
+// a scan of PostgreSQL (ExportOptions::scan). Either way it may run while `serve` runs, and sees
+// what has been committed. Not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -248,8 +248,8 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
     }
-    if (auto added =
-            (*importer)->Add({std::move(row.spec), row.last_used, std::nullopt, row.rest_until});
+    if (auto added = (*importer)->Add(
+            {std::move(row.spec), row.last_used, std::nullopt, row.rest_until, row.warm_from});
         !added) {
       stop = added.error();
     }

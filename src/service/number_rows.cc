@@ -20,9 +20,9 @@ struct NumberRowParser::Seen {
 
 namespace {
 
-constexpr const char* kColumnNames[] = {"caller_id",   "carrier",   "area_code", "hourly_limit",
-                                        "daily_limit", "pool",      "state",     "active",
-                                        "last_used",   "rest_until"};
+constexpr const char* kColumnNames[] = {"caller_id",   "carrier",    "area_code", "hourly_limit",
+                                        "daily_limit", "pool",       "state",     "active",
+                                        "last_used",   "rest_until", "warm_from"};
 // Written by export, read back as nothing: usage counters belong to their windows (SPEC).
 constexpr std::string_view kIgnoredColumns[] = {"hourly_used", "daily_used"};
 
@@ -146,6 +146,11 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
     if (!rest_until) return core::Fail(std::move(rest_until).error());
     row.rest_until = *rest_until;
   }
+  if (const auto text = field(kWarmFrom); !text.empty()) {
+    auto warm_from = ParseIsoUtc(text, "warm_from");
+    if (!warm_from) return core::Fail(std::move(warm_from).error());
+    row.warm_from = *warm_from;
+  }
   return row;
 }
 
@@ -180,7 +185,8 @@ void CsvImportReader::OnRecord(const CsvRecord& record) {
   ++import_.rows;
   auto parsed = parser_.Parse(record);
   if (auto* row = std::get_if<NumberRow>(&parsed)) {
-    import_.items.push_back({std::move(row->spec), row->last_used, std::nullopt, row->rest_until});
+    import_.items.push_back(
+        {std::move(row->spec), row->last_used, std::nullopt, row->rest_until, row->warm_from});
     import_.lines.push_back(row->line);
   } else {
     import_.rejects.push_back(std::move(std::get<RowReject>(parsed)));

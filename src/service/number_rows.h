@@ -3,14 +3,14 @@
 //
 // Header: columns matched by name, case-insensitively, surrounding spaces ignored. `caller_id` is
 // required; `carrier`, `area_code`, `hourly_limit`, `daily_limit`, `pool`, `state`, `active`,
-// `last_used`, `rest_until` are optional; `hourly_used`/`daily_used` (written by export) are known
-// and ignored; any other column is ignored with a warning.
-// Rows: every field goes through the single-field parsers of service/field_parsers.h. An empty
-// field counts as absent: empty caps are 0 (the configured DEFAULT_* apply), empty pool is
-// "default", empty active is true. `last_used` is ISO-8601 UTC ("2026-11-25T15:16:00Z"; the 'T'
-// may be a space, the 'Z' omitted) or empty (never used / keep the stored value); `rest_until`
-// likewise (empty: not resting / keep the stored rest).
-// A bad row becomes a RowReject {line, reason, original fields}; reasons are
+// `last_used`, `rest_until`, `warm_from` are optional; `hourly_used`/`daily_used` (written by
+// export) are known and ignored; any other column is ignored with a warning. Rows: every field goes
+// through the single-field parsers of service/field_parsers.h. An empty field counts as absent:
+// empty caps are 0 (the configured DEFAULT_* apply), empty pool is "default", empty active is true.
+// `last_used` is ISO-8601 UTC ("2026-11-25T15:16:00Z"; the 'T' may be a space, the 'Z' omitted) or
+// empty (never used / keep the stored value); `rest_until` and `warm_from` likewise (empty: not
+// resting / keep the stored rest; a new number's warm-up follows core::ArrivingUsage / the stored
+// one is kept). A bad row becomes a RowReject {line, reason, original fields}; reasons are
 // "<column>: <detail>" (e.g. "area_code: area code contradicts the number") or
 // "duplicate of line N" for a number already seen earlier in the same input.
 //
@@ -39,6 +39,7 @@ struct NumberRow {
   core::NumberSpec spec;
   std::optional<core::CompactTime> last_used;   // set when the row had a last_used value
   std::optional<core::CompactTime> rest_until;  // set when the row had a rest_until value
+  std::optional<core::CompactTime> warm_from;   // set when the row had a warm_from value
 };
 
 // One bad row, with what it said, for the rejects file.
@@ -50,8 +51,8 @@ struct RowReject {
 
 // The columns SPEC's export writes, in order (also the header `cidrotor export` writes).
 inline constexpr const char* kExportColumns[] = {
-    "caller_id", "carrier", "area_code", "hourly_limit", "daily_limit", "pool",
-    "state",     "active",  "last_used", "hourly_used",  "daily_used",  "rest_until"};
+    "caller_id", "carrier",   "area_code",   "hourly_limit", "daily_limit", "pool",     "state",
+    "active",    "last_used", "hourly_used", "daily_used",   "rest_until",  "warm_from"};
 
 class NumberRowParser {
  public:
@@ -83,6 +84,7 @@ class NumberRowParser {
     kActive,
     kLastUsed,
     kRestUntil,
+    kWarmFrom,
     kColumnCount
   };
 

@@ -78,6 +78,9 @@ struct ImportItem {
   // probation and the answer-rate judging's cutoff after it). Unset: new = not resting,
   // existing = kept.
   std::optional<core::CompactTime> rest_until;
+  // Set: the number's warm-up started then (an export being restored), new or existing number
+  // alike, in place of warm_from_day's rule. Unset: new = warm_from_day's rule, existing = kept.
+  std::optional<core::CompactTime> warm_from;
 };
 
 struct ImportResult {

@@ -90,7 +90,7 @@ TEST_F(ImportCommandTest, HostileFixtureImportsGoodRowsAndExplainsTheRest) {
   EXPECT_EQ(std::count(rejects.begin(), rejects.end(), '\n'), 13);
   const std::string exported = Export();
   EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 6);  // header + 5
-  EXPECT_NE(exported.find("\n2125550100,AT&T,212,10,50,sales,NY,true,2026-11-25T15:16:00Z,0,0,\n"),
+  EXPECT_NE(exported.find("\n2125550100,AT&T,212,10,50,sales,NY,true,2026-11-25T15:16:00Z,0,0,,\n"),
             std::string::npos)
       << exported;
 }
@@ -167,26 +167,36 @@ TEST_F(ImportCommandTest, ExportImportExportIsIdentical) {
   EXPECT_EQ(Export("copy"), first);
 }
 
-// A number's rest goes out with the export and comes back with the import (SPEC: importing an
-// export restores everything but the usage counters), into a new store and over an old one; a
-// file without the column keeps the stored rest.
-TEST_F(ImportCommandTest, ARestTravelsThroughExportAndImport) {
-  ASSERT_EQ(Import(Write("a.csv",
-                         "caller_id,rest_until\n2125550100,2026-12-01T10:00:00Z\n2125550101,\n")),
-            0);
+// A number's rest and warm-up start go out with the export and come back with the import (SPEC:
+// importing an export restores everything but the usage counters), into a new store and over an
+// old one; a file without the columns keeps the stored ones. A warm-up start given wins over the
+// arriving rule (a last_used would make the number established).
+TEST_F(ImportCommandTest, ARestAndAWarmUpTravelThroughExportAndImport) {
+  ASSERT_EQ(
+      Import(Write("a.csv",
+                   "caller_id,last_used,rest_until,warm_from\n"
+                   "2125550100,2026-11-30T09:00:00Z,2026-12-01T10:00:00Z,2026-11-29T05:00:00Z\n"
+                   "2125550101,,,\n")),
+      0);
   const std::string first = Export();
-  EXPECT_NE(first.find("\n2125550100,,212,,,default,,true,,0,0,2026-12-01T10:00:00Z\n"),
+  EXPECT_NE(first.find("\n2125550100,,212,,,default,,true,2026-11-30T09:00:00Z,0,0,"
+                       "2026-12-01T10:00:00Z,2026-11-29T05:00:00Z\n"),
             std::string::npos)
       << first;
-  EXPECT_NE(first.find("\n2125550101,,212,,,default,,true,,0,0,\n"), std::string::npos) << first;
+  EXPECT_NE(first.find("\n2125550101,,212,,,default,,true,,0,0,,\n"), std::string::npos) << first;
   ASSERT_EQ(Import((dir_ / "data-export.csv").string(), store::OnDuplicate::kUpdate, "copy"), 0);
   EXPECT_EQ(Export("copy"), first);
 
   ASSERT_EQ(Import(Write("b.csv", "caller_id,carrier\n2125550100,B\n")), 0);
-  EXPECT_NE(Export().find("\n2125550100,B,212,,,default,,true,,0,0,2026-12-01T10:00:00Z\n"),
+  EXPECT_NE(Export().find("\n2125550100,B,212,,,default,,true,2026-11-30T09:00:00Z,0,0,"
+                          "2026-12-01T10:00:00Z,2026-11-29T05:00:00Z\n"),
             std::string::npos);
-  ASSERT_EQ(Import(Write("c.csv", "caller_id,rest_until\n2125550101,2026-12-02T00:00:00Z\n")), 0);
-  EXPECT_NE(Export().find("\n2125550101,,212,,,default,,true,,0,0,2026-12-02T00:00:00Z\n"),
+  ASSERT_EQ(Import(Write("c.csv",
+                         "caller_id,rest_until,warm_from\n"
+                         "2125550101,2026-12-02T00:00:00Z,2026-11-28T05:00:00Z\n")),
+            0);
+  EXPECT_NE(Export().find("\n2125550101,,212,,,default,,true,,0,0,2026-12-02T00:00:00Z,"
+                          "2026-11-28T05:00:00Z\n"),
             std::string::npos);
 }
 

@@ -157,6 +157,17 @@ std::string Number(std::uint32_t npa, std::uint32_t line) {
   return fmt::format("{}555{:04}", npa, line);
 }
 
+std::string MidnightIso(int days_ago) {
+  const auto day = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()) -
+                   std::chrono::days(days_ago);
+  const std::time_t t = std::chrono::system_clock::to_time_t(day);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
 std::string IsoIn(std::chrono::seconds ahead) {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) +
                         static_cast<std::time_t>(ahead.count());

@@ -94,5 +94,8 @@ bool ReservedForIsTtl(const boost::json::value& json, int ttl);
 std::string Number(std::uint32_t npa, std::uint32_t line);
 // The wall-clock time `ahead` from now as the API writes times ("2026-11-25T15:16:00Z").
 std::string IsoIn(std::chrono::seconds ahead);
+// UTC midnight `days_ago` days before today, as the API writes times ("2026-11-25T00:00:00Z"):
+// a local day's start with the default TIMEZONE.
+std::string MidnightIso(int days_ago);
 
 }  // namespace cidrotor::e2e

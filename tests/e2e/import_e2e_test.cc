@@ -109,10 +109,11 @@ TEST_F(ImportE2eTest, ExportWhileServingShowsEveryNumberWithItsUsage) {
   EXPECT_FALSE(std::getline(lines, end)) << exported.out;
   EXPECT_EQ(header,
             "caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active,last_used,"
-            "hourly_used,daily_used,rest_until");
+            "hourly_used,daily_used,rest_until,warm_from");
   EXPECT_EQ(used.substr(0, 39), "2125551001,AT&T,212,7,,default,,true,20") << used;
   EXPECT_NE(used.find("Z,1,1,"), std::string::npos) << used;  // last_used set, counted once
-  EXPECT_EQ(unused, "2125551002,AT&T,212,7,,default,,true,,0,0,");
+  // Not resting; added today, so warming up from today's midnight (UTC, the default TIMEZONE).
+  EXPECT_EQ(unused, "2125551002,AT&T,212,7,,default,,true,,0,0,," + MidnightIso(0));
 }
 
 // A rest goes out with the export and comes back through every import (SPEC: importing an export
@@ -141,7 +142,7 @@ TEST_F(ImportE2eTest, AnExportedRestComesBackThroughEveryImport) {
   std::stringstream text;
   text << in.rdbuf();
   const std::string csv = text.str();
-  EXPECT_NE(csv.find("\n2125551002,AT&T,212,,,default,,true,,0,0," + until + "\n"),
+  EXPECT_NE(csv.find("\n2125551002,AT&T,212,,,default,,true,,0,0," + until + ","),
             std::string::npos)
       << csv;
 
@@ -177,6 +178,49 @@ TEST_F(ImportE2eTest, AnExportedRestComesBackThroughEveryImport) {
     EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "2125551001");
     ASSERT_EQ(client().Post("/release", "caller_id=2125551001").status, 200);
   }
+}
+
+// A warm-up start goes out with the export and comes back through every import, in place of the
+// arriving rule (with a last_used the number would be established): the API's for a new number
+// and an existing one, and the direct one (cluster: beside the running instance; embedded: with
+// the server stopped). The day of the ramp shows it (WARMUP_DAYS=4).
+TEST_F(ImportE2eTest, AWarmUpStartComesBackThroughEveryImport) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"WARMUP_DAYS", "4"}}));
+  const std::string path = "/api/numbers/2125551001";
+  const auto warmup_day = [&] {
+    return Field(ParseJson(Admin("GET", path).body).at("number"), "warmup_day");
+  };
+  const auto row = [](int days_ago) {
+    return "caller_id,carrier,last_used,warm_from\n2125551001,AT&T," +
+           IsoIn(-std::chrono::hours(1)) + "," + MidnightIso(days_ago) + "\n";
+  };
+  const auto as_new = Admin("POST", "/api/numbers/import", row(1), "text/csv");
+  ASSERT_EQ(as_new.status, 200) << as_new.body;
+  EXPECT_EQ(Field(ParseJson(as_new.body), "imported"), "1");
+  EXPECT_EQ(warmup_day(), "2");  // from yesterday, despite its last_used
+  const auto as_update = Admin("POST", "/api/numbers/import", row(2), "text/csv");
+  ASSERT_EQ(as_update.status, 200) << as_update.body;
+  EXPECT_EQ(Field(ParseJson(as_update.body), "updated"), "1");
+  EXPECT_EQ(warmup_day(), "3");
+
+  Env env = server_env();
+  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const std::string file = (work_dir() / "pool.csv").string();
+  std::ofstream(file) << row(3);
+  if (!ClusterMode()) {
+    ASSERT_EQ(server().Terminate(), 0);
+  }
+  const auto direct = test_support::RunCidrotor({"import", file}, env, work_dir());
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  if (!ClusterMode()) {
+    ASSERT_NO_FATAL_FAILURE(RestartServer());
+  }
+  EXPECT_EQ(warmup_day(), "4");
+  // In the system of record too (cluster mode: PostgreSQL, which an export reads).
+  const auto exported = test_support::RunCidrotor({"export", "-"}, env, work_dir());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string warm_from_column = std::string(",").append(MidnightIso(3)).append("\n");
+  EXPECT_NE(exported.out.find(warm_from_column), std::string::npos) << exported.out;
 }
 
 TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {

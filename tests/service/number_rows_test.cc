@@ -118,16 +118,20 @@ TEST(NumberRowsTest, SeedHeaderWithShortRows) {
   EXPECT_TRUE(out.rejects.empty());
 }
 
-// Written by export: a number's last rest, read back (an empty field: none, or keep the stored
-// one); a bad time rejects the row naming the column.
-TEST(NumberRowsTest, RestUntilIsReadBackAndCheckedLikeLastUsed) {
+// Written by export: a number's last rest and its warm-up start, read back (an empty field: none,
+// or keep the stored one); a bad time rejects the row naming the column.
+TEST(NumberRowsTest, RestUntilAndWarmFromAreReadBackAndCheckedLikeLastUsed) {
   const Outcome out = ParseAll(
-      "caller_id,rest_until\n2125550100,2026-12-01T10:00:00Z\n2125550101,\n2125550102,soon\n");
+      "caller_id,rest_until,warm_from\n2125550100,2026-12-01T10:00:00Z,2026-11-29T05:00:00Z\n"
+      "2125550101,,\n2125550102,soon,\n2125550103,,yesterday\n");
   ASSERT_EQ(out.rows.size(), 2u);
   EXPECT_EQ(out.rows[0].rest_until, ParseIsoUtc("2026-12-01T10:00:00Z", "t").value());
+  EXPECT_EQ(out.rows[0].warm_from, ParseIsoUtc("2026-11-29T05:00:00Z", "t").value());
   EXPECT_FALSE(out.rows[1].rest_until.has_value());
+  EXPECT_FALSE(out.rows[1].warm_from.has_value());
   EXPECT_EQ(out.rejects.at(4),
             "rest_until: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z");
+  EXPECT_EQ(out.rejects.at(5), "warm_from: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z");
   EXPECT_TRUE(out.warnings.empty());
 }
 

@@ -98,6 +98,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
                                    : index_.ArrivingUsage(usage, now);
       }
       if (item.rest_until) usage.rest_until = *item.rest_until;
+      if (item.warm_from) usage.warm_from = *item.warm_from;
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
         std::lock_guard progress_lock(progress->mu);
         if (!progress->error) progress->error = loaded.error();

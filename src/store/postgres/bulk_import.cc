@@ -20,24 +20,26 @@ namespace {
 
 // Lives for the session; ON COMMIT DELETE ROWS empties it after every batch.
 // warm_from is the value the row gets if it is new (BuildSorted); the UPDATE of existing rows
-// ignores it. last_used and rest_until NULL: none in the input (0 for a new row, the stored value
-// kept by an update).
+// takes warm_from_given instead. last_used, rest_until and warm_from_given NULL: none in the
+// input (0 for a new row, the stored value kept by an update).
 constexpr std::string_view kCreateStaging = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS import_rows (
   caller_id BIGINT, carrier TEXT, area_code TEXT, hourly_limit INTEGER, daily_limit INTEGER,
-  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT, rest_until BIGINT
+  is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT, rest_until BIGINT,
+  warm_from_given BIGINT
 ) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr std::string_view kCopy =
     "COPY import_rows(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used, warm_from, rest_until) FROM STDIN";
+    " state, last_used, warm_from, rest_until, warm_from_given) FROM STDIN";
 
 constexpr std::string_view kUpdateExisting = R"sql(
 UPDATE caller_ids c SET carrier = r.carrier, area_code = r.area_code,
   hourly_limit = r.hourly_limit, daily_limit = r.daily_limit, is_active = r.is_active,
   pool = r.pool, state = r.state, last_used = COALESCE(r.last_used, c.last_used),
-  rest_until = COALESCE(r.rest_until, c.rest_until)
+  rest_until = COALESCE(r.rest_until, c.rest_until),
+  warm_from = COALESCE(r.warm_from_given, c.warm_from)
 FROM import_rows r WHERE c.caller_id = r.caller_id
 )sql";
 
@@ -101,6 +103,7 @@ struct RowRef {
   std::uint32_t length = 0;
   std::int64_t last_used = -1;   // -1: none in the input
   std::int64_t rest_until = -1;  // -1: none in the input
+  std::int64_t warm_from = -1;   // -1: none in the input
 };
 
 }  // namespace
@@ -115,9 +118,10 @@ struct BulkImporter::Impl {
   bool last_batch_all_new = false;  // the previous batch met no stored number
   std::size_t batches_written = 0;
 
-  // The warm_from of `row` if it is new: warm_from_today without a last_used (absent or 0), else
-  // 0 (core::ArrivingUsage).
+  // The warm_from of `row` if it is new: its own, else warm_from_today without a last_used
+  // (absent or 0), else 0 (core::ArrivingUsage).
   std::uint64_t WarmFrom(const RowRef& row) const {
+    if (row.warm_from >= 0) return static_cast<std::uint64_t>(row.warm_from);
     core::NumberUsage arriving;
     arriving.last_used = static_cast<core::CompactTime>(std::max<std::int64_t>(row.last_used, 0));
     return core::ArrivingUsage(arriving, options.warm_from_today).warm_from;
@@ -134,13 +138,13 @@ struct BulkImporter::Impl {
 
   // The batch as COPY lines in caller_id order. `direct`: lines for caller_ids itself
   // (last_used 0 when absent, then warm_from (WarmFrom), created_at and rest_until, 0 when
-  // absent); otherwise for import_rows (last_used NULL when absent, then warm_from, and rest_until
-  // NULL when absent).
+  // absent); otherwise for import_rows (last_used NULL when absent, then warm_from, rest_until and
+  // warm_from_given, NULL when absent).
   void BuildSorted(bool direct, std::int64_t created_at) {
     std::sort(rows.begin(), rows.end(),
               [](const RowRef& a, const RowRef& b) { return a.digits < b.digits; });
     sorted.clear();
-    sorted.reserve(text.size() + rows.size() * 40);
+    sorted.reserve(text.size() + rows.size() * 48);
     for (const RowRef& row : rows) {
       sorted.append(text, row.offset, row.length);
       AppendOptional(row.last_used, direct);
@@ -152,6 +156,10 @@ struct BulkImporter::Impl {
       }
       sorted.push_back('\t');
       AppendOptional(row.rest_until, direct);
+      if (!direct) {
+        sorted.push_back('\t');
+        AppendOptional(row.warm_from, direct);
+      }
       sorted.push_back('\n');
     }
   }
@@ -192,7 +200,8 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
   m.rows.push_back(RowRef{item.spec.caller_id.digits(), static_cast<std::uint32_t>(offset),
                           static_cast<std::uint32_t>(m.text.size() - offset),
                           item.last_used.has_value() ? std::int64_t{*item.last_used} : -1,
-                          item.rest_until.has_value() ? std::int64_t{*item.rest_until} : -1});
+                          item.rest_until.has_value() ? std::int64_t{*item.rest_until} : -1,
+                          item.warm_from.has_value() ? std::int64_t{*item.warm_from} : -1});
   if (m.options.on_rows_written) m.items.push_back(std::move(item));
   std::size_t limit = m.options.batch_rows;
   if (m.batches_written == 0 && m.options.first_batch_rows > 0) {

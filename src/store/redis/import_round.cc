@@ -8,13 +8,17 @@
 namespace cidrotor::store::redis {
 namespace {
 
-// The usage a number in no pool starts with: its last_used and rest end if the row has them, and
-// its warm-up start (core::ArrivingUsage: today's local midnight unless it comes with a
-// last_used).
+// The usage a number in no pool starts with: its last_used, rest end and warm-up start if the
+// row has them; else the warm-up start of core::ArrivingUsage (today's local midnight unless it
+// comes with a last_used).
 core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context) {
   core::NumberUsage usage;
   usage.last_used = item.last_used.value_or(0);
   usage.rest_until = item.rest_until.value_or(0);
+  if (item.warm_from) {
+    usage.warm_from = *item.warm_from;
+    return usage;
+  }
   return core::ArrivingUsage(
       usage, item.warm_from_day.value_or(core::ToCompact(context.windows.day_start)));
 }
@@ -43,7 +47,8 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
   args.push_back("update");
   args.push_back("0");
   for (std::size_t i : chunk.items) {
-    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used, items[i].rest_until);
+    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used, items[i].rest_until,
+                     items[i].warm_from);
   }
   return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
 }

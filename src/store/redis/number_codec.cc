@@ -16,7 +16,8 @@ void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
                       const std::optional<core::NumberUsage>& usage,
                       std::optional<core::CompactTime> last_used_only,
-                      std::optional<core::CompactTime> rest_until) {
+                      std::optional<core::CompactTime> rest_until,
+                      std::optional<core::CompactTime> warm_from) {
   const core::NumberUsage u = usage.value_or(core::NumberUsage{});
   AppendSpecArgs(args, spec);
   args.push_back(usage ? "all" : last_used_only ? "lu" : "keep");
@@ -25,7 +26,11 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
   args.push_back(std::to_string(u.hourly_used));
   args.push_back(std::to_string(u.day_start));
   args.push_back(std::to_string(u.daily_used));
-  args.push_back(usage ? std::to_string(u.warm_from) : std::string());
+  if (warm_from) {
+    args.push_back(std::to_string(*warm_from));
+  } else {
+    args.push_back(usage ? std::to_string(u.warm_from) : std::string());
+  }
   if (rest_until) {
     args.push_back(std::to_string(*rest_until));
   } else {

@@ -24,11 +24,12 @@ void AppendSpecArgs(std::vector<std::string>& args, const core::NumberSpec& spec
 // (zero when new). Without `usage` the warm-up start is the script's to decide: a new number
 // warms up from today unless it has a last_used, an existing one keeps its own; and so is the
 // rest: kept (none when new). `rest_until` set = the rest end to write instead (0 ends a rest:
-// a PATCH of it).
+// a PATCH of it); `warm_from` set = the warm-up start to write instead (an import's column).
 void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& spec,
                       const std::optional<core::NumberUsage>& usage,
                       std::optional<core::CompactTime> last_used_only = std::nullopt,
-                      std::optional<core::CompactTime> rest_until = std::nullopt);
+                      std::optional<core::CompactTime> rest_until = std::nullopt,
+                      std::optional<core::CompactTime> warm_from = std::nullopt);
 
 // upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
 // daily_used, warm_from, rest_until.

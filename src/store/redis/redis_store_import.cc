@@ -122,11 +122,12 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
         progress->Fail(before.error());
         continue;
       }
-      // Its usage moves with it; a last_used or rest_until column sets that field, as for any
-      // update.
+      // Its usage moves with it; a last_used, rest_until or warm_from column sets that field, as
+      // for any update.
       core::NumberUsage usage = before->usage;
       if (items[i].last_used) usage.last_used = *items[i].last_used;
       if (items[i].rest_until) usage.rest_until = *items[i].rest_until;
+      if (items[i].warm_from) usage.warm_from = *items[i].warm_from;
       auto moved = PutNumber(connection, items[i].spec, usage, *pool, now);
       auto after = moved ? ReadNumber(connection, items[i].spec.pool, items[i].spec.caller_id, now)
                          : core::Result<core::NumberView>(core::Fail(moved.error()));

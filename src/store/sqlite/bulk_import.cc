@@ -17,21 +17,21 @@
 namespace cidrotor::store::sqlite {
 namespace {
 
-// created_at is bound once per batch (compact seconds, as batch_writer.cc sets it). A new row
-// starts its warm-up today unless it comes with a last_used (core::ArrivingUsage); an update
-// keeps the number's warm-up as it was. A rest_until (?12) NULL: none for a new row, the stored
-// one kept by an update.
+// created_at is bound once per batch (compact seconds, as batch_writer.cc sets it). The row's own
+// warm-up start and rest end (?13, ?12) are NULL when it has none: a new row then starts its
+// warm-up today unless it comes with a last_used (?11, core::ArrivingUsage) and does not rest; an
+// update keeps the number's.
 constexpr std::string_view kInsert = R"sql(
 INSERT OR IGNORE INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit,
                                  is_active, pool, state, last_used, created_at, warm_from,
                                  rest_until)
-VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, COALESCE(?13, ?11), COALESCE(?12, 0))
 )sql";
 
 constexpr std::string_view kUpdate = R"sql(
 UPDATE caller_ids SET carrier = ?2, area_code = ?3, hourly_limit = ?4, daily_limit = ?5,
                       is_active = ?6, pool = ?7, state = ?8, last_used = COALESCE(?9, last_used),
-                      rest_until = COALESCE(?12, rest_until)
+                      rest_until = COALESCE(?12, rest_until), warm_from = COALESCE(?13, warm_from)
 WHERE caller_id = ?1
 )sql";
 
@@ -47,6 +47,7 @@ struct CompactRow {
   std::uint64_t digits = 0;
   core::CompactTime last_used = 0;
   core::CompactTime rest_until = 0;  // 0: none in the row (an ISO time is never the epoch)
+  core::CompactTime warm_from = 0;   // likewise
   std::uint16_t hourly_cap = 0;
   std::uint16_t daily_cap = 0;
   std::uint16_t carrier = 0;
@@ -56,6 +57,12 @@ struct CompactRow {
   bool has_last_used = false;
 };
 static_assert(sizeof(CompactRow) == 32);
+
+// A time the row had, or NULL (0: none; an ISO time never reads as the epoch).
+std::optional<std::int64_t> Given(core::CompactTime t) {
+  if (t == 0) return std::nullopt;
+  return t;
+}
 
 std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
   if (cap == 0) return std::nullopt;  // NULL: the configured default applies
@@ -79,8 +86,8 @@ struct BulkImporter::Impl {
     return it->second;
   }
 
-  // Binds ?1..?9 and ?12 of kInsert / kUpdate; `last_used` NULL keeps the stored value (kUpdate
-  // only).
+  // Binds ?1..?9, ?12 and ?13 of kInsert / kUpdate; `last_used` NULL keeps the stored value
+  // (kUpdate only).
   void Bind(Statement& st, const CompactRow& row, std::optional<std::int64_t> last_used) const {
     const auto number = core::PhoneNumber::FromValidDigits(row.digits);
     char area_code[3];
@@ -94,8 +101,8 @@ struct BulkImporter::Impl {
     st.BindTextNoCopy(7, names[row.pool]);
     st.BindTextNoCopy(8, names[row.state]);
     st.BindOptionalInt64(9, last_used);
-    st.BindOptionalInt64(
-        12, row.rest_until == 0 ? std::nullopt : std::optional<std::int64_t>(row.rest_until));
+    st.BindOptionalInt64(12, Given(row.rest_until));
+    st.BindOptionalInt64(13, Given(row.warm_from));
   }
 };
 
@@ -155,6 +162,7 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
   row.last_used = item.last_used.value_or(0);
   row.has_last_used = item.last_used.has_value();
   row.rest_until = item.rest_until.value_or(0);
+  row.warm_from = item.warm_from.value_or(0);
   row.hourly_cap = item.spec.hourly_cap;
   row.daily_cap = item.spec.daily_cap;
   row.active = item.spec.active;
