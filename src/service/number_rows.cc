@@ -136,20 +136,15 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
     if (!active) return core::Fail(std::move(active).error());
     spec.active = *active;
   }
-  if (const auto text = field(kLastUsed); !text.empty()) {
-    auto last_used = ParseIsoUtc(text, "last_used");
-    if (!last_used) return core::Fail(std::move(last_used).error());
-    row.last_used = *last_used;
-  }
-  if (const auto text = field(kRestUntil); !text.empty()) {
-    auto rest_until = ParseIsoUtc(text, "rest_until");
-    if (!rest_until) return core::Fail(std::move(rest_until).error());
-    row.rest_until = *rest_until;
-  }
-  if (const auto text = field(kWarmFrom); !text.empty()) {
-    auto warm_from = ParseIsoUtc(text, "warm_from");
-    if (!warm_from) return core::Fail(std::move(warm_from).error());
-    row.warm_from = *warm_from;
+  // The times, ISO-8601 UTC.
+  const std::pair<Column, std::optional<core::CompactTime>*> times[] = {
+      {kLastUsed, &row.last_used}, {kRestUntil, &row.rest_until}, {kWarmFrom, &row.warm_from}};
+  for (const auto& [column, target] : times) {
+    if (const auto text = field(column); !text.empty()) {
+      auto time = ParseIsoUtc(text, kColumnNames[column]);
+      if (!time) return core::Fail(std::move(time).error());
+      *target = *time;
+    }
   }
   return row;
 }

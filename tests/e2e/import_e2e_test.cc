@@ -25,6 +25,23 @@ class ImportE2eTest : public E2eTest {
     Env env{{"CIDROTOR_DATA_DIR", (work_dir() / "data").string()}, {"ADMIN_TOKEN", kAdminToken}};
     return test_support::RunCidrotor(args, env, work_dir(), std::chrono::seconds(60), stdin_path);
   }
+  // The server's own configuration (its data directory, or its PostgreSQL and Redis), for the
+  // commands that open the store themselves.
+  Env StoreEnv() const {
+    Env env = server_env();
+    env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+    return env;
+  }
+  // `cidrotor import FILE` straight into the store: beside the running instance in cluster mode;
+  // embedded, with the server stopped for it and started again after.
+  test_support::CommandResult ImportDirectly(const std::string& file) {
+    if (!ClusterMode()) {
+      EXPECT_EQ(server().Terminate(), 0);
+    }
+    auto result = test_support::RunCidrotor({"import", file}, StoreEnv(), work_dir());
+    if (!ClusterMode()) RestartServer();
+    return result;
+  }
 };
 
 TEST_F(ImportE2eTest, ApiImportMakesNumbersAllocatableAndExplainsRejects) {
@@ -72,8 +89,7 @@ TEST_F(ImportE2eTest, ExportAsVicidialDidsWritesOneRowPerNumberOfThePool) {
   ASSERT_EQ(
       Admin("PATCH", "/api/numbers/2125551002", R"({"active":false})", "application/json").status,
       200);
-  Env env = server_env();
-  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const Env env = StoreEnv();
   const auto exported = test_support::RunCidrotor(
       {"export", "--format", "vicidial-dids", "--pool", "default", "--in-group", "CALLBACKS", "-"},
       env, work_dir());
@@ -96,9 +112,7 @@ TEST_F(ImportE2eTest, ExportWhileServingShowsEveryNumberWithItsUsage) {
   const auto allocated = NextCid("to=2125559876");
   ASSERT_EQ(allocated.status, 200) << allocated.body;
   ASSERT_EQ(Field(ParseJson(allocated.body), "caller_id"), "2125551001");
-  // The server's own configuration: its data directory, or its PostgreSQL in cluster mode.
-  Env env = server_env();
-  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const Env env = StoreEnv();
   const auto exported = test_support::RunCidrotor({"export", "-"}, env, work_dir());
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   std::istringstream lines(exported.out);
@@ -133,8 +147,7 @@ TEST_F(ImportE2eTest, AnExportedRestComesBackThroughEveryImport) {
     return number.is_null() ? std::string("none") : std::string(number.as_string());
   };
   ASSERT_EQ(rest(until).status, 200);
-  Env env = server_env();
-  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
+  const Env env = StoreEnv();
   const std::string file = (work_dir() / "pool.csv").string();
   const auto exported = test_support::RunCidrotor({"export", file}, env, work_dir());
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
@@ -159,14 +172,8 @@ TEST_F(ImportE2eTest, AnExportedRestComesBackThroughEveryImport) {
   EXPECT_EQ(resting_until(), until);
 
   ASSERT_EQ(rest("none").status, 200);
-  if (!ClusterMode()) {
-    ASSERT_EQ(server().Terminate(), 0);
-  }
-  const auto direct = test_support::RunCidrotor({"import", file}, env, work_dir());
+  const auto direct = ImportDirectly(file);
   EXPECT_EQ(direct.exit_code, 0) << direct.err;
-  if (!ClusterMode()) {
-    ASSERT_NO_FATAL_FAILURE(RestartServer());
-  }
   EXPECT_EQ(resting_until(), until);
   // In the system of record too (cluster mode: PostgreSQL, which an export reads).
   const auto again = test_support::RunCidrotor({"export", "-"}, env, work_dir());
@@ -203,21 +210,13 @@ TEST_F(ImportE2eTest, AWarmUpStartComesBackThroughEveryImport) {
   EXPECT_EQ(Field(ParseJson(as_update.body), "updated"), "1");
   EXPECT_EQ(warmup_day(), "3");
 
-  Env env = server_env();
-  env["CIDROTOR_DATA_DIR"] = (work_dir() / "data").string();
   const std::string file = (work_dir() / "pool.csv").string();
   std::ofstream(file) << row(3);
-  if (!ClusterMode()) {
-    ASSERT_EQ(server().Terminate(), 0);
-  }
-  const auto direct = test_support::RunCidrotor({"import", file}, env, work_dir());
+  const auto direct = ImportDirectly(file);
   EXPECT_EQ(direct.exit_code, 0) << direct.err;
-  if (!ClusterMode()) {
-    ASSERT_NO_FATAL_FAILURE(RestartServer());
-  }
   EXPECT_EQ(warmup_day(), "4");
   // In the system of record too (cluster mode: PostgreSQL, which an export reads).
-  const auto exported = test_support::RunCidrotor({"export", "-"}, env, work_dir());
+  const auto exported = test_support::RunCidrotor({"export", "-"}, StoreEnv(), work_dir());
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   const std::string warm_from_column = std::string(",").append(MidnightIso(3)).append("\n");
   EXPECT_NE(exported.out.find(warm_from_column), std::string::npos) << exported.out;
