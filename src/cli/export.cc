@@ -46,7 +46,11 @@ class CsvSink final : public store::LoadSink {
                    usage.day_start == day ? usage.daily_used : 0);
     line_ += service::FormatIsoUtc(usage.rest_until);
     line_ += ',';
-    line_ += service::FormatIsoUtc(usage.warm_from);
+    if (usage.warm_from == 0) {
+      line_ += service::kEstablished;  // not empty: a never-used number would read as new
+    } else {
+      line_ += service::FormatIsoUtc(usage.warm_from);
+    }
     line_ += '\n';
     if (line_.size() > (1 << 20)) Flush();
   }

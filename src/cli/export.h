@@ -5,7 +5,7 @@
 // number follows the configured defaults; last_used is ISO-8601 UTC or empty (never used),
 // rest_until likewise (the end of the number's last rest, also a past one: probation and the
 // answer-rate judging follow from it; empty: never rested), warm_from likewise (the local midnight
-// its warm-up started; empty: established); active is true/false; the usage counters are those of
+// its warm-up started; `none`: established); active is true/false; the usage counters are those of
 // the current hour/day window of `calendar` (0 when the stored window has passed). Re-importable
 // as is: `import` reads every column but the two counters back, so export -> import -> export is
 // identical (counters aside). Embedded, it reads through SQLite's WAL; in cluster mode app/ gives

@@ -141,6 +141,10 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
       {kLastUsed, &row.last_used}, {kRestUntil, &row.rest_until}, {kWarmFrom, &row.warm_from}};
   for (const auto& [column, target] : times) {
     if (const auto text = field(column); !text.empty()) {
+      if (column == kWarmFrom && text == kEstablished) {  // no warm-up (export writes it)
+        *target = 0;
+        continue;
+      }
       auto time = ParseIsoUtc(text, kColumnNames[column]);
       if (!time) return core::Fail(std::move(time).error());
       *target = *time;

@@ -10,7 +10,9 @@
 // `last_used` is ISO-8601 UTC ("2026-11-25T15:16:00Z"; the 'T' may be a space, the 'Z' omitted) or
 // empty (never used / keep the stored value); `rest_until` and `warm_from` likewise (empty: not
 // resting / keep the stored rest; a new number's warm-up follows core::ArrivingUsage / the stored
-// one is kept). A bad row becomes a RowReject {line, reason, original fields}; reasons are
+// one is kept); `warm_from` may also be `none`: established, no warm-up (what export writes for
+// such a number: empty would make a never-used one warm up anew). A bad row becomes a RowReject
+// {line, reason, original fields}; reasons are
 // "<column>: <detail>" (e.g. "area_code: area code contradicts the number") or
 // "duplicate of line N" for a number already seen earlier in the same input.
 //
@@ -22,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -48,6 +51,9 @@ struct RowReject {
   std::string reason;
   std::vector<std::string> fields;  // the row's original fields
 };
+
+// warm_from of an established number (no warm-up), as export writes it and import reads it.
+inline constexpr std::string_view kEstablished = "none";
 
 // The columns SPEC's export writes, in order (also the header `cidrotor export` writes).
 inline constexpr const char* kExportColumns[] = {

@@ -47,18 +47,19 @@ struct CompactRow {
   std::uint64_t digits = 0;
   core::CompactTime last_used = 0;
   core::CompactTime rest_until = 0;  // 0: none in the row (an ISO time is never the epoch)
-  core::CompactTime warm_from = 0;   // likewise
+  core::CompactTime warm_from = 0;   // with has_warm_from (0: established)
   std::uint16_t hourly_cap = 0;
   std::uint16_t daily_cap = 0;
   std::uint16_t carrier = 0;
   std::uint16_t pool = 0;
   std::uint16_t state = 0;
-  bool active = true;
-  bool has_last_used = false;
+  bool active : 1 = true;
+  bool has_last_used : 1 = false;
+  bool has_warm_from : 1 = false;
 };
 static_assert(sizeof(CompactRow) == 32);
 
-// A time the row had, or NULL (0: none; an ISO time never reads as the epoch).
+// A rest end the row had, or NULL (0: none; an ISO time never reads as the epoch).
 std::optional<std::int64_t> Given(core::CompactTime t) {
   if (t == 0) return std::nullopt;
   return t;
@@ -102,7 +103,8 @@ struct BulkImporter::Impl {
     st.BindTextNoCopy(8, names[row.state]);
     st.BindOptionalInt64(9, last_used);
     st.BindOptionalInt64(12, Given(row.rest_until));
-    st.BindOptionalInt64(13, Given(row.warm_from));
+    st.BindOptionalInt64(
+        13, row.has_warm_from ? std::optional<std::int64_t>(row.warm_from) : std::nullopt);
   }
 };
 
@@ -163,6 +165,7 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
   row.has_last_used = item.last_used.has_value();
   row.rest_until = item.rest_until.value_or(0);
   row.warm_from = item.warm_from.value_or(0);
+  row.has_warm_from = item.warm_from.has_value();
   row.hourly_cap = item.spec.hourly_cap;
   row.daily_cap = item.spec.daily_cap;
   row.active = item.spec.active;
