@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "cli/init_db.h"
 #include "store/memory/indexed_store.h"
 #include "store/postgres/postgres_journal.h"
@@ -33,6 +36,17 @@ core::Result<ServeStore> OpenEmbedded(const Config& config, const core::Clock& c
   return opened;
 }
 
+// A number's edit lock outlives the longest wait for its change's journal append: the commit
+// watchdog's (it acknowledges within 1.25 x commit_wait) or, without one, the statement deadline
+// (statement_timeout + 1 s); twice that, and never under the store's default.
+std::chrono::milliseconds EditLeaseFor(const store::PostgresOptions& postgres) {
+  const std::chrono::milliseconds longest =
+      postgres.commit_wait.count() > 0
+          ? postgres.commit_wait * 5 / 4
+          : postgres.connection.statement_timeout + std::chrono::seconds(1);
+  return std::max(store::RedisStoreOptions{}.edit_lease, 2 * longest);
+}
+
 core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& clock,
                                      const core::Calendar& calendar) {
   auto redis = RedisSettings(config);
@@ -47,6 +61,7 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   options.rate_limit_per_agent = config.default_rate_limit_per_agent;
   options.retention = RetentionFor(config);
   options.redis.connection = *redis;
+  options.edit_lease = EditLeaseFor(postgres);
   auto store = store::RedisStore::Open(clock, calendar, options, std::move(*journal));
   if (!store) return core::Fail(std::move(store.error()));
   ServeStore opened;

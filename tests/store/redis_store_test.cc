@@ -21,6 +21,7 @@
 #include "core/warm_up.h"
 #include "store/journal_test_util.h"
 #include "store/redis/redis_connection.h"
+#include "store/redis/redis_executor.h"
 #include "store/redis/script_args.h"
 #include "store_contract_test.h"
 
@@ -586,6 +587,9 @@ TEST_F(RedisStoreTest, RedisWrittenWithAnotherKeyLayoutIsRebuilt) {
   ASSERT_EQ(redis_.Command({"DEL", redis::kGenerationKey}), ":1\r\n");
   ASSERT_EQ(redis_.Command({"SET", "cid:generation", "12345"}), "+OK\r\n");
   ASSERT_EQ(redis_.Command({"ZADD", "cid:{default}:all", "0", "2125550001"}), ":1\r\n");
+  // A change under way on another instance keeps its lock through the rebuild.
+  ASSERT_EQ(redis_.Command({"SET", "cid:edit:2125550002", "another-instance", "PX", "60000"}),
+            "+OK\r\n");
   auto after = OpenInstance();
   ASSERT_TRUE(after);
   auto allocated = AllocateOn(*after, "2125559999");
@@ -593,6 +597,7 @@ TEST_F(RedisStoreTest, RedisWrittenWithAnotherKeyLayoutIsRebuilt) {
   EXPECT_EQ(allocated->reservation.caller_id.ToString(), "2125550002");
   EXPECT_THAT(AllocateOn(*after, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation"}), ":0\r\n");
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:edit:2125550002"}), ":1\r\n");
 }
 
 // A rebuild writes each number's newest reservation back into its hash ('lr', the lookup's link
@@ -885,6 +890,41 @@ TEST_F(RedisStoreTest, ALockLeftByAnotherInstanceDelaysOrRefusesTheChange) {
   auto unchanged = GetOn(*store, "2125550001");
   ASSERT_THAT(unchanged, IsOk());
   EXPECT_EQ(unchanged->spec.carrier, "Changed");
+}
+
+// Work already begun (an undo, an edit lock's release) is queued ahead and never failed for having
+// waited; other tasks that waited past the deadline fail unrun.
+TEST_F(RedisStoreTest, UrgentTasksGoFirstAndAreNeverFailedForWaiting) {
+  redis::ExecutorOptions options;
+  options.connection.port = redis_.port();
+  options.workers = 1;
+  options.queue_deadline = std::chrono::milliseconds(50);
+  redis::RedisExecutor executor(options);
+  std::mutex mu;
+  std::vector<std::string> ran;
+  const auto task = [&](std::string name, bool urgent) {
+    redis::RedisExecutor::Task t;
+    t.urgent = urgent;
+    t.run = [&, name](redis::RedisConnection&) {
+      std::lock_guard lock(mu);
+      ran.push_back(name);
+    };
+    t.fail = [&, name](const core::Error&) {
+      std::lock_guard lock(mu);
+      ran.push_back(name + " failed");
+    };
+    return t;
+  };
+  redis::RedisExecutor::Task busy = task("busy", false);
+  busy.run = [&](redis::RedisConnection&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  };
+  executor.Submit(std::move(busy));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker has taken it
+  executor.Submit(task("normal", false));
+  executor.Submit(task("urgent", true));
+  executor.Drain();
+  EXPECT_EQ(ran, (std::vector<std::string>{"urgent", "normal failed"}));
 }
 
 // The answer statistics come from the journal, the system of record (the queries are the journal

@@ -30,7 +30,13 @@ void RedisExecutor::Submit(Task task) {
   {
     std::lock_guard lock(mu_);
     if (!stop_ && queue_.size() < options_.max_queue) {
-      queue_.push_back(Queued{std::move(task), std::chrono::steady_clock::now()});
+      const bool urgent = task.urgent;
+      Queued queued{std::move(task), std::chrono::steady_clock::now()};
+      if (urgent) {
+        queue_.push_front(std::move(queued));
+      } else {
+        queue_.push_back(std::move(queued));
+      }
       cv_.notify_one();
       return;
     }
@@ -48,7 +54,8 @@ void RedisExecutor::WorkerLoop(std::size_t index) {
     queue_.pop_front();
     ++running_;
     lock.unlock();
-    if (std::chrono::steady_clock::now() - queued.queued_at > options_.queue_deadline) {
+    if (!queued.task.urgent &&
+        std::chrono::steady_clock::now() - queued.queued_at > options_.queue_deadline) {
       queued.task.fail(core::Error::Unavailable("redis too slow: request waited too long"));
     } else {
       queued.task.run(connection);

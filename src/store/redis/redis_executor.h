@@ -37,6 +37,10 @@ class RedisExecutor {
   struct Task {
     std::function<void(RedisConnection&)> run;
     std::function<void(core::Error)> fail;
+    // Finishes work already begun (the undo of a change PostgreSQL refused, the release of a
+    // number's edit lock): queued ahead of the others and never failed for having waited, so a
+    // busy queue cannot leave that work half done.
+    bool urgent = false;
   };
 
   explicit RedisExecutor(ExecutorOptions options);

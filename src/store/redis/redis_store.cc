@@ -142,8 +142,9 @@ void RedisStore::NoteRedis(const core::Result<void>& outcome) {
 }
 
 void RedisStore::SubmitTask(std::function<void(RedisConnection&)> run,
-                            std::function<void(core::Error)> fail) {
+                            std::function<void(core::Error)> fail, bool urgent) {
   redis::RedisExecutor::Task task;
+  task.urgent = urgent;
   task.run = std::move(run);
   task.fail = [this, fail = std::move(fail)](core::Error error) {
     redis_up_ = false;

@@ -55,6 +55,10 @@ struct RedisStoreOptions {
   redis::ExecutorOptions redis;              // server, timeouts, worker connections
   std::size_t import_chunk = 1000;           // numbers per upsert script call (bulk import)
   HistoryRetention retention;                // the journal's history, pruned from Tick
+  // How long a number's edit lock lasts unless released (SubmitEdit): longer than the longest wait
+  // for a change's journal append (app/ derives it from PostgreSQL's commit wait), so that only an
+  // instance that died holding one makes the next change of that number wait for it.
+  std::chrono::milliseconds edit_lease{10'000};
 };
 
 class RedisStore final : public Store {
@@ -74,11 +78,9 @@ class RedisStore final : public Store {
   // redis_store_numbers.cc: admin changes and reads of numbers; redis_store_import.cc.
   void AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) override;
   // Both read the number, change it and write it back while holding its edit lock (SubmitEdit):
-  // one change of a number at a time, through every instance.
-  // A change takes milliseconds (Redis, then PostgreSQL's commit, which the journal stops waiting
-  // for after its commit_wait). The lease outlives any of them, so only an instance that died
-  // while holding a lock makes the next change wait for it to expire; after kEditWait it gives up.
-  static constexpr std::chrono::milliseconds kEditLease{10'000};
+  // one change of a number at a time, through every instance. A change takes milliseconds
+  // (Redis, then PostgreSQL's commit); one that finds the lock taken tries again for up to
+  // kEditWait, then gives up (kUnavailable).
   static constexpr std::chrono::milliseconds kEditWait{2'000};
   void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                     Callback<core::NumberView> done) override;
@@ -158,8 +160,9 @@ class RedisStore final : public Store {
         [shared, run = std::move(run)](redis::RedisConnection& c) mutable { run(c, *shared); },
         [shared](core::Error error) { (*shared)(core::Fail(std::move(error))); });
   }
+  // `urgent`: work already begun (redis_executor.h Task::urgent).
   void SubmitTask(std::function<void(redis::RedisConnection&)> run,
-                  std::function<void(core::Error)> fail);
+                  std::function<void(core::Error)> fail, bool urgent = false);
   // As Submit, holding the number's edit lock (`cid:edit:<caller_id>`, redis_store_leases.cc)
   // from before `run` starts until its `done` was called: after the journal's commit, or the undo
   // of a change it refused. So the changes of one number, through any instance, read what the one
@@ -184,16 +187,17 @@ class RedisStore final : public Store {
                 run(connection, unlock_then_done);
               });
   }
-  // Takes `caller_id`'s edit lock (SET NX PX kEditLease), trying again for up to kEditWait; the
+  // Takes `caller_id`'s edit lock (SET NX PX edit_lease), trying again for up to kEditWait; the
   // token it set. Errors: kUnavailable (Redis, or the lock held elsewhere all that time).
   core::Result<std::string> LockNumber(redis::RedisConnection& connection,
                                        core::PhoneNumber caller_id);
-  // Deletes the lock if it still holds `token` (on a worker), then runs `then`; `then` runs also
-  // when that cannot be done (the lock then expires after kEditLease).
+  // Deletes the lock if it still holds `token` (on a worker, urgent), then runs `then`; `then` runs
+  // also when that cannot be done (the lock then expires after edit_lease).
   void UnlockNumberThen(core::PhoneNumber caller_id, std::string token, std::function<void()> then);
 
-  // A change the journal refused: runs `undo` on a worker, then fails `done` with `error`, so a
-  // retry right after the answer already sees the state before the change.
+  // A change the journal refused: runs `undo` on a worker (urgent: a busy queue never skips it),
+  // then fails `done` with `error`, so a retry right after the answer already sees the state
+  // before the change.
   template <class T>
   void UndoThenFail(std::function<void(redis::RedisConnection&)> undo, core::Error error,
                     Callback<T> done) {
@@ -203,7 +207,7 @@ class RedisStore final : public Store {
           undo(c);
           (*shared)(core::Fail(error));
         },
-        [shared, error](core::Error) { (*shared)(core::Fail(error)); });
+        [shared, error](core::Error) { (*shared)(core::Fail(error)); }, /*urgent=*/true);
   }
   void NoteRedis(const core::Result<void>& outcome);
   // The hot path (redis_store_calls.cc): the pipeline when it can, else the worker way.

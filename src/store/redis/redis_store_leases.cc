@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "store/redis/redis_store.h"
+#include "store/redis/script_args.h"
 
 namespace cidrotor::store {
 
@@ -35,7 +36,6 @@ using redis::RedisConnection;
 namespace {
 
 constexpr std::string_view kTurnKeyPrefix = "cid:turn:";
-constexpr std::string_view kEditKeyPrefix = "cid:edit:";
 // Deletes the lock only while it holds this change's token.
 constexpr std::string_view kUnlockScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
@@ -60,6 +60,12 @@ const std::string& InstanceToken() {
 std::string EditToken() {
   static std::atomic<std::uint64_t> edits{0};
   return InstanceToken() + ":" + std::to_string(edits.fetch_add(1) + 1);
+}
+
+// Deletes `caller_id`'s edit lock if it holds `token`.
+redis::Command UnlockCommand(core::PhoneNumber caller_id, const std::string& token) {
+  return {"EVAL", std::string(kUnlockScript), "1",
+          std::string(redis::kEditKeyPrefix) + caller_id.ToString(), token};
 }
 
 // The claim's answer: true when the SET was made ("OK"), false when the key was there (nil).
@@ -92,14 +98,20 @@ void RedisStore::ClaimTurn(std::string job, std::chrono::milliseconds period,
 
 core::Result<std::string> RedisStore::LockNumber(RedisConnection& connection,
                                                  core::PhoneNumber caller_id) {
-  const std::string key = std::string(kEditKeyPrefix) + caller_id.ToString();
+  const std::string key = std::string(redis::kEditKeyPrefix) + caller_id.ToString();
   const std::string token = EditToken();
-  const redis::Command lock = {"SET", key, token, "NX", "PX", std::to_string(kEditLease.count())};
+  const redis::Command lock = {"SET", key,  token,
+                               "NX",  "PX", std::to_string(options_.edit_lease.count())};
   const auto give_up = std::chrono::steady_clock::now() + kEditWait;
   while (true) {
     auto reply = connection.Run(lock);
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
-    if (!reply) return core::Fail(reply.error());
+    if (!reply) {
+      // The SET may have been made with its answer lost (a timeout): take the lock back at once
+      // if so, rather than leave the number unchangeable until the lease ends (best effort).
+      (void)connection.Run(UnlockCommand(caller_id, token));
+      return core::Fail(reply.error());
+    }
     auto taken = ReadClaim(*reply);
     if (!taken) return core::Fail(taken.error());
     if (*taken) return token;
@@ -117,8 +129,7 @@ void RedisStore::UnlockNumberThen(core::PhoneNumber caller_id, std::string token
   auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
   SubmitTask(
       [caller_id, token = std::move(token), shared_then](RedisConnection& connection) {
-        auto unlocked = connection.Run({"EVAL", std::string(kUnlockScript), "1",
-                                        std::string(kEditKeyPrefix) + caller_id.ToString(), token});
+        auto unlocked = connection.Run(UnlockCommand(caller_id, token));
         if (!unlocked || unlocked->is_error()) {
           spdlog::warn("redis: the edit lock of {} stays until it expires: {}",
                        caller_id.ToString(),
@@ -126,7 +137,7 @@ void RedisStore::UnlockNumberThen(core::PhoneNumber caller_id, std::string token
         }
         (*shared_then)();
       },
-      [shared_then](const core::Error&) { (*shared_then)(); });
+      [shared_then](const core::Error&) { (*shared_then)(); }, /*urgent=*/true);
 }
 
 }  // namespace cidrotor::store

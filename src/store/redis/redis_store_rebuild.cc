@@ -291,7 +291,8 @@ class RedisLoader final : public LoadSink {
   std::optional<core::Error> error_;
 };
 
-// Deletes every cid:* key but the lock (SCAN, then UNLINK in batches).
+// Deletes every cid:* key but the locks: the rebuild's, and the numbers' edit locks, which changes
+// under way still hold (SCAN, then UNLINK in batches).
 core::Result<void> DeleteStaleKeys(RedisConnection& connection) {
   std::string cursor = "0";
   do {
@@ -303,7 +304,9 @@ core::Result<void> DeleteStaleKeys(RedisConnection& connection) {
     cursor = page->elements[0].str;
     redis::Command unlink = {"UNLINK"};
     for (const RedisReply& key : page->elements[1].elements) {
-      if (key.str != redis::kRebuildLockKey) unlink.push_back(key.str);
+      if (key.str != redis::kRebuildLockKey && !key.str.starts_with(redis::kEditKeyPrefix)) {
+        unlink.push_back(key.str);
+      }
     }
     if (unlink.size() > 1) {
       if (auto deleted = connection.Run(unlink); !deleted) return core::Fail(deleted.error());

@@ -25,6 +25,9 @@ inline constexpr const char* kPoolsKey = "cid:pools";                   // set o
 inline constexpr const char* kPoolOfKey = "cid:pool_of";                // hash: number → pool
 inline constexpr const char* kCampaignPoolsKey = "cid:campaign_pools";  // hash: campaign → pool
 inline constexpr const char* kPoolSettingsKey = "cid:pool_settings";    // hash: pool → fallback
+// + caller_id: the lock of one number's change (redis_store_leases.cc). The unlock is a script,
+// on that one key.
+inline constexpr std::string_view kEditKeyPrefix = "cid:edit:";
 
 // "cid:{sales}:" for pool "sales": every key of a pool starts with it (one cluster slot).
 std::string PoolPrefix(std::string_view pool);
