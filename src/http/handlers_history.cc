@@ -29,29 +29,55 @@ boost::asio::awaitable<Response> HandleListReservations(const Request& request,
   co_return JsonResponse({{"success", true}, {"reservations", std::move(reservations)}});
 }
 
+namespace {
+
+using CoverageReport = service::CoverageCache::Report;
+
+// Reads the calls and the live counts from the store and builds the report; `done` runs on the
+// store's thread. `services` outlives every request.
+void MakeCoverage(const Services& services, core::TimePoint now,
+                  store::Callback<CoverageReport> done) {
+  static const core::FixedOffsetCalendar kUtc;
+  const core::Calendar& calendar =
+      services.options.calendar != nullptr ? *services.options.calendar : kUtc;
+  const store::CoverageQuery query = service::CoverageQueryAt(
+      now, calendar, services.options.default_hourly_cap, services.options.default_daily_cap);
+  services.store.GetCoverage(query, [&services, &calendar, query, now, done = std::move(done)](
+                                        core::Result<store::CoverageData> data) {
+    if (!data) {
+      done(core::Fail(data.error()));
+      return;
+    }
+    services.store.GetStats([&calendar, query, now, data = std::move(*data),
+                             done](core::Result<store::StoreStats> stats) {
+      if (!stats) {
+        done(core::Fail(stats.error()));
+        return;
+      }
+      done(service::BuildCoverage(data, query, now, calendar, stats->area_codes));
+    });
+  });
+}
+
+}  // namespace
+
 boost::asio::awaitable<Response> HandleCoverage(const Request& /*request*/,
                                                 RequestContext& context) {
   const Services& services = context.services;
   const core::TimePoint now = services.clock.Now();
-  std::optional<std::vector<service::AreaCodeCoverage>> report;
-  if (services.coverage_cache != nullptr) report = services.coverage_cache->Fresh(now);
-  if (!report) {
-    static const core::FixedOffsetCalendar kUtc;
-    const core::Calendar& calendar =
-        services.options.calendar != nullptr ? *services.options.calendar : kUtc;
-    const store::CoverageQuery query = service::CoverageQueryAt(
-        now, calendar, services.options.default_hourly_cap, services.options.default_daily_cap);
-    auto data =
-        co_await CallStore<store::CoverageData>([&](store::Callback<store::CoverageData> done) {
-          services.store.GetCoverage(query, std::move(done));
-        });
-    if (!data) co_return ErrorResponse(data.error());
-    auto stats = co_await CallStore<store::StoreStats>(
-        [&](store::Callback<store::StoreStats> done) { services.store.GetStats(std::move(done)); });
-    if (!stats) co_return ErrorResponse(stats.error());
-    report = service::BuildCoverage(*data, query, now, calendar, stats->area_codes);
-    if (services.coverage_cache != nullptr) services.coverage_cache->Put(now, *report);
-  }
+  auto report = co_await CallStore<CoverageReport>([&](store::Callback<CoverageReport> done) {
+    if (services.coverage_cache == nullptr) {
+      MakeCoverage(services, now, std::move(done));
+      return;
+    }
+    services.coverage_cache->Get(
+        now,
+        [&services, now](store::Callback<CoverageReport> made) {
+          MakeCoverage(services, now, std::move(made));
+        },
+        std::move(done));
+  });
+  if (!report) co_return ErrorResponse(report.error());
   boost::json::array area_codes;
   for (const auto& a : *report) area_codes.emplace_back(CoverageJson(a));
   co_return JsonResponse(

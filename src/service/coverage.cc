@@ -129,16 +129,31 @@ std::vector<AreaCodeCoverage> BuildCoverage(
   return report;
 }
 
-std::optional<std::vector<AreaCodeCoverage>> CoverageCache::Fresh(core::TimePoint now) const {
-  std::lock_guard lock(mu_);
-  if (!made_at_ || now < *made_at_ || now - *made_at_ >= kMaxAge) return std::nullopt;
-  return report_;
-}
-
-void CoverageCache::Put(core::TimePoint now, std::vector<AreaCodeCoverage> report) {
-  std::lock_guard lock(mu_);
-  made_at_ = now;
-  report_ = std::move(report);
+void CoverageCache::Get(core::TimePoint now, const Fetch& fetch, store::Callback<Report> done) {
+  std::unique_lock lock(mu_);
+  if (made_at_ && now >= *made_at_ && now - *made_at_ < kMaxAge) {
+    Report report = report_;
+    lock.unlock();
+    done(std::move(report));
+    return;
+  }
+  waiting_.push_back(std::move(done));
+  if (fetching_) return;
+  fetching_ = true;
+  lock.unlock();
+  fetch([this, now](core::Result<Report> made) {
+    std::vector<store::Callback<Report>> waiting;
+    {
+      std::lock_guard made_lock(mu_);
+      fetching_ = false;
+      if (made) {
+        made_at_ = now;
+        report_ = *made;
+      }
+      waiting.swap(waiting_);
+    }
+    for (const auto& callback : waiting) callback(made);
+  });
 }
 
 }  // namespace cidrotor::service

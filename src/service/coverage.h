@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -56,19 +57,27 @@ std::vector<AreaCodeCoverage> BuildCoverage(
     const store::CoverageData& data, const store::CoverageQuery& query, core::TimePoint now,
     const core::Calendar& calendar, const std::vector<store::AreaCodeAvailability>& availability);
 
-// The last report, for a minute: it reads a week of calls, and every open dashboard asks for it.
+// The last report, for a minute, and one report made at a time: it reads a week of calls (seconds
+// at millions of calls a day), and every open dashboard asks for it every few seconds.
 // Thread-safe.
 class CoverageCache {
  public:
+  using Report = std::vector<AreaCodeCoverage>;
+  // Makes a report and hands it to its callback (on any thread).
+  using Fetch = std::function<void(store::Callback<Report>)>;
   static constexpr std::chrono::seconds kMaxAge{60};
 
-  std::optional<std::vector<AreaCodeCoverage>> Fresh(core::TimePoint now) const;
-  void Put(core::TimePoint now, std::vector<AreaCodeCoverage> report);
+  // `done` gets the report made less than kMaxAge before `now` (at once, on this thread); else the
+  // one the fetch under way makes; else `fetch` is started, and its result goes to every caller
+  // that asked meanwhile (a failure too: kept for nobody after).
+  void Get(core::TimePoint now, const Fetch& fetch, store::Callback<Report> done);
 
  private:
-  mutable std::mutex mu_;
-  std::optional<core::TimePoint> made_at_;  // guarded by mu_
-  std::vector<AreaCodeCoverage> report_;    // guarded by mu_
+  std::mutex mu_;
+  std::optional<core::TimePoint> made_at_;        // guarded by mu_
+  Report report_;                                 // guarded by mu_
+  bool fetching_ = false;                         // guarded by mu_
+  std::vector<store::Callback<Report>> waiting_;  // guarded by mu_; for the fetch under way
 };
 
 }  // namespace cidrotor::service

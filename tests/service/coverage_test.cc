@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 
 namespace cidrotor::service {
 namespace {
@@ -138,16 +139,46 @@ TEST_F(CoverageTest, TollFreeCallsAreLeftOutAndQuietAreaCodesNeedNothing) {
   EXPECT_EQ(report[0].area_code, 415u);  // no need, no calls: by area code
 }
 
-TEST(CoverageCacheTest, KeepsTheReportForAMinute) {
+// What Get hands a caller: the report, or its error's detail.
+struct Asked {
+  std::optional<core::Result<CoverageCache::Report>> answer;
+  store::Callback<CoverageCache::Report> Callback() {
+    return [this](core::Result<CoverageCache::Report> r) { answer = std::move(r); };
+  }
+};
+
+TEST(CoverageCacheTest, OneFetchAtATimeItsReportKeptForAMinute) {
   CoverageCache cache;
-  EXPECT_FALSE(cache.Fresh(kNow).has_value());
+  int fetches = 0;
+  store::Callback<CoverageCache::Report> finish;  // the fetch under way's
+  const CoverageCache::Fetch fetch = [&](store::Callback<CoverageCache::Report> done) {
+    ++fetches;
+    finish = std::move(done);
+  };
+  Asked first, second;
+  cache.Get(kNow, fetch, first.Callback());
+  cache.Get(kNow + std::chrono::seconds(1), fetch, second.Callback());
+  EXPECT_EQ(fetches, 1) << "the second caller waits for the fetch under way";
+  EXPECT_FALSE(first.answer || second.answer);
   AreaCodeCoverage ny;
   ny.area_code = 212;
-  cache.Put(kNow, {ny});
-  ASSERT_TRUE(cache.Fresh(kNow + std::chrono::seconds(59)).has_value());
-  EXPECT_EQ(cache.Fresh(kNow + std::chrono::seconds(59))->front().area_code, 212u);
-  EXPECT_FALSE(cache.Fresh(kNow + std::chrono::seconds(60)).has_value());
-  EXPECT_FALSE(cache.Fresh(kNow - std::chrono::seconds(1)).has_value());  // the clock went back
+  finish(CoverageCache::Report{ny});
+  ASSERT_TRUE(first.answer && second.answer);
+  ASSERT_TRUE(first.answer->has_value() && second.answer->has_value());
+  EXPECT_EQ((**second.answer).front().area_code, 212u);
+
+  Asked kept;
+  cache.Get(kNow + std::chrono::seconds(59), fetch, kept.Callback());
+  ASSERT_TRUE(kept.answer && kept.answer->has_value());
+  EXPECT_EQ(fetches, 1);
+  Asked old, back;
+  cache.Get(kNow + std::chrono::seconds(60), fetch, old.Callback());
+  EXPECT_EQ(fetches, 2);
+  finish(core::Fail(core::Error::Unavailable("scan failed")));
+  ASSERT_TRUE(old.answer);
+  EXPECT_FALSE(old.answer->has_value());  // a failure goes to the callers that waited for it
+  cache.Get(kNow - std::chrono::seconds(1), fetch, back.Callback());  // the clock went back
+  EXPECT_EQ(fetches, 3);
 }
 
 }  // namespace

@@ -73,9 +73,12 @@ PostgresJournal::~PostgresJournal() {
   if (watchdog_thread_.joinable()) watchdog_thread_.join();
   // Stopped before it is destroyed: a task it runs meanwhile (a prune pass's chunk) may post the
   // next one, which is refused, not sent to a worker being destroyed (reset() nulls reader_ first).
-  reader_->Stop();  // runs the reads already accepted, then joins
+  // Both stop (running what they accepted) before either goes: a task of one may post to the
+  // other.
+  reader_->Stop();
+  scanner_->Stop();
   reader_.reset();
-  scanner_.reset();  // runs the scans already accepted, then joins
+  scanner_.reset();
 }
 
 core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& sink) {

@@ -83,7 +83,11 @@ SqliteJournal::~SqliteJournal() {
   }
   work_cv_.notify_one();
   writer_thread_.join();
-  reader_.reset();  // runs the reads already accepted, then joins
+  // Both stop (running what they accepted) before either goes: a task of one may post to the
+  // other.
+  reader_->Stop();
+  scanner_->Stop();
+  reader_.reset();
   scanner_.reset();
   // The members then go in reverse order: read_db_, the writer's statements, and write_db_ last,
   // as the last connection to close checkpoints the WAL into the database file.
