@@ -13,6 +13,7 @@
 #include "app/cluster_init_db.h"
 #include "app/config.h"
 #include "app/logging.h"
+#include "app/move_to_cluster.h"
 #include "app/serve.h"
 #include "app/tz_calendar.h"
 #include "cli/backup.h"
@@ -128,6 +129,12 @@ int Main(int argc, char** argv) {
       ->required();
   cidrotor::app::AddConfigFlags(*backup, cidrotor::app::kScopeStore, flags);
 
+  auto* move = app.add_subcommand(
+      "move-to-cluster",
+      "Copy the embedded store (CIDROTOR_DATA_DIR) into the cluster's empty PostgreSQL, history "
+      "included, and make Redis rebuild from it (serve stopped; docs/DEPLOYMENT.md)");
+  cidrotor::app::AddConfigFlags(*move, cidrotor::app::kScopeStore, flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -166,6 +173,7 @@ int Main(int argc, char** argv) {
   const std::string command = import->parsed()       ? "import"
                               : export_cmd->parsed() ? "export"
                               : backup->parsed()     ? "backup"
+                              : move->parsed()       ? "move-to-cluster"
                                                      : "init-db";
   auto mode = cidrotor::app::SelectMode(*config);
   if (!mode) {
@@ -173,6 +181,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const bool cluster = *mode == cidrotor::app::DeploymentMode::kCluster;
+  if (move->parsed()) {
+    if (!cluster) {
+      std::cerr << "cidrotor move-to-cluster: configure the cluster to move into: PostgreSQL "
+                   "(DATABASE_URL or POSTGRES_HOST) and Redis (REDIS_URL or REDIS_HOST)\n";
+      return 2;
+    }
+    return cidrotor::app::RunMoveToCluster(*config, std::cout, std::cerr);
+  }
   if (cluster && backup->parsed()) {
     std::cerr << "cidrotor backup: copies the embedded SQLite store; in cluster mode (PostgreSQL "
                  "+ Redis are configured) back up PostgreSQL with pg_dump (docs/DEPLOYMENT.md)\n";
