@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "e2e/e2e_fixture.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -100,6 +101,47 @@ TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
   EXPECT_TRUE(cluster_row) << "the cluster's api_logs rows are missing";
   ASSERT_GE(logs.size(), 8u);
   EXPECT_EQ(Field(logs.back(), "endpoint"), "/add-number");  // the box's first request
+}
+
+// A row PostgreSQL refuses (a hand-edited cap) fails the whole move, which keeps nothing: once
+// the row is mended, the move into the same database goes through.
+TEST_F(MoveToClusterTest, AFailedMoveKeepsNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  test_support::ServerProcess::Options options;
+  options.env = {{"ADMIN_TOKEN", kAdminToken}};
+  options.work_dir = work_dir() / "embedded";
+  std::filesystem::create_directories(options.work_dir);
+  const auto data_dir = options.work_dir / "data";
+  std::string error;
+  auto embedded = test_support::ServerProcess::Start(options, &error);
+  ASSERT_NE(embedded, nullptr) << error;
+  HttpClient box(embedded->port());
+  for (const char* number : {"2125551001", "2125551002"}) {
+    ASSERT_EQ(box.Post("/add-number", std::string("caller_id=") + number,
+                       "application/x-www-form-urlencoded", test_support::BearerAuth(kAdminToken))
+                  .status,
+              200);
+  }
+  ASSERT_EQ(embedded->Terminate(), 0);
+  const auto edit = [&](const std::string& sql) {
+    auto db = store::sqlite::Database::Open((data_dir / "cidrotor.db").string(),
+                                            store::sqlite::Database::Access::kReadWrite);
+    ASSERT_TRUE(db.has_value()) << db.error().ToString();
+    auto done = db->Exec(sql, "edit the store");
+    ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  };
+  ASSERT_NO_FATAL_FAILURE(
+      edit("UPDATE caller_ids SET hourly_limit = 'lots' WHERE caller_id = 2125551002"));
+  const auto failed = Move(data_dir);
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("nothing was kept"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.err.find("lots"), std::string::npos) << failed.err;  // PostgreSQL's reason
+
+  ASSERT_NO_FATAL_FAILURE(
+      edit("UPDATE caller_ids SET hourly_limit = NULL WHERE caller_id = 2125551002"));
+  const auto moved = Move(data_dir);
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_NE(moved.out.find("caller_ids          2 rows"), std::string::npos) << moved.out;
 }
 
 TEST_F(MoveToClusterTest, RefusesWithoutAStoreOrWhileServing) {
