@@ -1,6 +1,9 @@
 // `cidrotor move-to-cluster` against real binaries (cluster mode only: it needs the suite's
 // PostgreSQL and Redis): a box that ran embedded moves to the cluster with everything it knew.
 #include <chrono>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -20,6 +23,27 @@ class MoveToClusterTest : public E2eTest {
     env["CIDROTOR_DATA_DIR"] = data_dir.string();
     return test_support::RunCidrotor({"move-to-cluster"}, env, work_dir());
   }
+  // The box that ran embedded: its server (in its own work directory) and data directory.
+  std::unique_ptr<test_support::ServerProcess> StartBox() {
+    test_support::ServerProcess::Options options;
+    options.env = {{"ADMIN_TOKEN", kAdminToken}};
+    options.work_dir = box_dir();
+    std::filesystem::create_directories(options.work_dir);
+    std::string error;
+    auto box = test_support::ServerProcess::Start(std::move(options), &error);
+    EXPECT_NE(box, nullptr) << error;
+    return box;
+  }
+  std::filesystem::path box_dir() const { return work_dir() / "embedded"; }
+  std::filesystem::path box_data_dir() const { return box_dir() / "data"; }
+  static void AddToBox(HttpClient& box, std::initializer_list<const char*> numbers) {
+    for (const char* number : numbers) {
+      ASSERT_EQ(box.Post("/add-number", std::string("caller_id=") + number,
+                         "application/x-www-form-urlencoded", test_support::BearerAuth(kAdminToken))
+                    .status,
+                200);
+    }
+  }
 };
 
 TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
@@ -29,25 +53,15 @@ TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
   ASSERT_EQ(server().Terminate(), 0);
 
   // One box, embedded: three numbers, one rested, a campaign on its own pool, calls.
-  test_support::ServerProcess::Options options;
-  options.env = {{"ADMIN_TOKEN", kAdminToken}};
-  options.work_dir = work_dir() / "embedded";
-  std::filesystem::create_directories(options.work_dir);
-  const auto data_dir = options.work_dir / "data";
-  std::string error;
-  auto embedded = test_support::ServerProcess::Start(options, &error);
-  ASSERT_NE(embedded, nullptr) << error;
+  auto embedded = StartBox();
+  ASSERT_NE(embedded, nullptr);
+  const auto data_dir = box_data_dir();
   HttpClient box(embedded->port());
   const auto admin = [&](const std::string& method, const std::string& target,
                          const std::string& body = "") {
     return box.Request(method, target, body, test_support::BearerAuth(kAdminToken));
   };
-  for (const char* number : {"2125551001", "2125551002", "2125551003"}) {
-    ASSERT_EQ(box.Post("/add-number", std::string("caller_id=") + number,
-                       "application/x-www-form-urlencoded", test_support::BearerAuth(kAdminToken))
-                  .status,
-              200);
-  }
+  ASSERT_NO_FATAL_FAILURE(AddToBox(box, {"2125551001", "2125551002", "2125551003"}));
   const std::string until = IsoIn(std::chrono::hours(24));
   ASSERT_EQ(
       admin("PATCH", "/api/numbers/2125551003", R"({"rest_until":")" + until + R"("})").status,
@@ -107,21 +121,11 @@ TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
 // the row is mended, the move into the same database goes through.
 TEST_F(MoveToClusterTest, AFailedMoveKeepsNothing) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  test_support::ServerProcess::Options options;
-  options.env = {{"ADMIN_TOKEN", kAdminToken}};
-  options.work_dir = work_dir() / "embedded";
-  std::filesystem::create_directories(options.work_dir);
-  const auto data_dir = options.work_dir / "data";
-  std::string error;
-  auto embedded = test_support::ServerProcess::Start(options, &error);
-  ASSERT_NE(embedded, nullptr) << error;
+  auto embedded = StartBox();
+  ASSERT_NE(embedded, nullptr);
+  const auto data_dir = box_data_dir();
   HttpClient box(embedded->port());
-  for (const char* number : {"2125551001", "2125551002"}) {
-    ASSERT_EQ(box.Post("/add-number", std::string("caller_id=") + number,
-                       "application/x-www-form-urlencoded", test_support::BearerAuth(kAdminToken))
-                  .status,
-              200);
-  }
+  ASSERT_NO_FATAL_FAILURE(AddToBox(box, {"2125551001", "2125551002"}));
   ASSERT_EQ(embedded->Terminate(), 0);
   const auto edit = [&](const std::string& sql) {
     auto db = store::sqlite::Database::Open((data_dir / "cidrotor.db").string(),
@@ -150,14 +154,9 @@ TEST_F(MoveToClusterTest, RefusesWithoutAStoreOrWhileServing) {
   EXPECT_EQ(nothing.exit_code, 2);
   EXPECT_NE(nothing.err.find("no embedded store"), std::string::npos) << nothing.err;
 
-  test_support::ServerProcess::Options options;
-  options.env = {{"ADMIN_TOKEN", kAdminToken}};
-  options.work_dir = work_dir() / "embedded";
-  std::filesystem::create_directories(options.work_dir);
-  std::string error;
-  auto embedded = test_support::ServerProcess::Start(options, &error);
-  ASSERT_NE(embedded, nullptr) << error;
-  const auto serving = Move(options.work_dir / "data");
+  auto embedded = StartBox();
+  ASSERT_NE(embedded, nullptr);
+  const auto serving = Move(box_data_dir());
   EXPECT_EQ(serving.exit_code, 2);
   EXPECT_NE(serving.err.find("stop `cidrotor serve` first"), std::string::npos) << serving.err;
 }
