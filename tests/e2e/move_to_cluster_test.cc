@@ -17,10 +17,12 @@ class MoveToClusterTest : public E2eTest {
  protected:
   void SetUp() override { SKIP_UNLESS_CLUSTER("moves into the suite's PostgreSQL and Redis"); }
 
-  // `cidrotor move-to-cluster` from `data_dir` into the test's cluster.
-  test_support::CommandResult Move(const std::filesystem::path& data_dir) {
+  // `cidrotor move-to-cluster` from `data_dir` into the test's cluster (`redis_url`: another).
+  test_support::CommandResult Move(const std::filesystem::path& data_dir,
+                                   const std::string& redis_url = "") {
     Env env = server_env();
     env["CIDROTOR_DATA_DIR"] = data_dir.string();
+    if (!redis_url.empty()) env["REDIS_URL"] = redis_url;
     return test_support::RunCidrotor({"move-to-cluster"}, env, work_dir());
   }
   // The box that ran embedded: its server (in its own work directory) and data directory.
@@ -146,6 +148,22 @@ TEST_F(MoveToClusterTest, AFailedMoveKeepsNothing) {
   const auto moved = Move(data_dir);
   ASSERT_EQ(moved.exit_code, 0) << moved.err;
   EXPECT_NE(moved.out.find("caller_ids          2 rows"), std::string::npos) << moved.out;
+}
+
+// Redis out of reach after the commit: the rows stay moved, and the command fails saying how to
+// make the instances rebuild Redis by hand.
+TEST_F(MoveToClusterTest, ARedisOutOfReachIsReportedWithWhatToRun) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto embedded = StartBox();
+  ASSERT_NE(embedded, nullptr);
+  HttpClient box(embedded->port());
+  ASSERT_NO_FATAL_FAILURE(AddToBox(box, {"2125551001"}));
+  ASSERT_EQ(embedded->Terminate(), 0);
+  const auto moved = Move(box_data_dir(), "redis://127.0.0.1:1");  // nothing listens there
+  EXPECT_EQ(moved.exit_code, 1);
+  EXPECT_NE(moved.out.find("caller_ids          1 rows"), std::string::npos) << moved.out;
+  EXPECT_NE(moved.err.find("redis-cli DEL cid:generation:v2"), std::string::npos) << moved.err;
+  EXPECT_EQ(Move(box_data_dir()).exit_code, 1) << "the rows were kept";
 }
 
 TEST_F(MoveToClusterTest, RefusesWithoutAStoreOrWhileServing) {
