@@ -205,8 +205,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
         "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
-  server_options.default_hourly_cap = config.default_hourly_limit;
-  server_options.default_daily_cap = config.default_daily_limit;
+  server_options.caps = IndexOptionsFor(config);
   server_options.calendar = &**calendar;
   if (*alerts) {
     server_options.send_event = [sender = alerts->get()](std::string_view event, std::string json) {

@@ -38,24 +38,24 @@ using CoverageReport = service::CoverageCache::Report;
 void MakeCoverage(const Services& services, core::TimePoint now,
                   store::Callback<CoverageReport> done) {
   static const core::FixedOffsetCalendar kUtc;
-  const core::Calendar& calendar =
-      services.options.calendar != nullptr ? *services.options.calendar : kUtc;
-  const store::CoverageQuery query = service::CoverageQueryAt(
-      now, calendar, services.options.default_hourly_cap, services.options.default_daily_cap);
-  services.store.GetCoverage(query, [&services, &calendar, query, now, done = std::move(done)](
+  const service::CoverageRules rules{
+      services.options.calendar != nullptr ? *services.options.calendar : kUtc,
+      services.options.caps};
+  const store::CoverageQuery query = service::CoverageQueryAt(now, rules);
+  services.store.GetCoverage(query, [&services, rules, query, now, done = std::move(done)](
                                         core::Result<store::CoverageData> data) {
     if (!data) {
       done(core::Fail(data.error()));
       return;
     }
-    services.store.GetStats([&calendar, query, now, data = std::move(*data),
-                             done](core::Result<store::StoreStats> stats) {
-      if (!stats) {
-        done(core::Fail(stats.error()));
-        return;
-      }
-      done(service::BuildCoverage(data, query, now, calendar, stats->area_codes));
-    });
+    services.store.GetStats(
+        [rules, query, now, data = std::move(*data), done](core::Result<store::StoreStats> stats) {
+          if (!stats) {
+            done(core::Fail(stats.error()));
+            return;
+          }
+          done(service::BuildCoverage(data, query, now, rules, stats->area_codes));
+        });
   });
 }
 

@@ -196,12 +196,16 @@ boost::json::object CoverageJson(const service::AreaCodeCoverage& a) {
   json["numbers"] = a.numbers;
   json["active"] = a.active;
   json["available"] = a.available;
+  json["resting"] = a.resting;
+  json["ramping"] = a.ramping;
   json["calls_24h"] = a.calls_24h;
   json["calls_7d"] = a.calls_7d;
   json["busiest_hour"] = a.busiest_hour;
   json["busiest_day"] = a.busiest_day;
   json["hourly_capacity"] = a.hourly_capacity;
   json["daily_capacity"] = a.daily_capacity;
+  json["full_hourly_capacity"] = a.full_hourly_capacity;
+  json["full_daily_capacity"] = a.full_daily_capacity;
   json["saturated"] = a.saturated;
   json["numbers_needed"] = a.numbers_needed;
   json["more_numbers_needed"] = a.more_numbers_needed;

@@ -24,6 +24,7 @@
 
 #include "core/calendar.h"
 #include "core/clock.h"
+#include "core/number_index.h"
 #include "core/result.h"
 #include "store/store.h"
 
@@ -58,10 +59,9 @@ struct ServerOptions {
   std::string jwt_secret{};
   // Lifetime of each JWT. Default 15 minutes; the dashboard renews before expiry.
   std::chrono::seconds jwt_ttl{15 * 60};
-  // DEFAULT_HOURLY_LIMIT / DEFAULT_DAILY_LIMIT: the coverage report's caps for numbers without
-  // their own.
-  std::uint16_t default_hourly_cap = 100;
-  std::uint16_t default_daily_cap = 500;
+  // DEFAULT_HOURLY_LIMIT / DEFAULT_DAILY_LIMIT, WARMUP_DAYS and PROBATION_*: the caps the coverage
+  // report counts, as the store applies them.
+  core::IndexOptions caps{};
   // TIMEZONE's hours and days, in which the coverage report counts as the caps do; null: UTC.
   // Must outlive the server.
   const core::Calendar* calendar = nullptr;

@@ -56,23 +56,66 @@ std::uint64_t Largest(const Map& counts) {
 
 }  // namespace
 
-store::CoverageQuery CoverageQueryAt(core::TimePoint now, const core::Calendar& calendar,
-                                     std::uint16_t default_hourly_cap,
-                                     std::uint16_t default_daily_cap) {
-  core::TimePoint since = calendar.WindowsAt(now).day_start;
+store::CoverageQuery CoverageQueryAt(core::TimePoint now, const CoverageRules& rules) {
+  const core::TimePoint today = rules.calendar.WindowsAt(now).day_start;
+  core::TimePoint since = today;
   for (int day = 1; day < kCoverageDays; ++day) {
-    since = calendar.WindowsAt(since - std::chrono::seconds(1)).day_start;  // 23-25 hours back
+    since = rules.calendar.WindowsAt(since - std::chrono::seconds(1)).day_start;  // 23-25 h back
   }
   store::CoverageQuery query;
   query.since = since;
-  query.default_hourly_cap = default_hourly_cap;
-  query.default_daily_cap = default_daily_cap;
+  query.default_hourly_cap = rules.caps.default_hourly_cap;
+  query.default_daily_cap = rules.caps.default_daily_cap;
+  // A day more than either rule looks back, so DST days and rounding never leave one out: which
+  // of these numbers are held down today is core's to say (ReduceToToday).
+  constexpr core::Seconds kDay{86'400};
+  const core::TimePoint recent =
+      today -
+      std::max<core::Seconds>((rules.caps.warmup_days + 1) * kDay, rules.caps.probation + kDay);
+  query.recent_since = std::max<core::CompactTime>(core::ToCompact(recent), 1);
   return query;
 }
 
+namespace {
+
+// Takes off an area code's capacity what its recently warming or rested numbers cannot take
+// today: all of it while they rest, the rest of their daily caps while they warm up or are on
+// probation.
+void ReduceToToday(const store::RecentNumbers& group, const core::Windows& today,
+                   core::TimePoint now, const core::IndexOptions& caps, AreaCodeCoverage& a) {
+  core::NumberUsage usage;
+  usage.warm_from = group.warm_from;
+  usage.rest_until = group.rest_until;
+  std::uint64_t hourly = group.hourly_cap;
+  std::uint64_t daily = group.daily_cap;
+  if (group.rest_until > core::ToCompact(now)) {
+    hourly = daily = 0;
+    a.resting += group.numbers;
+  } else {
+    daily = core::DailyCapOn(today, group.daily_cap, usage, caps);
+    if (daily < group.daily_cap) a.ramping += group.numbers;
+  }
+  // The store's groups add up to no more than its sums; saturate all the same.
+  const auto take = [](std::uint64_t& capacity, std::uint64_t less) {
+    capacity = capacity > less ? capacity - less : 0;
+  };
+  take(a.hourly_capacity, (group.hourly_cap - hourly) * group.numbers);
+  take(a.daily_capacity, (group.daily_cap - daily) * group.numbers);
+}
+
+// The numbers at the average full cap (`full` over `numbers`; `default_cap` with none) that
+// `capacity` lacks for `demand`.
+std::uint64_t ShortOf(std::uint64_t demand, std::uint64_t capacity, std::uint64_t full,
+                      std::uint64_t numbers, std::uint64_t default_cap) {
+  if (demand <= capacity) return 0;
+  return NumbersFor(demand - capacity, full, numbers, default_cap);
+}
+
+}  // namespace
+
 std::vector<AreaCodeCoverage> BuildCoverage(
     const store::CoverageData& data, const store::CoverageQuery& query, core::TimePoint now,
-    const core::Calendar& calendar, const std::vector<store::AreaCodeAvailability>& availability) {
+    const CoverageRules& rules, const std::vector<store::AreaCodeAvailability>& availability) {
   std::map<std::uint32_t, AreaCodeCoverage> by_area;
   for (const store::AreaCodeCapacity& c : data.capacity) {
     AreaCodeCoverage& a = by_area[c.area_code];
@@ -80,13 +123,21 @@ std::vector<AreaCodeCoverage> BuildCoverage(
     a.active += c.active;
     a.hourly_capacity += c.hourly_capacity;
     a.daily_capacity += c.daily_capacity;
+    a.full_hourly_capacity += c.hourly_capacity;
+    a.full_daily_capacity += c.daily_capacity;
+  }
+  const core::Windows today = rules.calendar.WindowsAt(now);
+  for (const store::RecentNumbers& group : data.recent) {
+    if (auto it = by_area.find(group.area_code); it != by_area.end()) {
+      ReduceToToday(group, today, now, rules.caps, it->second);
+    }
   }
   for (const store::AreaCodeAvailability& live : availability) {
     if (auto it = by_area.find(live.area_code); it != by_area.end()) {
       it->second.available = live.available;
     }
   }
-  LocalWindows windows(calendar);
+  LocalWindows windows(rules.calendar);
   std::map<std::uint32_t, Tally> tallies;
   const core::TimePoint day_ago = now - std::chrono::hours(24);
   for (const store::AreaCodeCalls& c : data.calls) {
@@ -112,10 +163,14 @@ std::vector<AreaCodeCoverage> BuildCoverage(
     }
     a.saturated = a.active > 0 && ((a.busiest_hour > 0 && a.busiest_hour >= a.hourly_capacity) ||
                                    (a.busiest_day > 0 && a.busiest_day >= a.daily_capacity));
-    a.numbers_needed =
-        std::max(NumbersFor(a.busiest_hour, a.hourly_capacity, a.active, query.default_hourly_cap),
-                 NumbersFor(a.busiest_day, a.daily_capacity, a.active, query.default_daily_cap));
-    a.more_numbers_needed = a.numbers_needed > a.active ? a.numbers_needed - a.active : 0;
+    a.numbers_needed = std::max(
+        NumbersFor(a.busiest_hour, a.full_hourly_capacity, a.active, query.default_hourly_cap),
+        NumbersFor(a.busiest_day, a.full_daily_capacity, a.active, query.default_daily_cap));
+    a.more_numbers_needed =
+        std::max(ShortOf(a.busiest_hour, a.hourly_capacity, a.full_hourly_capacity, a.active,
+                         query.default_hourly_cap),
+                 ShortOf(a.busiest_day, a.daily_capacity, a.full_daily_capacity, a.active,
+                         query.default_daily_cap));
     report.push_back(a);
   }
   std::sort(report.begin(), report.end(), [](const AreaCodeCoverage& x, const AreaCodeCoverage& y) {

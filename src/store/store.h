@@ -182,6 +182,18 @@ struct AreaCodeCapacity {
   std::uint64_t daily_capacity = 0;   // likewise, daily
 };
 
+// Active numbers whose caps today may be below their full caps (warm-up, rest, probation): those
+// warming up since, or rested until, CoverageQuery::recent_since or later, grouped. The service
+// works out what each group can take today (core::DailyCapOn), so the store applies no rule.
+struct RecentNumbers {
+  std::uint32_t area_code = 0;
+  std::uint16_t hourly_cap = 0;  // full caps, the defaults applied
+  std::uint16_t daily_cap = 0;
+  core::CompactTime warm_from = 0;   // 0 when before recent_since (warmed up long ago) or none
+  core::CompactTime rest_until = 0;  // likewise
+  std::uint64_t numbers = 0;
+};
+
 struct AreaCodeCalls {
   std::uint32_t area_code = 0;  // the destination's
   std::int64_t quarter = 0;     // Unix quarter hours of the allocations (15 minutes: every time
@@ -191,12 +203,16 @@ struct AreaCodeCalls {
 
 struct CoverageQuery {
   core::TimePoint since;  // the calls made at or after this
+  // Numbers warming up since, or rested until, this time or later are RecentNumbers; never 0 (a
+  // warm_from or rest_until of 0 means none).
+  core::CompactTime recent_since = 1;
   std::uint16_t default_hourly_cap = 100;
   std::uint16_t default_daily_cap = 500;
 };
 
 struct CoverageData {
-  std::vector<AreaCodeCapacity> capacity;  // by area code
+  std::vector<AreaCodeCapacity> capacity;  // by area code, every number at its full caps
+  std::vector<RecentNumbers> recent;       // by area code
   std::vector<AreaCodeCalls> calls;        // by area code, then quarter hour
 };
 

@@ -151,7 +151,8 @@ async function main() {
     assert.equal(await page.locator('#chart canvas').count() > 0, true, 'the chart is drawn');
     // The coverage report loads with the page and on demand: the two calls to 212 are in it.
     await page.click('#coverage-refresh');
-    await page.locator('#coverage tbody tr').filter({ hasText: '212' }).filter({ hasText: 'NY' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#coverage tbody tr').filter({ hasText: '212' }).filter({ hasText: 'NY' })
+      .filter({ hasText: /\d+ \/ \d+/ }).waitFor({ timeout: WAIT_MS });  // resting / ramping
 
     // ---- a number's history: its last call, and the call that reached a party calling back ----
     await page.fill('#find-number', first.json.caller_id);

@@ -515,8 +515,28 @@ TEST_F(RouterTest, CoverageReportsTheStoresDataAndItsErrors) {
   EXPECT_EQ(ny.at("saturated"), true);
   EXPECT_EQ(ny.at("numbers_needed"), 3);
   EXPECT_EQ(ny.at("more_numbers_needed"), 1);
+  EXPECT_EQ(ny.at("resting"), 0);
   ASSERT_TRUE(store_.last_coverage_query().has_value());
-  EXPECT_EQ(store_.last_coverage_query()->default_hourly_cap, options_.default_hourly_cap);
+  EXPECT_EQ(store_.last_coverage_query()->default_hourly_cap, options_.caps.default_hourly_cap);
+}
+
+// The report counts today's caps by the server's rules: here one of the two numbers rests.
+TEST_F(RouterTest, CoverageTakesTheRestingNumbersOffTodaysCapacity) {
+  store::CoverageData data;
+  data.capacity.push_back({212, 2, 2, 20, 1000});
+  data.recent.push_back({212, 10, 500, 0, core::ToCompact(kTestNow) + 3600, 1});
+  const auto now_quarter =
+      std::chrono::floor<std::chrono::minutes>(kTestNow.time_since_epoch()).count() / 15;
+  data.calls.push_back({212, now_quarter, 15});  // 15 in this hour: 2 numbers at 10
+  store_.coverage_result = data;
+  store_.stats_result = store::StoreStats{};
+  const auto report = Json(Call(Method::kGet, "/api/coverage", {}, kAdmin));
+  const auto& ny = report.at("area_codes").as_array().at(0);
+  EXPECT_EQ(ny.at("resting"), 1);
+  EXPECT_EQ(ny.at("hourly_capacity"), 10);
+  EXPECT_EQ(ny.at("full_hourly_capacity"), 20);
+  EXPECT_EQ(ny.at("numbers_needed"), 2);
+  EXPECT_EQ(ny.at("more_numbers_needed"), 1);  // 5 calls short today: one number at 10
 
   EXPECT_EQ(Call(Method::kGet, "/api/coverage").status, 401);
   store_.stats_result = core::Fail(core::Error::Unavailable("index busy"));

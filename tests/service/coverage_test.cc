@@ -33,23 +33,97 @@ const AreaCodeCoverage& Find(const std::vector<AreaCodeCoverage>& report, std::u
   return kMissing;
 }
 
+// Today's local midnight (UTC) as the store keeps times, and `days` before it.
+core::CompactTime MidnightBefore(int days) {
+  return core::ToCompact(core::TimePoint(hours(24 * (1'795'617'000 / 86'400 - days))));
+}
+
 class CoverageTest : public ::testing::Test {
  protected:
   std::vector<AreaCodeCoverage> Build(const store::CoverageData& data,
                                       const core::Calendar& calendar,
                                       std::vector<store::AreaCodeAvailability> live = {}) {
-    return BuildCoverage(data, CoverageQueryAt(kNow, calendar, 100, 500), kNow, calendar, live);
+    const CoverageRules rules{calendar, caps_};
+    return BuildCoverage(data, CoverageQueryAt(kNow, rules), kNow, rules, live);
   }
   core::FixedOffsetCalendar utc_;
+  core::IndexOptions caps_;  // 100 an hour, 500 a day; no warm-up, no probation
 };
 
 TEST_F(CoverageTest, QueryStartsAtLocalMidnightSixDaysBack) {
-  const store::CoverageQuery query = CoverageQueryAt(kNow, utc_, 10, 50);
+  caps_.default_hourly_cap = 10;
+  caps_.default_daily_cap = 50;
+  const store::CoverageQuery query = CoverageQueryAt(kNow, {utc_, caps_});
   EXPECT_EQ(query.since, core::TimePoint(hours(24 * (1'795'617'000 / 86'400 - 6))));
   EXPECT_EQ(query.default_hourly_cap, 10);
   EXPECT_EQ(query.default_daily_cap, 50);
   const core::FixedOffsetCalendar new_york(minutes(-300));  // local midnight is 05:00 UTC
-  EXPECT_EQ(CoverageQueryAt(kNow, new_york, 10, 50).since, query.since + hours(5));
+  EXPECT_EQ(CoverageQueryAt(kNow, {new_york, caps_}).since, query.since + hours(5));
+}
+
+// The numbers whose caps the store reports apart: those warmed or rested since a day before
+// either rule could still hold them down.
+TEST_F(CoverageTest, QueryAsksForTheNumbersWarmingOrRestedWithinTheRulesAndADay) {
+  EXPECT_EQ(CoverageQueryAt(kNow, {utc_, caps_}).recent_since, MidnightBefore(1));
+  caps_.warmup_days = 4;
+  caps_.probation = hours(48);
+  EXPECT_EQ(CoverageQueryAt(kNow, {utc_, caps_}).recent_since, MidnightBefore(5));
+  caps_.probation = hours(24 * 9);
+  EXPECT_EQ(CoverageQueryAt(kNow, {utc_, caps_}).recent_since, MidnightBefore(10));
+}
+
+// SPEC: "how many more numbers each area code needs to keep every number under its caps". A
+// resting number takes no calls, and one warming up or on probation part of its daily cap: the
+// area code needs more numbers today than at full caps.
+TEST_F(CoverageTest, RestingWarmingAndProbationNumbersCountAtTodaysCaps) {
+  caps_.warmup_days = 4;  // day 1: a fifth of the cap
+  caps_.probation = hours(48);
+  caps_.probation_daily_cap = 30;
+  store::CoverageData data;
+  data.capacity.push_back(Capacity(212, 5, 500, 500));  // 100 an hour, 100 a day each
+  const core::CompactTime now = core::ToCompact(kNow);
+  data.recent = {{212, 100, 100, 0, now + 3600, 1},                // resting for another hour
+                 {212, 100, 100, MidnightBefore(0), 0, 1},         // warming up since today: 20
+                 {212, 100, 100, 0, now - 3600, 1},                // rest over, on probation: 30
+                 {212, 100, 100, 0, MidnightBefore(2) - 3600, 1},  // probation over: its full cap
+                 {415, 100, 100, 0, now + 3600, 3}};               // not in the capacity: left out
+  data.calls = {{212, QuarterAgo(hours(1)), 15}, {212, QuarterAgo(hours(3)), 235}};
+  const auto report = Build(data, utc_);
+  const AreaCodeCoverage& a = Find(report, 212);
+  EXPECT_EQ(a.resting, 1u);
+  EXPECT_EQ(a.ramping, 2u);
+  EXPECT_EQ(a.full_hourly_capacity, 500u);
+  EXPECT_EQ(a.full_daily_capacity, 500u);
+  EXPECT_EQ(a.hourly_capacity, 400u);
+  EXPECT_EQ(a.daily_capacity, 250u);  // 500 - 100 - 80 - 70
+  EXPECT_EQ(a.busiest_day, 250u);
+  EXPECT_TRUE(a.saturated);
+  EXPECT_EQ(a.numbers_needed, 3u);       // 250 a day at 100 each
+  EXPECT_EQ(a.more_numbers_needed, 0u);  // today's 250 just take it
+  data.calls.push_back({212, QuarterAgo(hours(5)), 1});
+  const AreaCodeCoverage& b = Find(Build(data, utc_), 212);
+  EXPECT_EQ(b.numbers_needed, 3u);
+  EXPECT_EQ(b.more_numbers_needed, 1u);     // one call beyond today's capacity: one more number
+  EXPECT_EQ(Build(data, utc_).size(), 1u);  // the groups only reduce what the store counted
+  // Without warm-up and probation only the resting number counts less.
+  caps_.warmup_days = 0;
+  caps_.probation = core::Seconds(0);
+  const AreaCodeCoverage& c = Find(Build(data, utc_), 212);
+  EXPECT_EQ(c.ramping, 0u);
+  EXPECT_EQ(c.daily_capacity, 400u);
+  EXPECT_EQ(c.more_numbers_needed, 0u);
+}
+
+TEST_F(CoverageTest, AnAreaCodeWhoseNumbersAllRestNeedsAsManyAgainToday) {
+  store::CoverageData data;
+  data.capacity.push_back(Capacity(212, 2, 20, 1000));
+  data.recent = {{212, 10, 500, 0, core::ToCompact(kNow) + 600, 2}};
+  data.calls = {{212, QuarterAgo(hours(2)), 15}};
+  const AreaCodeCoverage& a = Find(Build(data, utc_), 212);
+  EXPECT_EQ(a.hourly_capacity, 0u);
+  EXPECT_EQ(a.daily_capacity, 0u);
+  EXPECT_EQ(a.numbers_needed, 2u);
+  EXPECT_EQ(a.more_numbers_needed, 2u);
 }
 
 TEST_F(CoverageTest, CountsTheLastDayTheWeekAndTheBusiestLocalHourAndDay) {

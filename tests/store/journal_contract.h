@@ -12,6 +12,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "journal_test_util.h"
@@ -551,6 +552,52 @@ TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCode
   EXPECT_EQ(data->calls[1].calls, 2u);
 }
 
+// The numbers whose caps may be held down today (warm-up, rest, probation) come grouped by area
+// code, full caps, and warm-up start and rest end where those are at or after recent_since.
+TYPED_TEST_P(JournalContractTest, CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound) {
+  constexpr core::CompactTime kBound = 200'000'000;
+  const auto number = [](std::uint64_t digits, std::uint16_t hourly, std::uint16_t daily,
+                         core::CompactTime warm_from, core::CompactTime rest_until,
+                         bool active = true) {
+    core::NumberSpec spec = Spec(digits, hourly, daily);
+    spec.active = active;
+    core::NumberUsage usage;
+    usage.warm_from = warm_from;
+    usage.rest_until = rest_until;
+    return Upsert(spec, usage);
+  };
+  this->MustAppend({
+      number(2'125'550'100, 10, 0, kBound + 100, 0), number(2'125'550'101, 0, 0, kBound + 100, 0),
+      number(2'125'550'102, 0, 0, kBound + 100, 0),
+      number(2'125'550'103, 0, 0, kBound - 1, kBound + 50),  // warmed long ago, rested lately
+      number(2'125'550'104, 0, 0, kBound - 1, kBound - 1),   // both long ago: not reported
+      number(2'125'550'105, 0, 0, 0, kBound + 50, false),    // inactive: no capacity at all
+      number(3'105'550'100, 0, 80, 0, kBound),               // the bound itself is in
+  });
+  CoverageQuery query;
+  query.since = kT0;
+  query.recent_since = kBound;
+  query.default_hourly_cap = 100;
+  query.default_daily_cap = 500;
+  auto data =
+      testing::Await<CoverageData>([&](auto done) { this->journal().QueryCoverage(query, done); });
+  ASSERT_THAT(data, IsOk());
+  using Group = std::tuple<std::uint32_t, std::uint16_t, std::uint16_t, core::CompactTime,
+                           core::CompactTime, std::uint64_t>;
+  std::vector<Group> groups;
+  for (const RecentNumbers& r : data->recent) {
+    groups.emplace_back(r.area_code, r.hourly_cap, r.daily_cap, r.warm_from, r.rest_until,
+                        r.numbers);
+  }
+  EXPECT_THAT(
+      groups,
+      ElementsAre(Group{212, 10, 500, kBound + 100, 0, 1}, Group{212, 100, 500, 0, kBound + 50, 1},
+                  Group{212, 100, 500, kBound + 100, 0, 2}, Group{310, 100, 80, 0, kBound, 1}));
+  ASSERT_EQ(data->capacity.size(), 2u);
+  EXPECT_EQ(data->capacity[0].active, 5u);  // every active number, at its full caps
+  EXPECT_EQ(data->capacity[0].hourly_capacity, 410u);
+}
+
 TYPED_TEST_P(JournalContractTest, AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder) {
   using core::CallOutcome;
   using std::chrono::hours;
@@ -904,6 +951,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
     LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
+    CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound,
     AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder,
     AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater,
     AnswerStatsCountEachPoolsActiveAndRestingNumbersByName,

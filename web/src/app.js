@@ -270,7 +270,7 @@ async function loadCoverage() {
     if (!answer.success) throw new Error(answer.detail || answer.error);
     const shown = answer.area_codes.slice(0, 25);
     fill('coverage', shown, (a) => [a.area_code, a.state, a.calls_24h, a.calls_7d, a.busiest_hour,
-      a.busiest_day, a.active, a.available, a.numbers_needed,
+      a.busiest_day, a.active, `${a.resting} / ${a.ramping}`, a.available, a.numbers_needed,
       a.saturated ? `${a.more_numbers_needed} (saturated)` : a.more_numbers_needed],
     (a) => (a.more_numbers_needed > 0 || a.saturated ? 'low' : ''));
     $('coverage-status').textContent = `top ${shown.length} of ${answer.area_codes.length} area codes, as of ${new Date().toLocaleTimeString()}`;

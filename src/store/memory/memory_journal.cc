@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <tuple>
 #include <variant>
 
 namespace cidrotor::store {
@@ -233,18 +234,31 @@ void MemoryJournal::Apply(const CampaignPoolChanged& e) {
 
 void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> done) {
   std::map<std::uint32_t, AreaCodeCapacity> capacity;
+  // (area code, caps, warm_from, rest_until) → numbers, ordered as the SQL stores order them.
+  std::map<
+      std::tuple<std::uint32_t, std::uint16_t, std::uint16_t, core::CompactTime, core::CompactTime>,
+      std::uint64_t>
+      recent;
   std::map<std::pair<std::uint32_t, std::int64_t>, std::uint64_t> calls;
   {
     std::lock_guard lock(mu_);
     for (const auto& [digits, number] : numbers_) {
-      const core::NumberSpec& spec = number.first;
-      AreaCodeCapacity& c = capacity[spec.caller_id.area_code()];
-      c.area_code = spec.caller_id.area_code();
+      const auto& [spec, usage] = number;
+      const std::uint32_t npa = spec.caller_id.area_code();
+      AreaCodeCapacity& c = capacity[npa];
+      c.area_code = npa;
       ++c.numbers;
       if (!spec.active) continue;
       ++c.active;
-      c.hourly_capacity += spec.hourly_cap != 0 ? spec.hourly_cap : query.default_hourly_cap;
-      c.daily_capacity += spec.daily_cap != 0 ? spec.daily_cap : query.default_daily_cap;
+      const std::uint16_t hourly =
+          spec.hourly_cap != 0 ? spec.hourly_cap : query.default_hourly_cap;
+      const std::uint16_t daily = spec.daily_cap != 0 ? spec.daily_cap : query.default_daily_cap;
+      c.hourly_capacity += hourly;
+      c.daily_capacity += daily;
+      const auto since = [&](core::CompactTime t) { return t >= query.recent_since ? t : 0; };
+      if (since(usage.warm_from) != 0 || since(usage.rest_until) != 0) {
+        ++recent[{npa, hourly, daily, since(usage.warm_from), since(usage.rest_until)}];
+      }
     }
     for (const auto& [id, record] : reservations_) {
       const core::Reservation& r = record.reservation;
@@ -256,6 +270,10 @@ void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
   }
   CoverageData data;
   for (const auto& [npa, c] : capacity) data.capacity.push_back(c);
+  for (const auto& [key, count] : recent) {
+    const auto& [npa, hourly, daily, warm_from, rest_until] = key;
+    data.recent.push_back(RecentNumbers{npa, hourly, daily, warm_from, rest_until, count});
+  }
   for (const auto& [key, count] : calls) {
     data.calls.push_back(AreaCodeCalls{key.first, key.second, count});
   }

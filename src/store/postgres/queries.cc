@@ -315,6 +315,18 @@ core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& 
       " FROM caller_ids GROUP BY 1 ORDER BY 1");
   batch.Int(query.default_hourly_cap);
   batch.Int(query.default_daily_cap);
+  // The active numbers warming up or rested since recent_since, grouped (numbers added on one day
+  // share their warm_from).
+  batch.Sql(
+      "SELECT caller_id / 10000000, COALESCE(NULLIF(hourly_limit, 0), $1),"
+      " COALESCE(NULLIF(daily_limit, 0), $2),"
+      " CASE WHEN warm_from >= $3 THEN warm_from ELSE 0 END,"
+      " CASE WHEN rest_until >= $3 THEN rest_until ELSE 0 END, count(*)"
+      " FROM caller_ids WHERE COALESCE(is_active, TRUE) AND (warm_from >= $3 OR rest_until >= $3)"
+      " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5");
+  batch.Int(query.default_hourly_cap);
+  batch.Int(query.default_daily_cap);
+  batch.Int(query.recent_since);
   // Destinations are stored as the 10 digits; any other text (a hand-edited row) is left out.
   batch.Sql(
       "SELECT substr(destination, 1, 3)::int, reserved_at / 900000, count(*)"
@@ -331,6 +343,14 @@ core::Result<CoverageData> QueryCoverage(Connection& conn, const CoverageQuery& 
         c.active = ClampTo<std::uint64_t>(rows.Int64(i, 2));
         c.hourly_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 3));
         c.daily_capacity = ClampTo<std::uint64_t>(rows.Int64(i, 4));
+      } else if (statement == 1) {
+        RecentNumbers& r = data.recent.emplace_back();
+        r.area_code = ClampTo<std::uint32_t>(rows.Int64(i, 0));
+        r.hourly_cap = ClampTo<std::uint16_t>(rows.Int64(i, 1));
+        r.daily_cap = ClampTo<std::uint16_t>(rows.Int64(i, 2));
+        r.warm_from = ClampTo<core::CompactTime>(rows.Int64(i, 3));
+        r.rest_until = ClampTo<core::CompactTime>(rows.Int64(i, 4));
+        r.numbers = ClampTo<std::uint64_t>(rows.Int64(i, 5));
       } else {
         AreaCodeCalls& c = data.calls.emplace_back();
         c.area_code = ClampTo<std::uint32_t>(rows.Int64(i, 0));

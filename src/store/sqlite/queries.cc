@@ -324,54 +324,120 @@ core::Result<std::vector<StoredLog>> QueryLogs(Database& db, const LogQuery& que
   return logs;
 }
 
-core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query) {
+namespace {
+
+// Each area code's numbers at their full caps. area_code is derived from caller_id, and the
+// number is the key: grouping by it reads the table in key order, area code by area code.
+core::Result<std::vector<AreaCodeCapacity>> QueryCapacity(Database& db,
+                                                          const CoverageQuery& query) {
+  auto st = db.Prepare(
+      "SELECT caller_id / 10000000, count(*), sum(COALESCE(is_active, 1) != 0),"
+      " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(hourly_limit, 0), ?1)"
+      " ELSE 0 END),"
+      " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(daily_limit, 0), ?2)"
+      " ELSE 0 END)"
+      " FROM caller_ids GROUP BY 1 ORDER BY 1",
+      "coverage: capacity");
+  if (!st) return core::Fail(st.error());
+  st->BindInt64(1, query.default_hourly_cap);
+  st->BindInt64(2, query.default_daily_cap);
+  std::vector<AreaCodeCapacity> capacity;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    AreaCodeCapacity& c = capacity.emplace_back();
+    c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
+    c.numbers = ClampTo<std::uint64_t>(st->ColumnInt64(1));
+    c.active = ClampTo<std::uint64_t>(st->ColumnInt64(2));
+    c.hourly_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(3));
+    c.daily_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(4));
+  }
+  return capacity;
+}
+
+// The active numbers warming up or rested since query.recent_since, grouped (few groups: numbers
+// added on one day share their warm_from). A second scan of the table: grouping the first one by
+// these columns too would sort the whole table (measured 0.9 s for 1M numbers, against 0.26 s
+// for the first scan and 0.07-0.27 s for this one).
+core::Result<std::vector<RecentNumbers>> QueryRecentNumbers(Database& db,
+                                                            const CoverageQuery& query) {
+  auto st = db.Prepare(
+      "SELECT caller_id / 10000000, COALESCE(NULLIF(hourly_limit, 0), ?1),"
+      " COALESCE(NULLIF(daily_limit, 0), ?2),"
+      " CASE WHEN warm_from >= ?3 THEN warm_from ELSE 0 END,"
+      " CASE WHEN rest_until >= ?3 THEN rest_until ELSE 0 END, count(*)"
+      " FROM caller_ids WHERE COALESCE(is_active, 1) != 0"
+      " AND (warm_from >= ?3 OR rest_until >= ?3) GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+      "coverage: recent numbers");
+  if (!st) return core::Fail(st.error());
+  st->BindInt64(1, query.default_hourly_cap);
+  st->BindInt64(2, query.default_daily_cap);
+  st->BindInt64(3, query.recent_since);
+  std::vector<RecentNumbers> recent;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    RecentNumbers& r = recent.emplace_back();
+    r.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
+    r.hourly_cap = ClampTo<std::uint16_t>(st->ColumnInt64(1));
+    r.daily_cap = ClampTo<std::uint16_t>(st->ColumnInt64(2));
+    r.warm_from = ClampTo<core::CompactTime>(st->ColumnInt64(3));
+    r.rest_until = ClampTo<core::CompactTime>(st->ColumnInt64(4));
+    r.numbers = ClampTo<std::uint64_t>(st->ColumnInt64(5));
+  }
+  return recent;
+}
+
+// The calls made since query.since, by destination area code and quarter hour.
+core::Result<std::vector<AreaCodeCalls>> QueryCalls(Database& db, const CoverageQuery& query) {
+  // reserved_until >= reserved_at: the index's range holds every call made since ?1.
+  auto st = db.Prepare(
+      "SELECT CAST(substr(destination, 1, 3) AS INTEGER), reserved_at / 900000, count(*)"
+      " FROM reservations" +
+          std::string(kLiveIndex) +
+          " WHERE reserved_until >= ?1 AND reserved_at >= ?1 GROUP BY 1, 2 ORDER BY 1, 2",
+      "coverage: calls");
+  if (!st) return core::Fail(st.error());
+  st->BindInt64(1, ToUnixMs(query.since));
+  std::vector<AreaCodeCalls> calls;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) break;
+    AreaCodeCalls& c = calls.emplace_back();
+    c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
+    c.quarter = st->ColumnInt64(1);
+    c.calls = ClampTo<std::uint64_t>(st->ColumnInt64(2));
+  }
+  return calls;
+}
+
+core::Result<CoverageData> QueryCoverageData(Database& db, const CoverageQuery& query) {
   CoverageData data;
-  {
-    // area_code is derived from caller_id, and the number is the key: grouping by it reads the
-    // table in key order, area code by area code.
-    auto st = db.Prepare(
-        "SELECT caller_id / 10000000, count(*), sum(COALESCE(is_active, 1) != 0),"
-        " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(hourly_limit, 0), ?1)"
-        " ELSE 0 END),"
-        " sum(CASE WHEN COALESCE(is_active, 1) != 0 THEN COALESCE(NULLIF(daily_limit, 0), ?2)"
-        " ELSE 0 END)"
-        " FROM caller_ids GROUP BY 1 ORDER BY 1",
-        "coverage: capacity");
-    if (!st) return core::Fail(st.error());
-    st->BindInt64(1, query.default_hourly_cap);
-    st->BindInt64(2, query.default_daily_cap);
-    while (true) {
-      auto row = st->Step();
-      if (!row) return core::Fail(row.error());
-      if (!*row) break;
-      AreaCodeCapacity& c = data.capacity.emplace_back();
-      c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
-      c.numbers = ClampTo<std::uint64_t>(st->ColumnInt64(1));
-      c.active = ClampTo<std::uint64_t>(st->ColumnInt64(2));
-      c.hourly_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(3));
-      c.daily_capacity = ClampTo<std::uint64_t>(st->ColumnInt64(4));
-    }
-  }
-  {
-    // reserved_until >= reserved_at: the index's range holds every call made since ?1.
-    auto st = db.Prepare(
-        "SELECT CAST(substr(destination, 1, 3) AS INTEGER), reserved_at / 900000, count(*)"
-        " FROM reservations" +
-            std::string(kLiveIndex) +
-            " WHERE reserved_until >= ?1 AND reserved_at >= ?1 GROUP BY 1, 2 ORDER BY 1, 2",
-        "coverage: calls");
-    if (!st) return core::Fail(st.error());
-    st->BindInt64(1, ToUnixMs(query.since));
-    while (true) {
-      auto row = st->Step();
-      if (!row) return core::Fail(row.error());
-      if (!*row) break;
-      AreaCodeCalls& c = data.calls.emplace_back();
-      c.area_code = ClampTo<std::uint32_t>(st->ColumnInt64(0));
-      c.quarter = st->ColumnInt64(1);
-      c.calls = ClampTo<std::uint64_t>(st->ColumnInt64(2));
-    }
-  }
+  auto capacity = QueryCapacity(db, query);
+  if (!capacity) return core::Fail(capacity.error());
+  data.capacity = std::move(*capacity);
+  auto recent = QueryRecentNumbers(db, query);
+  if (!recent) return core::Fail(recent.error());
+  data.recent = std::move(*recent);
+  auto calls = QueryCalls(db, query);
+  if (!calls) return core::Fail(calls.error());
+  data.calls = std::move(*calls);
+  return data;
+}
+
+}  // namespace
+
+core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query) {
+  // One read transaction: the numbers' two scans see the same snapshot.
+  auto begun = db.Exec("BEGIN", "coverage: begin");
+  if (!begun) return core::Fail(begun.error());
+  auto data = QueryCoverageData(db, query);
+  auto ended = db.Exec("COMMIT", "coverage: end");  // a read: nothing to lose either way
+  if (!data) return core::Fail(data.error());
+  if (!ended) return core::Fail(ended.error());
   return data;
 }
 
