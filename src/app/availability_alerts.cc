@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +28,11 @@ std::vector<std::string> SplitList(std::string_view text) {
   return items;
 }
 
+// The turn each check claims (cluster mode: one instance checks at a time), and the name of the
+// levels the instances share.
+constexpr const char* kTurnJob = "webhooks";
+constexpr const char* kLevelsName = "alert-levels";
+
 }  // namespace
 
 core::Result<std::unique_ptr<AvailabilityAlerts>> AvailabilityAlerts::Create(const Config& config) {
@@ -47,23 +55,53 @@ void AvailabilityAlerts::Check(store::Store& store, core::TimePoint now) {
     std::lock_guard lock(shared_->mu);
     check = ++shared_->checks;
   }
-  store.GetStats([shared = shared_, now, check](core::Result<store::StoreStats> stats) {
-    if (!stats) {
-      spdlog::debug("webhooks: no stats this time: {}", stats.error().ToString());
-      return;  // the next check compares with the last stats that came
-    }
-    std::lock_guard lock(shared->mu);
-    // Cluster stats come from any Redis worker: one that answers after a newer check's must
-    // not take the levels back in time.
-    if (check < shared->applied) return;
-    shared->applied = check;
-    for (const service::AvailabilityEvent& event : shared->watch.Update(*stats, now)) {
-      const std::string name = service::EventName(event);
-      spdlog::info("webhooks: {} {}", name,
-                   event.area_code != 0 ? std::to_string(event.area_code) : event.pool);
-      shared->sender->Send(name, service::EventJson(event));
-    }
-  });
+  // The turn lasts a little less than the interval, so this instance's next check can take the
+  // next one; the levels outlive a few missed turns, not an hour without any instance checking.
+  const auto turn = std::chrono::duration_cast<std::chrono::milliseconds>(interval_) * 9 / 10;
+  const auto keep = std::max<std::chrono::milliseconds>(interval_ * 10, std::chrono::minutes(10));
+  store.ClaimTurn(
+      kTurnJob, turn, [&store, shared = shared_, now, check, keep](core::Result<bool> mine) {
+        if (!mine) spdlog::debug("webhooks: no turn this time: {}", mine.error().ToString());
+        if (!mine || !*mine) return;  // another instance checks this time
+        store.GetStats([&store, shared, now, check, keep](core::Result<store::StoreStats> stats) {
+          if (!stats) {
+            spdlog::debug("webhooks: no stats this time: {}", stats.error().ToString());
+            return;  // the next check compares with the last levels
+          }
+          store.LoadShared(kLevelsName, [&store, shared, now, check, keep,
+                                         stats = std::move(*stats)](
+                                            core::Result<std::optional<std::string>> levels) {
+            if (!levels) {
+              spdlog::debug("webhooks: no levels this time: {}", levels.error().ToString());
+              return;  // comparing with this instance's own might repeat another's events
+            }
+            std::string saved;
+            {
+              std::lock_guard lock(shared->mu);
+              // Cluster stats come from any Redis worker: one that answers after a newer check's
+              // must not take the levels back in time.
+              if (check < shared->applied) return;
+              shared->applied = check;
+              if (*levels && !shared->watch.RestoreLevels(**levels)) {
+                spdlog::warn(
+                    "webhooks: the shared alert levels are not readable; going on from ours");
+              }
+              for (const service::AvailabilityEvent& event : shared->watch.Update(stats, now)) {
+                const std::string name = service::EventName(event);
+                spdlog::info("webhooks: {} {}", name,
+                             event.area_code != 0 ? std::to_string(event.area_code) : event.pool);
+                shared->sender->Send(name, service::EventJson(event));
+              }
+              saved = shared->watch.SaveLevels();
+            }
+            // After the events are queued: an instance that dies in between makes the next one send
+            // them again rather than nobody.
+            store.SaveShared(kLevelsName, std::move(saved), keep, [](core::Result<void> ok) {
+              if (!ok) spdlog::warn("webhooks: alert levels not shared: {}", ok.error().ToString());
+            });
+          });
+        });
+      });
 }
 
 void AvailabilityAlerts::Send(std::string_view event, std::string json) {

@@ -3,10 +3,14 @@
 // ran dry or recovered, and notify::WebhookSender delivers those events to WEBHOOK_URLS.
 // Allocation never waits for any of it.
 //
-// In cluster mode every instance that has WEBHOOK_URLS sends: configure them on one instance.
+// In cluster mode every instance may have the same WEBHOOK_URLS, and each change is sent once:
+// each check claims a turn (Store::ClaimTurn, one instance per period) and goes on from the
+// levels the last check saved, whichever instance made it (Store::LoadShared / SaveShared, kept
+// in Redis). An embedded store grants every turn and shares nothing: the levels live here.
 //
-// Thread-safety: Check may be called from any thread; the stats' completion may run on a store
-// thread after the caller returned (the state it needs is shared with it).
+// Thread-safety: Check may be called from any thread; the store's completions may run on a store
+// thread after the caller returned (the state they need is shared with them). `store` must
+// outlive the completions (serve stops the store last).
 #pragma once
 
 #include <chrono>

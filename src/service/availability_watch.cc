@@ -2,10 +2,38 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <utility>
+
 #include "service/number_events.h"
 #include "service/number_rows.h"
 
 namespace cidrotor::service {
+namespace {
+
+constexpr std::string_view kLevelsHeader = "cidrotor-levels 1";
+
+// The next line of `text` (without its '\n'), taken off it.
+std::string_view NextLine(std::string_view& text) {
+  const auto end = text.find('\n');
+  const std::string_view line = text.substr(0, end);
+  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  return line;
+}
+
+// "a 212 low" → {"a", "212", "low"}; false unless exactly three words.
+bool SplitWords(std::string_view line, std::string_view (&words)[3]) {
+  for (int i = 0; i < 3; ++i) {
+    const auto space = line.find(' ');
+    if ((i < 2) == (space == std::string_view::npos)) return false;
+    words[i] = line.substr(0, space);
+    if (words[i].empty()) return false;
+    line.remove_prefix(i < 2 ? space + 1 : line.size());
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string EventName(const AvailabilityEvent& event) {
   const std::string_view subject = event.area_code != 0 ? "area_code" : "pool";
@@ -89,6 +117,64 @@ std::vector<AvailabilityEvent> AvailabilityWatch::Update(const store::StoreStats
   pools_.swap(pools);
   first_ = false;
   return events;
+}
+
+std::string_view AvailabilityWatch::LevelName(Level level) {
+  switch (level) {
+    case Level::kOk:
+      return "ok";
+    case Level::kLow:
+      return "low";
+    case Level::kDry:
+      return "dry";
+  }
+  return "ok";
+}
+
+std::string AvailabilityWatch::SaveLevels() const {
+  if (first_) return {};
+  std::string text(kLevelsHeader);
+  text += '\n';
+  for (const auto& [area_code, level] : area_codes_) {
+    if (level != Level::kOk) text += fmt::format("a {} {}\n", area_code, LevelName(level));
+  }
+  for (const auto& [pool, level] : pools_) {
+    if (level != Level::kOk) text += fmt::format("p {} {}\n", pool, LevelName(level));
+  }
+  return text;
+}
+
+bool AvailabilityWatch::RestoreLevels(std::string_view text) {
+  if (NextLine(text) != kLevelsHeader) return false;
+  std::map<std::uint32_t, Level> area_codes;
+  std::map<std::string, Level> pools;
+  while (!text.empty()) {
+    std::string_view words[3];
+    if (!SplitWords(NextLine(text), words)) return false;
+    Level level = Level::kOk;
+    if (words[2] == LevelName(Level::kLow)) {
+      level = Level::kLow;
+    } else if (words[2] == LevelName(Level::kDry)) {
+      level = Level::kDry;
+    } else {
+      return false;
+    }
+    if (words[0] == "a") {
+      std::uint32_t area_code = 0;
+      const auto [end, error] =
+          std::from_chars(words[1].data(), words[1].data() + words[1].size(), area_code);
+      if (error != std::errc() || end != words[1].data() + words[1].size()) return false;
+      area_codes[area_code] = level;
+    } else if (words[0] == "p") {
+      pools[std::string(words[1])] = level;
+    } else {
+      return false;
+    }
+  }
+  area_codes_ = std::move(area_codes);
+  pools_ = std::move(pools);
+  first_ = false;
+  return true;
 }
 
 }  // namespace cidrotor::service

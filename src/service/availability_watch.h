@@ -57,11 +57,21 @@ class AvailabilityWatch {
   // the pools'.
   std::vector<AvailabilityEvent> Update(const store::StoreStats& stats, core::TimePoint now);
 
+  // The levels as text, so that another watch goes on from them (cluster mode: whichever instance
+  // holds a check's turn reads the last one's, app/availability_alerts.h): a first line
+  // "cidrotor-levels 1", then a line per area code or pool not ok ("a 212 low", "p east dry").
+  // Empty before the first snapshot.
+  std::string SaveLevels() const;
+  // Goes on from levels SaveLevels wrote (this watch's or another's): what they do not name is
+  // ok, and the next Update is not a first snapshot. False, changing nothing, for any other text.
+  bool RestoreLevels(std::string_view text);
+
  private:
   enum class Level : std::uint8_t { kOk, kLow, kDry };
   // The count at which a low or dry key is ok again.
   std::uint32_t RecoverAt() const;
   Level Next(Level before, std::uint32_t available) const;
+  static std::string_view LevelName(Level level);
   // Compares `key`'s level in `old_levels` (none: ok) with the one `event.available` gives,
   // stores the new one in `levels`, and appends `event` with its kind when the change deserves
   // one (never on the first snapshot).

@@ -79,6 +79,13 @@ class ObservedStore final : public store::Store {
                  store::Callback<bool> done) override {
     inner_.ClaimTurn(std::move(job), period, std::move(done));
   }
+  void LoadShared(std::string name, store::Callback<std::optional<std::string>> done) override {
+    inner_.LoadShared(std::move(name), std::move(done));
+  }
+  void SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
+                  store::Callback<void> done) override {
+    inner_.SaveShared(std::move(name), std::move(value), ttl, std::move(done));
+  }
   void ListLogs(store::LogQuery query,
                 store::Callback<std::vector<store::StoredLog>> done) override {
     inner_.ListLogs(query, std::move(done));

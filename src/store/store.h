@@ -349,6 +349,24 @@ class Store {
     done(true);
   }
 
+  // Cluster mode: a small text the instances share, by name, kept for `ttl` after each save (the
+  // webhooks' alert levels, so that one instance goes on from where another left them). Load
+  // answers nullopt when there is none (never saved, expired, or Redis came back empty). A store
+  // serving one process shares nothing: Load answers nullopt and Save does nothing (the caller's
+  // own memory is all there is).
+  // Errors: kUnavailable.
+  virtual void LoadShared(std::string name, Callback<std::optional<std::string>> done) {
+    (void)name;
+    done(std::optional<std::string>());
+  }
+  virtual void SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
+                          Callback<void> done) {
+    (void)name;
+    (void)value;
+    (void)ttl;
+    done({});
+  }
+
   // Queues one api_logs row for the next group commit; never waits. Under overload rows are
   // dropped (and counted) rather than slowing allocation.
   virtual void AppendLog(ApiLogEntry entry) = 0;

@@ -1,6 +1,6 @@
 // Webhooks against the real binary, in both modes: a receiver on a loopback port gets the
 // area code's and the pool's low, dry and recovered events as numbers are allocated and released
-// through the API, signed with WEBHOOK_SECRET.
+// through the API, signed with WEBHOOK_SECRET; in cluster mode, once from two instances.
 #include <gmock/gmock.h>
 
 #include <algorithm>
@@ -72,6 +72,43 @@ TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
   EXPECT_EQ(hooks[0].target, "/cid");
   EXPECT_EQ(hooks[0].headers.at("x-cidrotor-signature").substr(0, 7), "sha256=");
   EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "area_code_low");
+}
+
+// Cluster mode: every instance has the same WEBHOOK_URLS, and each change is sent once (the
+// checks take turns and go on from the levels the last one saved in Redis).
+TEST_F(WebhooksTest, TwoInstancesWithTheSameUrlsSendEachChangeOnce) {
+  SKIP_UNLESS_CLUSTER("two instances on one Redis");
+  test_support::WebhookReceiver receiver;
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"WEBHOOK_URLS", receiver.Url("/cid")},
+                                       {"WEBHOOK_LOW_AVAILABLE", "2"},
+                                       {"WEBHOOK_CHECK_SECONDS", "1"}}));
+  auto second = StartAnotherInstance("second");
+  ASSERT_NE(second, nullptr);
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3, "pool=east"));
+  ASSERT_EQ(Admin("PUT", "/api/campaigns/east_sales", "pool=east").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));  // both have seen 3 available
+  std::vector<std::string> ids;
+  for (const char* wanted : {"", "pool_low", "pool_dry"}) {
+    const auto r = NextCid("to=2125559876&campaign=east_sales");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ids.push_back(Field(ParseJson(r.body), "reservation_id"));
+    if (*wanted != '\0') (void)EventsUntil(receiver, wanted);
+  }
+  (void)EventsUntil(receiver, "pool_dry 0");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3'000));  // both instances check again
+  EXPECT_EQ(receiver.WaitFor(0).size(), 4u);
+  EXPECT_THAT(
+      EventsUntil(receiver, "pool_dry 0"),
+      ::testing::ElementsAre("area_code_low 1", "pool_low 1", "area_code_dry 0", "pool_dry 0"));
+  for (const auto& id : ids) {
+    ASSERT_EQ(client().Post("/release", "reservation_id=" + id).status, 200);
+  }
+  (void)EventsUntil(receiver, "pool_recovered");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3'000));
+  const auto events = EventsUntil(receiver, "pool_recovered");
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[4], "area_code_recovered 3");
+  EXPECT_EQ(events[5], "pool_recovered 3");
 }
 
 TEST_F(WebhooksTest, AnAdminsRestSendsNumberRested) {

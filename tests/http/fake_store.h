@@ -7,7 +7,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -103,6 +105,9 @@ class FakeStore final : public store::Store {
   core::Result<store::LookupData> lookup_result = store::LookupData{};
   core::Result<store::AnswerStats> answer_stats_result = store::AnswerStats{};
   core::Result<bool> claim_result = true;
+  // LoadShared / SaveShared's texts (several fakes may share one, as instances share Redis);
+  // null: Store's own (nothing shared).
+  std::map<std::string, std::string>* shared = nullptr;
   core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
       std::vector<store::CampaignPool>{};
   core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
@@ -225,6 +230,21 @@ class FakeStore final : public store::Store {
   void ClaimTurn(std::string /*job*/, std::chrono::milliseconds /*period*/,
                  store::Callback<bool> done) override {
     Complete(std::move(done), claim_result);
+  }
+  void LoadShared(std::string name, store::Callback<std::optional<std::string>> done) override {
+    if (shared == nullptr) return store::Store::LoadShared(std::move(name), std::move(done));
+    const auto it = shared->find(name);
+    Complete(std::move(done),
+             core::Result<std::optional<std::string>>(
+                 it == shared->end() ? std::nullopt : std::optional<std::string>(it->second)));
+  }
+  void SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
+                  store::Callback<void> done) override {
+    if (shared == nullptr) {
+      return store::Store::SaveShared(std::move(name), std::move(value), ttl, std::move(done));
+    }
+    (*shared)[name] = std::move(value);
+    Complete(std::move(done), core::Result<void>{});
   }
   void GetStats(store::Callback<store::StoreStats> done) override {
     Complete(std::move(done), stats_result);

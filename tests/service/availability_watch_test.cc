@@ -44,6 +44,46 @@ TEST(AvailabilityWatchTest, DropsGiveLowThenDryAndTheWayBackGivesRecovered) {
               ::testing::ElementsAre("area_code_recovered", "pool_recovered"));
 }
 
+// Cluster mode: the instance whose turn it is goes on from the levels the last check saved.
+TEST(AvailabilityWatchTest, AnotherWatchGoesOnFromTheSavedLevels) {
+  AvailabilityWatch first(5);
+  EXPECT_EQ(first.SaveLevels(), "");  // nothing to go on from before a snapshot
+  (void)first.Update(Stats(10, 10), kNow);
+  EXPECT_EQ(first.SaveLevels(), "cidrotor-levels 1\n");  // every level ok
+  (void)first.Update(Stats(0, 4), kNow);
+  const std::string saved = first.SaveLevels();
+  EXPECT_EQ(saved, "cidrotor-levels 1\na 212 dry\np east low\n");
+
+  AvailabilityWatch next(5);
+  ASSERT_TRUE(next.RestoreLevels(saved));
+  EXPECT_EQ(next.SaveLevels(), saved);
+  EXPECT_THAT(next.Update(Stats(1, 3), kNow), ::testing::IsEmpty());  // what `first` sent
+  EXPECT_THAT(Names(next.Update(Stats(8, 0), kNow)),
+              ::testing::ElementsAre("area_code_recovered", "pool_dry"));
+
+  // Saved "ok" for everything: not a first snapshot, so a drop is sent.
+  AvailabilityWatch fresh(5);
+  ASSERT_TRUE(fresh.RestoreLevels("cidrotor-levels 1\n"));
+  EXPECT_THAT(Names(fresh.Update(Stats(4, 10), kNow)), ::testing::ElementsAre("area_code_low"));
+}
+
+TEST(AvailabilityWatchTest, RestoringAnythingElseChangesNothing) {
+  AvailabilityWatch watch(5);
+  (void)watch.Update(Stats(4, 10), kNow);
+  const std::string before = watch.SaveLevels();
+  for (const char* text :
+       {"", "a 212 low\n", "cidrotor-levels 2\n", "cidrotor-levels 1\na 212 gone\n",
+        "cidrotor-levels 1\na 21x low\n", "cidrotor-levels 1\nq 212 low\n",
+        "cidrotor-levels 1\na 212 low x\n", "cidrotor-levels 1\na 212\n",
+        "cidrotor-levels 1\np  low\n", "cidrotor-levels 1\n\n"}) {
+    EXPECT_FALSE(watch.RestoreLevels(text)) << text;
+    EXPECT_EQ(watch.SaveLevels(), before) << text;
+  }
+  AvailabilityWatch unused(5);
+  EXPECT_FALSE(unused.RestoreLevels("garbage"));
+  EXPECT_THAT(unused.Update(Stats(0, 0), kNow), ::testing::IsEmpty());  // still its first
+}
+
 TEST(AvailabilityWatchTest, ACountHoveringAroundTheThresholdWarnsOnce) {
   AvailabilityWatch watch(5);
   (void)watch.Update(Stats(10, 10), kNow);

@@ -114,6 +114,11 @@ class RedisStore final : public Store {
   // with the store's timeouts; true when this instance set the key. Errors: kUnavailable (Redis
   // down or answering an error).
   void ClaimTurn(std::string job, std::chrono::milliseconds period, Callback<bool> done) override;
+  // redis_store_leases.cc: GET / SET PX of cid:shared:<name>, on a worker with the store's
+  // timeouts. Errors: kUnavailable.
+  void LoadShared(std::string name, Callback<std::optional<std::string>> done) override;
+  void SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
+                  Callback<void> done) override;
   void GetStats(Callback<StoreStats> done) override;
   void AppendLog(ApiLogEntry entry) override;
   // mode "cluster"; can_allocate false while Redis is unreachable; degraded while the journal

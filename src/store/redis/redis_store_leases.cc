@@ -7,6 +7,9 @@
 // never deleted, only left to expire: an instance that dies during its turn holds it to the end
 // of the period, and the next turn goes to whoever asks first after that.
 //
+// RedisStore::LoadShared / SaveShared: `cid:shared:<name>`, a text the instances share (the
+// webhooks' alert levels, which whoever holds the check's turn reads and writes), SET with PX.
+//
 // RedisStore::LockNumber / UnlockNumberThen (SubmitEdit): `cid:edit:<caller_id>` while a change
 // of that number reads, writes and journals it. Taken with SET NX PX and a token of its own,
 // deleted by a script only while it still holds that token (a lock that expired and was taken by
@@ -36,6 +39,7 @@ using redis::RedisConnection;
 namespace {
 
 constexpr std::string_view kTurnKeyPrefix = "cid:turn:";
+constexpr std::string_view kSharedKeyPrefix = "cid:shared:";
 // Deletes the lock only while it holds this change's token.
 constexpr std::string_view kUnlockScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
@@ -94,6 +98,43 @@ void RedisStore::ClaimTurn(std::string job, std::chrono::milliseconds period,
   };
   // On a worker, bounded by its queue deadline and command timeout: kUnavailable, never a hang.
   Submit<bool>(std::move(on_done), std::move(run));
+}
+
+void RedisStore::LoadShared(std::string name, Callback<std::optional<std::string>> on_done) {
+  redis::Command get = {"GET", std::string(kSharedKeyPrefix) + name};
+  auto run = [this, get = std::move(get)](RedisConnection& connection,
+                                          Callback<std::optional<std::string>>& done) {
+    auto reply = connection.Run(get);
+    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
+    if (!reply) {
+      done(core::Fail(reply.error()));
+    } else if (reply->is_error()) {
+      done(core::Fail(core::Error::Unavailable("redis: " + reply->str)));
+    } else if (reply->is_nil()) {
+      done(std::optional<std::string>());
+    } else {
+      done(std::optional<std::string>(std::move(reply->str)));
+    }
+  };
+  Submit<std::optional<std::string>>(std::move(on_done), std::move(run));
+}
+
+void RedisStore::SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
+                            Callback<void> on_done) {
+  redis::Command set = {"SET", std::string(kSharedKeyPrefix) + name, std::move(value), "PX",
+                        std::to_string(std::max<std::int64_t>(ttl.count(), 1))};
+  auto run = [this, set = std::move(set)](RedisConnection& connection, Callback<void>& done) {
+    auto reply = connection.Run(set);
+    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
+    if (!reply) {
+      done(core::Fail(reply.error()));
+    } else if (reply->is_error()) {
+      done(core::Fail(core::Error::Unavailable("redis: " + reply->str)));
+    } else {
+      done({});
+    }
+  };
+  Submit<void>(std::move(on_done), std::move(run));
 }
 
 core::Result<std::string> RedisStore::LockNumber(RedisConnection& connection,
