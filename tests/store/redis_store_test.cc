@@ -892,6 +892,72 @@ TEST_F(RedisStoreTest, ALockLeftByAnotherInstanceDelaysOrRefusesTheChange) {
   EXPECT_EQ(unchanged->spec.carrier, "Changed");
 }
 
+// A campaign's pool and a pool's settings are changed under edit locks of their own
+// (`cid:edit:campaign:NAME`, `cid:edit:pool:NAME`): a change through two instances at once reaches
+// the system of record in the order it reached Redis, and a lock another instance left delays the
+// change or refuses it, changing nothing.
+TEST_F(RedisStoreTest, SettingsChangesTakeTheirEntrysEditLock) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  const auto set_campaign = [&](const std::string& pool) {
+    return Await<CampaignPool>([&](auto done) {
+      store->SetCampaignPool(CampaignPool{"sales", pool}, done);
+    });
+  };
+  const auto set_fallback = [&](bool any) {
+    return Await<PoolSettings>([&](auto done) {
+      store->SetPoolSettings(PoolSettings{"east", any}, done);
+    });
+  };
+  ASSERT_EQ(redis_.Command({"SET", "cid:edit:campaign:sales", "dead-instance", "PX", "300"}),
+            "+OK\r\n");
+  ASSERT_THAT(set_campaign("east"), IsOk());  // once the lock expired
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:edit:campaign:sales"}), ":0\r\n");
+
+  ASSERT_EQ(redis_.Command({"SET", "cid:edit:campaign:sales", "dead-instance", "PX", "60000"}),
+            "+OK\r\n");
+  ASSERT_EQ(redis_.Command({"SET", "cid:edit:pool:east", "dead-instance", "PX", "60000"}),
+            "+OK\r\n");
+  EXPECT_THAT(set_campaign("west"), HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(set_fallback(false), HasError(ErrorCode::kUnavailable));
+  EXPECT_EQ(redis_.Command({"HGET", "cid:campaign_pools", "sales"}), "$4\r\neast\r\n");
+  EXPECT_EQ(redis_.Command({"HEXISTS", "cid:pool_settings", "east"}), ":0\r\n");
+  ASSERT_EQ(redis_.Command({"DEL", "cid:edit:pool:east"}), ":1\r\n");
+  ASSERT_THAT(set_fallback(false), IsOk());  // another pool's lock, or another campaign's,
+  EXPECT_EQ(redis_.Command({"HGET", "cid:pool_settings", "east"}), "$4\r\nnone\r\n");
+  EXPECT_EQ(redis_.Command({"GET", "cid:edit:campaign:sales"}), "$13\r\ndead-instance\r\n");
+}
+
+TEST_F(RedisStoreTest, ACampaignsPoolSetThroughTwoInstancesAtOnceEndsTheSameInTheRecord) {
+  auto a = OpenInstance();
+  auto b = OpenInstance();
+  ASSERT_TRUE(a && b);
+  for (int round = 1; round <= 30; ++round) {
+    std::atomic<int> ready{0};
+    auto start_together = [&ready] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+    };
+    const auto set = [&](Store& store, const std::string& pool) {
+      start_together();
+      EXPECT_THAT(Await<CampaignPool>([&](auto done) {
+                    store.SetCampaignPool(CampaignPool{"sales", pool}, done);
+                  }),
+                  IsOk());
+    };
+    std::thread through_b([&] { set(*b, "b" + std::to_string(round)); });
+    set(*a, "a" + std::to_string(round));
+    through_b.join();
+    const std::string in_redis = redis_.Command({"HGET", "cid:campaign_pools", "sales"});
+    journal_test::RecordingSink recorded;
+    ASSERT_THAT(journal_->Load(clock_.Now(), recorded), IsOk());
+    ASSERT_EQ(recorded.campaign_pools.size(), 1u);
+    const std::string pool = recorded.campaign_pools[0].pool;
+    ASSERT_EQ(in_redis, "$" + std::to_string(pool.size()) + "\r\n" + pool + "\r\n")
+        << "round " << round;
+  }
+}
+
 // Work already begun (an undo, an edit lock's release) is queued ahead and never failed for having
 // waited; other tasks that waited past the deadline fail unrun.
 TEST_F(RedisStoreTest, UrgentTasksGoFirstAndAreNeverFailedForWaiting) {

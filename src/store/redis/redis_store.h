@@ -55,7 +55,8 @@ struct RedisStoreOptions {
   redis::ExecutorOptions redis;              // server, timeouts, worker connections
   std::size_t import_chunk = 1000;           // numbers per upsert script call (bulk import)
   HistoryRetention retention;                // the journal's history, pruned from Tick
-  // How long a number's edit lock lasts unless released (SubmitEdit): longer than the longest wait
+  // How long an edit lock (of a number, a campaign's pool, a pool's settings) lasts unless
+  // released (SubmitEdit): longer than the longest wait
   // for a change's journal append (app/ derives it from PostgreSQL's commit wait), so that only an
   // instance that died holding one makes the next change of that number wait for it.
   std::chrono::milliseconds edit_lease{10'000};
@@ -168,37 +169,45 @@ class RedisStore final : public Store {
   // `urgent`: work already begun (redis_executor.h Task::urgent).
   void SubmitTask(std::function<void(redis::RedisConnection&)> run,
                   std::function<void(core::Error)> fail, bool urgent = false);
-  // As Submit, holding the number's edit lock (`cid:edit:<caller_id>`, redis_store_leases.cc)
-  // from before `run` starts until its `done` was called: after the journal's commit, or the undo
-  // of a change it refused. So the changes of one number, through any instance, read what the one
-  // before wrote, and reach the journal in the order they reached Redis. A lock held elsewhere
-  // for longer than kEditWait: kUnavailable, nothing changed.
+  // What an edit lock guards: `cid:edit:<key>`, named in errors by `name`.
+  struct EditSubject {
+    std::string key;   // "2125551001"; "campaign:<name>", "pool:<name>"
+    std::string name;  // "caller_id 2125551001"; "campaign <name>", "pool <name>"
+  };
+  static EditSubject NumberEdit(core::PhoneNumber caller_id);
+  static EditSubject CampaignEdit(const std::string& campaign);  // redis_store_settings.cc
+  static EditSubject PoolEdit(const std::string& pool);
+  // As Submit, holding `subject`'s edit lock (redis_store_leases.cc) from before `run` starts
+  // until its `done` was called: after the journal's commit, or the undo of a change it refused.
+  // So the changes of one number (or one campaign's pool, one pool's settings), through any
+  // instance, read what the one before wrote, and reach the journal in the order they reached
+  // Redis. A lock held elsewhere for longer than kEditWait: kUnavailable, nothing changed.
   template <class T, class Run>
-  void SubmitEdit(core::PhoneNumber caller_id, Callback<T> on_done, Run run) {
+  void SubmitEdit(EditSubject subject, Callback<T> on_done, Run run) {
     Submit<T>(std::move(on_done),
-              [this, caller_id, run = std::move(run)](redis::RedisConnection& connection,
-                                                      Callback<T>& done) mutable {
-                auto token = LockNumber(connection, caller_id);
+              [this, subject = std::move(subject), run = std::move(run)](
+                  redis::RedisConnection& connection, Callback<T>& done) mutable {
+                auto token = LockEdit(connection, subject);
                 if (!token) {
                   done(core::Fail(token.error()));
                   return;
                 }
-                Callback<T> unlock_then_done = [this, caller_id, token = *token,
+                Callback<T> unlock_then_done = [this, key = subject.key, token = *token,
                                                 done = std::move(done)](core::Result<T> result) {
-                  UnlockNumberThen(caller_id, token, [done, result = std::move(result)]() mutable {
+                  UnlockEditThen(key, token, [done, result = std::move(result)]() mutable {
                     done(std::move(result));
                   });
                 };
                 run(connection, unlock_then_done);
               });
   }
-  // Takes `caller_id`'s edit lock (SET NX PX edit_lease), trying again for up to kEditWait; the
+  // Takes `subject`'s edit lock (SET NX PX edit_lease), trying again for up to kEditWait; the
   // token it set. Errors: kUnavailable (Redis, or the lock held elsewhere all that time).
-  core::Result<std::string> LockNumber(redis::RedisConnection& connection,
-                                       core::PhoneNumber caller_id);
-  // Deletes the lock if it still holds `token` (on a worker, urgent), then runs `then`; `then` runs
-  // also when that cannot be done (the lock then expires after edit_lease).
-  void UnlockNumberThen(core::PhoneNumber caller_id, std::string token, std::function<void()> then);
+  core::Result<std::string> LockEdit(redis::RedisConnection& connection,
+                                     const EditSubject& subject);
+  // Deletes the lock `cid:edit:<key>` if it still holds `token` (on a worker, urgent), then runs
+  // `then`; `then` runs also when that cannot be done (the lock then expires after edit_lease).
+  void UnlockEditThen(std::string key, std::string token, std::function<void()> then);
 
   // A change the journal refused: runs `undo` on a worker (urgent: a busy queue never skips it),
   // then fails `done` with `error`, so a retry right after the answer already sees the state
@@ -265,12 +274,13 @@ class RedisStore final : public Store {
   core::Result<void> LoadSettings(redis::RedisConnection& connection);
   // The pool that serves `campaign` (PoolName applied).
   std::string PoolOfCampaign(std::string_view campaign) const;
-  // Sets (`value`) or deletes `field` of the settings hash `key`, then appends `entry` to the
-  // journal; `done` gets the field's previous value (nullopt: none; then nothing was appended
-  // when deleting) once durable, and `table` (this instance's copy) has the change. A change the
-  // journal refuses is undone in Redis unless the field changed again meanwhile.
-  void ChangeSetting(const char* key, NameTable& table, const std::string& field,
-                     std::optional<std::string> value, JournalEntry entry,
+  // Under `subject`'s edit lock: sets (`value`) or deletes `field` of the settings hash `key`, then
+  // appends `entry` to the journal; `done` gets the field's previous value (nullopt: none; then
+  // nothing was appended when deleting) once durable, and `table` (this instance's copy) has the
+  // change. A change the journal refuses is undone in Redis unless the field changed again
+  // meanwhile.
+  void ChangeSetting(EditSubject subject, const char* key, NameTable& table,
+                     const std::string& field, std::optional<std::string> value, JournalEntry entry,
                      Callback<std::optional<std::string>> done);
   void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
                       OnDuplicate on_duplicate, Callback<ImportResult>& done);

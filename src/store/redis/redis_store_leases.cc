@@ -10,10 +10,11 @@
 // RedisStore::LoadShared / SaveShared: `cid:shared:<name>`, a text the instances share (the
 // webhooks' alert levels, which whoever holds the check's turn reads and writes), SET with PX.
 //
-// RedisStore::LockNumber / UnlockNumberThen (SubmitEdit): `cid:edit:<caller_id>` while a change
-// of that number reads, writes and journals it. Taken with SET NX PX and a token of its own,
-// deleted by a script only while it still holds that token (a lock that expired and was taken by
-// another change is not deleted by the first).
+// RedisStore::LockEdit / UnlockEditThen (SubmitEdit): `cid:edit:<caller_id>` while a change
+// of that number reads, writes and journals it (`cid:edit:campaign:<name>` and
+// `cid:edit:pool:<name>` for a campaign's pool and a pool's settings). Taken with SET NX PX and a
+// token of its own, deleted by a script only while it still holds that token (a lock that expired
+// and was taken by another change is not deleted by the first).
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -66,10 +67,9 @@ std::string EditToken() {
   return InstanceToken() + ":" + std::to_string(edits.fetch_add(1) + 1);
 }
 
-// Deletes `caller_id`'s edit lock if it holds `token`.
-redis::Command UnlockCommand(core::PhoneNumber caller_id, const std::string& token) {
-  return {"EVAL", std::string(kUnlockScript), "1",
-          std::string(redis::kEditKeyPrefix) + caller_id.ToString(), token};
+// Deletes the edit lock `cid:edit:<key>` if it holds `token`.
+redis::Command UnlockCommand(const std::string& key, const std::string& token) {
+  return {"EVAL", std::string(kUnlockScript), "1", std::string(redis::kEditKeyPrefix) + key, token};
 }
 
 // The claim's answer: true when the SET was made ("OK"), false when the key was there (nil).
@@ -137,43 +137,44 @@ void RedisStore::SaveShared(std::string name, std::string value, std::chrono::mi
   Submit<void>(std::move(on_done), std::move(run));
 }
 
-core::Result<std::string> RedisStore::LockNumber(RedisConnection& connection,
-                                                 core::PhoneNumber caller_id) {
-  const std::string key = std::string(redis::kEditKeyPrefix) + caller_id.ToString();
+RedisStore::EditSubject RedisStore::NumberEdit(core::PhoneNumber caller_id) {
+  return {caller_id.ToString(), "caller_id " + caller_id.ToString()};
+}
+
+core::Result<std::string> RedisStore::LockEdit(RedisConnection& connection,
+                                               const EditSubject& subject) {
   const std::string token = EditToken();
-  const redis::Command lock = {"SET", key,  token,
-                               "NX",  "PX", std::to_string(options_.edit_lease.count())};
+  const redis::Command lock = {"SET", std::string(redis::kEditKeyPrefix) + subject.key, token, "NX",
+                               "PX",  std::to_string(options_.edit_lease.count())};
   const auto give_up = std::chrono::steady_clock::now() + kEditWait;
   while (true) {
     auto reply = connection.Run(lock);
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
     if (!reply) {
       // The SET may have been made with its answer lost (a timeout): take the lock back at once
-      // if so, rather than leave the number unchangeable until the lease ends (best effort).
-      (void)connection.Run(UnlockCommand(caller_id, token));
+      // if so, rather than leave the subject unchangeable until the lease ends (best effort).
+      (void)connection.Run(UnlockCommand(subject.key, token));
       return core::Fail(reply.error());
     }
     auto taken = ReadClaim(*reply);
     if (!taken) return core::Fail(taken.error());
     if (*taken) return token;
     if (std::chrono::steady_clock::now() >= give_up) {
-      return core::Fail(
-          core::Error::Unavailable("redis: caller_id " + caller_id.ToString() +
-                                   " is being changed by another request; try again"));
+      return core::Fail(core::Error::Unavailable(
+          "redis: " + subject.name + " is being changed by another request; try again"));
     }
     std::this_thread::sleep_for(kEditRetry);
   }
 }
 
-void RedisStore::UnlockNumberThen(core::PhoneNumber caller_id, std::string token,
-                                  std::function<void()> then) {
+void RedisStore::UnlockEditThen(std::string key, std::string token, std::function<void()> then) {
   auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
   SubmitTask(
-      [caller_id, token = std::move(token), shared_then](RedisConnection& connection) {
-        auto unlocked = connection.Run(UnlockCommand(caller_id, token));
+      [key = std::move(key), token = std::move(token), shared_then](RedisConnection& connection) {
+        auto unlocked = connection.Run(UnlockCommand(key, token));
         if (!unlocked || unlocked->is_error()) {
-          spdlog::warn("redis: the edit lock of {} stays until it expires: {}",
-                       caller_id.ToString(),
+          spdlog::warn("redis: the edit lock {}{} stays until it expires: {}",
+                       redis::kEditKeyPrefix, key,
                        unlocked ? unlocked->str : unlocked.error().ToString());
         }
         (*shared_then)();

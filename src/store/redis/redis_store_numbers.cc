@@ -180,7 +180,7 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
 void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                               Callback<core::NumberView> on_done) {
   SubmitEdit<core::NumberView>(
-      caller_id, std::move(on_done),
+      NumberEdit(caller_id), std::move(on_done),
       [this, caller_id, patch](RedisConnection& connection, auto& done) {
         const core::TimePoint now = clock_.Now();
         auto pool = PoolOf(connection, caller_id);
@@ -238,7 +238,8 @@ void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch pat
 
 void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_done) {
   SubmitEdit<void>(
-      caller_id, std::move(on_done), [this, caller_id](RedisConnection& connection, auto& done) {
+      NumberEdit(caller_id), std::move(on_done),
+      [this, caller_id](RedisConnection& connection, auto& done) {
         const core::TimePoint now = clock_.Now();
         auto pool = PoolOf(connection, caller_id);
         if (!pool || !*pool) {

@@ -1,10 +1,11 @@
 // RedisStore's settings tables (store/redis/redis_store.h): campaigns → pools and the pools'
 // fallback. Each lives in one Redis hash, cid:campaign_pools and cid:pool_settings
 // (docs/redis-keys.md), written before the journal append and undone when the journal refuses
-// the change, as number changes are; PostgreSQL's rows are the record a rebuild loads them from.
-// Allocation never reads the hashes: each instance keeps a copy (NameTables), loaded before its
-// first allocation and read again at every Tick, so a change made through another instance
-// applies here within about a second, and at once (once durable) through this one.
+// the change, under an edit lock of the entry, as number changes are; PostgreSQL's rows are the
+// record a rebuild loads them from. Allocation never reads the hashes: each instance keeps a copy
+// (NameTables), loaded before its first allocation and read again at every Tick, so a change made
+// through another instance applies here within about a second, and at once (once durable) through
+// this one.
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -37,6 +38,13 @@ return 1
 )lua";
 
 }  // namespace
+
+RedisStore::EditSubject RedisStore::CampaignEdit(const std::string& campaign) {
+  return {"campaign:" + campaign, "campaign " + campaign};
+}
+RedisStore::EditSubject RedisStore::PoolEdit(const std::string& pool) {
+  return {"pool:" + pool, "pool " + pool};
+}
 
 core::Result<std::vector<NameTable::Entry>> RedisStore::ReadHash(RedisConnection& connection,
                                                                  const char* key) {
@@ -111,7 +119,8 @@ void RedisStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> on
   JournalEntry entry = CampaignPoolChanged{mapping.campaign, mapping.pool};
   const std::string campaign = mapping.campaign;
   const std::string pool = mapping.pool;
-  ChangeSetting(redis::kCampaignPoolsKey, campaign_pools_, campaign, pool, std::move(entry),
+  ChangeSetting(CampaignEdit(campaign), redis::kCampaignPoolsKey, campaign_pools_, campaign, pool,
+                std::move(entry),
                 [mapping = std::move(mapping),
                  on_done = std::move(on_done)](core::Result<std::optional<std::string>> changed) {
                   if (!changed) {
@@ -125,7 +134,8 @@ void RedisStore::SetCampaignPool(CampaignPool mapping, Callback<CampaignPool> on
 void RedisStore::RemoveCampaignPool(std::string campaign, Callback<void> on_done) {
   JournalEntry entry = CampaignPoolChanged{campaign, std::nullopt};
   ChangeSetting(
-      redis::kCampaignPoolsKey, campaign_pools_, campaign, std::nullopt, std::move(entry),
+      CampaignEdit(campaign), redis::kCampaignPoolsKey, campaign_pools_, campaign, std::nullopt,
+      std::move(entry),
       [campaign, on_done = std::move(on_done)](core::Result<std::optional<std::string>> changed) {
         if (!changed) {
           on_done(core::Fail(changed.error()));
@@ -159,7 +169,8 @@ void RedisStore::SetPoolSettings(PoolSettings settings, Callback<PoolSettings> o
   JournalEntry entry = PoolSettingsChanged{settings};
   const std::string pool = settings.pool;
   const std::string fallback = FallbackName(settings.fallback_any);
-  ChangeSetting(redis::kPoolSettingsKey, pool_fallbacks_, pool, fallback, std::move(entry),
+  ChangeSetting(PoolEdit(pool), redis::kPoolSettingsKey, pool_fallbacks_, pool, fallback,
+                std::move(entry),
                 [settings = std::move(settings),
                  on_done = std::move(on_done)](core::Result<std::optional<std::string>> changed) {
                   if (!changed) {
@@ -170,12 +181,15 @@ void RedisStore::SetPoolSettings(PoolSettings settings, Callback<PoolSettings> o
                 });
 }
 
-void RedisStore::ChangeSetting(const char* key, NameTable& table, const std::string& field,
-                               std::optional<std::string> value, JournalEntry entry,
-                               Callback<std::optional<std::string>> on_done) {
-  Submit<std::optional<std::string>>(
-      std::move(on_done), [this, key, &table, field, value = std::move(value),
-                           entry = std::move(entry)](RedisConnection& connection, auto& done) {
+void RedisStore::ChangeSetting(EditSubject subject, const char* key, NameTable& table,
+                               const std::string& field, std::optional<std::string> value,
+                               JournalEntry entry, Callback<std::optional<std::string>> on_done) {
+  // One change of an entry at a time, through every instance: the journal gets them in the order
+  // Redis did.
+  SubmitEdit<std::optional<std::string>>(
+      std::move(subject), std::move(on_done),
+      [this, key, &table, field, value = std::move(value), entry = std::move(entry)](
+          RedisConnection& connection, auto& done) {
         // Not into a Redis that lost its data: the rebuild would drop the entry.
         if (auto current = ResolveGeneration(connection, Epoch()); !current) {
           done(core::Fail(current.error()));
