@@ -248,9 +248,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
     }
-    if (auto added = (*importer)->Add(
-            {std::move(row.spec), row.last_used, std::nullopt, row.rest_until, row.warm_from});
-        !added) {
+    if (auto added = (*importer)->Add(service::ToImportItem(std::move(row))); !added) {
       stop = added.error();
     }
   };

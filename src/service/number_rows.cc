@@ -110,31 +110,37 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
     auto carrier = ParseCarrier(text);
     if (!carrier) return core::Fail(std::move(carrier).error());
     spec.carrier = std::move(*carrier);
+    row.given |= store::kImportCarrier;
   }
-  if (const auto text = field(kHourlyLimit); !text.empty()) {
-    auto cap = ParseCap(text, "hourly_limit");
-    if (!cap) return core::Fail(std::move(cap).error());
-    spec.hourly_cap = *cap;
-  }
-  if (const auto text = field(kDailyLimit); !text.empty()) {
-    auto cap = ParseCap(text, "daily_limit");
-    if (!cap) return core::Fail(std::move(cap).error());
-    spec.daily_cap = *cap;
+  // A cap column gives its cap in every row: empty is the default (SPEC), not "keep".
+  const std::pair<Column, std::uint16_t core::NumberSpec::*> caps[] = {
+      {kHourlyLimit, &core::NumberSpec::hourly_cap}, {kDailyLimit, &core::NumberSpec::daily_cap}};
+  for (const auto& [column, cap_of] : caps) {
+    if (index_[column] < 0) continue;
+    row.given |= column == kHourlyLimit ? store::kImportHourlyCap : store::kImportDailyCap;
+    if (const auto text = field(column); !text.empty()) {
+      auto cap = ParseCap(text, kColumnNames[column]);
+      if (!cap) return core::Fail(std::move(cap).error());
+      spec.*cap_of = *cap;
+    }
   }
   if (const auto text = field(kPool); !text.empty()) {
     auto pool = ParsePoolName(text);
     if (!pool) return core::Fail(std::move(pool).error());
     spec.pool = std::move(*pool);
+    row.given |= store::kImportPool;
   }
   if (const auto text = field(kState); !text.empty()) {
     auto state = ParseStateCode(text);
     if (!state) return core::Fail(std::move(state).error());
     spec.state = std::move(*state);
+    row.given |= store::kImportState;
   }
   if (const auto text = field(kActive); !text.empty()) {
     auto active = ParseBool(text, "active");
     if (!active) return core::Fail(std::move(active).error());
     spec.active = *active;
+    row.given |= store::kImportActive;
   }
   // The times, ISO-8601 UTC.
   const std::pair<Column, std::optional<core::CompactTime>*> times[] = {
@@ -166,6 +172,16 @@ std::variant<NumberRow, RowReject> NumberRowParser::Parse(const CsvRecord& recor
   return RowReject{record.line, Reason(row.error()), record.fields};
 }
 
+store::ImportItem ToImportItem(NumberRow row) {
+  store::ImportItem item;
+  item.spec = std::move(row.spec);
+  item.last_used = row.last_used;
+  item.rest_until = row.rest_until;
+  item.warm_from = row.warm_from;
+  item.given = row.given;
+  return item;
+}
+
 core::Result<store::OnDuplicate> ParseOnDuplicate(std::string_view text, std::string_view field) {
   if (text == "update") return store::OnDuplicate::kUpdate;
   if (text == "skip") return store::OnDuplicate::kSkip;
@@ -184,8 +200,7 @@ void CsvImportReader::OnRecord(const CsvRecord& record) {
   ++import_.rows;
   auto parsed = parser_.Parse(record);
   if (auto* row = std::get_if<NumberRow>(&parsed)) {
-    import_.items.push_back(
-        {std::move(row->spec), row->last_used, std::nullopt, row->rest_until, row->warm_from});
+    import_.items.push_back(ToImportItem(std::move(*row)));
     import_.lines.push_back(row->line);
   } else {
     import_.rejects.push_back(std::move(std::get<RowReject>(parsed)));

@@ -43,7 +43,13 @@ struct NumberRow {
   std::optional<core::CompactTime> last_used;   // set when the row had a last_used value
   std::optional<core::CompactTime> rest_until;  // set when the row had a rest_until value
   std::optional<core::CompactTime> warm_from;   // set when the row had a warm_from value
+  // The spec fields the row gives (store::ImportField): its file has the column, and the row a
+  // value there (the caps: any row of a file with the column; empty is the default, SPEC).
+  std::uint8_t given = 0;
 };
+
+// The row as the store imports it.
+store::ImportItem ToImportItem(NumberRow row);
 
 // One bad row, with what it said, for the rejects file.
 struct RowReject {

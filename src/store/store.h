@@ -65,6 +65,18 @@ struct NumberPage {
 // rejects the row as a duplicate.
 enum class OnDuplicate : std::uint8_t { kUpdate, kSkip, kFail };
 
+// The spec fields an import row gives (ImportItem::given): a CSV row gives those of the columns
+// its file has, with a value (the caps: with or without; empty means the default, SPEC).
+enum ImportField : std::uint8_t {
+  kImportCarrier = 1U << 0,
+  kImportHourlyCap = 1U << 1,
+  kImportDailyCap = 1U << 2,
+  kImportPool = 1U << 3,
+  kImportState = 1U << 4,
+  kImportActive = 1U << 5,
+  kImportAllFields = (1U << 6) - 1,
+};
+
 // One validated row to import (service/number_rows.h makes them).
 struct ImportItem {
   core::NumberSpec spec;
@@ -81,7 +93,24 @@ struct ImportItem {
   // Set: the number's warm-up started then (an export being restored), new or existing number
   // alike, in place of warm_from_day's rule. Unset: new = warm_from_day's rule, existing = kept.
   std::optional<core::CompactTime> warm_from;
+  // The fields of `spec` the row gives (ImportField bits). A new number takes `spec` whole (the
+  // defaults where not given); an existing one (kUpdate) keeps its own value of each other field,
+  // so a file without an `active` or `pool` column never reactivates or moves a number.
+  std::uint8_t given = kImportAllFields;
 };
+
+// The spec an import writes over an existing number's (`existing`): `item`'s given fields, the
+// existing ones for the others.
+inline core::NumberSpec MergedSpec(const core::NumberSpec& existing, const ImportItem& item) {
+  core::NumberSpec merged = item.spec;
+  if ((item.given & kImportCarrier) == 0) merged.carrier = existing.carrier;
+  if ((item.given & kImportHourlyCap) == 0) merged.hourly_cap = existing.hourly_cap;
+  if ((item.given & kImportDailyCap) == 0) merged.daily_cap = existing.daily_cap;
+  if ((item.given & kImportPool) == 0) merged.pool = existing.pool;
+  if ((item.given & kImportState) == 0) merged.state = existing.state;
+  if ((item.given & kImportActive) == 0) merged.active = existing.active;
+  return merged;
+}
 
 struct ImportResult {
   std::uint64_t imported = 0;           // new numbers

@@ -127,6 +127,26 @@ TEST_F(ImportCommandTest, OnDuplicateAgainstTheStore) {
   EXPECT_NE(Export().find("2125550100,B,"), std::string::npos);
 }
 
+// Re-importing the seed's five columns updates what they say (empty caps: the defaults) and
+// leaves the rest: a burned number an admin deactivated stays out of rotation, in its pool.
+TEST_F(ImportCommandTest, AFileWithFewerColumnsLeavesTheOthersAsTheyAre) {
+  ASSERT_EQ(Import(Write("full.csv",
+                         "caller_id,carrier,area_code,hourly_limit,daily_limit,pool,state,active\n"
+                         "2125551001,AT&T,212,10,50,sales,NY,false\n")),
+            0);
+  ASSERT_EQ(Import(Write("seed.csv",
+                         "caller_id,carrier,area_code,hourly_limit,daily_limit\n"
+                         "2125551001,Verizon,212,,\n")),
+            0);
+  EXPECT_NE(Export().find("\n2125551001,Verizon,212,,,sales,NY,false,"), std::string::npos)
+      << Export();
+  // Empty cells of pool, state and active keep the stored values too; given ones change them.
+  ASSERT_EQ(Import(Write("cells.csv", "caller_id,pool,state,active\n2125551001,,,\n")), 0);
+  EXPECT_NE(Export().find("\n2125551001,Verizon,212,,,sales,NY,false,"), std::string::npos);
+  ASSERT_EQ(Import(Write("on.csv", "caller_id,active\n2125551001,true\n")), 0);
+  EXPECT_NE(Export().find("\n2125551001,Verizon,212,,,sales,NY,true,"), std::string::npos);
+}
+
 TEST_F(ImportCommandTest, DryRunWritesNothing) {
   ImportOptions options;
   options.data_dir = dir_ / "data";

@@ -222,6 +222,44 @@ TEST_F(ImportE2eTest, AWarmUpStartComesBackThroughEveryImport) {
   EXPECT_NE(exported.out.find(warm_from_column), std::string::npos) << exported.out;
 }
 
+// A file with fewer columns (the seed's five) updates what it says and leaves the rest, through
+// the API and the direct import: a deactivated number stays out of rotation, in its pool.
+TEST_F(ImportE2eTest, AFileWithFewerColumnsLeavesTheOthersAsTheyAre) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto full = Admin("POST", "/api/numbers/import",
+                          "caller_id,carrier,hourly_limit,daily_limit,pool,state,active\n"
+                          "2125551001,AT&T,10,50,sales,NY,false\n",
+                          "text/csv");
+  ASSERT_EQ(full.status, 200) << full.body;
+  const auto number = [&] {
+    return ParseJson(Admin("GET", "/api/numbers/2125551001").body).at("number");
+  };
+  const std::string seed = "caller_id,carrier,area_code,hourly_limit,daily_limit\n";
+  const auto via_api =
+      Admin("POST", "/api/numbers/import", seed + "2125551001,Verizon,212,,\n", "text/csv");
+  ASSERT_EQ(via_api.status, 200) << via_api.body;
+  EXPECT_EQ(Field(ParseJson(via_api.body), "updated"), "1");
+  EXPECT_EQ(Field(number(), "carrier"), "Verizon");
+  EXPECT_EQ(Field(number(), "pool"), "sales");
+  EXPECT_EQ(Field(number(), "state"), "NY");
+  EXPECT_EQ(Field(number(), "active"), "false");
+  EXPECT_EQ(Field(number(), "hourly_limit"), "100");  // empty cap: the default
+
+  const std::string file = (work_dir() / "seed.csv").string();
+  std::ofstream(file) << seed << "2125551001,Lumen,212,7,\n";
+  const auto direct = ImportDirectly(file);
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(Field(number(), "carrier"), "Lumen");
+  EXPECT_EQ(Field(number(), "pool"), "sales");
+  EXPECT_EQ(Field(number(), "active"), "false");
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);  // still out of rotation
+  // In the system of record too (cluster mode: PostgreSQL, which an export reads).
+  const auto exported = test_support::RunCidrotor({"export", "-"}, StoreEnv(), work_dir());
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(exported.out.find("\n2125551001,Lumen,212,7,,sales,NY,false,"), std::string::npos)
+      << exported.out;
+}
+
 TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {
   SKIP_UNLESS_EMBEDDED("the direct import writes the data directory's SQLite file");
   ASSERT_NO_FATAL_FAILURE(StartServer());

@@ -118,6 +118,44 @@ TEST(NumberRowsTest, SeedHeaderWithShortRows) {
   EXPECT_TRUE(out.rejects.empty());
 }
 
+// The fields a row gives: those of the file's columns with a value, and the caps of a file with
+// the cap columns, empty or not (empty is the default). An existing number keeps the others.
+TEST(NumberRowsTest, RowsSayWhichFieldsTheyGive) {
+  using store::kImportActive, store::kImportCarrier, store::kImportDailyCap,
+      store::kImportHourlyCap, store::kImportPool, store::kImportState;
+  const Outcome seed =
+      ParseAll("caller_id,carrier,area_code,hourly_limit,daily_limit\n2125550100,AT&T,212,,\n");
+  ASSERT_EQ(seed.rows.size(), 1u);
+  EXPECT_EQ(seed.rows[0].given, kImportCarrier | kImportHourlyCap | kImportDailyCap);
+  const Outcome full = ParseAll(
+      "caller_id,carrier,hourly_limit,daily_limit,pool,state,active\n"
+      "2125550100,AT&T,5,50,east,NY,false\n"
+      "2125550101,,,,,,\n");
+  ASSERT_EQ(full.rows.size(), 2u);
+  EXPECT_EQ(full.rows[0].given, store::kImportAllFields);
+  EXPECT_EQ(full.rows[1].given, kImportHourlyCap | kImportDailyCap);
+  const Outcome bare = ParseAll("caller_id,active\n2125550100,true\n");
+  ASSERT_EQ(bare.rows.size(), 1u);
+  EXPECT_EQ(bare.rows[0].given, kImportActive);
+  const store::ImportItem item = ToImportItem(bare.rows[0]);
+  EXPECT_EQ(item.given, kImportActive);
+  core::NumberSpec existing;
+  existing.carrier = "Verizon";
+  existing.pool = "east";
+  existing.state = "NY";
+  existing.hourly_cap = 7;
+  existing.daily_cap = 70;
+  existing.active = false;
+  const core::NumberSpec merged = store::MergedSpec(existing, item);
+  EXPECT_EQ(merged.carrier, "Verizon");
+  EXPECT_EQ(merged.pool, "east");
+  EXPECT_EQ(merged.state, "NY");
+  EXPECT_EQ(merged.hourly_cap, 7);
+  EXPECT_EQ(merged.daily_cap, 70);
+  EXPECT_TRUE(merged.active);
+  EXPECT_EQ(store::MergedSpec(existing, ToImportItem(full.rows[1])).hourly_cap, 0);  // default
+}
+
 // Written by export: a number's last rest and its warm-up start, read back (an empty field: none,
 // or keep the stored one); a bad time rejects the row naming the column.
 TEST(NumberRowsTest, RestUntilAndWarmFromAreReadBackAndCheckedLikeLastUsed) {

@@ -100,6 +100,48 @@ TEST_F(BulkImportTest, UpdateReplacesSpecAndKeepsLastUsedUnlessGiven) {
   EXPECT_EQ(stored.at(2125550102).second.last_used, 0u);
 }
 
+// A row that does not give a field (a file without that column) leaves a stored number's value:
+// re-importing the seed's five columns never reactivates a number or moves it to another pool.
+TEST_F(BulkImportTest, AnUpdateKeepsTheFieldsTheRowDoesNotGive) {
+  auto first = Open(OnDuplicate::kUpdate);
+  ImportItem full = Item(2125550100, "A");
+  full.spec.pool = "east";
+  full.spec.state = "NY";
+  full.spec.hourly_cap = 5;
+  full.spec.daily_cap = 50;
+  full.spec.active = false;
+  ASSERT_THAT(first->Add(full), IsOk());
+  ASSERT_THAT(first->Finish(), IsOk());
+  first.reset();
+
+  auto second = Open(OnDuplicate::kUpdate);
+  ImportItem seed = Item(2125550100, "B");  // carrier and caps given, the caps empty (defaults)
+  seed.given = kImportCarrier | kImportHourlyCap | kImportDailyCap;
+  ASSERT_THAT(second->Add(seed), IsOk());
+  ASSERT_THAT(second->Finish(), IsOk());
+  EXPECT_EQ(second->result().updated, 1u);
+  second.reset();
+  const core::NumberSpec stored = Stored().at(2125550100).first;
+  EXPECT_EQ(stored.carrier, "B");
+  EXPECT_EQ(stored.hourly_cap, 0);
+  EXPECT_EQ(stored.daily_cap, 0);
+  EXPECT_EQ(stored.pool, "east");
+  EXPECT_EQ(stored.state, "NY");
+  EXPECT_FALSE(stored.active);
+
+  auto third = Open(OnDuplicate::kUpdate);
+  ImportItem active = Item(2125550100, "C");
+  active.spec.active = true;
+  active.given = kImportActive;
+  ASSERT_THAT(third->Add(active), IsOk());
+  ASSERT_THAT(third->Finish(), IsOk());
+  third.reset();
+  const core::NumberSpec reactivated = Stored().at(2125550100).first;
+  EXPECT_TRUE(reactivated.active);
+  EXPECT_EQ(reactivated.carrier, "B");
+  EXPECT_EQ(reactivated.pool, "east");
+}
+
 TEST_F(BulkImportTest, NewRowsWithoutAHistoryWarmUpAndExistingOnesKeepTheirs) {
   warm_from_today_ = 200'000;
   auto first = Open(OnDuplicate::kUpdate);

@@ -1049,6 +1049,40 @@ TEST_P(StoreContractTest, ImportUpdatesSkipsOrRefusesExistingNumbers) {
   EXPECT_EQ(Next("2125559999"), "2125550100");
 }
 
+// A row that does not give a field leaves an existing number's value (a file without `active`
+// or `pool` never reactivates or moves a number), and a number without a pool stays where it is.
+TEST_P(StoreContractTest, AnImportUpdateKeepsTheFieldsTheRowDoesNotGive) {
+  Open();
+  ImportItem full = Item(2125550100, "A");
+  full.spec.pool = "east";
+  full.spec.state = "NY";
+  full.spec.hourly_cap = 5;
+  full.spec.active = false;
+  ASSERT_THAT(Import({full}, OnDuplicate::kUpdate), IsOk());
+  ImportItem seed = Item(2125550100, "B");
+  seed.given = kImportCarrier | kImportHourlyCap | kImportDailyCap;
+  auto updated = Import({seed}, OnDuplicate::kUpdate);
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(updated->updated, 1u);
+  auto view = Get("2125550100");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.carrier, "B");
+  EXPECT_EQ(view->spec.hourly_cap, 0);  // given, empty: the default
+  EXPECT_EQ(view->spec.pool, "east");
+  EXPECT_EQ(view->spec.state, "NY");
+  EXPECT_FALSE(view->spec.active);
+  EXPECT_EQ(Next("2125559999"), "");  // still inactive
+  // The system of record got the same.
+  store_->Flush();
+  journal_test::RecordingSink sink;
+  ASSERT_THAT(journal_->Load(clock_.Now(), sink), IsOk());
+  ASSERT_EQ(sink.numbers.size(), 1u);
+  EXPECT_EQ(sink.numbers[0].first.carrier, "B");
+  EXPECT_EQ(sink.numbers[0].first.pool, "east");
+  EXPECT_EQ(sink.numbers[0].first.state, "NY");
+  EXPECT_FALSE(sink.numbers[0].first.active);
+}
+
 TEST_P(StoreContractTest, FailedImportCommitIsUndone) {
   Open();
   ASSERT_THAT(Import({Item(2125550100, "A")}, OnDuplicate::kUpdate), IsOk());

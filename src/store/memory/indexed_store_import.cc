@@ -91,6 +91,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
         }
         before = index_.Find(number, now);
         usage = *existing;
+        if (before) item.spec = MergedSpec(before->spec, item);  // what the row does not give
       }
       if (item.last_used) usage.last_used = *item.last_used;
       if (!before) {

@@ -21,27 +21,36 @@ namespace {
 // Lives for the session; ON COMMIT DELETE ROWS empties it after every batch.
 // warm_from is the value the row gets if it is new (BuildSorted); the UPDATE of existing rows
 // takes warm_from_given instead. last_used, rest_until and warm_from_given NULL: none in the
-// input (0 for a new row, the stored value kept by an update).
+// input (0 for a new row, the stored value kept by an update). given: ImportItem::given.
 constexpr std::string_view kCreateStaging = R"sql(
 CREATE TEMP TABLE IF NOT EXISTS import_rows (
   caller_id BIGINT, carrier TEXT, area_code TEXT, hourly_limit INTEGER, daily_limit INTEGER,
   is_active BOOLEAN, pool TEXT, state TEXT, last_used BIGINT, warm_from BIGINT, rest_until BIGINT,
-  warm_from_given BIGINT
+  warm_from_given BIGINT, given INTEGER
 ) ON COMMIT DELETE ROWS
 )sql";
 
 constexpr std::string_view kCopy =
     "COPY import_rows(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
-    " state, last_used, warm_from, rest_until, warm_from_given) FROM STDIN";
+    " state, last_used, warm_from, rest_until, warm_from_given, given) FROM STDIN";
 
+// r.given: the fields the row gives (store::ImportField bits); the others keep the stored value.
 constexpr std::string_view kUpdateExisting = R"sql(
-UPDATE caller_ids c SET carrier = r.carrier, area_code = r.area_code,
-  hourly_limit = r.hourly_limit, daily_limit = r.daily_limit, is_active = r.is_active,
-  pool = r.pool, state = r.state, last_used = COALESCE(r.last_used, c.last_used),
+UPDATE caller_ids c SET
+  carrier = CASE WHEN r.given & 1 <> 0 THEN r.carrier ELSE c.carrier END,
+  area_code = r.area_code,
+  hourly_limit = CASE WHEN r.given & 2 <> 0 THEN r.hourly_limit ELSE c.hourly_limit END,
+  daily_limit = CASE WHEN r.given & 4 <> 0 THEN r.daily_limit ELSE c.daily_limit END,
+  is_active = CASE WHEN r.given & 32 <> 0 THEN r.is_active ELSE c.is_active END,
+  pool = CASE WHEN r.given & 8 <> 0 THEN r.pool ELSE c.pool END,
+  state = CASE WHEN r.given & 16 <> 0 THEN r.state ELSE c.state END,
+  last_used = COALESCE(r.last_used, c.last_used),
   rest_until = COALESCE(r.rest_until, c.rest_until),
   warm_from = COALESCE(r.warm_from_given, c.warm_from)
 FROM import_rows r WHERE c.caller_id = r.caller_id
 )sql";
+static_assert(kImportCarrier == 1 && kImportHourlyCap == 2 && kImportDailyCap == 4 &&
+              kImportPool == 8 && kImportState == 16 && kImportActive == 32);
 
 // The staging table holds the batch in caller_id order already (BuildSorted), so the new rows
 // go into the table's indexes in key order. created_at: compact seconds since 2020-01-01, as the
@@ -104,6 +113,7 @@ struct RowRef {
   std::int64_t last_used = -1;   // -1: none in the input
   std::int64_t rest_until = -1;  // -1: none in the input
   std::int64_t warm_from = -1;   // -1: none in the input
+  std::uint8_t given = kImportAllFields;  // ImportItem::given
 };
 
 }  // namespace
@@ -159,6 +169,8 @@ struct BulkImporter::Impl {
       if (!direct) {
         sorted.push_back('\t');
         AppendOptional(row.warm_from, direct);
+        sorted.push_back('\t');
+        AppendNumber(sorted, row.given);
       }
       sorted.push_back('\n');
     }
@@ -201,7 +213,8 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
                           static_cast<std::uint32_t>(m.text.size() - offset),
                           item.last_used.has_value() ? std::int64_t{*item.last_used} : -1,
                           item.rest_until.has_value() ? std::int64_t{*item.rest_until} : -1,
-                          item.warm_from.has_value() ? std::int64_t{*item.warm_from} : -1});
+                          item.warm_from.has_value() ? std::int64_t{*item.warm_from} : -1,
+                          item.given});
   if (m.options.on_rows_written) m.items.push_back(std::move(item));
   std::size_t limit = m.options.batch_rows;
   if (m.batches_written == 0 && m.options.first_batch_rows > 0) {

@@ -34,9 +34,30 @@ void AppendInsertArgs(std::vector<std::string>& args, const ImportItem& item,
   args.push_back(std::to_string(usage.rest_until));
 }
 
-// The script call that writes `chunk`.
+// The specs an upsert chunk writes, one per row: the row's, over the number's own (get.lua's
+// `before`, read in this round) for the fields the row does not give (ImportItem::given).
+std::vector<core::NumberSpec> UpsertSpecs(const ImportChunk& chunk,
+                                          const std::vector<ImportItem>& items,
+                                          const RedisReply& before, const ScriptContext& context,
+                                          const core::IndexOptions& index) {
+  std::vector<core::NumberSpec> specs;
+  specs.reserve(chunk.items.size());
+  for (std::size_t k = 0; k < chunk.items.size(); ++k) {
+    const ImportItem& item = items[chunk.items[k]];
+    const RedisReply* view = k + 1 < before.elements.size() ? &before.elements[k + 1] : nullptr;
+    if (view != nullptr && view->type == RedisReply::Type::kArray) {
+      specs.push_back(MergedSpec(
+          ViewFromReply(*view, chunk.pool, context.now, context.windows, index).spec, item));
+    } else {
+      specs.push_back(item.spec);
+    }
+  }
+  return specs;
+}
+
+// The script call that writes `chunk`; `specs`: an upsert chunk's (UpsertSpecs).
 ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& items,
-                     const ScriptContext& context) {
+                     const std::vector<core::NumberSpec>& specs, const ScriptContext& context) {
   std::vector<std::string> args;
   if (chunk.path == ChunkPath::kInsert) {
     args.reserve(chunk.items.size() * 9);
@@ -46,9 +67,9 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
   args.reserve(2 + chunk.items.size() * 14);
   args.push_back("update");
   args.push_back("0");
-  for (std::size_t i : chunk.items) {
-    AppendNumberArgs(args, items[i].spec, std::nullopt, items[i].last_used, items[i].rest_until,
-                     items[i].warm_from);
+  for (std::size_t k = 0; k < chunk.items.size(); ++k) {
+    const ImportItem& item = items[chunk.items[k]];
+    AppendNumberArgs(args, specs[k], std::nullopt, item.last_used, item.rest_until, item.warm_from);
   }
   return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
 }
@@ -77,9 +98,11 @@ void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
   result.imported += chunk.items.size();
 }
 
-// upsert.lua answered `reply` (a status and the usage per number); `before` is get.lua's reply.
+// upsert.lua answered `reply` (a status and the usage per number) to the writing of `specs`;
+// `before` is get.lua's reply.
 void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
-                  const RedisReply& before, const RedisReply& reply, const ScriptContext& context,
+                  const std::vector<core::NumberSpec>& specs, const RedisReply& before,
+                  const RedisReply& reply, const ScriptContext& context,
                   const core::IndexOptions& index, ChunkOutcome& outcome, Command& pool_of,
                   ImportResult& result) {
   for (std::size_t k = 1; k < before.elements.size(); ++k) {
@@ -99,7 +122,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     } else {
       continue;
     }
-    outcome.entries.emplace_back(NumberUpserted{item.spec, UsageFromUpsert(reply, k)});
+    outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k)});
   }
 }
 
@@ -151,32 +174,44 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
                             const std::vector<ImportItem>& items,
                             std::span<const ImportChunk> round) {
   RoundOutcome outcome;
-  // Previous state of the numbers upserts may change, for the undo.
+  // Previous state of the numbers upserts may change: for the fields their rows do not give, and
+  // for the undo.
   std::vector<ScriptCall> reads;
-  std::vector<ScriptCall> writes;
   for (const ImportChunk& chunk : round) {
     if (chunk.path == ChunkPath::kUpsert) {
       std::vector<std::string> numbers;
       for (std::size_t i : chunk.items) numbers.push_back(items[i].spec.caller_id.ToString());
       reads.push_back(PoolCall(Script::kGet, chunk.pool, context, std::move(numbers)));
     }
-    writes.push_back(WriteCall(chunk, items, context));
   }
   auto read =
       reads.empty() ? core::Result<std::vector<RedisReply>>() : scripts.RunAll(connection, reads);
-  auto written = read ? scripts.RunAll(connection, writes)
-                      : core::Result<std::vector<RedisReply>>(core::Fail(read.error()));
+  if (!read) {
+    outcome.error = read.error();
+    return outcome;
+  }
+  std::vector<const RedisReply*> befores;  // per chunk: get.lua's reply (upserts), or null
+  std::vector<std::vector<core::NumberSpec>> specs;  // per chunk: what upserts write
+  std::vector<ScriptCall> writes;
+  std::size_t next_read = 0;
+  for (const ImportChunk& chunk : round) {
+    const RedisReply* before = chunk.path == ChunkPath::kUpsert ? &(*read)[next_read++] : nullptr;
+    befores.push_back(before);
+    specs.push_back(before != nullptr ? UpsertSpecs(chunk, items, *before, context, index)
+                                      : std::vector<core::NumberSpec>{});
+    writes.push_back(WriteCall(chunk, items, specs.back(), context));
+  }
+  auto written = scripts.RunAll(connection, writes);
   if (!written) {
     outcome.error = written.error();
     return outcome;
   }
   Command pool_of = {"HSET", kPoolOfKey};
   std::vector<Command> globals;
-  std::size_t next_read = 0;
   for (std::size_t c = 0; c < round.size(); ++c) {
     const ImportChunk& chunk = round[c];
     const RedisReply& reply = (*written)[c];
-    const RedisReply* before = chunk.path == ChunkPath::kUpsert ? &(*read)[next_read++] : nullptr;
+    const RedisReply* before = befores[c];
     if (chunk.path == ChunkPath::kInsert && reply.Status() == "EXISTS") {
       outcome.refused.push_back(ImportChunk{chunk.pool, chunk.items, ChunkPath::kUpsert});
       continue;
@@ -192,7 +227,8 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
     if (before == nullptr) {
       TakeInserted(chunk, items, context, taken, pool_of, outcome.counts);
     } else {
-      TakeUpserted(chunk, items, *before, reply, context, index, taken, pool_of, outcome.counts);
+      TakeUpserted(chunk, items, specs[c], *before, reply, context, index, taken, pool_of,
+                   outcome.counts);
     }
     globals.push_back({"SADD", kPoolsKey, chunk.pool});
   }

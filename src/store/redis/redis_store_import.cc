@@ -111,6 +111,8 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> by_pool;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::optional<std::string>& pool = (*existing)[i];
+    // A row without a pool leaves a number where it is.
+    if (pool && (items[i].given & kImportPool) == 0) items[i].spec.pool = *pool;
     if (pool && on_duplicate == OnDuplicate::kSkip) {
       ++progress->result.skipped;
     } else if (pool && on_duplicate == OnDuplicate::kFail) {
@@ -128,7 +130,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       if (items[i].last_used) usage.last_used = *items[i].last_used;
       if (items[i].rest_until) usage.rest_until = *items[i].rest_until;
       if (items[i].warm_from) usage.warm_from = *items[i].warm_from;
-      auto moved = PutNumber(connection, items[i].spec, usage, *pool, now);
+      auto moved = PutNumber(connection, MergedSpec(before->spec, items[i]), usage, *pool, now);
       auto after = moved ? ReadNumber(connection, items[i].spec.pool, items[i].spec.caller_id, now)
                          : core::Result<core::NumberView>(core::Fail(moved.error()));
       if (!after) {

@@ -28,12 +28,21 @@ INSERT OR IGNORE INTO caller_ids(caller_id, carrier, area_code, hourly_limit, da
 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, COALESCE(?13, ?11), COALESCE(?12, 0))
 )sql";
 
+// ?14: the fields the row gives (store::ImportField bits); the others keep the stored value.
 constexpr std::string_view kUpdate = R"sql(
-UPDATE caller_ids SET carrier = ?2, area_code = ?3, hourly_limit = ?4, daily_limit = ?5,
-                      is_active = ?6, pool = ?7, state = ?8, last_used = COALESCE(?9, last_used),
+UPDATE caller_ids SET carrier = CASE WHEN ?14 & 1 THEN ?2 ELSE carrier END, area_code = ?3,
+                      hourly_limit = CASE WHEN ?14 & 2 THEN ?4 ELSE hourly_limit END,
+                      daily_limit = CASE WHEN ?14 & 4 THEN ?5 ELSE daily_limit END,
+                      is_active = CASE WHEN ?14 & 32 THEN ?6 ELSE is_active END,
+                      pool = CASE WHEN ?14 & 8 THEN ?7 ELSE pool END,
+                      state = CASE WHEN ?14 & 16 THEN ?8 ELSE state END,
+                      last_used = COALESCE(?9, last_used),
                       rest_until = COALESCE(?12, rest_until), warm_from = COALESCE(?13, warm_from)
 WHERE caller_id = ?1
 )sql";
+static_assert(store::kImportCarrier == 1 && store::kImportHourlyCap == 2 &&
+              store::kImportDailyCap == 4 && store::kImportPool == 8 && store::kImportState == 16 &&
+              store::kImportActive == 32);
 
 constexpr std::string_view kExists = "SELECT 1 FROM caller_ids WHERE caller_id = ?1";
 
@@ -56,6 +65,7 @@ struct CompactRow {
   bool active : 1 = true;
   bool has_last_used : 1 = false;
   bool has_warm_from : 1 = false;
+  std::uint8_t given = store::kImportAllFields;  // ImportItem::given
 };
 static_assert(sizeof(CompactRow) == 32);
 
@@ -172,6 +182,7 @@ core::Result<void> BulkImporter::Add(ImportItem item) {
   row.carrier = m.Intern(item.spec.carrier);
   row.pool = m.Intern(item.spec.pool);
   row.state = m.Intern(item.spec.state);
+  row.given = item.given;
   m.batch.push_back(row);
   if (m.batch.size() < std::max<std::size_t>(1, m.options.batch_rows)) return {};
   return WriteBatch();
@@ -204,6 +215,7 @@ core::Result<void> BulkImporter::WriteBatch() {
     } else if (m.options.on_duplicate == OnDuplicate::kUpdate) {
       m.Bind(m.update, row,
              row.has_last_used ? std::optional<std::int64_t>(row.last_used) : std::nullopt);
+      m.update.BindInt64(14, row.given);
       ok = m.update.Run();
       ++batch_result.updated;
     } else {

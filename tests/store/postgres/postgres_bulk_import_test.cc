@@ -145,6 +145,35 @@ TEST_F(PostgresBulkImportTest, DuplicatesAreUpdatedKeepingUsageOrSkippedOrReject
   EXPECT_EQ(sink.numbers.size(), 4u);
 }
 
+// A row that does not give a field (a file without that column) leaves a stored number's value.
+TEST_F(PostgresBulkImportTest, AnUpdateKeepsTheFieldsTheRowDoesNotGive) {
+  ImportItem full = Item(3'105'550'100, "A");
+  full.spec.pool = "east";
+  full.spec.state = "CA";
+  full.spec.hourly_cap = 5;
+  full.spec.daily_cap = 50;
+  full.spec.active = false;
+  ASSERT_EQ(Import({full}, OnDuplicate::kUpdate).imported, 1u);
+  ImportItem seed = Item(3'105'550'100, "B");
+  seed.given = kImportCarrier | kImportHourlyCap | kImportDailyCap;
+  ImportItem other = Item(3'105'550'101, "New");  // makes the batch take the staging path
+  other.given = kImportCarrier;
+  std::vector<std::uint64_t> written;
+  const ImportResult r = Import({seed, other}, OnDuplicate::kUpdate, &written);
+  EXPECT_EQ(r.updated, 1u);
+  EXPECT_EQ(r.imported, 1u);
+  const Collect sink = Scan();
+  const core::NumberSpec& stored = sink.numbers.at(3'105'550'100).first;
+  EXPECT_EQ(stored.carrier, "B");
+  EXPECT_EQ(stored.hourly_cap, 0);
+  EXPECT_EQ(stored.daily_cap, 0);
+  EXPECT_EQ(stored.pool, "east");
+  EXPECT_EQ(stored.state, "CA");
+  EXPECT_FALSE(stored.active);
+  EXPECT_TRUE(sink.numbers.at(3'105'550'101).first.active);  // a new number takes the defaults
+  EXPECT_EQ(sink.numbers.at(3'105'550'101).first.pool, "default");
+}
+
 // After a batch of new rows the next one is copied straight into the table; when it meets a stored
 // number that COPY fails, and the batch is merged through the staging table instead.
 TEST_F(PostgresBulkImportTest, BatchMeetingAStoredNumberAfterNewOnesIsMerged) {
