@@ -214,7 +214,7 @@ class Session {
     log_.endpoint = "agi:release";
     service::Params& params = request.params;
     if (!params.Has("reservation_id") && !params.Has("caller_id")) {
-      if (auto id = state_->memo.Take(request.uniqueid, state_->clock.Now())) {
+      if (auto id = state_->memo.Find(request.uniqueid, state_->clock.Now())) {
         if (auto added = params.Add("reservation_id", std::to_string(*id)); !added) {
           co_return co_await Fail(added.error());
         }
@@ -225,7 +225,6 @@ class Session {
     }
     auto parsed = service::ParseReleaseRequest(params);
     if (!parsed) co_return co_await Fail(parsed.error());
-    if (parsed->reservation_id) state_->memo.Forget(request.uniqueid, *parsed->reservation_id);
     store::Store& store = state_->store;
     const auto start = [&](store::Callback<core::ReleaseResult> done) {
       store.Release(*parsed, std::move(done));
@@ -235,12 +234,15 @@ class Session {
         co_await CallStoreWithin<core::ReleaseResult>(state_->context.deadline, start, on_late);
     if (!released) co_return co_await TimedOut("release");
     if (!*released) co_return co_await Fail(released->error());
+    // Ended (or ended before): the channel's entry has nothing more to release.
+    if (parsed->reservation_id) state_->memo.Forget(request.uniqueid, *parsed->reservation_id);
     if ((*released)->reservation) {
       log_.caller_id_allocated = (*released)->reservation->caller_id.ToString();
       log_.agent = (*released)->reservation->agent;
       log_.campaign = (*released)->reservation->campaign;
     }
     Log(log_.endpoint, 200);
+    released_ = true;
     co_await SendStatus(kOkStatus);
   }
 
@@ -331,7 +333,9 @@ class Session {
     for (const std::string& command : commands) {
       conn_->SetDeadline(SteadyClock::now() + state_->context.read_timeout);
       auto [ec, written] = co_await asio::async_write(conn_->socket, asio::buffer(command), kToken);
-      if (ec) co_return Lost("writing a command", ec);
+      if (ec || conn_->timed_out) {
+        co_return Lost("writing a command", ec ? ec : asio::error::timed_out);
+      }
       ReplyParser parser;
       for (;;) {
         const ParseStep step = parser.Feed(buffer_);
@@ -345,8 +349,11 @@ class Session {
       }
       const Reply& reply = parser.reply();
       if (reply.kind == Reply::Kind::kHangup || reply.kind == Reply::Kind::kDeadChannel) {
-        spdlog::warn("agi: {} hung up during the exchange ({}): stopped", who_,
-                     reply.kind == Reply::Kind::kHangup ? "HANGUP" : "511");
+        // A hang-up handler's channel is dead before it asks: its release is done by now, and
+        // Asterisk saying so is no problem (one a call, at call-center volume).
+        spdlog::log(released_ ? spdlog::level::debug : spdlog::level::warn,
+                    "agi: {} hung up during the exchange ({}): stopped", who_,
+                    reply.kind == Reply::Kind::kHangup ? "HANGUP" : "511");
         co_return Answer::kHangup;
       }
       if (reply.kind != Reply::Kind::kResult || reply.result != 1) {
@@ -387,7 +394,9 @@ class Session {
   asio::awaitable<std::optional<Answer>> ReadMore(std::string_view waiting_for) {
     char chunk[2048];
     auto [ec, n] = co_await conn_->socket.async_read_some(asio::buffer(chunk), kToken);
-    if (ec) co_return Lost(waiting_for, ec);
+    // A read that completed as the deadline passed was not cancelled: the deadline stands anyway
+    // (the watchdog does not arm again once it fired).
+    if (ec || conn_->timed_out) co_return Lost(waiting_for, ec ? ec : asio::error::timed_out);
     buffer_.append(chunk, n);
     co_return std::nullopt;
   }
@@ -413,6 +422,7 @@ class Session {
   store::ApiLogEntry log_;
   bool logged_ = false;
   bool answers_lookup_ = false;  // the script is `lookup`
+  bool released_ = false;        // the script is `release`, and the store has released
 };
 
 }  // namespace

@@ -17,15 +17,13 @@ void ReservationMemo::Remember(std::string_view uniqueid, std::uint64_t reservat
   order_.emplace_back(std::string(uniqueid), sequence);
 }
 
-std::optional<std::uint64_t> ReservationMemo::Take(std::string_view uniqueid, core::TimePoint now) {
+std::optional<std::uint64_t> ReservationMemo::Find(std::string_view uniqueid, core::TimePoint now) {
   if (uniqueid.empty()) return std::nullopt;
   std::lock_guard lock(mu_);
   EvictLocked(now, capacity_);
   const auto it = entries_.find(std::string(uniqueid));
   if (it == entries_.end()) return std::nullopt;
-  const std::uint64_t id = it->second.reservation_id;
-  entries_.erase(it);
-  return id;
+  return it->second.reservation_id;
 }
 
 void ReservationMemo::Forget(std::string_view uniqueid, std::uint64_t reservation_id) {

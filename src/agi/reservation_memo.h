@@ -26,9 +26,10 @@ class ReservationMemo {
 
   // Remembers `reservation_id` for `uniqueid` (replacing an earlier one). Empty ids are ignored.
   void Remember(std::string_view uniqueid, std::uint64_t reservation_id, core::TimePoint now);
-  // Returns and forgets the reservation made for `uniqueid`, or nullopt (none, or expired).
-  std::optional<std::uint64_t> Take(std::string_view uniqueid, core::TimePoint now);
-  // Forgets `uniqueid`'s entry when it names `reservation_id` (released by its id).
+  // The reservation made for `uniqueid`, or nullopt (none, or expired). Kept until Forget: a
+  // release that fails (bad input, the store down) can be tried again.
+  std::optional<std::uint64_t> Find(std::string_view uniqueid, core::TimePoint now);
+  // Forgets `uniqueid`'s entry when it names `reservation_id` (released).
   void Forget(std::string_view uniqueid, std::uint64_t reservation_id);
   std::size_t size() const;
 

@@ -133,15 +133,17 @@ TEST(AgiReplyTest, SetVariableQuotesAndEscapes) {
   EXPECT_EQ(SetVariableCommand("X", "a\"b\\c\nd"), "SET VARIABLE X \"a\\\"b\\\\cd\"\n");
 }
 
-TEST(ReservationMemoTest, RemembersTakesAndExpires) {
+TEST(ReservationMemoTest, RemembersFindsForgetsAndExpires) {
   const core::TimePoint t0{std::chrono::seconds(1'000'000)};
   ReservationMemo memo(2, std::chrono::seconds(60));
   memo.Remember("u1", 10, t0);
   memo.Remember("", 11, t0);  // ignored
-  EXPECT_EQ(memo.Take("u1", t0), 10U);
-  EXPECT_EQ(memo.Take("u1", t0), std::nullopt);  // taken once
+  EXPECT_EQ(memo.Find("u1", t0), 10U);
+  EXPECT_EQ(memo.Find("u1", t0), 10U);  // kept until released
+  memo.Forget("u1", 10);
+  EXPECT_EQ(memo.Find("u1", t0), std::nullopt);
   memo.Remember("u2", 20, t0);
-  EXPECT_EQ(memo.Take("u2", t0 + std::chrono::seconds(61)), std::nullopt);  // expired
+  EXPECT_EQ(memo.Find("u2", t0 + std::chrono::seconds(61)), std::nullopt);  // expired
 }
 
 TEST(ReservationMemoTest, IsBoundedOldestFirst) {
@@ -151,12 +153,12 @@ TEST(ReservationMemoTest, IsBoundedOldestFirst) {
   memo.Remember("b", 2, t0);
   memo.Remember("c", 3, t0);
   EXPECT_EQ(memo.size(), 2U);
-  EXPECT_EQ(memo.Take("a", t0), std::nullopt);
-  EXPECT_EQ(memo.Take("c", t0), 3U);
+  EXPECT_EQ(memo.Find("a", t0), std::nullopt);
+  EXPECT_EQ(memo.Find("c", t0), 3U);
   memo.Forget("b", 99);  // another reservation: kept
-  EXPECT_EQ(memo.Take("b", t0), 2U);
+  EXPECT_EQ(memo.Find("b", t0), 2U);
   for (int i = 0; i < 1000; ++i) memo.Remember("same", static_cast<std::uint64_t>(i), t0);
-  EXPECT_EQ(memo.Take("same", t0), 999U);
+  EXPECT_EQ(memo.Find("same", t0), 999U);
 }
 
 }  // namespace
