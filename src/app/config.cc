@@ -186,7 +186,7 @@ const std::vector<SettingDef>& Defs() {
         true},
        Kind::kText,
        TextSetter(&Config::secret_key)},
-      {{"JWT_TTL", "jwt-ttl", "900",
+      {{"JWT_TTL", "jwt-ttl", "3600",
         "Seconds a JWT from /auth/token is valid (60..86400); the dashboard renews it", kScopeServe,
         false},
        Kind::kText,

@@ -75,8 +75,8 @@ struct Config {
   // SECRET_KEY: HS256 key of the JWTs issued by /auth/token. Default empty: `serve` then signs
   // with a random key of its own, so JWTs do not survive a restart (nor work across instances).
   std::string secret_key;
-  // JWT_TTL: seconds a JWT is valid. Default 900 (15 minutes).
-  std::chrono::seconds jwt_ttl{900};
+  // JWT_TTL: seconds a JWT is valid. Default 3600 (an hour, as SPEC's example answer).
+  std::chrono::seconds jwt_ttl{3600};
 
   // DEFAULT_RESERVATION_TTL: seconds a caller-ID stays reserved without a release. Default 300.
   std::chrono::seconds default_reservation_ttl{300};

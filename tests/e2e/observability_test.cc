@@ -173,7 +173,7 @@ TEST_F(ObservabilityTest, JwtOpensTheAdminApiAndBadOnesAreRefused) {
   ASSERT_EQ(login.status, 200) << login.body;
   const auto answer = ParseJson(login.body);
   EXPECT_EQ(Field(answer, "token_type"), "bearer");
-  EXPECT_EQ(Field(answer, "expires_in"), "900");
+  EXPECT_EQ(Field(answer, "expires_in"), "3600");
   const std::string jwt = Field(answer, "access_token");
   auto stats_with = [this](const std::string& token) {
     return client().Get("/api/stats", test_support::BearerAuth(token)).status;
