@@ -182,7 +182,35 @@ int ImportExitStatus(const ImportCounts& counts, bool stopped) {
   return counts.rejected > 0 || stopped ? 1 : 0;
 }
 
+bool IsTheInput(const ImportOptions& options) {
+  if (options.rejects_path.empty() || options.input == "-") return false;
+  struct stat input {};
+  struct stat rejects {};
+  return ::stat(options.input.c_str(), &input) == 0 &&
+         ::stat(options.rejects_path.c_str(), &rejects) == 0 && input.st_dev == rejects.st_dev &&
+         input.st_ino == rejects.st_ino;
+}
+
+void RejectsOnStderr::Show(std::uint64_t line, std::string_view reason, std::ostream& err) {
+  if (shown_ >= kShown) return;
+  ++shown_;
+  err << "cidrotor import: line " << line << ": " << reason << "\n";
+}
+
+void RejectsOnStderr::Summarize(std::uint64_t rejected, std::ostream& err) const {
+  if (rejected <= shown_) return;
+  err << "cidrotor import: " << rejected - shown_ << " more rejected row"
+      << (rejected - shown_ == 1 ? "" : "s")
+      << " not shown; --rejects FILE lists every one with its line and reason\n";
+}
+
 int RunImport(const ImportOptions& options, std::ostream& err) {
+  // Opening the rejects file empties it: never the file being imported.
+  if (IsTheInput(options)) {
+    err << "cidrotor import: --rejects " << options.rejects_path
+        << " is the file being imported; name another\n";
+    return 2;
+  }
   if (!options.via_api.empty()) return RunImportViaApi(options, err);
   auto input = Input::Open(options.input);
   if (!input) {
@@ -204,6 +232,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   Progress progress(err, bar, input->size());
 
   ImportCounts counts;
+  RejectsOnStderr shown;  // without --rejects, the first few
   service::CsvReader reader;
   service::NumberRowParser parser;
   bool header_done = false;
@@ -227,6 +256,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     if (auto* reject = std::get_if<service::RowReject>(&parsed)) {
       ++counts.rejected;
       rejects.Write(*reject);
+      if (!rejects.is_open()) shown.Show(reject->line, reject->reason, err);
       return;
     }
     auto& row = std::get<service::NumberRow>(parsed);
@@ -239,6 +269,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
       if (*exists && options.on_duplicate == store::OnDuplicate::kFail) {
         ++counts.rejected;
         rejects.Write({row.line, "caller_id: already in the store", record.fields});
+        if (!rejects.is_open()) shown.Show(row.line, "caller_id: already in the store", err);
         return;
       }
       if (options.dry_run) {
@@ -289,6 +320,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     err << " (rejects: " << options.rejects_path << ")";
   }
   err << "\n";
+  if (!rejects.is_open()) shown.Summarize(counts.rejected, err);
   if (stop) {
     err << "cidrotor import: stopped: "
         << (stop->field().empty() ? stop->detail() : stop->field() + ": " + stop->detail());

@@ -25,6 +25,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/phone_number.h"
@@ -82,6 +83,22 @@ struct ImportCounts {
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
 };
+
+// Without --rejects, the first kShown rejected rows are shown on stderr as they come ("line N:
+// reason"), and the number of the others after the summary.
+class RejectsOnStderr {
+ public:
+  static constexpr std::uint64_t kShown = 10;
+  void Show(std::uint64_t line, std::string_view reason, std::ostream& err);
+  // `rejected`: every rejected row, shown or not.
+  void Summarize(std::uint64_t rejected, std::ostream& err) const;
+
+ private:
+  std::uint64_t shown_ = 0;
+};
+
+// Whether --rejects names the input file itself (which opening it would empty).
+bool IsTheInput(const ImportOptions& options);
 
 // SPEC's exit status for these counts (`stopped`: a batch failed after some were committed).
 int ImportExitStatus(const ImportCounts& counts, bool stopped);

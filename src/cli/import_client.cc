@@ -222,17 +222,31 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   counts.rejected = Count(o, "rejected");
   counts.rows = counts.imported + counts.updated + counts.skipped + counts.rejected;
 
-  if (!options.rejects_path.empty()) {
-    std::map<std::uint64_t, std::string> reasons;
-    if (const auto* list = o.if_contains("rejects"); list && list->is_array()) {
-      for (const auto& r : list->as_array()) {
-        if (!r.is_object()) continue;
-        const auto* line = r.as_object().if_contains("line");
-        const auto* reason = r.as_object().if_contains("reason");
-        if (line && line->is_int64() && reason && reason->is_string()) {
-          reasons[static_cast<std::uint64_t>(line->as_int64())] = reason->as_string().c_str();
-        }
+  if (const auto* list = o.if_contains("warnings"); list && list->is_array()) {
+    for (const auto& warning : list->as_array()) {
+      if (warning.is_string()) err << "cidrotor import: " << warning.as_string().c_str() << "\n";
+    }
+  }
+  // The server lists the first 1,000 rejected rows.
+  std::map<std::uint64_t, std::string> reasons;
+  if (const auto* list = o.if_contains("rejects"); list && list->is_array()) {
+    for (const auto& r : list->as_array()) {
+      if (!r.is_object()) continue;
+      const auto* line = r.as_object().if_contains("line");
+      const auto* reason = r.as_object().if_contains("reason");
+      if (line && line->is_int64() && reason && reason->is_string()) {
+        reasons[static_cast<std::uint64_t>(line->as_int64())] = reason->as_string().c_str();
       }
+    }
+  }
+  if (options.rejects_path.empty()) {
+    RejectsOnStderr shown;
+    for (const auto& [line, reason] : reasons) shown.Show(line, reason, err);
+    shown.Summarize(counts.rejected, err);
+  } else {
+    if (counts.rejected > reasons.size()) {
+      err << "cidrotor import: the server listed the first " << reasons.size() << " of "
+          << counts.rejected << " rejected rows; " << options.rejects_path << " has those\n";
     }
     std::ofstream out(options.rejects_path, std::ios::binary | std::ios::trunc);
     std::string text;

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include "cli/data_dir_lock.h"
 #include "cli/sample_pool.h"
 #include "store/sqlite/sqlite_journal.h"
 
@@ -85,6 +87,18 @@ core::Result<std::unique_ptr<store::Journal>> OpenDataDirJournal(
 int RunInitDb(const InitDbOptions& options, const core::Clock& clock, std::ostream& out,
               std::ostream& err) {
   const auto path = (options.data_dir / kDatabaseFileName).string();
+  // Loading the sample writes the store: not behind a running server's back (it would not see
+  // the numbers until restarted).
+  std::optional<DataDirLock> lock;
+  if (options.sample_data) {
+    auto acquired = DataDirLock::Acquire(options.data_dir, "init-db");
+    if (!acquired) {
+      err << "init-db: " << acquired.error().detail()
+          << ": stop it first (a running server starts on the store as it is)\n";
+      return 1;
+    }
+    lock.emplace(std::move(*acquired));
+  }
   auto journal = OpenDataDirJournal(options.data_dir);
   if (!journal) {
     err << "init-db: " << journal.error().detail() << "\n";

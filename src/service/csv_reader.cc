@@ -1,5 +1,6 @@
 #include "service/csv_reader.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace cidrotor::service {
@@ -39,7 +40,8 @@ void CsvReader::EndField() {
   }
   ++record_bytes_;  // the separator
   if (field_count_ >= limits_.max_fields) {
-    MarkError("more than " + std::to_string(limits_.max_fields) + " fields");
+    // A spreadsheet's trailing empty columns are nothing to reject a row for.
+    if (!field_.empty()) MarkError("more than " + std::to_string(limits_.max_fields) + " fields");
     field_.clear();
     return;
   }
@@ -49,15 +51,46 @@ void CsvReader::EndField() {
   field_.clear();
 }
 
+void CsvReader::NoteBreakInQuotes(char c) {
+  if (keeping_tail_) return;
+  keeping_tail_ = true;
+  tail_.clear();
+  tail_line_ = line_ + 1;
+  field_at_break_ = field_.size();
+  fields_at_break_ = field_count_;
+  skip_lf_ = c == '\r';
+}
+
+void CsvReader::RecoverFromStrayQuote(const Sink& sink) {
+  std::string tail = std::move(tail_);
+  const std::uint64_t tail_line = tail_line_;
+  keeping_tail_ = false;
+  tail_.clear();
+  // The record as its first line had it: the fields before the quote, the quoted one up to the
+  // break.
+  field_count_ = fields_at_break_;
+  field_.resize(std::min(field_.size(), field_at_break_));
+  record_.error = "unterminated quoted field (its quote never closes)";
+  quoted_seen_ = true;
+  EndRecord(sink);
+  line_ = tail_line;
+  FeedBytes(tail, sink);
+}
+
 void CsvReader::EndRecord(const Sink& sink) {
+  keeping_tail_ = false;
+  tail_.clear();
   if (!in_record_ && field_.empty() && !quoted_seen_) {  // blank line
     state_ = State::kFieldStart;
     return;
   }
   EndField();
   record_.fields.resize(field_count_);
+  // Blank: nothing but separators, spaces and tabs.
   bool blank = !quoted_seen_ && record_.error.empty();
-  for (std::size_t i = 0; blank && i < field_count_; ++i) blank = record_.fields[i].empty();
+  for (std::size_t i = 0; blank && i < field_count_; ++i) {
+    blank = record_.fields[i].find_first_not_of(" \t") == std::string::npos;
+  }
   if (!blank) sink(record_);
   record_.error.clear();
   field_count_ = 0;
@@ -80,13 +113,25 @@ void CsvReader::Feed(std::string_view bytes, const Sink& sink) {
     at_input_start_ = false;
     const std::size_t partial = bom_matched_;
     bom_matched_ = 0;
-    if (partial > 0) Feed(std::string_view(kBom, partial), sink);
+    if (partial > 0) FeedBytes(std::string_view(kBom, partial), sink);
   }
-  for (; i < bytes.size(); ++i) {
+  FeedBytes(bytes.substr(i), sink);
+}
+
+void CsvReader::FeedBytes(std::string_view bytes, const Sink& sink) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
     const char c = bytes[i];
     if (pending_cr_) {
       pending_cr_ = false;
       if (c == '\n') continue;  // the LF of a CRLF already counted
+    }
+    if (keeping_tail_) {
+      if (skip_lf_ && c == '\n' && tail_.empty()) {
+        skip_lf_ = false;
+      } else {
+        skip_lf_ = false;
+        tail_.push_back(c);
+      }
     }
     switch (state_) {
       case State::kFieldStart:
@@ -119,8 +164,11 @@ void CsvReader::Feed(std::string_view bytes, const Sink& sink) {
           state_ = State::kQuoteInQuoted;
           ++record_bytes_;
         } else {
+          if (c == '\n' || c == '\r') NoteBreakInQuotes(c);
           if (c == '\n') ++line_;
           Append(c);
+          // Past the limits after a line break: the quote is taken as one that never closes.
+          if (keeping_tail_ && !record_.error.empty()) RecoverFromStrayQuote(sink);
         }
         break;
       case State::kQuoteInQuoted:
@@ -144,6 +192,8 @@ void CsvReader::Feed(std::string_view bytes, const Sink& sink) {
 }
 
 void CsvReader::Finish(const Sink& sink) {
+  // Lines after a stray quote are read again, and may hold another.
+  while (state_ == State::kQuoted && keeping_tail_) RecoverFromStrayQuote(sink);
   if (state_ == State::kQuoted) MarkError("unterminated quoted field");
   if (in_record_ || !field_.empty() || quoted_seen_) EndRecord(sink);
   state_ = State::kFieldStart;

@@ -6,12 +6,17 @@
 // - fields separated by ',', records by LF, CRLF or a lone CR;
 // - quoted fields ("..."), in which commas, CR/LF and doubled quotes ("") are data;
 // - a UTF-8 byte order mark at the very start of the input (skipped);
-// - blank lines, and lines of only commas (a spreadsheet's empty rows), are skipped.
+// - blank lines, and lines of only commas, spaces and tabs (a spreadsheet's empty rows), are
+//   skipped; so are empty fields past max_fields (a spreadsheet's empty columns).
 // Lenient where spreadsheets are sloppy: a quote inside an unquoted field, and text after a
 // closing quote, are kept as data. Errors are per record, never fatal: a record longer than
 // max_record_bytes, a field longer than max_field_bytes, more than max_fields fields or an
 // unterminated quote at the end of the input yields a record with `error` set (its fields hold
-// what was read up to the limit); reading goes on with the next record.
+// what was read up to the limit); reading goes on with the next record. A quote opened and never
+// closed (a stray `"`) would otherwise swallow every line after it: a quoted field that runs past
+// a line break and then past the limits or the end of the input is taken as such a quote. Its
+// record is rejected as "unterminated quoted field" (its fields cut at that line break), and the
+// lines after the break are read again as records of their own.
 //
 // Line numbers are the input's physical lines, 1-based (a header is line 1): a record's `line` is
 // where it starts, and a quoted field spanning lines moves the following records down.
@@ -64,10 +69,16 @@ class CsvReader {
  private:
   enum class State : std::uint8_t { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted };
 
+  void FeedBytes(std::string_view bytes, const Sink& sink);
   void EndField();
   void EndRecord(const Sink& sink);
   void Append(char c);
   void MarkError(std::string message);
+  // A line break inside a quoted field: from here on the record's bytes are kept (tail_), should
+  // the quote turn out never to close.
+  void NoteBreakInQuotes(char c);
+  // The record's quote never closed: emits it as rejected, then reads tail_ again.
+  void RecoverFromStrayQuote(const Sink& sink);
 
   CsvLimits limits_;
   State state_ = State::kFieldStart;
@@ -81,6 +92,14 @@ class CsvReader {
   bool pending_cr_ = false;   // last byte was a CR ending a record: swallow a following LF
   bool quoted_seen_ = false;  // the record had a quoted field (so it is not blank)
   bool in_record_ = false;    // some byte of the current record was read
+  // After the record's first line break inside quotes: the bytes since, the line they start on,
+  // where the quoted field was cut, and whether a LF right after that break (a CRLF) is skipped.
+  bool keeping_tail_ = false;
+  std::string tail_;
+  std::uint64_t tail_line_ = 0;
+  std::size_t field_at_break_ = 0;
+  std::size_t fields_at_break_ = 0;
+  bool skip_lf_ = false;
 };
 
 // Writes one CSV field, quoted when it holds a comma, quote, CR, LF or leading/trailing space.

@@ -83,10 +83,18 @@ core::Result<void> NumberRowParser::SetHeader(const CsvRecord& header) {
 }
 
 core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) const {
+  // Spaces and tabs around a value (a hand-made "a, b, c") are not part of it; the carrier is
+  // free text, kept as written (export quotes one that starts or ends with a space).
   const auto field = [&](Column column) -> std::string_view {
     const int i = index_[column];
     if (i < 0 || static_cast<std::size_t>(i) >= record.fields.size()) return {};
-    return record.fields[static_cast<std::size_t>(i)];
+    std::string_view value = record.fields[static_cast<std::size_t>(i)];
+    if (column == kCarrier) return value;
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return value;
   };
   NumberRow row;
   row.line = record.line;

@@ -147,6 +147,43 @@ TEST_F(ImportCommandTest, AFileWithFewerColumnsLeavesTheOthersAsTheyAre) {
   EXPECT_NE(Export().find("\n2125551001,Verizon,212,,,sales,NY,true,"), std::string::npos);
 }
 
+// A stray quote costs its own row only, not every row after it.
+TEST_F(ImportCommandTest, AStrayQuoteRejectsItsRowAndTheRestImport) {
+  std::string csv =
+      "caller_id,carrier,area_code\n2125550001,AT&T,212\n2125550002,\"Verizon 5G,212\n";
+  for (int i = 3; i <= 2000; ++i) csv += "21255" + std::to_string(50000 + i) + ",X,212\n";
+  EXPECT_EQ(Import(Write("stray.csv", csv)), 1);
+  EXPECT_NE(log_.str().find("1999 imported"), std::string::npos) << log_.str();
+  EXPECT_NE(ReadFile(dir_ / "rejects.csv").find("\n3,unterminated quoted field"), std::string::npos)
+      << ReadFile(dir_ / "rejects.csv");
+}
+
+// --rejects naming the input would empty it before it is read: refused. Without --rejects the
+// first rejected rows are shown with their line and reason, then how many more there are.
+TEST_F(ImportCommandTest, RejectsGoToStderrWithoutAFileAndNeverOverTheInput) {
+  std::string csv = "caller_id,carrier\n";
+  for (int i = 0; i < 12; ++i) csv += "bad" + std::to_string(i) + ",X\n";
+  csv += "2125550100,A\n";
+  const std::string file = Write("mixed.csv", csv);
+  ImportOptions options;
+  options.data_dir = dir_ / "data";
+  options.input = file;
+  options.rejects_path = file;
+  options.progress = ProgressMode::kNone;
+  std::ostringstream err;
+  EXPECT_EQ(RunImport(options, err), 2);
+  EXPECT_NE(err.str().find("is the file being imported"), std::string::npos) << err.str();
+  EXPECT_EQ(ReadFile(file), csv);
+
+  options.rejects_path.clear();
+  err.str("");
+  EXPECT_EQ(RunImport(options, err), 1);
+  EXPECT_NE(err.str().find("line 2: caller_id: "), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("line 11: caller_id: "), std::string::npos) << err.str();
+  EXPECT_EQ(err.str().find("line 12: "), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("2 more rejected rows not shown"), std::string::npos) << err.str();
+}
+
 TEST_F(ImportCommandTest, DryRunWritesNothing) {
   ImportOptions options;
   options.data_dir = dir_ / "data";

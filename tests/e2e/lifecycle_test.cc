@@ -107,6 +107,10 @@ TEST_F(CommandTest, InitDbLoadsSampleDataOnceAndServeAllocatesFromIt) {
   const auto json = ParseJson(r.body);
   EXPECT_EQ(Field(json, "area_code"), "212");
   EXPECT_EQ(Field(json, "match"), "area_code");
+  // Loading a sample writes the store: refused while a server runs on it.
+  const auto serving = Run({"init-db", "--sample-data"});
+  EXPECT_EQ(serving.exit_code, 1);
+  EXPECT_NE(serving.err.find("stop it first"), std::string::npos) << serving.err;
 }
 
 TEST_F(CommandTest, ServeHelpListsEveryVariable) {

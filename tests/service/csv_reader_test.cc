@@ -58,6 +58,7 @@ TEST(CsvReaderTest, SkipsBomAndBlankLinesButCountsThem) {
   EXPECT_EQ(Read("\xEF\xBB\xBF"
                  "h\r\n\r\n,,\r\nx\r\n"),
             (std::vector<Row>{{1, {"h"}, ""}, {4, {"x"}, ""}}));
+  EXPECT_EQ(Read("h\n   \n \t, ,\nx\n"), (std::vector<Row>{{1, {"h"}, ""}, {4, {"x"}, ""}}));
 }
 
 TEST(CsvReaderTest, PartialBomIsData) {
@@ -86,13 +87,43 @@ TEST(CsvReaderTest, OversizedRecordAndTooManyFieldsAreErrors) {
   EXPECT_EQ(rows[0].error, "record longer than 8 bytes");
   EXPECT_EQ(rows[1].error, "more than 3 fields");
   EXPECT_TRUE(rows[2].error.empty());
+  // Empty fields past the limit (a spreadsheet's empty columns) are dropped, not an error.
+  EXPECT_EQ(Read("a,b,c,,,,\n", limits), (std::vector<Row>{{1, {"a", "b", "c"}, ""}}));
 }
 
-TEST(CsvReaderTest, UnterminatedQuoteAtEndIsAnError) {
-  const auto rows = Read("a\n\"open,\nstill");
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[1].line, 2u);
-  EXPECT_EQ(rows[1].error, "unterminated quoted field");
+constexpr const char* kStrayQuote = "unterminated quoted field (its quote never closes)";
+
+// A quote that never closes does not swallow the lines after it: its record is rejected, cut at
+// the line break, and the lines after are read again.
+TEST(CsvReaderTest, UnterminatedQuoteAtEndRejectsItsRecordOnly) {
+  EXPECT_EQ(Read("a\n\"open,\nstill"),
+            (std::vector<Row>{{1, {"a"}, ""}, {2, {"open,"}, kStrayQuote}, {3, {"still"}, ""}}));
+  EXPECT_EQ(Read("a\n\"open, no line break"),
+            (std::vector<Row>{{1, {"a"}, ""},
+                              {2, {"open, no line break"}, "unterminated quoted field"}}));
+}
+
+TEST(CsvReaderTest, AStrayQuoteMidFileCostsOneRecord) {
+  std::string text =
+      "caller_id,carrier,area_code\n2125550001,AT&T,212\n2125550002,\"Verizon 5G,212\r\n";
+  for (int i = 3; i <= 2000; ++i) text += "21255" + std::to_string(50000 + i) + ",X,212\r\n";
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, text.size()}) {
+    std::vector<std::string_view> chunks;
+    for (std::size_t at = 0; at < text.size(); at += chunk) {
+      chunks.push_back(std::string_view(text).substr(at, chunk));
+    }
+    const auto rows = ReadChunks(chunks);
+    ASSERT_EQ(rows.size(), 2001u) << "chunk " << chunk;
+    EXPECT_EQ(rows[2], (Row{3, {"2125550002", "Verizon 5G,212"}, kStrayQuote}));
+    for (std::size_t r = 3; r < rows.size(); ++r) {
+      ASSERT_EQ(rows[r].line, r + 1) << "chunk " << chunk;
+      ASSERT_TRUE(rows[r].error.empty()) << rows[r].error;
+      ASSERT_EQ(rows[r].fields.size(), 3u);
+    }
+    EXPECT_EQ(rows.back().fields[0], "2125552000");
+  }
+  // A quote that a later one closes is a quoted field over two lines (RFC 4180): one record.
+  EXPECT_EQ(Read("\"a\n\"b\nc\n"), (std::vector<Row>{{1, {"a\nb"}, ""}, {3, {"c"}, ""}}));
 }
 
 TEST(CsvReaderTest, LenientAboutStrayQuotes) {

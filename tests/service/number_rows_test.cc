@@ -118,6 +118,24 @@ TEST(NumberRowsTest, SeedHeaderWithShortRows) {
   EXPECT_TRUE(out.rejects.empty());
 }
 
+// "a, b, c" as people type it: the spaces around a value are not part of it (the carrier, free
+// text, is kept as written).
+TEST(NumberRowsTest, SpacesAroundValuesAreIgnored) {
+  const Outcome out = ParseAll(
+      "caller_id, carrier, area_code, hourly_limit, daily_limit, pool, state, active\n"
+      " 7185551001 , AT&T, 718 , 100,\t500 , east , NY , false \n");
+  ASSERT_EQ(out.rows.size(), 1u) << (out.rejects.empty() ? "" : out.rejects.begin()->second);
+  const core::NumberSpec& spec = out.rows[0].spec;
+  EXPECT_EQ(spec.caller_id.digits(), 7185551001u);
+  EXPECT_EQ(spec.carrier, " AT&T");
+  EXPECT_EQ(spec.hourly_cap, 100);
+  EXPECT_EQ(spec.daily_cap, 500);
+  EXPECT_EQ(spec.pool, "east");
+  EXPECT_EQ(spec.state, "NY");
+  EXPECT_FALSE(spec.active);
+  EXPECT_EQ(ParseAll("caller_id,pool\n7185551001,  \n").rows.at(0).given, 0);  // blank: none
+}
+
 // The fields a row gives: those of the file's columns with a value, and the caps of a file with
 // the cap columns, empty or not (empty is the default). An existing number keeps the others.
 TEST(NumberRowsTest, RowsSayWhichFieldsTheyGive) {
