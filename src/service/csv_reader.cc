@@ -161,11 +161,14 @@ void CsvReader::FeedBytes(std::string_view bytes, const Sink& sink) {
         break;
       case State::kQuoted:
         if (c == '"') {
+          cr_in_quotes_ = false;
           state_ = State::kQuoteInQuoted;
           ++record_bytes_;
         } else {
           if (c == '\n' || c == '\r') NoteBreakInQuotes(c);
-          if (c == '\n') ++line_;
+          // A line ends at CR, LF or CRLF (one line), in quotes as outside them.
+          if (c == '\r' || (c == '\n' && !cr_in_quotes_)) ++line_;
+          cr_in_quotes_ = c == '\r';
           Append(c);
           // Past the limits after a line break: the quote is taken as one that never closes.
           if (keeping_tail_ && !record_.error.empty()) RecoverFromStrayQuote(sink);

@@ -100,6 +100,7 @@ class CsvReader {
   std::size_t field_at_break_ = 0;
   std::size_t fields_at_break_ = 0;
   bool skip_lf_ = false;
+  bool cr_in_quotes_ = false;  // the last byte was a CR inside a quoted field
 };
 
 // Writes one CSV field, quoted when it holds a comma, quote, CR, LF or leading/trailing space.

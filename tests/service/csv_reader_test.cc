@@ -52,6 +52,15 @@ TEST(CsvReaderTest, QuotedFieldsHoldCommasQuotesAndNewlines) {
 
 TEST(CsvReaderTest, AcceptsCrlfLoneCrAndNoFinalNewline) {
   EXPECT_EQ(Read("a\r\nb\rc"), (std::vector<Row>{{1, {"a"}, ""}, {2, {"b"}, ""}, {3, {"c"}, ""}}));
+  // Inside quotes too: a line break of any kind is one line, so the rows after keep their lines.
+  for (const std::string end : {"\n", "\r\n", "\r"}) {
+    EXPECT_EQ(Read("\"x" + end + "y\"" + end + "z" + end),
+              (std::vector<Row>{{1, {"x" + end + "y"}, ""}, {3, {"z"}, ""}}))
+        << "line end "
+        << (end == "\n"   ? "LF"
+            : end == "\r" ? "CR"
+                          : "CRLF");
+  }
 }
 
 TEST(CsvReaderTest, SkipsBomAndBlankLinesButCountsThem) {
