@@ -8,19 +8,23 @@
 namespace cidrotor::e2e {
 namespace {
 
-class CoverageE2eTest : public E2eTest {};
+class CoverageE2eTest : public E2eTest {
+ protected:
+  // `calls` calls to 212-555-987N, each allocated and released.
+  void CallsTo212(int calls) {
+    for (int i = 0; i < calls; ++i) {
+      const auto allocated = NextCid("to=212555987" + std::to_string(i));
+      ASSERT_EQ(allocated.status, 200) << allocated.body;
+      const std::string caller_id = Field(ParseJson(allocated.body), "caller_id");
+      ASSERT_EQ(client().Post("/release", "caller_id=" + caller_id).status, 200);
+    }
+  }
+};
 
 TEST_F(CoverageE2eTest, ReportsCallsNumbersAndTheNumbersNeeded) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2, "hourly_limit=2"));
-  for (int i = 0; i < 3; ++i) {
-    const auto allocated = NextCid("to=212555987" + std::to_string(i));
-    ASSERT_EQ(allocated.status, 200) << allocated.body;
-    ASSERT_EQ(client()
-                  .Post("/release", "caller_id=" + Field(ParseJson(allocated.body), "caller_id"))
-                  .status,
-              200);
-  }
+  ASSERT_NO_FATAL_FAILURE(CallsTo212(3));
   ASSERT_EQ(NextCid("to=6175559876").status, 200);  // Massachusetts: no number of its own
 
   EXPECT_EQ(client().Get("/api/coverage").status, 401);
@@ -55,14 +59,7 @@ TEST_F(CoverageE2eTest, ReportsCallsNumbersAndTheNumbersNeeded) {
 TEST_F(CoverageE2eTest, CountsRestingAndWarmingNumbersAtTodaysCaps) {
   ASSERT_NO_FATAL_FAILURE(StartServer({{"WARMUP_DAYS", "4"}}));  // day 1: 2 of 10 a day
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3, "hourly_limit=2&daily_limit=10"));
-  for (int i = 0; i < 5; ++i) {
-    const auto allocated = NextCid("to=212555987" + std::to_string(i));
-    ASSERT_EQ(allocated.status, 200) << allocated.body;
-    ASSERT_EQ(client()
-                  .Post("/release", "caller_id=" + Field(ParseJson(allocated.body), "caller_id"))
-                  .status,
-              200);
-  }
+  ASSERT_NO_FATAL_FAILURE(CallsTo212(5));
   ASSERT_EQ(Admin("PATCH", "/api/numbers/2125551001", R"({"rest_until":"2099-01-01T00:00:00Z"})",
                   "application/json")
                 .status,

@@ -36,6 +36,19 @@ class WebhooksTest : public E2eTest {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+
+  // Takes pool east's 3 numbers one by one (2 left is ok, 1 low, none dry), waiting for each
+  // state's event whenever the check comes; the reservations' ids.
+  std::vector<std::string> DrainEast(test_support::WebhookReceiver& receiver) {
+    std::vector<std::string> ids;
+    for (const char* wanted : {"", "pool_low", "pool_dry"}) {
+      const auto r = NextCid("to=2125559876&campaign=east_sales");
+      EXPECT_EQ(r.status, 200) << r.body;
+      ids.push_back(Field(ParseJson(r.body), "reservation_id"));
+      if (*wanted != '\0') (void)EventsUntil(receiver, wanted);
+    }
+    return ids;
+  }
 };
 
 TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
@@ -48,14 +61,7 @@ TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
   ASSERT_EQ(Admin("PUT", "/api/campaigns/east_sales", "pool=east").status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(2'500));  // a check sees 3 available
   EXPECT_EQ(receiver.count(), 0u);                                // nothing is short yet
-  std::vector<std::string> ids;
-  // 2 left is ok, 1 left is low, none is dry; each state is waited for, whenever the check comes.
-  for (const char* wanted : {"", "pool_low", "pool_dry"}) {
-    const auto r = NextCid("to=2125559876&campaign=east_sales");
-    ASSERT_EQ(r.status, 200) << r.body;
-    ids.push_back(Field(ParseJson(r.body), "reservation_id"));
-    if (*wanted != '\0') (void)EventsUntil(receiver, wanted);
-  }
+  const std::vector<std::string> ids = DrainEast(receiver);
   auto events = EventsUntil(receiver, "pool_dry 0");
   EXPECT_THAT(events, ::testing::ElementsAre("area_code_low 1", "pool_low 1", "area_code_dry 0",
                                              "pool_dry 0"));
@@ -87,13 +93,7 @@ TEST_F(WebhooksTest, TwoInstancesWithTheSameUrlsSendEachChangeOnce) {
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3, "pool=east"));
   ASSERT_EQ(Admin("PUT", "/api/campaigns/east_sales", "pool=east").status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(2'500));  // both have seen 3 available
-  std::vector<std::string> ids;
-  for (const char* wanted : {"", "pool_low", "pool_dry"}) {
-    const auto r = NextCid("to=2125559876&campaign=east_sales");
-    ASSERT_EQ(r.status, 200) << r.body;
-    ids.push_back(Field(ParseJson(r.body), "reservation_id"));
-    if (*wanted != '\0') (void)EventsUntil(receiver, wanted);
-  }
+  const std::vector<std::string> ids = DrainEast(receiver);
   (void)EventsUntil(receiver, "pool_dry 0");
   std::this_thread::sleep_for(std::chrono::milliseconds(3'000));  // both instances check again
   EXPECT_EQ(receiver.WaitFor(0).size(), 4u);

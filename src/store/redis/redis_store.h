@@ -166,6 +166,10 @@ class RedisStore final : public Store {
         [shared, run = std::move(run)](redis::RedisConnection& c) mutable { run(c, *shared); },
         [shared](core::Error error) { (*shared)(core::Fail(std::move(error))); });
   }
+  // Runs one command on a worker (redis_store_leases.cc); an error reply or a failure is
+  // kUnavailable, any other reply goes through `read` (RedisReply& -> core::Result<T>).
+  template <class T, class Read>
+  void SubmitCommand(redis::Command command, Callback<T> on_done, Read read);
   // `urgent`: work already begun (redis_executor.h Task::urgent).
   void SubmitTask(std::function<void(redis::RedisConnection&)> run,
                   std::function<void(core::Error)> fail, bool urgent = false);

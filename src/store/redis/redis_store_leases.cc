@@ -81,60 +81,48 @@ core::Result<bool> ReadClaim(const redis::RedisReply& reply) {
 
 }  // namespace
 
+template <class T, class Read>
+void RedisStore::SubmitCommand(redis::Command command, Callback<T> on_done, Read read) {
+  auto run = [this, command = std::move(command), read = std::move(read)](
+                 RedisConnection& connection, Callback<T>& done) {
+    auto reply = connection.Run(command);
+    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
+    if (!reply) {
+      done(core::Fail(reply.error()));
+    } else if (reply->is_error()) {  // e.g. out of memory, a read-only replica
+      done(core::Fail(core::Error::Unavailable("redis: " + reply->str)));
+    } else {
+      done(read(*reply));
+    }
+  };
+  // On a worker, bounded by its queue deadline and command timeout: kUnavailable, never a hang.
+  Submit<T>(std::move(on_done), std::move(run));
+}
+
 void RedisStore::ClaimTurn(std::string job, std::chrono::milliseconds period,
                            Callback<bool> on_done) {
   // PX needs a positive time; a period under a millisecond still claims one turn.
   const std::string millis = std::to_string(std::max<std::int64_t>(period.count(), 1));
-  redis::Command claim = {"SET", std::string(kTurnKeyPrefix) + job, InstanceToken(), "NX", "PX",
-                          millis};
-  auto run = [this, claim = std::move(claim)](RedisConnection& connection, Callback<bool>& done) {
-    auto reply = connection.Run(claim);
-    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
-    if (!reply) {
-      done(core::Fail(reply.error()));
-      return;
-    }
-    done(ReadClaim(*reply));
-  };
-  // On a worker, bounded by its queue deadline and command timeout: kUnavailable, never a hang.
-  Submit<bool>(std::move(on_done), std::move(run));
+  SubmitCommand<bool>(
+      {"SET", std::string(kTurnKeyPrefix) + job, InstanceToken(), "NX", "PX", millis},
+      std::move(on_done), [](const redis::RedisReply& reply) { return ReadClaim(reply); });
 }
 
 void RedisStore::LoadShared(std::string name, Callback<std::optional<std::string>> on_done) {
-  redis::Command get = {"GET", std::string(kSharedKeyPrefix) + name};
-  auto run = [this, get = std::move(get)](RedisConnection& connection,
-                                          Callback<std::optional<std::string>>& done) {
-    auto reply = connection.Run(get);
-    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
-    if (!reply) {
-      done(core::Fail(reply.error()));
-    } else if (reply->is_error()) {
-      done(core::Fail(core::Error::Unavailable("redis: " + reply->str)));
-    } else if (reply->is_nil()) {
-      done(std::optional<std::string>());
-    } else {
-      done(std::optional<std::string>(std::move(reply->str)));
-    }
-  };
-  Submit<std::optional<std::string>>(std::move(on_done), std::move(run));
+  SubmitCommand<std::optional<std::string>>(
+      {"GET", std::string(kSharedKeyPrefix) + name}, std::move(on_done),
+      [](redis::RedisReply& reply) -> core::Result<std::optional<std::string>> {
+        if (reply.is_nil()) return std::optional<std::string>();
+        return std::optional<std::string>(std::move(reply.str));
+      });
 }
 
 void RedisStore::SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
                             Callback<void> on_done) {
-  redis::Command set = {"SET", std::string(kSharedKeyPrefix) + name, std::move(value), "PX",
-                        std::to_string(std::max<std::int64_t>(ttl.count(), 1))};
-  auto run = [this, set = std::move(set)](RedisConnection& connection, Callback<void>& done) {
-    auto reply = connection.Run(set);
-    NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
-    if (!reply) {
-      done(core::Fail(reply.error()));
-    } else if (reply->is_error()) {
-      done(core::Fail(core::Error::Unavailable("redis: " + reply->str)));
-    } else {
-      done({});
-    }
-  };
-  Submit<void>(std::move(on_done), std::move(run));
+  SubmitCommand<void>({"SET", std::string(kSharedKeyPrefix) + name, std::move(value), "PX",
+                       std::to_string(std::max<std::int64_t>(ttl.count(), 1))},
+                      std::move(on_done),
+                      [](const redis::RedisReply&) { return core::Result<void>{}; });
 }
 
 RedisStore::EditSubject RedisStore::NumberEdit(core::PhoneNumber caller_id) {
