@@ -86,11 +86,12 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
     store->epoch_ = generation->str;
   }
   // Redis already holds the state; the journal's highest id still matters: a Redis restored from
-  // an older snapshot must never hand out an id the journal already has.
+  // an older snapshot must never hand out an id the journal already has, nor one of a block
+  // another instance took from the counter the snapshot lost (kIdMargin).
   IgnoreRows ignore;
   auto summary = store->journal_->Load(clock.Now(), ignore);
   if (!summary) return core::Fail(summary.error());
-  if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + 1);
+  if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
       !raised) {
     spdlog::warn("redis store: {}", raised.error().ToString());
   }

@@ -318,8 +318,14 @@ class RedisStore final : public Store {
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
 
   // Above the journal's highest reservation id, the counter starts this much higher after a
-  // rebuild or a check: ids other instances may have handed out before committing them.
-  static constexpr std::uint64_t kIdMargin = 1000;
+  // rebuild or a check: ids other instances may have handed out before committing them, from the
+  // blocks of kIdBlock (1,024) each holds (16,384 blocks' worth). Ids stay far below 2^53, which
+  // the scripts' numbers hold exactly, for hundreds of millions of such raises.
+  static constexpr std::uint64_t kIdMargin = std::uint64_t{1} << 24;
+  // A Redis that came back with its data while the journal is down cannot be checked: its
+  // counter (maybe an older snapshot's) is raised this much instead, more than any snapshot's
+  // age takes at any rate this service allocates.
+  static constexpr std::uint64_t kUncheckedIdJump = std::uint64_t{1} << 32;
 
   const core::Clock& clock_;
   const core::Calendar& calendar_;

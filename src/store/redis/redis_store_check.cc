@@ -85,7 +85,15 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) return {};  // lost everything: the generation check rebuilds it
   if (!journal_->Healthy()) {
-    spdlog::warn("redis store: loading scripts into redis unchecked: the journal is down");
+    // Redis may be an older snapshot whose counter repeats ids already given out.
+    spdlog::warn(
+        "redis store: loading scripts into redis unchecked: the journal is down; reservation ids "
+        "jump by {} to stay clear of any a snapshot lost",
+        kUncheckedIdJump);
+    auto jumped =
+        connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kUncheckedIdJump)});
+    if (!jumped) return core::Fail(jumped.error());
+    if (jumped->is_error()) return core::Fail(core::Error::Unavailable("redis: " + jumped->str));
     return {};
   }
   ReservationQuery newest;
