@@ -88,7 +88,10 @@ class LoadSink {
   // number's OnNumber and before the next number's, for numbers that have one (a number never
   // allocated, or whose newest is unknown, gets no call). The reservation itself may be pruned.
   virtual void OnNumberNewest(core::PhoneNumber /*caller_id*/, std::uint64_t /*reservation_id*/) {}
-  // Only reservations that were neither released nor expired at `now` of Load().
+  // Only reservations that were neither released nor expired at `now` of Load(), newest first
+  // (by reserved_at, then id): of two a number has, the older one's release is the one that was
+  // lost (a commit that failed after the release was answered), and the newer was answered later,
+  // so a sink that keeps the first per number keeps the call on the line.
   virtual void OnLiveReservation(const core::Reservation& reservation) = 0;
   // How far back the sink wants the allocations made for leads (STICKY_DAYS); 0: none.
   virtual core::Seconds LeadWindow() const { return core::Seconds(0); }

@@ -552,6 +552,21 @@ TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCode
   EXPECT_EQ(data->calls[1].calls, 2u);
 }
 
+// Of two unreleased reservations of one number (the older one's release was lost: its commit
+// failed after it was answered), the newer comes first, so a restart keeps the call on the line.
+TYPED_TEST_P(JournalContractTest, LiveReservationsComeNewestFirst) {
+  this->MustAppend({Upsert(Spec(2'125'550'100)), Upsert(Spec(2'125'550'101))});
+  this->MustAppend({Made(MakeReservation(1, 2'125'550'100, kT0 - seconds(60), seconds(300))),
+                    Made(MakeReservation(2, 2'125'550'101, kT0 - seconds(30), seconds(300))),
+                    Made(MakeReservation(3, 2'125'550'100, kT0 - seconds(10), seconds(300)))});
+  RecordingSink recorded;
+  ASSERT_THAT(this->journal().Load(kT0, recorded), IsOk());
+  ASSERT_EQ(recorded.live.size(), 3u);
+  EXPECT_EQ(recorded.live[0].id, 3u);
+  EXPECT_EQ(recorded.live[1].id, 2u);
+  EXPECT_EQ(recorded.live[2].id, 1u);
+}
+
 // The numbers whose caps may be held down today (warm-up, rest, probation) come grouped by area
 // code, full caps, and warm-up start and rest end where those are at or after recent_since.
 TYPED_TEST_P(JournalContractTest, CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound) {
@@ -951,7 +966,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
     LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
-    CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound,
+    CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound, LiveReservationsComeNewestFirst,
     AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder,
     AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater,
     AnswerStatsCountEachPoolsActiveAndRestingNumbersByName,

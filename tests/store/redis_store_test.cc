@@ -567,7 +567,9 @@ TEST_F(RedisStoreTest, IdsAfterAnOlderSnapshotNeverRepeatAnotherInstancesBlock) 
   for (int i = 0; i < 1030; ++i) {
     ASSERT_NO_FATAL_FAILURE(call(*c, i == 0));
     ASSERT_NO_FATAL_FAILURE(call(*b, i == 0));
-    if (i < 8) ASSERT_NO_FATAL_FAILURE(call(*a, i == 0));
+    if (i < 8) {
+      ASSERT_NO_FATAL_FAILURE(call(*a, i == 0));
+    }
   }
 }
 

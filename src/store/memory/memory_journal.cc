@@ -56,9 +56,17 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
     }
     ++summary.numbers;
   }
+  std::vector<const core::Reservation*> live;
   for (const auto& [id, record] : reservations_) {
     if (!IsLive(record, now) || !numbers_.contains(record.reservation.caller_id.digits())) continue;
-    sink.OnLiveReservation(record.reservation);
+    live.push_back(&record.reservation);
+  }
+  // Newest first (LoadSink::OnLiveReservation).
+  std::stable_sort(live.begin(), live.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->reserved_at, a->id) > std::tie(b->reserved_at, b->id);
+  });
+  for (const core::Reservation* reservation : live) {
+    sink.OnLiveReservation(*reservation);
     ++summary.live_reservations;
   }
   if (const core::Seconds window = sink.LeadWindow(); window.count() > 0) {

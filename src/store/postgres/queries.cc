@@ -188,7 +188,7 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
                            " FROM reservations r WHERE released_at IS NULL AND reserved_until > " +
                            std::to_string(ToUnixMs(now)) +
                            " AND EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id ="
-                           " r.caller_id) ORDER BY id";
+                           " r.caller_id) ORDER BY reserved_at DESC, id DESC";  // LoadSink
   core::Reservation reservation;
   ok = ForEachRow(conn, "live", live, "load live reservations", [&](Rows& rows, int i) {
     if (!ReadReservation(rows, i, reservation)) {

@@ -211,7 +211,7 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
                             std::string(kLiveIndex) +
                             " WHERE released_at IS NULL AND reserved_until > ?1"
                             " AND EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id ="
-                            " r.caller_id) ORDER BY id";
+                            " r.caller_id) ORDER BY reserved_at DESC, id DESC";  // LoadSink
     auto st = db.Prepare(sql, "load live reservations");
     if (!st) return core::Fail(st.error());
     st->BindInt64(1, ToUnixMs(now));
