@@ -103,12 +103,29 @@ void NumberIndex::Settle(std::uint32_t id, TimePoint now) {
 }
 
 void NumberIndex::QueueExpiry(const LiveReservation& live, std::uint32_t slot) {
+  // Early releases leave their entries behind (Expire skips them): at allocation rate x TTL that
+  // is memory (tens of MB under load), so they go once they outnumber the live reservations.
+  // Amortized O(1): a compaction follows at least live_count_ + kExpiryCompaction queued ends.
+  if (queued_expiries() > 2 * live_count_ + kExpiryCompaction) CompactExpiries();
   const Expiry expiry{live.until_ceil, slot, live.reservation.id};
   if (expiries_.empty() || expiries_.back().at <= expiry.at) {
     expiries_.push_back(expiry);  // the usual case: one TTL, so ends come in allocation order
   } else {
     late_expiries_.push(expiry);
   }
+}
+
+void NumberIndex::CompactExpiries() {
+  const auto stale = [this](const Expiry& e) {
+    return live_[e.slot].reservation.id != e.reservation_id;
+  };
+  std::erase_if(expiries_, stale);  // keeps the FIFO's order
+  std::vector<Expiry> late;
+  late.reserve(late_expiries_.size());
+  for (; !late_expiries_.empty(); late_expiries_.pop()) {
+    if (!stale(late_expiries_.top())) late.push_back(late_expiries_.top());
+  }
+  late_expiries_ = decltype(late_expiries_)(std::greater<>(), std::move(late));
 }
 
 void NumberIndex::Expire(const Expiry& expiry, TimePoint now) {

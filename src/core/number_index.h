@@ -141,6 +141,10 @@ class NumberIndex {
   std::optional<NumberView> Find(PhoneNumber caller_id, TimePoint now);
   NumberList List(const NumberQuery& query, TimePoint now);
   std::size_t size() const { return table_.size(); }
+  // Reservation ends queued, live and stale (an early release leaves its entry until the TTL
+  // passes); at most about twice the live reservations plus kExpiryCompaction.
+  std::size_t queued_expiries() const { return expiries_.size() + late_expiries_.size(); }
+  static constexpr std::size_t kExpiryCompaction = 4096;
 
   // --- allocation ------------------------------------------------------------------------------
   // Reserves a number for the request from the first tier that has one: sticky (the number the
@@ -281,6 +285,8 @@ class NumberIndex {
   void Reserve(std::uint32_t id, const Reservation& reservation, TimePoint now);
   void EndReservation(std::uint32_t id);
   void QueueExpiry(const LiveReservation& live, std::uint32_t slot);
+  // Drops the queued ends of reservations released early.
+  void CompactExpiries();
   void Expire(const Expiry& expiry, TimePoint now);
   std::optional<std::uint32_t> PickInTier(MatchTier tier, std::uint16_t pool,
                                           PhoneNumber destination) const;

@@ -351,6 +351,31 @@ TEST_F(NumberIndexTest, ReservationExpiresAfterTtl) {
   EXPECT_FALSE(late->released);
 }
 
+// Early releases leave their queued ends behind until the TTL passes; they are dropped once they
+// outnumber the live reservations, so memory follows the live reservations, not allocation rate x
+// TTL. The live ones still end on time, also one queued out of order (a shorter TTL).
+TEST_F(NumberIndexTest, EndsOfEarlyReleasesAreDroppedAndLiveOnesStillExpire) {
+  Add("2125550001", 60000, 60000);
+  Add("3105550001", 60000, 60000);
+  auto held = Allocate("3105559999");
+  ASSERT_THAT(held, IsOk());
+  AllocationRequest short_ttl;
+  short_ttl.destination = *PhoneNumber::ParseDestination("2125559999");
+  for (int i = 0; i < 50'000; ++i) {
+    if (i % 1000 == 0) now_ += Seconds(1);
+    auto call = Allocate("2125559999");
+    ASSERT_THAT(call, IsOk()) << "call " << i;
+    ASSERT_THAT(ReleaseId(call->reservation.id), IsOk());
+    ASSERT_LE(index_.queued_expiries(), 2 + NumberIndex::kExpiryCompaction + 1) << "call " << i;
+  }
+  short_ttl.ttl = Seconds(10);  // ends before `held`: queued out of order
+  auto brief = index_.Allocate(short_ttl, now_, next_id_++);
+  ASSERT_THAT(brief, IsOk());
+  now_ = held->reservation.reserved_until;
+  EXPECT_EQ(Next("3105559999"), "3105550001");  // `held` ended on time
+  EXPECT_EQ(Next("2125559999"), "2125550001");  // and so did `brief`
+}
+
 TEST_F(NumberIndexTest, SubSecondRequestTimeRoundsReservationEndUp) {
   Add("2125550001");
   now_ += Milliseconds(400);
