@@ -36,7 +36,11 @@ using testing::IsOk;
 // Lets two RedisStore instances share one journal, as two `serve` processes share PostgreSQL.
 class SharedJournal final : public Journal {
  public:
-  explicit SharedJournal(std::shared_ptr<MemoryJournal> journal) : journal_(std::move(journal)) {}
+  // `unhealthy`, when set, makes Healthy() false: a PostgreSQL journal that answers reads but has
+  // not written its backlog yet.
+  explicit SharedJournal(std::shared_ptr<MemoryJournal> journal,
+                         const std::atomic<bool>* unhealthy = nullptr)
+      : journal_(std::move(journal)), unhealthy_(unhealthy) {}
   core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override {
     return journal_->Load(now, sink);
   }
@@ -60,11 +64,14 @@ class SharedJournal final : public Journal {
     journal_->PruneHistory(cutoffs, std::move(done));
   }
   std::size_t QueueDepth() const override { return journal_->QueueDepth(); }
-  bool Healthy() const override { return journal_->Healthy(); }
+  bool Healthy() const override {
+    return !(unhealthy_ != nullptr && unhealthy_->load()) && journal_->Healthy();
+  }
   void Flush() override { journal_->Flush(); }
 
  private:
   std::shared_ptr<MemoryJournal> journal_;
+  const std::atomic<bool>* unhealthy_;
 };
 
 class RedisStoreTest : public ::testing::Test {
@@ -79,8 +86,8 @@ class RedisStoreTest : public ::testing::Test {
     options.redis.connection.password = password_;
     options.redis.connection.db = db_;
     options.import_chunk = import_chunk_;
-    auto opened =
-        RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
+    auto opened = RedisStore::Open(clock_, calendar_, options,
+                                   std::make_unique<SharedJournal>(journal_, &journal_unhealthy_));
     EXPECT_THAT(opened, IsOk());
     return opened ? std::move(*opened) : nullptr;
   }
@@ -122,6 +129,7 @@ class RedisStoreTest : public ::testing::Test {
   std::size_t import_chunk_ = 1000;  // numbers per upsert call (imports, rebuilds) of those
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
+  std::atomic<bool> journal_unhealthy_{false};  // SharedJournal's Healthy() false while set
   std::shared_ptr<MemoryJournal> journal_ =
       std::make_shared<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
 };
@@ -425,6 +433,29 @@ core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::strin
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return next;
+}
+
+// Redis back empty while the journal is down (allocations it answered meanwhile would be in its
+// queue only): the reload waits for the journal, then holds what it answered.
+TEST_F(RedisStoreTest, RedisBackEmptyIsReloadedOnlyOnceTheJournalIsWritable) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  auto held = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  store->Flush();
+  journal_unhealthy_ = true;  // readable, its backlog not written yet
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kUnavailable));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation:v2"}), ":0\r\n") << "reloaded meanwhile";
+  journal_unhealthy_ = false;
+  auto next = AllocateOnceLoaded(*store, "2125559999");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_NE(next->reservation.caller_id, held->reservation.caller_id);
 }
 
 TEST_F(RedisStoreTest, RedisBackWithOlderDataIsRebuiltWithoutReusingALiveReservation) {

@@ -294,6 +294,10 @@ class RedisStore final : public Store {
   // Loads the journal's state into an empty Redis under the rebuild lock, then publishes a new
   // generation. Errors: kUnavailable (lock held elsewhere, Redis or journal down).
   core::Result<void> Rebuild(redis::RedisConnection& connection);
+  // Waits until what this instance's journal had queued is committed, so that a load sees every
+  // allocation this instance answered (those answered while PostgreSQL was down included).
+  // Errors: kUnavailable while the journal is degraded (the next request's rebuild tries again).
+  core::Result<void> AwaitJournalBacklog();
   // Runs Rebuild on rebuild_thread_ unless one is running already.
   void StartRebuild();
   // redis_store_check.cc: the scripts use ZADD LT (6.2), and the older-data check relies on a

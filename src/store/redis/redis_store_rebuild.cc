@@ -13,6 +13,7 @@
 // WantsNewest, so the journal reports caller_ids.last_reservation_id), one HSET per number
 // pipelined after the upsert call that created its hash: the first allocation after the rebuild
 // links to it as every other one does (docs/redis-keys.md).
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -329,7 +330,23 @@ core::Result<void> RedisStore::RaiseReservationIds(RedisConnection& connection,
   return {};
 }
 
+core::Result<void> RedisStore::AwaitJournalBacklog() {
+  // Allocations answered while PostgreSQL was down are in this instance's queue only: a load that
+  // ran first would miss their live reservations and counters, and hand those numbers out again.
+  const auto waiting = [this] {
+    return core::Fail(core::Error::Unavailable(
+        fmt::format("redis lost its data; reloading it waits for the journal ({} entries queued, "
+                    "PostgreSQL not written to yet)",
+                    journal_->QueueDepth())));
+  };
+  if (!journal_->Healthy()) return waiting();
+  journal_->Flush();  // a barrier: what was queued before it is committed (bounded if it fails)
+  if (!journal_->Healthy()) return waiting();
+  return {};
+}
+
 core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
+  if (auto drained = AwaitJournalBacklog(); !drained) return drained;
   const std::string token = RandomToken();
   auto locked = connection.Run({"SET", redis::kRebuildLockKey, token, "NX", "PX", kLockMillis});
   if (!locked) return core::Fail(locked.error());
