@@ -435,6 +435,61 @@ core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::strin
   return next;
 }
 
+// The active filter reads each number's hash: list.lua looks at a slice a call, and the listing
+// goes on slice by slice to the same page and total as in one go.
+TEST_F(RedisStoreTest, ListingActiveNumbersGoesSliceBySlice) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  for (int i = 10; i < 33; ++i) ASSERT_THAT(AddOn(*store, "21255500" + std::to_string(i)), IsOk());
+  for (int i = 10; i < 33; i += 3) {
+    core::NumberPatch off;
+    off.active = false;
+    ASSERT_THAT(Await<core::NumberView>([&](auto done) {
+                  store->UpdateNumber(
+                      *core::PhoneNumber::ParsePoolNumber("21255500" + std::to_string(i)), off,
+                      done);
+                }),
+                IsOk());
+  }
+  const auto list = [](Store& s, bool active, std::size_t offset, std::size_t limit) {
+    NumberFilter filter;
+    filter.active = active;
+    filter.offset = offset;
+    filter.limit = limit;
+    return Await<NumberPage>([&](auto done) { s.ListNumbers(filter, done); });
+  };
+  StoreConfig config;
+  auto sliced_store = [&] {
+    RedisStoreOptions options;
+    options.index = config.index;
+    options.redis.connection.port = redis_.port();
+    options.redis.connection.password = password_;
+    options.redis.connection.db = db_;
+    options.list_slice = 4;  // 23 numbers: 6 calls
+    auto opened =
+        RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
+    EXPECT_THAT(opened, IsOk());
+    return opened ? std::move(*opened) : nullptr;
+  }();
+  ASSERT_TRUE(sliced_store);
+  for (const bool active : {true, false}) {
+    for (const auto& [offset, limit] :
+         {std::pair<std::size_t, std::size_t>{0, 100}, {3, 5}, {14, 10}}) {
+      auto whole = list(*store, active, offset, limit);
+      auto sliced = list(*sliced_store, active, offset, limit);
+      ASSERT_THAT(whole, IsOk());
+      ASSERT_THAT(sliced, IsOk());
+      EXPECT_EQ(sliced->total, active ? 15u : 8u);
+      EXPECT_EQ(sliced->total, whole->total);
+      ASSERT_EQ(sliced->numbers.size(), whole->numbers.size()) << offset << "+" << limit;
+      for (std::size_t i = 0; i < whole->numbers.size(); ++i) {
+        EXPECT_EQ(sliced->numbers[i].spec.caller_id, whole->numbers[i].spec.caller_id);
+        EXPECT_EQ(sliced->numbers[i].spec.active, active);
+      }
+    }
+  }
+}
+
 // Redis back empty while the journal is down (allocations it answered meanwhile would be in its
 // queue only): the reload waits for the journal, then holds what it answered.
 TEST_F(RedisStoreTest, RedisBackEmptyIsReloadedOnlyOnceTheJournalIsWritable) {

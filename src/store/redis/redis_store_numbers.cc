@@ -316,23 +316,32 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
       }
       pools = std::move(*all);
     }
-    const std::vector<std::string> args = {
-        filter.area_code ? std::to_string(*filter.area_code) : std::string(),
-        filter.active ? (*filter.active ? "1" : "0") : "",
-        std::to_string(filter.offset + filter.limit)};
+    const std::size_t wanted = filter.offset + filter.limit;
     NumberPage page;
     std::vector<std::pair<std::string, std::string>> matches;  // number, pool
     for (const std::string& pool : pools) {
-      auto reply = RunPoolScript(connection, Script::kList, pool, now, args);
-      if (!reply) {
-        done(core::Fail(reply.error()));
-        return;
-      }
-      if (reply->Status() != "OK") continue;
-      page.total += static_cast<std::size_t>(reply->Int(1));
-      for (std::size_t i = 2; i < reply->elements.size(); ++i) {
-        matches.emplace_back(reply->Text(i), pool);
-      }
+      // With the active filter, list.lua looks at list_slice numbers a call (see there).
+      std::size_t taken = 0;  // of this pool
+      std::string cursor;
+      do {
+        const std::vector<std::string> args = {
+            filter.area_code ? std::to_string(*filter.area_code) : std::string(),
+            filter.active ? (*filter.active ? "1" : "0") : "",
+            std::to_string(wanted - std::min(wanted, taken)), cursor,
+            std::to_string(std::max<std::size_t>(options_.list_slice, 1))};
+        auto reply = RunPoolScript(connection, Script::kList, pool, now, args);
+        if (!reply) {
+          done(core::Fail(reply.error()));
+          return;
+        }
+        if (reply->Status() != "OK") break;
+        page.total += static_cast<std::size_t>(reply->Int(1));
+        for (std::size_t i = 3; i < reply->elements.size(); ++i) {
+          matches.emplace_back(reply->Text(i), pool);
+          ++taken;
+        }
+        cursor = reply->Text(2);
+      } while (!cursor.empty());
     }
     std::sort(matches.begin(), matches.end());
     // The page's numbers, read with one get call per pool.

@@ -1,24 +1,34 @@
 -- Numbers of the pool in caller-ID order. ARGV[14]: area code or '', ARGV[15]: active filter
--- '1' | '0' | '', ARGV[16]: how many of the first matches to return (offset + limit).
--- Reply: {'OK', total matches, number, ...} | {'NOPOOL'} | {'GEN', g}.
+-- '1' | '0' | '', ARGV[16]: how many of the first matches to return (offset + limit, less those
+-- an earlier call returned), ARGV[17]: with the active filter, the number to go on after ('' =
+-- from the first), ARGV[18]: with it, how many numbers this call looks at.
+-- Reply: {'OK', matches, cursor, number, ...}: without the filter every match of the pool, with
+-- it those among the numbers looked at; cursor '' = done, else the last number looked at (pass it
+-- as ARGV[17] for the rest). | {'NOPOOL'} | {'GEN', g}.
+-- The filter reads each number's hash: a call looks at a bounded slice, so one listing of a
+-- million numbers never holds Redis (and every instance's allocations) for seconds.
 local bad = check_gen(false)
 if bad then return bad end
 local npa, active, want = ARGV[14], ARGV[15], tonumber(ARGV[16])
 local lo, hi = '-', '+'
 if npa ~= '' then lo, hi = '[' .. npa .. '0000000', '[' .. npa .. '9999999' end
 if active == '' then
-  local out = {'OK', redis.call('ZLEXCOUNT', NUMBERS, lo, hi)}
+  local out = {'OK', redis.call('ZLEXCOUNT', NUMBERS, lo, hi), ''}
   for _, d in ipairs(redis.call('ZRANGEBYLEX', NUMBERS, lo, hi, 'LIMIT', 0, want)) do
     table.insert(out, d)
   end
   return out
 end
-local out, total = {'OK', 0}, 0
-for _, d in ipairs(redis.call('ZRANGEBYLEX', NUMBERS, lo, hi)) do
+local budget = tonumber(ARGV[18])
+if ARGV[17] ~= '' then lo = '(' .. ARGV[17] end
+local slice = redis.call('ZRANGEBYLEX', NUMBERS, lo, hi, 'LIMIT', 0, budget)
+local out, total = {'OK', 0, ''}, 0
+for _, d in ipairs(slice) do
   if redis.call('HGET', nkey(d), 'act') == active then
     total = total + 1
     if total <= want then table.insert(out, d) end
   end
 end
 out[2] = total
+if #slice == budget then out[3] = slice[#slice] end
 return out
