@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 
 #include "core/calendar.h"
@@ -134,6 +135,36 @@ TEST_F(IndexedStoreRestartTest, HourlyCountSurvivesARestart) {
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
   clock_.Advance(std::chrono::hours(1));
   EXPECT_THAT(Allocate("2125559999"), IsOk());
+}
+
+// A change whose commit failed is undone, but not what later changes did meanwhile: an
+// allocation answered from a later batch keeps its count, so the hourly cap holds.
+TEST_F(IndexedStoreTest, TheUndoOfAFailedChangeKeepsLaterAllocations) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+  MemoryJournal& journal = *owned;
+  OpenWith(std::move(owned));
+  ASSERT_THAT(Add("2125550001", 1), IsOk());  // one call an hour
+  const auto number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  // The PATCH's batch fails (a lock held elsewhere), and is reported after a later allocation.
+  journal.PauseCompletions(true);
+  journal.SetFailure(core::Error::Unavailable("database is locked"));
+  std::promise<core::Result<core::NumberView>> patched;
+  core::NumberPatch patch;
+  patch.carrier = "Changed";
+  store_->UpdateNumber(number, patch, [&](auto r) { patched.set_value(std::move(r)); });
+  journal.SetFailure(std::nullopt);
+  std::promise<core::Result<core::Allocation>> allocated;
+  store_->Allocate(To("2125559999"), [&](auto r) { allocated.set_value(std::move(r)); });
+  journal.PauseCompletions(false);
+  EXPECT_THAT(patched.get_future().get(), HasError(ErrorCode::kUnavailable));
+  auto call = allocated.get_future().get();
+  ASSERT_THAT(call, IsOk());
+  ASSERT_TRUE(Release(call->reservation.id)->released);
+  auto view = Await<core::NumberView>([&](auto done) { store_->GetNumber(number, done); });
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.carrier, "AT&T");  // the PATCH undone
+  EXPECT_EQ(view->hourly_used_now, 1);    // the allocation kept
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
 // One process serves the embedded store: every turn of a periodic job is its own.

@@ -189,8 +189,18 @@ void IndexedStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch p
   CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
                                [this, previous = *before, now] {
                                  std::lock_guard undo_lock(mu_);
-                                 (void)index_.Put(previous.spec, previous.usage, now);
+                                 RestoreSpec(previous, now);
                                });
+}
+
+void IndexedStore::RestoreSpec(const core::NumberView& previous, core::TimePoint now) {
+  core::NumberUsage usage = previous.usage;
+  if (const auto current = index_.UsageOf(previous.spec.caller_id)) {
+    usage = *current;
+    usage.rest_until = previous.usage.rest_until;  // a PATCH may have rested it
+    usage.warm_from = previous.usage.warm_from;
+  }
+  (void)index_.Put(previous.spec, usage, now);
 }
 
 void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) {

@@ -89,6 +89,11 @@ class IndexedStore final : public Store {
   template <class T>
   void CommitThen(JournalEntry entry, T value, Callback<T> done, std::function<void()> undo);
 
+  // Undoes a change of a number whose commit failed: puts back its spec and its rest as they were
+  // before (`previous`), and keeps the usage it has now, which later allocations, acknowledged
+  // from later batches, may have changed. REQUIRES: mu_ held.
+  void RestoreSpec(const core::NumberView& previous, core::TimePoint now);
+
   // Appends the change of `campaign` to `pool` (nullopt: unmapped) and applies it to
   // campaign_pools_ once durable, then runs `done`.
   void CommitCampaignChange(std::string campaign, std::optional<std::string> pool,

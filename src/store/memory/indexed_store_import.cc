@@ -122,7 +122,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
           std::lock_guard undo_lock(mu_);
           for (const Previous& p : *previous) {
             if (p.view) {
-              (void)index_.Put(p.view->spec, p.view->usage, now);
+              RestoreSpec(*p.view, now);
             } else {
               (void)index_.Remove(p.caller_id, now);
             }

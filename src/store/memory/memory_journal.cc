@@ -121,7 +121,7 @@ void MemoryJournal::Append(std::vector<JournalEntry> entries, Durable on_durable
 void MemoryJournal::CompletionLoop() {
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !completions_.empty(); });
+    work_cv_.wait(lock, [this] { return stop_ || (!completions_.empty() && !paused_); });
     if (completions_.empty()) return;  // stop_, and every callback has run
     Completed next = std::move(completions_.front());
     completions_.pop_front();
@@ -420,6 +420,14 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
 bool MemoryJournal::Healthy() const {
   std::lock_guard lock(mu_);
   return !failure_.has_value();
+}
+
+void MemoryJournal::PauseCompletions(bool paused) {
+  {
+    std::lock_guard lock(mu_);
+    paused_ = paused;
+  }
+  work_cv_.notify_one();
 }
 
 void MemoryJournal::SetFailure(std::optional<core::Error> error) {

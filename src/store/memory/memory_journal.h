@@ -83,6 +83,10 @@ class MemoryJournal final : public Journal {
 
   // While `error` is set, Append and Load fail with it and change nothing; nullopt heals.
   void SetFailure(std::optional<core::Error> error);
+  // kOwnThread: while paused, commits are decided (applied or failed) but their callbacks wait,
+  // as a SQLite batch that waits for a lock does (tests order a failure's report after later
+  // changes with it). Stopping the journal runs them all the same.
+  void PauseCompletions(bool paused);
 
   // Inline, in one go (no chunks): every api_logs row and every reservation older than the
   // cutoffs, but the highest id of each.
@@ -140,6 +144,7 @@ class MemoryJournal final : public Journal {
   std::uint64_t queued_seq_ = 0;       // guarded by mu_; completions queued so far
   std::uint64_t done_seq_ = 0;         // guarded by mu_; completions run so far
   bool stop_ = false;                  // guarded by mu_
+  bool paused_ = false;                // guarded by mu_; PauseCompletions
   std::thread completion_thread_;      // kOwnThread only; started last in the constructor
 };
 
