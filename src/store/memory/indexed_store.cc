@@ -99,8 +99,10 @@ void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
 }
 
 void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> done) {
-  const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  // Read under mu_: the index sees time in the order it is changed (two requests at an hour's
+  // end otherwise reach it out of order, and the later window's count is overwritten).
+  const core::TimePoint now = clock_.Now();
   request.pool = campaign_pools_.Lookup(request.campaign);
   request.any_tier = FallbackIsAny(
       pool_fallbacks_.Lookup(request.pool.empty() ? core::kDefaultPool : request.pool));
@@ -136,8 +138,8 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
 }
 
 void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) {
-  const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  const core::TimePoint now = clock_.Now();
   auto result = index_.Release(request, now);
   if (!result || !result->released) {
     lock.unlock();
@@ -159,8 +161,8 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
 }
 
 void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {
-  const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  const core::TimePoint now = clock_.Now();
   auto view = index_.Add(spec, core::NumberUsage{}, now);
   if (!view) {
     lock.unlock();
@@ -177,8 +179,8 @@ void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> d
 
 void IndexedStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                                 Callback<core::NumberView> done) {
-  const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  const core::TimePoint now = clock_.Now();
   auto before = index_.Find(caller_id, now);
   auto view = index_.Update(caller_id, patch, now);
   if (!view) {
@@ -204,8 +206,8 @@ void IndexedStore::RestoreSpec(const core::NumberView& previous, core::TimePoint
 }
 
 void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) {
-  const core::TimePoint now = clock_.Now();
   std::unique_lock lock(mu_);
+  const core::TimePoint now = clock_.Now();
   auto before = index_.Find(caller_id, now);
   auto removed = index_.Remove(caller_id, now);
   if (!removed) {
