@@ -210,6 +210,8 @@ void CsvReader::Finish(const Sink& sink) {
   pending_cr_ = false;
   quoted_seen_ = false;
   in_record_ = false;
+  skip_lf_ = false;
+  cr_in_quotes_ = false;
 }
 
 void AppendCsvField(std::string& out, std::string_view field) {

@@ -63,6 +63,19 @@ TEST(CsvReaderTest, AcceptsCrlfLoneCrAndNoFinalNewline) {
   }
 }
 
+// Feed after Finish starts a new input: nothing of the last one's line ends carries over.
+TEST(CsvReaderTest, ANewInputStartsAfresh) {
+  CsvReader reader;
+  std::vector<Row> rows;
+  const auto sink = [&](const CsvRecord& r) { rows.push_back({r.line, r.fields, r.error}); };
+  reader.Feed("\"a\r", sink);  // ends inside quotes, after a CR
+  reader.Finish(sink);
+  rows.clear();
+  reader.Feed("\"\nx\"\nz\n", sink);  // a line break first inside the quotes
+  reader.Finish(sink);
+  EXPECT_EQ(rows, (std::vector<Row>{{1, {"\nx"}, ""}, {3, {"z"}, ""}}));
+}
+
 TEST(CsvReaderTest, SkipsBomAndBlankLinesButCountsThem) {
   EXPECT_EQ(Read("\xEF\xBB\xBF"
                  "h\r\n\r\n,,\r\nx\r\n"),
