@@ -26,10 +26,15 @@ constexpr const char* kColumnNames[] = {"caller_id",   "carrier",    "area_code"
 // Written by export, read back as nothing: usage counters belong to their windows (SPEC).
 constexpr std::string_view kIgnoredColumns[] = {"hourly_used", "daily_used"};
 
+// Without the spaces and tabs around it.
+std::string_view Trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
 std::string Normalized(std::string_view name) {
-  while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-  std::string out(name);
+  std::string out(Trimmed(name));
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
@@ -88,13 +93,8 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
   const auto field = [&](Column column) -> std::string_view {
     const int i = index_[column];
     if (i < 0 || static_cast<std::size_t>(i) >= record.fields.size()) return {};
-    std::string_view value = record.fields[static_cast<std::size_t>(i)];
-    if (column == kCarrier) return value;
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-      value.remove_prefix(1);
-    }
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    return value;
+    const std::string_view value = record.fields[static_cast<std::size_t>(i)];
+    return column == kCarrier ? value : Trimmed(value);
   };
   NumberRow row;
   row.line = record.line;
