@@ -116,5 +116,23 @@ TEST_F(AvailabilityAlertsTest, UnreadableSharedLevelsLeaveItsOwn) {
   EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\na 212 low\np east low\n");
 }
 
+// Redis down: the shared levels cannot be read, so nothing is sent (this instance's own might
+// repeat what another sent) and nothing is saved; the next check goes on from the last levels.
+TEST_F(AvailabilityAlertsTest, LevelsThatCannotBeReadSendNothing) {
+  std::map<std::string, std::string> redis;
+  http::testing::FakeStore store;
+  store.shared = &redis;
+  auto alerts = Alerts();
+  ASSERT_NE(alerts, nullptr);
+  Check(*alerts, store, 3);
+  store.shared_error = core::Error::Unavailable("redis down");
+  Check(*alerts, store, 1);
+  EXPECT_TRUE(Events(0).empty());
+  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\n");
+  store.shared_error.reset();
+  Check(*alerts, store, 1);
+  EXPECT_EQ(Events(2), (std::vector<std::string>{"area_code_low", "pool_low"}));
+}
+
 }  // namespace
 }  // namespace cidrotor::app

@@ -108,6 +108,7 @@ class FakeStore final : public store::Store {
   // LoadShared / SaveShared's texts (several fakes may share one, as instances share Redis);
   // null: Store's own (nothing shared).
   std::map<std::string, std::string>* shared = nullptr;
+  std::optional<core::Error> shared_error;  // set: LoadShared and SaveShared fail with it
   core::Result<std::vector<store::CampaignPool>> campaign_pools_result =
       std::vector<store::CampaignPool>{};
   core::Result<void> campaign_change_result = {};  // SetCampaignPool/RemoveCampaignPool
@@ -232,6 +233,8 @@ class FakeStore final : public store::Store {
     Complete(std::move(done), claim_result);
   }
   void LoadShared(std::string name, store::Callback<std::optional<std::string>> done) override {
+    if (shared_error) return Complete(std::move(done), core::Result<std::optional<std::string>>(
+                                                           core::Fail(*shared_error)));
     if (shared == nullptr) return store::Store::LoadShared(std::move(name), std::move(done));
     const auto it = shared->find(name);
     Complete(std::move(done),
@@ -240,6 +243,7 @@ class FakeStore final : public store::Store {
   }
   void SaveShared(std::string name, std::string value, std::chrono::milliseconds ttl,
                   store::Callback<void> done) override {
+    if (shared_error) return Complete(std::move(done), core::Result<void>(core::Fail(*shared_error)));
     if (shared == nullptr) {
       return store::Store::SaveShared(std::move(name), std::move(value), ttl, std::move(done));
     }
