@@ -869,6 +869,80 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
+// An import, and adds of its numbers to another pool through another instance at the same time:
+// each number ends in one pool, the one cid:pool_of names. The import claims its numbers in no
+// pool before it writes them (it used to map them only afterwards, over an add made meanwhile,
+// leaving the number in both pools, each handing it out). An add before the claim is moved by the
+// import; one after it is refused. A number still being added when the import reads it may fail
+// the import (it is in no pool yet): then nothing the import did not write stays claimed.
+TEST_F(RedisStoreTest, AnImportAndAddsOfItsNumbersToAnotherPoolLeaveEachInOnePool) {
+  import_chunk_ = 50;
+  auto importing = OpenInstance();
+  auto adding = OpenInstance();
+  ASSERT_TRUE(importing && adding);
+  constexpr std::uint64_t kFirst = 2'125'550'000;
+  constexpr int kNumbers = 4'000;
+  std::vector<ImportItem> items;
+  for (int i = 0; i < kNumbers; ++i) {
+    ImportItem item;
+    item.spec.caller_id = core::PhoneNumber::FromValidDigits(kFirst + i);
+    item.spec.pool = "east";
+    items.push_back(item);
+  }
+  std::thread adder([&] {  // from the last number down: the import writes them last
+    for (int i = kNumbers - 1; i >= 0; --i) {
+      core::NumberSpec spec = Spec(std::to_string(kFirst + i));
+      spec.pool = "west";
+      (void)Await<core::NumberView>([&](auto done) { adding->AddNumber(spec, done); });
+    }
+  });
+  auto imported = Await<ImportResult>([&](Callback<ImportResult> done) {
+    importing->ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+  });
+  adder.join();
+  const auto bulk = [](const std::string& text) {
+    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+  };
+  int in_west = 0;
+  for (int i = 0; i < kNumbers; ++i) {
+    const std::string number = std::to_string(kFirst + i);
+    const bool east =
+        redis_.Command({"EXISTS", redis::PoolPrefix("east") + "n:" + number}) == ":1\r\n";
+    const bool west =
+        redis_.Command({"EXISTS", redis::PoolPrefix("west") + "n:" + number}) == ":1\r\n";
+    ASSERT_FALSE(east && west) << number << " is in both pools";
+    const std::string owner = redis_.Command({"HGET", redis::kPoolOfKey, number});
+    EXPECT_EQ(owner, east ? bulk("east") : west ? bulk("west") : "$-1\r\n") << number;
+    in_west += west ? 1 : 0;
+  }
+  if (imported) {
+    EXPECT_EQ(in_west, 0) << "the import moved every number to its pool";
+  }
+}
+
+// An import the journal refuses: the chunks written are undone, those not written yet are not
+// written, and no claim of the import's stays behind (it would refuse adding the number).
+TEST_F(RedisStoreTest, AFailedImportLeavesNoNumberAndNoClaim) {
+  import_chunk_ = 50;
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  std::vector<ImportItem> items(4'000);  // 80 chunks: the failure stops it before the end
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    items[i].spec = Spec(std::to_string(2'125'550'000 + i));
+  }
+  journal_->SetFailure(core::Error::Unavailable("journal down"));
+  EXPECT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+              }),
+              HasError(ErrorCode::kUnavailable));
+  journal_->SetFailure(std::nullopt);
+  EXPECT_EQ(redis_.Command({"HLEN", redis::kPoolOfKey}), ":0\r\n");
+  auto stats = Await<StoreStats>([&](auto done) { store->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 0u);
+  EXPECT_THAT(AddOn(*store, "2125553999"), IsOk());
+}
+
 // --- turns of periodic jobs (redis_store_leases.cc, docs/redis-keys.md `cid:turn:JOB`) ----------
 
 core::Result<bool> ClaimOn(Store& store, const std::string& job, std::chrono::milliseconds period) {

@@ -86,11 +86,32 @@ WHERE c.caller_id = u.caller_id
            AND (c.day_start, c.daily_used) > (u.day_start, u.daily_used))
 )sql";
 
+// A release whose reservation is not stored yet (another instance's allocation, still in that
+// instance's backlog) waits in early_releases (schema.cc) for kSweepEarlyReleases; the first to
+// arrive of several releases of one id stays, as in reservations. The primary query sees the
+// table as it was before the UPDATE, which changes no id: NOT EXISTS asks the same index pages
+// the UPDATE has just read.
 constexpr std::string_view kReleaseReservations = R"sql(
-UPDATE reservations r SET released_at = u.released_at, outcome = u.outcome, duration = u.duration
-FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[])
-     AS u(id, released_at, outcome, duration)
-WHERE r.id = u.id AND r.released_at IS NULL
+WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[])
+                         AS u(id, released_at, outcome, duration)),
+     released AS (UPDATE reservations r
+                  SET released_at = u.released_at, outcome = u.outcome, duration = u.duration
+                  FROM u WHERE r.id = u.id AND r.released_at IS NULL)
+INSERT INTO early_releases(id, released_at, outcome, duration)
+SELECT u.id, u.released_at, u.outcome, u.duration FROM u
+WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = u.id)
+ON CONFLICT(id) DO NOTHING
+)sql";
+
+// Moves the early releases whose reservations have arrived onto them. Two instances sweeping at
+// once delete each row once: the second waits for the first's row lock, then skips the row. An
+// early release whose reservation arrives in a transaction that commits while this one runs is
+// taken by the next sweep.
+constexpr std::string_view kSweepEarlyReleases = R"sql(
+WITH arrived AS (DELETE FROM early_releases e USING reservations r WHERE r.id = e.id
+                 RETURNING e.id, e.released_at, e.outcome, e.duration)
+UPDATE reservations r SET released_at = a.released_at, outcome = a.outcome, duration = a.duration
+FROM arrived a WHERE r.id = a.id AND r.released_at IS NULL
 )sql";
 
 constexpr std::string_view kInsertLogs = R"sql(
@@ -119,6 +140,7 @@ constexpr const char* kInsertReservationsName = "cidrotor_insert_reservations";
 constexpr const char* kReplayReservationsName = "cidrotor_replay_reservations";
 constexpr const char* kUpdateUsagesName = "cidrotor_update_usages";
 constexpr const char* kReleaseReservationsName = "cidrotor_release_reservations";
+constexpr const char* kSweepEarlyReleasesName = "cidrotor_sweep_early_releases";
 constexpr const char* kInsertLogsName = "cidrotor_insert_logs";
 constexpr const char* kUpsertCampaignPoolName = "cidrotor_upsert_campaign_pool";
 constexpr const char* kDeleteCampaignPoolName = "cidrotor_delete_campaign_pool";
@@ -205,6 +227,7 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
       {kReplayReservationsName, replay},
       {kUpdateUsagesName, kUpdateUsages},
       {kReleaseReservationsName, kReleaseReservations},
+      {kSweepEarlyReleasesName, kSweepEarlyReleases},
       {kInsertLogsName, kInsertLogs},
       {kUpsertCampaignPoolName, kUpsertCampaignPool},
       {kDeleteCampaignPoolName, kDeleteCampaignPool},
@@ -247,7 +270,13 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
   AddGroup(replay);
   for (const ApiLogEntry& log : logs) logs_.push_back(&log);
   AddLogs();
-  return conn.Run(batch_, "commit batch");
+  // Last, so that it finds this batch's reservations too.
+  const auto now = std::chrono::steady_clock::now();
+  const bool sweep = now >= next_sweep_;
+  if (sweep) batch_.Prepared(kSweepEarlyReleasesName);
+  auto result = conn.Run(batch_, "commit batch");
+  if (result && sweep) next_sweep_ = now + sweep_every_;
+  return result;
 }
 
 void BatchWriter::Add(const NumberUpserted& e) {

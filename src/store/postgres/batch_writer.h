@@ -7,7 +7,8 @@
 //                         reservation (the last of each number in the group; only forward, see
 //                         below)
 //   ReservationReleased → rows of one UPDATE reservations … FROM (only while released_at IS
-//                         NULL; the first release of each id in the group)
+//                         NULL; the first release of each id in the group), and the releases of
+//                         reservations not stored yet into early_releases
 //   ApiLogEntry         → rows of one INSERT INTO api_logs
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
@@ -30,6 +31,13 @@
 // one instance's later allocation of a number always carries a later usage, so within one
 // journal the effect is still that of append order).
 //
+// Early releases (schema.cc): with one journal a release always follows its allocation, but a
+// release made through another instance may be written first, while the allocating instance's
+// backlog waits for PostgreSQL. It waits in early_releases; at most every `sweep_every`, a batch
+// ends with a sweep that moves those whose reservation has arrived onto it (in the same
+// transaction as the batch's own reservations). Until then the reservation reads as unreleased,
+// but never as live to a load (queries.cc).
+//
 // A repeated reservation id fails the batch, as in SQLite (the journal contract). But when a
 // connection was lost after the batch was sent, its commit may have happened: that batch is
 // written again as a Replay::kYes, where a reservation already stored is skipped (ON CONFLICT
@@ -40,6 +48,7 @@
 // Thread-safety: none; owned and used by the journal's writer thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -75,6 +84,9 @@ class ArrayLiteral {
 
 class BatchWriter {
  public:
+  explicit BatchWriter(std::chrono::milliseconds sweep_every = std::chrono::seconds(5))
+      : sweep_every_(sweep_every) {}
+
   // Prepares the writer's statements on a newly opened connection. Errors: kUnavailable (e.g.
   // the schema is missing).
   [[nodiscard]] static core::Result<void> PrepareStatements(Connection& conn);
@@ -100,6 +112,8 @@ class BatchWriter {
   void AddReleases();
   void AddLogs();
 
+  const std::chrono::milliseconds sweep_every_;
+  std::chrono::steady_clock::time_point next_sweep_{};  // the first batch sweeps
   QueryBatch batch_;  // reused between batches: no allocation once grown
   ArrayLiteral columns_[14];
   std::vector<const ReservationMade*> made_;          // the current group

@@ -54,6 +54,7 @@ core::Result<std::unique_ptr<PostgresJournal>> PostgresJournal::Open(PostgresOpt
 PostgresJournal::PostgresJournal(PostgresOptions options)
     : options_(std::move(options)),
       server_(postgres::DescribeServer(options_.connection)),
+      writer_(options_.early_release_sweep),
       backoff_(options_.reconnect_min) {
   reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   scanner_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));

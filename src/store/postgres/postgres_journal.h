@@ -109,6 +109,10 @@ struct PostgresOptions {
   // legitimately take seconds. They run on a connection and thread of their own (read_kind.h).
   // Default 60,000 ms.
   std::chrono::milliseconds scan_statement_timeout{60'000};
+  // How often a batch ends with a sweep of the releases that reached PostgreSQL before their
+  // allocation (batch_writer.h): how long such a release may wait after its allocation arrived.
+  // Default 5,000 ms.
+  std::chrono::milliseconds early_release_sweep{5'000};
 };
 
 class PostgresJournal final : public Journal {

@@ -184,11 +184,13 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   if (skipped > 0) spdlog::warn("postgres journal: skipped {} invalid caller_ids rows", skipped);
 
   // Reservations of deleted numbers are not live: nothing could release them after a restart.
+  // Nor are those released early (schema.cc) and not swept yet.
   const std::string live = "SELECT " + std::string(kReservationColumns) +
                            " FROM reservations r WHERE released_at IS NULL AND reserved_until > " +
                            std::to_string(ToUnixMs(now)) +
                            " AND EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id ="
-                           " r.caller_id) ORDER BY reserved_at DESC, id DESC";  // LoadSink
+                           " r.caller_id) AND NOT EXISTS (SELECT 1 FROM early_releases e"
+                           " WHERE e.id = r.id) ORDER BY reserved_at DESC, id DESC";  // LoadSink
   core::Reservation reservation;
   ok = ForEachRow(conn, "live", live, "load live reservations", [&](Rows& rows, int i) {
     if (!ReadReservation(rows, i, reservation)) {
@@ -295,6 +297,12 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
         "", *cutoffs.reservations_before, &pruned.reservations);
   }
   if (statements == 0) return pruned;
+  if (cutoffs.reservations_before) {
+    // Early releases (schema.cc) whose reservation never came, with the history they would have
+    // been part of. Few rows: not counted, not chunked.
+    batch.Sql("DELETE FROM early_releases WHERE released_at < $1");
+    batch.Int(ToUnixMs(*cutoffs.reservations_before));
+  }
   auto ok = conn.Run(batch, "prune history", [&](std::size_t i, Rows rows) {
     if (i < statements && rows.size() > 0) {
       *counts[i] = static_cast<std::uint64_t>(rows.Int64(0, 0));

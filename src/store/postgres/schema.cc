@@ -40,6 +40,13 @@ namespace {
 //   as the store holds it (NumberUpserted, insert and update alike); allocations and bulk imports
 //   never write it (a new row gets 0, an existing one keeps its own). A rebuild hands it back to
 //   Redis (the number hash's `rs`).
+// - early_releases (7): a release whose reservation is not in the table yet. Each instance has a
+//   writer of its own, so while PostgreSQL is down (or one instance cannot reach it) an allocation
+//   acknowledged by one instance and released through another wait in two backlogs, flushed in
+//   either order on reconnection: the release may come first. It waits here (same columns as
+//   reservations' release columns) until a writer's sweep finds its reservation and moves it
+//   over (batch_writer.h); a row whose reservation never comes (lost with a degraded instance)
+//   goes with the history it would have belonged to (PruneChunk).
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE caller_ids (
@@ -134,6 +141,15 @@ ALTER TABLE caller_ids ADD COLUMN warm_from BIGINT NOT NULL DEFAULT 0;
     // 6: an admin's rest (see caller_ids above). Numbers added before it are not resting.
     R"sql(
 ALTER TABLE caller_ids ADD COLUMN rest_until BIGINT NOT NULL DEFAULT 0;
+)sql",
+    // 7: releases that reached PostgreSQL before their allocation (see early_releases above).
+    R"sql(
+CREATE TABLE early_releases (
+  id          BIGINT  PRIMARY KEY,
+  released_at BIGINT  NOT NULL,
+  outcome     TEXT,
+  duration    INTEGER
+);
 )sql",
 };
 

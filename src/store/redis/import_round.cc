@@ -1,5 +1,7 @@
 #include "store/redis/import_round.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -74,32 +76,24 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
   return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
 }
 
-// A number the chunk added: the undo removes it, and cid:pool_of (the HSET `pool_of`) maps it.
-void NoteAdded(core::PhoneNumber number, const std::string& pool, ChunkOutcome& outcome,
-               Command& pool_of) {
-  outcome.undo->added.push_back(number);
-  pool_of.push_back(number.ToString());
-  pool_of.push_back(pool);
-}
-
-// The Take* functions read a written chunk's reply into `outcome`, its counts into `result` and
-// its new numbers into `pool_of`.
-// insert.lua answered OK: every number of the chunk is new, with no usage but its last_used and
-// its warm-up start (InsertedUsage).
+// The Take* functions read a written chunk's reply into `outcome` and its counts into `result`;
+// the undo of a number the chunk added removes it (and its cid:pool_of claim).
+// insert.lua answered OK: every number of the chunk is new (claimed by ClaimPools), with no usage
+// but its last_used and its warm-up start (InsertedUsage).
 void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
-                  const ScriptContext& context, ChunkOutcome& outcome, Command& pool_of,
-                  ImportResult& result) {
+                  const ScriptContext& context, ChunkOutcome& outcome, ImportResult& result) {
   outcome.entries.reserve(chunk.items.size());
   for (std::size_t i : chunk.items) {
     const ImportItem& item = items[i];
-    NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
+    outcome.undo->added.push_back(item.spec.caller_id);
     outcome.entries.emplace_back(NumberUpserted{item.spec, InsertedUsage(item, context)});
   }
   result.imported += chunk.items.size();
 }
 
 // upsert.lua answered `reply` (a status and the usage per number) to the writing of `specs`;
-// `before` is get.lua's reply.
+// `before` is get.lua's reply. A number it added (deleted since it was looked up) goes into
+// `pool_of`, an HSET of cid:pool_of.
 void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
                   const std::vector<core::NumberSpec>& specs, const RedisReply& before,
                   const RedisReply& reply, const ScriptContext& context,
@@ -116,7 +110,9 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     const std::string status = reply.Text(1 + k * kUpsertReplyFields);
     if (status == "new") {
       ++result.imported;
-      NoteAdded(item.spec.caller_id, chunk.pool, outcome, pool_of);
+      outcome.undo->added.push_back(item.spec.caller_id);
+      pool_of.push_back(item.spec.caller_id.ToString());
+      pool_of.push_back(chunk.pool);
     } else if (status == "upd") {
       ++result.updated;
     } else {
@@ -126,37 +122,83 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
   }
 }
 
+// ClaimPools' script: ARGV holds number, pool pairs; the reply, per number, nil where it was
+// claimed for that pool now, else the pool it is in.
+constexpr const char* kClaim =
+    "local out = {} for i = 1, #ARGV, 2 do "
+    "if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then out[#out + 1] = false "
+    "else out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) end end return out";
+
+// DropClaims' script: ARGV as kClaim's; a claim that names another pool is not the import's.
+constexpr const char* kDropClaims =
+    "for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then "
+    "redis.call('HDEL', KEYS[1], ARGV[i]) end end return 1";
+
+Command PoolOfScript(const char* script, const std::vector<ImportItem>& items,
+                     std::span<const std::size_t> positions) {
+  Command call = {"EVAL", script, "1", kPoolOfKey};
+  call.reserve(4 + 2 * positions.size());
+  for (std::size_t i : positions) {
+    call.push_back(items[i].spec.caller_id.ToString());
+    call.push_back(items[i].spec.pool);
+  }
+  return call;
+}
+
 }  // namespace
 
-core::Result<std::vector<std::optional<std::string>>> LookUpPools(
+core::Result<std::vector<std::optional<std::string>>> ClaimPools(
     RedisConnection& connection, const std::vector<ImportItem>& items, std::size_t chunk) {
   std::vector<std::optional<std::string>> pools(items.size());
+  std::vector<std::size_t> positions(items.size());
+  for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = i;
+  std::vector<std::size_t> claimed;  // known to be claimed by this call
+  const auto fail = [&](core::Error error) {
+    DropClaims(connection, items, claimed);
+    return core::Fail(std::move(error));
+  };
   const std::size_t per_round = chunk * kImportCallsPerRoundTrip;
   for (std::size_t first = 0; first < items.size(); first += per_round) {
     const std::size_t last = std::min(items.size(), first + per_round);
-    std::vector<Command> lookups;
+    std::vector<Command> claims;
     for (std::size_t begin = first; begin < last; begin += chunk) {
-      Command hmget = {"HMGET", kPoolOfKey};
-      for (std::size_t i = begin; i < std::min(last, begin + chunk); ++i) {
-        hmget.push_back(items[i].spec.caller_id.ToString());
-      }
-      lookups.push_back(std::move(hmget));
+      const std::size_t end = std::min(last, begin + chunk);
+      claims.push_back(
+          PoolOfScript(kClaim, items, std::span(positions).subspan(begin, end - begin)));
     }
-    auto replies = connection.Pipeline(lookups);
-    if (!replies) return core::Fail(replies.error());
+    auto replies = connection.Pipeline(claims);
+    if (!replies) return fail(replies.error());
     std::size_t i = first;
     for (const RedisReply& reply : *replies) {
       if (reply.type != RedisReply::Type::kArray) {
-        return core::Fail(core::Error::Internal("import: unexpected HMGET reply: " + reply.str));
+        return fail(core::Error::Internal("import: unexpected claim reply: " + reply.str));
       }
       for (const RedisReply& pool : reply.elements) {
         if (i < last && !pool.is_nil()) pools[i] = pool.str;
+        if (i < last && pool.is_nil()) claimed.push_back(i);
         ++i;
       }
     }
-    if (i != last) return core::Fail(core::Error::Internal("import: short HMGET reply"));
+    if (i != last) return fail(core::Error::Internal("import: short claim reply"));
   }
   return pools;
+}
+
+void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& items,
+                std::span<const std::size_t> positions) {
+  constexpr std::size_t kPerCall = 1'000;
+  std::vector<Command> drops;
+  for (std::size_t begin = 0; begin < positions.size(); begin += kPerCall) {
+    const std::size_t count = std::min(kPerCall, positions.size() - begin);
+    drops.push_back(PoolOfScript(kDropClaims, items, positions.subspan(begin, count)));
+  }
+  if (drops.empty()) return;
+  if (auto dropped = connection.Pipeline(drops); !dropped) {
+    spdlog::warn(
+        "import: could not drop the claims of {} numbers not written ({}); importing "
+        "them again writes them",
+        positions.size(), dropped.error().ToString());
+  }
 }
 
 void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
@@ -184,10 +226,17 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
       reads.push_back(PoolCall(Script::kGet, chunk.pool, context, std::move(numbers)));
     }
   }
+  // On an error, the claims of the insert chunks not written (their numbers are in no pool).
+  const auto unwritten = [&](const ImportChunk& chunk) {
+    if (chunk.path != ChunkPath::kInsert) return;
+    outcome.unwritten_claims.insert(outcome.unwritten_claims.end(), chunk.items.begin(),
+                                    chunk.items.end());
+  };
   auto read =
       reads.empty() ? core::Result<std::vector<RedisReply>>() : scripts.RunAll(connection, reads);
   if (!read) {
     outcome.error = read.error();
+    for (const ImportChunk& chunk : round) unwritten(chunk);
     return outcome;
   }
   std::vector<const RedisReply*> befores;  // per chunk: get.lua's reply (upserts), or null
@@ -203,6 +252,8 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
   }
   auto written = scripts.RunAll(connection, writes);
   if (!written) {
+    // Some calls may have run: their claims stay (a claim without its number only refuses adding
+    // the number elsewhere; a number without its claim could be added to a second pool).
     outcome.error = written.error();
     return outcome;
   }
@@ -220,12 +271,13 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
       if (!outcome.error) {
         outcome.error = core::Error::Unavailable("redis generation changed during the import");
       }
+      unwritten(chunk);
       continue;
     }
     ChunkOutcome& taken = outcome.written.emplace_back();
     taken.undo->pool = chunk.pool;
     if (before == nullptr) {
-      TakeInserted(chunk, items, context, taken, pool_of, outcome.counts);
+      TakeInserted(chunk, items, context, taken, outcome.counts);
     } else {
       TakeUpserted(chunk, items, specs[c], *before, reply, context, index, taken, pool_of,
                    outcome.counts);

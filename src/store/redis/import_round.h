@@ -40,10 +40,19 @@ struct ImportChunk {
   ChunkPath path = ChunkPath::kUpsert;
 };
 
-// The pool each item's number is in now (cid:pool_of), nullopt when in none; HMGETs of `chunk`
-// numbers. Errors: kUnavailable, kInternal (a malformed reply).
-[[nodiscard]] core::Result<std::vector<std::optional<std::string>>> LookUpPools(
+// Per item, the pool its number is in (cid:pool_of), or nullopt where it was in none and is now
+// claimed for the item's own pool (HSETNX, as adding one number does): from then on no other
+// writer can add it to another pool, so the import may insert it without looking again. One
+// script call per `chunk` numbers. On an error the claims it knows it made are dropped again
+// (best effort: Redis may be what failed). Errors: kUnavailable, kInternal (a malformed reply).
+[[nodiscard]] core::Result<std::vector<std::optional<std::string>>> ClaimPools(
     RedisConnection& connection, const std::vector<ImportItem>& items, std::size_t chunk);
+
+// Drops the claims (ClaimPools) of `positions`' numbers, not written after all, where they still
+// name the item's pool. Best effort: errors are logged. (Not exact against a second import of a
+// number at the same time into the same pool: that one writes the number under this claim.)
+void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& items,
+                std::span<const std::size_t> positions);
 
 // Appends `positions` (sorted by number) to `chunks` as chunks of at most `size` rows.
 void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
@@ -62,10 +71,14 @@ struct RoundOutcome {
   ImportResult counts;               // imported / updated of the chunks written
   std::vector<ImportChunk> refused;  // insert.lua found a number that appeared: upsert these
   std::optional<core::Error> error;  // the first failure: kUnavailable, kInternal
+  // With `error`: rows of insert chunks known not to be written (to DropClaims). When the
+  // writes' round trip itself failed, none: some calls may have run.
+  std::vector<std::size_t> unwritten_claims;
 };
 
 // Writes `round` (at most kImportCallsPerRoundTrip chunks): get.lua for the undo of its upserts,
-// then its script calls, then cid:pool_of and cid:pools for what it added, one round trip each.
+// then its script calls, then cid:pool_of (for numbers an upsert found gone and added again: the
+// insert chunks' numbers were claimed by ClaimPools) and cid:pools, one round trip each.
 RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
                             const ScriptContext& context, const core::IndexOptions& index,
                             const std::vector<ImportItem>& items,

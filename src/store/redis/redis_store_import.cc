@@ -1,16 +1,19 @@
 // RedisStore::ImportNumbers (store/redis/redis_store.h): the bulk import, on two workers.
 //
-// First cid:pool_of says where each number lives (pipelined HMGETs). Rows are then sorted by
-// number and grouped by pool into chunks of options.import_chunk numbers, each chunk one script
-// call, a few calls per round trip (import_round.h), each chunk one journal append. `done` runs
-// once every chunk is durable. Numbers in no pool go to insert.lua, which writes a number with one
-// HSET and reads nothing back: in a first import that is every row, and the per-number reads and
-// replies of upsert.lua were most of its time. Numbers already in the pool, and a chunk that
-// insert.lua refused because one of its numbers appeared meanwhile, go to upsert.lua after their
-// previous state was read (get.lua) for the undo. A chunk the journal refuses is undone in Redis
-// (new numbers removed, changed ones restored) and the import reports kUnavailable; chunks
-// committed before it stay, as in the embedded store. A number that already exists in another
-// pool is moved one at a time (rare: an import that changes pools).
+// First cid:pool_of says where each number lives, and claims those in no pool for the import
+// (HSETNX, one script call per chunk, pipelined): no other writer can add one of them to another
+// pool before the import writes it, and the claims of numbers a failed import did not write are
+// dropped again. Rows are then sorted by number and grouped by pool into chunks of
+// options.import_chunk numbers, each chunk one script call, a few calls per round trip
+// (import_round.h), each chunk one journal append. `done` runs once every chunk is durable.
+// Numbers in no pool go to insert.lua, which writes a number with one HSET and reads nothing
+// back: in a first import that is every row, and the per-number reads and replies of upsert.lua
+// were most of its time. Numbers already in the pool, and a chunk that insert.lua refused because
+// one of its numbers appeared meanwhile, go to upsert.lua after their previous state was read
+// (get.lua) for the undo. A chunk the journal refuses is undone in Redis (new numbers removed,
+// changed ones restored) and the import reports kUnavailable; chunks committed before it stay, as
+// in the embedded store. A number that already exists in another pool is moved one at a time
+// (rare: an import that changes pools).
 //
 // Two lanes take the rounds in turn, each on its own worker's connection: while one builds a
 // round or reads its replies, Redis runs the other's, so Redis, the bottleneck, never waits for
@@ -100,7 +103,8 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     if (item.spec.pool.empty()) item.spec.pool = core::kDefaultPool;
   }
 
-  auto existing = redis::LookUpPools(connection, items, options_.import_chunk);
+  // Claims the numbers in no pool for the import: no other writer adds them meanwhile.
+  auto existing = redis::ClaimPools(connection, items, options_.import_chunk);
   if (!existing) {
     progress->Fail(existing.error());
     progress->FinishOne();
@@ -160,6 +164,11 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     auto created = RunPoolScript(connection, Script::kUpsert, pool, now, {"update", "0"},
                                  redis::CreatePool::kYes);
     if (!created) {
+      std::vector<std::size_t> claimed;
+      for (const auto& [name, lists] : by_pool) {
+        claimed.insert(claimed.end(), lists.first.begin(), lists.first.end());
+      }
+      redis::DropClaims(connection, items, claimed);
       progress->Fail(created.error());
       progress->FinishOne();
       return;
@@ -198,6 +207,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
         redis::RunImportRound(lane, scripts_, Context(now), options_.index, work->items, round);
     progress->Count(outcome.counts);
     if (outcome.error) progress->Fail(*outcome.error);
+    redis::DropClaims(lane, work->items, outcome.unwritten_claims);
     for (redis::ChunkOutcome& chunk : outcome.written) journal(chunk);
     return std::move(outcome.refused);
   };
@@ -211,6 +221,14 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       const auto refused = write(lane, std::span(chunks).subspan(first, count));
       if (!refused.empty()) (void)write(lane, refused);  // upserts are never refused
     }
+    // The import failed: the chunks no lane took are not written, and their numbers' claims go
+    // (the other lane finds none left).
+    std::vector<std::size_t> claimed;
+    for (std::size_t c = work->next.exchange(chunks.size()); c < chunks.size(); ++c) {
+      if (chunks[c].path != redis::ChunkPath::kInsert) continue;
+      claimed.insert(claimed.end(), chunks[c].items.begin(), chunks[c].items.end());
+    }
+    redis::DropClaims(lane, work->items, claimed);
   };
   if (work->chunks.size() > redis::kImportCallsPerRoundTrip) {
     // The second lane; if it cannot start (queue full), this one takes every round.

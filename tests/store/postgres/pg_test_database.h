@@ -82,6 +82,7 @@ class PgTestDatabase {
         "ALTER TABLE reservations DROP COLUMN previous_id;",
         /* 5 */ "ALTER TABLE caller_ids DROP COLUMN warm_from;",
         /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until;",
+        /* 7 */ "DROP TABLE early_releases;",
     };
     static_assert(std::size(kUndo) == postgres::kSchemaVersion - 3, "a migration without its undo");
     std::string sql;

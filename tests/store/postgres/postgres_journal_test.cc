@@ -26,6 +26,7 @@
 #include "pg_test_database.h"
 #include "store/journal_test_util.h"
 #include "store/postgres/schema.h"
+#include "store/row_codec.h"
 
 namespace cidrotor::store::journal_test {
 namespace {
@@ -460,6 +461,66 @@ TEST_F(PostgresJournalTest, MultiRowStatementsKeepTheEffectOfAppendOrder) {
   ASSERT_EQ(first.reservation.id, 1u);
   EXPECT_EQ(first.outcome, core::CallOutcome::kAnswered);  // the first release wins
   EXPECT_EQ(first.duration_seconds, 7u);
+}
+
+// Two instances' journals, PostgreSQL down for both: one acknowledged an allocation, the other
+// its release, and the releasing one's backlog was written first. The release waits for its
+// reservation (not live to a load meanwhile) and is applied by the next sweep.
+TEST_F(PostgresJournalTest, AReleaseWrittenBeforeItsAllocationIsAppliedOnceItArrives) {
+  PostgresOptions rarely;  // each sweeps with its first batch, then not for an hour
+  rarely.early_release_sweep = std::chrono::hours(1);
+  auto allocating = Open(rarely);
+  auto releasing = Open(rarely);
+  ASSERT_THAT(AppendAndWait(*allocating, Allocation(1)), IsOk());
+  ASSERT_THAT(AppendAndWait(*releasing, {Released(1, kT0 + seconds(1))}), IsOk());
+  ASSERT_THAT(
+      AppendAndWait(*releasing, {Released(2, kT0 + seconds(2), core::CallOutcome::kNoAnswer, 0),
+                                 Released(1, kT0 + seconds(3))}),
+      IsOk());
+  ASSERT_THAT(AppendAndWait(*releasing, {Released(2, kT0 + seconds(4), core::CallOutcome::kBusy)}),
+              IsOk());
+  EXPECT_EQ(Count("early_releases"), 1) << "only 2's first release waits; 1 is stored";
+  EXPECT_EQ(db_.QueryInt("SELECT released_at FROM reservations WHERE id = 1"),
+            ToUnixMs(kT0 + seconds(1)));
+
+  ASSERT_THAT(AppendAndWait(*allocating, Allocation(2)), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM reservations WHERE id = 2 AND released_at IS NULL"),
+            1)
+      << "not swept yet";
+  RecordingSink sink;
+  ASSERT_THAT(allocating->Load(kT0, sink), IsOk());
+  EXPECT_TRUE(sink.live.empty()) << "released, even though not swept yet";
+
+  PostgresOptions every_batch;
+  every_batch.early_release_sweep = std::chrono::milliseconds(0);
+  auto sweeping = Open(every_batch);
+  ASSERT_THAT(AppendAndWait(*sweeping, {Released(1, kT0 + seconds(5))}), IsOk());
+  EXPECT_EQ(Count("early_releases"), 0);
+  auto all = ListReservationsSync(*sweeping, AllReservations(), kT0);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 2u);
+  const ReservationRecord& second = all->front();  // newest first
+  ASSERT_EQ(second.reservation.id, 2u);
+  ASSERT_TRUE(second.released_at.has_value());
+  EXPECT_EQ(*second.released_at, kT0 + seconds(2));
+  EXPECT_EQ(second.outcome, core::CallOutcome::kNoAnswer);
+  EXPECT_EQ(second.duration_seconds, 0u);
+}
+
+// One whose reservation never comes (lost with a degraded instance) goes with the history.
+TEST_F(PostgresJournalTest, AnEarlyReleaseWhoseReservationNeverComesIsPrunedWithTheHistory) {
+  auto journal = Open();
+  ASSERT_THAT(AppendAndWait(*journal, {Released(7, kT0), Released(8, kT0 + std::chrono::hours(2))}),
+              IsOk());
+  ASSERT_EQ(Count("early_releases"), 2);
+  PruneCutoffs cutoffs;
+  cutoffs.reservations_before = kT0 + std::chrono::hours(1);
+  std::promise<core::Result<PruneResult>> pruned;
+  journal->PruneHistory(cutoffs,
+                        [&](core::Result<PruneResult> r) { pruned.set_value(std::move(r)); });
+  ASSERT_THAT(pruned.get_future().get(), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM early_releases WHERE id = 8"), 1);
+  EXPECT_EQ(Count("early_releases"), 1);
 }
 
 TEST_F(PostgresJournalTest, ConcurrentAppendsShareFewTransactions) {
