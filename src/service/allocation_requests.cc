@@ -1,4 +1,6 @@
 // ParseAllocateRequest and ParseReleaseRequest (service/requests.h).
+#include <spdlog/spdlog.h>
+
 #include <limits>
 #include <string>
 #include <utility>
@@ -65,9 +67,14 @@ core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
   if (const auto outcome = params.Get("outcome"))
     request.outcome = core::ParseCallOutcome(*outcome);
   if (const auto duration = params.Get("duration")) {
+    // Like an unknown outcome, a bad duration (a hang-up handler's unexpanded variable, "12.5")
+    // is no reason to keep the number reserved: a hang-up handler releases once and never again.
     auto parsed = ParseWholeNumber(*duration, "duration", 0, kMaxDurationSeconds);
-    if (!parsed) return core::Fail(std::move(parsed).error());
-    request.duration_seconds = static_cast<std::uint32_t>(*parsed);
+    if (parsed) {
+      request.duration_seconds = static_cast<std::uint32_t>(*parsed);
+    } else {
+      spdlog::warn("release: duration ignored: {}", parsed.error().ToString());
+    }
   }
   return request;
 }

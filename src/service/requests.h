@@ -27,7 +27,8 @@ namespace cidrotor::service {
 
 // POST /release. `reservation_id` (decimal, >= 1) and/or `caller_id`; at least one is required
 // (error field `reservation_id`). `outcome`: our names or Asterisk's DIALSTATUS, anything else is
-// kOther (never an error). `duration`: whole seconds 0..86,400.
+// kOther (never an error). `duration`: whole seconds 0..86,400; any other value is ignored
+// (logged), never an error either: neither may keep a number reserved.
 [[nodiscard]] core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params);
 
 // POST /add-number, POST /api/numbers. `caller_id` (required), `area_code` (optional; must be the

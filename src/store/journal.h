@@ -43,12 +43,41 @@ struct ReservationMade {
   std::uint64_t previous_id = 0;
 };
 
+// A reservation was released: its release time, outcome and duration are recorded, unless an
+// earlier release was (the first one stays). `late`: the release ended nothing, the reservation
+// had ended by its TTL while the call went on (ReleaseRecord); recorded only where the stored
+// reservation had ended by `released_at` (reserved_until <= released_at), so a late outcome never
+// ends a reservation that is live, and never waits for its reservation (PostgreSQL's
+// early_releases): one that is not stored is not recorded.
 struct ReservationReleased {
   std::uint64_t reservation_id = 0;
   core::TimePoint released_at;
   core::CallOutcome outcome = core::CallOutcome::kUnknown;
   std::optional<std::uint32_t> duration_seconds;
+  bool late = false;
 };
+
+// What a release records, in both modes: the release of the reservation it ended; or, when it
+// ended none but named a reservation by its id alone and reported an outcome or a duration, a
+// late outcome for that reservation. That is the hang-up of a call that outlived the TTL (an
+// answered call longer than DEFAULT_RESERVATION_TTL): without it the history would lose exactly
+// the answered calls' outcomes, which the answer rates judge numbers by. A release by caller_id
+// records no late outcome: the number may have been given to another call since, and its
+// reservations cannot tell which one this was. Nothing otherwise.
+inline std::optional<ReservationReleased> ReleaseRecord(const core::ReleaseResult& result,
+                                                        const core::ReleaseRequest& request,
+                                                        core::TimePoint now) {
+  if (result.released && result.reservation) {
+    return ReservationReleased{result.reservation->id, now, request.outcome,
+                               request.duration_seconds};
+  }
+  if (result.released || !request.reservation_id || request.caller_id ||
+      (request.outcome == core::CallOutcome::kUnknown && !request.duration_seconds)) {
+    return std::nullopt;
+  }
+  return ReservationReleased{*request.reservation_id, now, request.outcome,
+                             request.duration_seconds, /*late=*/true};
+}
 
 // A campaign was mapped to a pool (`pool` set) or unmapped (`pool` empty: pool "default" again).
 struct CampaignPoolChanged {

@@ -243,6 +243,35 @@ TYPED_TEST_P(JournalContractTest, SecondReleaseKeepsTheFirstOutcome) {
   EXPECT_EQ((*all)[0].duration_seconds, 9u);
 }
 
+// A late outcome (the hang-up of a call that outlived its TTL, journal.h) is recorded on a
+// reservation that had ended by then, and on nothing else: not on one still live (a wrong id must
+// not end it), not on an id never stored.
+TYPED_TEST_P(JournalContractTest, ALateOutcomeIsRecordedOnlyOnAReservationEndedByThen) {
+  this->MustAppend({Upsert(Spec(3'105'550'100)),
+                    Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300))),
+                    Made(MakeReservation(2, 3'105'550'100, kT0 + seconds(400), seconds(300)))});
+  const auto late = [](std::uint64_t id, std::uint32_t duration) {
+    ReservationReleased e =
+        Released(id, kT0 + seconds(500), core::CallOutcome::kAnswered, duration);
+    e.late = true;
+    return e;
+  };
+  this->MustAppend({late(2, 60), late(1, 480), late(99, 1)});
+
+  auto all = ListReservationsSync(this->journal(), AllReservations(), kT0 + seconds(500));
+  ASSERT_THAT(all, IsOk());
+  ASSERT_EQ(all->size(), 2u);
+  const ReservationRecord& live = (*all)[0];  // newest first
+  EXPECT_EQ(live.reservation.id, 2u);
+  EXPECT_FALSE(live.released_at.has_value());
+  EXPECT_EQ(live.outcome, core::CallOutcome::kUnknown);
+  EXPECT_TRUE(live.live);
+  const ReservationRecord& ended = (*all)[1];
+  EXPECT_EQ(ended.released_at, kT0 + seconds(500));
+  EXPECT_EQ(ended.outcome, core::CallOutcome::kAnswered);
+  EXPECT_EQ(ended.duration_seconds, 480u);
+}
+
 TYPED_TEST_P(JournalContractTest, ReleaseWithoutOutcomeOrDurationReadsBackEmpty) {
   this->MustAppend({Upsert(Spec(3'105'550'100)),
                     Made(MakeReservation(1, 3'105'550'100, kT0, seconds(300))),
@@ -957,7 +986,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     AnUpsertKeepsTheWarmUpStartAndRestItIsGiven, UpsertReplacesANumberAndDeleteRemovesIt,
     ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
-    ReleaseWithoutOutcomeOrDurationReadsBackEmpty, ListReservationsNewestFirstLiveOnlyOrAll,
+    ReleaseWithoutOutcomeOrDurationReadsBackEmpty,
+    ALateOutcomeIsRecordedOnlyOnAReservationEndedByThen, ListReservationsNewestFirstLiveOnlyOrAll,
     LiveReservationsComeLatestEndingFirst, ListLogsPagesNewestFirst,
     ListQueriesRefuseALimitOutside1To1000, ConcurrentAppendersEachCompleteExactlyOnce,
     EmptyAppendCompletes, RepeatedReservationIdFailsItsAppendAndChangesNothing,

@@ -438,6 +438,58 @@ TEST_P(StoreContractTest, ReleaseByIdOfAnotherNumberEndsNothing) {
   EXPECT_TRUE(Get("2125550001")->reserved);
 }
 
+// The hang-up of a call that outlived its TTL: the reservation had ended, so the release ends
+// nothing (released false), but the call's outcome and duration still reach the history, once (an
+// answered call longer than the TTL would otherwise never count as answered). By caller_id alone
+// nothing is recorded: the number may be on another call since.
+TEST_P(StoreContractTest, ALateReleaseByIdRecordsTheOutcomeOfACallThatOutlivedItsTtl) {
+  Open();
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550002"), IsOk());
+  auto a = Allocate("2125559999");
+  auto b = Allocate("2125559999");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  clock_.Advance(core::Seconds(600));  // past both TTLs
+  const auto release = [&](const core::ReleaseRequest& request) {
+    return Await<core::ReleaseResult>([&](auto done) { store_->Release(request, done); });
+  };
+  core::ReleaseRequest late;
+  late.reservation_id = a->reservation.id;
+  late.outcome = core::CallOutcome::kAnswered;
+  late.duration_seconds = 540;
+  auto released = release(late);
+  ASSERT_THAT(released, IsOk());
+  EXPECT_FALSE(released->released);
+  late.outcome = core::CallOutcome::kBusy;  // a second one changes nothing
+  late.duration_seconds = 1;
+  ASSERT_THAT(release(late), IsOk());
+  core::ReleaseRequest by_number;
+  by_number.caller_id = b->reservation.caller_id;
+  by_number.outcome = core::CallOutcome::kAnswered;
+  by_number.duration_seconds = 500;
+  auto number_released = release(by_number);
+  ASSERT_THAT(number_released, IsOk());
+  EXPECT_FALSE(number_released->released);
+  store_->Flush();
+
+  auto history = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{false, 10}, done);
+  });
+  ASSERT_THAT(history, IsOk());
+  ASSERT_EQ(history->size(), 2u);
+  for (const ReservationRecord& record : *history) {
+    if (record.reservation.id == a->reservation.id) {
+      EXPECT_EQ(record.outcome, core::CallOutcome::kAnswered);
+      EXPECT_EQ(record.duration_seconds, 540u);
+      EXPECT_EQ(record.released_at, kStart + core::Seconds(600));
+    } else {
+      EXPECT_EQ(record.outcome, core::CallOutcome::kUnknown);
+      EXPECT_FALSE(record.released_at.has_value());
+    }
+  }
+}
+
 TEST_P(StoreContractTest, ReleaseIsJournaledWithItsOutcome) {
   Open();
   ASSERT_THAT(Add("2125550001"), IsOk());

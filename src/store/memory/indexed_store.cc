@@ -141,15 +141,15 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
   std::unique_lock lock(mu_);
   const core::TimePoint now = clock_.Now();
   auto result = index_.Release(request, now);
-  if (!result || !result->released) {
+  auto record = result ? ReleaseRecord(*result, request, now) : std::nullopt;
+  if (!record) {
     lock.unlock();
     done(std::move(result));
     return;
   }
-  ++releases_;
+  if (result->released) ++releases_;
   std::vector<JournalEntry> entries;
-  entries.push_back(
-      ReservationReleased{result->reservation->id, now, request.outcome, request.duration_seconds});
+  entries.push_back(std::move(*record));
   // Answered without waiting for the commit: a release lost with the process only means the
   // reservation ends by its TTL instead (the safe direction), and the journal's order still puts
   // it before any later allocation of the number, so a restart never sees that one without it.

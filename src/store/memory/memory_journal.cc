@@ -190,6 +190,7 @@ void MemoryJournal::Apply(const ReservationMade& e) {
 void MemoryJournal::Apply(const ReservationReleased& e) {
   const auto it = reservations_.find(e.reservation_id);
   if (it == reservations_.end() || it->second.released_at.has_value()) return;  // idempotent
+  if (e.late && it->second.reservation.reserved_until > e.released_at) return;  // live then
   it->second.released_at = e.released_at;
   it->second.outcome = e.outcome;
   it->second.duration_seconds = e.duration_seconds;

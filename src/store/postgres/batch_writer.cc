@@ -90,16 +90,19 @@ WHERE c.caller_id = u.caller_id
 // instance's backlog) waits in early_releases (schema.cc) for kSweepEarlyReleases; the first to
 // arrive of several releases of one id stays, as in reservations. The primary query sees the
 // table as it was before the UPDATE, which changes no id: NOT EXISTS asks the same index pages
-// the UPDATE has just read.
+// the UPDATE has just read. A late outcome (journal.h: `late`) applies only to a reservation
+// stored and ended by then, and never waits.
 constexpr std::string_view kReleaseReservations = R"sql(
-WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[])
-                         AS u(id, released_at, outcome, duration)),
+WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[],
+                                $5::boolean[])
+                         AS u(id, released_at, outcome, duration, late)),
      released AS (UPDATE reservations r
                   SET released_at = u.released_at, outcome = u.outcome, duration = u.duration
-                  FROM u WHERE r.id = u.id AND r.released_at IS NULL)
+                  FROM u WHERE r.id = u.id AND r.released_at IS NULL
+                           AND (NOT u.late OR r.reserved_until <= u.released_at))
 INSERT INTO early_releases(id, released_at, outcome, duration)
 SELECT u.id, u.released_at, u.outcome, u.duration FROM u
-WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = u.id)
+WHERE NOT u.late AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = u.id)
 ON CONFLICT(id) DO NOTHING
 )sql";
 
@@ -192,6 +195,11 @@ void ArrayLiteral::Text(std::string_view value) {
     text_.push_back(c);
   }
   text_.push_back('"');
+}
+
+void ArrayLiteral::Bool(bool value) {
+  Separate();
+  text_.push_back(value ? 't' : 'f');
 }
 
 void ArrayLiteral::Null() {
@@ -418,7 +426,7 @@ void BatchWriter::AddReleases() {
   std::stable_sort(order_.begin(), order_.end(), [this](std::size_t a, std::size_t b) {
     return released_[a]->reservation_id < released_[b]->reservation_id;
   });
-  for (int i = 0; i < 4; ++i) columns_[i].Clear();
+  for (int i = 0; i < 5; ++i) columns_[i].Clear();
   for (std::size_t k = 0; k < order_.size(); ++k) {
     const ReservationReleased& e = *released_[order_[k]];
     if (k > 0 && released_[order_[k - 1]]->reservation_id == e.reservation_id) continue;
@@ -435,9 +443,10 @@ void BatchWriter::AddReleases() {
     } else {
       columns_[3].Null();
     }
+    columns_[4].Bool(e.late);
   }
   batch_.Prepared(kReleaseReservationsName);
-  for (int i = 0; i < 4; ++i) batch_.Text(columns_[i].Close());
+  for (int i = 0; i < 5; ++i) batch_.Text(columns_[i].Close());
 }
 
 void BatchWriter::AddLogs() {

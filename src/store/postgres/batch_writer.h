@@ -7,8 +7,9 @@
 //                         reservation (the last of each number in the group; only forward, see
 //                         below)
 //   ReservationReleased → rows of one UPDATE reservations … FROM (only while released_at IS
-//                         NULL; the first release of each id in the group), and the releases of
-//                         reservations not stored yet into early_releases
+//                         NULL; the first release of each id in the group; a late outcome only
+//                         where the reservation had ended by then), and the releases of
+//                         reservations not stored yet (but no late outcome) into early_releases
 //   ApiLogEntry         → rows of one INSERT INTO api_logs
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
@@ -73,6 +74,7 @@ class ArrayLiteral {
   void Int(std::int64_t value);
   void Double(double value);
   void Text(std::string_view value);
+  void Bool(bool value);
   void Null();
   // The literal, closed with '}'. Call once per use.
   const std::string& Close();

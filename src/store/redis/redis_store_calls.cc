@@ -282,11 +282,11 @@ void RedisStore::ReleaseViaWorker(core::ReleaseRequest request,
 
 core::Result<core::ReleaseResult> RedisStore::FinishRelease(core::ReleaseResult result,
                                                             const core::ReleaseRequest& request) {
-  if (!result.released) return result;
-  ++releases_;
+  auto record = ReleaseRecord(result, request, clock_.Now());
+  if (!record) return result;
+  if (result.released) ++releases_;
   std::vector<JournalEntry> entries;
-  entries.push_back(ReservationReleased{result.reservation->id, clock_.Now(), request.outcome,
-                                        request.duration_seconds});
+  entries.push_back(std::move(*record));
   // Answered without waiting for the commit, as the embedded store does: a lost release only
   // lets the reservation run to its TTL.
   journal_->Append(std::move(entries), [](core::Result<void> durable) {

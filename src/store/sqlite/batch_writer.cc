@@ -47,7 +47,7 @@ WHERE caller_id = ?1
 
 constexpr std::string_view kReleaseReservation = R"sql(
 UPDATE reservations SET released_at = ?2, outcome = ?3, duration = ?4
-WHERE id = ?1 AND released_at IS NULL
+WHERE id = ?1 AND released_at IS NULL AND (?5 = 0 OR reserved_until <= ?2)
 )sql";
 
 constexpr std::string_view kInsertLog = R"sql(
@@ -236,6 +236,7 @@ core::Result<void> BatchWriter::Apply(const ReservationReleased& e) {
   st.BindOptionalInt64(4, e.duration_seconds.has_value()
                               ? std::optional<std::int64_t>(*e.duration_seconds)
                               : std::nullopt);
+  st.BindInt64(5, e.late ? 1 : 0);  // a late outcome: only for a reservation ended by then
   return st.Run();
 }
 

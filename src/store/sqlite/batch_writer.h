@@ -4,7 +4,8 @@
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
 //   NumberDeleted       → DELETE FROM caller_ids
 //   ReservationMade     → INSERT INTO reservations + UPDATE of the number's usage columns
-//   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent)
+//   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent; a
+//                         late one only where reserved_until <= released_at)
 //   ApiLogEntry         → INSERT INTO api_logs
 //   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
 //   PoolSettingsChanged → INSERT … ON CONFLICT(pool) DO UPDATE of pool_settings

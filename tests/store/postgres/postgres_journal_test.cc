@@ -505,6 +505,12 @@ TEST_F(PostgresJournalTest, AReleaseWrittenBeforeItsAllocationIsAppliedOnceItArr
   EXPECT_EQ(*second.released_at, kT0 + seconds(2));
   EXPECT_EQ(second.outcome, core::CallOutcome::kNoAnswer);
   EXPECT_EQ(second.duration_seconds, 0u);
+
+  // A late outcome (journal.h) of an id not stored does not wait: it would never be swept.
+  ReservationReleased late = Released(99, kT0 + seconds(600));
+  late.late = true;
+  ASSERT_THAT(AppendAndWait(*sweeping, {late}), IsOk());
+  EXPECT_EQ(Count("early_releases"), 0);
 }
 
 // One whose reservation never comes (lost with a degraded instance) goes with the history.
