@@ -1,6 +1,8 @@
 #include "core/phone_number.h"
 
+#include <algorithm>
 #include <array>
+#include <string>
 
 namespace cidrotor::core {
 namespace {
@@ -36,6 +38,24 @@ Result<std::string> ExtractDigits(std::string_view text, std::string_view field)
   return digits;
 }
 
+// A number written with '+' is in E.164 form: NANP's is +1 and 10 digits. Any other is another
+// country's number (+44 20 ...), which no dial prefix can precede and whose last 10 digits would
+// name some unrelated NANP number.
+Result<void> RefuseInternational(std::string_view text, std::string_view digits,
+                                 std::string_view field) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos || text[first] != '+') return {};
+  if (digits.size() == 11 && digits.front() == '1') return {};
+  return Fail(Error::InvalidArgument(
+      std::string(field), "an international number (+ and a country code other than 1)"));
+}
+
+// "079", not "79": area codes and exchanges are three digits.
+std::string ThreeDigits(std::uint32_t code) {
+  std::string text = std::to_string(code);
+  return std::string(3 - std::min<std::size_t>(3, text.size()), '0') + text;
+}
+
 Result<PhoneNumber> CheckTenDigits(std::string_view ten, std::string_view field) {
   std::uint64_t value = 0;
   for (char c : ten) value = value * 10 + static_cast<std::uint64_t>(c - '0');
@@ -44,12 +64,12 @@ Result<PhoneNumber> CheckTenDigits(std::string_view ten, std::string_view field)
   if (!IsValidAreaCode(npa)) {
     return Fail(Error::InvalidArgument(
         std::string(field),
-        "area code " + std::to_string(npa) + " is not a valid NANP area code ([2-9]XX, not N11)"));
+        "area code " + ThreeDigits(npa) + " is not a valid NANP area code ([2-9]XX, not N11)"));
   }
   if (!IsValidCentralOfficeCode(nxx)) {
     return Fail(Error::InvalidArgument(
         std::string(field),
-        "exchange " + std::to_string(nxx) + " is not a valid NANP exchange ([2-9]XX, not N11)"));
+        "exchange " + ThreeDigits(nxx) + " is not a valid NANP exchange ([2-9]XX, not N11)"));
   }
   return PhoneNumber::FromValidDigits(value);
 }
@@ -77,6 +97,7 @@ Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::st
   auto digits = ExtractDigits(text, field);
   if (!digits) return Fail(digits.error());
   const std::string& d = *digits;
+  if (auto ok = RefuseInternational(text, d, field); !ok) return Fail(ok.error());
   if (d.size() < 10) {
     return Fail(Error::InvalidArgument(std::string(field), "needs 10 digits (NPA-NXX-XXXX)"));
   }
@@ -97,15 +118,9 @@ Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::str
 }
 
 Result<PhoneNumber> PhoneNumber::ParseCallerId(std::string_view text, std::string_view field) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first != std::string_view::npos && text[first] == '+') {
-    auto digits = ExtractDigits(text, field);
-    if (!digits) return Fail(digits.error());
-    if (digits->size() != 11 || digits->front() != '1') {
-      return Fail(Error::InvalidArgument(
-          std::string(field), "an international number (+ and a country code other than 1)"));
-    }
-  }
+  auto digits = ExtractDigits(text, field);
+  if (!digits) return Fail(digits.error());
+  if (auto ok = RefuseInternational(text, *digits, field); !ok) return Fail(ok.error());
   return ParsePoolNumber(text, field);
 }
 

@@ -22,7 +22,8 @@ class PhoneNumber {
   // REQUIRES: digits is a valid 10-digit NANP number (use the parsers below otherwise).
   static constexpr PhoneNumber FromValidDigits(std::uint64_t digits) { return PhoneNumber(digits); }
 
-  // A called party's number; dial prefixes allowed. Errors name `field`.
+  // A called party's number; dial prefixes allowed, but not after a `+` (E.164: `+` and 1 and 10
+  // digits, any other country code is not NANP). Errors name `field`.
   [[nodiscard]] static Result<PhoneNumber> ParseDestination(std::string_view text,
                                                             std::string_view field = "to");
   // A number of the center's own pool; exactly 10 digits or 1 + 10 digits. Errors name `field`.

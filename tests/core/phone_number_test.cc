@@ -47,7 +47,10 @@ INSTANTIATE_TEST_SUITE_P(
            FormCase{"3109119876", nullptr},                        // N11 exchange
            FormCase{"310555987x", nullptr}, FormCase{"310+5559876", nullptr},
            FormCase{"123456789012345678901", nullptr},  // more than 20 digits
-           FormCase{"310 555 9876; DROP TABLE", nullptr}));
+           // '+' is E.164: another country's number, not a prefix before a NANP one (London's
+           // last 10 digits would be Maine's 207-946-0958)
+           FormCase{"+44 20 7946 0958", nullptr}, FormCase{"+913105559876", nullptr},
+           FormCase{"+3105559876", nullptr}, FormCase{"310 555 9876; DROP TABLE", nullptr}));
 
 struct PoolCase {
   const char* text;
@@ -90,6 +93,13 @@ TEST(PhoneNumberTest, CallerIdsWithAnotherCountryCodeAreNotNanp) {
   }
   EXPECT_THAT(PhoneNumber::ParseCallerId("913105559876"),
               HasFieldError(ErrorCode::kInvalidArgument, "from"));  // no dial prefix
+}
+
+TEST(PhoneNumberTest, ErrorsNameAreaCodesAndExchangesWithTheirThreeDigits) {
+  auto parsed = PhoneNumber::ParseDestination("2120795555");
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_NE(parsed.error().detail().find("exchange 079 "), std::string::npos)
+      << parsed.error().ToString();
 }
 
 TEST(PhoneNumberTest, SplitsAreaCodeAndExchange) {
