@@ -11,7 +11,8 @@
 namespace cidrotor::http {
 
 // Appends `text` as a JSON string literal, quotes included: escapes `"` and `\`, and control
-// characters as \n, \t... or \u00XX. Bytes >= 0x80 are copied as they are (inputs are UTF-8).
+// characters as \n, \t... or \u00XX. Well-formed UTF-8 is copied as it is; each byte of anything
+// else becomes \ufffd, so the answer is valid JSON whatever a client sent.
 void AppendJsonString(std::string& out, std::string_view text);
 
 // Appends `"name":` (REQUIRES: name needs no escaping).

@@ -87,8 +87,8 @@ core::Result<JwtClaims> JwtSessions::Decode(std::string_view token) const {
   const std::int64_t now = NowSeconds();
   if (claims.expires_at <= 0) return core::Fail(Refused("token has no exp"));
   if (now >= claims.expires_at) return core::Fail(Refused("token expired"));
-  if (claims.issued_at <= 0 || claims.issued_at > now || claims.auth_time <= 0 ||
-      claims.auth_time > claims.issued_at) {
+  if (claims.issued_at <= 0 || claims.issued_at > now + kClockSkew.count() ||
+      claims.auth_time <= 0 || claims.auth_time > claims.issued_at) {
     return core::Fail(Refused("token times are inconsistent"));
   }
   return claims;

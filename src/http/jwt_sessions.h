@@ -4,7 +4,9 @@
 //
 // libjwt (1.10) encodes, signs and checks the signature; it leaves the policy to its caller, so it
 // is here: the header's alg must be HS256 (never "none", never HS384/HS512 or an RSA/EC alg),
-// `exp` must be present and in the future (by the injected clock), `iat` not in the future. A
+// `exp` must be present and in the future (by the injected clock), `iat` not in the future (by
+// more than kClockSkew: in cluster mode another instance, whose clock may be a little ahead, may
+// have issued it, and an iat is whole seconds). A
 // token is renewed (the dashboard does it before expiry) by presenting it to /auth/token; the
 // renewal keeps the session's login time (`auth_time`), and a session stops renewing
 // `max_session` after that login, so a leaked JWT is not good forever.
@@ -47,6 +49,9 @@ struct JwtClaims {
 
 class JwtSessions final : public TokenVerifier {
  public:
+  // How far in the future an `iat` may be (the issuing instance's clock ahead of this one's).
+  static constexpr std::chrono::seconds kClockSkew{5};
+
   JwtSessions(const core::Clock& clock, JwtOptions options);
 
   // A token for a new session that logged in now. Errors: kInternal if libjwt fails (memory).

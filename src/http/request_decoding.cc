@@ -71,10 +71,45 @@ core::Result<void> AddQuery(std::string_view target, service::Params& out) {
   return AddEncodedQuery(url->params(), out);
 }
 
+// Whether `c` may stand in a query as it is (RFC 3986: unreserved, sub-delims, ':', '@', '/',
+// '?'; '%' starts an escape).
+bool IsQueryChar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("-._~!$&'()*+,;=:@/?%").find(static_cast<char>(c)) !=
+         std::string_view::npos;
+}
+
+// A form whose producer left bytes unencoded that can only mean themselves (a space from
+// `curl -d "carrier=AT T"`, UTF-8 typed into a hand-made body), with those bytes encoded, as
+// browsers read such forms. A '%' that starts no escape is left for the parser to refuse: the
+// body was encoded wrongly, and what it meant cannot be told.
+std::string EncodeStrayBytes(std::string_view form) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string encoded;
+  encoded.reserve(form.size() + 16);
+  for (const char ch : form) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (IsQueryChar(c)) {
+      encoded.push_back(ch);
+    } else {
+      encoded.push_back('%');
+      encoded.push_back(kHex[c >> 4]);
+      encoded.push_back(kHex[c & 0xf]);
+    }
+  }
+  return encoded;
+}
+
 core::Result<void> AddFormBody(std::string_view body, service::Params& out) {
-  const std::string_view form = Trim(body);
+  std::string_view form = Trim(body);
+  std::string encoded;
   if (!boost::urls::parse_query(form)) {
-    return Fail(Error::InvalidArgument("body", "is not a valid form body"));
+    encoded = EncodeStrayBytes(form);
+    form = encoded;
+  }
+  if (!boost::urls::parse_query(form)) {
+    return Fail(
+        Error::InvalidArgument("body", "is not a valid form body (a '%' starts no escape)"));
   }
   // Validated above, so this constructor does not throw. (libboost_url 1.81 lacks the
   // params_view(params_view, encoding_opts) constructor: it is declared but not exported.)

@@ -25,6 +25,17 @@ TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(Quoted(""), R"("")");
 }
 
+// A client's bytes echoed in an error (a path) need not be UTF-8; the JSON around them must be.
+TEST(JsonTextTest, ReplacesBytesThatAreNotUtf8) {
+  EXPECT_EQ(Quoted("/\xff\xfe"), R"("/\ufffd\ufffd")");
+  EXPECT_EQ(Quoted("a\xc3"), R"("a\ufffd")");                              // cut short
+  EXPECT_EQ(Quoted("\xc0\xaf"), R"("\ufffd\ufffd")");                      // overlong '/'
+  EXPECT_EQ(Quoted("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");            // a surrogate
+  EXPECT_EQ(Quoted("\xf4\x90\x80\x80"), R"("\ufffd\ufffd\ufffd\ufffd")");  // above U+10FFFF
+  EXPECT_EQ(Quoted("\xe2\x82\xac \xf0\x9f\x93\x9e"),
+            "\"\xe2\x82\xac \xf0\x9f\x93\x9e\"");  // € and 📞
+}
+
 TEST(JsonTextTest, FormatsInstantsAsIsoUtcSeconds) {
   using namespace std::chrono;
   EXPECT_EQ(FormatIsoTime(core::TimePoint(seconds(0))), "1970-01-01T00:00:00Z");

@@ -148,6 +148,16 @@ TEST_F(JwtSessionsTest, MissingExpFutureIatAndOtherSubjectsAreRefused) {
       Signed(JWT_ALG_HS256, kSecret, Grants{.iat = kStartUnix - 10, .exp = kStartUnix - 1})));
 }
 
+// Issued by another instance whose clock is a little ahead (cluster mode, behind a balancer).
+TEST_F(JwtSessionsTest, AnIatAFewSecondsAheadIsAccepted) {
+  EXPECT_TRUE(sessions_.Verify(Signed(
+      JWT_ALG_HS256, kSecret,
+      Grants{.iat = kStartUnix + JwtSessions::kClockSkew.count(), .exp = kStartUnix + 900})));
+  EXPECT_FALSE(sessions_.Verify(Signed(
+      JWT_ALG_HS256, kSecret,
+      Grants{.iat = kStartUnix + JwtSessions::kClockSkew.count() + 1, .exp = kStartUnix + 900})));
+}
+
 TEST_F(JwtSessionsTest, RenewalKeepsTheLoginTimeAndEndsAfterMaxSession) {
   std::string token = sessions_.Issue()->access_token;
   for (int i = 0; i < 3; ++i) {  // renew every 14 minutes: 42 minutes into the session

@@ -58,6 +58,19 @@ TEST(RequestDecodingTest, ReadsFormBodiesAfterTheQuery) {
   EXPECT_EQ(params->Get("duration"), "42");
 }
 
+// `curl -d "carrier=AT T"` sends the space as it is, and a hand-made body may hold raw UTF-8:
+// those bytes can only mean themselves (the seed's server took them too).
+TEST(RequestDecodingTest, FormBodiesMayHoldUnencodedSpacesAndUtf8) {
+  auto params = DecodeParams(
+      Post("/api/numbers", "caller_id=2125551234&carrier=AT T&state=T\xc3\xa9l\xc3\xa9+x",
+           "application/x-www-form-urlencoded"),
+      ParamSources::kQueryAndBody);
+  ASSERT_TRUE(params.has_value()) << params.error().ToString();
+  EXPECT_EQ(params->Get("carrier"), "AT T");
+  EXPECT_EQ(params->Get("state"), "T\xc3\xa9l\xc3\xa9 x");
+  EXPECT_EQ(params->Get("caller_id"), "2125551234");
+}
+
 TEST(RequestDecodingTest, FormIsTheDefaultWithoutContentType) {
   // Asterisk's CURL(url,data) posts a form; some clients send no Content-Type.
   auto params = DecodeParams(Post("/release", "reservation_id=9", ""), ParamSources::kQueryAndBody);
