@@ -72,10 +72,13 @@ core::Result<core::NumberSpec> ParseNumberSpec(const Params& params) {
 core::Result<core::NumberPatch> ParseNumberPatch(const Params& params) {
   core::NumberPatch patch;
 
+  // An empty carrier or state (given, but "") clears it: the one way to take a wrong one off
+  // (an import's empty cell keeps the number's own).
   auto carrier =
       ParseIfPresent(params, "carrier", [](std::string_view t) { return ParseCarrier(t); });
   if (!carrier) return core::Fail(std::move(carrier).error());
   patch.carrier = std::move(*carrier);
+  if (!patch.carrier && params.Given("carrier")) patch.carrier.emplace();
 
   auto hourly = ParseIfPresent(params, "hourly_limit",
                                [](std::string_view t) { return ParsePatchCap(t, "hourly_limit"); });
@@ -95,6 +98,7 @@ core::Result<core::NumberPatch> ParseNumberPatch(const Params& params) {
       ParseIfPresent(params, "state", [](std::string_view t) { return ParseStateCode(t); });
   if (!state) return core::Fail(std::move(state).error());
   patch.state = std::move(*state);
+  if (!patch.state && params.Given("state")) patch.state.emplace();
 
   auto active =
       ParseIfPresent(params, "active", [](std::string_view t) { return ParseBool(t, "active"); });

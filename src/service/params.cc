@@ -21,4 +21,11 @@ std::optional<std::string_view> Params::Get(std::string_view name) const {
   return std::nullopt;
 }
 
+bool Params::Given(std::string_view name) const {
+  for (const auto& [key, value] : entries_) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
 }  // namespace cidrotor::service

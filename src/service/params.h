@@ -36,6 +36,8 @@ class Params {
 
   // Whether any non-empty value of `name` is held.
   bool Has(std::string_view name) const { return Get(name).has_value(); }
+  // Whether `name` was given at all, even empty (a PATCH's way to clear a field).
+  bool Given(std::string_view name) const;
 
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }

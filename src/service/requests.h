@@ -39,7 +39,8 @@ namespace cidrotor::service {
 
 // PATCH /api/numbers/{caller_id}. Optional `carrier`, `pool`, `state`, `hourly_limit`,
 // `daily_limit`, `active` with the rules above; a cap of `0` or `default` resets it to the
-// configured default. At least one of them is required (error field `body`).
+// configured default; an empty `carrier` or `state` clears it (any other empty field is absent).
+// At least one of them is required (error field `body`).
 [[nodiscard]] core::Result<core::NumberPatch> ParseNumberPatch(const Params& params);
 
 // GET /api/numbers. Optional `area_code`, `pool`, `active`; `offset` (default 0), `limit`

@@ -89,10 +89,24 @@ TEST_F(ApiTest, BadDestinationIs400NamingToAndAllocatesNothing) {
   ExpectError(NextCid("to=2115559876"), 400, "invalid_argument", "to");  // N11 area code
   ExpectError(NextCid("to=2121115555"), 400, "invalid_argument", "to");  // N11 exchange
   ExpectError(NextCid("to=" + std::string(4000, '9')), 400, "invalid_argument", "to");
+  ExpectError(NextCid("to=%2B44%2020%207946%200958"), 400, "invalid_argument", "to");  // London
   ExpectError(NextCid("to=2125559876&agent=" + std::string(4000, 'a')), 400, "invalid_argument",
               "agent");
   // None of that reserved the pool's only number.
   EXPECT_EQ(NextCid("to=2125559876").status, 200);
+}
+
+TEST_F(ApiTest, PatchWithAnEmptyCarrierOrStateClearsIt) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1, "state=NY"));
+  const auto patched =
+      Admin("PATCH", "/api/numbers/2125551001", R"({"carrier":"","state":""})", "application/json");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  const auto read = Admin("GET", "/api/numbers/2125551001");
+  ASSERT_EQ(read.status, 200) << read.body;
+  const auto number = ParseJson(read.body).at("number");
+  EXPECT_EQ(Field(number, "carrier"), "") << read.body;
+  EXPECT_EQ(Field(number, "state"), "") << read.body;
 }
 
 TEST_F(ApiTest, AdminEndpointsNeedTheToken) {

@@ -318,6 +318,20 @@ TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
   EXPECT_EQ(everything->active, true);
 }
 
+// The one way to take a wrong carrier or state off a number: give it empty.
+TEST(ParseNumberPatchTest, AnEmptyCarrierOrStateClearsIt) {
+  auto cleared = ParseNumberPatch(MakeParams({{"carrier", ""}, {"state", ""}}));
+  ASSERT_TRUE(cleared.has_value()) << cleared.error().ToString();
+  EXPECT_EQ(cleared->carrier, "");
+  EXPECT_EQ(cleared->state, "");
+  EXPECT_FALSE(cleared->pool.has_value());  // an empty pool or cap is still absent
+  auto carrier_only = ParseNumberPatch(MakeParams({{"carrier", ""}, {"pool", ""}}));
+  ASSERT_TRUE(carrier_only.has_value());
+  EXPECT_EQ(carrier_only->carrier, "");
+  EXPECT_FALSE(carrier_only->state.has_value());
+  EXPECT_FALSE(carrier_only->pool.has_value());
+}
+
 TEST(ParseNumberPatchTest, RestsUntilAnIsoTimeOrEndsARest) {
   auto rest = ParseNumberPatch(MakeParams({{"rest_until", "2026-11-28T09:00:00Z"}}));
   ASSERT_TRUE(rest.has_value());
