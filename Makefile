@@ -1,8 +1,9 @@
 # cidrotor. On a fresh Debian 12 machine:
 #   make run     build, set up .env and a sample pool, serve on 127.0.0.1:8000
 #   make test    build and run every test (unit, store, e2e)
-# Other targets: deps (install missing Debian packages), build (release binary: build/cidrotor),
-# bench (benchmarks; installs wrk, nginx-light, curl and bc), clean.
+# Other targets: deps (install the Debian packages the build needs; make test adds the servers
+# and browser its tests start), build (release binary: build/cidrotor), bench (benchmarks;
+# installs wrk, nginx-light, curl and bc), clean.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
@@ -18,6 +19,7 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 test: build
+	@scripts/bootstrap.sh test
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 --timeout 300
 
 run: build

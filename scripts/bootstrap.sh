@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that cidrotor's build and tests need (`bench` adds the
-# benchmark's), only those that are missing, then web/'s npm packages (scripts/web-deps.sh).
-# Idempotent, and silent when everything is present.
-#   scripts/bootstrap.sh          build + test packages
-#   scripts/bootstrap.sh bench    the same plus wrk, nginx-light, curl, bc and sqlite3
+# Installs the Debian 12 packages that cidrotor's build needs (`test` and `bench` add theirs), only
+# those that are missing, then web/'s npm packages (scripts/web-deps.sh). Idempotent, and silent
+# when everything is present.
+#   scripts/bootstrap.sh          build packages (make build, make run)
+#   scripts/bootstrap.sh test     plus the servers and browser the tests start (make test)
+#   scripts/bootstrap.sh bench    plus those and wrk, nginx-light, curl, bc and sqlite3
+# The test packages stay off a machine that only builds and serves: installing Debian's
+# postgresql-15 and redis-server also starts their daemons (on 5432 and 6379).
 # Uses sudo when not run as root.
 set -euo pipefail
 
@@ -17,17 +20,20 @@ BUILD_PACKAGES=(
   tzdata
   libpq-dev libhiredis-dev libjwt-dev libssl-dev
   python3-phonenumbers
+  nodejs
 )
+# (nodejs above: the build embeds the dashboard's uPlot, installed from npm.)
 # Servers and tools the tests start or drive: cluster mode's PostgreSQL 15 and Redis 7, the
-# dashboard's headless Chromium (driven by playwright-core, installed from npm with Node.js).
-TEST_PACKAGES=(postgresql-15 redis-server chromium nodejs)
+# dashboard's headless Chromium (driven by playwright-core, installed from npm).
+TEST_PACKAGES=(postgresql-15 redis-server chromium)
 BENCH_PACKAGES=(wrk nginx-light curl bc sqlite3)  # bench/run.sh: wrk, nginx, curl to poll, bc to divide, sqlite3 for the pools
 
-packages=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+packages=("${BUILD_PACKAGES[@]}")
 for group in "$@"; do
   case "$group" in
-    build | test) ;;
-    bench) packages+=("${BENCH_PACKAGES[@]}") ;;
+    build) ;;
+    test) packages+=("${TEST_PACKAGES[@]}") ;;
+    bench) packages+=("${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
     *)
       echo "usage: $0 [build|test|bench]..." >&2
       exit 2

@@ -31,10 +31,13 @@ boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestCo
   auto params = DecodeParams(request, ParamSources::kQuery);
   if (!params) co_return ErrorResponse(params.error());
   const auto format = params->Get("format");
-  if (format && *format != "json" && *format != "plain") {
-    co_return ErrorResponse(core::Error::InvalidArgument("format", "must be json or plain"));
+  if (format && *format != "json" && *format != "plain" && *format != "csv") {
+    co_return ErrorResponse(core::Error::InvalidArgument("format", "must be json, plain or csv"));
   }
-  const bool plain = format == "plain";
+  // plain: the 10 digits, `${CURL(...)}` is the caller-ID. csv: `caller_id,reservation_id`, for
+  // a dialplan that CUTs both and releases by the reservation (deploy/asterisk). Both answer an
+  // error with an empty body.
+  const bool plain = format == "plain" || format == "csv";
   auto refuse = [plain](const core::Error& error) {
     return plain ? PlainErrorResponse(error) : ErrorResponse(error);
   };
@@ -52,7 +55,8 @@ boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestCo
   Response response;
   if (plain) {
     response.content_type = kTextContentType;
-    response.body = context.caller_id;  // exactly the 10 digits: `${CURL(...)}` is the caller-ID
+    response.body = context.caller_id;
+    if (format == "csv") response.body += "," + std::to_string(allocation->reservation.id);
   } else {
     response.body = NextCidBody(*allocation);
   }

@@ -79,6 +79,27 @@ TEST_F(ApiTest, PlainFormatIsTheDigitsOnlyAndAnEmptyBodyOnError) {
   EXPECT_EQ(bad.body, "");
 }
 
+// The shipped CURL dialplan's way: the digits and the reservation, which its hang-up handler
+// releases (by reservation: a call that outlived its TTL must not end the next call's).
+TEST_F(ApiTest, CsvFormatIsTheDigitsAndTheReservationToReleaseBy) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  const auto ok = NextCid("to=2125559876&format=csv");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const auto comma = ok.body.find(',');
+  ASSERT_EQ(comma, 10u) << ok.body;
+  EXPECT_EQ(ok.body.substr(0, comma), "2125551001");
+  const std::string reservation = ok.body.substr(comma + 1);
+  ASSERT_FALSE(reservation.empty());
+  EXPECT_EQ(reservation.find_first_not_of("0123456789"), std::string::npos) << ok.body;
+  EXPECT_EQ(NextCid("to=2125559876&format=csv").body, "");  // 503: empty, as plain
+  const auto released =
+      client().Post("/release", "reservation_id=" + reservation + "&outcome=ANSWER&duration=3");
+  ASSERT_EQ(released.status, 200) << released.body;
+  EXPECT_EQ(Field(ParseJson(released.body), "released"), "true") << released.body;
+  ExpectError(NextCid("to=2125559876&format=xml"), 400, "invalid_argument", "format");
+}
+
 TEST_F(ApiTest, BadDestinationIs400NamingToAndAllocatesNothing) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
