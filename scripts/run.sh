@@ -13,11 +13,12 @@ cd "$(dirname "$0")/.."
 BIN=build/cidrotor
 ENV_FILE=.env
 
-# The value of NAME in .env (last assignment wins; quotes and a trailing comment removed).
+# The value of NAME in .env (last assignment wins; quotes and a trailing comment removed), as
+# cidrotor reads it: `NAME=   # set me` is empty.
 dotenv_get() {
   [[ -f "$ENV_FILE" ]] || return 0
   grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" "$ENV_FILE" | tail -n 1 |
-    sed -E "s/^[^=]*=[[:space:]]*//; s/[[:space:]]+#.*$//; s/^[\"'](.*)[\"']$/\\1/; s/[[:space:]]+$//"
+    sed -E "s/^[^=]*=[[:space:]]*//; s/^#.*$//; s/[[:space:]]+#.*$//; s/^[\"'](.*)[\"']$/\\1/; s/[[:space:]]+$//"
 }
 
 # NAME's value as cidrotor will see it: the environment wins over .env.
@@ -34,12 +35,14 @@ random_hex() {
   fi
 }
 
-# Sets NAME=VALUE in .env: fills an existing empty assignment, or appends one.
+# Sets NAME=VALUE in .env: fills an existing empty assignment, or appends one (later lines win).
+# The file holds secrets from then on: only its owner reads it, also when it was copied from
+# .env.example (0644).
 dotenv_set() {
   if [[ ! -f "$ENV_FILE" ]]; then
     printf '# cidrotor settings (see .env.example). Written by make run.\n' >"$ENV_FILE"
-    chmod 600 "$ENV_FILE"
   fi
+  chmod 600 "$ENV_FILE"
   if grep -qE "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=[[:space:]]*$" "$ENV_FILE"; then
     sed -i -E "s|^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=[[:space:]]*$|$1=$2|" "$ENV_FILE"
   else

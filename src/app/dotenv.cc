@@ -109,9 +109,15 @@ Result<Values> ParseDotEnv(std::string_view text, std::string_view source) {
   return values;
 }
 
-Result<Values> ReadDotEnvFile(const std::filesystem::path& path) {
+Result<Values> ReadDotEnvFile(const std::filesystem::path& path, bool required) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Values{};
+  if (!std::filesystem::exists(path, ec)) {
+    if (!required) return Values{};
+    return Fail(Error::InvalidArgument({}, fmt::format("{}: no such file", path.string())));
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    return Fail(Error::InvalidArgument({}, fmt::format("{}: is a directory", path.string())));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Fail(Error::InvalidArgument({}, fmt::format("{}: cannot be read", path.string())));

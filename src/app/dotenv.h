@@ -24,8 +24,10 @@ using Values = std::map<std::string, std::string, std::less<>>;
 // name, an unterminated quote or text after a closing quote.
 [[nodiscard]] core::Result<Values> ParseDotEnv(std::string_view text, std::string_view source);
 
-// Reads and parses `path`; a missing file is an empty set. Errors: as ParseDotEnv, or
-// kInvalidArgument when the file exists but cannot be read.
-[[nodiscard]] core::Result<Values> ReadDotEnvFile(const std::filesystem::path& path);
+// Reads and parses `path`; a missing file is an empty set unless `required` (a file named on the
+// command line: a typo there must not run on the defaults). Errors: as ParseDotEnv, or
+// kInvalidArgument when the file is required and missing, is a directory, or cannot be read.
+[[nodiscard]] core::Result<Values> ReadDotEnvFile(const std::filesystem::path& path,
+                                                  bool required = false);
 
 }  // namespace cidrotor::app

@@ -34,10 +34,12 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // `cidrotor serve --env-file F` as well as `cidrotor --env-file F serve`
   std::string env_file = ".env";
-  app.add_option("--env-file", env_file,
-                 "File of NAME=VALUE lines read before the environment (a variable set in the "
-                 "environment wins; flags win over both)")
-      ->capture_default_str();
+  auto* env_file_option =
+      app.add_option("--env-file", env_file,
+                     "File of NAME=VALUE lines read before the environment (a variable set in the "
+                     "environment wins; flags win over both); ./.env may be missing, a file named "
+                     "here may not")
+          ->capture_default_str();
 
   cidrotor::app::Values flags;
   auto* serve = app.add_subcommand(
@@ -153,7 +155,7 @@ int Main(int argc, char** argv) {
     return cidrotor::cli::RunSampleCsv(sample_options, std::cout, std::cerr);
   }
 
-  auto dotenv = cidrotor::app::ReadDotEnvFile(env_file);
+  auto dotenv = cidrotor::app::ReadDotEnvFile(env_file, env_file_option->count() > 0);
   if (!dotenv) {
     std::cerr << "cidrotor: " << ConfigErrorMessage(dotenv.error()) << "\n";
     return 2;

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -38,13 +40,28 @@ int ConfigError(const core::Error& error) {
 }
 
 // A second SIGINT/SIGTERM while shutting down: the operator wants out now. Async-signal-safe.
+// When the graceful stop began (CLOCK_MONOTONIC, ns): a signal within kRepeatedSignal of it is
+// the same stop delivered twice (coreutils `timeout` and `kill -- -PGID` signal the process and
+// its group), not an operator's second ^C. Lock-free, so the handler may read it.
+std::atomic<std::int64_t> stop_began_ns{0};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+constexpr std::int64_t kRepeatedSignalNs = 1'000'000'000;
+
+std::int64_t MonotonicNs() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
 extern "C" void ExitNow(int /*signo*/) {
+  if (MonotonicNs() - stop_began_ns.load() < kRepeatedSignalNs) return;
   static constexpr char kMessage[] = "cidrotor: second signal, exiting now\n";
   [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
   ::_exit(1);
 }
 
 void InstallExitNowHandlers() {
+  stop_began_ns.store(MonotonicNs());
   struct sigaction action {};
   action.sa_handler = ExitNow;
   sigemptyset(&action.sa_mask);

@@ -78,6 +78,14 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
       return 2;
     }
   }
+  const std::filesystem::path database = options.data_dir / kDatabaseFileName;
+  if (!options.scan && !std::filesystem::exists(database)) {
+    // A wrong --data-dir would otherwise create an empty store there and export nothing, with
+    // success (as backup, it says where it looked).
+    err << "cidrotor export: no database at " << database.string()
+        << " (is --data-dir / CIDROTOR_DATA_DIR the one serve uses?)\n";
+    return 1;
+  }
   std::ofstream file;
   std::ostream* target = &out;
   if (options.output != "-") {
@@ -91,10 +99,7 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
   const core::TimePoint now = clock.Now();
   NumberScan scan = options.scan;
   if (!scan) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.data_dir, ec);
-    scan = [path = (options.data_dir / kDatabaseFileName).string()](core::TimePoint at,
-                                                                    store::LoadSink& sink) {
+    scan = [path = database.string()](core::TimePoint at, store::LoadSink& sink) {
       return store::sqlite::ScanNumbers(path, at, sink);
     };
   }

@@ -77,6 +77,18 @@ TEST(DotEnvTest, MissingFileIsEmpty) {
   EXPECT_TRUE(values->empty());
 }
 
+// --env-file names a file: a typo there must not run on the defaults.
+TEST(DotEnvTest, ARequiredFileMustExistAndNotBeADirectory) {
+  auto missing = ReadDotEnvFile("/nonexistent/dir/.env", /*required=*/true);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().detail().find("/nonexistent/dir/.env: no such file"),
+            std::string::npos);
+  auto directory = ReadDotEnvFile("/tmp", /*required=*/true);
+  ASSERT_FALSE(directory.has_value());
+  EXPECT_NE(directory.error().detail().find("is a directory"), std::string::npos);
+  EXPECT_FALSE(ReadDotEnvFile("/tmp").has_value()) << "a directory is never an .env";
+}
+
 TEST(ConfigTest, DefaultsMatchSpec) {
   const Config c = Resolve({});
   EXPECT_EQ(c.api_host, "127.0.0.1");

@@ -9,7 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include "cli/export.h"
 #include "cli/init_db.h"
+#include "core/calendar.h"
+#include "core/clock.h"
 #include "store/journal.h"
 #include "store/sqlite/sqlite_journal.h"
 
@@ -72,6 +75,20 @@ TEST_F(BackupCommandTest, MissingStoreFailsWithExitOneAndSaysWhere) {
   EXPECT_EQ(RunBackup({dir_ / "nothing-here", (dir_ / "copy.db").string()}, out, err), 1);
   EXPECT_NE(err.str().find("no database at"), std::string::npos) << err.str();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "copy.db"));
+}
+
+// So does export: a wrong --data-dir used to create an empty store there and export 0 numbers.
+TEST_F(BackupCommandTest, ExportOfAMissingStoreFailsAndCreatesNothing) {
+  ExportOptions options;
+  options.data_dir = dir_ / "nothing-here";
+  options.output = (dir_ / "pool.csv").string();
+  std::ostringstream out, err;
+  core::SystemClock clock;
+  core::FixedOffsetCalendar calendar;
+  EXPECT_EQ(RunExport(options, clock, calendar, out, err), 1);
+  EXPECT_NE(err.str().find("no database at"), std::string::npos) << err.str();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "nothing-here"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "pool.csv"));
 }
 
 }  // namespace
