@@ -1,5 +1,7 @@
 # cidrotor: multi-stage build on Debian 12. The runtime image holds the binary, the shared
-# libraries it links (collected with ldd, so the list never drifts from the build) and tzdata;
+# libraries it links (collected with ldd, so the list never drifts from the build; copied flat
+# into /usr/lib/<multiarch>: /lib is a symlink in debian:12-slim, which a COPY of a /lib
+# directory breaks; libc, libstdc++ and the like come with the slim image) and tzdata;
 # it runs as an unprivileged user with its data under /var/lib/cidrotor (a volume).
 #   docker build -t cidrotor .
 #   docker run -p 127.0.0.1:8000:8000 -p 127.0.0.1:4573:4573 -e ADMIN_TOKEN=... cidrotor
@@ -27,8 +29,11 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF 
       -DCIDROTOR_BUILD_BENCH=OFF \
  && cmake --build build --target cidrotor \
  && strip build/cidrotor \
- && mkdir -p /runtime \
- && ldd build/cidrotor | awk '/=> \// { print $3 }' | xargs -r cp -L --parents -t /runtime
+ && lib=/runtime/usr/lib/$(gcc -print-multiarch) \
+ && mkdir -p "$lib" \
+ && ldd build/cidrotor | awk '/=> \// { print $3 }' \
+    | grep -vE '/(libc|libm|libgcc_s|libstdc\+\+|libpthread|libdl|librt|libresolv)\.so' \
+    | xargs -r cp -L -t "$lib"
 
 FROM debian:12-slim AS runtime
 RUN apt-get update \

@@ -128,6 +128,9 @@ TEST(ComposeTest, DefinesApiPostgresAndRedisOnLoopbackWithHealthchecksAndVolumes
   }
   EXPECT_EQ(yaml.values.at("services.api.depends_on.postgres.condition"), "service_healthy");
   EXPECT_TRUE(yaml.values.count("services.api.environment.ADMIN_TOKEN"));
+  // Every setting of .env reaches the server, as in the other ways of running it.
+  ASSERT_TRUE(yaml.values.count("services.api.env_file"));
+  EXPECT_EQ(yaml.values.at("services.api.env_file"), ".env");
 }
 
 TEST(ComposeTest, IsValidYamlWhenPyYamlIsAvailable) {
@@ -147,6 +150,10 @@ TEST(DockerfileTest, BuildsOnDebian12AndRunsNonRootWithAHealthcheck) {
   EXPECT_NE(text.find("\nUSER cidrotor"), std::string::npos);
   EXPECT_NE(text.find("\nHEALTHCHECK "), std::string::npos);
   EXPECT_NE(text.find("EXPOSE 8000 4573"), std::string::npos);
+  // The libraries go flat into /usr/lib: a /lib directory copied onto debian:12-slim's /lib
+  // symlink fails (BuildKit) or replaces it (and the loader's path with it).
+  EXPECT_EQ(text.find("--parents"), std::string::npos);
+  EXPECT_NE(text.find("/runtime/usr/lib/$(gcc -print-multiarch)"), std::string::npos);
   // Every path the build stage copies exists in the tree.
   std::istringstream in(text);
   std::string line;
@@ -161,9 +168,10 @@ TEST(DockerfileTest, BuildsOnDebian12AndRunsNonRootWithAHealthcheck) {
 
 TEST(SystemdUnitTest, IsHardenedAndVerifies) {
   const std::string unit = ReadFile(kSource / "deploy/systemd/cidrotor.service");
-  for (const char* key : {"ExecStart=/usr/local/bin/cidrotor serve", "NoNewPrivileges=yes",
-                          "ProtectSystem=strict", "CapabilityBoundingSet=\n", "DynamicUser=yes",
-                          "StateDirectory=cidrotor", "KillSignal=SIGTERM"}) {
+  // --data-dir: a flag wins over the EnvironmentFile, where .env.example's value would land.
+  for (const char* key : {"ExecStart=/usr/local/bin/cidrotor serve --data-dir /var/lib/cidrotor",
+                          "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n",
+                          "DynamicUser=yes", "StateDirectory=cidrotor", "KillSignal=SIGTERM"}) {
     EXPECT_NE(unit.find(key), std::string::npos) << key;
   }
   if (Shell("command -v systemd-analyze").first != 0) GTEST_SKIP() << "no systemd-analyze";
