@@ -291,6 +291,34 @@ async function main() {
     assert.equal((await api('GET', '/api/stats', { headers: bearer(forged) })).status, 401, 'a tampered JWT is refused');
     assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt('some-other-key', now - 60, now + 600)) })).status, 401);
 
+    // ---- a store that fails, or a server that stops answering: the badges never stay green ----
+    // (Faults injected at the page's network layer: the embedded store cannot be taken down.)
+    await page.route('**/api/stats', (route) => route.fulfill({ status: 503, contentType: 'application/json',
+      body: '{"success":false,"error":"store_unavailable","detail":"redis: connection refused"}' }));
+    await page.locator('#health').filter({ hasText: 'store unavailable: redis: connection refused' })
+      .waitFor({ timeout: WAIT_MS });
+    assert.match(await text('#updated'), /partly updated .*redis: connection refused/);
+    await page.unroute('**/api/stats');
+    await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+    await page.locator('#health').filter({ hasText: /store unavailable: cidrotor did not answer/ })
+      .waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.isHidden('#app'), false, 'no answer is not a logout');
+    // A renewal that nothing answered is tried again later, not a logout.
+    await page.route('**/auth/token', (route) => route.abort('connectionrefused'));
+    const keptToken = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
+    await page.evaluate(() => renew()); // a global of app.js
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt')), keptToken);
+    assert.equal(await page.isHidden('#app'), false, 'a failed renewal keeps the session');
+    await page.unroute('**/auth/token');
+    await page.unroute('**/api/**');
+    await page.locator('#health').filter({ hasText: 'embedded store: healthy' }).waitFor({ timeout: WAIT_MS });
+    // The aborted and the 503 requests show in the console: expected here, and only here.
+    for (let i = consoleErrors.length - 1; i >= 0; --i) {
+      if (/status of 503|request failed: .*\/(api|auth)\/|ERR_CONNECTION_REFUSED|ERR_FAILED/.test(consoleErrors[i])) {
+        consoleErrors.splice(i, 1);
+      }
+    }
+
     // ---- the page renews its JWT before it expires (the renewal timer, brought forward) ----
     const beforeRenewal = await page.evaluate(() => sessionStorage.getItem('cidrotor.jwt'));
     await page.evaluate(() => {

@@ -38,22 +38,38 @@ function scheduleRenewal() {
   renewTimer = setTimeout(renew, delay);
 }
 
+const RENEW_RETRY_MS = 10 * 1000;
+
+// A renewal the network or the server failed is tried again (the JWT still holds meanwhile); only
+// a refusal (401) or an expired JWT ends the session.
 async function renew() {
   const token = jwt();
   if (!token) return logout('Your session expired: log in again.');
-  const response = await fetch('/auth/token', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) return logout('Your session ended: log in again.');
-  saveSession(await response.json());
+  try {
+    const response = await fetch('/auth/token', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    if (response.status === 401) return logout('Your session ended: log in again.');
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    saveSession(await response.json());
+  } catch (error) {
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(renew, RENEW_RETRY_MS);
+  }
 }
 
 async function login(event) {
   event.preventDefault();
   $('login-error').textContent = '';
-  const response = await fetch('/auth/token', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ token: $('token').value }),
-  });
+  let response;
+  try {
+    response = await fetch('/auth/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: $('token').value }),
+    });
+  } catch (error) {
+    $('login-error').textContent = `Login failed: cidrotor did not answer (${error.message}).`;
+    return;
+  }
   if (!response.ok) {
     $('login-error').textContent = response.status === 401 ? 'Wrong token.' : `Login failed (${response.status}).`;
     return;
@@ -79,7 +95,9 @@ function logout(message) {
 }
 
 // An admin API call with the JWT. Resolves to the parsed JSON body (also for 4xx/5xx, whose
-// body is the API's error object), with `status` added; a 401 ends the session.
+// body is the API's error object), with `status` added; a body that is not JSON (a proxy's HTML
+// 502 page) becomes {success: false, error: 'HTTP 502'}, and so does no answer at all (every
+// caller shows why it failed); a 401 ends the session (and rejects: the page is gone).
 async function api(method, path, body, contentType) {
   const token = jwt();
   if (!token) {
@@ -88,15 +106,28 @@ async function api(method, path, body, contentType) {
   }
   const headers = { Authorization: `Bearer ${token}` };
   if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
-  const response = await fetch(path, { method, headers, body });
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body });
+  } catch (error) {
+    return { success: false, error: `cidrotor did not answer (${error.message})`, status: 0 };
+  }
   if (response.status === 401) {
     logout('Your session ended: log in again.');
     throw new Error('unauthorized');
   }
-  const json = await response.json();
+  let json;
+  try {
+    json = await response.json();
+  } catch (error) {
+    json = { success: false, error: `HTTP ${response.status}` };
+  }
   json.status = response.status;
   return json;
 }
+
+// What an action shows when it failed: the API's detail, or why nothing answered.
+const failure = (answer) => answer.detail || answer.error;
 
 // ---- live view --------------------------------------------------------------------------------
 
@@ -295,17 +326,28 @@ function showLogs(logs) {
     l.caller_id_allocated, l.response_time_us]);
 }
 
+// What the health badges say when the stats could not be read: never the last good state (a
+// store that went down must not keep showing "healthy").
+function showHealthUnknown(why) {
+  $('health').replaceChildren(badge(`store unavailable: ${why}`, 'bad'));
+}
+
 async function refresh() {
   try {
     const [stats, logs, campaigns, pools] = await Promise.all([api('GET', '/api/stats'),
       api('GET', '/api/logs?limit=200'), api('GET', '/api/campaigns'), api('GET', '/api/pools')]);
     if (stats.success) showStats(stats);
+    else showHealthUnknown(failure(stats));
     if (logs.success) showLogs(logs.logs);
     if (campaigns.success) showCampaignPools(campaigns.campaigns);
     if (pools.success) showPools(pools.pools);
-    $('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const failed = [stats, logs, campaigns, pools].filter((a) => !a.success);
+    $('updated').textContent = failed.length === 0 ? `updated ${new Date().toLocaleTimeString()}`
+      : `partly updated ${new Date().toLocaleTimeString()}: ${failure(failed[0])}`;
   } catch (error) {
-    if (jwt()) $('updated').textContent = `refresh failed: ${error.message}`;
+    if (!jwt()) return;
+    showHealthUnknown(error.message);
+    $('updated').textContent = `refresh failed: ${error.message}`;
   }
 }
 
