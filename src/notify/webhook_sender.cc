@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ssl/context.hpp>
 #include <utility>
 
 namespace cidrotor::notify {
@@ -32,6 +33,17 @@ core::Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(WebhookOption
     auto url = ParseWebhookUrl(text);
     if (!url) return core::Fail(url.error());
     urls.push_back(std::move(*url));
+  }
+  if (!options.ca_file.empty()) {
+    // Loaded once here, so a wrong path stops the start instead of failing every delivery.
+    boost::asio::ssl::context context(boost::asio::ssl::context::tls_client);
+    boost::system::error_code ec;
+    context.load_verify_file(options.ca_file, ec);
+    if (ec) {
+      return core::Fail(core::Error::InvalidArgument(
+          "WEBHOOK_CA_FILE",
+          "cannot load CA certificates from " + options.ca_file + ": " + ec.message()));
+    }
   }
   return std::unique_ptr<WebhookSender>(new WebhookSender(std::move(options), std::move(urls)));
 }
@@ -112,9 +124,11 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
     const std::string why =
         status ? "answered " + std::to_string(*status) : status.error().detail();
     // A 4xx other than 408 and 429 says the request itself is wrong (a revoked URL, a bad
-    // path): sending it again would hold the queue up for nothing.
+    // path), and a 3xx that the URL moved (webhooks are not redirected: configure the final
+    // URL): sending it again would hold the queue up for nothing.
     const bool hopeless =
-        status && *status >= 400 && *status < 500 && *status != 408 && *status != 429;
+        status && ((*status >= 300 && *status < 400) ||
+                   (*status >= 400 && *status < 500 && *status != 408 && *status != 429));
     if (attempt >= options_.max_attempts || hopeless) {
       abandoned_.fetch_add(1);
       spdlog::warn("webhook {}: event {} abandoned after {} attempts: {}", target.url.shown,

@@ -1,9 +1,9 @@
 // Delivers webhook events (JSON texts) to the configured URLs off every request path: Send()
 // only queues. One thread per URL posts its queue in order; a delivery that fails (no
 // connection, timeout, a 5xx, 408 or 429) is tried again after 1, 2, 4, … seconds, up to
-// max_attempts, then dropped with a warning (another 4xx: dropped at once), so a dead receiver
-// never holds the process up and never grows its memory (each queue is bounded; events beyond it
-// are dropped and counted).
+// max_attempts, then dropped with a warning (another 4xx or a 3xx: dropped at once), so a dead
+// receiver never holds the process up and never grows its memory (each queue is bounded; events
+// beyond it are dropped and counted).
 //
 // Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
 // `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver
@@ -48,7 +48,8 @@ struct WebhookOptions {
 
 class WebhookSender {
  public:
-  // Checks every URL. Errors: kInvalidArgument (field WEBHOOK_URLS) for a bad one.
+  // Checks every URL, and loads ca_file when set. Errors: kInvalidArgument (field WEBHOOK_URLS)
+  // for a bad URL, (field WEBHOOK_CA_FILE) for a CA file that cannot be loaded.
   [[nodiscard]] static core::Result<std::unique_ptr<WebhookSender>> Create(WebhookOptions options);
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;

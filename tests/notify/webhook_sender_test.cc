@@ -141,6 +141,35 @@ TEST(WebhookSenderTest, AClientErrorIsNotTriedAgain) {
   EXPECT_EQ((*sender)->Delivered(), 1u);
 }
 
+// A redirect is not followed (the body would not be sent again anyway): configure the final URL.
+TEST(WebhookSenderTest, ARedirectIsNotTriedAgain) {
+  WebhookReceiver receiver(Answering({301}));
+  auto sender = WebhookSender::Create(Fast({receiver.Url()}));
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", R"({"n":1})");  // 301: dropped at once
+  (*sender)->Send("b", R"({"n":2})");  // 200
+  const auto got = receiver.WaitFor(2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body, R"({"n":2})");
+  for (int i = 0; i < 1'000 && (*sender)->Delivered() < 1; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ((*sender)->Abandoned(), 1u);
+  EXPECT_EQ((*sender)->Delivered(), 1u);
+}
+
+// A CA file that cannot be loaded stops the start, instead of failing every https delivery.
+TEST(WebhookSenderTest, ACaFileThatCannotBeLoadedIsRefusedAtCreate) {
+  WebhookOptions options = Fast({"https://hooks.example.com/cid"});
+  options.ca_file = "/nonexistent/ca.pem";
+  auto missing = WebhookSender::Create(options);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().field(), "WEBHOOK_CA_FILE");
+  EXPECT_THAT(missing.error().detail(), ::testing::HasSubstr("/nonexistent/ca.pem"));
+  options.ca_file = test_support::WebhookTestCaFile();
+  EXPECT_TRUE(WebhookSender::Create(options).has_value());
+}
+
 TEST(WebhookSenderTest, ErrorsShowTheHostButNotThePathOrQuery) {
   std::string dead_url;
   {
