@@ -250,6 +250,14 @@ async function main() {
     await poolRow.locator('button', { hasText: 'Allow any' }).click();
     await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback any.' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await api('GET', '/api/pools', { headers: admin })).json.pools.find((p) => p.pool === 'default').fallback, 'any');
+    // A poll does not take the keyboard focus off a table's button: rows are redrawn only when
+    // their data changed.
+    await poolRow.locator('button', { hasText: 'Local only' }).focus();
+    const updatedBefore = await text('#updated');
+    await page.waitForFunction((before) => document.getElementById('updated').textContent !== before,
+      updatedBefore, { timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Local only',
+      'the focus stays on the button through a refresh');
 
     // ---- CSV upload shows the summary and the rejected lines ----
     const csv = path.join(dir, 'pool.csv');

@@ -206,7 +206,18 @@ function showStats(stats) {
 
 // ---- pools ------------------------------------------------------------------------------------
 
+// Whether `data` is what table `id` shows already (remembering it otherwise). Tables with buttons
+// are redrawn only when their data changed: a redraw every poll would take the keyboard focus
+// off a button every few seconds.
+function sameAsShown(id, data) {
+  const text = JSON.stringify(data);
+  if ($(id).dataset.shown === text) return true;
+  $(id).dataset.shown = text;
+  return false;
+}
+
 function showPools(pools) {
+  if (sameAsShown('pools', pools)) return;
   fill('pools', pools, (p) => [p.pool, p.available, p.active, p.total, p.fallback, '']);
   // The last cell of each row: a button that switches the pool's fallback.
   $('pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
@@ -239,6 +250,7 @@ async function setFallback(pool, fallback) {
 // ---- campaigns → pools ------------------------------------------------------------------------
 
 function showCampaignPools(campaigns) {
+  if (sameAsShown('campaign-pools', campaigns)) return;
   fill('campaign-pools', campaigns, (c) => [c.campaign, c.pool, '']);
   // The last cell of each row: an Unmap button for its campaign.
   $('campaign-pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
