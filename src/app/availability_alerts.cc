@@ -90,7 +90,11 @@ void AvailabilityAlerts::Check(store::Store& store, core::TimePoint now) {
                 const std::string name = service::EventName(event);
                 spdlog::info("webhooks: {} {}", name,
                              event.area_code != 0 ? std::to_string(event.area_code) : event.pool);
-                shared->sender->Send(name, service::EventJson(event));
+                // Keyed: a newer level of the same area code or pool replaces a queued one.
+                shared->sender->Send(name, service::EventJson(event),
+                                     event.area_code != 0
+                                         ? "area_code " + std::to_string(event.area_code)
+                                         : "pool " + event.pool);
               }
               saved = shared->watch.SaveLevels();
             }

@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/ssl/context.hpp>
 #include <utility>
 
@@ -67,17 +68,29 @@ WebhookSender::~WebhookSender() {
   for (auto& target : targets_) target->thread.join();
 }
 
-void WebhookSender::Send(const std::string& event, const std::string& json) {
+void WebhookSender::Send(const std::string& event, const std::string& json,
+                         const std::string& key) {
   {
     std::lock_guard lock(mu_);
     for (auto& target : targets_) {
+      const bool full = target->queue.size() >= options_.max_queue;
+      if (!stop_ && full && !key.empty()) {  // a scan of max_queue events, when it is full only
+        const auto same = std::find_if(target->queue.begin(), target->queue.end(),
+                                       [&](const Pending& p) { return p.key == key; });
+        if (same != target->queue.end()) {
+          same->event = event;
+          same->json = json;
+          superseded_.fetch_add(1);
+          continue;
+        }
+      }
       if (stop_ || target->queue.size() >= options_.max_queue) {
         if (dropped_.fetch_add(1) % 1'000 == 0) {
           spdlog::warn("webhook {}: queue full, event {} dropped", target->url.shown, event);
         }
         continue;
       }
-      target->queue.push_back(Pending{event, json});
+      target->queue.push_back(Pending{event, json, key});
     }
   }
   cv_.notify_all();

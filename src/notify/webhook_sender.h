@@ -3,7 +3,11 @@
 // connection, timeout, a 5xx, 408 or 429) is tried again after 1, 2, 4, … seconds, up to
 // max_attempts, then dropped with a warning (another 4xx or a 3xx: dropped at once), so a dead
 // receiver never holds the process up and never grows its memory (each queue is bounded; events
-// beyond it are dropped and counted).
+// beyond it are dropped and counted). But an event sent with a key, finding the queue full,
+// replaces the queued one of its key (not yet in delivery) instead: when a slow or failing
+// receiver lets hundreds of area codes' changes pile up (an hour's caps resetting), each one's
+// latest state still goes out, rather than only the oldest events. Below the bound every event
+// goes out, in order.
 //
 // Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
 // `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver
@@ -56,10 +60,13 @@ class WebhookSender {
   ~WebhookSender();
 
   // Queues `json` for every URL; never blocks. `event` names it (the X-Cidrotor-Event header).
-  void Send(const std::string& event, const std::string& json);
+  // A non-empty `key` (e.g. "area_code 212"): when the queue is full, the event replaces the
+  // queued one of the same key in place rather than being dropped.
+  void Send(const std::string& event, const std::string& json, const std::string& key = {});
 
   // Counters since Create, over all URLs.
   std::uint64_t Delivered() const { return delivered_.load(); }
+  std::uint64_t Superseded() const { return superseded_.load(); }  // replaced when full
   std::uint64_t Abandoned() const { return abandoned_.load(); }  // failed max_attempts times
   std::uint64_t Dropped() const { return dropped_.load(); }      // queue full, or stopping
 
@@ -67,6 +74,7 @@ class WebhookSender {
   struct Pending {
     std::string event;
     std::string json;
+    std::string key;  // empty: never replaced
   };
   struct Target {
     WebhookUrl url;
@@ -86,6 +94,7 @@ class WebhookSender {
   bool stop_ = false;           // guarded by mu_
   std::vector<std::unique_ptr<Target>> targets_;
   std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> superseded_{0};
   std::atomic<std::uint64_t> abandoned_{0};
   std::atomic<std::uint64_t> dropped_{0};
 };

@@ -87,6 +87,35 @@ TEST(WebhookSenderTest, FailedDeliveriesAreTriedAgainInOrder) {
   EXPECT_EQ((*sender)->Abandoned(), 0u);
 }
 
+// While the receiver fails and the queue is full, a newer level of one area code replaces its
+// queued one instead of being dropped: each key's latest state goes out, in the order the keys
+// first came.
+TEST(WebhookSenderTest, AKeyedEventReplacesTheQueuedOneOfItsKeyWhenTheQueueIsFull) {
+  WebhookReceiver receiver(Answering({503}));
+  WebhookOptions options = Fast({receiver.Url()});
+  options.max_queue = 2;
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("number_rested", R"({"n":0})");  // no key; 503 once, then retried
+  for (int i = 0; i < 100 && receiver.count() == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));  // in delivery: out of the queue
+  }
+  (*sender)->Send("area_code_low", R"({"212":"low"})", "area_code 212");
+  (*sender)->Send("area_code_low", R"({"310":"low"})", "area_code 310");
+  (*sender)->Send("area_code_dry", R"({"212":"dry"})", "area_code 212");
+  const auto got = receiver.WaitFor(4);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].body, R"({"n":0})");
+  EXPECT_EQ(got[1].body, R"({"n":0})");
+  EXPECT_EQ(got[2].body, R"({"212":"dry"})");
+  EXPECT_EQ(got[2].headers.at("x-cidrotor-event"), "area_code_dry");
+  EXPECT_EQ(got[3].body, R"({"310":"low"})");
+  EXPECT_EQ((*sender)->Superseded(), 1u);
+  EXPECT_EQ((*sender)->Dropped(), 0u);
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(receiver.count(), 4u) << "212's low never went out";
+}
+
 TEST(WebhookSenderTest, AnEventIsAbandonedAfterMaxAttemptsAndTheNextGoesOn) {
   WebhookReceiver receiver(Answering({500, 500, 500, 500}));
   auto sender = WebhookSender::Create(Fast({receiver.Url()}));
