@@ -242,7 +242,7 @@ async function setFallback(pool, fallback) {
   } catch (error) {
     return; // the session ended (api() logged out) or the network failed: nothing to show here
   }
-  $('pool-status').textContent = answer.success ? `Pool ${pool}: fallback ${fallback}.` : `Refused: ${answer.detail || answer.error}`;
+  $('pool-status').textContent = answer.success ? `Pool ${pool}: fallback ${fallback}.` : `Refused: ${failure(answer)}`;
   $('pool-status').className = answer.success ? 'muted' : 'error';
   loadPools();
 }
@@ -268,7 +268,7 @@ async function loadCampaignPools() {
 }
 
 function reportCampaign(answer, done) {
-  $('campaign-status').textContent = answer.success ? done : `Refused: ${answer.detail || answer.error}`;
+  $('campaign-status').textContent = answer.success ? done : `Refused: ${failure(answer)}`;
   $('campaign-status').className = answer.success ? 'muted' : 'error';
 }
 
@@ -310,7 +310,7 @@ async function loadCoverage() {
   $('coverage-refresh').disabled = true;
   try {
     const answer = await api('GET', '/api/coverage');
-    if (!answer.success) throw new Error(answer.detail || answer.error);
+    if (!answer.success) throw new Error(failure(answer));
     const shown = answer.area_codes.slice(0, 25);
     fill('coverage', shown, (a) => [a.area_code, a.state, a.calls_24h, a.calls_7d, a.busiest_hour,
       a.busiest_day, a.active, `${a.resting} / ${a.ramping}`, a.available, a.numbers_needed,
@@ -422,7 +422,7 @@ async function findNumber(event) {
   if (seq !== findSeq) return;
   if (!answer.success) {
     $('number').hidden = true;
-    $('find-error').textContent = answer.detail || answer.error;
+    $('find-error').textContent = failure(answer);
     return;
   }
   showNumber(answer.number);
@@ -449,7 +449,7 @@ async function showHistory(seq, number, from) {
   }
   if (seq !== findSeq) return;
   if (!answer.success) {
-    fillTerms('number-history', [['History', `not available: ${answer.detail || answer.error}`]]);
+    fillTerms('number-history', [['History', `not available: ${failure(answer)}`]]);
     return;
   }
   const pairs = [['Last call', answer.last ? describeCall(answer.last) : 'none']];
@@ -460,7 +460,7 @@ async function showHistory(seq, number, from) {
 async function patchNumber(changes, done) {
   const answer = await api('PATCH', `/api/numbers/${shownNumber.caller_id}`, JSON.stringify(changes));
   if (!answer.success) {
-    $('edit-status').textContent = `Not saved: ${answer.detail || answer.error}`;
+    $('edit-status').textContent = `Not saved: ${failure(answer)}`;
     return;
   }
   showNumber(answer.number);
@@ -497,7 +497,7 @@ async function importCsv(event) {
   const onDuplicate = $('import-duplicates').value;
   const answer = await api('POST', `/api/numbers/import?on_duplicate=${onDuplicate}`, await file.text(), 'text/csv');
   if (!answer.success) {
-    $('import-error').textContent = `Import refused: ${answer.detail || answer.error}`;
+    $('import-error').textContent = `Import refused: ${failure(answer)}`;
     return;
   }
   $('import-counts').textContent = `${answer.rows} rows: ${answer.imported} imported, ${answer.updated} updated, `
