@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ranges>
 #include <utility>
 
 #include "core/warm_up.h"
@@ -134,10 +135,12 @@ constexpr const char* kDropClaims =
     "for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then "
     "redis.call('HDEL', KEYS[1], ARGV[i]) end end return 1";
 
+// `script` over the numbers of `items` at `positions` (a range of indices), with their pools.
+template <class Positions>
 Command PoolOfScript(const char* script, const std::vector<ImportItem>& items,
-                     std::span<const std::size_t> positions) {
+                     const Positions& positions) {
   Command call = {"EVAL", script, "1", kPoolOfKey};
-  call.reserve(4 + 2 * positions.size());
+  call.reserve(4 + 2 * static_cast<std::size_t>(std::ranges::size(positions)));
   for (std::size_t i : positions) {
     call.push_back(items[i].spec.caller_id.ToString());
     call.push_back(items[i].spec.pool);
@@ -150,8 +153,6 @@ Command PoolOfScript(const char* script, const std::vector<ImportItem>& items,
 core::Result<std::vector<std::optional<std::string>>> ClaimPools(
     RedisConnection& connection, const std::vector<ImportItem>& items, std::size_t chunk) {
   std::vector<std::optional<std::string>> pools(items.size());
-  std::vector<std::size_t> positions(items.size());
-  for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = i;
   std::vector<std::size_t> claimed;  // known to be claimed by this call
   const auto fail = [&](core::Error error) {
     DropClaims(connection, items, claimed);
@@ -163,8 +164,7 @@ core::Result<std::vector<std::optional<std::string>>> ClaimPools(
     std::vector<Command> claims;
     for (std::size_t begin = first; begin < last; begin += chunk) {
       const std::size_t end = std::min(last, begin + chunk);
-      claims.push_back(
-          PoolOfScript(kClaim, items, std::span(positions).subspan(begin, end - begin)));
+      claims.push_back(PoolOfScript(kClaim, items, std::views::iota(begin, end)));
     }
     auto replies = connection.Pipeline(claims);
     if (!replies) return fail(replies.error());
