@@ -307,6 +307,7 @@ NumberList NumberIndex::List(const NumberQuery& query, TimePoint now) {
     if (!r.in_use) continue;
     if (query.area_code && r.digits / 10'000'000 != *query.area_code) continue;
     if (query.active && r.active != *query.active) continue;
+    if (query.resting && (r.rest_until > ToCompact(now)) != *query.resting) continue;
     if (pool && forest_.PoolOf(r.leaf) != *pool) continue;
     matches.emplace_back(r.digits, id);
   }

@@ -72,6 +72,7 @@ struct NumberQuery {
   std::optional<bool> active;
   std::size_t offset = 0;
   std::size_t limit = 100;
+  std::optional<bool> resting;  // resting now (an admin's or an automatic rest), or not
 };
 
 struct NumberList {

@@ -140,6 +140,11 @@ core::Result<store::NumberFilter> ParseNumberFilter(const Params& params) {
   if (!active) return core::Fail(std::move(active).error());
   filter.active = *active;
 
+  auto resting =
+      ParseIfPresent(params, "resting", [](std::string_view t) { return ParseBool(t, "resting"); });
+  if (!resting) return core::Fail(std::move(resting).error());
+  filter.resting = *resting;
+
   auto offset = ParseIfPresent(params, "offset", [](std::string_view t) {
     return ParseWholeNumber(t, "offset", 0, kMaxOffset);
   });

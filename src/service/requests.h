@@ -43,7 +43,8 @@ namespace cidrotor::service {
 // At least one of them is required (error field `body`).
 [[nodiscard]] core::Result<core::NumberPatch> ParseNumberPatch(const Params& params);
 
-// GET /api/numbers. Optional `area_code`, `pool`, `active`; `offset` (default 0), `limit`
+// GET /api/numbers. Optional `area_code`, `pool`, `active`, `resting` (resting now, or not);
+// `offset` (default 0), `limit`
 // (1..1000, default 100).
 [[nodiscard]] core::Result<store::NumberFilter> ParseNumberFilter(const Params& params);
 

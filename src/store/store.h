@@ -52,7 +52,8 @@ struct NumberFilter {
   std::optional<std::string> pool;
   std::optional<bool> active;
   std::size_t offset = 0;
-  std::size_t limit = 100;  // REQUIRES: 1..1000
+  std::size_t limit = 100;      // REQUIRES: 1..1000
+  std::optional<bool> resting;  // resting now, or not (the dashboard's list of rested numbers)
 };
 
 struct NumberPage {

@@ -215,6 +215,17 @@ async function main() {
     assert.ok(ended.probation_until, JSON.stringify(ended));
     await page.locator('#number-details').filter({ hasText: /On probation\s*12 calls a day through the day of / }).waitFor({ timeout: WAIT_MS });
 
+    // ---- the resting numbers are listed, and a rest ends from the list ----
+    await page.click('#toggle-rest');
+    await page.locator('#edit-status').filter({ hasText: 'Resting for 24 hours.' }).waitFor({ timeout: WAIT_MS });
+    const restingRow = page.locator('#resting tbody tr').filter({ hasText: victim });
+    await restingRow.waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#resting tbody tr').count(), 1);
+    await restingRow.locator('button', { hasText: 'End rest' }).click();
+    await page.locator('#resting-status').filter({ hasText: `${victim}: rest ended.` }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#resting tbody tr').first().waitFor({ state: 'detached', timeout: WAIT_MS });
+    assert.equal((await api('GET', `/api/numbers/${victim}`, { headers: admin })).json.number.resting_until, null);
+
     // ---- campaigns → pools: mapped in the page, used by /next-cid, refused input, unmapped ----
     await page.fill('#map-campaign-name', 'north_sales');
     await page.fill('#map-pool', 'north');

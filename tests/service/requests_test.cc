@@ -369,16 +369,19 @@ TEST(ParseNumberFilterTest, DefaultsAndFilters) {
   EXPECT_FALSE(defaults->area_code.has_value());
   EXPECT_FALSE(defaults->pool.has_value());
   EXPECT_FALSE(defaults->active.has_value());
+  EXPECT_FALSE(defaults->resting.has_value());
   EXPECT_EQ(defaults->offset, 0u);
   EXPECT_EQ(defaults->limit, 100u);
 
   auto all = ParseNumberFilter(MakeParams({{"area_code", "212"},
                                            {"pool", "east"},
                                            {"active", "true"},
+                                           {"resting", "yes"},
                                            {"offset", "200"},
                                            {"limit", "1000"}}));
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ(all->area_code, 212u);
+  EXPECT_EQ(all->resting, true);
   EXPECT_EQ(all->pool, "east");
   EXPECT_EQ(all->active, true);
   EXPECT_EQ(all->offset, 200u);
@@ -392,6 +395,7 @@ TEST(ParseNumberFilterTest, RejectsTheFirstBadField) {
           {{{"area_code", "2125"}}, "area_code"},
           {{{"pool", "a b"}}, "pool"},
           {{{"active", "2"}}, "active"},
+          {{{"resting", "sometimes"}}, "resting"},
           {{{"offset", "-1"}}, "offset"},
           {{{"limit", "0"}}, "limit"},
           {{{"limit", "1001"}}, "limit"},

@@ -938,6 +938,28 @@ TEST_P(StoreContractTest, ListFiltersPagesAndSortsByNumber) {
   NumberFilter sales;
   sales.pool = "sales";
   EXPECT_EQ(list(sales)->total, 1u);
+
+  // The rested numbers (the dashboard's list): resting now, whatever rested them; a rest that
+  // ended is not one.
+  ASSERT_THAT(Update("3105550001", RestUntil(kStart + core::Seconds(3600))), IsOk());
+  ASSERT_THAT(Update("2125550001", RestUntil(kStart + core::Seconds(60))), IsOk());
+  NumberFilter resting;
+  resting.resting = true;
+  page = list(resting);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->total, 2u);
+  EXPECT_EQ(page->numbers[0].spec.caller_id.ToString(), "2125550001");
+  EXPECT_TRUE(page->numbers[0].resting);
+  clock_.Advance(core::Seconds(120));
+  page = list(resting);
+  ASSERT_EQ(page->total, 1u);
+  EXPECT_EQ(page->numbers[0].spec.caller_id.ToString(), "3105550001");
+  resting.area_code = 212;
+  EXPECT_EQ(list(resting)->total, 0u);
+  NumberFilter not_resting;
+  not_resting.resting = false;
+  not_resting.active = true;
+  EXPECT_EQ(list(not_resting)->total, 3u);  // 2125550001/2, 3105550002
 }
 
 TEST_P(StoreContractTest, StatsCountReservedCappedAndAvailableByAreaCode) {

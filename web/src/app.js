@@ -82,6 +82,7 @@ async function login(event) {
 function logout(message) {
   clearInterval(refreshTimer);
   clearInterval(coverageTimer);
+  clearInterval(restingTimer);
   clearTimeout(renewTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(EXPIRES_KEY);
@@ -247,6 +248,53 @@ async function setFallback(pool, fallback) {
   loadPools();
 }
 
+// ---- resting numbers --------------------------------------------------------------------------
+
+// The list reads every number (no store keeps an index of the resting ones: a slice scan in
+// Redis, a pass over the index embedded), so it refreshes every RESTING_MS, not with each poll,
+// and after each change made here; the Resting card counts them every poll.
+const RESTING_MS = 60 * 1000;
+let restingTimer = null;
+
+async function loadResting() {
+  let answer;
+  try {
+    answer = await api('GET', '/api/numbers?resting=true&limit=100');
+  } catch (error) {
+    return; // the session ended
+  }
+  if (answer.success) showResting(answer);
+  else $('resting-count').textContent = `not updated: ${failure(answer)}`;
+}
+
+function showResting(page) {
+  const numbers = page.numbers;
+  $('resting-count').textContent = page.total > numbers.length
+    ? `${numbers.length} of ${page.total} shown.` : (page.total === 0 ? 'None.' : '');
+  if (sameAsShown('resting', numbers)) return;
+  fill('resting', numbers, (n) => [n.caller_id, n.pool, n.carrier, dateTime(n.resting_until), '']);
+  // The last cell of each row: End rest (the number comes back at once, then on probation).
+  $('resting').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'End rest';
+    button.addEventListener('click', () => endRest(numbers[i].caller_id));
+    tr.lastElementChild.append(button);
+  });
+}
+
+async function endRest(callerId) {
+  let answer;
+  try {
+    answer = await api('PATCH', `/api/numbers/${callerId}`, JSON.stringify({ rest_until: 'none' }));
+  } catch (error) {
+    return; // the session ended (api() logged out)
+  }
+  $('resting-status').textContent = answer.success ? `${callerId}: rest ended.` : `Refused: ${failure(answer)}`;
+  refresh();
+  loadResting();
+}
+
 // ---- campaigns → pools ------------------------------------------------------------------------
 
 function showCampaignPools(campaigns) {
@@ -373,6 +421,9 @@ function showApp() {
   loadCoverage();
   clearInterval(coverageTimer);
   coverageTimer = setInterval(loadCoverage, COVERAGE_MS);
+  loadResting();
+  clearInterval(restingTimer);
+  restingTimer = setInterval(loadResting, RESTING_MS);
 }
 
 // ---- actions ----------------------------------------------------------------------------------
@@ -466,6 +517,7 @@ async function patchNumber(changes, done) {
   showNumber(answer.number);
   $('edit-status').textContent = typeof done === 'function' ? done(answer.number) : done;
   refresh();
+  loadResting();
 }
 
 function toggleActive() {

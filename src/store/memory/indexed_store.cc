@@ -245,8 +245,8 @@ void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberV
 }
 
 void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
-  core::NumberQuery query{filter.area_code, filter.pool, filter.active, filter.offset,
-                          filter.limit};
+  core::NumberQuery query{filter.area_code, filter.pool,  filter.active,
+                          filter.offset,    filter.limit, filter.resting};
   std::unique_lock lock(mu_);
   core::NumberList list = index_.List(query, clock_.Now());
   lock.unlock();

@@ -320,15 +320,18 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
     NumberPage page;
     std::vector<std::pair<std::string, std::string>> matches;  // number, pool
     for (const std::string& pool : pools) {
-      // With the active filter, list.lua looks at list_slice numbers a call (see there).
+      // With the active or resting filter, list.lua looks at list_slice numbers a call (see
+      // there).
       std::size_t taken = 0;  // of this pool
       std::string cursor;
       do {
         const std::vector<std::string> args = {
             filter.area_code ? std::to_string(*filter.area_code) : std::string(),
             filter.active ? (*filter.active ? "1" : "0") : "",
-            std::to_string(wanted - std::min(wanted, taken)), cursor,
-            std::to_string(std::max<std::size_t>(options_.list_slice, 1))};
+            std::to_string(wanted - std::min(wanted, taken)),
+            cursor,
+            std::to_string(std::max<std::size_t>(options_.list_slice, 1)),
+            filter.resting ? (*filter.resting ? "1" : "0") : ""};
         auto reply = RunPoolScript(connection, Script::kList, pool, now, args);
         if (!reply) {
           done(core::Fail(reply.error()));
