@@ -116,6 +116,10 @@ const std::vector<SettingDef>& Defs() {
       {{"API_PORT", "api-port", "8000", "TCP port of the HTTP API (0 picks a free one)"},
        Kind::kText,
        PortSetter(&Config::api_port, true)},
+      {{"AGI_HOST", "agi-host", "",
+        "Address the FastAGI server listens on (unset: API_HOST); FastAGI has no authentication"},
+       Kind::kText,
+       TextSetter(&Config::agi_host)},
       {{"AGI_PORT", "agi-port", "4573", "TCP port of the FastAGI server (0 picks a free one)"},
        Kind::kText,
        PortSetter(&Config::agi_port, true)},
@@ -368,6 +372,10 @@ Result<DeploymentMode> SelectMode(const Config& config) {
       "not set (nor POSTGRES_HOST), but Redis is (REDIS_URL or REDIS_HOST): cluster mode needs "
       "both; set DATABASE_URL or POSTGRES_HOST, or unset the Redis settings to run the embedded "
       "mode"));
+}
+
+const std::string& AgiHost(const Config& config) {
+  return config.agi_host.empty() ? config.api_host : config.agi_host;
 }
 
 bool IsLoopbackHost(std::string_view host) {

@@ -34,6 +34,10 @@ struct Config {
   std::string api_host = "127.0.0.1";
   // API_PORT: TCP port of the HTTP API. Default 8000; 0 picks a free port (tests).
   std::uint16_t api_port = 8000;
+  // AGI_HOST: address the FastAGI server listens on. Default empty = API_HOST. FastAGI has no
+  // authentication (Asterisk sends none), so a call center binds it to the address its Asterisk
+  // reaches and keeps the HTTP API on loopback; AgiHost() resolves the default.
+  std::string agi_host;
   // AGI_PORT: TCP port of the FastAGI server. Default 4573; 0 picks a free port.
   std::uint16_t agi_port = 4573;
   // AGI_TIMEOUT_MS: deadline of one FastAGI request (from its environment block to its answer);
@@ -174,6 +178,9 @@ enum class DeploymentMode : std::uint8_t { kEmbedded, kCluster };
 // (REDIS_URL or REDIS_HOST) configured -> embedded; both -> cluster. Errors: kInvalidArgument
 // naming the missing one when only one is configured.
 [[nodiscard]] core::Result<DeploymentMode> SelectMode(const Config& config);
+
+// The address FastAGI listens on: AGI_HOST, or API_HOST when it is unset.
+const std::string& AgiHost(const Config& config);
 
 // Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
 bool IsLoopbackHost(std::string_view host);

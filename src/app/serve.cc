@@ -252,18 +252,18 @@ int RunServe(const Config& config, const ServeOptions& options) {
                   config.api_port, port.error().detail());
     return 1;
   }
-  auto agi_port = agi_server.Listen(config.api_host, config.agi_port);
+  auto agi_port = agi_server.Listen(AgiHost(config), config.agi_port);
   if (!agi_port) {
-    spdlog::error("msg=\"cannot listen\" address={}:{} error=\"{}\"", config.api_host,
+    spdlog::error("msg=\"cannot listen\" address={}:{} error=\"{}\"", AgiHost(config),
                   config.agi_port, agi_port.error().detail());
     return 1;
   }
   server.Start();
   agi_server.Start();
   spdlog::info(
-      "msg=\"listening\" address={}:{} agi_port={} mode={} {} timezone={} threads={} "
+      "msg=\"listening\" address={}:{} agi={}:{} mode={} {} timezone={} threads={} "
       "admin_token={}",
-      config.api_host, *port, *agi_port,
+      config.api_host, *port, AgiHost(config), *agi_port,
       opened->mode == DeploymentMode::kCluster ? "cluster" : "embedded", opened->where,
       config.timezone, threads, config.admin_token.empty() ? "unset" : "set");
   if (!options.ready_file.empty() && !WriteReadyFile(options.ready_file, *port, *agi_port)) {

@@ -20,12 +20,13 @@ namespace cidrotor::agi::testing {
 
 class FakeAsterisk {
  public:
-  explicit FakeAsterisk(std::uint16_t port) {
+  // Connects to `address` (IPv4, host byte order; loopback by default) at `port`.
+  explicit FakeAsterisk(std::uint16_t port, std::uint32_t address = INADDR_LOOPBACK) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_addr.s_addr = htonl(address);
     timeval timeout{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     int one = 1;

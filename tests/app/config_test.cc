@@ -105,6 +105,16 @@ TEST(ConfigTest, DefaultsMatchSpec) {
   EXPECT_EQ(c.postgres_commit_wait, std::chrono::milliseconds(1'000));
   EXPECT_EQ(c.redis_port, 6379);
   EXPECT_TRUE(c.admin_token.empty());
+  EXPECT_EQ(AgiHost(c), "127.0.0.1");  // FastAGI beside the API unless AGI_HOST says otherwise
+}
+
+TEST(ConfigTest, AgiHostDefaultsToApiHostAndCanDiffer) {
+  EXPECT_EQ(AgiHost(Resolve({{"API_HOST", "10.0.0.5"}, {"ADMIN_TOKEN", "t"}})), "10.0.0.5");
+  const Config split = Resolve({{"AGI_HOST", "10.0.0.5"}});
+  EXPECT_EQ(split.api_host, "127.0.0.1");
+  EXPECT_EQ(AgiHost(split), "10.0.0.5");
+  // FastAGI has no admin endpoints: a non-loopback AGI_HOST needs no ADMIN_TOKEN.
+  EXPECT_TRUE(ValidateForServe(split).has_value());
 }
 
 TEST(ConfigTest, EnvironmentWinsOverDotEnvAndFlagsWinOverBoth) {

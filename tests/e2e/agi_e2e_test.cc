@@ -1,6 +1,7 @@
 // FastAGI against the real binary, next to HTTP: a CURL-style client (GET /next-cid?format=plain,
 // POST /release as a form) and Asterisk's AGI() draw from the same pool, with SPEC's invariants;
 // AGI release frees the number, by reservation= and by the channel's uniqueid.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -78,6 +79,23 @@ TEST_F(AgiE2eTest, CurlAndAgiShareThePoolAndNeverHoldANumberTwice) {
   const auto logs = Admin("GET", "/api/logs?limit=100");
   ASSERT_EQ(logs.status, 200) << logs.body;
   EXPECT_NE(logs.body.find("agi:next-cid"), std::string::npos) << logs.body;
+}
+
+// AGI_HOST puts FastAGI on an address of its own (where Asterisk reaches it) while the HTTP API
+// stays on API_HOST. 127.0.0.2 is loopback too, so the test needs no second interface.
+TEST_F(AgiE2eTest, AgiHostBindsFastAgiApartFromTheApi) {
+  SKIP_UNLESS_EMBEDDED("binding, the same in both modes");
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"AGI_HOST", "127.0.0.2"}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1));
+  EXPECT_FALSE(FakeAsterisk(server().agi_port()).connected()) << "FastAGI still on 127.0.0.1";
+  FakeAsterisk asterisk(server().agi_port(), 0x7f000002);
+  ASSERT_TRUE(asterisk.connected());
+  EnvFields fields;
+  fields.uniqueid = "1700000003.1";
+  const auto commands = asterisk.Exchange(AsteriskEnv(fields));
+  EXPECT_NE(std::find(commands.begin(), commands.end(), "SET VARIABLE CIDROTOR_STATUS \"ok\""),
+            commands.end());
+  EXPECT_EQ(NextCid("to=3105559876").status, 503) << "the AGI call holds the only number";
 }
 
 TEST_F(AgiE2eTest, AgiReleaseFreesTheNumberByUniqueidAndByReservation) {
