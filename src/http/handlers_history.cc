@@ -135,8 +135,23 @@ boost::asio::awaitable<Response> HandleStats(const Request& /*request*/, Request
   if (!stats) co_return ErrorResponse(stats.error());
   boost::json::object json = StatsJson(*stats);
   if (const auto* telemetry = context.services.telemetry) {  // issue 6: the dashboard's live view
-    AddLiveViewJson(*telemetry, context.services.store.Health(), context.services.clock.Now(),
-                    json);
+    using History = service::ActivityHistory::ReadPtr;
+    History history;
+    if (auto* activity_history = context.services.activity_history) {
+      store::Store& store = context.services.store;
+      // Never an error: without a history the view is this process's own.
+      history = *co_await CallStore<History>([&](store::Callback<History> done) {
+        activity_history->Get(
+            context.services.clock.Now(),
+            [&store](store::ActivityQuery query, store::Callback<store::ActivityData> read) {
+              store.GetActivity(query, std::move(read));
+            },
+            [done = std::move(done)](History read) { done(std::move(read)); });
+      });
+    }
+    const core::TimePoint now = context.services.clock.Now();
+    AddLiveViewJson(service::MergeActivity(history.get(), *telemetry, now),
+                    context.services.store.Health(), json);
   }
   co_return JsonResponse(json);
 }

@@ -262,19 +262,14 @@ boost::json::object StatsJson(const store::StoreStats& stats) {
   return json;
 }
 
-void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
-                     const store::StoreHealth& health, core::TimePoint now,
+void AddLiveViewJson(const service::LiveActivity& activity, const store::StoreHealth& health,
                      boost::json::object& json) {
   boost::json::array counts;
-  const std::vector<std::uint32_t> minutes = telemetry.per_minute().Last(now);
-  counts.reserve(minutes.size());
-  for (const std::uint32_t count : minutes) counts.emplace_back(count);
-  const std::int64_t first_minute =
-      service::MinuteSeries::MinuteStart(now) - static_cast<std::int64_t>(minutes.size() - 1) * 60;
-  json["allocations_per_minute"] =
-      boost::json::object{{"start", first_minute}, {"step_seconds", 60}, {"counts", counts}};
+  counts.reserve(activity.per_minute.size());
+  for (const std::uint32_t count : activity.per_minute) counts.emplace_back(count);
+  json["allocations_per_minute"] = boost::json::object{
+      {"start", activity.first_minute}, {"step_seconds", 60}, {"counts", counts}};
 
-  const service::ActivitySnapshot activity = telemetry.activity().Last24Hours(now);
   auto rows = [](const std::vector<service::ActivityRow>& from) {
     boost::json::array out;
     out.reserve(from.size());
@@ -286,8 +281,8 @@ void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
     }
     return out;
   };
-  json["campaigns_24h"] = rows(activity.campaigns);
-  json["agents_24h"] = rows(activity.agents);
+  json["campaigns_24h"] = rows(activity.names.campaigns);
+  json["agents_24h"] = rows(activity.names.agents);
 
   json["health"] = boost::json::object{{"mode", health.mode},
                                        {"can_allocate", health.can_allocate},

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/number.h"
 #include "http/message.h"
+#include "service/activity_history.h"
 #include "service/allocation_telemetry.h"
 #include "service/coverage.h"
 #include "store/store.h"
@@ -47,8 +48,7 @@ boost::json::object StatsJson(const store::StoreStats& stats);
 // seconds of the first minute, "step_seconds":60, "counts":[360 counts, oldest first]}),
 // "campaigns_24h" and "agents_24h" ([{"name","allocations","last_allocation"}], busiest first),
 // and "health" ({"mode","can_allocate","degraded","database","redis"}).
-void AddLiveViewJson(const service::AllocationTelemetry& telemetry,
-                     const store::StoreHealth& health, core::TimePoint now,
+void AddLiveViewJson(const service::LiveActivity& activity, const store::StoreHealth& health,
                      boost::json::object& json);
 
 std::string AreaCodeText(std::uint32_t area_code);  // 212 -> "212"

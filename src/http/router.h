@@ -14,6 +14,7 @@
 #include "http/auth.h"
 #include "http/message.h"
 #include "http/server.h"
+#include "service/activity_history.h"
 #include "service/allocation_telemetry.h"
 #include "service/coverage.h"
 #include "store/store.h"
@@ -39,6 +40,9 @@ struct Services {
   service::CoverageCache* coverage_cache = nullptr;
   // The automatic rests' checks, for /metrics; null: left out.
   const service::AutoRestCounters* auto_rest = nullptr;
+  // /api/stats' history of allocations (every instance's, across restarts); null: the live view
+  // shows this process's own counts alone.
+  service::ActivityHistory* activity_history = nullptr;
 };
 
 // One request's context: the services, the matched path parameter, and what the handler notes

@@ -36,7 +36,8 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
                &request_metrics,
                context.telemetry,
                &coverage_cache,
-               context.auto_rest},
+               context.auto_rest,
+               &activity_history},
       acceptor(asio::make_strand(io_context)),
       sweep_timer(acceptor.get_executor()) {
   auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));

@@ -81,6 +81,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::shared_ptr<const JwtSessions> jwt;  // null without a SECRET_KEY
   RequestMetrics request_metrics;
   service::CoverageCache coverage_cache;
+  service::ActivityHistory activity_history;
   Services services;
   Acceptor acceptor;               // on its own strand
   asio::steady_timer sweep_timer;  // on the acceptor's strand

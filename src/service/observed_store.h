@@ -67,6 +67,9 @@ class ObservedStore final : public store::Store {
   void GetCoverage(store::CoverageQuery query, store::Callback<store::CoverageData> done) override {
     inner_.GetCoverage(query, std::move(done));
   }
+  void GetActivity(store::ActivityQuery query, store::Callback<store::ActivityData> done) override {
+    inner_.GetActivity(query, std::move(done));
+  }
   void Lookup(store::LookupQuery query, store::Callback<store::LookupData> done) override {
     inner_.Lookup(query, std::move(done));
   }

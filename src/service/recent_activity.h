@@ -1,12 +1,13 @@
-// Campaigns and agents of the last 24 hours, for the dashboard: allocations and last allocation
-// per name, kept in 24 hourly buckets so that old hours fall off without a sweep.
+// This process's campaigns and agents of the last minutes, for the dashboard: allocations and last
+// allocation per name, in a ring of minute buckets (old minutes fall off without a sweep). The
+// dashboard's 24 hours come from the store's history (service/activity_history.h), which this
+// tops up with the minutes since the history was read.
 //
 // Why a mutex here when the metrics counters are lock-free: names are open-ended strings, so this
 // is a hash map; the critical section is one lookup and two stores (well under a microsecond,
 // beside an allocation that already takes the store's lock). Each bucket holds at most
-// kMaxNamesPerHour names per kind; further new names that hour are tallied under "(other)", so a
-// flood of distinct agent names cannot grow memory without bound.
-// In-process, like MinuteSeries: starts empty with the process.
+// kMaxNamesPerMinute names per kind; further new names that minute are tallied under "(other)",
+// so a flood of distinct agent names cannot grow memory without bound.
 // Thread-safe.
 #pragma once
 
@@ -35,16 +36,25 @@ struct ActivitySnapshot {
   std::vector<ActivityRow> agents;
 };
 
+// Adds one name's allocations to `rows` (by name).
+void AddActivity(std::unordered_map<std::string, ActivityRow>& rows, std::string_view name,
+                 std::uint64_t allocations, core::TimePoint last);
+// `rows` as a list, most allocations first, then by name.
+std::vector<ActivityRow> SortedActivity(std::unordered_map<std::string, ActivityRow> rows);
+
 class RecentActivity {
  public:
-  static constexpr std::size_t kHours = 24;
-  static constexpr std::size_t kMaxNamesPerHour = 1024;
+  // The store's history is read about once a minute: half an hour of minutes leaves room for
+  // reads that fail for a while.
+  static constexpr std::size_t kMinutes = 30;
+  static constexpr std::size_t kMaxNamesPerMinute = 1024;
   static constexpr std::string_view kOther = "(other)";
 
   void Record(std::string_view campaign, std::string_view agent, core::TimePoint now);
 
-  // Totals over the 24 hourly buckets ending with the hour of `now`.
-  ActivitySnapshot Last24Hours(core::TimePoint now) const;
+  // Totals over the minutes from the one holding `since` to the one holding `now`; of those, the
+  // last kMinutes only.
+  ActivitySnapshot Since(core::TimePoint since, core::TimePoint now) const;
 
  private:
   struct Tally {
@@ -52,7 +62,7 @@ class RecentActivity {
     core::TimePoint last{};
   };
   // Looked up by string_view without building a std::string (C++20 heterogeneous lookup): the
-  // hot path allocates only for a name new this hour.
+  // hot path allocates only for a name new this minute.
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view name) const {
@@ -61,7 +71,7 @@ class RecentActivity {
   };
   using Tallies = std::unordered_map<std::string, Tally, NameHash, std::equal_to<>>;
   struct Bucket {
-    std::int64_t hour = -1;  // hours since the Unix epoch; -1 = empty
+    std::int64_t minute = -1;  // minutes since the Unix epoch; -1 = empty
     Tallies campaigns;
     Tallies agents;
   };
@@ -69,7 +79,7 @@ class RecentActivity {
   static void Count(Tallies& tallies, std::string_view name, core::TimePoint now);
 
   mutable std::mutex mu_;
-  std::array<Bucket, kHours> buckets_;  // guarded by mu_
+  std::array<Bucket, kMinutes> buckets_;  // guarded by mu_
 };
 
 }  // namespace cidrotor::service

@@ -187,6 +187,12 @@ class Journal {
     done(core::Fail(core::Error::Unavailable("this journal keeps no coverage data")));
   }
 
+  // Store::GetActivity's data. The default: kUnavailable (journals that keep no history).
+  virtual void QueryActivity(ActivityQuery query, Callback<ActivityData> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this journal keeps no activity history")));
+  }
+
   // Store::GetAnswerStats's data. The default: kUnavailable (journals that keep no history).
   virtual void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
     (void)query;

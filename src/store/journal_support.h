@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,14 @@ void CallSafely(std::string_view who, const F& callback, Args&&... args) {
   } catch (...) {
     spdlog::error("{}: a callback threw a non-standard exception", who);
   }
+}
+
+// Of `total` allocations, those the listed `pairs` leave out (the pairs past kActivityMaxPairs).
+inline std::uint64_t UnlistedAllocations(const std::vector<CampaignAgentCount>& pairs,
+                                         std::uint64_t total) {
+  std::uint64_t listed = 0;
+  for (const auto& pair : pairs) listed += pair.allocations;
+  return total > listed ? total - listed : 0;
 }
 
 // A LoadSink that forwards numbers only, dropping live reservations (ScanNumbers: export, fills).

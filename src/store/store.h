@@ -246,6 +246,38 @@ struct CoverageData {
   std::vector<AreaCodeCalls> calls;        // by area code, then quarter hour
 };
 
+// The dashboard's activity (service/activity_history.h), read from the system of record so that it
+// covers every instance of a cluster and outlives the process: the allocations made before
+// `until`, per minute since `minutes_since` and per campaign and agent since `pairs_since`. Both
+// reads take the reservations_until index's range, as the coverage's calls do.
+struct ActivityQuery {
+  core::TimePoint pairs_since;
+  core::TimePoint minutes_since;
+  core::TimePoint until;  // exclusive
+};
+
+struct MinuteCount {
+  std::int64_t minute = 0;  // Unix minutes
+  std::uint64_t allocations = 0;
+};
+
+struct CampaignAgentCount {
+  std::string campaign;  // "" when the allocation named none
+  std::string agent;
+  std::uint64_t allocations = 0;
+  core::TimePoint last{};  // the latest allocation's time
+};
+
+// At most this many (campaign, agent) pairs, the busiest; the rest count in `unlisted`, so that a
+// flood of made-up agent names cannot blow up a dashboard's answer.
+inline constexpr std::size_t kActivityMaxPairs = 5'000;
+
+struct ActivityData {
+  std::vector<MinuteCount> minutes;       // by minute; minutes without allocations left out
+  std::vector<CampaignAgentCount> pairs;  // the busiest first
+  std::uint64_t unlisted = 0;             // allocations of the pairs beyond kActivityMaxPairs
+};
+
 // GET /api/lookup: who used a number last and, given the party calling it back, which of its
 // allocations called that party, so an inbound callback reaches the campaign or agent behind it.
 // A number's reservations are linked newest to oldest (ReservationMade::previous_id), so the
@@ -352,6 +384,14 @@ class Store {
   virtual void GetCoverage(CoverageQuery query, Callback<CoverageData> done) {
     (void)query;
     done(core::Fail(core::Error::Unavailable("this store keeps no coverage data")));
+  }
+
+  // The dashboard's activity (ActivityQuery) from the system of record (a range of the
+  // reservations: about a second at a million a day, off the caller's thread). Errors:
+  // kUnavailable.
+  virtual void GetActivity(ActivityQuery query, Callback<ActivityData> done) {
+    (void)query;
+    done(core::Fail(core::Error::Unavailable("this store keeps no activity history")));
   }
 
   // Who used a number last, and which of its allocations called `query.from` (LookupQuery), from

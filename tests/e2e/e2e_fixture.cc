@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "store/postgres/pg_connection.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -71,6 +72,23 @@ void E2eTest::AddClusterBackends() {
   env_.try_emplace("DATABASE_URL",
                    fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port, database_));
   env_["REDIS_URL"] = fmt::format("redis://127.0.0.1:{}", redis_->port());
+}
+
+void E2eTest::RunOnStore(const std::string& sql) {
+  if (ClusterMode()) {
+    store::postgres::ConnectionSettings settings;
+    settings.url = server_env().at("DATABASE_URL");
+    auto connection = store::postgres::Connection::Open(settings);
+    ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
+    auto ran = connection->Exec(sql, "test sql");
+    ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
+    return;
+  }
+  auto db = store::sqlite::Database::Open((work_dir() / "data" / "cidrotor.db").string(),
+                                          store::sqlite::Database::Access::kReadWrite);
+  ASSERT_TRUE(db.has_value()) << db.error().ToString();
+  auto ran = db->Exec(sql, "test sql");
+  ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
 }
 
 void E2eTest::DropDatabase() {

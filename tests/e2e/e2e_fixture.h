@@ -60,6 +60,10 @@ class E2eTest : public ::testing::Test {
   HttpClient& client() { return *client_; }
   const std::filesystem::path& work_dir() const { return dir_.path(); }
 
+  // Runs `sql` on the system of record (the SQLite file, or the test's PostgreSQL database): e.g.
+  // to age history while the server is stopped.
+  void RunOnStore(const std::string& sql);
+
   // An admin request with the right bearer token.
   HttpResponse Admin(const std::string& method, const std::string& target,
                      const std::string& body = "",

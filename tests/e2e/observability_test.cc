@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <map>
 #include <memory>
 
 #include "e2e/e2e_fixture.h"
@@ -134,6 +135,45 @@ TEST_F(ObservabilityTest, StatsCarryTheDashboardsLiveView) {
   EXPECT_EQ(stats.at("health").at("redis"), ClusterMode() ? "healthy" : "not_configured");
   EXPECT_EQ(stats.at("pools").as_array().at(0).at("available"), 1);
   EXPECT_EQ(stats.at("resting_numbers"), 0);
+}
+
+// The live view's history is the store's: allocations made by a process that is gone (here, the
+// server before its restart; in cluster mode any instance) still count, next to this process's.
+TEST_F(ObservabilityTest, LiveViewCountsTheStoresHistoryAcrossARestart) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3));
+  for (const char* agent : {"a1", "a1", "a2"}) {
+    const auto r = NextCid(std::string("to=2125559876&campaign=sales&agent=") + agent);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(client()
+                  .Post("/release", "reservation_id=" + Field(ParseJson(r.body), "reservation_id"))
+                  .status,
+              200);
+  }
+  ASSERT_EQ(server().Terminate(), 0);
+  // Two hours back: before any cut, inside both windows.
+  const std::string two_hours = std::to_string(2 * 3'600'000);
+  ASSERT_NO_FATAL_FAILURE(RunOnStore("UPDATE reservations SET reserved_at = reserved_at - " +
+                                     two_hours + ", reserved_until = reserved_until - " +
+                                     two_hours + ", released_at = released_at - " + two_hours));
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  ASSERT_EQ(NextCid("to=2125559876&campaign=support&agent=a1").status, 200);
+
+  const auto stats = ParseJson(Admin("GET", "/api/stats").body).as_object();
+  std::int64_t charted = 0;
+  for (const auto& count : stats.at("allocations_per_minute").at("counts").as_array()) {
+    charted += count.as_int64();
+  }
+  EXPECT_EQ(charted, 4) << "3 from the history, 1 of this process";
+  std::map<std::string, std::int64_t> campaigns;
+  for (const auto& c : stats.at("campaigns_24h").as_array()) {
+    campaigns[Field(c, "name")] = c.at("allocations").as_int64();
+  }
+  EXPECT_EQ(campaigns, (std::map<std::string, std::int64_t>{{"sales", 3}, {"support", 1}}));
+  const auto& agents = stats.at("agents_24h").as_array();
+  ASSERT_EQ(agents.size(), 2U);
+  EXPECT_EQ(Field(agents[0], "name"), "a1");
+  EXPECT_EQ(agents[0].at("allocations"), 3);
 }
 
 TEST_F(ObservabilityTest, OpenApiDocumentIsServed) {

@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "e2e/e2e_fixture.h"
-#include "store/postgres/pg_connection.h"
-#include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -18,23 +16,6 @@ constexpr std::int64_t kDayMs = 86'400'000;
 
 class RetentionTest : public E2eTest {
  protected:
-  // Runs `sql` on the stopped server's system of record.
-  void RunOnStore(const std::string& sql) {
-    if (ClusterMode()) {
-      store::postgres::ConnectionSettings settings;
-      settings.url = server_env().at("DATABASE_URL");
-      auto connection = store::postgres::Connection::Open(settings);
-      ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
-      auto ran = connection->Exec(sql, "age history");
-      ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
-      return;
-    }
-    auto db = store::sqlite::Database::Open((work_dir() / "data" / "cidrotor.db").string(),
-                                            store::sqlite::Database::Access::kReadWrite);
-    ASSERT_TRUE(db.has_value()) << db.error().ToString();
-    auto ran = db->Exec(sql, "age history");
-    ASSERT_TRUE(ran.has_value()) << ran.error().ToString();
-  }
   // The api_logs ids GET /api/logs lists, newest first.
   std::vector<std::uint64_t> LogIds() {
     const auto list = ParseJson(Admin("GET", "/api/logs?limit=1000").body);

@@ -54,34 +54,45 @@ TEST(MinuteSeriesTest, ConcurrentAddsAreAllCounted) {
   EXPECT_EQ(series.Last(kNoon, 1).back(), 40'000U);
 }
 
-TEST(RecentActivityTest, TalliesCampaignsAndAgentsOfTheLast24Hours) {
+TEST(RecentActivityTest, TalliesCampaignsAndAgentsSinceAMinute) {
   RecentActivity activity;
-  activity.Record("sales", "agent1", kNoon - hours(30));  // older than a day: not counted
-  activity.Record("sales", "agent1", kNoon - hours(23));
-  activity.Record("sales", "agent2", kNoon - minutes(5));
+  activity.Record("sales", "agent1", kNoon - minutes(3));  // before the minute asked from
+  activity.Record("sales", "agent1", kNoon - minutes(2) + seconds(59));
+  activity.Record("sales", "agent2", kNoon - minutes(1));
   activity.Record("support", "agent2", kNoon);
-  const ActivitySnapshot snapshot = activity.Last24Hours(kNoon);
+  // From the start of the minute holding `since`: kNoon - 2 min.
+  const ActivitySnapshot snapshot = activity.Since(kNoon - minutes(2) + seconds(30), kNoon);
   ASSERT_EQ(snapshot.campaigns.size(), 2U);
   EXPECT_EQ(snapshot.campaigns[0].name, "sales");
   EXPECT_EQ(snapshot.campaigns[0].allocations, 2U);
-  EXPECT_EQ(snapshot.campaigns[0].last_allocation, kNoon - minutes(5));
+  EXPECT_EQ(snapshot.campaigns[0].last_allocation, kNoon - minutes(1));
   EXPECT_EQ(snapshot.campaigns[1].name, "support");
   ASSERT_EQ(snapshot.agents.size(), 2U);
   EXPECT_EQ(snapshot.agents[0].name, "agent2");
   EXPECT_EQ(snapshot.agents[0].allocations, 2U);
   EXPECT_EQ(snapshot.agents[1].allocations, 1U);
-
-  // A day later only what happened since is left.
-  EXPECT_TRUE(activity.Last24Hours(kNoon + hours(24)).campaigns.empty());
+  EXPECT_EQ(activity.Since(kNoon - minutes(10), kNoon).campaigns.at(0).allocations, 3U);
 }
 
-TEST(RecentActivityTest, ManyDistinctNamesInAnHourAreCappedUnderOther) {
+TEST(RecentActivityTest, KeepsTheLastMinutesOnly) {
   RecentActivity activity;
-  for (std::size_t i = 0; i < RecentActivity::kMaxNamesPerHour + 10; ++i) {
+  activity.Record("sales", "agent1", kNoon);
+  const auto later = kNoon + minutes(RecentActivity::kMinutes);
+  EXPECT_TRUE(activity.Since(kNoon, later).campaigns.empty()) << "fell off the ring";
+  EXPECT_EQ(activity.Since(kNoon, later - minutes(1)).campaigns.size(), 1U);
+  activity.Record("support", "agent2", later);  // the same bucket, a new minute
+  const auto snapshot = activity.Since(kNoon, later);
+  ASSERT_EQ(snapshot.campaigns.size(), 1U);
+  EXPECT_EQ(snapshot.campaigns[0].name, "support");
+}
+
+TEST(RecentActivityTest, ManyDistinctNamesInAMinuteAreCappedUnderOther) {
+  RecentActivity activity;
+  for (std::size_t i = 0; i < RecentActivity::kMaxNamesPerMinute + 10; ++i) {
     activity.Record("c", "agent" + std::to_string(i), kNoon);
   }
-  const auto agents = activity.Last24Hours(kNoon).agents;
-  EXPECT_EQ(agents.size(), RecentActivity::kMaxNamesPerHour + 1);
+  const auto agents = activity.Since(kNoon, kNoon).agents;
+  EXPECT_EQ(agents.size(), RecentActivity::kMaxNamesPerMinute + 1);
   EXPECT_EQ(agents.front().name, RecentActivity::kOther);
   EXPECT_EQ(agents.front().allocations, 10U);
 }
@@ -116,7 +127,7 @@ TEST(AllocationTelemetryTest, HistogramIsCumulativeAndCountersAreByTierAndCode) 
   EXPECT_EQ(telemetry.AllocatedByTier(core::MatchTier::kSticky), 0U);
   EXPECT_EQ(telemetry.RefusedByCode(core::ErrorCode::kNoCallerIdAvailable), 1U);
   EXPECT_EQ(telemetry.per_minute().Last(kNoon, 1).back(), 3U);  // refusals are not allocations
-  EXPECT_EQ(telemetry.activity().Last24Hours(kNoon).campaigns.at(0).allocations, 3U);
+  EXPECT_EQ(telemetry.activity().Since(kNoon, kNoon).campaigns.at(0).allocations, 3U);
 }
 
 }  // namespace

@@ -581,6 +581,48 @@ TYPED_TEST_P(JournalContractTest, CoverageSumsActiveCapsAndCountsCallsByAreaCode
   EXPECT_EQ(data->calls[1].calls, 2u);
 }
 
+// The dashboard's history: allocations per minute since minutes_since, per campaign and agent since
+// pairs_since, both before `until`; the pairs busiest first, then by campaign and agent.
+TYPED_TEST_P(JournalContractTest, ActivityCountsMinutesAndPairsWithinTheirWindows) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  this->MustAppend({Upsert(Spec(2'125'550'100))});
+  const auto made = [](std::uint64_t id, core::TimePoint at, std::string campaign,
+                       std::string agent) {
+    core::Reservation r = MakeReservation(id, 2'125'550'100, at, seconds(60));
+    r.campaign = std::move(campaign);
+    r.agent = std::move(agent);
+    return Made(r);
+  };
+  this->MustAppend({made(1, kT0 - hours(25), "sales", "a"),  // before both windows
+                    made(2, kT0 - hours(3), "sales", "a"),   // pairs only
+                    made(3, kT0 - minutes(30), "sales", "b"),
+                    made(4, kT0 - minutes(30) + seconds(59), "sales", "b"),
+                    made(5, kT0 - minutes(10), "", ""),
+                    made(6, kT0, "sales", "b")});  // at `until`: left out
+  const ActivityQuery query{
+      .pairs_since = kT0 - hours(24), .minutes_since = kT0 - hours(1), .until = kT0};
+  auto data =
+      testing::Await<ActivityData>([&](auto done) { this->journal().QueryActivity(query, done); });
+  ASSERT_THAT(data, IsOk());
+  const auto minute = [](core::TimePoint t) {
+    return std::chrono::floor<minutes>(t.time_since_epoch()).count();
+  };
+  std::vector<std::pair<std::int64_t, std::uint64_t>> minutes_counted;
+  for (const MinuteCount& m : data->minutes) minutes_counted.emplace_back(m.minute, m.allocations);
+  EXPECT_THAT(minutes_counted, ElementsAre(std::pair{minute(kT0 - minutes(30)), 2U},
+                                           std::pair{minute(kT0 - minutes(10)), 1U}));
+  using Pair = std::tuple<std::string, std::string, std::uint64_t, core::TimePoint>;
+  std::vector<Pair> pairs;
+  for (const CampaignAgentCount& p : data->pairs) {
+    pairs.emplace_back(p.campaign, p.agent, p.allocations, p.last);
+  }
+  EXPECT_THAT(pairs, ElementsAre(Pair{"sales", "b", 2, kT0 - minutes(30) + seconds(59)},
+                                 Pair{"", "", 1, kT0 - minutes(10)},
+                                 Pair{"sales", "a", 1, kT0 - hours(3)}));
+  EXPECT_EQ(data->unlisted, 0U);
+}
+
 // Of two unreleased reservations of one number (the older one's release was lost: its commit
 // failed after it was answered), the newer comes first, so a restart keeps the call on the line.
 TYPED_TEST_P(JournalContractTest, LiveReservationsComeNewestFirst) {
@@ -997,6 +1039,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
     CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound, LiveReservationsComeNewestFirst,
+    ActivityCountsMinutesAndPairsWithinTheirWindows,
     AnswerStatsCountTheJudgedCallsOfEachNumberInCallerIdOrder,
     AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater,
     AnswerStatsCountEachPoolsActiveAndRestingNumbersByName,

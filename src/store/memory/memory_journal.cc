@@ -8,6 +8,8 @@
 #include <tuple>
 #include <variant>
 
+#include "store/journal_support.h"
+
 namespace cidrotor::store {
 namespace {
 
@@ -286,6 +288,43 @@ void MemoryJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
   for (const auto& [key, count] : calls) {
     data.calls.push_back(AreaCodeCalls{key.first, key.second, count});
   }
+  done(std::move(data));
+}
+
+void MemoryJournal::QueryActivity(ActivityQuery query, Callback<ActivityData> done) {
+  std::map<std::int64_t, std::uint64_t> minutes;
+  std::map<std::pair<std::string, std::string>, CampaignAgentCount> pairs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, record] : reservations_) {
+      const core::Reservation& r = record.reservation;
+      if (r.reserved_at >= query.until) continue;
+      if (r.reserved_at >= query.minutes_since) {
+        ++minutes[std::chrono::floor<std::chrono::minutes>(r.reserved_at.time_since_epoch())
+                      .count()];
+      }
+      if (r.reserved_at < query.pairs_since) continue;
+      CampaignAgentCount& pair = pairs[{r.campaign, r.agent}];
+      pair.campaign = r.campaign;
+      pair.agent = r.agent;
+      ++pair.allocations;
+      pair.last = std::max(pair.last, r.reserved_at);
+    }
+  }
+  ActivityData data;
+  for (const auto& [minute, count] : minutes) data.minutes.push_back(MinuteCount{minute, count});
+  std::uint64_t total = 0;
+  for (auto& [key, pair] : pairs) {
+    total += pair.allocations;
+    data.pairs.push_back(std::move(pair));
+  }
+  // As the SQL stores order and cut them.
+  std::stable_sort(data.pairs.begin(), data.pairs.end(),
+                   [](const CampaignAgentCount& a, const CampaignAgentCount& b) {
+                     return a.allocations > b.allocations;
+                   });
+  if (data.pairs.size() > kActivityMaxPairs) data.pairs.resize(kActivityMaxPairs);
+  data.unlisted = UnlistedAllocations(data.pairs, total);
   done(std::move(data));
 }
 

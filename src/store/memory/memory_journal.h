@@ -65,6 +65,7 @@ class MemoryJournal final : public Journal {
   // 1 <= limit <= 1000. `done` runs before the call returns.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
+  void QueryActivity(ActivityQuery query, Callback<ActivityData> done) override;
   // Counts over every reservation kept (a scan: this journal serves tests), with the per-number
   // cutoff of store.h's AnswerStatsQuery, as the SQL journals do.
   void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override;

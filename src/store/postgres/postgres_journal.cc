@@ -741,6 +741,13 @@ void PostgresJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> 
       ReadKind::kScan);
 }
 
+void PostgresJournal::QueryActivity(ActivityQuery query, Callback<ActivityData> done) {
+  PostRead(
+      std::move(done),
+      [query](postgres::Connection& conn) { return postgres::QueryActivity(conn, query); },
+      ReadKind::kScan);
+}
+
 void PostgresJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
   PostRead(
       std::move(done),

@@ -152,6 +152,7 @@ class PostgresJournal final : public Journal {
   // too many reads wait.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
+  void QueryActivity(ActivityQuery query, Callback<ActivityData> done) override;
   void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override;
   // One statement (postgres::QueryLookup): a recursive walk of the number's previous_id links.
   void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override;

@@ -36,6 +36,10 @@ namespace cidrotor::store::postgres {
 [[nodiscard]] core::Result<CoverageData> QueryCoverage(Connection& conn,
                                                        const CoverageQuery& query);
 
+// Store::GetActivity (activity_query.cc), as sqlite::QueryActivity, in one round trip.
+[[nodiscard]] core::Result<ActivityData> QueryActivity(Connection& conn,
+                                                       const ActivityQuery& query);
+
 // Store::GetAnswerStats, as sqlite::QueryAnswerStats, in one round trip (two statements of one
 // QueryBatch). Errors: kUnavailable.
 [[nodiscard]] core::Result<AnswerStats> QueryAnswerStats(Connection& conn,

@@ -108,6 +108,9 @@ class RedisStore final : public Store {
   void GetCoverage(CoverageQuery query, Callback<CoverageData> done) override {
     journal_->QueryCoverage(query, std::move(done));  // the system of record's
   }
+  void GetActivity(ActivityQuery query, Callback<ActivityData> done) override {
+    journal_->QueryActivity(query, std::move(done));  // the system of record's
+  }
   // The system of record's links, which allocate.lua's previous ids keep exact across instances.
   void Lookup(LookupQuery query, Callback<LookupData> done) override {
     journal_->QueryLookup(query, clock_.Now(), std::move(done));

@@ -35,6 +35,10 @@ namespace cidrotor::store::sqlite {
 // reserved_until).
 [[nodiscard]] core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query);
 
+// Store::GetActivity (activity_query.cc): the allocations per minute and per campaign and agent,
+// through the index on reserved_until, in one read transaction. Errors: kUnavailable.
+[[nodiscard]] core::Result<ActivityData> QueryActivity(Database& db, const ActivityQuery& query);
+
 // Store::GetAnswerStats: each number's judged calls (answered, no_answer, busy, voicemail) made
 // at or after query.since and after its rest ended (caller_ids.rest_until), through the index on
 // reserved_until and one primary-key read of caller_ids per call; then every pool's active and

@@ -330,6 +330,12 @@ void SqliteJournal::QueryCoverage(CoverageQuery query, Callback<CoverageData> do
       ReadKind::kScan);
 }
 
+void SqliteJournal::QueryActivity(ActivityQuery query, Callback<ActivityData> done) {
+  PostRead(
+      std::move(done), [query](sqlite::Database& db) { return sqlite::QueryActivity(db, query); },
+      ReadKind::kScan);
+}
+
 void SqliteJournal::QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) {
   PostRead(
       std::move(done),

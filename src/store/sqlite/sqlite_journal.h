@@ -102,6 +102,7 @@ class SqliteJournal final : public Journal {
   // when the read failed or too many reads wait.
   void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override;
   void QueryCoverage(CoverageQuery query, Callback<CoverageData> done) override;
+  void QueryActivity(ActivityQuery query, Callback<ActivityData> done) override;
   void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override;
   void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override;
   void ListReservations(ReservationQuery query, core::TimePoint now,
