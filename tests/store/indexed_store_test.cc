@@ -167,6 +167,33 @@ TEST_F(IndexedStoreTest, TheUndoOfAFailedChangeKeepsLaterAllocations) {
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+// A clock stepped back across an hour's start (NTP, a VM resumed) must not reopen the hour before:
+// each number keeps one hour's count, which the new hour already overwrote, so the old hour would
+// start again from zero. Time stands still for the index until the clock catches up.
+TEST_F(IndexedStoreTest, AClockSteppedBackDoesNotReopenAnEndedHour) {
+  using std::chrono::seconds;
+  clock_.Set(kStart - seconds(10));
+  OpenWith(std::make_unique<MemoryJournal>());
+  ASSERT_THAT(Add("2125550001", 2), IsOk());  // two calls an hour
+  const auto call = [&] {
+    auto a = Allocate("2125559999");
+    if (a) EXPECT_TRUE(Release(a->reservation.id)->released);
+    return a.has_value();
+  };
+  ASSERT_TRUE(call());
+  ASSERT_TRUE(call());
+  EXPECT_FALSE(call()) << "the hour before kStart is full";
+  clock_.Set(kStart + seconds(1));
+  ASSERT_TRUE(call());              // the new hour's first
+  clock_.Set(kStart - seconds(3));  // stepped back into the full hour
+  EXPECT_TRUE(call()) << "counted in the new hour: its second";
+  EXPECT_FALSE(call()) << "past the cap of the hour it is counted in";
+  clock_.Set(kStart + seconds(2));
+  EXPECT_FALSE(call());
+  clock_.Set(kStart + std::chrono::hours(1));
+  EXPECT_TRUE(call());
+}
+
 // One process serves the embedded store: every turn of a periodic job is its own.
 TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
   OpenWith(std::make_unique<MemoryJournal>());

@@ -102,7 +102,7 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   std::unique_lock lock(mu_);
   // Read under mu_: the index sees time in the order it is changed (two requests at an hour's
   // end otherwise reach it out of order, and the later window's count is overwritten).
-  const core::TimePoint now = clock_.Now();
+  const core::TimePoint now = NowLocked();
   request.pool = campaign_pools_.Lookup(request.campaign);
   request.any_tier = FallbackIsAny(
       pool_fallbacks_.Lookup(request.pool.empty() ? core::kDefaultPool : request.pool));
@@ -129,17 +129,17 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   const std::uint64_t id = reservation.id;
   // Undo: the number goes back to the order; its counters stay advanced (never under-counts).
   CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(done),
-                               [this, id, now] {
+                               [this, id] {
                                  std::lock_guard undo_lock(mu_);
                                  core::ReleaseRequest release;
                                  release.reservation_id = id;
-                                 (void)index_.Release(release, now);
+                                 (void)index_.Release(release, NowLocked());
                                });
 }
 
 void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) {
   std::unique_lock lock(mu_);
-  const core::TimePoint now = clock_.Now();
+  const core::TimePoint now = NowLocked();
   auto result = index_.Release(request, now);
   auto record = result ? ReleaseRecord(*result, request, now) : std::nullopt;
   if (!record) {
@@ -162,7 +162,7 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
 
 void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {
   std::unique_lock lock(mu_);
-  const core::TimePoint now = clock_.Now();
+  const core::TimePoint now = NowLocked();
   auto view = index_.Add(spec, core::NumberUsage{}, now);
   if (!view) {
     lock.unlock();
@@ -171,16 +171,16 @@ void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> d
   }
   const core::PhoneNumber number = spec.caller_id;
   CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
-                               [this, number, now] {
+                               [this, number] {
                                  std::lock_guard undo_lock(mu_);
-                                 (void)index_.Remove(number, now);
+                                 (void)index_.Remove(number, NowLocked());
                                });
 }
 
 void IndexedStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                                 Callback<core::NumberView> done) {
   std::unique_lock lock(mu_);
-  const core::TimePoint now = clock_.Now();
+  const core::TimePoint now = NowLocked();
   auto before = index_.Find(caller_id, now);
   auto view = index_.Update(caller_id, patch, now);
   if (!view) {
@@ -189,9 +189,9 @@ void IndexedStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch p
     return;
   }
   CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
-                               [this, previous = *before, now] {
+                               [this, previous = *before] {
                                  std::lock_guard undo_lock(mu_);
-                                 RestoreSpec(previous, now);
+                                 RestoreSpec(previous, NowLocked());
                                });
 }
 
@@ -207,7 +207,7 @@ void IndexedStore::RestoreSpec(const core::NumberView& previous, core::TimePoint
 
 void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) {
   std::unique_lock lock(mu_);
-  const core::TimePoint now = clock_.Now();
+  const core::TimePoint now = NowLocked();
   auto before = index_.Find(caller_id, now);
   auto removed = index_.Remove(caller_id, now);
   if (!removed) {
@@ -215,19 +215,18 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
     done(core::Fail(removed.error()));
     return;
   }
-  if (*removed) {  // its live reservation ended with it
-    std::vector<JournalEntry> entries;
-    entries.push_back(ReservationReleased{(*removed)->id, now, core::CallOutcome::kUnknown, {}});
-    journal_->Append(std::move(entries), {});
-  }
+  // One append: its live reservation ends with it, in the same commit.
   std::vector<JournalEntry> entries;
+  if (*removed) {
+    entries.push_back(ReservationReleased{(*removed)->id, now, core::CallOutcome::kUnknown, {}});
+  }
   entries.push_back(NumberDeleted{caller_id});
-  journal_->Append(std::move(entries), [this, done = std::move(done), previous = *before,
-                                        now](core::Result<void> durable) {
+  journal_->Append(std::move(entries), [this, done = std::move(done),
+                                        previous = *before](core::Result<void> durable) {
     if (!durable) {
       spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
       std::lock_guard undo_lock(mu_);
-      (void)index_.Put(previous.spec, previous.usage, now);
+      (void)index_.Put(previous.spec, previous.usage, NowLocked());
     }
     done(std::move(durable));
   });
@@ -235,7 +234,7 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
 
 void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberView> done) {
   std::unique_lock lock(mu_);
-  auto view = index_.Find(caller_id, clock_.Now());
+  auto view = index_.Find(caller_id, NowLocked());
   lock.unlock();
   if (!view) {
     done(core::Fail(core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id")));
@@ -248,7 +247,7 @@ void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
   core::NumberQuery query{filter.area_code, filter.pool,  filter.active,
                           filter.offset,    filter.limit, filter.resting};
   std::unique_lock lock(mu_);
-  core::NumberList list = index_.List(query, clock_.Now());
+  core::NumberList list = index_.List(query, NowLocked());
   lock.unlock();
   done(NumberPage{std::move(list.numbers), list.total});
 }
@@ -260,7 +259,7 @@ void IndexedStore::ListReservations(ReservationQuery query,
     return;
   }
   std::unique_lock lock(mu_);
-  index_.Advance(clock_.Now());
+  index_.Advance(NowLocked());
   std::vector<core::Reservation> live = index_.LiveReservations();
   lock.unlock();
   done(NewestLiveRecords(std::move(live), query.limit));
@@ -276,7 +275,7 @@ void IndexedStore::GetStats(Callback<StoreStats> done) {
   // and /metrics scrape).
   core::PartialCounts partial;
   std::unique_lock lock(mu_);
-  while (!index_.CountSlice(partial, kStatsSlice, clock_.Now())) {
+  while (!index_.CountSlice(partial, kStatsSlice, NowLocked())) {
     lock.unlock();
     std::this_thread::yield();
     lock.lock();
@@ -318,9 +317,10 @@ StoreHealth IndexedStore::Health() const {
 }
 
 void IndexedStore::Tick() {
-  const core::TimePoint now = clock_.Now();
+  core::TimePoint now;
   {
     std::lock_guard lock(mu_);
+    now = NowLocked();
     index_.Advance(now);
     limiter_.Prune(now);
   }
@@ -328,5 +328,10 @@ void IndexedStore::Tick() {
 }
 
 void IndexedStore::Flush() { journal_->Flush(); }
+
+core::TimePoint IndexedStore::NowLocked() {
+  latest_now_ = std::max(latest_now_, clock_.Now());
+  return latest_now_;
+}
 
 }  // namespace cidrotor::store

@@ -87,6 +87,12 @@ class IndexedStore final : public Store {
   IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
                IndexedStoreOptions options, std::unique_ptr<Journal> journal);
 
+  // The time the index is given: the clock, but never earlier than it was last given. Caps count
+  // one hour's and one day's window per number, so a clock stepped back (NTP, a VM resumed) would
+  // otherwise reopen a window that was already overwritten by the next one, and let numbers past
+  // their caps. While the clock is behind, time stands still for the index. REQUIRES: mu_ held.
+  core::TimePoint NowLocked();
+
   // Appends `entry` (REQUIRES: mu_ held, so the journal's order is the index's) and completes
   // `done` with `value` once durable, or runs `undo` and reports kUnavailable if the commit failed.
   template <class T>
@@ -110,6 +116,7 @@ class IndexedStore final : public Store {
   NameTable campaign_pools_;               // thread-safe; changed by the journal's completions
   NameTable pool_fallbacks_;               // pool → "any"/"none"; as campaign_pools_
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
+  core::TimePoint latest_now_{};           // guarded by mu_; NowLocked()'s high-water mark
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};

@@ -73,7 +73,7 @@ void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_d
     entries.reserve(end - begin);
     auto previous = std::make_shared<std::vector<Previous>>();
     std::unique_lock lock(mu_);
-    const core::TimePoint now = clock_.Now();
+    const core::TimePoint now = NowLocked();
     for (std::size_t k = begin; k < end; ++k) {
       const std::size_t i = order[k].second;
       ImportItem& item = items[i];
