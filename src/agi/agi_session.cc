@@ -145,12 +145,19 @@ class Session {
     conn_->SetDeadline(SteadyClock::time_point::max());  // the store call has its own deadline
     started_ = SteadyClock::now();
     who_ = DescribeChannel(env_);
+    boost::system::error_code ec;
+    if (const auto peer = conn_->socket.remote_endpoint(ec); !ec) {
+      peer_ = peer.address().to_string();
+    }
     auto request = ParseAgiRequest(env_);
     // A refused lookup answers with its variables emptied too (SendStatus).
-    answers_lookup_ = AgiScriptOf(env_) == AgiScript::kLookup;
+    const std::optional<AgiScript> script = AgiScriptOf(env_);
+    answers_lookup_ = script == AgiScript::kLookup;
     if (!request) {
       spdlog::warn("agi: {} refused: {}", who_, request.error().ToString());
-      Log("agi:unknown", core::StatusCodeFor(request.error().code()));
+      // A known script with bad arguments is logged as that script.
+      Log(script ? "agi:" + std::string(AgiScriptName(*script)) : std::string("agi:unknown"),
+          core::StatusCodeFor(request.error().code()));
       co_await SendStatus(StatusFor(request.error()));
       co_return;
     }
@@ -198,14 +205,18 @@ class Session {
     const std::string number = reservation.caller_id.ToString();
     log_.caller_id_allocated = number;
     Log(log_.endpoint, 200);
-    state_->memo.Remember(request.uniqueid, reservation.id, state_->clock.Now());
+    const std::string channel = ChannelOf(request);
+    if (auto replaced = state_->memo.Remember(channel, reservation.id, state_->clock.Now())) {
+      spdlog::info("agi: {} asked again: its earlier reservation {} released", who_, *replaced);
+      ReleaseNow(state_->store, *replaced);
+    }
     const std::vector<std::string> commands = SuccessCommands(reservation);
     std::size_t confirmed = 0;
     const Answer answer = co_await Send(commands, &confirmed);
     // The channel never got the number, or it is gone: nobody else will release it now.
     if (answer != Answer::kOk && (confirmed == 0 || answer != Answer::kRefused)) {
       spdlog::warn("agi: {} did not take caller-ID {}: released", who_, number);
-      state_->memo.Forget(request.uniqueid, reservation.id);
+      state_->memo.Forget(channel, reservation.id);
       ReleaseNow(state_->store, reservation.id);
     }
   }
@@ -214,7 +225,7 @@ class Session {
     log_.endpoint = "agi:release";
     service::Params& params = request.params;
     if (!params.Has("reservation_id") && !params.Has("caller_id")) {
-      if (auto id = state_->memo.Find(request.uniqueid, state_->clock.Now())) {
+      if (auto id = state_->memo.Find(ChannelOf(request), state_->clock.Now())) {
         if (auto added = params.Add("reservation_id", std::to_string(*id)); !added) {
           co_return co_await Fail(added.error());
         }
@@ -235,7 +246,7 @@ class Session {
     if (!released) co_return co_await TimedOut("release");
     if (!*released) co_return co_await Fail(released->error());
     // Ended (or ended before): the channel's entry has nothing more to release.
-    if (parsed->reservation_id) state_->memo.Forget(request.uniqueid, *parsed->reservation_id);
+    if (parsed->reservation_id) state_->memo.Forget(ChannelOf(request), *parsed->reservation_id);
     if ((*released)->reservation) {
       log_.caller_id_allocated = (*released)->reservation->caller_id.ToString();
       log_.agent = (*released)->reservation->agent;
@@ -277,6 +288,11 @@ class Session {
     const std::vector<std::string> commands =
         LookupCommands(called ? &*called : nullptr, called ? kOkStatus : kNoMatchStatus);
     co_await Send(commands);
+  }
+
+  // The memo's key of the request's channel: the Asterisk server's address and the uniqueid.
+  std::string ChannelOf(const AgiRequest& request) const {
+    return ChannelKey(peer_, request.uniqueid);
   }
 
   static void ReleaseNow(store::Store& store, std::uint64_t reservation_id) {
@@ -418,6 +434,7 @@ class Session {
   std::string buffer_;  // received, not yet parsed; bounded by the parsers' line limit
   Environment env_;
   std::string who_ = "peer";
+  std::string peer_;  // the Asterisk server's address: with agi_uniqueid, names the channel
   SteadyClock::time_point started_ = SteadyClock::now();
   store::ApiLogEntry log_;
   bool logged_ = false;

@@ -7,14 +7,33 @@ namespace cidrotor::agi {
 ReservationMemo::ReservationMemo(std::size_t capacity, std::chrono::seconds ttl)
     : capacity_(capacity == 0 ? 1 : capacity), ttl_(ttl) {}
 
-void ReservationMemo::Remember(std::string_view uniqueid, std::uint64_t reservation_id,
-                               core::TimePoint now) {
-  if (uniqueid.empty()) return;
+std::string ChannelKey(std::string_view peer_address, std::string_view uniqueid) {
+  if (uniqueid.empty()) return {};
+  std::string key(peer_address);
+  key += ' ';
+  key += uniqueid;
+  return key;
+}
+
+std::optional<std::uint64_t> ReservationMemo::Remember(std::string_view uniqueid,
+                                                       std::uint64_t reservation_id,
+                                                       core::TimePoint now) {
+  if (uniqueid.empty()) return std::nullopt;
+  const std::string key(uniqueid);
   std::lock_guard lock(mu_);
-  EvictLocked(now, capacity_ - 1);
+  EvictLocked(now, capacity_);
+  std::optional<std::uint64_t> replaced;
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    if (it->second.reservation_id != reservation_id) replaced = it->second.reservation_id;
+  } else {
+    EvictLocked(now, capacity_ - 1);  // room for one more
+    it = entries_.try_emplace(key).first;
+  }
   const std::uint64_t sequence = next_sequence_++;
-  entries_[std::string(uniqueid)] = Entry{reservation_id, now + ttl_, sequence};
-  order_.emplace_back(std::string(uniqueid), sequence);
+  it->second = Entry{reservation_id, now + ttl_, sequence};
+  order_.emplace_back(key, sequence);
+  return replaced;
 }
 
 std::optional<std::uint64_t> ReservationMemo::Find(std::string_view uniqueid, core::TimePoint now) {

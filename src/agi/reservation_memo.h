@@ -1,9 +1,12 @@
-// Which reservation the AGI server made for which channel (agi_uniqueid), so that
-// `agi://host/release` from a hang-up handler, without a `reservation=` argument, ends the right
-// one (SPEC "VICIdial / Asterisk integration"). Bounded: at most `capacity` entries, each kept
-// for `ttl` after it was made; the oldest entry makes room for a new one. Only this process
-// remembers: a release reaching another instance needs `reservation=${CIDROTOR_RESERVATION}`.
-// Thread-safe (one mutex, held for a hash lookup); time is passed in, never read here.
+// Which reservation the AGI server made for which channel, so that `agi://host/release` from a
+// hang-up handler, without a `reservation=` argument, ends the right one (SPEC "VICIdial /
+// Asterisk integration"). A channel is named by ChannelKey: Asterisk's agi_uniqueid is unique on
+// one Asterisk server only (its start time and a counter), and several dialers may share one
+// cidrotor, so the key is the Asterisk server's address with the uniqueid. Bounded: at most
+// `capacity` entries, each kept for `ttl` after it was made; the oldest entry makes room for a new
+// one. Only this process remembers: a release reaching another instance needs
+// `reservation=${CIDROTOR_RESERVATION}`. Thread-safe (one mutex, held for a hash lookup); time is
+// passed in, never read here.
 #pragma once
 
 #include <chrono>
@@ -20,12 +23,20 @@
 
 namespace cidrotor::agi {
 
+// The memo's key of a channel: the address of the Asterisk server that sent it (the FastAGI
+// connection's peer) and its agi_uniqueid. Empty when the uniqueid is.
+std::string ChannelKey(std::string_view peer_address, std::string_view uniqueid);
+
 class ReservationMemo {
  public:
   ReservationMemo(std::size_t capacity, std::chrono::seconds ttl);
 
-  // Remembers `reservation_id` for `uniqueid` (replacing an earlier one). Empty ids are ignored.
-  void Remember(std::string_view uniqueid, std::uint64_t reservation_id, core::TimePoint now);
+  // Remembers `reservation_id` for `uniqueid` (a ChannelKey). Returns the reservation it replaces,
+  // if any: a channel that asks again (a second Dial after the first failed) shows one caller-ID
+  // at a time, so the caller releases the earlier one. Empty ids are ignored.
+  [[nodiscard]] std::optional<std::uint64_t> Remember(std::string_view uniqueid,
+                                                      std::uint64_t reservation_id,
+                                                      core::TimePoint now);
   // The reservation made for `uniqueid`, or nullopt (none, or expired). Kept until Forget: a
   // release that fails (bad input, the store down) can be tried again.
   std::optional<std::uint64_t> Find(std::string_view uniqueid, core::TimePoint now);

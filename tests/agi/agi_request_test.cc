@@ -136,29 +136,49 @@ TEST(AgiReplyTest, SetVariableQuotesAndEscapes) {
 TEST(ReservationMemoTest, RemembersFindsForgetsAndExpires) {
   const core::TimePoint t0{std::chrono::seconds(1'000'000)};
   ReservationMemo memo(2, std::chrono::seconds(60));
-  memo.Remember("u1", 10, t0);
-  memo.Remember("", 11, t0);  // ignored
+  EXPECT_EQ(memo.Remember("u1", 10, t0), std::nullopt);
+  EXPECT_EQ(memo.Remember("", 11, t0), std::nullopt);  // ignored
   EXPECT_EQ(memo.Find("u1", t0), 10U);
   EXPECT_EQ(memo.Find("u1", t0), 10U);  // kept until released
   memo.Forget("u1", 10);
   EXPECT_EQ(memo.Find("u1", t0), std::nullopt);
-  memo.Remember("u2", 20, t0);
+  (void)memo.Remember("u2", 20, t0);
   EXPECT_EQ(memo.Find("u2", t0 + std::chrono::seconds(61)), std::nullopt);  // expired
 }
 
 TEST(ReservationMemoTest, IsBoundedOldestFirst) {
   const core::TimePoint t0{std::chrono::seconds(1'000'000)};
   ReservationMemo memo(2, std::chrono::seconds(60));
-  memo.Remember("a", 1, t0);
-  memo.Remember("b", 2, t0);
-  memo.Remember("c", 3, t0);
+  (void)memo.Remember("a", 1, t0);
+  (void)memo.Remember("b", 2, t0);
+  (void)memo.Remember("c", 3, t0);
   EXPECT_EQ(memo.size(), 2U);
   EXPECT_EQ(memo.Find("a", t0), std::nullopt);
   EXPECT_EQ(memo.Find("c", t0), 3U);
   memo.Forget("b", 99);  // another reservation: kept
   EXPECT_EQ(memo.Find("b", t0), 2U);
-  for (int i = 0; i < 1000; ++i) memo.Remember("same", static_cast<std::uint64_t>(i), t0);
+  for (int i = 0; i < 1000; ++i) (void)memo.Remember("same", static_cast<std::uint64_t>(i), t0);
   EXPECT_EQ(memo.Find("same", t0), 999U);
+  EXPECT_EQ(memo.Find("c", t0), 3U) << "a channel asking again makes no room by evicting another";
+}
+
+// A channel that asks again is answered with the reservation it replaces, for the caller to end.
+TEST(ReservationMemoTest, RememberingAChannelAgainHandsBackTheEarlierReservation) {
+  const core::TimePoint t0{std::chrono::seconds(1'000'000)};
+  ReservationMemo memo(4, std::chrono::seconds(60));
+  EXPECT_EQ(memo.Remember("u1", 10, t0), std::nullopt);
+  EXPECT_EQ(memo.Remember("u1", 10, t0), std::nullopt) << "the same reservation: nothing to end";
+  EXPECT_EQ(memo.Remember("u1", 11, t0), 10U);
+  EXPECT_EQ(memo.Find("u1", t0), 11U);
+  EXPECT_EQ(memo.Remember("u1", 12, t0 + std::chrono::seconds(61)), std::nullopt)
+      << "the earlier entry had expired";
+}
+
+// Asterisk's uniqueids are unique per Asterisk server: the key names the server too.
+TEST(ReservationMemoTest, ChannelKeysOfTwoAsteriskServersDiffer) {
+  EXPECT_NE(ChannelKey("10.0.0.1", "1764180000.77"), ChannelKey("10.0.0.2", "1764180000.77"));
+  EXPECT_EQ(ChannelKey("10.0.0.1", "1764180000.77"), ChannelKey("10.0.0.1", "1764180000.77"));
+  EXPECT_EQ(ChannelKey("10.0.0.1", ""), "") << "no uniqueid, nothing to remember";
 }
 
 }  // namespace

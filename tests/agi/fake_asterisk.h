@@ -20,9 +20,17 @@ namespace cidrotor::agi::testing {
 
 class FakeAsterisk {
  public:
-  // Connects to `address` (IPv4, host byte order; loopback by default) at `port`.
-  explicit FakeAsterisk(std::uint16_t port, std::uint32_t address = INADDR_LOOPBACK) {
+  // Connects to `address` (IPv4, host byte order; loopback by default) at `port`, from `source`
+  // when given (another Asterisk server: e.g. 127.0.0.2).
+  explicit FakeAsterisk(std::uint16_t port, std::uint32_t address = INADDR_LOOPBACK,
+                        std::uint32_t source = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source != 0) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      from.sin_addr.s_addr = htonl(source);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) return;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -24,8 +24,8 @@ class AgiE2eTest : public E2eTest {
  protected:
   // The variables an AGI exchange set, by name (the last value of each), answering every
   // command with `200 result=1`.
-  std::map<std::string, std::string> Agi(const EnvFields& fields) {
-    FakeAsterisk asterisk(server().agi_port());
+  std::map<std::string, std::string> Agi(const EnvFields& fields, std::uint32_t source = 0) {
+    FakeAsterisk asterisk(server().agi_port(), INADDR_LOOPBACK, source);
     EXPECT_TRUE(asterisk.connected());
     std::map<std::string, std::string> vars;
     for (const auto& command : asterisk.Exchange(AsteriskEnv(fields))) {
@@ -38,18 +38,20 @@ class AgiE2eTest : public E2eTest {
     }
     return vars;
   }
-  std::map<std::string, std::string> AgiNextCid(const std::string& uniqueid) {
+  std::map<std::string, std::string> AgiNextCid(const std::string& uniqueid,
+                                                std::uint32_t source = 0) {
     EnvFields fields;
     fields.uniqueid = uniqueid;
-    return Agi(fields);
+    return Agi(fields, source);
   }
   std::map<std::string, std::string> AgiRelease(const std::string& uniqueid,
-                                                const std::string& query) {
+                                                const std::string& query,
+                                                std::uint32_t source = 0) {
     EnvFields fields;
     fields.uniqueid = uniqueid;
     fields.extension = "h";
     fields.script = "release?" + query;
-    return Agi(fields);
+    return Agi(fields, source);
   }
   HttpResponse CurlNextCid() { return NextCid("format=plain&to=3105559876&cidname=V1"); }
 };
@@ -120,6 +122,69 @@ TEST_F(AgiE2eTest, AgiReleaseFreesTheNumberByUniqueidAndByReservation) {
                                       "&outcome=BUSY")["CIDROTOR_STATUS"],
             "ok");
   EXPECT_EQ(CurlNextCid().status, 200);
+}
+
+// Two Asterisk servers sharing cidrotor can give two channels the same uniqueid (each server's
+// start time and counter): a release without reservation= ends its own server's reservation.
+TEST_F(AgiE2eTest, SameUniqueidFromTwoAsteriskServersNamesTwoChannels) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 2));
+  constexpr std::uint32_t kServerA = 0x7f000001;  // 127.0.0.1
+  constexpr std::uint32_t kServerB = 0x7f000002;  // 127.0.0.2
+  auto a = AgiNextCid("1764180000.77", kServerA);
+  auto b = AgiNextCid("1764180000.77", kServerB);
+  ASSERT_EQ(a["CIDROTOR_STATUS"], "ok");
+  ASSERT_EQ(b["CIDROTOR_STATUS"], "ok");
+  ASSERT_NE(a["CALLERID(num)"], b["CALLERID(num)"]);
+  EXPECT_EQ(AgiRelease("1764180000.77", "outcome=ANSWER", kServerA)["CIDROTOR_STATUS"], "ok");
+  const auto live = ParseJson(Admin("GET", "/api/reservations").body);
+  const auto& reservations = live.at("reservations").as_array();
+  ASSERT_EQ(reservations.size(), 1U) << live;
+  EXPECT_EQ(Field(reservations[0], "caller_id"), b["CALLERID(num)"]) << "B's call still holds it";
+}
+
+// A channel that asks again (a second Dial after the first failed) shows one caller-ID at a time:
+// its earlier reservation ends, and the hang-up handler's release ends the later one.
+TEST_F(AgiE2eTest, AChannelAskingAgainReleasesItsEarlierNumber) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 2));
+  ASSERT_EQ(AgiNextCid("1700000005.1")["CIDROTOR_STATUS"], "ok");
+  ASSERT_EQ(AgiNextCid("1700000005.1")["CIDROTOR_STATUS"], "ok");
+  // The earlier release is sent without waiting for it (cluster mode: a Redis round trip later).
+  std::size_t live = 0;
+  for (int i = 0; i < 100; ++i) {
+    live = ParseJson(Admin("GET", "/api/reservations").body).at("reservations").as_array().size();
+    if (live == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(live, 1U) << "the first number was released";
+  EXPECT_EQ(CurlNextCid().status, 200);
+  EXPECT_EQ(AgiRelease("1700000005.1", "outcome=ANSWER")["CIDROTOR_STATUS"], "ok");
+  EXPECT_EQ(CurlNextCid().status, 200) << "and the hang-up handler released the second";
+}
+
+// api_logs names the script even when its arguments are refused; unknown scripts are agi:unknown.
+TEST_F(AgiE2eTest, RefusedRequestsAreLoggedUnderTheirScript) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  EnvFields bad;
+  bad.script = "next-cid?to=%ZZ";
+  EXPECT_EQ(Agi(bad)["CIDROTOR_STATUS"], "invalid_argument");
+  EnvFields unknown;
+  unknown.script = "dial-out";
+  EXPECT_EQ(Agi(unknown)["CIDROTOR_STATUS"], "not_found");
+  std::map<std::string, std::string> status_by_endpoint;
+  for (int i = 0; i < 100 && status_by_endpoint.size() < 2; ++i) {  // api_logs: group commit
+    status_by_endpoint.clear();
+    const auto logs = ParseJson(Admin("GET", "/api/logs?limit=100").body);
+    for (const auto& log : logs.at("logs").as_array()) {
+      if (Field(log, "method") == "AGI") {
+        status_by_endpoint[Field(log, "endpoint")] = Field(log, "status_code");
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status_by_endpoint,
+            (std::map<std::string, std::string>{{"agi:next-cid", "400"}, {"agi:unknown", "404"}}));
 }
 
 // An inbound call to a rotated number: `lookup` names the campaign, agent and lead whose call
