@@ -123,6 +123,15 @@ Dialplan Parse(std::istream& in) {
     constexpr std::string_view kPush = "CHANNEL(hangup_handler_push)=";
     if (const auto at = after.find(kPush); at != std::string::npos) {
       std::string target = after.substr(at + kPush.size());
+      // Inside ExecIf(...?Set(...)) the target ends at the first `)` it did not open.
+      int depth = 0;
+      for (std::size_t i = 0; i < target.size(); ++i) {
+        if (target[i] == '(') ++depth;
+        if (target[i] == ')' && depth-- == 0) {
+          target.resize(i);
+          break;
+        }
+      }
       plan.jumps.push_back({context, exten, WithoutArgs(target), line_no});
     }
   }
@@ -204,12 +213,13 @@ TEST(DialplanTest, TheCheckerCatchesBrokenDialplans) {
       " same => n,Gosub(b,s,1(x))\n"
       " same => n(x),NoOp()\n"
       " same => n(x),NoOp()\n"
+      " same => n,ExecIf($[1]?Set(CHANNEL(hangup_handler_push)=c,s,1))\n"
       "exten => t,2,NoOp()\n");
   const Dialplan plan = Parse(broken);
   EXPECT_EQ(plan.errors.size(), 2U);  // label x twice, priority 2 first
   int bad = 0;
   for (const auto& jump : plan.jumps) bad += CheckJump(plan, jump).empty() ? 0 : 1;
-  EXPECT_EQ(bad, 2);  // no label `nowhere`, no context b
+  EXPECT_EQ(bad, 3);  // no label `nowhere`, no context b, no context c
 }
 
 }  // namespace
