@@ -194,6 +194,35 @@ TEST_F(IndexedStoreTest, AClockSteppedBackDoesNotReopenAnEndedHour) {
   EXPECT_TRUE(call());
 }
 
+// An import keeps one chunk in the journal at a time: an allocation queued behind it waits for one
+// chunk's commit, not a whole batch's. A chunk that fails ends the import: the chunks before it
+// stay, the one that failed is undone, the ones after it are never applied.
+TEST_F(IndexedStoreTest, AnImportHasOneChunkInTheJournalAtATimeAndStopsAtAFailedOne) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+  MemoryJournal& journal = *owned;
+  OpenWith(std::move(owned));
+  constexpr std::uint64_t kRows = 20'000;  // three chunks of at most 8,192
+  std::vector<ImportItem> items;
+  for (std::uint64_t i = 0; i < kRows; ++i) {
+    ImportItem item;
+    item.spec = Spec(std::to_string(2'125'500'000 + i));
+    items.push_back(std::move(item));
+  }
+  journal.PauseCompletions(true);
+  std::promise<core::Result<ImportResult>> imported;
+  store_->ImportNumbers(std::move(items), OnDuplicate::kUpdate,
+                        [&](auto r) { imported.set_value(std::move(r)); });
+  EXPECT_EQ(journal.QueueDepth(), 8'192U) << "only the first chunk is queued";
+  journal.SetFailure(core::Error::Unavailable("disk full"));  // the second chunk fails
+  journal.PauseCompletions(false);
+  const auto result = imported.get_future().get();
+  EXPECT_THAT(result, HasError(ErrorCode::kUnavailable));
+  journal.SetFailure(std::nullopt);
+  auto stats = Await<StoreStats>([&](auto done) { store_->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 8'192U) << "the first chunk stays, the rest never applied";
+}
+
 // One process serves the embedded store: every turn of a periodic job is its own.
 TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
   OpenWith(std::make_unique<MemoryJournal>());

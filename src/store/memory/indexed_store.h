@@ -34,6 +34,8 @@ struct IndexedStoreOptions {
   HistoryRetention retention;                // pruned from Tick
 };
 
+struct ImportRun;  // indexed_store_import.cc: one import's chunks
+
 class IndexedStore final : public Store {
  public:
   // Loads the journal's state (numbers, usage, live reservations) into memory.
@@ -86,6 +88,10 @@ class IndexedStore final : public Store {
  private:
   IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
                IndexedStoreOptions options, std::unique_ptr<Journal> journal);
+
+  // Applies the next chunk of an import and appends it; its completion applies the one after
+  // (indexed_store_import.cc). Ends the import with `done` after the last or a failed one.
+  void ImportNextChunk(std::shared_ptr<ImportRun> run);
 
   // The time the index is given: the clock, but never earlier than it was last given. Caps count
   // one hour's and one day's window per number, so a clock stepped back (NTP, a VM resumed) would
