@@ -295,30 +295,63 @@ std::optional<NumberView> NumberIndex::Find(PhoneNumber caller_id, TimePoint now
 }
 
 NumberList NumberIndex::List(const NumberQuery& query, TimePoint now) {
+  PartialList partial;
+  while (!ListSlice(query, partial, records_.size() + 1, now)) {
+  }
+  SortPage(query, partial);
+  return FinishList(query, partial, now);
+}
+
+bool NumberIndex::ListSlice(const NumberQuery& query, PartialList& partial, std::size_t max_records,
+                            TimePoint now) {
   Advance(now);
   std::optional<std::uint16_t> pool;
   if (query.pool) {
     pool = pools_.Find(*query.pool);
-    if (!pool) return {};
+    if (!pool) {
+      partial.no_such_pool = true;
+      partial.matches.clear();
+      return true;
+    }
   }
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> matches;
-  for (std::uint32_t id = 0; id < records_.size(); ++id) {
+  const CompactTime now_compact = ToCompact(now);
+  const std::size_t end = std::min(records_.size(), partial.next + max_records);
+  for (std::size_t id = partial.next; id < end; ++id) {
     const Record& r = records_[id];
     if (!r.in_use) continue;
     if (query.area_code && r.digits / 10'000'000 != *query.area_code) continue;
     if (query.active && r.active != *query.active) continue;
-    if (query.resting && (r.rest_until > ToCompact(now)) != *query.resting) continue;
+    if (query.resting && (r.rest_until > now_compact) != *query.resting) continue;
     if (pool && forest_.PoolOf(r.leaf) != *pool) continue;
-    matches.emplace_back(r.digits, id);
+    partial.matches.emplace_back(r.digits, static_cast<std::uint32_t>(id));
   }
+  partial.next = end;
+  return end >= records_.size();
+}
+
+void NumberIndex::SortPage(const NumberQuery& query, PartialList& partial) {
+  auto& matches = partial.matches;
+  const std::size_t end = std::min(matches.size(), query.offset + query.limit);
+  if (query.offset >= matches.size()) return;
+  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(end),
+                    matches.end());
+}
+
+NumberList NumberIndex::FinishList(const NumberQuery& query, const PartialList& partial,
+                                   TimePoint now) {
   NumberList list;
+  const auto& matches = partial.matches;
   list.total = matches.size();
   if (query.offset >= matches.size()) return list;
   const std::size_t end = std::min(matches.size(), query.offset + query.limit);
-  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(end),
-                    matches.end());
-  for (std::size_t i = query.offset; i < end; ++i)
-    list.numbers.push_back(View(matches[i].second, now));
+  for (std::size_t i = query.offset; i < end; ++i) {
+    const auto [digits, slot] = matches[i];
+    std::optional<std::uint32_t> id = slot;
+    if (slot >= records_.size() || !records_[slot].in_use || records_[slot].digits != digits) {
+      id = table_.Find(digits);  // deleted (nullopt), or deleted and added again elsewhere
+    }
+    if (id) list.numbers.push_back(View(*id, now));
+  }
   return list;
 }
 

@@ -105,6 +105,15 @@ struct IndexCounts {
   std::vector<PoolCounts> pools;           // ordered by name
 };
 
+// A listing being gathered slice by slice (NumberIndex::ListSlice), so that a caller holding a
+// lock for the index can let it go between slices: at a million numbers one pass takes
+// milliseconds, which allocations would otherwise wait for.
+struct PartialList {
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> matches;  // (digits, record slot)
+  std::size_t next = 0;                                          // the next record slot to read
+  bool no_such_pool = false;  // the query names a pool that holds no number: nothing matches
+};
+
 // Counts being gathered slice by slice (NumberIndex::CountSlice).
 struct PartialCounts {
   IndexCounts counts;  // the totals; area_codes and pools stay empty until FinishCounts
@@ -140,7 +149,15 @@ class NumberIndex {
   // Removes a number; returns its live reservation, which ends with it. Errors: kNotFound.
   [[nodiscard]] Result<std::optional<Reservation>> Remove(PhoneNumber caller_id, TimePoint now);
   std::optional<NumberView> Find(PhoneNumber caller_id, TimePoint now);
-  NumberList List(const NumberQuery& query, TimePoint now);
+  NumberList List(const NumberQuery& query, TimePoint now);  // the slices below, in one go
+  // Gathers the matches of up to `max_records` more record slots; true once all are read.
+  bool ListSlice(const NumberQuery& query, PartialList& partial, std::size_t max_records,
+                 TimePoint now);
+  // Orders the matches up to the page's end. Touches no index state: run it without the lock.
+  static void SortPage(const NumberQuery& query, PartialList& partial);
+  // The page's views. A number deleted since its slice was read is left out; one whose slot
+  // moved is found again by its digits.
+  NumberList FinishList(const NumberQuery& query, const PartialList& partial, TimePoint now);
   std::size_t size() const { return table_.size(); }
   // Reservation ends queued, live and stale (an early release leaves its entry until the TTL
   // passes); at most about twice the live reservations plus kExpiryCompaction.

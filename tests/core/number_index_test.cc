@@ -565,6 +565,33 @@ TEST_F(NumberIndexTest, ListFiltersPagesAndSortsByNumber) {
   EXPECT_EQ(index_.List(pool, now_).total, 1u);
 }
 
+// A listing read in slices, the caller's lock let go between them: a number deleted meanwhile is
+// left out of the page, one deleted and added again (another record slot) is found by its digits.
+TEST_F(NumberIndexTest, ListInSlicesSurvivesChangesBetweenSlices) {
+  Add("2125550001");
+  Add("2125550002");
+  Add("2125550003");
+  NumberQuery all;
+  PartialList partial;
+  EXPECT_FALSE(index_.ListSlice(all, partial, 2, now_));
+  ASSERT_THAT(index_.Remove(*PhoneNumber::ParsePoolNumber("2125550001"), now_), IsOk());
+  ASSERT_THAT(index_.Remove(*PhoneNumber::ParsePoolNumber("2125550002"), now_), IsOk());
+  Add("2125550004");  // takes a freed slot
+  Add("2125550002");  // back, in another slot
+  EXPECT_TRUE(index_.ListSlice(all, partial, 2, now_));
+  NumberIndex::SortPage(all, partial);
+  const NumberList list = index_.FinishList(all, partial, now_);
+  std::vector<std::string> listed;
+  for (const auto& view : list.numbers) listed.push_back(view.spec.caller_id.ToString());
+  // 0001 was read and is gone; 0002 was read and is back; 0004 came after its slot was read.
+  EXPECT_EQ(listed, (std::vector<std::string>{"2125550002", "2125550003"}));
+  NumberQuery none;
+  none.pool = "nowhere";
+  PartialList empty;
+  EXPECT_TRUE(index_.ListSlice(none, empty, 2, now_));
+  EXPECT_EQ(index_.FinishList(none, empty, now_).total, 0U);
+}
+
 TEST_F(NumberIndexTest, CountsReportReservedCappedAndAvailable) {
   Add("2125550001", 1, 10);
   Add("2125550002");

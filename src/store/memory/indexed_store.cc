@@ -11,8 +11,8 @@
 namespace cidrotor::store {
 namespace {
 
-// Record slots counted per hold of the lock by GetStats (~0.1 ms each here).
-constexpr std::size_t kStatsSlice = 16'384;
+// Record slots read per hold of the lock by GetStats and ListNumbers (~0.1 ms each here).
+constexpr std::size_t kScanSlice = 16'384;
 
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
@@ -246,8 +246,19 @@ void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberV
 void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
   core::NumberQuery query{filter.area_code, filter.pool,  filter.active,
                           filter.offset,    filter.limit, filter.resting};
+  // In slices, the lock released between them, and sorted without it: at a million numbers a
+  // whole listing held allocations for 8 ms (the first page) to 68 ms (the last).
+  core::PartialList partial;
   std::unique_lock lock(mu_);
-  core::NumberList list = index_.List(query, NowLocked());
+  while (!index_.ListSlice(query, partial, kScanSlice, NowLocked())) {
+    lock.unlock();
+    std::this_thread::yield();
+    lock.lock();
+  }
+  lock.unlock();
+  core::NumberIndex::SortPage(query, partial);
+  lock.lock();
+  core::NumberList list = index_.FinishList(query, partial, NowLocked());
   lock.unlock();
   done(NumberPage{std::move(list.numbers), list.total});
 }
@@ -275,7 +286,7 @@ void IndexedStore::GetStats(Callback<StoreStats> done) {
   // and /metrics scrape).
   core::PartialCounts partial;
   std::unique_lock lock(mu_);
-  while (!index_.CountSlice(partial, kStatsSlice, NowLocked())) {
+  while (!index_.CountSlice(partial, kScanSlice, NowLocked())) {
     lock.unlock();
     std::this_thread::yield();
     lock.lock();
