@@ -219,6 +219,10 @@ class Journal {
   virtual std::size_t QueueDepth() const = 0;
   // False after a failed commit until one succeeds again.
   virtual bool Healthy() const = 0;
+  // Whether the commit under way has run longer than the journal's stall limit (a disk that
+  // hangs, a lock another process holds): allocations should fail fast rather than queue behind
+  // it. The default: never (journals that cannot stall).
+  virtual bool Stalled() const { return false; }
 
   // Blocks until every entry appended before the call is committed.
   virtual void Flush() = 0;

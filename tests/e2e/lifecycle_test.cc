@@ -1,12 +1,16 @@
 // The process's life: durability across kill -9, graceful SIGTERM, start on an empty data
 // directory, init-db and its sample data, --help, and configuration errors (exit 2, naming the
 // variable).
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "e2e/e2e_fixture.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -36,6 +40,39 @@ TEST_F(LifecycleTest, KillNineAfterAcknowledgedAllocationsLosesNone) {
     EXPECT_EQ(before.count(caller_id), 0U) << caller_id << " was handed out twice";
   }
   EXPECT_EQ(NextCid("to=2125559876").status, 503);  // the first 10 are still reserved
+}
+
+// Another process holding SQLite's write lock (an admin's sqlite3, a stuck disk alike): after 2 s
+// /next-cid fails at once and /health says so; the allocation that waited is committed too late
+// for its caller, so it is released rather than kept reserved for nobody; all recovers after.
+TEST_F(LifecycleTest, AStalledCommitFailsFastAndLeavesNoNumberReserved) {
+  SKIP_UNLESS_EMBEDDED("SQLite's write lock");
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  auto side = store::sqlite::Database::Open((work_dir() / "data" / "cidrotor.db").string(),
+                                            store::sqlite::Database::Access::kReadWrite);
+  ASSERT_TRUE(side.has_value()) << side.error().ToString();
+  ASSERT_TRUE(side->Exec("BEGIN IMMEDIATE", "hold the write lock").has_value());
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto waiting = std::async(std::launch::async, [&] {
+    HttpClient own(port());
+    return own.Get("/next-cid?to=2125559876").status;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+  const auto asked = Clock::now();
+  EXPECT_EQ(NextCid("to=2125559876").status, 503);
+  EXPECT_LT(Clock::now() - asked, std::chrono::milliseconds(500)) << "fails fast";
+  EXPECT_EQ(client().Get("/health").status, 503);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(side->Exec("COMMIT", "let go").has_value());
+  EXPECT_EQ(waiting.get(), 503) << "committed after 3 s: released, answered as failed";
+  EXPECT_GE(Clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(client().Get("/health").status, 200);
+  const auto live = ParseJson(Admin("GET", "/api/reservations").body);
+  EXPECT_TRUE(live.at("reservations").as_array().empty()) << live;
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+  EXPECT_EQ(NextCid("to=2125559876").status, 200) << "both numbers free";
 }
 
 TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "core/calendar.h"
 #include "store/memory/memory_journal.h"
@@ -221,6 +222,34 @@ TEST_F(IndexedStoreTest, AnImportHasOneChunkInTheJournalAtATimeAndStopsAtAFailed
   auto stats = Await<StoreStats>([&](auto done) { store_->GetStats(done); });
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->total_numbers, 8'192U) << "the first chunk stays, the rest never applied";
+}
+
+// A commit that hangs fails allocations at once (and /health), and an allocation committed after
+// its caller most likely gave up is released and answered as a failure: no number stays reserved
+// for nobody until its TTL.
+TEST_F(IndexedStoreTest, AStalledOrLateCommitLeavesNoNumberReserved) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+  MemoryJournal& journal = *owned;
+  IndexedStoreOptions options;
+  options.commit_deadline = std::chrono::milliseconds(50);
+  OpenWith(std::move(owned), options);
+  ASSERT_THAT(Add("2125550001"), IsOk());
+
+  journal.SetStalled(true);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kUnavailable));
+  EXPECT_FALSE(store_->Health().can_allocate);
+  journal.SetStalled(false);
+  EXPECT_TRUE(store_->Health().can_allocate);
+
+  journal.PauseCompletions(true);
+  std::promise<core::Result<core::Allocation>> allocated;
+  store_->Allocate(To("2125559999"), [&](auto r) { allocated.set_value(std::move(r)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  journal.PauseCompletions(false);
+  const auto late = allocated.get_future().get();
+  ASSERT_THAT(late, HasError(ErrorCode::kUnavailable));
+  EXPECT_THAT(late.error().detail(), ::testing::HasSubstr("released"));
+  EXPECT_THAT(Allocate("2125559999"), IsOk()) << "the late one was released";
 }
 
 // One process serves the embedded store: every turn of a periodic job is its own.

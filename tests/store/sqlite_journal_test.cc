@@ -281,6 +281,34 @@ TEST_F(SqliteJournalTest, CommitBlockedPastBusyTimeoutFailsAllItsWaiters) {
   EXPECT_TRUE(journal->Healthy());
 }
 
+// A commit waiting past stall_limit (here for a lock another process holds) makes the journal
+// Stalled() while it waits, and no longer once it ends.
+TEST_F(SqliteJournalTest, ACommitRunningPastTheStallLimitIsStalledUntilItEnds) {
+  auto journal = OpenJournal({.path = path_,
+                              .busy_timeout = std::chrono::minutes(5),
+                              .stall_limit = std::chrono::milliseconds(50)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  std::atomic<bool> committed{false};
+  journal->Append({Log(1)}, [&](core::Result<void> r) {
+    EXPECT_THAT(r, IsOk());
+    committed = true;
+  });
+  EXPECT_FALSE(journal->Stalled());
+  const auto start = std::chrono::steady_clock::now();
+  while (!journal->Stalled() &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(journal->Stalled());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+  side.Exec("COMMIT");
+  journal->Flush();
+  EXPECT_TRUE(committed.load());
+  EXPECT_FALSE(journal->Stalled());
+  EXPECT_TRUE(journal->Healthy());
+}
+
 TEST_F(SqliteJournalTest, ConcurrentAppendsShareOneCommit) {
   // The write lock held by a second connection keeps the writer waiting, so every append made
   // meanwhile must wait for the same next commit.

@@ -11,6 +11,9 @@
 namespace cidrotor::store {
 namespace {
 
+constexpr char kStalledDetail[] =
+    "a commit has been running for too long (a stuck disk, or a lock another process holds)";
+
 // Record slots read per hold of the lock by GetStats and ListNumbers (~0.1 ms each here).
 constexpr std::size_t kScanSlice = 16'384;
 
@@ -74,6 +77,7 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
 IndexedStore::IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
                            IndexedStoreOptions options, std::unique_ptr<Journal> journal)
     : clock_(clock),
+      commit_deadline_(options.commit_deadline),
       journal_(std::move(journal)),
       index_(calendar, options.index),
       limiter_(options.rate_limit_per_agent),
@@ -99,6 +103,13 @@ void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
 }
 
 void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> done) {
+  // A commit that hangs (a stuck disk, a lock another process holds) would hold this allocation
+  // and every one after it: fail fast instead, until it ends.
+  if (journal_->Stalled()) {
+    done(core::Fail(core::Error::Unavailable(kStalledDetail)));
+    return;
+  }
+  const auto asked = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
   // Read under mu_: the index sees time in the order it is changed (two requests at an hour's
   // end otherwise reach it out of order, and the later window's count is overwritten).
@@ -127,8 +138,24 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   const core::Reservation& reservation = allocation->reservation;
   ReservationMade made{reservation, *index_.UsageOf(reservation.caller_id)};
   const std::uint64_t id = reservation.id;
+  // Committed too late for its caller: released, and answered as the failure it is to them.
+  Callback<core::Allocation> answer = [this, asked, id,
+                                       done = std::move(done)](core::Result<core::Allocation> r) {
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - asked);
+    if (r && took > commit_deadline_) {
+      spdlog::warn("allocate: reservation {} committed after {} ms: released", id, took.count());
+      core::ReleaseRequest release;
+      release.reservation_id = id;
+      Release(release, [](const core::Result<core::ReleaseResult>&) {});
+      done(core::Fail(core::Error::Unavailable("the store took " + std::to_string(took.count()) +
+                                               " ms to commit the allocation; it was released")));
+      return;
+    }
+    done(std::move(r));
+  };
   // Undo: the number goes back to the order; its counters stay advanced (never under-counts).
-  CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(done),
+  CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(answer),
                                [this, id] {
                                  std::lock_guard undo_lock(mu_);
                                  core::ReleaseRequest release;
@@ -322,8 +349,11 @@ void IndexedStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(
 StoreHealth IndexedStore::Health() const {
   StoreHealth health;
   health.mode = "embedded";
-  health.can_allocate = journal_->Healthy();
-  health.database = health.can_allocate ? "healthy" : "unavailable: last commit failed";
+  const bool stalled = journal_->Stalled();
+  health.can_allocate = journal_->Healthy() && !stalled;
+  health.database = health.can_allocate ? "healthy"
+                    : stalled           ? std::string("unavailable: ") + kStalledDetail
+                                        : "unavailable: last commit failed";
   return health;
 }
 

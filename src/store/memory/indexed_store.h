@@ -32,6 +32,10 @@ struct IndexedStoreOptions {
   core::IndexOptions index;
   std::uint32_t rate_limit_per_agent = 100;  // DEFAULT_RATE_LIMIT_PER_AGENT; 0 = unlimited
   HistoryRetention retention;                // pruned from Tick
+  // An allocation whose commit took longer than this is released and answered kUnavailable:
+  // its caller has most likely given up (the dialplan's CURL after 2 s; FastAGI has a deadline
+  // of its own), and the number would otherwise stay reserved, unused, until its TTL.
+  std::chrono::milliseconds commit_deadline{2'000};
 };
 
 struct ImportRun;  // indexed_store_import.cc: one import's chunks
@@ -115,6 +119,7 @@ class IndexedStore final : public Store {
                             std::function<void(core::Result<void>)> done);
 
   const core::Clock& clock_;
+  const std::chrono::milliseconds commit_deadline_;
   std::unique_ptr<Journal> journal_;
   mutable std::mutex mu_;
   core::NumberIndex index_;                // guarded by mu_

@@ -18,6 +18,7 @@
 // (kOwnThread only) is joined by the destructor after it has run every queued callback.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,9 @@ class MemoryJournal final : public Journal {
   // as a SQLite batch that waits for a lock does (tests order a failure's report after later
   // changes with it). Stopping the journal runs them all the same.
   void PauseCompletions(bool paused);
+  // Stalled() answers `stalled` (as the SQLite journal's does while a commit hangs).
+  void SetStalled(bool stalled) { stalled_.store(stalled); }
+  bool Stalled() const override { return stalled_.load(); }
 
   // Inline, in one go (no chunks): every api_logs row and every reservation older than the
   // cutoffs, but the highest id of each.
@@ -145,6 +149,7 @@ class MemoryJournal final : public Journal {
   std::uint64_t queued_seq_ = 0;       // guarded by mu_; completions queued so far
   std::uint64_t done_seq_ = 0;         // guarded by mu_; completions run so far
   bool stop_ = false;                  // guarded by mu_
+  std::atomic<bool> stalled_{false};
   bool paused_ = false;                // guarded by mu_; PauseCompletions
   std::thread completion_thread_;      // kOwnThread only; started last in the constructor
 };

@@ -231,7 +231,9 @@ void SqliteJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> don
 void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
   const PruneCutoffs cutoffs = *prune_;
   lock.unlock();
+  writing_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   auto chunk = writer_.PruneChunk(cutoffs, kPruneChunkRows);
+  writing_since_.store(0);
   lock.lock();
   core::Result<PruneResult> outcome = pruned_;
   if (!chunk) {
@@ -260,7 +262,9 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
     for (const Pending& p : batch) CallSafely(kWho, p.on_durable, core::Result<void>());
     return;
   }
+  writing_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   core::Result<void> result = writer_.WriteBatch(entries, logs);
+  writing_since_.store(0);
   if (result) {
     batches_committed_.fetch_add(1);
     entries_committed_.fetch_add(entries.size() + logs.size());
@@ -300,6 +304,14 @@ std::size_t SqliteJournal::QueueDepth() const {
 }
 
 bool SqliteJournal::Healthy() const { return healthy_.load(); }
+
+bool SqliteJournal::Stalled() const {
+  const std::int64_t since = writing_since_.load(std::memory_order_relaxed);
+  if (since == 0) return false;
+  const auto running = std::chrono::steady_clock::now().time_since_epoch() -
+                       std::chrono::steady_clock::duration(since);
+  return running > options_.stall_limit;
+}
 
 template <class T, class Query>
 void SqliteJournal::PostRead(Callback<T> done, Query query, ReadKind kind) {

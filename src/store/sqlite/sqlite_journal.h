@@ -64,6 +64,10 @@ struct SqliteOptions {
   // How long a connection waits for a lock another process holds (e.g. `cidrotor import`)
   // before its statement fails with "database is locked". Default 5,000 ms.
   std::chrono::milliseconds busy_timeout{5'000};
+  // A commit (or a pruning chunk) running longer than this makes the journal Stalled(): the
+  // store refuses allocations at once and reports itself unhealthy until the commit ends.
+  // Default 2,000 ms: the dialplan's CURL gives up after 2 s.
+  std::chrono::milliseconds stall_limit{2'000};
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
   std::size_t max_pending_reads = 64;
@@ -116,6 +120,7 @@ class SqliteJournal final : public Journal {
   // Entries queued or being written, not yet committed.
   std::size_t QueueDepth() const override;
   bool Healthy() const override;
+  bool Stalled() const override;
   // Returns once every append made before the call has been committed or has failed, and its
   // `on_durable` has run. REQUIRES: not called from a journal callback (it would wait on itself;
   // such a call returns at once and logs an error).
@@ -176,6 +181,8 @@ class SqliteJournal final : public Journal {
   std::chrono::steady_clock::time_point next_prune_chunk_{};  // writer thread only
 
   std::atomic<bool> healthy_{true};
+  // steady_clock ticks when the writer's current transaction began; 0 between transactions.
+  std::atomic<std::int64_t> writing_since_{0};
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
