@@ -162,6 +162,11 @@ void SqliteJournal::AppendLog(ApiLogEntry entry) {
   work_cv_.notify_one();
 }
 
+namespace {
+// Log rows a buffer keeps room for between bursts.
+constexpr std::size_t kKeptLogCapacity = 4'096;
+}  // namespace
+
 void SqliteJournal::WriterLoop() {
   std::vector<Pending> batch;
   std::vector<ApiLogEntry> logs;
@@ -196,6 +201,14 @@ void SqliteJournal::WriterLoop() {
     CommitBatch(batch, logs);
     const std::uint64_t last_seq = batch.empty() ? 0 : batch.back().seq;
     batch.clear();
+    // A burst grows both log buffers (they take turns) up to max_log_queue rows, ~180 bytes
+    // each: 35 MB at the default, a third of a million numbers' memory. Once commits are small
+    // again each buffer is given back on its turn.
+    if (logs.capacity() > kKeptLogCapacity && logs.size() < kKeptLogCapacity / 4) {
+      std::vector<ApiLogEntry> smaller;
+      smaller.reserve(kKeptLogCapacity);
+      logs.swap(smaller);
+    }
     logs.clear();
 
     lock.lock();
