@@ -17,6 +17,9 @@ constexpr char kStalledDetail[] =
 // Record slots read per hold of the lock by GetStats and ListNumbers (~0.1 ms each here).
 constexpr std::size_t kScanSlice = 16'384;
 
+// Numbers that fail to load are named in the log up to this many; all are counted.
+constexpr std::size_t kNamedSkips = 20;
+
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
@@ -29,10 +32,14 @@ class IndexLoader final : public LoadSink {
 
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
     if (auto loaded = index_.Load(spec, usage, now_); !loaded) {
-      spdlog::warn("load: skipped number {}: {}", spec.caller_id.ToString(),
-                   loaded.error().ToString());
+      // The first few by name; all of them in the count Open() reports.
+      if (++skipped_numbers_ <= kNamedSkips) {
+        spdlog::warn("load: skipped number {}: {}", spec.caller_id.ToString(),
+                     loaded.error().ToString());
+      }
     }
   }
+  std::size_t skipped_numbers() const { return skipped_numbers_; }
   void OnLiveReservation(const core::Reservation& reservation) override {
     if (auto restored = index_.Restore(reservation, now_); !restored) {
       spdlog::warn("load: skipped reservation {}: {}", reservation.id, restored.error().ToString());
@@ -54,6 +61,7 @@ class IndexLoader final : public LoadSink {
   NameTable& campaign_pools_;
   NameTable& pool_fallbacks_;
   core::TimePoint now_;
+  std::size_t skipped_numbers_ = 0;
 };
 
 }  // namespace
@@ -69,8 +77,16 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;
-  spdlog::info("store loaded: numbers={} live_reservations={} campaign_pools={}", summary->numbers,
-               summary->live_reservations, summary->campaign_pools);
+  if (const std::size_t skipped = loader.skipped_numbers(); skipped > 0) {
+    // Stored but not allocatable: say so loudly, not once per number in a scroll of warnings.
+    spdlog::error(
+        "load: {} of the {} stored numbers could not be loaded and are not in rotation (see the "
+        "warnings above for the first {}); they stay in the store untouched",
+        skipped, summary->numbers, std::min(skipped, kNamedSkips));
+  }
+  spdlog::info("store loaded: numbers={} live_reservations={} campaign_pools={}",
+               summary->numbers - loader.skipped_numbers(), summary->live_reservations,
+               summary->campaign_pools);
   return store;
 }
 
