@@ -45,7 +45,12 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<AgiState> state) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto connection = std::make_shared<AgiConnection>(std::move(socket));
-    if (!state->Register(connection)) break;
+    const auto registered = state->Register(connection);
+    if (registered == AgiState::Registered::kStopping) break;
+    if (registered == AgiState::Registered::kFull) {
+      connection->socket.close(ignored);
+      continue;
+    }
     asio::co_spawn(connection->socket.get_executor(), RunAgiSession(state, connection),
                    [](std::exception_ptr error) { LogEscaped("session", error); });
   }
@@ -62,11 +67,23 @@ AgiState::AgiState(asio::io_context& io_context, const AgiContext& ctx)
       memo(ctx.memo_capacity, ctx.memo_ttl),
       acceptor(asio::make_strand(io_context)) {}
 
-bool AgiState::Register(const std::shared_ptr<AgiConnection>& connection) {
+AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& connection) {
   std::lock_guard lock(mu);
-  if (stopping.load()) return false;
+  if (stopping.load()) return Registered::kStopping;
+  if (connections.size() >= context.max_connections) {
+    ++refused_full;
+    // One warning a second at most, with the count: a flood must not flood the log too.
+    const auto now = SteadyClock::now();
+    if (now - last_full_warning >= std::chrono::seconds(1)) {
+      last_full_warning = now;
+      spdlog::warn("agi: {} connections open, the most allowed: closed {} new one(s) at once",
+                   connections.size(), refused_full);
+      refused_full = 0;
+    }
+    return Registered::kFull;
+  }
   connections.insert(connection);
-  return true;
+  return Registered::kYes;
 }
 
 void AgiState::Unregister(const std::shared_ptr<AgiConnection>& connection) {

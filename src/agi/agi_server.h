@@ -43,6 +43,11 @@ struct AgiContext {
   // this long (default 2 h, longer than any call), at most this many (default 100,000).
   std::chrono::seconds memo_ttl{7200};
   std::size_t memo_capacity = 100'000;
+  // Connections open at once beyond which new ones are closed as soon as accepted, so Asterisk
+  // falls back at once (AGISTATUS=FAILURE) and a flood of silent peers cannot take every file
+  // descriptor (the HTTP API's too). One exchange lasts milliseconds: a busy dialer keeps a few
+  // dozen open. Default 1,000.
+  std::size_t max_connections = 1'000;
 };
 
 class AgiServer {

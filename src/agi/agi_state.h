@@ -47,7 +47,9 @@ struct AgiConnection {
 struct AgiState : std::enable_shared_from_this<AgiState> {
   AgiState(asio::io_context& io_context, const AgiContext& context);
 
-  bool Register(const std::shared_ptr<AgiConnection>& connection);  // false when stopping
+  enum class Registered { kYes, kStopping, kFull };
+  // kFull when context.max_connections are open: the caller closes the connection.
+  Registered Register(const std::shared_ptr<AgiConnection>& connection);
   void Unregister(const std::shared_ptr<AgiConnection>& connection);
 
   asio::io_context& io;
@@ -60,6 +62,8 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu
+  std::uint64_t refused_full = 0;                                  // guarded by mu
+  SteadyClock::time_point last_full_warning{};                     // guarded by mu
 };
 
 // One connection, from accept to close (agi_session.cc).

@@ -40,6 +40,8 @@ class AgiServerTest : public ::testing::Test {
   void StartServer() {
     AgiContext context{store_, clock_, std::chrono::milliseconds(100)};
     context.read_timeout = std::chrono::milliseconds(300);
+    context.max_connections = max_connections_;
+    io_.restart();  // after a StopServer(), whose io.run() returned
     server_ = std::make_unique<AgiServer>(io_, context);
     auto port = server_->Listen("127.0.0.1", 0);
     ASSERT_TRUE(port.has_value()) << port.error().ToString();
@@ -59,6 +61,7 @@ class AgiServerTest : public ::testing::Test {
     server_.reset();
   }
 
+  std::size_t max_connections_ = 1'000;
   FakeStore store_;
   FixedClock clock_{kTestNow};
   boost::asio::io_context io_;
@@ -161,6 +164,30 @@ TEST_F(AgiServerTest, PeerThatStopsTalkingIsDisconnected) {
   EXPECT_EQ(commands.size(), 1U);
   EXPECT_FALSE(asterisk.timed_out());  // the server closed it, within its read timeout
   EXPECT_EQ(store_.releases().size(), 1U);
+}
+
+// Past max_connections a new connection is closed at once (Asterisk falls back at once), and
+// accepted again once the open ones end.
+TEST_F(AgiServerTest, ConnectionsPastTheLimitAreClosedAtOnce) {
+  StopServer();
+  max_connections_ = 2;
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto first = std::make_unique<FakeAsterisk>(port_);
+  FakeAsterisk second(port_);
+  ASSERT_TRUE(first->connected() && second.connected());
+  // The server registers a connection when it accepts it: wait until both are in.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto asked = std::chrono::steady_clock::now();
+  FakeAsterisk third(port_);
+  EXPECT_TRUE(third.ServerClosed());
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::milliseconds(200))
+      << "closed at once, not at the 300 ms read timeout";
+  first.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  FakeAsterisk fourth(port_);
+  const auto commands = fourth.Exchange(AsteriskEnv());
+  ASSERT_FALSE(commands.empty()) << "served again";
+  EXPECT_EQ(commands.front().rfind("SET VARIABLE CALLERID(num)", 0), 0U) << commands.front();
 }
 
 TEST_F(AgiServerTest, SilentPeerAndIncompleteBlockAreDisconnected) {
