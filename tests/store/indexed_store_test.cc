@@ -252,51 +252,6 @@ TEST_F(IndexedStoreTest, AStalledOrLateCommitLeavesNoNumberReserved) {
   EXPECT_THAT(Allocate("2125559999"), IsOk()) << "the late one was released";
 }
 
-// Deleting a number and adding it again (by hand or by an import) resets neither its counts nor
-// its rest: caps and rests are what keeps numbers from being labelled spam.
-TEST_F(IndexedStoreTest, ANumberDeletedAndAddedAgainKeepsItsCountsAndRest) {
-  OpenWith(std::make_unique<MemoryJournal>());
-  const auto number = *core::PhoneNumber::ParsePoolNumber("2125550001");
-  const auto remove = [&] {
-    return Await<void>([&](auto done) { store_->DeleteNumber(number, done); });
-  };
-  ASSERT_THAT(Add("2125550001", 1), IsOk());  // one call an hour
-  auto call = Allocate("2125559999");
-  ASSERT_THAT(call, IsOk());
-  ASSERT_TRUE(Release(call->reservation.id)->released);
-  ASSERT_THAT(remove(), IsOk());
-  ASSERT_THAT(Add("2125550001", 1), IsOk());
-  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable)) << "hour used";
-
-  // The same through an import.
-  ASSERT_THAT(remove(), IsOk());
-  ImportItem item;
-  item.spec = Spec("2125550001", 1);
-  std::vector<ImportItem> items{item};
-  ASSERT_THAT(Await<ImportResult>([&](auto done) {
-                store_->ImportNumbers(std::move(items), OnDuplicate::kUpdate, done);
-              }),
-              IsOk());
-  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable)) << "hour used";
-  clock_.Advance(std::chrono::hours(1));
-  call = Allocate("2125559999");
-  ASSERT_THAT(call, IsOk());
-  ASSERT_TRUE(Release(call->reservation.id)->released);
-
-  // A rest survives it too, and the memory of a deleted number ends with what it remembers.
-  core::NumberPatch rest;
-  rest.rest_until = core::ToCompact(clock_.Now() + std::chrono::hours(48));
-  ASSERT_THAT(Await<core::NumberView>([&](auto done) { store_->UpdateNumber(number, rest, done); }),
-              IsOk());
-  ASSERT_THAT(remove(), IsOk());
-  clock_.Advance(std::chrono::hours(30));  // the counts are old now, the rest is not
-  store_->Tick();
-  ASSERT_THAT(Add("2125550001", 1), IsOk());
-  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable)) << "resting";
-  clock_.Advance(std::chrono::hours(19));
-  EXPECT_THAT(Allocate("2125559999"), IsOk()) << "the rest is over";
-}
-
 // One process serves the embedded store: every turn of a periodic job is its own.
 TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
   OpenWith(std::make_unique<MemoryJournal>());

@@ -206,11 +206,7 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
 void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {
   std::unique_lock lock(mu_);
   const core::TimePoint now = NowLocked();
-  // Deleted earlier today (or while resting): it comes back with its counts and rest. A conflict
-  // (the number is there) is Add's to report.
-  const auto gone =
-      index_.UsageOf(spec.caller_id) ? std::nullopt : TakeDeletedUsage(spec.caller_id);
-  auto view = gone ? index_.Put(spec, *gone, now) : index_.Add(spec, core::NumberUsage{}, now);
+  auto view = index_.Add(spec, core::NumberUsage{}, now);
   if (!view) {
     lock.unlock();
     done(core::Fail(view.error()));
@@ -218,10 +214,9 @@ void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> d
   }
   const core::PhoneNumber number = spec.caller_id;
   CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
-                               [this, number, gone] {
+                               [this, number] {
                                  std::lock_guard undo_lock(mu_);
                                  (void)index_.Remove(number, NowLocked());
-                                 if (gone) deleted_usage_[number.digits()] = *gone;
                                });
 }
 
@@ -263,7 +258,6 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
     done(core::Fail(removed.error()));
     return;
   }
-  KeepDeletedUsage(*before, now);
   // One append: its live reservation ends with it, in the same commit.
   std::vector<JournalEntry> entries;
   if (*removed) {
@@ -275,7 +269,6 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
     if (!durable) {
       spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
       std::lock_guard undo_lock(mu_);
-      deleted_usage_.erase(previous.spec.caller_id.digits());
       (void)index_.Put(previous.spec, previous.usage, NowLocked());
     }
     done(std::move(durable));
@@ -387,47 +380,11 @@ void IndexedStore::Tick() {
     now = NowLocked();
     index_.Advance(now);
     limiter_.Prune(now);
-    ForgetOldDeletedUsage(now);
   }
   pruner_.Tick(now);
 }
 
 void IndexedStore::Flush() { journal_->Flush(); }
-
-namespace {
-// A day's window is at most 25 hours long (a DST day): counts older than that never matter.
-constexpr std::chrono::hours kDeletedUsageKept{25};
-
-bool UsageMatters(const core::NumberUsage& usage, core::TimePoint now) {
-  const core::CompactTime now_compact = core::ToCompact(now);
-  const bool counted_lately =
-      usage.daily_used > 0 && core::FromCompact(usage.day_start) + kDeletedUsageKept > now;
-  return counted_lately || usage.rest_until > now_compact;
-}
-}  // namespace
-
-void IndexedStore::KeepDeletedUsage(const core::NumberView& deleted, core::TimePoint now) {
-  if (UsageMatters(deleted.usage, now)) {
-    deleted_usage_[deleted.spec.caller_id.digits()] = deleted.usage;
-  }
-}
-
-std::optional<core::NumberUsage> IndexedStore::TakeDeletedUsage(core::PhoneNumber caller_id) {
-  const auto it = deleted_usage_.find(caller_id.digits());
-  if (it == deleted_usage_.end()) return std::nullopt;
-  core::NumberUsage usage = it->second;
-  deleted_usage_.erase(it);
-  return usage;
-}
-
-void IndexedStore::ForgetOldDeletedUsage(core::TimePoint now) {
-  // A scan a minute at most: after a whole pool was deleted the map holds every number used that
-  // day, and Tick runs every second.
-  if (deleted_usage_.empty() || now < next_deleted_sweep_) return;
-  next_deleted_sweep_ = now + std::chrono::minutes(1);
-  std::erase_if(deleted_usage_,
-                [now](const auto& entry) { return !UsageMatters(entry.second, now); });
-}
 
 core::TimePoint IndexedStore::NowLocked() {
   latest_now_ = std::max(latest_now_, clock_.Now());

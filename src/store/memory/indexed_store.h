@@ -16,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "core/calendar.h"
 #include "core/clock.h"
@@ -98,14 +97,6 @@ class IndexedStore final : public Store {
   // (indexed_store_import.cc). Ends the import with `done` after the last or a failed one.
   void ImportNextChunk(std::shared_ptr<ImportRun> run);
 
-  // A deleted number's usage, kept while it can still matter: counts of the last day, or a rest
-  // not over. A number added again (AddNumber, an import) takes it back, so deleting and adding a
-  // number never resets its caps or ends its rest. In memory only: a restart forgets it.
-  // REQUIRES: mu_ held (all three).
-  void KeepDeletedUsage(const core::NumberView& deleted, core::TimePoint now);
-  std::optional<core::NumberUsage> TakeDeletedUsage(core::PhoneNumber caller_id);
-  void ForgetOldDeletedUsage(core::TimePoint now);
-
   // The time the index is given: the clock, but never earlier than it was last given. Caps count
   // one hour's and one day's window per number, so a clock stepped back (NTP, a VM resumed) would
   // otherwise reopen a window that was already overwritten by the next one, and let numbers past
@@ -136,10 +127,7 @@ class IndexedStore final : public Store {
   NameTable campaign_pools_;               // thread-safe; changed by the journal's completions
   NameTable pool_fallbacks_;               // pool → "any"/"none"; as campaign_pools_
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
-  core::TimePoint latest_now_{};
-  std::unordered_map<std::uint64_t, core::NumberUsage> deleted_usage_;  // guarded by mu_; by digits
-  core::TimePoint next_deleted_sweep_{};   // guarded by mu_           // guarded by mu_;
-                                           // NowLocked()'s high-water mark
+  core::TimePoint latest_now_{};           // guarded by mu_; NowLocked()'s high-water mark
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};

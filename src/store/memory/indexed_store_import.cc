@@ -93,11 +93,8 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         usage = *existing;
         if (before) item.spec = MergedSpec(before->spec, item);  // what the row does not give
       }
-      // Deleted earlier today (or while resting): back with its counts and rest.
-      const auto gone = before ? std::nullopt : TakeDeletedUsage(number);
-      if (gone) usage = *gone;
       if (item.last_used) usage.last_used = *item.last_used;
-      if (!before && !gone) {
+      if (!before) {
         usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
                                    : index_.ArrivingUsage(usage, now);
       }
