@@ -57,13 +57,7 @@ core::Result<ActivityData> ReadActivity(Database& db, const ActivityQuery& query
 
 core::Result<ActivityData> QueryActivity(Database& db, const ActivityQuery& query) {
   // One read transaction: the minutes and the pairs count the same allocations.
-  auto begun = db.Exec("BEGIN", "activity: begin");
-  if (!begun) return core::Fail(begun.error());
-  auto data = ReadActivity(db, query);
-  auto ended = db.Exec("COMMIT", "activity: end");  // a read: nothing to lose either way
-  if (!data) return core::Fail(data.error());
-  if (!ended) return core::Fail(ended.error());
-  return data;
+  return InReadTransaction(db, "activity", [&] { return ReadActivity(db, query); });
 }
 
 }  // namespace cidrotor::store::sqlite

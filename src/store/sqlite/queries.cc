@@ -432,27 +432,19 @@ core::Result<CoverageData> QueryCoverageData(Database& db, const CoverageQuery& 
 
 core::Result<CoverageData> QueryCoverage(Database& db, const CoverageQuery& query) {
   // One read transaction: the numbers' two scans see the same snapshot.
-  auto begun = db.Exec("BEGIN", "coverage: begin");
-  if (!begun) return core::Fail(begun.error());
-  auto data = QueryCoverageData(db, query);
-  auto ended = db.Exec("COMMIT", "coverage: end");  // a read: nothing to lose either way
-  if (!data) return core::Fail(data.error());
-  if (!ended) return core::Fail(ended.error());
-  return data;
+  return InReadTransaction(db, "coverage", [&] { return QueryCoverageData(db, query); });
 }
 
 core::Result<AnswerStats> QueryAnswerStats(Database& db, const AnswerStatsQuery& query) {
   // One read transaction: both statements see the same snapshot (a commit between them could
   // otherwise count a rest in one and not the other).
-  auto begun = db.Exec("BEGIN", "answer stats: begin");
-  if (!begun) return core::Fail(begun.error());
-  auto numbers = QueryNumberAnswers(db, query);
-  auto pools = numbers ? QueryPoolRests(db, query.now)
-                       : core::Result<std::vector<PoolRestCounts>>(core::Fail(numbers.error()));
-  auto ended = db.Exec("COMMIT", "answer stats: end");  // a read: nothing to lose either way
-  if (!pools) return core::Fail(pools.error());
-  if (!ended) return core::Fail(ended.error());
-  return AnswerStats{std::move(*numbers), std::move(*pools)};
+  return InReadTransaction(db, "answer stats", [&]() -> core::Result<AnswerStats> {
+    auto numbers = QueryNumberAnswers(db, query);
+    if (!numbers) return core::Fail(numbers.error());
+    auto pools = QueryPoolRests(db, query.now);
+    if (!pools) return core::Fail(pools.error());
+    return AnswerStats{std::move(*numbers), std::move(*pools)};
+  });
 }
 
 core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,

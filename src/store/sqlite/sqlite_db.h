@@ -110,4 +110,18 @@ class Database {
   sqlite3* db_ = nullptr;
 };
 
+// Runs `read()` (statements on `db`) inside one read transaction, so that they all see one
+// snapshot. `what` names the reads in errors. Returns read's result, else BEGIN's or COMMIT's
+// error (a read has nothing to lose either way).
+template <class Read>
+auto InReadTransaction(Database& db, std::string_view what, Read read) -> decltype(read()) {
+  auto begun = db.Exec("BEGIN", what);
+  if (!begun) return core::Fail(begun.error());
+  auto result = read();
+  auto ended = db.Exec("COMMIT", what);
+  if (!result) return result;
+  if (!ended) return core::Fail(ended.error());
+  return result;
+}
+
 }  // namespace cidrotor::store::sqlite
