@@ -252,6 +252,33 @@ TEST_F(IndexedStoreTest, AStalledOrLateCommitLeavesNoNumberReserved) {
   EXPECT_THAT(Allocate("2125559999"), IsOk()) << "the late one was released";
 }
 
+// A journal that completes inside Append (MemoryJournal::kInline), on the thread that holds the
+// store's lock: a many-chunk import goes on from there, neither locking again nor recursing.
+TEST_F(IndexedStoreTest, AManyChunkImportCompletesOnAJournalThatCompletesInline) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline);
+  MemoryJournal& journal = *owned;
+  OpenWith(std::move(owned));
+  const auto import = [&](std::uint64_t first) {
+    std::vector<ImportItem> items;
+    for (std::uint64_t i = 0; i < 20'000; ++i) {
+      ImportItem item;
+      item.spec = Spec(std::to_string(first + i));
+      items.push_back(std::move(item));
+    }
+    return Await<ImportResult>(
+        [&](auto done) { store_->ImportNumbers(std::move(items), OnDuplicate::kUpdate, done); });
+  };
+  auto result = import(2'125'500'000);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->imported, 20'000U);
+  journal.SetFailure(core::Error::Unavailable("disk full"));  // undone inline, under the lock
+  EXPECT_THAT(import(3'105'500'000), HasError(ErrorCode::kUnavailable));
+  journal.SetFailure(std::nullopt);
+  auto stats = Await<StoreStats>([&](auto done) { store_->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 20'000U);
+}
+
 // One process serves the embedded store: every turn of a periodic job is its own.
 TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
   OpenWith(std::make_unique<MemoryJournal>());

@@ -47,6 +47,12 @@ struct ImportRun {
   std::optional<core::Error> error;  // the first failure
   ImportResult result;
   Callback<ImportResult> done;
+  // A journal may complete an append before Append returns, on the appending thread, which still
+  // holds the store's lock (MemoryJournal::kInline): the completion then leaves its result here
+  // for the loop to take up, rather than lock again or recurse.
+  std::mutex handoff_mu;
+  bool appending = false;                                 // guarded by handoff_mu
+  std::optional<core::Result<void>> completed_in_append;  // guarded by handoff_mu
 };
 
 void IndexedStore::ImportNumbers(std::vector<ImportItem> items, OnDuplicate on_duplicate,
@@ -109,23 +115,45 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
       entries.emplace_back(NumberUpserted{std::move(item.spec), *index_.UsageOf(number)});
     }
     if (entries.empty()) continue;
-    journal_->Append(std::move(entries), [this, run, previous](core::Result<void> durable) {
-      if (!durable) {
-        spdlog::error("store: import chunk not durable, undone: {}", durable.error().ToString());
-        std::lock_guard undo_lock(mu_);
-        const core::TimePoint undo_now = NowLocked();
-        for (const Previous& p : *previous) {
-          if (p.view) {
-            RestoreSpec(*p.view, undo_now);
-          } else {
-            (void)index_.Remove(p.caller_id, undo_now);
-          }
+    // Undoes this chunk in memory after a failed commit. REQUIRES: mu_ held.
+    const auto undo = [this, previous, run](const core::Error& error) {
+      spdlog::error("store: import chunk not durable, undone: {}", error.ToString());
+      const core::TimePoint undo_now = NowLocked();
+      for (const Previous& p : *previous) {
+        if (p.view) {
+          RestoreSpec(*p.view, undo_now);
+        } else {
+          (void)index_.Remove(p.caller_id, undo_now);
         }
-        run->error = durable.error();
+      }
+      run->error = error;
+    };
+    {
+      std::lock_guard handoff(run->handoff_mu);
+      run->appending = true;
+    }
+    journal_->Append(std::move(entries), [this, run, undo](core::Result<void> durable) {
+      {
+        std::lock_guard handoff(run->handoff_mu);
+        if (run->appending) {  // still inside Append, under mu_: the loop goes on with it
+          run->completed_in_append = std::move(durable);
+          return;
+        }
+      }
+      if (!durable) {
+        std::lock_guard undo_lock(mu_);
+        undo(durable.error());
       }
       ImportNextChunk(run);
     });
-    return;  // the chunk's completion goes on
+    std::optional<core::Result<void>> completed;
+    {
+      std::lock_guard handoff(run->handoff_mu);
+      run->appending = false;
+      completed.swap(run->completed_in_append);
+    }
+    if (!completed) return;                     // the chunk's completion goes on
+    if (!*completed) undo(completed->error());  // mu_ is still held here
   }
   auto error = std::move(run->error);
   if (error) {
