@@ -178,7 +178,9 @@ TEST_F(IndexedStoreTest, AClockSteppedBackDoesNotReopenAnEndedHour) {
   ASSERT_THAT(Add("2125550001", 2), IsOk());  // two calls an hour
   const auto call = [&] {
     auto a = Allocate("2125559999");
-    if (a) EXPECT_TRUE(Release(a->reservation.id)->released);
+    if (a) {
+      EXPECT_TRUE(Release(a->reservation.id)->released);
+    }
     return a.has_value();
   };
   ASSERT_TRUE(call());
