@@ -23,7 +23,6 @@ struct RouteEntry {
 
 constexpr std::array kRoutes{
     RouteEntry{Method::kGet, "/health", HandleHealth, Access::kOpen, Logging::kNone},
-    RouteEntry{Method::kHead, "/health", HandleHealth, Access::kOpen, Logging::kNone},
     RouteEntry{Method::kGet, "/next-cid", HandleNextCid, Access::kOpen, Logging::kApiLog},
     RouteEntry{Method::kPost, "/release", HandleRelease, Access::kOpen, Logging::kApiLog},
     RouteEntry{Method::kPost, "/add-number", HandleAddNumber, Access::kAdmin, Logging::kApiLog},
@@ -73,6 +72,13 @@ constexpr auto kRouteInfos = [] {
 
 constexpr std::size_t kMaxPathInDetail = 128;
 
+// Whether `route` also answers HEAD (RFC 9110: the GET answer's headers, no body): every GET but
+// /next-cid, which is not safe (it reserves a number), so a HEAD, which clients and proxies may
+// send freely, must never reach it. /metrics counts a HEAD with its GET route.
+constexpr bool AnswersHead(const RouteEntry& route) {
+  return route.method == Method::kGet && route.pattern != "/next-cid";
+}
+
 // Whether `path` matches `pattern`; a trailing "{name}" matches one non-empty segment, returned
 // in `param`.
 bool Matches(std::string_view pattern, std::string_view path, std::string_view& param) {
@@ -115,9 +121,11 @@ boost::asio::awaitable<Response> Route(const Request& request, RequestContext& c
     const RouteEntry& route = kRoutes[index];
     std::string_view param;
     if (!Matches(route.pattern, path, param)) continue;
-    if (route.method != request.method) {
+    const bool head_of_get = request.method == Method::kHead && AnswersHead(route);
+    if (route.method != request.method && !head_of_get) {
       if (!allow.empty()) allow.append(", ");
       allow.append(MethodName(route.method));
+      if (AnswersHead(route)) allow.append(", HEAD");
       continue;
     }
     context.log_request = route.logging == Logging::kApiLog;

@@ -272,8 +272,21 @@ TEST_F(RouterTest, UnknownPathsAre404AndWrongMethods405) {
   ExpectError(wrong, 405, "method_not_allowed");
   EXPECT_EQ(wrong.extra_headers, "Allow: GET, HEAD\r\n");
   EXPECT_EQ(Call(Method::kPut, "/api/numbers/2125551234", {}, kAdmin).extra_headers,
-            "Allow: GET, PATCH, DELETE\r\n");
+            "Allow: GET, HEAD, PATCH, DELETE\r\n");
   EXPECT_EQ(Call(Method::kOther, "/next-cid").status, 405);
+}
+
+// HEAD is answered by every GET route but /next-cid, which reserves a number: a HEAD (which
+// proxies and link checkers send freely) must never allocate. Admin routes still want the token.
+TEST_F(RouterTest, HeadIsAnsweredByEverySafeGetRouteOnly) {
+  EXPECT_EQ(Call(Method::kHead, "/health").status, 200);
+  EXPECT_EQ(Call(Method::kHead, "/openapi.json").status, 200);
+  EXPECT_EQ(Call(Method::kHead, "/api/numbers", {}, kAdmin).status, 200);
+  ExpectError(Call(Method::kHead, "/api/numbers"), 401, "unauthorized");
+  const Response next_cid = Call(Method::kHead, "/next-cid?to=2125559876");
+  ExpectError(next_cid, 405, "method_not_allowed");
+  EXPECT_EQ(next_cid.extra_headers, "Allow: GET\r\n");
+  EXPECT_EQ(store_.allocations().size(), 0U) << "a HEAD never allocates";
 }
 
 // ---- admin: numbers --------------------------------------------------------------------------

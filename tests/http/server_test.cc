@@ -66,6 +66,12 @@ TEST_F(HttpServerTest, HeadHealthHasHeadersOnly) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 200);
   EXPECT_NE(reply->Header("Content-Length"), "0");
+  // Any safe GET route: the GET answer's headers, and no body.
+  ASSERT_TRUE(client.Send("HEAD /openapi.json HTTP/1.1\r\nHost: test\r\n\r\n"));
+  auto described = client.Read(/*head_request=*/true);
+  ASSERT_TRUE(described.has_value());
+  EXPECT_EQ(described->status, 200);
+  EXPECT_GT(std::stoul(described->Header("Content-Length")), 1'000U);
   auto next = client.Get("/health");  // the connection is still in step
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->status, 200);
