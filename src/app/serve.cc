@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,11 +171,27 @@ void RunIoThread(boost::asio::io_context& io) {
   }
 }
 
+// Lets the process have as many file descriptors as its hard limit allows: each HTTP keep-alive
+// and FastAGI connection takes one, and a login shell starts `make run` with a soft limit of
+// 1,024 (the systemd unit sets 65,536 itself). Capped at Linux's default nr_open.
+void RaiseOpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t target = std::min<rlim_t>(limit.rlim_max, 1'048'576);
+  if (limit.rlim_cur >= target) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = target;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::info("msg=\"open files limit raised\" from={} to={}", before, target);
+  }
+}
+
 }  // namespace
 
 int RunServe(const Config& config, const ServeOptions& options) {
   if (auto mode = SelectMode(config); !mode) return ConfigError(mode.error());
   if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
+  RaiseOpenFilesLimit();
   auto calendar = TzCalendar::Open(config.timezone);
   if (!calendar) return ConfigError(calendar.error());
   // Before the store: a stats completion may still run on a store thread until it closes.

@@ -1,11 +1,14 @@
 // The process's life: durability across kill -9, graceful SIGTERM, start on an empty data
 // directory, init-db and its sample data, --help, and configuration errors (exit 2, naming the
 // variable).
+#include <sys/resource.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -40,6 +43,31 @@ TEST_F(LifecycleTest, KillNineAfterAcknowledgedAllocationsLosesNone) {
     EXPECT_EQ(before.count(caller_id), 0U) << caller_id << " was handed out twice";
   }
   EXPECT_EQ(NextCid("to=2125559876").status, 503);  // the first 10 are still reserved
+}
+
+// serve lifts its soft limit of open files to the hard one: a shell's 1,024 would otherwise cap
+// the connections it can hold.
+TEST_F(LifecycleTest, ServeRaisesItsOpenFilesLimitToTheHardLimit) {
+  SKIP_UNLESS_EMBEDDED("the process, the same in both modes");
+  rlimit mine{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &mine), 0);
+  if (mine.rlim_max <= 1024) GTEST_SKIP() << "the hard limit leaves nothing to raise";
+  rlimit lowered = mine;
+  lowered.rlim_cur = 1024;  // inherited by the server started now
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  StartServer();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &mine), 0);
+  ASSERT_FALSE(HasFatalFailure());
+  std::ifstream limits("/proc/" + std::to_string(server().pid()) + "/limits");
+  std::string line;
+  while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+  }
+  std::istringstream fields(line.substr(std::string("Max open files").size()));
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+  fields >> soft >> hard;
+  EXPECT_EQ(hard, mine.rlim_max);
+  EXPECT_EQ(soft, std::min<std::uint64_t>(mine.rlim_max, 1'048'576)) << line;
 }
 
 // Another process holding SQLite's write lock (an admin's sqlite3, a stuck disk alike): after 2 s
