@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -127,6 +128,12 @@ class LoadSink {
   // Every allocation with a lead made after `now - LeadWindow()`, oldest first, after the live
   // reservations (also of numbers deleted since: the sink checks).
   virtual void OnLeadAllocation(const LeadAllocation& /*allocation*/) {}
+  // How far back the sink wants the allocations that named an agent (the agent rate limit's
+  // window); 0: none.
+  virtual core::Seconds AgentWindow() const { return core::Seconds(0); }
+  // Every allocation naming an agent made at or after `now - AgentWindow()`, oldest first, after
+  // the lead allocations: a restart then keeps each agent's last minute of allocations.
+  virtual void OnAgentAllocation(std::string_view /*agent*/, core::TimePoint /*at*/) {}
   // Every campaign → pool mapping, after the numbers and reservations (sinks that only want the
   // numbers ignore them).
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}

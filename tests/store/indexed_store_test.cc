@@ -138,6 +138,28 @@ TEST_F(IndexedStoreRestartTest, HourlyCountSurvivesARestart) {
   EXPECT_THAT(Allocate("2125559999"), IsOk());
 }
 
+// The agent rate limit holds across a restart: the allocations of each agent's last minute are
+// read back from the journal.
+TEST_F(IndexedStoreRestartTest, TheAgentRateLimitHoldsAcrossARestart) {
+  IndexedStoreOptions options;
+  options.rate_limit_per_agent = 2;
+  OpenSqlite(options);
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  const auto call = [&](const std::string& agent) {
+    auto a = Allocate("2125559999", agent);
+    if (a) {
+      EXPECT_TRUE(Release(a->reservation.id)->released);
+    }
+    return a;
+  };
+  for (int i = 0; i < 2; ++i) ASSERT_THAT(call("bob"), IsOk());
+  OpenSqlite(options);
+  EXPECT_THAT(call("bob"), HasError(ErrorCode::kRateLimited));
+  EXPECT_THAT(call("alice"), IsOk());
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_THAT(call("bob"), IsOk());
+}
+
 // A change whose commit failed is undone, but not what later changes did meanwhile: an
 // allocation answered from a later batch keeps its count, so the hourly cap holds.
 TEST_F(IndexedStoreTest, TheUndoOfAFailedChangeKeepsLaterAllocations) {

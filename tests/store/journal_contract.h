@@ -488,6 +488,30 @@ TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsOfLeadsInTheWindowOldestFir
   EXPECT_THAT(this->LoadAt(kT0).leads, IsEmpty());  // a sink that asks for none gets none
 }
 
+// The agent rate limit's memory: every allocation naming an agent within the window, released or
+// not, oldest first; none for a sink that asks for none.
+TYPED_TEST_P(JournalContractTest, LoadsTheAllocationsNamingAnAgentInTheWindowOldestFirst) {
+  this->MustAppend({Upsert(Spec(3'105'550'100)), Upsert(Spec(3'105'550'101))});
+  const core::Reservation too_old =
+      MakeReservation(1, 3'105'550'100, kT0 - seconds(90), seconds(60));
+  core::Reservation later = MakeReservation(3, 3'105'550'100, kT0 - seconds(10), seconds(300));
+  later.agent = "a1";
+  const core::Reservation earlier =
+      MakeReservation(4, 3'105'550'101, kT0 - seconds(40), seconds(5));
+  core::Reservation no_agent = MakeReservation(5, 3'105'550'101, kT0 - seconds(20), seconds(60));
+  no_agent.agent.clear();
+  this->MustAppend({Made(too_old), Made(later), Made(earlier), Made(no_agent)});
+  this->MustAppend({Released(3, kT0 - seconds(5))});  // released ones count too
+
+  RecordingSink sink;
+  sink.agent_window = seconds(60);
+  ASSERT_THAT(this->journal().Load(kT0, sink), IsOk());
+  using Seen = std::pair<std::string, core::TimePoint>;
+  EXPECT_THAT(sink.agents,
+              ElementsAre(Seen{"agent4", kT0 - seconds(40)}, Seen{"a1", kT0 - seconds(10)}));
+  EXPECT_THAT(this->LoadAt(kT0).agents, IsEmpty());  // a sink that asks for none gets none
+}
+
 // Records what Load reports of the numbers, in order: "N:digits" for OnNumber,
 // "newest:digits:id" for OnNumberNewest.
 class NewestSink final : public LoadSink {
@@ -1036,6 +1060,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     PruneHistoryDeletesOnlyOlderRowsAndKeepsTheHighestId,
     PruneHistoryGoesOnWhenTheNewestReservationEndedFirst,
     LoadsTheAllocationsOfLeadsInTheWindowOldestFirst,
+    LoadsTheAllocationsNamingAnAgentInTheWindowOldestFirst,
     LoadReportsEachNumbersNewestReservationToASinkThatAsks,
     CoverageSumsActiveCapsAndCountsCallsByAreaCodeAndQuarterHour,
     CoverageGroupsTheActiveNumbersWarmingOrRestedSinceTheBound, LiveReservationsComeNewestFirst,

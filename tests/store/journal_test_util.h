@@ -109,7 +109,13 @@ class RecordingSink final : public LoadSink {
   void OnPoolSettings(const PoolSettings& settings) override { pool_settings.push_back(settings); }
   core::Seconds LeadWindow() const override { return lead_window; }
   void OnLeadAllocation(const LeadAllocation& lead) override { leads.push_back(lead); }
-  core::Seconds lead_window{0};  // the allocations of leads wanted: none unless set
+  core::Seconds AgentWindow() const override { return agent_window; }
+  void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
+    agents.emplace_back(std::string(agent), at);
+  }
+  core::Seconds lead_window{0};   // the allocations of leads wanted: none unless set
+  core::Seconds agent_window{0};  // likewise, of agents
+  std::vector<std::pair<std::string, core::TimePoint>> agents;
   std::vector<LeadAllocation> leads;
   std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
   std::vector<core::Reservation> live;

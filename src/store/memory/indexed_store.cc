@@ -23,9 +23,10 @@ constexpr std::size_t kNamedSkips = 20;
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
-  IndexLoader(core::NumberIndex& index, NameTable& campaign_pools, NameTable& pool_fallbacks,
-              core::TimePoint now)
+  IndexLoader(core::NumberIndex& index, core::AgentRateLimiter& limiter, NameTable& campaign_pools,
+              NameTable& pool_fallbacks, core::TimePoint now)
       : index_(index),
+        limiter_(limiter),
         campaign_pools_(campaign_pools),
         pool_fallbacks_(pool_fallbacks),
         now_(now) {}
@@ -49,6 +50,11 @@ class IndexLoader final : public LoadSink {
   void OnLeadAllocation(const LeadAllocation& lead) override {
     index_.RestoreLead(lead.pool, lead.lead_id, lead.caller_id, lead.at, now_);
   }
+  // A restart keeps each agent's last minute of allocations: the limit holds across it.
+  core::Seconds AgentWindow() const override { return core::AgentRateLimiter::kWindow; }
+  void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
+    limiter_.Record(agent, at);
+  }
   void OnCampaignPool(const CampaignPool& mapping) override {
     campaign_pools_.Set(mapping.campaign, mapping.pool);
   }
@@ -58,6 +64,7 @@ class IndexLoader final : public LoadSink {
 
  private:
   core::NumberIndex& index_;
+  core::AgentRateLimiter& limiter_;
   NameTable& campaign_pools_;
   NameTable& pool_fallbacks_;
   core::TimePoint now_;
@@ -73,7 +80,8 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   std::unique_ptr<IndexedStore> store(
       new IndexedStore(clock, calendar, options, std::move(journal)));
   std::lock_guard lock(store->mu_);
-  IndexLoader loader(store->index_, store->campaign_pools_, store->pool_fallbacks_, clock.Now());
+  IndexLoader loader(store->index_, store->limiter_, store->campaign_pools_, store->pool_fallbacks_,
+                     clock.Now());
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;

@@ -82,6 +82,16 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
                      [](const auto& a, const auto& b) { return a.at < b.at; });
     for (const LeadAllocation& lead : leads) sink.OnLeadAllocation(lead);
   }
+  if (const core::Seconds window = sink.AgentWindow(); window.count() > 0) {
+    std::vector<const core::Reservation*> recent;  // oldest first, as the SQL stores order them
+    for (const auto& [id, record] : reservations_) {
+      const core::Reservation& r = record.reservation;
+      if (!r.agent.empty() && r.reserved_at >= now - window) recent.push_back(&r);
+    }
+    std::stable_sort(recent.begin(), recent.end(),
+                     [](const auto* a, const auto* b) { return a->reserved_at < b->reserved_at; });
+    for (const core::Reservation* r : recent) sink.OnAgentAllocation(r->agent, r->reserved_at);
+  }
   for (const auto& [campaign, pool] : campaign_pools_) {
     sink.OnCampaignPool(CampaignPool{campaign, pool});
     ++summary.campaign_pools;

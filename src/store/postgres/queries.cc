@@ -222,6 +222,18 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     if (!ok) return core::Fail(ok.error());
   }
 
+  if (const core::Seconds window = sink.AgentWindow(); window.count() > 0) {
+    // The agent rate limit's memory, through the index on reserved_until (as SQLite's).
+    const std::string since = std::to_string(ToUnixMs(now - window));
+    const std::string agents =
+        "SELECT agent, reserved_at FROM reservations WHERE reserved_until >= " + since +
+        " AND reserved_at >= " + since + " AND agent <> '' ORDER BY reserved_at";
+    ok = ForEachRow(conn, "agents", agents, "load agent allocations", [&](Rows& rows, int i) {
+      sink.OnAgentAllocation(rows.Text(i, 0), FromUnixMs(rows.Int64(i, 1)));
+    });
+    if (!ok) return core::Fail(ok.error());
+  }
+
   CampaignPool mapping;
   ok = ForEachRow(conn, "campaigns", "SELECT campaign, pool FROM campaign_pools ORDER BY campaign",
                   "load campaign_pools", [&](Rows& rows, int i) {

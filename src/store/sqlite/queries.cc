@@ -34,6 +34,13 @@ SELECT pool, lead_id, caller_id, reserved_at FROM reservations INDEXED BY reserv
 WHERE lead_id IS NOT NULL AND reserved_at >= ?1 ORDER BY reserved_at
 )sql";
 
+// The agent rate limit's memory: the allocations naming an agent since ?1, oldest first, through
+// the index on reserved_until (reserved_until >= reserved_at: its range holds them all).
+constexpr std::string_view kSelectAgentAllocations = R"sql(
+SELECT agent, reserved_at FROM reservations INDEXED BY reservations_until
+WHERE reserved_until >= ?1 AND reserved_at >= ?1 AND agent <> '' ORDER BY reserved_at
+)sql";
+
 // Fills `r` from the current row. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Statement& st, core::Reservation& r) {
   const auto caller_id = PhoneFromStored(st.ColumnInt64(kCallerId));
@@ -246,6 +253,18 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       lead.caller_id = *caller_id;
       lead.at = FromUnixMs(st->ColumnInt64(3));
       sink.OnLeadAllocation(lead);
+    }
+  }
+
+  if (const core::Seconds window = sink.AgentWindow(); window.count() > 0) {
+    auto st = db.Prepare(std::string(kSelectAgentAllocations), "load agent allocations");
+    if (!st) return core::Fail(st.error());
+    st->BindInt64(1, ToUnixMs(now - window));
+    while (true) {
+      auto row = st->Step();
+      if (!row) return core::Fail(row.error());
+      if (!*row) break;
+      sink.OnAgentAllocation(st->ColumnText(0), FromUnixMs(st->ColumnInt64(1)));
     }
   }
 
