@@ -12,6 +12,8 @@ namespace {
 
 enum class Access : std::uint8_t { kOpen, kAdmin };
 enum class Logging : std::uint8_t { kApiLog, kNone };
+// Whether a GET route is safe (RFC 9110): it changes nothing, so it answers HEAD too.
+enum class Safety : std::uint8_t { kSafe, kChangesState };
 
 struct RouteEntry {
   Method method;
@@ -19,11 +21,14 @@ struct RouteEntry {
   Handler handler;
   Access access;
   Logging logging;
+  Safety safety = Safety::kSafe;  // of a GET route; the other methods never answer HEAD
 };
 
 constexpr std::array kRoutes{
     RouteEntry{Method::kGet, "/health", HandleHealth, Access::kOpen, Logging::kNone},
-    RouteEntry{Method::kGet, "/next-cid", HandleNextCid, Access::kOpen, Logging::kApiLog},
+    // Reserves a number: never reached by a HEAD, which clients and proxies send freely.
+    RouteEntry{Method::kGet, "/next-cid", HandleNextCid, Access::kOpen, Logging::kApiLog,
+               Safety::kChangesState},
     RouteEntry{Method::kPost, "/release", HandleRelease, Access::kOpen, Logging::kApiLog},
     RouteEntry{Method::kPost, "/add-number", HandleAddNumber, Access::kAdmin, Logging::kApiLog},
     RouteEntry{Method::kGet, "/api/numbers", HandleListNumbers, Access::kAdmin, Logging::kApiLog},
@@ -72,11 +77,10 @@ constexpr auto kRouteInfos = [] {
 
 constexpr std::size_t kMaxPathInDetail = 128;
 
-// Whether `route` also answers HEAD (RFC 9110: the GET answer's headers, no body): every GET but
-// /next-cid, which is not safe (it reserves a number), so a HEAD, which clients and proxies may
-// send freely, must never reach it. /metrics counts a HEAD with its GET route.
+// Whether `route` also answers HEAD (RFC 9110: the GET answer's headers, no body): every safe GET.
+// /metrics counts a HEAD with its GET route.
 constexpr bool AnswersHead(const RouteEntry& route) {
-  return route.method == Method::kGet && route.pattern != "/next-cid";
+  return route.method == Method::kGet && route.safety == Safety::kSafe;
 }
 
 // Whether `path` matches `pattern`; a trailing "{name}" matches one non-empty segment, returned
