@@ -29,8 +29,21 @@ struct NumberUpserted {
   core::NumberUsage usage;
 };
 
+// A deleted number's usage, kept until `keep_until` (compact seconds) so that the number added
+// again takes it back (store/deleted_usage.h). keep_until 0: nothing kept.
+struct DeletedUsage {
+  core::NumberUsage usage;
+  core::CompactTime keep_until = 0;
+};
+
+// A number was deleted at `at`. `kept`: its usage, kept while it matters (DeletedUsage); one kept
+// from an earlier delete of the number is replaced, or dropped when this one keeps nothing. A
+// journal also drops a few rows kept of other numbers until before `at` (each delete clears up
+// after earlier ones: no sweep of its own).
 struct NumberDeleted {
   core::PhoneNumber caller_id;
+  DeletedUsage kept{};
+  core::TimePoint at{};
 };
 
 // A reservation was made; `usage` is the number's usage after it (last_used, counters).
@@ -134,6 +147,9 @@ class LoadSink {
   // Every allocation naming an agent made at or after `now - AgentWindow()`, oldest first, after
   // the lead allocations: a restart then keeps each agent's last minute of allocations.
   virtual void OnAgentAllocation(std::string_view /*agent*/, core::TimePoint /*at*/) {}
+  // Every deleted number whose usage is kept past `now` (DeletedUsage) and which is not in the
+  // store again, after the agent allocations.
+  virtual void OnDeletedNumber(core::PhoneNumber /*caller_id*/, const DeletedUsage& /*kept*/) {}
   // Every campaign → pool mapping, after the numbers and reservations (sinks that only want the
   // numbers ignore them).
   virtual void OnCampaignPool(const CampaignPool& /*mapping*/) {}

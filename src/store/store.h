@@ -98,6 +98,10 @@ struct ImportItem {
   // defaults where not given); an existing one (kUpdate) keeps its own value of each other field,
   // so a file without an `active` or `pool` column never reactivates or moves a number.
   std::uint8_t given = kImportAllFields;
+  // Set by a store, never by a reader: the whole usage a deleted number that this row adds again
+  // takes back (store/deleted_usage.h RevivedUsage: the row's last_used, rest_until and
+  // warm_from already over it). Unset: as the fields above say.
+  std::optional<core::NumberUsage> revived{};
 };
 
 // The spec an import writes over an existing number's (`existing`): `item`'s given fields, the

@@ -5,17 +5,21 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
 #include "cli/data_dir_lock.h"
 #include "cli/export.h"
+#include "cli/init_db.h"
 #include "cli/sample_csv.h"
 #include "core/calendar.h"
 #include "service/number_rows.h"
+#include "store/sqlite/sqlite_journal.h"
 
 namespace cidrotor::cli {
 namespace {
@@ -33,6 +37,16 @@ std::string ReadFile(const std::filesystem::path& path) {
   buffer << in.rdbuf();
   return buffer.str();
 }
+
+// The numbers' usage a journal loads, by digits.
+class NumbersSeen final : public store::LoadSink {
+ public:
+  void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& u) override {
+    usage[spec.caller_id.digits()] = u;
+  }
+  void OnLiveReservation(const core::Reservation&) override {}
+  std::map<std::uint64_t, core::NumberUsage> usage;
+};
 
 class ImportCommandTest : public ::testing::Test {
  protected:
@@ -261,6 +275,55 @@ TEST_F(ImportCommandTest, ARestAndAWarmUpTravelThroughExportAndImport) {
   EXPECT_NE(Export().find("\n2125550101,,212,,,default,,true,,0,0,2026-12-02T00:00:00Z,"
                           "2026-11-28T05:00:00Z\n"),
             std::string::npos);
+}
+
+// A number deleted while its usage still mattered (the store keeps it, store/deleted_usage.h)
+// and imported again straight into the store takes that usage back: wiping a pool and importing
+// it again the same day resets no caps. The row's own last_used still goes over it.
+TEST_F(ImportCommandTest, ANumberDeletedAndImportedAgainTakesBackItsUsage) {
+  ASSERT_EQ(Import(Write("a.csv", "caller_id\n2125550100\n2125550101\n2125550102\n")), 0);
+  const std::string path = (dir_ / "data" / kDatabaseFileName).string();
+  const core::CompactTime now = core::ToCompact(
+      std::chrono::time_point_cast<core::Milliseconds>(std::chrono::system_clock::now()));
+  core::NumberUsage used;
+  used.last_used = now - 60;
+  used.hour_start = now / 3600 * 3600;
+  used.day_start = now / 86'400 * 86'400;
+  used.hourly_used = 3;
+  used.daily_used = 7;
+  const auto phone = [](std::uint64_t digits) {
+    return core::PhoneNumber::FromValidDigits(digits);
+  };
+  {
+    auto journal = store::SqliteJournal::Open({.path = path});
+    ASSERT_TRUE(journal.has_value());
+    NumbersSeen ignored;
+    ASSERT_TRUE((*journal)->Load(kNow, ignored).has_value());
+    std::vector<store::JournalEntry> entries;
+    const core::TimePoint at = core::FromCompact(now);
+    entries.push_back(store::NumberDeleted{phone(2'125'550'100), {used, now + 3600}, at});
+    entries.push_back(store::NumberDeleted{phone(2'125'550'101), {used, now + 3600}, at});
+    entries.push_back(store::NumberDeleted{phone(2'125'550'102), {}, at});  // nothing kept
+    (*journal)->Append(std::move(entries), {});
+    (*journal)->Flush();
+  }
+  ASSERT_EQ(Import(Write("b.csv",
+                         "caller_id,last_used\n2125550100,\n2125550101,"
+                         "2026-11-30T09:00:00Z\n2125550102,\n")),
+            0);
+  auto journal = store::SqliteJournal::Open({.path = path});
+  ASSERT_TRUE(journal.has_value());
+  NumbersSeen seen;
+  ASSERT_TRUE((*journal)->Load(kNow, seen).has_value());
+  ASSERT_EQ(seen.usage.size(), 3u);
+  const core::NumberUsage& revived = seen.usage.at(2'125'550'100);
+  EXPECT_EQ(revived.last_used, used.last_used);
+  EXPECT_EQ(revived.hourly_used, 3);
+  EXPECT_EQ(revived.daily_used, 7);
+  EXPECT_EQ(revived.day_start, used.day_start);
+  EXPECT_EQ(seen.usage.at(2'125'550'101).daily_used, 7);
+  EXPECT_NE(seen.usage.at(2'125'550'101).last_used, used.last_used) << "the row's own last_used";
+  EXPECT_EQ(seen.usage.at(2'125'550'102).daily_used, 0);
 }
 
 TEST(SampleCsvTest, ValidUniqueSkewedAnd555First) {

@@ -117,6 +117,30 @@ TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {
   EXPECT_EQ(NextCid("to=2125559876").status, 503);
 }
 
+// A number deleted and added back keeps its caps, also across a restart (and, in cluster mode, a
+// Redis that lost its data meanwhile): the system of record keeps what a deleted number used
+// (store/deleted_usage.h), so wiping numbers and adding them again resets no hour or day.
+TEST_F(LifecycleTest, ANumberDeletedAndAddedBackKeepsItsCapsAcrossARestart) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1, "hourly_limit=1"));
+  const auto first = NextCid("to=2125559876");
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(client().Post("/release", "caller_id=2125551001").status, 200);
+  ASSERT_EQ(Admin("DELETE", "/api/numbers/2125551001").status, 200);
+  EXPECT_EQ(server().Terminate(), 0);
+  if (ClusterMode()) {
+    redis().Kill();
+    ASSERT_TRUE(redis().Restart());  // empty: rebuilt from PostgreSQL
+  }
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1, "hourly_limit=1"));
+  EXPECT_EQ(NextCid("to=2125559876").status, 503) << "its hour was used before the delete";
+  const auto view = ParseJson(Admin("GET", "/api/numbers/2125551001").body);
+  ASSERT_TRUE(view.is_object() && view.as_object().contains("number")) << view;
+  EXPECT_EQ(Field(view.at("number"), "hourly_used"), "1") << view;
+  EXPECT_EQ(Field(view.at("number"), "daily_used"), "1") << view;
+}
+
 TEST_F(LifecycleTest, StartsOnAnEmptyDataDirectoryAndCreatesIt) {
   SKIP_UNLESS_EMBEDDED("cluster mode keeps no data directory");
   const auto data_dir = work_dir() / "data";

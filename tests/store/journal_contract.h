@@ -119,6 +119,13 @@ MATCHER_P2(NumberIs, spec, usage, "") {
          u.rest_until == usage.rest_until;
 }
 
+MATCHER_P(UsageIs, usage, "") {
+  return arg.last_used == usage.last_used && arg.hour_start == usage.hour_start &&
+         arg.day_start == usage.day_start && arg.hourly_used == usage.hourly_used &&
+         arg.daily_used == usage.daily_used && arg.warm_from == usage.warm_from &&
+         arg.rest_until == usage.rest_until;
+}
+
 MATCHER_P(ReservationIs, expected, "") {
   return arg.id == expected.id && arg.caller_id == expected.caller_id &&
          arg.destination == expected.destination && arg.campaign == expected.campaign &&
@@ -180,6 +187,42 @@ TYPED_TEST_P(JournalContractTest, UpsertReplacesANumberAndDeleteRemovesIt) {
 
   RecordingSink sink = this->LoadAt(kT0);
   EXPECT_THAT(sink.numbers, ElementsAre(NumberIs(changed, Usage(kT0, 1, 1))));
+}
+
+// A deleted number's usage is kept until its keep_until (store/deleted_usage.h): loaded while it
+// is kept and the number is not in the store again; a later delete replaces it, or forgets it
+// when it keeps nothing.
+TYPED_TEST_P(JournalContractTest, ADeletedNumbersUsageIsKeptUntilItsTime) {
+  const core::NumberUsage used = Usage(kT0, 2, 5);
+  core::NumberUsage rested = used;
+  rested.rest_until = core::ToCompact(kT0) + 7'200;
+  rested.warm_from = core::ToCompact(kT0) / 86'400 * 86'400;
+  const core::CompactTime until = core::ToCompact(kT0) + 3'600;
+  this->MustAppend({Upsert(Spec(3'105'550'100), used), Upsert(Spec(3'105'550'101), used),
+                    Upsert(Spec(3'105'550'102), used), Upsert(Spec(3'105'550'103), used)});
+  this->MustAppend({NumberDeleted{Phone(3'105'550'100), {rested, until}, kT0},
+                    NumberDeleted{Phone(3'105'550'101), {used, until + 60}, kT0},
+                    NumberDeleted{Phone(3'105'550'102), {used, until}, kT0},
+                    NumberDeleted{Phone(3'105'550'103), {}, kT0}});
+  // 101 is added again (what is kept of it stays out of the load); 102's is forgotten by a
+  // delete that keeps nothing.
+  this->MustAppend({Upsert(Spec(3'105'550'101)), Upsert(Spec(3'105'550'102)),
+                    NumberDeleted{Phone(3'105'550'102), {}, kT0}});
+
+  RecordingSink sink = this->LoadAt(kT0 + seconds(3'599));
+  ASSERT_EQ(sink.deleted.size(), 1u);
+  EXPECT_EQ(sink.deleted[0].first, Phone(3'105'550'100));
+  EXPECT_THAT(sink.deleted[0].second.usage, UsageIs(rested));
+  EXPECT_EQ(sink.deleted[0].second.keep_until, until);
+  EXPECT_THAT(this->LoadAt(kT0 + seconds(3'600)).deleted, IsEmpty()) << "its time is over";
+
+  // A later delete replaces what an earlier one kept.
+  this->MustAppend({Upsert(Spec(3'105'550'100), used)});
+  this->MustAppend({NumberDeleted{Phone(3'105'550'100), {used, until + 600}, kT0 + seconds(60)}});
+  sink = this->LoadAt(kT0 + seconds(3'600));
+  ASSERT_EQ(sink.deleted.size(), 1u);
+  EXPECT_THAT(sink.deleted[0].second.usage, UsageIs(used));
+  EXPECT_EQ(sink.deleted[0].second.keep_until, until + 600);
 }
 
 TYPED_TEST_P(JournalContractTest, ReservationIsLoadedLiveWithTheNumbersNewUsage) {
@@ -1050,7 +1093,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     CampaignPoolsAreSetReplacedAndUnmappedInAppendOrder, PoolSettingsAreKeptAndReplaced,
     NumbersRoundTripInCallerIdOrderWithDefaultCapsAsZero,
     AnUpsertKeepsTheWarmUpStartAndRestItIsGiven, UpsertReplacesANumberAndDeleteRemovesIt,
-    ReservationIsLoadedLiveWithTheNumbersNewUsage, ReleasedExpiredAndOrphanedReservationsAreNotLive,
+    ADeletedNumbersUsageIsKeptUntilItsTime, ReservationIsLoadedLiveWithTheNumbersNewUsage,
+    ReleasedExpiredAndOrphanedReservationsAreNotLive,
     ReleaseAppendedRightAfterTheAllocationLandsReleased, SecondReleaseKeepsTheFirstOutcome,
     ReleaseWithoutOutcomeOrDurationReadsBackEmpty,
     ALateOutcomeIsRecordedOnlyOnAReservationEndedByThen, ListReservationsNewestFirstLiveOnlyOrAll,

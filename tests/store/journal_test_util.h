@@ -113,10 +113,14 @@ class RecordingSink final : public LoadSink {
   void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
     agents.emplace_back(std::string(agent), at);
   }
+  void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
+    deleted.emplace_back(caller_id, kept);
+  }
   core::Seconds lead_window{0};   // the allocations of leads wanted: none unless set
   core::Seconds agent_window{0};  // likewise, of agents
   std::vector<std::pair<std::string, core::TimePoint>> agents;
   std::vector<LeadAllocation> leads;
+  std::vector<std::pair<core::PhoneNumber, DeletedUsage>> deleted;
   std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
   std::vector<core::Reservation> live;
   std::vector<CampaignPool> campaign_pools;

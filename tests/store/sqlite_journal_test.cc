@@ -67,6 +67,7 @@ void DowngradeTo(SideConnection& side, int version) {
       "ALTER TABLE reservations DROP COLUMN previous_id",
       /* 5 */ "ALTER TABLE caller_ids DROP COLUMN warm_from",
       /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until",
+      /* 7 */ "DROP TABLE deleted_numbers",
   };
   static_assert(std::size(kUndo) == sqlite::kSchemaVersion - 1, "a migration without its undo");
   for (int v = sqlite::kSchemaVersion; v > version; --v) side.Exec(kUndo[v - 2]);
@@ -90,13 +91,14 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
   auto journal = OpenJournal();
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-              ElementsAre("api_logs", "caller_ids", "campaign_pools", "pool_settings",
-                          "reservations", "schema_migrations"));
+              ElementsAre("api_logs", "caller_ids", "campaign_pools", "deleted_numbers",
+                          "pool_settings", "reservations", "schema_migrations"));
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
                           "NULL ORDER BY name"),
-              ElementsAre("caller_ids_area_code", "reservations_lead", "reservations_until"));
+              ElementsAre("caller_ids_area_code", "deleted_numbers_keep", "reservations_lead",
+                          "reservations_until"));
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5", "6"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
@@ -119,7 +121,7 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5", "6"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -165,7 +167,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2", "3", "4", "5", "6"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
   // Numbers added before warm-up existed are established (migration 5).
   EXPECT_THAT(side.Column("SELECT warm_from FROM caller_ids"), ElementsAre("0"));

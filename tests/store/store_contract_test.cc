@@ -907,6 +907,72 @@ TEST_P(StoreContractTest, DeletingAReservedNumberEndsItsReservation) {
   EXPECT_THAT(Allocate("2125559999"), IsOk());
 }
 
+// Deleting a number and adding it again (by hand or by an import, into any pool) resets neither
+// its counts nor its rest: caps and rests are what keeps a number from being labelled spam, and
+// they belong to the phone number (store/deleted_usage.h). What is kept ends with what it keeps.
+TEST_P(StoreContractTest, ANumberDeletedAndAddedAgainKeepsItsCountsAndRest) {
+  Open();
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());  // one call an hour, three a day
+  const auto call = [&] {
+    auto a = Allocate("2125559999");
+    if (a) (void)Release(a->reservation.id);
+    return a;
+  };
+  ASSERT_THAT(call(), IsOk());
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());
+  EXPECT_THAT(call(), HasError(ErrorCode::kNoCallerIdAvailable)) << "its hour is used";
+  EXPECT_EQ(Get("2125550001")->hourly_used_now, 1);
+
+  // Through an import, into another pool, an hour later: the day's count comes along.
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  clock_.Advance(hours(1));
+  ImportItem item;
+  item.spec = Spec("2125550001", 1, 2, "other");
+  auto imported = Import({item}, OnDuplicate::kUpdate);
+  ASSERT_THAT(imported, IsOk());
+  EXPECT_EQ(imported->imported, 1u);
+  EXPECT_EQ(Get("2125550001")->daily_used_now, 1);
+  EXPECT_EQ(Get("2125550001")->spec.pool, "other");
+  ASSERT_THAT(Allocate("2125559999", "auto", "other"), IsOk());
+  ASSERT_THAT(ReleaseNumber("2125550001"), IsOk());
+  clock_.Advance(hours(1));
+  EXPECT_THAT(Allocate("2125559999", "auto", "other"), HasError(ErrorCode::kNoCallerIdAvailable))
+      << "the daily cap of 2 is used";
+
+  // A rest, and the warm-up start, survive it too; the counts are forgotten once their day is
+  // over, the rest once it (and the day after its probation) is.
+  core::NumberPatch rest;
+  rest.rest_until = core::ToCompact(clock_.Now() + hours(48));
+  ASSERT_THAT(Update("2125550001", rest), IsOk());
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  clock_.Advance(hours(30));
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());
+  EXPECT_TRUE(Get("2125550001")->resting);
+  EXPECT_EQ(Get("2125550001")->usage.rest_until, *rest.rest_until);
+  EXPECT_EQ(Get("2125550001")->daily_used_now, 0);
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  clock_.Advance(hours(18 + 25));
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());
+  EXPECT_FALSE(Get("2125550001")->resting);
+  EXPECT_EQ(Get("2125550001")->usage.rest_until, 0u) << "nothing kept any more";
+
+  // A delete that keeps nothing forgets what an earlier one kept: here a rest, ended since by an
+  // import row without one.
+  rest.rest_until = core::ToCompact(clock_.Now() + hours(48));
+  ASSERT_THAT(Update("2125550001", rest), IsOk());
+  ASSERT_THAT(Delete("2125550001"), IsOk());
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());
+  ASSERT_TRUE(Get("2125550001")->resting);
+  item.spec = Spec("2125550001", 1, 3);
+  item.rest_until = 0;
+  ASSERT_THAT(Import({item}, OnDuplicate::kUpdate), IsOk());
+  ASSERT_FALSE(Get("2125550001")->resting);
+  ASSERT_THAT(Delete("2125550001"), IsOk());  // no counts, no rest: nothing to keep
+  ASSERT_THAT(Add("2125550001", 1, 3), IsOk());
+  EXPECT_FALSE(Get("2125550001")->resting);
+}
+
 TEST_P(StoreContractTest, ListFiltersPagesAndSortsByNumber) {
   Open();
   for (const char* n : {"3105550003", "2125550002", "3105550001", "2125550001"}) {

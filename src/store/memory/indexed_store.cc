@@ -6,6 +6,7 @@
 #include <thread>
 #include <utility>
 
+#include "store/deleted_usage.h"
 #include "store/live_reservations.h"
 
 namespace cidrotor::store {
@@ -23,10 +24,12 @@ constexpr std::size_t kNamedSkips = 20;
 // Streams the journal's state into the index at start-up.
 class IndexLoader final : public LoadSink {
  public:
-  IndexLoader(core::NumberIndex& index, core::AgentRateLimiter& limiter, NameTable& campaign_pools,
+  IndexLoader(core::NumberIndex& index, core::AgentRateLimiter& limiter,
+              std::unordered_map<std::uint64_t, DeletedUsage>& deleted, NameTable& campaign_pools,
               NameTable& pool_fallbacks, core::TimePoint now)
       : index_(index),
         limiter_(limiter),
+        deleted_(deleted),
         campaign_pools_(campaign_pools),
         pool_fallbacks_(pool_fallbacks),
         now_(now) {}
@@ -55,6 +58,9 @@ class IndexLoader final : public LoadSink {
   void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
     limiter_.Record(agent, at);
   }
+  void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
+    deleted_[caller_id.digits()] = kept;
+  }
   void OnCampaignPool(const CampaignPool& mapping) override {
     campaign_pools_.Set(mapping.campaign, mapping.pool);
   }
@@ -65,6 +71,7 @@ class IndexLoader final : public LoadSink {
  private:
   core::NumberIndex& index_;
   core::AgentRateLimiter& limiter_;
+  std::unordered_map<std::uint64_t, DeletedUsage>& deleted_;
   NameTable& campaign_pools_;
   NameTable& pool_fallbacks_;
   core::TimePoint now_;
@@ -80,8 +87,8 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   std::unique_ptr<IndexedStore> store(
       new IndexedStore(clock, calendar, options, std::move(journal)));
   std::lock_guard lock(store->mu_);
-  IndexLoader loader(store->index_, store->limiter_, store->campaign_pools_, store->pool_fallbacks_,
-                     clock.Now());
+  IndexLoader loader(store->index_, store->limiter_, store->deleted_, store->campaign_pools_,
+                     store->pool_fallbacks_, clock.Now());
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;
@@ -214,17 +221,23 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
 void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> done) {
   std::unique_lock lock(mu_);
   const core::TimePoint now = NowLocked();
-  auto view = index_.Add(spec, core::NumberUsage{}, now);
+  // Deleted while its usage still matters: it comes back with it, as it was.
+  const auto kept =
+      index_.UsageOf(spec.caller_id) ? std::nullopt : TakeDeleted(spec.caller_id, now);
+  auto view =
+      kept ? index_.Put(spec, kept->usage, now) : index_.Add(spec, core::NumberUsage{}, now);
   if (!view) {
+    if (kept) deleted_[spec.caller_id.digits()] = *kept;
     lock.unlock();
     done(core::Fail(view.error()));
     return;
   }
   const core::PhoneNumber number = spec.caller_id;
   CommitThen<core::NumberView>(NumberUpserted{view->spec, view->usage}, *view, std::move(done),
-                               [this, number] {
+                               [this, number, kept] {
                                  std::lock_guard undo_lock(mu_);
                                  (void)index_.Remove(number, NowLocked());
+                                 if (kept) deleted_[number.digits()] = *kept;
                                });
 }
 
@@ -271,13 +284,18 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
   if (*removed) {
     entries.push_back(ReservationReleased{(*removed)->id, now, core::CallOutcome::kUnknown, {}});
   }
-  entries.push_back(NumberDeleted{caller_id});
-  journal_->Append(std::move(entries), [this, done = std::move(done),
-                                        previous = *before](core::Result<void> durable) {
+  const auto earlier = deleted_.find(caller_id.digits());
+  const std::optional<DeletedUsage> kept_before =
+      earlier == deleted_.end() ? std::nullopt : std::optional(earlier->second);
+  entries.push_back(NumberDeleted{caller_id, KeepDeleted(*before, now), now});
+  journal_->Append(std::move(entries), [this, done = std::move(done), previous = *before,
+                                        kept_before](core::Result<void> durable) {
     if (!durable) {
       spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
       std::lock_guard undo_lock(mu_);
       (void)index_.Put(previous.spec, previous.usage, NowLocked());
+      deleted_.erase(previous.spec.caller_id.digits());
+      if (kept_before) deleted_[previous.spec.caller_id.digits()] = *kept_before;
     }
     done(std::move(durable));
   });
@@ -388,8 +406,38 @@ void IndexedStore::Tick() {
     now = NowLocked();
     index_.Advance(now);
     limiter_.Prune(now);
+    SweepDeleted(now);
   }
   pruner_.Tick(now);
+}
+
+DeletedUsage IndexedStore::KeepDeleted(const core::NumberView& deleted, core::TimePoint now) {
+  const DeletedUsage kept =
+      KeepOnDelete(deleted.usage, core::ToCompact(now), index_.options().probation);
+  if (kept.keep_until != 0) {
+    deleted_[deleted.spec.caller_id.digits()] = kept;
+  } else {
+    deleted_.erase(deleted.spec.caller_id.digits());
+  }
+  return kept;
+}
+
+std::optional<DeletedUsage> IndexedStore::TakeDeleted(core::PhoneNumber caller_id,
+                                                      core::TimePoint now) {
+  const auto it = deleted_.find(caller_id.digits());
+  if (it == deleted_.end()) return std::nullopt;
+  const DeletedUsage kept = it->second;
+  deleted_.erase(it);
+  if (!StillKept(kept, core::ToCompact(now))) return std::nullopt;
+  return kept;
+}
+
+void IndexedStore::SweepDeleted(core::TimePoint now) {
+  // Tick runs every second; after a whole pool was deleted the map holds a day's deletes.
+  if (deleted_.empty() || now < next_deleted_sweep_) return;
+  next_deleted_sweep_ = now + std::chrono::minutes(1);
+  const core::CompactTime at = core::ToCompact(now);
+  std::erase_if(deleted_, [at](const auto& entry) { return !StillKept(entry.second, at); });
 }
 
 void IndexedStore::Flush() { journal_->Flush(); }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "core/calendar.h"
 #include "core/clock.h"
@@ -97,6 +98,15 @@ class IndexedStore final : public Store {
   // (indexed_store_import.cc). Ends the import with `done` after the last or a failed one.
   void ImportNextChunk(std::shared_ptr<ImportRun> run);
 
+  // Deleted numbers' usage (store/deleted_usage.h), loaded at start-up and kept by each delete.
+  // REQUIRES: mu_ held (all three).
+  // Keeps what `deleted` leaves (or forgets an older one); returns what it kept, for the journal.
+  DeletedUsage KeepDeleted(const core::NumberView& deleted, core::TimePoint now);
+  // What is kept of `caller_id`, taken out (the number is being added again); nullopt: nothing.
+  std::optional<DeletedUsage> TakeDeleted(core::PhoneNumber caller_id, core::TimePoint now);
+  // Drops what is no longer kept; a scan a minute at most.
+  void SweepDeleted(core::TimePoint now);
+
   // The time the index is given: the clock, but never earlier than it was last given. Caps count
   // one hour's and one day's window per number, so a clock stepped back (NTP, a VM resumed) would
   // otherwise reopen a window that was already overwritten by the next one, and let numbers past
@@ -128,6 +138,8 @@ class IndexedStore final : public Store {
   NameTable pool_fallbacks_;               // pool → "any"/"none"; as campaign_pools_
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
   core::TimePoint latest_now_{};           // guarded by mu_; NowLocked()'s high-water mark
+  std::unordered_map<std::uint64_t, DeletedUsage> deleted_;  // guarded by mu_; by digits
+  core::TimePoint next_deleted_sweep_{};                     // guarded by mu_
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};

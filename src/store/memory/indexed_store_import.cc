@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "core/warm_up.h"
+#include "store/deleted_usage.h"
 #include "store/memory/indexed_store.h"
 
 namespace cidrotor::store {
@@ -31,6 +32,7 @@ constexpr std::size_t kChunk = 8192;
 struct Previous {
   core::PhoneNumber caller_id;
   std::optional<core::NumberView> view;  // nullopt: the number was new
+  std::optional<DeletedUsage> kept;      // what was kept of it, deleted, and it took back
 };
 
 }  // namespace
@@ -99,19 +101,26 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         usage = *existing;
         if (before) item.spec = MergedSpec(before->spec, item);  // what the row does not give
       }
-      if (item.last_used) usage.last_used = *item.last_used;
-      if (!before) {
-        usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
-                                   : index_.ArrivingUsage(usage, now);
+      // A number deleted while its usage still mattered comes back with it.
+      const auto kept = before ? std::nullopt : TakeDeleted(number, now);
+      if (kept) {
+        usage = RevivedUsage(kept->usage, item);
+      } else {
+        if (item.last_used) usage.last_used = *item.last_used;
+        if (!before) {
+          usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
+                                     : index_.ArrivingUsage(usage, now);
+        }
+        if (item.rest_until) usage.rest_until = *item.rest_until;
+        if (item.warm_from) usage.warm_from = *item.warm_from;
       }
-      if (item.rest_until) usage.rest_until = *item.rest_until;
-      if (item.warm_from) usage.warm_from = *item.warm_from;
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
+        if (kept) deleted_[number.digits()] = *kept;
         if (!run->error) run->error = loaded.error();
         continue;
       }
       ++(before ? run->result.updated : run->result.imported);
-      previous->push_back({number, std::move(before)});
+      previous->push_back({number, std::move(before), kept});
       entries.emplace_back(NumberUpserted{std::move(item.spec), *index_.UsageOf(number)});
     }
     if (entries.empty()) continue;
@@ -125,6 +134,7 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         } else {
           (void)index_.Remove(p.caller_id, undo_now);
         }
+        if (p.kept) deleted_[p.caller_id.digits()] = *p.kept;
       }
       run->error = error;
     };

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <variant>
 
+#include "store/deleted_usage.h"
 #include "store/journal_support.h"
 
 namespace cidrotor::store {
@@ -92,6 +93,11 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
                      [](const auto* a, const auto* b) { return a->reserved_at < b->reserved_at; });
     for (const core::Reservation* r : recent) sink.OnAgentAllocation(r->agent, r->reserved_at);
   }
+  for (const auto& [digits, kept] : deleted_) {
+    if (StillKept(kept, core::ToCompact(now)) && !numbers_.contains(digits)) {
+      sink.OnDeletedNumber(core::PhoneNumber::FromValidDigits(digits), kept);
+    }
+  }
   for (const auto& [campaign, pool] : campaign_pools_) {
     sink.OnCampaignPool(CampaignPool{campaign, pool});
     ++summary.campaign_pools;
@@ -164,6 +170,11 @@ void MemoryJournal::Apply(const NumberUpserted& e) {
 void MemoryJournal::Apply(const NumberDeleted& e) {
   numbers_.erase(e.caller_id.digits());
   newest_reservation_.erase(e.caller_id.digits());  // as the row's column goes with the row
+  if (e.kept.keep_until != 0) {
+    deleted_[e.caller_id.digits()] = e.kept;
+  } else {
+    deleted_.erase(e.caller_id.digits());
+  }
 }
 
 std::optional<std::uint64_t> MemoryJournal::FindDuplicateReservation(

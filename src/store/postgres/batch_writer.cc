@@ -34,6 +34,27 @@ ON CONFLICT(caller_id) DO UPDATE SET
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
 
+// A deleted number's usage (store/deleted_usage.h) kept ($9, keep_until, not 0), or an older row
+// of it dropped ($9 = 0); and up to 64 rows of other numbers whose time ($10) is over, so each
+// delete clears up after earlier ones. The three touch disjoint rows.
+constexpr std::string_view kKeepDeleted = R"sql(
+WITH swept AS (
+  DELETE FROM deleted_numbers WHERE caller_id IN (
+    SELECT caller_id FROM deleted_numbers
+    WHERE keep_until <= $10::bigint AND caller_id <> $1::bigint LIMIT 64)),
+forgot AS (DELETE FROM deleted_numbers WHERE caller_id = $1::bigint AND $9::bigint = 0)
+INSERT INTO deleted_numbers(caller_id, last_used, hour_start, hourly_used, day_start, daily_used,
+                            warm_from, rest_until, keep_until)
+SELECT $1::bigint, $2::bigint, $3::bigint, $4::integer, $5::bigint, $6::integer, $7::bigint,
+       $8::bigint, $9::bigint
+WHERE $9::bigint <> 0
+ON CONFLICT(caller_id) DO UPDATE SET
+  last_used = excluded.last_used, hour_start = excluded.hour_start,
+  hourly_used = excluded.hourly_used, day_start = excluded.day_start,
+  daily_used = excluded.daily_used, warm_from = excluded.warm_from,
+  rest_until = excluded.rest_until, keep_until = excluded.keep_until
+)sql";
+
 // previous_id (the lookup's link, schema.cc): the one the caller gave (Redis's, exact across
 // instances) or the number's reservation before it in this group (AddReservations); only where
 // neither is known (u.previous_id NULL), the number's newest as this transaction sees it. COALESCE
@@ -139,6 +160,7 @@ ON CONFLICT(pool) DO UPDATE SET fallback = excluded.fallback
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
+constexpr const char* kKeepDeletedName = "cidrotor_keep_deleted";
 constexpr const char* kInsertReservationsName = "cidrotor_insert_reservations";
 constexpr const char* kReplayReservationsName = "cidrotor_replay_reservations";
 constexpr const char* kUpdateUsagesName = "cidrotor_update_usages";
@@ -231,6 +253,7 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
   const std::pair<const char*, std::string_view> statements[] = {
       {kUpsertNumberName, kUpsertNumber},
       {kDeleteNumberName, kDeleteNumber},
+      {kKeepDeletedName, kKeepDeleted},
       {kInsertReservationsName, kInsertReservations},
       {kReplayReservationsName, replay},
       {kUpdateUsagesName, kUpdateUsages},
@@ -312,6 +335,18 @@ void BatchWriter::Add(const NumberUpserted& e) {
 void BatchWriter::Add(const NumberDeleted& e) {
   batch_.Prepared(kDeleteNumberName);
   batch_.Int(Digits(e.caller_id));
+  const core::NumberUsage& u = e.kept.usage;
+  batch_.Prepared(kKeepDeletedName);
+  batch_.Int(Digits(e.caller_id));
+  batch_.Int(u.last_used);
+  batch_.Int(u.hour_start);
+  batch_.Int(u.hourly_used);
+  batch_.Int(u.day_start);
+  batch_.Int(u.daily_used);
+  batch_.Int(u.warm_from);
+  batch_.Int(u.rest_until);
+  batch_.Int(e.kept.keep_until);
+  batch_.Int(core::ToCompact(e.at));
 }
 
 void BatchWriter::Add(const CampaignPoolChanged& e) {

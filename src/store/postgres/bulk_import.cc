@@ -65,6 +65,23 @@ FROM import_rows
 ON CONFLICT(caller_id) DO NOTHING
 )sql";
 
+// kInsertNew where deleted numbers' usage is kept (deleted_numbers, store/deleted_usage.h): a new
+// row of such a number takes it back, with the row's last_used, rest_until and warm-up start over
+// it (RevivedUsage). Followed by the time (compact seconds) it must be kept past.
+constexpr std::string_view kInsertNewReviving = R"sql(
+INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
+                       state, last_used, hour_start, hourly_used, day_start, daily_used,
+                       warm_from, created_at, rest_until)
+SELECT i.caller_id, i.carrier, i.area_code, i.hourly_limit, i.daily_limit, i.is_active, i.pool,
+       i.state, COALESCE(i.last_used, d.last_used, 0), COALESCE(d.hour_start, 0),
+       COALESCE(d.hourly_used, 0), COALESCE(d.day_start, 0), COALESCE(d.daily_used, 0),
+       CASE WHEN d.caller_id IS NULL THEN i.warm_from
+            ELSE COALESCE(i.warm_from_given, d.warm_from) END,
+       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0),
+       COALESCE(i.rest_until, d.rest_until, 0)
+FROM import_rows i LEFT JOIN deleted_numbers d ON d.caller_id = i.caller_id AND d.keep_until >
+)sql";
+
 constexpr std::string_view kCopyDirect =
     "COPY caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
     " state, last_used, warm_from, created_at, rest_until) FROM STDIN";
@@ -239,13 +256,21 @@ core::Result<void> BulkImporter::WriteBatch() {
   const bool want_new_ids = m.options.on_rows_written && !update;
   const std::int64_t created_at = core::ToCompact(
       std::chrono::time_point_cast<core::Milliseconds>(std::chrono::system_clock::now()));
+  const std::string now = std::to_string(created_at);
   bool empty = false;
+  bool reviving = false;  // deleted numbers' usage is kept: no direct COPY (kInsertNewReviving)
   std::uint64_t existing = 0;
   std::unordered_set<std::int64_t> inserted;
   auto ok = m.conn.Exec("BEGIN", "begin import batch");
   if (ok) {
-    ok = m.conn.Exec("SELECT NOT EXISTS (SELECT 1 FROM caller_ids)", "look at caller_ids",
-                     [&](Rows rows) { empty = rows.size() > 0 && rows.Text(0, 0) == "t"; });
+    ok = m.conn.Exec(
+        "SELECT NOT EXISTS (SELECT 1 FROM caller_ids), EXISTS (SELECT 1 FROM "
+        "deleted_numbers WHERE keep_until > " +
+            now + ")",
+        "look at caller_ids", [&](Rows rows) {
+          empty = rows.size() > 0 && rows.Text(0, 0) == "t";
+          reviving = rows.size() > 0 && rows.Text(0, 1) == "t";
+        });
   }
   // COPY straight into the table, in key order (about twice as fast as through the staging table),
   // when every row is new: surely in the first batch into an empty store, likely after a batch of
@@ -253,8 +278,8 @@ core::Result<void> BulkImporter::WriteBatch() {
   // mode's). Then a stored number makes the COPY fail: rolled back to a savepoint, the batch takes
   // the staging path. Into an empty store, another writer adding a number meanwhile makes the COPY
   // fail on the duplicate: rerunning then takes the staging path.
-  bool direct = ok && empty;
-  if (ok && !empty && m.last_batch_all_new) {
+  bool direct = ok && empty && !reviving;
+  if (ok && !empty && !reviving && m.last_batch_all_new) {
     ok = m.conn.Exec("SAVEPOINT direct_copy", "savepoint before copying numbers");
     direct = ok.has_value();
   }
@@ -284,8 +309,11 @@ core::Result<void> BulkImporter::WriteBatch() {
     }
     if (ok && update && existing > 0) ok = m.conn.Exec(kUpdateExisting, "update existing numbers");
     if (ok) {
-      ok = m.conn.Exec(std::string(kInsertNew) + (want_new_ids ? " RETURNING caller_id" : ""),
-                       "insert new numbers", [&](Rows rows) {
+      const std::string insert =
+          reviving ? std::string(kInsertNewReviving) + now + " ON CONFLICT(caller_id) DO NOTHING"
+                   : std::string(kInsertNew);
+      ok = m.conn.Exec(insert + (want_new_ids ? " RETURNING caller_id" : ""), "insert new numbers",
+                       [&](Rows rows) {
                          for (int i = 0; i < rows.size(); ++i) inserted.insert(rows.Int64(i, 0));
                        });
     }

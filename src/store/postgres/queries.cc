@@ -234,6 +234,28 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     if (!ok) return core::Fail(ok.error());
   }
 
+  // Deleted numbers' usage still kept, of numbers not in caller_ids (LoadSink::OnDeletedNumber).
+  const std::string deleted =
+      "SELECT caller_id, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,"
+      " rest_until, keep_until FROM deleted_numbers d WHERE keep_until > " +
+      std::to_string(core::ToCompact(now)) +
+      " AND NOT EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id = d.caller_id)";
+  DeletedUsage kept;
+  ok = ForEachRow(conn, "deleted", deleted, "load deleted_numbers", [&](Rows& rows, int i) {
+    const auto caller_id = PhoneFromStored(rows.Int64(i, 0));
+    if (!caller_id) return;
+    kept.usage.last_used = ClampTo<core::CompactTime>(rows.Int64(i, 1));
+    kept.usage.hour_start = ClampTo<core::CompactTime>(rows.Int64(i, 2));
+    kept.usage.hourly_used = ClampTo<std::uint16_t>(rows.Int64(i, 3));
+    kept.usage.day_start = ClampTo<core::CompactTime>(rows.Int64(i, 4));
+    kept.usage.daily_used = ClampTo<std::uint16_t>(rows.Int64(i, 5));
+    kept.usage.warm_from = ClampTo<core::CompactTime>(rows.Int64(i, 6));
+    kept.usage.rest_until = ClampTo<core::CompactTime>(rows.Int64(i, 7));
+    kept.keep_until = ClampTo<core::CompactTime>(rows.Int64(i, 8));
+    sink.OnDeletedNumber(*caller_id, kept);
+  });
+  if (!ok) return core::Fail(ok.error());
+
   CampaignPool mapping;
   ok = ForEachRow(conn, "campaigns", "SELECT campaign, pool FROM campaign_pools ORDER BY campaign",
                   "load campaign_pools", [&](Rows& rows, int i) {

@@ -47,6 +47,10 @@ namespace {
 //   reservations' release columns) until a writer's sweep finds its reservation and moves it
 //   over (batch_writer.h); a row whose reservation never comes (lost with a degraded instance)
 //   goes with the history it would have belonged to (PruneChunk).
+// - deleted_numbers (8): a deleted number's usage (caller_ids' usage columns), kept until
+//   keep_until so that the number added again takes it back (store/deleted_usage.h), as SQLite's.
+//   Written with the delete; ignored while the number is in caller_ids again; each delete drops up
+//   to 64 rows past their keep_until (indexed). A rebuild hands the rows to Redis (cid:deleted).
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE caller_ids (
@@ -150,6 +154,21 @@ CREATE TABLE early_releases (
   outcome     TEXT,
   duration    INTEGER
 );
+)sql",
+    // 8: deleted numbers' usage (see deleted_numbers above).
+    R"sql(
+CREATE TABLE deleted_numbers (
+  caller_id   BIGINT  PRIMARY KEY,
+  last_used   BIGINT  NOT NULL DEFAULT 0,
+  hour_start  BIGINT  NOT NULL DEFAULT 0,
+  hourly_used INTEGER NOT NULL DEFAULT 0,
+  day_start   BIGINT  NOT NULL DEFAULT 0,
+  daily_used  INTEGER NOT NULL DEFAULT 0,
+  warm_from   BIGINT  NOT NULL DEFAULT 0,
+  rest_until  BIGINT  NOT NULL DEFAULT 0,
+  keep_until  BIGINT  NOT NULL
+);
+CREATE INDEX deleted_numbers_keep ON deleted_numbers(keep_until);
 )sql",
 };
 

@@ -72,7 +72,7 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
   args.push_back("0");
   for (std::size_t k = 0; k < chunk.items.size(); ++k) {
     const ImportItem& item = items[chunk.items[k]];
-    AppendNumberArgs(args, specs[k], std::nullopt, item.last_used, item.rest_until, item.warm_from);
+    AppendNumberArgs(args, specs[k], item.revived, item.last_used, item.rest_until, item.warm_from);
   }
   return PoolCall(Script::kUpsert, chunk.pool, context, std::move(args));
 }

@@ -296,6 +296,13 @@ class RedisStore final : public Store {
   void ImportOnWorker(redis::RedisConnection& connection, std::vector<ImportItem>& items,
                       OnDuplicate on_duplicate, Callback<ImportResult>& done);
   void UndoImport(redis::RedisConnection& connection, const redis::ImportUndo& undo);
+  // One step of the sweep of deleted numbers' usage past its time (sweep_mu_; Tick).
+  void SweepDeleted(redis::RedisConnection& connection, core::TimePoint now);
+  // Sets ImportItem::revived of the items in no pool (`pools`, ClaimPools' answer) that were
+  // deleted while their usage still matters (redis/deleted_numbers.h). Errors: Redis's.
+  core::Result<void> Revive(redis::RedisConnection& connection, std::vector<ImportItem>& items,
+                            const std::vector<std::optional<std::string>>& pools,
+                            core::TimePoint now);
 
   // --- rebuild (redis_store_rebuild.cc) ---------------------------------------------------------
   // Loads the journal's state into an empty Redis under the rebuild lock, then publishes a new
@@ -355,6 +362,12 @@ class RedisStore final : public Store {
 
   std::mutex pools_mu_;
   std::vector<std::string> known_pools_;  // guarded by pools_mu_; sorted; refreshed on a miss
+
+  // The sweep of cid:deleted (SweepDeleted): a page a tick while a pass runs, a pass every
+  // kDeletedSweepEvery. Taken with try_lock: an overlapping tick skips it.
+  std::mutex sweep_mu_;
+  std::string sweep_cursor_ = "0";                      // guarded by sweep_mu_
+  std::chrono::steady_clock::time_point next_sweep_{};  // guarded by sweep_mu_
 
   // The settings tables every allocation reads, without a Redis round trip: loaded before the
   // first allocation, read again at every Tick (another instance's change shows within about a

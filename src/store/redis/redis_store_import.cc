@@ -29,6 +29,8 @@
 #include <optional>
 #include <utility>
 
+#include "store/deleted_usage.h"
+#include "store/redis/deleted_numbers.h"
 #include "store/redis/import_round.h"
 #include "store/redis/redis_store.h"
 
@@ -111,7 +113,21 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     return;
   }
 
-  // Per pool: the numbers in no pool (insert.lua) and those already in it (upsert.lua).
+  // Numbers in no pool that were deleted while their usage still matters take it back
+  // (store/deleted_usage.h): upsert.lua writes a number's whole usage, insert.lua does not.
+  if (auto revived = Revive(connection, items, *existing, now); !revived) {
+    std::vector<std::size_t> claimed;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (!(*existing)[i]) claimed.push_back(i);
+    }
+    redis::DropClaims(connection, items, claimed);
+    progress->Fail(revived.error());
+    progress->FinishOne();
+    return;
+  }
+
+  // Per pool: the numbers in no pool (insert.lua), and those already in it or taking back a
+  // deleted number's usage (upsert.lua).
   std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> by_pool;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::optional<std::string>& pool = (*existing)[i];
@@ -151,7 +167,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       });
     } else {
       auto& [fresh, known] = by_pool[items[i].spec.pool];
-      (pool ? known : fresh).push_back(i);
+      (pool || items[i].revived ? known : fresh).push_back(i);
     }
   }
 
@@ -242,6 +258,25 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   }
   run_lane(connection);
   progress->FinishOne();
+}
+
+core::Result<void> RedisStore::Revive(RedisConnection& connection, std::vector<ImportItem>& items,
+                                      const std::vector<std::optional<std::string>>& pools,
+                                      core::TimePoint now) {
+  std::vector<core::PhoneNumber> numbers;
+  std::vector<std::size_t> positions;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (pools[i]) continue;
+    numbers.push_back(items[i].spec.caller_id);
+    positions.push_back(i);
+  }
+  auto kept = redis::ReadDeleted(connection, numbers, core::ToCompact(now), options_.import_chunk);
+  if (!kept) return core::Fail(kept.error());
+  for (std::size_t k = 0; k < positions.size(); ++k) {
+    ImportItem& item = items[positions[k]];
+    if ((*kept)[k]) item.revived = RevivedUsage((*kept)[k]->usage, item);
+  }
+  return {};
 }
 
 void RedisStore::UndoImport(RedisConnection& connection, const redis::ImportUndo& undo) {

@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "core/probation.h"
+#include "store/deleted_usage.h"
+#include "store/redis/deleted_numbers.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
 
@@ -134,8 +136,17 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
               core::Error::Conflict("caller_id " + number + " already exists", "caller_id")));
           return;
         }
+        // Deleted while its usage still matters: it comes back with it (store/deleted_usage.h).
+        auto kept =
+            redis::ReadDeleted(connection, std::span(&spec.caller_id, 1), core::ToCompact(now), 1);
+        if (!kept) {
+          (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+          done(core::Fail(kept.error()));
+          return;
+        }
         std::vector<std::string> args = {"add", "0"};
-        AppendNumberArgs(args, spec, std::nullopt);
+        AppendNumberArgs(args, spec,
+                         kept->front() ? std::optional(kept->front()->usage) : std::nullopt);
         auto added = RunPoolScript(connection, Script::kUpsert, spec.pool, now, args,
                                    redis::CreatePool::kYes);
         if (added && added->Text(1) == "dup") {
@@ -256,13 +267,17 @@ void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_don
           done(core::Fail(NoNumber(caller_id)));
           return;
         }
-        (void)connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
         const core::NumberView previous = ViewFromReply(
             RedisReply{RedisReply::Type::kArray,
                        0,
                        {},
                        {removed->elements.begin() + 1, removed->elements.begin() + kDeletedNewest}},
             **pool, now, calendar_.WindowsAt(now), options_.index);
+        // What it leaves is kept (store/deleted_usage.h), in the same round trip as the unmapping.
+        const DeletedUsage kept =
+            KeepOnDelete(previous.usage, core::ToCompact(now), options_.index.probation);
+        (void)connection.Pipeline({{"HDEL", redis::kPoolOfKey, caller_id.ToString()},
+                                   redis::KeepDeletedCommand(caller_id, kept)});
         if (const auto ended = static_cast<std::uint64_t>(removed->Int(kDeletedEnded));
             ended != 0) {
           std::vector<JournalEntry> entries;
@@ -270,7 +285,7 @@ void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_don
           journal_->Append(std::move(entries), {});
         }
         std::vector<JournalEntry> entries;
-        entries.push_back(NumberDeleted{caller_id});
+        entries.push_back(NumberDeleted{caller_id, kept, now});
         journal_->Append(std::move(entries), [this, previous, done = std::move(done)](
                                                  core::Result<void> durable) mutable {
           if (durable) {

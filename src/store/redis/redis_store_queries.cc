@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "store/live_reservations.h"
+#include "store/redis/deleted_numbers.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
 
@@ -21,6 +22,8 @@ using redis::Script;
 namespace {
 
 constexpr std::chrono::milliseconds kTickBudget{300};  // Redis work per Tick() (once a second)
+// How often the sweep of deleted numbers' usage starts a pass over cid:deleted (a page a tick).
+constexpr std::chrono::minutes kDeletedSweepEvery{10};
 
 }  // namespace
 
@@ -161,8 +164,20 @@ void RedisStore::Tick() {
             if (reply->Status() != "OK" || reply->Int(1) < 256) break;
           }
         }
+        SweepDeleted(connection, now);
         done(true);
       });
+}
+
+void RedisStore::SweepDeleted(RedisConnection& connection, core::TimePoint now) {
+  std::unique_lock lock(sweep_mu_, std::try_to_lock);
+  if (!lock) return;
+  const auto steady = std::chrono::steady_clock::now();
+  if (sweep_cursor_ == "0" && steady < next_sweep_) return;
+  auto next = redis::SweepDeletedPage(connection, sweep_cursor_, core::ToCompact(now));
+  if (!next) return;  // the same page again next tick
+  sweep_cursor_ = *next;
+  if (sweep_cursor_ == "0") next_sweep_ = steady + kDeletedSweepEvery;
 }
 
 }  // namespace cidrotor::store

@@ -23,6 +23,7 @@
 #include <random>
 #include <utility>
 
+#include "store/redis/deleted_numbers.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
 
@@ -89,6 +90,10 @@ class RedisLoader final : public LoadSink {
     // Oldest first: the last one of a (pool, lead) is the number the lead keeps.
     const std::string pool = lead.pool.empty() ? std::string(core::kDefaultPool) : lead.pool;
     leads_.insert_or_assign({pool, lead.lead_id}, std::pair{lead.caller_id, lead.at});
+  }
+
+  void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
+    deleted_.push_back(redis::KeepDeletedCommand(caller_id, kept));
   }
 
   void OnCampaignPool(const CampaignPool& mapping) override {
@@ -163,6 +168,12 @@ class RedisLoader final : public LoadSink {
       }
     }
     WriteLeads();
+    for (std::size_t begin = 0; begin < deleted_.size() && !error_; begin += chunk_) {
+      std::vector<redis::Command> some(deleted_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       deleted_.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                              deleted_.size(), begin + chunk_)));
+      FlushCommands(some);
+    }
     WriteHash(redis::kCampaignPoolsKey, campaign_pools_);
     WriteHash(redis::kPoolSettingsKey, pool_settings_);
     if (error_) return core::Fail(*error_);
@@ -286,6 +297,7 @@ class RedisLoader final : public LoadSink {
   // (pool, lead) -> the number the lead was last given and when.
   std::map<std::pair<std::string, std::uint64_t>, std::pair<core::PhoneNumber, core::TimePoint>>
       leads_;
+  std::vector<redis::Command> deleted_;      // deleted numbers' kept usage (cid:deleted)
   std::vector<std::string> campaign_pools_;  // campaign, pool, campaign, pool, …
   std::vector<std::string> pool_settings_;   // pool, fallback, …
   std::uint64_t loaded_ = 0;

@@ -30,6 +30,19 @@ ON CONFLICT(caller_id) DO UPDATE SET
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = ?1";
 
+// A deleted number's usage (store/deleted_usage.h), or (keep_until 0) none: an older row goes.
+constexpr std::string_view kKeepDeleted = R"sql(
+INSERT OR REPLACE INTO deleted_numbers(caller_id, last_used, hour_start, hourly_used, day_start,
+                                       daily_used, warm_from, rest_until, keep_until)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+)sql";
+constexpr std::string_view kForgetDeleted = "DELETE FROM deleted_numbers WHERE caller_id = ?1";
+// Up to 64 rows whose time is over: each delete clears up after earlier ones.
+constexpr std::string_view kSweepDeleted = R"sql(
+DELETE FROM deleted_numbers
+WHERE caller_id IN (SELECT caller_id FROM deleted_numbers WHERE keep_until <= ?1 LIMIT 64)
+)sql";
+
 // previous_id: the one given, else the number's newest so far (this writer applies every
 // reservation in order, so that is exact); a page the usage UPDATE below reads anyway.
 constexpr std::string_view kInsertReservation = R"sql(
@@ -108,6 +121,9 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
       {&w.rollback_, "ROLLBACK", "roll back batch"},
       {&w.upsert_number_, kUpsertNumber, "upsert caller_ids"},
       {&w.delete_number_, kDeleteNumber, "delete caller_ids"},
+      {&w.keep_deleted_, kKeepDeleted, "keep deleted_numbers"},
+      {&w.forget_deleted_, kForgetDeleted, "forget deleted_numbers"},
+      {&w.sweep_deleted_, kSweepDeleted, "sweep deleted_numbers"},
       {&w.insert_reservation_, kInsertReservation, "insert reservations"},
       {&w.update_usage_, kUpdateUsage, "update caller_ids usage"},
       {&w.release_reservation_, kReleaseReservation, "release reservations"},
@@ -193,7 +209,27 @@ core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {
 
 core::Result<void> BatchWriter::Apply(const NumberDeleted& e) {
   delete_number_.BindInt64(1, Digits(e.caller_id));
-  return delete_number_.Run();
+  auto ok = delete_number_.Run();
+  if (!ok) return ok;
+  sweep_deleted_.BindInt64(1, core::ToCompact(e.at));
+  ok = sweep_deleted_.Run();
+  if (!ok) return ok;
+  if (e.kept.keep_until == 0) {
+    forget_deleted_.BindInt64(1, Digits(e.caller_id));
+    return forget_deleted_.Run();
+  }
+  const core::NumberUsage& u = e.kept.usage;
+  Statement& st = keep_deleted_;
+  st.BindInt64(1, Digits(e.caller_id));
+  st.BindInt64(2, u.last_used);
+  st.BindInt64(3, u.hour_start);
+  st.BindInt64(4, u.hourly_used);
+  st.BindInt64(5, u.day_start);
+  st.BindInt64(6, u.daily_used);
+  st.BindInt64(7, u.warm_from);
+  st.BindInt64(8, u.rest_until);
+  st.BindInt64(9, e.kept.keep_until);
+  return st.Run();
 }
 
 core::Result<void> BatchWriter::Apply(const ReservationMade& e) {

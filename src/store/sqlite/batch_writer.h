@@ -2,7 +2,8 @@
 // transaction per batch. The group-commit loop (sqlite_journal.cc) decides what goes into a batch;
 // this unit only knows how each entry kind becomes rows:
 //   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
-//   NumberDeleted       → DELETE FROM caller_ids
+//   NumberDeleted       → DELETE FROM caller_ids; INSERT OR REPLACE (or DELETE) of its
+//                         deleted_numbers row, and a few rows past their time deleted
 //   ReservationMade     → INSERT INTO reservations + UPDATE of the number's usage columns
 //   ReservationReleased → UPDATE reservations (only while released_at IS NULL: idempotent; a
 //                         late one only where reserved_until <= released_at)
@@ -56,6 +57,9 @@ class BatchWriter {
   Statement rollback_;
   Statement upsert_number_;
   Statement delete_number_;
+  Statement keep_deleted_;
+  Statement forget_deleted_;
+  Statement sweep_deleted_;
   Statement insert_reservation_;
   Statement update_usage_;
   Statement release_reservation_;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/warm_up.h"
+#include "store/deleted_usage.h"
 #include "store/journal_support.h"
 #include "store/row_codec.h"
 #include "store/sqlite/queries.h"
@@ -45,6 +46,14 @@ static_assert(store::kImportCarrier == 1 && store::kImportHourlyCap == 2 &&
               store::kImportActive == 32);
 
 constexpr std::string_view kExists = "SELECT 1 FROM caller_ids WHERE caller_id = ?1";
+
+// A new row of a number deleted while its usage still mattered takes that usage back
+// (store/deleted_usage.h RevivedUsage).
+constexpr std::string_view kRevive = R"sql(
+UPDATE caller_ids SET last_used = ?2, hour_start = ?3, hourly_used = ?4, day_start = ?5,
+                      daily_used = ?6, warm_from = ?7, rest_until = ?8
+WHERE caller_id = ?1
+)sql";
 
 // The most distinct carrier/pool/state strings one batch holds; a batch that would need more is
 // written early.
@@ -85,7 +94,9 @@ std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
 struct BulkImporter::Impl {
   BulkImportOptions options;
   Database db;  // declared before the statements: destroyed after them
-  Statement begin, commit, rollback, insert, update, exists;
+  Statement begin, commit, rollback, insert, update, exists, revive;
+  // Deleted numbers' usage still kept when the import started, by digits (usually none).
+  std::unordered_map<std::uint64_t, core::NumberUsage> kept;
   std::vector<CompactRow> batch;
   std::vector<std::string> names;  // carrier, pool and state texts of the batch
   std::unordered_map<std::string, std::uint16_t> name_ids;
@@ -96,6 +107,9 @@ struct BulkImporter::Impl {
     if (inserted) names.push_back(std::move(name));
     return it->second;
   }
+
+  // Gives the row just inserted the usage kept of its number, deleted (kRevive).
+  core::Result<void> Revive(const CompactRow& row, const core::NumberUsage& kept_usage);
 
   // Binds ?1..?9, ?12 and ?13 of kInsert / kUpdate; `last_used` NULL keeps the stored value
   // (kUpdate only).
@@ -117,6 +131,24 @@ struct BulkImporter::Impl {
         13, row.has_warm_from ? std::optional<std::int64_t>(row.warm_from) : std::nullopt);
   }
 };
+
+core::Result<void> BulkImporter::Impl::Revive(const CompactRow& row,
+                                              const core::NumberUsage& kept_usage) {
+  ImportItem given;  // the row's own usage fields, which go over the kept ones
+  if (row.has_last_used) given.last_used = row.last_used;
+  if (row.rest_until != 0) given.rest_until = row.rest_until;
+  if (row.has_warm_from) given.warm_from = row.warm_from;
+  const core::NumberUsage u = RevivedUsage(kept_usage, given);
+  revive.BindInt64(1, static_cast<std::int64_t>(row.digits));
+  revive.BindInt64(2, u.last_used);
+  revive.BindInt64(3, u.hour_start);
+  revive.BindInt64(4, u.hourly_used);
+  revive.BindInt64(5, u.day_start);
+  revive.BindInt64(6, u.daily_used);
+  revive.BindInt64(7, u.warm_from);
+  revive.BindInt64(8, u.rest_until);
+  return revive.Run();
+}
 
 BulkImporter::BulkImporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BulkImporter::~BulkImporter() = default;
@@ -145,12 +177,19 @@ core::Result<std::unique_ptr<BulkImporter>> BulkImporter::Open(BulkImportOptions
       {&impl->insert, kInsert, "insert caller_ids"},
       {&impl->update, kUpdate, "update caller_ids"},
       {&impl->exists, kExists, "find caller_id"},
+      {&impl->revive, kRevive, "revive caller_ids"},
   };
   for (const Item& item : items) {
     auto st = impl->db.Prepare(item.sql, item.what);
     if (!st) return core::Fail(st.error());
     *item.target = std::move(*st);
   }
+  ok = ReadKeptDeleted(
+      impl->db, std::chrono::time_point_cast<core::Milliseconds>(std::chrono::system_clock::now()),
+      [&](core::PhoneNumber caller_id, const DeletedUsage& kept) {
+        impl->kept.emplace(caller_id.digits(), kept.usage);
+      });
+  if (!ok) return core::Fail(ok.error());
   impl->batch.reserve(std::min<std::size_t>(options.batch_rows, 1'000'000));
   impl->options = std::move(options);
   return std::unique_ptr<BulkImporter>(new BulkImporter(std::move(impl)));
@@ -212,6 +251,8 @@ core::Result<void> BulkImporter::WriteBatch() {
     if (!ok) break;
     if (sqlite3_changes(m.db.handle()) == 1) {
       ++batch_result.imported;
+      if (const auto kept = m.kept.find(row.digits); kept != m.kept.end())
+        ok = m.Revive(row, kept->second);
     } else if (m.options.on_duplicate == OnDuplicate::kUpdate) {
       m.Bind(m.update, row,
              row.has_last_used ? std::optional<std::int64_t>(row.last_used) : std::nullopt);

@@ -41,6 +41,14 @@ SELECT agent, reserved_at FROM reservations INDEXED BY reservations_until
 WHERE reserved_until >= ?1 AND reserved_at >= ?1 AND agent <> '' ORDER BY reserved_at
 )sql";
 
+// Deleted numbers' usage still kept (LoadSink::OnDeletedNumber), of numbers not in caller_ids.
+constexpr std::string_view kSelectDeletedNumbers = R"sql(
+SELECT caller_id, last_used, hour_start, hourly_used, day_start, daily_used, warm_from, rest_until,
+       keep_until
+FROM deleted_numbers d
+WHERE keep_until > ?1 AND NOT EXISTS (SELECT 1 FROM caller_ids c WHERE c.caller_id = d.caller_id)
+)sql";
+
 // Fills `r` from the current row. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Statement& st, core::Reservation& r) {
   const auto caller_id = PhoneFromStored(st.ColumnInt64(kCallerId));
@@ -161,6 +169,31 @@ core::Result<std::vector<PoolRestCounts>> QueryPoolRests(Database& db, core::Tim
 
 }  // namespace
 
+core::Result<void> ReadKeptDeleted(
+    Database& db, core::TimePoint now,
+    const std::function<void(core::PhoneNumber, const DeletedUsage&)>& on_kept) {
+  auto st = db.Prepare(kSelectDeletedNumbers, "read deleted_numbers");
+  if (!st) return core::Fail(st.error());
+  st->BindInt64(1, core::ToCompact(now));
+  DeletedUsage kept;
+  while (true) {
+    auto row = st->Step();
+    if (!row) return core::Fail(row.error());
+    if (!*row) return {};
+    const auto caller_id = PhoneFromStored(st->ColumnInt64(0));
+    if (!caller_id) continue;
+    kept.usage.last_used = ClampTo<core::CompactTime>(st->ColumnInt64(1));
+    kept.usage.hour_start = ClampTo<core::CompactTime>(st->ColumnInt64(2));
+    kept.usage.hourly_used = ClampTo<std::uint16_t>(st->ColumnInt64(3));
+    kept.usage.day_start = ClampTo<core::CompactTime>(st->ColumnInt64(4));
+    kept.usage.daily_used = ClampTo<std::uint16_t>(st->ColumnInt64(5));
+    kept.usage.warm_from = ClampTo<core::CompactTime>(st->ColumnInt64(6));
+    kept.usage.rest_until = ClampTo<core::CompactTime>(st->ColumnInt64(7));
+    kept.keep_until = ClampTo<core::CompactTime>(st->ColumnInt64(8));
+    on_kept(*caller_id, kept);
+  }
+}
+
 core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink& sink) {
   LoadSummary summary;
   std::uint64_t skipped = 0;
@@ -266,6 +299,14 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       if (!*row) break;
       sink.OnAgentAllocation(st->ColumnText(0), FromUnixMs(st->ColumnInt64(1)));
     }
+  }
+
+  if (auto kept = ReadKeptDeleted(db, now,
+                                  [&](core::PhoneNumber caller_id, const DeletedUsage& usage) {
+                                    sink.OnDeletedNumber(caller_id, usage);
+                                  });
+      !kept) {
+    return core::Fail(kept.error());
   }
 
   {

@@ -5,6 +5,7 @@
 // Thread-safety: as the Database given (sqlite_db.h).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/clock.h"
@@ -25,6 +26,13 @@ namespace cidrotor::store::sqlite {
 // Errors: kUnavailable on SQLite failures.
 [[nodiscard]] core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now,
                                                   LoadSink& sink);
+
+// Every deleted number's usage kept past `now`, of numbers not in caller_ids (deleted_numbers,
+// store/deleted_usage.h), into `on_kept`. LoadState's LoadSink::OnDeletedNumber; the bulk import
+// reads it too. Errors: kUnavailable.
+[[nodiscard]] core::Result<void> ReadKeptDeleted(
+    Database& db, core::TimePoint now,
+    const std::function<void(core::PhoneNumber, const DeletedUsage&)>& on_kept);
 
 // api_logs newest first (by id), ids below query.before_id when set.
 // Errors: kInvalidArgument (field "limit") unless 1 <= limit <= 1000; kUnavailable.

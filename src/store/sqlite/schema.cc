@@ -42,6 +42,11 @@ namespace {
 //   new row without last_used.
 // - caller_ids.rest_until (6): resting (out of rotation) until then, compact seconds; 0 = not.
 //   An admin's rest (PATCH); the number comes back by itself.
+// - deleted_numbers (7): a deleted number's usage (caller_ids' usage columns), kept until
+//   keep_until (compact seconds) so that the number added again takes it back
+//   (store/deleted_usage.h). Written with the delete; ignored while the number is in caller_ids
+//   again (the next delete replaces it). Each delete drops up to 64 rows past their keep_until
+//   (indexed), so the table holds about the deletes of the last day.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 // - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
 //   no row) or 'none' (no `any` tier).
@@ -135,6 +140,21 @@ ALTER TABLE caller_ids ADD COLUMN warm_from INTEGER NOT NULL DEFAULT 0;
     // 6: an admin's rest (see caller_ids above). Numbers added before it are not resting.
     R"sql(
 ALTER TABLE caller_ids ADD COLUMN rest_until INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 7: deleted numbers' usage (see deleted_numbers above).
+    R"sql(
+CREATE TABLE deleted_numbers (
+  caller_id   INTEGER PRIMARY KEY,
+  last_used   INTEGER NOT NULL DEFAULT 0,
+  hour_start  INTEGER NOT NULL DEFAULT 0,
+  hourly_used INTEGER NOT NULL DEFAULT 0,
+  day_start   INTEGER NOT NULL DEFAULT 0,
+  daily_used  INTEGER NOT NULL DEFAULT 0,
+  warm_from   INTEGER NOT NULL DEFAULT 0,
+  rest_until  INTEGER NOT NULL DEFAULT 0,
+  keep_until  INTEGER NOT NULL
+);
+CREATE INDEX deleted_numbers_keep ON deleted_numbers(keep_until);
 )sql",
 };
 

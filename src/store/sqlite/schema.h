@@ -17,7 +17,7 @@
 namespace cidrotor::store::sqlite {
 
 // The newest schema version this binary knows (the number of migrations).
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 enum class Durability {
   kFull,    // synchronous=FULL: a commit survives power loss (one fsync per commit)

@@ -145,6 +145,58 @@ TEST_F(PostgresBulkImportTest, DuplicatesAreUpdatedKeepingUsageOrSkippedOrReject
   EXPECT_EQ(sink.numbers.size(), 4u);
 }
 
+// A number deleted while its usage still mattered (deleted_numbers, store/deleted_usage.h) and
+// imported again takes that usage back, into an empty store too (the direct COPY would not):
+// wiping a pool and importing it again the same day resets no caps. The row's own last_used
+// still goes over it; a number present keeps its own.
+TEST_F(PostgresBulkImportTest, ANumberDeletedAndImportedAgainTakesBackItsUsage) {
+  const core::CompactTime now = core::ToCompact(
+      std::chrono::time_point_cast<core::Milliseconds>(std::chrono::system_clock::now()));
+  const core::NumberUsage used = Usage(core::FromCompact(now - 60), 3, 7);
+  {
+    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+    ASSERT_THAT(journal, IsOk());
+    RecordingSink ignored;
+    ASSERT_THAT((*journal)->Load(kT0, ignored), IsOk());
+    ASSERT_THAT(AppendAndWait(**journal,
+                              {Upsert(Spec(3'105'550'100), used), Upsert(Spec(3'105'550'101), used),
+                               Upsert(Spec(3'105'550'102), used)}),
+                IsOk());
+    ASSERT_THAT(
+        AppendAndWait(**journal, {NumberDeleted{Phone(3'105'550'100), {used, now + 3600}, kT0},
+                                  NumberDeleted{Phone(3'105'550'101), {used, now + 3600}, kT0},
+                                  NumberDeleted{Phone(3'105'550'102), {}, kT0}}),
+        IsOk());
+  }
+  ASSERT_EQ(Scan().numbers.size(), 0u);
+  const ImportResult r =
+      Import({Item(3'105'550'100, "A"), Item(3'105'550'101, "A", 12'345), Item(3'105'550'102, "A")},
+             OnDuplicate::kUpdate);
+  EXPECT_EQ(r.imported, 3u);
+  Collect sink = Scan();
+  const core::NumberUsage& revived = sink.numbers.at(3'105'550'100).second;
+  EXPECT_EQ(revived.last_used, used.last_used);
+  EXPECT_EQ(revived.hour_start, used.hour_start);
+  EXPECT_EQ(revived.hourly_used, 3);
+  EXPECT_EQ(revived.day_start, used.day_start);
+  EXPECT_EQ(revived.daily_used, 7);
+  EXPECT_EQ(sink.numbers.at(3'105'550'101).second.daily_used, 7);
+  EXPECT_EQ(sink.numbers.at(3'105'550'101).second.last_used, 12'345u) << "the row's own";
+  EXPECT_EQ(sink.numbers.at(3'105'550'102).second.daily_used, 0) << "nothing kept of it";
+
+  // Imported again while present: an update, which keeps the number's own usage.
+  {
+    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+    ASSERT_THAT(journal, IsOk());
+    RecordingSink ignored;
+    ASSERT_THAT((*journal)->Load(kT0, ignored), IsOk());
+    ASSERT_THAT(AppendAndWait(**journal, {Upsert(Spec(3'105'550'100), core::NumberUsage{})}),
+                IsOk());
+  }
+  EXPECT_EQ(Import({Item(3'105'550'100, "B")}, OnDuplicate::kUpdate).updated, 1u);
+  EXPECT_EQ(Scan().numbers.at(3'105'550'100).second.daily_used, 0);
+}
+
 // A row that does not give a field (a file without that column) leaves a stored number's value.
 TEST_F(PostgresBulkImportTest, AnUpdateKeepsTheFieldsTheRowDoesNotGive) {
   ImportItem full = Item(3'105'550'100, "A");
