@@ -9,6 +9,11 @@ namespace cidrotor::cli {
 
 int RunBackup(const BackupOptions& options, std::ostream& out, std::ostream& err) {
   const std::string source = (options.data_dir / kDatabaseFileName).string();
+  if (IsStoreFile(options.data_dir, options.output)) {
+    err << "cidrotor backup: " << options.output
+        << " is the store itself (FILE is where the copy goes): name another file\n";
+    return 2;
+  }
   auto copied = store::sqlite::BackupDatabase(source, options.output);
   if (!copied) {
     err << "cidrotor backup: " << copied.error().detail() << "\n";

@@ -86,6 +86,11 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
         << " (is --data-dir / CIDROTOR_DATA_DIR the one serve uses?)\n";
     return 1;
   }
+  if (options.output != "-" && IsStoreFile(options.data_dir, options.output)) {
+    err << "cidrotor export: " << options.output
+        << " is the store itself (FILE is the CSV written): name another file\n";
+    return 2;
+  }
   std::ofstream file;
   std::ostream* target = &out;
   if (options.output != "-") {

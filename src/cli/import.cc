@@ -310,6 +310,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     counts.updated = written.updated;
     counts.skipped = written.skipped;
   }
+  const bool rejects_to_file = rejects.is_open();  // before Close(), which ends is_open()
   if (!rejects.Close()) err << "cidrotor import: writing " << options.rejects_path << " failed\n";
 
   err << fmt::format(
@@ -320,7 +321,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     err << " (rejects: " << options.rejects_path << ")";
   }
   err << "\n";
-  if (!rejects.is_open()) shown.Summarize(counts.rejected, err);
+  if (!rejects_to_file) shown.Summarize(counts.rejected, err);
   if (stop) {
     err << "cidrotor import: stopped: "
         << (stop->field().empty() ? stop->detail() : stop->field() + ": " + stop->detail());

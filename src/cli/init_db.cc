@@ -15,6 +15,25 @@
 #include "store/sqlite/sqlite_journal.h"
 
 namespace cidrotor::cli {
+
+bool IsStoreFile(const std::filesystem::path& data_dir, const std::filesystem::path& target) {
+  std::error_code error;
+  const auto canonical_target = std::filesystem::weakly_canonical(target, error);
+  if (error) return false;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::filesystem::path file = data_dir / (std::string(kDatabaseFileName) + suffix);
+    std::error_code canonical_error;
+    std::error_code equivalent_error;
+    if (std::filesystem::weakly_canonical(file, canonical_error) == canonical_target &&
+        !canonical_error) {
+      return true;
+    }
+    if (std::filesystem::equivalent(file, target, equivalent_error) && !equivalent_error) {
+      return true;  // another name for it (a hard link)
+    }
+  }
+  return false;
+}
 namespace {
 
 // Counts what the journal holds; init-db needs no more than that.

@@ -25,6 +25,12 @@ inline constexpr std::size_t kSamplePoolSize = 150;
 // The embedded store's file inside the data directory.
 inline constexpr const char* kDatabaseFileName = "cidrotor.db";
 
+// Whether writing `target` would overwrite the store in `data_dir`: its database file or one of
+// SQLite's files beside it (-wal, -shm, -journal), by name or through another path to the same
+// file. `backup var/cidrotor.db` and `export var/cidrotor.db` read naturally and destroyed the
+// running store (a review reproduced both); they are refused instead.
+bool IsStoreFile(const std::filesystem::path& data_dir, const std::filesystem::path& target);
+
 struct InitDbReport {
   std::uint64_t numbers_before = 0;  // numbers the store held when opened
   std::uint64_t sample_added = 0;    // sample numbers written now

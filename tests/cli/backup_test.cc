@@ -91,5 +91,36 @@ TEST_F(BackupCommandTest, ExportOfAMissingStoreFailsAndCreatesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "pool.csv"));
 }
 
+// `backup var/cidrotor.db` or `export var/cidrotor.db` (FILE read as the file to save) once
+// replaced or truncated the running store: refused with exit 2, by any name for it or its WAL,
+// and the store stays whole.
+TEST_F(BackupCommandTest, BackupOrExportOverTheStoreItselfIsRefused) {
+  auto journal = store::SqliteJournal::Open({.path = (dir_ / kDatabaseFileName).string()});
+  ASSERT_TRUE(journal.has_value()) << journal.error().ToString();
+  AddNumbers(**journal, 0, 10);
+  std::filesystem::create_directory(dir_ / "sub");
+  std::filesystem::create_hard_link(dir_ / kDatabaseFileName, dir_ / "sub" / "link.db");
+  const std::vector<std::string> targets = {
+      (dir_ / kDatabaseFileName).string(), (dir_ / "sub" / ".." / kDatabaseFileName).string(),
+      (dir_ / (std::string(kDatabaseFileName) + "-wal")).string(),
+      (dir_ / "sub" / "link.db").string()};
+  for (const std::string& target : targets) {
+    std::ostringstream out, err;
+    EXPECT_EQ(RunBackup({dir_, target}, out, err), 2) << target;
+    EXPECT_NE(err.str().find("is the store itself"), std::string::npos) << err.str();
+    ExportOptions options;
+    options.data_dir = dir_;
+    options.output = target;
+    core::SystemClock clock;
+    core::FixedOffsetCalendar calendar;
+    EXPECT_EQ(RunExport(options, clock, calendar, out, err), 2) << target;
+  }
+  std::ostringstream out, err;
+  EXPECT_EQ(RunBackup({dir_, (dir_ / "sub" / "copy.db").string()}, out, err), 0) << err.str();
+  CountingSink sink;
+  ASSERT_TRUE((*journal)->Load(kNow, sink).has_value());
+  EXPECT_EQ(sink.numbers, 10);
+}
+
 }  // namespace
 }  // namespace cidrotor::cli

@@ -196,6 +196,12 @@ TEST_F(ImportCommandTest, RejectsGoToStderrWithoutAFileAndNeverOverTheInput) {
   EXPECT_NE(err.str().find("line 11: caller_id: "), std::string::npos) << err.str();
   EXPECT_EQ(err.str().find("line 12: "), std::string::npos) << err.str();
   EXPECT_NE(err.str().find("2 more rejected rows not shown"), std::string::npos) << err.str();
+
+  // With a rejects file every rejected row is there: nothing is "not shown".
+  options.rejects_path = (dir_ / "rejects.csv").string();
+  err.str("");
+  EXPECT_EQ(RunImport(options, err), 1);
+  EXPECT_EQ(err.str().find("not shown"), std::string::npos) << err.str();
 }
 
 TEST_F(ImportCommandTest, DryRunWritesNothing) {

@@ -135,6 +135,7 @@ void PostgresJournal::AppendLog(ApiLogEntry entry) {
     std::lock_guard lock(mu_);
     if (!stop_ && QueuedLocked() < options_.max_queue_entries) {
       logs_.push_back(std::move(entry));
+      ++logs_appended_;
       kept = true;
       wake = !gathering_ || BatchFullLocked();
     }
@@ -216,11 +217,22 @@ void PostgresJournal::WriterLoop() {
       entries += queue_[count].entries.size();
       ++count;
     }
-    logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
+    if (logs_.size() <= options_.max_batch_log_rows) {
+      logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
+    } else {
+      TakeFrontLogsLocked(options_.max_batch_log_rows, logs);
+    }
     writing_logs_ = logs.size();
     WriteFront(lock, count, logs);
     logs.clear();
   }
+}
+
+void PostgresJournal::TakeFrontLogsLocked(std::size_t rows, std::vector<ApiLogEntry>& logs) {
+  rows = std::min(rows, logs_.size());
+  logs.assign(std::make_move_iterator(logs_.begin()),
+              std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
+  logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
 }
 
 bool PostgresJournal::BatchFullLocked() const {
@@ -327,10 +339,7 @@ bool PostgresJournal::ResolveUnconfirmed(std::unique_lock<std::mutex>& lock,
   if (*stored != postgres::StoredReservations::kStored) return true;
   spdlog::info("postgres journal: {}: the batch cut off with the connection was committed",
                server_);
-  const std::size_t rows = std::min(batch.logs, logs_.size());
-  logs.assign(std::make_move_iterator(logs_.begin()),
-              std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
-  logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
+  TakeFrontLogsLocked(batch.logs, logs);
   writing_logs_ = logs.size();
   WriteFront(lock, appends, logs, /*committed=*/true);
   logs.clear();
@@ -413,6 +422,8 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   if (!logs_written) {  // back in front of the rows that came meanwhile
     logs_.insert(logs_.begin(), std::make_move_iterator(logs.begin()),
                  std::make_move_iterator(logs.end()));
+  } else {
+    logs_done_ += logs.size();
   }
   writing_logs_ = 0;
   if (lost) {
@@ -599,6 +610,7 @@ void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   }
   if (!queue_.empty()) done_seq_ = queue_.back().seq;
   queue_.clear();
+  logs_done_ += logs_.size();  // given up with the rest: no Flush waits for them
   logs_.clear();
   pending_entries_ = 0;
   acknowledged_ = 0;
@@ -623,18 +635,27 @@ void PostgresJournal::Flush() {
   }
   std::unique_lock lock(mu_);
   if (!stop_) {
-    // A barrier: the writer takes the log rows buffered so far together with it.
+    // A barrier: the writer takes log rows buffered so far with it (max_batch_log_rows of them;
+    // the rest follow in the next batches, which Flush waits for too).
     queue_.push_back(Pending{{}, {}, ++appended_seq_});
     work_cv_.notify_one();
   }
   const std::uint64_t target = appended_seq_;
+  const std::uint64_t target_logs = logs_appended_;
+  if (degraded_ && gave_up_at_progress_ == done_seq_ + logs_done_ &&
+      std::chrono::steady_clock::now() - gave_up_at_ < options_.degraded_flush_wait) {
+    // A Flush just waited degraded_flush_wait for this server and nothing was committed since:
+    // a stop that flushes at each layer (serve, store, journal) waits once, not four times.
+    return;
+  }
+  const auto done = [&] { return done_seq_ >= target && logs_done_ >= target_logs; };
   // While degraded, give up only when nothing is committed for degraded_flush_wait: a backlog
   // that is being written is waited for, a server that stays away is not.
   auto give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
-  std::uint64_t progress = done_seq_;
-  while (done_seq_ < target) {
-    if (done_seq_ != progress) {
-      progress = done_seq_;
+  std::uint64_t progress = done_seq_ + logs_done_;
+  while (!done()) {
+    if (done_seq_ + logs_done_ != progress) {
+      progress = done_seq_ + logs_done_;
       give_up = std::chrono::steady_clock::now() + options_.degraded_flush_wait;
     }
     if (!degraded_) {
@@ -642,10 +663,12 @@ void PostgresJournal::Flush() {
       done_cv_.wait_for(lock, options_.reconnect_max);
       continue;
     }
-    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout && done_seq_ == progress &&
-        done_seq_ < target) {
+    if (done_cv_.wait_until(lock, give_up) == std::cv_status::timeout &&
+        done_seq_ + logs_done_ == progress && !done()) {
       spdlog::warn("postgres journal: {} still unavailable after {} ms; {} entries stay queued",
                    server_, options_.degraded_flush_wait.count(), QueuedLocked());
+      gave_up_at_progress_ = progress;
+      gave_up_at_ = std::chrono::steady_clock::now();
       return;
     }
   }

@@ -80,6 +80,12 @@ struct PostgresOptions {
   // Most entries written in one transaction (a single larger append still goes whole), so one
   // commit never grows unbounded. Default 4,096.
   std::size_t max_batch_entries = 4'096;
+  // Most api_logs rows one batch takes (~0.1 s of INSERT here); the rest wait for the next
+  // batches. After an outage up to max_queue_entries rows wait, and one INSERT of a million
+  // outlasted the statement timeout, was cancelled and sent again, round after round: a review
+  // reproduced instances that stayed degraded, refusing allocations, with PostgreSQL back.
+  // Default 16,384.
+  std::size_t max_batch_log_rows = 16'384;
   // Wait between reconnect attempts while degraded: starts at reconnect_min, doubles up to
   // reconnect_max. Defaults 100 ms and 500 ms.
   std::chrono::milliseconds reconnect_min{100};
@@ -245,6 +251,8 @@ class PostgresJournal final : public Journal {
   std::size_t QueuedLocked() const;
   void CountDroppedLogs(std::size_t count);
   bool BatchFullLocked() const;
+  // Moves the first `rows` of logs_ (at most all) into `logs`. REQUIRES: mu_ held.
+  void TakeFrontLogsLocked(std::size_t rows, std::vector<ApiLogEntry>& logs);
   // Ends degraded mode once the backlog is written and the connection is up. Writer thread.
   void LeaveDegradedIfDrainedLocked();
   void GatherLocked(std::unique_lock<std::mutex>& lock);
@@ -267,6 +275,11 @@ class PostgresJournal final : public Journal {
   std::deque<Pending> queue_;        // guarded by mu_; only the writer pops (element addresses
                                      // stay valid across push_back, so it writes them unlocked)
   std::vector<ApiLogEntry> logs_;    // guarded by mu_; api_logs rows for the next batch
+  std::uint64_t logs_appended_ = 0;  // guarded by mu_; log rows taken into logs_, ever
+  std::uint64_t logs_done_ = 0;      // guarded by mu_; of those, written (or given up), in order
+  // guarded by mu_; when a Flush last gave up waiting (degraded), and done_seq_ + logs_done_ then
+  std::chrono::steady_clock::time_point gave_up_at_{};
+  std::uint64_t gave_up_at_progress_ = UINT64_MAX;
   std::size_t writing_logs_ = 0;     // guarded by mu_; rows in the batch being written
   std::size_t pending_entries_ = 0;  // guarded by mu_; entries of queue_
   std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append

@@ -636,6 +636,28 @@ TEST_F(PostgresJournalTest, ServerDownDegradesThenTheBacklogIsWrittenInOrder) {
   EXPECT_EQ(loaded->live_reservations, kDuringOutage + 1);  // all but the released one, plus 500
 }
 
+// The log rows queued during an outage go back in batches of max_batch_log_rows, in order: one
+// INSERT of them all could outlast the statement timeout and be sent again forever.
+TEST_F(PostgresJournalTest, AnOutagesLogRowsAreWrittenInBoundedBatches) {
+  PostgresOptions options;
+  options.max_batch_log_rows = 500;
+  auto journal = Open(options);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  db_.Kill();
+  constexpr int kRows = 5'000;
+  for (int i = 0; i < kRows; ++i) journal->AppendLog(Log(i));
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged: degraded
+  const auto batches_before = journal->BatchesCommitted();
+  db_.Restart();
+  journal->Flush();
+  EXPECT_EQ(Count("api_logs"), kRows);
+  EXPECT_GE(journal->BatchesCommitted() - batches_before, static_cast<std::uint64_t>(kRows / 500));
+  // In order: ids grow with the rows' times.
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM (SELECT id, timestamp, LAG(timestamp) OVER "
+                         "(ORDER BY id) AS before FROM api_logs) t WHERE timestamp < before"),
+            0);
+}
+
 TEST_F(PostgresJournalTest, EveryAcknowledgedAllocationSurvivesAStopAndStartDuringTraffic) {
   // Degraded acknowledgements are instant, so the request threads outrun PostgreSQL's return; a
   // small bound keeps the backlog (and the test) short, and refusals past it are allowed here.
@@ -1070,6 +1092,29 @@ TEST_F(PostgresJournalTest, AJournalClosedDuringAPrunePassEndsThePassCleanly) {
 
 namespace cidrotor::store::journal_test {
 namespace {
+
+// With the server away, the first Flush waits degraded_flush_wait and gives up; the next ones
+// within that time, nothing committed since, return at once (a stop flushes at several layers: it
+// waited 4 x 5 s); later, with the server back, a Flush waits for the backlog again.
+TEST_F(PostgresJournalTest, AFlushThatGaveUpIsNotWaitedAgainUntilSomethingCommits) {
+  PostgresOptions options;
+  options.degraded_flush_wait = std::chrono::milliseconds(400);
+  auto journal = Open(options);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  db_.Kill();
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged: degraded
+  auto started = std::chrono::steady_clock::now();
+  journal->Flush();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(400));
+  started = std::chrono::steady_clock::now();
+  journal->Flush();
+  journal->Flush();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
+  db_.Restart();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  journal->Flush();
+  EXPECT_EQ(Count("reservations"), 2);
+}
 
 // A server that takes every connection but loses every batch (each is cut before it arrives):
 // once stopping, the writer tries a few more connections and then gives the backlog up, instead
