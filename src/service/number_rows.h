@@ -138,6 +138,7 @@ class CsvImportReader {
   // far; `warnings` stay for Finish()).
   CsvImport TakeRead();
   std::size_t pending_items() const { return import_.items.size(); }
+  std::size_t pending_rejects() const { return import_.rejects.size(); }
   const std::optional<core::Error>& header_error() const { return error_; }
 
  private:

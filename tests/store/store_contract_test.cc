@@ -973,6 +973,30 @@ TEST_P(StoreContractTest, ANumberDeletedAndAddedAgainKeepsItsCountsAndRest) {
   EXPECT_FALSE(Get("2125550001")->resting);
 }
 
+// After a wave of reservations ends (more than the Redis scripts' first batch of 256 due
+// numbers), a call whose area code looks dry still gets its own due number, in its tier, not
+// another area code's (nor 503 with fallback none): the embedded index settles every due number.
+TEST_P(StoreContractTest, AWaveOfEndedReservationsGivesEachCallItsOwnAreaCodeBack) {
+  Open();
+  std::vector<ImportItem> items;
+  for (int i = 0; i < 299; ++i) {
+    ImportItem item;
+    item.spec = Spec("201555" + std::to_string(1000 + i));
+    items.push_back(item);
+  }
+  ImportItem local;
+  local.spec = Spec("9895550100");
+  items.push_back(local);
+  ASSERT_THAT(Import(items, OnDuplicate::kUpdate), IsOk());
+  for (int i = 0; i < 299; ++i) ASSERT_THAT(Allocate("2015559999"), IsOk()) << i;
+  ASSERT_THAT(Allocate("9895559876"), IsOk());
+  clock_.Advance(core::Seconds(301));  // every reservation has ended, none settled yet
+  auto call = Allocate("9895559876");
+  ASSERT_THAT(call, IsOk());
+  EXPECT_EQ(call->reservation.caller_id.ToString(), "9895550100");
+  EXPECT_EQ(call->reservation.match, core::MatchTier::kExchange);
+}
+
 TEST_P(StoreContractTest, ListFiltersPagesAndSortsByNumber) {
   Open();
   for (const char* n : {"3105550003", "2125550002", "3105550001", "2125550001"}) {
@@ -1026,6 +1050,58 @@ TEST_P(StoreContractTest, ListFiltersPagesAndSortsByNumber) {
   not_resting.resting = false;
   not_resting.active = true;
   EXPECT_EQ(list(not_resting)->total, 3u);  // 2125550001/2, 3105550002
+}
+
+// Pages deep into a listing over several pools, with and without an area code, are the right
+// slice of all numbers in order (the Redis store finds a page by rank, not by listing every
+// number before it), and the total counts them all.
+TEST_P(StoreContractTest, DeepPagesAcrossPoolsAreTheRightSlice) {
+  Open();
+  std::vector<std::string> all;
+  std::vector<ImportItem> items;
+  const char* const pools[] = {"default", "a", "b"};
+  for (int i = 0; i < 60; ++i) {
+    const std::string number = (i % 2 == 0 ? "212555" : "310555") + std::to_string(1000 + i * 7);
+    ImportItem item;
+    item.spec = Spec(number, 0, 0, pools[i % 3]);
+    items.push_back(item);
+    all.push_back(number);
+  }
+  ASSERT_THAT(Import(items, OnDuplicate::kUpdate), IsOk());
+  std::sort(all.begin(), all.end());
+  const auto page = [&](std::optional<std::uint32_t> area_code, std::size_t offset,
+                        std::size_t limit) {
+    NumberFilter filter;
+    filter.area_code = area_code;
+    filter.offset = offset;
+    filter.limit = limit;
+    auto listed = Await<NumberPage>([&](auto done) { store_->ListNumbers(filter, done); });
+    EXPECT_THAT(listed, IsOk());
+    std::vector<std::string> numbers;
+    if (listed) {
+      for (const auto& view : listed->numbers) numbers.push_back(view.spec.caller_id.ToString());
+    }
+    return std::pair(numbers, listed ? listed->total : 0);
+  };
+  for (const std::size_t offset : {0, 1, 7, 29, 50, 59, 60, 200}) {
+    const auto [numbers, total] = page(std::nullopt, offset, 10);
+    EXPECT_EQ(total, 60u);
+    const std::vector<std::string> want(all.begin() + std::min<std::size_t>(offset, 60),
+                                        all.begin() + std::min<std::size_t>(offset + 10, 60));
+    EXPECT_EQ(numbers, want) << "offset " << offset;
+  }
+  std::vector<std::string> in_310;
+  for (const auto& number : all) {
+    if (number.starts_with("310")) in_310.push_back(number);
+  }
+  for (const std::size_t offset : {0, 13, 29, 30}) {
+    const auto [numbers, total] = page(310, offset, 5);
+    EXPECT_EQ(total, 30u);
+    const std::vector<std::string> want(in_310.begin() + std::min<std::size_t>(offset, 30),
+                                        in_310.begin() + std::min<std::size_t>(offset + 5, 30));
+    EXPECT_EQ(numbers, want) << "offset " << offset;
+  }
+  EXPECT_EQ(page(415, 0, 5).second, 0u);
 }
 
 TEST_P(StoreContractTest, StatsCountReservedCappedAndAvailableByAreaCode) {

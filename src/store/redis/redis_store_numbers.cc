@@ -2,6 +2,7 @@
 // and the bulk import. Every change is a script on the number's pool, then a journal append; the
 // caller hears of it once the journal has it, and a change the journal refuses is undone in
 // Redis. `cid:pool_of` (number → pool) makes a caller-ID unique across pools: HSETNX claims it.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -40,6 +41,70 @@ constexpr std::size_t kDeletedWithHeld = 25;
 constexpr const char* kCarryNewest =
     "if redis.call('HEXISTS', KEYS[1], 'act') == 1 then "
     "redis.call('HSETNX', KEYS[1], 'lr', ARGV[1]) end return 1";
+
+// A page of numbers without the active or resting filter, over `pools`, found by rank: each
+// pool's `numbers` zset (score 0, so lexical order, and the 10-digit strings sort as numbers)
+// answers how many of its numbers lie below any number (ZLEXCOUNT, O(log n)), so a binary search
+// over the number space finds the page's first number in ~34 pipelined rounds, and each pool
+// gives at most `limit` from there. Listing every number up to offset + limit instead held Redis
+// ~0.3 s at offset 500,000, past every instance's allocation timeout. Returns the page's
+// (number, pool) pairs in order and sets `total`.
+core::Result<std::vector<std::pair<std::string, std::string>>> PageByRank(
+    RedisConnection& connection, const std::vector<std::string>& pools,
+    std::optional<std::uint32_t> area_code, std::size_t offset, std::size_t limit,
+    std::size_t& total) {
+  std::uint64_t lo = area_code ? std::uint64_t{*area_code} * 10'000'000 : 0;
+  std::uint64_t hi = area_code ? lo + 9'999'999 : 9'999'999'999;
+  // A lexical bound "[NNNNNNNNNN" (inclusive) of a number.
+  const auto bound = [](std::uint64_t n) { return fmt::format("[{:010}", n); };
+  const std::string from = bound(lo);
+  // How many numbers of all pools lie in [lo, up_to].
+  const auto count = [&](std::uint64_t up_to) -> core::Result<std::size_t> {
+    std::vector<redis::Command> counts;
+    for (const std::string& pool : pools) {
+      counts.push_back({"ZLEXCOUNT", redis::PoolPrefix(pool) + "numbers", from, bound(up_to)});
+    }
+    auto replies = connection.Pipeline(counts);
+    if (!replies) return core::Fail(replies.error());
+    std::size_t sum = 0;
+    for (const RedisReply& reply : *replies) {
+      if (reply.is_error()) return core::Fail(core::Error::Unavailable("redis: " + reply.str));
+      sum += static_cast<std::size_t>(std::max<long long>(reply.integer, 0));
+    }
+    return sum;
+  };
+  auto all = count(hi);
+  if (!all) return core::Fail(all.error());
+  total = *all;
+  std::vector<std::pair<std::string, std::string>> page;
+  if (offset >= total || limit == 0 || pools.empty()) return page;
+  // The smallest number with offset + 1 numbers up to it: the page's first.
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    auto below = count(mid);
+    if (!below) return core::Fail(below.error());
+    if (*below >= offset + 1) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  std::vector<redis::Command> ranges;
+  const std::string last =
+      bound(area_code ? std::uint64_t{*area_code} * 10'000'000 + 9'999'999 : 9'999'999'999);
+  for (const std::string& pool : pools) {
+    ranges.push_back({"ZRANGEBYLEX", redis::PoolPrefix(pool) + "numbers", bound(lo), last, "LIMIT",
+                      "0", std::to_string(limit)});
+  }
+  auto replies = connection.Pipeline(ranges);
+  if (!replies) return core::Fail(replies.error());
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    for (const RedisReply& number : (*replies)[i].elements) page.emplace_back(number.str, pools[i]);
+  }
+  std::sort(page.begin(), page.end());
+  if (page.size() > limit) page.resize(limit);
+  return page;
+}
 
 }  // namespace
 
@@ -334,6 +399,18 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
     const std::size_t wanted = filter.offset + filter.limit;
     NumberPage page;
     std::vector<std::pair<std::string, std::string>> matches;  // number, pool
+    std::size_t first = filter.offset;                         // of the page in `matches`
+    if (!filter.active && !filter.resting) {
+      auto ranked =
+          PageByRank(connection, pools, filter.area_code, filter.offset, filter.limit, page.total);
+      if (!ranked) {
+        done(core::Fail(ranked.error()));
+        return;
+      }
+      matches = std::move(*ranked);
+      first = 0;
+      pools.clear();  // nothing left to list below
+    }
     for (const std::string& pool : pools) {
       // With the active or resting filter, list.lua looks at list_slice numbers a call (see
       // there).
@@ -363,9 +440,9 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
     }
     std::sort(matches.begin(), matches.end());
     // The page's numbers, read with one get call per pool.
-    const std::size_t end = std::min(matches.size(), filter.offset + filter.limit);
+    const std::size_t end = std::min(matches.size(), first + filter.limit);
     std::map<std::string, std::vector<std::string>> by_pool;
-    for (std::size_t i = filter.offset; i < end; ++i) {
+    for (std::size_t i = first; i < end; ++i) {
       by_pool[matches[i].second].push_back(matches[i].first);
     }
     const core::Windows windows = calendar_.WindowsAt(now);
@@ -383,7 +460,7 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
         views.emplace(view.spec.caller_id.ToString(), std::move(view));
       }
     }
-    for (std::size_t i = filter.offset; i < end; ++i) {
+    for (std::size_t i = first; i < end; ++i) {
       if (auto it = views.find(matches[i].first); it != views.end()) {
         page.numbers.push_back(std::move(it->second));
       }

@@ -1,10 +1,10 @@
--- One allocation, atomically: due numbers back, agent limit, tier ladder, LRU pick, reservation,
--- counters. ARGV[14..]: geographic '1'/'0', destination, reservation id, reserved_until
--- (compact, whole second), agent, agent limit per minute (0 = none), campaign, lead ('' = none),
--- the any tier '1' (the pool's fallback) or '0' (fallback none), the sticky window in seconds
--- ('0': no sticky tier), the other area codes of the destination's state
--- (core/area_code_states.h), ascending and comma-separated ('' when none: one argument, split
--- only when a tier needs it).
+-- One allocation, atomically: due numbers back (more when its area code looks dry), agent limit,
+-- tier ladder, LRU pick, reservation, counters. ARGV[14..]: geographic '1'/'0', destination,
+-- reservation id, reserved_until (compact, whole second), agent, agent limit per minute (0 =
+-- none), campaign, lead ('' = none), the any tier '1' (the pool's fallback) or '0' (fallback
+-- none), the sticky window in seconds ('0': no sticky tier), the other area codes of the
+-- destination's state (core/area_code_states.h), ascending and comma-separated ('' when none: one
+-- argument, split only when a tier needs it).
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used, previous, warm_from, rest_until} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
 -- {'GEN', g} | {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr'
@@ -14,7 +14,7 @@
 -- journaled is the whole usage.
 local bad = check_gen(false)
 if bad then return bad end
-advance()
+local more_due = advance() == tonumber(DUE_BATCH)
 
 local geographic, dst, id = ARGV[14] == '1', ARGV[15], ARGV[16]
 local until_s, agent, limit = ARGV[17], ARGV[18], tonumber(ARGV[19])
@@ -100,6 +100,20 @@ local function pick()
     end
   end
   return nil
+end
+
+-- A wave of due numbers (many reservations ending together, an hour's roll-over of capped
+-- numbers) is more than the first batch: Tick() drains it within a second or so, and meanwhile
+-- a call whose destination's area code looks dry would get another area code's number, or 503
+-- where the fallback is none, while one of its own is due (the embedded index settles every due
+-- number first). So such a call settles more batches first, up to 16 (4,096 numbers, a few ms),
+-- while its pick stays below the area-code tier; calls that find their area code pay nothing.
+if more_due then
+  for _ = 1, 16 do
+    local d, m = pick()
+    if d and m ~= '3' and m ~= '4' then break end
+    if advance() < tonumber(DUE_BATCH) then break end
+  end
 end
 
 -- A number in the available order is under its caps, unless the caps fell since it was placed

@@ -1,11 +1,12 @@
--- Numbers of the pool in caller-ID order. ARGV[14]: area code or '', ARGV[15]: active filter
--- '1' | '0' | '', ARGV[16]: how many of the first matches to return (offset + limit, less those
--- an earlier call returned), ARGV[17]: with a filter, the number to go on after ('' = from the
--- first), ARGV[18]: with it, how many numbers this call looks at, ARGV[19]: resting filter
+-- Numbers of the pool in caller-ID order that pass the active or resting filter (a listing
+-- without either is found by rank, redis_store_numbers.cc PageByRank). ARGV[14]: area code or '',
+-- ARGV[15]: active filter '1' | '0' | '', ARGV[16]: how many of the first matches to return
+-- (offset + limit, less those an earlier call returned), ARGV[17]: the number to go on after
+-- ('' = from the first), ARGV[18]: how many numbers this call looks at, ARGV[19]: resting filter
 -- '1' (resting now: 'rs' after NOW) | '0' | ''.
--- Reply: {'OK', matches, cursor, number, ...}: without a filter every match of the pool, with
--- one those among the numbers looked at; cursor '' = done, else the last number looked at (pass
--- it as ARGV[17] for the rest). | {'NOPOOL'} | {'GEN', g}.
+-- Reply: {'OK', matches, cursor, number, ...}: the matches among the numbers looked at; cursor
+-- '' = done, else the last number looked at (pass it as ARGV[17] for the rest). | {'NOPOOL'} |
+-- {'GEN', g}.
 -- The filters read each number's hash: a call looks at a bounded slice, so one listing of a
 -- million numbers never holds Redis (and every instance's allocations) for seconds.
 local bad = check_gen(false)
@@ -14,13 +15,6 @@ local npa, active, want, resting = ARGV[14], ARGV[15], tonumber(ARGV[16]), ARGV[
 
 local lo, hi = '-', '+'
 if npa ~= '' then lo, hi = '[' .. npa .. '0000000', '[' .. npa .. '9999999' end
-if active == '' and resting == '' then
-  local out = {'OK', redis.call('ZLEXCOUNT', NUMBERS, lo, hi), ''}
-  for _, d in ipairs(redis.call('ZRANGEBYLEX', NUMBERS, lo, hi, 'LIMIT', 0, want)) do
-    table.insert(out, d)
-  end
-  return out
-end
 local budget = tonumber(ARGV[18])
 if ARGV[17] ~= '' then lo = '(' .. ARGV[17] end
 local slice = redis.call('ZRANGEBYLEX', NUMBERS, lo, hi, 'LIMIT', 0, budget)
