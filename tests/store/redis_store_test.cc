@@ -375,6 +375,42 @@ TEST_F(RedisStoreTest, HungRedisAnswersUnavailableWithinTheDeadlineOnThePipeline
   EXPECT_TRUE(back->released);
 }
 
+// Allocations sent while Redis hangs are answered 503 at their deadline, but Redis runs them
+// when it resumes: each one then must change nothing (allocate.lua's deadline, in Redis's time,
+// known from Tick), or it holds a number nobody uses until its TTL, unjournaled, and counts
+// against its agent's limit.
+TEST_F(RedisStoreTest, AllocationsRunAfterTheirCallerGaveUpChangeNothing) {
+  StoreConfig config;
+  config.rate_limit_per_agent = 3;
+  auto store = OpenInstance(config);
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_THAT(AddOn(*store, "21255500" + std::to_string(10 + i)), IsOk());
+  CallOn(*store, "2125559999");  // scripts loaded, an id block taken: the pipeline is used
+  for (int i = 0; i < 5; ++i) {  // Tick measures Redis's clock (asynchronously)
+    store->Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  redis_.Pause();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Await<core::Allocation>(
+                    [&](auto done) { store->Allocate(To("2125559999", "agent7"), done); }),
+                HasError(ErrorCode::kUnavailable));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  redis_.Resume();
+  core::Result<core::Allocation> after = core::Fail(core::Error::Unavailable("not tried"));
+  for (int attempt = 0; attempt < 100 && !after; ++attempt) {
+    after = Await<core::Allocation>(
+        [&](auto done) { store->Allocate(To("2125559999", "agent7"), done); });
+    if (!after) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_THAT(after, IsOk()) << "the refused calls did not count against agent7's limit of 3";
+  auto stats = Await<StoreStats>([&](auto done) { store->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->reserved_numbers, 1u) << "only the allocation answered 200 holds a number";
+}
+
 TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservation) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -236,6 +236,15 @@ class RedisStore final : public Store {
   }
   void NoteRedis(const core::Result<void>& outcome);
   // The hot path (redis_store_calls.cc): the pipeline when it can, else the worker way.
+  // allocate.lua's deadline argument: the Redis time (Unix ms) after which the script must change
+  // nothing, '' while this instance does not know Redis's clock (MeasureRedisClock). A Redis that
+  // stalls runs the calls queued meanwhile when it resumes, after their callers have answered
+  // 503: without it each held a number, unjournaled, for its whole TTL and counted against its
+  // agent's limit (a review reproduced 60 such reservations from one 120-request stall).
+  std::string AllocateDeadline() const;
+  // Measures Redis's clock against this host's (TIME, on a round trip under 20 ms) for
+  // AllocateDeadline; from Tick.
+  void MeasureRedisClock(redis::RedisConnection& connection);
   std::vector<std::string> AllocateArgs(const core::AllocationRequest& request, std::uint64_t id,
                                         core::CompactTime until) const;
   void AllocateViaWorker(core::AllocationRequest request, Callback<core::Allocation> done);
@@ -387,6 +396,8 @@ class RedisStore final : public Store {
 
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> redis_clock_known_{false};
+  std::atomic<std::int64_t> redis_clock_offset_ms_{0};  // Redis's Unix ms minus this host's
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};

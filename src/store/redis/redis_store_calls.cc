@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
+#include <string>
 #include <utility>
 
 #include "core/area_code_states.h"
@@ -66,7 +68,34 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
     }
   }
   args.push_back(std::move(state));
+  args.push_back(AllocateDeadline());
   return args;
+}
+
+namespace {
+std::int64_t SystemMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+std::string RedisStore::AllocateDeadline() const {
+  if (!redis_clock_known_.load()) return "";
+  // Three quarters of the reply timeout: a script that runs by then answers in time.
+  const std::int64_t allowance = options_.redis.connection.command_timeout.count() * 3 / 4;
+  return std::to_string(SystemMs() + redis_clock_offset_ms_.load() + allowance);
+}
+
+void RedisStore::MeasureRedisClock(RedisConnection& connection) {
+  const std::int64_t sent = SystemMs();
+  auto time = connection.Run({"TIME"});
+  const std::int64_t answered = SystemMs();
+  if (!time || time->elements.size() != 2 || answered - sent > 20) return;
+  const std::int64_t redis_ms =
+      std::stoll(time->elements[0].str) * 1000 + std::stoll(time->elements[1].str) / 1000;
+  redis_clock_offset_ms_.store(redis_ms - (sent + answered) / 2);
+  redis_clock_known_.store(true);
 }
 
 void RedisStore::Allocate(core::AllocationRequest request, Callback<core::Allocation> on_done) {
@@ -146,6 +175,10 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
     done(core::Fail(core::Error::NoCallerIdAvailable(
         "no caller-ID available in pool '" + pool + "' for area code " +
         std::to_string(request.destination.area_code()))));
+    return;
+  }
+  if (status == "LATE") {  // its caller had given up (the reply most likely comes to no one)
+    done(core::Fail(core::Error::Unavailable("redis ran the allocation after its deadline")));
     return;
   }
   if (status == "RATE") {

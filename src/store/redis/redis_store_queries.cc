@@ -165,6 +165,7 @@ void RedisStore::Tick() {
           }
         }
         SweepDeleted(connection, now);
+        MeasureRedisClock(connection);
         done(true);
       });
 }

@@ -4,16 +4,25 @@
 -- none), campaign, lead ('' = none), the any tier '1' (the pool's fallback) or '0' (fallback
 -- none), the sticky window in seconds ('0': no sticky tier), the other area codes of the
 -- destination's state (core/area_code_states.h), ascending and comma-separated ('' when none: one
--- argument, split only when a tier needs it).
+-- argument, split only when a tier needs it), the caller's deadline in Redis's time (Unix ms;
+-- '' = none): past it the call changes nothing and answers {'LATE'}.
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
 -- daily_used, previous, warm_from, rest_until} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
--- {'GEN', g} | {'BROKEN', d}. `previous` is the number's reservation before this one (its 'lr'
--- until now; '0': none known), which the journal links this one to: Redis sees every instance's
--- allocations of a number in their order, PostgreSQL's batches may commit in another.
+-- {'GEN', g} | {'BROKEN', d} | {'LATE'}. `previous` is the number's reservation before this one
+-- (its 'lr' until now; '0': none known), which the journal links this one to: Redis sees every
+-- instance's allocations of a number in their order, PostgreSQL's batches may commit in another.
 -- `warm_from` and `rest_until` are its 'wf' and 'rs' ('0': none), unchanged, so the usage
 -- journaled is the whole usage.
 local bad = check_gen(false)
 if bad then return bad end
+-- A call that runs after its caller gave up (Redis stalled with it queued, and the caller
+-- answered 503) must not hold a number nobody uses, nor count against the agent's limit.
+if ARGV[25] and ARGV[25] ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[25]) then
+    return {'LATE'}
+  end
+end
 local more_due = advance() == tonumber(DUE_BATCH)
 
 local geographic, dst, id = ARGV[14] == '1', ARGV[15], ARGV[16]
