@@ -64,6 +64,8 @@ void CsvReader::NoteBreakInQuotes(char c) {
 void CsvReader::RecoverFromStrayQuote(const Sink& sink) {
   std::string tail = std::move(tail_);
   const std::uint64_t tail_line = tail_line_;
+  // The break was a CR whose LF has not come yet: it belongs to the same line end.
+  const bool lf_of_the_break = skip_lf_ && tail.empty();
   keeping_tail_ = false;
   tail_.clear();
   // The record as its first line had it: the fields before the quote, the quoted one up to the
@@ -74,6 +76,7 @@ void CsvReader::RecoverFromStrayQuote(const Sink& sink) {
   quoted_seen_ = true;
   EndRecord(sink);
   line_ = tail_line;
+  pending_cr_ = lf_of_the_break;
   FeedBytes(tail, sink);
 }
 
@@ -185,7 +188,13 @@ void CsvReader::FeedBytes(std::string_view bytes, const Sink& sink) {
           EndRecord(sink);
           ++line_;
           pending_cr_ = c == '\r';
-        } else {  // text after the closing quote: kept as data
+        } else if (keeping_tail_) {
+          // Text after a quote that closed on a later line: that quote was a stray one, and the
+          // "closing" one opened a field of a later row (RFC 4180: a closing quote ends its
+          // field). Reading on would swallow every line between into one field, unreported: the
+          // record is rejected and those lines read again.
+          RecoverFromStrayQuote(sink);
+        } else {  // text after the closing quote on the same line: kept as data
           Append(c);
           state_ = State::kUnquoted;
         }

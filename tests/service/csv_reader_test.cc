@@ -145,7 +145,43 @@ TEST(CsvReaderTest, AStrayQuoteMidFileCostsOneRecord) {
     EXPECT_EQ(rows.back().fields[0], "2125552000");
   }
   // A quote that a later one closes is a quoted field over two lines (RFC 4180): one record.
-  EXPECT_EQ(Read("\"a\n\"b\nc\n"), (std::vector<Row>{{1, {"a\nb"}, ""}, {3, {"c"}, ""}}));
+  EXPECT_EQ(Read("\"a\n\"\nc\n"), (std::vector<Row>{{1, {"a\n"}, ""}, {3, {"c"}, ""}}));
+  EXPECT_EQ(Read("\"a\nb\",x\nc\n"), (std::vector<Row>{{1, {"a\nb", "x"}, ""}, {3, {"c"}, ""}}));
+}
+
+// A stray quote that a quote of a later row "closes" (text follows it: RFC 4180 says a closing
+// quote ends its field) is rejected, and the lines between are read again: they used to vanish
+// into one field, and an import reported every row as imported.
+TEST(CsvReaderTest, AStrayQuoteClosedByALaterRowsQuoteSwallowsNothing) {
+  const std::string text = "id,notes\n1,ok\n2,\"customer said hi\n3,ok\n4,ok\n5,\"z\"\n6,ok\n";
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{5}, text.size()}) {
+    std::vector<std::string_view> chunks;
+    for (std::size_t at = 0; at < text.size(); at += chunk) {
+      chunks.push_back(std::string_view(text).substr(at, chunk));
+    }
+    EXPECT_EQ(ReadChunks(chunks), (std::vector<Row>{{1, {"id", "notes"}, ""},
+                                                    {2, {"1", "ok"}, ""},
+                                                    {3, {"2", "customer said hi"}, kStrayQuote},
+                                                    {4, {"3", "ok"}, ""},
+                                                    {5, {"4", "ok"}, ""},
+                                                    {6, {"5", "z"}, ""},
+                                                    {7, {"6", "ok"}, ""}}))
+        << "chunk " << chunk;
+  }
+  EXPECT_EQ(Read("\"a\n\"b\nc\n"),
+            (std::vector<Row>{{1, {"a"}, kStrayQuote}, {2, {"b"}, kStrayQuote}, {3, {"c"}, ""}}));
+}
+
+// A CRLF file whose quoted field is over the size limit at its first CR: the LF of that line end
+// is not a line of its own, so later rows keep their line numbers.
+TEST(CsvReaderTest, AnOversizedQuotedFieldEndingAtCrlfKeepsTheLineNumbers) {
+  const std::string text = "id\r\n2125550001,\"" + std::string(2000, 'a') + "\r\nok\r\nbad\r\n";
+  const auto rows = Read(text);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].line, 2u);
+  EXPECT_FALSE(rows[1].error.empty());
+  EXPECT_EQ(rows[2], (Row{3, {"ok"}, ""}));
+  EXPECT_EQ(rows[3], (Row{4, {"bad"}, ""}));
 }
 
 TEST(CsvReaderTest, LenientAboutStrayQuotes) {

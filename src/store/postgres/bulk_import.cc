@@ -34,6 +34,15 @@ constexpr std::string_view kCopy =
     "COPY import_rows(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,"
     " state, last_used, warm_from, rest_until, warm_from_given, given) FROM STDIN";
 
+// The rows kUpdateExisting changes, locked first in caller_id order: the journal writers' usage
+// UPDATE locks in that order too (batch_writer.cc AddUsages), while the UPDATE … FROM locks in
+// its join's order, and a review saw the two deadlock (the writer's batch aborted, the instances
+// degraded) when an import updated numbers that were being allocated.
+constexpr std::string_view kLockExisting = R"sql(
+SELECT 1 FROM caller_ids WHERE caller_id IN (SELECT caller_id FROM import_rows)
+ORDER BY caller_id FOR UPDATE
+)sql";
+
 // r.given: the fields the row gives (store::ImportField bits); the others keep the stored value.
 constexpr std::string_view kUpdateExisting = R"sql(
 UPDATE caller_ids c SET
@@ -307,6 +316,7 @@ core::Result<void> BulkImporter::WriteBatch() {
                          }
                        });
     }
+    if (ok && update && existing > 0) ok = m.conn.Exec(kLockExisting, "lock existing numbers");
     if (ok && update && existing > 0) ok = m.conn.Exec(kUpdateExisting, "update existing numbers");
     if (ok) {
       const std::string insert =

@@ -697,19 +697,31 @@ void PostgresJournal::PostRead(Callback<T> done, Query query, ReadKind kind) {
   if (kind == ReadKind::kScan) settings.statement_timeout = options_.scan_statement_timeout;
   const bool posted = worker.Post([this, &conn, settings = std::move(settings), shared_done,
                                    query = std::move(query)] {
-    if (!conn.is_open() || conn.Lost()) {
-      // Migrated as the writer's: history may be asked for before anything was written.
+    // Opens the connection when there is none or it was lost. Migrated as the writer's: history
+    // may be asked for before anything was written.
+    const auto ensure_open = [&]() -> core::Result<void> {
+      if (conn.is_open() && !conn.Lost()) return {};
       auto opened = postgres::Connection::Open(settings);
       auto migrated =
           opened ? postgres::Migrate(*opened) : core::Result<int>(core::Fail(opened.error()));
-      if (!migrated) {
-        CallSafely(kWho, *shared_done,
-                   core::Result<T>(core::Fail(WithServer(migrated.error(), server_))));
-        return;
-      }
+      if (!migrated) return core::Fail(migrated.error());
       conn = std::move(*opened);
+      return {};
+    };
+    const bool reused = conn.is_open() && !conn.Lost();
+    core::Result<T> result = core::Fail(core::Error::Unavailable("not read"));
+    if (auto opened = ensure_open(); !opened) {
+      result = core::Fail(opened.error());
+    } else {
+      result = query(conn);
+      // A kept connection the server closed since (a restart) is only found out by using it:
+      // once more on a new one, rather than failing the first read after every restart.
+      if (!result && reused && conn.Lost()) {
+        if (auto reopened = ensure_open(); reopened) {
+          result = query(conn);
+        }
+      }
     }
-    core::Result<T> result = query(conn);
     if (!result) result = core::Fail(WithServer(result.error(), server_));
     CallSafely(kWho, *shared_done, std::move(result));
   });

@@ -1093,6 +1093,20 @@ TEST_F(PostgresJournalTest, AJournalClosedDuringAPrunePassEndsThePassCleanly) {
 namespace cidrotor::store::journal_test {
 namespace {
 
+// The reader keeps its connection; after a server restart the first read finds it closed and
+// goes on a new one, instead of failing once per restart.
+TEST_F(PostgresJournalTest, TheFirstReadAfterAServerRestartSucceeds) {
+  auto journal = Open();
+  journal->AppendLog(Log(1));
+  journal->Flush();
+  ASSERT_THAT(ListLogsSync(*journal, Logs(10)), IsOk());
+  db_.Kill();
+  db_.Restart();
+  auto logs = ListLogsSync(*journal, Logs(10));
+  ASSERT_THAT(logs, IsOk());
+  EXPECT_EQ(logs->size(), 1u);
+}
+
 // With the server away, the first Flush waits degraded_flush_wait and gives up; the next ones
 // within that time, nothing committed since, return at once (a stop flushes at several layers: it
 // waited 4 x 5 s); later, with the server back, a Flush waits for the backlog again.
