@@ -962,6 +962,14 @@ TEST_F(RedisStoreTest, AFailedImportLeavesNoNumberAndNoClaim) {
   import_chunk_ = 50;
   auto store = OpenInstance();
   ASSERT_TRUE(store);
+  // A number deleted after a call: the import would take its usage back through upsert.lua, and
+  // its claim must go with the failure too (else: 409 on add, 404 on get, until a rebuild).
+  ASSERT_THAT(AddOn(*store, "2125553999"), IsOk());
+  CallOn(*store, "2125559999");
+  ASSERT_THAT(Await<void>([&](auto done) {
+                store->DeleteNumber(*core::PhoneNumber::ParsePoolNumber("2125553999"), done);
+              }),
+              IsOk());
   std::vector<ImportItem> items(4'000);  // 80 chunks: the failure stops it before the end
   for (std::size_t i = 0; i < items.size(); ++i) {
     items[i].spec = Spec(std::to_string(2'125'550'000 + i));
@@ -977,6 +985,7 @@ TEST_F(RedisStoreTest, AFailedImportLeavesNoNumberAndNoClaim) {
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->total_numbers, 0u);
   EXPECT_THAT(AddOn(*store, "2125553999"), IsOk());
+  EXPECT_EQ(GetOn(*store, "2125553999")->daily_used_now, 1) << "its kept usage, still";
 }
 
 // --- turns of periodic jobs (redis_store_leases.cc, docs/redis-keys.md `cid:turn:JOB`) ----------

@@ -36,12 +36,15 @@ constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_
 
 // A deleted number's usage (store/deleted_usage.h) kept ($9, keep_until, not 0), or an older row
 // of it dropped ($9 = 0); and up to 64 rows of other numbers whose time ($10) is over, so each
-// delete clears up after earlier ones. The three touch disjoint rows.
+// delete clears up after earlier ones: those another instance's batch holds are skipped, so two
+// instances' sweeps never wait for each other's rows (a deadlock once each also writes a row
+// the other swept). The three touch disjoint rows.
 constexpr std::string_view kKeepDeleted = R"sql(
 WITH swept AS (
   DELETE FROM deleted_numbers WHERE caller_id IN (
     SELECT caller_id FROM deleted_numbers
-    WHERE keep_until <= $10::bigint AND caller_id <> $1::bigint LIMIT 64)),
+    WHERE keep_until <= $10::bigint AND caller_id <> $1::bigint LIMIT 64
+    FOR UPDATE SKIP LOCKED)),
 forgot AS (DELETE FROM deleted_numbers WHERE caller_id = $1::bigint AND $9::bigint = 0)
 INSERT INTO deleted_numbers(caller_id, last_used, hour_start, hourly_used, day_start, daily_used,
                             warm_from, rest_until, keep_until)

@@ -166,12 +166,12 @@ void PostgresJournal::WriterLoop() {
     TakeRefusalsLocked(completions);
     if (degraded_) TakeAcknowledgementsLocked(completions);
     Complete(lock, completions);
-    if (logs_.empty()) CompleteLeadingEmptyLocked(completions);
+    if (PendingLogsLocked() == 0) CompleteLeadingEmptyLocked(completions);
     Complete(lock, completions);
-    if (queue_.empty() && logs_.empty()) {
+    if (queue_.empty() && PendingLogsLocked() == 0) {
       if (stop_) return;
       work_cv_.wait(lock, [this] {
-        return stop_ || !queue_.empty() || !logs_.empty() || !refusals_.empty();
+        return stop_ || !queue_.empty() || PendingLogsLocked() != 0 || !refusals_.empty();
       });
       continue;
     }
@@ -217,7 +217,7 @@ void PostgresJournal::WriterLoop() {
       entries += queue_[count].entries.size();
       ++count;
     }
-    if (logs_.size() <= options_.max_batch_log_rows) {
+    if (logs_head_ == 0 && logs_.size() <= options_.max_batch_log_rows) {
       logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
     } else {
       TakeFrontLogsLocked(options_.max_batch_log_rows, logs);
@@ -229,14 +229,24 @@ void PostgresJournal::WriterLoop() {
 }
 
 void PostgresJournal::TakeFrontLogsLocked(std::size_t rows, std::vector<ApiLogEntry>& logs) {
-  rows = std::min(rows, logs_.size());
-  logs.assign(std::make_move_iterator(logs_.begin()),
-              std::make_move_iterator(logs_.begin() + static_cast<std::ptrdiff_t>(rows)));
-  logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(rows));
+  rows = std::min(rows, PendingLogsLocked());
+  const auto first = logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_);
+  logs.assign(std::make_move_iterator(first),
+              std::make_move_iterator(first + static_cast<std::ptrdiff_t>(rows)));
+  // The taken rows' slots stay until the front is a large share of the buffer: erasing them
+  // each time moved the whole backlog per batch (a million rows after an outage), under mu_.
+  logs_head_ += rows;
+  if (logs_head_ == logs_.size()) {
+    logs_.clear();
+    logs_head_ = 0;
+  } else if (logs_head_ >= options_.max_batch_log_rows && logs_head_ * 2 >= logs_.size()) {
+    logs_.erase(logs_.begin(), logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_));
+    logs_head_ = 0;
+  }
 }
 
 bool PostgresJournal::BatchFullLocked() const {
-  return pending_entries_ + logs_.size() >= options_.max_batch_entries;
+  return pending_entries_ + PendingLogsLocked() >= options_.max_batch_entries;
 }
 
 void PostgresJournal::GatherLocked(std::unique_lock<std::mutex>& lock) {
@@ -420,8 +430,13 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   if (last_seq != 0) done_seq_ = last_seq;
   appends_around_commit_ = handled + queue_.size();
   if (!logs_written) {  // back in front of the rows that came meanwhile
-    logs_.insert(logs_.begin(), std::make_move_iterator(logs.begin()),
-                 std::make_move_iterator(logs.end()));
+    if (logs_head_ >= logs.size()) {  // into the slots they were taken from
+      logs_head_ -= logs.size();
+      std::move(logs.begin(), logs.end(), logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_));
+    } else {
+      logs_.insert(logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_),
+                   std::make_move_iterator(logs.begin()), std::make_move_iterator(logs.end()));
+    }
   } else {
     logs_done_ += logs.size();
   }
@@ -555,7 +570,7 @@ void PostgresJournal::CompleteLeadingEmptyLocked(std::vector<Completion>& out) {
 }
 
 void PostgresJournal::LeaveDegradedIfDrainedLocked() {
-  if (!degraded_ || !queue_.empty() || !logs_.empty() || !write_conn_.is_open() ||
+  if (!degraded_ || !queue_.empty() || PendingLogsLocked() != 0 || !write_conn_.is_open() ||
       write_conn_.Lost()) {
     return;
   }
@@ -610,8 +625,9 @@ void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   }
   if (!queue_.empty()) done_seq_ = queue_.back().seq;
   queue_.clear();
-  logs_done_ += logs_.size();  // given up with the rest: no Flush waits for them
+  logs_done_ += PendingLogsLocked();  // given up with the rest: no Flush waits for them
   logs_.clear();
+  logs_head_ = 0;
   pending_entries_ = 0;
   acknowledged_ = 0;
   Complete(lock, completions);
@@ -675,7 +691,7 @@ void PostgresJournal::Flush() {
 }
 
 std::size_t PostgresJournal::QueuedLocked() const {
-  return pending_entries_ + writing_logs_ + logs_.size();
+  return pending_entries_ + writing_logs_ + PendingLogsLocked();
 }
 
 std::size_t PostgresJournal::QueueDepth() const {

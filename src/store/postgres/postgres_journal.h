@@ -251,8 +251,10 @@ class PostgresJournal final : public Journal {
   std::size_t QueuedLocked() const;
   void CountDroppedLogs(std::size_t count);
   bool BatchFullLocked() const;
-  // Moves the first `rows` of logs_ (at most all) into `logs`. REQUIRES: mu_ held.
+  // Moves the first `rows` waiting in logs_ (at most all) into `logs`. REQUIRES: mu_ held.
   void TakeFrontLogsLocked(std::size_t rows, std::vector<ApiLogEntry>& logs);
+  // Log rows waiting in logs_. REQUIRES: mu_ held.
+  std::size_t PendingLogsLocked() const { return logs_.size() - logs_head_; }
   // Ends degraded mode once the backlog is written and the connection is up. Writer thread.
   void LeaveDegradedIfDrainedLocked();
   void GatherLocked(std::unique_lock<std::mutex>& lock);
@@ -275,6 +277,9 @@ class PostgresJournal final : public Journal {
   std::deque<Pending> queue_;        // guarded by mu_; only the writer pops (element addresses
                                      // stay valid across push_back, so it writes them unlocked)
   std::vector<ApiLogEntry> logs_;    // guarded by mu_; api_logs rows for the next batch
+  // guarded by mu_; logs_[0, logs_head_) were taken by batches already (moved from): the rows
+  // waiting are those from logs_head_ on (TakeFrontLogsLocked).
+  std::size_t logs_head_ = 0;
   std::uint64_t logs_appended_ = 0;  // guarded by mu_; log rows taken into logs_, ever
   std::uint64_t logs_done_ = 0;      // guarded by mu_; of those, written (or given up), in order
   // guarded by mu_; when a Flush last gave up waiting (degraded), and done_seq_ + logs_done_ then

@@ -211,6 +211,13 @@ void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
   }
 }
 
+void AppendClaimed(const ImportChunk& chunk, const std::vector<ImportItem>& items,
+                   std::vector<std::size_t>& claimed) {
+  for (const std::size_t i : chunk.items) {
+    if (chunk.path == ChunkPath::kInsert || items[i].revived) claimed.push_back(i);
+  }
+}
+
 RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
                             const ScriptContext& context, const core::IndexOptions& index,
                             const std::vector<ImportItem>& items,
@@ -226,11 +233,9 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
       reads.push_back(PoolCall(Script::kGet, chunk.pool, context, std::move(numbers)));
     }
   }
-  // On an error, the claims of the insert chunks not written (their numbers are in no pool).
+  // On an error, the claims of the chunks not written (their numbers are in no pool).
   const auto unwritten = [&](const ImportChunk& chunk) {
-    if (chunk.path != ChunkPath::kInsert) return;
-    outcome.unwritten_claims.insert(outcome.unwritten_claims.end(), chunk.items.begin(),
-                                    chunk.items.end());
+    AppendClaimed(chunk, items, outcome.unwritten_claims);
   };
   auto read =
       reads.empty() ? core::Result<std::vector<RedisReply>>() : scripts.RunAll(connection, reads);

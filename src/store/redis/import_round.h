@@ -54,6 +54,13 @@ struct ImportChunk {
 void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& items,
                 std::span<const std::size_t> positions);
 
+// Appends to `claimed` the items of `chunk` that this import claimed in cid:pool_of (ClaimPools):
+// every item of an insert chunk, and the items of an upsert chunk that take back a deleted
+// number's usage (ImportItem::revived: in no pool, claimed, written by upsert.lua). The others of
+// an upsert chunk are in the pool already: their mapping is not the import's to drop.
+void AppendClaimed(const ImportChunk& chunk, const std::vector<ImportItem>& items,
+                   std::vector<std::size_t>& claimed);
+
 // Appends `positions` (sorted by number) to `chunks` as chunks of at most `size` rows.
 void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
                   const std::vector<std::size_t>& positions, ChunkPath path, std::size_t size);
@@ -71,7 +78,7 @@ struct RoundOutcome {
   ImportResult counts;               // imported / updated of the chunks written
   std::vector<ImportChunk> refused;  // insert.lua found a number that appeared: upsert these
   std::optional<core::Error> error;  // the first failure: kUnavailable, kInternal
-  // With `error`: rows of insert chunks known not to be written (to DropClaims). When the
+  // With `error`: claimed rows (AppendClaimed) known not to be written (to DropClaims). When the
   // writes' round trip itself failed, none: some calls may have run.
   std::vector<std::size_t> unwritten_claims;
 };

@@ -397,7 +397,10 @@ class RedisStore final : public Store {
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> redis_clock_known_{false};
-  std::atomic<std::int64_t> redis_clock_offset_ms_{0};  // Redis's Unix ms minus this host's
+  // Redis's Unix ms minus this host's steady-clock ms (MeasureRedisClock).
+  std::atomic<std::int64_t> redis_clock_offset_ms_{0};
+  std::atomic<int> late_in_a_row_{0};  // allocations answered LATE since the last other answer
+  static constexpr int kLateBeforeRemeasure = 8;
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};

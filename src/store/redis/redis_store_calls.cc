@@ -73,9 +73,11 @@ std::vector<std::string> RedisStore::AllocateArgs(const core::AllocationRequest&
 }
 
 namespace {
-std::int64_t SystemMs() {
+// This host's monotonic milliseconds: a wall clock stepped here (NTP, a VM resumed) must not move
+// the deadlines (a step back would make every call LATE until the next measurement).
+std::int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
@@ -84,13 +86,13 @@ std::string RedisStore::AllocateDeadline() const {
   if (!redis_clock_known_.load()) return "";
   // Three quarters of the reply timeout: a script that runs by then answers in time.
   const std::int64_t allowance = options_.redis.connection.command_timeout.count() * 3 / 4;
-  return std::to_string(SystemMs() + redis_clock_offset_ms_.load() + allowance);
+  return std::to_string(SteadyMs() + redis_clock_offset_ms_.load() + allowance);
 }
 
 void RedisStore::MeasureRedisClock(RedisConnection& connection) {
-  const std::int64_t sent = SystemMs();
+  const std::int64_t sent = SteadyMs();
   auto time = connection.Run({"TIME"});
-  const std::int64_t answered = SystemMs();
+  const std::int64_t answered = SteadyMs();
   if (!time || time->elements.size() != 2 || answered - sent > 20) return;
   const std::int64_t redis_ms =
       std::stoll(time->elements[0].str) * 1000 + std::stoll(time->elements[1].str) / 1000;
@@ -178,9 +180,13 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
     return;
   }
   if (status == "LATE") {  // its caller had given up (the reply most likely comes to no one)
+    // Several in a row while answers do come: Redis's clock moved (a step on its host), so the
+    // deadlines go until the next measurement rather than refuse every call.
+    if (late_in_a_row_.fetch_add(1) + 1 >= kLateBeforeRemeasure) redis_clock_known_.store(false);
     done(core::Fail(core::Error::Unavailable("redis ran the allocation after its deadline")));
     return;
   }
+  late_in_a_row_.store(0);
   if (status == "RATE") {
     done(core::Fail(core::Error::RateLimited("agent " + request.agent + " exceeded " +
                                                  std::to_string(options_.rate_limit_per_agent) +

@@ -183,6 +183,9 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       std::vector<std::size_t> claimed;
       for (const auto& [name, lists] : by_pool) {
         claimed.insert(claimed.end(), lists.first.begin(), lists.first.end());
+        for (const std::size_t i : lists.second) {
+          if (items[i].revived) claimed.push_back(i);  // in no pool, claimed (Revive)
+        }
       }
       redis::DropClaims(connection, items, claimed);
       progress->Fail(created.error());
@@ -241,8 +244,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     // (the other lane finds none left).
     std::vector<std::size_t> claimed;
     for (std::size_t c = work->next.exchange(chunks.size()); c < chunks.size(); ++c) {
-      if (chunks[c].path != redis::ChunkPath::kInsert) continue;
-      claimed.insert(claimed.end(), chunks[c].items.begin(), chunks[c].items.end());
+      redis::AppendClaimed(chunks[c], work->items, claimed);
     }
     redis::DropClaims(lane, work->items, claimed);
   };
