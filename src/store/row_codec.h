@@ -12,10 +12,24 @@
 
 #include "core/allocation.h"
 #include "core/clock.h"
+#include "core/number.h"
 #include "core/phone_number.h"
 #include "core/result.h"
 
 namespace cidrotor::store {
+
+// Calls `f` with each usage column's value, in the order the caller_ids and deleted_numbers
+// statements list them: last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
+// rest_until (compact seconds and counts).
+template <class F>
+void ForEachUsageColumn(const core::NumberUsage& u, F&& f) {
+  for (const std::int64_t value :
+       {std::int64_t{u.last_used}, std::int64_t{u.hour_start}, std::int64_t{u.hourly_used},
+        std::int64_t{u.day_start}, std::int64_t{u.daily_used}, std::int64_t{u.warm_from},
+        std::int64_t{u.rest_until}}) {
+    f(value);
+  }
+}
 
 // The reservations columns that history reads select, in this order, and their indexes.
 inline constexpr std::string_view kReservationColumns =

@@ -162,6 +162,30 @@ TEST_F(IndexedStoreRestartTest, TheAgentRateLimitHoldsAcrossARestart) {
 
 // A change whose commit failed is undone, but not what later changes did meanwhile: an
 // allocation answered from a later batch keeps its count, so the hourly cap holds.
+// What a delete keeps is forgotten once its time is over (a wiped pool leaves an entry per number
+// for a day).
+TEST_F(IndexedStoreTest, DeletedNumbersUsageIsSweptOnceItsTimeIsOver) {
+  OpenWith(std::make_unique<MemoryJournal>());
+  for (int i = 0; i < 20; ++i) {
+    const std::string number = "21255500" + std::to_string(10 + i);
+    ASSERT_THAT(Add(number), IsOk());
+    auto call = Allocate("2125559999");
+    ASSERT_THAT(call, IsOk());
+    ASSERT_THAT(Release(call->reservation.id), IsOk());
+    ASSERT_THAT(Await<void>([&](auto done) {
+                  store_->DeleteNumber(*core::PhoneNumber::ParsePoolNumber(number), done);
+                }),
+                IsOk());
+  }
+  EXPECT_EQ(store_->KeptDeletedNumbers(), 20u);
+  clock_.Advance(std::chrono::hours(2));
+  store_->Tick();
+  EXPECT_EQ(store_->KeptDeletedNumbers(), 20u) << "their day is not over";
+  clock_.Advance(std::chrono::hours(24));
+  store_->Tick();
+  EXPECT_EQ(store_->KeptDeletedNumbers(), 0u);
+}
+
 TEST_F(IndexedStoreTest, TheUndoOfAFailedChangeKeepsLaterAllocations) {
   auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
   MemoryJournal& journal = *owned;

@@ -411,6 +411,44 @@ TEST_F(RedisStoreTest, AllocationsRunAfterTheirCallerGaveUpChangeNothing) {
   EXPECT_EQ(stats->reserved_numbers, 1u) << "only the allocation answered 200 holds a number";
 }
 
+// Many changes of a number another instance is changing: at most half the workers wait for its
+// edit lock, so unrelated calls (a release by number takes a worker) and the holder's unlock
+// still run at once; the rest are refused at once instead of holding every worker for 2 s.
+TEST_F(RedisStoreTest, ConcurrentChangesOfOneNumberLeaveWorkersForOtherCalls) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*store, "3105550001"), IsOk());
+  ASSERT_THAT(AllocateOn(*store, "3105559999"), IsOk());
+  const auto number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  // Another instance is changing the number for the next 1.5 s.
+  ASSERT_EQ(redis_.Command(
+                {"SET", std::string(redis::kEditKeyPrefix) + "2125550001", "other", "PX", "1500"}),
+            "+OK\r\n");
+  std::atomic<int> changed{0};
+  std::vector<std::thread> changes;
+  for (int i = 0; i < 16; ++i) {
+    changes.emplace_back([&, i] {
+      core::NumberPatch patch;
+      patch.hourly_cap = static_cast<std::uint16_t>(1 + i);
+      if (Await<core::NumberView>([&](auto done) { store->UpdateNumber(number, patch, done); })) {
+        ++changed;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the changes wait for the lock
+  core::ReleaseRequest release;
+  release.caller_id = *core::PhoneNumber::ParsePoolNumber("3105550001");
+  const auto started = std::chrono::steady_clock::now();
+  auto released = Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); });
+  const auto took = std::chrono::steady_clock::now() - started;
+  for (auto& change : changes) change.join();
+  ASSERT_THAT(released, IsOk());
+  EXPECT_TRUE(released->released);
+  EXPECT_LT(took, std::chrono::milliseconds(500));
+  EXPECT_GE(changed.load(), 1) << "the waiting ones go on once the lock is free";
+}
+
 TEST_F(RedisStoreTest, RedisRestartedEmptyIsRebuiltWithoutReusingALiveReservation) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

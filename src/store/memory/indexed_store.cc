@@ -92,6 +92,9 @@ core::Result<std::unique_ptr<IndexedStore>> IndexedStore::Open(const core::Clock
   auto summary = store->journal_->Load(clock.Now(), loader);
   if (!summary) return core::Fail(summary.error());
   store->next_reservation_id_ = summary->max_reservation_id + 1;
+  for (const auto& [digits, kept] : store->deleted_) {
+    store->deleted_by_time_.emplace(kept.keep_until, digits);
+  }
   if (const std::size_t skipped = loader.skipped_numbers(); skipped > 0) {
     // Stored but not allocatable: say so loudly, not once per number in a scroll of warnings.
     spdlog::error(
@@ -227,7 +230,7 @@ void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> d
   auto view =
       kept ? index_.Put(spec, kept->usage, now) : index_.Add(spec, core::NumberUsage{}, now);
   if (!view) {
-    if (kept) deleted_[spec.caller_id.digits()] = *kept;
+    if (kept) RememberDeleted(spec.caller_id.digits(), *kept);
     lock.unlock();
     done(core::Fail(view.error()));
     return;
@@ -237,7 +240,7 @@ void IndexedStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> d
                                [this, number, kept] {
                                  std::lock_guard undo_lock(mu_);
                                  (void)index_.Remove(number, NowLocked());
-                                 if (kept) deleted_[number.digits()] = *kept;
+                                 if (kept) RememberDeleted(number.digits(), *kept);
                                });
 }
 
@@ -295,7 +298,7 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
       std::lock_guard undo_lock(mu_);
       (void)index_.Put(previous.spec, previous.usage, NowLocked());
       deleted_.erase(previous.spec.caller_id.digits());
-      if (kept_before) deleted_[previous.spec.caller_id.digits()] = *kept_before;
+      if (kept_before) RememberDeleted(previous.spec.caller_id.digits(), *kept_before);
     }
     done(std::move(durable));
   });
@@ -415,7 +418,7 @@ DeletedUsage IndexedStore::KeepDeleted(const core::NumberView& deleted, core::Ti
   const DeletedUsage kept =
       KeepOnDelete(deleted.usage, core::ToCompact(now), index_.options().probation);
   if (kept.keep_until != 0) {
-    deleted_[deleted.spec.caller_id.digits()] = kept;
+    RememberDeleted(deleted.spec.caller_id.digits(), kept);
   } else {
     deleted_.erase(deleted.spec.caller_id.digits());
   }
@@ -432,12 +435,24 @@ std::optional<DeletedUsage> IndexedStore::TakeDeleted(core::PhoneNumber caller_i
   return kept;
 }
 
+std::size_t IndexedStore::KeptDeletedNumbers() const {
+  std::lock_guard lock(mu_);
+  return deleted_.size();
+}
+
+void IndexedStore::RememberDeleted(std::uint64_t digits, const DeletedUsage& kept) {
+  deleted_[digits] = kept;
+  deleted_by_time_.emplace(kept.keep_until, digits);
+}
+
 void IndexedStore::SweepDeleted(core::TimePoint now) {
-  // Tick runs every second; after a whole pool was deleted the map holds a day's deletes.
-  if (deleted_.empty() || now < next_deleted_sweep_) return;
-  next_deleted_sweep_ = now + std::chrono::minutes(1);
   const core::CompactTime at = core::ToCompact(now);
-  std::erase_if(deleted_, [at](const auto& entry) { return !StillKept(entry.second, at); });
+  while (!deleted_by_time_.empty() && deleted_by_time_.top().first <= at) {
+    const auto [until, digits] = deleted_by_time_.top();
+    deleted_by_time_.pop();
+    const auto it = deleted_.find(digits);
+    if (it != deleted_.end() && it->second.keep_until == until) deleted_.erase(it);
+  }
 }
 
 void IndexedStore::Flush() { journal_->Flush(); }

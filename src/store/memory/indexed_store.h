@@ -15,8 +15,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/calendar.h"
 #include "core/clock.h"
@@ -89,6 +92,8 @@ class IndexedStore final : public Store {
   StoreHealth Health() const override;
   void Tick() override;
   void Flush() override;
+  // Deleted numbers whose usage is kept (store/deleted_usage.h), for tests.
+  std::size_t KeptDeletedNumbers() const;
 
  private:
   IndexedStore(const core::Clock& clock, const core::Calendar& calendar,
@@ -99,12 +104,14 @@ class IndexedStore final : public Store {
   void ImportNextChunk(std::shared_ptr<ImportRun> run);
 
   // Deleted numbers' usage (store/deleted_usage.h), loaded at start-up and kept by each delete.
-  // REQUIRES: mu_ held (all three).
+  // REQUIRES: mu_ held (all four).
   // Keeps what `deleted` leaves (or forgets an older one); returns what it kept, for the journal.
   DeletedUsage KeepDeleted(const core::NumberView& deleted, core::TimePoint now);
   // What is kept of `caller_id`, taken out (the number is being added again); nullopt: nothing.
   std::optional<DeletedUsage> TakeDeleted(core::PhoneNumber caller_id, core::TimePoint now);
-  // Drops what is no longer kept; a scan a minute at most.
+  // Keeps `kept` of the number with `digits` (replacing what was kept of it).
+  void RememberDeleted(std::uint64_t digits, const DeletedUsage& kept);
+  // Drops what is no longer kept.
   void SweepDeleted(core::TimePoint now);
 
   // The time the index is given: the clock, but never earlier than it was last given. Caps count
@@ -139,7 +146,12 @@ class IndexedStore final : public Store {
   std::uint64_t next_reservation_id_ = 1;  // guarded by mu_
   core::TimePoint latest_now_{};           // guarded by mu_; NowLocked()'s high-water mark
   std::unordered_map<std::uint64_t, DeletedUsage> deleted_;  // guarded by mu_; by digits
-  core::TimePoint next_deleted_sweep_{};                     // guarded by mu_
+  // guarded by mu_; (keep_until, digits) of what deleted_ keeps, soonest first: the sweep takes
+  // what is over from the top, never scanning the map (a wiped pool leaves a million entries for
+  // a day). Entries replaced or taken back since stay here until their time, then are skipped.
+  std::priority_queue<std::pair<core::CompactTime, std::uint64_t>,
+                      std::vector<std::pair<core::CompactTime, std::uint64_t>>, std::greater<>>
+      deleted_by_time_;
   HistoryPruner pruner_;                   // after journal_: uses it
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};

@@ -115,7 +115,7 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         if (item.warm_from) usage.warm_from = *item.warm_from;
       }
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
-        if (kept) deleted_[number.digits()] = *kept;
+        if (kept) RememberDeleted(number.digits(), *kept);
         if (!run->error) run->error = loaded.error();
         continue;
       }
@@ -134,7 +134,7 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         } else {
           (void)index_.Remove(p.caller_id, undo_now);
         }
-        if (p.kept) deleted_[p.caller_id.digits()] = *p.kept;
+        if (p.kept) RememberDeleted(p.caller_id.digits(), *p.kept);
       }
       run->error = error;
     };

@@ -326,28 +326,15 @@ void BatchWriter::Add(const NumberUpserted& e) {
   batch_.Text(s.active ? "t" : "f");
   batch_.Text(s.pool);
   batch_.Text(s.state);
-  batch_.Int(e.usage.last_used);
-  batch_.Int(e.usage.hour_start);
-  batch_.Int(e.usage.hourly_used);
-  batch_.Int(e.usage.day_start);
-  batch_.Int(e.usage.daily_used);
-  batch_.Int(e.usage.warm_from);
-  batch_.Int(e.usage.rest_until);
+  ForEachUsageColumn(e.usage, [this](std::int64_t value) { batch_.Int(value); });
 }
 
 void BatchWriter::Add(const NumberDeleted& e) {
   batch_.Prepared(kDeleteNumberName);
   batch_.Int(Digits(e.caller_id));
-  const core::NumberUsage& u = e.kept.usage;
   batch_.Prepared(kKeepDeletedName);
   batch_.Int(Digits(e.caller_id));
-  batch_.Int(u.last_used);
-  batch_.Int(u.hour_start);
-  batch_.Int(u.hourly_used);
-  batch_.Int(u.day_start);
-  batch_.Int(u.daily_used);
-  batch_.Int(u.warm_from);
-  batch_.Int(u.rest_until);
+  ForEachUsageColumn(e.kept.usage, [this](std::int64_t value) { batch_.Int(value); });
   batch_.Int(e.kept.keep_until);
   batch_.Int(core::ToCompact(e.at));
 }

@@ -399,6 +399,7 @@ class RedisStore final : public Store {
   std::atomic<bool> redis_clock_known_{false};
   // Redis's Unix ms minus this host's steady-clock ms (MeasureRedisClock).
   std::atomic<std::int64_t> redis_clock_offset_ms_{0};
+  std::atomic<int> lock_waiters_{0};   // workers sleeping in LockEdit for a lock another holds
   std::atomic<int> late_in_a_row_{0};  // allocations answered LATE since the last other answer
   static constexpr int kLateBeforeRemeasure = 8;
   std::atomic<std::uint64_t> allocations_{0};

@@ -135,6 +135,18 @@ core::Result<std::string> RedisStore::LockEdit(RedisConnection& connection,
   const redis::Command lock = {"SET", std::string(redis::kEditKeyPrefix) + subject.key, token, "NX",
                                "PX",  std::to_string(options_.edit_lease.count())};
   const auto give_up = std::chrono::steady_clock::now() + kEditWait;
+  // Waiting holds a worker (this thread sleeps between tries): at most half of them wait, so the
+  // holder's unlock (an urgent task) and every other worker-side call still find one. Nine
+  // changes of one number at once had all eight workers waiting for 2 s, the unlock among the
+  // queued tasks, and unrelated releases answered 503.
+  bool waiting = false;
+  struct StopWaiting {
+    std::atomic<int>& waiters;
+    bool& waiting;
+    ~StopWaiting() {
+      if (waiting) waiters.fetch_sub(1);
+    }
+  } stop_waiting{lock_waiters_, waiting};
   while (true) {
     auto reply = connection.Run(lock);
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
@@ -147,6 +159,13 @@ core::Result<std::string> RedisStore::LockEdit(RedisConnection& connection,
     auto taken = ReadClaim(*reply);
     if (!taken) return core::Fail(taken.error());
     if (*taken) return token;
+    const int max_waiters = std::max(1, static_cast<int>(options_.redis.workers / 2));
+    if (!waiting && lock_waiters_.fetch_add(1) >= max_waiters) {
+      lock_waiters_.fetch_sub(1);
+      return core::Fail(core::Error::Unavailable("redis: " + subject.name +
+                                                 " is being changed by other requests; try again"));
+    }
+    waiting = true;
     if (std::chrono::steady_clock::now() >= give_up) {
       return core::Fail(core::Error::Unavailable(
           "redis: " + subject.name + " is being changed by another request; try again"));

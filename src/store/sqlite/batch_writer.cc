@@ -197,13 +197,8 @@ core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {
   st.BindInt64(6, s.active ? 1 : 0);
   st.BindText(7, s.pool);
   st.BindText(8, s.state);
-  st.BindInt64(9, e.usage.last_used);
-  st.BindInt64(10, e.usage.hour_start);
-  st.BindInt64(11, e.usage.hourly_used);
-  st.BindInt64(12, e.usage.day_start);
-  st.BindInt64(13, e.usage.daily_used);
-  st.BindInt64(14, e.usage.warm_from);
-  st.BindInt64(15, e.usage.rest_until);
+  int column = 9;
+  ForEachUsageColumn(e.usage, [&](std::int64_t value) { st.BindInt64(column++, value); });
   return st.Run();
 }
 
@@ -218,16 +213,10 @@ core::Result<void> BatchWriter::Apply(const NumberDeleted& e) {
     forget_deleted_.BindInt64(1, Digits(e.caller_id));
     return forget_deleted_.Run();
   }
-  const core::NumberUsage& u = e.kept.usage;
   Statement& st = keep_deleted_;
   st.BindInt64(1, Digits(e.caller_id));
-  st.BindInt64(2, u.last_used);
-  st.BindInt64(3, u.hour_start);
-  st.BindInt64(4, u.hourly_used);
-  st.BindInt64(5, u.day_start);
-  st.BindInt64(6, u.daily_used);
-  st.BindInt64(7, u.warm_from);
-  st.BindInt64(8, u.rest_until);
+  int column = 2;
+  ForEachUsageColumn(e.kept.usage, [&](std::int64_t value) { st.BindInt64(column++, value); });
   st.BindInt64(9, e.kept.keep_until);
   return st.Run();
 }

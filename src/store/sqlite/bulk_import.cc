@@ -138,15 +138,10 @@ core::Result<void> BulkImporter::Impl::Revive(const CompactRow& row,
   if (row.has_last_used) given.last_used = row.last_used;
   if (row.rest_until != 0) given.rest_until = row.rest_until;
   if (row.has_warm_from) given.warm_from = row.warm_from;
-  const core::NumberUsage u = RevivedUsage(kept_usage, given);
   revive.BindInt64(1, static_cast<std::int64_t>(row.digits));
-  revive.BindInt64(2, u.last_used);
-  revive.BindInt64(3, u.hour_start);
-  revive.BindInt64(4, u.hourly_used);
-  revive.BindInt64(5, u.day_start);
-  revive.BindInt64(6, u.daily_used);
-  revive.BindInt64(7, u.warm_from);
-  revive.BindInt64(8, u.rest_until);
+  int column = 2;
+  ForEachUsageColumn(RevivedUsage(kept_usage, given),
+                     [&](std::int64_t value) { revive.BindInt64(column++, value); });
   return revive.Run();
 }
 
