@@ -24,6 +24,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -105,6 +106,11 @@ int ImportExitStatus(const ImportCounts& counts, bool stopped);
 
 // The command; messages and the summary on `err`. Returns the exit status.
 int RunImport(const ImportOptions& options, std::ostream& err);
+
+// What a server's error answer to an import (`body`) says was kept before the error: its counts
+// when batches were imported, updated or skipped (http/handlers_import.cc ErrorAfterBatches);
+// nullopt when none were (or the body says nothing of it).
+std::optional<ImportCounts> KeptBeforeTheError(std::string_view body);
 
 // cli/import_client.cc: the --via-api path. Returns the exit status.
 int RunImportViaApi(const ImportOptions& options, std::ostream& err);

@@ -169,6 +169,21 @@ std::uint64_t Count(const boost::json::object& o, const char* key) {
 
 }  // namespace
 
+std::optional<ImportCounts> KeptBeforeTheError(std::string_view body) {
+  boost::system::error_code ec;
+  const auto json = boost::json::parse(body, ec);
+  if (ec || !json.is_object()) return std::nullopt;
+  const auto& o = json.as_object();
+  ImportCounts counts;
+  counts.rows = Count(o, "rows");
+  counts.imported = Count(o, "imported");
+  counts.updated = Count(o, "updated");
+  counts.skipped = Count(o, "skipped");
+  counts.rejected = Count(o, "rejected");
+  if (counts.imported + counts.updated + counts.skipped == 0) return std::nullopt;
+  return counts;
+}
+
 int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   if (options.dry_run) {
     err << "cidrotor import: --dry-run checks the file locally: drop --via-api\n";
@@ -212,6 +227,13 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   if (response.result_int() != 200 || ec || !json.is_object()) {
     err << "cidrotor import: " << options.via_api << " answered " << response.result_int() << ": "
         << response.body().substr(0, 500) << "\n";
+    if (const auto kept = KeptBeforeTheError(response.body())) {
+      err << fmt::format(
+          "cidrotor import: {} imported, {} updated, {} skipped before it: those batches stay; "
+          "rerun the same file to complete the import\n",
+          kept->imported, kept->updated, kept->skipped);
+      return 1;
+    }
     return 2;
   }
   const auto& o = json.as_object();

@@ -8,9 +8,12 @@
 // kBatchRows good rows go to the store in one Store::ImportNumbers call, so the server holds one
 // batch, not the file, and a million-row upload needs a few MB. Rows are allocatable as soon as
 // their batch completes. A batch the store cannot keep (503) ends the request: the batches before
-// it stay, and rerunning the same file completes the import (SPEC: imports are idempotent).
+// it stay, and rerunning the same file completes the import (SPEC: imports are idempotent); its
+// error body then also carries the counts so far (ErrorAfterBatches).
 #include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <utility>
 
 #include "http/error_response.h"
@@ -101,6 +104,25 @@ boost::asio::awaitable<core::Result<void>> ReadAndImport(const Request& request,
   }
 }
 
+// An error that ends the import after batches were kept: the error body also says what they
+// imported, updated, skipped and rejected ("rows": read so far), so a client can tell the
+// operator that a rerun completes the import rather than that nothing was imported.
+Response ErrorAfterBatches(const core::Error& error, const ImportTally& tally) {
+  Response response = ErrorResponse(error);
+  if (tally.imported + tally.updated + tally.skipped == 0) return response;
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(response.body, ec);
+  if (ec || !body.is_object()) return response;
+  boost::json::object& o = body.as_object();
+  o["rows"] = tally.rows;
+  o["imported"] = tally.imported;
+  o["updated"] = tally.updated;
+  o["skipped"] = tally.skipped;
+  o["rejected"] = tally.rejected;
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
 Response SummaryResponse(ImportTally& tally, const std::vector<std::string>& warnings) {
   std::vector<LineReason> rejects = std::move(tally.bad_rows);
   rejects.insert(rejects.end(), std::make_move_iterator(tally.duplicates.begin()),
@@ -139,12 +161,12 @@ boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
   service::CsvImportReader reader;
   ImportTally tally;
   auto read = co_await ReadAndImport(request, reader, store, policy, tally);
-  if (!read) co_return ErrorResponse(read.error());
+  if (!read) co_return ErrorAfterBatches(read.error(), tally);
   auto rest = reader.Finish();
   if (!rest) co_return ErrorResponse(rest.error());
   const std::vector<std::string> warnings = std::move(rest->warnings);
   auto imported = co_await ImportBatch(store, *rest, policy, tally);
-  if (!imported) co_return ErrorResponse(imported.error());
+  if (!imported) co_return ErrorAfterBatches(imported.error(), tally);
   co_return SummaryResponse(tally, warnings);
 }
 

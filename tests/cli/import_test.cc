@@ -332,6 +332,20 @@ TEST_F(ImportCommandTest, ANumberDeletedAndImportedAgainTakesBackItsUsage) {
   EXPECT_EQ(seen.usage.at(2'125'550'102).daily_used, 0);
 }
 
+// --via-api: a server's error after some batches were kept (http/handlers_import.cc) makes exit
+// status 1 with the rerun hint, not 2 ("nothing imported"); an error without counts stays 2.
+TEST(ImportViaApiTest, AnErrorAnswerSaysWhatWasKeptBeforeIt) {
+  const auto kept = KeptBeforeTheError(
+      R"({"success":false,"error":"store_unavailable","detail":"disk full","rows":70000,)"
+      R"("imported":65536,"updated":3,"skipped":0,"rejected":1})");
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->imported, 65'536u);
+  EXPECT_EQ(kept->updated, 3u);
+  EXPECT_EQ(kept->rejected, 1u);
+  EXPECT_FALSE(KeptBeforeTheError(R"({"success":false,"error":"store_unavailable"})"));
+  EXPECT_FALSE(KeptBeforeTheError("not json"));
+}
+
 TEST(SampleCsvTest, ValidUniqueSkewedAnd555First) {
   SampleCsvOptions options;
   options.count = 20'000;

@@ -125,6 +125,8 @@ class FakeStore final : public store::Store {
   std::vector<store::ApiLogEntry> api_logs() const { return Locked(api_logs_); }
   // SetCampaignPool calls; RemoveCampaignPool ones as {campaign, ""}.
   std::vector<store::CampaignPool> campaign_changes() const { return Locked(campaign_changes_); }
+  // ImportNumbers batches that succeed; the later ones fail with kUnavailable.
+  std::size_t import_batches_kept = SIZE_MAX;
   // Sizes of the ImportNumbers batches, in call order.
   std::vector<std::size_t> import_batches() const { return Locked(import_batches_); }
 
@@ -184,10 +186,17 @@ class FakeStore final : public store::Store {
   }
   void ImportNumbers(std::vector<store::ImportItem> items, store::OnDuplicate /*on_duplicate*/,
                      store::Callback<store::ImportResult> done) override {
+    bool fail = false;
     {
       std::lock_guard lock(mu_);
       import_batches_.push_back(items.size());
+      fail = import_batches_.size() > import_batches_kept;
       cv_.notify_all();
+    }
+    if (fail) {
+      Complete(std::move(done), core::Result<store::ImportResult>(
+                                    core::Fail(core::Error::Unavailable("store full"))));
+      return;
     }
     store::ImportResult result;
     result.imported = items.size();

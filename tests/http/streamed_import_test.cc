@@ -62,6 +62,25 @@ TEST_F(HttpServerTest, ImportBodyGoesToTheStoreWhileItStillArrives) {
   EXPECT_EQ(health->status, 200);
 }
 
+// A batch the store refuses ends the import (503): the answer also says what the batches before
+// it imported, so a client tells the operator to rerun rather than that nothing was imported.
+TEST_F(HttpServerTest, AnImportEndedByTheStoreSaysWhatItKept) {
+  store_.import_batches_kept = 1;
+  Start();
+  RawClient client(port_);
+  const std::string body = "caller_id,carrier\n" + CsvRows(0, 70'000);
+  ASSERT_TRUE(client.Send(ImportHead("Content-Length: " + std::to_string(body.size()) + "\r\n")));
+  ASSERT_TRUE(client.Send(body));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 503) << reply->body;
+  ASSERT_FALSE(store_.import_batches().empty());
+  const std::size_t kept = store_.import_batches().at(0);
+  EXPECT_NE(reply->body.find(R"("imported":)" + std::to_string(kept)), std::string::npos)
+      << reply->body;
+  EXPECT_NE(reply->body.find(R"("error":"store_unavailable")"), std::string::npos) << reply->body;
+}
+
 TEST_F(HttpServerTest, ChunkedImportBodyIsDecodedWithBadRowsCounted) {
   Start();
   RawClient client(port_);
