@@ -167,19 +167,24 @@ std::uint64_t Count(const boost::json::object& o, const char* key) {
                                : 0;
 }
 
-}  // namespace
-
-std::optional<ImportCounts> KeptBeforeTheError(std::string_view body) {
-  boost::system::error_code ec;
-  const auto json = boost::json::parse(body, ec);
-  if (ec || !json.is_object()) return std::nullopt;
-  const auto& o = json.as_object();
+// The counts of an import answer (a summary, or an error after kept batches).
+ImportCounts CountsOf(const boost::json::object& o) {
   ImportCounts counts;
   counts.rows = Count(o, "rows");
   counts.imported = Count(o, "imported");
   counts.updated = Count(o, "updated");
   counts.skipped = Count(o, "skipped");
   counts.rejected = Count(o, "rejected");
+  return counts;
+}
+
+}  // namespace
+
+std::optional<ImportCounts> KeptBeforeTheError(std::string_view body) {
+  boost::system::error_code ec;
+  const auto json = boost::json::parse(body, ec);
+  if (ec || !json.is_object()) return std::nullopt;
+  const ImportCounts counts = CountsOf(json.as_object());
   if (counts.imported + counts.updated + counts.skipped == 0) return std::nullopt;
   return counts;
 }
@@ -237,11 +242,7 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
     return 2;
   }
   const auto& o = json.as_object();
-  ImportCounts counts;
-  counts.imported = Count(o, "imported");
-  counts.updated = Count(o, "updated");
-  counts.skipped = Count(o, "skipped");
-  counts.rejected = Count(o, "rejected");
+  ImportCounts counts = CountsOf(o);
   counts.rows = counts.imported + counts.updated + counts.skipped + counts.rejected;
 
   if (const auto* list = o.if_contains("warnings"); list && list->is_array()) {
