@@ -101,19 +101,17 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
         usage = *existing;
         if (before) item.spec = MergedSpec(before->spec, item);  // what the row does not give
       }
-      // A number deleted while its usage still mattered comes back with it.
+      // A number deleted while its usage still mattered comes back with it, as if it had been
+      // updated in place (store/deleted_usage.h RevivedUsage); only a new one arrives.
       const auto kept = before ? std::nullopt : TakeDeleted(number, now);
-      if (kept) {
-        usage = RevivedUsage(kept->usage, item);
-      } else {
-        if (item.last_used) usage.last_used = *item.last_used;
-        if (!before) {
-          usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
-                                     : index_.ArrivingUsage(usage, now);
-        }
-        if (item.rest_until) usage.rest_until = *item.rest_until;
-        if (item.warm_from) usage.warm_from = *item.warm_from;
+      if (kept) usage = kept->usage;
+      if (item.last_used) usage.last_used = *item.last_used;
+      if (!before && !kept) {
+        usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
+                                   : index_.ArrivingUsage(usage, now);
       }
+      if (item.rest_until) usage.rest_until = *item.rest_until;
+      if (item.warm_from) usage.warm_from = *item.warm_from;
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
         if (kept) RememberDeleted(number.digits(), *kept);
         if (!run->error) run->error = loaded.error();
