@@ -34,7 +34,7 @@ using testing::HasError;
 using testing::IsOk;
 
 // Lets two RedisStore instances share one journal, as two `serve` processes share PostgreSQL.
-class SharedJournal final : public Journal {
+class SharedJournal : public Journal {
  public:
   // `unhealthy`, when set, makes Healthy() false: a PostgreSQL journal that answers reads but has
   // not written its backlog yet.
@@ -74,20 +74,64 @@ class SharedJournal final : public Journal {
   const std::atomic<bool>* unhealthy_;
 };
 
+// A SharedJournal whose PostgreSQL is down while held: appends are acknowledged at once and kept
+// in this instance's backlog (as PostgresJournal's degraded mode does) until Drain() writes them.
+class BackloggedJournal final : public SharedJournal {
+ public:
+  using SharedJournal::SharedJournal;
+  void Hold() { held_ = true; }
+  void Drain() {
+    std::vector<std::vector<JournalEntry>> backlog;
+    {
+      std::lock_guard lock(mu_);
+      backlog.swap(backlog_);
+      held_ = false;
+    }
+    for (auto& entries : backlog) SharedJournal::Append(std::move(entries), {});
+    SharedJournal::Flush();
+  }
+  void Append(std::vector<JournalEntry> entries, Durable on_durable) override {
+    {
+      std::lock_guard lock(mu_);
+      if (held_) {
+        backlog_.push_back(std::move(entries));
+        if (on_durable) on_durable({});
+        return;
+      }
+    }
+    SharedJournal::Append(std::move(entries), std::move(on_durable));
+  }
+  std::size_t QueueDepth() const override {
+    std::lock_guard lock(mu_);
+    return backlog_.size() + SharedJournal::QueueDepth();
+  }
+  bool Healthy() const override { return !held_ && SharedJournal::Healthy(); }
+  void Flush() override {
+    if (!held_) SharedJournal::Flush();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::atomic<bool> held_{false};
+  std::vector<std::vector<JournalEntry>> backlog_;  // guarded by mu_
+};
+
 class RedisStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.running()) << redis_.error(); }
 
-  std::unique_ptr<RedisStore> OpenInstance(StoreConfig config = {}) {
+  std::unique_ptr<RedisStore> OpenInstance(StoreConfig config = {},
+                                           std::unique_ptr<Journal> journal = nullptr) {
     RedisStoreOptions options;
+    options.rebuild_grace = rebuild_grace_;
     options.index = config.index;
     options.rate_limit_per_agent = config.rate_limit_per_agent;
     options.redis.connection.port = redis_.port();
     options.redis.connection.password = password_;
     options.redis.connection.db = db_;
     options.import_chunk = import_chunk_;
-    auto opened = RedisStore::Open(clock_, calendar_, options,
-                                   std::make_unique<SharedJournal>(journal_, &journal_unhealthy_));
+    if (!journal) journal = std::make_unique<SharedJournal>(journal_, &journal_unhealthy_);
+    auto opened = RedisStore::Open(clock_, calendar_, options, std::move(journal));
     EXPECT_THAT(opened, IsOk());
     return opened ? std::move(*opened) : nullptr;
   }
@@ -127,6 +171,8 @@ class RedisStoreTest : public ::testing::Test {
   std::string password_;             // AUTH password of the instances opened next
   int db_ = 0;                       // SELECTed database of the instances opened next
   std::size_t import_chunk_ = 1000;  // numbers per upsert call (imports, rebuilds) of those
+  // Short: here no other instance is left to announce a backlog unless a test says so.
+  std::chrono::milliseconds rebuild_grace_{100};
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
   std::atomic<bool> journal_unhealthy_{false};  // SharedJournal's Healthy() false while set
@@ -509,6 +555,56 @@ core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::strin
   return next;
 }
 
+// Another instance answered allocations while PostgreSQL was down and has not written them yet
+// when Redis loses its data: a rebuild from PostgreSQL would hand its held numbers out again, so
+// it waits for that instance's backlog, announced again in the emptied Redis at its next tick,
+// both when the announcement is there before the rebuild and when it comes during the load.
+TEST_F(RedisStoreTest, ARebuildWaitsForAnotherInstancesJournalBacklog) {
+  rebuild_grace_ = std::chrono::milliseconds(1'500);
+  auto loader = OpenInstance();
+  ASSERT_TRUE(loader);
+  auto backlogged = std::make_unique<BackloggedJournal>(journal_);
+  BackloggedJournal& backlog = *backlogged;
+  auto degraded = OpenInstance({}, std::move(backlogged));
+  ASSERT_TRUE(degraded);
+  ASSERT_THAT(AddOn(*loader, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*loader, "2125550002"), IsOk());
+  CallOn(*loader, "2125559999");  // 0001, released: the journal has a reservation
+  loader->Flush();
+
+  backlog.Hold();  // PostgreSQL down for `degraded`
+  auto held = AllocateOn(*degraded, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  EXPECT_EQ(held->reservation.caller_id.ToString(), "2125550002");
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();  // every key is gone
+
+  // The rebuild starts before the announcement is back, and finds it before publishing.
+  const auto loading = [&] { return redis_.Command({"EXISTS", "cid:rebuild_lock"}) == ":1\r\n"; };
+  for (int i = 0; i < 100 && !loading(); ++i) {
+    EXPECT_THAT(AllocateOn(*loader, "2125559999"), HasError(ErrorCode::kUnavailable));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(loading());
+  degraded->Tick();
+  const auto announced = [&] { return redis_.Command({"KEYS", "cid:backlog:*"}) != "*0\r\n"; };
+  for (int i = 0; i < 100 && !announced(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(announced());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2'500);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_THAT(AllocateOn(*loader, "2125559999"), HasError(ErrorCode::kUnavailable));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation:v2"}), ":0\r\n") << "reloaded meanwhile";
+
+  backlog.Drain();   // PostgreSQL back: the backlog is written
+  degraded->Tick();  // and the announcement withdrawn
+  auto next = AllocateOnceLoaded(*loader, "2125559999");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550001");  // 0002 is still held
+  EXPECT_EQ(redis_.Command({"KEYS", "cid:backlog:*"}), "*0\r\n");
+}
+
 // The active filter reads each number's hash: list.lua looks at a slice a call, and the listing
 // goes on slice by slice to the same page and total as in one go.
 TEST_F(RedisStoreTest, ListingActiveNumbersGoesSliceBySlice) {
@@ -757,13 +853,16 @@ TEST_F(RedisStoreTest, InstancesRacingAfterDataLossNeverReuseAHeldNumber) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       Store& store = t % 2 == 0 ? static_cast<Store&>(*a) : *b;
-      for (int i = 0; i < 30; ++i) {
+      // Until the pool is dry for this thread (the load done and every free number taken).
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (std::chrono::steady_clock::now() < until) {
         auto result = AllocateOn(store, "2125559999");
         std::lock_guard lock(mu);
         if (result) {
           allocated.insert(result->reservation.caller_id.ToString());
-        } else if (result.error().code() != ErrorCode::kUnavailable &&
-                   result.error().code() != ErrorCode::kNoCallerIdAvailable) {
+        } else if (result.error().code() == ErrorCode::kNoCallerIdAvailable) {
+          break;
+        } else if (result.error().code() != ErrorCode::kUnavailable) {
           ++other_errors;
         }
       }

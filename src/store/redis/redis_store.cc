@@ -3,10 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iterator>
 #include <map>
+#include <thread>
 #include <utility>
+
+#include "store/redis/instance_token.h"
 
 namespace cidrotor::store {
 
@@ -25,6 +29,17 @@ class IgnoreRows final : public LoadSink {
   void OnLiveReservation(const core::Reservation&) override {}
 };
 
+// This process's token and a count of the stores it opened.
+std::string NextInstanceId() {
+  static std::atomic<std::uint64_t> opened{0};
+  return redis::InstanceToken() + ":" + std::to_string(opened.fetch_add(1) + 1);
+}
+
+// After a rebuild that failed (a journal backlog to wait for, a lock held elsewhere), the next
+// attempt, which the next request starts, not before this.
+constexpr std::chrono::milliseconds kRebuildRetryPause{200};
+constexpr std::chrono::seconds kRebuildWarnEvery{10};
+
 }  // namespace
 
 // --- life cycle ----------------------------------------------------------------------------------
@@ -36,6 +51,7 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
       options_(std::move(options)),
       journal_(std::move(journal)),
       pruner_(*journal_, options_.retention),
+      instance_id_(NextInstanceId()),
       executor_(std::make_unique<redis::RedisExecutor>(options_.redis)),
       pipeline_(std::make_unique<redis::RedisPipeline>(options_.redis.connection)) {
   scripts_.SetLoadCheck([this](RedisConnection& c) { return CheckAgainstJournal(c); });
@@ -106,11 +122,23 @@ void RedisStore::StartRebuild() {
   if (rebuilding_ || closing_) return;
   if (rebuild_thread_.joinable()) rebuild_thread_.join();  // the previous one has finished
   rebuilding_ = true;
-  spdlog::warn("redis store: generation key missing: redis lost its data, reloading it");
+  spdlog::debug("redis store: generation key missing: redis lost its data, reloading it");
   rebuild_thread_ = std::thread([this] {
     RedisConnection connection(options_.redis.connection);
     if (auto rebuilt = Rebuild(connection); !rebuilt) {
-      spdlog::warn("redis store: reload not done: {}", rebuilt.error().ToString());
+      bool warn = false;
+      {
+        std::lock_guard warned(rebuild_mu_);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - rebuild_warned_at_ >= kRebuildWarnEvery) {
+          rebuild_warned_at_ = now;
+          warn = true;
+        }
+      }
+      spdlog::log(warn ? spdlog::level::warn : spdlog::level::debug,
+                  "redis store: redis lost its data and is not reloaded yet: {}",
+                  rebuilt.error().ToString());
+      std::this_thread::sleep_for(kRebuildRetryPause);
     }
     rebuilding_ = false;
   });

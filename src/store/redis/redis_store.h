@@ -63,6 +63,10 @@ struct RedisStoreOptions {
   // Numbers one list.lua call looks at with the active filter (each a hash read: 10,000 take
   // about 30 ms of Redis, between which other calls run).
   std::size_t list_slice = 10'000;
+  // How long a rebuild that found live history waits, from its start, for other instances to
+  // announce a journal backlog in the emptied Redis (redis/backlog_notices.h) before it publishes:
+  // they write it again at their next tick (every second).
+  std::chrono::milliseconds rebuild_grace{2'500};
 };
 
 class RedisStore final : public Store {
@@ -321,6 +325,11 @@ class RedisStore final : public Store {
   // allocation this instance answered (those answered while PostgreSQL was down included).
   // Errors: kUnavailable while the journal is degraded (the next request's rebuild tries again).
   core::Result<void> AwaitJournalBacklog();
+  // kUnavailable naming them while another instance announces a journal backlog in Redis.
+  core::Result<void> NoOtherBacklog(redis::RedisConnection& connection);
+  // From Tick: announces this instance's journal backlog in Redis while its journal is not
+  // healthy, and withdraws it once it is (redis/backlog_notices.h).
+  void NoteBacklog(redis::RedisConnection& connection);
   // Runs Rebuild on rebuild_thread_ unless one is running already.
   void StartRebuild();
   // redis_store_check.cc: the scripts use ZADD LT (6.2), and the older-data check relies on a
@@ -393,6 +402,13 @@ class RedisStore final : public Store {
   std::thread rebuild_thread_;  // guarded by rebuild_mu_; joined by the destructor
   bool closing_ = false;        // guarded by rebuild_mu_; set by the destructor
   std::atomic<bool> rebuilding_{false};
+  // When a failed rebuild last logged at warn: every request tries again, and a wait for a
+  // journal backlog can last minutes, so the same failure is logged at warn every 10 s at most.
+  std::chrono::steady_clock::time_point rebuild_warned_at_{};  // guarded by rebuild_mu_
+
+  // This store in Redis (the process's token and a count: tests open several in one process).
+  const std::string instance_id_;
+  std::atomic<bool> backlog_announced_{false};
 
   std::atomic<bool> redis_up_{false};
   std::atomic<bool> stopping_{false};

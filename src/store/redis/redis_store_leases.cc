@@ -16,7 +16,6 @@
 // token of its own, deleted by a script only while it still holds that token (a lock that expired
 // and was taken by another change is not deleted by the first).
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,12 +23,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 
+#include "store/redis/instance_token.h"
 #include "store/redis/redis_store.h"
 #include "store/redis/script_args.h"
 
@@ -48,23 +47,10 @@ constexpr std::string_view kUnlockScript =
 // Between two tries of a lock held elsewhere: a change holds it for milliseconds.
 constexpr std::chrono::milliseconds kEditRetry{2};
 
-// The value a claim writes: which instance holds the turn (host:pid:random, so a GET names it).
-// One per process, as one `serve` process is one instance; the claim itself does not read it
-// (NX only asks whether the key exists).
-const std::string& InstanceToken() {
-  static const std::string token = [] {
-    char host[256] = {};
-    if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-    std::random_device device;
-    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(device());
-  }();
-  return token;
-}
-
 // A token of one edit lock: the instance's, and a count no other lock of this process repeats.
 std::string EditToken() {
   static std::atomic<std::uint64_t> edits{0};
-  return InstanceToken() + ":" + std::to_string(edits.fetch_add(1) + 1);
+  return redis::InstanceToken() + ":" + std::to_string(edits.fetch_add(1) + 1);
 }
 
 // Deletes the edit lock `cid:edit:<key>` if it holds `token`.
@@ -104,7 +90,7 @@ void RedisStore::ClaimTurn(std::string job, std::chrono::milliseconds period,
   // PX needs a positive time; a period under a millisecond still claims one turn.
   const std::string millis = std::to_string(std::max<std::int64_t>(period.count(), 1));
   SubmitCommand<bool>(
-      {"SET", std::string(kTurnKeyPrefix) + job, InstanceToken(), "NX", "PX", millis},
+      {"SET", std::string(kTurnKeyPrefix) + job, redis::InstanceToken(), "NX", "PX", millis},
       std::move(on_done), [](const redis::RedisReply& reply) { return ReadClaim(reply); });
 }
 

@@ -21,8 +21,10 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <thread>
 #include <utility>
 
+#include "store/redis/backlog_notices.h"
 #include "store/redis/deleted_numbers.h"
 #include "store/redis/number_codec.h"
 #include "store/redis/redis_store.h"
@@ -304,8 +306,9 @@ class RedisLoader final : public LoadSink {
   std::optional<core::Error> error_;
 };
 
-// Deletes every cid:* key but the locks: the rebuild's, and the numbers' edit locks, which changes
-// under way still hold (SCAN, then UNLINK in batches).
+// Deletes every cid:* key but the locks (the rebuild's, and the numbers' edit locks, which changes
+// under way still hold) and the other instances' backlog announcements (SCAN, then UNLINK in
+// batches).
 core::Result<void> DeleteStaleKeys(RedisConnection& connection) {
   std::string cursor = "0";
   do {
@@ -317,7 +320,8 @@ core::Result<void> DeleteStaleKeys(RedisConnection& connection) {
     cursor = page->elements[0].str;
     redis::Command unlink = {"UNLINK"};
     for (const RedisReply& key : page->elements[1].elements) {
-      if (key.str != redis::kRebuildLockKey && !key.str.starts_with(redis::kEditKeyPrefix)) {
+      if (key.str != redis::kRebuildLockKey && !key.str.starts_with(redis::kEditKeyPrefix) &&
+          !key.str.starts_with(redis::kBacklogKeyPrefix)) {
         unlink.push_back(key.str);
       }
     }
@@ -357,8 +361,34 @@ core::Result<void> RedisStore::AwaitJournalBacklog() {
   return {};
 }
 
+core::Result<void> RedisStore::NoOtherBacklog(RedisConnection& connection) {
+  auto notices = redis::OtherBacklogs(connection, instance_id_);
+  if (!notices) return core::Fail(notices.error());
+  if (notices->empty()) return {};
+  std::size_t queued = 0;
+  for (const redis::BacklogNotice& notice : *notices) queued += notice.depth;
+  return core::Fail(core::Error::Unavailable(fmt::format(
+      "reloading redis waits for {} other instance(s) to write what they answered while "
+      "PostgreSQL was down ({} entries queued; first: {})",
+      notices->size(), queued, notices->front().instance)));
+}
+
+void RedisStore::NoteBacklog(RedisConnection& connection) {
+  if (!journal_->Healthy()) {
+    if (auto announced = redis::AnnounceBacklog(connection, instance_id_, journal_->QueueDepth());
+        announced) {
+      backlog_announced_ = true;
+    }
+    return;
+  }
+  if (backlog_announced_.load() && redis::WithdrawBacklog(connection, instance_id_)) {
+    backlog_announced_ = false;
+  }
+}
+
 core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
   if (auto drained = AwaitJournalBacklog(); !drained) return drained;
+  const auto began = std::chrono::steady_clock::now();
   const std::string token = RandomToken();
   auto locked = connection.Run({"SET", redis::kRebuildLockKey, token, "NX", "PX", kLockMillis});
   if (!locked) return core::Fail(locked.error());
@@ -379,6 +409,13 @@ core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
     return {};
   }
 
+  // Another instance's allocations answered while PostgreSQL was down, not written yet: the
+  // journal lacks them (checked again before publishing, below).
+  if (auto clear = NoOtherBacklog(connection); !clear) {
+    unlock();
+    return clear;
+  }
+
   const auto started = std::chrono::steady_clock::now();
   const core::TimePoint now = clock_.Now();
   redis::ScriptContext context = Context(now);
@@ -390,6 +427,13 @@ core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
     if (auto finished = loader.Finish(); !finished) return core::Fail(finished.error());
     return *loaded;
   });
+  const auto loaded = std::chrono::steady_clock::now();
+  if (summary && summary->max_reservation_id > 0) {
+    // The other instances' announcements were lost with Redis's data too: each writes its own
+    // again at its next tick. A journal without any reservation has nothing they could lack.
+    std::this_thread::sleep_until(began + options_.rebuild_grace);
+    if (auto clear = NoOtherBacklog(connection); !clear) summary = core::Fail(clear.error());
+  }
   if (summary) {
     auto raised = RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
     if (!raised) summary = core::Fail(raised.error());
@@ -411,9 +455,7 @@ core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
   spdlog::info(
       "redis store: rebuilt from the journal generation={} numbers={} live_reservations={} ms={}",
       context.epoch, summary->numbers, summary->live_reservations,
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                            started)
-          .count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(loaded - started).count());
   return {};
 }
 
