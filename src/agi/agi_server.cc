@@ -37,7 +37,10 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<AgiState> state) {
     if (state->stopping.load()) break;
     if (ec) {
       if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) break;
-      spdlog::warn("agi: accept failed: {}", ec.message());
+      if (const auto times = state->accept_error_log.Pass()) {
+        spdlog::warn("agi: accept failed ({} times since the last such line): {}", times,
+                     ec.message());
+      }
       asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;

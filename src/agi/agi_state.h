@@ -18,6 +18,7 @@
 
 #include "agi/agi_server.h"
 #include "agi/reservation_memo.h"
+#include "net/log_throttle.h"
 
 namespace cidrotor::agi {
 
@@ -59,6 +60,7 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   ReservationMemo memo;
   tcp::acceptor acceptor;  // on its own strand
   std::atomic<bool> stopping{false};
+  net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu

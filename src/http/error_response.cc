@@ -37,7 +37,8 @@ void AddErrorHeaders(const core::Error& error, Response& response) {
 Response ErrorResponse(const core::Error& error) {
   Response response;
   response.status = core::StatusCodeFor(error.code());
-  response.body = ErrorBody(core::ErrorCodeName(error.code()), error.detail(), error.field());
+  response.error_code = core::ErrorCodeName(error.code());
+  response.body = ErrorBody(response.error_code, error.detail(), error.field());
   AddErrorHeaders(error, response);
   return response;
 }
@@ -45,6 +46,7 @@ Response ErrorResponse(const core::Error& error) {
 Response PlainErrorResponse(const core::Error& error) {
   Response response;
   response.status = core::StatusCodeFor(error.code());
+  response.error_code = core::ErrorCodeName(error.code());
   response.content_type = kTextContentType;
   AddErrorHeaders(error, response);
   return response;

@@ -28,19 +28,22 @@ void NoteAgentAndCampaign(const service::Params& params, RequestContext& context
 }  // namespace
 
 boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestContext& context) {
-  auto params = DecodeParams(request, ParamSources::kQuery);
-  if (!params) co_return ErrorResponse(params.error());
-  const auto format = params->Get("format");
-  if (format && *format != "json" && *format != "plain" && *format != "csv") {
-    co_return ErrorResponse(core::Error::InvalidArgument("format", "must be json, plain or csv"));
-  }
   // plain: the 10 digits, `${CURL(...)}` is the caller-ID. csv: `caller_id,reservation_id`, for
-  // a dialplan that CUTs both and releases by the reservation (deploy/asterisk). Both answer an
-  // error with an empty body.
-  const bool plain = format == "plain" || format == "csv";
-  auto refuse = [plain](const core::Error& error) {
+  // a dialplan that CUTs both and releases by the reservation (deploy/asterisk). Both answer
+  // every error with an empty body, also one in the query itself (a dialplan that uses the
+  // answer as CALLERID(num) must never present a JSON text): so the format is read first, raw.
+  const std::string_view raw_format = RawFormat(request);
+  bool plain = raw_format == "plain" || raw_format == "csv";
+  auto refuse = [&plain](const core::Error& error) {
     return plain ? PlainErrorResponse(error) : ErrorResponse(error);
   };
+  auto params = DecodeParams(request, ParamSources::kQuery);
+  if (!params) co_return refuse(params.error());
+  const auto format = params->Get("format");
+  if (format && *format != "json" && *format != "plain" && *format != "csv") {
+    co_return refuse(core::Error::InvalidArgument("format", "must be json, plain or csv"));
+  }
+  plain = format == "plain" || format == "csv";  // as decoded (an escaped "plain" too)
   NoteAgentAndCampaign(*params, context);
 
   auto allocation_request = service::ParseAllocateRequest(*params);

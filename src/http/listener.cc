@@ -18,7 +18,10 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> state) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) break;
       // Out of file descriptors and the like: back off instead of spinning on the error.
-      spdlog::warn("http: accept failed: {}", ec.message());
+      if (const auto times = state->accept_error_log.Pass()) {
+        spdlog::warn("http: accept failed ({} times since the last such line): {}", times,
+                     ec.message());
+      }
       asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;

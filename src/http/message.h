@@ -53,6 +53,8 @@ struct Response {
   std::string body;
   std::string extra_headers;  // preformatted "Name: value\r\n" lines; empty for most responses
   bool close = false;         // close the connection after this response
+  // An error answer's code (core::ErrorCodeName: static storage), empty otherwise.
+  std::string_view error_code;
 
   // Appends a header line. REQUIRES: name and value contain no CR or LF.
   void AddHeader(std::string_view name, std::string_view value);

@@ -188,6 +188,20 @@ core::Result<service::Params> DecodeParams(const Request& request, ParamSources 
   return params;
 }
 
+std::string_view RawFormat(const Request& request) {
+  const auto question = request.target.find('?');
+  if (question == std::string_view::npos) return {};
+  std::string_view query = request.target.substr(question + 1);
+  std::string_view format;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+    if (pair.starts_with("format=") && pair.size() > 7) format = pair.substr(7);
+  }
+  return format;
+}
+
 core::Result<std::string> DecodePathSegment(std::string_view segment, std::string_view field) {
   const auto encoded = boost::urls::make_pct_string_view(segment);
   if (!encoded) {

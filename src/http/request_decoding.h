@@ -27,6 +27,12 @@ enum class ParamSources : std::uint8_t {
 [[nodiscard]] core::Result<service::Params> DecodeParams(const Request& request,
                                                          ParamSources sources);
 
+// The last non-empty `format` value of the request's query string, read from the raw bytes
+// (no decoding, no limits): what an error found while decoding the query should answer in
+// (GET /next-cid?format=plain answers errors with an empty body, whatever else is wrong).
+// Empty when absent.
+std::string_view RawFormat(const Request& request);
+
 // Percent-decodes one path segment (the `{caller_id}` of /api/numbers/{caller_id}).
 // Errors: kInvalidArgument naming `field` for a malformed escape.
 [[nodiscard]] core::Result<std::string> DecodePathSegment(std::string_view segment,

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -77,9 +78,14 @@ void ServerState::Unregister(SessionSlot* slot) {
 void ServerState::ShutDownExpired(SteadyClock::time_point now) {
   const auto now_ticks = now.time_since_epoch().count();
   std::lock_guard lock(mu);
+  const auto stop_ticks = stop_deadline.load();
   for (SessionSlot* slot : sessions) {
-    const auto deadline = slot->deadline_ticks.load(std::memory_order_relaxed);
-    if (slot->shut_down || deadline == SessionSlot::kNoDeadline || deadline > now_ticks) continue;
+    auto deadline = slot->deadline_ticks.load(std::memory_order_relaxed);
+    if (slot->shut_down || deadline == SessionSlot::kNoDeadline) continue;
+    if (stop_ticks != SessionSlot::kNoDeadline && !slot->streaming.load()) {
+      deadline = std::min(deadline, stop_ticks);
+    }
+    if (deadline > now_ticks) continue;
     ::shutdown(slot->fd, SHUT_RDWR);  // the pending read or write ends with an error
     slot->shut_down = true;
   }
@@ -137,6 +143,7 @@ void HttpServer::Start() {
 void HttpServer::Stop() {
   auto state = impl_->state;
   if (state->stopping.exchange(true)) return;
+  state->stop_deadline.store((SteadyClock::now() + kStopGrace).time_since_epoch().count());
   spdlog::info("http: stopping: no new connections, finishing in-flight requests");
   asio::post(state->acceptor.get_executor(), [state] {
     boost::system::error_code ignored;

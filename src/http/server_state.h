@@ -29,6 +29,7 @@
 #include "http/request_metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "net/log_throttle.h"
 
 namespace cidrotor::http {
 
@@ -50,6 +51,8 @@ struct SessionSlot {
   const int fd;  // the socket, while registered
   std::atomic<SteadyClock::rep> deadline_ticks{kNoDeadline};
   std::atomic<bool> idle{false};  // waiting for the first byte of the next request
+  // Serving a streaming route (an import reading its body): a stop lets it finish.
+  std::atomic<bool> streaming{false};
   bool shut_down = false;         // guarded by ServerState::mu
 };
 
@@ -60,7 +63,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   bool Register(SessionSlot* slot);
   // REQUIRES: called before the session closes its socket.
   void Unregister(SessionSlot* slot);
-  // Closes (shutdown(2) both ways) every session whose deadline has passed.
+  // Closes (shutdown(2) both ways) every session whose deadline has passed; once stopping,
+  // every deadline but a streaming route's ends by stop_deadline at the latest.
   void ShutDownExpired(SteadyClock::time_point now);
   // Stops reading from every idle session, so its pending read ends; busy ones finish their
   // request and close after the response.
@@ -86,6 +90,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   Acceptor acceptor;               // on its own strand
   asio::steady_timer sweep_timer;  // on the acceptor's strand
   std::atomic<bool> stopping{false};
+  net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // 503 no_caller_id_available
+  net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
+  // Set by Stop(): a connection still sending its request, or not reading its answer, is closed
+  // then rather than at its 30 s deadline (a stop must end within the service manager's wait).
+  std::atomic<SteadyClock::rep> stop_deadline{SessionSlot::kNoDeadline};
 
   std::mutex mu;
   std::unordered_set<SessionSlot*> sessions;  // guarded by mu
@@ -98,6 +107,8 @@ asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state, Socket sock
 
 // The sweep's period: deadlines are enforced within one period after they pass.
 inline constexpr std::chrono::seconds kSweepPeriod{1};
+// How long a stop waits for a request still being sent, or an answer the client does not read.
+inline constexpr std::chrono::seconds kStopGrace{2};
 
 // co_spawn completion handler: logs an exception that escaped a coroutine (only that coroutine's
 // connection is affected).

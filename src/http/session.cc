@@ -13,6 +13,7 @@
 //   routing: the handler pulls it through Request::body_stream (StreamedBody below);
 // - deadlines are not Beast timers: the session publishes its deadline in its SessionSlot and
 //   the server's sweep shuts the socket down when it passes (server_state.h).
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -89,6 +90,20 @@ std::string LoggablePath(std::string_view path) {
   return out;
 }
 
+// A Transfer-Encoding other than exactly "chunked" on HTTP/1.1 (codings before it, "chunked"
+// not last, HTTP/1.0, the field twice) frames the body in a way Beast would accept as something
+// else, so a proxy in front could read a different request boundary: refused with 400 and
+// close (RFC 9112 6.3). A body without the field is framed by Content-Length.
+bool FramedAsOneBody(const bhttp::request_header<>& header) {
+  const auto count = header.count(bhttp::field::transfer_encoding);
+  if (count == 0) return true;
+  if (count > 1 || header.version() != 11) return false;
+  std::string_view value = View(header[bhttp::field::transfer_encoding]);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return beast::iequals(value, "chunked");
+}
+
 class Session {
  public:
   Session(std::shared_ptr<ServerState> state, Socket& socket, SessionSlot& slot)
@@ -130,7 +145,10 @@ class Session {
       request.body_stream = &body;
       // A handler that answered without reading the whole body (a bad header, 401) leaves the
       // rest of it on the wire: the connection cannot be reused.
-      if (!co_await Serve(request, &body)) break;
+      slot_.streaming.store(true);
+      const bool again = co_await Serve(request, &body);
+      slot_.streaming.store(false);
+      if (!again) break;
     }
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -174,7 +192,9 @@ class Session {
           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
         return core::Error::InvalidArgument("body", "malformed body: " + ec.message());
       }
-      return core::Error::Unavailable("reading the request body failed: " + ec.message());
+      // Cut short, reset, or not sent within the read timeout: the client's doing, not the
+      // store's (and usually nobody is left to read the answer).
+      return core::Error::InvalidArgument("body", "the body did not arrive whole: " + ec.message());
     }
 
     Session& session_;
@@ -223,6 +243,7 @@ class Session {
   // Once the header is parsed: the route's body policy (router.h BodyPolicyFor). Returns
   // body_limit when the declared length is over the route's limit.
   boost::system::error_code OnHeader(Parser& parser) {
+    if (!FramedAsOneBody(parser.get())) return bhttp::error::bad_transfer_encoding;
     policy_ = BodyPolicyFor(View(parser.get().target()), options_);
     const auto length = parser.content_length();
     if (length && *length > policy_.limit) return bhttp::error::body_limit;
@@ -344,14 +365,22 @@ class Session {
   // One spdlog line per request; the api_logs row for all but /health.
   void Record(const Request& request, const Response& response, RequestContext& context,
               std::chrono::microseconds elapsed) {
-    const auto level = response.status >= 500
-                           ? (response.status == 503 ? spdlog::level::warn : spdlog::level::err)
-                           : spdlog::level::debug;
+    auto level = response.status >= 500
+                     ? (response.status == 503 ? spdlog::level::warn : spdlog::level::err)
+                     : spdlog::level::debug;
     const auto micros = static_cast<std::uint32_t>(
         std::min<std::int64_t>(elapsed.count(), std::numeric_limits<std::uint32_t>::max()));
+    std::uint64_t times = 1;
+    if (response.error_code == core::ErrorCodeName(core::ErrorCode::kNoCallerIdAvailable)) {
+      // A dry pool refuses every call of the dialer: one warn line per 10 s says so.
+      times = state_->dry_pool_log.Pass();
+      if (times == 0) level = spdlog::level::debug;
+    }
     if (spdlog::should_log(level)) {
-      spdlog::log(level, "http: {} {} -> {} in {} us", MethodName(request.method),
-                  LoggablePath(request.path()), response.status, micros);
+      spdlog::log(level, "http: {} {} -> {} {}in {} us", MethodName(request.method),
+                  LoggablePath(request.path()), response.status,
+                  times > 1 ? fmt::format("({} times since the last such line) ", times) : "",
+                  micros);
     }
     if (!context.log_request) return;
     store::ApiLogEntry entry;

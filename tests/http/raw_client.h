@@ -69,6 +69,9 @@ class RawClient {
     return true;
   }
 
+  // Says the request is over (shutdown(SHUT_WR)); the answer can still be read.
+  void FinishSending() { ::shutdown(fd_, SHUT_WR); }
+
   // Sends a GET with keep-alive (HTTP/1.1 default) and reads the response.
   std::optional<HttpReply> Get(std::string_view target, std::string_view extra_headers = {}) {
     std::string request = "GET ";

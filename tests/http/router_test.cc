@@ -141,6 +141,8 @@ TEST_F(RouterTest, NextCidPlainIsJustTheDigits) {
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.content_type, kTextContentType);
   EXPECT_EQ(response.body, "2125551234");
+  const Response escaped = Call(Method::kGet, "/next-cid?to=2125559876&format=pl%61in");
+  EXPECT_EQ(escaped.body, "2125551234");
 }
 
 TEST_F(RouterTest, NextCidPlainErrorsHaveAnEmptyBody) {
@@ -153,6 +155,16 @@ TEST_F(RouterTest, NextCidPlainErrorsHaveAnEmptyBody) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.body, "");
   EXPECT_EQ(limited.extra_headers, "Retry-After: 7\r\n");
+
+  // Also when the query itself cannot be decoded, or a value is over its limit: a dialplan that
+  // sets CALLERID(num) from the answer must never get a JSON text.
+  for (const std::string& target :
+       {std::string("/next-cid?format=plain&to=3105559876&cidname=V50%25off%zz"),
+        "/next-cid?to=3105559876&format=csv&cidname=" + std::string(5'000, 'V')}) {
+    const Response undecodable = Call(Method::kGet, target);
+    EXPECT_EQ(undecodable.status, 400) << target;
+    EXPECT_EQ(undecodable.body, "") << target;
+  }
 }
 
 TEST_F(RouterTest, NextCidErrors) {

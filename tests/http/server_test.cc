@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/server_state.h"
 #include "server_fixture.h"
 
 namespace cidrotor::http {
@@ -181,6 +182,34 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+// Beast would take "chunked, identity" as no body and read the chunks as the next request: a
+// proxy that frames it otherwise would see another request boundary. Only a plain "chunked" on
+// HTTP/1.1 frames a body by chunks; everything else is refused and the connection closed.
+TEST_F(HttpServerTest, TransferEncodingOtherThanChunkedGets400AndClose) {
+  Start();
+  for (const std::string_view framing :
+       {"HTTP/1.1\r\nTransfer-Encoding: chunked, identity",
+        "HTTP/1.1\r\nTransfer-Encoding: gzip, chunked",
+        "HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+        "HTTP/1.0\r\nTransfer-Encoding: chunked"}) {
+    RawClient client(port_);
+    ASSERT_TRUE(client.Send("POST /release " + std::string(framing) +
+                            "\r\nHost: a\r\n\r\n18\r\ncaller_id=2125550100&x=y\r\n0\r\n\r\n"));
+    auto reply = client.Read();
+    ASSERT_TRUE(reply.has_value()) << framing;
+    EXPECT_EQ(reply->status, 400) << framing;
+    EXPECT_TRUE(client.WaitForClose()) << framing;
+  }
+  EXPECT_TRUE(store_.releases().empty());
+  RawClient chunked(port_);
+  ASSERT_TRUE(
+      chunked.Send("POST /release HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked \r\n\r\n"
+                   "18\r\ncaller_id=2125550100&x=y\r\n0\r\n\r\n"));
+  auto reply = chunked.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200) << reply->body;
+}
+
 TEST_F(HttpServerTest, ReadTimeoutClosesAnIncompleteRequest) {
   ServerOptions options;
   options.read_timeout = std::chrono::seconds(1);
@@ -223,6 +252,23 @@ TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequestsAndClosesIdleOnes) {
   threads_.clear();
   RawClient late(port_);
   EXPECT_FALSE(late.connected());
+}
+
+// A client still sending its request (or not reading its answer) is owed nothing yet: a stop
+// closes it within kStopGrace rather than at its 30 s read deadline, which outlasts the service
+// manager's wait (systemd's TimeoutStopSec=30, Docker's 10 s).
+TEST_F(HttpServerTest, StopClosesAHalfSentRequestWithinTheGrace) {
+  Start();
+  RawClient partial(port_);
+  ASSERT_TRUE(partial.Send("GET /health HTTP/1.1\r\nHost: te"));  // never finished
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto stopped = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_TRUE(partial.WaitForClose());
+  ASSERT_TRUE(RunReturns(std::chrono::seconds(5))) << "io.run() did not return after Stop()";
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, kStopGrace + 2 * kSweepPeriod);
+  for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
 TEST_F(HttpServerTest, StopWithNoConnectionsLetsRunReturn) {

@@ -81,6 +81,20 @@ TEST_F(HttpServerTest, AnImportEndedByTheStoreSaysWhatItKept) {
   EXPECT_NE(reply->body.find(R"("error":"store_unavailable")"), std::string::npos) << reply->body;
 }
 
+// A client that stops sending before its Content-Length is at fault, not the store: 400 naming
+// the body, logged at debug (a dialer or script that aborts is no reason for a warning).
+TEST_F(HttpServerTest, AnImportBodyCutShortIsTheClientsError) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send(ImportHead("Content-Length: 1000\r\n")));
+  ASSERT_TRUE(client.Send("caller_id,carrier\n2125550100,A\n"));
+  client.FinishSending();
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 400) << reply->body;
+  EXPECT_NE(reply->body.find(R"("field":"body")"), std::string::npos) << reply->body;
+}
+
 TEST_F(HttpServerTest, ChunkedImportBodyIsDecodedWithBadRowsCounted) {
   Start();
   RawClient client(port_);
