@@ -68,11 +68,13 @@ asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUr
   request.prepare_payload();
   auto [write_error, written] = co_await http::async_write(stream, request, kNoThrow);
   if (write_error) co_return core::Fail(Failed(url, "send", write_error.message()));
+  // The status line decides; the body is not read: a 2xx with a large or slow body is still
+  // delivered (reading it would fail the attempt and send the event again).
   beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  auto [read_error, read] = co_await http::async_read(stream, buffer, response, kNoThrow);
+  http::response_parser<http::empty_body> parser;
+  auto [read_error, read] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
   if (read_error) co_return core::Fail(Failed(url, "read the answer", read_error.message()));
-  co_return response.result_int();
+  co_return parser.get().result_int();
 }
 
 asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_view json,
@@ -120,8 +122,8 @@ asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_
     co_return core::Fail(Failed(url, "TLS handshake", handshake_error.message()));
   }
   auto status = co_await Exchange(stream, url, json, headers);
-  // No TLS close_notify exchange: the whole answer is read (Content-Length or the close), and a
-  // receiver that never answers a close_notify would hold the sender for the rest of the timeout.
+  // No TLS close_notify exchange: the answer's status is all that is read, and a receiver that
+  // never answers a close_notify would hold the sender for the rest of the timeout.
   beast::error_code ignored;
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return status;

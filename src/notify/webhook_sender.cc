@@ -63,9 +63,17 @@ WebhookSender::~WebhookSender() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
+    drain_until_ = std::chrono::steady_clock::now() + options_.stop_drain;
   }
   cv_.notify_all();
   for (auto& target : targets_) target->thread.join();
+}
+
+std::size_t WebhookSender::Queued() const {
+  std::lock_guard lock(mu_);
+  std::size_t queued = 0;
+  for (const auto& target : targets_) queued += target->queue.size();
+  return queued;
 }
 
 void WebhookSender::Send(const std::string& event, const std::string& json,
@@ -73,8 +81,12 @@ void WebhookSender::Send(const std::string& event, const std::string& json,
   {
     std::lock_guard lock(mu_);
     for (auto& target : targets_) {
-      const bool full = target->queue.size() >= options_.max_queue;
-      if (!stop_ && full && !key.empty()) {  // a scan of max_queue events, when it is full only
+      if (stop_) {
+        CountDropped(*target, event, 1);
+        continue;
+      }
+      if (target->queue.size() >= options_.max_queue && !key.empty()) {
+        // a scan of max_queue events, when it is full only
         const auto same = std::find_if(target->queue.begin(), target->queue.end(),
                                        [&](const Pending& p) { return p.key == key; });
         if (same != target->queue.end()) {
@@ -84,10 +96,8 @@ void WebhookSender::Send(const std::string& event, const std::string& json,
           continue;
         }
       }
-      if (stop_ || target->queue.size() >= options_.max_queue) {
-        if (dropped_.fetch_add(1) % 1'000 == 0) {
-          spdlog::warn("webhook {}: queue full, event {} dropped", target->url.shown, event);
-        }
+      if (target->queue.size() >= options_.max_queue && !DropOldestUnkeyed(*target)) {
+        CountDropped(*target, event, 1);
         continue;
       }
       target->queue.push_back(Pending{event, json, key});
@@ -96,16 +106,45 @@ void WebhookSender::Send(const std::string& event, const std::string& json,
   cv_.notify_all();
 }
 
+bool WebhookSender::DropOldestUnkeyed(Target& target) {
+  const auto oldest = std::find_if(target.queue.begin(), target.queue.end(),
+                                   [](const Pending& p) { return p.key.empty(); });
+  if (oldest == target.queue.end()) return false;
+  const std::string event = oldest->event;
+  target.queue.erase(oldest);
+  CountDropped(target, event, 1);
+  return true;
+}
+
+void WebhookSender::CountDropped(const Target& target, const std::string& event,
+                                 std::uint64_t count) {
+  dropped_.fetch_add(count);
+  for (std::uint64_t i = 1; i < count; ++i) (void)drop_log_.Pass();
+  if (const auto times = drop_log_.Pass()) {
+    spdlog::warn(
+        "webhook {}: {} event(s) dropped since the last such line (queue full or "
+        "stopping), the last one {}",
+        target.url.shown, times, event);
+  }
+}
+
+std::chrono::milliseconds WebhookSender::TimeLeftLocked() const {
+  if (!stop_) return options_.timeout;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      drain_until_ - std::chrono::steady_clock::now());
+  return std::max(std::chrono::milliseconds(0), std::min(left, options_.timeout));
+}
+
 void WebhookSender::Run(Target& target) {
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [&] { return stop_ || !target.queue.empty(); });
-    if (stop_) {
-      if (!target.queue.empty()) {
-        spdlog::warn("webhook {}: stopping, {} events not sent", target.url.shown,
-                     target.queue.size());
-        dropped_.fetch_add(target.queue.size());
-      }
+    if (target.queue.empty()) return;  // stopping, and nothing left
+    if (TimeLeftLocked().count() == 0) {
+      spdlog::warn("webhook {}: stopping, {} events not sent", target.url.shown,
+                   target.queue.size());
+      dropped_.fetch_add(target.queue.size());
+      target.queue.clear();
       return;
     }
     Pending pending = std::move(target.queue.front());
@@ -129,7 +168,18 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
   const Headers headers = HeadersFor(pending);
   auto wait = options_.first_retry;
   for (int attempt = 1;; ++attempt) {
-    auto status = PostJson(target.url, pending.json, headers, options_.timeout, options_.ca_file);
+    std::chrono::milliseconds timeout;
+    bool draining = false;
+    {
+      std::lock_guard lock(mu_);
+      timeout = TimeLeftLocked();
+      draining = stop_;
+    }
+    if (timeout.count() == 0) {
+      CountDropped(target, pending.event, 1);
+      return;
+    }
+    auto status = PostJson(target.url, pending.json, headers, timeout, options_.ca_file);
     if (status && *status >= 200 && *status < 300) {
       delivered_.fetch_add(1);
       return;
@@ -142,19 +192,17 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
     const bool hopeless =
         status && ((*status >= 300 && *status < 400) ||
                    (*status >= 400 && *status < 500 && *status != 408 && *status != 429));
-    if (attempt >= options_.max_attempts || hopeless) {
+    if (attempt >= options_.max_attempts || hopeless || draining) {
       abandoned_.fetch_add(1);
-      spdlog::warn("webhook {}: event {} abandoned after {} attempts: {}", target.url.shown,
-                   pending.event, attempt, why);
+      spdlog::warn("webhook {}: event {} abandoned after {} attempts{}: {}", target.url.shown,
+                   pending.event, attempt, draining ? " (stopping)" : "", why);
       return;
     }
     spdlog::info("webhook {}: event {} not delivered ({}), trying again in {} ms", target.url.shown,
                  pending.event, why, wait.count());
     std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, wait, [this] { return stop_; })) {
-      dropped_.fetch_add(1);
-      return;
-    }
+    // A stop during the wait: one more attempt, within the drain.
+    (void)cv_.wait_for(lock, wait, [this] { return stop_; });
     wait *= 2;
   }
 }

@@ -6,8 +6,12 @@
 // beyond it are dropped and counted). But an event sent with a key, finding the queue full,
 // replaces the queued one of its key (not yet in delivery) instead: when a slow or failing
 // receiver lets hundreds of area codes' changes pile up (an hour's caps resetting), each one's
-// latest state still goes out, rather than only the oldest events. Below the bound every event
-// goes out, in order.
+// latest state still goes out, rather than only the oldest events. Otherwise a full queue makes
+// room by dropping its oldest event without a key (a number's rest, say) before it drops the
+// new one: an area code or pool running dry is never lost behind a pile of older notices.
+// Below the bound every event goes out, in order.
+// A stop gives what is queued up to `stop_drain` more (one attempt each, no retry), so an alert
+// raised just before a restart still goes out.
 //
 // Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
 // `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver
@@ -19,8 +23,8 @@
 //   auto sender = WebhookSender::Create(options);
 //   (*sender)->Send("pool_dry", R"({"event":"pool_dry",...})");
 //
-// Thread-safety: Send may be called from any thread. The destructor stops the threads: a delivery
-// in flight ends within its timeout; what is still queued is dropped (and logged).
+// Thread-safety: Send may be called from any thread. The destructor stops the threads within
+// stop_drain (plus, for a delivery in flight, its timeout); what is left is dropped (and logged).
 #pragma once
 
 #include <atomic>
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "net/log_throttle.h"
 #include "notify/http_post.h"
 
 namespace cidrotor::notify {
@@ -48,6 +53,7 @@ struct WebhookOptions {
   std::chrono::milliseconds first_retry{1'000};  // doubled after each failed attempt
   int max_attempts = 6;                          // ~1 minute of retries with the defaults
   std::size_t max_queue = 1'000;                 // events waiting per URL
+  std::chrono::milliseconds stop_drain{3'000};   // a stop's time for what is still queued
 };
 
 class WebhookSender {
@@ -69,6 +75,7 @@ class WebhookSender {
   std::uint64_t Superseded() const { return superseded_.load(); }  // replaced when full
   std::uint64_t Abandoned() const { return abandoned_.load(); }  // failed max_attempts times
   std::uint64_t Dropped() const { return dropped_.load(); }      // queue full, or stopping
+  std::size_t Queued() const;                                    // waiting, over all URLs
 
  private:
   struct Pending {
@@ -84,14 +91,24 @@ class WebhookSender {
 
   WebhookSender(WebhookOptions options, std::vector<WebhookUrl> urls);
   void Run(Target& target);
-  // Posts one event until it is delivered, abandoned, or the sender stops.
+  // Posts one event until it is delivered, abandoned, or the sender stops (then at most once
+  // more, within what is left of the drain).
   void Deliver(const Target& target, const Pending& pending);
   Headers HeadersFor(const Pending& pending) const;
+  // Makes room in a full queue for an event (keyed or not): drops its oldest event without a
+  // key. False when every queued event has one. REQUIRES: mu_ held.
+  bool DropOldestUnkeyed(Target& target);
+  void CountDropped(const Target& target, const std::string& event, std::uint64_t count);
+  // Time left to deliver in after a stop (zero once it is over); the full timeout before.
+  // REQUIRES: mu_ held.
+  std::chrono::milliseconds TimeLeftLocked() const;
 
   const WebhookOptions options_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;  // work for a target, or stop_
   bool stop_ = false;           // guarded by mu_
+  std::chrono::steady_clock::time_point drain_until_;  // guarded by mu_; set with stop_
+  net::LogThrottle drop_log_{std::chrono::seconds(10)};
   std::vector<std::unique_ptr<Target>> targets_;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> superseded_{0};

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -64,28 +65,38 @@ std::string EventJson(const AvailabilityEvent& event) {
 
 std::uint32_t AvailabilityWatch::RecoverAt() const { return threshold_ + (threshold_ + 1) / 2; }
 
-AvailabilityWatch::Level AvailabilityWatch::Next(Level before, std::uint32_t available) const {
-  if (available == 0) return Level::kDry;
-  if (available >= RecoverAt()) return Level::kOk;
-  if (before == Level::kOk) return available < threshold_ ? Level::kLow : Level::kOk;
-  return before;  // low stays low and dry stays dry until the count is back at RecoverAt()
+AvailabilityWatch::KeyState AvailabilityWatch::Next(KeyState before, std::uint32_t available,
+                                                    std::uint32_t active) const {
+  if (available == 0) return {Level::kDry, 0};
+  const Level at_least = available < threshold_ ? Level::kLow : Level::kOk;
+  if (before.level == Level::kOk) return {at_least, 0};
+  if (active >= RecoverAt()) {
+    // low stays low and dry stays dry until the count is back at RecoverAt()
+    return {available >= RecoverAt() ? Level::kOk : before.level, 0};
+  }
+  // A small key: every number available for long enough instead.
+  if (available < active) return {before.level, 0};
+  const auto full =
+      static_cast<std::uint8_t>(std::min<int>(before.full_checks + 1, kSmallGroupRecoverChecks));
+  if (full < kSmallGroupRecoverChecks) return {before.level, full};
+  return {at_least, full};
 }
 
 template <class Key>
-void AvailabilityWatch::Compare(const std::map<Key, Level>& old_levels,
-                                std::map<Key, Level>& levels, const Key& key,
+void AvailabilityWatch::Compare(const std::map<Key, KeyState>& old_levels,
+                                std::map<Key, KeyState>& levels, const Key& key,
                                 AvailabilityEvent event, std::vector<AvailabilityEvent>& out) {
   const auto old = old_levels.find(key);
-  const Level before = old == old_levels.end() ? Level::kOk : old->second;  // new keys: ok
-  const Level now = Next(before, event.available);
+  const KeyState before = old == old_levels.end() ? KeyState{} : old->second;  // new keys: ok
+  const KeyState now = Next(before, event.available, event.active);
   levels[key] = now;
-  if (first_ || now == before) return;
-  if (now == Level::kOk) {
+  if (first_ || now.level == before.level) return;
+  if (now.level == Level::kOk) {
     event.kind = AvailabilityEventKind::kRecovered;
-  } else if (now == Level::kDry) {
+  } else if (now.level == Level::kDry) {
     event.kind = AvailabilityEventKind::kDry;
   } else {
-    event.kind = AvailabilityEventKind::kLow;  // ok → low: the only way into low
+    event.kind = AvailabilityEventKind::kLow;  // ok → low, or a small key back from dry
   }
   out.push_back(std::move(event));
 }
@@ -104,12 +115,12 @@ std::vector<AvailabilityEvent> AvailabilityWatch::Update(const store::StoreStats
     return e;
   };
   std::vector<AvailabilityEvent> events;
-  std::map<std::uint32_t, Level> area_codes;  // only the keys of this snapshot: gone ones go
+  std::map<std::uint32_t, KeyState> area_codes;  // only the keys of this snapshot: gone ones go
   for (const store::AreaCodeAvailability& a : stats.area_codes) {
     Compare(area_codes_, area_codes, a.area_code, event(a.area_code, {}, a.available, a.active),
             events);
   }
-  std::map<std::string, Level> pools;
+  std::map<std::string, KeyState> pools;
   for (const store::PoolAvailability& p : stats.pools) {
     Compare(pools_, pools, p.pool, event(0, p.pool, p.available, p.active), events);
   }
@@ -135,19 +146,21 @@ std::string AvailabilityWatch::SaveLevels() const {
   if (first_) return {};
   std::string text(kLevelsHeader);
   text += '\n';
-  for (const auto& [area_code, level] : area_codes_) {
-    if (level != Level::kOk) text += fmt::format("a {} {}\n", area_code, LevelName(level));
+  for (const auto& [area_code, state] : area_codes_) {
+    if (state.level != Level::kOk) {
+      text += fmt::format("a {} {}\n", area_code, LevelName(state.level));
+    }
   }
-  for (const auto& [pool, level] : pools_) {
-    if (level != Level::kOk) text += fmt::format("p {} {}\n", pool, LevelName(level));
+  for (const auto& [pool, state] : pools_) {
+    if (state.level != Level::kOk) text += fmt::format("p {} {}\n", pool, LevelName(state.level));
   }
   return text;
 }
 
 bool AvailabilityWatch::RestoreLevels(std::string_view text) {
   if (NextLine(text) != kLevelsHeader) return false;
-  std::map<std::uint32_t, Level> area_codes;
-  std::map<std::string, Level> pools;
+  std::map<std::uint32_t, KeyState> area_codes;
+  std::map<std::string, KeyState> pools;
   while (!text.empty()) {
     std::string_view words[3];
     if (!SplitWords(NextLine(text), words)) return false;
@@ -164,9 +177,9 @@ bool AvailabilityWatch::RestoreLevels(std::string_view text) {
       const auto [end, error] =
           std::from_chars(words[1].data(), words[1].data() + words[1].size(), area_code);
       if (error != std::errc() || end != words[1].data() + words[1].size()) return false;
-      area_codes[area_code] = level;
+      area_codes[area_code] = {level, 0};
     } else if (words[0] == "p") {
-      pools[std::string(words[1])] = level;
+      pools[std::string(words[1])] = {level, 0};
     } else {
       return false;
     }

@@ -7,6 +7,11 @@
 // level → dry gives `*_dry`, and low or dry → ok gives `*_recovered`, but only once the count
 // is back at threshold + threshold/2 (rounded up), and a dry key stays dry until then: a count
 // that hovers around the threshold, or between 0 and 1, does not page anyone at every check.
+// A key with fewer active numbers than that count (a small area code) can never get back to
+// it: it leaves dry or low once every one of its numbers has been available for
+// kSmallGroupRecoverChecks checks in a row, to ok (`*_recovered`) if that is at least the
+// threshold, else to low (`*_low`: back, but still short of numbers). So its next run dry is
+// reported again, and a busy one does not page at every call.
 // The first snapshot only sets the levels: a restart does not warn again about what it finds,
 // only about drops it sees. Keys that disappear (no number left in them) are forgotten
 // silently; a key that appears later starts from ok.
@@ -68,21 +73,27 @@ class AvailabilityWatch {
 
  private:
   enum class Level : std::uint8_t { kOk, kLow, kDry };
+  struct KeyState {
+    Level level = Level::kOk;
+    std::uint8_t full_checks = 0;  // a small key's checks in a row with every number available
+  };
+  // A minute at the default check interval (10 s).
+  static constexpr std::uint8_t kSmallGroupRecoverChecks = 6;
   // The count at which a low or dry key is ok again.
   std::uint32_t RecoverAt() const;
-  Level Next(Level before, std::uint32_t available) const;
+  KeyState Next(KeyState before, std::uint32_t available, std::uint32_t active) const;
   static std::string_view LevelName(Level level);
   // Compares `key`'s level in `old_levels` (none: ok) with the one `event.available` gives,
   // stores the new one in `levels`, and appends `event` with its kind when the change deserves
   // one (never on the first snapshot).
   template <class Key>
-  void Compare(const std::map<Key, Level>& old_levels, std::map<Key, Level>& levels, const Key& key,
-               AvailabilityEvent event, std::vector<AvailabilityEvent>& out);
+  void Compare(const std::map<Key, KeyState>& old_levels, std::map<Key, KeyState>& levels,
+               const Key& key, AvailabilityEvent event, std::vector<AvailabilityEvent>& out);
 
   const std::uint32_t threshold_;
   bool first_ = true;
-  std::map<std::uint32_t, Level> area_codes_;
-  std::map<std::string, Level> pools_;
+  std::map<std::uint32_t, KeyState> area_codes_;
+  std::map<std::string, KeyState> pools_;
 };
 
 }  // namespace cidrotor::service

@@ -116,6 +116,78 @@ TEST(WebhookSenderTest, AKeyedEventReplacesTheQueuedOneOfItsKeyWhenTheQueueIsFul
   EXPECT_EQ(receiver.count(), 4u) << "212's low never went out";
 }
 
+// A full queue makes room by dropping its oldest event without a key: an area code running dry
+// is not lost behind a pile of older rest notices, and the newest notice beats the oldest.
+TEST(WebhookSenderTest, AFullQueueDropsItsOldestUnkeyedEventForANewOne) {
+  WebhookReceiver receiver(Answering({503}));
+  WebhookOptions options = Fast({receiver.Url()});
+  options.max_queue = 2;
+  options.first_retry = milliseconds(300);
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("number_rested", R"({"n":0})");  // 503 once: waits in its back-off
+  for (int i = 0; i < 100 && receiver.count() == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  (*sender)->Send("number_rested", R"({"n":1})");
+  (*sender)->Send("number_rested", R"({"n":2})");                         // full
+  (*sender)->Send("area_code_dry", R"({"212":"dry"})", "area_code 212");  // drops n1
+  (*sender)->Send("number_rested", R"({"n":3})");                         // drops n2
+  const auto got = receiver.WaitFor(4);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].body, R"({"n":0})");
+  EXPECT_EQ(got[2].body, R"({"212":"dry"})");
+  EXPECT_EQ(got[3].body, R"({"n":3})");
+  EXPECT_EQ((*sender)->Dropped(), 2u);
+}
+
+// A stop gives what is queued a last chance (one attempt each, within stop_drain): an alert
+// raised just before a restart still reaches the receiver.
+TEST(WebhookSenderTest, AStopStillSendsWhatIsQueuedWithinTheDrain) {
+  WebhookReceiver::Options slow;
+  slow.delay = milliseconds(100);
+  WebhookReceiver receiver(slow);
+  auto sender = WebhookSender::Create(Fast({receiver.Url()}));
+  ASSERT_TRUE(sender.has_value());
+  for (int i = 0; i < 4; ++i) (*sender)->Send("pool_dry", "{\"n\":" + std::to_string(i) + "}");
+  sender->reset();
+  EXPECT_EQ(receiver.count(), 4u);
+
+  // A receiver too slow for the drain: the stop ends with it, and drops the rest.
+  WebhookReceiver::Options slower;
+  slower.delay = milliseconds(400);
+  WebhookReceiver late(slower);
+  WebhookOptions options = Fast({late.Url()});
+  options.stop_drain = milliseconds(500);
+  auto short_drain = WebhookSender::Create(options);
+  ASSERT_TRUE(short_drain.has_value());
+  for (int i = 0; i < 10; ++i) (*short_drain)->Send("pool_dry", "{}");
+  const auto stopping = std::chrono::steady_clock::now();
+  short_drain->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, milliseconds(1'500));
+  EXPECT_LT(late.count(), 10u);
+}
+
+// The status decides: a 2xx whose body is large or slow to come is delivered, not failed and
+// sent again (a receiver could not tell the copies apart).
+TEST(WebhookSenderTest, ASuccessWhoseBodyIsSlowIsDeliveredOnce) {
+  WebhookReceiver::Options stalling;
+  stalling.stall_body = true;
+  WebhookReceiver receiver(stalling);
+  WebhookOptions options = Fast({receiver.Url()});
+  options.timeout = milliseconds(1'000);
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("pool_dry", "{}");
+  for (int i = 0; i < 200 && (*sender)->Delivered() == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ((*sender)->Delivered(), 1u);
+  EXPECT_EQ((*sender)->Abandoned(), 0u);
+  sender->reset();
+  EXPECT_EQ(receiver.count(), 1u);
+}
+
 TEST(WebhookSenderTest, AnEventIsAbandonedAfterMaxAttemptsAndTheNextGoesOn) {
   WebhookReceiver receiver(Answering({500, 500, 500, 500}));
   auto sender = WebhookSender::Create(Fast({receiver.Url()}));

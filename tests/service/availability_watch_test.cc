@@ -98,6 +98,37 @@ TEST(AvailabilityWatchTest, ACountHoveringAroundTheThresholdWarnsOnce) {
   EXPECT_THAT(watch.Update(Stats(5, 10), kNow), ::testing::IsEmpty());
 }
 
+// An area code of 1 or 3 numbers can never be back at threshold + threshold/2: once all of its
+// numbers have been free for 6 checks in a row it leaves dry (to low: still short), so the next
+// run dry is reported again; a number in use meanwhile starts the count over.
+TEST(AvailabilityWatchTest, ASmallKeyLeavesDryOnceAllItsNumbersStayFree) {
+  AvailabilityWatch watch(5);
+  const auto small = [](std::uint32_t active, std::uint32_t available) {
+    store::StoreStats stats;
+    stats.area_codes.push_back({303, active, active, available});
+    return stats;
+  };
+  (void)watch.Update(small(1, 1), kNow);  // first: low, silently
+  EXPECT_THAT(Names(watch.Update(small(1, 0), kNow)), ::testing::ElementsAre("area_code_dry"));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5; ++i) EXPECT_THAT(watch.Update(small(1, 1), kNow), ::testing::IsEmpty());
+    if (round == 0) {
+      EXPECT_THAT(watch.Update(small(1, 0), kNow), ::testing::IsEmpty());  // dry again: counts over
+    }
+  }
+  EXPECT_THAT(Names(watch.Update(small(1, 1), kNow)), ::testing::ElementsAre("area_code_low"));
+  EXPECT_THAT(watch.Update(small(1, 1), kNow), ::testing::IsEmpty());  // low stays low
+  EXPECT_THAT(Names(watch.Update(small(1, 0), kNow)), ::testing::ElementsAre("area_code_dry"));
+
+  // 6 numbers against a threshold of 5: back to ok, once all 6 stayed free.
+  AvailabilityWatch six(5);
+  (void)six.Update(small(6, 6), kNow);
+  EXPECT_THAT(Names(six.Update(small(6, 4), kNow)), ::testing::ElementsAre("area_code_low"));
+  for (int i = 0; i < 5; ++i) EXPECT_THAT(six.Update(small(6, 6), kNow), ::testing::IsEmpty());
+  EXPECT_THAT(Names(six.Update(small(6, 6), kNow)), ::testing::ElementsAre("area_code_recovered"));
+  EXPECT_EQ(six.SaveLevels(), "cidrotor-levels 1\n");
+}
+
 TEST(AvailabilityWatchTest, ANewKeyStartsFromOkAndAGoneOneIsForgotten) {
   AvailabilityWatch watch(5);
   (void)watch.Update(Stats(10, 10), kNow);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -54,6 +55,13 @@ struct WebhookReceiver::Impl {
     }
     cv.notify_all();
     if (options.delay.count() > 0) std::this_thread::sleep_for(options.delay);
+    if (options.stall_body) {
+      const std::string head = "HTTP/1.1 " + std::to_string(status) +
+                               " OK\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n{";
+      boost::asio::write(stream, boost::asio::buffer(head), ec);
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      return;
+    }
     http::response<http::string_body> response{static_cast<http::status>(status), 11};
     response.body() = "{}";
     response.keep_alive(false);

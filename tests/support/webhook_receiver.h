@@ -27,6 +27,8 @@ class WebhookReceiver {
     std::vector<unsigned> statuses;      // answers in order, then 200
     bool tls = false;                    // with the fixture certificate for localhost/127.0.0.1
     std::chrono::milliseconds delay{0};  // before each answer (a slow receiver)
+    // Answers the status line and headers of a 1 MB body, then holds the body back for 3 s.
+    bool stall_body = false;
   };
   explicit WebhookReceiver(Options options);
   WebhookReceiver() : WebhookReceiver(Options{}) {}
