@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -87,6 +88,11 @@ AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& co
   }
   connections.insert(connection);
   return Registered::kYes;
+}
+
+std::size_t ConnectionCapFor(std::uint64_t open_files, std::size_t configured) {
+  const auto quarter = static_cast<std::size_t>(open_files / 4);
+  return quarter >= configured ? configured : std::max<std::size_t>(quarter, 16);
 }
 
 void AgiState::Unregister(const std::shared_ptr<AgiConnection>& connection) {

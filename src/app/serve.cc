@@ -173,17 +173,18 @@ void RunIoThread(boost::asio::io_context& io) {
 
 // Lets the process have as many file descriptors as its hard limit allows: each HTTP keep-alive
 // and FastAGI connection takes one, and a login shell starts `make run` with a soft limit of
-// 1,024 (the systemd unit sets 65,536 itself). Capped at Linux's default nr_open.
-void RaiseOpenFilesLimit() {
+// 1,024 (the systemd unit sets 65,536 itself). Capped at Linux's default nr_open. Returns the
+// limit in force.
+rlim_t RaiseOpenFilesLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1'024;
   const rlim_t target = std::min<rlim_t>(limit.rlim_max, 1'048'576);
-  if (limit.rlim_cur >= target) return;
+  if (limit.rlim_cur >= target) return limit.rlim_cur;
   const rlim_t before = limit.rlim_cur;
   limit.rlim_cur = target;
-  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    spdlog::info("msg=\"open files limit raised\" from={} to={}", before, target);
-  }
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return before;
+  spdlog::info("msg=\"open files limit raised\" from={} to={}", before, target);
+  return target;
 }
 
 }  // namespace
@@ -191,7 +192,7 @@ void RaiseOpenFilesLimit() {
 int RunServe(const Config& config, const ServeOptions& options) {
   if (auto mode = SelectMode(config); !mode) return ConfigError(mode.error());
   if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
-  RaiseOpenFilesLimit();
+  const rlim_t open_files = RaiseOpenFilesLimit();
   auto calendar = TzCalendar::Open(config.timezone);
   if (!calendar) return ConfigError(calendar.error());
   // Before the store: a stats completion may still run on a store thread until it closes.
@@ -250,7 +251,14 @@ int RunServe(const Config& config, const ServeOptions& options) {
   service::AutoRest auto_rest(store, AutoRestOptionsFor(config), server_options.send_event);
   http::HttpServer server(io, http::ServerContext{observed_store, clock, server_options, &telemetry,
                                                   &auto_rest.counters(), session_contexts});
-  agi::AgiServer agi_server(io, agi::AgiContext{observed_store, clock, config.agi_timeout});
+  agi::AgiContext agi_context{observed_store, clock, config.agi_timeout};
+  if (const std::size_t cap = agi::ConnectionCapFor(open_files, agi_context.max_connections);
+      cap < agi_context.max_connections) {
+    spdlog::warn("msg=\"fastagi connections capped by the open files limit\" open_files={} cap={}",
+                 open_files, cap);
+    agi_context.max_connections = cap;
+  }
+  agi::AgiServer agi_server(io, std::move(agi_context));
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

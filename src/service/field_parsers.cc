@@ -14,9 +14,11 @@ using core::Error;
 using core::Fail;
 
 constexpr std::uint64_t kMaxLeadId = 9'999'999'999'999'999'999ULL;  // 19 digits
+// VICIdial's call code: the date and time (MMDDhhmmss, 10 digits), then the lead id zero-padded
+// to 10 digits; before VICIdial 2.4 (2010) and in OSDial, padded to 9.
+constexpr std::size_t kCallCodeDateDigits = 10;
 constexpr std::size_t kCallCodeLeadDigits = 10;
-constexpr std::size_t kCallCodeMinDigits = 11;
-constexpr std::size_t kCallCodeMaxDigits = 24;
+constexpr std::size_t kOldCallCodeLeadDigits = 9;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -196,14 +198,17 @@ std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname) {
   const char letter = cidname.front();
   if (letter != 'V' && letter != 'M' && letter != 'Y') return std::nullopt;
   const std::string_view digits = cidname.substr(1);
-  if (digits.size() < kCallCodeMinDigits || digits.size() > kCallCodeMaxDigits) {
+  // Only these two lengths: taking the last 10 digits of any other would mistake a date digit
+  // for part of the lead id (the sticky tier would then never find the lead again).
+  if (digits.size() != kCallCodeDateDigits + kCallCodeLeadDigits &&
+      digits.size() != kCallCodeDateDigits + kOldCallCodeLeadDigits) {
     return std::nullopt;
   }
   for (char c : digits) {
     if (!IsDigit(c)) return std::nullopt;
   }
   std::uint64_t lead = 0;
-  for (char c : digits.substr(digits.size() - kCallCodeLeadDigits)) {
+  for (char c : digits.substr(kCallCodeDateDigits)) {
     lead = lead * 10 + static_cast<std::uint64_t>(c - '0');
   }
   if (lead == 0) return std::nullopt;

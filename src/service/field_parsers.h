@@ -55,10 +55,10 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
                                                                      std::string_view field);
 
 // The lead id carried by a VICIdial call code (CALLERID(name)): one of the letters V, M or Y, then
-// only digits (the date/time, then the lead id zero-padded to 10 digits: "VmddhhmmssLLLLLLLLLL",
-// 11..24 digits in all). The lead id is the last 10 digits. Returns nullopt for anything else
-// (the caller-ID name may be a plain name: that is not an error) and for lead 0.
-// Example: "V1251430120000012345" -> 12345.
+// the date and time (MMDDhhmmss) and the lead id zero-padded to 10 digits, 20 digits in all
+// ("VMMDDhhmmssLLLLLLLLLL"), or to 9 (19 digits: VICIdial before 2.4, OSDial). Returns nullopt
+// for anything else (the caller-ID name may be a plain name: that is not an error) and for
+// lead 0. Example: "V11251430120000012345" -> 12345.
 std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname);
 
 // Runs `parse(text)` (returning core::Result<T>) on the parameter `name` when it is present.

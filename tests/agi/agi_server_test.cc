@@ -71,6 +71,15 @@ class AgiServerTest : public ::testing::Test {
   std::uint16_t port_ = 0;
 };
 
+// Under a hard limit of 1,024 descriptors, 1,000 silent AGI peers would leave the HTTP API
+// none: the cap is a quarter of the limit when that is lower.
+TEST(AgiConnectionCapTest, AQuarterOfTheOpenFilesLimitWhenThatIsLower) {
+  EXPECT_EQ(ConnectionCapFor(65'536, 1'000), 1'000u);
+  EXPECT_EQ(ConnectionCapFor(4'000, 1'000), 1'000u);
+  EXPECT_EQ(ConnectionCapFor(1'024, 1'000), 256u);
+  EXPECT_EQ(ConnectionCapFor(20, 1'000), 16u);  // still some
+}
+
 TEST_F(AgiServerTest, NextCidSetsTheAllocatedNumberAndNeverTheName) {
   FakeAsterisk asterisk(port_);
   const auto commands = asterisk.Exchange(AsteriskEnv());

@@ -11,7 +11,7 @@ struct EnvFields {
   std::string extension = "913105559876";
   std::string dnid = "unknown";
   std::string callerid = "0000000000";
-  std::string calleridname = "V1251430120000012345";  // VICIdial call code, lead 12345
+  std::string calleridname = "V11251430120000012345";  // VICIdial call code, lead 12345
   std::string uniqueid = "1700000000.42";
   std::string channel = "SIP/carrier-0000001a";
   std::string extra;  // more lines (each ending in \n), e.g. agi_arg_1

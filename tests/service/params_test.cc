@@ -71,20 +71,22 @@ struct CallCodeCase {
   std::optional<std::uint64_t> lead;
 };
 
-TEST(LeadIdFromCallCodeTest, ReadsTheLastTenDigitsOfVicidialCallCodes) {
+TEST(LeadIdFromCallCodeTest, ReadsTheLeadIdAfterTheDateOfVicidialCallCodes) {
   const CallCodeCase cases[] = {
-      {"V1251430120000012345", 12345},         // VmddhhmmssLLLLLLLLLL (auto dial)
-      {"M1251430120000012345", 12345},         // manual dial
-      {"Y1251430120000012345", 12345},         // inbound / transfer
-      {"V1251430129876543210", 9876543210},    // 10-digit lead id
-      {"V1251430000000123", 123},              // a shorter date part still ends in 10 lead digits
-      {"V1251430120000000000", std::nullopt},  // lead 0: no lead
-      {"John Smith", std::nullopt},            // a plain name
-      {"v1251430120000012345", std::nullopt},  // lower-case letter: not VICIdial's
-      {"X1251430120000012345", std::nullopt},
-      {"V0000012345", std::nullopt},  // 10 digits: no date part
-      {"V12514301200000123a5", std::nullopt},
-      {"V1251430120000012345678901", std::nullopt},  // too long to be a call code
+      {"V11251430120000012345", 12345},         // VMMDDhhmmssLLLLLLLLLL (auto dial)
+      {"M11251430120000012345", 12345},         // manual dial
+      {"Y11251430120000012345", 12345},         // inbound / transfer
+      {"V11251430129876543210", 9876543210},    // 10-digit lead id
+      {"V1125143012000001234", 1234},           // lead padded to 9 (VICIdial < 2.4, OSDial)
+      {"V1125143012987654321", 987654321},      // not 9876543210: the 10th digit is the date's
+      {"V11251430120000000000", std::nullopt},  // lead 0: no lead
+      {"John Smith", std::nullopt},             // a plain name
+      {"v11251430120000012345", std::nullopt},  // lower-case letter: not VICIdial's
+      {"X11251430120000012345", std::nullopt},
+      {"V0000012345", std::nullopt},        // 10 digits: no date part
+      {"V1251430000000123", std::nullopt},  // 16 digits: neither layout, no guess
+      {"V112514301200000123a5", std::nullopt},
+      {"V112514301200000123456", std::nullopt},  // 21 digits
       {"", std::nullopt},
       {"V", std::nullopt},
   };

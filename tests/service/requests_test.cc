@@ -81,7 +81,7 @@ TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
        std::nullopt},
       {{{"to", "2125559876"}, {"lead", "12345"}}, 2125559876, "default", "auto", 12345},
       {{{"to", "2125559876"}, {"lead", "0"}}, 2125559876, "default", "auto", std::nullopt},
-      {{{"to", "2125559876"}, {"cidname", "V1251430120000012345"}},
+      {{{"to", "2125559876"}, {"cidname", "V11251430120000012345"}},
        2125559876,
        "default",
        "auto",
@@ -98,7 +98,7 @@ TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
        "auto",
        std::nullopt},
       // An explicit lead wins over the call code.
-      {{{"to", "2125559876"}, {"cidname", "V1251430120000012345"}, {"lead", "99"}},
+      {{{"to", "2125559876"}, {"cidname", "V11251430120000012345"}, {"lead", "99"}},
        2125559876,
        "default",
        "auto",
