@@ -39,6 +39,8 @@ class AvailabilityAlerts {
   void Send(std::string_view event, std::string json);
 
   std::chrono::seconds interval() const { return interval_; }
+  // The sender, for its counters (GET /metrics).
+  const notify::WebhookSender& sender() const { return *shared_->sender; }
 
  private:
   struct Shared {

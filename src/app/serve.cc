@@ -249,8 +249,10 @@ int RunServe(const Config& config, const ServeOptions& options) {
   }
   // Judged on the housekeeping thread (below); its counters are in /metrics.
   service::AutoRest auto_rest(store, AutoRestOptionsFor(config), server_options.send_event);
-  http::HttpServer server(io, http::ServerContext{observed_store, clock, server_options, &telemetry,
-                                                  &auto_rest.counters(), session_contexts});
+  http::ServerContext server_context{
+      observed_store, clock, server_options, &telemetry, &auto_rest.counters(), session_contexts};
+  if (*alerts) server_context.webhooks = &(*alerts)->sender();
+  http::HttpServer server(io, std::move(server_context));
   agi::AgiContext agi_context{observed_store, clock, config.agi_timeout};
   if (const std::size_t cap = agi::ConnectionCapFor(open_files, agi_context.max_connections);
       cap < agi_context.max_connections) {

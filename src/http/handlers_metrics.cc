@@ -9,6 +9,7 @@
 #include "http/prometheus_text.h"
 #include "http/request_metrics.h"
 #include "http/store_call.h"
+#include "notify/webhook_sender.h"
 #include "service/auto_rest.h"
 
 namespace cidrotor::http {
@@ -75,6 +76,25 @@ void WriteAutoRest(const service::AutoRestCounters& counters, PrometheusWriter& 
   out.Sample("cidrotor_auto_rests_total", {}, counters.rested.load());
 }
 
+void WriteWebhooks(const notify::WebhookSender& sender, PrometheusWriter& out) {
+  out.Family("cidrotor_webhook_events_total", "counter",
+             "Webhook events over all URLs, by what became of them: delivered (a 2xx), abandoned "
+             "(retries used up, or a 3xx/4xx), dropped (a full queue, or the stop), superseded (a "
+             "newer state of the same area code or pool replaced it in a full queue).");
+  const std::pair<std::string_view, std::uint64_t> results[] = {
+      {"delivered", sender.Delivered()},
+      {"abandoned", sender.Abandoned()},
+      {"dropped", sender.Dropped()},
+      {"superseded", sender.Superseded()}};
+  for (const auto& [result, count] : results) {
+    out.Sample("cidrotor_webhook_events_total", {{"result", result}}, count);
+  }
+  out.Family("cidrotor_webhook_queued_events", "gauge",
+             "Webhook events waiting for delivery, over all URLs (a receiver that is down keeps "
+             "this up).");
+  out.Sample("cidrotor_webhook_queued_events", {}, std::uint64_t{sender.Queued()});
+}
+
 void WriteStats(const store::StoreStats& stats, PrometheusWriter& out) {
   out.Family("cidrotor_numbers", "gauge", "Numbers of the pool by state.");
   const std::pair<std::string_view, std::uint64_t> states[] = {
@@ -132,6 +152,7 @@ boost::asio::awaitable<Response> HandleMetrics(const Request& /*request*/,
   if (services.request_metrics != nullptr) WriteRequests(*services.request_metrics, out);
   if (services.telemetry != nullptr) WriteAllocations(*services.telemetry, out);
   if (services.auto_rest != nullptr) WriteAutoRest(*services.auto_rest, out);
+  if (services.webhooks != nullptr) WriteWebhooks(*services.webhooks, out);
 
   Response response;
   response.content_type = kPrometheusContentType;

@@ -19,6 +19,10 @@
 #include "service/coverage.h"
 #include "store/store.h"
 
+namespace cidrotor::notify {
+class WebhookSender;
+}  // namespace cidrotor::notify
+
 namespace cidrotor::http {
 
 class JwtSessions;
@@ -43,6 +47,8 @@ struct Services {
   // /api/stats' history of allocations (every instance's, across restarts); null: the live view
   // shows this process's own counts alone.
   service::ActivityHistory* activity_history = nullptr;
+  // The webhooks' counters, for /metrics; null: left out.
+  const notify::WebhookSender* webhooks = nullptr;
 };
 
 // One request's context: the services, the matched path parameter, and what the handler notes

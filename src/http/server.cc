@@ -38,7 +38,8 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
                context.telemetry,
                &coverage_cache,
                context.auto_rest,
-               &activity_history},
+               &activity_history,
+               context.webhooks},
       acceptor(asio::make_strand(io_context)),
       sweep_timer(acceptor.get_executor()) {
   auth.AddVerifier(std::make_unique<StaticTokenVerifier>(options.admin_token));

@@ -37,6 +37,10 @@ class AllocationTelemetry;
 struct AutoRestCounters;
 }  // namespace cidrotor::service
 
+namespace cidrotor::notify {
+class WebhookSender;
+}  // namespace cidrotor::notify
+
 namespace cidrotor::http {
 
 struct ServerOptions {
@@ -86,6 +90,9 @@ struct ServerContext {
   // shared multi-threaded io_context hands completions between threads, which shows in the tail
   // latency). Empty: connections run on the server's own io_context. Must outlive the server.
   std::vector<boost::asio::io_context*> session_contexts{};
+  // The webhooks' delivery counters and queue, for GET /metrics; null leaves them out (no
+  // WEBHOOK_URLS). Must outlive the server.
+  const notify::WebhookSender* webhooks = nullptr;
 };
 
 class HttpServer {

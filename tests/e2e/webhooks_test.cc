@@ -78,6 +78,21 @@ TEST_F(WebhooksTest, LowDryAndRecoveredAsNumbersAreTakenAndReleased) {
   EXPECT_EQ(hooks[0].target, "/cid");
   EXPECT_EQ(hooks[0].headers.at("x-cidrotor-signature").substr(0, 7), "sha256=");
   EXPECT_EQ(hooks[0].headers.at("x-cidrotor-event"), "area_code_low");
+
+  // /metrics says what became of them: an operator can alert on a receiver that is down.
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = client().Get("/metrics").body;
+    if (metrics.find(R"(cidrotor_webhook_events_total{result="delivered"} 6)") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find(R"(cidrotor_webhook_events_total{result="delivered"} 6)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(cidrotor_webhook_events_total{result="dropped"} 0)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("cidrotor_webhook_queued_events 0"), std::string::npos);
 }
 
 // Cluster mode: every instance has the same WEBHOOK_URLS, and each change is sent once (the
