@@ -401,7 +401,7 @@ std::optional<std::uint32_t> NumberIndex::OldestInState(std::uint16_t pool,
 }
 
 Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimePoint now,
-                                         std::uint64_t reservation_id) {
+                                         std::uint64_t reservation_id, NumberUsage* usage_before) {
   Advance(now);
   if (reservation_id == 0 || live_by_id_.contains(reservation_id)) {
     return Fail(Error::Internal("reservation id " + std::to_string(reservation_id) + " reused"));
@@ -442,6 +442,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
     return Fail(Error::Internal("number " + PhoneNumber::FromValidDigits(r.digits).ToString() +
                                 " was in the available order but is not available"));
   }
+  if (usage_before != nullptr) *usage_before = UsageOf(r);
   Detach(id);
   // The leaf's next allocation takes its new front. Start loading that record now: in a big pool
   // the picked record is the allocation's one sure cache miss (a million records are 40 MB), and

@@ -170,8 +170,11 @@ class NumberIndex {
   // used available number of the exchange, area code, state, any (SPEC's ladder).
   // Errors: kNoCallerIdAvailable; kInternal if an invariant broke (a bug: never over a cap, never
   // two live reservations of one number).
+  // `usage_before` (optional) gets the picked number's usage as it was before the allocation,
+  // for a store that must take the allocation back.
   [[nodiscard]] Result<Allocation> Allocate(const AllocationRequest& request, TimePoint now,
-                                            std::uint64_t reservation_id);
+                                            std::uint64_t reservation_id,
+                                            NumberUsage* usage_before = nullptr);
   // Ends a live reservation early. Named by id, or else by caller_id. released=false when it had
   // already ended. Errors: kInvalidArgument when neither is given; kNotFound for an unknown number.
   [[nodiscard]] Result<ReleaseResult> Release(const ReleaseRequest& request, TimePoint now);

@@ -23,8 +23,11 @@ Result<void> AgentRateLimiter::Check(std::string_view agent, TimePoint now) {
   if (it == agents_.end()) return {};
   DropExpired(it->second, now);
   if (it->second.size() < limit_) return {};
-  // The oldest allocation in the window leaves it at front + 60 s; round up to whole seconds.
-  const auto wait = std::chrono::ceil<Seconds>(it->second.front() + kWindow - now).count();
+  // A slot frees when the count falls below the limit: when the allocation `limit` from the
+  // newest leaves the window (the oldest, unless a restart with a lower limit left more in it).
+  const auto& times = it->second;
+  const TimePoint frees = times[times.size() - limit_];
+  const auto wait = std::chrono::ceil<Seconds>(frees + kWindow - now).count();
   return Fail(Error::RateLimited("agent " + std::string(agent) + " exceeded " +
                                      std::to_string(limit_) + " allocations per minute",
                                  static_cast<std::uint32_t>(wait < 1 ? 1 : wait)));
@@ -35,6 +38,19 @@ void AgentRateLimiter::Record(std::string_view agent, TimePoint now) {
   auto& times = agents_[std::string(agent)];
   DropExpired(times, now);
   times.push_back(now);
+}
+
+void AgentRateLimiter::Forget(std::string_view agent, TimePoint at) {
+  const auto it = agents_.find(std::string(agent));
+  if (it == agents_.end()) return;
+  auto& times = it->second;
+  // The newest first: the allocation being taken back is usually the last one counted.
+  for (auto t = times.rbegin(); t != times.rend(); ++t) {
+    if (*t == at) {
+      times.erase(std::next(t).base());
+      return;
+    }
+  }
 }
 
 void AgentRateLimiter::Prune(TimePoint now) {

@@ -28,6 +28,8 @@ class AgentRateLimiter {
   [[nodiscard]] Result<void> Check(std::string_view agent, TimePoint now);
   // Counts one allocation by `agent` at `now`.
   void Record(std::string_view agent, TimePoint now);
+  // Takes back one allocation Record counted at `at` (its commit failed: it was never made).
+  void Forget(std::string_view agent, TimePoint at);
   // Forgets agents with no allocation in the last window.
   void Prune(TimePoint now);
 

@@ -25,6 +25,16 @@ TEST(AgentRateLimiterTest, RefusesOverTheLimitWithRetryAfter) {
   EXPECT_EQ(refused.error().field(), "agent");
 }
 
+// A restart with a lower limit reads back more of the last minute's allocations than the new
+// limit: the wait is until enough of them have left the window, not until the oldest has.
+TEST(AgentRateLimiterTest, RetryAfterWithMoreInTheWindowThanTheLimit) {
+  AgentRateLimiter limiter(2);
+  for (int i = 0; i < 6; ++i) limiter.Record("agent1", kStart + Seconds(i < 3 ? 0 : 10));
+  auto refused = limiter.Check("agent1", kStart + Seconds(10));
+  ASSERT_THAT(refused, HasError(ErrorCode::kRateLimited));
+  EXPECT_EQ(refused.error().retry_after_seconds(), 60u);  // the ones at +10 s leave at +70 s
+}
+
 TEST(AgentRateLimiterTest, WindowSlides) {
   AgentRateLimiter limiter(2);
   limiter.Record("a", kStart);

@@ -214,6 +214,53 @@ TEST_F(IndexedStoreTest, TheUndoOfAFailedChangeKeepsLaterAllocations) {
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+// A commit that fails (a full disk) takes the whole allocation back: the number's hour and day
+// counts and the agent's slot too. Left advanced, a minute of refused calls at dialer rates
+// capped the whole pool until the day ended, and limited agents for calls they never made.
+TEST_F(IndexedStoreTest, AFailedAllocationTakesBackItsCountsAndTheAgentsSlot) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+  MemoryJournal& journal = *owned;
+  IndexedStoreOptions options;
+  options.rate_limit_per_agent = 1;
+  OpenWith(std::move(owned), options);
+  ASSERT_THAT(Add("2125550001", 1), IsOk());  // one call an hour
+  journal.SetFailure(core::Error::Unavailable("disk full"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Allocate("2125559999", "agent7"), HasError(ErrorCode::kUnavailable));
+  }
+  journal.SetFailure(std::nullopt);
+  auto view = Await<core::NumberView>([&](auto done) {
+    store_->GetNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), done);
+  });
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->hourly_used_now, 0);
+  EXPECT_EQ(view->usage.last_used, 0u);          // never used, as before
+  auto call = Allocate("2125559999", "agent7");  // neither capped nor rate-limited
+  ASSERT_THAT(call, IsOk());
+  EXPECT_EQ(call->reservation.caller_id.ToString(), "2125550001");
+}
+
+// A delete whose commit fails is undone with the number's live reservation: the call is still
+// on the line, and the number must not be handed out until it ends.
+TEST_F(IndexedStoreTest, AFailedDeleteOfAReservedNumberKeepsItsReservation) {
+  auto owned = std::make_unique<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
+  MemoryJournal& journal = *owned;
+  OpenWith(std::move(owned));
+  ASSERT_THAT(Add("2125550001"), IsOk());
+  auto held = Allocate("2125559999");
+  ASSERT_THAT(held, IsOk());
+  journal.SetFailure(core::Error::Unavailable("disk full"));
+  const auto number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  EXPECT_THAT(Await<void>([&](auto done) { store_->DeleteNumber(number, done); }),
+              HasError(ErrorCode::kUnavailable));
+  journal.SetFailure(std::nullopt);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  auto view = Await<core::NumberView>([&](auto done) { store_->GetNumber(number, done); });
+  ASSERT_THAT(view, IsOk());
+  EXPECT_TRUE(view->reserved);
+  EXPECT_TRUE(Release(held->reservation.id)->released);
+}
+
 // A clock stepped back across an hour's start (NTP, a VM resumed) must not reopen the hour before:
 // each number keeps one hour's count, which the new hour already overwrote, so the old hour would
 // start again from zero. Time stands still for the index until the clock catches up.

@@ -277,10 +277,42 @@ TEST_F(SqliteJournalTest, CommitBlockedPastBusyTimeoutFailsAllItsWaiters) {
     EXPECT_THAT(r.error().detail(), HasSubstr("locked"));
   }
   EXPECT_FALSE(journal->Healthy());
+  // Stalled until a commit succeeds: the store refuses allocations at once rather than let each
+  // wait for the lock again (each would hold its caller for the busy timeout).
+  EXPECT_TRUE(journal->Stalled());
 
   side.Exec("COMMIT");
   EXPECT_THAT(AppendAndWait(*journal, {Log(9)}), IsOk());
   EXPECT_TRUE(journal->Healthy());
+  EXPECT_FALSE(journal->Stalled());
+}
+
+// After a failed commit nothing may succeed for a while (no log rows, no releases): past
+// failed_commit_hold one allocation goes through as the probe.
+TEST_F(SqliteJournalTest, AFailedCommitStallsTheJournalForTheHoldAtMost) {
+  auto journal = OpenJournal({.path = path_,
+                              .busy_timeout = std::chrono::milliseconds(20),
+                              .failed_commit_hold = std::chrono::milliseconds(200)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  ASSERT_THAT(AppendAndWait(*journal, {Log(1)}), HasError(core::ErrorCode::kUnavailable));
+  EXPECT_TRUE(journal->Stalled());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_FALSE(journal->Stalled());
+  side.Exec("COMMIT");
+}
+
+// The database file deleted (or replaced) under a running store: SQLite would go on committing
+// into the unlinked file, and a restart would find no store. Commits stop instead, clearly.
+TEST_F(SqliteJournalTest, ADeletedDatabaseFileStopsTheCommits) {
+  auto journal = OpenJournal();
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100))}), IsOk());
+  std::filesystem::remove(path_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));  // the check's interval
+  auto after = AppendAndWait(*journal, {Upsert(Spec(3'105'550'101))});
+  ASSERT_THAT(after, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(after.error().detail(), HasSubstr("deleted"));
+  EXPECT_FALSE(journal->Healthy());
 }
 
 // A commit waiting past stall_limit (here for a lock another process holds) makes the journal

@@ -13,7 +13,7 @@ namespace cidrotor::store {
 namespace {
 
 constexpr char kStalledDetail[] =
-    "a commit has been running for too long (a stuck disk, or a lock another process holds)";
+    "commits stall or fail (a stuck or full disk, or a lock another process holds)";
 
 // Record slots read per hold of the lock by GetStats and ListNumbers (~0.1 ms each here).
 constexpr std::size_t kScanSlice = 16'384;
@@ -156,7 +156,8 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
     done(core::Fail(allowed.error()));
     return;
   }
-  auto allocation = index_.Allocate(request, now, next_reservation_id_);
+  core::NumberUsage before;
+  auto allocation = index_.Allocate(request, now, next_reservation_id_, &before);
   if (!allocation) {
     lock.unlock();
     if (allocation.error().code() == core::ErrorCode::kNoCallerIdAvailable) ++no_caller_id_;
@@ -188,14 +189,33 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
     }
     done(std::move(r));
   };
-  // Undo: the number goes back to the order; its counters stay advanced (never under-counts).
-  CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(answer),
-                               [this, id] {
-                                 std::lock_guard undo_lock(mu_);
-                                 core::ReleaseRequest release;
-                                 release.reservation_id = id;
-                                 (void)index_.Release(release, NowLocked());
-                               });
+  // Undo: nothing of the allocation stays (a disk full for a minute at dialer rates would
+  // otherwise leave the whole pool capped until the day ends, and agents limited).
+  const core::NumberUsage after = made.usage;
+  CommitThen<core::Allocation>(
+      std::move(made), std::move(*allocation), std::move(answer),
+      [this, id, number = reservation.caller_id, before, after, agent = request.agent, now] {
+        std::lock_guard undo_lock(mu_);
+        const core::TimePoint undone_at = NowLocked();
+        core::ReleaseRequest release;
+        release.reservation_id = id;
+        (void)index_.Release(release, undone_at);
+        TakeBackUsage(number, before, after, undone_at);
+        limiter_.Forget(agent, now);
+      });
+}
+
+void IndexedStore::TakeBackUsage(core::PhoneNumber number, const core::NumberUsage& before,
+                                 const core::NumberUsage& after, core::TimePoint now) {
+  auto view = index_.Find(number, now);
+  if (!view) return;  // deleted since
+  // What the allocation added, off what the number holds now: later allocations of it (which
+  // did commit) keep theirs, and a window that has begun since owes it nothing.
+  core::NumberUsage usage = view->usage;
+  if (usage.hour_start == after.hour_start && usage.hourly_used > 0) --usage.hourly_used;
+  if (usage.day_start == after.day_start && usage.daily_used > 0) --usage.daily_used;
+  if (usage.last_used == after.last_used) usage.last_used = before.last_used;
+  (void)index_.Put(view->spec, usage, now);
 }
 
 void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseResult> done) {
@@ -292,11 +312,20 @@ void IndexedStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> done
       earlier == deleted_.end() ? std::nullopt : std::optional(earlier->second);
   entries.push_back(NumberDeleted{caller_id, KeepDeleted(*before, now), now});
   journal_->Append(std::move(entries), [this, done = std::move(done), previous = *before,
-                                        kept_before](core::Result<void> durable) {
+                                        kept_before, live = *removed](core::Result<void> durable) {
     if (!durable) {
       spdlog::error("store: delete not durable, undone: {}", durable.error().ToString());
       std::lock_guard undo_lock(mu_);
-      (void)index_.Put(previous.spec, previous.usage, NowLocked());
+      const core::TimePoint undone_at = NowLocked();
+      (void)index_.Put(previous.spec, previous.usage, undone_at);
+      // Its call is still on the line (the release was rolled back with the delete): the number
+      // must not be handed out again until that reservation ends.
+      if (live && live->reserved_until > undone_at) {
+        if (auto restored = index_.Restore(*live, undone_at); !restored) {
+          spdlog::warn("store: reservation {} of {} not restored: {}", live->id,
+                       previous.spec.caller_id.ToString(), restored.error().ToString());
+        }
+      }
       deleted_.erase(previous.spec.caller_id.digits());
       if (kept_before) RememberDeleted(previous.spec.caller_id.digits(), *kept_before);
     }
@@ -398,7 +427,7 @@ StoreHealth IndexedStore::Health() const {
   health.can_allocate = journal_->Healthy() && !stalled;
   health.database = health.can_allocate ? "healthy"
                     : stalled           ? std::string("unavailable: ") + kStalledDetail
-                                        : "unavailable: last commit failed";
+                                        : "unavailable: the last commit failed";
   return health;
 }
 

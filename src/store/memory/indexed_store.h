@@ -129,6 +129,10 @@ class IndexedStore final : public Store {
   // before (`previous`), and keeps the usage it has now, which later allocations, acknowledged
   // from later batches, may have changed. REQUIRES: mu_ held.
   void RestoreSpec(const core::NumberView& previous, core::TimePoint now);
+  // Takes back from `number` what an allocation that was never committed added (`before` its
+  // usage then, `after` what the allocation made of it). REQUIRES: mu_ held.
+  void TakeBackUsage(core::PhoneNumber number, const core::NumberUsage& before,
+                     const core::NumberUsage& after, core::TimePoint now);
 
   // Appends the change of `campaign` to `pool` (nullopt: unmapped) and applies it to
   // campaign_pools_ once durable, then runs `done`.

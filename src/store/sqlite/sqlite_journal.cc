@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_journal.h"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <exception>
@@ -276,14 +277,17 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
     return;
   }
   writing_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
-  core::Result<void> result = writer_.WriteBatch(entries, logs);
+  core::Result<void> result = FileStillThere();
+  if (result) result = writer_.WriteBatch(entries, logs);
   writing_since_.store(0);
   if (result) {
     batches_committed_.fetch_add(1);
     entries_committed_.fetch_add(entries.size() + logs.size());
+    failed_at_.store(0);
     if (!healthy_.exchange(true)) spdlog::info("sqlite journal: commits succeed again");
   } else {
     batches_failed_.fetch_add(1);
+    failed_at_.store(std::chrono::steady_clock::now().time_since_epoch().count());
     healthy_.store(false);
     spdlog::error("sqlite journal: commit of {} entries and {} log rows failed, rolled back: {}",
                   entries.size(), logs.size(), result.error().ToString());
@@ -319,11 +323,33 @@ std::size_t SqliteJournal::QueueDepth() const {
 bool SqliteJournal::Healthy() const { return healthy_.load(); }
 
 bool SqliteJournal::Stalled() const {
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  const std::int64_t failed = failed_at_.load(std::memory_order_relaxed);
+  if (failed != 0 &&
+      now - std::chrono::steady_clock::duration(failed) < options_.failed_commit_hold) {
+    return true;
+  }
   const std::int64_t since = writing_since_.load(std::memory_order_relaxed);
   if (since == 0) return false;
-  const auto running = std::chrono::steady_clock::now().time_since_epoch() -
-                       std::chrono::steady_clock::duration(since);
-  return running > options_.stall_limit;
+  return now - std::chrono::steady_clock::duration(since) > options_.stall_limit;
+}
+
+core::Result<void> SqliteJournal::FileStillThere() {
+  // Once a second at most: the check is a stat(2) of the path.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - moved_checked_ < std::chrono::seconds(1)) return {};
+  moved_checked_ = now;
+  int moved = 0;
+  if (sqlite3_file_control(write_db_.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+          SQLITE_OK &&
+      moved != 0) {
+    // Committing on would write into a deleted (or replaced) file: every change acknowledged
+    // from now on would be gone at the next start, which would find no store (or another one).
+    return core::Fail(core::Error::Unavailable(
+        "the database file was deleted, renamed or replaced while in use: commits stop; restore "
+        "it (or restart to open what is at the path now)"));
+  }
+  return {};
 }
 
 template <class T, class Query>

@@ -61,13 +61,19 @@ struct SqliteOptions {
   // Most entries written in one transaction (a single larger append still goes whole), so one
   // commit never grows unbounded. Default 4,096.
   std::size_t max_batch_entries = 4'096;
-  // How long a connection waits for a lock another process holds (e.g. `cidrotor import`)
-  // before its statement fails with "database is locked". Default 5,000 ms.
-  std::chrono::milliseconds busy_timeout{5'000};
+  // How long a connection waits for a lock another process holds (an admin's sqlite3, a backup
+  // tool) before its statement fails with "database is locked". Default 1,500 ms: less than
+  // stall_limit, so that the allocations waiting in a commit that waits for a lock are answered
+  // before the dialplan's CURL gives up (the commits after it are refused at once: Stalled()).
+  std::chrono::milliseconds busy_timeout{1'500};
   // A commit (or a pruning chunk) running longer than this makes the journal Stalled(): the
   // store refuses allocations at once and reports itself unhealthy until the commit ends.
   // Default 2,000 ms: the dialplan's CURL gives up after 2 s.
   std::chrono::milliseconds stall_limit{2'000};
+  // After a failed commit (a lock held elsewhere, a full disk), the journal stays Stalled()
+  // until a commit succeeds (api_logs rows and releases keep coming, and probe it), but for no
+  // longer than this at a time: then one allocation is let through as the probe.
+  std::chrono::milliseconds failed_commit_hold{5'000};
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
   std::size_t max_pending_reads = 64;
@@ -154,6 +160,9 @@ class SqliteJournal final : public Journal {
   void PruneStep(std::unique_lock<std::mutex>& lock);
   // Writes one batch, completes its waiters and publishes the outcome.
   void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs);
+  // kUnavailable once the database file is no longer at its path (deleted, renamed or replaced
+  // while serving): SQLite would go on writing to the unlinked file. Writer thread only.
+  core::Result<void> FileStillThere();
   // Entries and log rows queued or being written. REQUIRES: mu_ held.
   std::size_t QueuedLocked() const;
   // Logs a warning at the first and every 10,000th dropped log row.
@@ -183,6 +192,10 @@ class SqliteJournal final : public Journal {
   std::atomic<bool> healthy_{true};
   // steady_clock ticks when the writer's current transaction began; 0 between transactions.
   std::atomic<std::int64_t> writing_since_{0};
+  // steady ticks of the last failed commit, 0 after a success (Stalled()).
+  std::atomic<std::int64_t> failed_at_{0};
+  // When the writer last asked SQLite whether the database file was moved or deleted.
+  std::chrono::steady_clock::time_point moved_checked_{};  // writer thread only
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
