@@ -108,6 +108,7 @@ Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::st
 Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::string_view field) {
   auto digits = ExtractDigits(text, field);
   if (!digits) return Fail(digits.error());
+  if (auto ok = RefuseInternational(text, *digits, field); !ok) return Fail(ok.error());
   std::string_view d = *digits;
   if (d.size() == 11 && d.front() == '1') d.remove_prefix(1);
   if (d.size() != 10) {
@@ -118,9 +119,6 @@ Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::str
 }
 
 Result<PhoneNumber> PhoneNumber::ParseCallerId(std::string_view text, std::string_view field) {
-  auto digits = ExtractDigits(text, field);
-  if (!digits) return Fail(digits.error());
-  if (auto ok = RefuseInternational(text, *digits, field); !ok) return Fail(ok.error());
   return ParsePoolNumber(text, field);
 }
 

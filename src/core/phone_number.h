@@ -26,13 +26,13 @@ class PhoneNumber {
   // digits, any other country code is not NANP). Errors name `field`.
   [[nodiscard]] static Result<PhoneNumber> ParseDestination(std::string_view text,
                                                             std::string_view field = "to");
-  // A number of the center's own pool; exactly 10 digits or 1 + 10 digits. Errors name `field`.
+  // A number of the center's own pool; exactly 10 digits or 1 + 10 digits, and a leading `+`
+  // must carry country code 1 (`+4532123456` is Danish, not 453-212-3456). Errors name `field`.
   [[nodiscard]] static Result<PhoneNumber> ParsePoolNumber(std::string_view text,
                                                            std::string_view field = "caller_id");
 
   // A calling party's number as the network presents it (an inbound caller ID): the forms of a
-  // pool number, but a leading `+` must be followed by country code 1, since `+4532123456` is a
-  // Danish number, not 453-212-3456. Errors name `field`.
+  // pool number. Errors name `field`.
   [[nodiscard]] static Result<PhoneNumber> ParseCallerId(std::string_view text,
                                                          std::string_view field = "from");
 

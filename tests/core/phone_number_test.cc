@@ -93,6 +93,10 @@ TEST(PhoneNumberTest, CallerIdsWithAnotherCountryCodeAreNotNanp) {
   }
   EXPECT_THAT(PhoneNumber::ParseCallerId("913105559876"),
               HasFieldError(ErrorCode::kInvalidArgument, "from"));  // no dial prefix
+  // Nor is one a pool number (POST /api/numbers, a CSV row).
+  EXPECT_THAT(PhoneNumber::ParsePoolNumber("+4532123456"),
+              HasFieldError(ErrorCode::kInvalidArgument, "caller_id"));
+  EXPECT_TRUE(PhoneNumber::ParsePoolNumber("+1 310 555 9876").has_value());
 }
 
 TEST(PhoneNumberTest, ErrorsNameAreaCodesAndExchangesWithTheirThreeDigits) {
