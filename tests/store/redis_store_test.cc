@@ -284,6 +284,41 @@ TEST_F(RedisStoreTest, NumberAddedThroughOneInstanceIsAllocatableThroughTheOther
   EXPECT_TRUE(GetOn(*a, "2125550001")->reserved);
 }
 
+// A move the new pool refuses after the number left its old one (a delete script, then an
+// upsert script: two slots, two calls) puts it back where it was, with its call: left in no
+// pool, no later change could find it (cid:pool_of still names the old pool: 404 on every
+// PATCH, 409 on every add) until Redis was reloaded.
+TEST_F(RedisStoreTest, AMoveTheNewPoolRefusesPutsTheNumberBack) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  auto held = AllocateOn(*store, "2125559999");
+  ASSERT_THAT(held, IsOk());
+  ASSERT_EQ(redis_.Command({"SET", "cid:{east}:gen", "another-generation"}), "+OK\r\n");
+  const auto number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  core::NumberPatch to_east;
+  to_east.pool = "east";
+  EXPECT_THAT(
+      Await<core::NumberView>([&](auto done) { store->UpdateNumber(number, to_east, done); }),
+      HasError(ErrorCode::kUnavailable));
+  auto view = GetOn(*store, "2125550001");
+  ASSERT_THAT(view, IsOk());
+  EXPECT_EQ(view->spec.pool, "default");
+  EXPECT_TRUE(view->reserved);  // its call goes on
+  EXPECT_EQ(view->hourly_used_now, 1);
+  EXPECT_THAT(AllocateOn(*store, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  core::ReleaseRequest release;
+  release.reservation_id = held->reservation.id;
+  EXPECT_TRUE(
+      Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); })->released);
+
+  ASSERT_EQ(redis_.Command({"DEL", "cid:{east}:gen"}), ":1\r\n");
+  auto moved =
+      Await<core::NumberView>([&](auto done) { store->UpdateNumber(number, to_east, done); });
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_EQ(GetOn(*store, "2125550001")->spec.pool, "east");
+}
+
 // The journal refused an allocation, so it was undone in Redis: the number's next allocation links
 // to the one before it (which the journal has), not to the undone one (which it never had).
 TEST_F(RedisStoreTest, AnAllocationTheJournalRefusedIsNotLinkedTo) {

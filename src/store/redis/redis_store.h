@@ -286,6 +286,16 @@ class RedisStore final : public Store {
                                         const std::optional<core::NumberUsage>& usage,
                                         const std::string& from_pool, core::TimePoint now,
                                         std::optional<core::CompactTime> rest_until = std::nullopt);
+  // True when Redis answers that `pool` does not hold `caller_id` (or the pool is absent, or of
+  // another generation); false when it does, or cannot say.
+  bool AbsentFrom(redis::RedisConnection& connection, const std::string& pool,
+                  core::PhoneNumber caller_id, core::TimePoint now);
+  // Puts `left` (a number a move took out of its pool, as it was there) back into that pool,
+  // with the live reservation in `carried` (delete.lua's fields of it) and its newest
+  // reservation, after the new pool refused it (`why`). Logs either way.
+  void PutBack(redis::RedisConnection& connection, const core::NumberView& left,
+               const std::vector<std::string>& carried, const std::string& newest,
+               core::TimePoint now, const core::Error& why);
   core::Result<void> RemoveNumber(redis::RedisConnection& connection, const std::string& pool,
                                   core::PhoneNumber caller_id, core::TimePoint now);
   // redis_store_import.cc

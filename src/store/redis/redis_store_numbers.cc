@@ -139,12 +139,18 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   std::vector<std::string> carried;  // lib.lua hold's fields of a live reservation that moves
   std::optional<core::NumberUsage> keep = usage;
   std::string newest = "0";      // the number's newest reservation ('lr'), which moves too
+  std::optional<core::NumberView> left;  // the number as it was in from_pool, once moved out
   if (from_pool != spec.pool) {  // a move: out of the old pool's keys, into the new one's
     auto removed =
         RunPoolScript(connection, Script::kDelete, from_pool, now, {spec.caller_id.ToString()});
     if (!removed) return core::Fail(removed.error());
     if (removed->Status() == "OK") {
       const RedisReply& r = *removed;
+      RedisReply view;
+      view.type = RedisReply::Type::kArray;
+      view.elements.assign(r.elements.begin() + 1,
+                           r.elements.begin() + static_cast<std::ptrdiff_t>(kDeletedNewest));
+      left = redis::ViewFromReply(view, from_pool, now, calendar_.WindowsAt(now), options_.index);
       if (!keep) {
         keep = core::NumberUsage{.last_used = static_cast<core::CompactTime>(r.Int(7)),
                                  .hour_start = static_cast<core::CompactTime>(r.Int(8)),
@@ -170,7 +176,20 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   if (!carried.empty()) ended = 0;
   auto put =
       RunPoolScript(connection, Script::kUpsert, spec.pool, now, args, redis::CreatePool::kYes);
-  if (!put) return core::Fail(put.error());
+  if (!put) {
+    // Out of the old pool and not in the new one: in no pool at all, and no later change could
+    // find it (cid:pool_of still names the old one). Back where it was, with its call, once Redis
+    // says the new pool does not have it (a lost answer may hide an upsert that ran).
+    if (left && AbsentFrom(connection, spec.pool, spec.caller_id, now)) {
+      PutBack(connection, *left, carried, newest, now, put.error());
+    } else if (left) {
+      spdlog::error(
+          "store: {} left pool '{}'; whether pool '{}' took it is unknown ({}): a "
+          "reload of redis from PostgreSQL settles it",
+          spec.caller_id.ToString(), from_pool, spec.pool, put.error().ToString());
+    }
+    return core::Fail(put.error());
+  }
   std::vector<redis::Command> globals = {
       {"HSET", redis::kPoolOfKey, spec.caller_id.ToString(), spec.pool},
       {"SADD", redis::kPoolsKey, spec.pool}};
@@ -183,6 +202,41 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   auto mapped = connection.Pipeline(globals);
   if (!mapped) return core::Fail(mapped.error());
   return ended;
+}
+
+bool RedisStore::AbsentFrom(RedisConnection& connection, const std::string& pool,
+                            core::PhoneNumber caller_id, core::TimePoint now) {
+  auto read = scripts_.Run(
+      connection, redis::PoolCall(Script::kGet, pool, Context(now), {caller_id.ToString()}));
+  if (!read || read->is_error()) return false;  // unknown
+  const std::string_view status = read->Status();
+  if (status == "NOPOOL" || status == "GEN") return true;  // nothing there to allocate from
+  return status == "OK" && read->elements.size() > 1 && read->elements[1].is_nil();
+}
+
+void RedisStore::PutBack(RedisConnection& connection, const core::NumberView& left,
+                         const std::vector<std::string>& carried, const std::string& newest,
+                         core::TimePoint now, const core::Error& why) {
+  std::vector<std::string> args = {carried.empty() ? "update" : "move", "0"};
+  AppendNumberArgs(args, left.spec, left.usage, std::nullopt, std::nullopt);
+  args.insert(args.end(), carried.begin(), carried.end());
+  const std::string number = left.spec.caller_id.ToString();
+  auto back = RunPoolScript(connection, Script::kUpsert, left.spec.pool, now, args,
+                            redis::CreatePool::kYes);
+  if (!back || back->Status() != "OK") {
+    spdlog::error(
+        "store: {} left pool '{}' for another that refused it ({}), and could not be put back "
+        "({}): it is in no pool until redis is reloaded from PostgreSQL",
+        number, left.spec.pool, why.ToString(),
+        back ? std::string(back->Status()) : back.error().ToString());
+    return;
+  }
+  if (!newest.empty() && newest != "0") {
+    (void)connection.Run(
+        {"EVAL", kCarryNewest, "1", redis::PoolPrefix(left.spec.pool) + "n:" + number, newest});
+  }
+  spdlog::warn("store: {} could not move from pool '{}' ({}): put back", number, left.spec.pool,
+               why.ToString());
 }
 
 void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_done) {
