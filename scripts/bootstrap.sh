@@ -56,6 +56,11 @@ fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   sudo=()
   if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo > /dev/null; then
+      echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+      echo "bootstrap: run as root (there is no sudo here): apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
     sudo=(sudo)
   fi
   echo "bootstrap: installing ${missing[*]}"

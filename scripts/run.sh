@@ -17,7 +17,9 @@ ENV_FILE=.env
 # cidrotor reads it: `NAME=   # set me` is empty.
 dotenv_get() {
   [[ -f "$ENV_FILE" ]] || return 0
-  grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" "$ENV_FILE" | tail -n 1 |
+  # `|| true`: no line for NAME is no value, not a failure (set -e and pipefail would end the
+  # script there, silently, at the second `make run`).
+  { grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" "$ENV_FILE" || true; } | tail -n 1 |
     sed -E "s/^[^=]*=[[:space:]]*//; s/^#.*$//; s/[[:space:]]+#.*$//; s/^[\"'](.*)[\"']$/\\1/; s/[[:space:]]+$//"
 }
 

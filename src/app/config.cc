@@ -367,11 +367,18 @@ Result<DeploymentMode> SelectMode(const Config& config) {
         "mode needs both; set REDIS_URL or REDIS_HOST, or unset the PostgreSQL settings to run "
         "the embedded mode"));
   }
+  // The seed's .env sets REDIS_HOST and POSTGRES_USER/_PASSWORD/_DB but no POSTGRES_HOST (its
+  // compose file's service is `postgres`): say so rather than only what is missing.
+  const bool seed_env = !config.postgres_user.empty() || !config.postgres_db.empty();
   return Fail(Error::InvalidArgument(
       "DATABASE_URL",
-      "not set (nor POSTGRES_HOST), but Redis is (REDIS_URL or REDIS_HOST): cluster mode needs "
-      "both; set DATABASE_URL or POSTGRES_HOST, or unset the Redis settings to run the embedded "
-      "mode"));
+      std::string("not set (nor POSTGRES_HOST), but Redis is (REDIS_URL or REDIS_HOST): cluster "
+                  "mode needs both; set DATABASE_URL or POSTGRES_HOST, or unset the Redis "
+                  "settings to run the embedded mode") +
+          (seed_env ? ". POSTGRES_USER or POSTGRES_DB is set without POSTGRES_HOST (the seed's "
+                      ".env): add POSTGRES_HOST=postgres under docker compose, or the server's "
+                      "address"
+                    : "")));
 }
 
 const std::string& AgiHost(const Config& config) {

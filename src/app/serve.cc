@@ -40,10 +40,11 @@ int ConfigError(const core::Error& error) {
   return 2;
 }
 
-// A second SIGINT/SIGTERM while shutting down: the operator wants out now. Async-signal-safe.
-// When the graceful stop began (CLOCK_MONOTONIC, ns): a signal within kRepeatedSignal of it is
-// the same stop delivered twice (coreutils `timeout` and `kill -- -PGID` signal the process and
-// its group), not an operator's second ^C. Lock-free, so the handler may read it.
+// A second SIGINT/SIGTERM/SIGHUP while shutting down: the operator wants out now.
+// Async-signal-safe. When the graceful stop began (CLOCK_MONOTONIC, ns): a signal within
+// kRepeatedSignal of it is the same stop delivered twice (coreutils `timeout` and `kill -- -PGID`
+// signal the process and its group), not an operator's second ^C. Lock-free, so the handler may
+// read it.
 std::atomic<std::int64_t> stop_began_ns{0};
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 constexpr std::int64_t kRepeatedSignalNs = 1'000'000'000;
@@ -68,6 +69,7 @@ void InstallExitNowHandlers() {
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGHUP, &action, nullptr);
 }
 
 // Writes {"http_port":N,"agi_port":M} to `path` through a temporary file and a rename, so a
@@ -262,7 +264,8 @@ int RunServe(const Config& config, const ServeOptions& options) {
   }
   agi::AgiServer agi_server(io, std::move(agi_context));
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  // SIGHUP too (the terminal of a `make run` closed): a graceful stop, not death mid-request.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("msg=\"stopping\" signal={}", signo);

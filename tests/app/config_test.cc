@@ -256,6 +256,17 @@ TEST(ModeTest, OnlyOneDatabaseNamesTheMissingOne) {
   ASSERT_FALSE(mode.has_value());
   EXPECT_EQ(mode.error().field(), "DATABASE_URL");
   EXPECT_NE(mode.error().detail().find("POSTGRES_HOST"), std::string::npos);
+  EXPECT_EQ(mode.error().detail().find("seed"), std::string::npos);
+
+  // The seed's .env: REDIS_HOST and POSTGRES_USER/_PASSWORD/_DB, no POSTGRES_HOST.
+  Config seed;
+  seed.redis_host = "redis";
+  seed.postgres_user = "postgres";
+  seed.postgres_db = "callerid_db";
+  mode = SelectMode(seed);
+  ASSERT_FALSE(mode.has_value());
+  EXPECT_NE(mode.error().detail().find("POSTGRES_HOST=postgres"), std::string::npos)
+      << mode.error().detail();
 }
 
 TEST(LoopbackTest, RecognisesLoopbackAddresses) {

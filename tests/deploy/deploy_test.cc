@@ -168,10 +168,14 @@ TEST(DockerfileTest, BuildsOnDebian12AndRunsNonRootWithAHealthcheck) {
 
 TEST(SystemdUnitTest, IsHardenedAndVerifies) {
   const std::string unit = ReadFile(kSource / "deploy/systemd/cidrotor.service");
-  // --data-dir: a flag wins over the EnvironmentFile, where .env.example's value would land.
-  for (const char* key : {"ExecStart=/usr/local/bin/cidrotor serve --data-dir /var/lib/cidrotor",
-                          "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n",
-                          "DynamicUser=yes", "StateDirectory=cidrotor", "KillSignal=SIGTERM"}) {
+  // --data-dir: a flag wins over the settings file, where .env.example's value would land; the
+  // file goes through cidrotor's .env parser (--env-file), not systemd's EnvironmentFile=.
+  for (const char* key :
+       {"ExecStart=/usr/local/bin/cidrotor serve --data-dir /var/lib/cidrotor --env-file "
+        "${CREDENTIALS_DIRECTORY}/env",
+        "LoadCredential=env:/etc/cidrotor/cidrotor.env", "RestartPreventExitStatus=2",
+        "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n",
+        "DynamicUser=yes", "StateDirectory=cidrotor", "KillSignal=SIGTERM"}) {
     EXPECT_NE(unit.find(key), std::string::npos) << key;
   }
   if (Shell("command -v systemd-analyze").first != 0) GTEST_SKIP() << "no systemd-analyze";

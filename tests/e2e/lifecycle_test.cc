@@ -117,6 +117,14 @@ TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {
   EXPECT_EQ(NextCid("to=2125559876").status, 503);
 }
 
+// SIGHUP (the terminal of a `make run` closed) stops as gracefully: it once killed the process
+// mid-request, without the final flush.
+TEST_F(LifecycleTest, SighupStopsCleanlyToo) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  EXPECT_EQ(server().Terminate(std::chrono::seconds(30), SIGHUP), 0);
+  EXPECT_NE(server().Log().find("stopped"), std::string::npos) << server().Log();
+}
+
 // A number deleted and added back keeps its caps, also across a restart (and, in cluster mode, a
 // Redis that lost its data meanwhile): the system of record keeps what a deleted number used
 // (store/deleted_usage.h), so wiping numbers and adding them again resets no hour or day.

@@ -32,6 +32,28 @@ TEST(RedisUrlTest, HostPortPasswordAndDatabase) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 7000);
   EXPECT_EQ(v6->password, "pw");
+
+  // A password holding / : @ or % is percent-encoded, and reaches Redis decoded.
+  auto encoded = ParseRedisUrl("redis://:p%40ss%2Fword@cache:6379/1");
+  ASSERT_THAT(encoded, IsOk());
+  EXPECT_EQ(encoded->password, "p@ss/word");
+  EXPECT_EQ(encoded->host, "cache");
+  EXPECT_EQ(encoded->db, 1);
+  auto bare = ParseRedisUrl("redis://s3cret@cache");  // no colon: the password, as redis-cli
+  ASSERT_THAT(bare, IsOk());
+  EXPECT_EQ(bare->password, "s3cret");
+}
+
+// A password with an unescaped `/` once put its tail into the error ("database must be a number:
+// YmFyc2VjcmV0@redis.internal:6379"), printed to stderr and the journal.
+TEST(RedisUrlTest, ErrorsNeverQuoteThePassword) {
+  for (const char* url : {"redis://:Zm9v/YmFyc2VjcmV0@redis.internal:6379",
+                          "redis://:YmFyc2VjcmV0@redis.internal:port", "redis://:YmFyc2VjcmV0@/"}) {
+    auto parsed = ParseRedisUrl(url);
+    ASSERT_THAT(parsed, HasFieldError(core::ErrorCode::kInvalidArgument, "REDIS_URL")) << url;
+    EXPECT_EQ(parsed.error().detail().find("YmFyc2VjcmV0"), std::string::npos)
+        << parsed.error().detail();
+  }
 }
 
 TEST(RedisUrlTest, RejectsWhatItCannotUse) {

@@ -170,9 +170,9 @@ ServerProcess::~ServerProcess() {
   if (running()) Kill();
 }
 
-int ServerProcess::Terminate(std::chrono::seconds timeout) {
+int ServerProcess::Terminate(std::chrono::seconds timeout, int signo) {
   if (!running()) return -1;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, signo);
   int status = 0;
   if (!WaitUntil(pid_, Clock::now() + timeout, &status)) {
     Kill();

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -75,9 +76,9 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
 
-  // SIGTERM, then waits at most `timeout`. Returns the exit status, or -1 when the process was
-  // killed by a signal or did not exit in time (it is SIGKILLed then).
-  int Terminate(std::chrono::seconds timeout = std::chrono::seconds(30));
+  // `signo` (SIGTERM), then waits at most `timeout`. Returns the exit status, or -1 when the
+  // process was killed by a signal or did not exit in time (it is SIGKILLed then).
+  int Terminate(std::chrono::seconds timeout = std::chrono::seconds(30), int signo = SIGTERM);
   // SIGKILL and reap: the `kill -9` of a crash test.
   void Kill();
   // Everything the server wrote to stdout and stderr so far.
