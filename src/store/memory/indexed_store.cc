@@ -191,18 +191,19 @@ void IndexedStore::Allocate(core::AllocationRequest request, Callback<core::Allo
   };
   // Undo: nothing of the allocation stays (a disk full for a minute at dialer rates would
   // otherwise leave the whole pool capped until the day ends, and agents limited).
+  // Copied before the call: its arguments move `made` and the allocation, in no set order.
   const core::NumberUsage after = made.usage;
-  CommitThen<core::Allocation>(
-      std::move(made), std::move(*allocation), std::move(answer),
-      [this, id, number = reservation.caller_id, before, after, agent = request.agent, now] {
-        std::lock_guard undo_lock(mu_);
-        const core::TimePoint undone_at = NowLocked();
-        core::ReleaseRequest release;
-        release.reservation_id = id;
-        (void)index_.Release(release, undone_at);
-        TakeBackUsage(number, before, after, undone_at);
-        limiter_.Forget(agent, now);
-      });
+  const core::PhoneNumber number = reservation.caller_id;
+  CommitThen<core::Allocation>(std::move(made), std::move(*allocation), std::move(answer),
+                               [this, id, number, before, after, agent = request.agent, now] {
+                                 std::lock_guard undo_lock(mu_);
+                                 const core::TimePoint undone_at = NowLocked();
+                                 core::ReleaseRequest release;
+                                 release.reservation_id = id;
+                                 (void)index_.Release(release, undone_at);
+                                 TakeBackUsage(number, before, after, undone_at);
+                                 limiter_.Forget(agent, now);
+                               });
 }
 
 void IndexedStore::TakeBackUsage(core::PhoneNumber number, const core::NumberUsage& before,
