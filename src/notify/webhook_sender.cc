@@ -82,7 +82,7 @@ void WebhookSender::Send(const std::string& event, const std::string& json,
     std::lock_guard lock(mu_);
     for (auto& target : targets_) {
       if (stop_) {
-        CountDropped(*target, event, 1);
+        CountDropped(*target, event);
         continue;
       }
       if (target->queue.size() >= options_.max_queue && !key.empty()) {
@@ -97,7 +97,7 @@ void WebhookSender::Send(const std::string& event, const std::string& json,
         }
       }
       if (target->queue.size() >= options_.max_queue && !DropOldestUnkeyed(*target)) {
-        CountDropped(*target, event, 1);
+        CountDropped(*target, event);
         continue;
       }
       target->queue.push_back(Pending{event, json, key});
@@ -112,14 +112,12 @@ bool WebhookSender::DropOldestUnkeyed(Target& target) {
   if (oldest == target.queue.end()) return false;
   const std::string event = oldest->event;
   target.queue.erase(oldest);
-  CountDropped(target, event, 1);
+  CountDropped(target, event);
   return true;
 }
 
-void WebhookSender::CountDropped(const Target& target, const std::string& event,
-                                 std::uint64_t count) {
-  dropped_.fetch_add(count);
-  for (std::uint64_t i = 1; i < count; ++i) (void)drop_log_.Pass();
+void WebhookSender::CountDropped(const Target& target, const std::string& event) {
+  dropped_.fetch_add(1);
   if (const auto times = drop_log_.Pass()) {
     spdlog::warn(
         "webhook {}: {} event(s) dropped since the last such line (queue full or "
@@ -176,7 +174,7 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
       draining = stop_;
     }
     if (timeout.count() == 0) {
-      CountDropped(target, pending.event, 1);
+      CountDropped(target, pending.event);
       return;
     }
     auto status = PostJson(target.url, pending.json, headers, timeout, options_.ca_file);

@@ -98,7 +98,8 @@ class WebhookSender {
   // Makes room in a full queue for an event (keyed or not): drops its oldest event without a
   // key. False when every queued event has one. REQUIRES: mu_ held.
   bool DropOldestUnkeyed(Target& target);
-  void CountDropped(const Target& target, const std::string& event, std::uint64_t count);
+  // Counts one dropped event, and logs drops once per 10 s with their count.
+  void CountDropped(const Target& target, const std::string& event);
   // Time left to deliver in after a stop (zero once it is over); the full timeout before.
   // REQUIRES: mu_ held.
   std::chrono::milliseconds TimeLeftLocked() const;

@@ -243,8 +243,10 @@ class Journal {
   // False after a failed commit until one succeeds again.
   virtual bool Healthy() const = 0;
   // Whether the commit under way has run longer than the journal's stall limit (a disk that
-  // hangs, a lock another process holds): allocations should fail fast rather than queue behind
-  // it. The default: never (journals that cannot stall).
+  // hangs, a lock another process holds), or a journal keeps itself stalled after a failed
+  // commit until one succeeds (SqliteJournal: a full disk, a lock held past its busy timeout):
+  // allocations should fail fast rather than queue behind it. The default: never (journals that
+  // cannot stall).
   virtual bool Stalled() const { return false; }
 
   // Blocks until every entry appended before the call is committed.
