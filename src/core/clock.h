@@ -25,6 +25,13 @@ constexpr CompactTime ToCompact(TimePoint t) {
   return unix_seconds <= 0 ? 0 : static_cast<CompactTime>(unix_seconds);
 }
 
+// The millisecond of t's second (0..999); 0 for instants at or before the compact epoch, whose
+// CompactTime is 0 too.
+constexpr std::uint16_t MillisecondOf(TimePoint t) {
+  const auto ms = t.time_since_epoch().count() - kCompactEpochUnixSeconds * 1000;
+  return ms <= 0 ? 0 : static_cast<std::uint16_t>(ms % 1000);
+}
+
 constexpr TimePoint FromCompact(CompactTime t) {
   return TimePoint(Seconds(kCompactEpochUnixSeconds + static_cast<std::int64_t>(t)));
 }

@@ -1,18 +1,18 @@
 // The least-recently-used order of a pool's available numbers, nested by tier.
 //
 // Why this shape (DESIGN-NOTES §2): tiers nest (exchange ⊂ area code ⊂ pool), so each number sits
-// in exactly one order, that of its (pool, exchange) leaf group, keyed by (last_used, number).
-// Each group above keeps a min-heap of its non-empty child groups keyed by the child's head. The
-// least recently used number of any tier is found by walking heads down from that tier's group,
-// and linking or unlinking a number updates its leaf and the heads above it: O(log n) per level.
-// Leaf orders (core/leaf_order.h: a FIFO ring for numbers that come back in the order they were
-// used, a heap for the rest) hold 12-byte entries carrying their own key (last use and the
-// number's last four digits: a leaf is one exchange), so ordering never touches the records
-// themselves: at a million numbers, records are cache misses. Removal from a leaf is lazy: a
-// number that leaves the order only clears its `linked` flag, and an entry whose generation no
-// longer matches its record is dropped when it reaches the front (the front is always valid).
-// Almost every removal is of the front anyway (allocation takes the least recently used). Group
-// heaps (few elements) are indexed heaps whose elements know their position.
+// in exactly one order, that of its (pool, exchange) leaf group, keyed by (last_used, its
+// millisecond, number). Each group above keeps a min-heap of its non-empty child groups keyed by
+// the child's head. The least recently used number of any tier is found by walking heads down from
+// that tier's group, and linking or unlinking a number updates its leaf and the heads above it:
+// O(log n) per level. Leaf orders (core/leaf_order.h: a FIFO ring for numbers that come back in the
+// order they were used, a heap for the rest) hold 12-byte entries carrying their own key (last use
+// to the millisecond and the number's last four digits: a leaf is one exchange), so ordering never
+// touches the records themselves: at a million numbers, records are cache misses. Removal from a
+// leaf is lazy: a number that leaves the order only clears its `linked` flag, and an entry whose
+// generation no longer matches its record is dropped when it reaches the front (the front is always
+// valid). Almost every removal is of the front anyway (allocation takes the least recently used).
+// Group heaps (few elements) are indexed heaps whose elements know their position.
 //
 // The state tier keeps no level of its own (NumberIndex compares the heads of a state's area
 // codes, a few dozen at most), so allocations in the other tiers do not pay for it.
@@ -36,11 +36,13 @@ namespace cidrotor::core {
 inline constexpr std::uint32_t kUnlinked = 0xFFFF'FFFF;
 
 struct LruKey {
-  std::uint32_t last_used = 0;  // CompactTime; 0 = never used, sorts first
-  std::uint64_t digits = 0;     // ties by number
+  std::uint32_t last_used = 0;     // CompactTime; 0 = never used, sorts first
+  std::uint16_t last_used_ms = 0;  // NumberUsage::last_used_ms: the order within that second
+  std::uint64_t digits = 0;        // ties by number
   friend bool operator==(const LruKey&, const LruKey&) = default;
   friend bool operator<(const LruKey& a, const LruKey& b) {
-    return a.last_used != b.last_used ? a.last_used < b.last_used : a.digits < b.digits;
+    if (a.last_used != b.last_used) return a.last_used < b.last_used;
+    return a.last_used_ms != b.last_used_ms ? a.last_used_ms < b.last_used_ms : a.digits < b.digits;
   }
 };
 
@@ -138,7 +140,7 @@ class LruForest {
       g = &groups_[g->heap.front()];
     }
     if (g->leaf.empty()) return std::nullopt;
-    return g->leaf.front().record;
+    return g->leaf.front().record();
   }
 
   // The key of the least recently used number under `group`, if any is linked there. Reads no
@@ -156,16 +158,17 @@ class LruForest {
     ++state.generation;
     const LruKey key = records_.Key(record);
     LeafOrder& entries = groups_[leaf].leaf;
-    entries.push(LeafEntry{key.last_used, static_cast<std::uint16_t>(key.digits % 10'000),
-                           state.generation, record});
-    if (entries.front().record == record) Propagate(leaf);
+    entries.push(LeafEntry(key.last_used, key.last_used_ms,
+                           static_cast<std::uint16_t>(key.digits % 10'000), state.generation,
+                           record));
+    if (entries.front().record() == record) Propagate(leaf);
   }
 
   // REQUIRES: record is linked in `leaf`.
   void Unlink(std::uint32_t record, std::uint32_t leaf) {
     records_.Link(record).linked = false;
     Group& g = groups_[leaf];
-    if (g.leaf.front().record != record) {  // its entry goes stale in place
+    if (g.leaf.front().record() != record) {  // its entry goes stale in place
       // Numbers taken from the middle (the sticky tier, admin changes) leave entries that only
       // go when they reach the front, which they may never do while the front stays: once they
       // outnumber the live ones, drop them all (amortized O(log n) per removal, and memory
@@ -182,7 +185,7 @@ class LruForest {
   std::optional<std::uint32_t> LeafFront(std::uint32_t leaf) const {
     const LeafOrder& entries = groups_[leaf].leaf;
     if (entries.empty()) return std::nullopt;
-    return entries.front().record;
+    return entries.front().record();
   }
 
   // Leaf entries of every group, stale ones included. O(groups).
@@ -221,9 +224,10 @@ class LruForest {
   // Whether `entry` is its record's current one: linked, of the same generation and key (the
   // key too, so that a generation that wrapped around can never revive an old entry).
   bool IsCurrent(const LeafEntry& entry) {
-    const LinkState& state = records_.Link(entry.record);
-    return state.linked && state.generation == entry.generation &&
-           records_.Key(entry.record).last_used == entry.last_used;
+    const LinkState& state = records_.Link(entry.record());
+    if (!state.linked || state.generation != entry.generation()) return false;
+    const LruKey key = records_.Key(entry.record());
+    return key.last_used == entry.last_used() && key.last_used_ms == entry.last_used_ms();
   }
 
   // Pops entries off the top until the top is current (or the heap is empty). Checking costs a
@@ -266,7 +270,8 @@ class LruForest {
   LruKey HeadOf(const Group& g) const {
     if (g.level != Level::kExchange) return groups_[g.heap.front()].head;
     const LeafEntry& top = g.leaf.front();
-    return LruKey{top.last_used, std::uint64_t{g.label} * 10'000 + top.line};
+    return LruKey{top.last_used(), top.last_used_ms(),
+                  std::uint64_t{g.label} * 10'000 + top.line()};
   }
   static bool IsEmpty(const Group& g) {
     return g.level == Level::kExchange ? g.leaf.empty() : g.heap.empty();

@@ -54,7 +54,19 @@ struct NumberUsage {
   CompactTime warm_from = 0;
   // Resting (out of rotation, spam-label guard) until then; 0 or past = not resting.
   CompactTime rest_until = 0;
+  // The millisecond of last_used's second: numbers used within one second rotate in the order
+  // they were used, not by number. Kept beside the allocation state (the embedded index, Redis)
+  // only; the system of record has whole seconds, so after a restart or a rebuild the numbers
+  // used in one second tie again, by number.
+  std::uint16_t last_used_ms = 0;
 };
+
+// Sets a last_used that comes from outside (an import row): whole seconds, so its millisecond is
+// 0, in both stores.
+inline void SetLastUsed(NumberUsage& usage, CompactTime last_used) {
+  usage.last_used = last_used;
+  usage.last_used_ms = 0;
+}
 
 struct NumberView {
   NumberSpec spec;

@@ -165,7 +165,7 @@ std::optional<std::uint32_t> NumberIndex::FindRecord(PhoneNumber caller_id) cons
   return table_.Find(caller_id.digits());
 }
 
-std::uint32_t NumberIndex::NewRecord() {
+std::optional<std::uint32_t> NumberIndex::NewRecord() {
   if (!free_records_.empty()) {
     const std::uint32_t id = free_records_.back();
     free_records_.pop_back();
@@ -175,6 +175,9 @@ std::uint32_t NumberIndex::NewRecord() {
     records_[id] = Record{};
     records_[id].link.generation = generation;
     return id;
+  }
+  if (records_.size() >= std::min(options_.max_numbers, LeafEntry::kMaxRecords)) {
+    return std::nullopt;
   }
   records_.emplace_back();
   return static_cast<std::uint32_t>(records_.size() - 1);
@@ -228,7 +231,13 @@ Result<NumberView> NumberIndex::Put(const NumberSpec& spec, const NumberUsage& u
 
 Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now) {
   const auto existing = FindRecord(spec.caller_id);
-  const std::uint32_t id = existing ? *existing : NewRecord();
+  const auto slot = existing ? existing : NewRecord();
+  if (!slot) {
+    return Fail(Error::Conflict(
+        "the store is full: it holds at most " + std::to_string(records_.size()) + " numbers",
+        "caller_id"));
+  }
+  const std::uint32_t id = *slot;
   if (existing) Detach(id);
   if (auto applied = ApplySpec(id, spec); !applied) {
     if (existing) {
@@ -241,6 +250,7 @@ Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage,
   }
   Record& r = records_[id];
   r.last_used = usage.last_used;
+  r.last_used_ms = usage.last_used_ms;
   r.hour_start = usage.hour_start;
   r.hourly_used = usage.hourly_used;
   r.day_start = usage.day_start;
@@ -454,6 +464,7 @@ Result<Allocation> NumberIndex::Allocate(const AllocationRequest& request, TimeP
   r.daily_used = static_cast<std::uint16_t>(DailyUsedNow(r, w) + 1);
   r.day_start = ToCompact(w.day_start);
   r.last_used = std::max<CompactTime>(ToCompact(now), 1);
+  r.last_used_ms = MillisecondOf(now);
 
   Reservation reservation;
   reservation.id = reservation_id;
@@ -637,8 +648,8 @@ std::optional<NumberUsage> NumberIndex::UsageOf(PhoneNumber caller_id) const {
 }
 
 NumberUsage NumberIndex::UsageOf(const Record& r) const {
-  return NumberUsage{r.last_used,  r.hour_start, r.day_start, r.hourly_used,
-                     r.daily_used, r.warm_from,  r.rest_until};
+  return NumberUsage{r.last_used,  r.hour_start, r.day_start,  r.hourly_used,
+                     r.daily_used, r.warm_from,  r.rest_until, r.last_used_ms};
 }
 
 std::vector<Reservation> NumberIndex::LiveReservations() const {

@@ -52,6 +52,9 @@ struct IndexOptions {
   // most `probation_daily_cap` for this long (core/probation.h); 0 = no probation.
   Seconds probation{0};
   std::uint16_t probation_daily_cap = 30;
+  // The most numbers the index holds (record slots, freed ones reused): what a leaf entry can
+  // name. Lower only in tests, which cannot fill 16.7 million slots.
+  std::uint32_t max_numbers = LeafEntry::kMaxRecords;
 };
 
 // A number's daily cap on the local day of `windows`: its full cap (its own or the default), the
@@ -228,7 +231,8 @@ class NumberIndex {
     LinkState link;                // linked = in the available order
     bool active = true;
     bool in_use = true;  // false for a freed slot awaiting reuse
-    CompactTime warm_from = 0;  // NumberUsage::warm_from (in what was padding)
+    std::uint16_t last_used_ms = 0;  // NumberUsage::last_used_ms (in what was padding)
+    CompactTime warm_from = 0;       // NumberUsage::warm_from (in what was padding)
   };
   static_assert(sizeof(Record) == 56, "a record's size is the memory per number (SPEC < 100 B)");
 
@@ -237,7 +241,7 @@ class NumberIndex {
     ChunkedVector<Record>* records;
     LruKey Key(std::uint32_t id) const {
       const Record& r = (*records)[id];
-      return LruKey{r.last_used, r.digits};
+      return LruKey{r.last_used, r.last_used_ms, r.digits};
     }
     LinkState& Link(std::uint32_t id) { return (*records)[id].link; }
   };
@@ -295,7 +299,8 @@ class NumberIndex {
   std::optional<std::uint32_t> FindRecord(PhoneNumber caller_id) const;
   Result<void> ApplySpec(std::uint32_t id, const NumberSpec& spec);
   Result<std::uint16_t> InternName(Interner& names, std::string_view name, const char* field);
-  std::uint32_t NewRecord();
+  // A free record slot; none once the index holds LeafEntry::kMaxRecords numbers.
+  std::optional<std::uint32_t> NewRecord();
 
   // Takes a record out of the available order if it is there. Every mutation of a record is
   // Detach → change → Settle, so the order never holds a stale key.

@@ -42,7 +42,11 @@ inline DeletedUsage KeepOnDelete(const core::NumberUsage& usage, core::CompactTi
     until = std::max(until, day_after(core::ProbationEnd(usage.rest_until, probation)));
   }
   if (until <= now) return DeletedUsage{};
-  return DeletedUsage{usage, until};
+  // Whole seconds, as the system of record keeps them (cid:deleted too): a number added back
+  // ties with the others of its second, in both stores.
+  core::NumberUsage kept = usage;
+  kept.last_used_ms = 0;
+  return DeletedUsage{kept, until};
 }
 
 // Whether `kept` still applies at `now`.
@@ -54,7 +58,7 @@ inline bool StillKept(const DeletedUsage& kept, core::CompactTime now) {
 // last_used, rest_until and warm_from over it, as for a number updated in place.
 inline core::NumberUsage RevivedUsage(const core::NumberUsage& kept, const ImportItem& item) {
   core::NumberUsage usage = kept;
-  if (item.last_used) usage.last_used = *item.last_used;
+  if (item.last_used) core::SetLastUsed(usage, *item.last_used);
   if (item.rest_until) usage.rest_until = *item.rest_until;
   if (item.warm_from) usage.warm_from = *item.warm_from;
   return usage;

@@ -11,15 +11,29 @@
 namespace cidrotor::core {
 namespace {
 
-using Key = std::tuple<std::uint32_t, std::uint16_t, std::uint32_t>;  // last_used, line, record
+// last_used, last_used_ms, line, record
+using Key = std::tuple<std::uint32_t, std::uint16_t, std::uint16_t, std::uint32_t>;
 
-Key KeyOf(const LeafEntry& e) { return {e.last_used, e.line, e.record}; }
+Key KeyOf(const LeafEntry& e) { return {e.last_used(), e.last_used_ms(), e.line(), e.record()}; }
+
+TEST(LeafOrderTest, AnEntryKeepsEveryFieldOfItsPackedKey) {
+  const LeafEntry entry(4'000'000'000U, 999, 9'999, 0xABCD, LeafEntry::kMaxRecords - 1);
+  EXPECT_EQ(entry.last_used(), 4'000'000'000U);
+  EXPECT_EQ(entry.last_used_ms(), 999);
+  EXPECT_EQ(entry.line(), 9'999);
+  EXPECT_EQ(entry.generation(), 0xABCD);
+  EXPECT_EQ(entry.record(), LeafEntry::kMaxRecords - 1);
+  // The millisecond orders before the line, the line before the generation.
+  EXPECT_TRUE(LeafEntry(7, 2, 0, 0, 1) > LeafEntry(7, 1, 9'999, 0xFFFF, 2));
+  EXPECT_TRUE(LeafEntry(7, 1, 5, 0, 1) > LeafEntry(7, 1, 4, 0xFFFF, 2));
+  EXPECT_FALSE(LeafEntry(7, 1, 5, 0, 1) > LeafEntry(8, 0, 0, 0, 2));
+}
 
 TEST(LeafOrderTest, InOrderAdditionsComeOutFirstInFirstOut) {
   LeafOrder order;
-  for (std::uint32_t i = 0; i < 100; ++i) order.push(LeafEntry{i, 0, 0, i});
+  for (std::uint32_t i = 0; i < 100; ++i) order.push(LeafEntry(i, 0, 0, 0, i));
   for (std::uint32_t i = 0; i < 100; ++i) {
-    ASSERT_EQ(order.front().record, i);
+    ASSERT_EQ(order.front().record(), i);
     order.pop();
   }
   EXPECT_TRUE(order.empty());
@@ -27,17 +41,19 @@ TEST(LeafOrderTest, InOrderAdditionsComeOutFirstInFirstOut) {
 
 TEST(LeafOrderTest, AnOlderAdditionComesOutBeforeNewerOnes) {
   LeafOrder order;
-  order.push(LeafEntry{10, 0, 0, 1});
-  order.push(LeafEntry{20, 0, 0, 2});
-  order.push(LeafEntry{5, 0, 0, 3});   // a call released late: older than the newest
-  order.push(LeafEntry{20, 1, 0, 4});  // same second, higher line: after record 2
-  order.push(LeafEntry{20, 0, 0, 5});  // ties with the newest by key: still in order
+  order.push(LeafEntry(10, 0, 0, 0, 1));
+  order.push(LeafEntry(20, 0, 0, 0, 2));
+  order.push(LeafEntry(5, 0, 0, 0, 3));     // a call released late: older than the newest
+  order.push(LeafEntry(20, 0, 1, 0, 4));    // same second, higher line: after record 2
+  order.push(LeafEntry(20, 0, 0, 0, 5));    // ties with the newest by key: still in order
+  order.push(LeafEntry(20, 400, 0, 0, 6));  // later in that second: after every line of it
+  order.push(LeafEntry(20, 300, 9, 0, 7));  // earlier in it than record 6
   std::vector<std::uint32_t> out;
   while (!order.empty()) {
-    out.push_back(order.front().record);
+    out.push_back(order.front().record());
     order.pop();
   }
-  EXPECT_EQ(out, (std::vector<std::uint32_t>{3, 1, 2, 5, 4}));
+  EXPECT_EQ(out, (std::vector<std::uint32_t>{3, 1, 2, 5, 4, 7, 6}));
 }
 
 TEST(LeafOrderTest, MatchesASortedReferenceUnderRandomUse) {
@@ -53,12 +69,15 @@ TEST(LeafOrderTest, MatchesASortedReferenceUnderRandomUse) {
       // Mostly "now" (in order), sometimes a key from the past.
       const std::uint32_t last_used =
           rng() % 4 == 0 ? clock - std::min(clock, static_cast<std::uint32_t>(rng() % 500)) : clock;
-      const LeafEntry entry{last_used, static_cast<std::uint16_t>(rng() % 10'000), 0, step};
+      const LeafEntry entry(last_used,
+                            static_cast<std::uint16_t>(rng() % 4 == 0 ? rng() % 1'000 : 0),
+                            static_cast<std::uint16_t>(rng() % 10'000), 0, step);
       order.push(entry);
       reference.insert(KeyOf(entry));
     } else {
       ASSERT_EQ(std::get<0>(KeyOf(order.front())), std::get<0>(*reference.begin()));
       ASSERT_EQ(std::get<1>(KeyOf(order.front())), std::get<1>(*reference.begin()));
+      ASSERT_EQ(std::get<2>(KeyOf(order.front())), std::get<2>(*reference.begin()));
       reference.erase(reference.find(KeyOf(order.front())));
       order.pop();
     }

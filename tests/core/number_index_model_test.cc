@@ -24,6 +24,7 @@ struct ModelNumber {
   std::uint16_t hourly_cap = 0;
   std::uint16_t daily_cap = 0;
   CompactTime last_used = 0;
+  std::uint16_t last_used_ms = 0;
   CompactTime hour_start = 0;
   CompactTime day_start = 0;
   std::uint16_t hourly_used = 0;
@@ -67,7 +68,8 @@ class Model {
       ModelNumber* best = nullptr;
       for (auto& [digits, n] : numbers) {
         if (n.pool != pool || !Available(n, now) || !matches(n)) continue;
-        if (!best || LruKey{n.last_used, n.digits} < LruKey{best->last_used, best->digits}) {
+        if (!best || LruKey{n.last_used, n.last_used_ms, n.digits} <
+                         LruKey{best->last_used, best->last_used_ms, best->digits}) {
           best = &n;
         }
       }
@@ -113,6 +115,7 @@ class Model {
     ++chosen->hourly_used;
     ++chosen->daily_used;
     chosen->last_used = ToCompact(now);
+    chosen->last_used_ms = MillisecondOf(now);
     if (lead && options_.sticky.count() > 0)
       leads[{pool, *lead}] = {chosen->digits, ToCompact(now)};
     chosen->reservation = id;
@@ -170,7 +173,8 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
       spec.daily_cap = static_cast<std::uint16_t>(rng() % 3 == 0 ? 0 : 2 + rng() % 10);
       spec.active = rng() % 10 != 0;
       auto& m = model.numbers[spec.caller_id.digits()];
-      NumberUsage usage{m.last_used, m.hour_start, m.day_start, m.hourly_used, m.daily_used};
+      NumberUsage usage{m.last_used, m.hour_start,  m.day_start, m.hourly_used, m.daily_used, 0,
+                        0,           m.last_used_ms};
       ASSERT_TRUE(index.Put(spec, usage, now).has_value());
       m.digits = spec.caller_id.digits();
       m.pool = spec.pool;
@@ -225,6 +229,7 @@ TEST(NumberIndexModelTest, MatchesReferenceModelOver100kOperations) {
         ASSERT_EQ(view->reserved, m.reservation.has_value()) << digits;
         ASSERT_EQ(view->available, model.Available(m, now)) << digits;
         ASSERT_EQ(view->usage.last_used, m.last_used) << digits;
+        ASSERT_EQ(view->usage.last_used_ms, m.last_used_ms) << digits;
       }
       ASSERT_EQ(index.size(), model.numbers.size());
     }

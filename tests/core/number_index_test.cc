@@ -65,6 +65,63 @@ TEST_F(NumberIndexTest, NeverUsedFirstThenLeastRecentlyUsedTiesByNumber) {
   EXPECT_EQ(Next("2125559999"), "2125550001");  // used before, comes last
 }
 
+// A burst of calls that end at once (a carrier's CONGESTION) on a small area code: each number is
+// released within the second it was taken. By whole seconds they would all tie, and the lowest
+// number would take every call until the second ends; to the millisecond they rotate.
+TEST_F(NumberIndexTest, NumbersUsedWithinOneSecondRotateInTheOrderTheyWereUsed) {
+  Add("2125550001");  // one exchange...
+  Add("2125550002");
+  Add("2127770001");  // ...and another: the area code's order compares the exchanges' heads
+  std::vector<std::string> picked;
+  for (int call = 0; call < 9; ++call) {
+    now_ += Milliseconds(40);                  // 9 calls in 360 ms, all within one second
+    auto allocation = Allocate("2129999999");  // an exchange of none of them: area_code tier
+    ASSERT_THAT(allocation, IsOk());
+    picked.push_back(allocation->reservation.caller_id.ToString());
+    ASSERT_THAT(ReleaseId(allocation->reservation.id), IsOk());
+  }
+  EXPECT_EQ(picked, (std::vector<std::string>{"2125550001", "2125550002", "2127770001",
+                                              "2125550001", "2125550002", "2127770001",
+                                              "2125550001", "2125550002", "2127770001"}));
+  EXPECT_EQ(index_.Find(*PhoneNumber::ParsePoolNumber("2127770001"), now_)->usage.last_used_ms,
+            360);
+}
+
+TEST_F(NumberIndexTest, WithinOneMillisecondTiesAreByNumber) {
+  Add("2125550002");
+  Add("2125550001");
+  now_ += Milliseconds(250);
+  auto first = Allocate("2125559999");
+  auto second = Allocate("2125559999");
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(ReleaseId(second->reservation.id), IsOk());
+  ASSERT_THAT(ReleaseId(first->reservation.id), IsOk());
+  // Both used at 14:00:00.250, released in the other order: the lower number first.
+  EXPECT_EQ(Next("2125559999"), "2125550001");
+  EXPECT_EQ(Next("2125559999"), "2125550002");
+}
+
+TEST_F(NumberIndexTest, AFullIndexRefusesANewNumberAndKeepsTheOthers) {
+  IndexOptions options{100, 500, Seconds(300)};
+  options.max_numbers = 2;
+  NumberIndex small(calendar_, options);
+  NumberSpec spec;
+  for (const char* number : {"2125550001", "2125550002"}) {
+    spec.caller_id = *PhoneNumber::ParsePoolNumber(number);
+    ASSERT_THAT(small.Add(spec, {}, now_), IsOk());
+  }
+  spec.caller_id = *PhoneNumber::ParsePoolNumber("2125550003");
+  auto refused = small.Add(spec, {}, now_);
+  ASSERT_THAT(refused, HasError(ErrorCode::kConflict));
+  EXPECT_EQ(refused.error().field(), "caller_id");
+  EXPECT_EQ(small.size(), 2U);
+  EXPECT_FALSE(small.Find(spec.caller_id, now_).has_value());
+  // A freed slot takes a new number again.
+  ASSERT_THAT(small.Remove(*PhoneNumber::ParsePoolNumber("2125550001"), now_), IsOk());
+  EXPECT_THAT(small.Add(spec, {}, now_), IsOk());
+}
+
 TEST_F(NumberIndexTest, ReleasedNumberGoesToTheBackOfTheOrder) {
   Add("2125550001");
   Add("2125550002");

@@ -1,7 +1,10 @@
 // The public API against the real binary: the seed's /next-cid fields, the plain format, every
 // error status of SPEC's table, admin authentication and release.
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "e2e/e2e_fixture.h"
 
@@ -219,6 +222,27 @@ TEST_F(ApiTest, ReleasedNumberIsAllocatableAgainAndReleaseIsIdempotent) {
   expect_released(client().Post("/release?reservation_id=" + fourth), "false");
   expect_released(client().Post("/release?reservation_id=" + first), "false");
   EXPECT_EQ(NextCid("to=2125559876").status, 200);
+}
+
+// A burst of calls that fail at once (a carrier's CONGESTION) on a small area code: each number is
+// back within the second it was taken. Least recently used is to the millisecond, so they rotate;
+// by whole seconds the lowest number would take the rest of the second's calls.
+TEST_F(ApiTest, NumbersReleasedWithinASecondRotateInTheOrderTheyWereUsed) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3));
+  std::vector<std::string> picked;
+  for (int call = 0; call < 9; ++call) {
+    const auto r = NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << r.body;
+    picked.push_back(Field(ParseJson(r.body), "caller_id"));
+    ASSERT_EQ(client().Post("/release", "caller_id=" + picked.back()).status, 200);
+    // Calls a couple of milliseconds apart, as a dialer's are: two in one millisecond tie, by
+    // number.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(picked, (std::vector<std::string>{"2125551001", "2125551002", "2125551003",
+                                              "2125551001", "2125551002", "2125551003",
+                                              "2125551001", "2125551002", "2125551003"}));
 }
 
 TEST_F(ApiTest, ReleaseWithoutAnIdIs400) {

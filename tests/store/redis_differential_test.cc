@@ -1,6 +1,7 @@
 // The Redis store against the embedded one, over a seeded random walk of allocations (two pools,
 // agents with a per-minute limit), releases, admin changes (caps, deactivation, moves between
-// pools, rests set and ended, imports with last_used), time (hours and days included) and Redis
+// pools, rests set and ended, imports with last_used), time (hours and days included, and steps
+// within a second, which the order keeps to the millisecond) and Redis
 // losing its data (the rebuild from the journal), with new numbers warming up on odd seeds
 // (WARMUP_DAYS 3: their daily cap ramps 3, 5, 7, then 9): both must pick the same numbers in the
 // same tiers, refuse the same requests, count the same availability (capped and resting numbers
@@ -109,6 +110,8 @@ class Walk {
     const std::string at =
         "step " + std::to_string(step) + ": " + expected.spec.caller_id.ToString();
     EXPECT_EQ(actual.spec.pool, expected.spec.pool) << at;
+    EXPECT_EQ(actual.usage.last_used, expected.usage.last_used) << at;
+    EXPECT_EQ(actual.usage.last_used_ms, expected.usage.last_used_ms) << at;
     EXPECT_EQ(actual.usage.warm_from, expected.usage.warm_from) << at;
     EXPECT_EQ(actual.usage.rest_until, expected.usage.rest_until) << at;
     EXPECT_EQ(actual.resting, expected.resting) << at;
@@ -230,6 +233,14 @@ class Walk {
 
   void AdvanceClock() {
     const int dice = Pick(20);
+    if (dice >= 16) {
+      // Within a second: numbers used in one second must rotate in the order they were used,
+      // by the millisecond, in both stores.
+      const int ms = 1 + Pick(400);
+      clock_.Advance(core::Milliseconds(ms));
+      Note("advance " + std::to_string(ms) + " ms");
+      return;
+    }
     std::int64_t seconds = 1 + Pick(120);  // within a reservation's 300 s
     if (dice == 0) {
       seconds = 3600;  // the next hour

@@ -215,7 +215,10 @@ void IndexedStore::TakeBackUsage(core::PhoneNumber number, const core::NumberUsa
   core::NumberUsage usage = view->usage;
   if (usage.hour_start == after.hour_start && usage.hourly_used > 0) --usage.hourly_used;
   if (usage.day_start == after.day_start && usage.daily_used > 0) --usage.daily_used;
-  if (usage.last_used == after.last_used) usage.last_used = before.last_used;
+  if (usage.last_used == after.last_used && usage.last_used_ms == after.last_used_ms) {
+    usage.last_used = before.last_used;
+    usage.last_used_ms = before.last_used_ms;
+  }
   (void)index_.Put(view->spec, usage, now);
 }
 

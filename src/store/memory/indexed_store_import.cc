@@ -105,7 +105,7 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
       // updated in place (store/deleted_usage.h RevivedUsage); only a new one arrives.
       const auto kept = before ? std::nullopt : TakeDeleted(number, now);
       if (kept) usage = kept->usage;
-      if (item.last_used) usage.last_used = *item.last_used;
+      if (item.last_used) core::SetLastUsed(usage, *item.last_used);
       if (!before && !kept) {
         usage = item.warm_from_day ? core::ArrivingUsage(usage, *item.warm_from_day)
                                    : index_.ArrivingUsage(usage, now);

@@ -21,7 +21,11 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
   const core::NumberUsage u = usage.value_or(core::NumberUsage{});
   AppendSpecArgs(args, spec);
   args.push_back(usage ? "all" : last_used_only ? "lu" : "keep");
-  args.push_back(std::to_string(last_used_only && !usage ? *last_used_only : u.last_used));
+  if (last_used_only && !usage) {
+    args.push_back(std::to_string(*last_used_only));
+  } else {
+    args.push_back(LastUsedArg(u));
+  }
   args.push_back(std::to_string(u.hour_start));
   args.push_back(std::to_string(u.hourly_used));
   args.push_back(std::to_string(u.day_start));
@@ -38,8 +42,19 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
   }
 }
 
+std::string LastUsedArg(const core::NumberUsage& usage) {
+  std::string arg = std::to_string(usage.last_used);
+  if (usage.last_used_ms != 0 && usage.last_used_ms < 1000) {
+    const std::string ms = std::to_string(usage.last_used_ms);
+    arg += '.';
+    arg.append(3 - ms.size(), '0');
+    arg += ms;
+  }
+  return arg;
+}
+
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
-  // status, last_used, hour_start, hourly, day_start, daily, warm_from, rest_until
+  // status, last_used, hour_start, hourly, day_start, daily, warm_from, rest_until, last_used_ms
   const std::size_t at = 1 + index * kUpsertReplyFields;
   core::NumberUsage usage;
   usage.last_used = static_cast<core::CompactTime>(reply.Int(at + 1));
@@ -49,6 +64,7 @@ core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index) {
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(at + 5));
   usage.warm_from = static_cast<core::CompactTime>(reply.Int(at + 6));
   usage.rest_until = static_cast<core::CompactTime>(reply.Int(at + 7));
+  usage.last_used_ms = static_cast<std::uint16_t>(reply.Int(at + 8));
   return usage;
 }
 
@@ -69,6 +85,7 @@ core::NumberView ViewFromReply(const RedisReply& v, const std::string& pool, cor
   view.usage.daily_used = static_cast<std::uint16_t>(v.Int(10));
   view.usage.warm_from = static_cast<core::CompactTime>(v.Int(13));
   view.usage.rest_until = static_cast<core::CompactTime>(v.Int(14));
+  view.usage.last_used_ms = static_cast<std::uint16_t>(v.Int(15));
   view.effective_hourly_cap =
       view.spec.hourly_cap != 0 ? view.spec.hourly_cap : defaults.default_hourly_cap;
   view.effective_daily_cap =

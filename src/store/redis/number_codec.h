@@ -31,11 +31,16 @@ void AppendNumberArgs(std::vector<std::string>& args, const core::NumberSpec& sp
                       std::optional<core::CompactTime> rest_until = std::nullopt,
                       std::optional<core::CompactTime> warm_from = std::nullopt);
 
-// upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
-// daily_used, warm_from, rest_until.
-inline constexpr std::size_t kUpsertReplyFields = 8;
+// upsert.lua's last_used field of `usage`: compact seconds, and '.mmm' when its millisecond is
+// not 0 (lib.lua split_last_used), so a number that moves between pools keeps its place.
+std::string LastUsedArg(const core::NumberUsage& usage);
 
-// The usage upsert.lua reports for its `index`-th number (warm_from and rest_until included).
+// upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
+// daily_used, warm_from, rest_until, last_used_ms.
+inline constexpr std::size_t kUpsertReplyFields = 9;
+
+// The usage upsert.lua reports for its `index`-th number (warm_from, rest_until and
+// last_used_ms included).
 core::NumberUsage UsageFromUpsert(const RedisReply& reply, std::size_t index);
 
 // A view() reply (number, carrier, state, hourly cap, daily cap, active, last_used, hour_start,

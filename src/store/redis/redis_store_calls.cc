@@ -221,6 +221,7 @@ void RedisStore::FinishAllocation(const RedisReply& reply, const core::Allocatio
   usage.daily_used = static_cast<std::uint16_t>(reply.Int(8));
   usage.warm_from = static_cast<core::CompactTime>(reply.Int(10));   // unchanged, for the journal
   usage.rest_until = static_cast<core::CompactTime>(reply.Int(11));  // likewise
+  usage.last_used_ms = static_cast<std::uint16_t>(reply.Int(12));
   // The number's reservation before this one, in Redis's order of every instance's allocations
   // (0: none known, e.g. the number's first: the journal then takes the number's newest).
   const auto previous_id = static_cast<std::uint64_t>(reply.Int(9));

@@ -147,7 +147,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       // Its usage moves with it; a last_used, rest_until or warm_from column sets that field, as
       // for any update.
       core::NumberUsage usage = before->usage;
-      if (items[i].last_used) usage.last_used = *items[i].last_used;
+      if (items[i].last_used) core::SetLastUsed(usage, *items[i].last_used);
       if (items[i].rest_until) usage.rest_until = *items[i].rest_until;
       if (items[i].warm_from) usage.warm_from = *items[i].warm_from;
       auto moved = PutNumber(connection, MergedSpec(before->spec, items[i]), usage, *pool, now);

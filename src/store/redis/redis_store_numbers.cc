@@ -29,12 +29,12 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
   return core::Error::NotFound("no caller_id " + caller_id.ToString(), "caller_id");
 }
 
-// delete.lua's reply: 'OK', the number's view (15 fields, lib.lua view), its newest reservation
+// delete.lua's reply: 'OK', the number's view (16 fields, lib.lua view), its newest reservation
 // ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 7
 // fields.
-constexpr std::size_t kDeletedNewest = 16;
-constexpr std::size_t kDeletedEnded = 17;
-constexpr std::size_t kDeletedWithHeld = 25;
+constexpr std::size_t kDeletedNewest = 17;
+constexpr std::size_t kDeletedEnded = 18;
+constexpr std::size_t kDeletedWithHeld = 26;
 
 // Sets a moved number's newest reservation in its new pool, unless an allocation there set one
 // already, or the number is gone again.
@@ -158,7 +158,8 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
                                  .hourly_used = static_cast<std::uint16_t>(r.Int(9)),
                                  .daily_used = static_cast<std::uint16_t>(r.Int(11)),
                                  .warm_from = static_cast<core::CompactTime>(r.Int(14)),
-                                 .rest_until = static_cast<core::CompactTime>(r.Int(15))};
+                                 .rest_until = static_cast<core::CompactTime>(r.Int(15)),
+                                 .last_used_ms = static_cast<std::uint16_t>(r.Int(16))};
       }
       newest = r.Text(kDeletedNewest);
       ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));

@@ -7,7 +7,7 @@
 -- argument, split only when a tier needs it), the caller's deadline in Redis's time (Unix ms;
 -- '' = none): past it the call changes nothing and answers {'LATE'}.
 -- Replies: {'OK', number, match, carrier, last_used, hour_start, day_start, hourly_used,
--- daily_used, previous, warm_from, rest_until} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
+-- daily_used, previous, warm_from, rest_until, last_used_ms} | {'NONE'} | {'RATE', retry_after_s} | {'NOPOOL'} |
 -- {'GEN', g} | {'BROKEN', d} | {'LATE'}. `previous` is the number's reservation before this one
 -- (its 'lr' until now; '0': none known), which the journal links this one to: Redis sees every
 -- instance's allocations of a number in their order, PostgreSQL's batches may commit in another.
@@ -157,9 +157,10 @@ else
   take_first(picked, xs, as)
 end
 local last_used = NOW_S  -- never 0: a number used at the epoch itself would read as never used
-if NOW < 1 then last_used = '1' end
-redis.call('HSET', nkey(picked), 'lu', last_used, 'hs', HS_S, 'hu', hourly + 1, 'ds', DS_S,
-           'du', daily + 1, 'rid', id, 'ru', until_s, 'lr', id)
+local last_used_ms = string.sub(NOW_MS_S, -3)  -- Unix and compact seconds share their milliseconds
+if NOW < 1 then last_used, last_used_ms = '1', '000' end
+redis.call('HSET', nkey(picked), 'lu', last_used, 'lm', last_used_ms, 'hs', HS_S, 'hu', hourly + 1,
+           'ds', DS_S, 'du', daily + 1, 'rid', id, 'ru', until_s, 'lr', id)
 redis.call('ZADD', PARKED, until_s, picked)
 redis.call('HSET', rkey(id), 'cid', picked, 'dst', dst, 'cmp', ARGV[20], 'agt', agent,
            'lead', ARGV[21], 'm', match, 'at', NOW_MS_S, 'ru', until_s)
@@ -170,4 +171,4 @@ if limited then
   redis.call('PEXPIRE', agent_key, '61000')
 end
 return {'OK', picked, match, f[9] or '', last_used, HS, DS, hourly + 1, daily + 1, f[10] or '0',
-        f[11] or '0', f[12] or '0'}
+        f[11] or '0', f[12] or '0', last_used_ms}

@@ -1,6 +1,6 @@
 -- Removes a number; its live reservation ends with it (here: a move carries it on, upsert.lua
 -- mode 'move' in the new pool). ARGV[14]: the number.
--- Reply: {'OK', view (15 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
+-- Reply: {'OK', view (16 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
 -- its newest reservation id ('lr', '0' when none: a move carries it too), ended reservation id or
 -- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru} | {'NOTFOUND'} |
 -- {'NOPOOL'} | {'GEN', g}.

@@ -52,7 +52,7 @@ local function check_gen(create)
   return {'GEN', g}
 end
 
--- The available order has three levels of sorted sets, all scored by last_used:
+-- The available order has three levels of sorted sets, all scored by last use (order_score):
 --   x:NPANXX  the exchange's available numbers;
 --   a:NPA     the area code's exchanges that have one, each scored as its first number;
 --   all       the pool's area codes that have one, each scored as its first exchange.
@@ -93,7 +93,23 @@ local function lift(nxx)
   rescore(ALL, P .. 'a:' .. npa, npa)
 end
 
--- Puts an available number into the order, `lu` its last use as a string. An entry that joins a
+-- A number's score in the available order, as a string: its last use 'lu' (compact seconds) and,
+-- when it was used at a millisecond past the second, that millisecond ('lm', three digits) as a
+-- decimal fraction, so numbers used within one second rotate in the order they were used
+-- (core::NumberUsage::last_used_ms). A double holds both exactly enough: seconds need 33 bits.
+local function order_score(lu, lm)
+  if not lm or lm == '000' then return lu or '0' end
+  return lu .. '.' .. lm
+end
+
+-- A last use as the store sends it (store/redis/number_codec.cc): compact seconds, and the
+-- millisecond when there is one ('S.mmm'). Returns 'lu' and 'lm' (nil: none).
+local function split_last_used(arg)
+  if not string.find(arg, '.', 1, true) then return arg, nil end
+  return string.match(arg, '^(%d+)%.(%d%d%d)$')
+end
+
+-- Puts an available number into the order, `lu` its order_score. An entry that joins a
 -- set can only lower its first score, so the levels above take the lower of their score and the
 -- number's ('LT': no read).
 local function add_available(d, lu)
@@ -192,12 +208,13 @@ end
 -- Puts a number where its fields say (core::NumberIndex::Settle): parked until its reservation
 -- ends (an expired one ends here), nowhere while inactive, parked until the next window while
 -- at a cap, parked until its rest ends ('rs', an admin's rest; also in REST, which the stats
--- count) while resting, else in the available order by last_used (ties: lexical = numeric).
+-- count) while resting, else in the available order by `order` (lu and lm: order_score; ties:
+-- lexical = numeric).
 -- A capped number that also rests waits for the window first, then for the rest: it counts as
 -- capped while it is, as in the embedded index's stats. A rest that has ended leaves 'rs' as it
 -- is (the store reports it, as the embedded index does).
 -- REQUIRES: the number is in no order (new, or detached).
-local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
+local function place(d, act, rid, ru, order, f_hc, f_dc, hs, hu, ds, du, wf, rs)
   if num(rid) ~= 0 then
     if num(ru) > NOW then
       redis.call('ZADD', PARKED, ru, d)
@@ -219,17 +236,18 @@ local function place(d, act, rid, ru, lu, f_hc, f_dc, hs, hu, ds, du, wf, rs)
     redis.call('ZADD', REST, rs, d)
     return 'resting'
   end
-  add_available(d, lu or '0')
+  add_available(d, order)
   return 'available'
 end
 
 -- Re-reads a number and places it again (after any change to it).
 local function settle(d)
   local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds',
-                       'du', 'wf', 'rs')
+                       'du', 'wf', 'rs', 'lm')
   detach(d, f[12])
   if not f[1] then return 'gone' end
-  return place(d, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12])
+  return place(d, f[1], f[2], f[3], order_score(f[4], f[13]), f[5], f[6], f[7], f[8], f[9], f[10],
+               f[11], f[12])
 end
 
 -- Makes number `d` held by a live reservation read back from elsewhere (the journal at a
@@ -254,15 +272,16 @@ local function advance()
 end
 
 -- A number's full state as a flat list (store/redis/number_codec.cc reads it): number, carrier,
--- state, hc, dc, act, lu, hs, hu, ds, du, rid, available 1/0, wf, rs. The warm-up's day and
+-- state, hc, dc, act, lu, hs, hu, ds, du, rid, available 1/0, wf, rs, lm. The warm-up's day and
 -- today's cap are computed from wf in C++ (core/warm_up.h), not here, and whether it rests from
 -- rs.
 local function view(d)
   local f = redis.call('HMGET', nkey(d), 'car', 'st', 'hc', 'dc', 'act', 'lu', 'hs', 'hu', 'ds',
-                       'du', 'rid', 'wf', 'rs')
+                       'du', 'rid', 'wf', 'rs', 'lm')
   if not f[5] then return false end
   local available = 0
   if redis.call('ZSCORE', xkey(d), d) then available = 1 end
   return {d, f[1] or '', f[2] or '', num(f[3]), num(f[4]), num(f[5]), num(f[6]), num(f[7]),
-          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available, num(f[12]), num(f[13])}
+          num(f[8]), num(f[9]), num(f[10]), num(f[11]), available, num(f[12]), num(f[13]),
+          num(f[14])}
 end

@@ -23,7 +23,7 @@ if id ~= '' then
   d = r[1]
 end
 local f = redis.call('HMGET', nkey(d), 'act', 'rid', 'ru', 'lu', 'hc', 'dc', 'hs', 'hu', 'ds', 'du',
-                     'wf', 'rs')
+                     'wf', 'rs', 'lm')
 if not f[1] then return {'NOTFOUND'} end  -- every number has 'act'
 if id == '' then
   id = f[2]
@@ -36,5 +36,5 @@ if num(f[3]) <= NOW then  -- its TTL has passed: it ended then
 end
 end_reservation(d, id)
 redis.call('ZREM', PARKED, d)  -- a reserved number is parked and in no other order (place)
-place(d, f[1], 0, 0, f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12])
+place(d, f[1], 0, 0, order_score(f[4], f[13]), f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12])
 return {'OK', id, d, r[2], r[3], r[4], r[5], r[6], r[7], r[8]}

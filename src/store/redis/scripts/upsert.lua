@@ -7,8 +7,8 @@
 --            is held in this same script, never available in its new pool meanwhile
 -- ARGV[15]: '1' creates the pool's generation key when missing (the caller checked
 -- cid:generation). Then 14 fields per number from ARGV[16]: number, carrier, state, hourly cap,
--- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used,
--- hour_start, hourly_used, day_start, daily_used, warm-up start, rest end. The warm-up start
+-- daily cap, active '1'/'0', usage mode ('keep' | 'lu' = last_used only | 'all'), last_used
+-- (lib.lua split_last_used: with its millisecond when it has one), hour_start, hourly_used, day_start, daily_used, warm-up start, rest end. The warm-up start
 -- ('wf') is '' when the caller leaves it to this script: a new number warms up from today unless
 -- it has a last_used (new_numbers.lua arriving_wf), an existing one keeps its own (a PATCH).
 -- Otherwise it is set as given, '0' = established: the rebuild, a move and an undo pass the
@@ -16,7 +16,7 @@
 -- import, a PATCH of other fields; a new number: none), else set as given, '0' = none (ends a
 -- rest now): a PATCH of the rest, the rebuild, a move and an undo.
 -- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
--- rest_until, ...} (8 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} |
+-- rest_until, last_used_ms, ...} (9 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} |
 -- {'GEN', g}.
 local bad = check_gen(ARGV[15] == '1')
 if bad then return bad end
@@ -49,8 +49,8 @@ for i = 16, last, 14 do
   local act = ARGV[i + 5]
   local npa = string.sub(d, 1, 3)
   if status == 'new' then
-    local lu, hs, hu, ds, du = '0', '0', '0', '0', '0'
-    if usage == 'lu' or usage == 'all' then lu = ARGV[i + 7] end
+    local lu, lm, hs, hu, ds, du = '0', nil, '0', '0', '0', '0'
+    if usage == 'lu' or usage == 'all' then lu, lm = split_last_used(ARGV[i + 7]) end
     if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
     wf = arriving_wf(lu, wf)
     if num(rs) == 0 then rs = '0' end
@@ -64,8 +64,12 @@ for i = 16, last, 14 do
       local n = #h
       h[n + 1], h[n + 2] = 'rs', rs
     end
+    if lm then  -- likewise
+      local n = #h
+      h[n + 1], h[n + 2] = 'lm', lm
+    end
     redis.call('HSET', unpack(h))
-    add_new(d, act, lu, ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du, wf, rs)
+    add_new(d, act, order_score(lu, lm), ARGV[i + 3], ARGV[i + 4], hs, hu, ds, du, wf, rs)
     table.insert(out, status)
     table.insert(out, num(lu))
     table.insert(out, num(hs))
@@ -74,6 +78,7 @@ for i = 16, last, 14 do
     table.insert(out, num(du))
     table.insert(out, num(wf))
     table.insert(out, num(rs))
+    table.insert(out, num(lm))
   else
     if status == 'upd' then
       redis.call('HSET', k, 'car', ARGV[i + 1], 'st', ARGV[i + 2], 'hc', ARGV[i + 3],
@@ -83,7 +88,11 @@ for i = 16, last, 14 do
         if act == '1' then delta = -1 end
         redis.call('HINCRBY', AREAS, 'i:' .. npa, delta)
       end
-      if usage == 'lu' or usage == 'all' then redis.call('HSET', k, 'lu', ARGV[i + 7]) end
+      if usage == 'lu' or usage == 'all' then
+        local lu, lm = split_last_used(ARGV[i + 7])
+        redis.call('HSET', k, 'lu', lu)
+        if lm then redis.call('HSET', k, 'lm', lm) else redis.call('HDEL', k, 'lm') end
+      end
       if usage == 'all' then
         redis.call('HSET', k, 'hs', ARGV[i + 8], 'hu', ARGV[i + 9], 'ds', ARGV[i + 10],
                    'du', ARGV[i + 11])
@@ -95,9 +104,9 @@ for i = 16, last, 14 do
       end
       settle(d)
     end
-    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du', 'wf', 'rs')
+    local u = redis.call('HMGET', k, 'lu', 'hs', 'hu', 'ds', 'du', 'wf', 'rs', 'lm')
     table.insert(out, status)
-    for j = 1, 7 do table.insert(out, num(u[j])) end
+    for j = 1, 8 do table.insert(out, num(u[j])) end
   end
 end
 
