@@ -144,10 +144,13 @@ class SqliteTarget final : public ImportTarget {
   static core::Result<std::unique_ptr<ImportTarget>> Open(const ImportOptions& options) {
     auto lock = DataDirLock::Acquire(options.data_dir, "import");
     if (!lock) {
+      // Only a server takes an import through --via-api; another import is simply waited for.
+      const bool serving = lock.error().detail().find("by cidrotor serve") != std::string::npos;
       return core::Fail(core::Error::Conflict(
           lock.error().detail() +
-          ": stop it first, or import through it with --via-api http://HOST:PORT --token "
-          "ADMIN_TOKEN"));
+          (serving ? ": stop it first, or import through it with --via-api http://HOST:PORT "
+                     "--token ADMIN_TOKEN"
+                   : ": wait for it to finish")));
     }
     store::sqlite::BulkImportOptions bulk;
     bulk.path = (options.data_dir / kDatabaseFileName).string();
@@ -174,6 +177,35 @@ class SqliteTarget final : public ImportTarget {
   std::unique_ptr<store::sqlite::BulkImporter> importer_;
 };
 
+// A dry run's target: the store read-only, without the data-dir lock, so it also runs beside
+// `serve`; it creates nothing (a mistyped --data-dir must not become a new store). Only Exists is
+// asked: a dry run adds nothing.
+class DryRunTarget final : public ImportTarget {
+ public:
+  static core::Result<std::unique_ptr<ImportTarget>> Open(const ImportOptions& options,
+                                                          std::ostream& err) {
+    const std::string path = (options.data_dir / kDatabaseFileName).string();
+    auto stored = store::sqlite::StoredNumbers::Open(path);
+    if (!stored) return core::Fail(std::move(stored.error()));
+    if (!(*stored)->file_exists()) {
+      err << "cidrotor import: no store at " << path << " yet: every row counts as new\n";
+    }
+    return std::unique_ptr<ImportTarget>(new DryRunTarget(std::move(*stored)));
+  }
+
+  core::Result<bool> Exists(core::PhoneNumber number) override { return stored_->Contains(number); }
+  core::Result<void> Add(store::ImportItem) override { return {}; }
+  core::Result<void> Finish() override { return {}; }
+  const store::ImportResult& result() const override { return result_; }
+
+ private:
+  explicit DryRunTarget(std::unique_ptr<store::sqlite::StoredNumbers> stored)
+      : stored_(std::move(stored)) {}
+
+  std::unique_ptr<store::sqlite::StoredNumbers> stored_;
+  store::ImportResult result_;  // nothing written
+};
+
 }  // namespace
 
 int ImportExitStatus(const ImportCounts& counts, bool stopped) {
@@ -182,13 +214,25 @@ int ImportExitStatus(const ImportCounts& counts, bool stopped) {
   return counts.rejected > 0 || stopped ? 1 : 0;
 }
 
-bool IsTheInput(const ImportOptions& options) {
-  if (options.rejects_path.empty() || options.input == "-") return false;
+std::optional<std::string> RejectsPathProblem(const ImportOptions& options) {
+  if (options.rejects_path.empty()) return std::nullopt;
   struct stat input {};
   struct stat rejects {};
-  return ::stat(options.input.c_str(), &input) == 0 &&
-         ::stat(options.rejects_path.c_str(), &rejects) == 0 && input.st_dev == rejects.st_dev &&
-         input.st_ino == rejects.st_ino;
+  if (options.input != "-" && ::stat(options.input.c_str(), &input) == 0 &&
+      ::stat(options.rejects_path.c_str(), &rejects) == 0 && input.st_dev == rejects.st_dev &&
+      input.st_ino == rejects.st_ino) {
+    return "is the file being imported";
+  }
+  if (options.via_api.empty() && IsStoreFile(options.data_dir, options.rejects_path)) {
+    return "is a file of the store";
+  }
+  std::ifstream existing(options.rejects_path, std::ios::binary);
+  char magic[16] = {};
+  if (existing.read(magic, sizeof magic) &&
+      std::string_view(magic, sizeof magic) == std::string_view("SQLite format 3\0", 16)) {
+    return "is an SQLite database";
+  }
+  return std::nullopt;
 }
 
 void RejectsOnStderr::Show(std::uint64_t line, std::string_view reason, std::ostream& err) {
@@ -205,10 +249,10 @@ void RejectsOnStderr::Summarize(std::uint64_t rejected, std::ostream& err) const
 }
 
 int RunImport(const ImportOptions& options, std::ostream& err) {
-  // Opening the rejects file empties it: never the file being imported.
-  if (IsTheInput(options)) {
-    err << "cidrotor import: --rejects " << options.rejects_path
-        << " is the file being imported; name another\n";
+  // Opening the rejects file empties it: never the file being imported, nor the store's.
+  if (const auto problem = RejectsPathProblem(options)) {
+    err << "cidrotor import: --rejects " << options.rejects_path << " " << *problem
+        << "; name another\n";
     return 2;
   }
   if (!options.via_api.empty()) return RunImportViaApi(options, err);
@@ -217,7 +261,9 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     err << "cidrotor import: " << input.error().detail() << "\n";
     return 2;
   }
-  auto importer = options.open_target ? options.open_target(options) : SqliteTarget::Open(options);
+  auto importer = options.open_target ? options.open_target(options)
+                  : options.dry_run   ? DryRunTarget::Open(options, err)
+                                      : SqliteTarget::Open(options);
   if (!importer) {
     err << "cidrotor import: " << importer.error().detail() << "\n";
     return 2;
@@ -237,7 +283,8 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   service::NumberRowParser parser;
   bool header_done = false;
   std::optional<core::Error> stop;  // a header or store error ends the import
-  // Dry runs and `fail` look every row up; the data-dir lock keeps other writers out meanwhile.
+  // Dry runs and `fail` look every row up (`fail` under the data-dir lock, which keeps other
+  // writers out meanwhile; a dry run reads beside them).
   const bool lookup = options.dry_run || options.on_duplicate == store::OnDuplicate::kFail;
   const auto on_record = [&](const service::CsvRecord& record) {
     if (stop) return;
@@ -279,8 +326,17 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
     }
+    const std::uint64_t line = row.line;
     if (auto added = (*importer)->Add(service::ToImportItem(std::move(row))); !added) {
-      stop = added.error();
+      if (added.error().code() != core::ErrorCode::kInvalidArgument) {
+        stop = added.error();
+        return;
+      }
+      // A row the store cannot hold (one carrier too many): rejected, as a bad row is.
+      const std::string reason = added.error().field() + ": " + added.error().detail();
+      ++counts.rejected;
+      rejects.Write({line, reason, record.fields});
+      if (!rejects.is_open()) shown.Show(line, reason, err);
     }
   };
 

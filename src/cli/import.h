@@ -98,8 +98,10 @@ class RejectsOnStderr {
   std::uint64_t shown_ = 0;
 };
 
-// Whether --rejects names the input file itself (which opening it would empty).
-bool IsTheInput(const ImportOptions& options);
+// Why --rejects must not be written (opening it empties it), or nullopt: it names the input file,
+// a file of the store (its database, WAL, lock: the data dir's, or any SQLite database, such as a
+// server's reached through --via-api).
+std::optional<std::string> RejectsPathProblem(const ImportOptions& options);
 
 // SPEC's exit status for these counts (`stopped`: a batch failed after some were committed).
 int ImportExitStatus(const ImportCounts& counts, bool stopped);

@@ -209,7 +209,7 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   while (!target.empty() && target.back() == '/') target.pop_back();
   target +=
       fmt::format("/api/numbers/import?on_duplicate={}", OnDuplicateName(options.on_duplicate));
-  const std::string host(url->host());
+  const std::string host(url->host_address());  // an IPv6 literal without its brackets
   const std::string port = url->has_port() ? std::string(url->port()) : "80";
 
   const auto started = std::chrono::steady_clock::now();
@@ -217,6 +217,10 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   bool read_failed = false;
   try {
     response = PostStreamed(host, port, target, options.token, *input, read_failed);
+  } catch (const boost::system::system_error& e) {
+    // The code's message: what() also names the Boost source line that threw.
+    err << "cidrotor import: " << options.via_api << ": " << e.code().message() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     err << "cidrotor import: " << options.via_api << ": " << e.what() << "\n";
     return 2;

@@ -20,8 +20,10 @@ bool IsStoreFile(const std::filesystem::path& data_dir, const std::filesystem::p
   std::error_code error;
   const auto canonical_target = std::filesystem::weakly_canonical(target, error);
   if (error) return false;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    const std::filesystem::path file = data_dir / (std::string(kDatabaseFileName) + suffix);
+  const std::string database = kDatabaseFileName;
+  for (const std::string& name : {database, database + "-wal", database + "-shm",
+                                  database + "-journal", std::string(kLockFileName)}) {
+    const std::filesystem::path file = data_dir / name;
     std::error_code canonical_error;
     std::error_code equivalent_error;
     if (std::filesystem::weakly_canonical(file, canonical_error) == canonical_target &&

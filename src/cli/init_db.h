@@ -26,9 +26,10 @@ inline constexpr std::size_t kSamplePoolSize = 150;
 inline constexpr const char* kDatabaseFileName = "cidrotor.db";
 
 // Whether writing `target` would overwrite the store in `data_dir`: its database file or one of
-// SQLite's files beside it (-wal, -shm, -journal), by name or through another path to the same
-// file. `backup var/cidrotor.db` and `export var/cidrotor.db` read naturally and destroyed the
-// running store (a review reproduced both); they are refused instead.
+// SQLite's files beside it (-wal, -shm, -journal), or the data-dir lock (replacing it gives it an
+// inode nobody holds: an import could then write behind a running server), by name or through
+// another path to the same file. `backup var/cidrotor.db` and `export var/cidrotor.db` read
+// naturally and destroyed the running store (a review reproduced both); they are refused instead.
 bool IsStoreFile(const std::filesystem::path& data_dir, const std::filesystem::path& target);
 
 struct InitDbReport {

@@ -14,12 +14,14 @@ namespace cidrotor::core {
 
 class Interner {
  public:
+  static constexpr std::size_t kCapacity = 65'536;  // names, "" included
+
   Interner() { Intern(""); }
 
-  // The id of `name`, adding it when new; nullopt when 65,536 names are taken already.
+  // The id of `name`, adding it when new; nullopt when kCapacity names are taken already.
   std::optional<std::uint16_t> Intern(std::string_view name) {
     if (auto found = Find(name)) return found;
-    if (names_.size() > 0xFFFF) return std::nullopt;
+    if (names_.size() >= kCapacity) return std::nullopt;
     const auto id = static_cast<std::uint16_t>(names_.size());
     names_.emplace_back(name);
     ids_.emplace(names_.back(), id);

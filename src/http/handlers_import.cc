@@ -33,8 +33,8 @@ constexpr std::size_t kBatchRows = 65'536;
 using LineReason = std::pair<std::uint64_t, std::string>;
 
 // What the answer reports. Rejects arrive in line order from two sources (bad rows, and rows
-// the store refused as duplicates); the first kMaxRejectsListed of each are enough to list the
-// first kMaxRejectsListed of both, so no more are kept.
+// the store refused: duplicates, or beyond its limits); the first kMaxRejectsListed of each are
+// enough to list the first kMaxRejectsListed of both, so no more are kept.
 struct ImportTally {
   std::uint64_t rows = 0;
   std::uint64_t imported = 0;
@@ -42,7 +42,7 @@ struct ImportTally {
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::vector<LineReason> bad_rows;
-  std::vector<LineReason> duplicates;
+  std::vector<LineReason> refused;
 
   static void Keep(std::vector<LineReason>& list, std::uint64_t line, std::string reason) {
     if (list.size() < kMaxRejectsListed) list.emplace_back(line, std::move(reason));
@@ -69,11 +69,18 @@ boost::asio::awaitable<core::Result<void>> ImportBatch(store::Store& store,
   tally.imported += result->imported;
   tally.updated += result->updated;
   tally.skipped += result->skipped;
-  tally.rejected += result->duplicates.size();
-  std::sort(result->duplicates.begin(), result->duplicates.end());
+  std::vector<std::pair<std::size_t, std::string>> refused;
+  refused.reserve(result->duplicates.size() + result->refused.size());
   for (const std::size_t i : result->duplicates) {
-    ImportTally::Keep(tally.duplicates, read.lines[i], "caller_id: already in the store");
+    refused.emplace_back(i, "caller_id: already in the store");
   }
+  for (auto& [i, error] : result->refused) {
+    refused.emplace_back(
+        i, error.field().empty() ? error.detail() : error.field() + ": " + error.detail());
+  }
+  tally.rejected += refused.size();
+  std::sort(refused.begin(), refused.end());
+  for (auto& [i, reason] : refused) ImportTally::Keep(tally.refused, read.lines[i], reason);
   co_return core::Result<void>();
 }
 
@@ -125,8 +132,8 @@ Response ErrorAfterBatches(const core::Error& error, const ImportTally& tally) {
 
 Response SummaryResponse(ImportTally& tally, const std::vector<std::string>& warnings) {
   std::vector<LineReason> rejects = std::move(tally.bad_rows);
-  rejects.insert(rejects.end(), std::make_move_iterator(tally.duplicates.begin()),
-                 std::make_move_iterator(tally.duplicates.end()));
+  rejects.insert(rejects.end(), std::make_move_iterator(tally.refused.begin()),
+                 std::make_move_iterator(tally.refused.end()));
   std::sort(rejects.begin(), rejects.end());
   boost::json::array listed;
   for (std::size_t i = 0; i < rejects.size() && i < kMaxRejectsListed; ++i) {

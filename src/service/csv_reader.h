@@ -46,7 +46,9 @@ struct CsvRecord {
 struct CsvLimits {
   std::size_t max_field_bytes = 1024;        // longest field
   std::size_t max_record_bytes = 16 * 1024;  // longest record (all its fields and separators)
-  std::size_t max_fields = 64;               // most fields in one record
+  // Most fields in one record: a wide spreadsheet's columns (unknown ones are ignored, with a
+  // warning), while max_record_bytes bounds the memory.
+  std::size_t max_fields = 1024;
 };
 
 class CsvReader {

@@ -122,6 +122,10 @@ struct ImportResult {
   std::uint64_t updated = 0;            // existing numbers changed (kUpdate)
   std::uint64_t skipped = 0;            // existing numbers left alone (kSkip)
   std::vector<std::size_t> duplicates;  // kFail: positions in the input of existing numbers
+  // Rows the store could not take, by position in the input, and why (the embedded index's
+  // limits: 65,536 distinct carriers, pools or states; its most numbers). The other rows are
+  // imported, as a bad row's neighbours are.
+  std::vector<std::pair<std::size_t, core::Error>> refused;
 };
 
 // A reservation as the history keeps it: live ones have no released_at yet.

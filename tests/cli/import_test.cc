@@ -212,8 +212,17 @@ TEST_F(ImportCommandTest, DryRunWritesNothing) {
   options.progress = ProgressMode::kNone;
   EXPECT_EQ(RunImport(options, log_), 0);
   EXPECT_NE(log_.str().find("1 imported"), std::string::npos);
-  const std::string exported = Export();
-  EXPECT_EQ(std::count(exported.begin(), exported.end(), '\n'), 1);  // the header only
+  EXPECT_NE(log_.str().find("no store at"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data"));  // not even the directory
+
+  // On a store: its numbers count as updates, and it stays as it was.
+  ASSERT_EQ(Import(Write("b.csv", "caller_id\n2125550100\n")), 0);
+  const std::string before = Export();
+  options.input = Write("c.csv", "caller_id,carrier\n2125550100,Lumen\n2125550101,Lumen\n");
+  log_.str("");
+  EXPECT_EQ(RunImport(options, log_), 0);
+  EXPECT_NE(log_.str().find("1 imported, 1 updated"), std::string::npos) << log_.str();
+  EXPECT_EQ(Export(), before);
 }
 
 TEST_F(ImportCommandTest, RefusedWhileTheDataDirectoryIsLocked) {

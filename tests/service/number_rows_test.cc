@@ -111,6 +111,22 @@ TEST(NumberRowsTest, HeaderNeedsCallerIdAndNoColumnTwice) {
   EXPECT_TRUE(ok.warnings().empty());
 }
 
+// A spreadsheet's export with many columns of its own: the unknown ones are ignored, with a
+// warning, however many there are (a review found 70 refused the whole file).
+TEST(NumberRowsTest, ManyUnknownColumnsAreIgnored) {
+  std::string header = "caller_id,carrier";
+  std::string row = "2125550100,Lumen";
+  for (int i = 0; i < 200; ++i) {
+    header += ",extra" + std::to_string(i);
+    row += ",x";
+  }
+  const Outcome out = ParseAll(header + "\n" + row + "\n");
+  ASSERT_EQ(out.rows.size(), 1u);
+  EXPECT_EQ(out.rows[0].spec.carrier, "Lumen");
+  EXPECT_TRUE(out.rejects.empty());
+  EXPECT_EQ(out.warnings.size(), 200u);
+}
+
 TEST(NumberRowsTest, SeedHeaderWithShortRows) {
   const Outcome out =
       ParseAll("caller_id,carrier,area_code,hourly_limit,daily_limit\n2125550100\n");

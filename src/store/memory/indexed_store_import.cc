@@ -113,8 +113,9 @@ void IndexedStore::ImportNextChunk(std::shared_ptr<ImportRun> run) {
       if (item.rest_until) usage.rest_until = *item.rest_until;
       if (item.warm_from) usage.warm_from = *item.warm_from;
       if (auto loaded = index_.Load(item.spec, usage, now); !loaded) {
+        // A row the index cannot hold (a 65,537th carrier): refused alone, with its reason.
         if (kept) RememberDeleted(number.digits(), *kept);
-        if (!run->error) run->error = loaded.error();
+        run->result.refused.emplace_back(i, std::move(loaded.error()));
         continue;
       }
       ++(before ? run->result.updated : run->result.imported);

@@ -3,10 +3,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
+#include <filesystem>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
+#include "core/interner.h"
 #include "core/warm_up.h"
 #include "store/deleted_usage.h"
 #include "store/journal_support.h"
@@ -91,8 +95,49 @@ std::optional<std::int64_t> CapColumn(std::uint16_t cap) {
 
 }  // namespace
 
+// The distinct carriers, pools and states of the store and of the rows added so far. The embedded
+// index holds at most core::Interner::kCapacity of each ("" included), and `serve` would leave
+// out the numbers of the ones past it; a row that would add one more is refused instead.
+class DistinctNames {
+ public:
+  static constexpr const char* kColumns[] = {"carrier", "pool", "state"};
+
+  core::Result<void> Read(Database& db) {
+    for (std::size_t c = 0; c < seen_.size(); ++c) {
+      seen_[c].insert("");
+      auto st = db.Prepare(std::string("SELECT DISTINCT ") + kColumns[c] + " FROM caller_ids",
+                           "read distinct names");
+      if (!st) return core::Fail(st.error());
+      for (;;) {
+        auto row = st->Step();
+        if (!row) return core::Fail(row.error());
+        if (!*row) break;
+        seen_[c].emplace(st->ColumnText(0));
+      }
+    }
+    return {};
+  }
+
+  // Counts the row's names; refuses it (changing nothing) when one of them would be one too many.
+  core::Result<void> Take(const core::NumberSpec& spec) {
+    const std::string* names[] = {&spec.carrier, &spec.pool, &spec.state};
+    for (std::size_t c = 0; c < seen_.size(); ++c) {
+      if (seen_[c].size() >= core::Interner::kCapacity && !seen_[c].contains(*names[c])) {
+        return core::Fail(core::Error::InvalidArgument(
+            kColumns[c], "too many distinct values (65,536 max, counting the store's)"));
+      }
+    }
+    for (std::size_t c = 0; c < seen_.size(); ++c) seen_[c].insert(*names[c]);
+    return {};
+  }
+
+ private:
+  std::array<std::unordered_set<std::string>, 3> seen_;
+};
+
 struct BulkImporter::Impl {
   BulkImportOptions options;
+  DistinctNames distinct;
   Database db;  // declared before the statements: destroyed after them
   Statement begin, commit, rollback, insert, update, exists, revive;
   // Deleted numbers' usage still kept when the import started, by digits (usually none).
@@ -185,6 +230,7 @@ core::Result<std::unique_ptr<BulkImporter>> BulkImporter::Open(BulkImportOptions
         impl->kept.emplace(caller_id.digits(), kept.usage);
       });
   if (!ok) return core::Fail(ok.error());
+  if (auto read = impl->distinct.Read(impl->db); !read) return core::Fail(read.error());
   impl->batch.reserve(std::min<std::size_t>(options.batch_rows, 1'000'000));
   impl->options = std::move(options);
   return std::unique_ptr<BulkImporter>(new BulkImporter(std::move(impl)));
@@ -200,6 +246,7 @@ core::Result<bool> BulkImporter::Exists(core::PhoneNumber number) {
 
 core::Result<void> BulkImporter::Add(ImportItem item) {
   Impl& m = *impl_;
+  if (auto taken = m.distinct.Take(item.spec); !taken) return taken;
   if (m.names.size() + 3 > kMaxNames) {
     if (auto written = WriteBatch(); !written) return written;
   }
@@ -269,6 +316,42 @@ core::Result<void> BulkImporter::WriteBatch() {
   result_.skipped += batch_result.skipped;
   if (m.options.on_batch) m.options.on_batch(result_);
   return {};
+}
+
+struct StoredNumbers::Impl {
+  std::optional<Database> db;  // none: no file
+  Statement exists;            // destroyed before db (declared after it)
+};
+
+StoredNumbers::StoredNumbers(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoredNumbers::~StoredNumbers() = default;
+
+core::Result<std::unique_ptr<StoredNumbers>> StoredNumbers::Open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  std::error_code error;
+  if (std::filesystem::exists(path, error)) {
+    auto db = Database::Open(path, Database::Access::kReadOnly);
+    if (!db) return core::Fail(db.error());
+    auto ok = ConfigureConnection(*db, Database::Access::kReadOnly, Durability::kNormal,
+                                  std::chrono::milliseconds(5'000));
+    if (!ok) return core::Fail(ok.error());
+    auto st = db->Prepare(kExists, "find caller_id");
+    if (!st) return core::Fail(st.error());
+    impl->db = std::move(*db);
+    impl->exists = std::move(*st);
+  }
+  return std::unique_ptr<StoredNumbers>(new StoredNumbers(std::move(impl)));
+}
+
+bool StoredNumbers::file_exists() const { return impl_->db.has_value(); }
+
+core::Result<bool> StoredNumbers::Contains(core::PhoneNumber number) {
+  if (!impl_->db) return false;
+  Statement& st = impl_->exists;
+  st.BindInt64(1, static_cast<std::int64_t>(number.digits()));
+  auto row = st.Step();
+  st.Reset();
+  return row;
 }
 
 core::Result<std::uint64_t> ScanNumbers(const std::string& path, core::TimePoint now,

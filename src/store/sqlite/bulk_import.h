@@ -61,7 +61,9 @@ class BulkImporter {
   // Whether the store holds `number` (committed batches only). Errors: kUnavailable.
   [[nodiscard]] core::Result<bool> Exists(core::PhoneNumber number);
   // Buffers a row; writes the batch when it is full. REQUIRES: no caller_id twice overall.
-  // Errors: kUnavailable when a batch failed (it was rolled back; earlier batches stay).
+  // Errors: kInvalidArgument naming the column when the row would be one carrier, pool or state
+  // too many for the embedded index (the row is refused, nothing changes: go on with the next);
+  // kUnavailable when a batch failed (it was rolled back; earlier batches stay).
   [[nodiscard]] core::Result<void> Add(ImportItem item);
   // Writes the last, partial batch. Errors as Add().
   [[nodiscard]] core::Result<void> Finish();
@@ -75,6 +77,27 @@ class BulkImporter {
 
   std::unique_ptr<Impl> impl_;
   ImportResult result_;
+};
+
+// Which numbers the store at `path` holds, read-only: for a dry run, which takes no data-dir lock
+// (it runs beside `serve`: WAL lets it read) and must create or migrate nothing. A missing file
+// holds none.
+class StoredNumbers {
+ public:
+  // Errors: kUnavailable naming the path (a file that is not a readable store).
+  [[nodiscard]] static core::Result<std::unique_ptr<StoredNumbers>> Open(const std::string& path);
+  ~StoredNumbers();
+  StoredNumbers(const StoredNumbers&) = delete;
+  StoredNumbers& operator=(const StoredNumbers&) = delete;
+
+  bool file_exists() const;
+  // Errors: kUnavailable.
+  [[nodiscard]] core::Result<bool> Contains(core::PhoneNumber number);
+
+ private:
+  struct Impl;
+  explicit StoredNumbers(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // Streams every number (spec + usage) in caller_id order into `sink` (live reservations are not
