@@ -58,9 +58,12 @@ if [[ ! -x "$BIN" ]]; then
   exit 1
 fi
 
+# The store holds the call history (destinations, agents, leads): only its owner reads what
+# cidrotor writes from here on (the systemd unit sets UMask=0027 likewise).
+umask 077
 data_dir=$(setting CIDROTOR_DATA_DIR)
 data_dir=${data_dir:-./var}
-mkdir -p "$data_dir"
+mkdir -p -m 700 "$data_dir"
 
 for name in ADMIN_TOKEN SECRET_KEY; do
   if [[ -z "$(setting "$name")" ]]; then
@@ -68,6 +71,8 @@ for name in ADMIN_TOKEN SECRET_KEY; do
     echo "run: wrote a random $name to $(pwd)/$ENV_FILE (see: grep $name $ENV_FILE)"
   fi
 done
+# A .env filled in by hand (copied from .env.example, 0644) holds the secrets too.
+[[ ! -f "$ENV_FILE" ]] || chmod 600 "$ENV_FILE"
 
 "$BIN" init-db --sample-data
 exec "$BIN" serve "$@"

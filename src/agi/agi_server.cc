@@ -90,11 +90,6 @@ AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& co
   return Registered::kYes;
 }
 
-std::size_t ConnectionCapFor(std::uint64_t open_files, std::size_t configured) {
-  const auto quarter = static_cast<std::size_t>(open_files / 4);
-  return quarter >= configured ? configured : std::max<std::size_t>(quarter, 16);
-}
-
 void AgiState::Unregister(const std::shared_ptr<AgiConnection>& connection) {
   std::lock_guard lock(mu);
   connections.erase(connection);

@@ -50,10 +50,8 @@ struct AgiContext {
   std::size_t max_connections = 1'000;
 };
 
-// max_connections for a process allowed `open_files` descriptors: `configured`, or a quarter of
-// them when that is less (at least 16), so that a flood of silent AGI peers under a low hard
-// limit cannot take the HTTP API's descriptors too.
-std::size_t ConnectionCapFor(std::uint64_t open_files, std::size_t configured);
+// The share of the process's descriptors max_connections may take (net::ConnectionCapFor).
+inline constexpr std::size_t kOpenFilesParts = 4;
 
 class AgiServer {
  public:

@@ -401,12 +401,25 @@ bool IsLoopbackHost(std::string_view host) {
 }
 
 Result<void> ValidateForServe(const Config& config) {
-  if (!IsLoopbackHost(config.api_host) && config.admin_token.empty()) {
+  if (IsLoopbackHost(config.api_host)) return {};
+  if (config.admin_token.empty()) {
     return Fail(Error::InvalidArgument(
         "ADMIN_TOKEN",
         fmt::format("required when API_HOST ({}) is not a loopback address: set ADMIN_TOKEN, or "
                     "listen on API_HOST=127.0.0.1",
                     config.api_host)));
+  }
+  // Whoever reaches the port may guess (nothing slows down failed logins), and a SECRET_KEY
+  // found offline from one JWT forges sessions: short ones are no protection there.
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"ADMIN_TOKEN", config.admin_token},
+        {"SECRET_KEY", config.secret_key}}) {
+    if (!value.empty() && value.size() < kMinSecretLength) {
+      return Fail(Error::InvalidArgument(
+          name, fmt::format("at least {} characters when API_HOST ({}) is not a loopback "
+                            "address (`openssl rand -hex 32` makes one; make run writes such)",
+                            kMinSecretLength, config.api_host)));
+    }
   }
   return {};
 }

@@ -185,9 +185,12 @@ const std::string& AgiHost(const Config& config);
 // Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost).
 bool IsLoopbackHost(std::string_view host);
 
-// Checks that only matter to `serve`: a non-loopback API_HOST needs an ADMIN_TOKEN.
-// Errors: kInvalidArgument naming ADMIN_TOKEN.
+// Checks that only matter to `serve`: a non-loopback API_HOST needs an ADMIN_TOKEN, and the
+// ADMIN_TOKEN and SECRET_KEY given must then be kMinSecretLength long at least.
+// Errors: kInvalidArgument naming ADMIN_TOKEN or SECRET_KEY.
 [[nodiscard]] core::Result<void> ValidateForServe(const Config& config);
+// The shortest ADMIN_TOKEN and SECRET_KEY ValidateForServe takes on a non-loopback API_HOST.
+inline constexpr std::size_t kMinSecretLength = 16;
 
 // "NAME: detail" for a config error (the form main prints on stderr).
 std::string ConfigErrorMessage(const core::Error& error);

@@ -29,6 +29,7 @@
 #include "app/store_factory.h"
 #include "app/tz_calendar.h"
 #include "http/server.h"
+#include "net/connection_cap.h"
 #include "service/auto_rest.h"
 #include "service/observed_store.h"
 
@@ -242,6 +243,13 @@ int RunServe(const Config& config, const ServeOptions& options) {
         "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
+  if (const std::size_t cap =
+          net::ConnectionCapFor(open_files, server_options.max_connections, http::kOpenFilesParts);
+      cap < server_options.max_connections) {
+    spdlog::warn("msg=\"http connections capped by the open files limit\" open_files={} cap={}",
+                 open_files, cap);
+    server_options.max_connections = cap;
+  }
   server_options.caps = IndexOptionsFor(config);
   server_options.calendar = &**calendar;
   if (*alerts) {
@@ -256,7 +264,8 @@ int RunServe(const Config& config, const ServeOptions& options) {
   if (*alerts) server_context.webhooks = &(*alerts)->sender();
   http::HttpServer server(io, std::move(server_context));
   agi::AgiContext agi_context{observed_store, clock, config.agi_timeout};
-  if (const std::size_t cap = agi::ConnectionCapFor(open_files, agi_context.max_connections);
+  if (const std::size_t cap =
+          net::ConnectionCapFor(open_files, agi_context.max_connections, agi::kOpenFilesParts);
       cap < agi_context.max_connections) {
     spdlog::warn("msg=\"fastagi connections capped by the open files limit\" open_files={} cap={}",
                  open_files, cap);

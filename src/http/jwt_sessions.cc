@@ -27,7 +27,9 @@ core::Error Refused(std::string detail) { return core::Error::Unauthorized(std::
 }  // namespace
 
 JwtSessions::JwtSessions(const core::Clock& clock, JwtOptions options)
-    : clock_(clock), options_(std::move(options)) {}
+    : clock_(clock),
+      options_(std::move(options)),
+      key_(options_.secret + std::string(1, '\0') + options_.login_token) {}
 
 std::int64_t JwtSessions::NowSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
@@ -49,12 +51,12 @@ core::Result<IssuedToken> JwtSessions::IssueFor(std::int64_t auth_time) const {
   if (jwt_new(&raw) != 0) return core::Fail(core::Error::Internal("jwt_new failed"));
   JwtPtr jwt(raw);
   const std::int64_t now = NowSeconds();
-  const auto* key = reinterpret_cast<const unsigned char*>(options_.secret.data());
+  const auto* key = reinterpret_cast<const unsigned char*>(key_.data());
   if (jwt_add_grant(jwt.get(), "sub", kSubject) != 0 ||
       jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now)) != 0 ||
       jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now + options_.ttl.count())) != 0 ||
       jwt_add_grant_int(jwt.get(), "auth_time", static_cast<long>(auth_time)) != 0 ||
-      jwt_set_alg(jwt.get(), JWT_ALG_HS256, key, static_cast<int>(options_.secret.size())) != 0) {
+      jwt_set_alg(jwt.get(), JWT_ALG_HS256, key, static_cast<int>(key_.size())) != 0) {
     return core::Fail(core::Error::Internal("cannot build the JWT"));
   }
   std::unique_ptr<char, CharFree> encoded(jwt_encode_str(jwt.get()));
@@ -66,10 +68,10 @@ core::Result<JwtClaims> JwtSessions::Decode(std::string_view token) const {
   if (token.size() > kMaxTokenLength) return core::Fail(Refused("token too long"));
   const std::string text(token);  // libjwt wants a C string
   jwt_t* raw = nullptr;
-  const auto* key = reinterpret_cast<const unsigned char*>(options_.secret.data());
+  const auto* key = reinterpret_cast<const unsigned char*>(key_.data());
   // jwt_decode checks the signature with `key` for the alg the header names, and accepts "none"
   // without one: the alg check below is what pins HS256.
-  if (jwt_decode(&raw, text.c_str(), key, static_cast<int>(options_.secret.size())) != 0) {
+  if (jwt_decode(&raw, text.c_str(), key, static_cast<int>(key_.size())) != 0) {
     if (raw != nullptr) jwt_free(raw);
     return core::Fail(Refused("invalid token"));
   }

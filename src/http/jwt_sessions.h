@@ -9,7 +9,8 @@
 // have issued it, and an iat is whole seconds). A
 // token is renewed (the dashboard does it before expiry) by presenting it to /auth/token; the
 // renewal keeps the session's login time (`auth_time`), and a session stops renewing
-// `max_session` after that login, so a leaked JWT is not good forever.
+// `max_session` after that login, so a leaked JWT is not good forever. The key is SECRET_KEY
+// with the admin token: changing either ends every session.
 // No hand-written crypto. Tokens are never logged.
 //
 // Thread-safety: immutable after construction; Issue/Renew/Verify are safe from any thread.
@@ -29,6 +30,10 @@ namespace cidrotor::http {
 struct JwtOptions {
   // The HS256 key (SECRET_KEY). REQUIRES: not empty.
   std::string secret;
+  // The admin token sessions log in with (ADMIN_TOKEN). It is part of the signing key, so that
+  // changing it (a leaked token) ends every session opened with the old one, as changing
+  // SECRET_KEY does; otherwise a JWT taken with a leaked token would renew for max_session.
+  std::string login_token{};
   // Lifetime of each token. Default 15 minutes.
   std::chrono::seconds ttl{15 * 60};
   // How long after the login renewals are granted. Default 12 hours (an operator's shift).
@@ -74,6 +79,7 @@ class JwtSessions final : public TokenVerifier {
 
   const core::Clock& clock_;
   const JwtOptions options_;
+  const std::string key_;  // HS256 key: secret, then a NUL, then login_token
 };
 
 }  // namespace cidrotor::http

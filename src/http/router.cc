@@ -139,7 +139,14 @@ boost::asio::awaitable<Response> Route(const Request& request, RequestContext& c
         co_return Counted(ErrorResponse(authorized.error()), index, context);
       }
     }
-    co_return Counted(co_await route.handler(request, context), index, context);
+    Response response = co_await route.handler(request, context);
+    if (route.access == Access::kAdmin) {
+      // The center's own data: kept by no cache (a proxy's, the browser's disk), and never read
+      // as another type than it says.
+      response.AddHeader("Cache-Control", "no-store");
+      response.AddHeader("X-Content-Type-Options", "nosniff");
+    }
+    co_return Counted(std::move(response), index, context);
   }
   if (!allow.empty()) co_return Counted(MethodNotAllowedResponse(allow), kRoutes.size(), context);
   co_return Counted(ErrorResponse(core::Error::NotFound(

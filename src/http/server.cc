@@ -24,10 +24,11 @@ ServerState::ServerState(asio::io_context& io_context, ServerContext context)
       store(context.store),
       clock(context.clock),
       options(std::move(context.options)),
-      jwt(options.jwt_secret.empty()
-              ? nullptr
-              : std::make_shared<const JwtSessions>(
-                    clock, JwtOptions{.secret = options.jwt_secret, .ttl = options.jwt_ttl})),
+      jwt(options.jwt_secret.empty() ? nullptr
+                                     : std::make_shared<const JwtSessions>(
+                                           clock, JwtOptions{.secret = options.jwt_secret,
+                                                             .login_token = options.admin_token,
+                                                             .ttl = options.jwt_ttl})),
       request_metrics(RegisteredRoutes().size() + 1),
       services{store,
                clock,
@@ -53,13 +54,24 @@ asio::io_context& ServerState::NextSessionContext() {
   return next;
 }
 
-bool ServerState::Register(SessionSlot* slot) {
-  std::lock_guard lock(mu);
-  // Checked under the lock: a session registered after ShutDownIdle() walked the set sees the
-  // flag, so none is missed.
-  if (stopping.load()) return false;
-  sessions.insert(slot);
-  return true;
+ServerState::Registration ServerState::Register(SessionSlot* slot) {
+  std::size_t open = 0;
+  {
+    std::lock_guard lock(mu);
+    // Checked under the lock: a session registered after ShutDownIdle() walked the set sees the
+    // flag, so none is missed.
+    if (stopping.load()) return Registration::kStopping;
+    open = sessions.size();
+    if (open < options.max_connections) {
+      sessions.insert(slot);
+      return Registration::kYes;
+    }
+  }
+  if (const auto times = full_log.Pass()) {
+    spdlog::warn("http: {} connections open, the most allowed: refused {} new one(s) with 503",
+                 open, times);
+  }
+  return Registration::kFull;
 }
 
 void ServerState::Unregister(SessionSlot* slot) {

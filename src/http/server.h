@@ -48,6 +48,11 @@ struct ServerOptions {
   std::string admin_token;
   // Reported by GET /health.
   std::string version = "0.1.0";
+  // Connections open at once beyond which a new one gets 503 and is closed at once, so a flood of
+  // idle clients can take neither every descriptor (the store's, FastAGI's) nor kilobytes each
+  // without bound. A dialer keeps a few dozen open; serve lowers it to half the open-files limit
+  // when that is less (kOpenFilesParts).
+  std::size_t max_connections = 10'000;
   // Largest request body accepted, in bytes; larger ones get 413.
   std::size_t body_limit = 64 * 1024;
   // Largest CSV body of POST /api/numbers/import (the one route allowed more), in bytes. The
@@ -94,6 +99,10 @@ struct ServerContext {
   // WEBHOOK_URLS). Must outlive the server.
   const notify::WebhookSender* webhooks = nullptr;
 };
+
+// The share of the process's descriptors ServerOptions::max_connections may take
+// (net::ConnectionCapFor).
+inline constexpr std::size_t kOpenFilesParts = 2;
 
 class HttpServer {
  public:

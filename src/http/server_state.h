@@ -59,8 +59,10 @@ struct SessionSlot {
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(asio::io_context& io_context, ServerContext context);
 
-  // Registers a new session; false when the server is stopping (the caller closes it).
-  bool Register(SessionSlot* slot);
+  enum class Registration { kYes, kStopping, kFull };
+  // Registers a new session; not when the server is stopping or holds options.max_connections
+  // (the caller closes it).
+  Registration Register(SessionSlot* slot);
   // REQUIRES: called before the session closes its socket.
   void Unregister(SessionSlot* slot);
   // Closes (shutdown(2) both ways) every session whose deadline has passed; once stopping,
@@ -92,6 +94,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::atomic<bool> stopping{false};
   net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // 503 no_caller_id_available
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
+  net::LogThrottle full_log{std::chrono::seconds(10)};          // max_connections reached
   // Set by Stop(): a connection still sending its request, or not reading its answer, is closed
   // then rather than at its 30 s deadline (a stop must end within the service manager's wait).
   std::atomic<SteadyClock::rep> stop_deadline{SessionSlot::kNoDeadline};

@@ -15,6 +15,7 @@
 //   the server's sweep shuts the socket down when it passes (server_state.h).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -408,7 +409,22 @@ class Session {
 
 asio::awaitable<void> RunSession(std::shared_ptr<ServerState> state, Socket socket) {
   SessionSlot slot(socket.native_handle());
-  if (!state->Register(&slot)) co_return;  // stopping: the socket closes with this frame
+  switch (state->Register(&slot)) {
+    case ServerState::Registration::kYes:
+      break;
+    case ServerState::Registration::kStopping:
+      co_return;  // the socket closes with this frame
+    case ServerState::Registration::kFull: {
+      // A clear answer rather than a reset: a dialplan's CURL() falls back at once. Into the
+      // empty send buffer of a new socket, so it never blocks; the socket closes with this frame.
+      static constexpr std::string_view kFull =
+          "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+          "Connection: close\r\n\r\n";
+      [[maybe_unused]] const auto sent =
+          ::send(socket.native_handle(), kFull.data(), kFull.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      co_return;
+    }
+  }
   // Unregisters before `socket` (a parameter, destroyed after the body's locals) closes the
   // descriptor: the sweep and Stop() must never shut down a reused descriptor number.
   struct Unregister {

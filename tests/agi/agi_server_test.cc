@@ -13,6 +13,7 @@
 #include "agi/asterisk_env.h"
 #include "agi/fake_asterisk.h"
 #include "http/fake_store.h"
+#include "net/connection_cap.h"
 
 namespace cidrotor::agi {
 namespace {
@@ -74,10 +75,10 @@ class AgiServerTest : public ::testing::Test {
 // Under a hard limit of 1,024 descriptors, 1,000 silent AGI peers would leave the HTTP API
 // none: the cap is a quarter of the limit when that is lower.
 TEST(AgiConnectionCapTest, AQuarterOfTheOpenFilesLimitWhenThatIsLower) {
-  EXPECT_EQ(ConnectionCapFor(65'536, 1'000), 1'000u);
-  EXPECT_EQ(ConnectionCapFor(4'000, 1'000), 1'000u);
-  EXPECT_EQ(ConnectionCapFor(1'024, 1'000), 256u);
-  EXPECT_EQ(ConnectionCapFor(20, 1'000), 16u);  // still some
+  EXPECT_EQ(net::ConnectionCapFor(65'536, 1'000, kOpenFilesParts), 1'000u);
+  EXPECT_EQ(net::ConnectionCapFor(4'000, 1'000, kOpenFilesParts), 1'000u);
+  EXPECT_EQ(net::ConnectionCapFor(1'024, 1'000, kOpenFilesParts), 256u);
+  EXPECT_EQ(net::ConnectionCapFor(20, 1'000, kOpenFilesParts), 16u);  // still some
 }
 
 TEST_F(AgiServerTest, NextCidSetsTheAllocatedNumberAndNeverTheName) {

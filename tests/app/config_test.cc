@@ -285,8 +285,21 @@ TEST(LoopbackTest, NonLoopbackHostNeedsAdminToken) {
   auto valid = ValidateForServe(c);
   ASSERT_FALSE(valid.has_value());
   EXPECT_EQ(valid.error().field(), "ADMIN_TOKEN");
-  c.admin_token = "secret";
+  c.admin_token = "secret";  // too short to face a network
+  valid = ValidateForServe(c);
+  ASSERT_FALSE(valid.has_value());
+  EXPECT_EQ(valid.error().field(), "ADMIN_TOKEN");
+  c.admin_token = "0123456789abcdef";
   EXPECT_TRUE(ValidateForServe(c).has_value());
+  c.secret_key = "short";
+  valid = ValidateForServe(c);
+  ASSERT_FALSE(valid.has_value());
+  EXPECT_EQ(valid.error().field(), "SECRET_KEY");
+  c.secret_key = "fedcba9876543210";
+  EXPECT_TRUE(ValidateForServe(c).has_value());
+  Config loopback;
+  loopback.admin_token = "t";  // a developer's box: anything goes
+  EXPECT_TRUE(ValidateForServe(loopback).has_value());
   EXPECT_TRUE(ValidateForServe(Config{}).has_value());
 }
 

@@ -28,6 +28,8 @@ const ARTIFACTS = process.env.CIDROTOR_ARTIFACTS || path.resolve(here, '../../bu
 const WAIT_MS = 20_000;
 const ADMIN_TOKEN = 'browser-admin-token-0123456789';
 const SECRET_KEY = 'browser-secret-key-0123456789abcdef';
+// The key the server signs its JWTs with: SECRET_KEY, a NUL, ADMIN_TOKEN (http/jwt_sessions.h).
+const JWT_KEY = `${SECRET_KEY}\0${ADMIN_TOKEN}`;
 const NUMBERS = ['2125551001', '2125551002', '2125551003', '2125551004'];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -300,9 +302,9 @@ async function main() {
     assert.equal(renewed.status, 200, renewed.text);
     assert.equal((await api('GET', '/api/stats', { headers: bearer(renewed.json.access_token) })).status, 200);
     const now = Math.floor(Date.now() / 1000);
-    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(SECRET_KEY, now - 60, now + 600)) })).status, 200,
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(JWT_KEY, now - 60, now + 600)) })).status, 200,
       'control: a JWT crafted with the right key is accepted');
-    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(SECRET_KEY, now - 1000, now - 10)) })).status, 401,
+    assert.equal((await api('GET', '/api/stats', { headers: bearer(craftJwt(JWT_KEY, now - 1000, now - 10)) })).status, 401,
       'an expired JWT is refused');
     const [head, body, signature] = jwt.split('.');
     const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
@@ -349,7 +351,7 @@ async function main() {
     assert.equal((await api('GET', '/api/stats', { headers: bearer(pageRenewed) })).status, 200);
 
     // ---- a JWT the API refuses (expired) ends the session in the page: no more data ----
-    await page.evaluate((token) => sessionStorage.setItem('cidrotor.jwt', token), craftJwt(SECRET_KEY, now - 1000, now - 10));
+    await page.evaluate((token) => sessionStorage.setItem('cidrotor.jwt', token), craftJwt(JWT_KEY, now - 1000, now - 10));
     await page.locator('#login-error').filter({ hasText: 'Your session ended' }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.isHidden('#app'), true);
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);

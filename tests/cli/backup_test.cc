@@ -68,6 +68,9 @@ TEST_F(BackupCommandTest, CopiesAnOpenStoreConsistentlyAndTheCopyLoads) {
   ASSERT_TRUE((*restored)->Load(kNow, sink).has_value());
   EXPECT_EQ(sink.numbers, 100);
   EXPECT_FALSE(std::filesystem::exists(copy.string() + ".partial"));
+  // The call history is its owner's alone, whatever the umask.
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 TEST_F(BackupCommandTest, MissingStoreFailsWithExitOneAndSaysWhere) {
@@ -103,7 +106,7 @@ TEST_F(BackupCommandTest, BackupOrExportOverTheStoreItselfIsRefused) {
   const std::vector<std::string> targets = {
       (dir_ / kDatabaseFileName).string(), (dir_ / "sub" / ".." / kDatabaseFileName).string(),
       (dir_ / (std::string(kDatabaseFileName) + "-wal")).string(),
-      (dir_ / "sub" / "link.db").string()};
+      (dir_ / "sub" / "link.db").string(), (dir_ / "cidrotor.lock").string()};
   for (const std::string& target : targets) {
     std::ostringstream out, err;
     EXPECT_EQ(RunBackup({dir_, target}, out, err), 2) << target;

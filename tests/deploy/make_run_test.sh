@@ -40,6 +40,9 @@ run_once "first run"
 grep -q '^ADMIN_TOKEN=[0-9a-f]\{64\}$' "$T/.env" || { echo "FAIL: no ADMIN_TOKEN in .env"; exit 1; }
 grep -q '^SECRET_KEY=[0-9a-f]\{64\}$' "$T/.env" || { echo "FAIL: no SECRET_KEY in .env"; exit 1; }
 [[ $(stat -c %a "$T/.env") == 600 ]] || { echo "FAIL: .env is not 0600"; exit 1; }
+# The store (call history) is its owner's alone: the directory and the files serve wrote in it.
+[[ $(stat -c %a "$T/var") == 700 ]] || { echo "FAIL: var is not 0700"; exit 1; }
+[[ $(stat -c %a "$T/var/cidrotor.db") == 600 ]] || { echo "FAIL: the database is not 0600"; exit 1; }
 token=$(grep '^ADMIN_TOKEN=' "$T/.env")
 run_once "second run"
 [[ $(grep -c '^ADMIN_TOKEN=' "$T/.env") == 1 && $(grep '^ADMIN_TOKEN=' "$T/.env") == "$token" ]] ||
@@ -49,4 +52,9 @@ rm -rf "$T/var" "$T/.env"
 cp "$T/.env.example" "$T/.env"
 run_once "run from .env.example"
 grep -q '^ADMIN_TOKEN=[0-9a-f]\{64\}$' "$T/.env" || { echo "FAIL: .env.example's token not filled"; exit 1; }
-echo "make run: first run, second run and .env.example: ok"
+
+# A .env filled in by hand, world-readable as copied: made the owner's alone too.
+chmod 644 "$T/.env"
+run_once "run from a hand-filled .env"
+[[ $(stat -c %a "$T/.env") == 600 ]] || { echo "FAIL: a hand-filled .env stayed readable"; exit 1; }
+echo "make run: first run, second run, .env.example and a hand-filled .env: ok"

@@ -221,16 +221,27 @@ TEST_F(ObservabilityTest, JwtOpensTheAdminApiAndBadOnesAreRefused) {
   EXPECT_EQ(stats_with(jwt), 200);
 
   const long now = static_cast<long>(std::time(nullptr));
-  EXPECT_EQ(stats_with(Token(kSecretKey, now - 60, now + 600)), 200);    // the control
-  EXPECT_EQ(stats_with(Token(kSecretKey, now - 1000, now - 100)), 401);  // expired
+  // The HS256 key: SECRET_KEY, a NUL, ADMIN_TOKEN (http/jwt_sessions.h).
+  const std::string key = std::string(kSecretKey) + std::string(1, '\0') + kAdminToken;
+  EXPECT_EQ(stats_with(Token(key, now - 60, now + 600)), 200);         // the control
+  EXPECT_EQ(stats_with(Token(key, now - 1000, now - 100)), 401);       // expired
+  EXPECT_EQ(stats_with(Token(kSecretKey, now - 60, now + 600)), 401);  // SECRET_KEY alone
   EXPECT_EQ(stats_with(Token("another-key-0123456789abcdef012345", now - 60, now + 600)), 401);
   EXPECT_EQ(stats_with(Token("", now - 60, now + 600, JWT_ALG_NONE)), 401);
-  EXPECT_EQ(stats_with(Token(kSecretKey, now - 60, now + 600, JWT_ALG_HS512)), 401);
+  EXPECT_EQ(stats_with(Token(key, now - 60, now + 600, JWT_ALG_HS512)), 401);
   std::string tampered = jwt;
   tampered[tampered.find('.') + 5] ^= 1;  // one bit of the payload
   EXPECT_EQ(stats_with(tampered), 401);
 
   EXPECT_EQ(client().Post("/auth/token", R"({"token":"wrong"})", "application/json").status, 401);
+
+  // The admin token leaked and is changed: the sessions opened with it end (the same SECRET_KEY).
+  ASSERT_NO_FATAL_FAILURE(
+      StartServer({{"SECRET_KEY", kSecretKey}, {"ADMIN_TOKEN", "a-new-admin-token-987654321"}}));
+  EXPECT_EQ(stats_with(jwt), 401);
+  EXPECT_EQ(
+      client().Post("/auth/token", "", "application/json", test_support::BearerAuth(jwt)).status,
+      401);  // nor does it renew
 }
 
 }  // namespace

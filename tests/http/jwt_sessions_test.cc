@@ -22,6 +22,9 @@ using cidrotor::testing::ManualClock;
 using std::chrono::seconds;
 
 constexpr char kSecret[] = "0123456789abcdef0123456789abcdef";
+constexpr char kLoginToken[] = "the-admin-token";
+// The HS256 key JwtSessions signs with: SECRET_KEY, a NUL, the admin token.
+const std::string kKey = std::string(kSecret) + std::string(1, '\0') + kLoginToken;
 // 2026-03-01T12:00:00Z
 constexpr core::TimePoint kStart{seconds(1'772'366'400)};
 constexpr std::int64_t kStartUnix = 1'772'366'400;
@@ -74,8 +77,10 @@ std::string Signed(jwt_alg_t alg, std::string_view key, const Grants& grants) {
 class JwtSessionsTest : public ::testing::Test {
  protected:
   ManualClock clock_{kStart};
-  JwtSessions sessions_{
-      clock_, JwtOptions{.secret = kSecret, .ttl = seconds(900), .max_session = seconds(3600)}};
+  JwtSessions sessions_{clock_, JwtOptions{.secret = kSecret,
+                                           .login_token = kLoginToken,
+                                           .ttl = seconds(900),
+                                           .max_session = seconds(3600)}};
 };
 
 TEST_F(JwtSessionsTest, IssuedTokenIsValidUntilItsExpiry) {
@@ -95,6 +100,22 @@ TEST_F(JwtSessionsTest, IssuedTokenIsValidUntilItsExpiry) {
   clock_.Advance(seconds(1));
   EXPECT_FALSE(sessions_.Verify(issued->access_token));
   EXPECT_THAT(sessions_.Decode(issued->access_token), HasError(core::ErrorCode::kUnauthorized));
+}
+
+// A leaked admin token is changed: every session opened with it ends, as when SECRET_KEY changes
+// (a review found a JWT taken with the old token kept renewing for its 12 hours).
+TEST_F(JwtSessionsTest, ChangingTheAdminTokenOrTheSecretEndsEverySession) {
+  const std::string token = sessions_.Issue()->access_token;
+  ASSERT_TRUE(sessions_.Verify(token));
+  const JwtSessions rotated_token{clock_,
+                                  JwtOptions{.secret = kSecret, .login_token = "a-new-token"}};
+  EXPECT_FALSE(rotated_token.Verify(token));
+  EXPECT_THAT(rotated_token.Renew(token), HasError(core::ErrorCode::kUnauthorized));
+  const JwtSessions rotated_secret{
+      clock_, JwtOptions{.secret = "another-secret-of-32-characters!", .login_token = kLoginToken}};
+  EXPECT_FALSE(rotated_secret.Verify(token));
+  const JwtSessions same{clock_, JwtOptions{.secret = kSecret, .login_token = kLoginToken}};
+  EXPECT_TRUE(same.Verify(token));  // another instance of the same configuration
 }
 
 TEST_F(JwtSessionsTest, TamperedPayloadOrSignatureIsRefused) {
@@ -132,29 +153,29 @@ TEST_F(JwtSessionsTest, AlgNoneIsRefused) {
 }
 
 TEST_F(JwtSessionsTest, OtherAlgorithmOrKeyIsRefused) {
-  EXPECT_TRUE(sessions_.Verify(Signed(JWT_ALG_HS256, kSecret, Grants{})));  // the control
-  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS512, kSecret, Grants{})));
-  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS384, kSecret, Grants{})));
+  EXPECT_TRUE(sessions_.Verify(Signed(JWT_ALG_HS256, kKey, Grants{})));  // the control
+  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS512, kKey, Grants{})));
+  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS384, kKey, Grants{})));
   EXPECT_FALSE(
       sessions_.Verify(Signed(JWT_ALG_HS256, "another-key-of-the-same-length!!", Grants{})));
 }
 
 TEST_F(JwtSessionsTest, MissingExpFutureIatAndOtherSubjectsAreRefused) {
-  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS256, kSecret, Grants{.with_exp = false})));
+  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS256, kKey, Grants{.with_exp = false})));
   EXPECT_FALSE(sessions_.Verify(
-      Signed(JWT_ALG_HS256, kSecret, Grants{.iat = kStartUnix + 60, .exp = kStartUnix + 900})));
-  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS256, kSecret, Grants{.sub = "agent"})));
+      Signed(JWT_ALG_HS256, kKey, Grants{.iat = kStartUnix + 60, .exp = kStartUnix + 900})));
+  EXPECT_FALSE(sessions_.Verify(Signed(JWT_ALG_HS256, kKey, Grants{.sub = "agent"})));
   EXPECT_FALSE(sessions_.Verify(
-      Signed(JWT_ALG_HS256, kSecret, Grants{.iat = kStartUnix - 10, .exp = kStartUnix - 1})));
+      Signed(JWT_ALG_HS256, kKey, Grants{.iat = kStartUnix - 10, .exp = kStartUnix - 1})));
 }
 
 // Issued by another instance whose clock is a little ahead (cluster mode, behind a balancer).
 TEST_F(JwtSessionsTest, AnIatAFewSecondsAheadIsAccepted) {
   EXPECT_TRUE(sessions_.Verify(Signed(
-      JWT_ALG_HS256, kSecret,
+      JWT_ALG_HS256, kKey,
       Grants{.iat = kStartUnix + JwtSessions::kClockSkew.count(), .exp = kStartUnix + 900})));
   EXPECT_FALSE(sessions_.Verify(Signed(
-      JWT_ALG_HS256, kSecret,
+      JWT_ALG_HS256, kKey,
       Grants{.iat = kStartUnix + JwtSessions::kClockSkew.count() + 1, .exp = kStartUnix + 900})));
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -44,6 +45,40 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->Header("Content-Type"), "text/plain");
   EXPECT_EQ(reply->body, "2125551234");
+}
+
+// A flood of idle connections may not take every descriptor (a review's 20,000 idle sockets left
+// the process none, and /next-cid hung): past max_connections a new one gets 503 at once and is
+// closed; once one of the others closes, a new one is served again.
+TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosed) {
+  ServerOptions options;
+  options.max_connections = 3;
+  Start(options);
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<RawClient>(port_));
+    auto reply = idle.back()->Get("/health");  // registered and served: it counts
+    ASSERT_TRUE(reply.has_value());
+    ASSERT_EQ(reply->status, 200);
+  }
+  RawClient refused(port_);
+  ASSERT_TRUE(refused.connected());
+  auto busy = refused.Read();  // answered without asking
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "1");
+  EXPECT_EQ(busy->Header("Connection"), "close");
+  EXPECT_FALSE(refused.Get("/health").has_value());  // and closed
+
+  idle.pop_back();                                   // one leaves
+  for (int attempt = 0; attempt < 100; ++attempt) {  // its session unregisters at once
+    RawClient again(port_);
+    auto reply = again.Get("/health");
+    ASSERT_TRUE(reply.has_value());
+    if (reply->status == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "no connection was served after one of the others closed";
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {

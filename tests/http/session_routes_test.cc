@@ -93,6 +93,19 @@ TEST_F(SessionRoutesTest, AdminTokenInJsonBodyBuysAJwtThatOpensAdminEndpoints) {
   EXPECT_EQ(Call(Method::kGet, "/api/stats", {}, "Bearer " + token + "x").status, 401);
 }
 
+// Admin answers are the center's data: no cache keeps them, no browser sniffs another type.
+TEST_F(SessionRoutesTest, AdminAnswersAreNotStoredNorSniffed) {
+  for (const char* target : {"/api/stats", "/api/numbers", "/api/numbers/2125550000"}) {
+    const Response admin = Call(Method::kGet, target, {}, "Bearer s3cret");
+    EXPECT_NE(admin.extra_headers.find("Cache-Control: no-store\r\n"), std::string::npos)
+        << target << " " << admin.status;
+    EXPECT_NE(admin.extra_headers.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos)
+        << target;
+  }
+  const Response open = Call(Method::kGet, "/health");
+  EXPECT_EQ(open.extra_headers.find("Cache-Control"), std::string::npos);  // the hot paths: none
+}
+
 TEST_F(SessionRoutesTest, AdminTokenAsFormOrBearerAlsoWorks) {
   EXPECT_EQ(
       Call(Method::kPost, "/auth/token", "token=s3cret", {}, "application/x-www-form-urlencoded")

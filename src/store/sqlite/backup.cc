@@ -1,6 +1,8 @@
 #include "store/sqlite/backup.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -38,6 +40,12 @@ core::Result<BackupSummary> BackupDatabase(const std::string& source, const std:
   if (!from) return core::Fail(from.error());
   const std::string partial = target + ".partial";
   std::remove(partial.c_str());
+  // The copy holds the call history: its owner's alone, whatever the umask (SQLite would create
+  // it 0644). An empty file is an empty database to SQLite, which keeps its mode.
+  if (const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      fd >= 0) {
+    ::close(fd);
+  }
   BackupSummary summary;
   {
     auto to = OpenDb(partial, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
