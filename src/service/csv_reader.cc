@@ -223,7 +223,26 @@ void CsvReader::Finish(const Sink& sink) {
   cr_in_quotes_ = false;
 }
 
+namespace {
+
+// What a spreadsheet takes for the start of a formula (OWASP "CSV injection").
+bool StartsAFormula(std::string_view field) {
+  return !field.empty() && (field.front() == '=' || field.front() == '+' || field.front() == '-' ||
+                            field.front() == '@' || field.front() == '\t' || field.front() == '\r');
+}
+
+}  // namespace
+
+std::string_view WithoutTextMarker(std::string_view field) {
+  if (field.size() > 1 && field.front() == '\'' && StartsAFormula(field.substr(1))) {
+    return field.substr(1);
+  }
+  return field;
+}
+
 void AppendCsvField(std::string& out, std::string_view field) {
+  // A spreadsheet's text marker first, inside the quotes when there are some.
+  const std::string_view marker = StartsAFormula(field) ? "'" : "";
   bool quote = !field.empty() && (field.front() == ' ' || field.back() == ' ');
   for (const char c : field) {
     if (c == ',' || c == '"' || c == '\n' || c == '\r') {
@@ -232,10 +251,12 @@ void AppendCsvField(std::string& out, std::string_view field) {
     }
   }
   if (!quote) {
+    out.append(marker);
     out.append(field);
     return;
   }
   out.push_back('"');
+  out.append(marker);
   for (const char c : field) {
     if (c == '"') out.push_back('"');
     out.push_back(c);

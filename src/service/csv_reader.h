@@ -105,7 +105,14 @@ class CsvReader {
   bool cr_in_quotes_ = false;  // the last byte was a CR inside a quoted field
 };
 
-// Writes one CSV field, quoted when it holds a comma, quote, CR, LF or leading/trailing space.
+// Writes one CSV field, quoted when it holds a comma, quote, CR, LF or leading/trailing space,
+// and with an apostrophe before it when it starts with = + - @ tab or CR: a spreadsheet opening
+// the export (or a rejects file) then shows it as text instead of running it as a formula
+// (OWASP "CSV injection": a carrier "=HYPERLINK(...)" from a vendor's file). Our readers take
+// the apostrophe off again (WithoutTextMarker), so export and import round-trip.
 void AppendCsvField(std::string& out, std::string_view field);
+
+// `field` without a spreadsheet's text marker: an apostrophe before = + - @ tab or CR.
+std::string_view WithoutTextMarker(std::string_view field);
 
 }  // namespace cidrotor::service

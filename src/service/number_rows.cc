@@ -93,7 +93,8 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
   const auto field = [&](Column column) -> std::string_view {
     const int i = index_[column];
     if (i < 0 || static_cast<std::size_t>(i) >= record.fields.size()) return {};
-    const std::string_view value = record.fields[static_cast<std::size_t>(i)];
+    // An apostrophe before = + - @ is a spreadsheet's text marker (AppendCsvField), not data.
+    const std::string_view value = WithoutTextMarker(record.fields[static_cast<std::size_t>(i)]);
     return column == kCarrier ? value : Trimmed(value);
   };
   NumberRow row;

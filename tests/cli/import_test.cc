@@ -43,9 +43,11 @@ class NumbersSeen final : public store::LoadSink {
  public:
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& u) override {
     usage[spec.caller_id.digits()] = u;
+    carrier[spec.caller_id.digits()] = spec.carrier;
   }
   void OnLiveReservation(const core::Reservation&) override {}
   std::map<std::uint64_t, core::NumberUsage> usage;
+  std::map<std::uint64_t, std::string> carrier;
 };
 
 class ImportCommandTest : public ::testing::Test {
@@ -251,9 +253,21 @@ TEST_F(ImportCommandTest, ExportImportExportIsIdentical) {
   SampleCsvOptions sample;
   sample.count = 2000;
   ASSERT_EQ(Import(Write("s.csv", GenerateSampleCsv(sample).value())), 0);
+  // Carriers a spreadsheet would run as formulas: marked as text in the export, read back as
+  // they were.
+  ASSERT_EQ(Import(Write("f.csv", "caller_id,carrier\n3125550100,=1+2\n3125550101,\"-x, y\"\n")),
+            0);
   const std::string first = Export("data");
+  EXPECT_NE(first.find("\n3125550100,'=1+2,"), std::string::npos) << first;
+  EXPECT_NE(first.find("\n3125550101,\"'-x, y\","), std::string::npos) << first;
   ASSERT_EQ(Import((dir_ / "data-export.csv").string(), store::OnDuplicate::kUpdate, "copy"), 0);
   EXPECT_EQ(Export("copy"), first);
+  auto copy = store::SqliteJournal::Open({.path = (dir_ / "copy" / kDatabaseFileName).string()});
+  ASSERT_TRUE(copy.has_value());
+  NumbersSeen seen;
+  ASSERT_TRUE((*copy)->Load(kNow, seen).has_value());
+  EXPECT_EQ(seen.carrier.at(3'125'550'100), "=1+2");  // the text marker taken off
+  EXPECT_EQ(seen.carrier.at(3'125'550'101), "-x, y");
 }
 
 // A number's rest and warm-up start go out with the export and come back with the import (SPEC:

@@ -213,5 +213,35 @@ TEST(CsvWriterTest, QuotesOnlyWhatNeedsIt) {
   EXPECT_EQ(Read(out + "\n")[0].fields, (std::vector<std::string>{"plain", "a,\"b\"", ""}));
 }
 
+// A vendor's carrier "=HYPERLINK(...)" must not run when an admin opens the export in a
+// spreadsheet: an apostrophe marks it as text (inside the quotes when there are some), and our
+// readers take it off again.
+TEST(CsvWriterTest, AFieldThatStartsAFormulaIsMarkedAsTextAndReadBack) {
+  const std::vector<std::string> fields = {"=HYPERLINK(\"http://x\";\"y\")",
+                                           "+1",
+                                           "-5",
+                                           "@SUM(1)",
+                                           "\tx",
+                                           "=a,b",
+                                           "AT&T",
+                                           "'quoted",
+                                           "'=kept once",
+                                           "x=1"};
+  std::string out;
+  for (const auto& field : fields) {
+    if (!out.empty()) out += ',';
+    AppendCsvField(out, field);
+  }
+  EXPECT_EQ(out,
+            "\"'=HYPERLINK(\"\"http://x\"\";\"\"y\"\")\",'+1,'-5,'@SUM(1),'\tx,\"'=a,b\",AT&T,"
+            "'quoted,'=kept once,x=1");
+  const auto read = Read(out + "\n")[0].fields;
+  ASSERT_EQ(read.size(), fields.size());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::string expected = i == 8 ? "=kept once" : fields[i];  // a marker typed by hand
+    EXPECT_EQ(WithoutTextMarker(read[i]), expected) << i;
+  }
+}
+
 }  // namespace
 }  // namespace cidrotor::service
