@@ -12,10 +12,14 @@ namespace {
 constexpr std::size_t kRowsPerStatement = 1000;
 constexpr std::size_t kDescriptionLimit = 50;  // vicidial_inbound_dids.did_description
 
-// The session's sql_mode must not hold NO_BACKSLASH_ESCAPES: strings escape backslashes.
+// The session's sql_mode must not hold NO_BACKSLASH_ESCAPES: strings escape backslashes. The
+// file is UTF-8 whatever the client's default character set: VICIdial's databases are often
+// latin1, where a carrier's "é" sent without SET NAMES is stored as two characters (the server
+// converts what it is told is UTF-8; MySQL 5.5.3+ and MariaDB 5.5+ know utf8mb4).
 constexpr std::string_view kHeader =
     "-- cidrotor export --format vicidial-dids: the pool as VICIdial inbound DIDs.\n"
     "-- Load into VICIdial's database: mysql asterisk < FILE. DIDs already there are kept.\n"
+    "SET NAMES utf8mb4;\n"
     "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '');\n";
 
 constexpr std::string_view kInsert =

@@ -85,7 +85,9 @@ TEST(VicidialDidsTest, StatementsHoldAThousandRowsAndEachEnds) {
     ++inserts;
   }
   EXPECT_EQ(inserts, 2u);
-  EXPECT_EQ(std::count(sql.begin(), sql.end(), ';'), 3);  // SET sql_mode, then two INSERTs
+  // SET NAMES (the file is UTF-8), SET sql_mode, then two INSERTs.
+  EXPECT_EQ(std::count(sql.begin(), sql.end(), ';'), 4);
+  EXPECT_NE(sql.find("\nSET NAMES utf8mb4;\n"), std::string::npos);
   EXPECT_EQ(sql.substr(sql.size() - 3), ");\n");
 }
 
