@@ -149,8 +149,8 @@ class ClusterTarget final : public cli::ImportTarget {
       return core::Fail(core::Error::Unavailable(
           "a batch is in PostgreSQL but Redis did not take it (" + filled.error().detail() +
           "); rerun the same file once Redis is back (with --on-duplicate update, the default) "
-          "to give Redis this batch and the ones after it; a Redis that lost its data gets them "
-          "at its rebuild from PostgreSQL"));
+          "to give Redis this batch and the ones after it, also when Redis lost its data: its "
+          "reload from PostgreSQL may have read it before this batch was committed"));
     }
     return {};
   }

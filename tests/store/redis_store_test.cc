@@ -628,6 +628,8 @@ TEST_F(RedisStoreTest, ARebuildWaitsForAnotherInstancesJournalBacklog) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2'500);
   while (std::chrono::steady_clock::now() < until) {
     ASSERT_THAT(AllocateOn(*loader, "2125559999"), HasError(ErrorCode::kUnavailable));
+    // /health says so (it said "healthy" while every allocation was refused).
+    EXPECT_FALSE(loader->Health().can_allocate);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation:v2"}), ":0\r\n") << "reloaded meanwhile";
@@ -637,6 +639,7 @@ TEST_F(RedisStoreTest, ARebuildWaitsForAnotherInstancesJournalBacklog) {
   auto next = AllocateOnceLoaded(*loader, "2125559999");
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550001");  // 0002 is still held
+  EXPECT_TRUE(loader->Health().can_allocate);
   EXPECT_EQ(redis_.Command({"KEYS", "cid:backlog:*"}), "*0\r\n");
 }
 

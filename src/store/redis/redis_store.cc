@@ -125,7 +125,9 @@ void RedisStore::StartRebuild() {
   spdlog::debug("redis store: generation key missing: redis lost its data, reloading it");
   rebuild_thread_ = std::thread([this] {
     RedisConnection connection(options_.redis.connection);
-    if (auto rebuilt = Rebuild(connection); !rebuilt) {
+    if (auto rebuilt = Rebuild(connection); rebuilt) {
+      reloading_ = false;
+    } else {
       bool warn = false;
       {
         std::lock_guard warned(rebuild_mu_);
@@ -191,6 +193,7 @@ core::Result<bool> RedisStore::ResolveGeneration(RedisConnection& connection,
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) {
+    reloading_ = true;
     StartRebuild();
     return core::Fail(
         core::Error::Unavailable("redis lost its data: reloading it from the journal"));
@@ -220,13 +223,17 @@ core::Result<RedisReply> RedisStore::RunPoolScript(RedisConnection& connection, 
     NoteRedis(reply ? core::Result<void>{} : core::Result<void>(core::Fail(reply.error())));
     if (!reply) return reply;
     const std::string_view status = reply->Status();
-    if (status != "NOPOOL" && status != "GEN") return reply;
+    if (status != "NOPOOL" && status != "GEN") {
+      reloading_ = false;  // the script found its generation: the data is there
+      return reply;
+    }
     auto current = ResolveGeneration(connection, context.epoch);
     if (!current) return core::Fail(current.error());
     if (!*current) continue;  // adopted a newer generation, or rebuilt: run it again
     if (status == "GEN") {
       // The pool belongs to another generation than the published one: only a load in progress
       // does that; never allocate from it.
+      reloading_ = true;
       return core::Fail(core::Error::Unavailable("redis pool '" + pool + "' is being reloaded"));
     }
     if (create == redis::CreatePool::kNo) return reply;  // {'NOPOOL'}: the pool does not exist

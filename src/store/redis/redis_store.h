@@ -421,6 +421,10 @@ class RedisStore final : public Store {
   std::atomic<bool> backlog_announced_{false};
 
   std::atomic<bool> redis_up_{false};
+  // Redis lost its data (or a pool of it is being reloaded) and no script found it back yet:
+  // every allocation is refused meanwhile, so Health() says it cannot allocate, whichever
+  // instance does the reload.
+  std::atomic<bool> reloading_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> redis_clock_known_{false};
   // Redis's Unix ms minus this host's steady-clock ms (MeasureRedisClock).

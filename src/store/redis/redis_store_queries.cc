@@ -128,7 +128,8 @@ void RedisStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(en
 StoreHealth RedisStore::Health() const {
   StoreHealth health;
   health.mode = "cluster";
-  health.can_allocate = redis_up_;
+  // Up, and with its data: while Redis is reloaded from the journal every allocation is refused.
+  health.can_allocate = redis_up_ && !reloading_ && !rebuilding_;
   health.degraded = !journal_->Healthy();
   health.database = health.degraded ? "unavailable: queueing changes until it is back" : "healthy";
   return health;
