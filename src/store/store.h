@@ -137,10 +137,11 @@ struct ReservationRecord {
   bool live = false;  // held right now (not released, not expired)
 };
 
-// Newest first. All reservations: by id. Live only: by reserved_until (when they end: the newest
-// when TTLs are equal), then id, since ids are not in time order across instances (each takes a
-// block of them at a time); the Redis store's check for a Redis back with older data needs the
-// newest in time. reserved_until, not reserved_at: its index bounds the scan to `limit` rows.
+// Newest first. All reservations: by reserved_at, then id (embedded: by id, which grows with time
+// there; in cluster mode ids are not in time order across instances, each taking a block of them
+// at a time). Live only: by reserved_until (when they end: the newest when TTLs are equal), then
+// id; the Redis store's check for a Redis back with older data needs the newest in time.
+// reserved_until, not reserved_at: its index bounds the scan to `limit` rows.
 struct ReservationQuery {
   bool live_only = true;
   std::size_t limit = 100;  // REQUIRES: 1..1000

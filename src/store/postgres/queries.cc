@@ -474,8 +474,8 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   QueryBatch batch;
   batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +
             (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2"
-                              " ORDER BY reserved_until DESC, id DESC LIMIT $1"
-                            : " ORDER BY id DESC LIMIT $1"));
+                               " ORDER BY reserved_until DESC, id DESC LIMIT $1"
+                             : " ORDER BY reserved_at DESC, id DESC LIMIT $1"));
   batch.Int(static_cast<std::int64_t>(query.limit));
   if (query.live_only) batch.Int(ToUnixMs(now));
   std::vector<ReservationRecord> records;

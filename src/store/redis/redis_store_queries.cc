@@ -129,7 +129,7 @@ StoreHealth RedisStore::Health() const {
   StoreHealth health;
   health.mode = "cluster";
   // Up, and with its data: while Redis is reloaded from the journal every allocation is refused.
-  health.can_allocate = redis_up_ && !reloading_ && !rebuilding_;
+  health.can_allocate = redis_up_ && !reloading_;
   health.degraded = !journal_->Healthy();
   health.database = health.degraded ? "unavailable: queueing changes until it is back" : "healthy";
   return health;

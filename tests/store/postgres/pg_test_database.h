@@ -84,6 +84,7 @@ class PgTestDatabase {
         /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until;",
         /* 7 */ "DROP TABLE early_releases;",
         /* 8 */ "DROP TABLE deleted_numbers;",
+        /* 9 */ "DROP INDEX reservations_at;",
     };
     static_assert(std::size(kUndo) == postgres::kSchemaVersion - 3, "a migration without its undo");
     std::string sql;

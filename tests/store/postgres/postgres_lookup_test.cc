@@ -183,6 +183,24 @@ TEST_F(PostgresLookupTest, BatchesCommittedOutOfOrderLeaveTheNewestReservationLa
   EXPECT_EQ(Previous(4), 3);
 }
 
+// Two instances take blocks of ids: one with few calls makes its new ones with ids far below the
+// other's older ones. The history still comes newest first, by the time of the allocation.
+TEST_F(PostgresLookupTest, TheHistoryComesNewestFirstByTimeNotById) {
+  auto journal = Open();
+  ASSERT_TRUE(journal);
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(kNumber)),
+                                       Made(Call(2'049, 2'125'550'001, 0), Usage(kT0, 1, 1)),
+                                       Made(Call(2'050, 2'125'550'002, 1), Usage(kT0, 2, 2)),
+                                       Made(Call(5, 2'125'550'003, 2), Usage(kT0, 3, 3))}),
+              IsOk());
+  auto newest = journal_test::ListReservationsSync(*journal, journal_test::AllReservations(2),
+                                                   kT0 + seconds(3));
+  ASSERT_THAT(newest, IsOk());
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ((*newest)[0].reservation.id, 5u);  // the latest call, whatever its id
+  EXPECT_EQ((*newest)[1].reservation.id, 2'050u);
+}
+
 // Redis knows no previous one (its first allocation of the number since a rebuild), so the writer
 // takes the number's newest: not when that is a later reservation which links to this one.
 TEST_F(PostgresLookupTest, AnUnlinkedReservationCommittedLateDoesNotLinkToALaterOne) {
