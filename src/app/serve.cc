@@ -190,6 +190,17 @@ rlim_t RaiseOpenFilesLimit() {
   return target;
 }
 
+// Lowers a server's `max_connections` to its share of the open-files limit (the HTTP API half,
+// FastAGI a quarter: net::ConnectionCapFor), and says so.
+void CapConnections(std::size_t& max_connections, rlim_t open_files, std::size_t parts,
+                    const char* server) {
+  const std::size_t cap = net::ConnectionCapFor(open_files, max_connections, parts);
+  if (cap >= max_connections) return;
+  spdlog::warn("msg=\"{} connections capped by the open files limit\" open_files={} cap={}", server,
+               open_files, cap);
+  max_connections = cap;
+}
+
 }  // namespace
 
 int RunServe(const Config& config, const ServeOptions& options) {
@@ -243,13 +254,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
         "msg=\"SECRET_KEY unset: JWTs are signed with a random key and end with this process\"");
   }
   server_options.version = CIDROTOR_VERSION;
-  if (const std::size_t cap =
-          net::ConnectionCapFor(open_files, server_options.max_connections, http::kOpenFilesParts);
-      cap < server_options.max_connections) {
-    spdlog::warn("msg=\"http connections capped by the open files limit\" open_files={} cap={}",
-                 open_files, cap);
-    server_options.max_connections = cap;
-  }
+  CapConnections(server_options.max_connections, open_files, http::kOpenFilesParts, "http");
   server_options.caps = IndexOptionsFor(config);
   server_options.calendar = &**calendar;
   if (*alerts) {
@@ -264,13 +269,7 @@ int RunServe(const Config& config, const ServeOptions& options) {
   if (*alerts) server_context.webhooks = &(*alerts)->sender();
   http::HttpServer server(io, std::move(server_context));
   agi::AgiContext agi_context{observed_store, clock, config.agi_timeout};
-  if (const std::size_t cap =
-          net::ConnectionCapFor(open_files, agi_context.max_connections, agi::kOpenFilesParts);
-      cap < agi_context.max_connections) {
-    spdlog::warn("msg=\"fastagi connections capped by the open files limit\" open_files={} cap={}",
-                 open_files, cap);
-    agi_context.max_connections = cap;
-  }
+  CapConnections(agi_context.max_connections, open_files, agi::kOpenFilesParts, "fastagi");
   agi::AgiServer agi_server(io, std::move(agi_context));
   // Signals are caught from here on: one that arrives before the I/O threads run is queued.
   // SIGHUP too (the terminal of a `make run` closed): a graceful stop, not death mid-request.
