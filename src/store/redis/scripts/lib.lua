@@ -96,7 +96,8 @@ end
 -- A number's score in the available order, as a string: its last use 'lu' (compact seconds) and,
 -- when it was used at a millisecond past the second, that millisecond ('lm', three digits) as a
 -- decimal fraction, so numbers used within one second rotate in the order they were used
--- (core::NumberUsage::last_used_ms). A double holds both exactly enough: seconds need 33 bits.
+-- (core::NumberUsage::last_used_ms). A double tells them all apart: 32 bits of seconds and 10 of
+-- milliseconds are far within its 53.
 local function order_score(lu, lm)
   if not lm or lm == '000' then return lu or '0' end
   return lu .. '.' .. lm
@@ -106,7 +107,9 @@ end
 -- millisecond when there is one ('S.mmm'). Returns 'lu' and 'lm' (nil: none).
 local function split_last_used(arg)
   if not string.find(arg, '.', 1, true) then return arg, nil end
-  return string.match(arg, '^(%d+)%.(%d%d%d)$')
+  local lu, lm = string.match(arg, '^(%d+)%.(%d%d%d)$')
+  if lu then return lu, lm end
+  return string.match(arg, '^(%d*)') or '0', nil  -- not ours: the whole seconds, if any
 end
 
 -- Puts an available number into the order, `lu` its order_score. An entry that joins a
