@@ -333,7 +333,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
       // A row the store cannot hold (one carrier too many): rejected, as a bad row is.
-      const std::string reason = added.error().field() + ": " + added.error().detail();
+      const std::string reason = service::RejectReason(added.error());
       ++counts.rejected;
       rejects.Write({line, reason, record.fields});
       if (!rejects.is_open()) shown.Show(line, reason, err);
@@ -379,8 +379,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   err << "\n";
   if (!rejects_to_file) shown.Summarize(counts.rejected, err);
   if (stop) {
-    err << "cidrotor import: stopped: "
-        << (stop->field().empty() ? stop->detail() : stop->field() + ": " + stop->detail());
+    err << "cidrotor import: stopped: " << service::RejectReason(*stop);
     if (counts.imported + counts.updated > 0) {
       err << " (the batches committed before stay; rerun the same file to complete the import)";
     }

@@ -74,10 +74,8 @@ boost::asio::awaitable<core::Result<void>> ImportBatch(store::Store& store,
   for (const std::size_t i : result->duplicates) {
     refused.emplace_back(i, "caller_id: already in the store");
   }
-  for (auto& [i, error] : result->refused) {
-    refused.emplace_back(
-        i, error.field().empty() ? error.detail() : error.field() + ": " + error.detail());
-  }
+  for (const auto& [i, error] : result->refused)
+    refused.emplace_back(i, service::RejectReason(error));
   tally.rejected += refused.size();
   std::sort(refused.begin(), refused.end());
   for (auto& [i, reason] : refused) ImportTally::Keep(tally.refused, read.lines[i], reason);

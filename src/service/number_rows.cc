@@ -39,10 +39,6 @@ std::string Normalized(std::string_view name) {
   return out;
 }
 
-std::string Reason(const core::Error& error) {
-  return error.field().empty() ? error.detail() : error.field() + ": " + error.detail();
-}
-
 bool Digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
   if (pos + n > text.size()) return false;
   out = 0;
@@ -54,6 +50,10 @@ bool Digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
 }
 
 }  // namespace
+
+std::string RejectReason(const core::Error& error) {
+  return error.field().empty() ? error.detail() : error.field() + ": " + error.detail();
+}
 
 NumberRowParser::NumberRowParser() : seen_(std::make_unique<Seen>()) {
   std::fill(std::begin(index_), std::end(index_), -1);
@@ -178,7 +178,7 @@ std::variant<NumberRow, RowReject> NumberRowParser::Parse(const CsvRecord& recor
     if (inserted) return std::move(*row);
     return RowReject{record.line, fmt::format("duplicate of line {}", it->second), record.fields};
   }
-  return RowReject{record.line, Reason(row.error()), record.fields};
+  return RowReject{record.line, RejectReason(row.error()), record.fields};
 }
 
 store::ImportItem ToImportItem(NumberRow row) {

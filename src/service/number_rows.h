@@ -51,6 +51,11 @@ struct NumberRow {
 // The row as the store imports it.
 store::ImportItem ToImportItem(NumberRow row);
 
+// A rejected row's reason as the rejects list and file show it: "field: detail" (the detail alone
+// when no field is at fault). For the rows the store refuses too (a duplicate, a carrier past
+// the index's limit), so every path words them alike.
+std::string RejectReason(const core::Error& error);
+
 // One bad row, with what it said, for the rejects file.
 struct RowReject {
   std::uint64_t line = 0;
