@@ -47,6 +47,13 @@ struct AutoRestRules {
   std::uint32_t max_share_percent = 10;  // AUTO_REST_MAX_SHARE; 0 = no automatic rests
 };
 
+// The first second whose calls are judged after a rest until `rest_until`: the one after the
+// rest's end. rest_until is whole seconds, and an admin may end a rest (PatchedRestUntil:
+// rest_until = now) within the very second of the calls that got the number rested; those are
+// before the end and must not count again. The calls of the rest's last second are left out
+// with them: a second's calls hardly change a judgement made over hours.
+constexpr CompactTime FirstJudgedSecondAfterRest(CompactTime rest_until) { return rest_until + 1; }
+
 // One number's judged calls in the window (counted from the end of its last rest, if later).
 struct NumberAnswers {
   PhoneNumber caller_id = PhoneNumber::FromValidDigits(2'015'550'100);

@@ -315,7 +315,8 @@ struct LookupData {
 // calls are judged by their outcome: answered, or not picked up (no_answer, busy, voicemail);
 // failed, other and unknown outcomes (no person was asked) are left out. Each number's calls are
 // counted from `since` or from the end of its last rest (caller_ids.rest_until), whichever is
-// later, so the calls that got it rested never count against it again.
+// later, so the calls that got it rested never count against it again (from the second after the
+// end: core::FirstJudgedSecondAfterRest).
 struct AnswerStatsQuery {
   core::TimePoint since;  // the rolling window's start
   core::TimePoint now;    // for the pools' resting counts

@@ -794,6 +794,7 @@ TYPED_TEST_P(JournalContractTest, AnswerStatsCountTheJudgedCallsOfEachNumberInCa
 TYPED_TEST_P(JournalContractTest, AnswerStatsCountFromTheWindowOrTheRestsEndWhicheverIsLater) {
   using core::CallOutcome;
   using std::chrono::hours;
+  using std::chrono::milliseconds;
   constexpr std::uint64_t kNeverRested = 2'125'550'100, kRestedBefore = 2'125'550'101;
   constexpr std::uint64_t kRestedWithin = 2'125'550'102, kResting = 2'125'550'103;
   const core::TimePoint since = kT0 - hours(24);
@@ -808,8 +809,11 @@ TYPED_TEST_P(JournalContractTest, AnswerStatsCountFromTheWindowOrTheRestsEndWhic
       EndedCall(2, kNeverRested, since, CallOutcome::kNoAnswer),             // its first instant
       EndedCall(3, kRestedBefore, since + hours(1), CallOutcome::kBusy),
       EndedCall(4, kRestedWithin, since + hours(1), CallOutcome::kNoAnswer),  // got it rested
-      EndedCall(5, kRestedWithin, core::FromCompact(within_window), CallOutcome::kAnswered),
-      EndedCall(6, kRestedWithin, kT0 - hours(1), CallOutcome::kVoicemail),
+      // In the second the rest ends: not counted (an admin's end may follow it in that second).
+      EndedCall(5, kRestedWithin, core::FromCompact(within_window) + milliseconds(999),
+                CallOutcome::kNoAnswer),
+      EndedCall(6, kRestedWithin, core::FromCompact(within_window + 1), CallOutcome::kAnswered),
+      EndedCall(9, kRestedWithin, kT0 - hours(1), CallOutcome::kVoicemail),
       EndedCall(7, kResting, kT0 - hours(2), CallOutcome::kNoAnswer),  // before its rest ends
   };
   // Made before the window and still held into it (reserved_until after `since`): not counted.

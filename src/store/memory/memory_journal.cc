@@ -368,7 +368,9 @@ std::vector<NumberAnswers> MemoryJournal::AnswersLocked(const AnswerStatsQuery& 
     if (number == numbers_.end()) continue;  // deleted since: nothing left to rest
     const auto& [spec, usage] = number->second;
     // The calls that got the number rested never count again (FromCompact(0) is 2020).
-    if (r.reserved_at < std::max(query.since, core::FromCompact(usage.rest_until))) continue;
+    const core::TimePoint judged_from =
+        core::FromCompact(core::FirstJudgedSecondAfterRest(usage.rest_until));
+    if (r.reserved_at < std::max(query.since, judged_from)) continue;
     NumberAnswers& counts = answers[r.caller_id.digits()];
     counts.caller_id = spec.caller_id;
     counts.pool = spec.pool;

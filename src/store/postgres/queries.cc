@@ -84,7 +84,8 @@ WITH RECURSIVE chain AS (
 // calls since $1 through the index on reserved_until (reserved_until >= reserved_at), each
 // joined to its number by the primary key for its rest end, pool and active flag. The outcomes
 // judged are core::CallOutcomeName's answered, no_answer, busy and voicemail; a number's calls
-// count from the end of its rest ($2: the compact epoch, Unix seconds), if that is later than $1.
+// count from the second after the end of its rest (core::FirstJudgedSecondAfterRest; $2: the
+// compact epoch, Unix seconds), if that is later than $1.
 // $3: the pool of a row whose pool is NULL. Grouped by the key of caller_ids, so its columns may
 // be selected.
 constexpr std::string_view kSelectAnswers = R"sql(
@@ -93,7 +94,7 @@ SELECT c.caller_id, COALESCE(c.pool, $3), COALESCE(c.is_active, TRUE), c.rest_un
 FROM reservations r JOIN caller_ids c ON c.caller_id = r.caller_id
 WHERE r.reserved_until >= $1 AND r.reserved_at >= $1
   AND r.outcome IN ('answered', 'no_answer', 'busy', 'voicemail')
-  AND r.reserved_at >= (c.rest_until + $2) * 1000
+  AND r.reserved_at >= (c.rest_until + 1 + $2) * 1000
 GROUP BY c.caller_id ORDER BY c.caller_id
 )sql";
 

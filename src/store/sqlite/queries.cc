@@ -100,8 +100,8 @@ FROM reservations WHERE id = (
 // JOIN keeps them the outer loop, so each one costs a primary-key read of its number (rest end,
 // pool, active) and caller_ids is never scanned for them. The outcomes judged are
 // core::CallOutcomeName's answered, no_answer, busy and voicemail; a number's calls count from
-// the end of its rest (?2: the compact epoch, Unix seconds), if that is later than ?1. ?3: the
-// pool of a row whose pool is NULL.
+// the second after the end of its rest (core::FirstJudgedSecondAfterRest; ?2: the compact epoch,
+// Unix seconds), if that is later than ?1. ?3: the pool of a row whose pool is NULL.
 constexpr std::string_view kAnswersSelect = R"sql(
 SELECT c.caller_id, COALESCE(c.pool, ?3), COALESCE(c.is_active, 1) != 0, c.rest_until, count(*),
        sum(r.outcome = 'answered')
@@ -110,7 +110,7 @@ constexpr std::string_view kAnswersJoinAndFilter = R"sql(
 CROSS JOIN caller_ids c ON c.caller_id = r.caller_id
 WHERE r.reserved_until >= ?1 AND r.reserved_at >= ?1
   AND r.outcome IN ('answered', 'no_answer', 'busy', 'voicemail')
-  AND r.reserved_at >= (c.rest_until + ?2) * 1000
+  AND r.reserved_at >= (c.rest_until + 1 + ?2) * 1000
 GROUP BY c.caller_id ORDER BY c.caller_id
 )sql";
 
