@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "app/store_factory.h"
@@ -28,6 +30,9 @@ constexpr std::size_t kClusterFirstBatchRows = 100'000;
 // (redis_store_import.cc), several times that on a loaded machine, and nobody waits on an answer
 // meanwhile.
 constexpr std::chrono::milliseconds kImportCommandTimeout{10'000};
+
+// Between two offers of a batch Redis did not take (ImportOptions::redis_wait).
+constexpr std::chrono::seconds kRedisRetryPause{1};
 
 // The Redis store's journal during an import: loads (a Redis rebuild) and history come from
 // PostgreSQL, but appends are acknowledged without writing, since the only appends an import
@@ -80,12 +85,16 @@ class ClusterTarget final : public cli::ImportTarget {
  public:
   ClusterTarget(std::unique_ptr<store::Store> redis,
                 std::unique_ptr<store::postgres::BulkImporter> importer,
-                std::shared_ptr<std::vector<store::ImportItem>> written)
-      : redis_(std::move(redis)), importer_(std::move(importer)), written_(std::move(written)) {}
-  // An import stopped by another error may leave a batch in Redis's hands: waited for, and its
-  // failure logged, since the error reported is the other one.
+                std::shared_ptr<std::vector<store::ImportItem>> written,
+                std::chrono::seconds redis_wait)
+      : redis_(std::move(redis)),
+        importer_(std::move(importer)),
+        written_(std::move(written)),
+        redis_wait_(redis_wait) {}
+  // An import stopped by another error may leave a batch in Redis's hands: waited for (not
+  // offered again), and its failure logged, since the error reported is the other one.
   ~ClusterTarget() override {
-    if (auto filled = WaitForRedis(); !filled) {
+    if (auto filled = WaitForRedis(Retry::kNo); !filled) {
       spdlog::error("cluster import: {}", filled.error().detail());
     }
   }
@@ -98,7 +107,7 @@ class ClusterTarget final : public cli::ImportTarget {
   core::Result<void> Finish() override {
     if (auto finished = Copy([&] { return importer_->Finish(); }); !finished) return finished;
     auto filled = FillRedis();
-    if (filled) filled = WaitForRedis();
+    if (filled) filled = WaitForRedis(Retry::kYes);
     spdlog::info("cluster import: batches={} postgres_s={:.2f} redis_s={:.2f} redis_wait_s={:.2f}",
                  batches_, postgres_.seconds(), redis_time_->seconds(), waiting_.seconds());
     return filled;
@@ -125,40 +134,81 @@ class ClusterTarget final : public cli::ImportTarget {
   // number PostgreSQL lacks. First waits for the previous batch: one in Redis at a time.
   core::Result<void> FillRedis() {
     if (written_->empty()) return {};
-    if (auto previous = WaitForRedis(); !previous) return previous;
+    if (auto previous = WaitForRedis(Retry::kYes); !previous) return previous;
+    filling_rows_ = std::move(*written_);
+    written_->clear();
+    OfferToRedis();
+    return {};
+  }
+
+  // Gives Redis a copy of the batch (kept for another offer).
+  void OfferToRedis() {
     auto promise = std::make_shared<std::promise<core::Result<store::ImportResult>>>();
     filling_ = promise->get_future();
     redis_time_->Start();
-    redis_->ImportNumbers(std::move(*written_), store::OnDuplicate::kUpdate,
+    redis_->ImportNumbers(filling_rows_, store::OnDuplicate::kUpdate,
                           [promise, time = redis_time_](core::Result<store::ImportResult> r) {
                             time->Stop();
                             promise->set_value(std::move(r));
                           });
-    written_->clear();
-    return {};
   }
 
-  // Waits for the batch Redis is taking, if any. Errors: kUnavailable when Redis did not take it
-  // (nor the batch committed since, if any).
-  core::Result<void> WaitForRedis() {
+  enum class Retry { kNo, kYes };
+
+  // Waits for the batch Redis is taking, if any. Redis unreachable, or without its data (the
+  // store's own check starts the reload from PostgreSQL, or waits for another instance's): the
+  // batch is offered again every kRedisRetryPause for redis_wait_. Again, whole: a reload
+  // that read PostgreSQL before the batch was committed lacks it, and writing a row that Redis
+  // already has changes nothing. Errors: kUnavailable when Redis did not take it by then.
+  core::Result<void> WaitForRedis(Retry retry) {
     if (!filling_.valid()) return {};
-    waiting_.Start();
-    auto filled = filling_.get();
-    waiting_.Stop();
-    if (!filled) {
-      return core::Fail(core::Error::Unavailable(
-          "a batch is in PostgreSQL but Redis did not take it (" + filled.error().detail() +
-          "); rerun the same file once Redis is back (with --on-duplicate update, the default) "
-          "to give Redis this batch and the ones after it, also when Redis lost its data: its "
-          "reload from PostgreSQL may have read it before this batch was committed"));
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    for (;;) {
+      waiting_.Start();
+      auto filled = filling_.get();
+      if (filled) {
+        waiting_.Stop();
+        if (deadline) spdlog::info("cluster import: Redis took the batch after all");
+        filling_rows_.clear();
+        return {};
+      }
+      const auto now = std::chrono::steady_clock::now();
+      const bool first_refusal = !deadline;
+      if (first_refusal) deadline = now + redis_wait_;
+      const bool again = retry == Retry::kYes &&
+                         filled.error().code() == core::ErrorCode::kUnavailable &&
+                         now + kRedisRetryPause <= *deadline;
+      if (!again) {
+        waiting_.Stop();
+        const std::string waited =
+            retry == Retry::kYes
+                ? " within --redis-wait " + std::to_string(redis_wait_.count()) + " s"
+                : "";
+        return core::Fail(core::Error::Unavailable(
+            "a batch is in PostgreSQL but Redis did not take it" + waited + " (" +
+            filled.error().detail() +
+            "); rerun the same file once Redis is back (with --on-duplicate update, the default) "
+            "to give Redis this batch and the ones after it, also when Redis lost its data: its "
+            "reload from PostgreSQL may have read it before this batch was committed"));
+      }
+      if (first_refusal) {
+        spdlog::warn(
+            "cluster import: Redis did not take a batch of {} rows ({}); offering it "
+            "again for up to {} s",
+            filling_rows_.size(), filled.error().detail(), redis_wait_.count());
+      }
+      std::this_thread::sleep_for(kRedisRetryPause);
+      waiting_.Stop();
+      OfferToRedis();
     }
-    return {};
   }
 
   std::unique_ptr<store::Store> redis_;
   std::unique_ptr<store::postgres::BulkImporter> importer_;
   std::shared_ptr<std::vector<store::ImportItem>> written_;  // filled by on_rows_written
-  std::future<core::Result<store::ImportResult>> filling_;   // the batch Redis is taking
+  std::chrono::seconds redis_wait_;
+  std::vector<store::ImportItem> filling_rows_;             // the batch Redis is taking
+  std::future<core::Result<store::ImportResult>> filling_;  // its answer
   std::size_t batches_ = 0;
   Stopwatch postgres_;  // batches written (COPY and commit)
   Stopwatch waiting_;   // this thread waiting for Redis
@@ -203,8 +253,8 @@ core::Result<std::unique_ptr<cli::ImportTarget>> OpenClusterImportTarget(
   auto redis = store::RedisStore::Open(clock, calendar, redis_options,
                                        std::make_unique<ImportedRowsJournal>(std::move(*journal)));
   if (!redis) return core::Fail(std::move(redis.error()));
-  return std::unique_ptr<cli::ImportTarget>(
-      new ClusterTarget(std::move(*redis), std::move(*importer), std::move(written)));
+  return std::unique_ptr<cli::ImportTarget>(new ClusterTarget(
+      std::move(*redis), std::move(*importer), std::move(written), options.redis_wait));
 }
 
 }  // namespace cidrotor::app

@@ -67,6 +67,7 @@ int Main(int argc, char** argv) {
   std::string on_duplicate = "update";
   bool progress = false;
   bool no_progress = false;
+  int redis_wait_seconds = static_cast<int>(import_options.redis_wait.count());
   import->add_option("FILE", import_options.input, "CSV file, or - for stdin")->required();
   import
       ->add_option("--on-duplicate", on_duplicate,
@@ -81,6 +82,12 @@ int Main(int argc, char** argv) {
                    "Rows per transaction (an interrupted import keeps whole batches)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10'000'000));
+  import
+      ->add_option("--redis-wait", redis_wait_seconds,
+                   "Cluster mode: seconds to keep offering a batch to a Redis that is down or "
+                   "being reloaded before stopping")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86'400));
   import->add_option("--via-api", import_options.via_api,
                      "Import through a running server instead (http://HOST:PORT): use this while "
                      "`serve` runs on the same data directory");
@@ -223,6 +230,7 @@ int Main(int argc, char** argv) {
     import_options.on_duplicate =
         cidrotor::service::ParseOnDuplicate(on_duplicate, "on-duplicate").value();
     if (import_options.token.empty()) import_options.token = config->admin_token;
+    import_options.redis_wait = std::chrono::seconds(redis_wait_seconds);
     import_options.progress = no_progress ? cidrotor::cli::ProgressMode::kNone
                               : progress  ? cidrotor::cli::ProgressMode::kBar
                                           : cidrotor::cli::ProgressMode::kAuto;

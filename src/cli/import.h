@@ -18,6 +18,7 @@
 // Not thread-safe; one call per process.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -68,6 +69,10 @@ struct ImportOptions {
   std::string rejects_path;                     // --rejects; empty = none
   bool dry_run = false;                         // validate and count, write nothing
   std::size_t batch_rows = 1'000'000;           // rows per transaction (--batch-rows)
+  // Cluster mode: how long a batch that Redis did not take is offered again (Redis unreachable,
+  // or without its data until an instance has reloaded it) before the import stops
+  // (--redis-wait).
+  std::chrono::seconds redis_wait{120};
   ProgressMode progress = ProgressMode::kAuto;  // kAuto: a bar when stderr is a terminal
   std::string via_api;                          // --via-api URL (http://host:port); empty = direct
   std::string token;                            // --token (or ADMIN_TOKEN)

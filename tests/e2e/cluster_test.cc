@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -33,6 +34,19 @@ class ClusterTest : public E2eTest {
            Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  // caller_ids rows in PostgreSQL, or -1 when it cannot be read.
+  std::int64_t StoredNumbers() {
+    store::postgres::ConnectionSettings settings;
+    settings.url = server_env().at("DATABASE_URL");
+    auto connection = store::postgres::Connection::Open(settings);
+    std::int64_t stored = -1;
+    if (connection) {
+      (void)connection->Exec("SELECT count(*) FROM caller_ids", "count",
+                             [&](auto rows) { stored = rows.Int64(0, 0); });
+    }
+    return stored;
   }
 
   // Polls `next-cid` until it answers something else than 503 store_unavailable (at most 15 s).
@@ -224,14 +238,7 @@ TEST_F(ClusterTest, DirectImportGoesToPostgresAndRunningInstancesAllocateAtOnce)
   const auto again = run();
   EXPECT_NE(again.err.find("4 rows: 0 imported, 3 updated"), std::string::npos) << again.err;
   // PostgreSQL, the system of record, holds them.
-  store::postgres::ConnectionSettings settings;
-  settings.url = server_env().at("DATABASE_URL");
-  auto connection = store::postgres::Connection::Open(settings);
-  ASSERT_TRUE(connection.has_value()) << connection.error().ToString();
-  std::int64_t stored = -1;
-  ASSERT_TRUE(connection->Exec("SELECT count(*) FROM caller_ids", "count",
-                               [&](auto rows) { stored = rows.Int64(0, 0); }));
-  EXPECT_EQ(stored, 3);
+  EXPECT_EQ(StoredNumbers(), 3);
 }
 
 // Redis takes each batch while the next one is copied: every batch reaches it, the last included.
@@ -258,8 +265,8 @@ TEST_F(ClusterTest, DirectImportWithRedisDownKeepsPostgresAndRedisGetsTheRowsOnI
   redis().Kill();
   const auto csv = work_dir() / "pool.csv";
   std::ofstream(csv) << "caller_id,carrier\n4155550101,A\n";
-  const auto imported =
-      test_support::RunCidrotor({"import", csv.string()}, server_env(), work_dir());
+  const auto imported = test_support::RunCidrotor({"import", csv.string(), "--redis-wait", "0"},
+                                                  server_env(), work_dir());
   EXPECT_EQ(imported.exit_code, 1) << imported.err;  // stopped after a committed batch
   EXPECT_NE(imported.err.find("Redis did not take it"), std::string::npos) << imported.err;
   // Redis comes back empty and is rebuilt from PostgreSQL, which has the row.
@@ -267,6 +274,41 @@ TEST_F(ClusterTest, DirectImportWithRedisDownKeepsPostgresAndRedisGetsTheRowsOnI
   const auto allocated = NextCidOnceRecovered("to=4155559876");
   ASSERT_EQ(allocated.status, 200) << allocated.body;
   EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "4155550101");
+}
+
+// Redis down when the first batch is committed: the import offers the batch again until Redis is
+// back, here empty and reloaded from PostgreSQL (which may have been read before a batch was
+// committed), and then gives it every batch: the import completes, nothing to rerun.
+TEST_F(ClusterTest, DirectImportWaitsForRedisToComeBackAndGivesItEveryBatch) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  redis().Kill();
+  const auto csv = work_dir() / "pool.csv";
+  std::ofstream out(csv);
+  out << "caller_id,carrier\n";
+  for (int i = 0; i < 5; ++i) out << 4155550101 + i << ",A\n";
+  out.close();
+  auto import = std::async(std::launch::async, [&] {
+    return test_support::RunCidrotor(
+        {"import", csv.string(), "--batch-rows", "2", "--redis-wait", "60"}, server_env(),
+        work_dir());
+  });
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (StoredNumbers() < 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(StoredNumbers(), 2) << "the first batch was never committed";
+  ASSERT_TRUE(redis().Restart());  // empty: no persistence
+
+  const auto imported = import.get();
+  EXPECT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.err.find("offering it again"), std::string::npos) << imported.err;
+  EXPECT_NE(imported.err.find("5 rows: 5 imported"), std::string::npos) << imported.err;
+  ASSERT_EQ(NextCidOnceRecovered("to=4155559876").status, 200);
+  for (int i = 0; i < 5; ++i) {
+    const std::string number = std::to_string(4155550101 + i);
+    const auto got = client().Get("/api/numbers/" + number, test_support::BearerAuth(kAdminToken));
+    EXPECT_EQ(got.status, 200) << number << ": " << got.body;
+  }
 }
 
 TEST_F(ClusterTest, InitDbLoadsTheSamplePoolOnceIntoPostgresAndRedis) {

@@ -1080,6 +1080,36 @@ TEST_F(RedisStoreTest, ImportOfANumberAddedSinceItsLookupUpdatesIt) {
   EXPECT_EQ(added->spec.carrier, "Imported");
 }
 
+// An import into a Redis that another instance is loading (no generation until the load is done)
+// writes nothing to it: its claims would be dropped when it fails, and with them the cid:pool_of
+// entries the loader wrote meanwhile for the same numbers. It answers kUnavailable, to be offered
+// again once the load is published (app/cluster_import.cc).
+TEST_F(RedisStoreTest, AnImportIntoARedisBeingLoadedWritesNothingToIt) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  ASSERT_THAT(AddOn(*store, "2125550100"), IsOk());
+  redis::ConnectionOptions connection;
+  connection.port = redis_.port();
+  redis::RedisConnection raw(connection);
+  ASSERT_THAT(raw.Run({"SET", redis::kRebuildLockKey, "another-instance", "PX", "60000"}), IsOk());
+  ASSERT_THAT(raw.Run({"DEL", redis::kGenerationKey}), IsOk());
+  ASSERT_THAT(raw.Run({"CONFIG", "RESETSTAT"}), IsOk());
+
+  std::vector<ImportItem> items(2);
+  items[0].spec.caller_id = core::PhoneNumber::FromValidDigits(2125550100);
+  items[1].spec.caller_id = core::PhoneNumber::FromValidDigits(2125550101);
+  EXPECT_THAT(Await<ImportResult>([&](Callback<ImportResult> done) {
+                store->ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+              }),
+              HasError(ErrorCode::kUnavailable));
+  store->Flush();
+  const std::string calls = redis_.Command({"INFO", "commandstats"});
+  EXPECT_EQ(calls.find("cmdstat_eval"), std::string::npos) << calls;  // EVAL and EVALSHA
+  EXPECT_EQ(calls.find("cmdstat_hset"), std::string::npos) << calls;
+  EXPECT_EQ(redis_.Command({"HEXISTS", redis::kPoolOfKey, "2125550101"}), ":0\r\n");
+  ASSERT_THAT(raw.Run({"DEL", redis::kRebuildLockKey}), IsOk());  // the store may rebuild now
+}
+
 // An import, and adds of its numbers to another pool through another instance at the same time:
 // each number ends in one pool, the one cid:pool_of names. The import claims its numbers in no
 // pool before it writes them (it used to map them only afterwards, over an add made meanwhile,

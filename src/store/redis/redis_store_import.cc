@@ -105,6 +105,16 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     if (item.spec.pool.empty()) item.spec.pool = core::kDefaultPool;
   }
 
+  // Nothing is claimed in a Redis without its data or being reloaded (the load publishes the
+  // generation last): a failed import drops its claims, and with them the cid:pool_of entries
+  // that the loader wrote meanwhile for the same numbers. Such a Redis is reloaded
+  // (ResolveGeneration), and the import answers kUnavailable, to be offered again.
+  if (auto current = ResolveGeneration(connection, Epoch()); !current) {
+    progress->Fail(current.error());
+    progress->FinishOne();
+    return;
+  }
+
   // Claims the numbers in no pool for the import: no other writer adds them meanwhile.
   auto existing = redis::ClaimPools(connection, items, options_.import_chunk);
   if (!existing) {
