@@ -62,16 +62,42 @@ ServerState::Registration ServerState::Register(SessionSlot* slot) {
     // flag, so none is missed.
     if (stopping.load()) return Registration::kStopping;
     open = sessions.size();
-    if (open < options.max_connections) {
+    const std::size_t live = open - evicted_sessions;
+    const bool room =
+        live < options.max_connections || (evicted_sessions < kMaxEvicting && EvictOneIdle());
+    if (room) {
       sessions.insert(slot);
       return Registration::kYes;
     }
   }
   if (const auto times = full_log.Pass()) {
-    spdlog::warn("http: {} connections open, the most allowed: refused {} new one(s) with 503",
-                 open, times);
+    spdlog::warn(
+        "http: {} connections open, the most allowed, none of them idle: refused {} new one(s) "
+        "with 503",
+        open, times);
   }
   return Registration::kFull;
+}
+
+bool ServerState::EvictOneIdle() {
+  std::size_t scanned = 0;
+  for (SessionSlot* slot : sessions) {
+    if (++scanned > kEvictionScan) break;
+    if (slot->shut_down || slot->evicted || !slot->idle.load()) continue;
+    // As at Stop(): SHUT_RD ends the pending read for the next request with end-of-stream; a
+    // request whose first bytes were read just now is still answered.
+    ::shutdown(slot->fd, SHUT_RD);
+    slot->evicted = true;
+    ++evicted_sessions;
+    if (const auto times = evict_log.Pass()) {
+      spdlog::warn(
+          "http: {} connections open, the most allowed: closed {} idle one(s) for new "
+          "ones",
+          sessions.size(), times);
+    }
+    return true;
+  }
+  return false;
 }
 
 void ServerState::Unregister(SessionSlot* slot) {
@@ -79,6 +105,7 @@ void ServerState::Unregister(SessionSlot* slot) {
   {
     std::lock_guard lock(mu);
     sessions.erase(slot);
+    if (slot->evicted) --evicted_sessions;
     last_while_stopping = stopping.load() && sessions.empty();
   }
   if (last_while_stopping) {

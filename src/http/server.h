@@ -48,10 +48,13 @@ struct ServerOptions {
   std::string admin_token;
   // Reported by GET /health.
   std::string version = "0.1.0";
-  // Connections open at once beyond which a new one gets 503 and is closed at once, so a flood of
-  // idle clients can take neither every descriptor (the store's, FastAGI's) nor kilobytes each
-  // without bound. A dialer keeps a few dozen open; serve lowers it to half the open-files limit
-  // when that is less (kOpenFilesParts).
+  // Connections open at once, so a flood of idle clients can take neither every descriptor (the
+  // store's, FastAGI's) nor kilobytes each without bound. At the limit a new connection takes the
+  // place of an idle keep-alive one (closed between two requests, as a keep-alive timeout would:
+  // a client sends its next request on a new connection), so such a flood cannot lock the dialer
+  // out; when none is idle (every one mid-request), the new one gets 503 and is closed at once.
+  // A dialer keeps a few dozen open; serve lowers it to half the open-files limit when that is
+  // less (kOpenFilesParts).
   std::size_t max_connections = 10'000;
   // Largest request body accepted, in bytes; larger ones get 413.
   std::size_t body_limit = 64 * 1024;

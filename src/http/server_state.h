@@ -54,14 +54,16 @@ struct SessionSlot {
   // Serving a streaming route (an import reading its body): a stop lets it finish.
   std::atomic<bool> streaming{false};
   bool shut_down = false;         // guarded by ServerState::mu
+  bool evicted = false;           // guarded by ServerState::mu: closed for a new connection
 };
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(asio::io_context& io_context, ServerContext context);
 
   enum class Registration { kYes, kStopping, kFull };
-  // Registers a new session; not when the server is stopping or holds options.max_connections
-  // (the caller closes it).
+  // Registers a new session; not when the server is stopping, nor when it holds
+  // options.max_connections sessions and none of them is idle (the caller closes it). At the
+  // limit, an idle session is evicted for it (EvictOneIdle).
   Registration Register(SessionSlot* slot);
   // REQUIRES: called before the session closes its socket.
   void Unregister(SessionSlot* slot);
@@ -94,14 +96,29 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::atomic<bool> stopping{false};
   net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // 503 no_caller_id_available
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
-  net::LogThrottle full_log{std::chrono::seconds(10)};          // max_connections reached
+  net::LogThrottle full_log{std::chrono::seconds(10)};   // max_connections reached, none idle
+  net::LogThrottle evict_log{std::chrono::seconds(10)};  // an idle one closed for a new one
   // Set by Stop(): a connection still sending its request, or not reading its answer, is closed
   // then rather than at its 30 s deadline (a stop must end within the service manager's wait).
   std::atomic<SteadyClock::rep> stop_deadline{SessionSlot::kNoDeadline};
 
   std::mutex mu;
   std::unordered_set<SessionSlot*> sessions;  // guarded by mu
+  std::size_t evicted_sessions = 0;           // guarded by mu: of `sessions`, evicted ones
+
+ private:
+  // Stops reading from one idle session (its pending read ends, and it closes) among the first
+  // kEvictionScan of `sessions`, and marks it evicted. False when none is idle there.
+  // REQUIRES: mu held.
+  bool EvictOneIdle();
 };
+
+// Sessions Register looks at for an idle one to evict: a bounded cost per accept, also when
+// every session is busy.
+inline constexpr std::size_t kEvictionScan = 64;
+// Evicted sessions that may still hold their descriptors (each closes as soon as its thread runs
+// it): beyond that, a new connection is refused rather than exceed the limit further.
+inline constexpr std::size_t kMaxEvicting = 64;
 
 // The accept loop and the deadline sweep (listener.cc), and one connection's loop (session.cc).
 asio::awaitable<void> AcceptLoop(std::shared_ptr<ServerState> state);

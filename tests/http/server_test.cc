@@ -47,10 +47,11 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(reply->body, "2125551234");
 }
 
-// A flood of idle connections may not take every descriptor (a review's 20,000 idle sockets left
-// the process none, and /next-cid hung): past max_connections a new one gets 503 at once and is
-// closed; once one of the others closes, a new one is served again.
-TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosed) {
+// A flood of connections may not take every descriptor (a review's 20,000 idle sockets left the
+// process none, and /next-cid hung): past max_connections a new one gets 503 at once and is
+// closed when every other one is mid-request; once one of the others closes, a new one is served
+// again.
+TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosedWhenNoneIsIdle) {
   ServerOptions options;
   options.max_connections = 3;
   Start(options);
@@ -60,7 +61,10 @@ TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosed) {
     auto reply = idle.back()->Get("/health");  // registered and served: it counts
     ASSERT_TRUE(reply.has_value());
     ASSERT_EQ(reply->status, 200);
+    // Then mid-request: the header is not finished (read_timeout is 30 s), so not idle.
+    ASSERT_TRUE(idle.back()->Send("GET /health HTTP/1.1\r\nHost: test\r\n"));
   }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the bytes reach the sessions
   RawClient refused(port_);
   ASSERT_TRUE(refused.connected());
   auto busy = refused.Read();  // answered without asking
@@ -79,6 +83,31 @@ TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ADD_FAILURE() << "no connection was served after one of the others closed";
+}
+
+// A flood of idle connections cannot lock the dialer out: at max_connections a new one takes the
+// place of an idle keep-alive one, which is closed between two requests (its client sends the
+// next one on a new connection, as after a keep-alive timeout).
+TEST_F(HttpServerTest, AtMaxConnectionsANewOneTakesThePlaceOfAnIdleOne) {
+  ServerOptions options;
+  options.max_connections = 3;
+  Start(options);
+  // Three connections, then three more: each of those is served, in the place of an idle one
+  // (any of the others: each is idle once answered).
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(std::make_unique<RawClient>(port_));
+    auto reply = clients.back()->Get("/health");
+    ASSERT_TRUE(reply.has_value()) << "connection " << i;
+    EXPECT_EQ(reply->status, 200) << "connection " << i;
+  }
+  // The evicted ones were closed: three of the six still answer.
+  int open = 0;
+  for (auto& client : clients) {
+    auto reply = client->Get("/health");
+    if (reply.has_value() && reply->status == 200) ++open;
+  }
+  EXPECT_EQ(open, 3);
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
