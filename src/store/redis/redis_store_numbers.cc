@@ -106,6 +106,20 @@ core::Result<std::vector<std::pair<std::string, std::string>>> PageByRank(
   return page;
 }
 
+// Takes `number`'s cid:pool_of entry off when it names `pool`. Only then: an add or an import
+// undoing its own number must not unmap one that a concurrent import has moved to another pool
+// meanwhile (the add's clean-up after its read found the number gone from its pool did, leaving
+// the number in the import's pool with no entry, so it could be added to a second pool).
+core::Result<void> Unmap(RedisConnection& connection, const std::string& number,
+                         const std::string& pool) {
+  static constexpr const char* kUnmap =
+      "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
+      "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+  auto unmapped = connection.Run({"EVAL", kUnmap, "1", redis::kPoolOfKey, number, pool});
+  if (!unmapped) return core::Fail(unmapped.error());
+  return {};
+}
+
 }  // namespace
 
 core::Result<core::NumberView> RedisStore::ReadNumber(RedisConnection& connection,
@@ -125,9 +139,7 @@ core::Result<void> RedisStore::RemoveNumber(RedisConnection& connection, const s
                                             core::PhoneNumber caller_id, core::TimePoint now) {
   auto reply = RunPoolScript(connection, Script::kDelete, pool, now, {caller_id.ToString()});
   if (!reply) return core::Fail(reply.error());
-  auto unmapped = connection.Run({"HDEL", redis::kPoolOfKey, caller_id.ToString()});
-  if (!unmapped) return core::Fail(unmapped.error());
-  return {};
+  return Unmap(connection, caller_id.ToString(), pool);
 }
 
 core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
@@ -260,7 +272,7 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
         auto kept =
             redis::ReadDeleted(connection, std::span(&spec.caller_id, 1), core::ToCompact(now), 1);
         if (!kept) {
-          (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+          (void)Unmap(connection, number, spec.pool);
           done(core::Fail(kept.error()));
           return;
         }
@@ -285,7 +297,7 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
           if (added) {
             (void)RemoveNumber(connection, spec.pool, spec.caller_id, now);
           } else {
-            (void)connection.Run({"HDEL", redis::kPoolOfKey, number});
+            (void)Unmap(connection, number, spec.pool);
           }
           done(core::Fail(view.error()));
           return;
