@@ -241,11 +241,14 @@ void RejectsOnStderr::Show(std::uint64_t line, std::string_view reason, std::ost
   err << "cidrotor import: line " << line << ": " << reason << "\n";
 }
 
-void RejectsOnStderr::Summarize(std::uint64_t rejected, std::ostream& err) const {
+void RejectsOnStderr::Summarize(std::uint64_t rejected, std::ostream& err,
+                                std::optional<std::uint64_t> listed) const {
   if (rejected <= shown_) return;
   err << "cidrotor import: " << rejected - shown_ << " more rejected row"
-      << (rejected - shown_ == 1 ? "" : "s")
-      << " not shown; --rejects FILE lists every one with its line and reason\n";
+      << (rejected - shown_ == 1 ? "" : "s") << " not shown; --rejects FILE lists "
+      << (listed && *listed < rejected ? "the first " + std::to_string(*listed)
+                                       : std::string("every one"))
+      << " with its line and reason\n";
 }
 
 int RunImport(const ImportOptions& options, std::ostream& err) {

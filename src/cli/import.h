@@ -96,8 +96,10 @@ class RejectsOnStderr {
  public:
   static constexpr std::uint64_t kShown = 10;
   void Show(std::uint64_t line, std::string_view reason, std::ostream& err);
-  // `rejected`: every rejected row, shown or not.
-  void Summarize(std::uint64_t rejected, std::ostream& err) const;
+  // `rejected`: every rejected row, shown or not; `listed`: how many of them --rejects would
+  // list (all of them when not given; through the API, the ones the server lists).
+  void Summarize(std::uint64_t rejected, std::ostream& err,
+                 std::optional<std::uint64_t> listed = std::nullopt) const;
 
  private:
   std::uint64_t shown_ = 0;

@@ -269,7 +269,7 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
   if (options.rejects_path.empty()) {
     RejectsOnStderr shown;
     for (const auto& [line, reason] : reasons) shown.Show(line, reason, err);
-    shown.Summarize(counts.rejected, err);
+    shown.Summarize(counts.rejected, err, reasons.size());
   } else {
     if (counts.rejected > reasons.size()) {
       err << "cidrotor import: the server listed the first " << reasons.size() << " of "

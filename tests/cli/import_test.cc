@@ -197,7 +197,9 @@ TEST_F(ImportCommandTest, RejectsGoToStderrWithoutAFileAndNeverOverTheInput) {
   EXPECT_NE(err.str().find("line 2: caller_id: "), std::string::npos) << err.str();
   EXPECT_NE(err.str().find("line 11: caller_id: "), std::string::npos) << err.str();
   EXPECT_EQ(err.str().find("line 12: "), std::string::npos) << err.str();
-  EXPECT_NE(err.str().find("2 more rejected rows not shown"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("2 more rejected rows not shown; --rejects FILE lists every one"),
+            std::string::npos)
+      << err.str();
 
   // With a rejects file every rejected row is there: nothing is "not shown".
   options.rejects_path = (dir_ / "rejects.csv").string();
@@ -400,6 +402,23 @@ TEST(SampleCsvTest, AreaCodeListIsChecked) {
   EXPECT_FALSE(ParseAreaCodeList("212,911").has_value());
   EXPECT_FALSE(ParseAreaCodeList("212,212").has_value());
   EXPECT_FALSE(ParseAreaCodeList("21").has_value());
+}
+
+// Through the API the server lists the first 1,000 rejected rows: the hint says --rejects has
+// those, not "every one".
+TEST(RejectsOnStderrTest, TheHintSaysHowManyTheRejectsFileWouldList) {
+  RejectsOnStderr shown;
+  std::ostringstream err;
+  for (std::uint64_t line = 2; line < 14; ++line) shown.Show(line, "caller_id: bad", err);
+  err.str("");
+  shown.Summarize(1'500, err, 1'000);
+  EXPECT_NE(err.str().find("1490 more rejected rows not shown; --rejects FILE lists the first 1000 "
+                           "with its line and reason"),
+            std::string::npos)
+      << err.str();
+  err.str("");
+  shown.Summarize(900, err, 900);
+  EXPECT_NE(err.str().find("--rejects FILE lists every one"), std::string::npos) << err.str();
 }
 
 }  // namespace
