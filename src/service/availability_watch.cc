@@ -12,7 +12,11 @@
 namespace cidrotor::service {
 namespace {
 
-constexpr std::string_view kLevelsHeader = "cidrotor-levels 1";
+// Version 2 adds each key's full_checks: without them a small key restored at every check (the
+// cluster restores before each one) counted one full check at most, and never left dry, so its
+// next run dry went unreported. Version 1 (an older instance's) is still read, its counts as 0.
+constexpr std::string_view kLevelsHeader = "cidrotor-levels 2";
+constexpr std::string_view kLevelsHeaderV1 = "cidrotor-levels 1";
 
 // The next line of `text` (without its '\n'), taken off it.
 std::string_view NextLine(std::string_view& text) {
@@ -22,16 +26,24 @@ std::string_view NextLine(std::string_view& text) {
   return line;
 }
 
-// "a 212 low" → {"a", "212", "low"}; false unless exactly three words.
-bool SplitWords(std::string_view line, std::string_view (&words)[3]) {
-  for (int i = 0; i < 3; ++i) {
+// "a 212 low 3" → {"a", "212", "low", "3"}; false unless exactly `count` (at most 4) words.
+bool SplitWords(std::string_view line, std::string_view (&words)[4], std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool last = i + 1 == count;
     const auto space = line.find(' ');
-    if ((i < 2) == (space == std::string_view::npos)) return false;
+    if (last != (space == std::string_view::npos)) return false;
     words[i] = line.substr(0, space);
     if (words[i].empty()) return false;
-    line.remove_prefix(i < 2 ? space + 1 : line.size());
+    line.remove_prefix(last ? line.size() : space + 1);
   }
   return true;
+}
+
+// A whole decimal number of `text` up to `max`.
+template <class Int>
+bool ParseCount(std::string_view text, Int max, Int& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() && value <= max;
 }
 
 }  // namespace
@@ -148,22 +160,30 @@ std::string AvailabilityWatch::SaveLevels() const {
   text += '\n';
   for (const auto& [area_code, state] : area_codes_) {
     if (state.level != Level::kOk) {
-      text += fmt::format("a {} {}\n", area_code, LevelName(state.level));
+      text += fmt::format("a {} {} {}\n", area_code, LevelName(state.level), state.full_checks);
     }
   }
   for (const auto& [pool, state] : pools_) {
-    if (state.level != Level::kOk) text += fmt::format("p {} {}\n", pool, LevelName(state.level));
+    if (state.level != Level::kOk) {
+      text += fmt::format("p {} {} {}\n", pool, LevelName(state.level), state.full_checks);
+    }
   }
   return text;
 }
 
 bool AvailabilityWatch::RestoreLevels(std::string_view text) {
-  if (NextLine(text) != kLevelsHeader) return false;
+  const std::string_view header = NextLine(text);
+  if (header != kLevelsHeader && header != kLevelsHeaderV1) return false;
+  const std::size_t word_count = header == kLevelsHeader ? 4 : 3;
   std::map<std::uint32_t, KeyState> area_codes;
   std::map<std::string, KeyState> pools;
   while (!text.empty()) {
-    std::string_view words[3];
-    if (!SplitWords(NextLine(text), words)) return false;
+    std::string_view words[4];
+    if (!SplitWords(NextLine(text), words, word_count)) return false;
+    std::uint8_t full_checks = 0;
+    if (word_count == 4 && !ParseCount(words[3], kSmallGroupRecoverChecks, full_checks)) {
+      return false;
+    }
     Level level = Level::kOk;
     if (words[2] == LevelName(Level::kLow)) {
       level = Level::kLow;
@@ -174,12 +194,10 @@ bool AvailabilityWatch::RestoreLevels(std::string_view text) {
     }
     if (words[0] == "a") {
       std::uint32_t area_code = 0;
-      const auto [end, error] =
-          std::from_chars(words[1].data(), words[1].data() + words[1].size(), area_code);
-      if (error != std::errc() || end != words[1].data() + words[1].size()) return false;
-      area_codes[area_code] = {level, 0};
+      if (!ParseCount(words[1], std::uint32_t{999}, area_code)) return false;
+      area_codes[area_code] = {level, full_checks};
     } else if (words[0] == "p") {
-      pools[std::string(words[1])] = {level, 0};
+      pools[std::string(words[1])] = {level, full_checks};
     } else {
       return false;
     }

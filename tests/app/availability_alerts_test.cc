@@ -91,7 +91,7 @@ TEST_F(AvailabilityAlertsTest, InstancesTakingTurnsSendEachChangeOnce) {
   Check(*alerts_b, b, 1);                  // goes on from a's: low
   Check(*alerts_a, a, 1);                  // goes on from b's: still low, nothing to send
   Check(*alerts_b, b, 0, /*turn=*/false);  // a's turn this time: b does nothing
-  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\na 212 low\np east low\n");
+  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 2\na 212 low 0\np east low 0\n");
   Check(*alerts_a, a, 0);  // dry
   Check(*alerts_b, b, 0);
   Check(*alerts_b, b, 3);  // recovered at 2 + 1
@@ -100,7 +100,7 @@ TEST_F(AvailabilityAlertsTest, InstancesTakingTurnsSendEachChangeOnce) {
   EXPECT_THAT(Events(6),
               ::testing::UnorderedElementsAre("area_code_low", "pool_low", "area_code_dry",
                                               "pool_dry", "area_code_recovered", "pool_recovered"));
-  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\n");  // everything ok again
+  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 2\n");  // everything ok again
 }
 
 TEST_F(AvailabilityAlertsTest, UnreadableSharedLevelsLeaveItsOwn) {
@@ -113,7 +113,7 @@ TEST_F(AvailabilityAlertsTest, UnreadableSharedLevelsLeaveItsOwn) {
   redis["alert-levels"] = "not levels";
   Check(*alerts, store, 1);
   EXPECT_EQ(Events(2), (std::vector<std::string>{"area_code_low", "pool_low"}));
-  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\na 212 low\np east low\n");
+  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 2\na 212 low 0\np east low 0\n");
 }
 
 // Redis down: the shared levels cannot be read, so nothing is sent (this instance's own might
@@ -128,7 +128,7 @@ TEST_F(AvailabilityAlertsTest, LevelsThatCannotBeReadSendNothing) {
   store.shared_error = core::Error::Unavailable("redis down");
   Check(*alerts, store, 1);
   EXPECT_TRUE(Events(0).empty());
-  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 1\n");
+  EXPECT_EQ(redis.at("alert-levels"), "cidrotor-levels 2\n");
   store.shared_error.reset();
   Check(*alerts, store, 1);
   EXPECT_EQ(Events(2), (std::vector<std::string>{"area_code_low", "pool_low"}));

@@ -49,10 +49,10 @@ TEST(AvailabilityWatchTest, AnotherWatchGoesOnFromTheSavedLevels) {
   AvailabilityWatch first(5);
   EXPECT_EQ(first.SaveLevels(), "");  // nothing to go on from before a snapshot
   (void)first.Update(Stats(10, 10), kNow);
-  EXPECT_EQ(first.SaveLevels(), "cidrotor-levels 1\n");  // every level ok
+  EXPECT_EQ(first.SaveLevels(), "cidrotor-levels 2\n");  // every level ok
   (void)first.Update(Stats(0, 4), kNow);
   const std::string saved = first.SaveLevels();
-  EXPECT_EQ(saved, "cidrotor-levels 1\na 212 dry\np east low\n");
+  EXPECT_EQ(saved, "cidrotor-levels 2\na 212 dry 0\np east low 0\n");
 
   AvailabilityWatch next(5);
   ASSERT_TRUE(next.RestoreLevels(saved));
@@ -63,8 +63,39 @@ TEST(AvailabilityWatchTest, AnotherWatchGoesOnFromTheSavedLevels) {
 
   // Saved "ok" for everything: not a first snapshot, so a drop is sent.
   AvailabilityWatch fresh(5);
-  ASSERT_TRUE(fresh.RestoreLevels("cidrotor-levels 1\n"));
+  ASSERT_TRUE(fresh.RestoreLevels("cidrotor-levels 2\n"));
   EXPECT_THAT(Names(fresh.Update(Stats(4, 10), kNow)), ::testing::ElementsAre("area_code_low"));
+
+  // An older instance's levels (version 1, without the counts) are read too.
+  AvailabilityWatch upgraded(5);
+  ASSERT_TRUE(upgraded.RestoreLevels("cidrotor-levels 1\na 212 dry\np east low\n"));
+  EXPECT_EQ(upgraded.SaveLevels(), saved);
+}
+
+// Cluster mode restores the shared levels before every check, each check on whichever instance
+// holds the turn: a small key's checks with every number free add up across them (they were
+// lost, so a small area code never left dry and its next run dry went unreported).
+TEST(AvailabilityWatchTest, ASmallKeysFreeChecksAddUpAcrossInstances) {
+  const auto small = [](std::uint32_t active, std::uint32_t available) {
+    store::StoreStats stats;
+    stats.area_codes.push_back({617, active, active, available});
+    return stats;
+  };
+  std::string shared;
+  std::vector<std::string> sent;
+  const auto check = [&](std::uint32_t available) {
+    AvailabilityWatch watch(5);  // a new instance's turn each time
+    if (!shared.empty()) {
+      EXPECT_TRUE(watch.RestoreLevels(shared)) << shared;
+    }
+    for (const auto& name : Names(watch.Update(small(3, available), kNow))) sent.push_back(name);
+    shared = watch.SaveLevels();
+  };
+  check(3);  // first: low, silently
+  check(0);
+  for (int i = 0; i < 6; ++i) check(3);
+  check(0);
+  EXPECT_THAT(sent, ::testing::ElementsAre("area_code_dry", "area_code_low", "area_code_dry"));
 }
 
 TEST(AvailabilityWatchTest, RestoringAnythingElseChangesNothing) {
@@ -72,10 +103,12 @@ TEST(AvailabilityWatchTest, RestoringAnythingElseChangesNothing) {
   (void)watch.Update(Stats(4, 10), kNow);
   const std::string before = watch.SaveLevels();
   for (const char* text :
-       {"", "a 212 low\n", "cidrotor-levels 2\n", "cidrotor-levels 1\na 212 gone\n",
+       {"", "a 212 low\n", "cidrotor-levels 3\n", "cidrotor-levels 1\na 212 gone\n",
         "cidrotor-levels 1\na 21x low\n", "cidrotor-levels 1\nq 212 low\n",
         "cidrotor-levels 1\na 212 low x\n", "cidrotor-levels 1\na 212\n",
-        "cidrotor-levels 1\np  low\n", "cidrotor-levels 1\n\n"}) {
+        "cidrotor-levels 1\np  low\n", "cidrotor-levels 1\n\n", "cidrotor-levels 2\na 212 low\n",
+        "cidrotor-levels 2\na 212 low 7\n", "cidrotor-levels 2\na 212 low x\n",
+        "cidrotor-levels 2\na 212 low 1 2\n", "cidrotor-levels 2\na 1000 low 1\n"}) {
     EXPECT_FALSE(watch.RestoreLevels(text)) << text;
     EXPECT_EQ(watch.SaveLevels(), before) << text;
   }
@@ -126,7 +159,7 @@ TEST(AvailabilityWatchTest, ASmallKeyLeavesDryOnceAllItsNumbersStayFree) {
   EXPECT_THAT(Names(six.Update(small(6, 4), kNow)), ::testing::ElementsAre("area_code_low"));
   for (int i = 0; i < 5; ++i) EXPECT_THAT(six.Update(small(6, 6), kNow), ::testing::IsEmpty());
   EXPECT_THAT(Names(six.Update(small(6, 6), kNow)), ::testing::ElementsAre("area_code_recovered"));
-  EXPECT_EQ(six.SaveLevels(), "cidrotor-levels 1\n");
+  EXPECT_EQ(six.SaveLevels(), "cidrotor-levels 2\n");
 }
 
 TEST(AvailabilityWatchTest, ANewKeyStartsFromOkAndAGoneOneIsForgotten) {
