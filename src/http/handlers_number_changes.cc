@@ -25,7 +25,7 @@ boost::asio::awaitable<Response> HandlePatchNumber(const Request& request,
   if (!caller_id) co_return ErrorResponse(caller_id.error());
   auto params = DecodeParams(request, ParamSources::kQueryAndBody);
   if (!params) co_return ErrorResponse(params.error());
-  auto patch = service::ParseNumberPatch(*params);
+  auto patch = service::ParseNumberPatch(*params, context.services.clock.Now());
   if (!patch) co_return ErrorResponse(patch.error());
   context.caller_id = caller_id->ToString();
   const bool rests = patch->rest_until.value_or(0) != 0;

@@ -89,6 +89,30 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+// `text` without the spaces at either end.
+std::string_view TrimSpaces(std::string_view text) {
+  const auto first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
+
+// Free text as stored and shown: at most 64 bytes of UTF-8 without control characters.
+core::Result<std::string> ParsePrintableText(std::string_view text, std::string_view field) {
+  if (text.size() > kMaxLabelLength) {
+    return Fail(Error::InvalidArgument(std::string(field), "is longer than 64 bytes"));
+  }
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return Fail(Error::InvalidArgument(std::string(field), "contains a control character"));
+    }
+  }
+  if (!IsValidUtf8(text)) {
+    return Fail(Error::InvalidArgument(std::string(field), "is not valid UTF-8"));
+  }
+  return std::string(text);
+}
+
 }  // namespace
 
 core::Result<std::uint64_t> ParseWholeNumber(std::string_view text, std::string_view field,
@@ -128,7 +152,12 @@ core::Result<bool> ParseBool(std::string_view text, std::string_view field) {
 }
 
 core::Result<std::string> ParseAgentOrCampaign(std::string_view text, std::string_view field) {
-  return ParseLabel(text, field, "_.@:-", "letters, digits and _ . @ : -");
+  // Restricted to [A-Za-z0-9_.@:-] at first, which refused a dialer's "John Smith" (400, and the
+  // call went out on the fallback caller-ID): the names are only stored and shown (as text, in
+  // JSON and on the dashboard), never parsed.
+  const std::string_view name = TrimSpaces(text);
+  if (name.empty()) return Fail(Error::InvalidArgument(std::string(field), "is blank"));
+  return ParsePrintableText(name, field);
 }
 
 core::Result<std::string> ParsePoolName(std::string_view text, std::string_view field) {
@@ -136,19 +165,8 @@ core::Result<std::string> ParsePoolName(std::string_view text, std::string_view 
 }
 
 core::Result<std::string> ParseCarrier(std::string_view text, std::string_view field) {
-  if (text.size() > kMaxLabelLength) {
-    return Fail(Error::InvalidArgument(std::string(field), "is longer than 64 bytes"));
-  }
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      return Fail(Error::InvalidArgument(std::string(field), "contains a control character"));
-    }
-  }
-  if (!IsValidUtf8(text)) {
-    return Fail(Error::InvalidArgument(std::string(field), "is not valid UTF-8"));
-  }
-  return std::string(text);
+  // " Sprint" of a CSV written "caller_id, carrier" is Sprint, as its other cells are trimmed.
+  return ParsePrintableText(TrimSpaces(text), field);
 }
 
 core::Result<std::string> ParseStateCode(std::string_view text, std::string_view field) {

@@ -26,7 +26,9 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
 // 1/0, true/false, yes/no, on/off, case-insensitive. Errors: "must be true or false".
 [[nodiscard]] core::Result<bool> ParseBool(std::string_view text, std::string_view field);
 
-// An agent or campaign name: 1..64 characters of [A-Za-z0-9_.@:-].
+// An agent or campaign name as the dialer has it ("John Smith", "café", "SALES 01"): UTF-8 text
+// of 1..64 bytes without control characters, spaces at either end taken off. Errors: "is blank",
+// too long, a control character, not UTF-8.
 [[nodiscard]] core::Result<std::string> ParseAgentOrCampaign(std::string_view text,
                                                              std::string_view field);
 
@@ -34,7 +36,8 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
 [[nodiscard]] core::Result<std::string> ParsePoolName(std::string_view text,
                                                       std::string_view field = "pool");
 
-// A carrier name: free UTF-8 text of at most 64 bytes without control characters.
+// A carrier name: free UTF-8 text of at most 64 bytes without control characters, spaces at
+// either end taken off.
 [[nodiscard]] core::Result<std::string> ParseCarrier(std::string_view text,
                                                      std::string_view field = "carrier");
 

@@ -1,5 +1,8 @@
 // ParseNumberSpec, ParseNumberPatch and ParseNumberFilter (service/requests.h).
+#include <algorithm>
+#include <array>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/phone_number.h"
@@ -17,6 +20,16 @@ constexpr std::uint64_t kMaxPageLimit = 1000;
 core::Result<std::uint16_t> ParsePatchCap(std::string_view text, std::string_view field) {
   if (text == "default" || text == "0") return std::uint16_t{0};
   return ParseCap(text, field);
+}
+
+// An unknown parameter's name as an error's `field`: itself when it is short printable ASCII (it
+// goes back into a JSON answer and a log line), else "body".
+std::string NameForError(std::string_view name) {
+  constexpr std::size_t kMaxShown = 64;
+  const bool printable =
+      !name.empty() && name.size() <= kMaxShown &&
+      std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  return printable ? std::string(name) : std::string("body");
 }
 
 }  // namespace
@@ -69,8 +82,21 @@ core::Result<core::NumberSpec> ParseNumberSpec(const Params& params) {
   return spec;
 }
 
-core::Result<core::NumberPatch> ParseNumberPatch(const Params& params) {
+core::Result<core::NumberPatch> ParseNumberPatch(const Params& params, core::TimePoint now) {
   core::NumberPatch patch;
+
+  // A misspelt name is refused, not ignored: {"hourly_limt":5,"active":true} would otherwise
+  // answer 200 with the cap unchanged.
+  static constexpr std::array<std::string_view, 7> kFields = {
+      "carrier", "hourly_limit", "daily_limit", "pool", "state", "active", "rest_until"};
+  for (const auto& [name, value] : params.entries()) {
+    if (std::find(kFields.begin(), kFields.end(), name) == kFields.end()) {
+      return core::Fail(core::Error::InvalidArgument(
+          NameForError(name),
+          "is not a field of a number (carrier, hourly_limit, daily_limit, pool, state, active, "
+          "rest_until)"));
+    }
+  }
 
   // An empty carrier or state (given, but "") clears it: the one way to take a wrong one off
   // (an import's empty cell keeps the number's own).
@@ -107,8 +133,15 @@ core::Result<core::NumberPatch> ParseNumberPatch(const Params& params) {
 
   // An admin's rest: out of rotation until then (ISO-8601 UTC, as last_used in CSV), back on its
   // own; "none" ends a rest now.
-  auto rest = ParseIfPresent(params, "rest_until", [](std::string_view t) {
-    return t == "none" ? core::Result<core::CompactTime>(0) : ParseIsoUtc(t, "rest_until");
+  auto rest = ParseIfPresent(params, "rest_until", [now](std::string_view t) {
+    if (t == "none") return core::Result<core::CompactTime>(0);
+    auto until = ParseIsoUtc(t, "rest_until");
+    if (until && *until <= core::ToCompact(now)) {
+      return core::Result<core::CompactTime>(core::Fail(core::Error::InvalidArgument(
+          "rest_until",
+          "is not in the future (a rest lasts until a time to come; none ends one)")));
+    }
+    return until;
   });
   if (!rest) return core::Fail(std::move(rest).error());
   patch.rest_until = *rest;

@@ -40,8 +40,14 @@ namespace cidrotor::service {
 // PATCH /api/numbers/{caller_id}. Optional `carrier`, `pool`, `state`, `hourly_limit`,
 // `daily_limit`, `active` with the rules above; a cap of `0` or `default` resets it to the
 // configured default; an empty `carrier` or `state` clears it (any other empty field is absent).
-// At least one of them is required (error field `body`).
-[[nodiscard]] core::Result<core::NumberPatch> ParseNumberPatch(const Params& params);
+// `rest_until`: an ISO-8601 UTC time, or `none` to end a rest. At least one of them is required
+// (error field `body`); any other name is refused (error field: that name).
+// `now`: a rest_until that is not after it is refused ("is not in the future"): a past time
+// would start a probation on a number that never rested, and restart its answer-rate judging
+// from then (a typo of the year did). An import's rest_until column may be past (an export
+// being restored), not an admin's PATCH.
+[[nodiscard]] core::Result<core::NumberPatch> ParseNumberPatch(const Params& params,
+                                                               core::TimePoint now);
 
 // GET /api/numbers. Optional `area_code`, `pool`, `active`, `resting` (resting now, or not);
 // `offset` (default 0), `limit`

@@ -242,7 +242,7 @@ async function main() {
     assert.equal(fromNorth.status, 200, fromNorth.text);
     assert.deepEqual([fromNorth.json.caller_id, fromNorth.json.pool], [victim, 'north']);
     assert.equal((await api('GET', '/next-cid?to=2125559876')).status, 503, 'pool default has nothing free');
-    await page.fill('#map-campaign-name', 'north sales');
+    await page.fill('#map-pool', 'north side');  // a pool name is letters, digits and _ . -
     await page.click('#map-campaign button[type=submit]');
     await page.locator('#campaign-status.error').filter({ hasText: 'Refused' }).waitFor({ timeout: WAIT_MS });
     // The refused request shows in the console as a failed load: that one is expected.

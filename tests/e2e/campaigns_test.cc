@@ -45,6 +45,23 @@ TEST_F(CampaignsTest, AMappedCampaignAllocatesFromItsPoolOnly) {
   EXPECT_EQ(NextFor("sales"), "2125552001 east");
 }
 
+// Names as the dialer has them: a campaign with a space and a slash, an agent with a space and an
+// accent, through the path (percent-encoded) and the query alike; the answer and the history
+// show them as they are.
+TEST_F(CampaignsTest, CampaignAndAgentNamesAreTakenAsTheDialerHasThem) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddTwoPools());
+  ASSERT_EQ(Admin("PUT", "/api/campaigns/SALES%2001%2Fwest", "pool=east").status, 200);
+  const auto r = NextCid("to=2125559876&campaign=SALES%2001%2Fwest&agent=Zo%C3%AB%20Smith");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto json = ParseJson(r.body);
+  EXPECT_EQ(Field(json, "pool"), "east");
+  EXPECT_EQ(Field(json, "campaign"), "SALES 01/west");
+  EXPECT_EQ(Field(json, "agent"), "Zo\xC3\xAB Smith");
+  const auto listed = ParseJson(Admin("GET", "/api/campaigns/SALES%2001%2Fwest").body);
+  EXPECT_EQ(Field(listed, "pool"), "east");
+}
+
 TEST_F(CampaignsTest, ListGetAndUnmap) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddTwoPools());
@@ -89,10 +106,14 @@ TEST_F(CampaignsTest, BadInputIs400NamingTheFieldAndChangesNothing) {
   expect_error(Admin("PUT", "/api/campaigns/sales", ""), 400, "pool");
   expect_error(Admin("PUT", "/api/campaigns/sales", "pool=east%20side"), 400, "pool");
   expect_error(Admin("PUT", "/api/campaigns/sales", "pool=" + std::string(65, 'p')), 400, "pool");
-  expect_error(Admin("PUT", "/api/campaigns/sales%20team", "pool=east"), 400, "campaign");
+  // A campaign is a dialer's name as it is ("SALES 01" is one): not a control character, not
+  // invalid UTF-8, not blank, at most 64 bytes.
+  expect_error(Admin("PUT", "/api/campaigns/sales%01team", "pool=east"), 400, "campaign");
+  expect_error(Admin("PUT", "/api/campaigns/%FF", "pool=east"), 400, "campaign");
+  expect_error(Admin("PUT", "/api/campaigns/%20", "pool=east"), 400, "campaign");
   expect_error(Admin("PUT", "/api/campaigns/" + std::string(65, 'c'), "pool=east"), 400,
                "campaign");
-  expect_error(Admin("GET", "/api/campaigns/sales%2Fteam"), 400, "campaign");
+  expect_error(Admin("GET", "/api/campaigns/sales%0Ateam"), 400, "campaign");
   expect_error(client().Request("PUT", "/api/campaigns/sales", "pool=east", {}), 401, "");
   expect_error(client().Get("/api/campaigns"), 401, "");
   const auto list = ParseJson(Admin("GET", "/api/campaigns").body);

@@ -143,7 +143,7 @@ TEST(NumberRowsTest, SpacesAroundValuesAreIgnored) {
   ASSERT_EQ(out.rows.size(), 1u) << (out.rejects.empty() ? "" : out.rejects.begin()->second);
   const core::NumberSpec& spec = out.rows[0].spec;
   EXPECT_EQ(spec.caller_id.digits(), 7185551001u);
-  EXPECT_EQ(spec.carrier, " AT&T");
+  EXPECT_EQ(spec.carrier, "AT&T");  // free text, but its spaces at either end go too
   EXPECT_EQ(spec.hourly_cap, 100);
   EXPECT_EQ(spec.daily_cap, 500);
   EXPECT_EQ(spec.pool, "east");

@@ -79,6 +79,12 @@ TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
        "default",
        "jane.doe@center:1-x",
        std::nullopt},
+      // Names as a dialer has them: spaces, any letters, punctuation; spaces at the ends go.
+      {{{"to", "2125559876"}, {"campaign", "SALES 01/b"}, {"agent", " Zoë O'Brien #1 "}},
+       2125559876,
+       "SALES 01/b",
+       "Zoë O'Brien #1",
+       std::nullopt},
       {{{"to", "2125559876"}, {"lead", "12345"}}, 2125559876, "default", "auto", 12345},
       {{{"to", "2125559876"}, {"lead", "0"}}, 2125559876, "default", "auto", std::nullopt},
       {{{"to", "2125559876"}, {"cidname", "V11251430120000012345"}},
@@ -133,12 +139,11 @@ TEST(ParseAllocateRequestTest, RejectsTheFirstBadField) {
           {{{"to", "2121119876"}}, "to"},  // exchange N11
           {{{"to", "212555987x"}}, "to"},
           // `to` is checked before the other fields.
-          {{{"to", "12"}, {"agent", "bad agent"}}, "to"},
-          {{{"to", "2125559876"}, {"campaign", "sales campaign"}}, "campaign"},
-          {{{"to", "2125559876"}, {"campaign", "a/b"}}, "campaign"},
+          {{{"to", "12"}, {"agent", "bad\tagent"}}, "to"},
+          {{{"to", "2125559876"}, {"campaign", "  "}}, "campaign"},  // blank, not empty
           {{{"to", "2125559876"}, {"campaign", long_name.c_str()}}, "campaign"},
-          {{{"to", "2125559876"}, {"agent", "agent#1"}}, "agent"},
-          {{{"to", "2125559876"}, {"agent", "ägent"}}, "agent"},
+          {{{"to", "2125559876"}, {"agent", "agent\t1"}}, "agent"},
+          {{{"to", "2125559876"}, {"agent", "\xff\xfe"}}, "agent"},
           {{{"to", "2125559876"}, {"agent", "a"}, {"lead", "12a"}}, "lead"},
           {{{"to", "2125559876"}, {"lead", "-5"}}, "lead"},
           {{{"to", "2125559876"}, {"lead", "12345678901234567890"}}, "lead"},  // 20 digits
@@ -223,7 +228,7 @@ TEST(ParseNumberSpecTest, AcceptsTheSeedFieldsAndDefaults) {
   EXPECT_TRUE(minimal->active);
 
   auto full = ParseNumberSpec(MakeParams({{"caller_id", "1-212-555-1234"},
-                                          {"carrier", "AT&T Télécom €"},
+                                          {"carrier", "  AT&T Télécom €  "},  // trimmed
                                           {"area_code", "212"},
                                           {"hourly_limit", "100"},
                                           {"daily_limit", "65535"},
@@ -288,8 +293,13 @@ TEST(ParseNumberSpecTest, ContradictingAreaCodeSaysSo) {
 
 // ---- ParseNumberPatch ----------------------------------------------------------------------
 
+// PATCHes are parsed at 2026-11-27T00:00:00Z.
+core::Result<core::NumberPatch> Patch(const Params& params) {
+  return ParseNumberPatch(params, core::TimePoint(core::Seconds(1'795'737'600)));
+}
+
 TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
-  auto deactivate = ParseNumberPatch(MakeParams({{"active", "false"}}));
+  auto deactivate = Patch(MakeParams({{"active", "false"}}));
   ASSERT_TRUE(deactivate.has_value());
   EXPECT_EQ(deactivate->active, false);
   EXPECT_FALSE(deactivate->carrier.has_value());
@@ -298,17 +308,17 @@ TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
   EXPECT_FALSE(deactivate->hourly_cap.has_value());
   EXPECT_FALSE(deactivate->daily_cap.has_value());
 
-  auto caps = ParseNumberPatch(MakeParams({{"hourly_limit", "20"}, {"daily_limit", "default"}}));
+  auto caps = Patch(MakeParams({{"hourly_limit", "20"}, {"daily_limit", "default"}}));
   ASSERT_TRUE(caps.has_value());
   EXPECT_EQ(caps->hourly_cap, 20);
   EXPECT_EQ(caps->daily_cap, 0);  // back to the configured default
 
-  auto everything = ParseNumberPatch(MakeParams({{"carrier", "Verizon"},
-                                                 {"pool", "west"},
-                                                 {"state", "ca"},
-                                                 {"hourly_limit", "0"},
-                                                 {"daily_limit", "500"},
-                                                 {"active", "1"}}));
+  auto everything = Patch(MakeParams({{"carrier", "Verizon"},
+                                      {"pool", "west"},
+                                      {"state", "ca"},
+                                      {"hourly_limit", "0"},
+                                      {"daily_limit", "500"},
+                                      {"active", "1"}}));
   ASSERT_TRUE(everything.has_value());
   EXPECT_EQ(everything->carrier, "Verizon");
   EXPECT_EQ(everything->pool, "west");
@@ -320,12 +330,12 @@ TEST(ParseNumberPatchTest, SetsOnlyTheGivenFields) {
 
 // The one way to take a wrong carrier or state off a number: give it empty.
 TEST(ParseNumberPatchTest, AnEmptyCarrierOrStateClearsIt) {
-  auto cleared = ParseNumberPatch(MakeParams({{"carrier", ""}, {"state", ""}}));
+  auto cleared = Patch(MakeParams({{"carrier", ""}, {"state", ""}}));
   ASSERT_TRUE(cleared.has_value()) << cleared.error().ToString();
   EXPECT_EQ(cleared->carrier, "");
   EXPECT_EQ(cleared->state, "");
   EXPECT_FALSE(cleared->pool.has_value());  // an empty pool or cap is still absent
-  auto carrier_only = ParseNumberPatch(MakeParams({{"carrier", ""}, {"pool", ""}}));
+  auto carrier_only = Patch(MakeParams({{"carrier", ""}, {"pool", ""}}));
   ASSERT_TRUE(carrier_only.has_value());
   EXPECT_EQ(carrier_only->carrier, "");
   EXPECT_FALSE(carrier_only->state.has_value());
@@ -333,24 +343,39 @@ TEST(ParseNumberPatchTest, AnEmptyCarrierOrStateClearsIt) {
 }
 
 TEST(ParseNumberPatchTest, RestsUntilAnIsoTimeOrEndsARest) {
-  auto rest = ParseNumberPatch(MakeParams({{"rest_until", "2026-11-28T09:00:00Z"}}));
+  auto rest = Patch(MakeParams({{"rest_until", "2026-11-28T09:00:00Z"}}));
   ASSERT_TRUE(rest.has_value());
   EXPECT_EQ(rest->rest_until, 1'795'856'400 - 1'577'836'800);
   EXPECT_FALSE(rest->active.has_value());
-  auto end = ParseNumberPatch(MakeParams({{"rest_until", "none"}}));
+  auto end = Patch(MakeParams({{"rest_until", "none"}}));
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(end->rest_until, 0u);
-  auto bad = ParseNumberPatch(MakeParams({{"rest_until", "2026-11-28"}}));
+  auto bad = Patch(MakeParams({{"rest_until", "2026-11-28"}}));
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().field(), "rest_until");
+  // A rest until a past time (or now) is refused: it would only start a probation.
+  for (const char* past :
+       {"2026-11-26T10:00:00Z", "2026-11-27T00:00:00Z", "2025-11-28T09:00:00Z"}) {
+    auto refused = Patch(MakeParams({{"rest_until", past}}));
+    ASSERT_FALSE(refused.has_value()) << past;
+    EXPECT_EQ(refused.error().field(), "rest_until") << past;
+    EXPECT_NE(refused.error().detail().find("not in the future"), std::string::npos) << past;
+  }
+  EXPECT_TRUE(Patch(MakeParams({{"rest_until", "2026-11-27T00:00:01Z"}})).has_value());
 }
 
 TEST(ParseNumberPatchTest, RejectsTheFirstBadField) {
+  const std::string long_name(65, 'x');
   ExpectAllRejected(
       {
           {{}, "body"},
           {{{"active", ""}}, "body"},
-          {{{"caller_id", "2125551234"}}, "body"},  // the number comes from the path
+          {{{"caller_id", "2125551234"}}, "caller_id"},  // the number comes from the path
+          // A misspelt or unknown name is refused, also beside a valid one (it was ignored).
+          {{{"active", "true"}, {"hourly_limt", "5"}}, "hourly_limt"},
+          {{{"resting_until", "2026-12-01T00:00:00Z"}}, "resting_until"},
+          {{{"active", "true"}, {long_name.c_str(), "1"}}, "body"},  // too long to show
+          {{{"bad name", "1"}}, "body"},
           {{{"carrier", "bad\x01"}}, "carrier"},
           {{{"hourly_limit", "65536"}}, "hourly_limit"},
           {{{"daily_limit", "lots"}}, "daily_limit"},
@@ -358,7 +383,7 @@ TEST(ParseNumberPatchTest, RejectsTheFirstBadField) {
           {{{"state", "California"}}, "state"},
           {{{"active", "sometimes"}}, "active"},
       },
-      ParseNumberPatch);
+      Patch);
 }
 
 // ---- ParseNumberFilter ---------------------------------------------------------------------
