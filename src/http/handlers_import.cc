@@ -156,6 +156,12 @@ boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
                                                      RequestContext& context) {
   auto params = DecodeParams(request, ParamSources::kQuery);
   if (!params) co_return ErrorResponse(params.error());
+  if (IsMultipart(request)) {  // its boundary line would be read as the CSV's header
+    co_return ErrorResponse(core::Error::InvalidArgument(
+        "body",
+        "is a multipart form (curl -F): send the CSV file itself as the body (curl "
+        "--data-binary @pool.csv -H 'Content-Type: text/csv')"));
+  }
   auto on_duplicate = service::ParseIfPresent(*params, "on_duplicate", [](std::string_view t) {
     return service::ParseOnDuplicate(t, "on_duplicate");
   });

@@ -42,6 +42,17 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
+}  // namespace
+
+bool IsMultipart(const Request& request) {
+  constexpr std::string_view kMultipart = "multipart/";
+  const std::string_view media = Trim(request.content_type);
+  return media.size() >= kMultipart.size() &&
+         EqualsIgnoreCase(media.substr(0, kMultipart.size()), kMultipart);
+}
+
+namespace {
+
 BodyKind ClassifyBody(const Request& request) {
   if (Trim(request.body).empty()) return BodyKind::kNone;
   const std::string_view media =
@@ -50,8 +61,12 @@ BodyKind ClassifyBody(const Request& request) {
       (media.size() > 5 && EqualsIgnoreCase(media.substr(media.size() - 5), "+json"))) {
     return BodyKind::kJson;
   }
-  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded")) return BodyKind::kForm;
-  if (media.empty()) return Trim(request.body).front() == '{' ? BodyKind::kJson : BodyKind::kForm;
+  // A JSON object sent as a form, or without a type, is taken as JSON: `curl -d '{...}'` labels
+  // its body a form unless told otherwise, and a form's first name never starts with '{'.
+  const bool object = Trim(request.body).front() == '{';
+  if (EqualsIgnoreCase(media, "application/x-www-form-urlencoded") || media.empty()) {
+    return object ? BodyKind::kJson : BodyKind::kForm;
+  }
   return BodyKind::kUnsupported;
 }
 
@@ -179,9 +194,12 @@ core::Result<service::Params> DecodeParams(const Request& request, ParamSources 
       body = AddJsonBody(request.body, params);
       break;
     case BodyKind::kUnsupported:
-      body = Fail(Error::InvalidArgument("body",
-                                         "unsupported Content-Type: send application/json or "
-                                         "application/x-www-form-urlencoded"));
+      body = Fail(Error::InvalidArgument(
+          "body", IsMultipart(request)
+                      ? "is a multipart form (curl -F): send the fields as a form (curl -d "
+                        "name=value) or as JSON"
+                      : "unsupported Content-Type: send application/json or "
+                        "application/x-www-form-urlencoded"));
       break;
   }
   if (!body) return Fail(std::move(body).error());

@@ -33,6 +33,10 @@ enum class ParamSources : std::uint8_t {
 // Empty when absent.
 std::string_view RawFormat(const Request& request);
 
+// Whether the request's body is a multipart form (Content-Type multipart/*, as `curl -F` sends):
+// no route takes one, and each says so.
+bool IsMultipart(const Request& request);
+
 // Percent-decodes one path segment (the `{caller_id}` of /api/numbers/{caller_id}).
 // Errors: kInvalidArgument naming `field` for a malformed escape.
 [[nodiscard]] core::Result<std::string> DecodePathSegment(std::string_view segment,

@@ -107,6 +107,22 @@ TEST_F(ImportE2eTest, AnImportOfBadRowsHoldsOneBatchOfRejectsNotTheFile) {
   EXPECT_LT(PeakRssKb(server().pid()) - before, 64 * 1024) << "kB more at the peak";
 }
 
+// `curl -F file=@pool.csv` sends a multipart form: its boundary line was read as the CSV's
+// header ("no caller_id column"). It is refused saying how to send the file, and imports nothing.
+TEST_F(ImportE2eTest, AMultipartUploadIsRefusedSayingHowToSendTheFile) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string body =
+      "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"pool.csv\"\r\n"
+      "Content-Type: text/csv\r\n\r\ncaller_id\n2125550101\n\r\n--b0undary--\r\n";
+  const auto refused =
+      Admin("POST", "/api/numbers/import", body, "multipart/form-data; boundary=b0undary");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  const auto json = ParseJson(refused.body);
+  EXPECT_EQ(Field(json, "field"), "body");
+  EXPECT_NE(Field(json, "detail").find("--data-binary"), std::string::npos) << refused.body;
+  EXPECT_EQ(Admin("GET", "/api/numbers/2125550101").status, 404);
+}
+
 TEST_F(ImportE2eTest, ExportAsVicidialDidsWritesOneRowPerNumberOfThePool) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));

@@ -103,6 +103,28 @@ TEST(RequestDecodingTest, JsonWithoutContentTypeIsRecognized) {
   EXPECT_EQ(params->Get("reservation_id"), "5");
 }
 
+// `curl -d '{...}'` without -H labels JSON a form: an object is taken as JSON (a form's first
+// name never starts with '{'). A multipart form (curl -F) is refused, saying so.
+TEST(RequestDecodingTest, JsonSentAsAFormIsJsonAndAMultipartFormIsRefusedAsOne) {
+  auto params = DecodeParams(
+      Post("/add-number", R"({"caller_id":"2125551234"})", "application/x-www-form-urlencoded"),
+      ParamSources::kQueryAndBody);
+  ASSERT_TRUE(params.has_value()) << params.error().ToString();
+  EXPECT_EQ(params->Get("caller_id"), "2125551234");
+
+  auto multipart = DecodeParams(Post("/add-number",
+                                     "--x\r\nContent-Disposition: form-data; name=\"caller_id\""
+                                     "\r\n\r\n2125551234\r\n--x--\r\n",
+                                     "multipart/form-data; boundary=x"),
+                                ParamSources::kQueryAndBody);
+  ASSERT_FALSE(multipart.has_value());
+  EXPECT_EQ(multipart.error().field(), "body");
+  EXPECT_NE(multipart.error().detail().find("multipart form (curl -F)"), std::string::npos)
+      << multipart.error().ToString();
+  EXPECT_TRUE(IsMultipart(Post("/api/numbers/import", "", "Multipart/Form-Data; boundary=y")));
+  EXPECT_FALSE(IsMultipart(Post("/api/numbers/import", "", "text/csv")));
+}
+
 TEST(RequestDecodingTest, GetIgnoresTheBody) {
   auto params = DecodeParams(Post("/next-cid?to=2125551234", "{not json", "application/json"),
                              ParamSources::kQuery);
