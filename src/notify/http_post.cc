@@ -14,6 +14,10 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <exception>
+#include <optional>
+#include <utility>
+
+#include "notify/call_within.h"
 
 namespace cidrotor::notify {
 namespace {
@@ -77,17 +81,41 @@ asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUr
   co_return parser.get().result_int();
 }
 
-asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, std::string_view json,
-                                             const Headers& headers,
+using Endpoints = tcp::resolver::results_type;
+
+// The URL's addresses, within `timeout`. A host name's lookup runs on a thread of its own
+// (CallWithin): getaddrinfo cannot be cancelled, and with a DNS server that never answers it took
+// 10 s an attempt against a 5 s timeout "everything included", and held a stop as long (a
+// review). An IP address is read without a lookup.
+core::Result<Endpoints> Resolve(const WebhookUrl& url, std::chrono::milliseconds timeout) {
+  const auto lookup = [host = url.host, port = std::to_string(url.port),
+                       numeric =
+                           IsIpAddress(url.host)]() -> std::pair<beast::error_code, Endpoints> {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::error_code ec;
+    auto endpoints = numeric ? resolver.resolve(host, port, tcp::resolver::numeric_host, ec)
+                             : resolver.resolve(host, port, ec);
+    return {ec, std::move(endpoints)};
+  };
+  std::optional<std::pair<beast::error_code, Endpoints>> resolved;
+  if (IsIpAddress(url.host)) {
+    resolved = lookup();
+  } else {
+    resolved = CallWithin<std::pair<beast::error_code, Endpoints>>(lookup, timeout);
+  }
+  if (!resolved) return core::Fail(Failed(url, "resolve", "no answer within the timeout"));
+  if (resolved->first) return core::Fail(Failed(url, "resolve", resolved->first.message()));
+  return std::move(resolved->second);
+}
+
+// `timeout` covers what is left after the lookup: the stream's expiry covers connect, handshake,
+// write and read.
+asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, const Endpoints& endpoints,
+                                             std::string_view json, const Headers& headers,
                                              std::chrono::milliseconds timeout,
                                              const std::string& ca_file) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  // One timer for everything: the stream's expiry covers connect, handshake, write and read;
-  // resolving comes first and is short (an IP, or the system's resolver).
-  auto [resolve_error, endpoints] =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
-  if (resolve_error) co_return core::Fail(Failed(url, "resolve", resolve_error.message()));
   if (!url.tls) {
     beast::tcp_stream stream(executor);
     stream.expires_after(timeout);
@@ -165,9 +193,16 @@ core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view
 core::Result<unsigned> PostJson(const WebhookUrl& url, std::string_view json,
                                 const Headers& headers, std::chrono::milliseconds timeout,
                                 const std::string& ca_file) {
+  const auto started = std::chrono::steady_clock::now();
+  auto endpoints = Resolve(url, timeout);
+  if (!endpoints) return core::Fail(std::move(endpoints).error());
+  // One deadline for the whole exchange: what the lookup took is not given again.
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  const auto left = std::max(timeout - spent, std::chrono::milliseconds(1));
   asio::io_context io;
   core::Result<unsigned> result = core::Fail(Failed(url, "post", "did not run"));
-  asio::co_spawn(io, Post(url, json, headers, timeout, ca_file),
+  asio::co_spawn(io, Post(url, *endpoints, json, headers, left, ca_file),
                  [&](std::exception_ptr error, core::Result<unsigned> status) {
                    result = error ? core::Result<unsigned>(
                                         core::Fail(Failed(url, "post", "unexpected exception")))
