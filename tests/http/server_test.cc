@@ -51,16 +51,27 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 // process none, and /next-cid hung): past max_connections a new one gets 503 at once and is
 // closed when every other one is mid-request; once one of the others closes, a new one is served
 // again.
-TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosedWhenNoneIsIdle) {
-  ServerOptions options;
-  options.max_connections = 3;
-  Start(options);
+// A server that holds at most three connections, and a client of it served once (registered,
+// so it counts; idle afterwards).
+class MaxConnectionsTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.max_connections = 3;
+    Start(options);
+  }
+  std::unique_ptr<RawClient> ServedClient() {
+    auto client = std::make_unique<RawClient>(port_);
+    auto reply = client->Get("/health");
+    EXPECT_TRUE(reply.has_value() && reply->status == 200);
+    return client;
+  }
+};
+
+TEST_F(MaxConnectionsTest, PastMaxConnectionsANewOneGets503AndIsClosedWhenNoneIsIdle) {
   std::vector<std::unique_ptr<RawClient>> idle;
   for (int i = 0; i < 3; ++i) {
-    idle.push_back(std::make_unique<RawClient>(port_));
-    auto reply = idle.back()->Get("/health");  // registered and served: it counts
-    ASSERT_TRUE(reply.has_value());
-    ASSERT_EQ(reply->status, 200);
+    idle.push_back(ServedClient());
     // Then mid-request: the header is not finished (read_timeout is 30 s), so not idle.
     ASSERT_TRUE(idle.back()->Send("GET /health HTTP/1.1\r\nHost: test\r\n"));
   }
@@ -88,19 +99,11 @@ TEST_F(HttpServerTest, PastMaxConnectionsANewOneGets503AndIsClosedWhenNoneIsIdle
 // A flood of idle connections cannot lock the dialer out: at max_connections a new one takes the
 // place of an idle keep-alive one, which is closed between two requests (its client sends the
 // next one on a new connection, as after a keep-alive timeout).
-TEST_F(HttpServerTest, AtMaxConnectionsANewOneTakesThePlaceOfAnIdleOne) {
-  ServerOptions options;
-  options.max_connections = 3;
-  Start(options);
+TEST_F(MaxConnectionsTest, AtMaxConnectionsANewOneTakesThePlaceOfAnIdleOne) {
   // Three connections, then three more: each of those is served, in the place of an idle one
   // (any of the others: each is idle once answered).
   std::vector<std::unique_ptr<RawClient>> clients;
-  for (int i = 0; i < 6; ++i) {
-    clients.push_back(std::make_unique<RawClient>(port_));
-    auto reply = clients.back()->Get("/health");
-    ASSERT_TRUE(reply.has_value()) << "connection " << i;
-    EXPECT_EQ(reply->status, 200) << "connection " << i;
-  }
+  for (int i = 0; i < 6; ++i) clients.push_back(ServedClient());
   // The evicted ones were closed: three of the six still answer.
   int open = 0;
   for (auto& client : clients) {

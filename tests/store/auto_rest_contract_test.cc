@@ -54,6 +54,17 @@ class AutoRestTest : public StoreContractTest {
         [&](auto done) { auto_rest.Check(clock_.Now(), done); });
   }
 
+  // An admin ends the muted number's rest: the next check leaves it alone.
+  void ExpectAnEndedRestToStayEnded(service::AutoRest& auto_rest) {
+    core::NumberPatch end;
+    end.rest_until = 0;
+    ASSERT_THAT(Update(kMuted, end), IsOk());
+    auto after = Check(auto_rest);
+    ASSERT_THAT(after, IsOk());
+    EXPECT_TRUE(after->empty());
+    EXPECT_FALSE(Get(kMuted)->resting);
+  }
+
   service::SendEvent Capture() {
     return [this](std::string_view event, std::string json) {
       std::lock_guard lock(mu_);
@@ -100,13 +111,7 @@ TEST_P(AutoRestTest, TheCallsBeforeARestNeverCountAgain) {
   service::AutoRest auto_rest(*store_, service::AutoRestOptions{}, Capture());
   ASSERT_THAT(Check(auto_rest), IsOk());
   ASSERT_TRUE(Get(kMuted)->resting);
-  core::NumberPatch end;
-  end.rest_until = 0;
-  ASSERT_THAT(Update(kMuted, end), IsOk());
-  auto after = Check(auto_rest);
-  ASSERT_THAT(after, IsOk());
-  EXPECT_TRUE(after->empty());
-  EXPECT_FALSE(Get(kMuted)->resting);
+  ExpectAnEndedRestToStayEnded(auto_rest);
 }
 
 // rest_until is whole seconds: calls made in the very second an admin ends the rest, before the
@@ -120,13 +125,7 @@ TEST_P(AutoRestTest, TheCallsInTheSecondTheRestEndsBeforeItsEndNeverCountAgain) 
   ASSERT_TRUE(Get(kMuted)->resting);
   clock_.Advance(std::chrono::milliseconds(100));
   ASSERT_EQ(core::ToCompact(clock_.Now()), core::ToCompact(kStart));
-  core::NumberPatch end;
-  end.rest_until = 0;
-  ASSERT_THAT(Update(kMuted, end), IsOk());
-  auto after = Check(auto_rest);
-  ASSERT_THAT(after, IsOk());
-  EXPECT_TRUE(after->empty());
-  EXPECT_FALSE(Get(kMuted)->resting);
+  ExpectAnEndedRestToStayEnded(auto_rest);
 }
 
 // Cluster mode: while another instance holds this period's turn, a check judges nothing.
