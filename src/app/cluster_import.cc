@@ -134,19 +134,21 @@ class ClusterTarget final : public cli::ImportTarget {
   // number PostgreSQL lacks. First waits for the previous batch: one in Redis at a time.
   core::Result<void> FillRedis() {
     if (written_->empty()) return {};
+    // Kept for another offer; copied while Redis still takes the previous batch, not after.
+    std::vector<store::ImportItem> kept = *written_;
     if (auto previous = WaitForRedis(Retry::kYes); !previous) return previous;
-    filling_rows_ = std::move(*written_);
+    filling_rows_ = std::move(kept);
+    OfferToRedis(std::move(*written_));
     written_->clear();
-    OfferToRedis();
     return {};
   }
 
-  // Gives Redis a copy of the batch (kept for another offer).
-  void OfferToRedis() {
+  // Gives Redis `rows`, the batch in filling_rows_ (or a copy of it).
+  void OfferToRedis(std::vector<store::ImportItem> rows) {
     auto promise = std::make_shared<std::promise<core::Result<store::ImportResult>>>();
     filling_ = promise->get_future();
     redis_time_->Start();
-    redis_->ImportNumbers(filling_rows_, store::OnDuplicate::kUpdate,
+    redis_->ImportNumbers(std::move(rows), store::OnDuplicate::kUpdate,
                           [promise, time = redis_time_](core::Result<store::ImportResult> r) {
                             time->Stop();
                             promise->set_value(std::move(r));
@@ -199,7 +201,7 @@ class ClusterTarget final : public cli::ImportTarget {
       }
       std::this_thread::sleep_for(kRedisRetryPause);
       waiting_.Stop();
-      OfferToRedis();
+      OfferToRedis(filling_rows_);
     }
   }
 
