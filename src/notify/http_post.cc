@@ -88,9 +88,9 @@ using Endpoints = tcp::resolver::results_type;
 // 10 s an attempt against a 5 s timeout "everything included", and held a stop as long (a
 // review). An IP address is read without a lookup.
 core::Result<Endpoints> Resolve(const WebhookUrl& url, std::chrono::milliseconds timeout) {
+  const bool numeric = IsIpAddress(url.host);
   const auto lookup = [host = url.host, port = std::to_string(url.port),
-                       numeric =
-                           IsIpAddress(url.host)]() -> std::pair<beast::error_code, Endpoints> {
+                       numeric]() -> std::pair<beast::error_code, Endpoints> {
     asio::io_context io;
     tcp::resolver resolver(io);
     beast::error_code ec;
@@ -99,7 +99,7 @@ core::Result<Endpoints> Resolve(const WebhookUrl& url, std::chrono::milliseconds
     return {ec, std::move(endpoints)};
   };
   std::optional<std::pair<beast::error_code, Endpoints>> resolved;
-  if (IsIpAddress(url.host)) {
+  if (numeric) {
     resolved = lookup();
   } else {
     resolved = CallWithin<std::pair<beast::error_code, Endpoints>>(lookup, timeout);
