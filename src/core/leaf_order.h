@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace cidrotor::core {
@@ -54,11 +55,17 @@ class LeafEntry {
   static constexpr int kLineBits = 14;  // 10,000 lines; the millisecond takes the 10 above
   static constexpr std::uint32_t kLineMask = (1U << kLineBits) - 1;
 
-  std::uint32_t last_used_ = 0;
-  std::uint32_t tie_ = 0;     // last_used_ms:10 | line:14 | generation's high byte
-  std::uint32_t record_ = 0;  // record:24 | generation's low byte
+  // No default member initializers: a default-initialized entry is left uninitialized, so a
+  // ring's spare capacity (LeafOrder::Regrow) stays out of resident memory. With `= 0` here
+  // every grown ring was zeroed whole: +7.3 MB at 1,000,000 numbers (97.0 -> 104.4 MB, past
+  // SPEC's 100 B per number), as leaves of just over a power of two sit in twice that.
+  std::uint32_t last_used_;
+  std::uint32_t tie_;     // last_used_ms:10 | line:14 | generation's high byte
+  std::uint32_t record_;  // record:24 | generation's low byte
 };
 static_assert(sizeof(LeafEntry) == 12, "leaf entries are part of the memory per number");
+static_assert(std::is_trivially_default_constructible_v<LeafEntry>,
+              "a ring's unused slots must not be written (resident memory)");
 
 class LeafOrder {
  public:
