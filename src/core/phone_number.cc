@@ -19,12 +19,13 @@ Result<std::string> ExtractDigits(std::string_view text, std::string_view field)
     return Fail(Error::InvalidArgument(std::string(field), "is too long for a phone number"));
   }
   std::string digits;
+  const std::size_t leading = text.find_first_not_of(' ');
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c >= '0' && c <= '9') {
       digits.push_back(c);
-    } else if (c == '+' && digits.empty()) {
-      continue;  // "+1 (310) ..."; only before the first digit
+    } else if (c == '+' && i == leading) {
+      continue;  // "+1 (310) ...": one '+', before anything but spaces
     } else if (c == ' ' || c == '.' || c == '-' || c == '(' || c == ')') {
       continue;
     } else {
@@ -41,13 +42,17 @@ Result<std::string> ExtractDigits(std::string_view text, std::string_view field)
 // A number written with '+' is in E.164 form: NANP's is +1 and 10 digits. Any other is another
 // country's number (+44 20 ...), which no dial prefix can precede and whose last 10 digits would
 // name some unrelated NANP number.
-Result<void> RefuseInternational(std::string_view text, std::string_view digits,
+Result<void> RefuseInternational(bool written_with_plus, std::string_view digits,
                                  std::string_view field) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos || text[first] != '+') return {};
+  if (!written_with_plus) return {};
   if (digits.size() == 11 && digits.front() == '1') return {};
   return Fail(Error::InvalidArgument(
       std::string(field), "an international number (+ and a country code other than 1)"));
+}
+
+bool WrittenWithPlus(std::string_view text) {
+  const auto first = text.find_first_not_of(' ');
+  return first != std::string_view::npos && text[first] == '+';
 }
 
 // "079", not "79": area codes and exchanges are three digits.
@@ -97,7 +102,13 @@ Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::st
   auto digits = ExtractDigits(text, field);
   if (!digits) return Fail(digits.error());
   const std::string& d = *digits;
-  if (auto ok = RefuseInternational(text, d, field); !ok) return Fail(ok.error());
+  // A '+' put unencoded in a URL (`to=+44...`) arrives as a space: form decoding reads '+' so.
+  // A destination starting with a space right before a digit is taken as written with '+', so
+  // that an international number is refused, not read as a dial prefix and a NANP number.
+  const bool lost_plus = text.size() > 1 && text[0] == ' ' && text[1] >= '0' && text[1] <= '9';
+  if (auto ok = RefuseInternational(WrittenWithPlus(text) || lost_plus, d, field); !ok) {
+    return Fail(ok.error());
+  }
   if (d.size() < 10) {
     return Fail(Error::InvalidArgument(std::string(field), "needs 10 digits (NPA-NXX-XXXX)"));
   }
@@ -108,7 +119,9 @@ Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::st
 Result<PhoneNumber> PhoneNumber::ParsePoolNumber(std::string_view text, std::string_view field) {
   auto digits = ExtractDigits(text, field);
   if (!digits) return Fail(digits.error());
-  if (auto ok = RefuseInternational(text, *digits, field); !ok) return Fail(ok.error());
+  if (auto ok = RefuseInternational(WrittenWithPlus(text), *digits, field); !ok) {
+    return Fail(ok.error());
+  }
   std::string_view d = *digits;
   if (d.size() == 11 && d.front() == '1') d.remove_prefix(1);
   if (d.size() != 10) {

@@ -50,7 +50,14 @@ INSTANTIATE_TEST_SUITE_P(
            // '+' is E.164: another country's number, not a prefix before a NANP one (London's
            // last 10 digits would be Maine's 207-946-0958)
            FormCase{"+44 20 7946 0958", nullptr}, FormCase{"+913105559876", nullptr},
-           FormCase{"+3105559876", nullptr}, FormCase{"310 555 9876; DROP TABLE", nullptr}));
+           FormCase{"+3105559876", nullptr}, FormCase{"310 555 9876; DROP TABLE", nullptr},
+           // one '+', first: "++1" and "1+1" are not a number someone typed
+           FormCase{"++13105559876", nullptr}, FormCase{"+1+3105559876", nullptr},
+           FormCase{" +1 310 555 9876", "3105559876"},
+           // a '+' left unencoded in a URL arrives as a space (form decoding): `to=+44...` is
+           // still London, not a dial prefix before Maine's number; `to=+1...` still NANP
+           FormCase{" 442079460958", nullptr}, FormCase{" 913105559876", nullptr},
+           FormCase{" 13105559876", "3105559876"}, FormCase{" 1 310 555 9876", "3105559876"}));
 
 struct PoolCase {
   const char* text;

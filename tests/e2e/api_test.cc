@@ -46,10 +46,11 @@ TEST_F(ApiTest, NextCidAnswersWithTheSeedFieldsPlusMatchAndReservation) {
 
 TEST_F(ApiTest, AcceptsEveryDestinationFormAndEmptyParameters) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 4));
-  // The seed's dialplan sends empty campaign and agent; they count as absent.
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 5));
+  // The seed's dialplan sends empty campaign and agent; they count as absent. A '+' left
+  // unencoded in the query arrives as a space; "+1" is still read as NANP's country code.
   for (const char* to :
-       {"%2B1%20(212)%20555-9876", "12125559876", "212.555.9876", "912125559876"}) {
+       {"%2B1%20(212)%20555-9876", "12125559876", "212.555.9876", "912125559876", "+12125559876"}) {
     const auto r = NextCid(std::string("to=") + to + "&campaign=&agent=");
     ASSERT_EQ(r.status, 200) << to << " " << r.body;
     const auto json = ParseJson(r.body);
@@ -114,6 +115,8 @@ TEST_F(ApiTest, BadDestinationIs400NamingToAndAllocatesNothing) {
   ExpectError(NextCid("to=2121115555"), 400, "invalid_argument", "to");  // N11 exchange
   ExpectError(NextCid("to=" + std::string(4000, '9')), 400, "invalid_argument", "to");
   ExpectError(NextCid("to=%2B44%2020%207946%200958"), 400, "invalid_argument", "to");  // London
+  // London with its '+' left unencoded (read as a space), not a prefix before Maine's 207 number
+  ExpectError(NextCid("to=+442079460958"), 400, "invalid_argument", "to");
   ExpectError(NextCid("to=2125559876&agent=" + std::string(4000, 'a')), 400, "invalid_argument",
               "agent");
   // None of that reserved the pool's only number.
