@@ -14,7 +14,8 @@ struct BackupOptions {
   std::string output;                        // FILE
 };
 
-// Returns the exit status: 0 copied (a summary on `out`), 1 the copy failed (why on `err`).
+// Returns the exit status: 0 copied (a summary on `out`), 1 the copy failed (why on `err`;
+// FILE as it was before), 2 FILE cannot be one (the store itself, a directory, a device).
 int RunBackup(const BackupOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace cidrotor::cli

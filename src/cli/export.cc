@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <string>
 
 #include "cli/init_db.h"
+#include "cli/output_file.h"
 #include "service/csv_reader.h"
 #include "service/number_rows.h"
 #include "store/sqlite/bulk_import.h"
@@ -91,12 +95,22 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
         << " is the store itself (FILE is the CSV written): name another file\n";
     return 2;
   }
+  // A file is replaced only once the export is whole: one that fails halfway (a full disk)
+  // leaves the previous export as it was, not a cut copy that would still import.
+  std::optional<OutputFile> output;
   std::ofstream file;
   std::ostream* target = &out;
   if (options.output != "-") {
-    file.open(options.output, std::ios::binary | std::ios::trunc);
+    auto prepared = OutputFile::Prepare(options.output, OutputFile::Streams::kWrittenInPlace);
+    if (!prepared) {
+      err << "cidrotor export: " << prepared.error().detail() << "\n";
+      return 2;
+    }
+    output.emplace(std::move(*prepared));
+    file.open(output->write_path(), std::ios::binary | std::ios::trunc);
     if (!file) {
-      err << "cidrotor export: cannot write " << options.output << "\n";
+      err << "cidrotor export: cannot write " << output->write_path() << ": "
+          << std::strerror(errno) << "\n";
       return 2;
     }
     target = &file;
@@ -122,9 +136,17 @@ int RunExport(const ExportOptions& options, const core::Clock& clock,
     err << "cidrotor export: " << count.error().detail() << "\n";
     return 1;
   }
+  if (file.is_open()) file.close();
   if (!*target) {
-    err << "cidrotor export: writing " << options.output << " failed\n";
+    err << "cidrotor export: writing " << options.output << " failed"
+        << (output && !output->is_stream() ? " (the file is left as it was)" : "") << "\n";
     return 1;
+  }
+  if (output) {
+    if (auto committed = output->Commit(); !committed) {
+      err << "cidrotor export: " << committed.error().detail() << "\n";
+      return 1;
+    }
   }
   if (options.output != "-") {
     err << fmt::format("export: {} numbers written to {}\n", *count, options.output);

@@ -3,9 +3,11 @@
 #include "cli/backup.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -123,6 +125,43 @@ TEST_F(BackupCommandTest, BackupOrExportOverTheStoreItselfIsRefused) {
   CountingSink sink;
   ASSERT_TRUE((*journal)->Load(kNow, sink).has_value());
   EXPECT_EQ(sink.numbers, 10);
+}
+
+// An export that fails halfway (here its read of the store; a full disk alike) used to leave
+// FILE cut short, a copy that still imports: the previous export stays as it was.
+TEST_F(BackupCommandTest, AFailedExportLeavesThePreviousOneWhole) {
+  const auto file = dir_ / "pool.csv";
+  std::ofstream(file) << "the previous export\n";
+  ExportOptions options;
+  options.data_dir = dir_;
+  options.output = file.string();
+  options.scan = [](core::TimePoint, store::LoadSink& sink) -> core::Result<std::uint64_t> {
+    core::NumberSpec spec;
+    spec.caller_id = core::PhoneNumber::FromValidDigits(2'125'550'000ULL);
+    sink.OnNumber(spec, {});
+    return core::Fail(core::Error::Unavailable("the store went away"));
+  };
+  std::ostringstream out, err;
+  core::SystemClock clock;
+  core::FixedOffsetCalendar calendar;
+  EXPECT_EQ(RunExport(options, clock, calendar, out, err), 1);
+  std::ifstream in(file);
+  std::string first_line;
+  std::getline(in, first_line);
+  EXPECT_EQ(first_line, "the previous export");
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".partial"));
+}
+
+// Backup renamed its copy over whatever FILE was: a FIFO here, /dev/null as root.
+TEST_F(BackupCommandTest, BackupToAPipeOrDeviceIsRefusedAndLeavesIt) {
+  auto journal = store::SqliteJournal::Open({.path = (dir_ / kDatabaseFileName).string()});
+  ASSERT_TRUE(journal.has_value()) << journal.error().ToString();
+  const auto fifo = dir_ / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunBackup({dir_, fifo.string()}, out, err), 2);
+  EXPECT_NE(err.str().find("not a regular file"), std::string::npos) << err.str();
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
 }
 
 }  // namespace

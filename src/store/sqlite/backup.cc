@@ -1,10 +1,7 @@
 #include "store/sqlite/backup.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -17,7 +14,7 @@ struct CloseDb {
 using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
 
 core::Error Failed(const std::string& what, const std::string& path, sqlite3* db) {
-  return core::Error::Unavailable("backup: " + what + " " + path + ": " +
+  return core::Error::Unavailable(what + " " + path + ": " +
                                   (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
@@ -34,51 +31,31 @@ core::Result<DbHandle> OpenDb(const std::string& path, int flags) {
 
 core::Result<BackupSummary> BackupDatabase(const std::string& source, const std::string& target) {
   if (!std::filesystem::exists(source)) {
-    return core::Fail(core::Error::Unavailable("backup: no database at " + source));
+    return core::Fail(core::Error::Unavailable("no database at " + source));
   }
   auto from = OpenDb(source, SQLITE_OPEN_READONLY);
   if (!from) return core::Fail(from.error());
-  const std::string partial = target + ".partial";
-  std::remove(partial.c_str());
-  // The copy holds the call history: its owner's alone, whatever the umask (SQLite would create
-  // it 0644). An empty file is an empty database to SQLite, which keeps its mode.
-  if (const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      fd >= 0) {
-    ::close(fd);
-  }
   BackupSummary summary;
-  {
-    auto to = OpenDb(partial, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (!to) return core::Fail(to.error());
-    sqlite3_backup* backup = sqlite3_backup_init(to->get(), "main", from->get(), "main");
-    if (backup == nullptr) return core::Fail(Failed("cannot start copying to", partial, to->get()));
-    // All pages in one step: the copy is then one read transaction of the source, consistent
-    // even while serve commits (a stepwise copy would restart on every write by another
-    // connection).
-    const int step = sqlite3_backup_step(backup, -1);
-    summary.pages = static_cast<std::uint64_t>(sqlite3_backup_pagecount(backup));
-    const int finish = sqlite3_backup_finish(backup);
-    if (step != SQLITE_DONE || finish != SQLITE_OK) {
-      auto error = Failed("cannot copy " + source + " to", partial, to->get());
-      to.value().reset();
-      std::remove(partial.c_str());
-      return core::Fail(error);
-    }
-    sqlite3_stmt* count = nullptr;
-    if (sqlite3_prepare_v2(to->get(), "SELECT count(*) FROM caller_ids", -1, &count, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(count) == SQLITE_ROW) {
-      summary.numbers = static_cast<std::uint64_t>(sqlite3_column_int64(count, 0));
-    }
-    sqlite3_finalize(count);
+  auto to = OpenDb(target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!to) return core::Fail(to.error());
+  sqlite3_backup* backup = sqlite3_backup_init(to->get(), "main", from->get(), "main");
+  if (backup == nullptr) return core::Fail(Failed("cannot start copying to", target, to->get()));
+  // All pages in one step: the copy is then one read transaction of the source, consistent
+  // even while serve commits (a stepwise copy would restart on every write by another
+  // connection).
+  const int step = sqlite3_backup_step(backup, -1);
+  summary.pages = static_cast<std::uint64_t>(sqlite3_backup_pagecount(backup));
+  const int finish = sqlite3_backup_finish(backup);
+  if (step != SQLITE_DONE || finish != SQLITE_OK) {
+    return core::Fail(Failed("cannot copy " + source + " to", target, to->get()));
   }
-  std::error_code ec;
-  std::filesystem::rename(partial, target, ec);
-  if (ec) {
-    std::remove(partial.c_str());
-    return core::Fail(core::Error::Unavailable("backup: cannot rename " + partial + " to " +
-                                               target + ": " + ec.message()));
+  sqlite3_stmt* count = nullptr;
+  if (sqlite3_prepare_v2(to->get(), "SELECT count(*) FROM caller_ids", -1, &count, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_step(count) == SQLITE_ROW) {
+    summary.numbers = static_cast<std::uint64_t>(sqlite3_column_int64(count, 0));
   }
+  sqlite3_finalize(count);
   return summary;
 }
 

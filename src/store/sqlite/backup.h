@@ -2,8 +2,10 @@
 //
 // Uses SQLite's online backup API on a read-only connection: it copies the database as of one
 // read transaction (WAL mode lets `serve` keep committing meanwhile), so the copy is consistent
-// and includes everything committed before it started. The copy is written next to `target` and
-// renamed into place, so `target` is never a half-written file. Not thread-safe (one call).
+// and includes everything committed before it started. `target` is written in place: the caller
+// makes it a file of its own to rename over the one it replaces (cli/output_file.h), and creates
+// it empty with the mode the copy should have (SQLite keeps an existing file's mode). Not
+// thread-safe (one call).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,8 @@ struct BackupSummary {
   std::uint64_t numbers = 0;  // rows of caller_ids in the copy
 };
 
-// Copies the database at `source` to `target` (replaced if it exists).
-// Errors: kUnavailable naming the file that could not be read, written or renamed.
+// Copies the database at `source` into `target` (missing or empty).
+// Errors: kUnavailable naming the file that could not be read or written.
 [[nodiscard]] core::Result<BackupSummary> BackupDatabase(const std::string& source,
                                                          const std::string& target);
 
