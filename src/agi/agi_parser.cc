@@ -57,6 +57,10 @@ ParseStep EnvironmentParser::Feed(std::string_view data) {
       error_ = "environment block longer than 256 lines";
       return {ParseState::kError, consumed};
     }
+    if ((bytes_ += next.size) > kMaxEnvBytes) {
+      error_ = "environment block longer than 32 KiB";
+      return {ParseState::kError, consumed};
+    }
     const auto colon = next.line.find(':');
     const std::string_view name = next.line.substr(0, colon);
     bool valid_name = colon != std::string_view::npos && !name.empty();

@@ -5,7 +5,8 @@
 //
 // Two parsers:
 //   EnvironmentParser  the block Asterisk sends first: `agi_name: value\n` lines ended by an
-//                      empty line. Bounded: kMaxLineBytes per line, kMaxEnvLines lines.
+//                      empty line. Bounded: kMaxLineBytes per line, kMaxEnvLines lines,
+//                      kMaxEnvBytes in all.
 //   ReplyParser        Asterisk's answer to one command: `200 result=N [(data)] [key=value]`,
 //                      `510 ...`, `511 ...`, `520 ...` or the multi-line `520-...` usage that ends
 //                      with `520 End of proper usage.`, and the `HANGUP` line Asterisk sends when
@@ -26,6 +27,9 @@ namespace cidrotor::agi {
 
 inline constexpr std::size_t kMaxLineBytes = 4096;
 inline constexpr std::size_t kMaxEnvLines = 256;
+// The whole environment block. Asterisk's is 1-2 KiB; without a bound of its own, peers could
+// hold 256 lines of 4 KiB each per connection (1,000 silent peers took 660 MB).
+inline constexpr std::size_t kMaxEnvBytes = 32 * 1024;
 
 enum class ParseState {
   kNeedMore,  // everything complete was consumed; feed more bytes (keep the unconsumed rest)
@@ -57,7 +61,8 @@ class EnvironmentParser {
  public:
   // Consumes complete lines of `data` (the caller's buffered, not yet consumed bytes).
   // kDone once the empty line was consumed; environment() is then complete.
-  // kError with error() set: a line over kMaxLineBytes, more than kMaxEnvLines lines, or a line
+  // kError with error() set: a line over kMaxLineBytes, more than kMaxEnvLines lines or
+  // kMaxEnvBytes bytes, or a line
   // that is not `name: value` (name of [A-Za-z0-9_]). REQUIRES: not fed again after kDone/kError.
   ParseStep Feed(std::string_view data);
 
@@ -67,6 +72,7 @@ class EnvironmentParser {
 
  private:
   Environment env_;
+  std::size_t bytes_ = 0;  // of the lines consumed so far
   std::string error_;
 };
 

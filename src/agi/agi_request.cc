@@ -157,10 +157,12 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
       inbound && party && core::PhoneNumber::ParseCallerId(*party, "from")) {
     if (added = params.Add("from", std::string(*party)); !added) return core::Fail(added.error());
   }
-  if (auto name = env.Get("agi_calleridname"); name && *name != "unknown") {
-    if (added = params.Add("cidname", std::string(*name)); !added) {
-      return core::Fail(added.error());
-    }
+  // The caller ID name is next-cid's hint (VICIdial's call code, for the lead id), nothing to
+  // release or lookup. A name too long to be a call code (an inbound caller sets their own) is
+  // no reason to fail the call: it is left out.
+  if (auto name = env.Get("agi_calleridname");
+      request.script == AgiScript::kNextCid && name && *name != "unknown") {
+    (void)params.Add("cidname", std::string(*name));
   }
   while (!query.empty()) {
     const auto amp = query.find('&');

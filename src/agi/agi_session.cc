@@ -177,14 +177,21 @@ class Session {
  private:
   asio::awaitable<void> NextCid(const AgiRequest& request) {
     log_.endpoint = "agi:next-cid";
-    if (auto agent = request.params.Get("agent")) log_.agent = std::string(agent->substr(0, 64));
-    if (auto campaign = request.params.Get("campaign")) {
-      log_.campaign = std::string(campaign->substr(0, 64));
+    auto names = service::NamesToLog(request.params);  // also for a refused request
+    log_.agent = std::move(names.agent);
+    log_.campaign = std::move(names.campaign);
+    const std::string channel = ChannelOf(request);
+    // Asking again (a carrier failover's second Gosub), the channel gives up the number it was
+    // given: released now, whether or not this request gets another. Were it released only on
+    // success, a refused second request would leave it held to its TTL: the channel falls back
+    // to its default caller-ID, and the hang-up handler skips the release after an error.
+    if (const auto earlier = state_->memo.Find(channel, state_->clock.Now())) {
+      state_->memo.Forget(channel, *earlier);
+      spdlog::info("agi: {} asked again: its earlier reservation {} released", who_, *earlier);
+      ReleaseNow(state_->store, *earlier);
     }
     auto parsed = service::ParseAllocateRequest(request.params);
     if (!parsed) co_return co_await Fail(parsed.error());
-    log_.agent = parsed->agent;
-    log_.campaign = parsed->campaign;
     store::Store& store = state_->store;
     const std::string who = who_;
     const auto start = [&](store::Callback<core::Allocation> done) {
@@ -205,7 +212,7 @@ class Session {
     const std::string number = reservation.caller_id.ToString();
     log_.caller_id_allocated = number;
     Log(log_.endpoint, 200);
-    const std::string channel = ChannelOf(request);
+    // Another request of the channel's may have been remembered meanwhile (two at once).
     if (auto replaced = state_->memo.Remember(channel, reservation.id, state_->clock.Now())) {
       spdlog::info("agi: {} asked again: its earlier reservation {} released", who_, *replaced);
       ReleaseNow(state_->store, *replaced);
@@ -307,7 +314,13 @@ class Session {
   }
 
   asio::awaitable<void> Fail(const core::Error& error) {
-    spdlog::warn("agi: {} {} failed: {}", who_, log_.endpoint, error.ToString());
+    // A dry pool refuses every call of the dialer: one warn line per 10 s says so (as HTTP).
+    const std::uint64_t times =
+        error.code() == core::ErrorCode::kNoCallerIdAvailable ? state_->dry_pool_log.Pass() : 1;
+    if (times > 0) {
+      spdlog::warn("agi: {} {} failed: {}{}", who_, log_.endpoint, error.ToString(),
+                   times > 1 ? fmt::format(" ({} times since the last such line)", times) : "");
+    }
     Log(log_.endpoint, core::StatusCodeFor(error.code()));
     co_await SendStatus(StatusFor(error));
   }

@@ -61,6 +61,7 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   tcp::acceptor acceptor;  // on its own strand
   std::atomic<bool> stopping{false};
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
+  net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // no_caller_id_available
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu

@@ -5,27 +5,9 @@
 #include "http/json_codec.h"
 #include "http/request_decoding.h"
 #include "http/store_call.h"
-#include "service/field_parsers.h"
 #include "service/requests.h"
 
 namespace cidrotor::http {
-namespace {
-
-// Agent and campaign for the api_logs row even when the request is refused; only valid names
-// (the log is shown on the dashboard).
-void NoteAgentAndCampaign(const service::Params& params, RequestContext& context) {
-  const auto agent = params.Get("agent");
-  const auto campaign = params.Get("campaign");
-  if (auto parsed = service::ParseAgentOrCampaign(agent.value_or(core::kAutoAgent), "agent")) {
-    context.agent = std::move(*parsed);
-  }
-  if (auto parsed =
-          service::ParseAgentOrCampaign(campaign.value_or(core::kDefaultCampaign), "campaign")) {
-    context.campaign = std::move(*parsed);
-  }
-}
-
-}  // namespace
 
 boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestContext& context) {
   // plain: the 10 digits, `${CURL(...)}` is the caller-ID. csv: `caller_id,reservation_id`, for
@@ -44,7 +26,9 @@ boost::asio::awaitable<Response> HandleNextCid(const Request& request, RequestCo
     co_return refuse(core::Error::InvalidArgument("format", "must be json, plain or csv"));
   }
   plain = format == "plain" || format == "csv";  // as decoded (an escaped "plain" too)
-  NoteAgentAndCampaign(*params, context);
+  auto names = service::NamesToLog(*params);     // also for a refused request
+  context.agent = std::move(names.agent);
+  context.campaign = std::move(names.campaign);
 
   auto allocation_request = service::ParseAllocateRequest(*params);
   if (!allocation_request) co_return refuse(allocation_request.error());

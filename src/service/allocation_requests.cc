@@ -46,6 +46,19 @@ core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params)
   return request;
 }
 
+LoggedNames NamesToLog(const Params& params) {
+  LoggedNames names;
+  const auto agent = params.Get("agent");
+  const auto campaign = params.Get("campaign");
+  if (auto parsed = ParseAgentOrCampaign(agent.value_or(core::kAutoAgent), "agent")) {
+    names.agent = std::move(*parsed);
+  }
+  if (auto parsed = ParseAgentOrCampaign(campaign.value_or(core::kDefaultCampaign), "campaign")) {
+    names.campaign = std::move(*parsed);
+  }
+  return names;
+}
+
 core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
   core::ReleaseRequest request;
 

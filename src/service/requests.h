@@ -7,7 +7,7 @@
 // Field rules (see field_parsers.h for each):
 //   to        destination, dial prefixes allowed (core::PhoneNumber::ParseDestination)
 //   caller_id pool number: 10 digits or 1 + 10, punctuation allowed, no prefix (ParsePoolNumber)
-//   campaign, agent  [A-Za-z0-9_.@:-]{1,64}; pool [A-Za-z0-9_.-]{1,64}
+//   campaign, agent  UTF-8 text of 1..64 bytes, no control characters; pool [A-Za-z0-9_.-]{1,64}
 //   hourly_limit, daily_limit  1..65,535;  limit 1..1000;  active/live  1/0/true/false/yes/no
 #pragma once
 
@@ -24,6 +24,16 @@ namespace cidrotor::service {
 // id), `cidname` (VICIdial call code; the lead id is read from it, a plain name is ignored; `lead`
 // wins). The reservation TTL is not a public parameter: ttl stays unset.
 [[nodiscard]] core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params);
+
+// The agent and campaign an allocation's api_logs row names, also when the request is refused:
+// each as parsed, its default ("auto", "default") when absent, empty when invalid. The log is
+// shown on the dashboard and served as JSON: never the raw bytes of a refused name. HTTP and
+// FastAGI log the same names for the same input.
+struct LoggedNames {
+  std::string agent;
+  std::string campaign;
+};
+[[nodiscard]] LoggedNames NamesToLog(const Params& params);
 
 // POST /release. `reservation_id` (decimal, >= 1) and/or `caller_id`; at least one is required
 // (error field `reservation_id`). `outcome`: our names or Asterisk's DIALSTATUS, anything else is

@@ -100,6 +100,20 @@ TEST(EnvironmentParserTest, RefusesTooManyLines) {
   EXPECT_EQ(parser.Feed(block + "\n").state, ParseState::kError);
 }
 
+// Lines each within kMaxLineBytes, fewer than kMaxEnvLines, but more than kMaxEnvBytes in all:
+// refused as soon as the bound is passed, before the block ends.
+TEST(EnvironmentParserTest, RefusesABlockOfTooManyBytes) {
+  const std::string line = "agi_x: " + std::string(kMaxLineBytes - 8, 'a') + "\n";
+  std::string block;
+  while (block.size() + line.size() <= kMaxEnvBytes) block += line;
+  EnvironmentParser fits;
+  EXPECT_EQ(fits.Feed(block + "\n").state, ParseState::kDone);
+  EnvironmentParser parser;
+  const ParseStep step = parser.Feed(block + line);
+  EXPECT_EQ(step.state, ParseState::kError);
+  EXPECT_EQ(parser.error(), "environment block longer than 32 KiB");
+}
+
 Reply ParseOne(const std::string& text, std::size_t* consumed = nullptr) {
   ReplyParser parser;
   const ParseStep step = parser.Feed(text);

@@ -117,6 +117,29 @@ TEST(AgiRequestTest, LookupTakesTheDialledNumberAsOursAndTheCallerAsTheParty) {
   EXPECT_EQ(AgiScriptName(AgiScript::kLookup), "lookup");
 }
 
+// The caller ID name is next-cid's lead hint only: a name longer than any parameter (an inbound
+// caller sets their own) used to fail release and lookup with "(cidname): is too long".
+TEST(AgiRequestTest, TheCallerIdNameIsOnlyNextCidsHintAndALongOneIsLeftOut) {
+  EnvFields fields;
+  fields.calleridname = std::string(1100, 'A');
+  auto next_cid = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(next_cid.has_value()) << next_cid.error().ToString();
+  EXPECT_FALSE(next_cid->params.Has("cidname"));
+  EXPECT_TRUE(service::ParseAllocateRequest(next_cid->params).has_value());
+
+  fields.calleridname = "V11251430120000012345";
+  fields.script = "release?reservation=188&outcome=ANSWER";
+  auto release = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(release.has_value()) << release.error().ToString();
+  EXPECT_FALSE(release->params.Has("cidname"));
+  fields.script = "lookup";
+  fields.extension = "2125550100";
+  fields.calleridname = std::string(1100, 'B');
+  auto lookup = ParseAgiRequest(Env(fields));
+  ASSERT_TRUE(lookup.has_value()) << lookup.error().ToString();
+  EXPECT_TRUE(service::ParseLookupQuery(lookup->params).has_value());
+}
+
 TEST(AgiRequestTest, UnknownScriptIsNotFound) {
   for (const char* script : {"hello", "", "next-cidx?campaign=a"}) {
     EnvFields fields;

@@ -3,9 +3,12 @@
 #include "agi/agi_server.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,6 +135,33 @@ TEST_F(AgiServerTest, StoreErrorIsTheStatusAndTheNumberIsLeftAlone) {
   FakeAsterisk asterisk(port_);
   EXPECT_EQ(asterisk.Exchange(AsteriskEnv()),
             std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"no_caller_id_available\""});
+}
+
+// A dry pool refuses every call of the dialer: one warn line per 10 s, not one per call (as
+// HTTP's 503s). Other failures are each a line of their own.
+TEST_F(AgiServerTest, ADryPoolsRefusalsAreOneWarnLinePerTenSeconds) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  store_.allocate_result = core::Fail(core::Error::NoCallerIdAvailable("pool empty"));
+  for (int i = 0; i < 5; ++i) {
+    FakeAsterisk asterisk(port_);
+    EXPECT_EQ(asterisk.Exchange(AsteriskEnv()).size(), 1U);
+  }
+  store_.allocate_result = core::Fail(core::Error::Unavailable("store down"));
+  for (int i = 0; i < 2; ++i) {
+    FakeAsterisk asterisk(port_);
+    EXPECT_EQ(asterisk.Exchange(AsteriskEnv()).size(), 1U);
+  }
+  spdlog::default_logger()->sinks().pop_back();
+  const std::string log = captured->str();
+  auto count = [&log](const std::string& text) {
+    std::size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("pool empty"), 1U) << log;
+  EXPECT_EQ(count("store down"), 2U) << log;
 }
 
 TEST_F(AgiServerTest, HangupMidExchangeStopsSendingAndReleases) {

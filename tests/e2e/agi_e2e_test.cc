@@ -164,7 +164,29 @@ TEST_F(AgiE2eTest, AChannelAskingAgainReleasesItsEarlierNumber) {
   EXPECT_EQ(CurlNextCid().status, 200) << "and the hang-up handler released the second";
 }
 
+// A second request that gets no number (refused here; a dry pool or a timeout alike) releases
+// the earlier one all the same: the channel falls back to its default caller-ID, and the shipped
+// hang-up handler skips the release after an error, so the number was held to its TTL.
+TEST_F(AgiE2eTest, AChannelAskingAgainInVainReleasesItsEarlierNumberAllTheSame) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(310, 1001, 1));
+  ASSERT_EQ(AgiNextCid("1700000006.1")["CIDROTOR_STATUS"], "ok");
+  EnvFields again;
+  again.uniqueid = "1700000006.1";
+  again.extension = "s";
+  again.script = "next-cid?to=1234";
+  EXPECT_EQ(Agi(again)["CIDROTOR_STATUS"], "invalid_argument");
+  HttpResponse next = CurlNextCid();
+  for (int i = 0; i < 100 && next.status != 200; ++i) {  // the release is not waited for
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    next = CurlNextCid();
+  }
+  EXPECT_EQ(next.status, 200) << "the pool's one number was released";
+}
+
 // api_logs names the script even when its arguments are refused; unknown scripts are agi:unknown.
+// A refused agent or campaign is not logged as sent (its raw bytes made /api/logs invalid UTF-8,
+// which strict JSON clients refuse): the names are logged as HTTP logs them.
 TEST_F(AgiE2eTest, RefusedRequestsAreLoggedUnderTheirScript) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   EnvFields bad;
@@ -173,19 +195,27 @@ TEST_F(AgiE2eTest, RefusedRequestsAreLoggedUnderTheirScript) {
   EnvFields unknown;
   unknown.script = "dial-out";
   EXPECT_EQ(Agi(unknown)["CIDROTOR_STATUS"], "not_found");
+  EnvFields bad_agent;
+  bad_agent.script = "next-cid?to=123&agent=%FF&campaign=Sales%201";
+  EXPECT_EQ(Agi(bad_agent)["CIDROTOR_STATUS"], "invalid_argument");
   std::map<std::string, std::string> status_by_endpoint;
-  for (int i = 0; i < 100 && status_by_endpoint.size() < 2; ++i) {  // api_logs: group commit
+  std::vector<std::string> names;
+  for (int i = 0; i < 100 && names.size() < 3; ++i) {  // api_logs: group commit
     status_by_endpoint.clear();
-    const auto logs = ParseJson(Admin("GET", "/api/logs?limit=100").body);
+    names.clear();
+    const auto logs = ParseJson(Admin("GET", "/api/logs?limit=100").body);  // fails on bad UTF-8
     for (const auto& log : logs.at("logs").as_array()) {
       if (Field(log, "method") == "AGI") {
         status_by_endpoint[Field(log, "endpoint")] = Field(log, "status_code");
+        names.push_back(Field(log, "agent") + "/" + Field(log, "campaign"));
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(status_by_endpoint,
             (std::map<std::string, std::string>{{"agi:next-cid", "400"}, {"agi:unknown", "404"}}));
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "/Sales 1");  // newest first: the refused agent is not logged
 }
 
 // An inbound call to a rotated number: `lookup` names the campaign, agent and lead whose call
