@@ -141,10 +141,13 @@ class RejectsFile {
 // The embedded store's SQLite file, under the data-dir lock (a running `serve` holds it).
 class SqliteTarget final : public ImportTarget {
  public:
-  static core::Result<std::unique_ptr<ImportTarget>> Open(const ImportOptions& options) {
+  static core::Result<std::unique_ptr<ImportTarget>> Open(const ImportOptions& options,
+                                                          std::ostream& err) {
     auto lock = DataDirLock::Acquire(options.data_dir, "import");
     if (!lock) {
-      // Only a server takes an import through --via-api; another import is simply waited for.
+      // Held: only a server takes an import through --via-api; another import is waited for.
+      // Anything else (a file named as the directory, no permission) is said as it is.
+      if (lock.error().code() != core::ErrorCode::kConflict) return core::Fail(lock.error());
       const bool serving = lock.error().detail().find("by cidrotor serve") != std::string::npos;
       return core::Fail(core::Error::Conflict(
           lock.error().detail() +
@@ -154,6 +157,12 @@ class SqliteTarget final : public ImportTarget {
     }
     store::sqlite::BulkImportOptions bulk;
     bulk.path = (options.data_dir / kDatabaseFileName).string();
+    if (!std::filesystem::exists(bulk.path)) {
+      // From the wrong directory, or with a mistyped --data-dir, the numbers would go where
+      // serve never looks, with success: the new store is named.
+      err << "cidrotor import: no store at " << bulk.path
+          << " yet: creating it (is --data-dir / CIDROTOR_DATA_DIR the one serve uses?)\n";
+    }
     bulk.on_duplicate = options.on_duplicate;
     bulk.batch_rows = options.batch_rows;
     bulk.warm_from_today = options.warm_from_today;
@@ -264,18 +273,26 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     err << "cidrotor import: " << input.error().detail() << "\n";
     return 2;
   }
-  auto importer = options.open_target ? options.open_target(options)
-                  : options.dry_run   ? DryRunTarget::Open(options, err)
-                                      : SqliteTarget::Open(options);
-  if (!importer) {
-    err << "cidrotor import: " << importer.error().detail() << "\n";
-    return 2;
-  }
+  // The rejects file and the store are opened (the store created, if new) once the header is
+  // read and good: a file that is no pool CSV changes nothing, not even a mistyped --data-dir.
   RejectsFile rejects;
-  if (!options.rejects_path.empty() && !rejects.Open(options.rejects_path)) {
-    err << "cidrotor import: cannot write " << options.rejects_path << "\n";
-    return 2;
-  }
+  std::unique_ptr<ImportTarget> importer;
+  std::optional<std::string> open_failed;
+  const auto open_importer = [&]() -> bool {
+    if (!options.rejects_path.empty() && !rejects.Open(options.rejects_path)) {
+      open_failed = "cannot write " + options.rejects_path + ": " + std::strerror(errno);
+      return false;
+    }
+    auto opened = options.open_target ? options.open_target(options)
+                  : options.dry_run   ? DryRunTarget::Open(options, err)
+                                      : SqliteTarget::Open(options, err);
+    if (!opened) {
+      open_failed = opened.error().detail();
+      return false;
+    }
+    importer = std::move(*opened);
+    return true;
+  };
   const bool bar = options.progress == ProgressMode::kBar ||
                    (options.progress == ProgressMode::kAuto && ::isatty(STDERR_FILENO));
   Progress progress(err, bar, input->size());
@@ -298,6 +315,10 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
         return;
       }
       for (const auto& warning : parser.warnings()) err << "cidrotor import: " << warning << "\n";
+      if (!open_importer()) {
+        stop = core::Error::Unavailable(*open_failed);
+        return;
+      }
       rejects.Header(parser.header());
       return;
     }
@@ -311,7 +332,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     }
     auto& row = std::get<service::NumberRow>(parsed);
     if (lookup) {
-      auto exists = (*importer)->Exists(row.spec.caller_id);
+      auto exists = importer->Exists(row.spec.caller_id);
       if (!exists) {
         stop = exists.error();
         return;
@@ -330,7 +351,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
       }
     }
     const std::uint64_t line = row.line;
-    if (auto added = (*importer)->Add(service::ToImportItem(std::move(row))); !added) {
+    if (auto added = importer->Add(service::ToImportItem(std::move(row))); !added) {
       if (added.error().code() != core::ErrorCode::kInvalidArgument) {
         stop = added.error();
         return;
@@ -358,13 +379,18 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   }
   if (!stop) reader.Finish(on_record);
   if (!stop && !header_done) stop = core::Error::InvalidArgument("header", "the file is empty");
+  if (open_failed) {  // the store could not be opened: nothing was read into it
+    progress.Done();
+    err << "cidrotor import: " << *open_failed << "\n";
+    return 2;
+  }
   if (!stop && !options.dry_run) {
-    if (auto finished = (*importer)->Finish(); !finished) stop = finished.error();
+    if (auto finished = importer->Finish(); !finished) stop = finished.error();
   }
   progress.Update(counts.rows, bytes, true);
   progress.Done();
-  if (!options.dry_run) {
-    const store::ImportResult& written = (*importer)->result();
+  if (!options.dry_run && importer) {
+    const store::ImportResult& written = importer->result();
     counts.imported = written.imported;
     counts.updated = written.updated;
     counts.skipped = written.skipped;

@@ -8,6 +8,7 @@
 // connect, 5 min for each send or receive (the server answers once the last batch is imported).
 #include <fmt/format.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
@@ -19,8 +20,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -59,8 +62,9 @@ struct FileCloser {
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
-// The input, read block by block; with `keep_copy`, stdin is also copied to a temporary file so
-// that Reopen() can read it again (a named file is simply opened again).
+// The input, read block by block; with `keep_copy`, a stream (stdin, a pipe, `<(...)`) is also
+// copied to a temporary file so that Reopen() can read it again (a regular file is simply opened
+// again; a stream opened again by name reads nothing, or blocks).
 class Input {
  public:
   static std::optional<Input> Open(const std::string& name, bool keep_copy) {
@@ -68,12 +72,17 @@ class Input {
     input.name_ = name;
     if (name == "-") {
       input.file_.reset(fdopen(dup(fileno(stdin)), "rb"));
-      if (keep_copy) input.copy_.reset(std::tmpfile());
-      if (keep_copy && !input.copy_) return std::nullopt;
     } else {
       input.file_.reset(std::fopen(name.c_str(), "rb"));
     }
     if (!input.file_) return std::nullopt;
+    struct stat opened {};
+    const bool regular =
+        ::fstat(fileno(input.file_.get()), &opened) == 0 && S_ISREG(opened.st_mode) && name != "-";
+    if (keep_copy && !regular) {
+      input.copy_.reset(std::tmpfile());
+      if (!input.copy_) return std::nullopt;
+    }
     return input;
   }
 
@@ -92,7 +101,6 @@ class Input {
       std::rewind(copy_.get());
       return std::move(copy_);
     }
-    if (name_ == "-") return nullptr;
     return File(std::fopen(name_.c_str(), "rb"));
   }
 
@@ -205,6 +213,17 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
     err << "cidrotor import: cannot read " << options.input << "\n";
     return 2;
   }
+  // Opened before the server imports: a path that cannot be written is said before anything is
+  // committed, not after.
+  std::ofstream rejects_out;
+  if (!options.rejects_path.empty()) {
+    rejects_out.open(options.rejects_path, std::ios::binary | std::ios::trunc);
+    if (!rejects_out) {
+      err << "cidrotor import: cannot write " << options.rejects_path << ": "
+          << std::strerror(errno) << "\n";
+      return 2;
+    }
+  }
   std::string target = std::string(url->encoded_path());
   while (!target.empty() && target.back() == '/') target.pop_back();
   target +=
@@ -275,7 +294,7 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
       err << "cidrotor import: the server listed the first " << reasons.size() << " of "
           << counts.rejected << " rejected rows; " << options.rejects_path << " has those\n";
     }
-    std::ofstream out(options.rejects_path, std::ios::binary | std::ios::trunc);
+    std::ofstream& out = rejects_out;
     std::string text;
     bool header = true;
     service::CsvReader reader;
@@ -302,6 +321,7 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
       }
       reader.Finish(sink);
     }
+    out.close();  // a full disk shows at the last flush
     if (!out) err << "cidrotor import: writing " << options.rejects_path << " failed\n";
   }
   err << fmt::format(

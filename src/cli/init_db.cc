@@ -115,7 +115,10 @@ int RunInitDb(const InitDbOptions& options, const core::Clock& clock, std::ostre
     auto acquired = DataDirLock::Acquire(options.data_dir, "init-db");
     if (!acquired) {
       err << "init-db: " << acquired.error().detail()
-          << ": stop it first (a running server starts on the store as it is)\n";
+          << (acquired.error().code() == core::ErrorCode::kConflict
+                  ? ": stop it first (a running server starts on the store as it is)"
+                  : "")
+          << "\n";
       return 1;
     }
     lock.emplace(std::move(*acquired));

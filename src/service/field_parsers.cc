@@ -135,13 +135,15 @@ core::Result<std::uint64_t> ParseWholeNumber(std::string_view text, std::string_
 }
 
 core::Result<bool> ParseBool(std::string_view text, std::string_view field) {
-  static constexpr std::array<std::pair<std::string_view, bool>, 8> kWords{{
+  static constexpr std::array<std::pair<std::string_view, bool>, 10> kWords{{
       {"1", true},
       {"0", false},
       {"true", true},
       {"false", false},
       {"yes", true},
       {"no", false},
+      {"y", true},  // VICIdial's own flags (its DIDs' and campaigns' active columns are Y/N)
+      {"n", false},
       {"on", true},
       {"off", false},
   }};

@@ -23,7 +23,7 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
                                                            std::string_view field,
                                                            std::uint64_t min, std::uint64_t max);
 
-// 1/0, true/false, yes/no, on/off, case-insensitive. Errors: "must be true or false".
+// 1/0, true/false, yes/no, y/n, on/off, case-insensitive. Errors: "must be true or false".
 [[nodiscard]] core::Result<bool> ParseBool(std::string_view text, std::string_view field);
 
 // An agent or campaign name as the dialer has it ("John Smith", "café", "SALES 01"): UTF-8 text

@@ -61,6 +61,39 @@ NumberRowParser::NumberRowParser() : seen_(std::make_unique<Seen>()) {
 
 NumberRowParser::~NumberRowParser() = default;
 
+namespace {
+
+// What a header without caller_id was read as, and the likely cause: a spreadsheet's other
+// "CSV" (separated by semicolons or tabs, or UTF-16 "Unicode text"). Shown bytes are printable
+// ASCII only ('?' for the rest): the text goes to a terminal and into JSON.
+std::string HeaderHint(const std::vector<std::string>& fields) {
+  std::string read;
+  for (const std::string& field : fields) {
+    if (!read.empty()) read += ',';
+    read += field;
+  }
+  const bool utf16 = read.find('\0') != std::string::npos;
+  const bool one_column = fields.size() == 1;
+  constexpr std::size_t kShown = 80;
+  std::string shown;
+  for (char c : read.substr(0, kShown)) {
+    if (c == '\0') continue;  // UTF-16's every other byte
+    shown += c >= 0x20 && c < 0x7f ? c : '?';
+  }
+  if (read.size() > kShown) shown += "...";
+  std::string hint = " (the first line reads: " + shown + ")";
+  if (utf16) return hint + "; the file looks like UTF-16: save it as CSV UTF-8";
+  if (one_column && read.find(';') != std::string::npos) {
+    return hint + "; columns are separated by commas, not semicolons";
+  }
+  if (one_column && read.find('\t') != std::string::npos) {
+    return hint + "; columns are separated by commas, not tabs";
+  }
+  return hint;
+}
+
+}  // namespace
+
 core::Result<void> NumberRowParser::SetHeader(const CsvRecord& header) {
   if (!header.error.empty()) {
     return core::Fail(core::Error::InvalidArgument("header", header.error));
@@ -76,13 +109,15 @@ core::Result<void> NumberRowParser::SetHeader(const CsvRecord& header) {
         return core::Fail(core::Error::InvalidArgument("header", "column " + name + " twice"));
       }
       slot = static_cast<int>(i);
-    } else if (std::find(std::begin(kIgnoredColumns), std::end(kIgnoredColumns), name) ==
-               std::end(kIgnoredColumns)) {
+    } else if (!name.empty() &&  // a spreadsheet's empty cells after the last column
+               std::find(std::begin(kIgnoredColumns), std::end(kIgnoredColumns), name) ==
+                   std::end(kIgnoredColumns)) {
       warnings_.push_back(fmt::format("unknown column '{}' ignored", header.fields[i]));
     }
   }
   if (index_[kCallerId] < 0) {
-    return core::Fail(core::Error::InvalidArgument("header", "no caller_id column"));
+    return core::Fail(
+        core::Error::InvalidArgument("header", "no caller_id column" + HeaderHint(header.fields)));
   }
   return {};
 }

@@ -8,7 +8,8 @@
 //   to        destination, dial prefixes allowed (core::PhoneNumber::ParseDestination)
 //   caller_id pool number: 10 digits or 1 + 10, punctuation allowed, no prefix (ParsePoolNumber)
 //   campaign, agent  UTF-8 text of 1..64 bytes, no control characters; pool [A-Za-z0-9_.-]{1,64}
-//   hourly_limit, daily_limit  1..65,535;  limit 1..1000;  active/live  1/0/true/false/yes/no
+//   hourly_limit, daily_limit  1..65,535;  limit 1..1000;  active/live
+//   1/0/true/false/yes/no/y/n/on/off
 #pragma once
 
 #include "core/allocation.h"

@@ -124,6 +124,50 @@ TEST_F(ImportCommandTest, ExitStatusFollowsSpec) {
   EXPECT_EQ(Import((dir_ / "missing.csv").string()), 2);
 }
 
+// A file that is no pool CSV, or a --rejects FILE that cannot be written, changes nothing: with a
+// mistyped --data-dir it used to leave a new, empty store (and its lock) behind.
+TEST_F(ImportCommandTest, ARefusedImportCreatesNoStore) {
+  EXPECT_EQ(
+      Import(Write("nohdr.csv", "number\n2125550100\n"), store::OnDuplicate::kUpdate, "typo/dir"),
+      2);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "typo"));
+  ImportOptions options;
+  options.data_dir = dir_ / "typo2";
+  options.input = Write("ok.csv", "caller_id\n2125550100\n");
+  options.rejects_path = (dir_ / "no-such-dir" / "rejects.csv").string();
+  options.progress = ProgressMode::kNone;
+  std::ostringstream err;
+  EXPECT_EQ(RunImport(options, err), 2);
+  EXPECT_NE(err.str().find("cannot write " + options.rejects_path + ": No such file"),
+            std::string::npos)
+      << err.str();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "typo2"));
+}
+
+// From the wrong directory a direct import made a new store where serve never looks, with
+// success and without a word: it still imports (a first import before serve ever ran is how a
+// box starts), but names the store it creates.
+TEST_F(ImportCommandTest, ANewStoreIsNamedAsItIsCreated) {
+  const auto file = Write("ok.csv", "caller_id\n2125550100\n");
+  EXPECT_EQ(Import(file), 0);
+  EXPECT_NE(log_.str().find("no store at " + (dir_ / "data" / kDatabaseFileName).string() +
+                            " yet: creating it"),
+            std::string::npos)
+      << log_.str();
+  EXPECT_EQ(Import(file), 0);
+  EXPECT_EQ(log_.str().find("creating it"), std::string::npos) << log_.str();
+}
+
+// Only a lock held by another process gets "stop it first" or "wait for it to finish"; any other
+// failure to take it (a file named as the data directory) is said as it is.
+TEST_F(ImportCommandTest, ALockThatCannotBeTakenIsNotCalledBusy) {
+  Write("afile", "");
+  EXPECT_EQ(
+      Import(Write("ok.csv", "caller_id\n2125550100\n"), store::OnDuplicate::kUpdate, "afile"), 2);
+  EXPECT_NE(log_.str().find("Not a directory"), std::string::npos) << log_.str();
+  EXPECT_EQ(log_.str().find("wait for it"), std::string::npos) << log_.str();
+}
+
 TEST_F(ImportCommandTest, OnDuplicateAgainstTheStore) {
   ASSERT_EQ(Import(Write("a.csv", "caller_id,carrier\n2125550100,A\n2125550101,A\n")), 0);
   const auto b = Write("b.csv", "caller_id,carrier\n2125550100,B\n2125550102,B\n");

@@ -1,23 +1,29 @@
 // Bulk import against the real binary: POST /api/numbers/import (numbers allocatable at once,
 // the same rejects as the CLI), `cidrotor import` refused beside a running server and done
 // through it with --via-api, and the direct import after the server stopped.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "e2e/e2e_fixture.h"
 
 namespace cidrotor::e2e {
 namespace {
 
-std::string Fixture() {
-  std::ifstream in(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv", std::ios::binary);
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
 }
+
+std::string Fixture() { return ReadFile(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv"); }
 
 class ImportE2eTest : public E2eTest {
  protected:
@@ -358,6 +364,29 @@ TEST_F(ImportE2eTest, ViaApiStreamsStdinInBatchesAndWritesRejects) {
   const auto allocated = NextCid("to=2125649876");  // exchange 564: rows of the last batch
   ASSERT_EQ(allocated.status, 200) << allocated.body;
   EXPECT_EQ(Field(ParseJson(allocated.body), "match"), "exchange");
+}
+
+// A named pipe (as `<(...)` or `/dev/stdin` on a pipe is) cannot be read twice: the rows the
+// server rejected are taken from the copy the client kept, not from the drained pipe (the
+// rejects file was empty, without a word).
+TEST_F(ImportE2eTest, ViaApiFromAPipeStillWritesEveryReject) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const auto fifo = work_dir() / "pool.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&fifo] {  // its open waits for the import's
+    std::ofstream(fifo) << "caller_id,carrier\n2125550100,Lumen\nnope,Lumen\n2125550101,x\n";
+  });
+  const auto via =
+      Cli({"import", fifo.string(), "--via-api", fmt::format("http://127.0.0.1:{}", port()),
+           "--rejects", (work_dir() / "rejects.csv").string()});
+  const int unblock = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);  // should the import not
+  writer.join();
+  if (unblock >= 0) ::close(unblock);
+  EXPECT_EQ(via.exit_code, 1) << via.err;
+  EXPECT_NE(via.err.find("3 rows: 2 imported"), std::string::npos) << via.err;
+  EXPECT_EQ(ReadFile(work_dir() / "rejects.csv"),
+            "line,reason,caller_id,carrier\n3,caller_id: contains a character that is not part "
+            "of a phone number,nope,Lumen\n");
 }
 
 // The embedded index holds at most 65,536 distinct carriers ("" included). A row that would add

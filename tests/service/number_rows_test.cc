@@ -111,6 +111,36 @@ TEST(NumberRowsTest, HeaderNeedsCallerIdAndNoColumnTwice) {
   EXPECT_TRUE(ok.warnings().empty());
 }
 
+// A header without caller_id says what was read, and the spreadsheet's other "CSV" it looks
+// like: semicolons, tabs or UTF-16 ("Unicode text"). Shown as printable ASCII only.
+TEST(NumberRowsTest, AHeaderWithoutCallerIdSaysWhatWasReadAndWhy) {
+  const auto detail = [](std::vector<std::string> fields) {
+    NumberRowParser parser;
+    auto set = parser.SetHeader({1, std::move(fields), ""});
+    EXPECT_FALSE(set.has_value());
+    return set ? std::string() : set.error().detail();
+  };
+  EXPECT_EQ(detail({"number", "carrier"}),
+            "no caller_id column (the first line reads: number,carrier)");
+  EXPECT_EQ(detail({"caller_id;carrier;area_code"}),
+            "no caller_id column (the first line reads: caller_id;carrier;area_code); columns "
+            "are separated by commas, not semicolons");
+  EXPECT_NE(detail({"caller_id\tcarrier"}).find("not tabs"), std::string::npos);
+  EXPECT_EQ(detail({std::string("\xff\xfe"
+                                "c\0i\0d\0",
+                                9)}),
+            "no caller_id column (the first line reads: ??cid); the file looks like UTF-16: save "
+            "it as CSV UTF-8");
+  EXPECT_NE(detail({std::string(200, 'x')}).find(std::string(80, 'x') + "...)"), std::string::npos);
+}
+
+// A spreadsheet's empty cells after the last column are no unknown columns to warn about.
+TEST(NumberRowsTest, EmptyHeaderCellsAreIgnoredWithoutAWarning) {
+  NumberRowParser parser;
+  ASSERT_TRUE(parser.SetHeader({1, {"caller_id", "carrier", "", "", ""}, ""}).has_value());
+  EXPECT_TRUE(parser.warnings().empty());
+}
+
 // A spreadsheet's export with many columns of its own: the unknown ones are ignored, with a
 // warning, however many there are (a review found 70 refused the whole file).
 TEST(NumberRowsTest, ManyUnknownColumnsAreIgnored) {

@@ -107,13 +107,13 @@ TEST(FieldParsersTest, WholeNumberRejectsSignsFractionsAndOverflow) {
 }
 
 TEST(FieldParsersTest, BoolAcceptsCommonSpellings) {
-  for (const char* yes : {"1", "true", "TRUE", "yes", "Yes", "on"}) {
+  for (const char* yes : {"1", "true", "TRUE", "yes", "Yes", "on", "Y", "y"}) {
     EXPECT_TRUE(ParseBool(yes, "active").value()) << yes;
   }
-  for (const char* no : {"0", "false", "False", "no", "off"}) {
+  for (const char* no : {"0", "false", "False", "no", "off", "N", "n"}) {
     EXPECT_FALSE(ParseBool(no, "active").value()) << no;
   }
-  for (const char* bad : {"", "2", "y", "truthy"}) {
+  for (const char* bad : {"", "2", "yy", "truthy"}) {
     auto parsed = ParseBool(bad, "active");
     ASSERT_FALSE(parsed) << bad;
     EXPECT_EQ(parsed.error().field(), "active");
