@@ -84,7 +84,12 @@ class Progress {
       line += fmt::format("  [{}{}] {:3.0f}%  ETA {:.1f} s", std::string(filled, '#'),
                           std::string(width - filled, ' '), done * 100, eta);
     }
-    err_ << line << std::flush;
+    err_ << line << "\033[K" << std::flush;  // on a terminal only: clear what a longer line left
+  }
+  // After the last read the rows still buffered are sorted and written (all of them, with the
+  // default batch of 1,000,000): the bar says so rather than sit at 100 % for seconds.
+  void Writing() {
+    if (enabled_) err_ << "  writing to the store..." << std::flush;
   }
   void Done() {
     if (enabled_) err_ << "\n";
@@ -385,6 +390,8 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
     return 2;
   }
   if (!stop && !options.dry_run) {
+    progress.Update(counts.rows, bytes, true);
+    progress.Writing();
     if (auto finished = importer->Finish(); !finished) stop = finished.error();
   }
   progress.Update(counts.rows, bytes, true);
