@@ -19,7 +19,9 @@ dotenv_get() {
   [[ -f "$ENV_FILE" ]] || return 0
   # `|| true`: no line for NAME is no value, not a failure (set -e and pipefail would end the
   # script there, silently, at the second `make run`).
-  { grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" "$ENV_FILE" || true; } | tail -n 1 |
+  # A UTF-8 BOM before the first line (an editor's) is not part of its name, as for cidrotor.
+  { sed '1s/^\xEF\xBB\xBF//' "$ENV_FILE" | grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=" ||
+    true; } | tail -n 1 |
     sed -E "s/^[^=]*=[[:space:]]*//; s/^#.*$//; s/[[:space:]]+#.*$//; s/^[\"'](.*)[\"']$/\\1/; s/[[:space:]]+$//"
 }
 

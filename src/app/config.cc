@@ -328,8 +328,11 @@ void AddConfigFlags(CLI::App& command, std::uint8_t scope, Values& flags) {
     const std::string name(s.name);
     const std::string flag = fmt::format("--{}", s.flag);
     if (def.kind == Kind::kBool) {
-      command.add_flag_callback(
-          flag, [&flags, name] { flags[name] = "true"; }, description);
+      // `--debug`, or `--debug=false` (CLI11 counts a false value as -1) to override a true one
+      // from the environment or .env: flags win over both.
+      command.add_flag_function(
+          flag, [&flags, name](std::int64_t count) { flags[name] = count > 0 ? "true" : "false"; },
+          description);
     } else {
       command
           .add_option_function<std::string>(

@@ -204,6 +204,11 @@ void CapConnections(std::size_t& max_connections, rlim_t open_files, std::size_t
 }  // namespace
 
 int RunServe(const Config& config, const ServeOptions& options) {
+  // A closed stderr pipe (`serve | tee`, `| logger` restarted) must cost a log line, not the
+  // process: by default a write into it ends the process with SIGPIPE, requests in flight
+  // dropped, and systemd takes that death for a clean exit and does not restart it. Sockets
+  // write with MSG_NOSIGNAL already.
+  ::signal(SIGPIPE, SIG_IGN);
   if (auto mode = SelectMode(config); !mode) return ConfigError(mode.error());
   if (auto valid = ValidateForServe(config); !valid) return ConfigError(valid.error());
   const rlim_t open_files = RaiseOpenFilesLimit();
@@ -298,6 +303,13 @@ int RunServe(const Config& config, const ServeOptions& options) {
   }
   server.Start();
   agi_server.Start();
+  if (!IsLoopbackHost(AgiHost(config))) {
+    spdlog::warn(
+        "msg=\"FastAGI listens on {} without authentication (Asterisk sends none): its lookup "
+        "names campaigns, agents and leads; firewall AGI_PORT to the Asterisk servers, or set "
+        "AGI_HOST\"",
+        AgiHost(config));
+  }
   spdlog::info(
       "msg=\"listening\" address={}:{} agi={}:{} mode={} {} timezone={} threads={} "
       "admin_token={}",

@@ -14,11 +14,17 @@ namespace cidrotor::cli {
 
 core::Result<DataDirLock> DataDirLock::Acquire(const std::filesystem::path& data_dir,
                                                const std::string& command) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  std::error_code made;
+  std::filesystem::create_directories(data_dir, made);
   const auto path = (data_dir / kLockFileName).string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
+    // The directory's own failure is the cause when there is one ("Permission denied" on a
+    // parent), not the lock file's "No such file or directory" that follows from it.
+    if (made) {
+      return core::Fail(core::Error::Unavailable(fmt::format(
+          "cannot create the data directory {}: {}", data_dir.string(), made.message())));
+    }
     return core::Fail(core::Error::Unavailable(
         fmt::format("cannot open lock file {}: {}", path, std::strerror(errno))));
   }

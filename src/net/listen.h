@@ -8,16 +8,23 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
 namespace cidrotor::net {
 
-// The endpoint for `host` (a numeric address, or a name such as "localhost", resolved once: this
-// runs at start-up) and `port`, or the kUnavailable error ListenError describes.
+// The endpoint for `host` (a numeric address, bracketed or not, or a name such as "localhost",
+// resolved once: this runs at start-up; of its addresses the first IPv4 one, logged) and
+// `port`, or the kUnavailable error ListenError describes.
 [[nodiscard]] core::Result<boost::asio::ip::tcp::endpoint> ResolveListenEndpoint(
     boost::asio::io_context& io, const std::string& host, std::uint16_t port,
     std::string_view what);
+
+// Of a name's addresses, the one listened on: the first IPv4 one, else the first. Debian's
+// /etc/hosts gives "localhost" ::1 too, and the dialplans dial 127.0.0.1. REQUIRES: not empty.
+[[nodiscard]] boost::asio::ip::tcp::endpoint ChooseListenEndpoint(
+    const std::vector<boost::asio::ip::tcp::endpoint>& resolved);
 
 // "cannot listen for HTTP on 127.0.0.1:8000: Address already in use", as kUnavailable.
 core::Error ListenError(std::string_view what, const std::string& host, std::uint16_t port,

@@ -209,6 +209,18 @@ TEST(ConfigFlagsTest, FlagsOverrideEnvironment) {
   EXPECT_TRUE(c.debug);
 }
 
+// `--debug=false` turns off a DEBUG=true of the environment or .env (it was taken silently and
+// did nothing: the flag could only say true).
+TEST(ConfigFlagsTest, AFalseFlagOverridesATrueEnvironment) {
+  for (const char* off : {"serve --debug=false", "serve --debug=0"}) {
+    CLI::App app("test");
+    Values flags;
+    AddConfigFlags(*app.add_subcommand("serve"), kScopeServe, flags);
+    app.parse(off, false);
+    EXPECT_FALSE(Resolve({{"DEBUG", "true"}}, {{"DEBUG", "true"}}, flags).debug) << off;
+  }
+}
+
 TEST(ConfigFlagsTest, BadFlagValueNamesTheVariable) {
   CLI::App app("test");
   Values flags;

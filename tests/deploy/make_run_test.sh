@@ -57,4 +57,11 @@ grep -q '^ADMIN_TOKEN=[0-9a-f]\{64\}$' "$T/.env" || { echo "FAIL: .env.example's
 chmod 644 "$T/.env"
 run_once "run from a hand-filled .env"
 [[ $(stat -c %a "$T/.env") == 600 ]] || { echo "FAIL: a hand-filled .env stayed readable"; exit 1; }
-echo "make run: first run, second run, .env.example and a hand-filled .env: ok"
+# A .env an editor saved with a UTF-8 BOM: its ADMIN_TOKEN on the first line is the user's, not
+# one to append (cidrotor, which skips the BOM, took the appended random one, and the user's
+# token stopped working).
+rm -rf "$T/var"
+printf '\xEF\xBB\xBFADMIN_TOKEN=the-users-own-token-0123456789\nSECRET_KEY=the-users-own-secret-0123456789\n' >"$T/.env"
+run_once "run from a .env with a BOM"
+[[ $(grep -c 'ADMIN_TOKEN=' "$T/.env") == 1 ]] || { echo "FAIL: a second ADMIN_TOKEN was appended"; cat "$T/.env"; exit 1; }
+echo "make run: first run, second run, .env.example, a hand-filled .env and a BOM: ok"

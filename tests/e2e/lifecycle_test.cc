@@ -1,6 +1,7 @@
 // The process's life: durability across kill -9, graceful SIGTERM, start on an empty data
 // directory, init-db and its sample data, --help, and configuration errors (exit 2, naming the
 // variable).
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -129,6 +130,26 @@ TEST_F(LifecycleTest, SighupStopsCleanlyToo) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_EQ(server().Terminate(std::chrono::seconds(30), SIGHUP), 0);
   EXPECT_NE(server().Log().find("stopped"), std::string::npos) << server().Log();
+}
+
+// A closed stderr pipe (`serve | tee` with tee gone) raises SIGPIPE at the next log line: it
+// ended the process, requests in flight dropped, and systemd took that for a clean exit.
+TEST_F(LifecycleTest, SigpipeIsIgnored) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_EQ(::kill(server().pid(), SIGPIPE), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(client().Get("/health").status, 200);
+  EXPECT_EQ(server().Terminate(), 0);
+  // On loopback (the default), FastAGI is not warned about (next test).
+  EXPECT_EQ(server().Log().find("without authentication"), std::string::npos) << server().Log();
+}
+
+// FastAGI has no authentication: listening beyond loopback is said at start-up.
+TEST_F(LifecycleTest, FastAgiBeyondLoopbackIsWarnedAbout) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"AGI_HOST", "0.0.0.0"}}));
+  EXPECT_NE(server().Log().find("FastAGI listens on 0.0.0.0 without authentication"),
+            std::string::npos)
+      << server().Log();
 }
 
 // A number deleted and added back keeps its caps, also across a restart (and, in cluster mode, a
