@@ -227,6 +227,7 @@ int Main(int argc, char** argv) {
     import_options.data_dir = config->data_dir;
     import_options.warm_from_today =
         cidrotor::core::ToCompact((*calendar)->WindowsAt(clock.Now()).day_start);
+    import_options.now = cidrotor::core::ToCompact(clock.Now());
     import_options.on_duplicate =
         cidrotor::service::ParseOnDuplicate(on_duplicate, "on-duplicate").value();
     if (import_options.token.empty()) import_options.token = config->admin_token;

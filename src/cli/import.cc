@@ -305,7 +305,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   ImportCounts counts;
   RejectsOnStderr shown;  // without --rejects, the first few
   service::CsvReader reader;
-  service::NumberRowParser parser;
+  service::NumberRowParser parser(options.now);
   bool header_done = false;
   std::optional<core::Error> stop;  // a header or store error ends the import
   // Dry runs and `fail` look every row up (`fail` under the data-dir lock, which keeps other

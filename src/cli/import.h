@@ -80,6 +80,9 @@ struct ImportOptions {
   // Local midnight (TIMEZONE) of the import's day, compact: new numbers without last_used warm
   // up from it (core/warm_up.h); 0 leaves them established.
   core::CompactTime warm_from_today = 0;
+  // The import's time, compact: a last_used far after it is a rejected row
+  // (service::NumberRowParser); 0 checks nothing.
+  core::CompactTime now = 0;
 };
 
 struct ImportCounts {

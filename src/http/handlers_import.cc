@@ -169,7 +169,7 @@ boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
   const auto policy = on_duplicate->value_or(store::OnDuplicate::kUpdate);
   store::Store& store = context.services.store;
 
-  service::CsvImportReader reader;
+  service::CsvImportReader reader(core::ToCompact(context.services.clock.Now()));
   ImportTally tally;
   auto read = co_await ReadAndImport(request, reader, store, policy, tally);
   if (!read) co_return ErrorAfterBatches(read.error(), tally);

@@ -55,7 +55,8 @@ std::string RejectReason(const core::Error& error) {
   return error.field().empty() ? error.detail() : error.field() + ": " + error.detail();
 }
 
-NumberRowParser::NumberRowParser() : seen_(std::make_unique<Seen>()) {
+NumberRowParser::NumberRowParser(core::CompactTime now)
+    : seen_(std::make_unique<Seen>()), now_(now) {
   std::fill(std::begin(index_), std::end(index_), -1);
 }
 
@@ -197,6 +198,12 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
       }
       auto time = ParseIsoUtc(text, kColumnNames[column]);
       if (!time) return core::Fail(std::move(time).error());
+      if (column == kLastUsed && now_ != 0 &&
+          std::uint64_t{*time} > std::uint64_t{now_} + kLastUsedAhead.count()) {
+        return core::Fail(core::Error::InvalidArgument(
+            kColumnNames[column], "is in the future (" + std::string(text) +
+                                      "): a number used then would be handed out last"));
+      }
       *target = *time;
     }
   }

@@ -73,7 +73,10 @@ inline constexpr const char* kExportColumns[] = {
 
 class NumberRowParser {
  public:
-  NumberRowParser();
+  // `now`: a last_used more than kLastUsedAhead after it is refused ("is in the future"): the
+  // number would sort as the most recently used until then, handed out after every other one
+  // (a typo of the year did it for decades). 0 checks nothing.
+  explicit NumberRowParser(core::CompactTime now = 0);
   ~NumberRowParser();
   NumberRowParser(const NumberRowParser&) = delete;
   NumberRowParser& operator=(const NumberRowParser&) = delete;
@@ -111,7 +114,12 @@ class NumberRowParser {
   std::vector<std::string> warnings_;
   int index_[kColumnCount];  // field index of each known column, -1 when absent
   std::unique_ptr<Seen> seen_;
+  core::CompactTime now_ = 0;
 };
+
+// How far a last_used may be ahead of the importer's clock: another box's clock (an export taken
+// there) may run somewhat ahead.
+inline constexpr core::Seconds kLastUsedAhead{24 * 3600};
 
 // `update`, `skip` or `fail` (the --on-duplicate / on_duplicate values). Errors: kInvalidArgument
 // naming `field`.
@@ -134,6 +142,8 @@ struct CsvImport {
 // TakeRead(), so memory stays bounded by the batch, not the input.
 class CsvImportReader {
  public:
+  // `now`: as NumberRowParser's.
+  explicit CsvImportReader(core::CompactTime now = 0) : parser_(now) {}
   void Feed(std::string_view bytes);
   // What is left since the last TakeRead() (everything, without one), with `rows` and
   // `warnings` for the whole input.

@@ -77,6 +77,36 @@ TEST_F(ImportE2eTest, ApiImportMakesNumbersAllocatableAndExplainsRejects) {
   EXPECT_EQ(Admin("POST", "/api/numbers/import", "number\n2125550100\n", "text/csv").status, 400);
 }
 
+// A last_used decades ahead (a typo of the year) is a rejected row through the API and the
+// CLI alike, not a number parked at the end of the order until then.
+TEST_F(ImportE2eTest, ALastUsedFarInTheFutureIsARejectedRow) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string csv = "caller_id,last_used\n2125550100,2062-01-01T00:00:00Z\n2125550101,\n";
+  const auto response = Admin("POST", "/api/numbers/import", csv, "text/csv");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto json = ParseJson(response.body);
+  EXPECT_EQ(Field(json, "imported"), "1");
+  ASSERT_EQ(json.as_object().at("rejects").as_array().size(), 1u);
+  EXPECT_NE(Field(json.as_object().at("rejects").as_array()[0], "reason")
+                .find("last_used: is in the future"),
+            std::string::npos);
+  {
+    std::ofstream file(work_dir() / "future.csv");
+    file << "caller_id,last_used\n2125550102,2062-01-01T00:00:00Z\n";
+  }
+  const auto via = Cli({"import", (work_dir() / "future.csv").string(), "--via-api",
+                        fmt::format("http://127.0.0.1:{}", port())});
+  EXPECT_EQ(via.exit_code, 2) << via.err;
+  EXPECT_NE(via.err.find("last_used: is in the future"), std::string::npos) << via.err;
+  if (!ClusterMode()) {
+    EXPECT_EQ(server().Terminate(), 0);  // a direct import is refused beside a running server
+  }
+  const auto direct = test_support::RunCidrotor({"import", (work_dir() / "future.csv").string()},
+                                                StoreEnv(), work_dir());
+  EXPECT_EQ(direct.exit_code, 2) << direct.err;
+  EXPECT_NE(direct.err.find("last_used: is in the future"), std::string::npos) << direct.err;
+}
+
 TEST_F(ImportE2eTest, OnlyTheImportRouteTakesLargeBodies) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::string csv = "caller_id\n";

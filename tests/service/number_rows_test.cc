@@ -19,10 +19,10 @@ struct Outcome {
   std::vector<std::string> warnings;
 };
 
-Outcome ParseAll(std::string_view text) {
+Outcome ParseAll(std::string_view text, core::CompactTime now = 0) {
   Outcome out;
   CsvReader reader;
-  NumberRowParser parser;
+  NumberRowParser parser(now);
   bool header = true;
   const auto sink = [&](const CsvRecord& record) {
     if (header) {
@@ -222,6 +222,25 @@ TEST(NumberRowsTest, RowsSayWhichFieldsTheyGive) {
 
 // Written by export: a number's last rest and its warm-up start, read back (an empty field: none,
 // or keep the stored one); a bad time rejects the row naming the column.
+// A last_used years ahead (a typo of the year) made the number the most recently used until
+// then: handed out after every other one. Refused past a day ahead of the importer's clock
+// (another box's clock may run ahead); a rest may end far ahead, and without a clock nothing is
+// checked.
+TEST(NumberRowsTest, ALastUsedFarInTheFutureIsRejected) {
+  const core::CompactTime now = ParseIsoUtc("2026-11-27T07:00:00Z", "t").value();
+  const std::string csv =
+      "caller_id,last_used,rest_until\n"
+      "2125550100,2062-11-27T07:00:00Z,\n"
+      "2125550101,2026-11-28T06:59:00Z,\n"
+      "2125550102,2026-11-26T07:00:00Z,2030-01-01T00:00:00Z\n";
+  const Outcome out = ParseAll(csv, now);
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.rejects.at(2),
+            "last_used: is in the future (2062-11-27T07:00:00Z): a number used then would be "
+            "handed out last");
+  EXPECT_EQ(ParseAll(csv).rows.size(), 3u);
+}
+
 TEST(NumberRowsTest, RestUntilAndWarmFromAreReadBackAndCheckedLikeLastUsed) {
   const Outcome out = ParseAll(
       "caller_id,rest_until,warm_from\n2125550100,2026-12-01T10:00:00Z,2026-11-29T05:00:00Z\n"
