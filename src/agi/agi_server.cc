@@ -75,14 +75,12 @@ AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& co
   std::lock_guard lock(mu);
   if (stopping.load()) return Registered::kStopping;
   if (connections.size() >= context.max_connections) {
-    ++refused_full;
     // One warning a second at most, with the count: a flood must not flood the log too.
-    const auto now = SteadyClock::now();
-    if (now - last_full_warning >= std::chrono::seconds(1)) {
-      last_full_warning = now;
-      spdlog::warn("agi: {} connections open, the most allowed: closed {} new one(s) at once",
-                   connections.size(), refused_full);
-      refused_full = 0;
+    if (const auto times = full_log.Pass()) {
+      spdlog::warn(
+          "agi: {} connections open, the most allowed: closed {} new one(s) at once since the "
+          "last such line",
+          connections.size(), times);
     }
     return Registered::kFull;
   }

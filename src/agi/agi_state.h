@@ -62,11 +62,10 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   std::atomic<bool> stopping{false};
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
   net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // no_caller_id_available
+  net::LogThrottle full_log{std::chrono::seconds(1)};           // max_connections reached
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu
-  std::uint64_t refused_full = 0;                                  // guarded by mu
-  SteadyClock::time_point last_full_warning{};                     // guarded by mu
 };
 
 // One connection, from accept to close (agi_session.cc).
