@@ -314,9 +314,12 @@ class Session {
   }
 
   asio::awaitable<void> Fail(const core::Error& error) {
-    // A dry pool refuses every call of the dialer: one warn line per 10 s says so (as HTTP).
+    // A dry pool, or an agent over its limit, refuses call after call: one warn line per 10 s
+    // says so, with the count (as HTTP's 503s).
     const std::uint64_t times =
-        error.code() == core::ErrorCode::kNoCallerIdAvailable ? state_->dry_pool_log.Pass() : 1;
+        error.code() == core::ErrorCode::kNoCallerIdAvailable ? state_->dry_pool_log.Pass()
+        : error.code() == core::ErrorCode::kRateLimited       ? state_->rate_limited_log.Pass()
+                                                              : 1;
     if (times > 0) {
       spdlog::warn("agi: {} {} failed: {}{}", who_, log_.endpoint, error.ToString(),
                    times > 1 ? fmt::format(" ({} times since the last such line)", times) : "");

@@ -62,6 +62,7 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   std::atomic<bool> stopping{false};
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
   net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // no_caller_id_available
+  net::LogThrottle rate_limited_log{std::chrono::seconds(10)};  // an agent over its limit
   net::LogThrottle full_log{std::chrono::seconds(1)};           // max_connections reached
 
   std::mutex mu;

@@ -137,14 +137,19 @@ TEST_F(AgiServerTest, StoreErrorIsTheStatusAndTheNumberIsLeftAlone) {
             std::vector<std::string>{"SET VARIABLE CIDROTOR_STATUS \"no_caller_id_available\""});
 }
 
-// A dry pool refuses every call of the dialer: one warn line per 10 s, not one per call (as
-// HTTP's 503s). Other failures are each a line of their own.
+// A dry pool, or an agent over its limit, refuses call after call: one warn line per 10 s, not
+// one per call (as HTTP's 503s). Other failures are each a line of their own.
 TEST_F(AgiServerTest, ADryPoolsRefusalsAreOneWarnLinePerTenSeconds) {
   auto captured = std::make_shared<std::ostringstream>();
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
   spdlog::default_logger()->sinks().push_back(sink);
   store_.allocate_result = core::Fail(core::Error::NoCallerIdAvailable("pool empty"));
   for (int i = 0; i < 5; ++i) {
+    FakeAsterisk asterisk(port_);
+    EXPECT_EQ(asterisk.Exchange(AsteriskEnv()).size(), 1U);
+  }
+  store_.allocate_result = core::Fail(core::Error::RateLimited("agent over its limit", 30));
+  for (int i = 0; i < 3; ++i) {
     FakeAsterisk asterisk(port_);
     EXPECT_EQ(asterisk.Exchange(AsteriskEnv()).size(), 1U);
   }
@@ -161,6 +166,7 @@ TEST_F(AgiServerTest, ADryPoolsRefusalsAreOneWarnLinePerTenSeconds) {
     return n;
   };
   EXPECT_EQ(count("pool empty"), 1U) << log;
+  EXPECT_EQ(count("agent over its limit"), 1U) << log;
   EXPECT_EQ(count("store down"), 2U) << log;
 }
 
