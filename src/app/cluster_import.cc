@@ -63,7 +63,7 @@ class ImportedRowsJournal final : public store::Journal {
   }
   std::size_t QueueDepth() const override { return 0; }
   bool Healthy() const override { return true; }
-  void Flush() override {}
+  bool Flush() override { return true; }
 
  private:
   std::unique_ptr<store::Journal> postgres_;

@@ -58,7 +58,10 @@ int RunClusterInitDb(const Config& config, const core::Clock& clock, const core:
     err << "init-db: " << imported.error().ToString() << "\n";
     return 1;
   }
-  store.Flush();
+  if (!store.Flush()) {
+    err << "init-db: the sample pool could not be written to PostgreSQL (see the log above)\n";
+    return 1;
+  }
   out << cli::SampleLoadedLine(imported->imported) << "\n";
   return 0;
 }

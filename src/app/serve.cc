@@ -341,7 +341,11 @@ int RunServe(const Config& config, const ServeOptions& options) {
 
   housekeeping.Stop();
   auto_rest.Stop();  // its completions call the store: done before the store closes
-  store.Flush();
+  if (!store.Flush()) {
+    // The journal logged what failed; a supervisor should see this stop as a failure.
+    spdlog::error("msg=\"stopped with changes not written to the store\"");
+    return 1;
+  }
   spdlog::info("msg=\"stopped\"");
   return 0;
 }

@@ -99,7 +99,7 @@ class ObservedStore final : public store::Store {
   void AppendLog(store::ApiLogEntry entry) override { inner_.AppendLog(std::move(entry)); }
   store::StoreHealth Health() const override { return inner_.Health(); }
   void Tick() override { inner_.Tick(); }
-  void Flush() override { inner_.Flush(); }
+  bool Flush() override { return inner_.Flush(); }
 
  private:
   store::Store& inner_;

@@ -249,8 +249,10 @@ class Journal {
   // cannot stall).
   virtual bool Stalled() const { return false; }
 
-  // Blocks until every entry appended before the call is committed.
-  virtual void Flush() = 0;
+  // Blocks until every entry appended before the call is committed, or failed to be: false when
+  // the journal is unhealthy at the end (its last commit failed) or gave up waiting for its
+  // server (the entries stay queued).
+  virtual bool Flush() = 0;
 };
 
 }  // namespace cidrotor::store

@@ -460,7 +460,9 @@ class Store {
   virtual void Tick() = 0;
 
   // Blocks until everything queued so far is durable. Called at shutdown, off the I/O threads.
-  virtual void Flush() = 0;
+  // False when some of it could not be written (a failed commit, a system of record still away
+  // when the journal gave up waiting): the stop then exits non-zero.
+  virtual bool Flush() = 0;
 };
 
 }  // namespace cidrotor::store

@@ -124,6 +124,25 @@ TEST_F(LifecycleTest, SigtermStopsCleanlyWithExitZero) {
   EXPECT_EQ(NextCid("to=2125559876").status, 503);
 }
 
+// A stop whose last commit fails (another process holds SQLite's write lock past the busy timeout)
+// exits 1 with an error line: a supervisor must not take the lost changes for a clean stop.
+TEST_F(LifecycleTest, AStopWhoseLastChangesCannotBeWrittenExitsOne) {
+  SKIP_UNLESS_EMBEDDED("SQLite's write lock");
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  auto side = store::sqlite::Database::Open((work_dir() / "data" / "cidrotor.db").string(),
+                                            store::sqlite::Database::Access::kReadWrite);
+  ASSERT_TRUE(side.has_value()) << side.error().ToString();
+  ASSERT_TRUE(side->Exec("PRAGMA busy_timeout = 5000", "wait for the lock").has_value());
+  ASSERT_TRUE(side->Exec("BEGIN IMMEDIATE", "hold the write lock").has_value());
+  // A release completes before its commit: it is still queued when the stop flushes.
+  ASSERT_EQ(client().Post("/release", "caller_id=2125551001").status, 200);
+  EXPECT_EQ(server().Terminate(), 1) << server().Log();
+  EXPECT_NE(server().Log().find("stopped with changes not written"), std::string::npos)
+      << server().Log();
+  ASSERT_TRUE(side->Exec("COMMIT", "let go").has_value());
+}
+
 // SIGHUP (the terminal of a `make run` closed) stops as gracefully: it once killed the process
 // mid-request, without the final flush.
 TEST_F(LifecycleTest, SighupStopsCleanlyToo) {

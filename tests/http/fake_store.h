@@ -277,7 +277,7 @@ class FakeStore final : public store::Store {
   void AppendLog(store::ApiLogEntry entry) override { Record(api_logs_, std::move(entry)); }
   store::StoreHealth Health() const override { return health; }
   void Tick() override {}
-  void Flush() override {}
+  bool Flush() override { return true; }
 
  private:
   // A copy of `v`, a member guarded by mu_.

@@ -67,7 +67,7 @@ class SharedJournal : public Journal {
   bool Healthy() const override {
     return !(unhealthy_ != nullptr && unhealthy_->load()) && journal_->Healthy();
   }
-  void Flush() override { journal_->Flush(); }
+  bool Flush() override { return journal_->Flush(); }
 
  private:
   std::shared_ptr<MemoryJournal> journal_;
@@ -106,9 +106,7 @@ class BackloggedJournal final : public SharedJournal {
     return backlog_.size() + SharedJournal::QueueDepth();
   }
   bool Healthy() const override { return !held_ && SharedJournal::Healthy(); }
-  void Flush() override {
-    if (!held_) SharedJournal::Flush();
-  }
+  bool Flush() override { return held_ ? false : SharedJournal::Flush(); }
 
  private:
   mutable std::mutex mu_;

@@ -488,7 +488,7 @@ void IndexedStore::SweepDeleted(core::TimePoint now) {
   }
 }
 
-void IndexedStore::Flush() { journal_->Flush(); }
+bool IndexedStore::Flush() { return journal_->Flush(); }
 
 core::TimePoint IndexedStore::NowLocked() {
   latest_now_ = std::max(latest_now_, clock_.Now());

@@ -91,7 +91,7 @@ class IndexedStore final : public Store {
   void AppendLog(ApiLogEntry entry) override;
   StoreHealth Health() const override;
   void Tick() override;
-  void Flush() override;
+  bool Flush() override;
   // Deleted numbers whose usage is kept (store/deleted_usage.h), for tests.
   std::size_t KeptDeletedNumbers() const;
 

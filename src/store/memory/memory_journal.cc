@@ -152,10 +152,11 @@ void MemoryJournal::CompletionLoop() {
   }
 }
 
-void MemoryJournal::Flush() {
+bool MemoryJournal::Flush() {
   std::unique_lock lock(mu_);
   const std::uint64_t target = queued_seq_;
   done_cv_.wait(lock, [&] { return done_seq_ >= target; });
+  return true;
 }
 
 std::size_t MemoryJournal::QueueDepth() const {

@@ -81,7 +81,7 @@ class MemoryJournal final : public Journal {
   bool Healthy() const override;
   // Returns once the `on_durable` of every earlier append has run (at once with kInline).
   // REQUIRES: not called from an `on_durable` callback.
-  void Flush() override;
+  bool Flush() override;
 
   // While `error` is set, Append and Load fail with it and change nothing; nullopt heals.
   void SetFailure(std::optional<core::Error> error);

@@ -643,11 +643,11 @@ void PostgresJournal::Complete(std::unique_lock<std::mutex>& lock,
   lock.lock();
 }
 
-void PostgresJournal::Flush() {
+bool PostgresJournal::Flush() {
   if (std::this_thread::get_id() == writer_thread_.get_id() ||
       std::this_thread::get_id() == watchdog_thread_.get_id()) {
     spdlog::error("postgres journal: Flush() called from an on_durable callback; not waiting");
-    return;
+    return false;
   }
   std::unique_lock lock(mu_);
   if (!stop_) {
@@ -662,7 +662,7 @@ void PostgresJournal::Flush() {
       std::chrono::steady_clock::now() - gave_up_at_ < options_.degraded_flush_wait) {
     // A Flush just waited degraded_flush_wait for this server and nothing was committed since:
     // a stop that flushes at each layer (serve, store, journal) waits once, not four times.
-    return;
+    return false;
   }
   const auto done = [&] { return done_seq_ >= target && logs_done_ >= target_logs; };
   // While degraded, give up only when nothing is committed for degraded_flush_wait: a backlog
@@ -685,9 +685,10 @@ void PostgresJournal::Flush() {
                    server_, options_.degraded_flush_wait.count(), QueuedLocked());
       gave_up_at_progress_ = progress;
       gave_up_at_ = std::chrono::steady_clock::now();
-      return;
+      return false;
     }
   }
+  return true;
 }
 
 std::size_t PostgresJournal::QueuedLocked() const {

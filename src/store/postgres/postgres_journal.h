@@ -181,7 +181,7 @@ class PostgresJournal final : public Journal {
   // run; while degraded, also once nothing has been committed for degraded_flush_wait (the
   // entries then stay queued).
   // REQUIRES: not called from a journal callback (such a call returns at once and logs an error).
-  void Flush() override;
+  bool Flush() override;
 
   // Counters since Open(), for tests and metrics. A batch is one transaction.
   std::uint64_t BatchesCommitted() const { return batches_committed_.load(); }

@@ -299,13 +299,14 @@ core::Result<std::optional<std::string>> RedisStore::PoolOf(RedisConnection& con
   }
 }
 
-void RedisStore::Flush() {
+bool RedisStore::Flush() {
   // Work still queued for Redis appends to the journal when it runs; a refused append queues
   // an undo: drain, flush, drain.
   pipeline_->Drain();  // its fallbacks go to the executor
   executor_->Drain();
-  journal_->Flush();
+  const bool written = journal_->Flush();
   executor_->Drain();
+  return written;
 }
 
 }  // namespace cidrotor::store

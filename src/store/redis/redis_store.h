@@ -139,7 +139,7 @@ class RedisStore final : public Store {
   // Queues (never blocks) the return of due parked numbers of every pool, a liveness probe, and a
   // new read of the campaigns → pools table; starts pruning old history (HistoryPruner).
   void Tick() override;
-  void Flush() override;
+  bool Flush() override;
 
  private:
   RedisStore(const core::Clock& clock, const core::Calendar& calendar, RedisStoreOptions options,

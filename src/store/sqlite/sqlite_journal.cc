@@ -296,10 +296,10 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
   for (const Pending& p : batch) CallSafely(kWho, p.on_durable, result);
 }
 
-void SqliteJournal::Flush() {
+bool SqliteJournal::Flush() {
   if (std::this_thread::get_id() == writer_thread_.get_id()) {
     spdlog::error("sqlite journal: Flush() called from an on_durable callback; not waiting");
-    return;
+    return false;
   }
   std::unique_lock lock(mu_);
   if (!stop_) {
@@ -309,6 +309,7 @@ void SqliteJournal::Flush() {
   }
   const std::uint64_t target = appended_seq_;
   done_cv_.wait(lock, [&] { return done_seq_ >= target; });
+  return healthy_.load();
 }
 
 std::size_t SqliteJournal::QueuedLocked() const {

@@ -130,7 +130,7 @@ class SqliteJournal final : public Journal {
   // Returns once every append made before the call has been committed or has failed, and its
   // `on_durable` has run. REQUIRES: not called from a journal callback (it would wait on itself;
   // such a call returns at once and logs an error).
-  void Flush() override;
+  bool Flush() override;
 
   // Counters since Open(), for tests and metrics. A batch is one transaction.
   std::uint64_t BatchesCommitted() const { return batches_committed_.load(); }
