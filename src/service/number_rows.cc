@@ -73,7 +73,16 @@ std::string HeaderHint(const std::vector<std::string>& fields) {
     if (!read.empty()) read += ',';
     read += field;
   }
-  const bool utf16 = read.find('\0') != std::string::npos;
+  // UTF-16 text has its NUL bytes at every other position (the high byte of each ASCII letter);
+  // NULs as often at both parities are a binary file (a spreadsheet's .xlsx, an executable).
+  std::size_t nuls_at[2] = {0, 0};
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    if (read[i] == '\0') ++nuls_at[i % 2];
+  }
+  const std::size_t more = std::max(nuls_at[0], nuls_at[1]);
+  const std::size_t fewer = std::min(nuls_at[0], nuls_at[1]);
+  const bool utf16 = more > 0 && fewer * 4 < more;
+  const bool binary = more > 0 && !utf16;
   const bool one_column = fields.size() == 1;
   constexpr std::size_t kShown = 80;
   std::string shown;
@@ -84,6 +93,7 @@ std::string HeaderHint(const std::vector<std::string>& fields) {
   if (read.size() > kShown) shown += "...";
   std::string hint = " (the first line reads: " + shown + ")";
   if (utf16) return hint + "; the file looks like UTF-16: save it as CSV UTF-8";
+  if (binary) return hint + "; the file is not text (a spreadsheet's .xlsx?): save it as CSV UTF-8";
   if (one_column && read.find(';') != std::string::npos) {
     return hint + "; columns are separated by commas, not semicolons";
   }

@@ -1,12 +1,16 @@
 // The dashboard end to end: the real `cidrotor serve` on a temporary data directory and a port
-// it picks, Debian's Chromium driven by playwright-core. Covers: a wrong token is refused and
-// shows no data; login with Enter; counts follow allocations made over HTTP; deactivating a
-// number in the page stops /next-cid from returning it; caps and pool are edited; a campaign is
-// mapped to that pool and unmapped in the page, and /next-cid follows; a pool's fallback is
-// switched to none and back; a CSV upload
-// shows its summary and rejected lines; the JWT is renewable (by the API and by the page's
-// timer), expired or tampered JWTs are refused by the API, and a refused JWT ends the page's
-// session; logout; no console errors. Saves a screenshot to $CIDROTOR_ARTIFACTS/dashboard.png.
+// it picks, Debian's Chromium driven by playwright-core. Covers: the token never goes into the
+// URL, even when the form is sent before app.js runs; a wrong token is refused and shows no data;
+// login with Enter; counts follow allocations made over HTTP; deactivating a number in the page
+// stops /next-cid from returning it; caps and pool are edited; a campaign is mapped to that pool
+// (warned about while the pool has no active number) and unmapped in the page, and /next-cid
+// follows; a pool's fallback is switched to none and back, and a poll that changes its counts
+// keeps the keyboard focus on its button; the number form saves only what was changed, follows
+// changes made elsewhere and names the field of an error; a CSV upload shows its summary and
+// rejected lines; a phone-wide viewport does not scroll sideways; the JWT is renewable (by the
+// API and by the page's timer), expired or tampered JWTs are refused by the API, and a refused
+// JWT ends the page's session; a server that does not answer is said so, its last figures greyed
+// out; logout; no console errors. Saves screenshots to $CIDROTOR_ARTIFACTS/dashboard*.png.
 //   CIDROTOR_BINARY=build/cidrotor CIDROTOR_ARTIFACTS=build/test-artifacts node dashboard_test.mjs
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -120,6 +124,19 @@ async function main() {
     page.on('requestfailed', (request) => consoleErrors.push(`request failed: ${request.url()}`));
     const text = (selector) => page.locator(selector).textContent();
 
+    // ---- the token never goes into the URL, even when the form is sent before app.js runs ----
+    // (A deferred script runs before DOMContentLoaded: the page is used as soon as it is parsed.)
+    await page.route('**/dashboard/app.js', async (route) => { await sleep(2000); await route.continue(); });
+    await page.goto(`${base}/dashboard`, { waitUntil: 'commit' });
+    await page.locator('#token').waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => typeof renew), 'undefined', 'app.js has not run yet');
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.press('#token', 'Enter');
+    await sleep(300);
+    assert.doesNotMatch(page.url(), /token/, 'the token stays out of the URL');
+    await page.waitForLoadState('load');
+    await page.unroute('**/dashboard/app.js');
+
     // ---- a wrong token is refused and shows no data ----
     await page.goto(`${base}/dashboard`);
     await page.fill('#token', 'not-the-token');
@@ -165,7 +182,7 @@ async function main() {
     // A caller ID that is no NANP number is refused, and the panel says so.
     await page.fill('#find-from', '+44 20 7234 5678');
     await page.press('#find-number', 'Enter');
-    await page.locator('#number-history').filter({ hasText: /not available: an international number/ }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#number-history').filter({ hasText: /not available: Calling back from: an international number/ }).waitFor({ timeout: WAIT_MS });
     const refusedLookup = consoleErrors.findIndex((message) => /status of 400/.test(message));
     assert.notEqual(refusedLookup, -1, 'the refused lookup is a 400');
     consoleErrors.splice(refusedLookup, 1);
@@ -232,7 +249,10 @@ async function main() {
     await page.fill('#map-campaign-name', 'north_sales');
     await page.fill('#map-pool', 'north');
     await page.click('#map-campaign button[type=submit]');
-    await page.locator('#campaign-status').filter({ hasText: 'north_sales allocates from pool north.' }).waitFor({ timeout: WAIT_MS });
+    // Its one number is inactive still: the page says the campaign gets no caller-ID (a typo in a
+    // pool's name looks the same).
+    await page.locator('#campaign-status.warn')
+      .filter({ hasText: 'north_sales allocates from pool north, which has no active number' }).waitFor({ timeout: WAIT_MS });
     await page.locator('#campaign-pools tbody tr').filter({ hasText: 'north_sales' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await api('GET', '/api/campaigns/north_sales', { headers: admin })).json.pool, 'north');
     await page.locator('#pools tbody tr').filter({ hasText: 'north' }).waitFor({ timeout: WAIT_MS });
@@ -263,14 +283,51 @@ async function main() {
     await poolRow.locator('button', { hasText: 'Allow any' }).click();
     await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback any.' }).waitFor({ timeout: WAIT_MS });
     assert.equal((await api('GET', '/api/pools', { headers: admin })).json.pools.find((p) => p.pool === 'default').fallback, 'any');
-    // A poll does not take the keyboard focus off a table's button: rows are redrawn only when
-    // their data changed.
+    // A poll does not take the keyboard focus off a table's button, also when it changes the
+    // row's counts (a number added meanwhile): cells are updated in place.
     await poolRow.locator('button', { hasText: 'Local only' }).focus();
-    const updatedBefore = await text('#updated');
-    await page.waitForFunction((before) => document.getElementById('updated').textContent !== before,
-      updatedBefore, { timeout: WAIT_MS });
-    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Local only',
+    const availableBefore = await poolRow.locator('td').nth(1).textContent();
+    const fifth = '2125551005';
+    assert.equal((await api('POST', '/add-number', { headers: { ...admin, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `caller_id=${fifth}&carrier=Verizon` })).status, 200);
+    await page.waitForFunction((before) => {
+      const row = [...document.querySelectorAll('#pools tbody tr')].find((tr) => tr.cells[0].textContent === 'default');
+      return row && row.cells[1].textContent !== before;
+    }, availableBefore, { timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Local only: pool default',
       'the focus stays on the button through a refresh');
+    await page.keyboard.press('Enter');
+    await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback none.' }).waitFor({ timeout: WAIT_MS });
+    await poolRow.locator('button', { hasText: 'Allow any' }).click();
+    await page.locator('#pool-status').filter({ hasText: 'Pool default: fallback any.' }).waitFor({ timeout: WAIT_MS });
+
+    // ---- the number form saves only what was changed, and follows changes made elsewhere ----
+    await page.fill('#find-number', fifth);
+    await page.press('#find-number', 'Enter');
+    await page.locator('#number-details').filter({ hasText: fifth }).waitFor({ timeout: WAIT_MS });
+    assert.match(await text('#number-details'), /\(defaults in use\)/);
+    await page.fill('#edit-pool', 'east');
+    await page.click('#edit button[type=submit]');
+    await page.locator('#edit-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: WAIT_MS });
+    let fifthNow = (await api('GET', `/api/numbers/${fifth}`, { headers: admin })).json.number;
+    assert.deepEqual([fifthNow.pool, fifthNow.uses_default_limits], ['east', true], 'a pool change leaves the caps following the defaults');
+    // Another admin moves it; the panel follows at the next poll, and a cap saved in the page keeps that pool.
+    assert.equal((await api('PATCH', `/api/numbers/${fifth}`, { headers: { ...admin, 'Content-Type': 'application/json' },
+      body: '{"pool":"west"}' })).status, 200);
+    await page.waitForFunction(() => document.getElementById('edit-pool').value === 'west', null, { timeout: WAIT_MS });
+    await page.fill('#edit-hourly', '9');
+    await page.click('#edit button[type=submit]');
+    await page.locator('#number-details').filter({ hasText: /Caps \(hour \/ day\)\s*9 \/ / }).waitFor({ timeout: WAIT_MS });
+    fifthNow = (await api('GET', `/api/numbers/${fifth}`, { headers: admin })).json.number;
+    assert.deepEqual([fifthNow.pool, fifthNow.hourly_limit], ['west', 9]);
+    // An error names the field.
+    await page.fill('#edit-daily', 'abc');
+    await page.click('#edit button[type=submit]');
+    await page.locator('#edit-status').filter({ hasText: /^Not saved: Daily cap: / }).waitFor({ timeout: WAIT_MS });
+    const refusedCap = consoleErrors.findIndex((message) => /status of 400/.test(message));
+    assert.notEqual(refusedCap, -1, 'the refused cap is a 400');
+    consoleErrors.splice(refusedCap, 1);
+
 
     // ---- CSV upload shows the summary and the rejected lines ----
     const csv = path.join(dir, 'pool.csv');
@@ -290,7 +347,16 @@ async function main() {
     assert.equal(rejects.length, 2);
     assert.match(rejects[0], /^3/);
     assert.match(rejects[1], /^5/);
-    await page.waitForFunction(() => document.getElementById('count-total').textContent === '6', null, { timeout: WAIT_MS });
+    await page.waitForFunction(() => document.getElementById('count-total').textContent === '7', null, { timeout: WAIT_MS });
+
+    // ---- a phone-wide viewport: wide tables scroll inside their cards, the page does not ----
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(200);
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(pageWidth <= 390, `the page is ${pageWidth} px wide at 390`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1400, height: 1300 });
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -321,8 +387,10 @@ async function main() {
     assert.match(await text('#updated'), /partly updated .*redis: connection refused/);
     await page.unroute('**/api/stats');
     await page.route('**/api/**', (route) => route.abort('connectionrefused'));
-    await page.locator('#health').filter({ hasText: /store unavailable: cidrotor did not answer/ })
+    await page.locator('#health').filter({ hasText: /cidrotor not answering: cidrotor did not answer/ })
       .waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('.cards.stale').count(), 1, 'the last figures are greyed out');
+    assert.match(await text('#updated'), /the figures are from its last answer/);
     assert.equal(await page.isHidden('#app'), false, 'no answer is not a logout');
     // A renewal that nothing answered is tried again later, not a logout.
     await page.route('**/auth/token', (route) => route.abort('connectionrefused'));
@@ -333,6 +401,7 @@ async function main() {
     await page.unroute('**/auth/token');
     await page.unroute('**/api/**');
     await page.locator('#health').filter({ hasText: 'embedded store: healthy' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('.cards.stale').count(), 0);
     // The aborted and the 503 requests show in the console: expected here, and only here.
     for (let i = consoleErrors.length - 1; i >= 0; --i) {
       if (/status of 503|request failed: .*\/(api|auth)\/|ERR_CONNECTION_REFUSED|ERR_FAILED/.test(consoleErrors[i])) {

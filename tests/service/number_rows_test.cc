@@ -128,9 +128,13 @@ TEST(NumberRowsTest, AHeaderWithoutCallerIdSaysWhatWasReadAndWhy) {
   EXPECT_NE(detail({"caller_id\tcarrier"}).find("not tabs"), std::string::npos);
   EXPECT_EQ(detail({std::string("\xff\xfe"
                                 "c\0i\0d\0",
-                                9)}),
+                                8)}),
             "no caller_id column (the first line reads: ??cid); the file looks like UTF-16: save "
             "it as CSV UTF-8");
+  // A binary file (an .xlsx is a ZIP, an executable alike) is not UTF-16.
+  EXPECT_EQ(detail({std::string("PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0", 16)}),
+            "no caller_id column (the first line reads: PK????"
+            "?!); the file is not text (a spreadsheet's .xlsx?): save it as CSV UTF-8");
   EXPECT_NE(detail({std::string(200, 'x')}).find(std::string(80, 'x') + "...)"), std::string::npos);
 }
 

@@ -19,9 +19,12 @@ let shownNumber = null; // the number of the "Find a number" panel
 
 // ---- session ----------------------------------------------------------------------------------
 
+const LIFETIME_KEY = 'cidrotor.jwt_lifetime_ms';
+
 function saveSession(answer) {
   sessionStorage.setItem(TOKEN_KEY, answer.access_token);
   sessionStorage.setItem(EXPIRES_KEY, String(Date.now() + answer.expires_in * 1000));
+  sessionStorage.setItem(LIFETIME_KEY, String(answer.expires_in * 1000));
   scheduleRenewal();
 }
 
@@ -34,7 +37,9 @@ function jwt() {
 function scheduleRenewal() {
   clearTimeout(renewTimer);
   const expiresAt = Number(sessionStorage.getItem(EXPIRES_KEY) || 0);
-  const delay = Math.max(1000, expiresAt - Date.now() - RENEW_BEFORE_MS);
+  // A short session (JWT_TTL=60) renews at half its life, not every second.
+  const lifetime = Number(sessionStorage.getItem(LIFETIME_KEY) || 0) || 2 * RENEW_BEFORE_MS;
+  const delay = Math.max(1000, expiresAt - Date.now() - Math.min(RENEW_BEFORE_MS, lifetime / 2));
   renewTimer = setTimeout(renew, delay);
 }
 
@@ -64,7 +69,7 @@ async function login(event) {
     response = await fetch('/auth/token', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ token: $('token').value }),
+      body: JSON.stringify({ token: $('token').value.trim() }),
     });
   } catch (error) {
     $('login-error').textContent = `Login failed: cidrotor did not answer (${error.message}).`;
@@ -86,6 +91,12 @@ function logout(message) {
   clearTimeout(renewTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(EXPIRES_KEY);
+  sessionStorage.removeItem(LIFETIME_KEY);
+  shownNumber = null;
+  $('number').hidden = true;
+  for (const id of ['find-error', 'edit-status', 'import-error', 'import-status', 'pool-status', 'campaign-status', 'resting-status']) {
+    $(id).textContent = '';
+  }
   $('app').hidden = true;
   $('logout').hidden = true;
   $('login-view').hidden = false;
@@ -127,8 +138,24 @@ async function api(method, path, body, contentType) {
   return json;
 }
 
-// What an action shows when it failed: the API's detail, or why nothing answered.
-const failure = (answer) => answer.detail || answer.error;
+// The form labels of the API's fields, for its errors.
+const FIELD_LABELS = {
+  hourly_limit: 'Hourly cap', daily_limit: 'Daily cap', pool: 'Pool', campaign: 'Campaign', caller_id: 'Caller ID', from: 'Calling back from',
+};
+
+// What an action shows when it failed: the API's detail, after the field it names, or why
+// nothing answered.
+function failure(answer) {
+  const why = answer.detail || answer.error;
+  return answer.field ? `${FIELD_LABELS[answer.field] || answer.field}: ${why}` : why;
+}
+
+// An action's click after the session ended: api() logged out; say the change was not made.
+function sessionEnded(error) {
+  if (error.message === 'unauthorized' || error.message === 'not logged in') {
+    $('login-error').textContent = 'Your session ended before the change was made: log in again and redo it.';
+  }
+}
 
 // ---- live view --------------------------------------------------------------------------------
 
@@ -207,28 +234,44 @@ function showStats(stats) {
 
 // ---- pools ------------------------------------------------------------------------------------
 
-// Whether `data` is what table `id` shows already (remembering it otherwise). Tables with buttons
-// are redrawn only when their data changed: a redraw every poll would take the keyboard focus
-// off a button every few seconds.
-function sameAsShown(id, data) {
-  const text = JSON.stringify(data);
-  if ($(id).dataset.shown === text) return true;
-  $(id).dataset.shown = text;
-  return false;
+// Table `id` with `cells(row)` and, in a last cell, the button `action(row)` gives: {key, label,
+// name (what it acts on, for screen readers), run}. When the rows are the same ones (by key) as
+// shown, cells and buttons are updated in place: a poll must not take the keyboard focus off a
+// button, nor replace one under a mouse press, though its counts change every few seconds.
+function fillWithButtons(id, rows, cells, action) {
+  const tbody = $(id).tBodies[0];
+  const actions = rows.map(action);
+  const keys = JSON.stringify(actions.map((a) => a.key));
+  if (tbody.dataset.keys !== keys) {
+    tbody.dataset.keys = keys;
+    fill(id, rows, (row) => [...cells(row), '']);
+    for (const tr of tbody.rows) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      tr.lastElementChild.append(button);
+    }
+  }
+  [...tbody.rows].forEach((tr, i) => {
+    const values = cells(rows[i]);
+    values.forEach((value, j) => {
+      if (tr.cells[j].textContent !== String(value)) tr.cells[j].textContent = value;
+    });
+    const { label, name, run } = actions[i];
+    const button = tr.lastElementChild.firstElementChild;
+    button.textContent = label;
+    button.setAttribute('aria-label', `${label}: ${name}`);
+    button.onclick = run;
+  });
 }
 
 function showPools(pools) {
-  if (sameAsShown('pools', pools)) return;
-  fill('pools', pools, (p) => [p.pool, p.available, p.active, p.total, p.fallback, '']);
   // The last cell of each row: a button that switches the pool's fallback.
-  $('pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
-    const pool = pools[i];
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = pool.fallback === 'none' ? 'Allow any' : 'Local only';
-    button.addEventListener('click', () => setFallback(pool.pool, pool.fallback === 'none' ? 'any' : 'none'));
-    tr.lastElementChild.append(button);
-  });
+  fillWithButtons('pools', pools, (p) => [p.pool, p.available, p.active, p.total, p.fallback], (p) => ({
+    key: p.pool,
+    label: p.fallback === 'none' ? 'Allow any' : 'Local only',
+    name: `pool ${p.pool}`,
+    run: () => setFallback(p.pool, p.fallback === 'none' ? 'any' : 'none'),
+  }));
 }
 
 async function loadPools() {
@@ -241,7 +284,8 @@ async function setFallback(pool, fallback) {
   try {
     answer = await api('PUT', `/api/pools/${encodeURIComponent(pool)}`, JSON.stringify({ fallback }));
   } catch (error) {
-    return; // the session ended (api() logged out) or the network failed: nothing to show here
+    sessionEnded(error);
+    return;
   }
   $('pool-status').textContent = answer.success ? `Pool ${pool}: fallback ${fallback}.` : `Refused: ${failure(answer)}`;
   $('pool-status').className = answer.success ? 'muted' : 'error';
@@ -271,16 +315,10 @@ function showResting(page) {
   const numbers = page.numbers;
   $('resting-count').textContent = page.total > numbers.length
     ? `${numbers.length} of ${page.total} shown.` : (page.total === 0 ? 'None.' : '');
-  if (sameAsShown('resting', numbers)) return;
-  fill('resting', numbers, (n) => [n.caller_id, n.pool, n.carrier, dateTime(n.resting_until), '']);
   // The last cell of each row: End rest (the number comes back at once, then on probation).
-  $('resting').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'End rest';
-    button.addEventListener('click', () => endRest(numbers[i].caller_id));
-    tr.lastElementChild.append(button);
-  });
+  fillWithButtons('resting', numbers, (n) => [n.caller_id, n.pool, n.carrier, dateTime(n.resting_until)], (n) => ({
+    key: n.caller_id, label: 'End rest', name: n.caller_id, run: () => endRest(n.caller_id),
+  }));
 }
 
 async function endRest(callerId) {
@@ -288,7 +326,8 @@ async function endRest(callerId) {
   try {
     answer = await api('PATCH', `/api/numbers/${callerId}`, JSON.stringify({ rest_until: 'none' }));
   } catch (error) {
-    return; // the session ended (api() logged out)
+    sessionEnded(error);
+    return;
   }
   $('resting-status').textContent = answer.success ? `${callerId}: rest ended.` : `Refused: ${failure(answer)}`;
   refresh();
@@ -298,16 +337,10 @@ async function endRest(callerId) {
 // ---- campaigns → pools ------------------------------------------------------------------------
 
 function showCampaignPools(campaigns) {
-  if (sameAsShown('campaign-pools', campaigns)) return;
-  fill('campaign-pools', campaigns, (c) => [c.campaign, c.pool, '']);
   // The last cell of each row: an Unmap button for its campaign.
-  $('campaign-pools').tBodies[0].querySelectorAll('tr').forEach((tr, i) => {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'Unmap';
-    button.addEventListener('click', () => unmapCampaign(campaigns[i].campaign));
-    tr.lastElementChild.append(button);
-  });
+  fillWithButtons('campaign-pools', campaigns, (c) => [c.campaign, c.pool], (c) => ({
+    key: c.campaign, label: 'Unmap', name: `campaign ${c.campaign}`, run: () => unmapCampaign(c.campaign),
+  }));
 }
 
 async function loadCampaignPools() {
@@ -324,14 +357,29 @@ async function mapCampaign(event) {
   event.preventDefault();
   const campaign = $('map-campaign-name').value.trim();
   const pool = $('map-pool').value.trim();
+  if (!campaign || !pool) {
+    reportCampaign({ success: false, field: campaign ? 'pool' : 'campaign', detail: 'enter a name' });
+    return;
+  }
   let answer;
+  let pools;
   try {
     answer = await api('PUT', `/api/campaigns/${encodeURIComponent(campaign)}`, JSON.stringify({ pool }));
+    if (answer.success) pools = await api('GET', '/api/pools');
   } catch (error) {
-    return; // as in setFallback
+    sessionEnded(error);
+    return;
   }
   reportCampaign(answer, `${campaign} allocates from pool ${pool}.`);
+  // A mapping may come before the pool's numbers (an import to follow), but a typo in the pool's
+  // name would leave the campaign without caller-IDs: say so.
+  if (answer.success && pools.success && !pools.pools.some((p) => p.pool === pool && p.active > 0)) {
+    $('campaign-status').textContent = `${campaign} allocates from pool ${pool}, which has no active number: `
+      + `its calls get no caller-ID until numbers are added to pool ${pool}.`;
+    $('campaign-status').className = 'warn';
+  }
   loadCampaignPools();
+  if (pools && pools.success) showPools(pools.pools);
 }
 
 async function unmapCampaign(campaign) {
@@ -339,7 +387,8 @@ async function unmapCampaign(campaign) {
   try {
     answer = await api('DELETE', `/api/campaigns/${encodeURIComponent(campaign)}`);
   } catch (error) {
-    return; // as in setFallback
+    sessionEnded(error);
+    return;
   }
   reportCampaign(answer, `${campaign} allocates from pool default again.`);
   loadCampaignPools();
@@ -377,9 +426,10 @@ async function loadCoverage() {
   }
 }
 
-// The page's own polling would fill the log: show the requests of everyone else.
-const POLLED = ['/api/stats', '/api/logs', '/api/campaigns', '/api/pools', '/api/coverage'];
-const isOwnPolling = (l) => l.method === 'GET' && POLLED.includes(l.endpoint);
+// The page's own polling would fill the log: show the requests of everyone else (reads of one
+// number included: the open panel reads its number with every poll).
+const POLLED = ['/api/stats', '/api/logs', '/api/campaigns', '/api/pools', '/api/coverage', '/api/numbers'];
+const isOwnPolling = (l) => l.method === 'GET' && (POLLED.includes(l.endpoint) || l.endpoint.startsWith('/api/numbers/'));
 
 function showLogs(logs) {
   fill('logs', logs.filter((l) => !isOwnPolling(l)).slice(0, 25), (l) => [time(l.timestamp), l.method, l.endpoint, l.status_code, l.agent, l.campaign,
@@ -394,16 +444,29 @@ function showHealthUnknown(why) {
 
 async function refresh() {
   try {
-    const [stats, logs, campaigns, pools] = await Promise.all([api('GET', '/api/stats'),
-      api('GET', '/api/logs?limit=200'), api('GET', '/api/campaigns'), api('GET', '/api/pools')]);
+    const answers = await Promise.all([api('GET', '/api/stats'), api('GET', '/api/logs?limit=200'),
+      api('GET', '/api/campaigns'), api('GET', '/api/pools')]);
+    const [stats, logs, campaigns, pools] = answers;
+    const failed = answers.filter((a) => !a.success);
+    const at = new Date().toLocaleTimeString();
+    // Nothing answered: the server (or the way to it) is down, not its store; the numbers shown
+    // are the last ones read, greyed out.
+    const unreachable = failed.length === answers.length && answers.every((a) => a.status === 0);
+    $('app').querySelector('.cards').classList.toggle('stale', !stats.success);
+    if (unreachable) {
+      $('health').replaceChildren(badge(`cidrotor not answering: ${failure(stats)}`, 'bad'));
+      $('updated').textContent = `${at}: ${failure(stats)}; the figures are from its last answer`;
+      return;
+    }
     if (stats.success) showStats(stats);
     else showHealthUnknown(failure(stats));
     if (logs.success) showLogs(logs.logs);
     if (campaigns.success) showCampaignPools(campaigns.campaigns);
     if (pools.success) showPools(pools.pools);
-    const failed = [stats, logs, campaigns, pools].filter((a) => !a.success);
-    $('updated').textContent = failed.length === 0 ? `updated ${new Date().toLocaleTimeString()}`
-      : `partly updated ${new Date().toLocaleTimeString()}: ${failure(failed[0])}`;
+    $('updated').textContent = failed.length === 0 ? `updated ${at}` : `partly updated ${at}: ${failure(failed[0])}`;
+    // A report that failed while the server was away is read again now rather than in a minute.
+    if ($('coverage-status').className === 'error') loadCoverage();
+    await reloadShownNumber();
   } catch (error) {
     if (!jwt()) return;
     showHealthUnknown(error.message);
@@ -415,6 +478,7 @@ function showApp() {
   $('login-view').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
+  $('find-number').focus(); // the main action; the login form's focus is gone with it
   refresh();
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refresh, REFRESH_MS);
@@ -439,12 +503,19 @@ function fillTerms(id, pairs) {
   }));
 }
 
+// The edit form's fields, by the API's names.
+const EDITS = { hourly_limit: 'edit-hourly', daily_limit: 'edit-daily', pool: 'edit-pool' };
+
+// Shows `number` in the panel. A field of the form the admin has changed and not saved yet keeps
+// what was typed (the panel follows the number at every poll).
 function showNumber(number) {
+  const before = shownNumber && shownNumber.caller_id === number.caller_id ? shownNumber : null;
   shownNumber = number;
   const fields = [
     ['Number', number.caller_id], ['Carrier', number.carrier], ['Pool', number.pool], ['State', number.state],
     ['Active', number.active ? 'yes' : 'no'], ['Reserved', number.reserved ? 'yes' : 'no'],
-    ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`],
+    ['Caps (hour / day)', `${number.hourly_limit} / ${number.daily_limit}`
+      + (number.uses_default_limits ? ' (defaults in use)' : '')],
     ...(number.warmup_day ? [['Warming up', `day ${number.warmup_day}: ${number.daily_limit_today} calls today`]] : []),
     ...(number.resting_until ? [['Resting until', dateTime(number.resting_until)]] : []),
     ...(number.probation_until
@@ -454,10 +525,20 @@ function showNumber(number) {
   fillTerms('number-details', fields);
   $('toggle-active').textContent = number.active ? 'Deactivate' : 'Activate';
   $('toggle-rest').textContent = number.resting_until ? 'End rest' : 'Rest for 24 hours';
-  $('edit-hourly').value = number.hourly_limit;
-  $('edit-daily').value = number.daily_limit;
-  $('edit-pool').value = number.pool;
+  for (const [field, id] of Object.entries(EDITS)) {
+    if (!before || $(id).value === String(before[field])) $(id).value = number[field];
+  }
   $('number').hidden = false;
+}
+
+// The panel's number again (from a poll): it is reserved, released, changed by others meanwhile.
+async function reloadShownNumber() {
+  if (!shownNumber || $('number').hidden) return;
+  const seq = findSeq;
+  const answer = await api('GET', `/api/numbers/${shownNumber.caller_id}`);
+  if (seq !== findSeq || !shownNumber) return; // a newer search, or a logout, meanwhile
+  if (answer.success) showNumber(answer.number);
+  else if (answer.status === 404) $('edit-status').textContent = `${shownNumber.caller_id} was deleted.`;
 }
 
 let findSeq = 0; // the newest search: answers of older ones are dropped
@@ -469,13 +550,24 @@ async function findNumber(event) {
   $('edit-status').textContent = '';
   const digits = $('find-number').value.replace(/\D/g, '');
   const from = $('find-from').value.trim();
-  const answer = await api('GET', `/api/numbers/${encodeURIComponent(digits)}`);
+  if (!digits) {
+    $('number').hidden = true;
+    $('find-error').textContent = 'Caller ID: enter the number, e.g. 2125551234.';
+    return;
+  }
+  let answer;
+  try {
+    answer = await api('GET', `/api/numbers/${digits}`);
+  } catch (error) {
+    return; // the session ended (api() logged out): nothing was changed
+  }
   if (seq !== findSeq) return;
   if (!answer.success) {
     $('number').hidden = true;
     $('find-error').textContent = failure(answer);
     return;
   }
+  shownNumber = null; // another number, or the same one found again: the form shows it afresh
   showNumber(answer.number);
   await showHistory(seq, answer.number.caller_id, from);
 }
@@ -509,11 +601,18 @@ async function showHistory(seq, number, from) {
 }
 
 async function patchNumber(changes, done) {
-  const answer = await api('PATCH', `/api/numbers/${shownNumber.caller_id}`, JSON.stringify(changes));
+  let answer;
+  try {
+    answer = await api('PATCH', `/api/numbers/${shownNumber.caller_id}`, JSON.stringify(changes));
+  } catch (error) {
+    sessionEnded(error);
+    return;
+  }
   if (!answer.success) {
     $('edit-status').textContent = `Not saved: ${failure(answer)}`;
     return;
   }
+  shownNumber = null; // saved: the form shows what the number is now
   showNumber(answer.number);
   $('edit-status').textContent = typeof done === 'function' ? done(answer.number) : done;
   refresh();
@@ -534,10 +633,21 @@ function toggleRest() {
   patchNumber({ rest_until: resting ? 'none' : until }, resting ? ended : 'Resting for 24 hours.');
 }
 
+// Sends only the fields the admin changed: the others may have been changed meanwhile by someone
+// else (sending them back would undo that), and a cap sent unchanged would pin a number that
+// follows the default caps to today's defaults.
 function saveEdit(event) {
   event.preventDefault();
-  patchNumber({ hourly_limit: $('edit-hourly').value, daily_limit: $('edit-daily').value, pool: $('edit-pool').value },
-    'Saved.');
+  const changes = {};
+  for (const [field, id] of Object.entries(EDITS)) {
+    const value = $(id).value.trim();
+    if (value !== String(shownNumber[field])) changes[field] = value;
+  }
+  if (Object.keys(changes).length === 0) {
+    $('edit-status').textContent = 'Nothing changed.';
+    return;
+  }
+  patchNumber(changes, 'Saved.');
 }
 
 async function importCsv(event) {
@@ -547,7 +657,20 @@ async function importCsv(event) {
   const file = $('import-file').files[0];
   if (!file) return;
   const onDuplicate = $('import-duplicates').value;
-  const answer = await api('POST', `/api/numbers/import?on_duplicate=${onDuplicate}`, await file.text(), 'text/csv');
+  // A big file takes seconds: say so, and take no second upload meanwhile.
+  const upload = $('import').querySelector('button[type=submit]');
+  upload.disabled = true;
+  $('import-status').textContent = `Uploading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
+  let answer;
+  try {
+    answer = await api('POST', `/api/numbers/import?on_duplicate=${onDuplicate}`, file, 'text/csv');
+  } catch (error) {
+    sessionEnded(error);
+    return;
+  } finally {
+    upload.disabled = false;
+    $('import-status').textContent = '';
+  }
   if (!answer.success) {
     $('import-error').textContent = `Import refused: ${failure(answer)}`;
     return;
@@ -563,6 +686,7 @@ async function importCsv(event) {
 // ---- start ------------------------------------------------------------------------------------
 
 $('login').addEventListener('submit', login);
+$('login').querySelector('button[type=submit]').disabled = false; // index.html: disabled until now
 $('logout').addEventListener('click', () => logout());
 $('find').addEventListener('submit', findNumber);
 $('toggle-active').addEventListener('click', toggleActive);
