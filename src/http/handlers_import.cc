@@ -162,6 +162,9 @@ boost::asio::awaitable<Response> HandleImportNumbers(const Request& request,
         "is a multipart form (curl -F): send the CSV file itself as the body (curl "
         "--data-binary @pool.csv -H 'Content-Type: text/csv')"));
   }
+  // A misspelt on_duplicate=skip would update every number already there.
+  auto known = service::RefuseUnknownFields(*params, {"on_duplicate"}, "an import's query");
+  if (!known) co_return ErrorResponse(known.error());
   auto on_duplicate = service::ParseIfPresent(*params, "on_duplicate", [](std::string_view t) {
     return service::ParseOnDuplicate(t, "on_duplicate");
   });

@@ -1,8 +1,12 @@
 #include "service/field_parsers.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "core/phone_number.h"
@@ -233,6 +237,25 @@ std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname) {
   }
   if (lead == 0) return std::nullopt;
   return lead;
+}
+
+core::Result<void> RefuseUnknownFields(const Params& params,
+                                       std::initializer_list<std::string_view> known,
+                                       std::string_view what) {
+  for (const auto& [name, value] : params.entries()) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    // The name goes back into a JSON answer and a log line: shown only when it is plain.
+    constexpr std::size_t kMaxShown = 64;
+    const bool printable =
+        !name.empty() && name.size() <= kMaxShown &&
+        std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    std::string names;
+    for (std::string_view k : known) names += fmt::format("{}{}", names.empty() ? "" : ", ", k);
+    return core::Fail(
+        core::Error::InvalidArgument(printable ? std::string(name) : "body",
+                                     fmt::format("is not a field of {} ({})", what, names)));
+  }
+  return {};
 }
 
 }  // namespace cidrotor::service

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,14 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
 // for anything else (the caller-ID name may be a plain name: that is not an error) and for
 // lead 0. Example: "V11251430120000012345" -> 12345.
 std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname);
+
+// Refuses a parameter not in `known` (a misspelt "hourly_limt" would otherwise answer 200 with
+// the default cap): kInvalidArgument naming it (when it is short printable ASCII, else "body"),
+// with the detail "is not a field of WHAT (the known names)". For the admin's writes; /next-cid
+// and /release ignore unknown parameters (dialplans send extra ones).
+[[nodiscard]] core::Result<void> RefuseUnknownFields(const Params& params,
+                                                     std::initializer_list<std::string_view> known,
+                                                     std::string_view what);
 
 // Runs `parse(text)` (returning core::Result<T>) on the parameter `name` when it is present.
 // Returns nullopt when absent, the parsed value, or parse's error.

@@ -22,20 +22,16 @@ core::Result<std::uint16_t> ParsePatchCap(std::string_view text, std::string_vie
   return ParseCap(text, field);
 }
 
-// An unknown parameter's name as an error's `field`: itself when it is short printable ASCII (it
-// goes back into a JSON answer and a log line), else "body".
-std::string NameForError(std::string_view name) {
-  constexpr std::size_t kMaxShown = 64;
-  const bool printable =
-      !name.empty() && name.size() <= kMaxShown &&
-      std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-  return printable ? std::string(name) : std::string("body");
-}
-
 }  // namespace
 
 core::Result<core::NumberSpec> ParseNumberSpec(const Params& params) {
   core::NumberSpec spec;
+  // The seed's fields and ours; a rest is a PATCH once the number exists.
+  auto known = RefuseUnknownFields(params,
+                                   {"caller_id", "carrier", "area_code", "hourly_limit",
+                                    "daily_limit", "pool", "state", "active"},
+                                   "a new number");
+  if (!known) return core::Fail(std::move(known).error());
 
   const auto caller_id = params.Get("caller_id");
   if (!caller_id) return core::Fail(core::Error::InvalidArgument("caller_id", "is required"));
@@ -87,16 +83,10 @@ core::Result<core::NumberPatch> ParseNumberPatch(const Params& params, core::Tim
 
   // A misspelt name is refused, not ignored: {"hourly_limt":5,"active":true} would otherwise
   // answer 200 with the cap unchanged.
-  static constexpr std::array<std::string_view, 7> kFields = {
-      "carrier", "hourly_limit", "daily_limit", "pool", "state", "active", "rest_until"};
-  for (const auto& [name, value] : params.entries()) {
-    if (std::find(kFields.begin(), kFields.end(), name) == kFields.end()) {
-      return core::Fail(core::Error::InvalidArgument(
-          NameForError(name),
-          "is not a field of a number (carrier, hourly_limit, daily_limit, pool, state, active, "
-          "rest_until)"));
-    }
-  }
+  auto known = RefuseUnknownFields(
+      params, {"carrier", "hourly_limit", "daily_limit", "pool", "state", "active", "rest_until"},
+      "a number");
+  if (!known) return core::Fail(std::move(known).error());
 
   // An empty carrier or state (given, but "") clears it: the one way to take a wrong one off
   // (an import's empty cell keeps the number's own).

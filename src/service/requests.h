@@ -2,7 +2,9 @@
 // FastAGI so both accept exactly the same input (STYLE §3 "parse everything, report the first bad
 // field"). Each parser reads its fields in a fixed order and returns the typed request, or the
 // first bad field as kInvalidArgument with `field()` naming the parameter to fix. Unknown
-// parameters are ignored (seed-compatible clients send extra ones). Pure functions.
+// parameters are ignored by /next-cid and /release (dialplans and seed-compatible clients send
+// extra ones) and refused by the admin's writes (a misspelt cap must not become the default).
+// Pure functions.
 //
 // Field rules (see field_parsers.h for each):
 //   to        destination, dial prefixes allowed (core::PhoneNumber::ParseDestination)
@@ -45,7 +47,7 @@ struct LoggedNames {
 // POST /add-number, POST /api/numbers. `caller_id` (required), `area_code` (optional; must be the
 // number's own: "area code contradicts the number"), `carrier`, `hourly_limit`, `daily_limit`
 // (absent = 0 = the configured default), `pool` (default "default"), `state` (upper-cased),
-// `active` (default true).
+// `active` (default true). Any other name is refused (error field: that name).
 [[nodiscard]] core::Result<core::NumberSpec> ParseNumberSpec(const Params& params);
 
 // PATCH /api/numbers/{caller_id}. Optional `carrier`, `pool`, `state`, `hourly_limit`,
@@ -69,12 +71,13 @@ struct LoggedNames {
 // rules (error field `campaign`).
 [[nodiscard]] core::Result<std::string> ParseCampaignName(std::string_view campaign);
 
-// PUT /api/campaigns/{campaign}: the campaign as above and `pool` (required, pool name rules).
+// PUT /api/campaigns/{campaign}: the campaign as above and `pool` (required, pool name rules);
+// any other name is refused.
 [[nodiscard]] core::Result<store::CampaignPool> ParseCampaignPool(std::string_view campaign,
                                                                   const Params& params);
 
 // PUT /api/pools/{pool}: the pool named by the path (decoded; pool name rules, error field
-// `pool`) and `fallback` (required): `any` or `none`.
+// `pool`) and `fallback` (required): `any` or `none`; any other name is refused.
 [[nodiscard]] core::Result<store::PoolSettings> ParsePoolSettings(std::string_view pool,
                                                                   const Params& params);
 

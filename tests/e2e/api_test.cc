@@ -136,6 +136,34 @@ TEST_F(ApiTest, PatchWithAnEmptyCarrierOrStateClearsIt) {
   EXPECT_EQ(Field(number, "state"), "") << read.body;
 }
 
+// The admin's writes refuse a name they do not know, naming it, and change nothing: a misspelt
+// cap ran a new number at the default caps, a misspelt on_duplicate=skip updated every number.
+TEST_F(ApiTest, AdminWritesRefuseAnUnknownFieldAndChangeNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1, "hourly_limit=7"));
+  const auto expect_refused = [](const HttpResponse& r, const char* field) {
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(Field(ParseJson(r.body), "field"), field) << r.body;
+    EXPECT_NE(r.body.find("is not a field of"), std::string::npos) << r.body;
+  };
+  expect_refused(Admin("POST", "/api/numbers", R"({"caller_id":"2125551002","hourly_limt":5})",
+                       "application/json"),
+                 "hourly_limt");
+  expect_refused(Admin("POST", "/add-number", "caller_id=2125551002&daily_limt=5"), "daily_limt");
+  expect_refused(Admin("POST", "/api/numbers/import?on_dupliate=skip",
+                       "caller_id,hourly_limit\n2125551001,100\n", "text/csv"),
+                 "on_dupliate");
+  expect_refused(Admin("PUT", "/api/pools/default", "fallback=none&fallbak=any"), "fallbak");
+  expect_refused(Admin("PUT", "/api/campaigns/sales", "pool=east&pol=west"), "pol");
+  EXPECT_EQ(Admin("GET", "/api/numbers/2125551002").status, 404);
+  const auto kept = ParseJson(Admin("GET", "/api/numbers/2125551001").body).at("number");
+  EXPECT_EQ(Field(kept, "hourly_limit"), "7");
+  EXPECT_EQ(Field(ParseJson(Admin("GET", "/api/campaigns/sales").body), "mapped"), "false");
+  const auto pools = ParseJson(Admin("GET", "/api/pools").body).at("pools").as_array();
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(Field(pools[0], "fallback"), "any");
+}
+
 TEST_F(ApiTest, AdminEndpointsNeedTheToken) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string form = "caller_id=2125551001";

@@ -281,6 +281,10 @@ TEST(ParseNumberSpecTest, RejectsTheFirstBadField) {
           {{{"caller_id", "2125551234"}, {"state", "NYC"}}, "state"},
           {{{"caller_id", "2125551234"}, {"state", "N1"}}, "state"},
           {{{"caller_id", "2125551234"}, {"active", "maybe"}}, "active"},
+          // A misspelt name is refused (it was ignored: the number ran at the default cap).
+          {{{"caller_id", "2125551234"}, {"hourly_limt", "5"}}, "hourly_limt"},
+          {{{"caller_id", "2125551234"}, {"rest_until", "2030-01-01T00:00:00Z"}}, "rest_until"},
+          {{{"caller_id", "2125551234"}, {"bad name", "1"}}, "body"},
       },
       ParseNumberSpec);
 }
