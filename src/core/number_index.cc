@@ -329,6 +329,7 @@ bool NumberIndex::ListSlice(const NumberQuery& query, PartialList& partial, std:
   for (std::size_t id = partial.next; id < end; ++id) {
     const Record& r = records_[id];
     if (!r.in_use) continue;
+    if (r.digits <= query.after) continue;
     if (query.area_code && r.digits / 10'000'000 != *query.area_code) continue;
     if (query.active && r.active != *query.active) continue;
     if (query.resting && (r.rest_until > now_compact) != *query.resting) continue;

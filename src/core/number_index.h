@@ -76,6 +76,7 @@ struct NumberQuery {
   std::size_t offset = 0;
   std::size_t limit = 100;
   std::optional<bool> resting;  // resting now (an admin's or an automatic rest), or not
+  std::uint64_t after = 0;      // only numbers above these digits (0: from the first)
 };
 
 struct NumberList {

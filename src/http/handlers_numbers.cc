@@ -55,11 +55,17 @@ boost::asio::awaitable<Response> HandleListNumbers(const Request& request,
   boost::json::array numbers;
   numbers.reserve(page->numbers.size());
   for (const auto& number : page->numbers) numbers.emplace_back(NumberJson(number));
-  co_return JsonResponse({{"success", true},
-                          {"total", page->total},
-                          {"offset", filter->offset},
-                          {"limit", filter->limit},
-                          {"numbers", std::move(numbers)}});
+  // The next page: after this one's last number (pages by `after` neither skip nor repeat a
+  // number while others are added or deleted); null when this page is the last.
+  const bool more = filter->offset + page->numbers.size() < page->total && !page->numbers.empty();
+  co_return JsonResponse(
+      {{"success", true},
+       {"total", page->total},
+       {"offset", filter->offset},
+       {"limit", filter->limit},
+       {"next_after", more ? boost::json::value(page->numbers.back().spec.caller_id.ToString())
+                           : boost::json::value(nullptr)},
+       {"numbers", std::move(numbers)}});
 }
 
 boost::asio::awaitable<Response> HandleGetNumber(const Request& /*request*/,

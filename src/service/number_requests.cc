@@ -168,6 +168,12 @@ core::Result<store::NumberFilter> ParseNumberFilter(const Params& params) {
   if (!resting) return core::Fail(std::move(resting).error());
   filter.resting = *resting;
 
+  auto after = ParseIfPresent(params, "after", [](std::string_view t) {
+    return core::PhoneNumber::ParsePoolNumber(t, "after");
+  });
+  if (!after) return core::Fail(std::move(after).error());
+  filter.after = *after;
+
   auto offset = ParseIfPresent(params, "offset", [](std::string_view t) {
     return ParseWholeNumber(t, "offset", 0, kMaxOffset);
   });

@@ -63,8 +63,8 @@ struct LoggedNames {
                                                                core::TimePoint now);
 
 // GET /api/numbers. Optional `area_code`, `pool`, `active`, `resting` (resting now, or not);
-// `offset` (default 0), `limit`
-// (1..1000, default 100).
+// `after` (a caller-ID, pool number rules: only numbers above it, the previous page's last),
+// `offset` (default 0), `limit` (1..1000, default 100).
 [[nodiscard]] core::Result<store::NumberFilter> ParseNumberFilter(const Params& params);
 
 // /api/campaigns/{campaign}: the campaign named by the path (decoded), with the agent/campaign

@@ -54,6 +54,10 @@ struct NumberFilter {
   std::size_t offset = 0;
   std::size_t limit = 100;      // REQUIRES: 1..1000
   std::optional<bool> resting;  // resting now, or not (the dashboard's list of rested numbers)
+  // Only numbers above this one (a page's last): pages that neither skip nor repeat a number
+  // while others are added or deleted, which offsets do. NumberPage::total then counts the
+  // matches after it.
+  std::optional<core::PhoneNumber> after;
 };
 
 struct NumberPage {

@@ -620,6 +620,17 @@ TEST_F(NumberIndexTest, ListFiltersPagesAndSortsByNumber) {
   NumberQuery pool;
   pool.pool = "sales";
   EXPECT_EQ(index_.List(pool, now_).total, 1u);
+  // After a page's last number: the numbers above it, counted from there.
+  NumberQuery after;
+  after.after = 2125550001;
+  after.limit = 1;
+  page = index_.List(after, now_);
+  EXPECT_EQ(page.total, 2u);
+  ASSERT_EQ(page.numbers.size(), 1u);
+  EXPECT_EQ(page.numbers[0].spec.caller_id.ToString(), "3105550001");
+  after.area_code = 310;
+  after.after = 3105550001;
+  EXPECT_EQ(index_.List(after, now_).numbers.at(0).spec.caller_id.ToString(), "3105550002");
 }
 
 // A listing read in slices, the caller's lock let go between them: a number deleted meanwhile is

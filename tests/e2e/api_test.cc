@@ -164,6 +164,47 @@ TEST_F(ApiTest, AdminWritesRefuseAnUnknownFieldAndChangeNothing) {
   EXPECT_EQ(Field(pools[0], "fallback"), "any");
 }
 
+// Pages read by `after` (the previous page's next_after) neither skip nor repeat a number while
+// others are added or deleted; by offset, a number deleted from an earlier page shifts the next.
+TEST_F(ApiTest, PagesByAfterNeitherSkipNorRepeatWhileNumbersChange) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 6));
+  ASSERT_EQ(Admin("PATCH", "/api/numbers/2125551006", "active=false").status, 200);
+  const auto caller_ids = [](const boost::json::value& page) {
+    std::vector<std::string> listed;
+    for (const auto& n : page.at("numbers").as_array()) listed.push_back(Field(n, "caller_id"));
+    return listed;
+  };
+  for (const std::string filter : {"", "&active=true"}) {  // cluster: by rank, and by list.lua
+    SCOPED_TRACE(filter);
+    const auto first = ParseJson(Admin("GET", "/api/numbers?limit=2" + filter).body);
+    ASSERT_EQ(caller_ids(first), (std::vector<std::string>{"2125551001", "2125551002"})) << first;
+    EXPECT_EQ(Field(first, "next_after"), "2125551002");
+    ASSERT_EQ(Admin("DELETE", "/api/numbers/2125551001").status, 200);
+    ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1000, 1));  // below the page: not in the next one
+    const auto second =
+        ParseJson(Admin("GET", "/api/numbers?limit=2&after=2125551002" + filter).body);
+    EXPECT_EQ(caller_ids(second), (std::vector<std::string>{"2125551003", "2125551004"})) << second;
+    EXPECT_EQ(Field(second, "total"), filter.empty() ? "4" : "3") << second;
+    const auto last =
+        ParseJson(Admin("GET", "/api/numbers?limit=2&after=2125551004" + filter).body);
+    const std::vector<std::string> rest = filter.empty()
+                                              ? std::vector<std::string>{"2125551005", "2125551006"}
+                                              : std::vector<std::string>{"2125551005"};
+    EXPECT_EQ(caller_ids(last), rest) << last;
+    EXPECT_TRUE(last.at("next_after").is_null()) << last;
+    // Put back for the second pass.
+    ASSERT_EQ(Admin("DELETE", "/api/numbers/2125551000").status, 200);
+    ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));
+  }
+  EXPECT_EQ(Field(ParseJson(Admin("GET", "/api/numbers?after=212555").body), "field"), "after");
+  // An area code's listing after a number below or above it.
+  const auto below = ParseJson(Admin("GET", "/api/numbers?area_code=212&after=2015550100").body);
+  EXPECT_EQ(Field(below, "total"), "6") << below;
+  const auto above = ParseJson(Admin("GET", "/api/numbers?area_code=212&after=3015550100").body);
+  EXPECT_EQ(Field(above, "total"), "0") << above;
+}
+
 TEST_F(ApiTest, AdminEndpointsNeedTheToken) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string form = "caller_id=2125551001";

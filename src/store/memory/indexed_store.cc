@@ -349,8 +349,13 @@ void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberV
 }
 
 void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
-  core::NumberQuery query{filter.area_code, filter.pool,  filter.active,
-                          filter.offset,    filter.limit, filter.resting};
+  core::NumberQuery query{filter.area_code,
+                          filter.pool,
+                          filter.active,
+                          filter.offset,
+                          filter.limit,
+                          filter.resting,
+                          filter.after ? filter.after->digits() : 0};
   // In slices, the lock released between them, and sorted without it: at a million numbers a
   // whole listing held allocations for 8 ms (the first page) to 68 ms (the last).
   core::PartialList partial;

@@ -51,10 +51,13 @@ constexpr const char* kCarryNewest =
 // (number, pool) pairs in order and sets `total`.
 core::Result<std::vector<std::pair<std::string, std::string>>> PageByRank(
     RedisConnection& connection, const std::vector<std::string>& pools,
-    std::optional<std::uint32_t> area_code, std::size_t offset, std::size_t limit,
-    std::size_t& total) {
+    std::optional<std::uint32_t> area_code, std::uint64_t after, std::size_t offset,
+    std::size_t limit, std::size_t& total) {
   std::uint64_t lo = area_code ? std::uint64_t{*area_code} * 10'000'000 : 0;
   std::uint64_t hi = area_code ? lo + 9'999'999 : 9'999'999'999;
+  total = 0;
+  if (after >= hi) return std::vector<std::pair<std::string, std::string>>();
+  lo = std::max(lo, after + 1);
   // A lexical bound "[NNNNNNNNNN" (inclusive) of a number.
   const auto bound = [](std::uint64_t n) { return fmt::format("[{:010}", n); };
   const std::string from = bound(lo);
@@ -465,11 +468,18 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
     }
     const std::size_t wanted = filter.offset + filter.limit;
     NumberPage page;
+    // `after` within the area code's range, or none below it; above it nothing is left.
+    std::uint64_t after = filter.after ? filter.after->digits() : 0;
+    if (filter.area_code) {
+      const std::uint64_t first_of_area = std::uint64_t{*filter.area_code} * 10'000'000;
+      if (after >= first_of_area + 9'999'999) pools.clear();
+      if (after < first_of_area) after = 0;
+    }
     std::vector<std::pair<std::string, std::string>> matches;  // number, pool
     std::size_t first = filter.offset;                         // of the page in `matches`
     if (!filter.active && !filter.resting) {
-      auto ranked =
-          PageByRank(connection, pools, filter.area_code, filter.offset, filter.limit, page.total);
+      auto ranked = PageByRank(connection, pools, filter.area_code, after, filter.offset,
+                               filter.limit, page.total);
       if (!ranked) {
         done(core::Fail(ranked.error()));
         return;
@@ -482,7 +492,7 @@ void RedisStore::ListNumbers(NumberFilter filter, Callback<NumberPage> on_done) 
       // With the active or resting filter, list.lua looks at list_slice numbers a call (see
       // there).
       std::size_t taken = 0;  // of this pool
-      std::string cursor;
+      std::string cursor = after == 0 ? std::string() : fmt::format("{:010}", after);
       do {
         const std::vector<std::string> args = {
             filter.area_code ? std::to_string(*filter.area_code) : std::string(),
