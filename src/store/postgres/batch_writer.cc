@@ -15,21 +15,31 @@ namespace {
 // created_at is set once, by the database clock, when the row is first inserted (compact seconds
 // since 2020-01-01 like the other caller_ids times); an upsert of an existing number keeps it,
 // and meta. warm_from and rest_until are written as given, on insert and update alike: the store
-// decided them (a PATCH hands back the number's own warm_from, and its rest as patched).
+// decided them (a PATCH hands back the number's own warm_from, and its rest as patched). The
+// usage it carries is the number's as the change read it: an allocation made just after (in
+// Redis) whose batch, another instance's, committed first holds newer counters, which the
+// change must not take back (a Redis rebuild would then allow one call over the cap); "newer" as
+// kUpdateUsages tells it.
 constexpr std::string_view kUpsertNumber = R"sql(
-INSERT INTO caller_ids(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active, pool,
-                       state, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
-                       rest_until, created_at)
+INSERT INTO caller_ids AS c(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active,
+                            pool, state, last_used, hour_start, hourly_used, day_start,
+                            daily_used, warm_from, rest_until, created_at)
 VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
        GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0))
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
   hourly_limit = excluded.hourly_limit, daily_limit = excluded.daily_limit,
   is_active = excluded.is_active, pool = excluded.pool, state = excluded.state,
-  last_used = excluded.last_used, hour_start = excluded.hour_start,
-  hourly_used = excluded.hourly_used, day_start = excluded.day_start,
-  daily_used = excluded.daily_used, warm_from = excluded.warm_from,
-  rest_until = excluded.rest_until
+  (last_used, hour_start, hourly_used, day_start, daily_used) =
+    (SELECT CASE WHEN keep THEN c.last_used ELSE excluded.last_used END,
+            CASE WHEN keep THEN c.hour_start ELSE excluded.hour_start END,
+            CASE WHEN keep THEN c.hourly_used ELSE excluded.hourly_used END,
+            CASE WHEN keep THEN c.day_start ELSE excluded.day_start END,
+            CASE WHEN keep THEN c.daily_used ELSE excluded.daily_used END
+     FROM (SELECT c.last_used >= excluded.last_used
+                  AND (c.day_start, c.daily_used) > (excluded.day_start, excluded.daily_used)
+                  AS keep) AS newer),
+  warm_from = excluded.warm_from, rest_until = excluded.rest_until
 )sql";
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
