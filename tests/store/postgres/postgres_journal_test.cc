@@ -1118,15 +1118,15 @@ TEST_F(PostgresJournalTest, AFlushThatGaveUpIsNotWaitedAgainUntilSomethingCommit
   db_.Kill();
   ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // acknowledged: degraded
   auto started = std::chrono::steady_clock::now();
-  journal->Flush();
+  EXPECT_FALSE(journal->Flush()) << "the backlog stays queued: not written";
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(400));
   started = std::chrono::steady_clock::now();
-  journal->Flush();
-  journal->Flush();
+  EXPECT_FALSE(journal->Flush());
+  EXPECT_FALSE(journal->Flush());
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(200));
   db_.Restart();
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  journal->Flush();
+  EXPECT_TRUE(journal->Flush());
   EXPECT_EQ(Count("reservations"), 2);
 }
 
