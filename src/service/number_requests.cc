@@ -1,6 +1,4 @@
 // ParseNumberSpec, ParseNumberPatch and ParseNumberFilter (service/requests.h).
-#include <algorithm>
-#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
