@@ -23,10 +23,19 @@
 
 namespace cidrotor::store {
 
+// The order of a number's admin changes where several writers journal them (cluster mode: each
+// instance's writer commits its own backlog, in either order after an outage): Redis's clock in
+// microseconds when the change ran there (lib.lua change_version). A journal that receives a
+// change older than the one it holds for the number (a row, or a deleted number's tombstone)
+// ignores it. 0: unversioned, applied as it comes (embedded mode, whose one writer commits in
+// the order of the changes).
+using ChangeVersion = std::uint64_t;
+
 // A number was created or changed (spec and usage are its complete new state).
 struct NumberUpserted {
   core::NumberSpec spec;
   core::NumberUsage usage;
+  ChangeVersion version = 0;
 };
 
 // A deleted number's usage, kept until `keep_until` (compact seconds) so that the number added
@@ -44,6 +53,7 @@ struct NumberDeleted {
   core::PhoneNumber caller_id;
   DeletedUsage kept{};
   core::TimePoint at{};
+  ChangeVersion version = 0;
 };
 
 // A reservation was made; `usage` is the number's usage after it (last_used, counters).

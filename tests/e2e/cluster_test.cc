@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -502,6 +503,79 @@ TEST_F(ClusterTest, PostgresHungAllocationIsAnsweredWithinSecondsAndRecordedAfte
   WaitUntilHealthy();
   ASSERT_EQ(acknowledged.size(), 3U);
   EXPECT_EQ(postgres.StoredReservations(acknowledged), 3);
+}
+
+// Changes of one number through two instances while PostgreSQL is down wait in two backlogs,
+// which reach PostgreSQL in either order once it is back: here the later instance's backlog
+// (B's) is written last, on purpose (B is stopped until A's is written). Each change carries
+// Redis's order (its version), so PostgreSQL keeps what Redis ended with: a number B patched
+// before A deleted it stays deleted, one B patched before A deactivated it stays inactive, also
+// after Redis is rebuilt from PostgreSQL (without the versions, B's whole-row writes undid both).
+// B has written nothing since PostgreSQL went away when its first change comes (on a Redis
+// connection it opens then, whose script load cannot read the journal): taken, not refused.
+TEST_F(PostgresOutageTest, ChangesOfOneNumberThroughTwoInstancesReachPostgresInRedisOrder) {
+  OwnPostgres postgres(work_dir() / "pg");
+  ASSERT_TRUE(postgres.ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
+  auto second = StartAnotherInstance("second");
+  ASSERT_NE(second, nullptr);
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3));
+  HttpClient other(second->port());
+  const auto patch_through_second = [&](const std::string& number, const std::string& body) {
+    return other.Request("PATCH", "/api/numbers/" + number, body,
+                         {{"Authorization", std::string("Bearer ") + kAdminToken},
+                          {"Content-Type", "application/json"}});
+  };
+  const auto healthy = [](HttpClient& instance) {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    while (Field(ParseJson(instance.Get("/health").body), "status") != "healthy") {
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  };
+  ASSERT_TRUE(healthy(client()));
+  ASSERT_TRUE(healthy(other));
+
+  ASSERT_TRUE(postgres.Kill());
+  const std::string deleted = Number(212, 1001);
+  const std::string deactivated = Number(212, 1002);
+  const std::string patched = Number(212, 1003);
+  auto r = patch_through_second(deleted, R"({"carrier":"B"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = patch_through_second(deactivated, R"({"carrier":"B"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Admin("PATCH", "/api/numbers/" + patched, R"({"carrier":"A"})", "application/json");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Admin("DELETE", "/api/numbers/" + deleted);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Admin("PATCH", "/api/numbers/" + deactivated, R"({"active":false})", "application/json");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = patch_through_second(patched, R"({"carrier":"B"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+
+  // A's backlog first, then B's.
+  ASSERT_EQ(::kill(second->pid(), SIGSTOP), 0);
+  const bool restarted = postgres.Restart();
+  const bool first_written = healthy(client());
+  ::kill(second->pid(), SIGCONT);
+  ASSERT_TRUE(restarted);
+  ASSERT_TRUE(first_written);
+  ASSERT_TRUE(healthy(other));
+
+  redis().Kill();
+  ASSERT_TRUE(redis().Restart());  // empty: rebuilt from PostgreSQL
+  ASSERT_EQ(NextCidOnceRecovered("to=2125559876").status, 200);
+  EXPECT_EQ(Admin("GET", "/api/numbers/" + deleted).status, 404);
+  const auto field = [&](const std::string& number, const char* name) {
+    const auto json = ParseJson(Admin("GET", "/api/numbers/" + number).body);
+    return json.is_object() && json.as_object().contains("number")
+               ? Field(json.as_object().at("number"), name)
+               : std::string("(no number)");
+  };
+  EXPECT_EQ(field(deactivated, "active"), "false");
+  EXPECT_EQ(field(deactivated, "carrier"), "B");
+  EXPECT_EQ(field(patched, "carrier"), "B");
 }
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "core/warm_up.h"
 #include "store/journal_test_util.h"
@@ -1305,6 +1307,80 @@ TEST_F(RedisStoreTest, ChangesOfOneNumberFromTwoInstancesAtOnceAreNeverLost) {
     EXPECT_EQ(recorded.numbers[0].first.carrier, carrier) << "round " << round;
     EXPECT_EQ(recorded.numbers[0].first.hourly_cap, cap) << "round " << round;
   }
+}
+
+// Every admin change reaches the journal with its version (store/journal.h ChangeVersion),
+// taken in Redis: the changes of one number, through any instance and any path (add, patch, move
+// to another pool, import of a new and of an existing number, delete), get growing versions in
+// the order they ran there, which PostgreSQL orders their commits by.
+TEST_F(RedisStoreTest, EveryAdminChangeIsJournaledWithAVersionInRedisOrder) {
+  class VersionJournal final : public SharedJournal {
+   public:
+    using SharedJournal::SharedJournal;
+    void Append(std::vector<JournalEntry> entries, Durable on_durable) override {
+      for (const JournalEntry& entry : entries) {
+        std::lock_guard lock(mu);
+        if (const auto* upserted = std::get_if<NumberUpserted>(&entry)) {
+          versions.push_back(upserted->version);
+        } else if (const auto* deleted = std::get_if<NumberDeleted>(&entry)) {
+          versions.push_back(deleted->version);
+        }
+      }
+      SharedJournal::Append(std::move(entries), std::move(on_durable));
+    }
+    std::mutex mu;
+    std::vector<ChangeVersion> versions;  // guarded by mu
+  };
+  auto owned_a = std::make_unique<VersionJournal>(journal_);
+  auto owned_b = std::make_unique<VersionJournal>(journal_);
+  VersionJournal& journal_a = *owned_a;
+  VersionJournal& journal_b = *owned_b;
+  auto a = OpenInstance({}, std::move(owned_a));
+  auto b = OpenInstance({}, std::move(owned_b));
+  ASSERT_TRUE(a && b);
+  const auto import = [&](Store& store, const std::string& number, const std::string& pool) {
+    std::vector<ImportItem> items(1);
+    items[0].spec = Spec(number, 0, 0, pool);
+    items[0].given = kImportCarrier | kImportPool;
+    return Await<ImportResult>([&](Callback<ImportResult> done) {
+      store.ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+    });
+  };
+  core::NumberPatch carrier;
+  carrier.carrier = "B";
+  core::NumberPatch move;
+  move.pool = "east";
+  std::vector<ChangeVersion> order;  // each change's version, in the order they were made
+  const auto last_of = [&](VersionJournal& journal) {
+    std::lock_guard lock(journal.mu);
+    return journal.versions.empty() ? ChangeVersion{0} : journal.versions.back();
+  };
+  ASSERT_THAT(AddOn(*a, "2125550001"), IsOk());
+  order.push_back(last_of(journal_a));
+  ASSERT_THAT(PatchOn(*b, "2125550001", carrier), IsOk());
+  order.push_back(last_of(journal_b));
+  ASSERT_THAT(PatchOn(*a, "2125550001", move), IsOk());
+  order.push_back(last_of(journal_a));
+  ASSERT_THAT(import(*b, "2125550001", "east"), IsOk());  // an existing number (upsert.lua)
+  order.push_back(last_of(journal_b));
+  ASSERT_THAT(Await<void>([&](auto done) {
+                a->DeleteNumber(*core::PhoneNumber::ParsePoolNumber("2125550001"), done);
+              }),
+              IsOk());
+  order.push_back(last_of(journal_a));
+  ASSERT_THAT(import(*b, "2125550001", "default"), IsOk());  // new again (insert.lua)
+  order.push_back(last_of(journal_b));
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    EXPECT_NE(order[i], 0U) << "change " << i;
+    if (i > 0) {
+      EXPECT_GT(order[i], order[i - 1]) << "change " << i;
+    }
+  }
+  // Redis's clock in microseconds: today's, not a counter.
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_NEAR(static_cast<double>(order.back()), static_cast<double>(now_us), 60e6);
 }
 
 // An instance that died while changing a number leaves its lock: the next change waits for it

@@ -19,13 +19,19 @@ namespace {
 // usage it carries is the number's as the change read it: an allocation made just after (in
 // Redis) whose batch, another instance's, committed first holds newer counters, which the
 // change must not take back (a Redis rebuild would then allow one call over the cap); "newer" as
-// kUpdateUsages tells it.
+// kUpdateUsages tells it. $16, the change's version (store/journal.h ChangeVersion; schema.cc
+// caller_ids.version): a change older than the row, or than the number's tombstone (a delete
+// that ran after it in Redis, committed first by another instance), changes nothing; 0 is
+// applied as it comes.
 constexpr std::string_view kUpsertNumber = R"sql(
 INSERT INTO caller_ids AS c(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active,
                             pool, state, last_used, hour_start, hourly_used, day_start,
-                            daily_used, warm_from, rest_until, created_at)
-VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0))
+                            daily_used, warm_from, rest_until, created_at, version)
+SELECT $1::bigint, $2::text, $3::text, $4::integer, $5::integer, $6::boolean, $7::text, $8::text,
+       $9::bigint, $10::bigint, $11::integer, $12::bigint, $13::integer, $14::bigint, $15::bigint,
+       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0), $16::bigint
+WHERE $16::bigint = 0 OR NOT EXISTS (SELECT 1 FROM number_tombstones t
+                                     WHERE t.caller_id = $1::bigint AND t.version > $16::bigint)
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
   hourly_limit = excluded.hourly_limit, daily_limit = excluded.daily_limit,
@@ -39,10 +45,27 @@ ON CONFLICT(caller_id) DO UPDATE SET
      FROM (SELECT c.last_used >= excluded.last_used
                   AND (c.day_start, c.daily_used) > (excluded.day_start, excluded.daily_used)
                   AS keep) AS newer),
-  warm_from = excluded.warm_from, rest_until = excluded.rest_until
+  warm_from = excluded.warm_from, rest_until = excluded.rest_until,
+  version = GREATEST(c.version, excluded.version)
+WHERE excluded.version = 0 OR c.version <= excluded.version
 )sql";
 
-constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = $1";
+// $2, the delete's version (kUpsertNumber): a row changed after it in Redis (another instance's
+// change, committed first) stays; the tombstone keeps the version from older changes that come
+// later, and up to 64 tombstones older than a week go (schema.cc). 0 deletes as it comes and
+// leaves no tombstone.
+constexpr std::string_view kDeleteNumber = R"sql(
+WITH gone AS (DELETE FROM caller_ids WHERE caller_id = $1::bigint
+                                       AND ($2::bigint = 0 OR version <= $2::bigint)),
+     swept AS (DELETE FROM number_tombstones WHERE caller_id IN (
+                 SELECT caller_id FROM number_tombstones
+                 WHERE version < $2::bigint - 604800000000 AND caller_id <> $1::bigint LIMIT 64
+                 FOR UPDATE SKIP LOCKED))
+INSERT INTO number_tombstones(caller_id, version)
+SELECT $1::bigint, $2::bigint WHERE $2::bigint <> 0
+ON CONFLICT(caller_id) DO UPDATE SET version = GREATEST(number_tombstones.version,
+                                                        excluded.version)
+)sql";
 
 // A deleted number's usage (store/deleted_usage.h) kept ($9, keep_until, not 0), or an older row
 // of it dropped ($9 = 0); and up to 64 rows of other numbers whose time ($10) is over, so each
@@ -337,11 +360,13 @@ void BatchWriter::Add(const NumberUpserted& e) {
   batch_.Text(s.pool);
   batch_.Text(s.state);
   ForEachUsageColumn(e.usage, [this](std::int64_t value) { batch_.Int(value); });
+  batch_.Int(static_cast<std::int64_t>(e.version));
 }
 
 void BatchWriter::Add(const NumberDeleted& e) {
   batch_.Prepared(kDeleteNumberName);
   batch_.Int(Digits(e.caller_id));
+  batch_.Int(static_cast<std::int64_t>(e.version));
   batch_.Prepared(kKeepDeletedName);
   batch_.Int(Digits(e.caller_id));
   ForEachUsageColumn(e.kept.usage, [this](std::int64_t value) { batch_.Int(value); });

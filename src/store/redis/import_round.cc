@@ -79,15 +79,17 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
 
 // The Take* functions read a written chunk's reply into `outcome` and its counts into `result`;
 // the undo of a number the chunk added removes it (and its cid:pool_of claim).
-// insert.lua answered OK: every number of the chunk is new (claimed by ClaimPools), with no usage
-// but its last_used and its warm-up start (InsertedUsage).
+// insert.lua answered OK (`reply`): every number of the chunk is new (claimed by ClaimPools), with
+// no usage but its last_used and its warm-up start (InsertedUsage).
 void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
-                  const ScriptContext& context, ChunkOutcome& outcome, ImportResult& result) {
+                  const RedisReply& reply, const ScriptContext& context, ChunkOutcome& outcome,
+                  ImportResult& result) {
   outcome.entries.reserve(chunk.items.size());
+  const ChangeVersion version = ChangeVersionOf(reply);
   for (std::size_t i : chunk.items) {
     const ImportItem& item = items[i];
     outcome.undo->added.push_back(item.spec.caller_id);
-    outcome.entries.emplace_back(NumberUpserted{item.spec, InsertedUsage(item, context)});
+    outcome.entries.emplace_back(NumberUpserted{item.spec, InsertedUsage(item, context), version});
   }
   result.imported += chunk.items.size();
 }
@@ -106,6 +108,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
         ViewFromReply(before.elements[k], chunk.pool, context.now, context.windows, index));
   }
   outcome.entries.reserve(chunk.items.size());
+  const ChangeVersion version = ChangeVersionOf(reply);
   for (std::size_t k = 0; k < chunk.items.size(); ++k) {
     const ImportItem& item = items[chunk.items[k]];
     const std::string status = reply.Text(1 + k * kUpsertReplyFields);
@@ -119,7 +122,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     } else {
       continue;
     }
-    outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k)});
+    outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k), version});
   }
 }
 
@@ -282,7 +285,7 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
     ChunkOutcome& taken = outcome.written.emplace_back();
     taken.undo->pool = chunk.pool;
     if (before == nullptr) {
-      TakeInserted(chunk, items, context, taken, outcome.counts);
+      TakeInserted(chunk, items, reply, context, taken, outcome.counts);
     } else {
       TakeUpserted(chunk, items, specs[c], *before, reply, context, index, taken, pool_of,
                    outcome.counts);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,13 @@ std::string LastUsedArg(const core::NumberUsage& usage);
 // upsert.lua's reply per number: status, last_used, hour_start, hourly_used, day_start,
 // daily_used, warm_from, rest_until, last_used_ms.
 inline constexpr std::size_t kUpsertReplyFields = 9;
+
+// The version of the change a reply of upsert.lua, insert.lua or delete.lua made (its last
+// element; lib.lua change_version): the journal entry's (store/journal.h ChangeVersion).
+inline std::uint64_t ChangeVersionOf(const RedisReply& reply) {
+  return reply.elements.empty() ? 0
+                                : static_cast<std::uint64_t>(reply.Int(reply.elements.size() - 1));
+}
 
 // The usage upsert.lua reports for its `index`-th number (warm_from, rest_until and
 // last_used_ms included).

@@ -280,12 +280,15 @@ class RedisStore final : public Store {
   // when it differs; a live reservation moves with the number, and so do its usage, warm-up start
   // and rest when `usage` is not given. `rest_until` set: the rest end written instead of the one
   // kept or given (0 ends a rest; a PATCH). Returns the id of a reservation that ended with the
-  // move instead (0 if none; only when it could not be carried).
-  core::Result<std::uint64_t> PutNumber(redis::RedisConnection& connection,
-                                        const core::NumberSpec& spec,
-                                        const std::optional<core::NumberUsage>& usage,
-                                        const std::string& from_pool, core::TimePoint now,
-                                        std::optional<core::CompactTime> rest_until = std::nullopt);
+  // move instead (0 if none; only when it could not be carried), and the change's version.
+  struct Put {
+    std::uint64_t ended = 0;
+    ChangeVersion version = 0;
+  };
+  core::Result<Put> PutNumber(redis::RedisConnection& connection, const core::NumberSpec& spec,
+                              const std::optional<core::NumberUsage>& usage,
+                              const std::string& from_pool, core::TimePoint now,
+                              std::optional<core::CompactTime> rest_until = std::nullopt);
   // True when Redis answers that `pool` does not hold `caller_id` (or the pool is absent, or of
   // another generation); false when it does, or cannot say.
   bool AbsentFrom(redis::RedisConnection& connection, const std::string& pool,
@@ -351,12 +354,13 @@ class RedisStore final : public Store {
   // Redis lacks one (older data than it had), drops the generation and starts the rebuild.
   // Otherwise raises the reservation-id counter above the journal's highest id. Skipped (ok)
   // when Redis lost everything (the generation check rebuilds it) or the journal is down
-  // (degraded: allocation goes on without it).
+  // (degraded, or its read fails: allocation goes on without it).
   // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
-  // The journal's reservations for `query`, waited for at most 2 s. Errors: kUnavailable.
-  core::Result<std::vector<ReservationRecord>> AwaitJournal(ReservationQuery query);
+  // The journal's answer (its reservations, or its error) for `query`; nullopt when it did not
+  // answer within 2 s.
+  std::optional<core::Result<std::vector<ReservationRecord>>> AwaitJournal(ReservationQuery query);
   // Deletes the generation key and every pool's, if the generation is still `checked`.
   // Errors: kUnavailable (Redis down, or the generation changed: a rebuild is under way).
   core::Result<void> DropGeneration(redis::RedisConnection& connection, const std::string& checked);

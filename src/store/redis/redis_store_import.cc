@@ -169,7 +169,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
       }
       ++progress->result.updated;
       std::vector<JournalEntry> entries;
-      entries.push_back(NumberUpserted{after->spec, after->usage});
+      entries.push_back(NumberUpserted{after->spec, after->usage, moved->version});
       progress->Add();
       journal_->Append(std::move(entries), [progress](core::Result<void> durable) {
         if (!durable) progress->Fail(durable.error());

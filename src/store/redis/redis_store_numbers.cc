@@ -31,7 +31,7 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
 
 // delete.lua's reply: 'OK', the number's view (16 fields, lib.lua view), its newest reservation
 // ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 7
-// fields.
+// fields, and last the delete's version (redis::ChangeVersionOf).
 constexpr std::size_t kDeletedNewest = 17;
 constexpr std::size_t kDeletedEnded = 18;
 constexpr std::size_t kDeletedWithHeld = 26;
@@ -145,11 +145,12 @@ core::Result<void> RedisStore::RemoveNumber(RedisConnection& connection, const s
   return Unmap(connection, caller_id.ToString(), pool);
 }
 
-core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
-                                                  const core::NumberSpec& spec,
-                                                  const std::optional<core::NumberUsage>& usage,
-                                                  const std::string& from_pool, core::TimePoint now,
-                                                  std::optional<core::CompactTime> rest_until) {
+core::Result<RedisStore::Put> RedisStore::PutNumber(RedisConnection& connection,
+                                                    const core::NumberSpec& spec,
+                                                    const std::optional<core::NumberUsage>& usage,
+                                                    const std::string& from_pool,
+                                                    core::TimePoint now,
+                                                    std::optional<core::CompactTime> rest_until) {
   std::uint64_t ended = 0;
   std::vector<std::string> carried;  // lib.lua hold's fields of a live reservation that moves
   std::optional<core::NumberUsage> keep = usage;
@@ -178,7 +179,7 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
       }
       newest = r.Text(kDeletedNewest);
       ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));
-      if (ended != 0 && r.elements.size() == kDeletedWithHeld) {
+      if (ended != 0 && r.elements.size() == kDeletedWithHeld + 1) {  // and the version
         for (std::size_t i = kDeletedEnded; i < kDeletedWithHeld; ++i) carried.push_back(r.Text(i));
       }
     }
@@ -217,7 +218,7 @@ core::Result<std::uint64_t> RedisStore::PutNumber(RedisConnection& connection,
   }
   auto mapped = connection.Pipeline(globals);
   if (!mapped) return core::Fail(mapped.error());
-  return ended;
+  return Put{ended, redis::ChangeVersionOf(*put)};
 }
 
 bool RedisStore::AbsentFrom(RedisConnection& connection, const std::string& pool,
@@ -306,7 +307,7 @@ void RedisStore::AddNumber(core::NumberSpec spec, Callback<core::NumberView> on_
           return;
         }
         std::vector<JournalEntry> entries;
-        entries.push_back(NumberUpserted{view->spec, view->usage});
+        entries.push_back(NumberUpserted{view->spec, view->usage, redis::ChangeVersionOf(*added)});
         journal_->Append(std::move(entries), [this, view = *view, done = std::move(done)](
                                                  core::Result<void> durable) mutable {
           if (durable) {
@@ -353,17 +354,17 @@ void RedisStore::UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch pat
           rest_until = core::PatchedRestUntil(before->usage.rest_until, *patch.rest_until,
                                               core::ToCompact(now), patch.rest_unless_resting);
         }
-        auto ended = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
-        auto view = ended ? ReadNumber(connection, spec.pool, caller_id, now)
-                          : core::Result<core::NumberView>(core::Fail(ended.error()));
+        auto put = PutNumber(connection, spec, std::nullopt, **pool, now, rest_until);
+        auto view = put ? ReadNumber(connection, spec.pool, caller_id, now)
+                        : core::Result<core::NumberView>(core::Fail(put.error()));
         if (!view) {
           done(core::Fail(view.error()));
           return;
         }
         std::vector<JournalEntry> entries;
-        if (*ended != 0)
-          entries.push_back(ReservationReleased{*ended, now, core::CallOutcome::kUnknown, {}});
-        entries.push_back(NumberUpserted{view->spec, view->usage});
+        if (put->ended != 0)
+          entries.push_back(ReservationReleased{put->ended, now, core::CallOutcome::kUnknown, {}});
+        entries.push_back(NumberUpserted{view->spec, view->usage, put->version});
         journal_->Append(
             std::move(entries), [this, view = *view, previous = *before,
                                  done = std::move(done)](core::Result<void> durable) mutable {
@@ -420,7 +421,7 @@ void RedisStore::DeleteNumber(core::PhoneNumber caller_id, Callback<void> on_don
           journal_->Append(std::move(entries), {});
         }
         std::vector<JournalEntry> entries;
-        entries.push_back(NumberDeleted{caller_id, kept, now});
+        entries.push_back(NumberDeleted{caller_id, kept, now, redis::ChangeVersionOf(*removed)});
         journal_->Append(std::move(entries), [this, previous, done = std::move(done)](
                                                  core::Result<void> durable) mutable {
           if (durable) {

@@ -2,8 +2,8 @@
 -- mode 'move' in the new pool). ARGV[14]: the number.
 -- Reply: {'OK', view (16 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
 -- its newest reservation id ('lr', '0' when none: a move carries it too), ended reservation id or
--- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru} | {'NOTFOUND'} |
--- {'NOPOOL'} | {'GEN', g}.
+-- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru, and last the delete's
+-- version (lib.lua change_version)} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
@@ -30,4 +30,5 @@ for _, v in ipairs(before) do table.insert(out, v) end
 table.insert(out, f[4] or '0')
 table.insert(out, ended)
 for i = 1, #held do table.insert(out, held[i] or '') end
+table.insert(out, change_version())
 return out

@@ -6,7 +6,7 @@
 -- '1'/'0', last_used, warm-up start ('' = new_numbers.lua arriving_wf decides: today without a
 -- last_used; the store sends the value it journals, core::ArrivingUsage), rest end ('0' = none;
 -- an export being restored). A new number starts with no usage and no reservation.
--- Reply: {'OK'} | {'EXISTS'} | {'NOPOOL'} | {'GEN', g}.
+-- Reply: {'OK', version (lib.lua change_version)} | {'EXISTS'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
 advance()
@@ -46,4 +46,4 @@ for n, k in ipairs(keys) do
   add_new(d, act, lu, hc, dc, '0', '0', '0', '0', wf, rs)
 end
 flush_new()
-return {'OK'}
+return {'OK', change_version()}

@@ -61,6 +61,16 @@ end
 -- index), for the exchange, area-code and any tiers alike. A number is one sorted-set entry, not
 -- one per tier: a million-number import writes a million entries fewer, twice.
 
+-- The version of an admin change made now (store/journal.h NumberUpserted and NumberDeleted):
+-- Redis's clock in microseconds, as text. Redis runs one script at a time, so changes of a number
+-- get versions in the order they ran here, through whichever instance; PostgreSQL applies a
+-- change only over an older one (postgres/batch_writer.cc), whatever order the instances'
+-- backlogs reach it in.
+local function change_version()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', tonumber(t[2]))
+end
+
 -- The first member of a sorted set, or nil.
 local function first(key) return redis.call('ZRANGE', key, '0', '0')[1] end
 

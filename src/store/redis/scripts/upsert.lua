@@ -16,8 +16,8 @@
 -- import, a PATCH of other fields; a new number: none), else set as given, '0' = none (ends a
 -- rest now): a PATCH of the rest, the rebuild, a move and an undo.
 -- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
--- rest_until, last_used_ms, ...} (9 per number), status 'new' | 'upd' | 'skip' | 'dup'; or {'NOPOOL'} |
--- {'GEN', g}.
+-- rest_until, last_used_ms, ...} (9 per number), status 'new' | 'upd' | 'skip' | 'dup', then the
+-- change's version (lib.lua change_version); or {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(ARGV[15] == '1')
 if bad then return bad end
 advance()
@@ -114,4 +114,5 @@ flush_new()
 if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
   hold(ARGV[16], {ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35], ARGV[36], ARGV[37]})
 end
+table.insert(out, change_version())
 return out
