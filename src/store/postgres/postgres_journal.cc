@@ -170,9 +170,14 @@ void PostgresJournal::WriterLoop() {
     Complete(lock, completions);
     if (queue_.empty() && PendingLogsLocked() == 0) {
       if (stop_) return;
-      work_cv_.wait(lock, [this] {
+      const auto woken = [this] {
         return stop_ || !queue_.empty() || PendingLogsLocked() != 0 || !refusals_.empty();
-      });
+      };
+      if (options_.idle_probe.count() == 0) {
+        work_cv_.wait(lock, woken);
+      } else if (!work_cv_.wait_for(lock, options_.idle_probe, woken)) {
+        ProbeIdle(lock);
+      }
       continue;
     }
     if (!write_conn_.is_open() || write_conn_.Lost()) {
@@ -579,6 +584,33 @@ void PostgresJournal::LeaveDegradedIfDrainedLocked() {
   healthy_.store(true);
   spdlog::info("postgres journal: {} is back and the backlog is written; waiting for commits again",
                server_);
+}
+
+void PostgresJournal::ProbeIdle(std::unique_lock<std::mutex>& lock) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!write_conn_.is_open() || write_conn_.Lost()) {
+    if (now < next_connect_) return;
+    lock.unlock();
+    const bool connected = ConnectWriter();  // degrades when it fails
+    lock.lock();
+    if (!connected) {
+      next_connect_ = std::chrono::steady_clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+      return;
+    }
+    backoff_ = options_.reconnect_min;
+  } else {
+    lock.unlock();
+    SetWritingSince(now);  // a server that hangs is the watchdog's, as in a commit
+    auto probed = write_conn_.Exec("SELECT 1", "probe the server");
+    SetWritingSince(std::nullopt);
+    lock.lock();
+    if (!probed) {
+      EnterDegradedLocked(probed.error());
+      return;
+    }
+  }
+  LeaveDegradedIfDrainedLocked();
 }
 
 void PostgresJournal::AcknowledgeWhileWaiting() {

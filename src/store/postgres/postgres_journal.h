@@ -119,6 +119,12 @@ struct PostgresOptions {
   // allocation (batch_writer.h): how long such a release may wait after its allocation arrived.
   // Default 5,000 ms.
   std::chrono::milliseconds early_release_sweep{5'000};
+  // While nothing is queued, the writer checks its server this often (SELECT 1 on its
+  // connection, or connecting again when it has none), as a write would: an idle instance's
+  // Healthy() (its /health) turns degraded while the server is gone and healthy once it is back,
+  // not only at its next write. A probe that gets no answer is watched like a commit
+  // (commit_wait). 0 turns it off. Default 1,000 ms.
+  std::chrono::milliseconds idle_probe{1'000};
 };
 
 class PostgresJournal final : public Journal {
@@ -257,6 +263,9 @@ class PostgresJournal final : public Journal {
   std::size_t PendingLogsLocked() const { return logs_.size() - logs_head_; }
   // Ends degraded mode once the backlog is written and the connection is up. Writer thread.
   void LeaveDegradedIfDrainedLocked();
+  // Nothing was queued for idle_probe: checks the server (PostgresOptions::idle_probe). Writer
+  // thread. REQUIRES: lock held; releases it meanwhile.
+  void ProbeIdle(std::unique_lock<std::mutex>& lock);
   void GatherLocked(std::unique_lock<std::mutex>& lock);
   // Runs `query` on the reader's (or the scanner's) thread and connection, opening (and
   // migrating) the connection when it is closed or lost, and hands its result to `done`.

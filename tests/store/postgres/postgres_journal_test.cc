@@ -249,6 +249,7 @@ class PostgresJournalTest : public ::testing::Test {
     settings.connect_timeout = options.connection.connect_timeout;
     settings.statement_timeout = options.connection.statement_timeout;
     options.connection = settings;
+    options.idle_probe = std::chrono::milliseconds(0);  // a probe would meet the armed rule
     auto journal = OpenAsIs(std::move(options));
     if (journal) {
       EXPECT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
@@ -634,6 +635,37 @@ TEST_F(PostgresJournalTest, ServerDownDegradesThenTheBacklogIsWrittenInOrder) {
   ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ(loaded->max_reservation_id, 500u);
   EXPECT_EQ(loaded->live_reservations, kDuringOutage + 1);  // all but the released one, plus 500
+}
+
+// An instance with nothing to write still says whether its server answers (its /health): the
+// writer probes it while idle, so the journal turns degraded once the server is gone, stopped or
+// hung, and healthy again once it is back, without a write in between.
+TEST_F(PostgresJournalTest, AnIdleJournalFollowsItsServer) {
+  PostgresOptions options;
+  options.idle_probe = std::chrono::milliseconds(100);
+  auto journal = Open(options);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  const auto becomes = [&](bool healthy) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+    while (journal->Healthy() != healthy && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return journal->Healthy() == healthy;
+  };
+  EXPECT_TRUE(becomes(true));
+  db_.Kill();
+  EXPECT_TRUE(becomes(false)) << "stopped";
+  EXPECT_TRUE(journal->Degraded());
+  db_.Restart();
+  EXPECT_TRUE(becomes(true)) << "back";
+  EXPECT_FALSE(journal->Degraded());
+  db_.Freeze();
+  const bool hung_seen = becomes(false);
+  db_.Thaw();
+  EXPECT_TRUE(hung_seen) << "hung";
+  EXPECT_TRUE(becomes(true)) << "thawed";
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());
+  EXPECT_EQ(Count("reservations"), 2);
 }
 
 // The log rows queued during an outage go back in batches of max_batch_log_rows, in order: one
