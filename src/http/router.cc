@@ -62,6 +62,8 @@ constexpr std::array kRoutes{
     RouteEntry{Method::kGet, "/metrics", HandleMetrics, Access::kOpen, Logging::kNone},
     RouteEntry{Method::kGet, "/openapi.json", HandleOpenApi, Access::kOpen, Logging::kNone},
     RouteEntry{Method::kGet, "/dashboard", HandleDashboard, Access::kOpen, Logging::kNone},
+    // The address as typed with a slash (its assets are named by absolute paths).
+    RouteEntry{Method::kGet, "/dashboard/", HandleDashboard, Access::kOpen, Logging::kNone},
     RouteEntry{Method::kGet, "/dashboard/{asset}", HandleDashboardAsset, Access::kOpen,
                Logging::kNone},
 };
@@ -83,15 +85,24 @@ constexpr bool AnswersHead(const RouteEntry& route) {
   return route.method == Method::kGet && route.safety == Safety::kSafe;
 }
 
+// Whether some route's pattern is exactly `path` (no "{name}"): that path is its, whatever the
+// method, never a parameter of another (GET /api/numbers/import is a 405, not a caller_id).
+bool IsLiteralPath(std::string_view path) {
+  return std::any_of(kRoutes.begin(), kRoutes.end(),
+                     [&](const RouteEntry& route) { return route.pattern == path; });
+}
+
 // Whether `path` matches `pattern`; a trailing "{name}" matches one non-empty segment, returned
-// in `param`.
+// in `param`, unless the path is a literal route's.
 bool Matches(std::string_view pattern, std::string_view path, std::string_view& param) {
   const auto brace = pattern.find('{');
   if (brace == std::string_view::npos) return pattern == path;
   const std::string_view prefix = pattern.substr(0, brace);
   if (path.substr(0, prefix.size()) != prefix) return false;
   const std::string_view rest = path.substr(prefix.size());
-  if (rest.empty() || rest.find('/') != std::string_view::npos) return false;
+  if (rest.empty() || rest.find('/') != std::string_view::npos || IsLiteralPath(path)) {
+    return false;
+  }
   param = rest;
   return true;
 }

@@ -290,6 +290,10 @@ TEST_F(RouterTest, UnknownPathsAre404AndWrongMethods405) {
   EXPECT_EQ(Call(Method::kPut, "/api/numbers/2125551234", {}, kAdmin).extra_headers,
             "Allow: GET, HEAD, PATCH, DELETE\r\n");
   EXPECT_EQ(Call(Method::kOther, "/next-cid").status, 405);
+  // A literal route's path is never another route's parameter: not a caller_id "import".
+  const Response import = Call(Method::kGet, "/api/numbers/import", {}, kAdmin);
+  ExpectError(import, 405, "method_not_allowed");
+  EXPECT_EQ(import.extra_headers, "Allow: POST\r\n");
 }
 
 // HEAD is answered by every GET route but /next-cid, which reserves a number: a HEAD (which

@@ -265,6 +265,7 @@ TEST_F(SessionRoutesTest, DashboardIsServedFromEmbeddedFilesUnderACsp) {
   EXPECT_EQ(Call(Method::kGet, "/dashboard/style.css").content_type, "text/css; charset=utf-8");
   EXPECT_EQ(Call(Method::kGet, "/dashboard/nothing.js").status, 404);
   EXPECT_EQ(Call(Method::kGet, "/dashboard/index.html").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/dashboard/").body, page.body);  // the address typed with a slash
   EXPECT_EQ(Call(Method::kGet, "/dashboard/..%2fopenapi.json").status, 404);
 }
 
