@@ -17,6 +17,7 @@ void HistoryPruner::Tick(core::TimePoint now) {
   if (retention_.reservations.count() > 0) {
     cutoffs.reservations_before = now - retention_.reservations;
   }
+  cutoffs.tombstones_before = now - kTombstoneRetention;
   journal_.PruneHistory(cutoffs, [running = running_](core::Result<PruneResult> pruned) {
     running->store(false);
     if (!pruned) {

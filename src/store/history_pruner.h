@@ -31,6 +31,11 @@ class HistoryPruner {
  public:
   // How often a pass starts at most: a minute's worth of history is a few chunks.
   static constexpr std::chrono::seconds kInterval{60};
+  // How long a deleted number's version is kept where a journal keeps them (PostgreSQL's
+  // number_versions): as long as a change of it may still wait in an instance's backlog. A
+  // backlog lasts as long as PostgreSQL's outage; the queue's bound (entries) fills first under
+  // traffic, but an instance with few calls could hold one for days.
+  static constexpr std::chrono::seconds kTombstoneRetention{std::chrono::hours(24 * 30)};
 
   // REQUIRES: `journal` outlives the pruner.
   HistoryPruner(Journal& journal, HistoryRetention retention)

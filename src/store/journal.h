@@ -167,11 +167,14 @@ class LoadSink {
   virtual void OnPoolSettings(const PoolSettings& /*settings*/) {}
 };
 
-// What PruneHistory deletes: api_logs rows with a timestamp before `api_logs_before`, and
-// reservations that ended (reserved_until) before `reservations_before`. Unset: kept.
+// What PruneHistory deletes: api_logs rows with a timestamp before `api_logs_before`,
+// reservations that ended (reserved_until) before `reservations_before`, and the versions of
+// numbers deleted before `tombstones_before` (PostgreSQL's number_versions; journals without
+// them ignore it). Unset: kept.
 struct PruneCutoffs {
   std::optional<core::TimePoint> api_logs_before;
   std::optional<core::TimePoint> reservations_before;
+  std::optional<core::TimePoint> tombstones_before;
 };
 
 struct PruneResult {

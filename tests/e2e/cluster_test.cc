@@ -511,8 +511,8 @@ TEST_F(ClusterTest, PostgresHungAllocationIsAnsweredWithinSecondsAndRecordedAfte
 // Redis's order (its version), so PostgreSQL keeps what Redis ended with: a number B patched
 // before A deleted it stays deleted, one B patched before A deactivated it stays inactive, also
 // after Redis is rebuilt from PostgreSQL (without the versions, B's whole-row writes undid both).
-// B has written nothing since PostgreSQL went away when its first change comes (on a Redis
-// connection it opens then, whose script load cannot read the journal): taken, not refused.
+// Both instances are idle when PostgreSQL goes away: each says so (degraded) within about a
+// second, its writer's probe, before the changes are made.
 TEST_F(PostgresOutageTest, ChangesOfOneNumberThroughTwoInstancesReachPostgresInRedisOrder) {
   OwnPostgres postgres(work_dir() / "pg");
   ASSERT_TRUE(postgres.ok());
@@ -526,18 +526,21 @@ TEST_F(PostgresOutageTest, ChangesOfOneNumberThroughTwoInstancesReachPostgresInR
                          {{"Authorization", std::string("Bearer ") + kAdminToken},
                           {"Content-Type", "application/json"}});
   };
-  const auto healthy = [](HttpClient& instance) {
+  const auto says = [](HttpClient& instance, const char* status) {
     const auto deadline = Clock::now() + std::chrono::seconds(15);
-    while (Field(ParseJson(instance.Get("/health").body), "status") != "healthy") {
+    while (Field(ParseJson(instance.Get("/health").body), "status") != status) {
       if (Clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return true;
   };
+  const auto healthy = [&](HttpClient& instance) { return says(instance, "healthy"); };
   ASSERT_TRUE(healthy(client()));
   ASSERT_TRUE(healthy(other));
 
   ASSERT_TRUE(postgres.Kill());
+  ASSERT_TRUE(says(client(), "degraded"));
+  ASSERT_TRUE(says(other, "degraded"));
   const std::string deleted = Number(212, 1001);
   const std::string deactivated = Number(212, 1002);
   const std::string patched = Number(212, 1003);

@@ -19,19 +19,28 @@ namespace {
 // usage it carries is the number's as the change read it: an allocation made just after (in
 // Redis) whose batch, another instance's, committed first holds newer counters, which the
 // change must not take back (a Redis rebuild would then allow one call over the cap); "newer" as
-// kUpdateUsages tells it. $16, the change's version (store/journal.h ChangeVersion; schema.cc
-// caller_ids.version): a change older than the row, or than the number's tombstone (a delete
-// that ran after it in Redis, committed first by another instance), changes nothing; 0 is
-// applied as it comes.
+// kUpdateUsages tells it. $16, the change's version (store/journal.h ChangeVersion): the change
+// first claims the number's number_versions row (schema.cc), and applies only when it is not
+// older than the number's newest change there (a delete that ran after it in Redis, another
+// instance's, may have committed first). The claim waits for another writer's uncommitted claim
+// of the number and then judges by it (ON CONFLICT DO UPDATE sees the newest committed row), and
+// the INSERT below finds a row committed meanwhile (its conflict check is not bound to the
+// statement's snapshot): so two writers' changes of one number apply in version order. 0 is
+// applied as it comes, and claims nothing.
 constexpr std::string_view kUpsertNumber = R"sql(
+WITH claimed AS (
+  INSERT INTO number_versions AS v(caller_id, version, deleted)
+  SELECT $1::bigint, $16::bigint, FALSE WHERE $16::bigint <> 0
+  ON CONFLICT(caller_id) DO UPDATE SET version = excluded.version, deleted = FALSE
+  WHERE v.version <= excluded.version
+  RETURNING 1)
 INSERT INTO caller_ids AS c(caller_id, carrier, area_code, hourly_limit, daily_limit, is_active,
                             pool, state, last_used, hour_start, hourly_used, day_start,
-                            daily_used, warm_from, rest_until, created_at, version)
+                            daily_used, warm_from, rest_until, created_at)
 SELECT $1::bigint, $2::text, $3::text, $4::integer, $5::integer, $6::boolean, $7::text, $8::text,
        $9::bigint, $10::bigint, $11::integer, $12::bigint, $13::integer, $14::bigint, $15::bigint,
-       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0), $16::bigint
-WHERE $16::bigint = 0 OR NOT EXISTS (SELECT 1 FROM number_tombstones t
-                                     WHERE t.caller_id = $1::bigint AND t.version > $16::bigint)
+       GREATEST(EXTRACT(EPOCH FROM now())::bigint - 1577836800, 0)
+WHERE $16::bigint = 0 OR EXISTS (SELECT 1 FROM claimed)
 ON CONFLICT(caller_id) DO UPDATE SET
   carrier = excluded.carrier, area_code = excluded.area_code,
   hourly_limit = excluded.hourly_limit, daily_limit = excluded.daily_limit,
@@ -45,26 +54,23 @@ ON CONFLICT(caller_id) DO UPDATE SET
      FROM (SELECT c.last_used >= excluded.last_used
                   AND (c.day_start, c.daily_used) > (excluded.day_start, excluded.daily_used)
                   AS keep) AS newer),
-  warm_from = excluded.warm_from, rest_until = excluded.rest_until,
-  version = GREATEST(c.version, excluded.version)
-WHERE excluded.version = 0 OR c.version <= excluded.version
+  warm_from = excluded.warm_from, rest_until = excluded.rest_until
 )sql";
 
-// $2, the delete's version (kUpsertNumber): a row changed after it in Redis (another instance's
-// change, committed first) stays; the tombstone keeps the version from older changes that come
-// later, and up to 64 tombstones older than a week go (schema.cc). 0 deletes as it comes and
-// leaves no tombstone.
+// A delete with a version ($2, not 0) claims the number's number_versions row as kUpsertNumber
+// does, leaving a tombstone (deleted) that older changes arriving later find; then, as a
+// statement of its own (a snapshot taken after the claim's wait, which sees a row another
+// writer committed meanwhile), deletes the row if the claim was its. Version 0 deletes as it
+// comes.
+constexpr std::string_view kClaimDelete = R"sql(
+INSERT INTO number_versions AS v(caller_id, version, deleted) VALUES($1, $2, TRUE)
+ON CONFLICT(caller_id) DO UPDATE SET version = excluded.version, deleted = TRUE
+WHERE v.version <= excluded.version
+)sql";
 constexpr std::string_view kDeleteNumber = R"sql(
-WITH gone AS (DELETE FROM caller_ids WHERE caller_id = $1::bigint
-                                       AND ($2::bigint = 0 OR version <= $2::bigint)),
-     swept AS (DELETE FROM number_tombstones WHERE caller_id IN (
-                 SELECT caller_id FROM number_tombstones
-                 WHERE version < $2::bigint - 604800000000 AND caller_id <> $1::bigint LIMIT 64
-                 FOR UPDATE SKIP LOCKED))
-INSERT INTO number_tombstones(caller_id, version)
-SELECT $1::bigint, $2::bigint WHERE $2::bigint <> 0
-ON CONFLICT(caller_id) DO UPDATE SET version = GREATEST(number_tombstones.version,
-                                                        excluded.version)
+DELETE FROM caller_ids WHERE caller_id = $1::bigint
+  AND ($2::bigint = 0 OR EXISTS (SELECT 1 FROM number_versions v WHERE v.caller_id = $1::bigint
+                                 AND v.version = $2::bigint AND v.deleted))
 )sql";
 
 // A deleted number's usage (store/deleted_usage.h) kept ($9, keep_until, not 0), or an older row
@@ -195,6 +201,7 @@ ON CONFLICT(pool) DO UPDATE SET fallback = excluded.fallback
 
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
+constexpr const char* kClaimDeleteName = "cidrotor_claim_delete";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
 constexpr const char* kKeepDeletedName = "cidrotor_keep_deleted";
 constexpr const char* kInsertReservationsName = "cidrotor_insert_reservations";
@@ -288,6 +295,7 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
   const std::string replay = std::string(kInsertReservations) + std::string(kReplaySuffix);
   const std::pair<const char*, std::string_view> statements[] = {
       {kUpsertNumberName, kUpsertNumber},
+      {kClaimDeleteName, kClaimDelete},
       {kDeleteNumberName, kDeleteNumber},
       {kKeepDeletedName, kKeepDeleted},
       {kInsertReservationsName, kInsertReservations},
@@ -364,6 +372,11 @@ void BatchWriter::Add(const NumberUpserted& e) {
 }
 
 void BatchWriter::Add(const NumberDeleted& e) {
+  if (e.version != 0) {
+    batch_.Prepared(kClaimDeleteName);
+    batch_.Int(Digits(e.caller_id));
+    batch_.Int(static_cast<std::int64_t>(e.version));
+  }
   batch_.Prepared(kDeleteNumberName);
   batch_.Int(Digits(e.caller_id));
   batch_.Int(static_cast<std::int64_t>(e.version));

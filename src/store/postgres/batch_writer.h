@@ -11,8 +11,9 @@
 //                         where the reservation had ended by then), and the releases of
 //                         reservations not stored yet (but no late outcome) into early_releases
 //   ApiLogEntry         → rows of one INSERT INTO api_logs
-//   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column
-//   NumberDeleted       → DELETE FROM caller_ids
+//   NumberUpserted      → INSERT … ON CONFLICT(caller_id) DO UPDATE of every column, when not
+//                         older than the number's newest change (number_versions; schema.cc)
+//   NumberDeleted       → DELETE FROM caller_ids, likewise, leaving a tombstone
 //   CampaignPoolChanged → INSERT … ON CONFLICT(campaign) DO UPDATE, or DELETE, of campaign_pools
 //   PoolSettingsChanged → INSERT … ON CONFLICT(pool) DO UPDATE of pool_settings
 // Order: the result equals applying the entries one by one in append order. Allocations and

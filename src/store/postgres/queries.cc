@@ -331,7 +331,16 @@ core::Result<PruneResult> PruneChunk(Connection& conn, const PruneCutoffs& cutof
         " ORDER BY reserved_until",
         "", *cutoffs.reservations_before, &pruned.reservations);
   }
-  if (statements == 0) return pruned;
+  if (cutoffs.tombstones_before) {
+    // Deleted numbers' versions (schema.cc number_versions), not counted. SKIP LOCKED: a writer
+    // changing one of those numbers now waits for this statement at most, never the other way
+    // round (no deadlock with a batch that holds one and wants another).
+    batch.Sql(
+        "DELETE FROM number_versions WHERE caller_id IN (SELECT caller_id FROM number_versions"
+        " WHERE deleted AND version < $1 LIMIT 10000 FOR UPDATE SKIP LOCKED)");
+    batch.Int(ToUnixMs(*cutoffs.tombstones_before) * 1000);  // microseconds, as Redis's TIME
+  }
+  if (statements == 0 && !cutoffs.tombstones_before) return pruned;
   if (cutoffs.reservations_before) {
     // Early releases (schema.cc) whose reservation never came, with the history they would have
     // been part of. Few rows: not counted, not chunked.

@@ -51,14 +51,16 @@ namespace {
 //   keep_until so that the number added again takes it back (store/deleted_usage.h), as SQLite's.
 //   Written with the delete; ignored while the number is in caller_ids again; each delete drops up
 //   to 64 rows past their keep_until (indexed). A rebuild hands the rows to Redis (cid:deleted).
-// - caller_ids.version and number_tombstones (10): the order of a number's admin changes
-//   (store/journal.h ChangeVersion: Redis's clock in microseconds when the change ran there).
-//   Each instance's writer commits its own backlog, and after an outage the backlogs arrive in
-//   either order: a change older than the row's version, or than the number's tombstone (the
-//   version of its last delete), is ignored, so PostgreSQL ends with what Redis ended with. 0:
-//   unversioned (rows from before 10, from `cidrotor import` and init-db), older than any
-//   change. Tombstones older than a week are dropped by later deletes (indexed): no backlog
-//   waits that long (max_queue_entries fills first).
+// - number_versions (10): the order of each number's admin changes (store/journal.h
+//   ChangeVersion: Redis's clock in microseconds when the change ran there), its newest change's
+//   version and whether that was a delete (a tombstone). Each instance's writer commits its own
+//   backlog, and after an outage the backlogs arrive in either order: a change older than the
+//   number's row here changes nothing, so PostgreSQL ends with what Redis ended with. The row is
+//   also the number's lock: a change claims it (INSERT … ON CONFLICT DO UPDATE, which waits for
+//   another writer's uncommitted claim and then judges by it) before it touches caller_ids, so
+//   two writers' changes of one number never interleave (batch_writer.cc). Numbers never
+//   changed with a version (before 10, `cidrotor import`, init-db) have no row: older than any
+//   change. Tombstones older than 30 days go with the history's pruning (PruneChunk).
 constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE caller_ids (
@@ -185,14 +187,14 @@ CREATE INDEX deleted_numbers_keep ON deleted_numbers(keep_until);
     R"sql(
 CREATE INDEX reservations_at ON reservations(reserved_at);
 )sql",
-    // 10: the admin changes' order (see caller_ids.version above). Catalog-only column.
+    // 10: the admin changes' order (see number_versions above).
     R"sql(
-ALTER TABLE caller_ids ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
-CREATE TABLE number_tombstones (
-  caller_id BIGINT PRIMARY KEY,
-  version   BIGINT NOT NULL
+CREATE TABLE number_versions (
+  caller_id BIGINT  PRIMARY KEY,
+  version   BIGINT  NOT NULL,
+  deleted   BOOLEAN NOT NULL
 );
-CREATE INDEX number_tombstones_version ON number_tombstones(version);
+CREATE INDEX number_versions_deleted ON number_versions(version) WHERE deleted;
 )sql",
 };
 

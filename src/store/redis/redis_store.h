@@ -354,13 +354,12 @@ class RedisStore final : public Store {
   // Redis lacks one (older data than it had), drops the generation and starts the rebuild.
   // Otherwise raises the reservation-id counter above the journal's highest id. Skipped (ok)
   // when Redis lost everything (the generation check rebuilds it) or the journal is down
-  // (degraded, or its read fails: allocation goes on without it).
+  // (degraded: allocation goes on without it).
   // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
-  // The journal's answer (its reservations, or its error) for `query`; nullopt when it did not
-  // answer within 2 s.
-  std::optional<core::Result<std::vector<ReservationRecord>>> AwaitJournal(ReservationQuery query);
+  // The journal's reservations for `query`, waited for at most 2 s. Errors: kUnavailable.
+  core::Result<std::vector<ReservationRecord>> AwaitJournal(ReservationQuery query);
   // Deletes the generation key and every pool's, if the generation is still `checked`.
   // Errors: kUnavailable (Redis down, or the generation changed: a rebuild is under way).
   core::Result<void> DropGeneration(redis::RedisConnection& connection, const std::string& checked);

@@ -12,12 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <future>
-#include <initializer_list>
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "store/redis/redis_store.h"
@@ -47,14 +43,16 @@ bool Lacks(const core::Reservation& r, const RedisReply& exists, const RedisRepl
 
 }  // namespace
 
-std::optional<core::Result<std::vector<ReservationRecord>>> RedisStore::AwaitJournal(
-    ReservationQuery query) {
+core::Result<std::vector<ReservationRecord>> RedisStore::AwaitJournal(ReservationQuery query) {
   auto promise = std::make_shared<std::promise<core::Result<std::vector<ReservationRecord>>>>();
   auto future = promise->get_future();
   journal_->ListReservations(query, clock_.Now(), [promise](auto records) {
     promise->set_value(std::move(records));
   });
-  if (future.wait_for(kJournalWait) != std::future_status::ready) return std::nullopt;
+  if (future.wait_for(kJournalWait) != std::future_status::ready) {
+    return core::Fail(core::Error::Unavailable(
+        "redis changed servers and the journal did not answer in time to check it"));
+  }
   return future.get();
 }
 
@@ -86,47 +84,34 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) return {};  // lost everything: the generation check rebuilds it
-  // Redis may be an older snapshot whose counter repeats ids already given out.
-  const auto unchecked = [&](std::string_view why) -> core::Result<void> {
+  if (!journal_->Healthy()) {
+    // Redis may be an older snapshot whose counter repeats ids already given out.
     spdlog::warn(
-        "redis store: loading scripts into redis unchecked: {}; reservation ids jump by {} to "
-        "stay clear of any a snapshot lost",
-        why, kUncheckedIdJump);
+        "redis store: loading scripts into redis unchecked: the journal is down; reservation ids "
+        "jump by {} to stay clear of any a snapshot lost",
+        kUncheckedIdJump);
     auto jumped =
         connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kUncheckedIdJump)});
     if (!jumped) return core::Fail(jumped.error());
     if (jumped->is_error()) return core::Fail(core::Error::Unavailable("redis: " + jumped->str));
     return {};
-  };
-  if (!journal_->Healthy()) return unchecked("the journal is down");
-  // A journal that has not noticed yet (an instance with nothing to write since its server went
-  // away) fails the read instead: down too. Refusing then refused every change and allocation
-  // through a connection opened during the outage, on an instance that still said healthy. One
-  // that does not answer in time is refused (checked again at the next load), as before: loading
-  // the scripts unchecked would let every other instance skip the check too.
+  }
   ReservationQuery newest;
   newest.live_only = false;
   newest.limit = 1;
-  ReservationQuery newest_live;
-  newest_live.live_only = true;
-  newest_live.limit = 1000;  // the newest in time: a server that lags lacks those first
-  std::vector<ReservationRecord> highest;
-  std::vector<ReservationRecord> live;
-  for (auto [query, records] : {std::pair{&newest, &highest}, std::pair{&newest_live, &live}}) {
-    auto answer = AwaitJournal(*query);
-    if (!answer) {
-      return core::Fail(core::Error::Unavailable(
-          "redis changed servers and the journal did not answer in time to check it"));
-    }
-    if (!*answer) return unchecked("the journal cannot be read: " + answer->error().detail());
-    *records = std::move(**answer);
-  }
+  auto highest = AwaitJournal(newest);
+  if (!highest) return core::Fail(highest.error());
+  ReservationQuery live_query;
+  live_query.live_only = true;
+  live_query.limit = 1000;  // the newest in time: a server that lags lacks those first
+  auto live = AwaitJournal(live_query);
+  if (!live) return core::Fail(live.error());
 
   std::size_t lacking = 0;
-  if (!live.empty()) {
+  if (!live->empty()) {
     std::vector<redis::Command> commands;
-    commands.reserve(live.size() * 2);
-    for (const ReservationRecord& record : live) {
+    commands.reserve(live->size() * 2);
+    for (const ReservationRecord& record : *live) {
       const core::Reservation& r = record.reservation;
       const std::string prefix = redis::PoolPrefix(r.pool);
       commands.push_back({"EXISTS", prefix + "r:" + std::to_string(r.id)});
@@ -134,19 +119,19 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
     }
     auto replies = connection.Pipeline(commands);
     if (!replies) return core::Fail(replies.error());
-    for (std::size_t i = 0; i < live.size(); ++i) {
-      if (Lacks(live[i].reservation, (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
+    for (std::size_t i = 0; i < live->size(); ++i) {
+      if (Lacks((*live)[i].reservation, (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
     }
   }
   if (lacking == 0) {
     // An older snapshot can hold an older id counter: blocks taken from it would repeat ids.
-    const std::uint64_t top = highest.empty() ? 0 : highest.front().reservation.id;
+    const std::uint64_t top = highest->empty() ? 0 : highest->front().reservation.id;
     return RaiseReservationIds(connection, top + kIdMargin);
   }
   spdlog::error(
       "redis store: redis lacks {} of the journal's {} newest live reservations (restored from "
       "an older snapshot, or a lagging replica promoted): reloading it from the journal",
-      lacking, live.size());
+      lacking, live->size());
   if (auto dropped = DropGeneration(connection, generation->str); !dropped) return dropped;
   StartRebuild();
   return core::Fail(core::Error::Unavailable(

@@ -85,7 +85,7 @@ class PgTestDatabase {
         /* 7 */ "DROP TABLE early_releases;",
         /* 8 */ "DROP TABLE deleted_numbers;",
         /* 9 */ "DROP INDEX reservations_at;",
-        /* 10 */ "ALTER TABLE caller_ids DROP COLUMN version; DROP TABLE number_tombstones;",
+        /* 10 */ "DROP TABLE number_versions;",
     };
     static_assert(std::size(kUndo) == postgres::kSchemaVersion - 3, "a migration without its undo");
     std::string sql;

@@ -1,13 +1,16 @@
-// The order of a number's admin changes on PostgreSQL (schema 10): each cluster instance's writer
-// commits its own backlog, so changes reach the database in either order; each carries Redis's
-// order (store/journal.h ChangeVersion) and the database keeps the newest, deletes included.
+// The order of a number's admin changes on PostgreSQL (schema 10, number_versions): each cluster
+// instance's writer commits its own backlog, so changes reach the database in either order, or
+// at the same moment; each carries Redis's order (store/journal.h ChangeVersion) and the
+// database keeps the newest, deletes included.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pg_test_database.h"
@@ -25,8 +28,6 @@ using journal_test::Spec;
 using testing::IsOk;
 
 constexpr std::uint64_t kNumber = 3'105'550'100;
-// A week of microseconds: tombstones older than that (than the delete that sweeps) go.
-constexpr ChangeVersion kWeek = 7ULL * 86'400 * 1'000'000;
 // Redis's clock in microseconds on kT0.
 constexpr ChangeVersion kV0 = 1'709'294'400ULL * 1'000'000;
 
@@ -62,7 +63,9 @@ class PostgresVersionsTest : public ::testing::Test {
     static const char* const kNames[] = {"?", "old", "new", "again"};
     return found < 0 ? "" : kNames[found];
   }
-  std::int64_t Tombstones() { return db_.QueryInt("SELECT count(*) FROM number_tombstones"); }
+  std::int64_t Tombstones() {
+    return db_.QueryInt("SELECT count(*) FROM number_versions WHERE deleted");
+  }
 
   PgTestDatabase db_;
   std::unique_ptr<PostgresJournal> journal_;
@@ -74,7 +77,8 @@ TEST_F(PostgresVersionsTest, AChangeOlderThanTheRowChangesNothing) {
   EXPECT_EQ(Carrier(), "new");
   Write({Change(kNumber, "again", kV0 + 30)});
   EXPECT_EQ(Carrier(), "again");
-  EXPECT_EQ(db_.QueryInt("SELECT version FROM caller_ids"), static_cast<std::int64_t>(kV0 + 30));
+  EXPECT_EQ(db_.QueryInt("SELECT version FROM number_versions"),
+            static_cast<std::int64_t>(kV0 + 30));
 }
 
 TEST_F(PostgresVersionsTest, ADeleteOlderThanTheRowLeavesIt) {
@@ -104,18 +108,61 @@ TEST_F(PostgresVersionsTest, UnversionedChangesApplyAsTheyCome) {
   Write({Delete(kNumber, 0)});
   EXPECT_EQ(Carrier(), "");
   EXPECT_EQ(Tombstones(), 0);
-  Write({Change(kNumber, "again", kV0 + 5)});
+  Write({Change(kNumber, "again", kV0 + 30)});
   EXPECT_EQ(Carrier(), "again");
 }
 
-TEST_F(PostgresVersionsTest, ADeleteSweepsTombstonesOlderThanAWeek) {
-  Write({Delete(kNumber, kV0), Delete(kNumber + 1, kV0 + kWeek / 2)});
+// The history's pruning takes deleted numbers' versions older than its cutoff, and only those.
+TEST_F(PostgresVersionsTest, PruningTakesTombstonesPastTheirCutoff) {
+  Write({Change(kNumber + 2, "old", kV0)});  // a number's version, not a tombstone
+  Write({Delete(kNumber, kV0), Delete(kNumber + 1, kV0 + 2'000'000)});
   EXPECT_EQ(Tombstones(), 2);
-  Write({Delete(kNumber + 2, kV0 + kWeek + 1)});
-  EXPECT_EQ(Tombstones(), 2);  // the first went, the second is younger than a week
-  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM number_tombstones WHERE caller_id = " +
+  PruneCutoffs cutoffs;
+  cutoffs.tombstones_before = kT0 + std::chrono::seconds(1);
+  std::promise<core::Result<PruneResult>> pruned;
+  journal_->PruneHistory(cutoffs, [&](core::Result<PruneResult> r) { pruned.set_value(r); });
+  ASSERT_THAT(pruned.get_future().get(), IsOk());
+  EXPECT_EQ(Tombstones(), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM number_versions WHERE caller_id = " +
                          std::to_string(kNumber)),
             0);
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM number_versions"), 2);
+}
+
+// Two writers at the same moment: A's batch deletes the number (newer) and is held open (a row
+// lock another connection holds on a number it also changes) while B's older change of it runs.
+// B waits for A's claim of the number and then loses to it: the number stays deleted. Without
+// the claim, B's statement judged by what its snapshot saw (no tombstone yet) and put the
+// number back.
+TEST_F(PostgresVersionsTest, AnOlderChangeRacingANewerDeleteLosesToIt) {
+  constexpr std::uint64_t kHeld = kNumber + 9;
+  Write({Change(kNumber, "old", kV0 + 10), Change(kHeld, "old", kV0 + 10)});
+  auto other = PostgresJournal::Open({.connection = db_.settings()});
+  ASSERT_THAT(other, IsOk());
+  auto lock = postgres::Connection::Open(db_.settings());
+  ASSERT_THAT(lock, IsOk());
+  ASSERT_THAT(lock->Exec("BEGIN", "begin"), IsOk());
+  ASSERT_THAT(lock->Exec("SELECT 1 FROM caller_ids WHERE caller_id = " + std::to_string(kHeld) +
+                             " FOR UPDATE",
+                         "hold a row"),
+              IsOk());
+  std::promise<core::Result<void>> deleted;
+  journal_->Append({Delete(kNumber, kV0 + 30), Change(kHeld, "new", kV0 + 30)},
+                   [&](core::Result<void> r) { deleted.set_value(r); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // A deleted, now waits on kHeld
+  std::promise<core::Result<void>> changed;
+  (*other)->Append({Change(kNumber, "new", kV0 + 20)},
+                   [&](core::Result<void> r) { changed.set_value(r); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // B's statement runs, waits
+  ASSERT_THAT(lock->Exec("COMMIT", "commit"), IsOk());
+  EXPECT_THAT(deleted.get_future().get(), IsOk());
+  EXPECT_THAT(changed.get_future().get(), IsOk());
+  journal_->Flush();
+  (*other)->Flush();
+  EXPECT_EQ(Carrier(), "") << "the older change brought the deleted number back";
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
+                         std::to_string(kHeld) + " AND carrier = 'new'"),
+            1);
 }
 
 }  // namespace
