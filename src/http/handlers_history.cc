@@ -26,7 +26,14 @@ boost::asio::awaitable<Response> HandleListReservations(const Request& request,
   boost::json::array reservations;
   reservations.reserve(records->size());
   for (const auto& record : *records) reservations.emplace_back(ReservationJson(record));
-  co_return JsonResponse({{"success", true}, {"reservations", std::move(reservations)}});
+  // The history's next page starts after the last one of a full page (before_id).
+  boost::json::value next_before_id = nullptr;
+  if (!query->live_only && !records->empty() && records->size() == query->limit) {
+    next_before_id = records->back().reservation.id;
+  }
+  co_return JsonResponse({{"success", true},
+                          {"reservations", std::move(reservations)},
+                          {"next_before_id", std::move(next_before_id)}});
 }
 
 namespace {

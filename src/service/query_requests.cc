@@ -32,6 +32,16 @@ core::Result<store::ReservationQuery> ParseReservationQuery(const Params& params
   auto limit = ParseLimit(params, query.limit);
   if (!limit) return core::Fail(std::move(limit).error());
   query.limit = *limit;
+
+  auto before_id = ParseIfPresent(params, "before_id", [](std::string_view t) {
+    return ParseWholeNumber(t, "before_id", 1, std::numeric_limits<std::int64_t>::max());
+  });
+  if (!before_id) return core::Fail(std::move(before_id).error());
+  if (*before_id && query.live_only) {
+    return core::Fail(core::Error::InvalidArgument(
+        "before_id", "pages the history: use it with live=false (the live reservations are few)"));
+  }
+  query.before_id = *before_id;
   return query;
 }
 

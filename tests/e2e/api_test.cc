@@ -205,6 +205,40 @@ TEST_F(ApiTest, PagesByAfterNeitherSkipNorRepeatWhileNumbersChange) {
   EXPECT_EQ(Field(above, "total"), "0") << above;
 }
 
+// The history of reservations pages back from the newest by before_id (the answer's
+// next_before_id): every reservation once, newest first, also past the 1,000 of one page.
+TEST_F(ApiTest, ReservationHistoryPagesBackByBeforeId) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 3));
+  std::vector<std::string> made;  // newest first
+  for (int i = 0; i < 7; ++i) {
+    const auto r = NextCid("to=2125559876");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const std::string id = Field(ParseJson(r.body), "reservation_id");
+    ASSERT_EQ(client().Post("/release", "reservation_id=" + id).status, 200);
+    made.insert(made.begin(), id);
+  }
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    const auto json =
+        ParseJson(Admin("GET", "/api/reservations?live=false&limit=3" +
+                                   (cursor.empty() ? std::string() : "&before_id=" + cursor))
+                      .body);
+    ASSERT_TRUE(json.is_object()) << json;
+    const auto& rows = json.at("reservations").as_array();
+    for (const auto& row : rows) listed.push_back(Field(row, "reservation_id"));
+    if (json.at("next_before_id").is_null()) break;
+    cursor = Field(json, "next_before_id");
+    EXPECT_EQ(cursor, listed.back());
+  }
+  EXPECT_EQ(listed, made);
+  // Live reservations are not paged: a cursor there is refused, not ignored.
+  const auto live = Admin("GET", "/api/reservations?before_id=" + made.back());
+  EXPECT_EQ(live.status, 400) << live.body;
+  EXPECT_EQ(Field(ParseJson(live.body), "field"), "before_id") << live.body;
+}
+
 TEST_F(ApiTest, AdminEndpointsNeedTheToken) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string form = "caller_id=2125551001";

@@ -446,6 +446,11 @@ TEST(ParseReservationQueryTest, DefaultsToLiveReservations) {
   ASSERT_TRUE(history.has_value());
   EXPECT_FALSE(history->live_only);
   EXPECT_EQ(history->limit, 5u);
+  EXPECT_FALSE(history->before_id.has_value());
+
+  auto page = ParseReservationQuery(MakeParams({{"live", "false"}, {"before_id", "77"}}));
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->before_id, 77u);
 }
 
 TEST(ParseReservationQueryTest, RejectsTheFirstBadField) {
@@ -455,6 +460,10 @@ TEST(ParseReservationQueryTest, RejectsTheFirstBadField) {
           {{{"limit", "0"}}, "limit"},
           {{{"limit", "5000"}}, "limit"},
           {{{"live", "x"}, {"limit", "0"}}, "live"},
+          {{{"live", "false"}, {"before_id", "0"}}, "before_id"},
+          {{{"live", "false"}, {"before_id", "x"}}, "before_id"},
+          // The live reservations are not paged: a cursor there would be ignored.
+          {{{"before_id", "5"}}, "before_id"},
       },
       ParseReservationQuery);
 }

@@ -468,6 +468,7 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
          it != reservations_.rend() && (query.live_only || out.size() < query.limit); ++it) {
       const bool live = IsLive(it->second, now);
       if (query.live_only && !live) continue;
+      if (query.before_id && it->first >= *query.before_id) continue;
       ReservationRecord& record = out.emplace_back(it->second);
       record.live = live;
     }

@@ -482,12 +482,19 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
   auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
   QueryBatch batch;
+  // The history's page after reservation $2 (before_id): rows below it in (reserved_at, id),
+  // spelt so that the reserved_at index bounds the scan (a row comparison would not).
+  constexpr std::string_view kAfterCursor =
+      " WHERE reserved_at <= (SELECT reserved_at FROM reservations WHERE id = $2)"
+      " AND (reserved_at < (SELECT reserved_at FROM reservations WHERE id = $2) OR id < $2)";
   batch.Sql("SELECT " + std::string(kReservationColumns) + " FROM reservations" +
             (query.live_only ? " WHERE released_at IS NULL AND reserved_until > $2"
                                " ORDER BY reserved_until DESC, id DESC LIMIT $1"
-                             : " ORDER BY reserved_at DESC, id DESC LIMIT $1"));
+                             : std::string(query.before_id ? kAfterCursor : "") +
+                                   " ORDER BY reserved_at DESC, id DESC LIMIT $1"));
   batch.Int(static_cast<std::int64_t>(query.limit));
   if (query.live_only) batch.Int(ToUnixMs(now));
+  if (!query.live_only && query.before_id) batch.Int(static_cast<std::int64_t>(*query.before_id));
   std::vector<ReservationRecord> records;
   ok = conn.Run(batch, "list reservations", [&](std::size_t, Rows rows) {
     for (int i = 0; i < rows.size(); ++i) {

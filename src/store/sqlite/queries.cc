@@ -517,10 +517,13 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
       (query.live_only ? std::string(kLiveIndex) +
                              " WHERE released_at IS NULL AND reserved_until > ?1"
                              " ORDER BY reserved_until DESC, id DESC LIMIT ?2"
-                       : std::string(" ORDER BY id DESC LIMIT ?2"));
+                       : std::string(" WHERE id < ?1 ORDER BY id DESC LIMIT ?2"));
   auto st = db.Prepare(sql, "list reservations");
   if (!st) return core::Fail(st.error());
-  if (query.live_only) st->BindInt64(1, ToUnixMs(now));
+  // One writer gives ids in the order of the allocations: the history's order is the ids'.
+  st->BindInt64(1, query.live_only ? ToUnixMs(now)
+                                   : static_cast<std::int64_t>(query.before_id.value_or(
+                                         std::numeric_limits<std::int64_t>::max())));
   st->BindInt64(2, static_cast<std::int64_t>(query.limit));
   std::vector<ReservationRecord> records;
   while (true) {
