@@ -5,7 +5,7 @@
 namespace cidrotor::store {
 
 void HistoryPruner::Tick(core::TimePoint now) {
-  if (retention_.api_logs.count() == 0 && retention_.reservations.count() == 0) return;
+  // Also with both retentions zero (the history kept forever): deleted numbers' versions go.
   {
     std::lock_guard lock(mu_);
     if (now < next_ || running_->load()) return;

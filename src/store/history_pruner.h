@@ -41,8 +41,9 @@ class HistoryPruner {
   HistoryPruner(Journal& journal, HistoryRetention retention)
       : journal_(journal), retention_(retention) {}
 
-  // Starts a pass for the history older than the retention at `now`, unless one runs, the last
-  // started less than kInterval ago, or nothing is to be pruned. Logs what each pass deleted.
+  // Starts a pass for the history older than the retention at `now` (and deleted numbers'
+  // versions older than kTombstoneRetention), unless one runs or the last started less than
+  // kInterval ago. Logs what each pass deleted.
   void Tick(core::TimePoint now);
 
  private:

@@ -1,6 +1,7 @@
 #include "store/row_codec.h"
 
 #include <array>
+#include <string>
 
 namespace cidrotor::store {
 
@@ -38,6 +39,12 @@ void AreaCodeText(core::PhoneNumber number, char (&out)[3]) {
   out[0] = static_cast<char>('0' + npa / 100);
   out[1] = static_cast<char>('0' + npa / 10 % 10);
   out[2] = static_cast<char>('0' + npa % 10);
+}
+
+core::Error UnknownCursor(std::uint64_t before_id) {
+  return core::Error::NotFound("no reservation " + std::to_string(before_id) +
+                                   " (pruned since, or never made): list again without before_id",
+                               "before_id");
 }
 
 core::Result<void> CheckHistoryLimit(std::size_t limit) {

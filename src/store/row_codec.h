@@ -57,6 +57,9 @@ inline constexpr std::size_t kMaxHistoryRows = 1000;
 // Checks a history query's `limit`. Errors: kInvalidArgument naming "limit".
 core::Result<void> CheckHistoryLimit(std::size_t limit);
 
+// The error of a ReservationQuery::before_id that names no stored reservation (kNotFound).
+core::Error UnknownCursor(std::uint64_t before_id);
+
 // reservations and api_logs times: Unix milliseconds.
 constexpr std::int64_t ToUnixMs(core::TimePoint t) { return t.time_since_epoch().count(); }
 constexpr core::TimePoint FromUnixMs(std::int64_t ms) {

@@ -150,8 +150,8 @@ struct ReservationQuery {
   bool live_only = true;
   std::size_t limit = 100;  // REQUIRES: 1..1000
   // The history (live_only false) after this reservation, in the listing's order (newest
-  // first): the next page after one that ended with it. A reservation no longer stored (pruned)
-  // gives an empty page. REQUIRES: unset when live_only.
+  // first): the next page after one that ended with it. A reservation not stored (pruned since,
+  // or never made) is kNotFound. REQUIRES: unset when live_only.
   std::optional<std::uint64_t> before_id{};
 };
 

@@ -233,6 +233,10 @@ TEST_F(ApiTest, ReservationHistoryPagesBackByBeforeId) {
     EXPECT_EQ(cursor, listed.back());
   }
   EXPECT_EQ(listed, made);
+  // A cursor that names no stored reservation is 404 in both modes, not an empty last page.
+  const auto unknown = Admin("GET", "/api/reservations?live=false&before_id=999999");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Field(ParseJson(unknown.body), "field"), "before_id") << unknown.body;
   // Live reservations are not paged: a cursor there is refused, not ignored.
   const auto live = Admin("GET", "/api/reservations?before_id=" + made.back());
   EXPECT_EQ(live.status, 400) << live.body;

@@ -1,5 +1,5 @@
 // HistoryPruner (store/history_pruner.h): a pass at most once a minute, with the retention's
-// cutoffs, nothing at all when every retention is zero.
+// cutoffs, none of the history when every retention is zero.
 #include "store/history_pruner.h"
 
 #include <gtest/gtest.h>

@@ -10,6 +10,7 @@
 
 #include "store/deleted_usage.h"
 #include "store/journal_support.h"
+#include "store/row_codec.h"
 
 namespace cidrotor::store {
 namespace {
@@ -461,8 +462,10 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
     return;
   }
   std::vector<ReservationRecord> out;
+  bool unknown_cursor = false;
   {
     std::lock_guard lock(mu_);
+    unknown_cursor = query.before_id && !reservations_.contains(*query.before_id);
     // Newest id first; live ones are all taken, then put in time order (ReservationQuery).
     for (auto it = reservations_.rbegin();
          it != reservations_.rend() && (query.live_only || out.size() < query.limit); ++it) {
@@ -478,6 +481,10 @@ void MemoryJournal::ListReservations(ReservationQuery query, core::TimePoint now
       return a.reservation.reserved_until > b.reservation.reserved_until;
     });
     if (out.size() > query.limit) out.resize(query.limit);
+  }
+  if (unknown_cursor) {
+    done(core::Fail(UnknownCursor(*query.before_id)));
+    return;
   }
   done(std::move(out));
 }

@@ -57,6 +57,19 @@ ON CONFLICT(caller_id) DO UPDATE SET
   warm_from = excluded.warm_from, rest_until = excluded.rest_until
 )sql";
 
+// The numbers a batch changes with a version, locked first, in caller_id order. A change claims
+// its number's number_versions row before it touches caller_ids, but this batch may already hold
+// that caller_ids row (an allocation of the number earlier in it: kUpdateUsages) while another
+// writer's claim of the number waits for it, and this batch's own claim then waits for that
+// writer: a deadlock (PostgreSQL cancels one batch, which is replayed after a reconnect).
+// Taking every claim's row at the start, in one order, leaves no such cycle. A number without a
+// row gets version 0, the same as none.
+constexpr std::string_view kLockVersions = R"sql(
+INSERT INTO number_versions AS v(caller_id, version, deleted)
+SELECT unnest($1::bigint[]), 0, FALSE
+ON CONFLICT(caller_id) DO UPDATE SET version = v.version
+)sql";
+
 // A delete with a version ($2, not 0) claims the number's number_versions row as kUpsertNumber
 // does, leaving a tombstone (deleted) that older changes arriving later find; then, as a
 // statement of its own (a snapshot taken after the claim's wait, which sees a row another
@@ -77,19 +90,25 @@ DELETE FROM caller_ids WHERE caller_id = $1::bigint
 // of it dropped ($9 = 0); and up to 64 rows of other numbers whose time ($10) is over, so each
 // delete clears up after earlier ones: those another instance's batch holds are skipped, so two
 // instances' sweeps never wait for each other's rows (a deadlock once each also writes a row
-// the other swept). The three touch disjoint rows.
+// the other swept). The three touch disjoint rows. A delete with a version ($11, not 0) that
+// lost its claim (kClaimDelete: a newer delete of the number committed first) keeps or drops
+// nothing: the newer one's usage stays.
 constexpr std::string_view kKeepDeleted = R"sql(
 WITH swept AS (
   DELETE FROM deleted_numbers WHERE caller_id IN (
     SELECT caller_id FROM deleted_numbers
     WHERE keep_until <= $10::bigint AND caller_id <> $1::bigint LIMIT 64
     FOR UPDATE SKIP LOCKED)),
-forgot AS (DELETE FROM deleted_numbers WHERE caller_id = $1::bigint AND $9::bigint = 0)
+mine AS (SELECT $11::bigint = 0 OR EXISTS (SELECT 1 FROM number_versions v
+                                           WHERE v.caller_id = $1::bigint
+                                             AND v.version = $11::bigint AND v.deleted) AS applies),
+forgot AS (DELETE FROM deleted_numbers WHERE caller_id = $1::bigint AND $9::bigint = 0
+                                         AND (SELECT applies FROM mine))
 INSERT INTO deleted_numbers(caller_id, last_used, hour_start, hourly_used, day_start, daily_used,
                             warm_from, rest_until, keep_until)
 SELECT $1::bigint, $2::bigint, $3::bigint, $4::integer, $5::bigint, $6::integer, $7::bigint,
        $8::bigint, $9::bigint
-WHERE $9::bigint <> 0
+WHERE $9::bigint <> 0 AND (SELECT applies FROM mine)
 ON CONFLICT(caller_id) DO UPDATE SET
   last_used = excluded.last_used, hour_start = excluded.hour_start,
   hourly_used = excluded.hourly_used, day_start = excluded.day_start,
@@ -201,6 +220,7 @@ ON CONFLICT(pool) DO UPDATE SET fallback = excluded.fallback
 
 // Prepared statement names (per connection).
 constexpr const char* kUpsertNumberName = "cidrotor_upsert_number";
+constexpr const char* kLockVersionsName = "cidrotor_lock_versions";
 constexpr const char* kClaimDeleteName = "cidrotor_claim_delete";
 constexpr const char* kDeleteNumberName = "cidrotor_delete_number";
 constexpr const char* kKeepDeletedName = "cidrotor_keep_deleted";
@@ -295,6 +315,7 @@ core::Result<void> BatchWriter::PrepareStatements(Connection& conn) {
   const std::string replay = std::string(kInsertReservations) + std::string(kReplaySuffix);
   const std::pair<const char*, std::string_view> statements[] = {
       {kUpsertNumberName, kUpsertNumber},
+      {kLockVersionsName, kLockVersions},
       {kClaimDeleteName, kClaimDelete},
       {kDeleteNumberName, kDeleteNumber},
       {kKeepDeletedName, kKeepDeleted},
@@ -321,6 +342,7 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
   made_.clear();
   released_.clear();
   logs_.clear();
+  LockVersions(entries);
   for (const JournalEntry* entry : entries) {
     if (const auto* made = std::get_if<ReservationMade>(entry)) {
       made_.push_back(made);
@@ -354,6 +376,25 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
   return result;
 }
 
+void BatchWriter::LockVersions(std::span<const JournalEntry* const> entries) {
+  versioned_.clear();
+  for (const JournalEntry* entry : entries) {
+    if (const auto* upserted = std::get_if<NumberUpserted>(entry)) {
+      if (upserted->version != 0) versioned_.push_back(Digits(upserted->spec.caller_id));
+    } else if (const auto* deleted = std::get_if<NumberDeleted>(entry)) {
+      if (deleted->version != 0) versioned_.push_back(Digits(deleted->caller_id));
+    }
+  }
+  if (versioned_.empty()) return;
+  // Once each (ON CONFLICT DO UPDATE refuses a row twice in one statement), in order.
+  std::sort(versioned_.begin(), versioned_.end());
+  versioned_.erase(std::unique(versioned_.begin(), versioned_.end()), versioned_.end());
+  columns_[0].Clear();
+  for (const std::int64_t number : versioned_) columns_[0].Int(number);
+  batch_.Prepared(kLockVersionsName);
+  batch_.Text(columns_[0].Close());
+}
+
 void BatchWriter::Add(const NumberUpserted& e) {
   const core::NumberSpec& s = e.spec;
   char area_code[3];
@@ -385,6 +426,7 @@ void BatchWriter::Add(const NumberDeleted& e) {
   ForEachUsageColumn(e.kept.usage, [this](std::int64_t value) { batch_.Int(value); });
   batch_.Int(e.kept.keep_until);
   batch_.Int(core::ToCompact(e.at));
+  batch_.Int(static_cast<std::int64_t>(e.version));
 }
 
 void BatchWriter::Add(const CampaignPoolChanged& e) {

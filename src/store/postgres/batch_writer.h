@@ -104,6 +104,9 @@ class BatchWriter {
                                               Replay replay = Replay::kNo);
 
  private:
+  // Locks the number_versions rows of the numbers `entries` change with a version, first and in
+  // caller_id order (kLockVersions in batch_writer.cc says why).
+  void LockVersions(std::span<const JournalEntry* const> entries);
   void Add(const NumberUpserted& e);
   void Add(const NumberDeleted& e);
   void Add(const CampaignPoolChanged& e);
@@ -124,6 +127,7 @@ class BatchWriter {
   std::vector<const ApiLogEntry*> logs_;              // the whole batch's rows
   std::vector<std::size_t> order_;                    // scratch: made_ by number, de-duplication
   std::vector<std::uint64_t> links_;                  // scratch: made_'s previous ids, 0: unknown
+  std::vector<std::int64_t> versioned_;               // scratch: the numbers LockVersions locks
 };
 
 }  // namespace cidrotor::store::postgres

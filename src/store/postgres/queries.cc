@@ -481,6 +481,13 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
                                                                core::TimePoint now) {
   auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
+  if (query.before_id) {
+    bool found = false;
+    ok = conn.Exec("SELECT 1 FROM reservations WHERE id = " + std::to_string(*query.before_id),
+                   "find cursor", [&](Rows rows) { found = rows.size() > 0; });
+    if (!ok) return core::Fail(ok.error());
+    if (!found) return core::Fail(UnknownCursor(*query.before_id));
+  }
   QueryBatch batch;
   // The history's page after reservation $2 (before_id): rows below it in (reserved_at, id),
   // spelt so that the reserved_at index bounds the scan (a row comparison would not).

@@ -512,6 +512,12 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Database& db,
                                                                core::TimePoint now) {
   auto ok = CheckHistoryLimit(query.limit);
   if (!ok) return core::Fail(ok.error());
+  if (query.before_id) {
+    auto found = db.QueryInt64(
+        "SELECT 1 FROM reservations WHERE id = " + std::to_string(*query.before_id), "find cursor");
+    if (!found) return core::Fail(found.error());
+    if (!*found) return core::Fail(UnknownCursor(*query.before_id));
+  }
   const std::string sql =
       "SELECT " + std::string(kReservationColumns) + " FROM reservations" +
       (query.live_only ? std::string(kLiveIndex) +

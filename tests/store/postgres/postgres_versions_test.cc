@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -112,6 +113,27 @@ TEST_F(PostgresVersionsTest, UnversionedChangesApplyAsTheyCome) {
   EXPECT_EQ(Carrier(), "again");
 }
 
+// A delete older than the number's newest (another instance's delete, committed first) keeps
+// and drops no usage: the newer delete's kept usage stays, for the number added again.
+TEST_F(PostgresVersionsTest, AnOlderDeleteLeavesTheNewerOnesKeptUsage) {
+  Write({Change(kNumber, "old", kV0 + 10)});
+  NumberDeleted newer = Delete(kNumber, kV0 + 30);
+  newer.kept.usage = journal_test::Usage(kT0, 4, 40);
+  newer.kept.keep_until = core::ToCompact(kT0) + 86'400;
+  Write({newer});
+  Write({Delete(kNumber, kV0 + 20)});  // keeps nothing: would drop the row
+  EXPECT_EQ(db_.QueryInt("SELECT daily_used FROM deleted_numbers WHERE caller_id = " +
+                         std::to_string(kNumber)),
+            40);
+  NumberDeleted older = Delete(kNumber, kV0 + 25);
+  older.kept.usage = journal_test::Usage(kT0, 1, 1);
+  older.kept.keep_until = core::ToCompact(kT0) + 86'400;
+  Write({older});  // keeps another usage: would replace it
+  EXPECT_EQ(db_.QueryInt("SELECT daily_used FROM deleted_numbers WHERE caller_id = " +
+                         std::to_string(kNumber)),
+            40);
+}
+
 // The history's pruning takes deleted numbers' versions older than its cutoff, and only those.
 TEST_F(PostgresVersionsTest, PruningTakesTombstonesPastTheirCutoff) {
   Write({Change(kNumber + 2, "old", kV0)});  // a number's version, not a tombstone
@@ -163,6 +185,53 @@ TEST_F(PostgresVersionsTest, AnOlderChangeRacingANewerDeleteLosesToIt) {
   EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM caller_ids WHERE caller_id = " +
                          std::to_string(kHeld) + " AND carrier = 'new'"),
             1);
+}
+
+// Two writers changing one number while one of them also allocated it earlier in its batch (it
+// holds the number's caller_ids row from the usage UPDATE): each claims the number's version row
+// at the start of its batch, so the other waits there instead of forming a cycle (a deadlock,
+// which cancelled a batch and degraded its journal until the replay).
+TEST_F(PostgresVersionsTest, TwoWritersChangingANumberOneHasAllocatedDoNotDeadlock) {
+  constexpr std::uint64_t kHeld = kNumber + 9;
+  Write({Change(kNumber, "old", kV0 + 10), Change(kHeld, "old", kV0 + 10)});
+  auto other = PostgresJournal::Open({.connection = db_.settings()});
+  ASSERT_THAT(other, IsOk());
+  std::atomic<bool> stop{false};
+  std::atomic<bool> degraded{false};
+  std::thread watch([&] {
+    while (!stop) {
+      if (journal_->Degraded() || (*other)->Degraded()) degraded = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  auto lock = postgres::Connection::Open(db_.settings());
+  ASSERT_THAT(lock, IsOk());
+  ASSERT_THAT(lock->Exec("BEGIN", "begin"), IsOk());
+  ASSERT_THAT(lock->Exec("SELECT 1 FROM caller_ids WHERE caller_id = " + std::to_string(kHeld) +
+                             " FOR UPDATE",
+                         "hold a row"),
+              IsOk());
+  // B: an allocation of kNumber, a change of kHeld (held), then a change of kNumber.
+  core::Reservation call = journal_test::MakeReservation(1, kNumber, kT0, std::chrono::seconds(60));
+  std::promise<core::Result<void>> b_done;
+  journal_->Append({journal_test::Made(call, journal_test::Usage(kT0, 1, 1)),
+                    Change(kHeld, "new", kV0 + 30), Change(kNumber, "new", kV0 + 30)},
+                   [&](core::Result<void> r) { b_done.set_value(r); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // A: an older change of kNumber.
+  std::promise<core::Result<void>> a_done;
+  (*other)->Append({Change(kNumber, "old", kV0 + 20)},
+                   [&](core::Result<void> r) { a_done.set_value(r); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_THAT(lock->Exec("COMMIT", "commit"), IsOk());
+  EXPECT_THAT(b_done.get_future().get(), IsOk());
+  EXPECT_THAT(a_done.get_future().get(), IsOk());
+  journal_->Flush();
+  (*other)->Flush();
+  stop = true;
+  watch.join();
+  EXPECT_FALSE(degraded.load()) << "a batch was cancelled (deadlock) and replayed";
+  EXPECT_EQ(Carrier(), "new");
 }
 
 }  // namespace
