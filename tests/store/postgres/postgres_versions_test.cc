@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "pg_test_database.h"
@@ -63,6 +65,19 @@ class PostgresVersionsTest : public ::testing::Test {
         std::to_string(kNumber));
     static const char* const kNames[] = {"?", "old", "new", "again"};
     return found < 0 ? "" : kNames[found];
+  }
+  // A connection whose open transaction holds `number`'s caller_ids row (FOR UPDATE): a batch
+  // that changes the number waits there until the transaction ends (its COMMIT).
+  std::optional<postgres::Connection> HoldRow(std::uint64_t number) {
+    auto lock = postgres::Connection::Open(db_.settings());
+    if (!lock || !lock->Exec("BEGIN", "begin") ||
+        !lock->Exec(
+            "SELECT 1 FROM caller_ids WHERE caller_id = " + std::to_string(number) + " FOR UPDATE",
+            "hold a row")) {
+      ADD_FAILURE() << "could not hold the row of " << number;
+      return std::nullopt;
+    }
+    return std::move(*lock);
   }
   std::int64_t Tombstones() {
     return db_.QueryInt("SELECT count(*) FROM number_versions WHERE deleted");
@@ -161,13 +176,8 @@ TEST_F(PostgresVersionsTest, AnOlderChangeRacingANewerDeleteLosesToIt) {
   Write({Change(kNumber, "old", kV0 + 10), Change(kHeld, "old", kV0 + 10)});
   auto other = PostgresJournal::Open({.connection = db_.settings()});
   ASSERT_THAT(other, IsOk());
-  auto lock = postgres::Connection::Open(db_.settings());
-  ASSERT_THAT(lock, IsOk());
-  ASSERT_THAT(lock->Exec("BEGIN", "begin"), IsOk());
-  ASSERT_THAT(lock->Exec("SELECT 1 FROM caller_ids WHERE caller_id = " + std::to_string(kHeld) +
-                             " FOR UPDATE",
-                         "hold a row"),
-              IsOk());
+  auto lock = HoldRow(kHeld);
+  ASSERT_TRUE(lock.has_value());
   std::promise<core::Result<void>> deleted;
   journal_->Append({Delete(kNumber, kV0 + 30), Change(kHeld, "new", kV0 + 30)},
                    [&](core::Result<void> r) { deleted.set_value(r); });
@@ -204,13 +214,8 @@ TEST_F(PostgresVersionsTest, TwoWritersChangingANumberOneHasAllocatedDoNotDeadlo
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
-  auto lock = postgres::Connection::Open(db_.settings());
-  ASSERT_THAT(lock, IsOk());
-  ASSERT_THAT(lock->Exec("BEGIN", "begin"), IsOk());
-  ASSERT_THAT(lock->Exec("SELECT 1 FROM caller_ids WHERE caller_id = " + std::to_string(kHeld) +
-                             " FOR UPDATE",
-                         "hold a row"),
-              IsOk());
+  auto lock = HoldRow(kHeld);
+  ASSERT_TRUE(lock.has_value());
   // B: an allocation of kNumber, a change of kHeld (held), then a change of kNumber.
   core::Reservation call = journal_test::MakeReservation(1, kNumber, kT0, std::chrono::seconds(60));
   std::promise<core::Result<void>> b_done;
