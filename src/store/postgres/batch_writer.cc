@@ -378,14 +378,22 @@ core::Result<void> BatchWriter::WriteBatch(Connection& conn,
 
 void BatchWriter::LockVersions(std::span<const JournalEntry* const> entries) {
   versioned_.clear();
+  bool allocates = false;
   for (const JournalEntry* entry : entries) {
     if (const auto* upserted = std::get_if<NumberUpserted>(entry)) {
       if (upserted->version != 0) versioned_.push_back(Digits(upserted->spec.caller_id));
     } else if (const auto* deleted = std::get_if<NumberDeleted>(entry)) {
       if (deleted->version != 0) versioned_.push_back(Digits(deleted->caller_id));
+    } else if (std::holds_alternative<ReservationMade>(*entry)) {
+      allocates = true;
     }
   }
-  if (versioned_.empty()) return;
+  // Not needed where the batch takes its rows in caller_id order anyway: changes only, each
+  // number's claim and row after the smaller numbers' (an import's chunk). It doubled what an
+  // HTTP import of new numbers writes to number_versions (a row of version 0, then the claim).
+  if (versioned_.empty() || (!allocates && std::is_sorted(versioned_.begin(), versioned_.end()))) {
+    return;
+  }
   // Once each (ON CONFLICT DO UPDATE refuses a row twice in one statement), in order.
   std::sort(versioned_.begin(), versioned_.end());
   versioned_.erase(std::unique(versioned_.begin(), versioned_.end()), versioned_.end());
