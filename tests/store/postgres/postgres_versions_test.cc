@@ -46,8 +46,13 @@ NumberDeleted Delete(std::uint64_t number, ChangeVersion version) {
 
 class PostgresVersionsTest : public ::testing::Test {
  protected:
+  // A commit held up on purpose (the racing tests) may take a while on a loaded machine: only a
+  // failed one may degrade a journal here, not the watchdog's wait (1 s by default).
+  PostgresOptions Options() const {
+    return {.connection = db_.settings(), .commit_wait = std::chrono::milliseconds(20'000)};
+  }
   void SetUp() override {
-    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+    auto journal = PostgresJournal::Open(Options());
     ASSERT_THAT(journal, IsOk());
     RecordingSink sink;
     ASSERT_THAT((*journal)->Load(kT0, sink), IsOk());  // migrates
@@ -85,7 +90,7 @@ class PostgresVersionsTest : public ::testing::Test {
   // deadlock's victim, degrades its journal until the replay).
   bool RaceWithoutDegrading(std::vector<JournalEntry> b, std::vector<JournalEntry> a,
                             std::uint64_t held) {
-    auto other = PostgresJournal::Open({.connection = db_.settings()});
+    auto other = PostgresJournal::Open(Options());
     EXPECT_THAT(other, IsOk());
     auto lock = HoldRow(held);
     if (!other || !lock) return false;
@@ -207,7 +212,7 @@ TEST_F(PostgresVersionsTest, PruningTakesTombstonesPastTheirCutoff) {
 TEST_F(PostgresVersionsTest, AnOlderChangeRacingANewerDeleteLosesToIt) {
   constexpr std::uint64_t kHeld = kNumber + 9;
   Write({Change(kNumber, "old", kV0 + 10), Change(kHeld, "old", kV0 + 10)});
-  auto other = PostgresJournal::Open({.connection = db_.settings()});
+  auto other = PostgresJournal::Open(Options());
   ASSERT_THAT(other, IsOk());
   auto lock = HoldRow(kHeld);
   ASSERT_TRUE(lock.has_value());
