@@ -143,6 +143,18 @@ core::Result<NumberRow> NumberRowParser::ParseFields(const CsvRecord& record) co
     const std::string_view value = WithoutTextMarker(record.fields[static_cast<std::size_t>(i)]);
     return column == kCarrier ? value : Trimmed(value);
   };
+  // More values than the header has columns: most likely a comma inside an unquoted value
+  // ("AT&T, Inc"), which shifts every value after it; read as it stands, the row would quietly
+  // keep a wrong carrier or cap. Empty extra fields (a spreadsheet's trailing commas) are no
+  // values.
+  for (std::size_t i = header_.size(); i < record.fields.size(); ++i) {
+    if (!Trimmed(record.fields[i]).empty()) {
+      return core::Fail(core::Error::Internal(
+          fmt::format("{} values where the header has {} columns (a comma inside an unquoted "
+                      "value? quote it)",
+                      record.fields.size(), header_.size())));
+    }
+  }
   NumberRow row;
   row.line = record.line;
   core::NumberSpec& spec = row.spec;

@@ -145,6 +145,23 @@ TEST(NumberRowsTest, EmptyHeaderCellsAreIgnoredWithoutAWarning) {
   EXPECT_TRUE(parser.warnings().empty());
 }
 
+// More values than the header has columns: a comma inside an unquoted value shifted the row, so
+// it is rejected rather than imported with a cut carrier; a spreadsheet's trailing empty fields
+// are not values.
+TEST(NumberRowsTest, ARowWithMoreValuesThanTheHeaderIsRejected) {
+  const Outcome out = ParseAll(
+      "caller_id,carrier\n"
+      "2125550100,AT&T, Inc\n"
+      "2125550101,Lumen,,\n"
+      "2125550102,\"AT&T, Inc\"\n");
+  ASSERT_EQ(out.rows.size(), 2u);
+  EXPECT_EQ(out.rows[0].spec.carrier, "Lumen");
+  EXPECT_EQ(out.rows[1].spec.carrier, "AT&T, Inc");
+  ASSERT_EQ(out.rejects.size(), 1u);
+  EXPECT_EQ(out.rejects.at(2),
+            "3 values where the header has 2 columns (a comma inside an unquoted value? quote it)");
+}
+
 // A spreadsheet's export with many columns of its own: the unknown ones are ignored, with a
 // warning, however many there are (a review found 70 refused the whole file).
 TEST(NumberRowsTest, ManyUnknownColumnsAreIgnored) {
