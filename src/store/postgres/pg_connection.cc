@@ -33,8 +33,13 @@ bool IsAvailabilityState(std::string_view state) {
          || cls == "58"               // system error (I/O)
          || state == "57014"          // query_canceled: statement_timeout fired
          || state.starts_with("57P")  // admin/crash shutdown, cannot connect now
-         || state == "40001" || state == "40P01"  // serialization failure, deadlock
-         || state == "25006";  // read-only transaction: a standby after a failover
+         || state == "25006";         // read-only transaction: a standby after a failover
+}
+
+// The server cancelled the transaction to resolve a conflict with another one: a retry can
+// succeed at once, on the same connection.
+bool IsConflictState(std::string_view state) {
+  return state == "40001" || state == "40P01";  // serialization failure, deadlock detected
 }
 
 std::string Trimmed(const char* message) {
@@ -151,7 +156,8 @@ Connection::Connection(PGconn* conn, milliseconds statement_timeout)
 Connection::Connection(Connection&& other) noexcept
     : conn_(std::exchange(other.conn_, nullptr)),
       statement_timeout_(other.statement_timeout_),
-      lost_(other.lost_) {}
+      lost_(other.lost_),
+      conflict_(other.conflict_) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
@@ -159,6 +165,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     conn_ = std::exchange(other.conn_, nullptr);
     statement_timeout_ = other.statement_timeout_;
     lost_ = other.lost_;
+    conflict_ = other.conflict_;
   }
   return *this;
 }
@@ -238,6 +245,20 @@ core::Result<Connection> Connection::Open(const ConnectionSettings& settings,
   return Connection(conn, settings.statement_timeout);
 }
 
+bool Connection::Conflicted() const {
+  // Idle: no transaction left open (aborted) by the exchange, as after a pipeline's Sync.
+  return conflict_ && !lost_ && conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+core::Result<void> Connection::Usable(std::string_view what) {
+  if (conn_ == nullptr || lost_) {
+    return core::Fail(
+        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
+  }
+  conflict_ = false;  // a new exchange: the last one's conflict is over
+  return {};
+}
+
 Connection::Deadline Connection::NextDeadline() const {
   return SteadyClock::now() + statement_timeout_ + kAnswerSlack;
 }
@@ -247,6 +268,7 @@ core::Error Connection::Failure(std::string_view what, const PGresult* result) {
   if (result != nullptr) {
     const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     if (state != nullptr && IsAvailabilityState(state)) lost_ = true;
+    if (state != nullptr && IsConflictState(state)) conflict_ = true;
     message = Trimmed(PQresultErrorMessage(result));
   } else {
     // No answer from the server to blame: the exchange broke half-way (a send that failed, a
@@ -298,10 +320,7 @@ core::Result<PGresult*> Connection::NextResult(Deadline deadline, std::string_vi
 
 core::Result<void> Connection::Exec(std::string_view sql, std::string_view what,
                                     const std::function<void(Rows)>& on_rows) {
-  if (conn_ == nullptr || lost_) {
-    return core::Fail(
-        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
-  }
+  if (auto usable = Usable(what); !usable) return usable;
   const auto deadline = NextDeadline();
   if (PQsendQuery(conn_, std::string(sql).c_str()) == 0) return core::Fail(Failure(what));
   if (auto ok = FlushOutput(deadline, what); !ok) return ok;
@@ -310,10 +329,7 @@ core::Result<void> Connection::Exec(std::string_view sql, std::string_view what,
 
 core::Result<void> Connection::ExecLong(std::string_view sql, std::string_view what,
                                         milliseconds timeout) {
-  if (conn_ == nullptr || lost_) {
-    return core::Fail(
-        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
-  }
+  if (auto usable = Usable(what); !usable) return usable;
   // SET LOCAL lasts as long as the message's implicit transaction: the session's own timeout is
   // back for the next statement.
   const std::string text =
@@ -344,9 +360,7 @@ core::Result<void> Connection::DrainResults(Deadline deadline, std::string_view 
 
 core::Result<void> Connection::Prepare(const char* name, std::string_view sql) {
   const std::string what = std::string("prepare ") + name;
-  if (conn_ == nullptr || lost_) {
-    return core::Fail(core::Error::Unavailable("postgres: " + what + ": not connected"));
-  }
+  if (auto usable = Usable(what); !usable) return usable;
   const auto deadline = NextDeadline();
   if (PQsendPrepare(conn_, name, std::string(sql).c_str(), 0, nullptr) == 0) {
     return core::Fail(Failure(what));
@@ -357,10 +371,7 @@ core::Result<void> Connection::Prepare(const char* name, std::string_view sql) {
 
 core::Result<void> Connection::Run(const QueryBatch& batch, std::string_view what,
                                    const std::function<void(std::size_t, Rows)>& on_rows) {
-  if (conn_ == nullptr || lost_) {
-    return core::Fail(
-        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
-  }
+  if (auto usable = Usable(what); !usable) return usable;
   if (batch.empty()) return {};
   const auto deadline = NextDeadline();
   if (PQenterPipelineMode(conn_) == 0) return core::Fail(Failure(what));
@@ -411,10 +422,7 @@ core::Result<void> Connection::Run(const QueryBatch& batch, std::string_view wha
 
 core::Result<void> Connection::CopyIn(std::string_view copy_sql, std::string_view data,
                                       std::string_view what) {
-  if (conn_ == nullptr || lost_) {
-    return core::Fail(
-        core::Error::Unavailable("postgres: " + std::string(what) + ": not connected"));
-  }
+  if (auto usable = Usable(what); !usable) return usable;
   const auto deadline = NextDeadline();
   if (PQsendQuery(conn_, std::string(copy_sql).c_str()) == 0) return core::Fail(Failure(what));
   if (auto ok = FlushOutput(deadline, what); !ok) return ok;

@@ -120,9 +120,13 @@ class Connection {
 
   bool is_open() const { return conn_ != nullptr; }
   // True when the last failure was the connection's or the server's availability (closed socket,
-  // timeout, shutdown, too many connections), not the statement's. A lost connection stays lost:
-  // open a new one.
-  bool Lost() const { return lost_; }
+  // timeout, shutdown, too many connections) or a conflict (Conflicted), not the statement's. A
+  // connection lost but for a conflict stays lost: open a new one.
+  bool Lost() const { return lost_ || conflict_; }
+  // True when the last exchange failed only because the server cancelled its transaction to
+  // resolve a conflict with another one (a deadlock's victim, a serialization failure): nothing
+  // of it was kept, and the connection can run it again at once.
+  bool Conflicted() const;
 
   // Runs `sql` through the simple protocol (several statements allowed, no parameters); each
   // result with rows goes to `on_rows`. Errors: kUnavailable.
@@ -168,6 +172,8 @@ class Connection {
   // is neither rows nor a completed command is the error (the rest are still read).
   [[nodiscard]] core::Result<void> DrainResults(Deadline deadline, std::string_view what,
                                                 const std::function<void(Rows)>& on_rows = {});
+  // Fails unless the connection is open and not lost; starts an exchange.
+  [[nodiscard]] core::Result<void> Usable(std::string_view what);
   // A kUnavailable error for `what` with libpq's message; classifies it for Lost().
   core::Error Failure(std::string_view what, const PGresult* result = nullptr);
   core::Error TimedOut(std::string_view what);
@@ -176,6 +182,7 @@ class Connection {
   PGconn* conn_ = nullptr;
   std::chrono::milliseconds statement_timeout_{5'000};
   bool lost_ = false;
+  bool conflict_ = false;  // the last exchange's transaction was cancelled for a conflict
 };
 
 // "host:port/db" for logs and errors, never the password.

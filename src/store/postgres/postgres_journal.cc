@@ -18,6 +18,9 @@ namespace cidrotor::store {
 namespace {
 
 constexpr std::string_view kWho = "postgres journal";
+// A batch cancelled for a conflict is written again this many times on the same connection
+// before the journal treats it as an outage.
+constexpr int kConflictRetries = 3;
 
 // Names the server in an error, once: the operator must learn which database failed.
 core::Error WithServer(const core::Error& error, const std::string& server) {
@@ -383,6 +386,16 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   const bool first_attempt = replay_ == postgres::Replay::kNo;
   if (!committed && (!entries.empty() || !logs.empty())) {
     result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
+    // A deadlock's victim (this batch's admin change against another instance's allocations of
+    // the same numbers in the other order) or a serialization failure: PostgreSQL kept nothing
+    // of it and the other transaction has its locks now, so the same batch goes again at once
+    // rather than through a reconnect, a degraded spell and a replay.
+    for (int retry = 0; !result && write_conn_.Conflicted() && retry < kConflictRetries; ++retry) {
+      spdlog::info("postgres journal: {}: {}; writing the batch again", server_,
+                   result.error().ToString());
+      batches_failed_.fetch_add(1);
+      result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
+    }
   }
   if (result) {
     replay_ = postgres::Replay::kNo;
