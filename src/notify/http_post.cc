@@ -1,5 +1,12 @@
 #include "notify/http_post.h"
 
+// date's parse reads seconds through a long double GCC 12 thinks may be used uninitialized
+// (-Wmaybe-uninitialized, in date.h's own code, when inlined into ParseRetryAfter).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <date/date.h>
+#pragma GCC diagnostic pop
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +22,7 @@
 #include <charconv>
 #include <exception>
 #include <optional>
+#include <sstream>
 #include <utility>
 
 #include "notify/call_within.h"
@@ -60,8 +68,8 @@ std::string HostHeader(const WebhookUrl& url) {
 
 // Writes the request and reads the answer on a connected (and, for https, handshaken) stream.
 template <class Stream>
-asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUrl& url,
-                                                 std::string_view json, const Headers& headers) {
+asio::awaitable<core::Result<PostAnswer>> Exchange(Stream& stream, const WebhookUrl& url,
+                                                   std::string_view json, const Headers& headers) {
   http::request<http::string_body> request{http::verb::post, url.target, 11};
   request.set(http::field::host, HostHeader(url));
   request.set(http::field::user_agent, "cidrotor-webhook");
@@ -78,7 +86,12 @@ asio::awaitable<core::Result<unsigned>> Exchange(Stream& stream, const WebhookUr
   http::response_parser<http::empty_body> parser;
   auto [read_error, read] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
   if (read_error) co_return core::Fail(Failed(url, "read the answer", read_error.message()));
-  co_return parser.get().result_int();
+  const auto& answer = parser.get();
+  co_return PostAnswer{
+      answer.result_int(),
+      answer.count(http::field::retry_after) == 0
+          ? std::nullopt
+          : ParseRetryAfter(answer[http::field::retry_after], std::chrono::system_clock::now())};
 }
 
 using Endpoints = tcp::resolver::results_type;
@@ -111,10 +124,10 @@ core::Result<Endpoints> Resolve(const WebhookUrl& url, std::chrono::milliseconds
 
 // `timeout` covers what is left after the lookup: the stream's expiry covers connect, handshake,
 // write and read.
-asio::awaitable<core::Result<unsigned>> Post(const WebhookUrl& url, const Endpoints& endpoints,
-                                             std::string_view json, const Headers& headers,
-                                             std::chrono::milliseconds timeout,
-                                             const std::string& ca_file) {
+asio::awaitable<core::Result<PostAnswer>> Post(const WebhookUrl& url, const Endpoints& endpoints,
+                                               std::string_view json, const Headers& headers,
+                                               std::chrono::milliseconds timeout,
+                                               const std::string& ca_file) {
   auto executor = co_await asio::this_coro::executor;
   if (!url.tls) {
     beast::tcp_stream stream(executor);
@@ -190,9 +203,28 @@ core::Result<WebhookUrl> ParseWebhookUrl(std::string_view text, std::string_view
   return url;
 }
 
-core::Result<unsigned> PostJson(const WebhookUrl& url, std::string_view json,
-                                const Headers& headers, std::chrono::milliseconds timeout,
-                                const std::string& ca_file) {
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
+                                                    std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::uint32_t seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec == std::errc::result_out_of_range) return std::chrono::seconds(UINT32_MAX);
+    return std::chrono::seconds(seconds);
+  }
+  std::istringstream in{std::string(value)};
+  date::sys_seconds at;
+  in >> date::parse("%a, %d %b %Y %T GMT", at);
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  return std::max(std::chrono::seconds(0),
+                  std::chrono::duration_cast<std::chrono::seconds>(at - now));
+}
+
+core::Result<PostAnswer> PostJson(const WebhookUrl& url, std::string_view json,
+                                  const Headers& headers, std::chrono::milliseconds timeout,
+                                  const std::string& ca_file) {
   const auto started = std::chrono::steady_clock::now();
   auto endpoints = Resolve(url, timeout);
   if (!endpoints) return core::Fail(std::move(endpoints).error());
@@ -201,10 +233,10 @@ core::Result<unsigned> PostJson(const WebhookUrl& url, std::string_view json,
       std::chrono::steady_clock::now() - started);
   const auto left = std::max(timeout - spent, std::chrono::milliseconds(1));
   asio::io_context io;
-  core::Result<unsigned> result = core::Fail(Failed(url, "post", "did not run"));
+  core::Result<PostAnswer> result = core::Fail(Failed(url, "post", "did not run"));
   asio::co_spawn(io, Post(url, *endpoints, json, headers, left, ca_file),
-                 [&](std::exception_ptr error, core::Result<unsigned> status) {
-                   result = error ? core::Result<unsigned>(
+                 [&](std::exception_ptr error, core::Result<PostAnswer> status) {
+                   result = error ? core::Result<PostAnswer>(
                                         core::Fail(Failed(url, "post", "unexpected exception")))
                                   : std::move(status);
                  });

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,12 +38,24 @@ struct WebhookUrl {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// POSTs `json` to `url` and returns the response's status code (any code: the caller decides).
+// A receiver's answer: its status code (any code: the caller decides) and, when it sent a
+// Retry-After (RFC 9110: delay-seconds or an HTTP-date), how long it asked to be left alone.
+struct PostAnswer {
+  unsigned status = 0;
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+// A Retry-After value as a delay from `now`: delay-seconds ("120") or an IMF-fixdate ("Fri, 27
+// Nov 2026 13:00:00 GMT"; a date already past is 0 s). nullopt for anything else.
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
+                                                    std::chrono::system_clock::time_point now);
+
+// POSTs `json` to `url` and returns the response's status (and Retry-After).
 // `ca_file` (PEM), when not empty, replaces the system's CAs for https. Errors: kUnavailable
 // naming the URL and what failed (resolve, connect, TLS, timeout).
-[[nodiscard]] core::Result<unsigned> PostJson(const WebhookUrl& url, std::string_view json,
-                                              const Headers& headers,
-                                              std::chrono::milliseconds timeout,
-                                              const std::string& ca_file = {});
+[[nodiscard]] core::Result<PostAnswer> PostJson(const WebhookUrl& url, std::string_view json,
+                                                const Headers& headers,
+                                                std::chrono::milliseconds timeout,
+                                                const std::string& ca_file = {});
 
 }  // namespace cidrotor::notify

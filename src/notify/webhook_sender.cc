@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/ssl/context.hpp>
+#include <optional>
 #include <utility>
 
 namespace cidrotor::notify {
@@ -177,13 +178,15 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
       CountDropped(target, pending.event);
       return;
     }
-    auto status = PostJson(target.url, pending.json, headers, timeout, options_.ca_file);
+    auto answer = PostJson(target.url, pending.json, headers, timeout, options_.ca_file);
+    const std::optional<unsigned> status =
+        answer ? std::optional<unsigned>(answer->status) : std::nullopt;
     if (status && *status >= 200 && *status < 300) {
       delivered_.fetch_add(1);
       return;
     }
     const std::string why =
-        status ? "answered " + std::to_string(*status) : status.error().detail();
+        status ? "answered " + std::to_string(*status) : answer.error().detail();
     // A 4xx other than 408 and 429 says the request itself is wrong (a revoked URL, a bad
     // path), and a 3xx that the URL moved (webhooks are not redirected: configure the final
     // URL): sending it again would hold the queue up for nothing.
@@ -196,11 +199,18 @@ void WebhookSender::Deliver(const Target& target, const Pending& pending) {
                    pending.event, attempt, draining ? " (stopping)" : "", why);
       return;
     }
+    // A receiver that asks for a longer pause (a 429 or 503 with Retry-After, as chat services
+    // send when rate-limiting) gets it, up to max_retry_after: trying sooner only fails again.
+    auto pause = wait;
+    if (answer && answer->retry_after) {
+      pause = std::clamp<std::chrono::milliseconds>(*answer->retry_after, wait,
+                                                    std::max(wait, options_.max_retry_after));
+    }
     spdlog::info("webhook {}: event {} not delivered ({}), trying again in {} ms", target.url.shown,
-                 pending.event, why, wait.count());
+                 pending.event, why, pause.count());
     std::unique_lock lock(mu_);
     // A stop during the wait: one more attempt, within the drain.
-    (void)cv_.wait_for(lock, wait, [this] { return stop_; });
+    (void)cv_.wait_for(lock, pause, [this] { return stop_; });
     wait *= 2;
   }
 }

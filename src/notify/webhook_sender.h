@@ -1,17 +1,17 @@
 // Delivers webhook events (JSON texts) to the configured URLs off every request path: Send()
 // only queues. One thread per URL posts its queue in order; a delivery that fails (no
-// connection, timeout, a 5xx, 408 or 429) is tried again after 1, 2, 4, … seconds, up to
-// max_attempts, then dropped with a warning (another 4xx or a 3xx: dropped at once), so a dead
-// receiver never holds the process up and never grows its memory (each queue is bounded; events
-// beyond it are dropped and counted). But an event sent with a key, finding the queue full,
-// replaces the queued one of its key (not yet in delivery) instead: when a slow or failing
-// receiver lets hundreds of area codes' changes pile up (an hour's caps resetting), each one's
-// latest state still goes out, rather than only the oldest events. Otherwise a full queue makes
-// room by dropping its oldest event without a key (a number's rest, say) before it drops the
-// new one: an area code or pool running dry is never lost behind a pile of older notices.
-// Below the bound every event goes out, in order.
-// A stop gives what is queued up to `stop_drain` more (one attempt each, no retry), so an alert
-// raised just before a restart still goes out.
+// connection, timeout, a 5xx, 408 or 429) is tried again after 1, 2, 4, … seconds (or after
+// the receiver's Retry-After when longer, up to max_retry_after), up to max_attempts, then dropped
+// with a warning (another 4xx or a 3xx: dropped at once), so a dead receiver never holds the
+// process up and never grows its memory (each queue is bounded; events beyond it are dropped and
+// counted). But an event sent with a key, finding the queue full, replaces the queued one of its
+// key (not yet in delivery) instead: when a slow or failing receiver lets hundreds of area codes'
+// changes pile up (an hour's caps resetting), each one's latest state still goes out, rather than
+// only the oldest events. Otherwise a full queue makes room by dropping its oldest event without a
+// key (a number's rest, say) before it drops the new one: an area code or pool running dry is never
+// lost behind a pile of older notices. Below the bound every event goes out, in order. A stop gives
+// what is queued up to `stop_drain` more (one attempt each, no retry), so an alert raised just
+// before a restart still goes out.
 //
 // Each request carries `X-Cidrotor-Event: <event name>` and, when a secret is configured,
 // `X-Cidrotor-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>`, so a receiver
@@ -52,6 +52,8 @@ struct WebhookOptions {
   std::chrono::milliseconds timeout{5'000};      // per delivery attempt, everything included
   std::chrono::milliseconds first_retry{1'000};  // doubled after each failed attempt
   int max_attempts = 6;                          // ~1 minute of retries with the defaults
+  // The longest pause a receiver's Retry-After gets (the queue behind the event waits too).
+  std::chrono::milliseconds max_retry_after{60'000};
   std::size_t max_queue = 1'000;                 // events waiting per URL
   std::chrono::milliseconds stop_drain{3'000};   // a stop's time for what is still queued
 };

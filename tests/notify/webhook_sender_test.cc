@@ -243,6 +243,50 @@ TEST(WebhookSenderTest, AClientErrorIsNotTriedAgain) {
 }
 
 // A redirect is not followed (the body would not be sent again anyway): configure the final URL.
+// A receiver rate-limiting (429 with Retry-After, as chat services answer) is left alone for as
+// long as it asked, not for the 20 ms backoff; a Retry-After beyond max_retry_after is cut to it.
+TEST(WebhookSenderTest, ARetryAfterLongerThanTheBackoffIsWaitedFor) {
+  WebhookReceiver::Options answering = Answering({429, 503});
+  answering.retry_after = "1";
+  WebhookReceiver receiver(answering);
+  WebhookOptions options = Fast({receiver.Url()});
+  auto sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", R"({"n":1})");
+  const auto got = receiver.WaitFor(3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_GE(got[1].at - got[0].at, milliseconds(1'000));
+  EXPECT_GE(got[2].at - got[1].at, milliseconds(1'000));
+
+  answering.retry_after = "3600";
+  WebhookReceiver capped(answering);
+  options = Fast({capped.Url()});
+  options.max_retry_after = milliseconds(300);
+  sender = WebhookSender::Create(options);
+  ASSERT_TRUE(sender.has_value());
+  (*sender)->Send("a", R"({"n":1})");
+  const auto capped_got = capped.WaitFor(2);
+  ASSERT_EQ(capped_got.size(), 2u);
+  EXPECT_GE(capped_got[1].at - capped_got[0].at, milliseconds(300));
+  EXPECT_LT(capped_got[1].at - capped_got[0].at, milliseconds(5'000));
+}
+
+TEST(RetryAfterTest, DelaySecondsOrAnHttpDate) {
+  using std::chrono::seconds;
+  const auto now =
+      std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + std::chrono::hours(13);
+  EXPECT_EQ(ParseRetryAfter("120", now), seconds(120));
+  EXPECT_EQ(ParseRetryAfter(" 0 ", now), seconds(0));
+  EXPECT_EQ(ParseRetryAfter("Fri, 27 Nov 2026 13:02:30 GMT", now), seconds(150));
+  EXPECT_EQ(ParseRetryAfter("Fri, 27 Nov 2026 12:00:00 GMT", now), seconds(0));  // past
+  EXPECT_EQ(ParseRetryAfter("99999999999", now), seconds(UINT32_MAX));
+  EXPECT_EQ(ParseRetryAfter("", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("-5", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("1.5", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("soon", now), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Fri, 27 Nov 2026 13:02:30 GMT trailing", now), std::nullopt);
+}
+
 TEST(WebhookSenderTest, ARedirectIsNotTriedAgain) {
   WebhookReceiver receiver(Answering({301}));
   auto sender = WebhookSender::Create(Fast({receiver.Url()}));
@@ -295,7 +339,7 @@ TEST(WebhookSenderTest, HttpsChecksTheCertificate) {
   // Trusted through the fixture CA: delivered.
   auto status = PostJson(*url, "{}", {}, milliseconds(5'000), test_support::WebhookTestCaFile());
   ASSERT_TRUE(status.has_value()) << status.error().ToString();
-  EXPECT_EQ(*status, 200u);
+  EXPECT_EQ(status->status, 200u);
   // Against the system's CAs the self-signed certificate is refused.
   status = PostJson(*url, "{}", {}, milliseconds(5'000));
   ASSERT_FALSE(status.has_value());

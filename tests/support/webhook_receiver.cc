@@ -41,6 +41,7 @@ struct WebhookReceiver::Impl {
     ReceivedHook hook;
     hook.target = std::string(request.target());
     hook.body = request.body();
+    hook.at = std::chrono::steady_clock::now();
     for (const auto& field : request) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -64,6 +65,9 @@ struct WebhookReceiver::Impl {
     }
     http::response<http::string_body> response{static_cast<http::status>(status), 11};
     response.body() = "{}";
+    if (!options.retry_after.empty() && (status < 200 || status >= 300)) {
+      response.set(http::field::retry_after, options.retry_after);
+    }
     response.keep_alive(false);
     response.prepare_payload();
     http::write(stream, response, ec);

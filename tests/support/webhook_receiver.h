@@ -19,6 +19,7 @@ struct ReceivedHook {
   std::string target;
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased
+  std::chrono::steady_clock::time_point at;    // when it was read
 };
 
 class WebhookReceiver {
@@ -29,6 +30,7 @@ class WebhookReceiver {
     std::chrono::milliseconds delay{0};  // before each answer (a slow receiver)
     // Answers the status line and headers of a 1 MB body, then holds the body back for 3 s.
     bool stall_body = false;
+    std::string retry_after;  // sent as Retry-After with every answer but a 2xx, when not empty
   };
   explicit WebhookReceiver(Options options);
   WebhookReceiver() : WebhookReceiver(Options{}) {}
