@@ -320,26 +320,51 @@ core::Result<core::CompactTime> ParseIsoUtc(std::string_view text, std::string_v
   using namespace std::chrono;
   const auto bad = [&] {
     return core::Fail(core::Error::InvalidArgument(
-        std::string(field), "must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z"));
+        std::string(field),
+        "must be an ISO-8601 time like 2026-11-25T15:16:00Z (or with an offset, "
+        "2026-11-25T10:16:00-05:00)"));
   };
-  if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) text.remove_suffix(1);
-  if (text.size() >= 6 && text.substr(text.size() - 6) == "+00:00") text.remove_suffix(6);
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (text.size() != 19 || !Digits(text, 0, 4, y) || text[4] != '-' || !Digits(text, 5, 2, mo) ||
+  if (text.size() < 19 || !Digits(text, 0, 4, y) || text[4] != '-' || !Digits(text, 5, 2, mo) ||
       text[7] != '-' || !Digits(text, 8, 2, d) || (text[10] != 'T' && text[10] != ' ') ||
       !Digits(text, 11, 2, h) || text[13] != ':' || !Digits(text, 14, 2, mi) || text[16] != ':' ||
       !Digits(text, 17, 2, s) || h > 23 || mi > 59 || s > 59) {
     return bad();
   }
+  std::string_view rest = text.substr(19);
+  // A fraction of a second (JavaScript's toISOString writes .000): whole seconds are kept.
+  if (rest.starts_with('.')) {
+    std::size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits == 1) return bad();
+    rest.remove_prefix(digits);
+  }
+  // The zone: none or Z is UTC; an offset ±HH:MM, ±HHMM or ±HH is taken off.
+  seconds offset{0};
+  if (rest == "Z" || rest == "z") {
+    rest = {};
+  } else if (!rest.empty()) {
+    const int sign = rest[0] == '+' ? 1 : rest[0] == '-' ? -1 : 0;
+    int oh = 0, om = 0;
+    const bool parsed =
+        sign != 0 && Digits(rest, 1, 2, oh) &&
+        (rest.size() == 3 || (rest.size() == 6 && rest[3] == ':' && Digits(rest, 4, 2, om)) ||
+         (rest.size() == 5 && Digits(rest, 3, 2, om)));
+    if (!parsed || oh > 23 || om > 59) return bad();
+    offset = sign * (hours(oh) + minutes(om));
+  }
   const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)),
                            day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return bad();
   const auto unix_seconds =
-      (sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(s)).count();
+      (sys_days(ymd).time_since_epoch() + hours(h) + minutes(mi) + seconds(s) - offset).count();
   const auto compact = unix_seconds - core::kCompactEpochUnixSeconds;
-  if (compact <= 0 || compact > 0xFFFF'FFFFLL) {
-    return core::Fail(
-        core::Error::InvalidArgument(std::string(field), "must be between 2020 and 2156"));
+  // The store counts seconds from 2020 in 32 bits, 0 meaning none: an earlier time (a number
+  // idle since 2019) is as long ago as it keeps, its first second.
+  if (compact <= 0) return core::CompactTime{1};
+  if (compact > 0xFFFF'FFFFLL) {
+    return core::Fail(core::Error::InvalidArgument(std::string(field),
+                                                   "must be before " + FormatIsoUtc(0xFFFF'FFFFU)));
   }
   return static_cast<core::CompactTime>(compact);
 }

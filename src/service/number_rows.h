@@ -7,7 +7,7 @@
 // export) are known and ignored; any other column is ignored with a warning. Rows: every field goes
 // through the single-field parsers of service/field_parsers.h. An empty field counts as absent:
 // empty caps are 0 (the configured DEFAULT_* apply), empty pool is "default", empty active is true.
-// `last_used` is ISO-8601 UTC ("2026-11-25T15:16:00Z"; the 'T' may be a space, the 'Z' omitted) or
+// `last_used` is ISO-8601 (ParseIsoUtc: "2026-11-25T15:16:00Z", a fraction, an offset) or
 // empty (never used / keep the stored value); `rest_until` and `warm_from` likewise (empty: not
 // resting / keep the stored rest; a new number's warm-up follows core::ArrivingUsage / the stored
 // one is kept); `warm_from` may also be `none`: established, no warm-up (what export writes for
@@ -167,7 +167,10 @@ class CsvImportReader {
 
 // "2026-11-25T15:16:00Z" for a compact time; empty for 0 (never used).
 std::string FormatIsoUtc(core::CompactTime t);
-// The inverse: ISO-8601 UTC to whole seconds. Errors: kInvalidArgument naming `field`.
+// The inverse, to whole seconds: "2026-11-25T15:16:00Z"; the 'T' may be a space; a fraction of
+// a second is dropped; the zone is Z, none (UTC) or an offset (+02:00, -0500, +01). A time before
+// 2020 is the store's first second (as long ago as it keeps). Errors: kInvalidArgument naming
+// `field` (not such a time, or after 2156-02-07T06:28:15Z).
 [[nodiscard]] core::Result<core::CompactTime> ParseIsoUtc(std::string_view text,
                                                           std::string_view field);
 

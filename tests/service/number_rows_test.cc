@@ -63,7 +63,9 @@ TEST(NumberRowsTest, HostileFixtureRejectsEveryBadRowWithLineAndReason) {
       {10, "hourly_limit: must be a whole number from 1 to 65535"},
       {13, "pool: "},
       {14, "active: must be true or false"},
-      {15, "last_used: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z"},
+      {15,
+       "last_used: must be an ISO-8601 time like 2026-11-25T15:16:00Z (or with an offset, "
+       "2026-11-25T10:16:00-05:00)"},
       {17, "caller_id: is empty"},
       {19, "duplicate of line 2"},
       {20, "hourly_limit: must be a whole number from 1 to 65535"},
@@ -272,8 +274,11 @@ TEST(NumberRowsTest, RestUntilAndWarmFromAreReadBackAndCheckedLikeLastUsed) {
   EXPECT_FALSE(out.rows[1].rest_until.has_value());
   EXPECT_FALSE(out.rows[1].warm_from.has_value());
   EXPECT_EQ(out.rejects.at(4),
-            "rest_until: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z");
-  EXPECT_EQ(out.rejects.at(5), "warm_from: must be an ISO-8601 UTC time like 2026-11-25T15:16:00Z");
+            "rest_until: must be an ISO-8601 time like 2026-11-25T15:16:00Z (or with an offset, "
+            "2026-11-25T10:16:00-05:00)");
+  EXPECT_EQ(out.rejects.at(5),
+            "warm_from: must be an ISO-8601 time like 2026-11-25T15:16:00Z (or with an offset, "
+            "2026-11-25T10:16:00-05:00)");
   EXPECT_TRUE(out.warnings.empty());
 }
 
@@ -289,8 +294,34 @@ TEST(IsoUtcTest, RoundTripsAndRejectsNonsense) {
   EXPECT_EQ(ParseIsoUtc("2026-11-25 15:16:07", "x").value(), *t);
   EXPECT_EQ(FormatIsoUtc(0), "");
   EXPECT_FALSE(ParseIsoUtc("2026-02-30T00:00:00Z", "x").has_value());
-  EXPECT_FALSE(ParseIsoUtc("2019-12-31T23:59:59Z", "x").has_value());
   EXPECT_FALSE(ParseIsoUtc("2026-11-25T24:00:00Z", "x").has_value());
+  for (const char* nonsense : {"2026-11-25T15:16:07.Z", "2026-11-25T15:16:07+5", "2026-11-25",
+                               "2026-11-25T15:16:07 +01:00", "2026-11-25T15:16:07+24:00",
+                               "2026-11-25T15:16:07ZZ", "2026-11-25T15:16:07+01:00:00"}) {
+    const auto parsed = ParseIsoUtc(nonsense, "last_used");
+    ASSERT_FALSE(parsed.has_value()) << nonsense;
+    EXPECT_EQ(parsed.error().field(), "last_used");
+  }
+  const auto far = ParseIsoUtc("2156-12-31T00:00:00Z", "rest_until");
+  ASSERT_FALSE(far.has_value());
+  EXPECT_NE(far.error().detail().find("before 2156-02-07T06:28:15Z"), std::string::npos)
+      << far.error().detail();
+  EXPECT_EQ(ParseIsoUtc("2156-02-07T06:28:15Z", "x").value(), 0xFFFF'FFFFU);
+}
+
+// What other tools write: JavaScript's toISOString (milliseconds), Python's isoformat (an offset,
+// microseconds), a local time with its offset; and a number idle since before 2020.
+TEST(IsoUtcTest, FractionsAndOffsetsAreUtcWholeSeconds) {
+  const core::CompactTime t = ParseIsoUtc("2026-11-25T15:16:07Z", "x").value();
+  EXPECT_EQ(ParseIsoUtc("2026-11-25T15:16:07.999Z", "x").value(), t);
+  EXPECT_EQ(ParseIsoUtc("2026-11-25T15:16:07.123456+00:00", "x").value(), t);
+  EXPECT_EQ(ParseIsoUtc("2026-11-25T10:16:07-05:00", "x").value(), t);
+  EXPECT_EQ(ParseIsoUtc("2026-11-25T17:16:07+0200", "x").value(), t);
+  EXPECT_EQ(ParseIsoUtc("2026-11-25T16:16:07+01", "x").value(), t);
+  EXPECT_EQ(ParseIsoUtc("2026-11-26T01:46:07+10:30", "x").value(), t);  // the next day there
+  EXPECT_EQ(ParseIsoUtc("2019-06-01T10:00:00Z", "x").value(), 1U);
+  EXPECT_EQ(ParseIsoUtc("2020-01-01T00:00:00Z", "x").value(), 1U);
+  EXPECT_EQ(FormatIsoUtc(1), "2020-01-01T00:00:01Z");
 }
 
 }  // namespace
