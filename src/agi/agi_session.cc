@@ -222,7 +222,12 @@ class Session {
     const Answer answer = co_await Send(commands, &confirmed);
     // The channel never got the number, or it is gone: nobody else will release it now.
     if (answer != Answer::kOk && (confirmed == 0 || answer != Answer::kRefused)) {
-      spdlog::warn("agi: {} did not take caller-ID {}: released", who_, number);
+      if (confirmed == 0) {
+        spdlog::warn("agi: {} did not take caller-ID {}: released", who_, number);
+      } else {  // CALLERID(num) was set; the channel hung up or went silent after that
+        spdlog::warn("agi: {} took caller-ID {} but did not answer for its variables: released",
+                     who_, number);
+      }
       state_->memo.Forget(channel, reservation.id);
       ReleaseNow(state_->store, reservation.id);
     }
