@@ -374,6 +374,26 @@ TEST_F(IndexedStoreTest, AManyChunkImportCompletesOnAJournalThatCompletesInline)
   EXPECT_EQ(stats->total_numbers, 20'000U);
 }
 
+// A listing and the counts read the whole pool (a few hundred ms for a deep page of a million
+// numbers): they run on the store's thread for scans, never on the caller's, an HTTP I/O thread
+// whose other connections (allocations too) would wait for them.
+TEST_F(IndexedStoreTest, AListingAndTheCountsRunOffTheCallersThread) {
+  OpenWith(std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline));
+  ASSERT_THAT(Add("2125550100"), IsOk());
+  std::promise<std::thread::id> listed;
+  store_->ListNumbers(NumberFilter{}, [&](core::Result<NumberPage> page) {
+    EXPECT_EQ(page ? page->total : 0U, 1U);
+    listed.set_value(std::this_thread::get_id());
+  });
+  std::promise<std::thread::id> counted;
+  store_->GetStats([&](core::Result<StoreStats> stats) {
+    EXPECT_EQ(stats ? stats->total_numbers : 0U, 1U);
+    counted.set_value(std::this_thread::get_id());
+  });
+  EXPECT_NE(listed.get_future().get(), std::this_thread::get_id());
+  EXPECT_NE(counted.get_future().get(), std::this_thread::get_id());
+}
+
 // One process serves the embedded store: every turn of a periodic job is its own.
 TEST_F(IndexedStoreTest, TakesEveryTurnOfAPeriodicJob) {
   OpenWith(std::make_unique<MemoryJournal>());

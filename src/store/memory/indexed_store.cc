@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -117,7 +119,20 @@ IndexedStore::IndexedStore(const core::Clock& clock, const core::Calendar& calen
       limiter_(options.rate_limit_per_agent),
       pruner_(*journal_, options.retention) {}
 
-IndexedStore::~IndexedStore() { journal_->Flush(); }
+IndexedStore::~IndexedStore() {
+  scans_.Stop();  // the scans accepted run to their end first: they read the index
+  journal_->Flush();
+}
+
+template <class T>
+void IndexedStore::OffCallersThread(Callback<T> done, std::function<T()> scan) {
+  auto shared_done = std::make_shared<Callback<T>>(std::move(done));
+  if (!scans_.Post([shared_done, scan = std::move(scan)] { (*shared_done)(scan()); })) {
+    (*shared_done)(core::Fail(core::Error::Unavailable(
+        "store: " + std::to_string(kMaxWaitingScans) +
+        " listings and counts of the whole pool are waiting already; try again")));
+  }
+}
 
 template <class T>
 void IndexedStore::CommitThen(JournalEntry entry, T value, Callback<T> done,
@@ -349,28 +364,30 @@ void IndexedStore::GetNumber(core::PhoneNumber caller_id, Callback<core::NumberV
 }
 
 void IndexedStore::ListNumbers(NumberFilter filter, Callback<NumberPage> done) {
-  core::NumberQuery query{filter.area_code,
-                          filter.pool,
-                          filter.active,
-                          filter.offset,
-                          filter.limit,
-                          filter.resting,
-                          filter.after ? filter.after->digits() : 0};
-  // In slices, the lock released between them, and sorted without it: at a million numbers a
-  // whole listing held allocations for 8 ms (the first page) to 68 ms (the last).
-  core::PartialList partial;
-  std::unique_lock lock(mu_);
-  while (!index_.ListSlice(query, partial, kScanSlice, NowLocked())) {
+  OffCallersThread<NumberPage>(std::move(done), [this, filter = std::move(filter)] {
+    core::NumberQuery query{filter.area_code,
+                            filter.pool,
+                            filter.active,
+                            filter.offset,
+                            filter.limit,
+                            filter.resting,
+                            filter.after ? filter.after->digits() : 0};
+    // In slices, the lock released between them, and sorted without it: at a million numbers a
+    // whole listing held allocations for 8 ms (the first page) to 68 ms (the last).
+    core::PartialList partial;
+    std::unique_lock lock(mu_);
+    while (!index_.ListSlice(query, partial, kScanSlice, NowLocked())) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
     lock.unlock();
-    std::this_thread::yield();
+    core::NumberIndex::SortPage(query, partial);
     lock.lock();
-  }
-  lock.unlock();
-  core::NumberIndex::SortPage(query, partial);
-  lock.lock();
-  core::NumberList list = index_.FinishList(query, partial, NowLocked());
-  lock.unlock();
-  done(NumberPage{std::move(list.numbers), list.total});
+    core::NumberList list = index_.FinishList(query, partial, NowLocked());
+    lock.unlock();
+    return NumberPage{std::move(list.numbers), list.total};
+  });
 }
 
 void IndexedStore::ListReservations(ReservationQuery query,
@@ -391,40 +408,42 @@ void IndexedStore::ListLogs(LogQuery query, Callback<std::vector<StoredLog>> don
 }
 
 void IndexedStore::GetStats(Callback<StoreStats> done) {
-  // In slices, the lock released between them: allocations wait for one slice at most, not for
-  // a count of the whole pool (milliseconds at a million numbers, on every dashboard refresh
-  // and /metrics scrape).
-  core::PartialCounts partial;
-  std::unique_lock lock(mu_);
-  while (!index_.CountSlice(partial, kScanSlice, NowLocked())) {
+  OffCallersThread<StoreStats>(std::move(done), [this] {
+    // In slices, the lock released between them: allocations wait for one slice at most, not for
+    // a count of the whole pool (milliseconds at a million numbers, on every dashboard refresh
+    // and /metrics scrape).
+    core::PartialCounts partial;
+    std::unique_lock lock(mu_);
+    while (!index_.CountSlice(partial, kScanSlice, NowLocked())) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+    core::IndexCounts counts = index_.FinishCounts(std::move(partial));
     lock.unlock();
-    std::this_thread::yield();
-    lock.lock();
-  }
-  core::IndexCounts counts = index_.FinishCounts(std::move(partial));
-  lock.unlock();
-  StoreStats stats;
-  stats.total_numbers = counts.total;
-  stats.active_numbers = counts.active;
-  stats.reserved_numbers = counts.reserved;
-  stats.available_numbers = counts.available;
-  stats.capped_numbers = counts.capped;
-  stats.resting_numbers = counts.resting;
-  stats.allocations_total = allocations_;
-  stats.releases_total = releases_;
-  stats.no_caller_id_total = no_caller_id_;
-  for (const core::AreaCodeCounts& area : counts.area_codes) {
-    stats.area_codes.push_back({area.area_code, area.total, area.active, area.available});
-  }
-  for (core::PoolCounts& pool : counts.pools) {
-    stats.pools.push_back({std::move(pool.pool), pool.total, pool.active, pool.available});
-  }
-  std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
-                   [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
-                     return a.available < b.available;
-                   });
-  stats.journal_queue_depth = journal_->QueueDepth();
-  done(std::move(stats));
+    StoreStats stats;
+    stats.total_numbers = counts.total;
+    stats.active_numbers = counts.active;
+    stats.reserved_numbers = counts.reserved;
+    stats.available_numbers = counts.available;
+    stats.capped_numbers = counts.capped;
+    stats.resting_numbers = counts.resting;
+    stats.allocations_total = allocations_;
+    stats.releases_total = releases_;
+    stats.no_caller_id_total = no_caller_id_;
+    for (const core::AreaCodeCounts& area : counts.area_codes) {
+      stats.area_codes.push_back({area.area_code, area.total, area.active, area.available});
+    }
+    for (core::PoolCounts& pool : counts.pools) {
+      stats.pools.push_back({std::move(pool.pool), pool.total, pool.active, pool.available});
+    }
+    std::stable_sort(stats.area_codes.begin(), stats.area_codes.end(),
+                     [](const AreaCodeAvailability& a, const AreaCodeAvailability& b) {
+                       return a.available < b.available;
+                     });
+    stats.journal_queue_depth = journal_->QueueDepth();
+    return stats;
+  });
 }
 
 void IndexedStore::AppendLog(ApiLogEntry entry) { journal_->AppendLog(std::move(entry)); }

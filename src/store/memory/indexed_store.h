@@ -28,6 +28,7 @@
 #include "store/history_pruner.h"
 #include "store/journal.h"
 #include "store/name_table.h"
+#include "store/serial_worker.h"
 #include "store/store.h"
 
 namespace cidrotor::store {
@@ -134,6 +135,13 @@ class IndexedStore final : public Store {
   void TakeBackUsage(core::PhoneNumber number, const core::NumberUsage& before,
                      const core::NumberUsage& after, core::TimePoint now);
 
+  // Runs `scan` (a read of the whole pool: a listing, the counts) on scans_ and gives `done` its
+  // result there, not on the caller's thread: an HTTP I/O thread spent up to a few hundred ms on
+  // a deep page of a million numbers, holding every request of its connections, allocations
+  // included (a review). When too many scans wait already, `done` gets kUnavailable at once.
+  template <class T>
+  void OffCallersThread(Callback<T> done, std::function<T()> scan);
+
   // Appends the change of `campaign` to `pool` (nullopt: unmapped) and applies it to
   // campaign_pools_ once durable, then runs `done`.
   void CommitCampaignChange(std::string campaign, std::optional<std::string> pool,
@@ -160,6 +168,9 @@ class IndexedStore final : public Store {
   std::atomic<std::uint64_t> allocations_{0};
   std::atomic<std::uint64_t> releases_{0};
   std::atomic<std::uint64_t> no_caller_id_{0};
+  // Whole-pool reads waiting for scans_ before more are refused.
+  static constexpr std::size_t kMaxWaitingScans = 64;
+  SerialWorker scans_{kMaxWaitingScans};  // OffCallersThread's; last: joined before the rest goes
 };
 
 }  // namespace cidrotor::store
