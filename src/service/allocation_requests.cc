@@ -2,7 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/phone_number.h"
@@ -13,6 +15,14 @@ namespace cidrotor::service {
 namespace {
 
 constexpr std::uint64_t kMaxDurationSeconds = 86'400;
+
+// campaign or agent as a dialer sends it: blank (a dialplan variable that expanded to spaces)
+// counts as absent, as empty does (SPEC), rather than costing the call its caller-ID.
+std::optional<std::string_view> DialerName(const Params& params, std::string_view name) {
+  const auto value = params.Get(name);
+  if (value && value->find_first_not_of(' ') == std::string_view::npos) return std::nullopt;
+  return value;
+}
 
 }  // namespace
 
@@ -25,12 +35,12 @@ core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params)
   if (!destination) return core::Fail(std::move(destination).error());
   request.destination = *destination;
 
-  if (const auto campaign = params.Get("campaign")) {
+  if (const auto campaign = DialerName(params, "campaign")) {
     auto parsed = ParseAgentOrCampaign(*campaign, "campaign");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.campaign = std::move(*parsed);
   }
-  if (const auto agent = params.Get("agent")) {
+  if (const auto agent = DialerName(params, "agent")) {
     auto parsed = ParseAgentOrCampaign(*agent, "agent");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.agent = std::move(*parsed);
@@ -48,8 +58,8 @@ core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params)
 
 LoggedNames NamesToLog(const Params& params) {
   LoggedNames names;
-  const auto agent = params.Get("agent");
-  const auto campaign = params.Get("campaign");
+  const auto agent = DialerName(params, "agent");
+  const auto campaign = DialerName(params, "campaign");
   if (auto parsed = ParseAgentOrCampaign(agent.value_or(core::kAutoAgent), "agent")) {
     names.agent = std::move(*parsed);
   }

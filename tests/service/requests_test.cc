@@ -74,6 +74,12 @@ TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
        "default",
        "auto",
        std::nullopt},
+      // And so do blank ones (a variable that expanded to spaces): the call still gets a number.
+      {{{"to", "2125559876"}, {"campaign", " "}, {"agent", "   "}},
+       2125559876,
+       "default",
+       "auto",
+       std::nullopt},
       {{{"to", "2125559876"}, {"agent", "jane.doe@center:1-x"}},
        2125559876,
        "default",
@@ -140,7 +146,6 @@ TEST(ParseAllocateRequestTest, RejectsTheFirstBadField) {
           {{{"to", "212555987x"}}, "to"},
           // `to` is checked before the other fields.
           {{{"to", "12"}, {"agent", "bad\tagent"}}, "to"},
-          {{{"to", "2125559876"}, {"campaign", "  "}}, "campaign"},  // blank, not empty
           {{{"to", "2125559876"}, {"campaign", long_name.c_str()}}, "campaign"},
           {{{"to", "2125559876"}, {"agent", "agent\t1"}}, "agent"},
           {{{"to", "2125559876"}, {"agent", "\xff\xfe"}}, "agent"},
@@ -167,6 +172,9 @@ TEST(ParseReleaseRequestTest, AcceptsIdOrNumberWithOutcomeAndDuration) {
   EXPECT_FALSE(by_number->reservation_id.has_value());
   EXPECT_EQ(by_number->caller_id->digits(), 2125551234u);
   EXPECT_EQ(by_number->outcome, core::CallOutcome::kAnswered);
+  auto spaced = ParseReleaseRequest(MakeParams({{"reservation_id", "7"}, {"outcome", " BUSY "}}));
+  ASSERT_TRUE(spaced.has_value());
+  EXPECT_EQ(spaced->outcome, core::CallOutcome::kBusy);
   EXPECT_EQ(by_number->duration_seconds, 42u);
 
   auto both = ParseReleaseRequest(MakeParams({{"reservation_id", "7"},
