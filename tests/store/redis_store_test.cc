@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1157,6 +1158,78 @@ TEST_F(RedisStoreTest, AnImportAndAddsOfItsNumbersToAnotherPoolLeaveEachInOnePoo
   if (imported) {
     EXPECT_EQ(in_west, 0) << "the import moved every number to its pool";
   }
+}
+
+// Three imports of the same numbers at once through three instances: two move them from "east"
+// (one to "west", one to "north"), one changes their carrier where they are. Each number ends in
+// exactly one pool, the one cid:pool_of names, and every import completes: a row whose number
+// moved (or was added elsewhere) while the import ran is refused, not written back into the pool
+// the import's lookup saw (which left it in two pools, both handing it out: a review), and not
+// the whole import's 404.
+TEST_F(RedisStoreTest, ImportsMovingTheSameNumbersAtOnceLeaveEachInOnePool) {
+  import_chunk_ = 25;
+  constexpr std::uint64_t kFirst = 2'125'550'000;
+  constexpr int kNumbers = 300;
+  auto west = OpenInstance();
+  auto north = OpenInstance();
+  auto in_place = OpenInstance();
+  ASSERT_TRUE(west && north && in_place);
+  for (int i = 0; i < kNumbers; ++i) {
+    core::NumberSpec spec = Spec(std::to_string(kFirst + i));
+    spec.pool = "east";
+    ASSERT_THAT(Await<core::NumberView>([&](auto done) { west->AddNumber(spec, done); }), IsOk());
+  }
+  const auto rows = [&](const std::string& pool) {
+    std::vector<ImportItem> items;
+    for (int i = 0; i < kNumbers; ++i) {
+      ImportItem item;
+      item.spec.caller_id = core::PhoneNumber::FromValidDigits(kFirst + i);
+      item.spec.carrier = "Imported";
+      item.given = kImportCarrier;
+      if (!pool.empty()) {
+        item.spec.pool = pool;
+        item.given |= kImportPool;
+      }
+      items.push_back(item);
+    }
+    return items;
+  };
+  const auto import = [&](RedisStore& store, std::vector<ImportItem> items) {
+    return std::async(std::launch::async, [&store, items = std::move(items)]() mutable {
+      return Await<ImportResult>([&](Callback<ImportResult> done) {
+        store.ImportNumbers(std::move(items), OnDuplicate::kUpdate, std::move(done));
+      });
+    });
+  };
+  auto to_west = import(*west, rows("west"));
+  auto to_north = import(*north, rows("north"));
+  // Once the moves are under way: its lookup finds some numbers still in "east", which move
+  // while its chunks are written.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  auto where_they_are = import(*in_place, rows(""));
+  for (auto* result : {&to_west, &to_north, &where_they_are}) {
+    auto done = result->get();
+    ASSERT_THAT(done, IsOk());
+    EXPECT_EQ(done->updated + done->refused.size(), static_cast<std::size_t>(kNumbers));
+    for (const auto& [position, error] : done->refused) EXPECT_EQ(error.field(), "caller_id");
+  }
+  const auto bulk = [](const std::string& text) {
+    return "$" + std::to_string(text.size()) + "\r\n" + text + "\r\n";
+  };
+  for (int i = 0; i < kNumbers; ++i) {
+    const std::string number = std::to_string(kFirst + i);
+    std::vector<std::string> holders;
+    for (const char* pool : {"east", "west", "north"}) {
+      if (redis_.Command({"EXISTS", redis::PoolPrefix(pool) + "n:" + number}) == ":1\r\n") {
+        holders.push_back(pool);
+      }
+    }
+    ASSERT_EQ(holders.size(), 1U) << number << " is in " << holders.size() << " pools";
+    EXPECT_EQ(redis_.Command({"HGET", redis::kPoolOfKey, number}), bulk(holders[0])) << number;
+  }
+  auto stats = Await<StoreStats>([&](auto done) { west->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, static_cast<std::uint64_t>(kNumbers));
 }
 
 // An import the journal refuses: the chunks written are undone, those not written yet are not

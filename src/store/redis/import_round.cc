@@ -68,7 +68,7 @@ ScriptCall WriteCall(const ImportChunk& chunk, const std::vector<ImportItem>& it
     return PoolCall(Script::kInsert, chunk.pool, context, std::move(args));
   }
   args.reserve(2 + chunk.items.size() * 14);
-  args.push_back("update");
+  args.push_back(chunk.path == ChunkPath::kUpdate ? "known" : "update");
   args.push_back("0");
   for (std::size_t k = 0; k < chunk.items.size(); ++k) {
     const ImportItem& item = items[chunk.items[k]];
@@ -95,8 +95,8 @@ void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
 }
 
 // upsert.lua answered `reply` (a status and the usage per number) to the writing of `specs`;
-// `before` is get.lua's reply. A number it added (deleted since it was looked up) goes into
-// `pool_of`, an HSET of cid:pool_of.
+// `before` is get.lua's reply. A number it added (one this import claimed: ChunkPath::kUpsert)
+// goes into `pool_of`, an HSET of cid:pool_of; one gone (ChunkPath::kUpdate) is refused.
 void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
                   const std::vector<core::NumberSpec>& specs, const RedisReply& before,
                   const RedisReply& reply, const ScriptContext& context,
@@ -120,6 +120,14 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     } else if (status == "upd") {
       ++result.updated;
     } else {
+      if (status == "gone") {
+        result.refused.emplace_back(
+            chunk.items[k], core::Error::InvalidArgument(
+                                "caller_id",
+                                "moved to another pool or deleted while the import ran (another "
+                                "import, a PATCH or a DELETE at the same time): import the row "
+                                "again"));
+      }
       continue;
     }
     outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k), version});
@@ -230,7 +238,7 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
   // for the undo.
   std::vector<ScriptCall> reads;
   for (const ImportChunk& chunk : round) {
-    if (chunk.path == ChunkPath::kUpsert) {
+    if (chunk.path != ChunkPath::kInsert) {
       std::vector<std::string> numbers;
       for (std::size_t i : chunk.items) numbers.push_back(items[i].spec.caller_id.ToString());
       reads.push_back(PoolCall(Script::kGet, chunk.pool, context, std::move(numbers)));
@@ -252,7 +260,7 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
   std::vector<ScriptCall> writes;
   std::size_t next_read = 0;
   for (const ImportChunk& chunk : round) {
-    const RedisReply* before = chunk.path == ChunkPath::kUpsert ? &(*read)[next_read++] : nullptr;
+    const RedisReply* before = chunk.path != ChunkPath::kInsert ? &(*read)[next_read++] : nullptr;
     befores.push_back(before);
     specs.push_back(before != nullptr ? UpsertSpecs(chunk, items, *before, context, index)
                                       : std::vector<core::NumberSpec>{});

@@ -30,7 +30,15 @@ inline constexpr std::size_t kImportCallsPerRoundTrip = 4;
 // Which script writes a chunk.
 enum class ChunkPath : std::uint8_t {
   kInsert,  // numbers in no pool when looked up: insert.lua
-  kUpsert,  // numbers that may exist: get.lua (for the undo), then upsert.lua
+  // Numbers this import claimed that may exist (a deleted number taking back its usage, another
+  // import's number written under the claim): get.lua (for the undo), then upsert.lua, which
+  // creates those it does not find.
+  kUpsert,
+  // Numbers the chunk's pool held when looked up: get.lua, then upsert.lua in mode 'known',
+  // which never creates one: moved to another pool or deleted since (another import, a PATCH, a
+  // DELETE), the number is left where it is now and its row refused (ImportResult::refused).
+  // Created again, it was in two pools at once, both handing it out.
+  kUpdate,
 };
 
 // One script call's rows (positions in the input), all of one pool.
@@ -75,7 +83,7 @@ struct ChunkOutcome {
 // and must be journaled or undone like the others).
 struct RoundOutcome {
   std::vector<ChunkOutcome> written;
-  ImportResult counts;               // imported / updated of the chunks written
+  ImportResult counts;               // imported / updated / refused of the chunks written
   std::vector<ImportChunk> refused;  // insert.lua found a number that appeared: upsert these
   std::optional<core::Error> error;  // the first failure: kUnavailable, kInternal
   // With `error`: claimed rows (AppendClaimed) known not to be written (to DropClaims). When the

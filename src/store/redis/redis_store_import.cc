@@ -61,6 +61,7 @@ struct ImportProgress {
     std::lock_guard lock(mu);
     result.imported += counts.imported;
     result.updated += counts.updated;
+    result.refused.insert(result.refused.end(), counts.refused.begin(), counts.refused.end());
   }
   void Add() {
     std::lock_guard lock(mu);
@@ -136,9 +137,73 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     return;
   }
 
-  // Per pool: the numbers in no pool (insert.lua), and those already in it or taking back a
-  // deleted number's usage (upsert.lua).
-  std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<std::size_t>>> by_pool;
+  // A move between pools: one number at a time, under the number's edit lock (as a PATCH of its
+  // pool), journaled like an update. Two imports moving one number at the same time, or an
+  // import and a PATCH, left it in both pools (a review); a number not (or no longer) where the
+  // lookup found it is refused for its row, not the import's end (it was a 404 half-way).
+  const auto refuse_moved = [&](std::size_t i) {
+    std::lock_guard lock(progress->mu);
+    progress->result.refused.emplace_back(
+        i, core::Error::InvalidArgument(
+               "caller_id",
+               "moved to another pool, deleted or being added elsewhere while the "
+               "import ran (another import, a PATCH or a DELETE at the same time): "
+               "import the row again"));
+  };
+  const auto move_imported = [&](std::size_t i, const std::string& from) {
+    const core::PhoneNumber number = items[i].spec.caller_id;
+    const EditSubject subject = NumberEdit(number);
+    auto token = LockEdit(connection, subject);
+    if (!token) {
+      progress->Fail(token.error());
+      return;
+    }
+    auto unlock = [this, key = subject.key, token = *token] { UnlockEditThen(key, token, [] {}); };
+    // Under the lock: still where the lookup found it (kNotFound: moved or deleted since)?
+    auto before = ReadNumber(connection, from, number, now);
+    if (!before) {
+      unlock();
+      if (before.error().code() == core::ErrorCode::kNotFound) {
+        refuse_moved(i);
+      } else {
+        progress->Fail(before.error());
+      }
+      return;
+    }
+    // Its usage moves with it; a last_used, rest_until or warm_from column sets that field, as
+    // for any update.
+    core::NumberUsage usage = before->usage;
+    if (items[i].last_used) core::SetLastUsed(usage, *items[i].last_used);
+    if (items[i].rest_until) usage.rest_until = *items[i].rest_until;
+    if (items[i].warm_from) usage.warm_from = *items[i].warm_from;
+    auto moved = PutNumber(connection, MergedSpec(before->spec, items[i]), usage, from, now);
+    auto after = moved ? ReadNumber(connection, items[i].spec.pool, number, now)
+                       : core::Result<core::NumberView>(core::Fail(moved.error()));
+    if (!after) {
+      unlock();
+      progress->Fail(after.error());
+      return;
+    }
+    {
+      std::lock_guard lock(progress->mu);
+      ++progress->result.updated;
+    }
+    std::vector<JournalEntry> entries;
+    entries.push_back(NumberUpserted{after->spec, after->usage, moved->version});
+    progress->Add();
+    journal_->Append(std::move(entries), [progress, unlock](core::Result<void> durable) {
+      unlock();  // after the commit: the next change of the number reads what this one wrote
+      if (!durable) progress->Fail(durable.error());
+      progress->FinishOne();
+    });
+  };
+
+  // Per pool: the numbers in no pool (insert.lua), those taking back a deleted number's usage
+  // (upsert.lua) and those already in it (upsert.lua, never creating one gone since).
+  struct PoolRows {
+    std::vector<std::size_t> fresh, revived, known;
+  };
+  std::map<std::string, PoolRows> by_pool;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::optional<std::string>& pool = (*existing)[i];
     // A row without a pool leaves a number where it is.
@@ -148,36 +213,10 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     } else if (pool && on_duplicate == OnDuplicate::kFail) {
       progress->result.duplicates.push_back(i);
     } else if (pool && *pool != items[i].spec.pool) {
-      // A move between pools: one number at a time, journaled like an update.
-      auto before = ReadNumber(connection, *pool, items[i].spec.caller_id, now);
-      if (!before) {
-        progress->Fail(before.error());
-        continue;
-      }
-      // Its usage moves with it; a last_used, rest_until or warm_from column sets that field, as
-      // for any update.
-      core::NumberUsage usage = before->usage;
-      if (items[i].last_used) core::SetLastUsed(usage, *items[i].last_used);
-      if (items[i].rest_until) usage.rest_until = *items[i].rest_until;
-      if (items[i].warm_from) usage.warm_from = *items[i].warm_from;
-      auto moved = PutNumber(connection, MergedSpec(before->spec, items[i]), usage, *pool, now);
-      auto after = moved ? ReadNumber(connection, items[i].spec.pool, items[i].spec.caller_id, now)
-                         : core::Result<core::NumberView>(core::Fail(moved.error()));
-      if (!after) {
-        progress->Fail(after.error());
-        continue;
-      }
-      ++progress->result.updated;
-      std::vector<JournalEntry> entries;
-      entries.push_back(NumberUpserted{after->spec, after->usage, moved->version});
-      progress->Add();
-      journal_->Append(std::move(entries), [progress](core::Result<void> durable) {
-        if (!durable) progress->Fail(durable.error());
-        progress->FinishOne();
-      });
+      move_imported(i, *pool);
     } else {
-      auto& [fresh, known] = by_pool[items[i].spec.pool];
-      (pool || items[i].revived ? known : fresh).push_back(i);
+      PoolRows& rows = by_pool[items[i].spec.pool];
+      (pool ? rows.known : items[i].revived ? rows.revived : rows.fresh).push_back(i);
     }
   }
 
@@ -185,28 +224,28 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   const auto by_number = [&](std::size_t a, std::size_t b) {
     return items[a].spec.caller_id < items[b].spec.caller_id;
   };
-  for (auto& [pool, positions] : by_pool) {
+  for (auto& [pool, rows] : by_pool) {
     // Creates the pool's generation key if it is new (after checking cid:generation).
     auto created = RunPoolScript(connection, Script::kUpsert, pool, now, {"update", "0"},
                                  redis::CreatePool::kYes);
     if (!created) {
-      std::vector<std::size_t> claimed;
-      for (const auto& [name, lists] : by_pool) {
-        claimed.insert(claimed.end(), lists.first.begin(), lists.first.end());
-        for (const std::size_t i : lists.second) {
-          if (items[i].revived) claimed.push_back(i);  // in no pool, claimed (Revive)
-        }
+      std::vector<std::size_t> claimed;  // in no pool, claimed (ClaimPools, Revive)
+      for (const auto& [name, claims] : by_pool) {
+        claimed.insert(claimed.end(), claims.fresh.begin(), claims.fresh.end());
+        claimed.insert(claimed.end(), claims.revived.begin(), claims.revived.end());
       }
       redis::DropClaims(connection, items, claimed);
       progress->Fail(created.error());
       progress->FinishOne();
       return;
     }
-    auto& [fresh, known] = positions;
-    std::sort(fresh.begin(), fresh.end(), by_number);
-    std::sort(known.begin(), known.end(), by_number);
-    AppendChunks(work->chunks, pool, fresh, redis::ChunkPath::kInsert, options_.import_chunk);
-    AppendChunks(work->chunks, pool, known, redis::ChunkPath::kUpsert, options_.import_chunk);
+    for (auto* positions : {&rows.fresh, &rows.revived, &rows.known}) {
+      std::sort(positions->begin(), positions->end(), by_number);
+    }
+    AppendChunks(work->chunks, pool, rows.fresh, redis::ChunkPath::kInsert, options_.import_chunk);
+    AppendChunks(work->chunks, pool, rows.revived, redis::ChunkPath::kUpsert,
+                 options_.import_chunk);
+    AppendChunks(work->chunks, pool, rows.known, redis::ChunkPath::kUpdate, options_.import_chunk);
   }
   work->items = std::move(items);
 

@@ -1,6 +1,8 @@
 -- Adds or changes numbers (add-number, update, bulk import, rebuild). ARGV[14]: mode
 --   'add'    an existing number is refused ('dup')
 --   'update' an existing number gets the new spec (its usage and reservation stay)
+--   'known'  as 'update' for a number the pool holds; one it does not hold (moved to another
+--            pool or deleted since the caller looked it up) is left alone: 'gone', never created
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
 --   'move'   as 'update', for one number coming from another pool with its live reservation:
 --            the 14 fields are followed by the reservation's 8 (lib.lua hold), and the number
@@ -16,7 +18,7 @@
 -- import, a PATCH of other fields; a new number: none), else set as given, '0' = none (ends a
 -- rest now): a PATCH of the rest, the rebuild, a move and an undo.
 -- Reply: {'OK', status, last_used, hour_start, hourly_used, day_start, daily_used, warm_from,
--- rest_until, last_used_ms, ...} (9 per number), status 'new' | 'upd' | 'skip' | 'dup', then the
+-- rest_until, last_used_ms, ...} (9 per number), status 'new' | 'upd' | 'skip' | 'dup' | 'gone', then the
 -- change's version (lib.lua change_version); or {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(ARGV[15] == '1')
 if bad then return bad end
@@ -45,10 +47,15 @@ for i = 16, last, 14 do
     if mode == 'add' or mode == 'fail' then status = 'dup'
     elseif mode == 'skip' then status = 'skip'
     else status = 'upd' end
+  elseif mode == 'known' then
+    status = 'gone'
   end
   local act = ARGV[i + 5]
   local npa = string.sub(d, 1, 3)
-  if status == 'new' then
+  if status == 'gone' then
+    table.insert(out, status)
+    for _ = 1, 8 do table.insert(out, 0) end
+  elseif status == 'new' then
     local lu, lm, hs, hu, ds, du = '0', nil, '0', '0', '0', '0'
     if usage == 'lu' or usage == 'all' then lu, lm = split_last_used(ARGV[i + 7]) end
     if usage == 'all' then hs, hu, ds, du = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11] end
