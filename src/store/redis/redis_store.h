@@ -260,9 +260,13 @@ class RedisStore final : public Store {
   core::Result<redis::RedisReply> CheckPipelined(core::Result<redis::RedisReply> reply);
   static std::vector<std::string> ReleaseArgs(const core::ReleaseRequest& request);
   void ReleaseViaWorker(core::ReleaseRequest request, Callback<core::ReleaseResult> done);
-  // Journals a release made (without waiting for the commit) and returns `result`.
+  // Journals a release made (without waiting for the commit) and returns `result`. `now`: the
+  // time the release script was given, its released_at (the time of the answer, later, made a
+  // number's next reservation, stamped with the time its own script was given, seem to begin
+  // before this one ended: a review saw 338 of 1,365 consecutive pairs overlap, by up to 94 ms).
   core::Result<core::ReleaseResult> FinishRelease(core::ReleaseResult result,
-                                                  const core::ReleaseRequest& request);
+                                                  const core::ReleaseRequest& request,
+                                                  core::TimePoint now);
   // The next id of the block already fetched in the current generation, if any is left.
   std::optional<std::uint64_t> TakeBlockId();
   // Ends the reservation the request names (no journal entry). Errors: kNotFound, kUnavailable.

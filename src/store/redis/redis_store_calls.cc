@@ -279,16 +279,17 @@ void RedisStore::Release(core::ReleaseRequest request, Callback<core::ReleaseRes
     if (known_pools_.size() == 1) pool = known_pools_.front();
   }
   std::optional<redis::Command> call;
+  const core::TimePoint now = clock_.Now();
   if (pool) {
     call = scripts_.LoadedCall(
-        redis::PoolCall(Script::kRelease, *pool, Context(clock_.Now()), ReleaseArgs(request)));
+        redis::PoolCall(Script::kRelease, *pool, Context(now), ReleaseArgs(request)));
   }
   if (!call) {
     ReleaseViaWorker(std::move(request), std::move(on_done));
     return;
   }
   pipeline_->Run(*call, [this, request = std::move(request), on_done = std::move(on_done),
-                         pool = *pool](core::Result<RedisReply> reply) mutable {
+                         pool = *pool, now](core::Result<RedisReply> reply) mutable {
     // Anything but a release done (already ended, or maybe in a pool created since) is decided
     // the worker way, which also looks at the other pools.
     if (reply && (NeedsWorker(*reply) || (!reply->is_error() && reply->Status() != "OK"))) {
@@ -303,7 +304,7 @@ void RedisStore::Release(core::ReleaseRequest request, Callback<core::ReleaseRes
     core::ReleaseResult result;
     result.released = true;
     result.reservation = redis::ReservationFromReply(*checked, 1, pool);
-    on_done(FinishRelease(std::move(result), request));
+    on_done(FinishRelease(std::move(result), request, now));
   });
 }
 
@@ -311,18 +312,20 @@ void RedisStore::ReleaseViaWorker(core::ReleaseRequest request,
                                   Callback<core::ReleaseResult> on_done) {
   Submit<core::ReleaseResult>(std::move(on_done),
                               [this, request](RedisConnection& connection, auto& done) {
-                                auto result = ReleaseOnWorker(connection, request, clock_.Now());
+                                const core::TimePoint now = clock_.Now();
+                                auto result = ReleaseOnWorker(connection, request, now);
                                 if (!result) {
                                   done(std::move(result));
                                   return;
                                 }
-                                done(FinishRelease(std::move(*result), request));
+                                done(FinishRelease(std::move(*result), request, now));
                               });
 }
 
 core::Result<core::ReleaseResult> RedisStore::FinishRelease(core::ReleaseResult result,
-                                                            const core::ReleaseRequest& request) {
-  auto record = ReleaseRecord(result, request, clock_.Now());
+                                                            const core::ReleaseRequest& request,
+                                                            core::TimePoint now) {
+  auto record = ReleaseRecord(result, request, now);
   if (!record) return result;
   if (result.released) ++releases_;
   std::vector<JournalEntry> entries;
