@@ -366,6 +366,44 @@ TEST_F(RedisStoreTest, AMovedNumberKeepsItsNewestReservation) {
   EXPECT_EQ(found->called->reservation.id, first);
 }
 
+// A call's release while an admin moves its number to another pool through another instance:
+// the move takes the number, with the call's reservation, out of the old pool's keys, then puts
+// it into the new one's. A release in between found it nowhere ("released": false) and the
+// number stayed reserved until its TTL (a review); it looks again while the move is marked.
+TEST_F(RedisStoreTest, AReleaseDuringAMoveOfItsNumberEndsItsReservation) {
+  auto store = OpenInstance();
+  auto admin = OpenInstance();
+  ASSERT_TRUE(store && admin);
+  ASSERT_THAT(AddOn(*store, "2125550001"), IsOk());
+  ASSERT_THAT(MapCampaignOf(*store, "east"), IsOk());
+  const core::PhoneNumber number = *core::PhoneNumber::ParsePoolNumber("2125550001");
+  std::string pool = "default";
+  for (int round = 0; round < 90; ++round) {  // under the default hourly cap (100)
+    auto allocated = Await<core::Allocation>([&](auto done) {
+      store->Allocate(To("2125559999", "auto", pool == "default" ? "" : pool), done);
+    });
+    ASSERT_THAT(allocated, IsOk()) << "round " << round;
+    const std::string to = pool == "default" ? "east" : "default";
+    std::thread mover([&] {
+      core::NumberPatch patch;
+      patch.pool = to;
+      EXPECT_THAT(
+          Await<core::NumberView>([&](auto done) { admin->UpdateNumber(number, patch, done); }),
+          IsOk());
+    });
+    core::ReleaseRequest release;
+    release.reservation_id = allocated->reservation.id;
+    auto released = Await<core::ReleaseResult>([&](auto done) { store->Release(release, done); });
+    mover.join();
+    ASSERT_THAT(released, IsOk());
+    EXPECT_TRUE(released->released) << "round " << round;
+    auto view = GetOn(*store, "2125550001");
+    ASSERT_THAT(view, IsOk());
+    ASSERT_FALSE(view->reserved) << "round " << round << ": still held after its release";
+    pool = to;
+  }
+}
+
 TEST_F(RedisStoreTest, RedisDownAnswersUnavailableFastAndRecoversOnItsOwn) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -90,6 +90,9 @@ class RedisStore final : public Store {
   // (Redis, then PostgreSQL's commit); one that finds the lock taken tries again for up to
   // kEditWait, then gives up (kUnavailable).
   static constexpr std::chrono::milliseconds kEditWait{2'000};
+  // How long a number's move between pools is marked at most (redis::kMovingKey): a move takes a
+  // few Redis calls; the mark of an instance that died moving lapses after this.
+  static constexpr std::chrono::milliseconds kMoveMark{2'000};
   void UpdateNumber(core::PhoneNumber caller_id, core::NumberPatch patch,
                     Callback<core::NumberView> done) override;
   void DeleteNumber(core::PhoneNumber caller_id, Callback<void> done) override;
@@ -273,6 +276,10 @@ class RedisStore final : public Store {
   core::Result<core::ReleaseResult> ReleaseOnWorker(redis::RedisConnection& connection,
                                                     const core::ReleaseRequest& request,
                                                     core::TimePoint now);
+  // One look for it: the pool cid:pool_of names (by caller_id), or every pool (by id alone).
+  core::Result<core::ReleaseResult> SearchRelease(redis::RedisConnection& connection,
+                                                  const core::ReleaseRequest& request,
+                                                  core::TimePoint now);
   void UndoAllocation(const core::Reservation& reservation, std::uint64_t previous_id,
                       core::Error error, Callback<core::Allocation> done);
 

@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "core/area_code_states.h"
@@ -341,6 +343,39 @@ core::Result<core::ReleaseResult> RedisStore::FinishRelease(core::ReleaseResult 
 core::Result<core::ReleaseResult> RedisStore::ReleaseOnWorker(RedisConnection& connection,
                                                               const core::ReleaseRequest& request,
                                                               core::TimePoint now) {
+  // A move of the call's number to another pool (a PATCH, an import) takes it, with its call's
+  // reservation, out of the old pool's keys and then puts it into the new one's: a release that
+  // looked in between ended nothing, and the call stayed reserved until its TTL (a review). So a
+  // release that ends nothing looks again when a move began or ended while it looked (kMovesKey)
+  // or is under way (kMovingKey: waiting for it to end), for up to kMoveMark.
+  const auto moves_counted = [&]() -> core::Result<long long> {
+    auto count = connection.Run({"GET", redis::kMovesKey});
+    if (!count) return core::Fail(count.error());
+    return count->is_nil() ? 0LL : std::atoll(count->str.c_str());
+  };
+  std::string unlapsed = "(";  // marks that lapse after now
+  unlapsed += std::to_string(now.time_since_epoch().count());
+  auto before = moves_counted();
+  if (!before) return core::Fail(before.error());
+  auto result = SearchRelease(connection, request, now);
+  const auto give_up = std::chrono::steady_clock::now() + kMoveMark;
+  while (result && !result->released && std::chrono::steady_clock::now() < give_up) {
+    // The marks first, then the count: a move ends by counting, then unmarking.
+    auto moving = connection.Run({"ZCOUNT", redis::kMovingKey, unlapsed, "+inf"});
+    if (!moving) return core::Fail(moving.error());
+    auto after = moves_counted();
+    if (!after) return core::Fail(after.error());
+    if (*after == *before && moving->integer == 0) break;
+    if (moving->integer > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    before = after;
+    result = SearchRelease(connection, request, now);
+  }
+  return result;
+}
+
+core::Result<core::ReleaseResult> RedisStore::SearchRelease(RedisConnection& connection,
+                                                            const core::ReleaseRequest& request,
+                                                            core::TimePoint now) {
   const std::vector<std::string> args = ReleaseArgs(request);
   // Runs the release script on each of `pools` until one ends the reservation.
   const auto try_pools = [&](const std::vector<std::string>& pools)

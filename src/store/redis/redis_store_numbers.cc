@@ -156,7 +156,36 @@ core::Result<RedisStore::Put> RedisStore::PutNumber(RedisConnection& connection,
   std::optional<core::NumberUsage> keep = usage;
   std::string newest = "0";      // the number's newest reservation ('lr'), which moves too
   std::optional<core::NumberView> left;  // the number as it was in from_pool, once moved out
+  // Takes the number's move mark (kMovingKey) away however the move ends, once cid:pool_of names
+  // where it is. A mark that cannot be taken away lapses by itself.
+  struct MoveMark {
+    RedisConnection& connection;
+    std::string number;
+    MoveMark(RedisConnection& c, std::string n) : connection(c), number(std::move(n)) {}
+    MoveMark(const MoveMark&) = delete;
+    MoveMark& operator=(const MoveMark&) = delete;
+    // The count first: a release that finds the mark gone finds the count changed
+    // (ReleaseOnWorker).
+    ~MoveMark() {
+      (void)connection.Pipeline({{"INCR", redis::kMovesKey}, {"ZREM", redis::kMovingKey, number}});
+    }
+  };
+  std::optional<MoveMark> moving;
   if (from_pool != spec.pool) {  // a move: out of the old pool's keys, into the new one's
+    // Marked while it is in neither pool's keys, with its call's reservation: a release of that
+    // call meanwhile finds it nowhere, and looks again once the mark is gone (ReleaseOnWorker).
+    const std::string number = spec.caller_id.ToString();
+    const auto lapses = (now + kMoveMark).time_since_epoch().count();
+    // (And the marks that lapsed go: an instance died moving.)
+    if (auto marked =
+            connection.Pipeline({{"ZREMRANGEBYSCORE", redis::kMovingKey, "-inf",
+                                  std::to_string(now.time_since_epoch().count())},
+                                 {"ZADD", redis::kMovingKey, std::to_string(lapses), number},
+                                 {"INCR", redis::kMovesKey}});
+        !marked) {
+      return core::Fail(marked.error());
+    }
+    moving.emplace(connection, number);
     auto removed =
         RunPoolScript(connection, Script::kDelete, from_pool, now, {spec.caller_id.ToString()});
     if (!removed) return core::Fail(removed.error());

@@ -23,6 +23,12 @@ inline constexpr const char* kRebuildLockKey = "cid:rebuild_lock";      // SET N
 inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRBY id blocks
 inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names
 inline constexpr const char* kPoolOfKey = "cid:pool_of";                // hash: number → pool
+// Sorted set: numbers being moved between pools (out of the old pool's keys, not yet in the new
+// one's), scored by when the mark lapses (ms): a release that ends nothing meanwhile looks again.
+inline constexpr const char* kMovingKey = "cid:moving";
+// Counter: moves between pools begun and ended so far (one each), so a release that looked while
+// one ran knows it even when the move is over by then.
+inline constexpr const char* kMovesKey = "cid:moves";
 inline constexpr const char* kCampaignPoolsKey = "cid:campaign_pools";  // hash: campaign → pool
 inline constexpr const char* kPoolSettingsKey = "cid:pool_settings";    // hash: pool → fallback
 // + caller_id: the lock of one number's change (redis_store_leases.cc). The unlock is a script,
