@@ -629,6 +629,43 @@ core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::strin
   return next;
 }
 
+// A live reservation whose number moved to another pool keeps naming the pool it was made in
+// when Redis is rebuilt from the journal (restore.lua), as the history does.
+TEST_F(RedisStoreTest, AMovedNumbersReservationIsRebuiltWithThePoolItWasMadeIn) {
+  auto store = OpenInstance();
+  ASSERT_TRUE(store);
+  core::NumberSpec spec = Spec("2125550001");
+  spec.pool = "sales";
+  ASSERT_THAT(Await<core::NumberView>([&](auto done) { store->AddNumber(spec, done); }), IsOk());
+  ASSERT_THAT(AddOn(*store, "2125550002"), IsOk());
+  ASSERT_THAT(MapCampaignOf(*store, "sales"), IsOk());
+  auto held = Await<core::Allocation>(
+      [&](auto done) { store->Allocate(To("2125559999", "auto", "sales"), done); });
+  ASSERT_THAT(held, IsOk());
+  core::NumberPatch move;
+  move.pool = "default";
+  ASSERT_THAT(Await<core::NumberView>(
+                  [&](auto done) { store->UpdateNumber(held->reservation.caller_id, move, done); }),
+              IsOk());
+  store->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  auto next = AllocateOnceLoaded(*store, "2125559999");  // rebuilt by now: 0002, not the held one
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550002");
+  auto live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  ASSERT_THAT(live, IsOk());
+  ASSERT_EQ(live->size(), 2U);
+  for (const ReservationRecord& record : *live) {
+    if (record.reservation.id == held->reservation.id) {
+      EXPECT_EQ(record.reservation.pool, "sales");
+    } else {
+      EXPECT_EQ(record.reservation.pool, "default");
+    }
+  }
+}
+
 // Another instance answered allocations while PostgreSQL was down and has not written them yet
 // when Redis loses its data: a rebuild from PostgreSQL would hand its held numbers out again, so
 // it waits for that instance's backlog, announced again in the emptied Redis at its next tick,

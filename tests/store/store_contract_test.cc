@@ -217,6 +217,24 @@ TEST_P(StoreContractTest, AMovedNumberKeepsItsLiveReservation) {
   ASSERT_THAT(moved, IsOk());
   EXPECT_TRUE(moved->reserved);  // the call still holds it: not free in its new pool
   EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  // Listed live with the pool it was made in, as the history has it (Redis re-holds it in the
+  // new pool's keys: it showed the new pool there).
+  auto live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  ASSERT_THAT(live, IsOk());
+  ASSERT_EQ(live->size(), 1U);
+  EXPECT_EQ((*live)[0].reservation.pool, "sales");
+  move.pool = "east";  // and again: still the pool it was made in
+  ASSERT_THAT(Update("2125550001", move), IsOk());
+  live = Await<std::vector<ReservationRecord>>([&](auto done) {
+    store_->ListReservations(ReservationQuery{true, 10}, done);
+  });
+  ASSERT_THAT(live, IsOk());
+  ASSERT_EQ(live->size(), 1U);
+  EXPECT_EQ((*live)[0].reservation.pool, "sales");
+  move.pool = "default";
+  ASSERT_THAT(Update("2125550001", move), IsOk());
   auto released = Release(held->reservation.id);
   ASSERT_THAT(released, IsOk());
   EXPECT_TRUE(released->released);

@@ -30,11 +30,19 @@ core::Error NoNumber(core::PhoneNumber caller_id) {
 }
 
 // delete.lua's reply: 'OK', the number's view (16 fields, lib.lua view), its newest reservation
-// ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 7
-// fields, and last the delete's version (redis::ChangeVersionOf).
+// ('lr'), the live reservation it ended (0: none), then when one, that reservation's other 8
+// fields (the last: the pool it was made in, '' for that one), and last the delete's version
+// (redis::ChangeVersionOf).
 constexpr std::size_t kDeletedNewest = 17;
 constexpr std::size_t kDeletedEnded = 18;
-constexpr std::size_t kDeletedWithHeld = 26;
+constexpr std::size_t kDeletedWithHeld = 27;
+
+// A moved reservation's fields (lib.lua hold's, delete.lua's order) for the pool that will hold
+// it: the pool it was made in is named only when it is another one.
+std::vector<std::string> HeldIn(std::vector<std::string> carried, const std::string& pool) {
+  if (!carried.empty() && carried.back() == pool) carried.back().clear();
+  return carried;
+}
 
 // Sets a moved number's newest reservation in its new pool, unless an allocation there set one
 // already, or the number is gone again.
@@ -210,6 +218,7 @@ core::Result<RedisStore::Put> RedisStore::PutNumber(RedisConnection& connection,
       ended = static_cast<std::uint64_t>(r.Int(kDeletedEnded));
       if (ended != 0 && r.elements.size() == kDeletedWithHeld + 1) {  // and the version
         for (std::size_t i = kDeletedEnded; i < kDeletedWithHeld; ++i) carried.push_back(r.Text(i));
+        if (carried.back().empty()) carried.back() = from_pool;  // made in the pool it leaves
       }
     }
   }
@@ -218,7 +227,8 @@ core::Result<RedisStore::Put> RedisStore::PutNumber(RedisConnection& connection,
   // free there while still on the line.
   std::vector<std::string> args = {carried.empty() ? "update" : "move", "0"};
   AppendNumberArgs(args, spec, keep, std::nullopt, rest_until);
-  args.insert(args.end(), carried.begin(), carried.end());
+  const std::vector<std::string> held = HeldIn(carried, spec.pool);
+  args.insert(args.end(), held.begin(), held.end());
   if (!carried.empty()) ended = 0;
   auto put =
       RunPoolScript(connection, Script::kUpsert, spec.pool, now, args, redis::CreatePool::kYes);
@@ -265,7 +275,8 @@ void RedisStore::PutBack(RedisConnection& connection, const core::NumberView& le
                          core::TimePoint now, const core::Error& why) {
   std::vector<std::string> args = {carried.empty() ? "update" : "move", "0"};
   AppendNumberArgs(args, left.spec, left.usage, std::nullopt, std::nullopt);
-  args.insert(args.end(), carried.begin(), carried.end());
+  const std::vector<std::string> held = HeldIn(carried, left.spec.pool);
+  args.insert(args.end(), held.begin(), held.end());
   const std::string number = left.spec.caller_id.ToString();
   auto back = RunPoolScript(connection, Script::kUpsert, left.spec.pool, now, args,
                             redis::CreatePool::kYes);

@@ -50,8 +50,11 @@ void RedisStore::ListReservations(ReservationQuery query,
             return;
           }
           if (reply->Status() != "OK") continue;
-          for (std::size_t at = 1; at + 8 < reply->elements.size(); at += 9) {
-            live.push_back(redis::ReservationFromReply(*reply, at, pool));
+          for (std::size_t at = 1; at + 9 < reply->elements.size(); at += 10) {
+            // Made in another pool, when its number moved since (live.lua).
+            const std::string made_in = reply->Text(at + 9);
+            live.push_back(
+                redis::ReservationFromReply(*reply, at, made_in.empty() ? pool : made_in));
           }
         }
         done(NewestLiveRecords(std::move(live), query.limit));

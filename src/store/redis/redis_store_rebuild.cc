@@ -156,6 +156,7 @@ class RedisLoader final : public LoadSink {
           args.push_back(std::to_string(static_cast<int>(r.match)));
           args.push_back(std::to_string(r.reserved_at.time_since_epoch().count()));
           args.push_back(std::to_string(redis::CeilCompact(r.reserved_until)));
+          args.push_back(r.pool == pool ? std::string() : r.pool);  // made in another pool
         }
         auto reply = scripts_.Run(
             connection_, redis::PoolCall(Script::kRestore, pool, context_, std::move(args)));

@@ -2,7 +2,8 @@
 -- mode 'move' in the new pool). ARGV[14]: the number.
 -- Reply: {'OK', view (16 fields, lib.lua view: a move carries its usage, 'wf' and 'rs' on)...,
 -- its newest reservation id ('lr', '0' when none: a move carries it too), ended reservation id or
--- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru, and last the delete's
+-- 0, then when not 0 the reservation's dst, cmp, agt, lead, m, at, ru, rp ('' when made in
+-- this pool), and last the delete's
 -- version (lib.lua change_version)} | {'NOTFOUND'} | {'NOPOOL'} | {'GEN', g}.
 local bad = check_gen(false)
 if bad then return bad end
@@ -15,7 +16,7 @@ local ended, held = 0, {}
 if num(f[1]) ~= 0 then
   if num(f[2]) > NOW then
     ended = num(f[1])
-    held = redis.call('HMGET', rkey(f[1]), 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru')
+    held = redis.call('HMGET', rkey(f[1]), 'dst', 'cmp', 'agt', 'lead', 'm', 'at', 'ru', 'rp')
   end
   end_reservation(d, f[1])
 end

@@ -265,13 +265,17 @@ end
 
 -- Makes number `d` held by a live reservation read back from elsewhere (the journal at a
 -- rebuild, the old pool at a move): `r` = {id, destination, campaign, agent, lead, match,
--- reserved_at_ms, reserved_until}. False (nothing done) when the number is gone or reserved.
+-- reserved_at_ms, reserved_until, [pool it was made in, when not this one]}. False (nothing done)
+-- when the number is gone or reserved.
 local function hold(d, r)
   local f = redis.call('HMGET', nkey(d), 'act', 'rid')  -- every number has 'act'; 'rid' may be absent
   if not f[1] or num(f[2]) ~= 0 then return false end
   redis.call('HSET', nkey(d), 'rid', r[1], 'ru', r[8])
   redis.call('HSET', rkey(r[1]), 'cid', d, 'dst', r[2], 'cmp', r[3], 'agt', r[4], 'lead', r[5],
              'm', r[6], 'at', r[7], 'ru', r[8])
+  -- The pool the reservation was made in, when not this one (its number moved since): the live
+  -- listing names it, as the history and the embedded store do.
+  if r[9] and r[9] ~= '' then redis.call('HSET', rkey(r[1]), 'rp', r[9]) end
   redis.call('ZADD', LIVE, r[7], r[1])
   settle(d)
   return true

@@ -5,7 +5,7 @@
 --            pool or deleted since the caller looked it up) is left alone: 'gone', never created
 --   'skip'   an existing number is left alone ('skip');  'fail': refused ('dup')
 --   'move'   as 'update', for one number coming from another pool with its live reservation:
---            the 14 fields are followed by the reservation's 8 (lib.lua hold), and the number
+--            the 14 fields are followed by the reservation's 9 (lib.lua hold), and the number
 --            is held in this same script, never available in its new pool meanwhile
 -- ARGV[15]: '1' creates the pool's generation key when missing (the caller checked
 -- cid:generation). Then 14 fields per number from ARGV[16]: number, carrier, state, hourly cap,
@@ -119,7 +119,8 @@ end
 
 flush_new()
 if mode == 'move' then  -- after flush_new: settle finds the number in the order it was put in
-  hold(ARGV[16], {ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35], ARGV[36], ARGV[37]})
+  hold(ARGV[16], {ARGV[30], ARGV[31], ARGV[32], ARGV[33], ARGV[34], ARGV[35], ARGV[36], ARGV[37],
+                  ARGV[38]})
 end
 table.insert(out, change_version())
 return out
