@@ -120,8 +120,8 @@ class Connection {
 
   bool is_open() const { return conn_ != nullptr; }
   // True when the last failure was the connection's or the server's availability (closed socket,
-  // timeout, shutdown, too many connections) or a conflict (Conflicted), not the statement's. A
-  // connection lost but for a conflict stays lost: open a new one.
+  // timeout, shutdown, too many connections) or a conflict (Conflicted), not the statement's.
+  // Lost and not Conflicted, the connection stays lost: open a new one.
   bool Lost() const { return lost_ || conflict_; }
   // True when the last exchange failed only because the server cancelled its transaction to
   // resolve a conflict with another one (a deadlock's victim, a serialization failure): nothing

@@ -120,14 +120,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     } else if (status == "upd") {
       ++result.updated;
     } else {
-      if (status == "gone") {
-        result.refused.emplace_back(
-            chunk.items[k], core::Error::InvalidArgument(
-                                "caller_id",
-                                "moved to another pool or deleted while the import ran (another "
-                                "import, a PATCH or a DELETE at the same time): import the row "
-                                "again"));
-      }
+      if (status == "gone") result.refused.emplace_back(chunk.items[k], ChangedDuringImport());
       continue;
     }
     outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k), version});
@@ -210,6 +203,13 @@ void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& item
         "them again writes them",
         positions.size(), dropped.error().ToString());
   }
+}
+
+core::Error ChangedDuringImport() {
+  return core::Error::InvalidArgument(
+      "caller_id",
+      "moved to another pool, deleted or being added elsewhere while the import ran (another "
+      "import, a PATCH or a DELETE at the same time): import the row again");
 }
 
 void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,

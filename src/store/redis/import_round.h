@@ -69,6 +69,10 @@ void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& item
 void AppendClaimed(const ImportChunk& chunk, const std::vector<ImportItem>& items,
                    std::vector<std::size_t>& claimed);
 
+// Why an import's row is refused when its number changed under it: moved to another pool,
+// deleted, or being added elsewhere, by another import, a PATCH or a DELETE at the same moment.
+core::Error ChangedDuringImport();
+
 // Appends `positions` (sorted by number) to `chunks` as chunks of at most `size` rows.
 void AppendChunks(std::vector<ImportChunk>& chunks, const std::string& pool,
                   const std::vector<std::size_t>& positions, ChunkPath path, std::size_t size);

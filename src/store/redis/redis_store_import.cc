@@ -143,12 +143,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   // lookup found it is refused for its row, not the import's end (it was a 404 half-way).
   const auto refuse_moved = [&](std::size_t i) {
     std::lock_guard lock(progress->mu);
-    progress->result.refused.emplace_back(
-        i, core::Error::InvalidArgument(
-               "caller_id",
-               "moved to another pool, deleted or being added elsewhere while the "
-               "import ran (another import, a PATCH or a DELETE at the same time): "
-               "import the row again"));
+    progress->result.refused.emplace_back(i, redis::ChangedDuringImport());
   };
   const auto move_imported = [&](std::size_t i, const std::string& from) {
     const core::PhoneNumber number = items[i].spec.caller_id;
