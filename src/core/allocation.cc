@@ -45,11 +45,6 @@ std::string_view CallOutcomeName(CallOutcome outcome) {
 }
 
 CallOutcome ParseCallOutcome(std::string_view text) {
-  // " ANSWER" of a form written by hand is ANSWER.
-  const auto first = text.find_first_not_of(' ');
-  text = first == std::string_view::npos
-             ? std::string_view{}
-             : text.substr(first, text.find_last_not_of(' ') - first + 1);
   if (text.empty()) return CallOutcome::kUnknown;
   std::string lower(text.size(), '\0');
   std::transform(text.begin(), text.end(), lower.begin(),

@@ -20,7 +20,7 @@ constexpr std::uint64_t kMaxDurationSeconds = 86'400;
 // counts as absent, as empty does (SPEC), rather than costing the call its caller-ID.
 std::optional<std::string_view> DialerName(const Params& params, std::string_view name) {
   const auto value = params.Get(name);
-  if (value && value->find_first_not_of(' ') == std::string_view::npos) return std::nullopt;
+  if (value && TrimSpaces(*value).empty()) return std::nullopt;
   return value;
 }
 
@@ -88,7 +88,7 @@ core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
         core::Error::InvalidArgument("reservation_id", "reservation_id or caller_id is required"));
   }
   if (const auto outcome = params.Get("outcome"))
-    request.outcome = core::ParseCallOutcome(*outcome);
+    request.outcome = core::ParseCallOutcome(TrimSpaces(*outcome));  // " ANSWER" of a form
   if (const auto duration = params.Get("duration")) {
     // Like an unknown outcome, a bad duration (a hang-up handler's unexpanded variable, "12.5")
     // is no reason to keep the number reserved: a hang-up handler releases once and never again.

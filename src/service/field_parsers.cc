@@ -93,13 +93,6 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
-// `text` without the spaces at either end.
-std::string_view TrimSpaces(std::string_view text) {
-  const auto first = text.find_first_not_of(' ');
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(' ') - first + 1);
-}
-
 // Free text as stored and shown: at most 64 bytes of UTF-8 without control characters.
 core::Result<std::string> ParsePrintableText(std::string_view text, std::string_view field) {
   if (text.size() > kMaxLabelLength) {
@@ -118,6 +111,12 @@ core::Result<std::string> ParsePrintableText(std::string_view text, std::string_
 }
 
 }  // namespace
+
+std::string_view TrimSpaces(std::string_view text) {
+  const auto first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
 
 core::Result<std::uint64_t> ParseWholeNumber(std::string_view text, std::string_view field,
                                              std::uint64_t min, std::uint64_t max) {
