@@ -48,7 +48,8 @@ struct Config {
   // HTTP_THREADS: I/O threads serving HTTP. Default 0 = one per hardware thread.
   std::uint32_t http_threads = 0;
 
-  // CIDROTOR_DATA_DIR: directory of the embedded store (cidrotor.db). Default ./var.
+  // CIDROTOR_DATA_DIR: directory of the embedded store (cidrotor.db); in cluster mode, of the
+  // PostgreSQL backlog's local copy (pg-backlog/). Default ./var.
   std::string data_dir = "./var";
   // TIMEZONE: IANA zone whose local hours and days the caps count in. Default UTC.
   std::string timezone = "UTC";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "cli/init_db.h"
 #include "store/memory/indexed_store.h"
@@ -54,6 +55,8 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   store::PostgresOptions postgres;
   postgres.connection = PostgresSettings(config);
   postgres.commit_wait = config.postgres_commit_wait;
+  // The backlog's local copy while PostgreSQL is down, for the next start on this directory.
+  postgres.spill_dir = (std::filesystem::path(config.data_dir) / "pg-backlog").string();
   auto journal = store::PostgresJournal::Open(postgres);
   if (!journal) return core::Fail(std::move(journal.error()));
   store::RedisStoreOptions options;
@@ -67,7 +70,8 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   ServeStore opened;
   opened.store = std::move(*store);
   opened.mode = DeploymentMode::kCluster;
-  opened.where = fmt::format("redis={}:{}/{}", redis->host, redis->port, redis->db);
+  opened.where = fmt::format("redis={}:{}/{} backlog_dir={}", redis->host, redis->port, redis->db,
+                             postgres.spill_dir);
   return opened;
 }
 

@@ -353,8 +353,10 @@ class OwnPostgres {
   bool Freeze() const { return Script("freeze"); }
   bool Thaw() const { return Script("thaw"); }
 
-  // How many of `ids` are rows of `reservations`; -1 when PostgreSQL could not be asked.
-  std::int64_t StoredReservations(const std::vector<std::string>& ids) const {
+  // How many of `ids` are rows of `reservations` (that match `condition`); -1 when PostgreSQL
+  // could not be asked.
+  std::int64_t StoredReservations(const std::vector<std::string>& ids,
+                                  const std::string& condition = "TRUE") const {
     store::postgres::ConnectionSettings settings;
     settings.url = url();
     auto connection = store::postgres::Connection::Open(settings);
@@ -363,9 +365,9 @@ class OwnPostgres {
     std::string list;
     for (const auto& id : ids) list += (list.empty() ? "" : ",") + id;
     std::int64_t stored = -1;
-    auto counted =
-        connection->Exec(fmt::format("SELECT count(*) FROM reservations WHERE id IN ({})", list),
-                         "count", [&](store::postgres::Rows rows) { stored = rows.Int64(0, 0); });
+    auto counted = connection->Exec(
+        fmt::format("SELECT count(*) FROM reservations WHERE id IN ({}) AND ({})", list, condition),
+        "count", [&](store::postgres::Rows rows) { stored = rows.Int64(0, 0); });
     EXPECT_TRUE(counted.has_value()) << counted.error().ToString();
     return stored;
   }
@@ -455,6 +457,41 @@ TEST_F(PostgresOutageTest, StoppedAndStartedUnderTrafficLosesNoAcknowledgedAlloc
   ASSERT_TRUE(postgres.ok());
   ExpectTrafficThroughOutageLosesNothing(postgres, &OwnPostgres::Kill, &OwnPostgres::Restart,
                                          std::chrono::seconds(1));
+}
+
+// Killed (SIGKILL) while PostgreSQL is down, an instance has answered allocations and releases
+// that are in no database: each was copied to CIDROTOR_DATA_DIR/pg-backlog before its answer, and
+// the instance started again on that directory writes them.
+TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownWritesItsBacklogWhenStartedAgain) {
+  OwnPostgres postgres(work_dir() / "pg");
+  ASSERT_TRUE(postgres.ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 50, "hourly_limit=65535&daily_limit=65535"));
+  ASSERT_TRUE(postgres.Kill());
+  std::vector<std::string> acknowledged;
+  std::vector<std::string> released;
+  for (int i = 0; i < 40; ++i) {
+    const auto r = NextCid("to=2125559876&campaign=c1&agent=a1");
+    ASSERT_EQ(r.status, 200) << r.body;
+    acknowledged.push_back(Field(ParseJson(r.body), "reservation_id"));
+    if (i % 2 == 1) continue;
+    const auto release =
+        client().Request("POST", "/release", "outcome=ANSWER&reservation_id=" + acknowledged.back(),
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+    ASSERT_EQ(release.status, 200) << release.body;
+    released.push_back(acknowledged.back());
+  }
+  EXPECT_EQ(Field(ParseJson(client().Get("/health").body), "status"), "degraded");
+  server().Kill();
+
+  ASSERT_TRUE(postgres.Restart());
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  WaitUntilHealthy();
+  EXPECT_EQ(postgres.StoredReservations(acknowledged),
+            static_cast<std::int64_t>(acknowledged.size()));
+  EXPECT_EQ(postgres.StoredReservations(released, "outcome = 'answered'"),
+            static_cast<std::int64_t>(released.size()));
+  EXPECT_NE(server().Log().find("found in 1 backlog file(s)"), std::string::npos) << server().Log();
 }
 
 // Hung rather than stopped (SIGSTOP, connections open), for longer than POSTGRES_COMMIT_WAIT_MS

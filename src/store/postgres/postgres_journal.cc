@@ -51,18 +51,64 @@ core::Result<std::unique_ptr<PostgresJournal>> PostgresJournal::Open(PostgresOpt
   if (options.max_batch_entries == 0) {
     return core::Fail(core::Error::InvalidArgument("max_batch_entries", "must be at least 1"));
   }
-  return std::unique_ptr<PostgresJournal>(new PostgresJournal(std::move(options)));
+  std::unique_ptr<postgres::BacklogSpill> spill;
+  postgres::RecoveredBacklog recovered;
+  if (!options.spill_dir.empty()) {
+    // Claimed before this journal's own file exists: it never reads itself.
+    auto found = postgres::RecoverBacklogs(options.spill_dir);
+    if (!found) return core::Fail(found.error());
+    recovered = std::move(*found);
+    auto created = postgres::BacklogSpill::Create(options.spill_dir);
+    if (!created) return core::Fail(created.error());
+    spill = std::move(*created);
+  }
+  return std::unique_ptr<PostgresJournal>(
+      new PostgresJournal(std::move(options), std::move(spill), std::move(recovered)));
 }
 
-PostgresJournal::PostgresJournal(PostgresOptions options)
+PostgresJournal::PostgresJournal(PostgresOptions options,
+                                 std::unique_ptr<postgres::BacklogSpill> spill,
+                                 postgres::RecoveredBacklog recovered)
     : options_(std::move(options)),
       server_(postgres::DescribeServer(options_.connection)),
+      spill_(std::move(spill)),
       writer_(options_.early_release_sweep),
       backoff_(options_.reconnect_min) {
+  QueueRecovered(std::move(recovered));
   reader_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   scanner_ = std::make_unique<SerialWorker>(std::max<std::size_t>(1, options_.max_pending_reads));
   writer_thread_ = std::thread([this] { WriterLoop(); });
   if (options_.commit_wait.count() > 0) watchdog_thread_ = std::thread([this] { WatchCommits(); });
+}
+
+void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
+  if (recovered.appends.empty() && recovered.logs.empty()) {
+    for (auto& file : recovered.files) file->Remove();  // every record was committed already
+    return;
+  }
+  std::size_t entries = 0;
+  for (auto& append : recovered.appends) {
+    entries += append.size();
+    pending_entries_ += append.size();
+    queue_.push_back(Pending{std::move(append), {}, ++appended_seq_});
+  }
+  logs_ = std::move(recovered.logs);
+  logs_appended_ = logs_.size();
+  // Acknowledged long ago, and in a file already: neither again.
+  acknowledged_ = queue_.size();
+  logs_spilled_ = logs_appended_;
+  recovered_through_seq_ = appended_seq_;
+  recovered_logs_ = logs_appended_;
+  recovered_files_ = std::move(recovered.files);
+  // As after an outage: Healthy() false until the backlog is written (a Redis rebuild waits for
+  // it), new appends acknowledged at once and copied.
+  degraded_ = true;
+  degraded_flag_.store(true);
+  healthy_.store(false);
+  spdlog::warn(
+      "postgres journal: {} entries and {} api_logs rows found in {} backlog file(s) in {}, left "
+      "by an instance that stopped while PostgreSQL was unavailable; writing them to {} first",
+      entries, logs_appended_, recovered_files_.size(), options_.spill_dir, server_);
 }
 
 PostgresJournal::~PostgresJournal() {
@@ -219,9 +265,12 @@ void PostgresJournal::WriterLoop() {
     std::size_t entries = 0;
     // A replay carries what the cut-off batch carried, no append sent for the first time.
     const bool replaying = replay_ == postgres::Replay::kYes;
+    // Likewise a recovered backlog's (written as a replay too).
+    const bool recovering = !queue_.empty() && queue_.front().seq <= recovered_through_seq_;
     while (count < queue_.size() &&
            (count == 0 || entries + queue_[count].entries.size() <= options_.max_batch_entries) &&
-           !(replaying && queue_[count].seq > replay_through_seq_)) {
+           !(replaying && queue_[count].seq > replay_through_seq_) &&
+           !(recovering && queue_[count].seq > recovered_through_seq_)) {
       entries += queue_[count].entries.size();
       ++count;
     }
@@ -383,9 +432,12 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   std::size_t handled = count;
   bool logs_written = true;
   core::Result<void> result;
-  const bool first_attempt = replay_ == postgres::Replay::kNo;
+  // A recovered backlog may have been committed in part before its instance died.
+  const postgres::Replay mode =
+      count > 0 && batch.back()->seq <= recovered_through_seq_ ? postgres::Replay::kYes : replay_;
+  const bool first_attempt = mode == postgres::Replay::kNo;
   if (!committed && (!entries.empty() || !logs.empty())) {
-    result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
+    result = writer_.WriteBatch(write_conn_, entries, logs, mode);
     // A deadlock's victim (this batch's admin change against another instance's allocations of
     // the same numbers in the other order) or a serialization failure: PostgreSQL kept nothing
     // of it and the other transaction has its locks now, so the same batch goes again at once
@@ -394,7 +446,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
       spdlog::info("postgres journal: {}: {}; writing the batch again", server_,
                    result.error().ToString());
       batches_failed_.fetch_add(1);
-      result = writer_.WriteBatch(write_conn_, entries, logs, replay_);
+      result = writer_.WriteBatch(write_conn_, entries, logs, mode);
     }
   }
   if (result) {
@@ -448,6 +500,8 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   if (last_seq != 0) done_seq_ = last_seq;
   appends_around_commit_ = handled + queue_.size();
   if (!logs_written) {  // back in front of the rows that came meanwhile
+    // Taken before they were copied, maybe: copied (again) with the next acknowledgements.
+    logs_spilled_ = std::min(logs_spilled_, logs_done_);
     if (logs_head_ >= logs.size()) {  // into the slots they were taken from
       logs_head_ -= logs.size();
       std::move(logs.begin(), logs.end(), logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_));
@@ -459,6 +513,7 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
     logs_done_ += logs.size();
   }
   writing_logs_ = 0;
+  if (handled > 0 || logs_written) CheckpointSpillLocked();
   if (lost) {
     EnterDegradedLocked(result ? core::Error::Unavailable("connection lost") : result.error());
   } else if (degraded_) {
@@ -595,6 +650,12 @@ void PostgresJournal::LeaveDegradedIfDrainedLocked() {
   degraded_ = false;
   degraded_flag_.store(false);
   healthy_.store(true);
+  if (spill_) {  // all of it is committed
+    if (auto cleared = spill_->Clear(); !cleared) {
+      spdlog::error("postgres journal: {}", cleared.error().detail());
+    }
+    logs_spilled_ = logs_appended_;
+  }
   spdlog::info("postgres journal: {} is back and the backlog is written; waiting for commits again",
                server_);
 }
@@ -642,6 +703,7 @@ void PostgresJournal::TakeRefusalsLocked(std::vector<Completion>& out) {
 }
 
 void PostgresJournal::TakeAcknowledgementsLocked(std::vector<Completion>& out) {
+  SpillLocked();
   for (std::size_t i = acknowledged_; i < queue_.size(); ++i) {
     Pending& p = queue_[i];
     if (p.on_durable) out.emplace_back(std::exchange(p.on_durable, nullptr), core::Result<void>());
@@ -651,7 +713,13 @@ void PostgresJournal::TakeAcknowledgementsLocked(std::vector<Completion>& out) {
 
 void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   const std::size_t entries = QueuedLocked();
-  if (entries > 0) {
+  SpillLocked(/*appends=*/false);  // the log rows; appends not acknowledged are refused below
+  if (entries > 0 && spill_ && spill_->HasRecords()) {
+    spdlog::warn(
+        "postgres journal: shutting down while {} is unreachable: the backlog ({} queued "
+        "entries) stays in {}, written at the next start on {}",
+        server_, entries, spill_->path(), options_.spill_dir);
+  } else if (entries > 0) {
     lost_entries_.fetch_add(entries);
     spdlog::error(
         "postgres journal: shutting down while {} is unreachable: {} queued entries "
@@ -677,6 +745,47 @@ void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   acknowledged_ = 0;
   Complete(lock, completions);
   done_cv_.notify_all();
+}
+
+void PostgresJournal::SpillLocked(bool appends) {
+  if (!spill_) return;
+  spill_buffer_.clear();
+  for (std::size_t i = acknowledged_; appends && i < queue_.size(); ++i) {
+    const Pending& p = queue_[i];
+    if (!p.entries.empty()) postgres::EncodeSpilledAppend(p.seq, p.entries, spill_buffer_);
+  }
+  const std::size_t pending = PendingLogsLocked();
+  const std::uint64_t first = logs_appended_ - pending;  // the cumulative index of logs_head_'s
+  for (std::size_t k = first < logs_spilled_ ? logs_spilled_ - first : 0; k < pending; ++k) {
+    postgres::EncodeSpilledLog(first + k, logs_[logs_head_ + k], spill_buffer_);
+  }
+  logs_spilled_ = logs_appended_;
+  if (spill_buffer_.empty()) return;
+  if (auto written = spill_->Write(spill_buffer_); !written) {
+    // Acknowledged all the same: refusing would stop allocation for a full disk, with the backlog
+    // in memory as it was before the copy existed.
+    const std::uint64_t failures = spill_failures_.fetch_add(1) + 1;
+    if (failures == 1 || failures % 1'000 == 0) {
+      spdlog::error(
+          "postgres journal: {} ({} failed writes so far): acknowledging with the backlog "
+          "in memory only",
+          written.error().detail(), failures);
+    }
+  }
+}
+
+void PostgresJournal::CheckpointSpillLocked() {
+  if (spill_ && spill_->HasRecords()) {
+    spill_buffer_.clear();
+    postgres::EncodeSpillCheckpoint({done_seq_, logs_done_}, spill_buffer_);
+    (void)spill_->Write(spill_buffer_);  // lost: the restart writes a little twice, harmlessly
+  }
+  if (!recovered_files_.empty() && done_seq_ >= recovered_through_seq_ &&
+      logs_done_ >= recovered_logs_) {
+    for (auto& file : recovered_files_) file->Remove();
+    spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
+    recovered_files_.clear();
+  }
 }
 
 void PostgresJournal::Complete(std::unique_lock<std::mutex>& lock,

@@ -25,8 +25,15 @@
 //   every 50 ms while it waits for a connection.
 // The bound: when max_queue_entries entries already wait (either state), an append that changes
 // numbers or reservations is refused, its `on_durable` gets kUnavailable (the store then refuses
-// the allocation); api_logs rows are dropped and counted instead (DroppedLogs()). Losing this
-// process while degraded loses the backlog: with Redis's data, that is the one loss SPEC accepts.
+// the allocation); api_logs rows are dropped and counted instead (DroppedLogs()).
+//
+// The backlog's local copy (spill_dir, postgres/backlog_spill.h): while degraded, the appends are
+// written to a file of this journal's before they are acknowledged (the api_logs rows with them),
+// checkpointed as the backlog is committed and cleared once it is all written. Killed while
+// degraded, the process leaves the file; a journal opened on the same directory later claims it,
+// starts degraded with its entries queued first (written as a replay: a reservation already
+// stored is skipped), and deletes it once they are committed. Without spill_dir, losing the
+// process while degraded loses the backlog.
 //
 // Load() runs on the caller's thread with a connection of its own: connects (fast kUnavailable
 // when the server is unreachable), migrates the schema (schema.h; the writer migrates too when
@@ -63,6 +70,7 @@
 
 #include "core/result.h"
 #include "store/journal.h"
+#include "store/postgres/backlog_spill.h"
 #include "store/postgres/batch_writer.h"
 #include "store/postgres/pg_connection.h"
 #include "store/read_kind.h"
@@ -125,6 +133,8 @@ struct PostgresOptions {
   // not only at its next write. A probe that gets no answer is watched like a commit
   // (commit_wait). 0 turns it off. Default 1,000 ms.
   std::chrono::milliseconds idle_probe{1'000};
+  // Directory of the backlog's local copy (above). Empty: none, the backlog lives in memory only.
+  std::string spill_dir = {};
 };
 
 class PostgresJournal final : public Journal {
@@ -136,8 +146,10 @@ class PostgresJournal final : public Journal {
 
   static constexpr std::size_t kGatherMinAppends = 4;  // see PostgresOptions::gather_window
 
-  // Starts the writer and reader threads; connects lazily (Load() or the first append).
-  // Errors: kInvalidArgument ("max_queue_entries" / "max_batch_entries") for a zero bound.
+  // Starts the writer and reader threads; connects lazily (Load() or the first append). With a
+  // spill_dir, first takes the backlogs that journals which died left there (queued, degraded).
+  // Errors: kInvalidArgument ("max_queue_entries" / "max_batch_entries") for a zero bound;
+  // kUnavailable when spill_dir cannot be created, listed or written.
   [[nodiscard]] static core::Result<std::unique_ptr<PostgresJournal>> Open(PostgresOptions options);
 
   PostgresJournal(const PostgresJournal&) = delete;
@@ -198,6 +210,9 @@ class PostgresJournal final : public Journal {
   // acknowledged in degraded mode (logged; they are not in the tables).
   std::uint64_t RefusedAppends() const { return refused_appends_.load(); }
   std::uint64_t LostEntries() const { return lost_entries_.load(); }
+  // Writes of the backlog's local copy that failed (disk full): those appends were acknowledged
+  // with the backlog in memory only.
+  std::uint64_t SpillFailures() const { return spill_failures_.load(); }
 
  private:
   struct Pending {
@@ -207,7 +222,16 @@ class PostgresJournal final : public Journal {
   };
   using Completion = std::pair<Durable, core::Result<void>>;
 
-  explicit PostgresJournal(PostgresOptions options);
+  PostgresJournal(PostgresOptions options, std::unique_ptr<postgres::BacklogSpill> spill,
+                  postgres::RecoveredBacklog recovered);
+  // Queues a recovered backlog ahead of everything, degraded. Constructor only.
+  void QueueRecovered(postgres::RecoveredBacklog recovered);
+  // Degraded: writes the appends about to be acknowledged (queue_ from acknowledged_ on) and the
+  // log rows not copied yet to spill_, before they are acknowledged. REQUIRES: mu_ held.
+  void SpillLocked(bool appends = true);
+  // The recovered backlog's part of the committed progress: its files go once it is all written.
+  // REQUIRES: mu_ held.
+  void CheckpointSpillLocked();
 
   void WriterLoop();
   // Opens the writer's connection, migrates, prepares. False (and degraded) when it failed.
@@ -320,6 +344,16 @@ class PostgresJournal final : public Journal {
   std::atomic<std::uint64_t> dropped_logs_{0};
   std::atomic<std::uint64_t> refused_appends_{0};
   std::atomic<std::uint64_t> lost_entries_{0};
+  std::atomic<std::uint64_t> spill_failures_{0};
+
+  // The backlog's local copy; null without spill_dir. Guarded by mu_, as the rest below.
+  std::unique_ptr<postgres::BacklogSpill> spill_;
+  std::string spill_buffer_;        // reused: the records of one write
+  std::uint64_t logs_spilled_ = 0;  // log rows below this cumulative index are in spill_
+  // A recovered backlog: appends up to this seq and the first recovered_logs_ rows; its files.
+  std::uint64_t recovered_through_seq_ = 0;
+  std::uint64_t recovered_logs_ = 0;
+  std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
 
   postgres::Connection write_conn_;                       // writer thread only
   postgres::BatchWriter writer_;                          // writer thread only

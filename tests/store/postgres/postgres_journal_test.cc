@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -1190,6 +1192,96 @@ TEST_F(PostgresJournalTest, AtShutdownAServerLosingEveryBatchIsTriedAFewTimesThe
   EXPECT_LE(proxy.fired() - fired_before_stop, 5 + PostgresJournal::kReconnectsAfterStop);
   EXPECT_LT(took, std::chrono::seconds(5));
   EXPECT_EQ(Count("reservations"), 1);  // the backlog was given up, as the log says
+}
+
+// The backlog's local copy (PostgresOptions::spill_dir), in a directory of the test's own.
+class PostgresSpillTest : public PostgresJournalTest {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "pg-spill-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    options_.spill_dir = (dir_ / "pg-backlog").string();
+    options_.degraded_flush_wait = std::chrono::milliseconds(200);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::vector<std::filesystem::path> Files() const {
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(options_.spill_dir)) {
+      files.push_back(e.path());
+    }
+    return files;
+  }
+
+  std::filesystem::path dir_;
+  PostgresOptions options_;
+};
+
+// An instance stopped while PostgreSQL is down (kill -9 alike: every append was copied before it
+// was acknowledged) leaves its backlog in its file; the next journal opened on the directory
+// writes it first, degraded meanwhile, and deletes the file.
+TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJournal) {
+  auto journal = Open(options_);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  constexpr std::uint64_t kDuringOutage = 100;
+  for (std::uint64_t id = 2; id <= kDuringOutage + 1; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+    journal->AppendLog(Log(static_cast<int>(id)));
+  }
+  ASSERT_THAT(AppendAndWait(*journal, {Released(2, kT0 + seconds(5))}), IsOk());
+  EXPECT_TRUE(journal->Degraded());
+  journal.reset();  // gives up the backlog in memory
+  ASSERT_EQ(Files().size(), 1u) << "left for the next start";
+
+  db_.Restart();
+  auto next = Open(options_);
+  ASSERT_NE(next, nullptr);
+  CatchUp(*next);
+  EXPECT_TRUE(next->Healthy());
+  EXPECT_EQ(Count("reservations"), static_cast<std::int64_t>(kDuringOutage + 1));
+  EXPECT_EQ(Count("caller_ids"), static_cast<std::int64_t>(kDuringOutage + 1));
+  EXPECT_EQ(Count("api_logs"), static_cast<std::int64_t>(kDuringOutage));
+  EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM reservations WHERE released_at IS NOT NULL"), 1);
+  EXPECT_EQ(next->LostEntries(), 0u);
+  ASSERT_EQ(Files().size(), 1u) << "the old file is gone; the next journal's own remains";
+  next.reset();
+  EXPECT_TRUE(Files().empty()) << "nothing left to write";
+}
+
+// A backlog whose instance died while writing it is in part in PostgreSQL already: it is written
+// as a replay (a reservation already stored is skipped, not a failed batch), and what was missing
+// is written.
+TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenInPartAlreadyIsWrittenAsAReplay) {
+  auto journal = Open(options_);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  for (std::uint64_t id = 2; id <= 51; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+  }
+  ASSERT_EQ(Files().size(), 1u);
+  // The file as an instance killed before its first checkpoint would have left it.
+  std::filesystem::copy_file(
+      Files()[0], std::filesystem::path(options_.spill_dir) / "backlog-0-0000000000000000.spill");
+  db_.Restart();
+  CatchUp(*journal);
+  ASSERT_TRUE(journal->Healthy());
+  journal.reset();
+  ASSERT_EQ(Files().size(), 1u) << "only the copy";
+  ASSERT_EQ(Count("reservations"), 51);
+  db_.Exec("DELETE FROM reservations WHERE id > 30");  // the part its writes had not reached
+
+  auto next = Open(options_);
+  ASSERT_NE(next, nullptr);
+  CatchUp(*next);
+  EXPECT_TRUE(next->Healthy());
+  EXPECT_EQ(Count("reservations"), 51);
+  EXPECT_EQ(next->BatchesFailed(), 0u);
+  EXPECT_EQ(next->LostEntries(), 0u);
+  next.reset();
+  EXPECT_TRUE(Files().empty());
 }
 
 }  // namespace

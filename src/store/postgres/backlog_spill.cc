@@ -1,0 +1,212 @@
+#include "store/postgres/backlog_spill.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <system_error>
+#include <unordered_set>
+
+namespace cidrotor::store::postgres {
+namespace {
+
+constexpr std::string_view kPrefix = "backlog-";
+constexpr std::string_view kSuffix = ".spill";
+
+core::Error FileError(std::string_view what, const std::string& path, int error) {
+  return core::Error::Unavailable(std::string(what) + " " + path + ": " + std::strerror(error));
+}
+
+bool WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool ReadAll(int fd, std::string& out) {
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+std::string RandomName() {
+  std::random_device device;
+  const std::uint64_t nonce = (std::uint64_t{device()} << 32) | device();
+  char name[64];
+  std::snprintf(name, sizeof name, "%.*s%d-%016llx", static_cast<int>(kPrefix.size()),
+                kPrefix.data(), static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(nonce));
+  return name;
+}
+
+// Opens and locks `path` if no live process holds it and it is still linked there (a journal
+// that finished a recovered file deletes it, then releases its lock: the lock alone would let a
+// second reader in after the delete). -1 otherwise.
+int ClaimOrphan(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat held {};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &held) != 0 || held.st_nlink == 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The records of one claimed file, added to `out` (appends not checkpointed, rows read once).
+void ReadRecords(std::string_view bytes, const std::string& path, RecoveredBacklog& out) {
+  std::vector<SpilledAppend> appends;
+  std::vector<SpilledLog> logs;
+  SpillCheckpoint done;
+  std::size_t pos = kSpillFileMagic.size();
+  while (pos < bytes.size()) {
+    auto decoded = DecodeSpillRecord(bytes.substr(pos));
+    if (!decoded) {
+      spdlog::warn(
+          "postgres journal: backlog file {}: {} bytes after the last intact record "
+          "ignored (cut short by a crash)",
+          path, bytes.size() - pos);
+      out.ignored_bytes += bytes.size() - pos;
+      break;
+    }
+    pos += decoded->size;
+    std::visit(
+        [&](auto& record) {
+          using T = std::decay_t<decltype(record)>;
+          if constexpr (std::is_same_v<T, SpilledAppend>) {
+            appends.push_back(std::move(record));
+          } else if constexpr (std::is_same_v<T, SpilledLog>) {
+            logs.push_back(std::move(record));
+          } else {
+            done.done_seq = std::max(done.done_seq, record.done_seq);
+            done.logs_done = std::max(done.logs_done, record.logs_done);
+          }
+        },
+        decoded->record);
+  }
+  for (SpilledAppend& append : appends) {
+    if (append.seq > done.done_seq) out.appends.push_back(std::move(append.entries));
+  }
+  // A batch's rows put back after a lost connection are spilled again: in row order, once.
+  std::stable_sort(logs.begin(), logs.end(),
+                   [](const SpilledLog& a, const SpilledLog& b) { return a.index < b.index; });
+  std::unordered_set<std::uint64_t> seen;
+  for (SpilledLog& log : logs) {
+    if (log.index >= done.logs_done && seen.insert(log.index).second) {
+      out.logs.push_back(std::move(log.row));
+    }
+  }
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<BacklogSpill>> BacklogSpill::Create(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return core::Fail(core::Error::Unavailable("cannot create the backlog directory " + dir + ": " +
+                                               ec.message()));
+  }
+  // Made under a name recovery ignores, locked, then renamed: a starting instance never sees it
+  // unlocked and takes it for an orphan.
+  const std::string name = RandomName();
+  const std::string temp = dir + "/." + name + ".new";
+  const std::string path = dir + "/" + name + std::string(kSuffix);
+  const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Fail(FileError("cannot create", temp, errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !WriteAll(fd, kSpillFileMagic) ||
+      ::rename(temp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return core::Fail(FileError("cannot prepare", path, error));
+  }
+  return std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, kSpillFileMagic.size()));
+}
+
+BacklogSpill::~BacklogSpill() {
+  if (!removed_ && !HasRecords()) ::unlink(path_.c_str());
+  ::close(fd_);
+}
+
+core::Result<void> BacklogSpill::Write(std::string_view records) {
+  if (WriteAll(fd_, records)) {
+    size_ += records.size();
+    return {};
+  }
+  const int error = errno;
+  // No partial record: the next write starts on a record boundary.
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    spdlog::error("postgres journal: cannot cut {} back after a failed write: {}", path_,
+                  std::strerror(errno));
+  }
+  return core::Fail(FileError("cannot write", path_, error));
+}
+
+core::Result<void> BacklogSpill::Clear() {
+  if (!HasRecords()) return {};
+  if (::ftruncate(fd_, static_cast<off_t>(kSpillFileMagic.size())) != 0) {
+    return core::Fail(FileError("cannot clear", path_, errno));
+  }
+  size_ = kSpillFileMagic.size();
+  return {};
+}
+
+void BacklogSpill::Remove() {
+  if (removed_) return;
+  if (::unlink(path_.c_str()) != 0) {
+    spdlog::error("postgres journal: cannot delete {}: {}", path_, std::strerror(errno));
+  }
+  removed_ = true;
+}
+
+core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
+  RecoveredBacklog out;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return out;
+  std::vector<std::string> paths;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with(kPrefix) && name.ends_with(kSuffix)) paths.push_back(it->path().string());
+  }
+  if (ec) {
+    return core::Fail(
+        core::Error::Unavailable("cannot list the backlog directory " + dir + ": " + ec.message()));
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const std::string& path : paths) {
+    const int fd = ClaimOrphan(path);
+    if (fd < 0) continue;  // a live instance's, or written and deleted meanwhile
+    std::string bytes;
+    if (!ReadAll(fd, bytes) || !bytes.starts_with(kSpillFileMagic)) {
+      spdlog::error(
+          "postgres journal: backlog file {} is unreadable or of another version; left "
+          "as it is",
+          path);
+      ::close(fd);
+      continue;
+    }
+    ReadRecords(bytes, path, out);
+    out.files.push_back(std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, bytes.size())));
+  }
+  return out;
+}
+
+}  // namespace cidrotor::store::postgres

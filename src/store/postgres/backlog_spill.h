@@ -1,0 +1,79 @@
+// The local copy of a degraded PostgreSQL journal's backlog (postgres_journal.h), so that an
+// instance killed while PostgreSQL is down loses none of what it acknowledged: its next start on
+// the same directory (or any instance's start there) reads the file and writes its entries.
+//
+// One file per running journal, `<dir>/backlog-<pid>-<random>.spill`, locked (flock) while the
+// journal lives, so that instances sharing a directory never take each other's; a file nobody
+// holds is an orphan, left by a process that died. Records (spill_codec.h) are appended with one
+// write() each round, before the appends they hold are acknowledged: a write() survives the
+// process (kill -9), like the embedded store's commits (SQLite's synchronous=NORMAL); a power
+// loss may take the last ones, as it may take the embedded store's.
+//
+// Thread-safety: none; the journal calls it under its mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/postgres/spill_codec.h"
+
+namespace cidrotor::store::postgres {
+
+struct RecoveredBacklog;
+
+class BacklogSpill {
+ public:
+  // Creates this journal's file in `dir` (and `dir` when missing), locked, holding the header only.
+  // Errors: kUnavailable naming the path.
+  [[nodiscard]] static core::Result<std::unique_ptr<BacklogSpill>> Create(const std::string& dir);
+
+  BacklogSpill(const BacklogSpill&) = delete;
+  BacklogSpill& operator=(const BacklogSpill&) = delete;
+  // Closes the file (releasing the lock) and deletes it when it holds no records: a file left
+  // behind is a backlog for the next start.
+  ~BacklogSpill();
+
+  // Appends encoded records (EncodeSpillRecord) in one write. Errors: kUnavailable (disk full, I/O
+  // error); the file is then cut back to what it held, so no partial record stays.
+  [[nodiscard]] core::Result<void> Write(std::string_view records);
+  // Drops every record: the backlog they held is committed.
+  [[nodiscard]] core::Result<void> Clear();
+  bool HasRecords() const { return size_ > kSpillFileMagic.size(); }
+  // Deletes the file now (a recovered backlog that is written).
+  void Remove();
+  const std::string& path() const { return path_; }
+
+ private:
+  BacklogSpill(int fd, std::string path, std::uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
+  friend core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir);
+
+  int fd_ = -1;
+  std::string path_;
+  std::uint64_t size_ = 0;
+  bool removed_ = false;
+};
+
+// The backlogs of journals that died with one: every orphan file of a directory, claimed (locked,
+// so no other starting instance reads it too) and read.
+struct RecoveredBacklog {
+  // Each file's appends that no checkpoint says are committed, in their order, file after file.
+  std::vector<std::vector<JournalEntry>> appends;
+  // Likewise the api_logs rows (each once).
+  std::vector<ApiLogEntry> logs;
+  // The files, to Remove() once all of it is committed.
+  std::vector<std::unique_ptr<BacklogSpill>> files;
+  // Bytes past the last intact record of a file, ignored (a record cut short by a crash).
+  std::uint64_t ignored_bytes = 0;
+};
+
+// Claims and reads the orphans of `dir` (none when it does not exist). A file of another format
+// version, or one that cannot be read, is left where it is and logged.
+// Errors: kUnavailable when `dir` cannot be listed.
+[[nodiscard]] core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir);
+
+}  // namespace cidrotor::store::postgres
