@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -392,6 +394,46 @@ TEST_F(IndexedStoreTest, AListingAndTheCountsRunOffTheCallersThread) {
   });
   EXPECT_NE(listed.get_future().get(), std::this_thread::get_id());
   EXPECT_NE(counted.get_future().get(), std::this_thread::get_id());
+}
+
+// Listings and counts wait for one thread; past a bound of them waiting, another is refused at
+// once (503) rather than queued without limit, and those accepted are all answered.
+TEST_F(IndexedStoreTest, WholePoolReadsPastTheBoundAreRefusedAtOnce) {
+  OpenWith(std::make_unique<MemoryJournal>(MemoryJournal::Completion::kInline));
+  ASSERT_THAT(Add("2125550100"), IsOk());
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  std::promise<void> running;
+  store_->GetStats([&](core::Result<StoreStats>) {  // holds the scan thread
+    running.set_value();
+    unblocked.wait();
+  });
+  running.get_future().wait();
+  std::atomic<int> answered{0};
+  int accepted = 0;
+  std::optional<core::Error> refusal;
+  for (int i = 0; i < 1'000 && !refusal; ++i) {
+    // A refusal is answered on this thread before ListNumbers returns; the accepted ones wait.
+    store_->ListNumbers(NumberFilter{}, [&](core::Result<NumberPage> page) {
+      if (!page) {
+        refusal = page.error();
+      } else {
+        answered.fetch_add(1);
+      }
+    });
+    if (!refusal) ++accepted;
+  }
+  unblock.set_value();
+  ASSERT_TRUE(refusal.has_value()) << "no bound: " << accepted << " reads queued";
+  EXPECT_EQ(refusal->code(), core::ErrorCode::kUnavailable);
+  EXPECT_THAT(refusal->detail(), ::testing::HasSubstr("try again"));
+  EXPECT_GE(accepted, 1);
+  EXPECT_LE(accepted, 100);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (answered.load() < accepted && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(answered.load(), accepted);
 }
 
 // One process serves the embedded store: every turn of a periodic job is its own.

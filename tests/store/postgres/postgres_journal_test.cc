@@ -1194,6 +1194,35 @@ TEST_F(PostgresJournalTest, AtShutdownAServerLosingEveryBatchIsTriedAFewTimesThe
   EXPECT_EQ(Count("reservations"), 1);  // the backlog was given up, as the log says
 }
 
+// A batch cancelled for a conflict every time (here a trigger raising 40001) is written again a few
+// times on its connection, then taken for an outage: degraded (its append acknowledged), then
+// reconnects and replays until the conflict is gone, and nothing is lost.
+TEST_F(PostgresJournalTest, ABatchCancelledAgainAndAgainIsTakenForAnOutageAfterAFewRetries) {
+  PostgresOptions options;
+  options.commit_wait = std::chrono::milliseconds(0);  // only the retries' limit can answer
+  auto journal = Open(options);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  db_.Exec(
+      "CREATE FUNCTION always_conflict() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE "
+      "EXCEPTION 'forced' USING ERRCODE = 'serialization_failure'; END $$");
+  db_.Exec(
+      "CREATE TRIGGER always_conflict BEFORE INSERT ON reservations FOR EACH ROW EXECUTE "
+      "FUNCTION always_conflict()");
+  const auto failed_before = journal->BatchesFailed();
+  std::promise<core::Result<void>> written;
+  journal->Append(Allocation(2), [&](core::Result<void> r) { written.set_value(r); });
+  auto answer = written.get_future();
+  ASSERT_EQ(answer.wait_for(seconds(10)), std::future_status::ready) << "retried without end";
+  EXPECT_THAT(answer.get(), IsOk());  // acknowledged degraded
+  EXPECT_TRUE(journal->Degraded());
+  EXPECT_GE(journal->BatchesFailed() - failed_before, 4U) << "the first attempt and 3 retries";
+  db_.Exec("DROP TRIGGER always_conflict ON reservations");
+  CatchUp(*journal);
+  EXPECT_TRUE(journal->Healthy());
+  EXPECT_EQ(Count("reservations"), 2);
+  EXPECT_EQ(journal->LostEntries(), 0U);
+}
+
 // The backlog's local copy (PostgresOptions::spill_dir), in a directory of the test's own.
 class PostgresSpillTest : public PostgresJournalTest {
  protected:
