@@ -335,6 +335,20 @@ TEST_F(ClusterTest, InitDbLoadsTheSamplePoolOnceIntoPostgresAndRedis) {
       << again.out;
 }
 
+// Cluster mode keeps the copy of its PostgreSQL backlog in CIDROTOR_DATA_DIR: a directory it
+// cannot create stops the start at once, naming the variable.
+TEST_F(ClusterTest, ADataDirectoryThatCannotBeCreatedStopsTheStartNamingIt) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());  // the test's PostgreSQL database and Redis
+  std::ofstream(work_dir() / "a-file") << "not a directory";
+  Env env = server_env();
+  env["CIDROTOR_DATA_DIR"] = (work_dir() / "a-file" / "var").string();
+  env["API_PORT"] = "0";
+  const auto r = test_support::RunCidrotor({"serve"}, env, work_dir(), std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("CIDROTOR_DATA_DIR must be writable"), std::string::npos)
+      << r.out << r.err;
+}
+
 // A PostgreSQL server of the test's own (it is stopped and started), through pg_server.sh.
 class OwnPostgres {
  public:
