@@ -45,14 +45,21 @@ bool ReadAll(int fd, std::string& out) {
   }
 }
 
-std::string RandomName() {
+// "PID-RANDOM": one journal's files, apart from any other process's.
+std::string NewSeries() {
   std::random_device device;
   const std::uint64_t nonce = (std::uint64_t{device()} << 32) | device();
-  char name[64];
-  std::snprintf(name, sizeof name, "%.*s%d-%016llx", static_cast<int>(kPrefix.size()),
-                kPrefix.data(), static_cast<int>(::getpid()),
+  char name[48];
+  std::snprintf(name, sizeof name, "%d-%016llx", static_cast<int>(::getpid()),
                 static_cast<unsigned long long>(nonce));
   return name;
+}
+
+// Zero-padded, so that a directory listing sorts a series' files in their order.
+std::string SegmentName(const std::string& series, std::uint32_t segment) {
+  char number[16];
+  std::snprintf(number, sizeof number, "-%06u", segment);
+  return std::string(kPrefix) + series + number;
 }
 
 // Opens and locks `path` if no live process holds it and it is still linked there (a journal
@@ -69,11 +76,23 @@ int ClaimOrphan(const std::string& path) {
   return fd;
 }
 
-// The records of one claimed file, added to `out` (appends not checkpointed, rows read once).
-void ReadRecords(std::string_view bytes, const std::string& path, RecoveredBacklog& out) {
+// What one series (one journal's files) holds.
+struct SeriesRecords {
   std::vector<SpilledAppend> appends;
   std::vector<SpilledLog> logs;
-  SpillCheckpoint done;
+  SpillCheckpoint done;  // the furthest checkpoint of any of its files
+};
+
+// The series a file belongs to: its name without the segment and the suffix.
+std::string SeriesOf(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  const std::string stem = name.substr(0, name.size() - kSuffix.size());
+  return stem.substr(0, stem.rfind('-'));
+}
+
+// Adds the records of one claimed file to `series`.
+void ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords& series,
+                 RecoveredBacklog& out) {
   std::size_t pos = kSpillFileMagic.size();
   while (pos < bytes.size()) {
     auto decoded = DecodeSpillRecord(bytes.substr(pos));
@@ -90,28 +109,33 @@ void ReadRecords(std::string_view bytes, const std::string& path, RecoveredBackl
         [&](auto& record) {
           using T = std::decay_t<decltype(record)>;
           if constexpr (std::is_same_v<T, SpilledAppend>) {
-            appends.push_back(std::move(record));
+            series.appends.push_back(std::move(record));
           } else if constexpr (std::is_same_v<T, SpilledLog>) {
-            logs.push_back(std::move(record));
+            series.logs.push_back(std::move(record));
           } else {
-            done.done_seq = std::max(done.done_seq, record.done_seq);
-            done.logs_done = std::max(done.logs_done, record.logs_done);
+            series.done.done_seq = std::max(series.done.done_seq, record.done_seq);
+            series.done.logs_done = std::max(series.done.logs_done, record.logs_done);
           }
         },
         decoded->record);
   }
-  for (SpilledAppend& append : appends) {
-    if (append.seq > done.done_seq) out.appends.push_back(std::move(append.entries));
+}
+
+// Adds what no checkpoint of the series covers to `out`, rows once each.
+void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out) {
+  for (SpilledAppend& append : series.appends) {
+    if (append.seq > series.done.done_seq) out.appends.push_back(std::move(append.entries));
   }
   // A batch's rows put back after a lost connection are spilled again: in row order, once.
-  std::stable_sort(logs.begin(), logs.end(),
+  std::stable_sort(series.logs.begin(), series.logs.end(),
                    [](const SpilledLog& a, const SpilledLog& b) { return a.index < b.index; });
   std::unordered_set<std::uint64_t> seen;
-  for (SpilledLog& log : logs) {
-    if (log.index >= done.logs_done && seen.insert(log.index).second) {
+  for (SpilledLog& log : series.logs) {
+    if (log.index >= series.done.logs_done && seen.insert(log.index).second) {
       out.logs.push_back(std::move(log.row));
     }
   }
+  series = {};
 }
 
 }  // namespace
@@ -123,9 +147,19 @@ core::Result<std::unique_ptr<BacklogSpill>> BacklogSpill::Create(const std::stri
     return core::Fail(core::Error::Unavailable("cannot create the backlog directory " + dir + ": " +
                                                ec.message()));
   }
+  return Make(dir, NewSeries(), 0);
+}
+
+core::Result<std::unique_ptr<BacklogSpill>> BacklogSpill::Next() const {
+  return Make(dir_, series_, segment_ + 1);
+}
+
+core::Result<std::unique_ptr<BacklogSpill>> BacklogSpill::Make(const std::string& dir,
+                                                               const std::string& series,
+                                                               std::uint32_t segment) {
   // Made under a name recovery ignores, locked, then renamed: a starting instance never sees it
   // unlocked and takes it for an orphan.
-  const std::string name = RandomName();
+  const std::string name = SegmentName(series, segment);
   const std::string temp = dir + "/." + name + ".new";
   const std::string path = dir + "/" + name + std::string(kSuffix);
   const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
@@ -137,7 +171,11 @@ core::Result<std::unique_ptr<BacklogSpill>> BacklogSpill::Create(const std::stri
     ::unlink(temp.c_str());
     return core::Fail(FileError("cannot prepare", path, error));
   }
-  return std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, kSpillFileMagic.size()));
+  std::unique_ptr<BacklogSpill> spill(new BacklogSpill(fd, path, kSpillFileMagic.size()));
+  spill->dir_ = dir;
+  spill->series_ = series;
+  spill->segment_ = segment;
+  return spill;
 }
 
 BacklogSpill::~BacklogSpill() {
@@ -190,7 +228,10 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
     return core::Fail(
         core::Error::Unavailable("cannot list the backlog directory " + dir + ": " + ec.message()));
   }
+  // A series' files are next to each other, in their order.
   std::sort(paths.begin(), paths.end());
+  SeriesRecords series;
+  std::string series_name;
   for (const std::string& path : paths) {
     const int fd = ClaimOrphan(path);
     if (fd < 0) continue;  // a live instance's, or written and deleted meanwhile
@@ -203,9 +244,14 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
       ::close(fd);
       continue;
     }
-    ReadRecords(bytes, path, out);
+    if (SeriesOf(path) != series_name) {
+      TakeUncommitted(series, out);
+      series_name = SeriesOf(path);
+    }
+    ReadRecords(bytes, path, series, out);
     out.files.push_back(std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, bytes.size())));
   }
+  TakeUncommitted(series, out);
   return out;
 }
 

@@ -2,10 +2,13 @@
 // instance killed while PostgreSQL is down loses none of what it acknowledged: its next start on
 // the same directory (or any instance's start there) reads the file and writes its entries.
 //
-// One file per running journal, `<dir>/backlog-<pid>-<random>.spill`, locked (flock) while the
-// journal lives, so that instances sharing a directory never take each other's; a file nobody
-// holds is an orphan, left by a process that died. Records (spill_codec.h) are appended with one
-// write() each round, before the appends they hold are acknowledged: a write() survives the
+// One series of files per running journal, `<dir>/backlog-<pid>-<random>-<segment>.spill`, each
+// locked (flock) while the journal holds it, so that instances sharing a directory never take each
+// other's; a file nobody holds is an orphan, left by a process that died. The journal starts the
+// next segment when one grows past a size, and deletes a full one once the backlog it holds is
+// committed: under traffic that PostgreSQL takes only just as fast, a degraded spell lasts, and one
+// file would grow with everything written since it began. Records (spill_codec.h) are appended with
+// one write() each round, before the appends they hold are acknowledged: a write() survives the
 // process (kill -9), like the embedded store's commits (SQLite's synchronous=NORMAL); a power
 // loss may take the last ones, as it may take the embedded store's.
 //
@@ -27,9 +30,11 @@ struct RecoveredBacklog;
 
 class BacklogSpill {
  public:
-  // Creates this journal's file in `dir` (and `dir` when missing), locked, holding the header only.
-  // Errors: kUnavailable naming the path.
+  // Creates the first file of a new series in `dir` (and `dir` when missing), locked, holding the
+  // header only. Errors: kUnavailable naming the path.
   [[nodiscard]] static core::Result<std::unique_ptr<BacklogSpill>> Create(const std::string& dir);
+  // The series' next file (recovery reads a series' files in this order). Errors: as Create.
+  [[nodiscard]] core::Result<std::unique_ptr<BacklogSpill>> Next() const;
 
   BacklogSpill(const BacklogSpill&) = delete;
   BacklogSpill& operator=(const BacklogSpill&) = delete;
@@ -43,6 +48,7 @@ class BacklogSpill {
   // Drops every record: the backlog they held is committed.
   [[nodiscard]] core::Result<void> Clear();
   bool HasRecords() const { return size_ > kSpillFileMagic.size(); }
+  std::uint64_t size() const { return size_; }
   // Deletes the file now (a recovered backlog that is written).
   void Remove();
   const std::string& path() const { return path_; }
@@ -50,12 +56,20 @@ class BacklogSpill {
  private:
   BacklogSpill(int fd, std::string path, std::uint64_t size)
       : fd_(fd), path_(std::move(path)), size_(size) {}
+  // The file `series`-`segment` in `dir`.
+  static core::Result<std::unique_ptr<BacklogSpill>> Make(const std::string& dir,
+                                                          const std::string& series,
+                                                          std::uint32_t segment);
   friend core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir);
 
   int fd_ = -1;
   std::string path_;
   std::uint64_t size_ = 0;
   bool removed_ = false;
+  // Where Next() makes the following file; unset for a recovered file.
+  std::string dir_;
+  std::string series_;
+  std::uint32_t segment_ = 0;
 };
 
 // The backlogs of journals that died with one: every orphan file of a directory, claimed (locked,

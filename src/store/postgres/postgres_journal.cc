@@ -654,6 +654,8 @@ void PostgresJournal::LeaveDegradedIfDrainedLocked() {
     if (auto cleared = spill_->Clear(); !cleared) {
       spdlog::error("postgres journal: {}", cleared.error().detail());
     }
+    for (FullSpill& full : full_spills_) full.file->Remove();
+    full_spills_.clear();
     logs_spilled_ = logs_appended_;
   }
   spdlog::info("postgres journal: {} is back and the backlog is written; waiting for commits again",
@@ -714,7 +716,7 @@ void PostgresJournal::TakeAcknowledgementsLocked(std::vector<Completion>& out) {
 void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   const std::size_t entries = QueuedLocked();
   SpillLocked(/*appends=*/false);  // the log rows; appends not acknowledged are refused below
-  if (entries > 0 && spill_ && spill_->HasRecords()) {
+  if (entries > 0 && spill_ && (spill_->HasRecords() || !full_spills_.empty())) {
     spdlog::warn(
         "postgres journal: shutting down while {} is unreachable: the backlog ({} queued "
         "entries) stays in {}, written at the next start on {}",
@@ -752,7 +754,9 @@ void PostgresJournal::SpillLocked(bool appends) {
   spill_buffer_.clear();
   for (std::size_t i = acknowledged_; appends && i < queue_.size(); ++i) {
     const Pending& p = queue_[i];
-    if (!p.entries.empty()) postgres::EncodeSpilledAppend(p.seq, p.entries, spill_buffer_);
+    if (p.entries.empty()) continue;
+    postgres::EncodeSpilledAppend(p.seq, p.entries, spill_buffer_);
+    spilled_seq_ = p.seq;
   }
   const std::size_t pending = PendingLogsLocked();
   const std::uint64_t first = logs_appended_ - pending;  // the cumulative index of logs_head_'s
@@ -761,7 +765,9 @@ void PostgresJournal::SpillLocked(bool appends) {
   }
   logs_spilled_ = logs_appended_;
   if (spill_buffer_.empty()) return;
-  if (auto written = spill_->Write(spill_buffer_); !written) {
+  if (auto written = spill_->Write(spill_buffer_); written) {
+    if (spill_->size() >= options_.spill_segment_bytes) RotateSpillLocked();
+  } else {
     // Acknowledged all the same: refusing would stop allocation for a full disk, with the backlog
     // in memory as it was before the copy existed.
     const std::uint64_t failures = spill_failures_.fetch_add(1) + 1;
@@ -774,11 +780,25 @@ void PostgresJournal::SpillLocked(bool appends) {
   }
 }
 
+void PostgresJournal::RotateSpillLocked() {
+  auto next = spill_->Next();
+  if (!next) {  // this file goes on growing
+    spdlog::error("postgres journal: {}", next.error().detail());
+    return;
+  }
+  full_spills_.push_back({std::exchange(spill_, std::move(*next)), spilled_seq_, logs_spilled_});
+}
+
 void PostgresJournal::CheckpointSpillLocked() {
   if (spill_ && spill_->HasRecords()) {
     spill_buffer_.clear();
     postgres::EncodeSpillCheckpoint({done_seq_, logs_done_}, spill_buffer_);
     (void)spill_->Write(spill_buffer_);  // lost: the restart writes a little twice, harmlessly
+  }
+  while (!full_spills_.empty() && full_spills_.front().last_seq <= done_seq_ &&
+         full_spills_.front().logs_end <= logs_done_) {
+    full_spills_.front().file->Remove();
+    full_spills_.pop_front();
   }
   if (!recovered_files_.empty() && done_seq_ >= recovered_through_seq_ &&
       logs_done_ >= recovered_logs_) {

@@ -135,6 +135,9 @@ struct PostgresOptions {
   std::chrono::milliseconds idle_probe{1'000};
   // Directory of the backlog's local copy (above). Empty: none, the backlog lives in memory only.
   std::string spill_dir = {};
+  // Size past which the copy goes on in a new file, the full one deleted once the backlog it
+  // holds is committed (postgres/backlog_spill.h). Default 64 MiB.
+  std::uint64_t spill_segment_bytes = 64u << 20;
 };
 
 class PostgresJournal final : public Journal {
@@ -229,9 +232,11 @@ class PostgresJournal final : public Journal {
   // Degraded: writes the appends about to be acknowledged (queue_ from acknowledged_ on) and the
   // log rows not copied yet to spill_, before they are acknowledged. REQUIRES: mu_ held.
   void SpillLocked(bool appends = true);
-  // The recovered backlog's part of the committed progress: its files go once it is all written.
-  // REQUIRES: mu_ held.
+  // Records the committed progress in spill_, and deletes the files whose backlog is all written
+  // (full segments, a recovered backlog's). REQUIRES: mu_ held.
   void CheckpointSpillLocked();
+  // Goes on in spill_'s next file once it is spill_segment_bytes. REQUIRES: mu_ held.
+  void RotateSpillLocked();
 
   void WriterLoop();
   // Opens the writer's connection, migrates, prepares. False (and degraded) when it failed.
@@ -349,7 +354,15 @@ class PostgresJournal final : public Journal {
   // The backlog's local copy; null without spill_dir. Guarded by mu_, as the rest below.
   std::unique_ptr<postgres::BacklogSpill> spill_;
   std::string spill_buffer_;        // reused: the records of one write
-  std::uint64_t logs_spilled_ = 0;  // log rows below this cumulative index are in spill_
+  std::uint64_t logs_spilled_ = 0;  // log rows below this cumulative index are copied
+  std::uint64_t spilled_seq_ = 0;   // the last append copied
+  // Full files before spill_, oldest first, each with its last append's seq and its rows' end.
+  struct FullSpill {
+    std::unique_ptr<postgres::BacklogSpill> file;
+    std::uint64_t last_seq = 0;
+    std::uint64_t logs_end = 0;
+  };
+  std::deque<FullSpill> full_spills_;
   // A recovered backlog: appends up to this seq and the first recovered_logs_ rows; its files.
   std::uint64_t recovered_through_seq_ = 0;
   std::uint64_t recovered_logs_ = 0;

@@ -197,6 +197,38 @@ TEST_F(BacklogSpillTest, RecoverySkipsWhatACheckpointCoversReadsRowsOnceAndStops
   EXPECT_GT(found->ignored_bytes, 0u);
 }
 
+// A journal goes on in a series of files: recovery reads them in their order, and a checkpoint in
+// a later one covers the appends of the earlier ones.
+TEST_F(BacklogSpillTest, ASeriesOfFilesIsReadInOrderWithItsLastCheckpoint) {
+  {
+    auto first = BacklogSpill::Create(dir());
+    ASSERT_THAT(first, IsOk());
+    ASSERT_THAT((*first)->Write(Records({1, 2, 3})), IsOk());
+    auto second = (*first)->Next();
+    ASSERT_THAT(second, IsOk());
+    auto third = (*second)->Next();
+    ASSERT_THAT(third, IsOk());
+    ASSERT_THAT((*second)->Write(Records({4, 5})), IsOk());
+    std::string records = Records({6});
+    EncodeSpillCheckpoint({2, 0}, records);
+    ASSERT_THAT((*third)->Write(records), IsOk());
+    // Another journal's series beside it: read whole, before or after this one.
+    auto other = BacklogSpill::Create(dir());
+    ASSERT_THAT(other, IsOk());
+    ASSERT_THAT((*other)->Write(Records({1})), IsOk());
+  }
+  ASSERT_EQ(Files().size(), 4u);
+  auto found = RecoverBacklogs(dir());
+  ASSERT_THAT(found, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& append : found->appends) {
+    ids.push_back(std::get<ReservationMade>(append[0]).reservation.id);
+  }
+  // This series' 3 to 6 together, the other's 1 before or after them.
+  EXPECT_THAT(ids, ::testing::AnyOf(::testing::ElementsAre(3, 4, 5, 6, 1),
+                                    ::testing::ElementsAre(1, 3, 4, 5, 6)));
+}
+
 TEST_F(BacklogSpillTest, AFileOfAnotherVersionIsLeftAlone) {
   std::filesystem::create_directories(dir());
   const auto path = std::filesystem::path(dir()) / "backlog-1-0.spill";
