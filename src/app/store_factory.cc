@@ -58,11 +58,6 @@ core::Result<ServeStore> OpenCluster(const Config& config, const core::Clock& cl
   // The backlog's local copy while PostgreSQL is down, for the next start on this directory.
   postgres.spill_dir = (std::filesystem::path(config.data_dir) / "pg-backlog").string();
   auto journal = store::PostgresJournal::Open(postgres);
-  if (!journal && journal.error().code() == core::ErrorCode::kUnavailable) {
-    // Only the backlog directory fails an Open: say which setting places it.
-    return core::Fail(core::Error::Unavailable(journal.error().detail() +
-                                               " (CIDROTOR_DATA_DIR must be writable)"));
-  }
   if (!journal) return core::Fail(std::move(journal.error()));
   store::RedisStoreOptions options;
   options.index = IndexOptionsFor(config);

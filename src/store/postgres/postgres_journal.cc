@@ -53,14 +53,26 @@ core::Result<std::unique_ptr<PostgresJournal>> PostgresJournal::Open(PostgresOpt
   }
   std::unique_ptr<postgres::BacklogSpill> spill;
   postgres::RecoveredBacklog recovered;
+  // A directory that cannot be read or written (full, read-only) must not stop allocation: the
+  // journal goes on with its backlog in memory, as without a spill_dir, and tries the file again
+  // when it degrades (SpillLocked). A full disk may hold an orphan: claiming it frees its space
+  // once it is written.
   if (!options.spill_dir.empty()) {
     // Claimed before this journal's own file exists: it never reads itself.
-    auto found = postgres::RecoverBacklogs(options.spill_dir);
-    if (!found) return core::Fail(found.error());
-    recovered = std::move(*found);
-    auto created = postgres::BacklogSpill::Create(options.spill_dir);
-    if (!created) return core::Fail(created.error());
-    spill = std::move(*created);
+    if (auto found = postgres::RecoverBacklogs(options.spill_dir); found) {
+      recovered = std::move(*found);
+    } else {
+      spdlog::error("postgres journal: {}; backlogs left there are not written",
+                    found.error().detail());
+    }
+    if (auto created = postgres::BacklogSpill::Create(options.spill_dir); created) {
+      spill = std::move(*created);
+    } else {
+      spdlog::error(
+          "postgres journal: {}; while PostgreSQL is down the backlog is kept in memory only "
+          "(the file is tried again then)",
+          created.error().detail());
+    }
   }
   return std::unique_ptr<PostgresJournal>(
       new PostgresJournal(std::move(options), std::move(spill), std::move(recovered)));
@@ -233,8 +245,12 @@ void PostgresJournal::WriterLoop() {
       if (!stop_ && std::chrono::steady_clock::now() < next_connect_) {
         // Backing off; wake early for appends to acknowledge (a state, not an event: one that
         // came while the lock was released must not wait for the backoff) or for the stop.
+        // Log rows too: those of requests that change nothing (a 503, a 429) are acknowledged by
+        // nobody, and would wait for the backoff before they are copied.
         work_cv_.wait_until(lock, next_connect_, [&] {
-          return stop_ || !refusals_.empty() || (degraded_ && acknowledged_ < queue_.size());
+          return stop_ || !refusals_.empty() ||
+                 (degraded_ && (acknowledged_ < queue_.size() ||
+                                (spill_ != nullptr && logs_spilled_ < logs_appended_)));
         });
         continue;
       }
@@ -500,8 +516,9 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   if (last_seq != 0) done_seq_ = last_seq;
   appends_around_commit_ = handled + queue_.size();
   if (!logs_written) {  // back in front of the rows that came meanwhile
-    // Taken before they were copied, maybe: copied (again) with the next acknowledgements.
-    logs_spilled_ = std::min(logs_spilled_, logs_done_);
+    // Taken before they were copied, maybe: copied (again) with the next acknowledgements. Not
+    // a recovered backlog's rows: they are in its files still.
+    logs_spilled_ = std::max(recovered_logs_, std::min(logs_spilled_, logs_done_));
     if (logs_head_ >= logs.size()) {  // into the slots they were taken from
       logs_head_ -= logs.size();
       std::move(logs.begin(), logs.end(), logs_.begin() + static_cast<std::ptrdiff_t>(logs_head_));
@@ -716,11 +733,13 @@ void PostgresJournal::TakeAcknowledgementsLocked(std::vector<Completion>& out) {
 void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
   const std::size_t entries = QueuedLocked();
   SpillLocked(/*appends=*/false);  // the log rows; appends not acknowledged are refused below
-  if (entries > 0 && spill_ && (spill_->HasRecords() || !full_spills_.empty())) {
+  const bool copied =
+      (spill_ && (spill_->HasRecords() || !full_spills_.empty())) || !recovered_files_.empty();
+  if (entries > 0 && copied) {
     spdlog::warn(
         "postgres journal: shutting down while {} is unreachable: the backlog ({} queued "
-        "entries) stays in {}, written at the next start on {}",
-        server_, entries, spill_->path(), options_.spill_dir);
+        "entries) stays in {}, written at the next start there",
+        server_, entries, options_.spill_dir);
   } else if (entries > 0) {
     lost_entries_.fetch_add(entries);
     spdlog::error(
@@ -750,6 +769,17 @@ void PostgresJournal::AbandonBacklog(std::unique_lock<std::mutex>& lock) {
 }
 
 void PostgresJournal::SpillLocked(bool appends) {
+  if (!spill_ && !options_.spill_dir.empty() &&
+      std::chrono::steady_clock::now() >= next_spill_create_) {
+    // None since Open (a full or read-only directory): another try, every few seconds.
+    if (auto created = postgres::BacklogSpill::Create(options_.spill_dir); created) {
+      spill_ = std::move(*created);
+      spdlog::info("postgres journal: the backlog is copied to {} again", spill_->path());
+    } else {
+      next_spill_create_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      spill_failures_.fetch_add(1);
+    }
+  }
   if (!spill_) return;
   spill_buffer_.clear();
   for (std::size_t i = acknowledged_; appends && i < queue_.size(); ++i) {

@@ -150,9 +150,9 @@ class PostgresJournal final : public Journal {
   static constexpr std::size_t kGatherMinAppends = 4;  // see PostgresOptions::gather_window
 
   // Starts the writer and reader threads; connects lazily (Load() or the first append). With a
-  // spill_dir, first takes the backlogs that journals which died left there (queued, degraded).
-  // Errors: kInvalidArgument ("max_queue_entries" / "max_batch_entries") for a zero bound;
-  // kUnavailable when spill_dir cannot be created, listed or written.
+  // spill_dir, first takes the backlogs that journals which died left there (queued, degraded);
+  // a spill_dir that cannot be listed or written is logged, never an error.
+  // Errors: kInvalidArgument ("max_queue_entries" / "max_batch_entries") for a zero bound.
   [[nodiscard]] static core::Result<std::unique_ptr<PostgresJournal>> Open(PostgresOptions options);
 
   PostgresJournal(const PostgresJournal&) = delete;
@@ -213,8 +213,8 @@ class PostgresJournal final : public Journal {
   // acknowledged in degraded mode (logged; they are not in the tables).
   std::uint64_t RefusedAppends() const { return refused_appends_.load(); }
   std::uint64_t LostEntries() const { return lost_entries_.load(); }
-  // Writes of the backlog's local copy that failed (disk full): those appends were acknowledged
-  // with the backlog in memory only.
+  // Writes of the backlog's local copy that failed, or files it could not make (disk full,
+  // read-only): those appends were acknowledged with the backlog in memory only.
   std::uint64_t SpillFailures() const { return spill_failures_.load(); }
 
  private:
@@ -354,6 +354,7 @@ class PostgresJournal final : public Journal {
   // The backlog's local copy; null without spill_dir. Guarded by mu_, as the rest below.
   std::unique_ptr<postgres::BacklogSpill> spill_;
   std::string spill_buffer_;        // reused: the records of one write
+  std::chrono::steady_clock::time_point next_spill_create_{};  // spill_ null: when to try again
   std::uint64_t logs_spilled_ = 0;  // log rows below this cumulative index are copied
   std::uint64_t spilled_seq_ = 0;   // the last append copied
   // Full files before spill_, oldest first, each with its last append's seq and its rows' end.

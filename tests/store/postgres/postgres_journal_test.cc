@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 
 #include "pg_test_database.h"
 #include "store/journal_test_util.h"
+#include "store/postgres/backlog_spill.h"
 #include "store/postgres/schema.h"
 #include "store/row_codec.h"
 
@@ -1278,6 +1280,54 @@ TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJour
   ASSERT_EQ(Files().size(), 1u) << "the old files are gone; the next journal's own remains";
   next.reset();
   EXPECT_TRUE(Files().empty()) << "nothing left to write";
+}
+
+// A directory that cannot be written when the journal opens is no error (allocation must go on):
+// the journal tries to make its file again once it degrades.
+TEST_F(PostgresSpillTest, ADirectoryThatCannotBeWrittenAtOpenIsTriedAgainWhenDegraded) {
+  std::ofstream(options_.spill_dir) << "in the way";
+  auto journal = Open(options_);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  std::filesystem::remove(options_.spill_dir);
+  db_.Kill();
+  for (std::uint64_t id = 2; id <= 11; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+  }
+  journal.reset();
+  ASSERT_FALSE(Files().empty());
+  db_.Restart();
+  auto next = Open(options_);
+  CatchUp(*next);
+  EXPECT_EQ(Count("reservations"), 11);
+}
+
+// The api_logs rows of requests that change nothing (a 503, a 429) are acknowledged by nobody:
+// they are copied as they come, not when the writer's reconnect backoff ends.
+TEST_F(PostgresSpillTest, LogRowsAloneAreCopiedAsTheyCome) {
+  options_.reconnect_min = std::chrono::seconds(5);
+  options_.reconnect_max = std::chrono::seconds(5);
+  auto journal = Open(options_);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // degraded, backing off
+  for (int i = 0; i < 10; ++i) journal->AppendLog(Log(i));
+  const auto copy = dir_ / "copy";
+  std::size_t copied = 0;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(2);
+  while (copied < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::filesystem::remove_all(copy);
+    std::filesystem::create_directories(copy);
+    for (const auto& file : Files()) std::filesystem::copy_file(file, copy / file.filename());
+    auto read = postgres::RecoverBacklogs(copy.string());
+    ASSERT_THAT(read, IsOk());
+    copied = read->logs.size();
+  }
+  EXPECT_EQ(copied, 10u) << "the rows waited for the backoff";
+  db_.Restart();
 }
 
 // A backlog whose instance died while writing it is in part in PostgreSQL already: it is written
