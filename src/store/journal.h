@@ -262,6 +262,14 @@ class Journal {
   // cannot stall).
   virtual bool Stalled() const { return false; }
 
+  // The allocations of a backlog that another process left and this journal wrote at start-up
+  // (PostgreSQL's spill files), the newest of each number, at most kMaxRecoveredReservations:
+  // a store whose allocation state was loaded while they were in no journal lacks them (a Redis
+  // rebuilt meanwhile by another instance), and checks. Empty until that backlog is written;
+  // then given once. The default: none (journals no other process writes).
+  virtual std::vector<core::Reservation> TakeRecoveredReservations() { return {}; }
+  static constexpr std::size_t kMaxRecoveredReservations = 1'000;
+
   // Blocks until every entry appended before the call is committed, or failed to be: false when
   // the journal is unhealthy at the end (its last commit failed) or gave up waiting for its
   // server (the entries stay queued).

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -97,6 +98,26 @@ void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
   if (recovered.appends.empty() && recovered.logs.empty()) {
     for (auto& file : recovered.files) file->Remove();  // every record was committed already
     return;
+  }
+  // The newest allocation of each number, newest first, for TakeRecoveredReservations.
+  std::unordered_map<std::uint64_t, const core::Reservation*> newest;
+  for (const auto& append : recovered.appends) {
+    for (const JournalEntry& entry : append) {
+      if (const auto* made = std::get_if<ReservationMade>(&entry)) {
+        const core::Reservation*& kept = newest[made->reservation.caller_id.digits()];
+        if (kept == nullptr || kept->reserved_at <= made->reservation.reserved_at) {
+          kept = &made->reservation;
+        }
+      }
+    }
+  }
+  for (const auto& [digits, reservation] : newest) recovered_reservations_.push_back(*reservation);
+  std::sort(recovered_reservations_.begin(), recovered_reservations_.end(),
+            [](const core::Reservation& a, const core::Reservation& b) {
+              return a.reserved_at > b.reserved_at;
+            });
+  if (recovered_reservations_.size() > kMaxRecoveredReservations) {
+    recovered_reservations_.resize(kMaxRecoveredReservations);
   }
   std::size_t entries = 0;
   for (auto& append : recovered.appends) {
@@ -893,6 +914,12 @@ bool PostgresJournal::Flush() {
     }
   }
   return true;
+}
+
+std::vector<core::Reservation> PostgresJournal::TakeRecoveredReservations() {
+  std::lock_guard lock(mu_);
+  if (!recovered_files_.empty()) return {};  // not all written yet
+  return std::exchange(recovered_reservations_, {});
 }
 
 std::size_t PostgresJournal::QueuedLocked() const {

@@ -191,6 +191,9 @@ class PostgresJournal final : public Journal {
   // instances may prune at once: they delete the same old rows, whoever comes first.
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
 
+  // The recovered backlog's newest allocation of each number, once it is all written.
+  std::vector<core::Reservation> TakeRecoveredReservations() override;
+
   // Entries queued or being written, not yet committed: the backlog while degraded.
   std::size_t QueueDepth() const override;
   // False while degraded and after a rejected batch, until a commit succeeds with nothing left
@@ -368,6 +371,7 @@ class PostgresJournal final : public Journal {
   std::uint64_t recovered_through_seq_ = 0;
   std::uint64_t recovered_logs_ = 0;
   std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
+  std::vector<core::Reservation> recovered_reservations_;  // TakeRecoveredReservations'
 
   postgres::Connection write_conn_;                       // writer thread only
   postgres::BatchWriter writer_;                          // writer thread only

@@ -369,6 +369,14 @@ class RedisStore final : public Store {
   // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
+  // redis_store_check.cc, at each tick: once the journal wrote a backlog another process left
+  // (Journal::TakeRecoveredReservations), looks its allocations up in Redis; when Redis lacks
+  // one (another instance rebuilt it while they were in no journal), drops the generation, so
+  // that Redis is rebuilt with them. Redis worker thread.
+  void CheckRecoveredBacklog(redis::RedisConnection& connection);
+  // Looks `reservations` up in Redis: how many it never saw (Lacks).
+  core::Result<std::size_t> CountLacking(redis::RedisConnection& connection,
+                                         const std::vector<core::Reservation>& reservations);
   // The journal's reservations for `query`, waited for at most 2 s. Errors: kUnavailable.
   core::Result<std::vector<ReservationRecord>> AwaitJournal(ReservationQuery query);
   // Deletes the generation key and every pool's, if the generation is still `checked`.
@@ -433,6 +441,9 @@ class RedisStore final : public Store {
   // This store in Redis (the process's token and a count: tests open several in one process).
   const std::string instance_id_;
   std::atomic<bool> backlog_announced_{false};
+  // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog). Redis
+  // worker thread only.
+  std::vector<core::Reservation> recovered_to_check_;
 
   std::atomic<bool> redis_up_{false};
   // Redis lost its data (or a pool of it is being reloaded) and no script found it back yet:

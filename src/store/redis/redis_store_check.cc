@@ -107,22 +107,12 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   auto live = AwaitJournal(live_query);
   if (!live) return core::Fail(live.error());
 
-  std::size_t lacking = 0;
-  if (!live->empty()) {
-    std::vector<redis::Command> commands;
-    commands.reserve(live->size() * 2);
-    for (const ReservationRecord& record : *live) {
-      const core::Reservation& r = record.reservation;
-      const std::string prefix = redis::PoolPrefix(r.pool);
-      commands.push_back({"EXISTS", prefix + "r:" + std::to_string(r.id)});
-      commands.push_back({"HMGET", prefix + "n:" + r.caller_id.ToString(), "act", "lu"});
-    }
-    auto replies = connection.Pipeline(commands);
-    if (!replies) return core::Fail(replies.error());
-    for (std::size_t i = 0; i < live->size(); ++i) {
-      if (Lacks((*live)[i].reservation, (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
-    }
-  }
+  std::vector<core::Reservation> newest_live;
+  newest_live.reserve(live->size());
+  for (const ReservationRecord& record : *live) newest_live.push_back(record.reservation);
+  auto counted = CountLacking(connection, newest_live);
+  if (!counted) return core::Fail(counted.error());
+  const std::size_t lacking = *counted;
   if (lacking == 0) {
     // An older snapshot can hold an older id counter: blocks taken from it would repeat ids.
     const std::uint64_t top = highest->empty() ? 0 : highest->front().reservation.id;
@@ -136,6 +126,48 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   StartRebuild();
   return core::Fail(core::Error::Unavailable(
       "redis came back with older data than the journal's: reloading it from the journal"));
+}
+
+core::Result<std::size_t> RedisStore::CountLacking(
+    RedisConnection& connection, const std::vector<core::Reservation>& reservations) {
+  if (reservations.empty()) return std::size_t{0};
+  std::vector<redis::Command> commands;
+  commands.reserve(reservations.size() * 2);
+  for (const core::Reservation& r : reservations) {
+    const std::string prefix = redis::PoolPrefix(r.pool);
+    commands.push_back({"EXISTS", prefix + "r:" + std::to_string(r.id)});
+    commands.push_back({"HMGET", prefix + "n:" + r.caller_id.ToString(), "act", "lu"});
+  }
+  auto replies = connection.Pipeline(commands);
+  if (!replies) return core::Fail(replies.error());
+  std::size_t lacking = 0;
+  for (std::size_t i = 0; i < reservations.size(); ++i) {
+    if (Lacks(reservations[i], (*replies)[2 * i], (*replies)[2 * i + 1])) ++lacking;
+  }
+  return lacking;
+}
+
+void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
+  if (recovered_to_check_.empty()) recovered_to_check_ = journal_->TakeRecoveredReservations();
+  if (recovered_to_check_.empty()) return;
+  auto generation = connection.Run({"GET", redis::kGenerationKey});
+  // Down, or being rebuilt (perhaps from before the backlog was written): looked at again at the
+  // next tick.
+  if (!generation || generation->is_nil()) return;
+  auto lacking = CountLacking(connection, recovered_to_check_);
+  if (!lacking) return;
+  if (*lacking == 0) {
+    recovered_to_check_.clear();
+    return;
+  }
+  spdlog::error(
+      "redis store: redis lacks {} of the {} newest allocations of the backlog written at "
+      "start-up (reloaded by another instance while they were in no journal): reloading it from "
+      "the journal",
+      *lacking, recovered_to_check_.size());
+  if (auto dropped = DropGeneration(connection, generation->str); dropped) {
+    recovered_to_check_.clear();
+  }
 }
 
 core::Result<void> RedisStore::DropGeneration(RedisConnection& connection,

@@ -145,6 +145,7 @@ void RedisStore::Tick() {
       [this](RedisConnection& connection, auto& done) {
         const core::TimePoint now = clock_.Now();
         NoteBacklog(connection);  // first: a rebuild elsewhere may be waiting to read it
+        CheckRecoveredBacklog(connection);
         auto pools = Pools(connection);
         NoteRedis(pools ? core::Result<void>{} : core::Result<void>(core::Fail(pools.error())));
         if (!pools) {

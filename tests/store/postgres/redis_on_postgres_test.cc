@@ -7,8 +7,10 @@
 // rest).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -41,8 +43,12 @@ class RedisOnPostgresTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.running()) << redis_.error(); }
 
-  std::unique_ptr<RedisStore> OpenInstance(std::uint16_t warmup_days = 0) {
-    auto journal = PostgresJournal::Open({.connection = db_.settings()});
+  // `spill_dir`: the journal's backlog copy (PostgresOptions::spill_dir), none when empty.
+  std::unique_ptr<RedisStore> OpenInstance(std::uint16_t warmup_days = 0,
+                                           const std::string& spill_dir = "") {
+    auto journal = PostgresJournal::Open({.connection = db_.settings(),
+                                          .degraded_flush_wait = std::chrono::milliseconds(200),
+                                          .spill_dir = spill_dir});
     EXPECT_THAT(journal, IsOk());
     if (!journal) return nullptr;
     RedisStoreOptions options;
@@ -87,6 +93,19 @@ class RedisOnPostgresTest : public ::testing::Test {
     query.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
     query.from = *core::PhoneNumber::ParseDestination(from);
     return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
+  }
+
+  // Allocates a call to `destination`, waiting out a rebuild of Redis.
+  core::Result<core::Allocation> Allocate(Store& store, const std::string& destination) {
+    core::AllocationRequest request;
+    request.destination = *core::PhoneNumber::ParseDestination(destination);
+    core::Result<core::Allocation> allocated = core::Fail(core::Error::Unavailable("not tried"));
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      allocated = Await<core::Allocation>([&](auto done) { store.Allocate(request, done); });
+      if (allocated || allocated.error().code() != ErrorCode::kUnavailable) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return allocated;
   }
 
   std::int64_t WarmFrom(const std::string& number) {
@@ -290,6 +309,69 @@ TEST_F(RedisOnPostgresTest, ARestingNumberComesBackFromPostgresStillResting) {
   EXPECT_EQ(
       db_.QueryInt("SELECT rest_until FROM caller_ids WHERE caller_id = " + std::string(kNumber)),
       static_cast<std::int64_t>(until));  // kept; past now
+}
+
+// An instance killed while PostgreSQL was down left its backlog in its files; Redis then lost its
+// data, and another instance rebuilt it from PostgreSQL without that backlog: the number's use
+// made meanwhile is missing from its hourly count. Once an instance on the dead one's directory
+// has written the backlog, it finds Redis lacking that allocation and has it rebuilt: the cap
+// holds.
+TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceItIsWritten) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "pg-spill-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path dir = pattern;
+  const std::string dead_dir = (dir / "dead").string();
+  constexpr const char* kOther = "3105550001";  // another area code, to rebuild Redis with
+  {
+    auto dead = OpenInstance(0, dead_dir);
+    ASSERT_NE(dead, nullptr);
+    for (const char* number : {kNumber, kOther}) {
+      core::NumberSpec spec;
+      spec.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
+      spec.hourly_cap = 2;
+      ASSERT_THAT(Await<core::NumberView>([&](auto done) { dead->AddNumber(spec, done); }), IsOk());
+    }
+    const auto use = [&](const std::string& destination) {  // allocates and hangs up
+      auto call = Allocate(*dead, destination);
+      ASSERT_THAT(call, IsOk());
+      EXPECT_EQ(call->reservation.caller_id.ToString(), kNumber);
+      core::ReleaseRequest release;
+      release.reservation_id = call->reservation.id;
+      EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { dead->Release(release, done); }),
+                  IsOk());
+    };
+    ASSERT_NO_FATAL_FAILURE(use(Destination(0)));  // kNumber: 1 of 2
+    dead->Flush();
+    db_.Kill();
+    clock_.Advance(std::chrono::minutes(1));  // the same hour
+    // 2 of 2, in the backlog only; released, so no live reservation shows it (CheckAgainstJournal
+    // looks for those).
+    ASSERT_NO_FATAL_FAILURE(use(Destination(1)));
+  }  // gone with PostgreSQL down: the backlog stays in its files
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  db_.Restart();
+
+  auto other = OpenInstance(0, (dir / "other").string());
+  ASSERT_NE(other, nullptr);
+  auto rebuilt = Allocate(*other, "3105559999");  // rebuilt: kNumber at 1 of 2 there
+  ASSERT_THAT(rebuilt, IsOk());
+  core::ReleaseRequest release;
+  release.reservation_id = rebuilt->reservation.id;
+  ASSERT_THAT(Await<core::ReleaseResult>([&](auto done) { other->Release(release, done); }),
+              IsOk());
+  auto restarted = OpenInstance(0, dead_dir);  // writes the backlog, then checks at its ticks
+  ASSERT_NE(restarted, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    restarted->Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // kNumber is at its cap: the call gets kOther (the `any` tier), not kNumber a third time.
+  const auto third = Allocate(*other, Destination(2));
+  ASSERT_THAT(third, IsOk());
+  EXPECT_EQ(third->reservation.caller_id.ToString(), kOther) << "a third use of a cap of 2";
+  restarted.reset();
+  other.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
