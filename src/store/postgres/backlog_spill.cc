@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <system_error>
 #include <unordered_set>
@@ -90,19 +91,44 @@ std::string SeriesOf(const std::string& path) {
   return stem.substr(0, stem.rfind('-'));
 }
 
-// Adds the records of one claimed file to `series`.
-void ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords& series,
+// The next intact record at or after `from`, and where it starts; nullopt when none is left.
+std::optional<std::pair<std::size_t, DecodedSpillRecord>> NextIntact(std::string_view bytes,
+                                                                     std::size_t from) {
+  for (std::size_t pos = from; pos < bytes.size(); ++pos) {
+    if (auto decoded = DecodeSpillRecord(bytes.substr(pos))) {
+      return std::pair{pos, std::move(*decoded)};
+    }
+  }
+  return std::nullopt;
+}
+
+// Adds the records of one claimed file to `series`. Returns whether records were skipped in its
+// middle (damage, not a crash's cut: that is only ever the last record).
+bool ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords& series,
                  RecoveredBacklog& out) {
+  bool damaged = false;
   std::size_t pos = kSpillFileMagic.size();
   while (pos < bytes.size()) {
     auto decoded = DecodeSpillRecord(bytes.substr(pos));
     if (!decoded) {
-      spdlog::warn(
-          "postgres journal: backlog file {}: {} bytes after the last intact record "
-          "ignored (cut short by a crash)",
-          path, bytes.size() - pos);
-      out.ignored_bytes += bytes.size() - pos;
-      break;
+      // Damage (a bad sector, a stray write) spoils one record: those after it are read still.
+      auto next = NextIntact(bytes, pos + 1);
+      if (!next) {
+        spdlog::warn(
+            "postgres journal: backlog file {}: {} bytes after the last intact record "
+            "ignored (cut short by a crash)",
+            path, bytes.size() - pos);
+        out.ignored_bytes += bytes.size() - pos;
+        break;
+      }
+      spdlog::error(
+          "postgres journal: backlog file {} is damaged: {} bytes at offset {} skipped; the "
+          "records after them are read",
+          path, next->first - pos, pos);
+      out.ignored_bytes += next->first - pos;
+      damaged = true;
+      pos = next->first;
+      decoded = std::move(next->second);
     }
     pos += decoded->size;
     std::visit(
@@ -119,6 +145,7 @@ void ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords&
         },
         decoded->record);
   }
+  return damaged;
 }
 
 // Adds what no checkpoint of the series covers to `out`, rows once each.
@@ -208,10 +235,17 @@ core::Result<void> BacklogSpill::Clear() {
 
 void BacklogSpill::Remove() {
   if (removed_) return;
+  removed_ = true;
+  if (damaged_) {  // kept for whoever looks into it, under a name recovery does not read
+    const std::string kept = path_ + ".damaged";
+    if (::rename(path_.c_str(), kept.c_str()) == 0) {
+      spdlog::warn("postgres journal: the damaged backlog file is kept as {}", kept);
+      return;
+    }
+  }
   if (::unlink(path_.c_str()) != 0) {
     spdlog::error("postgres journal: cannot delete {}: {}", path_, std::strerror(errno));
   }
-  removed_ = true;
 }
 
 core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
@@ -248,8 +282,9 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
       TakeUncommitted(series, out);
       series_name = SeriesOf(path);
     }
-    ReadRecords(bytes, path, series, out);
+    const bool damaged = ReadRecords(bytes, path, series, out);
     out.files.push_back(std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, bytes.size())));
+    out.files.back()->damaged_ = damaged;
   }
   TakeUncommitted(series, out);
   return out;

@@ -49,7 +49,8 @@ class BacklogSpill {
   [[nodiscard]] core::Result<void> Clear();
   bool HasRecords() const { return size_ > kSpillFileMagic.size(); }
   std::uint64_t size() const { return size_; }
-  // Deletes the file now (a recovered backlog that is written).
+  // Deletes the file now (a recovered backlog that is written); a damaged one is renamed
+  // `<path>.damaged` instead.
   void Remove();
   const std::string& path() const { return path_; }
 
@@ -66,7 +67,8 @@ class BacklogSpill {
   std::string path_;
   std::uint64_t size_ = 0;
   bool removed_ = false;
-  // Where Next() makes the following file; unset for a recovered file.
+  bool damaged_ = false;  // recovered with records skipped in its middle: Remove() keeps it  //
+                          // Where Next() makes the following file; unset for a recovered file.
   std::string dir_;
   std::string series_;
   std::uint32_t segment_ = 0;
@@ -81,12 +83,14 @@ struct RecoveredBacklog {
   std::vector<ApiLogEntry> logs;
   // The files, to Remove() once all of it is committed.
   std::vector<std::unique_ptr<BacklogSpill>> files;
-  // Bytes past the last intact record of a file, ignored (a record cut short by a crash).
+  // Bytes ignored: past the last intact record of a file (a record cut short by a crash), or
+  // skipped in its middle (damage; the records after are read).
   std::uint64_t ignored_bytes = 0;
 };
 
 // Claims and reads the orphans of `dir` (none when it does not exist). A file of another format
-// version, or one that cannot be read, is left where it is and logged.
+// version, or one that cannot be read, is left where it is and logged. A damaged record is
+// skipped: the next intact one is looked for byte by byte (the frame's CRC-32 tells).
 // Errors: kUnavailable when `dir` cannot be listed.
 [[nodiscard]] core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir);
 

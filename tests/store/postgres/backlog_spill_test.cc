@@ -229,6 +229,36 @@ TEST_F(BacklogSpillTest, ASeriesOfFilesIsReadInOrderWithItsLastCheckpoint) {
                                     ::testing::ElementsAre(1, 3, 4, 5, 6)));
 }
 
+// A damaged record (a bad sector, a stray write) in the middle of a file costs that record only:
+// the records after it are read, and the file is kept, renamed, once its backlog is written.
+TEST_F(BacklogSpillTest, ADamagedRecordIsSkippedAndTheFileKept) {
+  const std::size_t one = Records({1}).size();
+  std::filesystem::path path;
+  {
+    auto spill = BacklogSpill::Create(dir());
+    ASSERT_THAT(spill, IsOk());
+    ASSERT_THAT((*spill)->Write(Records({1, 2, 3, 4, 5})), IsOk());
+    path = (*spill)->path();
+  }
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(kSpillFileMagic.size() + one + one / 2));
+    file.put('\x7f');
+  }
+  auto found = RecoverBacklogs(dir());
+  ASSERT_THAT(found, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& append : found->appends) {
+    ids.push_back(std::get<ReservationMade>(append[0]).reservation.id);
+  }
+  EXPECT_THAT(ids, ::testing::ElementsAre(1, 3, 4, 5));
+  EXPECT_EQ(found->ignored_bytes, one);
+  ASSERT_EQ(found->files.size(), 1u);
+  found->files[0]->Remove();
+  EXPECT_TRUE(std::filesystem::exists(path.string() + ".damaged"));
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST_F(BacklogSpillTest, AFileOfAnotherVersionIsLeftAlone) {
   std::filesystem::create_directories(dir());
   const auto path = std::filesystem::path(dir()) / "backlog-1-0.spill";
