@@ -148,10 +148,14 @@ bool ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords&
   return damaged;
 }
 
-// Adds what no checkpoint of the series covers to `out`, rows once each.
+// Adds what no checkpoint of the series covers to `out`, rows once each, and the series with
+// their numbering (its last file is out.files' last).
 void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out) {
+  RecoveredBacklog::Series taken;
   for (SpilledAppend& append : series.appends) {
-    if (append.seq > series.done.done_seq) out.appends.push_back(std::move(append.entries));
+    if (append.seq <= series.done.done_seq) continue;
+    taken.seqs.push_back(append.seq);
+    out.appends.push_back(std::move(append.entries));
   }
   // A batch's rows put back after a lost connection are spilled again: in row order, once.
   std::stable_sort(series.logs.begin(), series.logs.end(),
@@ -159,10 +163,14 @@ void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out) {
   std::unordered_set<std::uint64_t> seen;
   for (SpilledLog& log : series.logs) {
     if (log.index >= series.done.logs_done && seen.insert(log.index).second) {
+      taken.log_indexes.push_back(log.index);
       out.logs.push_back(std::move(log.row));
     }
   }
   series = {};
+  if (taken.seqs.empty() && taken.log_indexes.empty()) return;
+  taken.last_file = out.files.back().get();
+  out.series.push_back(std::move(taken));
 }
 
 }  // namespace
@@ -246,6 +254,12 @@ void BacklogSpill::Remove() {
   if (::unlink(path_.c_str()) != 0) {
     spdlog::error("postgres journal: cannot delete {}: {}", path_, std::strerror(errno));
   }
+}
+
+SpillCheckpoint CheckpointOf(const RecoveredBacklog::Series& series, std::size_t appends,
+                             std::size_t logs) {
+  return {appends > 0 ? series.seqs[appends - 1] : 0,
+          logs > 0 ? series.log_indexes[logs - 1] + 1 : 0};
 }
 
 core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {

@@ -86,7 +86,22 @@ struct RecoveredBacklog {
   // Bytes ignored: past the last intact record of a file (a record cut short by a crash), or
   // skipped in its middle (damage; the records after are read).
   std::uint64_t ignored_bytes = 0;
+
+  // Each series read, in the order of its appends and rows in `appends` and `logs`: their
+  // numbering in its files, so that the journal writing them can checkpoint its progress there
+  // (killed meanwhile, the next start skips what it wrote).
+  struct Series {
+    BacklogSpill* last_file = nullptr;       // one of `files`: checkpoints go there
+    std::vector<std::uint64_t> seqs;         // of its appends taken, ascending
+    std::vector<std::uint64_t> log_indexes;  // of its rows taken, ascending
+  };
+  std::vector<Series> series;
 };
+
+// The checkpoint of a series of which the first `appends` appends and `logs` rows taken are
+// committed.
+SpillCheckpoint CheckpointOf(const RecoveredBacklog::Series& series, std::size_t appends,
+                             std::size_t logs);
 
 // Claims and reads the orphans of `dir` (none when it does not exist). A file of another format
 // version, or one that cannot be read, is left where it is and logged. A damaged record is

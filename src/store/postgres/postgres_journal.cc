@@ -132,6 +132,15 @@ void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
   logs_spilled_ = logs_appended_;
   recovered_through_seq_ = appended_seq_;
   recovered_logs_ = logs_appended_;
+  std::uint64_t seq_begin = 0;
+  std::uint64_t log_begin = 0;
+  for (auto& series : recovered.series) {
+    const std::size_t appends = series.seqs.size();
+    const std::size_t rows = series.log_indexes.size();
+    recovered_series_.push_back({std::move(series), seq_begin, log_begin});
+    seq_begin += appends;
+    log_begin += rows;
+  }
   recovered_files_ = std::move(recovered.files);
   // As after an outage: Healthy() false until the backlog is written (a Redis rebuild waits for
   // it), new appends acknowledged at once and copied.
@@ -851,11 +860,27 @@ void PostgresJournal::CheckpointSpillLocked() {
     full_spills_.front().file->Remove();
     full_spills_.pop_front();
   }
-  if (!recovered_files_.empty() && done_seq_ >= recovered_through_seq_ &&
-      logs_done_ >= recovered_logs_) {
+  if (recovered_files_.empty()) return;
+  if (done_seq_ >= recovered_through_seq_ && logs_done_ >= recovered_logs_) {
     for (auto& file : recovered_files_) file->Remove();
     spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
+    recovered_series_.clear();
     recovered_files_.clear();
+    return;
+  }
+  // In the recovered files' own numbering: killed before the end, the next start skips it.
+  for (RecoveredSeries& r : recovered_series_) {
+    const auto within = [](std::uint64_t done, std::uint64_t begin, std::size_t size) {
+      return static_cast<std::size_t>(std::clamp<std::uint64_t>(done, begin, begin + size) - begin);
+    };
+    const std::size_t appends = within(done_seq_, r.seq_begin, r.series.seqs.size());
+    const std::size_t logs = within(logs_done_, r.log_begin, r.series.log_indexes.size());
+    if (appends == r.appends_checkpointed && logs == r.logs_checkpointed) continue;
+    spill_buffer_.clear();
+    postgres::EncodeSpillCheckpoint(postgres::CheckpointOf(r.series, appends, logs), spill_buffer_);
+    (void)r.series.last_file->Write(spill_buffer_);  // lost: written twice, as before
+    r.appends_checkpointed = appends;
+    r.logs_checkpointed = logs;
   }
 }
 

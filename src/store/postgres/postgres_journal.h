@@ -372,6 +372,17 @@ class PostgresJournal final : public Journal {
   std::uint64_t recovered_logs_ = 0;
   std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
   std::vector<core::Reservation> recovered_reservations_;  // TakeRecoveredReservations'
+  // Each recovered series, with where its appends and rows are in this journal's numbering and
+  // what its files were last told is committed (CheckpointSpillLocked). Cleared with
+  // recovered_files_, which its series point into.
+  struct RecoveredSeries {
+    postgres::RecoveredBacklog::Series series;
+    std::uint64_t seq_begin = 0;  // its appends are seqs seq_begin + 1 ...
+    std::uint64_t log_begin = 0;  // its rows are rows log_begin ...
+    std::size_t appends_checkpointed = 0;
+    std::size_t logs_checkpointed = 0;
+  };
+  std::vector<RecoveredSeries> recovered_series_;
 
   postgres::Connection write_conn_;                       // writer thread only
   postgres::BatchWriter writer_;                          // writer thread only

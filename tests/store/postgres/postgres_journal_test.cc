@@ -1282,6 +1282,51 @@ TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJour
   EXPECT_TRUE(Files().empty()) << "nothing left to write";
 }
 
+// An instance killed while writing a backlog it recovered has checkpointed its progress in that
+// backlog's files, in their own numbering: the next start writes only the rest, so the api_logs
+// rows (which a replay cannot tell from new ones) are written once.
+TEST_F(PostgresSpillTest, ARecoveredBacklogCutOffMidwayIsTakenUpWhereItStopped) {
+  auto journal = Open(options_);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  for (std::uint64_t id = 2; id <= 61; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+    journal->AppendLog(Log(static_cast<int>(id)));
+  }
+  journal.reset();
+  db_.Restart();
+  // The batch that inserts reservation 40 loses its connection, every time it is sent.
+  db_.Exec(
+      "CREATE FUNCTION cut_off() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id = 40 THEN "
+      "PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN NEW; END $$");
+  db_.Exec(
+      "CREATE TRIGGER cut_off BEFORE INSERT ON reservations FOR EACH ROW EXECUTE FUNCTION "
+      "cut_off()");
+  PostgresOptions small = options_;
+  small.max_batch_entries = 4;  // two allocations a batch
+  small.max_batch_log_rows = 4;
+  {
+    auto cut = Open(small);
+    ASSERT_NE(cut, nullptr);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (Count("reservations") < 39 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(Count("reservations"), 39);  // 1 to 39
+    ASSERT_EQ(Count("api_logs"), 60);      // every row: they go 4 a batch, ahead of the appends
+  }                                        // stopped with the batch of 40 and 41 unwritten
+  db_.Exec("DROP TRIGGER cut_off ON reservations");
+  auto next = Open(options_);
+  ASSERT_NE(next, nullptr);
+  CatchUp(*next);
+  EXPECT_TRUE(next->Healthy());
+  EXPECT_EQ(Count("reservations"), 61);
+  EXPECT_EQ(Count("api_logs"), 60) << "rows written again";
+  next.reset();
+  EXPECT_TRUE(Files().empty());
+}
+
 // A directory that cannot be written when the journal opens is no error (allocation must go on):
 // the journal tries to make its file again once it degrades.
 TEST_F(PostgresSpillTest, ADirectoryThatCannotBeWrittenAtOpenIsTriedAgainWhenDegraded) {

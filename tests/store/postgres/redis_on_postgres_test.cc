@@ -67,35 +67,7 @@ class RedisOnPostgresTest : public ::testing::Test {
     ASSERT_THAT(Await<core::NumberView>([&](auto done) { store.AddNumber(spec, done); }), IsOk());
   }
 
-  // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
-  // Returns its reservation id (0 when it failed).
-  std::uint64_t Call(Store& store, const std::string& destination) {
-    core::AllocationRequest request;
-    request.destination = *core::PhoneNumber::ParseDestination(destination);
-    core::Result<core::Allocation> allocated = core::Fail(core::Error::Unavailable("not tried"));
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      allocated = Await<core::Allocation>([&](auto done) { store.Allocate(request, done); });
-      if (allocated || allocated.error().code() != ErrorCode::kUnavailable) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    EXPECT_THAT(allocated, IsOk());
-    if (!allocated) return 0;
-    EXPECT_EQ(allocated->reservation.caller_id.ToString(), kNumber);
-    core::ReleaseRequest release;
-    release.reservation_id = allocated->reservation.id;
-    auto released = Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); });
-    EXPECT_THAT(released, IsOk());
-    return allocated->reservation.id;
-  }
-
-  core::Result<LookupData> LookUp(Store& store, const std::string& from) {
-    LookupQuery query;
-    query.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
-    query.from = *core::PhoneNumber::ParseDestination(from);
-    return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
-  }
-
-  // Allocates a call to `destination`, waiting out a rebuild of Redis.
+  // Allocates a call to `destination`, waiting out a rebuild of Redis (10 s at most).
   core::Result<core::Allocation> Allocate(Store& store, const std::string& destination) {
     core::AllocationRequest request;
     request.destination = *core::PhoneNumber::ParseDestination(destination);
@@ -106,6 +78,32 @@ class RedisOnPostgresTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return allocated;
+  }
+
+  // Releases reservation `id` through `store`.
+  static void HangUp(Store& store, std::uint64_t id) {
+    core::ReleaseRequest release;
+    release.reservation_id = id;
+    EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); }),
+                IsOk());
+  }
+
+  // Allocates a call to `destination` (waiting out a rebuild of Redis), then releases it.
+  // Returns its reservation id (0 when it failed).
+  std::uint64_t Call(Store& store, const std::string& destination) {
+    auto allocated = Allocate(store, destination);
+    EXPECT_THAT(allocated, IsOk());
+    if (!allocated) return 0;
+    EXPECT_EQ(allocated->reservation.caller_id.ToString(), kNumber);
+    HangUp(store, allocated->reservation.id);
+    return allocated->reservation.id;
+  }
+
+  core::Result<LookupData> LookUp(Store& store, const std::string& from) {
+    LookupQuery query;
+    query.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
+    query.from = *core::PhoneNumber::ParseDestination(from);
+    return Await<LookupData>([&](auto done) { store.Lookup(query, done); });
   }
 
   std::int64_t WarmFrom(const std::string& number) {
@@ -331,22 +329,13 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
       spec.hourly_cap = 2;
       ASSERT_THAT(Await<core::NumberView>([&](auto done) { dead->AddNumber(spec, done); }), IsOk());
     }
-    const auto use = [&](const std::string& destination) {  // allocates and hangs up
-      auto call = Allocate(*dead, destination);
-      ASSERT_THAT(call, IsOk());
-      EXPECT_EQ(call->reservation.caller_id.ToString(), kNumber);
-      core::ReleaseRequest release;
-      release.reservation_id = call->reservation.id;
-      EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { dead->Release(release, done); }),
-                  IsOk());
-    };
-    ASSERT_NO_FATAL_FAILURE(use(Destination(0)));  // kNumber: 1 of 2
+    ASSERT_NE(Call(*dead, Destination(0)), 0u);  // kNumber: 1 of 2
     dead->Flush();
     db_.Kill();
     clock_.Advance(std::chrono::minutes(1));  // the same hour
     // 2 of 2, in the backlog only; released, so no live reservation shows it (CheckAgainstJournal
     // looks for those).
-    ASSERT_NO_FATAL_FAILURE(use(Destination(1)));
+    ASSERT_NE(Call(*dead, Destination(1)), 0u);
   }  // gone with PostgreSQL down: the backlog stays in its files
   ASSERT_TRUE(redis_.Restart()) << redis_.error();
   db_.Restart();
@@ -355,10 +344,7 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
   ASSERT_NE(other, nullptr);
   auto rebuilt = Allocate(*other, "3105559999");  // rebuilt: kNumber at 1 of 2 there
   ASSERT_THAT(rebuilt, IsOk());
-  core::ReleaseRequest release;
-  release.reservation_id = rebuilt->reservation.id;
-  ASSERT_THAT(Await<core::ReleaseResult>([&](auto done) { other->Release(release, done); }),
-              IsOk());
+  HangUp(*other, rebuilt->reservation.id);
   auto restarted = OpenInstance(0, dead_dir);  // writes the backlog, then checks at its ticks
   ASSERT_NE(restarted, nullptr);
   for (int i = 0; i < 20; ++i) {
