@@ -115,6 +115,10 @@ void WriteStats(const store::StoreStats& stats, PrometheusWriter& out) {
   out.Family("cidrotor_store_write_queue_depth", "gauge",
              "Entries waiting for the store's group commit.");
   out.Sample("cidrotor_store_write_queue_depth", {}, std::uint64_t{stats.journal_queue_depth});
+  out.Family("cidrotor_store_backlog_copy_failures_total", "counter",
+             "Cluster: writes of the PostgreSQL backlog's local copy that failed (a full or "
+             "read-only data directory); those changes are in memory only until written.");
+  out.Sample("cidrotor_store_backlog_copy_failures_total", {}, stats.journal_backlog_copy_failures);
 }
 
 void WriteHealth(const store::StoreHealth& health, PrometheusWriter& out) {

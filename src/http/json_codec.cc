@@ -241,6 +241,7 @@ boost::json::object StatsJson(const store::StoreStats& stats) {
   json["releases_total"] = stats.releases_total;
   json["no_caller_id_total"] = stats.no_caller_id_total;
   json["journal_queue_depth"] = stats.journal_queue_depth;
+  json["journal_backlog_copy_failures"] = stats.journal_backlog_copy_failures;
   boost::json::array area_codes;
   area_codes.reserve(stats.area_codes.size());
   for (const auto& a : stats.area_codes) {

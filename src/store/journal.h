@@ -268,6 +268,9 @@ class Journal {
   // rebuilt meanwhile by another instance), and checks. Empty until that backlog is written;
   // then given once. The default: none (journals no other process writes).
   virtual std::vector<core::Reservation> TakeRecoveredReservations() { return {}; }
+  // Writes of a local copy of the backlog (PostgreSQL's spill files) that failed since start:
+  // appends acknowledged with the backlog in memory only. The default: none (no such copy).
+  virtual std::uint64_t BacklogCopyFailures() const { return 0; }
   static constexpr std::size_t kMaxRecoveredReservations = 1'000;
 
   // Blocks until every entry appended before the call is committed, or failed to be: false when

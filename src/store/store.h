@@ -187,6 +187,9 @@ struct StoreStats {
   std::vector<AreaCodeAvailability> area_codes;  // fewest available first
   std::vector<PoolAvailability> pools;           // by name
   std::size_t journal_queue_depth = 0;           // entries waiting for the group commit
+  // Writes of the journal's backlog copy that failed since start (cluster: a full or read-only
+  // CIDROTOR_DATA_DIR while PostgreSQL is down; Journal::BacklogCopyFailures).
+  std::uint64_t journal_backlog_copy_failures = 0;
 };
 
 // Which pool serves a campaign (SPEC: campaigns map to pools; an unmapped campaign allocates from

@@ -335,21 +335,6 @@ TEST_F(ClusterTest, InitDbLoadsTheSamplePoolOnceIntoPostgresAndRedis) {
       << again.out;
 }
 
-// Cluster mode keeps a copy of its PostgreSQL backlog in CIDROTOR_DATA_DIR; a directory it cannot
-// write (full, read-only) must not stop the dialer: the instance starts, says so, and serves.
-TEST_F(ClusterTest, ADataDirectoryThatCannotBeWrittenIsLoggedAndTheInstanceServes) {
-  std::ofstream(work_dir() / "a-file") << "not a directory";
-  ASSERT_NO_FATAL_FAILURE(
-      StartServer({{"CIDROTOR_DATA_DIR", (work_dir() / "a-file" / "var").string()}}));
-  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
-  const auto r = NextCid("to=2125559876");
-  EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(server().Log().find("pg-backlog: Not a directory; while PostgreSQL is down the "
-                                "backlog is kept in memory only"),
-            std::string::npos)
-      << server().Log();
-}
-
 // A PostgreSQL server of the test's own (it is stopped and started), through pg_server.sh.
 class OwnPostgres {
  public:
@@ -507,6 +492,32 @@ TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownWritesItsBacklogWh
   EXPECT_EQ(postgres.StoredReservations(released, "outcome = 'answered'"),
             static_cast<std::int64_t>(released.size()));
   EXPECT_NE(server().Log().find("found in 1 backlog file(s)"), std::string::npos) << server().Log();
+}
+
+// Cluster mode keeps a copy of its PostgreSQL backlog in CIDROTOR_DATA_DIR; a directory it cannot
+// write (full, read-only) must not stop the dialer: the instance starts and says so, allocates on
+// with PostgreSQL down (the backlog in memory only), and counts the copies it could not make.
+TEST_F(PostgresOutageTest, ADataDirectoryThatCannotBeWrittenIsLoggedCountedAndServesOn) {
+  OwnPostgres postgres(work_dir() / "pg");
+  ASSERT_TRUE(postgres.ok());
+  std::ofstream(work_dir() / "a-file") << "not a directory";
+  ASSERT_NO_FATAL_FAILURE(
+      StartServer({{"DATABASE_URL", postgres.url()},
+                   {"CIDROTOR_DATA_DIR", (work_dir() / "a-file" / "var").string()}}));
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  EXPECT_EQ(NextCid("to=2125559876").status, 200);
+  EXPECT_NE(server().Log().find("pg-backlog: Not a directory; while PostgreSQL is down the "
+                                "backlog is kept in memory only"),
+            std::string::npos)
+      << server().Log();
+  ASSERT_TRUE(postgres.Kill());
+  const auto degraded = NextCid("to=2125559876");
+  EXPECT_EQ(degraded.status, 200) << degraded.body;
+  const auto stats = ParseJson(Admin("GET", "/api/stats").body);
+  EXPECT_NE(Field(stats, "journal_backlog_copy_failures"), "0") << Admin("GET", "/api/stats").body;
+  EXPECT_NE(client().Get("/metrics").body.find("cidrotor_store_backlog_copy_failures_total "),
+            std::string::npos);
+  ASSERT_TRUE(postgres.Restart());
 }
 
 // Hung rather than stopped (SIGSTOP, connections open), for longer than POSTGRES_COMMIT_WAIT_MS

@@ -20,6 +20,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "backlog-";
 constexpr std::string_view kSuffix = ".spill";
+constexpr std::string_view kTempPrefix = ".backlog-";  // "." + kPrefix: a file being made
 
 core::Error FileError(std::string_view what, const std::string& path, int error) {
   return core::Error::Unavailable(std::string(what) + " " + path + ": " + std::strerror(error));
@@ -271,6 +272,13 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.starts_with(kPrefix) && name.ends_with(kSuffix)) paths.push_back(it->path().string());
+    // A file being made (Create) that its process left before the rename: it holds no record.
+    if (name.starts_with(kTempPrefix) && name.ends_with(".new")) {
+      if (const int fd = ClaimOrphan(it->path().string()); fd >= 0) {
+        ::unlink(it->path().c_str());
+        ::close(fd);
+      }
+    }
   }
   if (ec) {
     return core::Fail(

@@ -219,6 +219,7 @@ class PostgresJournal final : public Journal {
   // Writes of the backlog's local copy that failed, or files it could not make (disk full,
   // read-only): those appends were acknowledged with the backlog in memory only.
   std::uint64_t SpillFailures() const { return spill_failures_.load(); }
+  std::uint64_t BacklogCopyFailures() const override { return SpillFailures(); }
 
  private:
   struct Pending {

@@ -122,6 +122,7 @@ void RedisStore::GetStats(Callback<StoreStats> on_done) {
                        return a.available < b.available;
                      });
     stats.journal_queue_depth = journal_->QueueDepth();
+    stats.journal_backlog_copy_failures = journal_->BacklogCopyFailures();
     done(std::move(stats));
   });
 }

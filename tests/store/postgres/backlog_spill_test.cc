@@ -259,6 +259,18 @@ TEST_F(BacklogSpillTest, ADamagedRecordIsSkippedAndTheFileKept) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
+// A file its process left half made (killed between creating and naming it) holds no record:
+// the next recovery deletes it.
+TEST_F(BacklogSpillTest, AFileLeftHalfMadeIsDeleted) {
+  std::filesystem::create_directories(dir());
+  const auto half = std::filesystem::path(dir()) / ".backlog-1-0-000000.new";
+  std::ofstream(half) << kSpillFileMagic;
+  auto found = RecoverBacklogs(dir());
+  ASSERT_THAT(found, IsOk());
+  EXPECT_TRUE(found->files.empty());
+  EXPECT_FALSE(std::filesystem::exists(half));
+}
+
 TEST_F(BacklogSpillTest, AFileOfAnotherVersionIsLeftAlone) {
   std::filesystem::create_directories(dir());
   const auto path = std::filesystem::path(dir()) / "backlog-1-0.spill";
