@@ -666,6 +666,27 @@ TEST_F(RedisStoreTest, AMovedNumbersReservationIsRebuiltWithThePoolItWasMadeIn) 
   }
 }
 
+// An instance opened on a Redis without its data while its own journal has a backlog (one found
+// at start-up) cannot load it yet: /health says from the start that it cannot allocate (it said
+// "healthy"), and its ticks (Pools finds no pool, then no generation) load Redis once the backlog
+// is written, with no call to set it off (a load balancer keeps calls from an instance whose
+// /health fails).
+TEST_F(RedisStoreTest, AnInstanceThatCannotLoadRedisAtOpenSaysSoAndLoadsItFromItsTicks) {
+  auto backlogged = std::make_unique<BackloggedJournal>(journal_);
+  BackloggedJournal& backlog = *backlogged;
+  backlog.Hold();
+  auto store = OpenInstance({}, std::move(backlogged));
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->Health().can_allocate);
+  backlog.Drain();
+  for (int i = 0; i < 200 && !store->Health().can_allocate; ++i) {
+    store->Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(store->Health().can_allocate);
+  EXPECT_EQ(redis_.Command({"EXISTS", "cid:generation:v2"}), ":1\r\n");
+}
+
 // Another instance answered allocations while PostgreSQL was down and has not written them yet
 // when Redis loses its data: a rebuild from PostgreSQL would hand its held numbers out again, so
 // it waits for that instance's backlog, announced again in the emptied Redis at its next tick,

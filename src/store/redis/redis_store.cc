@@ -94,6 +94,7 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
       if (rebuilt.error().code() != core::ErrorCode::kUnavailable)
         return core::Fail(rebuilt.error());
       spdlog::warn("redis store: not loaded yet: {}", rebuilt.error().ToString());
+      store->reloading_ = true;  // /health: nothing can be allocated until it is (Tick retries)
     }
     return store;
   }
