@@ -153,8 +153,12 @@ bool ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords&
 // their numbering (its last file is out.files' last).
 void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out) {
   RecoveredBacklog::Series taken;
+  // After a failed write the journal copies its queue again: in append order, once.
+  std::stable_sort(series.appends.begin(), series.appends.end(),
+                   [](const SpilledAppend& a, const SpilledAppend& b) { return a.seq < b.seq; });
   for (SpilledAppend& append : series.appends) {
     if (append.seq <= series.done.done_seq) continue;
+    if (!taken.seqs.empty() && taken.seqs.back() == append.seq) continue;
     taken.seqs.push_back(append.seq);
     out.appends.push_back(std::move(append.entries));
   }

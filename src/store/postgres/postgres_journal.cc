@@ -806,28 +806,43 @@ void PostgresJournal::SpillLocked(bool appends) {
       spill_ = std::move(*created);
       spdlog::info("postgres journal: the backlog is copied to {} again", spill_->path());
     } else {
-      next_spill_create_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      next_spill_create_ = std::chrono::steady_clock::now() + options_.spill_retry;
       spill_failures_.fetch_add(1);
     }
   }
-  if (!spill_) return;
+  if (!spill_) {
+    spill_gap_ = spill_gap_ || !options_.spill_dir.empty();
+    return;
+  }
   spill_buffer_.clear();
-  for (std::size_t i = acknowledged_; appends && i < queue_.size(); ++i) {
+  // After a gap, everything still queued (a recovered backlog's appends are in its own files).
+  const bool recopy = spill_gap_;
+  std::size_t from = acknowledged_;
+  if (recopy) {
+    from = 0;
+    while (from < queue_.size() && queue_[from].seq <= recovered_through_seq_) ++from;
+  }
+  // Up to the appends about to be acknowledged, or (a stop) those acknowledged already.
+  const std::size_t to = appends ? queue_.size() : acknowledged_;
+  for (std::size_t i = from; i < to; ++i) {
     const Pending& p = queue_[i];
     if (p.entries.empty()) continue;
     postgres::EncodeSpilledAppend(p.seq, p.entries, spill_buffer_);
-    spilled_seq_ = p.seq;
+    spilled_seq_ = std::max(spilled_seq_, p.seq);
   }
   const std::size_t pending = PendingLogsLocked();
   const std::uint64_t first = logs_appended_ - pending;  // the cumulative index of logs_head_'s
-  for (std::size_t k = first < logs_spilled_ ? logs_spilled_ - first : 0; k < pending; ++k) {
+  const std::uint64_t copy_from = recopy ? std::max(first, recovered_logs_) : logs_spilled_;
+  for (std::size_t k = first < copy_from ? copy_from - first : 0; k < pending; ++k) {
     postgres::EncodeSpilledLog(first + k, logs_[logs_head_ + k], spill_buffer_);
   }
   logs_spilled_ = logs_appended_;
   if (spill_buffer_.empty()) return;
   if (auto written = spill_->Write(spill_buffer_); written) {
+    spill_gap_ = false;
     if (spill_->size() >= options_.spill_segment_bytes) RotateSpillLocked();
   } else {
+    spill_gap_ = true;
     // Acknowledged all the same: refusing would stop allocation for a full disk, with the backlog
     // in memory as it was before the copy existed.
     const std::uint64_t failures = spill_failures_.fetch_add(1) + 1;

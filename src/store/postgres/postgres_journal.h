@@ -138,6 +138,9 @@ struct PostgresOptions {
   // Size past which the copy goes on in a new file, the full one deleted once the backlog it
   // holds is committed (postgres/backlog_spill.h). Default 64 MiB.
   std::uint64_t spill_segment_bytes = 64u << 20;
+  // While the copy's file cannot be made (a full or read-only directory), how often the writer
+  // tries again. Default 5,000 ms.
+  std::chrono::milliseconds spill_retry{5'000};
 };
 
 class PostgresJournal final : public Journal {
@@ -233,8 +236,10 @@ class PostgresJournal final : public Journal {
                   postgres::RecoveredBacklog recovered);
   // Queues a recovered backlog ahead of everything, degraded. Constructor only.
   void QueueRecovered(postgres::RecoveredBacklog recovered);
-  // Degraded: writes the appends about to be acknowledged (queue_ from acknowledged_ on) and the
-  // log rows not copied yet to spill_, before they are acknowledged. REQUIRES: mu_ held.
+  // Degraded: writes the appends about to be acknowledged (queue_ from acknowledged_ on; with
+  // `appends` false, none) and the log rows not copied yet to spill_, before they are
+  // acknowledged; after a gap (spill_gap_), every acknowledged append still queued first.
+  // REQUIRES: mu_ held.
   void SpillLocked(bool appends = true);
   // Records the committed progress in spill_, and deletes the files whose backlog is all written
   // (full segments, a recovered backlog's). REQUIRES: mu_ held.
@@ -359,6 +364,10 @@ class PostgresJournal final : public Journal {
   std::unique_ptr<postgres::BacklogSpill> spill_;
   std::string spill_buffer_;        // reused: the records of one write
   std::chrono::steady_clock::time_point next_spill_create_{};  // spill_ null: when to try again
+  // Appends were acknowledged without a copy (no file, a failed write): the next write that can
+  // be made copies the whole queue again, so that nothing acknowledged stays in memory only
+  // (recovery reads an append copied twice once).
+  bool spill_gap_ = false;
   std::uint64_t logs_spilled_ = 0;  // log rows below this cumulative index are copied
   std::uint64_t spilled_seq_ = 0;   // the last append copied
   // Full files before spill_, oldest first, each with its last append's seq and its rows' end.

@@ -174,7 +174,7 @@ TEST_F(BacklogSpillTest, RecoverySkipsWhatACheckpointCoversReadsRowsOnceAndStops
       EncodeSpilledLog(index, journal_test::Log(static_cast<int>(index)), records);
     }
     EncodeSpillCheckpoint({2, 1}, records);  // appends 1-2 and row 0 are committed
-    records += Records({4});
+    records += Records({4, 3});              // 3 copied again (after a failed write)
     // Rows 1 and 2 copied again (a batch put back after a lost connection), then row 3.
     for (std::uint64_t index : {1, 2, 3}) {
       EncodeSpilledLog(index, journal_test::Log(static_cast<int>(index)), records);

@@ -1348,6 +1348,31 @@ TEST_F(PostgresSpillTest, ADirectoryThatCannotBeWrittenAtOpenIsTriedAgainWhenDeg
   EXPECT_EQ(Count("reservations"), 11);
 }
 
+// Appends acknowledged while no copy could be made (the directory unusable) are copied, with
+// everything else still queued, once the file can be made: killed then, the instance loses none.
+TEST_F(PostgresSpillTest, WhatWasAcknowledgedWithoutACopyIsCopiedOnceTheFileCanBeMade) {
+  options_.spill_retry = std::chrono::milliseconds(50);
+  std::ofstream(options_.spill_dir) << "in the way";
+  auto journal = Open(options_);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  for (std::uint64_t id = 2; id <= 11; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;  // in memory only
+  }
+  EXPECT_GE(journal->SpillFailures(), 1u);
+  std::filesystem::remove(options_.spill_dir);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(12)), IsOk());
+  journal.reset();
+  db_.Restart();
+  auto next = Open(options_);
+  ASSERT_NE(next, nullptr);
+  CatchUp(*next);
+  EXPECT_EQ(Count("reservations"), 12);
+}
+
 // The api_logs rows of requests that change nothing (a 503, a 429) are acknowledged by nobody:
 // they are copied as they come, not when the writer's reconnect backoff ends.
 TEST_F(PostgresSpillTest, LogRowsAloneAreCopiedAsTheyCome) {
