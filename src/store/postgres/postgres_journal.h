@@ -220,9 +220,9 @@ class PostgresJournal final : public Journal {
   std::uint64_t RefusedAppends() const { return refused_appends_.load(); }
   std::uint64_t LostEntries() const { return lost_entries_.load(); }
   // Writes of the backlog's local copy that failed, or files it could not make (disk full,
-  // read-only): those appends were acknowledged with the backlog in memory only.
-  std::uint64_t SpillFailures() const { return spill_failures_.load(); }
-  std::uint64_t BacklogCopyFailures() const override { return SpillFailures(); }
+  // read-only). What was acknowledged meanwhile is in memory only until a write succeeds, which
+  // copies it again (spill_gap_).
+  std::uint64_t BacklogCopyFailures() const override { return spill_failures_.load(); }
 
  private:
   struct Pending {

@@ -6,7 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -269,6 +271,37 @@ TEST_F(BacklogSpillTest, AFileLeftHalfMadeIsDeleted) {
   ASSERT_THAT(found, IsOk());
   EXPECT_TRUE(found->files.empty());
   EXPECT_FALSE(std::filesystem::exists(half));
+}
+
+// A write that fails part-way (a full disk; here the file-size limit) leaves no partial record:
+// the file is cut back to the last whole one, and the next write goes on from there.
+TEST_F(BacklogSpillTest, AFailedWriteLeavesNoPartialRecord) {
+  auto spill = BacklogSpill::Create(dir());
+  ASSERT_THAT(spill, IsOk());
+  ASSERT_THAT((*spill)->Write(Records({1})), IsOk());
+  const std::uint64_t whole = (*spill)->size();
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  rlimit limited = before;
+  limited.rlim_cur = whole + Records({2}).size() / 2;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  const auto failed = (*spill)->Write(Records({2, 3}));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &before), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(failed.has_value());
+  EXPECT_EQ((*spill)->size(), whole);
+  EXPECT_EQ(std::filesystem::file_size((*spill)->path()), whole) << "a partial record stayed";
+  ASSERT_THAT((*spill)->Write(Records({4})), IsOk());
+  spill->reset();
+  auto found = RecoverBacklogs(dir());
+  ASSERT_THAT(found, IsOk());
+  std::vector<std::uint64_t> ids;
+  for (const auto& append : found->appends) {
+    ids.push_back(std::get<ReservationMade>(append[0]).reservation.id);
+  }
+  EXPECT_THAT(ids, ::testing::ElementsAre(1, 4));
+  EXPECT_EQ(found->ignored_bytes, 0u);
 }
 
 TEST_F(BacklogSpillTest, AFileOfAnotherVersionIsLeftAlone) {

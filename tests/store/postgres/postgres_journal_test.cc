@@ -1361,7 +1361,7 @@ TEST_F(PostgresSpillTest, WhatWasAcknowledgedWithoutACopyIsCopiedOnceTheFileCanB
   for (std::uint64_t id = 2; id <= 11; ++id) {
     ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;  // in memory only
   }
-  EXPECT_GE(journal->SpillFailures(), 1u);
+  EXPECT_GE(journal->BacklogCopyFailures(), 1u);
   std::filesystem::remove(options_.spill_dir);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_THAT(AppendAndWait(*journal, Allocation(12)), IsOk());
