@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/allocation.h"
+#include "core/calendar.h"
 #include "core/number.h"
 #include "core/result.h"
 #include "store/store.h"
@@ -127,6 +128,17 @@ struct LeadAllocation {
   core::TimePoint at;
 };
 
+// The allocations of a recovered backlog (Journal::TakeRecoveredAllocations).
+struct RecoveredAllocations {
+  // The newest allocation of each number, newest first, at most
+  // Journal::kMaxRecoveredReservations.
+  std::vector<core::Reservation> newest;
+  // When the oldest allocation of the backlog was made (reserved_at).
+  core::TimePoint oldest{};
+
+  bool empty() const { return newest.empty(); }
+};
+
 // Receives the stored state at start-up, numbers in caller_id order.
 class LoadSink {
  public:
@@ -141,6 +153,12 @@ class LoadSink {
   // number's OnNumber and before the next number's, for numbers that have one (a number never
   // allocated, or whose newest is unknown, gets no call). The reservation itself may be pruned.
   virtual void OnNumberNewest(core::PhoneNumber /*caller_id*/, std::uint64_t /*reservation_id*/) {}
+  // The current windows (core::Windows at Load's `now`) when the sink wants each number's usage
+  // raised to the allocations its history counts in them (core::RaiseToCounted), before OnNumber:
+  // a Redis reload in cluster mode, whose stored counters can fall behind the history when a
+  // backlog reaches PostgreSQL late (core/counted_usage.h). Asked once per Load. A journal whose
+  // counters are written in one transaction with their reservations (SQLite) may ignore it.
+  virtual std::optional<core::Windows> CountedWindows() const { return std::nullopt; }
   // Only reservations that were neither released nor expired at `now` of Load(), newest first
   // (by reserved_at, then id): of two a number has, the older one's release is the one that was
   // lost (a commit that failed after the release was answered), and the newer was answered later,
@@ -263,11 +281,11 @@ class Journal {
   virtual bool Stalled() const { return false; }
 
   // The allocations of a backlog that another process left and this journal wrote at start-up
-  // (PostgreSQL's spill files), the newest of each number, at most kMaxRecoveredReservations:
-  // a store whose allocation state was loaded while they were in no journal lacks them (a Redis
-  // rebuilt meanwhile by another instance), and checks. Empty until that backlog is written;
-  // then given once. The default: none (journals no other process writes).
-  virtual std::vector<core::Reservation> TakeRecoveredReservations() { return {}; }
+  // (PostgreSQL's spill files): a store whose allocation state was loaded while they were in no
+  // journal lacks them (a Redis rebuilt meanwhile by another instance), and checks. Empty until
+  // that backlog is written; then given once. The default: none (journals no other process
+  // writes).
+  virtual RecoveredAllocations TakeRecoveredAllocations() { return {}; }
   // Writes of a local copy of the backlog (PostgreSQL's spill files) that failed since start:
   // appends acknowledged with the backlog in memory only. The default: none (no such copy).
   virtual std::uint64_t BacklogCopyFailures() const { return 0; }

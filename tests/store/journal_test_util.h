@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,8 +117,10 @@ class RecordingSink final : public LoadSink {
   void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
     deleted.emplace_back(caller_id, kept);
   }
+  std::optional<core::Windows> CountedWindows() const override { return counted_windows; }
   core::Seconds lead_window{0};   // the allocations of leads wanted: none unless set
   core::Seconds agent_window{0};  // likewise, of agents
+  std::optional<core::Windows> counted_windows;  // usage as stored unless set
   std::vector<std::pair<std::string, core::TimePoint>> agents;
   std::vector<LeadAllocation> leads;
   std::vector<std::pair<core::PhoneNumber, DeletedUsage>> deleted;

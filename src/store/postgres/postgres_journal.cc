@@ -99,8 +99,10 @@ void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
     for (auto& file : recovered.files) file->Remove();  // every record was committed already
     return;
   }
-  // The newest allocation of each number, newest first, for TakeRecoveredReservations.
+  // The newest allocation of each number, newest first, and the oldest of all, for
+  // TakeRecoveredAllocations.
   std::unordered_map<std::uint64_t, const core::Reservation*> newest;
+  std::optional<core::TimePoint> oldest;
   for (const auto& append : recovered.appends) {
     for (const JournalEntry& entry : append) {
       if (const auto* made = std::get_if<ReservationMade>(&entry)) {
@@ -108,17 +110,18 @@ void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
         if (kept == nullptr || kept->reserved_at <= made->reservation.reserved_at) {
           kept = &made->reservation;
         }
+        oldest =
+            std::min(oldest.value_or(made->reservation.reserved_at), made->reservation.reserved_at);
       }
     }
   }
-  for (const auto& [digits, reservation] : newest) recovered_reservations_.push_back(*reservation);
-  std::sort(recovered_reservations_.begin(), recovered_reservations_.end(),
-            [](const core::Reservation& a, const core::Reservation& b) {
-              return a.reserved_at > b.reserved_at;
-            });
-  if (recovered_reservations_.size() > kMaxRecoveredReservations) {
-    recovered_reservations_.resize(kMaxRecoveredReservations);
-  }
+  std::vector<core::Reservation>& kept = recovered_allocations_.newest;
+  for (const auto& [digits, reservation] : newest) kept.push_back(*reservation);
+  std::sort(kept.begin(), kept.end(), [](const core::Reservation& a, const core::Reservation& b) {
+    return a.reserved_at > b.reserved_at;
+  });
+  if (kept.size() > kMaxRecoveredReservations) kept.resize(kMaxRecoveredReservations);
+  recovered_allocations_.oldest = oldest.value_or(core::TimePoint{});
   std::size_t entries = 0;
   for (auto& append : recovered.appends) {
     entries += append.size();
@@ -956,10 +959,10 @@ bool PostgresJournal::Flush() {
   return true;
 }
 
-std::vector<core::Reservation> PostgresJournal::TakeRecoveredReservations() {
+RecoveredAllocations PostgresJournal::TakeRecoveredAllocations() {
   std::lock_guard lock(mu_);
   if (!recovered_files_.empty()) return {};  // not all written yet
-  return std::exchange(recovered_reservations_, {});
+  return std::exchange(recovered_allocations_, {});
 }
 
 std::size_t PostgresJournal::QueuedLocked() const {

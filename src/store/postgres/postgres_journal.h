@@ -194,8 +194,8 @@ class PostgresJournal final : public Journal {
   // instances may prune at once: they delete the same old rows, whoever comes first.
   void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override;
 
-  // The recovered backlog's newest allocation of each number, once it is all written.
-  std::vector<core::Reservation> TakeRecoveredReservations() override;
+  // The recovered backlog's allocations, once it is all written.
+  RecoveredAllocations TakeRecoveredAllocations() override;
 
   // Entries queued or being written, not yet committed: the backlog while degraded.
   std::size_t QueueDepth() const override;
@@ -381,7 +381,7 @@ class PostgresJournal final : public Journal {
   std::uint64_t recovered_through_seq_ = 0;
   std::uint64_t recovered_logs_ = 0;
   std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
-  std::vector<core::Reservation> recovered_reservations_;  // TakeRecoveredReservations'
+  RecoveredAllocations recovered_allocations_;  // TakeRecoveredAllocations'
   // Each recovered series, with where its appends and rows are in this journal's numbering and
   // what its files were last told is committed (CheckpointSpillLocked). Cleared with
   // recovered_files_, which its series point into.

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/counted_usage.h"
 #include "store/postgres/batch_writer.h"
 #include "store/row_codec.h"
 
@@ -25,6 +27,25 @@ constexpr std::string_view kNumberColumns =
     "SELECT caller_id, carrier, pool, state, hourly_limit, daily_limit, is_active,"
     " last_used, hour_start, hourly_used, day_start, daily_used, warm_from, rest_until";
 constexpr int kNewestColumn = 14;
+
+// Each number's allocations in the sink's CountedWindows (LoadSink: a Redis reload), counted in
+// one pass over the day's history through the index on reserved_at and joined to the scan by
+// caller_id. {0}: the hour's start, {1}: the day's (Unix ms).
+constexpr std::string_view kCountedJoin =
+    " LEFT JOIN (SELECT caller_id, count(*) FILTER (WHERE reserved_at >= {0}) AS this_hour,"
+    " count(*) AS today, max(reserved_at) AS newest FROM reservations WHERE reserved_at >= {1}"
+    " GROUP BY caller_id) AS counted USING (caller_id)";
+constexpr std::string_view kCountedColumns = ", counted.this_hour, counted.today, counted.newest";
+
+// The counted columns of row `i`, from column `first` (NULL: no allocation in the windows).
+core::CountedUse ReadCounted(const Rows& rows, int i, int first) {
+  core::CountedUse counted;
+  if (rows.IsNull(i, first)) return counted;
+  counted.this_hour = ClampTo<std::uint32_t>(rows.Int64(i, first));
+  counted.today = ClampTo<std::uint32_t>(rows.Int64(i, first + 1));
+  counted.newest = core::ToCompact(FromUnixMs(rows.Int64(i, first + 2)));
+  return counted;
+}
 
 // Fills `r` from row `i`. False when the row's numbers are not valid NANP numbers.
 bool ReadReservation(const Rows& rows, int i, core::Reservation& r) {
@@ -145,9 +166,18 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
   core::NumberSpec spec;  // reused: assign() keeps the strings' capacity between rows
   core::NumberUsage usage;
   const bool newest = sink.WantsNewest();
-  const std::string numbers = std::string(kNumberColumns) +
-                              (newest ? ", last_reservation_id" : "") +
-                              " FROM caller_ids ORDER BY caller_id";
+  const std::optional<core::Windows> windows = sink.CountedWindows();
+  const int counted_column = newest ? kNewestColumn + 1 : kNewestColumn;
+  std::string numbers = std::string(kNumberColumns) + (newest ? ", last_reservation_id" : "");
+  if (windows) {
+    numbers += kCountedColumns;
+    numbers += " FROM caller_ids";
+    numbers +=
+        fmt::format(kCountedJoin, ToUnixMs(windows->hour_start), ToUnixMs(windows->day_start));
+  } else {
+    numbers += " FROM caller_ids";
+  }
+  numbers += " ORDER BY caller_id";
   auto ok = ForEachRow(conn, "numbers", numbers, "load caller_ids", [&](Rows& rows, int i) {
     const auto caller_id = PhoneFromStored(rows.Int64(i, 0));
     if (!caller_id) {
@@ -175,6 +205,9 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     usage.daily_used = ClampTo<std::uint16_t>(rows.Int64(i, 11));
     usage.warm_from = ClampTo<core::CompactTime>(rows.Int64(i, 12));
     usage.rest_until = ClampTo<core::CompactTime>(rows.Int64(i, 13));
+    if (windows) {
+      usage = core::RaiseToCounted(usage, *windows, ReadCounted(rows, i, counted_column));
+    }
     sink.OnNumber(spec, usage);
     if (newest && !rows.IsNull(i, kNewestColumn)) {
       sink.OnNumberNewest(spec.caller_id, static_cast<std::uint64_t>(rows.Int64(i, kNewestColumn)));

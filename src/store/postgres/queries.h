@@ -17,8 +17,9 @@ namespace cidrotor::store::postgres {
 
 // In one REPEATABLE READ snapshot: streams every valid caller_ids row in caller_id order into
 // sink.OnNumber (each followed by sink.OnNumberNewest with its last_reservation_id, when that is
-// set and the sink WantsNewest: the column is read only then), then every live reservation (not
-// released, reserved_until > now, of a number that still exists) in id order into
+// set and the sink WantsNewest: the column is read only then; with the usage raised to the
+// number's reservations in the sink's CountedWindows, when it has them), then every live
+// reservation (not released, reserved_until > now, of a number that still exists) in id order into
 // sink.OnLiveReservation, every campaign_pools row into sink.OnCampaignPool, and reads the
 // largest reservation id. Rows are fetched through a cursor in
 // pages, so a million numbers never sit in memory at once. Rows that do not hold a valid NANP

@@ -370,9 +370,11 @@ class RedisStore final : public Store {
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
   // redis_store_check.cc, at each tick: once the journal wrote a backlog another process left
-  // (Journal::TakeRecoveredReservations), looks its allocations up in Redis; when Redis lacks
-  // one (another instance rebuilt it while they were in no journal), drops the generation, so
-  // that Redis is rebuilt with them. Redis worker thread.
+  // (Journal::TakeRecoveredAllocations), asks whether Redis was loaded without it (another
+  // instance rebuilt it while the allocations were in no journal): when the generation's load
+  // began after the oldest allocation and before the backlog was written, or Redis lacks one of
+  // the allocations, drops the generation, so that Redis is rebuilt with them. Redis worker
+  // thread.
   void CheckRecoveredBacklog(redis::RedisConnection& connection);
   // Looks `reservations` up in Redis: how many it never saw (Lacks).
   core::Result<std::size_t> CountLacking(redis::RedisConnection& connection,
@@ -441,9 +443,10 @@ class RedisStore final : public Store {
   // This store in Redis (the process's token and a count: tests open several in one process).
   const std::string instance_id_;
   std::atomic<bool> backlog_announced_{false};
-  // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog). Redis
-  // worker thread only.
-  std::vector<core::Reservation> recovered_to_check_;
+  // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog), and a time
+  // by which the journal had written them. Redis worker thread only.
+  RecoveredAllocations recovered_to_check_;
+  core::TimePoint recovered_written_by_{};
 
   std::atomic<bool> redis_up_{false};
   // Redis lost its data (or a pool of it is being reloaded) and no script found it back yet:

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -148,25 +149,54 @@ core::Result<std::size_t> RedisStore::CountLacking(
 }
 
 void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
-  if (recovered_to_check_.empty()) recovered_to_check_ = journal_->TakeRecoveredReservations();
-  if (recovered_to_check_.empty()) return;
-  auto generation = connection.Run({"GET", redis::kGenerationKey});
+  if (recovered_to_check_.empty()) {
+    recovered_to_check_ = journal_->TakeRecoveredAllocations();
+    if (recovered_to_check_.empty()) return;
+    // Taken a little after the journal wrote them: a load that began in between is judged to
+    // have begun before, and is done once more (harmless; a load takes seconds, a tick one).
+    recovered_written_by_ = clock_.Now();
+  }
+  auto generation =
+      connection.Pipeline({{"GET", redis::kGenerationKey}, {"GET", redis::kGenerationLoadedKey}});
   // Down, or being rebuilt (perhaps from before the backlog was written): looked at again at the
   // next tick.
-  if (!generation || generation->is_nil()) return;
-  auto lacking = CountLacking(connection, recovered_to_check_);
-  if (!lacking) return;
-  if (*lacking == 0) {
-    recovered_to_check_.clear();
-    return;
+  if (!generation || (*generation)[0].is_nil()) return;
+  // A load that began after the oldest allocation (so not the generation they were made in: a
+  // rebuild publishes a new one, and none is allocated from while it runs) and before the backlog
+  // was written read PostgreSQL without them. Its counts are short even where Redis has given
+  // each number out since, so that Lacks no longer sees it. Instances' clocks a few ms apart blur
+  // only loads that began within those ms of the allocations; Lacks still looks.
+  const std::string& loaded = (*generation)[1].str;  // "" when nil: not dated
+  long long loaded_ms = 0;
+  std::from_chars(loaded.data(), loaded.data() + loaded.size(), loaded_ms);
+  const bool loaded_without = loaded_ms > 0 &&
+                              loaded_ms > recovered_to_check_.oldest.time_since_epoch().count() &&
+                              loaded_ms < recovered_written_by_.time_since_epoch().count();
+  std::size_t lacking = 0;
+  if (!loaded_without) {
+    auto counted = CountLacking(connection, recovered_to_check_.newest);
+    if (!counted) return;
+    if (*counted == 0) {
+      recovered_to_check_ = {};
+      return;
+    }
+    lacking = *counted;
   }
-  spdlog::error(
-      "redis store: redis lacks {} of the {} newest allocations of the backlog written at "
-      "start-up (reloaded by another instance while they were in no journal): reloading it from "
-      "the journal",
-      *lacking, recovered_to_check_.size());
-  if (auto dropped = DropGeneration(connection, generation->str); dropped) {
-    recovered_to_check_.clear();
+  if (loaded_without) {
+    spdlog::error(
+        "redis store: redis was loaded by another instance while the backlog written at start-up "
+        "was in no journal ({} numbers' allocations, the oldest at {} ms): reloading it from the "
+        "journal",
+        recovered_to_check_.newest.size(), recovered_to_check_.oldest.time_since_epoch().count());
+  } else {
+    spdlog::error(
+        "redis store: redis lacks {} of the {} newest allocations of the backlog written at "
+        "start-up (reloaded by another instance while they were in no journal): reloading it "
+        "from the journal",
+        lacking, recovered_to_check_.newest.size());
+  }
+  if (auto dropped = DropGeneration(connection, (*generation)[0].str); dropped) {
+    recovered_to_check_ = {};
   }
 }
 

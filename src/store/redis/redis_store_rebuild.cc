@@ -76,6 +76,8 @@ class RedisLoader final : public LoadSink {
   }
 
   bool WantsNewest() const override { return true; }
+  // The stored counters may leave out a backlog written late (core/counted_usage.h).
+  std::optional<core::Windows> CountedWindows() const override { return context_.windows; }
   void OnNumberNewest(core::PhoneNumber caller_id, std::uint64_t reservation_id) override {
     if (error_ || last_.pool == nullptr || last_.caller_id != caller_id) return;
     const std::string& pool = *last_.pool;
@@ -440,8 +442,14 @@ core::Result<void> RedisStore::Rebuild(RedisConnection& connection) {
     if (!raised) summary = core::Fail(raised.error());
   }
   if (summary) {
-    auto published = connection.Run({"SET", redis::kGenerationKey, context.epoch});
-    if (!published) summary = core::Fail(published.error());
+    auto published = connection.Pipeline(
+        {{"SET", redis::kGenerationLoadedKey, std::to_string(now.time_since_epoch().count())},
+         {"SET", redis::kGenerationKey, context.epoch}});
+    if (!published) {
+      summary = core::Fail(published.error());
+    } else if (published->back().is_error()) {
+      summary = core::Fail(core::Error::Unavailable("redis: " + published->back().str));
+    }
   }
   if (!summary) {
     spdlog::error("redis store: rebuild failed: {}", summary.error().ToString());

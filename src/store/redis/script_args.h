@@ -19,6 +19,10 @@ namespace cidrotor::store::redis {
 // order as heads, docs/redis-keys.md): a Redis written with another layout lacks this key, so
 // the first instance rebuilds it from the journal, deleting the old layout's keys.
 inline constexpr const char* kGenerationKey = "cid:generation:v2";
+// When the load that published the generation began (Unix ms, the loader's clock): it read
+// PostgreSQL as it was then (RedisStore::CheckRecoveredBacklog). Written just before the
+// generation; a generation without it (published by an older binary) is not dated.
+inline constexpr const char* kGenerationLoadedKey = "cid:generation:loaded_at";
 inline constexpr const char* kRebuildLockKey = "cid:rebuild_lock";      // SET NX PX while loading
 inline constexpr const char* kReservationIdKey = "cid:reservation_id";  // INCRBY id blocks
 inline constexpr const char* kPoolsKey = "cid:pools";                   // set of pool names

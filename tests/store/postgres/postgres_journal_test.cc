@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/calendar.h"
 #include "pg_test_database.h"
 #include "store/journal_test_util.h"
 #include "store/postgres/backlog_spill.h"
@@ -466,6 +467,48 @@ TEST_F(PostgresJournalTest, MultiRowStatementsKeepTheEffectOfAppendOrder) {
   ASSERT_EQ(first.reservation.id, 1u);
   EXPECT_EQ(first.outcome, core::CallOutcome::kAnswered);  // the first release wins
   EXPECT_EQ(first.duration_seconds, 7u);
+}
+
+// A load that counts (LoadSink::CountedWindows: a Redis reload) raises counters left short (a
+// backlog written late, store/counted_usage.h) to the allocations the history holds in the
+// current windows, and the last use to the newest of them; any other load reads them as stored.
+TEST_F(PostgresJournalTest, ALoadThatCountsRaisesShortCountersToTheHistory) {
+  auto journal = Open();
+  constexpr std::uint64_t kNumber = 3'105'550'100;
+  const auto at = [](int s) { return kT0 + seconds(s); };  // kT0: 12:00 UTC
+  std::vector<JournalEntry> entries = {Upsert(Spec(kNumber)), Upsert(Spec(kNumber + 1))};
+  std::uint64_t id = 0;
+  // Yesterday, at 11:10 and 11:26, and three this hour; each usage written says 1 of 1.
+  for (int s : {-86'400, -3'000, -2'000, 10, 20, 30}) {
+    entries.push_back(Made(MakeReservation(++id, kNumber, at(s), seconds(5)), Usage(at(s), 1, 1)));
+  }
+  // Written last, an older usage still (a late backlog's): 11:10, 1 of the hour, 1 of the day.
+  entries.push_back(Upsert(Spec(kNumber), Usage(at(-3'000), 1, 1)));
+  ASSERT_THAT(AppendAndWait(*journal, std::move(entries)), IsOk());
+  ASSERT_EQ(db_.QueryInt("SELECT hourly_used + daily_used FROM caller_ids WHERE caller_id = " +
+                         std::to_string(kNumber)),
+            2);
+
+  const core::TimePoint now = at(60);
+  RecordingSink as_stored;
+  ASSERT_THAT(journal->Load(now, as_stored), IsOk());
+  ASSERT_EQ(as_stored.numbers.size(), 2u);
+  EXPECT_EQ(as_stored.numbers[0].second.hourly_used, 1);
+  EXPECT_EQ(as_stored.numbers[0].second.daily_used, 1);
+
+  RecordingSink counting;
+  counting.counted_windows = core::FixedOffsetCalendar().WindowsAt(now);
+  ASSERT_THAT(journal->Load(now, counting), IsOk());
+  ASSERT_EQ(counting.numbers.size(), 2u);
+  const core::NumberUsage& raised = counting.numbers[0].second;
+  EXPECT_EQ(raised.hour_start, core::ToCompact(kT0));
+  EXPECT_EQ(raised.hourly_used, 3);  // 12:00:10, 12:00:20, 12:00:30
+  EXPECT_EQ(raised.day_start, core::ToCompact(kT0 - std::chrono::hours(12)));
+  EXPECT_EQ(raised.daily_used, 5);  // and 11:10, 11:26, not yesterday's
+  EXPECT_EQ(raised.last_used, core::ToCompact(at(30)));
+  const core::NumberUsage& unused = counting.numbers[1].second;  // no history: as stored
+  EXPECT_EQ(unused.hourly_used, 0);
+  EXPECT_EQ(unused.last_used, 0);
 }
 
 // Two instances' journals, PostgreSQL down for both: one acknowledged an allocation, the other
