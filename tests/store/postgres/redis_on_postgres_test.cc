@@ -35,6 +35,7 @@ using testing::IsOk;
 // 2026-11-25T14:00:00Z.
 const core::TimePoint kStart = core::TimePoint(core::Seconds(1'795'615'200));
 constexpr const char* kNumber = "2125550001";
+constexpr const char* kOtherNumber = "3105550001";
 
 // The destination of the i-th call: 212-555-99ii.
 std::string Destination(int i) { return "21255599" + std::to_string(10 + i); }
@@ -65,6 +66,30 @@ class RedisOnPostgresTest : public ::testing::Test {
     spec.caller_id = *core::PhoneNumber::ParsePoolNumber(kNumber);
     spec.pool = "default";
     ASSERT_THAT(Await<core::NumberView>([&](auto done) { store.AddNumber(spec, done); }), IsOk());
+  }
+
+  // Adds kNumber and kOtherNumber (another area code, which the `any` tier falls back to), each
+  // with an hourly cap of `hourly_cap`, through `store`.
+  static void AddCappedNumbers(Store& store, std::uint16_t hourly_cap) {
+    for (const char* number : {kNumber, kOtherNumber}) {
+      core::NumberSpec spec;
+      spec.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
+      spec.hourly_cap = hourly_cap;
+      ASSERT_THAT(Await<core::NumberView>([&](auto done) { store.AddNumber(spec, done); }),
+                  IsOk());
+    }
+  }
+
+  // A new directory for instances' backlog copies (PostgresOptions::spill_dir), removed at the
+  // end of the test.
+  std::filesystem::path SpillRoot() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "pg-spill-XXXXXX").string();
+    EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
+    spill_root_ = pattern;
+    return spill_root_;
+  }
+  void TearDown() override {
+    if (!spill_root_.empty()) std::filesystem::remove_all(spill_root_);
   }
 
   // Allocates a call to `destination`, waiting out a rebuild of Redis (10 s at most).
@@ -115,6 +140,7 @@ class RedisOnPostgresTest : public ::testing::Test {
                         std::to_string(id));
   }
 
+  std::filesystem::path spill_root_;
   PgTestDatabase db_;
   test_support::RedisServer redis_;
   testing::ManualClock clock_{kStart};
@@ -315,20 +341,12 @@ TEST_F(RedisOnPostgresTest, ARestingNumberComesBackFromPostgresStillResting) {
 // has written the backlog, it finds Redis lacking that allocation and has it rebuilt: the cap
 // holds.
 TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceItIsWritten) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "pg-spill-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-  const std::filesystem::path dir = pattern;
+  const std::filesystem::path dir = SpillRoot();
   const std::string dead_dir = (dir / "dead").string();
-  constexpr const char* kOther = "3105550001";  // another area code, to rebuild Redis with
   {
     auto dead = OpenInstance(0, dead_dir);
     ASSERT_NE(dead, nullptr);
-    for (const char* number : {kNumber, kOther}) {
-      core::NumberSpec spec;
-      spec.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
-      spec.hourly_cap = 2;
-      ASSERT_THAT(Await<core::NumberView>([&](auto done) { dead->AddNumber(spec, done); }), IsOk());
-    }
+    ASSERT_NO_FATAL_FAILURE(AddCappedNumbers(*dead, 2));
     ASSERT_NE(Call(*dead, Destination(0)), 0u);  // kNumber: 1 of 2
     dead->Flush();
     db_.Kill();
@@ -351,13 +369,10 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
     restarted->Tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  // kNumber is at its cap: the call gets kOther (the `any` tier), not kNumber a third time.
+  // kNumber is at its cap: the call gets kOtherNumber (the `any` tier), not kNumber a third time.
   const auto third = Allocate(*other, Destination(2));
   ASSERT_THAT(third, IsOk());
-  EXPECT_EQ(third->reservation.caller_id.ToString(), kOther) << "a third use of a cap of 2";
-  restarted.reset();
-  other.reset();
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(third->reservation.caller_id.ToString(), kOtherNumber) << "a third use of a cap of 2";
 }
 
 // As above, but the number of the backlog was given out again through the Redis loaded without
@@ -367,20 +382,12 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
 // hour's allocations in the history, since the stored count is short (the backlog's usage,
 // written last, says 3 where the hour holds 4).
 TEST_F(RedisOnPostgresTest, ARedisThatGaveTheBacklogsNumberOutAgainIsReloadedWithTheFullCount) {
-  std::string pattern = (std::filesystem::temp_directory_path() / "pg-spill-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-  const std::filesystem::path dir = pattern;
+  const std::filesystem::path dir = SpillRoot();
   const std::string dead_dir = (dir / "dead").string();
-  constexpr const char* kOther = "3105550001";
   {
     auto dead = OpenInstance(0, dead_dir);
     ASSERT_NE(dead, nullptr);
-    for (const char* number : {kNumber, kOther}) {
-      core::NumberSpec spec;
-      spec.caller_id = *core::PhoneNumber::ParsePoolNumber(number);
-      spec.hourly_cap = 4;
-      ASSERT_THAT(Await<core::NumberView>([&](auto done) { dead->AddNumber(spec, done); }), IsOk());
-    }
+    ASSERT_NO_FATAL_FAILURE(AddCappedNumbers(*dead, 4));
     ASSERT_NE(Call(*dead, Destination(0)), 0u);  // 1 of 4, written
     dead->Flush();
     db_.Kill();
@@ -408,10 +415,7 @@ TEST_F(RedisOnPostgresTest, ARedisThatGaveTheBacklogsNumberOutAgainIsReloadedWit
       << "the premise: the stored count is short of the hour's 4 allocations";
   const auto fifth = Allocate(*other, Destination(4));
   ASSERT_THAT(fifth, IsOk());
-  EXPECT_EQ(fifth->reservation.caller_id.ToString(), kOther) << "a fifth use of a cap of 4";
-  restarted.reset();
-  other.reset();
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(fifth->reservation.caller_id.ToString(), kOtherNumber) << "a fifth use of a cap of 4";
 }
 
 }  // namespace
