@@ -8,6 +8,7 @@
 // runs on the writer's thread after the batch holding the entries committed (or failed).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -133,8 +134,12 @@ struct RecoveredAllocations {
   // The newest allocation of each number, newest first, at most
   // Journal::kMaxRecoveredReservations.
   std::vector<core::Reservation> newest;
-  // When the oldest allocation of the backlog was made (reserved_at).
+  // When the oldest allocation of the backlog was made (reserved_at), and how many it holds.
   core::TimePoint oldest{};
+  std::size_t allocations = 0;
+  // When the journal had written the whole backlog, on the steady clock (the store dates it on
+  // its own clock by the time elapsed since).
+  std::chrono::steady_clock::time_point written{};
 
   bool empty() const { return newest.empty(); }
 };

@@ -112,6 +112,7 @@ void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
         }
         oldest =
             std::min(oldest.value_or(made->reservation.reserved_at), made->reservation.reserved_at);
+        ++recovered_allocations_.allocations;
       }
     }
   }
@@ -880,6 +881,7 @@ void PostgresJournal::CheckpointSpillLocked() {
   }
   if (recovered_files_.empty()) return;
   if (done_seq_ >= recovered_through_seq_ && logs_done_ >= recovered_logs_) {
+    recovered_allocations_.written = std::chrono::steady_clock::now();
     for (auto& file : recovered_files_) file->Remove();
     spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
     recovered_series_.clear();

@@ -443,10 +443,10 @@ class RedisStore final : public Store {
   // This store in Redis (the process's token and a count: tests open several in one process).
   const std::string instance_id_;
   std::atomic<bool> backlog_announced_{false};
-  // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog), and a time
-  // by which the journal had written them. Redis worker thread only.
+  // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog), and when
+  // the journal had written them (this instance's clock). Redis worker thread only.
   RecoveredAllocations recovered_to_check_;
-  core::TimePoint recovered_written_by_{};
+  core::TimePoint recovered_written_at_{};
 
   std::atomic<bool> redis_up_{false};
   // Redis lost its data (or a pool of it is being reloaded) and no script found it back yet:

@@ -152,9 +152,13 @@ void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
   if (recovered_to_check_.empty()) {
     recovered_to_check_ = journal_->TakeRecoveredAllocations();
     if (recovered_to_check_.empty()) return;
-    // Taken a little after the journal wrote them: a load that began in between is judged to
-    // have begun before, and is done once more (harmless; a load takes seconds, a tick one).
-    recovered_written_by_ = clock_.Now();
+    // Taken up to a tick after they were written, when a load that waited for them (this
+    // instance's, or one that waited for its announcement) may have begun already: dated back.
+    const auto since = std::chrono::steady_clock::now() - recovered_to_check_.written;
+    recovered_written_at_ = clock_.Now();
+    if (recovered_to_check_.written != std::chrono::steady_clock::time_point{}) {
+      recovered_written_at_ -= std::chrono::duration_cast<core::Milliseconds>(since);
+    }
   }
   auto generation =
       connection.Pipeline({{"GET", redis::kGenerationKey}, {"GET", redis::kGenerationLoadedKey}});
@@ -171,7 +175,7 @@ void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
   std::from_chars(loaded.data(), loaded.data() + loaded.size(), loaded_ms);
   const bool loaded_without = loaded_ms > 0 &&
                               loaded_ms > recovered_to_check_.oldest.time_since_epoch().count() &&
-                              loaded_ms < recovered_written_by_.time_since_epoch().count();
+                              loaded_ms < recovered_written_at_.time_since_epoch().count();
   std::size_t lacking = 0;
   if (!loaded_without) {
     auto counted = CountLacking(connection, recovered_to_check_.newest);
@@ -184,10 +188,9 @@ void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
   }
   if (loaded_without) {
     spdlog::error(
-        "redis store: redis was loaded by another instance while the backlog written at start-up "
-        "was in no journal ({} numbers' allocations, the oldest at {} ms): reloading it from the "
-        "journal",
-        recovered_to_check_.newest.size(), recovered_to_check_.oldest.time_since_epoch().count());
+        "redis store: redis was loaded while the backlog written at start-up was in no journal "
+        "({} allocations, the oldest at {} ms): reloading it from the journal",
+        recovered_to_check_.allocations, recovered_to_check_.oldest.time_since_epoch().count());
   } else {
     spdlog::error(
         "redis store: redis lacks {} of the {} newest allocations of the backlog written at "
