@@ -291,6 +291,10 @@ class Journal {
   // that backlog is written; then given once. The default: none (journals no other process
   // writes).
   virtual RecoveredAllocations TakeRecoveredAllocations() { return {}; }
+  // The store has checked them (found them in its state, or had it reloaded): the journal may
+  // forget the backlog. Until then its files stay, so that a process killed before it checked
+  // leaves the check to the next start on the directory.
+  virtual void RecoveredBacklogChecked() {}
   // Writes of a local copy of the backlog (PostgreSQL's spill files) that failed since start:
   // appends acknowledged with the backlog in memory only. The default: none (no such copy).
   virtual std::uint64_t BacklogCopyFailures() const { return 0; }

@@ -13,7 +13,10 @@
 #include <optional>
 #include <random>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <variant>
 
 namespace cidrotor::store::postgres {
 namespace {
@@ -85,6 +88,39 @@ struct SeriesRecords {
   SpillCheckpoint done;  // the furthest checkpoint of any of its files
 };
 
+// The allocations of every file read (RecoveredBacklog::allocations): the newest of each number,
+// the oldest of all, how many.
+class AllocationNotes {
+ public:
+  void Note(const std::vector<JournalEntry>& entries) {
+    for (const JournalEntry& entry : entries) {
+      const auto* made = std::get_if<ReservationMade>(&entry);
+      if (made == nullptr) continue;
+      const core::Reservation& r = made->reservation;
+      auto [it, added] = newest_.try_emplace(r.caller_id.digits(), r);
+      if (!added && it->second.reserved_at <= r.reserved_at) it->second = r;
+      out_.oldest = out_.allocations == 0 ? r.reserved_at : std::min(out_.oldest, r.reserved_at);
+      ++out_.allocations;
+    }
+  }
+  RecoveredAllocations Take() {
+    std::vector<core::Reservation>& kept = out_.newest;
+    for (auto& [digits, reservation] : newest_) kept.push_back(std::move(reservation));
+    std::sort(kept.begin(), kept.end(), [](const core::Reservation& a, const core::Reservation& b) {
+      return a.reserved_at > b.reserved_at;
+    });
+    if (kept.size() > Journal::kMaxRecoveredReservations) {
+      kept.resize(Journal::kMaxRecoveredReservations);
+    }
+    newest_.clear();
+    return std::exchange(out_, {});
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, core::Reservation> newest_;
+  RecoveredAllocations out_;
+};
+
 // The series a file belongs to: its name without the segment and the suffix.
 std::string SeriesOf(const std::string& path) {
   const std::string name = std::filesystem::path(path).filename().string();
@@ -150,13 +186,14 @@ bool ReadRecords(std::string_view bytes, const std::string& path, SeriesRecords&
 }
 
 // Adds what no checkpoint of the series covers to `out`, rows once each, and the series with
-// their numbering (its last file is out.files' last).
-void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out) {
+// their numbering (its last file is out.files' last); notes every allocation of it.
+void TakeUncommitted(SeriesRecords& series, RecoveredBacklog& out, AllocationNotes& notes) {
   RecoveredBacklog::Series taken;
   // After a failed write the journal copies its queue again: in append order, once.
   std::stable_sort(series.appends.begin(), series.appends.end(),
                    [](const SpilledAppend& a, const SpilledAppend& b) { return a.seq < b.seq; });
   for (SpilledAppend& append : series.appends) {
+    notes.Note(append.entries);
     if (append.seq <= series.done.done_seq) continue;
     if (!taken.seqs.empty() && taken.seqs.back() == append.seq) continue;
     taken.seqs.push_back(append.seq);
@@ -291,6 +328,7 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
   // A series' files are next to each other, in their order.
   std::sort(paths.begin(), paths.end());
   SeriesRecords series;
+  AllocationNotes notes;
   std::string series_name;
   for (const std::string& path : paths) {
     const int fd = ClaimOrphan(path);
@@ -305,14 +343,15 @@ core::Result<RecoveredBacklog> RecoverBacklogs(const std::string& dir) {
       continue;
     }
     if (SeriesOf(path) != series_name) {
-      TakeUncommitted(series, out);
+      TakeUncommitted(series, out, notes);
       series_name = SeriesOf(path);
     }
     const bool damaged = ReadRecords(bytes, path, series, out);
     out.files.push_back(std::unique_ptr<BacklogSpill>(new BacklogSpill(fd, path, bytes.size())));
     out.files.back()->damaged_ = damaged;
   }
-  TakeUncommitted(series, out);
+  TakeUncommitted(series, out, notes);
+  out.allocations = notes.Take();
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/journal.h"
 #include "store/postgres/spill_codec.h"
 
 namespace cidrotor::store::postgres {
@@ -81,8 +82,12 @@ struct RecoveredBacklog {
   std::vector<std::vector<JournalEntry>> appends;
   // Likewise the api_logs rows (each once).
   std::vector<ApiLogEntry> logs;
-  // The files, to Remove() once all of it is committed.
+  // The files, to Remove() once all of it is committed and checked.
   std::vector<std::unique_ptr<BacklogSpill>> files;
+  // Every allocation of the files, committed or not (a file whose backlog was written, and whose
+  // check of Redis (Journal::TakeRecoveredAllocations) its instance did not live to run, holds
+  // nothing to write, and the check still to run).
+  RecoveredAllocations allocations;
   // Bytes ignored: past the last intact record of a file (a record cut short by a crash), or
   // skipped in its middle (damage; the records after are read).
   std::uint64_t ignored_bytes = 0;

@@ -95,34 +95,21 @@ PostgresJournal::PostgresJournal(PostgresOptions options,
 }
 
 void PostgresJournal::QueueRecovered(postgres::RecoveredBacklog recovered) {
+  recovered_allocations_ = std::move(recovered.allocations);
   if (recovered.appends.empty() && recovered.logs.empty()) {
-    for (auto& file : recovered.files) file->Remove();  // every record was committed already
+    // Every record was committed already. Its instance may have died before it checked Redis
+    // (TakeRecoveredAllocations): the check is this instance's now, and the files stay until
+    // it has run.
+    recovered_allocations_.written = std::chrono::steady_clock::now();
+    KeepUntilChecked(std::move(recovered.files));
+    if (!unchecked_files_.empty()) {
+      spdlog::info(
+          "postgres journal: a backlog found in {} is written already; its {} allocations are "
+          "checked against Redis",
+          options_.spill_dir, recovered_allocations_.allocations);
+    }
     return;
   }
-  // The newest allocation of each number, newest first, and the oldest of all, for
-  // TakeRecoveredAllocations.
-  std::unordered_map<std::uint64_t, const core::Reservation*> newest;
-  std::optional<core::TimePoint> oldest;
-  for (const auto& append : recovered.appends) {
-    for (const JournalEntry& entry : append) {
-      if (const auto* made = std::get_if<ReservationMade>(&entry)) {
-        const core::Reservation*& kept = newest[made->reservation.caller_id.digits()];
-        if (kept == nullptr || kept->reserved_at <= made->reservation.reserved_at) {
-          kept = &made->reservation;
-        }
-        oldest =
-            std::min(oldest.value_or(made->reservation.reserved_at), made->reservation.reserved_at);
-        ++recovered_allocations_.allocations;
-      }
-    }
-  }
-  std::vector<core::Reservation>& kept = recovered_allocations_.newest;
-  for (const auto& [digits, reservation] : newest) kept.push_back(*reservation);
-  std::sort(kept.begin(), kept.end(), [](const core::Reservation& a, const core::Reservation& b) {
-    return a.reserved_at > b.reserved_at;
-  });
-  if (kept.size() > kMaxRecoveredReservations) kept.resize(kMaxRecoveredReservations);
-  recovered_allocations_.oldest = oldest.value_or(core::TimePoint{});
   std::size_t entries = 0;
   for (auto& append : recovered.appends) {
     entries += append.size();
@@ -880,15 +867,8 @@ void PostgresJournal::CheckpointSpillLocked() {
     full_spills_.pop_front();
   }
   if (recovered_files_.empty()) return;
-  if (done_seq_ >= recovered_through_seq_ && logs_done_ >= recovered_logs_) {
-    recovered_allocations_.written = std::chrono::steady_clock::now();
-    for (auto& file : recovered_files_) file->Remove();
-    spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
-    recovered_series_.clear();
-    recovered_files_.clear();
-    return;
-  }
-  // In the recovered files' own numbering: killed before the end, the next start skips it.
+  // In the recovered files' own numbering: killed before the end, the next start skips it (and,
+  // once it is all written, only checks it: KeepUntilChecked).
   for (RecoveredSeries& r : recovered_series_) {
     const auto within = [](std::uint64_t done, std::uint64_t begin, std::size_t size) {
       return static_cast<std::size_t>(std::clamp<std::uint64_t>(done, begin, begin + size) - begin);
@@ -901,6 +881,12 @@ void PostgresJournal::CheckpointSpillLocked() {
     (void)r.series.last_file->Write(spill_buffer_);  // lost: written twice, as before
     r.appends_checkpointed = appends;
     r.logs_checkpointed = logs;
+  }
+  if (done_seq_ >= recovered_through_seq_ && logs_done_ >= recovered_logs_) {
+    recovered_allocations_.written = std::chrono::steady_clock::now();
+    spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
+    recovered_series_.clear();
+    KeepUntilChecked(std::exchange(recovered_files_, {}));
   }
 }
 
@@ -965,6 +951,20 @@ RecoveredAllocations PostgresJournal::TakeRecoveredAllocations() {
   std::lock_guard lock(mu_);
   if (!recovered_files_.empty()) return {};  // not all written yet
   return std::exchange(recovered_allocations_, {});
+}
+
+void PostgresJournal::RecoveredBacklogChecked() {
+  std::lock_guard lock(mu_);
+  for (auto& file : unchecked_files_) file->Remove();
+  unchecked_files_.clear();
+}
+
+void PostgresJournal::KeepUntilChecked(std::vector<std::unique_ptr<postgres::BacklogSpill>> files) {
+  if (recovered_allocations_.empty()) {  // nothing to check: releases and admin changes only
+    for (auto& file : files) file->Remove();
+    return;
+  }
+  for (auto& file : files) unchecked_files_.push_back(std::move(file));
 }
 
 std::size_t PostgresJournal::QueuedLocked() const {

@@ -196,6 +196,8 @@ class PostgresJournal final : public Journal {
 
   // The recovered backlog's allocations, once it is all written.
   RecoveredAllocations TakeRecoveredAllocations() override;
+  // Deletes the recovered backlog's files, kept until now (unchecked_files_).
+  void RecoveredBacklogChecked() override;
 
   // Entries queued or being written, not yet committed: the backlog while degraded.
   std::size_t QueueDepth() const override;
@@ -382,6 +384,11 @@ class PostgresJournal final : public Journal {
   std::uint64_t recovered_logs_ = 0;
   std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
   RecoveredAllocations recovered_allocations_;  // TakeRecoveredAllocations'
+  // A recovered backlog's files once it is written, until the store has checked Redis against
+  // its allocations (RecoveredBacklogChecked): killed before that, the next start checks.
+  std::vector<std::unique_ptr<postgres::BacklogSpill>> unchecked_files_;
+  // Keeps `files` in unchecked_files_, or deletes them when recovered_allocations_ is empty.
+  void KeepUntilChecked(std::vector<std::unique_ptr<postgres::BacklogSpill>> files);
   // Each recovered series, with where its appends and rows are in this journal's numbering and
   // what its files were last told is committed (CheckpointSpillLocked). Cleared with
   // recovered_files_, which its series point into.

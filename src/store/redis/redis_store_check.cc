@@ -182,6 +182,7 @@ void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
     if (!counted) return;
     if (*counted == 0) {
       recovered_to_check_ = {};
+      journal_->RecoveredBacklogChecked();
       return;
     }
     lacking = *counted;
@@ -200,6 +201,7 @@ void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
   }
   if (auto dropped = DropGeneration(connection, (*generation)[0].str); dropped) {
     recovered_to_check_ = {};
+    journal_->RecoveredBacklogChecked();
   }
 }
 

@@ -1280,6 +1280,13 @@ class PostgresSpillTest : public PostgresJournalTest {
     options_.spill_segment_bytes = 4'096;  // a backlog of a few hundred entries spans files
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // What a store does with a recovered backlog once it is written: checks its allocations
+  // (RedisStore::CheckRecoveredBacklog), then lets the journal forget it. Returns them.
+  static RecoveredAllocations Check(PostgresJournal& journal) {
+    RecoveredAllocations allocations = journal.TakeRecoveredAllocations();
+    journal.RecoveredBacklogChecked();
+    return allocations;
+  }
   std::vector<std::filesystem::path> Files() const {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(options_.spill_dir)) {
@@ -1320,9 +1327,46 @@ TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJour
   EXPECT_EQ(Count("api_logs"), static_cast<std::int64_t>(kDuringOutage));
   EXPECT_EQ(db_.QueryInt("SELECT count(*) FROM reservations WHERE released_at IS NOT NULL"), 1);
   EXPECT_EQ(next->LostEntries(), 0u);
+  ASSERT_GT(Files().size(), 1u) << "the old files stay until the store checked their allocations";
+  const RecoveredAllocations allocations = Check(*next);
+  EXPECT_EQ(allocations.allocations, kDuringOutage);
+  EXPECT_EQ(allocations.newest.size(), kDuringOutage);  // one number each
+  EXPECT_EQ(allocations.oldest, kT0);
   ASSERT_EQ(Files().size(), 1u) << "the old files are gone; the next journal's own remains";
   next.reset();
   EXPECT_TRUE(Files().empty()) << "nothing left to write";
+}
+
+// An instance that wrote a recovered backlog and died before its store checked Redis against it
+// (RedisStore::CheckRecoveredBacklog: a Redis reloaded meanwhile lacks it) leaves the check to the
+// next start: the files stay until the check, and the next journal, with nothing to write, gives
+// their allocations to check.
+TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenButNotCheckedIsCheckedByTheNextStart) {
+  auto journal = Open(options_);
+  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
+  journal->Flush();
+  db_.Kill();
+  for (std::uint64_t id = 2; id <= 21; ++id) {
+    ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
+  }
+  journal.reset();
+  db_.Restart();
+  auto writer = Open(options_);
+  ASSERT_NE(writer, nullptr);
+  CatchUp(*writer);
+  ASSERT_EQ(Count("reservations"), 21);
+  writer.reset();  // killed before its store checked
+  ASSERT_FALSE(Files().empty());
+
+  auto next = Open(options_);
+  ASSERT_NE(next, nullptr);
+  EXPECT_TRUE(next->Healthy()) << "nothing to write";
+  const RecoveredAllocations allocations = Check(*next);
+  EXPECT_EQ(allocations.allocations, 20u);
+  EXPECT_EQ(allocations.oldest, kT0);
+  EXPECT_EQ(Count("reservations"), 21);
+  EXPECT_EQ(Count("caller_ids"), 21);
+  EXPECT_EQ(Files().size(), 1u) << "checked: forgotten; the journal's own file remains";
 }
 
 // An instance killed while writing a backlog it recovered has checkpointed its progress in that
@@ -1366,6 +1410,7 @@ TEST_F(PostgresSpillTest, ARecoveredBacklogCutOffMidwayIsTakenUpWhereItStopped) 
   EXPECT_TRUE(next->Healthy());
   EXPECT_EQ(Count("reservations"), 61);
   EXPECT_EQ(Count("api_logs"), 60) << "rows written again";
+  Check(*next);
   next.reset();
   EXPECT_TRUE(Files().empty());
 }
@@ -1477,6 +1522,7 @@ TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenInPartAlreadyIsWrittenAsARepla
   EXPECT_EQ(Count("reservations"), 51);
   EXPECT_EQ(next->BatchesFailed(), 0u);
   EXPECT_EQ(next->LostEntries(), 0u);
+  Check(*next);
   next.reset();
   EXPECT_TRUE(Files().empty());
 }

@@ -95,6 +95,49 @@ class RedisOnPostgresTest : public ::testing::Test {
     if (!spill_root_.empty()) std::filesystem::remove_all(spill_root_);
   }
 
+  // The start of the recovered-backlog tests: an instance on `dir`/dead gives kNumber (hourly
+  // cap 4) out once with PostgreSQL up and twice with it down, and dies with those two in its
+  // backlog's files; Redis loses its data; an instance on `dir`/other (returned) reloads Redis
+  // from PostgreSQL without them and gives kNumber out again: 4 uses this hour, 2 in Redis. The
+  // clock moves a minute at each step, within one hour.
+  std::unique_ptr<RedisStore> ReloadWithoutABacklog(const std::filesystem::path& dir) {
+    {
+      auto dead = OpenInstance(0, (dir / "dead").string());
+      if (dead == nullptr) return nullptr;
+      AddCappedNumbers(*dead, 4);
+      EXPECT_NE(Call(*dead, Destination(0)), 0u);  // 1 of 4, written
+      dead->Flush();
+      db_.Kill();
+      clock_.Advance(std::chrono::minutes(1));
+      EXPECT_NE(Call(*dead, Destination(1)), 0u);  // 2 and 3 of 4, in the backlog only
+      EXPECT_NE(Call(*dead, Destination(2)), 0u);
+    }
+    EXPECT_TRUE(redis_.Restart()) << redis_.error();
+    db_.Restart();
+    clock_.Advance(std::chrono::minutes(1));
+    auto other = OpenInstance(0, (dir / "other").string());
+    if (other == nullptr) return nullptr;
+    EXPECT_NE(Call(*other, Destination(3)), 0u);  // reloaded at 1 of 4: "2 of 4", truly 4
+    clock_.Advance(std::chrono::minutes(1));
+    return other;
+  }
+
+  // Ticks `restarted` (which recovered the backlog of ReloadWithoutABacklog) for 2 s, then
+  // expects kNumber at its cap through `other`, although the count stored with it is short.
+  void ExpectTheCapKeptAfterTicks(RedisStore& restarted, RedisStore& other) {
+    for (int i = 0; i < 20; ++i) {
+      restarted.Tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = " +
+                           std::string(kNumber)),
+              3)
+        << "the premise: the stored count is short of the hour's 4 allocations";
+    const auto fifth = Allocate(other, Destination(4));
+    ASSERT_THAT(fifth, IsOk());
+    EXPECT_EQ(fifth->reservation.caller_id.ToString(), kOtherNumber) << "a fifth use of a cap of 4";
+  }
+
   // Allocates a call to `destination`, waiting out a rebuild of Redis (10 s at most).
   core::Result<core::Allocation> Allocate(Store& store, const std::string& destination) {
     core::AllocationRequest request;
@@ -386,39 +429,28 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
 // written last, says 3 where the hour holds 4).
 TEST_F(RedisOnPostgresTest, ARedisThatGaveTheBacklogsNumberOutAgainIsReloadedWithTheFullCount) {
   const std::filesystem::path dir = SpillRoot();
-  const std::string dead_dir = (dir / "dead").string();
-  {
-    auto dead = OpenInstance(0, dead_dir);
-    ASSERT_NE(dead, nullptr);
-    ASSERT_NO_FATAL_FAILURE(AddCappedNumbers(*dead, 4));
-    ASSERT_NE(Call(*dead, Destination(0)), 0u);  // 1 of 4, written
-    dead->Flush();
-    db_.Kill();
-    clock_.Advance(std::chrono::minutes(1));     // the same hour throughout
-    ASSERT_NE(Call(*dead, Destination(1)), 0u);  // 2 and 3 of 4, in the backlog only
-    ASSERT_NE(Call(*dead, Destination(2)), 0u);
-  }
-  ASSERT_TRUE(redis_.Restart()) << redis_.error();
-  db_.Restart();
-  clock_.Advance(std::chrono::minutes(1));
-
-  auto other = OpenInstance(0, (dir / "other").string());
+  auto other = ReloadWithoutABacklog(dir);
   ASSERT_NE(other, nullptr);
-  ASSERT_NE(Call(*other, Destination(3)), 0u);  // rebuilt at 1 of 4: this is "2 of 4", truly 4
-  clock_.Advance(std::chrono::minutes(1));
-  auto restarted = OpenInstance(0, dead_dir);  // writes the backlog, then checks at its ticks
+  auto restarted = OpenInstance(0, (dir / "dead").string());  // writes the backlog, then checks
   ASSERT_NE(restarted, nullptr);
-  for (int i = 0; i < 20; ++i) {
-    restarted->Tick();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NO_FATAL_FAILURE(ExpectTheCapKeptAfterTicks(*restarted, *other));
+}
+
+// As above, but the instance that wrote the backlog was killed before its first tick, so before
+// it checked Redis: the backlog's files stay until the check, and the next start on the directory
+// has nothing to write but checks (3 of 3 reviews' kills in that window left the caps short).
+TEST_F(RedisOnPostgresTest, ABacklogWrittenByAnInstanceKilledBeforeItCheckedIsCheckedByTheNext) {
+  const std::filesystem::path dir = SpillRoot();
+  auto other = ReloadWithoutABacklog(dir);
+  ASSERT_NE(other, nullptr);
+  {
+    auto writer = OpenInstance(0, (dir / "dead").string());
+    ASSERT_NE(writer, nullptr);
+    writer->Flush();  // the backlog is written; no tick
   }
-  EXPECT_EQ(
-      db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = " + std::string(kNumber)),
-      3)
-      << "the premise: the stored count is short of the hour's 4 allocations";
-  const auto fifth = Allocate(*other, Destination(4));
-  ASSERT_THAT(fifth, IsOk());
-  EXPECT_EQ(fifth->reservation.caller_id.ToString(), kOtherNumber) << "a fifth use of a cap of 4";
+  auto restarted = OpenInstance(0, (dir / "dead").string());
+  ASSERT_NE(restarted, nullptr);
+  ASSERT_NO_FATAL_FAILURE(ExpectTheCapKeptAfterTicks(*restarted, *other));
 }
 
 // A whole host restarted: Redis without its data, PostgreSQL, and an instance with a backlog in
