@@ -113,6 +113,10 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
     spdlog::warn("redis store: {}", raised.error().ToString());
   }
   spdlog::info("redis store: attached generation={}", generation->str);
+  // A backlog its writer did not live to check (Journal::RecoveredBacklogChecked) is checked
+  // now, before the first allocation, not at the first tick a second later. No worker has the
+  // store yet.
+  store->CheckRecoveredBacklog(connection);
   return store;
 }
 

@@ -123,17 +123,22 @@ class RedisOnPostgresTest : public ::testing::Test {
   }
 
   // Ticks `restarted` (which recovered the backlog of ReloadWithoutABacklog) for 2 s, then
-  // expects kNumber at its cap through `other`, although the count stored with it is short.
+  // expects kNumber at its cap through `other`.
   void ExpectTheCapKeptAfterTicks(RedisStore& restarted, RedisStore& other) {
     for (int i = 0; i < 20; ++i) {
       restarted.Tick();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    ExpectTheCapKept(other);
+  }
+  // Expects kNumber (of ReloadWithoutABacklog) at its cap through `store`, although the count
+  // stored with it is short.
+  void ExpectTheCapKept(RedisStore& store) {
     EXPECT_EQ(db_.QueryInt("SELECT hourly_used FROM caller_ids WHERE caller_id = " +
                            std::string(kNumber)),
               3)
         << "the premise: the stored count is short of the hour's 4 allocations";
-    const auto fifth = Allocate(other, Destination(4));
+    const auto fifth = Allocate(store, Destination(4));
     ASSERT_THAT(fifth, IsOk());
     EXPECT_EQ(fifth->reservation.caller_id.ToString(), kOtherNumber) << "a fifth use of a cap of 4";
   }
@@ -385,7 +390,7 @@ TEST_F(RedisOnPostgresTest, ARestingNumberComesBackFromPostgresStillResting) {
 // data, and another instance rebuilt it from PostgreSQL without that backlog: the number's use
 // made meanwhile is missing from its hourly count. Once an instance on the dead one's directory
 // has written the backlog, it finds Redis lacking that allocation and has it rebuilt: the cap
-// holds.
+// holds. (The tests below date the generation instead.)
 TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceItIsWritten) {
   const std::filesystem::path dir = SpillRoot();
   const std::string dead_dir = (dir / "dead").string();
@@ -409,6 +414,9 @@ TEST_F(RedisOnPostgresTest, ARedisRebuiltWithoutARecoveredBacklogIsRebuiltOnceIt
   auto rebuilt = Allocate(*other, "3105559999");  // rebuilt: kNumber at 1 of 2 there
   ASSERT_THAT(rebuilt, IsOk());
   HangUp(*other, rebuilt->reservation.id);
+  // Not dated, as a generation an older binary published: Redis's lack of the allocation alone
+  // (Lacks) tells.
+  redis_.Command({"DEL", "cid:generation:loaded_at"});
   auto restarted = OpenInstance(0, dead_dir);  // writes the backlog, then checks at its ticks
   ASSERT_NE(restarted, nullptr);
   for (int i = 0; i < 20; ++i) {
@@ -438,7 +446,8 @@ TEST_F(RedisOnPostgresTest, ARedisThatGaveTheBacklogsNumberOutAgainIsReloadedWit
 
 // As above, but the instance that wrote the backlog was killed before its first tick, so before
 // it checked Redis: the backlog's files stay until the check, and the next start on the directory
-// has nothing to write but checks (3 of 3 reviews' kills in that window left the caps short).
+// has nothing to write but checks, at once (3 of 3 reviews' kills in that window left the caps
+// short; checked at the first tick, a second of traffic went past them first). No tick here.
 TEST_F(RedisOnPostgresTest, ABacklogWrittenByAnInstanceKilledBeforeItCheckedIsCheckedByTheNext) {
   const std::filesystem::path dir = SpillRoot();
   auto other = ReloadWithoutABacklog(dir);
@@ -450,7 +459,7 @@ TEST_F(RedisOnPostgresTest, ABacklogWrittenByAnInstanceKilledBeforeItCheckedIsCh
   }
   auto restarted = OpenInstance(0, (dir / "dead").string());
   ASSERT_NE(restarted, nullptr);
-  ASSERT_NO_FATAL_FAILURE(ExpectTheCapKeptAfterTicks(*restarted, *other));
+  ASSERT_NO_FATAL_FAILURE(ExpectTheCapKept(*restarted));
 }
 
 // A whole host restarted: Redis without its data, PostgreSQL, and an instance with a backlog in
