@@ -1287,6 +1287,18 @@ class PostgresSpillTest : public PostgresJournalTest {
     journal.RecoveredBacklogChecked();
     return allocations;
   }
+  // A journal on options_ with allocation 1 committed, and PostgreSQL killed since: what it is
+  // given next is its backlog.
+  std::unique_ptr<PostgresJournal> OpenThenLosePostgres() {
+    auto journal = Open(options_);
+    if (journal == nullptr || !AppendAndWait(*journal, Allocation(1))) {
+      ADD_FAILURE() << "allocation 1 was not committed";
+      return nullptr;
+    }
+    journal->Flush();
+    db_.Kill();
+    return journal;
+  }
   std::vector<std::filesystem::path> Files() const {
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(options_.spill_dir)) {
@@ -1303,10 +1315,8 @@ class PostgresSpillTest : public PostgresJournalTest {
 // was acknowledged) leaves its backlog in its file; the next journal opened on the directory
 // writes it first, degraded meanwhile, and deletes the file.
 TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJournal) {
-  auto journal = Open(options_);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  journal->Flush();
-  db_.Kill();
+  auto journal = OpenThenLosePostgres();
+  ASSERT_NE(journal, nullptr);
   constexpr std::uint64_t kDuringOutage = 100;
   for (std::uint64_t id = 2; id <= kDuringOutage + 1; ++id) {
     ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
@@ -1342,10 +1352,8 @@ TEST_F(PostgresSpillTest, ABacklogLeftWhilePostgresWasDownIsWrittenByTheNextJour
 // next start: the files stay until the check, and the next journal, with nothing to write, gives
 // their allocations to check.
 TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenButNotCheckedIsCheckedByTheNextStart) {
-  auto journal = Open(options_);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  journal->Flush();
-  db_.Kill();
+  auto journal = OpenThenLosePostgres();
+  ASSERT_NE(journal, nullptr);
   for (std::uint64_t id = 2; id <= 21; ++id) {
     ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
   }
@@ -1373,10 +1381,8 @@ TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenButNotCheckedIsCheckedByTheNex
 // backlog's files, in their own numbering: the next start writes only the rest, so the api_logs
 // rows (which a replay cannot tell from new ones) are written once.
 TEST_F(PostgresSpillTest, ARecoveredBacklogCutOffMidwayIsTakenUpWhereItStopped) {
-  auto journal = Open(options_);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  journal->Flush();
-  db_.Kill();
+  auto journal = OpenThenLosePostgres();
+  ASSERT_NE(journal, nullptr);
   for (std::uint64_t id = 2; id <= 61; ++id) {
     ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
     journal->AppendLog(Log(static_cast<int>(id)));
@@ -1466,10 +1472,8 @@ TEST_F(PostgresSpillTest, WhatWasAcknowledgedWithoutACopyIsCopiedOnceTheFileCanB
 TEST_F(PostgresSpillTest, LogRowsAloneAreCopiedAsTheyCome) {
   options_.reconnect_min = std::chrono::seconds(5);
   options_.reconnect_max = std::chrono::seconds(5);
-  auto journal = Open(options_);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  journal->Flush();
-  db_.Kill();
+  auto journal = OpenThenLosePostgres();
+  ASSERT_NE(journal, nullptr);
   ASSERT_THAT(AppendAndWait(*journal, Allocation(2)), IsOk());  // degraded, backing off
   for (int i = 0; i < 10; ++i) journal->AppendLog(Log(i));
   const auto copy = dir_ / "copy";
@@ -1492,10 +1496,8 @@ TEST_F(PostgresSpillTest, LogRowsAloneAreCopiedAsTheyCome) {
 // as a replay (a reservation already stored is skipped, not a failed batch), and what was missing
 // is written.
 TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenInPartAlreadyIsWrittenAsAReplay) {
-  auto journal = Open(options_);
-  ASSERT_THAT(AppendAndWait(*journal, Allocation(1)), IsOk());
-  journal->Flush();
-  db_.Kill();
+  auto journal = OpenThenLosePostgres();
+  ASSERT_NE(journal, nullptr);
   for (std::uint64_t id = 2; id <= 51; ++id) {
     ASSERT_THAT(AppendAndWait(*journal, Allocation(id)), IsOk()) << id;
   }
