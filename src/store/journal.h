@@ -291,6 +291,12 @@ class Journal {
   // that backlog is written; then given once. The default: none (journals no other process
   // writes).
   virtual RecoveredAllocations TakeRecoveredAllocations() { return {}; }
+  // Calls `written` once that backlog is written (on the journal's own thread, or at once when it
+  // is already written and not taken), so that the store checks then rather than at its next
+  // tick: meanwhile it allocates through a Redis that may lack the backlog. `written` must not
+  // block. Replaces the previous one; nullptr stops the calls, and returns once a call under way
+  // is over. The default: never (journals no other process writes).
+  virtual void OnRecoveredBacklogWritten(std::function<void()> written) { (void)written; }
   // The store has checked them (found them in its state, or had it reloaded): the journal may
   // forget the backlog. Until then its files stay, so that a process killed before it checked
   // leaves the check to the next start on the directory.

@@ -563,6 +563,11 @@ bool PostgresJournal::WriteFront(std::unique_lock<std::mutex>& lock, std::size_t
   }
   Complete(lock, completions);
   done_cv_.notify_all();
+  if (std::exchange(recovered_just_written_, false)) {
+    lock.unlock();
+    AnnounceRecoveredWritten();
+    lock.lock();
+  }
   return !lost;
 }
 
@@ -884,6 +889,7 @@ void PostgresJournal::CheckpointSpillLocked() {
   }
   if (done_seq_ >= recovered_through_seq_ && logs_done_ >= recovered_logs_) {
     recovered_allocations_.written = std::chrono::steady_clock::now();
+    recovered_just_written_ = !recovered_allocations_.empty();
     spdlog::info("postgres journal: the backlog found at start-up is written to {}", server_);
     recovered_series_.clear();
     KeepUntilChecked(std::exchange(recovered_files_, {}));
@@ -951,6 +957,24 @@ RecoveredAllocations PostgresJournal::TakeRecoveredAllocations() {
   std::lock_guard lock(mu_);
   if (!recovered_files_.empty()) return {};  // not all written yet
   return std::exchange(recovered_allocations_, {});
+}
+
+void PostgresJournal::OnRecoveredBacklogWritten(std::function<void()> written) {
+  bool written_already = false;
+  {
+    std::lock_guard lock(written_mu_);
+    on_recovered_written_ = std::move(written);
+  }
+  {
+    std::lock_guard lock(mu_);
+    written_already = recovered_files_.empty() && !recovered_allocations_.empty();
+  }
+  if (written_already) AnnounceRecoveredWritten();
+}
+
+void PostgresJournal::AnnounceRecoveredWritten() {
+  std::lock_guard lock(written_mu_);
+  if (on_recovered_written_) on_recovered_written_();
 }
 
 void PostgresJournal::RecoveredBacklogChecked() {

@@ -196,6 +196,7 @@ class PostgresJournal final : public Journal {
 
   // The recovered backlog's allocations, once it is all written.
   RecoveredAllocations TakeRecoveredAllocations() override;
+  void OnRecoveredBacklogWritten(std::function<void()> written) override;
   // Deletes the recovered backlog's files, kept until now (unchecked_files_).
   void RecoveredBacklogChecked() override;
 
@@ -384,6 +385,13 @@ class PostgresJournal final : public Journal {
   std::uint64_t recovered_logs_ = 0;
   std::vector<std::unique_ptr<postgres::BacklogSpill>> recovered_files_;
   RecoveredAllocations recovered_allocations_;  // TakeRecoveredAllocations'
+  // Set by CheckpointSpillLocked when the recovered backlog is all written: the writer then
+  // calls on_recovered_written_, outside mu_ (WriteFront).
+  bool recovered_just_written_ = false;
+  // OnRecoveredBacklogWritten's; called holding written_mu_, which unsetting it waits for.
+  std::mutex written_mu_;
+  std::function<void()> on_recovered_written_;  // guarded by written_mu_
+  void AnnounceRecoveredWritten();
   // A recovered backlog's files once it is written, until the store has checked Redis against
   // its allocations (RecoveredBacklogChecked): killed before that, the next start checks.
   std::vector<std::unique_ptr<postgres::BacklogSpill>> unchecked_files_;

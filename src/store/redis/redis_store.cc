@@ -58,6 +58,7 @@ RedisStore::RedisStore(const core::Clock& clock, const core::Calendar& calendar,
 }
 
 RedisStore::~RedisStore() {
+  journal_->OnRecoveredBacklogWritten(nullptr);  // no new check task
   {
     std::lock_guard lock(rebuild_mu_);
     closing_ = true;  // no new rebuild
@@ -77,38 +78,51 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
                                                            std::unique_ptr<Journal> journal) {
   std::unique_ptr<RedisStore> store(
       new RedisStore(clock, calendar, std::move(options), std::move(journal)));
-  RedisConnection connection(store->options_.redis.connection);
+  if (auto attached = store->Attach(); !attached) return core::Fail(attached.error());
+  // A backlog this journal writes from now on is checked once written, not at the next tick
+  // (CheckRecoveredBacklog; the destructor unsets it first).
+  RedisStore* self = store.get();
+  store->journal_->OnRecoveredBacklogWritten([self] {
+    self->SubmitTask(
+        [self](RedisConnection& connection) { self->CheckRecoveredBacklog(connection); },
+        [](core::Error) {});  // left to the next tick
+  });
+  return store;
+}
+
+core::Result<void> RedisStore::Attach() {
+  RedisConnection connection(options_.redis.connection);
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) {
     spdlog::warn("redis store: redis unavailable at start ({}); loading it when it is back",
                  generation.error().ToString());
     IgnoreRows ignore;
-    auto summary = store->journal_->Load(clock.Now(), ignore);
+    auto summary = journal_->Load(clock_.Now(), ignore);
     if (!summary) return core::Fail(summary.error());
-    return store;
+    return {};
   }
-  store->redis_up_ = true;
+  redis_up_ = true;
   if (auto recent = RequireRedis7(connection); !recent) return core::Fail(recent.error());
   if (generation->is_nil()) {
-    if (auto rebuilt = store->Rebuild(connection); !rebuilt) {
+    if (auto rebuilt = Rebuild(connection); !rebuilt) {
       if (rebuilt.error().code() != core::ErrorCode::kUnavailable)
         return core::Fail(rebuilt.error());
       spdlog::warn("redis store: not loaded yet: {}", rebuilt.error().ToString());
-      store->reloading_ = true;  // /health: nothing can be allocated until it is (Tick retries)
+      reloading_ = true;  // /health: nothing can be allocated until it is (Tick retries)
     }
-    return store;
+    return {};
   }
   {
-    std::lock_guard lock(store->epoch_mu_);
-    store->epoch_ = generation->str;
+    std::lock_guard lock(epoch_mu_);
+    epoch_ = generation->str;
   }
   // Redis already holds the state; the journal's highest id still matters: a Redis restored from
   // an older snapshot must never hand out an id the journal already has, nor one of a block
   // another instance took from the counter the snapshot lost (kIdMargin).
   IgnoreRows ignore;
-  auto summary = store->journal_->Load(clock.Now(), ignore);
+  auto summary = journal_->Load(clock_.Now(), ignore);
   if (!summary) return core::Fail(summary.error());
-  if (auto raised = store->RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
+  if (auto raised = RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
       !raised) {
     spdlog::warn("redis store: {}", raised.error().ToString());
   }
@@ -116,8 +130,8 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
   // A backlog its writer did not live to check (Journal::RecoveredBacklogChecked) is checked
   // now, before the first allocation, not at the first tick a second later. No worker has the
   // store yet.
-  store->CheckRecoveredBacklog(connection);
-  return store;
+  CheckRecoveredBacklog(connection);
+  return {};
 }
 
 // --- plumbing ------------------------------------------------------------------------------------

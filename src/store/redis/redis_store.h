@@ -147,6 +147,9 @@ class RedisStore final : public Store {
  private:
   RedisStore(const core::Clock& clock, const core::Calendar& calendar, RedisStoreOptions options,
              std::unique_ptr<Journal> journal);
+  // Open's work once constructed: the generation, a rebuild or the attach to it, the ids, and
+  // the check of a recovered backlog already written.
+  core::Result<void> Attach();
 
   // --- running scripts (redis_store.cc) ---------------------------------------------------------
   redis::ScriptContext Context(core::TimePoint now) const;
@@ -369,7 +372,8 @@ class RedisStore final : public Store {
   // Errors: kUnavailable (Redis down, rebuilding, or the journal slow to answer: checked again
   // at the next load).
   core::Result<void> CheckAgainstJournal(redis::RedisConnection& connection);
-  // redis_store_check.cc, at each tick: once the journal wrote a backlog another process left
+  // redis_store_check.cc, at each tick and when the journal says it wrote the backlog
+  // (Journal::OnRecoveredBacklogWritten): once the journal wrote a backlog another process left
   // (Journal::TakeRecoveredAllocations), asks whether Redis was loaded without it (another
   // instance rebuilt it while the allocations were in no journal): when the generation's load
   // began after the oldest allocation and before the backlog was written, or Redis lacks one of
@@ -444,9 +448,12 @@ class RedisStore final : public Store {
   const std::string instance_id_;
   std::atomic<bool> backlog_announced_{false};
   // A recovered backlog's allocations not yet found in Redis (CheckRecoveredBacklog), and when
-  // the journal had written them (this instance's clock). Redis worker thread only.
-  RecoveredAllocations recovered_to_check_;
-  core::TimePoint recovered_written_at_{};
+  // the journal had written them (this instance's clock). recovered_mu_ is held by each check
+  // (a tick's, the one the journal calls for once it wrote them, Open's): two workers may run
+  // one each at once.
+  std::mutex recovered_mu_;
+  RecoveredAllocations recovered_to_check_;  // guarded by recovered_mu_
+  core::TimePoint recovered_written_at_{};   // guarded by recovered_mu_
 
   std::atomic<bool> redis_up_{false};
   // Redis lost its data (or a pool of it is being reloaded) and no script found it back yet:

@@ -149,11 +149,13 @@ core::Result<std::size_t> RedisStore::CountLacking(
 }
 
 void RedisStore::CheckRecoveredBacklog(RedisConnection& connection) {
+  std::lock_guard lock(recovered_mu_);
   if (recovered_to_check_.empty()) {
     recovered_to_check_ = journal_->TakeRecoveredAllocations();
     if (recovered_to_check_.empty()) return;
-    // Taken up to a tick after they were written, when a load that waited for them (this
-    // instance's, or one that waited for its announcement) may have begun already: dated back.
+    // Taken after they were written (up to a tick after, when the journal's call found the
+    // queue full), when a load that waited for them (this instance's, or one that waited for its
+    // announcement) may have begun already: dated back.
     const auto since = std::chrono::steady_clock::now() - recovered_to_check_.written;
     recovered_written_at_ = clock_.Now();
     if (recovered_to_check_.written != std::chrono::steady_clock::time_point{}) {

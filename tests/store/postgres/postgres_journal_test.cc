@@ -1361,14 +1361,22 @@ TEST_F(PostgresSpillTest, ARecoveredBacklogWrittenButNotCheckedIsCheckedByTheNex
   db_.Restart();
   auto writer = Open(options_);
   ASSERT_NE(writer, nullptr);
+  std::atomic<int> announced{0};  // OnRecoveredBacklogWritten's calls: the store's cue to check
+  writer->OnRecoveredBacklogWritten([&] { ++announced; });
   CatchUp(*writer);
   ASSERT_EQ(Count("reservations"), 21);
+  // Once, or twice if the commit came as it was being set: a check more, which finds nothing.
+  EXPECT_GE(announced.load(), 1) << "the commit that wrote it announces it";
   writer.reset();  // killed before its store checked
   ASSERT_FALSE(Files().empty());
 
   auto next = Open(options_);
   ASSERT_NE(next, nullptr);
   EXPECT_TRUE(next->Healthy()) << "nothing to write";
+  const int before = announced.load();
+  next->OnRecoveredBacklogWritten([&] { ++announced; });
+  EXPECT_EQ(announced.load(), before + 1) << "written already: announced at once";
+  next->OnRecoveredBacklogWritten(nullptr);
   const RecoveredAllocations allocations = Check(*next);
   EXPECT_EQ(allocations.allocations, 20u);
   EXPECT_EQ(allocations.oldest, kT0);
