@@ -131,9 +131,14 @@ void AgiServer::Stop() {
     std::lock_guard lock(state->mu);
     connections.assign(state->connections.begin(), state->connections.end());
   }
+  const auto stop_by = SteadyClock::now() + state->context.stop_grace;
   for (auto& connection : connections) {
-    asio::post(connection->socket.get_executor(), [connection] {
-      if (!connection->awaiting_environment || connection->finished) return;
+    asio::post(connection->socket.get_executor(), [connection, stop_by] {
+      if (connection->finished) return;
+      if (!connection->awaiting_environment) {
+        connection->StopBy(stop_by);
+        return;
+      }
       boost::system::error_code ignored;
       connection->socket.close(ignored);  // its pending read ends; nothing was asked yet
     });

@@ -48,6 +48,10 @@ struct AgiContext {
   // descriptor (the HTTP API's too). One exchange lasts milliseconds: a busy dialer keeps a few
   // dozen open. Default 1,000.
   std::size_t max_connections = 1'000;
+  // After Stop(), how long the exchanges under way have in all: the read timeout restarts at
+  // every command, so a slow peer answering each just in time would hold the stop for seconds
+  // per command (29 s for a `lookup` in a review, near systemd's TimeoutStopSec). 2 s, as HTTP.
+  std::chrono::milliseconds stop_grace{2000};
 };
 
 // The share of the process's descriptors max_connections may take (net::ConnectionCapFor).

@@ -439,7 +439,10 @@ class Session {
   }
 
   Answer Lost(std::string_view doing, const boost::system::error_code& ec) {
-    if (conn_->timed_out) {
+    if (conn_->timed_out && conn_->stop_by <= SteadyClock::now()) {
+      spdlog::warn("agi: {} {} when the stop's {} ms were over: closed", who_, doing,
+                   state_->context.stop_grace.count());
+    } else if (conn_->timed_out) {
       spdlog::warn("agi: {} silent for {} ms {}: closed", who_,
                    state_->context.read_timeout.count(), doing);
     } else if (ec == asio::error::eof) {

@@ -6,6 +6,7 @@
 // Owned by a shared_ptr that the accept loop and every session also hold.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,16 +31,23 @@ using SteadyClock = std::chrono::steady_clock;
 struct AgiConnection {
   explicit AgiConnection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
 
-  // Moves the instant at which the watchdog closes the socket; max() = no deadline.
+  // Moves the instant at which the watchdog closes the socket; max() = no deadline. Never past
+  // the stop's (StopBy).
   void SetDeadline(SteadyClock::time_point at) {
-    deadline = at;
+    deadline = std::min(at, stop_by);
     timed_out = false;
     watchdog.cancel();  // the watchdog re-arms for the new instant
+  }
+  // The stop began: the exchange ends by `at` at the latest, whatever it is waiting for.
+  void StopBy(SteadyClock::time_point at) {
+    stop_by = at;
+    if (!timed_out && !finished && deadline > at) SetDeadline(at);
   }
 
   tcp::socket socket;
   asio::steady_timer watchdog;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  SteadyClock::time_point stop_by = SteadyClock::time_point::max();  // StopBy's
   bool awaiting_environment = true;  // nothing asked yet: Stop() may close it
   bool timed_out = false;            // the watchdog cancelled the pending operation
   bool finished = false;             // the session ended; the watchdog ends too

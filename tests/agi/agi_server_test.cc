@@ -6,7 +6,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -43,7 +45,8 @@ class AgiServerTest : public ::testing::Test {
 
   void StartServer() {
     AgiContext context{store_, clock_, std::chrono::milliseconds(100)};
-    context.read_timeout = std::chrono::milliseconds(300);
+    context.read_timeout = read_timeout_;
+    context.stop_grace = stop_grace_;
     context.max_connections = max_connections_;
     io_.restart();  // after a StopServer(), whose io.run() returned
     server_ = std::make_unique<AgiServer>(io_, context);
@@ -66,6 +69,8 @@ class AgiServerTest : public ::testing::Test {
   }
 
   std::size_t max_connections_ = 1'000;
+  std::chrono::milliseconds read_timeout_{300};
+  std::chrono::milliseconds stop_grace_{2000};
   FakeStore store_;
   FixedClock clock_{kTestNow};
   boost::asio::io_context io_;
@@ -356,6 +361,33 @@ TEST_F(AgiServerTest, ReleaseByReservationArgument) {
   ASSERT_EQ(releases.size(), 1U);  // released even though the dead channel refused the status
   EXPECT_EQ(releases[0].reservation_id, 77U);
   EXPECT_EQ(releases[0].outcome, core::CallOutcome::kNoAnswer);
+}
+
+// The read timeout restarts at each command: a peer answering each just inside it held a stop
+// for seconds per command (29 s for a `lookup` in a review). The stop gives the exchanges under
+// way stop_grace in all: here 0.2 s where the peer's five answers would take 4 s.
+TEST_F(AgiServerTest, AStopEndsASlowExchangeWhenItsGraceIsOver) {
+  StopServer();
+  read_timeout_ = std::chrono::milliseconds(1'000);
+  stop_grace_ = std::chrono::milliseconds(200);
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  FakeAsterisk asterisk(port_);
+  ASSERT_TRUE(asterisk.Send(AsteriskEnv()));
+  std::atomic<int> commands{0};
+  std::thread peer([&] {
+    while (asterisk.ReadLine()) {
+      ++commands;
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));  // inside the read timeout
+      if (!asterisk.Send("200 result=1\n")) break;
+    }
+  });
+  while (commands.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto began = std::chrono::steady_clock::now();
+  StopServer();  // returns once io.run() did: once the last exchange ended
+  const auto took = std::chrono::steady_clock::now() - began;
+  peer.join();
+  EXPECT_LT(took, std::chrono::milliseconds(2'000)) << "held by the slow peer";
+  EXPECT_LT(commands.load(), 5) << "the exchange ran to its end";
 }
 
 TEST_F(AgiServerTest, StopClosesConnectionsThatAskedNothingYet) {
