@@ -24,6 +24,13 @@ inline bool IsLogOnly(const std::vector<JournalEntry>& entries) {
   });
 }
 
+// Whether an append carries releases only (answered before their commit: IndexedStore::Release).
+inline bool IsReleaseOnly(const std::vector<JournalEntry>& entries) {
+  return !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const auto& e) {
+    return std::holds_alternative<ReservationReleased>(e);
+  });
+}
+
 // Runs a caller's callback. Callbacks must not throw; one that does must not take the journal's
 // thread or the other waiters down, so it is logged (as `who`, e.g. "sqlite journal") and dropped.
 template <class F, class... Args>

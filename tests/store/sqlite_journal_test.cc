@@ -287,6 +287,77 @@ TEST_F(SqliteJournalTest, CommitBlockedPastBusyTimeoutFailsAllItsWaiters) {
   EXPECT_FALSE(journal->Stalled());
 }
 
+// The store answers a release before its commit (IndexedStore::Release): one whose commit failed
+// (here a lock another process held past the busy timeout) is written once the database can be,
+// without another append to carry it; its waiter hears only of that. Lost, the call's outcome
+// was unknown for good and the reservation live again after a restart (the FastAGI review).
+TEST_F(SqliteJournalTest, AReleaseWhoseCommitFailedIsWrittenOnceTheDatabaseCanBe) {
+  auto journal = OpenJournal({.path = path_, .busy_timeout = std::chrono::milliseconds(20)});
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'100)),
+                                       Made(MakeReservation(7, 2'125'550'100, kT0, seconds(60)))}),
+              IsOk());
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  std::atomic<int> calls{0};
+  core::Result<void> released = core::Fail(core::Error::Unavailable("not called"));
+  journal->Append({Released(7, kT0 + seconds(30))}, [&](core::Result<void> r) {
+    released = std::move(r);
+    ++calls;
+  });
+  const auto waited = [](const auto& done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  };
+  ASSERT_TRUE(waited([&] { return journal->BatchesFailed() >= 1; }));
+  EXPECT_EQ(calls.load(), 0) << "kept, not failed";
+  EXPECT_EQ(journal->QueueDepth(), 1u);
+  EXPECT_TRUE(journal->Stalled()) << "its own commit failed as any other";
+  side.Exec("COMMIT");
+  ASSERT_TRUE(waited([&] { return calls.load() == 1; })) << "never written again";
+  EXPECT_THAT(released, IsOk());
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  EXPECT_TRUE(journal->Healthy());
+  EXPECT_THAT(side.Column("SELECT outcome FROM reservations WHERE id = 7"),
+              ElementsAre("answered"));
+  RecordingSink sink;
+  ASSERT_THAT(journal->Load(kT0 + seconds(40), sink), IsOk());
+  EXPECT_TRUE(sink.live.empty()) << "live again after a restart";
+}
+
+// A kept release is tried again in a transaction of its own, which leaves the journal's health
+// alone: one that can never be written (here a trigger refuses it) fails no other append and
+// does not stall allocation; at the stop it is tried once more and then given up.
+TEST_F(SqliteJournalTest, AKeptReleaseThatCannotBeWrittenFailsNothingElse) {
+  auto journal = OpenJournal({.path = path_, .failed_commit_hold = std::chrono::milliseconds(500)});
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'100)),
+                                       Made(MakeReservation(7, 2'125'550'100, kT0, seconds(60)))}),
+              IsOk());
+  SideConnection side(path_);
+  side.Exec(
+      "CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON reservations BEGIN SELECT "
+      "RAISE(ABORT, 'injected'); END");
+  std::atomic<int> calls{0};
+  core::Result<void> released;
+  journal->Append({Released(7, kT0 + seconds(30))}, [&](core::Result<void> r) {
+    released = std::move(r);
+    ++calls;
+  });
+  journal->Flush();
+  EXPECT_EQ(calls.load(), 0);
+  // Past the hold and the next try (kRetryReleasesEvery): changes commit as before.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
+  EXPECT_GE(journal->BatchesFailed(), 2u) << "tried again";
+  EXPECT_FALSE(journal->Stalled());
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'101))}), IsOk());
+  EXPECT_EQ(calls.load(), 0);
+  journal.reset();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_THAT(released, HasError(core::ErrorCode::kUnavailable));
+}
+
 // After a failed commit nothing may succeed for a while (no log rows, no releases): past
 // failed_commit_hold one allocation goes through as the probe.
 TEST_F(SqliteJournalTest, AFailedCommitStallsTheJournalForTheHoldAtMost) {

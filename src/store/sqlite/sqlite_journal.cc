@@ -173,10 +173,21 @@ void SqliteJournal::WriterLoop() {
   std::vector<ApiLogEntry> logs;
   std::unique_lock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [this] { return stop_ || !queue_.empty() || !logs_.empty() || prune_; });
+    const auto work = [this] { return stop_ || !queue_.empty() || !logs_.empty() || prune_; };
+    if (retry_.empty()) {
+      work_cv_.wait(lock, work);
+    } else {
+      work_cv_.wait_until(lock, retry_at_, work);
+    }
+    // Kept releases first, so that a batch after them (which may allocate their numbers again)
+    // commits after them when both can.
+    if (!retry_.empty() && (stop_ || std::chrono::steady_clock::now() >= retry_at_)) {
+      RetryReleases(lock);
+      continue;
+    }
     if (queue_.empty() && logs_.empty()) {
-      if (!stop_) {  // only a prune is due
-        PruneStep(lock);
+      if (!stop_) {  // only a prune is due, or nothing yet (a retry's wait)
+        if (prune_) PruneStep(lock);
         continue;
       }
       if (prune_) {  // everything has been written; a pass under way ends here
@@ -197,9 +208,11 @@ void SqliteJournal::WriterLoop() {
     }
     logs.swap(logs_);  // the writer's emptied buffer goes back, capacity and all
     writing_logs_ = logs.size();
+    const bool stopping = stop_;
     lock.unlock();
 
-    CommitBatch(batch, logs);
+    std::vector<Pending> kept;
+    CommitBatch(batch, logs, stopping ? nullptr : &kept);
     const std::uint64_t last_seq = batch.empty() ? 0 : batch.back().seq;
     batch.clear();
     // A burst grows both log buffers (they take turns) up to max_log_queue rows, ~180 bytes
@@ -214,6 +227,7 @@ void SqliteJournal::WriterLoop() {
 
     lock.lock();
     pending_entries_ -= entries;
+    KeepForRetryLocked(kept);
     writing_logs_ = 0;
     if (last_seq != 0) done_seq_ = last_seq;
     done_cv_.notify_all();
@@ -267,7 +281,40 @@ void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs) {
+void SqliteJournal::RetryReleases(std::unique_lock<std::mutex>& lock) {
+  std::vector<Pending> releases = std::exchange(retry_, {});
+  std::size_t entries = 0;
+  for (const Pending& p : releases) entries += p.entries.size();
+  const bool stopping = stop_;
+  lock.unlock();
+  std::vector<Pending> kept;
+  CommitBatch(releases, {}, stopping ? nullptr : &kept, /*retry=*/true);
+  lock.lock();
+  pending_entries_ -= entries;
+  KeepForRetryLocked(kept);
+}
+
+void SqliteJournal::KeepForRetryLocked(std::vector<Pending>& kept) {
+  if (kept.empty()) return;
+  const bool first = retry_.empty();
+  std::size_t entries = 0;
+  for (Pending& p : kept) {
+    entries += p.entries.size();
+    retry_.push_back(std::move(p));
+  }
+  pending_entries_ += entries;
+  retry_at_ = std::chrono::steady_clock::now() + kRetryReleasesEvery;
+  if (first) {
+    spdlog::warn(
+        "sqlite journal: {} releases not written: tried again every {} ms for up to {} min, on "
+        "their own",
+        entries, kRetryReleasesEvery.count(), kRetryReleasesFor.count());
+  }
+  kept.clear();
+}
+
+void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs,
+                                std::vector<Pending>* kept, bool retry) {
   std::vector<const JournalEntry*> entries;
   for (const Pending& p : batch) {
     for (const JournalEntry& e : p.entries) entries.push_back(&e);
@@ -285,6 +332,11 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
     entries_committed_.fetch_add(entries.size() + logs.size());
     failed_at_.store(0);
     if (!healthy_.exchange(true)) spdlog::info("sqlite journal: commits succeed again");
+  } else if (retry) {
+    // Neither unhealthy nor stalled for it: the appends' own commits tell whether the database
+    // can be written (one release that can never be written must not stop allocation).
+    batches_failed_.fetch_add(1);
+    result = core::Fail(WithPath(result.error(), options_.path));
   } else {
     batches_failed_.fetch_add(1);
     failed_at_.store(std::chrono::steady_clock::now().time_since_epoch().count());
@@ -293,7 +345,17 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
                   entries.size(), logs.size(), result.error().ToString());
     result = core::Fail(WithPath(result.error(), options_.path));
   }
-  for (const Pending& p : batch) CallSafely(kWho, p.on_durable, result);
+  const auto now = std::chrono::steady_clock::now();
+  for (Pending& p : batch) {
+    if (!result && kept != nullptr && IsReleaseOnly(p.entries)) {
+      if (p.failed_since == std::chrono::steady_clock::time_point{}) p.failed_since = now;
+      if (now - p.failed_since < kRetryReleasesFor) {
+        kept->push_back(std::move(p));
+        continue;
+      }
+    }
+    CallSafely(kWho, p.on_durable, result);
+  }
 }
 
 bool SqliteJournal::Flush() {

@@ -6,6 +6,8 @@
 // COMMIT, then completes every waiter of the batch at once, so N concurrent allocations cost one
 // fsync, not N. If the commit fails, the batch is rolled back, every waiter gets kUnavailable,
 // Healthy() turns false until a later commit succeeds, and the writer goes on with the next batch.
+// Except releases: the store answers them before their commit, so a release-only append whose
+// commit failed is written again, on its own, every kRetryReleasesEvery for kRetryReleasesFor.
 // History queries run on a second thread with its own read-only connection, which WAL lets read
 // while the writer writes. Load() reads on the caller's thread through a connection of its own.
 //
@@ -101,7 +103,8 @@ class SqliteJournal final : public Journal {
 
   // Queues `entries` and returns at once. `on_durable` (may be empty) runs exactly once on the
   // writer thread: with success after the batch holding them committed, or kUnavailable when it
-  // failed. A log-only append that finds the queue over max_log_queue is dropped (counted in
+  // failed (for an append of releases only: when it failed for kRetryReleasesFor, or once more at
+  // the stop). A log-only append that finds the queue over max_log_queue is dropped (counted in
   // DroppedLogs()) and its `on_durable` gets kUnavailable at once, on the caller's thread.
   // Buffers the row for the next batch (no allocation per row beyond its strings); dropped and
   // counted past max_log_queue.
@@ -143,6 +146,8 @@ class SqliteJournal final : public Journal {
     std::vector<JournalEntry> entries;
     Durable on_durable;
     std::uint64_t seq = 0;  // position in append order, 1-based
+    // A release-only append kept after a failed commit: when its first commit failed.
+    std::chrono::steady_clock::time_point failed_since{};
   };
 
   SqliteJournal(SqliteOptions options, sqlite::Database write_db, sqlite::BatchWriter writer,
@@ -153,13 +158,29 @@ class SqliteJournal final : public Journal {
   static constexpr std::size_t kPruneChunkRows = 1'000;
   // Under load, the least time between two prune chunks.
   static constexpr std::chrono::milliseconds kPruneEvery{100};
+  // Releases kept after a failed commit (a lock held elsewhere past busy_timeout, a full disk)
+  // are tried again this often, for this long: the caller heard `ok` already, and a release lost
+  // leaves its call's outcome unknown (auto-rest judges numbers by it) and the reservation live
+  // until its TTL after a restart. Bounded by the reservations there are to release.
+  static constexpr std::chrono::milliseconds kRetryReleasesEvery{1'000};
+  static constexpr std::chrono::minutes kRetryReleasesFor{10};
 
   void WriterLoop();
   // Deletes one chunk of the pending prune; completes it when nothing older is left or on an
   // error. REQUIRES: `lock` holds mu_ and prune_ is set; released while writing.
   void PruneStep(std::unique_lock<std::mutex>& lock);
-  // Writes one batch, completes its waiters and publishes the outcome.
-  void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs);
+  // Writes one batch, completes its waiters and publishes the outcome. When it fails and `kept`
+  // is given, its release-only appends that have not been failing for kRetryReleasesFor move
+  // there, not completed.
+  // A `retry` (RetryReleases') that fails leaves Healthy() and Stalled() as they were.
+  void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs,
+                   std::vector<Pending>* kept, bool retry = false);
+  // Writes the kept releases (retry_) in a transaction of their own, so that one that cannot be
+  // written fails no other append; keeps them again when it fails, unless the journal stops.
+  // REQUIRES: `lock` holds mu_; released while writing.
+  void RetryReleases(std::unique_lock<std::mutex>& lock);
+  // Puts `kept` (CommitBatch's) in retry_ for the next try. REQUIRES: mu_ held.
+  void KeepForRetryLocked(std::vector<Pending>& kept);
   // kUnavailable once the database file is no longer at its path (deleted, renamed or replaced
   // while serving): SQLite would go on writing to the unlinked file. Writer thread only.
   core::Result<void> FileStillThere();
@@ -178,9 +199,11 @@ class SqliteJournal final : public Journal {
   std::condition_variable work_cv_;  // the writer waits for appends or stop_
   std::condition_variable done_cv_;  // Flush waits for done_seq_
   std::deque<Pending> queue_;        // guarded by mu_
+  std::vector<Pending> retry_;       // guarded by mu_; releases kept after a failed commit
+  std::chrono::steady_clock::time_point retry_at_{};  // guarded by mu_; retry_'s next try
   std::vector<ApiLogEntry> logs_;    // guarded by mu_; api_logs rows for the next batch
   std::size_t writing_logs_ = 0;     // guarded by mu_; rows in the batch being written
-  std::size_t pending_entries_ = 0;  // guarded by mu_; queued plus in the batch being written
+  std::size_t pending_entries_ = 0;  // guarded by mu_; queued, kept or being written
   std::uint64_t appended_seq_ = 0;   // guarded by mu_; seq of the last accepted append
   std::uint64_t done_seq_ = 0;       // guarded by mu_; every append up to it is completed
   bool stop_ = false;                // guarded by mu_
