@@ -394,8 +394,13 @@ class Session {
         co_return Answer::kHangup;
       }
       if (reply.kind != Reply::Kind::kResult || reply.result != 1) {
+        // result=0 and result=-1 say different things: the line keeps N (the review found it
+        // missing).
+        const std::string answer = reply.kind == Reply::Kind::kResult
+                                       ? fmt::format("200 result={}", reply.result)
+                                       : std::to_string(reply.code);
         spdlog::warn("agi: {} refused `{}`: {} {}", who_, command.substr(0, command.size() - 1),
-                     reply.code, reply.data.substr(0, 200));
+                     answer, reply.data.substr(0, 200));
         co_return Answer::kRefused;
       }
       if (confirmed) ++*confirmed;

@@ -209,6 +209,20 @@ TEST_F(AgiServerTest, InvalidCommandAfterTheNumberWasSetKeepsTheReservation) {
   EXPECT_TRUE(store_.releases().empty());  // the channel has the number; its hang-up releases
 }
 
+// The warning names the reply as sent: `result=0` and `result=-1` say different things.
+TEST_F(AgiServerTest, ARefusedCommandIsLoggedWithItsResult) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  FakeAsterisk asterisk(port_);
+  EXPECT_EQ(asterisk.Exchange(AsteriskEnv(), {"200 result=-1\n"}).size(), 1U);
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_NE(
+      captured->str().find("refused `SET VARIABLE CALLERID(num) \"2125551234\"`: 200 result=-1"),
+      std::string::npos)
+      << captured->str();
+}
+
 TEST_F(AgiServerTest, PeerThatStopsTalkingIsDisconnected) {
   FakeAsterisk asterisk(port_);
   const auto commands = asterisk.Exchange(AsteriskEnv(), {""});  // never answers the first
