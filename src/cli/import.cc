@@ -240,6 +240,11 @@ std::optional<std::string> RejectsPathProblem(const ImportOptions& options) {
   if (options.via_api.empty() && IsStoreFile(options.data_dir, options.rejects_path)) {
     return "is a file of the store";
   }
+  // Only a regular file can be a database; reading a pipe, a FIFO or a terminal (`--rejects
+  // /dev/stdout | tee`) would wait for bytes that never come.
+  if (::stat(options.rejects_path.c_str(), &rejects) != 0 || !S_ISREG(rejects.st_mode)) {
+    return std::nullopt;
+  }
   std::ifstream existing(options.rejects_path, std::ios::binary);
   char magic[16] = {};
   if (existing.read(magic, sizeof magic) &&

@@ -21,6 +21,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -203,7 +204,14 @@ int RunImportViaApi(const ImportOptions& options, std::ostream& err) {
     return 2;
   }
   auto url = boost::urls::parse_uri(options.via_api);
-  if (!url || url->scheme() != "http" || url->host().empty()) {
+  // A port past 65535 is no port (the resolver took 85236 for 19700: another server's import).
+  const auto bad_port = [](std::string_view port) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    return ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535;
+  };
+  if (!url || url->scheme() != "http" || url->host().empty() ||
+      (url->has_port() && bad_port(url->port()))) {
     err << "cidrotor import: --via-api: expected http://HOST:PORT, got '" << options.via_api
         << "'\n";
     return 2;

@@ -4,11 +4,13 @@
 #include "cli/import.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <sstream>
 #include <string>
@@ -253,6 +255,51 @@ TEST_F(ImportCommandTest, RejectsGoToStderrWithoutAFileAndNeverOverTheInput) {
   err.str("");
   EXPECT_EQ(RunImport(options, err), 1);
   EXPECT_EQ(err.str().find("not shown"), std::string::npos) << err.str();
+}
+
+// `--rejects /dev/stdout | tee`: the check that the rejects file is no database read the pipe,
+// and waited for ever (the review's import hung for 10 minutes). Here a pipe of the test's own.
+TEST_F(ImportCommandTest, RejectsIntoAPipeAreWrittenWithoutWaiting) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ImportOptions options;
+  options.data_dir = dir_ / "data";
+  options.input = Write("one-bad.csv", "caller_id,hourly_limit\n2125550100,5\nbad,5\n");
+  options.rejects_path = "/dev/fd/" + std::to_string(fds[1]);
+  options.progress = ProgressMode::kNone;
+  std::ostringstream err;
+  auto run = std::async(std::launch::async, [&] { return RunImport(options, err); });
+  if (run.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ASSERT_EQ(::write(fds[1], "0123456789abcdef", 16), 16);  // lets the stuck read end
+    run.wait();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    FAIL() << "the import waited on its rejects pipe";
+  }
+  EXPECT_EQ(run.get(), 1) << err.str();
+  ::close(fds[1]);
+  std::string rejected;
+  char chunk[256];
+  for (ssize_t n; (n = ::read(fds[0], chunk, sizeof chunk)) > 0;) {
+    rejected.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  EXPECT_NE(rejected.find("bad"), std::string::npos) << rejected;
+}
+
+// A port past 65535 was wrapped by the resolver (85236 reached a server on 19700): refused.
+TEST_F(ImportCommandTest, AViaApiUrlWithoutAPortThatCanBeIsAUsageError) {
+  ImportOptions options;
+  options.input = Write("one.csv", "caller_id\n2125550100\n");
+  options.progress = ProgressMode::kNone;
+  options.token = "t";
+  for (const std::string url : {"http://127.0.0.1:85236", "http://127.0.0.1:0"}) {
+    options.via_api = url;
+    std::ostringstream err;
+    EXPECT_EQ(RunImport(options, err), 2) << url;
+    EXPECT_NE(err.str().find("expected http://HOST:PORT, got '" + url + "'"), std::string::npos)
+        << err.str();
+  }
 }
 
 TEST_F(ImportCommandTest, DryRunWritesNothing) {
