@@ -39,6 +39,19 @@ REGIONS = {
     "PE": "Prince Edward Island", "QC": "Quebec", "SK": "Saskatchewan",
     "NT": "Northwest Territories", "NU": "Nunavut", "YT": "Yukon",
 }
+# Overlays the packaged data does not place (its 8.12.57 release is from late 2022, and it names
+# 445 "Philadelphia" with no state), each with an area code it overlays: it takes that one's
+# region. From the state commissions' and NANPA's overlay announcements (e.g. cpuc.ca.gov/AreaCodes
+# for California's). Where the data places an area code, the data wins.
+OVERLAYS = {
+    350: 209, 357: 559, 369: 707, 738: 213, 837: 530,  # California
+    445: 215, 835: 610,  # Pennsylvania
+    329: 845, 363: 516, 624: 716,  # New York
+    324: 904, 645: 305, 728: 561,  # Florida
+    686: 703, 227: 301, 436: 440, 472: 910, 983: 303, 730: 618, 861: 815, 274: 920,
+    557: 314, 235: 573,
+    354: 450, 382: 519, 428: 506, 683: 705, 879: 709, 942: 416, 257: 250,  # Canada
+}
 BY_NAME = {name: code for code, name in REGIONS.items()}
 BY_NAME["Washington State"] = "WA"
 CITY_AND_REGION = re.compile(r", ([A-Z]{2})$")  # "Santa Monica, CA"
@@ -74,6 +87,10 @@ def main():
         country = phonenumbers.region_code_for_number(phonenumbers.parse(f"+1{npa}2000000"))
         if country and country not in ("US", "CA", "ZZ"):
             table.append((country, npa))
+    placed = {npa: state for state, npa in table}
+    for npa, overlaid in sorted(OVERLAYS.items()):
+        if npa not in placed and overlaid in placed:
+            table.append((placed[overlaid], npa))
     if len(table) < 300:  # the data went missing or changed shape: fail the build, loudly
         sys.exit(f"area_code_states.py: only {len(table)} area codes placed")
     with open(sys.argv[1], "w", encoding="ascii") as out:
