@@ -73,6 +73,9 @@ BodyKind ClassifyBody(const Request& request) {
 // Adds decoded key=value pairs of an encoded query (no leading '?').
 core::Result<void> AddEncodedQuery(boost::urls::params_view params, service::Params& out) {
   for (const auto param : params) {
+    // An empty pair (`a=1&&b=2`, a trailing `&` from a script joining `a=${X}&`) carries nothing,
+    // as for the form parsers of browsers and frameworks.
+    if (param.key.empty() && !param.has_value) continue;
     auto added = out.Add(param.key, param.has_value ? param.value : std::string());
     if (!added) return added;
   }

@@ -41,6 +41,21 @@ TEST(RequestDecodingTest, PercentDecodesTheQuery) {
   EXPECT_FALSE(params->Get("flag").has_value());
 }
 
+// `a=${X}&b=${Y}&` from a script, or `&&`: nothing there (the admin writes, which refuse names
+// they do not know, refused the empty one, naming `body` even for the query's).
+TEST(RequestDecodingTest, EmptyPairsAreNoParameters) {
+  auto params = DecodeParams(Post("/add-number?caller_id=2125550183&", "pool=west&&carrier=A&",
+                                  "application/x-www-form-urlencoded"),
+                             ParamSources::kQueryAndBody);
+  ASSERT_TRUE(params.has_value()) << params.error().ToString();
+  EXPECT_EQ(params->size(), 3u);
+  EXPECT_EQ(params->Get("caller_id"), "2125550183");
+  EXPECT_EQ(params->Get("carrier"), "A");
+  auto unnamed = DecodeParams(Get("/add-number?=x"), ParamSources::kQuery);
+  ASSERT_TRUE(unnamed.has_value());
+  EXPECT_TRUE(unnamed->Given("")) << "a value without a name is still there, to be refused";
+}
+
 TEST(RequestDecodingTest, NoQueryIsNoParams) {
   auto params = DecodeParams(Get("/health"), ParamSources::kQuery);
   ASSERT_TRUE(params.has_value());
