@@ -16,12 +16,15 @@ namespace {
 
 constexpr std::uint64_t kMaxDurationSeconds = 86'400;
 
-// campaign or agent as a dialer sends it: blank (a dialplan variable that expanded to spaces)
-// counts as absent, as empty does (SPEC), rather than costing the call its caller-ID.
-std::optional<std::string_view> DialerName(const Params& params, std::string_view name) {
+// A call's parameter as a dialer sends it, without blanks at either end (a dialplan variable that
+// expanded to spaces, or kept the newline of `${SHELL(...)}`'s output): blank counts as absent,
+// as empty does (SPEC), rather than costing the call its caller-ID.
+std::optional<std::string_view> DialerValue(const Params& params, std::string_view name) {
   const auto value = params.Get(name);
-  if (value && TrimSpaces(*value).empty()) return std::nullopt;
-  return value;
+  if (!value) return std::nullopt;
+  const std::string_view trimmed = TrimBlanks(*value);
+  if (trimmed.empty()) return std::nullopt;
+  return trimmed;
 }
 
 }  // namespace
@@ -29,23 +32,29 @@ std::optional<std::string_view> DialerName(const Params& params, std::string_vie
 core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params) {
   core::AllocationRequest request;
 
-  const auto to = params.Get("to");
+  // Blanks at its end only: a space at its start is the '+' of "+44..." sent unencoded, which
+  // ParseDestination refuses as international rather than take 44 for a dial prefix.
+  auto to = params.Get("to");
+  if (to) {
+    const auto end = to->find_last_not_of(" \t\r\n");
+    to = end == std::string_view::npos ? std::nullopt : std::optional(to->substr(0, end + 1));
+  }
   if (!to) return core::Fail(core::Error::InvalidArgument("to", "is required"));
   auto destination = core::PhoneNumber::ParseDestination(*to, "to");
   if (!destination) return core::Fail(std::move(destination).error());
   request.destination = *destination;
 
-  if (const auto campaign = DialerName(params, "campaign")) {
+  if (const auto campaign = DialerValue(params, "campaign")) {
     auto parsed = ParseAgentOrCampaign(*campaign, "campaign");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.campaign = std::move(*parsed);
   }
-  if (const auto agent = DialerName(params, "agent")) {
+  if (const auto agent = DialerValue(params, "agent")) {
     auto parsed = ParseAgentOrCampaign(*agent, "agent");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.agent = std::move(*parsed);
   }
-  if (const auto lead = params.Get("lead")) {
+  if (const auto lead = DialerValue(params, "lead")) {
     auto parsed = ParseLeadId(*lead, "lead");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.lead_id = *parsed;
@@ -58,8 +67,8 @@ core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params)
 
 LoggedNames NamesToLog(const Params& params) {
   LoggedNames names;
-  const auto agent = DialerName(params, "agent");
-  const auto campaign = DialerName(params, "campaign");
+  const auto agent = DialerValue(params, "agent");
+  const auto campaign = DialerValue(params, "campaign");
   if (auto parsed = ParseAgentOrCampaign(agent.value_or(core::kAutoAgent), "agent")) {
     names.agent = std::move(*parsed);
   }
@@ -72,13 +81,13 @@ LoggedNames NamesToLog(const Params& params) {
 core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
   core::ReleaseRequest request;
 
-  if (const auto id = params.Get("reservation_id")) {
+  if (const auto id = DialerValue(params, "reservation_id")) {
     auto parsed =
         ParseWholeNumber(*id, "reservation_id", 1, std::numeric_limits<std::uint64_t>::max());
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.reservation_id = *parsed;
   }
-  if (const auto caller_id = params.Get("caller_id")) {
+  if (const auto caller_id = DialerValue(params, "caller_id")) {
     auto parsed = core::PhoneNumber::ParsePoolNumber(*caller_id, "caller_id");
     if (!parsed) return core::Fail(std::move(parsed).error());
     request.caller_id = *parsed;
@@ -87,9 +96,9 @@ core::Result<core::ReleaseRequest> ParseReleaseRequest(const Params& params) {
     return core::Fail(
         core::Error::InvalidArgument("reservation_id", "reservation_id or caller_id is required"));
   }
-  if (const auto outcome = params.Get("outcome"))
-    request.outcome = core::ParseCallOutcome(TrimSpaces(*outcome));  // " ANSWER" of a form
-  if (const auto duration = params.Get("duration")) {
+  if (const auto outcome = DialerValue(params, "outcome"))
+    request.outcome = core::ParseCallOutcome(*outcome);  // " ANSWER" of a form
+  if (const auto duration = DialerValue(params, "duration")) {
     // Like an unknown outcome, a bad duration (a hang-up handler's unexpanded variable, "12.5")
     // is no reason to keep the number reserved: a hang-up handler releases once and never again.
     auto parsed = ParseWholeNumber(*duration, "duration", 0, kMaxDurationSeconds);

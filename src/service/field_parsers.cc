@@ -112,10 +112,11 @@ core::Result<std::string> ParsePrintableText(std::string_view text, std::string_
 
 }  // namespace
 
-std::string_view TrimSpaces(std::string_view text) {
-  const auto first = text.find_first_not_of(' ');
+std::string_view TrimBlanks(std::string_view text) {
+  constexpr std::string_view kBlanks = " \t\r\n";
+  const auto first = text.find_first_not_of(kBlanks);
   if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(' ') - first + 1);
+  return text.substr(first, text.find_last_not_of(kBlanks) - first + 1);
 }
 
 core::Result<std::uint64_t> ParseWholeNumber(std::string_view text, std::string_view field,
@@ -160,7 +161,7 @@ core::Result<std::string> ParseAgentOrCampaign(std::string_view text, std::strin
   // Restricted to [A-Za-z0-9_.@:-] at first, which refused a dialer's "John Smith" (400, and the
   // call went out on the fallback caller-ID): the names are only stored and shown (as text, in
   // JSON and on the dashboard), never parsed.
-  const std::string_view name = TrimSpaces(text);
+  const std::string_view name = TrimBlanks(text);
   if (name.empty()) return Fail(Error::InvalidArgument(std::string(field), "is blank"));
   return ParsePrintableText(name, field);
 }
@@ -171,7 +172,7 @@ core::Result<std::string> ParsePoolName(std::string_view text, std::string_view 
 
 core::Result<std::string> ParseCarrier(std::string_view text, std::string_view field) {
   // " Sprint" of a CSV written "caller_id, carrier" is Sprint, as its other cells are trimmed.
-  return ParsePrintableText(TrimSpaces(text), field);
+  return ParsePrintableText(TrimBlanks(text), field);
 }
 
 core::Result<std::string> ParseStateCode(std::string_view text, std::string_view field) {

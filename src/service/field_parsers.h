@@ -24,8 +24,9 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
                                                            std::string_view field,
                                                            std::uint64_t min, std::uint64_t max);
 
-// `text` without the spaces at either end.
-std::string_view TrimSpaces(std::string_view text);
+// `text` without the blanks (spaces, tabs, CR, LF) at either end: a dialplan variable's value
+// may end in the newline of the command that produced it.
+std::string_view TrimBlanks(std::string_view text);
 
 // 1/0, true/false, yes/no, y/n, on/off, case-insensitive. Errors: "must be true or false".
 [[nodiscard]] core::Result<bool> ParseBool(std::string_view text, std::string_view field);

@@ -80,6 +80,12 @@ TEST(ParseAllocateRequestTest, AcceptsSeedAndVicidialForms) {
        "default",
        "auto",
        std::nullopt},
+      // Or kept the newline of `${SHELL(...)}`'s output, or a tab: blanks at the ends go.
+      {{{"to", "2125559876\n"}, {"campaign", "\t\r\n"}, {"agent", "bob\r\n"}, {"lead", " 7\n"}},
+       2125559876,
+       "default",
+       "bob",
+       7},
       {{{"to", "2125559876"}, {"agent", "jane.doe@center:1-x"}},
        2125559876,
        "default",
@@ -139,6 +145,7 @@ TEST(ParseAllocateRequestTest, RejectsTheFirstBadField) {
       {
           {{}, "to"},
           {{{"to", ""}}, "to"},
+          {{{"to", " \n"}}, "to"},  // blank: absent
           {{{"campaign", "x"}}, "to"},
           {{{"to", "555-1234"}}, "to"},
           {{{"to", "1115559876"}}, "to"},  // area code 111
@@ -165,6 +172,13 @@ TEST(ParseReleaseRequestTest, AcceptsIdOrNumberWithOutcomeAndDuration) {
   EXPECT_FALSE(by_id->caller_id.has_value());
   EXPECT_EQ(by_id->outcome, core::CallOutcome::kUnknown);
   EXPECT_FALSE(by_id->duration_seconds.has_value());
+
+  auto with_newlines = ParseReleaseRequest(MakeParams(
+      {{"reservation_id", "123\n"}, {"caller_id", "2125551234\r\n"}, {"duration", "\t42"}}));
+  ASSERT_TRUE(with_newlines.has_value()) << with_newlines.error().ToString();
+  EXPECT_EQ(with_newlines->reservation_id, 123u);
+  EXPECT_EQ(with_newlines->caller_id->digits(), 2125551234u);
+  EXPECT_EQ(with_newlines->duration_seconds, 42u);
 
   auto by_number = ParseReleaseRequest(
       MakeParams({{"caller_id", "+1 (212) 555-1234"}, {"outcome", "ANSWER"}, {"duration", "42"}}));
