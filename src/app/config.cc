@@ -137,7 +137,9 @@ const std::vector<SettingDef>& Defs() {
        Kind::kBool,
        BoolSetter(&Config::debug)},
       {{"CIDROTOR_DATA_DIR", "data-dir", "./var",
-        "Directory of the embedded store (cidrotor.db), created when missing", kBoth},
+        "Directory of the embedded store (cidrotor.db); serve, init-db and import create it "
+        "when missing, backup, export and move-to-cluster refuse a missing store",
+        kBoth},
        Kind::kText,
        TextSetter(&Config::data_dir)},
       {{"TIMEZONE", "timezone", "UTC", "IANA time zone of the hourly and daily cap windows", kBoth},
