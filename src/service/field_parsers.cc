@@ -242,8 +242,18 @@ std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname) {
 core::Result<void> RefuseUnknownFields(const Params& params,
                                        std::initializer_list<std::string_view> known,
                                        std::string_view what) {
-  for (const auto& [name, value] : params.entries()) {
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+  const auto& entries = params.entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& [name, value] = entries[i];
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      for (std::size_t j = i + 1; j < entries.size(); ++j) {
+        if (entries[j].first == name && entries[j].second != value) {
+          return core::Fail(core::Error::InvalidArgument(std::string(name),
+                                                         "is given twice, with different values"));
+        }
+      }
+      continue;
+    }
     // The name goes back into a JSON answer and a log line: shown only when it is plain.
     constexpr std::size_t kMaxShown = 64;
     const bool printable =

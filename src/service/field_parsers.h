@@ -71,8 +71,10 @@ std::optional<std::uint64_t> LeadIdFromCallCode(std::string_view cidname);
 
 // Refuses a parameter not in `known` (a misspelt "hourly_limt" would otherwise answer 200 with
 // the default cap): kInvalidArgument naming it (when it is short printable ASCII, else "body"),
-// with the detail "is not a field of WHAT (the known names)". For the admin's writes; /next-cid
-// and /release ignore unknown parameters (dialplans send extra ones).
+// with the detail "is not a field of WHAT (the known names)". Refuses too a known one given twice
+// with different values (`caller_id=...&caller_id=...`: which was meant cannot be told), naming
+// it. For the admin's writes; /next-cid and /release ignore unknown parameters (dialplans send
+// extra ones) and take the last value.
 [[nodiscard]] core::Result<void> RefuseUnknownFields(const Params& params,
                                                      std::initializer_list<std::string_view> known,
                                                      std::string_view what);

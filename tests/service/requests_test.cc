@@ -248,6 +248,9 @@ TEST(ParseNumberSpecTest, AcceptsTheSeedFieldsAndDefaults) {
   EXPECT_EQ(minimal->hourly_cap, 0);  // the configured default applies
   EXPECT_EQ(minimal->daily_cap, 0);
   EXPECT_TRUE(minimal->active);
+  auto twice =
+      ParseNumberSpec(MakeParams({{"caller_id", "2125551234"}, {"caller_id", "2125551234"}}));
+  EXPECT_TRUE(twice.has_value()) << "the same value twice says one thing";
 
   auto full = ParseNumberSpec(MakeParams({{"caller_id", "1-212-555-1234"},
                                           {"carrier", "  AT&T Télécom €  "},  // trimmed
@@ -283,6 +286,10 @@ TEST(ParseNumberSpecTest, RejectsTheFirstBadField) {
           {{{"caller_id", "555-1234"}}, "caller_id"},
           {{{"caller_id", "912125551234"}}, "caller_id"},
           {{{"caller_id", "1115551234"}}, "caller_id"},
+          // Two values of one field: which was meant cannot be told (the HTTP review's
+          // `-d caller_id=A -d caller_id=B` added B alone).
+          {{{"caller_id", "2125551234"}, {"caller_id", "2125551235"}}, "caller_id"},
+          {{{"caller_id", "2125551234"}, {"pool", "a"}, {"pool", "b"}}, "pool"},
           {{{"caller_id", "2125551234"}, {"area_code", "310"}}, "area_code"},
           {{{"caller_id", "2125551234"}, {"area_code", "21"}}, "area_code"},
           {{{"caller_id", "2125551234"}, {"area_code", "abc"}}, "area_code"},
