@@ -83,6 +83,25 @@ class SqliteJournalTest : public ::testing::Test {
     return journal ? std::move(*journal) : nullptr;
   }
 
+  // What a release's waiter was told, and how many times.
+  struct ReleaseHeard {
+    std::atomic<int> calls{0};
+    core::Result<void> result = core::Fail(core::Error::Unavailable("not called"));
+  };
+  // Commits a number with reservation 7, then appends its release (answered before its commit,
+  // as IndexedStore::Release does), its waiter's outcome going to `heard`.
+  static void ReserveThenRelease(SqliteJournal& journal, SideConnection& side,
+                                 const std::string& before_release, ReleaseHeard& heard) {
+    ASSERT_THAT(AppendAndWait(journal, {Upsert(Spec(2'125'550'100)),
+                                        Made(MakeReservation(7, 2'125'550'100, kT0, seconds(60)))}),
+                IsOk());
+    side.Exec(before_release);
+    journal.Append({Released(7, kT0 + seconds(30))}, [&heard](core::Result<void> r) {
+      heard.result = std::move(r);
+      ++heard.calls;
+    });
+  }
+
   TempDir dir_;
   const std::string path_ = dir_.File("cidrotor.db");
 };
@@ -293,17 +312,9 @@ TEST_F(SqliteJournalTest, CommitBlockedPastBusyTimeoutFailsAllItsWaiters) {
 // was unknown for good and the reservation live again after a restart (the FastAGI review).
 TEST_F(SqliteJournalTest, AReleaseWhoseCommitFailedIsWrittenOnceTheDatabaseCanBe) {
   auto journal = OpenJournal({.path = path_, .busy_timeout = std::chrono::milliseconds(20)});
-  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'100)),
-                                       Made(MakeReservation(7, 2'125'550'100, kT0, seconds(60)))}),
-              IsOk());
   SideConnection side(path_);
-  side.Exec("BEGIN IMMEDIATE");
-  std::atomic<int> calls{0};
-  core::Result<void> released = core::Fail(core::Error::Unavailable("not called"));
-  journal->Append({Released(7, kT0 + seconds(30))}, [&](core::Result<void> r) {
-    released = std::move(r);
-    ++calls;
-  });
+  ReleaseHeard heard;
+  ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(*journal, side, "BEGIN IMMEDIATE", heard));
   const auto waited = [](const auto& done) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!done() && std::chrono::steady_clock::now() < until) {
@@ -312,12 +323,12 @@ TEST_F(SqliteJournalTest, AReleaseWhoseCommitFailedIsWrittenOnceTheDatabaseCanBe
     return done();
   };
   ASSERT_TRUE(waited([&] { return journal->BatchesFailed() >= 1; }));
-  EXPECT_EQ(calls.load(), 0) << "kept, not failed";
+  EXPECT_EQ(heard.calls.load(), 0) << "kept, not failed";
   EXPECT_EQ(journal->QueueDepth(), 1u);
   EXPECT_TRUE(journal->Stalled()) << "its own commit failed as any other";
   side.Exec("COMMIT");
-  ASSERT_TRUE(waited([&] { return calls.load() == 1; })) << "never written again";
-  EXPECT_THAT(released, IsOk());
+  ASSERT_TRUE(waited([&] { return heard.calls.load() == 1; })) << "never written again";
+  EXPECT_THAT(heard.result, IsOk());
   EXPECT_EQ(journal->QueueDepth(), 0u);
   EXPECT_TRUE(journal->Healthy());
   EXPECT_THAT(side.Column("SELECT outcome FROM reservations WHERE id = 7"),
@@ -332,30 +343,24 @@ TEST_F(SqliteJournalTest, AReleaseWhoseCommitFailedIsWrittenOnceTheDatabaseCanBe
 // does not stall allocation; at the stop it is tried once more and then given up.
 TEST_F(SqliteJournalTest, AKeptReleaseThatCannotBeWrittenFailsNothingElse) {
   auto journal = OpenJournal({.path = path_, .failed_commit_hold = std::chrono::milliseconds(500)});
-  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'100)),
-                                       Made(MakeReservation(7, 2'125'550'100, kT0, seconds(60)))}),
-              IsOk());
   SideConnection side(path_);
-  side.Exec(
+  ReleaseHeard heard;
+  ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(
+      *journal, side,
       "CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON reservations BEGIN SELECT "
-      "RAISE(ABORT, 'injected'); END");
-  std::atomic<int> calls{0};
-  core::Result<void> released;
-  journal->Append({Released(7, kT0 + seconds(30))}, [&](core::Result<void> r) {
-    released = std::move(r);
-    ++calls;
-  });
+      "RAISE(ABORT, 'injected'); END",
+      heard));
   journal->Flush();
-  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(heard.calls.load(), 0);
   // Past the hold and the next try (kRetryReleasesEvery): changes commit as before.
   std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
   EXPECT_GE(journal->BatchesFailed(), 2u) << "tried again";
   EXPECT_FALSE(journal->Stalled());
   EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'101))}), IsOk());
-  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(heard.calls.load(), 0);
   journal.reset();
-  EXPECT_EQ(calls.load(), 1);
-  EXPECT_THAT(released, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_EQ(heard.calls.load(), 1);
+  EXPECT_THAT(heard.result, HasError(core::ErrorCode::kUnavailable));
 }
 
 // After a failed commit nothing may succeed for a while (no log rows, no releases): past
