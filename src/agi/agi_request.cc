@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/phone_number.h"
+#include "net/loggable.h"
 
 namespace cidrotor::agi {
 namespace {
@@ -182,8 +183,8 @@ core::Result<AgiRequest> ParseAgiRequest(const Environment& env) {
 std::string DescribeChannel(const Environment& env) {
   const auto channel = env.Get("agi_channel");
   const auto uniqueid = env.Get("agi_uniqueid");
-  return fmt::format("{} uniqueid={}", channel.value_or("unknown channel").substr(0, 128),
-                     uniqueid.value_or("none").substr(0, 64));
+  return fmt::format("{} uniqueid={}", net::Loggable(channel.value_or("unknown channel"), 128),
+                     net::Loggable(uniqueid.value_or("none"), 64));
 }
 
 }  // namespace cidrotor::agi

@@ -24,6 +24,7 @@
 #include "agi/agi_reply.h"
 #include "agi/agi_request.h"
 #include "agi/agi_state.h"
+#include "net/loggable.h"
 #include "service/requests.h"
 
 namespace cidrotor::agi {
@@ -400,7 +401,7 @@ class Session {
                                        ? fmt::format("200 result={}", reply.result)
                                        : std::to_string(reply.code);
         spdlog::warn("agi: {} refused `{}`: {} {}", who_, command.substr(0, command.size() - 1),
-                     answer, reply.data.substr(0, 200));
+                     answer, net::Loggable(reply.data, 200));
         co_return Answer::kRefused;
       }
       if (confirmed) ++*confirmed;

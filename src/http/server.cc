@@ -64,7 +64,7 @@ ServerState::Registration ServerState::Register(SessionSlot* slot) {
     open = sessions.size();
     const std::size_t live = open - evicted_sessions;
     const bool room =
-        live < options.max_connections || (evicted_sessions < kMaxEvicting && EvictOneIdle());
+        live < options.max_connections || (evicted_sessions < kMaxEvicting && EvictOne());
     if (room) {
       sessions.insert(slot);
       return Registration::kYes;
@@ -72,32 +72,49 @@ ServerState::Registration ServerState::Register(SessionSlot* slot) {
   }
   if (const auto times = full_log.Pass()) {
     spdlog::warn(
-        "http: {} connections open, the most allowed, none of them idle: refused {} new one(s) "
-        "with 503",
+        "http: {} connections open, the most allowed, none of them idle or slow: refused {} new "
+        "one(s) with 503",
         open, times);
   }
   return Registration::kFull;
 }
 
-bool ServerState::EvictOneIdle() {
+bool ServerState::EvictOne() {
+  const auto slow_since =
+      (SteadyClock::now() - options.slow_request_grace).time_since_epoch().count();
+  SessionSlot* slow = nullptr;
   std::size_t scanned = 0;
   for (SessionSlot* slot : sessions) {
     if (++scanned > kEvictionScan) break;
-    if (slot->shut_down || slot->evicted || !slot->idle.load()) continue;
-    // As at Stop(): SHUT_RD ends the pending read for the next request with end-of-stream; a
-    // request whose first bytes were read just now is still answered.
-    ::shutdown(slot->fd, SHUT_RD);
-    slot->evicted = true;
-    ++evicted_sessions;
-    if (const auto times = evict_log.Pass()) {
-      spdlog::warn(
-          "http: {} connections open, the most allowed: closed {} idle one(s) for new "
-          "ones",
-          sessions.size(), times);
+    if (slot->shut_down || slot->evicted) continue;
+    if (slot->idle.load()) {
+      // As at Stop(): SHUT_RD ends the pending read for the next request with end-of-stream; a
+      // request whose first bytes were read just now is still answered.
+      ::shutdown(slot->fd, SHUT_RD);
+      slot->evicted = true;
+      ++evicted_sessions;
+      if (const auto times = evict_log.Pass()) {
+        spdlog::warn(
+            "http: {} connections open, the most allowed: closed {} idle one(s) for new ones",
+            sessions.size(), times);
+      }
+      return true;
     }
-    return true;
+    const auto since = slot->reading_since.load(std::memory_order_relaxed);
+    if (slow == nullptr && since != SessionSlot::kNoDeadline && since < slow_since) slow = slot;
   }
-  return false;
+  if (slow == nullptr) return false;
+  ::shutdown(slow->fd, SHUT_RDWR);  // its read ends with an error; nothing is answered
+  slow->shut_down = true;
+  slow->evicted = true;
+  ++evicted_sessions;
+  if (const auto times = slow_evict_log.Pass()) {
+    spdlog::warn(
+        "http: {} connections open, the most allowed, none idle: closed {} whose request was "
+        "still arriving after {} ms, for new ones",
+        sessions.size(), times, options.slow_request_grace.count());
+  }
+  return true;
 }
 
 void ServerState::Unregister(SessionSlot* slot) {

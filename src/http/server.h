@@ -52,7 +52,10 @@ struct ServerOptions {
   // store's, FastAGI's) nor kilobytes each without bound. At the limit a new connection takes the
   // place of an idle keep-alive one (closed between two requests, as a keep-alive timeout would:
   // a client sends its next request on a new connection), so such a flood cannot lock the dialer
-  // out; when none is idle (every one mid-request), the new one gets 503 and is closed at once.
+  // out; nor can one of half-sent requests: when none is idle, one whose request has been arriving
+  // for longer than slow_request_grace gives its place (a review held every place with one byte
+  // each, every /next-cid and /health 503 for the 30 s read timeout). When every one is
+  // mid-request and recent, the new one gets 503 and is closed at once.
   // A dialer keeps a few dozen open; serve lowers it to half the open-files limit when that is
   // less (kOpenFilesParts).
   std::size_t max_connections = 10'000;
@@ -64,6 +67,9 @@ struct ServerOptions {
   std::size_t import_body_limit = std::size_t{1} << 30;
   // Deadline for reading one request (header and body), and for writing its response.
   std::chrono::seconds read_timeout{30};
+  // At max_connections, a request arriving for longer than this may be closed for a new
+  // connection (above). A dialer's request arrives in one packet, within a millisecond.
+  std::chrono::milliseconds slow_request_grace{1'000};
   // How long an idle keep-alive connection is kept open waiting for the next request.
   std::chrono::seconds idle_timeout{75};
   // SECRET_KEY: the HS256 key of the JWTs POST /auth/token issues; empty = no JWT sessions

@@ -51,6 +51,9 @@ struct SessionSlot {
   const int fd;  // the socket, while registered
   std::atomic<SteadyClock::rep> deadline_ticks{kNoDeadline};
   std::atomic<bool> idle{false};  // waiting for the first byte of the next request
+  // When the request being read began to arrive (kNoDeadline when none is: idle, handled, or a
+  // streaming route's body): at the limit, one arriving for long gives its place (EvictOne).
+  std::atomic<SteadyClock::rep> reading_since{kNoDeadline};
   // Serving a streaming route (an import reading its body): a stop lets it finish.
   std::atomic<bool> streaming{false};
   bool shut_down = false;         // guarded by ServerState::mu
@@ -62,8 +65,9 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
   enum class Registration { kYes, kStopping, kFull };
   // Registers a new session; not when the server is stopping, nor when it holds
-  // options.max_connections sessions and none of them is idle (the caller closes it). At the
-  // limit, an idle session is evicted for it (EvictOneIdle).
+  // options.max_connections sessions and none can give its place (the caller closes it). At the
+  // limit, an idle session, or else one whose request is slow to arrive, is evicted for it
+  // (EvictOne).
   Registration Register(SessionSlot* slot);
   // REQUIRES: called before the session closes its socket.
   void Unregister(SessionSlot* slot);
@@ -98,6 +102,7 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   net::LogThrottle accept_error_log{std::chrono::seconds(10)};  // accept(2) failing
   net::LogThrottle full_log{std::chrono::seconds(10)};   // max_connections reached, none idle
   net::LogThrottle evict_log{std::chrono::seconds(10)};  // an idle one closed for a new one
+  net::LogThrottle slow_evict_log{std::chrono::seconds(10)};  // a slow request's, closed
   // Set by Stop(): a connection still sending its request, or not reading its answer, is closed
   // then rather than at its 30 s deadline (a stop must end within the service manager's wait).
   std::atomic<SteadyClock::rep> stop_deadline{SessionSlot::kNoDeadline};
@@ -107,10 +112,12 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::size_t evicted_sessions = 0;           // guarded by mu: of `sessions`, evicted ones
 
  private:
-  // Stops reading from one idle session (its pending read ends, and it closes) among the first
-  // kEvictionScan of `sessions`, and marks it evicted. False when none is idle there.
+  // Among the first kEvictionScan of `sessions`: stops reading from an idle one (its pending
+  // read ends, and it closes), or, when none is idle there, shuts down one whose request has been
+  // arriving for longer than options.slow_request_grace (nothing of it can be answered); marks it
+  // evicted. False when there is neither.
   // REQUIRES: mu held.
-  bool EvictOneIdle();
+  bool EvictOne();
 };
 
 // Sessions Register looks at for an idle one to evict: a bounded cost per accept, also when

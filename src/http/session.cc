@@ -32,6 +32,7 @@
 
 #include "http/error_response.h"
 #include "http/server_state.h"
+#include "net/loggable.h"
 
 namespace cidrotor::http {
 namespace {
@@ -83,13 +84,7 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& message) {
 }
 
 // The path for logs and api_logs: bounded, printable ASCII only.
-std::string LoggablePath(std::string_view path) {
-  std::string out(path.substr(0, kMaxLogPath));
-  for (char& c : out) {
-    if (c < 0x21 || c > 0x7e) c = '?';
-  }
-  return out;
-}
+std::string LoggablePath(std::string_view path) { return net::Loggable(path, kMaxLogPath); }
 
 // A Transfer-Encoding other than exactly "chunked" on HTTP/1.1 (codings before it, "chunked"
 // not last, HTTP/1.0, the field twice) frames the body in a way Beast would accept as something
@@ -130,9 +125,12 @@ class Session {
       parser.body_limit(boost::none);
       // Usually the whole request is already buffered: parse it in place, which saves the post
       // that an async_read completing without I/O makes. Read only what is missing.
-      slot_.SetDeadline(SteadyClock::now() + options_.read_timeout);
+      const auto began = SteadyClock::now();
+      slot_.SetDeadline(began + options_.read_timeout);
+      slot_.reading_since.store(began.time_since_epoch().count(), std::memory_order_relaxed);
       boost::system::error_code ec = ParseBuffered(parser);
       if (ec == bhttp::error::need_more) ec = co_await ReadRest(parser);
+      slot_.reading_since.store(SessionSlot::kNoDeadline, std::memory_order_relaxed);
       if (ec) {
         co_await RefuseUnreadable(ec);
         break;

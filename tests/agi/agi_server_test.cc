@@ -223,6 +223,25 @@ TEST_F(AgiServerTest, ARefusedCommandIsLoggedWithItsResult) {
       << captured->str();
 }
 
+// A peer's control characters never reach the log as they are: a CR forged a line over a real
+// one on a terminal, and a NUL made grep take the log for binary (the security review).
+TEST_F(AgiServerTest, APeersControlCharactersAreNotLoggedAsTheyAre) {
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  EnvFields fields;
+  fields.channel = "SIP/x\x1b[31mRED\rts=2026 level=error FORGED";
+  fields.uniqueid = std::string("1.2\0z", 5);
+  FakeAsterisk asterisk(port_);
+  EXPECT_EQ(asterisk.Exchange(AsteriskEnv(fields), {"200 result=0 (\x1b[2J)\n"}).size(), 1U);
+  spdlog::default_logger()->sinks().pop_back();
+  const std::string log = captured->str();
+  EXPECT_NE(log.find("SIP/x?[31mRED?ts=2026 level=error FORGED uniqueid=1.2?z"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("200 result=0 ?[2J"), std::string::npos) << log;
+  for (const char c : {'\x1b', '\r', '\0'}) EXPECT_EQ(log.find(c), std::string::npos) << int{c};
+}
+
 TEST_F(AgiServerTest, PeerThatStopsTalkingIsDisconnected) {
   FakeAsterisk asterisk(port_);
   const auto commands = asterisk.Exchange(AsteriskEnv(), {""});  // never answers the first

@@ -104,6 +104,13 @@ class RawClient {
     return reply;
   }
 
+  // True when the server has closed the connection already (EOF or reset), without waiting.
+  bool Closed() {
+    char byte = 0;
+    const auto n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
   // True when the server closes the connection (EOF or reset) before the receive timeout;
   // bytes that arrive first are discarded.
   bool WaitForClose() {

@@ -96,6 +96,34 @@ TEST_F(MaxConnectionsTest, PastMaxConnectionsANewOneGets503AndIsClosedWhenNoneIs
   ADD_FAILURE() << "no connection was served after one of the others closed";
 }
 
+// Nor can a flood of half-sent requests (the security review held all 10,000 places with one byte
+// each: every /next-cid and /health got 503 for the 30 s read timeout): at max_connections, with
+// none idle, a new one takes the place of a request still arriving after slow_request_grace.
+TEST_F(HttpServerTest, AtMaxConnectionsANewOneTakesThePlaceOfARequestStillArriving) {
+  ServerOptions options;
+  options.max_connections = 3;
+  options.slow_request_grace = std::chrono::milliseconds(300);
+  Start(options);
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<RawClient>(port_));
+    ASSERT_TRUE(slow.back()->Send("G"));  // and nothing more (read_timeout is 30 s)
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the bytes reach the sessions
+  RawClient early(port_);
+  auto refused = early.Read();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 503) << "within the grace: a request may still be on its way";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  RawClient dialer(port_);
+  auto served = dialer.Get("/health");
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(served->status, 200);
+  int closed = 0;
+  for (auto& client : slow) closed += client->Closed() ? 1 : 0;  // unanswered
+  EXPECT_EQ(closed, 1);
+}
+
 // A flood of idle connections cannot lock the dialer out: at max_connections a new one takes the
 // place of an idle keep-alive one, which is closed between two requests (its client sends the
 // next one on a new connection, as after a keep-alive timeout).

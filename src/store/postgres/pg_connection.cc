@@ -1,5 +1,6 @@
 #include "store/postgres/pg_connection.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 #include <poll.h>
 
@@ -54,16 +55,24 @@ std::string Trimmed(const char* message) {
 
 std::string DescribeServer(const ConnectionSettings& settings) {
   if (!settings.url.empty()) {
-    // Drop user:password@ from a URL; a key=value string is shown without its password.
-    std::string url = settings.url;
-    const auto scheme = url.find("://");
-    const auto at = url.find('@');
-    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
-      url.erase(scheme + 3, at + 1 - (scheme + 3));
+    // Parsed by libpq itself (a URL, or key=value pairs in any of the spellings it accepts, such
+    // as `password = x`), then written back with the server's address alone: no user, password
+    // or other option can reach a log line.
+    PQconninfoOption* options = PQconninfoParse(settings.url.c_str(), nullptr);
+    if (options == nullptr) return "postgresql (a DATABASE_URL libpq cannot parse)";
+    std::string host;
+    std::string port;
+    std::string dbname;
+    for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+      if (o->val == nullptr) continue;
+      const std::string_view keyword = o->keyword;
+      if (keyword == "host" || (keyword == "hostaddr" && host.empty())) host = o->val;
+      if (keyword == "port") port = o->val;
+      if (keyword == "dbname") dbname = o->val;
     }
-    const auto password = url.find("password=");
-    if (password != std::string::npos) url.resize(password);
-    return url;
+    PQconninfoFree(options);
+    return fmt::format("postgresql://{}{}{}/{}", host.empty() ? "localhost" : host,
+                       port.empty() ? "" : ":", port, dbname);
   }
   return (settings.host.empty() ? std::string("localhost") : settings.host) + ":" +
          std::to_string(settings.port) + "/" + settings.dbname;
