@@ -71,10 +71,42 @@ AgiState::AgiState(asio::io_context& io_context, const AgiContext& ctx)
       memo(ctx.memo_capacity, ctx.memo_ttl),
       acceptor(asio::make_strand(io_context)) {}
 
+// Connections Register looks at for a silent one, and evicted ones that may still hold their
+// descriptors (each closes as soon as its strand runs): bounded work per accept, bounded excess.
+constexpr std::size_t kEvictionScan = 64;
+constexpr std::size_t kMaxEvicting = 64;
+
+bool AgiState::EvictSilent() {
+  const auto silent_since = SteadyClock::now() - context.silent_grace;
+  std::size_t scanned = 0;
+  for (const auto& connection : connections) {
+    if (++scanned > kEvictionScan) break;
+    if (connection->evicted || !connection->awaiting_environment.load() ||
+        connection->accepted_at > silent_since) {
+      continue;
+    }
+    connection->evicted = true;
+    ++evicted_connections;
+    asio::post(connection->socket.get_executor(), [connection] {
+      if (!connection->awaiting_environment.load() || connection->finished) return;
+      boost::system::error_code ignored;
+      connection->socket.close(ignored);  // its pending read ends; nothing was asked yet
+    });
+    if (const auto times = silent_log.Pass()) {
+      spdlog::warn(
+          "agi: {} connections open, the most allowed: closed {} silent for {} ms for new ones",
+          connections.size(), times, context.silent_grace.count());
+    }
+    return true;
+  }
+  return false;
+}
+
 AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& connection) {
   std::lock_guard lock(mu);
   if (stopping.load()) return Registered::kStopping;
-  if (connections.size() >= context.max_connections) {
+  const std::size_t live = connections.size() - evicted_connections;
+  if (live >= context.max_connections && !(evicted_connections < kMaxEvicting && EvictSilent())) {
     // One warning a second at most, with the count: a flood must not flood the log too.
     if (const auto times = full_log.Pass()) {
       spdlog::warn(
@@ -90,7 +122,7 @@ AgiState::Registered AgiState::Register(const std::shared_ptr<AgiConnection>& co
 
 void AgiState::Unregister(const std::shared_ptr<AgiConnection>& connection) {
   std::lock_guard lock(mu);
-  connections.erase(connection);
+  if (connections.erase(connection) > 0 && connection->evicted) --evicted_connections;
 }
 
 struct AgiServer::Impl {

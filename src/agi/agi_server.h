@@ -48,6 +48,10 @@ struct AgiContext {
   // descriptor (the HTTP API's too). One exchange lasts milliseconds: a busy dialer keeps a few
   // dozen open. Default 1,000.
   std::size_t max_connections = 1'000;
+  // At max_connections, a connection that has not sent its environment block this long after it
+  // was accepted gives its place to a new one (Asterisk sends the block at once): silent
+  // connections cannot hold every place for their read timeout each. Default 1 s.
+  std::chrono::milliseconds silent_grace{1'000};
   // After Stop(), how long the exchanges under way have in all: the read timeout restarts at
   // every command, so a slow peer answering each just in time would hold the stop for seconds
   // per command (29 s for a `lookup` in a review, near systemd's TimeoutStopSec). 2 s, as HTTP.

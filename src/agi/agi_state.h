@@ -48,7 +48,11 @@ struct AgiConnection {
   asio::steady_timer watchdog;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   SteadyClock::time_point stop_by = SteadyClock::time_point::max();  // StopBy's
-  bool awaiting_environment = true;  // nothing asked yet: Stop() may close it
+  // Nothing asked yet: Stop() may close it, and at the limit a new connection may take its place
+  // (AgiState::Register). Atomic: the acceptor's strand reads it.
+  std::atomic<bool> awaiting_environment{true};
+  const SteadyClock::time_point accepted_at = SteadyClock::now();
+  bool evicted = false;              // guarded by AgiState::mu: closed for a new connection
   bool timed_out = false;            // the watchdog cancelled the pending operation
   bool finished = false;             // the session ended; the watchdog ends too
 };
@@ -57,7 +61,9 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   AgiState(asio::io_context& io_context, const AgiContext& context);
 
   enum class Registered { kYes, kStopping, kFull };
-  // kFull when context.max_connections are open: the caller closes the connection.
+  // kFull when context.max_connections are open and none of them has been silent for
+  // context.silent_grace (one that has is closed for this one, EvictSilent): the caller closes
+  // the connection.
   Registered Register(const std::shared_ptr<AgiConnection>& connection);
   void Unregister(const std::shared_ptr<AgiConnection>& connection);
 
@@ -72,9 +78,16 @@ struct AgiState : std::enable_shared_from_this<AgiState> {
   net::LogThrottle dry_pool_log{std::chrono::seconds(10)};      // no_caller_id_available
   net::LogThrottle rate_limited_log{std::chrono::seconds(10)};  // an agent over its limit
   net::LogThrottle full_log{std::chrono::seconds(1)};           // max_connections reached
+  net::LogThrottle silent_log{std::chrono::seconds(10)};        // a silent one closed for a new one
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<AgiConnection>> connections;  // guarded by mu
+  std::size_t evicted_connections = 0;  // guarded by mu: of `connections`, closing for new ones
+
+ private:
+  // Closes (on its strand) one connection among the first kEvictionScan that has not sent its
+  // environment block within context.silent_grace, and marks it evicted. REQUIRES: mu held.
+  bool EvictSilent();
 };
 
 // One connection, from accept to close (agi_session.cc).

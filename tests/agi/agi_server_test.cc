@@ -47,6 +47,7 @@ class AgiServerTest : public ::testing::Test {
     AgiContext context{store_, clock_, std::chrono::milliseconds(100)};
     context.read_timeout = read_timeout_;
     context.stop_grace = stop_grace_;
+    context.silent_grace = silent_grace_;
     context.max_connections = max_connections_;
     io_.restart();  // after a StopServer(), whose io.run() returned
     server_ = std::make_unique<AgiServer>(io_, context);
@@ -71,6 +72,7 @@ class AgiServerTest : public ::testing::Test {
   std::size_t max_connections_ = 1'000;
   std::chrono::milliseconds read_timeout_{300};
   std::chrono::milliseconds stop_grace_{2000};
+  std::chrono::milliseconds silent_grace_{1000};
   FakeStore store_;
   FixedClock clock_{kTestNow};
   boost::asio::io_context io_;
@@ -272,6 +274,26 @@ TEST_F(AgiServerTest, ConnectionsPastTheLimitAreClosedAtOnce) {
   const auto commands = fourth.Exchange(AsteriskEnv());
   ASSERT_FALSE(commands.empty()) << "served again";
   EXPECT_EQ(commands.front().rfind("SET VARIABLE CALLERID(num)", 0), 0U) << commands.front();
+}
+
+// Silent connections held every place for their read timeout each (the security review: 1,000 of
+// them closed every real request at once): past silent_grace, one gives its place to a new one.
+TEST_F(AgiServerTest, AtTheLimitANewConnectionTakesThePlaceOfASilentOne) {
+  StopServer();
+  max_connections_ = 2;
+  read_timeout_ = std::chrono::milliseconds(5'000);
+  silent_grace_ = std::chrono::milliseconds(200);
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::vector<std::unique_ptr<FakeAsterisk>> silent;
+  for (int i = 0; i < 2; ++i) silent.push_back(std::make_unique<FakeAsterisk>(port_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // registered, and past the grace
+  FakeAsterisk asterisk(port_);
+  const auto commands = asterisk.Exchange(AsteriskEnv());
+  ASSERT_FALSE(commands.empty()) << "closed instead of served";
+  EXPECT_EQ(commands.front().rfind("SET VARIABLE CALLERID(num)", 0), 0U) << commands.front();
+  int closed = 0;
+  for (auto& peer : silent) closed += peer->ClosedAlready() ? 1 : 0;
+  EXPECT_EQ(closed, 1) << "one of the silent ones gave its place, before its read timeout";
 }
 
 TEST_F(AgiServerTest, SilentPeerAndIncompleteBlockAreDisconnected) {

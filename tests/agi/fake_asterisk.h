@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -84,6 +85,12 @@ class FakeAsterisk {
 
   // True when the server closes the connection with nothing more to say.
   bool ServerClosed() { return !ReadLine().has_value() && !timed_out_; }
+  // True when the server has closed the connection already (EOF or reset), without waiting.
+  bool ClosedAlready() {
+    char byte = 0;
+    const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
 
   // Sends `env`, then answers each command with the next of `replies` ("200 result=1\n" once
   // they run out) until the server closes. Returns the commands received.
