@@ -35,11 +35,8 @@ core::Result<core::AllocationRequest> ParseAllocateRequest(const Params& params)
   // Blanks at its end only: a space at its start is the '+' of "+44..." sent unencoded, which
   // ParseDestination refuses as international rather than take 44 for a dial prefix.
   auto to = params.Get("to");
-  if (to) {
-    const auto end = to->find_last_not_of(" \t\r\n");
-    to = end == std::string_view::npos ? std::nullopt : std::optional(to->substr(0, end + 1));
-  }
-  if (!to) return core::Fail(core::Error::InvalidArgument("to", "is required"));
+  if (to) to = TrimBlanksAtEnd(*to);
+  if (!to || to->empty()) return core::Fail(core::Error::InvalidArgument("to", "is required"));
   auto destination = core::PhoneNumber::ParseDestination(*to, "to");
   if (!destination) return core::Fail(std::move(destination).error());
   request.destination = *destination;

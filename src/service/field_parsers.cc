@@ -112,11 +112,19 @@ core::Result<std::string> ParsePrintableText(std::string_view text, std::string_
 
 }  // namespace
 
+namespace {
+constexpr std::string_view kBlanks = " \t\r\n";
+}  // namespace
+
 std::string_view TrimBlanks(std::string_view text) {
-  constexpr std::string_view kBlanks = " \t\r\n";
   const auto first = text.find_first_not_of(kBlanks);
   if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kBlanks) - first + 1);
+  return TrimBlanksAtEnd(text.substr(first));
+}
+
+std::string_view TrimBlanksAtEnd(std::string_view text) {
+  const auto last = text.find_last_not_of(kBlanks);
+  return last == std::string_view::npos ? std::string_view() : text.substr(0, last + 1);
 }
 
 core::Result<std::uint64_t> ParseWholeNumber(std::string_view text, std::string_view field,

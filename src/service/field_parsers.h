@@ -27,6 +27,8 @@ inline constexpr std::size_t kMaxLabelLength = 64;  // agent, campaign, pool, ca
 // `text` without the blanks (spaces, tabs, CR, LF) at either end: a dialplan variable's value
 // may end in the newline of the command that produced it.
 std::string_view TrimBlanks(std::string_view text);
+// `text` without the blanks at its end only.
+std::string_view TrimBlanksAtEnd(std::string_view text);
 
 // 1/0, true/false, yes/no, y/n, on/off, case-insensitive. Errors: "must be true or false".
 [[nodiscard]] core::Result<bool> ParseBool(std::string_view text, std::string_view field);
