@@ -89,6 +89,7 @@ bool AgiState::EvictSilent() {
     ++evicted_connections;
     asio::post(connection->socket.get_executor(), [connection] {
       if (!connection->awaiting_environment.load() || connection->finished) return;
+      connection->closed_for_new = true;
       boost::system::error_code ignored;
       connection->socket.close(ignored);  // its pending read ends; nothing was asked yet
     });

@@ -445,7 +445,10 @@ class Session {
   }
 
   Answer Lost(std::string_view doing, const boost::system::error_code& ec) {
-    if (conn_->timed_out && conn_->stop_by <= SteadyClock::now()) {
+    if (conn_->closed_for_new) {
+      // One throttled line says how many (AgiState::EvictSilent): a flood would flood the log.
+      spdlog::debug("agi: {} closed for a new connection {}", who_, doing);
+    } else if (conn_->timed_out && conn_->stop_by <= SteadyClock::now()) {
       spdlog::warn("agi: {} {} when the stop's {} ms were over: closed", who_, doing,
                    state_->context.stop_grace.count());
     } else if (conn_->timed_out) {

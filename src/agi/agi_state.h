@@ -53,6 +53,7 @@ struct AgiConnection {
   std::atomic<bool> awaiting_environment{true};
   const SteadyClock::time_point accepted_at = SteadyClock::now();
   bool evicted = false;              // guarded by AgiState::mu: closed for a new connection
+  bool closed_for_new = false;       // strand only: so closed, which Lost() need not log again
   bool timed_out = false;            // the watchdog cancelled the pending operation
   bool finished = false;             // the session ended; the watchdog ends too
 };

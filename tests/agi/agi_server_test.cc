@@ -284,6 +284,9 @@ TEST_F(AgiServerTest, AtTheLimitANewConnectionTakesThePlaceOfASilentOne) {
   read_timeout_ = std::chrono::milliseconds(5'000);
   silent_grace_ = std::chrono::milliseconds(200);
   ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  spdlog::default_logger()->sinks().push_back(sink);
   std::vector<std::unique_ptr<FakeAsterisk>> silent;
   for (int i = 0; i < 2; ++i) silent.push_back(std::make_unique<FakeAsterisk>(port_));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // registered, and past the grace
@@ -294,6 +297,11 @@ TEST_F(AgiServerTest, AtTheLimitANewConnectionTakesThePlaceOfASilentOne) {
   int closed = 0;
   for (auto& peer : silent) closed += peer->ClosedAlready() ? 1 : 0;
   EXPECT_EQ(closed, 1) << "one of the silent ones gave its place, before its read timeout";
+  spdlog::default_logger()->sinks().pop_back();
+  // One throttled line for the evictions, none per closed connection (a flood's rate).
+  EXPECT_EQ(captured->str().find("connection failed"), std::string::npos) << captured->str();
+  EXPECT_NE(captured->str().find("closed 1 silent for 200 ms"), std::string::npos)
+      << captured->str();
 }
 
 TEST_F(AgiServerTest, SilentPeerAndIncompleteBlockAreDisconnected) {
