@@ -53,6 +53,10 @@
 // runs at once on the caller's thread; callbacks must not block. Ownership: the journal owns its
 // threads and connections; the destructor flushes (waiting at most degraded_flush_wait for a
 // server that is down, then logging what it leaves unwritten).
+//
+// Implemented in postgres_journal.cc (the writer, degraded mode, Flush),
+// postgres_journal_backlog.cc (the backlog's copy on disk and one recovered from it) and
+// postgres_journal_reads.cc (Load and the history reads).
 #pragma once
 
 #include <atomic>
@@ -65,6 +69,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -228,6 +233,8 @@ class PostgresJournal final : public Journal {
   std::uint64_t BacklogCopyFailures() const override { return spill_failures_.load(); }
 
  private:
+  static constexpr std::string_view kWho = "postgres journal";
+
   struct Pending {
     std::vector<JournalEntry> entries;
     Durable on_durable;     // emptied once called (degraded mode calls it before the commit)
