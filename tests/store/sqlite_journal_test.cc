@@ -6,10 +6,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <iterator>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,6 +105,21 @@ class SqliteJournalTest : public ::testing::Test {
       ++heard.calls;
     });
   }
+
+  // Polls `done` for up to 5 s; whether it became true.
+  template <class Done>
+  static bool Eventually(const Done& done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+
+  // A trigger that makes every release fail to commit, for ReserveThenRelease.
+  static constexpr const char* kRefuseReleases =
+      "CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON reservations BEGIN SELECT "
+      "RAISE(ABORT, 'injected'); END";
 
   TempDir dir_;
   const std::string path_ = dir_.File("cidrotor.db");
@@ -315,19 +334,12 @@ TEST_F(SqliteJournalTest, AReleaseWhoseCommitFailedIsWrittenOnceTheDatabaseCanBe
   SideConnection side(path_);
   ReleaseHeard heard;
   ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(*journal, side, "BEGIN IMMEDIATE", heard));
-  const auto waited = [](const auto& done) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return done();
-  };
-  ASSERT_TRUE(waited([&] { return journal->BatchesFailed() >= 1; }));
+  ASSERT_TRUE(Eventually([&] { return journal->BatchesFailed() >= 1; }));
   EXPECT_EQ(heard.calls.load(), 0) << "kept, not failed";
   EXPECT_EQ(journal->QueueDepth(), 1u);
   EXPECT_TRUE(journal->Stalled()) << "its own commit failed as any other";
   side.Exec("COMMIT");
-  ASSERT_TRUE(waited([&] { return heard.calls.load() == 1; })) << "never written again";
+  ASSERT_TRUE(Eventually([&] { return heard.calls.load() == 1; })) << "never written again";
   EXPECT_THAT(heard.result, IsOk());
   EXPECT_EQ(journal->QueueDepth(), 0u);
   EXPECT_TRUE(journal->Healthy());
@@ -345,14 +357,10 @@ TEST_F(SqliteJournalTest, AKeptReleaseThatCannotBeWrittenFailsNothingElse) {
   auto journal = OpenJournal({.path = path_, .failed_commit_hold = std::chrono::milliseconds(500)});
   SideConnection side(path_);
   ReleaseHeard heard;
-  ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(
-      *journal, side,
-      "CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON reservations BEGIN SELECT "
-      "RAISE(ABORT, 'injected'); END",
-      heard));
+  ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(*journal, side, kRefuseReleases, heard));
   journal->Flush();
   EXPECT_EQ(heard.calls.load(), 0);
-  // Past the hold and the next try (kRetryReleasesEvery): changes commit as before.
+  // Past the hold and the next try (retry_releases_every): changes commit as before.
   std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
   EXPECT_GE(journal->BatchesFailed(), 2u) << "tried again";
   EXPECT_FALSE(journal->Stalled());
@@ -361,6 +369,40 @@ TEST_F(SqliteJournalTest, AKeptReleaseThatCannotBeWrittenFailsNothingElse) {
   journal.reset();
   EXPECT_EQ(heard.calls.load(), 1);
   EXPECT_THAT(heard.result, HasError(core::ErrorCode::kUnavailable));
+}
+
+// A kept release still failing after retry_releases_for is given up without a stop: its waiter
+// hears the failure (IndexedStore logs the release as not recorded), the queue forgets it, and
+// the journal goes on.
+TEST_F(SqliteJournalTest, AKeptReleaseIsGivenUpAfterRetryReleasesFor) {
+  auto journal = OpenJournal({.path = path_,
+                              .retry_releases_every = std::chrono::milliseconds(50),
+                              .retry_releases_for = std::chrono::milliseconds(400)});
+  SideConnection side(path_);
+  ReleaseHeard heard;
+  std::ostringstream captured;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const auto appended = std::chrono::steady_clock::now();
+  ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(*journal, side, kRefuseReleases, heard));
+  ASSERT_TRUE(Eventually([&] { return heard.calls.load() == 1; })) << "kept for ever";
+  EXPECT_GE(std::chrono::steady_clock::now() - appended, std::chrono::milliseconds(400))
+      << "given up before its time";
+  EXPECT_THAT(heard.result, HasError(core::ErrorCode::kUnavailable));
+  EXPECT_GE(journal->BatchesFailed(), 3u) << "not tried again meanwhile";
+  EXPECT_EQ(journal->QueueDepth(), 0u);
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'101))}), IsOk());
+  journal.reset();
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(heard.calls.load(), 1) << "completed twice";
+  // One warning when kept, not one per try (every second for ten minutes by default).
+  const std::string log = captured.str();
+  int warnings = 0;
+  for (auto at = log.find("releases not written"); at != std::string::npos;
+       at = log.find("releases not written", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1) << log;
 }
 
 // After a failed commit nothing may succeed for a while (no log rows, no releases): past

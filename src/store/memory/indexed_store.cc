@@ -253,7 +253,7 @@ void IndexedStore::Release(core::ReleaseRequest request, Callback<core::ReleaseR
   // Answered without waiting for the commit: a release lost with the process only means the
   // reservation ends by its TTL instead (the safe direction), and the journal's order still puts
   // it before any later allocation of the number, so a restart never sees that one without it.
-  // One whose commit fails is written again (SqliteJournal keeps releases for kRetryReleasesFor).
+  // One whose commit fails is written again (SqliteJournal keeps releases for retry_releases_for).
   journal_->Append(std::move(entries), [](core::Result<void> durable) {
     if (!durable) spdlog::warn("store: release not recorded: {}", durable.error().ToString());
   });

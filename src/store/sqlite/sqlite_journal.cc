@@ -227,7 +227,7 @@ void SqliteJournal::WriterLoop() {
 
     lock.lock();
     pending_entries_ -= entries;
-    KeepForRetryLocked(kept);
+    KeepForRetryLocked(kept, /*retried=*/false);
     writing_logs_ = 0;
     if (last_seq != 0) done_seq_ = last_seq;
     done_cv_.notify_all();
@@ -291,24 +291,25 @@ void SqliteJournal::RetryReleases(std::unique_lock<std::mutex>& lock) {
   CommitBatch(releases, {}, stopping ? nullptr : &kept, /*retry=*/true);
   lock.lock();
   pending_entries_ -= entries;
-  KeepForRetryLocked(kept);
+  KeepForRetryLocked(kept, /*retried=*/true);
 }
 
-void SqliteJournal::KeepForRetryLocked(std::vector<Pending>& kept) {
+void SqliteJournal::KeepForRetryLocked(std::vector<Pending>& kept, bool retried) {
   if (kept.empty()) return;
-  const bool first = retry_.empty();
+  const bool first = retry_.empty() && !retried;
   std::size_t entries = 0;
   for (Pending& p : kept) {
     entries += p.entries.size();
     retry_.push_back(std::move(p));
   }
   pending_entries_ += entries;
-  retry_at_ = std::chrono::steady_clock::now() + kRetryReleasesEvery;
+  retry_at_ = std::chrono::steady_clock::now() + options_.retry_releases_every;
   if (first) {
     spdlog::warn(
-        "sqlite journal: {} releases not written: tried again every {} ms for up to {} min, on "
+        "sqlite journal: {} releases not written: tried again every {} ms for up to {:g} s, on "
         "their own",
-        entries, kRetryReleasesEvery.count(), kRetryReleasesFor.count());
+        entries, options_.retry_releases_every.count(),
+        static_cast<double>(options_.retry_releases_for.count()) / 1000.0);
   }
   kept.clear();
 }
@@ -349,7 +350,7 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
   for (Pending& p : batch) {
     if (!result && kept != nullptr && IsReleaseOnly(p.entries)) {
       if (p.failed_since == std::chrono::steady_clock::time_point{}) p.failed_since = now;
-      if (now - p.failed_since < kRetryReleasesFor) {
+      if (now - p.failed_since < options_.retry_releases_for) {
         kept->push_back(std::move(p));
         continue;
       }

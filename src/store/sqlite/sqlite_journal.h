@@ -7,7 +7,7 @@
 // fsync, not N. If the commit fails, the batch is rolled back, every waiter gets kUnavailable,
 // Healthy() turns false until a later commit succeeds, and the writer goes on with the next batch.
 // Except releases: the store answers them before their commit, so a release-only append whose
-// commit failed is written again, on its own, every kRetryReleasesEvery for kRetryReleasesFor.
+// commit failed is written again, on its own, every retry_releases_every for retry_releases_for.
 // History queries run on a second thread with its own read-only connection, which WAL lets read
 // while the writer writes. Load() reads on the caller's thread through a connection of its own.
 //
@@ -79,6 +79,13 @@ struct SqliteOptions {
   // History queries that may wait for the reader thread before new ones fail with kUnavailable.
   // Default 64.
   std::size_t max_pending_reads = 64;
+  // Releases kept after a failed commit (a lock held elsewhere past busy_timeout, a full disk)
+  // are tried again this often, for this long: the caller heard `ok` already, and a release lost
+  // leaves its call's outcome unknown (auto-rest judges numbers by it) and the reservation live
+  // until its TTL after a restart. Bounded by the reservations there are to release. Defaults
+  // 1 s and 10 min.
+  std::chrono::milliseconds retry_releases_every{1'000};
+  std::chrono::milliseconds retry_releases_for{600'000};
 };
 
 class SqliteJournal final : public Journal {
@@ -103,7 +110,7 @@ class SqliteJournal final : public Journal {
 
   // Queues `entries` and returns at once. `on_durable` (may be empty) runs exactly once on the
   // writer thread: with success after the batch holding them committed, or kUnavailable when it
-  // failed (for an append of releases only: when it failed for kRetryReleasesFor, or once more at
+  // failed (for an append of releases only: when it failed for retry_releases_for, or once more at
   // the stop). A log-only append that finds the queue over max_log_queue is dropped (counted in
   // DroppedLogs()) and its `on_durable` gets kUnavailable at once, on the caller's thread.
   // Buffers the row for the next batch (no allocation per row beyond its strings); dropped and
@@ -158,19 +165,13 @@ class SqliteJournal final : public Journal {
   static constexpr std::size_t kPruneChunkRows = 1'000;
   // Under load, the least time between two prune chunks.
   static constexpr std::chrono::milliseconds kPruneEvery{100};
-  // Releases kept after a failed commit (a lock held elsewhere past busy_timeout, a full disk)
-  // are tried again this often, for this long: the caller heard `ok` already, and a release lost
-  // leaves its call's outcome unknown (auto-rest judges numbers by it) and the reservation live
-  // until its TTL after a restart. Bounded by the reservations there are to release.
-  static constexpr std::chrono::milliseconds kRetryReleasesEvery{1'000};
-  static constexpr std::chrono::minutes kRetryReleasesFor{10};
 
   void WriterLoop();
   // Deletes one chunk of the pending prune; completes it when nothing older is left or on an
   // error. REQUIRES: `lock` holds mu_ and prune_ is set; released while writing.
   void PruneStep(std::unique_lock<std::mutex>& lock);
   // Writes one batch, completes its waiters and publishes the outcome. When it fails and `kept`
-  // is given, its release-only appends that have not been failing for kRetryReleasesFor move
+  // is given, its release-only appends that have not been failing for retry_releases_for move
   // there, not completed.
   // A `retry` (RetryReleases') that fails leaves Healthy() and Stalled() as they were.
   void CommitBatch(std::vector<Pending>& batch, const std::vector<ApiLogEntry>& logs,
@@ -179,8 +180,9 @@ class SqliteJournal final : public Journal {
   // written fails no other append; keeps them again when it fails, unless the journal stops.
   // REQUIRES: `lock` holds mu_; released while writing.
   void RetryReleases(std::unique_lock<std::mutex>& lock);
-  // Puts `kept` (CommitBatch's) in retry_ for the next try. REQUIRES: mu_ held.
-  void KeepForRetryLocked(std::vector<Pending>& kept);
+  // Puts `kept` (CommitBatch's) in retry_ for the next try; warns once for releases that failed
+  // for the first time (`retried` false), not at each try. REQUIRES: mu_ held.
+  void KeepForRetryLocked(std::vector<Pending>& kept, bool retried);
   // kUnavailable once the database file is no longer at its path (deleted, renamed or replaced
   // while serving): SQLite would go on writing to the unlinked file. Writer thread only.
   core::Result<void> FileStillThere();
