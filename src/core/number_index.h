@@ -3,11 +3,11 @@
 //
 // Eligibility: a number is available when it is active, not reserved, not resting (an admin's
 // rest, until rest_until) and under its hourly and daily caps (calendar windows from the injected
-// Calendar; a new number's daily cap is its warm-up's share of it, core/warm_up.h). A number that stops being
-// available leaves the LRU order at once and is parked in one min-heap keyed by the instant it may
-// come back (reservation expiry, next hour, next day, end of rest); Advance() pops what is due and
-// re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers of an area code
-// are reserved or capped: every operation is O(log n) in the pool size.
+// Calendar; a new number's daily cap is its warm-up's share of it, core/warm_up.h). A number that
+// stops being available leaves the LRU order at once and is parked in one min-heap keyed by the
+// instant it may come back (reservation expiry, next hour, next day, end of rest); Advance() pops
+// what is due and re-checks it (DESIGN-NOTES §3). So allocation never scans, however many numbers
+// of an area code are reserved or capped: every operation is O(log n) in the pool size.
 //
 // Sticky tier: the number each (pool, lead) was last given, while that is more recent than
 // IndexOptions::sticky, in a hash map forgotten oldest first (a FIFO, one entry per lead). It
@@ -16,6 +16,8 @@
 //
 // Memory: 56 bytes of record, ~8 of lookup table and 12 of ordering state per number.
 // Not thread-safe: the owning store serializes all calls (one mutex held for microseconds).
+//
+// Implemented in number_index.cc, and number_index_scans.cc for the listing and the counts.
 #pragma once
 
 #include <cstdint>
