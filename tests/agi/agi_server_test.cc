@@ -3,14 +3,11 @@
 #include "agi/agi_server.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +16,7 @@
 #include "agi/fake_asterisk.h"
 #include "http/fake_store.h"
 #include "net/connection_cap.h"
+#include "support/log_capture.h"
 
 namespace cidrotor::agi {
 namespace {
@@ -147,9 +145,7 @@ TEST_F(AgiServerTest, StoreErrorIsTheStatusAndTheNumberIsLeftAlone) {
 // A dry pool, or an agent over its limit, refuses call after call: one warn line per 10 s, not
 // one per call (as HTTP's 503s). Other failures are each a line of their own.
 TEST_F(AgiServerTest, ADryPoolsRefusalsAreOneWarnLinePerTenSeconds) {
-  auto captured = std::make_shared<std::ostringstream>();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
-  spdlog::default_logger()->sinks().push_back(sink);
+  cidrotor::testing::LogCapture log;
   store_.allocate_result = core::Fail(core::Error::NoCallerIdAvailable("pool empty"));
   for (int i = 0; i < 5; ++i) {
     FakeAsterisk asterisk(port_);
@@ -165,16 +161,9 @@ TEST_F(AgiServerTest, ADryPoolsRefusalsAreOneWarnLinePerTenSeconds) {
     FakeAsterisk asterisk(port_);
     EXPECT_EQ(asterisk.Exchange(AsteriskEnv()).size(), 1U);
   }
-  spdlog::default_logger()->sinks().pop_back();
-  const std::string log = captured->str();
-  auto count = [&log](const std::string& text) {
-    std::size_t n = 0;
-    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("pool empty"), 1U) << log;
-  EXPECT_EQ(count("agent over its limit"), 1U) << log;
-  EXPECT_EQ(count("store down"), 2U) << log;
+  EXPECT_EQ(log.Count("pool empty"), 1U) << log.Text();
+  EXPECT_EQ(log.Count("agent over its limit"), 1U) << log.Text();
+  EXPECT_EQ(log.Count("store down"), 2U) << log.Text();
 }
 
 TEST_F(AgiServerTest, HangupMidExchangeStopsSendingAndReleases) {
@@ -213,35 +202,27 @@ TEST_F(AgiServerTest, InvalidCommandAfterTheNumberWasSetKeepsTheReservation) {
 
 // The warning names the reply as sent: `result=0` and `result=-1` say different things.
 TEST_F(AgiServerTest, ARefusedCommandIsLoggedWithItsResult) {
-  auto captured = std::make_shared<std::ostringstream>();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
-  spdlog::default_logger()->sinks().push_back(sink);
+  cidrotor::testing::LogCapture log;
   FakeAsterisk asterisk(port_);
   EXPECT_EQ(asterisk.Exchange(AsteriskEnv(), {"200 result=-1\n"}).size(), 1U);
-  spdlog::default_logger()->sinks().pop_back();
-  EXPECT_NE(
-      captured->str().find("refused `SET VARIABLE CALLERID(num) \"2125551234\"`: 200 result=-1"),
-      std::string::npos)
-      << captured->str();
+  EXPECT_EQ(log.Count("refused `SET VARIABLE CALLERID(num) \"2125551234\"`: 200 result=-1"), 1U)
+      << log.Text();
 }
 
 // A peer's control characters never reach the log as they are: a CR forged a line over a real
 // one on a terminal, and a NUL made grep take the log for binary (the security review).
 TEST_F(AgiServerTest, APeersControlCharactersAreNotLoggedAsTheyAre) {
-  auto captured = std::make_shared<std::ostringstream>();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
-  spdlog::default_logger()->sinks().push_back(sink);
+  cidrotor::testing::LogCapture log;
   EnvFields fields;
   fields.channel = "SIP/x\x1b[31mRED\rts=2026 level=error FORGED";
   fields.uniqueid = std::string("1.2\0z", 5);
   FakeAsterisk asterisk(port_);
   EXPECT_EQ(asterisk.Exchange(AsteriskEnv(fields), {"200 result=0 (\x1b[2J)\n"}).size(), 1U);
-  spdlog::default_logger()->sinks().pop_back();
-  const std::string log = captured->str();
-  EXPECT_NE(log.find("SIP/x?[31mRED?ts=2026 level=error FORGED uniqueid=1.2?z"), std::string::npos)
-      << log;
-  EXPECT_NE(log.find("200 result=0 ?[2J"), std::string::npos) << log;
-  for (const char c : {'\x1b', '\r', '\0'}) EXPECT_EQ(log.find(c), std::string::npos) << int{c};
+  const std::string text = log.Text();
+  EXPECT_NE(text.find("SIP/x?[31mRED?ts=2026 level=error FORGED uniqueid=1.2?z"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("200 result=0 ?[2J"), std::string::npos) << text;
+  for (const char c : {'\x1b', '\r', '\0'}) EXPECT_EQ(text.find(c), std::string::npos) << int{c};
 }
 
 TEST_F(AgiServerTest, PeerThatStopsTalkingIsDisconnected) {
@@ -284,9 +265,7 @@ TEST_F(AgiServerTest, AtTheLimitANewConnectionTakesThePlaceOfASilentOne) {
   read_timeout_ = std::chrono::milliseconds(5'000);
   silent_grace_ = std::chrono::milliseconds(200);
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  auto captured = std::make_shared<std::ostringstream>();
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
-  spdlog::default_logger()->sinks().push_back(sink);
+  cidrotor::testing::LogCapture log;
   std::vector<std::unique_ptr<FakeAsterisk>> silent;
   for (int i = 0; i < 2; ++i) silent.push_back(std::make_unique<FakeAsterisk>(port_));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // registered, and past the grace
@@ -297,11 +276,9 @@ TEST_F(AgiServerTest, AtTheLimitANewConnectionTakesThePlaceOfASilentOne) {
   int closed = 0;
   for (auto& peer : silent) closed += peer->ClosedAlready() ? 1 : 0;
   EXPECT_EQ(closed, 1) << "one of the silent ones gave its place, before its read timeout";
-  spdlog::default_logger()->sinks().pop_back();
   // One throttled line for the evictions, none per closed connection (a flood's rate).
-  EXPECT_EQ(captured->str().find("connection failed"), std::string::npos) << captured->str();
-  EXPECT_NE(captured->str().find("closed 1 silent for 200 ms"), std::string::npos)
-      << captured->str();
+  EXPECT_EQ(log.Count("connection failed"), 0U) << log.Text();
+  EXPECT_EQ(log.Count("closed 1 silent for 200 ms"), 1U) << log.Text();
 }
 
 TEST_F(AgiServerTest, SilentPeerAndIncompleteBlockAreDisconnected) {

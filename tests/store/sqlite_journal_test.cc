@@ -6,14 +6,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <iterator>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +17,7 @@
 #include "journal_test_util.h"
 #include "store/sqlite/schema.h"
 #include "support/await.h"
+#include "support/log_capture.h"
 
 namespace cidrotor::store::journal_test {
 namespace {
@@ -380,9 +377,7 @@ TEST_F(SqliteJournalTest, AKeptReleaseIsGivenUpAfterRetryReleasesFor) {
                               .retry_releases_for = std::chrono::milliseconds(400)});
   SideConnection side(path_);
   ReleaseHeard heard;
-  std::ostringstream captured;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
-  spdlog::default_logger()->sinks().push_back(sink);
+  cidrotor::testing::LogCapture log;
   const auto appended = std::chrono::steady_clock::now();
   ASSERT_NO_FATAL_FAILURE(ReserveThenRelease(*journal, side, kRefuseReleases, heard));
   ASSERT_TRUE(Eventually([&] { return heard.calls.load() == 1; })) << "kept for ever";
@@ -393,16 +388,9 @@ TEST_F(SqliteJournalTest, AKeptReleaseIsGivenUpAfterRetryReleasesFor) {
   EXPECT_EQ(journal->QueueDepth(), 0u);
   EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'101))}), IsOk());
   journal.reset();
-  spdlog::default_logger()->sinks().pop_back();
   EXPECT_EQ(heard.calls.load(), 1) << "completed twice";
   // One warning when kept, not one per try (every second for ten minutes by default).
-  const std::string log = captured.str();
-  int warnings = 0;
-  for (auto at = log.find("releases not written"); at != std::string::npos;
-       at = log.find("releases not written", at + 1)) {
-    ++warnings;
-  }
-  EXPECT_EQ(warnings, 1) << log;
+  EXPECT_EQ(log.Count("releases not written"), 1U) << log.Text();
 }
 
 // After a failed commit nothing may succeed for a while (no log rows, no releases): past
