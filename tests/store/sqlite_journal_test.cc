@@ -409,16 +409,37 @@ TEST_F(SqliteJournalTest, AFailedCommitStallsTheJournalForTheHoldAtMost) {
 }
 
 // The database file deleted (or replaced) under a running store: SQLite would go on committing
-// into the unlinked file, and a restart would find no store. Commits stop instead, clearly.
-TEST_F(SqliteJournalTest, ADeletedDatabaseFileStopsTheCommits) {
+// into the unlinked file, and a restart would find no store. Every commit stops instead, clearly,
+// from the first one after the delete.
+TEST_F(SqliteJournalTest, ADeletedDatabaseFileStopsEveryCommit) {
   auto journal = OpenJournal();
   ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100))}), IsOk());
   std::filesystem::remove(path_);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));  // the check's interval
-  auto after = AppendAndWait(*journal, {Upsert(Spec(3'105'550'101))});
-  ASSERT_THAT(after, HasError(core::ErrorCode::kUnavailable));
-  EXPECT_THAT(after.error().detail(), HasSubstr("deleted"));
-  EXPECT_FALSE(journal->Healthy());
+  for (std::uint64_t number = 3'105'550'101; number <= 3'105'550'105; ++number) {
+    auto after = AppendAndWait(*journal, {Upsert(Spec(number))});
+    ASSERT_THAT(after, HasError(core::ErrorCode::kUnavailable)) << number;
+    EXPECT_THAT(after.error().detail(), HasSubstr("deleted"));
+    EXPECT_FALSE(journal->Healthy());
+  }
+}
+
+// A file moved away stops the commits while it is away; moved back, they go on, into it.
+TEST_F(SqliteJournalTest, ADatabaseFileMovedAwayStopsTheCommitsUntilItIsBack) {
+  auto journal = OpenJournal();
+  ASSERT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'100))}), IsOk());
+  const std::string away = path_ + ".away";
+  std::filesystem::rename(path_, away);
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'101))}),
+              HasError(core::ErrorCode::kUnavailable));
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'102))}),
+              HasError(core::ErrorCode::kUnavailable));
+  std::filesystem::rename(away, path_);
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(3'105'550'103))}), IsOk());
+  EXPECT_TRUE(journal->Healthy());
+  journal.reset();
+  SideConnection side(path_);
+  EXPECT_THAT(side.Column("SELECT caller_id FROM caller_ids ORDER BY caller_id"),
+              ElementsAre("3105550100", "3105550103"));
 }
 
 // A commit waiting past stall_limit (here for a lock another process holds) makes the journal

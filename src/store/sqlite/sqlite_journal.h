@@ -183,8 +183,9 @@ class SqliteJournal final : public Journal {
   // Puts `kept` (CommitBatch's) in retry_ for the next try; warns once for releases that failed
   // for the first time (`retried` false), not at each try. REQUIRES: mu_ held.
   void KeepForRetryLocked(std::vector<Pending>& kept, bool retried);
-  // kUnavailable once the database file is no longer at its path (deleted, renamed or replaced
-  // while serving): SQLite would go on writing to the unlinked file. Writer thread only.
+  // kUnavailable while the database file is not at its path (deleted, renamed or replaced while
+  // serving): SQLite would go on writing to the unlinked file. Asked before every commit, so that
+  // none goes there; commits resume if the file comes back. Writer thread only.
   core::Result<void> FileStillThere();
   // Entries and log rows queued or being written. REQUIRES: mu_ held.
   std::size_t QueuedLocked() const;
@@ -219,8 +220,6 @@ class SqliteJournal final : public Journal {
   std::atomic<std::int64_t> writing_since_{0};
   // steady ticks of the last failed commit, 0 after a success (Stalled()).
   std::atomic<std::int64_t> failed_at_{0};
-  // When the writer last asked SQLite whether the database file was moved or deleted.
-  std::chrono::steady_clock::time_point moved_checked_{};  // writer thread only
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
