@@ -176,6 +176,7 @@ std::optional<std::uint32_t> NumberIndex::NewRecord() {
     records_[id].link.generation = generation;
     return id;
   }
+  static_assert(NumberTable<DigitsOf>::kMaxIds >= LeafEntry::kMaxRecords);
   if (records_.size() >= std::min(options_.max_numbers, LeafEntry::kMaxRecords)) {
     return std::nullopt;
   }
@@ -230,7 +231,16 @@ Result<NumberView> NumberIndex::Put(const NumberSpec& spec, const NumberUsage& u
 }
 
 Result<void> NumberIndex::Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now) {
-  const auto existing = FindRecord(spec.caller_id);
+  return LoadInto(FindRecord(spec.caller_id), spec, usage, now);
+}
+
+Result<void> NumberIndex::LoadNew(const NumberSpec& spec, const NumberUsage& usage, TimePoint now) {
+  assert(!FindRecord(spec.caller_id));
+  return LoadInto(std::nullopt, spec, usage, now);
+}
+
+Result<void> NumberIndex::LoadInto(std::optional<std::uint32_t> existing, const NumberSpec& spec,
+                                   const NumberUsage& usage, TimePoint now) {
   const auto slot = existing ? existing : NewRecord();
   if (!slot) {
     return Fail(Error::Conflict(

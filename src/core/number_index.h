@@ -146,6 +146,13 @@ class NumberIndex {
                                        TimePoint now);
   // Put without building a view: the start-up path for a million numbers.
   [[nodiscard]] Result<void> Load(const NumberSpec& spec, const NumberUsage& usage, TimePoint now);
+  // Load of a number known to be absent (a start-up that loads numbers in ascending order into an
+  // empty index): no lookup first. REQUIRES: the index does not hold spec.caller_id.
+  [[nodiscard]] Result<void> LoadNew(const NumberSpec& spec, const NumberUsage& usage,
+                                     TimePoint now);
+  // Room for `numbers` in all, before loading them: the lookup table is not grown (and its
+  // entries' records read again) on the way.
+  void Reserve(std::size_t numbers) { table_.Reserve(numbers); }
   // Put and Load take the usage as given, warm-up start included: a number entering the pool
   // through them (an import) takes this first (core::ArrivingUsage with today's local midnight).
   NumberUsage ArrivingUsage(const NumberUsage& usage, TimePoint now);
@@ -304,6 +311,9 @@ class NumberIndex {
   Result<std::uint16_t> InternName(Interner& names, std::string_view name, const char* field);
   // A free record slot; none once the index holds LeafEntry::kMaxRecords numbers.
   std::optional<std::uint32_t> NewRecord();
+  // Load and LoadNew: into `existing`'s record, or a new one when it is nullopt.
+  Result<void> LoadInto(std::optional<std::uint32_t> existing, const NumberSpec& spec,
+                        const NumberUsage& usage, TimePoint now);
 
   // Takes a record out of the available order if it is there. Every mutation of a record is
   // Detach → change → Settle, so the order never holds a stale key.

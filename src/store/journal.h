@@ -149,6 +149,9 @@ class LoadSink {
  public:
   virtual ~LoadSink() = default;
   virtual void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) = 0;
+  // How many numbers are about to come, before the first OnNumber, where the journal can tell
+  // cheaply (SQLite); a hint to make room, not a promise.
+  virtual void ExpectNumbers(std::size_t /*count*/) {}
   // Whether the sink wants each number's newest reservation (OnNumberNewest). Asked once per
   // Load, before the numbers; a journal may read one column more for it (PostgreSQL: about 6 %
   // more start-up scan), so sinks that do not use it (the embedded index) leave it false.

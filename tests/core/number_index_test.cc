@@ -122,6 +122,34 @@ TEST_F(NumberIndexTest, AFullIndexRefusesANewNumberAndKeepsTheOthers) {
   EXPECT_THAT(small.Add(spec, {}, now_), IsOk());
 }
 
+// The start-up path: room made first, then numbers known to be new loaded without a lookup;
+// they are found, allocated and replaced as any others.
+TEST_F(NumberIndexTest, NumbersLoadedAsNewAfterAReserveAreFoundAndAllocated) {
+  NumberIndex loaded(calendar_, IndexOptions{100, 500, Seconds(300)});
+  loaded.Reserve(3);
+  NumberSpec spec;
+  NumberUsage usage;
+  usage.last_used = ToCompact(now_) - 60;
+  for (const char* number : {"2125550001", "2125550002", "3105550001"}) {
+    spec.caller_id = *PhoneNumber::ParsePoolNumber(number);
+    ASSERT_THAT(loaded.LoadNew(spec, number[9] == '1' ? usage : NumberUsage{}, now_), IsOk());
+  }
+  EXPECT_EQ(loaded.size(), 3U);
+  const auto found = loaded.Find(*PhoneNumber::ParsePoolNumber("2125550001"), now_);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->usage.last_used, usage.last_used);
+  AllocationRequest request;
+  request.destination = *PhoneNumber::ParseDestination("2125559999");
+  auto allocation = loaded.Allocate(request, now_, 1);
+  ASSERT_THAT(allocation, IsOk());
+  EXPECT_EQ(allocation->reservation.caller_id.ToString(), "2125550002") << "never used first";
+  spec.caller_id = *PhoneNumber::ParsePoolNumber("2125550002");
+  spec.carrier = "Verizon";
+  ASSERT_THAT(loaded.Load(spec, {}, now_), IsOk()) << "an import's Load replaces it";
+  EXPECT_EQ(loaded.size(), 3U);
+  EXPECT_EQ(loaded.Find(spec.caller_id, now_)->spec.carrier, "Verizon");
+}
+
 TEST_F(NumberIndexTest, ReleasedNumberGoesToTheBackOfTheOrder) {
   Add("2125550001");
   Add("2125550002");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +40,34 @@ TEST(NumberTableTest, MatchesAReferenceMapUnderChurn) {
     }
   }
   EXPECT_EQ(table.size(), reference.size());
+}
+
+// A slot keeps 24 bits of id beside 8 of the hash: the highest ids come back whole, and numbers
+// whose hashes share those 8 bits (thousands here, over 255 values) are told apart by their digits.
+TEST(NumberTableTest, TheHighestIdsAndNumbersSharingHashBitsAreFound) {
+  using Table = NumberTable<std::function<std::uint64_t(std::uint32_t)>>;
+  std::unordered_map<std::uint32_t, std::uint64_t> digits;
+  Table table([&digits](std::uint32_t id) { return digits.at(id); });
+  for (std::uint32_t k = 0; k < 20'000; ++k) {
+    const std::uint32_t id = k % 2 == 0 ? k : Table::kMaxIds - 1 - k;
+    digits[id] = 2'125'550'000 + 7ULL * k;
+    table.Insert(id);
+  }
+  for (const auto& [id, number] : digits) {
+    const auto found = table.Find(number);
+    ASSERT_TRUE(found.has_value()) << number;
+    EXPECT_EQ(*found, id);
+  }
+  for (std::uint32_t k = 0; k < 20'000; ++k) {
+    EXPECT_FALSE(table.Find(2'125'550'000 + 7ULL * k + 3).has_value());
+  }
+  table.Reserve(100'000);  // a rehash: everything still found
+  EXPECT_EQ(table.Find(digits[Table::kMaxIds - 2]), Table::kMaxIds - 2);
+  EXPECT_EQ(table.Find(digits[0]), 0U);
+  table.Erase(Table::kMaxIds - 2);
+  EXPECT_FALSE(table.Find(digits[Table::kMaxIds - 2]).has_value());
+  EXPECT_EQ(table.Find(digits[Table::kMaxIds - 4]), Table::kMaxIds - 4);
+  EXPECT_EQ(table.size(), 19'999U);
 }
 
 }  // namespace

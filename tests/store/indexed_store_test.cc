@@ -4,15 +4,20 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/calendar.h"
+#include "forwarding_journal.h"
 #include "store/memory/memory_journal.h"
 #include "store/sqlite/sqlite_journal.h"
 #include "support/await.h"
@@ -160,6 +165,65 @@ TEST_F(IndexedStoreRestartTest, TheAgentRateLimitHoldsAcrossARestart) {
   EXPECT_THAT(call("alice"), IsOk());
   clock_.Advance(std::chrono::seconds(61));
   EXPECT_THAT(call("bob"), IsOk());
+}
+
+// Streams its numbers against LoadSink's order (descending, then the highest once more), as a
+// journal that broke the contract would.
+class DisorderedJournal final : public ForwardingJournal {
+ public:
+  using ForwardingJournal::ForwardingJournal;
+  core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override {
+    struct Collect final : LoadSink {
+      explicit Collect(LoadSink& sink) : next(sink) {}
+      void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
+        numbers.emplace_back(spec, usage);
+      }
+      void OnLiveReservation(const core::Reservation& reservation) override {
+        next.OnLiveReservation(reservation);
+      }
+      LoadSink& next;
+      std::vector<std::pair<core::NumberSpec, core::NumberUsage>> numbers;
+    };
+    Collect collect(sink);
+    auto summary = ForwardingJournal::Load(now, collect);
+    if (!summary || collect.numbers.empty()) return summary;
+    collect.numbers.push_back(collect.numbers.back());
+    std::reverse(collect.numbers.begin(), collect.numbers.end());
+    for (const auto& [spec, usage] : collect.numbers) sink.OnNumber(spec, usage);
+    return summary;
+  }
+};
+
+// The start-up loads numbers that come in ascending order without looking each up first; any
+// other order is looked up (an upsert): the index never holds a number twice.
+TEST_F(IndexedStoreTest, NumbersLoadedOutOfOrderOrTwiceAreEachHeldOnce) {
+  auto shared = std::make_shared<MemoryJournal>(MemoryJournal::Completion::kInline);
+  OpenWith(std::make_unique<ForwardingJournal>(shared));
+  for (const char* number : {"2125550001", "2125550002", "2125550003"}) {
+    ASSERT_THAT(Add(number), IsOk());
+  }
+  store_.reset();
+  OpenWith(std::make_unique<DisorderedJournal>(shared));
+  auto stats = Await<StoreStats>([&](auto done) { store_->GetStats(done); });
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->total_numbers, 3U);
+  std::set<std::string> given;
+  for (int i = 0; i < 3; ++i) {
+    auto allocation = Allocate("2125559999");
+    ASSERT_THAT(allocation, IsOk());
+    given.insert(allocation->reservation.caller_id.ToString());
+  }
+  EXPECT_EQ(given.size(), 3U);
+  EXPECT_THAT(Allocate("2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
+  ASSERT_THAT(Await<void>([&](auto done) {
+                store_->DeleteNumber(*core::PhoneNumber::ParsePoolNumber("2125550003"), done);
+              }),
+              IsOk());
+  EXPECT_THAT(Await<core::NumberView>([&](auto done) {
+                store_->GetNumber(*core::PhoneNumber::ParsePoolNumber("2125550003"), done);
+              }),
+              HasError(ErrorCode::kNotFound))
+      << "a second entry of the number left behind";
 }
 
 // A change whose commit failed is undone, but not what later changes did meanwhile: an

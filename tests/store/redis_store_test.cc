@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/warm_up.h"
+#include "forwarding_journal.h"
 #include "store/journal_test_util.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_executor.h"
@@ -37,43 +38,18 @@ using testing::HasError;
 using testing::IsOk;
 
 // Lets two RedisStore instances share one journal, as two `serve` processes share PostgreSQL.
-class SharedJournal : public Journal {
+class SharedJournal : public ForwardingJournal {
  public:
   // `unhealthy`, when set, makes Healthy() false: a PostgreSQL journal that answers reads but has
   // not written its backlog yet.
   explicit SharedJournal(std::shared_ptr<MemoryJournal> journal,
                          const std::atomic<bool>* unhealthy = nullptr)
-      : journal_(std::move(journal)), unhealthy_(unhealthy) {}
-  core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) override {
-    return journal_->Load(now, sink);
-  }
-  void Append(std::vector<JournalEntry> entries, Durable on_durable) override {
-    journal_->Append(std::move(entries), std::move(on_durable));
-  }
-  void ListLogs(LogQuery query, Callback<std::vector<StoredLog>> done) override {
-    journal_->ListLogs(query, std::move(done));
-  }
-  void ListReservations(ReservationQuery query, core::TimePoint now,
-                        Callback<std::vector<ReservationRecord>> done) override {
-    journal_->ListReservations(query, now, std::move(done));
-  }
-  void QueryLookup(LookupQuery query, core::TimePoint now, Callback<LookupData> done) override {
-    journal_->QueryLookup(query, now, std::move(done));
-  }
-  void QueryAnswerStats(AnswerStatsQuery query, Callback<AnswerStats> done) override {
-    journal_->QueryAnswerStats(query, std::move(done));
-  }
-  void PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> done) override {
-    journal_->PruneHistory(cutoffs, std::move(done));
-  }
-  std::size_t QueueDepth() const override { return journal_->QueueDepth(); }
+      : ForwardingJournal(std::move(journal)), unhealthy_(unhealthy) {}
   bool Healthy() const override {
-    return !(unhealthy_ != nullptr && unhealthy_->load()) && journal_->Healthy();
+    return !(unhealthy_ != nullptr && unhealthy_->load()) && ForwardingJournal::Healthy();
   }
-  bool Flush() override { return journal_->Flush(); }
 
  private:
-  std::shared_ptr<MemoryJournal> journal_;
   const std::atomic<bool>* unhealthy_;
 };
 

@@ -36,8 +36,14 @@ class IndexLoader final : public LoadSink {
         pool_fallbacks_(pool_fallbacks),
         now_(now) {}
 
+  void ExpectNumbers(std::size_t count) override { index_.Reserve(count); }
   void OnNumber(const core::NumberSpec& spec, const core::NumberUsage& usage) override {
-    if (auto loaded = index_.Load(spec, usage, now_); !loaded) {
+    // The index starts empty and the numbers come in ascending order (LoadSink): each one above
+    // the last is new, and needs no lookup first. Anything else is looked up as an import would.
+    const bool new_one = spec.caller_id.digits() > last_digits_;
+    auto loaded = new_one ? index_.LoadNew(spec, usage, now_) : index_.Load(spec, usage, now_);
+    if (new_one) last_digits_ = spec.caller_id.digits();
+    if (!loaded) {
       // The first few by name; all of them in the count Open() reports.
       if (++skipped_numbers_ <= kNamedSkips) {
         spdlog::warn("load: skipped number {}: {}", spec.caller_id.ToString(),
@@ -77,6 +83,7 @@ class IndexLoader final : public LoadSink {
   NameTable& campaign_pools_;
   NameTable& pool_fallbacks_;
   core::TimePoint now_;
+  std::uint64_t last_digits_ = 0;
   std::size_t skipped_numbers_ = 0;
 };
 
