@@ -864,6 +864,43 @@ TEST_F(RedisStoreTest, RedisBackWithOlderDataIsSeenWhenAnotherInstanceHoldsHighe
   EXPECT_THAT(AllocateOnceLoaded(*low, "2125559999"), HasError(ErrorCode::kNoCallerIdAvailable));
 }
 
+// An instance whose first block of ids comes after Redis returned from an older snapshot: taken
+// from the snapshot's counter before any script found the server changed (NOSCRIPT), the block
+// repeated ids given out since the snapshot (the fault review: 503s for duplicate keys with
+// PostgreSQL up, 200s never recorded while it was down). A block is taken only from a server
+// whose scripts are loaded, so checked against the journal.
+TEST_F(RedisStoreTest, AnInstanceTakesNoReservationIdsFromAnOlderSnapshotsCounter) {
+  auto first = OpenInstance();
+  auto second = OpenInstance();
+  auto third = OpenInstance();  // started, its scripts loaded; no id block yet
+  ASSERT_TRUE(first && second && third);
+  ASSERT_THAT(AddOn(*first, "2125550001"), IsOk());
+  ASSERT_THAT(AddOn(*first, "2125550002"), IsOk());
+  const auto allocate_and_release = [](RedisStore& store) {
+    auto a = AllocateOn(store, "2125559999");
+    if (a) {
+      core::ReleaseRequest release;
+      release.reservation_id = a->reservation.id;
+      EXPECT_THAT(Await<core::ReleaseResult>([&](auto done) { store.Release(release, done); }),
+                  IsOk());
+    }
+    return a;
+  };
+  ASSERT_THAT(allocate_and_release(*first), IsOk());
+  ASSERT_TRUE(redis_.SaveSnapshot());
+  auto after_snapshot = allocate_and_release(*second);  // the counter's next block
+  ASSERT_THAT(after_snapshot, IsOk());
+  first->Flush();
+  second->Flush();
+
+  ASSERT_TRUE(redis_.RestartFromSnapshot()) << redis_.error();
+  auto next = AllocateOnceLoaded(*third, "2125559999");
+  ASSERT_THAT(next, IsOk());
+  // The second instance's block (1,024 ids from after_snapshot's on) is still its own.
+  EXPECT_GE(next->reservation.id, after_snapshot->reservation.id + 1024)
+      << "an id of the block the snapshot's counter handed out again";
+}
+
 TEST_F(RedisStoreTest, RedisBackWithOlderDataKeepsReservationIdsAboveTheJournals) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -89,6 +89,13 @@ core::Result<std::string> ScriptRunner::Sha(RedisConnection& connection, Script 
   return loaded->str;
 }
 
+core::Result<void> ScriptRunner::Reload(RedisConnection& connection, Script script) {
+  checked_ = false;  // another server: check it before loading
+  auto sha = Sha(connection, script, /*reload=*/true);
+  if (!sha) return core::Fail(sha.error());
+  return {};
+}
+
 core::Result<void> ScriptRunner::CheckBeforeLoad(RedisConnection& connection) {
   if (!load_check_ || checked_) return {};
   std::lock_guard lock(check_mu_);

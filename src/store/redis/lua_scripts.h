@@ -59,6 +59,15 @@ class ScriptRunner {
   [[nodiscard]] core::Result<std::vector<RedisReply>> RunAll(RedisConnection& connection,
                                                              const std::vector<ScriptCall>& calls);
 
+  // The SHA of `script`, loaded (after the load check) when this runner has not loaded it yet.
+  // Errors: as Run.
+  [[nodiscard]] core::Result<std::string> LoadedSha(RedisConnection& connection, Script script) {
+    return Sha(connection, script, /*reload=*/false);
+  }
+  // Loads `script` again, after the load check, for a caller that found the server without it
+  // (SCRIPT EXISTS): another server, as after a NOSCRIPT. Errors: as Run.
+  [[nodiscard]] core::Result<void> Reload(RedisConnection& connection, Script script);
+
   // For a caller that sends its own commands (RedisPipeline): the EVALSHA of `call`, or nothing
   // while the script's SHA is not known yet (Run loads it).
   [[nodiscard]] std::optional<Command> LoadedCall(const ScriptCall& call);

@@ -269,21 +269,54 @@ std::optional<std::uint64_t> RedisStore::TakeBlockId() {
 }
 
 core::Result<std::uint64_t> RedisStore::NextReservationId(RedisConnection& connection) {
-  const std::string epoch = Epoch();
   if (auto id = TakeBlockId()) return *id;
   // A new block, fetched without holding ids_mu_: a slow Redis must not queue the other workers
   // behind this one. When two workers refill at once, the later block wins; the other block's
   // unused ids are skipped (ids are unique, not dense).
-  auto block = connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kIdBlock)});
-  if (!block) return core::Fail(block.error());
-  if (block->type != RedisReply::Type::kInteger) {
-    return core::Fail(core::Error::Internal("INCRBY reservation id: " + block->str));
+  //
+  // Only from a server checked against the journal since it came back, and in this instance's
+  // generation: a server restored from an older snapshot has its counter, which hands out again
+  // the blocks taken since. Its script cache is empty (Redis neither persists nor replicates it),
+  // and loading a script runs CheckAgainstJournal first, which raises that counter; a rebuild
+  // raises it before it publishes its generation. So SCRIPT EXISTS goes first in the round trip:
+  // a block from a server without the scripts is dropped, the scripts loaded (checked), and a
+  // block taken again; one taken in another generation too, once it is adopted.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string epoch = Epoch();
+    auto sha = scripts_.LoadedSha(connection, Script::kAllocate);
+    if (!sha) return core::Fail(sha.error());
+    auto replies =
+        connection.Pipeline({{"SCRIPT", "EXISTS", *sha},
+                             {"INCRBY", redis::kReservationIdKey, std::to_string(kIdBlock)},
+                             {"GET", redis::kGenerationKey}});
+    if (!replies) return core::Fail(replies.error());
+    const RedisReply& exists = (*replies)[0];
+    const RedisReply& block = (*replies)[1];
+    const RedisReply& generation = (*replies)[2];
+    if (block.type != RedisReply::Type::kInteger) {
+      return core::Fail(core::Error::Internal("INCRBY reservation id: " + block.str));
+    }
+    if (exists.elements.empty() || exists.elements[0].integer != 1) {
+      if (auto reloaded = scripts_.Reload(connection, Script::kAllocate); !reloaded) {
+        return core::Fail(reloaded.error());
+      }
+      continue;
+    }
+    if (generation.is_nil() || generation.str != epoch) {
+      // Adopted (or, lost, rebuilt: then this fails), and the block taken again.
+      if (auto current = ResolveGeneration(connection, epoch); !current) {
+        return core::Fail(current.error());
+      }
+      continue;
+    }
+    std::lock_guard lock(ids_mu_);
+    end_id_ = static_cast<std::uint64_t>(block.integer) + 1;
+    next_id_ = end_id_ - kIdBlock;
+    ids_epoch_ = epoch;
+    return next_id_++;
   }
-  std::lock_guard lock(ids_mu_);
-  end_id_ = static_cast<std::uint64_t>(block->integer) + 1;
-  next_id_ = end_id_ - kIdBlock;
-  ids_epoch_ = epoch;
-  return next_id_++;
+  return core::Fail(core::Error::Unavailable(
+      "redis changed servers or generations while reservation ids were taken; try again"));
 }
 
 core::Result<std::vector<std::string>> RedisStore::Pools(RedisConnection& connection) {
