@@ -4,10 +4,11 @@
 // allocations, and would hand their numbers out again while the calls still hold them. Such a
 // server has an empty script cache (Redis 7 neither persists nor replicates SCRIPT LOAD), so
 // ScriptRunner runs this check before loading scripts into it: at this instance's first load and
-// after any NOSCRIPT. The journal's newest live reservations are looked up in Redis, and one that
-// Redis never saw makes it rebuild from the journal.
+// after any NOSCRIPT. The journal's newest reservations, ended ones too, are looked up in Redis,
+// and one that Redis never saw makes it rebuild from the journal.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "store/redis/redis_store.h"
@@ -97,32 +99,36 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
     if (jumped->is_error()) return core::Fail(core::Error::Unavailable("redis: " + jumped->str));
     return {};
   }
-  ReservationQuery newest;
-  newest.live_only = false;
-  newest.limit = 1;
-  auto highest = AwaitJournal(newest);
-  if (!highest) return core::Fail(highest.error());
-  ReservationQuery live_query;
-  live_query.live_only = true;
-  live_query.limit = 1000;  // the newest in time: a server that lags lacks those first
-  auto live = AwaitJournal(live_query);
-  if (!live) return core::Fail(live.error());
-
-  std::vector<core::Reservation> newest_live;
-  newest_live.reserve(live->size());
-  for (const ReservationRecord& record : *live) newest_live.push_back(record.reservation);
-  auto counted = CountLacking(connection, newest_live);
+  // The newest in time, which a server that lags lacks first: the live reservations ending last,
+  // and the newest made, ended ones too (Lacks judges those by their number's last use). Dialers
+  // hold numbers for seconds and a restart takes about one, so an older snapshot's lost
+  // allocations have mostly ended by the check, and the caps they counted against are short.
+  std::vector<core::Reservation> newest;
+  std::unordered_set<std::uint64_t> ids;
+  std::uint64_t top = 0;  // the highest id among them
+  for (const bool live_only : {true, false}) {
+    ReservationQuery query;
+    query.live_only = live_only;
+    query.limit = 1000;
+    auto records = AwaitJournal(query);
+    if (!records) return core::Fail(records.error());
+    for (const ReservationRecord& record : *records) {
+      if (!ids.insert(record.reservation.id).second) continue;
+      newest.push_back(record.reservation);
+      top = std::max(top, record.reservation.id);
+    }
+  }
+  auto counted = CountLacking(connection, newest);
   if (!counted) return core::Fail(counted.error());
   const std::size_t lacking = *counted;
   if (lacking == 0) {
     // An older snapshot can hold an older id counter: blocks taken from it would repeat ids.
-    const std::uint64_t top = highest->empty() ? 0 : highest->front().reservation.id;
     return RaiseReservationIds(connection, top + kIdMargin);
   }
   spdlog::error(
-      "redis store: redis lacks {} of the journal's {} newest live reservations (restored from "
-      "an older snapshot, or a lagging replica promoted): reloading it from the journal",
-      lacking, live->size());
+      "redis store: redis lacks {} of the journal's {} newest reservations (restored from an "
+      "older snapshot, or a lagging replica promoted): reloading it from the journal",
+      lacking, newest.size());
   if (auto dropped = DropGeneration(connection, generation->str); !dropped) return dropped;
   StartRebuild();
   return core::Fail(core::Error::Unavailable(
