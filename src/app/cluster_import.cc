@@ -171,6 +171,7 @@ class ClusterTarget final : public cli::ImportTarget {
       if (filled) {
         waiting_.Stop();
         if (deadline) spdlog::info("cluster import: Redis took the batch after all");
+        WarnOfRefusals(filled->refused);
         filling_rows_.clear();
         return {};
       }
@@ -203,6 +204,24 @@ class ClusterTarget final : public cli::ImportTarget {
       waiting_.Stop();
       OfferToRedis(filling_rows_);
     }
+  }
+
+  // Rows of the batch Redis refused (their number moved, deleted or added elsewhere while the
+  // batch was written there): in PostgreSQL, not in Redis until a reload; said, not hidden.
+  void WarnOfRefusals(const std::vector<std::pair<std::size_t, core::Error>>& refused) {
+    if (refused.empty()) return;
+    std::string numbers;
+    for (std::size_t k = 0; k < refused.size() && k < 5; ++k) {
+      const std::size_t row = refused[k].first;
+      if (row < filling_rows_.size()) {
+        numbers += (numbers.empty() ? "" : ", ") + filling_rows_[row].spec.caller_id.ToString();
+      }
+    }
+    spdlog::warn(
+        "cluster import: Redis refused {} rows of a batch PostgreSQL has ({}{}): {}; rerun the "
+        "file once the numbers' other changes are done",
+        refused.size(), numbers, refused.size() > 5 ? ", ..." : "",
+        refused.front().second.detail());
   }
 
   std::unique_ptr<store::Store> redis_;

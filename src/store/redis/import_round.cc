@@ -14,6 +14,8 @@ namespace {
 // The usage a number in no pool starts with: its last_used, rest end and warm-up start if the
 // row has them; else the warm-up start of core::ArrivingUsage (today's local midnight unless it
 // comes with a last_used).
+}  // namespace
+
 core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context) {
   core::NumberUsage usage;
   usage.last_used = item.last_used.value_or(0);
@@ -25,6 +27,8 @@ core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& con
   return core::ArrivingUsage(
       usage, item.warm_from_day.value_or(core::ToCompact(context.windows.day_start)));
 }
+
+namespace {
 
 // insert.lua's 9 fields of one number: the warm-up start is sent as decided here, so the journal
 // gets the very value Redis holds.
@@ -96,12 +100,12 @@ void TakeInserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
 
 // upsert.lua answered `reply` (a status and the usage per number) to the writing of `specs`;
 // `before` is get.lua's reply. A number it added (one this import claimed: ChunkPath::kUpsert)
-// goes into `pool_of`, an HSET of cid:pool_of; one gone (ChunkPath::kUpdate) is refused.
+// goes into `pool_of`, an HSET of cid:pool_of; one gone (ChunkPath::kUpdate) into `gone`.
 void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items,
                   const std::vector<core::NumberSpec>& specs, const RedisReply& before,
                   const RedisReply& reply, const ScriptContext& context,
                   const core::IndexOptions& index, ChunkOutcome& outcome, Command& pool_of,
-                  ImportResult& result) {
+                  ImportResult& result, std::vector<std::size_t>& gone) {
   for (std::size_t k = 1; k < before.elements.size(); ++k) {
     if (before.elements[k].type != RedisReply::Type::kArray) continue;
     outcome.undo->changed.push_back(
@@ -120,7 +124,7 @@ void TakeUpserted(const ImportChunk& chunk, const std::vector<ImportItem>& items
     } else if (status == "upd") {
       ++result.updated;
     } else {
-      if (status == "gone") result.refused.emplace_back(chunk.items[k], ChangedDuringImport());
+      if (status == "gone") gone.push_back(chunk.items[k]);
       continue;
     }
     outcome.entries.emplace_back(NumberUpserted{specs[k], UsageFromUpsert(reply, k), version});
@@ -296,7 +300,7 @@ RoundOutcome RunImportRound(RedisConnection& connection, ScriptRunner& scripts,
       TakeInserted(chunk, items, reply, context, taken, outcome.counts);
     } else {
       TakeUpserted(chunk, items, specs[c], *before, reply, context, index, taken, pool_of,
-                   outcome.counts);
+                   outcome.counts, outcome.gone);
     }
     globals.push_back({"SADD", kPoolsKey, chunk.pool});
   }

@@ -69,6 +69,10 @@ void DropClaims(RedisConnection& connection, const std::vector<ImportItem>& item
 void AppendClaimed(const ImportChunk& chunk, const std::vector<ImportItem>& items,
                    std::vector<std::size_t>& claimed);
 
+// The usage a row gives a number new to Redis: its last_used and rest end, and its warm-up start
+// (the row's, else from the import's day unless it has a last_used: core::ArrivingUsage).
+core::NumberUsage InsertedUsage(const ImportItem& item, const ScriptContext& context);
+
 // Why an import's row is refused when its number changed under it: moved to another pool,
 // deleted, or being added elsewhere, by another import, a PATCH or a DELETE at the same moment.
 core::Error ChangedDuringImport();
@@ -89,6 +93,10 @@ struct RoundOutcome {
   std::vector<ChunkOutcome> written;
   ImportResult counts;               // imported / updated / refused of the chunks written
   std::vector<ImportChunk> refused;  // insert.lua found a number that appeared: upsert these
+  // Rows of kUpdate chunks whose number their pool no longer held (upsert.lua 'gone'), not
+  // counted: refused (ChangedDuringImport), unless the caller finds cid:pool_of still naming
+  // that pool (RedisStore::AdoptClaims: a claim a killed import left).
+  std::vector<std::size_t> gone;
   std::optional<core::Error> error;  // the first failure: kUnavailable, kInternal
   // With `error`: claimed rows (AppendClaimed) known not to be written (to DropClaims). When the
   // writes' round trip itself failed, none: some calls may have run.

@@ -263,15 +263,72 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
               [progress](core::Error) { progress->FinishOne(); });
         });
   };
+  // A row whose number its pool no longer held when written (RoundOutcome::gone). Where
+  // cid:pool_of still names that pool and the pool still lacks the number, under the number's
+  // edit lock (which PATCH, DELETE and moves take), the entry is a claim an import left that was
+  // killed between claiming and writing (a DELETE takes the entry away, a move points it
+  // elsewhere, and another import of the number into this pool writes it all the same): the
+  // number is written as new. Left, the claim made it unknown to every read and every add (409)
+  // until a rebuild, and reruns of the file refused it. Otherwise the row is refused as before.
+  const auto adopt = [this, now, progress](RedisConnection& lane, const ImportItem& item,
+                                           std::size_t row) {
+    const core::PhoneNumber number = item.spec.caller_id;
+    const auto refuse = [&] {
+      std::lock_guard lock(progress->mu);
+      progress->result.refused.emplace_back(row, redis::ChangedDuringImport());
+    };
+    const EditSubject subject = NumberEdit(number);
+    auto token = LockEdit(lane, subject);
+    if (!token) {
+      progress->Fail(token.error());
+      return;
+    }
+    auto unlock = [this, key = subject.key, token = *token] { UnlockEditThen(key, token, [] {}); };
+    auto state =
+        lane.Pipeline({{"HGET", redis::kPoolOfKey, number.ToString()},
+                       {"EXISTS", redis::PoolPrefix(item.spec.pool) + "n:" + number.ToString()}});
+    if (!state) {
+      unlock();
+      progress->Fail(state.error());
+      return;
+    }
+    if ((*state)[0].is_nil() || (*state)[0].str != item.spec.pool || (*state)[1].integer != 0) {
+      unlock();
+      refuse();
+      return;
+    }
+    const core::NumberUsage usage = redis::InsertedUsage(item, Context(now));
+    auto put = PutNumber(lane, item.spec, usage, item.spec.pool, now);
+    if (!put) {
+      unlock();
+      progress->Fail(put.error());
+      return;
+    }
+    spdlog::info("import: {} was claimed for pool '{}' by an import that did not write it: added",
+                 number.ToString(), item.spec.pool);
+    {
+      std::lock_guard lock(progress->mu);
+      ++progress->result.imported;
+    }
+    std::vector<JournalEntry> entries;
+    entries.push_back(NumberUpserted{item.spec, usage, put->version});
+    progress->Add();
+    journal_->Append(std::move(entries), [progress, unlock](core::Result<void> durable) {
+      unlock();
+      if (!durable) progress->Fail(durable.error());
+      progress->FinishOne();
+    });
+  };
   // Writes `round`, journals what it wrote; returns the chunks insert.lua refused.
-  const auto write = [this, now, work, progress, journal](RedisConnection& lane,
-                                                          std::span<const ImportChunk> round) {
+  const auto write = [this, now, work, progress, journal, adopt](
+                         RedisConnection& lane, std::span<const ImportChunk> round) {
     auto outcome =
         redis::RunImportRound(lane, scripts_, Context(now), options_.index, work->items, round);
     progress->Count(outcome.counts);
     if (outcome.error) progress->Fail(*outcome.error);
     redis::DropClaims(lane, work->items, outcome.unwritten_claims);
     for (redis::ChunkOutcome& chunk : outcome.written) journal(chunk);
+    for (std::size_t row : outcome.gone) adopt(lane, work->items[row], row);
     return std::move(outcome.refused);
   };
   // Takes rounds until none is left or the import failed.
