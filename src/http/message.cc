@@ -87,8 +87,6 @@ std::string_view ReasonPhrase(unsigned status) {
       return "Unsupported Media Type";
     case 429:
       return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:

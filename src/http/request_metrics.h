@@ -2,8 +2,8 @@
 // for requests no route matched) and by status, for GET /metrics. The label sets are fixed: the
 // routes and the statuses the API uses (others count as "other"), so counting is one relaxed
 // atomic increment in a flat array, no lock and no allocation.
-// Requests the session refuses before routing (413, 431, malformed HTTP) are not counted here.
-// Thread-safe.
+// Requests the session refuses before routing (413, an oversized or malformed request) are not
+// counted here. Thread-safe.
 #pragma once
 
 #include <array>

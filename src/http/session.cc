@@ -324,14 +324,15 @@ class Session {
     co_return response;
   }
 
-  // A read that failed: answer what deserves an answer (413, 431, 400), then close.
+  // A read that failed: answer what deserves an answer (413, 400), then close. A request line or
+  // header past the limit is SPEC's 400 `invalid_argument` (an absurdly long parameter), not 431:
+  // one status for bad input, whichever limit it crossed.
   asio::awaitable<void> RefuseUnreadable(const boost::system::error_code& ec) {
     Response response;
     if (ec == bhttp::error::body_limit) {
       response = PayloadTooLargeResponse(policy_.limit > 0 ? policy_.limit : options_.body_limit);
     } else if (ec == bhttp::error::header_limit) {
-      response = MalformedRequestResponse("request header is too large");
-      response.status = 431;
+      response = MalformedRequestResponse("request line or header is too large");
     } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       response = MalformedRequestResponse("malformed HTTP request: " + ec.message());

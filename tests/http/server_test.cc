@@ -277,6 +277,22 @@ TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+// An absurdly long parameter, past the header limit too, is the 400 of any bad input (SPEC's
+// error table), not a 431, and the connection is closed.
+TEST_F(HttpServerTest, ARequestLinePastTheHeaderLimitGets400AndClose) {
+  Start();
+  RawClient client(port_);
+  ASSERT_TRUE(client.Send("GET /next-cid?to=" + std::string(100'000, '2') +
+                          " HTTP/1.1\r\nHost: a\r\n\r\n"));
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_NE(reply->body.find("invalid_argument"), std::string::npos) << reply->body;
+  EXPECT_NE(reply->body.find("too large"), std::string::npos) << reply->body;
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_TRUE(store_.allocations().empty());
+}
+
 // Beast would take "chunked, identity" as no body and read the chunks as the next request: a
 // proxy that frames it otherwise would see another request boundary. Only a plain "chunked" on
 // HTTP/1.1 frames a body by chunks; everything else is refused and the connection closed.
