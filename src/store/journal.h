@@ -144,6 +144,15 @@ struct RecoveredAllocations {
   bool empty() const { return newest.empty(); }
 };
 
+// An allocation that named an agent (LoadSink::OnAgentAllocation): the agent rate limit's memory.
+// The views live for the call only.
+struct AgentAllocation {
+  std::string_view agent;
+  core::TimePoint at;
+  std::string_view pool;  // the pool it was made in; "" reads as the default pool
+  std::uint64_t reservation_id = 0;
+};
+
 // Receives the stored state at start-up, numbers in caller_id order.
 class LoadSink {
  public:
@@ -182,7 +191,7 @@ class LoadSink {
   virtual core::Seconds AgentWindow() const { return core::Seconds(0); }
   // Every allocation naming an agent made at or after `now - AgentWindow()`, oldest first, after
   // the lead allocations: a restart then keeps each agent's last minute of allocations.
-  virtual void OnAgentAllocation(std::string_view /*agent*/, core::TimePoint /*at*/) {}
+  virtual void OnAgentAllocation(const AgentAllocation& /*allocation*/) {}
   // Every deleted number whose usage is kept past `now` (DeletedUsage) and which is not in the
   // store again, after the agent allocations.
   virtual void OnDeletedNumber(core::PhoneNumber /*caller_id*/, const DeletedUsage& /*kept*/) {}

@@ -111,8 +111,8 @@ class RecordingSink final : public LoadSink {
   core::Seconds LeadWindow() const override { return lead_window; }
   void OnLeadAllocation(const LeadAllocation& lead) override { leads.push_back(lead); }
   core::Seconds AgentWindow() const override { return agent_window; }
-  void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
-    agents.emplace_back(std::string(agent), at);
+  void OnAgentAllocation(const AgentAllocation& allocation) override {
+    agents.emplace_back(std::string(allocation.agent), allocation.at);
   }
   void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
     deleted.emplace_back(caller_id, kept);

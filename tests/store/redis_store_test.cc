@@ -605,6 +605,35 @@ core::Result<core::Allocation> AllocateOnceLoaded(Store& store, const std::strin
   return next;
 }
 
+// Redis back empty: the rebuild puts each agent's last minute of allocations back (from the
+// journal), so the limit holds across it; it gave every agent a fresh minute (the fault review:
+// up to 62 allocations in 60 s against a limit of 30).
+TEST_F(RedisStoreTest, TheAgentRateLimitHoldsAcrossARedisThatLostItsData) {
+  StoreConfig config;
+  config.rate_limit_per_agent = 2;
+  auto store = OpenInstance(config);
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(AddOn(*store, "212555000" + std::to_string(i)), IsOk());
+  const auto allocate_as = [&](const std::string& agent) {
+    core::Result<core::Allocation> a = core::Fail(core::Error::Unavailable("not tried"));
+    for (int attempt = 0; attempt < 200; ++attempt) {  // past the reload
+      a = Await<core::Allocation>(
+          [&](auto done) { store->Allocate(To("2125559999", agent), done); });
+      if (a || a.error().code() != ErrorCode::kUnavailable) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return a;
+  };
+  ASSERT_THAT(allocate_as("agent7"), IsOk());
+  ASSERT_THAT(allocate_as("agent7"), IsOk());
+  store->Flush();
+  ASSERT_TRUE(redis_.Restart()) << redis_.error();
+  EXPECT_THAT(allocate_as("agent7"), HasError(ErrorCode::kRateLimited));
+  EXPECT_THAT(allocate_as("agent8"), IsOk()) << "another agent's minute is its own";
+  clock_.Advance(core::Seconds(60));
+  EXPECT_THAT(allocate_as("agent7"), IsOk());
+}
+
 // A live reservation whose number moved to another pool keeps naming the pool it was made in
 // when Redis is rebuilt from the journal (restore.lua), as the history does.
 TEST_F(RedisStoreTest, AMovedNumbersReservationIsRebuiltWithThePoolItWasMadeIn) {

@@ -63,8 +63,8 @@ class IndexLoader final : public LoadSink {
   }
   // A restart keeps each agent's last minute of allocations: the limit holds across it.
   core::Seconds AgentWindow() const override { return core::AgentRateLimiter::kWindow; }
-  void OnAgentAllocation(std::string_view agent, core::TimePoint at) override {
-    limiter_.Record(agent, at);
+  void OnAgentAllocation(const AgentAllocation& allocation) override {
+    limiter_.Record(allocation.agent, allocation.at);
   }
   void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
     deleted_[caller_id.digits()] = kept;

@@ -92,7 +92,9 @@ core::Result<LoadSummary> MemoryJournal::Load(core::TimePoint now, LoadSink& sin
     }
     std::stable_sort(recent.begin(), recent.end(),
                      [](const auto* a, const auto* b) { return a->reserved_at < b->reserved_at; });
-    for (const core::Reservation* r : recent) sink.OnAgentAllocation(r->agent, r->reserved_at);
+    for (const core::Reservation* r : recent) {
+      sink.OnAgentAllocation({r->agent, r->reserved_at, r->pool, r->id});
+    }
   }
   for (const auto& [digits, kept] : deleted_) {
     if (StillKept(kept, core::ToCompact(now)) && !numbers_.contains(digits)) {

@@ -260,10 +260,11 @@ core::Result<LoadSummary> LoadInSnapshot(Connection& conn, core::TimePoint now, 
     // The agent rate limit's memory, through the index on reserved_until (as SQLite's).
     const std::string since = std::to_string(ToUnixMs(now - window));
     const std::string agents =
-        "SELECT agent, reserved_at FROM reservations WHERE reserved_until >= " + since +
+        "SELECT agent, reserved_at, pool, id FROM reservations WHERE reserved_until >= " + since +
         " AND reserved_at >= " + since + " AND agent <> '' ORDER BY reserved_at";
     ok = ForEachRow(conn, "agents", agents, "load agent allocations", [&](Rows& rows, int i) {
-      sink.OnAgentAllocation(rows.Text(i, 0), FromUnixMs(rows.Int64(i, 1)));
+      sink.OnAgentAllocation({rows.Text(i, 0), FromUnixMs(rows.Int64(i, 1)), rows.Text(i, 2),
+                              static_cast<std::uint64_t>(rows.Int64(i, 3))});
     });
     if (!ok) return core::Fail(ok.error());
   }

@@ -24,6 +24,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/rate_limiter.h"
 #include "store/redis/backlog_notices.h"
 #include "store/redis/deleted_numbers.h"
 #include "store/redis/number_codec.h"
@@ -94,6 +95,18 @@ class RedisLoader final : public LoadSink {
     // Oldest first: the last one of a (pool, lead) is the number the lead keeps.
     const std::string pool = lead.pool.empty() ? std::string(core::kDefaultPool) : lead.pool;
     leads_.insert_or_assign({pool, lead.lead_id}, std::pair{lead.caller_id, lead.at});
+  }
+
+  // The agents' last minute, each allocation into the sliding window of the pool it was made in
+  // (allocate.lua's cid:{P}:ag:AGENT): a Redis that lost its data keeps every agent's limit.
+  core::Seconds AgentWindow() const override { return core::AgentRateLimiter::kWindow; }
+  void OnAgentAllocation(const AgentAllocation& a) override {
+    if (a.agent == "auto") return;  // never limited (allocate.lua)
+    const std::string key = redis::PoolPrefix(a.pool.empty() ? core::kDefaultPool : a.pool) +
+                            "ag:" + std::string(a.agent);
+    agents_.push_back({"ZADD", key, std::to_string(a.at.time_since_epoch().count()),
+                       std::to_string(a.reservation_id)});
+    agents_.push_back({"PEXPIRE", key, "61000"});
   }
 
   void OnDeletedNumber(core::PhoneNumber caller_id, const DeletedUsage& kept) override {
@@ -173,11 +186,14 @@ class RedisLoader final : public LoadSink {
       }
     }
     WriteLeads();
-    for (std::size_t begin = 0; begin < deleted_.size() && !error_; begin += chunk_) {
-      std::vector<redis::Command> some(deleted_.begin() + static_cast<std::ptrdiff_t>(begin),
-                                       deleted_.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                              deleted_.size(), begin + chunk_)));
-      FlushCommands(some);
+    for (const std::vector<redis::Command>* commands : {&agents_, &deleted_}) {
+      for (std::size_t begin = 0; begin < commands->size() && !error_; begin += chunk_) {
+        std::vector<redis::Command> some(
+            commands->begin() + static_cast<std::ptrdiff_t>(begin),
+            commands->begin() +
+                static_cast<std::ptrdiff_t>(std::min(commands->size(), begin + chunk_)));
+        FlushCommands(some);
+      }
     }
     WriteHash(redis::kCampaignPoolsKey, campaign_pools_);
     WriteHash(redis::kPoolSettingsKey, pool_settings_);
@@ -302,6 +318,7 @@ class RedisLoader final : public LoadSink {
   // (pool, lead) -> the number the lead was last given and when.
   std::map<std::pair<std::string, std::uint64_t>, std::pair<core::PhoneNumber, core::TimePoint>>
       leads_;
+  std::vector<redis::Command> agents_;       // the agents' last minute (cid:{P}:ag:AGENT)
   std::vector<redis::Command> deleted_;      // deleted numbers' kept usage (cid:deleted)
   std::vector<std::string> campaign_pools_;  // campaign, pool, campaign, pool, …
   std::vector<std::string> pool_settings_;   // pool, fallback, …

@@ -37,7 +37,7 @@ WHERE lead_id IS NOT NULL AND reserved_at >= ?1 ORDER BY reserved_at
 // The agent rate limit's memory: the allocations naming an agent since ?1, oldest first, through
 // the index on reserved_until (reserved_until >= reserved_at: its range holds them all).
 constexpr std::string_view kSelectAgentAllocations = R"sql(
-SELECT agent, reserved_at FROM reservations INDEXED BY reservations_until
+SELECT agent, reserved_at, pool, id FROM reservations INDEXED BY reservations_until
 WHERE reserved_until >= ?1 AND reserved_at >= ?1 AND agent <> '' ORDER BY reserved_at
 )sql";
 
@@ -302,7 +302,8 @@ core::Result<LoadSummary> LoadState(Database& db, core::TimePoint now, LoadSink&
       auto row = st->Step();
       if (!row) return core::Fail(row.error());
       if (!*row) break;
-      sink.OnAgentAllocation(st->ColumnText(0), FromUnixMs(st->ColumnInt64(1)));
+      sink.OnAgentAllocation({st->ColumnText(0), FromUnixMs(st->ColumnInt64(1)), st->ColumnText(2),
+                              static_cast<std::uint64_t>(st->ColumnInt64(3))});
     }
   }
 
