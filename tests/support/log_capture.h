@@ -1,20 +1,20 @@
 // Capturing what spdlog's default logger writes, for tests that check a log line: while a
 // LogCapture lives, every line also goes to it. It removes itself when destroyed, also when a
-// failed ASSERT leaves the test early. Text() may be read while other threads log.
+// failed ASSERT leaves the test early. Safe while other threads log: it is added to and removed
+// from one hub sink (a dist_sink_mt, which changes its list under the mutex it logs under) that
+// goes into the default logger before main, before any thread logs. The logger's own list of
+// sinks is not guarded: changing it while a server thread logs called a destroyed sink.
 //
 // Example:
 //   testing::LogCapture log;
 //   RunTheThingThatWarns();
 //   EXPECT_EQ(log.Count("pool empty"), 1U) << log.Text();
-//
-// Create it before the threads whose lines it should see start logging, where a test can: the
-// logger's list of sinks is not guarded against a line logged while it changes.
 #pragma once
 
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -23,15 +23,20 @@
 
 namespace cidrotor::testing {
 
+namespace log_capture_detail {
+// Initialized during static initialization, in whichever test binary includes this header.
+inline const std::shared_ptr<spdlog::sinks::dist_sink_mt> kHub = [] {
+  auto hub = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  spdlog::default_logger()->sinks().push_back(hub);
+  return hub;
+}();
+}  // namespace log_capture_detail
+
 class LogCapture {
  public:
-  LogCapture() : sink_(std::make_shared<Sink>()) {
-    spdlog::default_logger()->sinks().push_back(sink_);
-  }
-  ~LogCapture() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
+  LogCapture() : sink_(std::make_shared<Sink>()) { log_capture_detail::kHub->add_sink(sink_); }
+  // After remove_sink no thread is inside this capture's sink: the hub logs under that mutex.
+  ~LogCapture() { log_capture_detail::kHub->remove_sink(sink_); }
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
