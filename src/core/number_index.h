@@ -20,6 +20,7 @@
 // Implemented in number_index.cc, and number_index_scans.cc for the listing and the counts.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -150,9 +151,12 @@ class NumberIndex {
   // empty index): no lookup first. REQUIRES: the index does not hold spec.caller_id.
   [[nodiscard]] Result<void> LoadNew(const NumberSpec& spec, const NumberUsage& usage,
                                      TimePoint now);
-  // Room for `numbers` in all, before loading them: the lookup table is not grown (and its
-  // entries' records read again) on the way.
-  void Reserve(std::size_t numbers) { table_.Reserve(numbers); }
+  // Room for `numbers` in all (at most what the index may hold), before loading them: the lookup
+  // table is not grown (and its entries' records read again) on the way.
+  void Reserve(std::size_t numbers) {
+    table_.Reserve(
+        std::min<std::size_t>(numbers, std::min(options_.max_numbers, LeafEntry::kMaxRecords)));
+  }
   // Put and Load take the usage as given, warm-up start included: a number entering the pool
   // through them (an import) takes this first (core::ArrivingUsage with today's local midnight).
   NumberUsage ArrivingUsage(const NumberUsage& usage, TimePoint now);
