@@ -36,8 +36,9 @@ enum class ChunkPath : std::uint8_t {
   kUpsert,
   // Numbers the chunk's pool held when looked up: get.lua, then upsert.lua in mode 'known',
   // which never creates one: moved to another pool or deleted since (another import, a PATCH, a
-  // DELETE), the number is left where it is now and its row refused (ImportResult::refused).
-  // Created again, it was in two pools at once, both handing it out.
+  // DELETE), the number is left where it is now (RoundOutcome::gone: its row refused, unless the
+  // caller finds only a dead import's claim). Created again here, it could be in two pools at
+  // once, both handing it out.
   kUpdate,
 };
 

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -141,25 +142,35 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   // pool), journaled like an update. Two imports moving one number at the same time, or an
   // import and a PATCH, left it in both pools (a review); a number not (or no longer) where the
   // lookup found it is refused for its row, not the import's end (it was a 404 half-way).
-  const auto refuse_moved = [&](std::size_t i) {
+  // By value: the claim adoption below runs on the second lane too, after this function returned.
+  const auto refuse_row = [progress](std::size_t row) {
     std::lock_guard lock(progress->mu);
-    progress->result.refused.emplace_back(i, redis::ChangedDuringImport());
+    progress->result.refused.emplace_back(row, redis::ChangedDuringImport());
+  };
+  // Takes `number`'s edit lock on `lane` (as a PATCH does): what lets it go again, or nullopt
+  // when it could not be taken (the import has failed).
+  const auto lock_number = [this, progress](
+                               RedisConnection& lane,
+                               core::PhoneNumber number) -> std::optional<std::function<void()>> {
+    const EditSubject subject = NumberEdit(number);
+    auto token = LockEdit(lane, subject);
+    if (!token) {
+      progress->Fail(token.error());
+      return std::nullopt;
+    }
+    return [this, key = subject.key, token = *token] { UnlockEditThen(key, token, [] {}); };
   };
   const auto move_imported = [&](std::size_t i, const std::string& from) {
     const core::PhoneNumber number = items[i].spec.caller_id;
-    const EditSubject subject = NumberEdit(number);
-    auto token = LockEdit(connection, subject);
-    if (!token) {
-      progress->Fail(token.error());
-      return;
-    }
-    auto unlock = [this, key = subject.key, token = *token] { UnlockEditThen(key, token, [] {}); };
+    auto locked = lock_number(connection, number);
+    if (!locked) return;
+    auto unlock = std::move(*locked);
     // Under the lock: still where the lookup found it (kNotFound: moved or deleted since)?
     auto before = ReadNumber(connection, from, number, now);
     if (!before) {
       unlock();
       if (before.error().code() == core::ErrorCode::kNotFound) {
-        refuse_moved(i);
+        refuse_row(i);
       } else {
         progress->Fail(before.error());
       }
@@ -270,20 +281,12 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
   // elsewhere, and another import of the number into this pool writes it all the same): the
   // number is written as new. Left, the claim made it unknown to every read and every add (409)
   // until a rebuild, and reruns of the file refused it. Otherwise the row is refused as before.
-  const auto adopt = [this, now, progress](RedisConnection& lane, const ImportItem& item,
-                                           std::size_t row) {
+  const auto adopt = [this, now, progress, refuse_row, lock_number](
+                         RedisConnection& lane, const ImportItem& item, std::size_t row) {
     const core::PhoneNumber number = item.spec.caller_id;
-    const auto refuse = [&] {
-      std::lock_guard lock(progress->mu);
-      progress->result.refused.emplace_back(row, redis::ChangedDuringImport());
-    };
-    const EditSubject subject = NumberEdit(number);
-    auto token = LockEdit(lane, subject);
-    if (!token) {
-      progress->Fail(token.error());
-      return;
-    }
-    auto unlock = [this, key = subject.key, token = *token] { UnlockEditThen(key, token, [] {}); };
+    auto locked = lock_number(lane, number);
+    if (!locked) return;
+    auto unlock = std::move(*locked);
     auto state =
         lane.Pipeline({{"HGET", redis::kPoolOfKey, number.ToString()},
                        {"EXISTS", redis::PoolPrefix(item.spec.pool) + "n:" + number.ToString()}});
@@ -294,7 +297,7 @@ void RedisStore::ImportOnWorker(RedisConnection& connection, std::vector<ImportI
     }
     if ((*state)[0].is_nil() || (*state)[0].str != item.spec.pool || (*state)[1].integer != 0) {
       unlock();
-      refuse();
+      refuse_row(row);
       return;
     }
     const core::NumberUsage usage = redis::InsertedUsage(item, Context(now));
