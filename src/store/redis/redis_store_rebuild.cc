@@ -101,7 +101,7 @@ class RedisLoader final : public LoadSink {
   // (allocate.lua's cid:{P}:ag:AGENT): a Redis that lost its data keeps every agent's limit.
   core::Seconds AgentWindow() const override { return core::AgentRateLimiter::kWindow; }
   void OnAgentAllocation(const AgentAllocation& a) override {
-    if (a.agent == "auto") return;  // never limited (allocate.lua)
+    if (a.agent == core::kAutoAgent) return;  // never limited (allocate.lua)
     const std::string key = redis::PoolPrefix(a.pool.empty() ? core::kDefaultPool : a.pool) +
                             "ag:" + std::string(a.agent);
     agents_.push_back({"ZADD", key, std::to_string(a.at.time_since_epoch().count()),
