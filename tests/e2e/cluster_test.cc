@@ -461,8 +461,9 @@ TEST_F(PostgresOutageTest, StoppedAndStartedUnderTrafficLosesNoAcknowledgedAlloc
 
 // Killed (SIGKILL) while PostgreSQL is down, an instance has answered allocations and releases
 // that are in no database: each was copied to CIDROTOR_DATA_DIR/pg-backlog before its answer, and
-// the instance started again on that directory writes them.
-TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownWritesItsBacklogWhenStartedAgain) {
+// the instance started again on that directory writes them. It starts while PostgreSQL is still
+// down (on Redis, which holds the state), allocates on, and writes both backlogs once it is back.
+TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownStartsAgainAndWritesItsBacklog) {
   OwnPostgres postgres(work_dir() / "pg");
   ASSERT_TRUE(postgres.ok());
   ASSERT_NO_FATAL_FAILURE(StartServer({{"DATABASE_URL", postgres.url()}}));
@@ -470,11 +471,16 @@ TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownWritesItsBacklogWh
   ASSERT_TRUE(postgres.Kill());
   std::vector<std::string> acknowledged;
   std::vector<std::string> released;
+  std::set<std::string> held;  // the numbers of the reservations left live
   for (int i = 0; i < 40; ++i) {
     const auto r = NextCid("to=2125559876&campaign=c1&agent=a1");
     ASSERT_EQ(r.status, 200) << r.body;
-    acknowledged.push_back(Field(ParseJson(r.body), "reservation_id"));
-    if (i % 2 == 1) continue;
+    const auto answer = ParseJson(r.body);
+    acknowledged.push_back(Field(answer, "reservation_id"));
+    if (i % 2 == 1) {
+      held.insert(Field(answer, "caller_id"));
+      continue;
+    }
     const auto release =
         client().Request("POST", "/release", "outcome=ANSWER&reservation_id=" + acknowledged.back(),
                          {{"Content-Type", "application/x-www-form-urlencoded"}});
@@ -484,8 +490,16 @@ TEST_F(PostgresOutageTest, AnInstanceKilledWhilePostgresIsDownWritesItsBacklogWh
   EXPECT_EQ(Field(ParseJson(client().Get("/health").body), "status"), "degraded");
   server().Kill();
 
-  ASSERT_TRUE(postgres.Restart());
   ASSERT_NO_FATAL_FAILURE(RestartServer());
+  EXPECT_EQ(Field(ParseJson(client().Get("/health").body), "status"), "degraded");
+  for (int i = 0; i < 10; ++i) {
+    const auto r = NextCid("to=2125559876&campaign=c1&agent=a1");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto answer = ParseJson(r.body);
+    EXPECT_FALSE(held.contains(Field(answer, "caller_id"))) << "a live reservation's number";
+    acknowledged.push_back(Field(answer, "reservation_id"));
+  }
+  ASSERT_TRUE(postgres.Restart());
   WaitUntilHealthy();
   EXPECT_EQ(postgres.StoredReservations(acknowledged),
             static_cast<std::int64_t>(acknowledged.size()));

@@ -948,6 +948,28 @@ TEST_F(RedisStoreTest, AnInstanceTakesNoReservationIdsFromAnOlderSnapshotsCounte
       << "an id of the block the snapshot's counter handed out again";
 }
 
+// An instance started while PostgreSQL is down joins on the Redis the others run on (its journal
+// queues its writes meanwhile) instead of refusing to start; with no journal to say how far the
+// ids went, it takes Redis unchecked and jumps the id counter, as a running instance does.
+TEST_F(RedisStoreTest, AnInstanceStartsOnRedisAloneWhileTheJournalIsDown) {
+  auto first = OpenInstance();
+  ASSERT_TRUE(first);
+  ASSERT_THAT(AddOn(*first, "2125550001"), IsOk());
+  const std::uint64_t before = CallOn(*first, "2125559999");
+  first->Flush();
+  journal_->SetFailure(core::Error::Unavailable("journal down"));
+  journal_unhealthy_ = true;
+  auto second = OpenInstance();
+  ASSERT_TRUE(second) << "refused to start without the journal";
+  journal_->SetFailure(std::nullopt);
+  journal_unhealthy_ = false;
+  auto next = AllocateOn(*second, "2125559999");
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550001");
+  EXPECT_GT(next->reservation.id, before + (std::uint64_t{1} << 32))
+      << "ids not jumped clear of those an older snapshot may have lost";
+}
+
 TEST_F(RedisStoreTest, RedisBackWithOlderDataKeepsReservationIdsAboveTheJournals) {
   auto store = OpenInstance();
   ASSERT_TRUE(store);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -91,14 +92,25 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
 }
 
 core::Result<void> RedisStore::Attach() {
+  // The journal's summary (it migrates the schema first), or nullopt while PostgreSQL is down:
+  // the instance starts all the same, as a running one goes on (degraded, its writes queued, the
+  // schema migrated when the journal's writer connects). Any other error stops the start.
+  const auto journal_summary = [this]() -> core::Result<std::optional<LoadSummary>> {
+    IgnoreRows ignore;
+    auto summary = journal_->Load(clock_.Now(), ignore);
+    if (summary) return std::optional<LoadSummary>(*summary);
+    if (summary.error().code() != core::ErrorCode::kUnavailable) {
+      return core::Fail(summary.error());
+    }
+    spdlog::warn("redis store: starting without the journal: {}", summary.error().ToString());
+    return std::optional<LoadSummary>();
+  };
   RedisConnection connection(options_.redis.connection);
   auto generation = connection.Run({"GET", redis::kGenerationKey});
   if (!generation) {
     spdlog::warn("redis store: redis unavailable at start ({}); loading it when it is back",
                  generation.error().ToString());
-    IgnoreRows ignore;
-    auto summary = journal_->Load(clock_.Now(), ignore);
-    if (!summary) return core::Fail(summary.error());
+    if (auto summary = journal_summary(); !summary) return core::Fail(summary.error());
     return {};
   }
   redis_up_ = true;
@@ -118,11 +130,13 @@ core::Result<void> RedisStore::Attach() {
   }
   // Redis already holds the state; the journal's highest id still matters: a Redis restored from
   // an older snapshot must never hand out an id the journal already has, nor one of a block
-  // another instance took from the counter the snapshot lost (kIdMargin).
-  IgnoreRows ignore;
-  auto summary = journal_->Load(clock_.Now(), ignore);
+  // another instance took from the counter the snapshot lost (kIdMargin). Without the journal,
+  // Redis is taken unchecked, as CheckAgainstJournal takes it then.
+  auto summary = journal_summary();
   if (!summary) return core::Fail(summary.error());
-  if (auto raised = RaiseReservationIds(connection, summary->max_reservation_id + kIdMargin);
+  if (auto raised =
+          *summary ? RaiseReservationIds(connection, (*summary)->max_reservation_id + kIdMargin)
+                   : JumpReservationIds(connection);
       !raised) {
     spdlog::warn("redis store: {}", raised.error().ToString());
   }

@@ -390,6 +390,9 @@ class RedisStore final : public Store {
   core::Result<void> DropGeneration(redis::RedisConnection& connection, const std::string& checked);
   // Raises cid:reservation_id to at least `floor`.
   core::Result<void> RaiseReservationIds(redis::RedisConnection& connection, std::uint64_t floor);
+  // Raises cid:reservation_id by kUncheckedIdJump: Redis is taken as it is while the journal
+  // cannot say how far its ids went (it may be an older snapshot whose counter repeats some).
+  core::Result<void> JumpReservationIds(redis::RedisConnection& connection);
 
   // Above the journal's highest reservation id, the counter starts this much higher after a
   // rebuild or a check: ids other instances may have handed out before committing them, from the

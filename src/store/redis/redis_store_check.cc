@@ -88,16 +88,8 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   if (!generation) return core::Fail(generation.error());
   if (generation->is_nil()) return {};  // lost everything: the generation check rebuilds it
   if (!journal_->Healthy()) {
-    // Redis may be an older snapshot whose counter repeats ids already given out.
-    spdlog::warn(
-        "redis store: loading scripts into redis unchecked: the journal is down; reservation ids "
-        "jump by {} to stay clear of any a snapshot lost",
-        kUncheckedIdJump);
-    auto jumped =
-        connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kUncheckedIdJump)});
-    if (!jumped) return core::Fail(jumped.error());
-    if (jumped->is_error()) return core::Fail(core::Error::Unavailable("redis: " + jumped->str));
-    return {};
+    spdlog::warn("redis store: loading scripts into redis unchecked: the journal is down");
+    return JumpReservationIds(connection);
   }
   // The newest in time, which a server that lags lacks first: the live reservations ending last,
   // and the newest made, ended ones too (Lacks judges those by their number's last use). Dialers
@@ -133,6 +125,17 @@ core::Result<void> RedisStore::CheckAgainstJournal(RedisConnection& connection) 
   StartRebuild();
   return core::Fail(core::Error::Unavailable(
       "redis came back with older data than the journal's: reloading it from the journal"));
+}
+
+core::Result<void> RedisStore::JumpReservationIds(RedisConnection& connection) {
+  spdlog::warn(
+      "redis store: reservation ids jump by {} to stay clear of any an older snapshot lost",
+      kUncheckedIdJump);
+  auto jumped =
+      connection.Run({"INCRBY", redis::kReservationIdKey, std::to_string(kUncheckedIdJump)});
+  if (!jumped) return core::Fail(jumped.error());
+  if (jumped->is_error()) return core::Fail(core::Error::Unavailable("redis: " + jumped->str));
+  return {};
 }
 
 core::Result<std::size_t> RedisStore::CountLacking(
