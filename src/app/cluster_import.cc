@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
@@ -86,11 +87,12 @@ class ClusterTarget final : public cli::ImportTarget {
   ClusterTarget(std::unique_ptr<store::Store> redis,
                 std::unique_ptr<store::postgres::BulkImporter> importer,
                 std::shared_ptr<std::vector<store::ImportItem>> written,
-                std::chrono::seconds redis_wait)
+                std::chrono::seconds redis_wait, std::function<bool()> stop_requested)
       : redis_(std::move(redis)),
         importer_(std::move(importer)),
         written_(std::move(written)),
-        redis_wait_(redis_wait) {}
+        redis_wait_(redis_wait),
+        stop_requested_(std::move(stop_requested)) {}
   // An import stopped by another error may leave a batch in Redis's hands: waited for (not
   // offered again), and its failure logged, since the error reported is the other one.
   ~ClusterTarget() override {
@@ -159,7 +161,8 @@ class ClusterTarget final : public cli::ImportTarget {
 
   // Waits for the batch Redis is taking, if any. Redis unreachable, or without its data (the
   // store's own check starts the reload from PostgreSQL, or waits for another instance's): the
-  // batch is offered again every kRedisRetryPause for redis_wait_. Again, whole: a reload
+  // batch is offered again every kRedisRetryPause for redis_wait_ (unless a stop is requested:
+  // cli::ImportOptions::stop_requested). Again, whole: a reload
   // that read PostgreSQL before the batch was committed lacks it, and writing a row that Redis
   // already has changes nothing. Errors: kUnavailable when Redis did not take it by then.
   core::Result<void> WaitForRedis(Retry retry) {
@@ -178,9 +181,9 @@ class ClusterTarget final : public cli::ImportTarget {
       const auto now = std::chrono::steady_clock::now();
       const bool first_refusal = !deadline;
       if (first_refusal) deadline = now + redis_wait_;
-      const bool again = retry == Retry::kYes &&
-                         filled.error().code() == core::ErrorCode::kUnavailable &&
-                         now + kRedisRetryPause <= *deadline;
+      const bool again =
+          retry == Retry::kYes && filled.error().code() == core::ErrorCode::kUnavailable &&
+          now + kRedisRetryPause <= *deadline && !(stop_requested_ && stop_requested_());
       if (!again) {
         waiting_.Stop();
         const std::string waited =
@@ -228,6 +231,7 @@ class ClusterTarget final : public cli::ImportTarget {
   std::unique_ptr<store::postgres::BulkImporter> importer_;
   std::shared_ptr<std::vector<store::ImportItem>> written_;  // filled by on_rows_written
   std::chrono::seconds redis_wait_;
+  std::function<bool()> stop_requested_;
   std::vector<store::ImportItem> filling_rows_;             // the batch Redis is taking
   std::future<core::Result<store::ImportResult>> filling_;  // its answer
   std::size_t batches_ = 0;
@@ -274,8 +278,9 @@ core::Result<std::unique_ptr<cli::ImportTarget>> OpenClusterImportTarget(
   auto redis = store::RedisStore::Open(clock, calendar, redis_options,
                                        std::make_unique<ImportedRowsJournal>(std::move(*journal)));
   if (!redis) return core::Fail(std::move(redis.error()));
-  return std::unique_ptr<cli::ImportTarget>(new ClusterTarget(
-      std::move(*redis), std::move(*importer), std::move(written), options.redis_wait));
+  return std::unique_ptr<cli::ImportTarget>(
+      new ClusterTarget(std::move(*redis), std::move(*importer), std::move(written),
+                        options.redis_wait, options.stop_requested));
 }
 
 }  // namespace cidrotor::app

@@ -235,6 +235,11 @@ int Main(int argc, char** argv) {
     import_options.progress = no_progress ? cidrotor::cli::ProgressMode::kNone
                               : progress  ? cidrotor::cli::ProgressMode::kBar
                                           : cidrotor::cli::ProgressMode::kAuto;
+    // A direct import stops on SIGINT/SIGTERM with its summary; through the API the signal ends
+    // the upload as it always did (the server keeps the chunks it answered).
+    if (import_options.via_api.empty()) {
+      import_options.stop_requested = cidrotor::cli::CatchStopSignals();
+    }
     return cidrotor::cli::RunImport(import_options, std::cerr);
   }
   if (export_cmd->parsed()) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -22,6 +23,15 @@
 
 namespace cidrotor::cli {
 namespace {
+
+// What a stop request ends the import with (ImportOptions::stop_requested).
+core::Error Interrupted() {
+  return core::Error::Unavailable("interrupted (SIGINT or SIGTERM) before the end of the file");
+}
+
+volatile std::sig_atomic_t stop_signal = 0;  // CatchStopSignals()
+
+extern "C" void OnStopSignal(int signo) { stop_signal = signo; }
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kReadSize = 1 << 20;
@@ -44,14 +54,17 @@ class Input {
   ~Input() {
     if (owned_) ::close(fd_);
   }
-  // Bytes read into `buffer`; 0 at the end. Errors: kUnavailable.
-  core::Result<std::size_t> Read(std::vector<char>& buffer) {
+  // Bytes read into `buffer`; 0 at the end. Errors: kUnavailable (also Interrupted() when a
+  // signal interrupts the read and `stop_requested` says to stop).
+  core::Result<std::size_t> Read(std::vector<char>& buffer,
+                                 const std::function<bool()>& stop_requested) {
     for (;;) {
       const auto n = ::read(fd_, buffer.data(), buffer.size());
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno != EINTR) {
         return core::Fail(core::Error::Unavailable(fmt::format("read: {}", std::strerror(errno))));
       }
+      if (stop_requested && stop_requested()) return core::Fail(Interrupted());
     }
   }
   std::uint64_t size() const { return size_; }  // 0 when unknown (a pipe)
@@ -222,6 +235,16 @@ class DryRunTarget final : public ImportTarget {
 
 }  // namespace
 
+std::function<bool()> CatchStopSignals() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  ::sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;  // no SA_RESTART: see the header
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  return [] { return stop_signal != 0; };
+}
+
 int ImportExitStatus(const ImportCounts& counts, bool stopped) {
   const std::uint64_t handled = counts.imported + counts.updated + counts.skipped;
   if (handled == 0) return 2;
@@ -318,6 +341,10 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   const bool lookup = options.dry_run || options.on_duplicate == store::OnDuplicate::kFail;
   const auto on_record = [&](const service::CsvRecord& record) {
     if (stop) return;
+    if (options.stop_requested && options.stop_requested()) {
+      stop = Interrupted();
+      return;
+    }
     if (!header_done) {
       header_done = true;
       if (auto ok = parser.SetHeader(record); !ok) {
@@ -377,7 +404,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   std::vector<char> buffer(kReadSize);
   std::uint64_t bytes = 0;
   while (!stop) {
-    auto n = input->Read(buffer);
+    auto n = input->Read(buffer, options.stop_requested);
     if (!n) {
       stop = n.error();
       break;

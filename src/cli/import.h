@@ -83,7 +83,17 @@ struct ImportOptions {
   // The import's time, compact: a last_used far after it is a rejected row
   // (service::NumberRowParser); 0 checks nothing.
   core::CompactTime now = 0;
+  // Asked before each row and when a read is interrupted: true stops the import there, as an
+  // error would (the batches committed stay, the rows after them are not written, the summary
+  // says so). Unset: never. main() sets it to CatchStopSignals().
+  std::function<bool()> stop_requested;
 };
+
+// Catches SIGINT and SIGTERM, once each (a second one ends the process as usual), and returns
+// whether one came: what `cidrotor import` gives ImportOptions::stop_requested, so that Ctrl-C or
+// a service manager's stop ends a direct import with its summary, not mid-line. Without
+// SA_RESTART: a read blocked on a pipe returns (EINTR) and sees it.
+std::function<bool()> CatchStopSignals();
 
 struct ImportCounts {
   std::uint64_t rows = 0;  // data rows read

@@ -75,6 +75,7 @@ class ImportCommandTest : public ::testing::Test {
     options.batch_rows = batch_rows;
     options.progress = ProgressMode::kNone;
     options.warm_from_today = warm_from_today_;
+    options.stop_requested = stop_requested_;
     log_.str("");
     return RunImport(options, log_);
   }
@@ -89,6 +90,7 @@ class ImportCommandTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   core::CompactTime warm_from_today_ = 0;  // the day new numbers without last_used warm up from
+  std::function<bool()> stop_requested_;   // ImportOptions::stop_requested of the next imports
   std::ostringstream log_;
   FixedClock clock_;
   core::FixedOffsetCalendar calendar_;
@@ -340,6 +342,30 @@ TEST_F(ImportCommandTest, TruncatedImportCompletedByARerun) {
   const auto cut = Write("cut.csv", csv.substr(0, csv.size() / 2 + 7));
   EXPECT_NE(Import(cut, store::OnDuplicate::kUpdate, "data", 500), 2);
   EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "data", 500), 0) << log_.str();
+  EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "direct", 500), 0);
+  EXPECT_EQ(Export("data"), Export("direct"));
+}
+
+// A stop request (main's CatchStopSignals: Ctrl-C, a service manager's SIGTERM) ends the import
+// between rows: the batches committed stay, the rows read after them are not written, the summary
+// says so (exit 1), and a rerun completes it.
+TEST_F(ImportCommandTest, AStopRequestKeepsTheCommittedBatchesAndSaysSo) {
+  SampleCsvOptions sample;
+  sample.count = 3000;
+  const auto full = Write("full.csv", GenerateSampleCsv(sample).value());
+  int asked = 0;
+  stop_requested_ = [&asked] { return ++asked > 1201; };  // the header, then 1,200 rows
+  EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "data", 500), 1) << log_.str();
+  EXPECT_NE(log_.str().find("1200 rows: 1000 imported, 0 updated"), std::string::npos)
+      << log_.str();
+  EXPECT_NE(log_.str().find("stopped: interrupted (SIGINT or SIGTERM) before the end of the file "
+                            "(the batches committed before stay; rerun the same file"),
+            std::string::npos)
+      << log_.str();
+  stop_requested_ = nullptr;
+  EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "data", 500), 0) << log_.str();
+  EXPECT_NE(log_.str().find("3000 rows: 2000 imported, 1000 updated"), std::string::npos)
+      << log_.str();
   EXPECT_EQ(Import(full, store::OnDuplicate::kUpdate, "direct", 500), 0);
   EXPECT_EQ(Export("data"), Export("direct"));
 }

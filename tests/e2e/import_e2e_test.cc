@@ -6,12 +6,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include "e2e/e2e_fixture.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace cidrotor::e2e {
 namespace {
@@ -24,6 +28,26 @@ std::string ReadFile(const std::filesystem::path& path) {
 }
 
 std::string Fixture() { return ReadFile(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv"); }
+
+// The process other than this one that has `path` open (an import reading a fifo), or -1.
+pid_t PidReading(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto proc = fs::directory_iterator("/proc", ec); !ec && proc != fs::directory_iterator();
+       proc.increment(ec)) {
+    const std::string name = proc->path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == ::getpid()) continue;
+    std::error_code fd_ec;
+    for (auto fd = fs::directory_iterator(proc->path() / "fd", fd_ec);
+         !fd_ec && fd != fs::directory_iterator(); fd.increment(fd_ec)) {
+      std::error_code link_ec;
+      if (fs::read_symlink(fd->path(), link_ec) == path) return pid;
+    }
+  }
+  return -1;
+}
 
 class ImportE2eTest : public E2eTest {
  protected:
@@ -365,6 +389,43 @@ TEST_F(ImportE2eTest, DirectImportRefusedWhileServingThenViaApiThenDirect) {
   const auto allocated = NextCid("to=7025559876");
   ASSERT_EQ(allocated.status, 200);
   EXPECT_EQ(Field(ParseJson(allocated.body), "caller_id"), "7025550100");
+}
+
+// SIGTERM (a service manager's stop; Ctrl-C sends SIGINT) ends a direct import with its summary,
+// also while it waits for input on a pipe: the batches committed stay, the exit status says it
+// stopped (1). It used to die at once (143), without a word.
+TEST_F(ImportE2eTest, ADirectImportStoppedBySigtermKeepsItsBatchesAndSaysSo) {
+  SKIP_UNLESS_EMBEDDED("the direct import writes the data directory's SQLite file");
+  const auto fifo = work_dir() / "pool.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  test_support::CommandResult result;
+  std::thread import([&] { result = Cli({"import", fifo.string(), "--batch-rows", "500"}); });
+  std::ofstream rows(fifo);  // its open waits for the import's
+  rows << "caller_id,carrier\n";
+  for (int i = 0; i < 1200; ++i) rows << fmt::format("{},Lumen\n", 2'125'500'000 + i);
+  rows.flush();  // and the pipe stays open: the import waits for more
+  // The import's pid (the one process reading this fifo), once it has committed two batches.
+  const auto committed = [this]() -> std::int64_t {
+    auto db = store::sqlite::Database::Open((work_dir() / "data" / "cidrotor.db").string(),
+                                            store::sqlite::Database::Access::kReadOnly);
+    if (!db) return 0;
+    auto count = db->QueryInt64("SELECT count(*) FROM caller_ids", "count");
+    return count && *count ? **count : 0;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (committed() < 1000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const pid_t pid = PidReading(fifo);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  import.join();
+  rows.close();
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("1200 rows: 1000 imported"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("stopped: interrupted (SIGINT or SIGTERM)"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(committed(), 1000);
 }
 
 // Larger than one batch of the server (65,536 rows) and one block of the client (1 MiB), from
