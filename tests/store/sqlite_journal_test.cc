@@ -393,6 +393,32 @@ TEST_F(SqliteJournalTest, AKeptReleaseIsGivenUpAfterRetryReleasesFor) {
   EXPECT_EQ(log.Count("releases not written"), 1U) << log.Text();
 }
 
+// After a commit failed for a lock another process holds, the writer waits for the lock only
+// busy_timeout_after_failure until a commit succeeds: an append queued behind the failure (an
+// allocation accepted before it) is answered about then, not after another busy_timeout (with a
+// release's failure and its retry before it, an allocation waited ~6 s for its 503). Once a
+// commit succeeds the full wait is back.
+TEST_F(SqliteJournalTest, AfterAFailedCommitTheWriterWaitsForTheLockOnlyBriefly) {
+  auto journal = OpenJournal({.path = path_,
+                              .busy_timeout = std::chrono::milliseconds(1'000),
+                              .busy_timeout_after_failure = std::chrono::milliseconds(50)});
+  SideConnection side(path_);
+  side.Exec("BEGIN IMMEDIATE");
+  const auto waited = [&](std::uint64_t number) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = AppendAndWait(*journal, {Upsert(Spec(number))});
+    EXPECT_THAT(result, HasError(core::ErrorCode::kUnavailable));
+    return std::chrono::steady_clock::now() - start;
+  };
+  EXPECT_GE(waited(2'125'550'100), std::chrono::milliseconds(1'000));
+  EXPECT_LT(waited(2'125'550'101), std::chrono::milliseconds(600)) << "busy_timeout again";
+  side.Exec("COMMIT");
+  EXPECT_THAT(AppendAndWait(*journal, {Upsert(Spec(2'125'550'102))}), IsOk());
+  side.Exec("BEGIN IMMEDIATE");
+  EXPECT_GE(waited(2'125'550'103), std::chrono::milliseconds(1'000)) << "the brief wait stayed";
+  side.Exec("COMMIT");
+}
+
 // After a failed commit nothing may succeed for a while (no log rows, no releases): past
 // failed_commit_hold one allocation goes through as the probe.
 TEST_F(SqliteJournalTest, AFailedCommitStallsTheJournalForTheHoldAtMost) {

@@ -259,6 +259,7 @@ void SqliteJournal::PruneHistory(PruneCutoffs cutoffs, Callback<PruneResult> don
 void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
   const PruneCutoffs cutoffs = *prune_;
   lock.unlock();
+  SetWriterBusyTimeout(/*patient=*/false);
   writing_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   auto chunk = writer_.PruneChunk(cutoffs, kPruneChunkRows);
   writing_since_.store(0);
@@ -279,6 +280,16 @@ void SqliteJournal::PruneStep(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   CallSafely(kWho, done, std::move(outcome));
   lock.lock();
+}
+
+void SqliteJournal::SetWriterBusyTimeout(bool patient) {
+  const auto busy_timeout =
+      failed_at_.load() != 0 && !patient
+          ? std::min(options_.busy_timeout, options_.busy_timeout_after_failure)
+          : options_.busy_timeout;
+  if (busy_timeout == writer_busy_timeout_) return;
+  writer_busy_timeout_ = busy_timeout;
+  sqlite3_busy_timeout(write_db_.handle(), static_cast<int>(busy_timeout.count()));
 }
 
 void SqliteJournal::RetryReleases(std::unique_lock<std::mutex>& lock) {
@@ -324,6 +335,10 @@ void SqliteJournal::CommitBatch(std::vector<Pending>& batch, const std::vector<A
     for (const Pending& p : batch) CallSafely(kWho, p.on_durable, core::Result<void>());
     return;
   }
+  // Log rows alone keep the full wait: nobody waits on them (allocations are refused while the
+  // journal is stalled), and one whose wait spans the moment the lock is let go is the commit
+  // that ends the stall.
+  SetWriterBusyTimeout(/*patient=*/entries.empty());
   writing_since_.store(std::chrono::steady_clock::now().time_since_epoch().count());
   core::Result<void> result = FileStillThere();
   if (result) result = writer_.WriteBatch(entries, logs);

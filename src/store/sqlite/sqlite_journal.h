@@ -68,6 +68,13 @@ struct SqliteOptions {
   // stall_limit, so that the allocations waiting in a commit that waits for a lock are answered
   // before the dialplan's CURL gives up (the commits after it are refused at once: Stalled()).
   std::chrono::milliseconds busy_timeout{1'500};
+  // The writer's wait for such a lock after a failed commit, until a commit succeeds: the lock was
+  // held a moment ago, and with busy_timeout each append queued behind the failure, each try of
+  // the kept releases (every retry_releases_every) and each pruning chunk would hold the writer,
+  // and every allocation queued behind it, that long again (an allocation waited ~6 s for its
+  // 503). Log rows alone still wait busy_timeout: they are what ends the stall when the lock is
+  // let go. Default 100 ms.
+  std::chrono::milliseconds busy_timeout_after_failure{100};
   // A commit (or a pruning chunk) running longer than this makes the journal Stalled(): the
   // store refuses allocations at once and reports itself unhealthy until the commit ends.
   // Default 2,000 ms: the dialplan's CURL gives up after 2 s.
@@ -180,6 +187,9 @@ class SqliteJournal final : public Journal {
   // written fails no other append; keeps them again when it fails, unless the journal stops.
   // REQUIRES: `lock` holds mu_; released while writing.
   void RetryReleases(std::unique_lock<std::mutex>& lock);
+  // Gives the writer connection its busy timeout for what it writes next (writer_busy_timeout_):
+  // busy_timeout_after_failure after a failed commit unless `patient` (log rows alone).
+  void SetWriterBusyTimeout(bool patient);
   // Puts `kept` (CommitBatch's) in retry_ for the next try; warns once for releases that failed
   // for the first time (`retried` false), not at each try. REQUIRES: mu_ held.
   void KeepForRetryLocked(std::vector<Pending>& kept, bool retried);
@@ -220,6 +230,9 @@ class SqliteJournal final : public Journal {
   std::atomic<std::int64_t> writing_since_{0};
   // steady ticks of the last failed commit, 0 after a success (Stalled()).
   std::atomic<std::int64_t> failed_at_{0};
+  // The writer connection's busy timeout now: busy_timeout, or busy_timeout_after_failure while
+  // failed_at_ is set. Writer thread only.
+  std::chrono::milliseconds writer_busy_timeout_{0};
   std::atomic<std::uint64_t> batches_committed_{0};
   std::atomic<std::uint64_t> entries_committed_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
