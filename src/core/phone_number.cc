@@ -79,6 +79,28 @@ Result<PhoneNumber> CheckTenDigits(std::string_view ten, std::string_view field)
   return PhoneNumber::FromValidDigits(value);
 }
 
+// NANP's international access code: 011, then a country code (never starting with 0 or 1) and
+// the number, maybe after a short dial prefix (9 011 44 20 7946 0958). Its last 10 digits would
+// name some unrelated NANP number (London's are Maine's 207-946-0958), so it is refused as the
+// '+' form is. Unless the last 11 digits are 1 and a valid NANP number: then 011 may be the end of
+// a carrier's dial prefix (801 1 212 555 1234), read as before.
+Result<void> RefuseInternationalAccess(std::string_view digits, std::string_view field) {
+  constexpr std::size_t kLongestPrefix = 4;   // digits a dial prefix may put before 011
+  constexpr std::size_t kShortestAbroad = 7;  // country code and number after 011
+  if (digits.size() >= 11 && digits[digits.size() - 11] == '1' &&
+      CheckTenDigits(digits.substr(digits.size() - 10), field)) {
+    return {};
+  }
+  for (std::size_t at = 0; at <= kLongestPrefix && at + 3 + kShortestAbroad <= digits.size();
+       ++at) {
+    if (digits.substr(at, 3) == "011" && digits[at + 3] >= '2') {
+      return Fail(Error::InvalidArgument(
+          std::string(field), "an international number (011 and a country code other than 1)"));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 bool IsValidCentralOfficeCode(std::uint32_t code) {
@@ -109,6 +131,7 @@ Result<PhoneNumber> PhoneNumber::ParseDestination(std::string_view text, std::st
   if (auto ok = RefuseInternational(WrittenWithPlus(text) || lost_plus, d, field); !ok) {
     return Fail(ok.error());
   }
+  if (auto ok = RefuseInternationalAccess(d, field); !ok) return Fail(ok.error());
   if (d.size() < 10) {
     return Fail(Error::InvalidArgument(std::string(field), "needs 10 digits (NPA-NXX-XXXX)"));
   }

@@ -57,7 +57,15 @@ INSTANTIATE_TEST_SUITE_P(
            // a '+' left unencoded in a URL arrives as a space (form decoding): `to=+44...` is
            // still London, not a dial prefix before Maine's number; `to=+1...` still NANP
            FormCase{" 442079460958", nullptr}, FormCase{" 913105559876", nullptr},
-           FormCase{" 13105559876", "3105559876"}, FormCase{" 1 310 555 9876", "3105559876"}));
+           FormCase{" 13105559876", "3105559876"}, FormCase{" 1 310 555 9876", "3105559876"},
+           // 011, NANP's international access code, also after a dial prefix: London again,
+           // not Maine's 207-946-0958 (nor "area code 123" for 011 44 1234 567890)
+           FormCase{"011442079460958", nullptr}, FormCase{"9011442079460958", nullptr},
+           FormCase{"011441234567890", nullptr}, FormCase{"01133142685300", nullptr},
+           // ...unless what follows is 1 and a NANP number: a prefix ending in 01 (801 1 ...)
+           FormCase{"80112125551234", "2125551234"}, FormCase{"01112125551234", "2125551234"},
+           // a NANP number with 011 in it is still one
+           FormCase{"2122011234", "2122011234"}, FormCase{"912122011234", "2122011234"}));
 
 struct PoolCase {
   const char* text;
