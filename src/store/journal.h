@@ -233,6 +233,12 @@ class Journal {
   // Creates or migrates the schema, then streams the stored state into `sink`.
   // Errors: kUnavailable when the store cannot be opened or read.
   [[nodiscard]] virtual core::Result<LoadSummary> Load(core::TimePoint now, LoadSink& sink) = 0;
+  // Whether the journal's server can be reached at all (a connection opens), asked after a Load
+  // failed: a server that is down (false) lets a cluster instance start on Redis alone
+  // (RedisStore::Attach); one that answers but fails the Load (a schema newer than this binary, a
+  // failing statement) stops the start. May block for a connection attempt. The default: true
+  // (a journal on a local file has no server to be down).
+  virtual bool Reachable() { return true; }
 
   // Queues entries; `on_durable` (may be empty) runs once they are committed or have failed.
   // Never blocks on I/O. ApiLogEntry-only appends beyond the queue bound are dropped.

@@ -40,6 +40,7 @@ class ForwardingJournal : public Journal {
   }
   std::size_t QueueDepth() const override { return journal_->QueueDepth(); }
   bool Healthy() const override { return journal_->Healthy(); }
+  bool Reachable() override { return journal_->Reachable(); }
   bool Flush() override { return journal_->Flush(); }
 
  private:

@@ -41,16 +41,22 @@ using testing::IsOk;
 class SharedJournal : public ForwardingJournal {
  public:
   // `unhealthy`, when set, makes Healthy() false: a PostgreSQL journal that answers reads but has
-  // not written its backlog yet.
+  // not written its backlog yet; `unreachable`, when set, makes Reachable() false: its server is
+  // down.
   explicit SharedJournal(std::shared_ptr<MemoryJournal> journal,
-                         const std::atomic<bool>* unhealthy = nullptr)
-      : ForwardingJournal(std::move(journal)), unhealthy_(unhealthy) {}
+                         const std::atomic<bool>* unhealthy = nullptr,
+                         const std::atomic<bool>* unreachable = nullptr)
+      : ForwardingJournal(std::move(journal)), unhealthy_(unhealthy), unreachable_(unreachable) {}
   bool Healthy() const override {
     return !(unhealthy_ != nullptr && unhealthy_->load()) && ForwardingJournal::Healthy();
+  }
+  bool Reachable() override {
+    return !(unreachable_ != nullptr && unreachable_->load()) && ForwardingJournal::Reachable();
   }
 
  private:
   const std::atomic<bool>* unhealthy_;
+  const std::atomic<bool>* unreachable_;
 };
 
 // A SharedJournal whose PostgreSQL is down while held: appends are acknowledged at once and kept
@@ -107,7 +113,10 @@ class RedisStoreTest : public ::testing::Test {
     options.redis.connection.password = password_;
     options.redis.connection.db = db_;
     options.import_chunk = import_chunk_;
-    if (!journal) journal = std::make_unique<SharedJournal>(journal_, &journal_unhealthy_);
+    if (!journal) {
+      journal =
+          std::make_unique<SharedJournal>(journal_, &journal_unhealthy_, &journal_unreachable_);
+    }
     auto opened = RedisStore::Open(clock_, calendar_, options, std::move(journal));
     EXPECT_THAT(opened, IsOk());
     return opened ? std::move(*opened) : nullptr;
@@ -152,7 +161,8 @@ class RedisStoreTest : public ::testing::Test {
   std::chrono::milliseconds rebuild_grace_{100};
   testing::ManualClock clock_{kStart};
   core::FixedOffsetCalendar calendar_;
-  std::atomic<bool> journal_unhealthy_{false};  // SharedJournal's Healthy() false while set
+  std::atomic<bool> journal_unhealthy_{false};    // SharedJournal's Healthy() false while set
+  std::atomic<bool> journal_unreachable_{false};  // and its Reachable()
   std::shared_ptr<MemoryJournal> journal_ =
       std::make_shared<MemoryJournal>(MemoryJournal::Completion::kOwnThread);
 };
@@ -959,15 +969,35 @@ TEST_F(RedisStoreTest, AnInstanceStartsOnRedisAloneWhileTheJournalIsDown) {
   first->Flush();
   journal_->SetFailure(core::Error::Unavailable("journal down"));
   journal_unhealthy_ = true;
+  journal_unreachable_ = true;
   auto second = OpenInstance();
   ASSERT_TRUE(second) << "refused to start without the journal";
   journal_->SetFailure(std::nullopt);
   journal_unhealthy_ = false;
+  journal_unreachable_ = false;
   auto next = AllocateOn(*second, "2125559999");
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->reservation.caller_id.ToString(), "2125550001");
   EXPECT_GT(next->reservation.id, before + (std::uint64_t{1} << 32))
       << "ids not jumped clear of those an older snapshot may have lost";
+}
+
+// A journal that can be reached but fails the Load (a schema newer than this binary, a failing
+// statement) is no outage: the instance does not start, as before there was a way to start
+// without the journal.
+TEST_F(RedisStoreTest, AnInstanceDoesNotStartWhenTheReachableJournalFailsItsLoad) {
+  auto first = OpenInstance();
+  ASSERT_TRUE(first);
+  ASSERT_THAT(AddOn(*first, "2125550001"), IsOk());
+  journal_->SetFailure(core::Error::Unavailable("database schema version 99 is newer"));
+  RedisStoreOptions options;
+  options.redis.connection.port = redis_.port();
+  auto opened =
+      RedisStore::Open(clock_, calendar_, options, std::make_unique<SharedJournal>(journal_));
+  journal_->SetFailure(std::nullopt);
+  ASSERT_THAT(opened, HasError(ErrorCode::kUnavailable));
+  EXPECT_NE(opened.error().detail().find("schema version 99"), std::string::npos)
+      << opened.error().detail();
 }
 
 TEST_F(RedisStoreTest, RedisBackWithOlderDataKeepsReservationIdsAboveTheJournals) {

@@ -210,6 +210,8 @@ class PostgresJournal final : public Journal {
   // False while degraded and after a rejected batch, until a commit succeeds with nothing left
   // to catch up.
   bool Healthy() const override;
+  // A connection to the server opens (it is closed at once); no statement runs.
+  bool Reachable() override;
   // True from a lost connection until the backlog is written again.
   bool Degraded() const;
   // Returns once every append made before the call has been committed and its `on_durable` has

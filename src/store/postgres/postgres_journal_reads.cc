@@ -39,6 +39,10 @@ core::Result<LoadSummary> PostgresJournal::Load(core::TimePoint now, LoadSink& s
   return summary;
 }
 
+bool PostgresJournal::Reachable() {
+  return postgres::Connection::Open(options_.connection).has_value();
+}
+
 template <class T, class Query>
 void PostgresJournal::PostRead(Callback<T> done, Query query, ReadKind kind) {
   // `done` is shared so that it is still ours to call when Post refuses the task.

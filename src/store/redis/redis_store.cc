@@ -92,14 +92,15 @@ core::Result<std::unique_ptr<RedisStore>> RedisStore::Open(const core::Clock& cl
 }
 
 core::Result<void> RedisStore::Attach() {
-  // The journal's summary (it migrates the schema first), or nullopt while PostgreSQL is down:
-  // the instance starts all the same, as a running one goes on (degraded, its writes queued, the
-  // schema migrated when the journal's writer connects). Any other error stops the start.
+  // The journal's summary (it migrates the schema first), or nullopt while PostgreSQL is down
+  // (cannot be reached at all): the instance starts all the same, as a running one goes on
+  // (degraded, its writes queued, the schema migrated when the journal's writer connects). A
+  // server that answers and fails the Load (a schema newer than this binary) stops the start.
   const auto journal_summary = [this]() -> core::Result<std::optional<LoadSummary>> {
     IgnoreRows ignore;
     auto summary = journal_->Load(clock_.Now(), ignore);
     if (summary) return std::optional<LoadSummary>(*summary);
-    if (summary.error().code() != core::ErrorCode::kUnavailable) {
+    if (summary.error().code() != core::ErrorCode::kUnavailable || journal_->Reachable()) {
       return core::Fail(summary.error());
     }
     spdlog::warn("redis store: starting without the journal: {}", summary.error().ToString());
