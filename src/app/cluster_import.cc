@@ -186,10 +186,11 @@ class ClusterTarget final : public cli::ImportTarget {
           now + kRedisRetryPause <= *deadline && !(stop_requested_ && stop_requested_());
       if (!again) {
         waiting_.Stop();
+        const bool stopped = stop_requested_ && stop_requested_();
         const std::string waited =
-            retry == Retry::kYes
-                ? " within --redis-wait " + std::to_string(redis_wait_.count()) + " s"
-                : "";
+            retry == Retry::kNo ? ""
+            : stopped           ? " before the import was interrupted"
+                      : " within --redis-wait " + std::to_string(redis_wait_.count()) + " s";
         return core::Fail(core::Error::Unavailable(
             "a batch is in PostgreSQL but Redis did not take it" + waited + " (" +
             filled.error().detail() +

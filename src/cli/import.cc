@@ -31,7 +31,16 @@ core::Error Interrupted() {
 
 volatile std::sig_atomic_t stop_signal = 0;  // CatchStopSignals()
 
-extern "C" void OnStopSignal(int signo) { stop_signal = signo; }
+// Async-signal-safe only: says what happens (the write under way may take seconds), and gives
+// both signals back their default, so that a second one, either, ends the process at once.
+extern "C" void OnStopSignal(int signo) {
+  stop_signal = signo;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  static constexpr char kSaid[] =
+      "cidrotor import: stopping after the batch under way (a second signal ends it at once)\n";
+  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
+}
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kReadSize = 1 << 20;
@@ -239,9 +248,14 @@ std::function<bool()> CatchStopSignals() {
   struct sigaction action {};
   action.sa_handler = OnStopSignal;
   ::sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;  // no SA_RESTART: see the header
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  action.sa_flags = 0;  // no SA_RESTART: see the header
+  for (const int signo : {SIGINT, SIGTERM}) {
+    // A signal the import was started ignoring (SIGINT of a background job in a script) stays
+    // ignored, as it was before the handler.
+    struct sigaction inherited {};
+    if (::sigaction(signo, nullptr, &inherited) == 0 && inherited.sa_handler == SIG_IGN) continue;
+    ::sigaction(signo, &action, nullptr);
+  }
   return [] { return stop_signal != 0; };
 }
 
@@ -448,7 +462,7 @@ int RunImport(const ImportOptions& options, std::ostream& err) {
   if (!rejects_to_file) shown.Summarize(counts.rejected, err);
   if (stop) {
     err << "cidrotor import: stopped: " << service::RejectReason(*stop);
-    if (counts.imported + counts.updated > 0) {
+    if (!options.dry_run && counts.imported + counts.updated > 0) {
       err << " (the batches committed before stay; rerun the same file to complete the import)";
     }
     err << "\n";

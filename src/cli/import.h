@@ -89,10 +89,13 @@ struct ImportOptions {
   std::function<bool()> stop_requested;
 };
 
-// Catches SIGINT and SIGTERM, once each (a second one ends the process as usual), and returns
-// whether one came: what `cidrotor import` gives ImportOptions::stop_requested, so that Ctrl-C or
-// a service manager's stop ends a direct import with its summary, not mid-line. Without
-// SA_RESTART: a read blocked on a pipe returns (EINTR) and sees it.
+// Catches SIGINT and SIGTERM (the first one of either; a second one ends the process as usual;
+// a signal ignored when the import started stays ignored), says on stderr that the import is
+// stopping, and returns whether one came: what `cidrotor import` gives
+// ImportOptions::stop_requested, so that Ctrl-C or a service manager's stop ends a direct import
+// with its summary, not mid-line. A signal during the last batch's write lets it finish (the
+// import is then complete). Without SA_RESTART: a read blocked on a pipe returns (EINTR) and
+// sees it.
 std::function<bool()> CatchStopSignals();
 
 struct ImportCounts {
