@@ -127,6 +127,7 @@ boost::asio::awaitable<Response> HandleLookup(const Request& request, RequestCon
   };
   boost::json::object json{{"success", true},
                            {"caller_id", query->caller_id.ToString()},
+                           {"deleted", found->deleted},
                            {"last", record_or_null(found->last)}};
   if (query->from) {
     json["from"] = query->from->ToString();

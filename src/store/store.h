@@ -317,7 +317,8 @@ struct LookupQuery {
 };
 
 struct LookupData {
-  bool known = false;                       // the number is in the pool (kNotFound otherwise)
+  bool known = false;    // the number is in the pool, or was (deleted); kNotFound otherwise
+  bool deleted = false;  // known from its deletion only: no longer in the pool, its calls kept
   std::optional<ReservationRecord> last;    // its newest reservation; none: never used (or pruned)
   std::optional<ReservationRecord> called;  // its newest reservation to `from`
 };

@@ -54,6 +54,29 @@ TEST_F(LookupE2eTest, FindsTheLastUseAndTheCallThatReachedAPartyAfterARestart) {
   EXPECT_FALSE(Lookup("caller_id=" + number).as_object().contains("called"));
 }
 
+// A number retired (deleted) for its "spam likely" label still gets callbacks for days: its calls
+// are found as before, with `deleted`, after a restart too; one never used and deleted is 404.
+TEST_F(LookupE2eTest, FindsTheCallsOfADeletedNumber) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 2));
+  const auto call = NextCid("to=3105559876&campaign=sales&agent=a1");
+  ASSERT_EQ(call.status, 200) << call.body;
+  const std::string number = Field(ParseJson(call.body), "caller_id");
+  ASSERT_EQ(client().Post("/release", "caller_id=" + number + "&outcome=ANSWER").status, 200);
+  ASSERT_EQ(Admin("DELETE", "/api/numbers/" + number).status, 200);
+  const std::string unused = number == Number(212, 1001) ? Number(212, 1002) : Number(212, 1001);
+  ASSERT_EQ(Admin("DELETE", "/api/numbers/" + unused).status, 200);
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+
+  const auto found = Lookup("caller_id=" + number + "&from=3105559876");
+  EXPECT_EQ(Field(found, "deleted"), "true");
+  EXPECT_EQ(Field(found.at("last"), "reservation_id"),
+            Field(ParseJson(call.body), "reservation_id"));
+  EXPECT_EQ(Field(found.at("called"), "agent"), "a1");
+  EXPECT_EQ(Field(found.at("called"), "campaign"), "sales");
+  EXPECT_EQ(Admin("GET", "/api/lookup?caller_id=" + unused).status, 404);
+}
+
 TEST_F(LookupE2eTest, AnswersNotFoundBadInputAndUnauthorized) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   ASSERT_NO_FATAL_FAILURE(AddNumbers(212, 1001, 1));

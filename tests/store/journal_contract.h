@@ -1061,14 +1061,35 @@ TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithIts
   ASSERT_TRUE(chained.called.has_value());
   EXPECT_EQ(chained.called->reservation.id, 7u);
 
-  // A deleted number's history is out of reach; the number added again starts afresh.
+  // A deleted number's calls are still found (a callback to a retired number), through the link
+  // its delete left (retired_numbers); added back, it is found through that link until it is
+  // used again, and its new calls start a chain of their own.
   this->MustAppend({NumberDeleted{Phone(kA)}});
-  EXPECT_FALSE(LookupSync(this->journal(), kA, 3'105'559'876).known);
+  LookupData gone = LookupSync(this->journal(), kA, 3'105'559'876, 3);
+  EXPECT_TRUE(gone.known);
+  EXPECT_TRUE(gone.deleted);
+  ASSERT_TRUE(gone.last.has_value());
+  EXPECT_EQ(gone.last->reservation.id, 8u);
+  ASSERT_TRUE(gone.called.has_value());
+  EXPECT_EQ(gone.called->reservation.id, 7u);
   this->MustAppend({Upsert(Spec(kA))});
-  LookupData again = LookupSync(this->journal(), kA, 3'105'559'876);
+  LookupData again = LookupSync(this->journal(), kA, 3'105'559'876, 3);
   EXPECT_TRUE(again.known);
-  EXPECT_FALSE(again.last.has_value());
-  EXPECT_FALSE(again.called.has_value());
+  EXPECT_FALSE(again.deleted);
+  ASSERT_TRUE(again.last.has_value());
+  EXPECT_EQ(again.last->reservation.id, 8u);
+  ASSERT_TRUE(again.called.has_value());
+  EXPECT_EQ(again.called->reservation.id, 7u);
+  core::Reservation fresh = MakeReservation(9, kA, kT0 + seconds(1), seconds(60));
+  fresh.destination = Phone(7'025'550'000);
+  this->MustAppend({Made(fresh)});
+  LookupData used = LookupSync(this->journal(), kA, 3'105'559'876, 3);
+  ASSERT_TRUE(used.last.has_value());
+  EXPECT_EQ(used.last->reservation.id, 9u);
+  EXPECT_FALSE(used.called.has_value());
+  // A number never used and deleted left no link: unknown, as one never added.
+  this->MustAppend({Upsert(Spec(2'125'550'150)), NumberDeleted{Phone(2'125'550'150)}});
+  EXPECT_FALSE(LookupSync(this->journal(), 2'125'550'150, std::nullopt).known);
 }
 
 TYPED_TEST_P(JournalContractTest, LookupSearchesItsWindowAndKeepsTheLinksThroughUpserts) {

@@ -69,6 +69,7 @@ void DowngradeTo(SideConnection& side, int version) {
       /* 5 */ "ALTER TABLE caller_ids DROP COLUMN warm_from",
       /* 6 */ "ALTER TABLE caller_ids DROP COLUMN rest_until",
       /* 7 */ "DROP TABLE deleted_numbers",
+      /* 8 */ "DROP TABLE retired_numbers",
   };
   static_assert(std::size(kUndo) == sqlite::kSchemaVersion - 1, "a migration without its undo");
   for (int v = sqlite::kSchemaVersion; v > version; --v) side.Exec(kUndo[v - 2]);
@@ -127,13 +128,13 @@ TEST_F(SqliteJournalTest, OpenCreatesTheSchemaInWalMode) {
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
               ElementsAre("api_logs", "caller_ids", "campaign_pools", "deleted_numbers",
-                          "pool_settings", "reservations", "schema_migrations"));
+                          "pool_settings", "reservations", "retired_numbers", "schema_migrations"));
   EXPECT_THAT(side.Column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
                           "NULL ORDER BY name"),
               ElementsAre("caller_ids_area_code", "deleted_numbers_keep", "reservations_lead",
                           "reservations_until"));
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7", "8"));
   EXPECT_THAT(side.Column("PRAGMA journal_mode"), ElementsAre("wal"));
   EXPECT_THAT(side.Column("SELECT name FROM pragma_table_info('caller_ids') ORDER BY cid"),
               ElementsAre("caller_id", "carrier", "area_code", "hourly_limit", "daily_limit",
@@ -156,7 +157,7 @@ TEST_F(SqliteJournalTest, ReopeningIsIdempotentAndKeepsTheData) {
   EXPECT_EQ(sink.numbers[0].second.daily_used, 5u);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations"),
-              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7", "8"));
 }
 
 TEST_F(SqliteJournalTest, RefusesADatabaseFromANewerVersion) {
@@ -202,7 +203,7 @@ TEST_F(SqliteJournalTest, MigratesAVersionOneStoreAndKeepsItsRows) {
   ASSERT_NE(journal, nullptr);
   SideConnection side(path_);
   EXPECT_THAT(side.Column("SELECT version FROM schema_migrations ORDER BY version"),
-              ElementsAre("1", "2", "3", "4", "5", "6", "7"));
+              ElementsAre("1", "2", "3", "4", "5", "6", "7", "8"));
   EXPECT_THAT(side.Column("SELECT count(*) FROM caller_ids"), ElementsAre("1"));
   // Numbers added before warm-up existed are established (migration 5).
   EXPECT_THAT(side.Column("SELECT warm_from FROM caller_ids"), ElementsAre("0"));

@@ -596,6 +596,7 @@ async function showHistory(seq, number, from) {
     return;
   }
   const pairs = [['Last call', answer.last ? describeCall(answer.last) : 'none']];
+  if (answer.deleted) pairs.unshift(['Number', 'deleted from the pool; its calls are kept']);
   if (from) pairs.push([`Call to ${answer.from}`, answer.called ? describeCall(answer.called) : 'none found']);
   fillTerms('number-history', pairs);
 }

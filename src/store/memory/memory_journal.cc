@@ -173,7 +173,12 @@ void MemoryJournal::Apply(const NumberUpserted& e) {
 
 void MemoryJournal::Apply(const NumberDeleted& e) {
   numbers_.erase(e.caller_id.digits());
-  newest_reservation_.erase(e.caller_id.digits());  // as the row's column goes with the row
+  // As the row's column goes with the row, leaving its link in retired_numbers.
+  if (const auto newest = newest_reservation_.find(e.caller_id.digits());
+      newest != newest_reservation_.end()) {
+    retired_[newest->first] = newest->second;
+    newest_reservation_.erase(newest);
+  }
   if (e.kept.keep_until != 0) {
     deleted_[e.caller_id.digits()] = e.kept;
   } else {
@@ -433,9 +438,14 @@ void MemoryJournal::QueryLookup(LookupQuery query, core::TimePoint now, Callback
   {
     std::lock_guard lock(mu_);
     const std::uint64_t digits = query.caller_id.digits();
-    data.known = numbers_.contains(digits);
+    const bool in_pool = numbers_.contains(digits);
     const auto newest = newest_reservation_.find(digits);
-    std::uint64_t id = data.known && newest != newest_reservation_.end() ? newest->second : 0;
+    const auto retired = retired_.find(digits);
+    std::uint64_t id = in_pool && newest != newest_reservation_.end() ? newest->second
+                       : retired != retired_.end()                    ? retired->second
+                                                                      : 0;
+    data.known = in_pool || id != 0;
+    data.deleted = !in_pool && id != 0;
     // Back through the links, as the SQLite journal's query walks them; a pruned one ends it.
     for (std::size_t depth = 0; id != 0; ++depth) {
       const auto it = reservations_.find(id);

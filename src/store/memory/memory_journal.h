@@ -136,6 +136,8 @@ class MemoryJournal final : public Journal {
   // The lookup's links (store/journal.h ReservationMade::previous_id): a number's newest
   // reservation (caller_id digits → id), and a reservation's previous one (id → id).
   std::map<std::uint64_t, std::uint64_t> newest_reservation_;  // guarded by mu_
+  // A deleted number's newest reservation (the SQLite journal's retired_numbers).
+  std::map<std::uint64_t, std::uint64_t> retired_;             // guarded by mu_; digits → id
   std::map<std::uint64_t, DeletedUsage> deleted_;              // guarded by mu_; by digits
   std::map<std::uint64_t, std::uint64_t> previous_ids_;        // guarded by mu_
   std::vector<StoredLog> logs_;                              // guarded by mu_; ids ascending

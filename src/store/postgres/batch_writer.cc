@@ -80,10 +80,16 @@ INSERT INTO number_versions AS v(caller_id, version, deleted) VALUES($1, $2, TRU
 ON CONFLICT(caller_id) DO UPDATE SET version = excluded.version, deleted = TRUE
 WHERE v.version <= excluded.version
 )sql";
+// The row's link to its newest reservation goes to retired_numbers (schema.cc), for the lookup.
 constexpr std::string_view kDeleteNumber = R"sql(
-DELETE FROM caller_ids WHERE caller_id = $1::bigint
-  AND ($2::bigint = 0 OR EXISTS (SELECT 1 FROM number_versions v WHERE v.caller_id = $1::bigint
-                                 AND v.version = $2::bigint AND v.deleted))
+WITH gone AS (
+  DELETE FROM caller_ids WHERE caller_id = $1::bigint
+    AND ($2::bigint = 0 OR EXISTS (SELECT 1 FROM number_versions v WHERE v.caller_id = $1::bigint
+                                   AND v.version = $2::bigint AND v.deleted))
+  RETURNING caller_id, last_reservation_id)
+INSERT INTO retired_numbers(caller_id, last_reservation_id)
+SELECT caller_id, last_reservation_id FROM gone WHERE last_reservation_id IS NOT NULL
+ON CONFLICT(caller_id) DO UPDATE SET last_reservation_id = excluded.last_reservation_id
 )sql";
 
 // A deleted number's usage (store/deleted_usage.h) kept ($9, keep_until, not 0), or an older row

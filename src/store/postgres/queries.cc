@@ -91,8 +91,9 @@ bool ReadRecord(const Rows& rows, int i, core::TimePoint now, ReservationRecord&
 constexpr std::string_view kLookupWalk = R"sql(
 WITH RECURSIVE chain AS (
   SELECT r.*, 1 AS depth
-  FROM caller_ids c JOIN reservations r ON r.id = c.last_reservation_id
-  WHERE c.caller_id = $1
+  FROM reservations r
+  WHERE r.id = COALESCE((SELECT last_reservation_id FROM caller_ids WHERE caller_id = $1),
+                        (SELECT last_reservation_id FROM retired_numbers WHERE caller_id = $1))
   UNION ALL
   SELECT r.*, chain.depth + 1
   FROM chain JOIN reservations r ON r.id = chain.previous_id
@@ -551,11 +552,14 @@ core::Result<std::vector<ReservationRecord>> QueryReservations(Connection& conn,
 core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
                                      core::TimePoint now) {
   constexpr int kDepth = kDuration + 1;  // after kReservationColumns: the walk's depth,
-  constexpr int kKnown = kDepth + 1;     // then whether the number exists
+  constexpr int kKnown = kDepth + 1;     // then whether the number exists,
+  constexpr int kRetired = kKnown + 1;   // and whether it left a link when deleted
   QueryBatch batch;
   batch.Sql(std::string(kLookupWalk) +
-            "SELECT found.*, number.known FROM (SELECT count(*) AS known" +
-            " FROM caller_ids WHERE caller_id = $1) AS number LEFT JOIN (SELECT " +
+            "SELECT found.*, number.known, number.retired FROM (SELECT"
+            " (SELECT count(*) FROM caller_ids WHERE caller_id = $1) AS known,"
+            " (SELECT count(*) FROM retired_numbers WHERE caller_id = $1) AS retired)"
+            " AS number LEFT JOIN (SELECT " +
             std::string(kReservationColumns) +
             ", depth FROM chain WHERE depth = 1 OR destination = $2) AS found ON TRUE" +
             " ORDER BY found.depth");
@@ -572,7 +576,9 @@ core::Result<LookupData> QueryLookup(Connection& conn, const LookupQuery& query,
   LookupData data;
   auto ok = conn.Run(batch, "look a number up", [&](std::size_t, Rows rows) {
     for (int i = 0; i < rows.size(); ++i) {
-      data.known = rows.Int64(i, kKnown) > 0;
+      const bool in_pool = rows.Int64(i, kKnown) > 0;
+      data.known = in_pool || rows.Int64(i, kRetired) > 0;
+      data.deleted = !in_pool && data.known;
       if (rows.IsNull(i, kId)) continue;  // never used, or its newest was pruned
       ReservationRecord record;
       if (!ReadRecord(rows, i, now, record)) continue;  // hand-edited row: not ours

@@ -51,6 +51,9 @@ namespace {
 //   keep_until so that the number added again takes it back (store/deleted_usage.h), as SQLite's.
 //   Written with the delete; ignored while the number is in caller_ids again; each delete drops up
 //   to 64 rows past their keep_until (indexed). A rebuild hands the rows to Redis (cid:deleted).
+// - retired_numbers (11): a deleted number's link to its newest reservation, as SQLite's
+//   (sqlite/schema.cc): written by the delete that removes its caller_ids row, read by the lookup
+//   when the number has no row (or a row without a link: added back, not used since).
 // - number_versions (10): the order of each number's admin changes (store/journal.h
 //   ChangeVersion: Redis's clock in microseconds when the change ran there), its newest change's
 //   version and whether that was a delete (a tombstone). Each instance's writer commits its own
@@ -195,6 +198,13 @@ CREATE TABLE number_versions (
   deleted   BOOLEAN NOT NULL
 );
 CREATE INDEX number_versions_deleted ON number_versions(version) WHERE deleted;
+)sql",
+    // 11: deleted numbers' link to their newest reservation (see retired_numbers above).
+    R"sql(
+CREATE TABLE retired_numbers (
+  caller_id           BIGINT PRIMARY KEY,
+  last_reservation_id BIGINT NOT NULL
+);
 )sql",
 };
 

@@ -18,7 +18,7 @@
 namespace cidrotor::store::postgres {
 
 // The newest schema version this binary knows (the number of migrations).
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 // Brings the schema (in the connection's search_path) to kSchemaVersion. Returns the version
 // found before migrating (0 for an empty database). A migration (and the wait for another

@@ -29,6 +29,13 @@ ON CONFLICT(caller_id) DO UPDATE SET
 )sql";
 
 constexpr std::string_view kDeleteNumber = "DELETE FROM caller_ids WHERE caller_id = ?1";
+// Before the delete: the number's link to its newest reservation, for the lookup (schema.cc
+// retired_numbers). A number never used keeps the link of an earlier life, if any.
+constexpr std::string_view kRetireNumber = R"sql(
+INSERT OR REPLACE INTO retired_numbers(caller_id, last_reservation_id)
+SELECT caller_id, last_reservation_id FROM caller_ids
+WHERE caller_id = ?1 AND last_reservation_id IS NOT NULL
+)sql";
 
 // A deleted number's usage (store/deleted_usage.h), or (keep_until 0) none: an older row goes.
 constexpr std::string_view kKeepDeleted = R"sql(
@@ -120,6 +127,7 @@ core::Result<BatchWriter> BatchWriter::Create(Database& db) {
       {&w.commit_, "COMMIT", "commit batch"},
       {&w.rollback_, "ROLLBACK", "roll back batch"},
       {&w.upsert_number_, kUpsertNumber, "upsert caller_ids"},
+      {&w.retire_number_, kRetireNumber, "insert retired_numbers"},
       {&w.delete_number_, kDeleteNumber, "delete caller_ids"},
       {&w.keep_deleted_, kKeepDeleted, "keep deleted_numbers"},
       {&w.forget_deleted_, kForgetDeleted, "forget deleted_numbers"},
@@ -203,8 +211,11 @@ core::Result<void> BatchWriter::Apply(const NumberUpserted& e) {
 }
 
 core::Result<void> BatchWriter::Apply(const NumberDeleted& e) {
+  retire_number_.BindInt64(1, Digits(e.caller_id));
+  auto ok = retire_number_.Run();
+  if (!ok) return ok;
   delete_number_.BindInt64(1, Digits(e.caller_id));
-  auto ok = delete_number_.Run();
+  ok = delete_number_.Run();
   if (!ok) return ok;
   sweep_deleted_.BindInt64(1, core::ToCompact(e.at));
   ok = sweep_deleted_.Run();

@@ -56,6 +56,7 @@ class BatchWriter {
   Statement commit_;
   Statement rollback_;
   Statement upsert_number_;
+  Statement retire_number_;
   Statement delete_number_;
   Statement keep_deleted_;
   Statement forget_deleted_;

@@ -553,16 +553,23 @@ core::Result<LookupData> QueryLookup(Database& db, const LookupQuery& query, cor
   LookupData data;
   std::int64_t newest = 0;
   {
-    auto st = db.Prepare("SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?1",
-                         "lookup: number");
+    // The number's row, and the link it left when deleted (retired_numbers): a deleted number's
+    // calls, or a number added back and not used since, are found through that one.
+    auto st = db.Prepare(
+        "SELECT (SELECT count(*) FROM caller_ids WHERE caller_id = ?1), "
+        "COALESCE((SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?1), "
+        "(SELECT last_reservation_id FROM retired_numbers WHERE caller_id = ?1))",
+        "lookup: number");
     if (!st) return core::Fail(st.error());
     st->BindInt64(1, static_cast<std::int64_t>(query.caller_id.digits()));
     auto row = st->Step();
     if (!row) return core::Fail(row.error());
-    if (!*row) return data;
-    data.known = true;
-    if (st->ColumnIsNull(0)) return data;  // never used (since schema 4 began linking)
-    newest = st->ColumnInt64(0);
+    const bool in_pool = *row && st->ColumnInt64(0) > 0;
+    const bool linked = *row && !st->ColumnIsNull(1);
+    data.known = in_pool || linked;
+    data.deleted = !in_pool && linked;
+    if (!linked) return data;  // not known, or never used (since schema 4 began linking)
+    newest = st->ColumnInt64(1);
   }
   // Reads one reservation into `out` (left empty when pruned or not ours).
   auto read_one = [&](std::string_view sql, const char* what, bool search,

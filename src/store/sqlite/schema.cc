@@ -47,6 +47,11 @@ namespace {
 //   (store/deleted_usage.h). Written with the delete; ignored while the number is in caller_ids
 //   again (the next delete replaces it). Each delete drops up to 64 rows past their keep_until
 //   (indexed), so the table holds about the deletes of the last day.
+// - retired_numbers (8): a deleted number's link to its newest reservation (caller_ids'
+//   last_reservation_id, written with the delete when it has one), so that the lookup still
+//   follows a retired number's calls (callbacks come for days). Also the start of the walk for a
+//   number added back and not used since. One row per number ever deleted, never pruned (16
+//   bytes each); a link to a pruned reservation reads as none.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 // - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
 //   no row) or 'none' (no `any` tier).
@@ -155,6 +160,13 @@ CREATE TABLE deleted_numbers (
   keep_until  INTEGER NOT NULL
 );
 CREATE INDEX deleted_numbers_keep ON deleted_numbers(keep_until);
+)sql",
+    // 8: deleted numbers' link to their newest reservation (see retired_numbers above).
+    R"sql(
+CREATE TABLE retired_numbers (
+  caller_id           INTEGER PRIMARY KEY,
+  last_reservation_id INTEGER NOT NULL
+);
 )sql",
 };
 

@@ -17,7 +17,7 @@
 namespace cidrotor::store::sqlite {
 
 // The newest schema version this binary knows (the number of migrations).
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 enum class Durability {
   kFull,    // synchronous=FULL: a commit survives power loss (one fsync per commit)

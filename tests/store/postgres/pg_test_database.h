@@ -86,6 +86,7 @@ class PgTestDatabase {
         /* 8 */ "DROP TABLE deleted_numbers;",
         /* 9 */ "DROP INDEX reservations_at;",
         /* 10 */ "DROP TABLE number_versions;",
+        /* 11 */ "DROP TABLE retired_numbers;",
     };
     static_assert(std::size(kUndo) == postgres::kSchemaVersion - 3, "a migration without its undo");
     std::string sql;
