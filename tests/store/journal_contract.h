@@ -1064,22 +1064,19 @@ TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithIts
   // A deleted number's calls are still found (a callback to a retired number), through the link
   // its delete left (retired_numbers); added back, it is found through that link until it is
   // used again, and its new calls start a chain of their own.
+  const auto expect_calls_before_the_delete = [&](bool deleted) {
+    LookupData data = LookupSync(this->journal(), kA, 3'105'559'876, 3);
+    EXPECT_TRUE(data.known);
+    EXPECT_EQ(data.deleted, deleted);
+    ASSERT_TRUE(data.last.has_value());
+    EXPECT_EQ(data.last->reservation.id, 8u);
+    ASSERT_TRUE(data.called.has_value());
+    EXPECT_EQ(data.called->reservation.id, 7u);
+  };
   this->MustAppend({NumberDeleted{Phone(kA)}});
-  LookupData gone = LookupSync(this->journal(), kA, 3'105'559'876, 3);
-  EXPECT_TRUE(gone.known);
-  EXPECT_TRUE(gone.deleted);
-  ASSERT_TRUE(gone.last.has_value());
-  EXPECT_EQ(gone.last->reservation.id, 8u);
-  ASSERT_TRUE(gone.called.has_value());
-  EXPECT_EQ(gone.called->reservation.id, 7u);
+  expect_calls_before_the_delete(/*deleted=*/true);
   this->MustAppend({Upsert(Spec(kA))});
-  LookupData again = LookupSync(this->journal(), kA, 3'105'559'876, 3);
-  EXPECT_TRUE(again.known);
-  EXPECT_FALSE(again.deleted);
-  ASSERT_TRUE(again.last.has_value());
-  EXPECT_EQ(again.last->reservation.id, 8u);
-  ASSERT_TRUE(again.called.has_value());
-  EXPECT_EQ(again.called->reservation.id, 7u);
+  expect_calls_before_the_delete(/*deleted=*/false);
   core::Reservation fresh = MakeReservation(9, kA, kT0 + seconds(1), seconds(60));
   fresh.destination = Phone(7'025'550'000);
   this->MustAppend({Made(fresh)});
