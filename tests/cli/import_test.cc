@@ -370,6 +370,24 @@ TEST_F(ImportCommandTest, AStopRequestKeepsTheCommittedBatchesAndSaysSo) {
   EXPECT_EQ(Export("data"), Export("direct"));
 }
 
+// A dry run stopped the same way says it stopped, not that batches were kept: it wrote none.
+TEST_F(ImportCommandTest, AStoppedDryRunDoesNotSayBatchesWereKept) {
+  SampleCsvOptions sample;
+  sample.count = 100;
+  ImportOptions options;
+  options.data_dir = dir_ / "data";
+  options.input = Write("full.csv", GenerateSampleCsv(sample).value());
+  options.dry_run = true;
+  options.progress = ProgressMode::kNone;
+  int asked = 0;
+  options.stop_requested = [&asked] { return ++asked > 51; };  // the header, then 50 rows
+  std::ostringstream log;
+  EXPECT_EQ(RunImport(options, log), 1) << log.str();
+  EXPECT_NE(log.str().find("50 rows: 50 imported"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("stopped: interrupted"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find("batches committed"), std::string::npos) << log.str();
+}
+
 TEST_F(ImportCommandTest, ExportImportExportIsIdentical) {
   ASSERT_EQ(Import(std::string(CIDROTOR_FIXTURES_DIR) + "/hostile_pool.csv"), 1);
   SampleCsvOptions sample;

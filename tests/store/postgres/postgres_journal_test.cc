@@ -362,6 +362,8 @@ TEST_F(PostgresJournalTest, NewerSchemaIsRefused) {
   auto loaded = (*reopened)->Load(kT0, sink);
   ASSERT_THAT(loaded, HasError(core::ErrorCode::kUnavailable));
   EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("newer"));
+  // The server answers: no outage, so a cluster instance does not start (RedisStore::Attach).
+  EXPECT_TRUE((*reopened)->Reachable());
 }
 
 // Schemas 5 and 6 (warm-up, rests): the numbers of a schema-4 database are established (warm_from
@@ -422,6 +424,7 @@ TEST_F(PostgresJournalTest, UnreachableServerFailsLoadFastWithUnavailable) {
   EXPECT_THAT(loaded.error().detail(), ::testing::HasSubstr("127.0.0.1"));
   // Refused at once, not after the 10 s connect timeout.
   EXPECT_LT(took, seconds(2));
+  EXPECT_FALSE((*journal)->Reachable());  // down: a cluster instance starts on Redis alone
 }
 
 TEST_F(PostgresJournalTest, OnDurableRunsAfterTheCommit) {
