@@ -28,7 +28,8 @@ namespace sqlite = store::sqlite;
 
 // Both modes have these tables with the same columns (docs/cluster.md); parents first.
 constexpr const char* kTables[] = {"caller_ids",     "reservations",  "api_logs",
-                                   "campaign_pools", "pool_settings", "deleted_numbers"};
+                                   "campaign_pools", "pool_settings", "deleted_numbers",
+                                   "retired_numbers"};
 // COPY data is sent in pieces of about this size, each one COPY of the same transaction.
 constexpr std::size_t kCopyChunkBytes = 32u << 20;
 // One statement of the move (a COPY piece, the commit) may run this long.

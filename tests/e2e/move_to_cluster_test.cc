@@ -78,12 +78,19 @@ TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
   const std::string live_id = Field(ParseJson(live.body), "reservation_id");
   const std::string live_number = Field(ParseJson(live.body), "caller_id");
   ASSERT_NE(live_number, called_number);  // least recently used first
+  // A number called, then deleted: the lookup still finds its call (retired_numbers).
+  ASSERT_NO_FATAL_FAILURE(AddToBox(box, {"2125551004"}));
+  const auto retired = box.Get("/next-cid?to=4155550001&campaign=sales&agent=a4");
+  ASSERT_EQ(Field(ParseJson(retired.body), "caller_id"), "2125551004") << retired.body;
+  ASSERT_EQ(box.Post("/release", "caller_id=2125551004&outcome=ANSWER").status, 200);
+  ASSERT_EQ(admin("DELETE", "/api/numbers/2125551004").status, 200);
   ASSERT_EQ(embedded->Terminate(), 0);
 
   const auto moved = Move(data_dir);
   ASSERT_EQ(moved.exit_code, 0) << moved.err;
   EXPECT_NE(moved.out.find("caller_ids          3 rows"), std::string::npos) << moved.out;
-  EXPECT_NE(moved.out.find("reservations          2 rows"), std::string::npos) << moved.out;
+  EXPECT_NE(moved.out.find("reservations          3 rows"), std::string::npos) << moved.out;
+  EXPECT_NE(moved.out.find("retired_numbers          1 rows"), std::string::npos) << moved.out;
   const auto again = Move(data_dir);
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("never merges"), std::string::npos) << again.err;
@@ -98,6 +105,10 @@ TEST_F(MoveToClusterTest, EverythingTheEmbeddedStoreKnewServesFromTheCluster) {
   EXPECT_EQ(Field(rested.at("number"), "resting_until"), until);
   const auto reservations = Admin("GET", "/api/reservations");
   EXPECT_NE(reservations.body.find("\"" + live_id + "\""), std::string::npos) << reservations.body;
+  const auto gone =
+      ParseJson(Admin("GET", "/api/lookup?caller_id=2125551004&from=4155550001").body);
+  EXPECT_EQ(Field(gone, "deleted"), "true");
+  EXPECT_EQ(Field(gone.at("called"), "agent"), "a4");
   // The history: the lookup finds the box's call, the campaign keeps its pool.
   const auto lookup =
       ParseJson(Admin("GET", "/api/lookup?caller_id=" + called_number + "&from=3105559876").body);
