@@ -1062,8 +1062,8 @@ TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithIts
   EXPECT_EQ(chained.called->reservation.id, 7u);
 
   // A deleted number's calls are still found (a callback to a retired number), through the link
-  // its delete left (retired_numbers); added back, it is found through that link until it is
-  // used again, and its new calls start a chain of their own.
+  // its delete left (retired_numbers); added back, it is found through that link, and its first
+  // new call links back to it: the calls before the delete stay within the walk's reach.
   const auto expect_calls_before_the_delete = [&](bool deleted) {
     LookupData data = LookupSync(this->journal(), kA, 3'105'559'876, 3);
     EXPECT_TRUE(data.known);
@@ -1083,7 +1083,8 @@ TYPED_TEST_P(JournalContractTest, LookupFollowsTheGivenPreviousIdsAndEndsWithIts
   LookupData used = LookupSync(this->journal(), kA, 3'105'559'876, 3);
   ASSERT_TRUE(used.last.has_value());
   EXPECT_EQ(used.last->reservation.id, 9u);
-  EXPECT_FALSE(used.called.has_value());
+  ASSERT_TRUE(used.called.has_value());  // 9 -> 8 -> 7
+  EXPECT_EQ(used.called->reservation.id, 7u);
   // A number never used and deleted left no link: unknown, as one never added.
   this->MustAppend({Upsert(Spec(2'125'550'150)), NumberDeleted{Phone(2'125'550'150)}});
   EXPECT_FALSE(LookupSync(this->journal(), 2'125'550'150, std::nullopt).known);

@@ -210,7 +210,12 @@ void MemoryJournal::Apply(const ReservationMade& e) {
   std::uint64_t previous = e.previous_id;
   if (previous == 0 && it != numbers_.end()) {
     const auto newest = newest_reservation_.find(digits);
-    if (newest != newest_reservation_.end()) previous = newest->second;
+    const auto retired = retired_.find(digits);  // its first since it was added back
+    if (newest != newest_reservation_.end()) {
+      previous = newest->second;
+    } else if (retired != retired_.end()) {
+      previous = retired->second;
+    }
   }
   if (previous != 0) previous_ids_[e.reservation.id] = previous;
   if (it != numbers_.end()) {

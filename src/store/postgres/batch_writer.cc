@@ -142,7 +142,9 @@ SELECT u.id, u.caller_id, u.reserved_at, u.reserved_until, u.agent, u.campaign, 
                 (SELECT c.last_reservation_id FROM caller_ids c
                  WHERE c.caller_id = u.caller_id
                    AND NOT (c.last_used >= u.last_used
-                            AND (c.day_start, c.daily_used) > (u.day_start, u.daily_used))))
+                            AND (c.day_start, c.daily_used) > (u.day_start, u.daily_used))),
+                (SELECT t.last_reservation_id FROM retired_numbers t
+                 WHERE t.caller_id = u.caller_id))
 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
             $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[],
             $13::bigint[], $14::integer[])

@@ -53,7 +53,8 @@ namespace {
 //   to 64 rows past their keep_until (indexed). A rebuild hands the rows to Redis (cid:deleted).
 // - retired_numbers (11): a deleted number's link to its newest reservation, as SQLite's
 //   (sqlite/schema.cc): written by the delete that removes its caller_ids row, read by the lookup
-//   when the number has no row (or a row without a link: added back, not used since).
+//   when the number has no row (or a row without a link: added back, not used since) and for
+//   the previous_id of a number's first reservation since it was added back.
 // - number_versions (10): the order of each number's admin changes (store/journal.h
 //   ChangeVersion: Redis's clock in microseconds when the change ran there), its newest change's
 //   version and whether that was a delete (a tombstone). Each instance's writer commits its own

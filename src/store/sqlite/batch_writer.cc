@@ -51,12 +51,15 @@ WHERE caller_id IN (SELECT caller_id FROM deleted_numbers WHERE keep_until <= ?1
 )sql";
 
 // previous_id: the one given, else the number's newest so far (this writer applies every
-// reservation in order, so that is exact); a page the usage UPDATE below reads anyway.
+// reservation in order, so that is exact); a page the usage UPDATE below reads anyway. A number's
+// first reservation since it was added back continues from the link its delete left
+// (retired_numbers): read only when the others are NULL (COALESCE stops at the first value).
 constexpr std::string_view kInsertReservation = R"sql(
 INSERT INTO reservations(id, caller_id, reserved_at, reserved_until, agent, campaign, destination,
                          pool, lead_id, match, previous_id)
 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-       COALESCE(?11, (SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?2)))
+       COALESCE(?11, (SELECT last_reservation_id FROM caller_ids WHERE caller_id = ?2),
+                (SELECT last_reservation_id FROM retired_numbers WHERE caller_id = ?2)))
 )sql";
 
 constexpr std::string_view kUpdateUsage = R"sql(

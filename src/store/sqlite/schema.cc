@@ -50,8 +50,9 @@ namespace {
 // - retired_numbers (8): a deleted number's link to its newest reservation (caller_ids'
 //   last_reservation_id, written with the delete when it has one), so that the lookup still
 //   follows a retired number's calls (callbacks come for days). Also the start of the walk for a
-//   number added back and not used since. One row per number ever deleted, never pruned (16
-//   bytes each); a link to a pruned reservation reads as none.
+//   number added back and not used since, and the previous_id of its first reservation since.
+//   One row per number ever deleted, never pruned (16 bytes each); a link to a pruned
+//   reservation reads as none.
 // - campaign_pools: which pool serves a campaign (unmapped campaigns use pool "default").
 // - pool_settings (2): a pool's own settings; fallback 'any' (the default, also for pools with
 //   no row) or 'none' (no `any` tier).
